@@ -1,0 +1,122 @@
+import type { Sharp } from 'sharp';
+import type { z } from 'zod';
+import type { Logger } from './logger.ts';
+
+/** What a plugin does, which decides where it is offered. */
+export type PluginKind = 'style' | 'transform' | 'analysis';
+
+/**
+ * Decoded pixels: 8 bits per sample, interleaved, sRGB, `width * height * channels` bytes.
+ * Channels: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA.
+ */
+export interface RawImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+}
+
+/** Reports how far a step is, as a fraction from 0 to 1; calls are cheap and rate-limited. */
+export type ProgressReporter = (fraction: number, message?: string) => void;
+
+/**
+ * Makes a sharp pipeline. With no argument it starts from the step's input image; with a
+ * {@link RawImage} from that one. Use it instead of importing sharp, so that a plugin runs on
+ * the engine's copy of libvips with the engine's settings.
+ */
+export type SharpFactory = (image?: RawImage) => Sharp;
+
+/** Everything `apply` gets. A plugin never touches storage, the database or the DI container. */
+export interface PluginContext<P> {
+  /**
+   * The step's input. For plugins with `alpha: 'preserve'` (the default) it has 3 channels (RGB)
+   * and the engine puts the alpha channel back afterwards; with `alpha: 'process'` it has the
+   * decoded channel count (1 to 4) and the plugin handles alpha itself.
+   */
+  readonly image: RawImage;
+  /** Parameters already parsed by the plugin's schema: defaults filled in, bounds checked. */
+  readonly params: Readonly<P>;
+  /** Aborted when the run is cancelled or times out; long loops should check it. */
+  readonly signal: AbortSignal;
+  readonly progress: ProgressReporter;
+  readonly logger: Logger;
+  /** A 32-bit seed fixed by the plan and step, for deterministic noise and textures. */
+  readonly seed: number;
+  readonly sharp: SharpFactory;
+}
+
+/** What `apply` may return: raw pixels, or a sharp pipeline the engine will run. */
+export type PluginOutput = RawImage | Sharp;
+
+/** Any zod object schema: a plugin's parameters are always an object. */
+export type ParamsSchema = z.ZodObject;
+
+/**
+ * A plugin as its author writes it. Pass it to {@link definePlugin}.
+ *
+ * @typeParam Id - the plugin id, kept literal so clients can type `params` per id.
+ * @typeParam S - the zod schema of the parameters.
+ */
+export interface PluginDefinition<Id extends string = string, S extends ParamsSchema = ParamsSchema> {
+  /** Stable, unique id: lowercase letters, digits and `-`, optionally scoped as `scope:name`. */
+  readonly id: Id;
+  /** Human name, e.g. "Oil painting". */
+  readonly name: string;
+  readonly description: string;
+  /** The plugin's own semver version; plans record it. */
+  readonly version: string;
+  /** Semver range of the engine versions it works with, e.g. `^1`. */
+  readonly engine: string;
+  readonly kind: PluginKind;
+  /** Parameters: every field must have a default, so `{}` is always valid. */
+  readonly params: S;
+  /**
+   * Whether the engine strips and restores alpha around `apply` (`preserve`, the default) or
+   * hands the plugin the image with its alpha channel (`process`).
+   * @default 'preserve'
+   */
+  readonly alpha?: 'preserve' | 'process';
+  /** Optional tags for catalogues and UIs, e.g. `['painterly']`. */
+  readonly tags?: readonly string[];
+  readonly apply: (context: PluginContext<z.output<S>>) => PluginOutput | Promise<PluginOutput>;
+}
+
+/** Any plugin, with its types widened; what registries and engines hold. */
+export type AnyPlugin = PluginDefinition<string, ParamsSchema>;
+
+/** The parameters a caller may pass to a plugin (defaults optional). */
+export type PluginParamsInput<P> = P extends PluginDefinition<string, infer S> ? z.input<S> : never;
+/** The parameters a plugin receives after parsing (defaults filled in). */
+export type PluginParams<P> = P extends PluginDefinition<string, infer S> ? z.output<S> : never;
+
+/**
+ * Declares a plugin. It returns its argument unchanged; it exists so TypeScript infers the id
+ * and parameter types, which clients then use to type `params` per plugin id.
+ *
+ * @example
+ * import { definePlugin } from '@atelier/core';
+ * import { z } from 'zod';
+ *
+ * export default definePlugin({
+ *   id: 'acme:invert',
+ *   name: 'Invert',
+ *   description: 'Negative of the image.',
+ *   version: '1.0.0',
+ *   engine: '^1',
+ *   kind: 'style',
+ *   params: z.object({ amount: z.number().min(0).max(1).default(1) }),
+ *   apply({ image, params }) {
+ *     const out = new Uint8Array(image.data.length);
+ *     for (let i = 0; i < out.length; i++) {
+ *       const v = image.data[i]!;
+ *       out[i] = v + (255 - 2 * v) * params.amount;
+ *     }
+ *     return { ...image, data: out };
+ *   },
+ * });
+ */
+export function definePlugin<const Id extends string, S extends ParamsSchema>(
+  definition: PluginDefinition<Id, S>,
+): PluginDefinition<Id, S> {
+  return definition;
+}

@@ -1,0 +1,157 @@
+import sharp from 'sharp';
+import type { Sharp } from 'sharp';
+import { AtelierError, isAtelierError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { silentLogger } from './logger.ts';
+import type { AnyPlugin, PluginContext, PluginOutput, RawImage } from './plugin.ts';
+import { parseParams } from './params.ts';
+
+/** Options for {@link runStep}. */
+export interface RunStepOptions {
+  readonly signal?: AbortSignal;
+  readonly progress?: (fraction: number, message?: string) => void;
+  readonly logger?: Logger;
+  /** @default 0 */
+  readonly seed?: number;
+  /** Parameters are parsed by the plugin's schema unless `parsed` says they already were. */
+  readonly parsed?: boolean;
+}
+
+/** Makes a sharp pipeline over raw pixels. */
+export function sharpFromRaw(image: RawImage): Sharp {
+  return sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: image.channels },
+  });
+}
+
+function isSharp(value: unknown): value is Sharp {
+  return value instanceof sharp;
+}
+
+async function toRawImage(plugin: AnyPlugin, output: PluginOutput): Promise<RawImage> {
+  if (isSharp(output)) {
+    const { data, info } = await output.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return checkRaw(plugin, { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] });
+  }
+  return checkRaw(plugin, output);
+}
+
+function checkRaw(plugin: AnyPlugin, out: RawImage): RawImage {
+  const ok =
+    out !== null &&
+    typeof out === 'object' &&
+    out.data instanceof Uint8Array &&
+    Number.isInteger(out.width) &&
+    Number.isInteger(out.height) &&
+    out.width > 0 &&
+    out.height > 0 &&
+    [1, 2, 3, 4].includes(out.channels) &&
+    out.data.length === out.width * out.height * out.channels;
+  if (!ok) {
+    throw new AtelierError(
+      'PLUGIN_OUTPUT_INVALID',
+      `Plugin "${plugin.id}" returned an invalid image (expected { data: Uint8Array, width, height, channels } with matching length).`,
+      { details: { plugin: plugin.id } },
+    );
+  }
+  return out;
+}
+
+/** Splits interleaved RGBA / grey+alpha into colour and alpha planes. */
+function splitAlpha(image: RawImage): { color: RawImage; alpha: Uint8Array | undefined } {
+  if (image.channels === 3) return { color: image, alpha: undefined };
+  const n = image.width * image.height;
+  const src = image.data;
+  const rgb = new Uint8Array(n * 3);
+  let alpha: Uint8Array | undefined;
+  if (image.channels === 4 || image.channels === 2) alpha = new Uint8Array(n);
+  const c = image.channels;
+  for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += c) {
+    if (c >= 3) {
+      rgb[j] = src[k]!;
+      rgb[j + 1] = src[k + 1]!;
+      rgb[j + 2] = src[k + 2]!;
+    } else {
+      const g = src[k]!;
+      rgb[j] = g;
+      rgb[j + 1] = g;
+      rgb[j + 2] = g;
+    }
+    if (alpha) alpha[i] = src[k + c - 1]!;
+  }
+  return { color: { data: rgb, width: image.width, height: image.height, channels: 3 }, alpha };
+}
+
+async function restoreAlpha(
+  out: RawImage,
+  alpha: Uint8Array,
+  srcWidth: number,
+  srcHeight: number,
+): Promise<RawImage> {
+  let a = alpha;
+  if (out.width !== srcWidth || out.height !== srcHeight) {
+    a = await sharp(alpha, { raw: { width: srcWidth, height: srcHeight, channels: 1 } })
+      .resize(out.width, out.height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
+  }
+  const n = out.width * out.height;
+  const cin = out.channels === 1 || out.channels === 2 ? 1 : 3;
+  const cout = cin + 1;
+  const src = out.data;
+  const stride = out.channels;
+  const data = new Uint8Array(n * cout);
+  for (let i = 0, k = 0, o = 0; i < n; i++, k += stride, o += cout) {
+    for (let ch = 0; ch < cin; ch++) data[o + ch] = src[k + ch]!;
+    data[o + cin] = a[i]!;
+  }
+  return { data, width: out.width, height: out.height, channels: cout as 2 | 4 };
+}
+
+/**
+ * Runs one plugin on one image in the current thread: parses the parameters, splits and restores
+ * alpha for `alpha: 'preserve'` plugins, turns a returned sharp pipeline into pixels, and tags any
+ * failure with the plugin's id. The engine's worker threads call this for every step; plugin
+ * authors and tests may call it directly.
+ *
+ * @example
+ * const out = await runStep(cartoon, image, { levels: 8 });
+ */
+export async function runStep(
+  plugin: AnyPlugin,
+  image: RawImage,
+  params: unknown,
+  options: RunStepOptions = {},
+): Promise<RawImage> {
+  const signal = options.signal ?? new AbortController().signal;
+  const parsedParams = options.parsed === true ? (params as Record<string, unknown>) : parseParams(plugin, params);
+  const preserve = (plugin.alpha ?? 'preserve') === 'preserve';
+  const { color, alpha } = preserve ? splitAlpha(image) : { color: image, alpha: undefined };
+  const context: PluginContext<Record<string, unknown>> = {
+    image: color,
+    params: parsedParams,
+    signal,
+    progress: options.progress ?? (() => {}),
+    logger: options.logger ?? silentLogger,
+    seed: (options.seed ?? 0) >>> 0,
+    sharp: (img?: RawImage) => sharpFromRaw(img ?? color),
+  };
+  let raw: RawImage;
+  try {
+    signal.throwIfAborted();
+    const output = await plugin.apply(context as PluginContext<never>);
+    signal.throwIfAborted();
+    raw = await toRawImage(plugin, output);
+  } catch (error) {
+    if (signal.aborted) {
+      throw new AtelierError('ABORTED', `The run was cancelled during "${plugin.id}".`, { cause: error });
+    }
+    if (isAtelierError(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AtelierError('PLUGIN_FAILED', `Plugin "${plugin.id}" failed: ${message}`, {
+      cause: error,
+      details: { plugin: plugin.id },
+    });
+  }
+  return alpha ? restoreAlpha(raw, alpha, image.width, image.height) : raw;
+}
