@@ -102,6 +102,6 @@ export function isAtelierError(value: unknown): value is AtelierError {
     (value instanceof Error &&
       value.name === 'AtelierError' &&
       typeof (value as { code?: unknown }).code === 'string' &&
-      (value as { code: string }).code in ERROR_CODES)
+      (value as unknown as { code: string }).code in ERROR_CODES)
   );
 }
