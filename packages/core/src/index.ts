@@ -19,5 +19,33 @@ export type {
 export { defaultParams, describeIssues, paramsJsonSchema, parseParams } from './params.ts';
 export { runStep, sharpFromRaw } from './step-runner.ts';
 export type { RunStepOptions } from './step-runner.ts';
+export { PLUGIN_ID_PATTERN, PluginRegistry, validatePlugin } from './registry.ts';
+export type { PluginInfo, PluginSource } from './registry.ts';
+export {
+  collectPlugins,
+  importPluginModule,
+  loadPluginDirectory,
+  loadPluginModule,
+  resolvePluginPackage,
+} from './plugin-loader.ts';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_QUALITY,
+  INPUT_FORMATS,
+  OUTPUT_FORMATS,
+  canonicalJson,
+  createPlan,
+  parsePlan,
+  planHash,
+  planRequestSchema,
+  planSchema,
+  stepSeed,
+} from './plan.ts';
+export type { InputFormat, OutputFormat, Plan, PlanLimits, PlanOutput, PlanRequest, PlanStep } from './plan.ts';
+export { decodeImage, encodeImage, inspectInput, sniffFormat } from './image-io.ts';
+export type { InputInfo } from './image-io.ts';
+export { Engine } from './engine.ts';
+export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
+export type { StepTiming } from './engine-protocol.ts';
 export { ENGINE_VERSION } from './version.ts';
 export * from './pixels/index.ts';

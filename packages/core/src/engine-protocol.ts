@@ -1,0 +1,47 @@
+import type { ErrorPayload } from './errors.ts';
+import type { InputInfo } from './image-io.ts';
+import type { Plan } from './plan.ts';
+
+/** What the engine sends a worker thread for one run. */
+export interface WorkerTask {
+  readonly input: Uint8Array;
+  readonly info: InputInfo;
+  readonly plan: Plan;
+  /** Module URL of each plugin the plan uses, by plugin id. */
+  readonly modules: Readonly<Record<string, string>>;
+  /** Seed of each step. */
+  readonly seeds: readonly number[];
+  /** Messages from the worker (stage, progress, log) go through this port. */
+  readonly port: import('node:worker_threads').MessagePort;
+  /** Int32Array over a SharedArrayBuffer: non-zero once the run is cancelled, seen even by synchronous loops. */
+  readonly abortFlag: Int32Array;
+}
+
+export type Stage = 'decode' | 'step' | 'encode';
+
+export type WorkerMessage =
+  | { readonly t: 'hello'; readonly threadId: number; readonly baselineBytes: number }
+  | { readonly t: 'stage'; readonly stage: Stage; readonly step?: number }
+  | { readonly t: 'progress'; readonly step: number; readonly fraction: number; readonly message?: string }
+  | {
+      readonly t: 'log';
+      readonly level: 'debug' | 'info' | 'warn' | 'error';
+      readonly message: string;
+      readonly fields?: Record<string, unknown>;
+    };
+
+export interface StepTiming {
+  readonly plugin: string;
+  readonly ms: number;
+}
+
+export interface WorkerSuccess {
+  readonly ok: true;
+  readonly output: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly timings: { readonly decodeMs: number; readonly steps: readonly StepTiming[]; readonly encodeMs: number };
+}
+
+export type WorkerResult = WorkerSuccess | { readonly ok: false; readonly error: ErrorPayload };

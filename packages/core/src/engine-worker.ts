@@ -1,0 +1,128 @@
+// The worker-thread side of the engine: decode, run each step, encode. One task at a time.
+import { getHeapStatistics } from 'node:v8';
+import { threadId } from 'node:worker_threads';
+import sharp from 'sharp';
+import type { WorkerMessage, WorkerResult, WorkerTask, StepTiming } from './engine-protocol.ts';
+import { AtelierError, isAtelierError } from './errors.ts';
+import { decodeImage, encodeImage } from './image-io.ts';
+import type { Logger } from './logger.ts';
+import type { AnyPlugin, RawImage } from './plugin.ts';
+import { importPluginModule } from './plugin-loader.ts';
+import { runStep } from './step-runner.ts';
+
+// libvips' operation cache holds whole images between calls; a worker processes one image after
+// another, so the cache only costs memory here.
+sharp.cache(false);
+const concurrency = Number(process.env.ATELIER_SHARP_CONCURRENCY ?? '1');
+if (Number.isInteger(concurrency) && concurrency > 0) sharp.concurrency(concurrency);
+
+const modules = new Map<string, Promise<Map<string, AnyPlugin>>>();
+
+function pluginsOf(url: string): Promise<Map<string, AnyPlugin>> {
+  let loaded = modules.get(url);
+  if (!loaded) {
+    loaded = importPluginModule(url).then((list) => new Map(list.map((p) => [p.id, p])));
+    loaded.catch(() => modules.delete(url));
+    modules.set(url, loaded);
+  }
+  return loaded;
+}
+
+async function resolvePlugin(id: string, version: string, url: string | undefined): Promise<AnyPlugin> {
+  if (!url) throw new AtelierError('PLUGIN_NOT_FOUND', `No module is known for plugin "${id}".`);
+  const plugin = (await pluginsOf(url)).get(id);
+  if (!plugin) throw new AtelierError('PLUGIN_NOT_FOUND', `Module ${url} no longer exports plugin "${id}".`);
+  if (plugin.version !== version) {
+    throw new AtelierError(
+      'PLUGIN_VERSION_MISMATCH',
+      `The plan needs ${id}@${version}, but this worker has ${plugin.version}.`,
+    );
+  }
+  return plugin;
+}
+
+/** An AbortSignal whose `aborted` also reads a shared flag, so synchronous loops see a cancel at once. */
+function sharedSignal(flag: Int32Array, controller: AbortController): AbortSignal {
+  const signal = controller.signal;
+  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+  const check = (): boolean => {
+    if (!nativeAborted.call(signal) && Atomics.load(flag, 0) !== 0) controller.abort(new Error('cancelled'));
+    return nativeAborted.call(signal) as boolean;
+  };
+  Object.defineProperty(signal, 'aborted', { get: check });
+  Object.defineProperty(signal, 'throwIfAborted', {
+    value: () => {
+      if (check()) throw signal.reason;
+    },
+  });
+  return signal;
+}
+
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  const { port, plan } = task;
+  const post = (message: WorkerMessage): void => port.postMessage(message);
+  const heap = getHeapStatistics();
+  post({ t: 'hello', threadId, baselineBytes: heap.used_heap_size + Math.max(0, heap.external_memory) });
+  const controller = new AbortController();
+  const signal = sharedSignal(task.abortFlag, controller);
+  port.on('message', (m: { t?: string }) => {
+    if (m.t === 'abort') controller.abort(new Error('cancelled'));
+  });
+  const logger: Logger = {
+    debug: (message, fields) => post({ t: 'log', level: 'debug', message, ...(fields ? { fields } : {}) }),
+    info: (message, fields) => post({ t: 'log', level: 'info', message, ...(fields ? { fields } : {}) }),
+    warn: (message, fields) => post({ t: 'log', level: 'warn', message, ...(fields ? { fields } : {}) }),
+    error: (message, fields) => post({ t: 'log', level: 'error', message, ...(fields ? { fields } : {}) }),
+  };
+  try {
+    const plugins = await Promise.all(
+      plan.steps.map((s) => resolvePlugin(s.plugin, s.version, task.modules[s.plugin])),
+    );
+    post({ t: 'stage', stage: 'decode' });
+    let t0 = performance.now();
+    let image: RawImage = await decodeImage(task.input, task.info, plan.limits);
+    const decodeMs = performance.now() - t0;
+    const steps: StepTiming[] = [];
+    for (const [index, step] of plan.steps.entries()) {
+      signal.throwIfAborted();
+      post({ t: 'stage', stage: 'step', step: index });
+      let last = 0;
+      t0 = performance.now();
+      image = await runStep(plugins[index]!, image, step.params, {
+        signal,
+        logger,
+        seed: task.seeds[index] ?? 0,
+        progress: (fraction, message) => {
+          const now = performance.now();
+          if (now - last < 40 && fraction < 1) return;
+          last = now;
+          const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+          post({ t: 'progress', step: index, fraction: f, ...(message === undefined ? {} : { message }) });
+        },
+      });
+      steps.push({ plugin: step.plugin, ms: performance.now() - t0 });
+    }
+    signal.throwIfAborted();
+    post({ t: 'stage', stage: 'encode' });
+    t0 = performance.now();
+    const output = await encodeImage(image, plan.output);
+    const encodeMs = performance.now() - t0;
+    return {
+      ok: true,
+      output,
+      width: image.width,
+      height: image.height,
+      channels: image.channels,
+      timings: { decodeMs, steps, encodeMs },
+    };
+  } catch (error) {
+    if (isAtelierError(error)) return { ok: false, error: error.toJSON() };
+    if (signal.aborted) return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' } };
+    return {
+      ok: false,
+      error: { code: 'PLUGIN_FAILED', message: error instanceof Error ? error.message : String(error) },
+    };
+  } finally {
+    port.close();
+  }
+}

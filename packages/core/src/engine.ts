@@ -1,0 +1,346 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Stage, StepTiming, WorkerMessage, WorkerResult, WorkerTask } from './engine-protocol.ts';
+import { AtelierError, isAtelierError } from './errors.ts';
+import type { InputInfo } from './image-io.ts';
+import { inspectInput } from './image-io.ts';
+import type { Logger } from './logger.ts';
+import { silentLogger } from './logger.ts';
+import type { OutputFormat, Plan, PlanLimits, PlanRequest } from './plan.ts';
+import { createPlan, planHash, stepSeed } from './plan.ts';
+import type { PluginRegistry } from './registry.ts';
+
+/** Options of {@link Engine}. */
+export interface EngineOptions {
+  readonly registry: PluginRegistry;
+  /** Worker threads for pixel work. @default the number of cores */
+  readonly threads?: number;
+  /** libvips threads per operation; 1 keeps each run on one core while runs use the others. @default 1 */
+  readonly sharpConcurrency?: number;
+  /** Defaults for every plan's limits. */
+  readonly limits?: Partial<PlanLimits>;
+  /** Time a cancelled or timed-out step gets to stop by itself before its thread is terminated. @default 250 */
+  readonly abortGraceMs?: number;
+  /** How often running threads' memory is checked against the plan's `maxMemoryMb`. @default 25 */
+  readonly memoryCheckMs?: number;
+  readonly logger?: Logger;
+}
+
+/** A progress event of a run. `fraction` is the whole run's, from 0 to 1. */
+export interface RunProgress {
+  readonly stage: Stage;
+  readonly step?: number;
+  readonly plugin?: string;
+  readonly fraction: number;
+  readonly message?: string;
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: RunProgress) => void;
+}
+
+/** The outcome of a run: the encoded image and what it took. */
+export interface RunResult {
+  readonly data: Uint8Array;
+  readonly format: OutputFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly bytes: number;
+  readonly planHash: string;
+  readonly input: InputInfo;
+  readonly timings: {
+    readonly queueMs: number;
+    readonly decodeMs: number;
+    readonly steps: readonly StepTiming[];
+    readonly encodeMs: number;
+    readonly totalMs: number;
+  };
+}
+
+interface ActiveRun {
+  readonly plan: Plan;
+  worker: Worker | undefined;
+  baselineBytes: number;
+  failure?: 'timeout' | 'memory' | 'cancel';
+  failedStep?: number;
+  step: number;
+  memoryCheckPending: boolean;
+  readonly abort: (reason: 'timeout' | 'memory' | 'cancel') => void;
+}
+
+const WORKER_URL = new URL('./engine-worker.ts', import.meta.url).href;
+
+/**
+ * Runs plans on images in a pool of worker threads, so the caller's event loop never blocks.
+ * A step that throws, runs past `stepTimeoutMs` or holds more than `maxMemoryMb` fails its own
+ * run with a coded error; the thread is replaced and other runs carry on.
+ *
+ * @example
+ * const engine = new Engine({ registry });
+ * const plan = engine.plan({ steps: [{ plugin: 'cartoon' }], output: { format: 'webp' } });
+ * const result = await engine.run(await readFile('photo.jpg'), plan);
+ * await engine.close();
+ */
+export class Engine {
+  readonly registry: PluginRegistry;
+  readonly #pool: Piscina;
+  readonly #logger: Logger;
+  readonly #limits: Partial<PlanLimits>;
+  readonly #graceMs: number;
+  readonly #memoryCheckMs: number;
+  readonly #active = new Set<ActiveRun>();
+  #watchdog: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: EngineOptions) {
+    this.registry = options.registry;
+    this.#logger = options.logger ?? silentLogger;
+    this.#limits = options.limits ?? {};
+    this.#graceMs = options.abortGraceMs ?? 250;
+    this.#memoryCheckMs = options.memoryCheckMs ?? 25;
+    const threads = Math.max(1, options.threads ?? availableParallelism());
+    const heapMb = Math.max(256, this.#limits.maxMemoryMb ?? 2048);
+    this.#pool = new Piscina({
+      filename: WORKER_URL,
+      minThreads: 1,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+      env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(options.sharpConcurrency ?? 1) },
+    });
+    this.#pool.on('error', (error: unknown) => this.#logger.error('worker pool error', { error: String(error) }));
+  }
+
+  /** Worker threads in the pool. */
+  get threads(): number {
+    return this.#pool.options.maxThreads;
+  }
+
+  /** Makes a plan with this engine's registry and default limits. See {@link createPlan}. */
+  plan(request: PlanRequest): Plan {
+    return createPlan(this.registry, request, { limits: this.#limits });
+  }
+
+  /** Checks an input against the plan's limits from its header alone (no pixel decoded). */
+  inspect(input: Uint8Array, plan: Plan): Promise<InputInfo> {
+    return inspectInput(input, plan.limits);
+  }
+
+  /**
+   * Runs a plan on an encoded image. Rejects with an {@link AtelierError}: input errors
+   * (`IMAGE_*`), plugin errors (`PLUGIN_*`), `ABORTED` when `signal` fires.
+   */
+  async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
+    if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
+    const started = performance.now();
+    options.signal?.throwIfAborted();
+    const modules: Record<string, string> = {};
+    for (const step of plan.steps) {
+      const plugin = this.registry.getEnabled(step.plugin);
+      if (plugin.version !== step.version) {
+        throw new AtelierError(
+          'PLUGIN_VERSION_MISMATCH',
+          `The plan needs ${step.plugin}@${step.version}, but ${plugin.version} is installed.`,
+          { details: { plugin: step.plugin, requested: step.version, installed: plugin.version } },
+        );
+      }
+      modules[step.plugin] = this.registry.source(step.plugin).module;
+    }
+    const info = await inspectInput(input, plan.limits);
+    const hash = planHash(plan);
+    const seeds = plan.steps.map((s, i) => stepSeed(s.plugin, i));
+
+    const { port1, port2 } = new MessageChannel();
+    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+    const hard = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let dispatched = 0;
+    let stage: Stage = 'decode';
+    const stepCount = plan.steps.length;
+    const overall = (s: Stage, step: number, fraction: number): number => {
+      // decode 5%, steps share 90% evenly, encode the last 5%.
+      if (s === 'decode') return 0.05 * fraction;
+      if (s === 'encode') return 0.95 + 0.05 * fraction;
+      return 0.05 + (0.9 * (step + fraction)) / Math.max(1, stepCount);
+    };
+
+    const run: ActiveRun = {
+      plan,
+      worker: undefined,
+      baselineBytes: 0,
+      step: -1,
+      memoryCheckPending: false,
+      abort: (reason) => {
+        if (run.failure) return;
+        run.failure = reason;
+        run.failedStep = run.step;
+        Atomics.store(abortFlag, 0, 1);
+        port1.postMessage({ t: 'abort' });
+        // A step that does not stop by itself within the grace period loses its thread.
+        graceTimer = setTimeout(() => hard.abort(), reason === 'memory' ? 0 : this.#graceMs);
+      },
+    };
+    const armStepTimer = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => run.abort('timeout'), plan.limits.stepTimeoutMs);
+    };
+    port1.on('message', (message: WorkerMessage) => {
+      switch (message.t) {
+        case 'hello':
+          dispatched = performance.now();
+          run.worker = this.#pool.threads.find((w) => w.threadId === message.threadId);
+          run.baselineBytes = message.baselineBytes;
+          armStepTimer();
+          break;
+        case 'stage':
+          stage = message.stage;
+          run.step = message.step ?? run.step;
+          armStepTimer();
+          options.onProgress?.({
+            stage,
+            ...(message.step === undefined
+              ? {}
+              : { step: message.step, plugin: plan.steps[message.step]?.plugin ?? '' }),
+            fraction: overall(stage, message.step ?? 0, 0),
+          });
+          break;
+        case 'progress':
+          options.onProgress?.({
+            stage: 'step',
+            step: message.step,
+            plugin: plan.steps[message.step]?.plugin ?? '',
+            fraction: overall('step', message.step, message.fraction),
+            ...(message.message === undefined ? {} : { message: message.message }),
+          });
+          break;
+        case 'log':
+          this.#logger[message.level](message.message, { ...message.fields, step: run.step });
+          break;
+      }
+    });
+    const onCancel = (): void => {
+      if (dispatched === 0) hard.abort();
+      run.abort('cancel');
+    };
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    this.#active.add(run);
+    this.#startWatchdog();
+
+    const task: WorkerTask = { input, info, plan, modules, seeds, port: port2, abortFlag };
+    let result: WorkerResult;
+    try {
+      result = (await this.#pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;
+    } catch (error) {
+      result = { ok: false, error: this.#explain(run, error).toJSON() };
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', onCancel);
+      port1.close();
+      this.#active.delete(run);
+    }
+    if (!result.ok) {
+      // A step that stopped by itself on a timeout or memory abort reports ABORTED; say why.
+      const error = run.failure && result.error.code === 'ABORTED' ? this.#explain(run, undefined) : AtelierError.fromPayload(result.error);
+      throw error;
+    }
+    if (run.failure === 'cancel') throw this.#explain(run, undefined);
+    const totalMs = performance.now() - started;
+    return {
+      data: result.output,
+      format: plan.output.format,
+      width: result.width,
+      height: result.height,
+      channels: result.channels,
+      bytes: result.output.byteLength,
+      planHash: hash,
+      input: info,
+      timings: {
+        queueMs: dispatched === 0 ? 0 : dispatched - started,
+        decodeMs: result.timings.decodeMs,
+        steps: result.timings.steps,
+        encodeMs: result.timings.encodeMs,
+        totalMs,
+      },
+    };
+  }
+
+  #explain(run: ActiveRun, error: unknown): AtelierError {
+    const step = run.failedStep ?? run.step;
+    const plugin = step >= 0 ? run.plan.steps[step]?.plugin : undefined;
+    const where = plugin ? `plugin "${plugin}"` : 'the run';
+    const details = plugin ? { plugin, step } : {};
+    switch (run.failure) {
+      case 'timeout':
+        return new AtelierError(
+          'PLUGIN_TIMEOUT',
+          `${where} ran longer than ${run.plan.limits.stepTimeoutMs} ms and was stopped.`,
+          { details },
+        );
+      case 'memory':
+        return new AtelierError(
+          'PLUGIN_OUT_OF_MEMORY',
+          `${where} used more than ${run.plan.limits.maxMemoryMb} MB and was stopped.`,
+          { details },
+        );
+      case 'cancel':
+        return new AtelierError('ABORTED', 'The run was cancelled.', { details });
+      case undefined:
+        break;
+    }
+    if (isAtelierError(error)) return error;
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return new AtelierError('PLUGIN_OUT_OF_MEMORY', `${where} ran out of JavaScript heap and was stopped.`, {
+        details,
+        cause: error,
+      });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new AtelierError('PLUGIN_FAILED', `${where} crashed its worker: ${message}`, { details, cause: error });
+  }
+
+  #startWatchdog(): void {
+    if (this.#watchdog) return;
+    this.#watchdog = setInterval(() => {
+      if (this.#active.size === 0) {
+        clearInterval(this.#watchdog);
+        this.#watchdog = undefined;
+        return;
+      }
+      for (const run of this.#active) {
+        const worker = run.worker;
+        if (!worker || run.failure || run.memoryCheckPending) continue;
+        run.memoryCheckPending = true;
+        worker
+          .getHeapStatistics()
+          .then((stats) => {
+            const used = stats.used_heap_size + Math.max(0, stats.external_memory) - run.baselineBytes;
+            if (used > run.plan.limits.maxMemoryMb * 1024 * 1024 && this.#active.has(run)) {
+              this.#logger.warn('run exceeded its memory limit', { usedMb: Math.round(used / 2 ** 20) });
+              run.abort('memory');
+            }
+          })
+          .catch(() => {})
+          .finally(() => {
+            run.memoryCheckPending = false;
+          });
+      }
+    }, this.#memoryCheckMs);
+    this.#watchdog.unref();
+  }
+
+  /** Waits for running work and stops the threads. Later calls to `run` fail with `ENGINE_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#watchdog);
+    await this.#pool.close();
+  }
+}

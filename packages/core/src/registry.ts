@@ -1,0 +1,203 @@
+import semver from 'semver';
+import { z } from 'zod';
+import { AtelierError } from './errors.ts';
+import type { AnyPlugin, PluginKind } from './plugin.ts';
+import { defaultParams, describeIssues, paramsJsonSchema } from './params.ts';
+import { ENGINE_VERSION } from './version.ts';
+
+/** Where a plugin's code lives, so that worker threads can import the very same module. */
+export interface PluginSource {
+  /** An absolute `file:` URL or a bare package specifier that resolves from anywhere. */
+  readonly module: string;
+  /** True for the plugins that ship with Atelier. @default false */
+  readonly builtin?: boolean;
+}
+
+/** What the registry tells about a plugin: everything a catalogue, a form or OpenAPI needs. */
+export interface PluginInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly version: string;
+  readonly engine: string;
+  readonly kind: PluginKind;
+  readonly tags: readonly string[];
+  readonly enabled: boolean;
+  readonly builtin: boolean;
+  readonly module: string;
+  /** JSON Schema (2020-12) of the parameters as a caller sends them. */
+  readonly paramsSchema: Record<string, unknown>;
+  /** The parameters used when none are given. */
+  readonly defaults: Record<string, unknown>;
+}
+
+interface Entry {
+  readonly plugin: AnyPlugin;
+  readonly source: PluginSource;
+  enabled: boolean;
+  readonly schema: Record<string, unknown>;
+  readonly defaults: Record<string, unknown>;
+}
+
+/** Plugin ids: lowercase words joined by `-`, optionally scoped as `scope:name`. */
+export const PLUGIN_ID_PATTERN = /^(?:[a-z][a-z0-9]*(?:-[a-z0-9]+)*:)?[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+const KINDS: readonly PluginKind[] = ['style', 'transform', 'analysis'];
+
+function invalid(id: string, why: string): AtelierError {
+  return new AtelierError('PLUGIN_INVALID', `Plugin "${id}" is invalid: ${why}.`, { details: { plugin: id } });
+}
+
+/**
+ * Checks a plugin definition and returns its JSON Schema and defaults. Throws `PLUGIN_INVALID`
+ * or `PLUGIN_ENGINE_MISMATCH` with the reason. Exported for plugin authors' own tests.
+ */
+export function validatePlugin(
+  candidate: unknown,
+  engineVersion: string = ENGINE_VERSION,
+): { schema: Record<string, unknown>; defaults: Record<string, unknown> } {
+  if (candidate === null || typeof candidate !== 'object') {
+    throw new AtelierError('PLUGIN_INVALID', 'A plugin must be an object made by definePlugin().');
+  }
+  const p = candidate as Partial<AnyPlugin>;
+  const id = typeof p.id === 'string' ? p.id : '(no id)';
+  if (typeof p.id !== 'string' || !PLUGIN_ID_PATTERN.test(p.id)) {
+    throw invalid(id, 'id must be lowercase words joined by "-", optionally "scope:name"');
+  }
+  if (typeof p.name !== 'string' || p.name.trim() === '') throw invalid(id, 'name is required');
+  if (typeof p.description !== 'string') throw invalid(id, 'description is required');
+  if (typeof p.version !== 'string' || semver.valid(p.version) === null) {
+    throw invalid(id, `version "${String(p.version)}" is not a semver version`);
+  }
+  if (typeof p.engine !== 'string' || semver.validRange(p.engine) === null) {
+    throw invalid(id, `engine "${String(p.engine)}" is not a semver range`);
+  }
+  if (!semver.satisfies(engineVersion, p.engine)) {
+    throw new AtelierError(
+      'PLUGIN_ENGINE_MISMATCH',
+      `Plugin "${id}" supports engine ${p.engine}, but this engine is ${engineVersion}.`,
+      { details: { plugin: id, range: p.engine, engine: engineVersion } },
+    );
+  }
+  if (typeof p.kind !== 'string' || !KINDS.includes(p.kind)) {
+    throw invalid(id, `kind must be one of ${KINDS.join(', ')}`);
+  }
+  if (typeof p.apply !== 'function') throw invalid(id, 'apply must be a function');
+  if (p.alpha !== undefined && p.alpha !== 'preserve' && p.alpha !== 'process') {
+    throw invalid(id, 'alpha must be "preserve" or "process"');
+  }
+  if (!(p.params instanceof z.ZodObject)) throw invalid(id, 'params must be a zod object schema');
+  const parsed = p.params.safeParse({});
+  if (!parsed.success) {
+    throw invalid(id, `every parameter needs a default (${describeIssues(parsed.error.issues)})`);
+  }
+  let schema: Record<string, unknown>;
+  try {
+    schema = paramsJsonSchema(p as AnyPlugin);
+  } catch (error) {
+    throw invalid(id, `its parameters cannot be expressed as JSON Schema (${(error as Error).message})`);
+  }
+  return { schema, defaults: defaultParams(p as AnyPlugin) };
+}
+
+/**
+ * Holds the plugins a process knows: built-ins and third-party ones. Fails fast with coded errors
+ * on duplicate ids, incompatible engine ranges and invalid schemas.
+ *
+ * @example
+ * const registry = new PluginRegistry();
+ * registry.register(myPlugin, { module: import.meta.url });
+ * registry.list({ kind: 'style' });
+ */
+export class PluginRegistry {
+  readonly #entries = new Map<string, Entry>();
+  readonly #engineVersion: string;
+
+  constructor(options: { engineVersion?: string } = {}) {
+    this.#engineVersion = options.engineVersion ?? ENGINE_VERSION;
+  }
+
+  /** Adds a plugin. `source.module` must export it, so worker threads can load it too. */
+  register(plugin: AnyPlugin, source: PluginSource): void {
+    const { schema, defaults } = validatePlugin(plugin, this.#engineVersion);
+    const existing = this.#entries.get(plugin.id);
+    if (existing) {
+      throw new AtelierError(
+        'PLUGIN_DUPLICATE',
+        `Plugin id "${plugin.id}" is registered twice (from ${existing.source.module} and ${source.module}).`,
+        { details: { plugin: plugin.id } },
+      );
+    }
+    this.#entries.set(plugin.id, { plugin, source, enabled: true, schema, defaults });
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  #entry(id: string): Entry {
+    const entry = this.#entries.get(id);
+    if (!entry) {
+      throw new AtelierError('PLUGIN_NOT_FOUND', `No plugin "${id}". Known: ${[...this.#entries.keys()].join(', ') || 'none'}.`, {
+        details: { plugin: id },
+      });
+    }
+    return entry;
+  }
+
+  /** The plugin with this id, enabled or not. Throws `PLUGIN_NOT_FOUND`. */
+  get(id: string): AnyPlugin {
+    return this.#entry(id).plugin;
+  }
+
+  /** The plugin with this id if it is enabled. Throws `PLUGIN_NOT_FOUND` or `PLUGIN_DISABLED`. */
+  getEnabled(id: string): AnyPlugin {
+    const entry = this.#entry(id);
+    if (!entry.enabled) {
+      throw new AtelierError('PLUGIN_DISABLED', `Plugin "${id}" is disabled.`, { details: { plugin: id } });
+    }
+    return entry.plugin;
+  }
+
+  source(id: string): PluginSource {
+    return this.#entry(id).source;
+  }
+
+  describe(id: string): PluginInfo {
+    const { plugin, source, enabled, schema, defaults } = this.#entry(id);
+    return {
+      id: plugin.id,
+      name: plugin.name,
+      description: plugin.description,
+      version: plugin.version,
+      engine: plugin.engine,
+      kind: plugin.kind,
+      tags: plugin.tags ?? [],
+      enabled,
+      builtin: source.builtin ?? false,
+      module: source.module,
+      paramsSchema: schema,
+      defaults,
+    };
+  }
+
+  /** Plugins in registration order; disabled ones only when asked. */
+  list(filter: { kind?: PluginKind; includeDisabled?: boolean } = {}): PluginInfo[] {
+    return [...this.#entries.values()]
+      .filter((e) => (filter.includeDisabled ?? false) || e.enabled)
+      .filter((e) => filter.kind === undefined || e.plugin.kind === filter.kind)
+      .map((e) => this.describe(e.plugin.id));
+  }
+
+  enable(id: string): void {
+    this.#entry(id).enabled = true;
+  }
+
+  disable(id: string): void {
+    this.#entry(id).enabled = false;
+  }
+
+  isEnabled(id: string): boolean {
+    return this.#entry(id).enabled;
+  }
+}
