@@ -138,7 +138,7 @@ export class Engine {
   async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
     const started = performance.now();
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
     const modules: Record<string, string> = {};
     for (const step of plan.steps) {
       const plugin = this.registry.getEnabled(step.plugin);

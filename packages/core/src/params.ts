@@ -35,7 +35,7 @@ export function parseParams(plugin: AnyPlugin, params: unknown): Record<string, 
 
 /** The JSON Schema (draft 2020-12) of a plugin's parameters, as a caller sends them. */
 export function paramsJsonSchema(plugin: AnyPlugin): Record<string, unknown> {
-  return z.toJSONSchema(plugin.params, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return z.toJSONSchema(plugin.params, { io: 'input' }) as Record<string, unknown>;
 }
 
 /** The parameters a plugin runs with when given none. */

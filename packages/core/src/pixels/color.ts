@@ -1,0 +1,66 @@
+/** Rec. 601 luma weights in 1/256ths, the same as libvips' and OpenCV's RGB to grey. */
+const WR = 77;
+const WG = 150;
+const WB = 29;
+
+/**
+ * Luma (Rec. 601, `0.299 R + 0.587 G + 0.114 B`) of interleaved 8-bit RGB pixels, as 8-bit grey.
+ *
+ * @param rgb - interleaved samples, `channels` per pixel (3 or 4; extra channels are ignored).
+ * @param out - one byte per pixel; allocated when omitted.
+ * @returns `out`.
+ *
+ * @example
+ * const grey = lumaPlane(image.data, image.width * image.height);
+ */
+export function lumaPlane(rgb: Uint8Array, pixels: number, channels = 3, out: Uint8Array = new Uint8Array(pixels)): Uint8Array {
+  if (channels < 3) throw new Error('lumaPlane: needs at least 3 channels');
+  if (rgb.length < pixels * channels) throw new Error('lumaPlane: source too small');
+  for (let i = 0, j = 0; i < pixels; i++, j += channels) {
+    out[i] = (rgb[j]! * WR + rgb[j + 1]! * WG + rgb[j + 2]! * WB + 128) >> 8;
+  }
+  return out;
+}
+
+/**
+ * Luma of three float planes (any common scale), written to `out`.
+ *
+ * @returns `out`.
+ */
+export function lumaOfPlanes(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  out: Float32Array = new Float32Array(r.length),
+): Float32Array {
+  const n = Math.min(r.length, g.length, b.length, out.length);
+  for (let i = 0; i < n; i++) out[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
+  return out;
+}
+
+/** sRGB-encoded value (0..1) to linear light (0..1), IEC 61966-2-1. */
+export function srgbToLinear(v: number): number {
+  return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+}
+
+/** Linear light (0..1) to sRGB-encoded value (0..1), IEC 61966-2-1. */
+export function linearToSrgb(v: number): number {
+  return v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055;
+}
+
+/**
+ * A 256-entry table that maps an 8-bit value through `fn` (given and returning 0..1), rounded
+ * and clamped back to 8 bits. Per-pixel curves (tone, gamma, levels) are then one lookup.
+ *
+ * @example
+ * const gamma = lut8((v) => v ** 0.8);
+ * for (let i = 0; i < n; i++) out[i] = gamma[src[i]!]!;
+ */
+export function lut8(fn: (value: number) => number): Uint8Array {
+  const lut = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) {
+    const v = Math.round(fn(i / 255) * 255);
+    lut[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+  return lut;
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AtelierError } from './errors.ts';
+import { definePlugin } from './plugin.ts';
+import { canonicalJson, createPlan, parsePlan, planHash, stepSeed } from './plan.ts';
+import { PluginRegistry } from './registry.ts';
+
+const registry = new PluginRegistry();
+registry.register(
+  definePlugin({
+    id: 'tone',
+    name: 'Tone',
+    description: 'Test plugin.',
+    version: '1.4.2',
+    engine: '^1',
+    kind: 'style',
+    params: z.object({
+      levels: z.number().int().min(2).max(32).default(8),
+      mode: z.enum(['soft', 'hard']).default('soft'),
+    }),
+    apply: ({ image }) => image,
+  }),
+  { module: 'file:///x.ts' },
+);
+
+const rejects = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as AtelierError).code;
+  }
+  return 'no error';
+};
+
+describe('plans', () => {
+  it('fill in versions, defaults and output settings, and are frozen', () => {
+    const plan = createPlan(registry, { steps: [{ plugin: 'tone', params: { levels: 4 } }] });
+    expect(plan.steps).toEqual([{ plugin: 'tone', version: '1.4.2', params: { levels: 4, mode: 'soft' } }]);
+    expect(plan.output).toEqual({ format: 'jpeg', quality: 88, stripMetadata: true });
+    expect(Object.isFrozen(plan.steps[0]!.params)).toBe(true);
+    expect(() => {
+      (plan.steps[0]!.params as Record<string, unknown>)['levels'] = 9;
+    }).toThrow(TypeError);
+  });
+
+  it('hash the same whatever the key order, and differently when anything that matters changes', () => {
+    const a = createPlan(registry, { steps: [{ plugin: 'tone', params: { levels: 4, mode: 'hard' } }] });
+    const b = createPlan(registry, { steps: [{ plugin: 'tone', params: { mode: 'hard', levels: 4 } }] });
+    const c = createPlan(registry, { steps: [{ plugin: 'tone', params: { levels: 5, mode: 'hard' } }] });
+    const d = createPlan(registry, {
+      steps: [{ plugin: 'tone', params: { levels: 4, mode: 'hard' } }],
+      output: { format: 'png' },
+    });
+    const e = createPlan(registry, {
+      steps: [{ plugin: 'tone', params: { levels: 4, mode: 'hard' } }],
+      limits: { stepTimeoutMs: 5 },
+    });
+    expect(planHash(a)).toMatch(/^[0-9a-f]{64}$/);
+    expect(planHash(a)).toBe(planHash(b));
+    expect(planHash(a)).not.toBe(planHash(c));
+    expect(planHash(a)).not.toBe(planHash(d));
+    expect(planHash(a)).toBe(planHash(e)); // limits do not change the image
+  });
+
+  it('survive a JSON round trip with the same hash', () => {
+    const plan = createPlan(registry, { steps: [{ plugin: 'tone' }, { plugin: 'tone', params: { levels: 3 } }] });
+    const back = parsePlan(JSON.parse(JSON.stringify(plan)));
+    expect(back).toEqual(plan);
+    expect(planHash(back)).toBe(planHash(plan));
+  });
+
+  it('reject bad params, unknown keys, unknown plugins and other versions with codes', () => {
+    expect(rejects(() => createPlan(registry, { steps: [{ plugin: 'tone', params: { levels: 99 } }] }))).toBe(
+      'PARAMS_INVALID',
+    );
+    expect(rejects(() => createPlan(registry, { steps: [{ plugin: 'tone', params: { colour: 1 } }] }))).toBe(
+      'PARAMS_INVALID',
+    );
+    expect(rejects(() => createPlan(registry, { steps: [{ plugin: 'nope' }] }))).toBe('PLUGIN_NOT_FOUND');
+    expect(rejects(() => createPlan(registry, { steps: [{ plugin: 'tone', version: '1.0.0' }] }))).toBe(
+      'PLUGIN_VERSION_MISMATCH',
+    );
+    expect(rejects(() => createPlan(registry, { steps: [], output: { format: 'bmp' as never } }))).toBe('PLAN_INVALID');
+    expect(rejects(() => createPlan(registry, { steps: [], output: { quality: 0 } }))).toBe('PLAN_INVALID');
+    expect(rejects(() => parsePlan({ version: 2 }))).toBe('PLAN_INVALID');
+  });
+
+  it('explain which parameter is wrong', () => {
+    try {
+      createPlan(registry, { steps: [{ plugin: 'tone', params: { levels: 1 } }] });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as AtelierError).message).toMatch(/tone.*levels.*2/);
+    }
+  });
+
+  it('seed steps by plugin and position only', () => {
+    expect(stepSeed('tone', 0)).toBe(stepSeed('tone', 0));
+    expect(stepSeed('tone', 0)).not.toBe(stepSeed('tone', 1));
+    expect(stepSeed('tone', 0)).not.toBe(stepSeed('cartoon', 0));
+  });
+
+  it('serialise canonically', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: 3 } })).toBe('{"a":{"c":3,"d":[2,{"x":0,"y":1}]},"b":1}');
+  });
+});

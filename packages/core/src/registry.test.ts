@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AtelierError } from './errors.ts';
+import { definePlugin } from './plugin.ts';
+import type { AnyPlugin } from './plugin.ts';
+import { PluginRegistry } from './registry.ts';
+
+const make = (over: Partial<AnyPlugin> = {}): AnyPlugin =>
+  ({
+    ...definePlugin({
+      id: 'acme:thing',
+      name: 'Thing',
+      description: 'A thing.',
+      version: '1.0.0',
+      engine: '^1',
+      kind: 'style',
+      params: z.object({ level: z.number().int().min(1).max(9).default(3).describe('how much') }),
+      apply: ({ image }) => image,
+    }),
+    ...over,
+  }) as AnyPlugin;
+
+const src = { module: 'file:///nowhere.ts' };
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(AtelierError);
+    return (error as AtelierError).code;
+  }
+  return undefined;
+}
+
+describe('PluginRegistry', () => {
+  it('registers, describes and lists a plugin with its JSON Schema and defaults', () => {
+    const registry = new PluginRegistry();
+    registry.register(make(), src);
+    const info = registry.describe('acme:thing');
+    expect(info.defaults).toEqual({ level: 3 });
+    expect(info.paramsSchema).toMatchObject({
+      type: 'object',
+      properties: { level: { type: 'integer', minimum: 1, maximum: 9, default: 3, description: 'how much' } },
+    });
+    expect(registry.list().map((p) => p.id)).toEqual(['acme:thing']);
+    expect(registry.list({ kind: 'transform' })).toEqual([]);
+  });
+
+  it('rejects a duplicate id', () => {
+    const registry = new PluginRegistry();
+    registry.register(make(), src);
+    expect(codeOf(() => registry.register(make({ version: '2.0.0' }), src))).toBe('PLUGIN_DUPLICATE');
+  });
+
+  it('rejects an engine range this engine does not satisfy', () => {
+    expect(codeOf(() => new PluginRegistry().register(make({ engine: '^2' }), src))).toBe('PLUGIN_ENGINE_MISMATCH');
+    expect(codeOf(() => new PluginRegistry({ engineVersion: '2.1.0' }).register(make(), src))).toBe(
+      'PLUGIN_ENGINE_MISMATCH',
+    );
+    expect(() => new PluginRegistry({ engineVersion: '2.1.0' }).register(make({ engine: '>=1 <3' }), src)).not.toThrow();
+  });
+
+  it.each([
+    ['a bad id', { id: 'Bad Id' }],
+    ['a bad version', { version: 'one' }],
+    ['a bad engine range', { engine: 'latest!' }],
+    ['an unknown kind', { kind: 'filter' as never }],
+    ['no apply', { apply: undefined as never }],
+    ['params that are not a zod object', { params: { level: 3 } as never }],
+    ['a parameter without default', { params: z.object({ level: z.number() }) }],
+    ['a bad alpha mode', { alpha: 'drop' as never }],
+    ['an empty name', { name: ' ' }],
+  ])('rejects %s as PLUGIN_INVALID', (_what, over) => {
+    expect(codeOf(() => new PluginRegistry().register(make(over as Partial<AnyPlugin>), src))).toBe('PLUGIN_INVALID');
+  });
+
+  it('rejects parameters that JSON Schema cannot express', () => {
+    const params = z.object({ when: z.date().default(new Date(0)) });
+    expect(codeOf(() => new PluginRegistry().register(make({ params }), src))).toBe('PLUGIN_INVALID');
+  });
+
+  it('disables and enables', () => {
+    const registry = new PluginRegistry();
+    registry.register(make(), src);
+    registry.disable('acme:thing');
+    expect(codeOf(() => registry.getEnabled('acme:thing'))).toBe('PLUGIN_DISABLED');
+    expect(registry.list()).toEqual([]);
+    expect(registry.list({ includeDisabled: true })[0]?.enabled).toBe(false);
+    registry.enable('acme:thing');
+    expect(registry.getEnabled('acme:thing').id).toBe('acme:thing');
+  });
+
+  it('names the missing plugin', () => {
+    const registry = new PluginRegistry();
+    expect(codeOf(() => registry.get('nope'))).toBe('PLUGIN_NOT_FOUND');
+  });
+});

@@ -1,0 +1,153 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import cliProgress from 'cli-progress';
+import { AtelierError, OUTPUT_FORMATS, isAtelierError } from '@atelier/core';
+import type { Engine, OutputFormat, Plan, PlanRequest, RunResult } from '@atelier/core';
+
+export interface ApplyOptions {
+  readonly style?: string;
+  readonly set: readonly string[];
+  readonly params: Record<string, unknown>;
+  readonly plan?: string;
+  readonly out: string;
+  readonly format?: string;
+  readonly quality?: number;
+}
+
+const EXTENSIONS: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
+
+function formatFromExtension(file: string): OutputFormat | undefined {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  if (ext === 'jpg' || ext === 'jpeg') return 'jpeg';
+  return (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/** Writes a file so that readers see either nothing or the whole file: temp file, then rename. */
+export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, data);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw new AtelierError('OUTPUT_WRITE_FAILED', `Cannot write ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function readPlanFile(file: string): Promise<PlanRequest> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new AtelierError('INPUT_NOT_FOUND', `Cannot read plan file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as PlanRequest;
+  } catch (error) {
+    throw new AtelierError('PLAN_INVALID', `Plan file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Builds the plan an `apply` command line asks for. */
+export async function planFromOptions(engine: Engine, options: ApplyOptions): Promise<Plan> {
+  let request: PlanRequest;
+  if (options.plan !== undefined) {
+    if (options.style !== undefined) {
+      throw new AtelierError('PLAN_INVALID', 'Give either --style or --plan, not both.');
+    }
+    request = await readPlanFile(options.plan);
+  } else if (options.style !== undefined) {
+    request = { steps: [{ plugin: options.style, params: options.params }] };
+  } else {
+    throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
+  }
+  const format = options.format ?? request.output?.format ?? formatFromExtension(options.out);
+  if (format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new AtelierError('OUTPUT_FORMAT_UNSUPPORTED', `Output format "${format}" is not supported; use ${OUTPUT_FORMATS.join(', ')}.`);
+  }
+  return engine.plan({
+    ...request,
+    output: {
+      ...request.output,
+      ...(format === undefined ? {} : { format: format as OutputFormat }),
+      ...(options.quality === undefined ? {} : { quality: options.quality }),
+    },
+  });
+}
+
+export interface ApplyReport {
+  readonly input: string;
+  readonly output?: string;
+  readonly result?: RunResult;
+  readonly error?: AtelierError;
+}
+
+/**
+ * Applies a plan to each input and writes each result; a bad input fails alone, the rest go on.
+ * A single input may go to a file; several go into a directory.
+ */
+export async function applyFiles(
+  engine: Engine,
+  inputs: readonly string[],
+  options: ApplyOptions,
+  ui: { stderr: NodeJS.WriteStream | NodeJS.WritableStream; isTTY: boolean },
+): Promise<ApplyReport[]> {
+  const plan = await planFromOptions(engine, options);
+  const ext = EXTENSIONS[plan.output.format];
+  const outIsDir = inputs.length > 1 || options.out.endsWith('/') || (await isDirectory(options.out));
+  if (outIsDir) await mkdir(options.out, { recursive: true });
+  else await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
+  const label = plan.steps.map((s) => s.plugin).join('+') || 'convert';
+  const target = (input: string): string =>
+    outIsDir ? path.join(options.out, `${path.parse(input).name}.${label.replaceAll(':', '-')}.${ext}`) : options.out;
+
+  const bar =
+    inputs.length > 1 && ui.isTTY
+      ? new cliProgress.SingleBar(
+          { stream: ui.stderr as NodeJS.WriteStream, format: ' {bar} {value}/{total} {file}', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(inputs.length, 0, { file: '' });
+  const reports: ApplyReport[] = [];
+  // The engine runs as many images at once as it has threads.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < inputs.length) {
+      const input = inputs[next++]!;
+      const output = target(input);
+      try {
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(input);
+        } catch (error) {
+          throw new AtelierError('INPUT_NOT_FOUND', `Cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        }
+        const result = await engine.run(bytes, plan);
+        await writeFileAtomic(output, result.data);
+        reports.push({ input, output, result });
+      } catch (error) {
+        const err = isAtelierError(error)
+          ? error
+          : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error));
+        reports.push({ input, error: err });
+      }
+      bar?.increment(1, { file: path.basename(input) });
+      if (!bar && inputs.length > 1) {
+        const last = reports.at(-1)!;
+        ui.stderr.write(`[${reports.length}/${inputs.length}] ${input} ${last.error ? `failed: ${last.error.code}` : `-> ${last.output}`}\n`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(engine.threads, inputs.length) }, worker));
+  bar?.stop();
+  return reports;
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// The `atelier` command line. Every failure ends with one line `atelier: CODE: message` on stderr
+// and a non-zero exit code: 1 for a failed run, 2 for a usage mistake.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isAtelierError, paramsJsonSchema } from '@atelier/core';
+import type { PluginInfo } from '@atelier/core';
+import { applyFiles } from './cli-apply.ts';
+import { parseSetOptions } from './cli-args.ts';
+import { benchStyle } from './cli-bench.ts';
+import { readConfig } from './config.ts';
+import { createRegistry, createRuntime } from './runtime.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const positiveInt =
+  (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+
+function table(rows: readonly PluginInfo[]): string {
+  const header = ['ID', 'KIND', 'VERSION', 'NAME', 'DESCRIPTION'];
+  const cells = rows.map((p) => [p.id + (p.enabled ? '' : ' (disabled)'), p.kind, p.version, p.name, p.description]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => Math.min(c[i]!.length, i === 4 ? 70 : 40))));
+  const line = (c: readonly string[]): string =>
+    c.map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...cells.map(line)].join('\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('atelier')
+    .description('Atelier: plugin-based image stylization engine')
+    .exitOverride()
+    .configureOutput({
+      outputError: (message, write) => write(`atelier: USAGE_INVALID: ${message.replace(/^error: /, '').trim()}\n`),
+    });
+
+  program
+    .command('styles')
+    .description('list the installed plugins')
+    .option('--json', 'print JSON: id, name, version, kind and the JSON Schema of the params')
+    .option('--kind <kind>', 'only plugins of this kind (style, transform, analysis)')
+    .action(async (opts: { json?: boolean; kind?: 'style' | 'transform' | 'analysis' }) => {
+      const registry = await createRegistry(readConfig());
+      const list = registry.list({ includeDisabled: true, ...(opts.kind ? { kind: opts.kind } : {}) });
+      if (opts.json) {
+        const out = list.map((p) => ({
+          id: p.id,
+          name: p.name,
+          description: p.description,
+          version: p.version,
+          kind: p.kind,
+          enabled: p.enabled,
+          defaults: p.defaults,
+          params: paramsJsonSchema(registry.get(p.id)),
+        }));
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${table(list)}\n`);
+      }
+    });
+
+  program
+    .command('apply')
+    .description('apply a style (or a plan of several steps) to one or many images')
+    .argument('<input...>', 'image files')
+    .option('-s, --style <id>', 'plugin id, e.g. cartoon')
+    .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
+    .option('--plan <file>', 'a JSON plan: { "steps": [{ "plugin": "...", "params": {...} }], "output": {...} }')
+    .requiredOption('-o, --out <file|dir>', 'output file (one input) or directory')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['jpeg', 'png', 'webp', 'avif']))
+    .option('-q, --quality <q>', 'output quality 1-100', positiveInt('quality', 1, 100))
+    .action(async (inputs: string[], opts: { style?: string; set: string[]; plan?: string; out: string; format?: string; quality?: number }) => {
+      const { engine } = await createRuntime(readConfig());
+      try {
+        const reports = await applyFiles(
+          engine,
+          inputs,
+          { ...opts, params: parseSetOptions(opts.set) },
+          { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
+        );
+        const failed = reports.filter((r) => r.error);
+        for (const r of reports) {
+          if (r.result) {
+            process.stdout.write(
+              `${r.output}\t${r.result.width}x${r.result.height}\t${r.result.bytes} bytes\t${Math.round(r.result.timings.totalMs)} ms\n`,
+            );
+          }
+        }
+        if (failed.length > 0) {
+          for (const r of failed) process.stderr.write(`atelier: ${r.error!.code}: ${r.input}: ${r.error!.message}\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('bench')
+    .description('median time and peak RSS of one style on one image, single-threaded by default')
+    .argument('<input>', 'image file')
+    .requiredOption('-s, --style <id>', 'plugin id')
+    .option('--width <w>', 'resize the image to this width first', positiveInt('width', 1, 16383))
+    .option('--repeat <n>', 'timed runs after one warm-up', positiveInt('repeat', 1, 1000), 5)
+    .option('--threads <n>', 'libvips threads', positiveInt('threads', 1, 256), 1)
+    .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
+    .option('--json', 'print {"style","width","height","medianMs","peakRssMb"}')
+    .action(async (input: string, opts: { style: string; width?: number; repeat: number; threads: number; set: string[]; json?: boolean }) => {
+      const registry = await createRegistry(readConfig());
+      const result = await benchStyle(registry, input, {
+        style: opts.style,
+        repeat: opts.repeat,
+        threads: opts.threads,
+        params: parseSetOptions(opts.set),
+        ...(opts.width === undefined ? {} : { width: opts.width }),
+      });
+      if (opts.json) {
+        const { style, width, height, medianMs, peakRssMb } = result;
+        process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);
+      } else {
+        process.stdout.write(
+          `${result.style} on ${result.width}x${result.height}: median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB\n`,
+        );
+      }
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (as in process.argv) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      return 2;
+    }
+    if (isAtelierError(error)) {
+      process.stderr.write(`atelier: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`atelier: INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 70;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv);
+}

@@ -1,0 +1,26 @@
+// Shared by the cross-package tests: paths of committed fixtures and a registry of test plugins.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { PluginRegistry, loadPluginDirectory } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+export const photo = (name: string): string => fileURLToPath(new URL(`./fixtures/images/${name}`, import.meta.url));
+export const bad = (name: string): string => fileURLToPath(new URL(`./fixtures/bad/${name}`, import.meta.url));
+export const testPluginDir = fileURLToPath(new URL('./fixtures/plugins/', import.meta.url));
+
+export const read = (path: string): Promise<Buffer> => readFile(path);
+
+/** A registry with only the test plugins (acme:invert and the misbehaving ones). */
+export async function testRegistry(): Promise<PluginRegistry> {
+  const registry = new PluginRegistry();
+  await loadPluginDirectory(registry, testPluginDir);
+  return registry;
+}
+
+/** Decodes an encoded image to raw pixels with sharp, for assertions. */
+export async function pixels(data: Uint8Array): Promise<RawImage> {
+  const { data: raw, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
+  return { data: raw, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
+}
