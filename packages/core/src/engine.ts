@@ -92,6 +92,8 @@ export class Engine {
   readonly #limits: Partial<PlanLimits>;
   readonly #graceMs: number;
   readonly #memoryCheckMs: number;
+  /** A plan may lower the memory budget, not raise it above the engine's. */
+  readonly #maxMemoryMb: number;
   readonly #active = new Set<ActiveRun>();
   #watchdog: NodeJS.Timeout | undefined;
   #closed = false;
@@ -103,7 +105,11 @@ export class Engine {
     this.#graceMs = options.abortGraceMs ?? 250;
     this.#memoryCheckMs = options.memoryCheckMs ?? 25;
     const threads = Math.max(1, options.threads ?? availableParallelism());
-    const heapMb = Math.max(256, this.#limits.maxMemoryMb ?? 2048);
+    // The watchdog stops a run at its plan's maxMemoryMb; V8's own heap limit sits far above it, so
+    // the watchdog's clean terminate() always comes first (a thread dying at V8's heap limit can
+    // take the process down with it when it races a terminate()).
+    this.#maxMemoryMb = this.#limits.maxMemoryMb ?? 2048;
+    const heapMb = 2 * this.#maxMemoryMb + 256;
     this.#pool = new Piscina({
       filename: WORKER_URL,
       minThreads: 1,
@@ -286,7 +292,7 @@ export class Engine {
       case 'memory':
         return new AtelierError(
           'PLUGIN_OUT_OF_MEMORY',
-          `${where} used more than ${run.plan.limits.maxMemoryMb} MB and was stopped.`,
+          `${where} used more than ${Math.min(run.plan.limits.maxMemoryMb, this.#maxMemoryMb)} MB and was stopped.`,
           { details },
         );
       case 'cancel':
@@ -322,7 +328,8 @@ export class Engine {
           .getHeapStatistics()
           .then((stats) => {
             const used = stats.used_heap_size + Math.max(0, stats.external_memory) - run.baselineBytes;
-            if (used > run.plan.limits.maxMemoryMb * 1024 * 1024 && this.#active.has(run)) {
+            const budgetMb = Math.min(run.plan.limits.maxMemoryMb, this.#maxMemoryMb);
+            if (used > budgetMb * 1024 * 1024 && this.#active.has(run)) {
               this.#logger.warn('run exceeded its memory limit', { usedMb: Math.round(used / 2 ** 20) });
               run.abort('memory');
             }
