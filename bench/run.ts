@@ -1,0 +1,91 @@
+// `pnpm bench`: each built-in style against the native OpenCV recipe (../shared/bench/opencv_styles.py,
+// copied to bench/opencv_styles.py), on the same photos at 1920x1200, single-threaded, in the same
+// run; then peak RSS of a whole run (decode, style, encode) on the 5120x2880 photo.
+//
+//   pnpm bench                      all styles, 3 photos, 5 repeats
+//   pnpm bench --repeat 3 --styles cartoon,sketch
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const images = path.join(root, 'test/fixtures/images');
+const cli = path.join(root, 'packages/server/src/cli.ts');
+const python = '/usr/bin/python3';
+const opencvScript = path.join(root, 'bench/opencv_styles.py');
+
+const { values } = parseArgs({
+  options: {
+    repeat: { type: 'string', default: '5' },
+    styles: { type: 'string', default: 'cartoon,sketch,color-pencil,oil-painting,watercolor,pop-art' },
+    photos: { type: 'string', default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg' },
+    large: { type: 'string', default: 'volna-5120x2880.jpg' },
+  },
+});
+const repeat = Number(values.repeat);
+const styles = values.styles.split(',');
+const photos = values.photos.split(',');
+
+function ensureOpenCv(): void {
+  try {
+    execFileSync(python, ['-c', 'import cv2'], { stdio: 'ignore' });
+  } catch {
+    console.log('python3-opencv is missing: installing it with apt-get (needs root)...');
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'python3-opencv'], { stdio: 'inherit' });
+  }
+}
+
+async function opencvMs(image: string, style: string): Promise<number> {
+  const name = style.replace('-', '_');
+  const { stdout } = await exec(python, [opencvScript, image, '1920', String(repeat), '1', name]);
+  const ms = /\t([\d.]+) ms\t/.exec(stdout)?.[1];
+  if (!ms) throw new Error(`unexpected output from opencv_styles.py: ${stdout}`);
+  return Number(ms);
+}
+
+async function atelierBench(image: string, style: string, width?: number, rep = repeat): Promise<{ medianMs: number; peakRssMb: number }> {
+  const args = [cli, 'bench', image, '--style', style, '--repeat', String(rep), '--json'];
+  if (width) args.push('--width', String(width));
+  const { stdout } = await exec(process.execPath, args, { cwd: root });
+  return JSON.parse(stdout) as { medianMs: number; peakRssMb: number };
+}
+
+async function wholeRunRss(image: string, style: string): Promise<number> {
+  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/rss-probe.ts'), image, style], { cwd: root });
+  return Number(stdout.trim());
+}
+
+const pad = (s: string | number, n: number): string => String(s).padStart(n);
+
+async function main(): Promise<void> {
+  if (!existsSync(opencvScript)) throw new Error(`missing ${opencvScript}`);
+  ensureOpenCv();
+  console.log(`Styles at 1920x1200, single thread, median of ${repeat} runs after a warm-up (ms). ratio = Atelier / OpenCV; goal <= 1.00\n`);
+  console.log(`${'style'.padEnd(14)}${'photo'.padEnd(30)}${pad('atelier', 9)}${pad('opencv', 9)}${pad('ratio', 7)}`);
+  const worst = new Map<string, number>();
+  for (const style of styles) {
+    for (const photo of photos) {
+      const image = path.join(images, photo);
+      // Interleave the two so that both see the same machine state.
+      const ours = await atelierBench(image, style, 1920);
+      const theirs = await opencvMs(image, style);
+      const ratio = ours.medianMs / theirs;
+      worst.set(style, Math.max(worst.get(style) ?? 0, ratio));
+      console.log(`${style.padEnd(14)}${photo.padEnd(30)}${pad(ours.medianMs.toFixed(1), 9)}${pad(theirs.toFixed(1), 9)}${pad(ratio.toFixed(2), 7)}`);
+    }
+  }
+  console.log('\nWorst ratio per style:');
+  for (const [style, ratio] of worst) console.log(`  ${style.padEnd(14)}${ratio.toFixed(2)} ${ratio <= 1 ? 'ok' : 'SLOWER THAN OPENCV'}`);
+
+  console.log(`\nPeak RSS of a whole run (decode, style, encode; one worker thread) on ${values.large}; goal < 400 MB`);
+  for (const style of styles) {
+    const mb = await wholeRunRss(path.join(images, values.large), style);
+    console.log(`  ${style.padEnd(14)}${pad(mb, 5)} MB ${mb < 400 ? 'ok' : 'OVER'}`);
+  }
+}
+
+await main();

@@ -1,0 +1,129 @@
+// The `atelier` CLI as a user runs it: a real process, real files, exit codes and stderr lines.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { photo, root, testPluginDir } from './helpers.ts';
+
+const exec = promisify(execFile);
+const cli = path.join(root, 'packages/server/src/cli.ts');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'atelier-cli-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function atelier(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
+      cwd: root,
+      env: { ...process.env, ATELIER_PLUGIN_DIR: testPluginDir, ATELIER_THREADS: '2' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('atelier styles', () => {
+  it('lists built-in and local plugins as a table', async () => {
+    const { code, stdout } = await atelier('styles');
+    expect(code).toBe(0);
+    for (const id of ['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art', 'acme:invert']) {
+      expect(stdout).toContain(id);
+    }
+  });
+
+  it('--json gives id, name, version, kind and the JSON Schema of the params', async () => {
+    const { code, stdout } = await atelier('styles', '--json');
+    expect(code).toBe(0);
+    const list = JSON.parse(stdout) as { id: string; name: string; version: string; kind: string; params: { type: string } }[];
+    const invert = list.find((p) => p.id === 'acme:invert');
+    expect(invert).toMatchObject({ name: 'Invert', version: '1.2.0', kind: 'style', params: { type: 'object' } });
+    expect(list.filter((p) => p.kind === 'style').length).toBeGreaterThanOrEqual(7);
+  });
+});
+
+describe('atelier apply', () => {
+  it('applies a style with --set to one file', async () => {
+    const out = path.join(dir, 'one.png');
+    const { code, stdout, stderr } = await atelier('apply', photo('chelsea.png'), '--style', 'acme:invert', '--set', 'amount=1', '--out', out);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(out);
+    const meta = await sharp(out).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 451, 300]);
+  });
+
+  it('applies a batch, failing only the bad file with a coded one-line error', async () => {
+    const out = path.join(dir, 'batch');
+    const { code, stderr } = await atelier(
+      'apply',
+      photo('chelsea.png'),
+      photo('truncated.jpg'),
+      photo('rocket.jpg'),
+      '--style',
+      'acme:invert',
+      '--format',
+      'webp',
+      '--out',
+      out,
+    );
+    expect(code).toBe(1);
+    const errorLines = stderr.split('\n').filter((l) => l.startsWith('atelier: '));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(/^atelier: IMAGE_CORRUPT: .*truncated\.jpg/);
+    expect((await readdir(out)).sort()).toEqual(['chelsea.acme-invert.webp', 'rocket.acme-invert.webp']);
+  });
+
+  it('runs a plan of several steps from a file', async () => {
+    const plan = path.join(dir, 'plan.json');
+    await writeFile(
+      plan,
+      JSON.stringify({
+        steps: [{ plugin: 'acme:invert' }, { plugin: 'acme:invert', params: { amount: 0.5 } }],
+        output: { format: 'png' },
+      }),
+    );
+    const out = path.join(dir, 'planned.png');
+    const { code } = await atelier('apply', photo('chelsea.png'), '--plan', plan, '--out', out);
+    expect(code).toBe(0);
+    const { data } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    expect(Math.abs(data[0]! - 128)).toBeLessThanOrEqual(1); // half-inverting anything gives ~128
+  });
+
+  it.each([
+    [['--style', 'acme:invert', '--set', 'amount=5'], 1, /^atelier: PARAMS_INVALID: .*amount/],
+    [['--style', 'nope'], 1, /^atelier: PLUGIN_NOT_FOUND: /],
+    [['--style', 'acme:invert', '--set', 'amount'], 1, /^atelier: PARAMS_INVALID: --set expects key=value/],
+    [['--style', 'acme:invert', '--format', 'bmp'], 2, /^atelier: USAGE_INVALID: /],
+  ])('rejects %j with a coded line', async (args, exit, pattern) => {
+    const { code, stderr } = await atelier('apply', photo('chelsea.png'), ...args, '--out', path.join(dir, 'x.png'));
+    expect(code).toBe(exit);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(pattern);
+  });
+
+  it('requires --out', async () => {
+    const { code, stderr } = await atelier('apply', photo('chelsea.png'), '--style', 'acme:invert');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^atelier: USAGE_INVALID: .*--out/);
+  });
+});
+
+describe('atelier bench', () => {
+  it('--json prints style, width, height, medianMs and peakRssMb', async () => {
+    const { code, stdout } = await atelier('bench', photo('rocket.jpg'), '--style', 'acme:invert', '--width', '320', '--repeat', '3', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as Record<string, unknown>;
+    expect(Object.keys(result)).toEqual(['style', 'width', 'height', 'medianMs', 'peakRssMb']);
+    expect(result).toMatchObject({ style: 'acme:invert', width: 320, height: 214 });
+    expect(result['medianMs']).toBeGreaterThan(0);
+    expect(result['peakRssMb']).toBeGreaterThan(10);
+  });
+});
