@@ -21,7 +21,10 @@ const { values } = parseArgs({
   options: {
     repeat: { type: 'string', default: '5' },
     styles: { type: 'string', default: 'cartoon,sketch,color-pencil,oil-painting,watercolor,pop-art' },
-    photos: { type: 'string', default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg' },
+    photos: {
+      type: 'string',
+      default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
+    },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
   },
 });
@@ -47,7 +50,12 @@ async function opencvMs(image: string, style: string): Promise<number> {
   return Number(ms);
 }
 
-async function atelierBench(image: string, style: string, width?: number, rep = repeat): Promise<{ medianMs: number; peakRssMb: number }> {
+async function atelierBench(
+  image: string,
+  style: string,
+  width?: number,
+  rep = repeat,
+): Promise<{ medianMs: number; peakRssMb: number }> {
   const args = [cli, 'bench', image, '--style', style, '--repeat', String(rep), '--json'];
   if (width) args.push('--width', String(width));
   const { stdout } = await exec(process.execPath, args, { cwd: root });
@@ -55,7 +63,9 @@ async function atelierBench(image: string, style: string, width?: number, rep = 
 }
 
 async function wholeRunRss(image: string, style: string): Promise<number> {
-  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/rss-probe.ts'), image, style], { cwd: root });
+  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/rss-probe.ts'), image, style], {
+    cwd: root,
+  });
   return Number(stdout.trim());
 }
 
@@ -64,8 +74,12 @@ const pad = (s: string | number, n: number): string => String(s).padStart(n);
 async function main(): Promise<void> {
   if (!existsSync(opencvScript)) throw new Error(`missing ${opencvScript}`);
   ensureOpenCv();
-  console.log(`Styles at 1920x1200, single thread, median of ${repeat} runs after a warm-up (ms). ratio = Atelier / OpenCV; goal <= 1.00\n`);
-  console.log(`${'style'.padEnd(14)}${'photo'.padEnd(30)}${pad('atelier', 9)}${pad('opencv', 9)}${pad('ratio', 7)}`);
+  console.log(
+    `Styles at 1920x1200, single thread, median of ${repeat} runs after a warm-up (ms). ratio = Atelier / OpenCV; goal <= 1.00\n`,
+  );
+  console.log(
+    `${'style'.padEnd(14)}${'photo'.padEnd(30)}${pad('atelier', 9)}${pad('opencv', 9)}${pad('ratio', 7)}`,
+  );
   const worst = new Map<string, number>();
   for (const style of styles) {
     for (const photo of photos) {
@@ -75,13 +89,18 @@ async function main(): Promise<void> {
       const theirs = await opencvMs(image, style);
       const ratio = ours.medianMs / theirs;
       worst.set(style, Math.max(worst.get(style) ?? 0, ratio));
-      console.log(`${style.padEnd(14)}${photo.padEnd(30)}${pad(ours.medianMs.toFixed(1), 9)}${pad(theirs.toFixed(1), 9)}${pad(ratio.toFixed(2), 7)}`);
+      console.log(
+        `${style.padEnd(14)}${photo.padEnd(30)}${pad(ours.medianMs.toFixed(1), 9)}${pad(theirs.toFixed(1), 9)}${pad(ratio.toFixed(2), 7)}`,
+      );
     }
   }
   console.log('\nWorst ratio per style:');
-  for (const [style, ratio] of worst) console.log(`  ${style.padEnd(14)}${ratio.toFixed(2)} ${ratio <= 1 ? 'ok' : 'SLOWER THAN OPENCV'}`);
+  for (const [style, ratio] of worst)
+    console.log(`  ${style.padEnd(14)}${ratio.toFixed(2)} ${ratio <= 1 ? 'ok' : 'SLOWER THAN OPENCV'}`);
 
-  console.log(`\nPeak RSS of a whole run (decode, style, encode; one worker thread) on ${values.large}; goal < 400 MB`);
+  console.log(
+    `\nPeak RSS of a whole run (decode, style, encode; one worker thread) on ${values.large}; goal < 400 MB`,
+  );
   for (const style of styles) {
     const mb = await wholeRunRss(path.join(images, values.large), style);
     console.log(`  ${style.padEnd(14)}${pad(mb, 5)} MB ${mb < 400 ? 'ok' : 'OVER'}`);

@@ -34,7 +34,15 @@ describe('atelier styles', () => {
   it('lists built-in and local plugins as a table', async () => {
     const { code, stdout } = await atelier('styles');
     expect(code).toBe(0);
-    for (const id of ['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art', 'acme:invert']) {
+    for (const id of [
+      'cartoon',
+      'sketch',
+      'color-pencil',
+      'oil-painting',
+      'watercolor',
+      'pop-art',
+      'acme:invert',
+    ]) {
       expect(stdout).toContain(id);
     }
   });
@@ -42,9 +50,20 @@ describe('atelier styles', () => {
   it('--json gives id, name, version, kind and the JSON Schema of the params', async () => {
     const { code, stdout } = await atelier('styles', '--json');
     expect(code).toBe(0);
-    const list = JSON.parse(stdout) as { id: string; name: string; version: string; kind: string; params: { type: string } }[];
+    const list = JSON.parse(stdout) as {
+      id: string;
+      name: string;
+      version: string;
+      kind: string;
+      params: { type: string };
+    }[];
     const invert = list.find((p) => p.id === 'acme:invert');
-    expect(invert).toMatchObject({ name: 'Invert', version: '1.2.0', kind: 'style', params: { type: 'object' } });
+    expect(invert).toMatchObject({
+      name: 'Invert',
+      version: '1.2.0',
+      kind: 'style',
+      params: { type: 'object' },
+    });
     expect(list.filter((p) => p.kind === 'style').length).toBeGreaterThanOrEqual(7);
   });
 });
@@ -52,7 +71,16 @@ describe('atelier styles', () => {
 describe('atelier apply', () => {
   it('applies a style with --set to one file', async () => {
     const out = path.join(dir, 'one.png');
-    const { code, stdout, stderr } = await atelier('apply', photo('chelsea.png'), '--style', 'acme:invert', '--set', 'amount=1', '--out', out);
+    const { code, stdout, stderr } = await atelier(
+      'apply',
+      photo('chelsea.png'),
+      '--style',
+      'acme:invert',
+      '--set',
+      'amount=1',
+      '--out',
+      out,
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain(out);
@@ -103,7 +131,13 @@ describe('atelier apply', () => {
     [['--style', 'acme:invert', '--set', 'amount'], 1, /^atelier: PARAMS_INVALID: --set expects key=value/],
     [['--style', 'acme:invert', '--format', 'bmp'], 2, /^atelier: USAGE_INVALID: /],
   ])('rejects %j with a coded line', async (args, exit, pattern) => {
-    const { code, stderr } = await atelier('apply', photo('chelsea.png'), ...args, '--out', path.join(dir, 'x.png'));
+    const { code, stderr } = await atelier(
+      'apply',
+      photo('chelsea.png'),
+      ...args,
+      '--out',
+      path.join(dir, 'x.png'),
+    );
     expect(code).toBe(exit);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(pattern);
@@ -118,7 +152,17 @@ describe('atelier apply', () => {
 
 describe('atelier bench', () => {
   it('--json prints style, width, height, medianMs and peakRssMb', async () => {
-    const { code, stdout } = await atelier('bench', photo('rocket.jpg'), '--style', 'acme:invert', '--width', '320', '--repeat', '3', '--json');
+    const { code, stdout } = await atelier(
+      'bench',
+      photo('rocket.jpg'),
+      '--style',
+      'acme:invert',
+      '--width',
+      '320',
+      '--repeat',
+      '3',
+      '--json',
+    );
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(Object.keys(result)).toEqual(['style', 'width', 'height', 'medianMs', 'peakRssMb']);

@@ -36,7 +36,9 @@ describe('the plugin guide example', () => {
     for (let i = 0; i < out.data.length; i += 3) {
       // Every pixel lies on the line from navy to yellow: red equals green, blue falls as they rise.
       expect(Math.abs(out.data[i]! - out.data[i + 1]!)).toBeLessThanOrEqual(1);
-      expect(Math.abs(out.data[i + 2]! - (128 - Math.round((out.data[i]! * 128) / 255)))).toBeLessThanOrEqual(2);
+      expect(Math.abs(out.data[i + 2]! - (128 - Math.round((out.data[i]! * 128) / 255)))).toBeLessThanOrEqual(
+        2,
+      );
     }
   });
 

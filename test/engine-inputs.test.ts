@@ -10,7 +10,10 @@ let keep: Plan; // invert with amount 0: the output shows what the engine decode
 
 beforeAll(async () => {
   engine = new Engine({ registry: await testRegistry(), threads: 2 });
-  keep = engine.plan({ steps: [{ plugin: 'acme:invert', params: { amount: 0 } }], output: { format: 'png' } });
+  keep = engine.plan({
+    steps: [{ plugin: 'acme:invert', params: { amount: 0 } }],
+    output: { format: 'png' },
+  });
 });
 afterAll(() => engine.close());
 

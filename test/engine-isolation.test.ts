@@ -27,7 +27,9 @@ const invert = () => engine.run(input, engine.plan({ steps: [{ plugin: 'acme:inv
 
 describe('isolation', () => {
   it('a plugin that throws fails with PLUGIN_FAILED and its message', async () => {
-    const error = await engine.run(input, engine.plan({ steps: [{ plugin: 'test:boom' }] })).catch((e: AtelierError) => e);
+    const error = await engine
+      .run(input, engine.plan({ steps: [{ plugin: 'test:boom' }] }))
+      .catch((e: AtelierError) => e);
     expect(error).toMatchObject({ code: 'PLUGIN_FAILED', details: { plugin: 'test:boom' } });
     expect((error as AtelierError).message).toContain('kaboom');
   });
@@ -60,7 +62,11 @@ describe('isolation', () => {
     for (const plugin of ['test:polite-spin', 'test:spin']) {
       const controller = new AbortController();
       const started = performance.now();
-      const run = failure(engine.run(input, engine.plan({ steps: [{ plugin }], limits: { stepTimeoutMs: 60_000 } }), { signal: controller.signal }));
+      const run = failure(
+        engine.run(input, engine.plan({ steps: [{ plugin }], limits: { stepTimeoutMs: 60_000 } }), {
+          signal: controller.signal,
+        }),
+      );
       setTimeout(() => controller.abort(), 100);
       expect(await run).toBe('ABORTED');
       // Cooperative plugins stop at once, others lose their thread after the grace period.
@@ -71,7 +77,11 @@ describe('isolation', () => {
   it('cancellation before start never runs the plan', async () => {
     const controller = new AbortController();
     controller.abort();
-    expect(await failure(engine.run(input, engine.plan({ steps: [{ plugin: 'acme:invert' }] }), { signal: controller.signal }))).toBe('ABORTED');
+    expect(
+      await failure(
+        engine.run(input, engine.plan({ steps: [{ plugin: 'acme:invert' }] }), { signal: controller.signal }),
+      ),
+    ).toBe('ABORTED');
   });
 
   it('reports progress and timings', async () => {

@@ -6,8 +6,10 @@ import { PluginRegistry, loadPluginDirectory } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
-export const photo = (name: string): string => fileURLToPath(new URL(`./fixtures/images/${name}`, import.meta.url));
-export const bad = (name: string): string => fileURLToPath(new URL(`./fixtures/bad/${name}`, import.meta.url));
+export const photo = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/images/${name}`, import.meta.url));
+export const bad = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/bad/${name}`, import.meta.url));
 export const testPluginDir = fileURLToPath(new URL('./fixtures/plugins/', import.meta.url));
 
 export const read = (path: string): Promise<Buffer> => readFile(path);
@@ -22,5 +24,10 @@ export async function testRegistry(): Promise<PluginRegistry> {
 /** Decodes an encoded image to raw pixels with sharp, for assertions. */
 export async function pixels(data: Uint8Array): Promise<RawImage> {
   const { data: raw, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
-  return { data: raw, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
+  return {
+    data: raw,
+    width: info.width,
+    height: info.height,
+    channels: info.channels as RawImage['channels'],
+  };
 }

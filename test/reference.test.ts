@@ -21,7 +21,7 @@ const MIN_SSIM = 0.97;
 /** Extra parameter sets per plugin, beside its defaults; transforms need some to do anything. */
 const cases: Record<string, Record<string, Record<string, unknown>>> = {
   resize: { 'width-200': { width: 200 } },
-  crop: { 'centre': { left: 100, top: 50, width: 160, height: 120 } },
+  crop: { centre: { left: 100, top: 50, width: 160, height: 120 } },
   rotate: { '30deg': { angle: 30 } },
   blur: { 'sigma-3': { sigma: 3 } },
   watermark: { text: { text: 'Atelier' } },
@@ -32,7 +32,9 @@ let input: RawImage;
 beforeAll(async () => {
   const bytes = await readFile(photo('coffee.png'));
   const decoded = await decodeImage(bytes, await inspectInput(bytes, DEFAULT_LIMITS), DEFAULT_LIMITS);
-  const { data, info } = await sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: decoded.channels } })
+  const { data, info } = await sharp(decoded.data, {
+    raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
+  })
     .resize(360)
     .raw()
     .toBuffer({ resolveWithObject: true });
@@ -40,26 +42,36 @@ beforeAll(async () => {
   await mkdir(refDir, { recursive: true });
 });
 
-async function toImageData(image: RawImage): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
-  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+async function toImageData(
+  image: RawImage,
+): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
+  const { data, info } = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: image.channels },
+  })
     .ensureAlpha()
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  return {
+    data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 const all: [string, AnyPlugin, Record<string, unknown>][] = builtinPlugins.flatMap((plugin) => [
   [`${plugin.id} (defaults)`, plugin, {}] as [string, AnyPlugin, Record<string, unknown>],
   ...Object.entries(cases[plugin.id] ?? {}).map(
-    ([name, params]) => [`${plugin.id} (${name})`, plugin, params] as [string, AnyPlugin, Record<string, unknown>],
+    ([name, params]) =>
+      [`${plugin.id} (${name})`, plugin, params] as [string, AnyPlugin, Record<string, unknown>],
   ),
 ]);
 
 describe('reference images', () => {
   it('cover all six built-in styles', () => {
     const ids = builtinPlugins.map((p) => p.id);
-    for (const id of ['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art']) expect(ids).toContain(id);
+    for (const id of ['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art'])
+      expect(ids).toContain(id);
   });
 
   it.each(all)('%s matches its reference and is deterministic', async (label, plugin, params) => {
@@ -67,9 +79,16 @@ describe('reference images', () => {
     const out = await runStep(plugin, input, params, { seed: 7 });
     const again = await runStep(plugin, input, params, { seed: 7 });
     expect(Buffer.compare(Buffer.from(out.data), Buffer.from(again.data))).toBe(0);
-    const png = await sharp(out.data, { raw: { width: out.width, height: out.height, channels: out.channels } }).png().toBuffer();
+    const png = await sharp(out.data, {
+      raw: { width: out.width, height: out.height, channels: out.channels },
+    })
+      .png()
+      .toBuffer();
     if (update || !existsSync(file)) {
-      if (!update) throw new Error(`No reference for ${label}: run UPDATE_REFERENCES=1 npx vitest run test/reference.test.ts and review ${file}`);
+      if (!update)
+        throw new Error(
+          `No reference for ${label}: run UPDATE_REFERENCES=1 npx vitest run test/reference.test.ts and review ${file}`,
+        );
       await writeFile(file, png);
       return;
     }
@@ -77,7 +96,12 @@ describe('reference images', () => {
     expect([out.width, out.height]).toEqual([ref.info.width, ref.info.height]);
     const score = ssim(
       await toImageData(out),
-      await toImageData({ data: ref.data, width: ref.info.width, height: ref.info.height, channels: ref.info.channels as RawImage['channels'] }),
+      await toImageData({
+        data: ref.data,
+        width: ref.info.width,
+        height: ref.info.height,
+        channels: ref.info.channels as RawImage['channels'],
+      }),
     ).mssim;
     expect(score, `${label}: SSIM ${score.toFixed(4)} against ${file}`).toBeGreaterThanOrEqual(MIN_SSIM);
   });

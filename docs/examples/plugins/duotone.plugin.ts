@@ -19,7 +19,12 @@ export const duotone = definePlugin({
   params: z.object({
     shadows: hexColour.default('#1d3557').describe('ink for the darkest tones'),
     highlights: hexColour.default('#f1c453').describe('ink for the brightest tones'),
-    softness: z.number().min(0).max(10).default(1).describe('blur radius (sigma) before toning; 0 keeps every detail'),
+    softness: z
+      .number()
+      .min(0)
+      .max(10)
+      .default(1)
+      .describe('blur radius (sigma) before toning; 0 keeps every detail'),
   }),
   async apply({ image, params, sharp, signal, progress }) {
     // 1. Native work through the engine's libvips: optional blur, then brightness as one channel.

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { ErrorPayload } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
 import type { Plan } from './plan.ts';
@@ -12,7 +13,7 @@ export interface WorkerTask {
   /** Seed of each step. */
   readonly seeds: readonly number[];
   /** Messages from the worker (stage, progress, log) go through this port. */
-  readonly port: import('node:worker_threads').MessagePort;
+  readonly port: MessagePort;
   /** Int32Array over a SharedArrayBuffer: non-zero once the run is cancelled, seen even by synchronous loops. */
   readonly abortFlag: Int32Array;
 }
@@ -41,7 +42,11 @@ export interface WorkerSuccess {
   readonly width: number;
   readonly height: number;
   readonly channels: number;
-  readonly timings: { readonly decodeMs: number; readonly steps: readonly StepTiming[]; readonly encodeMs: number };
+  readonly timings: {
+    readonly decodeMs: number;
+    readonly steps: readonly StepTiming[];
+    readonly encodeMs: number;
+  };
 }
 
 export type WorkerResult = WorkerSuccess | { readonly ok: false; readonly error: ErrorPayload };

@@ -119,7 +119,9 @@ export class Engine {
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
       env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(options.sharpConcurrency ?? 1) },
     });
-    this.#pool.on('error', (error: unknown) => this.#logger.error('worker pool error', { error: String(error) }));
+    this.#pool.on('error', (error: unknown) =>
+      this.#logger.error('worker pool error', { error: String(error) }),
+    );
   }
 
   /** Worker threads in the pool. */
@@ -144,7 +146,8 @@ export class Engine {
   async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
     const started = performance.now();
-    if (options.signal?.aborted) throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
+    if (options.signal?.aborted)
+      throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
     const modules: Record<string, string> = {};
     for (const step of plan.steps) {
       const plugin = this.registry.getEnabled(step.plugin);
@@ -253,7 +256,10 @@ export class Engine {
     }
     if (!result.ok) {
       // A step that stopped by itself on a timeout or memory abort reports ABORTED; say why.
-      const error = run.failure && result.error.code === 'ABORTED' ? this.#explain(run, undefined) : AtelierError.fromPayload(result.error);
+      const error =
+        run.failure && result.error.code === 'ABORTED'
+          ? this.#explain(run, undefined)
+          : AtelierError.fromPayload(result.error);
       throw error;
     }
     if (run.failure === 'cancel') throw this.#explain(run, undefined);
@@ -303,13 +309,20 @@ export class Engine {
     if (isAtelierError(error)) return error;
     const code = (error as { code?: unknown } | undefined)?.code;
     if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      return new AtelierError('PLUGIN_OUT_OF_MEMORY', `${where} ran out of JavaScript heap and was stopped.`, {
-        details,
-        cause: error,
-      });
+      return new AtelierError(
+        'PLUGIN_OUT_OF_MEMORY',
+        `${where} ran out of JavaScript heap and was stopped.`,
+        {
+          details,
+          cause: error,
+        },
+      );
     }
     const message = error instanceof Error ? error.message : String(error);
-    return new AtelierError('PLUGIN_FAILED', `${where} crashed its worker: ${message}`, { details, cause: error });
+    return new AtelierError('PLUGIN_FAILED', `${where} crashed its worker: ${message}`, {
+      details,
+      cause: error,
+    });
   }
 
   #startWatchdog(): void {

@@ -35,7 +35,8 @@ export function sniffFormat(bytes: Uint8Array): InputFormat | 'svg' | 'pdf' | 'h
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return 'webp';
   if (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a') return 'gif';
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return 'tiff';
   if (ascii(bytes, 4, 4) === 'ftyp') {
     const brand = ascii(bytes, 8, 4);
     if (brand === 'avif' || brand === 'avis') return 'avif';
@@ -75,9 +76,13 @@ export async function inspectInput(bytes: Uint8Array, limits: PlanLimits): Promi
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new AtelierError('IMAGE_CORRUPT', `The ${format.toUpperCase()} file cannot be read: ${firstLine(error)}.`, {
-      cause: error,
-    });
+    throw new AtelierError(
+      'IMAGE_CORRUPT',
+      `The ${format.toUpperCase()} file cannot be read: ${firstLine(error)}.`,
+      {
+        cause: error,
+      },
+    );
   }
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
@@ -133,7 +138,12 @@ export async function decodeImage(bytes: Uint8Array, info: InputInfo, limits: Pl
     if (channels !== 3 && channels !== 4) {
       throw new Error(`unexpected ${channels} channels after conversion to sRGB`);
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: out.width, height: out.height, channels };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: out.width,
+      height: out.height,
+      channels,
+    };
   } catch (error) {
     throw new AtelierError(
       'IMAGE_CORRUPT',
@@ -151,7 +161,9 @@ export async function encodeImage(image: RawImage, output: PlanOutput): Promise<
   if (!output.stripMetadata) pipeline = pipeline.withIccProfile('srgb');
   switch (output.format) {
     case 'jpeg':
-      pipeline = pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: output.quality, mozjpeg: false });
+      pipeline = pipeline
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: output.quality, mozjpeg: false });
       break;
     case 'png':
       pipeline = pipeline.png({ compressionLevel: 6, adaptiveFiltering: false });

@@ -41,7 +41,15 @@ export {
   planSchema,
   stepSeed,
 } from './plan.ts';
-export type { InputFormat, OutputFormat, Plan, PlanLimits, PlanOutput, PlanRequest, PlanStep } from './plan.ts';
+export type {
+  InputFormat,
+  OutputFormat,
+  Plan,
+  PlanLimits,
+  PlanOutput,
+  PlanRequest,
+  PlanStep,
+} from './plan.ts';
 export { decodeImage, encodeImage, inspectInput, sniffFormat } from './image-io.ts';
 export type { InputInfo } from './image-io.ts';
 export { Engine } from './engine.ts';

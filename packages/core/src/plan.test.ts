@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AtelierError } from './errors.ts';
+import type { AtelierError } from './errors.ts';
 import { definePlugin } from './plugin.ts';
 import { canonicalJson, createPlan, parsePlan, planHash, stepSeed } from './plan.ts';
 import { PluginRegistry } from './registry.ts';
@@ -63,7 +63,9 @@ describe('plans', () => {
   });
 
   it('survive a JSON round trip with the same hash', () => {
-    const plan = createPlan(registry, { steps: [{ plugin: 'tone' }, { plugin: 'tone', params: { levels: 3 } }] });
+    const plan = createPlan(registry, {
+      steps: [{ plugin: 'tone' }, { plugin: 'tone', params: { levels: 3 } }],
+    });
     const back = parsePlan(JSON.parse(JSON.stringify(plan)));
     expect(back).toEqual(plan);
     expect(planHash(back)).toBe(planHash(plan));
@@ -80,7 +82,9 @@ describe('plans', () => {
     expect(rejects(() => createPlan(registry, { steps: [{ plugin: 'tone', version: '1.0.0' }] }))).toBe(
       'PLUGIN_VERSION_MISMATCH',
     );
-    expect(rejects(() => createPlan(registry, { steps: [], output: { format: 'bmp' as never } }))).toBe('PLAN_INVALID');
+    expect(rejects(() => createPlan(registry, { steps: [], output: { format: 'bmp' as never } }))).toBe(
+      'PLAN_INVALID',
+    );
     expect(rejects(() => createPlan(registry, { steps: [], output: { quality: 0 } }))).toBe('PLAN_INVALID');
     expect(rejects(() => parsePlan({ version: 2 }))).toBe('PLAN_INVALID');
   });
@@ -101,6 +105,8 @@ describe('plans', () => {
   });
 
   it('serialise canonically', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: 3 } })).toBe('{"a":{"c":3,"d":[2,{"x":0,"y":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: 3 } })).toBe(
+      '{"a":{"c":3,"d":[2,{"x":0,"y":1}]},"b":1}',
+    );
   });
 });

@@ -35,10 +35,26 @@ export const DEFAULT_LIMITS: PlanLimits = Object.freeze({
 });
 
 const limitsSchema = z.object({
-  maxInputBytes: z.number().int().min(1).max(2 ** 40),
-  maxInputPixels: z.number().int().min(1).max(2 ** 40),
-  stepTimeoutMs: z.number().int().min(1).max(24 * 3600 * 1000),
-  maxMemoryMb: z.number().int().min(16).max(1024 * 1024),
+  maxInputBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 40),
+  maxInputPixels: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 40),
+  stepTimeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600 * 1000),
+  maxMemoryMb: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024),
   formats: z.array(z.enum(INPUT_FORMATS)).min(1),
 });
 
@@ -180,7 +196,9 @@ export function parsePlan(value: unknown): Plan {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     }
     return v;
   });

@@ -94,7 +94,13 @@ async function entryOfPackageDir(dir: string): Promise<string | undefined> {
   } catch {
     for (const name of ['index.ts', 'index.js', 'index.mjs']) {
       const file = path.join(dir, name);
-      if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+      if (
+        await stat(file).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return file;
     }
     return undefined;
   }
@@ -108,7 +114,14 @@ export async function resolvePluginPackage(name: string, fromDir: string): Promi
   const require = createRequire(path.join(path.resolve(fromDir), 'noop.js'));
   for (const candidate of require.resolve.paths(name) ?? []) {
     const entry = await entryOfPackageDir(path.join(candidate, name));
-    if (entry && (await stat(entry).then((s) => s.isFile(), () => false))) return pathToFileURL(entry).href;
+    if (
+      entry &&
+      (await stat(entry).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      return pathToFileURL(entry).href;
   }
   throw new AtelierError(
     'PLUGIN_LOAD_FAILED',
@@ -131,7 +144,10 @@ export async function loadPluginDirectory(registry: PluginRegistry, dir: string)
     names = (await readdir(dir)).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new AtelierError('PLUGIN_LOAD_FAILED', `Cannot read plugin directory ${dir}: ${(error as Error).message}`);
+    throw new AtelierError(
+      'PLUGIN_LOAD_FAILED',
+      `Cannot read plugin directory ${dir}: ${(error as Error).message}`,
+    );
   }
   const ids: string[] = [];
   for (const name of names) {

@@ -53,11 +53,15 @@ describe('PluginRegistry', () => {
   });
 
   it('rejects an engine range this engine does not satisfy', () => {
-    expect(codeOf(() => new PluginRegistry().register(make({ engine: '^2' }), src))).toBe('PLUGIN_ENGINE_MISMATCH');
+    expect(codeOf(() => new PluginRegistry().register(make({ engine: '^2' }), src))).toBe(
+      'PLUGIN_ENGINE_MISMATCH',
+    );
     expect(codeOf(() => new PluginRegistry({ engineVersion: '2.1.0' }).register(make(), src))).toBe(
       'PLUGIN_ENGINE_MISMATCH',
     );
-    expect(() => new PluginRegistry({ engineVersion: '2.1.0' }).register(make({ engine: '>=1 <3' }), src)).not.toThrow();
+    expect(() =>
+      new PluginRegistry({ engineVersion: '2.1.0' }).register(make({ engine: '>=1 <3' }), src),
+    ).not.toThrow();
   });
 
   it.each([
@@ -71,7 +75,9 @@ describe('PluginRegistry', () => {
     ['a bad alpha mode', { alpha: 'drop' as never }],
     ['an empty name', { name: ' ' }],
   ])('rejects %s as PLUGIN_INVALID', (_what, over) => {
-    expect(codeOf(() => new PluginRegistry().register(make(over as Partial<AnyPlugin>), src))).toBe('PLUGIN_INVALID');
+    expect(codeOf(() => new PluginRegistry().register(make(over as Partial<AnyPlugin>), src))).toBe(
+      'PLUGIN_INVALID',
+    );
   });
 
   it('rejects parameters that JSON Schema cannot express', () => {

@@ -45,7 +45,9 @@ export const PLUGIN_ID_PATTERN = /^(?:[a-z][a-z0-9]*(?:-[a-z0-9]+)*:)?[a-z][a-z0
 const KINDS: readonly PluginKind[] = ['style', 'transform', 'analysis'];
 
 function invalid(id: string, why: string): AtelierError {
-  return new AtelierError('PLUGIN_INVALID', `Plugin "${id}" is invalid: ${why}.`, { details: { plugin: id } });
+  return new AtelierError('PLUGIN_INVALID', `Plugin "${id}" is invalid: ${why}.`, {
+    details: { plugin: id },
+  });
 }
 
 /**
@@ -138,9 +140,13 @@ export class PluginRegistry {
   #entry(id: string): Entry {
     const entry = this.#entries.get(id);
     if (!entry) {
-      throw new AtelierError('PLUGIN_NOT_FOUND', `No plugin "${id}". Known: ${[...this.#entries.keys()].join(', ') || 'none'}.`, {
-        details: { plugin: id },
-      });
+      throw new AtelierError(
+        'PLUGIN_NOT_FOUND',
+        `No plugin "${id}". Known: ${[...this.#entries.keys()].join(', ') || 'none'}.`,
+        {
+          details: { plugin: id },
+        },
+      );
     }
     return entry;
   }

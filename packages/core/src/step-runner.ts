@@ -31,7 +31,12 @@ function isSharp(value: unknown): value is Sharp {
 async function toRawImage(plugin: AnyPlugin, output: PluginOutput): Promise<RawImage> {
   if (isSharp(output)) {
     const { data, info } = await output.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return checkRaw(plugin, { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] });
+    return checkRaw(plugin, {
+      data,
+      width: info.width,
+      height: info.height,
+      channels: info.channels as RawImage['channels'],
+    });
   }
   return checkRaw(plugin, output);
 }
@@ -124,7 +129,8 @@ export async function runStep(
   options: RunStepOptions = {},
 ): Promise<RawImage> {
   const signal = options.signal ?? new AbortController().signal;
-  const parsedParams = options.parsed === true ? (params as Record<string, unknown>) : parseParams(plugin, params);
+  const parsedParams =
+    options.parsed === true ? (params as Record<string, unknown>) : parseParams(plugin, params);
   const preserve = (plugin.alpha ?? 'preserve') === 'preserve';
   const { color, alpha } = preserve ? splitAlpha(image) : { color: image, alpha: undefined };
   const context: PluginContext<Record<string, unknown>> = {

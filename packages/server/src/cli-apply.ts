@@ -38,7 +38,9 @@ export async function writeFileAtomic(file: string, data: Uint8Array): Promise<v
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
-    throw new AtelierError('OUTPUT_WRITE_FAILED', `Cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    throw new AtelierError('OUTPUT_WRITE_FAILED', `Cannot write ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -52,7 +54,10 @@ async function readPlanFile(file: string): Promise<PlanRequest> {
   try {
     return JSON.parse(text) as PlanRequest;
   } catch (error) {
-    throw new AtelierError('PLAN_INVALID', `Plan file ${file} is not valid JSON: ${(error as Error).message}`);
+    throw new AtelierError(
+      'PLAN_INVALID',
+      `Plan file ${file} is not valid JSON: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -71,7 +76,10 @@ export async function planFromOptions(engine: Engine, options: ApplyOptions): Pr
   }
   const format = options.format ?? request.output?.format ?? formatFromExtension(options.out);
   if (format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new AtelierError('OUTPUT_FORMAT_UNSUPPORTED', `Output format "${format}" is not supported; use ${OUTPUT_FORMATS.join(', ')}.`);
+    throw new AtelierError(
+      'OUTPUT_FORMAT_UNSUPPORTED',
+      `Output format "${format}" is not supported; use ${OUTPUT_FORMATS.join(', ')}.`,
+    );
   }
   return engine.plan({
     ...request,
@@ -107,12 +115,18 @@ export async function applyFiles(
   else await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
   const label = plan.steps.map((s) => s.plugin).join('+') || 'convert';
   const target = (input: string): string =>
-    outIsDir ? path.join(options.out, `${path.parse(input).name}.${label.replaceAll(':', '-')}.${ext}`) : options.out;
+    outIsDir
+      ? path.join(options.out, `${path.parse(input).name}.${label.replaceAll(':', '-')}.${ext}`)
+      : options.out;
 
   const bar =
     inputs.length > 1 && ui.isTTY
       ? new cliProgress.SingleBar(
-          { stream: ui.stderr as NodeJS.WriteStream, format: ' {bar} {value}/{total} {file}', hideCursor: true },
+          {
+            stream: ui.stderr as NodeJS.WriteStream,
+            format: ' {bar} {value}/{total} {file}',
+            hideCursor: true,
+          },
           cliProgress.Presets.shades_classic,
         )
       : undefined;
@@ -129,7 +143,10 @@ export async function applyFiles(
         try {
           bytes = await readFile(input);
         } catch (error) {
-          throw new AtelierError('INPUT_NOT_FOUND', `Cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+          throw new AtelierError(
+            'INPUT_NOT_FOUND',
+            `Cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          );
         }
         const result = await engine.run(bytes, plan);
         await writeFileAtomic(output, result.data);
@@ -143,7 +160,9 @@ export async function applyFiles(
       bar?.increment(1, { file: path.basename(input) });
       if (!bar && inputs.length > 1) {
         const last = reports.at(-1)!;
-        ui.stderr.write(`[${reports.length}/${inputs.length}] ${input} ${last.error ? `failed: ${last.error.code}` : `-> ${last.output}`}\n`);
+        ui.stderr.write(
+          `[${reports.length}/${inputs.length}] ${input} ${last.error ? `failed: ${last.error.code}` : `-> ${last.output}`}\n`,
+        );
       }
     }
   };

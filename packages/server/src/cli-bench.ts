@@ -31,7 +31,11 @@ function median(values: readonly number[]): number {
  * is decoded (and resized to `width` if given) once, then the step runs `repeat` times after a
  * warm-up. libvips is limited to `threads` threads. Peak RSS is the whole process's.
  */
-export async function benchStyle(registry: PluginRegistry, input: string, options: BenchOptions): Promise<BenchResult> {
+export async function benchStyle(
+  registry: PluginRegistry,
+  input: string,
+  options: BenchOptions,
+): Promise<BenchResult> {
   const plugin = registry.get(options.style);
   const params = parseParams(plugin, options.params);
   sharp.concurrency(options.threads);
@@ -45,7 +49,9 @@ export async function benchStyle(registry: PluginRegistry, input: string, option
   const limits = DEFAULT_LIMITS;
   let image: RawImage = await decodeImage(bytes, await inspectInput(bytes, limits), limits);
   if (options.width !== undefined && options.width !== image.width) {
-    const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    const { data, info } = await sharp(image.data, {
+      raw: { width: image.width, height: image.height, channels: image.channels },
+    })
       .resize({ width: options.width, kernel: 'lanczos3' })
       .raw()
       .toBuffer({ resolveWithObject: true });

@@ -23,10 +23,21 @@ const positiveInt =
 
 function table(rows: readonly PluginInfo[]): string {
   const header = ['ID', 'KIND', 'VERSION', 'NAME', 'DESCRIPTION'];
-  const cells = rows.map((p) => [p.id + (p.enabled ? '' : ' (disabled)'), p.kind, p.version, p.name, p.description]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => Math.min(c[i]!.length, i === 4 ? 70 : 40))));
+  const cells = rows.map((p) => [
+    p.id + (p.enabled ? '' : ' (disabled)'),
+    p.kind,
+    p.version,
+    p.name,
+    p.description,
+  ]);
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...cells.map((c) => Math.min(c[i]!.length, i === 4 ? 70 : 40))),
+  );
   const line = (c: readonly string[]): string =>
-    c.map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!))).join('  ').trimEnd();
+    c
+      .map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...cells.map(line)].join('\n');
 }
 
@@ -35,7 +46,8 @@ export function buildProgram(): Command {
     .description('Atelier: plugin-based image stylization engine')
     .exitOverride()
     .configureOutput({
-      outputError: (message, write) => write(`atelier: USAGE_INVALID: ${message.replace(/^error: /, '').trim()}\n`),
+      outputError: (message, write) =>
+        write(`atelier: USAGE_INVALID: ${message.replace(/^error: /, '').trim()}\n`),
     });
 
   program
@@ -69,35 +81,51 @@ export function buildProgram(): Command {
     .argument('<input...>', 'image files')
     .option('-s, --style <id>', 'plugin id, e.g. cartoon')
     .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
-    .option('--plan <file>', 'a JSON plan: { "steps": [{ "plugin": "...", "params": {...} }], "output": {...} }')
+    .option(
+      '--plan <file>',
+      'a JSON plan: { "steps": [{ "plugin": "...", "params": {...} }], "output": {...} }',
+    )
     .requiredOption('-o, --out <file|dir>', 'output file (one input) or directory')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['jpeg', 'png', 'webp', 'avif']))
     .option('-q, --quality <q>', 'output quality 1-100', positiveInt('quality', 1, 100))
-    .action(async (inputs: string[], opts: { style?: string; set: string[]; plan?: string; out: string; format?: string; quality?: number }) => {
-      const { engine } = await createRuntime(readConfig());
-      try {
-        const reports = await applyFiles(
-          engine,
-          inputs,
-          { ...opts, params: parseSetOptions(opts.set) },
-          { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
-        );
-        const failed = reports.filter((r) => r.error);
-        for (const r of reports) {
-          if (r.result) {
-            process.stdout.write(
-              `${r.output}\t${r.result.width}x${r.result.height}\t${r.result.bytes} bytes\t${Math.round(r.result.timings.totalMs)} ms\n`,
-            );
+    .action(
+      async (
+        inputs: string[],
+        opts: {
+          style?: string;
+          set: string[];
+          plan?: string;
+          out: string;
+          format?: string;
+          quality?: number;
+        },
+      ) => {
+        const { engine } = await createRuntime(readConfig());
+        try {
+          const reports = await applyFiles(
+            engine,
+            inputs,
+            { ...opts, params: parseSetOptions(opts.set) },
+            { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
+          );
+          const failed = reports.filter((r) => r.error);
+          for (const r of reports) {
+            if (r.result) {
+              process.stdout.write(
+                `${r.output}\t${r.result.width}x${r.result.height}\t${r.result.bytes} bytes\t${Math.round(r.result.timings.totalMs)} ms\n`,
+              );
+            }
           }
+          if (failed.length > 0) {
+            for (const r of failed)
+              process.stderr.write(`atelier: ${r.error!.code}: ${r.input}: ${r.error!.message}\n`);
+            process.exitCode = 1;
+          }
+        } finally {
+          await engine.close();
         }
-        if (failed.length > 0) {
-          for (const r of failed) process.stderr.write(`atelier: ${r.error!.code}: ${r.input}: ${r.error!.message}\n`);
-          process.exitCode = 1;
-        }
-      } finally {
-        await engine.close();
-      }
-    });
+      },
+    );
 
   program
     .command('bench')
@@ -109,24 +137,36 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'libvips threads', positiveInt('threads', 1, 256), 1)
     .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
     .option('--json', 'print {"style","width","height","medianMs","peakRssMb"}')
-    .action(async (input: string, opts: { style: string; width?: number; repeat: number; threads: number; set: string[]; json?: boolean }) => {
-      const registry = await createRegistry(readConfig());
-      const result = await benchStyle(registry, input, {
-        style: opts.style,
-        repeat: opts.repeat,
-        threads: opts.threads,
-        params: parseSetOptions(opts.set),
-        ...(opts.width === undefined ? {} : { width: opts.width }),
-      });
-      if (opts.json) {
-        const { style, width, height, medianMs, peakRssMb } = result;
-        process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);
-      } else {
-        process.stdout.write(
-          `${result.style} on ${result.width}x${result.height}: median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB\n`,
-        );
-      }
-    });
+    .action(
+      async (
+        input: string,
+        opts: {
+          style: string;
+          width?: number;
+          repeat: number;
+          threads: number;
+          set: string[];
+          json?: boolean;
+        },
+      ) => {
+        const registry = await createRegistry(readConfig());
+        const result = await benchStyle(registry, input, {
+          style: opts.style,
+          repeat: opts.repeat,
+          threads: opts.threads,
+          params: parseSetOptions(opts.set),
+          ...(opts.width === undefined ? {} : { width: opts.width }),
+        });
+        if (opts.json) {
+          const { style, width, height, medianMs, peakRssMb } = result;
+          process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);
+        } else {
+          process.stdout.write(
+            `${result.style} on ${result.width}x${result.height}: median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB\n`,
+          );
+        }
+      },
+    );
 
   return program;
 }
@@ -139,7 +179,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+      )
+        return 0;
       return 2;
     }
     if (isAtelierError(error)) {

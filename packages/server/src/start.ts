@@ -17,14 +17,21 @@ async function start(): Promise<void> {
     await mkdir(outDir, { recursive: true });
     const input = await readFile(sample);
     const styles = registry.list({ kind: 'style' });
-    process.stdout.write(`Atelier engine: ${registry.list().length} plugins, ${engine.threads} worker threads.\n`);
+    process.stdout.write(
+      `Atelier engine: ${registry.list().length} plugins, ${engine.threads} worker threads.\n`,
+    );
     process.stdout.write(`Applying ${styles.length} styles to ${path.relative(process.cwd(), sample)}:\n`);
     await Promise.all(
       styles.map(async (style) => {
-        const result = await engine.run(input, engine.plan({ steps: [{ plugin: style.id }], output: { format: 'jpeg' } }));
+        const result = await engine.run(
+          input,
+          engine.plan({ steps: [{ plugin: style.id }], output: { format: 'jpeg' } }),
+        );
         const file = path.join(outDir, `${style.id.replaceAll(':', '-')}.jpg`);
         await writeFileAtomic(file, result.data);
-        process.stdout.write(`  ${style.id.padEnd(14)} ${file}  (${Math.round(result.timings.totalMs)} ms)\n`);
+        process.stdout.write(
+          `  ${style.id.padEnd(14)} ${file}  (${Math.round(result.timings.totalMs)} ms)\n`,
+        );
       }),
     );
     process.stdout.write(`\nTry your own photo:  pnpm atelier apply photo.jpg --style cartoon --out out/\n`);
@@ -35,7 +42,9 @@ async function start(): Promise<void> {
 
 start().catch((error: unknown) => {
   process.stderr.write(
-    isAtelierError(error) ? `atelier: ${error.code}: ${error.message}\n` : `atelier: INTERNAL: ${String(error)}\n`,
+    isAtelierError(error)
+      ? `atelier: ${error.code}: ${error.message}\n`
+      : `atelier: INTERNAL: ${String(error)}\n`,
   );
   process.exitCode = 1;
 });
