@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   ABORTED: { status: 499, hint: 'The run was cancelled.' },
   ENGINE_CLOSED: { status: 503, hint: 'The engine is shutting down.' },
   INPUT_NOT_FOUND: { status: 404, hint: 'The input file does not exist or cannot be read.' },
+  STORAGE_NOT_FOUND: { status: 404, hint: 'The stored file is gone; it may have been deleted.' },
+  STORAGE_KEY_INVALID: { status: 400, hint: 'Storage keys are /-separated segments of letters, digits, ".", "_" and "-".' },
+  STORAGE_FAILED: { status: 503, hint: 'The storage backend failed; try again later.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
   OUTPUT_WRITE_FAILED: { status: 500, hint: 'The result could not be written.' },
 } as const satisfies Record<string, { status: number; hint: string }>;
