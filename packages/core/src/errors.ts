@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   STORAGE_NOT_FOUND: { status: 404, hint: 'The stored file is gone; it may have been deleted.' },
   STORAGE_KEY_INVALID: { status: 400, hint: 'Storage keys are /-separated segments of letters, digits, ".", "_" and "-".' },
   STORAGE_FAILED: { status: 503, hint: 'The storage backend failed; try again later.' },
+  MIGRATION_FAILED: { status: 500, hint: 'A database migration failed; see the message, fix and run `atelier migrate up`.' },
+  DATABASE_UNAVAILABLE: { status: 503, hint: 'The database cannot be reached; check DATABASE_URL or the embedded data directory.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
   OUTPUT_WRITE_FAILED: { status: 500, hint: 'The result could not be written.' },
 } as const satisfies Record<string, { status: number; hint: string }>;

@@ -1,0 +1,66 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '@atelier/core';
+import { silentLogger } from '@atelier/core';
+import { ensureDatabase, startEmbeddedPostgres } from './embedded.ts';
+import type { EmbeddedServer } from './embedded.ts';
+import type { Database } from './schema.ts';
+
+// bigint columns (byte counts) fit in a double for any realistic file; read them as numbers.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+/** A connected database and how to let go of it. */
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  /** The connection string in use (for pg-boss and worker processes). */
+  readonly url: string;
+  /** The embedded server, when this handle started or joined one. */
+  readonly embedded: EmbeddedServer | undefined;
+  /** Closes the pool, then stops the embedded server if this process started it. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** Use this server. Without it, an embedded server is started in `dataDir`. */
+  readonly url?: string;
+  /** Where the embedded server keeps its data. @default ./.atelier/postgres */
+  readonly dataDir?: string;
+  /** Database name on the embedded server. @default atelier */
+  readonly database?: string;
+  /** Pool size. @default 10 */
+  readonly poolSize?: number;
+  readonly logger?: Logger;
+}
+
+/** A Kysely instance over a pg pool for `url`. */
+export function createKysely(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'atelier' });
+  // An idle client losing its server (Postgres restarting) must not crash the process.
+  pool.on('error', () => {});
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+}
+
+/**
+ * Connects to `url`, or with none starts (or joins) the embedded Postgres and creates the
+ * database. Does not migrate: call `migrateUp(handle.db)`.
+ */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
+  const logger = options.logger ?? silentLogger;
+  let embedded: EmbeddedServer | undefined;
+  let url = options.url;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir ?? '.atelier/postgres', logger });
+    url = await ensureDatabase(embedded.adminUrl, options.database ?? 'atelier');
+  }
+  const { db } = createKysely(url, options.poolSize ?? 10);
+  return {
+    db,
+    url,
+    embedded,
+    close: async () => {
+      await db.destroy();
+      await embedded?.stop();
+    },
+  };
+}

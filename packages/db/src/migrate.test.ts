@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrateDown, migrateUp, migrationStatus } from './migrate.ts';
+import { createTestDatabase } from './testing.ts';
+import type { TestDatabase } from './testing.ts';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase(inject('pgAdminUrl'), { migrate: false });
+});
+afterAll(() => t.drop());
+
+const tables = async (db: Kysely<unknown>): Promise<string[]> =>
+  (await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public' order by 1`.execute(db)).rows.map(
+    (r) => r.tablename,
+  );
+
+describe('migrations', () => {
+  it('go up, report status, go down and up again', async () => {
+    const db = t.db as unknown as Kysely<unknown>;
+    expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
+    expect(await migrateUp(db)).toEqual(['0001-initial']);
+    expect(await migrateUp(db)).toEqual([]);
+    expect(await tables(db)).toEqual(
+      expect.arrayContaining(['audit_log', 'images', 'jobs', 'plugin_state', 'results', 'users']),
+    );
+    expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await migrateDown(db)).toBe('0001-initial');
+    expect(await tables(db)).not.toContain('jobs');
+    expect(await migrateUp(db)).toEqual(['0001-initial']);
+  });
+
+  it('run safely from several processes at once', async () => {
+    const other = await createTestDatabase(inject('pgAdminUrl'), { migrate: false });
+    try {
+      const db = other.db as unknown as Kysely<unknown>;
+      const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
+      expect(results.flat()).toEqual(['0001-initial']);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('enforce the constraints the services rely on', async () => {
+    const db = t.db;
+    const user = await db.insertInto('users').values({ email: 'A@x.org', display_name: 'A' }).returning('id').executeTakeFirstOrThrow();
+    await expect(db.insertInto('users').values({ email: 'a@X.org', display_name: 'B' }).execute()).rejects.toThrow(/users_email_key/);
+    await expect(
+      db.insertInto('users').values({ email: 'c@x.org', display_name: 'C', role: 'root' as never }).execute(),
+    ).rejects.toThrow(/check/);
+    const image = await db
+      .insertInto('images')
+      .values({ owner_id: user.id, sha256: 'ab', bytes: 10, width: 1, height: 1, format: 'png', storage_key: 'k' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const job = {
+      owner_id: user.id,
+      image_id: image.id,
+      input_sha256: 'ab',
+      plan: '{}',
+      plan_hash: 'h',
+      style: 'cartoon',
+      max_attempts: 3,
+      idempotency_key: 'k1',
+      updated_at: new Date(),
+    };
+    await db.insertInto('jobs').values(job).execute();
+    await expect(db.insertInto('jobs').values(job).execute()).rejects.toThrow(/jobs_owner_idempotency_key/);
+    // Deleting a user removes their images and jobs.
+    await db.deleteFrom('users').where('id', '=', user.id).execute();
+    expect(await db.selectFrom('jobs').select('id').execute()).toEqual([]);
+  });
+});

@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { Migration, MigrationResult } from 'kysely/migration';
+import { AtelierError } from '@atelier/core';
+import * as initial from './migrations/0001-initial.ts';
+
+/** Every migration, in order. A new one is a new file in ./migrations, added here. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+function migrator(db: Kysely<unknown>): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+    migrationTableName: 'atelier_migrations',
+    migrationLockTableName: 'atelier_migrations_lock',
+  });
+}
+
+export interface MigrationStatus {
+  readonly name: string;
+  readonly executedAt: Date | undefined;
+}
+
+function check(results: readonly MigrationResult[] | undefined, error: unknown): readonly MigrationResult[] {
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new AtelierError(
+      'MIGRATION_FAILED',
+      `Migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`.replace('  ', ' '),
+      { cause: error },
+    );
+  }
+  return results ?? [];
+}
+
+/** Applies every pending migration (concurrent callers wait on a lock). Returns the names applied. */
+export async function migrateUp(db: Kysely<unknown>): Promise<string[]> {
+  const { results, error } = await migrator(db).migrateToLatest();
+  return check(results, error).map((r) => r.migrationName);
+}
+
+/** Reverts the latest migration. Returns its name, or undefined when none was applied. */
+export async function migrateDown(db: Kysely<unknown>): Promise<string | undefined> {
+  const { results, error } = await migrator(db).migrateDown();
+  return check(results, error)[0]?.migrationName;
+}
+
+/** Every known migration and when it ran (undefined: pending). */
+export async function migrationStatus(db: Kysely<unknown>): Promise<MigrationStatus[]> {
+  const list = await migrator(db).getMigrations();
+  return list.map((m) => ({ name: m.name, executedAt: m.executedAt }));
+}

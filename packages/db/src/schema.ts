@@ -1,0 +1,128 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A timestamp column: read as Date, written as Date or ISO string, defaulted by the database. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string, string>;
+
+export type UserRole = 'user' | 'admin';
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  display_name: string;
+  role: ColumnType<UserRole, UserRole | undefined, UserRole>;
+  password_hash: string | null;
+  disabled_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface ImagesTable {
+  id: Generated<string>;
+  owner_id: string;
+  sha256: string;
+  bytes: ColumnType<number, number, never>;
+  width: number;
+  height: number;
+  format: string;
+  storage_key: string;
+  original_name: string | null;
+  created_at: CreatedAt;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Per-step and total timings of a finished job, in milliseconds. */
+export interface JobTimings {
+  readonly queueMs?: number;
+  readonly decodeMs?: number;
+  readonly steps?: readonly { plugin: string; ms: number }[];
+  readonly encodeMs?: number;
+  readonly totalMs?: number;
+}
+
+export interface JobsTable {
+  id: Generated<string>;
+  owner_id: string;
+  image_id: string;
+  /** sha256 of the input, with `plan_hash` the key of the result cache. */
+  input_sha256: string;
+  /** The frozen plan, with plugin versions and parsed params. */
+  plan: Json<unknown>;
+  plan_hash: string;
+  /** The first style step's plugin id (or the first step's), for filters and stats. */
+  style: string;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
+  progress: ColumnType<number, number | undefined, number>;
+  priority: ColumnType<number, number | undefined, number>;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  output_key: string | null;
+  output_bytes: number | null;
+  output_width: number | null;
+  output_height: number | null;
+  output_format: string | null;
+  from_cache: ColumnType<boolean, boolean | undefined, boolean>;
+  timings: ColumnType<JobTimings | null, string | null | undefined, string | null>;
+  idempotency_key: string | null;
+  queue_job_id: string | null;
+  worker_id: string | null;
+  created_at: CreatedAt;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+/** The result cache: a plan hash and an input hash that already produced an output. */
+export interface ResultsTable {
+  plan_hash: string;
+  input_sha256: string;
+  output_key: string;
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+  created_at: CreatedAt;
+}
+
+export interface PluginStateTable {
+  plugin_id: string;
+  enabled: boolean;
+  defaults: ColumnType<Record<string, unknown>, string | undefined, string>;
+  updated_at: Timestamp;
+  updated_by: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: CreatedAt;
+}
+
+/** Every table Atelier owns (pg-boss keeps its own schema). */
+export interface Database {
+  users: UsersTable;
+  images: ImagesTable;
+  jobs: JobsTable;
+  results: ResultsTable;
+  plugin_state: PluginStateTable;
+  audit_log: AuditLogTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Image = Selectable<ImagesTable>;
+export type NewImage = Insertable<ImagesTable>;
+export type Job = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;
+export type JobUpdate = Updateable<JobsTable>;
+export type Result = Selectable<ResultsTable>;
+export type PluginState = Selectable<PluginStateTable>;
+export type AuditEntry = Selectable<AuditLogTable>;

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { createKysely } from './database.ts';
+import { databaseUrl } from './embedded.ts';
+import { migrateUp } from './migrate.ts';
+import type { Database } from './schema.ts';
+
+/** A fresh, migrated database for one test file. */
+export interface TestDatabase {
+  readonly db: Kysely<Database>;
+  readonly url: string;
+  readonly name: string;
+  /** Closes the pool and drops the database. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a database with a random name on the server of `adminUrl`, migrates it and connects.
+ * Tests get `adminUrl` from the test run's embedded server (or ATELIER_TEST_DATABASE_URL).
+ */
+export async function createTestDatabase(adminUrl: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const name = `atelier_test_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = databaseUrl(adminUrl, name);
+  const { db } = createKysely(url, 10);
+  if (options.migrate ?? true) await migrateUp(db as Kysely<unknown>);
+  return {
+    db,
+    url,
+    name,
+    drop: async () => {
+      await db.destroy();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
