@@ -46,6 +46,11 @@ export const ERROR_CODES = {
   STORAGE_FAILED: { status: 503, hint: 'The storage backend failed; try again later.' },
   MIGRATION_FAILED: { status: 500, hint: 'A database migration failed; see the message, fix and run `atelier migrate up`.' },
   DATABASE_UNAVAILABLE: { status: 503, hint: 'The database cannot be reached; check DATABASE_URL or the embedded data directory.' },
+  JOB_NOT_FOUND: { status: 404, hint: 'No job has this id (or it is not yours).' },
+  IMAGE_NOT_FOUND: { status: 404, hint: 'No image has this id (or it is not yours).' },
+  USER_NOT_FOUND: { status: 404, hint: 'No user has this id or email.' },
+  JOB_NOT_CANCELLABLE: { status: 409, hint: 'The job has already finished.' },
+  JOB_NOT_RETRYABLE: { status: 409, hint: 'Only failed or cancelled jobs can be retried.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
   OUTPUT_WRITE_FAILED: { status: 500, hint: 'The result could not be written.' },
 } as const satisfies Record<string, { status: number; hint: string }>;

@@ -1,0 +1,429 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { PgBoss } from 'pg-boss';
+import { AtelierError, createPlan, inspectInput, planHash, DEFAULT_LIMITS } from '@atelier/core';
+import type { Logger, Plan, PlanLimits, PlanRequest, PluginRegistry, Storage } from '@atelier/core';
+import { silentLogger } from '@atelier/core';
+import type { Database, Job, JobStatus } from '@atelier/db';
+import { publishCancel, publishJobEvent } from './events.ts';
+import type { JobEvent } from './events.ts';
+import { RENDER_QUEUE, enqueueRender } from './queue.ts';
+import { CONTENT_TYPES, TERMINAL_STATUSES, originalKey, toImageRecord, toJobRecord } from './records.ts';
+import type { ImageRecord, JobRecord } from './records.ts';
+
+/** Options of {@link JobService}. */
+export interface JobServiceOptions {
+  readonly db: Kysely<Database>;
+  readonly boss: PgBoss;
+  readonly storage: Storage;
+  readonly registry: PluginRegistry;
+  /** Defaults for every plan's limits. */
+  readonly limits?: Partial<PlanLimits>;
+  /** Attempts a job gets, the first included (must match the queue's retryLimit + 1). @default 3 */
+  readonly maxAttempts?: number;
+  readonly logger?: Logger;
+}
+
+/** What {@link JobService.submit} takes. */
+export interface SubmitJob {
+  readonly ownerId: string;
+  readonly imageId: string;
+  readonly plan: PlanRequest;
+  /** Higher runs first: interactive and paid work above batch work. @default 0 */
+  readonly priority?: number;
+  /** Submitting twice with the same key returns the first job. */
+  readonly idempotencyKey?: string;
+}
+
+/** Filters and paging of {@link JobService.list}. */
+export interface ListJobs {
+  readonly ownerId?: string;
+  readonly status?: JobStatus;
+  readonly style?: string;
+  readonly createdAfter?: Date;
+  readonly createdBefore?: Date;
+  /** @default 50, at most 200 */
+  readonly limit?: number;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+function encodeCursor(row: { created_at: Date; id: string }): string {
+  return Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new AtelierError('PLAN_INVALID', 'The page cursor is malformed.');
+  return { createdAt, id };
+}
+
+/** The event a job row describes now. */
+export function eventOf(row: Job): JobEvent {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    status: row.status,
+    progress: row.progress,
+    style: row.style,
+    seq: row.updated_at.getTime(),
+    ...(row.error_code ? { errorCode: row.error_code } : {}),
+    ...(row.from_cache ? { fromCache: true } : {}),
+    at: row.updated_at.toISOString(),
+  };
+}
+
+/**
+ * Records uploads and jobs in Postgres, schedules jobs on pg-boss in the same transaction, serves
+ * repeated work from the result cache, and cancels, retries and deletes. Ownership is enforced
+ * here: pass `ownerId` and another user's rows are NOT_FOUND.
+ */
+export class JobService {
+  readonly #db: Kysely<Database>;
+  readonly #boss: PgBoss;
+  readonly #storage: Storage;
+  readonly #registry: PluginRegistry;
+  readonly #limits: Partial<PlanLimits>;
+  readonly #maxAttempts: number;
+  readonly #logger: Logger;
+
+  constructor(options: JobServiceOptions) {
+    this.#db = options.db;
+    this.#boss = options.boss;
+    this.#storage = options.storage;
+    this.#registry = options.registry;
+    this.#limits = options.limits ?? {};
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** Finds or creates the user with this email (the CLI's operator account, for one). */
+  async ensureUser(email: string, displayName = email.split('@')[0] ?? email): Promise<string> {
+    const existing = await this.#db.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirst();
+    if (existing) return existing.id;
+    const row = await this.#db
+      .insertInto('users')
+      .values({ email, display_name: displayName })
+      .onConflict((oc) => oc.expression(sql`lower(email)`).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (row) return row.id;
+    return (await this.#db.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirstOrThrow()).id;
+  }
+
+  /**
+   * Stores an original: limits are checked from its bytes and header before anything is written;
+   * the file is content-addressed (written before its row, so a crash leaves at most an orphan
+   * file that {@link collectOrphans} removes). The same photo uploaded twice by one owner returns
+   * the first image.
+   */
+  async storeImage(args: { ownerId: string; bytes: Uint8Array; originalName?: string }): Promise<ImageRecord> {
+    const limits: PlanLimits = { ...DEFAULT_LIMITS, ...this.#limits };
+    const info = await inspectInput(args.bytes, limits);
+    const sha256 = createHash('sha256').update(args.bytes).digest('hex');
+    const existing = await this.#db
+      .selectFrom('images')
+      .selectAll()
+      .where('owner_id', '=', args.ownerId)
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
+    if (existing) return toImageRecord(existing);
+    const key = originalKey(sha256);
+    if (!(await this.#storage.head(key))) {
+      await this.#storage.put(key, args.bytes, { contentType: CONTENT_TYPES[info.format] ?? 'application/octet-stream' });
+    }
+    const orientSwap = info.orientation >= 5 && info.orientation <= 8;
+    const row = await this.#db
+      .insertInto('images')
+      .values({
+        owner_id: args.ownerId,
+        sha256,
+        bytes: args.bytes.length,
+        width: orientSwap ? info.height : info.width,
+        height: orientSwap ? info.width : info.height,
+        format: info.format,
+        storage_key: key,
+        original_name: args.originalName ?? null,
+      })
+      .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return toImageRecord(row);
+    return toImageRecord(
+      await this.#db.selectFrom('images').selectAll().where('owner_id', '=', args.ownerId).where('sha256', '=', sha256).executeTakeFirstOrThrow(),
+    );
+  }
+
+  async getImage(id: string, ownerId?: string): Promise<ImageRecord> {
+    let query = this.#db.selectFrom('images').selectAll().where('id', '=', id);
+    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+    const row = await query.executeTakeFirst().catch(() => undefined);
+    if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${id}.`);
+    return toImageRecord(row);
+  }
+
+  /** Makes the plan for a request with this service's registry and limits. */
+  plan(request: PlanRequest): Plan {
+    return createPlan(this.#registry, request, { limits: this.#limits });
+  }
+
+  /**
+   * Creates a job. With an idempotency key seen before, returns that job. When the same plan
+   * already ran on the same input, the job is born succeeded with the cached output
+   * (`fromCache: true`). Otherwise the job row and its queue entry are written in one transaction.
+   */
+  async submit(args: SubmitJob): Promise<JobRecord> {
+    if (args.idempotencyKey !== undefined) {
+      const seen = await this.#findByKey(args.ownerId, args.idempotencyKey);
+      if (seen) return toJobRecord(seen);
+    }
+    const image = await this.getImage(args.imageId, args.ownerId);
+    const plan = this.plan(args.plan);
+    const hash = planHash(plan);
+    const style = plan.steps.find((s) => this.#registry.get(s.plugin).kind === 'style')?.plugin ?? plan.steps[0]?.plugin ?? 'convert';
+    const priority = Math.max(-100, Math.min(100, Math.trunc(args.priority ?? 0)));
+    const base = {
+      owner_id: args.ownerId,
+      image_id: image.id,
+      input_sha256: image.sha256,
+      plan: JSON.stringify(plan),
+      plan_hash: hash,
+      style,
+      priority,
+      max_attempts: this.#maxAttempts,
+      idempotency_key: args.idempotencyKey ?? null,
+    };
+    try {
+      const cached = await this.#cachedResult(hash, image.sha256);
+      if (cached) {
+        const row = await this.#db.transaction().execute(async (trx) => {
+          const inserted = await trx
+            .insertInto('jobs')
+            .values({
+              ...base,
+              status: 'succeeded',
+              progress: 1,
+              from_cache: true,
+              output_key: cached.output_key,
+              output_bytes: cached.bytes,
+              output_width: cached.width,
+              output_height: cached.height,
+              output_format: cached.format,
+              timings: JSON.stringify({ totalMs: 0 }),
+              started_at: new Date(),
+              finished_at: new Date(),
+              updated_at: new Date(),
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await publishJobEvent(trx, eventOf(inserted));
+          return inserted;
+        });
+        return toJobRecord(row);
+      }
+      const id = randomUUID();
+      const row = await this.#db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('jobs')
+          .values({ ...base, id, queue_job_id: id, updated_at: new Date() })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.#enqueue(trx, id, id, style, priority);
+        await publishJobEvent(trx, eventOf(inserted));
+        return inserted;
+      });
+      return toJobRecord(row);
+    } catch (error) {
+      // Two submissions with one key raced: the unique index let one in; return it.
+      if ((error as { code?: string }).code === '23505' && args.idempotencyKey !== undefined) {
+        const seen = await this.#findByKey(args.ownerId, args.idempotencyKey);
+        if (seen) return toJobRecord(seen);
+      }
+      throw error;
+    }
+  }
+
+  #enqueue(trx: Kysely<Database>, queueJobId: string, jobId: string, style: string, priority: number): Promise<void> {
+    return enqueueRender(this.#boss, trx as unknown as Kysely<never>, { queueJobId, jobId, style, priority });
+  }
+
+  #findByKey(ownerId: string, key: string): Promise<Job | undefined> {
+    return this.#db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId).where('idempotency_key', '=', key).executeTakeFirst();
+  }
+
+  async #cachedResult(hash: string, sha256: string) {
+    const cached = await this.#db
+      .selectFrom('results')
+      .selectAll()
+      .where('plan_hash', '=', hash)
+      .where('input_sha256', '=', sha256)
+      .executeTakeFirst();
+    if (!cached) return undefined;
+    if (await this.#storage.head(cached.output_key)) return cached;
+    // The file is gone (deleted with its last job): forget the entry and compute again.
+    await this.#db.deleteFrom('results').where('plan_hash', '=', hash).where('input_sha256', '=', sha256).execute();
+    return undefined;
+  }
+
+  async #row(id: string, ownerId?: string): Promise<Job> {
+    let query = this.#db.selectFrom('jobs').selectAll().where('id', '=', id);
+    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+    // A malformed uuid is just another id that does not exist.
+    const row = await query.executeTakeFirst().catch(() => undefined);
+    if (!row) throw new AtelierError('JOB_NOT_FOUND', `No job ${id}.`);
+    return row;
+  }
+
+  async get(id: string, ownerId?: string): Promise<JobRecord> {
+    return toJobRecord(await this.#row(id, ownerId));
+  }
+
+  /** Jobs newest first, with a cursor for the next page. */
+  async list(args: ListJobs = {}): Promise<{ items: JobRecord[]; nextCursor: string | null }> {
+    const limit = Math.max(1, Math.min(200, args.limit ?? 50));
+    let query = this.#db.selectFrom('jobs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+    if (args.ownerId !== undefined) query = query.where('owner_id', '=', args.ownerId);
+    if (args.status !== undefined) query = query.where('status', '=', args.status);
+    if (args.style !== undefined) query = query.where('style', '=', args.style);
+    if (args.createdAfter !== undefined) query = query.where('created_at', '>=', args.createdAfter);
+    if (args.createdBefore !== undefined) query = query.where('created_at', '<', args.createdBefore);
+    if (args.cursor !== undefined) {
+      const { createdAt, id } = decodeCursor(args.cursor);
+      query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    }
+    const rows = await query.execute();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map(toJobRecord), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /**
+   * Cancels a queued or running job. A queued job never starts; a running one is stopped by its
+   * worker (its plugin's AbortSignal fires). Finished jobs give `JOB_NOT_CANCELLABLE`.
+   */
+  async cancel(id: string, ownerId?: string): Promise<JobRecord> {
+    const current = await this.#row(id, ownerId);
+    const row = await this.#db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('jobs')
+        .set({ status: 'cancelled', finished_at: new Date(), updated_at: new Date(), error_code: 'ABORTED', error_message: 'Cancelled.' })
+        .where('id', '=', current.id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+      if (updated) {
+        await publishJobEvent(trx, eventOf(updated));
+        await publishCancel(trx, updated.id);
+      }
+      return updated;
+    });
+    if (!row) {
+      throw new AtelierError('JOB_NOT_CANCELLABLE', `Job ${id} has already ${current.status}.`, {
+        details: { status: current.status },
+      });
+    }
+    if (row.queue_job_id) {
+      await this.#boss.cancel(RENDER_QUEUE, row.queue_job_id).catch((error: unknown) => {
+        this.#logger.debug('queue cancel failed (the job may have finished)', { error: String(error) });
+      });
+    }
+    return toJobRecord(row);
+  }
+
+  /** Queues a failed or cancelled job again, as a fresh attempt. */
+  async retry(id: string, ownerId?: string): Promise<JobRecord> {
+    const current = await this.#row(id, ownerId);
+    if (current.status !== 'failed' && current.status !== 'cancelled') {
+      throw new AtelierError('JOB_NOT_RETRYABLE', `Job ${id} is ${current.status}; only failed or cancelled jobs can be retried.`);
+    }
+    const queueJobId = randomUUID();
+    const row = await this.#db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('jobs')
+        .set({
+          status: 'queued',
+          progress: 0,
+          attempts: 0,
+          error_code: null,
+          error_message: null,
+          started_at: null,
+          finished_at: null,
+          queue_job_id: queueJobId,
+          worker_id: null,
+          updated_at: new Date(),
+        })
+        .where('id', '=', current.id)
+        .where('status', 'in', ['failed', 'cancelled'])
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) throw new AtelierError('JOB_NOT_RETRYABLE', `Job ${id} changed meanwhile; try again.`);
+      await this.#enqueue(trx, queueJobId, updated.id, updated.style, updated.priority);
+      await publishJobEvent(trx, eventOf(updated));
+      return updated;
+    });
+    return toJobRecord(row);
+  }
+
+  /** Deletes a job (cancelling it first if needed) and its output file when nothing else uses it. */
+  async deleteJob(id: string, ownerId?: string): Promise<void> {
+    const row = await this.#row(id, ownerId);
+    if (!TERMINAL_STATUSES.includes(row.status)) await this.cancel(id, ownerId).catch(() => {});
+    await this.#db.deleteFrom('jobs').where('id', '=', row.id).execute();
+    if (row.output_key) await this.#releaseFile(row.output_key);
+  }
+
+  /** Deletes an image, its jobs, and every file no other row uses. */
+  async deleteImage(id: string, ownerId?: string): Promise<void> {
+    const image = await this.getImage(id, ownerId);
+    const jobs = await this.#db.selectFrom('jobs').select(['id', 'status', 'output_key']).where('image_id', '=', image.id).execute();
+    for (const job of jobs) if (!TERMINAL_STATUSES.includes(job.status)) await this.cancel(job.id).catch(() => {});
+    await this.#db.deleteFrom('images').where('id', '=', image.id).execute(); // jobs cascade
+    for (const job of jobs) if (job.output_key) await this.#releaseFile(job.output_key);
+    await this.#releaseFile(image.storageKey);
+  }
+
+  /** Deletes a stored file (and its cache entry) when no image or job refers to it any more. */
+  async #releaseFile(key: string): Promise<void> {
+    const used = await this.#db
+      .selectFrom('images')
+      .select(sql<number>`1`.as('one'))
+      .where('storage_key', '=', key)
+      .unionAll(this.#db.selectFrom('jobs').select(sql<number>`1`.as('one')).where('output_key', '=', key))
+      .limit(1)
+      .executeTakeFirst();
+    if (used) return;
+    await this.#db.deleteFrom('results').where('output_key', '=', key).execute();
+    await this.#storage.delete(key);
+  }
+
+  /**
+   * Removes stored files that no image, job or cache entry refers to and that are older than
+   * `olderThanMs` (a younger file may belong to an upload whose row is being written). Returns the
+   * keys removed.
+   */
+  async collectOrphans(olderThanMs = 3600_000): Promise<string[]> {
+    const removed: string[] = [];
+    const cutoff = Date.now() - olderThanMs;
+    for (const prefix of ['originals/', 'results/']) {
+      for await (const object of this.#storage.list(prefix)) {
+        if (object.modified.getTime() > cutoff) continue;
+        const used = await this.#db
+          .selectFrom('images')
+          .select(sql<number>`1`.as('one'))
+          .where('storage_key', '=', object.key)
+          .unionAll(this.#db.selectFrom('jobs').select(sql<number>`1`.as('one')).where('output_key', '=', object.key))
+          .unionAll(this.#db.selectFrom('results').select(sql<number>`1`.as('one')).where('output_key', '=', object.key))
+          .limit(1)
+          .executeTakeFirst();
+        if (!used) {
+          await this.#storage.delete(object.key);
+          removed.push(object.key);
+        }
+      }
+    }
+    if (removed.length > 0) this.#logger.info('collected orphaned files', { count: removed.length });
+    return removed;
+  }
+}

@@ -1,0 +1,118 @@
+import type { Image, Job, JobStatus, JobTimings } from '@atelier/db';
+
+/** A job as services and the API return it: plain data, never a database row. */
+export interface JobRecord {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly imageId: string;
+  readonly style: string;
+  readonly status: JobStatus;
+  readonly progress: number;
+  readonly priority: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly output: {
+    readonly key: string;
+    readonly bytes: number;
+    readonly width: number;
+    readonly height: number;
+    readonly format: string;
+  } | null;
+  /** True when the output was reused from an earlier identical job, without recomputing. */
+  readonly fromCache: boolean;
+  readonly timings: JobTimings | null;
+  readonly plan: unknown;
+  readonly planHash: string;
+  readonly idempotencyKey: string | null;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+}
+
+/** An uploaded original. */
+export interface ImageRecord {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly storageKey: string;
+  readonly originalName: string | null;
+  readonly createdAt: Date;
+}
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export function toJobRecord(row: Job): JobRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    imageId: row.image_id,
+    style: row.style,
+    status: row.status,
+    progress: row.progress,
+    priority: row.priority,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    output:
+      row.output_key && row.output_format
+        ? {
+            key: row.output_key,
+            bytes: Number(row.output_bytes ?? 0),
+            width: row.output_width ?? 0,
+            height: row.output_height ?? 0,
+            format: row.output_format,
+          }
+        : null,
+    fromCache: row.from_cache,
+    timings: row.timings,
+    plan: row.plan,
+    planHash: row.plan_hash,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export function toImageRecord(row: Image): ImageRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    sha256: row.sha256,
+    bytes: Number(row.bytes),
+    width: row.width,
+    height: row.height,
+    format: row.format,
+    storageKey: row.storage_key,
+    originalName: row.original_name,
+    createdAt: row.created_at,
+  };
+}
+
+const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
+export const CONTENT_TYPES: Record<string, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+};
+
+/** Where an original lives: content-addressed, so one photo uploaded twice is stored once. */
+export function originalKey(sha256: string): string {
+  return `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
+}
+
+/**
+ * Where a result lives: addressed by what determines it (plan hash and input hash), so a retried
+ * or repeated job writes the same bytes to the same key and never leaves a second output.
+ */
+export function resultKey(planHash: string, inputSha256: string, format: string): string {
+  return `results/${planHash.slice(0, 2)}/${planHash}/${inputSha256}.${EXTENSIONS[format] ?? format}`;
+}

@@ -1,0 +1,335 @@
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
+import { AtelierError, isAtelierError, parsePlan } from '@atelier/core';
+import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
+import { silentLogger } from '@atelier/core';
+import type { Database, Job } from '@atelier/db';
+import { JobEventListener, publishJobEvent } from './events.ts';
+import { eventOf } from './job-service.ts';
+import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
+import { randomUUID } from 'node:crypto';
+import type { RenderPayload } from './queue.ts';
+import { CONTENT_TYPES, resultKey } from './records.ts';
+
+/** Failures that another attempt cannot fix: the job fails at once, without retries. */
+const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'IMAGE_EMPTY',
+  'IMAGE_TOO_LARGE',
+  'IMAGE_TOO_MANY_PIXELS',
+  'IMAGE_FORMAT_UNSUPPORTED',
+  'IMAGE_CORRUPT',
+  'PARAMS_INVALID',
+  'PLAN_INVALID',
+  'PLUGIN_NOT_FOUND',
+  'PLUGIN_DISABLED',
+  'PLUGIN_VERSION_MISMATCH',
+  'PLUGIN_OUTPUT_INVALID',
+  'STORAGE_NOT_FOUND',
+]);
+
+/** Options of {@link RenderWorker}. */
+export interface RenderWorkerOptions {
+  readonly db: Kysely<Database>;
+  readonly boss: PgBoss;
+  readonly storage: Storage;
+  readonly engine: Engine;
+  /** Connection string for the cancellation listener. */
+  readonly url: string;
+  /** Jobs this process runs at once. @default twice the engine's threads (I/O overlaps pixels) */
+  readonly concurrency?: number;
+  /** Most jobs of one plugin running at once across all workers, e.g. `{ 'oil-painting': 2 }`. */
+  readonly pluginConcurrency?: Readonly<Record<string, number>>;
+  /** How often progress is written to the database and published. @default 250 */
+  readonly progressIntervalMs?: number;
+  readonly workerId?: string;
+  readonly logger?: Logger;
+}
+
+/**
+ * A stateless worker: takes render jobs from pg-boss, runs them on the engine, stores the output
+ * and records the outcome. Any number of them may run on any machines sharing Postgres and
+ * storage. Every step is idempotent, so a job delivered twice (after a crash or an expiry) ends
+ * with one output: results are keyed by plan hash and input hash, and only a job still `running`
+ * under the same queue entry can be marked done.
+ */
+export class RenderWorker {
+  readonly #o: RenderWorkerOptions;
+  readonly #logger: Logger;
+  readonly #id: string;
+  readonly #running = new Map<string, AbortController>();
+  readonly #listener: JobEventListener;
+  #workIds: string[] = [];
+  #stopping = false;
+
+  constructor(options: RenderWorkerOptions) {
+    this.#o = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#id = options.workerId ?? `${hostname()}:${process.pid}`;
+    this.#listener = new JobEventListener(options.url, this.#logger);
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Jobs running in this process now. */
+  get active(): number {
+    return this.#running.size;
+  }
+
+  async start(): Promise<void> {
+    this.#listener.on('cancel', (jobId) => this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')));
+    await this.#listener.start();
+    const concurrency = this.#o.concurrency ?? this.#o.engine.threads * 2;
+    const limits = this.#o.pluginConcurrency ?? {};
+    const groupConcurrency =
+      Object.keys(limits).length > 0 ? { groupConcurrency: { default: 100_000, tiers: { ...limits } } } : {};
+    this.#workIds.push(
+      await this.#o.boss.work(
+        RENDER_QUEUE,
+        {
+          batchSize: 1,
+          localConcurrency: concurrency,
+          includeMetadata: true,
+          perJobResults: true,
+          pollingIntervalSeconds: 2,
+          notifyPollingIntervalSeconds: 10,
+          ...groupConcurrency,
+        },
+        async (jobs: JobWithMetadata<RenderPayload>[]) => Promise.all(jobs.map((job) => this.#handle(job))),
+      ),
+    );
+    this.#workIds.push(
+      await this.#o.boss.work(DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true }, async (jobs: JobWithMetadata<RenderPayload>[]) => {
+        for (const job of jobs) await this.#buryDead(job);
+      }),
+    );
+    this.#logger.info('worker started', { worker: this.#id, concurrency });
+  }
+
+  async #handle(job: JobWithMetadata<RenderPayload>): Promise<JobResult> {
+    const jobId = job.data.jobId;
+    const { db } = this.#o;
+    const claimed = await db
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: 'running',
+        attempts: eb('attempts', '+', 1),
+        started_at: eb.fn.coalesce('started_at', eb.val(new Date())),
+        worker_id: this.#id,
+        progress: 0,
+        updated_at: new Date(),
+      }))
+      .where('id', '=', jobId)
+      .where('queue_job_id', '=', job.id)
+      .where('status', 'in', ['queued', 'running'])
+      .returningAll()
+      .executeTakeFirst();
+    // Cancelled, finished, deleted, or superseded by a retry: nothing to do.
+    if (!claimed) return { id: job.id, status: 'completed' };
+    await publishJobEvent(db, eventOf(claimed));
+
+    const controller = new AbortController();
+    this.#running.set(jobId, controller);
+    const onExpire = (): void => controller.abort(new AtelierError('ABORTED', 'The queue gave up on this attempt.'));
+    job.signal.addEventListener('abort', onExpire, { once: true });
+    try {
+      const output = await this.#render(claimed, controller.signal);
+      const done = await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('jobs')
+          .set({
+            status: 'succeeded',
+            progress: 1,
+            error_code: null,
+            error_message: null,
+            output_key: output.key,
+            output_bytes: output.bytes,
+            output_width: output.width,
+            output_height: output.height,
+            output_format: output.format,
+            from_cache: output.fromCache,
+            timings: JSON.stringify(output.timings),
+            finished_at: new Date(),
+            updated_at: new Date(),
+          })
+          .where('id', '=', jobId)
+          .where('queue_job_id', '=', job.id)
+          .where('status', '=', 'running')
+          .returningAll()
+          .executeTakeFirst();
+        if (row) {
+          await trx
+            .insertInto('results')
+            .values({
+              plan_hash: claimed.plan_hash,
+              input_sha256: claimed.input_sha256,
+              output_key: output.key,
+              bytes: output.bytes,
+              width: output.width,
+              height: output.height,
+              format: output.format,
+            })
+            .onConflict((oc) => oc.columns(['plan_hash', 'input_sha256']).doNothing())
+            .execute();
+          await publishJobEvent(trx, eventOf(row));
+        }
+        return row;
+      });
+      if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+      return { id: job.id, status: 'completed' };
+    } catch (error) {
+      const err = isAtelierError(error)
+        ? error
+        : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
+      const current = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
+      if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
+      if (this.#stopping && err.code === 'ABORTED') {
+        // Handed back at shutdown: queue it afresh so the interruption costs no attempt.
+        await this.#handBack(claimed, job.id);
+        return { id: job.id, status: 'completed' };
+      }
+      const permanent = PERMANENT.has(err.code);
+      const last = job.retryCount >= job.retryLimit;
+      const final = permanent || last;
+      const row = await db
+        .updateTable('jobs')
+        .set({
+          status: final ? 'failed' : 'queued',
+          progress: 0,
+          error_code: err.code,
+          error_message: err.message.slice(0, 2000),
+          ...(final ? { finished_at: new Date() } : {}),
+          updated_at: new Date(),
+        })
+        .where('id', '=', jobId)
+        .where('queue_job_id', '=', job.id)
+        .where('status', '=', 'running')
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await publishJobEvent(db, eventOf(row));
+      this.#logger.warn('job attempt failed', { job: jobId, code: err.code, attempt: job.retryCount + 1, final });
+      // A permanent failure goes straight to the dead-letter queue; others are retried with backoff.
+      return { id: job.id, status: permanent ? 'deadletter' : 'failed', output: { code: err.code, message: err.message } };
+    } finally {
+      job.signal.removeEventListener('abort', onExpire);
+      this.#running.delete(jobId);
+    }
+  }
+
+  async #render(job: Job, signal: AbortSignal) {
+    const { db, storage, engine } = this.#o;
+    const plan = parsePlan(job.plan);
+    const format = plan.output.format;
+    // Another job may have produced this very output meanwhile.
+    const cached = await db
+      .selectFrom('results')
+      .selectAll()
+      .where('plan_hash', '=', job.plan_hash)
+      .where('input_sha256', '=', job.input_sha256)
+      .executeTakeFirst();
+    if (cached && (await storage.head(cached.output_key))) {
+      return { key: cached.output_key, bytes: cached.bytes, width: cached.width, height: cached.height, format: cached.format, fromCache: true, timings: { totalMs: 0 } };
+    }
+    const image = await db.selectFrom('images').select('storage_key').where('id', '=', job.image_id).executeTakeFirst();
+    if (!image) throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
+    const input = await storage.get(image.storage_key);
+    let lastWrite = 0;
+    let pending: Promise<unknown> = Promise.resolve();
+    const interval = this.#o.progressIntervalMs ?? 250;
+    const result = await engine.run(input, plan, {
+      signal,
+      onProgress: (event) => {
+        const now = performance.now();
+        if (now - lastWrite < interval) return;
+        lastWrite = now;
+        pending = pending.then(async () => {
+          const row = await db
+            .updateTable('jobs')
+            .set({ progress: Math.round(event.fraction * 1000) / 1000, updated_at: new Date() })
+            .where('id', '=', job.id)
+            .where('status', '=', 'running')
+            .returningAll()
+            .executeTakeFirst();
+          if (row) await publishJobEvent(db, eventOf(row));
+        }).catch(() => {});
+      },
+    });
+    await pending;
+    const key = resultKey(job.plan_hash, job.input_sha256, format);
+    await storage.put(key, result.data, { contentType: CONTENT_TYPES[format] ?? 'application/octet-stream' });
+    return {
+      key,
+      bytes: result.bytes,
+      width: result.width,
+      height: result.height,
+      format,
+      fromCache: false,
+      timings: {
+        queueMs: Math.max(0, Date.now() - job.created_at.getTime() - result.timings.totalMs),
+        decodeMs: result.timings.decodeMs,
+        steps: result.timings.steps,
+        encodeMs: result.timings.encodeMs,
+        totalMs: result.timings.totalMs,
+      },
+    };
+  }
+
+  async #handBack(claimed: Job, queueJobId: string): Promise<void> {
+    const { db, boss } = this.#o;
+    await db.transaction().execute(async (trx) => {
+      const fresh = randomUUID();
+      const row = await trx
+        .updateTable('jobs')
+        .set((eb) => ({ status: 'queued', progress: 0, queue_job_id: fresh, attempts: eb('attempts', '-', 1), updated_at: new Date() }))
+        .where('id', '=', claimed.id)
+        .where('queue_job_id', '=', queueJobId)
+        .where('status', '=', 'running')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return;
+      await enqueueRender(boss, trx as unknown as Kysely<never>, { queueJobId: fresh, jobId: row.id, style: row.style, priority: row.priority });
+      await publishJobEvent(trx, eventOf(row));
+    });
+    this.#logger.info('handed a running job back to the queue', { job: claimed.id });
+  }
+
+  /** A job whose retries are spent (or that expired on its last attempt) is failed for good. */
+  async #buryDead(job: JobWithMetadata<RenderPayload>): Promise<void> {
+    const output = (job.sourceOutput ?? {}) as { code?: string; message?: string };
+    const row = await this.#o.db
+      .updateTable('jobs')
+      .set({
+        status: 'failed',
+        progress: 0,
+        error_code: output.code ?? 'PLUGIN_TIMEOUT',
+        error_message: output.message ?? 'The job did not finish within its time limit on any attempt.',
+        finished_at: new Date(),
+        updated_at: new Date(),
+      })
+      .where('id', '=', job.data.jobId)
+      .where('status', 'in', ['queued', 'running'])
+      .where('queue_job_id', '=', job.sourceId ?? '')
+      .returningAll()
+      .executeTakeFirst();
+    if (row) await publishJobEvent(this.#o.db, eventOf(row));
+  }
+
+  /**
+   * Stops taking jobs and waits up to `deadlineMs` for running ones; jobs still running then are
+   * aborted and handed back to the queue, which retries them on another worker.
+   */
+  async stop(deadlineMs = 30_000): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const { boss } = this.#o;
+    for (const id of this.#workIds) await boss.offWork(RENDER_QUEUE, { id, wait: false }).catch(() => {});
+    const until = Date.now() + deadlineMs;
+    while (this.#running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    for (const controller of this.#running.values()) controller.abort(new AtelierError('ABORTED', 'The worker is shutting down.'));
+    while (this.#running.size > 0) await new Promise((r) => setTimeout(r, 20));
+    await this.#listener.close();
+    this.#logger.info('worker stopped', { worker: this.#id });
+  }
+}
