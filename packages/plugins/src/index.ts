@@ -1,8 +1,26 @@
 import type { AnyPlugin } from '@atelier/core';
 // Each plugin file adds its import here and its entry to `builtinPlugins` below.
+import { popArt } from './styles/pop-art.plugin.ts';
+import { blur } from './transforms/blur.plugin.ts';
+import { crop } from './transforms/crop.plugin.ts';
+import { flip } from './transforms/flip.plugin.ts';
+import { grayscale } from './transforms/grayscale.plugin.ts';
+import { resize } from './transforms/resize.plugin.ts';
+import { rotate } from './transforms/rotate.plugin.ts';
+import { sharpen } from './transforms/sharpen.plugin.ts';
+import { watermark } from './transforms/watermark.plugin.ts';
 
 /** The plugins that ship with Atelier, in catalogue order. They use only the public SDK. */
 export const builtinPlugins: readonly AnyPlugin[] = [
   // styles
+  popArt,
   // transforms
+  resize,
+  crop,
+  rotate,
+  flip,
+  blur,
+  sharpen,
+  grayscale,
+  watermark,
 ];

@@ -1,0 +1,170 @@
+import { AtelierError, runStep } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { popArt } from './pop-art.plugin.ts';
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
+
+async function photo(name: string, options: { width?: number; channels?: 1 | 4 } = {}): Promise<RawImage> {
+  let pipeline = sharp(fixture(name));
+  if (options.width) pipeline = pipeline.resize({ width: options.width });
+  if (options.channels === 1) pipeline = pipeline.greyscale();
+  if (options.channels === 4) pipeline = pipeline.ensureAlpha();
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
+}
+
+/** The distinct colours in a rectangle of an RGB(A) image, as 0xRRGGBB numbers. */
+function colours(img: RawImage, x0 = 0, y0 = 0, w = img.width, h = img.height): Set<number> {
+  const set = new Set<number>();
+  for (let y = y0; y < y0 + h; y++) {
+    for (let x = x0; x < x0 + w; x++) {
+      const o = (y * img.width + x) * img.channels;
+      set.add((img.data[o]! << 16) | (img.data[o + 1]! << 8) | img.data[o + 2]!);
+    }
+  }
+  return set;
+}
+
+describe('pop-art', () => {
+  it('keeps the size and paints a 2x2 grid of four flat tones per tile', async () => {
+    const image = await photo('colorful-cups-2560x1600.jpg', { width: 640 });
+    const out = await runStep(popArt, image, {});
+    expect([out.width, out.height, out.channels]).toEqual([640, 400, 3]);
+    const tiles = [
+      colours(out, 0, 0, 320, 200),
+      colours(out, 320, 0, 320, 200),
+      colours(out, 0, 200, 320, 200),
+      colours(out, 320, 200, 320, 200),
+    ];
+    for (const tile of tiles) expect(tile.size).toBe(4);
+    // Each tile has its own palette.
+    expect(new Set(tiles.flatMap((t) => [...t])).size).toBe(16);
+  });
+
+  it('uses every level on a dark photo and on a grey one', async () => {
+    for (const image of [
+      await photo('evening-glow-2560x1600.jpg', { width: 480 }),
+      await photo('rocket.jpg', { channels: 1 }),
+    ]) {
+      const out = await runStep(popArt, image, { columns: 1, rows: 1, levels: 5 });
+      expect(out.channels).toBe(3);
+      const counts = new Map<number, number>();
+      for (let i = 0; i < out.data.length; i += 3) {
+        const c = (out.data[i]! << 16) | (out.data[i + 1]! << 8) | out.data[i + 2]!;
+        counts.set(c, (counts.get(c) ?? 0) + 1);
+      }
+      expect(counts.size).toBe(5);
+      // Every tone covers a real share of the picture, not a few stray pixels.
+      for (const n of counts.values()) expect(n / (out.width * out.height)).toBeGreaterThan(0.03);
+    }
+  });
+
+  it('does not blow noise up into blotches on a flat grey image', async () => {
+    const w = 200;
+    const h = 120;
+    const data = new Uint8Array(w * h * 3);
+    let seed = 1;
+    for (let i = 0; i < w * h; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      data.fill(128 + ((seed >>> 16) % 5) - 2, i * 3, i * 3 + 3);
+    }
+    const out = await runStep(popArt, { data, width: w, height: h, channels: 3 }, { columns: 1, rows: 1 });
+    const counts = new Map<number, number>();
+    for (let i = 0; i < out.data.length; i += 3)
+      counts.set(out.data[i]!, (counts.get(out.data[i]!) ?? 0) + 1);
+    const dominant = Math.max(...counts.values());
+    expect(dominant / (w * h)).toBeGreaterThan(0.9);
+  });
+
+  it('tiles alpha with the picture and draws gutters', async () => {
+    const image = await photo('astronaut.png', { channels: 4, width: 200 });
+    for (let y = 0; y < image.height; y++) {
+      for (let x = 0; x < image.width / 2; x++) image.data[(y * image.width + x) * 4 + 3] = 0;
+    }
+    const out = await runStep(popArt, image, { gutter: 2, gutterColor: '#00ff0080' });
+    expect(out.channels).toBe(4);
+    const alpha = (x: number, y: number): number => out.data[(y * out.width + x) * 4 + 3]!;
+    // Each tile is the whole picture at half size: transparent on its own left half.
+    expect(alpha(10, 10)).toBe(0);
+    expect(alpha(90, 10)).toBe(255);
+    expect(alpha(110, 150)).toBe(0);
+    expect(alpha(190, 150)).toBe(255);
+    // Gutter of 2 % of 200 = 4 pixels in the middle.
+    const mid = ((out.height >> 2) * out.width + 99) * 4;
+    expect([...out.data.subarray(mid, mid + 4)]).toEqual([0, 255, 0, 128]);
+  });
+
+  it('renders every palette, halftone and odd grids deterministically', async () => {
+    const image = await photo('coffee.png');
+    for (const params of [
+      { palette: 'lichtenstein', halftone: true },
+      { palette: 'hue-rotate' },
+      { palette: 'hue-rotate', halftone: true, dotSize: 3 },
+      { palette: 'neon', columns: 3, rows: 3, gutter: 1 },
+      { palette: 'pastel', columns: 4, rows: 1, levels: 8, smoothing: 2 },
+      { columns: 1, rows: 3, levels: 2, smoothing: 0 },
+    ]) {
+      const a = await runStep(popArt, image, params);
+      const b = await runStep(popArt, image, params);
+      expect([a.width, a.height, a.channels]).toEqual([600, 400, 3]);
+      expect(Buffer.compare(a.data, b.data)).toBe(0);
+    }
+  });
+
+  it('halftone dots mix only neighbouring tones', async () => {
+    const image = await photo('chelsea.png');
+    const flat = await runStep(popArt, image, { columns: 1, rows: 1 });
+    const dotted = await runStep(popArt, image, { columns: 1, rows: 1, halftone: true });
+    expect(colours(flat).size).toBe(4);
+    expect(colours(dotted).size).toBeGreaterThan(4);
+    let differ = 0;
+    for (let i = 0; i < flat.data.length; i += 3) if (flat.data[i] !== dotted.data[i]) differ++;
+    expect(differ / (flat.data.length / 3)).toBeLessThan(0.5);
+  });
+
+  it('gives the same image whatever the alignment of the input buffer', async () => {
+    const image = await photo('colorful-cups-2560x1600.jpg', { width: 400 });
+    const shifted = new Uint8Array(image.data.length + 1).subarray(1);
+    shifted.set(image.data);
+    const a = await runStep(popArt, image, {});
+    const b = await runStep(popArt, { ...image, data: shifted }, {});
+    expect(Buffer.compare(a.data, b.data)).toBe(0);
+  });
+
+  it('handles sizes that do not divide into the grid, down to one pixel', async () => {
+    const image = await photo('chelsea.png', { width: 101 });
+    const out = await runStep(popArt, image, { columns: 3, rows: 4 });
+    expect([out.width, out.height]).toEqual([image.width, image.height]);
+    for (const [w, h] of [
+      [1, 1],
+      [3, 2],
+      [7, 5],
+    ] as const) {
+      const tiny = await runStep(
+        popArt,
+        { data: new Uint8Array(w * h * 3).fill(90), width: w, height: h, channels: 3 },
+        { columns: 4, rows: 4 },
+      );
+      expect([tiny.width, tiny.height]).toEqual([w, h]);
+    }
+  });
+
+  it('rejects out-of-range parameters', async () => {
+    const image = await photo('chelsea.png');
+    for (const params of [
+      { columns: 5 },
+      { levels: 1 },
+      { palette: 'sepia' },
+      { gutterColor: 'red' },
+      { dotSize: 0 },
+    ]) {
+      const error = await runStep(popArt, image, params).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AtelierError);
+      expect((error as AtelierError).code).toBe('PARAMS_INVALID');
+    }
+  });
+});
