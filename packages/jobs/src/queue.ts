@@ -22,6 +22,11 @@ export interface QueuePolicyOptions {
   readonly retryDelayMaxSeconds?: number;
   /** A job still active after this long (its worker died or hung) is retried elsewhere. @default 900 */
   readonly expireInSeconds?: number;
+  /**
+   * Workers refresh a running job's heartbeat; a job whose worker died (no heartbeat for this
+   * long) is retried elsewhere long before its expiry. At least 10. @default 30
+   */
+  readonly heartbeatSeconds?: number;
 }
 
 /** Options of {@link createBoss}. */
@@ -69,6 +74,7 @@ export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}
     retryBackoff: true,
     retryDelayMax: policy.retryDelayMaxSeconds ?? 300,
     expireInSeconds: policy.expireInSeconds ?? 900,
+    heartbeatSeconds: Math.max(10, policy.heartbeatSeconds ?? 30),
     deadLetter: DEAD_LETTER_QUEUE,
     deleteAfterSeconds: 7 * 24 * 3600,
   };
@@ -77,7 +83,10 @@ export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}
     [RENDER_QUEUE, render],
   ] as const) {
     if (await boss.getQueue(name)) {
-      const { policy: _policy, ...changeable } = options as typeof options & { policy?: string };
+      const { policy: _policy, heartbeatSeconds: _heartbeat, ...changeable } = options as typeof options & {
+        policy?: string;
+        heartbeatSeconds?: number;
+      };
       await boss.updateQueue(name, changeable);
     } else
       await boss.createQueue(name, options).catch(async (error: unknown) => {

@@ -40,6 +40,11 @@ export interface RenderWorkerOptions {
   readonly concurrency?: number;
   /** Most jobs of one plugin running at once across all workers, e.g. `{ 'oil-painting': 2 }`. */
   readonly pluginConcurrency?: Readonly<Record<string, number>>;
+  /**
+   * Seconds between polls for jobs that no notification announces (retries coming due). New jobs
+   * wake a worker at once through LISTEN/NOTIFY. At least 0.5. @default 2
+   */
+  readonly pollIntervalSeconds?: number;
   /** How often progress is written to the database and published. @default 250 */
   readonly progressIntervalMs?: number;
   readonly workerId?: string;
@@ -93,15 +98,15 @@ export class RenderWorker {
           localConcurrency: concurrency,
           includeMetadata: true,
           perJobResults: true,
-          pollingIntervalSeconds: 2,
-          notifyPollingIntervalSeconds: 10,
+          pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
+          notifyPollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
           ...groupConcurrency,
         },
         async (jobs: JobWithMetadata<RenderPayload>[]) => Promise.all(jobs.map((job) => this.#handle(job))),
       ),
     );
     this.#workIds.push(
-      await this.#o.boss.work(DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true }, async (jobs: JobWithMetadata<RenderPayload>[]) => {
+      await this.#o.boss.work(DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true, pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2 }, async (jobs: JobWithMetadata<RenderPayload>[]) => {
         for (const job of jobs) await this.#buryDead(job);
       }),
     );
@@ -180,9 +185,12 @@ export class RenderWorker {
       if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
-      const err = isAtelierError(error)
-        ? error
-        : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
+      const err =
+        job.signal.aborted && !this.#stopping
+          ? new AtelierError('PLUGIN_TIMEOUT', 'The job outlived its queue expiry (or lost its claim) and was stopped.')
+          : isAtelierError(error)
+            ? error
+            : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
       const current = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
       if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
       if (this.#stopping && err.code === 'ABORTED') {

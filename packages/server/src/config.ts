@@ -12,6 +12,18 @@ const envSchema = z.object({
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
   ATELIER_STEP_TIMEOUT_MS: intFromEnv.optional(),
   ATELIER_MAX_MEMORY_MB: intFromEnv.optional(),
+  DATABASE_URL: z.string().url().optional(),
+  ATELIER_DATA_DIR: z.string().optional(),
+  ATELIER_JOB_RETRIES: z.coerce.number().int().min(0).max(20).optional(),
+  ATELIER_JOB_RETRY_DELAY_S: intFromEnv.optional(),
+  ATELIER_JOB_EXPIRE_S: intFromEnv.optional(),
+  ATELIER_QUEUE_SUPERVISE_S: intFromEnv.optional(),
+  ATELIER_WORKER_CONCURRENCY: intFromEnv.optional(),
+  ATELIER_PLUGIN_CONCURRENCY: z
+    .string()
+    .regex(/^\s*([a-z0-9:-]+=\d+\s*)(,\s*[a-z0-9:-]+=\d+\s*)*$/, 'a list like "oil-painting=2,watercolor=1"')
+    .optional(),
+  ATELIER_SHUTDOWN_DEADLINE_MS: intFromEnv.optional(),
 });
 
 /** Process configuration, read once at start-up from the environment. */
@@ -23,6 +35,14 @@ export interface AtelierConfig {
   /** Where plugin packages are resolved from. @default the working directory */
   readonly root: string;
   readonly threads?: number;
+  /** External Postgres; without it an embedded server keeps its data in `dataDir/postgres`. */
+  readonly databaseUrl: string | undefined;
+  /** Where embedded Postgres and local storage keep their files. @default ./.atelier */
+  readonly dataDir: string;
+  readonly queue: { retryLimit: number; retryDelaySeconds: number; expireInSeconds: number; superviseIntervalSeconds: number };
+  readonly worker: { concurrency: number | undefined; pluginConcurrency: Record<string, number>; shutdownDeadlineMs: number };
+  /** The raw environment, for factories with their own variables (storage). */
+  readonly env: NodeJS.ProcessEnv;
   readonly limits: {
     maxInputBytes?: number;
     maxInputPixels?: number;
@@ -52,6 +72,28 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       .map((s) => s.trim())
       .filter(Boolean),
     pluginDir: path.resolve(cwd, e.ATELIER_PLUGIN_DIR ?? 'plugins'),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(cwd, e.ATELIER_DATA_DIR ?? '.atelier'),
+    queue: {
+      retryLimit: e.ATELIER_JOB_RETRIES ?? 2,
+      retryDelaySeconds: e.ATELIER_JOB_RETRY_DELAY_S ?? 2,
+      expireInSeconds: e.ATELIER_JOB_EXPIRE_S ?? 900,
+      superviseIntervalSeconds: e.ATELIER_QUEUE_SUPERVISE_S ?? 10,
+    },
+    worker: {
+      concurrency: e.ATELIER_WORKER_CONCURRENCY,
+      pluginConcurrency: Object.fromEntries(
+        (e.ATELIER_PLUGIN_CONCURRENCY ?? '')
+          .split(',')
+          .filter((pair) => pair.includes('='))
+          .map((pair) => {
+            const [id, n] = pair.split('=');
+            return [id!.trim(), Number(n)];
+          }),
+      ),
+      shutdownDeadlineMs: e.ATELIER_SHUTDOWN_DEADLINE_MS ?? 30_000,
+    },
+    env,
     root: cwd,
     ...(e.ATELIER_THREADS === undefined ? {} : { threads: e.ATELIER_THREADS }),
     limits,

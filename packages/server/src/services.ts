@@ -1,0 +1,92 @@
+// The composition root of the database-backed services: Postgres (external or embedded),
+// migrations, storage, pg-boss queues, the job service and, when asked, a worker.
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { PgBoss } from 'pg-boss';
+import type { Engine, Logger, PluginRegistry, Storage } from '@atelier/core';
+import { silentLogger } from '@atelier/core';
+import { migrateUp, openDatabase } from '@atelier/db';
+import type { DatabaseHandle } from '@atelier/db';
+import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import { createStorage, readStorageConfig } from '@atelier/storage';
+import type { AtelierConfig } from './config.ts';
+import { createRuntime } from './runtime.ts';
+
+/** Everything a process that touches jobs needs, wired. Close it when done. */
+export interface Services {
+  readonly config: AtelierConfig;
+  readonly database: DatabaseHandle;
+  readonly storage: Storage;
+  readonly registry: PluginRegistry;
+  readonly engine: Engine;
+  readonly boss: PgBoss;
+  readonly jobs: JobService;
+  /** Present when the services were opened with `worker: true`. */
+  readonly worker: RenderWorker | undefined;
+  /** Stops the worker (within the shutdown deadline), the queue, the engine and the database. */
+  close(): Promise<void>;
+}
+
+/** Opens the database (embedded when no DATABASE_URL), migrates it, and wires every service. */
+export async function openServices(
+  config: AtelierConfig,
+  options: { worker?: boolean; logger?: Logger; threads?: number } = {},
+): Promise<Services> {
+  const logger = options.logger ?? silentLogger;
+  const database = await openDatabase({
+    ...(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') }),
+    logger,
+  });
+  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.warn('close failed', { error: String(error) }));
+  };
+  try {
+    await migrateUp(database.db as unknown as Kysely<unknown>);
+    const storage = createStorage(
+      readStorageConfig({ ...config.env, ATELIER_STORAGE_DIR: config.env['ATELIER_STORAGE_DIR'] ?? path.join(config.dataDir, 'storage') }, config.root),
+    );
+    const { registry, engine } = await createRuntime(config, {
+      logger,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+    });
+    closers.push(() => engine.close());
+    const boss = createBoss({ url: database.url, superviseIntervalSeconds: config.queue.superviseIntervalSeconds, logger });
+    await boss.start();
+    closers.push(() => boss.stop({ graceful: false, close: true, timeout: 5000 }));
+    await ensureQueues(boss, {
+      retryLimit: config.queue.retryLimit,
+      retryDelaySeconds: config.queue.retryDelaySeconds,
+      expireInSeconds: config.queue.expireInSeconds,
+    });
+    const jobs = new JobService({
+      db: database.db,
+      boss,
+      storage,
+      registry,
+      limits: config.limits,
+      maxAttempts: config.queue.retryLimit + 1,
+      logger,
+    });
+    let worker: RenderWorker | undefined;
+    if (options.worker) {
+      worker = new RenderWorker({
+        db: database.db,
+        boss,
+        storage,
+        engine,
+        url: database.url,
+        pluginConcurrency: config.worker.pluginConcurrency,
+        ...(config.worker.concurrency === undefined ? {} : { concurrency: config.worker.concurrency }),
+        logger,
+      });
+      await worker.start();
+      const started = worker;
+      closers.push(() => started.stop(config.worker.shutdownDeadlineMs));
+    }
+    return { config, database, storage, registry, engine, boss, jobs, worker, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,223 @@
+// The job system end to end on real Postgres, pg-boss and storage: submit, run, events, the result
+// cache, idempotency, cancellation, retries, dead letters, priority and per-plugin limits.
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AtelierError } from '@atelier/core';
+import { JobEventListener } from '@atelier/jobs';
+import type { JobEvent, JobRecord } from '@atelier/jobs';
+import { bad, photo, read } from './helpers.ts';
+import { eventually, openHarness } from './jobs-harness.ts';
+import type { Harness } from './jobs-harness.ts';
+
+let h: Harness;
+let imageId: string;
+
+beforeAll(async () => {
+  h = await openHarness();
+  imageId = (await h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(photo('chelsea.png')), originalName: 'chelsea.png' })).id;
+  await h.startWorker({ concurrency: 3 });
+});
+afterAll(() => h.close());
+
+const finished = (id: string, timeoutMs = 20_000): Promise<JobRecord> =>
+  eventually(async () => {
+    const job = await h.jobs.get(id);
+    return ['succeeded', 'failed', 'cancelled'].includes(job.status) ? job : undefined;
+  }, timeoutMs, `job ${id} to finish`);
+
+const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'ok',
+    (e: AtelierError) => e.code,
+  );
+
+describe('uploads', () => {
+  it('store each photo once per owner, content-addressed', async () => {
+    const bytes = await read(photo('chelsea.png'));
+    const again = await h.jobs.storeImage({ ownerId: h.ownerId, bytes });
+    expect(again.id).toBe(imageId);
+    expect(again).toMatchObject({ width: 451, height: 300, format: 'png', bytes: bytes.length });
+    expect(Buffer.from(await h.storage.get(again.storageKey)).equals(bytes)).toBe(true);
+  });
+
+  it('refuse bad files before storing anything', async () => {
+    for (const [file, code] of [
+      [bad('empty.jpg'), 'IMAGE_EMPTY'],
+      [bad('text.jpg'), 'IMAGE_FORMAT_UNSUPPORTED'],
+      [bad('bomb-30000x30000.png'), 'IMAGE_TOO_MANY_PIXELS'],
+    ] as const) {
+      expect(await codeOf(h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(file) }))).toBe(code);
+    }
+    const images = await h.database.db.selectFrom('images').select('id').execute();
+    expect(images).toHaveLength(1);
+  });
+});
+
+describe('jobs', () => {
+  it('run through the queue and publish every change as it happens', async () => {
+    const listener = new JobEventListener(h.database.url);
+    const events: JobEvent[] = [];
+    listener.on('event', (e) => events.push(e));
+    await listener.start();
+    try {
+      const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 300 } }, { plugin: 'acme:invert' }], output: { format: 'png' } } });
+      expect(job.status).toBe('queued');
+      const done = await finished(job.id);
+      expect(done).toMatchObject({ status: 'succeeded', progress: 1, attempts: 1, fromCache: false, error: null });
+      expect(done.output).toMatchObject({ width: 451, height: 300, format: 'png' });
+      expect(done.timings?.steps?.map((s) => s.plugin)).toEqual(['test:sleep', 'acme:invert']);
+      const png = await h.storage.get(done.output!.key);
+      const meta = await sharp(png).metadata();
+      expect([meta.width, meta.height]).toEqual([451, 300]);
+      await eventually(async () => events.some((e) => e.id === job.id && e.status === 'succeeded'), 5000, 'succeeded event');
+      const mine = events.filter((e) => e.id === job.id);
+      expect(mine.map((e) => e.status)).toEqual(expect.arrayContaining(['queued', 'running', 'succeeded']));
+      expect(mine.some((e) => e.status === 'running' && e.progress > 0 && e.progress < 1)).toBe(true);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('serve an identical plan on an identical input from the cache, at once', async () => {
+    const plan = { steps: [{ plugin: 'acme:invert', params: { amount: 0.25 } }], output: { format: 'webp' as const } };
+    const first = await finished((await h.jobs.submit({ ownerId: h.ownerId, imageId, plan })).id);
+    const second = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan });
+    expect(second).toMatchObject({ status: 'succeeded', fromCache: true, attempts: 0 });
+    expect(second.output).toEqual(first.output);
+    expect(second.id).not.toBe(first.id);
+  });
+
+  it('return the same job for the same idempotency key, even when submitted concurrently', async () => {
+    const args = { ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'acme:invert', params: { amount: 0.5 } }] }, idempotencyKey: 'order-17' };
+    const results = await Promise.all([h.jobs.submit(args), h.jobs.submit(args), h.jobs.submit(args)]);
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    const again = await h.jobs.submit(args);
+    expect(again.id).toBe(results[0]!.id);
+    const rows = await h.database.db.selectFrom('jobs').select('id').where('idempotency_key', '=', 'order-17').execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('cancel a running job: its plugin stops and the worker moves on', async () => {
+    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 60_000 } }] } });
+    await eventually(async () => (await h.jobs.get(job.id)).status === 'running', 10_000, 'running');
+    const started = Date.now();
+    const cancelled = await h.jobs.cancel(job.id);
+    expect(cancelled.status).toBe('cancelled');
+    // The worker's slot frees up: a short job now completes.
+    const next = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'acme:invert', params: { amount: 0.75 } }] } });
+    expect((await finished(next.id)).status).toBe('succeeded');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await h.jobs.get(job.id)).status).toBe('cancelled');
+    expect(await codeOf(h.jobs.cancel(job.id))).toBe('JOB_NOT_CANCELLABLE');
+  });
+
+  it('retry a failing plugin with backoff, then fail it for good and dead-letter it', async () => {
+    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:boom' }] } });
+    const done = await finished(job.id, 30_000);
+    expect(done).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'PLUGIN_FAILED' } });
+    expect(done.error?.message).toContain('kaboom');
+    await eventually(async () => (await h.boss.getQueue('atelier-render-dead'))!.totalCount > 0 || undefined, 15_000, 'dead letter');
+  });
+
+  it('fail a job with a bad input at once, without retries', async () => {
+    // A file that passed the upload check but is damaged in storage.
+    const img = await h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(photo('rocket.jpg')) });
+    await h.storage.put(img.storageKey, (await read(photo('rocket.jpg'))).subarray(0, 2000));
+    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'acme:invert' }] } });
+    const done = await finished(job.id);
+    expect(done).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'IMAGE_CORRUPT' } });
+  });
+
+  it('retry a failed job by hand', async () => {
+    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:boom' }] } });
+    await finished(job.id, 30_000);
+    const again = await h.jobs.retry(job.id);
+    expect(again).toMatchObject({ status: 'queued', attempts: 0, error: null });
+    expect((await finished(job.id, 30_000)).status).toBe('failed');
+    expect(await codeOf(h.jobs.retry((await h.jobs.list({ status: 'succeeded', limit: 1 })).items[0]!.id))).toBe('JOB_NOT_RETRYABLE');
+  });
+
+  it('list with filters and a cursor', async () => {
+    const all = (await h.jobs.list({ ownerId: h.ownerId, limit: 200 })).items;
+    const pages: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await h.jobs.list({ ownerId: h.ownerId, limit: 2, ...(cursor ? { cursor } : {}) });
+      pages.push(...page.items.map((j) => j.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(pages).toEqual(all.map((j) => j.id));
+    const failed = await h.jobs.list({ ownerId: h.ownerId, status: 'failed' });
+    expect(failed.items.length).toBeGreaterThan(0);
+    expect(failed.items.every((j) => j.status === 'failed')).toBe(true);
+    const other = await h.jobs.ensureUser('someone@example.org');
+    expect((await h.jobs.list({ ownerId: other })).items).toEqual([]);
+    expect(await codeOf(h.jobs.get(all[0]!.id, other))).toBe('JOB_NOT_FOUND');
+    expect(await codeOf(h.jobs.get('not-a-uuid'))).toBe('JOB_NOT_FOUND');
+  });
+});
+
+describe('scheduling', () => {
+  let s: Harness;
+  beforeAll(async () => {
+    s = await openHarness();
+  });
+  afterAll(() => s.close());
+
+  it('cancel a queued job before any worker takes it', async () => {
+    const img = await s.jobs.storeImage({ ownerId: s.ownerId, bytes: await read(photo('coffee.png')) });
+    const job = await s.jobs.submit({ ownerId: s.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'acme:invert' }] } });
+    await s.jobs.cancel(job.id);
+    const worker = await s.startWorker({ concurrency: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    await worker.stop();
+    expect(await s.jobs.get(job.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+  });
+
+  it('run higher priority first and respect per-plugin concurrency', async () => {
+    const img = await s.jobs.storeImage({ ownerId: s.ownerId, bytes: await read(photo('astronaut.png')) });
+    const low = await Promise.all(
+      [1, 2, 3].map((i) => s.jobs.submit({ ownerId: s.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 300 + i } }] }, priority: 0 })),
+    );
+    const high = await s.jobs.submit({ ownerId: s.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 299 } }] }, priority: 10 });
+    // A second worker allowed 3 jobs at once, but only one test:sleep at a time across workers.
+    await s.startWorker({ concurrency: 3, pluginConcurrency: { 'test:sleep': 1 } });
+    const all = [high, ...low];
+    const done = await Promise.all(all.map((j) => eventually(async () => {
+      const r = await s.jobs.get(j.id);
+      return r.status === 'succeeded' ? r : undefined;
+    }, 20_000)));
+    const spans = done.map((j) => [j.startedAt!.getTime(), j.finishedAt!.getTime()] as const);
+    const order = [...done].sort((a, b) => a.startedAt!.getTime() - b.startedAt!.getTime());
+    expect(order[0]!.id).toBe(high.id);
+    for (let i = 0; i < spans.length; i++) {
+      for (let k = i + 1; k < spans.length; k++) {
+        const [a0, a1] = spans[i]!;
+        const [b0, b1] = spans[k]!;
+        expect(a1 <= b0 + 5 || b1 <= a0 + 5, 'two test:sleep jobs overlapped').toBe(true);
+      }
+    }
+  });
+});
+
+describe('deletion', () => {
+  it('remove an image, its jobs and their files; collect orphans', async () => {
+    const img = await h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(bad('alpha.png')) });
+    const job = await finished((await h.jobs.submit({ ownerId: h.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'acme:invert' }], output: { format: 'png' } } })).id);
+    const outputKey = job.output!.key;
+    expect(await h.storage.head(outputKey)).toBeDefined();
+    await h.jobs.deleteImage(img.id);
+    expect(await h.storage.head(outputKey)).toBeUndefined();
+    expect(await h.storage.head(img.storageKey)).toBeUndefined();
+    expect(await codeOf(h.jobs.get(job.id))).toBe('JOB_NOT_FOUND');
+    // A file no row refers to (a crash between write and insert) is collected once old enough.
+    await h.storage.put('originals/ff/ff/orphan', new Uint8Array([1, 2, 3]));
+    expect(await h.jobs.collectOrphans(60_000)).toEqual([]);
+    expect(await h.jobs.collectOrphans(0)).toEqual(['originals/ff/ff/orphan']);
+    expect(await h.storage.head(imageStorageKeyOf(await h.jobs.getImage(imageId)))).toBeDefined();
+  });
+});
+
+function imageStorageKeyOf(image: { storageKey: string }): string {
+  return image.storageKey;
+}
