@@ -12,12 +12,18 @@ import { hexColor, parseHexColor } from '../color-param.ts';
  *    lines between them; each tile shows the whole photo, centre-cropped to the tile's aspect;
  * 2. area-average downscale to the tile size (luminance, plus colour for `hue-rotate` and alpha
  *    when the input has it);
- * 3. Gaussian-like smoothing (two box passes) of `smoothing` percent of the tile's shorter side,
- *    which removes speckle and gives smooth region contours;
- * 4. a global tone curve from the clipped histogram (equalisation whose slope is capped, so dark
- *    and bright photos use every level while flat grey areas do not turn noise into blotches);
- * 5. posterisation into `levels` tones; each tile maps tone k to colour k of its palette, with
- *    halftone dots across the tone boundaries when `halftone` is on.
+ * 3. Gaussian-like smoothing of `smoothing` percent of the tile's shorter side (binomial passes,
+ *    or two box passes for wide radii), which removes speckle and rounds region contours;
+ * 4. level boundaries from contrast-limited histogram equalisation, each moved to a nearby
+ *    valley of the histogram, so dark, bright and grey photos use every level while flat areas
+ *    are not split into noise;
+ * 5. each tile maps level k to colour k of its palette (hue-rotate: the pixel's hue bin turned
+ *    by the tile's angle), with halftone dots across level boundaries when `halftone` is on.
+ *
+ * Speed: the default path never leaves integers. The 2x2 average reads the RGB bytes four at a
+ * time, the smoothing carries two pixels per 32-bit word, and painting writes four RGB pixels as
+ * three words from a per-tile table of all 4096 combinations of four levels. The halftone screen
+ * is a precomputed distance map, worked out once for all tiles.
  */
 
 const PALETTE_NAMES = ['warhol', 'lichtenstein', 'neon', 'pastel', 'hue-rotate'] as const;
@@ -84,7 +90,7 @@ export const popArtParams = z.object({
     .max(10)
     .default(0)
     .describe("Width of the lines between tiles, in percent of the image's shorter side."),
-  gutterColor: hexColor('Colour of the lines between tiles').default('#ffffff'),
+  gutterColor: hexColor('Colour of the lines between tiles; a transparent one adds alpha').default('#ffffff'),
 });
 
 type PopArtParams = z.output<typeof popArtParams>;
@@ -490,13 +496,20 @@ function boxPass(plane: Uint16Array, w: number, stride: number, h: number, rad: 
   const norm = 1 / (2 * rad + 1);
   const padded = new Uint16Array(w + 2 * rad + 1);
   for (let row = 0; row < h; row++) boxRow(plane, row * stride, w, rad, norm, padded);
-  const copy = plane.slice();
   const acc = new Float64Array(w);
-  for (let k = -rad; k <= rad; k++) addRow(acc, copy, Math.min(h - 1, Math.max(0, k)) * stride, w);
+  for (let k = -rad; k <= rad; k++) addRow(acc, plane, Math.min(h - 1, Math.max(0, k)) * stride, w);
+  // Rows above the current one are already filtered: a ring of rad + 1 rows keeps their
+  // unfiltered values, rather than a copy of the whole plane.
+  const slots = rad + 1;
+  const ring = new Uint16Array(slots * w);
   for (let row = 0; row < h; row++) {
-    const add = Math.min(h - 1, row + rad + 1) * stride;
-    const sub = Math.max(0, row - rad) * stride;
-    boxColumnsRow(plane, row * stride, acc, copy, add, sub, w, norm);
+    const base = row * stride;
+    ring.set(plane.subarray(base, base + w), (row % slots) * w);
+    const addRowIndex = Math.min(h - 1, row + rad + 1);
+    const addSrc = addRowIndex > row ? plane : ring;
+    const add = addRowIndex > row ? addRowIndex * stride : (row % slots) * w;
+    const sub = (Math.max(0, row - rad) % slots) * w;
+    boxColumnsRow(plane, base, acc, addSrc, add, ring, sub, w, norm);
   }
 }
 
@@ -529,15 +542,16 @@ function boxColumnsRow(
   p: Uint16Array,
   base: number,
   acc: Float64Array,
-  src: Uint16Array,
+  addSrc: Uint16Array,
   add: number,
+  subSrc: Uint16Array,
   sub: number,
   w: number,
   norm: number,
 ): void {
   for (let x = 0; x < w; x++) {
     p[base + x] = acc[x]! * norm + 0.5;
-    acc[x]! += src[add + x]! - src[sub + x]!;
+    acc[x]! += addSrc[add + x]! - subSrc[sub + x]!;
   }
 }
 
@@ -1259,9 +1273,12 @@ function renderPopArt(
   progress: (fraction: number) => void,
 ): RawImage {
   const { width: W, height: H, channels } = image;
-  const oc = channels === 2 || channels === 4 ? 4 : 3;
   const { columns, rows, levels, palette } = params;
   const gap = Math.round((params.gutter / 100) * Math.min(W, H));
+  const gutterColor = parseHexColor(params.gutterColor);
+  // A see-through gutter gives an opaque photo an alpha channel.
+  const clearGutter = gap > 0 && columns * rows > 1 && gutterColor.alpha < 255;
+  const oc = channels === 2 || channels === 4 || clearGutter ? 4 : 3;
   const xs = spans(W, columns, gap);
   const ys = spans(H, rows, gap);
   const w = Math.max(1, Math.min(...xs.map((s) => s.size)));
@@ -1293,7 +1310,7 @@ function renderPopArt(
   const data = new Uint8Array(W * H * oc);
   const out: Canvas = { data, words: new Uint32Array(data.buffer, 0, data.length >> 2), W, oc };
   if (gap > 0) {
-    const gc = parseHexColor(params.gutterColor);
+    const gc = gutterColor;
     const color = Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255);
     for (let i = 1; i < columns; i++) {
       const end = xs[i - 1]!.start + xs[i - 1]!.size;

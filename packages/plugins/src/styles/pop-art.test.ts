@@ -98,6 +98,16 @@ describe('pop-art', () => {
     expect([...out.data.subarray(mid, mid + 4)]).toEqual([0, 255, 0, 128]);
   });
 
+  it('gives an opaque photo alpha when the gutter is see-through', async () => {
+    const image = await photo('chelsea.png', { width: 200 });
+    const out = await runStep(popArt, image, { gutter: 4, gutterColor: '#00000000', halftone: true });
+    expect(out.channels).toBe(4);
+    const alpha = (x: number, y: number): number => out.data[(y * out.width + x) * 4 + 3]!;
+    expect(alpha(100, 10)).toBe(0);
+    expect(alpha(10, 10)).toBe(255);
+    expect(alpha(150, 120)).toBe(255);
+  });
+
   it('renders every palette, halftone and odd grids deterministically', async () => {
     const image = await photo('coffee.png');
     for (const params of [
