@@ -7,6 +7,7 @@ import type { PluginInfo } from '@atelier/core';
 import { applyFiles } from './cli-apply.ts';
 import { parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
+import { registerJobCommands } from './cli-jobs.ts';
 import { readConfig } from './config.ts';
 import { createRegistry, createRuntime } from './runtime.ts';
 
@@ -168,6 +169,7 @@ export function buildProgram(): Command {
       },
     );
 
+  registerJobCommands(program);
   return program;
 }
 

@@ -1,0 +1,265 @@
+// `atelier migrate`, `worker`, `submit`, `jobs ...` and `gc`: the operator's side of the job system.
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { Argument, InvalidArgumentError, Option } from 'commander';
+import type { Kysely } from 'kysely';
+import { AtelierError, isAtelierError, silentLogger } from '@atelier/core';
+import type { PlanRequest } from '@atelier/core';
+import { migrateDown, migrateUp, migrationStatus, openDatabase } from '@atelier/db';
+import { JobEventListener, TERMINAL_STATUSES } from '@atelier/jobs';
+import type { JobRecord } from '@atelier/jobs';
+import { writeFileAtomic } from './cli-apply.ts';
+import { parseSetOptions } from './cli-args.ts';
+import { readConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { openServices } from './services.ts';
+import type { Services } from './services.ts';
+
+/** The account the CLI acts as unless --owner says otherwise. */
+export const OPERATOR_EMAIL = 'operator@atelier.local';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const integer = (name: string, min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+  return n;
+};
+const EXT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
+
+function describe(job: JobRecord): string {
+  const parts = [job.id, job.status.padEnd(9), job.style.padEnd(14), `${Math.round(job.progress * 100)}%`.padStart(4), job.createdAt.toISOString()];
+  if (job.fromCache) parts.push('(cache)');
+  if (job.error) parts.push(`${job.error.code}: ${job.error.message}`);
+  return parts.join('  ');
+}
+
+async function withServices<T>(fn: (services: Services) => Promise<T>, options: { worker?: boolean } = {}): Promise<T> {
+  const services = await openServices(readConfig(), { logger: options.worker ? createLogger() : silentLogger, ...options });
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
+export function registerJobCommands(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply, revert or list database migrations (they also run on every start)')
+    .addArgument(new Argument('[direction]', 'up, down or status').choices(['up', 'down', 'status']).default('up'))
+    .action(async (direction: 'up' | 'down' | 'status') => {
+      const config = readConfig();
+      const database = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') });
+      try {
+        const db = database.db as unknown as Kysely<unknown>;
+        if (direction === 'up') {
+          const applied = await migrateUp(db);
+          process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
+        } else if (direction === 'down') {
+          const reverted = await migrateDown(db);
+          process.stdout.write(reverted ? `reverted: ${reverted}\n` : 'nothing to revert\n');
+        } else {
+          for (const m of await migrationStatus(db)) process.stdout.write(`${m.name}\t${m.executedAt ? m.executedAt.toISOString() : 'pending'}\n`);
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+  program
+    .command('worker')
+    .description('run a stateless worker: takes jobs from the queue until SIGTERM or SIGINT')
+    .option('--concurrency <n>', 'jobs at once (default: twice the worker threads)', integer('concurrency', 1, 256))
+    .action(async (opts: { concurrency?: number }) => {
+      if (opts.concurrency !== undefined) process.env['ATELIER_WORKER_CONCURRENCY'] = String(opts.concurrency);
+      const logger = createLogger();
+      const services = await openServices(readConfig(), { worker: true, logger });
+      logger.info('worker ready', { worker: services.worker?.id, database: services.database.embedded ? 'embedded' : 'external' });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          logger.info('shutting down', { signal, running: services.worker?.active ?? 0 });
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await services.close();
+    });
+
+  program
+    .command('submit')
+    .description('store photos and queue a style (or plan) for each; with --wait, follow them to the end')
+    .argument('<input...>', 'image files')
+    .option('-s, --style <id>', 'plugin id')
+    .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
+    .option('--plan <file>', 'a JSON plan instead of --style')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['jpeg', 'png', 'webp', 'avif']))
+    .option('--priority <p>', 'higher runs first (-100 to 100)', integer('priority', -100, 100), 0)
+    .option('--key <key>', 'idempotency key prefix: submitting again with the same key returns the same jobs')
+    .option('--owner <email>', 'owner of the images and jobs', OPERATOR_EMAIL)
+    .option('--wait', 'show progress until every job ends, then write or print the results')
+    .option('--out <dir>', 'with --wait, write the results here')
+    .option('--no-worker', 'with --wait, do not run a worker in this process (rely on others)')
+    .option('--json', 'print the job ids and final states as JSON')
+    .action(async (inputs: string[], opts: { style?: string; set: string[]; plan?: string; format?: string; priority: number; key?: string; owner: string; wait?: boolean; out?: string; worker: boolean; json?: boolean }) => {
+      let request: PlanRequest;
+      if (opts.plan) {
+        if (opts.style) throw new AtelierError('PLAN_INVALID', 'Give either --style or --plan, not both.');
+        request = JSON.parse(await readFile(opts.plan, 'utf8')) as PlanRequest;
+      } else if (opts.style) {
+        request = { steps: [{ plugin: opts.style, params: parseSetOptions(opts.set) }] };
+      } else throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
+      if (opts.format) request = { ...request, output: { ...request.output, format: opts.format as 'jpeg' } };
+      if (opts.out && !opts.wait) throw new AtelierError('PLAN_INVALID', '--out needs --wait.');
+      await withServices(async (services) => {
+        const ownerId = await services.jobs.ensureUser(opts.owner);
+        services.jobs.plan(request); // fail fast on a bad plan before storing anything
+        const submitted: { input: string; job?: JobRecord; error?: AtelierError }[] = [];
+        for (const [index, input] of inputs.entries()) {
+          try {
+            const bytes = await readFile(input).catch((error: NodeJS.ErrnoException) => {
+              throw new AtelierError('INPUT_NOT_FOUND', `Cannot read ${input}: ${error.code ?? error.message}`);
+            });
+            const image = await services.jobs.storeImage({ ownerId, bytes, originalName: path.basename(input) });
+            const job = await services.jobs.submit({
+              ownerId,
+              imageId: image.id,
+              plan: request,
+              priority: opts.priority,
+              ...(opts.key ? { idempotencyKey: `${opts.key}:${index}` } : {}),
+            });
+            submitted.push({ input, job });
+          } catch (error) {
+            if (!isAtelierError(error)) throw error;
+            submitted.push({ input, error });
+            process.stderr.write(`atelier: ${error.code}: ${input}: ${error.message}\n`);
+          }
+        }
+        const final = opts.wait ? await follow(services, submitted, opts.json === true) : submitted.map((s) => s.job);
+        if (opts.wait && opts.out) {
+          await mkdir(opts.out, { recursive: true });
+          for (const [i, s] of submitted.entries()) {
+            const job = final[i];
+            if (job?.status !== 'succeeded' || !job.output) continue;
+            const file = path.join(opts.out, `${path.parse(s.input).name}.${job.style.replaceAll(':', '-')}.${EXT[job.output.format] ?? job.output.format}`);
+            await writeFileAtomic(file, await services.storage.get(job.output.key));
+            if (!opts.json) process.stdout.write(`${file}\n`);
+          }
+        }
+        if (opts.json) {
+          const out = submitted.map((s, i) => {
+            const job = final[i];
+            return s.error
+              ? { input: s.input, error: { code: s.error.code, message: s.error.message } }
+              : { input: s.input, jobId: job!.id, status: job!.status, fromCache: job!.fromCache, ...(job!.error ? { error: job!.error } : {}), ...(job!.output ? { output: job!.output } : {}) };
+          });
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else if (!opts.wait) {
+          for (const s of submitted) if (s.job) process.stdout.write(`${s.job.id}\t${s.job.status}\t${s.input}\n`);
+        }
+        const failed = submitted.some((s, i) => s.error || (opts.wait && final[i]?.status !== 'succeeded'));
+        for (const [i, s] of submitted.entries()) {
+          const job = final[i];
+          if (opts.wait && job && job.status !== 'succeeded') {
+            process.stderr.write(`atelier: ${job.error?.code ?? 'ABORTED'}: ${s.input}: job ${job.id} ${job.status}${job.error ? `: ${job.error.message}` : ''}\n`);
+          }
+        }
+        if (failed) process.exitCode = 1;
+      }, { worker: opts.wait === true && opts.worker });
+    });
+
+  const jobs = program.command('jobs').description('inspect and manage jobs');
+  jobs
+    .command('list')
+    .option('--status <status>', 'queued, running, succeeded, failed or cancelled')
+    .option('--style <id>', 'only jobs of this style')
+    .option('--owner <email>', 'only jobs of this user')
+    .option('--limit <n>', 'how many (newest first)', integer('limit', 1, 200), 50)
+    .option('--json', 'print JSON')
+    .action(async (opts: { status?: JobRecord['status']; style?: string; owner?: string; limit: number; json?: boolean }) => {
+      await withServices(async (services) => {
+        const ownerId = opts.owner ? await services.jobs.ensureUser(opts.owner) : undefined;
+        const page = await services.jobs.list({ limit: opts.limit, ...(opts.status ? { status: opts.status } : {}), ...(opts.style ? { style: opts.style } : {}), ...(ownerId ? { ownerId } : {}) });
+        process.stdout.write(opts.json ? `${JSON.stringify(page, null, 2)}\n` : page.items.map(describe).join('\n') + (page.items.length ? '\n' : ''));
+      });
+    });
+  for (const [name, description] of [
+    ['show', 'everything about one job'],
+    ['cancel', 'cancel a queued or running job'],
+    ['retry', 'queue a failed or cancelled job again'],
+    ['delete', 'delete a job and its output'],
+  ] as const) {
+    jobs
+      .command(name)
+      .description(description)
+      .argument('<id>', 'job id')
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts: { json?: boolean }) => {
+        await withServices(async (services) => {
+          if (name === 'delete') {
+            await services.jobs.deleteJob(id);
+            process.stdout.write(`deleted ${id}\n`);
+            return;
+          }
+          const job = name === 'show' ? await services.jobs.get(id) : name === 'cancel' ? await services.jobs.cancel(id) : await services.jobs.retry(id);
+          process.stdout.write(opts.json || name === 'show' ? `${JSON.stringify(job, null, 2)}\n` : `${describe(job)}\n`);
+        });
+      });
+  }
+
+  program
+    .command('gc')
+    .description('delete stored files that no image, job or cache entry uses')
+    .option('--older-than <seconds>', 'only files at least this old (uploads in flight are younger)', integer('older-than', 0, 10 ** 9), 3600)
+    .action(async (opts: { olderThan: number }) => {
+      await withServices(async (services) => {
+        const removed = await services.jobs.collectOrphans(opts.olderThan * 1000);
+        process.stdout.write(`removed ${removed.length} orphaned file(s)\n`);
+      });
+    });
+}
+
+/** Follows jobs to their end with progress bars (on a terminal) and returns their final records. */
+async function follow(services: Services, submitted: { input: string; job?: JobRecord }[], quiet: boolean): Promise<(JobRecord | undefined)[]> {
+  // Records read from the database; events only move the bars and wake the loop early.
+  const current = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, s.job!]));
+  const tty = process.stderr.isTTY === true && !quiet;
+  const multi = tty
+    ? new cliProgress.MultiBar({ stream: process.stderr, format: ' {bar} {percentage}% {status} {name}', hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
+  const bars = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, multi?.create(100, 0, { name: path.basename(s.input), status: s.job!.status })]));
+  let wake: (() => void) | undefined;
+  const listener = new JobEventListener(services.database.url);
+  listener.on('event', (event) => {
+    const bar = bars.get(event.id);
+    if (!current.has(event.id)) return;
+    bar?.update(Math.round(event.progress * 100), { status: event.status });
+    if (TERMINAL_STATUSES.includes(event.status)) wake?.();
+  });
+  await listener.start();
+  let finished = 0;
+  try {
+    for (;;) {
+      for (const job of [...current.values()].filter((j) => !TERMINAL_STATUSES.includes(j.status))) {
+        const fresh = await services.jobs.get(job.id);
+        current.set(fresh.id, fresh);
+        bars.get(fresh.id)?.update(Math.round(fresh.progress * 100), { status: fresh.status });
+        if (TERMINAL_STATUSES.includes(fresh.status)) {
+          finished++;
+          if (!tty && !quiet) process.stderr.write(`[${finished}/${current.size}] ${fresh.id} ${fresh.status}\n`);
+        }
+      }
+      if ([...current.values()].every((j) => TERMINAL_STATUSES.includes(j.status))) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 500);
+      });
+    }
+  } finally {
+    await listener.close();
+    multi?.stop();
+  }
+  return submitted.map((s) => (s.job ? current.get(s.job.id) : undefined));
+}
