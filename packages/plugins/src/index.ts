@@ -1,6 +1,9 @@
 import type { AnyPlugin } from '@atelier/core';
 // Each plugin file adds its import here and its entry to `builtinPlugins` below.
+import { cartoon } from './styles/cartoon.plugin.ts';
+import { colorPencil } from './styles/color-pencil.plugin.ts';
 import { popArt } from './styles/pop-art.plugin.ts';
+import { sketch } from './styles/sketch.plugin.ts';
 import { blur } from './transforms/blur.plugin.ts';
 import { crop } from './transforms/crop.plugin.ts';
 import { flip } from './transforms/flip.plugin.ts';
@@ -13,6 +16,9 @@ import { watermark } from './transforms/watermark.plugin.ts';
 /** The plugins that ship with Atelier, in catalogue order. They use only the public SDK. */
 export const builtinPlugins: readonly AnyPlugin[] = [
   // styles
+  cartoon,
+  sketch,
+  colorPencil,
   popArt,
   // transforms
   resize,

@@ -46,56 +46,70 @@ function checkPlane(plane: Float32Array, width: number, height: number, name: st
   }
 }
 
+// Hot loops sit in small functions with a single loop each, called once per row: V8 optimises
+// those as a whole after a few calls instead of deoptimising a long nested loop at every row.
+
 /** Horizontal running mean of each row. */
 function boxRows(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    const end = row + w;
-    // The window for x = 0 is [0, r] cut to the row.
-    let acc = 0;
-    const first = r < w - 1 ? r : w - 1;
-    for (let i = row; i <= row + first; i++) acc += src[i]!;
-    let count = first + 1;
-    for (let x = 0; x < w; x++) {
-      dst[row + x] = acc / count;
-      const add = row + x + r + 1;
-      const sub = row + x - r;
-      if (add < end) {
-        acc += src[add]!;
-        count++;
-      }
-      if (sub >= row) {
-        acc -= src[sub]!;
-        count--;
-      }
+  for (let y = 0; y < h; y++) boxRow(src, dst, y * w, w, r);
+}
+
+function boxRow(src: Float32Array, dst: Float32Array, row: number, w: number, r: number): void {
+  // The window for x = 0 is [0, r] cut to the row.
+  const first = r < w - 1 ? r : w - 1;
+  let acc = sumRange(src, row, row + first + 1);
+  let count = first + 1;
+  const end = row + w;
+  for (let x = 0; x < w; x++) {
+    dst[row + x] = acc / count;
+    const add = row + x + r + 1;
+    const sub = row + x - r;
+    if (add < end) {
+      acc += src[add]!;
+      count++;
+    }
+    if (sub >= row) {
+      acc -= src[sub]!;
+      count--;
     }
   }
+}
+
+function sumRange(src: Float32Array, start: number, end: number): number {
+  let acc = 0;
+  for (let i = start; i < end; i++) acc += src[i]!;
+  return acc;
 }
 
 /** Vertical running mean, row by row with one accumulator per column (cache friendly). */
 function boxColumns(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
   const acc = new Float64Array(w);
   const first = r < h - 1 ? r : h - 1;
-  for (let y = 0; y <= first; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) acc[x]! += src[row + x]!;
-  }
+  for (let y = 0; y <= first; y++) addRow(acc, src, y * w, w);
   let count = first + 1;
   for (let y = 0; y < h; y++) {
-    const row = y * w;
-    const inv = 1 / count;
-    for (let x = 0; x < w; x++) dst[row + x] = acc[x]! * inv;
+    scaleRow(acc, dst, y * w, w, 1 / count);
     const add = y + r + 1;
     const sub = y - r;
     if (add < h) {
-      const a = add * w;
-      for (let x = 0; x < w; x++) acc[x]! += src[a + x]!;
+      addRow(acc, src, add * w, w);
       count++;
     }
     if (sub >= 0) {
-      const s = sub * w;
-      for (let x = 0; x < w; x++) acc[x]! -= src[s + x]!;
+      subtractRow(acc, src, sub * w, w);
       count--;
     }
   }
+}
+
+function addRow(acc: Float64Array, src: Float32Array, row: number, w: number): void {
+  for (let x = 0; x < w; x++) acc[x] = acc[x]! + src[row + x]!;
+}
+
+function subtractRow(acc: Float64Array, src: Float32Array, row: number, w: number): void {
+  for (let x = 0; x < w; x++) acc[x] = acc[x]! - src[row + x]!;
+}
+
+function scaleRow(acc: Float64Array, dst: Float32Array, row: number, w: number, scale: number): void {
+  for (let x = 0; x < w; x++) dst[row + x] = acc[x]! * scale;
 }

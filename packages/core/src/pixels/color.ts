@@ -13,7 +13,12 @@ const WB = 29;
  * @example
  * const grey = lumaPlane(image.data, image.width * image.height);
  */
-export function lumaPlane(rgb: Uint8Array, pixels: number, channels = 3, out: Uint8Array = new Uint8Array(pixels)): Uint8Array {
+export function lumaPlane(
+  rgb: Uint8Array,
+  pixels: number,
+  channels = 3,
+  out: Uint8Array = new Uint8Array(pixels),
+): Uint8Array {
   if (channels < 3) throw new Error('lumaPlane: needs at least 3 channels');
   if (rgb.length < pixels * channels) throw new Error('lumaPlane: source too small');
   for (let i = 0, j = 0; i < pixels; i++, j += channels) {

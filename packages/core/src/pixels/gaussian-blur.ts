@@ -79,44 +79,90 @@ function gaussianKernel(sigma: number): Float32Array {
   return k;
 }
 
+/** Rows with a symmetric kernel: `k[r]` is the centre tap, folded so each pair costs one multiply. */
 function convolveRows(src: Float32Array, dst: Float32Array, w: number, h: number, k: Float32Array): void {
   const r = (k.length - 1) >> 1;
   // One padded row so the inner loop needs no bounds checks.
   const pad = new Float32Array(w + 2 * r);
+  const half = k.slice(r);
   for (let y = 0; y < h; y++) {
     const row = y * w;
-    const left = src[row]!;
-    const right = src[row + w - 1]!;
-    for (let i = 0; i < r; i++) {
-      pad[i] = left;
-      pad[w + r + i] = right;
-    }
+    pad.fill(src[row]!, 0, r);
+    pad.fill(src[row + w - 1]!, w + r, w + 2 * r);
     pad.set(src.subarray(row, row + w), r);
-    for (let x = 0; x < w; x++) {
-      let acc = 0;
-      for (let i = 0; i < k.length; i++) acc += pad[x + i]! * k[i]!;
-      dst[row + x] = acc;
-    }
+    foldRow(pad, dst, row, w, r, half);
   }
 }
 
+function foldRow(
+  pad: Float32Array,
+  dst: Float32Array,
+  row: number,
+  w: number,
+  r: number,
+  half: Float32Array,
+): void {
+  if (r === 3) foldRow3(pad, dst, row, w, half);
+  else foldRowAny(pad, dst, row, w, r, half);
+}
+
+function foldRow3(pad: Float32Array, dst: Float32Array, row: number, w: number, half: Float32Array): void {
+  const k0 = half[0]!;
+  const k1 = half[1]!;
+  const k2 = half[2]!;
+  const k3 = half[3]!;
+  for (let x = 0, c = 3; x < w; x++, c++) {
+    dst[row + x] =
+      k0 * pad[c]! +
+      k1 * (pad[c - 1]! + pad[c + 1]!) +
+      k2 * (pad[c - 2]! + pad[c + 2]!) +
+      k3 * (pad[c - 3]! + pad[c + 3]!);
+  }
+}
+
+function foldRowAny(
+  pad: Float32Array,
+  dst: Float32Array,
+  row: number,
+  w: number,
+  r: number,
+  half: Float32Array,
+): void {
+  const k0 = half[0]!;
+  for (let x = 0, c = r; x < w; x++, c++) {
+    let acc = k0 * pad[c]!;
+    for (let i = 1; i <= r; i++) acc += half[i]! * (pad[c - i]! + pad[c + i]!);
+    dst[row + x] = acc;
+  }
+}
+
+/** Columns, one output row at a time: the centre row, then pairs of rows at equal distance. */
 function convolveColumns(src: Float32Array, dst: Float32Array, w: number, h: number, k: Float32Array): void {
   const r = (k.length - 1) >> 1;
   const last = h - 1;
   for (let y = 0; y < h; y++) {
     const row = y * w;
-    // Accumulate whole rows, one tap at a time, so reads stay sequential.
-    for (let i = 0; i < k.length; i++) {
-      let yy = y + i - r;
-      if (yy < 0) yy = 0;
-      else if (yy > last) yy = last;
-      const s = yy * w;
-      const kv = k[i]!;
-      if (i === 0) {
-        for (let x = 0; x < w; x++) dst[row + x] = src[s + x]! * kv;
-      } else {
-        for (let x = 0; x < w; x++) dst[row + x]! += src[s + x]! * kv;
-      }
+    scaleInto(src, dst, row, w, k[r]!);
+    for (let i = 1; i <= r; i++) {
+      const up = (y - i < 0 ? 0 : y - i) * w;
+      const down = (y + i > last ? last : y + i) * w;
+      addPair(src, dst, row, up, down, w, k[r + i]!);
     }
   }
+}
+
+function scaleInto(src: Float32Array, dst: Float32Array, row: number, w: number, kv: number): void {
+  for (let x = 0; x < w; x++) dst[row + x] = src[row + x]! * kv;
+}
+
+function addPair(
+  src: Float32Array,
+  dst: Float32Array,
+  row: number,
+  up: number,
+  down: number,
+  w: number,
+  kv: number,
+): void {
+  for (let x = 0; x < w; x++) dst[row + x] = dst[row + x]! + (src[up + x]! + src[down + x]!) * kv;
 }

@@ -132,7 +132,10 @@ export function guidedSmooth(
  * into `a1` and `b1`. This is how several smoothing passes computed at low resolution are applied
  * to the full-resolution image in one go.
  */
-export function composeGuidedCoefficients(first: GuidedCoefficients, second: GuidedCoefficients): GuidedCoefficients {
+export function composeGuidedCoefficients(
+  first: GuidedCoefficients,
+  second: GuidedCoefficients,
+): GuidedCoefficients {
   const { a: a1, b: b1 } = first;
   const { a: a2, b: b2 } = second;
   const n = Math.min(a1.length, a2.length);

@@ -1,7 +1,11 @@
 /**
  * Size of a plane shrunk by an integer factor with {@link downsampleBox}: `ceil(size / factor)`.
  */
-export function downsampledSize(width: number, height: number, factor: number): { width: number; height: number } {
+export function downsampledSize(
+  width: number,
+  height: number,
+  factor: number,
+): { width: number; height: number } {
   const f = Math.max(1, Math.floor(factor));
   return { width: Math.ceil(width / f), height: Math.ceil(height / f) };
 }
@@ -35,40 +39,104 @@ export function downsampleBox(
   const { width: lw, height: lh } = downsampledSize(width, height, f);
   const planes: Float32Array[] = [];
   for (let c = 0; c < channels; c++) planes.push(new Float32Array(lw * lh));
-  const acc = new Float64Array(lw * channels);
+  const accs: Float32Array[] = [];
+  for (let c = 0; c < channels; c++) accs.push(new Float32Array(width));
   for (let oy = 0; oy < lh; oy++) {
-    acc.fill(0);
     const y0 = oy * f;
     const y1 = Math.min(height, y0 + f);
-    for (let y = y0; y < y1; y++) {
-      let i = y * width * channels;
-      for (let ox = 0; ox < lw; ox++) {
-        const xn = Math.min(width - ox * f, f);
-        const base = ox * channels;
-        for (let k = 0; k < xn; k++) {
-          for (let c = 0; c < channels; c++) acc[base + c]! += src[i + c]!;
-          i += channels;
-        }
-      }
-    }
-    const rows = y1 - y0;
-    const orow = oy * lw;
-    for (let ox = 0; ox < lw; ox++) {
-      const xn = Math.min(width - ox * f, f);
-      const norm = scale / (xn * rows);
-      for (let c = 0; c < channels; c++) planes[c]![orow + ox] = acc[ox * channels + c]! * norm;
-    }
+    if (channels === 3) sumRows3(src, accs[0]!, accs[1]!, accs[2]!, width, y0, y1);
+    else for (let c = 0; c < channels; c++) sumRows(src, accs[c]!, width, channels, c, y0, y1);
+    for (let c = 0; c < channels; c++)
+      shrinkRow(accs[c]!, planes[c]!, oy * lw, width, lw, f, scale / (y1 - y0));
   }
   return planes;
 }
 
+/** Sums of `f` adjacent columns of `acc`, times `s / count`, into `plane` from `orow`. */
+function shrinkRow(
+  acc: Float32Array,
+  plane: Float32Array,
+  orow: number,
+  width: number,
+  lw: number,
+  f: number,
+  s: number,
+): void {
+  if (f === 1) {
+    for (let x = 0; x < width; x++) plane[orow + x] = acc[x]! * s;
+    return;
+  }
+  const full = Math.floor(width / f);
+  if (f === 2) {
+    const s2 = s / 2;
+    for (let ox = 0, x = 0; ox < full; ox++, x += 2) plane[orow + ox] = (acc[x]! + acc[x + 1]!) * s2;
+  } else {
+    const sf = s / f;
+    for (let ox = 0, x = 0; ox < full; ox++) {
+      let sum = 0;
+      for (let k = 0; k < f; k++, x++) sum += acc[x]!;
+      plane[orow + ox] = sum * sf;
+    }
+  }
+  if (full < lw) {
+    let sum = 0;
+    for (let x = full * f; x < width; x++) sum += acc[x]!;
+    plane[orow + full] = (sum * s) / (width - full * f);
+  }
+}
+
+/** Column sums over rows y0..y1-1 of interleaved RGB, one pass over the source. */
+function sumRows3(
+  src: Uint8Array | Float32Array,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  width: number,
+  y0: number,
+  y1: number,
+): void {
+  let i = y0 * width * 3;
+  for (let x = 0; x < width; x++, i += 3) {
+    r[x] = src[i]!;
+    g[x] = src[i + 1]!;
+    b[x] = src[i + 2]!;
+  }
+  for (let y = y0 + 1; y < y1; y++) {
+    i = y * width * 3;
+    for (let x = 0; x < width; x++, i += 3) {
+      r[x]! += src[i]!;
+      g[x]! += src[i + 1]!;
+      b[x]! += src[i + 2]!;
+    }
+  }
+}
+
+/** Column sums over rows y0..y1-1 of channel `c`. */
+function sumRows(
+  src: Uint8Array | Float32Array,
+  acc: Float32Array,
+  width: number,
+  channels: number,
+  c: number,
+  y0: number,
+  y1: number,
+): void {
+  let i = y0 * width * channels + c;
+  for (let x = 0; x < width; x++, i += channels) acc[x] = src[i]!;
+  for (let y = y0 + 1; y < y1; y++) {
+    i = y * width * channels + c;
+    for (let x = 0; x < width; x++, i += channels) acc[x]! += src[i]!;
+  }
+}
+
 /**
- * Bilinear upsampling of a low-resolution plane, one output row at a time, so full-resolution
- * results can be built in a single streaming pass without a full-size float plane.
+ * Bilinear upsampling of low-resolution planes, one output row at a time, so full-resolution
+ * results can be built in a single streaming pass without full-size float planes.
  *
- * The low plane is taken to be the full image shrunk by `factor` (pixel centres at
- * `(i + 0.5) * factor - 0.5`), as {@link downsampleBox} makes it. Rows are cheapest asked for in
- * increasing order: each low row is interpolated horizontally once and cached.
+ * Each low plane is taken to be the full image shrunk by `factor` (pixel centres at
+ * `(i + 0.5) * factor - 0.5`), as {@link downsampleBox} or an exact resize makes it. Rows are
+ * cheapest asked for in increasing order: each low row is interpolated horizontally once and
+ * cached, for all planes together.
  *
  * @example
  * const up = new BilinearUpsampler(lowPlane, lowWidth, lowHeight, width, height, 4);
@@ -79,29 +147,48 @@ export function downsampleBox(
  * }
  */
 export class BilinearUpsampler {
-  readonly #plane: Float32Array;
+  readonly #planes: readonly Float32Array[];
   readonly #lowWidth: number;
   readonly #lowHeight: number;
   readonly #width: number;
   readonly #height: number;
-  readonly #factor: number;
+  readonly #factorY: number;
   readonly #x0: Int32Array;
   readonly #x1: Int32Array;
   readonly #fx: Float32Array;
-  #rowA: Float32Array;
-  #rowB: Float32Array;
+  #rowsA: Float32Array[];
+  #rowsB: Float32Array[];
   #indexA = -1;
   #indexB = -1;
 
-  constructor(plane: Float32Array, lowWidth: number, lowHeight: number, width: number, height: number, factor: number) {
-    if (plane.length < lowWidth * lowHeight) throw new Error('BilinearUpsampler: plane too small');
-    if (!(factor > 0)) throw new Error('BilinearUpsampler: factor must be positive');
-    this.#plane = plane;
+  /**
+   * @param planes - one low plane, or several of the same size upsampled together (cheaper than
+   *   one upsampler each).
+   * @param factor - how many output pixels one low pixel spans horizontally (`width / lowWidth`
+   *   for a plane resized to an exact size, the shrink factor for {@link downsampleBox}).
+   * @param factorY - the same vertically; defaults to `factor`.
+   */
+  constructor(
+    planes: Float32Array | readonly Float32Array[],
+    lowWidth: number,
+    lowHeight: number,
+    width: number,
+    height: number,
+    factor: number,
+    factorY = factor,
+  ) {
+    const list = planes instanceof Float32Array ? [planes] : [...planes];
+    if (list.length === 0) throw new Error('BilinearUpsampler: no planes');
+    for (const p of list) {
+      if (p.length < lowWidth * lowHeight) throw new Error('BilinearUpsampler: plane too small');
+    }
+    if (!(factor > 0) || !(factorY > 0)) throw new Error('BilinearUpsampler: factor must be positive');
+    this.#planes = list;
     this.#lowWidth = lowWidth;
     this.#lowHeight = lowHeight;
     this.#width = width;
     this.#height = height;
-    this.#factor = factor;
+    this.#factorY = factorY;
     this.#x0 = new Int32Array(width);
     this.#x1 = new Int32Array(width);
     this.#fx = new Float32Array(width);
@@ -114,8 +201,8 @@ export class BilinearUpsampler {
       this.#x1[x] = Math.min(i + 1, lowWidth - 1);
       this.#fx[x] = u - i;
     }
-    this.#rowA = new Float32Array(width);
-    this.#rowB = new Float32Array(width);
+    this.#rowsA = list.map(() => new Float32Array(width));
+    this.#rowsB = list.map(() => new Float32Array(width));
   }
 
   /** Output width and height. */
@@ -123,57 +210,90 @@ export class BilinearUpsampler {
     return { width: this.#width, height: this.#height };
   }
 
-  /** Writes row `y` (0 to height - 1) of the upsampled plane into `out` (`width` samples). */
-  row(y: number, out: Float32Array): Float32Array {
-    let v = (y + 0.5) / this.#factor - 0.5;
+  /** Writes row `y` (0 to height - 1) of plane `plane` (default the first) into `out` (`width` samples). */
+  row(y: number, out: Float32Array, plane = 0): Float32Array {
+    const fy = this.select(y);
+    lerpRow(this.#rowsA[plane]!, this.#rowsB[plane]!, out, this.#width, fy);
+    return out;
+  }
+
+  /**
+   * Prepares row `y` without writing it: afterwards {@link upper} and {@link lower} hold the two
+   * horizontally interpolated low rows around it, and the row is
+   * `upper(k)[x] + (lower(k)[x] - upper(k)[x]) * weight` with the returned weight. Lets a hot
+   * loop fuse the vertical interpolation with its own work instead of storing and reloading rows.
+   */
+  select(y: number): number {
+    let v = (y + 0.5) / this.#factorY - 0.5;
     if (v < 0) v = 0;
     if (v > this.#lowHeight - 1) v = this.#lowHeight - 1;
     const j0 = Math.floor(v);
     const j1 = Math.min(j0 + 1, this.#lowHeight - 1);
-    const fy = v - j0;
     this.#ensure(j0, j1);
-    const a = this.#rowA;
-    const b = this.#rowB;
-    const w = this.#width;
-    if (fy === 0) {
-      out.set(a.subarray(0, w));
-    } else {
-      for (let x = 0; x < w; x++) {
-        const p = a[x]!;
-        out[x] = p + (b[x]! - p) * fy;
-      }
-    }
-    return out;
+    return v - j0;
+  }
+
+  /** Plane `plane`'s upper low row of the last {@link select}, interpolated to the output width. */
+  upper(plane = 0): Float32Array {
+    return this.#rowsA[plane]!;
+  }
+
+  /** Plane `plane`'s lower low row of the last {@link select}, interpolated to the output width. */
+  lower(plane = 0): Float32Array {
+    return this.#rowsB[plane]!;
   }
 
   #ensure(j0: number, j1: number): void {
     if (this.#indexA === j0 && this.#indexB === j1) return;
     if (this.#indexB === j0) {
-      const t = this.#rowA;
-      this.#rowA = this.#rowB;
-      this.#rowB = t;
-      this.#indexA = j0;
+      const t = this.#rowsA;
+      this.#rowsA = this.#rowsB;
+      this.#rowsB = t;
     } else {
-      this.#horizontal(j0, this.#rowA);
-      this.#indexA = j0;
+      this.#horizontal(j0, this.#rowsA);
     }
+    this.#indexA = j0;
     if (j1 === j0) {
-      this.#rowB.set(this.#rowA);
+      for (let k = 0; k < this.#planes.length; k++) this.#rowsB[k]!.set(this.#rowsA[k]!);
     } else {
-      this.#horizontal(j1, this.#rowB);
+      this.#horizontal(j1, this.#rowsB);
     }
     this.#indexB = j1;
   }
 
-  #horizontal(j: number, out: Float32Array): void {
-    const plane = this.#plane;
-    const base = j * this.#lowWidth;
-    const x0 = this.#x0;
-    const x1 = this.#x1;
-    const fx = this.#fx;
-    for (let x = 0, w = this.#width; x < w; x++) {
-      const p = plane[base + x0[x]!]!;
-      out[x] = p + (plane[base + x1[x]!]! - p) * fx[x]!;
+  #horizontal(j: number, rows: Float32Array[]): void {
+    for (let k = 0; k < this.#planes.length; k++) {
+      interpolateRow(
+        this.#planes[k]!,
+        j * this.#lowWidth,
+        this.#x0,
+        this.#x1,
+        this.#fx,
+        rows[k]!,
+        this.#width,
+      );
     }
+  }
+}
+
+function lerpRow(a: Float32Array, b: Float32Array, out: Float32Array, w: number, t: number): void {
+  for (let x = 0; x < w; x++) {
+    const p = a[x]!;
+    out[x] = p + (b[x]! - p) * t;
+  }
+}
+
+function interpolateRow(
+  plane: Float32Array,
+  base: number,
+  x0: Int32Array,
+  x1: Int32Array,
+  fx: Float32Array,
+  out: Float32Array,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) {
+    const p = plane[base + x0[x]!]!;
+    out[x] = p + (plane[base + x1[x]!]! - p) * fx[x]!;
   }
 }

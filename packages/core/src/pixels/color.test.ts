@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { linearToSrgb, lumaOfPlanes, lumaPlane, lut8, srgbToLinear } from './color.ts';
+
+describe('lumaPlane', () => {
+  it('weights R, G and B as Rec. 601 within rounding', () => {
+    const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 10, 200, 30]);
+    const out = lumaPlane(rgb, 5);
+    const ref = [0.299 * 255, 0.587 * 255, 0.114 * 255, 255, 0.299 * 10 + 0.587 * 200 + 0.114 * 30];
+    ref.forEach((v, i) => expect(Math.abs(out[i]! - v)).toBeLessThanOrEqual(1));
+  });
+
+  it('skips extra channels', () => {
+    expect(Array.from(lumaPlane(new Uint8Array([255, 255, 255, 0]), 1, 4))).toEqual([255]);
+  });
+
+  it('agrees with lumaOfPlanes', () => {
+    const y = lumaOfPlanes(new Float32Array([1]), new Float32Array([0.5]), new Float32Array([0]));
+    expect(y[0]).toBeCloseTo(0.299 + 0.2935);
+  });
+});
+
+describe('sRGB transfer', () => {
+  it('round-trips', () => {
+    for (const v of [0, 0.001, 0.04, 0.2, 0.5, 0.99, 1])
+      expect(linearToSrgb(srgbToLinear(v))).toBeCloseTo(v, 6);
+    expect(srgbToLinear(0.5)).toBeCloseTo(0.214, 3);
+  });
+});
+
+describe('lut8', () => {
+  it('tabulates a curve, rounded and clamped to 8 bits', () => {
+    const inv = lut8((v) => 1 - v);
+    expect(inv[0]).toBe(255);
+    expect(inv[255]).toBe(0);
+    const boost = lut8((v) => v * 2);
+    expect(boost[200]).toBe(255);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Percentiles of a plane's values, from a 256-bin histogram of `value * scale` (values are
+ * clamped to 0..255 after scaling). Used to set black and white points from the photo itself, so
+ * dark and bright photos land on the same tonal range.
+ *
+ * @param quantiles - fractions in 0..1, e.g. `[0.01, 0.99]`.
+ * @returns for each quantile, the bin (0..255) where the cumulative count first reaches it.
+ *
+ * @example
+ * const [black, white] = planePercentiles(luma, 255, [0.01, 0.99]); // luma in 0..1
+ */
+export function planePercentiles(
+  plane: Float32Array | Uint8Array,
+  scale: number,
+  quantiles: readonly number[],
+): number[] {
+  const hist = new Float64Array(256);
+  const n = plane.length;
+  for (let i = 0; i < n; i++) {
+    const b = Math.min(255, Math.max(0, plane[i]! * scale)) | 0;
+    hist[b]!++;
+  }
+  return quantiles.map((q) => {
+    const target = q * n;
+    let acc = 0;
+    for (let v = 0; v < 256; v++) {
+      acc += hist[v]!;
+      if (acc >= target && acc > 0) return v;
+    }
+    return 255;
+  });
+}

@@ -1,0 +1,245 @@
+import {
+  BilinearUpsampler,
+  blurGrey,
+  definePlugin,
+  domainTransformFilter,
+  downsampleBox,
+  floatToGrey,
+} from '@atelier/core';
+import type { PluginContext, RawImage } from '@atelier/core';
+import { z } from 'zod';
+
+const params = z.object({
+  smoothing: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.6)
+    .describe('How much texture is flattened into even areas of colour; edges stay sharp. 0 keeps detail.'),
+  levels: z
+    .number()
+    .int()
+    .min(2)
+    .max(32)
+    .default(8)
+    .describe('Number of brightness levels the shading is quantised to (cel shading); fewer is flatter.'),
+  edgeStrength: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.6)
+    .describe('How many outlines are drawn and how dark they are; 0 draws none.'),
+  edgeThickness: z
+    .number()
+    .min(0.5)
+    .max(4)
+    .default(1.5)
+    .describe('Outline width; scales with the image so the look is the same at any size.'),
+  saturation: z
+    .number()
+    .min(0)
+    .max(2)
+    .default(1.2)
+    .describe("Colour saturation: 0 is black and white, 1 the photo's own, above 1 more vivid."),
+});
+
+type CartoonParams = z.output<typeof params>;
+
+/** The long side, in pixels, at which colours are flattened and outlines found. */
+const WORK_SIZE = 960;
+
+/**
+ * Cartoon: flat, cel-shaded colour with dark outlines.
+ */
+export const cartoon = definePlugin({
+  id: 'cartoon',
+  name: 'Cartoon',
+  description: 'Flat cel-shaded colours with clean dark outlines.',
+  version: '1.0.0',
+  engine: '^1',
+  kind: 'style',
+  tags: ['illustration'],
+  params,
+  async apply(ctx) {
+    return renderCartoon(ctx);
+  },
+});
+
+async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImage> {
+  const { image, params: p, signal } = ctx;
+  const { width, height } = image;
+  const scale = Math.min(1, WORK_SIZE / Math.max(width, height));
+  const ww = Math.max(1, Math.round(width * scale));
+  const wh = Math.max(1, Math.round(height * scale));
+  const work =
+    ww === width && wh === height
+      ? image.data
+      : await ctx.sharp().resize(ww, wh, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  signal.throwIfAborted();
+  const planes = downsampleBox(work, ww, wh, 3, 1, 1 / 255);
+  const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+
+  // 1. Flatten colours: domain-transform smoothing at work size.
+  if (p.smoothing > 0) {
+    domainTransformFilter({
+      planes,
+      width: ww,
+      height: wh,
+      sigmaSpatial: (10 + 50 * p.smoothing) * (ww / WORK_SIZE) * (Math.max(ww, wh) / ww),
+      sigmaRange: 0.1 + 0.4 * p.smoothing,
+      iterations: 2,
+    });
+  }
+  signal.throwIfAborted();
+  ctx.progress(0.3);
+
+  // 2. Outlines: difference of Gaussians of the flattened luma (native blurs, float precision).
+  const n = ww * wh;
+  const luma = lumaOf(r, g, b, new Float32Array(n));
+  let dog: Float32Array | undefined;
+  if (p.edgeStrength > 0) {
+    const grey = floatToGrey(luma);
+    const sigma = 0.6 * p.edgeThickness * (Math.max(ww, wh) / WORK_SIZE);
+    const g1 = await blurGrey(ctx.sharp, grey, ww, wh, sigma);
+    signal.throwIfAborted();
+    const g2 = await blurGrey(ctx.sharp, grey, ww, wh, sigma * 1.6);
+    dog = difference(g1, g2, 1 / 255);
+  }
+  signal.throwIfAborted();
+  ctx.progress(0.5);
+
+  // 3. Soft cel shading and saturation at work size, in 0..255.
+  celShade(r, g, b, luma, quantiseTable(p.levels), p.saturation);
+
+  // 4. Full size: bilinear colour, outlines thresholded after upsampling so they stay crisp.
+  const out = new Uint8Array(width * height * 3);
+  composeFullSize(out, width, height, ww, wh, r, g, b, dog, inkTable(p.edgeStrength), signal);
+  ctx.progress(1);
+  return { data: out, width, height, channels: 3 };
+}
+
+function composeFullSize(
+  out: Uint8Array,
+  width: number,
+  height: number,
+  ww: number,
+  wh: number,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  dog: Float32Array | undefined,
+  ink: Float32Array,
+  signal: AbortSignal,
+): void {
+  const up = new BilinearUpsampler(
+    [r, g, b, dog ?? new Float32Array(ww * wh)],
+    ww,
+    wh,
+    width,
+    height,
+    width / ww,
+    height / wh,
+  );
+  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  for (let y = 0; y < height; y++) {
+    const t = up.select(y);
+    // upper/lower(k): the two low rows of plane k around row y, already widened.
+    const [r0, r1, g0, g1, b0, b1, d0, d1] = [
+      up.upper(0),
+      up.lower(0),
+      up.upper(1),
+      up.lower(1),
+      up.upper(2),
+      up.lower(2),
+      up.upper(3),
+      up.lower(3),
+    ];
+    composeRow(px, y * width * 3, width, t, r0, r1, g0, g1, b0, b1, d0, d1, ink);
+    if ((y & 127) === 0) signal.throwIfAborted();
+  }
+}
+
+function composeRow(
+  px: Uint8ClampedArray,
+  o: number,
+  width: number,
+  t: number,
+  r0: Float32Array,
+  r1: Float32Array,
+  g0: Float32Array,
+  g1: Float32Array,
+  b0: Float32Array,
+  b1: Float32Array,
+  d0: Float32Array,
+  d1: Float32Array,
+  ink: Float32Array,
+): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    const d = d0[x]! + (d1[x]! - d0[x]!) * t;
+    let di = ((d + 0.25) * 4096) | 0;
+    di = di < 0 ? 0 : di > 2047 ? 2047 : di;
+    const e = ink[di]!;
+    const rv = r0[x]!;
+    const gv = g0[x]!;
+    const bv = b0[x]!;
+    px[o] = (rv + (r1[x]! - rv) * t) * e;
+    px[o + 1] = (gv + (g1[x]! - gv) * t) * e;
+    px[o + 2] = (bv + (b1[x]! - bv) * t) * e;
+  }
+}
+
+function lumaOf(r: Float32Array, g: Float32Array, b: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < out.length; i++) out[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
+  return out;
+}
+
+/** (a - b) * scale, written into a. */
+function difference(a: Float32Array, b: Float32Array, scale: number): Float32Array {
+  for (let i = 0; i < a.length; i++) a[i] = (a[i]! - b[i]!) * scale;
+  return a;
+}
+
+/** In place: colour planes (0..1) become quantised-luma colour with saturation, in 0..255. */
+function celShade(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  luma: Float32Array,
+  quant: Float32Array,
+  sat: number,
+): void {
+  const k = 255 * sat;
+  for (let i = 0; i < luma.length; i++) {
+    const yl = luma[i]!;
+    const yq = quant[Math.min(1023, Math.max(0, yl * 1023 + 0.5)) | 0]!;
+    r[i] = yq + (r[i]! - yl) * k;
+    g[i] = yq + (g[i]! - yl) * k;
+    b[i] = yq + (b[i]! - yl) * k;
+  }
+}
+
+/** Luma (0..1 in 1024 steps) to softly quantised luma (0..255). */
+function quantiseTable(levels: number): Float32Array {
+  const t = new Float32Array(1024);
+  const step = 1 / (levels - 1);
+  const phi = 3 / step;
+  for (let i = 0; i < 1024; i++) {
+    const v = i / 1023;
+    const q = Math.round(v / step) * step;
+    t[i] = 255 * (q + (step / 2) * Math.tanh(phi * (v - q)));
+  }
+  return t;
+}
+
+/** DoG value (-0.25..0.25 in 2048 steps) to ink transmission (1 = paper, 0 = black). */
+function inkTable(strength: number): Float32Array {
+  const t = new Float32Array(2048);
+  const threshold = 0.004 + 0.02 * (1 - strength);
+  const sharpness = 400;
+  for (let i = 0; i < 2048; i++) {
+    const d = i / 4096 - 0.25;
+    const v = d >= -threshold ? 1 : 1 + Math.tanh(sharpness * (d + threshold));
+    t[i] = 1 - (1 - v) * (0.6 + 0.4 * strength);
+  }
+  return t;
+}

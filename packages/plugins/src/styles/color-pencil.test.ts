@@ -1,0 +1,88 @@
+import { AtelierError, paramsJsonSchema, runStep } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { colorPencil } from './color-pencil.plugin.ts';
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
+
+async function photo(name: string, width: number): Promise<RawImage> {
+  const { data, info } = await sharp(fixture(name))
+    .resize({ width })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+/** Mean R, G, B over a rectangle. */
+function meanColour(img: RawImage, x0: number, y0: number, w: number, h: number): [number, number, number] {
+  const s = [0, 0, 0];
+  for (let y = y0; y < y0 + h; y++) {
+    for (let x = x0; x < x0 + w; x++)
+      for (let c = 0; c < 3; c++) s[c]! += img.data[(y * img.width + x) * 3 + c]!;
+  }
+  return s.map((v) => v / (w * h)) as [number, number, number];
+}
+
+describe('color-pencil', () => {
+  it('declares bounded, described, defaulted parameters', () => {
+    expect(colorPencil.id).toBe('color-pencil');
+    const schema = paramsJsonSchema(colorPencil) as {
+      properties: Record<string, { description?: string; default?: unknown }>;
+    };
+    for (const field of Object.values(schema.properties)) {
+      expect(field.description).toBeTruthy();
+      expect(field.default).toBeDefined();
+    }
+    expect(() => colorPencil.params.parse({ saturation: -1 })).toThrow();
+  });
+
+  it('keeps the size, and is deterministic for a seed', async () => {
+    const image = await photo('astronaut.png', 512);
+    const a = await runStep(colorPencil, image, {}, { seed: 9 });
+    const b = await runStep(colorPencil, image, {}, { seed: 9 });
+    expect([a.width, a.height, a.channels]).toEqual([512, 512, 3]);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+  });
+
+  it('keeps hues: a red field stays red, a blue one blue, on light paper', async () => {
+    const w = 200;
+    const h = 100;
+    const data = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) data.set(i % w < 100 ? [200, 40, 40] : [40, 60, 190], i * 3);
+    const out = await runStep(colorPencil, { data, width: w, height: h, channels: 3 }, {});
+    const [r1, g1, b1] = meanColour(out, 20, 20, 60, 60);
+    const [r2, , b2] = meanColour(out, 120, 20, 60, 60);
+    expect(r1).toBeGreaterThan(g1 + 40);
+    expect(r1).toBeGreaterThan(b1 + 40);
+    expect(b2).toBeGreaterThan(r2 + 40);
+    // Pencil on paper is lighter than the photo's solid colour.
+    expect((r1 + g1 + b1) / 3).toBeGreaterThan((200 + 40 + 40) / 3);
+  });
+
+  it('gives grey output at saturation 0', async () => {
+    const out = await runStep(colorPencil, await photo('coffee.png', 300), { saturation: 0 });
+    for (let i = 0; i < out.data.length; i += 3 * 97) {
+      expect(Math.abs(out.data[i]! - out.data[i + 1]!)).toBeLessThanOrEqual(2);
+      expect(Math.abs(out.data[i + 1]! - out.data[i + 2]!)).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('keeps a dark photo from turning into a dark sheet', async () => {
+    const out = await runStep(colorPencil, await photo('evening-glow-2560x1600.jpg', 480), {});
+    const [r, g, b] = meanColour(out, 0, 0, out.width, out.height);
+    expect((r + g + b) / 3).toBeGreaterThan(100);
+  });
+
+  it('stops when the run is cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const image = { data: new Uint8Array(32 * 32 * 3), width: 32, height: 32, channels: 3 as const };
+    await expect(runStep(colorPencil, image, {}, { signal: controller.signal })).rejects.toBeInstanceOf(
+      AtelierError,
+    );
+  });
+});

@@ -1,0 +1,116 @@
+import { AtelierError, paramsJsonSchema, runStep } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { sketch } from './sketch.plugin.ts';
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
+
+async function photo(name: string, width: number): Promise<RawImage> {
+  const { data, info } = await sharp(fixture(name))
+    .resize({ width })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+function square(w: number, h: number): RawImage {
+  const data = new Uint8Array(w * h * 3).fill(235);
+  for (let y = h / 4; y < (3 * h) / 4; y++) data.fill(150, (y * w + w / 4) * 3, (y * w + (3 * w) / 4) * 3);
+  return { data, width: w, height: h, channels: 3 };
+}
+
+function stats(img: RawImage): { mean: number; std: number } {
+  let s = 0;
+  let s2 = 0;
+  for (const v of img.data) {
+    s += v;
+    s2 += v * v;
+  }
+  const mean = s / img.data.length;
+  return { mean, std: Math.sqrt(s2 / img.data.length - mean * mean) };
+}
+
+describe('sketch', () => {
+  it('declares bounded, described, defaulted parameters', () => {
+    expect(sketch.id).toBe('sketch');
+    const schema = paramsJsonSchema(sketch) as {
+      properties: Record<string, { description?: string; default?: unknown }>;
+    };
+    for (const field of Object.values(schema.properties)) {
+      expect(field.description).toBeTruthy();
+      expect(field.default).toBeDefined();
+    }
+    expect(() => sketch.params.parse({ darkness: 2 })).toThrow();
+  });
+
+  it('gives grey pixels at the input size, identical for the same seed, different for another', async () => {
+    const image = await photo('coffee.png', 600);
+    const a = await runStep(sketch, image, {}, { seed: 3 });
+    const b = await runStep(sketch, image, {}, { seed: 3 });
+    const c = await runStep(sketch, image, {}, { seed: 4 });
+    expect([a.width, a.height, a.channels]).toEqual([600, 400, 1]);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+    expect(Buffer.from(a.data).equals(Buffer.from(c.data))).toBe(false);
+  });
+
+  it('draws the outline of a shape on white paper', async () => {
+    const out = await runStep(sketch, square(320, 200), { hatching: 0 });
+    const at = (x: number, y: number) => out.data[y * out.width + x]!;
+    // Paper stays white far from the shape; the border gets a pencil line.
+    expect(at(20, 20)).toBeGreaterThan(245);
+    let darkest = 255;
+    for (let x = 70; x < 90; x++) darkest = Math.min(darkest, at(x, 100));
+    expect(darkest).toBeLessThan(180);
+  });
+
+  it('shades darker tones with more graphite', async () => {
+    const w = 300;
+    const h = 100;
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        data.fill(x < 100 ? 230 : x < 200 ? 130 : 40, (y * w + x) * 3, (y * w + x) * 3 + 3);
+    const out = await runStep(sketch, { data, width: w, height: h, channels: 3 }, { darkness: 0 });
+    const mean = (x0: number) => {
+      let s = 0;
+      for (let y = 20; y < 80; y++) for (let x = x0 + 20; x < x0 + 80; x++) s += out.data[y * w + x]!;
+      return s / 3600;
+    };
+    expect(mean(0)).toBeGreaterThan(mean(100) + 15);
+    expect(mean(100)).toBeGreaterThan(mean(200) + 15);
+  });
+
+  it('does not blow up the noise of a flat grey into scribbles', async () => {
+    const w = 300;
+    const h = 200;
+    const data = new Uint8Array(w * h * 3);
+    let seed = 11;
+    for (let i = 0; i < w * h; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      data.fill(200 + ((seed >>> 16) % 13) - 6, i * 3, i * 3 + 3);
+    }
+    const out = await runStep(sketch, { data, width: w, height: h, channels: 3 }, { hatching: 0 });
+    const { mean, std } = stats(out);
+    expect(mean).toBeGreaterThan(240);
+    expect(std).toBeLessThan(6);
+  });
+
+  it('keeps a dark photo from turning into a black sheet', async () => {
+    const out = await runStep(sketch, await photo('evening-glow-2560x1600.jpg', 480), {});
+    const { mean, std } = stats(out);
+    expect(mean).toBeGreaterThan(110);
+    expect(std).toBeGreaterThan(25);
+  });
+
+  it('stops when the run is cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runStep(sketch, square(64, 64), {}, { signal: controller.signal })).rejects.toBeInstanceOf(
+      AtelierError,
+    );
+  });
+});
