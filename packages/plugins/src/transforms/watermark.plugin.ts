@@ -1,12 +1,24 @@
 import { AtelierError, definePlugin } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { createCanvas, loadImage } from '@napi-rs/canvas';
-import type { Image } from '@napi-rs/canvas';
+import type * as Canvas from '@napi-rs/canvas';
+import type { Image, SKRSContext2D } from '@napi-rs/canvas';
 import type { OverlayOptions } from 'sharp';
 import { z } from 'zod';
 import { hexColor, parseHexColor } from '../color-param.ts';
 import { gravityParam, place } from './gravity.ts';
 import { runPipeline } from './run-pipeline.ts';
+
+type CanvasModule = typeof Canvas;
+let canvasModule: Promise<CanvasModule> | undefined;
+
+/**
+ * @napi-rs/canvas is about 20 MB of native code once loaded; it loads with the first watermark,
+ * not in every worker that imports the built-in plugins.
+ */
+function canvasLib(): Promise<CanvasModule> {
+  canvasModule ??= import('@napi-rs/canvas');
+  return canvasModule;
+}
 
 /** Largest watermark image, decoded from its data URL. */
 export const MAX_WATERMARK_BYTES = 1024 * 1024;
@@ -171,12 +183,13 @@ function room(image: RawImage, margin: number): { width: number; height: number 
  * `draw` paints the mark centred on the origin at the given scale.
  */
 function drawMark(
+  lib: CanvasModule,
   w: number,
   h: number,
   angle: number,
   opacity: number,
   fit: { width: number; height: number },
-  draw: (ctx: ReturnType<ReturnType<typeof createCanvas>['getContext']>, scale: number) => void,
+  draw: (ctx: SKRSContext2D, scale: number) => void,
 ): Mark {
   const rad = (angle * Math.PI) / 180;
   const cos = Math.abs(Math.cos(rad));
@@ -186,7 +199,7 @@ function drawMark(
   const scale = Math.min(1, fit.width / outerW, fit.height / outerH);
   const width = Math.max(1, Math.min(fit.width, Math.ceil(outerW * scale)));
   const height = Math.max(1, Math.min(fit.height, Math.ceil(outerH * scale)));
-  const canvas = createCanvas(width, height);
+  const canvas = lib.createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.globalAlpha = opacity;
   ctx.translate(width / 2, height / 2);
@@ -197,29 +210,43 @@ function drawMark(
 }
 
 /** The text mark: its ink box centred, in the text colour (whose own alpha multiplies opacity). */
-function textMark(p: WatermarkParams, fontPx: number, fit: { width: number; height: number }): Mark {
+function textMark(
+  lib: CanvasModule,
+  p: WatermarkParams,
+  fontPx: number,
+  fit: { width: number; height: number },
+): Mark {
   const c = parseHexColor(p.color);
   const font = (px: number): string => `${p.bold ? 'bold ' : ''}${px}px ${p.font}`;
-  const probe = createCanvas(1, 1).getContext('2d');
+  const probe = lib.createCanvas(1, 1).getContext('2d');
   probe.font = font(fontPx);
   const m = probe.measureText(p.text);
   const pad = Math.ceil(fontPx * 0.05) + 1;
   const inkW = m.actualBoundingBoxLeft + m.actualBoundingBoxRight;
   const inkH = m.actualBoundingBoxAscent + m.actualBoundingBoxDescent;
-  return drawMark(inkW + 2 * pad, inkH + 2 * pad, p.angle, p.opacity * (c.alpha / 255), fit, (ctx, scale) => {
-    ctx.font = font(fontPx * scale);
-    ctx.fillStyle = `rgb(${c.r}, ${c.g}, ${c.b})`;
-    // Put the ink box's centre on the origin.
-    ctx.fillText(
-      p.text,
-      (m.actualBoundingBoxLeft - inkW / 2) * scale,
-      (m.actualBoundingBoxAscent - inkH / 2) * scale,
-    );
-  });
+  return drawMark(
+    lib,
+    inkW + 2 * pad,
+    inkH + 2 * pad,
+    p.angle,
+    p.opacity * (c.alpha / 255),
+    fit,
+    (ctx, scale) => {
+      ctx.font = font(fontPx * scale);
+      ctx.fillStyle = `rgb(${c.r}, ${c.g}, ${c.b})`;
+      // Put the ink box's centre on the origin.
+      ctx.fillText(
+        p.text,
+        (m.actualBoundingBoxLeft - inkW / 2) * scale,
+        (m.actualBoundingBoxAscent - inkH / 2) * scale,
+      );
+    },
+  );
 }
 
 /** The image mark: decoded by the canvas library from the bytes (never from a path or URL). */
 async function imageMark(
+  lib: CanvasModule,
   p: WatermarkParams,
   targetWidth: number,
   fit: { width: number; height: number },
@@ -227,7 +254,7 @@ async function imageMark(
   const bytes = Buffer.from(p.image.slice(p.image.indexOf(',') + 1), 'base64');
   let img: Image;
   try {
-    img = await loadImage(bytes);
+    img = await lib.loadImage(bytes);
   } catch (error) {
     throw invalid(
       `image could not be decoded (${error instanceof Error ? error.message : String(error)})`,
@@ -237,7 +264,7 @@ async function imageMark(
   if (img.width < 1 || img.height < 1) throw invalid('image could not be decoded (it has no pixels)');
   const w = Math.max(1, targetWidth);
   const h = Math.max(1, (w * img.height) / img.width);
-  return drawMark(w, h, p.angle, p.opacity, fit, (ctx, scale) => {
+  return drawMark(lib, w, h, p.angle, p.opacity, fit, (ctx, scale) => {
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(img, (-w * scale) / 2, (-h * scale) / 2, w * scale, h * scale);
@@ -284,10 +311,11 @@ export const watermark = definePlugin({
     if ((params.text === '' && params.image === '') || params.opacity === 0) return image;
     const margin = Math.round((params.margin / 100) * image.width);
     const fit = params.tiled ? { width: image.width, height: image.height } : room(image, margin);
+    const lib = await canvasLib();
     const mark =
       params.text !== ''
-        ? textMark(params, Math.max(1, Math.round((params.fontSize / 100) * image.width)), fit)
-        : await imageMark(params, (params.width / 100) * image.width, fit);
+        ? textMark(lib, params, Math.max(1, Math.round((params.fontSize / 100) * image.width)), fit)
+        : await imageMark(lib, params, (params.width / 100) * image.width, fit);
     const overlay: OverlayOptions = params.tiled
       ? { ...rawInput(tile(mark, image.width, image.height)), tile: true, gravity: 'northwest' }
       : {
