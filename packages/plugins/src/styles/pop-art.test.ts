@@ -1,8 +1,8 @@
 import { AtelierError, runStep } from '@atelier/core';
-import type { RawImage } from '@atelier/core';
+import type { PluginParams, PluginParamsInput, RawImage } from '@atelier/core';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { popArt } from './pop-art.plugin.ts';
 
 const fixture = (name: string): string =>
@@ -176,5 +176,39 @@ describe('pop-art', () => {
       expect(error).toBeInstanceOf(AtelierError);
       expect((error as AtelierError).code).toBe('PARAMS_INVALID');
     }
+  });
+
+  it('stops at the next stage when the run is cancelled', async () => {
+    const image = await photo('coffee.png');
+    const controller = new AbortController();
+    const reported: number[] = [];
+    const progress = (fraction: number): void => {
+      reported.push(fraction);
+      controller.abort();
+    };
+    const error = await runStep(popArt, image, {}, { signal: controller.signal, progress }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AtelierError);
+    expect((error as AtelierError).code).toBe('ABORTED');
+    // Aborted at the first report: no tile was painted after it.
+    expect(reported).toEqual([0.4]);
+  });
+
+  it('types its parameters for callers', () => {
+    expectTypeOf<PluginParamsInput<typeof popArt>>().toEqualTypeOf<{
+      columns?: number;
+      rows?: number;
+      levels?: number;
+      palette?: 'warhol' | 'lichtenstein' | 'neon' | 'pastel' | 'hue-rotate';
+      smoothing?: number;
+      halftone?: boolean;
+      dotSize?: number;
+      gutter?: number;
+      gutterColor?: string;
+    }>();
+    expectTypeOf<PluginParams<typeof popArt>['palette']>().toEqualTypeOf<
+      'warhol' | 'lichtenstein' | 'neon' | 'pastel' | 'hue-rotate'
+    >();
   });
 });
