@@ -918,17 +918,25 @@ class PackedPainter {
   }
 }
 
-/** The 12 bytes of every combination of four indices, as three words each. */
+/**
+ * The 12 bytes of every combination of four indices, as three words each. Only codes whose
+ * indices are all below the palette size occur, so only those are filled.
+ */
 function packedTable(colors: Uint8Array): Uint32Array {
   const count = colors.length / 3;
   const table = new Uint32Array(4096 * 3);
   const bytes = new Uint8Array(table.buffer);
-  for (let code = 0, o = 0; code < 4096; code++) {
-    for (let j = 0; j < 4; j++, o += 3) {
-      const k = Math.min(count - 1, (code >> (3 * j)) & 7) * 3;
-      bytes[o] = colors[k]!;
-      bytes[o + 1] = colors[k + 1]!;
-      bytes[o + 2] = colors[k + 2]!;
+  for (let a = 0; a < count; a++) {
+    for (let b = 0; b < count; b++) {
+      for (let c = 0; c < count; c++) {
+        for (let d = 0; d < count; d++) {
+          const o = (a | (b << 3) | (c << 6) | (d << 9)) * 12;
+          bytes.set(colors.subarray(a * 3, a * 3 + 3), o);
+          bytes.set(colors.subarray(b * 3, b * 3 + 3), o + 3);
+          bytes.set(colors.subarray(c * 3, c * 3 + 3), o + 6);
+          bytes.set(colors.subarray(d * 3, d * 3 + 3), o + 9);
+        }
+      }
     }
   }
   return table;
