@@ -94,8 +94,12 @@ export class RenderWorker {
       await this.#o.boss.work(
         RENDER_QUEUE,
         {
-          batchSize: 1,
-          localConcurrency: concurrency,
+          // pg-boss fetches again at once only after a full batch (otherwise it waits a polling
+          // interval), so each slot takes two jobs and runs them side by side: a backlog drains
+          // without pauses, and the tail still wakes by NOTIFY.
+          batchSize: 2,
+          burstWhenBatchFull: true,
+          localConcurrency: Math.max(1, Math.ceil(concurrency / 2)),
           includeMetadata: true,
           perJobResults: true,
           pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
