@@ -1,15 +1,15 @@
-// Prints the peak RSS (MB) of this whole process after one engine run of a style on an image:
+// Prints the peak RSS (MB) of a process that does what an engine process does for one image:
+// built-in plugins registered, one worker thread, one run (decode, style, encode) of STYLE on IMAGE.
 //   node bench/rss-probe.ts IMAGE STYLE
 import { readFile } from 'node:fs/promises';
-import { createRuntime, readConfig } from '@atelier/server';
+import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 
 const [image, style] = process.argv.slice(2);
 if (!image || !style) throw new Error('usage: rss-probe.ts IMAGE STYLE');
-const { engine } = await createRuntime(readConfig(), { threads: 1 });
-const result = await engine.run(
-  await readFile(image),
-  engine.plan({ steps: [{ plugin: style }], output: { format: 'jpeg' } }),
-);
+const registry = new PluginRegistry();
+await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
+const engine = new Engine({ registry, threads: 1 });
+const result = await engine.run(await readFile(image), engine.plan({ steps: [{ plugin: style }], output: { format: 'jpeg' } }));
 if (result.bytes === 0) throw new Error('empty result');
 await engine.close();
 process.stdout.write(`${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);

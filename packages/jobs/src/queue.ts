@@ -104,13 +104,14 @@ export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}
 export async function enqueueRender(
   boss: PgBoss,
   trx: Kysely<never> | Kysely<Record<string, never>>,
-  args: { queueJobId: string; jobId: string; style: string; priority: number },
+  args: { queueJobId: string; jobId: string; style: string; priority: number; startAfterSeconds?: number },
 ): Promise<void> {
   const payload: RenderPayload = { jobId: args.jobId };
   await boss.send(RENDER_QUEUE, payload, {
     id: args.queueJobId,
     priority: args.priority,
     group: { id: args.style, tier: args.style },
+    ...(args.startAfterSeconds ? { startAfter: args.startAfterSeconds } : {}),
     db: fromKysely(trx),
   });
 }

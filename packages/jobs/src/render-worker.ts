@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import { AtelierError, isAtelierError, parsePlan } from '@atelier/core';
@@ -120,21 +121,50 @@ export class RenderWorker {
   async #handle(job: JobWithMetadata<RenderPayload>): Promise<JobResult> {
     const jobId = job.data.jobId;
     const { db } = this.#o;
-    const claimed = await db
-      .updateTable('jobs')
-      .set((eb) => ({
-        status: 'running',
-        attempts: eb('attempts', '+', 1),
-        started_at: eb.fn.coalesce('started_at', eb.val(new Date())),
-        worker_id: this.#id,
-        progress: 0,
-        updated_at: new Date(),
-      }))
-      .where('id', '=', jobId)
-      .where('queue_job_id', '=', job.id)
-      .where('status', 'in', ['queued', 'running'])
-      .returningAll()
-      .executeTakeFirst();
+    const claim = (trx: Kysely<Database>) =>
+      trx
+        .updateTable('jobs')
+        .set((eb) => ({
+          status: 'running',
+          attempts: eb('attempts', '+', 1),
+          started_at: eb.fn.coalesce('started_at', eb.val(new Date())),
+          worker_id: this.#id,
+          progress: 0,
+          updated_at: new Date(),
+        }))
+        .where('id', '=', jobId)
+        .where('queue_job_id', '=', job.id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+    let claimed: Job | undefined;
+    const style = Object.keys(this.#o.pluginConcurrency ?? {}).length
+      ? (await db.selectFrom('jobs').select('style').where('id', '=', jobId).executeTakeFirst())?.style
+      : undefined;
+    const limit = style === undefined ? undefined : this.#o.pluginConcurrency?.[style];
+    if (limit === undefined) {
+      claimed = await claim(db);
+    } else {
+      // pg-boss's group limit is checked by concurrent fetches that can race; this check is
+      // serialised by an advisory lock per plugin, so the limit holds across every worker.
+      const outcome = await db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext(${`atelier-plugin:${style}`}))`.execute(trx);
+        const running = await trx
+          .selectFrom('jobs')
+          .select(({ fn }) => fn.countAll<string>().as('n'))
+          .where('style', '=', style!)
+          .where('status', '=', 'running')
+          .where('id', '!=', jobId)
+          .executeTakeFirstOrThrow();
+        return Number(running.n) >= limit ? 'busy' : await claim(trx);
+      });
+      if (outcome === 'busy') {
+        const row = await db.selectFrom('jobs').selectAll().where('id', '=', jobId).where('queue_job_id', '=', job.id).executeTakeFirst();
+        if (row && (row.status === 'queued' || row.status === 'running')) await this.#handBack(row, job.id, 1, false);
+        return { id: job.id, status: 'completed' };
+      }
+      claimed = outcome;
+    }
     // Cancelled, finished, deleted, or superseded by a retry: nothing to do.
     if (!claimed) return { id: job.id, status: 'completed' };
     await publishJobEvent(db, eventOf(claimed));
@@ -199,7 +229,7 @@ export class RenderWorker {
       if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
       if (this.#stopping && err.code === 'ABORTED') {
         // Handed back at shutdown: queue it afresh so the interruption costs no attempt.
-        await this.#handBack(claimed, job.id);
+        await this.#handBack(claimed, job.id, 0, true);
         return { id: job.id, status: 'completed' };
       }
       const permanent = PERMANENT.has(err.code);
@@ -288,23 +318,39 @@ export class RenderWorker {
     };
   }
 
-  async #handBack(claimed: Job, queueJobId: string): Promise<void> {
+  /**
+   * Puts a job back on the queue under a fresh queue entry, without costing it an attempt: at
+   * shutdown (`wasClaimed`: it ran here and is rewound) or when its plugin is at its limit.
+   */
+  async #handBack(claimed: Job, queueJobId: string, startAfterSeconds: number, wasClaimed: boolean): Promise<void> {
     const { db, boss } = this.#o;
     await db.transaction().execute(async (trx) => {
       const fresh = randomUUID();
       const row = await trx
         .updateTable('jobs')
-        .set((eb) => ({ status: 'queued', progress: 0, queue_job_id: fresh, attempts: eb('attempts', '-', 1), updated_at: new Date() }))
+        .set((eb) => ({
+          status: 'queued',
+          progress: 0,
+          queue_job_id: fresh,
+          ...(wasClaimed ? { attempts: eb('attempts', '-', 1) } : {}),
+          updated_at: new Date(),
+        }))
         .where('id', '=', claimed.id)
         .where('queue_job_id', '=', queueJobId)
-        .where('status', '=', 'running')
+        .where('status', 'in', wasClaimed ? ['running'] : ['queued', 'running'])
         .returningAll()
         .executeTakeFirst();
       if (!row) return;
-      await enqueueRender(boss, trx as unknown as Kysely<never>, { queueJobId: fresh, jobId: row.id, style: row.style, priority: row.priority });
-      await publishJobEvent(trx, eventOf(row));
+      await enqueueRender(boss, trx as unknown as Kysely<never>, {
+        queueJobId: fresh,
+        jobId: row.id,
+        style: row.style,
+        priority: row.priority,
+        startAfterSeconds,
+      });
+      if (wasClaimed) await publishJobEvent(trx, eventOf(row));
     });
-    this.#logger.info('handed a running job back to the queue', { job: claimed.id });
+    this.#logger.debug('handed a job back to the queue', { job: claimed.id, reason: wasClaimed ? 'shutdown' : 'plugin limit' });
   }
 
   /** A job whose retries are spent (or that expired on its last attempt) is failed for good. */

@@ -7,15 +7,19 @@ import { Argument, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
 import { AtelierError, isAtelierError, silentLogger } from '@atelier/core';
 import type { PlanRequest } from '@atelier/core';
-import { migrateDown, migrateUp, migrationStatus, openDatabase } from '@atelier/db';
-import { JobEventListener, TERMINAL_STATUSES } from '@atelier/jobs';
 import type { JobRecord } from '@atelier/jobs';
 import { writeFileAtomic } from './cli-apply.ts';
 import { parseSetOptions } from './cli-args.ts';
 import { readConfig } from './config.ts';
 import { createLogger } from './logger.ts';
-import { openServices } from './services.ts';
 import type { Services } from './services.ts';
+
+// The database, queue and storage libraries load only when a command needs them, so `atelier
+// apply` and `atelier styles` stay light.
+const services = () => import('./services.ts');
+const dbModule = () => import('@atelier/db');
+const jobsModule = () => import('@atelier/jobs');
+const TERMINAL_STATUSES: readonly JobRecord['status'][] = ['succeeded', 'failed', 'cancelled'];
 
 /** The account the CLI acts as unless --owner says otherwise. */
 export const OPERATOR_EMAIL = 'operator@atelier.local';
@@ -36,11 +40,12 @@ function describe(job: JobRecord): string {
 }
 
 async function withServices<T>(fn: (services: Services) => Promise<T>, options: { worker?: boolean } = {}): Promise<T> {
-  const services = await openServices(readConfig(), { logger: options.worker ? createLogger() : silentLogger, ...options });
+  const { openServices } = await services();
+  const opened = await openServices(readConfig(), { logger: options.worker ? createLogger() : silentLogger, ...options });
   try {
-    return await fn(services);
+    return await fn(opened);
   } finally {
-    await services.close();
+    await opened.close();
   }
 }
 
@@ -50,6 +55,7 @@ export function registerJobCommands(program: Command): void {
     .description('apply, revert or list database migrations (they also run on every start)')
     .addArgument(new Argument('[direction]', 'up, down or status').choices(['up', 'down', 'status']).default('up'))
     .action(async (direction: 'up' | 'down' | 'status') => {
+      const { migrateDown, migrateUp, migrationStatus, openDatabase } = await dbModule();
       const config = readConfig();
       const database = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') });
       try {
@@ -75,17 +81,18 @@ export function registerJobCommands(program: Command): void {
     .action(async (opts: { concurrency?: number }) => {
       if (opts.concurrency !== undefined) process.env['ATELIER_WORKER_CONCURRENCY'] = String(opts.concurrency);
       const logger = createLogger();
-      const services = await openServices(readConfig(), { worker: true, logger });
-      logger.info('worker ready', { worker: services.worker?.id, database: services.database.embedded ? 'embedded' : 'external' });
+      const { openServices } = await services();
+      const opened = await openServices(readConfig(), { worker: true, logger });
+      logger.info('worker ready', { worker: opened.worker?.id, database: opened.database.embedded ? 'embedded' : 'external' });
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
-          logger.info('shutting down', { signal, running: services.worker?.active ?? 0 });
+          logger.info('shutting down', { signal, running: opened.worker?.active ?? 0 });
           resolve();
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
-      await services.close();
+      await opened.close();
     });
 
   program
@@ -223,6 +230,7 @@ export function registerJobCommands(program: Command): void {
 
 /** Follows jobs to their end with progress bars (on a terminal) and returns their final records. */
 async function follow(services: Services, submitted: { input: string; job?: JobRecord }[], quiet: boolean): Promise<(JobRecord | undefined)[]> {
+  const { JobEventListener } = await jobsModule();
   // Records read from the database; events only move the bars and wake the loop early.
   const current = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, s.job!]));
   const tty = process.stderr.isTTY === true && !quiet;
