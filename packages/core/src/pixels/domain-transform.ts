@@ -34,7 +34,7 @@ export interface DomainTransformArgs {
  * difference between neighbours: O(1) per pixel whatever `sigmaSpatial`, a few multiply-adds per
  * sample, and all channels share one weight per pixel, so colours stay aligned at edges.
  *
- * Memory: two `Uint16` planes of edge strengths plus a row of weights.
+ * Memory: two `Uint16` planes of edge strengths and one Float32 plane of weights.
  *
  * @returns `planes`, smoothed in place.
  *
@@ -74,6 +74,7 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
   const ratio = sigmaS / sigmaR;
   const lut = new Float32Array(maxQ + 1);
   const weights = new Float32Array(Math.max(w, 1));
+  const vertical = new Float32Array(n);
   const three = planes.length === 3;
   const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
   for (let k = 0; k < iterations; k++) {
@@ -96,17 +97,17 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
       }
     }
     // Along columns: each row blends with the row above, then (bottom-up) with the row below.
+    // The weights of a row pair serve both passes, so they are kept for the way back.
+    weightPlane(dy, lut, vertical, n);
     for (let y = 1; y < h; y++) {
       const row = y * w;
-      weightRow(dy, lut, weights, row, w);
-      if (three) blendRow3(p0, p1, p2, weights, row, row - w, w);
-      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, weights, row, row - w, w);
+      if (three) blendRow3(p0, p1, p2, vertical, row, row, row - w, w);
+      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row, row, row - w, w);
     }
     for (let y = h - 2; y >= 0; y--) {
       const row = y * w;
-      weightRow(dy, lut, weights, row + w, w);
-      if (three) blendRow3(p0, p1, p2, weights, row, row + w, w);
-      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, weights, row, row + w, w);
+      if (three) blendRow3(p0, p1, p2, vertical, row + w, row, row + w, w);
+      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row + w, row, row + w, w);
     }
   }
   return planes;
@@ -144,6 +145,11 @@ function differenceRow(g: Float32Array, d: Uint16Array, row: number, offset: num
   for (let i = start; i < end; i++) {
     d[i] = d[i]! + ((Math.min(1, Math.abs(g[i]! - g[i - offset]!)) * STEPS + 0.5) | 0);
   }
+}
+
+/** weights[i] = lut[d[i]] for the whole plane. */
+function weightPlane(d: Uint16Array, lut: Float32Array, weights: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) weights[i] = lut[d[i]!]!;
 }
 
 /** weights[x] = lut[d[row + x]]. */
@@ -223,11 +229,11 @@ function backwardRow3(
   }
 }
 
-/** p[row + x] += weights[x] * (p[other + x] - p[row + x]). */
-function blendRow(p: Float32Array, v: Float32Array, row: number, other: number, w: number): void {
+/** p[row + x] += v[vo + x] * (p[other + x] - p[row + x]). */
+function blendRow(p: Float32Array, v: Float32Array, vo: number, row: number, other: number, w: number): void {
   for (let x = 0; x < w; x++) {
     const cur = p[row + x]!;
-    p[row + x] = cur + v[x]! * (p[other + x]! - cur);
+    p[row + x] = cur + v[vo + x]! * (p[other + x]! - cur);
   }
 }
 
@@ -237,6 +243,7 @@ function blendRow3(
   b: Float32Array,
   c: Float32Array,
   v: Float32Array,
+  vo: number,
   row: number,
   other: number,
   w: number,
@@ -244,7 +251,7 @@ function blendRow3(
   for (let x = 0; x < w; x++) {
     const i = row + x;
     const j = other + x;
-    const k = v[x]!;
+    const k = v[vo + x]!;
     const ca = a[i]!;
     const cb = b[i]!;
     const cc = c[i]!;

@@ -19,3 +19,4 @@ export { pencilStrokes } from './pencil-strokes.ts';
 export type { PencilStrokesArgs } from './pencil-strokes.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
 export { planePercentiles } from './levels.ts';
+export { gradientMagnitude } from './gradient.ts';

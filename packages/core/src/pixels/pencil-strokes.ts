@@ -30,9 +30,9 @@ export interface PencilStrokesArgs {
  * for hatching. Strokes start at seeded random points with random length and pressure and fade
  * in and out at their ends; where they overlap their darkness adds up.
  *
- * O(1) per pixel whatever the stroke length: each stroke is written as a +pressure mark at its
- * start and a −pressure mark past its end (strokes are placed by index, not by testing pixels), one running sum along the stroke direction turns the
- * marks into segments, and a running box along the same direction tapers the ends. Strokes are
+ * O(1) per pixel whatever the stroke length: each stroke is written as four marks (strokes are
+ * placed by index, not by testing pixels), and two running sums along the stroke direction turn
+ * them into a tapered segment. Strokes are
  * generated on a margin around the image, so coverage is even right up to the borders, and
  * every random number comes from {@link hash32} of the seed and the stroke's index.
  *
@@ -52,10 +52,10 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
   const pw = width + 2 * pad;
   const ph = height + 2 * pad;
   const [dx, dy] = STEP[args.angle];
-  // Index step along the stroke; with dy = 1 the previous pixel of a stroke is one row up.
-  const along = dy * pw + dx;
 
-  // Marks: +pressure at a stroke's first pixel, -pressure one past its last.
+  // Second-difference marks: two prefix sums along the stroke turn +p, -p at the start and
+  // start + taper, -p, +p at end - taper and end into a trapezoid of height p * taper: a ramp in,
+  // a plateau, a ramp out.
   const marks = new Int32Array(pw * ph);
   const coverage = Math.min(1, Math.max(0, args.coverage));
   const count = Math.round((coverage * pw * ph) / meanLength);
@@ -66,24 +66,38 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
     const h3 = hash32(h2 ^ seed);
     const x = Math.floor((h1 / 4294967296) * pw);
     const y = Math.floor((h2 / 4294967296) * ph);
-    const len = Math.round(meanLength * (0.5 + (h3 & 0xffff) / 65536));
+    const len = Math.max(2, Math.round(meanLength * (0.5 + (h3 & 0xffff) / 65536)));
     const pressure = 128 + (h3 >>> 25);
-    const i = y * pw + x;
-    marks[i]! += pressure;
-    const ex = x + dx * len;
-    const ey = y + dy * len;
-    if (ex >= 0 && ex < pw && ey >= 0 && ey < ph) marks[i + along * len]! -= pressure;
+    const ramp = Math.min(taper, len >> 1);
+    mark(marks, pw, ph, x, y, dx, dy, 0, pressure);
+    mark(marks, pw, ph, x, y, dx, dy, ramp, -pressure);
+    mark(marks, pw, ph, x, y, dx, dy, len - ramp, -pressure);
+    mark(marks, pw, ph, x, y, dx, dy, len, pressure);
   }
-
-  // Running sum along the direction: marks become constant segments.
   prefixAlong(marks, pw, ph, dx, dy);
-  // Running box of `taper` along the direction: soft ends; scale so a full stroke is ~pressure.
-  boxAlong(marks, pw, ph, dx, dy, taper);
+  prefixAlong(marks, pw, ph, dx, dy);
 
   const scale = 1 / taper;
   const px = new Uint8ClampedArray(out.buffer, out.byteOffset, width * height);
   for (let y = 0; y < height; y++) scaleRow(marks, px, (y + pad) * pw + pad, y * width, width, scale);
   return out;
+}
+
+/** Adds `value` at `steps` pixels along (dx, dy) from (x, y), if that lands on the canvas. */
+function mark(
+  marks: Int32Array,
+  pw: number,
+  ph: number,
+  x: number,
+  y: number,
+  dx: number,
+  dy: number,
+  steps: number,
+  value: number,
+): void {
+  const mx = x + dx * steps;
+  const my = y + dy * steps;
+  if (mx >= 0 && mx < pw && my >= 0 && my < ph) marks[my * pw + mx]! += value;
 }
 
 function scaleRow(
@@ -128,41 +142,7 @@ function prefixAlong(m: Int32Array, w: number, h: number, dx: number, dy: number
   }
 }
 
-/** In-place sum over the last `n` pixels along (dx, dy), by difference of prefix sums. */
-function boxAlong(m: Int32Array, w: number, h: number, dx: number, dy: number, n: number): void {
-  // Prefix sum again, then subtract the value n steps back, walking against the direction so
-  // that value is still the prefix sum. Int32 wrap-around cancels in the difference.
-  prefixAlong(m, w, h, dx, dy);
-  const back = n * (dy * w + dx);
-  if (dy === 0) {
-    for (let y = 0; y < h; y++) subtractShiftedBackwards(m, y * w + n, y * w, w - n);
-  } else if (dy < 0) {
-    for (let y = 0; y < h - n; y++) {
-      const row = y * w;
-      const x0 = n * dx;
-      subtractShifted(m, row + x0, row + x0 - back, w - x0);
-    }
-  } else {
-    for (let y = h - 1; y >= n; y--) {
-      const row = y * w;
-      const x0 = dx > 0 ? n * dx : 0;
-      const x1 = dx < 0 ? w + n * dx : w;
-      subtractShifted(m, row + x0, row + x0 - back, x1 - x0);
-    }
-  }
-}
-
 /** m[to + k] += m[from + k] for k in [0, count), ascending. */
 function addShifted(m: Int32Array, to: number, from: number, count: number): void {
   for (let k = 0; k < count; k++) m[to + k] = (m[to + k]! + m[from + k]!) | 0;
-}
-
-/** m[to + k] -= m[from + k] for k in [0, count); source and target rows do not overlap. */
-function subtractShifted(m: Int32Array, to: number, from: number, count: number): void {
-  for (let k = 0; k < count; k++) m[to + k] = (m[to + k]! - m[from + k]!) | 0;
-}
-
-/** Like {@link subtractShifted} within one row, descending so sources are read before they change. */
-function subtractShiftedBackwards(m: Int32Array, to: number, from: number, count: number): void {
-  for (let k = count - 1; k >= 0; k--) m[to + k] = (m[to + k]! - m[from + k]!) | 0;
 }

@@ -39,6 +39,12 @@ export function downsampleBox(
   const { width: lw, height: lh } = downsampledSize(width, height, f);
   const planes: Float32Array[] = [];
   for (let c = 0; c < channels; c++) planes.push(new Float32Array(lw * lh));
+  if (f === 1 && channels === 3) {
+    // Only split and scale: one pass, no accumulators.
+    const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+    for (let y = 0; y < height; y++) splitRow3(src, r, g, b, y * width, width, scale);
+    return planes;
+  }
   const accs: Float32Array[] = [];
   for (let c = 0; c < channels; c++) accs.push(new Float32Array(width));
   for (let oy = 0; oy < lh; oy++) {
@@ -50,6 +56,22 @@ export function downsampleBox(
       shrinkRow(accs[c]!, planes[c]!, oy * lw, width, lw, f, scale / (y1 - y0));
   }
   return planes;
+}
+
+function splitRow3(
+  src: Uint8Array | Float32Array,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  row: number,
+  width: number,
+  scale: number,
+): void {
+  for (let x = 0, i = row * 3; x < width; x++, i += 3) {
+    r[row + x] = src[i]! * scale;
+    g[row + x] = src[i + 1]! * scale;
+    b[row + x] = src[i + 2]! * scale;
+  }
 }
 
 /** Sums of `f` adjacent columns of `acc`, times `s / count`, into `plane` from `orow`. */
@@ -262,16 +284,29 @@ export class BilinearUpsampler {
   }
 
   #horizontal(j: number, rows: Float32Array[]): void {
-    for (let k = 0; k < this.#planes.length; k++) {
-      interpolateRow(
-        this.#planes[k]!,
-        j * this.#lowWidth,
+    const planes = this.#planes;
+    const base = j * this.#lowWidth;
+    let k = 0;
+    // Planes in fours share the index and weight loads.
+    for (; k + 4 <= planes.length; k += 4) {
+      interpolateRow4(
+        planes[k]!,
+        planes[k + 1]!,
+        planes[k + 2]!,
+        planes[k + 3]!,
+        base,
         this.#x0,
         this.#x1,
         this.#fx,
         rows[k]!,
+        rows[k + 1]!,
+        rows[k + 2]!,
+        rows[k + 3]!,
         this.#width,
       );
+    }
+    for (; k < planes.length; k++) {
+      interpolateRow(planes[k]!, base, this.#x0, this.#x1, this.#fx, rows[k]!, this.#width);
     }
   }
 }
@@ -295,5 +330,35 @@ function interpolateRow(
   for (let x = 0; x < w; x++) {
     const p = plane[base + x0[x]!]!;
     out[x] = p + (plane[base + x1[x]!]! - p) * fx[x]!;
+  }
+}
+
+function interpolateRow4(
+  p0: Float32Array,
+  p1: Float32Array,
+  p2: Float32Array,
+  p3: Float32Array,
+  base: number,
+  x0: Int32Array,
+  x1: Int32Array,
+  fx: Float32Array,
+  o0: Float32Array,
+  o1: Float32Array,
+  o2: Float32Array,
+  o3: Float32Array,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) {
+    const i = base + x0[x]!;
+    const j = base + x1[x]!;
+    const f = fx[x]!;
+    const a0 = p0[i]!;
+    const a1 = p1[i]!;
+    const a2 = p2[i]!;
+    const a3 = p3[i]!;
+    o0[x] = a0 + (p0[j]! - a0) * f;
+    o1[x] = a1 + (p1[j]! - a1) * f;
+    o2[x] = a2 + (p2[j]! - a2) * f;
+    o3[x] = a3 + (p3[j]! - a3) * f;
   }
 }

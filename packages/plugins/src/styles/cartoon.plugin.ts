@@ -1,10 +1,10 @@
 import {
   BilinearUpsampler,
   blurGrey,
+  boxFilter,
   definePlugin,
   domainTransformFilter,
   downsampleBox,
-  floatToGrey,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
@@ -27,13 +27,13 @@ const params = z.object({
     .number()
     .min(0)
     .max(1)
-    .default(0.6)
+    .default(0.7)
     .describe('How many outlines are drawn and how dark they are; 0 draws none.'),
   edgeThickness: z
     .number()
     .min(0.5)
-    .max(4)
-    .default(1.5)
+    .max(5)
+    .default(2)
     .describe('Outline width; scales with the image so the look is the same at any size.'),
   saturation: z
     .number()
@@ -95,15 +95,17 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
 
   // 2. Outlines: difference of Gaussians of the flattened luma (native blurs, float precision).
   const n = ww * wh;
-  const luma = lumaOf(r, g, b, new Float32Array(n));
+  const luma = new Float32Array(n);
+  const grey = lumaOf(r, g, b, luma);
   let dog: Float32Array | undefined;
   if (p.edgeStrength > 0) {
-    const grey = floatToGrey(luma);
-    const sigma = 0.6 * p.edgeThickness * (Math.max(ww, wh) / WORK_SIZE);
-    const g1 = await blurGrey(ctx.sharp, grey, ww, wh, sigma);
-    signal.throwIfAborted();
-    const g2 = await blurGrey(ctx.sharp, grey, ww, wh, sigma * 1.6);
-    dog = difference(g1, g2, 1 / 255);
+    // One blur against the flattened luma itself: the smoothing already removed the noise a
+    // first, narrower blur would.
+    // Thickness scales with the picture, with a floor so small pictures still get real lines.
+    const sigma = Math.max(0.7 * p.edgeThickness, 0.6 * p.edgeThickness * (Math.max(ww, wh) / WORK_SIZE));
+    const blurred = await blurGrey(ctx.sharp, grey, ww, wh, sigma);
+    dog = difference(luma, blurred, blurred);
+    suppressTexture(dog, ww, wh, Math.max(2, Math.round(3 * sigma)));
   }
   signal.throwIfAborted();
   ctx.progress(0.5);
@@ -144,7 +146,11 @@ function composeFullSize(
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
     // upper/lower(k): the two low rows of plane k around row y, already widened.
-    const [r0, r1, g0, g1, b0, b1, d0, d1] = [
+    composeRow(
+      px,
+      y * width * 3,
+      width,
+      t,
       up.upper(0),
       up.lower(0),
       up.upper(1),
@@ -153,8 +159,8 @@ function composeFullSize(
       up.lower(2),
       up.upper(3),
       up.lower(3),
-    ];
-    composeRow(px, y * width * 3, width, t, r0, r1, g0, g1, b0, b1, d0, d1, ink);
+      ink,
+    );
     if ((y & 127) === 0) signal.throwIfAborted();
   }
 }
@@ -188,15 +194,62 @@ function composeRow(
   }
 }
 
-function lumaOf(r: Float32Array, g: Float32Array, b: Float32Array, out: Float32Array): Float32Array {
-  for (let i = 0; i < out.length; i++) out[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
+/** Luma of the planes into `out` (0..1), returned also as 8-bit grey for native blurs. */
+function lumaOf(r: Float32Array, g: Float32Array, b: Float32Array, out: Float32Array): Uint8Array {
+  const grey = new Uint8Array(out.length);
+  const px = new Uint8ClampedArray(grey.buffer);
+  for (let i = 0; i < out.length; i++) {
+    const y = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
+    out[i] = y;
+    px[i] = y * 255;
+  }
+  return grey;
+}
+
+/** luma - blurred / 255 (both to 0..1), written into `out`. */
+function difference(luma: Float32Array, blurred: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < out.length; i++) out[i] = luma[i]! - blurred[i]! / 255;
   return out;
 }
 
-/** (a - b) * scale, written into a. */
-function difference(a: Float32Array, b: Float32Array, scale: number): Float32Array {
-  for (let i = 0; i < a.length; i++) a[i] = (a[i]! - b[i]!) * scale;
-  return a;
+/**
+ * Fades outlines where they crowd: divides the DoG by its local mean magnitude, so isolated
+ * contours keep their strength while dense texture (gravel, foliage, grain) stops breaking
+ * into speckles. The mean is smooth, so it is computed a quarter the size and upsampled.
+ */
+function suppressTexture(dog: Float32Array, w: number, h: number, radius: number): void {
+  const k = 4;
+  const lw = Math.ceil(w / k);
+  const lh = Math.ceil(h / k);
+  const activity = new Float32Array(lw * lh);
+  for (let y = 0; y < h; y++) accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
+  scale(activity, 1 / (k * k));
+  boxFilter(activity, lw, lh, Math.max(1, Math.round(radius / k)), activity);
+  const up = new BilinearUpsampler(activity, lw, lh, w, h, k);
+  const row = new Float32Array(w);
+  for (let y = 0; y < h; y++) {
+    up.row(y, row);
+    divideRow(dog, row, y * w, w, 0.025);
+  }
+}
+
+function accumulateAbs(
+  src: Float32Array,
+  low: Float32Array,
+  row: number,
+  lowRow: number,
+  w: number,
+  k: number,
+): void {
+  for (let x = 0; x < w; x++) low[lowRow + ((x / k) | 0)]! += Math.abs(src[row + x]!);
+}
+
+function scale(plane: Float32Array, factor: number): void {
+  for (let i = 0; i < plane.length; i++) plane[i]! *= factor;
+}
+
+function divideRow(dog: Float32Array, activity: Float32Array, row: number, w: number, knee: number): void {
+  for (let x = 0; x < w; x++) dog[row + x] = dog[row + x]! / (1 + activity[x]! / knee);
 }
 
 /** In place: colour planes (0..1) become quantised-luma colour with saturation, in 0..255. */
@@ -234,12 +287,12 @@ function quantiseTable(levels: number): Float32Array {
 /** DoG value (-0.25..0.25 in 2048 steps) to ink transmission (1 = paper, 0 = black). */
 function inkTable(strength: number): Float32Array {
   const t = new Float32Array(2048);
-  const threshold = 0.004 + 0.02 * (1 - strength);
+  const threshold = 0.003 + 0.02 * (1 - strength);
   const sharpness = 400;
   for (let i = 0; i < 2048; i++) {
     const d = i / 4096 - 0.25;
     const v = d >= -threshold ? 1 : 1 + Math.tanh(sharpness * (d + threshold));
-    t[i] = 1 - (1 - v) * (0.6 + 0.4 * strength);
+    t[i] = 1 - (1 - v) * (0.7 + 0.3 * strength);
   }
   return t;
 }

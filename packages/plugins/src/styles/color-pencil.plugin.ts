@@ -5,6 +5,7 @@ import {
   domainTransformFilter,
   downsampleBox,
   floatToGrey,
+  gradientMagnitude,
   pencilStrokes,
   planePercentiles,
 } from '@atelier/core';
@@ -54,8 +55,6 @@ type ColorPencilParams = z.output<typeof params>;
 
 /** Long side, in pixels, at which the photo is analysed (smoothing, lines, colour, tone). */
 const WORK_SIZE = 1200;
-/** Long side, in pixels, above which strokes are drawn at this size and enlarged, so they keep their look. */
-const STROKE_SIZE = 2400;
 
 /**
  * Colour pencil: coloured hatching on white paper with soft graphite outlines.
@@ -109,47 +108,42 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   signal.throwIfAborted();
   const far = await blurGrey(ctx.sharp, grey, ww, wh, s1 * 2.5);
   signal.throwIfAborted();
-  const field = near;
-  for (let i = 0; i < n; i++) field[i] = (far[i]! - near[i]!) / (far[i]! + 40);
+  const field = lineField(near, far, ww, wh, s1);
   ctx.progress(0.5);
 
   // 3. Pigment: saturated colour, and how much of it (dark and vivid areas get more).
   pigment(r, g, b, luma, p, autoLevels(luma));
 
-  // 4. Strokes: one hatching layer; read mirrored it is the cross-hatching layer.
-  const ss = Math.min(1, STROKE_SIZE / long);
-  const sw = Math.max(1, Math.round(width * ss));
-  const sh = Math.max(1, Math.round(height * ss));
+  // 4. Strokes, drawn at work size: enlarged, they get the soft, waxy edge of a colour pencil.
+  // One hatching layer; mirrored, it is the cross-hatching layer.
   const strokes = pencilStrokes({
-    width: sw,
-    height: sh,
+    width: ww,
+    height: wh,
     seed: ctx.seed,
     angle: 45,
-    length: 20 * (Math.max(sw, sh) / 1000),
+    length: 20 * unit,
     coverage: 0.6,
   });
+  const [hatch, cross] = strokePlanes(strokes, ww, wh);
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Compose at full size.
+  // 5. Compose at full size: every plane upsampled together, blended row by row.
   const out = new Uint8Array(width * height * 3);
-  const fx = width / ww;
-  const fy = height / wh;
-  const ups = [r, g, b, luma, field].map(
-    (plane) => new BilinearUpsampler(plane, ww, wh, width, height, fx, fy),
+  const up = new BilinearUpsampler(
+    [r, g, b, luma, field, hatch, cross],
+    ww,
+    wh,
+    width,
+    height,
+    width / ww,
+    height / wh,
   );
-  const rows = ups.map(() => new Float32Array(width));
-  const [rr, gr, br, cr, lr] = rows as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-  const strokeRows = ss < 1 ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
-  const s1Row = new Uint8Array(width);
-  const s2Row = new Uint8Array(width);
   const tables = coverageTables(p.hatching);
   const ink = inkTable(p.darkness);
   for (let y = 0; y < height; y++) {
-    for (let k = 0; k < ups.length; k++) ups[k]!.row(y, rows[k]!);
-    if (strokeRows) strokeRows.rows(y, s1Row, s2Row);
-    else strokeRowsDirect(strokes, width, y, s1Row, s2Row);
-    colorRow(out, y * width * 3, width, rr, gr, br, cr, lr, s1Row, s2Row, tables, ink);
+    const t = up.select(y);
+    colorRow(out, y * width * 3, width, t, up, tables, ink);
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
@@ -178,6 +172,8 @@ function pigment(
   const black = levels.black;
   const sat = p.saturation;
   const power = 1.6 - 0.8 * p.contrast;
+  const darkness = new Float32Array(257);
+  for (let v = 0; v <= 256; v++) darkness[v] = (1 - Math.min(1, v / 255)) ** power;
   const strength = p.colorStrength;
   for (let i = 0; i < amount.length; i++) {
     const y = amount[i]!;
@@ -194,36 +190,50 @@ function pigment(
     b[i] = cb;
     // Pigment amount: darker and more saturated colours need more of it.
     const chroma = Math.max(cr, cg, cb) - Math.min(cr, cg, cb);
-    const dark = (1 - ys) ** power;
+    const dark = darkness[(ys * 255 + 0.5) | 0]!;
     amount[i] = Math.min(1, strength * (0.35 + 0.9 * dark + 0.5 * chroma));
   }
 }
 
-/** Row y of the hatching layer and of its mirror image (the cross-hatching layer). */
-function strokeRowsDirect(strokes: Uint8Array, width: number, y: number, a: Uint8Array, b: Uint8Array): void {
-  const row = y * width;
-  a.set(strokes.subarray(row, row + width));
-  for (let x = 0, m = row + width - 1; x < width; x++, m--) b[x] = strokes[m]!;
+/**
+ * Pencil line strength per pixel (0 none, about 0.5 strong), relative to the local brightness so
+ * dark and light areas draw alike: the larger of a difference of Gaussians (dark lines and the
+ * dark side of edges) and the gradient magnitude (the contour itself, whichever side is darker).
+ * Written over `near`.
+ */
+function lineField(near: Float32Array, far: Float32Array, w: number, h: number, sigma: number): Float32Array {
+  const gradient = gradientMagnitude(near, w, h);
+  combineLines(near, far, gradient, 0.3 * sigma);
+  return near;
 }
 
-/** Enlarged stroke rows for photos above {@link STROKE_SIZE}. */
-class StrokeRows {
-  readonly #up: BilinearUpsampler;
-  readonly #row: Float32Array;
-  readonly #width: number;
-
-  constructor(strokes: Uint8Array, sw: number, sh: number, width: number, height: number) {
-    const [plane] = downsampleBox(strokes, sw, sh, 1, 1) as [Float32Array];
-    this.#up = new BilinearUpsampler(plane, sw, sh, width, height, width / sw, height / sh);
-    this.#row = new Float32Array(width);
-    this.#width = width;
+function combineLines(
+  near: Float32Array,
+  far: Float32Array,
+  gradient: Float32Array,
+  gradientWeight: number,
+): void {
+  for (let i = 0; i < near.length; i++) {
+    const f = far[i]!;
+    const dog = (f - near[i]!) / (f + 40);
+    // Only clear contours: a soft knee drops the faint gradients of shading.
+    const edge = (gradientWeight * gradient[i]!) / (near[i]! + 40) - 0.04;
+    near[i] = Math.max(dog, edge);
   }
+}
 
-  rows(y: number, a: Uint8Array, b: Uint8Array): void {
-    this.#up.row(y, this.#row);
-    const w = this.#width;
-    for (let x = 0; x < w; x++) a[x] = this.#row[x]!;
-    for (let x = 0; x < w; x++) b[x] = a[w - 1 - x]!;
+/** The stroke layer as floats (0..255), and its mirror image. */
+function strokePlanes(strokes: Uint8Array, w: number, h: number): [Float32Array, Float32Array] {
+  const a = new Float32Array(w * h);
+  const b = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) mirrorRow(strokes, a, b, y * w, w);
+  return [a, b];
+}
+
+function mirrorRow(src: Uint8Array, a: Float32Array, b: Float32Array, row: number, w: number): void {
+  for (let x = 0; x < w; x++) {
+    a[row + x] = src[row + x]!;
+    b[row + w - 1 - x] = src[row + x]!;
   }
 }
 
@@ -240,30 +250,76 @@ function colorRow(
   out: Uint8Array,
   o: number,
   width: number,
-  r: Float32Array,
-  g: Float32Array,
-  b: Float32Array,
-  amount: Float32Array,
-  line: Float32Array,
-  s1: Uint8Array,
-  s2: Uint8Array,
-  t: CoverageTables,
+  t: number,
+  up: BilinearUpsampler,
+  tables: CoverageTables,
   ink: Float32Array,
 ): void {
-  const stroke = t.stroke;
-  const cross = t.cross;
-  const base = t.base;
-  const px = new Uint8ClampedArray(out.buffer, out.byteOffset + o, width * 3);
+  colorPixels(
+    new Uint8ClampedArray(out.buffer, out.byteOffset + o, width * 3),
+    width,
+    t,
+    up.upper(0),
+    up.lower(0),
+    up.upper(1),
+    up.lower(1),
+    up.upper(2),
+    up.lower(2),
+    up.upper(3),
+    up.lower(3),
+    up.upper(4),
+    up.lower(4),
+    up.upper(5),
+    up.lower(5),
+    up.upper(6),
+    up.lower(6),
+    tables.stroke,
+    tables.cross,
+    tables.base,
+    ink,
+  );
+}
+
+/** One output row; `*0`/`*1` are the two low rows of each plane around it, `t` blends them. */
+function colorPixels(
+  px: Uint8ClampedArray,
+  width: number,
+  t: number,
+  r0: Float32Array,
+  r1: Float32Array,
+  g0: Float32Array,
+  g1: Float32Array,
+  b0: Float32Array,
+  b1: Float32Array,
+  a0: Float32Array,
+  a1: Float32Array,
+  l0: Float32Array,
+  l1: Float32Array,
+  h0: Float32Array,
+  h1: Float32Array,
+  c0: Float32Array,
+  c1: Float32Array,
+  stroke: Float32Array,
+  cross: Float32Array,
+  base: Float32Array,
+  ink: Float32Array,
+): void {
   for (let x = 0, k = 0; x < width; x++, k += 3) {
-    const a = Math.min(255, Math.max(0, amount[x]! * 255)) | 0;
+    const av = a0[x]! + (a1[x]! - a0[x]!) * t;
+    const a = Math.min(255, Math.max(0, av * 255)) | 0;
+    const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
+    const cv = c0[x]! + (c1[x]! - c0[x]!) * t;
     // Coverage of pigment over paper at this pixel, from the strokes.
-    const m = Math.min(1, base[a]! + stroke[a]! * s1[x]! + cross[a]! * s2[x]!);
-    const li = Math.min(1023, Math.max(0, line[x]! * 2048)) | 0;
-    const e = ink[li]!;
+    const m = Math.min(1, base[a]! + stroke[a]! * hv + cross[a]! * cv);
+    const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
+    const e = ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!;
+    const rv = r0[x]!;
+    const gv = g0[x]!;
+    const bv = b0[x]!;
+    const cr = 1 - (1 - rv - (r1[x]! - rv) * t) * m;
+    const cg = 1 - (1 - gv - (g1[x]! - gv) * t) * m;
+    const cb = 1 - (1 - bv - (b1[x]! - bv) * t) * m;
     // Outlines: graphite, tinted by the pigment under it.
-    const cr = 1 - (1 - r[x]!) * m;
-    const cg = 1 - (1 - g[x]!) * m;
-    const cb = 1 - (1 - b[x]!) * m;
     const lw = 1 - e;
     px[k] = 255 * cr * (1 - lw * (1 - 0.3 * cr));
     px[k + 1] = 255 * cg * (1 - lw * (1 - 0.3 * cg));

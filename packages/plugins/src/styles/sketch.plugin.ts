@@ -5,6 +5,7 @@ import {
   domainTransformFilter,
   downsampleBox,
   floatToGrey,
+  gradientMagnitude,
   pencilStrokes,
   planePercentiles,
 } from '@atelier/core';
@@ -69,10 +70,12 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const ws = Math.min(1, WORK_SIZE / long);
   const ww = Math.max(1, Math.round(width * ws));
   const wh = Math.max(1, Math.round(height * ws));
-  const n = ww * wh;
-  const grey = new Uint8Array(
-    await ctx.sharp().resize(ww, wh, { fit: 'fill', kernel: 'linear' }).greyscale().raw().toBuffer(),
-  );
+  const grey: Uint8Array = await ctx
+    .sharp()
+    .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
+    .greyscale()
+    .raw()
+    .toBuffer();
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing removes grain and fine texture so only real contours draw.
@@ -96,8 +99,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   signal.throwIfAborted();
   const far = await blurGrey(ctx.sharp, smoothGrey, ww, wh, s1 * 2.5);
   signal.throwIfAborted();
-  const field = near;
-  for (let i = 0; i < n; i++) field[i] = (far[i]! - near[i]!) / (far[i]! + 40);
+  const field = lineField(near, far, ww, wh, s1);
   ctx.progress(0.5);
 
   // 3. Tone: the surround brightness, mapped onto paper.
@@ -121,27 +123,62 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
 
   // 5. Compose at full size.
   const out = new Uint8Array(width * height);
-  const fx = width / ww;
-  const fy = height / wh;
-  const upLine = new BilinearUpsampler(field, ww, wh, width, height, fx, fy);
-  const upTone = new BilinearUpsampler(far, ww, wh, width, height, fx, fy);
-  const lineRow = new Float32Array(width);
-  const toneRow = new Float32Array(width);
+  const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
   const tables = shadingTables(p.hatching);
   const ink = inkTable(p.darkness);
   const strokeRows = ss < 1 ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
   const s1Row = new Uint8Array(width);
   const s2Row = new Uint8Array(width);
   for (let y = 0; y < height; y++) {
-    upLine.row(y, lineRow);
-    upTone.row(y, toneRow);
+    const t = up.select(y);
     if (strokeRows) strokeRows.rows(y, s1Row, s2Row);
     else strokeRowsDirect(strokes, width, y, s1Row, s2Row);
-    shadeRow(out, y * width, width, lineRow, toneRow, s1Row, s2Row, toneLut, tables, ink);
+    // upper/lower(k): plane k's two low rows around row y, already widened; t blends them.
+    shadeRow(
+      new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width),
+      width,
+      t,
+      up.upper(0),
+      up.lower(0),
+      up.upper(1),
+      up.lower(1),
+      s1Row,
+      s2Row,
+      toneLut,
+      tables,
+      ink,
+    );
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
+}
+
+/**
+ * Pencil line strength per pixel (0 none, about 0.5 strong), relative to the local brightness so
+ * dark and light areas draw alike: the larger of a difference of Gaussians (dark lines and the
+ * dark side of edges) and the gradient magnitude (the contour itself, whichever side is darker).
+ * Written over `near`.
+ */
+function lineField(near: Float32Array, far: Float32Array, w: number, h: number, sigma: number): Float32Array {
+  const gradient = gradientMagnitude(near, w, h);
+  combineLines(near, far, gradient, 0.3 * sigma);
+  return near;
+}
+
+function combineLines(
+  near: Float32Array,
+  far: Float32Array,
+  gradient: Float32Array,
+  gradientWeight: number,
+): void {
+  for (let i = 0; i < near.length; i++) {
+    const f = far[i]!;
+    const dog = (f - near[i]!) / (f + 40);
+    // Only clear contours: a soft knee drops the faint gradients of shading.
+    const edge = (gradientWeight * gradient[i]!) / (near[i]! + 40) - 0.04;
+    near[i] = Math.max(dog, edge);
+  }
 }
 
 /** Row y of the hatching layer and of its mirror image (the cross-hatching layer). */
@@ -182,28 +219,29 @@ interface ShadingTables {
 }
 
 function shadeRow(
-  out: Uint8Array,
-  o: number,
+  px: Uint8ClampedArray,
   width: number,
-  line: Float32Array,
-  tone: Float32Array,
+  t: number,
+  l0: Float32Array,
+  l1: Float32Array,
+  f0: Float32Array,
+  f1: Float32Array,
   s1: Uint8Array,
   s2: Uint8Array,
   toneLut: Uint8Array,
-  t: ShadingTables,
+  tables: ShadingTables,
   ink: Float32Array,
 ): void {
-  const stroke = t.stroke;
-  const cross = t.cross;
-  const smudge = t.smudge;
-  const px = new Uint8ClampedArray(out.buffer, out.byteOffset + o, width);
+  const stroke = tables.stroke;
+  const cross = tables.cross;
+  const smudge = tables.smudge;
   for (let x = 0; x < width; x++) {
-    const d = toneLut[tone[x]! | 0]!;
+    const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
     const a = 1 - stroke[d]! * s1[x]!;
     const c = 1 - cross[d]! * s2[x]!;
-    const li = Math.min(1023, Math.max(0, line[x]! * 2048)) | 0;
+    const line = l0[x]! + (l1[x]! - l0[x]!) * t;
     // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little.
-    const e = ink[li]!;
+    const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
     px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2[x]! * 0.001));
   }
 }
@@ -215,7 +253,7 @@ function toneTable(far: Float32Array, contrast: number): Uint8Array {
   const black = (0.6 * lo) / 255;
   const white = 1 - (0.6 * (255 - hi)) / 255;
   // Darkness falls off faster than brightness rises: mid-tones stay light, as in a drawing.
-  const power = 2.4 - 1.2 * contrast;
+  const power = 2.8 - 1.4 * contrast;
   const lut = new Uint8Array(257);
   for (let v = 0; v <= 256; v++) {
     const t = Math.min(1, Math.max(0, (v / 255 - black) / Math.max(0.05, white - black)));
