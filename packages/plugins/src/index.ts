@@ -2,8 +2,10 @@ import type { AnyPlugin } from '@atelier/core';
 // Each plugin file adds its import here and its entry to `builtinPlugins` below.
 import { cartoon } from './styles/cartoon.plugin.ts';
 import { colorPencil } from './styles/color-pencil.plugin.ts';
+import { oilPainting } from './styles/oil-painting.plugin.ts';
 import { popArt } from './styles/pop-art.plugin.ts';
 import { sketch } from './styles/sketch.plugin.ts';
+import { watercolor } from './styles/watercolor.plugin.ts';
 import { blur } from './transforms/blur.plugin.ts';
 import { crop } from './transforms/crop.plugin.ts';
 import { flip } from './transforms/flip.plugin.ts';
@@ -19,6 +21,8 @@ export const builtinPlugins: readonly AnyPlugin[] = [
   cartoon,
   sketch,
   colorPencil,
+  oilPainting,
+  watercolor,
   popArt,
   // transforms
   resize,

@@ -42,9 +42,18 @@ function describe(job: JobRecord): string {
 async function withServices<T>(fn: (services: Services) => Promise<T>, options: { worker?: boolean } = {}): Promise<T> {
   const { openServices } = await services();
   const opened = await openServices(readConfig(), { logger: options.worker ? createLogger() : silentLogger, ...options });
+  // Ctrl-C closes cleanly: running jobs go back to the queue, an embedded Postgres stops.
+  const interrupt = (): void => {
+    process.stderr.write('atelier: ABORTED: interrupted; closing...\n');
+    void opened.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     return await fn(opened);
   } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
     await opened.close();
   }
 }
@@ -81,17 +90,16 @@ export function registerJobCommands(program: Command): void {
     .action(async (opts: { concurrency?: number }) => {
       if (opts.concurrency !== undefined) process.env['ATELIER_WORKER_CONCURRENCY'] = String(opts.concurrency);
       const logger = createLogger();
+      // Listen for the signals before the worker can take a job.
+      const stopSignal = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       const { openServices } = await services();
       const opened = await openServices(readConfig(), { worker: true, logger });
       logger.info('worker ready', { worker: opened.worker?.id, database: opened.database.embedded ? 'embedded' : 'external' });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string): void => {
-          logger.info('shutting down', { signal, running: opened.worker?.active ?? 0 });
-          resolve();
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      const signal = await stopSignal;
+      logger.info('shutting down', { signal, running: opened.worker?.active ?? 0 });
       await opened.close();
     });
 

@@ -1,0 +1,92 @@
+import { paramsJsonSchema, runStep } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { oilPainting } from './oil-painting.plugin.ts';
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
+
+async function photo(name: string, width: number): Promise<RawImage> {
+  const { data, info } = await sharp(fixture(name)).resize({ width }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+const luma = (img: RawImage, x: number, y: number): number => {
+  const o = (y * img.width + x) * img.channels;
+  return 0.299 * img.data[o]! + 0.587 * img.data[o + 1]! + 0.114 * img.data[o + 2]!;
+};
+
+describe('oil-painting', () => {
+  it('declares bounded, described, defaulted parameters', () => {
+    expect(oilPainting.id).toBe('oil-painting');
+    expect(oilPainting.kind).toBe('style');
+    const schema = paramsJsonSchema(oilPainting) as {
+      properties: Record<string, { description?: string; default?: unknown; minimum?: number; maximum?: number }>;
+    };
+    for (const field of Object.values(schema.properties)) {
+      expect(field.description).toBeTruthy();
+      expect(field.default).toBeDefined();
+      expect(field.minimum).toBeDefined();
+      expect(field.maximum).toBeDefined();
+    }
+    expect(() => oilPainting.params.parse({ brushSize: 0 })).toThrow();
+    expect(() => oilPainting.params.parse({ impasto: 2 })).toThrow();
+  });
+
+  it('keeps the size, gives the same bytes for the same input and seed, and other bytes for another seed', async () => {
+    const image = await photo('coffee.png', 300);
+    const a = await runStep(oilPainting, image, {}, { seed: 11 });
+    const b = await runStep(oilPainting, image, {}, { seed: 11 });
+    const c = await runStep(oilPainting, image, {}, { seed: 12 });
+    expect([a.width, a.height, a.channels]).toEqual([image.width, image.height, 3]);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+    expect(Buffer.from(a.data).equals(Buffer.from(c.data))).toBe(false);
+  });
+
+  it('flattens texture into dabs but keeps a hard edge hard, without halos', async () => {
+    const w = 200;
+    const h = 120;
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const noise = ((x * 7919 + y * 104729) % 23) - 11;
+        data.fill((x < 100 ? 60 : 200) + noise, (y * w + x) * 3, (y * w + x) * 3 + 3);
+      }
+    }
+    const flat = await runStep(oilPainting, { data, width: w, height: h, channels: 3 }, { impasto: 0, canvas: 0, saturation: 1 });
+    // The edge stays within a couple of pixels...
+    expect(luma(flat, 96, 60)).toBeLessThan(80);
+    expect(luma(flat, 104, 60)).toBeGreaterThan(180);
+    // ...with no overshoot either side, and the noise is mostly gone.
+    let lo = 255;
+    let hi = 0;
+    let spread = 0;
+    for (let x = 10; x < 90; x++) {
+      const v = luma(flat, x, 60);
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    for (let y = 10; y < 110; y++) spread = Math.max(spread, Math.abs(luma(flat, 150, y) - 200));
+    expect(lo).toBeGreaterThan(45);
+    expect(hi).toBeLessThan(75);
+    expect(spread).toBeLessThan(8);
+  });
+
+  it('handles tiny and grey images', async () => {
+    const tiny = await runStep(oilPainting, { data: new Uint8Array([10, 20, 30, 200, 100, 50]), width: 2, height: 1, channels: 3 }, {});
+    expect(tiny.data.length).toBe(6);
+    const grey = await runStep(oilPainting, { data: new Uint8Array(64 * 48).fill(128), width: 64, height: 48, channels: 1 }, {});
+    expect(grey.channels).toBe(3);
+    // A flat grey stays grey (no colour cast) and on average at its level; brush marks and
+    // canvas light it up and down a little.
+    let sum = 0;
+    for (let i = 0; i < grey.data.length; i += 3) {
+      expect(Math.abs(grey.data[i]! - grey.data[i + 1]!)).toBeLessThanOrEqual(1);
+      expect(Math.abs(grey.data[i]! - 128)).toBeLessThan(48);
+      sum += grey.data[i]!;
+    }
+    expect(Math.abs(sum / (64 * 48) - 128)).toBeLessThan(6);
+  });
+});

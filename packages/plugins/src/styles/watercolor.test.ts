@@ -1,0 +1,74 @@
+import { paramsJsonSchema, runStep } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { watercolor } from './watercolor.plugin.ts';
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
+
+async function photo(name: string, width: number): Promise<RawImage> {
+  const { data, info } = await sharp(fixture(name)).resize({ width }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
+}
+
+const luma = (img: RawImage, x: number, y: number): number => {
+  const o = (y * img.width + x) * img.channels;
+  return 0.299 * img.data[o]! + 0.587 * img.data[o + 1]! + 0.114 * img.data[o + 2]!;
+};
+
+describe('watercolor', () => {
+  it('declares bounded, described, defaulted parameters', () => {
+    expect(watercolor.id).toBe('watercolor');
+    expect(watercolor.kind).toBe('style');
+    const schema = paramsJsonSchema(watercolor) as {
+      properties: Record<string, { description?: string; default?: unknown; minimum?: number; maximum?: number }>;
+    };
+    for (const field of Object.values(schema.properties)) {
+      expect(field.description).toBeTruthy();
+      expect(field.default).toBeDefined();
+      expect(field.minimum).toBeDefined();
+      expect(field.maximum).toBeDefined();
+    }
+    expect(() => watercolor.params.parse({ paper: -0.1 })).toThrow();
+  });
+
+  it('keeps the size, gives the same bytes for the same input and seed, and other bytes for another seed', async () => {
+    const image = await photo('rocket.jpg', 320);
+    const a = await runStep(watercolor, image, {}, { seed: 5 });
+    const b = await runStep(watercolor, image, {}, { seed: 5 });
+    const c = await runStep(watercolor, image, {}, { seed: 6 });
+    expect([a.width, a.height, a.channels]).toEqual([image.width, image.height, 3]);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+    expect(Buffer.from(a.data).equals(Buffer.from(c.data))).toBe(false);
+  });
+
+  it('darkens the rim of a wash where it meets the paper, and leaves white paper light', async () => {
+    const w = 240;
+    const h = 160;
+    const data = new Uint8Array(w * h * 3).fill(250);
+    for (let y = 40; y < 120; y++) {
+      for (let x = 60; x < 180; x++) data.set([90, 140, 200], (y * w + x) * 3);
+    }
+    const out = await runStep(watercolor, { data, width: w, height: h, channels: 3 }, { paper: 0, granulation: 0, bleeding: 0 });
+    const mean = (x0: number, x1: number, y: number): number => {
+      let s = 0;
+      for (let x = x0; x < x1; x++) s += luma(out, x, y);
+      return s / (x1 - x0);
+    };
+    const rim = Math.max(mean(60, 63, 80), mean(177, 180, 80));
+    const middle = mean(110, 130, 80);
+    expect(rim).toBeLessThan(middle - 4);
+    expect(mean(5, 40, 80)).toBeGreaterThan(235);
+  });
+
+  it('handles tiny and grey images', async () => {
+    const tiny = await runStep(watercolor, { data: new Uint8Array([10, 20, 30]), width: 1, height: 1, channels: 3 }, {});
+    expect(tiny.data.length).toBe(3);
+    const grey = await runStep(watercolor, { data: new Uint8Array(80 * 60).fill(100), width: 80, height: 60, channels: 1 }, {});
+    for (let i = 0; i < grey.data.length; i += 3) {
+      expect(Math.abs(grey.data[i]! - grey.data[i + 2]!)).toBeLessThanOrEqual(1);
+    }
+  });
+});
