@@ -44,7 +44,7 @@ const params = z.object({
     .number()
     .min(0)
     .max(1)
-    .default(0.25)
+    .default(0.2)
     .describe('How much of the canvas weave shows through the paint; 0 hides it.'),
 });
 
