@@ -46,7 +46,7 @@ const params = z.object({
 type CartoonParams = z.output<typeof params>;
 
 /** The long side, in pixels, at which colours are flattened and outlines found. */
-const WORK_SIZE = 960;
+const WORK_SIZE = 800;
 
 /**
  * Cartoon: flat, cel-shaded colour with dark outlines.
@@ -115,7 +115,7 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
 
   // 4. Full size: bilinear colour, outlines thresholded after upsampling so they stay crisp.
   const out = new Uint8Array(width * height * 3);
-  composeFullSize(out, width, height, ww, wh, r, g, b, dog, inkTable(p.edgeStrength), signal);
+  composeFullSize(out, width, height, ww, wh, r, g, b, dog, p.edgeStrength, signal);
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
@@ -130,9 +130,10 @@ function composeFullSize(
   g: Float32Array,
   b: Float32Array,
   dog: Float32Array | undefined,
-  ink: Float32Array,
+  strength: number,
   signal: AbortSignal,
 ): void {
+  const ink = inkTable(strength);
   const up = new BilinearUpsampler(
     [r, g, b, dog ?? new Float32Array(ww * wh)],
     ww,
@@ -160,6 +161,7 @@ function composeFullSize(
       up.upper(3),
       up.lower(3),
       ink,
+      strength,
     );
     if ((y & 127) === 0) signal.throwIfAborted();
   }
@@ -179,18 +181,28 @@ function composeRow(
   d0: Float32Array,
   d1: Float32Array,
   ink: Float32Array,
+  strength: number,
 ): void {
+  // Most pixels carry no outline (the DoG is above the ink threshold): skip the lookup there,
+  // a branch that is taken in long runs and so predicts well.
+  const threshold = -inkThreshold(strength);
   for (let x = 0; x < width; x++, o += 3) {
     const d = d0[x]! + (d1[x]! - d0[x]!) * t;
-    let di = ((d + 0.25) * 4096) | 0;
-    di = di < 0 ? 0 : di > 2047 ? 2047 : di;
-    const e = ink[di]!;
     const rv = r0[x]!;
     const gv = g0[x]!;
     const bv = b0[x]!;
-    px[o] = (rv + (r1[x]! - rv) * t) * e;
-    px[o + 1] = (gv + (g1[x]! - gv) * t) * e;
-    px[o + 2] = (bv + (b1[x]! - bv) * t) * e;
+    let r = rv + (r1[x]! - rv) * t;
+    let g = gv + (g1[x]! - gv) * t;
+    let b = bv + (b1[x]! - bv) * t;
+    if (d < threshold) {
+      const e = ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]!;
+      r *= e;
+      g *= e;
+      b *= e;
+    }
+    px[o] = r;
+    px[o + 1] = g;
+    px[o + 2] = b;
   }
 }
 
@@ -225,14 +237,17 @@ function suppressTexture(dog: Float32Array, w: number, h: number, radius: number
   for (let y = 0; y < h; y++) accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
   scale(activity, 1 / (k * k));
   boxFilter(activity, lw, lh, Math.max(1, Math.round(radius / k)), activity);
+  // Store 1 / (1 + activity / knee) so the full-size pass multiplies.
+  const knee = 0.025;
+  for (let i = 0; i < activity.length; i++) activity[i] = knee / (knee + activity[i]!);
   const up = new BilinearUpsampler(activity, lw, lh, w, h, k);
-  const row = new Float32Array(w);
   for (let y = 0; y < h; y++) {
-    up.row(y, row);
-    divideRow(dog, row, y * w, w, 0.025);
+    const t = up.select(y);
+    multiplyRow(dog, up.upper(), up.lower(), t, y * w, w);
   }
 }
 
+/** Sums |src| over blocks of k pixels of one row into the low row. */
 function accumulateAbs(
   src: Float32Array,
   low: Float32Array,
@@ -241,15 +256,27 @@ function accumulateAbs(
   w: number,
   k: number,
 ): void {
-  for (let x = 0; x < w; x++) low[lowRow + ((x / k) | 0)]! += Math.abs(src[row + x]!);
+  for (let x = 0, o = lowRow; x < w; o++) {
+    const end = Math.min(w, x + k);
+    let sum = 0;
+    for (; x < end; x++) sum += Math.abs(src[row + x]!);
+    low[o]! += sum;
+  }
 }
 
 function scale(plane: Float32Array, factor: number): void {
   for (let i = 0; i < plane.length; i++) plane[i]! *= factor;
 }
 
-function divideRow(dog: Float32Array, activity: Float32Array, row: number, w: number, knee: number): void {
-  for (let x = 0; x < w; x++) dog[row + x] = dog[row + x]! / (1 + activity[x]! / knee);
+function multiplyRow(
+  dog: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  t: number,
+  row: number,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) dog[row + x]! *= a[x]! + (b[x]! - a[x]!) * t;
 }
 
 /** In place: colour planes (0..1) become quantised-luma colour with saturation, in 0..255. */
@@ -284,10 +311,15 @@ function quantiseTable(levels: number): Float32Array {
   return t;
 }
 
+/** DoG values above minus this draw no ink. */
+function inkThreshold(strength: number): number {
+  return 0.003 + 0.02 * (1 - strength);
+}
+
 /** DoG value (-0.25..0.25 in 2048 steps) to ink transmission (1 = paper, 0 = black). */
 function inkTable(strength: number): Float32Array {
   const t = new Float32Array(2048);
-  const threshold = 0.003 + 0.02 * (1 - strength);
+  const threshold = inkThreshold(strength);
   const sharpness = 400;
   for (let i = 0; i < 2048; i++) {
     const d = i / 4096 - 0.25;
