@@ -26,8 +26,10 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
+    only: { type: 'string', default: 'styles,memory,jobs' },
   },
 });
+const sections = new Set(values.only.split(','));
 const repeat = Number(values.repeat);
 const styles = values.styles.split(',');
 const photos = values.photos.split(',');
@@ -71,7 +73,7 @@ async function wholeRunRss(image: string, style: string): Promise<number> {
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
-async function main(): Promise<void> {
+async function styleBench(): Promise<void> {
   if (!existsSync(opencvScript)) throw new Error(`missing ${opencvScript}`);
   ensureOpenCv();
   console.log(
@@ -105,6 +107,18 @@ async function main(): Promise<void> {
     const mb = await wholeRunRss(path.join(images, values.large), style);
     console.log(`  ${style.padEnd(14)}${pad(mb, 5)} MB ${mb < 400 ? 'ok' : 'OVER'}`);
   }
+}
+
+async function jobsBench(): Promise<void> {
+  console.log('\nJob system (embedded Postgres, local storage):');
+  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/jobs-bench.ts')], { cwd: root });
+  process.stdout.write(stdout);
+}
+
+async function main(): Promise<void> {
+  if (sections.has('styles')) await styleBench();
+  if (sections.has('memory')) await memoryBench();
+  if (sections.has('jobs')) await jobsBench();
 }
 
 await main();

@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AtelierError } from '@atelier/core';
-import { JobEventListener } from '@atelier/jobs';
+import { JobEventListener, eventOf } from '@atelier/jobs';
 import type { JobEvent, JobRecord } from '@atelier/jobs';
 import { bad, photo, read } from './helpers.ts';
 import { eventually, openHarness } from './jobs-harness.ts';
@@ -73,6 +73,9 @@ describe('jobs', () => {
       const mine = events.filter((e) => e.id === job.id);
       expect(mine.map((e) => e.status)).toEqual(expect.arrayContaining(['queued', 'running', 'succeeded']));
       expect(mine.some((e) => e.status === 'running' && e.progress > 0 && e.progress < 1)).toBe(true);
+      // The database's payload (a trigger) and eventOf() describe a row the same way.
+      const row = await h.database.db.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
+      expect(mine.at(-1)).toEqual(eventOf(row));
     } finally {
       await listener.close();
     }

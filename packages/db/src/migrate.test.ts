@@ -20,15 +20,16 @@ describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
     const db = t.db as unknown as Kysely<unknown>;
     expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
-    expect(await migrateUp(db)).toEqual(['0001-initial']);
+    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events']);
     expect(await migrateUp(db)).toEqual([]);
     expect(await tables(db)).toEqual(
       expect.arrayContaining(['audit_log', 'images', 'jobs', 'plugin_state', 'results', 'users']),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await migrateDown(db)).toBe('0002-job-events');
     expect(await migrateDown(db)).toBe('0001-initial');
     expect(await tables(db)).not.toContain('jobs');
-    expect(await migrateUp(db)).toEqual(['0001-initial']);
+    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events']);
   });
 
   it('run safely from several processes at once', async () => {
@@ -36,7 +37,7 @@ describe('migrations', () => {
     try {
       const db = other.db as unknown as Kysely<unknown>;
       const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
-      expect(results.flat()).toEqual(['0001-initial']);
+      expect(results.flat()).toEqual(['0001-initial', '0002-job-events']);
     } finally {
       await other.drop();
     }

@@ -6,7 +6,7 @@ import { AtelierError, createPlan, inspectInput, planHash, DEFAULT_LIMITS } from
 import type { Logger, Plan, PlanLimits, PlanRequest, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import type { Database, Job, JobStatus } from '@atelier/db';
-import { publishCancel, publishJobEvent } from './events.ts';
+import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, enqueueRender } from './queue.ts';
 import { CONTENT_TYPES, TERMINAL_STATUSES, originalKey, toImageRecord, toJobRecord } from './records.ts';
@@ -60,7 +60,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
-/** The event a job row describes now. */
+/** The event a job row describes now: the same payload the database publishes on each change. */
 export function eventOf(row: Job): JobEvent {
   return {
     id: row.id,
@@ -218,7 +218,6 @@ export class JobService {
             })
             .returningAll()
             .executeTakeFirstOrThrow();
-          await publishJobEvent(trx, eventOf(inserted));
           return inserted;
         });
         return toJobRecord(row);
@@ -231,7 +230,6 @@ export class JobService {
           .returningAll()
           .executeTakeFirstOrThrow();
         await this.#enqueue(trx, id, id, style, priority);
-        await publishJobEvent(trx, eventOf(inserted));
         return inserted;
       });
       return toJobRecord(row);
@@ -313,10 +311,7 @@ export class JobService {
         .where('status', 'in', ['queued', 'running'])
         .returningAll()
         .executeTakeFirst();
-      if (updated) {
-        await publishJobEvent(trx, eventOf(updated));
-        await publishCancel(trx, updated.id);
-      }
+      if (updated) await publishCancel(trx, updated.id);
       return updated;
     });
     if (!row) {
@@ -360,7 +355,6 @@ export class JobService {
         .executeTakeFirst();
       if (!updated) throw new AtelierError('JOB_NOT_RETRYABLE', `Job ${id} changed meanwhile; try again.`);
       await this.#enqueue(trx, queueJobId, updated.id, updated.style, updated.priority);
-      await publishJobEvent(trx, eventOf(updated));
       return updated;
     });
     return toJobRecord(row);

@@ -6,8 +6,7 @@ import { AtelierError, isAtelierError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import type { Database, Job } from '@atelier/db';
-import { JobEventListener, publishJobEvent } from './events.ts';
-import { eventOf } from './job-service.ts';
+import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
 import type { RenderPayload } from './queue.ts';
@@ -167,7 +166,6 @@ export class RenderWorker {
     }
     // Cancelled, finished, deleted, or superseded by a retry: nothing to do.
     if (!claimed) return { id: job.id, status: 'completed' };
-    await publishJobEvent(db, eventOf(claimed));
 
     const controller = new AbortController();
     this.#running.set(jobId, controller);
@@ -175,47 +173,25 @@ export class RenderWorker {
     job.signal.addEventListener('abort', onExpire, { once: true });
     try {
       const output = await this.#render(claimed, controller.signal);
-      const done = await db.transaction().execute(async (trx) => {
-        const row = await trx
-          .updateTable('jobs')
-          .set({
-            status: 'succeeded',
-            progress: 1,
-            error_code: null,
-            error_message: null,
-            output_key: output.key,
-            output_bytes: output.bytes,
-            output_width: output.width,
-            output_height: output.height,
-            output_format: output.format,
-            from_cache: output.fromCache,
-            timings: JSON.stringify(output.timings),
-            finished_at: new Date(),
-            updated_at: new Date(),
-          })
-          .where('id', '=', jobId)
-          .where('queue_job_id', '=', job.id)
-          .where('status', '=', 'running')
-          .returningAll()
-          .executeTakeFirst();
-        if (row) {
-          await trx
-            .insertInto('results')
-            .values({
-              plan_hash: claimed.plan_hash,
-              input_sha256: claimed.input_sha256,
-              output_key: output.key,
-              bytes: output.bytes,
-              width: output.width,
-              height: output.height,
-              format: output.format,
-            })
-            .onConflict((oc) => oc.columns(['plan_hash', 'input_sha256']).doNothing())
-            .execute();
-          await publishJobEvent(trx, eventOf(row));
-        }
-        return row;
-      });
+      // One statement: mark the job done (only if it is still ours) and record the cache entry.
+      const done = await sql<{ id: string }>`
+        with done as (
+          update jobs set
+            status = 'succeeded', progress = 1, error_code = null, error_message = null,
+            output_key = ${output.key}, output_bytes = ${output.bytes}, output_width = ${output.width},
+            output_height = ${output.height}, output_format = ${output.format}, from_cache = ${output.fromCache},
+            timings = ${JSON.stringify(output.timings)}::jsonb, finished_at = now(), updated_at = now()
+          where id = ${jobId} and queue_job_id = ${job.id} and status = 'running'
+          returning id, plan_hash, input_sha256
+        ), cached as (
+          insert into results (plan_hash, input_sha256, output_key, bytes, width, height, format)
+          select plan_hash, input_sha256, ${output.key}, ${output.bytes}, ${output.width}, ${output.height}, ${output.format}
+          from done
+          on conflict (plan_hash, input_sha256) do nothing
+        )
+        select id from done`
+        .execute(db)
+        .then((r) => r.rows[0]);
       if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
@@ -235,7 +211,7 @@ export class RenderWorker {
       const permanent = PERMANENT.has(err.code);
       const last = job.retryCount >= job.retryLimit;
       const final = permanent || last;
-      const row = await db
+      await db
         .updateTable('jobs')
         .set({
           status: final ? 'failed' : 'queued',
@@ -248,9 +224,7 @@ export class RenderWorker {
         .where('id', '=', jobId)
         .where('queue_job_id', '=', job.id)
         .where('status', '=', 'running')
-        .returningAll()
         .executeTakeFirst();
-      if (row) await publishJobEvent(db, eventOf(row));
       this.#logger.warn('job attempt failed', { job: jobId, code: err.code, attempt: job.retryCount + 1, final });
       // A permanent failure goes straight to the dead-letter queue; others are retried with backoff.
       return { id: job.id, status: permanent ? 'deadletter' : 'failed', output: { code: err.code, message: err.message } };
@@ -264,18 +238,28 @@ export class RenderWorker {
     const { db, storage, engine } = this.#o;
     const plan = parsePlan(job.plan);
     const format = plan.output.format;
-    // Another job may have produced this very output meanwhile.
-    const cached = await db
-      .selectFrom('results')
-      .selectAll()
-      .where('plan_hash', '=', job.plan_hash)
-      .where('input_sha256', '=', job.input_sha256)
+    // The input's location and, if another job produced this very output meanwhile, that output.
+    const found = await db
+      .selectFrom('images')
+      .leftJoin('results', (join) =>
+        join.on('results.plan_hash', '=', job.plan_hash).on('results.input_sha256', '=', job.input_sha256),
+      )
+      .select(['images.storage_key', 'results.output_key', 'results.bytes', 'results.width', 'results.height', 'results.format'])
+      .where('images.id', '=', job.image_id)
       .executeTakeFirst();
-    if (cached && (await storage.head(cached.output_key))) {
-      return { key: cached.output_key, bytes: cached.bytes, width: cached.width, height: cached.height, format: cached.format, fromCache: true, timings: { totalMs: 0 } };
+    if (!found) throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
+    if (found.output_key && found.format && (await storage.head(found.output_key))) {
+      return {
+        key: found.output_key,
+        bytes: found.bytes ?? 0,
+        width: found.width ?? 0,
+        height: found.height ?? 0,
+        format: found.format,
+        fromCache: true,
+        timings: { totalMs: 0 },
+      };
     }
-    const image = await db.selectFrom('images').select('storage_key').where('id', '=', job.image_id).executeTakeFirst();
-    if (!image) throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
+    const image = { storage_key: found.storage_key };
     const input = await storage.get(image.storage_key);
     let lastWrite = 0;
     let pending: Promise<unknown> = Promise.resolve();
@@ -287,14 +271,12 @@ export class RenderWorker {
         if (now - lastWrite < interval) return;
         lastWrite = now;
         pending = pending.then(async () => {
-          const row = await db
+          await db
             .updateTable('jobs')
             .set({ progress: Math.round(event.fraction * 1000) / 1000, updated_at: new Date() })
             .where('id', '=', job.id)
             .where('status', '=', 'running')
-            .returningAll()
-            .executeTakeFirst();
-          if (row) await publishJobEvent(db, eventOf(row));
+            .execute();
         }).catch(() => {});
       },
     });
@@ -348,7 +330,6 @@ export class RenderWorker {
         priority: row.priority,
         startAfterSeconds,
       });
-      if (wasClaimed) await publishJobEvent(trx, eventOf(row));
     });
     this.#logger.debug('handed a job back to the queue', { job: claimed.id, reason: wasClaimed ? 'shutdown' : 'plugin limit' });
   }
@@ -356,7 +337,7 @@ export class RenderWorker {
   /** A job whose retries are spent (or that expired on its last attempt) is failed for good. */
   async #buryDead(job: JobWithMetadata<RenderPayload>): Promise<void> {
     const output = (job.sourceOutput ?? {}) as { code?: string; message?: string };
-    const row = await this.#o.db
+    await this.#o.db
       .updateTable('jobs')
       .set({
         status: 'failed',
@@ -369,9 +350,7 @@ export class RenderWorker {
       .where('id', '=', job.data.jobId)
       .where('status', 'in', ['queued', 'running'])
       .where('queue_job_id', '=', job.sourceId ?? '')
-      .returningAll()
       .executeTakeFirst();
-    if (row) await publishJobEvent(this.#o.db, eventOf(row));
   }
 
   /**

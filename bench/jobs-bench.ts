@@ -1,0 +1,136 @@
+// The job system's benchmarks, on a fresh embedded Postgres and local storage:
+//  1. submit→start latency with an idle worker (p50, p99; goal ≤ 15 ms / 50 ms);
+//  2. throughput of small real jobs (512 px cartoon) through queue + worker + storage, against the
+//     bare engine on the same images and threads in the same run (goal ≥ 90 %).
+//   node bench/jobs-bench.ts [--samples 200] [--jobs 120] [--style cartoon]
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Kysely } from 'kysely';
+import sharp from 'sharp';
+import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
+import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
+import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import { LocalStorage } from '@atelier/storage';
+
+const { values } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '200' },
+    jobs: { type: 'string', default: '120' },
+    style: { type: 'string', default: 'cartoon' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+const root = fileURLToPath(new URL('..', import.meta.url));
+const threads = Number(values.threads);
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/** `count` different 512 px photos: crops of the fixture photos at different places. */
+async function photos(count: number): Promise<Buffer[]> {
+  const sources = ['colorful-cups-2560x1600.jpg', 'evening-glow-2560x1600.jpg', 'fallen-leaf-2560x1600.jpg'];
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const src = path.join(root, 'test/fixtures/images', sources[i % sources.length]!);
+    const k = Math.floor(i / sources.length);
+    const left = (k * 97) % (2560 - 1024);
+    const top = (k * 61) % (1600 - 640);
+    out.push(await sharp(src).extract({ left, top, width: 1024, height: 640 }).resize(512).jpeg({ quality: 90 }).toBuffer());
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'atelier-bench-'));
+  await chmod(dir, 0o755);
+  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), persistent: false });
+  const url = await ensureDatabase(server.adminUrl, 'atelier');
+  const database = await openDatabase({ url, poolSize: 20 });
+  await migrateUp(database.db as unknown as Kysely<unknown>);
+  const registry = new PluginRegistry();
+  await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
+  const engine = new Engine({ registry, threads });
+  const storage = new LocalStorage({ root: path.join(dir, 'storage') });
+  const boss = createBoss({ url });
+  await boss.start();
+  await ensureQueues(boss);
+  const jobs = new JobService({ db: database.db, boss, storage, registry });
+  const ownerId = await jobs.ensureUser('bench@atelier.local');
+  try {
+    // 1. Latency at idle: one job at a time, the worker waiting between them.
+    const tiny = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+    const image = await jobs.storeImage({ ownerId, bytes: tiny });
+    const worker = new RenderWorker({ db: database.db, boss, storage, engine, url });
+    await worker.start();
+    const samples = Number(values.samples);
+    const latencies: number[] = [];
+    for (let i = 0; i < samples + 10; i++) {
+      await new Promise((r) => setTimeout(r, 15)); // idle
+      const t0 = Date.now();
+      // Distinct parameters: no result-cache hit.
+      const job = await jobs.submit({ ownerId, imageId: image.id, plan: { steps: [{ plugin: 'blur', params: { sigma: 0.3 + i / 1000 } }] } });
+      let row;
+      do {
+        row = await database.db.selectFrom('jobs').select(['status', 'started_at']).where('id', '=', job.id).executeTakeFirstOrThrow();
+      } while (row.status !== 'succeeded' && row.status !== 'failed');
+      if (i >= 10) latencies.push(row.started_at!.getTime() - t0); // first 10 warm up
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(`Submit→start latency at idle (${samples} jobs): p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (goal ≤ 15 / 50 ms)`);
+    await worker.stop();
+
+    // 2. Throughput: the same photos and plan, bare engine against queue + worker + storage.
+    const count = Number(values.jobs);
+    const inputs = await photos(count);
+    const plan = engine.plan({ steps: [{ plugin: values.style }], output: { format: 'jpeg' } });
+    const inFlight = threads * 2;
+    const bare = async (): Promise<number> => {
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (next < inputs.length) await engine.run(inputs[next++]!, plan);
+        }),
+      );
+      return (inputs.length / (performance.now() - t0)) * 1000;
+    };
+    await bare(); // warm-up: threads started, plugin modules loaded
+    const bareRate = await bare();
+
+    const imageIds = [];
+    for (const bytes of inputs) imageIds.push((await jobs.storeImage({ ownerId, bytes })).id);
+    const submitted = [];
+    for (const imageId of imageIds) submitted.push((await jobs.submit({ ownerId, imageId, plan: { steps: [{ plugin: values.style }] } })).id);
+    const queuedWorker = new RenderWorker({ db: database.db, boss, storage, engine, url, concurrency: inFlight });
+    const t0 = performance.now();
+    await queuedWorker.start();
+    for (;;) {
+      const { n } = await database.db
+        .selectFrom('jobs')
+        .select(({ fn }) => fn.countAll<string>().as('n'))
+        .where('id', 'in', submitted)
+        .where('status', 'in', ['succeeded', 'failed'])
+        .executeTakeFirstOrThrow();
+      if (Number(n) === submitted.length) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const queueRate = (submitted.length / (performance.now() - t0)) * 1000;
+    await queuedWorker.stop();
+    const failed = await database.db.selectFrom('jobs').select('id').where('status', '=', 'failed').execute();
+    console.log(
+      `Throughput, ${count} × 512 px ${values.style}, ${threads} threads: bare engine ${bareRate.toFixed(1)} jobs/s, ` +
+        `queue + worker + storage ${queueRate.toFixed(1)} jobs/s: ${((queueRate / bareRate) * 100).toFixed(0)} % (goal ≥ 90 %)` +
+        (failed.length ? `, ${failed.length} FAILED` : ''),
+    );
+  } finally {
+    await boss.stop({ graceful: false, close: true, timeout: 2000 });
+    await engine.close();
+    await database.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
