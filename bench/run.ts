@@ -99,7 +99,9 @@ async function styleBench(): Promise<void> {
   console.log('\nWorst ratio per style:');
   for (const [style, ratio] of worst)
     console.log(`  ${style.padEnd(14)}${ratio.toFixed(2)} ${ratio <= 1 ? 'ok' : 'SLOWER THAN OPENCV'}`);
+}
 
+async function memoryBench(): Promise<void> {
   console.log(
     `\nPeak RSS of a whole run (decode, style, encode; one worker thread) on ${values.large}; goal < 400 MB`,
   );
