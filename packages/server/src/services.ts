@@ -46,6 +46,8 @@ export async function openServices(
     const storage = createStorage(
       readStorageConfig({ ...config.env, ATELIER_STORAGE_DIR: config.env['ATELIER_STORAGE_DIR'] ?? path.join(config.dataDir, 'storage') }, config.root),
     );
+    // A crash mid-write leaves temporary files that no reader sees; clear old ones at start-up.
+    if ('sweepTempFiles' in storage) await storage.sweepTempFiles();
     const { registry, engine } = await createRuntime(config, {
       logger,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
