@@ -183,7 +183,7 @@ function renderWatercolor(
   // Paper: heights for granulation and pigment pooling, relief for the light.
   const texScale = Math.max(0.5, long / REFERENCE_LONG_SIDE);
   const paperSize = Math.min(768, Math.round(384 * Math.max(1, texScale)));
-  const paper = paperTexture({ size: paperSize, grain: 2.2 * texScale, seed: seed ^ 0x9a9e });
+  const paper = paperTexture({ size: paperSize, grain: 2.8 * texScale, seed: seed ^ 0x9a9e });
   const relief = embossPlane({ heights: paper, width: paperSize, height: paperSize, wrap: true });
   const grainSize = 256;
   const grain = tileableNoise({
@@ -198,9 +198,9 @@ function renderWatercolor(
   const out = new Uint8Array(width * height * 3);
   const kEdge = 1.2 * p.edgeDarkening;
   const kTurb = 0.08;
-  const kPaper = 0.1 * p.paper;
-  const kGran = 0.22 * p.granulation;
-  const kRelief = 0.07 * p.paper;
+  const kPaper = 0.05 * p.paper;
+  const kGran = 0.18 * p.granulation;
+  const kRelief = 0.06 * p.paper;
   const upX = new BilinearUpsampler(dx, lw, lh, width, height, factor);
   const upY = new BilinearUpsampler(dy, lw, lh, width, height, factor);
   const rowX = new Float32Array(width);
@@ -287,8 +287,8 @@ function renderWatercolor(
       const pi = paperRow + paperCol[x]!;
       const h = paper[pi]!;
       const pigment = 1 - yl - shift;
-      const hollow = h < 0 ? -h : 0;
-      const settle = (0.35 * grain[grainRow + grainCol[x]!]! + hollow) * hollow * pigment;
+      const hollow = h < 0 ? (h > -1.5 ? -h : 1.5) : 0;
+      const settle = hollow * (0.7 + 0.3 * grain[grainRow + grainCol[x]!]!) * pigment;
       const dens = kEdge * e + kTurb * t - kPaper * h + kGran * settle;
       const light = 255 * (1 + kRelief * relief[pi]!);
       out[o] = pigmentTone(cr, dens, light);
