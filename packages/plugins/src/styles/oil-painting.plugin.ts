@@ -63,13 +63,14 @@ const ANISOTROPY = 6;
  * Oil painting: flat dabs of paint with crisp edges, laid along the image's own strokes, with lit
  * brush marks and canvas.
  *
- * 1. A flow field (smoothed structure tensor at half resolution; in flat areas it follows a
- *    seeded, slowly turning direction instead of noise).
- * 2. A generalised Kuwahara filter over eight square sectors, weighted toward sectors along the
- *    flow: O(1) per pixel from box sums, no halos, edges stay sharp.
- * 3. Lighting: brush-mark relief from oriented streak textures picked by the flow (two tiles
- *    blended per pixel, no per-pixel line integrals), paint ridges at colour boundaries, and the
- *    canvas weave, as one relief lit from the top left with a little gloss.
+ * 1. A flow field: the smoothed structure tensor on a grid of 2 to 4 px cells; in flat areas it
+ *    follows a seeded, slowly turning direction instead of noise.
+ * 2. A generalised Kuwahara filter over eight square sectors laid out along the flow and weighted
+ *    toward the sectors ahead and behind: O(1) per pixel from streamed box sums, no halos, edges
+ *    stay sharp, dabs follow the shapes instead of a square grid.
+ * 3. Lighting: impasto relief from brush-stroke tiles, the two nearest the local flow direction
+ *    blended per pixel (no per-pixel line integrals), paint ridges at colour boundaries and the
+ *    canvas weave, as one relief lit from the top left with a little gloss; then saturation.
  *
  * Sizes scale with the image. Large images run in horizontal bands with enough margin that the
  * result is identical to a single pass; noise and textures use absolute positions.
@@ -101,15 +102,15 @@ function renderOil(
   const sharpness = 2 + 3 * p.sharpness;
   const flowSigma = Math.max(2, 1.5 * radius);
   // The flow is smooth at the scale of flowSigma: a grid of cells about flowSigma / 1.5 wide is enough.
-  const factor = Math.max(1, Math.min(4, Math.floor(flowSigma / 1.5)));
+  const factor = Math.max(2, Math.min(4, Math.floor(flowSigma / 1.5)));
   // Rows of margin a band needs: the flow at a row depends on rows within about 3 sigma plus two
   // cells; a painted row on rows within the sector reach (r√2) plus the box radius; relief on ±1.
   const halo = Math.max(Math.ceil(3 * flowSigma) + 3 * factor, Math.ceil(radius * Math.SQRT2) + radius) + 2;
   const bands = rowBands({ width, height, halo, maxPixels: BAND_PIXELS, align: factor });
 
   const textureScale = Math.max(0.5, scale);
-  // Tiles of at most 512 px: a larger tile only repeats less often, and the strokes follow the flow anyway.
-  const strokes = strokeRelief(Math.min(512, Math.round(256 * Math.max(1, textureScale))), radius, textureScale);
+  // Tiles of 128 to 512 px: a larger tile only repeats less often, and the strokes follow the flow anyway.
+  const strokes = strokeRelief(Math.min(512, Math.round(256 * textureScale)), radius, textureScale);
   const weave = canvasTexture({ threadWidth: 3.2 * textureScale, threads: 64, seed: seed ^ 0x0ca1 });
   const weaveRelief = embossPlane({ heights: weave.heights, width: weave.size, height: weave.size, wrap: true });
   signal.throwIfAborted();
@@ -159,7 +160,7 @@ function renderOil(
 /**
  * The last stroke relief tiles made. They depend only on the tile size, brush radius and texture
  * scale (never on the image or seed: a seed only shifts where the tiles are read), so runs on
- * images of similar size reuse them instead of painting ~2.5 million stroke samples again.
+ * images of similar size reuse them instead of painting the strokes again (tens of milliseconds).
  */
 let strokeCache: { key: string; tiles: StrokeTextures } | undefined;
 

@@ -64,15 +64,17 @@ const SATURATION = 1.15;
  * Watercolour: flat, transparent washes with soft edges, dark pigment rims where washes dried,
  * colours bleeding into each other in places, on grainy paper.
  *
- * 1. The washes are computed at about 1000 px on the long side: edge-preserving smoothing by the
- *    domain transform (O(1) per pixel), a seeded mix with a blurred copy where the paper was
- *    "wet" (colour bleeding), and soft quantisation of lightness into glazes.
- * 2. Wet edges: the gradient of the washes, where pigment pools as the wash dries.
- * 3. At full resolution, in one streaming pass: the washes are sampled through a slow seeded
- *    displacement (wobbly, hand-painted edges), and the pigment density is modulated by the wet
- *    edges, low-frequency turbulence, granulation and paper grain, with Bousseau et al.'s
- *    density model (2006), which darkens and lightens like real pigment: `C - (C - C²)(d - 1)`.
- *    The paper relief is then lit from the top left.
+ * 1. Washes, at an integer fraction of the size (about 1000 px on the long side): edge-preserving
+ *    smoothing by the domain transform (O(1) per pixel), mixed with a wide blur in seeded "wet"
+ *    patches (colour bleeding), then turned into a local linear model of the photo (the fast
+ *    guided filter), which gives the washes back at full resolution with pixel-sharp edges.
+ * 2. Wet edges: the slope of the softened, glazed lightness of the washes, where pigment pools as
+ *    a wash dries (normalised so the rim's strength is the step between washes at any size).
+ * 3. At full resolution, in one streaming pass: everything is read through a slow seeded
+ *    displacement (wobbly, hand-painted edges); lightness is softly quantised into glazes; the
+ *    pigment density is modulated by the wet edges, low-frequency turbulence, granulation and
+ *    paper grain with the density model of Bousseau et al. (2006), which darkens and lightens
+ *    like real pigment, `C - (C - C²)(d - 1)`; the paper relief is lit from the top left.
  *
  * Noise and textures are seeded, sizes scale with the image, and memory beyond the output is a
  * few planes at working resolution plus small texture tiles.
