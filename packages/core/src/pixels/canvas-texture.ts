@@ -30,8 +30,18 @@ export function canvasTexture(args: CanvasTextureArgs): TextureTile {
   const threads = Math.max(2, 2 * Math.round((args.threads ?? 64) / 2));
   const size = Math.max(threads, Math.round(threads * Math.max(1, args.threadWidth)));
   const perThread = threads / size;
-  const lumpy = tileableNoise({ size, periods: [threads / 3, threads * 1.5], amplitudes: [0.6, 0.4], seed: args.seed });
-  const fibre = tileableNoise({ size, periods: [threads * 4], amplitudes: [1], seed: args.seed ^ 0x3c6ef372 });
+  const lumpy = tileableNoise({
+    size,
+    periods: [threads / 3, threads * 1.5],
+    amplitudes: [0.6, 0.4],
+    seed: args.seed,
+  });
+  const fibre = tileableNoise({
+    size,
+    periods: [threads * 4],
+    amplitudes: [1],
+    seed: args.seed ^ 0x3c6ef372,
+  });
   const heights = new Float32Array(size * size);
   for (let y = 0; y < size; y++) {
     const v = (y + 0.5) * perThread;

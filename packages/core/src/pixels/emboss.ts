@@ -32,7 +32,8 @@ export function embossPlane(args: EmbossArgs): Float32Array {
   const n = w * h;
   if (heights.length < n) throw new Error('embossPlane: heights too small');
   const out = args.out ?? new Float32Array(n);
-  if (out === heights || out.length < n) throw new Error('embossPlane: out must be a separate width * height plane');
+  if (out === heights || out.length < n)
+    throw new Error('embossPlane: out must be a separate width * height plane');
   const azimuth = args.azimuth ?? (-3 * Math.PI) / 4;
   // Half of the central difference, projected on the direction the light comes from.
   const lx = 0.5 * Math.cos(azimuth);
@@ -46,7 +47,10 @@ export function embossPlane(args: EmbossArgs): Float32Array {
       const l = x > 0 ? x - 1 : wrap ? w - 1 : 0;
       const r = x < w - 1 ? x + 1 : wrap ? 0 : x;
       // A face that rises away from the light is turned to it.
-      out[row + x] = -(lx * (heights[row + r]! - heights[row + l]!) + ly * (heights[down + x]! - heights[up + x]!));
+      out[row + x] = -(
+        lx * (heights[row + r]! - heights[row + l]!) +
+        ly * (heights[down + x]! - heights[up + x]!)
+      );
     }
   }
   return out;

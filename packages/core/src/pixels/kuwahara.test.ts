@@ -139,6 +139,8 @@ describe('kuwaharaFilter', () => {
   });
 
   it('rejects a buffer of the wrong size', () => {
-    expect(() => kuwaharaFilter({ data: new Uint8Array(5), width: 2, height: 2, radius: 1 })).toThrow(/width \* height \* 3/);
+    expect(() => kuwaharaFilter({ data: new Uint8Array(5), width: 2, height: 2, radius: 1 })).toThrow(
+      /width \* height \* 3/,
+    );
   });
 });

@@ -83,16 +83,25 @@ const ACROSS = Float64Array.of(0, 0, 1, -1, 1, -1, -1, 1);
 export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
   const { data, width: w, height: h } = args;
   const n = w * h;
-  if (!(w > 0 && h > 0) || data.length < n * 3) throw new Error('kuwaharaFilter: data must hold width * height * 3 bytes');
+  if (!(w > 0 && h > 0) || data.length < n * 3)
+    throw new Error('kuwaharaFilter: data must hold width * height * 3 bytes');
   const r = Math.min(MAX_RADIUS, Math.max(1, Math.floor(args.radius)));
   const sharpness = Math.min(8, Math.max(1, args.sharpness ?? 4));
   const q = Math.floor(sharpness);
   const qf = sharpness - q;
   const out = args.out ?? new Uint8Array(n * 3);
-  if (out.length < n * 3 || out === data) throw new Error('kuwaharaFilter: out must be a separate width * height * 3 buffer');
-  const flow = args.flow ?? { tx: new Float32Array([1]), ty: new Float32Array([0]), width: 1, height: 1, factor: Math.max(w, h) };
+  if (out.length < n * 3 || out === data)
+    throw new Error('kuwaharaFilter: out must be a separate width * height * 3 buffer');
+  const flow = args.flow ?? {
+    tx: new Float32Array([1]),
+    ty: new Float32Array([0]),
+    width: 1,
+    height: 1,
+    factor: Math.max(w, h),
+  };
   const cells = flow.width * flow.height;
-  if (flow.tx.length < cells || flow.ty.length < cells) throw new Error('kuwaharaFilter: flow planes too small');
+  if (flow.tx.length < cells || flow.ty.length < cells)
+    throw new Error('kuwaharaFilter: flow planes too small');
   const anisotropy = Math.max(0, args.anisotropy ?? 0);
   const pAlong = 1 + anisotropy;
   const pDiag = 1 + anisotropy / 4;
@@ -128,7 +137,12 @@ export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
       const at = ((written + reach) % S) * rowLen;
       if (written <= 0) ring.set(first, at);
       else if (written <= lastY) rows.next(ring, at);
-      else ring.copyWithin(at, ((written - 1 + reach) % S) * rowLen, ((written - 1 + reach) % S) * rowLen + rowLen);
+      else
+        ring.copyWithin(
+          at,
+          ((written - 1 + reach) % S) * rowLen,
+          ((written - 1 + reach) % S) * rowLen + rowLen,
+        );
       ring.copyWithin(at + S * rowLen, at, at + rowLen);
     }
     const base = ((y % S) + reach) * rowLen;
@@ -316,7 +330,14 @@ class SectorRows {
 }
 
 /** Horizontal window sums of R, G, B, R²+G²+B² for row `y`, written at `dst[base..]`. */
-function horizontalSums(src: Uint8Array, w: number, y: number, r: number, dst: Int32Array, base: number): void {
+function horizontalSums(
+  src: Uint8Array,
+  w: number,
+  y: number,
+  r: number,
+  dst: Int32Array,
+  base: number,
+): void {
   const row = y * w * 3;
   const lastX = w - 1;
   let sr = 0;

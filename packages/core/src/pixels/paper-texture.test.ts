@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canvasTexture } from './canvas-texture.ts';
 import { paperTexture } from './paper-texture.ts';
-import { strokeTextures } from './stroke-texture.ts';
 
 function stats(p: Float32Array): { mean: number; sd: number } {
   let s = 0;
@@ -25,15 +23,6 @@ function seamRatio(t: Float32Array, size: number): number {
   return seam / inside;
 }
 
-/** Correlation of a tile with itself shifted by (dx, dy), wrapping. */
-function correlation(t: Float32Array, size: number, dx: number, dy: number): number {
-  let s = 0;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) s += t[y * size + x]! * t[((y + dy + size) % size) * size + ((x + dx + size) % size)]!;
-  }
-  return s / (size * size);
-}
-
 describe('paperTexture', () => {
   it('is a normalised, seamless, seeded tile', () => {
     const a = paperTexture({ size: 128, grain: 2.5, seed: 1 });
@@ -48,51 +37,3 @@ describe('paperTexture', () => {
     expect(seamRatio(a, 128)).toBeLessThan(1.5);
   });
 });
-
-describe('canvasTexture', () => {
-  it('weaves threads of the given width into a seamless tile', () => {
-    const { size, heights } = canvasTexture({ threadWidth: 4, threads: 32, seed: 5 });
-    expect(size).toBe(128);
-    expect(stats(heights).sd).toBeCloseTo(1, 3);
-    expect(seamRatio(heights, size)).toBeLessThan(1.5);
-    // The weave repeats every two threads (8 px) and is unlike itself half a thread away.
-    expect(correlation(heights, size, 8, 0)).toBeGreaterThan(0.5);
-    expect(correlation(heights, size, 8, 0)).toBeGreaterThan(correlation(heights, size, 2, 0) + 0.3);
-  });
-});
-
-describe('strokeTextures', () => {
-  const size = 96;
-  const bins = 12;
-  const t = strokeTextures({ size, bins, length: 20, width: 7, seed: 3 });
-  const tile = (k: number): Float32Array => t.heights.subarray(k * size * size, (k + 1) * size * size);
-
-  it('makes one normalised, seamless tile per direction', () => {
-    expect(t.heights.length).toBe(bins * size * size);
-    for (let k = 0; k < bins; k++) {
-      const { mean, sd } = stats(tile(k));
-      expect(mean).toBeCloseTo(0, 3);
-      expect(sd).toBeCloseTo(1, 3);
-      expect(seamRatio(tile(k), size)).toBeLessThan(1.6);
-    }
-  });
-
-  it('streaks along the tile direction', () => {
-    // Tile 0: horizontal strokes; tile bins/2: vertical ones.
-    expect(correlation(tile(0), size, 4, 0)).toBeGreaterThan(correlation(tile(0), size, 0, 4) + 0.2);
-    const v = tile(bins / 2);
-    expect(correlation(v, size, 0, 4)).toBeGreaterThan(correlation(v, size, 4, 0) + 0.2);
-  });
-
-  it('has the same strokes in every tile, turned, so neighbouring directions blend smoothly', () => {
-    const near = correlation2(tile(0), tile(1));
-    const far = correlation2(tile(0), tile(bins / 2));
-    expect(near).toBeGreaterThan(far + 0.1);
-  });
-});
-
-function correlation2(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s / a.length;
-}

@@ -5,7 +5,9 @@ import { rowBands } from './row-bands.ts';
 
 describe('rowBands', () => {
   it('is one band without margin when the image fits', () => {
-    expect(rowBands({ width: 100, height: 50, halo: 10, maxPixels: 5000 })).toEqual([{ y0: 0, y1: 50, top: 0, bottom: 50 }]);
+    expect(rowBands({ width: 100, height: 50, halo: 10, maxPixels: 5000 })).toEqual([
+      { y0: 0, y1: 50, top: 0, bottom: 50 },
+    ]);
   });
 
   it('covers every row once, with aligned starts and margins cut to the image', () => {
@@ -34,7 +36,12 @@ describe('rowBands', () => {
     const out = new Uint8Array(w * h * 3);
     for (const b of rowBands({ width: w, height: h, halo: 6, maxPixels: w * 20 })) {
       const rows = b.bottom - b.top;
-      const part = kuwaharaFilter({ data: data.subarray(b.top * w * 3, b.bottom * w * 3), width: w, height: rows, radius });
+      const part = kuwaharaFilter({
+        data: data.subarray(b.top * w * 3, b.bottom * w * 3),
+        width: w,
+        height: rows,
+        radius,
+      });
       out.set(part.subarray((b.y0 - b.top) * w * 3, (b.y1 - b.top) * w * 3), b.y0 * w * 3);
     }
     expect(Buffer.from(out).equals(Buffer.from(whole))).toBe(true);

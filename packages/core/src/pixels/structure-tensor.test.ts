@@ -54,7 +54,13 @@ describe('flowField', () => {
     const w = 40;
     const h = 40;
     const flat = new Uint8Array(w * h * 3).fill(90);
-    const f = flowField({ data: flat, width: w, height: h, sigma: 3, fallback: { angle: 0.7, strength: 1e-4 } });
+    const f = flowField({
+      data: flat,
+      width: w,
+      height: h,
+      sigma: 3,
+      fallback: { angle: 0.7, strength: 1e-4 },
+    });
     expect(meanAngle(f)).toBeCloseTo(0.7, 3);
     const striped = flowField({
       data: stripes(w, h, 1, 0),
@@ -70,11 +76,18 @@ describe('flowField', () => {
     const w = 50;
     const h = 80;
     const data = new Uint8Array(w * h * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (Math.sin(i * 0.013) * 40 + ((i * 2654435761) >>> 24) / 4 + 100) | 0;
+    for (let i = 0; i < data.length; i++)
+      data[i] = (Math.sin(i * 0.013) * 40 + ((i * 2654435761) >>> 24) / 4 + 100) | 0;
     const whole = flowField({ data, width: w, height: h, sigma: 3, factor: 2 });
     const top = 20; // a multiple of the factor
     const rows = 40;
-    const band = flowField({ data: data.subarray(top * w * 3, (top + rows) * w * 3), width: w, height: rows, sigma: 3, factor: 2 });
+    const band = flowField({
+      data: data.subarray(top * w * 3, (top + rows) * w * 3),
+      width: w,
+      height: rows,
+      sigma: 3,
+      factor: 2,
+    });
     // Margin: 3 sigma + 3 cells of 2 px = 15 px, so rows 20 + 15 .. 60 - 15 agree.
     for (let cy = (top + 16) / 2; cy < (top + rows - 16) / 2; cy++) {
       for (let cx = 0; cx < whole.width; cx++) {

@@ -22,7 +22,14 @@ const TRIG_STEPS = 4096;
 const SIN = Float64Array.from({ length: TRIG_STEPS }, (_, k) => Math.sin((2 * Math.PI * k) / TRIG_STEPS));
 
 /** Luma (0..1) of each `factor × factor` cell of interleaved RGB, averaged (cells cut by the edges average what they have). */
-function cellLuma(data: Uint8Array, width: number, height: number, factor: number, gw: number, gh: number): Float32Array {
+function cellLuma(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  factor: number,
+  gw: number,
+  gh: number,
+): Float32Array {
   const out = new Float32Array(gw * gh);
   const count = new Float32Array(gw);
   const cell = new Int32Array(width);

@@ -27,7 +27,9 @@ const params = z.object({
     .min(0)
     .max(1)
     .default(0.5)
-    .describe('How crisply the dabs of paint meet: 0 blends neighbouring strokes softly, 1 keeps hard-edged, distinct dabs.'),
+    .describe(
+      'How crisply the dabs of paint meet: 0 blends neighbouring strokes softly, 1 keeps hard-edged, distinct dabs.',
+    ),
   saturation: z
     .number()
     .min(0)
@@ -78,7 +80,8 @@ const ANISOTROPY = 6;
 export const oilPainting = definePlugin({
   id: 'oil-painting',
   name: 'Oil painting',
-  description: 'Thick, crisp dabs of oil paint following the shapes of the photo, with brush marks and canvas.',
+  description:
+    'Thick, crisp dabs of oil paint following the shapes of the photo, with brush marks and canvas.',
   version: '1.0.0',
   engine: '^1',
   kind: 'style',
@@ -112,7 +115,12 @@ function renderOil(
   // Tiles of 128 to 512 px: a larger tile only repeats less often, and the strokes follow the flow anyway.
   const strokes = strokeRelief(Math.min(512, Math.round(256 * textureScale)), radius, textureScale);
   const weave = canvasTexture({ threadWidth: 3.2 * textureScale, threads: 64, seed: seed ^ 0x0ca1 });
-  const weaveRelief = embossPlane({ heights: weave.heights, width: weave.size, height: weave.size, wrap: true });
+  const weaveRelief = embossPlane({
+    heights: weave.heights,
+    width: weave.size,
+    height: weave.size,
+    wrap: true,
+  });
   signal.throwIfAborted();
 
   const out = new Uint8Array(width * height * 3);
@@ -148,7 +156,16 @@ function renderOil(
     });
     signal.throwIfAborted();
     const bandPainted = painted.subarray(0, width * rows * 3);
-    kuwaharaFilter({ data: src, width, height: rows, radius, sharpness, flow, anisotropy: ANISOTROPY, out: bandPainted });
+    kuwaharaFilter({
+      data: src,
+      width,
+      height: rows,
+      radius,
+      sharpness,
+      flow,
+      anisotropy: ANISOTROPY,
+      out: bandPainted,
+    });
     signal.throwIfAborted();
     shade.band(bandPainted, flow, band.top, band.y0, band.y1, rows, out, grey);
     signal.throwIfAborted();

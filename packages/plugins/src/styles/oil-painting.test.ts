@@ -9,7 +9,11 @@ const fixture = (name: string): string =>
   fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
 
 async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name)).resize({ width }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(fixture(name))
+    .resize({ width })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3 };
 }
 
@@ -23,7 +27,10 @@ describe('oil-painting', () => {
     expect(oilPainting.id).toBe('oil-painting');
     expect(oilPainting.kind).toBe('style');
     const schema = paramsJsonSchema(oilPainting) as {
-      properties: Record<string, { description?: string; default?: unknown; minimum?: number; maximum?: number }>;
+      properties: Record<
+        string,
+        { description?: string; default?: unknown; minimum?: number; maximum?: number }
+      >;
     };
     for (const field of Object.values(schema.properties)) {
       expect(field.description).toBeTruthy();
@@ -55,7 +62,11 @@ describe('oil-painting', () => {
         data.fill((x < 100 ? 60 : 200) + noise, (y * w + x) * 3, (y * w + x) * 3 + 3);
       }
     }
-    const flat = await runStep(oilPainting, { data, width: w, height: h, channels: 3 }, { impasto: 0, canvas: 0, saturation: 1 });
+    const flat = await runStep(
+      oilPainting,
+      { data, width: w, height: h, channels: 3 },
+      { impasto: 0, canvas: 0, saturation: 1 },
+    );
     // The edge stays within a couple of pixels...
     expect(luma(flat, 96, 60)).toBeLessThan(80);
     expect(luma(flat, 104, 60)).toBeGreaterThan(180);
@@ -75,9 +86,17 @@ describe('oil-painting', () => {
   });
 
   it('handles tiny and grey images', async () => {
-    const tiny = await runStep(oilPainting, { data: new Uint8Array([10, 20, 30, 200, 100, 50]), width: 2, height: 1, channels: 3 }, {});
+    const tiny = await runStep(
+      oilPainting,
+      { data: new Uint8Array([10, 20, 30, 200, 100, 50]), width: 2, height: 1, channels: 3 },
+      {},
+    );
     expect(tiny.data.length).toBe(6);
-    const grey = await runStep(oilPainting, { data: new Uint8Array(64 * 48).fill(128), width: 64, height: 48, channels: 1 }, {});
+    const grey = await runStep(
+      oilPainting,
+      { data: new Uint8Array(64 * 48).fill(128), width: 64, height: 48, channels: 1 },
+      {},
+    );
     expect(grey.channels).toBe(3);
     // A flat grey stays grey (no colour cast) and on average at its level; brush marks and
     // canvas light it up and down a little.

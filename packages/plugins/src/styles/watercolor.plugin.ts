@@ -20,31 +20,41 @@ const params = z.object({
     .min(0)
     .max(1)
     .default(0.5)
-    .describe('How much detail the washes flatten: 0 keeps fine detail, 1 lays broad, simple washes. Edges stay crisp.'),
+    .describe(
+      'How much detail the washes flatten: 0 keeps fine detail, 1 lays broad, simple washes. Edges stay crisp.',
+    ),
   bleeding: z
     .number()
     .min(0)
     .max(1)
     .default(0.4)
-    .describe('Wet-in-wet colour bleeding: patches where colours run softly into each other, and wobble of the wash edges.'),
+    .describe(
+      'Wet-in-wet colour bleeding: patches where colours run softly into each other, and wobble of the wash edges.',
+    ),
   edgeDarkening: z
     .number()
     .min(0)
     .max(1)
     .default(0.5)
-    .describe('Pigment pooling at the edges of each wash (the dark rim of a dried watercolour wash); 0 has none.'),
+    .describe(
+      'Pigment pooling at the edges of each wash (the dark rim of a dried watercolour wash); 0 has none.',
+    ),
   paper: z
     .number()
     .min(0)
     .max(1)
     .default(0.5)
-    .describe('Paper texture: how much the grain of cold-pressed paper shows through, lit from the top left.'),
+    .describe(
+      'Paper texture: how much the grain of cold-pressed paper shows through, lit from the top left.',
+    ),
   granulation: z
     .number()
     .min(0)
     .max(1)
     .default(0.4)
-    .describe('Granulation: pigment settling into the hollows of the paper as fine speckle, strongest in dark washes.'),
+    .describe(
+      'Granulation: pigment settling into the hollows of the paper as fine speckle, strongest in dark washes.',
+    ),
 });
 
 type WatercolorParams = z.output<typeof params>;
@@ -178,7 +188,14 @@ function renderWatercolor(
   const wobble = (0.9 + 1.8 * p.bleeding) * unit * factor;
   const dx = smoothNoise(lw, lh, 20 * unit, seed ^ 0xd1, 2, washes[1]);
   const dy = smoothNoise(lw, lh, 20 * unit, seed ^ 0xd2, 2, washes[2]);
-  const [ar, br, ag, bg, ab, bb] = model as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  const [ar, br, ag, bg, ab, bb] = model as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
   signal.throwIfAborted();
   progress(0.6);
 
@@ -242,9 +259,20 @@ function renderWatercolor(
       let w01 = fx * (1 - fy);
       let w10 = (1 - fx) * fy;
       let w11 = fx * fy;
-      const ir = (data[i00]! * w00 + data[i00 + sx]! * w01 + data[i00 + sy]! * w10 + data[i00 + sy + sx]! * w11) / 255;
-      const ig = (data[i00 + 1]! * w00 + data[i00 + sx + 1]! * w01 + data[i00 + sy + 1]! * w10 + data[i00 + sy + sx + 1]! * w11) / 255;
-      const ib = (data[i00 + 2]! * w00 + data[i00 + sx + 2]! * w01 + data[i00 + sy + 2]! * w10 + data[i00 + sy + sx + 2]! * w11) / 255;
+      const ir =
+        (data[i00]! * w00 + data[i00 + sx]! * w01 + data[i00 + sy]! * w10 + data[i00 + sy + sx]! * w11) / 255;
+      const ig =
+        (data[i00 + 1]! * w00 +
+          data[i00 + sx + 1]! * w01 +
+          data[i00 + sy + 1]! * w10 +
+          data[i00 + sy + sx + 1]! * w11) /
+        255;
+      const ib =
+        (data[i00 + 2]! * w00 +
+          data[i00 + sx + 2]! * w01 +
+          data[i00 + sy + 2]! * w10 +
+          data[i00 + sy + sx + 2]! * w11) /
+        255;
 
       let u = (px + 0.5) * inv - 0.5;
       let v = (py + 0.5) * inv - 0.5;
@@ -271,7 +299,8 @@ function renderWatercolor(
       let cb = (ab[i00]! * w00 + ab[i01]! * w01 + ab[i10]! * w10 + ab[i11]! * w11) * ib;
       cb += bb[i00]! * w00 + bb[i01]! * w01 + bb[i10]! * w10 + bb[i11]! * w11;
       const e = edge[i00]! * w00 + edge[i01]! * w01 + edge[i10]! * w10 + edge[i11]! * w11;
-      const t = turbulence[i00]! * w00 + turbulence[i01]! * w01 + turbulence[i10]! * w10 + turbulence[i11]! * w11;
+      const t =
+        turbulence[i00]! * w00 + turbulence[i01]! * w01 + turbulence[i10]! * w10 + turbulence[i11]! * w11;
 
       // Soft glazes: lightness pulled toward flat levels with smooth steps (and lifted a little:
       // transparent pigment on white paper); colour a little more saturated.
@@ -310,7 +339,14 @@ function renderWatercolor(
  * Wet-in-wet colour bleeding: in seeded patches, each plane is mixed with a wide blur of itself.
  * The blur is taken at a quarter of the working resolution (it is wide and smooth anyway).
  */
-function bleed(planes: readonly Float32Array[], w: number, h: number, unit: number, amount: number, seed: number): void {
+function bleed(
+  planes: readonly Float32Array[],
+  w: number,
+  h: number,
+  unit: number,
+  amount: number,
+  seed: number,
+): void {
   const k = 4;
   const { width: cw, height: ch } = downsampledSize(w, h, k);
   const wet = valueNoise({ width: cw, height: ch, cell: (90 * unit) / k, seed: seed ^ 0x77e7, octaves: 2 });

@@ -9,7 +9,11 @@ const fixture = (name: string): string =>
   fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
 
 async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name)).resize({ width }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(fixture(name))
+    .resize({ width })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3 };
 }
 
@@ -23,7 +27,10 @@ describe('watercolor', () => {
     expect(watercolor.id).toBe('watercolor');
     expect(watercolor.kind).toBe('style');
     const schema = paramsJsonSchema(watercolor) as {
-      properties: Record<string, { description?: string; default?: unknown; minimum?: number; maximum?: number }>;
+      properties: Record<
+        string,
+        { description?: string; default?: unknown; minimum?: number; maximum?: number }
+      >;
     };
     for (const field of Object.values(schema.properties)) {
       expect(field.description).toBeTruthy();
@@ -51,7 +58,11 @@ describe('watercolor', () => {
     for (let y = 40; y < 120; y++) {
       for (let x = 60; x < 180; x++) data.set([90, 140, 200], (y * w + x) * 3);
     }
-    const out = await runStep(watercolor, { data, width: w, height: h, channels: 3 }, { paper: 0, granulation: 0, bleeding: 0 });
+    const out = await runStep(
+      watercolor,
+      { data, width: w, height: h, channels: 3 },
+      { paper: 0, granulation: 0, bleeding: 0 },
+    );
     const mean = (x0: number, x1: number, y: number): number => {
       let s = 0;
       for (let x = x0; x < x1; x++) s += luma(out, x, y);
@@ -64,9 +75,17 @@ describe('watercolor', () => {
   });
 
   it('handles tiny and grey images', async () => {
-    const tiny = await runStep(watercolor, { data: new Uint8Array([10, 20, 30]), width: 1, height: 1, channels: 3 }, {});
+    const tiny = await runStep(
+      watercolor,
+      { data: new Uint8Array([10, 20, 30]), width: 1, height: 1, channels: 3 },
+      {},
+    );
     expect(tiny.data.length).toBe(3);
-    const grey = await runStep(watercolor, { data: new Uint8Array(80 * 60).fill(100), width: 80, height: 60, channels: 1 }, {});
+    const grey = await runStep(
+      watercolor,
+      { data: new Uint8Array(80 * 60).fill(100), width: 80, height: 60, channels: 1 },
+      {},
+    );
     for (let i = 0; i < grey.data.length; i += 3) {
       expect(Math.abs(grey.data[i]! - grey.data[i + 2]!)).toBeLessThanOrEqual(1);
     }
