@@ -26,7 +26,8 @@ const { values } = parseArgs({
 const root = fileURLToPath(new URL('..', import.meta.url));
 const threads = Number(values.threads);
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** `count` different 512 px photos: crops of the fixture photos at different places. */
 async function photos(count: number): Promise<Buffer[]> {
@@ -37,7 +38,13 @@ async function photos(count: number): Promise<Buffer[]> {
     const k = Math.floor(i / sources.length);
     const left = (k * 97) % (2560 - 1024);
     const top = (k * 61) % (1600 - 640);
-    out.push(await sharp(src).extract({ left, top, width: 1024, height: 640 }).resize(512).jpeg({ quality: 90 }).toBuffer());
+    out.push(
+      await sharp(src)
+        .extract({ left, top, width: 1024, height: 640 })
+        .resize(512)
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
   }
   return out;
 }
@@ -60,7 +67,9 @@ async function main(): Promise<void> {
   const ownerId = await jobs.ensureUser('bench@atelier.local');
   try {
     // 1. Latency at idle: one job at a time, the worker waiting between them.
-    const tiny = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+    const tiny = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const image = await jobs.storeImage({ ownerId, bytes: tiny });
     const worker = new RenderWorker({ db: database.db, boss, storage, engine, url });
     await worker.start();
@@ -70,15 +79,25 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 15)); // idle
       const t0 = Date.now();
       // Distinct parameters: no result-cache hit.
-      const job = await jobs.submit({ ownerId, imageId: image.id, plan: { steps: [{ plugin: 'blur', params: { sigma: 0.3 + i / 1000 } }] } });
+      const job = await jobs.submit({
+        ownerId,
+        imageId: image.id,
+        plan: { steps: [{ plugin: 'blur', params: { sigma: 0.3 + i / 1000 } }] },
+      });
       let row;
       do {
-        row = await database.db.selectFrom('jobs').select(['status', 'started_at']).where('id', '=', job.id).executeTakeFirstOrThrow();
+        row = await database.db
+          .selectFrom('jobs')
+          .select(['status', 'started_at'])
+          .where('id', '=', job.id)
+          .executeTakeFirstOrThrow();
       } while (row.status !== 'succeeded' && row.status !== 'failed');
       if (i >= 10) latencies.push(row.started_at!.getTime() - t0); // first 10 warm up
     }
     latencies.sort((a, b) => a - b);
-    console.log(`Submit→start latency at idle (${samples} jobs): p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (goal ≤ 15 / 50 ms)`);
+    console.log(
+      `Submit→start latency at idle (${samples} jobs): p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (goal ≤ 15 / 50 ms)`,
+    );
     await worker.stop();
 
     // 2. Throughput: the same photos and plan, bare engine against queue + worker + storage.
@@ -102,8 +121,18 @@ async function main(): Promise<void> {
     const imageIds = [];
     for (const bytes of inputs) imageIds.push((await jobs.storeImage({ ownerId, bytes })).id);
     const submitted = [];
-    for (const imageId of imageIds) submitted.push((await jobs.submit({ ownerId, imageId, plan: { steps: [{ plugin: values.style }] } })).id);
-    const queuedWorker = new RenderWorker({ db: database.db, boss, storage, engine, url, concurrency: inFlight });
+    for (const imageId of imageIds)
+      submitted.push(
+        (await jobs.submit({ ownerId, imageId, plan: { steps: [{ plugin: values.style }] } })).id,
+      );
+    const queuedWorker = new RenderWorker({
+      db: database.db,
+      boss,
+      storage,
+      engine,
+      url,
+      concurrency: inFlight,
+    });
     const t0 = performance.now();
     await queuedWorker.start();
     for (;;) {

@@ -9,7 +9,10 @@ if (!image || !style) throw new Error('usage: rss-probe.ts IMAGE STYLE');
 const registry = new PluginRegistry();
 await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
 const engine = new Engine({ registry, threads: 1 });
-const result = await engine.run(await readFile(image), engine.plan({ steps: [{ plugin: style }], output: { format: 'jpeg' } }));
+const result = await engine.run(
+  await readFile(image),
+  engine.plan({ steps: [{ plugin: style }], output: { format: 'jpeg' } }),
+);
 if (result.bytes === 0) throw new Error('empty result');
 await engine.close();
 process.stdout.write(`${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);

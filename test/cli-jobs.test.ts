@@ -24,9 +24,15 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function atelier(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function atelier(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, ATELIER_PLUGIN_DIR: testPluginDir, ATELIER_LOG_LEVEL: 'warn', ...env } });
+    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
+      cwd: dir,
+      env: { ...process.env, ATELIER_PLUGIN_DIR: testPluginDir, ATELIER_LOG_LEVEL: 'warn', ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -56,12 +62,28 @@ describe('atelier submit and jobs, on the embedded Postgres', () => {
       '--json',
     );
     expect(code).toBe(1); // one input is broken
-    const report = JSON.parse(stdout) as { input: string; status?: string; jobId?: string; error?: { code: string } }[];
+    const report = JSON.parse(stdout) as {
+      input: string;
+      status?: string;
+      jobId?: string;
+      error?: { code: string };
+    }[];
     expect(report.map((r) => r.status ?? r.error?.code)).toEqual(['succeeded', 'succeeded', 'IMAGE_CORRUPT']);
     expect(stderr).toMatch(/atelier: IMAGE_CORRUPT: .*truncated\.jpg/);
-    expect((await readdir(path.join(dir, 'out'))).sort()).toEqual(['chelsea.acme-invert.jpg', 'rocket.acme-invert.jpg']);
+    expect((await readdir(path.join(dir, 'out'))).sort()).toEqual([
+      'chelsea.acme-invert.jpg',
+      'rocket.acme-invert.jpg',
+    ]);
     // The data stays in the data directory between runs: a second submit is served from cache.
-    const again = await atelier(env, 'submit', photo('chelsea.png'), '--style', 'acme:invert', '--wait', '--json');
+    const again = await atelier(
+      env,
+      'submit',
+      photo('chelsea.png'),
+      '--style',
+      'acme:invert',
+      '--wait',
+      '--json',
+    );
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject([{ status: 'succeeded', fromCache: true }]);
 
@@ -89,18 +111,41 @@ describe('atelier worker', () => {
 
   it('hands its running job back on SIGTERM; another worker finishes it', { timeout: 90_000 }, async () => {
     const storageDir = path.join(dir, 'storage-worker');
-    const env = { ...process.env, DATABASE_URL: database.url, ATELIER_STORAGE_DIR: storageDir, ATELIER_PLUGIN_DIR: testPluginDir, ATELIER_SHUTDOWN_DEADLINE_MS: '300', ATELIER_LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: database.url,
+      ATELIER_STORAGE_DIR: storageDir,
+      ATELIER_PLUGIN_DIR: testPluginDir,
+      ATELIER_SHUTDOWN_DEADLINE_MS: '300',
+      ATELIER_LOG_LEVEL: 'warn',
+    };
     const boss = createBoss({ url: database.url });
     await boss.start();
     try {
       await ensureQueues(boss);
-      const jobs = new JobService({ db: database.db, boss, storage: new LocalStorage({ root: storageDir }), registry: await testRegistry() });
+      const jobs = new JobService({
+        db: database.db,
+        boss,
+        storage: new LocalStorage({ root: storageDir }),
+        registry: await testRegistry(),
+      });
       const ownerId = await jobs.ensureUser('worker@example.org');
-      const image = await jobs.storeImage({ ownerId, bytes: await (await import('node:fs/promises')).readFile(photo('coffee.png')) });
-      const job = await jobs.submit({ ownerId, imageId: image.id, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 4000 } }] } });
+      const image = await jobs.storeImage({
+        ownerId,
+        bytes: await (await import('node:fs/promises')).readFile(photo('coffee.png')),
+      });
+      const job = await jobs.submit({
+        ownerId,
+        imageId: image.id,
+        plan: { steps: [{ plugin: 'test:sleep', params: { ms: 4000 } }] },
+      });
 
       const first = spawn(process.execPath, [cli, 'worker'], { env, stdio: 'ignore' });
-      await eventually(async () => (await jobs.get(job.id)).status === 'running' || undefined, 30_000, 'running');
+      await eventually(
+        async () => (await jobs.get(job.id)).status === 'running' || undefined,
+        30_000,
+        'running',
+      );
       const stopped = Date.now();
       first.kill('SIGTERM');
       const exitCode = await new Promise<number | null>((resolve) => first.once('exit', resolve));
@@ -110,10 +155,14 @@ describe('atelier worker', () => {
 
       const second = spawn(process.execPath, [cli, 'worker'], { env, stdio: 'ignore' });
       try {
-        const done = await eventually(async () => {
-          const j = await jobs.get(job.id);
-          return j.status === 'succeeded' ? j : undefined;
-        }, 60_000, 'succeeded');
+        const done = await eventually(
+          async () => {
+            const j = await jobs.get(job.id);
+            return j.status === 'succeeded' ? j : undefined;
+          },
+          60_000,
+          'succeeded',
+        );
         expect(done.attempts).toBe(1);
       } finally {
         second.kill('SIGTERM');

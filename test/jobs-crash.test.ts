@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { JobService, createBoss, ensureQueues, resultKey } from '@atelier/jobs';
@@ -16,7 +16,7 @@ import { LocalStorage } from '@atelier/storage';
 import { root, testPluginDir, testRegistry } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
 
-const JOBS = Number(process.env["CRASH_JOBS"] ?? 1000);
+const JOBS = Number(process.env['CRASH_JOBS'] ?? 1000);
 let database: TestDatabase;
 let storageDir: string;
 let boss: PgBoss;
@@ -37,7 +37,10 @@ const env = (): NodeJS.ProcessEnv => ({
 });
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'worker'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'worker'], {
+    env: env(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   workers.add(child);
   child.on('exit', () => workers.delete(child));
   let stderr = '';
@@ -45,12 +48,29 @@ function startWorker(): Promise<ChildProcess> {
     stderr += d.toString();
   });
   // Ready once it has registered with the queue (a job can reach it).
-  return eventually(async () => (child.exitCode !== null ? Promise.reject(new Error(`worker exited: ${stderr}`)) : child.pid && (await workerRegistered()) ? child : undefined), 30_000, 'worker start');
+  return eventually(
+    async () =>
+      child.exitCode !== null
+        ? Promise.reject(new Error(`worker exited: ${stderr}`))
+        : child.pid && (await workerRegistered())
+          ? child
+          : undefined,
+    30_000,
+    'worker start',
+  );
 }
 
 let registeredBefore = 0;
 async function workerRegistered(): Promise<boolean> {
-  const n = Number((await database.db.selectFrom('jobs').select(({ fn }) => fn.countAll().as('n')).where('worker_id', 'is not', null).executeTakeFirst())?.n ?? 0);
+  const n = Number(
+    (
+      await database.db
+        .selectFrom('jobs')
+        .select(({ fn }) => fn.countAll().as('n'))
+        .where('worker_id', 'is not', null)
+        .executeTakeFirst()
+    )?.n ?? 0,
+  );
   return n > registeredBefore || registeredBefore === -1;
 }
 
@@ -72,7 +92,13 @@ afterAll(async () => {
 describe('crash safety', () => {
   it(`${JOBS} jobs survive repeated SIGKILLs of a worker`, { timeout: 240_000 }, async () => {
     const storage = new LocalStorage({ root: storageDir });
-    const jobs = new JobService({ db: database.db, boss, storage, registry: await testRegistry(), maxAttempts: 9 });
+    const jobs = new JobService({
+      db: database.db,
+      boss,
+      storage,
+      registry: await testRegistry(),
+      maxAttempts: 9,
+    });
     const ownerId = await jobs.ensureUser('crash@example.org');
 
     // 1000 different small photos (so no job is a cache hit of another).
@@ -83,9 +109,15 @@ describe('crash safety', () => {
         Array.from({ length: Math.min(50, JOBS - start) }, async (_, k) => {
           const i = start + k;
           const colour = { r: i % 256, g: (i * 7) % 256, b: Math.floor(i / 256) * 60 };
-          const png = await sharp({ create: { width: 48, height: 32, channels: 3, background: colour } }).png().toBuffer();
+          const png = await sharp({ create: { width: 48, height: 32, channels: 3, background: colour } })
+            .png()
+            .toBuffer();
           const image = await jobs.storeImage({ ownerId, bytes: png });
-          const job = await jobs.submit({ ownerId, imageId: image.id, plan: { steps: [{ plugin: 'acme:invert' }], output: { format: 'png' } } });
+          const job = await jobs.submit({
+            ownerId,
+            imageId: image.id,
+            plan: { steps: [{ plugin: 'acme:invert' }], output: { format: 'png' } },
+          });
           ids[i] = job.id;
           firstPixel.set(job.id, [255 - colour.r, 255 - colour.g, 255 - colour.b]);
         }),
@@ -95,7 +127,11 @@ describe('crash safety', () => {
     registeredBefore = -1;
     await Promise.all([startWorker(), startWorker()]);
     const done = async (): Promise<number> => {
-      const counts = await database.db.selectFrom('jobs').select(['status', ({ fn }) => fn.countAll().as('n')]).groupBy('status').execute();
+      const counts = await database.db
+        .selectFrom('jobs')
+        .select(['status', ({ fn }) => fn.countAll().as('n')])
+        .groupBy('status')
+        .execute();
       if (process.env['CRASH_DEBUG']) console.log(new Date().toISOString(), JSON.stringify(counts));
       return Number(counts.find((c) => c.status === 'succeeded')?.n ?? 0);
     };
@@ -113,15 +149,23 @@ describe('crash safety', () => {
     await eventually(async () => (await done()) === JOBS || undefined, 180_000, 'every job done');
     const rows = await database.db.selectFrom('jobs').selectAll().execute();
     expect(rows).toHaveLength(JOBS);
-    const statuses = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    const statuses = rows.reduce<Record<string, number>>(
+      (acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }),
+      {},
+    );
     expect(statuses).toEqual({ succeeded: JOBS });
     // Some jobs were interrupted and ran again; none ran to a second output.
     const retried = rows.filter((r) => r.attempts > 1).length;
-    const results = await database.db.selectFrom('results').select(({ fn }) => fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const results = await database.db
+      .selectFrom('results')
+      .select(({ fn }) => fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(results.n)).toBe(JOBS);
     for (const row of rows) {
       expect(row.output_key).toBe(resultKey(row.plan_hash, row.input_sha256, 'png'));
-      const { data, info } = await sharp(await storage.get(row.output_key!)).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(await storage.get(row.output_key!))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       expect([info.width, info.height]).toEqual([48, 32]);
       expect([data[0], data[1], data[2]]).toEqual(firstPixel.get(row.id));
     }

@@ -36,7 +36,13 @@ export async function openHarness(policy: QueuePolicyOptions = {}): Promise<Harn
   const boss = createBoss({ url: database.url, superviseIntervalSeconds: 1 });
   await boss.start();
   await ensureQueues(boss, { retryLimit: 2, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, ...policy });
-  const jobs = new JobService({ db: database.db, boss, storage, registry, maxAttempts: (policy.retryLimit ?? 2) + 1 });
+  const jobs = new JobService({
+    db: database.db,
+    boss,
+    storage,
+    registry,
+    maxAttempts: (policy.retryLimit ?? 2) + 1,
+  });
   const ownerId = await jobs.ensureUser('owner@example.org');
   const workers: RenderWorker[] = [];
   return {
@@ -49,7 +55,16 @@ export async function openHarness(policy: QueuePolicyOptions = {}): Promise<Harn
     jobs,
     ownerId,
     async startWorker(options = {}) {
-      const worker = new RenderWorker({ db: database.db, boss, storage, engine, url: database.url, progressIntervalMs: 20, pollIntervalSeconds: 0.5, ...options });
+      const worker = new RenderWorker({
+        db: database.db,
+        boss,
+        storage,
+        engine,
+        url: database.url,
+        progressIntervalMs: 20,
+        pollIntervalSeconds: 0.5,
+        ...options,
+      });
       await worker.start();
       workers.push(worker);
       return worker;
@@ -65,7 +80,11 @@ export async function openHarness(policy: QueuePolicyOptions = {}): Promise<Harn
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -39,9 +39,22 @@ describe('Postgres restart', () => {
     const boss = createBoss({ url, superviseIntervalSeconds: 1 });
     await boss.start();
     cleanups.push(() => boss.stop({ graceful: false, close: true, timeout: 2000 }));
-    await ensureQueues(boss, { retryLimit: 10, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, expireInSeconds: 3 });
+    await ensureQueues(boss, {
+      retryLimit: 10,
+      retryDelaySeconds: 1,
+      retryDelayMaxSeconds: 2,
+      expireInSeconds: 3,
+    });
     const jobs = new JobService({ db: database.db, boss, storage, registry, maxAttempts: 11 });
-    const worker = new RenderWorker({ db: database.db, boss, storage, engine, url, concurrency: 4, pollIntervalSeconds: 0.5 });
+    const worker = new RenderWorker({
+      db: database.db,
+      boss,
+      storage,
+      engine,
+      url,
+      concurrency: 4,
+      pollIntervalSeconds: 0.5,
+    });
     await worker.start();
     cleanups.push(() => worker.stop(1000));
 
@@ -49,10 +62,24 @@ describe('Postgres restart', () => {
     const image = await jobs.storeImage({ ownerId, bytes: await read(photo('chelsea.png')) });
     const submitted = [];
     for (let i = 0; i < 40; i++) {
-      submitted.push(await jobs.submit({ ownerId, imageId: image.id, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 150 + i } }] } }));
+      submitted.push(
+        await jobs.submit({
+          ownerId,
+          imageId: image.id,
+          plan: { steps: [{ plugin: 'test:sleep', params: { ms: 150 + i } }] },
+        }),
+      );
     }
     const succeeded = async (): Promise<number> =>
-      Number((await database.db.selectFrom('jobs').select(({ fn }) => fn.countAll<string>().as('n')).where('status', '=', 'succeeded').executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await database.db
+            .selectFrom('jobs')
+            .select(({ fn }) => fn.countAll<string>().as('n'))
+            .where('status', '=', 'succeeded')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     await eventually(async () => (await succeeded()) >= 8 || undefined, 30_000, 'some jobs done');
 
     // Postgres goes away mid-run and comes back on the same port two seconds later.
@@ -60,13 +87,17 @@ describe('Postgres restart', () => {
     await new Promise((r) => setTimeout(r, 2000));
     server = await startEmbeddedPostgres({ dataDir, port });
 
-    await eventually(async () => {
-      try {
-        return (await succeeded()) === submitted.length || undefined;
-      } catch {
-        return undefined; // the pool reconnects on the next query
-      }
-    }, 90_000, 'every job done after the restart');
+    await eventually(
+      async () => {
+        try {
+          return (await succeeded()) === submitted.length || undefined;
+        } catch {
+          return undefined; // the pool reconnects on the next query
+        }
+      },
+      90_000,
+      'every job done after the restart',
+    );
     const rows = await database.db.selectFrom('jobs').select(['status', 'output_key']).execute();
     expect(rows.every((r) => r.status === 'succeeded' && r.output_key)).toBe(true);
   });

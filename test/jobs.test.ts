@@ -14,16 +14,26 @@ let imageId: string;
 
 beforeAll(async () => {
   h = await openHarness();
-  imageId = (await h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(photo('chelsea.png')), originalName: 'chelsea.png' })).id;
+  imageId = (
+    await h.jobs.storeImage({
+      ownerId: h.ownerId,
+      bytes: await read(photo('chelsea.png')),
+      originalName: 'chelsea.png',
+    })
+  ).id;
   await h.startWorker({ concurrency: 3 });
 });
 afterAll(() => h.close());
 
 const finished = (id: string, timeoutMs = 20_000): Promise<JobRecord> =>
-  eventually(async () => {
-    const job = await h.jobs.get(id);
-    return ['succeeded', 'failed', 'cancelled'].includes(job.status) ? job : undefined;
-  }, timeoutMs, `job ${id} to finish`);
+  eventually(
+    async () => {
+      const job = await h.jobs.get(id);
+      return ['succeeded', 'failed', 'cancelled'].includes(job.status) ? job : undefined;
+    },
+    timeoutMs,
+    `job ${id} to finish`,
+  );
 
 const codeOf = (p: Promise<unknown>): Promise<string> =>
   p.then(
@@ -60,21 +70,42 @@ describe('jobs', () => {
     listener.on('event', (e) => events.push(e));
     await listener.start();
     try {
-      const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 300 } }, { plugin: 'acme:invert' }], output: { format: 'png' } } });
+      const job = await h.jobs.submit({
+        ownerId: h.ownerId,
+        imageId,
+        plan: {
+          steps: [{ plugin: 'test:sleep', params: { ms: 300 } }, { plugin: 'acme:invert' }],
+          output: { format: 'png' },
+        },
+      });
       expect(job.status).toBe('queued');
       const done = await finished(job.id);
-      expect(done).toMatchObject({ status: 'succeeded', progress: 1, attempts: 1, fromCache: false, error: null });
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        progress: 1,
+        attempts: 1,
+        fromCache: false,
+        error: null,
+      });
       expect(done.output).toMatchObject({ width: 451, height: 300, format: 'png' });
       expect(done.timings?.steps?.map((s) => s.plugin)).toEqual(['test:sleep', 'acme:invert']);
       const png = await h.storage.get(done.output!.key);
       const meta = await sharp(png).metadata();
       expect([meta.width, meta.height]).toEqual([451, 300]);
-      await eventually(async () => events.some((e) => e.id === job.id && e.status === 'succeeded'), 5000, 'succeeded event');
+      await eventually(
+        async () => events.some((e) => e.id === job.id && e.status === 'succeeded'),
+        5000,
+        'succeeded event',
+      );
       const mine = events.filter((e) => e.id === job.id);
       expect(mine.map((e) => e.status)).toEqual(expect.arrayContaining(['queued', 'running', 'succeeded']));
       expect(mine.some((e) => e.status === 'running' && e.progress > 0 && e.progress < 1)).toBe(true);
       // The database's payload (a trigger) and eventOf() describe a row the same way.
-      const row = await h.database.db.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
+      const row = await h.database.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', job.id)
+        .executeTakeFirstOrThrow();
       expect(mine.at(-1)).toEqual(eventOf(row));
     } finally {
       await listener.close();
@@ -82,7 +113,10 @@ describe('jobs', () => {
   });
 
   it('serve an identical plan on an identical input from the cache, at once', async () => {
-    const plan = { steps: [{ plugin: 'acme:invert', params: { amount: 0.25 } }], output: { format: 'webp' as const } };
+    const plan = {
+      steps: [{ plugin: 'acme:invert', params: { amount: 0.25 } }],
+      output: { format: 'webp' as const },
+    };
     const first = await finished((await h.jobs.submit({ ownerId: h.ownerId, imageId, plan })).id);
     const second = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan });
     expect(second).toMatchObject({ status: 'succeeded', fromCache: true, attempts: 0 });
@@ -91,23 +125,40 @@ describe('jobs', () => {
   });
 
   it('return the same job for the same idempotency key, even when submitted concurrently', async () => {
-    const args = { ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'acme:invert', params: { amount: 0.5 } }] }, idempotencyKey: 'order-17' };
+    const args = {
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'acme:invert', params: { amount: 0.5 } }] },
+      idempotencyKey: 'order-17',
+    };
     const results = await Promise.all([h.jobs.submit(args), h.jobs.submit(args), h.jobs.submit(args)]);
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
     const again = await h.jobs.submit(args);
     expect(again.id).toBe(results[0]!.id);
-    const rows = await h.database.db.selectFrom('jobs').select('id').where('idempotency_key', '=', 'order-17').execute();
+    const rows = await h.database.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('idempotency_key', '=', 'order-17')
+      .execute();
     expect(rows).toHaveLength(1);
   });
 
   it('cancel a running job: its plugin stops and the worker moves on', async () => {
-    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:sleep', params: { ms: 60_000 } }] } });
+    const job = await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'test:sleep', params: { ms: 60_000 } }] },
+    });
     await eventually(async () => (await h.jobs.get(job.id)).status === 'running', 10_000, 'running');
     const started = Date.now();
     const cancelled = await h.jobs.cancel(job.id);
     expect(cancelled.status).toBe('cancelled');
     // The worker's slot frees up: a short job now completes.
-    const next = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'acme:invert', params: { amount: 0.75 } }] } });
+    const next = await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'acme:invert', params: { amount: 0.75 } }] },
+    });
     expect((await finished(next.id)).status).toBe('succeeded');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect((await h.jobs.get(job.id)).status).toBe('cancelled');
@@ -115,29 +166,47 @@ describe('jobs', () => {
   });
 
   it('retry a failing plugin with backoff, then fail it for good and dead-letter it', async () => {
-    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:boom' }] } });
+    const job = await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'test:boom' }] },
+    });
     const done = await finished(job.id, 30_000);
     expect(done).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'PLUGIN_FAILED' } });
     expect(done.error?.message).toContain('kaboom');
-    await eventually(async () => (await h.boss.getQueue('atelier-render-dead'))!.totalCount > 0 || undefined, 15_000, 'dead letter');
+    await eventually(
+      async () => (await h.boss.getQueue('atelier-render-dead'))!.totalCount > 0 || undefined,
+      15_000,
+      'dead letter',
+    );
   });
 
   it('fail a job with a bad input at once, without retries', async () => {
     // A file that passed the upload check but is damaged in storage.
     const img = await h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(photo('rocket.jpg')) });
     await h.storage.put(img.storageKey, (await read(photo('rocket.jpg'))).subarray(0, 2000));
-    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'acme:invert' }] } });
+    const job = await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId: img.id,
+      plan: { steps: [{ plugin: 'acme:invert' }] },
+    });
     const done = await finished(job.id);
     expect(done).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'IMAGE_CORRUPT' } });
   });
 
   it('retry a failed job by hand', async () => {
-    const job = await h.jobs.submit({ ownerId: h.ownerId, imageId, plan: { steps: [{ plugin: 'test:boom' }] } });
+    const job = await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'test:boom' }] },
+    });
     await finished(job.id, 30_000);
     const again = await h.jobs.retry(job.id);
     expect(again).toMatchObject({ status: 'queued', attempts: 0, error: null });
     expect((await finished(job.id, 30_000)).status).toBe('failed');
-    expect(await codeOf(h.jobs.retry((await h.jobs.list({ status: 'succeeded', limit: 1 })).items[0]!.id))).toBe('JOB_NOT_RETRYABLE');
+    expect(
+      await codeOf(h.jobs.retry((await h.jobs.list({ status: 'succeeded', limit: 1 })).items[0]!.id)),
+    ).toBe('JOB_NOT_RETRYABLE');
   });
 
   it('list with filters and a cursor', async () => {
@@ -169,7 +238,11 @@ describe('scheduling', () => {
 
   it('cancel a queued job before any worker takes it', async () => {
     const img = await s.jobs.storeImage({ ownerId: s.ownerId, bytes: await read(photo('coffee.png')) });
-    const job = await s.jobs.submit({ ownerId: s.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'acme:invert' }] } });
+    const job = await s.jobs.submit({
+      ownerId: s.ownerId,
+      imageId: img.id,
+      plan: { steps: [{ plugin: 'acme:invert' }] },
+    });
     await s.jobs.cancel(job.id);
     const worker = await s.startWorker({ concurrency: 1 });
     await new Promise((r) => setTimeout(r, 500));
@@ -183,15 +256,24 @@ describe('scheduling', () => {
     const img = await s.jobs.storeImage({ ownerId: s.ownerId, bytes: await read(photo('astronaut.png')) });
     return Promise.all(
       priorities.map((priority, i) =>
-        s.jobs.submit({ ownerId: s.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'test:sleep', params: { ms: base + i + priority * 10 } }] }, priority }),
+        s.jobs.submit({
+          ownerId: s.ownerId,
+          imageId: img.id,
+          plan: { steps: [{ plugin: 'test:sleep', params: { ms: base + i + priority * 10 } }] },
+          priority,
+        }),
       ),
     );
   };
   const allSucceeded = (jobs: JobRecord[]) =>
-    Promise.all(jobs.map((j) => eventually(async () => {
-      const r = await s.jobs.get(j.id);
-      return r.status === 'succeeded' ? r : undefined;
-    }, 20_000)));
+    Promise.all(
+      jobs.map((j) =>
+        eventually(async () => {
+          const r = await s.jobs.get(j.id);
+          return r.status === 'succeeded' ? r : undefined;
+        }, 20_000),
+      ),
+    );
 
   it('run higher priority first', async () => {
     const [high, ...low] = await sleepJobs([10, 0, 0, 0, 0]);
@@ -226,7 +308,15 @@ describe('scheduling', () => {
 describe('deletion', () => {
   it('remove an image, its jobs and their files; collect orphans', async () => {
     const img = await h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(bad('alpha.png')) });
-    const job = await finished((await h.jobs.submit({ ownerId: h.ownerId, imageId: img.id, plan: { steps: [{ plugin: 'acme:invert' }], output: { format: 'png' } } })).id);
+    const job = await finished(
+      (
+        await h.jobs.submit({
+          ownerId: h.ownerId,
+          imageId: img.id,
+          plan: { steps: [{ plugin: 'acme:invert' }], output: { format: 'png' } },
+        })
+      ).id,
+    );
     const outputKey = job.output!.key;
     expect(await h.storage.head(outputKey)).toBeDefined();
     await h.jobs.deleteImage(img.id);

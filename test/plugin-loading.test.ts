@@ -3,7 +3,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, PluginRegistry, loadPluginDirectory, loadPluginModule, resolvePluginPackage } from '@atelier/core';
+import {
+  Engine,
+  PluginRegistry,
+  loadPluginDirectory,
+  loadPluginModule,
+  resolvePluginPackage,
+} from '@atelier/core';
 import type { AtelierError } from '@atelier/core';
 import { createRegistry, readConfig } from '@atelier/server';
 import { photo, read, root } from './helpers.ts';
@@ -34,13 +40,23 @@ beforeAll(async () => {
   await mkdir(pkgDir('atelier-plugin-sepia'), { recursive: true });
   await writeFile(
     path.join(pkgDir('atelier-plugin-sepia'), 'package.json'),
-    JSON.stringify({ name: 'atelier-plugin-sepia', type: 'module', exports: { '.': { import: './dist/index.js' } } }),
+    JSON.stringify({
+      name: 'atelier-plugin-sepia',
+      type: 'module',
+      exports: { '.': { import: './dist/index.js' } },
+    }),
   );
   await mkdir(path.join(pkgDir('atelier-plugin-sepia'), 'dist'));
   await writeFile(path.join(pkgDir('atelier-plugin-sepia'), 'dist/index.js'), jsPlugin('sepia:tone'));
   await mkdir(pkgDir('atelier-plugin-broken'), { recursive: true });
-  await writeFile(path.join(pkgDir('atelier-plugin-broken'), 'package.json'), JSON.stringify({ name: 'atelier-plugin-broken', type: 'module', main: 'index.js' }));
-  await writeFile(path.join(pkgDir('atelier-plugin-broken'), 'index.js'), "throw new Error('no GPU found');\n");
+  await writeFile(
+    path.join(pkgDir('atelier-plugin-broken'), 'package.json'),
+    JSON.stringify({ name: 'atelier-plugin-broken', type: 'module', main: 'index.js' }),
+  );
+  await writeFile(
+    path.join(pkgDir('atelier-plugin-broken'), 'index.js'),
+    "throw new Error('no GPU found');\n",
+  );
   await mkdir(path.join(base, 'plugins/nested'), { recursive: true });
   await writeFile(path.join(base, 'plugins/local.js'), jsPlugin('local:sepia'));
   await writeFile(path.join(base, 'plugins/nested/index.js'), jsPlugin('local:nested'));
@@ -56,7 +72,10 @@ const codeOf = (p: Promise<unknown>): Promise<string> =>
 
 describe('loading plugins', () => {
   it('registers built-ins, configured npm packages and the local directory, and runs them on the engine', async () => {
-    const config = readConfig({ ATELIER_PLUGINS: 'atelier-plugin-sepia', ATELIER_PLUGIN_DIR: 'plugins' }, base);
+    const config = readConfig(
+      { ATELIER_PLUGINS: 'atelier-plugin-sepia', ATELIER_PLUGIN_DIR: 'plugins' },
+      base,
+    );
     const registry = await createRegistry(config);
     const ids = registry.list().map((p) => p.id);
     expect(ids).toContain('cartoon');
@@ -66,7 +85,9 @@ describe('loading plugins', () => {
 
     const engine = new Engine({ registry, threads: 1 });
     try {
-      const plan = engine.plan({ steps: [{ plugin: 'sepia:tone' }, { plugin: 'local:nested', params: { strength: 0.5 } }] });
+      const plan = engine.plan({
+        steps: [{ plugin: 'sepia:tone' }, { plugin: 'local:nested', params: { strength: 0.5 } }],
+      });
       const result = await engine.run(await read(photo('chelsea.png')), plan);
       expect([result.width, result.height]).toEqual([451, 300]);
       expect(result.timings.steps.map((s) => s.plugin)).toEqual(['sepia:tone', 'local:nested']);
@@ -87,18 +108,29 @@ describe('loading plugins', () => {
       await writeFile(file, text);
       return `file://${file}`;
     };
-    expect(await codeOf(loadPluginModule(new PluginRegistry(), await write('empty.js', 'export const x = 1;\n')))).toBe('PLUGIN_INVALID');
     expect(
-      await codeOf(loadPluginModule(new PluginRegistry(), await write('future.js', jsPlugin('f:x').replace("engine: '^1'", "engine: '^3'")))),
+      await codeOf(loadPluginModule(new PluginRegistry(), await write('empty.js', 'export const x = 1;\n'))),
+    ).toBe('PLUGIN_INVALID');
+    expect(
+      await codeOf(
+        loadPluginModule(
+          new PluginRegistry(),
+          await write('future.js', jsPlugin('f:x').replace("engine: '^1'", "engine: '^3'")),
+        ),
+      ),
     ).toBe('PLUGIN_ENGINE_MISMATCH');
     const twice = new PluginRegistry();
     await loadPluginModule(twice, await write('one.js', jsPlugin('dup:x')));
-    expect(await codeOf(loadPluginModule(twice, await write('two.js', jsPlugin('dup:x'))))).toBe('PLUGIN_DUPLICATE');
+    expect(await codeOf(loadPluginModule(twice, await write('two.js', jsPlugin('dup:x'))))).toBe(
+      'PLUGIN_DUPLICATE',
+    );
     // A local plugin may not take a built-in's id.
     const clash = path.join(base, 'clash');
     await mkdir(clash, { recursive: true });
     await writeFile(path.join(clash, 'cartoon.js'), jsPlugin('cartoon'));
-    expect(await codeOf(createRegistry(readConfig({ ATELIER_PLUGIN_DIR: 'clash' }, base)))).toBe('PLUGIN_DUPLICATE');
+    expect(await codeOf(createRegistry(readConfig({ ATELIER_PLUGIN_DIR: 'clash' }, base)))).toBe(
+      'PLUGIN_DUPLICATE',
+    );
   });
 
   it('treats a missing plugin directory as empty', async () => {

@@ -42,10 +42,19 @@ export const ERROR_CODES = {
   ENGINE_CLOSED: { status: 503, hint: 'The engine is shutting down.' },
   INPUT_NOT_FOUND: { status: 404, hint: 'The input file does not exist or cannot be read.' },
   STORAGE_NOT_FOUND: { status: 404, hint: 'The stored file is gone; it may have been deleted.' },
-  STORAGE_KEY_INVALID: { status: 400, hint: 'Storage keys are /-separated segments of letters, digits, ".", "_" and "-".' },
+  STORAGE_KEY_INVALID: {
+    status: 400,
+    hint: 'Storage keys are /-separated segments of letters, digits, ".", "_" and "-".',
+  },
   STORAGE_FAILED: { status: 503, hint: 'The storage backend failed; try again later.' },
-  MIGRATION_FAILED: { status: 500, hint: 'A database migration failed; see the message, fix and run `atelier migrate up`.' },
-  DATABASE_UNAVAILABLE: { status: 503, hint: 'The database cannot be reached; check DATABASE_URL or the embedded data directory.' },
+  MIGRATION_FAILED: {
+    status: 500,
+    hint: 'A database migration failed; see the message, fix and run `atelier migrate up`.',
+  },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    hint: 'The database cannot be reached; check DATABASE_URL or the embedded data directory.',
+  },
   JOB_NOT_FOUND: { status: 404, hint: 'No job has this id (or it is not yours).' },
   IMAGE_NOT_FOUND: { status: 404, hint: 'No image has this id (or it is not yours).' },
   USER_NOT_FOUND: { status: 404, hint: 'No user has this id or email.' },

@@ -165,7 +165,11 @@ export async function encodeImage(image: RawImage, output: PlanOutput): Promise<
         .flatten({ background: '#ffffff' })
         // Huffman optimisation needs a second pass over a buffer of every coefficient (about 6
         // bytes a pixel); above 8 MP one pass keeps memory flat at a cost of a few percent in size.
-        .jpeg({ quality: output.quality, mozjpeg: false, optimiseCoding: image.width * image.height <= 8_000_000 });
+        .jpeg({
+          quality: output.quality,
+          mozjpeg: false,
+          optimiseCoding: image.width * image.height <= 8_000_000,
+        });
       break;
     case 'png':
       pipeline = pipeline.png({ compressionLevel: 6, adaptiveFiltering: false });

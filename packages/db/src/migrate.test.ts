@@ -12,9 +12,11 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 const tables = async (db: Kysely<unknown>): Promise<string[]> =>
-  (await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public' order by 1`.execute(db)).rows.map(
-    (r) => r.tablename,
-  );
+  (
+    await sql<{
+      tablename: string;
+    }>`select tablename from pg_tables where schemaname = 'public' order by 1`.execute(db)
+  ).rows.map((r) => r.tablename);
 
 describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
@@ -45,14 +47,31 @@ describe('migrations', () => {
 
   it('enforce the constraints the services rely on', async () => {
     const db = t.db;
-    const user = await db.insertInto('users').values({ email: 'A@x.org', display_name: 'A' }).returning('id').executeTakeFirstOrThrow();
-    await expect(db.insertInto('users').values({ email: 'a@X.org', display_name: 'B' }).execute()).rejects.toThrow(/users_email_key/);
+    const user = await db
+      .insertInto('users')
+      .values({ email: 'A@x.org', display_name: 'A' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     await expect(
-      db.insertInto('users').values({ email: 'c@x.org', display_name: 'C', role: 'root' as never }).execute(),
+      db.insertInto('users').values({ email: 'a@X.org', display_name: 'B' }).execute(),
+    ).rejects.toThrow(/users_email_key/);
+    await expect(
+      db
+        .insertInto('users')
+        .values({ email: 'c@x.org', display_name: 'C', role: 'root' as never })
+        .execute(),
     ).rejects.toThrow(/check/);
     const image = await db
       .insertInto('images')
-      .values({ owner_id: user.id, sha256: 'ab', bytes: 10, width: 1, height: 1, format: 'png', storage_key: 'k' })
+      .values({
+        owner_id: user.id,
+        sha256: 'ab',
+        bytes: 10,
+        width: 1,
+        height: 1,
+        format: 'png',
+        storage_key: 'k',
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const job = {

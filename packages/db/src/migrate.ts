@@ -30,7 +30,10 @@ function check(results: readonly MigrationResult[] | undefined, error: unknown):
     const failed = results?.find((r) => r.status === 'Error');
     throw new AtelierError(
       'MIGRATION_FAILED',
-      `Migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`.replace('  ', ' '),
+      `Migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`.replace(
+        '  ',
+        ' ',
+      ),
       { cause: error },
     );
   }

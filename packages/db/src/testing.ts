@@ -19,7 +19,10 @@ export interface TestDatabase {
  * Creates a database with a random name on the server of `adminUrl`, migrates it and connects.
  * Tests get `adminUrl` from the test run's embedded server (or ATELIER_TEST_DATABASE_URL).
  */
-export async function createTestDatabase(adminUrl: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  adminUrl: string,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const name = `atelier_test_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

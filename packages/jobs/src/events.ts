@@ -29,7 +29,9 @@ type Executor = Kysely<Database> | Kysely<never>;
 
 /** Publishes an event (inside the caller's transaction when given one: it is sent at commit). */
 export async function publishJobEvent(db: Executor, event: JobEvent): Promise<void> {
-  await sql`select pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify(event)})`.execute(db as Kysely<Database>);
+  await sql`select pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify(event)})`.execute(
+    db as Kysely<Database>,
+  );
 }
 
 /** Asks every worker to stop the job if it runs it. */
@@ -42,7 +44,12 @@ export async function publishCancel(db: Executor, jobId: string): Promise<void> 
  * when Postgres goes away. Emits `event` (JobEvent), `cancel` (job id) and `reconnect` (after a
  * lost connection came back: listeners should re-read state they may have missed).
  */
-export class JobEventListener extends EventEmitter<{ event: [JobEvent]; cancel: [string]; reconnect: []; error: [Error] }> {
+export class JobEventListener extends EventEmitter<{
+  event: [JobEvent];
+  cancel: [string];
+  reconnect: [];
+  error: [Error];
+}> {
   readonly #url: string;
   readonly #logger: Logger;
   #client: pg.Client | undefined;
@@ -63,7 +70,11 @@ export class JobEventListener extends EventEmitter<{ event: [JobEvent]; cancel: 
   }
 
   async #connect(isReconnect: boolean): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url, application_name: 'atelier-events', keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.#url,
+      application_name: 'atelier-events',
+      keepAlive: true,
+    });
     client.on('notification', (message) => {
       if (!message.payload) return;
       if (message.channel === JOB_CANCEL_CHANNEL) this.emit('cancel', message.payload);

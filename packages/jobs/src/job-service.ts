@@ -56,7 +56,8 @@ function encodeCursor(row: { created_at: Date; id: string }): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new AtelierError('PLAN_INVALID', 'The page cursor is malformed.');
+  if (!id || Number.isNaN(createdAt.getTime()))
+    throw new AtelierError('PLAN_INVALID', 'The page cursor is malformed.');
   return { createdAt, id };
 }
 
@@ -101,7 +102,11 @@ export class JobService {
 
   /** Finds or creates the user with this email (the CLI's operator account, for one). */
   async ensureUser(email: string, displayName = email.split('@')[0] ?? email): Promise<string> {
-    const existing = await this.#db.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirst();
+    const existing = await this.#db
+      .selectFrom('users')
+      .select('id')
+      .where(sql`lower(email)`, '=', email.toLowerCase())
+      .executeTakeFirst();
     if (existing) return existing.id;
     const row = await this.#db
       .insertInto('users')
@@ -110,7 +115,13 @@ export class JobService {
       .returning('id')
       .executeTakeFirst();
     if (row) return row.id;
-    return (await this.#db.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirstOrThrow()).id;
+    return (
+      await this.#db
+        .selectFrom('users')
+        .select('id')
+        .where(sql`lower(email)`, '=', email.toLowerCase())
+        .executeTakeFirstOrThrow()
+    ).id;
   }
 
   /**
@@ -119,7 +130,11 @@ export class JobService {
    * file that {@link collectOrphans} removes). The same photo uploaded twice by one owner returns
    * the first image.
    */
-  async storeImage(args: { ownerId: string; bytes: Uint8Array; originalName?: string }): Promise<ImageRecord> {
+  async storeImage(args: {
+    ownerId: string;
+    bytes: Uint8Array;
+    originalName?: string;
+  }): Promise<ImageRecord> {
     const limits: PlanLimits = { ...DEFAULT_LIMITS, ...this.#limits };
     const info = await inspectInput(args.bytes, limits);
     const sha256 = createHash('sha256').update(args.bytes).digest('hex');
@@ -132,7 +147,9 @@ export class JobService {
     if (existing) return toImageRecord(existing);
     const key = originalKey(sha256);
     if (!(await this.#storage.head(key))) {
-      await this.#storage.put(key, args.bytes, { contentType: CONTENT_TYPES[info.format] ?? 'application/octet-stream' });
+      await this.#storage.put(key, args.bytes, {
+        contentType: CONTENT_TYPES[info.format] ?? 'application/octet-stream',
+      });
     }
     const orientSwap = info.orientation >= 5 && info.orientation <= 8;
     const row = await this.#db
@@ -152,7 +169,12 @@ export class JobService {
       .executeTakeFirst();
     if (row) return toImageRecord(row);
     return toImageRecord(
-      await this.#db.selectFrom('images').selectAll().where('owner_id', '=', args.ownerId).where('sha256', '=', sha256).executeTakeFirstOrThrow(),
+      await this.#db
+        .selectFrom('images')
+        .selectAll()
+        .where('owner_id', '=', args.ownerId)
+        .where('sha256', '=', sha256)
+        .executeTakeFirstOrThrow(),
     );
   }
 
@@ -182,7 +204,10 @@ export class JobService {
     const image = await this.getImage(args.imageId, args.ownerId);
     const plan = this.plan(args.plan);
     const hash = planHash(plan);
-    const style = plan.steps.find((s) => this.#registry.get(s.plugin).kind === 'style')?.plugin ?? plan.steps[0]?.plugin ?? 'convert';
+    const style =
+      plan.steps.find((s) => this.#registry.get(s.plugin).kind === 'style')?.plugin ??
+      plan.steps[0]?.plugin ??
+      'convert';
     const priority = Math.max(-100, Math.min(100, Math.trunc(args.priority ?? 0)));
     const base = {
       owner_id: args.ownerId,
@@ -243,12 +268,23 @@ export class JobService {
     }
   }
 
-  #enqueue(trx: Kysely<Database>, queueJobId: string, jobId: string, style: string, priority: number): Promise<void> {
+  #enqueue(
+    trx: Kysely<Database>,
+    queueJobId: string,
+    jobId: string,
+    style: string,
+    priority: number,
+  ): Promise<void> {
     return enqueueRender(this.#boss, trx as unknown as Kysely<never>, { queueJobId, jobId, style, priority });
   }
 
   #findByKey(ownerId: string, key: string): Promise<Job | undefined> {
-    return this.#db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId).where('idempotency_key', '=', key).executeTakeFirst();
+    return this.#db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
   }
 
   async #cachedResult(hash: string, sha256: string) {
@@ -261,7 +297,11 @@ export class JobService {
     if (!cached) return undefined;
     if (await this.#storage.head(cached.output_key)) return cached;
     // The file is gone (deleted with its last job): forget the entry and compute again.
-    await this.#db.deleteFrom('results').where('plan_hash', '=', hash).where('input_sha256', '=', sha256).execute();
+    await this.#db
+      .deleteFrom('results')
+      .where('plan_hash', '=', hash)
+      .where('input_sha256', '=', sha256)
+      .execute();
     return undefined;
   }
 
@@ -281,7 +321,12 @@ export class JobService {
   /** Jobs newest first, with a cursor for the next page. */
   async list(args: ListJobs = {}): Promise<{ items: JobRecord[]; nextCursor: string | null }> {
     const limit = Math.max(1, Math.min(200, args.limit ?? 50));
-    let query = this.#db.selectFrom('jobs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+    let query = this.#db
+      .selectFrom('jobs')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
     if (args.ownerId !== undefined) query = query.where('owner_id', '=', args.ownerId);
     if (args.status !== undefined) query = query.where('status', '=', args.status);
     if (args.style !== undefined) query = query.where('style', '=', args.style);
@@ -289,12 +334,20 @@ export class JobService {
     if (args.createdBefore !== undefined) query = query.where('created_at', '<', args.createdBefore);
     if (args.cursor !== undefined) {
       const { createdAt, id } = decodeCursor(args.cursor);
-      query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+      query = query.where((eb) =>
+        eb.or([
+          eb('created_at', '<', createdAt),
+          eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)]),
+        ]),
+      );
     }
     const rows = await query.execute();
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    return { items: page.map(toJobRecord), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return {
+      items: page.map(toJobRecord),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
   }
 
   /**
@@ -306,7 +359,13 @@ export class JobService {
     const row = await this.#db.transaction().execute(async (trx) => {
       const updated = await trx
         .updateTable('jobs')
-        .set({ status: 'cancelled', finished_at: new Date(), updated_at: new Date(), error_code: 'ABORTED', error_message: 'Cancelled.' })
+        .set({
+          status: 'cancelled',
+          finished_at: new Date(),
+          updated_at: new Date(),
+          error_code: 'ABORTED',
+          error_message: 'Cancelled.',
+        })
         .where('id', '=', current.id)
         .where('status', 'in', ['queued', 'running'])
         .returningAll()
@@ -331,7 +390,10 @@ export class JobService {
   async retry(id: string, ownerId?: string): Promise<JobRecord> {
     const current = await this.#row(id, ownerId);
     if (current.status !== 'failed' && current.status !== 'cancelled') {
-      throw new AtelierError('JOB_NOT_RETRYABLE', `Job ${id} is ${current.status}; only failed or cancelled jobs can be retried.`);
+      throw new AtelierError(
+        'JOB_NOT_RETRYABLE',
+        `Job ${id} is ${current.status}; only failed or cancelled jobs can be retried.`,
+      );
     }
     const queueJobId = randomUUID();
     const row = await this.#db.transaction().execute(async (trx) => {
@@ -371,8 +433,13 @@ export class JobService {
   /** Deletes an image, its jobs, and every file no other row uses. */
   async deleteImage(id: string, ownerId?: string): Promise<void> {
     const image = await this.getImage(id, ownerId);
-    const jobs = await this.#db.selectFrom('jobs').select(['id', 'status', 'output_key']).where('image_id', '=', image.id).execute();
-    for (const job of jobs) if (!TERMINAL_STATUSES.includes(job.status)) await this.cancel(job.id).catch(() => {});
+    const jobs = await this.#db
+      .selectFrom('jobs')
+      .select(['id', 'status', 'output_key'])
+      .where('image_id', '=', image.id)
+      .execute();
+    for (const job of jobs)
+      if (!TERMINAL_STATUSES.includes(job.status)) await this.cancel(job.id).catch(() => {});
     await this.#db.deleteFrom('images').where('id', '=', image.id).execute(); // jobs cascade
     for (const job of jobs) if (job.output_key) await this.#releaseFile(job.output_key);
     await this.#releaseFile(image.storageKey);
@@ -384,7 +451,12 @@ export class JobService {
       .selectFrom('images')
       .select(sql<number>`1`.as('one'))
       .where('storage_key', '=', key)
-      .unionAll(this.#db.selectFrom('jobs').select(sql<number>`1`.as('one')).where('output_key', '=', key))
+      .unionAll(
+        this.#db
+          .selectFrom('jobs')
+          .select(sql<number>`1`.as('one'))
+          .where('output_key', '=', key),
+      )
       .limit(1)
       .executeTakeFirst();
     if (used) return;
@@ -407,8 +479,18 @@ export class JobService {
           .selectFrom('images')
           .select(sql<number>`1`.as('one'))
           .where('storage_key', '=', object.key)
-          .unionAll(this.#db.selectFrom('jobs').select(sql<number>`1`.as('one')).where('output_key', '=', object.key))
-          .unionAll(this.#db.selectFrom('results').select(sql<number>`1`.as('one')).where('output_key', '=', object.key))
+          .unionAll(
+            this.#db
+              .selectFrom('jobs')
+              .select(sql<number>`1`.as('one'))
+              .where('output_key', '=', object.key),
+          )
+          .unionAll(
+            this.#db
+              .selectFrom('results')
+              .select(sql<number>`1`.as('one'))
+              .where('output_key', '=', object.key),
+          )
           .limit(1)
           .executeTakeFirst();
         if (!used) {

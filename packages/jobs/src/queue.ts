@@ -58,7 +58,9 @@ export function createBoss(options: BossOptions): PgBoss {
     logger.warn('queue error', { error: error instanceof Error ? error.message : String(error) }),
   );
   boss.on('warning', (warning: unknown) =>
-    logger.debug('queue warning', { warning: typeof warning === 'object' ? JSON.stringify(warning).slice(0, 300) : String(warning) }),
+    logger.debug('queue warning', {
+      warning: typeof warning === 'object' ? JSON.stringify(warning).slice(0, 300) : String(warning),
+    }),
   );
   return boss;
 }
@@ -83,16 +85,20 @@ export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}
     [RENDER_QUEUE, render],
   ] as const) {
     if (await boss.getQueue(name)) {
-      const { policy: _policy, heartbeatSeconds: _heartbeat, ...changeable } = options as typeof options & {
+      const {
+        policy: _policy,
+        heartbeatSeconds: _heartbeat,
+        ...changeable
+      } = options as typeof options & {
         policy?: string;
         heartbeatSeconds?: number;
       };
       await boss.updateQueue(name, changeable);
     } else
       await boss.createQueue(name, options).catch(async (error: unknown) => {
-      // Another process created it meanwhile.
-      if (!(await boss.getQueue(name))) throw error;
-    });
+        // Another process created it meanwhile.
+        if (!(await boss.getQueue(name))) throw error;
+      });
   }
 }
 

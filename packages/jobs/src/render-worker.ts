@@ -84,7 +84,9 @@ export class RenderWorker {
   }
 
   async start(): Promise<void> {
-    this.#listener.on('cancel', (jobId) => this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')));
+    this.#listener.on('cancel', (jobId) =>
+      this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')),
+    );
     await this.#listener.start();
     const concurrency = this.#o.concurrency ?? this.#o.engine.threads * 2;
     const limits = this.#o.pluginConcurrency ?? {};
@@ -110,9 +112,13 @@ export class RenderWorker {
       ),
     );
     this.#workIds.push(
-      await this.#o.boss.work(DEAD_LETTER_QUEUE, { batchSize: 10, includeMetadata: true, pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2 }, async (jobs: JobWithMetadata<RenderPayload>[]) => {
-        for (const job of jobs) await this.#buryDead(job);
-      }),
+      await this.#o.boss.work(
+        DEAD_LETTER_QUEUE,
+        { batchSize: 10, includeMetadata: true, pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2 },
+        async (jobs: JobWithMetadata<RenderPayload>[]) => {
+          for (const job of jobs) await this.#buryDead(job);
+        },
+      ),
     );
     this.#logger.info('worker started', { worker: this.#id, concurrency });
   }
@@ -158,8 +164,14 @@ export class RenderWorker {
         return Number(running.n) >= limit ? 'busy' : await claim(trx);
       });
       if (outcome === 'busy') {
-        const row = await db.selectFrom('jobs').selectAll().where('id', '=', jobId).where('queue_job_id', '=', job.id).executeTakeFirst();
-        if (row && (row.status === 'queued' || row.status === 'running')) await this.#handBack(row, job.id, 1, false);
+        const row = await db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('id', '=', jobId)
+          .where('queue_job_id', '=', job.id)
+          .executeTakeFirst();
+        if (row && (row.status === 'queued' || row.status === 'running'))
+          await this.#handBack(row, job.id, 1, false);
         return { id: job.id, status: 'completed' };
       }
       claimed = outcome;
@@ -169,7 +181,8 @@ export class RenderWorker {
 
     const controller = new AbortController();
     this.#running.set(jobId, controller);
-    const onExpire = (): void => controller.abort(new AtelierError('ABORTED', 'The queue gave up on this attempt.'));
+    const onExpire = (): void =>
+      controller.abort(new AtelierError('ABORTED', 'The queue gave up on this attempt.'));
     job.signal.addEventListener('abort', onExpire, { once: true });
     try {
       const output = await this.#render(claimed, controller.signal);
@@ -197,10 +210,15 @@ export class RenderWorker {
     } catch (error) {
       const err =
         job.signal.aborted && !this.#stopping
-          ? new AtelierError('PLUGIN_TIMEOUT', 'The job outlived its queue expiry (or lost its claim) and was stopped.')
+          ? new AtelierError(
+              'PLUGIN_TIMEOUT',
+              'The job outlived its queue expiry (or lost its claim) and was stopped.',
+            )
           : isAtelierError(error)
             ? error
-            : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
+            : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), {
+                cause: error,
+              });
       const current = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
       if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
       if (this.#stopping && err.code === 'ABORTED') {
@@ -225,9 +243,18 @@ export class RenderWorker {
         .where('queue_job_id', '=', job.id)
         .where('status', '=', 'running')
         .executeTakeFirst();
-      this.#logger.warn('job attempt failed', { job: jobId, code: err.code, attempt: job.retryCount + 1, final });
+      this.#logger.warn('job attempt failed', {
+        job: jobId,
+        code: err.code,
+        attempt: job.retryCount + 1,
+        final,
+      });
       // A permanent failure goes straight to the dead-letter queue; others are retried with backoff.
-      return { id: job.id, status: permanent ? 'deadletter' : 'failed', output: { code: err.code, message: err.message } };
+      return {
+        id: job.id,
+        status: permanent ? 'deadletter' : 'failed',
+        output: { code: err.code, message: err.message },
+      };
     } finally {
       job.signal.removeEventListener('abort', onExpire);
       this.#running.delete(jobId);
@@ -244,7 +271,14 @@ export class RenderWorker {
       .leftJoin('results', (join) =>
         join.on('results.plan_hash', '=', job.plan_hash).on('results.input_sha256', '=', job.input_sha256),
       )
-      .select(['images.storage_key', 'results.output_key', 'results.bytes', 'results.width', 'results.height', 'results.format'])
+      .select([
+        'images.storage_key',
+        'results.output_key',
+        'results.bytes',
+        'results.width',
+        'results.height',
+        'results.format',
+      ])
       .where('images.id', '=', job.image_id)
       .executeTakeFirst();
     if (!found) throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
@@ -270,14 +304,16 @@ export class RenderWorker {
         const now = performance.now();
         if (now - lastWrite < interval) return;
         lastWrite = now;
-        pending = pending.then(async () => {
-          await db
-            .updateTable('jobs')
-            .set({ progress: Math.round(event.fraction * 1000) / 1000, updated_at: new Date() })
-            .where('id', '=', job.id)
-            .where('status', '=', 'running')
-            .execute();
-        }).catch(() => {});
+        pending = pending
+          .then(async () => {
+            await db
+              .updateTable('jobs')
+              .set({ progress: Math.round(event.fraction * 1000) / 1000, updated_at: new Date() })
+              .where('id', '=', job.id)
+              .where('status', '=', 'running')
+              .execute();
+          })
+          .catch(() => {});
       },
     });
     await pending;
@@ -304,7 +340,12 @@ export class RenderWorker {
    * Puts a job back on the queue under a fresh queue entry, without costing it an attempt: at
    * shutdown (`wasClaimed`: it ran here and is rewound) or when its plugin is at its limit.
    */
-  async #handBack(claimed: Job, queueJobId: string, startAfterSeconds: number, wasClaimed: boolean): Promise<void> {
+  async #handBack(
+    claimed: Job,
+    queueJobId: string,
+    startAfterSeconds: number,
+    wasClaimed: boolean,
+  ): Promise<void> {
     const { db, boss } = this.#o;
     await db.transaction().execute(async (trx) => {
       const fresh = randomUUID();
@@ -331,7 +372,10 @@ export class RenderWorker {
         startAfterSeconds,
       });
     });
-    this.#logger.debug('handed a job back to the queue', { job: claimed.id, reason: wasClaimed ? 'shutdown' : 'plugin limit' });
+    this.#logger.debug('handed a job back to the queue', {
+      job: claimed.id,
+      reason: wasClaimed ? 'shutdown' : 'plugin limit',
+    });
   }
 
   /** A job whose retries are spent (or that expired on its last attempt) is failed for good. */
@@ -364,7 +408,8 @@ export class RenderWorker {
     for (const id of this.#workIds) await boss.offWork(RENDER_QUEUE, { id, wait: false }).catch(() => {});
     const until = Date.now() + deadlineMs;
     while (this.#running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    for (const controller of this.#running.values()) controller.abort(new AtelierError('ABORTED', 'The worker is shutting down.'));
+    for (const controller of this.#running.values())
+      controller.abort(new AtelierError('ABORTED', 'The worker is shutting down.'));
     while (this.#running.size > 0) await new Promise((r) => setTimeout(r, 20));
     await this.#listener.close();
     this.#logger.info('worker stopped', { worker: this.#id });

@@ -25,23 +25,38 @@ const TERMINAL_STATUSES: readonly JobRecord['status'][] = ['succeeded', 'failed'
 export const OPERATOR_EMAIL = 'operator@atelier.local';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const integer = (name: string, min: number, max: number) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
-  return n;
-};
+const integer =
+  (name: string, min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
 const EXT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
 
 function describe(job: JobRecord): string {
-  const parts = [job.id, job.status.padEnd(9), job.style.padEnd(14), `${Math.round(job.progress * 100)}%`.padStart(4), job.createdAt.toISOString()];
+  const parts = [
+    job.id,
+    job.status.padEnd(9),
+    job.style.padEnd(14),
+    `${Math.round(job.progress * 100)}%`.padStart(4),
+    job.createdAt.toISOString(),
+  ];
   if (job.fromCache) parts.push('(cache)');
   if (job.error) parts.push(`${job.error.code}: ${job.error.message}`);
   return parts.join('  ');
 }
 
-async function withServices<T>(fn: (services: Services) => Promise<T>, options: { worker?: boolean } = {}): Promise<T> {
+async function withServices<T>(
+  fn: (services: Services) => Promise<T>,
+  options: { worker?: boolean } = {},
+): Promise<T> {
   const { openServices } = await services();
-  const opened = await openServices(readConfig(), { logger: options.worker ? createLogger() : silentLogger, ...options });
+  const opened = await openServices(readConfig(), {
+    logger: options.worker ? createLogger() : silentLogger,
+    ...options,
+  });
   // Ctrl-C closes cleanly: running jobs go back to the queue, an embedded Postgres stops.
   const interrupt = (): void => {
     process.stderr.write('atelier: ABORTED: interrupted; closing...\n');
@@ -62,11 +77,15 @@ export function registerJobCommands(program: Command): void {
   program
     .command('migrate')
     .description('apply, revert or list database migrations (they also run on every start)')
-    .addArgument(new Argument('[direction]', 'up, down or status').choices(['up', 'down', 'status']).default('up'))
+    .addArgument(
+      new Argument('[direction]', 'up, down or status').choices(['up', 'down', 'status']).default('up'),
+    )
     .action(async (direction: 'up' | 'down' | 'status') => {
       const { migrateDown, migrateUp, migrationStatus, openDatabase } = await dbModule();
       const config = readConfig();
-      const database = await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') });
+      const database = await openDatabase(
+        config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') },
+      );
       try {
         const db = database.db as unknown as Kysely<unknown>;
         if (direction === 'up') {
@@ -76,7 +95,8 @@ export function registerJobCommands(program: Command): void {
           const reverted = await migrateDown(db);
           process.stdout.write(reverted ? `reverted: ${reverted}\n` : 'nothing to revert\n');
         } else {
-          for (const m of await migrationStatus(db)) process.stdout.write(`${m.name}\t${m.executedAt ? m.executedAt.toISOString() : 'pending'}\n`);
+          for (const m of await migrationStatus(db))
+            process.stdout.write(`${m.name}\t${m.executedAt ? m.executedAt.toISOString() : 'pending'}\n`);
         }
       } finally {
         await database.close();
@@ -86,9 +106,14 @@ export function registerJobCommands(program: Command): void {
   program
     .command('worker')
     .description('run a stateless worker: takes jobs from the queue until SIGTERM or SIGINT')
-    .option('--concurrency <n>', 'jobs at once (default: twice the worker threads)', integer('concurrency', 1, 256))
+    .option(
+      '--concurrency <n>',
+      'jobs at once (default: twice the worker threads)',
+      integer('concurrency', 1, 256),
+    )
     .action(async (opts: { concurrency?: number }) => {
-      if (opts.concurrency !== undefined) process.env['ATELIER_WORKER_CONCURRENCY'] = String(opts.concurrency);
+      if (opts.concurrency !== undefined)
+        process.env['ATELIER_WORKER_CONCURRENCY'] = String(opts.concurrency);
       const logger = createLogger();
       // Listen for the signals before the worker can take a job.
       const stopSignal = new Promise<string>((resolve) => {
@@ -97,7 +122,10 @@ export function registerJobCommands(program: Command): void {
       });
       const { openServices } = await services();
       const opened = await openServices(readConfig(), { worker: true, logger });
-      logger.info('worker ready', { worker: opened.worker?.id, database: opened.database.embedded ? 'embedded' : 'external' });
+      logger.info('worker ready', {
+        worker: opened.worker?.id,
+        database: opened.database.embedded ? 'embedded' : 'external',
+      });
       const signal = await stopSignal;
       logger.info('shutting down', { signal, running: opened.worker?.active ?? 0 });
       await opened.close();
@@ -118,72 +146,118 @@ export function registerJobCommands(program: Command): void {
     .option('--out <dir>', 'with --wait, write the results here')
     .option('--no-worker', 'with --wait, do not run a worker in this process (rely on others)')
     .option('--json', 'print the job ids and final states as JSON')
-    .action(async (inputs: string[], opts: { style?: string; set: string[]; plan?: string; format?: string; priority: number; key?: string; owner: string; wait?: boolean; out?: string; worker: boolean; json?: boolean }) => {
-      let request: PlanRequest;
-      if (opts.plan) {
-        if (opts.style) throw new AtelierError('PLAN_INVALID', 'Give either --style or --plan, not both.');
-        request = JSON.parse(await readFile(opts.plan, 'utf8')) as PlanRequest;
-      } else if (opts.style) {
-        request = { steps: [{ plugin: opts.style, params: parseSetOptions(opts.set) }] };
-      } else throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
-      if (opts.format) request = { ...request, output: { ...request.output, format: opts.format as 'jpeg' } };
-      if (opts.out && !opts.wait) throw new AtelierError('PLAN_INVALID', '--out needs --wait.');
-      await withServices(async (services) => {
-        const ownerId = await services.jobs.ensureUser(opts.owner);
-        services.jobs.plan(request); // fail fast on a bad plan before storing anything
-        const submitted: { input: string; job?: JobRecord; error?: AtelierError }[] = [];
-        for (const [index, input] of inputs.entries()) {
-          try {
-            const bytes = await readFile(input).catch((error: NodeJS.ErrnoException) => {
-              throw new AtelierError('INPUT_NOT_FOUND', `Cannot read ${input}: ${error.code ?? error.message}`);
-            });
-            const image = await services.jobs.storeImage({ ownerId, bytes, originalName: path.basename(input) });
-            const job = await services.jobs.submit({
-              ownerId,
-              imageId: image.id,
-              plan: request,
-              priority: opts.priority,
-              ...(opts.key ? { idempotencyKey: `${opts.key}:${index}` } : {}),
-            });
-            submitted.push({ input, job });
-          } catch (error) {
-            if (!isAtelierError(error)) throw error;
-            submitted.push({ input, error });
-            process.stderr.write(`atelier: ${error.code}: ${input}: ${error.message}\n`);
-          }
-        }
-        const final = opts.wait ? await follow(services, submitted, opts.json === true) : submitted.map((s) => s.job);
-        if (opts.wait && opts.out) {
-          await mkdir(opts.out, { recursive: true });
-          for (const [i, s] of submitted.entries()) {
-            const job = final[i];
-            if (job?.status !== 'succeeded' || !job.output) continue;
-            const file = path.join(opts.out, `${path.parse(s.input).name}.${job.style.replaceAll(':', '-')}.${EXT[job.output.format] ?? job.output.format}`);
-            await writeFileAtomic(file, await services.storage.get(job.output.key));
-            if (!opts.json) process.stdout.write(`${file}\n`);
-          }
-        }
-        if (opts.json) {
-          const out = submitted.map((s, i) => {
-            const job = final[i];
-            return s.error
-              ? { input: s.input, error: { code: s.error.code, message: s.error.message } }
-              : { input: s.input, jobId: job!.id, status: job!.status, fromCache: job!.fromCache, ...(job!.error ? { error: job!.error } : {}), ...(job!.output ? { output: job!.output } : {}) };
-          });
-          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        } else if (!opts.wait) {
-          for (const s of submitted) if (s.job) process.stdout.write(`${s.job.id}\t${s.job.status}\t${s.input}\n`);
-        }
-        const failed = submitted.some((s, i) => s.error || (opts.wait && final[i]?.status !== 'succeeded'));
-        for (const [i, s] of submitted.entries()) {
-          const job = final[i];
-          if (opts.wait && job && job.status !== 'succeeded') {
-            process.stderr.write(`atelier: ${job.error?.code ?? 'ABORTED'}: ${s.input}: job ${job.id} ${job.status}${job.error ? `: ${job.error.message}` : ''}\n`);
-          }
-        }
-        if (failed) process.exitCode = 1;
-      }, { worker: opts.wait === true && opts.worker });
-    });
+    .action(
+      async (
+        inputs: string[],
+        opts: {
+          style?: string;
+          set: string[];
+          plan?: string;
+          format?: string;
+          priority: number;
+          key?: string;
+          owner: string;
+          wait?: boolean;
+          out?: string;
+          worker: boolean;
+          json?: boolean;
+        },
+      ) => {
+        let request: PlanRequest;
+        if (opts.plan) {
+          if (opts.style) throw new AtelierError('PLAN_INVALID', 'Give either --style or --plan, not both.');
+          request = JSON.parse(await readFile(opts.plan, 'utf8')) as PlanRequest;
+        } else if (opts.style) {
+          request = { steps: [{ plugin: opts.style, params: parseSetOptions(opts.set) }] };
+        } else
+          throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
+        if (opts.format)
+          request = { ...request, output: { ...request.output, format: opts.format as 'jpeg' } };
+        if (opts.out && !opts.wait) throw new AtelierError('PLAN_INVALID', '--out needs --wait.');
+        await withServices(
+          async (services) => {
+            const ownerId = await services.jobs.ensureUser(opts.owner);
+            services.jobs.plan(request); // fail fast on a bad plan before storing anything
+            const submitted: { input: string; job?: JobRecord; error?: AtelierError }[] = [];
+            for (const [index, input] of inputs.entries()) {
+              try {
+                const bytes = await readFile(input).catch((error: NodeJS.ErrnoException) => {
+                  throw new AtelierError(
+                    'INPUT_NOT_FOUND',
+                    `Cannot read ${input}: ${error.code ?? error.message}`,
+                  );
+                });
+                const image = await services.jobs.storeImage({
+                  ownerId,
+                  bytes,
+                  originalName: path.basename(input),
+                });
+                const job = await services.jobs.submit({
+                  ownerId,
+                  imageId: image.id,
+                  plan: request,
+                  priority: opts.priority,
+                  ...(opts.key ? { idempotencyKey: `${opts.key}:${index}` } : {}),
+                });
+                submitted.push({ input, job });
+              } catch (error) {
+                if (!isAtelierError(error)) throw error;
+                submitted.push({ input, error });
+                process.stderr.write(`atelier: ${error.code}: ${input}: ${error.message}\n`);
+              }
+            }
+            const final = opts.wait
+              ? await follow(services, submitted, opts.json === true)
+              : submitted.map((s) => s.job);
+            if (opts.wait && opts.out) {
+              await mkdir(opts.out, { recursive: true });
+              for (const [i, s] of submitted.entries()) {
+                const job = final[i];
+                if (job?.status !== 'succeeded' || !job.output) continue;
+                const file = path.join(
+                  opts.out,
+                  `${path.parse(s.input).name}.${job.style.replaceAll(':', '-')}.${EXT[job.output.format] ?? job.output.format}`,
+                );
+                await writeFileAtomic(file, await services.storage.get(job.output.key));
+                if (!opts.json) process.stdout.write(`${file}\n`);
+              }
+            }
+            if (opts.json) {
+              const out = submitted.map((s, i) => {
+                const job = final[i];
+                return s.error
+                  ? { input: s.input, error: { code: s.error.code, message: s.error.message } }
+                  : {
+                      input: s.input,
+                      jobId: job!.id,
+                      status: job!.status,
+                      fromCache: job!.fromCache,
+                      ...(job!.error ? { error: job!.error } : {}),
+                      ...(job!.output ? { output: job!.output } : {}),
+                    };
+              });
+              process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+            } else if (!opts.wait) {
+              for (const s of submitted)
+                if (s.job) process.stdout.write(`${s.job.id}\t${s.job.status}\t${s.input}\n`);
+            }
+            const failed = submitted.some(
+              (s, i) => s.error || (opts.wait && final[i]?.status !== 'succeeded'),
+            );
+            for (const [i, s] of submitted.entries()) {
+              const job = final[i];
+              if (opts.wait && job && job.status !== 'succeeded') {
+                process.stderr.write(
+                  `atelier: ${job.error?.code ?? 'ABORTED'}: ${s.input}: job ${job.id} ${job.status}${job.error ? `: ${job.error.message}` : ''}\n`,
+                );
+              }
+            }
+            if (failed) process.exitCode = 1;
+          },
+          { worker: opts.wait === true && opts.worker },
+        );
+      },
+    );
 
   const jobs = program.command('jobs').description('inspect and manage jobs');
   jobs
@@ -193,13 +267,30 @@ export function registerJobCommands(program: Command): void {
     .option('--owner <email>', 'only jobs of this user')
     .option('--limit <n>', 'how many (newest first)', integer('limit', 1, 200), 50)
     .option('--json', 'print JSON')
-    .action(async (opts: { status?: JobRecord['status']; style?: string; owner?: string; limit: number; json?: boolean }) => {
-      await withServices(async (services) => {
-        const ownerId = opts.owner ? await services.jobs.ensureUser(opts.owner) : undefined;
-        const page = await services.jobs.list({ limit: opts.limit, ...(opts.status ? { status: opts.status } : {}), ...(opts.style ? { style: opts.style } : {}), ...(ownerId ? { ownerId } : {}) });
-        process.stdout.write(opts.json ? `${JSON.stringify(page, null, 2)}\n` : page.items.map(describe).join('\n') + (page.items.length ? '\n' : ''));
-      });
-    });
+    .action(
+      async (opts: {
+        status?: JobRecord['status'];
+        style?: string;
+        owner?: string;
+        limit: number;
+        json?: boolean;
+      }) => {
+        await withServices(async (services) => {
+          const ownerId = opts.owner ? await services.jobs.ensureUser(opts.owner) : undefined;
+          const page = await services.jobs.list({
+            limit: opts.limit,
+            ...(opts.status ? { status: opts.status } : {}),
+            ...(opts.style ? { style: opts.style } : {}),
+            ...(ownerId ? { ownerId } : {}),
+          });
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify(page, null, 2)}\n`
+              : page.items.map(describe).join('\n') + (page.items.length ? '\n' : ''),
+          );
+        });
+      },
+    );
   for (const [name, description] of [
     ['show', 'everything about one job'],
     ['cancel', 'cancel a queued or running job'],
@@ -218,8 +309,15 @@ export function registerJobCommands(program: Command): void {
             process.stdout.write(`deleted ${id}\n`);
             return;
           }
-          const job = name === 'show' ? await services.jobs.get(id) : name === 'cancel' ? await services.jobs.cancel(id) : await services.jobs.retry(id);
-          process.stdout.write(opts.json || name === 'show' ? `${JSON.stringify(job, null, 2)}\n` : `${describe(job)}\n`);
+          const job =
+            name === 'show'
+              ? await services.jobs.get(id)
+              : name === 'cancel'
+                ? await services.jobs.cancel(id)
+                : await services.jobs.retry(id);
+          process.stdout.write(
+            opts.json || name === 'show' ? `${JSON.stringify(job, null, 2)}\n` : `${describe(job)}\n`,
+          );
         });
       });
   }
@@ -227,7 +325,12 @@ export function registerJobCommands(program: Command): void {
   program
     .command('gc')
     .description('delete stored files that no image, job or cache entry uses')
-    .option('--older-than <seconds>', 'only files at least this old (uploads in flight are younger)', integer('older-than', 0, 10 ** 9), 3600)
+    .option(
+      '--older-than <seconds>',
+      'only files at least this old (uploads in flight are younger)',
+      integer('older-than', 0, 10 ** 9),
+      3600,
+    )
     .action(async (opts: { olderThan: number }) => {
       await withServices(async (services) => {
         const removed = await services.jobs.collectOrphans(opts.olderThan * 1000);
@@ -237,15 +340,29 @@ export function registerJobCommands(program: Command): void {
 }
 
 /** Follows jobs to their end with progress bars (on a terminal) and returns their final records. */
-async function follow(services: Services, submitted: { input: string; job?: JobRecord }[], quiet: boolean): Promise<(JobRecord | undefined)[]> {
+async function follow(
+  services: Services,
+  submitted: { input: string; job?: JobRecord }[],
+  quiet: boolean,
+): Promise<(JobRecord | undefined)[]> {
   const { JobEventListener } = await jobsModule();
   // Records read from the database; events only move the bars and wake the loop early.
   const current = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, s.job!]));
   const tty = process.stderr.isTTY === true && !quiet;
   const multi = tty
-    ? new cliProgress.MultiBar({ stream: process.stderr, format: ' {bar} {percentage}% {status} {name}', hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.MultiBar(
+        { stream: process.stderr, format: ' {bar} {percentage}% {status} {name}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
-  const bars = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, multi?.create(100, 0, { name: path.basename(s.input), status: s.job!.status })]));
+  const bars = new Map(
+    submitted
+      .filter((s) => s.job)
+      .map((s) => [
+        s.job!.id,
+        multi?.create(100, 0, { name: path.basename(s.input), status: s.job!.status }),
+      ]),
+  );
   let wake: (() => void) | undefined;
   const listener = new JobEventListener(services.database.url);
   listener.on('event', (event) => {
@@ -264,7 +381,8 @@ async function follow(services: Services, submitted: { input: string; job?: JobR
         bars.get(fresh.id)?.update(Math.round(fresh.progress * 100), { status: fresh.status });
         if (TERMINAL_STATUSES.includes(fresh.status)) {
           finished++;
-          if (!tty && !quiet) process.stderr.write(`[${finished}/${current.size}] ${fresh.id} ${fresh.status}\n`);
+          if (!tty && !quiet)
+            process.stderr.write(`[${finished}/${current.size}] ${fresh.id} ${fresh.status}\n`);
         }
       }
       if ([...current.values()].every((j) => TERMINAL_STATUSES.includes(j.status))) break;

@@ -39,8 +39,17 @@ export interface AtelierConfig {
   readonly databaseUrl: string | undefined;
   /** Where embedded Postgres and local storage keep their files. @default ./.atelier */
   readonly dataDir: string;
-  readonly queue: { retryLimit: number; retryDelaySeconds: number; expireInSeconds: number; superviseIntervalSeconds: number };
-  readonly worker: { concurrency: number | undefined; pluginConcurrency: Record<string, number>; shutdownDeadlineMs: number };
+  readonly queue: {
+    retryLimit: number;
+    retryDelaySeconds: number;
+    expireInSeconds: number;
+    superviseIntervalSeconds: number;
+  };
+  readonly worker: {
+    concurrency: number | undefined;
+    pluginConcurrency: Record<string, number>;
+    shutdownDeadlineMs: number;
+  };
   /** The raw environment, for factories with their own variables (storage). */
   readonly env: NodeJS.ProcessEnv;
   readonly limits: {

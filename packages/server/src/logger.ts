@@ -2,7 +2,9 @@ import pino from 'pino';
 import type { Logger } from '@atelier/core';
 
 /** A Logger over pino: JSON lines on stderr, so stdout stays for a command's results. */
-export function createLogger(level: string = process.env['ATELIER_LOG_LEVEL'] ?? 'info'): Logger & { pino: pino.Logger } {
+export function createLogger(
+  level: string = process.env['ATELIER_LOG_LEVEL'] ?? 'info',
+): Logger & { pino: pino.Logger } {
   const base = pino({ level, base: { pid: process.pid } }, pino.destination(2));
   return {
     pino: base,

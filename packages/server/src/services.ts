@@ -34,17 +34,26 @@ export async function openServices(
 ): Promise<Services> {
   const logger = options.logger ?? silentLogger;
   const database = await openDatabase({
-    ...(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') }),
+    ...(config.databaseUrl
+      ? { url: config.databaseUrl }
+      : { dataDir: path.join(config.dataDir, 'postgres') }),
     logger,
   });
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.warn('close failed', { error: String(error) }));
+    for (const close of closers.reverse())
+      await close().catch((error: unknown) => logger.warn('close failed', { error: String(error) }));
   };
   try {
     await migrateUp(database.db as unknown as Kysely<unknown>);
     const storage = createStorage(
-      readStorageConfig({ ...config.env, ATELIER_STORAGE_DIR: config.env['ATELIER_STORAGE_DIR'] ?? path.join(config.dataDir, 'storage') }, config.root),
+      readStorageConfig(
+        {
+          ...config.env,
+          ATELIER_STORAGE_DIR: config.env['ATELIER_STORAGE_DIR'] ?? path.join(config.dataDir, 'storage'),
+        },
+        config.root,
+      ),
     );
     // A crash mid-write leaves temporary files that no reader sees; clear old ones at start-up.
     if ('sweepTempFiles' in storage) await storage.sweepTempFiles();
@@ -53,7 +62,11 @@ export async function openServices(
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
     closers.push(() => engine.close());
-    const boss = createBoss({ url: database.url, superviseIntervalSeconds: config.queue.superviseIntervalSeconds, logger });
+    const boss = createBoss({
+      url: database.url,
+      superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
+      logger,
+    });
     await boss.start();
     closers.push(() => boss.stop({ graceful: false, close: true, timeout: 5000 }));
     await ensureQueues(boss, {

@@ -8,7 +8,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('display_name', 'text', (c) => c.notNull())
-    .addColumn('role', 'text', (c) => c.notNull().defaultTo('user').check(sql`role in ('user', 'admin')`))
+    .addColumn('role', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('user')
+        .check(sql`role in ('user', 'admin')`),
+    )
     .addColumn('password_hash', 'text')
     .addColumn('disabled_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -30,8 +35,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   // A user's gallery, newest first (cursor pagination); one row per photo per owner.
-  await db.schema.createIndex('images_owner_created_idx').on('images').columns(['owner_id', 'created_at desc', 'id desc']).execute();
-  await db.schema.createIndex('images_owner_sha256_key').on('images').columns(['owner_id', 'sha256']).unique().execute();
+  await db.schema
+    .createIndex('images_owner_created_idx')
+    .on('images')
+    .columns(['owner_id', 'created_at desc', 'id desc'])
+    .execute();
+  await db.schema
+    .createIndex('images_owner_sha256_key')
+    .on('images')
+    .columns(['owner_id', 'sha256'])
+    .unique()
+    .execute();
   // Orphan collection: is any image still using this stored original?
   await db.schema.createIndex('images_storage_key_idx').on('images').column('storage_key').execute();
 
@@ -45,7 +59,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('plan_hash', 'text', (c) => c.notNull())
     .addColumn('style', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('queued').check(sql`status in ('queued', 'running', 'succeeded', 'failed', 'cancelled')`),
+      c
+        .notNull()
+        .defaultTo('queued')
+        .check(sql`status in ('queued', 'running', 'succeeded', 'failed', 'cancelled')`),
     )
     .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0))
     .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
@@ -69,18 +86,32 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   // A user's jobs, newest first, optionally by style or status (jobs.list).
-  await db.schema.createIndex('jobs_owner_created_idx').on('jobs').columns(['owner_id', 'created_at desc', 'id desc']).execute();
-  await db.schema.createIndex('jobs_owner_style_created_idx').on('jobs').columns(['owner_id', 'style', 'created_at desc']).execute();
+  await db.schema
+    .createIndex('jobs_owner_created_idx')
+    .on('jobs')
+    .columns(['owner_id', 'created_at desc', 'id desc'])
+    .execute();
+  await db.schema
+    .createIndex('jobs_owner_style_created_idx')
+    .on('jobs')
+    .columns(['owner_id', 'style', 'created_at desc'])
+    .execute();
   // Queue overview and stuck-job sweeps by status.
   await db.schema.createIndex('jobs_status_idx').on('jobs').columns(['status', 'created_at']).execute();
   // Stats per style per day (admin).
   await db.schema.createIndex('jobs_style_created_idx').on('jobs').columns(['style', 'created_at']).execute();
   // Jobs of an image (delete cascades, orphan checks) and of a plan (cache analysis).
   await db.schema.createIndex('jobs_image_idx').on('jobs').column('image_id').execute();
-  await db.schema.createIndex('jobs_plan_hash_idx').on('jobs').columns(['plan_hash', 'input_sha256']).execute();
+  await db.schema
+    .createIndex('jobs_plan_hash_idx')
+    .on('jobs')
+    .columns(['plan_hash', 'input_sha256'])
+    .execute();
   await db.schema.createIndex('jobs_output_key_idx').on('jobs').column('output_key').execute();
   // Idempotent submission: one job per owner and key.
-  await sql`create unique index jobs_owner_idempotency_key on jobs (owner_id, idempotency_key) where idempotency_key is not null`.execute(db);
+  await sql`create unique index jobs_owner_idempotency_key on jobs (owner_id, idempotency_key) where idempotency_key is not null`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('results')
