@@ -15,4 +15,11 @@ describe('planePercentiles', () => {
     expect(lo).toBe(0);
     expect(hi).toBe(255);
   });
+
+  it('samples every stride-th value', () => {
+    // Even indices 0, odd indices 255: a stride of 2 sees only zeros.
+    const plane = new Uint8Array(100).map((_, i) => (i % 2 === 0 ? 0 : 255));
+    expect(planePercentiles(plane, 1, [0.99], 2)).toEqual([0]);
+    expect(planePercentiles(plane, 1, [0.99], 1)).toEqual([255]);
+  });
 });

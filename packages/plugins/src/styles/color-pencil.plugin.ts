@@ -152,7 +152,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
 
 /** Black and white points of the luma, stretched partway so dark photos still read as dark. */
 function autoLevels(luma: Float32Array): { black: number; white: number } {
-  const [lo, hi] = planePercentiles(luma, 255, [0.01, 0.99]) as [number, number];
+  const [lo, hi] = planePercentiles(luma, 255, [0.01, 0.99], 3) as [number, number];
   return { black: (0.6 * lo) / 255, white: 1 - (0.6 * (255 - hi)) / 255 };
 }
 

@@ -99,7 +99,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   signal.throwIfAborted();
   const far = await blurGrey(ctx.sharp, smoothGrey, ww, wh, s1 * 2.5);
   signal.throwIfAborted();
-  const field = lineField(near, far, ww, wh, s1);
+  const field = lineField(near, far, ww, wh, s1, smooth);
   ctx.progress(0.5);
 
   // 3. Tone: the surround brightness, mapped onto paper.
@@ -127,12 +127,11 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const tables = shadingTables(p.hatching);
   const ink = inkTable(p.darkness);
   const strokeRows = ss < 1 ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
-  const s1Row = new Uint8Array(width);
-  const s2Row = new Uint8Array(width);
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
-    if (strokeRows) strokeRows.rows(y, s1Row, s2Row);
-    else strokeRowsDirect(strokes, width, y, s1Row, s2Row);
+    // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
+    const hatch = strokeRows ? strokeRows.row(y) : strokes;
+    const offset = strokeRows ? 0 : y * width;
     // upper/lower(k): plane k's two low rows around row y, already widened; t blends them.
     shadeRow(
       new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width),
@@ -142,8 +141,8 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
       up.lower(0),
       up.upper(1),
       up.lower(1),
-      s1Row,
-      s2Row,
+      hatch,
+      offset,
       toneLut,
       tables,
       ink,
@@ -158,10 +157,17 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
  * Pencil line strength per pixel (0 none, about 0.5 strong), relative to the local brightness so
  * dark and light areas draw alike: the larger of a difference of Gaussians (dark lines and the
  * dark side of edges) and the gradient magnitude (the contour itself, whichever side is darker).
- * Written over `near`.
+ * Written over `near`; `scratch` (a free plane of the same size) holds the gradient.
  */
-function lineField(near: Float32Array, far: Float32Array, w: number, h: number, sigma: number): Float32Array {
-  const gradient = gradientMagnitude(near, w, h);
+function lineField(
+  near: Float32Array,
+  far: Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  scratch: Float32Array,
+): Float32Array {
+  const gradient = gradientMagnitude(near, w, h, scratch);
   combineLines(near, far, gradient, 0.3 * sigma);
   return near;
 }
@@ -181,31 +187,23 @@ function combineLines(
   }
 }
 
-/** Row y of the hatching layer and of its mirror image (the cross-hatching layer). */
-function strokeRowsDirect(strokes: Uint8Array, width: number, y: number, a: Uint8Array, b: Uint8Array): void {
-  const row = y * width;
-  a.set(strokes.subarray(row, row + width));
-  for (let x = 0, m = row + width - 1; x < width; x++, m--) b[x] = strokes[m]!;
-}
-
 /** Enlarged stroke rows for photos above {@link STROKE_SIZE}. */
 class StrokeRows {
   readonly #up: BilinearUpsampler;
   readonly #row: Float32Array;
-  readonly #width: number;
+  readonly #bytes: Uint8Array;
 
   constructor(strokes: Uint8Array, sw: number, sh: number, width: number, height: number) {
     const [plane] = downsampleBox(strokes, sw, sh, 1, 1) as [Float32Array];
     this.#up = new BilinearUpsampler(plane, sw, sh, width, height, width / sw, height / sh);
     this.#row = new Float32Array(width);
-    this.#width = width;
+    this.#bytes = new Uint8Array(width);
   }
 
-  rows(y: number, a: Uint8Array, b: Uint8Array): void {
+  row(y: number): Uint8Array {
     this.#up.row(y, this.#row);
-    const w = this.#width;
-    for (let x = 0; x < w; x++) a[x] = this.#row[x]!;
-    for (let x = 0; x < w; x++) b[x] = a[w - 1 - x]!;
+    this.#bytes.set(this.#row);
+    return this.#bytes;
   }
 }
 
@@ -226,8 +224,8 @@ function shadeRow(
   l1: Float32Array,
   f0: Float32Array,
   f1: Float32Array,
-  s1: Uint8Array,
-  s2: Uint8Array,
+  strokes: Uint8Array,
+  offset: number,
   toneLut: Uint8Array,
   tables: ShadingTables,
   ink: Float32Array,
@@ -235,20 +233,22 @@ function shadeRow(
   const stroke = tables.stroke;
   const cross = tables.cross;
   const smudge = tables.smudge;
+  const mirror = offset + width - 1;
   for (let x = 0; x < width; x++) {
     const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
-    const a = 1 - stroke[d]! * s1[x]!;
-    const c = 1 - cross[d]! * s2[x]!;
+    const s2 = strokes[mirror - x]!;
+    const a = 1 - stroke[d]! * strokes[offset + x]!;
+    const c = 1 - cross[d]! * s2;
     const line = l0[x]! + (l1[x]! - l0[x]!) * t;
     // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little.
     const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
-    px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2[x]! * 0.001));
+    px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
   }
 }
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */
 function toneTable(far: Float32Array, contrast: number): Uint8Array {
-  const [lo, hi] = planePercentiles(far, 1, [0.01, 0.99]) as [number, number];
+  const [lo, hi] = planePercentiles(far, 1, [0.01, 0.99], 3) as [number, number];
   // Stretch partway towards the photo's own range, so dark photos still read as dark.
   const black = (0.6 * lo) / 255;
   const white = 1 - (0.6 * (255 - hi)) / 255;
