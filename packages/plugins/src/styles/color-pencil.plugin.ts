@@ -150,10 +150,17 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   return { data: out, width, height, channels: 3 };
 }
 
-/** Black and white points of the luma, stretched partway so dark photos still read as dark. */
-function autoLevels(luma: Float32Array): { black: number; white: number } {
-  const [lo, hi] = planePercentiles(luma, 255, [0.01, 0.99], 3) as [number, number];
-  return { black: (0.6 * lo) / 255, white: 1 - (0.6 * (255 - hi)) / 255 };
+/**
+ * Black and white points of the luma, stretched partway so dark photos still read as dark, and
+ * an exponent that lifts (or lowers) the middle tone halfway to a light grey, so a night shot
+ * becomes a drawing with deep shadows rather than a sheet of pigment.
+ */
+function autoLevels(luma: Float32Array): { black: number; white: number; key: number } {
+  const [lo, median, hi] = planePercentiles(luma, 255, [0.01, 0.5, 0.99], 3) as [number, number, number];
+  const black = (0.6 * lo) / 255;
+  const white = 1 - (0.6 * (255 - hi)) / 255;
+  const mid = Math.min(0.95, Math.max(0.05, (median / 255 - black) / Math.max(0.05, white - black)));
+  return { black, white, key: Math.log(0.5 * mid + 0.5 * 0.6) / Math.log(mid) };
 }
 
 /**
@@ -166,18 +173,20 @@ function pigment(
   b: Float32Array,
   amount: Float32Array,
   p: Readonly<ColorPencilParams>,
-  levels: { black: number; white: number },
+  levels: { black: number; white: number; key: number },
 ): void {
   const scale = 1 / Math.max(0.05, levels.white - levels.black);
   const black = levels.black;
   const sat = p.saturation;
   const power = 1.6 - 0.8 * p.contrast;
+  const keyed = new Float32Array(256);
+  for (let v = 0; v < 256; v++) keyed[v] = (v / 255) ** levels.key;
   const darkness = new Float32Array(257);
   for (let v = 0; v <= 256; v++) darkness[v] = (1 - Math.min(1, v / 255)) ** power;
   const strength = p.colorStrength;
   for (let i = 0; i < amount.length; i++) {
     const y = amount[i]!;
-    const ys = Math.min(1, Math.max(0, (y - black) * scale));
+    const ys = keyed[Math.min(255, Math.max(0, (y - black) * scale * 255)) | 0]!;
     // Saturate around the stretched luma.
     let cr = ys + (r[i]! - y) * sat;
     let cg = ys + (g[i]! - y) * sat;

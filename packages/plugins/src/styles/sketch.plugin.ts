@@ -248,15 +248,20 @@ function shadeRow(
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */
 function toneTable(far: Float32Array, contrast: number): Uint8Array {
-  const [lo, hi] = planePercentiles(far, 1, [0.01, 0.99], 3) as [number, number];
+  const [lo, median, hi] = planePercentiles(far, 1, [0.01, 0.5, 0.99], 3) as [number, number, number];
   // Stretch partway towards the photo's own range, so dark photos still read as dark.
   const black = (0.6 * lo) / 255;
   const white = 1 - (0.6 * (255 - hi)) / 255;
+  const range = Math.max(0.05, white - black);
+  // Lift (or lower) the middle tone halfway to a light grey: a night shot becomes a drawing with
+  // deep shadows, not a sheet of graphite.
+  const mid = Math.min(0.95, Math.max(0.05, (median / 255 - black) / range));
+  const key = Math.log(0.5 * mid + 0.5 * 0.6) / Math.log(mid);
   // Darkness falls off faster than brightness rises: mid-tones stay light, as in a drawing.
   const power = 2.8 - 1.4 * contrast;
   const lut = new Uint8Array(257);
   for (let v = 0; v <= 256; v++) {
-    const t = Math.min(1, Math.max(0, (v / 255 - black) / Math.max(0.05, white - black)));
+    const t = Math.min(1, Math.max(0, (v / 255 - black) / range)) ** key;
     lut[v] = Math.round(255 * (1 - t) ** power);
   }
   return lut;
