@@ -58,4 +58,25 @@ describe('pencilStrokes', () => {
   it('draws nothing at coverage 0', () => {
     expect(pencilStrokes({ ...base, angle: 0, coverage: 0 }).every((v) => v === 0)).toBe(true);
   });
+
+  it('keeps long tapers exact (wider sums) and fades each end', () => {
+    const w = 200;
+    const h = 40;
+    const p = pencilStrokes({
+      width: w,
+      height: h,
+      seed: 4,
+      angle: 0,
+      length: 120,
+      coverage: 0.05,
+      taper: 30,
+    });
+    // Along each row values rise and fall gradually: no jump larger than a few ramp steps.
+    let maxJump = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 1; x < w; x++) maxJump = Math.max(maxJump, Math.abs(p[y * w + x]! - p[y * w + x - 1]!));
+    }
+    expect(Math.max(...p)).toBeGreaterThan(50);
+    expect(maxJump).toBeLessThanOrEqual(4 * Math.ceil(255 / 30));
+  });
 });

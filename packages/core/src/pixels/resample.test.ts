@@ -22,6 +22,14 @@ describe('downsampleBox', () => {
     expect(plane[5]).toBeCloseTo(14); // the corner pixel alone
   });
 
+  it('only splits and scales at factor 1', () => {
+    const src = new Uint8Array([10, 20, 30, 40, 50, 60]);
+    const [r, g, b] = downsampleBox(src, 2, 1, 3, 1, 0.5) as [Float32Array, Float32Array, Float32Array];
+    expect(Array.from(r)).toEqual([5, 20]);
+    expect(Array.from(g)).toEqual([10, 25]);
+    expect(Array.from(b)).toEqual([15, 30]);
+  });
+
   it('scales values', () => {
     const [plane] = downsampleBox(new Uint8Array([255, 255, 255, 255]), 2, 2, 1, 2, 1 / 255) as [
       Float32Array,
