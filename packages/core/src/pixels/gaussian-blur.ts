@@ -4,7 +4,8 @@ import { boxFilter } from './box-filter.ts';
 const BOX_SIGMA = 3;
 
 /**
- * Gaussian blur of a single-channel float plane, borders extended by their edge pixel.
+ * Gaussian blur of a single-channel float plane. At the borders the exact kernel repeats the edge
+ * pixel and the box passes average the pixels inside the image.
  *
  * Small sigmas (below 3) use an exact separable kernel (at most 19 taps); larger ones use three
  * box passes whose widths are chosen to match the variance (Wells 1986, Kovesi 2010), which costs

@@ -58,6 +58,16 @@ const WORK_SIZE = 1200;
 
 /**
  * Colour pencil: coloured hatching on white paper with soft graphite outlines.
+ *
+ * How: the photo is analysed at 1200 px on its long side. The domain transform flattens its
+ * colours into areas of pigment; lines come from the smoothed luma as in the sketch style (DoG
+ * and gradient, relative to local brightness). Each pixel's pigment is the saturated colour, and
+ * how much of it covers the paper grows with darkness and chroma; seeded 45° strokes (crossed by
+ * their mirror image in the darks), drawn at work size and enlarged, give the soft, waxy edge of
+ * a colour pencil. Same seed, same strokes.
+ *
+ * @example
+ * const out = await runStep(colorPencil, image, { saturation: 1.6, colorStrength: 0.5 });
  */
 export const colorPencil = definePlugin({
   id: 'color-pencil',

@@ -47,7 +47,18 @@ const WORK_SIZE = 1200;
 const STROKE_SIZE = 2400;
 
 /**
- * Pencil sketch: graphite lines on white paper with hatched shading.
+ * Pencil sketch: graphite lines on white paper with hatched shading; one grey channel out.
+ *
+ * How: the luma is analysed at 1200 px on its long side, smoothed with the domain transform so
+ * grain and fine texture do not draw. Lines are the larger of a difference of Gaussians (dark
+ * lines, the dark side of edges) and the gradient (contours whichever side is darker), both
+ * relative to the local brightness so shadows and highlights draw alike. Tone comes from the
+ * surround brightness, stretched to the photo's own range with its middle lifted towards light
+ * grey (a night shot still reads as a drawing), and is rendered with seeded 45° strokes, crossed
+ * by their mirror image in the darks, at up to 2400 px. Same seed, same strokes.
+ *
+ * @example
+ * const out = await runStep(sketch, image, { hatching: 0 }); // a pure line drawing
  */
 export const sketch = definePlugin({
   id: 'sketch',
