@@ -37,6 +37,8 @@ interface Entry {
   enabled: boolean;
   readonly schema: Record<string, unknown>;
   readonly defaults: Record<string, unknown>;
+  /** Defaults an administrator set, applied under a request's own params. */
+  overrides: Record<string, unknown>;
 }
 
 /** Plugin ids: lowercase words joined by `-`, optionally scoped as `scope:name`. */
@@ -130,7 +132,7 @@ export class PluginRegistry {
         { details: { plugin: plugin.id } },
       );
     }
-    this.#entries.set(plugin.id, { plugin, source, enabled: true, schema, defaults });
+    this.#entries.set(plugin.id, { plugin, source, enabled: true, schema, defaults, overrides: {} });
   }
 
   has(id: string): boolean {
@@ -170,7 +172,7 @@ export class PluginRegistry {
   }
 
   describe(id: string): PluginInfo {
-    const { plugin, source, enabled, schema, defaults } = this.#entry(id);
+    const { plugin, source, enabled, schema, defaults, overrides } = this.#entry(id);
     return {
       id: plugin.id,
       name: plugin.name,
@@ -183,7 +185,7 @@ export class PluginRegistry {
       builtin: source.builtin ?? false,
       module: source.module,
       paramsSchema: schema,
-      defaults,
+      defaults: { ...defaults, ...overrides },
     };
   }
 
@@ -201,6 +203,26 @@ export class PluginRegistry {
 
   disable(id: string): void {
     this.#entry(id).enabled = false;
+  }
+
+  /**
+   * Sets administrator defaults: parameters applied when a request leaves them out. They are
+   * checked against the plugin's schema (`PARAMS_INVALID` when they do not fit).
+   */
+  setDefaults(id: string, overrides: Record<string, unknown>): void {
+    const entry = this.#entry(id);
+    const parsed = entry.plugin.params.partial().strict().safeParse(overrides);
+    if (!parsed.success) {
+      throw new AtelierError('PARAMS_INVALID', `Invalid defaults for "${id}": ${describeIssues(parsed.error.issues)}`, {
+        details: { plugin: id },
+      });
+    }
+    entry.overrides = { ...overrides };
+  }
+
+  /** The administrator defaults of a plugin (empty when none are set). */
+  overrides(id: string): Readonly<Record<string, unknown>> {
+    return this.#entry(id).overrides;
   }
 
   isEnabled(id: string): boolean {

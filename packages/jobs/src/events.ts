@@ -10,6 +10,8 @@ import type { Database, JobStatus } from '@atelier/db';
 export const JOB_EVENTS_CHANNEL = 'atelier_job_events';
 /** The channel that asks the worker running a job to stop it. */
 export const JOB_CANCEL_CHANNEL = 'atelier_job_cancel';
+/** The channel that announces a change of a plugin's state (enabled, defaults); payload: the plugin id. */
+export const PLUGIN_STATE_CHANNEL = 'atelier_plugin_state';
 
 /** A change of a job's status or progress, as any process sees it. Small: NOTIFY payloads are. */
 export interface JobEvent {
@@ -47,6 +49,7 @@ export async function publishCancel(db: Executor, jobId: string): Promise<void> 
 export class JobEventListener extends EventEmitter<{
   event: [JobEvent];
   cancel: [string];
+  plugin: [string];
   reconnect: [];
   error: [Error];
 }> {
@@ -78,6 +81,7 @@ export class JobEventListener extends EventEmitter<{
     client.on('notification', (message) => {
       if (!message.payload) return;
       if (message.channel === JOB_CANCEL_CHANNEL) this.emit('cancel', message.payload);
+      else if (message.channel === PLUGIN_STATE_CHANNEL) this.emit('plugin', message.payload);
       else if (message.channel === JOB_EVENTS_CHANNEL) {
         try {
           this.emit('event', JSON.parse(message.payload) as JobEvent);
@@ -94,6 +98,7 @@ export class JobEventListener extends EventEmitter<{
     await client.connect();
     await client.query(`listen ${JOB_EVENTS_CHANNEL}`);
     await client.query(`listen ${JOB_CANCEL_CHANNEL}`);
+    await client.query(`listen ${PLUGIN_STATE_CHANNEL}`);
     this.#client = client;
     this.#retryMs = 100;
     if (isReconnect) this.emit('reconnect');

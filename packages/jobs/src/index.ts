@@ -2,10 +2,12 @@ export {
   JOB_CANCEL_CHANNEL,
   JOB_EVENTS_CHANNEL,
   JobEventListener,
+  PLUGIN_STATE_CHANNEL,
   publishCancel,
   publishJobEvent,
 } from './events.ts';
 export type { JobEvent } from './events.ts';
+export { PluginStateSync, savePluginState } from './plugin-state.ts';
 export { JobService, eventOf } from './job-service.ts';
 export type { JobServiceOptions, ListJobs, SubmitJob } from './job-service.ts';
 export { DEAD_LETTER_QUEUE, RENDER_QUEUE, createBoss, enqueueRender, ensureQueues } from './queue.ts';

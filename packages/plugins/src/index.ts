@@ -34,3 +34,6 @@ export const builtinPlugins: readonly AnyPlugin[] = [
   grayscale,
   watermark,
 ];
+
+/** Each built-in by name, with its literal id and parameter types (clients type `params` per style). */
+export { blur, cartoon, colorPencil, crop, flip, grayscale, oilPainting, popArt, resize, rotate, sharpen, sketch, watercolor, watermark };

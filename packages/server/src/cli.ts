@@ -8,6 +8,7 @@ import { applyFiles } from './cli-apply.ts';
 import { parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
+import { registerServeCommand } from './cli-serve.ts';
 import { readConfig } from './config.ts';
 import { createRegistry, createRuntime } from './runtime.ts';
 
@@ -170,6 +171,7 @@ export function buildProgram(): Command {
     );
 
   registerJobCommands(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -24,6 +24,10 @@ const envSchema = z.object({
     .regex(/^\s*([a-z0-9:-]+=\d+\s*)(,\s*[a-z0-9:-]+=\d+\s*)*$/, 'a list like "oil-painting=2,watercolor=1"')
     .optional(),
   ATELIER_SHUTDOWN_DEADLINE_MS: intFromEnv.optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ATELIER_HOST: z.string().optional(),
+  ATELIER_ALLOWED_ORIGINS: z.string().optional(),
+  ATELIER_URL_SECRET: z.string().regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)').optional(),
 });
 
 /** Process configuration, read once at start-up from the environment. */
@@ -50,6 +54,7 @@ export interface AtelierConfig {
     pluginConcurrency: Record<string, number>;
     shutdownDeadlineMs: number;
   };
+  readonly http: { port: number; host: string; allowedOrigins: string[]; urlSecret: Uint8Array | undefined };
   /** The raw environment, for factories with their own variables (storage). */
   readonly env: NodeJS.ProcessEnv;
   readonly limits: {
@@ -101,6 +106,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
           }),
       ),
       shutdownDeadlineMs: e.ATELIER_SHUTDOWN_DEADLINE_MS ?? 30_000,
+    },
+    http: {
+      port: e.PORT ?? 3000,
+      host: e.ATELIER_HOST ?? '127.0.0.1',
+      allowedOrigins: (e.ATELIER_ALLOWED_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+      urlSecret: e.ATELIER_URL_SECRET ? Uint8Array.from(Buffer.from(e.ATELIER_URL_SECRET, 'hex')) : undefined,
     },
     env,
     root: cwd,

@@ -7,3 +7,7 @@ export type { ApplyOptions, ApplyReport } from './cli-apply.ts';
 export { benchStyle } from './cli-bench.ts';
 export type { BenchOptions, BenchResult } from './cli-bench.ts';
 export { buildProgram, main } from './cli.ts';
+export type { AppRouter, ApiImage, ApiJob, CreateJobInput } from './api/index.ts';
+export { openServices } from './services.ts';
+export type { Services } from './services.ts';
+export { buildApp, createApiServices } from './api/index.ts';

@@ -7,7 +7,7 @@ import type { Engine, Logger, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
 import type { DatabaseHandle } from '@atelier/db';
-import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import { JobService, PluginStateSync, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
 import type { AtelierConfig } from './config.ts';
 import { createRuntime } from './runtime.ts';
@@ -62,6 +62,10 @@ export async function openServices(
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
     closers.push(() => engine.close());
+    // Administrators' plugin settings (enabled, defaults) apply here within moments of a change.
+    const pluginState = new PluginStateSync({ db: database.db, registry, url: database.url, logger });
+    await pluginState.start();
+    closers.push(() => pluginState.close());
     const boss = createBoss({
       url: database.url,
       superviseIntervalSeconds: config.queue.superviseIntervalSeconds,

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import type { FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pino from 'pino';
+import client from 'prom-client';
+import { sql } from 'kysely';
+import { isAtelierError } from '@atelier/core';
+import { CONTENT_TYPES } from '@atelier/jobs';
+import type { ApiServices } from './context.ts';
+import { createContext } from './context.ts';
+import { toTRPCError } from './errors.ts';
+import { appRouter } from './router.ts';
+import type { AppRouter } from './router.ts';
+import { verifyPath } from './signed-url.ts';
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  readonly logger?: pino.Logger | boolean;
+  /** Requests per minute per IP across the API. @default 600 */
+  readonly rateLimitPerMinute?: number;
+}
+
+/**
+ * The HTTP front door: tRPC at /trpc, file downloads at /files, health at /healthz and /readyz,
+ * Prometheus metrics at /metrics, with CORS, security headers, rate limits, request ids and
+ * structured logs (no secrets: cookies and Authorization headers are redacted).
+ */
+export async function buildApp(api: ApiServices, options: AppOptions = {}): Promise<FastifyInstance> {
+  const maxUpload = api.core.config.limits.maxInputBytes ?? 50 * 1024 * 1024;
+  const app = Fastify({
+    ...(typeof options.logger === 'object'
+      ? { loggerInstance: options.logger as unknown as FastifyBaseLogger }
+      : { logger: options.logger ?? false }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    bodyLimit: maxUpload + 1024 * 1024,
+    routerOptions: { maxParamLength: 5000 },
+    trustProxy: false,
+  });
+
+  const metrics = new client.Registry();
+  client.collectDefaultMetrics({ register: metrics });
+  const httpDuration = new client.Histogram({
+    name: 'atelier_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [metrics],
+  });
+  new client.Gauge({
+    name: 'atelier_queue_jobs',
+    help: 'Jobs by status',
+    labelNames: ['status'],
+    registers: [metrics],
+    async collect() {
+      const rows = await api.core.database.db.selectFrom('jobs').select(['status', ({ fn }) => fn.countAll<string>().as('n')]).groupBy('status').execute();
+      this.reset();
+      for (const row of rows) this.set({ status: row.status }, Number(row.n));
+    },
+  });
+  new client.Gauge({
+    name: 'atelier_job_duration_seconds_sum',
+    help: 'Total processing time of finished jobs by style (see also count)',
+    labelNames: ['style'],
+    registers: [metrics],
+    async collect() {
+      const rows = await api.core.database.db
+        .selectFrom('jobs')
+        .select(['style', sql<number>`coalesce(sum(extract(epoch from finished_at - started_at)), 0)`.as('seconds')])
+        .where('status', '=', 'succeeded')
+        .where('from_cache', '=', false)
+        .groupBy('style')
+        .execute();
+      this.reset();
+      for (const row of rows) this.set({ style: row.style }, Number(row.seconds));
+    },
+  });
+  new client.Gauge({
+    name: 'atelier_jobs_failed',
+    help: 'Failed jobs by style and error code',
+    labelNames: ['style', 'code'],
+    registers: [metrics],
+    async collect() {
+      const rows = await api.core.database.db
+        .selectFrom('jobs')
+        .select(['style', 'error_code', ({ fn }) => fn.countAll<string>().as('n')])
+        .where('status', '=', 'failed')
+        .groupBy(['style', 'error_code'])
+        .execute();
+      this.reset();
+      for (const row of rows) this.set({ style: row.style, code: row.error_code ?? 'unknown' }, Number(row.n));
+    },
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } });
+  await app.register(cors, {
+    origin: (origin, cb) => cb(null, origin === undefined || api.allowedOrigins.includes(origin)),
+    credentials: true,
+    exposedHeaders: ['x-request-id'],
+  });
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? 600,
+    timeWindow: '1 minute',
+    allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(api.core.database.db);
+      await api.core.boss.getQueue('atelier-render');
+      return { ok: true };
+    } catch (error) {
+      return reply.code(503).send({ ok: false, error: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+
+  // Downloads: the session (cookie or Bearer) of the owner, or a signed URL from images/jobs.downloadUrl.
+  const download = async (req: FastifyRequest<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>, reply: FastifyReply, kind: 'images' | 'jobs') => {
+    const path = `/files/${kind}/${req.params.id}`;
+    let ownerId: string | undefined;
+    if (!verifyPath(api.urlSecret, path, req.query.expires, req.query.sig)) {
+      const ctx = await createContext(api, req, reply);
+      if (!ctx.user) return reply.code(401).send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
+      ownerId = ctx.user.id;
+    }
+    try {
+      let key: string;
+      let format: string;
+      let etag: string;
+      if (kind === 'images') {
+        const image = await api.core.jobs.getImage(req.params.id, ownerId);
+        [key, format, etag] = [image.storageKey, image.format, image.sha256];
+      } else {
+        const job = await api.core.jobs.get(req.params.id, ownerId);
+        if (!job.output) return reply.code(409).send({ code: 'JOB_NOT_FINISHED', message: `Job ${job.id} is ${job.status}; it has no result yet.` });
+        [key, format, etag] = [job.output.key, job.output.format, `${job.planHash}-${job.output.key.split('/').pop()}`];
+      }
+      const quoted = `"${etag}"`;
+      reply.header('etag', quoted).header('cache-control', 'private, max-age=31536000, immutable');
+      if (req.headers['if-none-match'] === quoted) return reply.code(304).send();
+      const head = await api.core.storage.head(key);
+      if (head) reply.header('content-length', head.bytes);
+      return reply.type(CONTENT_TYPES[format] ?? 'application/octet-stream').send(await api.core.storage.stream(key));
+    } catch (error) {
+      const trpc = toTRPCError(error);
+      const status = getHTTPStatusCodeFromError(trpc);
+      return reply.code(status).send({ code: isAtelierError(error) ? error.code : 'INTERNAL', message: trpc.message });
+    }
+  };
+  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>('/files/images/:id', (req, reply) => download(req, reply, 'images'));
+  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>('/files/jobs/:id', (req, reply) => download(req, reply, 'jobs'));
+
+  await app.register(async (scope) => {
+    // Uploads arrive as multipart form data or raw bytes; tRPC reads the body itself.
+    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) => done(null, payload));
+    await scope.register(fastifyTRPCPlugin, {
+      prefix: '/trpc',
+      trpcOptions: {
+        router: appRouter,
+        createContext: ({ req, res }) => createContext(api, req, res),
+        onError({ error, path }) {
+          if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ path, err: error.cause ?? error }, 'procedure failed');
+        },
+      } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    });
+  });
+  return app;
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
+import type { Services } from '../services.ts';
+import type { JobEventHub } from './job-event-hub.ts';
+import type { PreviewService } from './preview.ts';
+
+/** What the API needs besides the job services. */
+export interface ApiServices {
+  readonly core: Services;
+  readonly accounts: AccountService;
+  readonly sessions: SessionService;
+  readonly events: JobEventHub;
+  readonly previews: PreviewService;
+  /** Browser origins allowed to call with cookies (CORS and the Origin check). */
+  readonly allowedOrigins: readonly string[];
+  /** Secret for signed download URLs. */
+  readonly urlSecret: Uint8Array;
+  /** Whether cookies get the Secure attribute (off only on localhost). */
+  readonly secureCookies: boolean;
+}
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly userId: string;
+  readonly expiresAt: Date;
+}
+
+/** The context of every procedure. */
+export interface ApiContext {
+  readonly api: ApiServices;
+  readonly req: FastifyRequest;
+  readonly res: FastifyReply;
+  readonly requestId: string;
+  readonly ip: string;
+  readonly user: UserRecord | null;
+  readonly session: SessionInfo | null;
+  /** True when the session came from the cookie (not a Bearer token): mutations then need a trusted Origin. */
+  readonly viaCookie: boolean;
+  readonly originTrusted: boolean;
+  /** The raw session token, when one was presented. */
+  readonly token: string | null;
+}
+
+export const SESSION_COOKIE = 'atelier_session';
+
+/** The session token of a request: `Authorization: Bearer <token>` first, then the cookie. */
+export function tokenOf(req: FastifyRequest): { token: string | null; viaCookie: boolean } {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim() || null, viaCookie: false };
+  const cookie = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[SESSION_COOKIE];
+  return { token: cookie ?? null, viaCookie: cookie !== undefined };
+}
+
+/** An Origin is trusted when it is the API's own or on the allow-list. */
+export function originTrusted(req: FastifyRequest, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  const host = req.headers.host;
+  if (host && (origin === `http://${host}` || origin === `https://${host}`)) return true;
+  return allowed.includes(origin);
+}
+
+export async function createContext(api: ApiServices, req: FastifyRequest, res: FastifyReply): Promise<ApiContext> {
+  const { token, viaCookie } = tokenOf(req);
+  const validated = token ? await api.sessions.validate(token) : null;
+  return {
+    api,
+    req,
+    res,
+    requestId: typeof req.id === 'string' ? req.id : randomUUID(),
+    ip: req.ip,
+    user: validated?.user ?? null,
+    session: validated ? { id: validated.session.id, userId: validated.session.userId, expiresAt: validated.session.expiresAt } : null,
+    viaCookie: validated !== null && viaCookie,
+    originTrusted: originTrusted(req, api.allowedOrigins),
+    token,
+  };
+}

@@ -1,0 +1,39 @@
+import { TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { AtelierError, ERROR_CODES, isAtelierError } from '@atelier/core';
+import type { ErrorCode } from '@atelier/core';
+
+/**
+ * The one place where Atelier's error codes meet HTTP: each code's status (from ERROR_CODES) maps
+ * to the tRPC code that carries it, so REST, tRPC and downloads answer alike.
+ */
+const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+  499: 'CLIENT_CLOSED_REQUEST',
+  503: 'SERVICE_UNAVAILABLE',
+  504: 'TIMEOUT',
+};
+
+export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
+  return BY_STATUS[ERROR_CODES[code].status] ?? 'INTERNAL_SERVER_ERROR';
+}
+
+/** Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). */
+export function toTRPCError(error: unknown): TRPCError {
+  if (error instanceof TRPCError) return error;
+  if (isAtelierError(error)) return new TRPCError({ code: trpcCodeOf(error.code), message: error.message, cause: error });
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong on our side.', cause: error });
+}
+
+/** The Atelier error inside a TRPCError, if any. */
+export function atelierCause(error: TRPCError): AtelierError | undefined {
+  return isAtelierError(error.cause) ? error.cause : undefined;
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@atelier/core';
+import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts';
+import type { Services } from '../services.ts';
+import type { ApiServices } from './context.ts';
+import { JobEventHub } from './job-event-hub.ts';
+import { PreviewService } from './preview.ts';
+
+export { buildApp } from './app.ts';
+export type { AppOptions } from './app.ts';
+export { appRouter } from './router.ts';
+export type { AppRouter } from './router.ts';
+export type { ApiContext, ApiServices } from './context.ts';
+export type { CreateJobInput } from './jobs.router.ts';
+export type { ApiImage, ApiJob } from './views.ts';
+
+/** Wires the API's own services on top of the job services. */
+export async function createApiServices(
+  core: Services,
+  options: { allowedOrigins?: readonly string[]; urlSecret?: Uint8Array; secureCookies?: boolean; logger?: Logger } = {},
+): Promise<ApiServices & { close(): Promise<void> }> {
+  const db = core.database.db;
+  const sessions = new SessionService({ db });
+  const throttle = new LoginThrottle({ db });
+  const accounts = new AccountService({ db, sessions, throttle });
+  const events = new JobEventHub(core.database.url, options.logger);
+  await events.start();
+  const previews = new PreviewService({ engine: core.engine, storage: core.storage, jobs: core.jobs });
+  return {
+    core,
+    accounts,
+    sessions,
+    events,
+    previews,
+    allowedOrigins: options.allowedOrigins ?? [],
+    urlSecret: options.urlSecret ?? randomBytes(32),
+    secureCookies: options.secureCookies ?? true,
+    close: () => events.close(),
+  };
+}

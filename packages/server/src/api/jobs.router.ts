@@ -1,0 +1,142 @@
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
+import type { ParamsSchema, PlanRequest, PluginDefinition } from '@atelier/core';
+import { cartoon, colorPencil, oilPainting, popArt, sketch, watercolor } from '@atelier/plugins';
+import type { JobEvent } from '@atelier/jobs';
+import { eventOf } from '@atelier/jobs';
+import { authedProcedure, router } from './trpc.ts';
+import { jobView } from './views.ts';
+import { signPath } from './signed-url.ts';
+import { TRPCError } from '@trpc/server';
+
+const outputInput = z.object({
+  format: z.enum(OUTPUT_FORMATS).optional(),
+  quality: z.number().int().min(1).max(100).optional(),
+});
+const common = {
+  imageId: z.string().uuid(),
+  output: outputInput.optional(),
+  /** The same key returns the same job. */
+  idempotencyKey: z.string().min(1).max(200).optional(),
+};
+
+/** `{ style: '<id>', params }` typed by that style's own schema. */
+function styleJob<Id extends string, S extends ParamsSchema>(plugin: PluginDefinition<Id, S>) {
+  return z.object({ ...common, style: z.literal(plugin.id), params: plugin.params.optional() });
+}
+
+/**
+ * A job is a built-in style with its parameters (typed per style) or a plan of several steps
+ * (any plugin, third-party ones included).
+ */
+export const createJobInput = z.union([
+  styleJob(cartoon),
+  styleJob(sketch),
+  styleJob(colorPencil),
+  styleJob(oilPainting),
+  styleJob(watercolor),
+  styleJob(popArt),
+  z.object({ ...common, plan: planRequestSchema }),
+]);
+export type CreateJobInput = z.input<typeof createJobInput>;
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+export const jobsRouter = router({
+  create: authedProcedure.input(createJobInput).mutation(async ({ ctx, input }) => {
+    const plan: PlanRequest =
+      'plan' in input
+        ? { ...input.plan, ...(input.output ? { output: { ...input.plan.output, ...input.output } } : {}) }
+        : { steps: [{ plugin: input.style, params: input.params ?? {} }], ...(input.output ? { output: input.output } : {}) };
+    const job = await ctx.api.core.jobs.submit({
+      ownerId: ctx.user.id,
+      imageId: input.imageId,
+      plan,
+      // Interactive work from people outranks batch work submitted from the CLI.
+      priority: 10,
+      ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+    });
+    return jobView(job);
+  }),
+
+  get: authedProcedure.input(z.object({ id: z.string() })).query(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.get(input.id, ctx.user.id))),
+
+  list: authedProcedure
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(100).default(20),
+        cursor: z.string().nullish(),
+        style: z.string().optional(),
+        status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+        createdAfter: z.string().datetime().optional(),
+        createdBefore: z.string().datetime().optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const page = await ctx.api.core.jobs.list({
+        ownerId: ctx.user.id,
+        limit: input.limit,
+        ...(input.cursor ? { cursor: input.cursor } : {}),
+        ...(input.style ? { style: input.style } : {}),
+        ...(input.status ? { status: input.status } : {}),
+        ...(input.createdAfter ? { createdAfter: new Date(input.createdAfter) } : {}),
+        ...(input.createdBefore ? { createdBefore: new Date(input.createdBefore) } : {}),
+      });
+      return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+    }),
+
+  /** A URL that downloads the result for 5 minutes without a session. */
+  downloadUrl: authedProcedure.input(z.object({ id: z.string() })).query(async ({ ctx, input }) => {
+    const job = await ctx.api.core.jobs.get(input.id, ctx.user.id);
+    if (!job.output) throw new TRPCError({ code: 'CONFLICT', message: `Job ${job.id} is ${job.status}; it has no result yet.` });
+    return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`) };
+  }),
+
+  cancel: authedProcedure.input(z.object({ id: z.string() })).mutation(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.cancel(input.id, ctx.user.id))),
+
+  delete: authedProcedure.input(z.object({ id: z.string() })).mutation(async ({ ctx, input }) => {
+    await ctx.api.core.jobs.deleteJob(input.id, ctx.user.id);
+    return { id: input.id, deleted: true as const };
+  }),
+
+  /**
+   * Status and progress of a job as Server-Sent Events, ending with its final state. Each event
+   * has an id; a client that reconnects (the tRPC client does it by itself) resumes after the
+   * last one it saw and is sent the current state first.
+   */
+  onUpdate: authedProcedure
+    .input(z.object({ id: z.string(), lastEventId: z.string().nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      const jobs = ctx.api.core.jobs;
+      await jobs.get(input.id, ctx.user.id); // ownership check before anything is streamed
+      const abort = new AbortController();
+      signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      const stream = ctx.api.events.subscribe(input.id, abort.signal);
+      let lastSeq = input.lastEventId ? Number(input.lastEventId) : -1;
+      const emit = (event: JobEvent) => {
+        lastSeq = event.seq;
+        return tracked(String(event.seq), event);
+      };
+      try {
+        const row = await ctx.api.core.database.db.selectFrom('jobs').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow();
+        const current = eventOf(row);
+        if (current.seq > lastSeq || !input.lastEventId) yield emit(current);
+        if (TERMINAL.has(current.status)) return;
+        for await (const [event] of stream) {
+          if (event === 'reconnect') {
+            // Notifications may have been lost while the listener reconnected: re-read.
+            const fresh = eventOf(await ctx.api.core.database.db.selectFrom('jobs').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
+            if (fresh.seq > lastSeq) yield emit(fresh);
+            if (TERMINAL.has(fresh.status)) return;
+            continue;
+          }
+          if (event.seq < lastSeq) continue;
+          yield emit(event);
+          if (TERMINAL.has(event.status)) return;
+        }
+      } finally {
+        abort.abort();
+      }
+    }),
+});

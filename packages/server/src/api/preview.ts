@@ -1,0 +1,68 @@
+import sharp from 'sharp';
+import type { Engine, PlanRequest, Storage } from '@atelier/core';
+import type { JobService } from '@atelier/jobs';
+
+/** The longest side of a preview proxy. */
+export const PREVIEW_SIZE = 512;
+
+export interface PreviewResult {
+  /** `data:image/jpeg;base64,...`, ready for an <img>. */
+  readonly dataUrl: string;
+  readonly width: number;
+  readonly height: number;
+  readonly ms: number;
+}
+
+/**
+ * Runs a style on a small proxy of an uploaded image, without the queue, for interactive tuning.
+ * Proxies (≤ 512 px JPEG) are made once per image and kept in memory (LRU).
+ */
+export class PreviewService {
+  readonly #engine: Engine;
+  readonly #storage: Storage;
+  readonly #jobs: JobService;
+  readonly #proxies = new Map<string, Promise<Buffer>>();
+  readonly #max: number;
+
+  constructor(args: { engine: Engine; storage: Storage; jobs: JobService; cacheSize?: number }) {
+    this.#engine = args.engine;
+    this.#storage = args.storage;
+    this.#jobs = args.jobs;
+    this.#max = args.cacheSize ?? 64;
+  }
+
+  async #proxy(storageKey: string): Promise<Buffer> {
+    let proxy = this.#proxies.get(storageKey);
+    if (proxy) {
+      this.#proxies.delete(storageKey); // refresh its place in the LRU order
+    } else {
+      proxy = this.#storage
+        .get(storageKey)
+        .then((bytes) =>
+          sharp(bytes, { page: 0, pages: 1 })
+            .autoOrient()
+            .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
+            .jpeg({ quality: 92 })
+            .toBuffer(),
+        );
+      proxy.catch(() => this.#proxies.delete(storageKey));
+    }
+    this.#proxies.set(storageKey, proxy);
+    while (this.#proxies.size > this.#max) this.#proxies.delete(this.#proxies.keys().next().value!);
+    return proxy;
+  }
+
+  async preview(args: { ownerId: string; imageId: string; request: PlanRequest; signal?: AbortSignal }): Promise<PreviewResult> {
+    const image = await this.#jobs.getImage(args.imageId, args.ownerId);
+    const plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
+    const started = performance.now();
+    const proxy = await this.#proxy(image.storageKey);
+    const result = await this.#engine.run(proxy, plan, args.signal ? { signal: args.signal } : {});
+    return {
+      dataUrl: `data:image/jpeg;base64,${Buffer.from(result.data).toString('base64')}`,
+      width: result.width,
+      height: result.height,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+}

@@ -1,0 +1,20 @@
+import { authRouter, usersRouter } from './auth.router.ts';
+import { imagesRouter } from './images.router.ts';
+import { jobsRouter } from './jobs.router.ts';
+import { stylesRouter } from './styles.router.ts';
+import { adminRouter } from './admin.router.ts';
+import { statsRouter } from './stats.router.ts';
+import { router } from './trpc.ts';
+
+/** The whole API. Clients import only its type (`AppRouter`), through @atelier/client. */
+export const appRouter = router({
+  auth: authRouter,
+  users: usersRouter,
+  images: imagesRouter,
+  jobs: jobsRouter,
+  styles: stylesRouter,
+  admin: adminRouter,
+  stats: statsRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { authedProcedure, publicProcedure, router } from './trpc.ts';
+
+export const stylesRouter = router({
+  /** Enabled plugins with their JSON Schema and defaults: enough for a frontend to build a form. */
+  list: publicProcedure.input(z.object({ kind: z.enum(['style', 'transform', 'analysis']).optional() }).optional()).query(({ ctx, input }) =>
+    ctx.api.core.registry.list(input?.kind ? { kind: input.kind } : {}).map((p) => ({
+      id: p.id,
+      name: p.name,
+      description: p.description,
+      version: p.version,
+      kind: p.kind,
+      tags: [...p.tags],
+      paramsSchema: p.paramsSchema,
+      defaults: p.defaults,
+    })),
+  ),
+
+  /** Runs a style on a ≤ 512 px proxy of an uploaded image, without queueing, for parameter tuning. */
+  preview: authedProcedure
+    .input(z.object({ imageId: z.string(), style: z.string(), params: z.record(z.string(), z.unknown()).optional() }))
+    .mutation(({ ctx, input, signal }) =>
+      ctx.api.previews.preview({
+        ownerId: ctx.user.id,
+        imageId: input.imageId,
+        request: { steps: [{ plugin: input.style, params: input.params ?? {} }] },
+        ...(signal ? { signal } : {}),
+      }),
+    ),
+});

@@ -1,0 +1,73 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { ApiContext } from './context.ts';
+import { atelierCause, toTRPCError } from './errors.ts';
+
+/**
+ * The tRPC root: every procedure's errors become TRPCErrors carrying the Atelier code, and the
+ * shape a client sees says what went wrong and what to do, never a stack trace.
+ */
+const t = initTRPC
+  .context<ApiContext>()
+  .meta<OpenApiMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const cause = atelierCause(error);
+      const internal = error.code === 'INTERNAL_SERVER_ERROR' && !cause;
+      return {
+        ...shape,
+        message: internal ? `Something went wrong on our side (request ${ctx?.requestId ?? 'unknown'}).` : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          atelierCode: cause?.code ?? null,
+          details: cause?.details ?? null,
+          requestId: ctx?.requestId ?? null,
+        },
+      };
+    },
+    sse: {
+      ping: { enabled: true, intervalMs: 10_000 },
+      client: { reconnectAfterInactivityMs: 25_000 },
+    },
+  });
+
+/** Turns a thrown AtelierError into a TRPCError with the right status, in one place. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const error = result.error;
+    if (error.cause && !(error.cause instanceof TRPCError)) {
+      const mapped = toTRPCError(error.cause);
+      if (mapped.code !== 'INTERNAL_SERVER_ERROR' || error.code === 'INTERNAL_SERVER_ERROR') {
+        (result as { error: TRPCError }).error = mapped;
+      }
+    }
+  }
+  return result;
+});
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Anyone may call it. */
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/** Needs a valid session (cookie or Bearer token); cookie-authenticated mutations need a trusted Origin. */
+export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
+  if (!ctx.user || !ctx.session) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first: this needs a session (cookie or Authorization: Bearer token).' });
+  }
+  if (type === 'mutation' && ctx.viaCookie && !ctx.originTrusted) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site request refused: the Origin header is missing or not allowed.' });
+  }
+  return next({ ctx: { ...ctx, user: ctx.user, session: ctx.session } });
+});
+
+/** Needs the admin role. */
+export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs an administrator.' });
+  return next();
+});

@@ -1,0 +1,60 @@
+// What the API returns: plain response objects with ISO dates, never database rows.
+import type { ImageRecord, JobRecord } from '@atelier/jobs';
+
+export interface ApiJob {
+  readonly id: string;
+  readonly imageId: string;
+  readonly style: string;
+  readonly status: JobRecord['status'];
+  readonly progress: number;
+  readonly attempts: number;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly output: { readonly bytes: number; readonly width: number; readonly height: number; readonly format: string } | null;
+  readonly fromCache: boolean;
+  readonly timings: JobRecord['timings'];
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+}
+
+export interface ApiImage {
+  readonly id: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly originalName: string | null;
+  readonly createdAt: string;
+}
+
+export function jobView(job: JobRecord): ApiJob {
+  return {
+    id: job.id,
+    imageId: job.imageId,
+    style: job.style,
+    status: job.status,
+    progress: job.progress,
+    attempts: job.attempts,
+    error: job.error,
+    output: job.output ? { bytes: job.output.bytes, width: job.output.width, height: job.output.height, format: job.output.format } : null,
+    fromCache: job.fromCache,
+    timings: job.timings,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export function imageView(image: ImageRecord): ApiImage {
+  return {
+    id: image.id,
+    sha256: image.sha256,
+    bytes: image.bytes,
+    width: image.width,
+    height: image.height,
+    format: image.format,
+    originalName: image.originalName,
+    createdAt: image.createdAt.toISOString(),
+  };
+}

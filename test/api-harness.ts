@@ -1,0 +1,62 @@
+// Starts the real API for a test file: its own database, local storage, an in-process worker, the
+// built-in and test plugins, Fastify listening on a free loopback port.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EventSource } from 'eventsource';
+import { inject } from 'vitest';
+import { createAtelierClient } from '@atelier/client';
+import type { AtelierClient } from '@atelier/client';
+import { createTestDatabase } from '@atelier/db';
+import type { TestDatabase } from '@atelier/db';
+import { buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
+import type { Services } from '@atelier/server';
+import { testPluginDir } from './helpers.ts';
+
+export interface ApiHarness {
+  readonly url: string;
+  readonly database: TestDatabase;
+  readonly core: Services;
+  client(token?: string): AtelierClient;
+  /** Registers a user and returns a client signed in as them. */
+  signUp(email: string, password?: string): Promise<{ client: AtelierClient; token: string; userId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
+  const database = await createTestDatabase(inject('pgAdminUrl'));
+  const dir = await mkdtemp(path.join(tmpdir(), 'atelier-api-'));
+  const config = readConfig(
+    {
+      DATABASE_URL: database.url,
+      ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+      ATELIER_PLUGIN_DIR: testPluginDir,
+      ATELIER_THREADS: '2',
+      ATELIER_MAX_INPUT_BYTES: String(5 * 1024 * 1024),
+      ...env,
+    },
+    dir,
+  );
+  const core = await openServices(config, { worker: true });
+  const api = await createApiServices(core, { secureCookies: false });
+  const app = await buildApp(api);
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const client = (token?: string) => createAtelierClient({ url: address, ...(token ? { token } : {}), EventSource: EventSource as unknown as typeof globalThis.EventSource });
+  return {
+    url: address,
+    database,
+    core,
+    client,
+    async signUp(email, password = 'correct horse battery') {
+      const { token, user } = await client().auth.register.mutate({ email, password, displayName: email.split('@')[0]! });
+      return { client: client(token), token, userId: user.id };
+    },
+    async close() {
+      await app.close();
+      await api.close();
+      await core.close();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,189 @@
+// The API end to end over real HTTP: the typed client, uploads, jobs with live progress,
+// downloads, and every way a request can be refused.
+import { TRPCClientError } from '@trpc/client';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadForm } from '@atelier/client';
+import type { AtelierClient, AtelierOutputs } from '@atelier/client';
+import { bad, photo, read } from './helpers.ts';
+import { startApi } from './api-harness.ts';
+import type { ApiHarness } from './api-harness.ts';
+
+let h: ApiHarness;
+let alice: { client: AtelierClient; token: string; userId: string };
+let bob: { client: AtelierClient; token: string; userId: string };
+let image: AtelierOutputs['images']['upload'];
+let job: AtelierOutputs['jobs']['get'];
+
+const blob = async (file: string) => new Blob([await read(file)]);
+const codeOf = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof TRPCClientError) return (error.data as { code: string } | undefined)?.code ?? error.message;
+    throw error;
+  }
+};
+
+beforeAll(async () => {
+  h = await startApi();
+  alice = await h.signUp('alice@example.org');
+  bob = await h.signUp('bob@example.org');
+  image = await alice.client.images.upload.mutate(uploadForm(await blob(photo('chelsea.png')), 'chelsea.png'));
+});
+afterAll(() => h.close());
+
+describe('the happy path', () => {
+  it('uploads, transforms with live progress, and downloads', async () => {
+    expect(image).toMatchObject({ width: 451, height: 300, format: 'png', originalName: 'chelsea.png' });
+    const created = await alice.client.jobs.create.mutate({ imageId: image.id, style: 'cartoon', params: {}, output: { format: 'png' } });
+    expect(created.status).toBe('queued');
+    const updates: { status: string; progress: number }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const sub = alice.client.jobs.onUpdate.subscribe(
+        { id: created.id },
+        {
+          onData: ({ data }) => {
+            updates.push({ status: data.status, progress: data.progress });
+            if (['succeeded', 'failed', 'cancelled'].includes(data.status)) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(updates.at(-1)).toEqual({ status: 'succeeded', progress: 1 });
+    job = await alice.client.jobs.get.query({ id: created.id });
+    expect(job.output).toMatchObject({ width: 451, height: 300, format: 'png' });
+
+    const response = await fetch(`${h.url}/files/jobs/${job.id}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(response.headers.get('cache-control')).toContain('immutable');
+    const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+    expect([meta.width, meta.height]).toEqual([451, 300]);
+    const again = await fetch(`${h.url}/files/jobs/${job.id}`, { headers: { authorization: `Bearer ${alice.token}`, 'if-none-match': response.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+
+    const { url } = await alice.client.jobs.downloadUrl.query({ id: job.id });
+    expect((await fetch(`${h.url}${url}`)).status).toBe(200);
+    expect((await fetch(`${h.url}${url.replace(/sig=./, 'sig=A')}`)).status).toBe(401);
+  });
+
+  it('lists styles with their JSON Schema and previews one fast', async () => {
+    const styles = await h.client().styles.list.query({ kind: 'style' });
+    expect(styles.map((s) => s.id)).toEqual(expect.arrayContaining(['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art']));
+    expect(styles.find((s) => s.id === 'cartoon')?.paramsSchema).toMatchObject({ type: 'object' });
+    const preview = await alice.client.styles.preview.mutate({ imageId: image.id, style: 'sketch' });
+    expect(preview.dataUrl.startsWith('data:image/jpeg;base64,')).toBe(true);
+    expect(Math.max(preview.width, preview.height)).toBeLessThanOrEqual(512);
+  });
+
+  it('pages through jobs and images', async () => {
+    const jobs = await alice.client.jobs.list.query({ limit: 10 });
+    expect(jobs.items.map((j) => j.id)).toContain(job.id);
+    const images = await alice.client.images.list.query({});
+    expect(images.items.map((i) => i.id)).toEqual([image.id]);
+    expect((await alice.client.users.me.query()).email).toBe('alice@example.org');
+  });
+});
+
+describe('ownership', () => {
+  it("user B gets NOT_FOUND for everything of user A's", async () => {
+    const b = bob.client;
+    expect(await codeOf(b.images.get.query({ id: image.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.images.downloadUrl.query({ id: image.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.images.delete.mutate({ id: image.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.jobs.get.query({ id: job.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.jobs.downloadUrl.query({ id: job.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.jobs.cancel.mutate({ id: job.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.jobs.delete.mutate({ id: job.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.jobs.create.mutate({ imageId: image.id, style: 'sketch' }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.styles.preview.mutate({ imageId: image.id, style: 'sketch' }))).toBe('NOT_FOUND');
+    expect((await b.jobs.list.query({})).items).toEqual([]);
+    expect((await b.images.list.query({})).items).toEqual([]);
+    for (const path of [`/files/images/${image.id}`, `/files/jobs/${job.id}`]) {
+      expect((await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${bob.token}` } })).status).toBe(404);
+    }
+    // Alice's things are still there.
+    expect((await alice.client.images.get.query({ id: image.id })).id).toBe(image.id);
+  });
+
+  it('refuses logged-out access', async () => {
+    const anon = h.client();
+    expect(await codeOf(anon.images.list.query({}))).toBe('UNAUTHORIZED');
+    expect(await codeOf(anon.jobs.get.query({ id: job.id }))).toBe('UNAUTHORIZED');
+    expect(await codeOf(anon.users.me.query())).toBe('UNAUTHORIZED');
+    expect(await codeOf(h.client('not-a-token').users.me.query())).toBe('UNAUTHORIZED');
+    expect((await fetch(`${h.url}/files/jobs/${job.id}`)).status).toBe(401);
+  });
+});
+
+describe('sessions', () => {
+  it('logout everywhere ends every session', async () => {
+    const carol = await h.signUp('carol@example.org', 'a long enough secret');
+    const second = await h.client().auth.login.mutate({ email: 'carol@example.org', password: 'a long enough secret' });
+    expect((await h.client(second.token).users.me.query()).email).toBe('carol@example.org');
+    await carol.client.auth.logoutEverywhere.mutate();
+    expect(await codeOf(carol.client.users.me.query())).toBe('UNAUTHORIZED');
+    expect(await codeOf(h.client(second.token).users.me.query())).toBe('UNAUTHORIZED');
+  });
+
+  it('throttles repeated wrong passwords', async () => {
+    await h.signUp('dave@example.org', 'the right password');
+    const codes: string[] = [];
+    for (let i = 0; i < 7; i++) codes.push(await codeOf(h.client().auth.login.mutate({ email: 'dave@example.org', password: 'wrong one' })));
+    expect(codes.slice(0, 5).every((c) => c === 'UNAUTHORIZED')).toBe(true);
+    expect(codes.at(-1)).toBe('TOO_MANY_REQUESTS');
+    // Even the right password waits out the lock.
+    expect(await codeOf(h.client().auth.login.mutate({ email: 'dave@example.org', password: 'the right password' }))).toBe('TOO_MANY_REQUESTS');
+  });
+
+  it('refuses a cookie-authenticated mutation from a foreign origin', async () => {
+    const login = await fetch(`${h.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'alice@example.org', password: 'correct horse battery' }),
+    });
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/atelier_session=[^;]+;.*HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    const session = cookie.split(';')[0]!;
+    const call = (origin?: string) =>
+      fetch(`${h.url}/trpc/jobs.cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: session, ...(origin ? { origin } : {}) },
+        body: JSON.stringify({ id: job.id }),
+      });
+    expect((await call('https://evil.example')).status).toBe(403);
+    expect((await call()).status).toBe(403);
+    // The same request from the API's own origin gets through to the job (already finished).
+    expect((await call(h.url)).status).toBe(409);
+  });
+});
+
+describe('bad uploads', () => {
+  it('are rejected with clear errors and store nothing', async () => {
+    const before = await h.database.db.selectFrom('images').select('id').execute();
+    const up = (b: Blob) => codeOf(alice.client.images.upload.mutate(uploadForm(b, 'x.jpg')));
+    expect(await up(new Blob([]))).toBe('BAD_REQUEST');
+    expect(await up(await blob(bad('text.jpg')))).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await up(await blob(bad('bomb-30000x30000.png')))).toBe('PAYLOAD_TOO_LARGE');
+    expect(await up(new Blob([new Uint8Array(6 * 1024 * 1024)]))).toBe('PAYLOAD_TOO_LARGE');
+    expect(await up(await blob(photo('truncated.jpg')))).toBe('UNPROCESSABLE_CONTENT');
+    expect(await h.database.db.selectFrom('images').select('id').execute()).toEqual(before);
+  });
+});
+
+describe('operations', () => {
+  it('serves health, readiness and metrics', async () => {
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ ok: true });
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toContain('atelier_http_request_duration_seconds');
+    expect(metrics).toContain('atelier_queue_jobs');
+  });
+});
