@@ -135,10 +135,11 @@ export function flowField(args: FlowFieldArgs): FlowField {
     boxFilter(plane, gw, gh, r, plane, scratch);
   }
 
-  const tx = new Float32Array(n);
-  const ty = new Float32Array(n);
-  const angle = new Float32Array(n);
-  const coherence = new Float32Array(n);
+  // The results overwrite the tensor planes (each cell reads its own tensor once, first).
+  const tx = e;
+  const ty = f;
+  const angle = g;
+  const coherence = luma;
   const fb = args.fallback;
   const fbPlane = fb && typeof fb.angle !== 'number' ? fb.angle : undefined;
   if (fbPlane && fbPlane.length < n) throw new Error('flowField: fallback angle plane too small');

@@ -6,7 +6,6 @@ import {
   hash32,
   kuwaharaFilter,
   lumaPlane,
-  rowBands,
   strokeTextures,
   valueNoise,
 } from '@atelier/core';
@@ -56,8 +55,6 @@ type OilParams = z.output<typeof params>;
 const REFERENCE_WIDTH = 1920;
 /** Stroke directions in the brush-mark textures. */
 const STROKE_BINS = 12;
-/** Largest number of pixels processed at once (halo included); bounds memory on large photos. */
-const BAND_PIXELS = 3_000_000;
 /** How strongly sectors along the strokes are preferred by the Kuwahara filter. */
 const ANISOTROPY = 6;
 
@@ -65,7 +62,7 @@ const ANISOTROPY = 6;
  * Oil painting: flat dabs of paint with crisp edges, laid along the image's own strokes, with lit
  * brush marks and canvas.
  *
- * 1. A flow field: the smoothed structure tensor on a grid of 2 to 4 px cells; in flat areas it
+ * 1. A flow field: the smoothed structure tensor on a grid of 2 to 6 px cells; in flat areas it
  *    follows a seeded, slowly turning direction instead of noise.
  * 2. A generalised Kuwahara filter over eight square sectors laid out along the flow and weighted
  *    toward the sectors ahead and behind: O(1) per pixel from streamed box sums, no halos, edges
@@ -74,8 +71,8 @@ const ANISOTROPY = 6;
  *    blended per pixel (no per-pixel line integrals), paint ridges at colour boundaries and the
  *    canvas weave, as one relief lit from the top left with a little gloss; then saturation.
  *
- * Sizes scale with the image. Large images run in horizontal bands with enough margin that the
- * result is identical to a single pass; noise and textures use absolute positions.
+ * Sizes scale with the image. Memory beyond the output is the flow grid (1/4 to 1/36 of the
+ * pixels) and small texture tiles: the filter streams its statistics and lighting is done in place.
  */
 export const oilPainting = definePlugin({
   id: 'oil-painting',
@@ -105,15 +102,10 @@ function renderOil(
   const sharpness = 2 + 3 * p.sharpness;
   const flowSigma = Math.max(2, 1.5 * radius);
   // The flow is smooth at the scale of flowSigma: a grid of cells about flowSigma / 1.5 wide is enough.
-  const factor = Math.max(2, Math.min(4, Math.floor(flowSigma / 1.5)));
-  // Rows of margin a band needs: the flow at a row depends on rows within about 3 sigma plus two
-  // cells; a painted row on rows within the sector reach (r√2) plus the box radius; relief on ±1.
-  const halo = Math.max(Math.ceil(3 * flowSigma) + 3 * factor, Math.ceil(radius * Math.SQRT2) + radius) + 2;
-  const bands = rowBands({ width, height, halo, maxPixels: BAND_PIXELS, align: factor });
-
+  const factor = Math.max(2, Math.min(6, Math.floor(flowSigma / 1.5)));
   const textureScale = Math.max(0.5, scale);
-  // Tiles of 128 to 512 px: a larger tile only repeats less often, and the strokes follow the flow anyway.
-  const strokes = strokeRelief(Math.min(512, Math.round(256 * textureScale)), radius, textureScale);
+  // Tiles of 128 to 384 px: a larger tile only repeats less often, and the strokes follow the flow anyway.
+  const strokes = strokeRelief(Math.min(384, Math.round(256 * textureScale)), radius, textureScale);
   const weave = canvasTexture({ threadWidth: 3.2 * textureScale, threads: 64, seed: seed ^ 0x0ca1 });
   const weaveRelief = embossPlane({
     heights: weave.heights,
@@ -123,54 +115,31 @@ function renderOil(
   });
   signal.throwIfAborted();
 
+  // 1. Flow. Where the photo is flat, strokes follow a slowly turning seeded direction.
+  const gw = Math.ceil(width / factor);
+  const gh = Math.ceil(height / factor);
+  const angles = valueNoise({ width: gw, height: gh, cell: (160 * scale) / factor, seed: seed ^ 0x5eed });
+  for (let i = 0; i < angles.length; i++) angles[i] = 0.35 + 1.4 * angles[i]!;
+  const flow = flowField({
+    data,
+    width,
+    height,
+    factor,
+    sigma: flowSigma,
+    fallback: { angle: angles, strength: 4e-5 },
+  });
+  signal.throwIfAborted();
+  progress(0.2);
+
+  // 2. Paint, straight into the output (the filter streams its statistics: a few dozen rows).
   const out = new Uint8Array(width * height * 3);
-  const shade = new Shader(p, strokes, weave.size, weaveRelief, seed, width);
-  // Per-band buffers, sized for the tallest band and reused: no memory churn band after band.
-  const tallest = Math.max(...bands.map((band) => band.bottom - band.top));
-  const painted = new Uint8Array(width * tallest * 3);
-  const grey = new Uint8Array(width * tallest);
-  const fallbackAngle = new Float32Array(Math.ceil(width / factor) * Math.ceil(tallest / factor));
-  for (let b = 0; b < bands.length; b++) {
-    const band = bands[b]!;
-    const rows = band.bottom - band.top;
-    const src = data.subarray(band.top * width * 3, band.bottom * width * 3);
-    const gw = Math.ceil(width / factor);
-    const gh = Math.ceil(rows / factor);
-    // Where the photo is flat, strokes follow a slowly turning seeded direction.
-    const angles = valueNoise({
-      width: gw,
-      height: gh,
-      cell: (160 * scale) / factor,
-      seed: seed ^ 0x5eed,
-      y0: band.top / factor,
-      out: fallbackAngle.subarray(0, gw * gh),
-    });
-    for (let i = 0; i < angles.length; i++) angles[i] = 0.35 + 1.4 * angles[i]!;
-    const flow = flowField({
-      data: src,
-      width,
-      height: rows,
-      factor,
-      sigma: flowSigma,
-      fallback: { angle: angles, strength: 4e-5 },
-    });
-    signal.throwIfAborted();
-    const bandPainted = painted.subarray(0, width * rows * 3);
-    kuwaharaFilter({
-      data: src,
-      width,
-      height: rows,
-      radius,
-      sharpness,
-      flow,
-      anisotropy: ANISOTROPY,
-      out: bandPainted,
-    });
-    signal.throwIfAborted();
-    shade.band(bandPainted, flow, band.top, band.y0, band.y1, rows, out, grey);
-    signal.throwIfAborted();
-    progress((b + 1) / bands.length);
-  }
+  kuwaharaFilter({ data, width, height, radius, sharpness, flow, anisotropy: ANISOTROPY, out });
+  signal.throwIfAborted();
+  progress(0.75);
+
+  // 3. Light it, in place.
+  new Shader(p, strokes, weave.size, weaveRelief, seed, width).shade(out, width, height, flow);
+  progress(1);
   return { data: out, width, height, channels: 3 };
 }
 
@@ -256,21 +225,10 @@ class Shader {
   }
 
   /**
-   * Shades rows `[y0, y1)` (absolute) of the image from the painted band whose first row is
-   * absolute row `top`, writing into the full-size `out`; `scratch` holds the band's luma.
+   * Lights the painted image in place. Row y needs the luma of rows y - 1 to y + 1 as painted,
+   * so the luma of the next row is taken before row y is overwritten (a ring of three rows).
    */
-  band(
-    painted: Uint8Array,
-    flow: FlowField,
-    top: number,
-    y0: number,
-    y1: number,
-    rows: number,
-    out: Uint8Array,
-    scratch: Uint8Array,
-  ): void {
-    const w = painted.length / 3 / rows;
-    const luma = lumaPlane(painted, w * rows, 3, scratch);
+  shade(img: Uint8Array, w: number, h: number, flow: FlowField): void {
     const { size, bins, heights: relief } = this.#strokes;
     const tileN = size * size;
     const binScale = bins / Math.PI;
@@ -283,51 +241,57 @@ class Shader {
     const kw = this.#weaveAmount;
     const gloss = this.#gloss;
     const sat = this.#saturation;
-    // Per flow cell: where the two nearest stroke tiles start and their weights (blended at
-    // constant contrast, deeper where strokes are coherent: edges, hair, not broad flat areas).
-    const cells = flow.width * flow.height;
-    const tile0 = new Int32Array(cells);
-    const tile1 = new Int32Array(cells);
-    const weight0 = new Float32Array(cells);
-    const weight1 = new Float32Array(cells);
-    for (let c = 0; c < cells; c++) {
-      const pos = flow.angle[c]! * binScale;
-      const k0 = Math.min(bins - 1, pos | 0);
-      const t = pos - k0;
-      const depth = ks * (0.55 + 0.45 * flow.coherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
-      tile0[c] = k0 * tileN;
-      tile1[c] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
-      weight0[c] = (1 - t) * depth;
-      weight1[c] = t * depth;
-    }
+    // Per flow cell of the current row of cells: where the two nearest stroke tiles start and
+    // their weights (blended at constant contrast, deeper where strokes are coherent: edges,
+    // hair, not broad flat areas).
     const fw = flow.width;
+    const tile0 = new Int32Array(fw);
+    const tile1 = new Int32Array(fw);
+    const weight0 = new Float32Array(fw);
+    const weight1 = new Float32Array(fw);
+    let cellRow = -1;
     const flowCol = new Int32Array(w);
     for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / flow.factor);
-    for (let y = y0; y < y1; y++) {
-      const ly = y - top;
-      const row = ly * w;
-      const up = (ly > 0 ? ly - 1 : 0) * w;
-      const down = (ly < rows - 1 ? ly + 1 : ly) * w;
+    let above: Uint8Array = new Uint8Array(w);
+    let here: Uint8Array = lumaPlane(img.subarray(0, w * 3), w);
+    let below: Uint8Array = new Uint8Array(w);
+    above.set(here);
+    for (let y = 0; y < h; y++) {
+      if (y + 1 < h) lumaPlane(img.subarray((y + 1) * w * 3, (y + 2) * w * 3), w, 3, below);
+      else below.set(here);
       const tileRow = ((y + this.#offsetY) % size) * size;
       const weaveRow = ((y + this.#weaveOffsetY) % wsize) * wsize;
-      const flowRow = Math.floor(ly / flow.factor) * fw;
+      const cy = Math.floor(y / flow.factor);
+      if (cy !== cellRow) {
+        cellRow = cy;
+        for (let cx = 0; cx < fw; cx++) {
+          const c = cy * fw + cx;
+          const pos = flow.angle[c]! * binScale;
+          const k0 = Math.min(bins - 1, pos | 0);
+          const t = pos - k0;
+          const depth = ks * (0.55 + 0.45 * flow.coherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
+          tile0[cx] = k0 * tileN;
+          tile1[cx] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
+          weight0[cx] = (1 - t) * depth;
+          weight1[cx] = t * depth;
+        }
+      }
       let o = y * w * 3;
-      let i = row * 3;
-      for (let x = 0; x < w; x++, o += 3, i += 3) {
-        const r = painted[i]!;
-        const g = painted[i + 1]!;
-        const b = painted[i + 2]!;
+      for (let x = 0; x < w; x++, o += 3) {
+        const r = img[o]!;
+        const g = img[o + 1]!;
+        const b = img[o + 2]!;
         const lum = 0.299 * r + 0.587 * g + 0.114 * b;
 
         // Brush marks: the two stroke tiles nearest the local angle.
-        const f = flowRow + flowCol[x]!;
+        const f = flowCol[x]!;
         const ti = tileRow + strokeCol[x]!;
         const mark = relief[tile0[f]! + ti]! * weight0[f]! + relief[tile1[f]! + ti]! * weight1[f]!;
 
         // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
         const xl = x > 0 ? x - 1 : 0;
         const xr = x < w - 1 ? x + 1 : x;
-        const ridge = luma[row + xr]! - luma[row + xl]! + luma[down + x]! - luma[up + x]!;
+        const ridge = here[xr]! - here[xl]! + below[x]! - above[x]!;
 
         const light = mark + ridge * kr + weave[weaveRow + weaveCol[x]!]! * kw;
         const spec = light > 0.04 ? (light - 0.04) * (light - 0.04) * gloss : 0;
@@ -337,10 +301,14 @@ class Shader {
         const rr = base + (r - lum) * sm;
         const gg = base + (g - lum) * sm;
         const bb = base + (b - lum) * sm;
-        out[o] = rr < 0 ? 0 : rr > 255 ? 255 : rr + 0.5;
-        out[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
-        out[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
+        img[o] = rr < 0 ? 0 : rr > 255 ? 255 : rr + 0.5;
+        img[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
+        img[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
       }
+      const spare = above;
+      above = here;
+      here = below;
+      below = spare;
     }
   }
 }
