@@ -29,8 +29,6 @@ export { canvasTexture } from './canvas-texture.ts';
 export type { CanvasTextureArgs, TextureTile } from './canvas-texture.ts';
 export { strokeTextures } from './stroke-texture.ts';
 export type { StrokeTextures, StrokeTexturesArgs } from './stroke-texture.ts';
-export { rowBands } from './row-bands.ts';
-export type { RowBand, RowBandsArgs } from './row-bands.ts';
 export { pencilStrokes } from './pencil-strokes.ts';
 export type { PencilStrokesArgs } from './pencil-strokes.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
