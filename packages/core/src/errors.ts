@@ -62,6 +62,22 @@ export const ERROR_CODES = {
   JOB_NOT_RETRYABLE: { status: 409, hint: 'Only failed or cancelled jobs can be retried.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
   OUTPUT_WRITE_FAILED: { status: 500, hint: 'The result could not be written.' },
+  AUTH_REQUIRED: {
+    status: 401,
+    hint: 'Sign in first: send the session cookie or an Authorization: Bearer token.',
+  },
+  AUTH_INVALID_CREDENTIALS: {
+    status: 401,
+    hint: 'The email or the password is wrong; check both and try again.',
+  },
+  AUTH_THROTTLED: {
+    status: 429,
+    hint: 'Too many failed sign-ins; wait `details.retryAfterSeconds` seconds before trying again.',
+  },
+  AUTH_EMAIL_TAKEN: { status: 409, hint: 'An account with this email exists; sign in instead.' },
+  AUTH_WEAK_PASSWORD: { status: 400, hint: 'Passwords are 8 to 256 characters and not only spaces.' },
+  FORBIDDEN: { status: 403, hint: 'Your account may not do this; ask an administrator.' },
+  USER_DISABLED: { status: 403, hint: 'An administrator disabled this account.' },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -22,16 +22,27 @@ describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
     const db = t.db as unknown as Kysely<unknown>;
     expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
-    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events']);
+    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
     expect(await migrateUp(db)).toEqual([]);
     expect(await tables(db)).toEqual(
-      expect.arrayContaining(['audit_log', 'images', 'jobs', 'plugin_state', 'results', 'users']),
+      expect.arrayContaining([
+        'audit_log',
+        'images',
+        'jobs',
+        'login_throttle',
+        'plugin_state',
+        'results',
+        'sessions',
+        'users',
+      ]),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await migrateDown(db)).toBe('0003-sessions');
+    expect(await tables(db)).not.toContain('sessions');
     expect(await migrateDown(db)).toBe('0002-job-events');
     expect(await migrateDown(db)).toBe('0001-initial');
     expect(await tables(db)).not.toContain('jobs');
-    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events']);
+    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
   });
 
   it('run safely from several processes at once', async () => {
@@ -39,7 +50,7 @@ describe('migrations', () => {
     try {
       const db = other.db as unknown as Kysely<unknown>;
       const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
-      expect(results.flat()).toEqual(['0001-initial', '0002-job-events']);
+      expect(results.flat()).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
     } finally {
       await other.drop();
     }
@@ -86,9 +97,14 @@ describe('migrations', () => {
       updated_at: new Date(),
     };
     await db.insertInto('jobs').values(job).execute();
+    await db
+      .insertInto('sessions')
+      .values({ id: 'hash', user_id: user.id, expires_at: new Date(Date.now() + 60_000) })
+      .execute();
     await expect(db.insertInto('jobs').values(job).execute()).rejects.toThrow(/jobs_owner_idempotency_key/);
-    // Deleting a user removes their images and jobs.
+    // Deleting a user removes their images, jobs and sessions.
     await db.deleteFrom('users').where('id', '=', user.id).execute();
     expect(await db.selectFrom('jobs').select('id').execute()).toEqual([]);
+    expect(await db.selectFrom('sessions').select('id').execute()).toEqual([]);
   });
 });

@@ -106,6 +106,24 @@ export interface AuditLogTable {
   created_at: CreatedAt;
 }
 
+/** A signed-in session. `id` is the hex SHA-256 of the token; the token itself is never stored. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+  last_seen_ip: string | null;
+  user_agent: string | null;
+}
+
+/** Failed sign-ins per key (`account:<email>` or `ip:<address>`), shared by every API process. */
+export interface LoginThrottleTable {
+  key: string;
+  failures: ColumnType<number, number | undefined, number>;
+  window_started_at: Timestamp;
+  locked_until: NullableTimestamp;
+}
+
 /** Every table Atelier owns (pg-boss keeps its own schema). */
 export interface Database {
   users: UsersTable;
@@ -114,6 +132,8 @@ export interface Database {
   results: ResultsTable;
   plugin_state: PluginStateTable;
   audit_log: AuditLogTable;
+  sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -126,3 +146,5 @@ export type JobUpdate = Updateable<JobsTable>;
 export type Result = Selectable<ResultsTable>;
 export type PluginState = Selectable<PluginStateTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type LoginThrottleRow = Selectable<LoginThrottleTable>;
