@@ -9,6 +9,7 @@ import { parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { registerServeCommand } from './cli-serve.ts';
+import { registerUserCommands } from './cli-users.ts';
 import { readConfig } from './config.ts';
 import { createRegistry, createRuntime } from './runtime.ts';
 
@@ -172,6 +173,7 @@ export function buildProgram(): Command {
 
   registerJobCommands(program);
   registerServeCommand(program);
+  registerUserCommands(program);
   return program;
 }
 

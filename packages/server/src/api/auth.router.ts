@@ -14,10 +14,8 @@ export const authRouter = router({
   register: publicProcedure
     .input(credentials.extend({ displayName: z.string().trim().min(1).max(80) }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.api.accounts.register(input);
-      const { token, session, user } = await ctx.api.accounts.login({
-        email: input.email,
-        password: input.password,
+      const { token, session, user } = await ctx.api.accounts.register({
+        ...input,
         ip: ctx.ip,
         userAgent: ctx.req.headers['user-agent'] ?? '',
       });
@@ -52,7 +50,7 @@ export const authRouter = router({
   changePassword: authedProcedure
     .input(z.object({ currentPassword: z.string().min(1).max(256), newPassword: z.string().min(1).max(256) }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.api.accounts.changePassword(ctx.user.id, input.currentPassword, input.newPassword);
+      await ctx.api.accounts.changePassword(ctx.user.id, input.currentPassword, input.newPassword, { keepSessionId: ctx.session.id });
       return { ok: true as const };
     }),
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
 import type { Services } from '../services.ts';
 import type { JobEventHub } from './job-event-hub.ts';
@@ -63,7 +64,11 @@ export function originTrusted(req: FastifyRequest, allowed: readonly string[]): 
 
 export async function createContext(api: ApiServices, req: FastifyRequest, res: FastifyReply): Promise<ApiContext> {
   const { token, viaCookie } = tokenOf(req);
-  const validated = token ? await api.sessions.validate(token) : null;
+  const validated = token ? await api.sessions.validate(token, { ip: req.ip }) : null;
+  // Sliding expiry: a browser's cookie follows the session's new expiry.
+  if (validated?.renewed && viaCookie && token) {
+    res.header('set-cookie', sessionCookie(token, validated.session.expiresAt, { secure: api.secureCookies }));
+  }
   return {
     api,
     req,

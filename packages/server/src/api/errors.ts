@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
-import { AtelierError, ERROR_CODES, isAtelierError } from '@atelier/core';
-import type { ErrorCode } from '@atelier/core';
+import { ERROR_CODES, isAtelierError } from '@atelier/core';
+import type { ErrorCode , AtelierError} from '@atelier/core';
 
 /**
  * The one place where Atelier's error codes meet HTTP: each code's status (from ERROR_CODES) maps

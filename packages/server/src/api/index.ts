@@ -26,6 +26,12 @@ export async function createApiServices(
   const events = new JobEventHub(core.database.url, options.logger);
   await events.start();
   const previews = new PreviewService({ engine: core.engine, storage: core.storage, jobs: core.jobs });
+  // Expired sessions and stale throttle entries are swept hourly.
+  const sweep = setInterval(() => {
+    void sessions.deleteExpired().catch(() => {});
+    void throttle.prune().catch(() => {});
+  }, 3600_000);
+  sweep.unref();
   return {
     core,
     accounts,
@@ -35,6 +41,9 @@ export async function createApiServices(
     allowedOrigins: options.allowedOrigins ?? [],
     urlSecret: options.urlSecret ?? randomBytes(32),
     secureCookies: options.secureCookies ?? true,
-    close: () => events.close(),
+    close: async () => {
+      clearInterval(sweep);
+      await events.close();
+    },
   };
 }

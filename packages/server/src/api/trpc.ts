@@ -34,9 +34,11 @@ const t = initTRPC
   });
 
 /** Turns a thrown AtelierError into a TRPCError with the right status, in one place. */
-const mapErrors = t.middleware(async ({ next }) => {
+const mapErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok) {
+    const retryAfter = (atelierCause(toTRPCError(result.error.cause ?? result.error))?.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    if (retryAfter !== undefined) ctx.res.header('retry-after', String(Math.ceil(retryAfter)));
     const error = result.error;
     if (error.cause && !(error.cause instanceof TRPCError)) {
       const mapped = toTRPCError(error.cause);
