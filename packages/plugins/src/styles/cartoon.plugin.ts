@@ -107,16 +107,16 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   signal.throwIfAborted();
   ctx.progress(0.3);
 
-  // 2. Outlines: difference of Gaussians of the flattened luma (native blurs, float precision).
+  // 2. Outlines: the flattened luma minus its blur (a DoG whose narrow Gaussian is the identity:
+  // the smoothing already removed the noise it would).
   const n = ww * wh;
   const luma = new Float32Array(n);
   const grey = lumaOf(r, g, b, luma);
   let dog: Float32Array | undefined;
   if (p.edgeStrength > 0) {
-    // One blur against the flattened luma itself: the smoothing already removed the noise a
-    // first, narrower blur would.
-    // Thickness scales with the picture, with a floor so small pictures still get real lines.
-    const sigma = Math.max(0.7 * p.edgeThickness, 0.6 * p.edgeThickness * (Math.max(ww, wh) / WORK_SIZE));
+    // In work pixels, so the width follows the picture's size; pictures smaller than the work
+    // size keep a floor of real pixels.
+    const sigma = 0.7 * p.edgeThickness;
     dog = await surroundDifference(ctx.sharp, luma, grey, ww, wh, sigma);
     suppressTexture(dog, ww, wh, Math.max(2, Math.round(3 * sigma)));
   }
