@@ -1,0 +1,178 @@
+// What the API returns, as zod schemas: each procedure's `.output(...)`, so that the OpenAPI
+// document describes every response. The objects the procedures build do not change; the schemas
+// only describe them. A zod object drops keys it does not list, so the shapes of the named views
+// are checked against their TypeScript types (`satisfies Record<keyof ...>`): a field added to a
+// view and not here fails the build instead of vanishing from responses.
+import { z } from 'zod';
+import type { PluginInfo } from '@atelier/core';
+import type { UserRecord } from '../auth/index.ts';
+import type { ApiImage, ApiJob } from './views.ts';
+
+const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const PLUGIN_KINDS = ['style', 'transform', 'analysis'] as const;
+const USER_ROLES = ['user', 'admin'] as const;
+
+const isoDate = z.string().meta({ format: 'date-time' });
+/** A JSON object whose keys are not fixed (plugin parameters, JSON Schemas, audit details). */
+const jsonObject = z.record(z.string(), z.unknown());
+
+const userShape = {
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  role: z.enum(USER_ROLES),
+  createdAt: isoDate,
+  disabled: z.boolean().meta({ description: 'True while an administrator has the account disabled.' }),
+} satisfies Record<keyof UserRecord, z.ZodType>;
+export const userSchema = z.object(userShape).meta({ id: 'User' });
+
+export const sessionSchema = z
+  .object({
+    token: z.string().meta({ description: 'Send it as `Authorization: Bearer <token>`.' }),
+    expiresAt: isoDate,
+    user: userSchema,
+  })
+  .meta({ id: 'Session' });
+
+export const okSchema = z.object({ ok: z.literal(true) });
+
+const imageShape = {
+  id: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  format: z.string(),
+  originalName: z.string().nullable(),
+  createdAt: isoDate,
+} satisfies Record<keyof ApiImage, z.ZodType>;
+export const imageSchema = z.object(imageShape).meta({ id: 'Image' });
+
+// Timings are stored as JSON: keys written by another version pass through unchanged.
+const timingsSchema = z.looseObject({
+  queueMs: z.number().optional(),
+  decodeMs: z.number().optional(),
+  steps: z.array(z.looseObject({ plugin: z.string(), ms: z.number() })).optional(),
+  encodeMs: z.number().optional(),
+  totalMs: z.number().optional(),
+});
+
+const jobShape = {
+  id: z.string(),
+  imageId: z.string(),
+  style: z.string(),
+  status: z.enum(JOB_STATUSES),
+  progress: z.number().meta({ description: 'From 0 to 1.' }),
+  attempts: z.number().int(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  output: z
+    .object({ bytes: z.number().int(), width: z.number().int(), height: z.number().int(), format: z.string() })
+    .nullable()
+    .meta({ description: 'The result, once the job has succeeded.' }),
+  fromCache: z.boolean().meta({ description: 'True when the result was reused from an earlier identical job.' }),
+  timings: timingsSchema.nullable(),
+  createdAt: isoDate,
+  startedAt: isoDate.nullable(),
+  finishedAt: isoDate.nullable(),
+} satisfies Record<keyof ApiJob, z.ZodType>;
+export const jobSchema = z.object(jobShape).meta({ id: 'Job' });
+
+const nextCursor = z.string().nullable().meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' });
+export const imagePageSchema = z.object({ items: z.array(imageSchema), nextCursor });
+export const jobPageSchema = z.object({ items: z.array(jobSchema), nextCursor });
+
+export const downloadUrlSchema = z.object({
+  url: z.string().meta({ description: 'A path under /files with `expires` and `sig`: valid for 5 minutes without a session.' }),
+});
+export const deletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
+
+export const styleSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    version: z.string(),
+    kind: z.enum(PLUGIN_KINDS),
+    tags: z.array(z.string()),
+    paramsSchema: jsonObject.meta({ description: 'JSON Schema (2020-12) of `params`.' }),
+    defaults: jsonObject.meta({ description: 'The parameters used when none are given.' }),
+  })
+  .meta({ id: 'Style' });
+
+export const previewSchema = z.object({
+  dataUrl: z.string().meta({ description: '`data:image/jpeg;base64,...`' }),
+  width: z.number().int(),
+  height: z.number().int(),
+  ms: z.number(),
+});
+
+const pluginInfoShape = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  version: z.string(),
+  engine: z.string(),
+  kind: z.enum(PLUGIN_KINDS),
+  tags: z.array(z.string()),
+  enabled: z.boolean(),
+  builtin: z.boolean(),
+  module: z.string(),
+  paramsSchema: jsonObject,
+  defaults: jsonObject,
+} satisfies Record<keyof PluginInfo, z.ZodType>;
+export const pluginInfoSchema = z.object(pluginInfoShape);
+
+export const pluginUsageSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  kind: z.enum(PLUGIN_KINDS),
+  builtin: z.boolean(),
+  enabled: z.boolean(),
+  defaults: jsonObject,
+  jobs: z.number().int(),
+});
+
+export const adminUserSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  role: z.enum(USER_ROLES),
+  disabled: z.boolean(),
+  jobs: z.number().int(),
+  createdAt: isoDate,
+});
+
+const countsByStatus = z.object({
+  queued: z.number().int(),
+  running: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+});
+
+export const queueSchema = z.object({
+  jobs: countsByStatus,
+  queues: z.array(z.object({ name: z.string(), queued: z.number().int(), active: z.number().int(), failed: z.number().int(), total: z.number().int() })),
+});
+
+export const ownedJobSchema = jobSchema.extend({ ownerId: z.string() });
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  action: z.string(),
+  target: z.object({ type: z.string(), id: z.string().nullable() }),
+  actor: z.string().nullable().meta({ description: 'The email of the administrator.' }),
+  details: jsonObject,
+  at: isoDate,
+});
+
+export const statsSchema = z
+  .object({
+    days: z.number().int(),
+    jobsPerDay: z.array(z.object({ style: z.string(), points: z.array(z.object({ day: z.string(), count: z.number().int() })) })),
+    outcomes: countsByStatus,
+    processingMs: z.array(z.object({ style: z.string(), jobs: z.number().int(), p50: z.number(), p90: z.number(), p99: z.number() })),
+    storageBytes: z.object({ originals: z.number(), results: z.number() }),
+  })
+  .meta({ id: 'Stats' });
