@@ -5,7 +5,15 @@ import type { Logger } from '@atelier/core';
 export function createLogger(
   level: string = process.env['ATELIER_LOG_LEVEL'] ?? 'info',
 ): Logger & { pino: pino.Logger } {
-  const base = pino({ level, base: { pid: process.pid } }, pino.destination(2));
+  const base = pino(
+    {
+      level,
+      base: { pid: process.pid },
+      // Secrets never reach the log: session cookies, Bearer tokens, signed-URL signatures.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', 'token'],
+    },
+    pino.destination(2),
+  );
   return {
     pino: base,
     debug: (message, fields) => base.debug(fields ?? {}, message),
