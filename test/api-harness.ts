@@ -33,6 +33,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
       ATELIER_PLUGIN_DIR: testPluginDir,
       ATELIER_THREADS: '2',
       ATELIER_MAX_INPUT_BYTES: String(5 * 1024 * 1024),
+      ATELIER_SHUTDOWN_DEADLINE_MS: '1000',
       ...env,
     },
     dir,
@@ -52,7 +53,9 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
       return { client: client(token), token, userId: user.id };
     },
     async close() {
+      const started = Date.now();
       await app.close();
+      if (Date.now() - started > 5000) console.warn(`app.close() took ${Date.now() - started} ms`);
       await api.close();
       await core.close();
       await database.drop();

@@ -46,6 +46,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     bodyLimit: maxUpload + 1024 * 1024,
     routerOptions: { maxParamLength: 5000 },
     trustProxy: false,
+    // Open progress streams must not hold a shutdown up: close every connection on close().
+    forceCloseConnections: true,
   });
 
   const metrics = new client.Registry();
