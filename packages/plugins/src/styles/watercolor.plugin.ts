@@ -65,6 +65,8 @@ const WORK_LONG_SIDE = 1100;
 const REFERENCE_LONG_SIDE = 1920;
 /** Soft quantisation of the wash's lightness into this many glazes. */
 const GLAZES = 9;
+/** How much a lighter neighbourhood bleeds into a darker wash, relative to a darker one. */
+const LIGHT_BLEED = 0.15;
 /** Gamma of the lightness: below 1 lifts the mid-tones, as transparent washes on white paper do. */
 const LIFT = 0.88;
 /** Watercolour pigments are purer than a photo's colours. */
@@ -336,8 +338,9 @@ function renderWatercolor(
 }
 
 /**
- * Wet-in-wet colour bleeding: in seeded patches, each plane is mixed with a wide blur of itself.
- * The blur is taken at a quarter of the working resolution (it is wide and smooth anyway).
+ * Wet-in-wet colour bleeding: in seeded patches, the washes are mixed with a wide blur of
+ * themselves, where the blur is darker (more pigment) than the wash. The blur is taken at a
+ * quarter of the working resolution (it is wide and smooth anyway).
  */
 function bleed(
   planes: readonly Float32Array[],
@@ -356,21 +359,32 @@ function bleed(
     wet[i] = t * amount;
   }
   const wetUp = new BilinearUpsampler(wet, cw, ch, w, h, k);
-  const wetRow = new Float32Array(w);
-  const blurRow = new Float32Array(w);
   const scratch = new Float32Array(cw * ch);
-  for (const plane of planes) {
+  const ups = planes.map((plane) => {
     const coarse = downsampleBox(plane, w, h, 1, k)[0]!;
     gaussianBlur(coarse, cw, ch, (5 * unit) / k, coarse, scratch);
-    const up = new BilinearUpsampler(coarse, cw, ch, w, h, k);
-    for (let y = 0; y < h; y++) {
-      wetUp.row(y, wetRow);
-      up.row(y, blurRow);
-      const o = y * w;
-      for (let x = 0; x < w; x++) {
-        const v = plane[o + x]!;
-        plane[o + x] = v + (blurRow[x]! - v) * wetRow[x]!;
-      }
+    return new BilinearUpsampler(coarse, cw, ch, w, h, k);
+  });
+  const wetRow = new Float32Array(w);
+  const rows = planes.map(() => new Float32Array(w));
+  const [pr, pg, pb] = planes as [Float32Array, Float32Array, Float32Array];
+  const [br, bg, bb] = rows as [Float32Array, Float32Array, Float32Array];
+  for (let y = 0; y < h; y++) {
+    wetUp.row(y, wetRow);
+    for (let c = 0; c < 3; c++) ups[c]!.row(y, rows[c]!);
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      const i = o + x;
+      const r = pr[i]!;
+      const g = pg[i]!;
+      const b = pb[i]!;
+      // Pigment runs from where there is more of it into where there is less: a darker
+      // neighbourhood bleeds in fully, a lighter one barely (paint cannot bleed light into dark).
+      const darker = 0.299 * br[x]! + 0.587 * bg[x]! + 0.114 * bb[x]! < 0.299 * r + 0.587 * g + 0.114 * b;
+      const t = wetRow[x]! * (darker ? 1 : LIGHT_BLEED);
+      pr[i] = r + (br[x]! - r) * t;
+      pg[i] = g + (bg[x]! - g) * t;
+      pb[i] = b + (bb[x]! - b) * t;
     }
   }
 }
