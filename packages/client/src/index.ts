@@ -1,4 +1,5 @@
 import {
+  TRPCClientError,
   createTRPCClient,
   httpBatchLink,
   httpLink,
@@ -15,7 +16,58 @@ export type { AppRouter };
 export type AtelierInputs = inferRouterInputs<AppRouter>;
 /** Outputs of every procedure, e.g. `AtelierOutputs['jobs']['get']`. */
 export type AtelierOutputs = inferRouterOutputs<AppRouter>;
+/** The client {@link createAtelierClient} returns: `atelier.jobs.create.mutate(...)` and so on. */
 export type AtelierClient = TRPCClient<AppRouter>;
+
+export { TRPCClientError };
+
+/**
+ * Whether `error` is an error of the API (or of reaching it), typed: `error.data` then has the
+ * tRPC `code` (e.g. `'NOT_FOUND'`), the HTTP status and Atelier's own `atelierCode` (e.g.
+ * `'PARAMS_INVALID'`, or `null` for errors that are not Atelier's). `data` is undefined when the
+ * server could not be reached.
+ *
+ * @example
+ * try {
+ *   await atelier.jobs.create.mutate({ imageId, style: 'cartoon', params: { levels: 6 } });
+ * } catch (error) {
+ *   if (isApiError(error) && error.data?.atelierCode === 'PARAMS_INVALID') showFormErrors(error.data.details);
+ *   else throw error;
+ * }
+ */
+export function isApiError(error: unknown): error is TRPCClientError<AppRouter> {
+  return error instanceof TRPCClientError;
+}
+
+/** Options an {@link EventSourceConstructor} is given: the DOM's, plus `fetch` for implementations that take one. */
+export interface EventSourceOptions {
+  readonly withCredentials?: boolean;
+  /** Used by the `eventsource` package to send the Bearer header; browsers' EventSource ignores it. */
+  readonly fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+}
+
+/**
+ * The part of an `EventSource` class the client uses. The browser's own fits, and so does the
+ * `eventsource` package's (for Node, which has none built in).
+ *
+ * @example
+ * import { EventSource } from 'eventsource';
+ * const atelier = createAtelierClient({ url, token, EventSource });
+ */
+export interface EventSourceConstructor {
+  new (
+    url: string,
+    init?: EventSourceOptions,
+  ): {
+    readonly CLOSED: number;
+    readonly CONNECTING: number;
+    readonly OPEN: number;
+    readonly readyState: number;
+    addEventListener(type: string, listener: (event: MessageEvent) => void): void;
+    removeEventListener(type: string, listener: (event: MessageEvent) => void): void;
+    close(): void;
+  };
+}
 
 /** Options of {@link createAtelierClient}. */
 export interface AtelierClientOptions {
@@ -26,7 +78,7 @@ export interface AtelierClientOptions {
   /** A fetch implementation. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** An EventSource implementation for progress streams; Node has none built in (use the `eventsource` package). @default globalThis.EventSource */
-  readonly EventSource?: typeof EventSource;
+  readonly EventSource?: EventSourceConstructor;
   /** Send cookies cross-origin (browsers). @default 'include' */
   readonly credentials?: 'include' | 'same-origin' | 'omit';
 }
@@ -41,15 +93,20 @@ export interface AtelierClientOptions {
  */
 export function createAtelierClient(options: AtelierClientOptions): AtelierClient {
   const base = `${options.url.replace(/\/$/, '')}/trpc`;
-  const token = (): string | undefined => (typeof options.token === 'function' ? options.token() : options.token);
+  const token = (): string | undefined =>
+    typeof options.token === 'function' ? options.token() : options.token;
   const headers = (): Record<string, string> => {
     const t = token();
     return t ? { authorization: `Bearer ${t}` } : {};
   };
   // tRPC's own fetch type is looser than the DOM's; this adapter satisfies both.
   const fetchImpl = (input: string | URL | Request, init?: object): Promise<Response> =>
-    (options.fetch ?? globalThis.fetch)(input, { ...(init as RequestInit), credentials: options.credentials ?? 'include' });
-  const EventSourceImpl = options.EventSource ?? globalThis.EventSource;
+    (options.fetch ?? globalThis.fetch)(input, {
+      ...(init as RequestInit),
+      credentials: options.credentials ?? 'include',
+    });
+  // Node has no global EventSource: then subscriptions need one passed in.
+  const EventSourceImpl: EventSourceConstructor | undefined = options.EventSource ?? globalThis.EventSource;
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -57,15 +114,18 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
         true: httpSubscriptionLink({
           url: base,
           ...(EventSourceImpl ? { EventSource: EventSourceImpl } : {}),
-          eventSourceOptions: () => {
+          eventSourceOptions: (): EventSourceOptions => {
             const t = token();
             // A Bearer header for EventSource implementations that accept one (the `eventsource` package does).
             return t
-              ? ({
-                  fetch: (input: string | URL | Request, init?: RequestInit) =>
-                    fetchImpl(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${t}` } }),
-                } as EventSourceInit)
-              : ({ withCredentials: true } as EventSourceInit);
+              ? {
+                  fetch: (input, init) =>
+                    fetchImpl(input, {
+                      ...init,
+                      headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${t}` },
+                    }),
+                }
+              : { withCredentials: true };
           },
         }),
         false: splitLink({
