@@ -17,7 +17,7 @@ describe('atelier serve', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'atelier-serve-'));
     await chmod(dir, 0o755);
     dirs.push(dir);
-    const env = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: 'warn' };
     delete env['DATABASE_URL'];
     const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
