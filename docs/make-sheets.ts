@@ -36,7 +36,13 @@ const CELL = 560;
 async function prepare(photo: Photo, dir: string): Promise<{ png: string; raw: RawImage }> {
   let pipeline = sharp(path.join(images, photo.file)).resize({ width: photo.width });
   if (photo.grey) pipeline = pipeline.greyscale().toColourspace('srgb');
-  const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data: decoded, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  // A grey photo decodes to one channel; the styles (and OpenCV) get it as RGB.
+  let data: Uint8Array = decoded;
+  if (info.channels === 1) {
+    data = new Uint8Array(decoded.length * 3);
+    for (let i = 0; i < decoded.length; i++) data[i * 3] = data[i * 3 + 1] = data[i * 3 + 2] = decoded[i]!;
+  }
   const raw: RawImage = { data, width: info.width, height: info.height, channels: 3 };
   const png = path.join(dir, `${photo.label.split(' ')[0]}.png`);
   await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })

@@ -26,21 +26,25 @@ function typeOf(p: Prop): string {
   if (p.enum) return p.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (p.anyOf) return p.anyOf.map(typeOf).join(' or ');
   const t = Array.isArray(p.type) ? p.type.join(' or ') : (p.type ?? 'any');
-  const range = p.minimum !== undefined || p.maximum !== undefined ? ` ${p.minimum ?? '…'}–${p.maximum ?? '…'}` : '';
+  const range =
+    p.minimum !== undefined || p.maximum !== undefined ? ` ${p.minimum ?? '…'}–${p.maximum ?? '…'}` : '';
   return `${t}${range}`;
 }
 
 function section(plugin: AnyPlugin): string {
   const schema = paramsJsonSchema(plugin) as { properties?: Record<string, Prop> };
   const rows = Object.entries(schema.properties ?? {}).map(
-    ([name, p]) => `| \`${name}\` | ${typeOf(p)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${(p.description ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')} |`,
+    ([name, p]) =>
+      `| \`${name}\` | ${typeOf(p)} | ${p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``} | ${(p.description ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')} |`,
   );
   return [
     `### \`${plugin.id}\` (${plugin.kind}, v${plugin.version})`,
     '',
     plugin.description,
     '',
-    ...(rows.length ? ['| parameter | type | default | meaning |', '|---|---|---|---|', ...rows] : ['No parameters.']),
+    ...(rows.length
+      ? ['| parameter | type | default | meaning |', '|---|---|---|---|', ...rows]
+      : ['No parameters.']),
     '',
   ].join('\n');
 }
