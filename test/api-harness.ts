@@ -39,17 +39,29 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     dir,
   );
   const core = await openServices(config, { worker: true });
-  const api = await createApiServices(core, { secureCookies: false });
+  const api = await createApiServices(core, {
+    secureCookies: false,
+    allowedOrigins: ['https://app.example.org'],
+  });
   const app = await buildApp(api);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const client = (token?: string) => createAtelierClient({ url: address, ...(token ? { token } : {}), EventSource: EventSource as unknown as typeof globalThis.EventSource });
+  const client = (token?: string) =>
+    createAtelierClient({
+      url: address,
+      ...(token ? { token } : {}),
+      EventSource: EventSource as unknown as typeof globalThis.EventSource,
+    });
   return {
     url: address,
     database,
     core,
     client,
     async signUp(email, password = 'correct horse battery') {
-      const { token, user } = await client().auth.register.mutate({ email, password, displayName: email.split('@')[0]! });
+      const { token, user } = await client().auth.register.mutate({
+        email,
+        password,
+        displayName: email.split('@')[0]!,
+      });
       return { client: client(token), token, userId: user.id };
     },
     async close() {

@@ -21,7 +21,8 @@ const codeOf = async (promise: Promise<unknown>): Promise<string> => {
     await promise;
     return 'ok';
   } catch (error) {
-    if (error instanceof TRPCClientError) return (error.data as { code: string } | undefined)?.code ?? error.message;
+    if (error instanceof TRPCClientError)
+      return (error.data as { code: string } | undefined)?.code ?? error.message;
     throw error;
   }
 };
@@ -30,14 +31,21 @@ beforeAll(async () => {
   h = await startApi();
   alice = await h.signUp('alice@example.org');
   bob = await h.signUp('bob@example.org');
-  image = await alice.client.images.upload.mutate(uploadForm(await blob(photo('chelsea.png')), 'chelsea.png'));
+  image = await alice.client.images.upload.mutate(
+    uploadForm(await blob(photo('chelsea.png')), 'chelsea.png'),
+  );
 });
 afterAll(() => h.close());
 
 describe('the happy path', () => {
   it('uploads, transforms with live progress, and downloads', async () => {
     expect(image).toMatchObject({ width: 451, height: 300, format: 'png', originalName: 'chelsea.png' });
-    const created = await alice.client.jobs.create.mutate({ imageId: image.id, style: 'cartoon', params: {}, output: { format: 'png' } });
+    const created = await alice.client.jobs.create.mutate({
+      imageId: image.id,
+      style: 'cartoon',
+      params: {},
+      output: { format: 'png' },
+    });
     expect(created.status).toBe('queued');
     const updates: { status: string; progress: number }[] = [];
     await new Promise<void>((resolve, reject) => {
@@ -59,13 +67,17 @@ describe('the happy path', () => {
     job = await alice.client.jobs.get.query({ id: created.id });
     expect(job.output).toMatchObject({ width: 451, height: 300, format: 'png' });
 
-    const response = await fetch(`${h.url}/files/jobs/${job.id}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const response = await fetch(`${h.url}/files/jobs/${job.id}`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/png');
     expect(response.headers.get('cache-control')).toContain('immutable');
     const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
     expect([meta.width, meta.height]).toEqual([451, 300]);
-    const again = await fetch(`${h.url}/files/jobs/${job.id}`, { headers: { authorization: `Bearer ${alice.token}`, 'if-none-match': response.headers.get('etag')! } });
+    const again = await fetch(`${h.url}/files/jobs/${job.id}`, {
+      headers: { authorization: `Bearer ${alice.token}`, 'if-none-match': response.headers.get('etag')! },
+    });
     expect(again.status).toBe(304);
 
     const { url } = await alice.client.jobs.downloadUrl.query({ id: job.id });
@@ -76,7 +88,9 @@ describe('the happy path', () => {
 
   it('lists styles with their JSON Schema and previews one fast', async () => {
     const styles = await h.client().styles.list.query({ kind: 'style' });
-    expect(styles.map((s) => s.id)).toEqual(expect.arrayContaining(['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art']));
+    expect(styles.map((s) => s.id)).toEqual(
+      expect.arrayContaining(['cartoon', 'sketch', 'color-pencil', 'oil-painting', 'watercolor', 'pop-art']),
+    );
     expect(styles.find((s) => s.id === 'cartoon')?.paramsSchema).toMatchObject({ type: 'object' });
     const preview = await alice.client.styles.preview.mutate({ imageId: image.id, style: 'sketch' });
     expect(preview.dataUrl.startsWith('data:image/jpeg;base64,')).toBe(true);
@@ -107,7 +121,9 @@ describe('ownership', () => {
     expect((await b.jobs.list.query({})).items).toEqual([]);
     expect((await b.images.list.query({})).items).toEqual([]);
     for (const path of [`/files/images/${image.id}`, `/files/jobs/${job.id}`]) {
-      expect((await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${bob.token}` } })).status).toBe(404);
+      expect(
+        (await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${bob.token}` } })).status,
+      ).toBe(404);
     }
     // Alice's things are still there.
     expect((await alice.client.images.get.query({ id: image.id })).id).toBe(image.id);
@@ -126,21 +142,41 @@ describe('ownership', () => {
 describe('sessions', () => {
   it('logout everywhere ends every session', async () => {
     const carol = await h.signUp('carol@example.org', 'a long enough secret');
-    const second = await h.client().auth.login.mutate({ email: 'carol@example.org', password: 'a long enough secret' });
+    const second = await h
+      .client()
+      .auth.login.mutate({ email: 'carol@example.org', password: 'a long enough secret' });
     expect((await h.client(second.token).users.me.query()).email).toBe('carol@example.org');
     await carol.client.auth.logoutEverywhere.mutate();
     expect(await codeOf(carol.client.users.me.query())).toBe('UNAUTHORIZED');
     expect(await codeOf(h.client(second.token).users.me.query())).toBe('UNAUTHORIZED');
   });
 
+  it('rejects an expired session', async () => {
+    const erin = await h.signUp('erin@example.org', 'erin long password');
+    expect((await erin.client.users.me.query()).email).toBe('erin@example.org');
+    await h.database.db
+      .updateTable('sessions')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('user_id', '=', erin.userId)
+      .execute();
+    expect(await codeOf(erin.client.users.me.query())).toBe('UNAUTHORIZED');
+  });
+
   it('throttles repeated wrong passwords', async () => {
     await h.signUp('dave@example.org', 'the right password');
     const codes: string[] = [];
-    for (let i = 0; i < 7; i++) codes.push(await codeOf(h.client().auth.login.mutate({ email: 'dave@example.org', password: 'wrong one' })));
+    for (let i = 0; i < 7; i++)
+      codes.push(
+        await codeOf(h.client().auth.login.mutate({ email: 'dave@example.org', password: 'wrong one' })),
+      );
     expect(codes.slice(0, 5).every((c) => c === 'UNAUTHORIZED')).toBe(true);
     expect(codes.at(-1)).toBe('TOO_MANY_REQUESTS');
     // Even the right password waits out the lock.
-    expect(await codeOf(h.client().auth.login.mutate({ email: 'dave@example.org', password: 'the right password' }))).toBe('TOO_MANY_REQUESTS');
+    expect(
+      await codeOf(
+        h.client().auth.login.mutate({ email: 'dave@example.org', password: 'the right password' }),
+      ),
+    ).toBe('TOO_MANY_REQUESTS');
   });
 
   it('refuses a cookie-authenticated mutation from a foreign origin', async () => {
@@ -166,6 +202,46 @@ describe('sessions', () => {
   });
 });
 
+describe('progress streams', () => {
+  it('resume after the last event a client saw', async () => {
+    const slow = await alice.client.jobs.create.mutate({
+      imageId: image.id,
+      plan: { steps: [{ plugin: 'test:sleep', params: { ms: 1500 } }] },
+    });
+    const first = await new Promise<{ id: string; seq: number }>((resolve, reject) => {
+      const sub = alice.client.jobs.onUpdate.subscribe(
+        { id: slow.id },
+        {
+          onData: (event) => {
+            sub.unsubscribe();
+            resolve({ id: event.id, seq: event.data.seq });
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(first.id).toBe(String(first.seq)); // each event's id is its seq, for resuming
+    const resumed: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const sub = alice.client.jobs.onUpdate.subscribe(
+        { id: slow.id, lastEventId: first.id },
+        {
+          onData: (event) => {
+            resumed.push(event.data.seq);
+            if (event.data.status === 'succeeded') {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.every((seq) => seq > first.seq)).toBe(true);
+  });
+});
+
 describe('bad uploads', () => {
   it('are rejected with clear errors and store nothing', async () => {
     const before = await h.database.db.selectFrom('images').select('id').execute();
@@ -180,6 +256,25 @@ describe('bad uploads', () => {
 });
 
 describe('operations', () => {
+  it('answers CORS preflights for allowed origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${h.url}/trpc/jobs.create`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const allowed = await preflight('https://app.example.org');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.org');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sends security headers and a request id', async () => {
+    const response = await fetch(`${h.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
+    expect(response.headers.get('x-request-id')).toBe('trace-123');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('strict-transport-security')).toBeTruthy();
+  });
+
   it('serves health, readiness and metrics', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ ok: true });

@@ -100,6 +100,28 @@ describe('atelier submit and jobs, on the embedded Postgres', () => {
     const status = await atelier(env, 'migrate', 'status');
     expect(status.stdout).toMatch(/^0001-initial\t\d{4}-/);
   });
+
+  it('makes the first administrator, lists and disables accounts', async () => {
+    const created = await atelier(
+      { ...env, ATELIER_PASSWORD: 'a strong admin password' },
+      'users',
+      'create',
+      'boss@example.org',
+      '--admin',
+    );
+    expect(created.stdout).toMatch(/^created admin boss@example.org \(/);
+    expect(created.stdout).not.toContain('password:');
+    const generated = await atelier(env, 'users', 'create', 'staff@example.org');
+    expect(generated.stdout).toMatch(/password: \S{16,}/);
+    const taken = await atelier(env, 'users', 'create', 'BOSS@example.org');
+    expect(taken.stderr).toMatch(/^atelier: AUTH_EMAIL_TAKEN: /);
+    expect((await atelier(env, 'users', 'disable', 'staff@example.org')).stdout).toBe(
+      'disabled staff@example.org\n',
+    );
+    const list = (await atelier(env, 'users', 'list')).stdout;
+    expect(list).toMatch(/admin\s+active\s+boss@example.org/);
+    expect(list).toMatch(/user\s+disabled\s+staff@example.org/);
+  });
 });
 
 describe('atelier worker', () => {
