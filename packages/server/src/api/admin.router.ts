@@ -7,6 +7,15 @@ import { DEAD_LETTER_QUEUE, RENDER_QUEUE, savePluginState } from '@atelier/jobs'
 import type { ApiContext } from './context.ts';
 import { adminProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
+import {
+  adminUserSchema,
+  auditEntrySchema,
+  jobSchema,
+  ownedJobSchema,
+  pluginInfoSchema,
+  pluginUsageSchema,
+  queueSchema,
+} from './response-schemas.ts';
 
 /** Every admin action is recorded, in the same transaction as the action where there is one. */
 async function audit(
@@ -18,39 +27,77 @@ async function audit(
 ): Promise<void> {
   await db
     .insertInto('audit_log')
-    .values({ actor_id: ctx.user.id, action, target_type: target.type, target_id: target.id, details: JSON.stringify({ ...details, requestId: ctx.requestId }) })
+    .values({
+      actor_id: ctx.user.id,
+      action,
+      target_type: target.type,
+      target_id: target.id,
+      details: JSON.stringify({ ...details, requestId: ctx.requestId }),
+    })
     .execute();
 }
 
 const uuid = z.string().uuid();
+/**
+ * A boolean input that stays strict. Not `z.boolean()`: trpc-to-openapi switches coercion on for the
+ * boolean schemas of every procedure it serves (shared with /trpc), and `Boolean("false")` is true.
+ */
+const flag = z.literal([true, false]);
 
 export const adminRouter = router({
   /** Every plugin, enabled or not, with how often it was used. */
-  plugins: adminProcedure.query(async ({ ctx }) => {
-    const usage = await ctx.api.core.database.db
-      .selectFrom('jobs')
-      .select(['style', ({ fn }) => fn.countAll<string>().as('jobs')])
-      .groupBy('style')
-      .execute();
-    const used = new Map(usage.map((u) => [u.style, Number(u.jobs)]));
-    return ctx.api.core.registry.list({ includeDisabled: true }).map((p) => ({
-      id: p.id,
-      name: p.name,
-      version: p.version,
-      kind: p.kind,
-      builtin: p.builtin,
-      enabled: p.enabled,
-      defaults: p.defaults,
-      jobs: used.get(p.id) ?? 0,
-    }));
-  }),
+  plugins: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/plugins',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Every plugin, enabled or not, with how often it was used',
+      },
+    })
+    .output(z.array(pluginUsageSchema))
+    .query(async ({ ctx }) => {
+      const usage = await ctx.api.core.database.db
+        .selectFrom('jobs')
+        .select(['style', ({ fn }) => fn.countAll<string>().as('jobs')])
+        .groupBy('style')
+        .execute();
+      const used = new Map(usage.map((u) => [u.style, Number(u.jobs)]));
+      return ctx.api.core.registry.list({ includeDisabled: true }).map((p) => ({
+        id: p.id,
+        name: p.name,
+        version: p.version,
+        kind: p.kind,
+        builtin: p.builtin,
+        enabled: p.enabled,
+        defaults: p.defaults,
+        jobs: used.get(p.id) ?? 0,
+      }));
+    }),
 
   /**
    * Enables or disables a plugin and sets its default parameters, on every API and worker process
    * within a second, without restarts.
    */
   setPlugin: adminProcedure
-    .input(z.object({ id: z.string(), enabled: z.boolean().optional(), defaults: z.record(z.string(), z.unknown()).optional() }))
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/plugins/{id}',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Enable or disable a plugin and set its default parameters',
+      },
+    })
+    .input(
+      z.object({
+        id: z.string(),
+        enabled: flag.optional(),
+        defaults: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .output(pluginInfoSchema)
     .mutation(async ({ ctx, input }) => {
       const registry = ctx.api.core.registry;
       registry.get(input.id); // PLUGIN_NOT_FOUND
@@ -58,7 +105,11 @@ export const adminRouter = router({
       const defaults = input.defaults ?? { ...registry.overrides(input.id) };
       // Validate before anything is stored.
       const probe = registry.get(input.id).params.partial().strict().safeParse(defaults);
-      if (!probe.success) throw new TRPCError({ code: 'BAD_REQUEST', message: `Invalid defaults for ${input.id}: ${probe.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      if (!probe.success)
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `Invalid defaults for ${input.id}: ${probe.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        });
       await ctx.api.core.database.db.transaction().execute(async (trx) => {
         await savePluginState(trx, { pluginId: input.id, enabled, defaults, actorId: ctx.user.id });
         await audit(trx, ctx, 'plugin.update', { type: 'plugin', id: input.id }, { enabled, defaults });
@@ -71,12 +122,35 @@ export const adminRouter = router({
     }),
 
   users: adminProcedure
-    .input(z.object({ limit: z.number().int().min(1).max(200).default(50), offset: z.number().int().min(0).default(0) }))
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/users',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Users with their job counts',
+      },
+    })
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(200).default(50),
+        offset: z.number().int().min(0).default(0),
+      }),
+    )
+    .output(z.array(adminUserSchema))
     .query(async ({ ctx, input }) => {
       const rows = await ctx.api.core.database.db
         .selectFrom('users')
         .leftJoin('jobs', 'jobs.owner_id', 'users.id')
-        .select(['users.id', 'users.email', 'users.display_name', 'users.role', 'users.disabled_at', 'users.created_at', ({ fn }) => fn.count<string>('jobs.id').as('jobs')])
+        .select([
+          'users.id',
+          'users.email',
+          'users.display_name',
+          'users.role',
+          'users.disabled_at',
+          'users.created_at',
+          ({ fn }) => fn.count<string>('jobs.id').as('jobs'),
+        ])
         .groupBy('users.id')
         .orderBy('users.created_at', 'desc')
         .limit(input.limit)
@@ -93,59 +167,152 @@ export const adminRouter = router({
       }));
     }),
 
-  setUserDisabled: adminProcedure.input(z.object({ id: uuid, disabled: z.boolean() })).mutation(async ({ ctx, input }) => {
-    if (input.id === ctx.user.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot disable your own account.' });
-    await ctx.api.accounts.setDisabled(input.id, input.disabled);
-    await audit(ctx.api.core.database.db, ctx, input.disabled ? 'user.disable' : 'user.enable', { type: 'user', id: input.id });
-    return { id: input.id, disabled: input.disabled };
-  }),
+  setUserDisabled: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/users/{id}/disabled',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Disable or enable an account',
+      },
+    })
+    .input(z.object({ id: uuid, disabled: flag }))
+    .output(z.object({ id: z.string(), disabled: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      if (input.id === ctx.user.id)
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot disable your own account.' });
+      await ctx.api.accounts.setDisabled(input.id, input.disabled);
+      await audit(ctx.api.core.database.db, ctx, input.disabled ? 'user.disable' : 'user.enable', {
+        type: 'user',
+        id: input.id,
+      });
+      return { id: input.id, disabled: input.disabled };
+    }),
 
   /** Jobs by status, and the queue's own counts (including the dead-letter queue). */
-  queue: adminProcedure.query(async ({ ctx }) => {
-    const counts = await ctx.api.core.database.db.selectFrom('jobs').select(['status', ({ fn }) => fn.countAll<string>().as('n')]).groupBy('status').execute();
-    const byStatus = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-    for (const c of counts) byStatus[c.status] = Number(c.n);
-    const queues = [];
-    for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
-      const q = await ctx.api.core.boss.getQueue(name);
-      if (q) queues.push({ name, queued: q.queuedCount, active: q.activeCount, failed: q.failedCount, total: q.totalCount });
-    }
-    return { jobs: byStatus, queues };
-  }),
+  queue: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/queue',
+        protect: true,
+        tags: ['admin'],
+        summary: "Jobs by status, and the queues' own counts",
+      },
+    })
+    .output(queueSchema)
+    .query(async ({ ctx }) => {
+      const counts = await ctx.api.core.database.db
+        .selectFrom('jobs')
+        .select(['status', ({ fn }) => fn.countAll<string>().as('n')])
+        .groupBy('status')
+        .execute();
+      const byStatus = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+      for (const c of counts) byStatus[c.status] = Number(c.n);
+      const queues = [];
+      for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
+        const q = await ctx.api.core.boss.getQueue(name);
+        if (q)
+          queues.push({
+            name,
+            queued: q.queuedCount,
+            active: q.activeCount,
+            failed: q.failedCount,
+            total: q.totalCount,
+          });
+      }
+      return { jobs: byStatus, queues };
+    }),
 
-  failedJobs: adminProcedure.input(z.object({ limit: z.number().int().min(1).max(200).default(50) })).query(async ({ ctx, input }) => {
-    const page = await ctx.api.core.jobs.list({ status: 'failed', limit: input.limit });
-    return page.items.map((j) => ({ ...jobView(j), ownerId: j.ownerId }));
-  }),
+  failedJobs: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/jobs/failed',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Failed jobs of every user',
+      },
+    })
+    .input(z.object({ limit: z.number().int().min(1).max(200).default(50) }))
+    .output(z.array(ownedJobSchema))
+    .query(async ({ ctx, input }) => {
+      const page = await ctx.api.core.jobs.list({ status: 'failed', limit: input.limit });
+      return page.items.map((j) => ({ ...jobView(j), ownerId: j.ownerId }));
+    }),
 
-  retryJob: adminProcedure.input(z.object({ id: uuid })).mutation(async ({ ctx, input }) => {
-    const job = await ctx.api.core.jobs.retry(input.id);
-    await audit(ctx.api.core.database.db, ctx, 'job.retry', { type: 'job', id: input.id });
-    return jobView(job);
-  }),
+  retryJob: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/jobs/{id}/retry',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Queue a failed job again',
+      },
+    })
+    .input(z.object({ id: uuid }))
+    .output(jobSchema)
+    .mutation(async ({ ctx, input }) => {
+      const job = await ctx.api.core.jobs.retry(input.id);
+      await audit(ctx.api.core.database.db, ctx, 'job.retry', { type: 'job', id: input.id });
+      return jobView(job);
+    }),
 
-  cancelJob: adminProcedure.input(z.object({ id: uuid })).mutation(async ({ ctx, input }) => {
-    const job = await ctx.api.core.jobs.cancel(input.id);
-    await audit(ctx.api.core.database.db, ctx, 'job.cancel', { type: 'job', id: input.id });
-    return jobView(job);
-  }),
+  cancelJob: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/jobs/{id}/cancel',
+        protect: true,
+        tags: ['admin'],
+        summary: "Cancel anyone's job",
+      },
+    })
+    .input(z.object({ id: uuid }))
+    .output(jobSchema)
+    .mutation(async ({ ctx, input }) => {
+      const job = await ctx.api.core.jobs.cancel(input.id);
+      await audit(ctx.api.core.database.db, ctx, 'job.cancel', { type: 'job', id: input.id });
+      return jobView(job);
+    }),
 
-  audit: adminProcedure.input(z.object({ limit: z.number().int().min(1).max(500).default(100) })).query(async ({ ctx, input }) => {
-    const rows = await ctx.api.core.database.db
-      .selectFrom('audit_log')
-      .leftJoin('users', 'users.id', 'audit_log.actor_id')
-      .select(['audit_log.id', 'audit_log.action', 'audit_log.target_type', 'audit_log.target_id', 'audit_log.details', 'audit_log.created_at', 'users.email'])
-      .orderBy('audit_log.id', 'desc')
-      .limit(input.limit)
-      .execute();
-    return rows.map((r) => ({
-      id: String(r.id),
-      action: r.action,
-      target: { type: r.target_type, id: r.target_id },
-      actor: r.email,
-      details: r.details,
-      at: r.created_at.toISOString(),
-    }));
-  }),
+  audit: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/audit',
+        protect: true,
+        tags: ['admin'],
+        summary: 'The audit log, newest first',
+      },
+    })
+    .input(z.object({ limit: z.number().int().min(1).max(500).default(100) }))
+    .output(z.array(auditEntrySchema))
+    .query(async ({ ctx, input }) => {
+      const rows = await ctx.api.core.database.db
+        .selectFrom('audit_log')
+        .leftJoin('users', 'users.id', 'audit_log.actor_id')
+        .select([
+          'audit_log.id',
+          'audit_log.action',
+          'audit_log.target_type',
+          'audit_log.target_id',
+          'audit_log.details',
+          'audit_log.created_at',
+          'users.email',
+        ])
+        .orderBy('audit_log.id', 'desc')
+        .limit(input.limit)
+        .execute();
+      return rows.map((r) => ({
+        id: String(r.id),
+        action: r.action,
+        target: { type: r.target_type, id: r.target_id },
+        actor: r.email,
+        details: r.details,
+        at: r.created_at.toISOString(),
+      }));
+    }),
 });
-

@@ -16,6 +16,8 @@ import { CONTENT_TYPES } from '@atelier/jobs';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
 import { toTRPCError } from './errors.ts';
+import { createOpenApiDocument, openApiDocs } from './openapi.ts';
+import { restApi } from './rest-api.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { verifyPath } from './signed-url.ts';
@@ -28,7 +30,8 @@ export interface AppOptions {
 }
 
 /**
- * The HTTP front door: tRPC at /trpc, file downloads at /files, health at /healthz and /readyz,
+ * The HTTP front door: tRPC at /trpc, the same procedures as REST at /api (OpenAPI document at
+ * /openapi.json, docs page at /docs), file downloads at /files, health at /healthz and /readyz,
  * Prometheus metrics at /metrics, with CORS, security headers, rate limits, request ids and
  * structured logs (no secrets: cookies and Authorization headers are redacted).
  */
@@ -65,7 +68,11 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     labelNames: ['status'],
     registers: [metrics],
     async collect() {
-      const rows = await api.core.database.db.selectFrom('jobs').select(['status', ({ fn }) => fn.countAll<string>().as('n')]).groupBy('status').execute();
+      const rows = await api.core.database.db
+        .selectFrom('jobs')
+        .select(['status', ({ fn }) => fn.countAll<string>().as('n')])
+        .groupBy('status')
+        .execute();
       this.reset();
       for (const row of rows) this.set({ status: row.status }, Number(row.n));
     },
@@ -78,7 +85,10 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     async collect() {
       const rows = await api.core.database.db
         .selectFrom('jobs')
-        .select(['style', sql<number>`coalesce(sum(extract(epoch from finished_at - started_at)), 0)`.as('seconds')])
+        .select([
+          'style',
+          sql<number>`coalesce(sum(extract(epoch from finished_at - started_at)), 0)`.as('seconds'),
+        ])
         .where('status', '=', 'succeeded')
         .where('from_cache', '=', false)
         .groupBy('style')
@@ -100,7 +110,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
         .groupBy(['style', 'error_code'])
         .execute();
       this.reset();
-      for (const row of rows) this.set({ style: row.style, code: row.error_code ?? 'unknown' }, Number(row.n));
+      for (const row of rows)
+        this.set({ style: row.style, code: row.error_code ?? 'unknown' }, Number(row.n));
     },
   });
 
@@ -108,11 +119,17 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     reply.header('x-request-id', req.id);
   });
   app.addHook('onResponse', async (req, reply) => {
-    httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   await app.register(cookie);
-  await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } });
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
   await app.register(cors, {
     origin: (origin, cb) => cb(null, origin === undefined || api.allowedOrigins.includes(origin)),
     credentials: true,
@@ -131,18 +148,27 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       await api.core.boss.getQueue('atelier-render');
       return { ok: true };
     } catch (error) {
-      return reply.code(503).send({ ok: false, error: error instanceof Error ? error.message : String(error) });
+      return reply
+        .code(503)
+        .send({ ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   // Downloads: the session (cookie or Bearer) of the owner, or a signed URL from images/jobs.downloadUrl.
-  const download = async (req: FastifyRequest<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>, reply: FastifyReply, kind: 'images' | 'jobs') => {
+  const download = async (
+    req: FastifyRequest<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>,
+    reply: FastifyReply,
+    kind: 'images' | 'jobs',
+  ) => {
     const path = `/files/${kind}/${req.params.id}`;
     let ownerId: string | undefined;
     if (!verifyPath(api.urlSecret, path, req.query.expires, req.query.sig)) {
       const ctx = await createContext(api, req, reply);
-      if (!ctx.user) return reply.code(401).send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
+      if (!ctx.user)
+        return reply
+          .code(401)
+          .send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
       ownerId = ctx.user.id;
     }
     try {
@@ -154,37 +180,61 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
         [key, format, etag] = [image.storageKey, image.format, image.sha256];
       } else {
         const job = await api.core.jobs.get(req.params.id, ownerId);
-        if (!job.output) return reply.code(409).send({ code: 'JOB_NOT_FINISHED', message: `Job ${job.id} is ${job.status}; it has no result yet.` });
-        [key, format, etag] = [job.output.key, job.output.format, `${job.planHash}-${job.output.key.split('/').pop()}`];
+        if (!job.output)
+          return reply.code(409).send({
+            code: 'JOB_NOT_FINISHED',
+            message: `Job ${job.id} is ${job.status}; it has no result yet.`,
+          });
+        [key, format, etag] = [
+          job.output.key,
+          job.output.format,
+          `${job.planHash}-${job.output.key.split('/').pop()}`,
+        ];
       }
       const quoted = `"${etag}"`;
       reply.header('etag', quoted).header('cache-control', 'private, max-age=31536000, immutable');
       if (req.headers['if-none-match'] === quoted) return reply.code(304).send();
       const head = await api.core.storage.head(key);
       if (head) reply.header('content-length', head.bytes);
-      return reply.type(CONTENT_TYPES[format] ?? 'application/octet-stream').send(await api.core.storage.stream(key));
+      return reply
+        .type(CONTENT_TYPES[format] ?? 'application/octet-stream')
+        .send(await api.core.storage.stream(key));
     } catch (error) {
       const trpc = toTRPCError(error);
       const status = getHTTPStatusCodeFromError(trpc);
-      return reply.code(status).send({ code: isAtelierError(error) ? error.code : 'INTERNAL', message: trpc.message });
+      return reply
+        .code(status)
+        .send({ code: isAtelierError(error) ? error.code : 'INTERNAL', message: trpc.message });
     }
   };
-  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>('/files/images/:id', (req, reply) => download(req, reply, 'images'));
-  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>('/files/jobs/:id', (req, reply) => download(req, reply, 'jobs'));
+  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>(
+    '/files/images/:id',
+    (req, reply) => download(req, reply, 'images'),
+  );
+  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>(
+    '/files/jobs/:id',
+    (req, reply) => download(req, reply, 'jobs'),
+  );
 
   await app.register(async (scope) => {
     // Uploads arrive as multipart form data or raw bytes; tRPC reads the body itself.
-    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) => done(null, payload));
+    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) =>
+      done(null, payload),
+    );
     await scope.register(fastifyTRPCPlugin, {
       prefix: '/trpc',
       trpcOptions: {
         router: appRouter,
         createContext: ({ req, res }) => createContext(api, req, res),
         onError({ error, path }) {
-          if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ path, err: error.cause ?? error }, 'procedure failed');
+          if (error.code === 'INTERNAL_SERVER_ERROR')
+            app.log.error({ path, err: error.cause ?? error }, 'procedure failed');
         },
       } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
     });
   });
+  // REST and OpenAPI for clients that do not speak tRPC, each in its own scope (body parsers, error format).
+  await app.register(restApi, { api, maxUploadBytes: maxUpload });
+  await app.register(openApiDocs, { document: createOpenApiDocument() });
   return app;
 }

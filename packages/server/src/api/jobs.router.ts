@@ -8,6 +8,7 @@ import { eventOf } from '@atelier/jobs';
 import { authedProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
 import { signPath } from './signed-url.ts';
+import { deletedSchema, downloadUrlSchema, jobPageSchema, jobSchema } from './response-schemas.ts';
 import { TRPCError } from '@trpc/server';
 
 const outputInput = z.object({
@@ -44,25 +45,53 @@ export type CreateJobInput = z.input<typeof createJobInput>;
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export const jobsRouter = router({
-  create: authedProcedure.input(createJobInput).mutation(async ({ ctx, input }) => {
-    const plan: PlanRequest =
-      'plan' in input
-        ? { ...input.plan, ...(input.output ? { output: { ...input.plan.output, ...input.output } } : {}) }
-        : { steps: [{ plugin: input.style, params: input.params ?? {} }], ...(input.output ? { output: input.output } : {}) };
-    const job = await ctx.api.core.jobs.submit({
-      ownerId: ctx.user.id,
-      imageId: input.imageId,
-      plan,
-      // Interactive work from people outranks batch work submitted from the CLI.
-      priority: 10,
-      ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
-    });
-    return jobView(job);
-  }),
+  // Over REST it is `POST /api/jobs` (rest-api.ts): trpc-to-openapi takes only object inputs, and this is a union.
+  create: authedProcedure
+    .input(createJobInput)
+    .output(jobSchema)
+    .mutation(async ({ ctx, input }) => {
+      const plan: PlanRequest =
+        'plan' in input
+          ? { ...input.plan, ...(input.output ? { output: { ...input.plan.output, ...input.output } } : {}) }
+          : {
+              steps: [{ plugin: input.style, params: input.params ?? {} }],
+              ...(input.output ? { output: input.output } : {}),
+            };
+      const job = await ctx.api.core.jobs.submit({
+        ownerId: ctx.user.id,
+        imageId: input.imageId,
+        plan,
+        // Interactive work from people outranks batch work submitted from the CLI.
+        priority: 10,
+        ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+      });
+      return jobView(job);
+    }),
 
-  get: authedProcedure.input(z.object({ id: z.string() })).query(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.get(input.id, ctx.user.id))),
+  get: authedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/jobs/{id}',
+        protect: true,
+        tags: ['jobs'],
+        summary: 'A job: status, progress, result',
+      },
+    })
+    .input(z.object({ id: z.string() }))
+    .output(jobSchema)
+    .query(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.get(input.id, ctx.user.id))),
 
   list: authedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/jobs',
+        protect: true,
+        tags: ['jobs'],
+        summary: 'Your jobs, newest first, a page at a time',
+      },
+    })
     .input(
       z.object({
         limit: z.number().int().min(1).max(100).default(20),
@@ -73,6 +102,7 @@ export const jobsRouter = router({
         createdBefore: z.string().datetime().optional(),
       }),
     )
+    .output(jobPageSchema)
     .query(async ({ ctx, input }) => {
       const page = await ctx.api.core.jobs.list({
         ownerId: ctx.user.id,
@@ -87,18 +117,72 @@ export const jobsRouter = router({
     }),
 
   /** A URL that downloads the result for 5 minutes without a session. */
-  downloadUrl: authedProcedure.input(z.object({ id: z.string() })).query(async ({ ctx, input }) => {
-    const job = await ctx.api.core.jobs.get(input.id, ctx.user.id);
-    if (!job.output) throw new TRPCError({ code: 'CONFLICT', message: `Job ${job.id} is ${job.status}; it has no result yet.` });
-    return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`) };
-  }),
+  downloadUrl: authedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/jobs/{id}/download-url',
+        protect: true,
+        tags: ['jobs'],
+        summary: 'A signed URL that downloads the result for 5 minutes',
+        errorResponses: {
+          400: 'Invalid input',
+          401: 'No session',
+          403: 'Forbidden',
+          404: 'No such job (or not yours)',
+          409: 'The job has no result yet',
+        },
+      },
+    })
+    .input(z.object({ id: z.string() }))
+    .output(downloadUrlSchema)
+    .query(async ({ ctx, input }) => {
+      const job = await ctx.api.core.jobs.get(input.id, ctx.user.id);
+      if (!job.output)
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: `Job ${job.id} is ${job.status}; it has no result yet.`,
+        });
+      return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`) };
+    }),
 
-  cancel: authedProcedure.input(z.object({ id: z.string() })).mutation(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.cancel(input.id, ctx.user.id))),
+  cancel: authedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/jobs/{id}/cancel',
+        protect: true,
+        tags: ['jobs'],
+        summary: 'Cancel a queued or running job',
+        errorResponses: {
+          400: 'Invalid input',
+          401: 'No session',
+          403: 'Forbidden',
+          404: 'No such job (or not yours)',
+          409: 'The job has already finished',
+        },
+      },
+    })
+    .input(z.object({ id: z.string() }))
+    .output(jobSchema)
+    .mutation(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.cancel(input.id, ctx.user.id))),
 
-  delete: authedProcedure.input(z.object({ id: z.string() })).mutation(async ({ ctx, input }) => {
-    await ctx.api.core.jobs.deleteJob(input.id, ctx.user.id);
-    return { id: input.id, deleted: true as const };
-  }),
+  delete: authedProcedure
+    .meta({
+      openapi: {
+        method: 'DELETE',
+        path: '/jobs/{id}',
+        protect: true,
+        tags: ['jobs'],
+        summary: 'Delete a job and its result',
+      },
+    })
+    .input(z.object({ id: z.string() }))
+    .output(deletedSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.api.core.jobs.deleteJob(input.id, ctx.user.id);
+      return { id: input.id, deleted: true as const };
+    }),
 
   /**
    * Status and progress of a job as Server-Sent Events, ending with its final state. Each event
@@ -119,14 +203,24 @@ export const jobsRouter = router({
         return tracked(String(event.seq), event);
       };
       try {
-        const row = await ctx.api.core.database.db.selectFrom('jobs').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow();
+        const row = await ctx.api.core.database.db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('id', '=', input.id)
+          .executeTakeFirstOrThrow();
         const current = eventOf(row);
         if (current.seq > lastSeq || !input.lastEventId) yield emit(current);
         if (TERMINAL.has(current.status)) return;
         for await (const [event] of stream) {
           if (event === 'reconnect') {
             // Notifications may have been lost while the listener reconnected: re-read.
-            const fresh = eventOf(await ctx.api.core.database.db.selectFrom('jobs').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
+            const fresh = eventOf(
+              await ctx.api.core.database.db
+                .selectFrom('jobs')
+                .selectAll()
+                .where('id', '=', input.id)
+                .executeTakeFirstOrThrow(),
+            );
             if (fresh.seq > lastSeq) yield emit(fresh);
             if (TERMINAL.has(fresh.status)) return;
             continue;

@@ -48,11 +48,13 @@ const imageShape = {
 } satisfies Record<keyof ApiImage, z.ZodType>;
 export const imageSchema = z.object(imageShape).meta({ id: 'Image' });
 
-// Timings are stored as JSON: keys written by another version pass through unchanged.
-const timingsSchema = z.looseObject({
+const timingsSchema = z.object({
   queueMs: z.number().optional(),
   decodeMs: z.number().optional(),
-  steps: z.array(z.looseObject({ plugin: z.string(), ms: z.number() })).optional(),
+  steps: z
+    .array(z.object({ plugin: z.string(), ms: z.number() }))
+    .readonly()
+    .optional(),
   encodeMs: z.number().optional(),
   totalMs: z.number().optional(),
 });
@@ -66,10 +68,17 @@ const jobShape = {
   attempts: z.number().int(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   output: z
-    .object({ bytes: z.number().int(), width: z.number().int(), height: z.number().int(), format: z.string() })
+    .object({
+      bytes: z.number().int(),
+      width: z.number().int(),
+      height: z.number().int(),
+      format: z.string(),
+    })
     .nullable()
     .meta({ description: 'The result, once the job has succeeded.' }),
-  fromCache: z.boolean().meta({ description: 'True when the result was reused from an earlier identical job.' }),
+  fromCache: z
+    .boolean()
+    .meta({ description: 'True when the result was reused from an earlier identical job.' }),
   timings: timingsSchema.nullable(),
   createdAt: isoDate,
   startedAt: isoDate.nullable(),
@@ -77,12 +86,17 @@ const jobShape = {
 } satisfies Record<keyof ApiJob, z.ZodType>;
 export const jobSchema = z.object(jobShape).meta({ id: 'Job' });
 
-const nextCursor = z.string().nullable().meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' });
+const nextCursor = z
+  .string()
+  .nullable()
+  .meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' });
 export const imagePageSchema = z.object({ items: z.array(imageSchema), nextCursor });
 export const jobPageSchema = z.object({ items: z.array(jobSchema), nextCursor });
 
 export const downloadUrlSchema = z.object({
-  url: z.string().meta({ description: 'A path under /files with `expires` and `sig`: valid for 5 minutes without a session.' }),
+  url: z.string().meta({
+    description: 'A path under /files with `expires` and `sig`: valid for 5 minutes without a session.',
+  }),
 });
 export const deletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
 
@@ -113,7 +127,7 @@ const pluginInfoShape = {
   version: z.string(),
   engine: z.string(),
   kind: z.enum(PLUGIN_KINDS),
-  tags: z.array(z.string()),
+  tags: z.array(z.string()).readonly(),
   enabled: z.boolean(),
   builtin: z.boolean(),
   module: z.string(),
@@ -153,7 +167,15 @@ const countsByStatus = z.object({
 
 export const queueSchema = z.object({
   jobs: countsByStatus,
-  queues: z.array(z.object({ name: z.string(), queued: z.number().int(), active: z.number().int(), failed: z.number().int(), total: z.number().int() })),
+  queues: z.array(
+    z.object({
+      name: z.string(),
+      queued: z.number().int(),
+      active: z.number().int(),
+      failed: z.number().int(),
+      total: z.number().int(),
+    }),
+  ),
 });
 
 export const ownedJobSchema = jobSchema.extend({ ownerId: z.string() });
@@ -170,9 +192,22 @@ export const auditEntrySchema = z.object({
 export const statsSchema = z
   .object({
     days: z.number().int(),
-    jobsPerDay: z.array(z.object({ style: z.string(), points: z.array(z.object({ day: z.string(), count: z.number().int() })) })),
+    jobsPerDay: z.array(
+      z.object({
+        style: z.string(),
+        points: z.array(z.object({ day: z.string(), count: z.number().int() })),
+      }),
+    ),
     outcomes: countsByStatus,
-    processingMs: z.array(z.object({ style: z.string(), jobs: z.number().int(), p50: z.number(), p90: z.number(), p99: z.number() })),
+    processingMs: z.array(
+      z.object({
+        style: z.string(),
+        jobs: z.number().int(),
+        p50: z.number(),
+        p90: z.number(),
+        p99: z.number(),
+      }),
+    ),
     storageBytes: z.object({ originals: z.number(), results: z.number() }),
   })
   .meta({ id: 'Stats' });

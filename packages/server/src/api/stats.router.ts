@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@atelier/db';
 import { adminProcedure, authedProcedure, router } from './trpc.ts';
+import { statsSchema } from './response-schemas.ts';
 
 const range = z.object({ days: z.number().int().min(1).max(366).default(30) }).optional();
 
@@ -11,7 +12,11 @@ async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
   const since = sql<Date>`now() - make_interval(days => ${days})`;
   let perDay = db
     .selectFrom('jobs')
-    .select([sql<string>`to_char(date_trunc('day', created_at), 'YYYY-MM-DD')`.as('day'), 'style', ({ fn }) => fn.countAll<string>().as('n')])
+    .select([
+      sql<string>`to_char(date_trunc('day', created_at), 'YYYY-MM-DD')`.as('day'),
+      'style',
+      ({ fn }) => fn.countAll<string>().as('n'),
+    ])
     .where('created_at', '>=', since)
     .groupBy(['day', 'style'])
     .orderBy('day');
@@ -25,7 +30,11 @@ async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
     .select([
       'style',
       ({ fn }) => fn.countAll<string>().as('n'),
-      sql<number[]>`percentile_cont(array[0.5, 0.9, 0.99]) within group (order by extract(epoch from finished_at - started_at) * 1000)`.as('p'),
+      sql<
+        number[]
+      >`percentile_cont(array[0.5, 0.9, 0.99]) within group (order by extract(epoch from finished_at - started_at) * 1000)`.as(
+        'p',
+      ),
     ])
     .where('status', '=', 'succeeded')
     .where('from_cache', '=', false)
@@ -34,7 +43,12 @@ async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
   let originals = db.selectFrom('images').select(sql<string>`coalesce(sum(bytes), 0)`.as('bytes'));
   let results = db
     .selectFrom((eb) =>
-      eb.selectFrom('jobs').select(['output_key', 'output_bytes']).distinctOn('output_key').where('output_key', 'is not', null).as('r'),
+      eb
+        .selectFrom('jobs')
+        .select(['output_key', 'output_bytes'])
+        .distinctOn('output_key')
+        .where('output_key', 'is not', null)
+        .as('r'),
     )
     .select(sql<string>`coalesce(sum(output_bytes), 0)`.as('bytes'));
   if (ownerId !== undefined) {
@@ -86,7 +100,31 @@ async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
 
 export const statsRouter = router({
   /** The caller's own statistics. */
-  mine: authedProcedure.input(range).query(({ ctx, input }) => statsOf(ctx.api.core.database.db, input?.days ?? 30, ctx.user.id)),
+  mine: authedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/stats/mine',
+        protect: true,
+        tags: ['stats'],
+        summary: 'Your statistics, per day and style',
+      },
+    })
+    .input(range)
+    .output(statsSchema)
+    .query(({ ctx, input }) => statsOf(ctx.api.core.database.db, input?.days ?? 30, ctx.user.id)),
   /** Everyone's (administrators). */
-  global: adminProcedure.input(range).query(({ ctx, input }) => statsOf(ctx.api.core.database.db, input?.days ?? 30)),
+  global: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/stats/global',
+        protect: true,
+        tags: ['stats', 'admin'],
+        summary: "Everyone's statistics (administrators)",
+      },
+    })
+    .input(range)
+    .output(statsSchema)
+    .query(({ ctx, input }) => statsOf(ctx.api.core.database.db, input?.days ?? 30)),
 });

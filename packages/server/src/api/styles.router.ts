@@ -1,24 +1,53 @@
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from './trpc.ts';
+import { previewSchema, styleSchema } from './response-schemas.ts';
 
 export const stylesRouter = router({
   /** Enabled plugins with their JSON Schema and defaults: enough for a frontend to build a form. */
-  list: publicProcedure.input(z.object({ kind: z.enum(['style', 'transform', 'analysis']).optional() }).optional()).query(({ ctx, input }) =>
-    ctx.api.core.registry.list(input?.kind ? { kind: input.kind } : {}).map((p) => ({
-      id: p.id,
-      name: p.name,
-      description: p.description,
-      version: p.version,
-      kind: p.kind,
-      tags: [...p.tags],
-      paramsSchema: p.paramsSchema,
-      defaults: p.defaults,
-    })),
-  ),
+  list: publicProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/styles',
+        protect: false,
+        tags: ['styles'],
+        summary: 'Enabled plugins with their parameters as JSON Schema',
+      },
+    })
+    .input(z.object({ kind: z.enum(['style', 'transform', 'analysis']).optional() }).optional())
+    .output(z.array(styleSchema))
+    .query(({ ctx, input }) =>
+      ctx.api.core.registry.list(input?.kind ? { kind: input.kind } : {}).map((p) => ({
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        version: p.version,
+        kind: p.kind,
+        tags: [...p.tags],
+        paramsSchema: p.paramsSchema,
+        defaults: p.defaults,
+      })),
+    ),
 
   /** Runs a style on a ≤ 512 px proxy of an uploaded image, without queueing, for parameter tuning. */
   preview: authedProcedure
-    .input(z.object({ imageId: z.string(), style: z.string(), params: z.record(z.string(), z.unknown()).optional() }))
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/styles/preview',
+        protect: true,
+        tags: ['styles'],
+        summary: 'Run a style on a small proxy of an image, without queueing',
+      },
+    })
+    .input(
+      z.object({
+        imageId: z.string(),
+        style: z.string(),
+        params: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .output(previewSchema)
     .mutation(({ ctx, input, signal }) =>
       ctx.api.previews.preview({
         ownerId: ctx.user.id,

@@ -1,0 +1,287 @@
+import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
+import type { CreateOpenApiFastifyPluginOptions, GenerateOpenApiDocumentOptions } from 'trpc-to-openapi';
+import { z } from 'zod';
+import type { ApiContext, ApiServices } from './context.ts';
+import { createContext } from './context.ts';
+import { createJobInput } from './jobs.router.ts';
+import type { CreateJobInput } from './jobs.router.ts';
+import { imageSchema, jobSchema } from './response-schemas.ts';
+import { appRouter } from './router.ts';
+import type { AppRouter } from './router.ts';
+import { createCallerFactory } from './trpc.ts';
+
+/** Where the REST routes live; procedures' `meta.openapi.path` is relative to it. */
+export const REST_PREFIX = '/api';
+
+/** JSON bodies are small (ids, parameters); images come as raw bytes. */
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Options of {@link restApi}. */
+export interface RestApiOptions {
+  readonly api: ApiServices;
+  /** The upload cap in bytes, the same as `images.upload`'s. */
+  readonly maxUploadBytes: number;
+}
+
+/**
+ * The REST face of the API for clients that do not speak tRPC: every query and JSON mutation with
+ * `meta.openapi` is served under /api by trpc-to-openapi, through the same procedures (and so the
+ * same validation, sessions and error codes) as /trpc. Two routes are written here because the
+ * library cannot carry them: `POST /api/images` takes the raw image bytes (tRPC takes FormData), and
+ * `POST /api/jobs` takes a union of shapes (the library takes only object inputs). Both call the
+ * procedure itself.
+ *
+ * Errors are JSON `{ message, code, issues?, data }` with tRPC's HTTP status for `code`; an input
+ * that fails validation gets a message that names each bad field.
+ *
+ * @example
+ * await app.register(restApi, { api, maxUploadBytes: 50 * 1024 * 1024 });
+ */
+export async function restApi(scope: FastifyInstance, options: RestApiOptions): Promise<void> {
+  const { api, maxUploadBytes } = options;
+  const createCaller = createCallerFactory(appRouter);
+
+  // An empty JSON body counts as no input (for POST /api/jobs/{id}/cancel and the like).
+  const parseJson = scope.getDefaultJsonParser('error', 'error');
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
+    (req, body: string, done) => (body === '' ? done(null, undefined) : parseJson(req, body, done)),
+  );
+  const rawBytes = (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) =>
+    done(null, body);
+  scope.addContentTypeParser(/^image\//, { parseAs: 'buffer', bodyLimit: maxUploadBytes }, rawBytes);
+  scope.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: maxUploadBytes },
+    rawBytes,
+  );
+
+  // trpc-to-openapi wants a JSON content type on every POST, even one without a body.
+  scope.addHook('preHandler', async (req) => {
+    if (
+      req.method !== 'GET' &&
+      req.method !== 'DELETE' &&
+      req.body === undefined &&
+      req.headers['content-type'] === undefined
+    ) {
+      req.headers['content-type'] = 'application/json';
+    }
+  });
+
+  scope.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.statusCode !== 400 || typeof payload !== 'string' || !payload.includes('"issues"'))
+      return payload;
+    const body = JSON.parse(payload) as { message?: string; issues?: unknown };
+    if (!Array.isArray(body.issues)) return payload;
+    return JSON.stringify({ ...body, message: describeInvalidInput(body.issues as Issue[]) });
+  });
+
+  // Errors Fastify raises before a handler runs (a malformed body, an unknown content type, a body over the limit).
+  scope.setErrorHandler((error: FastifyError, req, reply) => {
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) req.log.error({ err: error }, 'REST request failed');
+    return reply.code(status).send({
+      message: fastifyErrorMessage(error, req, status, maxUploadBytes),
+      code: CODE_BY_STATUS[status] ?? 'INTERNAL_SERVER_ERROR',
+    });
+  });
+
+  const procedures: CreateOpenApiFastifyPluginOptions<AppRouter> = {
+    basePath: REST_PREFIX,
+    router: appRouter,
+    // The Fastify adapter hands over Fastify's own request and reply.
+    createContext: ({ req, res }) => createContext(api, req as FastifyRequest, res as FastifyReply),
+    onError({ error, path }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        scope.log.error({ path, err: error.cause ?? error }, 'procedure failed');
+    },
+  };
+  await scope.register(fastifyTRPCOpenApiPlugin, procedures);
+
+  /** Calls a procedure from a hand-written route and answers its errors as trpc-to-openapi does. */
+  const call = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    input: unknown,
+    run: (caller: ReturnType<typeof createCaller>) => Promise<unknown>,
+  ) => {
+    const ctx: ApiContext = await createContext(api, req, reply);
+    try {
+      return await run(createCaller(ctx));
+    } catch (cause) {
+      const error = getTRPCErrorFromUnknown(cause);
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        req.log.error({ path, err: error.cause ?? error }, 'procedure failed');
+      const shape = getTRPCErrorShape({
+        config: appRouter._def._config,
+        error,
+        type: 'mutation',
+        path,
+        input,
+        ctx,
+      });
+      const invalid =
+        error.code === 'BAD_REQUEST' && error.cause instanceof Error && error.cause.name === 'ZodError';
+      return reply.code(getHTTPStatusCodeFromError(error)).send({
+        ...shape,
+        message: invalid ? 'Input validation failed' : shape.message,
+        code: error.code,
+        issues: invalid ? (error.cause as unknown as { issues: unknown[] }).issues : undefined,
+      });
+    }
+  };
+
+  scope.post<{ Querystring: { name?: string } }>(`${REST_PREFIX}/images`, async (req, reply) => {
+    if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
+      return reply.code(415).send({ message: UPLOAD_HINT, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    const bytes = req.body ?? Buffer.alloc(0);
+    const form = new FormData();
+    form.set('file', new Blob([bytes]));
+    // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
+    form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
+    return call(req, reply, 'images.upload', undefined, (caller) => caller.images.upload(form));
+  });
+
+  scope.post(`${REST_PREFIX}/jobs`, async (req, reply) =>
+    call(req, reply, 'jobs.create', req.body, (caller) => caller.jobs.create(req.body as CreateJobInput)),
+  );
+}
+
+const UPLOAD_HINT =
+  'Send the image as the raw request body with Content-Type image/* or application/octet-stream.';
+
+const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  408: 'TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+function fastifyErrorMessage(
+  error: FastifyError,
+  req: FastifyRequest,
+  status: number,
+  maxUploadBytes: number,
+): string {
+  const upload = req.url.split('?')[0] === `${REST_PREFIX}/images`;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return upload
+        ? `The file is ${req.headers['content-length'] ?? 'over the limit'} bytes; the limit is ${maxUploadBytes} bytes.`
+        : `The JSON body is over the limit of ${JSON_BODY_LIMIT} bytes.`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return upload ? UPLOAD_HINT : 'Send the request body as JSON with Content-Type application/json.';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `The body is not valid JSON: ${error.message}`;
+  }
+  return status === 500 ? `Something went wrong on our side (request ${req.id}).` : error.message;
+}
+
+interface Issue {
+  readonly code?: string;
+  readonly path?: readonly (string | number)[];
+  readonly message?: string;
+  /** For `invalid_union`: the issues of each alternative. */
+  readonly errors?: readonly (readonly Issue[])[];
+}
+
+/**
+ * "Invalid input: limit: Too big: expected number to be <=100; status: Invalid option: ...": every bad
+ * field by name. For a union (the shapes of `POST /api/jobs`), the alternative that came closest is
+ * the one described.
+ */
+function describeInvalidInput(issues: readonly Issue[]): string {
+  const lines: string[] = [];
+  const visit = (list: readonly Issue[], prefix: readonly (string | number)[]) => {
+    for (const issue of list) {
+      const path = [...prefix, ...(issue.path ?? [])];
+      const closest =
+        issue.code === 'invalid_union'
+          ? [...(issue.errors ?? [])].sort((a, b) => a.length - b.length)[0]
+          : undefined;
+      if (closest && closest.length > 0) visit(closest, path);
+      else lines.push(`${path.length > 0 ? path.join('.') : '(body)'}: ${issue.message ?? 'invalid'}`);
+    }
+  };
+  visit(issues, []);
+  return `Invalid input: ${lines.join('; ')}`;
+}
+
+type PathsObject = NonNullable<GenerateOpenApiDocumentOptions['paths']>;
+
+const errorRef = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const binary = { schema: { type: 'string', format: 'binary' } } as const;
+
+/** The OpenAPI path items of the routes written here, relative to {@link REST_PREFIX}. */
+export const restRoutePaths: PathsObject = {
+  '/images': {
+    post: {
+      operationId: 'images-upload',
+      tags: ['images'],
+      summary: 'Upload a photo as the raw request body',
+      description:
+        'The body is the image file itself (JPEG, PNG, WebP, GIF, AVIF or TIFF). The size cap and format sniffing run before any decoding; a rejected upload stores nothing. Uploading the same bytes twice returns the same image.',
+      security: [{ bearer: [] }, { cookie: [] }],
+      requestParams: {
+        query: z.object({
+          name: z
+            .string()
+            .max(255)
+            .optional()
+            .meta({ description: 'The original file name, kept for display.' }),
+        }),
+      },
+      requestBody: { required: true, content: { 'image/*': binary, 'application/octet-stream': binary } },
+      responses: {
+        200: { description: 'The stored image', content: { 'application/json': { schema: imageSchema } } },
+        400: errorRef('The body is empty'),
+        401: errorRef('No session'),
+        403: errorRef('A cookie session without a trusted Origin'),
+        413: errorRef('The file has more bytes or pixels than the limits'),
+        415: errorRef('Not an image format Atelier reads'),
+        422: errorRef('The file is damaged or truncated'),
+      },
+    },
+  },
+  '/jobs': {
+    post: {
+      operationId: 'jobs-create',
+      tags: ['jobs'],
+      summary: 'Stylize an image: queue a job',
+      description:
+        'Either a built-in style with its parameters (`{ "imageId": "…", "style": "cartoon", "params": { … } }`; each style\'s parameters are in `GET /api/styles`) or a plan of several steps (`{ "imageId": "…", "plan": { "steps": [ … ] } }`). The same `idempotencyKey` returns the same job. Then poll `GET /api/jobs/{id}` until `status` is `succeeded`, `failed` or `cancelled`, and download the result from `GET /files/jobs/{id}`.',
+      security: [{ bearer: [] }, { cookie: [] }],
+      requestBody: { required: true, content: { 'application/json': { schema: createJobInput } } },
+      responses: {
+        200: {
+          description: 'The queued job (or the existing one for a repeated idempotency key)',
+          content: { 'application/json': { schema: jobSchema } },
+        },
+        400: errorRef('Invalid input or parameters'),
+        401: errorRef('No session'),
+        403: errorRef('The style is disabled, or a cookie session without a trusted Origin'),
+        404: errorRef('No such image (or not yours) or no such style'),
+      },
+    },
+  },
+};
