@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'tmp/**', '.atelier/**', 'test/fixtures/**', 'docs/sheets/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'tmp/**',
+      '.atelier/**',
+      'test/fixtures/**',
+      'docs/sheets/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

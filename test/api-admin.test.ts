@@ -21,7 +21,8 @@ const codeOf = async (promise: Promise<unknown>): Promise<string> => {
     await promise;
     return 'ok';
   } catch (error) {
-    if (error instanceof TRPCClientError) return (error.data as { code: string } | undefined)?.code ?? error.message;
+    if (error instanceof TRPCClientError)
+      return (error.data as { code: string } | undefined)?.code ?? error.message;
     throw error;
   }
 };
@@ -32,7 +33,11 @@ beforeAll(async () => {
   await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', root.userId).execute();
   admin = root.client;
   user = await h.signUp('user@example.org', 'ordinary password');
-  imageId = (await user.client.images.upload.mutate(uploadForm(new Blob([await read(photo('coffee.png'))]), 'coffee.png'))).id;
+  imageId = (
+    await user.client.images.upload.mutate(
+      uploadForm(new Blob([await read(photo('coffee.png'))]), 'coffee.png'),
+    )
+  ).id;
 });
 afterAll(() => h.close());
 
@@ -44,19 +49,41 @@ describe('admin', () => {
 
   it('disables a plugin and sets its defaults on every process within a second', async () => {
     // A second process on the same database: another API with its own registry and worker.
-    const other: Services = await openServices(readConfig({ DATABASE_URL: h.database.url, ATELIER_PLUGIN_DIR: testPluginDir, ATELIER_STORAGE_DIR: `${h.core.config.dataDir}/storage` }, h.core.config.root), {});
+    const other: Services = await openServices(
+      readConfig(
+        {
+          DATABASE_URL: h.database.url,
+          ATELIER_PLUGIN_DIR: testPluginDir,
+          ATELIER_STORAGE_DIR: `${h.core.config.dataDir}/storage`,
+        },
+        h.core.config.root,
+      ),
+      {},
+    );
     const otherApi = await createApiServices(other, {});
     try {
       const started = Date.now();
       await admin.admin.setPlugin.mutate({ id: 'sketch', enabled: false });
-      await eventually(async () => !other.registry.isEnabled('sketch') || undefined, 1000, 'the other process to see it');
+      await eventually(
+        async () => !other.registry.isEnabled('sketch') || undefined,
+        1000,
+        'the other process to see it',
+      );
       expect(Date.now() - started).toBeLessThan(1000);
       expect(await codeOf(user.client.jobs.create.mutate({ imageId, style: 'sketch' }))).toBe('FORBIDDEN');
       expect((await user.client.styles.list.query()).map((s) => s.id)).not.toContain('sketch');
 
       await admin.admin.setPlugin.mutate({ id: 'sketch', enabled: true, defaults: { contrast: 0.8 } });
-      await eventually(async () => (other.registry.isEnabled('sketch') && other.registry.overrides('sketch')['contrast'] === 0.8) || undefined, 1000, 'defaults');
-      expect(await codeOf(admin.admin.setPlugin.mutate({ id: 'sketch', defaults: { contrast: 'high' } }))).toBe('BAD_REQUEST');
+      await eventually(
+        async () =>
+          (other.registry.isEnabled('sketch') && other.registry.overrides('sketch')['contrast'] === 0.8) ||
+          undefined,
+        1000,
+        'defaults',
+      );
+      expect(
+        await codeOf(admin.admin.setPlugin.mutate({ id: 'sketch', defaults: { contrast: 'high' } })),
+      ).toBe('BAD_REQUEST');
       expect(await codeOf(admin.admin.setPlugin.mutate({ id: 'nope', enabled: false }))).toBe('NOT_FOUND');
       const plugins = await admin.admin.plugins.query();
       expect(plugins.find((p) => p.id === 'sketch')).toMatchObject({ enabled: true, builtin: true });
@@ -69,15 +96,28 @@ describe('admin', () => {
   it('lists and disables users, which ends their sessions', async () => {
     const victim = await h.signUp('victim@example.org', 'victim password');
     const users = await admin.admin.users.query({});
-    expect(users.map((u) => u.email)).toEqual(expect.arrayContaining(['root@example.org', 'user@example.org', 'victim@example.org']));
+    expect(users.map((u) => u.email)).toEqual(
+      expect.arrayContaining(['root@example.org', 'user@example.org', 'victim@example.org']),
+    );
     await admin.admin.setUserDisabled.mutate({ id: victim.userId, disabled: true });
     expect(await codeOf(victim.client.users.me.query())).toBe('UNAUTHORIZED');
-    expect(await codeOf(h.client().auth.login.mutate({ email: 'victim@example.org', password: 'victim password' }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        h.client().auth.login.mutate({ email: 'victim@example.org', password: 'victim password' }),
+      ),
+    ).toBe('FORBIDDEN');
   });
 
   it('shows the queue, retries and cancels failed jobs, and audits every action', async () => {
-    const failing = await user.client.jobs.create.mutate({ imageId, plan: { steps: [{ plugin: 'test:boom' }] } });
-    await eventually(async () => (await user.client.jobs.get.query({ id: failing.id })).status === 'failed' || undefined, 60_000, 'failed');
+    const failing = await user.client.jobs.create.mutate({
+      imageId,
+      plan: { steps: [{ plugin: 'test:boom' }] },
+    });
+    await eventually(
+      async () => (await user.client.jobs.get.query({ id: failing.id })).status === 'failed' || undefined,
+      60_000,
+      'failed',
+    );
     const queue = await admin.admin.queue.query();
     expect(queue.jobs.failed).toBeGreaterThanOrEqual(1);
     expect(queue.queues.map((q) => q.name)).toContain('atelier-render');
@@ -96,7 +136,11 @@ describe('admin', () => {
 describe('stats', () => {
   it('are shaped for charts, per user and globally', async () => {
     const job = await user.client.jobs.create.mutate({ imageId, style: 'pop-art' });
-    await eventually(async () => (await user.client.jobs.get.query({ id: job.id })).status === 'succeeded' || undefined, 60_000, 'done');
+    await eventually(
+      async () => (await user.client.jobs.get.query({ id: job.id })).status === 'succeeded' || undefined,
+      60_000,
+      'done',
+    );
     const mine = await user.client.stats.mine.query({ days: 7 });
     expect(mine.outcomes.succeeded).toBeGreaterThanOrEqual(1);
     const popArt = mine.jobsPerDay.find((s) => s.style === 'pop-art');
@@ -109,8 +153,13 @@ describe('stats', () => {
   });
 
   it('changing the password keeps this session and ends the others', async () => {
-    const other = await h.client().auth.login.mutate({ email: 'user@example.org', password: 'ordinary password' });
-    await user.client.auth.changePassword.mutate({ currentPassword: 'ordinary password', newPassword: 'a brand new password' });
+    const other = await h
+      .client()
+      .auth.login.mutate({ email: 'user@example.org', password: 'ordinary password' });
+    await user.client.auth.changePassword.mutate({
+      currentPassword: 'ordinary password',
+      newPassword: 'a brand new password',
+    });
     expect((await user.client.users.me.query()).email).toBe('user@example.org');
     expect(await codeOf(h.client(other.token).users.me.query())).toBe('UNAUTHORIZED');
   });

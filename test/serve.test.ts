@@ -19,7 +19,11 @@ describe('atelier serve', () => {
     dirs.push(dir);
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: 'warn' };
     delete env['DATABASE_URL'];
-    const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -35,10 +39,16 @@ describe('atelier serve', () => {
     const register = await fetch(`${url}/trpc/auth.register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'first@example.org', password: 'first user password', displayName: 'First' }),
+      body: JSON.stringify({
+        email: 'first@example.org',
+        password: 'first user password',
+        displayName: 'First',
+      }),
     });
     expect(register.status).toBe(200);
-    const styles = (await (await fetch(`${url}/trpc/styles.list`)).json()) as { result: { data: { id: string }[] } };
+    const styles = (await (await fetch(`${url}/trpc/styles.list`)).json()) as {
+      result: { data: { id: string }[] };
+    };
     expect(styles.result.data.map((s) => s.id)).toContain('watercolor');
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

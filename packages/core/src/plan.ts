@@ -167,7 +167,11 @@ export function createPlan(
         { details: { plugin: step.plugin, requested: step.version, installed: plugin.version } },
       );
     }
-    return { plugin: plugin.id, version: plugin.version, params: parseParams(plugin, { ...registry.overrides(plugin.id), ...step.params }) };
+    return {
+      plugin: plugin.id,
+      version: plugin.version,
+      params: parseParams(plugin, { ...registry.overrides(plugin.id), ...step.params }),
+    };
   });
   const format = req.output?.format ?? 'jpeg';
   const plan: Plan = {

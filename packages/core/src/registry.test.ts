@@ -109,8 +109,12 @@ describe('administrator defaults', () => {
     registry.register(make(), src);
     registry.setDefaults('acme:thing', { level: 7 });
     expect(registry.describe('acme:thing').defaults).toEqual({ level: 7 });
-    expect(createPlan(registry, { steps: [{ plugin: 'acme:thing' }] }).steps[0]!.params).toEqual({ level: 7 });
-    expect(createPlan(registry, { steps: [{ plugin: 'acme:thing', params: { level: 2 } }] }).steps[0]!.params).toEqual({ level: 2 });
+    expect(createPlan(registry, { steps: [{ plugin: 'acme:thing' }] }).steps[0]!.params).toEqual({
+      level: 7,
+    });
+    expect(
+      createPlan(registry, { steps: [{ plugin: 'acme:thing', params: { level: 2 } }] }).steps[0]!.params,
+    ).toEqual({ level: 2 });
     expect(codeOf(() => registry.setDefaults('acme:thing', { level: 99 }))).toBe('PARAMS_INVALID');
     expect(codeOf(() => registry.setDefaults('acme:thing', { colour: 1 }))).toBe('PARAMS_INVALID');
   });

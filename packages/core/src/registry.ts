@@ -213,9 +213,13 @@ export class PluginRegistry {
     const entry = this.#entry(id);
     const parsed = entry.plugin.params.partial().strict().safeParse(overrides);
     if (!parsed.success) {
-      throw new AtelierError('PARAMS_INVALID', `Invalid defaults for "${id}": ${describeIssues(parsed.error.issues)}`, {
-        details: { plugin: id },
-      });
+      throw new AtelierError(
+        'PARAMS_INVALID',
+        `Invalid defaults for "${id}": ${describeIssues(parsed.error.issues)}`,
+        {
+          details: { plugin: id },
+        },
+      );
     }
     entry.overrides = { ...overrides };
   }

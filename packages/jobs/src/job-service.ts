@@ -187,7 +187,11 @@ export class JobService {
   }
 
   /** An owner's images, newest first, with a cursor for the next page. */
-  async listImages(args: { ownerId: string; limit?: number; cursor?: string }): Promise<{ items: ImageRecord[]; nextCursor: string | null }> {
+  async listImages(args: {
+    ownerId: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ items: ImageRecord[]; nextCursor: string | null }> {
     const limit = Math.max(1, Math.min(200, args.limit ?? 50));
     let query = this.#db
       .selectFrom('images')
@@ -198,12 +202,20 @@ export class JobService {
       .limit(limit + 1);
     if (args.cursor !== undefined) {
       const { createdAt, id } = decodeCursor(args.cursor);
-      query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+      query = query.where((eb) =>
+        eb.or([
+          eb('created_at', '<', createdAt),
+          eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)]),
+        ]),
+      );
     }
     const rows = await query.execute();
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    return { items: page.map(toImageRecord), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return {
+      items: page.map(toImageRecord),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
   }
 
   /** Makes the plan for a request with this service's registry and limits. */

@@ -37,7 +37,11 @@ export class PluginStateSync {
 
   async #reload(id: string): Promise<void> {
     try {
-      const row = await this.#db.selectFrom('plugin_state').selectAll().where('plugin_id', '=', id).executeTakeFirst();
+      const row = await this.#db
+        .selectFrom('plugin_state')
+        .selectAll()
+        .where('plugin_id', '=', id)
+        .executeTakeFirst();
       this.#apply(id, row?.enabled ?? true, row?.defaults ?? {});
     } catch (error) {
       this.#logger.warn('could not reload plugin state', { plugin: id, error: String(error) });
@@ -51,7 +55,10 @@ export class PluginStateSync {
     try {
       this.#registry.setDefaults(id, defaults);
     } catch (error) {
-      this.#logger.warn('stored defaults no longer fit the plugin; ignored', { plugin: id, error: String(error) });
+      this.#logger.warn('stored defaults no longer fit the plugin; ignored', {
+        plugin: id,
+        error: String(error),
+      });
       this.#registry.setDefaults(id, {});
     }
   }

@@ -36,4 +36,19 @@ export const builtinPlugins: readonly AnyPlugin[] = [
 ];
 
 /** Each built-in by name, with its literal id and parameter types (clients type `params` per style). */
-export { blur, cartoon, colorPencil, crop, flip, grayscale, oilPainting, popArt, resize, rotate, sharpen, sketch, watercolor, watermark };
+export {
+  blur,
+  cartoon,
+  colorPencil,
+  crop,
+  flip,
+  grayscale,
+  oilPainting,
+  popArt,
+  resize,
+  rotate,
+  sharpen,
+  sketch,
+  watercolor,
+  watermark,
+};

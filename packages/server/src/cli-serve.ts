@@ -38,8 +38,14 @@ export function registerServeCommand(program: Command): void {
       });
       const app = await buildApp(api, { logger: logger.pino });
       const address = await app.listen({ port: opts.port ?? config.http.port, host });
-      logger.info('atelier is serving', { url: address, database: core.database.embedded ? 'embedded' : 'external', worker: opts.worker });
-      process.stdout.write(`Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n`);
+      logger.info('atelier is serving', {
+        url: address,
+        database: core.database.embedded ? 'embedded' : 'external',
+        worker: opts.worker,
+      });
+      process.stdout.write(
+        `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n`,
+      );
       const signal = await stopSignal;
       logger.info('shutting down', { signal });
       await app.close();

@@ -8,7 +8,9 @@ import type { AccountService } from './auth/index.ts';
 import { readConfig } from './config.ts';
 import type { Services } from './services.ts';
 
-async function withAccounts<T>(fn: (accounts: AccountService, db: Services['database']['db']) => Promise<T>): Promise<T> {
+async function withAccounts<T>(
+  fn: (accounts: AccountService, db: Services['database']['db']) => Promise<T>,
+): Promise<T> {
   const { openServices } = await import('./services.ts');
   const { AccountService, LoginThrottle, SessionService } = await import('./auth/index.ts');
   const core = await openServices(readConfig(), { logger: silentLogger });
@@ -30,13 +32,23 @@ export function registerUserCommands(program: Command): void {
     .argument('<email>', 'email address (the login)')
     .option('--admin', 'give the account the admin role')
     .option('--name <name>', 'display name (default: the part of the email before @)')
-    .option('--password-stdin', 'read the password from standard input (otherwise ATELIER_PASSWORD, or a generated one that is printed)')
+    .option(
+      '--password-stdin',
+      'read the password from standard input (otherwise ATELIER_PASSWORD, or a generated one that is printed)',
+    )
     .action(async (email: string, opts: { admin?: boolean; name?: string; passwordStdin?: boolean }) => {
-      let password = opts.passwordStdin ? (await text(process.stdin)).replace(/\r?\n$/, '') : process.env['ATELIER_PASSWORD'];
+      let password = opts.passwordStdin
+        ? (await text(process.stdin)).replace(/\r?\n$/, '')
+        : process.env['ATELIER_PASSWORD'];
       const generated = !password;
       password ||= randomBytes(15).toString('base64url');
       const user = await withAccounts((accounts) =>
-        accounts.createUser({ email, password: password!, displayName: opts.name ?? email.split('@')[0] ?? email, role: opts.admin ? 'admin' : 'user' }),
+        accounts.createUser({
+          email,
+          password: password!,
+          displayName: opts.name ?? email.split('@')[0] ?? email,
+          role: opts.admin ? 'admin' : 'user',
+        }),
       );
       process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
       if (generated) process.stdout.write(`password: ${password}\n`);
@@ -46,8 +58,15 @@ export function registerUserCommands(program: Command): void {
     .description('list accounts')
     .action(async () => {
       await withAccounts(async (_accounts, db) => {
-        const rows = await db.selectFrom('users').select(['id', 'email', 'role', 'disabled_at', 'created_at']).orderBy('created_at').execute();
-        for (const r of rows) process.stdout.write(`${r.id}  ${r.role.padEnd(5)}  ${r.disabled_at ? 'disabled' : 'active  '}  ${r.email}\n`);
+        const rows = await db
+          .selectFrom('users')
+          .select(['id', 'email', 'role', 'disabled_at', 'created_at'])
+          .orderBy('created_at')
+          .execute();
+        for (const r of rows)
+          process.stdout.write(
+            `${r.id}  ${r.role.padEnd(5)}  ${r.disabled_at ? 'disabled' : 'active  '}  ${r.email}\n`,
+          );
       });
     });
   for (const [name, disabled] of [
@@ -60,7 +79,11 @@ export function registerUserCommands(program: Command): void {
       .argument('<email>', 'email address')
       .action(async (email: string) => {
         await withAccounts(async (accounts, db) => {
-          const row = await db.selectFrom('users').select('id').where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
+          const row = await db
+            .selectFrom('users')
+            .select('id')
+            .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+            .executeTakeFirst();
           if (!row) throw new AtelierError('USER_NOT_FOUND', `No account ${email}.`);
           await accounts.setDisabled(row.id, disabled);
           process.stdout.write(`${name}d ${email}\n`);

@@ -27,7 +27,10 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ATELIER_HOST: z.string().optional(),
   ATELIER_ALLOWED_ORIGINS: z.string().optional(),
-  ATELIER_URL_SECRET: z.string().regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)').optional(),
+  ATELIER_URL_SECRET: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
+    .optional(),
 });
 
 /** Process configuration, read once at start-up from the environment. */

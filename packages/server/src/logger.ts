@@ -10,7 +10,13 @@ export function createLogger(
       level,
       base: { pid: process.pid },
       // Secrets never reach the log: session cookies, Bearer tokens, signed-URL signatures.
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', 'token'],
+      redact: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'res.headers["set-cookie"]',
+        'password',
+        'token',
+      ],
     },
     pino.destination(2),
   );

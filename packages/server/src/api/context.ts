@@ -49,7 +49,9 @@ export const SESSION_COOKIE = 'atelier_session';
 export function tokenOf(req: FastifyRequest): { token: string | null; viaCookie: boolean } {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim() || null, viaCookie: false };
-  const cookie = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[SESSION_COOKIE];
+  const cookie = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[
+    SESSION_COOKIE
+  ];
   return { token: cookie ?? null, viaCookie: cookie !== undefined };
 }
 
@@ -62,12 +64,19 @@ export function originTrusted(req: FastifyRequest, allowed: readonly string[]): 
   return allowed.includes(origin);
 }
 
-export async function createContext(api: ApiServices, req: FastifyRequest, res: FastifyReply): Promise<ApiContext> {
+export async function createContext(
+  api: ApiServices,
+  req: FastifyRequest,
+  res: FastifyReply,
+): Promise<ApiContext> {
   const { token, viaCookie } = tokenOf(req);
   const validated = token ? await api.sessions.validate(token, { ip: req.ip }) : null;
   // Sliding expiry: a browser's cookie follows the session's new expiry.
   if (validated?.renewed && viaCookie && token) {
-    res.header('set-cookie', sessionCookie(token, validated.session.expiresAt, { secure: api.secureCookies }));
+    res.header(
+      'set-cookie',
+      sessionCookie(token, validated.session.expiresAt, { secure: api.secureCookies }),
+    );
   }
   return {
     api,
@@ -76,7 +85,9 @@ export async function createContext(api: ApiServices, req: FastifyRequest, res: 
     requestId: typeof req.id === 'string' ? req.id : randomUUID(),
     ip: req.ip,
     user: validated?.user ?? null,
-    session: validated ? { id: validated.session.id, userId: validated.session.userId, expiresAt: validated.session.expiresAt } : null,
+    session: validated
+      ? { id: validated.session.id, userId: validated.session.userId, expiresAt: validated.session.expiresAt }
+      : null,
     viaCookie: validated !== null && viaCookie,
     originTrusted: originTrusted(req, api.allowedOrigins),
     token,

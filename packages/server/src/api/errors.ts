@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { ERROR_CODES, isAtelierError } from '@atelier/core';
-import type { ErrorCode , AtelierError} from '@atelier/core';
+import type { ErrorCode, AtelierError } from '@atelier/core';
 
 /**
  * The one place where Atelier's error codes meet HTTP: each code's status (from ERROR_CODES) maps
@@ -29,8 +29,13 @@ export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
 /** Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
-  if (isAtelierError(error)) return new TRPCError({ code: trpcCodeOf(error.code), message: error.message, cause: error });
-  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong on our side.', cause: error });
+  if (isAtelierError(error))
+    return new TRPCError({ code: trpcCodeOf(error.code), message: error.message, cause: error });
+  return new TRPCError({
+    code: 'INTERNAL_SERVER_ERROR',
+    message: 'Something went wrong on our side.',
+    cause: error,
+  });
 }
 
 /** The Atelier error inside a TRPCError, if any. */

@@ -17,7 +17,12 @@ export type { ApiImage, ApiJob } from './views.ts';
 /** Wires the API's own services on top of the job services. */
 export async function createApiServices(
   core: Services,
-  options: { allowedOrigins?: readonly string[]; urlSecret?: Uint8Array; secureCookies?: boolean; logger?: Logger } = {},
+  options: {
+    allowedOrigins?: readonly string[];
+    urlSecret?: Uint8Array;
+    secureCookies?: boolean;
+    logger?: Logger;
+  } = {},
 ): Promise<ApiServices & { close(): Promise<void> }> {
   const db = core.database.db;
   const sessions = new SessionService({ db });

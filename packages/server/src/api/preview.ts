@@ -52,7 +52,12 @@ export class PreviewService {
     return proxy;
   }
 
-  async preview(args: { ownerId: string; imageId: string; request: PlanRequest; signal?: AbortSignal }): Promise<PreviewResult> {
+  async preview(args: {
+    ownerId: string;
+    imageId: string;
+    request: PlanRequest;
+    signal?: AbortSignal;
+  }): Promise<PreviewResult> {
     const image = await this.#jobs.getImage(args.imageId, args.ownerId);
     const plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
     const started = performance.now();

@@ -8,7 +8,13 @@ export function signPath(secret: Uint8Array, path: string, ttlSeconds = 300, now
 }
 
 /** True when `sig` signs `path` until `expires`, and that time has not passed. */
-export function verifyPath(secret: Uint8Array, path: string, expires: string | undefined, sig: string | undefined, now = Date.now()): boolean {
+export function verifyPath(
+  secret: Uint8Array,
+  path: string,
+  expires: string | undefined,
+  sig: string | undefined,
+  now = Date.now(),
+): boolean {
   if (!expires || !sig || !/^\d+$/.test(expires) || Number(expires) * 1000 < now) return false;
   const expected = createHmac('sha256', secret).update(`${path}\n${expires}`).digest();
   const given = Buffer.from(sig, 'base64url');

@@ -16,7 +16,9 @@ const t = initTRPC
       const internal = error.code === 'INTERNAL_SERVER_ERROR' && !cause;
       return {
         ...shape,
-        message: internal ? `Something went wrong on our side (request ${ctx?.requestId ?? 'unknown'}).` : shape.message,
+        message: internal
+          ? `Something went wrong on our side (request ${ctx?.requestId ?? 'unknown'}).`
+          : shape.message,
         data: {
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
@@ -37,7 +39,10 @@ const t = initTRPC
 const mapErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok) {
-    const retryAfter = (atelierCause(toTRPCError(result.error.cause ?? result.error))?.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    const retryAfter = (
+      atelierCause(toTRPCError(result.error.cause ?? result.error))?.details as
+        { retryAfterSeconds?: number } | undefined
+    )?.retryAfterSeconds;
     if (retryAfter !== undefined) ctx.res.header('retry-after', String(Math.ceil(retryAfter)));
     const error = result.error;
     if (error.cause && !(error.cause instanceof TRPCError)) {
@@ -60,16 +65,23 @@ export const publicProcedure = t.procedure.use(mapErrors);
 /** Needs a valid session (cookie or Bearer token); cookie-authenticated mutations need a trusted Origin. */
 export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
   if (!ctx.user || !ctx.session) {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first: this needs a session (cookie or Authorization: Bearer token).' });
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: 'Sign in first: this needs a session (cookie or Authorization: Bearer token).',
+    });
   }
   if (type === 'mutation' && ctx.viaCookie && !ctx.originTrusted) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site request refused: the Origin header is missing or not allowed.' });
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: 'Cross-site request refused: the Origin header is missing or not allowed.',
+    });
   }
   return next({ ctx: { ...ctx, user: ctx.user, session: ctx.session } });
 });
 
 /** Needs the admin role. */
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs an administrator.' });
+  if (ctx.user.role !== 'admin')
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs an administrator.' });
   return next();
 });

@@ -9,7 +9,12 @@ export interface ApiJob {
   readonly progress: number;
   readonly attempts: number;
   readonly error: { readonly code: string; readonly message: string } | null;
-  readonly output: { readonly bytes: number; readonly width: number; readonly height: number; readonly format: string } | null;
+  readonly output: {
+    readonly bytes: number;
+    readonly width: number;
+    readonly height: number;
+    readonly format: string;
+  } | null;
   readonly fromCache: boolean;
   readonly timings: JobRecord['timings'];
   readonly createdAt: string;
@@ -37,7 +42,14 @@ export function jobView(job: JobRecord): ApiJob {
     progress: job.progress,
     attempts: job.attempts,
     error: job.error,
-    output: job.output ? { bytes: job.output.bytes, width: job.output.width, height: job.output.height, format: job.output.format } : null,
+    output: job.output
+      ? {
+          bytes: job.output.bytes,
+          width: job.output.width,
+          height: job.output.height,
+          format: job.output.format,
+        }
+      : null,
     fromCache: job.fromCache,
     timings: job.timings,
     createdAt: job.createdAt.toISOString(),
