@@ -32,9 +32,9 @@ export interface PencilStrokesArgs {
  *
  * O(1) per pixel whatever the stroke length: each stroke is written as four marks (strokes are
  * placed by index, not by testing pixels), and two running sums along the stroke direction turn
- * them into a tapered segment. Strokes are
- * generated on a margin around the image, so coverage is even right up to the borders, and
- * every random number comes from {@link hash32} of the seed and the stroke's index.
+ * them into a tapered segment. Strokes are generated on a margin around the image, so coverage
+ * is even right up to the borders, and every random number comes from {@link hash32} of the
+ * seed and the stroke's index.
  *
  * Memory: one Int16 plane the size of the image plus margins (Int32 for very long tapers).
  *
@@ -55,9 +55,9 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
 
   // Second-difference marks: two prefix sums along the stroke turn +p, -p at the start and
   // start + taper, -p, +p at end - taper and end into a trapezoid of height p * taper: a ramp in,
-  // a plateau, a ramp out.
-  // Pressure is 7 bits, so a trapezoid peaks at 127 * taper; 16-bit sums hold 20 overlapping
-  // strokes at tapers up to 12 (any usual size), halving the memory the sums stream through.
+  // a plateau, a ramp out. Pressure is 7 bits, so a trapezoid peaks at 127 * taper; 16-bit sums
+  // hold 20 overlapping strokes at tapers up to 12 (any usual size), halving the memory the sums
+  // stream through.
   const marks = 127 * taper * 20 < 32768 ? new Int16Array(pw * ph) : new Int32Array(pw * ph);
   const coverage = Math.min(1, Math.max(0, args.coverage));
   const count = Math.round((coverage * pw * ph) / meanLength);
