@@ -1,13 +1,12 @@
 // Administration and statistics over HTTP: roles, plugin state on every process within a second,
 // users, the queue, failed jobs, the audit log, and chart-shaped stats.
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadForm } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
 import { createApiServices, openServices, readConfig } from '@atelier/server';
 import type { Services } from '@atelier/server';
 import { photo, read, testPluginDir } from './helpers.ts';
-import { startApi } from './api-harness.ts';
+import { codeOf, startApi } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 import { eventually } from './jobs-harness.ts';
 
@@ -15,17 +14,6 @@ let h: ApiHarness;
 let admin: AtelierClient;
 let user: { client: AtelierClient; token: string; userId: string };
 let imageId: string;
-
-const codeOf = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof TRPCClientError)
-      return (error.data as { code: string } | undefined)?.code ?? error.message;
-    throw error;
-  }
-};
 
 beforeAll(async () => {
   h = await startApi();

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventSource } from 'eventsource';
+import { TRPCClientError } from '@trpc/client';
 import { inject } from 'vitest';
 import { createAtelierClient } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
@@ -74,4 +75,16 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The tRPC error code a call ends with ('ok' when it succeeds). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof TRPCClientError)
+      return (error.data as { code: string } | undefined)?.code ?? error.message;
+    throw error;
+  }
 }

@@ -1,12 +1,11 @@
 // The API end to end over real HTTP: the typed client, uploads, jobs with live progress,
 // downloads, and every way a request can be refused.
-import { TRPCClientError } from '@trpc/client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadForm } from '@atelier/client';
 import type { AtelierClient, AtelierOutputs } from '@atelier/client';
 import { bad, photo, read } from './helpers.ts';
-import { startApi } from './api-harness.ts';
+import { codeOf, startApi } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 
 let h: ApiHarness;
@@ -16,16 +15,6 @@ let image: AtelierOutputs['images']['upload'];
 let job: AtelierOutputs['jobs']['get'];
 
 const blob = async (file: string) => new Blob([await read(file)]);
-const codeOf = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof TRPCClientError)
-      return (error.data as { code: string } | undefined)?.code ?? error.message;
-    throw error;
-  }
-};
 
 beforeAll(async () => {
   h = await startApi();

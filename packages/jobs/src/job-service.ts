@@ -61,6 +61,23 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
+/** Rows older than the cursor in (created_at, id) order: keyset pagination that new rows never shift. */
+function olderThan(cursor: string) {
+  const { createdAt, id } = decodeCursor(cursor);
+  return sql<boolean>`(created_at, id) < (${createdAt}, ${id}::uuid)`;
+}
+
+/** One page of `limit` rows (the query fetched one more, to know whether another page follows). */
+function pageOf<Row extends { created_at: Date; id: string }, T>(
+  rows: Row[],
+  limit: number,
+  map: (row: Row) => T,
+): { items: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(map), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}
+
 /** The event a job row describes now: the same payload the database publishes on each change. */
 export function eventOf(row: Job): JobEvent {
   return {
@@ -200,22 +217,8 @@ export class JobService {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit + 1);
-    if (args.cursor !== undefined) {
-      const { createdAt, id } = decodeCursor(args.cursor);
-      query = query.where((eb) =>
-        eb.or([
-          eb('created_at', '<', createdAt),
-          eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)]),
-        ]),
-      );
-    }
-    const rows = await query.execute();
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toImageRecord),
-      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
-    };
+    if (args.cursor !== undefined) query = query.where(olderThan(args.cursor));
+    return pageOf(await query.execute(), limit, toImageRecord);
   }
 
   /** Makes the plan for a request with this service's registry and limits. */
@@ -364,22 +367,8 @@ export class JobService {
     if (args.style !== undefined) query = query.where('style', '=', args.style);
     if (args.createdAfter !== undefined) query = query.where('created_at', '>=', args.createdAfter);
     if (args.createdBefore !== undefined) query = query.where('created_at', '<', args.createdBefore);
-    if (args.cursor !== undefined) {
-      const { createdAt, id } = decodeCursor(args.cursor);
-      query = query.where((eb) =>
-        eb.or([
-          eb('created_at', '<', createdAt),
-          eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)]),
-        ]),
-      );
-    }
-    const rows = await query.execute();
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toJobRecord),
-      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
-    };
+    if (args.cursor !== undefined) query = query.where(olderThan(args.cursor));
+    return pageOf(await query.execute(), limit, toJobRecord);
   }
 
   /**

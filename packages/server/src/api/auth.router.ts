@@ -3,12 +3,25 @@ import { authedProcedure, publicProcedure, router } from './trpc.ts';
 import { okSchema, sessionSchema, userSchema } from './response-schemas.ts';
 import type { ApiContext } from './context.ts';
 import { blankSessionCookie, sessionCookie } from '../auth/index.ts';
+import type { SignedIn } from '../auth/index.ts';
 
 const credentials = z.object({ email: z.string().email().max(254), password: z.string().min(1).max(256) });
 
 /** Browsers get the session as an HttpOnly cookie; API clients use the returned token as Bearer. */
 function setSession(ctx: ApiContext, token: string, expiresAt: Date): void {
   ctx.res.header('set-cookie', sessionCookie(token, expiresAt, { secure: ctx.api.secureCookies }));
+}
+
+const clientOf = (ctx: ApiContext) => ({ ip: ctx.ip, userAgent: ctx.req.headers['user-agent'] ?? '' });
+
+/** Sets the cookie and returns what both register and login answer. */
+function signedIn(ctx: ApiContext, { token, session, user }: SignedIn) {
+  setSession(ctx, token, session.expiresAt);
+  return {
+    token,
+    expiresAt: session.expiresAt.toISOString(),
+    user: { ...user, createdAt: user.createdAt.toISOString() },
+  };
 }
 
 export const authRouter = router({
@@ -30,17 +43,7 @@ export const authRouter = router({
     .input(credentials.extend({ displayName: z.string().trim().min(1).max(80) }))
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
-      const { token, session, user } = await ctx.api.accounts.register({
-        ...input,
-        ip: ctx.ip,
-        userAgent: ctx.req.headers['user-agent'] ?? '',
-      });
-      setSession(ctx, token, session.expiresAt);
-      return {
-        token,
-        expiresAt: session.expiresAt.toISOString(),
-        user: { ...user, createdAt: user.createdAt.toISOString() },
-      };
+      return signedIn(ctx, await ctx.api.accounts.register({ ...input, ...clientOf(ctx) }));
     }),
 
   login: publicProcedure
@@ -62,17 +65,7 @@ export const authRouter = router({
     .input(credentials)
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
-      const { token, session, user } = await ctx.api.accounts.login({
-        ...input,
-        ip: ctx.ip,
-        userAgent: ctx.req.headers['user-agent'] ?? '',
-      });
-      setSession(ctx, token, session.expiresAt);
-      return {
-        token,
-        expiresAt: session.expiresAt.toISOString(),
-        user: { ...user, createdAt: user.createdAt.toISOString() },
-      };
+      return signedIn(ctx, await ctx.api.accounts.login({ ...input, ...clientOf(ctx) }));
     }),
 
   logout: authedProcedure
