@@ -1,9 +1,11 @@
 // `pnpm bench`: each built-in style against the native OpenCV recipe (../shared/bench/opencv_styles.py,
 // copied to bench/opencv_styles.py), on the same photos at 1920x1200, single-threaded, in the same
-// run; then peak RSS of a whole run (decode, style, encode) on the 5120x2880 photo.
+// run; then peak RSS of a whole run (decode, style, encode) on the 5120x2880 photo; then the job
+// system (bench/jobs-bench.ts) and the HTTP API (bench/api-bench.ts), each on its own embedded Postgres.
 //
 //   pnpm bench                      all styles, 3 photos, 5 repeats
 //   pnpm bench --repeat 3 --styles cartoon,sketch
+//   pnpm bench --only api           one section (styles, memory, jobs, api)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +28,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,jobs' },
+    only: { type: 'string', default: 'styles,memory,jobs,api' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -117,10 +119,17 @@ async function jobsBench(): Promise<void> {
   process.stdout.write(stdout);
 }
 
+async function apiBench(): Promise<void> {
+  console.log('\nHTTP API (embedded Postgres, local storage, the server in a child process):');
+  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/api-bench.ts')], { cwd: root });
+  process.stdout.write(stdout);
+}
+
 async function main(): Promise<void> {
   if (sections.has('styles')) await styleBench();
   if (sections.has('memory')) await memoryBench();
   if (sections.has('jobs')) await jobsBench();
+  if (sections.has('api')) await apiBench();
 }
 
 await main();

@@ -1,0 +1,425 @@
+// The API's benchmarks, on a fresh embedded Postgres and local storage, each server in its own
+// child process and the load generator (autocannon) in this one:
+//  1. an authenticated `jobs.get` under load (64 connections) against a bare Fastify route that runs
+//     the same SQL through a raw pg.Pool of the same size (goal ≥ 80 % of its req/s, p99 ≤ 20 ms),
+//     then both with a few connections (latency without the queue that 64 clients make);
+//  2. `styles.preview` of each style on an uploaded photo, end to end over HTTP (median; goal ≤ 150 ms).
+//   node bench/api-bench.ts [--duration 10] [--warmup 10] [--connections 64] [--rounds 1] [--light 4]
+//                           [--repeat 10] [--styles cartoon,...] [--only load,preview] [--prof <dir>]
+// --prof writes a V8 CPU profile of each server process to <dir> (open it in Chrome DevTools).
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
+import { buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    // V8 needs several seconds of load to settle on the heavier stack: shorter warm-ups understate it.
+    warmup: { type: 'string', default: '10' },
+    light: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '64' },
+    repeat: { type: 'string', default: '10' },
+    styles: { type: 'string', default: 'cartoon,sketch,color-pencil,oil-painting,watercolor,pop-art' },
+    photo: { type: 'string', default: 'colorful-cups-2560x1600.jpg' },
+    rounds: { type: 'string', default: '1' },
+    only: { type: 'string', default: 'load,preview' },
+    prof: { type: 'string' },
+    // Internal: how this file runs as one of the servers under test.
+    role: { type: 'string' },
+    db: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+const root = fileURLToPath(new URL('..', import.meta.url));
+const self = fileURLToPath(import.meta.url);
+
+/** openServices opens the database with openDatabase's default pool; the bare server gets the same. */
+const POOL_SIZE = 10;
+/** High enough that @fastify/rate-limit never rejects the benchmark (it still runs on every request). */
+const RATE_LIMIT_PER_MINUTE = 1_000_000_000;
+
+// ---------------------------------------------------------------------------------------------
+// The servers under test (child processes).
+
+type ChildMessage = { url: string } | { error: string } | { cpu: NodeJS.CpuUsage };
+
+/** The real API, as `atelier serve` runs it: services, in-process worker, every plugin of buildApp. */
+async function serveAtelier(url: string, dir: string): Promise<() => Promise<void>> {
+  const config = readConfig({ DATABASE_URL: url, ATELIER_STORAGE_DIR: path.join(dir, 'storage') }, dir);
+  const core = await openServices(config, { worker: true });
+  const api = await createApiServices(core, { secureCookies: false });
+  const app = await buildApp(api, { rateLimitPerMinute: RATE_LIMIT_PER_MINUTE });
+  process.send!({ url: await app.listen({ port: 0, host: '127.0.0.1' }) } satisfies ChildMessage);
+  return async () => {
+    await app.close();
+    await api.close();
+    await core.close();
+  };
+}
+
+// The SQL that SessionService.validate and JobService.get run (as Kysely compiles them).
+const SESSION_SQL =
+  'select "sessions"."id", "sessions"."user_id", "sessions"."expires_at", "sessions"."created_at", ' +
+  '"sessions"."last_seen_ip", "sessions"."user_agent", "users"."email", "users"."display_name", "users"."role", ' +
+  '"users"."created_at" as "user_created_at", "users"."disabled_at" from "sessions" ' +
+  'inner join "users" on "users"."id" = "sessions"."user_id" where "sessions"."id" = $1';
+const JOB_SQL = 'select * from "jobs" where "id" = $1 and "owner_id" = $2';
+
+type Row = Record<string, unknown>;
+const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
+
+/** The minimum that can answer `jobs.get`: Fastify, one route, raw pg, the same JSON. */
+async function serveBare(url: string): Promise<() => Promise<void>> {
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+  const app = Fastify({ logger: false });
+  const fail = (code: number, message: string) => ({ error: { message, code } });
+  app.get<{ Querystring: { input?: string } }>('/trpc/jobs.get', async (req, reply) => {
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    const id = createHash('sha256').update(token).digest('hex');
+    const session = (await pool.query<Row>(SESSION_SQL, [id])).rows[0];
+    if (
+      !session ||
+      (session['expires_at'] as Date).getTime() <= Date.now() ||
+      session['disabled_at'] !== null
+    )
+      return reply.code(401).send(fail(401, 'Sign in first.'));
+    const input = JSON.parse(req.query.input ?? '{}') as { id?: string };
+    const job = (await pool.query<Row>(JOB_SQL, [input.id, session['user_id']]).catch(() => null))?.rows[0];
+    if (!job) return reply.code(404).send(fail(404, `No job ${input.id}.`));
+    return {
+      result: {
+        data: {
+          id: job['id'],
+          imageId: job['image_id'],
+          style: job['style'],
+          status: job['status'],
+          progress: job['progress'],
+          attempts: job['attempts'],
+          error: job['error_code'] ? { code: job['error_code'], message: job['error_message'] ?? '' } : null,
+          output:
+            job['output_key'] && job['output_format']
+              ? {
+                  bytes: Number(job['output_bytes'] ?? 0),
+                  width: job['output_width'] ?? 0,
+                  height: job['output_height'] ?? 0,
+                  format: job['output_format'],
+                }
+              : null,
+          fromCache: job['from_cache'],
+          timings: job['timings'],
+          createdAt: iso(job['created_at']),
+          startedAt: iso(job['started_at']),
+          finishedAt: iso(job['finished_at']),
+        },
+      },
+    };
+  });
+  process.send!({ url: await app.listen({ port: 0, host: '127.0.0.1' }) } satisfies ChildMessage);
+  return async () => {
+    await app.close();
+    await pool.end();
+  };
+}
+
+async function runChild(role: string): Promise<void> {
+  try {
+    const close =
+      role === 'atelier' ? await serveAtelier(values.db!, values.dir!) : await serveBare(values.db!);
+    // The parent asks for our CPU time, and says when to stop (or goes away).
+    await new Promise<void>((resolve) => {
+      process.on('message', (message) => {
+        if (message === 'cpu') process.send!({ cpu: process.cpuUsage() } satisfies ChildMessage);
+        else resolve();
+      });
+      process.once('disconnect', () => resolve());
+    });
+    await close();
+  } catch (error) {
+    process.send?.({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.exitCode = 1;
+  }
+  process.disconnect?.();
+}
+
+interface Child {
+  readonly url: string;
+  /** CPU time (user + system) the server process has used so far, in µs. */
+  cpu(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function startChild(role: 'atelier' | 'bare', db: string, dir: string): Promise<Child> {
+  const execArgv = values.prof
+    ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${role}.cpuprofile`]
+    : [];
+  const child: ChildProcess = fork(self, ['--role', role, '--db', db, '--dir', dir], { cwd: root, execArgv });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`${role} server exited with code ${code} before listening`)),
+    );
+    child.once('message', (message: ChildMessage) => {
+      if ('error' in message) return reject(new Error(`${role} server: ${message.error}`));
+      if (!('url' in message)) return reject(new Error(`${role} server: unexpected message`));
+      resolve({
+        url: message.url,
+        cpu: () =>
+          new Promise((resolve) => {
+            child.once('message', (reply: ChildMessage) => {
+              if ('cpu' in reply) resolve(reply.cpu.user + reply.cpu.system);
+            });
+            child.send('cpu');
+          }),
+        async stop() {
+          if (child.connected) child.send('stop');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        },
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator and the measurements (this process).
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const pad = (s: string | number, n: number): string => String(s).padStart(n);
+const note = (message: string): void => void process.stderr.write(`${message}\n`);
+
+/** Calls a tRPC procedure over plain HTTP and returns `result.data`. */
+async function trpc<T>(
+  base: string,
+  procedure: string,
+  options: { token?: string; query?: unknown; body?: unknown },
+): Promise<T> {
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  let response: Response;
+  if (options.query !== undefined) {
+    const input = encodeURIComponent(JSON.stringify(options.query));
+    response = await fetch(`${base}/trpc/${procedure}?input=${input}`, { headers });
+  } else {
+    const form = options.body instanceof FormData ? options.body : undefined;
+    response = await fetch(`${base}/trpc/${procedure}`, {
+      method: 'POST',
+      headers: form ? headers : { ...headers, 'content-type': 'application/json' },
+      body: form ?? JSON.stringify(options.body),
+    });
+  }
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${procedure}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  return (JSON.parse(text) as { result: { data: T } }).result.data;
+}
+
+interface LoadResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** CPU time of the server process per request (user + system), µs. */
+  readonly cpuUs: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** As fast as `connections` clients, each waiting for its answer, can go. */
+async function load(
+  server: Child,
+  path: string,
+  token: string,
+  duration: number,
+  connections = Number(values.connections),
+): Promise<LoadResult> {
+  const cpu0 = await server.cpu();
+  const result = await autocannon({
+    url: server.url + path,
+    connections,
+    duration,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const cpu = (await server.cpu()) - cpu0;
+  return {
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuUs: cpu / Math.max(1, result.requests.total),
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+async function loadBench(atelier: Child, bare: Child, token: string, jobId: string): Promise<void> {
+  const query = `/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id: jobId }))}`;
+  // Both must answer the same thing, or the comparison means nothing.
+  const bodies = await Promise.all(
+    [atelier, bare].map(async (server) => {
+      const response = await fetch(server.url + query, { headers: { authorization: `Bearer ${token}` } });
+      if (!response.ok)
+        throw new Error(`${server.url}${query}: HTTP ${response.status} ${await response.text()}`);
+      return JSON.parse(await response.text()) as unknown;
+    }),
+  );
+  if (!isDeepStrictEqual(bodies[0], bodies[1]))
+    throw new Error(
+      `the two servers answer differently:\n${JSON.stringify(bodies[0])}\n${JSON.stringify(bodies[1])}`,
+    );
+
+  const duration = Number(values.duration);
+  const warmup = Number(values.warmup);
+  const rounds = Number(values.rounds);
+  note(`load: warming up (${warmup} s each)...`);
+  await load(bare, query, token, warmup);
+  await load(atelier, query, token, warmup);
+  const ours: LoadResult[] = [];
+  const theirs: LoadResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    note(`load: measuring (${duration} s each, round ${round + 1} of ${rounds})...`);
+    theirs.push(await load(bare, query, token, duration));
+    ours.push(await load(atelier, query, token, duration));
+  }
+  // With several rounds, the round of median throughput of each.
+  const pick = (rs: LoadResult[]): LoadResult => [...rs].sort((a, b) => a.rps - b.rps)[(rs.length - 1) >> 1]!;
+  const [us, them] = [pick(ours), pick(theirs)];
+
+  const ratio = us.rps / them.rps;
+  const line = (name: string, r: LoadResult): string =>
+    `  ${name.padEnd(34)}${pad(r.rps.toFixed(0), 7)} req/s   p50 ${pad(r.p50, 3)} ms   p99 ${pad(r.p99, 3)} ms   ` +
+    `server CPU ${pad(r.cpuUs.toFixed(0), 4)} µs/req` +
+    (r.non2xx || r.errors ? `   ${r.non2xx} non-2xx, ${r.errors} errors: INVALID` : '');
+  console.log(
+    `Authenticated jobs.get under load: autocannon, ${values.connections} connections, ${duration} s after a ` +
+      `${warmup} s warm-up${rounds > 1 ? `, median of ${rounds} rounds` : ''}; load generator in its own process; ` +
+      `pg pool of ${POOL_SIZE} in both servers; our rate limit raised to ${RATE_LIMIT_PER_MINUTE.toExponential(0)}/min ` +
+      `so that it never rejects (it still runs on every request)`,
+  );
+  console.log(line('Atelier (tRPC + Fastify + Kysely)', us));
+  console.log(line('bare Fastify + pg, same SQL', them));
+  console.log(
+    `  ratio ${(ratio * 100).toFixed(0)} % (goal ≥ 80 %) ${ratio >= 0.8 ? 'ok' : 'BELOW GOAL'}; ` +
+      `our p99 ${us.p99} ms (goal ≤ 20 ms) ${us.p99 <= 20 ? 'ok' : 'OVER'}`,
+  );
+  // Flat out, 64 clients that each wait for their answer queue in front of the server: the mean
+  // latency is 64 / throughput whatever the server does (autocannon's fixed rates come in bursts of
+  // one request per connection, which measure the same queue). The latency of the code itself shows
+  // with a few connections.
+  const light = Number(values.light);
+  if (light > 0) {
+    note(`load: measuring with ${light} connections (${duration} s each)...`);
+    const usLight = await load(atelier, query, token, duration, light);
+    const themLight = await load(bare, query, token, duration, light);
+    console.log(
+      `  with ${light} connections: ours ${usLight.rps.toFixed(0)} req/s, p50 ${usLight.p50} ms, p99 ${usLight.p99} ms ` +
+        `${usLight.p99 <= 20 ? 'ok' : 'OVER'}; bare ${themLight.rps.toFixed(0)} req/s, p50 ${themLight.p50} ms, ` +
+        `p99 ${themLight.p99} ms` +
+        (usLight.non2xx || usLight.errors
+          ? `; ${usLight.non2xx} non-2xx, ${usLight.errors} errors: INVALID`
+          : ''),
+    );
+  }
+}
+
+async function previewBench(atelier: Child, token: string, imageId: string): Promise<void> {
+  const repeat = Number(values.repeat);
+  const styles = values.styles.split(',');
+  console.log(
+    `\nstyles.preview at 512 px on ${values.photo}, end to end over HTTP (POST, JSON with the data URL back), ` +
+      `one request at a time, median of ${repeat} after 2 warm-ups (ms); goal ≤ 150 ms`,
+  );
+  console.log(`  ${'style'.padEnd(14)}${pad('http', 8)}${pad('min', 8)}${pad('max', 8)}${pad('server', 8)}`);
+  for (const style of styles) {
+    const http: number[] = [];
+    const server: number[] = [];
+    for (let i = 0; i < repeat + 2; i++) {
+      const t0 = performance.now();
+      const result = await trpc<{ ms: number; width: number }>(atelier.url, 'styles.preview', {
+        token,
+        body: { imageId, style },
+      });
+      const ms = performance.now() - t0;
+      if (result.width > 512) throw new Error(`preview of ${style} is ${result.width} px wide`);
+      if (i >= 2) {
+        http.push(ms);
+        server.push(result.ms);
+      }
+    }
+    const m = median(http);
+    console.log(
+      `  ${style.padEnd(14)}${pad(m.toFixed(1), 8)}${pad(Math.min(...http).toFixed(1), 8)}` +
+        `${pad(Math.max(...http).toFixed(1), 8)}${pad(median(server).toFixed(0), 8)}  ${m <= 150 ? 'ok' : 'OVER'}`,
+    );
+  }
+  console.log(
+    '  (server = the ms the preview reports: proxy from cache + engine run, without HTTP and tRPC)',
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'atelier-api-bench-'));
+  await chmod(dir, 0o755); // as root, Postgres runs as the postgres user, which must reach the data
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), persistent: false });
+  const children: Child[] = [];
+  try {
+    const url = await ensureDatabase(postgres.adminUrl, 'atelier');
+    const database = await openDatabase({ url });
+    await migrateUp(database.db as unknown as Kysely<unknown>);
+    await database.close();
+
+    note('starting the servers...');
+    const atelier = await startChild('atelier', url, dir);
+    children.push(atelier);
+    const bare = await startChild('bare', url, dir);
+    children.push(bare);
+
+    // A user, a photo and a finished job, through the API as a client would make them.
+    const { token } = await trpc<{ token: string }>(atelier.url, 'auth.register', {
+      body: { email: 'bench@atelier.local', password: 'correct horse battery staple', displayName: 'bench' },
+    });
+    const form = new FormData();
+    const photo = await readFile(path.join(root, 'test/fixtures/images', values.photo));
+    form.set('file', new Blob([photo], { type: 'image/jpeg' }), values.photo);
+    const image = await trpc<{ id: string }>(atelier.url, 'images.upload', { token, body: form });
+    const job = await trpc<{ id: string }>(atelier.url, 'jobs.create', {
+      token,
+      body: { imageId: image.id, style: 'cartoon' },
+    });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const { status } = await trpc<{ status: string }>(atelier.url, 'jobs.get', {
+        token,
+        query: { id: job.id },
+      });
+      if (status === 'succeeded') break;
+      if (status === 'failed' || status === 'cancelled' || Date.now() > deadline)
+        throw new Error(`the setup job is ${status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const only = new Set(values.only.split(','));
+    if (only.has('load')) await loadBench(atelier, bare, token, job.id);
+    if (only.has('preview')) await previewBench(atelier, token, image.id);
+  } finally {
+    for (const child of children) await child.stop();
+    await postgres.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (values.prof) note(`CPU profiles of the servers in ${values.prof}`);
+}
+
+if (values.role) await runChild(values.role);
+else await main();
