@@ -21,6 +21,7 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '120' },
     style: { type: 'string', default: 'cartoon' },
     threads: { type: 'string', default: '2' },
+    concurrency: { type: 'string' },
   },
 });
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -134,7 +135,14 @@ async function main(): Promise<void> {
           plan: { steps: [{ plugin: values.style }], output: { format: 'jpeg', quality: 90 - round } },
         });
       }
-      const worker = new RenderWorker({ db: database.db, boss, storage, engine, url, concurrency: inFlight });
+      const worker = new RenderWorker({
+        db: database.db,
+        boss,
+        storage,
+        engine,
+        url,
+        ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+      });
       finished = 0;
       const t0 = performance.now();
       await worker.start();
