@@ -1,21 +1,8 @@
-import { AtelierError, paramsJsonSchema, runStep } from '@atelier/core';
+import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { expectDescribedParams, photo } from '../test-support.ts';
 import { cartoon } from './cartoon.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name))
-    .resize({ width })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 /** A white image with a dark grey square in the middle. */
 function square(w: number, h: number): RawImage {
@@ -32,13 +19,7 @@ const luma = (img: RawImage, x: number, y: number): number => {
 describe('cartoon', () => {
   it('declares bounded, described, defaulted parameters', () => {
     expect(cartoon.id).toBe('cartoon');
-    const schema = paramsJsonSchema(cartoon) as {
-      properties: Record<string, { description?: string; default?: unknown }>;
-    };
-    for (const [, field] of Object.entries(schema.properties)) {
-      expect(field.description).toBeTruthy();
-      expect(field.default).toBeDefined();
-    }
+    expectDescribedParams(cartoon);
     expect(() => cartoon.params.parse({ levels: 1 })).toThrow();
     expect(() => cartoon.params.parse({ levels: 4.5 })).toThrow();
   });

@@ -1,21 +1,8 @@
-import { AtelierError, paramsJsonSchema, runStep } from '@atelier/core';
+import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { expectDescribedParams, photo } from '../test-support.ts';
 import { colorPencil } from './color-pencil.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name))
-    .resize({ width })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 /** Mean R, G, B over a rectangle. */
 function meanColour(img: RawImage, x0: number, y0: number, w: number, h: number): [number, number, number] {
@@ -30,13 +17,7 @@ function meanColour(img: RawImage, x0: number, y0: number, w: number, h: number)
 describe('color-pencil', () => {
   it('declares bounded, described, defaulted parameters', () => {
     expect(colorPencil.id).toBe('color-pencil');
-    const schema = paramsJsonSchema(colorPencil) as {
-      properties: Record<string, { description?: string; default?: unknown }>;
-    };
-    for (const field of Object.values(schema.properties)) {
-      expect(field.description).toBeTruthy();
-      expect(field.default).toBeDefined();
-    }
+    expectDescribedParams(colorPencil);
     expect(() => colorPencil.params.parse({ saturation: -1 })).toThrow();
   });
 

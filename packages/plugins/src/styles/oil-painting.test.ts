@@ -1,21 +1,8 @@
-import { paramsJsonSchema, runStep } from '@atelier/core';
+import { runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { expectDescribedParams, photo } from '../test-support.ts';
 import { oilPainting } from './oil-painting.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name))
-    .resize({ width })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 const luma = (img: RawImage, x: number, y: number): number => {
   const o = (y * img.width + x) * img.channels;
@@ -26,18 +13,7 @@ describe('oil-painting', () => {
   it('declares bounded, described, defaulted parameters', () => {
     expect(oilPainting.id).toBe('oil-painting');
     expect(oilPainting.kind).toBe('style');
-    const schema = paramsJsonSchema(oilPainting) as {
-      properties: Record<
-        string,
-        { description?: string; default?: unknown; minimum?: number; maximum?: number }
-      >;
-    };
-    for (const field of Object.values(schema.properties)) {
-      expect(field.description).toBeTruthy();
-      expect(field.default).toBeDefined();
-      expect(field.minimum).toBeDefined();
-      expect(field.maximum).toBeDefined();
-    }
+    expectDescribedParams(oilPainting, { bounded: true });
     expect(() => oilPainting.params.parse({ brushSize: 0 })).toThrow();
     expect(() => oilPainting.params.parse({ impasto: 2 })).toThrow();
   });

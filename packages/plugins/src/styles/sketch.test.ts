@@ -1,21 +1,8 @@
-import { AtelierError, paramsJsonSchema, runStep } from '@atelier/core';
+import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { expectDescribedParams, photo } from '../test-support.ts';
 import { sketch } from './sketch.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name))
-    .resize({ width })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 function square(w: number, h: number): RawImage {
   const data = new Uint8Array(w * h * 3).fill(235);
@@ -37,13 +24,7 @@ function stats(img: RawImage): { mean: number; std: number } {
 describe('sketch', () => {
   it('declares bounded, described, defaulted parameters', () => {
     expect(sketch.id).toBe('sketch');
-    const schema = paramsJsonSchema(sketch) as {
-      properties: Record<string, { description?: string; default?: unknown }>;
-    };
-    for (const field of Object.values(schema.properties)) {
-      expect(field.description).toBeTruthy();
-      expect(field.default).toBeDefined();
-    }
+    expectDescribedParams(sketch);
     expect(() => sketch.params.parse({ darkness: 2 })).toThrow();
   });
 

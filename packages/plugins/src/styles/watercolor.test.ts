@@ -1,21 +1,8 @@
-import { paramsJsonSchema, runStep } from '@atelier/core';
+import { runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { expectDescribedParams, photo } from '../test-support.ts';
 import { watercolor } from './watercolor.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, width: number): Promise<RawImage> {
-  const { data, info } = await sharp(fixture(name))
-    .resize({ width })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 const luma = (img: RawImage, x: number, y: number): number => {
   const o = (y * img.width + x) * img.channels;
@@ -26,18 +13,7 @@ describe('watercolor', () => {
   it('declares bounded, described, defaulted parameters', () => {
     expect(watercolor.id).toBe('watercolor');
     expect(watercolor.kind).toBe('style');
-    const schema = paramsJsonSchema(watercolor) as {
-      properties: Record<
-        string,
-        { description?: string; default?: unknown; minimum?: number; maximum?: number }
-      >;
-    };
-    for (const field of Object.values(schema.properties)) {
-      expect(field.description).toBeTruthy();
-      expect(field.default).toBeDefined();
-      expect(field.minimum).toBeDefined();
-      expect(field.maximum).toBeDefined();
-    }
+    expectDescribedParams(watercolor, { bounded: true });
     expect(() => watercolor.params.parse({ paper: -0.1 })).toThrow();
   });
 
