@@ -32,6 +32,7 @@ export {
   DEFAULT_LIMITS,
   DEFAULT_QUALITY,
   INPUT_FORMATS,
+  OUTPUT_EXTENSIONS,
   OUTPUT_FORMATS,
   canonicalJson,
   createPlan,

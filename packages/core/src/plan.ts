@@ -8,6 +8,14 @@ import type { PluginRegistry } from './registry.ts';
 export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** The file extension of each output format. */
+export const OUTPUT_EXTENSIONS: Readonly<Record<OutputFormat, string>> = {
+  jpeg: 'jpg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+};
+
 /** Formats the engine reads, recognised by their magic bytes. No SVG, PDF or ImageMagick loaders. */
 export const INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];

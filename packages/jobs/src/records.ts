@@ -1,3 +1,4 @@
+import { OUTPUT_EXTENSIONS } from '@atelier/core';
 import type { Image, Job, JobStatus, JobTimings } from '@atelier/db';
 
 /** A job as services and the API return it: plain data, never a database row. */
@@ -94,7 +95,6 @@ export function toImageRecord(row: Image): ImageRecord {
   };
 }
 
-const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
 export const CONTENT_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg',
   png: 'image/png',
@@ -114,5 +114,5 @@ export function originalKey(sha256: string): string {
  * or repeated job writes the same bytes to the same key and never leaves a second output.
  */
 export function resultKey(planHash: string, inputSha256: string, format: string): string {
-  return `results/${planHash.slice(0, 2)}/${planHash}/${inputSha256}.${EXTENSIONS[format] ?? format}`;
+  return `results/${planHash.slice(0, 2)}/${planHash}/${inputSha256}.${(OUTPUT_EXTENSIONS as Record<string, string>)[format] ?? format}`;
 }

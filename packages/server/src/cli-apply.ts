@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import cliProgress from 'cli-progress';
-import { AtelierError, OUTPUT_FORMATS, isAtelierError } from '@atelier/core';
+import { AtelierError, OUTPUT_EXTENSIONS, OUTPUT_FORMATS, isAtelierError } from '@atelier/core';
 import type { Engine, OutputFormat, Plan, PlanRequest, RunResult } from '@atelier/core';
 
 export interface ApplyOptions {
@@ -14,8 +14,6 @@ export interface ApplyOptions {
   readonly format?: string;
   readonly quality?: number;
 }
-
-const EXTENSIONS: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
 
 function formatFromExtension(file: string): OutputFormat | undefined {
   const ext = path.extname(file).slice(1).toLowerCase();
@@ -109,7 +107,7 @@ export async function applyFiles(
   ui: { stderr: NodeJS.WriteStream | NodeJS.WritableStream; isTTY: boolean },
 ): Promise<ApplyReport[]> {
   const plan = await planFromOptions(engine, options);
-  const ext = EXTENSIONS[plan.output.format];
+  const ext = OUTPUT_EXTENSIONS[plan.output.format];
   const outIsDir = inputs.length > 1 || options.out.endsWith('/') || (await isDirectory(options.out));
   if (outIsDir) await mkdir(options.out, { recursive: true });
   else await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });

@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { Argument, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
-import { AtelierError, isAtelierError, silentLogger } from '@atelier/core';
+import { AtelierError, OUTPUT_EXTENSIONS, isAtelierError, silentLogger } from '@atelier/core';
 import type { PlanRequest } from '@atelier/core';
 import type { JobRecord } from '@atelier/jobs';
 import { writeFileAtomic } from './cli-apply.ts';
@@ -33,7 +33,6 @@ const integer =
       throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
     return n;
   };
-const EXT: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };
 
 function describe(job: JobRecord): string {
   const parts = [
@@ -216,7 +215,7 @@ export function registerJobCommands(program: Command): void {
                 if (job?.status !== 'succeeded' || !job.output) continue;
                 const file = path.join(
                   opts.out,
-                  `${path.parse(s.input).name}.${job.style.replaceAll(':', '-')}.${EXT[job.output.format] ?? job.output.format}`,
+                  `${path.parse(s.input).name}.${job.style.replaceAll(':', '-')}.${(OUTPUT_EXTENSIONS as Record<string, string>)[job.output.format] ?? job.output.format}`,
                 );
                 await writeFileAtomic(file, await services.storage.get(job.output.key));
                 if (!opts.json) process.stdout.write(`${file}\n`);
