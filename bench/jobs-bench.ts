@@ -120,7 +120,7 @@ async function main(): Promise<void> {
 
     const imageIds: string[] = [];
     for (const bytes of inputs) imageIds.push((await jobs.storeImage({ ownerId, bytes })).id);
-    const listener = new JobEventListener(url);
+    const listener = new JobEventListener(url, undefined, ['event']);
     let finished = 0;
     listener.on('event', (e) => {
       if (e.status === 'succeeded' || e.status === 'failed') finished++;

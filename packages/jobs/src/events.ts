@@ -41,10 +41,22 @@ export async function publishCancel(db: Executor, jobId: string): Promise<void> 
   await sql`select pg_notify(${JOB_CANCEL_CHANNEL}, ${jobId})`.execute(db as Kysely<Database>);
 }
 
+/** The kinds of notification a {@link JobEventListener} can subscribe to. */
+export type JobEventKind = 'event' | 'cancel' | 'plugin';
+
+const CHANNEL_OF: Readonly<Record<JobEventKind, string>> = {
+  event: JOB_EVENTS_CHANNEL,
+  cancel: JOB_CANCEL_CHANNEL,
+  plugin: PLUGIN_STATE_CHANNEL,
+};
+
 /**
  * Listens to job events and cancellations on one dedicated connection, reconnecting with backoff
- * when Postgres goes away. Emits `event` (JobEvent), `cancel` (job id) and `reconnect` (after a
- * lost connection came back: listeners should re-read state they may have missed).
+ * when Postgres goes away. Emits `event` (JobEvent), `cancel` (job id), `plugin` (plugin id) and
+ * `reconnect` (after a lost connection came back: listeners should re-read state they may have
+ * missed). `kinds` limits what it subscribes to: Postgres sends every notification of a channel
+ * to every connection listening on it, so a worker that only needs cancellations should not
+ * receive (and parse) every job's progress.
  */
 export class JobEventListener extends EventEmitter<{
   event: [JobEvent];
@@ -59,11 +71,17 @@ export class JobEventListener extends EventEmitter<{
   #closed = false;
   #retryMs = 100;
   #ready: Promise<void> | undefined;
+  readonly #channels: readonly string[];
 
-  constructor(url: string, logger: Logger = silentLogger) {
+  constructor(
+    url: string,
+    logger: Logger = silentLogger,
+    kinds: readonly JobEventKind[] = ['event', 'cancel', 'plugin'],
+  ) {
     super();
     this.#url = url;
     this.#logger = logger;
+    this.#channels = [...new Set(kinds)].map((kind) => CHANNEL_OF[kind]);
   }
 
   /** Connects and subscribes; resolves once notifications flow. */
@@ -96,9 +114,7 @@ export class JobEventListener extends EventEmitter<{
     });
     client.on('end', () => this.#scheduleReconnect(client));
     await client.connect();
-    await client.query(`listen ${JOB_EVENTS_CHANNEL}`);
-    await client.query(`listen ${JOB_CANCEL_CHANNEL}`);
-    await client.query(`listen ${PLUGIN_STATE_CHANNEL}`);
+    for (const channel of this.#channels) await client.query(`listen ${channel}`);
     this.#client = client;
     this.#retryMs = 100;
     if (isReconnect) this.emit('reconnect');

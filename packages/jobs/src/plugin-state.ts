@@ -20,7 +20,7 @@ export class PluginStateSync {
     this.#db = args.db;
     this.#registry = args.registry;
     this.#logger = args.logger ?? silentLogger;
-    this.#listener = new JobEventListener(args.url, this.#logger);
+    this.#listener = new JobEventListener(args.url, this.#logger, ['plugin']);
   }
 
   async start(): Promise<void> {

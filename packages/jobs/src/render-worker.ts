@@ -9,6 +9,7 @@ import type { Database, Job } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import type { RenderPayload } from './queue.ts';
 import { CONTENT_TYPES, resultKey } from './records.ts';
 
@@ -28,6 +29,61 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'STORAGE_NOT_FOUND',
 ]);
 
+// The two statements every job runs, prepared once per connection (Postgres then skips parsing
+// and planning them): they are most of the database work a job costs.
+const CLAIM_STATEMENT = {
+  name: 'atelier-claim-v1',
+  text: `
+    with claimed as (
+      update jobs set
+        status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, $4),
+        worker_id = $3, progress = 0, updated_at = $4
+      from unnest($1::uuid[], $2::uuid[]) as batch(id, queue_job_id)
+      where jobs.id = batch.id and jobs.queue_job_id = batch.queue_job_id and jobs.status in ('queued', 'running')
+      returning jobs.*
+    )
+    select claimed.*, images.storage_key as input_key, results.output_key as cached_key,
+      results.bytes as cached_bytes, results.width as cached_width, results.height as cached_height,
+      results.format as cached_format
+    from claimed
+    left join images on images.id = claimed.image_id
+    left join results on results.plan_hash = claimed.plan_hash and results.input_sha256 = claimed.input_sha256`,
+};
+// Marks the job done (only if it is still ours) and records the result-cache entry.
+const DONE_STATEMENT = {
+  name: 'atelier-done-v1',
+  text: `
+    with done as (
+      update jobs set
+        status = 'succeeded', progress = 1, error_code = null, error_message = null,
+        output_key = $3, output_bytes = $4, output_width = $5, output_height = $6, output_format = $7,
+        from_cache = $8, timings = $9::jsonb, finished_at = now(), updated_at = now()
+      where id = $1 and queue_job_id = $2 and status = 'running'
+      returning id, plan_hash, input_sha256
+    ), cached as (
+      insert into results (plan_hash, input_sha256, output_key, bytes, width, height, format)
+      select plan_hash, input_sha256, $3, $4, $5, $6, $7 from done
+      on conflict (plan_hash, input_sha256) do nothing
+    )
+    select id from done`,
+};
+
+/** How `concurrency` jobs in flight are taken from the queue: `slots` fetchers of `batchSize` jobs each. */
+function slotsOf(concurrency: number): { slots: number; batchSize: number } {
+  const batchSize = Math.max(1, Math.min(4, Math.floor(concurrency / 2)));
+  return { slots: Math.ceil(concurrency / batchSize), batchSize };
+}
+
+/** A claimed job with where its input lives and the cached output of its plan and input, if any. */
+type ClaimedJob = Job & {
+  readonly input_key: string | null;
+  readonly cached_key: string | null;
+  readonly cached_bytes: number | null;
+  readonly cached_width: number | null;
+  readonly cached_height: number | null;
+  readonly cached_format: string | null;
+};
+
 /** Options of {@link RenderWorker}. */
 export interface RenderWorkerOptions {
   readonly db: Kysely<Database>;
@@ -36,7 +92,10 @@ export interface RenderWorkerOptions {
   readonly engine: Engine;
   /** Connection string for the cancellation listener. */
   readonly url: string;
-  /** Jobs this process runs at once. @default twice the engine's threads (I/O overlaps pixels) */
+  /**
+   * Jobs this process holds at once: running on the engine's threads or waiting for one while
+   * their I/O (claim, storage, database) overlaps other jobs' pixels. @default 4 × the engine's threads
+   */
   readonly concurrency?: number;
   /** Most jobs of one plugin running at once across all workers, e.g. `{ 'oil-painting': 2 }`. */
   readonly pluginConcurrency?: Readonly<Record<string, number>>;
@@ -64,6 +123,7 @@ export class RenderWorker {
   readonly #id: string;
   readonly #running = new Map<string, AbortController>();
   readonly #listener: JobEventListener;
+  readonly #pool: pg.Pool;
   #workIds: string[] = [];
   #stopping = false;
 
@@ -71,7 +131,19 @@ export class RenderWorker {
     this.#o = options;
     this.#logger = options.logger ?? silentLogger;
     this.#id = options.workerId ?? `${hostname()}:${process.pid}`;
-    this.#listener = new JobEventListener(options.url, this.#logger);
+    this.#listener = new JobEventListener(options.url, this.#logger, ['cancel']);
+    // Connections of the worker's own for its prepared hot statements (one per job slot and one more).
+    this.#pool = new pg.Pool({
+      connectionString: options.url,
+      application_name: 'atelier-worker',
+      max: slotsOf(options.concurrency ?? options.engine.threads * 4).slots + 1,
+      keepAlive: true,
+    });
+    this.#pool.on('error', (error) => this.#logger.warn('worker connection lost', { error: error.message }));
+  }
+
+  async #query<R>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+    return (await this.#pool.query<R & pg.QueryResultRow>({ ...statement, values })).rows;
   }
 
   get id(): string {
@@ -88,7 +160,8 @@ export class RenderWorker {
       this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')),
     );
     await this.#listener.start();
-    const concurrency = this.#o.concurrency ?? this.#o.engine.threads * 2;
+    const concurrency = this.#o.concurrency ?? this.#o.engine.threads * 4;
+    const { slots, batchSize } = slotsOf(concurrency);
     const limits = this.#o.pluginConcurrency ?? {};
     const groupConcurrency =
       Object.keys(limits).length > 0 ? { groupConcurrency: { default: 100_000, tiers: { ...limits } } } : {};
@@ -96,19 +169,24 @@ export class RenderWorker {
       await this.#o.boss.work(
         RENDER_QUEUE,
         {
-          // pg-boss fetches again at once only after a full batch (otherwise it waits a polling
-          // interval), so each slot takes two jobs and runs them side by side: a backlog drains
-          // without pauses, and the tail still wakes by NOTIFY.
-          batchSize: 2,
+          // Each slot fetches a batch, claims it in one statement and runs its jobs side by side;
+          // pg-boss fetches again at once after a full batch (otherwise it waits a polling
+          // interval), so a backlog drains without pauses and the tail still wakes by NOTIFY.
+          // Batches cut the queue's statements per job; two or more slots keep the threads fed
+          // while one slot waits for the last job of its batch.
+          batchSize,
           burstWhenBatchFull: true,
-          localConcurrency: Math.max(1, Math.ceil(concurrency / 2)),
+          localConcurrency: slots,
           includeMetadata: true,
           perJobResults: true,
           pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
           notifyPollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
           ...groupConcurrency,
         },
-        async (jobs: JobWithMetadata<RenderPayload>[]) => Promise.all(jobs.map((job) => this.#handle(job))),
+        async (jobs: JobWithMetadata<RenderPayload>[]) => {
+          const claims = this.#limited ? undefined : await this.#claimBatch(jobs);
+          return Promise.all(jobs.map((job) => this.#handle(job, claims)));
+        },
       ),
     );
     this.#workIds.push(
@@ -123,11 +201,47 @@ export class RenderWorker {
     this.#logger.info('worker started', { worker: this.#id, concurrency });
   }
 
-  async #handle(job: JobWithMetadata<RenderPayload>): Promise<JobResult> {
+  /** Whether per-plugin limits apply, which makes every claim a serialised check of its own. */
+  get #limited(): boolean {
+    return Object.keys(this.#o.pluginConcurrency ?? {}).length > 0;
+  }
+
+  /**
+   * Claims every job of a pg-boss batch in one statement (only those still waiting under the same
+   * queue entry: a cancelled, finished or superseded job is left alone) and reads, in the same
+   * statement, where each input lives and whether the result cache already holds its output.
+   */
+  async #claimBatch(jobs: readonly JobWithMetadata<RenderPayload>[]): Promise<Map<string, ClaimedJob>> {
+    const rows = await this.#query<ClaimedJob>(CLAIM_STATEMENT, [
+      jobs.map((job) => job.data.jobId),
+      jobs.map((job) => job.id),
+      this.#id,
+      new Date(),
+    ]);
+    return new Map(rows.map((row) => [row.queue_job_id!, row]));
+  }
+
+  /** Claims one job under its plugin's limit: serialised by an advisory lock per plugin. */
+  async #claimLimited(job: JobWithMetadata<RenderPayload>): Promise<ClaimedJob | 'busy' | undefined> {
     const jobId = job.data.jobId;
     const { db } = this.#o;
-    const claim = (trx: Kysely<Database>) =>
-      trx
+    const style = (await db.selectFrom('jobs').select('style').where('id', '=', jobId).executeTakeFirst())
+      ?.style;
+    const limit = style === undefined ? undefined : this.#o.pluginConcurrency?.[style];
+    if (limit === undefined) return (await this.#claimBatch([job])).get(job.id);
+    // pg-boss's group limit is checked by concurrent fetches that can race; this check is
+    // serialised by an advisory lock per plugin, so the limit holds across every worker.
+    const outcome = await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(${`atelier-plugin:${style}`}))`.execute(trx);
+      const running = await trx
+        .selectFrom('jobs')
+        .select(({ fn }) => fn.countAll<string>().as('n'))
+        .where('style', '=', style!)
+        .where('status', '=', 'running')
+        .where('id', '!=', jobId)
+        .executeTakeFirstOrThrow();
+      if (Number(running.n) >= limit) return 'busy' as const;
+      return trx
         .updateTable('jobs')
         .set((eb) => ({
           status: 'running',
@@ -142,38 +256,59 @@ export class RenderWorker {
         .where('status', 'in', ['queued', 'running'])
         .returningAll()
         .executeTakeFirst();
-    let claimed: Job | undefined;
-    const style = Object.keys(this.#o.pluginConcurrency ?? {}).length
-      ? (await db.selectFrom('jobs').select('style').where('id', '=', jobId).executeTakeFirst())?.style
-      : undefined;
-    const limit = style === undefined ? undefined : this.#o.pluginConcurrency?.[style];
-    if (limit === undefined) {
-      claimed = await claim(db);
+    });
+    if (outcome === 'busy') {
+      const row = await db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', jobId)
+        .where('queue_job_id', '=', job.id)
+        .executeTakeFirst();
+      if (row && (row.status === 'queued' || row.status === 'running'))
+        await this.#handBack(row, job.id, 1, false);
+      return 'busy';
+    }
+    if (!outcome) return undefined;
+    const found = await db
+      .selectFrom('images')
+      .leftJoin('results', (join) =>
+        join
+          .on('results.plan_hash', '=', outcome.plan_hash)
+          .on('results.input_sha256', '=', outcome.input_sha256),
+      )
+      .select([
+        'images.storage_key as input_key',
+        'results.output_key as cached_key',
+        'results.bytes as cached_bytes',
+        'results.width as cached_width',
+        'results.height as cached_height',
+        'results.format as cached_format',
+      ])
+      .where('images.id', '=', outcome.image_id)
+      .executeTakeFirst();
+    return {
+      ...outcome,
+      input_key: found?.input_key ?? null,
+      cached_key: found?.cached_key ?? null,
+      cached_bytes: found?.cached_bytes ?? null,
+      cached_width: found?.cached_width ?? null,
+      cached_height: found?.cached_height ?? null,
+      cached_format: found?.cached_format ?? null,
+    };
+  }
+
+  async #handle(
+    job: JobWithMetadata<RenderPayload>,
+    claims: Map<string, ClaimedJob> | undefined,
+  ): Promise<JobResult> {
+    const jobId = job.data.jobId;
+    const { db } = this.#o;
+    let claimed: ClaimedJob | undefined;
+    if (claims) {
+      claimed = claims.get(job.id);
     } else {
-      // pg-boss's group limit is checked by concurrent fetches that can race; this check is
-      // serialised by an advisory lock per plugin, so the limit holds across every worker.
-      const outcome = await db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(hashtext(${`atelier-plugin:${style}`}))`.execute(trx);
-        const running = await trx
-          .selectFrom('jobs')
-          .select(({ fn }) => fn.countAll<string>().as('n'))
-          .where('style', '=', style!)
-          .where('status', '=', 'running')
-          .where('id', '!=', jobId)
-          .executeTakeFirstOrThrow();
-        return Number(running.n) >= limit ? 'busy' : await claim(trx);
-      });
-      if (outcome === 'busy') {
-        const row = await db
-          .selectFrom('jobs')
-          .selectAll()
-          .where('id', '=', jobId)
-          .where('queue_job_id', '=', job.id)
-          .executeTakeFirst();
-        if (row && (row.status === 'queued' || row.status === 'running'))
-          await this.#handBack(row, job.id, 1, false);
-        return { id: job.id, status: 'completed' };
-      }
+      const outcome = await this.#claimLimited(job);
+      if (outcome === 'busy') return { id: job.id, status: 'completed' };
       claimed = outcome;
     }
     // Cancelled, finished, deleted, or superseded by a retry: nothing to do.
@@ -187,24 +322,17 @@ export class RenderWorker {
     try {
       const output = await this.#render(claimed, controller.signal);
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
-      const done = await sql<{ id: string }>`
-        with done as (
-          update jobs set
-            status = 'succeeded', progress = 1, error_code = null, error_message = null,
-            output_key = ${output.key}, output_bytes = ${output.bytes}, output_width = ${output.width},
-            output_height = ${output.height}, output_format = ${output.format}, from_cache = ${output.fromCache},
-            timings = ${JSON.stringify(output.timings)}::jsonb, finished_at = now(), updated_at = now()
-          where id = ${jobId} and queue_job_id = ${job.id} and status = 'running'
-          returning id, plan_hash, input_sha256
-        ), cached as (
-          insert into results (plan_hash, input_sha256, output_key, bytes, width, height, format)
-          select plan_hash, input_sha256, ${output.key}, ${output.bytes}, ${output.width}, ${output.height}, ${output.format}
-          from done
-          on conflict (plan_hash, input_sha256) do nothing
-        )
-        select id from done`
-        .execute(db)
-        .then((r) => r.rows[0]);
+      const done = await this.#query<{ id: string }>(DONE_STATEMENT, [
+        jobId,
+        job.id,
+        output.key,
+        output.bytes,
+        output.width,
+        output.height,
+        output.format,
+        output.fromCache,
+        JSON.stringify(output.timings),
+      ]).then((rows) => rows[0]);
       if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
@@ -261,41 +389,28 @@ export class RenderWorker {
     }
   }
 
-  async #render(job: Job, signal: AbortSignal) {
+  async #render(job: ClaimedJob, signal: AbortSignal) {
     const { db, storage, engine } = this.#o;
     const plan = parsePlan(job.plan);
     const format = plan.output.format;
-    // The input's location and, if another job produced this very output meanwhile, that output.
-    const found = await db
-      .selectFrom('images')
-      .leftJoin('results', (join) =>
-        join.on('results.plan_hash', '=', job.plan_hash).on('results.input_sha256', '=', job.input_sha256),
-      )
-      .select([
-        'images.storage_key',
-        'results.output_key',
-        'results.bytes',
-        'results.width',
-        'results.height',
-        'results.format',
-      ])
-      .where('images.id', '=', job.image_id)
-      .executeTakeFirst();
-    if (!found) throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
-    if (found.output_key && found.format && (await storage.head(found.output_key))) {
+    if (job.input_key === null)
+      throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
+    // Another job produced this very output meanwhile: reuse it.
+    if (job.cached_key && job.cached_format && (await storage.head(job.cached_key))) {
       return {
-        key: found.output_key,
-        bytes: found.bytes ?? 0,
-        width: found.width ?? 0,
-        height: found.height ?? 0,
-        format: found.format,
+        key: job.cached_key,
+        bytes: job.cached_bytes ?? 0,
+        width: job.cached_width ?? 0,
+        height: job.cached_height ?? 0,
+        format: job.cached_format,
         fromCache: true,
         timings: { totalMs: 0 },
       };
     }
-    const image = { storage_key: found.storage_key };
-    const input = await storage.get(image.storage_key);
-    let lastWrite = 0;
+    const input = await storage.get(job.input_key);
+    // The claim already published progress 0; the first write comes one interval in, so a short
+    // job costs no progress statement at all.
+    let lastWrite = performance.now();
     let pending: Promise<unknown> = Promise.resolve();
     const interval = this.#o.progressIntervalMs ?? 250;
     const result = await engine.run(input, plan, {
@@ -412,6 +527,7 @@ export class RenderWorker {
       controller.abort(new AtelierError('ABORTED', 'The worker is shutting down.'));
     while (this.#running.size > 0) await new Promise((r) => setTimeout(r, 20));
     await this.#listener.close();
+    await this.#pool.end().catch(() => {});
     this.#logger.info('worker stopped', { worker: this.#id });
   }
 }

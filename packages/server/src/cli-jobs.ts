@@ -107,7 +107,7 @@ export function registerJobCommands(program: Command): void {
     .description('run a stateless worker: takes jobs from the queue until SIGTERM or SIGINT')
     .option(
       '--concurrency <n>',
-      'jobs at once (default: twice the worker threads)',
+      'jobs held at once, running or waiting for a thread (default: 4 × the worker threads)',
       integer('concurrency', 1, 256),
     )
     .action(async (opts: { concurrency?: number }) => {
@@ -363,7 +363,7 @@ async function follow(
       ]),
   );
   let wake: (() => void) | undefined;
-  const listener = new JobEventListener(services.database.url);
+  const listener = new JobEventListener(services.database.url, undefined, ['event']);
   listener.on('event', (event) => {
     const bar = bars.get(event.id);
     if (!current.has(event.id)) return;

@@ -15,3 +15,22 @@ export function contentTypeFor(options: { readonly contentType?: string } | unde
   }
   return contentType;
 }
+
+/** Content types that a key's extension implies (lower case, after the last dot of its last segment). */
+export const IMPLIED_CONTENT_TYPES: Readonly<Record<string, string>> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+};
+
+/** The content type `key`'s extension implies (`results/…/x.jpg` → `image/jpeg`), if any. */
+export function impliedContentType(key: string): string | undefined {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? undefined : IMPLIED_CONTENT_TYPES[name.slice(dot + 1).toLowerCase()];
+}

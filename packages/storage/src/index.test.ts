@@ -10,6 +10,7 @@ describe('@atelier/storage public API', () => {
       'DEFAULT_CONTENT_TYPE',
       'DEFAULT_STORAGE_DIR',
       'DEFAULT_SWEEP_AGE_MS',
+      'IMPLIED_CONTENT_TYPES',
       'LocalStorage',
       'MAX_KEY_LENGTH',
       'S3Storage',
@@ -18,6 +19,7 @@ describe('@atelier/storage public API', () => {
       'contentKey',
       'createStorage',
       'createStorageFromEnv',
+      'impliedContentType',
       'isValidKey',
       'readStorageConfig',
     ]);

@@ -1,4 +1,4 @@
-export { DEFAULT_CONTENT_TYPE } from './content-type.ts';
+export { DEFAULT_CONTENT_TYPE, IMPLIED_CONTENT_TYPES, impliedContentType } from './content-type.ts';
 export { assertValidKey, assertValidPrefix, contentKey, isValidKey, MAX_KEY_LENGTH } from './keys.ts';
 export type { ContentKind } from './keys.ts';
 export { DEFAULT_SWEEP_AGE_MS, LocalStorage } from './local-storage.ts';

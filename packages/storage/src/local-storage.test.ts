@@ -61,6 +61,47 @@ describe('LocalStorage', () => {
     expect(storage.root).toBe(path.resolve(root));
   });
 
+  it('writes no sidecar when the key’s extension implies the type, and drops a stale one', async () => {
+    const root = freshRoot();
+    const storage = new LocalStorage({ root });
+    await storage.put('results/ab/x.jpg', new Uint8Array([1, 2, 3]), { contentType: 'image/jpeg' });
+    expect(await filesUnder(root)).toEqual([path.join('results', 'ab', 'x.jpg')]);
+    expect(await storage.head('results/ab/x.jpg')).toMatchObject({ bytes: 3, contentType: 'image/jpeg' });
+    // Another type than the extension's gets a sidecar, which wins over the extension…
+    await storage.put('results/ab/x.jpg', new Uint8Array([4, 5]), { contentType: 'application/x-odd' });
+    expect(await filesUnder(root)).toEqual([
+      path.join('results', 'ab', `${META_FILE_PREFIX}x.jpg`),
+      path.join('results', 'ab', 'x.jpg'),
+    ]);
+    expect(await storage.head('results/ab/x.jpg')).toMatchObject({
+      bytes: 2,
+      contentType: 'application/x-odd',
+    });
+    // …and goes away when the implied type is written again.
+    await storage.put('results/ab/x.jpg', new Uint8Array([6]), { contentType: 'image/jpeg' });
+    expect(await filesUnder(root)).toEqual([path.join('results', 'ab', 'x.jpg')]);
+    expect(await storage.head('results/ab/x.jpg')).toMatchObject({ bytes: 1, contentType: 'image/jpeg' });
+    // Upper-case extensions count; no put type means application/octet-stream, which needs a sidecar.
+    await storage.put('a/B.PNG', new Uint8Array([1]), { contentType: 'image/png' });
+    await storage.put('a/c.png', new Uint8Array([1]));
+    expect((await storage.head('a/B.PNG'))?.contentType).toBe('image/png');
+    expect((await storage.head('a/c.png'))?.contentType).toBe('application/octet-stream');
+    expect(await filesUnder(path.join(root, 'a'))).toEqual([`${META_FILE_PREFIX}c.png`, 'B.PNG', 'c.png']);
+  });
+
+  it('leaves no sidecar behind when a write with one fails on a folder in the way', async () => {
+    const root = freshRoot();
+    const storage = new LocalStorage({ root });
+    await storage.put('k/inner', new Uint8Array([1]), { contentType: 'text/plain' });
+    expect(await codeOf(storage.put('k', new Uint8Array([2]), { contentType: 'text/plain' }))).toBe(
+      'STORAGE_KEY_INVALID',
+    );
+    expect(await filesUnder(root)).toEqual([
+      path.join('k', `${META_FILE_PREFIX}inner`),
+      path.join('k', 'inner'),
+    ]);
+  });
+
   it('streams through a fs.ReadStream that keeps reading the version it opened', async () => {
     const storage = new LocalStorage({ root: freshRoot() });
     await storage.put('k', new Uint8Array(100_000).fill(1));

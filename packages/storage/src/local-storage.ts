@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
+import fs, { existsSync } from 'node:fs';
 import type { ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AtelierError } from '@atelier/core';
 import type { Storage, StoredObject } from '@atelier/core';
-import { contentTypeFor } from './content-type.ts';
+import { contentTypeFor, impliedContentType } from './content-type.ts';
 import { assertValidKey, assertValidPrefix, isValidSegment } from './keys.ts';
 
 /** Name prefix of files being written; no key segment can start with `.`, so no key can name one. */
@@ -43,10 +44,13 @@ type Op = 'read' | 'write' | 'stat' | 'delete' | 'list' | 'sweep';
  * - **Atomic writes.** `put` writes a temp file (`.tmp.<random>`) in the object's own directory,
  *   fsyncs it, renames it over the object and fsyncs the directory. A reader opens either the old
  *   file or the new one, never a partial file; concurrent writers to one key leave one whole value.
- * - **Content type** sits in a sidecar `.meta.<name>` beside the object (JSON). It is written and
- *   renamed after the object and records the object's size, mtime and a hash of its first and last
- *   4 KiB, so `head` never pairs a type with the wrong bytes: when the sidecar belongs to another
- *   write (a crash or a lost race between the two renames) the type reads as `undefined`.
+ * - **Content type.** When the key's extension implies the type (`….jpg` stored as `image/jpeg`,
+ *   see `IMPLIED_CONTENT_TYPES`), nothing else is written: results, the bulk of all writes,
+ *   cost one file and two fsyncs. Any other type sits in a sidecar `.meta.<name>` beside the object
+ *   (JSON), renamed into place just before the object, recording the object's size, mtime and a
+ *   hash of its first and last 4 KiB, so `head` never pairs a type with the wrong bytes: when the
+ *   sidecar belongs to another write (a crash or a lost race between the two renames) the type
+ *   reads as `undefined`.
  * - **Crashes** leave only `.tmp.*` files, which no read or listing sees; {@link sweepTempFiles}
  *   removes them (and sidecars whose object is gone) once they are old enough.
  * - `delete` removes the object, its sidecar and the parent directories it leaves empty.
@@ -79,20 +83,34 @@ export class LocalStorage implements Storage {
   async put(key: string, data: Uint8Array, options?: { readonly contentType?: string }): Promise<void> {
     assertValidKey(key);
     const contentType = contentTypeFor(options);
+    const needsSidecar = contentType !== impliedContentType(key);
     const file = this.#fileOf(key);
     const dir = path.dirname(file);
     const temps: string[] = [];
+    let strandedSidecar = false;
     try {
-      const written = await this.#writeTemp(key, dir, data);
+      const written = await this.#writeTemp(key, dir, data, needsSidecar);
       temps.push(written.file);
-      const sidecar: Sidecar = {
-        contentType,
-        bytes: data.byteLength,
-        mtimeMs: written.mtimeMs,
-        sample: sample(data),
-      };
-      const meta = await this.#writeTemp(key, dir, new TextEncoder().encode(JSON.stringify(sidecar)));
-      temps.push(meta.file);
+      if (needsSidecar) {
+        const sidecar: Sidecar = {
+          contentType,
+          bytes: data.byteLength,
+          mtimeMs: written.mtimeMs,
+          sample: sample(data),
+        };
+        const meta = await this.#writeTemp(
+          key,
+          dir,
+          new TextEncoder().encode(JSON.stringify(sidecar)),
+          false,
+        );
+        temps.push(meta.file);
+        // The sidecar first: until the object follows, it does not match the old object, whose
+        // type then reads as unknown (never as this write's type).
+        await rename(meta.file, metaFileOf(file));
+        temps.pop();
+        strandedSidecar = true;
+      }
       try {
         await rename(written.file, file);
       } catch (error) {
@@ -102,11 +120,14 @@ export class LocalStorage implements Storage {
         throw error;
       }
       temps.shift();
-      await rename(meta.file, metaFileOf(file));
-      temps.shift();
+      strandedSidecar = false;
+      // An earlier write's sidecar no longer matches these bytes; removing it gives them their type back.
+      // (existsSync: a stat of a name in a folder just written, without the cost of an ENOENT error.)
+      if (!needsSidecar && existsSync(metaFileOf(file))) await unlinkIfPresent(metaFileOf(file));
       await syncDirectory(dir);
     } catch (error) {
       await Promise.all(temps.map((temp) => unlink(temp).catch(() => undefined)));
+      if (strandedSidecar) await unlink(metaFileOf(file)).catch(() => undefined);
       throw asStorageError(error, 'write', key);
     }
   }
@@ -114,8 +135,7 @@ export class LocalStorage implements Storage {
   async get(key: string): Promise<Uint8Array> {
     assertValidKey(key);
     try {
-      const buffer = await readFile(this.#fileOf(key));
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      return await readWhole(this.#fileOf(key));
     } catch (error) {
       if (isMissing(error)) throw notFound(key);
       throw failed('read', key, error);
@@ -150,7 +170,10 @@ export class LocalStorage implements Storage {
         const stats = await stat(file);
         if (!stats.isFile()) return undefined;
         const sidecar = await readSidecar(metaFileOf(file));
-        const matches = sidecar !== undefined && (await sidecarMatches(sidecar, file, stats));
+        if (sidecar === undefined) {
+          return { key, bytes: stats.size, contentType: impliedContentType(key), modified: stats.mtime };
+        }
+        const matches = await sidecarMatches(sidecar, file, stats);
         if (matches || attempt === 2) {
           return {
             key,
@@ -237,44 +260,67 @@ export class LocalStorage implements Storage {
     return path.join(this.#root, ...key.split('/'));
   }
 
-  /** Writes and fsyncs a new temp file in `dir`, creating `dir` (again, if a delete pruned it meanwhile). */
-  async #writeTemp(key: string, dir: string, data: Uint8Array): Promise<{ file: string; mtimeMs: number }> {
+  /**
+   * Writes and fsyncs a new temp file in `dir`, creating `dir` when missing (again, if a delete
+   * pruned it meanwhile). `withMtime`: also report the file's mtime (one more stat).
+   */
+  async #writeTemp(
+    key: string,
+    dir: string,
+    data: Uint8Array,
+    withMtime: boolean,
+  ): Promise<{ file: string; mtimeMs: number }> {
     for (let attempt = 1; ; attempt++) {
+      const file = path.join(dir, TEMP_FILE_PREFIX + randomBytes(8).toString('hex'));
+      let fd: number;
       try {
-        await mkdir(dir, { recursive: true });
+        // The folder usually exists (content-addressed keys share them): try first, create on ENOENT.
+        fd = await fsCall<number>((done) => fs.open(file, 'wx', 0o666, done));
       } catch (error) {
         const code = codeOf(error);
-        // A concurrent delete or sweep removed a parent while mkdir was creating the path.
-        if (code === 'ENOENT' && attempt < MAX_PUT_ATTEMPTS) continue;
-        if (code === 'ENOTDIR' || code === 'EEXIST') {
-          // Either a file stands where a folder must be, or (Node's recursive mkdir reports
-          // a folder removed under it this way) a concurrent delete raced us.
-          const blocker = await this.#fileInPath(dir);
-          if (blocker === 'key') throw conflict(key, error);
-          if (blocker === 'none' && attempt < MAX_PUT_ATTEMPTS) continue;
+        if ((code === 'ENOENT' || code === 'ENOTDIR') && attempt < MAX_PUT_ATTEMPTS) {
+          await this.#makeDirectory(key, dir);
+          continue;
         }
-        throw error;
-      }
-      const file = path.join(dir, TEMP_FILE_PREFIX + randomBytes(8).toString('hex'));
-      let handle: FileHandle;
-      try {
-        handle = await open(file, 'wx');
-      } catch (error) {
-        if (codeOf(error) === 'ENOENT' && attempt < MAX_PUT_ATTEMPTS) continue;
+        if (code === 'ENOTDIR') throw await this.#blockedPath(key, dir, error);
         throw error;
       }
       try {
-        await handle.writeFile(data);
-        await handle.sync();
-        const { mtimeMs } = await handle.stat();
-        await handle.close();
+        await writeAll(fd, data);
+        await fsCall((done) => fs.fsync(fd, done));
+        const mtimeMs = withMtime ? (await fsCall<fs.Stats>((done) => fs.fstat(fd, done))).mtimeMs : 0;
+        await fsCall((done) => fs.close(fd, done));
         return { file, mtimeMs };
       } catch (error) {
-        await handle.close().catch(() => undefined);
+        await fsCall((done) => fs.close(fd, done)).catch(() => undefined);
         await unlink(file).catch(() => undefined);
         throw error;
       }
     }
+  }
+
+  /** Creates `dir` and its parents; a concurrent delete removing a parent meanwhile is retried by the caller. */
+  async #makeDirectory(key: string, dir: string): Promise<void> {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === 'ENOENT') return; // a concurrent delete or sweep removed a parent meanwhile
+      if (code === 'ENOTDIR' || code === 'EEXIST') {
+        // Either a file stands where a folder must be, or (Node's recursive mkdir reports a
+        // folder removed under it this way) a concurrent delete raced us.
+        const blocker = await this.#fileInPath(dir);
+        if (blocker === 'none') return;
+        if (blocker === 'key') throw conflict(key, error);
+      }
+      throw error;
+    }
+  }
+
+  /** The error for a write whose folder path is blocked by a file. */
+  async #blockedPath(key: string, dir: string, error: unknown): Promise<unknown> {
+    const blocker = await this.#fileInPath(dir);
+    return blocker === 'key' ? conflict(key, error) : error;
   }
 
   /**
@@ -423,18 +469,66 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 }
 
 async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(dir, 'r');
+    fd = await fsCall<number>((done) => fs.open(dir, 'r', done));
   } catch {
     return; // platforms that cannot open directories cannot fsync them either
   }
   try {
-    await handle.sync();
+    await fsCall((done) => fs.fsync(fd, done));
   } catch (error) {
     if (!['EINVAL', 'EISDIR', 'EPERM', 'EBADF'].includes(codeOf(error) ?? '')) throw error;
   } finally {
-    await handle.close();
+    await fsCall((done) => fs.close(fd, done));
+  }
+}
+
+// The hot paths (put, get) use plain descriptors and callbacks: each step is one trip to the
+// thread pool, without the FileHandle objects and promise wrappers of fs/promises.
+function fsCall<T = void>(
+  run: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    run((error, value) => (error ? reject(error) : resolve(value as T))),
+  );
+}
+
+async function writeAll(fd: number, data: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < data.byteLength;) {
+    offset += await fsCall<number>((done) =>
+      fs.write(fd, data, offset, data.byteLength - offset, null, done),
+    );
+  }
+}
+
+/** The whole file: its size from fstat, then reads until that many bytes (or end of file). */
+async function readWhole(file: string): Promise<Uint8Array> {
+  const fd = await fsCall<number>((done) => fs.open(file, 'r', done));
+  try {
+    const stats = await fsCall<fs.Stats>((done) => fs.fstat(fd, done));
+    if (stats.isDirectory())
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), {
+        code: 'EISDIR',
+      });
+    // One byte more than the size: a file that grew meanwhile is read to its end, not cut short.
+    let buffer = Buffer.allocUnsafeSlow(stats.size + 1); // never the shared pool: callers may transfer it
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.byteLength) {
+        const bigger = Buffer.allocUnsafeSlow(buffer.byteLength * 2);
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      const read = await fsCall<number>((done) =>
+        fs.read(fd, buffer, filled, buffer.byteLength - filled, filled, done),
+      );
+      if (read === 0) break;
+      filled += read;
+    }
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, filled);
+  } finally {
+    await fsCall((done) => fs.close(fd, done));
   }
 }
 

@@ -12,7 +12,7 @@ export class JobEventHub {
   readonly #bus = new EventEmitter<Record<string, [JobEvent | 'reconnect']>>();
 
   constructor(url: string, logger?: Logger) {
-    this.#listener = new JobEventListener(url, logger);
+    this.#listener = new JobEventListener(url, logger, ['event']);
     this.#bus.setMaxListeners(0);
     this.#listener.on('event', (event) => this.#bus.emit(event.id, event));
     this.#listener.on('reconnect', () => {
