@@ -128,6 +128,56 @@ describe('ownership', () => {
   });
 });
 
+describe('single queries over GET', () => {
+  // Plain-HTTP callers send one query per request (no ?batch=1); the server answers those on a
+  // shorter path than batches. Both must say exactly the same thing, errors included.
+  const call = async (procedure: string, input: string | undefined, token?: string) => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const query = input === undefined ? '' : `?input=${encodeURIComponent(input)}`;
+    const single = await fetch(`${h.url}/trpc/${procedure}${query}`, { headers });
+    const batchInput = input === undefined ? '{}' : `{"0":${input}}`;
+    const batch = await fetch(`${h.url}/trpc/${procedure}?batch=1&input=${encodeURIComponent(batchInput)}`, {
+      headers,
+    });
+    const body = (await single.json()) as { error?: { data?: Record<string, unknown> } };
+    const [batched] = (await batch.json()) as [typeof body];
+    // The request id differs from call to call by design.
+    for (const b of [body, batched]) {
+      if (b.error?.data) delete b.error.data['requestId'];
+      // JSON.parse's message names a position, which the batch's wrapping shifts.
+      if ((b.error as { message?: string } | undefined)?.message?.includes('in JSON at position'))
+        delete (b.error as { message?: string }).message;
+    }
+    expect(body).toEqual(batched);
+    expect(single.headers.get('content-type')).toBe(batch.headers.get('content-type'));
+    expect(single.headers.get('vary')).toBe(batch.headers.get('vary'));
+    expect(single.headers.get('x-request-id')).toBeTruthy();
+    return { status: single.status, batchStatus: batch.status, body };
+  };
+
+  it('answer as the batched call does: data, and every kind of error with its status', async () => {
+    const ok = await call('jobs.get', JSON.stringify({ id: job.id }), alice.token);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ result: { data: { id: job.id, status: 'succeeded' } } });
+    const cases: [string, string | undefined, string | undefined, number, string][] = [
+      ['jobs.get', JSON.stringify({ id: job.id }), bob.token, 404, 'NOT_FOUND'],
+      ['jobs.get', JSON.stringify({ id: job.id }), undefined, 401, 'UNAUTHORIZED'],
+      ['jobs.get', JSON.stringify({ id: 42 }), alice.token, 400, 'BAD_REQUEST'],
+      ['jobs.get', '{not json', alice.token, 400, 'BAD_REQUEST'],
+      ['jobs.get', undefined, alice.token, 400, 'BAD_REQUEST'],
+      ['images.get', JSON.stringify({ id: image.id }), bob.token, 404, 'NOT_FOUND'],
+      ['nope.nothing', undefined, alice.token, 404, 'NOT_FOUND'],
+      ['jobs.cancel', JSON.stringify({ id: job.id }), alice.token, 405, 'METHOD_NOT_SUPPORTED'],
+    ];
+    for (const [procedure, input, token, status, code] of cases) {
+      const answer = await call(procedure, input, token);
+      expect([procedure, input, answer.status]).toEqual([procedure, input, status]);
+      expect(answer.batchStatus).toBe(status);
+      expect(answer.body.error?.data).toMatchObject({ code });
+    }
+  });
+});
+
 describe('sessions', () => {
   it('logout everywhere ends every session', async () => {
     const carol = await h.signUp('carol@example.org', 'a long enough secret');

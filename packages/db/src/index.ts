@@ -7,3 +7,5 @@ export type { MigrationStatus } from './migrate.ts';
 export { createTestDatabase } from './testing.ts';
 export type { TestDatabase } from './testing.ts';
 export type * from './schema.ts';
+export { precompile } from './precompile.ts';
+export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';

@@ -5,7 +5,8 @@ import type { PgBoss } from 'pg-boss';
 import { AtelierError, createPlan, inspectInput, planHash, DEFAULT_LIMITS } from '@atelier/core';
 import type { Logger, Plan, PlanLimits, PlanRequest, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import type { Database, Job, JobStatus } from '@atelier/db';
+import { precompile } from '@atelier/db';
+import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, enqueueRender } from './queue.ts';
@@ -100,6 +101,8 @@ export function eventOf(row: Job): JobEvent {
  */
 export class JobService {
   readonly #db: Kysely<Database>;
+  readonly #byId: PrecompiledQuery<Job>;
+  readonly #byIdAndOwner: PrecompiledQuery<Job>;
   readonly #boss: PgBoss;
   readonly #storage: Storage;
   readonly #registry: PluginRegistry;
@@ -109,6 +112,14 @@ export class JobService {
 
   constructor(options: JobServiceOptions) {
     this.#db = options.db;
+    // The lookups behind jobs.get (and every job procedure), compiled once.
+    this.#byId = precompile(this.#db, (id) => this.#db.selectFrom('jobs').selectAll().where('id', '=', id));
+    this.#byIdAndOwner = precompile(
+      this.#db,
+      (id, owner) =>
+        this.#db.selectFrom('jobs').selectAll().where('id', '=', id).where('owner_id', '=', owner!),
+      2,
+    );
     this.#boss = options.boss;
     this.#storage = options.storage;
     this.#registry = options.registry;
@@ -341,10 +352,11 @@ export class JobService {
   }
 
   async #row(id: string, ownerId?: string): Promise<Job> {
-    let query = this.#db.selectFrom('jobs').selectAll().where('id', '=', id);
-    if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
     // A malformed uuid is just another id that does not exist.
-    const row = await query.executeTakeFirst().catch(() => undefined);
+    const rows = await (
+      ownerId === undefined ? this.#byId.execute([id]) : this.#byIdAndOwner.execute([id, ownerId])
+    ).catch(() => []);
+    const row = rows[0];
     if (!row) throw new AtelierError('JOB_NOT_FOUND', `No job ${id}.`);
     return row;
   }

@@ -6,6 +6,14 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import { getHTTPStatusCodeFromError, resolveResponse } from '@trpc/server/http';
+import {
+  getErrorShape,
+  getProcedureAtPath,
+  getTRPCErrorFromUnknown,
+  transformTRPCResponse,
+  TRPCError,
+} from '@trpc/server/unstable-core-do-not-import';
+import type { AnyProcedure } from '@trpc/server/unstable-core-do-not-import';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pino from 'pino';
@@ -230,7 +238,82 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) =>
       done(null, payload),
     );
-    scope.all<{ Params: { path: string } }>('/trpc/:path', async (req, reply) => {
+    const config = appRouter._def._config;
+    const procedures = new Map<string, AnyProcedure | null>();
+    const queryOf = async (path: string): Promise<AnyProcedure | null> => {
+      if (!procedures.has(path)) procedures.set(path, await getProcedureAtPath(appRouter, path));
+      const procedure = procedures.get(path) ?? null;
+      return procedure?._def.type === 'query' ? procedure : null;
+    };
+    scope.all<{ Params: { path: string }; Querystring: { input?: string; batch?: string } }>(
+      '/trpc/:path',
+      async (req, reply) => {
+        // The common call, a single query over GET, goes straight to the procedure: the same
+        // middlewares, validation, error shapes and status codes as resolveResponse, without the
+        // web Request/Response objects it builds around every call (bench/api-bench.ts).
+        const path = req.params.path;
+        const query =
+          req.method === 'GET' && req.query.batch === undefined && !req.headers['trpc-accept']
+            ? await queryOf(path)
+            : null;
+        if (query) return callQuery(query, path, req, reply);
+        return resolveHttp(req, reply);
+      },
+    );
+    const callQuery = async (
+      procedure: AnyProcedure,
+      path: string,
+      req: FastifyRequest<{ Params: { path: string }; Querystring: { input?: string } }>,
+      reply: FastifyReply,
+    ): Promise<FastifyReply> => {
+      // The first `input` when given several, as URLSearchParams.get reads it.
+      const given: unknown = req.query.input;
+      const raw = Array.isArray(given) ? (given[0] as unknown) : given;
+      let input: unknown;
+      let ctx: Awaited<ReturnType<typeof createContext>> | undefined;
+      let body: unknown;
+      try {
+        ctx = await createContext(api, req, reply);
+        const data: unknown = await procedure({
+          path,
+          ctx,
+          type: 'query',
+          signal: undefined,
+          batchIndex: 0,
+          getRawInput: async () => {
+            // As tRPC's own adapter reads it: no (or an empty) input is undefined, bad JSON a BAD_REQUEST.
+            if (typeof raw !== 'string' || raw === '') return undefined;
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(raw);
+            } catch (cause) {
+              throw new TRPCError({
+                code: 'BAD_REQUEST',
+                message: cause instanceof Error ? cause.message : 'Invalid input',
+                cause,
+              });
+            }
+            input = config.transformer.input.deserialize(parsed);
+            return input;
+          },
+        });
+        body = { result: { data } };
+        reply.code(200);
+      } catch (cause) {
+        const error = getTRPCErrorFromUnknown(cause);
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          app.log.error({ path, err: error.cause ?? error }, 'procedure failed');
+        body = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
+        reply.code(getHTTPStatusCodeFromError(error));
+      }
+      reply.header('vary', 'trpc-accept, accept');
+      reply.header('content-type', 'application/json');
+      return reply.send(JSON.stringify(transformTRPCResponse(config, body as never)));
+    };
+    const resolveHttp = async (
+      req: FastifyRequest<{ Params: { path: string } }>,
+      reply: FastifyReply,
+    ): Promise<FastifyReply> => {
       const raw: IncomingMessage & { body?: unknown } = req.raw;
       raw.body = req.body; // tRPC takes a parsed body (or the upload stream) from here
       const response = await resolveResponse<AppRouter>({
@@ -252,7 +335,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       reply.code(response.status);
       for (const [name, value] of response.headers) reply.header(name, value);
       return reply.send(await response.text());
-    });
+    };
   });
   // REST and OpenAPI for clients that do not speak tRPC, each in its own scope (body parsers, error format).
   await app.register(restApi, { api, maxUploadBytes: maxUpload });

@@ -1,6 +1,7 @@
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import type { Kysely } from 'kysely';
+import { precompile } from '@atelier/db';
 import type { Database } from '@atelier/db';
 import { toUserRecord } from './records.ts';
 import type { UserRecord } from './records.ts';
@@ -85,12 +86,14 @@ const truncate = (value: string | undefined, max: number): string | null =>
  */
 export class SessionService {
   readonly #db: Kysely<Database>;
+  readonly #lookup: ReturnType<typeof sessionLookup>;
   readonly #clock: Clock;
   readonly #lifetimeMs: number;
   readonly #renewWithinMs: number;
 
   constructor(options: SessionServiceOptions) {
     this.#db = options.db;
+    this.#lookup = sessionLookup(this.#db);
     this.#clock = options.clock ?? systemClock;
     this.#lifetimeMs = options.lifetimeMs ?? 30 * DAY_MS;
     this.#renewWithinMs = options.renewWithinMs ?? this.#lifetimeMs / 2;
@@ -137,24 +140,7 @@ export class SessionService {
   ): Promise<SessionValidation | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
     const id = sessionIdFromToken(token);
-    const row = await this.#db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([
-        'sessions.id',
-        'sessions.user_id',
-        'sessions.expires_at',
-        'sessions.created_at',
-        'sessions.last_seen_ip',
-        'sessions.user_agent',
-        'users.email',
-        'users.display_name',
-        'users.role',
-        'users.created_at as user_created_at',
-        'users.disabled_at',
-      ])
-      .where('sessions.id', '=', id)
-      .executeTakeFirst();
+    const [row] = await this.#lookup.execute([id]);
     if (!row) return null;
     const now = this.#clock.now().getTime();
     if (now >= row.expires_at.getTime()) {
@@ -304,4 +290,27 @@ export function readSessionToken(headers: {
     }
   }
   return null;
+}
+
+/** The session and its user by session id. Every authenticated request runs it: compiled once. */
+function sessionLookup(db: Kysely<Database>) {
+  return precompile(db, (id) =>
+    db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select([
+        'sessions.id',
+        'sessions.user_id',
+        'sessions.expires_at',
+        'sessions.created_at',
+        'sessions.last_seen_ip',
+        'sessions.user_agent',
+        'users.email',
+        'users.display_name',
+        'users.role',
+        'users.created_at as user_created_at',
+        'users.disabled_at',
+      ])
+      .where('sessions.id', '=', id),
+  );
 }
