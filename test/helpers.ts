@@ -1,9 +1,10 @@
-// Shared by the cross-package tests: paths of committed fixtures and a registry of test plugins.
+// Shared by the cross-package tests: paths of committed fixtures, a registry of test plugins and
+// the error code a call rejects with.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { PluginRegistry, loadPluginDirectory } from '@atelier/core';
-import type { RawImage } from '@atelier/core';
+import type { AtelierError, RawImage } from '@atelier/core';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const photo = (name: string): string =>
@@ -31,3 +32,10 @@ export async function pixels(data: Uint8Array): Promise<RawImage> {
     channels: info.channels as RawImage['channels'],
   };
 }
+
+/** What a promise settles with: `ok`, or the code of the AtelierError it rejects with. */
+export const errorCodeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'ok',
+    (e: AtelierError) => e.code,
+  );

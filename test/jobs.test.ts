@@ -2,10 +2,9 @@
 // cache, idempotency, cancellation, retries, dead letters, priority and per-plugin limits.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AtelierError } from '@atelier/core';
 import { JobEventListener, eventOf } from '@atelier/jobs';
 import type { JobEvent, JobRecord } from '@atelier/jobs';
-import { bad, photo, read } from './helpers.ts';
+import { bad, errorCodeOf, photo, read } from './helpers.ts';
 import { eventually, openHarness } from './jobs-harness.ts';
 import type { Harness } from './jobs-harness.ts';
 
@@ -35,11 +34,6 @@ const finished = (id: string, timeoutMs = 20_000): Promise<JobRecord> =>
     `job ${id} to finish`,
   );
 
-const codeOf = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'ok',
-    (e: AtelierError) => e.code,
-  );
 
 describe('uploads', () => {
   it('store each photo once per owner, content-addressed', async () => {
@@ -56,7 +50,7 @@ describe('uploads', () => {
       [bad('text.jpg'), 'IMAGE_FORMAT_UNSUPPORTED'],
       [bad('bomb-30000x30000.png'), 'IMAGE_TOO_MANY_PIXELS'],
     ] as const) {
-      expect(await codeOf(h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(file) }))).toBe(code);
+      expect(await errorCodeOf(h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(file) }))).toBe(code);
     }
     const images = await h.database.db.selectFrom('images').select('id').execute();
     expect(images).toHaveLength(1);
@@ -162,7 +156,7 @@ describe('jobs', () => {
     expect((await finished(next.id)).status).toBe('succeeded');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect((await h.jobs.get(job.id)).status).toBe('cancelled');
-    expect(await codeOf(h.jobs.cancel(job.id))).toBe('JOB_NOT_CANCELLABLE');
+    expect(await errorCodeOf(h.jobs.cancel(job.id))).toBe('JOB_NOT_CANCELLABLE');
   });
 
   it('retry a failing plugin with backoff, then fail it for good and dead-letter it', async () => {
@@ -205,7 +199,7 @@ describe('jobs', () => {
     expect(again).toMatchObject({ status: 'queued', attempts: 0, error: null });
     expect((await finished(job.id, 30_000)).status).toBe('failed');
     expect(
-      await codeOf(h.jobs.retry((await h.jobs.list({ status: 'succeeded', limit: 1 })).items[0]!.id)),
+      await errorCodeOf(h.jobs.retry((await h.jobs.list({ status: 'succeeded', limit: 1 })).items[0]!.id)),
     ).toBe('JOB_NOT_RETRYABLE');
   });
 
@@ -224,8 +218,8 @@ describe('jobs', () => {
     expect(failed.items.every((j) => j.status === 'failed')).toBe(true);
     const other = await h.jobs.ensureUser('someone@example.org');
     expect((await h.jobs.list({ ownerId: other })).items).toEqual([]);
-    expect(await codeOf(h.jobs.get(all[0]!.id, other))).toBe('JOB_NOT_FOUND');
-    expect(await codeOf(h.jobs.get('not-a-uuid'))).toBe('JOB_NOT_FOUND');
+    expect(await errorCodeOf(h.jobs.get(all[0]!.id, other))).toBe('JOB_NOT_FOUND');
+    expect(await errorCodeOf(h.jobs.get('not-a-uuid'))).toBe('JOB_NOT_FOUND');
   });
 });
 
@@ -322,7 +316,7 @@ describe('deletion', () => {
     await h.jobs.deleteImage(img.id);
     expect(await h.storage.head(outputKey)).toBeUndefined();
     expect(await h.storage.head(img.storageKey)).toBeUndefined();
-    expect(await codeOf(h.jobs.get(job.id))).toBe('JOB_NOT_FOUND');
+    expect(await errorCodeOf(h.jobs.get(job.id))).toBe('JOB_NOT_FOUND');
     // A file no row refers to (a crash between write and insert) is collected once old enough.
     await h.storage.put('originals/ff/ff/orphan', new Uint8Array([1, 2, 3]));
     expect(await h.jobs.collectOrphans(60_000)).toEqual([]);

@@ -12,7 +12,7 @@ import {
 } from '@atelier/core';
 import type { AtelierError } from '@atelier/core';
 import { createRegistry, readConfig } from '@atelier/server';
-import { photo, read, root } from './helpers.ts';
+import { errorCodeOf, photo, read, root } from './helpers.ts';
 
 // Inside the repository, so the packages resolve zod from its node_modules like an installed plugin.
 const base = path.join(root, 'test/.tmp', `loading-${process.pid}`);
@@ -64,11 +64,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(base, { recursive: true, force: true }));
 
-const codeOf = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'ok',
-    (e: AtelierError) => e.code,
-  );
 
 describe('loading plugins', () => {
   it('registers built-ins, configured npm packages and the local directory, and runs them on the engine', async () => {
@@ -97,7 +92,7 @@ describe('loading plugins', () => {
   });
 
   it('fails fast with a coded error for each kind of bad plugin', async () => {
-    expect(await codeOf(resolvePluginPackage('atelier-plugin-missing', base))).toBe('PLUGIN_LOAD_FAILED');
+    expect(await errorCodeOf(resolvePluginPackage('atelier-plugin-missing', base))).toBe('PLUGIN_LOAD_FAILED');
     const broken = await resolvePluginPackage('atelier-plugin-broken', base);
     const error = await loadPluginModule(new PluginRegistry(), broken).catch((e: AtelierError) => e);
     expect(error).toMatchObject({ code: 'PLUGIN_LOAD_FAILED' });
@@ -109,10 +104,10 @@ describe('loading plugins', () => {
       return `file://${file}`;
     };
     expect(
-      await codeOf(loadPluginModule(new PluginRegistry(), await write('empty.js', 'export const x = 1;\n'))),
+      await errorCodeOf(loadPluginModule(new PluginRegistry(), await write('empty.js', 'export const x = 1;\n'))),
     ).toBe('PLUGIN_INVALID');
     expect(
-      await codeOf(
+      await errorCodeOf(
         loadPluginModule(
           new PluginRegistry(),
           await write('future.js', jsPlugin('f:x').replace("engine: '^1'", "engine: '^3'")),
@@ -121,14 +116,14 @@ describe('loading plugins', () => {
     ).toBe('PLUGIN_ENGINE_MISMATCH');
     const twice = new PluginRegistry();
     await loadPluginModule(twice, await write('one.js', jsPlugin('dup:x')));
-    expect(await codeOf(loadPluginModule(twice, await write('two.js', jsPlugin('dup:x'))))).toBe(
+    expect(await errorCodeOf(loadPluginModule(twice, await write('two.js', jsPlugin('dup:x'))))).toBe(
       'PLUGIN_DUPLICATE',
     );
     // A local plugin may not take a built-in's id.
     const clash = path.join(base, 'clash');
     await mkdir(clash, { recursive: true });
     await writeFile(path.join(clash, 'cartoon.js'), jsPlugin('cartoon'));
-    expect(await codeOf(createRegistry(readConfig({ ATELIER_PLUGIN_DIR: 'clash' }, base)))).toBe(
+    expect(await errorCodeOf(createRegistry(readConfig({ ATELIER_PLUGIN_DIR: 'clash' }, base)))).toBe(
       'PLUGIN_DUPLICATE',
     );
   });

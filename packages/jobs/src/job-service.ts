@@ -269,28 +269,25 @@ export class JobService {
     try {
       const cached = await this.#cachedResult(hash, image.sha256);
       if (cached) {
-        const row = await this.#db.transaction().execute(async (trx) => {
-          const inserted = await trx
-            .insertInto('jobs')
-            .values({
-              ...base,
-              status: 'succeeded',
-              progress: 1,
-              from_cache: true,
-              output_key: cached.output_key,
-              output_bytes: cached.bytes,
-              output_width: cached.width,
-              output_height: cached.height,
-              output_format: cached.format,
-              timings: JSON.stringify({ totalMs: 0 }),
-              started_at: new Date(),
-              finished_at: new Date(),
-              updated_at: new Date(),
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          return inserted;
-        });
+        const row = await this.#db
+          .insertInto('jobs')
+          .values({
+            ...base,
+            status: 'succeeded',
+            progress: 1,
+            from_cache: true,
+            output_key: cached.output_key,
+            output_bytes: cached.bytes,
+            output_width: cached.width,
+            output_height: cached.height,
+            output_format: cached.format,
+            timings: JSON.stringify({ totalMs: 0 }),
+            started_at: new Date(),
+            finished_at: new Date(),
+            updated_at: new Date(),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
         return toJobRecord(row);
       }
       const id = randomUUID();
@@ -480,21 +477,22 @@ export class JobService {
 
   /** Deletes a stored file (and its cache entry) when no image or job refers to it any more. */
   async #releaseFile(key: string): Promise<void> {
-    const used = await this.#db
-      .selectFrom('images')
-      .select(sql<number>`1`.as('one'))
-      .where('storage_key', '=', key)
-      .unionAll(
-        this.#db
-          .selectFrom('jobs')
-          .select(sql<number>`1`.as('one'))
-          .where('output_key', '=', key),
-      )
-      .limit(1)
-      .executeTakeFirst();
-    if (used) return;
+    if (await this.#referenced(key, false)) return;
     await this.#db.deleteFrom('results').where('output_key', '=', key).execute();
     await this.#storage.delete(key);
+  }
+
+  /** Whether an image or a job (and, with `orCache`, a result-cache entry) refers to stored `key`. */
+  async #referenced(key: string, orCache: boolean): Promise<boolean> {
+    const one = sql<number>`1`.as('one');
+    let query = this.#db
+      .selectFrom('images')
+      .select(one)
+      .where('storage_key', '=', key)
+      .unionAll(this.#db.selectFrom('jobs').select(one).where('output_key', '=', key));
+    if (orCache)
+      query = query.unionAll(this.#db.selectFrom('results').select(one).where('output_key', '=', key));
+    return (await query.limit(1).executeTakeFirst()) !== undefined;
   }
 
   /**
@@ -508,24 +506,7 @@ export class JobService {
     for (const prefix of ['originals/', 'results/']) {
       for await (const object of this.#storage.list(prefix)) {
         if (object.modified.getTime() > cutoff) continue;
-        const used = await this.#db
-          .selectFrom('images')
-          .select(sql<number>`1`.as('one'))
-          .where('storage_key', '=', object.key)
-          .unionAll(
-            this.#db
-              .selectFrom('jobs')
-              .select(sql<number>`1`.as('one'))
-              .where('output_key', '=', object.key),
-          )
-          .unionAll(
-            this.#db
-              .selectFrom('results')
-              .select(sql<number>`1`.as('one'))
-              .where('output_key', '=', object.key),
-          )
-          .limit(1)
-          .executeTakeFirst();
+        const used = await this.#referenced(object.key, true);
         if (!used) {
           await this.#storage.delete(object.key);
           removed.push(object.key);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import { AtelierError, isAtelierError, parsePlan } from '@atelier/core';
@@ -124,6 +124,9 @@ export class RenderWorker {
   readonly #running = new Map<string, AbortController>();
   readonly #listener: JobEventListener;
   readonly #pool: pg.Pool;
+  readonly #concurrency: number;
+  /** Per-plugin limits apply: every claim is then a serialised check of its own. */
+  readonly #limited: boolean;
   #workIds: string[] = [];
   #stopping = false;
 
@@ -132,11 +135,13 @@ export class RenderWorker {
     this.#logger = options.logger ?? silentLogger;
     this.#id = options.workerId ?? `${hostname()}:${process.pid}`;
     this.#listener = new JobEventListener(options.url, this.#logger, ['cancel']);
+    this.#concurrency = options.concurrency ?? options.engine.threads * 4;
+    this.#limited = Object.keys(options.pluginConcurrency ?? {}).length > 0;
     // Connections of the worker's own for its prepared hot statements (one per job slot and one more).
     this.#pool = new pg.Pool({
       connectionString: options.url,
       application_name: 'atelier-worker',
-      max: slotsOf(options.concurrency ?? options.engine.threads * 4).slots + 1,
+      max: slotsOf(this.#concurrency).slots + 1,
       keepAlive: true,
     });
     this.#pool.on('error', (error) => this.#logger.warn('worker connection lost', { error: error.message }));
@@ -160,7 +165,7 @@ export class RenderWorker {
       this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')),
     );
     await this.#listener.start();
-    const concurrency = this.#o.concurrency ?? this.#o.engine.threads * 4;
+    const concurrency = this.#concurrency;
     const { slots, batchSize } = slotsOf(concurrency);
     const limits = this.#o.pluginConcurrency ?? {};
     const groupConcurrency =
@@ -201,100 +206,46 @@ export class RenderWorker {
     this.#logger.info('worker started', { worker: this.#id, concurrency });
   }
 
-  /** Whether per-plugin limits apply, which makes every claim a serialised check of its own. */
-  get #limited(): boolean {
-    return Object.keys(this.#o.pluginConcurrency ?? {}).length > 0;
-  }
-
   /**
    * Claims every job of a pg-boss batch in one statement (only those still waiting under the same
    * queue entry: a cancelled, finished or superseded job is left alone) and reads, in the same
    * statement, where each input lives and whether the result cache already holds its output.
    */
-  async #claimBatch(jobs: readonly JobWithMetadata<RenderPayload>[]): Promise<Map<string, ClaimedJob>> {
-    const rows = await this.#query<ClaimedJob>(CLAIM_STATEMENT, [
-      jobs.map((job) => job.data.jobId),
-      jobs.map((job) => job.id),
-      this.#id,
-      new Date(),
-    ]);
+  async #claimBatch(
+    jobs: readonly JobWithMetadata<RenderPayload>[],
+    trx?: Kysely<Database>,
+  ): Promise<Map<string, ClaimedJob>> {
+    const values = [jobs.map((job) => job.data.jobId), jobs.map((job) => job.id), this.#id, new Date()];
+    // Inside a caller's transaction (the plugin-limit check) on its connection; else prepared, on ours.
+    const rows = trx
+      ? ((await trx.executeQuery(CompiledQuery.raw(CLAIM_STATEMENT.text, values))).rows as ClaimedJob[])
+      : await this.#query<ClaimedJob>(CLAIM_STATEMENT, values);
     return new Map(rows.map((row) => [row.queue_job_id!, row]));
   }
 
   /** Claims one job under its plugin's limit: serialised by an advisory lock per plugin. */
   async #claimLimited(job: JobWithMetadata<RenderPayload>): Promise<ClaimedJob | 'busy' | undefined> {
-    const jobId = job.data.jobId;
     const { db } = this.#o;
-    const style = (await db.selectFrom('jobs').select('style').where('id', '=', jobId).executeTakeFirst())
-      ?.style;
-    const limit = style === undefined ? undefined : this.#o.pluginConcurrency?.[style];
-    if (limit === undefined) return (await this.#claimBatch([job])).get(job.id);
+    const row = await db.selectFrom('jobs').selectAll().where('id', '=', job.data.jobId).executeTakeFirst();
+    const limit = row ? this.#o.pluginConcurrency?.[row.style] : undefined;
+    if (!row || limit === undefined) return (await this.#claimBatch([job])).get(job.id);
     // pg-boss's group limit is checked by concurrent fetches that can race; this check is
     // serialised by an advisory lock per plugin, so the limit holds across every worker.
     const outcome = await db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${`atelier-plugin:${style}`}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(${`atelier-plugin:${row.style}`}))`.execute(trx);
       const running = await trx
         .selectFrom('jobs')
         .select(({ fn }) => fn.countAll<string>().as('n'))
-        .where('style', '=', style!)
+        .where('style', '=', row.style)
         .where('status', '=', 'running')
-        .where('id', '!=', jobId)
+        .where('id', '!=', row.id)
         .executeTakeFirstOrThrow();
       if (Number(running.n) >= limit) return 'busy' as const;
-      return trx
-        .updateTable('jobs')
-        .set((eb) => ({
-          status: 'running',
-          attempts: eb('attempts', '+', 1),
-          started_at: eb.fn.coalesce('started_at', eb.val(new Date())),
-          worker_id: this.#id,
-          progress: 0,
-          updated_at: new Date(),
-        }))
-        .where('id', '=', jobId)
-        .where('queue_job_id', '=', job.id)
-        .where('status', 'in', ['queued', 'running'])
-        .returningAll()
-        .executeTakeFirst();
+      return (await this.#claimBatch([job], trx)).get(job.id);
     });
-    if (outcome === 'busy') {
-      const row = await db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('id', '=', jobId)
-        .where('queue_job_id', '=', job.id)
-        .executeTakeFirst();
-      if (row && (row.status === 'queued' || row.status === 'running'))
-        await this.#handBack(row, job.id, 1, false);
-      return 'busy';
-    }
-    if (!outcome) return undefined;
-    const found = await db
-      .selectFrom('images')
-      .leftJoin('results', (join) =>
-        join
-          .on('results.plan_hash', '=', outcome.plan_hash)
-          .on('results.input_sha256', '=', outcome.input_sha256),
-      )
-      .select([
-        'images.storage_key as input_key',
-        'results.output_key as cached_key',
-        'results.bytes as cached_bytes',
-        'results.width as cached_width',
-        'results.height as cached_height',
-        'results.format as cached_format',
-      ])
-      .where('images.id', '=', outcome.image_id)
-      .executeTakeFirst();
-    return {
-      ...outcome,
-      input_key: found?.input_key ?? null,
-      cached_key: found?.cached_key ?? null,
-      cached_bytes: found?.cached_bytes ?? null,
-      cached_width: found?.cached_width ?? null,
-      cached_height: found?.cached_height ?? null,
-      cached_format: found?.cached_format ?? null,
-    };
+    // At the limit: back to the queue for later (only if it still waits under this queue entry).
+    if (outcome === 'busy') await this.#handBack(row, job.id, 1, false);
+    return outcome;
   }
 
   async #handle(

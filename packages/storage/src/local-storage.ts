@@ -4,6 +4,7 @@ import type { ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { AtelierError } from '@atelier/core';
 import type { Storage, StoredObject } from '@atelier/core';
 import { contentTypeFor, impliedContentType } from './content-type.ts';
@@ -135,7 +136,8 @@ export class LocalStorage implements Storage {
   async get(key: string): Promise<Uint8Array> {
     assertValidKey(key);
     try {
-      return await readWhole(this.#fileOf(key));
+      const buffer = await readWhole(this.#fileOf(key));
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     } catch (error) {
       if (isMissing(error)) throw notFound(key);
       throw failed('read', key, error);
@@ -275,7 +277,7 @@ export class LocalStorage implements Storage {
       let fd: number;
       try {
         // The folder usually exists (content-addressed keys share them): try first, create on ENOENT.
-        fd = await fsCall<number>((done) => fs.open(file, 'wx', 0o666, done));
+        fd = await openFd(file, 'wx');
       } catch (error) {
         const code = codeOf(error);
         if ((code === 'ENOENT' || code === 'ENOTDIR') && attempt < MAX_PUT_ATTEMPTS) {
@@ -286,13 +288,13 @@ export class LocalStorage implements Storage {
         throw error;
       }
       try {
-        await writeAll(fd, data);
-        await fsCall((done) => fs.fsync(fd, done));
-        const mtimeMs = withMtime ? (await fsCall<fs.Stats>((done) => fs.fstat(fd, done))).mtimeMs : 0;
-        await fsCall((done) => fs.close(fd, done));
+        await writeWhole(fd, data);
+        await fsyncFd(fd);
+        const mtimeMs = withMtime ? (await fstatFd(fd)).mtimeMs : 0;
+        await closeFd(fd);
         return { file, mtimeMs };
       } catch (error) {
-        await fsCall((done) => fs.close(fd, done)).catch(() => undefined);
+        await closeFd(fd).catch(() => undefined);
         await unlink(file).catch(() => undefined);
         throw error;
       }
@@ -471,66 +473,27 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 async function syncDirectory(dir: string): Promise<void> {
   let fd: number;
   try {
-    fd = await fsCall<number>((done) => fs.open(dir, 'r', done));
+    fd = await openFd(dir, 'r');
   } catch {
     return; // platforms that cannot open directories cannot fsync them either
   }
   try {
-    await fsCall((done) => fs.fsync(fd, done));
+    await fsyncFd(fd);
   } catch (error) {
     if (!['EINVAL', 'EISDIR', 'EPERM', 'EBADF'].includes(codeOf(error) ?? '')) throw error;
   } finally {
-    await fsCall((done) => fs.close(fd, done));
+    await closeFd(fd);
   }
 }
 
-// The hot paths (put, get) use plain descriptors and callbacks: each step is one trip to the
-// thread pool, without the FileHandle objects and promise wrappers of fs/promises.
-function fsCall<T = void>(
-  run: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) =>
-    run((error, value) => (error ? reject(error) : resolve(value as T))),
-  );
-}
-
-async function writeAll(fd: number, data: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < data.byteLength;) {
-    offset += await fsCall<number>((done) =>
-      fs.write(fd, data, offset, data.byteLength - offset, null, done),
-    );
-  }
-}
-
-/** The whole file: its size from fstat, then reads until that many bytes (or end of file). */
-async function readWhole(file: string): Promise<Uint8Array> {
-  const fd = await fsCall<number>((done) => fs.open(file, 'r', done));
-  try {
-    const stats = await fsCall<fs.Stats>((done) => fs.fstat(fd, done));
-    if (stats.isDirectory())
-      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), {
-        code: 'EISDIR',
-      });
-    // One byte more than the size: a file that grew meanwhile is read to its end, not cut short.
-    let buffer = Buffer.allocUnsafeSlow(stats.size + 1); // never the shared pool: callers may transfer it
-    let filled = 0;
-    for (;;) {
-      if (filled === buffer.byteLength) {
-        const bigger = Buffer.allocUnsafeSlow(buffer.byteLength * 2);
-        buffer.copy(bigger, 0, 0, filled);
-        buffer = bigger;
-      }
-      const read = await fsCall<number>((done) =>
-        fs.read(fd, buffer, filled, buffer.byteLength - filled, filled, done),
-      );
-      if (read === 0) break;
-      filled += read;
-    }
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, filled);
-  } finally {
-    await fsCall((done) => fs.close(fd, done));
-  }
-}
+// The hot paths (put, get) use fs's callback API on plain descriptors: each step is one trip to
+// the thread pool, without the FileHandle objects and promise wrappers of fs/promises.
+const openFd = promisify(fs.open);
+const closeFd = promisify(fs.close);
+const fsyncFd = promisify(fs.fsync);
+const fstatFd = promisify(fs.fstat);
+const writeWhole = promisify(fs.writeFile);
+const readWhole = promisify(fs.readFile);
 
 async function unlinkIfPresent(file: string): Promise<void> {
   try {
