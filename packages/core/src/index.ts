@@ -56,6 +56,6 @@ export type { InputInfo } from './image-io.ts';
 export { Engine } from './engine.ts';
 export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
 export type { StepTiming } from './engine-protocol.ts';
-export type { Storage, StoredObject } from './storage.ts';
+export type { Storage, StoredObject, StoredStream } from './storage.ts';
 export { ENGINE_VERSION } from './version.ts';
 export * from './pixels/index.ts';

@@ -15,13 +15,22 @@ export interface StoredObject {
  *
  * Every write is atomic: a reader sees no object or the whole object, never part of one.
  */
+/** An object opened for reading: see {@link Storage.stream}. */
+export interface StoredStream {
+  readonly body: Readable;
+  readonly bytes: number;
+}
+
 export interface Storage {
   /** Stores `data` under `key`, replacing any object there. */
   put(key: string, data: Uint8Array, options?: { readonly contentType?: string }): Promise<void>;
   /** The whole object. Throws `STORAGE_NOT_FOUND` when there is none. */
   get(key: string): Promise<Uint8Array>;
-  /** The object as a stream, for downloads. Throws `STORAGE_NOT_FOUND` when there is none. */
-  stream(key: string): Promise<Readable>;
+  /**
+   * The object opened for reading, for downloads: its bytes as a stream and their count (one
+   * version, so the count matches what the stream gives). Throws `STORAGE_NOT_FOUND` when there is none.
+   */
+  stream(key: string): Promise<StoredStream>;
   /** The object's size and type, or `undefined` when there is none. */
   head(key: string): Promise<StoredObject | undefined>;
   /** Removes the object; removing a missing object is not an error. */

@@ -105,8 +105,9 @@ describe('LocalStorage', () => {
   it('streams through a fs.ReadStream that keeps reading the version it opened', async () => {
     const storage = new LocalStorage({ root: freshRoot() });
     await storage.put('k', new Uint8Array(100_000).fill(1));
-    const stream = await storage.stream('k');
+    const { body: stream, bytes } = await storage.stream('k');
     expect(stream).toBeInstanceOf(ReadStream);
+    expect(bytes).toBe(100_000);
     await storage.put('k', new Uint8Array(10).fill(2));
     await storage.delete('k');
     const chunks: Buffer[] = [];

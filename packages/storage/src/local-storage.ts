@@ -145,7 +145,7 @@ export class LocalStorage implements Storage {
   }
 
   /** Opens the file before returning, so the stream reads one whole version even if it is replaced meanwhile. */
-  async stream(key: string): Promise<ReadStream> {
+  async stream(key: string): Promise<{ body: ReadStream; bytes: number }> {
     assertValidKey(key);
     let handle: FileHandle;
     try {
@@ -154,13 +154,16 @@ export class LocalStorage implements Storage {
       if (isMissing(error)) throw notFound(key);
       throw failed('read', key, error);
     }
+    let bytes: number;
     try {
-      if (!(await handle.stat()).isFile()) throw notFound(key);
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw notFound(key);
+      bytes = stats.size;
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw asStorageError(error, 'read', key);
     }
-    return handle.createReadStream();
+    return { body: handle.createReadStream(), bytes };
   }
 
   async head(key: string): Promise<StoredObject | undefined> {

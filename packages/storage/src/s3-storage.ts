@@ -14,7 +14,7 @@ import type {
   S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { AtelierError } from '@atelier/core';
-import type { Storage, StoredObject } from '@atelier/core';
+import type { Storage, StoredObject, StoredStream } from '@atelier/core';
 import { contentTypeFor } from './content-type.ts';
 import { assertValidKey, assertValidPrefix, isValidKey } from './keys.ts';
 
@@ -128,15 +128,16 @@ export class S3Storage implements Storage {
     }
   }
 
-  async stream(key: string): Promise<Readable> {
+  async stream(key: string): Promise<StoredStream> {
     assertValidKey(key);
     const output = await this.#getObject(key);
+    const bytes = output.ContentLength ?? 0;
     const body: unknown = output.Body;
-    if (body === undefined) return Readable.from([]);
-    if (body instanceof Readable) return body;
+    if (body === undefined) return { body: Readable.from([]), bytes: 0 };
+    if (body instanceof Readable) return { body, bytes };
     const web = (body as { transformToWebStream?: () => ReadableStream<Uint8Array> }).transformToWebStream;
     if (typeof web === 'function') {
-      return Readable.fromWeb(web.call(body) as Parameters<typeof Readable.fromWeb>[0]);
+      return { body: Readable.fromWeb(web.call(body) as Parameters<typeof Readable.fromWeb>[0]), bytes };
     }
     throw this.#error(new TypeError('GetObject returned a body that is not a stream'), 'read', key);
   }

@@ -19,7 +19,9 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
       const data = Uint8Array.from({ length: 512 }, (_, i) => i % 256);
       await storage.put('bytes/all-values.bin', data, { contentType: 'image/png' });
       expectSameBytes(await storage.get('bytes/all-values.bin'), data);
-      expectSameBytes(await collect(await storage.stream('bytes/all-values.bin')), data);
+      const opened = await storage.stream('bytes/all-values.bin');
+      expect(opened.bytes).toBe(512);
+      expectSameBytes(await collect(opened.body), data);
       const head = await storage.head('bytes/all-values.bin');
       expect(head).toMatchObject({ key: 'bytes/all-values.bin', bytes: 512, contentType: 'image/png' });
       expect(head?.modified).toBeInstanceOf(Date);
@@ -30,7 +32,9 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
       const storage = await makeStorage();
       await storage.put('empty', new Uint8Array(0), { contentType: 'text/plain' });
       expect((await storage.get('empty')).byteLength).toBe(0);
-      expect((await collect(await storage.stream('empty'))).byteLength).toBe(0);
+      const empty = await storage.stream('empty');
+      expect(empty.bytes).toBe(0);
+      expect((await collect(empty.body)).byteLength).toBe(0);
       expect(await storage.head('empty')).toMatchObject({
         key: 'empty',
         bytes: 0,
@@ -44,7 +48,7 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
       const data = new Uint8Array(randomBytes(4 * 1024 * 1024 + 3));
       await storage.put('big/random.bin', data, { contentType: 'application/octet-stream' });
       expectSameBytes(await storage.get('big/random.bin'), data);
-      expectSameBytes(await collect(await storage.stream('big/random.bin')), data);
+      expectSameBytes(await collect((await storage.stream('big/random.bin')).body), data);
       expect((await storage.head('big/random.bin'))?.bytes).toBe(data.byteLength);
     });
 
@@ -213,7 +217,7 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
       while (writing || reads < 6) {
         const [whole, streamed] = await Promise.all([
           storage.get('swap/key'),
-          storage.stream('swap/key').then(collect),
+          storage.stream('swap/key').then((s) => collect(s.body)),
         ]);
         for (const seen of [whole, streamed]) expectOneOf(seen, [before, after]);
         reads++;

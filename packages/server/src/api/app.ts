@@ -202,11 +202,11 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       const quoted = `"${etag}"`;
       reply.header('etag', quoted).header('cache-control', 'private, max-age=31536000, immutable');
       if (req.headers['if-none-match'] === quoted) return reply.code(304).send();
-      const head = await api.core.storage.head(key);
-      if (head) reply.header('content-length', head.bytes);
+      const { body, bytes } = await api.core.storage.stream(key);
       return reply
+        .header('content-length', bytes)
         .type(CONTENT_TYPES[format] ?? 'application/octet-stream')
-        .send(await api.core.storage.stream(key));
+        .send(body);
     } catch (error) {
       const trpc = toTRPCError(error);
       const status = getHTTPStatusCodeFromError(trpc);
