@@ -86,13 +86,22 @@ export function databaseUrl(url: string, database: string): string {
 }
 
 async function canConnect(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  return withClient(url, async (client) => (await client.query('select 1'), true), 2000).catch(() => false);
+}
+
+/** Runs `use` on a fresh connection to `url`, closed afterwards whatever happens. */
+export async function withClient<T>(
+  url: string,
+  use: (client: pg.Client) => Promise<T>,
+  connectionTimeoutMillis?: number,
+): Promise<T> {
+  const client = new pg.Client({
+    connectionString: url,
+    ...(connectionTimeoutMillis ? { connectionTimeoutMillis } : {}),
+  });
   try {
     await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
+    return await use(client);
   } finally {
     await client.end().catch(() => {});
   }
@@ -162,9 +171,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
 /** Creates `database` on the server if it does not exist yet. */
 export async function ensureDatabase(adminUrl: string, database: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
+  await withClient(adminUrl, async (client) => {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (rowCount === 0) {
       await client
@@ -173,8 +180,6 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
           if (error.code !== '42P04') throw error; // created meanwhile by another process
         });
     }
-  } finally {
-    await client.end();
-  }
+  });
   return databaseUrl(adminUrl, database);
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import pg from 'pg';
 import { createKysely } from './database.ts';
-import { databaseUrl } from './embedded.ts';
+import { databaseUrl, withClient } from './embedded.ts';
 import { migrateUp } from './migrate.ts';
 import type { Database } from './schema.ts';
 
@@ -24,13 +23,7 @@ export async function createTestDatabase(
   options: { migrate?: boolean } = {},
 ): Promise<TestDatabase> {
   const name = `atelier_test_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
+  await withClient(adminUrl, (admin) => admin.query(`create database ${name}`));
   const url = databaseUrl(adminUrl, name);
   const { db } = createKysely(url, 10);
   if (options.migrate ?? true) await migrateUp(db as Kysely<unknown>);
@@ -40,13 +33,7 @@ export async function createTestDatabase(
     name,
     drop: async () => {
       await db.destroy();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await client.end();
-      }
+      await withClient(adminUrl, (admin) => admin.query(`drop database if exists ${name} with (force)`));
     },
   };
 }
