@@ -123,14 +123,17 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     },
   });
 
-  app.addHook('onSend', async (req, reply) => {
+  // Callback hooks, not async ones: they run on every response, and need no promise.
+  app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-request-id', req.id);
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     httpDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   await app.register(cookie);
