@@ -1,16 +1,16 @@
 import {
   BilinearUpsampler,
-  blurGrey,
   definePlugin,
   domainTransformFilter,
   downsampleBox,
   floatToGrey,
-  gradientMagnitude,
+  lumaOfPlanes,
   pencilStrokes,
-  planePercentiles,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
+import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
+import type { PaperLevels } from './pencil-drawing.ts';
 
 const params = z.object({
   darkness: z
@@ -90,8 +90,10 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   const ws = Math.min(1, WORK_SIZE / long);
   const ww = Math.max(1, Math.round(width * ws));
   const wh = Math.max(1, Math.round(height * ws));
-  const n = ww * wh;
-  const work = await ctx.sharp().resize(ww, wh, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const work =
+    ww === width && wh === height
+      ? image.data
+      : await ctx.sharp().resize(ww, wh, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.
@@ -110,19 +112,20 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.3);
 
   // 2. Lines from the smoothed luma: how much darker a pixel is than its surround.
-  const luma = new Float32Array(n);
-  for (let i = 0; i < n; i++) luma[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
-  const grey = floatToGrey(luma);
-  const s1 = (0.5 + 1.2 * p.lineSoftness) * unit;
-  const near = await blurGrey(ctx.sharp, grey, ww, wh, s1);
-  signal.throwIfAborted();
-  const far = await blurGrey(ctx.sharp, grey, ww, wh, s1 * 2.5);
-  signal.throwIfAborted();
-  const field = lineField(near, far, ww, wh, s1);
+  const luma = lumaOfPlanes(r, g, b);
+  const { lines: field } = await pencilLines({
+    sharp: ctx.sharp,
+    grey: floatToGrey(luma),
+    width: ww,
+    height: wh,
+    softness: p.lineSoftness,
+    unit,
+    signal,
+  });
   ctx.progress(0.5);
 
   // 3. Pigment: saturated colour, and how much of it (dark and vivid areas get more).
-  pigment(r, g, b, luma, p, autoLevels(luma));
+  pigment(r, g, b, luma, p, paperLevels(luma, 255));
 
   // 4. Strokes, drawn at work size: enlarged, they get the soft, waxy edge of a colour pencil.
   // One hatching layer; mirrored, it is the cross-hatching layer.
@@ -150,7 +153,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     height / wh,
   );
   const tables = coverageTables(p.hatching);
-  const ink = inkTable(p.darkness);
+  const ink = inkTable(p.darkness, 0.25 + 0.6 * p.darkness);
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
     colorRow(out, y * width * 3, width, t, up, tables, ink);
@@ -158,19 +161,6 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   }
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
-}
-
-/**
- * Black and white points of the luma, stretched partway so dark photos still read as dark, and
- * an exponent that lifts (or lowers) the middle tone halfway to a light grey, so a night shot
- * becomes a drawing with deep shadows rather than a sheet of pigment.
- */
-function autoLevels(luma: Float32Array): { black: number; white: number; key: number } {
-  const [lo, median, hi] = planePercentiles(luma, 255, [0.01, 0.5, 0.99], 3) as [number, number, number];
-  const black = (0.6 * lo) / 255;
-  const white = 1 - (0.6 * (255 - hi)) / 255;
-  const mid = Math.min(0.95, Math.max(0.05, (median / 255 - black) / Math.max(0.05, white - black)));
-  return { black, white, key: Math.log(0.5 * mid + 0.5 * 0.6) / Math.log(mid) };
 }
 
 /**
@@ -183,9 +173,9 @@ function pigment(
   b: Float32Array,
   amount: Float32Array,
   p: Readonly<ColorPencilParams>,
-  levels: { black: number; white: number; key: number },
+  levels: PaperLevels,
 ): void {
-  const scale = 1 / Math.max(0.05, levels.white - levels.black);
+  const scale = 1 / levels.range;
   const black = levels.black;
   const sat = p.saturation;
   const power = 1.6 - 0.8 * p.contrast;
@@ -211,33 +201,6 @@ function pigment(
     const chroma = Math.max(cr, cg, cb) - Math.min(cr, cg, cb);
     const dark = darkness[(ys * 255 + 0.5) | 0]!;
     amount[i] = Math.min(1, strength * (0.35 + 0.9 * dark + 0.5 * chroma));
-  }
-}
-
-/**
- * Pencil line strength per pixel (0 none, about 0.5 strong), relative to the local brightness so
- * dark and light areas draw alike: the larger of a difference of Gaussians (dark lines and the
- * dark side of edges) and the gradient magnitude (the contour itself, whichever side is darker).
- * Written over `near`.
- */
-function lineField(near: Float32Array, far: Float32Array, w: number, h: number, sigma: number): Float32Array {
-  const gradient = gradientMagnitude(near, w, h);
-  combineLines(near, far, gradient, 0.3 * sigma);
-  return near;
-}
-
-function combineLines(
-  near: Float32Array,
-  far: Float32Array,
-  gradient: Float32Array,
-  gradientWeight: number,
-): void {
-  for (let i = 0; i < near.length; i++) {
-    const f = far[i]!;
-    const dog = (f - near[i]!) / (f + 40);
-    // Only clear contours: a soft knee drops the faint gradients of shading.
-    const edge = (gradientWeight * gradient[i]!) / (near[i]! + 40) - 0.04;
-    near[i] = Math.max(dog, edge);
   }
 }
 
@@ -360,16 +323,4 @@ function coverageTables(hatching: number): CoverageTables {
     cross[a] = (Math.max(0, m - 0.5) * 1.4 * hatching * 0.8) / 255;
   }
   return { stroke, cross, base };
-}
-
-/** Line field (0..0.5 in 1024 steps) to ink transmission. */
-function inkTable(darkness: number): Float32Array {
-  const t = new Float32Array(1024);
-  const gain = 8 + 16 * darkness;
-  const max = 0.25 + 0.6 * darkness;
-  for (let i = 0; i < 1024; i++) {
-    const l = Math.max(0, gain * (i / 2048) - 0.04);
-    t[i] = 1 - max * Math.tanh(l);
-  }
-  return t;
 }

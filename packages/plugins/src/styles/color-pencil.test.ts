@@ -22,7 +22,7 @@ describe('color-pencil', () => {
   });
 
   it('keeps the size, and is deterministic for a seed', async () => {
-    const image = await photo('astronaut.png', 512);
+    const image = await photo('astronaut.png', { width: 512 });
     const a = await runStep(colorPencil, image, {}, { seed: 9 });
     const b = await runStep(colorPencil, image, {}, { seed: 9 });
     expect([a.width, a.height, a.channels]).toEqual([512, 512, 3]);
@@ -45,7 +45,7 @@ describe('color-pencil', () => {
   });
 
   it('gives grey output at saturation 0', async () => {
-    const out = await runStep(colorPencil, await photo('coffee.png', 300), { saturation: 0 });
+    const out = await runStep(colorPencil, await photo('coffee.png', { width: 300 }), { saturation: 0 });
     for (let i = 0; i < out.data.length; i += 3 * 97) {
       expect(Math.abs(out.data[i]! - out.data[i + 1]!)).toBeLessThanOrEqual(2);
       expect(Math.abs(out.data[i + 1]! - out.data[i + 2]!)).toBeLessThanOrEqual(2);
@@ -53,7 +53,7 @@ describe('color-pencil', () => {
   });
 
   it('keeps a dark photo from turning into a dark sheet', async () => {
-    const out = await runStep(colorPencil, await photo('evening-glow-2560x1600.jpg', 480), {});
+    const out = await runStep(colorPencil, await photo('evening-glow-2560x1600.jpg', { width: 480 }), {});
     const [r, g, b] = meanColour(out, 0, 0, out.width, out.height);
     expect((r + g + b) / 3).toBeGreaterThan(100);
   });

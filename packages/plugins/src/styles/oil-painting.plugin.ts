@@ -214,8 +214,9 @@ class Shader {
     const h = hash32(seed ^ 0x0b5e55ed);
     const offsetX = h & 0xffff;
     this.#offsetY = h >>> 16;
-    this.#weaveOffsetY = hash32(h) & 0xffff;
-    const weaveOffsetX = hash32(h) >>> 16;
+    const hw = hash32(h);
+    this.#weaveOffsetY = hw & 0xffff;
+    const weaveOffsetX = hw >>> 16;
     this.#strokeCol = new Int32Array(width);
     this.#weaveCol = new Int32Array(width);
     for (let x = 0; x < width; x++) {

@@ -341,9 +341,10 @@ function areaAverage(image: RawImage, cx: number, cy: number, cw: number, ch: nu
     const o = oy * stride;
     // accY holds luminance times 256; the planes hold SCALE times 0–255.
     const scale = SCALE / (sy1 - sy0);
-    boxesOut(accY, xs.lo, xs.hi, scale / 256, y, o, w);
-    if (accC && rgb) for (let k = 0; k < 3; k++) boxesOut(accC[k]!, xs.lo, xs.hi, scale, rgb[k]!, o, w);
-    if (accA && a) boxesOutBytes(accA, xs.lo, xs.hi, 1 / (sy1 - sy0), a, oy * w, w);
+    boxesOut(accY, xs.lo, xs.hi, scale / 256, MAX_VALUE, y, o, w);
+    if (accC && rgb)
+      for (let k = 0; k < 3; k++) boxesOut(accC[k]!, xs.lo, xs.hi, scale, MAX_VALUE, rgb[k]!, o, w);
+    if (accA && a) boxesOut(accA, xs.lo, xs.hi, 1 / (sy1 - sy0), 255, a, oy * w, w);
   }
 }
 
@@ -380,13 +381,14 @@ function sumColor(
   }
 }
 
-/** Sums each box [lo, hi) of `acc`, averages it, and writes it times `scale` (rounded, capped). */
+/** Sums each box [lo, hi) of `acc`, averages it, and writes it times `scale` (rounded, capped at `max`). */
 function boxesOut(
   acc: Float64Array,
   lo: Int32Array,
   hi: Int32Array,
   scale: number,
-  out: Uint16Array,
+  max: number,
+  out: Uint16Array | Uint8Array,
   o: number,
   w: number,
 ): void {
@@ -395,25 +397,7 @@ function boxesOut(
     const r = hi[ox]!;
     let s = 0;
     for (let x = l; x < r; x++) s += acc[x]!;
-    out[o] = Math.min(MAX_VALUE, (s * scale) / (r - l) + 0.5);
-  }
-}
-
-function boxesOutBytes(
-  acc: Float64Array,
-  lo: Int32Array,
-  hi: Int32Array,
-  scale: number,
-  out: Uint8Array,
-  o: number,
-  w: number,
-): void {
-  for (let ox = 0; ox < w; ox++, o++) {
-    const l = lo[ox]!;
-    const r = hi[ox]!;
-    let s = 0;
-    for (let x = l; x < r; x++) s += acc[x]!;
-    out[o] = (s * scale) / (r - l) + 0.5;
+    out[o] = Math.min(max, (s * scale) / (r - l) + 0.5);
   }
 }
 

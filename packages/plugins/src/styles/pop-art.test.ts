@@ -1,21 +1,8 @@
 import { AtelierError, runStep } from '@atelier/core';
 import type { PluginParams, PluginParamsInput, RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { noisyGrey, photo } from '../test-support.ts';
 import { popArt } from './pop-art.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, options: { width?: number; channels?: 1 | 4 } = {}): Promise<RawImage> {
-  let pipeline = sharp(fixture(name));
-  if (options.width) pipeline = pipeline.resize({ width: options.width });
-  if (options.channels === 1) pipeline = pipeline.greyscale();
-  if (options.channels === 4) pipeline = pipeline.ensureAlpha();
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
-}
 
 /** The distinct colours in a rectangle of an RGB(A) image, as 0xRRGGBB numbers. */
 function colours(img: RawImage, x0 = 0, y0 = 0, w = img.width, h = img.height): Set<number> {
@@ -66,13 +53,7 @@ describe('pop-art', () => {
   it('does not blow noise up into blotches on a flat grey image', async () => {
     const w = 200;
     const h = 120;
-    const data = new Uint8Array(w * h * 3);
-    let seed = 1;
-    for (let i = 0; i < w * h; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      data.fill(128 + ((seed >>> 16) % 5) - 2, i * 3, i * 3 + 3);
-    }
-    const out = await runStep(popArt, { data, width: w, height: h, channels: 3 }, { columns: 1, rows: 1 });
+    const out = await runStep(popArt, noisyGrey(w, h, 128, 2, 1), { columns: 1, rows: 1 });
     const counts = new Map<number, number>();
     for (let i = 0; i < out.data.length; i += 3)
       counts.set(out.data[i]!, (counts.get(out.data[i]!) ?? 0) + 1);

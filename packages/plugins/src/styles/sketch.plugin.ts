@@ -1,16 +1,14 @@
 import {
   BilinearUpsampler,
-  blurGrey,
   definePlugin,
   domainTransformFilter,
   downsampleBox,
   floatToGrey,
-  gradientMagnitude,
   pencilStrokes,
-  planePercentiles,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
+import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
 
 const params = z.object({
   darkness: z
@@ -104,13 +102,16 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   ctx.progress(0.3);
 
   // 2. Lines: how much darker a pixel is than its surround, relative to the surround.
-  const smoothGrey = floatToGrey(smooth, grey);
-  const s1 = (0.5 + 1.2 * p.lineSoftness) * unit;
-  const near = await blurGrey(ctx.sharp, smoothGrey, ww, wh, s1);
-  signal.throwIfAborted();
-  const far = await blurGrey(ctx.sharp, smoothGrey, ww, wh, s1 * 2.5);
-  signal.throwIfAborted();
-  const field = lineField(near, far, ww, wh, s1, smooth);
+  const { lines: field, surround: far } = await pencilLines({
+    sharp: ctx.sharp,
+    grey: floatToGrey(smooth, grey),
+    width: ww,
+    height: wh,
+    softness: p.lineSoftness,
+    unit,
+    signal,
+    scratch: smooth,
+  });
   ctx.progress(0.5);
 
   // 3. Tone: the surround brightness, mapped onto paper.
@@ -136,7 +137,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const out = new Uint8Array(width * height);
   const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
   const tables = shadingTables(p.hatching);
-  const ink = inkTable(p.darkness);
+  const ink = inkTable(p.darkness, 0.3 + 0.65 * p.darkness);
   const strokeRows = ss < 1 ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
@@ -162,40 +163,6 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   }
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
-}
-
-/**
- * Pencil line strength per pixel (0 none, about 0.5 strong), relative to the local brightness so
- * dark and light areas draw alike: the larger of a difference of Gaussians (dark lines and the
- * dark side of edges) and the gradient magnitude (the contour itself, whichever side is darker).
- * Written over `near`; `scratch` (a free plane of the same size) holds the gradient.
- */
-function lineField(
-  near: Float32Array,
-  far: Float32Array,
-  w: number,
-  h: number,
-  sigma: number,
-  scratch: Float32Array,
-): Float32Array {
-  const gradient = gradientMagnitude(near, w, h, scratch);
-  combineLines(near, far, gradient, 0.3 * sigma);
-  return near;
-}
-
-function combineLines(
-  near: Float32Array,
-  far: Float32Array,
-  gradient: Float32Array,
-  gradientWeight: number,
-): void {
-  for (let i = 0; i < near.length; i++) {
-    const f = far[i]!;
-    const dog = (f - near[i]!) / (f + 40);
-    // Only clear contours: a soft knee drops the faint gradients of shading.
-    const edge = (gradientWeight * gradient[i]!) / (near[i]! + 40) - 0.04;
-    near[i] = Math.max(dog, edge);
-  }
 }
 
 /** Enlarged stroke rows for photos above {@link STROKE_SIZE}. */
@@ -259,15 +226,7 @@ function shadeRow(
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */
 function toneTable(far: Float32Array, contrast: number): Uint8Array {
-  const [lo, median, hi] = planePercentiles(far, 1, [0.01, 0.5, 0.99], 3) as [number, number, number];
-  // Stretch partway towards the photo's own range, so dark photos still read as dark.
-  const black = (0.6 * lo) / 255;
-  const white = 1 - (0.6 * (255 - hi)) / 255;
-  const range = Math.max(0.05, white - black);
-  // Lift (or lower) the middle tone halfway to a light grey: a night shot becomes a drawing with
-  // deep shadows, not a sheet of graphite.
-  const mid = Math.min(0.95, Math.max(0.05, (median / 255 - black) / range));
-  const key = Math.log(0.5 * mid + 0.5 * 0.6) / Math.log(mid);
+  const { black, range, key } = paperLevels(far, 1);
   // Darkness falls off faster than brightness rises: mid-tones stay light, as in a drawing.
   const power = 2.8 - 1.4 * contrast;
   const lut = new Uint8Array(257);
@@ -290,18 +249,4 @@ function shadingTables(hatching: number): ShadingTables {
     smudge[d] = 255 * (1 - Math.max(0, dark - 0.55) * 0.8);
   }
   return { stroke, cross, smudge };
-}
-
-/** Line field (0..0.5 in 1024 steps) to ink transmission. */
-function inkTable(darkness: number): Float32Array {
-  const t = new Float32Array(1024);
-  const gain = 8 + 16 * darkness;
-  const max = 0.3 + 0.65 * darkness;
-  for (let i = 0; i < 1024; i++) {
-    const v = i / 2048;
-    // Soft knee: faint differences vanish, strong ones saturate at `max`.
-    const l = Math.max(0, gain * v - 0.04);
-    t[i] = 1 - max * Math.tanh(l);
-  }
-  return t;
 }

@@ -1,26 +1,14 @@
 import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { photo } from '../test-support.ts';
 import { blur } from './blur.plugin.ts';
 import { grayscale } from './grayscale.plugin.ts';
 import { sharpen } from './sharpen.plugin.ts';
 
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, channels?: 1 | 4): Promise<RawImage> {
-  let pipeline = sharp(fixture(name));
-  if (channels === 1) pipeline = pipeline.greyscale();
-  if (channels === 4) pipeline = pipeline.ensureAlpha();
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
-}
-
 /** The photo with a transparent left half. */
 async function halfTransparent(name: string): Promise<RawImage> {
-  const image = await photo(name, 4);
+  const image = await photo(name, { channels: 4 });
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < image.width / 2; x++) image.data[(y * image.width + x) * 4 + 3] = 0;
   }
@@ -55,7 +43,7 @@ describe('blur', () => {
     expect(out.channels).toBe(4);
     expect(alphaAt(out, 10, 10)).toBe(0);
     expect(alphaAt(out, 590, 390)).toBe(255);
-    expect((await runStep(blur, await photo('coffee.png', 1), {})).channels).toBe(1);
+    expect((await runStep(blur, await photo('coffee.png', { channels: 1 }), {})).channels).toBe(1);
   });
 
   it('mirrors the libvips bounds on sigma', async () => {
@@ -104,7 +92,7 @@ describe('grayscale', () => {
   });
 
   it('passes grey images through', async () => {
-    const grey = await photo('coffee.png', 1);
+    const grey = await photo('coffee.png', { channels: 1 });
     expect(await runStep(grayscale, grey, {})).toBe(grey);
   });
 });

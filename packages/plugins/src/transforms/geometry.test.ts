@@ -1,23 +1,11 @@
 import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { photo } from '../test-support.ts';
 import { crop } from './crop.plugin.ts';
 import { flip } from './flip.plugin.ts';
 import { resize } from './resize.plugin.ts';
 import { rotate } from './rotate.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, channels?: 1 | 4): Promise<RawImage> {
-  let pipeline = sharp(fixture(name));
-  if (channels === 1) pipeline = pipeline.greyscale();
-  if (channels === 4) pipeline = pipeline.ensureAlpha(0.5);
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
-}
 
 /** A small image whose every pixel is distinct: R = 10x, G = 10y, B = 7, A = 200 + x. */
 function pattern(width: number, height: number, channels: 3 | 4 = 3): RawImage {
@@ -70,10 +58,12 @@ describe('resize', () => {
   });
 
   it('keeps alpha and keeps grey images grey', async () => {
-    const rgba = await runStep(resize, await photo('coffee.png', 4), { width: 150 });
+    const rgba = await runStep(resize, await photo('coffee.png', { channels: 4, alpha: 0.5 }), {
+      width: 150,
+    });
     expect(rgba.channels).toBe(4);
     expect(px(rgba, 10, 10)[3]).toBeCloseTo(128, -1);
-    const grey = await runStep(resize, await photo('coffee.png', 1), { height: 100 });
+    const grey = await runStep(resize, await photo('coffee.png', { channels: 1 }), { height: 100 });
     expect([grey.width, grey.height, grey.channels]).toEqual([150, 100, 1]);
   });
 
@@ -178,7 +168,9 @@ describe('rotate', () => {
   });
 
   it('keeps grey images grey and alpha images alpha', async () => {
-    expect((await runStep(rotate, await photo('rocket.jpg', 1), { angle: 90 })).channels).toBe(1);
+    expect((await runStep(rotate, await photo('rocket.jpg', { channels: 1 }), { angle: 90 })).channels).toBe(
+      1,
+    );
     const rgba = await runStep(rotate, pattern(4, 3, 4), { angle: 90 });
     expect(rgba.channels).toBe(4);
     expect(px(rgba, 0, 0)).toEqual([0, 20, 7, 200]);

@@ -1,20 +1,9 @@
 import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { fixturePath, photo } from '../test-support.ts';
 import { imageSize, watermark } from './watermark.plugin.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../../../test/fixtures/images/${name}`, import.meta.url));
-
-async function photo(name: string, channels?: 1 | 4): Promise<RawImage> {
-  let pipeline = sharp(fixture(name));
-  if (channels === 1) pipeline = pipeline.greyscale();
-  if (channels === 4) pipeline = pipeline.ensureAlpha();
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
-}
 
 const dataUrl = (type: string, bytes: Buffer): string =>
   `data:image/${type};base64,${bytes.toString('base64')}`;
@@ -95,11 +84,11 @@ describe('watermark', () => {
   });
 
   it('keeps alpha, keeps grey text on grey images grey, and makes coloured marks RGB', async () => {
-    const rgba = await photo('chelsea.png', 4);
+    const rgba = await photo('chelsea.png', { channels: 4 });
     const out = await runStep(watermark, rgba, { text: 'x' });
     expect(out.channels).toBe(4);
     for (let i = 3; i < out.data.length; i += 4 * 101) expect(out.data[i]).toBe(255);
-    const grey = await photo('chelsea.png', 1);
+    const grey = await photo('chelsea.png', { channels: 1 });
     expect((await runStep(watermark, grey, { text: 'x', color: '#808080' })).channels).toBe(1);
     expect((await runStep(watermark, grey, { text: 'x', color: '#ff0000' })).channels).toBe(3);
   });
@@ -120,8 +109,8 @@ describe('watermark', () => {
     // 10 % of 600 = 60 x 30 pixels at the top-left corner.
     expect([box.x0, box.y0, box.x1, box.y1]).toEqual([0, 0, 59, 29]);
     expect([...out.data.subarray((10 * 600 + 10) * 3, (10 * 600 + 10) * 3 + 3)]).toEqual([255, 0, 0]);
-    const jpeg = await sharp(fixture('rocket.jpg')).resize(64).jpeg().toBuffer();
-    const webp = await sharp(fixture('chelsea.png')).resize(64).webp().toBuffer();
+    const jpeg = await sharp(fixturePath('rocket.jpg')).resize(64).jpeg().toBuffer();
+    const webp = await sharp(fixturePath('chelsea.png')).resize(64).webp().toBuffer();
     for (const url of [dataUrl('jpeg', jpeg), dataUrl('webp', webp)]) {
       expect(changed(image, await runStep(watermark, image, { image: url })).count).toBeGreaterThan(100);
     }
