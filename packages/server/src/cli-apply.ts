@@ -59,19 +59,33 @@ async function readPlanFile(file: string): Promise<PlanRequest> {
   }
 }
 
-/** Builds the plan an `apply` command line asks for. */
-export async function planFromOptions(engine: Engine, options: ApplyOptions): Promise<Plan> {
-  let request: PlanRequest;
+/**
+ * The plan request of a command line: one style with its `--set` parameters, or a `--plan` file,
+ * never both. Shared by `apply` and `submit`, so both read and reject alike.
+ */
+export async function planRequestFromOptions(options: {
+  readonly style?: string | undefined;
+  readonly plan?: string | undefined;
+  readonly params: Record<string, unknown>;
+}): Promise<PlanRequest> {
   if (options.plan !== undefined) {
     if (options.style !== undefined) {
       throw new AtelierError('PLAN_INVALID', 'Give either --style or --plan, not both.');
     }
-    request = await readPlanFile(options.plan);
-  } else if (options.style !== undefined) {
-    request = { steps: [{ plugin: options.style, params: options.params }] };
-  } else {
-    throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
+    return readPlanFile(options.plan);
   }
+  if (options.style !== undefined) return { steps: [{ plugin: options.style, params: options.params }] };
+  throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
+}
+
+/** Where a result goes in an output directory: `<input name>.<style or plan label>.<extension>`. */
+export function resultPath(dir: string, input: string, label: string, extension: string): string {
+  return path.join(dir, `${path.parse(input).name}.${label.replaceAll(':', '-')}.${extension}`);
+}
+
+/** Builds the plan an `apply` command line asks for. */
+export async function planFromOptions(engine: Engine, options: ApplyOptions): Promise<Plan> {
+  const request = await planRequestFromOptions(options);
   const format = options.format ?? request.output?.format ?? formatFromExtension(options.out);
   if (format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(format)) {
     throw new AtelierError(
@@ -113,9 +127,7 @@ export async function applyFiles(
   else await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
   const label = plan.steps.map((s) => s.plugin).join('+') || 'convert';
   const target = (input: string): string =>
-    outIsDir
-      ? path.join(options.out, `${path.parse(input).name}.${label.replaceAll(':', '-')}.${ext}`)
-      : options.out;
+    outIsDir ? resultPath(options.out, input, label, ext) : options.out;
 
   const bar =
     inputs.length > 1 && ui.isTTY

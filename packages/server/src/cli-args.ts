@@ -1,4 +1,18 @@
+import { InvalidArgumentError } from 'commander';
 import { AtelierError } from '@atelier/core';
+
+/** Commander's collector for a repeatable option (`--set a=1 --set b=2`). */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Commander's parser for a whole-number option within `min`..`max`; a usage error otherwise. */
+export const integer =
+  (name: string, min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
 
 /**
  * Turns repeated `--set key=value` options into a params object. Values are read as JSON when

@@ -3,14 +3,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { Argument, InvalidArgumentError, Option } from 'commander';
+import { Argument, Option } from 'commander';
 import type { Kysely } from 'kysely';
 import { AtelierError, OUTPUT_EXTENSIONS, isAtelierError, silentLogger } from '@atelier/core';
-import type { PlanRequest } from '@atelier/core';
 import type { JobRecord } from '@atelier/jobs';
-import { writeFileAtomic } from './cli-apply.ts';
-import { parseSetOptions } from './cli-args.ts';
-import { readConfig } from './config.ts';
+import { planRequestFromOptions, resultPath, writeFileAtomic } from './cli-apply.ts';
+import { collect, integer, parseSetOptions } from './cli-args.ts';
+import { databaseLocation, readConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import type { Services } from './services.ts';
 
@@ -19,20 +18,9 @@ import type { Services } from './services.ts';
 const services = () => import('./services.ts');
 const dbModule = () => import('@atelier/db');
 const jobsModule = () => import('@atelier/jobs');
-const TERMINAL_STATUSES: readonly JobRecord['status'][] = ['succeeded', 'failed', 'cancelled'];
 
 /** The account the CLI acts as unless --owner says otherwise. */
 export const OPERATOR_EMAIL = 'operator@atelier.local';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const integer =
-  (name: string, min: number, max: number) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
-    return n;
-  };
 
 function describe(job: JobRecord): string {
   const parts = [
@@ -81,10 +69,7 @@ export function registerJobCommands(program: Command): void {
     )
     .action(async (direction: 'up' | 'down' | 'status') => {
       const { migrateDown, migrateUp, migrationStatus, openDatabase } = await dbModule();
-      const config = readConfig();
-      const database = await openDatabase(
-        config.databaseUrl ? { url: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'postgres') },
-      );
+      const database = await openDatabase(databaseLocation(readConfig()));
       try {
         const db = database.db as unknown as Kysely<unknown>;
         if (direction === 'up') {
@@ -162,14 +147,11 @@ export function registerJobCommands(program: Command): void {
           json?: boolean;
         },
       ) => {
-        let request: PlanRequest;
-        if (opts.plan) {
-          if (opts.style) throw new AtelierError('PLAN_INVALID', 'Give either --style or --plan, not both.');
-          request = JSON.parse(await readFile(opts.plan, 'utf8')) as PlanRequest;
-        } else if (opts.style) {
-          request = { steps: [{ plugin: opts.style, params: parseSetOptions(opts.set) }] };
-        } else
-          throw new AtelierError('PLAN_INVALID', 'Say what to apply: --style <id> or --plan <plan.json>.');
+        let request = await planRequestFromOptions({
+          style: opts.style,
+          plan: opts.plan,
+          params: opts.style ? parseSetOptions(opts.set) : {},
+        });
         if (opts.format)
           request = { ...request, output: { ...request.output, format: opts.format as 'jpeg' } };
         if (opts.out && !opts.wait) throw new AtelierError('PLAN_INVALID', '--out needs --wait.');
@@ -213,9 +195,11 @@ export function registerJobCommands(program: Command): void {
               for (const [i, s] of submitted.entries()) {
                 const job = final[i];
                 if (job?.status !== 'succeeded' || !job.output) continue;
-                const file = path.join(
+                const file = resultPath(
                   opts.out,
-                  `${path.parse(s.input).name}.${job.style.replaceAll(':', '-')}.${(OUTPUT_EXTENSIONS as Record<string, string>)[job.output.format] ?? job.output.format}`,
+                  s.input,
+                  job.style,
+                  (OUTPUT_EXTENSIONS as Record<string, string>)[job.output.format] ?? job.output.format,
                 );
                 await writeFileAtomic(file, await services.storage.get(job.output.key));
                 if (!opts.json) process.stdout.write(`${file}\n`);
@@ -344,7 +328,7 @@ async function follow(
   submitted: { input: string; job?: JobRecord }[],
   quiet: boolean,
 ): Promise<(JobRecord | undefined)[]> {
-  const { JobEventListener } = await jobsModule();
+  const { JobEventListener, TERMINAL_STATUSES } = await jobsModule();
   // Records read from the database; events only move the bars and wake the loop early.
   const current = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, s.job!]));
   const tty = process.stderr.isTTY === true && !quiet;

@@ -3,24 +3,27 @@
 import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
-import { AtelierError, silentLogger } from '@atelier/core';
+import type { Kysely } from 'kysely';
+import { AtelierError } from '@atelier/core';
+import type { DatabaseHandle } from '@atelier/db';
 import type { AccountService } from './auth/index.ts';
-import { readConfig } from './config.ts';
-import type { Services } from './services.ts';
+import { databaseLocation, readConfig } from './config.ts';
 
+// Accounts need only the (migrated) database: no queue, storage, plugins or engine to start.
 async function withAccounts<T>(
-  fn: (accounts: AccountService, db: Services['database']['db']) => Promise<T>,
+  fn: (accounts: AccountService, db: DatabaseHandle['db']) => Promise<T>,
 ): Promise<T> {
-  const { openServices } = await import('./services.ts');
+  const { migrateUp, openDatabase } = await import('@atelier/db');
   const { AccountService, LoginThrottle, SessionService } = await import('./auth/index.ts');
-  const core = await openServices(readConfig(), { logger: silentLogger });
+  const database = await openDatabase(databaseLocation(readConfig()));
   try {
-    const db = core.database.db;
+    await migrateUp(database.db as unknown as Kysely<unknown>);
+    const db = database.db;
     const sessions = new SessionService({ db });
     const accounts = new AccountService({ db, sessions, throttle: new LoginThrottle({ db }) });
     return await fn(accounts, db);
   } finally {
-    await core.close();
+    await database.close();
   }
 }
 

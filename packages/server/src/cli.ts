@@ -1,28 +1,17 @@
 #!/usr/bin/env node
 // The `atelier` command line. Every failure ends with one line `atelier: CODE: message` on stderr
 // and a non-zero exit code: 1 for a failed run, 2 for a usage mistake.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isAtelierError, paramsJsonSchema } from '@atelier/core';
 import type { PluginInfo } from '@atelier/core';
 import { applyFiles } from './cli-apply.ts';
-import { parseSetOptions } from './cli-args.ts';
+import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig } from './config.ts';
 import { createRegistry, createRuntime } from './runtime.ts';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const positiveInt =
-  (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
-    }
-    return n;
-  };
 
 function table(rows: readonly PluginInfo[]): string {
   const header = ['ID', 'KIND', 'VERSION', 'NAME', 'DESCRIPTION'];
@@ -90,7 +79,7 @@ export function buildProgram(): Command {
     )
     .requiredOption('-o, --out <file|dir>', 'output file (one input) or directory')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['jpeg', 'png', 'webp', 'avif']))
-    .option('-q, --quality <q>', 'output quality 1-100', positiveInt('quality', 1, 100))
+    .option('-q, --quality <q>', 'output quality 1-100', integer('quality', 1, 100))
     .action(
       async (
         inputs: string[],
@@ -135,9 +124,9 @@ export function buildProgram(): Command {
     .description('median time and peak RSS of one style on one image, single-threaded by default')
     .argument('<input>', 'image file')
     .requiredOption('-s, --style <id>', 'plugin id')
-    .option('--width <w>', 'resize the image to this width first', positiveInt('width', 1, 16383))
-    .option('--repeat <n>', 'timed runs after one warm-up', positiveInt('repeat', 1, 1000), 5)
-    .option('--threads <n>', 'libvips threads', positiveInt('threads', 1, 256), 1)
+    .option('--width <w>', 'resize the image to this width first', integer('width', 1, 16383))
+    .option('--repeat <n>', 'timed runs after one warm-up', integer('repeat', 1, 1000), 5)
+    .option('--threads <n>', 'libvips threads', integer('threads', 1, 256), 1)
     .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
     .option('--json', 'print {"style","width","height","medianMs","peakRssMb"}')
     .action(

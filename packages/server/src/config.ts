@@ -125,3 +125,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     limits,
   };
 }
+
+/**
+ * Where the database is, as `openDatabase` takes it: the external `DATABASE_URL`, or else the
+ * embedded server's files under `dataDir/postgres`. Every command opens the same one through this.
+ */
+export function databaseLocation(config: AtelierConfig): { url: string } | { dataDir: string } {
+  return config.databaseUrl
+    ? { url: config.databaseUrl }
+    : { dataDir: path.join(config.dataDir, 'postgres') };
+}

@@ -9,6 +9,7 @@ import { migrateUp, openDatabase } from '@atelier/db';
 import type { DatabaseHandle } from '@atelier/db';
 import { JobService, PluginStateSync, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
+import { databaseLocation } from './config.ts';
 import type { AtelierConfig } from './config.ts';
 import { createRuntime } from './runtime.ts';
 
@@ -33,12 +34,7 @@ export async function openServices(
   options: { worker?: boolean; logger?: Logger; threads?: number } = {},
 ): Promise<Services> {
   const logger = options.logger ?? silentLogger;
-  const database = await openDatabase({
-    ...(config.databaseUrl
-      ? { url: config.databaseUrl }
-      : { dataDir: path.join(config.dataDir, 'postgres') }),
-    logger,
-  });
+  const database = await openDatabase({ ...databaseLocation(config), logger });
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse())

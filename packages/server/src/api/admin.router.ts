@@ -1,5 +1,4 @@
 import { TRPCError } from '@trpc/server';
-
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@atelier/db';
@@ -100,11 +99,11 @@ export const adminRouter = router({
     .output(pluginInfoSchema)
     .mutation(async ({ ctx, input }) => {
       const registry = ctx.api.core.registry;
-      registry.get(input.id); // PLUGIN_NOT_FOUND
+      const plugin = registry.get(input.id); // PLUGIN_NOT_FOUND
       const enabled = input.enabled ?? registry.isEnabled(input.id);
       const defaults = input.defaults ?? { ...registry.overrides(input.id) };
       // Validate before anything is stored.
-      const probe = registry.get(input.id).params.partial().strict().safeParse(defaults);
+      const probe = plugin.params.partial().strict().safeParse(defaults);
       if (!probe.success)
         throw new TRPCError({
           code: 'BAD_REQUEST',

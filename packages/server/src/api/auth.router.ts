@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from './trpc.ts';
 import { okSchema, sessionSchema, userSchema } from './response-schemas.ts';
 import type { ApiContext } from './context.ts';
+import { userView } from './views.ts';
 import { blankSessionCookie, sessionCookie } from '../auth/index.ts';
 import type { SignedIn } from '../auth/index.ts';
 
@@ -20,7 +21,7 @@ function signedIn(ctx: ApiContext, { token, session, user }: SignedIn) {
   return {
     token,
     expiresAt: session.expiresAt.toISOString(),
-    user: { ...user, createdAt: user.createdAt.toISOString() },
+    user: userView(user),
   };
 }
 
@@ -136,5 +137,5 @@ export const usersRouter = router({
       },
     })
     .output(userSchema)
-    .query(({ ctx }) => ({ ...ctx.user, createdAt: ctx.user.createdAt.toISOString() })),
+    .query(({ ctx }) => userView(ctx.user)),
 });

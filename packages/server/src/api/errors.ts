@@ -4,14 +4,17 @@ import { ERROR_CODES, isAtelierError } from '@atelier/core';
 import type { ErrorCode, AtelierError } from '@atelier/core';
 
 /**
- * The one place where Atelier's error codes meet HTTP: each code's status (from ERROR_CODES) maps
- * to the tRPC code that carries it, so REST, tRPC and downloads answer alike.
+ * The one place where HTTP statuses meet tRPC codes: each Atelier code's status (from
+ * ERROR_CODES) maps to the tRPC code that carries it, so REST, tRPC and downloads answer alike;
+ * the REST scope names Fastify's own errors (405, 408, ...) from the same table.
  */
 const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  408: 'TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
@@ -22,8 +25,13 @@ const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   504: 'TIMEOUT',
 };
 
+/** The tRPC code of an HTTP status; INTERNAL_SERVER_ERROR for any status the table does not name. */
+export function trpcCodeOfStatus(status: number): TRPC_ERROR_CODE_KEY {
+  return BY_STATUS[status] ?? 'INTERNAL_SERVER_ERROR';
+}
+
 export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
-  return BY_STATUS[ERROR_CODES[code].status] ?? 'INTERNAL_SERVER_ERROR';
+  return trpcCodeOfStatus(ERROR_CODES[code].status);
 }
 
 /** Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). */

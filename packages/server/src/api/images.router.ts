@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { DEFAULT_LIMITS } from '@atelier/core';
 import { authedProcedure, router } from './trpc.ts';
 import { imageView } from './views.ts';
 import { signPath } from './signed-url.ts';
@@ -19,7 +20,7 @@ export const imagesRouter = router({
       if (!(file instanceof Blob)) {
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'Send the image as the form field "file".' });
       }
-      const limit = ctx.api.core.config.limits.maxInputBytes ?? 50 * 1024 * 1024;
+      const limit = ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
       if (file.size > limit) {
         throw new TRPCError({
           code: 'PAYLOAD_TOO_LARGE',

@@ -1,15 +1,20 @@
-import { tracked } from '@trpc/server';
+import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
 import type { ParamsSchema, PlanRequest, PluginDefinition } from '@atelier/core';
 import { cartoon, colorPencil, oilPainting, popArt, sketch, watercolor } from '@atelier/plugins';
 import type { JobEvent } from '@atelier/jobs';
-import { eventOf } from '@atelier/jobs';
+import { TERMINAL_STATUSES, eventOf } from '@atelier/jobs';
 import { authedProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
 import { signPath } from './signed-url.ts';
-import { deletedSchema, downloadUrlSchema, jobPageSchema, jobSchema } from './response-schemas.ts';
-import { TRPCError } from '@trpc/server';
+import {
+  JOB_STATUSES,
+  deletedSchema,
+  downloadUrlSchema,
+  jobPageSchema,
+  jobSchema,
+} from './response-schemas.ts';
 
 const outputInput = z.object({
   format: z.enum(OUTPUT_FORMATS).optional(),
@@ -41,8 +46,6 @@ export const createJobInput = z.union([
   z.object({ ...common, plan: planRequestSchema }),
 ]);
 export type CreateJobInput = z.input<typeof createJobInput>;
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export const jobsRouter = router({
   // Over REST it is `POST /api/jobs` (rest-api.ts): trpc-to-openapi takes only object inputs, and this is a union.
@@ -97,7 +100,7 @@ export const jobsRouter = router({
         limit: z.number().int().min(1).max(100).default(20),
         cursor: z.string().nullish(),
         style: z.string().optional(),
-        status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+        status: z.enum(JOB_STATUSES).optional(),
         createdAfter: z.string().datetime().optional(),
         createdBefore: z.string().datetime().optional(),
       }),
@@ -192,8 +195,7 @@ export const jobsRouter = router({
   onUpdate: authedProcedure
     .input(z.object({ id: z.string(), lastEventId: z.string().nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
-      const jobs = ctx.api.core.jobs;
-      await jobs.get(input.id, ctx.user.id); // ownership check before anything is streamed
+      await ctx.api.core.jobs.get(input.id, ctx.user.id); // ownership check before anything is streamed
       const abort = new AbortController();
       signal?.addEventListener('abort', () => abort.abort(), { once: true });
       const stream = ctx.api.events.subscribe(input.id, abort.signal);
@@ -202,32 +204,30 @@ export const jobsRouter = router({
         lastSeq = event.seq;
         return tracked(String(event.seq), event);
       };
+      const finished = (event: JobEvent) => TERMINAL_STATUSES.includes(event.status);
+      // The job's state as stored: first, and again whenever notifications may have been lost.
+      const read = async () =>
+        eventOf(
+          await ctx.api.core.database.db
+            .selectFrom('jobs')
+            .selectAll()
+            .where('id', '=', input.id)
+            .executeTakeFirstOrThrow(),
+        );
       try {
-        const row = await ctx.api.core.database.db
-          .selectFrom('jobs')
-          .selectAll()
-          .where('id', '=', input.id)
-          .executeTakeFirstOrThrow();
-        const current = eventOf(row);
+        const current = await read();
         if (current.seq > lastSeq || !input.lastEventId) yield emit(current);
-        if (TERMINAL.has(current.status)) return;
+        if (finished(current)) return;
         for await (const [event] of stream) {
           if (event === 'reconnect') {
-            // Notifications may have been lost while the listener reconnected: re-read.
-            const fresh = eventOf(
-              await ctx.api.core.database.db
-                .selectFrom('jobs')
-                .selectAll()
-                .where('id', '=', input.id)
-                .executeTakeFirstOrThrow(),
-            );
+            const fresh = await read();
             if (fresh.seq > lastSeq) yield emit(fresh);
-            if (TERMINAL.has(fresh.status)) return;
+            if (finished(fresh)) return;
             continue;
           }
           if (event.seq < lastSeq) continue;
           yield emit(event);
-          if (TERMINAL.has(event.status)) return;
+          if (finished(event)) return;
         }
       } finally {
         abort.abort();

@@ -5,7 +5,7 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
 import serverPackage from '../../package.json' with { type: 'json' };
-import { SESSION_COOKIE } from './context.ts';
+import { SESSION_COOKIE_NAME } from '../auth/index.ts';
 import { REST_PREFIX, restRoutePaths } from './rest-api.ts';
 import { appRouter } from './router.ts';
 
@@ -18,7 +18,7 @@ same procedures as the tRPC API at \`/trpc\` (which TypeScript clients use throu
 with the same sessions, validation and errors.
 
 **Sign in.** \`POST ${REST_PREFIX}/auth/register\` or \`POST ${REST_PREFIX}/auth/login\` returns a \`token\`; send it on
-every other call as \`Authorization: Bearer <token>\`. Browsers may rely on the \`${SESSION_COOKIE}\` cookie
+every other call as \`Authorization: Bearer <token>\`. Browsers may rely on the \`${SESSION_COOKIE_NAME}\` cookie
 instead; with the cookie, requests that change something need an \`Origin\` header the server trusts.
 
 **Stylize a photo.** \`POST ${REST_PREFIX}/images\` with the image bytes as the body, then \`POST ${REST_PREFIX}/jobs\` with
@@ -162,7 +162,7 @@ export function createOpenApiDocument(): OpenAPIObject {
       cookie: {
         type: 'apiKey',
         in: 'cookie',
-        name: SESSION_COOKIE,
+        name: SESSION_COOKIE_NAME,
         description: 'The browser session; changes need a trusted Origin.',
       },
     },

@@ -8,8 +8,9 @@ import type { PluginInfo } from '@atelier/core';
 import type { UserRecord } from '../auth/index.ts';
 import type { ApiImage, ApiJob } from './views.ts';
 
-const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-const PLUGIN_KINDS = ['style', 'transform', 'analysis'] as const;
+/** Also the values the routers' inputs accept, so a filter and a response name the same ones. */
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const PLUGIN_KINDS = ['style', 'transform', 'analysis'] as const;
 const USER_ROLES = ['user', 'admin'] as const;
 
 const isoDate = z.string().meta({ format: 'date-time' });

@@ -1,5 +1,4 @@
 import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
@@ -7,6 +6,7 @@ import type { CreateOpenApiFastifyPluginOptions, GenerateOpenApiDocumentOptions 
 import { z } from 'zod';
 import type { ApiContext, ApiServices } from './context.ts';
 import { createContext } from './context.ts';
+import { trpcCodeOfStatus } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
 import { imageSchema, jobSchema } from './response-schemas.ts';
@@ -89,7 +89,7 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     if (status === 500) req.log.error({ err: error }, 'REST request failed');
     return reply.code(status).send({
       message: fastifyErrorMessage(error, req, status, maxUploadBytes),
-      code: CODE_BY_STATUS[status] ?? 'INTERNAL_SERVER_ERROR',
+      code: trpcCodeOfStatus(status),
     });
   });
 
@@ -158,20 +158,6 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
 
 const UPLOAD_HINT =
   'Send the image as the raw request body with Content-Type image/* or application/octet-stream.';
-
-const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_SUPPORTED',
-  408: 'TIMEOUT',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'UNPROCESSABLE_CONTENT',
-  429: 'TOO_MANY_REQUESTS',
-};
 
 function fastifyErrorMessage(
   error: FastifyError,

@@ -10,7 +10,8 @@ const range = z.object({ days: z.number().int().min(1).max(366).default(30) }).o
 /** Statistics shaped for charts: series of points, one per day and style. */
 async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
   const since = sql<Date>`now() - make_interval(days => ${days})`;
-  let perDay = db
+  const mine = ownerId !== undefined;
+  const perDay = db
     .selectFrom('jobs')
     .select([
       sql<string>`to_char(date_trunc('day', created_at), 'YYYY-MM-DD')`.as('day'),
@@ -18,14 +19,16 @@ async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
       ({ fn }) => fn.countAll<string>().as('n'),
     ])
     .where('created_at', '>=', since)
+    .$if(mine, (q) => q.where('owner_id', '=', ownerId!))
     .groupBy(['day', 'style'])
     .orderBy('day');
-  let outcomes = db
+  const outcomes = db
     .selectFrom('jobs')
     .select(['status', ({ fn }) => fn.countAll<string>().as('n')])
     .where('created_at', '>=', since)
+    .$if(mine, (q) => q.where('owner_id', '=', ownerId!))
     .groupBy('status');
-  let timing = db
+  const timing = db
     .selectFrom('jobs')
     .select([
       'style',
@@ -39,35 +42,23 @@ async function statsOf(db: Kysely<Database>, days: number, ownerId?: string) {
     .where('status', '=', 'succeeded')
     .where('from_cache', '=', false)
     .where('created_at', '>=', since)
+    .$if(mine, (q) => q.where('owner_id', '=', ownerId!))
     .groupBy('style');
-  let originals = db.selectFrom('images').select(sql<string>`coalesce(sum(bytes), 0)`.as('bytes'));
-  let results = db
+  const originals = db
+    .selectFrom('images')
+    .select(sql<string>`coalesce(sum(bytes), 0)`.as('bytes'))
+    .$if(mine, (q) => q.where('owner_id', '=', ownerId!));
+  const results = db
     .selectFrom((eb) =>
       eb
         .selectFrom('jobs')
         .select(['output_key', 'output_bytes'])
         .distinctOn('output_key')
         .where('output_key', 'is not', null)
+        .$if(mine, (q) => q.where('owner_id', '=', ownerId!))
         .as('r'),
     )
     .select(sql<string>`coalesce(sum(output_bytes), 0)`.as('bytes'));
-  if (ownerId !== undefined) {
-    perDay = perDay.where('owner_id', '=', ownerId);
-    outcomes = outcomes.where('owner_id', '=', ownerId);
-    timing = timing.where('owner_id', '=', ownerId);
-    originals = originals.where('owner_id', '=', ownerId);
-    results = db
-      .selectFrom((eb) =>
-        eb
-          .selectFrom('jobs')
-          .select(['output_key', 'output_bytes'])
-          .distinctOn('output_key')
-          .where('output_key', 'is not', null)
-          .where('owner_id', '=', ownerId)
-          .as('r'),
-      )
-      .select(sql<string>`coalesce(sum(output_bytes), 0)`.as('bytes'));
-  }
   const [dayRows, outcomeRows, timingRows, originalBytes, resultBytes] = await Promise.all([
     perDay.execute(),
     outcomes.execute(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from './trpc.ts';
-import { previewSchema, styleSchema } from './response-schemas.ts';
+import { PLUGIN_KINDS, previewSchema, styleSchema } from './response-schemas.ts';
 
 export const stylesRouter = router({
   /** Enabled plugins with their JSON Schema and defaults: enough for a frontend to build a form. */
@@ -14,7 +14,7 @@ export const stylesRouter = router({
         summary: 'Enabled plugins with their parameters as JSON Schema',
       },
     })
-    .input(z.object({ kind: z.enum(['style', 'transform', 'analysis']).optional() }).optional())
+    .input(z.object({ kind: z.enum(PLUGIN_KINDS).optional() }).optional())
     .output(z.array(styleSchema))
     .query(({ ctx, input }) =>
       ctx.api.core.registry.list(input?.kind ? { kind: input.kind } : {}).map((p) => ({

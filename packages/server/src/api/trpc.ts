@@ -39,11 +39,6 @@ const t = initTRPC
 const mapErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok) {
-    const retryAfter = (
-      atelierCause(toTRPCError(result.error.cause ?? result.error))?.details as
-        { retryAfterSeconds?: number } | undefined
-    )?.retryAfterSeconds;
-    if (retryAfter !== undefined) ctx.res.header('retry-after', String(Math.ceil(retryAfter)));
     const error = result.error;
     if (error.cause && !(error.cause instanceof TRPCError)) {
       const mapped = toTRPCError(error.cause);
@@ -51,6 +46,9 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
         (result as { error: TRPCError }).error = mapped;
       }
     }
+    const details = atelierCause(result.error)?.details as { retryAfterSeconds?: number } | undefined;
+    if (details?.retryAfterSeconds !== undefined)
+      ctx.res.header('retry-after', String(Math.ceil(details.retryAfterSeconds)));
   }
   return result;
 });
@@ -76,7 +74,7 @@ export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
       message: 'Cross-site request refused: the Origin header is missing or not allowed.',
     });
   }
-  return next({ ctx: { ...ctx, user: ctx.user, session: ctx.session } });
+  return next({ ctx: { user: ctx.user, session: ctx.session } });
 });
 
 /** Needs the admin role. */

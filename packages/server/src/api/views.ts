@@ -1,5 +1,6 @@
 // What the API returns: plain response objects with ISO dates, never database rows.
 import type { ImageRecord, JobRecord } from '@atelier/jobs';
+import type { UserRecord } from '../auth/index.ts';
 
 export interface ApiJob {
   readonly id: string;
@@ -69,4 +70,8 @@ export function imageView(image: ImageRecord): ApiImage {
     originalName: image.originalName,
     createdAt: image.createdAt.toISOString(),
   };
+}
+
+export function userView(user: UserRecord): Omit<UserRecord, 'createdAt'> & { readonly createdAt: string } {
+  return { ...user, createdAt: user.createdAt.toISOString() };
 }

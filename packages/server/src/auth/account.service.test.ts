@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, expectTypeOf, inject, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { AtelierError } from '@atelier/core';
-import { createTestDatabase } from '@atelier/db';
-import type { TestDatabase } from '@atelier/db';
 import { AccountService, requireAdmin } from './account.service.ts';
 import type { SignedIn } from './account.service.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import type { UserRecord } from './records.ts';
 import { SessionService } from './session.service.ts';
 import type { Clock } from './session.service.ts';
+import { testClock, useTestDatabase } from './test-support.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-function testClock(start = Date.parse('2031-03-01T12:00:00Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
-}
-
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(inject('pgAdminUrl'));
-});
-afterAll(() => t.drop());
+const t = useTestDatabase();
 
 function services(clock: Clock = testClock()): { accounts: AccountService; sessions: SessionService } {
   const sessions = new SessionService({ db: t.db, clock });

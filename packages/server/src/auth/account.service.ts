@@ -9,7 +9,7 @@ import { checkPasswordPolicy, hashPassword, needsRehash, verifyPassword } from '
 import { USER_RECORD_COLUMNS, toUserRecord } from './records.ts';
 import type { UserRecord } from './records.ts';
 import { systemClock } from './session.service.ts';
-import type { Clock, Session, SessionService } from './session.service.ts';
+import type { Clock, Session, SessionClient, SessionService } from './session.service.ts';
 
 /**
  * An email as Atelier stores and compares it: trimmed, lowercased, at most 254 characters, a valid
@@ -44,11 +44,8 @@ export interface SignedIn {
   readonly user: UserRecord;
 }
 
-/** Where a sign-in comes from: counted by the IP throttle and shown in the user's session list. */
-export interface ClientInfo {
-  readonly ip?: string | undefined;
-  readonly userAgent?: string | undefined;
-}
+/** Where a sign-in comes from: counted by the IP throttle and stored with the session it opens. */
+export type ClientInfo = SessionClient;
 
 /** Options of {@link AccountService}. */
 export interface AccountServiceOptions {

@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AtelierError } from '@atelier/core';
-import { createTestDatabase } from '@atelier/db';
-import type { TestDatabase } from '@atelier/db';
 import { LoginThrottle, accountKey, ipKey } from './login-throttle.ts';
-import type { Clock } from './session.service.ts';
+import { testClock, useTestDatabase } from './test-support.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-function testClock(start = Date.parse('2031-03-01T12:00:00Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
-}
-
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(inject('pgAdminUrl'));
-});
-afterAll(() => t.drop());
+const t = useTestDatabase();
 
 /** The retry-after of `check`, or 0 when not throttled. */
 async function retryAfter(throttle: LoginThrottle, keys: string[]): Promise<number> {

@@ -1,8 +1,6 @@
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '@atelier/db';
-import type { TestDatabase } from '@atelier/db';
+import { describe, expect, it } from 'vitest';
 import {
   SESSION_COOKIE_NAME,
   SessionService,
@@ -11,21 +9,11 @@ import {
   sessionCookie,
   sessionIdFromToken,
 } from './session.service.ts';
-import type { Clock } from './session.service.ts';
+import { testClock, useTestDatabase } from './test-support.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** A clock the test moves by hand. */
-function testClock(start = Date.parse('2031-03-01T12:00:00Z')): Clock & { advance(ms: number): void } {
-  let t = start;
-  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
-}
-
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(inject('pgAdminUrl'));
-});
-afterAll(() => t.drop());
+const t = useTestDatabase();
 
 let n = 0;
 async function newUser(): Promise<string> {
