@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -19,7 +18,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type pino from 'pino';
 import client from 'prom-client';
 import { sql } from 'kysely';
-import { isAtelierError } from '@atelier/core';
+import { DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import { CONTENT_TYPES } from '@atelier/jobs';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
@@ -44,7 +43,7 @@ export interface AppOptions {
  * structured logs (no secrets: cookies and Authorization headers are redacted).
  */
 export async function buildApp(api: ApiServices, options: AppOptions = {}): Promise<FastifyInstance> {
-  const maxUpload = api.core.config.limits.maxInputBytes ?? 50 * 1024 * 1024;
+  const maxUpload = api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
   const app = Fastify({
     ...(typeof options.logger === 'object'
       ? { loggerInstance: options.logger as unknown as FastifyBaseLogger }
@@ -136,7 +135,6 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     done();
   });
 
-  await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: false,
     crossOriginResourcePolicy: { policy: 'same-site' },

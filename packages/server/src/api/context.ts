@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SESSION_COOKIE_NAME, sessionCookie } from '../auth/index.ts';
+import { readSessionToken, sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
 import type { Services } from '../services.ts';
 import type { JobEventHub } from './job-event-hub.ts';
@@ -45,12 +45,8 @@ export interface ApiContext {
 
 /** The session token of a request: `Authorization: Bearer <token>` first, then the cookie. */
 export function tokenOf(req: FastifyRequest): { token: string | null; viaCookie: boolean } {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim() || null, viaCookie: false };
-  const cookie = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[
-    SESSION_COOKIE_NAME
-  ];
-  return { token: cookie ?? null, viaCookie: cookie !== undefined };
+  const found = readSessionToken({ authorization: req.headers.authorization, cookie: req.headers.cookie });
+  return { token: found?.token ?? null, viaCookie: found?.from === 'cookie' };
 }
 
 /** An Origin is trusted when it is the API's own or on the allow-list. */

@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { ApiContext } from './context.ts';
+import { requireAdmin } from '../auth/index.ts';
 import { atelierCause, toTRPCError } from './errors.ts';
 
 /**
@@ -79,7 +80,6 @@ export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
 
 /** Needs the admin role. */
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.user.role !== 'admin')
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'This needs an administrator.' });
+  requireAdmin(ctx.user);
   return next();
 });
