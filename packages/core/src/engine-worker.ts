@@ -41,10 +41,11 @@ async function resolvePlugin(id: string, version: string, url: string | undefine
   return plugin;
 }
 
+const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+
 /** An AbortSignal whose `aborted` also reads a shared flag, so synchronous loops see a cancel at once. */
 function sharedSignal(flag: Int32Array, controller: AbortController): AbortSignal {
   const signal = controller.signal;
-  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
   const check = (): boolean => {
     if (!nativeAborted.call(signal) && Atomics.load(flag, 0) !== 0) controller.abort(new Error('cancelled'));
     return nativeAborted.call(signal) as boolean;
@@ -68,12 +69,11 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   port.on('message', (m: { t?: string }) => {
     if (m.t === 'abort') controller.abort(new Error('cancelled'));
   });
-  const logger: Logger = {
-    debug: (message, fields) => post({ t: 'log', level: 'debug', message, ...(fields ? { fields } : {}) }),
-    info: (message, fields) => post({ t: 'log', level: 'info', message, ...(fields ? { fields } : {}) }),
-    warn: (message, fields) => post({ t: 'log', level: 'warn', message, ...(fields ? { fields } : {}) }),
-    error: (message, fields) => post({ t: 'log', level: 'error', message, ...(fields ? { fields } : {}) }),
-  };
+  const log =
+    (level: keyof Logger): Logger[keyof Logger] =>
+    (message, fields) =>
+      post({ t: 'log', level, message, ...(fields ? { fields } : {}) });
+  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   try {
     const plugins = await Promise.all(
       plan.steps.map((s) => resolvePlugin(s.plugin, s.version, task.modules[s.plugin])),

@@ -63,6 +63,8 @@ export interface RunResult {
 
 interface ActiveRun {
   readonly plan: Plan;
+  /** The plan's maxMemoryMb, capped at the engine's. */
+  readonly memoryBudgetMb: number;
   worker: Worker | undefined;
   baselineBytes: number;
   failure?: 'timeout' | 'memory' | 'cancel';
@@ -170,7 +172,6 @@ export class Engine {
     let timer: NodeJS.Timeout | undefined;
     let graceTimer: NodeJS.Timeout | undefined;
     let dispatched = 0;
-    let stage: Stage = 'decode';
     const stepCount = plan.steps.length;
     const overall = (s: Stage, step: number, fraction: number): number => {
       // decode 5%, steps share 90% evenly, encode the last 5%.
@@ -181,6 +182,7 @@ export class Engine {
 
     const run: ActiveRun = {
       plan,
+      memoryBudgetMb: Math.min(plan.limits.maxMemoryMb, this.#maxMemoryMb),
       worker: undefined,
       baselineBytes: 0,
       step: -1,
@@ -208,15 +210,14 @@ export class Engine {
           armStepTimer();
           break;
         case 'stage':
-          stage = message.stage;
           run.step = message.step ?? run.step;
           armStepTimer();
           options.onProgress?.({
-            stage,
+            stage: message.stage,
             ...(message.step === undefined
               ? {}
               : { step: message.step, plugin: plan.steps[message.step]?.plugin ?? '' }),
-            fraction: overall(stage, message.step ?? 0, 0),
+            fraction: overall(message.stage, message.step ?? 0, 0),
           });
           break;
         case 'progress':
@@ -298,7 +299,7 @@ export class Engine {
       case 'memory':
         return new AtelierError(
           'PLUGIN_OUT_OF_MEMORY',
-          `${where} used more than ${Math.min(run.plan.limits.maxMemoryMb, this.#maxMemoryMb)} MB and was stopped.`,
+          `${where} used more than ${run.memoryBudgetMb} MB and was stopped.`,
           { details },
         );
       case 'cancel':
@@ -341,8 +342,7 @@ export class Engine {
           .getHeapStatistics()
           .then((stats) => {
             const used = stats.used_heap_size + Math.max(0, stats.external_memory) - run.baselineBytes;
-            const budgetMb = Math.min(run.plan.limits.maxMemoryMb, this.#maxMemoryMb);
-            if (used > budgetMb * 1024 * 1024 && this.#active.has(run)) {
+            if (used > run.memoryBudgetMb * 1024 * 1024 && this.#active.has(run)) {
               this.#logger.warn('run exceeded its memory limit', { usedMb: Math.round(used / 2 ** 20) });
               run.abort('memory');
             }

@@ -133,11 +133,8 @@ export class AtelierError extends Error {
 
 /** True when `value` is an {@link AtelierError}, also across module copies (checks the shape). */
 export function isAtelierError(value: unknown): value is AtelierError {
-  return (
-    value instanceof AtelierError ||
-    (value instanceof Error &&
-      value.name === 'AtelierError' &&
-      typeof (value as { code?: unknown }).code === 'string' &&
-      (value as unknown as { code: string }).code in ERROR_CODES)
-  );
+  if (value instanceof AtelierError) return true;
+  if (!(value instanceof Error) || value.name !== 'AtelierError') return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && code in ERROR_CODES;
 }

@@ -6,6 +6,12 @@ import { AtelierError } from './errors.ts';
 import type { AnyPlugin } from './plugin.ts';
 import type { PluginRegistry } from './registry.ts';
 
+const isFile = (file: string): Promise<boolean> =>
+  stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
 function looksLikePlugin(value: unknown): value is AnyPlugin {
   return (
     value !== null &&
@@ -94,13 +100,7 @@ async function entryOfPackageDir(dir: string): Promise<string | undefined> {
   } catch {
     for (const name of ['index.ts', 'index.js', 'index.mjs']) {
       const file = path.join(dir, name);
-      if (
-        await stat(file).then(
-          (s) => s.isFile(),
-          () => false,
-        )
-      )
-        return file;
+      if (await isFile(file)) return file;
     }
     return undefined;
   }
@@ -114,14 +114,7 @@ export async function resolvePluginPackage(name: string, fromDir: string): Promi
   const require = createRequire(path.join(path.resolve(fromDir), 'noop.js'));
   for (const candidate of require.resolve.paths(name) ?? []) {
     const entry = await entryOfPackageDir(path.join(candidate, name));
-    if (
-      entry &&
-      (await stat(entry).then(
-        (s) => s.isFile(),
-        () => false,
-      ))
-    )
-      return pathToFileURL(entry).href;
+    if (entry && (await isFile(entry))) return pathToFileURL(entry).href;
   }
   throw new AtelierError(
     'PLUGIN_LOAD_FAILED',

@@ -2,7 +2,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { AtelierError } from './errors.ts';
 import type { AnyPlugin, PluginKind } from './plugin.ts';
-import { defaultParams, describeIssues, paramsJsonSchema } from './params.ts';
+import { describeIssues, paramsJsonSchema } from './params.ts';
 import { ENGINE_VERSION } from './version.ts';
 
 /** Where a plugin's code lives, so that worker threads can import the very same module. */
@@ -101,7 +101,7 @@ export function validatePlugin(
   } catch (error) {
     throw invalid(id, `its parameters cannot be expressed as JSON Schema (${(error as Error).message})`);
   }
-  return { schema, defaults: defaultParams(p as AnyPlugin) };
+  return { schema, defaults: parsed.data as Record<string, unknown> };
 }
 
 /**

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { boxFilter } from './box-filter.ts';
-import { hash32 } from './rng.ts';
-
-function randomPlane(n: number, seed: number): Float32Array {
-  const p = new Float32Array(n);
-  for (let i = 0; i < n; i++) p[i] = hash32(seed ^ hash32(i)) / 4294967296;
-  return p;
-}
+import { randomPlane } from './test-support.ts';
 
 /** Mean over the window cut to the image, straight from the definition. */
 function naiveBox(src: Float32Array, w: number, h: number, r: number): Float32Array {

@@ -32,7 +32,7 @@ export function boxFilter(
   if (scratch === src || scratch === out) throw new Error('boxFilter: scratch must be a separate plane');
   const r = Math.max(0, Math.floor(radius));
   if (r === 0) {
-    if (out !== src) out.set(src);
+    if (out !== src) out.set(src.subarray(0, width * height));
     return out;
   }
   boxRows(src, scratch, width, height, r);

@@ -1,37 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canvasTexture } from './canvas-texture.ts';
-
-function stats(p: Float32Array): { mean: number; sd: number } {
-  let s = 0;
-  let q = 0;
-  for (const v of p) {
-    s += v;
-    q += v * v;
-  }
-  const mean = s / p.length;
-  return { mean, sd: Math.sqrt(q / p.length - mean * mean) };
-}
-
-/** Mean |difference| across the tile's wrap, relative to the mean |difference| of neighbours inside. */
-function seamRatio(t: Float32Array, size: number): number {
-  let inside = 0;
-  let seam = 0;
-  for (let i = 0; i < size; i++) {
-    inside += Math.abs(t[i * size + 1]! - t[i * size]!) + Math.abs(t[size + i]! - t[i]!);
-    seam += Math.abs(t[i * size]! - t[i * size + size - 1]!) + Math.abs(t[i]! - t[(size - 1) * size + i]!);
-  }
-  return seam / inside;
-}
-
-/** Correlation of a tile with itself shifted by (dx, dy), wrapping. */
-function correlation(t: Float32Array, size: number, dx: number, dy: number): number {
-  let s = 0;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++)
-      s += t[y * size + x]! * t[((y + dy + size) % size) * size + ((x + dx + size) % size)]!;
-  }
-  return s / (size * size);
-}
+import { correlation, seamRatio, stats } from './test-support.ts';
 
 describe('canvasTexture', () => {
   it('weaves threads of the given width into a seamless tile', () => {

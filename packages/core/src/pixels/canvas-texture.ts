@@ -1,4 +1,4 @@
-import { normalise } from './paper-texture.ts';
+import { normalise } from './normalise.ts';
 import { tileableNoise } from './value-noise.ts';
 
 /** Arguments of {@link canvasTexture}. */

@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { domainTransformFilter } from './domain-transform.ts';
 import { hash32 } from './rng.ts';
+import { noisyStep as noisyStepOf } from './test-support.ts';
 
 const W = 80;
 const H = 40;
 
-function noisyStep(noise: number, seed: number, low = 0.2, high = 0.8): Float32Array {
-  const p = new Float32Array(W * H);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const n = (hash32(seed ^ hash32(y * W + x)) / 4294967296 - 0.5) * 2 * noise;
-      p[y * W + x] = (x < W / 2 ? low : high) + n;
-    }
-  }
-  return p;
-}
+const noisyStep = (noise: number, seed: number, low?: number, high?: number): Float32Array =>
+  noisyStepOf(W, H, noise, seed, low, high);
 
 function spread(p: Float32Array, x0: number, x1: number): number {
   let min = Infinity;

@@ -5,22 +5,13 @@ import {
   guidedFilterCoefficients,
   guidedSmooth,
 } from './guided-filter.ts';
-import { hash32 } from './rng.ts';
+import { noisyStep as noisyStepOf } from './test-support.ts';
 
 const W = 64;
 const H = 32;
 
 /** Left half 0.2, right half 0.8, plus seeded noise of amplitude `noise`. */
-function noisyStep(noise: number, seed = 1): Float32Array {
-  const p = new Float32Array(W * H);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const n = (hash32(seed ^ hash32(y * W + x)) / 4294967296 - 0.5) * 2 * noise;
-      p[y * W + x] = (x < W / 2 ? 0.2 : 0.8) + n;
-    }
-  }
-  return p;
-}
+const noisyStep = (noise: number, seed = 1): Float32Array => noisyStepOf(W, H, noise, seed);
 
 function std(values: number[]): number {
   const m = values.reduce((a, b) => a + b, 0) / values.length;

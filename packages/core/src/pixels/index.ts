@@ -1,6 +1,5 @@
 // Pixel kernels for plugin authors: fast, allocation-aware building blocks (box filters, guided
 // filter, colour conversions, ...). Built-in styles use only what is exported here.
-export {};
 export { boxFilter } from './box-filter.ts';
 export { boxRadiiForGaussian, gaussianBlur } from './gaussian-blur.ts';
 export {

@@ -137,12 +137,10 @@ export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
       const at = ((written + reach) % S) * rowLen;
       if (written <= 0) ring.set(first, at);
       else if (written <= lastY) rows.next(ring, at);
-      else
-        ring.copyWithin(
-          at,
-          ((written - 1 + reach) % S) * rowLen,
-          ((written - 1 + reach) % S) * rowLen + rowLen,
-        );
+      else {
+        const previous = ((written - 1 + reach) % S) * rowLen;
+        ring.copyWithin(at, previous, previous + rowLen);
+      }
       ring.copyWithin(at + S * rowLen, at, at + rowLen);
     }
     const base = ((y % S) + reach) * rowLen;

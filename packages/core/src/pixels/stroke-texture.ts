@@ -1,4 +1,4 @@
-import { normalise } from './paper-texture.ts';
+import { normalise } from './normalise.ts';
 import { hash32 } from './rng.ts';
 
 /** Size of the table of random bristle heights (a power of two). */
