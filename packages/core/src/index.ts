@@ -29,6 +29,7 @@ export {
   resolvePluginPackage,
 } from './plugin-loader.ts';
 export {
+  CONTENT_TYPES,
   DEFAULT_LIMITS,
   DEFAULT_QUALITY,
   INPUT_FORMATS,

@@ -20,6 +20,16 @@ export const OUTPUT_EXTENSIONS: Readonly<Record<OutputFormat, string>> = {
 export const INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
+/** The media type of each image format the engine reads or writes. */
+export const CONTENT_TYPES: Readonly<Record<InputFormat, string>> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+};
+
 /** Limits that bound a run; they travel inside the plan so every worker applies the same. */
 export interface PlanLimits {
   /** Largest input file. @default 50 MiB */

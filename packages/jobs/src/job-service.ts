@@ -2,7 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { PgBoss } from 'pg-boss';
-import { AtelierError, createPlan, inspectInput, planHash, DEFAULT_LIMITS } from '@atelier/core';
+import {
+  AtelierError,
+  CONTENT_TYPES,
+  createPlan,
+  inspectInput,
+  planHash,
+  DEFAULT_LIMITS,
+} from '@atelier/core';
 import type { Logger, Plan, PlanLimits, PlanRequest, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { precompile } from '@atelier/db';
@@ -10,7 +17,7 @@ import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, enqueueRender } from './queue.ts';
-import { CONTENT_TYPES, TERMINAL_STATUSES, originalKey, toImageRecord, toJobRecord } from './records.ts';
+import { TERMINAL_STATUSES, originalKey, toImageRecord, toJobRecord } from './records.ts';
 import type { ImageRecord, JobRecord } from './records.ts';
 
 /** Options of {@link JobService}. */
@@ -176,7 +183,7 @@ export class JobService {
     const key = originalKey(sha256);
     if (!(await this.#storage.head(key))) {
       await this.#storage.put(key, args.bytes, {
-        contentType: CONTENT_TYPES[info.format] ?? 'application/octet-stream',
+        contentType: CONTENT_TYPES[info.format],
       });
     }
     const orientSwap = info.orientation >= 5 && info.orientation <= 8;

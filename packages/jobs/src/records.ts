@@ -95,15 +95,6 @@ export function toImageRecord(row: Image): ImageRecord {
   };
 }
 
-export const CONTENT_TYPES: Record<string, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  gif: 'image/gif',
-  tiff: 'image/tiff',
-};
-
 /** Where an original lives: content-addressed, so one photo uploaded twice is stored once. */
 export function originalKey(sha256: string): string {
   return `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;

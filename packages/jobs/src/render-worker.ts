@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
-import { AtelierError, isAtelierError, parsePlan } from '@atelier/core';
+import { AtelierError, CONTENT_TYPES, isAtelierError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import type { Database, Job } from '@atelier/db';
@@ -11,7 +11,7 @@ import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { RenderPayload } from './queue.ts';
-import { CONTENT_TYPES, resultKey } from './records.ts';
+import { resultKey } from './records.ts';
 
 /** Failures that another attempt cannot fix: the job fails at once, without retries. */
 const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -384,7 +384,7 @@ export class RenderWorker {
     });
     await pending;
     const key = resultKey(job.plan_hash, job.input_sha256, format);
-    await storage.put(key, result.data, { contentType: CONTENT_TYPES[format] ?? 'application/octet-stream' });
+    await storage.put(key, result.data, { contentType: CONTENT_TYPES[format] });
     return {
       key,
       bytes: result.bytes,

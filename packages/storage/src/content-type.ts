@@ -1,3 +1,5 @@
+import { CONTENT_TYPES } from '@atelier/core';
+
 /** The content type both stores record when `put` is given none. */
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
@@ -18,14 +20,9 @@ export function contentTypeFor(options: { readonly contentType?: string } | unde
 
 /** Content types that a key's extension implies (lower case, after the last dot of its last segment). */
 export const IMPLIED_CONTENT_TYPES: Readonly<Record<string, string>> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  gif: 'image/gif',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
+  ...CONTENT_TYPES,
+  jpg: CONTENT_TYPES.jpeg,
+  tif: CONTENT_TYPES.tiff,
 };
 
 /** The content type `key`'s extension implies (`results/…/x.jpg` → `image/jpeg`), if any. */

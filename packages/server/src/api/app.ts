@@ -18,8 +18,8 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type pino from 'pino';
 import client from 'prom-client';
 import { sql } from 'kysely';
-import { DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
-import { CONTENT_TYPES } from '@atelier/jobs';
+import { CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
+import type { InputFormat } from '@atelier/core';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
 import { toTRPCError } from './errors.ts';
@@ -206,7 +206,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       const { body, bytes } = await api.core.storage.stream(key);
       return reply
         .header('content-length', bytes)
-        .type(CONTENT_TYPES[format] ?? 'application/octet-stream')
+        .type(CONTENT_TYPES[format as InputFormat] ?? 'application/octet-stream')
         .send(body);
     } catch (error) {
       const trpc = toTRPCError(error);
