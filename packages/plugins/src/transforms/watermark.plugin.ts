@@ -2,6 +2,7 @@ import { AtelierError, definePlugin } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import type * as Canvas from '@napi-rs/canvas';
 import type { Image, SKRSContext2D } from '@napi-rs/canvas';
+import { imageSize as measureImage } from 'image-size';
 import type { OverlayOptions } from 'sharp';
 import { z } from 'zod';
 import { hexColor, parseHexColor } from '../color-param.ts';
@@ -33,43 +34,15 @@ const MAGIC: Record<string, (b: Buffer) => boolean> = {
   webp: (b) => b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP',
 };
 
-/** Width and height from a PNG, JPEG or WebP header, without decoding; undefined if unreadable. */
+/** Width and height from a PNG, JPEG or WebP header (read by image-size, without decoding), if it is of `type`; undefined if unreadable. */
 export function imageSize(b: Buffer, type: string): { width: number; height: number } | undefined {
-  if (type === 'png') {
-    if (b.length < 24 || b.toString('latin1', 12, 16) !== 'IHDR') return undefined;
-    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+  try {
+    const found = measureImage(b);
+    if (found.type !== (type === 'jpeg' ? 'jpg' : type)) return undefined;
+    return { width: found.width, height: found.height };
+  } catch {
+    return undefined; // a header image-size cannot read
   }
-  if (type === 'webp') {
-    const chunk = b.toString('latin1', 12, 16);
-    if (chunk === 'VP8 ' && b.length >= 30)
-      return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
-    if (chunk === 'VP8L' && b.length >= 25) {
-      const bits = b.readUInt32LE(21);
-      return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
-    }
-    if (chunk === 'VP8X' && b.length >= 30)
-      return { width: b.readUIntLE(24, 3) + 1, height: b.readUIntLE(27, 3) + 1 };
-    return undefined;
-  }
-  // JPEG: walk the marker segments to the first start-of-frame.
-  let pos = 2;
-  while (pos + 9 < b.length) {
-    if (b[pos] !== 0xff) return undefined;
-    const marker = b[pos + 1]!;
-    if (marker === 0xff) {
-      pos++;
-      continue;
-    }
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { width: b.readUInt16BE(pos + 7), height: b.readUInt16BE(pos + 5) };
-    }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
-      pos += 2;
-      continue;
-    }
-    pos += 2 + b.readUInt16BE(pos + 2);
-  }
-  return undefined;
 }
 
 /** Why a data URL is not an acceptable watermark image, or undefined when it is. */
