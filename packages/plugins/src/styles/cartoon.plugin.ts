@@ -9,6 +9,7 @@ import {
 } from '@atelier/core';
 import type { PluginContext, RawImage, SharpFactory } from '@atelier/core';
 import { z } from 'zod';
+import { fitLongSide, pixelsAt } from './work-size.ts';
 
 const params = z.object({
   smoothing: z
@@ -82,13 +83,8 @@ export const cartoon = definePlugin({
 async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
-  const scale = Math.min(1, WORK_SIZE / Math.max(width, height));
-  const ww = Math.max(1, Math.round(width * scale));
-  const wh = Math.max(1, Math.round(height * scale));
-  const work =
-    ww === width && wh === height
-      ? image.data
-      : await ctx.sharp().resize(ww, wh, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
+  const work = await pixelsAt(ctx, { width: ww, height: wh });
   signal.throwIfAborted();
   const planes = downsampleBox(work, ww, wh, 3, 1, 1 / 255);
   const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];

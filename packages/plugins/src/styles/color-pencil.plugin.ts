@@ -11,6 +11,7 @@ import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
 import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
 import type { PaperLevels } from './pencil-drawing.ts';
+import { fitLongSide, pixelsAt } from './work-size.ts';
 
 const params = z.object({
   darkness: z
@@ -86,14 +87,8 @@ export const colorPencil = definePlugin({
 async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
-  const long = Math.max(width, height);
-  const ws = Math.min(1, WORK_SIZE / long);
-  const ww = Math.max(1, Math.round(width * ws));
-  const wh = Math.max(1, Math.round(height * ws));
-  const work =
-    ww === width && wh === height
-      ? image.data
-      : await ctx.sharp().resize(ww, wh, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
+  const work = await pixelsAt(ctx, { width: ww, height: wh });
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.

@@ -9,6 +9,7 @@ import {
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
 import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
+import { fitLongSide } from './work-size.ts';
 
 const params = z.object({
   darkness: z
@@ -75,10 +76,7 @@ export const sketch = definePlugin({
 async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
-  const long = Math.max(width, height);
-  const ws = Math.min(1, WORK_SIZE / long);
-  const ww = Math.max(1, Math.round(width * ws));
-  const wh = Math.max(1, Math.round(height * ws));
+  const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
   const grey: Uint8Array = await ctx
     .sharp()
     .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
@@ -118,9 +116,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const toneLut = toneTable(far, p.contrast);
 
   // 4. Strokes: one hatching layer; read mirrored it is the cross-hatching layer.
-  const ss = Math.min(1, STROKE_SIZE / long);
-  const sw = Math.max(1, Math.round(width * ss));
-  const sh = Math.max(1, Math.round(height * ss));
+  const { width: sw, height: sh } = fitLongSide(width, height, STROKE_SIZE);
   const strokeUnit = Math.max(sw, sh) / 1000;
   const strokes = pencilStrokes({
     width: sw,
@@ -138,7 +134,8 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
   const tables = shadingTables(p.hatching);
   const ink = inkTable(p.darkness, 0.3 + 0.65 * p.darkness);
-  const strokeRows = ss < 1 ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
+  const strokeRows =
+    sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
     // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
