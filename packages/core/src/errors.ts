@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   PLUGIN_FAILED: { status: 500, hint: 'The plugin threw while processing the image.' },
   PLUGIN_TIMEOUT: { status: 504, hint: 'The plugin ran past its time limit and was stopped.' },
   PLUGIN_OUT_OF_MEMORY: {
-    status: 507,
+    status: 500, // HTTP has no better fit that tRPC can send (507 is WebDAV's "insufficient storage")
     hint: 'The plugin used more memory than its limit and was stopped.',
   },
   PLUGIN_OUTPUT_INVALID: { status: 500, hint: 'The plugin returned something that is not an image.' },

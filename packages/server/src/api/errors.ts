@@ -22,7 +22,7 @@ const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   429: 'TOO_MANY_REQUESTS',
   499: 'CLIENT_CLOSED_REQUEST',
   503: 'SERVICE_UNAVAILABLE',
-  504: 'TIMEOUT',
+  504: 'GATEWAY_TIMEOUT',
 };
 
 /** The tRPC code of an HTTP status; INTERNAL_SERVER_ERROR for any status the table does not name. */
