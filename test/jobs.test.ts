@@ -34,7 +34,6 @@ const finished = (id: string, timeoutMs = 20_000): Promise<JobRecord> =>
     `job ${id} to finish`,
   );
 
-
 describe('uploads', () => {
   it('store each photo once per owner, content-addressed', async () => {
     const bytes = await read(photo('chelsea.png'));
@@ -50,7 +49,9 @@ describe('uploads', () => {
       [bad('text.jpg'), 'IMAGE_FORMAT_UNSUPPORTED'],
       [bad('bomb-30000x30000.png'), 'IMAGE_TOO_MANY_PIXELS'],
     ] as const) {
-      expect(await errorCodeOf(h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(file) }))).toBe(code);
+      expect(await errorCodeOf(h.jobs.storeImage({ ownerId: h.ownerId, bytes: await read(file) }))).toBe(
+        code,
+      );
     }
     const images = await h.database.db.selectFrom('images').select('id').execute();
     expect(images).toHaveLength(1);

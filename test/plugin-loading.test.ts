@@ -64,7 +64,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(base, { recursive: true, force: true }));
 
-
 describe('loading plugins', () => {
   it('registers built-ins, configured npm packages and the local directory, and runs them on the engine', async () => {
     const config = readConfig(
@@ -92,7 +91,9 @@ describe('loading plugins', () => {
   });
 
   it('fails fast with a coded error for each kind of bad plugin', async () => {
-    expect(await errorCodeOf(resolvePluginPackage('atelier-plugin-missing', base))).toBe('PLUGIN_LOAD_FAILED');
+    expect(await errorCodeOf(resolvePluginPackage('atelier-plugin-missing', base))).toBe(
+      'PLUGIN_LOAD_FAILED',
+    );
     const broken = await resolvePluginPackage('atelier-plugin-broken', base);
     const error = await loadPluginModule(new PluginRegistry(), broken).catch((e: AtelierError) => e);
     expect(error).toMatchObject({ code: 'PLUGIN_LOAD_FAILED' });
@@ -104,7 +105,9 @@ describe('loading plugins', () => {
       return `file://${file}`;
     };
     expect(
-      await errorCodeOf(loadPluginModule(new PluginRegistry(), await write('empty.js', 'export const x = 1;\n'))),
+      await errorCodeOf(
+        loadPluginModule(new PluginRegistry(), await write('empty.js', 'export const x = 1;\n')),
+      ),
     ).toBe('PLUGIN_INVALID');
     expect(
       await errorCodeOf(
