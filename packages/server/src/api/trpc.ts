@@ -36,9 +36,11 @@ const t = initTRPC
     },
   });
 
-/** Turns a thrown AtelierError into a TRPCError with the right status, in one place. */
-const mapErrors = t.middleware(async ({ ctx, next }) => {
-  const result = await next();
+/**
+ * Turns a thrown AtelierError into a TRPCError with the right status, in one place (and sends
+ * `Retry-After` when the error says when to come back).
+ */
+function mapError<R extends { ok: true } | { ok: false; error: TRPCError }>(ctx: ApiContext, result: R): R {
   if (!result.ok) {
     const error = result.error;
     if (error.cause && !(error.cause instanceof TRPCError)) {
@@ -52,17 +54,21 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
       ctx.res.header('retry-after', String(Math.ceil(details.retryAfterSeconds)));
   }
   return result;
-});
+}
 
 export const router = t.router;
 export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Anyone may call it. */
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(async ({ ctx, next }) => mapError(ctx, await next()));
 
-/** Needs a valid session (cookie or Bearer token); cookie-authenticated mutations need a trusted Origin. */
-export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
+/**
+ * Needs a valid session (cookie or Bearer token); cookie-authenticated mutations need a trusted
+ * Origin. Maps errors as {@link publicProcedure} does, in the same middleware: each level of
+ * tRPC's middleware chain copies the call's options, and this one runs on nearly every call.
+ */
+export const authedProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   if (!ctx.user || !ctx.session) {
     throw new TRPCError({
       code: 'UNAUTHORIZED',
@@ -75,7 +81,7 @@ export const authedProcedure = publicProcedure.use(({ ctx, type, next }) => {
       message: 'Cross-site request refused: the Origin header is missing or not allowed.',
     });
   }
-  return next({ ctx: { user: ctx.user, session: ctx.session } });
+  return mapError(ctx, await next({ ctx: { user: ctx.user, session: ctx.session } }));
 });
 
 /** Needs the admin role. */
