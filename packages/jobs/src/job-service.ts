@@ -57,14 +57,23 @@ export interface ListJobs {
   readonly cursor?: string;
 }
 
-function encodeCursor(row: { created_at: Date; id: string }): string {
-  return Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
+/** Row ids are uuids: anything else names no row (and must not reach Postgres as one). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The exact creation time of a row, for its page cursor: Postgres keeps microseconds, a JS Date
+ * only milliseconds, and a cursor cut to milliseconds would skip rows created in the same one.
+ */
+const exactCreatedAt = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}Z$/;
+
+function encodeCursor(row: { cursor_at: string; id: string }): string {
+  return Buffer.from(`${row.cursor_at}|${row.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()))
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!createdAt || !CURSOR_TIME.test(createdAt) || !id || !UUID.test(id) || rest.length > 0)
     throw new AtelierError('PLAN_INVALID', 'The page cursor is malformed.');
   return { createdAt, id };
 }
@@ -72,11 +81,11 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 /** Rows older than the cursor in (created_at, id) order: keyset pagination that new rows never shift. */
 function olderThan(cursor: string) {
   const { createdAt, id } = decodeCursor(cursor);
-  return sql<boolean>`(created_at, id) < (${createdAt}, ${id}::uuid)`;
+  return sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`;
 }
 
 /** One page of `limit` rows (the query fetched one more, to know whether another page follows). */
-function pageOf<Row extends { created_at: Date; id: string }, T>(
+function pageOf<Row extends { cursor_at: string; id: string }, T>(
   rows: Row[],
   limit: number,
   map: (row: Row) => T,
@@ -216,7 +225,8 @@ export class JobService {
   async getImage(id: string, ownerId?: string): Promise<ImageRecord> {
     let query = this.#db.selectFrom('images').selectAll().where('id', '=', id);
     if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
-    const row = await query.executeTakeFirst().catch(() => undefined);
+    // A malformed uuid is just another id that does not exist; a database failure stays one.
+    const row = UUID.test(id) ? await query.executeTakeFirst() : undefined;
     if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${id}.`);
     return toImageRecord(row);
   }
@@ -231,6 +241,7 @@ export class JobService {
     let query = this.#db
       .selectFrom('images')
       .selectAll()
+      .select(exactCreatedAt.as('cursor_at'))
       .where('owner_id', '=', args.ownerId)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -356,10 +367,12 @@ export class JobService {
   }
 
   async #row(id: string, ownerId?: string): Promise<Job> {
-    // A malformed uuid is just another id that does not exist.
-    const rows = await (
-      ownerId === undefined ? this.#byId.execute([id]) : this.#byIdAndOwner.execute([id, ownerId])
-    ).catch(() => []);
+    // A malformed uuid is just another id that does not exist; a database failure stays one.
+    const rows = !UUID.test(id)
+      ? []
+      : ownerId === undefined
+        ? await this.#byId.execute([id])
+        : await this.#byIdAndOwner.execute([id, ownerId]);
     const row = rows[0];
     if (!row) throw new AtelierError('JOB_NOT_FOUND', `No job ${id}.`);
     return row;
@@ -375,6 +388,7 @@ export class JobService {
     let query = this.#db
       .selectFrom('jobs')
       .selectAll()
+      .select(exactCreatedAt.as('cursor_at'))
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit + 1);
