@@ -1,7 +1,9 @@
 // The job system end to end on real Postgres, pg-boss and storage: submit, run, events, the result
 // cache, idempotency, cancellation, retries, dead letters, priority and per-plugin limits.
+import { sql } from 'kysely';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preparedStatements } from '@atelier/db';
 import { JobEventListener, eventOf } from '@atelier/jobs';
 import type { JobEvent, JobRecord } from '@atelier/jobs';
 import { bad, errorCodeOf, photo, read } from './helpers.ts';
@@ -204,6 +206,27 @@ describe('jobs', () => {
     ).toBe('JOB_NOT_RETRYABLE');
   });
 
+  it("run pg-boss's statements and the job lookups as prepared statements", async () => {
+    // Earlier tests ran jobs through this process's worker: its fetch and complete are hot texts.
+    const ids = await Promise.all(
+      [0.1, 0.2, 0.3, 0.4, 0.6, 0.7].map(
+        async (amount) =>
+          (
+            await h.jobs.submit({
+              ownerId: h.ownerId,
+              imageId,
+              plan: { steps: [{ plugin: 'acme:invert', params: { amount } }], output: { format: 'png' } },
+            })
+          ).id,
+      ),
+    );
+    for (const id of ids) expect((await finished(id)).status).toBe('succeeded');
+    const texts = preparedStatements();
+    expect(texts.some((text) => /SKIP LOCKED/i.test(text) && text.includes('atelier-render'))).toBe(true);
+    expect(texts.some((text) => /json_to_recordset/.test(text) && /UPDATE pgboss\./.test(text))).toBe(true);
+    expect(texts).toContain(h.database.db.selectFrom('jobs').selectAll().where('id', '=', 'x').compile().sql);
+  });
+
   it('list with filters and a cursor', async () => {
     const all = (await h.jobs.list({ ownerId: h.ownerId, limit: 200 })).items;
     const pages: string[] = [];
@@ -221,6 +244,24 @@ describe('jobs', () => {
     expect((await h.jobs.list({ ownerId: other })).items).toEqual([]);
     expect(await errorCodeOf(h.jobs.get(all[0]!.id, other))).toBe('JOB_NOT_FOUND');
     expect(await errorCodeOf(h.jobs.get('not-a-uuid'))).toBe('JOB_NOT_FOUND');
+  });
+
+  it('page through rows created within one millisecond without skipping any', async () => {
+    // Postgres keeps microseconds; a cursor cut to milliseconds skipped such rows.
+    await sql`update jobs set created_at = timestamptz '2026-01-01T00:00:00.000Z' + random() * interval '900 microseconds'
+      where owner_id = ${h.ownerId}`.execute(h.database.db);
+    const all = (await h.jobs.list({ ownerId: h.ownerId, limit: 200 })).items.map((j) => j.id);
+    expect(all.length).toBeGreaterThan(10);
+    const pages: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await h.jobs.list({ ownerId: h.ownerId, limit: 3, ...(cursor ? { cursor } : {}) });
+      pages.push(...page.items.map((j) => j.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(pages).toEqual(all);
+    for (const bad of ['nope', Buffer.from('2026-01-01|x').toString('base64url')])
+      expect(await errorCodeOf(h.jobs.list({ ownerId: h.ownerId, cursor: bad }))).toBe('PLAN_INVALID');
   });
 });
 

@@ -8,4 +8,5 @@ export { createTestDatabase } from './testing.ts';
 export type { TestDatabase } from './testing.ts';
 export type * from './schema.ts';
 export { precompile } from './precompile.ts';
+export { isPrepared, prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
 export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';

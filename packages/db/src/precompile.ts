@@ -1,4 +1,5 @@
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import { prepareStatement } from './prepared.ts';
 
 /**
  * A query built and compiled once, then run with new parameter values: Kysely's builder and
@@ -6,6 +7,9 @@ import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
  * lookup of `jobs.get`) should not pay each time. `build` receives placeholder strings where the
  * parameters go and must use each exactly as a value (in `where`, `set`, `values`…), never in SQL
  * text or an operation; the placeholders are checked to appear in the compiled parameters.
+ *
+ * On Atelier's pools (`createKysely`) the query also runs as a named prepared statement, so
+ * Postgres parses and plans it once per connection, not on every call.
  *
  * Only for executors without result-transforming plugins (Atelier's Kysely has none): the
  * compiled query is reused as it is.
@@ -25,6 +29,7 @@ export function precompile<R>(
   for (let i = 0; i < count; i++) {
     if (!slots.includes(i)) throw new Error(`precompile: placeholder ${i} is not used as a parameter`);
   }
+  prepareStatement(compiled.sql);
   return {
     sql: compiled.sql,
     async execute(values: readonly unknown[]): Promise<R[]> {

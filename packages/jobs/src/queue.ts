@@ -2,6 +2,7 @@ import { PgBoss, fromKysely } from 'pg-boss';
 import type { Kysely } from 'kysely';
 import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
+import { PreparingClient } from '@atelier/db';
 
 /** The queue every render job goes through, and where jobs go when their retries are spent. */
 export const RENDER_QUEUE = 'atelier-render';
@@ -52,6 +53,9 @@ export function createBoss(options: BossOptions): PgBoss {
     monitorIntervalSeconds: Math.max(options.superviseIntervalSeconds ?? 10, 10),
     schedule: false,
     max: 6,
+    // Its fetch and complete statements, run for every job, are prepared once per connection:
+    // pg-boss hands its options to its pg.Pool (Db.open), whose `Client` option this is.
+    ...{ Client: PreparingClient },
   });
   // pg-boss errors carry whole client objects: log the message only.
   boss.on('error', (error: unknown) =>
