@@ -2,9 +2,13 @@
 // child process and the load generator (autocannon) in this one:
 //  1. an authenticated `jobs.get` under load (64 connections) against a bare Fastify route that runs
 //     the same SQL through a raw pg.Pool of the same size (goal ≥ 80 % of its req/s, p99 ≤ 20 ms),
-//     then both with a few connections (latency without the queue that 64 clients make);
+//     then both with a few connections (latency without the queue that 64 clients make). Atelier
+//     runs its hot lookups as prepared statements (@atelier/db's PreparingClient), which raw pg
+//     does not do by default; so the same bare route with the two statements prepared is measured
+//     too, and the ratio against it shows what the layers alone (Fastify plugins, tRPC, zod,
+//     Kysely) cost;
 //  2. `styles.preview` of each style on an uploaded photo, end to end over HTTP (median; goal ≤ 150 ms).
-//   node bench/api-bench.ts [--duration 10] [--warmup 10] [--connections 64] [--rounds 1] [--light 4]
+//   node bench/api-bench.ts [--duration 8] [--warmup 10] [--connections 64] [--rounds 3] [--light 4]
 //                           [--repeat 10] [--styles cartoon,...] [--only load,preview] [--prof <dir>]
 // --prof writes a V8 CPU profile of each server process to <dir> (open it in Chrome DevTools).
 import { fork } from 'node:child_process';
@@ -24,7 +28,7 @@ import { buildApp, createApiServices, openServices, readConfig } from '@atelier/
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '8' },
     // V8 needs several seconds of load to settle on the heavier stack: shorter warm-ups understate it.
     warmup: { type: 'string', default: '10' },
     light: { type: 'string', default: '4' },
@@ -32,7 +36,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '10' },
     styles: { type: 'string', default: 'cartoon,sketch,color-pencil,oil-painting,watercolor,pop-art' },
     photo: { type: 'string', default: 'colorful-cups-2560x1600.jpg' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     only: { type: 'string', default: 'load,preview' },
     prof: { type: 'string' },
     // Internal: how this file runs as one of the servers under test.
@@ -79,8 +83,13 @@ const JOB_SQL = 'select * from "jobs" where "id" = $1 and "owner_id" = $2';
 type Row = Record<string, unknown>;
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
 
-/** The minimum that can answer `jobs.get`: Fastify, one route, raw pg, the same JSON. */
-async function serveBare(url: string): Promise<() => Promise<void>> {
+/**
+ * The minimum that can answer `jobs.get`: Fastify, one route, raw pg, the same JSON. `prepared`:
+ * the two statements go out named, so Postgres parses and plans them once per connection.
+ */
+async function serveBare(url: string, prepared: boolean): Promise<() => Promise<void>> {
+  const sessionStatement = prepared ? { name: 'bench-session', text: SESSION_SQL } : { text: SESSION_SQL };
+  const jobStatement = prepared ? { name: 'bench-job', text: JOB_SQL } : { text: JOB_SQL };
   const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
   const app = Fastify({ logger: false });
   const fail = (code: number, message: string) => ({ error: { message, code } });
@@ -88,7 +97,7 @@ async function serveBare(url: string): Promise<() => Promise<void>> {
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : '';
     const id = createHash('sha256').update(token).digest('hex');
-    const session = (await pool.query<Row>(SESSION_SQL, [id])).rows[0];
+    const session = (await pool.query<Row>({ ...sessionStatement, values: [id] })).rows[0];
     if (
       !session ||
       (session['expires_at'] as Date).getTime() <= Date.now() ||
@@ -96,7 +105,9 @@ async function serveBare(url: string): Promise<() => Promise<void>> {
     )
       return reply.code(401).send(fail(401, 'Sign in first.'));
     const input = JSON.parse(req.query.input ?? '{}') as { id?: string };
-    const job = (await pool.query<Row>(JOB_SQL, [input.id, session['user_id']]).catch(() => null))?.rows[0];
+    const job = (
+      await pool.query<Row>({ ...jobStatement, values: [input.id, session['user_id']] }).catch(() => null)
+    )?.rows[0];
     if (!job) return reply.code(404).send(fail(404, `No job ${input.id}.`));
     return {
       result: {
@@ -136,7 +147,9 @@ async function serveBare(url: string): Promise<() => Promise<void>> {
 async function runChild(role: string): Promise<void> {
   try {
     const close =
-      role === 'atelier' ? await serveAtelier(values.db!, values.dir!) : await serveBare(values.db!);
+      role === 'atelier'
+        ? await serveAtelier(values.db!, values.dir!)
+        : await serveBare(values.db!, role === 'bare-prepared');
     // The parent asks for our CPU time, and says when to stop (or goes away).
     await new Promise<void>((resolve) => {
       process.on('message', (message) => {
@@ -160,7 +173,7 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function startChild(role: 'atelier' | 'bare', db: string, dir: string): Promise<Child> {
+function startChild(role: 'atelier' | 'bare' | 'bare-prepared', db: string, dir: string): Promise<Child> {
   const execArgv = values.prof
     ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${role}.cpuprofile`]
     : [];
@@ -264,55 +277,81 @@ async function load(
   };
 }
 
-async function loadBench(atelier: Child, bare: Child, token: string, jobId: string): Promise<void> {
+async function loadBench(
+  atelier: Child,
+  bare: Child,
+  barePrepared: Child,
+  token: string,
+  jobId: string,
+): Promise<void> {
   const query = `/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id: jobId }))}`;
-  // Both must answer the same thing, or the comparison means nothing.
+  // All must answer the same thing, or the comparison means nothing.
   const bodies = await Promise.all(
-    [atelier, bare].map(async (server) => {
+    [atelier, bare, barePrepared].map(async (server) => {
       const response = await fetch(server.url + query, { headers: { authorization: `Bearer ${token}` } });
       if (!response.ok)
         throw new Error(`${server.url}${query}: HTTP ${response.status} ${await response.text()}`);
       return JSON.parse(await response.text()) as unknown;
     }),
   );
-  if (!isDeepStrictEqual(bodies[0], bodies[1]))
-    throw new Error(
-      `the two servers answer differently:\n${JSON.stringify(bodies[0])}\n${JSON.stringify(bodies[1])}`,
-    );
+  for (const other of bodies.slice(1))
+    if (!isDeepStrictEqual(bodies[0], other))
+      throw new Error(
+        `the servers answer differently:\n${JSON.stringify(bodies[0])}\n${JSON.stringify(other)}`,
+      );
 
   const duration = Number(values.duration);
   const warmup = Number(values.warmup);
   const rounds = Number(values.rounds);
   note(`load: warming up (${warmup} s each)...`);
-  await load(bare, query, token, warmup);
-  await load(atelier, query, token, warmup);
+  for (const server of [bare, barePrepared, atelier]) await load(server, query, token, warmup);
+  // The machines are noisy and drift: each round measures the three back to back, in a rotating
+  // order, and the ratios reported are the medians of the rounds' ratios.
   const ours: LoadResult[] = [];
   const theirs: LoadResult[] = [];
+  const theirsPrepared: LoadResult[] = [];
   for (let round = 0; round < rounds; round++) {
     note(`load: measuring (${duration} s each, round ${round + 1} of ${rounds})...`);
-    theirs.push(await load(bare, query, token, duration));
-    ours.push(await load(atelier, query, token, duration));
+    const order = [
+      () => load(bare, query, token, duration).then((r) => theirs.push(r)),
+      () => load(atelier, query, token, duration).then((r) => ours.push(r)),
+      () => load(barePrepared, query, token, duration).then((r) => theirsPrepared.push(r)),
+    ];
+    for (let k = 0; k < order.length; k++) await order[(round + k) % order.length]!();
   }
-  // With several rounds, the round of median throughput of each.
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  // The round of median throughput of each, for its latencies and CPU.
   const pick = (rs: LoadResult[]): LoadResult => [...rs].sort((a, b) => a.rps - b.rps)[(rs.length - 1) >> 1]!;
-  const [us, them] = [pick(ours), pick(theirs)];
+  const [us, them, themPrepared] = [pick(ours), pick(theirs), pick(theirsPrepared)];
+  const ratio = median(ours.map((r, i) => r.rps / theirs[i]!.rps));
+  const layersRatio = median(ours.map((r, i) => r.rps / theirsPrepared[i]!.rps));
 
-  const ratio = us.rps / them.rps;
   const line = (name: string, r: LoadResult): string =>
-    `  ${name.padEnd(34)}${pad(r.rps.toFixed(0), 7)} req/s   p50 ${pad(r.p50, 3)} ms   p99 ${pad(r.p99, 3)} ms   ` +
+    `  ${name.padEnd(40)}${pad(r.rps.toFixed(0), 7)} req/s   p50 ${pad(r.p50, 3)} ms   p99 ${pad(r.p99, 3)} ms   ` +
     `server CPU ${pad(r.cpuUs.toFixed(0), 4)} µs/req` +
     (r.non2xx || r.errors ? `   ${r.non2xx} non-2xx, ${r.errors} errors: INVALID` : '');
+  const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
   console.log(
     `Authenticated jobs.get under load: autocannon, ${values.connections} connections, ${duration} s after a ` +
-      `${warmup} s warm-up${rounds > 1 ? `, median of ${rounds} rounds` : ''}; load generator in its own process; ` +
-      `pg pool of ${POOL_SIZE} in both servers; our rate limit raised to ${RATE_LIMIT_PER_MINUTE.toExponential(0)}/min ` +
-      `so that it never rejects (it still runs on every request)`,
+      `${warmup} s warm-up, ${rounds} round${rounds > 1 ? 's' : ''} (each server's median round shown); ` +
+      `load generator in its own process; pg pool of ${POOL_SIZE} in every server; our rate limit raised to ` +
+      `${RATE_LIMIT_PER_MINUTE.toExponential(0)}/min so that it never rejects (it still runs on every request)`,
   );
   console.log(line('Atelier (tRPC + Fastify + Kysely)', us));
   console.log(line('bare Fastify + pg, same SQL', them));
+  console.log(line('bare Fastify + pg, same SQL prepared', themPrepared));
   console.log(
-    `  ratio ${(ratio * 100).toFixed(0)} % (goal ≥ 80 %) ${ratio >= 0.8 ? 'ok' : 'BELOW GOAL'}; ` +
-      `our p99 ${us.p99} ms (goal ≤ 20 ms) ${us.p99 <= 20 ? 'ok' : 'OVER'}`,
+    `  ratio to the bare route ${pct(ratio)} (goal ≥ 80 %) ${ratio >= 0.8 ? 'ok' : 'BELOW GOAL'}` +
+      (rounds > 1 ? ` (rounds: ${ours.map((r, i) => pct(r.rps / theirs[i]!.rps)).join(', ')})` : '') +
+      `; our p99 ${us.p99} ms (goal ≤ 20 ms) ${us.p99 <= 20 ? 'ok' : 'OVER'}`,
+  );
+  console.log(
+    `  ratio to the bare route with prepared statements (the layers alone) ${pct(layersRatio)}` +
+      (rounds > 1 ? ` (rounds: ${ours.map((r, i) => pct(r.rps / theirsPrepared[i]!.rps)).join(', ')})` : ''),
   );
   // Flat out, 64 clients that each wait for their answer queue in front of the server: the mean
   // latency is 64 / throughput whatever the server does (autocannon's fixed rates come in bursts of
@@ -385,6 +424,8 @@ async function main(): Promise<void> {
     children.push(atelier);
     const bare = await startChild('bare', url, dir);
     children.push(bare);
+    const barePrepared = await startChild('bare-prepared', url, dir);
+    children.push(barePrepared);
 
     // A user, a photo and a finished job, through the API as a client would make them.
     const { token } = await trpc<{ token: string }>(atelier.url, 'auth.register', {
@@ -411,7 +452,7 @@ async function main(): Promise<void> {
     }
 
     const only = new Set(values.only.split(','));
-    if (only.has('load')) await loadBench(atelier, bare, token, job.id);
+    if (only.has('load')) await loadBench(atelier, bare, barePrepared, token, job.id);
     if (only.has('preview')) await previewBench(atelier, token, image.id);
   } finally {
     for (const child of children) await child.stop();

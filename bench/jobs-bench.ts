@@ -5,7 +5,7 @@
 //   node bench/jobs-bench.ts [--samples 200] [--jobs 120] [--style cartoon] [--rounds 5]
 // The machines are noisy and their speed drifts within a run: each round measures both back to
 // back (in turn, bare first then queue first), and the ratio reported is the median of the rounds'.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,40 @@ const threads = Number(values.threads);
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/** utime, stime, cutime and cstime of a process, in clock ticks (Linux /proc; 100 a second). */
+async function ticksOf(pid: number | string): Promise<{ ppid: number; own: number; reaped: number } | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return null;
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  return { ppid: f[1]!, own: f[11]! + f[12]!, reaped: f[13]! + f[14]! };
+}
+
+/**
+ * CPU seconds used so far by the embedded Postgres: the postmaster, its live children (backends
+ * and helpers) and the children it has reaped. Null where /proc is not there.
+ */
+async function postgresCpu(dataDir: string): Promise<number | null> {
+  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const main = await ticksOf(pid);
+  if (!main) return null;
+  let ticks = main.own + main.reaped;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = await ticksOf(entry);
+    if (child?.ppid === pid) ticks += child.own;
+  }
+  return ticks / 100;
+}
+
+/** CPU seconds of this process, every thread. */
+const selfCpu = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 
 /** `count` different 512 px photos: crops of the fixture photos at different places. */
 async function photos(count: number): Promise<Buffer[]> {
@@ -109,16 +143,34 @@ async function main(): Promise<void> {
     const inputs = await photos(count);
     const plan = engine.plan({ steps: [{ plugin: values.style }], output: { format: 'jpeg' } });
     const inFlight = threads * 2;
-    const bare = async (): Promise<number> => {
+    const pgDir = path.join(dir, 'pg');
+    /** What a run cost: jobs per second, and CPU ms per job of this process and of Postgres. */
+    interface Run {
+      readonly rate: number;
+      readonly cpuMs: number;
+      readonly pgMs: number | null;
+    }
+    const measure = async (count: number, run: () => Promise<void>): Promise<Run> => {
+      const [self0, pg0] = [selfCpu(), await postgresCpu(pgDir)];
       const t0 = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: inFlight }, async () => {
-          while (next < inputs.length) await engine.run(inputs[next++]!, plan);
-        }),
-      );
-      return (inputs.length / (performance.now() - t0)) * 1000;
+      await run();
+      const seconds = (performance.now() - t0) / 1000;
+      const [self1, pg1] = [selfCpu(), await postgresCpu(pgDir)];
+      return {
+        rate: count / seconds,
+        cpuMs: ((self1 - self0) / count) * 1000,
+        pgMs: pg0 === null || pg1 === null ? null : ((pg1 - pg0) / count) * 1000,
+      };
     };
+    const bare = (): Promise<Run> =>
+      measure(inputs.length, async () => {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: inFlight }, async () => {
+            while (next < inputs.length) await engine.run(inputs[next++]!, plan);
+          }),
+        );
+      });
     await bare(); // warm-up: threads started, plugin modules loaded
 
     const imageIds: string[] = [];
@@ -130,7 +182,7 @@ async function main(): Promise<void> {
     });
     await listener.start();
     /** Queues every photo (another quality each round, so nothing is a cache hit), then drains. */
-    const queued = async (round: number): Promise<number> => {
+    const queued = async (round: number): Promise<Run> => {
       for (const imageId of imageIds) {
         await jobs.submit({
           ownerId,
@@ -147,32 +199,26 @@ async function main(): Promise<void> {
         ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
       });
       finished = 0;
-      const t0 = performance.now();
-      await worker.start();
-      while (finished < imageIds.length) await new Promise((r) => setTimeout(r, 5));
-      const rate = (imageIds.length / (performance.now() - t0)) * 1000;
+      const run = await measure(imageIds.length, async () => {
+        await worker.start();
+        while (finished < imageIds.length) await new Promise((r) => setTimeout(r, 5));
+      });
       await worker.stop();
-      return rate;
+      return run;
     };
     // Each round measures both back to back, in turn bare first and queue first, so that both see
     // the same machine; the ratio is the median of the rounds' ratios.
     const rounds = Number(values.rounds);
-    const ratios: number[] = [];
-    const bareRates: number[] = [];
-    const queueRates: number[] = [];
+    const bareRuns: Run[] = [];
+    const queueRuns: Run[] = [];
     for (let round = 0; round < rounds; round++) {
-      let b: number;
-      let q: number;
       if (round % 2 === 0) {
-        b = await bare();
-        q = await queued(round);
+        bareRuns.push(await bare());
+        queueRuns.push(await queued(round));
       } else {
-        q = await queued(round);
-        b = await bare();
+        queueRuns.push(await queued(round));
+        bareRuns.push(await bare());
       }
-      bareRates.push(b);
-      queueRates.push(q);
-      ratios.push(q / b);
     }
     await listener.close();
     const median = (xs: number[]) => {
@@ -180,16 +226,28 @@ async function main(): Promise<void> {
       const mid = s.length >> 1;
       return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
     };
+    const ratios = queueRuns.map((q, i) => q.rate / bareRuns[i]!.rate);
     const ratio = median(ratios);
+    // CPU per job: both paths keep the two cores busy, so throughput follows what a job costs in
+    // CPU, and CPU time drifts less than the machine's speed does.
+    const cpuOf = (r: Run): number => r.cpuMs + (r.pgMs ?? 0);
+    const [bareCpu, queueCpu] = [median(bareRuns.map(cpuOf)), median(queueRuns.map(cpuOf))];
+    const queuePg = median(queueRuns.map((r) => r.pgMs ?? 0));
     const failed = await database.db.selectFrom('jobs').select('id').where('status', '=', 'failed').execute();
     console.log(
       `Throughput, ${count} × 512 px ${values.style}, ${threads} threads, ${rounds} rounds: bare engine ` +
-        `${median(bareRates).toFixed(1)} jobs/s, queue + worker + storage ${median(queueRates).toFixed(1)} jobs/s ` +
-        `(medians); median of the rounds' ratios ${(ratio * 100).toFixed(0)} % (goal ≥ 90 %) ` +
-        `${ratio >= 0.9 ? 'ok' : 'BELOW GOAL'}` +
+        `${median(bareRuns.map((r) => r.rate)).toFixed(1)} jobs/s, queue + worker + storage ` +
+        `${median(queueRuns.map((r) => r.rate)).toFixed(1)} jobs/s (medians); median of the rounds' ratios ` +
+        `${(ratio * 100).toFixed(0)} % (goal ≥ 90 %) ${ratio >= 0.9 ? 'ok' : 'BELOW GOAL'}` +
         (failed.length ? `, ${failed.length} FAILED` : ''),
     );
     console.log(`  rounds' ratios: ${ratios.map((r) => `${(r * 100).toFixed(0)} %`).join(', ')}`);
+    console.log(
+      `  CPU per job (medians): bare engine ${bareCpu.toFixed(1)} ms; queue + worker + storage ` +
+        `${queueCpu.toFixed(1)} ms, of which Postgres ${queuePg.toFixed(1)} ms` +
+        `${bareRuns[0]!.pgMs === null ? ' (Postgres not measured: no /proc)' : ''}: the bare engine's cost is ` +
+        `${((bareCpu / queueCpu) * 100).toFixed(0)} % of the queue path's`,
+    );
   } finally {
     await boss.stop({ graceful: false, close: true, timeout: 2000 });
     await engine.close();

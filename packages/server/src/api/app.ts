@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import { getHTTPStatusCodeFromError, resolveResponse } from '@trpc/server/http';
@@ -14,6 +13,7 @@ import {
 } from '@trpc/server/unstable-core-do-not-import';
 import type { AnyProcedure } from '@trpc/server/unstable-core-do-not-import';
 import Fastify from 'fastify';
+import helmet from 'helmet';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import client from 'prom-client';
@@ -28,6 +28,15 @@ import { restApi } from './rest-api.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { verifyPath } from './signed-url.ts';
+
+/**
+ * helmet's options: its defaults, but no Content-Security-Policy (the API answers JSON and files;
+ * Swagger UI at /docs would need its own) and Cross-Origin-Resource-Policy same-site.
+ */
+export const SECURITY_HEADERS = {
+  contentSecurityPolicy: false,
+  crossOriginResourcePolicy: { policy: 'same-site' },
+} as const;
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -135,10 +144,15 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     done();
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: false,
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  });
+  // Security headers: helmet's, from its middleware built once. @fastify/helmet 13 calls
+  // helmet(options) again inside its hook on every request, rebuilding the whole middleware each
+  // time: about 60 µs of CPU a request on the benchmark machine (app.inject against a bare route).
+  const securityHeaders = helmet(SECURITY_HEADERS);
+  app.addHook('onRequest', (req, reply, done) =>
+    securityHeaders(req.raw, reply.raw, (error?: unknown) =>
+      done(error instanceof Error ? error : undefined),
+    ),
+  );
   await app.register(cors, {
     origin: (origin, cb) => cb(null, origin === undefined || api.allowedOrigins.includes(origin)),
     credentials: true,
