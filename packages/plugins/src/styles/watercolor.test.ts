@@ -17,6 +17,23 @@ describe('watercolor', () => {
     expect([a.width, a.height, a.channels]).toEqual([image.width, image.height, 3]);
   });
 
+  it('gives the same bytes whether its paper texture was kept from the last run or made afresh', async () => {
+    const image = await photo('rocket.jpg', { width: 320 });
+    const first = await runStep(watercolor, image, {}, { seed: 9 });
+    // A long image has another texture scale: its paper replaces the kept one.
+    const wide = await photo('rocket.jpg', { width: 2000 });
+    await runStep(
+      watercolor,
+      { ...wide, height: 40, data: wide.data.subarray(0, 2000 * 40 * 3) },
+      {},
+      { seed: 9 },
+    );
+    const afresh = await runStep(watercolor, image, {}, { seed: 9 });
+    const kept = await runStep(watercolor, image, {}, { seed: 9 });
+    expect(Buffer.from(afresh.data).equals(Buffer.from(first.data))).toBe(true);
+    expect(Buffer.from(kept.data).equals(Buffer.from(first.data))).toBe(true);
+  });
+
   it('darkens the rim of a wash where it meets the paper, and leaves white paper light', async () => {
     const w = 240;
     const h = 160;
