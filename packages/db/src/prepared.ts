@@ -16,7 +16,7 @@ import pg from 'pg';
  * as before.
  */
 const statements = new Map<string, string>();
-/** How many times each not-yet-prepared text with parameters has run. */
+/** How many times each text that may be prepared, and is not yet, has run. */
 const seen = new Map<string, number>();
 
 /** A text with parameters runs prepared from this call on (PgJDBC's default threshold). */

@@ -33,7 +33,7 @@ import { verifyPath } from './signed-url.ts';
  * helmet's options: its defaults, but no Content-Security-Policy (the API answers JSON and files;
  * Swagger UI at /docs would need its own) and Cross-Origin-Resource-Policy same-site.
  */
-export const SECURITY_HEADERS = {
+const SECURITY_HEADERS = {
   contentSecurityPolicy: false,
   crossOriginResourcePolicy: { policy: 'same-site' },
 } as const;
