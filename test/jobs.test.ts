@@ -225,6 +225,28 @@ describe('jobs', () => {
     expect(texts.some((text) => /SKIP LOCKED/i.test(text) && text.includes('atelier-render'))).toBe(true);
     expect(texts.some((text) => /json_to_recordset/.test(text) && /UPDATE pgboss\./.test(text))).toBe(true);
     expect(texts).toContain(h.database.db.selectFrom('jobs').selectAll().where('id', '=', 'x').compile().sql);
+
+    // Another process migrates the jobs table while this one runs: the prepared claim (which
+    // returns jobs.*) and lookups (select *) no longer fit their rows, and are prepared again.
+    await sql`alter table jobs add column migrated_meanwhile int not null default 1`.execute(h.database.db);
+    try {
+      const again = await Promise.all(
+        [0.15, 0.25, 0.35].map(async (amount) =>
+          finished(
+            (
+              await h.jobs.submit({
+                ownerId: h.ownerId,
+                imageId,
+                plan: { steps: [{ plugin: 'acme:invert', params: { amount } }], output: { format: 'png' } },
+              })
+            ).id,
+          ),
+        ),
+      );
+      expect(again.map((job) => [job.status, job.error])).toEqual(Array(3).fill(['succeeded', null]));
+    } finally {
+      await sql`alter table jobs drop column migrated_meanwhile`.execute(h.database.db);
+    }
   });
 
   it('list with filters and a cursor', async () => {

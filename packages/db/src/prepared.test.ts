@@ -83,6 +83,22 @@ describe('PreparingClient', () => {
     expect((await preparedTexts()).filter((statement) => statement === text)).toHaveLength(2);
   });
 
+  it('sends texts unnamed inside a transaction, where a refused statement could not be retried', async () => {
+    const text = 'select label from things where id = $1 /* in a transaction */';
+    prepareStatement(text);
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      expect((await client.query(text, [1])).rows).toEqual([{ label: 'one' }]);
+      await client.query('commit');
+      expect(await preparedTexts(client)).not.toContain(text);
+      expect((await client.query(text, [1])).rows).toEqual([{ label: 'one' }]);
+      expect(await preparedTexts(client)).toContain(text);
+    } finally {
+      client.release();
+    }
+  });
+
   it('passes database errors through, in both forms', async () => {
     const text = 'select id from things where id = $1::int /* errors */';
     prepareStatement(text);

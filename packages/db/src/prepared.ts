@@ -70,11 +70,12 @@ const FEATURE_NOT_SUPPORTED = '0A000';
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
 
 /**
- * A pg client that sends hot texts as named prepared statements (see {@link prepareStatement});
- * any other query, and every call that is not `query(text, values[, callback])`, goes out as pg
- * sends it. A statement whose tables changed shape under it (a migration run by another process
- * while this one runs: `select *` then fails with "cached plan must not change result type") is
- * prepared again under a new name on this connection, and the call is retried once.
+ * A pg client that sends hot texts as named prepared statements (see {@link prepareStatement})
+ * outside transactions; any other query, every query inside a transaction, and every call that is
+ * not `query(text[, values][, callback])`, goes out as pg sends it. A statement whose tables
+ * changed shape under it (a migration run by another process while this one runs: `select *` then
+ * fails with "cached plan must not change result type") is prepared again under a new name on
+ * this connection, and the call is retried once.
  *
  * Behind a pooler in transaction mode, prepared statements need its support for them (PgBouncer
  * ≥ 1.21 with `max_prepared_statements` set).
@@ -88,8 +89,13 @@ export class PreparingClient extends pg.Client {
   override query(...args: unknown[]): never {
     const [text, given, callback] = args;
     const values = given === undefined ? [] : given;
+    // Inside a transaction a refused statement (below) would abort the caller's transaction, with
+    // no way to retry the call: there, texts go out unnamed. The hot paths run outside one.
+    const status = this.getTransactionStatus();
     const name =
       typeof text === 'string' &&
+      status !== 'T' &&
+      status !== 'E' &&
       Array.isArray(values) &&
       (values.length > 0 || ONE_STATEMENT.test(text)) &&
       (callback === undefined || typeof callback === 'function')

@@ -5,6 +5,7 @@ import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import { AtelierError, CONTENT_TYPES, isAtelierError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
+import { PreparingClient, prepareStatement } from '@atelier/db';
 import type { Database, Job } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
@@ -30,10 +31,9 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 // The two statements every job runs, prepared once per connection (Postgres then skips parsing
-// and planning them): they are most of the database work a job costs.
-const CLAIM_STATEMENT = {
-  name: 'atelier-claim-v1',
-  text: `
+// and planning them, and prepares them again if a migration changes the jobs table under them):
+// they are most of the database work a job costs.
+const CLAIM_SQL = `
     with claimed as (
       update jobs set
         status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, $4),
@@ -47,12 +47,9 @@ const CLAIM_STATEMENT = {
       results.format as cached_format
     from claimed
     left join images on images.id = claimed.image_id
-    left join results on results.plan_hash = claimed.plan_hash and results.input_sha256 = claimed.input_sha256`,
-};
+    left join results on results.plan_hash = claimed.plan_hash and results.input_sha256 = claimed.input_sha256`;
 // Marks the job done (only if it is still ours) and records the result-cache entry.
-const DONE_STATEMENT = {
-  name: 'atelier-done-v1',
-  text: `
+const DONE_SQL = `
     with done as (
       update jobs set
         status = 'succeeded', progress = 1, error_code = null, error_message = null,
@@ -65,8 +62,9 @@ const DONE_STATEMENT = {
       select plan_hash, input_sha256, $3, $4, $5, $6, $7 from done
       on conflict (plan_hash, input_sha256) do nothing
     )
-    select id from done`,
-};
+    select id from done`;
+prepareStatement(CLAIM_SQL);
+prepareStatement(DONE_SQL);
 
 /** How `concurrency` jobs in flight are taken from the queue: `slots` fetchers of `batchSize` jobs each. */
 function slotsOf(concurrency: number): { slots: number; batchSize: number } {
@@ -141,14 +139,15 @@ export class RenderWorker {
     this.#pool = new pg.Pool({
       connectionString: options.url,
       application_name: 'atelier-worker',
+      Client: PreparingClient,
       max: slotsOf(this.#concurrency).slots + 1,
       keepAlive: true,
     });
     this.#pool.on('error', (error) => this.#logger.warn('worker connection lost', { error: error.message }));
   }
 
-  async #query<R>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
-    return (await this.#pool.query<R & pg.QueryResultRow>({ ...statement, values })).rows;
+  async #query<R>(text: string, values: unknown[]): Promise<R[]> {
+    return (await this.#pool.query<R & pg.QueryResultRow>(text, values)).rows;
   }
 
   get id(): string {
@@ -218,8 +217,8 @@ export class RenderWorker {
     const values = [jobs.map((job) => job.data.jobId), jobs.map((job) => job.id), this.#id, new Date()];
     // Inside a caller's transaction (the plugin-limit check) on its connection; else prepared, on ours.
     const rows = trx
-      ? ((await trx.executeQuery(CompiledQuery.raw(CLAIM_STATEMENT.text, values))).rows as ClaimedJob[])
-      : await this.#query<ClaimedJob>(CLAIM_STATEMENT, values);
+      ? ((await trx.executeQuery(CompiledQuery.raw(CLAIM_SQL, values))).rows as ClaimedJob[])
+      : await this.#query<ClaimedJob>(CLAIM_SQL, values);
     return new Map(rows.map((row) => [row.queue_job_id!, row]));
   }
 
@@ -273,7 +272,7 @@ export class RenderWorker {
     try {
       const output = await this.#render(claimed, controller.signal);
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
-      const done = await this.#query<{ id: string }>(DONE_STATEMENT, [
+      const done = await this.#query<{ id: string }>(DONE_SQL, [
         jobId,
         job.id,
         output.key,
