@@ -207,7 +207,7 @@ describe('jobs', () => {
   });
 
   it("run pg-boss's statements and the job lookups as prepared statements", async () => {
-    // Earlier tests ran jobs through this process's worker: its fetch and complete are hot texts.
+    // Jobs through this process's worker (here and in earlier tests) make pg-boss's fetch and complete hot.
     const ids = await Promise.all(
       [0.1, 0.2, 0.3, 0.4, 0.6, 0.7].map(
         async (amount) =>
