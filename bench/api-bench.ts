@@ -25,6 +25,7 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import { buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
+import { median, pad } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -209,12 +210,6 @@ function startChild(role: 'atelier' | 'bare' | 'bare-prepared', db: string, dir:
 // ---------------------------------------------------------------------------------------------
 // The load generator and the measurements (this process).
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const pad = (s: string | number, n: number): string => String(s).padStart(n);
 const note = (message: string): void => void process.stderr.write(`${message}\n`);
 
 /** Calls a tRPC procedure over plain HTTP and returns `result.data`. */
@@ -319,11 +314,6 @@ async function loadBench(
     ];
     for (let k = 0; k < order.length; k++) await order[(round + k) % order.length]!();
   }
-  const median = (xs: number[]): number => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   // The round of median throughput of each, for its latencies and CPU.
   const pick = (rs: LoadResult[]): LoadResult => [...rs].sort((a, b) => a.rps - b.rps)[(rs.length - 1) >> 1]!;
   const [us, them, themPrepared] = [pick(ours), pick(theirs), pick(theirsPrepared)];

@@ -16,6 +16,7 @@ import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import { JobEventListener, JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,8 +49,7 @@ async function ticksOf(pid: number | string): Promise<{ ppid: number; own: numbe
  * CPU seconds used so far by the embedded Postgres: the postmaster, its live children (backends
  * and helpers) and the children it has reaped. Null where /proc is not there.
  */
-async function postgresCpu(dataDir: string): Promise<number | null> {
-  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+async function postgresCpu(pid: number): Promise<number | null> {
   const main = await ticksOf(pid);
   if (!main) return null;
   let ticks = main.own + main.reaped;
@@ -143,7 +143,9 @@ async function main(): Promise<void> {
     const inputs = await photos(count);
     const plan = engine.plan({ steps: [{ plugin: values.style }], output: { format: 'jpeg' } });
     const inFlight = threads * 2;
-    const pgDir = path.join(dir, 'pg');
+    const postmaster = Number(
+      (await readFile(path.join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
     /** What a run cost: jobs per second, and CPU ms per job of this process and of Postgres. */
     interface Run {
       readonly rate: number;
@@ -151,11 +153,14 @@ async function main(): Promise<void> {
       readonly pgMs: number | null;
     }
     const measure = async (count: number, run: () => Promise<void>): Promise<Run> => {
-      const [self0, pg0] = [selfCpu(), await postgresCpu(pgDir)];
+      // Postgres read first at the start and last at the end: reading /proc is not the run's CPU.
+      const pg0 = await postgresCpu(postmaster);
+      const self0 = selfCpu();
       const t0 = performance.now();
       await run();
       const seconds = (performance.now() - t0) / 1000;
-      const [self1, pg1] = [selfCpu(), await postgresCpu(pgDir)];
+      const self1 = selfCpu();
+      const pg1 = await postgresCpu(postmaster);
       return {
         rate: count / seconds,
         cpuMs: ((self1 - self0) / count) * 1000,
@@ -221,11 +226,6 @@ async function main(): Promise<void> {
       }
     }
     await listener.close();
-    const median = (xs: number[]) => {
-      const s = [...xs].sort((a, b) => a - b);
-      const mid = s.length >> 1;
-      return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-    };
     const ratios = queueRuns.map((q, i) => q.rate / bareRuns[i]!.rate);
     const ratio = median(ratios);
     // CPU per job: both paths keep the two cores busy, so throughput follows what a job costs in

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { pad } from './stats.ts';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -72,8 +73,6 @@ async function wholeRunRss(image: string, style: string): Promise<number> {
   });
   return Number(stdout.trim());
 }
-
-const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
 async function styleBench(): Promise<void> {
   if (!existsSync(opencvScript)) throw new Error(`missing ${opencvScript}`);

@@ -36,6 +36,28 @@ const finished = (id: string, timeoutMs = 20_000): Promise<JobRecord> =>
     `job ${id} to finish`,
   );
 
+/** Submits an invert job (another `amount`, another plan: no cache hit) and returns its id. */
+const invert = async (amount: number): Promise<string> =>
+  (
+    await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'acme:invert', params: { amount } }], output: { format: 'png' } },
+    })
+  ).id;
+
+/** Every job id of the test user, page by page of `limit` through the cursor. */
+async function pageThrough(limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await h.jobs.list({ ownerId: h.ownerId, limit, ...(cursor ? { cursor } : {}) });
+    ids.push(...page.items.map((j) => j.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ids;
+}
+
 describe('uploads', () => {
   it('store each photo once per owner, content-addressed', async () => {
     const bytes = await read(photo('chelsea.png'));
@@ -208,18 +230,7 @@ describe('jobs', () => {
 
   it("run pg-boss's statements and the job lookups as prepared statements", async () => {
     // Jobs through this process's worker (here and in earlier tests) make pg-boss's fetch and complete hot.
-    const ids = await Promise.all(
-      [0.1, 0.2, 0.3, 0.4, 0.6, 0.7].map(
-        async (amount) =>
-          (
-            await h.jobs.submit({
-              ownerId: h.ownerId,
-              imageId,
-              plan: { steps: [{ plugin: 'acme:invert', params: { amount } }], output: { format: 'png' } },
-            })
-          ).id,
-      ),
-    );
+    const ids = await Promise.all([0.1, 0.2, 0.3, 0.4, 0.6, 0.7].map(invert));
     for (const id of ids) expect((await finished(id)).status).toBe('succeeded');
     const texts = preparedStatements();
     expect(texts.some((text) => /SKIP LOCKED/i.test(text) && text.includes('atelier-render'))).toBe(true);
@@ -231,17 +242,7 @@ describe('jobs', () => {
     await sql`alter table jobs add column migrated_meanwhile int not null default 1`.execute(h.database.db);
     try {
       const again = await Promise.all(
-        [0.15, 0.25, 0.35].map(async (amount) =>
-          finished(
-            (
-              await h.jobs.submit({
-                ownerId: h.ownerId,
-                imageId,
-                plan: { steps: [{ plugin: 'acme:invert', params: { amount } }], output: { format: 'png' } },
-              })
-            ).id,
-          ),
-        ),
+        [0.15, 0.25, 0.35].map(async (amount) => finished(await invert(amount))),
       );
       expect(again.map((job) => [job.status, job.error])).toEqual(Array(3).fill(['succeeded', null]));
     } finally {
@@ -251,14 +252,7 @@ describe('jobs', () => {
 
   it('list with filters and a cursor', async () => {
     const all = (await h.jobs.list({ ownerId: h.ownerId, limit: 200 })).items;
-    const pages: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await h.jobs.list({ ownerId: h.ownerId, limit: 2, ...(cursor ? { cursor } : {}) });
-      pages.push(...page.items.map((j) => j.id));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    expect(pages).toEqual(all.map((j) => j.id));
+    expect(await pageThrough(2)).toEqual(all.map((j) => j.id));
     const failed = await h.jobs.list({ ownerId: h.ownerId, status: 'failed' });
     expect(failed.items.length).toBeGreaterThan(0);
     expect(failed.items.every((j) => j.status === 'failed')).toBe(true);
@@ -274,14 +268,7 @@ describe('jobs', () => {
       where owner_id = ${h.ownerId}`.execute(h.database.db);
     const all = (await h.jobs.list({ ownerId: h.ownerId, limit: 200 })).items.map((j) => j.id);
     expect(all.length).toBeGreaterThan(10);
-    const pages: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await h.jobs.list({ ownerId: h.ownerId, limit: 3, ...(cursor ? { cursor } : {}) });
-      pages.push(...page.items.map((j) => j.id));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    expect(pages).toEqual(all);
+    expect(await pageThrough(3)).toEqual(all);
     for (const bad of ['nope', Buffer.from('2026-01-01|x').toString('base64url')])
       expect(await errorCodeOf(h.jobs.list({ ownerId: h.ownerId, cursor: bad }))).toBe('PLAN_INVALID');
   });

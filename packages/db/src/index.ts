@@ -7,6 +7,7 @@ export type { MigrationStatus } from './migrate.ts';
 export { createTestDatabase } from './testing.ts';
 export type { TestDatabase } from './testing.ts';
 export type * from './schema.ts';
+export { isUuid } from './ids.ts';
 export { precompile } from './precompile.ts';
-export { isPrepared, prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
+export { prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
 export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';

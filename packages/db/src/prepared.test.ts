@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AUTO_PREPARE_AFTER, isPrepared, prepareStatement, PreparingClient } from './prepared.ts';
+import { AUTO_PREPARE_AFTER, prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
+
+const isPrepared = (text: string): boolean => preparedStatements().includes(text);
 import { createTestDatabase } from './testing.ts';
 import type { TestDatabase } from './testing.ts';
 

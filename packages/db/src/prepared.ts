@@ -40,11 +40,6 @@ export function prepareStatement(sql: string): string {
   return name;
 }
 
-/** Whether `sql` runs as a named prepared statement now (for tests and diagnostics). */
-export function isPrepared(sql: string): boolean {
-  return statements.has(sql);
-}
-
 /** Every text that runs prepared now (for tests and diagnostics). */
 export function preparedStatements(): string[] {
   return [...statements.keys()];

@@ -12,7 +12,7 @@ import {
 } from '@atelier/core';
 import type { Logger, Plan, PlanLimits, PlanRequest, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import { precompile } from '@atelier/db';
+import { isUuid, precompile } from '@atelier/db';
 import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
@@ -57,9 +57,6 @@ export interface ListJobs {
   readonly cursor?: string;
 }
 
-/** Row ids are uuids: anything else names no row (and must not reach Postgres as one). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The exact creation time of a row, for its page cursor: Postgres keeps microseconds, a JS Date
  * only milliseconds, and a cursor cut to milliseconds would skip rows created in the same one.
@@ -73,7 +70,7 @@ function encodeCursor(row: { cursor_at: string; id: string }): string {
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!createdAt || !CURSOR_TIME.test(createdAt) || !id || !UUID.test(id) || rest.length > 0)
+  if (!createdAt || !CURSOR_TIME.test(createdAt) || !id || !isUuid(id) || rest.length > 0)
     throw new AtelierError('PLAN_INVALID', 'The page cursor is malformed.');
   return { createdAt, id };
 }
@@ -226,7 +223,7 @@ export class JobService {
     let query = this.#db.selectFrom('images').selectAll().where('id', '=', id);
     if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
     // A malformed uuid is just another id that does not exist; a database failure stays one.
-    const row = UUID.test(id) ? await query.executeTakeFirst() : undefined;
+    const row = isUuid(id) ? await query.executeTakeFirst() : undefined;
     if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${id}.`);
     return toImageRecord(row);
   }
@@ -368,7 +365,7 @@ export class JobService {
 
   async #row(id: string, ownerId?: string): Promise<Job> {
     // A malformed uuid is just another id that does not exist; a database failure stays one.
-    const rows = !UUID.test(id)
+    const rows = !isUuid(id)
       ? []
       : ownerId === undefined
         ? await this.#byId.execute([id])

@@ -5,12 +5,11 @@ import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import { AtelierError, CONTENT_TYPES, isAtelierError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import { PreparingClient, prepareStatement } from '@atelier/db';
+import { prepareStatement } from '@atelier/db';
 import type { Database, Job } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { RenderPayload } from './queue.ts';
 import { resultKey } from './records.ts';
 
@@ -30,9 +29,9 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'STORAGE_NOT_FOUND',
 ]);
 
-// The two statements every job runs, prepared once per connection (Postgres then skips parsing
-// and planning them, and prepares them again if a migration changes the jobs table under them):
-// they are most of the database work a job costs.
+// The two statements every job runs, prepared once per connection of the database's pool
+// (Postgres then skips parsing and planning them, and prepares them again if a migration changes
+// the jobs table under them): they are most of the database work a job costs.
 const CLAIM_SQL = `
     with claimed as (
       update jobs set
@@ -121,7 +120,6 @@ export class RenderWorker {
   readonly #id: string;
   readonly #running = new Map<string, AbortController>();
   readonly #listener: JobEventListener;
-  readonly #pool: pg.Pool;
   readonly #concurrency: number;
   /** Per-plugin limits apply: every claim is then a serialised check of its own. */
   readonly #limited: boolean;
@@ -135,19 +133,6 @@ export class RenderWorker {
     this.#listener = new JobEventListener(options.url, this.#logger, ['cancel']);
     this.#concurrency = options.concurrency ?? options.engine.threads * 4;
     this.#limited = Object.keys(options.pluginConcurrency ?? {}).length > 0;
-    // Connections of the worker's own for its prepared hot statements (one per job slot and one more).
-    this.#pool = new pg.Pool({
-      connectionString: options.url,
-      application_name: 'atelier-worker',
-      Client: PreparingClient,
-      max: slotsOf(this.#concurrency).slots + 1,
-      keepAlive: true,
-    });
-    this.#pool.on('error', (error) => this.#logger.warn('worker connection lost', { error: error.message }));
-  }
-
-  async #query<R>(text: string, values: unknown[]): Promise<R[]> {
-    return (await this.#pool.query<R & pg.QueryResultRow>(text, values)).rows;
   }
 
   get id(): string {
@@ -215,10 +200,10 @@ export class RenderWorker {
     trx?: Kysely<Database>,
   ): Promise<Map<string, ClaimedJob>> {
     const values = [jobs.map((job) => job.data.jobId), jobs.map((job) => job.id), this.#id, new Date()];
-    // Inside a caller's transaction (the plugin-limit check) on its connection; else prepared, on ours.
-    const rows = trx
-      ? ((await trx.executeQuery(CompiledQuery.raw(CLAIM_SQL, values))).rows as ClaimedJob[])
-      : await this.#query<ClaimedJob>(CLAIM_SQL, values);
+    // Inside a caller's transaction (the plugin-limit check) on its connection.
+    const { rows } = await (trx ?? this.#o.db).executeQuery(
+      CompiledQuery.raw(CLAIM_SQL, values) as CompiledQuery<ClaimedJob>,
+    );
     return new Map(rows.map((row) => [row.queue_job_id!, row]));
   }
 
@@ -272,18 +257,20 @@ export class RenderWorker {
     try {
       const output = await this.#render(claimed, controller.signal);
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
-      const done = await this.#query<{ id: string }>(DONE_SQL, [
-        jobId,
-        job.id,
-        output.key,
-        output.bytes,
-        output.width,
-        output.height,
-        output.format,
-        output.fromCache,
-        JSON.stringify(output.timings),
-      ]).then((rows) => rows[0]);
-      if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+      const { rows } = await db.executeQuery(
+        CompiledQuery.raw(DONE_SQL, [
+          jobId,
+          job.id,
+          output.key,
+          output.bytes,
+          output.width,
+          output.height,
+          output.format,
+          output.fromCache,
+          JSON.stringify(output.timings),
+        ]) as CompiledQuery<{ id: string }>,
+      );
+      if (!rows[0]) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
       const err =
@@ -477,7 +464,6 @@ export class RenderWorker {
       controller.abort(new AtelierError('ABORTED', 'The worker is shutting down.'));
     while (this.#running.size > 0) await new Promise((r) => setTimeout(r, 20));
     await this.#listener.close();
-    await this.#pool.end().catch(() => {});
     this.#logger.info('worker stopped', { worker: this.#id });
   }
 }

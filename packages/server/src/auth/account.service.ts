@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { AtelierError } from '@atelier/core';
+import { isUuid } from '@atelier/db';
 import type { Database, User, UserRole } from '@atelier/db';
 import { accountKey, ipKey } from './login-throttle.ts';
 import type { LoginThrottle } from './login-throttle.ts';
@@ -73,10 +74,8 @@ const disabled = (): AtelierError =>
 const notFound = (): AtelierError => new AtelierError('USER_NOT_FOUND', 'No user has this id.');
 
 // Ids come from sessions but also from admin input: anything else is simply not a user.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function checkUserId(userId: string): void {
-  if (!UUID.test(userId)) throw notFound();
+  if (!isUuid(userId)) throw notFound();
 }
 
 /**
@@ -282,7 +281,7 @@ export class AccountService {
   }
 
   async #findById(userId: string): Promise<User | undefined> {
-    if (!UUID.test(userId)) return undefined;
+    if (!isUuid(userId)) return undefined;
     return this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
   }
 
