@@ -35,6 +35,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
       ATELIER_THREADS: '2',
       ATELIER_MAX_INPUT_BYTES: String(5 * 1024 * 1024),
       ATELIER_SHUTDOWN_DEADLINE_MS: '1000',
+      // Test files register many accounts from one address; a test that checks the throttle sets it.
+      ATELIER_REGISTRATIONS_PER_HOUR: '1000',
       ...env,
     },
     dir,
@@ -43,8 +45,15 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
   const api = await createApiServices(core, {
     secureCookies: false,
     allowedOrigins: ['https://app.example.org'],
+    publicUrl: config.http.publicUrl,
+    registrationsPerHour: config.http.registrationsPerHour,
   });
-  const app = await buildApp(api);
+  const app = await buildApp(api, {
+    trustProxy: config.http.trustProxy,
+    rateLimitPerMinute: config.http.rateLimitPerMinute,
+    maxBatchSize: config.http.maxBatchSize,
+    metricsToken: config.http.metricsToken,
+  });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = (token?: string) =>
     createAtelierClient({

@@ -81,6 +81,11 @@ export interface AtelierClientOptions {
   readonly EventSource?: EventSourceConstructor;
   /** Send cookies cross-origin (browsers). @default 'include' */
   readonly credentials?: 'include' | 'same-origin' | 'omit';
+  /**
+   * The most calls sent in one batched request; more go in several. Keep it at or under the
+   * server's `ATELIER_TRPC_MAX_BATCH`, which refuses larger batches with BATCH_TOO_LARGE. @default 20
+   */
+  readonly maxBatchSize?: number;
 }
 
 /**
@@ -131,7 +136,7 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
         false: splitLink({
           condition: (op) => isNonJsonSerializable(op.input),
           true: httpLink({ url: base, headers, fetch: fetchImpl }),
-          false: httpBatchLink({ url: base, headers, fetch: fetchImpl }),
+          false: httpBatchLink({ url: base, headers, fetch: fetchImpl, maxItems: options.maxBatchSize ?? 20 }),
         }),
       }),
     ],

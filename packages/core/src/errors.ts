@@ -76,6 +76,18 @@ export const ERROR_CODES = {
   },
   AUTH_EMAIL_TAKEN: { status: 409, hint: 'An account with this email exists; sign in instead.' },
   AUTH_WEAK_PASSWORD: { status: 400, hint: 'Passwords are 8 to 256 characters and not only spaces.' },
+  RATE_LIMITED: {
+    status: 429,
+    hint: 'Too many requests (or accounts created) from this address; wait `details.retryAfterSeconds` seconds.',
+  },
+  BATCH_TOO_LARGE: {
+    status: 400,
+    hint: 'A tRPC batch has more calls than the server allows (`details.maxBatchSize`); split it.',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    hint: 'JSON request bodies are at most `details.limitBytes` bytes; send images as uploads.',
+  },
   FORBIDDEN: { status: 403, hint: 'Your account may not do this; ask an administrator.' },
   USER_DISABLED: { status: 403, hint: 'An administrator disabled this account.' },
 } as const satisfies Record<string, { status: number; hint: string }>;

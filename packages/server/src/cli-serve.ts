@@ -32,11 +32,20 @@ export function registerServeCommand(program: Command): void {
       const local = host === '127.0.0.1' || host === 'localhost' || host === '::1';
       const api = await createApiServices(core, {
         allowedOrigins: config.http.allowedOrigins,
+        // ATELIER_PUBLIC_URL, when set, decides instead: Secure exactly when it is https.
         secureCookies: !local,
+        publicUrl: config.http.publicUrl,
+        registrationsPerHour: config.http.registrationsPerHour,
         logger,
         ...(config.http.urlSecret ? { urlSecret: config.http.urlSecret } : {}),
       });
-      const app = await buildApp(api, { logger: logger.pino });
+      const app = await buildApp(api, {
+        logger: logger.pino,
+        trustProxy: config.http.trustProxy,
+        rateLimitPerMinute: config.http.rateLimitPerMinute,
+        maxBatchSize: config.http.maxBatchSize,
+        metricsToken: config.http.metricsToken,
+      });
       const address = await app.listen({ port: opts.port ?? config.http.port, host });
       logger.info('atelier is serving', {
         url: address,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { AtelierError, describeIssues } from '@atelier/core';
@@ -27,6 +28,23 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ATELIER_HOST: z.string().optional(),
   ATELIER_ALLOWED_ORIGINS: z.string().optional(),
+  ATELIER_PUBLIC_URL: z
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL, like https://atelier.example.org')
+    .optional(),
+  ATELIER_TRUST_PROXY: z
+    .string()
+    .refine(
+      (v) =>
+        /^\s*(true|false)\s*$/i.test(v) ||
+        v.split(',').every((a) => isIP(a.trim().replace(/\/\d+$/, '')) !== 0),
+      'true, or the proxies\' addresses/CIDRs like "127.0.0.1,10.0.0.0/8"',
+    )
+    .optional(),
+  ATELIER_RATE_LIMIT_PER_MINUTE: intFromEnv.optional(),
+  ATELIER_TRPC_MAX_BATCH: intFromEnv.optional(),
+  ATELIER_REGISTRATIONS_PER_HOUR: intFromEnv.optional(),
+  ATELIER_METRICS_TOKEN: z.string().min(16, 'at least 16 characters (use 32 random hex bytes)').optional(),
   ATELIER_URL_SECRET: z
     .string()
     .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
@@ -57,7 +75,24 @@ export interface AtelierConfig {
     pluginConcurrency: Record<string, number>;
     shutdownDeadlineMs: number;
   };
-  readonly http: { port: number; host: string; allowedOrigins: string[]; urlSecret: Uint8Array | undefined };
+  readonly http: {
+    port: number;
+    host: string;
+    allowedOrigins: string[];
+    urlSecret: Uint8Array | undefined;
+    /** The URL browsers use (behind a proxy): cookie `Secure` and the Origin check follow it. */
+    publicUrl: string | undefined;
+    /** Fastify's `trustProxy`: client IPs come from X-Forwarded-For only when set. @default false */
+    trustProxy: boolean | string[];
+    /** Requests (tRPC calls: each call of a batch counts) per minute per client IP. @default 600 */
+    rateLimitPerMinute: number;
+    /** The most calls one tRPC batch may have. @default 20 */
+    maxBatchSize: number;
+    /** Accounts one client IP may register per hour. @default 10 */
+    registrationsPerHour: number;
+    /** A bearer token that may read /metrics (admins' sessions may too). */
+    metricsToken: string | undefined;
+  };
   /** The raw environment, for factories with their own variables (storage). */
   readonly env: NodeJS.ProcessEnv;
   readonly limits: {
@@ -118,12 +153,26 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         .map((o) => o.trim())
         .filter(Boolean),
       urlSecret: e.ATELIER_URL_SECRET ? Uint8Array.from(Buffer.from(e.ATELIER_URL_SECRET, 'hex')) : undefined,
+      publicUrl: e.ATELIER_PUBLIC_URL,
+      trustProxy: trustProxyOf(e.ATELIER_TRUST_PROXY),
+      rateLimitPerMinute: e.ATELIER_RATE_LIMIT_PER_MINUTE ?? 600,
+      maxBatchSize: e.ATELIER_TRPC_MAX_BATCH ?? 20,
+      registrationsPerHour: e.ATELIER_REGISTRATIONS_PER_HOUR ?? 10,
+      metricsToken: e.ATELIER_METRICS_TOKEN,
     },
     env,
     root: cwd,
     ...(e.ATELIER_THREADS === undefined ? {} : { threads: e.ATELIER_THREADS }),
     limits,
   };
+}
+
+/** `ATELIER_TRUST_PROXY` as Fastify's `trustProxy` takes it: off, every peer, or the proxies' addresses. */
+function trustProxyOf(value: string | undefined): boolean | string[] {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  return v.split(',').map((a) => a.trim());
 }
 
 /**

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
+import { getTRPCErrorShape } from '@trpc/server';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import { getHTTPStatusCodeFromError, resolveResponse } from '@trpc/server/http';
 import {
@@ -14,17 +15,17 @@ import {
 import type { AnyProcedure } from '@trpc/server/unstable-core-do-not-import';
 import Fastify from 'fastify';
 import helmet from 'helmet';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import client from 'prom-client';
 import { sql } from 'kysely';
-import { CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
+import { AtelierError, CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import type { InputFormat } from '@atelier/core';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
-import { toTRPCError } from './errors.ts';
+import { toTRPCError, trpcCodeOfStatus } from './errors.ts';
 import { createOpenApiDocument, openApiDocs } from './openapi.ts';
-import { restApi } from './rest-api.ts';
+import { JSON_BODY_LIMIT, restApi } from './rest-api.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { verifyPath } from './signed-url.ts';
@@ -41,8 +42,33 @@ const SECURITY_HEADERS = {
 /** Options of {@link buildApp}. */
 export interface AppOptions {
   readonly logger?: pino.Logger | boolean;
-  /** Requests per minute per IP across the API. @default 600 */
+  /** Requests per minute per IP across the API; each call of a tRPC batch counts. @default 600 */
   readonly rateLimitPerMinute?: number;
+  /** The most calls one tRPC batch may have; a larger one is refused with BATCH_TOO_LARGE. @default 20 */
+  readonly maxBatchSize?: number;
+  /**
+   * Fastify's `trustProxy` (`ATELIER_TRUST_PROXY`): only with it set does the client IP (rate
+   * limits, sign-in and registration throttles, sessions' last IP) come from X-Forwarded-For.
+   * @default false
+   */
+  readonly trustProxy?: boolean | string[];
+  /** A bearer token that may read /metrics besides administrators' sessions (`ATELIER_METRICS_TOKEN`). */
+  readonly metricsToken?: string | undefined;
+}
+
+/** The HTTP methods REST routes use, for CORS preflights. */
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** The Vary header with `more` added to what the reply already varies on (CORS sets `Origin`). */
+function mergeVary(reply: FastifyReply, more: string | null): string {
+  const names = [String(reply.getHeader('vary') ?? ''), more ?? '']
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const seen = new Set<string>();
+  return names.filter((n) => !seen.has(n.toLowerCase()) && seen.add(n.toLowerCase())).join(', ');
 }
 
 /**
@@ -64,7 +90,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     requestIdHeader: false,
     bodyLimit: maxUpload + 1024 * 1024,
     routerOptions: { maxParamLength: 5000 },
-    trustProxy: false,
+    trustProxy: options.trustProxy ?? false,
     // Open progress streams must not hold a shutdown up: close every connection on close().
     forceCloseConnections: true,
   });
@@ -156,13 +182,19 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   await app.register(cors, {
     origin: (origin, cb) => cb(null, origin === undefined || api.allowedOrigins.includes(origin)),
     credentials: true,
-    exposedHeaders: ['x-request-id'],
+    methods: CORS_METHODS,
+    exposedHeaders: ['x-request-id', 'retry-after'],
   });
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? 600,
     timeWindow: '1 minute',
-    allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    // A coded error; `statusCode` for the REST scope's and Fastify's own error handlers.
+    errorResponseBuilder: (_req, context) => rateLimited(Math.ceil(context.ttl / 1000), context.statusCode),
   });
+  // Counts the further calls of a tRPC batch against the same per-IP budget (the first is counted
+  // by the plugin's own hook, like every request).
+  const countCall = app.createRateLimit();
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
@@ -176,7 +208,23 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
         .send({ ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  // Metrics tell Node's version, memory and per-route statistics: administrators' sessions and the
+  // bearer token ATELIER_METRICS_TOKEN (for a Prometheus scraper) may read them, nobody else.
+  const metricsToken = options.metricsToken ? sha256(options.metricsToken) : undefined;
+  app.get('/metrics', async (req, reply) => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!(metricsToken && bearer && timingSafeEqual(sha256(bearer), metricsToken))) {
+      const ctx = await createContext(api, req, reply);
+      if (!ctx.user)
+        return reply.code(401).send({
+          code: 'AUTH_REQUIRED',
+          message: 'Metrics are for administrators: sign in as one, or send the metrics bearer token.',
+        });
+      if (ctx.user.role !== 'admin')
+        return reply.code(403).send({ code: 'FORBIDDEN', message: 'Only administrators can read metrics.' });
+    }
+    return reply.type(metrics.contentType).send(await metrics.metrics());
+  });
 
   // Downloads: the session (cookie or Bearer) of the owner, or a signed URL from images/jobs.downloadUrl.
   const download = async (
@@ -247,13 +295,69 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   await app.register(async (scope) => {
     // tRPC reads bodies itself: JSON as text; uploads (multipart form data or raw bytes) from the stream.
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
-      done(null, body),
+    // One JSON body cap for tRPC and REST; uploads keep the upload cap (Fastify's bodyLimit).
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
+      (_req, body, done) => done(null, body),
     );
     scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) =>
       done(null, payload),
     );
     const config = appRouter._def._config;
+    const maxBatchSize = options.maxBatchSize ?? 20;
+    // Errors before a procedure runs (a body over the cap, a batch too large, the rate limit) in
+    // tRPC's error shape, with their Atelier code, as a tRPC client reads them.
+    scope.setErrorHandler((fault: FastifyError, req, reply) => {
+      const status = fault.statusCode ?? 500;
+      const error =
+        fault.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? toTRPCError(
+              new AtelierError(
+                'BODY_TOO_LARGE',
+                `The JSON body is over the limit of ${JSON_BODY_LIMIT} bytes; send images as uploads.`,
+                { details: { limitBytes: JSON_BODY_LIMIT } },
+              ),
+            )
+          : isAtelierError(fault) || status >= 500
+            ? toTRPCError(fault)
+            : new TRPCError({ code: trpcCodeOfStatus(status), message: fault.message, cause: fault });
+      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: fault }, 'tRPC request failed');
+      const details = isAtelierError(error.cause) ? error.cause.details : undefined;
+      if (typeof details?.['retryAfterSeconds'] === 'number')
+        reply.header('retry-after', String(details['retryAfterSeconds']));
+      const shape = getTRPCErrorShape({
+        config,
+        error,
+        type: 'unknown',
+        path: undefined,
+        input: undefined,
+        ctx: undefined,
+      });
+      return reply
+        .code(getHTTPStatusCodeFromError(error))
+        .header('content-type', 'application/json')
+        .send(JSON.stringify({ error: shape }));
+    });
+    /** Refuses a batch over the cap, and counts its calls after the first against the rate limit. */
+    const countBatch = async (
+      req: FastifyRequest<{ Params: { path: string }; Querystring: { batch?: string } }>,
+    ) => {
+      const batch: unknown = req.query.batch;
+      // As tRPC reads it: `batch=1` (the first when given several) makes the path a comma-separated list.
+      if ((Array.isArray(batch) ? batch[0] : batch) !== '1') return;
+      const calls = req.params.path.split(',').length;
+      if (calls > maxBatchSize)
+        throw new AtelierError(
+          'BATCH_TOO_LARGE',
+          `This batch has ${calls} calls; the server takes at most ${maxBatchSize} in one request. Split it (httpBatchLink's maxItems).`,
+          { details: { calls, maxBatchSize } },
+        );
+      for (let i = 1; i < calls; i++) {
+        const limit = await countCall(req);
+        if (!limit.isAllowed && limit.isExceeded) throw rateLimited(limit.ttlInSeconds, 429);
+      }
+    };
     const procedures = new Map<string, AnyProcedure | null>();
     const queryOf = async (path: string): Promise<AnyProcedure | null> => {
       if (!procedures.has(path)) procedures.set(path, await getProcedureAtPath(appRouter, path));
@@ -263,6 +367,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     scope.all<{ Params: { path: string }; Querystring: { input?: string; batch?: string } }>(
       '/trpc/:path',
       async (req, reply) => {
+        await countBatch(req);
         // The common call, a single query over GET, goes straight to the procedure: the same
         // middlewares, validation, error shapes and status codes as resolveResponse, without the
         // web Request/Response objects it builds around every call (bench/api-bench.ts).
@@ -321,7 +426,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
         body = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
         reply.code(getHTTPStatusCodeFromError(error));
       }
-      reply.header('vary', 'trpc-accept, accept');
+      reply.header('vary', mergeVary(reply, 'trpc-accept, accept'));
       reply.header('content-type', 'application/json');
       return reply.send(JSON.stringify(transformTRPCResponse(config, body as never)));
     };
@@ -336,12 +441,15 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
         req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: null }),
         path: req.params.path,
         error: null,
+        maxBatchSize,
         createContext: () => createContext(api, req, reply),
         onError({ error, path }) {
           if (error.code === 'INTERNAL_SERVER_ERROR')
             app.log.error({ path, err: error.cause ?? error }, 'procedure failed');
         },
       });
+      // tRPC's Vary joins the reply's (CORS's `Origin`) instead of replacing it.
+      response.headers.set('vary', mergeVary(reply, response.headers.get('vary')));
       if (
         response.headers.get('content-type') !== 'application/json' ||
         response.headers.has('transfer-encoding')
@@ -356,4 +464,14 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   await app.register(restApi, { api, maxUploadBytes: maxUpload });
   await app.register(openApiDocs, { document: createOpenApiDocument() });
   return app;
+}
+
+/** RATE_LIMITED with `details.retryAfterSeconds`, and the status Fastify's error handlers read. */
+function rateLimited(retryAfterSeconds: number, statusCode: number): AtelierError {
+  const error = new AtelierError(
+    'RATE_LIMITED',
+    `Too many requests from this address. Try again in ${retryAfterSeconds} s.`,
+    { details: { retryAfterSeconds } },
+  );
+  return Object.assign(error, { statusCode });
 }

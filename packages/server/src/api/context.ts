@@ -19,6 +19,11 @@ export interface ApiServices {
   readonly urlSecret: Uint8Array;
   /** Whether cookies get the Secure attribute (off only on localhost). */
   readonly secureCookies: boolean;
+  /**
+   * The origin of `ATELIER_PUBLIC_URL` (`https://atelier.example.org`): when set, it is the API's
+   * own origin for the Origin check, in place of the Host header (which a proxy rewrites).
+   */
+  readonly publicOrigin?: string | undefined;
 }
 
 export interface SessionInfo {
@@ -49,10 +54,18 @@ export function tokenOf(req: FastifyRequest): { token: string | null; viaCookie:
   return { token: found?.token ?? null, viaCookie: found?.from === 'cookie' };
 }
 
-/** An Origin is trusted when it is the API's own or on the allow-list. */
-export function originTrusted(req: FastifyRequest, allowed: readonly string[]): boolean {
+/**
+ * An Origin is trusted when it is the API's own or on the allow-list. The API's own origin is the
+ * public URL's when one is configured, or else the one the Host header names.
+ */
+export function originTrusted(
+  req: FastifyRequest,
+  allowed: readonly string[],
+  publicOrigin?: string,
+): boolean {
   const origin = req.headers.origin;
   if (!origin) return false;
+  if (publicOrigin !== undefined) return origin === publicOrigin || allowed.includes(origin);
   const host = req.headers.host;
   if (host && (origin === `http://${host}` || origin === `https://${host}`)) return true;
   return allowed.includes(origin);
@@ -83,7 +96,7 @@ export async function createContext(
       ? { id: validated.session.id, userId: validated.session.userId, expiresAt: validated.session.expiresAt }
       : null,
     viaCookie: validated !== null && viaCookie,
-    originTrusted: originTrusted(req, api.allowedOrigins),
+    originTrusted: originTrusted(req, api.allowedOrigins, api.publicOrigin),
     token,
   };
 }

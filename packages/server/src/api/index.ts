@@ -20,13 +20,22 @@ export async function createApiServices(
   options: {
     allowedOrigins?: readonly string[];
     urlSecret?: Uint8Array;
+    /** Overridden by `publicUrl`: Secure exactly when it is https. */
     secureCookies?: boolean;
+    /** `ATELIER_PUBLIC_URL`: the Origin check compares with it, cookies are Secure when it is https. */
+    publicUrl?: string | undefined;
+    /** Accounts one client IP may register per hour. @default 10 */
+    registrationsPerHour?: number;
     logger?: Logger;
   } = {},
 ): Promise<ApiServices & { close(): Promise<void> }> {
   const db = core.database.db;
+  const publicUrl = options.publicUrl ? new URL(options.publicUrl) : undefined;
   const sessions = new SessionService({ db });
-  const throttle = new LoginThrottle({ db });
+  const throttle = new LoginThrottle({
+    db,
+    registration: { maxAttempts: options.registrationsPerHour ?? 10, windowMs: 3600_000 },
+  });
   const accounts = new AccountService({ db, sessions, throttle });
   const events = new JobEventHub(core.database.url, options.logger);
   await events.start();
@@ -45,7 +54,8 @@ export async function createApiServices(
     previews,
     allowedOrigins: options.allowedOrigins ?? [],
     urlSecret: options.urlSecret ?? randomBytes(32),
-    secureCookies: options.secureCookies ?? true,
+    secureCookies: publicUrl ? publicUrl.protocol === 'https:' : (options.secureCookies ?? true),
+    publicOrigin: publicUrl?.origin,
     close: async () => {
       clearInterval(sweep);
       await events.close();

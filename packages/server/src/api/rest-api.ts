@@ -17,8 +17,8 @@ import { createCallerFactory } from './trpc.ts';
 /** Where the REST routes live; procedures' `meta.openapi.path` is relative to it. */
 export const REST_PREFIX = '/api';
 
-/** JSON bodies are small (ids, parameters); images come as raw bytes. */
-const JSON_BODY_LIMIT = 1024 * 1024;
+/** JSON bodies are small (ids, parameters); images come as raw bytes. The same cap holds at /trpc. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
 
 /** Options of {@link restApi}. */
 export interface RestApiOptions {

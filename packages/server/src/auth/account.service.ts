@@ -115,9 +115,14 @@ export class AccountService {
    * Creates an account with the role `user` (the first account too: administrators are made with
    * `atelier users create --admin`) and signs it in.
    *
-   * @throws AtelierError PARAMS_INVALID (email, display name), AUTH_WEAK_PASSWORD, AUTH_EMAIL_TAKEN
+   * Every attempt from a client address counts against its registrations per hour (a taken email
+   * too, which also slows probing for accounts); past them, RATE_LIMITED and nothing is written.
+   *
+   * @throws AtelierError RATE_LIMITED (`details.retryAfterSeconds`), PARAMS_INVALID (email, display
+   * name), AUTH_WEAK_PASSWORD, AUTH_EMAIL_TAKEN
    */
   async register(input: NewAccount & ClientInfo): Promise<SignedIn> {
+    if (input.ip) await this.#throttle.registration(input.ip);
     const user = await this.#insertUser(input, 'user');
     const { token, session } = await this.#sessions.create(user.id, input);
     return { token, session, user };

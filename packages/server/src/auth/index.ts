@@ -1,11 +1,12 @@
 // Accounts and sessions: plain services the routers call. See docs/auth.md for the design.
 export { AccountService, displayNameSchema, emailSchema, requireAdmin } from './account.service.ts';
 export type { AccountServiceOptions, ClientInfo, NewAccount, SignedIn } from './account.service.ts';
-export { LoginThrottle, accountKey, ipKey } from './login-throttle.ts';
+export { LoginThrottle, accountKey, ipKey, registrationKey } from './login-throttle.ts';
 export type {
   AccountThrottlePolicy,
   IpThrottlePolicy,
   LoginThrottleOptions,
+  RegistrationThrottlePolicy,
   ThrottledAttempt,
 } from './login-throttle.ts';
 export {

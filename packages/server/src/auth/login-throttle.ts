@@ -27,6 +27,14 @@ export interface IpThrottlePolicy {
   readonly windowMs: number;
 }
 
+/** How a `register:` key (new accounts from one client address) is throttled. */
+export interface RegistrationThrottlePolicy {
+  /** Registrations (attempts, whatever their outcome) per window. @default 10 */
+  readonly maxAttempts: number;
+  /** @default 1 hour */
+  readonly windowMs: number;
+}
+
 /** Options of {@link LoginThrottle}. */
 export interface LoginThrottleOptions {
   readonly db: Kysely<Database>;
@@ -34,6 +42,7 @@ export interface LoginThrottleOptions {
   readonly clock?: Clock;
   readonly account?: Partial<AccountThrottlePolicy>;
   readonly ip?: Partial<IpThrottlePolicy>;
+  readonly registration?: Partial<RegistrationThrottlePolicy>;
 }
 
 /** A counted attempt from {@link LoginThrottle.attempt}. */
@@ -62,6 +71,14 @@ export function ipKey(ip: string): string {
   if (mapped !== undefined && isIPv4(mapped)) return `ip:${mapped}`;
   if (isIPv6(address)) return `ip:${ipv6Prefix64(address)}/64`;
   return `ip:${address}`;
+}
+
+/**
+ * The registration throttle key of a client address: `register:` and the address as {@link ipKey}
+ * groups it (an IPv6 /64 counts as one address).
+ */
+export function registrationKey(ip: string): string {
+  return `register:${ipKey(ip).slice('ip:'.length)}`;
 }
 
 function ipv6Prefix64(address: string): string {
@@ -95,6 +112,9 @@ function waitText(seconds: number): string {
  * - `ip:` keys: 20 failures per 15-minute window; then attempts wait for the window to end. A
  *   correct password does not clear it (an attacker's own account must not reset their count).
  *
+ * - `register:` keys: account registrations per client address, 10 per hour; then registration
+ *   waits for the window to end (RATE_LIMITED).
+ *
  * Sign-in uses {@link LoginThrottle.attempt}, which checks and counts in one transaction: parallel
  * guesses cannot slip past the limit between a check and a count.
  *
@@ -107,6 +127,7 @@ export class LoginThrottle {
   readonly #clock: Clock;
   readonly #account: AccountThrottlePolicy;
   readonly #ip: IpThrottlePolicy;
+  readonly #registration: IpThrottlePolicy;
 
   constructor(options: LoginThrottleOptions) {
     this.#db = options.db;
@@ -119,6 +140,19 @@ export class LoginThrottle {
       ...options.account,
     };
     this.#ip = { maxFailures: 20, windowMs: 15 * MINUTE_MS, ...options.ip };
+    // The same fixed window as an ip: key, counting every registration as an ip: key counts failures.
+    this.#registration = {
+      maxFailures: options.registration?.maxAttempts ?? 10,
+      windowMs: options.registration?.windowMs ?? 60 * MINUTE_MS,
+    };
+  }
+
+  /**
+   * Counts one registration from `ip`; throws RATE_LIMITED (with `details.retryAfterSeconds`, counting
+   * nothing) when the address has used up its registrations for the window.
+   */
+  async registration(ip: string): Promise<void> {
+    await this.#count([registrationKey(ip)], true);
   }
 
   /** Throws AUTH_THROTTLED, with `details.retryAfterSeconds`, when any of `keys` is locked. */
@@ -159,7 +193,7 @@ export class LoginThrottle {
 
   /** Deletes rows whose window and lock are long over; run it now and then. Returns how many. */
   async prune(): Promise<number> {
-    const horizon = Math.max(this.#account.windowMs, this.#ip.windowMs);
+    const horizon = Math.max(this.#account.windowMs, this.#ip.windowMs, this.#registration.windowMs);
     const now = this.#clock.now();
     const result = await this.#db
       .deleteFrom('login_throttle')
@@ -171,19 +205,28 @@ export class LoginThrottle {
 
   #validKeys(keys: readonly string[]): string[] {
     for (const key of keys)
-      if (!key.startsWith('account:') && !key.startsWith('ip:'))
-        throw new Error(`LoginThrottle: key ${JSON.stringify(key)} is neither account: nor ip:`);
+      if (!key.startsWith('account:') && !key.startsWith('ip:') && !key.startsWith('register:'))
+        throw new Error(`LoginThrottle: key ${JSON.stringify(key)} is not account:, ip: or register:`);
     // Sorted, so concurrent transactions lock rows in one order and cannot deadlock.
     return [...new Set(keys)].sort();
   }
 
   #throwIfLocked(rows: readonly LoginThrottleRow[], now: Date): void {
     let waitMs = 0;
+    let registration = false;
     for (const row of rows)
-      if (row.locked_until && row.locked_until > now)
+      if (row.locked_until && row.locked_until > now) {
         waitMs = Math.max(waitMs, row.locked_until.getTime() - now.getTime());
+        registration ||= row.key.startsWith('register:');
+      }
     if (waitMs === 0) return;
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    if (registration)
+      throw new AtelierError(
+        'RATE_LIMITED',
+        `Too many accounts were registered from this address. Try again in ${waitText(retryAfterSeconds)}.`,
+        { details: { retryAfterSeconds } },
+      );
     throw new AtelierError(
       'AUTH_THROTTLED',
       `Too many failed sign-in attempts. Try again in ${waitText(retryAfterSeconds)}.`,
@@ -203,7 +246,7 @@ export class LoginThrottle {
       for (const row of rows) {
         const next = row.key.startsWith('account:')
           ? this.#accountFailure(row, now)
-          : this.#ipFailure(row, now);
+          : this.#ipFailure(row, now, row.key.startsWith('register:') ? this.#registration : this.#ip);
         await trx.updateTable('login_throttle').set(next).where('key', '=', row.key).execute();
         windows.set(row.key, next.window_started_at);
       }
@@ -223,8 +266,7 @@ export class LoginThrottle {
     return { failures, window_started_at: lockedUntil, locked_until: lockedUntil };
   }
 
-  #ipFailure(row: LoginThrottleRow, now: Date): Omit<LoginThrottleRow, 'key'> {
-    const p = this.#ip;
+  #ipFailure(row: LoginThrottleRow, now: Date, p: IpThrottlePolicy): Omit<LoginThrottleRow, 'key'> {
     const fresh = now.getTime() >= row.window_started_at.getTime() + p.windowMs;
     const failures = fresh ? 1 : row.failures + 1;
     const windowStartedAt = fresh ? now : row.window_started_at;
