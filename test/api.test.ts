@@ -307,6 +307,54 @@ describe('operations', () => {
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('lets allowed origins call REST DELETE routes (a real preflight), and varies on Origin', async () => {
+    const origin = 'https://app.example.org';
+    const doomed = await alice.client.images.upload.mutate(
+      uploadForm(await blob(photo('coffee.png')), 'doomed.png'),
+    );
+    // What a browser sends before `fetch(url, { method: 'DELETE', headers: { authorization } })`.
+    const preflight = await fetch(`${h.url}/api/images/${doomed.id}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'DELETE',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    const methods = (preflight.headers.get('access-control-allow-methods') ?? '').split(/\s*,\s*/);
+    expect(methods).toContain('DELETE');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    const deleted = await fetch(`${h.url}/api/images/${doomed.id}`, {
+      method: 'DELETE',
+      headers: { origin, authorization: `Bearer ${alice.token}` },
+    });
+    expect(deleted.status).toBe(200);
+    expect(deleted.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(await codeOf(alice.client.images.get.query({ id: doomed.id }))).toBe('NOT_FOUND');
+
+    // Every kind of /trpc answer varies on Origin (a shared cache must not hand one origin's
+    // CORS headers to another): a single GET query, a batch, a POST mutation, an error.
+    const vary = (answer: Response) =>
+      (answer.headers.get('vary') ?? '').split(/\s*,\s*/).map((v) => v.toLowerCase());
+    const answers = [
+      await fetch(`${h.url}/trpc/styles.list`, { headers: { origin } }),
+      await fetch(`${h.url}/trpc/styles.list,styles.list?batch=1`, { headers: { origin } }),
+      await fetch(`${h.url}/trpc/auth.login`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'nobody@example.org', password: 'wrong' }),
+      }),
+      await fetch(`${h.url}/trpc/users.me`, { headers: { origin } }),
+    ];
+    for (const answer of answers) {
+      expect(vary(answer)).toContain('origin');
+      expect(answer.headers.get('access-control-allow-origin')).toBe(origin);
+    }
+    expect(vary(answers[0]!)).toContain('trpc-accept');
+  });
+
   it('sends security headers and a request id', async () => {
     const response = await fetch(`${h.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
     expect(response.headers.get('x-request-id')).toBe('trace-123');
@@ -337,10 +385,17 @@ describe('operations', () => {
     }
   });
 
-  it('serves health, readiness and metrics', async () => {
+  it('serves health, readiness and metrics (to administrators)', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ ok: true });
-    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect((await fetch(`${h.url}/metrics`)).status).toBe(401);
+    expect(
+      (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${bob.token}` } })).status,
+    ).toBe(403);
+    await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', bob.userId).execute();
+    const answer = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${bob.token}` } });
+    await h.database.db.updateTable('users').set({ role: 'user' }).where('id', '=', bob.userId).execute();
+    const metrics = await answer.text();
     expect(metrics).toContain('atelier_http_request_duration_seconds');
     expect(metrics).toContain('atelier_queue_jobs');
   });
