@@ -136,7 +136,12 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
         false: splitLink({
           condition: (op) => isNonJsonSerializable(op.input),
           true: httpLink({ url: base, headers, fetch: fetchImpl }),
-          false: httpBatchLink({ url: base, headers, fetch: fetchImpl, maxItems: options.maxBatchSize ?? 20 }),
+          false: httpBatchLink({
+            url: base,
+            headers,
+            fetch: fetchImpl,
+            maxItems: options.maxBatchSize ?? 20,
+          }),
         }),
       }),
     ],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AtelierError } from '@atelier/core';
-import { LoginThrottle, accountKey, ipKey } from './login-throttle.ts';
+import { LoginThrottle, accountKey, ipKey, registrationKey } from './login-throttle.ts';
 import { testClock, useTestDatabase } from './test-support.ts';
 
 const SECOND = 1000;
@@ -147,7 +147,46 @@ describe('attempt', () => {
 
   it('refuses unknown key kinds (a programming mistake)', async () => {
     const throttle = new LoginThrottle({ db: t.db });
-    await expect(throttle.check(['user:1'])).rejects.toThrow(/neither account: nor ip:/);
+    await expect(throttle.check(['user:1'])).rejects.toThrow(/not account:, ip: or register:/);
+  });
+});
+
+describe('registration keys', () => {
+  /** The code and retry-after of a registration, or 'ok'. */
+  async function register(throttle: LoginThrottle, ip: string): Promise<string> {
+    try {
+      await throttle.registration(ip);
+      return 'ok';
+    } catch (error) {
+      const e = error as AtelierError;
+      return `${e.code} ${String(e.details?.['retryAfterSeconds'])}`;
+    }
+  }
+
+  it('allow so many registrations per address and window, then RATE_LIMITED until the window ends', async () => {
+    const clock = testClock();
+    const throttle = new LoginThrottle({
+      db: t.db,
+      clock,
+      registration: { maxAttempts: 3, windowMs: 60 * MINUTE },
+    });
+    expect(await register(throttle, '198.51.100.1')).toBe('ok');
+    clock.advance(10 * MINUTE);
+    expect(await register(throttle, '198.51.100.1')).toBe('ok');
+    expect(await register(throttle, '198.51.100.1')).toBe('ok');
+    expect(await register(throttle, '198.51.100.1')).toBe(`RATE_LIMITED ${50 * 60}`);
+    // Another address, and sign-in from the same one, are not affected.
+    expect(await register(throttle, '198.51.100.2')).toBe('ok');
+    expect(await retryAfter(throttle, [ipKey('198.51.100.1')])).toBe(0);
+    clock.advance(50 * MINUTE);
+    expect(await register(throttle, '198.51.100.1')).toBe('ok');
+  });
+
+  it('count an IPv6 /64 as one address', async () => {
+    expect(registrationKey('2001:db8:1:2::7')).toBe('register:2001:db8:1:2::/64');
+    const throttle = new LoginThrottle({ db: t.db, clock: testClock(), registration: { maxAttempts: 1 } });
+    expect(await register(throttle, '2001:db8:5:6::1')).toBe('ok');
+    expect(await register(throttle, '2001:db8:5:6::2')).toMatch(/^RATE_LIMITED /);
   });
 });
 
@@ -162,5 +201,25 @@ describe('prune', () => {
     expect(await throttle.prune()).toBeGreaterThanOrEqual(2);
     const keys = (await t.db.selectFrom('login_throttle').select('key').execute()).map((r) => r.key);
     expect(keys).toEqual(['account:fresh@example.org']);
+  });
+
+  it('keeps registration rows for their hour', async () => {
+    const clock = testClock(Date.parse('2036-01-01T00:00:00Z'));
+    const throttle = new LoginThrottle({ db: t.db, clock });
+    await throttle.registration('192.0.2.150');
+    clock.advance(30 * MINUTE);
+    await throttle.prune();
+    const has = async () =>
+      (
+        await t.db
+          .selectFrom('login_throttle')
+          .select('key')
+          .where('key', '=', registrationKey('192.0.2.150'))
+          .execute()
+      ).length;
+    expect(await has()).toBe(1);
+    clock.advance(30 * MINUTE);
+    await throttle.prune();
+    expect(await has()).toBe(0);
   });
 });

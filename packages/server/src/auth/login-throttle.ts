@@ -193,11 +193,18 @@ export class LoginThrottle {
 
   /** Deletes rows whose window and lock are long over; run it now and then. Returns how many. */
   async prune(): Promise<number> {
-    const horizon = Math.max(this.#account.windowMs, this.#ip.windowMs, this.#registration.windowMs);
     const now = this.#clock.now();
+    const before = (ms: number) => new Date(now.getTime() - ms);
+    const signIn = before(Math.max(this.#account.windowMs, this.#ip.windowMs));
+    const registration = before(this.#registration.windowMs);
     const result = await this.#db
       .deleteFrom('login_throttle')
-      .where('window_started_at', '<=', new Date(now.getTime() - horizon))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('key', 'like', 'register:%'), eb('window_started_at', '<=', registration)]),
+          eb.and([eb('key', 'not like', 'register:%'), eb('window_started_at', '<=', signIn)]),
+        ]),
+      )
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
