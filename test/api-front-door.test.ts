@@ -142,6 +142,15 @@ describe('tRPC batches', () => {
   });
 });
 
+describe('the typed client', () => {
+  it('splits its batches at the server cap', async () => {
+    // 25 calls in one tick: one batch of 25 would be refused whole; the client sends 20 + 5.
+    const client = proxied.client();
+    const lists = await Promise.all(Array.from({ length: 25 }, () => client.styles.list.query()));
+    expect(lists.every((list) => list.length > 0)).toBe(true);
+  });
+});
+
 describe('JSON bodies', () => {
   it('have one cap, 1 MiB, for tRPC and REST', async () => {
     const headers = { 'content-type': 'application/json', ...from('198.51.100.30') };
