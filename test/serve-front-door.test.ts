@@ -2,6 +2,7 @@
 // ATELIER_TRUST_PROXY, ATELIER_REGISTRATIONS_PER_HOUR, ATELIER_METRICS_TOKEN reach the server it
 // starts, and a malformed one stops it with a coded line.
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,12 +14,16 @@ import { root } from './helpers.ts';
 const METRICS_TOKEN = 'serve-metrics-token-0123456789ab';
 let database: TestDatabase;
 let dir: string;
+/** Every server started, so that a failed test leaves none running. */
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase(inject('pgAdminUrl'));
   dir = await mkdtemp(path.join(tmpdir(), 'atelier-serve-front-'));
 });
 afterAll(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -40,6 +45,7 @@ function serve(env: Record<string, string>) {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  children.push(child);
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
