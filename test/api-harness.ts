@@ -24,7 +24,10 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApi(
+  env: Record<string, string> = {},
+  appOptions: Parameters<typeof buildApp>[1] = {},
+): Promise<ApiHarness> {
   const database = await createTestDatabase(inject('pgAdminUrl'));
   const dir = await mkdtemp(path.join(tmpdir(), 'atelier-api-'));
   const config = readConfig(
@@ -44,7 +47,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     secureCookies: false,
     allowedOrigins: ['https://app.example.org'],
   });
-  const app = await buildApp(api);
+  const app = await buildApp(api, appOptions);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = (token?: string) =>
     createAtelierClient({
