@@ -13,6 +13,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .alterTable('results')
     .addColumn('owner_id', 'uuid', (c) => c.references('users.id').onDelete('cascade'))
     .execute();
+  await db.schema.alterTable('results').dropConstraint('results_pkey').execute();
   await sql`
     insert into results (owner_id, plan_hash, input_sha256, output_key, bytes, width, height, format, created_at)
     select distinct jobs.owner_id, results.plan_hash, results.input_sha256, results.output_key,
@@ -23,7 +24,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     where results.owner_id is null`.execute(db);
   await sql`delete from results where owner_id is null`.execute(db);
   await sql`alter table results alter column owner_id set not null`.execute(db);
-  await db.schema.alterTable('results').dropConstraint('results_pkey').execute();
   // The lookup at submission and at claim: one owner's entry for a plan and an input.
   await db.schema
     .alterTable('results')
