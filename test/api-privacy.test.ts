@@ -150,9 +150,12 @@ describe('signed download URLs', () => {
     logLines.length = 0;
     expect(await status(url)).toBe(200);
     expect(await status(url.replace('sig=', 'sig=x'))).not.toBe(200);
+    // A URL no route matches is logged in Fastify's message ("Route GET:... not found").
+    expect((await fetch(`${h.url}${url.replace('?', '/extra?')}`)).status).toBe(404);
     const log = logLines.join('');
     expect(log).toContain(`/files/images/${image.id}?expires=`);
     expect(log).toContain('sig=[REDACTED]');
+    expect(log).toMatch(/Route GET:\/files\/images\/[\w-]+\/extra\?expires=\d+&sig=\[REDACTED\] not found/);
     expect(log).not.toContain(sig);
     expect(log).not.toMatch(/sig=(?!\[REDACTED\])/);
   });

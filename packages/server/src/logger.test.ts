@@ -8,5 +8,8 @@ describe('redactUrl', () => {
       '/files/images/2?sig=[REDACTED]&expires=9&SIG=[REDACTED]#frag',
     );
     expect(redactUrl('/trpc/jobs.get?input=%7B%7D&design=1')).toBe('/trpc/jobs.get?input=%7B%7D&design=1');
+    expect(redactUrl('Route GET:/files/x?sig=abc not found')).toBe(
+      'Route GET:/files/x?sig=[REDACTED] not found',
+    );
   });
 });

@@ -9,7 +9,7 @@ import type { Logger } from '@atelier/core';
  * redactUrl('/files/jobs/1?expires=9&sig=abc'); // '/files/jobs/1?expires=9&sig=[REDACTED]'
  */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]sig=)[^&#]*/gi, '$1[REDACTED]');
+  return url.replace(/([?&]sig=)[^&#\s"']*/gi, '$1[REDACTED]');
 }
 
 /** The request fields Fastify logs (`incoming request` and errors), as Fastify's own serializer has them. */
@@ -41,6 +41,13 @@ export function createLogger(
         'password',
         'token',
       ],
+      // Messages that quote a URL ("Route GET:/files/...?sig=... not found") are redacted too.
+      hooks: {
+        logMethod(args, method) {
+          const redacted = args.map((arg: unknown) => (typeof arg === 'string' ? redactUrl(arg) : arg));
+          method.apply(this, redacted as Parameters<pino.LogFn>);
+        },
+      },
       serializers: {
         // Replaces Fastify's request serializer (same fields): the URL without signatures.
         req: (req: LoggedRequest) => ({
