@@ -104,6 +104,43 @@ describe('the result cache', () => {
     expect(left).toEqual([]);
   });
 
+  it("keeps a shared result file while another owner's identical job may still write it", async () => {
+    const a = await h.signUp('gc-a@example.org');
+    const c = await h.signUp('gc-c@example.org');
+    const imageA = await upload(a, 'rocket.jpg');
+    const done = await finished(a, (await a.client.jobs.create.mutate(cartoon(imageA.id))).id);
+    const row = await h.database.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', '=', done.id)
+      .executeTakeFirstOrThrow();
+    // C's identical job, caught between its claim and its done (no queue entry: no worker takes it).
+    const imageC = await upload(c, 'rocket.jpg');
+    await h.database.db
+      .insertInto('jobs')
+      .values({
+        owner_id: c.userId,
+        image_id: imageC.id,
+        input_sha256: row.input_sha256,
+        plan: JSON.stringify(row.plan),
+        plan_hash: row.plan_hash,
+        style: row.style,
+        status: 'running',
+        max_attempts: 3,
+        updated_at: new Date(),
+      })
+      .execute();
+    await a.client.jobs.delete.mutate({ id: done.id });
+    expect(await h.core.storage.head(row.output_key!)).toBeDefined();
+    // Once nothing may write it any more, the next release (here: the orphan sweep) removes it.
+    await h.database.db
+      .updateTable('jobs')
+      .set({ status: 'failed' })
+      .where('owner_id', '=', c.userId)
+      .execute();
+    expect(await h.core.jobs.collectOrphans(0)).toContain(row.output_key);
+  });
+
   it("writes an upload's bytes even when another owner already stored the same photo", async () => {
     const a = await h.signUp('upload-a@example.org');
     const b = await h.signUp('upload-b@example.org');

@@ -17,7 +17,7 @@ import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, enqueueRender } from './queue.ts';
-import { TERMINAL_STATUSES, originalKey, toImageRecord, toJobRecord } from './records.ts';
+import { TERMINAL_STATUSES, originalKey, resultKeyParts, toImageRecord, toJobRecord } from './records.ts';
 import type { ImageRecord, JobRecord } from './records.ts';
 
 /** Options of {@link JobService}. */
@@ -525,7 +525,11 @@ export class JobService {
     await this.#storage.delete(key);
   }
 
-  /** Whether an image or a job (and, with `orCache`, a result-cache entry) refers to stored `key`. */
+  /**
+   * Whether an image or a job (and, with `orCache`, a result-cache entry) refers to stored `key`,
+   * or an unfinished job will write it: results are shared by every owner's identical job, and
+   * one may be rendering the file that another owner's deletion would otherwise remove.
+   */
   async #referenced(key: string, orCache: boolean): Promise<boolean> {
     const one = sql<number>`1`.as('one');
     let query = this.#db
@@ -533,6 +537,16 @@ export class JobService {
       .select(one)
       .where('storage_key', '=', key)
       .unionAll(this.#db.selectFrom('jobs').select(one).where('output_key', '=', key));
+    const parts = resultKeyParts(key);
+    if (parts)
+      query = query.unionAll(
+        this.#db
+          .selectFrom('jobs')
+          .select(one)
+          .where('plan_hash', '=', parts.planHash)
+          .where('input_sha256', '=', parts.inputSha256)
+          .where('status', 'in', ['queued', 'running']),
+      );
     if (orCache)
       query = query.unionAll(this.#db.selectFrom('results').select(one).where('output_key', '=', key));
     return (await query.limit(1).executeTakeFirst()) !== undefined;
