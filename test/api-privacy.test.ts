@@ -238,6 +238,19 @@ describe('signed download URLs', () => {
     expect(await status((await user.client.images.downloadUrl.query({ id: image.id })).url)).toBe(200);
   });
 
+  it('stop working when an administrator disables the account, and stay dead after re-enabling', async () => {
+    const admin = await h.signUp('urls-admin@example.org');
+    await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', admin.userId).execute();
+    const user = await h.signUp('urls-disabled@example.org');
+    const image = await upload(user);
+    const { url } = await user.client.images.downloadUrl.query({ id: image.id });
+    expect(await status(url)).toBe(200);
+    await admin.client.admin.setUserDisabled.mutate({ id: user.userId, disabled: true });
+    expect(await status(url)).toBe('403 DOWNLOAD_URL_INVALID');
+    await admin.client.admin.setUserDisabled.mutate({ id: user.userId, disabled: false });
+    expect(await status(url)).toBe('403 DOWNLOAD_URL_INVALID');
+  });
+
   it('made in a session outlive its plain logout until they expire; forged or expired ones are refused', async () => {
     const user = await h.signUp('urls-logout@example.org', 'a long enough secret');
     const image = await upload(user);
