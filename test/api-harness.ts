@@ -24,7 +24,10 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApi(
+  env: Record<string, string> = {},
+  appOptions: Parameters<typeof buildApp>[1] = {},
+): Promise<ApiHarness> {
   const database = await createTestDatabase(inject('pgAdminUrl'));
   const dir = await mkdtemp(path.join(tmpdir(), 'atelier-api-'));
   const config = readConfig(
@@ -53,6 +56,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     rateLimitPerMinute: config.http.rateLimitPerMinute,
     maxBatchSize: config.http.maxBatchSize,
     metricsToken: config.http.metricsToken,
+    ...appOptions,
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = (token?: string) =>

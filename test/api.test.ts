@@ -72,7 +72,7 @@ describe('the happy path', () => {
     const { url } = await alice.client.jobs.downloadUrl.query({ id: job.id });
     expect((await fetch(`${h.url}${url}`)).status).toBe(200);
     const forged = url.replace(/sig=(.)/, (_m, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`);
-    expect((await fetch(`${h.url}${forged}`)).status).toBe(401);
+    expect((await fetch(`${h.url}${forged}`)).status).toBe(403);
   });
 
   it('lists styles with their JSON Schema and previews one fast', async () => {

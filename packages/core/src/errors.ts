@@ -90,6 +90,10 @@ export const ERROR_CODES = {
   },
   FORBIDDEN: { status: 403, hint: 'Your account may not do this; ask an administrator.' },
   USER_DISABLED: { status: 403, hint: 'An administrator disabled this account.' },
+  DOWNLOAD_URL_INVALID: {
+    status: 403,
+    hint: 'The signed download URL expired (after 5 minutes) or was revoked by signing out everywhere or changing the password; ask images/jobs.downloadUrl for a new one.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

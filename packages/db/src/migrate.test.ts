@@ -22,7 +22,12 @@ describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
     const db = t.db as unknown as Kysely<unknown>;
     expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
-    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
+    expect(await migrateUp(db)).toEqual([
+      '0001-initial',
+      '0002-job-events',
+      '0003-sessions',
+      '0005-private-cache-and-url-epoch',
+    ]);
     expect(await migrateUp(db)).toEqual([]);
     expect(await tables(db)).toEqual(
       expect.arrayContaining([
@@ -37,12 +42,18 @@ describe('migrations', () => {
       ]),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
     expect(await migrateDown(db)).toBe('0003-sessions');
     expect(await tables(db)).not.toContain('sessions');
     expect(await migrateDown(db)).toBe('0002-job-events');
     expect(await migrateDown(db)).toBe('0001-initial');
     expect(await tables(db)).not.toContain('jobs');
-    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
+    expect(await migrateUp(db)).toEqual([
+      '0001-initial',
+      '0002-job-events',
+      '0003-sessions',
+      '0005-private-cache-and-url-epoch',
+    ]);
   });
 
   it('run safely from several processes at once', async () => {
@@ -50,7 +61,61 @@ describe('migrations', () => {
     try {
       const db = other.db as unknown as Kysely<unknown>;
       const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
-      expect(results.flat()).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
+      expect(results.flat()).toEqual([
+        '0001-initial',
+        '0002-job-events',
+        '0003-sessions',
+        '0005-private-cache-and-url-epoch',
+      ]);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('0005 keeps each cache entry for every owner whose job holds it, and drops the rest', async () => {
+    const other = await createTestDatabase(inject('pgAdminUrl'), { migrate: false });
+    try {
+      const db = other.db as unknown as Kysely<unknown>;
+      await migrateUp(db);
+      expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
+      // Data as 0003 left it: one entry per plan and input, whoever made it.
+      const [a, b, c] = (
+        await sql<{ id: string }>`
+          insert into users (email, display_name) values ('a@x.org', 'A'), ('b@x.org', 'B'), ('c@x.org', 'C')
+          returning id`.execute(db)
+      ).rows.map((r) => r.id);
+      for (const [owner, status, key] of [
+        [a, 'succeeded', 'results/k1'],
+        [b, 'succeeded', 'results/k1'],
+        [b, 'succeeded', 'results/k1'],
+        [c, 'failed', null],
+      ] as const) {
+        await sql`
+          with image as (
+            insert into images (owner_id, sha256, bytes, width, height, format, storage_key)
+            values (${owner}, ${`in-${owner}-${Math.random()}`}, 1, 1, 1, 'png', 'originals/x') returning id)
+          insert into jobs (owner_id, image_id, input_sha256, plan, plan_hash, style, status, max_attempts, output_key)
+          select ${owner}, image.id, 'in', '{}', 'p1', 'cartoon', ${status}, 3, ${key} from image`.execute(
+          db,
+        );
+      }
+      await sql`
+        insert into results (plan_hash, input_sha256, output_key, bytes, width, height, format)
+        values ('p1', 'in', 'results/k1', 10, 1, 1, 'png'), ('p2', 'in', 'results/k2', 10, 1, 1, 'png')`.execute(
+        db,
+      );
+      expect(await migrateUp(db)).toEqual(['0005-private-cache-and-url-epoch']);
+      const rows = await sql<{ owner_id: string; plan_hash: string; output_key: string }>`
+        select owner_id, plan_hash, output_key from results order by owner_id`.execute(db);
+      expect(rows.rows).toEqual(
+        [a, b].sort().map((owner) => ({ owner_id: owner, plan_hash: 'p1', output_key: 'results/k1' })),
+      );
+      const epochs = await sql<{ session_epoch: number }>`select session_epoch from users`.execute(db);
+      expect(epochs.rows.map((r) => r.session_epoch)).toEqual([0, 0, 0]);
+      // And back: one entry per plan and input again.
+      expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
+      const back = await sql<{ plan_hash: string }>`select plan_hash from results`.execute(db);
+      expect(back.rows).toEqual([{ plan_hash: 'p1' }]);
     } finally {
       await other.drop();
     }

@@ -16,6 +16,8 @@ export interface UsersTable {
   password_hash: string | null;
   disabled_at: NullableTimestamp;
   created_at: CreatedAt;
+  /** Bumped when the user signs out everywhere: signed download URLs made before stop working. */
+  session_epoch: ColumnType<number, number | undefined, number>;
 }
 
 export interface ImagesTable {
@@ -76,8 +78,13 @@ export interface JobsTable {
   updated_at: Timestamp;
 }
 
-/** The result cache: a plan hash and an input hash that already produced an output. */
+/**
+ * The result cache: a plan hash and an input hash that already produced an output for this owner.
+ * Entries are per owner (a hit must not tell anyone that another user holds a photo); entries of
+ * several owners may share one stored file.
+ */
 export interface ResultsTable {
+  owner_id: string;
   plan_hash: string;
   input_sha256: string;
   output_key: string;

@@ -17,7 +17,7 @@ import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, enqueueRender } from './queue.ts';
-import { TERMINAL_STATUSES, originalKey, toImageRecord, toJobRecord } from './records.ts';
+import { TERMINAL_STATUSES, originalKey, resultKeyParts, toImageRecord, toJobRecord } from './records.ts';
 import type { ImageRecord, JobRecord } from './records.ts';
 
 /** Options of {@link JobService}. */
@@ -187,11 +187,10 @@ export class JobService {
       .executeTakeFirst();
     if (existing) return toImageRecord(existing);
     const key = originalKey(sha256);
-    if (!(await this.#storage.head(key))) {
-      await this.#storage.put(key, args.bytes, {
-        contentType: CONTENT_TYPES[info.format],
-      });
-    }
+    // Written even when another owner's upload already stored these bytes (an atomic replace with
+    // the same content): skipping the write would make this upload measurably faster, and so tell
+    // the uploader that someone else holds the photo.
+    await this.#storage.put(key, args.bytes, { contentType: CONTENT_TYPES[info.format] });
     const orientSwap = info.orientation >= 5 && info.orientation <= 8;
     const row = await this.#db
       .insertInto('images')
@@ -282,7 +281,7 @@ export class JobService {
       idempotency_key: args.idempotencyKey ?? null,
     };
     try {
-      const cached = await this.#cachedResult(hash, image.sha256);
+      const cached = await this.#cachedResult(args.ownerId, hash, image.sha256);
       if (cached) {
         const row = await this.#db
           .insertInto('jobs')
@@ -345,10 +344,15 @@ export class JobService {
       .executeTakeFirst();
   }
 
-  async #cachedResult(hash: string, sha256: string) {
+  /**
+   * The owner's own cache entry for this plan and input. Only the owner's: a hit on another user's
+   * entry (`fromCache`, no time spent) would tell them that someone holds that photo.
+   */
+  async #cachedResult(ownerId: string, hash: string, sha256: string) {
     const cached = await this.#db
       .selectFrom('results')
       .selectAll()
+      .where('owner_id', '=', ownerId)
       .where('plan_hash', '=', hash)
       .where('input_sha256', '=', sha256)
       .executeTakeFirst();
@@ -357,6 +361,7 @@ export class JobService {
     // The file is gone (deleted with its last job): forget the entry and compute again.
     await this.#db
       .deleteFrom('results')
+      .where('owner_id', '=', ownerId)
       .where('plan_hash', '=', hash)
       .where('input_sha256', '=', sha256)
       .execute();
@@ -475,7 +480,7 @@ export class JobService {
     const row = await this.#row(id, ownerId);
     if (!TERMINAL_STATUSES.includes(row.status)) await this.cancel(id, ownerId).catch(() => {});
     await this.#db.deleteFrom('jobs').where('id', '=', row.id).execute();
-    if (row.output_key) await this.#releaseFile(row.output_key);
+    if (row.output_key) await this.#releaseFile(row.output_key, row.owner_id);
   }
 
   /** Deletes an image, its jobs, and every file no other row uses. */
@@ -489,18 +494,42 @@ export class JobService {
     for (const job of jobs)
       if (!TERMINAL_STATUSES.includes(job.status)) await this.cancel(job.id).catch(() => {});
     await this.#db.deleteFrom('images').where('id', '=', image.id).execute(); // jobs cascade
-    for (const job of jobs) if (job.output_key) await this.#releaseFile(job.output_key);
-    await this.#releaseFile(image.storageKey);
+    for (const job of jobs) if (job.output_key) await this.#releaseFile(job.output_key, image.ownerId);
+    await this.#releaseFile(image.storageKey, image.ownerId);
   }
 
-  /** Deletes a stored file (and its cache entry) when no image or job refers to it any more. */
-  async #releaseFile(key: string): Promise<void> {
+  /**
+   * After `ownerId` let go of stored `key`: drops their cache entry for it once none of their jobs
+   * refers to it, and deletes the file (with every entry) once no image or job of anyone does.
+   * The owner's entry goes even while others keep the file: it surviving would depend on, and so
+   * reveal, another user holding the same output.
+   */
+  async #releaseFile(key: string, ownerId: string): Promise<void> {
+    await this.#db
+      .deleteFrom('results')
+      .where('output_key', '=', key)
+      .where('owner_id', '=', ownerId)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('jobs')
+              .select(sql<number>`1`.as('one'))
+              .where('jobs.output_key', '=', key)
+              .where('jobs.owner_id', '=', ownerId),
+          ),
+        ),
+      )
+      .execute();
     if (await this.#referenced(key, false)) return;
     await this.#db.deleteFrom('results').where('output_key', '=', key).execute();
     await this.#storage.delete(key);
   }
 
-  /** Whether an image or a job (and, with `orCache`, a result-cache entry) refers to stored `key`. */
+  /**
+   * Whether an image or a job (and, with `orCache`, a result-cache entry) refers to stored `key`,
+   * or an unfinished job will write it: results are shared by every owner's identical job, and
+   * one may be rendering the file that another owner's deletion would otherwise remove.
+   */
   async #referenced(key: string, orCache: boolean): Promise<boolean> {
     const one = sql<number>`1`.as('one');
     let query = this.#db
@@ -508,6 +537,16 @@ export class JobService {
       .select(one)
       .where('storage_key', '=', key)
       .unionAll(this.#db.selectFrom('jobs').select(one).where('output_key', '=', key));
+    const parts = resultKeyParts(key);
+    if (parts)
+      query = query.unionAll(
+        this.#db
+          .selectFrom('jobs')
+          .select(one)
+          .where('plan_hash', '=', parts.planHash)
+          .where('input_sha256', '=', parts.inputSha256)
+          .where('status', 'in', ['queued', 'running']),
+      );
     if (orCache)
       query = query.unionAll(this.#db.selectFrom('results').select(one).where('output_key', '=', key));
     return (await query.limit(1).executeTakeFirst()) !== undefined;

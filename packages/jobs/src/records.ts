@@ -107,3 +107,9 @@ export function originalKey(sha256: string): string {
 export function resultKey(planHash: string, inputSha256: string, format: string): string {
   return `results/${planHash.slice(0, 2)}/${planHash}/${inputSha256}.${(OUTPUT_EXTENSIONS as Record<string, string>)[format] ?? format}`;
 }
+
+/** The plan hash and input hash a {@link resultKey} was made from; undefined for any other key. */
+export function resultKeyParts(key: string): { planHash: string; inputSha256: string } | undefined {
+  const match = /^results\/[0-9a-f]{2}\/([0-9a-f]+)\/([0-9a-f]+)\.[a-z0-9]+$/.exec(key);
+  return match ? { planHash: match[1]!, inputSha256: match[2]! } : undefined;
+}

@@ -46,8 +46,10 @@ const CLAIM_SQL = `
       results.format as cached_format
     from claimed
     left join images on images.id = claimed.image_id
-    left join results on results.plan_hash = claimed.plan_hash and results.input_sha256 = claimed.input_sha256`;
-// Marks the job done (only if it is still ours) and records the result-cache entry.
+    left join results on results.owner_id = claimed.owner_id and results.plan_hash = claimed.plan_hash
+      and results.input_sha256 = claimed.input_sha256`;
+// Marks the job done (only if it is still ours) and records the owner's result-cache entry. Entries
+// are per owner: another user's entry never serves a job (it would tell them someone holds the photo).
 const DONE_SQL = `
     with done as (
       update jobs set
@@ -55,11 +57,11 @@ const DONE_SQL = `
         output_key = $3, output_bytes = $4, output_width = $5, output_height = $6, output_format = $7,
         from_cache = $8, timings = $9::jsonb, finished_at = now(), updated_at = now()
       where id = $1 and queue_job_id = $2 and status = 'running'
-      returning id, plan_hash, input_sha256
+      returning id, owner_id, plan_hash, input_sha256
     ), cached as (
-      insert into results (plan_hash, input_sha256, output_key, bytes, width, height, format)
-      select plan_hash, input_sha256, $3, $4, $5, $6, $7 from done
-      on conflict (plan_hash, input_sha256) do nothing
+      insert into results (owner_id, plan_hash, input_sha256, output_key, bytes, width, height, format)
+      select owner_id, plan_hash, input_sha256, $3, $4, $5, $6, $7 from done
+      on conflict (owner_id, plan_hash, input_sha256) do nothing
     )
     select id from done`;
 prepareStatement(CLAIM_SQL);
@@ -71,7 +73,7 @@ function slotsOf(concurrency: number): { slots: number; batchSize: number } {
   return { slots: Math.ceil(concurrency / batchSize), batchSize };
 }
 
-/** A claimed job with where its input lives and the cached output of its plan and input, if any. */
+/** A claimed job with where its input lives and its owner's cached output of its plan and input, if any. */
 type ClaimedJob = Job & {
   readonly input_key: string | null;
   readonly cached_key: string | null;
@@ -332,7 +334,7 @@ export class RenderWorker {
     const format = plan.output.format;
     if (job.input_key === null)
       throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
-    // Another job produced this very output meanwhile: reuse it.
+    // Another job of the same owner produced this very output meanwhile: reuse it.
     if (job.cached_key && job.cached_format && (await storage.head(job.cached_key))) {
       return {
         key: job.cached_key,

@@ -227,30 +227,65 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   });
 
   // Downloads: the session (cookie or Bearer) of the owner, or a signed URL from images/jobs.downloadUrl.
+  type FileRecord =
+    | { kind: 'images'; record: Awaited<ReturnType<typeof api.core.jobs.getImage>> }
+    | { kind: 'jobs'; record: Awaited<ReturnType<typeof api.core.jobs.get>> };
+  const fileOf = async (kind: 'images' | 'jobs', id: string, ownerId?: string): Promise<FileRecord> =>
+    kind === 'images'
+      ? { kind, record: await api.core.jobs.getImage(id, ownerId) }
+      : { kind, record: await api.core.jobs.get(id, ownerId) };
+  // The file a signed URL grants, or undefined: the signature must be the owner's at their current
+  // session epoch (signing out everywhere, a password change or disabling bumps it). A missing file
+  // and a bad signature look alike. Malformed or expired URLs cost no query.
+  const signedFile = async (
+    kind: 'images' | 'jobs',
+    id: string,
+    expires: string | undefined,
+    sig: string | undefined,
+  ): Promise<FileRecord | undefined> => {
+    if (!expires || !sig || !/^\d{1,12}$/.test(expires) || Number(expires) * 1000 < Date.now())
+      return undefined;
+    const file = await fileOf(kind, id).catch((error: unknown) => {
+      if (isAtelierError(error) && (error.code === 'IMAGE_NOT_FOUND' || error.code === 'JOB_NOT_FOUND'))
+        return undefined;
+      throw error;
+    });
+    if (!file) return undefined;
+    const epoch = await api.sessions.urlEpoch(file.record.ownerId);
+    if (epoch === null) return undefined;
+    const signer = { userId: file.record.ownerId, epoch };
+    return verifyPath(api.urlSecret, `/files/${kind}/${id}`, expires, sig, signer) ? file : undefined;
+  };
   const download = async (
     req: FastifyRequest<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>,
     reply: FastifyReply,
     kind: 'images' | 'jobs',
   ) => {
-    const path = `/files/${kind}/${req.params.id}`;
-    let ownerId: string | undefined;
-    if (!verifyPath(api.urlSecret, path, req.query.expires, req.query.sig)) {
-      const ctx = await createContext(api, req, reply);
-      if (!ctx.user)
-        return reply
-          .code(401)
-          .send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
-      ownerId = ctx.user.id;
-    }
+    const { expires, sig } = req.query;
     try {
+      let file = await signedFile(kind, req.params.id, expires, sig);
+      if (!file) {
+        const ctx = await createContext(api, req, reply);
+        if (!ctx.user) {
+          if (expires !== undefined || sig !== undefined)
+            throw new AtelierError(
+              'DOWNLOAD_URL_INVALID',
+              'This download URL has expired or was revoked; ask for a new one.',
+            );
+          return reply
+            .code(401)
+            .send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
+        }
+        file = await fileOf(kind, req.params.id, ctx.user.id);
+      }
       let key: string;
       let format: string;
       let etag: string;
-      if (kind === 'images') {
-        const image = await api.core.jobs.getImage(req.params.id, ownerId);
+      if (file.kind === 'images') {
+        const image = file.record;
         [key, format, etag] = [image.storageKey, image.format, image.sha256];
       } else {
-        const job = await api.core.jobs.get(req.params.id, ownerId);
+        const job = file.record;
         if (!job.output)
           return reply.code(409).send({
             code: 'JOB_NOT_FINISHED',

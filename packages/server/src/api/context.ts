@@ -30,6 +30,8 @@ export interface SessionInfo {
   readonly id: string;
   readonly userId: string;
   readonly expiresAt: Date;
+  /** The user's session epoch, which signed download URLs sign (SessionValidation.epoch). */
+  readonly epoch: number;
 }
 
 /** The context of every procedure. */
@@ -93,7 +95,12 @@ export async function createContext(
     ip: req.ip,
     user: validated?.user ?? null,
     session: validated
-      ? { id: validated.session.id, userId: validated.session.userId, expiresAt: validated.session.expiresAt }
+      ? {
+          id: validated.session.id,
+          userId: validated.session.userId,
+          expiresAt: validated.session.expiresAt,
+          epoch: validated.epoch,
+        }
       : null,
     viaCookie: validated !== null && viaCookie,
     originTrusted: originTrusted(req, api.allowedOrigins, api.publicOrigin),

@@ -88,7 +88,8 @@ export const imagesRouter = router({
     .output(downloadUrlSchema)
     .query(async ({ ctx, input }) => {
       const image = await ctx.api.core.jobs.getImage(input.id, ctx.user.id);
-      return { url: signPath(ctx.api.urlSecret, `/files/images/${image.id}`) };
+      const signer = { userId: ctx.user.id, epoch: ctx.session.epoch };
+      return { url: signPath(ctx.api.urlSecret, `/files/images/${image.id}`, signer) };
     }),
 
   /** Deletes the image, its jobs, and every file nothing else uses. */

@@ -146,7 +146,8 @@ export const jobsRouter = router({
           code: 'CONFLICT',
           message: `Job ${job.id} is ${job.status}; it has no result yet.`,
         });
-      return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`) };
+      const signer = { userId: ctx.user.id, epoch: ctx.session.epoch };
+      return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`, signer) };
     }),
 
   cancel: authedProcedure

@@ -134,7 +134,11 @@ function downloadPath(kind: 'images' | 'jobs'): NonNullable<OpenAPIObject['paths
           content: { 'image/*': { schema: { type: 'string', format: 'binary' } } },
         },
         304: { description: 'Not modified (If-None-Match matched the ETag)' },
-        401: errorResponse('No session and no valid signed URL', 'DownloadError'),
+        401: errorResponse('No session and no signed URL', 'DownloadError'),
+        403: errorResponse(
+          'DOWNLOAD_URL_INVALID: the signed URL expired, was altered, or was revoked (signed out everywhere, password changed)',
+          'DownloadError',
+        ),
         404: errorResponse(
           kind === 'images' ? 'No such image (or not yours)' : 'No such job (or not yours)',
           'DownloadError',

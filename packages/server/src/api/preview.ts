@@ -15,7 +15,10 @@ export interface PreviewResult {
 
 /**
  * Runs a style on a small proxy of an uploaded image, without the queue, for interactive tuning.
- * Proxies (≤ 512 px JPEG) are made once per image and kept in memory (LRU).
+ * Proxies (≤ 512 px JPEG) are made once per image and kept in memory (LRU), keyed by the owner's
+ * image row, never by the stored file: originals are content-addressed and shared by every owner
+ * of the same photo, and a proxy made for one of them would answer another's first preview
+ * measurably faster, telling them that someone else holds the photo.
  */
 export class PreviewService {
   readonly #engine: Engine;
@@ -31,13 +34,14 @@ export class PreviewService {
     this.#max = args.cacheSize ?? 64;
   }
 
-  async #proxy(storageKey: string): Promise<Buffer> {
-    let proxy = this.#proxies.get(storageKey);
+  async #proxy(image: { readonly id: string; readonly storageKey: string }): Promise<Buffer> {
+    const cacheKey = image.id;
+    let proxy = this.#proxies.get(cacheKey);
     if (proxy) {
-      this.#proxies.delete(storageKey); // refresh its place in the LRU order
+      this.#proxies.delete(cacheKey); // refresh its place in the LRU order
     } else {
       proxy = this.#storage
-        .get(storageKey)
+        .get(image.storageKey)
         .then((bytes) =>
           sharp(bytes, { page: 0, pages: 1 })
             .autoOrient()
@@ -45,9 +49,9 @@ export class PreviewService {
             .jpeg({ quality: 92 })
             .toBuffer(),
         );
-      proxy.catch(() => this.#proxies.delete(storageKey));
+      proxy.catch(() => this.#proxies.delete(cacheKey));
     }
-    this.#proxies.set(storageKey, proxy);
+    this.#proxies.set(cacheKey, proxy);
     while (this.#proxies.size > this.#max) this.#proxies.delete(this.#proxies.keys().next().value!);
     return proxy;
   }
@@ -61,7 +65,7 @@ export class PreviewService {
     const image = await this.#jobs.getImage(args.imageId, args.ownerId);
     const plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
     const started = performance.now();
-    const proxy = await this.#proxy(image.storageKey);
+    const proxy = await this.#proxy(image);
     const result = await this.#engine.run(proxy, plan, args.signal ? { signal: args.signal } : {});
     return {
       dataUrl: `data:image/jpeg;base64,${Buffer.from(result.data).toString('base64')}`,

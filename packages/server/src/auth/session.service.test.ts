@@ -142,6 +142,27 @@ describe('SessionService', () => {
     expect(await sessions.validate(other.token)).not.toBeNull();
   });
 
+  it('bump the session epoch (which signed download URLs sign) when signing a user out everywhere', async () => {
+    const sessions = new SessionService({ db: t.db });
+    const userId = await newUser();
+    const other = await newUser();
+    const a = await sessions.create(userId);
+    expect((await sessions.validate(a.token))?.epoch).toBe(0);
+    expect(await sessions.urlEpoch(userId)).toBe(0);
+    // Ending one session leaves the epoch alone.
+    await sessions.invalidate((await sessions.create(userId)).session.id);
+    expect(await sessions.urlEpoch(userId)).toBe(0);
+    await sessions.invalidateAllForUser(userId, { except: a.session.id });
+    expect((await sessions.validate(a.token))?.epoch).toBe(1);
+    await sessions.invalidateAllForUser(userId);
+    expect(await sessions.urlEpoch(userId)).toBe(2);
+    expect(await sessions.urlEpoch(other)).toBe(0);
+    // A disabled or missing user has no epoch: none of their URLs works.
+    await t.db.updateTable('users').set({ disabled_at: new Date() }).where('id', '=', userId).execute();
+    expect(await sessions.urlEpoch(userId)).toBeNull();
+    expect(await sessions.urlEpoch('00000000-0000-4000-8000-000000000000')).toBeNull();
+  });
+
   it('rejects a disabled user and deletes all their sessions', async () => {
     const sessions = new SessionService({ db: t.db });
     const userId = await newUser();

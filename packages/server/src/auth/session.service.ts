@@ -44,6 +44,11 @@ export interface SessionValidation {
   readonly user: UserRecord;
   /** True when this validation extended the expiry: send the cookie again with the new date. */
   readonly renewed: boolean;
+  /**
+   * The user's session epoch: signed download URLs sign it, and signing out everywhere bumps it,
+   * which ends every URL handed out before (see {@link SessionService.urlEpoch}).
+   */
+  readonly epoch: number;
 }
 
 /** Where a request came from, stored with the session for the user's list of signed-in devices. */
@@ -87,6 +92,7 @@ const truncate = (value: string | undefined, max: number): string | null =>
 export class SessionService {
   readonly #db: Kysely<Database>;
   readonly #lookup: ReturnType<typeof sessionLookup>;
+  readonly #epochLookup: ReturnType<typeof epochLookup>;
   readonly #clock: Clock;
   readonly #lifetimeMs: number;
   readonly #renewWithinMs: number;
@@ -94,6 +100,7 @@ export class SessionService {
   constructor(options: SessionServiceOptions) {
     this.#db = options.db;
     this.#lookup = sessionLookup(this.#db);
+    this.#epochLookup = epochLookup(this.#db);
     this.#clock = options.clock ?? systemClock;
     this.#lifetimeMs = options.lifetimeMs ?? 30 * DAY_MS;
     this.#renewWithinMs = options.renewWithinMs ?? this.#lifetimeMs / 2;
@@ -173,6 +180,7 @@ export class SessionService {
       },
       user: toUserRecord({ ...row, id: row.user_id, created_at: row.user_created_at }),
       renewed,
+      epoch: row.session_epoch,
     };
   }
 
@@ -183,13 +191,31 @@ export class SessionService {
 
   /**
    * Signs the user out everywhere, except the session `except` when given (the one that asked,
-   * after a password change). Returns how many sessions ended.
+   * after a password change), and bumps the user's session epoch, which ends every signed
+   * download URL handed out so far (the kept session's included: it asks for new ones). Returns
+   * how many sessions ended.
    */
   async invalidateAllForUser(userId: string, options: { readonly except?: string } = {}): Promise<number> {
-    let query = this.#db.deleteFrom('sessions').where('user_id', '=', userId);
-    if (options.except !== undefined) query = query.where('id', '!=', options.except);
-    const result = await query.executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return this.#db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ session_epoch: eb('session_epoch', '+', 1) }))
+        .where('id', '=', userId)
+        .execute();
+      let query = trx.deleteFrom('sessions').where('user_id', '=', userId);
+      if (options.except !== undefined) query = query.where('id', '!=', options.except);
+      const result = await query.executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  /**
+   * The session epoch a signed download URL of `userId` must carry to be honoured now, or null
+   * when the user is gone or disabled (no URL of theirs works). One primary-key read, compiled once.
+   */
+  async urlEpoch(userId: string): Promise<number | null> {
+    const [row] = await this.#epochLookup.execute([userId]);
+    return row && row.disabled_at === null ? row.session_epoch : null;
   }
 
   /** The user's live sessions, newest first: for a "signed-in devices" page. */
@@ -310,7 +336,15 @@ function sessionLookup(db: Kysely<Database>) {
         'users.role',
         'users.created_at as user_created_at',
         'users.disabled_at',
+        'users.session_epoch',
       ])
       .where('sessions.id', '=', id),
+  );
+}
+
+/** A user's session epoch and whether they are disabled, by user id: every signed download reads it. */
+function epochLookup(db: Kysely<Database>) {
+  return precompile(db, (id) =>
+    db.selectFrom('users').select(['session_epoch', 'disabled_at']).where('id', '=', id),
   );
 }
