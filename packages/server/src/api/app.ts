@@ -4,6 +4,7 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import { getHTTPStatusCodeFromError, resolveResponse } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import {
   getErrorShape,
   getProcedureAtPath,
@@ -14,7 +15,7 @@ import {
 import type { AnyProcedure } from '@trpc/server/unstable-core-do-not-import';
 import Fastify from 'fastify';
 import helmet from 'helmet';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import client from 'prom-client';
 import { sql } from 'kysely';
@@ -22,7 +23,7 @@ import { CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import type { InputFormat } from '@atelier/core';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
-import { toTRPCError } from './errors.ts';
+import { fastifyErrorAsAtelier, toTRPCError, trpcCodeOfStatus } from './errors.ts';
 import { createOpenApiDocument, openApiDocs } from './openapi.ts';
 import { restApi } from './rest-api.ts';
 import { appRouter } from './router.ts';
@@ -250,9 +251,42 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
       done(null, body),
     );
-    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) =>
-      done(null, payload),
+    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (req, payload, done) =>
+      // An upload whose Content-Length is over the cap (plus room for the form's own parts) is
+      // refused before it is read; the procedure checks the file's own size.
+      Number(req.headers['content-length']) > maxUpload + 1024 * 1024
+        ? done(Object.assign(new Error('body too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }))
+        : done(null, payload),
     );
+    // Errors Fastify raises before tRPC runs (a body over the limit, an unknown content type):
+    // answered in tRPC's error shape, with an Atelier code as every other answer has.
+    scope.setErrorHandler((error: FastifyError, req, reply) => {
+      const status =
+        error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) req.log.error({ err: error }, 'tRPC request failed');
+      const contentType = req.headers['content-type'] ?? '';
+      const coded = fastifyErrorAsAtelier(error, status, {
+        id: req.id,
+        headers: req.headers,
+        upload: contentType.startsWith('multipart/') || contentType === 'application/octet-stream',
+        maxUploadBytes: maxUpload,
+      });
+      const code = trpcCodeOfStatus(status);
+      return reply.code(status).send({
+        error: {
+          message: coded.message,
+          code: TRPC_ERROR_CODES_BY_KEY[code],
+          data: {
+            code,
+            httpStatus: status,
+            path: null,
+            atelierCode: coded.code,
+            details: coded.details ?? null,
+            requestId: req.id,
+          },
+        },
+      });
+    });
     const config = appRouter._def._config;
     const procedures = new Map<string, AnyProcedure | null>();
     const queryOf = async (path: string): Promise<AnyProcedure | null> => {

@@ -1,6 +1,6 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { DEFAULT_LIMITS } from '@atelier/core';
+import { AtelierError, DEFAULT_LIMITS } from '@atelier/core';
+import { imageTooLarge } from './errors.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { imageView } from './views.ts';
 import { signPath } from './signed-url.ts';
@@ -18,15 +18,12 @@ export const imagesRouter = router({
     .mutation(async ({ ctx, input }) => {
       const file = input.get('file');
       if (!(file instanceof Blob)) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'Send the image as the form field "file".' });
-      }
-      const limit = ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
-      if (file.size > limit) {
-        throw new TRPCError({
-          code: 'PAYLOAD_TOO_LARGE',
-          message: `The file is ${file.size} bytes; the limit is ${limit} bytes.`,
+        throw new AtelierError('PARAMS_INVALID', 'Send the image as the form field "file".', {
+          details: { issues: [{ path: ['file'], message: 'Required: the image file' }] },
         });
       }
+      const limit = ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
+      if (file.size > limit) throw imageTooLarge(limit, file.size);
       const nameField = input.get('name');
       const name = typeof nameField === 'string' ? nameField : file instanceof File ? file.name : undefined;
       const bytes = new Uint8Array(await file.arrayBuffer());

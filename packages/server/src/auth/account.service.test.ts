@@ -115,7 +115,7 @@ describe('login', () => {
       message: wrong.message,
       details: wrong.details,
     });
-    expect(wrong.code).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(wrong.code).toBe('AUTH_WRONG_PASSWORD'); // not a 401: the caller is signed in
     expect(wrong.message).toBe('Wrong email or password.');
     // Timing: both paths run one argon2 verification. Each sample uses its own email (throttle).
     const time = async (login: () => Promise<unknown>): Promise<number> => {
@@ -225,7 +225,7 @@ describe('sessions of an account', () => {
     const wrong = await failure(
       accounts.changePassword(me.user.id, 'not my password', 'a brand new passphrase'),
     );
-    expect(wrong.code).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(wrong.code).toBe('AUTH_WRONG_PASSWORD'); // not a 401: the caller is signed in
     expect((await failure(accounts.changePassword(me.user.id, PASSWORD, 'short'))).code).toBe(
       'AUTH_WEAK_PASSWORD',
     );
