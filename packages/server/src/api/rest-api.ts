@@ -82,15 +82,23 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     }
   });
 
-  scope.addHook('onSend', async (_req, reply, payload) => {
-    if (reply.statusCode !== 400 || typeof payload !== 'string' || !payload.includes('"issues"'))
-      return payload;
-    const body = JSON.parse(payload) as { message?: string; issues?: unknown };
-    if (!Array.isArray(body.issues)) return payload;
-    return JSON.stringify({
-      ...body,
-      message: `Invalid input: ${describeInput(body.issues as InputIssue[]).sentence}`,
-    });
+  // trpc-to-openapi replaces the message of invalid input with "Input validation failed", and
+  // answers a path it does not know before any context (and so request id) exists.
+  scope.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode < 400 || typeof payload !== 'string' || !payload.startsWith('{')) return payload;
+    const body = JSON.parse(payload) as {
+      message?: string;
+      issues?: unknown;
+      data?: { requestId?: string | null; atelierCode?: string | null };
+    };
+    if (!body.data) return payload;
+    if (reply.statusCode === 400 && Array.isArray(body.issues))
+      body.message = `Invalid input: ${describeInput(body.issues as InputIssue[]).sentence}`;
+    else if (body.data.atelierCode === 'PROCEDURE_NOT_FOUND')
+      body.message = `No route is ${req.method} ${req.originalUrl.split("?")[0]}; /openapi.json lists the routes.`;
+    else if (body.data.requestId) return payload;
+    body.data.requestId ??= req.id;
+    return JSON.stringify(body);
   });
 
   /** Sends an AtelierError in the shape every REST error has (`data.atelierCode` included). */
