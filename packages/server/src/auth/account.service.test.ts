@@ -115,7 +115,7 @@ describe('login', () => {
       message: wrong.message,
       details: wrong.details,
     });
-    expect(wrong.code).toBe('AUTH_WRONG_PASSWORD'); // not a 401: the caller is signed in
+    expect(wrong.code).toBe('AUTH_INVALID_CREDENTIALS');
     expect(wrong.message).toBe('Wrong email or password.');
     // Timing: both paths run one argon2 verification. Each sample uses its own email (throttle).
     const time = async (login: () => Promise<unknown>): Promise<number> => {
