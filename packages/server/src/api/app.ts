@@ -23,7 +23,7 @@ import { CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import type { InputFormat } from '@atelier/core';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
-import { fastifyErrorAsAtelier, toTRPCError, trpcCodeOfStatus } from './errors.ts';
+import { fastifyErrorAsAtelier, imageTooLarge, toTRPCError, trpcCodeOfStatus } from './errors.ts';
 import { createOpenApiDocument, openApiDocs } from './openapi.ts';
 import { restApi } from './rest-api.ts';
 import { appRouter } from './router.ts';
@@ -251,18 +251,22 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
       done(null, body),
     );
-    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (req, payload, done) =>
-      // An upload whose Content-Length is over the cap (plus room for the form's own parts) is
-      // refused before it is read; the procedure checks the file's own size.
-      Number(req.headers['content-length']) > maxUpload + 1024 * 1024
-        ? done(Object.assign(new Error('body too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }))
-        : done(null, payload),
-    );
+    // An upload over the cap (plus room for the form's own parts) is refused before it is read
+    // when its Content-Length says so, and stopped at the cap when it comes chunked; the procedure
+    // checks the file's own size.
+    const maxUploadBody = maxUpload + 1024 * 1024;
+    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (req, payload, done) => {
+      if (Number(req.headers['content-length']) > maxUploadBody) return done(imageTooLarge(maxUpload));
+      done(null, payload);
+    });
     // Errors Fastify raises before tRPC runs (a body over the limit, an unknown content type):
     // answered in tRPC's error shape, with an Atelier code as every other answer has.
     scope.setErrorHandler((error: FastifyError, req, reply) => {
-      const status =
-        error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      const status = isAtelierError(error)
+        ? error.status
+        : error.statusCode && error.statusCode >= 400 && error.statusCode < 500
+          ? error.statusCode
+          : 500;
       if (status === 500) req.log.error({ err: error }, 'tRPC request failed');
       const contentType = req.headers['content-type'] ?? '';
       const coded = fastifyErrorAsAtelier(error, status, {
@@ -367,7 +371,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       raw.body = req.body; // tRPC takes a parsed body (or the upload stream) from here
       const response = await resolveResponse<AppRouter>({
         router: appRouter,
-        req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: null }),
+        // Bodies tRPC reads from the stream (uploads) stop at the cap: a chunked one has no length.
+        req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: maxUploadBody }),
         path: req.params.path,
         error: null,
         createContext: () => createContext(api, req, reply),

@@ -187,6 +187,7 @@ export function fastifyErrorAsAtelier(
   status: number,
   req: RefusedRequest,
 ): AtelierError {
+  if (isAtelierError(error)) return error; // a body parser's own
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       if (req.upload) {

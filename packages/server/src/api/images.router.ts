@@ -1,10 +1,21 @@
 import { z } from 'zod';
 import { AtelierError, DEFAULT_LIMITS } from '@atelier/core';
-import { imageTooLarge } from './errors.ts';
+import { atelierCause, imageTooLarge, toTRPCError } from './errors.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { imageView } from './views.ts';
 import { signPath } from './signed-url.ts';
 import { deletedSchema, downloadUrlSchema, imagePageSchema, imageSchema } from './response-schemas.ts';
+
+/**
+ * The upload cap of a request. A chunked body has no length to refuse it by, so tRPC stops reading
+ * it at the cap (app.ts) with a bare PAYLOAD_TOO_LARGE: for an upload, that is IMAGE_TOO_LARGE.
+ */
+const uploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === 'PAYLOAD_TOO_LARGE' && !atelierCause(result.error))
+    throw toTRPCError(imageTooLarge(ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes));
+  return result;
+});
 
 export const imagesRouter = router({
   /**
@@ -12,7 +23,7 @@ export const imagesRouter = router({
    * cap and format sniffing run before any decoding; a rejected upload stores nothing. Over REST it is
    * `POST /api/images` with the raw bytes (rest-api.ts).
    */
-  upload: authedProcedure
+  upload: uploadProcedure
     .input(z.instanceof(FormData))
     .output(imageSchema)
     .mutation(async ({ ctx, input }) => {
