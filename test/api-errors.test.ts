@@ -113,21 +113,97 @@ describe('every tRPC error carries an Atelier code and a short message', () => {
   it('input validation, unknown procedure, bad JSON, wrong method, no session, foreign origin, admin only, internal', async () => {
     const t = `${h.url}/trpc`;
     const cases: [string, () => Promise<Answer>, number, string][] = [
-      ['validation (GET)', () => request(`${t}/jobs.get?${q({ id: 42 })}`, { headers: bearer(alice.token) }), 400, 'PARAMS_INVALID'],
-      ['validation (batch)', () => request(`${t}/jobs.get?batch=1&${q({ 0: { id: 42 } })}`, { headers: bearer(alice.token) }), 400, 'PARAMS_INVALID'],
-      ['validation (POST)', () => request(`${t}/jobs.create`, { method: 'POST', headers: json(alice.token), body: JSON.stringify({ imageId: 'x', style: 'cartoon', params: { levels: 'six' } }) }), 400, 'PARAMS_INVALID'],
-      ['validation (missing input)', () => request(`${t}/jobs.get`, { headers: bearer(alice.token) }), 400, 'PARAMS_INVALID'],
-      ['unknown procedure', () => request(`${t}/nope.nothing`, { headers: bearer(alice.token) }), 404, 'PROCEDURE_NOT_FOUND'],
-      ['unknown procedure (POST)', () => request(`${t}/nope.nothing`, { method: 'POST', headers: json(alice.token), body: '{}' }), 404, 'PROCEDURE_NOT_FOUND'],
-      ['bad JSON (GET)', () => request(`${t}/jobs.get?input=${encodeURIComponent('{not json')}`, { headers: bearer(alice.token) }), 400, 'REQUEST_MALFORMED'],
-      ['bad JSON (POST)', () => request(`${t}/jobs.cancel`, { method: 'POST', headers: json(alice.token), body: '{not json' }), 400, 'REQUEST_MALFORMED'],
-      ['query over POST', () => request(`${t}/jobs.get`, { method: 'POST', headers: json(alice.token), body: '{}' }), 405, 'METHOD_NOT_ALLOWED'],
-      ['mutation over GET', () => request(`${t}/jobs.cancel?${q({ id: job.id })}`, { headers: bearer(alice.token) }), 405, 'METHOD_NOT_ALLOWED'],
-      ['unknown content type', () => request(`${t}/jobs.cancel`, { method: 'POST', headers: { 'content-type': 'text/csv', ...bearer(alice.token) }, body: 'a,b' }), 415, 'CONTENT_TYPE_UNSUPPORTED'],
+      [
+        'validation (GET)',
+        () => request(`${t}/jobs.get?${q({ id: 42 })}`, { headers: bearer(alice.token) }),
+        400,
+        'PARAMS_INVALID',
+      ],
+      [
+        'validation (batch)',
+        () => request(`${t}/jobs.get?batch=1&${q({ 0: { id: 42 } })}`, { headers: bearer(alice.token) }),
+        400,
+        'PARAMS_INVALID',
+      ],
+      [
+        'validation (POST)',
+        () =>
+          request(`${t}/jobs.create`, {
+            method: 'POST',
+            headers: json(alice.token),
+            body: JSON.stringify({ imageId: 'x', style: 'cartoon', params: { levels: 'six' } }),
+          }),
+        400,
+        'PARAMS_INVALID',
+      ],
+      [
+        'validation (missing input)',
+        () => request(`${t}/jobs.get`, { headers: bearer(alice.token) }),
+        400,
+        'PARAMS_INVALID',
+      ],
+      [
+        'unknown procedure',
+        () => request(`${t}/nope.nothing`, { headers: bearer(alice.token) }),
+        404,
+        'PROCEDURE_NOT_FOUND',
+      ],
+      [
+        'unknown procedure (POST)',
+        () => request(`${t}/nope.nothing`, { method: 'POST', headers: json(alice.token), body: '{}' }),
+        404,
+        'PROCEDURE_NOT_FOUND',
+      ],
+      [
+        'bad JSON (GET)',
+        () =>
+          request(`${t}/jobs.get?input=${encodeURIComponent('{not json')}`, { headers: bearer(alice.token) }),
+        400,
+        'REQUEST_MALFORMED',
+      ],
+      [
+        'bad JSON (POST)',
+        () => request(`${t}/jobs.cancel`, { method: 'POST', headers: json(alice.token), body: '{not json' }),
+        400,
+        'REQUEST_MALFORMED',
+      ],
+      [
+        'query over POST',
+        () => request(`${t}/jobs.get`, { method: 'POST', headers: json(alice.token), body: '{}' }),
+        405,
+        'METHOD_NOT_ALLOWED',
+      ],
+      [
+        'mutation over GET',
+        () => request(`${t}/jobs.cancel?${q({ id: job.id })}`, { headers: bearer(alice.token) }),
+        405,
+        'METHOD_NOT_ALLOWED',
+      ],
+      [
+        'unknown content type',
+        () =>
+          request(`${t}/jobs.cancel`, {
+            method: 'POST',
+            headers: { 'content-type': 'text/csv', ...bearer(alice.token) },
+            body: 'a,b',
+          }),
+        415,
+        'CONTENT_TYPE_UNSUPPORTED',
+      ],
       ['no session', () => request(`${t}/jobs.get?${q({ id: job.id })}`), 401, 'AUTH_REQUIRED'],
-      ['bad token', () => request(`${t}/jobs.get?${q({ id: job.id })}`, { headers: bearer('nope') }), 401, 'AUTH_REQUIRED'],
+      [
+        'bad token',
+        () => request(`${t}/jobs.get?${q({ id: job.id })}`, { headers: bearer('nope') }),
+        401,
+        'AUTH_REQUIRED',
+      ],
       ['admin only', () => request(`${t}/admin.plugins`, { headers: bearer(alice.token) }), 403, 'FORBIDDEN'],
-      ["someone else's job", () => request(`${t}/jobs.get?${q({ id: job.id })}`, { headers: bearer(bob.token) }), 404, 'JOB_NOT_FOUND'],
+      [
+        "someone else's job",
+        () => request(`${t}/jobs.get?${q({ id: job.id })}`, { headers: bearer(bob.token) }),
+        404,
+        'JOB_NOT_FOUND',
+      ],
     ];
     for (const [name, call, status, code] of cases) {
       const answer = await call();
@@ -185,16 +261,71 @@ describe('every REST error carries an Atelier code', () => {
   it('validation, unknown route, bad JSON, wrong content type, no session, admin only', async () => {
     const a = `${h.url}/api`;
     const cases: [string, () => Promise<Answer>, number, string][] = [
-      ['validation (query)', () => request(`${a}/jobs?limit=500`, { headers: bearer(alice.token) }), 400, 'PARAMS_INVALID'],
-      ['validation (POST /api/jobs)', () => request(`${a}/jobs`, { method: 'POST', headers: json(alice.token), body: JSON.stringify({ imageId: image.id, style: 'cartoon', params: { levels: 'six' } }) }), 400, 'PARAMS_INVALID'],
-      ['unknown route', () => request(`${a}/nope`, { headers: bearer(alice.token) }), 404, 'PROCEDURE_NOT_FOUND'],
-      ['bad JSON', () => request(`${a}/jobs`, { method: 'POST', headers: json(alice.token), body: '{not json' }), 400, 'REQUEST_MALFORMED'],
-      ['JSON to the upload', () => request(`${a}/images`, { method: 'POST', headers: json(alice.token), body: '{}' }), 415, 'CONTENT_TYPE_UNSUPPORTED'],
-      ['unknown content type', () => request(`${a}/jobs`, { method: 'POST', headers: { 'content-type': 'text/csv', ...bearer(alice.token) }, body: 'a,b' }), 415, 'CONTENT_TYPE_UNSUPPORTED'],
-      ['JSON over the cap', () => request(`${a}/jobs`, { method: 'POST', headers: json(alice.token), body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) }), 413, 'REQUEST_TOO_LARGE'],
+      [
+        'validation (query)',
+        () => request(`${a}/jobs?limit=500`, { headers: bearer(alice.token) }),
+        400,
+        'PARAMS_INVALID',
+      ],
+      [
+        'validation (POST /api/jobs)',
+        () =>
+          request(`${a}/jobs`, {
+            method: 'POST',
+            headers: json(alice.token),
+            body: JSON.stringify({ imageId: image.id, style: 'cartoon', params: { levels: 'six' } }),
+          }),
+        400,
+        'PARAMS_INVALID',
+      ],
+      [
+        'unknown route',
+        () => request(`${a}/nope`, { headers: bearer(alice.token) }),
+        404,
+        'PROCEDURE_NOT_FOUND',
+      ],
+      [
+        'bad JSON',
+        () => request(`${a}/jobs`, { method: 'POST', headers: json(alice.token), body: '{not json' }),
+        400,
+        'REQUEST_MALFORMED',
+      ],
+      [
+        'JSON to the upload',
+        () => request(`${a}/images`, { method: 'POST', headers: json(alice.token), body: '{}' }),
+        415,
+        'CONTENT_TYPE_UNSUPPORTED',
+      ],
+      [
+        'unknown content type',
+        () =>
+          request(`${a}/jobs`, {
+            method: 'POST',
+            headers: { 'content-type': 'text/csv', ...bearer(alice.token) },
+            body: 'a,b',
+          }),
+        415,
+        'CONTENT_TYPE_UNSUPPORTED',
+      ],
+      [
+        'JSON over the cap',
+        () =>
+          request(`${a}/jobs`, {
+            method: 'POST',
+            headers: json(alice.token),
+            body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }),
+          }),
+        413,
+        'REQUEST_TOO_LARGE',
+      ],
       ['no session', () => request(`${a}/jobs/${job.id}`), 401, 'AUTH_REQUIRED'],
       ['admin only', () => request(`${a}/admin/plugins`, { headers: bearer(alice.token) }), 403, 'FORBIDDEN'],
-      ["someone else's job", () => request(`${a}/jobs/${job.id}`, { headers: bearer(bob.token) }), 404, 'JOB_NOT_FOUND'],
+      [
+        "someone else's job",
+        () => request(`${a}/jobs/${job.id}`, { headers: bearer(bob.token) }),
+        404,
+        'JOB_NOT_FOUND',
+      ],
     ];
     for (const [name, call, status, code] of cases) {
       const answer = await call();
@@ -236,7 +367,8 @@ describe('unknown parameters', () => {
 describe('uploads over the cap', () => {
   const big = () => new Uint8Array(LIMIT + 1024 * 1024 + 10); // over the cap, and over the form's room
   /** A body with no Content-Length: sent chunked. */
-  const chunked = (bytes: Uint8Array) => Readable.toWeb(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
+  const chunked = (bytes: Uint8Array) =>
+    Readable.toWeb(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
   const limitText = `${LIMIT} bytes (5 MiB)`;
 
   it('answer 413 IMAGE_TOO_LARGE with the limit in bytes and MiB, with and without a Content-Length', async () => {
@@ -247,10 +379,44 @@ describe('uploads over the cap', () => {
     };
     const multipart = await form();
     const cases: [string, () => Promise<Answer>][] = [
-      ['REST, Content-Length', () => request(`${h.url}/api/images`, { method: 'POST', headers: { 'content-type': 'image/jpeg', ...bearer(alice.token) }, body: bytes })],
-      ['REST, chunked', () => request(`${h.url}/api/images`, { method: 'POST', headers: { 'content-type': 'image/jpeg', ...bearer(alice.token) }, body: chunked(bytes) as ReadableStream, duplex: 'half' })],
-      ['tRPC, Content-Length', () => request(`${h.url}/trpc/images.upload`, { method: 'POST', headers: { 'content-type': multipart.type, ...bearer(alice.token) }, body: multipart.data })],
-      ['tRPC, chunked', () => request(`${h.url}/trpc/images.upload`, { method: 'POST', headers: { 'content-type': multipart.type, ...bearer(alice.token) }, body: chunked(multipart.data) as ReadableStream, duplex: 'half' })],
+      [
+        'REST, Content-Length',
+        () =>
+          request(`${h.url}/api/images`, {
+            method: 'POST',
+            headers: { 'content-type': 'image/jpeg', ...bearer(alice.token) },
+            body: bytes,
+          }),
+      ],
+      [
+        'REST, chunked',
+        () =>
+          request(`${h.url}/api/images`, {
+            method: 'POST',
+            headers: { 'content-type': 'image/jpeg', ...bearer(alice.token) },
+            body: chunked(bytes) as ReadableStream,
+            duplex: 'half',
+          }),
+      ],
+      [
+        'tRPC, Content-Length',
+        () =>
+          request(`${h.url}/trpc/images.upload`, {
+            method: 'POST',
+            headers: { 'content-type': multipart.type, ...bearer(alice.token) },
+            body: multipart.data,
+          }),
+      ],
+      [
+        'tRPC, chunked',
+        () =>
+          request(`${h.url}/trpc/images.upload`, {
+            method: 'POST',
+            headers: { 'content-type': multipart.type, ...bearer(alice.token) },
+            body: chunked(multipart.data) as ReadableStream,
+            duplex: 'half',
+          }),
+      ],
     ];
     for (const [name, call] of cases) {
       const answer = await call();
@@ -351,7 +517,11 @@ describe('admin.setPlugin', () => {
         headers: json(admin.token),
         body: JSON.stringify({ enabled: true }),
       });
-      expect([path, answer.status, answer.body]).toEqual([path, 200, expect.objectContaining({ id: 'acme:invert' })]);
+      expect([path, answer.status, answer.body]).toEqual([
+        path,
+        200,
+        expect.objectContaining({ id: 'acme:invert' }),
+      ]);
     }
     const unknown = await request(`${h.url}/api/admin/plugins/acme%3Anope`, {
       method: 'POST',

@@ -113,7 +113,10 @@ export const ERROR_CODES = {
     hint: 'Send JSON as application/json; uploads as multipart/form-data (tRPC) or the raw image bytes (REST).',
   },
   RATE_LIMITED: { status: 429, hint: 'Too many requests; wait `details.retryAfterSeconds` and slow down.' },
-  SERVICE_UNAVAILABLE: { status: 503, hint: 'The server cannot answer now (starting, stopping or overloaded); try again shortly.' },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    hint: 'The server cannot answer now (starting, stopping or overloaded); try again shortly.',
+  },
   INTERNAL: {
     status: 500,
     hint: 'Something failed on the server; the details are in its log under the request id.',

@@ -25,9 +25,12 @@ async function tableAfter(doc: string, heading: string): Promise<string[][]> {
   const lines = text.slice(from).split('\n');
   const start = lines.findIndex((line) => line.startsWith('|'));
   const end = lines.findIndex((line, i) => i > start && !line.startsWith('|'));
-  return lines
-    .slice(start + 2, end)
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+  return lines.slice(start + 2, end).map((line) =>
+    line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim()),
+  );
 }
 
 /** Every `CODE` in backticks in a piece of Markdown. */
@@ -61,7 +64,10 @@ describe('the documented error codes', () => {
   });
 
   it("openapi.md's list of `code`s names every status an Atelier code has, each with its tRPC code", async () => {
-    const text = await readFile(fileURLToPath(new URL('../../../../docs/openapi.md', import.meta.url)), 'utf8');
+    const text = await readFile(
+      fileURLToPath(new URL('../../../../docs/openapi.md', import.meta.url)),
+      'utf8',
+    );
     const item = text.slice(text.indexOf('- `code` is the class of error'), text.indexOf('- `issues`'));
     const listed = new Map([...item.matchAll(/`([A-Z_]+)`\s+(\d{3})/g)].map((m) => [Number(m[2]), m[1]!]));
     for (const status of new Set(Object.values(ERROR_CODES).map((c) => c.status)))

@@ -108,7 +108,10 @@ export function inputIssues(error: TRPCError): readonly InputIssue[] | undefined
  * a union (the shapes of `jobs.create`), the alternative that came closest is the one described:
  * an unknown parameter of a style is named, not "no alternative matched".
  */
-export function describeInput(issues: readonly InputIssue[]): { sentence: string; fields: { path: string[]; message: string }[] } {
+export function describeInput(issues: readonly InputIssue[]): {
+  sentence: string;
+  fields: { path: string[]; message: string }[];
+} {
   const fields: { path: string[]; message: string }[] = [];
   const visit = (list: readonly InputIssue[], prefix: readonly string[]) => {
     for (const issue of list) {
@@ -188,7 +191,7 @@ export function fastifyErrorAsAtelier(
   req: RefusedRequest,
 ): AtelierError {
   if (isAtelierError(error)) return error; // a body parser's own
-  switch (error.code) {
+  switch (error.code ?? '') {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       if (req.upload) {
         const length = Number(req.headers['content-length']);

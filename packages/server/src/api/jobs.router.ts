@@ -223,7 +223,11 @@ async function* jobUpdates(
   // The job's state as stored: first, and again whenever notifications may have been lost.
   const read = async () =>
     eventOf(
-      await api.core.database.db.selectFrom('jobs').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow(),
+      await api.core.database.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', input.id)
+        .executeTakeFirstOrThrow(),
     );
   try {
     const current = await read();

@@ -95,7 +95,7 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     if (reply.statusCode === 400 && Array.isArray(body.issues))
       body.message = `Invalid input: ${describeInput(body.issues as InputIssue[]).sentence}`;
     else if (body.data.atelierCode === 'PROCEDURE_NOT_FOUND')
-      body.message = `No route is ${req.method} ${req.originalUrl.split("?")[0]}; /openapi.json lists the routes.`;
+      body.message = `No route is ${req.method} ${req.originalUrl.split('?')[0]}; /openapi.json lists the routes.`;
     else if (body.data.requestId) return payload;
     body.data.requestId ??= req.id;
     return JSON.stringify(body);
