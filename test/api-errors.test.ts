@@ -244,13 +244,20 @@ describe('every tRPC error carries an Atelier code and a short message', () => {
   it('answers an internal error with INTERNAL, the request id and nothing more', async () => {
     // A real fault: the table the procedure reads is gone for the length of one call.
     await h.database.db.schema.alterTable('images').renameTo('images_away').execute();
+    errorLog.mockClear();
     try {
-      for (const url of [`${h.url}/trpc/images.list?${q({})}`, `${h.url}/api/images`]) {
+      for (const url of [
+        `${h.url}/trpc/images.list?${q({})}`,
+        `${h.url}/api/images`,
+        `${watched.url}/trpc/images.list?batch=1&${q({ 0: {} })}`,
+      ]) {
         const answer = await request(url, { headers: bearer(alice.token) });
         expectCoded(answer, 500, 'INTERNAL');
         expect(answer.message).toContain(answer.data!.requestId!);
         expect(answer.message).not.toMatch(/images|relation|select/i);
       }
+      // The details go to the log, with the stack: the log the stream test below watches.
+      expect(errorLog).toHaveBeenCalledTimes(1);
     } finally {
       await h.database.db.schema.alterTable('images_away').renameTo('images').execute();
     }
