@@ -197,9 +197,9 @@ export const jobsRouter = router({
   onUpdate: authedProcedure
     .input(z.object({ id: z.string(), lastEventId: z.string().nullish() }))
     .subscription(async ({ ctx, input, signal }) => {
-      // The ownership check runs before the stream is returned, so that a missing or foreign job
-      // is the procedure's own JOB_NOT_FOUND (404), not an error inside the stream that tRPC can
-      // only report as INTERNAL_SERVER_ERROR.
+      // The ownership check runs before the stream is returned, inside the middlewares that map
+      // errors: a missing or foreign job is NOT_FOUND (JOB_NOT_FOUND), sent as the stream's one
+      // event. Thrown from inside the stream it was INTERNAL_SERVER_ERROR, logged with its stack.
       await ctx.api.core.jobs.get(input.id, ctx.user.id);
       return jobUpdates(ctx.api, input, signal);
     }),
