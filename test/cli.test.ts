@@ -127,6 +127,7 @@ describe('atelier apply', () => {
 
   it.each([
     [['--style', 'acme:invert', '--set', 'amount=5'], 1, /^atelier: PARAMS_INVALID: .*amount/],
+    [['--style', 'cartoon', '--set', 'darkness=0.5'], 1, /^atelier: PARAMS_INVALID: .*darkness/],
     [['--style', 'nope'], 1, /^atelier: PLUGIN_NOT_FOUND: /],
     [['--style', 'acme:invert', '--set', 'amount'], 1, /^atelier: PARAMS_INVALID: --set expects key=value/],
     [['--style', 'acme:invert', '--format', 'bmp'], 2, /^atelier: USAGE_INVALID: /],

@@ -3,9 +3,9 @@
 //
 // 1. routerContract() prints the API's types from @atelier/server's AppRouter (router-contract.ts
 //    says why this is not left to a declaration bundler alone).
-// 2. tsc compiles src/ against that contract instead of the server's sources, with the DOM's lib
-//    and no Node types: if the client only works with the server's sources, or only on Node, the
-//    build fails here.
+// 2. tsc compiles src/ against that contract instead of the server's sources, with the DOM's lib,
+//    ES2022 and no Node types: if the client only works with the server's sources, only on Node,
+//    or needs a language newer than Node 20's, the build fails here.
 // 3. rollup (rollup-plugin-dts for the declarations) bundles both outputs into dist/.
 // 4. The bundled declarations are checked for imports of anything but tRPC and zod.
 //
@@ -118,8 +118,10 @@ function compile(entry: string, outDir: string, contract: string): void {
     rootDir: path.dirname(entry),
     rewriteRelativeImportExtensions: true,
     paths: { '@atelier/server': [contract] },
-    // What a frontend has: the DOM, no Node.
-    lib: ['lib.es2024.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+    // What a frontend has: the DOM, no Node. ES2022, the language of the oldest runtime the
+    // manifest names (Node 20, `engines`): a newer API in the client fails the build here.
+    target: ts.ScriptTarget.ES2022,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
     types: [],
   };
   const program = ts.createProgram([entry], options);

@@ -24,7 +24,7 @@ export { TRPCClientError };
 /**
  * Whether `error` is an error of the API (or of reaching it), typed: `error.data` then has the
  * tRPC `code` (e.g. `'NOT_FOUND'`), the HTTP status and Atelier's own `atelierCode` (e.g.
- * `'PARAMS_INVALID'`, or `null` for errors that are not Atelier's). `data` is undefined when the
+ * `'PARAMS_INVALID'`; every error the API sends has one). `data` is undefined when the
  * server could not be reached.
  *
  * @example

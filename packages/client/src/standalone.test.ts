@@ -133,6 +133,36 @@ console.log(typeof client.jobs.create.mutate, uploadForm(new Blob(['x']), 'a.png
     const { stdout } = await promisify(execFile)(process.execPath, ['check.mjs'], { cwd: dir });
     expect(stdout.trim()).toBe('function a.png');
   });
+
+  it('runs on the oldest Node its manifest allows (engines), calls and errors included', async () => {
+    const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    const oldest = /^>=(\d+)$/.exec(manifest.engines.node)?.[1];
+    expect(oldest).toBe('20');
+    // The machine's own Node (Debian's) is that version; the suite itself runs on Node 24.
+    const node = process.env['ATELIER_OLDEST_NODE'] ?? '/usr/bin/node';
+    const version = await promisify(execFile)(node, ['-p', 'process.versions.node']);
+    expect(version.stdout.trim().split('.')[0]).toBe(oldest);
+    // A stand-in server answering tRPC's JSON: one query that works, one that fails with a code.
+    const check = `import { createServer } from 'node:http';
+import { createAtelierClient, isApiError } from '@atelier/client';
+const server = createServer((req, res) => {
+  res.setHeader('content-type', 'application/json');
+  if (req.url.startsWith('/trpc/styles.list')) return res.end(JSON.stringify({ result: { data: [{ id: 'cartoon' }] } }));
+  res.statusCode = 404;
+  res.end(JSON.stringify({ error: { message: 'No job has this id.', code: -32004, data: { code: 'NOT_FOUND', httpStatus: 404, atelierCode: 'JOB_NOT_FOUND' } } }));
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const client = createAtelierClient({ url: 'http://127.0.0.1:' + server.address().port });
+const styles = await client.styles.list.query();
+const error = await client.jobs.get.query({ id: 'x' }).catch((e) => e);
+console.log(process.versions.node.split('.')[0], styles[0].id, isApiError(error), error.data.atelierCode);
+server.close();`;
+    await writeFile(path.join(dir, 'check-oldest.mjs'), check);
+    const { stdout } = await promisify(execFile)(node, ['check-oldest.mjs'], { cwd: dir });
+    expect(stdout.trim()).toBe(`${oldest} cartoon true JOB_NOT_FOUND`);
+  });
 });
 
 /** package.json as pnpm packs it: `publishConfig` fields replace the workspace's. */

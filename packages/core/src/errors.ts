@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   PLUGIN_OUTPUT_INVALID: { status: 500, hint: 'The plugin returned something that is not an image.' },
   PARAMS_INVALID: { status: 400, hint: 'A parameter is missing, of the wrong type or out of range.' },
   PLAN_INVALID: { status: 400, hint: 'The plan is not well formed.' },
+  CURSOR_INVALID: {
+    status: 400,
+    hint: "The page cursor is malformed; pass a page's `nextCursor` back as it is, or none for the first page.",
+  },
   IMAGE_EMPTY: { status: 400, hint: 'The file is empty.' },
   IMAGE_TOO_LARGE: { status: 413, hint: 'The file is larger than the byte limit.' },
   IMAGE_TOO_MANY_PIXELS: {
@@ -58,6 +62,7 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: { status: 404, hint: 'No job has this id (or it is not yours).' },
   IMAGE_NOT_FOUND: { status: 404, hint: 'No image has this id (or it is not yours).' },
   USER_NOT_FOUND: { status: 404, hint: 'No user has this id or email.' },
+  JOB_NOT_FINISHED: { status: 409, hint: 'The job has no result yet; wait until it has succeeded.' },
   JOB_NOT_CANCELLABLE: { status: 409, hint: 'The job has already finished.' },
   JOB_NOT_RETRYABLE: { status: 409, hint: 'Only failed or cancelled jobs can be retried.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
@@ -73,6 +78,10 @@ export const ERROR_CODES = {
   AUTH_THROTTLED: {
     status: 429,
     hint: 'Too many failed sign-ins; wait `details.retryAfterSeconds` seconds before trying again.',
+  },
+  AUTH_WRONG_PASSWORD: {
+    status: 400,
+    hint: 'The current password is wrong; the session stays signed in, so ask again for it.',
   },
   AUTH_EMAIL_TAKEN: { status: 409, hint: 'An account with this email exists; sign in instead.' },
   AUTH_WEAK_PASSWORD: { status: 400, hint: 'Passwords are 8 to 256 characters and not only spaces.' },
@@ -93,6 +102,38 @@ export const ERROR_CODES = {
   DOWNLOAD_URL_INVALID: {
     status: 403,
     hint: 'The signed download URL expired (after 5 minutes) or was revoked by signing out everywhere or changing the password; ask images/jobs.downloadUrl for a new one.',
+  },
+  ORIGIN_UNTRUSTED: {
+    status: 403,
+    hint: 'A cookie-authenticated change came from a site not in ATELIER_ALLOWED_ORIGINS (or without an Origin header).',
+  },
+  // The request itself, before any procedure runs: what the API answers when tRPC or the HTTP
+  // server refuses it, so that every error carries a code.
+  REQUEST_MALFORMED: {
+    status: 400,
+    hint: 'The request is malformed: the body or `input` is not valid JSON, or not the shape the procedure takes.',
+  },
+  REQUEST_REFUSED: { status: 400, hint: 'The server refused the request; the message says why.' },
+  PROCEDURE_NOT_FOUND: {
+    status: 404,
+    hint: 'No procedure or route has this path; the API docs (/docs, /openapi.json) list them.',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    hint: 'Send queries with GET and mutations with POST (REST routes: the method /openapi.json gives).',
+  },
+  REQUEST_TIMEOUT: { status: 408, hint: 'The request took too long to arrive or to answer; try again.' },
+  CONTENT_TYPE_UNSUPPORTED: {
+    status: 415,
+    hint: 'Send JSON as application/json; uploads as multipart/form-data (tRPC) or the raw image bytes (REST).',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    hint: 'The server cannot answer now (starting, stopping or overloaded); try again shortly.',
+  },
+  INTERNAL: {
+    status: 500,
+    hint: 'Something failed on the server; the details are in its log under the request id.',
   },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

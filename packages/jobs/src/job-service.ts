@@ -71,7 +71,10 @@ function encodeCursor(row: { cursor_at: string; id: string }): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
   if (!createdAt || !CURSOR_TIME.test(createdAt) || !id || !isUuid(id) || rest.length > 0)
-    throw new AtelierError('PLAN_INVALID', 'The page cursor is malformed.');
+    throw new AtelierError(
+      'CURSOR_INVALID',
+      "The page cursor is malformed: pass a page's nextCursor back as it is, or none for the first page.",
+    );
   return { createdAt, id };
 }
 

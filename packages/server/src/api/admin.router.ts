@@ -1,6 +1,6 @@
-import { TRPCError } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { AtelierError, describeIssues } from '@atelier/core';
 import type { Database } from '@atelier/db';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, savePluginState } from '@atelier/jobs';
 import type { ApiContext } from './context.ts';
@@ -105,10 +105,19 @@ export const adminRouter = router({
       // Validate before anything is stored.
       const probe = plugin.params.partial().strict().safeParse(defaults);
       if (!probe.success)
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: `Invalid defaults for ${input.id}: ${probe.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-        });
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          `Invalid defaults for ${input.id}: ${describeIssues(probe.error.issues)}`,
+          {
+            details: {
+              plugin: input.id,
+              issues: probe.error.issues.map((i) => ({
+                path: ['defaults', ...i.path.map(String)],
+                message: i.message,
+              })),
+            },
+          },
+        );
       await ctx.api.core.database.db.transaction().execute(async (trx) => {
         await savePluginState(trx, { pluginId: input.id, enabled, defaults, actorId: ctx.user.id });
         await audit(trx, ctx, 'plugin.update', { type: 'plugin', id: input.id }, { enabled, defaults });
@@ -180,7 +189,7 @@ export const adminRouter = router({
     .output(z.object({ id: z.string(), disabled: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       if (input.id === ctx.user.id)
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot disable your own account.' });
+        throw new AtelierError('REQUEST_REFUSED', 'You cannot disable your own account.');
       await ctx.api.accounts.setDisabled(input.id, input.disabled);
       await audit(ctx.api.core.database.db, ctx, input.disabled ? 'user.disable' : 'user.enable', {
         type: 'user',

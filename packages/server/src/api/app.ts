@@ -23,7 +23,7 @@ import { AtelierError, CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@at
 import type { InputFormat } from '@atelier/core';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
-import { toTRPCError, trpcCodeOfStatus } from './errors.ts';
+import { fastifyErrorAsAtelier, imageTooLarge, toTRPCError } from './errors.ts';
 import { createOpenApiDocument, openApiDocs } from './openapi.ts';
 import { JSON_BODY_LIMIT, restApi } from './rest-api.ts';
 import { appRouter } from './router.ts';
@@ -336,31 +336,37 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
       (_req, body, done) => done(null, body),
     );
-    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (_req, payload, done) =>
-      done(null, payload),
-    );
+    // An upload over the cap (plus room for the form's own parts) is refused before it is read
+    // when its Content-Length says so, and stopped at the cap when it comes chunked; the procedure
+    // checks the file's own size.
+    const maxUploadBody = maxUpload + 1024 * 1024;
+    scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (req, payload, done) => {
+      if (Number(req.headers['content-length']) > maxUploadBody) return done(imageTooLarge(maxUpload));
+      done(null, payload);
+    });
     const config = appRouter._def._config;
     const maxBatchSize = options.maxBatchSize ?? 20;
-    // Errors before a procedure runs (a body over the cap, a batch too large, the rate limit) in
-    // tRPC's error shape, with their Atelier code, as a tRPC client reads them.
+    // Errors raised before a procedure runs (a body over its cap, an unknown content type, a batch
+    // too large, the rate limit): answered in tRPC's error shape, with an Atelier code as every
+    // other answer has, and Retry-After when the error says when to come back.
     scope.setErrorHandler((fault: FastifyError, req, reply) => {
-      const status = fault.statusCode ?? 500;
-      const error =
-        fault.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? toTRPCError(
-              new AtelierError(
-                'BODY_TOO_LARGE',
-                `The JSON body is over the limit of ${JSON_BODY_LIMIT} bytes; send images as uploads.`,
-                { details: { limitBytes: JSON_BODY_LIMIT } },
-              ),
-            )
-          : isAtelierError(fault) || status >= 500
-            ? toTRPCError(fault)
-            : new TRPCError({ code: trpcCodeOfStatus(status), message: fault.message, cause: fault });
-      if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: fault }, 'tRPC request failed');
-      const details = isAtelierError(error.cause) ? error.cause.details : undefined;
-      if (typeof details?.['retryAfterSeconds'] === 'number')
-        reply.header('retry-after', String(details['retryAfterSeconds']));
+      const status = isAtelierError(fault)
+        ? fault.status
+        : fault.statusCode && fault.statusCode >= 400 && fault.statusCode < 500
+          ? fault.statusCode
+          : 500;
+      if (status === 500) req.log.error({ err: fault }, 'tRPC request failed');
+      const contentType = req.headers['content-type'] ?? '';
+      const coded = fastifyErrorAsAtelier(fault, status, {
+        id: req.id,
+        headers: req.headers,
+        upload: contentType.startsWith('multipart/') || contentType === 'application/octet-stream',
+        maxUploadBytes: maxUpload,
+        maxJsonBytes: JSON_BODY_LIMIT,
+      });
+      const retryAfter = coded.details?.['retryAfterSeconds'];
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
+      const error = toTRPCError(coded);
       const shape = getTRPCErrorShape({
         config,
         error,
@@ -473,7 +479,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       raw.body = req.body; // tRPC takes a parsed body (or the upload stream) from here
       const response = await resolveResponse<AppRouter>({
         router: appRouter,
-        req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: null }),
+        // Bodies tRPC reads from the stream (uploads) stop at the cap: a chunked one has no length.
+        req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: maxUploadBody }),
         path: req.params.path,
         error: null,
         maxBatchSize,

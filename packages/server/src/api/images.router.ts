@@ -1,10 +1,23 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { DEFAULT_LIMITS } from '@atelier/core';
+import { AtelierError, DEFAULT_LIMITS } from '@atelier/core';
+import { atelierCause, imageTooLarge, toTRPCError } from './errors.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { imageView } from './views.ts';
 import { signPath } from './signed-url.ts';
 import { deletedSchema, downloadUrlSchema, imagePageSchema, imageSchema } from './response-schemas.ts';
+
+/**
+ * The upload cap of a request. A chunked body has no length to refuse it by, so tRPC stops reading
+ * it at the cap (app.ts) with a bare PAYLOAD_TOO_LARGE: for an upload, that is IMAGE_TOO_LARGE.
+ */
+const uploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === 'PAYLOAD_TOO_LARGE' && !atelierCause(result.error))
+    throw toTRPCError(
+      imageTooLarge(ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes),
+    );
+  return result;
+});
 
 export const imagesRouter = router({
   /**
@@ -12,21 +25,18 @@ export const imagesRouter = router({
    * cap and format sniffing run before any decoding; a rejected upload stores nothing. Over REST it is
    * `POST /api/images` with the raw bytes (rest-api.ts).
    */
-  upload: authedProcedure
+  upload: uploadProcedure
     .input(z.instanceof(FormData))
     .output(imageSchema)
     .mutation(async ({ ctx, input }) => {
       const file = input.get('file');
       if (!(file instanceof Blob)) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'Send the image as the form field "file".' });
-      }
-      const limit = ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
-      if (file.size > limit) {
-        throw new TRPCError({
-          code: 'PAYLOAD_TOO_LARGE',
-          message: `The file is ${file.size} bytes; the limit is ${limit} bytes.`,
+        throw new AtelierError('PARAMS_INVALID', 'Send the image as the form field "file".', {
+          details: { issues: [{ path: ['file'], message: 'Required: the image file' }] },
         });
       }
+      const limit = ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
+      if (file.size > limit) throw imageTooLarge(limit, file.size);
       const nameField = input.get('name');
       const name = typeof nameField === 'string' ? nameField : file instanceof File ? file.name : undefined;
       const bytes = new Uint8Array(await file.arrayBuffer());

@@ -1,10 +1,11 @@
-import { TRPCError, tracked } from '@trpc/server';
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
+import { AtelierError, OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
 import type { ParamsSchema, PlanRequest, PluginDefinition } from '@atelier/core';
 import { cartoon, colorPencil, oilPainting, popArt, sketch, watercolor } from '@atelier/plugins';
 import type { JobEvent } from '@atelier/jobs';
 import { TERMINAL_STATUSES, eventOf } from '@atelier/jobs';
+import type { ApiServices } from './context.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
 import { signPath } from './signed-url.ts';
@@ -29,7 +30,11 @@ const common = {
 
 /** `{ style: '<id>', params }` typed by that style's own schema. */
 function styleJob<Id extends string, S extends ParamsSchema>(plugin: PluginDefinition<Id, S>) {
-  return z.object({ ...common, style: z.literal(plugin.id), params: plugin.params.optional() });
+  // Strict: an unknown parameter is refused with its name, as in a plan step (parseParams), not
+  // dropped. The built-in styles' schemas are plain objects of fields, so their shape is all of them
+  // (`.shape` is typed by ZodObject's own parameters, the style's once named as S's).
+  const params = z.strictObject(plugin.params.shape as S['shape']);
+  return z.object({ ...common, style: z.literal(plugin.id), params: params.optional() });
 }
 
 /**
@@ -142,10 +147,7 @@ export const jobsRouter = router({
     .query(async ({ ctx, input }) => {
       const job = await ctx.api.core.jobs.get(input.id, ctx.user.id);
       if (!job.output)
-        throw new TRPCError({
-          code: 'CONFLICT',
-          message: `Job ${job.id} is ${job.status}; it has no result yet.`,
-        });
+        throw new AtelierError('JOB_NOT_FINISHED', `Job ${job.id} is ${job.status}; it has no result yet.`);
       const signer = { userId: ctx.user.id, epoch: ctx.session.epoch };
       return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`, signer) };
     }),
@@ -195,43 +197,55 @@ export const jobsRouter = router({
    */
   onUpdate: authedProcedure
     .input(z.object({ id: z.string(), lastEventId: z.string().nullish() }))
-    .subscription(async function* ({ ctx, input, signal }) {
-      await ctx.api.core.jobs.get(input.id, ctx.user.id); // ownership check before anything is streamed
-      const abort = new AbortController();
-      signal?.addEventListener('abort', () => abort.abort(), { once: true });
-      const stream = ctx.api.events.subscribe(input.id, abort.signal);
-      let lastSeq = input.lastEventId ? Number(input.lastEventId) : -1;
-      const emit = (event: JobEvent) => {
-        lastSeq = event.seq;
-        return tracked(String(event.seq), event);
-      };
-      const finished = (event: JobEvent) => TERMINAL_STATUSES.includes(event.status);
-      // The job's state as stored: first, and again whenever notifications may have been lost.
-      const read = async () =>
-        eventOf(
-          await ctx.api.core.database.db
-            .selectFrom('jobs')
-            .selectAll()
-            .where('id', '=', input.id)
-            .executeTakeFirstOrThrow(),
-        );
-      try {
-        const current = await read();
-        if (current.seq > lastSeq || !input.lastEventId) yield emit(current);
-        if (finished(current)) return;
-        for await (const [event] of stream) {
-          if (event === 'reconnect') {
-            const fresh = await read();
-            if (fresh.seq > lastSeq) yield emit(fresh);
-            if (finished(fresh)) return;
-            continue;
-          }
-          if (event.seq < lastSeq) continue;
-          yield emit(event);
-          if (finished(event)) return;
-        }
-      } finally {
-        abort.abort();
-      }
+    .subscription(async ({ ctx, input, signal }) => {
+      // The ownership check runs before the stream is returned, inside the middlewares that map
+      // errors: a missing or foreign job is NOT_FOUND (JOB_NOT_FOUND), sent as the stream's one
+      // event. Thrown from inside the stream it was INTERNAL_SERVER_ERROR, logged with its stack.
+      await ctx.api.core.jobs.get(input.id, ctx.user.id);
+      return jobUpdates(ctx.api, input, signal);
     }),
 });
+
+/** The events of one job the caller owns, from `lastEventId` on, ending with its final state. */
+async function* jobUpdates(
+  api: ApiServices,
+  input: { readonly id: string; readonly lastEventId?: string | null | undefined },
+  signal: AbortSignal | undefined,
+) {
+  const abort = new AbortController();
+  signal?.addEventListener('abort', () => abort.abort(), { once: true });
+  const stream = api.events.subscribe(input.id, abort.signal);
+  let lastSeq = input.lastEventId ? Number(input.lastEventId) : -1;
+  const emit = (event: JobEvent) => {
+    lastSeq = event.seq;
+    return tracked(String(event.seq), event);
+  };
+  const finished = (event: JobEvent) => TERMINAL_STATUSES.includes(event.status);
+  // The job's state as stored: first, and again whenever notifications may have been lost.
+  const read = async () =>
+    eventOf(
+      await api.core.database.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', input.id)
+        .executeTakeFirstOrThrow(),
+    );
+  try {
+    const current = await read();
+    if (current.seq > lastSeq || !input.lastEventId) yield emit(current);
+    if (finished(current)) return;
+    for await (const [event] of stream) {
+      if (event === 'reconnect') {
+        const fresh = await read();
+        if (fresh.seq > lastSeq) yield emit(fresh);
+        if (finished(fresh)) return;
+        continue;
+      }
+      if (event.seq < lastSeq) continue;
+      yield emit(event);
+      if (finished(event)) return;
+    }
+  } finally {
+    abort.abort();
+  }
+}

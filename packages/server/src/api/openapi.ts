@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
+import { ERROR_CODES } from '@atelier/core';
+import type { ErrorCode } from '@atelier/core';
 import serverPackage from '../../package.json' with { type: 'json' };
 import { SESSION_COOKIE_NAME } from '../auth/index.ts';
 import { REST_PREFIX, restRoutePaths } from './rest-api.ts';
@@ -27,7 +29,7 @@ download \`GET /files/jobs/{id}\`.
 
 **Errors** are JSON \`{ "message", "code", "issues"?, "data" }\` with the HTTP status of \`code\` (\`BAD_REQUEST\` 400,
 \`UNAUTHORIZED\` 401, \`FORBIDDEN\` 403, \`NOT_FOUND\` 404, \`CONFLICT\` 409, \`PAYLOAD_TOO_LARGE\` 413,
-\`UNSUPPORTED_MEDIA_TYPE\` 415, \`UNPROCESSABLE_CONTENT\` 422, \`TOO_MANY_REQUESTS\` 429, …). \`message\` is for people and
+\`UNSUPPORTED_MEDIA_TYPE\` 415, \`UNPROCESSABLE_CONTENT\` 422, \`TOO_MANY_REQUESTS\` 429, \`GATEWAY_TIMEOUT\` 504, …). \`message\` is for people and
 names each invalid field; \`issues\` lists them for programs; \`data.atelierCode\` is Atelier's own stable code
 (e.g. \`JOB_NOT_FOUND\`) and \`data.requestId\` is the \`x-request-id\` to quote in a bug report. Another user's things
 answer 404, as if they did not exist.
@@ -35,7 +37,7 @@ Downloads under \`/files\` answer errors as \`{ "code", "message" }\` with Ateli
 
 **Live progress** (instead of polling) is a Server-Sent Events stream on the tRPC side, outside this document:
 \`GET /trpc/jobs.onUpdate?input={"id":"<job id>"}\` (the input URL-encoded) with the same Authorization header. After an
-\`event: connected\`, each unnamed event's \`data\` is JSON \`{ "id", "status", "progress", "style", "seq", "at", "errorCode"?,
+\`event: connected\`, each unnamed event's \`data\` is JSON \`{ "id", "ownerId", "status", "progress", "style", "seq", "at", "errorCode"?,
 "fromCache"? }\` and its SSE \`id\` is \`seq\`; \`event: ping\` keeps the connection alive and \`event: return\` ends the stream
 after the job's final state. After a reconnect, send the last \`id\` as a \`Last-Event-ID\` header to resume after it.`;
 
@@ -75,10 +77,10 @@ const errorSchema = z.object({
   data: z
     .looseObject({
       httpStatus: z.number().int(),
-      atelierCode: z
-        .string()
-        .nullable()
-        .meta({ description: "Atelier's stable error code, e.g. JOB_NOT_FOUND." }),
+      atelierCode: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).meta({
+        description:
+          "Atelier's stable error code, on every error, e.g. JOB_NOT_FOUND, PARAMS_INVALID, PROCEDURE_NOT_FOUND.",
+      }),
       details: z.record(z.string(), z.unknown()).nullable(),
       requestId: z.string().nullable().meta({ description: 'The x-request-id of the request.' }),
     })

@@ -4,9 +4,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import type { CreateOpenApiFastifyPluginOptions, GenerateOpenApiDocumentOptions } from 'trpc-to-openapi';
 import { z } from 'zod';
+import { AtelierError } from '@atelier/core';
 import type { ApiContext, ApiServices } from './context.ts';
 import { createContext } from './context.ts';
-import { trpcCodeOfStatus } from './errors.ts';
+import { describeInput, fastifyErrorAsAtelier, trpcCodeOfStatus } from './errors.ts';
+import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
 import { imageSchema, jobSchema } from './response-schemas.ts';
@@ -62,6 +64,12 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     rawBytes,
   );
 
+  // trpc-to-openapi matches path parameters in the URL as sent, still percent-encoded: a plugin id
+  // sent as `acme%3Amosaic` would be looked up as that. Decoded here, segment by segment.
+  scope.addHook('preHandler', async (req) => {
+    req.raw.url = decodePathSegments(req.raw.url ?? '/');
+  });
+
   // trpc-to-openapi wants a JSON content type on every POST, even one without a body.
   scope.addHook('preHandler', async (req) => {
     if (
@@ -74,23 +82,56 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     }
   });
 
-  scope.addHook('onSend', async (_req, reply, payload) => {
-    if (reply.statusCode !== 400 || typeof payload !== 'string' || !payload.includes('"issues"'))
-      return payload;
-    const body = JSON.parse(payload) as { message?: string; issues?: unknown };
-    if (!Array.isArray(body.issues)) return payload;
-    return JSON.stringify({ ...body, message: describeInvalidInput(body.issues as Issue[]) });
+  // trpc-to-openapi replaces the message of invalid input with "Input validation failed", and
+  // answers a path it does not know before any context (and so request id) exists.
+  scope.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode < 400 || typeof payload !== 'string' || !payload.startsWith('{')) return payload;
+    const body = JSON.parse(payload) as {
+      message?: string;
+      issues?: unknown;
+      data?: { requestId?: string | null; atelierCode?: string | null };
+    };
+    if (!body.data) return payload;
+    if (reply.statusCode === 400 && Array.isArray(body.issues))
+      body.message = `Invalid input: ${describeInput(body.issues as InputIssue[]).sentence}`;
+    else if (body.data.atelierCode === 'PROCEDURE_NOT_FOUND')
+      body.message = `No route is ${req.method} ${req.originalUrl.split('?')[0]}; /openapi.json lists the routes.`;
+    else if (body.data.requestId) return payload;
+    body.data.requestId ??= req.id;
+    return JSON.stringify(body);
   });
 
-  // Errors Fastify raises before a handler runs (a malformed body, an unknown content type, a body over the limit).
+  /** Sends an AtelierError in the shape every REST error has (`data.atelierCode` included). */
+  const sendCoded = (req: FastifyRequest, reply: FastifyReply, status: number, coded: AtelierError) => {
+    const code = trpcCodeOfStatus(status);
+    return reply.code(status).send({
+      message: coded.message,
+      code,
+      data: {
+        code,
+        httpStatus: status,
+        path: null,
+        atelierCode: coded.code,
+        details: coded.details ?? null,
+        requestId: req.id,
+      },
+    });
+  };
+
+  // Errors Fastify raises before a handler runs (a malformed body, an unknown content type, a
+  // body over the limit, the rate limit): the same shape and codes as the procedures' errors.
   scope.setErrorHandler((error: FastifyError, req, reply) => {
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) req.log.error({ err: error }, 'REST request failed');
-    return reply.code(status).send({
-      message: fastifyErrorMessage(error, req, status, maxUploadBytes),
-      code: trpcCodeOfStatus(status),
+    const coded = fastifyErrorAsAtelier(error, status, {
+      id: req.id,
+      headers: req.headers,
+      upload: req.url.split('?')[0] === `${REST_PREFIX}/images`,
+      maxUploadBytes,
+      maxJsonBytes: JSON_BODY_LIMIT,
     });
+    return sendCoded(req, reply, status, coded);
   });
 
   const procedures: CreateOpenApiFastifyPluginOptions<AppRouter> = {
@@ -141,7 +182,7 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
 
   scope.post<{ Querystring: { name?: string } }>(`${REST_PREFIX}/images`, async (req, reply) => {
     if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
-      return reply.code(415).send({ message: UPLOAD_HINT, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      return sendCoded(req, reply, 415, new AtelierError('CONTENT_TYPE_UNSUPPORTED', UPLOAD_HINT));
     }
     const bytes = req.body ?? Buffer.alloc(0);
     const form = new FormData();
@@ -156,59 +197,29 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
   );
 }
 
+/**
+ * `/api/admin/plugins/acme%3Amosaic?x=%3A` → `/api/admin/plugins/acme:mosaic?x=%3A`: each path
+ * segment decoded, except for the characters that would change how the URL splits (`/`, `?`, `#`,
+ * `%`); a segment that is not valid percent-encoding stays as it is. The query is left alone.
+ */
+export function decodePathSegments(url: string): string {
+  const at = url.search(/[?#]/);
+  const [path, rest] = at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at)];
+  const decoded = path
+    .split('/')
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment).replace(/[/?#%]/g, encodeURIComponent);
+      } catch {
+        return segment;
+      }
+    })
+    .join('/');
+  return decoded + rest;
+}
+
 const UPLOAD_HINT =
   'Send the image as the raw request body with Content-Type image/* or application/octet-stream.';
-
-function fastifyErrorMessage(
-  error: FastifyError,
-  req: FastifyRequest,
-  status: number,
-  maxUploadBytes: number,
-): string {
-  const upload = req.url.split('?')[0] === `${REST_PREFIX}/images`;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return upload
-        ? `The file is ${req.headers['content-length'] ?? 'over the limit'} bytes; the limit is ${maxUploadBytes} bytes.`
-        : `The JSON body is over the limit of ${JSON_BODY_LIMIT} bytes.`;
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return upload ? UPLOAD_HINT : 'Send the request body as JSON with Content-Type application/json.';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return `The body is not valid JSON: ${error.message}`;
-  }
-  return status === 500 ? `Something went wrong on our side (request ${req.id}).` : error.message;
-}
-
-interface Issue {
-  readonly code?: string;
-  readonly path?: readonly (string | number)[];
-  readonly message?: string;
-  /** For `invalid_union`: the issues of each alternative. */
-  readonly errors?: readonly (readonly Issue[])[];
-}
-
-/**
- * "Invalid input: limit: Too big: expected number to be <=100; status: Invalid option: ...": every bad
- * field by name. For a union (the shapes of `POST /api/jobs`), the alternative that came closest is
- * the one described.
- */
-function describeInvalidInput(issues: readonly Issue[]): string {
-  const lines: string[] = [];
-  const visit = (list: readonly Issue[], prefix: readonly (string | number)[]) => {
-    for (const issue of list) {
-      const path = [...prefix, ...(issue.path ?? [])];
-      const closest =
-        issue.code === 'invalid_union'
-          ? [...(issue.errors ?? [])].sort((a, b) => a.length - b.length)[0]
-          : undefined;
-      if (closest && closest.length > 0) visit(closest, path);
-      else lines.push(`${path.length > 0 ? path.join('.') : '(body)'}: ${issue.message ?? 'invalid'}`);
-    }
-  };
-  visit(issues, []);
-  return `Invalid input: ${lines.join('; ')}`;
-}
 
 type PathsObject = NonNullable<GenerateOpenApiDocumentOptions['paths']>;
 

@@ -2,30 +2,33 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { ApiContext } from './context.ts';
 import { requireAdmin } from '../auth/index.ts';
-import { atelierCause, toTRPCError } from './errors.ts';
+import { AtelierError } from '@atelier/core';
+import { atelierCause, atelierErrorOf, toTRPCError } from './errors.ts';
 
 /**
  * The tRPC root: every procedure's errors become TRPCErrors carrying the Atelier code, and the
- * shape a client sees says what went wrong and what to do, never a stack trace.
+ * shape a client sees says what went wrong and what to do, never a stack trace. Errors tRPC raises
+ * itself (input validation, an unknown procedure, bad JSON, a wrong method) get a code too
+ * ({@link atelierErrorOf}): `data.atelierCode` is never null.
  */
 const t = initTRPC
   .context<ApiContext>()
   .meta<OpenApiMeta>()
   .create({
     errorFormatter({ shape, error, ctx }) {
-      const cause = atelierCause(error);
-      const internal = error.code === 'INTERNAL_SERVER_ERROR' && !cause;
+      const internal = error.code === 'INTERNAL_SERVER_ERROR' && !atelierCause(error);
+      const coded = atelierErrorOf(error);
       return {
         ...shape,
         message: internal
           ? `Something went wrong on our side (request ${ctx?.requestId ?? 'unknown'}).`
-          : shape.message,
+          : coded.message,
         data: {
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
           path: shape.data.path,
-          atelierCode: cause?.code ?? null,
-          details: cause?.details ?? null,
+          atelierCode: coded.code,
+          details: coded.details ?? null,
           requestId: ctx?.requestId ?? null,
         },
       };
@@ -70,16 +73,20 @@ export const publicProcedure = t.procedure.use(async ({ ctx, next }) => mapError
  */
 export const authedProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   if (!ctx.user || !ctx.session) {
-    throw new TRPCError({
-      code: 'UNAUTHORIZED',
-      message: 'Sign in first: this needs a session (cookie or Authorization: Bearer token).',
-    });
+    throw toTRPCError(
+      new AtelierError(
+        'AUTH_REQUIRED',
+        'Sign in first: this needs a session (cookie or Authorization: Bearer token).',
+      ),
+    );
   }
   if (type === 'mutation' && ctx.viaCookie && !ctx.originTrusted) {
-    throw new TRPCError({
-      code: 'FORBIDDEN',
-      message: 'Cross-site request refused: the Origin header is missing or not allowed.',
-    });
+    throw toTRPCError(
+      new AtelierError(
+        'ORIGIN_UNTRUSTED',
+        'Cross-site request refused: the Origin header is missing or not allowed.',
+      ),
+    );
   }
   return mapError(ctx, await next({ ctx: { user: ctx.user, session: ctx.session } }));
 });

@@ -225,7 +225,7 @@ describe('sessions of an account', () => {
     const wrong = await failure(
       accounts.changePassword(me.user.id, 'not my password', 'a brand new passphrase'),
     );
-    expect(wrong.code).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(wrong.code).toBe('AUTH_WRONG_PASSWORD'); // not a 401: the caller is signed in
     expect((await failure(accounts.changePassword(me.user.id, PASSWORD, 'short'))).code).toBe(
       'AUTH_WEAK_PASSWORD',
     );

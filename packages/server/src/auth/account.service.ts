@@ -164,7 +164,10 @@ export class AccountService {
    * then signs out every other session: pass the session that asked as `keepSessionId` to stay
    * signed in on it.
    *
-   * @throws AtelierError AUTH_WEAK_PASSWORD, AUTH_THROTTLED, AUTH_INVALID_CREDENTIALS, USER_DISABLED, USER_NOT_FOUND
+   * A wrong current password is `AUTH_WRONG_PASSWORD` (400), not a 401: the caller is signed in,
+   * and a client that sends every 401 to its sign-in page must not do so here.
+   *
+   * @throws AtelierError AUTH_WEAK_PASSWORD, AUTH_THROTTLED, AUTH_WRONG_PASSWORD, USER_DISABLED, USER_NOT_FOUND
    */
   async changePassword(
     userId: string,
@@ -178,7 +181,7 @@ export class AccountService {
     if (row.disabled_at !== null) throw disabled();
     const attempt = await this.#throttle.attempt([accountKey(row.email)]);
     if (!(await verifyPassword(row.password_hash, current)))
-      throw new AtelierError('AUTH_INVALID_CREDENTIALS', 'The current password is wrong.');
+      throw new AtelierError('AUTH_WRONG_PASSWORD', 'The current password is wrong.');
     await attempt.succeeded();
     await this.#db
       .updateTable('users')
