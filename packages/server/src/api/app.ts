@@ -375,10 +375,12 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
         input: undefined,
         ctx: undefined,
       });
+      // No context exists yet, so the request id comes from the request itself.
+      const body = { error: { ...shape, data: { ...shape.data, requestId: req.id } } };
       return reply
         .code(getHTTPStatusCodeFromError(error))
         .header('content-type', 'application/json')
-        .send(JSON.stringify({ error: shape }));
+        .send(JSON.stringify(body));
     });
     /** Refuses a batch over the cap, and counts its calls after the first against the rate limit. */
     const countBatch = async (
