@@ -46,8 +46,40 @@ const registry = new PluginRegistry();
 await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
 const engine = new Engine({ registry, threads: 1, limits });
 
+/**
+ * Misbehaviour on demand, for the harness's own tests (ATELIER_FUZZ_TEST_HOOKS=1 only): each kind
+ * of failure the harness must catch, made deterministic.
+ */
+async function testHook(style: string): Promise<void> {
+  switch (style) {
+    case 'fuzz-test:abort':
+      process.abort(); // what a native assertion in libvips does
+      break;
+    case 'fuzz-test:hang':
+      for (;;) {
+        // never returns: blocks the event loop like a stuck decoder would
+      }
+    case 'fuzz-test:throw':
+      setImmediate(() => {
+        throw new Error('thrown outside any promise');
+      });
+      await new Promise(() => {});
+      break;
+    case 'fuzz-test:uncoded':
+      throw new TypeError('not an AtelierError');
+    case 'fuzz-test:leak': {
+      const hog = Buffer.alloc(900 * 2 ** 20, 1);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      hog[0] = 2;
+      break;
+    }
+  }
+}
+const testHooks = process.env['ATELIER_FUZZ_TEST_HOOKS'] === '1';
+
 async function runCase(bytes: Uint8Array, style: string, output: OutputFormat): Promise<RunOutcome> {
   try {
+    if (testHooks && style.startsWith('fuzz-test:')) await testHook(style);
     const plan = engine.plan({ steps: [{ plugin: style }], output: { format: output } });
     const result = await engine.run(bytes, plan);
     return {

@@ -33,7 +33,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(`usage: pnpm fuzz [--count N] [--seed S] [--out DIR] [--timeout-ms MS] [--max-rss-mb MB]
-                 [--max-pixels N]
+                 [--max-pixels N (default 2000000)]
        pnpm fuzz --replay FILE [--style ID] [--output FORMAT]`);
   process.exit(0);
 }

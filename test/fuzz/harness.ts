@@ -16,7 +16,8 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * The codes a damaged file may end with: each says the input is at fault. A style failing on an
+ * The codes a damaged file may end with: each says the input (or, for the last, the input with the
+ * chosen output format) is at fault. A style failing on an
  * image that decoded (`PLUGIN_FAILED`, `PLUGIN_OUTPUT_INVALID`) or a run stopped by the engine's own
  * limits is a finding, not an acceptable outcome.
  */
@@ -26,7 +27,18 @@ export const EXPECTED_CODES: ReadonlySet<string> = new Set([
   'IMAGE_FORMAT_UNSUPPORTED',
   'IMAGE_CORRUPT',
   'IMAGE_TOO_MANY_PIXELS',
+  // The image decoded and was styled, but is too wide or tall for the chosen output format.
+  'OUTPUT_TOO_LARGE_FOR_FORMAT',
 ]);
+
+/**
+ * The fuzzer's pixel limit. At the server's default (100 million) a dimension lie that decodes is a
+ * legitimately huge image, whose style takes longer than 10 s and more than 600 MB by design; at 2
+ * million every image that decodes must finish well within both, so a case that does not is a
+ * finding (an oil-painting strip of 2 MP took 18 s and 690 MB before its fix). Lies above the limit
+ * still exercise IMAGE_TOO_MANY_PIXELS.
+ */
+export const FUZZ_MAX_PIXELS = 2_000_000;
 
 export type FailureReason = 'crash' | 'hang' | 'rss' | 'uncaught' | 'uncoded' | 'unexpected-code';
 
@@ -46,10 +58,15 @@ export interface HarnessOptions {
   readonly timeoutMs?: number;
   /** A child above this RSS is killed and the case fails. @default 600 */
   readonly maxRssMb?: number;
-  /** Engine limits for the child's plans; unset ones are the engine's defaults (the server's). */
+  /**
+   * Engine limits for the child's plans; unset ones are the engine's defaults (the server's), except
+   * `maxInputPixels`. @default { maxInputPixels: FUZZ_MAX_PIXELS }
+   */
   readonly limits?: Partial<PlanLimits>;
   /** How often the child's RSS is read from /proc while a case runs. @default 50 */
   readonly pollMs?: number;
+  /** Styles named `fuzz-test:abort|hang|throw|uncoded|leak` misbehave in the child (harness tests). */
+  readonly testHooks?: boolean;
 }
 
 /** What a case is, for the file written beside its bytes. */
@@ -104,8 +121,9 @@ export class FuzzHarness {
     this.#pollMs = options.pollMs ?? 50;
     this.#env = {
       ...process.env,
-      ATELIER_FUZZ_LIMITS: JSON.stringify(options.limits ?? {}),
+      ATELIER_FUZZ_LIMITS: JSON.stringify({ maxInputPixels: FUZZ_MAX_PIXELS, ...options.limits }),
       ATELIER_FUZZ_WARM_UP: path.join(ROOT, 'test/fixtures/fuzz/baseline.jpg'),
+      ATELIER_FUZZ_TEST_HOOKS: options.testHooks === true ? '1' : '0',
     };
   }
 
@@ -148,7 +166,10 @@ export class FuzzHarness {
         clearInterval(poll);
         child.off('message', onMessage);
         child.off('exit', onExit);
-        if (kill) child.kill('SIGKILL');
+        if (kill) {
+          child.kill('SIGKILL');
+          this.#child = undefined; // it is not gone yet: the next case must not be sent to it
+        }
         this.peakRssMb = Math.max(this.peakRssMb, verdict.peakRssMb);
         resolve(verdict);
       };
