@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, Engine, PluginRegistry, isAtelierError } from '@atelier/core';
 import sharp from 'sharp';
 import { FuzzHarness, ROOT, judge, writeCase } from './fuzz/harness.ts';
-import { FORMAT_EXTENSIONS, caseBytes, chunkCount, fuzzCaseArbitrary, headerFields, loadSeeds } from './fuzz/mutate.ts';
+import {
+  FORMAT_EXTENSIONS,
+  caseBytes,
+  chunkCount,
+  fuzzCaseArbitrary,
+  headerFields,
+  loadSeeds,
+} from './fuzz/mutate.ts';
 import type { SeedFormat } from './fuzz/mutate.ts';
 
 /** The suite's fixed seed; `pnpm fuzz --seed S` draws others. */
@@ -35,7 +42,8 @@ describe('the mutators know each format', () => {
     const names = fields.join('|');
     for (const f of want.fields) {
       if (seed.name === 'progressive.jpg') expect(names).toContain(f.replace('SOF0', 'SOF2'));
-      else if (seed.name === 'tiled.tiff' && f === 'StripOffsets value') expect(names).toContain('TileOffsets value');
+      else if (seed.name === 'tiled.tiff' && f === 'StripOffsets value')
+        expect(names).toContain('TileOffsets value');
       else expect(names).toContain(f);
     }
     if (seed.format === 'webp') expect(names).toMatch(/VP8X width-1|VP8 width|VP8L width/);
@@ -162,12 +170,10 @@ describe('what the fuzzer found, at the engine', () => {
       const strip = await sharp({ create: { width: 20000, height: 2, channels: 3, background: '#808080' } })
         .png()
         .toBuffer();
-      const code = await engine
-        .run(strip, engine.plan({ steps: [], output: { format: 'webp' } }))
-        .then(
-          () => 'ok',
-          (error: unknown) => (isAtelierError(error) ? error.code : String(error)),
-        );
+      const code = await engine.run(strip, engine.plan({ steps: [], output: { format: 'webp' } })).then(
+        () => 'ok',
+        (error: unknown) => (isAtelierError(error) ? error.code : String(error)),
+      );
       expect(code).toBe('OUTPUT_TOO_LARGE_FOR_FORMAT');
     } finally {
       await engine.close();

@@ -16,7 +16,10 @@ process.on('uncaughtException', (error) => {
   process.exit(70);
 });
 process.on('unhandledRejection', (reason) => {
-  send({ t: 'uncaught', message: String(reason instanceof Error ? (reason.stack ?? reason.message) : reason) });
+  send({
+    t: 'uncaught',
+    message: String(reason instanceof Error ? (reason.stack ?? reason.message) : reason),
+  });
   process.exit(70);
 });
 
@@ -117,6 +120,7 @@ process.on('message', (message: ParentMessage) => {
       ms: performance.now() - started,
       peakRssBytes: peakRss(),
       peakIsPerCase: resettable,
+      rssAfterBytes: process.memoryUsage().rss,
     }),
   );
 });

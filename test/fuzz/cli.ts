@@ -92,6 +92,9 @@ const outcomes = new Map<string, number>();
 const byFormat = new Map<string, Map<string, number>>();
 const times: number[] = [];
 const failures: string[] = [];
+/** The cases with the highest peak RSS, and the child's RSS between cases (its baseline). */
+const heaviest: { peak: number; line: string }[] = [];
+const baseline: number[] = [];
 const bump = (map: Map<string, number>, key: string): void => {
   map.set(key, (map.get(key) ?? 0) + 1);
 };
@@ -103,7 +106,7 @@ for (const [index, c] of cases.entries()) {
     ext: FORMAT_EXTENSIONS[format],
     style: c.style,
     output: c.output,
-    description: { seed, index, ...c },
+    description: { fuzzSeed: seed, index, ...c },
   };
   // Written before the case runs, so a case that takes the whole fuzzer down is still on disk.
   writeCase(outDir, { ...record, label: 'in-flight' }, bytes);
@@ -117,17 +120,34 @@ for (const [index, c] of cases.entries()) {
         : 'uncoded'
     : `FAILED:${verdict.reason}`;
   bump(outcomes, key);
+  if (verdict.ok) baseline.push(verdict.rssAfterMb);
+  const outcomeText =
+    verdict.ok && verdict.outcome.kind === 'image' ? `image from ${verdict.outcome.input}` : key;
+  heaviest.push({
+    peak: verdict.peakRssMb,
+    line: `case ${index} (${c.seed}, ${c.style} → ${c.output}): ${outcomeText}`,
+  });
+  heaviest.sort((a, b) => b.peak - a.peak).splice(5);
   let perFormat = byFormat.get(format);
   if (!perFormat) byFormat.set(format, (perFormat = new Map()));
   bump(perFormat, key);
   if (!verdict.ok) {
-    const file = writeCase(outDir, { ...record, label: `seed${seed}-case${index}-${verdict.reason}` }, bytes, verdict);
-    failures.push(`case ${index} (${c.seed}, ${c.style}): ${verdict.reason}: ${verdict.detail.split('\n')[0]}\n    ${path.relative(ROOT, file)}`);
+    const file = writeCase(
+      outDir,
+      { ...record, label: `seed${seed}-case${index}-${verdict.reason}` },
+      bytes,
+      verdict,
+    );
+    failures.push(
+      `case ${index} (${c.seed}, ${c.style}): ${verdict.reason}: ${verdict.detail.split('\n')[0]}\n    ${path.relative(ROOT, file)}`,
+    );
     console.log(`case ${index}: ${describe(verdict).split('\n')[0]} → ${path.relative(ROOT, file)}`);
   }
   if ((index + 1) % 250 === 0) {
     const s = (performance.now() - started) / 1000;
-    console.log(`  ${index + 1}/${count} in ${s.toFixed(0)} s, ${failures.length} failed, peak RSS ${mb(harness.peakRssMb)}`);
+    console.log(
+      `  ${index + 1}/${count} in ${s.toFixed(0)} s, ${failures.length} failed, peak RSS ${mb(harness.peakRssMb)}`,
+    );
   }
 }
 await harness.close();
@@ -140,10 +160,20 @@ const table = (map: Map<string, number>): string =>
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-console.log(`\n${count} cases, seed ${seed}: ${failures.length === 0 ? 'no failures' : `${failures.length} FAILED`}`);
-console.log(`time ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)} cases/s); per case median ${at(0.5).toFixed(0)} ms, p99 ${at(0.99).toFixed(0)} ms, max ${at(1).toFixed(0)} ms`);
+console.log(
+  `\n${count} cases, seed ${seed}: ${failures.length === 0 ? 'no failures' : `${failures.length} FAILED`}`,
+);
+console.log(
+  `time ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)} cases/s); per case median ${at(0.5).toFixed(0)} ms, p99 ${at(0.99).toFixed(0)} ms, max ${at(1).toFixed(0)} ms`,
+);
 console.log(`peak RSS of the child ${mb(harness.peakRssMb)}; children started ${harness.childrenStarted}`);
+const quartile = (q: number): string => mb(baseline[Math.floor(q * (baseline.length - 1))] ?? 0);
+console.log(
+  `child RSS between cases: ${quartile(0)} after the first, ${quartile(0.5)} at half way, ${quartile(1)} after the last`,
+);
+console.log(`highest peaks: ${heaviest.map((h) => `\n  ${mb(h.peak)} ${h.line}`).join('')}`);
 console.log(`outcomes: ${table(outcomes)}`);
-for (const [format, map] of [...byFormat.entries()].sort()) console.log(`  ${format.padEnd(5)} ${table(map)}`);
+for (const [format, map] of [...byFormat.entries()].sort())
+  console.log(`  ${format.padEnd(5)} ${table(map)}`);
 for (const f of failures) console.log(`  ${f}`);
 process.exit(failures.length === 0 ? 0 : 1);

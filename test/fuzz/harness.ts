@@ -43,7 +43,14 @@ export const FUZZ_MAX_PIXELS = 2_000_000;
 export type FailureReason = 'crash' | 'hang' | 'rss' | 'uncaught' | 'uncoded' | 'unexpected-code';
 
 export type Verdict =
-  | { readonly ok: true; readonly outcome: RunOutcome; readonly ms: number; readonly peakRssMb: number }
+  | {
+      readonly ok: true;
+      readonly outcome: RunOutcome;
+      readonly ms: number;
+      readonly peakRssMb: number;
+      /** The child's RSS after the case: what it holds between cases. */
+      readonly rssAfterMb: number;
+    }
   | {
       readonly ok: false;
       readonly reason: FailureReason;
@@ -189,7 +196,10 @@ export class FuzzHarness {
             const detail = `peak RSS ${peakRssMb.toFixed(0)} MB > ${this.#maxRssMb} MB`;
             finish({ ok: false, reason: 'rss', detail, outcome: m.outcome, ms: m.ms, peakRssMb }, true);
           } else {
-            finish({ ok: true, outcome: m.outcome, ms: m.ms, peakRssMb }, false);
+            finish(
+              { ok: true, outcome: m.outcome, ms: m.ms, peakRssMb, rssAfterMb: m.rssAfterBytes / 2 ** 20 },
+              false,
+            );
           }
         }
       };

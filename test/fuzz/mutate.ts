@@ -149,7 +149,10 @@ function jpegChunks(b: Uint8Array): Span[] {
     let end = at + 2 + u16be(b, at + 2);
     if (marker === 0xda) {
       // The scan's entropy-coded data runs to the next marker that is not a stuffed byte or RSTn.
-      while (end + 1 < b.length && !(b[end] === 0xff && b[end + 1] !== 0 && !(b[end + 1]! >= 0xd0 && b[end + 1]! <= 0xd7)))
+      while (
+        end + 1 < b.length &&
+        !(b[end] === 0xff && b[end + 1] !== 0 && !(b[end + 1]! >= 0xd0 && b[end + 1]! <= 0xd7))
+      )
         end++;
     }
     if (end > b.length || end <= at) break;
@@ -252,7 +255,12 @@ function gifChunks(b: Uint8Array): Span[] {
 }
 
 function gifFields(b: Uint8Array): Field[] {
-  const le = (name: string, at: number, size: Field['size']): Field => ({ name, at, size, littleEndian: true });
+  const le = (name: string, at: number, size: Field['size']): Field => ({
+    name,
+    at,
+    size,
+    littleEndian: true,
+  });
   const fields = [le('screen width', 6, 2), le('screen height', 8, 2), le('screen flags', 10, 1)];
   for (const { start } of gifChunks(b)) {
     if (b[start] === 0x2c) {
@@ -286,7 +294,12 @@ function isoBoxes(b: Uint8Array): Span[] {
 
 function avifFields(b: Uint8Array): Field[] {
   const fields: Field[] = [];
-  const be = (name: string, at: number, size: Field['size']): Field => ({ name, at, size, littleEndian: false });
+  const be = (name: string, at: number, size: Field['size']): Field => ({
+    name,
+    at,
+    size,
+    littleEndian: false,
+  });
   for (let at = 4; at + 4 <= b.length; at++) {
     switch (fourcc(b, at)) {
       case 'ispe':

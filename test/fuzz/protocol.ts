@@ -36,5 +36,7 @@ export type ChildMessage =
       readonly peakRssBytes: number;
       /** False where the peak could not be reset: then it is the process's lifetime peak. */
       readonly peakIsPerCase: boolean;
+      /** The child's RSS once the case is over: its baseline for the next case. */
+      readonly rssAfterBytes: number;
     }
   | { readonly t: 'uncaught'; readonly message: string };

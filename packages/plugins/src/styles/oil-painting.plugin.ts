@@ -102,7 +102,10 @@ function renderOil(
   // Sizes follow the long side, except on strips longer than 8:1, where they follow the short
   // side: a 50000x40 strip scaled by its long side got 66 px dabs and a 5400 px canvas tile
   // (seconds and 500 MB for 2 megapixels). Photos of ordinary shape are unaffected.
-  const scale = Math.min(Math.max(width, height) / REFERENCE_WIDTH, Math.min(width, height) / STRIP_SHORT_SIDE);
+  const scale = Math.min(
+    Math.max(width, height) / REFERENCE_WIDTH,
+    Math.min(width, height) / STRIP_SHORT_SIDE,
+  );
   const radius = Math.max(1, Math.round(0.5 * p.brushSize * scale));
   const sharpness = 2 + 3 * p.sharpness;
   const flowSigma = Math.max(2, 1.5 * radius);
