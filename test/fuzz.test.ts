@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, Engine, PluginRegistry, isAtelierError } from '@atelier/core';
 import sharp from 'sharp';
-import { FuzzHarness, ROOT, judge, writeCase } from './fuzz/harness.ts';
+import { FUZZ_MAX_PIXELS, FuzzHarness, ROOT, judge, writeCase } from './fuzz/harness.ts';
 import {
   FORMAT_EXTENSIONS,
   caseBytes,
@@ -95,7 +95,14 @@ describe('fuzz the upload and decode path', () => {
           const label = `suite-${verdict.reason}-${Date.now()}`;
           const file = writeCase(
             failureDir,
-            { label, ext: FORMAT_EXTENSIONS[format], style: c.style, output: c.output, description: c },
+            {
+              label,
+              ext: FORMAT_EXTENSIONS[format],
+              style: c.style,
+              output: c.output,
+              maxPixels: FUZZ_MAX_PIXELS,
+              description: c,
+            },
             bytes,
             verdict,
           );
@@ -123,9 +130,11 @@ describe('fuzz the upload and decode path', () => {
     const record = JSON.parse(readFileSync(path.join(foundDir, name.replace(/\.\w+$/, '.json')), 'utf8')) as {
       style: string;
       output: 'png' | 'avif';
+      maxPixels: number;
     };
-    // At the server's own pixel limit: these strips are above the fuzzer's lower one.
-    const roomy = new FuzzHarness({ limits: { maxInputPixels: DEFAULT_LIMITS.maxInputPixels } });
+    // At the pixel limit recorded with the case: these strips are above the fuzzer's own.
+    expect(record.maxPixels).toBe(DEFAULT_LIMITS.maxInputPixels);
+    const roomy = new FuzzHarness({ limits: { maxInputPixels: record.maxPixels } });
     try {
       const verdict = await roomy.run(readFileSync(path.join(foundDir, name)), record.style, record.output);
       expect(verdict.ok ? 'ok' : `${verdict.reason}: ${verdict.detail}`).toBe('ok');

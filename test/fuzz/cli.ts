@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import type { OutputFormat, PlanLimits } from '@atelier/core';
-import { FuzzHarness, ROOT, writeCase } from './harness.ts';
+import { FUZZ_MAX_PIXELS, FuzzHarness, ROOT, writeCase } from './harness.ts';
 import type { Verdict } from './harness.ts';
 import { FORMAT_EXTENSIONS, OUTPUTS, STYLES, caseBytes, fuzzCaseArbitrary, loadSeeds } from './mutate.ts';
 
@@ -34,6 +34,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`usage: pnpm fuzz [--count N] [--seed S] [--out DIR] [--timeout-ms MS] [--max-rss-mb MB]
                  [--max-pixels N (default 2000000)]
+       (a replay takes its style, output and pixel limit from FILE's .json unless given)
        pnpm fuzz --replay FILE [--style ID] [--output FORMAT]`);
   process.exit(0);
 }
@@ -47,8 +48,21 @@ const integer = (name: string, text: string): number => {
   return n;
 };
 
-const limits: Partial<PlanLimits> =
-  values['max-pixels'] === undefined ? {} : { maxInputPixels: integer('max-pixels', values['max-pixels']) };
+// A replayed case takes its style, output format and pixel limit from the .json beside it.
+interface Recorded {
+  readonly style?: string;
+  readonly output?: OutputFormat;
+  readonly maxPixels?: number;
+}
+const replayFile = values.replay === undefined ? undefined : path.resolve(values.replay);
+const sidecar = replayFile?.replace(/\.[^./]+$/, '.json');
+const recorded: Recorded =
+  sidecar !== undefined && existsSync(sidecar) ? (JSON.parse(readFileSync(sidecar, 'utf8')) as Recorded) : {};
+const maxPixels =
+  values['max-pixels'] === undefined
+    ? (recorded.maxPixels ?? FUZZ_MAX_PIXELS)
+    : integer('max-pixels', values['max-pixels']);
+const limits: Partial<PlanLimits> = { maxInputPixels: maxPixels };
 const harness = new FuzzHarness({
   timeoutMs: integer('timeout-ms', values['timeout-ms']),
   maxRssMb: integer('max-rss-mb', values['max-rss-mb']),
@@ -63,12 +77,8 @@ const describe = (v: Verdict): string =>
       : `${v.outcome.kind === 'coded' ? v.outcome.code : ''}: ${v.outcome.kind === 'coded' ? v.outcome.message : ''}`
     : `FAILED (${v.reason}): ${v.detail}`;
 
-if (values.replay !== undefined) {
-  const file = path.resolve(values.replay);
-  const sidecar = file.replace(/\.[^./]+$/, '.json');
-  const recorded = existsSync(sidecar)
-    ? (JSON.parse(readFileSync(sidecar, 'utf8')) as { style?: string; output?: OutputFormat })
-    : {};
+if (replayFile !== undefined) {
+  const file = replayFile;
   const style = values.style ?? recorded.style ?? 'cartoon';
   const output = (values.output ?? recorded.output ?? 'png') as OutputFormat;
   const verdict = await harness.run(readFileSync(file), style, output);
@@ -106,6 +116,7 @@ for (const [index, c] of cases.entries()) {
     ext: FORMAT_EXTENSIONS[format],
     style: c.style,
     output: c.output,
+    maxPixels,
     description: { fuzzSeed: seed, index, ...c },
   };
   // Written before the case runs, so a case that takes the whole fuzzer down is still on disk.

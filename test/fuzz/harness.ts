@@ -82,6 +82,8 @@ export interface CaseRecord {
   readonly ext: string;
   readonly style: string;
   readonly output: OutputFormat;
+  /** The pixel limit the case ran with (a replay uses it again). */
+  readonly maxPixels?: number;
   readonly description?: unknown;
 }
 
@@ -280,6 +282,7 @@ export function writeCase(dir: string, record: CaseRecord, bytes: Uint8Array, ve
       {
         style: record.style,
         output: record.output,
+        ...(record.maxPixels === undefined ? {} : { maxPixels: record.maxPixels }),
         replay: `pnpm fuzz --replay ${path.relative(ROOT, file)}`,
         ...(verdict ? { verdict } : {}),
         ...(record.description === undefined ? {} : { case: record.description }),
