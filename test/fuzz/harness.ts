@@ -146,6 +146,8 @@ export class FuzzHarness {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.childrenStarted++;
+    // A send() to a child that has just died emits 'error'; its 'exit' already gives the verdict.
+    child.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: ChildMessage): void => {
         if (m.t !== 'ready') return;
