@@ -42,6 +42,10 @@ export const ERROR_CODES = {
   },
   IMAGE_CORRUPT: { status: 422, hint: 'The file is damaged or truncated and cannot be decoded.' },
   OUTPUT_FORMAT_UNSUPPORTED: { status: 400, hint: 'Use jpeg, png, webp or avif.' },
+  OUTPUT_TOO_LARGE_FOR_FORMAT: {
+    status: 422,
+    hint: 'The result is wider or taller than its output format holds (WebP 16383 px, AVIF 16384 px, JPEG 65535 px a side); choose PNG or resize it.',
+  },
   ABORTED: { status: 499, hint: 'The run was cancelled.' },
   ENGINE_CLOSED: { status: 503, hint: 'The engine is shutting down.' },
   INPUT_NOT_FOUND: { status: 404, hint: 'The input file does not exist or cannot be read.' },

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
 import { AtelierError } from './errors.ts';
-import type { InputFormat, PlanLimits, PlanOutput } from './plan.ts';
+import type { InputFormat, OutputFormat, PlanLimits, PlanOutput } from './plan.ts';
 import type { RawImage } from './plugin.ts';
 
 /** What the engine learnt about an input before decoding it (header only). */
@@ -153,8 +153,31 @@ export async function decodeImage(bytes: Uint8Array, info: InputInfo, limits: Pl
   }
 }
 
-/** Encodes pixels in the plan's output format; JPEG output is flattened onto white. */
+/**
+ * The longest side each output format holds: the limits of the formats' headers, as sharp checks
+ * them (after the whole pipeline has run). A thin strip, say a 32x50000 GIF, decodes and styles
+ * within the pixel limit and still cannot be written as WebP or AVIF.
+ */
+export const MAX_OUTPUT_SIDE: Readonly<Record<OutputFormat, number>> = {
+  jpeg: 65535,
+  png: 2 ** 31 - 1,
+  webp: 16383,
+  avif: 16384,
+};
+
+/**
+ * Encodes pixels in the plan's output format; JPEG output is flattened onto white. An image wider
+ * or taller than the format holds gives `OUTPUT_TOO_LARGE_FOR_FORMAT`, before any encoding.
+ */
 export async function encodeImage(image: RawImage, output: PlanOutput): Promise<Uint8Array> {
+  const maxSide = MAX_OUTPUT_SIDE[output.format];
+  if (image.width > maxSide || image.height > maxSide) {
+    throw new AtelierError(
+      'OUTPUT_TOO_LARGE_FOR_FORMAT',
+      `The result is ${image.width}x${image.height}; ${output.format.toUpperCase()} holds at most ${maxSide} pixels a side.`,
+      { details: { width: image.width, height: image.height, format: output.format, maxSide } },
+    );
+  }
   let pipeline = sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: image.channels },
   });

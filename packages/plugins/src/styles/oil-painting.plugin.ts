@@ -53,6 +53,8 @@ type OilParams = z.output<typeof params>;
 
 /** The reference width the pixel sizes in the parameters refer to. */
 const REFERENCE_WIDTH = 1920;
+/** Short side, on the reference scale, of an 8:1 strip: past that, the short side sets the scale. */
+const STRIP_SHORT_SIDE = REFERENCE_WIDTH / 8;
 /** Stroke directions in the brush-mark textures. */
 const STROKE_BINS = 12;
 /** How strongly sectors along the strokes are preferred by the Kuwahara filter. */
@@ -97,7 +99,13 @@ function renderOil(
   progress: (fraction: number) => void,
 ): RawImage {
   const { width, height, data } = image;
-  const scale = Math.max(width, height) / REFERENCE_WIDTH;
+  // Sizes follow the long side, except on strips longer than 8:1, where they follow the short
+  // side: a 50000x40 strip scaled by its long side got 66 px dabs and a 5400 px canvas tile
+  // (seconds and 500 MB for 2 megapixels). Photos of ordinary shape are unaffected.
+  const scale = Math.min(
+    Math.max(width, height) / REFERENCE_WIDTH,
+    Math.min(width, height) / STRIP_SHORT_SIDE,
+  );
   const radius = Math.max(1, Math.round(0.5 * p.brushSize * scale));
   const sharpness = 2 + 3 * p.sharpness;
   const flowSigma = Math.max(2, 1.5 * radius);
