@@ -38,6 +38,12 @@ export const ERROR_CODES = {
   },
   IMAGE_CORRUPT: { status: 422, hint: 'The file is damaged or truncated and cannot be decoded.' },
   OUTPUT_FORMAT_UNSUPPORTED: { status: 400, hint: 'Use jpeg, png, webp or avif.' },
+  // 400, not 413: the request is small; its parameters ask for too big a result, and the fix is
+  // to change them (413 would read as "your upload is too big").
+  OUTPUT_TOO_LARGE: {
+    status: 400,
+    hint: 'A step would make an image with more pixels than the output limit; ask for a smaller size.',
+  },
   ABORTED: { status: 499, hint: 'The run was cancelled.' },
   ENGINE_CLOSED: { status: 503, hint: 'The engine is shutting down.' },
   INPUT_NOT_FOUND: { status: 404, hint: 'The input file does not exist or cannot be read.' },
@@ -78,6 +84,16 @@ export const ERROR_CODES = {
   AUTH_WEAK_PASSWORD: { status: 400, hint: 'Passwords are 8 to 256 characters and not only spaces.' },
   FORBIDDEN: { status: 403, hint: 'Your account may not do this; ask an administrator.' },
   USER_DISABLED: { status: 403, hint: 'An administrator disabled this account.' },
+  QUOTA_EXCEEDED: {
+    status: 429,
+    hint: 'Your account used its budget for this period; wait `details.retryAfterSeconds` seconds.',
+  },
+  // 403, not 413 or 429: waiting does not help and the upload itself may be small; deleting
+  // images or a larger quota from an administrator does.
+  STORAGE_QUOTA_EXCEEDED: {
+    status: 403,
+    hint: 'Your stored images and results fill your storage quota; delete some or ask an administrator.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

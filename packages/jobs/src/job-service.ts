@@ -5,6 +5,7 @@ import type { PgBoss } from 'pg-boss';
 import {
   AtelierError,
   CONTENT_TYPES,
+  checkOutputSize,
   createPlan,
   inspectInput,
   planHash,
@@ -264,6 +265,8 @@ export class JobService {
     }
     const image = await this.getImage(args.imageId, args.ownerId);
     const plan = this.plan(args.plan);
+    // OUTPUT_TOO_LARGE before anything is written: the image row knows its (oriented) size.
+    checkOutputSize(this.#registry, plan, image);
     const hash = planHash(plan);
     const style =
       plan.steps.find((s) => this.#registry.get(s.plugin).kind === 'style')?.plugin ??

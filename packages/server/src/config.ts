@@ -10,6 +10,7 @@ const envSchema = z.object({
   ATELIER_THREADS: intFromEnv.optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
+  ATELIER_MAX_OUTPUT_PIXELS: intFromEnv.optional(),
   ATELIER_STEP_TIMEOUT_MS: intFromEnv.optional(),
   ATELIER_MAX_MEMORY_MB: intFromEnv.optional(),
   DATABASE_URL: z.string().url().optional(),
@@ -63,6 +64,8 @@ export interface AtelierConfig {
   readonly limits: {
     maxInputBytes?: number;
     maxInputPixels?: number;
+    /** @default maxInputPixels */
+    maxOutputPixels?: number;
     stepTimeoutMs?: number;
     maxMemoryMb?: number;
   };
@@ -81,6 +84,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const limits: AtelierConfig['limits'] = {};
   if (e.ATELIER_MAX_INPUT_BYTES !== undefined) limits.maxInputBytes = e.ATELIER_MAX_INPUT_BYTES;
   if (e.ATELIER_MAX_INPUT_PIXELS !== undefined) limits.maxInputPixels = e.ATELIER_MAX_INPUT_PIXELS;
+  if (e.ATELIER_MAX_OUTPUT_PIXELS !== undefined) limits.maxOutputPixels = e.ATELIER_MAX_OUTPUT_PIXELS;
   if (e.ATELIER_STEP_TIMEOUT_MS !== undefined) limits.stepTimeoutMs = e.ATELIER_STEP_TIMEOUT_MS;
   if (e.ATELIER_MAX_MEMORY_MB !== undefined) limits.maxMemoryMb = e.ATELIER_MAX_MEMORY_MB;
   return {
