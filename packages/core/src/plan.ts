@@ -264,7 +264,8 @@ export function outputTooLarge(
 /**
  * The size each step of `plan` makes from an input of `input`'s size (as decoded: after EXIF
  * orientation), from each plugin's `outputSize` (a plugin without one keeps the size). Throws
- * `OUTPUT_TOO_LARGE` at the first step over the plan's output limit; returns the final size.
+ * `OUTPUT_TOO_LARGE` at the first step over the plan's output limit; returns the final size and
+ * the size of each step's output.
  *
  * @example
  * const { width, height } = checkOutputSize(registry, plan, { width: 4000, height: 3000 });
@@ -273,9 +274,10 @@ export function checkOutputSize(
   registry: PluginRegistry,
   plan: Plan,
   input: { readonly width: number; readonly height: number },
-): { width: number; height: number } {
+): { width: number; height: number; steps: { width: number; height: number }[] } {
   const limit = outputPixelLimit(plan.limits);
   let size = { width: input.width, height: input.height };
+  const steps: { width: number; height: number }[] = [];
   for (const [index, step] of plan.steps.entries()) {
     const plugin = registry.get(step.plugin);
     if (plugin.outputSize) {
@@ -292,8 +294,9 @@ export function checkOutputSize(
     }
     if (size.width * size.height > limit)
       throw outputTooLarge(size, limit, { index, plugin: step.plugin }, 'plan');
+    steps.push(size);
   }
-  return size;
+  return { ...size, steps };
 }
 
 /** Validates a plan read back from storage. Throws `PLAN_INVALID`. */

@@ -22,7 +22,7 @@ describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
     const db = t.db as unknown as Kysely<unknown>;
     expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
-    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
+    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions', '0004-quotas']);
     expect(await migrateUp(db)).toEqual([]);
     expect(await tables(db)).toEqual(
       expect.arrayContaining([
@@ -37,12 +37,15 @@ describe('migrations', () => {
       ]),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await tables(db)).toContain('usage_events');
+    expect(await migrateDown(db)).toBe('0004-quotas');
+    expect(await tables(db)).not.toContain('usage_events');
     expect(await migrateDown(db)).toBe('0003-sessions');
     expect(await tables(db)).not.toContain('sessions');
     expect(await migrateDown(db)).toBe('0002-job-events');
     expect(await migrateDown(db)).toBe('0001-initial');
     expect(await tables(db)).not.toContain('jobs');
-    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
+    expect(await migrateUp(db)).toEqual(['0001-initial', '0002-job-events', '0003-sessions', '0004-quotas']);
   });
 
   it('run safely from several processes at once', async () => {
@@ -50,7 +53,7 @@ describe('migrations', () => {
     try {
       const db = other.db as unknown as Kysely<unknown>;
       const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
-      expect(results.flat()).toEqual(['0001-initial', '0002-job-events', '0003-sessions']);
+      expect(results.flat()).toEqual(['0001-initial', '0002-job-events', '0003-sessions', '0004-quotas']);
     } finally {
       await other.drop();
     }

@@ -5,12 +5,14 @@ import { AtelierError } from '@atelier/core';
 import * as initial from './migrations/0001-initial.ts';
 import * as jobEvents from './migrations/0002-job-events.ts';
 import * as sessions from './migrations/0003-sessions.ts';
+import * as quotas from './migrations/0004-quotas.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-job-events': jobEvents,
   '0003-sessions': sessions,
+  '0004-quotas': quotas,
 };
 
 function migrator(db: Kysely<unknown>): Migrator {

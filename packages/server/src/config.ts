@@ -28,6 +28,10 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ATELIER_HOST: z.string().optional(),
   ATELIER_ALLOWED_ORIGINS: z.string().optional(),
+  ATELIER_QUOTA_STORED_BYTES: z.coerce.number().int().min(0).optional(),
+  ATELIER_QUOTA_JOBS_PER_HOUR: z.coerce.number().int().min(0).optional(),
+  ATELIER_QUOTA_PREVIEWS_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+  ATELIER_QUOTA_COST_PER_MINUTE: z.coerce.number().int().min(0).optional(),
   ATELIER_URL_SECRET: z
     .string()
     .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
@@ -59,6 +63,13 @@ export interface AtelierConfig {
     shutdownDeadlineMs: number;
   };
   readonly http: { port: number; host: string; allowedOrigins: string[]; urlSecret: Uint8Array | undefined };
+  /** Per-user quotas' server defaults (0: no limit); unset fields take DEFAULT_QUOTAS. */
+  readonly quotas: {
+    storedBytes?: number;
+    jobsPerHour?: number;
+    previewsPerMinute?: number;
+    costPerMinute?: number;
+  };
   /** The raw environment, for factories with their own variables (storage). */
   readonly env: NodeJS.ProcessEnv;
   readonly limits: {
@@ -122,6 +133,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         .map((o) => o.trim())
         .filter(Boolean),
       urlSecret: e.ATELIER_URL_SECRET ? Uint8Array.from(Buffer.from(e.ATELIER_URL_SECRET, 'hex')) : undefined,
+    },
+    quotas: {
+      ...(e.ATELIER_QUOTA_STORED_BYTES === undefined ? {} : { storedBytes: e.ATELIER_QUOTA_STORED_BYTES }),
+      ...(e.ATELIER_QUOTA_JOBS_PER_HOUR === undefined ? {} : { jobsPerHour: e.ATELIER_QUOTA_JOBS_PER_HOUR }),
+      ...(e.ATELIER_QUOTA_PREVIEWS_PER_MINUTE === undefined
+        ? {}
+        : { previewsPerMinute: e.ATELIER_QUOTA_PREVIEWS_PER_MINUTE }),
+      ...(e.ATELIER_QUOTA_COST_PER_MINUTE === undefined
+        ? {}
+        : { costPerMinute: e.ATELIER_QUOTA_COST_PER_MINUTE }),
     },
     env,
     root: cwd,

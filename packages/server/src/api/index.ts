@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@atelier/core';
+import { QuotaService } from '@atelier/jobs';
 import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts';
 import type { Services } from '../services.ts';
 import type { ApiServices } from './context.ts';
@@ -30,7 +31,13 @@ export async function createApiServices(
   const accounts = new AccountService({ db, sessions, throttle });
   const events = new JobEventHub(core.database.url, options.logger);
   await events.start();
-  const previews = new PreviewService({ engine: core.engine, storage: core.storage, jobs: core.jobs });
+  const quotas = new QuotaService({ db, defaults: core.config.quotas });
+  const previews = new PreviewService({
+    engine: core.engine,
+    storage: core.storage,
+    jobs: core.jobs,
+    quotas,
+  });
   // Expired sessions and stale throttle entries are swept hourly.
   const sweep = setInterval(() => {
     void sessions.deleteExpired().catch(() => {});
@@ -43,6 +50,7 @@ export async function createApiServices(
     sessions,
     events,
     previews,
+    quotas,
     allowedOrigins: options.allowedOrigins ?? [],
     urlSecret: options.urlSecret ?? randomBytes(32),
     secureCookies: options.secureCookies ?? true,
