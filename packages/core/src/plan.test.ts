@@ -166,7 +166,10 @@ describe('output size', () => {
         },
         { limits: { maxOutputPixels: 10_000 } },
       );
-    expect(checkOutputSize(registry, plan(10), { width: 30, height: 40 })).toMatchObject({ width: 40, height: 50 });
+    expect(checkOutputSize(registry, plan(10), { width: 30, height: 40 })).toMatchObject({
+      width: 40,
+      height: 50,
+    });
     let error: AtelierError | undefined;
     try {
       checkOutputSize(registry, plan(40), { width: 30, height: 40 });
