@@ -15,19 +15,22 @@ let h: ApiHarness;
 let user: { client: AtelierClient; token: string; userId: string };
 let imageId: string;
 
-/** The error data of a call that must fail. */
-async function failure(promise: Promise<unknown>): Promise<{
+interface ErrorData {
   code: string;
   httpStatus: number;
   atelierCode: string | null;
   details: Record<string, unknown> | null;
-}> {
+}
+
+/** The error data of a call that must fail. */
+async function failure(promise: Promise<unknown>): Promise<ErrorData> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(TRPCClientError);
-  return (error as TRPCClientError<never>).data as never;
+  const data: unknown = (error as TRPCClientError<never>).data;
+  return data as ErrorData;
 }
 
 async function storedFiles(prefix: string): Promise<string[]> {

@@ -28,7 +28,8 @@ async function failure(promise: Promise<unknown>): Promise<ErrorData> {
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(TRPCClientError);
-  return (error as TRPCClientError<never>).data as ErrorData;
+  const data: unknown = (error as TRPCClientError<never>).data;
+  return data as ErrorData;
 }
 
 /** A distinct PNG of random pixels: about `side * side * 3` bytes, since noise does not compress. */

@@ -161,6 +161,15 @@ export class QuotaService {
       .execute();
   }
 
+  /** Deletes every user's usage rows older than the longest window (each charge prunes its own user's). */
+  async prune(): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('usage_events')
+      .where('at', '<', sql<Date>`clock_timestamp() - interval '1 hour'`)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** A user's limits, usage and own settings. Throws `USER_NOT_FOUND`. */
   async status(userId: string, db: Kysely<Database> = this.#db): Promise<QuotaStatus> {
     const { limits, overrides } = await this.#limitsOf(db, userId);

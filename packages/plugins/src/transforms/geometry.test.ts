@@ -1,5 +1,5 @@
 import { AtelierError, runStep } from '@atelier/core';
-import type { RawImage } from '@atelier/core';
+import type { AnyPlugin, RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
 import { photo } from '../test-support.ts';
 import { crop } from './crop.plugin.ts';
@@ -204,7 +204,7 @@ describe('flip', () => {
 describe('outputSize', () => {
   /** Runs the step and checks the real size against the declared one: equal, or within when `bound`. */
   async function declaredMatches(
-    plugin: typeof resize | typeof crop | typeof rotate,
+    plugin: AnyPlugin,
     image: RawImage,
     params: Record<string, unknown>,
     bound = false,
@@ -213,7 +213,7 @@ describe('outputSize', () => {
     const declared = plugin.outputSize!({
       width: image.width,
       height: image.height,
-      params: parsed as never,
+      params: parsed,
     });
     const out = await runStep(plugin, image, params);
     if (bound) expect(out.width * out.height).toBeLessThanOrEqual(declared.width * declared.height);

@@ -38,10 +38,11 @@ export async function createApiServices(
     jobs: core.jobs,
     quotas,
   });
-  // Expired sessions and stale throttle entries are swept hourly.
+  // Expired sessions, stale throttle entries and quota usage older than its window are swept hourly.
   const sweep = setInterval(() => {
     void sessions.deleteExpired().catch(() => {});
     void throttle.prune().catch(() => {});
+    void quotas.prune().catch(() => {});
   }, 3600_000);
   sweep.unref();
   return {
