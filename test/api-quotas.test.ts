@@ -149,6 +149,7 @@ describe('quotas', () => {
   it('holds the jobs an hour under concurrent creation', async () => {
     const user = await newUser();
     const imageId = await upload(user.client);
+    // Made in one tick, the ten calls travel as one tRPC batch request: each is charged.
     const settled = await Promise.allSettled(
       Array.from({ length: 10 }, () => user.client.jobs.create.mutate({ imageId, style: 'sketch' })),
     );
@@ -170,6 +171,7 @@ describe('quotas', () => {
     const size = Math.max(...files.map((f) => f.length));
     // Room for two of them, not three.
     await admin.admin.setUserQuota.mutate({ id: user.userId, storedBytes: 2 * size + Math.floor(size / 2) });
+    // Uploads (FormData) are not batched: six HTTP requests at once.
     const settled = await Promise.allSettled(files.map((f) => upload(user.client, f)));
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(2);
     for (const s of settled)
