@@ -178,7 +178,10 @@ describe('output size', () => {
     }
     expect(error?.code).toBe('OUTPUT_TOO_LARGE');
     expect(error?.details).toMatchObject({ step: 0, plugin: 'pad', width: 110, height: 120, limit: 10_000 });
-    // A declared size of zero or less is the plugin's bug, said as such.
+    // A declared size of zero or less, or a throw, is the plugin's bug, said as such.
+    expect(rejects(() => checkOutputSize(registry, plan(10), { width: Number.NaN, height: 40 }))).toBe(
+      'PLUGIN_OUTPUT_INVALID',
+    );
     expect(rejects(() => checkOutputSize(registry, plan(-20), { width: 30, height: 40 }))).toBe(
       'PLUGIN_OUTPUT_INVALID',
     );

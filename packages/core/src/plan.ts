@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AtelierError } from './errors.ts';
+import { AtelierError, isAtelierError } from './errors.ts';
 import { describeIssues, parseParams } from './params.ts';
 import type { PluginRegistry } from './registry.ts';
 
@@ -281,7 +281,17 @@ export function checkOutputSize(
   for (const [index, step] of plan.steps.entries()) {
     const plugin = registry.get(step.plugin);
     if (plugin.outputSize) {
-      const next = plugin.outputSize({ width: size.width, height: size.height, params: step.params });
+      let next: { width: number; height: number };
+      try {
+        next = plugin.outputSize({ width: size.width, height: size.height, params: step.params });
+      } catch (error) {
+        if (isAtelierError(error)) throw error;
+        throw new AtelierError(
+          'PLUGIN_FAILED',
+          `Plugin "${plugin.id}" failed in outputSize: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error, details: { plugin: plugin.id, step: index } },
+        );
+      }
       const valid = Number.isFinite(next.width) && Number.isFinite(next.height);
       if (!valid || next.width < 1 || next.height < 1) {
         throw new AtelierError(
