@@ -50,6 +50,18 @@ describe('jobs.create', () => {
 });
 
 describe('outputs', () => {
+  it('users.quota has the limits and the usage by name, and admins set a quota per field', () => {
+    type Quota = AtelierOutputs['users']['quota'];
+    expectTypeOf<keyof Quota['limits']>().toEqualTypeOf<
+      'storedBytes' | 'jobsPerHour' | 'previewsPerMinute' | 'costPerMinute'
+    >();
+    expectTypeOf<Quota['usage']['costLastMinute']>().toEqualTypeOf<number>();
+    type SetQuota = AtelierClient['admin']['setUserQuota']['mutate'];
+    expectTypeOf<SetQuota>().toBeCallableWith({ id: imageId, jobsPerHour: 10, storedBytes: null });
+    // @ts-expect-error a quota is a number (or null to clear it)
+    expectTypeOf<SetQuota>().toBeCallableWith({ id: imageId, jobsPerHour: '10' });
+  });
+
   it('jobs.get has the status as a union of the statuses', () => {
     expectTypeOf<AtelierOutputs['jobs']['get']['status']>().toEqualTypeOf<
       'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'

@@ -7,6 +7,7 @@ import { AtelierError, isAtelierError } from './errors.ts';
 import { decodeImage, encodeImage } from './image-io.ts';
 import type { Logger } from './logger.ts';
 import type { AnyPlugin, RawImage } from './plugin.ts';
+import { outputPixelLimit, outputTooLarge } from './plan.ts';
 import { importPluginModule } from './plugin-loader.ts';
 import { runStep } from './step-runner.ts';
 
@@ -83,6 +84,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     let image: RawImage = await decodeImage(task.input, task.info, plan.limits);
     const decodeMs = performance.now() - t0;
     const steps: StepTiming[] = [];
+    const outputLimit = outputPixelLimit(plan.limits);
     for (const [index, step] of plan.steps.entries()) {
       signal.throwIfAborted();
       post({ t: 'stage', stage: 'step', step: index });
@@ -101,6 +103,10 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
         },
       });
       steps.push({ plugin: step.plugin, ms: performance.now() - t0 });
+      // The backstop for plugins whose outputSize is missing or wrong: nothing over the limit
+      // goes on to the next step or to the encoder.
+      if (image.width * image.height > outputLimit)
+        throw outputTooLarge(image, outputLimit, { index, plugin: step.plugin }, 'run');
     }
     signal.throwIfAborted();
     post({ t: 'stage', stage: 'encode' });

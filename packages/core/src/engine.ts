@@ -9,7 +9,7 @@ import { inspectInput } from './image-io.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
 import type { OutputFormat, Plan, PlanLimits, PlanRequest } from './plan.ts';
-import { createPlan, planHash, stepSeed } from './plan.ts';
+import { checkOutputSize, createPlan, planHash, stepSeed } from './plan.ts';
 import type { PluginRegistry } from './registry.ts';
 
 /** Options of {@link Engine}. */
@@ -143,7 +143,8 @@ export class Engine {
 
   /**
    * Runs a plan on an encoded image. Rejects with an {@link AtelierError}: input errors
-   * (`IMAGE_*`), plugin errors (`PLUGIN_*`), `ABORTED` when `signal` fires.
+   * (`IMAGE_*`), plugin errors (`PLUGIN_*`), `OUTPUT_TOO_LARGE` (from the plugins' declared sizes
+   * before decoding, or from a step's real output before encoding), `ABORTED` when `signal` fires.
    */
   async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
@@ -163,6 +164,12 @@ export class Engine {
       modules[step.plugin] = this.registry.source(step.plugin).module;
     }
     const info = await inspectInput(input, plan.limits);
+    // Refuse a plan whose declared sizes go over the output limit before any pixel is decoded.
+    const swap = info.orientation >= 5 && info.orientation <= 8;
+    checkOutputSize(this.registry, plan, {
+      width: swap ? info.height : info.width,
+      height: swap ? info.width : info.height,
+    });
     const hash = planHash(plan);
     const seeds = plan.steps.map((s, i) => stepSeed(s.plugin, i));
 

@@ -46,6 +46,12 @@ export const ERROR_CODES = {
     status: 422,
     hint: 'The result is wider or taller than its output format holds (WebP 16383 px, AVIF 16384 px, JPEG 65535 px a side); choose PNG or resize it.',
   },
+  // 400, not 413: the request is small; its parameters ask for too big a result, and the fix is
+  // to change them (413 would read as "your upload is too big").
+  OUTPUT_TOO_LARGE: {
+    status: 400,
+    hint: 'A step would make an image with more pixels than the output limit; ask for a smaller size.',
+  },
   ABORTED: { status: 499, hint: 'The run was cancelled.' },
   ENGINE_CLOSED: { status: 503, hint: 'The engine is shutting down.' },
   INPUT_NOT_FOUND: { status: 404, hint: 'The input file does not exist or cannot be read.' },
@@ -138,6 +144,16 @@ export const ERROR_CODES = {
   INTERNAL: {
     status: 500,
     hint: 'Something failed on the server; the details are in its log under the request id.',
+  },
+  QUOTA_EXCEEDED: {
+    status: 429,
+    hint: 'Your account used its budget for this period; wait `details.retryAfterSeconds` seconds.',
+  },
+  // 403, not 413 or 429: waiting does not help and the upload itself may be small; deleting
+  // images or a larger quota from an administrator does.
+  STORAGE_QUOTA_EXCEEDED: {
+    status: 403,
+    hint: 'Your stored images and results fill your storage quota; delete some or ask an administrator.',
   },
 } as const satisfies Record<string, { status: number; hint: string }>;
 

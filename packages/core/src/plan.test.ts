@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AtelierError } from './errors.ts';
 import { definePlugin } from './plugin.ts';
-import { canonicalJson, createPlan, parsePlan, planHash, stepSeed } from './plan.ts';
+import { canonicalJson, checkOutputSize, createPlan, parsePlan, planHash, stepSeed } from './plan.ts';
 import { PluginRegistry } from './registry.ts';
 
 const registry = new PluginRegistry();
@@ -17,6 +17,24 @@ registry.register(
     params: z.object({
       levels: z.number().int().min(2).max(32).default(8),
       mode: z.enum(['soft', 'hard']).default('soft'),
+    }),
+    apply: ({ image }) => image,
+  }),
+  { module: 'file:///x.ts' },
+);
+
+registry.register(
+  definePlugin({
+    id: 'pad',
+    name: 'Pad',
+    description: 'Test plugin that declares its output size.',
+    version: '1.0.0',
+    engine: '^1',
+    kind: 'transform',
+    params: z.object({ border: z.number().int().min(-1000).max(100_000).default(10) }),
+    outputSize: ({ width, height, params }) => ({
+      width: width + 2 * params.border,
+      height: height + 2 * params.border,
     }),
     apply: ({ image }) => image,
   }),
@@ -107,6 +125,76 @@ describe('plans', () => {
   it('serialise canonically', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: 3 } })).toBe(
       '{"a":{"c":3,"d":[2,{"x":0,"y":1}]},"b":1}',
+    );
+  });
+});
+
+describe('output size', () => {
+  it('defaults the output limit to the input limit, and a request may lower it but not raise it', () => {
+    const plain = createPlan(registry, { steps: [] }, { limits: { maxInputPixels: 5000 } });
+    expect(plain.limits.maxOutputPixels).toBe(5000);
+    const set = createPlan(
+      registry,
+      { steps: [] },
+      { limits: { maxInputPixels: 5000, maxOutputPixels: 900 } },
+    );
+    expect(set.limits.maxOutputPixels).toBe(900);
+    const lower = createPlan(
+      registry,
+      { steps: [], limits: { maxOutputPixels: 100 } },
+      { limits: set.limits },
+    );
+    expect(lower.limits.maxOutputPixels).toBe(100);
+    const higher = createPlan(
+      registry,
+      { steps: [], limits: { maxOutputPixels: 2 ** 40 } },
+      { limits: set.limits },
+    );
+    expect(higher.limits.maxOutputPixels).toBe(900);
+  });
+
+  it("follows each step's declared size, keeps the size for plugins that declare none, and refuses the first step over", () => {
+    const plan = (border: number) =>
+      createPlan(
+        registry,
+        {
+          steps: [
+            { plugin: 'pad', params: { border } },
+            { plugin: 'tone' },
+            { plugin: 'pad', params: { border: -5 } },
+          ],
+        },
+        { limits: { maxOutputPixels: 10_000 } },
+      );
+    expect(checkOutputSize(registry, plan(10), { width: 30, height: 40 })).toMatchObject({
+      width: 40,
+      height: 50,
+    });
+    let error: AtelierError | undefined;
+    try {
+      checkOutputSize(registry, plan(40), { width: 30, height: 40 });
+    } catch (e) {
+      error = e as AtelierError;
+    }
+    expect(error?.code).toBe('OUTPUT_TOO_LARGE');
+    expect(error?.details).toMatchObject({ step: 0, plugin: 'pad', width: 110, height: 120, limit: 10_000 });
+    // A declared size of zero or less, or a throw, is the plugin's bug, said as such.
+    expect(rejects(() => checkOutputSize(registry, plan(10), { width: Number.NaN, height: 40 }))).toBe(
+      'PLUGIN_OUTPUT_INVALID',
+    );
+    expect(rejects(() => checkOutputSize(registry, plan(-20), { width: 30, height: 40 }))).toBe(
+      'PLUGIN_OUTPUT_INVALID',
+    );
+  });
+
+  it('reads plans stored before the output limit existed, with the input limit in its place', () => {
+    const stored = JSON.parse(JSON.stringify(createPlan(registry, { steps: [{ plugin: 'pad' }] }))) as {
+      limits: Record<string, unknown>;
+    };
+    delete stored.limits['maxOutputPixels'];
+    const plan = parsePlan(stored);
+    expect(rejects(() => checkOutputSize(registry, plan, { width: 10_000, height: 9_999 }))).toBe(
+      'OUTPUT_TOO_LARGE',
     );
   });
 });

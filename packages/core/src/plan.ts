@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AtelierError } from './errors.ts';
+import { AtelierError, isAtelierError } from './errors.ts';
 import { describeIssues, parseParams } from './params.ts';
 import type { PluginRegistry } from './registry.ts';
 
@@ -36,6 +36,14 @@ export interface PlanLimits {
   readonly maxInputBytes: number;
   /** Most pixels (width x height) of the input. @default 100 million */
   readonly maxInputPixels: number;
+  /**
+   * Most pixels (width x height) any step may produce, checked when the plan meets its input (from
+   * each plugin's `outputSize`) and again on each step's real output before anything is encoded.
+   * A request may lower it, never raise it above the engine's. Plans stored before this limit
+   * existed have none and use `maxInputPixels`; see {@link outputPixelLimit}.
+   * @default maxInputPixels
+   */
+  readonly maxOutputPixels?: number;
   /** Time each step may take before it is stopped with `PLUGIN_TIMEOUT`. @default 120000 */
   readonly stepTimeoutMs: number;
   /** JavaScript heap plus buffers a run may hold before it is stopped with `PLUGIN_OUT_OF_MEMORY`. @default 2048 */
@@ -63,6 +71,12 @@ const limitsSchema = z.object({
     .int()
     .min(1)
     .max(2 ** 40),
+  maxOutputPixels: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 40)
+    .optional(),
   stepTimeoutMs: z
     .number()
     .int()
@@ -200,9 +214,99 @@ export function createPlan(
       quality: req.output?.quality ?? DEFAULT_QUALITY[format],
       stripMetadata: req.output?.stripMetadata ?? true,
     },
-    limits: mergeLimits(DEFAULT_LIMITS, defaults.limits, req.limits),
+    limits: planLimits(defaults.limits, req.limits),
   };
   return deepFreeze(plan);
+}
+
+/** The engine's limits with a request's on top; the output limit can only go down. */
+function planLimits(
+  engine: Partial<PlanLimits> | undefined,
+  requested: { readonly [K in keyof PlanLimits]?: PlanLimits[K] | undefined } | undefined,
+): PlanLimits {
+  const base = mergeLimits(DEFAULT_LIMITS, engine);
+  const ceiling = outputPixelLimit(base);
+  const merged = mergeLimits(base, requested);
+  return { ...merged, maxOutputPixels: Math.min(requested?.maxOutputPixels ?? ceiling, ceiling) };
+}
+
+/** The output pixel limit of a plan's limits: `maxOutputPixels`, or `maxInputPixels` when unset. */
+export function outputPixelLimit(limits: PlanLimits): number {
+  return limits.maxOutputPixels ?? limits.maxInputPixels;
+}
+
+/** `OUTPUT_TOO_LARGE` for step `index` (plugin `plugin`) making a `width` x `height` image. */
+export function outputTooLarge(
+  size: { readonly width: number; readonly height: number },
+  limit: number,
+  step: { readonly index: number; readonly plugin: string },
+  when: 'plan' | 'run',
+): AtelierError {
+  const pixels = size.width * size.height;
+  const verb = when === 'plan' ? 'would make' : 'made';
+  return new AtelierError(
+    'OUTPUT_TOO_LARGE',
+    `Step ${step.index + 1} ("${step.plugin}") ${verb} a ${size.width}x${size.height} image (${pixels} pixels); the output limit is ${limit} pixels.`,
+    {
+      details: {
+        step: step.index,
+        plugin: step.plugin,
+        width: size.width,
+        height: size.height,
+        pixels,
+        limit,
+        when,
+      },
+    },
+  );
+}
+
+/**
+ * The size each step of `plan` makes from an input of `input`'s size (as decoded: after EXIF
+ * orientation), from each plugin's `outputSize` (a plugin without one keeps the size). Throws
+ * `OUTPUT_TOO_LARGE` at the first step over the plan's output limit; returns the final size and
+ * the size of each step's output.
+ *
+ * @example
+ * const { width, height } = checkOutputSize(registry, plan, { width: 4000, height: 3000 });
+ */
+export function checkOutputSize(
+  registry: PluginRegistry,
+  plan: Plan,
+  input: { readonly width: number; readonly height: number },
+): { width: number; height: number; steps: { width: number; height: number }[] } {
+  const limit = outputPixelLimit(plan.limits);
+  let size = { width: input.width, height: input.height };
+  const steps: { width: number; height: number }[] = [];
+  for (const [index, step] of plan.steps.entries()) {
+    const plugin = registry.get(step.plugin);
+    if (plugin.outputSize) {
+      let next: { width: number; height: number };
+      try {
+        next = plugin.outputSize({ width: size.width, height: size.height, params: step.params });
+      } catch (error) {
+        if (isAtelierError(error)) throw error;
+        throw new AtelierError(
+          'PLUGIN_FAILED',
+          `Plugin "${plugin.id}" failed in outputSize: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error, details: { plugin: plugin.id, step: index } },
+        );
+      }
+      const valid = Number.isFinite(next.width) && Number.isFinite(next.height);
+      if (!valid || next.width < 1 || next.height < 1) {
+        throw new AtelierError(
+          'PLUGIN_OUTPUT_INVALID',
+          `Plugin "${plugin.id}" declared an output size of ${String(next.width)}x${String(next.height)}.`,
+          { details: { plugin: plugin.id, step: index } },
+        );
+      }
+      size = { width: Math.ceil(next.width), height: Math.ceil(next.height) };
+    }
+    if (size.width * size.height > limit)
+      throw outputTooLarge(size, limit, { index, plugin: step.plugin }, 'plan');
+    steps.push(size);
+  }
+  return { ...size, steps };
 }
 
 /** Validates a plan read back from storage. Throws `PLAN_INVALID`. */

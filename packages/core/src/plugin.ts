@@ -45,6 +45,17 @@ export interface PluginContext<P> {
   readonly sharp: SharpFactory;
 }
 
+/** Width and height of an image, in pixels. */
+export interface ImageSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** What {@link PluginDefinition.outputSize} gets: the step's input size and its parsed parameters. */
+export interface OutputSizeArgs<P> extends ImageSize {
+  readonly params: Readonly<P>;
+}
+
 /** What `apply` may return: raw pixels, or a sharp pipeline the engine will run. */
 export type PluginOutput = RawImage | Sharp;
 
@@ -79,6 +90,19 @@ export interface PluginDefinition<Id extends string = string, S extends ParamsSc
   /** Optional tags for catalogues and UIs, e.g. `['painterly']`. */
   readonly tags?: readonly string[];
   readonly apply: (context: PluginContext<z.output<S>>) => PluginOutput | Promise<PluginOutput>;
+  /**
+   * The size of the image `apply` will return, from the input's size and the parameters, without
+   * touching a pixel. The engine calls it for every step when a job is planned and before a run
+   * decodes anything, and refuses with `OUTPUT_TOO_LARGE` a plan whose step would make more pixels
+   * than `maxOutputPixels`. Plugins that change the size (resize, crop, rotate, padding) should
+   * declare it; an upper bound is fine. Whatever a plugin declares, the engine checks each step's
+   * real output again and stops the run (nothing is stored) when it is over the limit.
+   * @default the input's size (the image keeps its size)
+   *
+   * @example
+   * outputSize: ({ width, height, params }) => ({ width: width + 2 * params.border, height: height + 2 * params.border }),
+   */
+  readonly outputSize?: (args: OutputSizeArgs<z.output<S>>) => ImageSize;
 }
 
 /** Any plugin, with its types widened; what registries and engines hold. */

@@ -87,6 +87,8 @@ export function validatePlugin(
     throw invalid(id, `kind must be one of ${KINDS.join(', ')}`);
   }
   if (typeof p.apply !== 'function') throw invalid(id, 'apply must be a function');
+  if (p.outputSize !== undefined && typeof p.outputSize !== 'function')
+    throw invalid(id, 'outputSize must be a function when given');
   if (p.alpha !== undefined && p.alpha !== 'preserve' && p.alpha !== 'process') {
     throw invalid(id, 'alpha must be "preserve" or "process"');
   }

@@ -26,6 +26,7 @@ describe('migrations', () => {
       '0001-initial',
       '0002-job-events',
       '0003-sessions',
+      '0004-quotas',
       '0005-private-cache-and-url-epoch',
     ]);
     expect(await migrateUp(db)).toEqual([]);
@@ -43,6 +44,9 @@ describe('migrations', () => {
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
     expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
+    expect(await tables(db)).toContain('usage_events');
+    expect(await migrateDown(db)).toBe('0004-quotas');
+    expect(await tables(db)).not.toContain('usage_events');
     expect(await migrateDown(db)).toBe('0003-sessions');
     expect(await tables(db)).not.toContain('sessions');
     expect(await migrateDown(db)).toBe('0002-job-events');
@@ -52,6 +56,7 @@ describe('migrations', () => {
       '0001-initial',
       '0002-job-events',
       '0003-sessions',
+      '0004-quotas',
       '0005-private-cache-and-url-epoch',
     ]);
   });
@@ -65,6 +70,7 @@ describe('migrations', () => {
         '0001-initial',
         '0002-job-events',
         '0003-sessions',
+        '0004-quotas',
         '0005-private-cache-and-url-epoch',
       ]);
     } finally {

@@ -5,6 +5,7 @@ import { AtelierError } from '@atelier/core';
 import * as initial from './migrations/0001-initial.ts';
 import * as jobEvents from './migrations/0002-job-events.ts';
 import * as sessions from './migrations/0003-sessions.ts';
+import * as quotas from './migrations/0004-quotas.ts';
 import * as privateCache from './migrations/0005-private-cache-and-url-epoch.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-job-events': jobEvents,
   '0003-sessions': sessions,
+  '0004-quotas': quotas,
   '0005-private-cache-and-url-epoch': privateCache,
 };
 

@@ -18,6 +18,11 @@ export interface UsersTable {
   created_at: CreatedAt;
   /** Bumped when the user signs out everywhere: signed download URLs made before stop working. */
   session_epoch: ColumnType<number, number | undefined, number>;
+  /** The user's own quotas; null means the server's default (0 means no limit). */
+  quota_stored_bytes: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_jobs_per_hour: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_previews_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
+  quota_cost_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ImagesTable {
@@ -131,6 +136,18 @@ export interface LoginThrottleTable {
   locked_until: NullableTimestamp;
 }
 
+/** What to charge a user's quotas for. */
+export type UsageKind = 'preview' | 'upload' | 'job';
+
+/** One charged call: a preview, an upload or a job, with its cost in budget units. */
+export interface UsageEventsTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: UsageKind;
+  cost: number;
+  at: CreatedAt;
+}
+
 /** Every table Atelier owns (pg-boss keeps its own schema). */
 export interface Database {
   users: UsersTable;
@@ -141,6 +158,7 @@ export interface Database {
   audit_log: AuditLogTable;
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
+  usage_events: UsageEventsTable;
 }
 
 export type User = Selectable<UsersTable>;

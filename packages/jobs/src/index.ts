@@ -16,3 +16,5 @@ export { TERMINAL_STATUSES, originalKey, resultKey, toImageRecord, toJobRecord }
 export type { ImageRecord, JobRecord } from './records.ts';
 export { RenderWorker } from './render-worker.ts';
 export type { RenderWorkerOptions } from './render-worker.ts';
+export { DEFAULT_QUOTAS, QuotaService, usageCost } from './quotas.ts';
+export type { QuotaCharge, QuotaLimits, QuotaOverrides, QuotaStatus, QuotaUsage } from './quotas.ts';

@@ -5,12 +5,21 @@ import type { PgBoss } from 'pg-boss';
 import {
   AtelierError,
   CONTENT_TYPES,
+  checkOutputSize,
   createPlan,
   inspectInput,
   planHash,
   DEFAULT_LIMITS,
 } from '@atelier/core';
-import type { Logger, Plan, PlanLimits, PlanRequest, PluginRegistry, Storage } from '@atelier/core';
+import type {
+  InputInfo,
+  Logger,
+  Plan,
+  PlanLimits,
+  PlanRequest,
+  PluginRegistry,
+  Storage,
+} from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { isUuid, precompile } from '@atelier/db';
 import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
@@ -19,6 +28,8 @@ import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, enqueueRender } from './queue.ts';
 import { TERMINAL_STATUSES, originalKey, resultKeyParts, toImageRecord, toJobRecord } from './records.ts';
 import type { ImageRecord, JobRecord } from './records.ts';
+import { usageCost } from './quotas.ts';
+import type { QuotaService } from './quotas.ts';
 
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {
@@ -42,6 +53,11 @@ export interface SubmitJob {
   readonly priority?: number;
   /** Submitting twice with the same key returns the first job. */
   readonly idempotencyKey?: string;
+  /**
+   * Charges the owner's quotas (jobs an hour, cost, and refuses when their storage is full) in the
+   * transaction that creates the job. The API passes it; the operator's CLI does not.
+   */
+  readonly quota?: QuotaService;
 }
 
 /** Filters and paging of {@link JobService.list}. */
@@ -178,16 +194,42 @@ export class JobService {
     ownerId: string;
     bytes: Uint8Array;
     originalName?: string;
+    /** Charges the owner's quotas (cost, stored bytes) in the transaction that writes the row. */
+    quota?: QuotaService;
   }): Promise<ImageRecord> {
     const limits: PlanLimits = { ...DEFAULT_LIMITS, ...this.#limits };
     const info = await inspectInput(args.bytes, limits);
     const sha256 = createHash('sha256').update(args.bytes).digest('hex');
-    const existing = await this.#db
+    const quota = args.quota;
+    if (!quota) return this.#storeImage(this.#db, args, info, sha256);
+    const cost = usageCost({ kind: 'upload', bytes: args.bytes.length });
+    return this.#db.transaction().execute(async (trx) => {
+      const existing = await this.#imageBySha(trx, args.ownerId, sha256);
+      await quota.charge(
+        args.ownerId,
+        { kind: 'upload', cost, bytes: existing ? 0 : args.bytes.length },
+        trx,
+      );
+      return this.#storeImage(trx, args, info, sha256);
+    });
+  }
+
+  #imageBySha(db: Kysely<Database>, ownerId: string, sha256: string) {
+    return db
       .selectFrom('images')
       .selectAll()
-      .where('owner_id', '=', args.ownerId)
+      .where('owner_id', '=', ownerId)
       .where('sha256', '=', sha256)
       .executeTakeFirst();
+  }
+
+  async #storeImage(
+    db: Kysely<Database>,
+    args: { ownerId: string; bytes: Uint8Array; originalName?: string },
+    info: InputInfo,
+    sha256: string,
+  ): Promise<ImageRecord> {
+    const existing = await this.#imageBySha(db, args.ownerId, sha256);
     if (existing) return toImageRecord(existing);
     const key = originalKey(sha256);
     // Written even when another owner's upload already stored these bytes (an atomic replace with
@@ -195,7 +237,7 @@ export class JobService {
     // the uploader that someone else holds the photo.
     await this.#storage.put(key, args.bytes, { contentType: CONTENT_TYPES[info.format] });
     const orientSwap = info.orientation >= 5 && info.orientation <= 8;
-    const row = await this.#db
+    const row = await db
       .insertInto('images')
       .values({
         owner_id: args.ownerId,
@@ -211,14 +253,9 @@ export class JobService {
       .returningAll()
       .executeTakeFirst();
     if (row) return toImageRecord(row);
-    return toImageRecord(
-      await this.#db
-        .selectFrom('images')
-        .selectAll()
-        .where('owner_id', '=', args.ownerId)
-        .where('sha256', '=', sha256)
-        .executeTakeFirstOrThrow(),
-    );
+    const raced = await this.#imageBySha(db, args.ownerId, sha256);
+    if (!raced) throw new Error(`image ${sha256} vanished after a conflicting insert`);
+    return toImageRecord(raced);
   }
 
   async getImage(id: string, ownerId?: string): Promise<ImageRecord> {
@@ -266,7 +303,24 @@ export class JobService {
     }
     const image = await this.getImage(args.imageId, args.ownerId);
     const plan = this.plan(args.plan);
+    // OUTPUT_TOO_LARGE before anything is written: the image row knows its (oriented) size.
+    const sizes = checkOutputSize(this.#registry, plan, image);
     const hash = planHash(plan);
+    const quota = args.quota;
+    // Charged alike whether the cache answers or not, so the cost says nothing about the cache.
+    const charge = (trx: Kysely<Database>): Promise<void> =>
+      quota
+        ? quota.charge(
+            args.ownerId,
+            {
+              kind: 'job',
+              cost: usageCost({ kind: 'job', stepPixels: sizes.steps.map((s) => s.width * s.height) }),
+              // Its output will need room: refused once the owner's storage is full.
+              bytes: 1,
+            },
+            trx,
+          )
+        : Promise.resolve();
     const style =
       plan.steps.find((s) => this.#registry.get(s.plugin).kind === 'style')?.plugin ??
       plan.steps[0]?.plugin ??
@@ -286,29 +340,33 @@ export class JobService {
     try {
       const cached = await this.#cachedResult(args.ownerId, hash, image.sha256);
       if (cached) {
-        const row = await this.#db
-          .insertInto('jobs')
-          .values({
-            ...base,
-            status: 'succeeded',
-            progress: 1,
-            from_cache: true,
-            output_key: cached.output_key,
-            output_bytes: cached.bytes,
-            output_width: cached.width,
-            output_height: cached.height,
-            output_format: cached.format,
-            timings: JSON.stringify({ totalMs: 0 }),
-            started_at: new Date(),
-            finished_at: new Date(),
-            updated_at: new Date(),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const row = await this.#db.transaction().execute(async (trx) => {
+          await charge(trx);
+          return trx
+            .insertInto('jobs')
+            .values({
+              ...base,
+              status: 'succeeded',
+              progress: 1,
+              from_cache: true,
+              output_key: cached.output_key,
+              output_bytes: cached.bytes,
+              output_width: cached.width,
+              output_height: cached.height,
+              output_format: cached.format,
+              timings: JSON.stringify({ totalMs: 0 }),
+              started_at: new Date(),
+              finished_at: new Date(),
+              updated_at: new Date(),
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+        });
         return toJobRecord(row);
       }
       const id = randomUUID();
       const row = await this.#db.transaction().execute(async (trx) => {
+        await charge(trx);
         const inserted = await trx
           .insertInto('jobs')
           .values({ ...base, id, queue_job_id: id, updated_at: new Date() })

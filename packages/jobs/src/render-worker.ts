@@ -26,6 +26,7 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PLUGIN_DISABLED',
   'PLUGIN_VERSION_MISMATCH',
   'PLUGIN_OUTPUT_INVALID',
+  'OUTPUT_TOO_LARGE',
   'STORAGE_NOT_FOUND',
 ]);
 

@@ -11,6 +11,7 @@ const envSchema = z.object({
   ATELIER_THREADS: intFromEnv.optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
+  ATELIER_MAX_OUTPUT_PIXELS: intFromEnv.optional(),
   ATELIER_STEP_TIMEOUT_MS: intFromEnv.optional(),
   ATELIER_MAX_MEMORY_MB: intFromEnv.optional(),
   DATABASE_URL: z.string().url().optional(),
@@ -45,6 +46,10 @@ const envSchema = z.object({
   ATELIER_TRPC_MAX_BATCH: intFromEnv.optional(),
   ATELIER_REGISTRATIONS_PER_HOUR: intFromEnv.optional(),
   ATELIER_METRICS_TOKEN: z.string().min(16, 'at least 16 characters (use 32 random hex bytes)').optional(),
+  ATELIER_QUOTA_STORED_BYTES: z.coerce.number().int().min(0).optional(),
+  ATELIER_QUOTA_JOBS_PER_HOUR: z.coerce.number().int().min(0).optional(),
+  ATELIER_QUOTA_PREVIEWS_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+  ATELIER_QUOTA_COST_PER_MINUTE: z.coerce.number().int().min(0).optional(),
   ATELIER_URL_SECRET: z
     .string()
     .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
@@ -93,11 +98,20 @@ export interface AtelierConfig {
     /** A bearer token that may read /metrics (admins' sessions may too). */
     metricsToken: string | undefined;
   };
+  /** Per-user quotas' server defaults (0: no limit); unset fields take DEFAULT_QUOTAS. */
+  readonly quotas: {
+    storedBytes?: number;
+    jobsPerHour?: number;
+    previewsPerMinute?: number;
+    costPerMinute?: number;
+  };
   /** The raw environment, for factories with their own variables (storage). */
   readonly env: NodeJS.ProcessEnv;
   readonly limits: {
     maxInputBytes?: number;
     maxInputPixels?: number;
+    /** @default maxInputPixels */
+    maxOutputPixels?: number;
     stepTimeoutMs?: number;
     maxMemoryMb?: number;
   };
@@ -116,6 +130,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const limits: AtelierConfig['limits'] = {};
   if (e.ATELIER_MAX_INPUT_BYTES !== undefined) limits.maxInputBytes = e.ATELIER_MAX_INPUT_BYTES;
   if (e.ATELIER_MAX_INPUT_PIXELS !== undefined) limits.maxInputPixels = e.ATELIER_MAX_INPUT_PIXELS;
+  if (e.ATELIER_MAX_OUTPUT_PIXELS !== undefined) limits.maxOutputPixels = e.ATELIER_MAX_OUTPUT_PIXELS;
   if (e.ATELIER_STEP_TIMEOUT_MS !== undefined) limits.stepTimeoutMs = e.ATELIER_STEP_TIMEOUT_MS;
   if (e.ATELIER_MAX_MEMORY_MB !== undefined) limits.maxMemoryMb = e.ATELIER_MAX_MEMORY_MB;
   return {
@@ -159,6 +174,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       maxBatchSize: e.ATELIER_TRPC_MAX_BATCH ?? 20,
       registrationsPerHour: e.ATELIER_REGISTRATIONS_PER_HOUR ?? 10,
       metricsToken: e.ATELIER_METRICS_TOKEN,
+    },
+    quotas: {
+      ...(e.ATELIER_QUOTA_STORED_BYTES === undefined ? {} : { storedBytes: e.ATELIER_QUOTA_STORED_BYTES }),
+      ...(e.ATELIER_QUOTA_JOBS_PER_HOUR === undefined ? {} : { jobsPerHour: e.ATELIER_QUOTA_JOBS_PER_HOUR }),
+      ...(e.ATELIER_QUOTA_PREVIEWS_PER_MINUTE === undefined
+        ? {}
+        : { previewsPerMinute: e.ATELIER_QUOTA_PREVIEWS_PER_MINUTE }),
+      ...(e.ATELIER_QUOTA_COST_PER_MINUTE === undefined
+        ? {}
+        : { costPerMinute: e.ATELIER_QUOTA_COST_PER_MINUTE }),
     },
     env,
     root: cwd,

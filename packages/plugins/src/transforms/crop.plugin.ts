@@ -49,6 +49,11 @@ export const crop = definePlugin({
   alpha: 'process',
   tags: ['geometry'],
   params: cropParams,
+  // Never larger than the input; `apply` refuses a rectangle that overflows it.
+  outputSize: ({ width: W, height: H, params }) => ({
+    width: Math.max(1, Math.min(params.width ?? W - params.left, W)),
+    height: Math.max(1, Math.min(params.height ?? H - params.top, H)),
+  }),
   apply({ image, params, sharp }) {
     const { width: W, height: H } = image;
     const { left, top } = params;

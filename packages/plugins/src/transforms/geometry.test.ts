@@ -1,5 +1,5 @@
 import { AtelierError, runStep } from '@atelier/core';
-import type { RawImage } from '@atelier/core';
+import type { AnyPlugin, RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
 import { photo } from '../test-support.ts';
 import { crop } from './crop.plugin.ts';
@@ -198,5 +198,44 @@ describe('flip', () => {
     const error = await rejection(runStep(flip, pattern(2, 2), { horizontal: false }));
     expect(error.code).toBe('PARAMS_INVALID');
     expect(error.message).toContain('choose horizontal, vertical or both');
+  });
+});
+
+describe('outputSize', () => {
+  /** Runs the step and checks the real size against the declared one: equal, or within when `bound`. */
+  async function declaredMatches(
+    plugin: AnyPlugin,
+    image: RawImage,
+    params: Record<string, unknown>,
+    bound = false,
+  ): Promise<void> {
+    const parsed = plugin.params.parse(params);
+    const declared = plugin.outputSize!({
+      width: image.width,
+      height: image.height,
+      params: parsed,
+    });
+    const out = await runStep(plugin, image, params);
+    if (bound) expect(out.width * out.height).toBeLessThanOrEqual(declared.width * declared.height);
+    else expect([out.width, out.height], JSON.stringify(params)).toEqual([declared.width, declared.height]);
+  }
+
+  it('declares the size resize makes, for every fit and for one side', async () => {
+    const image = pattern(37, 23);
+    for (const fit of ['cover', 'contain', 'fill', 'inside', 'outside'])
+      await declaredMatches(resize, image, { width: 50, height: 17, fit });
+    await declaredMatches(resize, image, { width: 91 });
+    await declaredMatches(resize, image, { height: 5 });
+    await declaredMatches(resize, image, {});
+    await declaredMatches(resize, image, { width: 500, height: 500, withoutEnlargement: true }, true);
+    await declaredMatches(resize, image, { width: 10, height: 10, withoutReduction: true }, true);
+  });
+
+  it('declares the size crop and rotate make', async () => {
+    const image = pattern(37, 23);
+    await declaredMatches(crop, image, { left: 3, top: 4, width: 10, height: 7 });
+    await declaredMatches(crop, image, { left: 3, top: 4 });
+    for (const angle of [0, 90, -90, 180, 270, 15, -33.5, 45])
+      await declaredMatches(rotate, image, { angle }, !Number.isInteger(angle / 90));
   });
 });

@@ -80,6 +80,29 @@ export const resize = definePlugin({
   alpha: 'process',
   tags: ['geometry'],
   params: resizeParams,
+  outputSize({ width: W, height: H, params }) {
+    const { width: w, height: h, fit } = params;
+    if (w === null && h === null) return { width: W, height: H };
+    let width: number;
+    let height: number;
+    if (w === null || h === null) {
+      // One side given: the other follows the aspect ratio, whatever the fit.
+      const scale = w === null ? h! / H : w / W;
+      width = w ?? Math.max(1, Math.round(W * scale));
+      height = h ?? Math.max(1, Math.round(H * scale));
+    } else if (fit === 'inside' || fit === 'outside') {
+      const scale = fit === 'inside' ? Math.min(w / W, h / H) : Math.max(w / W, h / H);
+      width = Math.max(1, Math.round(W * scale));
+      height = Math.max(1, Math.round(H * scale));
+    } else {
+      width = w;
+      height = h;
+    }
+    // Bounds are enough here: libvips skips a resize that would enlarge (or reduce) a side.
+    if (params.withoutEnlargement && (width > W || height > H)) return { width: W, height: H };
+    if (params.withoutReduction) return { width: Math.max(width, W), height: Math.max(height, H) };
+    return { width, height };
+  },
   apply({ image, params, sharp }) {
     if (params.width === null && params.height === null) return image;
     const position =

@@ -34,6 +34,16 @@ export const rotate = definePlugin({
   alpha: 'process',
   tags: ['geometry'],
   params: rotateParams,
+  outputSize({ width, height, params }) {
+    const angle = params.angle;
+    if (Number.isInteger(angle) && angle % 90 === 0)
+      return (angle / 90) % 2 === 0 ? { width, height } : { width: height, height: width };
+    // Other angles enlarge the canvas to the rotated image's bounding box.
+    const rad = (angle * Math.PI) / 180;
+    const cos = Math.abs(Math.cos(rad));
+    const sin = Math.abs(Math.sin(rad));
+    return { width: Math.ceil(width * cos + height * sin), height: Math.ceil(width * sin + height * cos) };
+  },
   apply({ image, params, sharp }) {
     const angle = params.angle;
     if (angle % 360 === 0) return image;

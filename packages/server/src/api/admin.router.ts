@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { AtelierError, describeIssues } from '@atelier/core';
@@ -14,6 +15,7 @@ import {
   pluginInfoSchema,
   pluginUsageSchema,
   queueSchema,
+  userQuotaSchema,
 } from './response-schemas.ts';
 
 /** Every admin action is recorded, in the same transaction as the action where there is one. */
@@ -196,6 +198,105 @@ export const adminRouter = router({
         id: input.id,
       });
       return { id: input.id, disabled: input.disabled };
+    }),
+
+  /** One user's quotas (their own and the server's defaults) and what they used. */
+  userQuota: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/users/{id}/quota',
+        protect: true,
+        tags: ['admin'],
+        summary: "A user's quotas and usage",
+      },
+    })
+    .input(z.object({ id: uuid }))
+    .output(userQuotaSchema)
+    .query(async ({ ctx, input }) => ({ userId: input.id, ...(await ctx.api.quotas.status(input.id)) })),
+
+  /** Every user's quota usage, heaviest storage first: who is filling the disk or burning the budget. */
+  quotas: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/quotas',
+        protect: true,
+        tags: ['admin'],
+        summary: "Users' quota usage, most stored bytes first",
+      },
+    })
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(200).default(50),
+        offset: z.number().int().min(0).default(0),
+      }),
+    )
+    .output(z.array(userQuotaSchema))
+    .query(async ({ ctx, input }) => {
+      const db = ctx.api.core.database.db;
+      const stored = sql<number>`coalesce((select sum(bytes) from images where owner_id = users.id), 0)
+        + coalesce((select sum(output_bytes) from jobs where owner_id = users.id), 0)`;
+      const rows = await db
+        .selectFrom('users')
+        .select('users.id')
+        .orderBy(stored, 'desc')
+        .orderBy('users.id')
+        .limit(input.limit)
+        .offset(input.offset)
+        .execute();
+      return Promise.all(rows.map(async (r) => ({ userId: r.id, ...(await ctx.api.quotas.status(r.id)) })));
+    }),
+
+  /**
+   * Sets a user's own quotas: a number (0 for no limit) replaces the server's default for that
+   * user, null goes back to it, a missing field stays as it is.
+   */
+  setUserQuota: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/users/{id}/quota',
+        protect: true,
+        tags: ['admin'],
+        summary: "Set or clear a user's own quotas",
+      },
+    })
+    .input(
+      z.object({
+        id: uuid,
+        storedBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+        jobsPerHour: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .nullable()
+          .optional(),
+        previewsPerMinute: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .nullable()
+          .optional(),
+        costPerMinute: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .nullable()
+          .optional(),
+      }),
+    )
+    .output(userQuotaSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { id, ...overrides } = input;
+      const status = await ctx.api.core.database.db.transaction().execute(async (trx) => {
+        await audit(trx, ctx, 'user.quota', { type: 'user', id }, overrides);
+        return ctx.api.quotas.setLimits(id, overrides, trx);
+      });
+      return { userId: id, ...status };
     }),
 
   /** Jobs by status, and the queue's own counts (including the dead-letter queue). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from './trpc.ts';
-import { okSchema, sessionSchema, userSchema } from './response-schemas.ts';
+import { okSchema, quotaSchema, sessionSchema, userSchema } from './response-schemas.ts';
 import type { ApiContext } from './context.ts';
 import { userView } from './views.ts';
 import { blankSessionCookie, sessionCookie } from '../auth/index.ts';
@@ -138,4 +138,18 @@ export const usersRouter = router({
     })
     .output(userSchema)
     .query(({ ctx }) => userView(ctx.user)),
+
+  /** Your quotas and what you used of them (stored bytes, jobs this hour, previews and cost this minute). */
+  quota: authedProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/users/me/quota',
+        protect: true,
+        tags: ['users'],
+        summary: 'Your quotas and what you used of them',
+      },
+    })
+    .output(quotaSchema)
+    .query(({ ctx }) => ctx.api.quotas.status(ctx.user.id)),
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readSessionToken, sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
+import type { QuotaService } from '@atelier/jobs';
 import type { Services } from '../services.ts';
 import type { JobEventHub } from './job-event-hub.ts';
 import type { PreviewService } from './preview.ts';
@@ -13,6 +14,8 @@ export interface ApiServices {
   readonly sessions: SessionService;
   readonly events: JobEventHub;
   readonly previews: PreviewService;
+  /** Per-user quotas, charged by uploads, previews and job creation. */
+  readonly quotas: QuotaService;
   /** Browser origins allowed to call with cookies (CORS and the Origin check). */
   readonly allowedOrigins: readonly string[];
   /** Secret for signed download URLs. */

@@ -43,6 +43,7 @@ export const imagesRouter = router({
       const image = await ctx.api.core.jobs.storeImage({
         ownerId: ctx.user.id,
         bytes,
+        quota: ctx.api.quotas,
         ...(name ? { originalName: name.slice(0, 255) } : {}),
       });
       return imageView(image);

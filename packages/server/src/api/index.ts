@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@atelier/core';
+import { QuotaService } from '@atelier/jobs';
 import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts';
 import type { Services } from '../services.ts';
 import type { ApiServices } from './context.ts';
@@ -39,11 +40,18 @@ export async function createApiServices(
   const accounts = new AccountService({ db, sessions, throttle });
   const events = new JobEventHub(core.database.url, options.logger);
   await events.start();
-  const previews = new PreviewService({ engine: core.engine, storage: core.storage, jobs: core.jobs });
-  // Expired sessions and stale throttle entries are swept hourly.
+  const quotas = new QuotaService({ db, defaults: core.config.quotas });
+  const previews = new PreviewService({
+    engine: core.engine,
+    storage: core.storage,
+    jobs: core.jobs,
+    quotas,
+  });
+  // Expired sessions, stale throttle entries and quota usage older than its window are swept hourly.
   const sweep = setInterval(() => {
     void sessions.deleteExpired().catch(() => {});
     void throttle.prune().catch(() => {});
+    void quotas.prune().catch(() => {});
   }, 3600_000);
   sweep.unref();
   return {
@@ -52,6 +60,7 @@ export async function createApiServices(
     sessions,
     events,
     previews,
+    quotas,
     allowedOrigins: options.allowedOrigins ?? [],
     urlSecret: options.urlSecret ?? randomBytes(32),
     secureCookies: publicUrl ? publicUrl.protocol === 'https:' : (options.secureCookies ?? true),

@@ -71,6 +71,7 @@ export const jobsRouter = router({
         plan,
         // Interactive work from people outranks batch work submitted from the CLI.
         priority: 10,
+        quota: ctx.api.quotas,
         ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
       });
       return jobView(job);

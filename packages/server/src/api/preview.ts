@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { Engine, PlanRequest, Storage } from '@atelier/core';
-import type { JobService } from '@atelier/jobs';
+import { usageCost } from '@atelier/jobs';
+import type { JobService, QuotaService } from '@atelier/jobs';
 
 /** The longest side of a preview proxy. */
 export const PREVIEW_SIZE = 512;
@@ -26,8 +27,17 @@ export class PreviewService {
   readonly #jobs: JobService;
   readonly #proxies = new Map<string, Promise<Buffer>>();
   readonly #max: number;
+  readonly #quotas: QuotaService | undefined;
 
-  constructor(args: { engine: Engine; storage: Storage; jobs: JobService; cacheSize?: number }) {
+  constructor(args: {
+    engine: Engine;
+    storage: Storage;
+    jobs: JobService;
+    /** When given, each preview is charged to its owner's quotas before it runs. */
+    quotas?: QuotaService;
+    cacheSize?: number;
+  }) {
+    this.#quotas = args.quotas;
     this.#engine = args.engine;
     this.#storage = args.storage;
     this.#jobs = args.jobs;
@@ -64,6 +74,10 @@ export class PreviewService {
   }): Promise<PreviewResult> {
     const image = await this.#jobs.getImage(args.imageId, args.ownerId);
     const plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
+    await this.#quotas?.charge(args.ownerId, {
+      kind: 'preview',
+      cost: usageCost({ kind: 'preview', steps: plan.steps.length }),
+    });
     const started = performance.now();
     const proxy = await this.#proxy(image);
     const result = await this.#engine.run(proxy, plan, args.signal ? { signal: args.signal } : {});

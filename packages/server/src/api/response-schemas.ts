@@ -5,6 +5,7 @@
 // view and not here fails the build instead of vanishing from responses.
 import { z } from 'zod';
 import type { PluginInfo } from '@atelier/core';
+import type { QuotaLimits, QuotaUsage } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
 import type { ApiImage, ApiJob } from './views.ts';
 
@@ -212,3 +213,39 @@ export const statsSchema = z
     storageBytes: z.object({ originals: z.number(), results: z.number() }),
   })
   .meta({ id: 'Stats' });
+
+const quotaLimitsShape = {
+  storedBytes: z
+    .number()
+    .int()
+    .meta({ description: 'Bytes of originals and results you may keep; 0: no limit.' }),
+  jobsPerHour: z.number().int().meta({ description: 'Jobs you may create in any hour; 0: no limit.' }),
+  previewsPerMinute: z
+    .number()
+    .int()
+    .meta({ description: 'Previews you may run in any minute; 0: no limit.' }),
+  costPerMinute: z
+    .number()
+    .int()
+    .meta({ description: 'Cost units previews, uploads and jobs may spend in any minute; 0: no limit.' }),
+} satisfies Record<keyof QuotaLimits, z.ZodType>;
+
+/** A user's quotas and what they used; the same shape for the user (users.quota) and admins. */
+export const quotaSchema = z
+  .object({
+    limits: z.object(quotaLimitsShape),
+    usage: z.object({
+      storedBytes: z.number().int(),
+      jobsLastHour: z.number().int(),
+      previewsLastMinute: z.number().int(),
+      costLastMinute: z.number().int(),
+    } satisfies Record<keyof QuotaUsage, z.ZodType>),
+    overrides: z
+      .object(quotaLimitsShape)
+      .partial()
+      .meta({ description: "The limits an administrator set for this user; the others are the server's." }),
+  })
+  .meta({ id: 'Quota' });
+
+/** An admin's view of one user's quota. */
+export const userQuotaSchema = quotaSchema.extend({ userId: z.string() });
