@@ -371,10 +371,10 @@ export async function startPostgres(
       if (stderr.includes('database system is ready to accept connections')) resolve();
     });
   });
+  let onAbort = (): void => {};
   const aborted = new Promise<never>((_resolve, reject) => {
-    const onAbort = (): void => reject(options.signal?.reason);
+    onAbort = () => reject(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    void exit.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
   });
   try {
     await Promise.race([
@@ -387,6 +387,8 @@ export async function startPostgres(
   } catch (error) {
     await stop(5000);
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
   return { stop };
 }
