@@ -106,6 +106,9 @@ export async function withClient<T>(
     connectionString: url,
     ...(connectionTimeoutMillis ? { connectionTimeoutMillis } : {}),
   });
+  // The server going away mid-use rejects the pending query; without a listener the client's
+  // 'error' event would also end the process.
+  client.on('error', () => {});
   try {
     await client.connect();
     return await use(client);
