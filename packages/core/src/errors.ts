@@ -69,6 +69,14 @@ export const ERROR_CODES = {
     status: 503,
     hint: 'The database cannot be reached; check DATABASE_URL or the embedded data directory.',
   },
+  EMBEDDED_POSTGRES_FAILED: {
+    status: 503,
+    hint: 'The embedded Postgres could not start; do what the message says, or set DATABASE_URL to use your own server.',
+  },
+  PORT_IN_USE: {
+    status: 503,
+    hint: 'Another process listens on this port; stop it, or choose another port with --port or PORT.',
+  },
   JOB_NOT_FOUND: { status: 404, hint: 'No job has this id (or it is not yours).' },
   IMAGE_NOT_FOUND: { status: 404, hint: 'No image has this id (or it is not yours).' },
   USER_NOT_FOUND: { status: 404, hint: 'No user has this id or email.' },

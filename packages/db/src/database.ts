@@ -32,6 +32,8 @@ export interface OpenDatabaseOptions {
   /** Pool size. @default 10 */
   readonly poolSize?: number;
   readonly logger?: Logger;
+  /** Stops the embedded server's start-up (what it started is stopped; the promise rejects). */
+  readonly signal?: AbortSignal;
 }
 
 /** A Kysely instance over a pg pool for `url`. */
@@ -57,8 +59,17 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   let embedded: EmbeddedServer | undefined;
   let url = options.url;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir ?? '.atelier/postgres', logger });
-    url = await ensureDatabase(embedded.adminUrl, options.database ?? 'atelier');
+    embedded = await startEmbeddedPostgres({
+      dataDir: options.dataDir ?? '.atelier/postgres',
+      logger,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    try {
+      url = await ensureDatabase(embedded.adminUrl, options.database ?? 'atelier');
+    } catch (error) {
+      await embedded.stop();
+      throw error;
+    }
   }
   const { db } = createKysely(url, options.poolSize ?? 10);
   return {

@@ -2,6 +2,7 @@
 // in one command.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { AtelierError } from '@atelier/core';
 import { readConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
@@ -20,45 +21,86 @@ export function registerServeCommand(program: Command): void {
     .option('--no-worker', 'do not run a worker in this process')
     .action(async (opts: { port?: number; host?: string; worker: boolean }) => {
       const logger = createLogger();
-      const stopSignal = new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-      });
-      const config = readConfig();
-      const host = opts.host ?? config.http.host;
-      const { openServices } = await import('./services.ts');
-      const { buildApp, createApiServices } = await import('./api/index.ts');
-      const core = await openServices(config, { worker: opts.worker, logger });
-      const local = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-      const api = await createApiServices(core, {
-        allowedOrigins: config.http.allowedOrigins,
-        // ATELIER_PUBLIC_URL, when set, decides instead: Secure exactly when it is https.
-        secureCookies: !local,
-        publicUrl: config.http.publicUrl,
-        registrationsPerHour: config.http.registrationsPerHour,
-        logger,
-        ...(config.http.urlSecret ? { urlSecret: config.http.urlSecret } : {}),
-      });
-      const app = await buildApp(api, {
-        logger: logger.pino,
-        trustProxy: config.http.trustProxy,
-        rateLimitPerMinute: config.http.rateLimitPerMinute,
-        maxBatchSize: config.http.maxBatchSize,
-        metricsToken: config.http.metricsToken,
-      });
-      const address = await app.listen({ port: opts.port ?? config.http.port, host });
-      logger.info('atelier is serving', {
-        url: address,
-        database: core.database.embedded ? 'embedded' : 'external',
-        worker: opts.worker,
-      });
-      process.stdout.write(
-        `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n`,
-      );
-      const signal = await stopSignal;
-      logger.info('shutting down', { signal });
-      await app.close();
-      await api.close();
-      await core.close();
+      // SIGTERM and SIGINT stop the process at any stage: during start-up, what has started is
+      // stopped in reverse order (the embedded Postgres last) and the command ends with exit 0.
+      const stopping = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (stopping.signal.aborted) {
+          logger.warn('already shutting down', { signal });
+          return;
+        }
+        logger.info('shutting down', { signal });
+        stopping.abort(new Error(`stopped by ${signal}`));
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      const closers: (() => Promise<void>)[] = [];
+      try {
+        const config = readConfig();
+        const host = opts.host ?? config.http.host;
+        const listenPort = opts.port ?? config.http.port;
+        const { openServices } = await import('./services.ts');
+        const { buildApp, createApiServices } = await import('./api/index.ts');
+        const core = await openServices(config, { worker: opts.worker, logger, signal: stopping.signal });
+        closers.push(() => core.close());
+        stopping.signal.throwIfAborted();
+        const local = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+        const api = await createApiServices(core, {
+          allowedOrigins: config.http.allowedOrigins,
+          // ATELIER_PUBLIC_URL, when set, decides instead: Secure exactly when it is https.
+          secureCookies: !local,
+          publicUrl: config.http.publicUrl,
+          registrationsPerHour: config.http.registrationsPerHour,
+          logger,
+          ...(config.http.urlSecret ? { urlSecret: config.http.urlSecret } : {}),
+        });
+        closers.push(() => api.close());
+        const app = await buildApp(api, {
+          logger: logger.pino,
+          trustProxy: config.http.trustProxy,
+          rateLimitPerMinute: config.http.rateLimitPerMinute,
+          maxBatchSize: config.http.maxBatchSize,
+          metricsToken: config.http.metricsToken,
+        });
+        closers.push(() => app.close());
+        stopping.signal.throwIfAborted();
+        logger.info('start-up: listening', { host, port: listenPort });
+        const address = await app.listen({ port: listenPort, host }).catch((error: unknown) => {
+          throw listenError(error, host, listenPort);
+        });
+        stopping.signal.throwIfAborted();
+        logger.info('atelier is serving', {
+          url: address,
+          database: core.database.embedded ? 'embedded' : 'external',
+          worker: opts.worker,
+        });
+        process.stdout.write(
+          `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n`,
+        );
+        await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
+      } catch (error) {
+        // A signal during start-up is a requested stop, not a failure.
+        if (!stopping.signal.aborted) throw error;
+        logger.info('stopped during start-up', { reason: String(error) });
+      } finally {
+        for (const close of closers.reverse()) {
+          await close().catch((error: unknown) => logger.warn('close failed', { error: String(error) }));
+        }
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
     });
+}
+
+/** A listen failure on a port already taken, as a coded error that says what to do. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new AtelierError(
+      'PORT_IN_USE',
+      `port ${port} on ${host} is in use by another process (another atelier serve?); stop that process, or choose another port with --port or PORT`,
+      { cause: error, details: { host, port } },
+    );
+  }
+  return error;
 }

@@ -28,19 +28,27 @@ export interface Services {
   close(): Promise<void>;
 }
 
-/** Opens the database (embedded when no DATABASE_URL), migrates it, and wires every service. */
+/**
+ * Opens the database (embedded when no DATABASE_URL), migrates it, and wires every service. When
+ * `signal` aborts during start-up, what was started is stopped and the promise rejects with its
+ * reason (a stage in progress finishes first, except the embedded Postgres's start, which stops).
+ */
 export async function openServices(
   config: AtelierConfig,
-  options: { worker?: boolean; logger?: Logger; threads?: number } = {},
+  options: { worker?: boolean; logger?: Logger; threads?: number; signal?: AbortSignal } = {},
 ): Promise<Services> {
   const logger = options.logger ?? silentLogger;
-  const database = await openDatabase({ ...databaseLocation(config), logger });
+  const { signal } = options;
+  logger.info('start-up: opening the database');
+  const database = await openDatabase({ ...databaseLocation(config), logger, ...(signal ? { signal } : {}) });
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse())
       await close().catch((error: unknown) => logger.warn('close failed', { error: String(error) }));
   };
   try {
+    signal?.throwIfAborted();
+    logger.info('start-up: migrating the database');
     await migrateUp(database.db as unknown as Kysely<unknown>);
     const storage = createStorage(
       readStorageConfig(
@@ -53,6 +61,8 @@ export async function openServices(
     );
     // A crash mid-write leaves temporary files that no reader sees; clear old ones at start-up.
     if ('sweepTempFiles' in storage) await storage.sweepTempFiles();
+    signal?.throwIfAborted();
+    logger.info('start-up: loading the plugins');
     const { registry, engine } = await createRuntime(config, {
       logger,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
@@ -62,6 +72,8 @@ export async function openServices(
     const pluginState = new PluginStateSync({ db: database.db, registry, url: database.url, logger });
     await pluginState.start();
     closers.push(() => pluginState.close());
+    signal?.throwIfAborted();
+    logger.info('start-up: starting the queue');
     const boss = createBoss({
       url: database.url,
       superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
@@ -85,6 +97,8 @@ export async function openServices(
     });
     let worker: RenderWorker | undefined;
     if (options.worker) {
+      signal?.throwIfAborted();
+      logger.info('start-up: starting the worker');
       worker = new RenderWorker({
         db: database.db,
         boss,
@@ -99,6 +113,7 @@ export async function openServices(
       const started = worker;
       closers.push(() => started.stop(config.worker.shutdownDeadlineMs));
     }
+    signal?.throwIfAborted();
     return { config, database, storage, registry, engine, boss, jobs, worker, close: closeAll };
   } catch (error) {
     await closeAll();
