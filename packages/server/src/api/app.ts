@@ -20,6 +20,7 @@ import client from 'prom-client';
 import { sql } from 'kysely';
 import { CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import type { InputFormat } from '@atelier/core';
+import { databaseUnavailable } from '@atelier/db';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
 import { toTRPCError } from './errors.ts';
@@ -171,9 +172,11 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       await api.core.boss.getQueue('atelier-render');
       return { ok: true };
     } catch (error) {
-      return reply
-        .code(503)
-        .send({ ok: false, error: error instanceof Error ? error.message : String(error) });
+      return reply.code(503).send({
+        ok: false,
+        code: databaseUnavailable(error)?.code ?? 'INTERNAL',
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
@@ -186,15 +189,15 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   ) => {
     const path = `/files/${kind}/${req.params.id}`;
     let ownerId: string | undefined;
-    if (!verifyPath(api.urlSecret, path, req.query.expires, req.query.sig)) {
-      const ctx = await createContext(api, req, reply);
-      if (!ctx.user)
-        return reply
-          .code(401)
-          .send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
-      ownerId = ctx.user.id;
-    }
     try {
+      if (!verifyPath(api.urlSecret, path, req.query.expires, req.query.sig)) {
+        const ctx = await createContext(api, req, reply);
+        if (!ctx.user)
+          return reply
+            .code(401)
+            .send({ code: 'AUTH_REQUIRED', message: 'Sign in, or use a signed download URL.' });
+        ownerId = ctx.user.id;
+      }
       let key: string;
       let format: string;
       let etag: string;
@@ -225,9 +228,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     } catch (error) {
       const trpc = toTRPCError(error);
       const status = getHTTPStatusCodeFromError(trpc);
-      return reply
-        .code(status)
-        .send({ code: isAtelierError(error) ? error.code : 'INTERNAL', message: trpc.message });
+      const cause = isAtelierError(trpc.cause) ? trpc.cause : undefined;
+      return reply.code(status).send({ code: cause ? cause.code : 'INTERNAL', message: trpc.message });
     }
   };
   app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>(

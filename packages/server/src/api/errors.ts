@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { ERROR_CODES, isAtelierError } from '@atelier/core';
+import { databaseUnavailable } from '@atelier/db';
 import type { ErrorCode, AtelierError } from '@atelier/core';
 
 /**
@@ -34,9 +35,19 @@ export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
   return trpcCodeOfStatus(ERROR_CODES[code].status);
 }
 
-/** Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). */
+/**
+ * Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). A lost or refused
+ * database connection becomes DATABASE_UNAVAILABLE (503) here, for tRPC, REST and downloads alike.
+ */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
+  const unavailable = databaseUnavailable(error);
+  if (unavailable)
+    return new TRPCError({
+      code: trpcCodeOf(unavailable.code),
+      message: unavailable.message,
+      cause: unavailable,
+    });
   if (isAtelierError(error))
     return new TRPCError({ code: trpcCodeOf(error.code), message: error.message, cause: error });
   return new TRPCError({
