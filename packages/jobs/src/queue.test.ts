@@ -12,13 +12,16 @@ describe('createBoss', () => {
     const boss = createBoss({ url: 'postgres://nobody@127.0.0.1:1/none', logger });
     // As pg-boss's manager emits a failed fetch: the error's fields spread into a plain object,
     // here with a pg client among them (never started: nothing connects).
-    boss.emit('error', {
+    const fetchFailure = {
+      name: 'error',
       message: 'terminating connection due to administrator command',
+      stack: 'error: terminating connection due to administrator command\n    at ...',
       code: '57P01',
       client: { connection: { stream: {} } },
       queue: 'atelier-render',
       worker: 'w1',
-    });
+    };
+    boss.emit('error', fetchFailure);
     boss.emit('error', new Error('Connection terminated unexpectedly'));
     expect(lines).toEqual([
       {
