@@ -1,5 +1,6 @@
 import type { Sharp } from 'sharp';
 import type { z } from 'zod';
+import { AtelierError, isAtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 /** What a plugin does, which decides where it is offered. */
@@ -119,4 +120,38 @@ export function definePlugin<const Id extends string, S extends ParamsSchema>(
   definition: PluginDefinition<Id, S>,
 ): PluginDefinition<Id, S> {
   return definition;
+}
+
+/**
+ * A failure of `apply` that another attempt may fix: a busy or unreachable service the plugin
+ * calls, a resource that is briefly missing. Throw it from `apply` and the job is retried (up to
+ * `ATELIER_JOB_RETRIES` times, with backoff). Anything else a plugin throws fails the job at its
+ * first attempt with `PLUGIN_FAILED`: the same plan on the same image would throw again.
+ *
+ * It is an AtelierError with code `PLUGIN_FAILED` and `details.retryable: true`, so it keeps its
+ * meaning across the engine's worker threads.
+ *
+ * @example
+ * import { definePlugin, retryableError } from '@atelier/core';
+ *
+ * async apply({ image }) {
+ *   const response = await fetch(palettesUrl).catch((error: unknown) => {
+ *     throw retryableError('The palette service cannot be reached.', { cause: error });
+ *   });
+ *   ...
+ * }
+ */
+export function retryableError(
+  message: string,
+  options: { cause?: unknown; details?: Record<string, unknown> } = {},
+): AtelierError {
+  return new AtelierError('PLUGIN_FAILED', message, {
+    ...(options.cause === undefined ? {} : { cause: options.cause }),
+    details: { ...options.details, retryable: true },
+  });
+}
+
+/** True for an error made by {@link retryableError} (also after it crossed a thread). */
+export function isRetryableError(error: unknown): boolean {
+  return isAtelierError(error) && error.code === 'PLUGIN_FAILED' && error.details?.['retryable'] === true;
 }

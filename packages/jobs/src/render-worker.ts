@@ -2,10 +2,17 @@ import { hostname } from 'node:os';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
-import { AtelierError, CONTENT_TYPES, isAtelierError, parsePlan } from '@atelier/core';
+import {
+  AtelierError,
+  CONTENT_TYPES,
+  isAtelierError,
+  isRetryableError,
+  parsePlan,
+  retryableError,
+} from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import { prepareStatement } from '@atelier/db';
+import { databaseUnavailable, prepareStatement } from '@atelier/db';
 import type { Database, Job } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
@@ -13,21 +20,25 @@ import { randomUUID } from 'node:crypto';
 import type { RenderPayload } from './queue.ts';
 import { resultKey } from './records.ts';
 
-/** Failures that another attempt cannot fix: the job fails at once, without retries. */
-const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'IMAGE_EMPTY',
-  'IMAGE_TOO_LARGE',
-  'IMAGE_TOO_MANY_PIXELS',
-  'IMAGE_FORMAT_UNSUPPORTED',
-  'IMAGE_CORRUPT',
-  'PARAMS_INVALID',
-  'PLAN_INVALID',
-  'PLUGIN_NOT_FOUND',
-  'PLUGIN_DISABLED',
-  'PLUGIN_VERSION_MISMATCH',
-  'PLUGIN_OUTPUT_INVALID',
-  'STORAGE_NOT_FOUND',
+/**
+ * Failures another attempt may fix: the infrastructure's (a timeout, which load can cause; storage;
+ * the database; the engine or worker going away). Every other code fails the job at its first
+ * attempt: bad inputs, plans and parameters, and whatever a plugin throws (the same plan on the
+ * same image would throw again), unless the plugin marks its error retryable (`retryableError`).
+ * docs/operations.md ("Retries") has the table.
+ */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'PLUGIN_TIMEOUT',
+  'STORAGE_FAILED',
+  'DATABASE_UNAVAILABLE',
+  'ENGINE_CLOSED',
+  'ABORTED',
 ]);
+
+/** Whether a failed attempt is retried (within the queue's retry limit). */
+function isRetryable(error: AtelierError): boolean {
+  return RETRYABLE.has(error.code) || isRetryableError(error);
+}
 
 // The two statements every job runs, prepared once per connection of the database's pool
 // (Postgres then skips parsing and planning them, and prepares them again if a migration changes
@@ -281,9 +292,10 @@ export class RenderWorker {
             )
           : isAtelierError(error)
             ? error
-            : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), {
-                cause: error,
-              });
+            : (databaseUnavailable(error) ??
+              // Not the plugin's (its errors arrive coded from the engine): a fault of this
+              // worker's own statements, which another attempt may not meet.
+              retryableError(error instanceof Error ? error.message : String(error), { cause: error }));
       const current = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
       if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
       if (this.#stopping && err.code === 'ABORTED') {
@@ -291,7 +303,7 @@ export class RenderWorker {
         await this.#handBack(claimed, job.id, 0, true);
         return { id: job.id, status: 'completed' };
       }
-      const permanent = PERMANENT.has(err.code);
+      const permanent = !isRetryable(err);
       const last = job.retryCount >= job.retryLimit;
       const final = permanent || last;
       await db
