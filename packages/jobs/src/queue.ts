@@ -83,7 +83,16 @@ function describeQueueError(error: unknown): { error: string; code?: string; que
 
 /** Creates or updates the render queue and its dead-letter queue with the given policies. */
 export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}): Promise<void> {
-  const dead = { notify: true, retryLimit: 0, deleteAfterSeconds: 14 * 24 * 3600 };
+  // A copy whose handling failed (the database went away meanwhile) is tried again: until it is
+  // handled, its job reads `running`.
+  const dead = {
+    notify: true,
+    retryLimit: 10,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 60,
+    deleteAfterSeconds: 14 * 24 * 3600,
+  };
   const render = {
     policy: 'standard' as const,
     notify: true,

@@ -76,6 +76,9 @@ const DONE_SQL = `
 prepareStatement(CLAIM_SQL);
 prepareStatement(DONE_SQL);
 
+/** Dead-letter copies handled per fetch (each is one small update). */
+const DEAD_LETTER_BATCH = 25;
+
 /** How `concurrency` jobs in flight are taken from the queue: `slots` fetchers of `batchSize` jobs each. */
 function slotsOf(concurrency: number): { slots: number; batchSize: number } {
   const batchSize = Math.max(1, Math.min(4, Math.floor(concurrency / 2)));
@@ -134,7 +137,8 @@ export class RenderWorker {
   readonly #concurrency: number;
   /** Per-plugin limits apply: every claim is then a serialised check of its own. */
   readonly #limited: boolean;
-  #workIds: string[] = [];
+  /** What `work()` registered, by queue: stop() takes each off its own queue. */
+  readonly #works: { queue: string; id: string }[] = [];
   #stopping = false;
 
   constructor(options: RenderWorkerOptions) {
@@ -165,8 +169,9 @@ export class RenderWorker {
     const limits = this.#o.pluginConcurrency ?? {};
     const groupConcurrency =
       Object.keys(limits).length > 0 ? { groupConcurrency: { default: 100_000, tiers: { ...limits } } } : {};
-    this.#workIds.push(
-      await this.#o.boss.work(
+    this.#works.push({
+      queue: RENDER_QUEUE,
+      id: await this.#o.boss.work(
         RENDER_QUEUE,
         {
           // Each slot fetches a batch, claims it in one statement and runs its jobs side by side;
@@ -188,16 +193,27 @@ export class RenderWorker {
           return Promise.all(jobs.map((job) => this.#handle(job, claims)));
         },
       ),
-    );
-    this.#workIds.push(
-      await this.#o.boss.work(
+    });
+    this.#works.push({
+      queue: DEAD_LETTER_QUEUE,
+      id: await this.#o.boss.work(
         DEAD_LETTER_QUEUE,
-        { batchSize: 10, includeMetadata: true, pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2 },
+        {
+          // As fast as the render queue: a full batch fetches again at once, and with notifications
+          // on, pg-boss's fallback poll is notifyPollingIntervalSeconds (30 s by default), not
+          // pollingIntervalSeconds, so both are set. Until its copy is handled here, a job whose
+          // worker died on its last attempt still reads `running`.
+          batchSize: DEAD_LETTER_BATCH,
+          burstWhenBatchFull: true,
+          includeMetadata: true,
+          pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
+          notifyPollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
+        },
         async (jobs: JobWithMetadata<RenderPayload>[]) => {
           for (const job of jobs) await this.#buryDead(job);
         },
       ),
-    );
+    });
     this.#logger.info('worker started', { worker: this.#id, concurrency });
   }
 
@@ -469,7 +485,7 @@ export class RenderWorker {
     if (this.#stopping) return;
     this.#stopping = true;
     const { boss } = this.#o;
-    for (const id of this.#workIds) await boss.offWork(RENDER_QUEUE, { id, wait: false }).catch(() => {});
+    for (const { queue, id } of this.#works) await boss.offWork(queue, { id, wait: false }).catch(() => {});
     const until = Date.now() + deadlineMs;
     while (this.#running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     for (const controller of this.#running.values())
