@@ -76,6 +76,12 @@ const DONE_SQL = `
 prepareStatement(CLAIM_SQL);
 prepareStatement(DONE_SQL);
 
+/**
+ * How long the worker waits for Postgres to answer again before giving up on recording an
+ * attempt (pg-boss's heartbeat expiry then retries the job).
+ */
+const DATABASE_WAIT_MS = 60_000;
+
 /** Dead-letter copies handled per fetch (each is one small update). */
 const DEAD_LETTER_BATCH = 25;
 
@@ -163,6 +169,22 @@ export class RenderWorker {
     this.#listener.on('cancel', (jobId) =>
       this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')),
     );
+    // The listener's connection drops when Postgres goes away (a restart): the attempts running
+    // here could neither report progress nor be cancelled, so they fail now and are retried once
+    // Postgres answers again (DATABASE_UNAVAILABLE is retryable).
+    this.#listener.on('lost', () => {
+      if (this.#stopping || this.#running.size === 0) return;
+      this.#logger.warn('database connection lost; failing the attempts running here', {
+        running: this.#running.size,
+      });
+      for (const controller of this.#running.values())
+        controller.abort(
+          new AtelierError(
+            'DATABASE_UNAVAILABLE',
+            'The worker lost its database connection during this attempt.',
+          ),
+        );
+    });
     await this.#listener.start();
     const concurrency = this.#concurrency;
     const { slots, batchSize } = slotsOf(concurrency);
@@ -189,7 +211,9 @@ export class RenderWorker {
           ...groupConcurrency,
         },
         async (jobs: JobWithMetadata<RenderPayload>[]) => {
-          const claims = this.#limited ? undefined : await this.#claimBatch(jobs);
+          const claims = this.#limited
+            ? undefined
+            : await this.#whenDatabaseAnswers(() => this.#claimBatch(jobs));
           return Promise.all(jobs.map((job) => this.#handle(job, claims)));
         },
       ),
@@ -232,6 +256,23 @@ export class RenderWorker {
       CompiledQuery.raw(CLAIM_SQL, values) as CompiledQuery<ClaimedJob>,
     );
     return new Map(rows.map((row) => [row.queue_job_id!, row]));
+  }
+
+  /**
+   * Runs `statement`, and again while its failure is a lost or refused connection (Postgres
+   * restarting), with backoff, for up to {@link DATABASE_WAIT_MS}; then, or on another error,
+   * rethrows. Only for statements that are safe to repeat (each checks the job is still ours).
+   */
+  async #whenDatabaseAnswers<T>(statement: () => Promise<T>): Promise<T> {
+    const until = Date.now() + DATABASE_WAIT_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await statement();
+      } catch (error) {
+        if (!databaseUnavailable(error) || Date.now() + delay > until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Claims one job under its plugin's limit: serialised by an advisory lock per plugin. */
@@ -284,35 +325,45 @@ export class RenderWorker {
     try {
       const output = await this.#render(claimed, controller.signal);
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
-      const { rows } = await db.executeQuery(
-        CompiledQuery.raw(DONE_SQL, [
-          jobId,
-          job.id,
-          output.key,
-          output.bytes,
-          output.width,
-          output.height,
-          output.format,
-          output.fromCache,
-          JSON.stringify(output.timings),
-        ]) as CompiledQuery<{ id: string }>,
+      // Retried while Postgres is away (it only marks a job still ours): the output is stored.
+      const { rows } = await this.#whenDatabaseAnswers(() =>
+        db.executeQuery(
+          CompiledQuery.raw(DONE_SQL, [
+            jobId,
+            job.id,
+            output.key,
+            output.bytes,
+            output.width,
+            output.height,
+            output.format,
+            output.fromCache,
+            JSON.stringify(output.timings),
+          ]) as CompiledQuery<{ id: string }>,
+        ),
       );
       if (!rows[0]) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       const err =
-        job.signal.aborted && !this.#stopping
-          ? new AtelierError(
-              'PLUGIN_TIMEOUT',
-              'The job outlived its queue expiry (or lost its claim) and was stopped.',
-            )
-          : isAtelierError(error)
-            ? error
-            : (databaseUnavailable(error) ??
-              // Not the plugin's (its errors arrive coded from the engine): a fault of this
-              // worker's own statements, which another attempt may not meet.
-              retryableError(error instanceof Error ? error.message : String(error), { cause: error }));
-      const current = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
+        isAtelierError(reason) && reason.code === 'DATABASE_UNAVAILABLE'
+          ? reason // stopped when this worker lost its database connection (see start())
+          : job.signal.aborted && !this.#stopping
+            ? new AtelierError(
+                'PLUGIN_TIMEOUT',
+                'The job outlived its queue expiry (or lost its claim) and was stopped.',
+              )
+            : isAtelierError(error)
+              ? error
+              : (databaseUnavailable(error) ??
+                // Not the plugin's (its errors arrive coded from the engine): a fault of this
+                // worker's own statements, which another attempt may not meet.
+                retryableError(error instanceof Error ? error.message : String(error), { cause: error }));
+      // Recording the failure waits for Postgres when it is away (a restart): the attempt then
+      // fails and is retried per the retry rules, instead of sitting `running` until its heartbeat expires.
+      const current = await this.#whenDatabaseAnswers(() =>
+        db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst(),
+      );
       if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
       if (this.#stopping && err.code === 'ABORTED') {
         // Handed back at shutdown: queue it afresh so the interruption costs no attempt.
@@ -322,20 +373,22 @@ export class RenderWorker {
       const permanent = !isRetryable(err);
       const last = job.retryCount >= job.retryLimit;
       const final = permanent || last;
-      await db
-        .updateTable('jobs')
-        .set({
-          status: final ? 'failed' : 'queued',
-          progress: 0,
-          error_code: err.code,
-          error_message: err.message.slice(0, 2000),
-          ...(final ? { finished_at: new Date() } : {}),
-          updated_at: new Date(),
-        })
-        .where('id', '=', jobId)
-        .where('queue_job_id', '=', job.id)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
+      await this.#whenDatabaseAnswers(() =>
+        db
+          .updateTable('jobs')
+          .set({
+            status: final ? 'failed' : 'queued',
+            progress: 0,
+            error_code: err.code,
+            error_message: err.message.slice(0, 2000),
+            ...(final ? { finished_at: new Date() } : {}),
+            updated_at: new Date(),
+          })
+          .where('id', '=', jobId)
+          .where('queue_job_id', '=', job.id)
+          .where('status', '=', 'running')
+          .executeTakeFirst(),
+      );
       this.#logger.warn('job attempt failed', {
         job: jobId,
         code: err.code,
