@@ -123,8 +123,8 @@ export function definePlugin<const Id extends string, S extends ParamsSchema>(
 }
 
 /**
- * A failure of `apply` that another attempt may fix: a busy or unreachable service the plugin
- * calls, a resource that is briefly missing. Throw it from `apply` and the job is retried (up to
+ * A failure of `apply` that another attempt may fix: a resource that is short for a moment (file
+ * handles, memory on a busy machine). Throw it from `apply` and the job is retried (up to
  * `ATELIER_JOB_RETRIES` times, with backoff). Anything else a plugin throws fails the job at its
  * first attempt with `PLUGIN_FAILED`: the same plan on the same image would throw again.
  *
@@ -132,14 +132,13 @@ export function definePlugin<const Id extends string, S extends ParamsSchema>(
  * meaning across the engine's worker threads.
  *
  * @example
- * import { definePlugin, retryableError } from '@atelier/core';
+ * import { retryableError } from '@atelier/core';
  *
- * async apply({ image }) {
- *   const response = await fetch(palettesUrl).catch((error: unknown) => {
- *     throw retryableError('The palette service cannot be reached.', { cause: error });
- *   });
- *   ...
- * }
+ * // inside apply()
+ * const grey = await pipeline.greyscale().raw().toBuffer().catch((error: NodeJS.ErrnoException) => {
+ *   if (error.code === 'EMFILE') throw retryableError('Out of file handles; try again.', { cause: error });
+ *   throw error;
+ * });
  */
 export function retryableError(
   message: string,
