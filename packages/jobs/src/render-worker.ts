@@ -260,8 +260,8 @@ export class RenderWorker {
 
   /**
    * Runs `statement`, and again while its failure is a lost or refused connection (Postgres
-   * restarting), with backoff, for up to {@link DATABASE_WAIT_MS}; then, or on another error,
-   * rethrows. Only for statements that are safe to repeat (each checks the job is still ours).
+   * restarting), with backoff, for up to {@link DATABASE_WAIT_MS}; then, on another error, or
+   * once the worker is stopping, rethrows. Only for statements that are safe to repeat (each checks the job is still ours).
    */
   async #whenDatabaseAnswers<T>(statement: () => Promise<T>): Promise<T> {
     const until = Date.now() + DATABASE_WAIT_MS;
@@ -269,7 +269,8 @@ export class RenderWorker {
       try {
         return await statement();
       } catch (error) {
-        if (!databaseUnavailable(error) || Date.now() + delay > until) throw error;
+        // At shutdown it gives up at once: the heartbeat expiry retries the job elsewhere.
+        if (!databaseUnavailable(error) || this.#stopping || Date.now() + delay > until) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
