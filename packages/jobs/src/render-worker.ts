@@ -261,7 +261,8 @@ export class RenderWorker {
   /**
    * Runs `statement`, and again while its failure is a lost or refused connection (Postgres
    * restarting), with backoff, for up to {@link DATABASE_WAIT_MS}; then, on another error, or
-   * once the worker is stopping, rethrows. Only for statements that are safe to repeat (each checks the job is still ours).
+   * once the worker is stopping, rethrows. Only for statements that are safe to repeat (each
+   * checks that the job is still ours).
    */
   async #whenDatabaseAnswers<T>(statement: () => Promise<T>): Promise<T> {
     const until = Date.now() + DATABASE_WAIT_MS;
