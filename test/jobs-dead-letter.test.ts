@@ -2,7 +2,7 @@
 // attempt reads `running` until its dead-letter copy is handled, so a backlog of copies (after a
 // crash of a busy worker) must not drain a few per polling interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RENDER_QUEUE } from '@atelier/jobs';
+import { DEAD_LETTER_QUEUE, RENDER_QUEUE } from '@atelier/jobs';
 import { photo, read } from './helpers.ts';
 import { eventually, openHarness } from './jobs-harness.ts';
 import type { Harness } from './jobs-harness.ts';
@@ -14,6 +14,22 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 describe('the dead-letter queue', () => {
+  it('stop() takes the worker off both of its queues (no other worker runs yet)', async () => {
+    const worker = await h.startWorker();
+    const polling = (): string[] =>
+      h.boss
+        .getWipData()
+        .filter((w) => w.state === 'created' || w.state === 'active')
+        .map((w) => w.name);
+    expect(new Set(polling())).toEqual(new Set([RENDER_QUEUE, DEAD_LETTER_QUEUE]));
+    await worker.stop(1000);
+    // offWork(…, { wait: false }) stops them in the background.
+    await eventually(async () => polling().length === 0 || undefined, 10_000, 'no worker polling').catch(
+      () => {},
+    );
+    expect(polling()).toEqual([]);
+  });
+
   it(
     'handles a backlog of copies in one go, not a batch per polling interval',
     { timeout: 120_000 },
