@@ -19,7 +19,7 @@ describe('the dead-letter queue', () => {
     const polling = (): string[] =>
       h.boss
         .getWipData()
-        .filter((w) => w.state === 'created' || w.state === 'active')
+        .filter((w) => w.state !== 'stopped')
         .map((w) => w.name);
     expect(new Set(polling())).toEqual(new Set([RENDER_QUEUE, DEAD_LETTER_QUEUE]));
     await worker.stop(1000);
