@@ -21,6 +21,8 @@ afterAll(async () => {
 interface Answer {
   readonly status: number;
   readonly code: string | null;
+  /** The body, for what it must not say. */
+  readonly text: string;
 }
 
 async function answerOf(response: Response): Promise<Answer> {
@@ -35,7 +37,7 @@ async function answerOf(response: Response): Promise<Answer> {
   } catch {
     // not JSON: keep the status only
   }
-  return { status: response.status, code };
+  return { status: response.status, code, text };
 }
 
 function serve(
@@ -178,6 +180,11 @@ describe('atelier serve through a Postgres restart', () => {
       const uncoded = outage.filter((a) => a.status !== 503 || a.code !== 'DATABASE_UNAVAILABLE');
       expect(uncoded.slice(0, 5), `${uncoded.length} of ${outage.length}`).toEqual([]);
       expect(trpcAnswers.outage.some((a) => a.status === 503)).toBe(true);
+      // What Postgres or the socket said (its address, the SQLSTATE) stays in the server's log.
+      const leaks = outage.filter((a) =>
+        new RegExp(`ECONNREFUSED|57P0|terminating connection|127\\.0\\.0\\.1:${port}`).test(a.text),
+      );
+      expect(leaks.slice(0, 2).map((a) => a.text)).toEqual([]);
 
       child.kill('SIGTERM');
       await waitFor(async () => exit, 'exit after SIGTERM');

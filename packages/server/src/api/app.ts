@@ -166,16 +166,19 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (req, reply) => {
     try {
       await sql`select 1`.execute(api.core.database.db);
       await api.core.boss.getQueue('atelier-render');
       return { ok: true };
     } catch (error) {
+      // Anyone may call it: what Postgres or the socket said (hosts, ports) goes to the log only.
+      req.log.warn({ err: error }, 'not ready');
+      const unavailable = databaseUnavailable(error);
       return reply.code(503).send({
         ok: false,
-        code: databaseUnavailable(error)?.code ?? 'INTERNAL',
-        error: error instanceof Error ? error.message : String(error),
+        code: unavailable?.code ?? 'INTERNAL',
+        error: unavailable?.message ?? 'Not ready; see the server log.',
       });
     }
   });
