@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '@atelier/core';
+import type { Logger } from '@atelier/core';
 import { ensureDatabase, freePort, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import type { EmbeddedServer } from '@atelier/db';
 import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
@@ -101,4 +102,83 @@ describe('Postgres restart', () => {
     const rows = await database.db.selectFrom('jobs').select(['status', 'output_key']).execute();
     expect(rows.every((r) => r.status === 'succeeded' && r.output_key)).toBe(true);
   });
+  it(
+    'fails the attempt running during a restart at once, and retries it when Postgres is back',
+    { timeout: 120_000 },
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'atelier-restart-'));
+      await chmod(dir, 0o755);
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const dataDir = path.join(dir, 'pg');
+      const port = await freePort();
+      let server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port });
+      cleanups.push(() => server.stop());
+      const url = await ensureDatabase(server.adminUrl, 'atelier');
+      const database = await openDatabase({ url });
+      cleanups.push(() => database.close());
+      await migrateUp(database.db as unknown as Kysely<unknown>);
+
+      const storage = new LocalStorage({ root: path.join(dir, 'storage') });
+      const registry = await testRegistry();
+      const engine = new Engine({ registry, threads: 1 });
+      cleanups.push(() => engine.close());
+      const boss = createBoss({ url, superviseIntervalSeconds: 1 });
+      await boss.start();
+      cleanups.push(() => boss.stop({ graceful: false, close: true, timeout: 2000 }));
+      // The default expiry and heartbeat (900 s, 30 s): neither can be what retries the job here.
+      await ensureQueues(boss, { retryLimit: 2, retryDelaySeconds: 1, retryDelayMaxSeconds: 2 });
+      const jobs = new JobService({ db: database.db, boss, storage, registry, maxAttempts: 3 });
+      const failures: Record<string, unknown>[] = [];
+      const logger: Logger = {
+        debug() {},
+        info() {},
+        warn(message, fields) {
+          if (message === 'job attempt failed') failures.push(fields ?? {});
+        },
+        error() {},
+      };
+      const worker = new RenderWorker({
+        db: database.db,
+        boss,
+        storage,
+        engine,
+        url,
+        concurrency: 1,
+        logger,
+      });
+      await worker.start();
+      cleanups.push(() => worker.stop(1000));
+
+      const ownerId = await jobs.ensureUser('restart@example.org');
+      const image = await jobs.storeImage({ ownerId, bytes: await read(photo('chelsea.png')) });
+      // Long enough that it is still running when Postgres comes back: left alone, this attempt
+      // would finish and succeed as the first and only one.
+      const job = await jobs.submit({
+        ownerId,
+        imageId: image.id,
+        plan: { steps: [{ plugin: 'test:sleep', params: { ms: 8000 } }] },
+      });
+      await eventually(
+        async () => (await jobs.get(job.id)).status === 'running' || undefined,
+        30_000,
+        'running',
+      );
+
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 1000));
+      server = await startEmbeddedPostgres({ dataDir, port });
+
+      const done = await eventually(
+        async () => {
+          const current = await jobs.get(job.id).catch(() => undefined);
+          return current?.status === 'succeeded' || current?.status === 'failed' ? current : undefined;
+        },
+        90_000,
+        'the job finished',
+      );
+      // The first attempt failed for the lost connection and was recorded; the second succeeded.
+      expect(failures).toEqual([{ job: job.id, code: 'DATABASE_UNAVAILABLE', attempt: 1, final: false }]);
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 2, error: null });
+    },
+  );
 });

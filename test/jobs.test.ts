@@ -184,20 +184,32 @@ describe('jobs', () => {
     expect(await errorCodeOf(h.jobs.cancel(job.id))).toBe('JOB_NOT_CANCELLABLE');
   });
 
-  it('retry a failing plugin with backoff, then fail it for good and dead-letter it', async () => {
+  it('fail a job whose plugin throws at its first attempt, and dead-letter it', async () => {
     const job = await h.jobs.submit({
       ownerId: h.ownerId,
       imageId,
       plan: { steps: [{ plugin: 'test:boom' }] },
     });
     const done = await finished(job.id, 30_000);
-    expect(done).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'PLUGIN_FAILED' } });
+    // Retrying would throw the same error again: one attempt, not ATELIER_JOB_RETRIES + 1.
+    expect(done).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'PLUGIN_FAILED' } });
     expect(done.error?.message).toContain('kaboom');
     await eventually(
       async () => (await h.boss.getQueue('atelier-render-dead'))!.totalCount > 0 || undefined,
       15_000,
       'dead letter',
     );
+  });
+
+  it('retry a plugin error marked retryable with backoff, then fail it for good', async () => {
+    const job = await h.jobs.submit({
+      ownerId: h.ownerId,
+      imageId,
+      plan: { steps: [{ plugin: 'test:busy' }] },
+    });
+    const done = await finished(job.id, 30_000);
+    expect(done).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'PLUGIN_FAILED' } });
+    expect(done.error?.message).toContain('the upstream service is busy');
   });
 
   it('fail a job with a bad input at once, without retries', async () => {

@@ -2,7 +2,7 @@ export { AtelierError, ERROR_CODES, isAtelierError } from './errors.ts';
 export type { ErrorCode, ErrorPayload } from './errors.ts';
 export type { Logger } from './logger.ts';
 export { silentLogger } from './logger.ts';
-export { definePlugin } from './plugin.ts';
+export { definePlugin, isRetryableError, retryableError } from './plugin.ts';
 export type {
   AnyPlugin,
   ParamsSchema,

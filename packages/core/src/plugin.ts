@@ -1,5 +1,6 @@
 import type { Sharp } from 'sharp';
 import type { z } from 'zod';
+import { AtelierError, isAtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 /** What a plugin does, which decides where it is offered. */
@@ -143,4 +144,37 @@ export function definePlugin<const Id extends string, S extends ParamsSchema>(
   definition: PluginDefinition<Id, S>,
 ): PluginDefinition<Id, S> {
   return definition;
+}
+
+/**
+ * A failure of `apply` that another attempt may fix: a resource that is short for a moment (file
+ * handles, memory on a busy machine). Throw it from `apply` and the job is retried (up to
+ * `ATELIER_JOB_RETRIES` times, with backoff). Anything else a plugin throws fails the job at its
+ * first attempt with `PLUGIN_FAILED`: the same plan on the same image would throw again.
+ *
+ * It is an AtelierError with code `PLUGIN_FAILED` and `details.retryable: true`, so it keeps its
+ * meaning across the engine's worker threads.
+ *
+ * @example
+ * import { retryableError } from '@atelier/core';
+ *
+ * // inside apply()
+ * const grey = await pipeline.greyscale().raw().toBuffer().catch((error: NodeJS.ErrnoException) => {
+ *   if (error.code === 'EMFILE') throw retryableError('Out of file handles; try again.', { cause: error });
+ *   throw error;
+ * });
+ */
+export function retryableError(
+  message: string,
+  options: { cause?: unknown; details?: Record<string, unknown> } = {},
+): AtelierError {
+  return new AtelierError('PLUGIN_FAILED', message, {
+    ...(options.cause === undefined ? {} : { cause: options.cause }),
+    details: { ...options.details, retryable: true },
+  });
+}
+
+/** True for an error made by {@link retryableError} (also after it crossed a thread). */
+export function isRetryableError(error: unknown): boolean {
+  return isAtelierError(error) && error.code === 'PLUGIN_FAILED' && error.details?.['retryable'] === true;
 }

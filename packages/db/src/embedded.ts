@@ -19,6 +19,7 @@ import {
   startPostgres,
 } from './postgres-process.ts';
 import type { RunAs } from './postgres-process.ts';
+import { keepAliveOnConnectionLoss } from './prepared.ts';
 
 /** A running Postgres server that this process may own. */
 export interface EmbeddedServer {
@@ -106,9 +107,7 @@ export async function withClient<T>(
     connectionString: url,
     ...(connectionTimeoutMillis ? { connectionTimeoutMillis } : {}),
   });
-  // The server going away mid-use rejects the pending query; without a listener the client's
-  // 'error' event would also end the process.
-  client.on('error', () => {});
+  keepAliveOnConnectionLoss(client);
   try {
     await client.connect();
     return await use(client);

@@ -11,3 +11,5 @@ export { isUuid } from './ids.ts';
 export { precompile } from './precompile.ts';
 export { prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
 export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';
+export { databaseUnavailable } from './connection-errors.ts';
+export { keepAliveOnConnectionLoss } from './prepared.ts';

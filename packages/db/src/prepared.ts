@@ -62,6 +62,24 @@ function statementFor(text: string): string | undefined {
 /** Postgres refuses a prepared statement whose result columns changed since it was prepared. */
 const FEATURE_NOT_SUPPORTED = '0A000';
 
+/**
+ * Keeps a lost connection from ending the process. pg emits `error` on a client whose server goes
+ * away (Postgres restarting: 57P01, or the socket closing: "Connection terminated unexpectedly")
+ * even when no query is running on it, and an `error` event with no listener throws. pg-pool
+ * listens only while a client sits idle: it takes its listener off for as long as the client is
+ * checked out, and Kysely's driver adds none, so a client between two queries of a request (or
+ * between checkout and its first query) crashed `atelier serve` under load. The error is not lost
+ * by ignoring the event here: pg also rejects the client's pending and later queries with it (the
+ * client stays unqueryable), and the pool discards such a client when it is released.
+ */
+export function keepAliveOnConnectionLoss(client: pg.Client): void {
+  client.on('error', ignoreConnectionError);
+}
+
+function ignoreConnectionError(): void {
+  // See keepAliveOnConnectionLoss: the queries on this client carry the error to their callers.
+}
+
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
 
 /**
@@ -79,6 +97,11 @@ export class PreparingClient extends pg.Client {
   /** This connection's replacement names, for statements prepared again after a schema change. */
   readonly #renamed = new Map<string, string>();
   #reprepared = 0;
+
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    keepAliveOnConnectionLoss(this);
+  }
 
   // pg's query() has many overloads; only (text[, values][, callback]) is routed (see statementFor).
   override query(...args: unknown[]): never {

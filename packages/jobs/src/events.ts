@@ -53,8 +53,8 @@ const CHANNEL_OF: Readonly<Record<JobEventKind, string>> = {
 /**
  * Listens to job events and cancellations on one dedicated connection, reconnecting with backoff
  * when Postgres goes away. Emits `event` (JobEvent), `cancel` (job id), `plugin` (plugin id) and
- * `reconnect` (after a lost connection came back: listeners should re-read state they may have
- * missed). `kinds` limits what it subscribes to: Postgres sends every notification of a channel
+ * `lost` (the connection dropped) and `reconnect` (after a lost connection came back: listeners
+ * should re-read state they may have missed). `kinds` limits what it subscribes to: Postgres sends every notification of a channel
  * to every connection listening on it, so a worker that only needs cancellations should not
  * receive (and parse) every job's progress.
  */
@@ -63,6 +63,8 @@ export class JobEventListener extends EventEmitter<{
   cancel: [string];
   plugin: [string];
   reconnect: [];
+  /** The connection dropped (Postgres went away): it is being re-established. */
+  lost: [];
   error: [Error];
 }> {
   readonly #url: string;
@@ -123,6 +125,7 @@ export class JobEventListener extends EventEmitter<{
   #scheduleReconnect(client: pg.Client): void {
     if (this.#closed || this.#client !== client) return;
     this.#client = undefined;
+    this.emit('lost');
     client.removeAllListeners('end');
     client.end().catch(() => {});
     const attempt = (): void => {

@@ -25,7 +25,15 @@ export class PluginStateSync {
 
   async start(): Promise<void> {
     this.#listener.on('plugin', (id) => void this.#reload(id));
-    this.#listener.on('reconnect', () => void this.#reloadAll());
+    // After a lost connection (Postgres restarting), re-read what may have changed meanwhile; if
+    // Postgres is gone again, the next reconnect reads it (a rejection here would end the process).
+    this.#listener.on('reconnect', () => {
+      this.#reloadAll().catch((error: unknown) =>
+        this.#logger.warn('could not reload plugin state', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
+    });
     await this.#listener.start();
     await this.#reloadAll();
   }

@@ -57,10 +57,7 @@ export function createBoss(options: BossOptions): PgBoss {
     // pg-boss hands its options to its pg.Pool (Db.open), whose `Client` option this is.
     ...{ Client: PreparingClient },
   });
-  // pg-boss errors carry whole client objects: log the message only.
-  boss.on('error', (error: unknown) =>
-    logger.warn('queue error', { error: error instanceof Error ? error.message : String(error) }),
-  );
+  boss.on('error', (error: unknown) => logger.warn('queue error', describeQueueError(error)));
   boss.on('warning', (warning: unknown) =>
     logger.debug('queue warning', {
       warning: typeof warning === 'object' ? JSON.stringify(warning).slice(0, 300) : String(warning),
@@ -69,9 +66,33 @@ export function createBoss(options: BossOptions): PgBoss {
   return boss;
 }
 
+/**
+ * What to log of a pg-boss `error` event. Its workers emit plain objects (the error's own fields
+ * spread, plus `message`, `queue` and `worker`), not Error instances, and some carry a whole pg
+ * client: only the message, the SQLSTATE or socket code and the queue are kept.
+ */
+function describeQueueError(error: unknown): { error: string; code?: string; queue?: string } {
+  if (typeof error !== 'object' || error === null) return { error: String(error) };
+  const { message, code, queue } = error as { message?: unknown; code?: unknown; queue?: unknown };
+  return {
+    error: typeof message === 'string' ? message : Object.prototype.toString.call(error),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof queue === 'string' ? { queue } : {}),
+  };
+}
+
 /** Creates or updates the render queue and its dead-letter queue with the given policies. */
 export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}): Promise<void> {
-  const dead = { notify: true, retryLimit: 0, deleteAfterSeconds: 14 * 24 * 3600 };
+  // A copy whose handling failed (the database went away meanwhile) is tried again: until it is
+  // handled, its job reads `running`.
+  const dead = {
+    notify: true,
+    retryLimit: 10,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 60,
+    deleteAfterSeconds: 14 * 24 * 3600,
+  };
   const render = {
     policy: 'standard' as const,
     notify: true,

@@ -2,10 +2,16 @@ import { hostname } from 'node:os';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
-import { AtelierError, CONTENT_TYPES, isAtelierError, parsePlan } from '@atelier/core';
+import {
+  AtelierError,
+  CONTENT_TYPES,
+  isAtelierError,
+  isRetryableError,
+  parsePlan,
+} from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import { prepareStatement } from '@atelier/db';
+import { databaseUnavailable, prepareStatement } from '@atelier/db';
 import type { Database, Job } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
@@ -13,22 +19,26 @@ import { randomUUID } from 'node:crypto';
 import type { RenderPayload } from './queue.ts';
 import { resultKey } from './records.ts';
 
-/** Failures that another attempt cannot fix: the job fails at once, without retries. */
-const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'IMAGE_EMPTY',
-  'IMAGE_TOO_LARGE',
-  'IMAGE_TOO_MANY_PIXELS',
-  'IMAGE_FORMAT_UNSUPPORTED',
-  'IMAGE_CORRUPT',
-  'PARAMS_INVALID',
-  'PLAN_INVALID',
-  'PLUGIN_NOT_FOUND',
-  'PLUGIN_DISABLED',
-  'PLUGIN_VERSION_MISMATCH',
-  'PLUGIN_OUTPUT_INVALID',
-  'OUTPUT_TOO_LARGE',
-  'STORAGE_NOT_FOUND',
+/**
+ * Failures another attempt may fix: the infrastructure's (a timeout, which load can cause; storage;
+ * the database; the engine or worker going away). Every other code fails the job at its first
+ * attempt: bad inputs, plans and parameters, and whatever a plugin throws (the same plan on the
+ * same image would throw again), unless the plugin marks its error retryable (`retryableError`).
+ * docs/operations.md ("Retries") has the table.
+ */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'PLUGIN_TIMEOUT',
+  'STORAGE_FAILED',
+  'DATABASE_UNAVAILABLE',
+  'ENGINE_CLOSED',
+  'ABORTED',
+  'INTERNAL',
 ]);
+
+/** Whether a failed attempt is retried (within the queue's retry limit). */
+function isRetryable(error: AtelierError): boolean {
+  return RETRYABLE.has(error.code) || isRetryableError(error);
+}
 
 // The two statements every job runs, prepared once per connection of the database's pool
 // (Postgres then skips parsing and planning them, and prepares them again if a migration changes
@@ -67,6 +77,15 @@ const DONE_SQL = `
     select id from done`;
 prepareStatement(CLAIM_SQL);
 prepareStatement(DONE_SQL);
+
+/**
+ * How long the worker waits for Postgres to answer again before giving up on recording an
+ * attempt (pg-boss's heartbeat expiry then retries the job).
+ */
+const DATABASE_WAIT_MS = 60_000;
+
+/** Dead-letter copies handled per fetch (each is one small update). */
+const DEAD_LETTER_BATCH = 25;
 
 /** How `concurrency` jobs in flight are taken from the queue: `slots` fetchers of `batchSize` jobs each. */
 function slotsOf(concurrency: number): { slots: number; batchSize: number } {
@@ -126,7 +145,8 @@ export class RenderWorker {
   readonly #concurrency: number;
   /** Per-plugin limits apply: every claim is then a serialised check of its own. */
   readonly #limited: boolean;
-  #workIds: string[] = [];
+  /** What `work()` registered, by queue: stop() takes each off its own queue. */
+  readonly #works: { queue: string; id: string }[] = [];
   #stopping = false;
 
   constructor(options: RenderWorkerOptions) {
@@ -151,14 +171,31 @@ export class RenderWorker {
     this.#listener.on('cancel', (jobId) =>
       this.#running.get(jobId)?.abort(new AtelierError('ABORTED', 'Cancelled.')),
     );
+    // The listener's connection drops when Postgres goes away (a restart): the attempts running
+    // here could neither report progress nor be cancelled, so they fail now and are retried once
+    // Postgres answers again (DATABASE_UNAVAILABLE is retryable).
+    this.#listener.on('lost', () => {
+      if (this.#stopping || this.#running.size === 0) return;
+      this.#logger.warn('database connection lost; failing the attempts running here', {
+        running: this.#running.size,
+      });
+      for (const controller of this.#running.values())
+        controller.abort(
+          new AtelierError(
+            'DATABASE_UNAVAILABLE',
+            'The worker lost its database connection during this attempt.',
+          ),
+        );
+    });
     await this.#listener.start();
     const concurrency = this.#concurrency;
     const { slots, batchSize } = slotsOf(concurrency);
     const limits = this.#o.pluginConcurrency ?? {};
     const groupConcurrency =
       Object.keys(limits).length > 0 ? { groupConcurrency: { default: 100_000, tiers: { ...limits } } } : {};
-    this.#workIds.push(
-      await this.#o.boss.work(
+    this.#works.push({
+      queue: RENDER_QUEUE,
+      id: await this.#o.boss.work(
         RENDER_QUEUE,
         {
           // Each slot fetches a batch, claims it in one statement and runs its jobs side by side;
@@ -176,20 +213,33 @@ export class RenderWorker {
           ...groupConcurrency,
         },
         async (jobs: JobWithMetadata<RenderPayload>[]) => {
-          const claims = this.#limited ? undefined : await this.#claimBatch(jobs);
+          const claims = this.#limited
+            ? undefined
+            : await this.#whenDatabaseAnswers(() => this.#claimBatch(jobs));
           return Promise.all(jobs.map((job) => this.#handle(job, claims)));
         },
       ),
-    );
-    this.#workIds.push(
-      await this.#o.boss.work(
+    });
+    this.#works.push({
+      queue: DEAD_LETTER_QUEUE,
+      id: await this.#o.boss.work(
         DEAD_LETTER_QUEUE,
-        { batchSize: 10, includeMetadata: true, pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2 },
+        {
+          // As fast as the render queue: a full batch fetches again at once, and with notifications
+          // on, pg-boss's fallback poll is notifyPollingIntervalSeconds (30 s by default), not
+          // pollingIntervalSeconds, so both are set. Until its copy is handled here, a job whose
+          // worker died on its last attempt still reads `running`.
+          batchSize: DEAD_LETTER_BATCH,
+          burstWhenBatchFull: true,
+          includeMetadata: true,
+          pollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
+          notifyPollingIntervalSeconds: this.#o.pollIntervalSeconds ?? 2,
+        },
         async (jobs: JobWithMetadata<RenderPayload>[]) => {
           for (const job of jobs) await this.#buryDead(job);
         },
       ),
-    );
+    });
     this.#logger.info('worker started', { worker: this.#id, concurrency });
   }
 
@@ -208,6 +258,25 @@ export class RenderWorker {
       CompiledQuery.raw(CLAIM_SQL, values) as CompiledQuery<ClaimedJob>,
     );
     return new Map(rows.map((row) => [row.queue_job_id!, row]));
+  }
+
+  /**
+   * Runs `statement`, and again while its failure is a lost or refused connection (Postgres
+   * restarting), with backoff, for up to {@link DATABASE_WAIT_MS}; then, on another error, or
+   * once the worker is stopping, rethrows. Only for statements that are safe to repeat (each
+   * checks that the job is still ours).
+   */
+  async #whenDatabaseAnswers<T>(statement: () => Promise<T>): Promise<T> {
+    const until = Date.now() + DATABASE_WAIT_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await statement();
+      } catch (error) {
+        // At shutdown it gives up at once: the heartbeat expiry retries the job elsewhere.
+        if (!databaseUnavailable(error) || this.#stopping || Date.now() + delay > until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Claims one job under its plugin's limit: serialised by an advisory lock per plugin. */
@@ -260,57 +329,72 @@ export class RenderWorker {
     try {
       const output = await this.#render(claimed, controller.signal);
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
-      const { rows } = await db.executeQuery(
-        CompiledQuery.raw(DONE_SQL, [
-          jobId,
-          job.id,
-          output.key,
-          output.bytes,
-          output.width,
-          output.height,
-          output.format,
-          output.fromCache,
-          JSON.stringify(output.timings),
-        ]) as CompiledQuery<{ id: string }>,
+      // Retried while Postgres is away (it only marks a job still ours): the output is stored.
+      const { rows } = await this.#whenDatabaseAnswers(() =>
+        db.executeQuery(
+          CompiledQuery.raw(DONE_SQL, [
+            jobId,
+            job.id,
+            output.key,
+            output.bytes,
+            output.width,
+            output.height,
+            output.format,
+            output.fromCache,
+            JSON.stringify(output.timings),
+          ]) as CompiledQuery<{ id: string }>,
+        ),
       );
       if (!rows[0]) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       const err =
-        job.signal.aborted && !this.#stopping
-          ? new AtelierError(
-              'PLUGIN_TIMEOUT',
-              'The job outlived its queue expiry (or lost its claim) and was stopped.',
-            )
-          : isAtelierError(error)
-            ? error
-            : new AtelierError('PLUGIN_FAILED', error instanceof Error ? error.message : String(error), {
-                cause: error,
-              });
-      const current = await db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
+        isAtelierError(reason) && reason.code === 'DATABASE_UNAVAILABLE'
+          ? reason // stopped when this worker lost its database connection (see start())
+          : job.signal.aborted && !this.#stopping
+            ? new AtelierError(
+                'PLUGIN_TIMEOUT',
+                'The job outlived its queue expiry (or lost its claim) and was stopped.',
+              )
+            : isAtelierError(error)
+              ? error
+              : (databaseUnavailable(error) ??
+                // Not the plugin's (its errors arrive coded from the engine): a fault of this
+                // worker's own statements, which another attempt may not meet.
+                new AtelierError('INTERNAL', error instanceof Error ? error.message : String(error), {
+                  cause: error,
+                }));
+      // Recording the failure waits for Postgres when it is away (a restart): the attempt then
+      // fails and is retried per the retry rules, instead of sitting `running` until its heartbeat expires.
+      const current = await this.#whenDatabaseAnswers(() =>
+        db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst(),
+      );
       if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
       if (this.#stopping && err.code === 'ABORTED') {
         // Handed back at shutdown: queue it afresh so the interruption costs no attempt.
         await this.#handBack(claimed, job.id, 0, true);
         return { id: job.id, status: 'completed' };
       }
-      const permanent = PERMANENT.has(err.code);
+      const permanent = !isRetryable(err);
       const last = job.retryCount >= job.retryLimit;
       const final = permanent || last;
-      await db
-        .updateTable('jobs')
-        .set({
-          status: final ? 'failed' : 'queued',
-          progress: 0,
-          error_code: err.code,
-          error_message: err.message.slice(0, 2000),
-          ...(final ? { finished_at: new Date() } : {}),
-          updated_at: new Date(),
-        })
-        .where('id', '=', jobId)
-        .where('queue_job_id', '=', job.id)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
+      await this.#whenDatabaseAnswers(() =>
+        db
+          .updateTable('jobs')
+          .set({
+            status: final ? 'failed' : 'queued',
+            progress: 0,
+            error_code: err.code,
+            error_message: err.message.slice(0, 2000),
+            ...(final ? { finished_at: new Date() } : {}),
+            updated_at: new Date(),
+          })
+          .where('id', '=', jobId)
+          .where('queue_job_id', '=', job.id)
+          .where('status', '=', 'running')
+          .executeTakeFirst(),
+      );
       this.#logger.warn('job attempt failed', {
         job: jobId,
         code: err.code,
@@ -460,7 +544,7 @@ export class RenderWorker {
     if (this.#stopping) return;
     this.#stopping = true;
     const { boss } = this.#o;
-    for (const id of this.#workIds) await boss.offWork(RENDER_QUEUE, { id, wait: false }).catch(() => {});
+    for (const { queue, id } of this.#works) await boss.offWork(queue, { id, wait: false }).catch(() => {});
     const until = Date.now() + deadlineMs;
     while (this.#running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     for (const controller of this.#running.values())

@@ -160,6 +160,9 @@ export function registerJobCommands(program: Command): void {
             const ownerId = await services.jobs.ensureUser(opts.owner);
             services.jobs.plan(request); // fail fast on a bad plan before storing anything
             const submitted: { input: string; job?: JobRecord; error?: AtelierError }[] = [];
+            // A failure that is not about one input (the database went away): submitting stops,
+            // and what was queued is reported before the error.
+            let stoppedBy: unknown;
             for (const [index, input] of inputs.entries()) {
               try {
                 const bytes = await readFile(input).catch((error: NodeJS.ErrnoException) => {
@@ -182,60 +185,61 @@ export function registerJobCommands(program: Command): void {
                 });
                 submitted.push({ input, job });
               } catch (error) {
-                if (!isAtelierError(error)) throw error;
-                submitted.push({ input, error });
-                process.stderr.write(`atelier: ${error.code}: ${input}: ${error.message}\n`);
+                const coded = (await dbModule()).databaseUnavailable(error) ?? error;
+                if (!isAtelierError(coded) || coded.code === 'DATABASE_UNAVAILABLE') {
+                  stoppedBy = coded;
+                  break;
+                }
+                submitted.push({ input, error: coded });
+                process.stderr.write(`atelier: ${coded.code}: ${input}: ${coded.message}\n`);
               }
             }
-            const final = opts.wait
-              ? await follow(services, submitted, opts.json === true)
-              : submitted.map((s) => s.job);
-            if (opts.wait && opts.out) {
-              await mkdir(opts.out, { recursive: true });
-              for (const [i, s] of submitted.entries()) {
-                const job = final[i];
-                if (job?.status !== 'succeeded' || !job.output) continue;
-                const file = resultPath(
-                  opts.out,
-                  s.input,
-                  job.style,
-                  (OUTPUT_EXTENSIONS as Record<string, string>)[job.output.format] ?? job.output.format,
-                );
-                await writeFileAtomic(file, await services.storage.get(job.output.key));
-                if (!opts.json) process.stdout.write(`${file}\n`);
+            if (stoppedBy === undefined && opts.wait) {
+              try {
+                const final = await follow(services, submitted, opts.json === true);
+                await report(services, submitted, final, opts);
+                return;
+              } catch (error) {
+                stoppedBy = (await dbModule()).databaseUnavailable(error) ?? error;
               }
             }
+            if (stoppedBy === undefined) {
+              await report(
+                services,
+                submitted,
+                submitted.map((s) => s.job),
+                opts,
+              );
+              return;
+            }
+            // Lists what was queued (it runs once the database is back), then fails with the cause.
+            const queued = submitted.filter((s) => s.job);
             if (opts.json) {
-              const out = submitted.map((s, i) => {
-                const job = final[i];
-                return s.error
-                  ? { input: s.input, error: { code: s.error.code, message: s.error.message } }
-                  : {
-                      input: s.input,
-                      jobId: job!.id,
-                      status: job!.status,
-                      fromCache: job!.fromCache,
-                      ...(job!.error ? { error: job!.error } : {}),
-                      ...(job!.output ? { output: job!.output } : {}),
-                    };
-              });
+              const out = submitted.map((s) =>
+                s.job
+                  ? { input: s.input, jobId: s.job.id, status: s.job.status }
+                  : { input: s.input, error: { code: s.error!.code, message: s.error!.message } },
+              );
               process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-            } else if (!opts.wait) {
-              for (const s of submitted)
-                if (s.job) process.stdout.write(`${s.job.id}\t${s.job.status}\t${s.input}\n`);
+            } else {
+              for (const s of queued) process.stdout.write(`${s.job!.id}\t${s.job!.status}\t${s.input}\n`);
             }
-            const failed = submitted.some(
-              (s, i) => s.error || (opts.wait && final[i]?.status !== 'succeeded'),
+            const notSubmitted = inputs.slice(submitted.length); // the loop stopped at the first of them
+            const summary =
+              `${queued.length} of ${inputs.length} job(s) were queued before this (listed on stdout; ` +
+              `they run once the database is back)` +
+              (notSubmitted.length > 0 ? `; not submitted: ${notSubmitted.join(', ')}` : '') +
+              '.';
+            if (isAtelierError(stoppedBy))
+              throw new AtelierError(stoppedBy.code, `${stoppedBy.message} ${summary}`, {
+                cause: stoppedBy.cause ?? stoppedBy,
+              });
+            throw new Error(
+              `${stoppedBy instanceof Error ? stoppedBy.message : String(stoppedBy)}. ${summary}`,
+              {
+                cause: stoppedBy,
+              },
             );
-            for (const [i, s] of submitted.entries()) {
-              const job = final[i];
-              if (opts.wait && job && job.status !== 'succeeded') {
-                process.stderr.write(
-                  `atelier: ${job.error?.code ?? 'ABORTED'}: ${s.input}: job ${job.id} ${job.status}${job.error ? `: ${job.error.message}` : ''}\n`,
-                );
-              }
-            }
-            if (failed) process.exitCode = 1;
           },
           { worker: opts.wait === true && opts.worker },
         );
@@ -320,6 +324,58 @@ export function registerJobCommands(program: Command): void {
         process.stdout.write(`removed ${removed.length} orphaned file(s)\n`);
       });
     });
+}
+
+/** What `submit` prints once every input was tried (and, with --wait, every job ended). */
+async function report(
+  services: Services,
+  submitted: readonly { input: string; job?: JobRecord; error?: AtelierError }[],
+  final: readonly (JobRecord | undefined)[],
+  opts: { wait?: boolean; out?: string; json?: boolean },
+): Promise<void> {
+  if (opts.wait && opts.out) {
+    await mkdir(opts.out, { recursive: true });
+    for (const [i, s] of submitted.entries()) {
+      const job = final[i];
+      if (job?.status !== 'succeeded' || !job.output) continue;
+      const file = resultPath(
+        opts.out,
+        s.input,
+        job.style,
+        (OUTPUT_EXTENSIONS as Record<string, string>)[job.output.format] ?? job.output.format,
+      );
+      await writeFileAtomic(file, await services.storage.get(job.output.key));
+      if (!opts.json) process.stdout.write(`${file}\n`);
+    }
+  }
+  if (opts.json) {
+    const out = submitted.map((s, i) => {
+      const job = final[i];
+      return s.error
+        ? { input: s.input, error: { code: s.error.code, message: s.error.message } }
+        : {
+            input: s.input,
+            jobId: job!.id,
+            status: job!.status,
+            fromCache: job!.fromCache,
+            ...(job!.error ? { error: job!.error } : {}),
+            ...(job!.output ? { output: job!.output } : {}),
+          };
+    });
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else if (!opts.wait) {
+    for (const s of submitted) if (s.job) process.stdout.write(`${s.job.id}\t${s.job.status}\t${s.input}\n`);
+  }
+  const failed = submitted.some((s, i) => s.error || (opts.wait && final[i]?.status !== 'succeeded'));
+  for (const [i, s] of submitted.entries()) {
+    const job = final[i];
+    if (opts.wait && job && job.status !== 'succeeded') {
+      process.stderr.write(
+        `atelier: ${job.error?.code ?? 'ABORTED'}: ${s.input}: job ${job.id} ${job.status}${job.error ? `: ${job.error.message}` : ''}\n`,
+      );
+    }
+  }
+  if (failed) process.exitCode = 1;
 }
 
 /** Follows jobs to their end with progress bars (on a terminal) and returns their final records. */

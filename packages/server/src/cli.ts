@@ -182,8 +182,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       return 2;
     }
-    if (isAtelierError(error)) {
-      process.stderr.write(`atelier: ${error.code}: ${error.message}\n`);
+    // A lost or refused database connection is DATABASE_UNAVAILABLE here as in the API; the
+    // operator also sees what the socket or Postgres said.
+    const coded = isAtelierError(error) ? error : (await import('@atelier/db')).databaseUnavailable(error);
+    if (coded) {
+      const reason =
+        coded.code === 'DATABASE_UNAVAILABLE' && coded.cause instanceof Error
+          ? ` (${coded.cause.message})`
+          : '';
+      process.stderr.write(`atelier: ${coded.code}: ${coded.message}${reason}\n`);
       return 1;
     }
     process.stderr.write(`atelier: INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -21,6 +21,7 @@ import client from 'prom-client';
 import { sql } from 'kysely';
 import { AtelierError, CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import type { InputFormat } from '@atelier/core';
+import { databaseUnavailable } from '@atelier/db';
 import type { ApiServices } from './context.ts';
 import { createContext } from './context.ts';
 import { fastifyErrorAsAtelier, imageTooLarge, toTRPCError } from './errors.ts';
@@ -197,15 +198,20 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   const countCall = app.createRateLimit();
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (req, reply) => {
     try {
       await sql`select 1`.execute(api.core.database.db);
       await api.core.boss.getQueue('atelier-render');
       return { ok: true };
     } catch (error) {
-      return reply
-        .code(503)
-        .send({ ok: false, error: error instanceof Error ? error.message : String(error) });
+      // Anyone may call it: what Postgres or the socket said (hosts, ports) goes to the log only.
+      req.log.warn({ err: error }, 'not ready');
+      const unavailable = databaseUnavailable(error);
+      return reply.code(503).send({
+        ok: false,
+        code: unavailable?.code ?? 'INTERNAL',
+        error: unavailable?.message ?? 'Not ready; see the server log.',
+      });
     }
   });
   // Metrics tell Node's version, memory and per-route statistics: administrators' sessions and the
@@ -308,9 +314,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     } catch (error) {
       const trpc = toTRPCError(error);
       const status = getHTTPStatusCodeFromError(trpc);
-      return reply
-        .code(status)
-        .send({ code: isAtelierError(error) ? error.code : 'INTERNAL', message: trpc.message });
+      const cause = isAtelierError(trpc.cause) ? trpc.cause : undefined;
+      return reply.code(status).send({ code: cause ? cause.code : 'INTERNAL', message: trpc.message });
     }
   };
   app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>(

@@ -6,6 +6,7 @@ import type { QuotaService } from '@atelier/jobs';
 import type { Services } from '../services.ts';
 import type { JobEventHub } from './job-event-hub.ts';
 import type { PreviewService } from './preview.ts';
+import { toTRPCError } from './errors.ts';
 
 /** What the API needs besides the job services. */
 export interface ApiServices {
@@ -82,7 +83,12 @@ export async function createContext(
   res: FastifyReply,
 ): Promise<ApiContext> {
   const { token, viaCookie } = tokenOf(req);
-  const validated = token ? await api.sessions.validate(token, { ip: req.ip }) : null;
+  // Thrown here, outside any procedure's middleware: mapped the same way (a lost database is a 503).
+  const validated = token
+    ? await api.sessions.validate(token, { ip: req.ip }).catch((error: unknown) => {
+        throw toTRPCError(error);
+      })
+    : null;
   // Sliding expiry: a browser's cookie follows the session's new expiry.
   if (validated?.renewed && viaCookie && token) {
     res.header(

@@ -3,6 +3,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { z } from 'zod';
 import { AtelierError, ERROR_CODES, isAtelierError } from '@atelier/core';
 import type { ErrorCode } from '@atelier/core';
+import { databaseUnavailable } from '@atelier/db';
 
 /**
  * The one place where HTTP statuses meet tRPC codes: each Atelier code's status (from
@@ -35,9 +36,19 @@ export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
   return trpcCodeOfStatus(ERROR_CODES[code].status);
 }
 
-/** Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). */
+/**
+ * Wraps an AtelierError as a TRPCError (the AtelierError stays as `cause`). A lost or refused
+ * database connection becomes DATABASE_UNAVAILABLE (503) here, for tRPC, REST and downloads alike.
+ */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
+  const unavailable = databaseUnavailable(error);
+  if (unavailable)
+    return new TRPCError({
+      code: trpcCodeOf(unavailable.code),
+      message: unavailable.message,
+      cause: unavailable,
+    });
   if (isAtelierError(error))
     return new TRPCError({ code: trpcCodeOf(error.code), message: error.message, cause: error });
   return new TRPCError({
