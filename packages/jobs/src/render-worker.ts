@@ -2,13 +2,7 @@ import { hostname } from 'node:os';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
-import {
-  AtelierError,
-  CONTENT_TYPES,
-  isAtelierError,
-  isRetryableError,
-  parsePlan,
-} from '@atelier/core';
+import { AtelierError, CONTENT_TYPES, isAtelierError, isRetryableError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { databaseUnavailable, prepareStatement } from '@atelier/db';
