@@ -44,7 +44,10 @@ describe('isolation', () => {
 
   it('unbounded buffer allocation is stopped with PLUGIN_OUT_OF_MEMORY, the process survives', async () => {
     const rssBefore = process.memoryUsage().rss;
-    const hog = failure(engine.run(input, engine.plan({ steps: [{ plugin: 'test:hog' }] })));
+    // A step time limit well past the memory budget's reach: this test is about memory, and a
+    // loaded machine must not turn it into a timeout.
+    const plan = engine.plan({ steps: [{ plugin: 'test:hog' }], limits: { stepTimeoutMs: 60_000 } });
+    const hog = failure(engine.run(input, plan));
     const other = invert();
     expect(await hog).toBe('PLUGIN_OUT_OF_MEMORY');
     expect((await other).width).toBe(451);

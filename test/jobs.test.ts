@@ -282,7 +282,7 @@ describe('jobs', () => {
     expect(all.length).toBeGreaterThan(10);
     expect(await pageThrough(3)).toEqual(all);
     for (const bad of ['nope', Buffer.from('2026-01-01|x').toString('base64url')])
-      expect(await errorCodeOf(h.jobs.list({ ownerId: h.ownerId, cursor: bad }))).toBe('PLAN_INVALID');
+      expect(await errorCodeOf(h.jobs.list({ ownerId: h.ownerId, cursor: bad }))).toBe('CURSOR_INVALID');
   });
 });
 
