@@ -3,19 +3,13 @@
 // file runs its own embedded Postgres (stopping the shared one would disturb other test files).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ensureDatabase, freePort, startEmbeddedPostgres } from '@atelier/db';
-import type { EmbeddedServer } from '@atelier/db';
+import { describe, expect, it } from 'vitest';
 import { root } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
+import { cleanupsAfterAll, startPrivatePostgres } from './private-postgres.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
+const defer = cleanupsAfterAll();
 
 /** One answer of the API: its status and, for errors, the Atelier code it carried. */
 interface Answer {
@@ -68,14 +62,8 @@ describe('atelier serve through a Postgres restart', () => {
     'stays up under load, answers 503 DATABASE_UNAVAILABLE meanwhile, and serves after',
     { timeout: 300_000 },
     async () => {
-      const dir = await mkdtemp(path.join(tmpdir(), 'atelier-serve-restart-'));
-      await chmod(dir, 0o755);
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const dataDir = path.join(dir, 'pg');
-      const port = await freePort();
-      let server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port });
-      cleanups.push(() => server.stop());
-      const databaseUrl = await ensureDatabase(server.adminUrl, 'atelier');
+      const pg = await startPrivatePostgres('atelier-serve-restart-', defer);
+      const { dir, port, url: databaseUrl } = pg;
 
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -88,7 +76,7 @@ describe('atelier serve through a Postgres restart', () => {
       const { child, url: listening, log } = serve(env, dir);
       let exit: { code: number | null; signal: string | null } | undefined;
       child.once('exit', (code, signal) => (exit = { code, signal }));
-      cleanups.push(async () => {
+      defer(async () => {
         if (exit) return;
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
@@ -153,13 +141,13 @@ describe('atelier serve through a Postgres restart', () => {
       await waitFor(async () => answers.before.length >= 100 || undefined, 'load before');
       // Postgres stops (its backends get 57P01 mid-query) and stays away for a while.
       phase = 'outage';
-      await server.stop();
+      await pg.stop();
       await waitFor(
         async () => (answers.outage.length >= 100 && trpcAnswers.outage.length >= 3) || exit || undefined,
         'answers during the outage',
       );
       phase = 'after';
-      server = await startEmbeddedPostgres({ dataDir, port });
+      await pg.start();
       await waitFor(
         async () => answers.after.filter((a) => a.status === 200).length >= 20 || exit || undefined,
         'serving again',
