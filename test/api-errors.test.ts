@@ -11,7 +11,7 @@ import { uploadForm } from '@atelier/client';
 import { buildApp, createApiServices } from '@atelier/server';
 import { photo, read } from './helpers.ts';
 import { startApi } from './api-harness.ts';
-import type { ApiHarness } from './api-harness.ts';
+import type { ApiHarness, ErrorData } from './api-harness.ts';
 
 let h: ApiHarness;
 let alice: Awaited<ReturnType<ApiHarness['signUp']>>;
@@ -54,13 +54,6 @@ afterAll(async () => {
   await h.close();
 });
 
-interface ErrorData {
-  readonly code: string;
-  readonly httpStatus: number;
-  readonly atelierCode: string | null;
-  readonly details: Record<string, unknown> | null;
-  readonly requestId: string | null;
-}
 interface Answer {
   readonly status: number;
   readonly message: string;
