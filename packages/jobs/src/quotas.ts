@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import { AtelierError } from '@atelier/core';
 import type { Database, UsageKind } from '@atelier/db';
 
@@ -76,6 +76,11 @@ export function usageCost(
       );
   }
 }
+
+/** The bytes of originals and results a user keeps; `owner` is their id, a value or a column. */
+const storedBytesOf = (owner: RawBuilder<unknown>) =>
+  sql<string>`(select coalesce(sum(bytes), 0) from images where owner_id = ${owner})
+    + (select coalesce(sum(output_bytes), 0) from jobs where owner_id = ${owner})`;
 
 const COLUMNS = {
   storedBytes: 'quota_stored_bytes',
@@ -178,6 +183,25 @@ export class QuotaService {
     return { limits, overrides, usage: { ...windows, storedBytes } };
   }
 
+  /**
+   * A page of every user's quota status, the most stored bytes (originals and results) first, then
+   * by id: who is filling the disk or burning the budget.
+   */
+  async list(page: {
+    readonly limit: number;
+    readonly offset: number;
+  }): Promise<(QuotaStatus & { readonly userId: string })[]> {
+    const rows = await this.#db
+      .selectFrom('users')
+      .select('users.id')
+      .orderBy(storedBytesOf(sql.ref('users.id')), 'desc')
+      .orderBy('users.id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return Promise.all(rows.map(async (r) => ({ userId: r.id, ...(await this.status(r.id)) })));
+  }
+
   /** Sets (a number, 0 for no limit) or clears (null) a user's own limits. Throws `USER_NOT_FOUND`. */
   async setLimits(userId: string, overrides: QuotaOverrides, trx?: Kysely<Database>): Promise<QuotaStatus> {
     const db = trx ?? this.#db;
@@ -236,11 +260,7 @@ export class QuotaService {
   }
 
   async #storedBytes(db: Kysely<Database>, userId: string): Promise<number> {
-    const row = await sql<{ bytes: string }>`
-      select (select coalesce(sum(bytes), 0) from images where owner_id = ${userId})
-           + (select coalesce(sum(output_bytes), 0) from jobs where owner_id = ${userId}) as bytes`.execute(
-      db,
-    );
+    const row = await sql<{ bytes: string }>`select ${storedBytesOf(sql`${userId}`)} as bytes`.execute(db);
     return Number(row.rows[0]?.bytes ?? 0);
   }
 
