@@ -10,7 +10,8 @@ import type { Kysely } from 'kysely';
 import { createKysely, migrateUp } from '@atelier/db';
 import { photo, root, testPluginDir } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
-import { cleanupsAfterAll, startPrivatePostgres } from './private-postgres.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { startPrivatePostgres } from './private-postgres.ts';
 
 const exec = promisify(execFile);
 const defer = cleanupsAfterAll();

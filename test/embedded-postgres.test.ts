@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { databaseUrl, ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import { createBoss, ensureQueues } from '@atelier/jobs';
 import { root } from './helpers.ts';
-import { cleanupsAfterAll, openTempDir } from './private-postgres.ts';
+import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 
 const isRoot = process.getuid?.() === 0;
 const REFUSED = /^(28000|42501)$/;

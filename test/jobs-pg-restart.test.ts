@@ -11,7 +11,8 @@ import type { QueuePolicyOptions, RenderWorkerOptions } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
 import { photo, read, testRegistry } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
-import { cleanupsAfterAll, startPrivatePostgres } from './private-postgres.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { startPrivatePostgres } from './private-postgres.ts';
 import type { PrivatePostgres } from './private-postgres.ts';
 
 const defer = cleanupsAfterAll();

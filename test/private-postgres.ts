@@ -1,35 +1,11 @@
 // A Postgres of a test's own, for the tests that stop and start it (stopping the test run's shared
 // one would disturb the other files): an embedded server in a temporary directory, on a port it
 // keeps across restarts, with the app's database made; all of it removed after the file's tests.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 import { ensureDatabase, freePort, startEmbeddedPostgres } from '@atelier/db';
 import type { EmbeddedServer } from '@atelier/db';
-
-/** Registers a cleanup to run after the file's tests. */
-export type Defer = (cleanup: () => Promise<unknown>) => void;
-
-/**
- * Cleanups run after the file's tests, the last registered first; one that fails does not stop
- * the others. Call it once, at the top of a test file.
- */
-export function cleanupsAfterAll(): Defer {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  });
-  return (cleanup) => void cleanups.push(cleanup);
-}
-
-/** A temporary directory the postgres user can enter (mkdtemp makes it 0700), removed afterwards. */
-export async function openTempDir(prefix: string, defer: Defer): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  await chmod(dir, 0o755);
-  defer(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { openTempDir } from './cleanups.ts';
+import type { Defer } from './cleanups.ts';
 
 export interface PrivatePostgres {
   /** The temporary directory: the cluster's data is in `pg/`, the rest is the test's to use. */

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
-import { cleanupsAfterAll, startPrivatePostgres } from './private-postgres.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { startPrivatePostgres } from './private-postgres.ts';
 
 const defer = cleanupsAfterAll();
 
