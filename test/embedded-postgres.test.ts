@@ -2,7 +2,6 @@
 // enter, with a random superuser password (never the former fixed one), the app as a role that owns
 // only its database, and data directories of earlier versions migrated on their next start. Each
 // test runs its own server (the shared one of the test run must stay as it is).
-import { spawn } from 'node:child_process';
 import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { databaseUrl, ensureDatabase, migrateUp, openDatabase, startEmbeddedPost
 import { createBoss, ensureQueues } from '@atelier/jobs';
 import { root } from './helpers.ts';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
+import { spawnServe } from './serve-process.ts';
 
 const isRoot = process.getuid?.() === 0;
 const REFUSED = /^(28000|42501)$/;
@@ -110,16 +110,9 @@ describe('embedded Postgres as root', () => {
       await writeFile(path.join(home, '.atelier', 'postgres', 'PG_VERSION'), '18\n');
       const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: 'warn' };
       delete env['DATABASE_URL'];
-      const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], {
-        cwd: home,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      expect(code).toBe(1);
-      const lines = stderr.trim().split('\n');
+      const serve = spawnServe({ cwd: home, env, defer });
+      expect(await serve.exited).toBe(1);
+      const lines = serve.stderr().trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^atelier: EMBEDDED_POSTGRES_FAILED: the postgres user cannot reach/);
     },

@@ -1,14 +1,12 @@
 // Postgres restarting under load on a real `atelier serve` process: the process lives, answers
 // during the outage are 503 DATABASE_UNAVAILABLE, and it serves again once Postgres is back. The
 // file runs its own embedded Postgres (stopping the shared one would disturb other test files).
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
 import { cleanupsAfterAll } from './cleanups.ts';
 import { startPrivatePostgres } from './private-postgres.ts';
+import { spawnServe } from './serve-process.ts';
 
 const defer = cleanupsAfterAll();
 
@@ -35,29 +33,6 @@ async function answerOf(response: Response): Promise<Answer> {
   return { status: response.status, code, text };
 }
 
-function serve(
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): { child: ChildProcess; url: Promise<string>; log: () => string } {
-  const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const match = /Atelier API on (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  return { child, url, log: () => stdout + stderr };
-}
-
 describe('atelier serve through a Postgres restart', () => {
   it(
     'stays up under load, answers 503 DATABASE_UNAVAILABLE meanwhile, and serves after',
@@ -74,14 +49,10 @@ describe('atelier serve through a Postgres restart', () => {
         ATELIER_LOG_LEVEL: 'warn',
         ATELIER_QUEUE_SUPERVISE_S: '1',
       };
-      const { child, url: listening, log } = serve(env, dir);
+      const { child, url: listening, stdout, stderr } = spawnServe({ cwd: dir, env, defer });
+      const log = (): string => stdout() + stderr();
       let exit: { code: number | null; signal: string | null } | undefined;
       child.once('exit', (code, signal) => (exit = { code, signal }));
-      defer(async () => {
-        if (exit) return;
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
-      });
       const url = await listening;
 
       const register = await fetch(`${url}/trpc/auth.register`, {
