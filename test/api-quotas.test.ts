@@ -212,6 +212,23 @@ describe('quotas', () => {
     ).toMatchObject({ quota: 'costPerMinute', used: 12 });
   });
 
+  it('lists every user’s quota as userQuota shows it, most stored bytes first, a page at a time', async () => {
+    const light = await newUser();
+    await upload(light.client, await noisePng(16));
+    const heavy = await newUser();
+    await upload(heavy.client, await noisePng(64));
+    await admin.admin.setUserQuota.mutate({ id: heavy.userId, previewsPerMinute: 9 });
+    const all = await admin.admin.quotas.query({ limit: 200 });
+    const stored = all.map((q) => q.usage.storedBytes);
+    expect(stored).toEqual([...stored].sort((a, b) => b - a));
+    for (const user of [light, heavy])
+      expect(all.find((q) => q.userId === user.userId)).toEqual(
+        await admin.admin.userQuota.query({ id: user.userId }),
+      );
+    const second = await admin.admin.quotas.query({ limit: 1, offset: 1 });
+    expect(second.map((q) => q.userId)).toEqual([all[1]?.userId]);
+  });
+
   it('shows administrators each user’s usage and lets them set and clear a user’s quotas', async () => {
     const user = await newUser();
     await upload(user.client);
