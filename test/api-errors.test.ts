@@ -11,7 +11,7 @@ import { uploadForm } from '@atelier/client';
 import { buildApp, createApiServices } from '@atelier/server';
 import { photo, read } from './helpers.ts';
 import { startApi } from './api-harness.ts';
-import type { ApiHarness } from './api-harness.ts';
+import type { ApiHarness, ErrorData } from './api-harness.ts';
 
 let h: ApiHarness;
 let alice: Awaited<ReturnType<ApiHarness['signUp']>>;
@@ -54,13 +54,6 @@ afterAll(async () => {
   await h.close();
 });
 
-interface ErrorData {
-  readonly code: string;
-  readonly httpStatus: number;
-  readonly atelierCode: string | null;
-  readonly details: Record<string, unknown> | null;
-  readonly requestId: string | null;
-}
 interface Answer {
   readonly status: number;
   readonly message: string;
@@ -109,10 +102,22 @@ function expectCoded(answer: Answer, status: number, atelierCode: string, httpSt
   expect(answer.message).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack frames
 }
 
+/** A request and the HTTP status and Atelier code it must answer with. */
+type CodedCase = [name: string, call: () => Promise<Answer>, status: number, atelierCode: string];
+
+/** Sends each case's request in turn; each answer is coded as {@link expectCoded} says. */
+async function expectAllCoded(cases: readonly CodedCase[]): Promise<void> {
+  for (const [name, call, status, code] of cases) {
+    const answer = await call();
+    expect.soft([name, answer.status, answer.data?.atelierCode]).toEqual([name, status, code]);
+    expectCoded(answer, status, code);
+  }
+}
+
 describe('every tRPC error carries an Atelier code and a short message', () => {
   it('input validation, unknown procedure, bad JSON, wrong method, no session, foreign origin, admin only, internal', async () => {
     const t = `${h.url}/trpc`;
-    const cases: [string, () => Promise<Answer>, number, string][] = [
+    const cases: CodedCase[] = [
       [
         'validation (GET)',
         () => request(`${t}/jobs.get?${q({ id: 42 })}`, { headers: bearer(alice.token) }),
@@ -205,11 +210,7 @@ describe('every tRPC error carries an Atelier code and a short message', () => {
         'JOB_NOT_FOUND',
       ],
     ];
-    for (const [name, call, status, code] of cases) {
-      const answer = await call();
-      expect.soft([name, answer.status, answer.data?.atelierCode]).toEqual([name, status, code]);
-      expectCoded(answer, status, code);
-    }
+    await expectAllCoded(cases);
   });
 
   it('says which fields are wrong, by path, in details', async () => {
@@ -267,7 +268,7 @@ describe('every tRPC error carries an Atelier code and a short message', () => {
 describe('every REST error carries an Atelier code', () => {
   it('validation, unknown route, bad JSON, wrong content type, no session, admin only', async () => {
     const a = `${h.url}/api`;
-    const cases: [string, () => Promise<Answer>, number, string][] = [
+    const cases: CodedCase[] = [
       [
         'validation (query)',
         () => request(`${a}/jobs?limit=500`, { headers: bearer(alice.token) }),
@@ -334,11 +335,7 @@ describe('every REST error carries an Atelier code', () => {
         'JOB_NOT_FOUND',
       ],
     ];
-    for (const [name, call, status, code] of cases) {
-      const answer = await call();
-      expect.soft([name, answer.status, answer.data?.atelierCode]).toEqual([name, status, code]);
-      expectCoded(answer, status, code);
-    }
+    await expectAllCoded(cases);
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventSource } from 'eventsource';
 import { TRPCClientError } from '@trpc/client';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { createAtelierClient } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
 import { createTestDatabase } from '@atelier/db';
@@ -100,4 +100,31 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
       return (error.data as { code: string } | undefined)?.code ?? error.message;
     throw error;
   }
+}
+
+/** The `data` of a tRPC error: its tRPC code and HTTP status, and the Atelier code and details. */
+export interface ErrorData {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly atelierCode: string | null;
+  readonly details: Record<string, unknown> | null;
+  readonly requestId: string | null;
+}
+
+/** The error data of a call that must fail. */
+export async function failure(promise: Promise<unknown>): Promise<ErrorData> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TRPCClientError);
+  const data: unknown = (error as TRPCClientError<never>).data;
+  return data as ErrorData;
+}
+
+/** The keys of the API's stored objects under `prefix` (`originals/`, `results/`). */
+export async function storedKeys(h: ApiHarness, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of h.core.storage.list(prefix)) keys.push(object.key);
+  return keys;
 }

@@ -1,11 +1,10 @@
 // The output pixel limit over the real API: a plan that would make too big an image is refused when
 // it is planned, with nothing stored; a plugin that makes one anyway is stopped before encoding.
 import sharp from 'sharp';
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadForm } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
-import { startApi } from './api-harness.ts';
+import { failure, startApi, storedKeys } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 import { eventually } from './jobs-harness.ts';
 
@@ -14,30 +13,6 @@ const LIMIT = 1_000_000;
 let h: ApiHarness;
 let user: { client: AtelierClient; token: string; userId: string };
 let imageId: string;
-
-interface ErrorData {
-  code: string;
-  httpStatus: number;
-  atelierCode: string | null;
-  details: Record<string, unknown> | null;
-}
-
-/** The error data of a call that must fail. */
-async function failure(promise: Promise<unknown>): Promise<ErrorData> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCClientError);
-  const data: unknown = (error as TRPCClientError<never>).data;
-  return data as ErrorData;
-}
-
-async function storedFiles(prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of h.core.storage.list(prefix)) keys.push(object.key);
-  return keys;
-}
 
 beforeAll(async () => {
   h = await startApi({ ATELIER_MAX_OUTPUT_PIXELS: String(LIMIT) });
@@ -94,7 +69,7 @@ describe('output pixel limit', () => {
       .where('owner_id', '=', user.userId)
       .execute();
     expect(jobs).toEqual([]);
-    expect(await storedFiles('results/')).toEqual([]);
+    expect(await storedKeys(h, 'results/')).toEqual([]);
   });
 
   it('checks every step, not only the last', async () => {
@@ -150,7 +125,7 @@ describe('output pixel limit', () => {
   });
 
   it('stops a plugin whose real output is over the limit before encoding, and stores nothing', async () => {
-    const before = await storedFiles('results/');
+    const before = await storedKeys(h, 'results/');
     // test:grow declares no size and returns a 40x larger image: 1360x1360 > 1 MP.
     const job = await user.client.jobs.create.mutate({
       imageId,
@@ -171,6 +146,6 @@ describe('output pixel limit', () => {
     // Deterministic: failed at once, not retried.
     expect(row.attempts).toBe(1);
     expect(row.error_message).toContain('1360x1360');
-    expect(await storedFiles('results/')).toEqual(before);
+    expect(await storedKeys(h, 'results/')).toEqual(before);
   });
 });

@@ -3,34 +3,16 @@
 // concurrent calls, and are visible to the user and to administrators.
 import { createHash, randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { TRPCClientError } from '@trpc/client';
+import type { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadForm } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
-import { codeOf, startApi } from './api-harness.ts';
+import { codeOf, failure, startApi, storedKeys } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 
 let h: ApiHarness;
 let admin: AtelierClient;
 let serial = 0;
-
-interface ErrorData {
-  code: string;
-  httpStatus: number;
-  atelierCode: string | null;
-  details: Record<string, unknown> | null;
-}
-
-/** The error data of a call that must fail. */
-async function failure(promise: Promise<unknown>): Promise<ErrorData> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCClientError);
-  const data: unknown = (error as TRPCClientError<never>).data;
-  return data as ErrorData;
-}
 
 /** A distinct PNG of random pixels: about `side * side * 3` bytes, since noise does not compress. */
 function noisePng(side = 48): Promise<Buffer> {
@@ -188,8 +170,7 @@ describe('quotas', () => {
       .execute();
     expect(images).toHaveLength(2);
     // No file of a refused upload was written.
-    const originals: string[] = [];
-    for await (const object of h.core.storage.list('originals/')) originals.push(object.key);
+    const originals = await storedKeys(h, 'originals/');
     const kept = new Set(images.map((i) => i.sha256));
     const refused = files
       .map((f) => createHash('sha256').update(f).digest('hex'))
@@ -229,6 +210,23 @@ describe('quotas', () => {
     expect(
       (await failure(user.client.styles.preview.mutate({ imageId, style: 'grayscale' }))).details,
     ).toMatchObject({ quota: 'costPerMinute', used: 12 });
+  });
+
+  it('lists every user’s quota as userQuota shows it, most stored bytes first, a page at a time', async () => {
+    const light = await newUser();
+    await upload(light.client, await noisePng(16));
+    const heavy = await newUser();
+    await upload(heavy.client, await noisePng(64));
+    await admin.admin.setUserQuota.mutate({ id: heavy.userId, previewsPerMinute: 9 });
+    const all = await admin.admin.quotas.query({ limit: 200 });
+    const stored = all.map((q) => q.usage.storedBytes);
+    expect(stored).toEqual([...stored].sort((a, b) => b - a));
+    for (const user of [light, heavy])
+      expect(all.find((q) => q.userId === user.userId)).toEqual(
+        await admin.admin.userQuota.query({ id: user.userId }),
+      );
+    const second = await admin.admin.quotas.query({ limit: 1, offset: 1 });
+    expect(second.map((q) => q.userId)).toEqual([all[1]?.userId]);
   });
 
   it('shows administrators each user’s usage and lets them set and clear a user’s quotas', async () => {

@@ -2,35 +2,26 @@
 // already queued listed, no stack trace, and those jobs still there once Postgres is back. The
 // file runs its own embedded Postgres (stopping the shared one would disturb other test files).
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
-import { createKysely, ensureDatabase, freePort, migrateUp, startEmbeddedPostgres } from '@atelier/db';
-import type { EmbeddedServer } from '@atelier/db';
+import { createKysely, migrateUp } from '@atelier/db';
 import { photo, root, testPluginDir } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { startPrivatePostgres } from './private-postgres.ts';
 
 const exec = promisify(execFile);
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
+const defer = cleanupsAfterAll();
 
 describe('atelier submit during a Postgres outage', () => {
   it('prints a coded line and lists the jobs it queued', { timeout: 120_000 }, async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'atelier-cli-outage-'));
-    await chmod(dir, 0o755);
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const dataDir = path.join(dir, 'pg');
-    const port = await freePort();
-    let server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port });
-    cleanups.push(() => server.stop());
-    const url = await ensureDatabase(server.adminUrl, 'atelier');
+    const pg = await startPrivatePostgres('atelier-cli-outage-', defer);
+    const { dir, url } = pg;
     const { db } = createKysely(url, 2);
-    cleanups.push(() => db.destroy());
+    defer(() => db.destroy());
     await migrateUp(db as unknown as Kysely<unknown>);
     const queuedIds = async (): Promise<string[]> =>
       (await db.selectFrom('jobs').select('id').where('status', '=', 'queued').execute())
@@ -64,7 +55,7 @@ describe('atelier submit during a Postgres outage', () => {
       60_000,
       'two jobs queued',
     );
-    await server.stop();
+    await pg.stop();
     await writeFile(fifo, await readFile(photo('chelsea.png')));
     const { code, stdout, stderr } = await run;
 
@@ -84,7 +75,7 @@ describe('atelier submit during a Postgres outage', () => {
     ]);
 
     // The jobs it listed are in the database once Postgres is back.
-    server = await startEmbeddedPostgres({ dataDir, port });
+    await pg.start();
     const ids = await eventually(() => queuedIds().catch(() => undefined), 30_000, 'Postgres back');
     expect(ids).toEqual(listed.map(([id]) => id).sort());
   });

@@ -2,31 +2,21 @@
 // enter, with a random superuser password (never the former fixed one), the app as a role that owns
 // only its database, and data directories of earlier versions migrated on their next start. Each
 // test runs its own server (the shared one of the test run must stay as it is).
-import { spawn } from 'node:child_process';
-import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { databaseUrl, ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import { createBoss, ensureQueues } from '@atelier/jobs';
 import { root } from './helpers.ts';
+import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
+import { spawnServe } from './serve-process.ts';
 
 const isRoot = process.getuid?.() === 0;
 const REFUSED = /^(28000|42501)$/;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
-
-/** A temporary directory the postgres user can enter (tmpdir's own mode is 0700 for mkdtemp). */
-async function openDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  await chmod(dir, 0o755);
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const defer = cleanupsAfterAll();
 
 /** The SQLSTATE a connection or query fails with, or 'ok'. */
 async function sqlState(url: string, sql = 'select 1'): Promise<string> {
@@ -75,15 +65,15 @@ describe('embedded Postgres as root', () => {
     async () => {
       // A clone in root's home: binaries and data dir inside a directory only root may enter.
       const home = await mkdtemp(path.join(tmpdir(), 'atelier-roothome-'));
-      cleanups.push(() => rm(home, { recursive: true, force: true }));
+      defer(() => rm(home, { recursive: true, force: true }));
       expect((await stat(home)).mode & 0o777).toBe(0o700);
       const binariesDir = path.join(home, 'node_modules', 'pg');
       await cp(packagedNativeDir(), binariesDir, { recursive: true, verbatimSymlinks: true });
-      const systemDir = await openDir('atelier-system-');
+      const systemDir = await openTempDir('atelier-system-', defer);
       const dataDir = path.join(home, '.atelier', 'postgres');
 
       const server = await startEmbeddedPostgres({ dataDir, binariesDir, systemDir });
-      cleanups.push(() => server.stop());
+      defer(() => server.stop());
       expect(server.owned).toBe(true);
       expect(path.dirname(server.dataDir)).toBe(path.join(systemDir, 'postgres'));
       expect((await lstat(dataDir)).isSymbolicLink()).toBe(true);
@@ -101,7 +91,7 @@ describe('embedded Postgres as root', () => {
 
       // The next start finds the data through the link and reuses the copied binaries.
       const again = await startEmbeddedPostgres({ dataDir, binariesDir, systemDir });
-      cleanups.push(() => again.stop());
+      defer(() => again.stop());
       expect(again.dataDir).toBe(server.dataDir);
       const url2 = await ensureDatabase(again.adminUrl, 'atelier');
       expect(await query(url2, 'select note from kept')).toEqual([{ note: 'survives a restart' }]);
@@ -114,22 +104,15 @@ describe('embedded Postgres as root', () => {
     { timeout: 90_000 },
     async () => {
       const home = await mkdtemp(path.join(tmpdir(), 'atelier-roothome-'));
-      cleanups.push(() => rm(home, { recursive: true, force: true }));
+      defer(() => rm(home, { recursive: true, force: true }));
       // Data of a cluster (not empty) that cannot be moved aside for the postgres user.
       await mkdir(path.join(home, '.atelier', 'postgres'), { recursive: true });
       await writeFile(path.join(home, '.atelier', 'postgres', 'PG_VERSION'), '18\n');
       const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: 'warn' };
       delete env['DATABASE_URL'];
-      const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], {
-        cwd: home,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      expect(code).toBe(1);
-      const lines = stderr.trim().split('\n');
+      const serve = spawnServe({ cwd: home, env, defer });
+      expect(await serve.exited).toBe(1);
+      const lines = serve.stderr().trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^atelier: EMBEDDED_POSTGRES_FAILED: the postgres user cannot reach/);
     },
@@ -138,10 +121,10 @@ describe('embedded Postgres as root', () => {
 
 describe('embedded Postgres credentials', () => {
   it('a fresh data directory has a random superuser password in a 0600 file, not the fixed one', async () => {
-    const dir = await openDir('atelier-cred-');
+    const dir = await openTempDir('atelier-cred-', defer);
     const dataDir = path.join(dir, 'pg');
     const server = await startEmbeddedPostgres({ dataDir });
-    cleanups.push(() => server.stop());
+    defer(() => server.stop());
     const file = path.join(dataDir, 'atelier-credentials.json');
     const info = await stat(file);
     expect(info.mode & 0o777).toBe(0o600);
@@ -161,9 +144,9 @@ describe('embedded Postgres credentials', () => {
   });
 
   it('the app runs as a role that owns its database and can reach no other', async () => {
-    const dir = await openDir('atelier-role-');
+    const dir = await openTempDir('atelier-role-', defer);
     const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg') });
-    cleanups.push(() => server.stop());
+    defer(() => server.stop());
     const url = await ensureDatabase(server.adminUrl, 'atelier');
     expect(new URL(url).username).toBe('atelier');
     expect(
@@ -193,7 +176,7 @@ describe('embedded Postgres credentials', () => {
     expect(await sqlState(url, 'create role mine')).toBe('42501');
     // The role may do what the app needs in its own database: migrations and the queue's schema.
     const database = await openDatabase({ url });
-    cleanups.push(() => database.close());
+    defer(() => database.close());
     await migrateUp(database.db as unknown as Kysely<unknown>);
     await database.close();
     expect(await ensureDatabase(server.adminUrl, 'atelier')).toBe(url);
@@ -204,12 +187,12 @@ describe('embedded Postgres credentials', () => {
     'a data directory made with the former fixed password is migrated on its next start',
     { timeout: 120_000 },
     async () => {
-      const dir = await openDir('atelier-legacy-');
+      const dir = await openTempDir('atelier-legacy-', defer);
       const dataDir = path.join(dir, 'pg');
       // What an earlier Atelier left: superuser password `atelier-embedded`, no credential file, and
       // the app's database (tables, functions, the queue's schema) owned by the superuser.
       const first = await startEmbeddedPostgres({ dataDir });
-      cleanups.push(() => first.stop());
+      defer(() => first.stop());
       await query(first.adminUrl, "alter role postgres with password 'atelier-embedded'");
       const legacyAdmin = withPassword(first.adminUrl, 'atelier-embedded');
       await query(legacyAdmin, 'create database atelier');
@@ -229,7 +212,7 @@ describe('embedded Postgres credentials', () => {
       await rm(path.join(dataDir, 'atelier-credentials.json'));
 
       const server = await startEmbeddedPostgres({ dataDir });
-      cleanups.push(() => server.stop());
+      defer(() => server.stop());
       expect((await stat(path.join(dataDir, 'atelier-credentials.json'))).mode & 0o777).toBe(0o600);
       expect(await sqlState(withPassword(server.adminUrl, 'atelier-embedded'))).toBe('28P01');
       expect(await sqlState(server.adminUrl)).toBe('ok');
@@ -251,7 +234,7 @@ describe('embedded Postgres credentials', () => {
       expect(foreign).toEqual([]);
       // The app, as its role, migrates and runs the queue on the handed-over database.
       const database = await openDatabase({ url });
-      cleanups.push(() => database.close());
+      defer(() => database.close());
       await migrateUp(database.db as unknown as Kysely<unknown>);
       await database.close();
       const boss = createBoss({ url, superviseIntervalSeconds: 60 });

@@ -1,63 +1,64 @@
 // Postgres restarting under running workers: they reconnect and finish the work. This file runs
 // its own embedded Postgres (stopping the shared one would disturb other test files).
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Engine } from '@atelier/core';
 import type { Logger } from '@atelier/core';
-import { ensureDatabase, freePort, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
-import type { EmbeddedServer } from '@atelier/db';
+import { migrateUp, openDatabase } from '@atelier/db';
 import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import type { QueuePolicyOptions, RenderWorkerOptions } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
 import { photo, read, testRegistry } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { startPrivatePostgres } from './private-postgres.ts';
+import type { PrivatePostgres } from './private-postgres.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
+const defer = cleanupsAfterAll();
+
+/** The job system on a private Postgres: migrated, its queues made, and a worker started. */
+async function openJobSystem(
+  pg: PrivatePostgres,
+  options: {
+    readonly threads: number;
+    readonly policy: QueuePolicyOptions & { readonly retryLimit: number };
+    readonly worker: Omit<RenderWorkerOptions, 'db' | 'boss' | 'storage' | 'engine' | 'url'>;
+  },
+) {
+  const database = await openDatabase({ url: pg.url });
+  defer(() => database.close());
+  await migrateUp(database.db as unknown as Kysely<unknown>);
+
+  const storage = new LocalStorage({ root: path.join(pg.dir, 'storage') });
+  const registry = await testRegistry();
+  const engine = new Engine({ registry, threads: options.threads });
+  defer(() => engine.close());
+  const boss = createBoss({ url: pg.url, superviseIntervalSeconds: 1 });
+  await boss.start();
+  defer(() => boss.stop({ graceful: false, close: true, timeout: 2000 }));
+  await ensureQueues(boss, options.policy);
+  const jobs = new JobService({
+    db: database.db,
+    boss,
+    storage,
+    registry,
+    maxAttempts: options.policy.retryLimit + 1,
+  });
+  const worker = new RenderWorker({ db: database.db, boss, storage, engine, url: pg.url, ...options.worker });
+  await worker.start();
+  defer(() => worker.stop(1000));
+  return { db: database.db, jobs };
+}
 
 describe('Postgres restart', () => {
   it('workers reconnect and finish every job', { timeout: 120_000 }, async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'atelier-restart-'));
-    await chmod(dir, 0o755);
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const dataDir = path.join(dir, 'pg');
-    const port = await freePort();
-    let server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port });
-    cleanups.push(() => server.stop());
-    const url = await ensureDatabase(server.adminUrl, 'atelier');
-    const database = await openDatabase({ url });
-    cleanups.push(() => database.close());
-    await migrateUp(database.db as unknown as Kysely<unknown>);
-
-    const storage = new LocalStorage({ root: path.join(dir, 'storage') });
-    const registry = await testRegistry();
-    const engine = new Engine({ registry, threads: 2 });
-    cleanups.push(() => engine.close());
-    const boss = createBoss({ url, superviseIntervalSeconds: 1 });
-    await boss.start();
-    cleanups.push(() => boss.stop({ graceful: false, close: true, timeout: 2000 }));
-    await ensureQueues(boss, {
-      retryLimit: 10,
-      retryDelaySeconds: 1,
-      retryDelayMaxSeconds: 2,
-      expireInSeconds: 3,
+    const pg = await startPrivatePostgres('atelier-restart-', defer);
+    const { db, jobs } = await openJobSystem(pg, {
+      threads: 2,
+      policy: { retryLimit: 10, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, expireInSeconds: 3 },
+      worker: { concurrency: 4, pollIntervalSeconds: 0.5 },
     });
-    const jobs = new JobService({ db: database.db, boss, storage, registry, maxAttempts: 11 });
-    const worker = new RenderWorker({
-      db: database.db,
-      boss,
-      storage,
-      engine,
-      url,
-      concurrency: 4,
-      pollIntervalSeconds: 0.5,
-    });
-    await worker.start();
-    cleanups.push(() => worker.stop(1000));
 
     const ownerId = await jobs.ensureUser('restart@example.org');
     const image = await jobs.storeImage({ ownerId, bytes: await read(photo('chelsea.png')) });
@@ -74,7 +75,7 @@ describe('Postgres restart', () => {
     const succeeded = async (): Promise<number> =>
       Number(
         (
-          await database.db
+          await db
             .selectFrom('jobs')
             .select(({ fn }) => fn.countAll<string>().as('n'))
             .where('status', '=', 'succeeded')
@@ -84,9 +85,9 @@ describe('Postgres restart', () => {
     await eventually(async () => (await succeeded()) >= 8 || undefined, 30_000, 'some jobs done');
 
     // Postgres goes away mid-run and comes back on the same port two seconds later.
-    await server.stop();
+    await pg.stop();
     await new Promise((r) => setTimeout(r, 2000));
-    server = await startEmbeddedPostgres({ dataDir, port });
+    await pg.start();
 
     await eventually(
       async () => {
@@ -99,35 +100,14 @@ describe('Postgres restart', () => {
       90_000,
       'every job done after the restart',
     );
-    const rows = await database.db.selectFrom('jobs').select(['status', 'output_key']).execute();
+    const rows = await db.selectFrom('jobs').select(['status', 'output_key']).execute();
     expect(rows.every((r) => r.status === 'succeeded' && r.output_key)).toBe(true);
   });
   it(
     'fails the attempt running during a restart at once, and retries it when Postgres is back',
     { timeout: 120_000 },
     async () => {
-      const dir = await mkdtemp(path.join(tmpdir(), 'atelier-restart-'));
-      await chmod(dir, 0o755);
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const dataDir = path.join(dir, 'pg');
-      const port = await freePort();
-      let server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port });
-      cleanups.push(() => server.stop());
-      const url = await ensureDatabase(server.adminUrl, 'atelier');
-      const database = await openDatabase({ url });
-      cleanups.push(() => database.close());
-      await migrateUp(database.db as unknown as Kysely<unknown>);
-
-      const storage = new LocalStorage({ root: path.join(dir, 'storage') });
-      const registry = await testRegistry();
-      const engine = new Engine({ registry, threads: 1 });
-      cleanups.push(() => engine.close());
-      const boss = createBoss({ url, superviseIntervalSeconds: 1 });
-      await boss.start();
-      cleanups.push(() => boss.stop({ graceful: false, close: true, timeout: 2000 }));
-      // The default expiry and heartbeat (900 s, 30 s): neither can be what retries the job here.
-      await ensureQueues(boss, { retryLimit: 2, retryDelaySeconds: 1, retryDelayMaxSeconds: 2 });
-      const jobs = new JobService({ db: database.db, boss, storage, registry, maxAttempts: 3 });
+      const pg = await startPrivatePostgres('atelier-restart-', defer);
       const failures: Record<string, unknown>[] = [];
       const logger: Logger = {
         debug() {},
@@ -137,17 +117,12 @@ describe('Postgres restart', () => {
         },
         error() {},
       };
-      const worker = new RenderWorker({
-        db: database.db,
-        boss,
-        storage,
-        engine,
-        url,
-        concurrency: 1,
-        logger,
+      const { jobs } = await openJobSystem(pg, {
+        threads: 1,
+        // The default expiry and heartbeat (900 s, 30 s): neither can be what retries the job here.
+        policy: { retryLimit: 2, retryDelaySeconds: 1, retryDelayMaxSeconds: 2 },
+        worker: { concurrency: 1, logger },
       });
-      await worker.start();
-      cleanups.push(() => worker.stop(1000));
 
       const ownerId = await jobs.ensureUser('restart@example.org');
       const image = await jobs.storeImage({ ownerId, bytes: await read(photo('chelsea.png')) });
@@ -164,9 +139,9 @@ describe('Postgres restart', () => {
         'running',
       );
 
-      await server.stop();
+      await pg.stop();
       await new Promise((r) => setTimeout(r, 1000));
-      server = await startEmbeddedPostgres({ dataDir, port });
+      await pg.start();
 
       const done = await eventually(
         async () => {

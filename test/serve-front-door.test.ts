@@ -1,64 +1,41 @@
 // `atelier serve` reads the front door's settings from its environment: ATELIER_PUBLIC_URL,
 // ATELIER_TRUST_PROXY, ATELIER_REGISTRATIONS_PER_HOUR, ATELIER_METRICS_TOKEN reach the server it
 // starts, and a malformed one stops it with a coded line.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
-import { root } from './helpers.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { spawnServe } from './serve-process.ts';
 
 const METRICS_TOKEN = 'serve-metrics-token-0123456789ab';
 let database: TestDatabase;
 let dir: string;
-/** Every server started, so that a failed test leaves none running. */
-const children: ChildProcess[] = [];
+const defer = cleanupsAfterAll();
 
 beforeAll(async () => {
   database = await createTestDatabase(inject('pgAdminUrl'));
+  defer(() => database.drop());
   dir = await mkdtemp(path.join(tmpdir(), 'atelier-serve-front-'));
-});
-afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await database?.drop();
-  await rm(dir, { recursive: true, force: true });
+  defer(() => rm(dir, { recursive: true, force: true }));
 });
 
 function serve(env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'packages/server/src/cli.ts'), 'serve', '--no-worker'],
-    {
-      cwd: dir,
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
-        PORT: '0',
-        ATELIER_LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  return spawnServe({
+    cwd: dir,
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+      PORT: '0',
+      ATELIER_LOG_LEVEL: 'warn',
+      ...env,
     },
-  );
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const match = /Atelier API on (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
-    });
-    void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    args: ['--no-worker'],
+    defer,
   });
-  return { child, url, exited, stderr: () => stderr };
 }
 
 describe('atelier serve behind a proxy', () => {
@@ -102,7 +79,6 @@ describe('atelier serve behind a proxy', () => {
 
   it('refuses a malformed ATELIER_TRUST_PROXY with a coded line', { timeout: 30_000 }, async () => {
     const server = serve({ ATELIER_TRUST_PROXY: 'the load balancer' });
-    server.url.catch(() => {});
     expect(await server.exited).not.toBe(0);
     expect(server.stderr()).toMatch(/PARAMS_INVALID.*ATELIER_TRUST_PROXY/);
   });

@@ -1,21 +1,14 @@
 // Postgres restarting under load on a real `atelier serve` process: the process lives, answers
 // during the outage are 503 DATABASE_UNAVAILABLE, and it serves again once Postgres is back. The
 // file runs its own embedded Postgres (stopping the shared one would disturb other test files).
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ensureDatabase, freePort, startEmbeddedPostgres } from '@atelier/db';
-import type { EmbeddedServer } from '@atelier/db';
-import { root } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
 import { eventually } from './jobs-harness.ts';
+import { cleanupsAfterAll } from './cleanups.ts';
+import { startPrivatePostgres } from './private-postgres.ts';
+import { spawnServe } from './serve-process.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
+const defer = cleanupsAfterAll();
 
 /** One answer of the API: its status and, for errors, the Atelier code it carried. */
 interface Answer {
@@ -40,42 +33,13 @@ async function answerOf(response: Response): Promise<Answer> {
   return { status: response.status, code, text };
 }
 
-function serve(
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): { child: ChildProcess; url: Promise<string>; log: () => string } {
-  const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'serve'], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const match = /Atelier API on (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  return { child, url, log: () => stdout + stderr };
-}
-
 describe('atelier serve through a Postgres restart', () => {
   it(
     'stays up under load, answers 503 DATABASE_UNAVAILABLE meanwhile, and serves after',
     { timeout: 300_000 },
     async () => {
-      const dir = await mkdtemp(path.join(tmpdir(), 'atelier-serve-restart-'));
-      await chmod(dir, 0o755);
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const dataDir = path.join(dir, 'pg');
-      const port = await freePort();
-      let server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port });
-      cleanups.push(() => server.stop());
-      const databaseUrl = await ensureDatabase(server.adminUrl, 'atelier');
+      const pg = await startPrivatePostgres('atelier-serve-restart-', defer);
+      const { dir, port, url: databaseUrl } = pg;
 
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -85,14 +49,10 @@ describe('atelier serve through a Postgres restart', () => {
         ATELIER_LOG_LEVEL: 'warn',
         ATELIER_QUEUE_SUPERVISE_S: '1',
       };
-      const { child, url: listening, log } = serve(env, dir);
+      const { child, url: listening, stdout, stderr } = spawnServe({ cwd: dir, env, defer });
+      const log = (): string => stdout() + stderr();
       let exit: { code: number | null; signal: string | null } | undefined;
       child.once('exit', (code, signal) => (exit = { code, signal }));
-      cleanups.push(async () => {
-        if (exit) return;
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
-      });
       const url = await listening;
 
       const register = await fetch(`${url}/trpc/auth.register`, {
@@ -153,13 +113,13 @@ describe('atelier serve through a Postgres restart', () => {
       await waitFor(async () => answers.before.length >= 100 || undefined, 'load before');
       // Postgres stops (its backends get 57P01 mid-query) and stays away for a while.
       phase = 'outage';
-      await server.stop();
+      await pg.stop();
       await waitFor(
         async () => (answers.outage.length >= 100 && trpcAnswers.outage.length >= 3) || exit || undefined,
         'answers during the outage',
       );
       phase = 'after';
-      server = await startEmbeddedPostgres({ dataDir, port });
+      await pg.start();
       await waitFor(
         async () => answers.after.filter((a) => a.status === 200).length >= 20 || exit || undefined,
         'serving again',

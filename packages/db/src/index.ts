@@ -12,4 +12,3 @@ export { precompile } from './precompile.ts';
 export { prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
 export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';
 export { databaseUnavailable } from './connection-errors.ts';
-export { keepAliveOnConnectionLoss } from './prepared.ts';

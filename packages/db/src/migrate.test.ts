@@ -18,17 +18,20 @@ const tables = async (db: Kysely<unknown>): Promise<string[]> =>
     }>`select tablename from pg_tables where schemaname = 'public' order by 1`.execute(db)
   ).rows.map((r) => r.tablename);
 
+/** Every migration, in order. */
+const ALL = [
+  '0001-initial',
+  '0002-job-events',
+  '0003-sessions',
+  '0004-quotas',
+  '0005-private-cache-and-url-epoch',
+];
+
 describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
     const db = t.db as unknown as Kysely<unknown>;
     expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
-    expect(await migrateUp(db)).toEqual([
-      '0001-initial',
-      '0002-job-events',
-      '0003-sessions',
-      '0004-quotas',
-      '0005-private-cache-and-url-epoch',
-    ]);
+    expect(await migrateUp(db)).toEqual(ALL);
     expect(await migrateUp(db)).toEqual([]);
     expect(await tables(db)).toEqual(
       expect.arrayContaining([
@@ -52,13 +55,7 @@ describe('migrations', () => {
     expect(await migrateDown(db)).toBe('0002-job-events');
     expect(await migrateDown(db)).toBe('0001-initial');
     expect(await tables(db)).not.toContain('jobs');
-    expect(await migrateUp(db)).toEqual([
-      '0001-initial',
-      '0002-job-events',
-      '0003-sessions',
-      '0004-quotas',
-      '0005-private-cache-and-url-epoch',
-    ]);
+    expect(await migrateUp(db)).toEqual(ALL);
   });
 
   it('run safely from several processes at once', async () => {
@@ -66,13 +63,7 @@ describe('migrations', () => {
     try {
       const db = other.db as unknown as Kysely<unknown>;
       const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
-      expect(results.flat()).toEqual([
-        '0001-initial',
-        '0002-job-events',
-        '0003-sessions',
-        '0004-quotas',
-        '0005-private-cache-and-url-epoch',
-      ]);
+      expect(results.flat()).toEqual(ALL);
     } finally {
       await other.drop();
     }

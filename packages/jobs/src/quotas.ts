@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import { AtelierError } from '@atelier/core';
 import type { Database, UsageKind } from '@atelier/db';
 
@@ -76,6 +76,31 @@ export function usageCost(
       );
   }
 }
+
+/** The bytes of originals and results a user keeps; `owner` is their id, a value or a column. */
+const storedBytesOf = (owner: RawBuilder<unknown>) =>
+  sql<string>`(select coalesce(sum(bytes), 0) from images where owner_id = ${owner})
+    + (select coalesce(sum(output_bytes), 0) from jobs where owner_id = ${owner})`;
+
+/** What a user used in the sliding windows. */
+type Windows = Omit<QuotaUsage, 'storedBytes'>;
+
+/** Sums of a user's usage rows of the last hour (the caller filters them) for each window. */
+const windowSums = () => {
+  const minute = sql`at > clock_timestamp() - interval '1 minute'`;
+  return [
+    sql<string>`coalesce(sum(cost) filter (where ${minute}), 0)`.as('cost'),
+    sql<string>`count(*) filter (where kind = 'preview' and ${minute})`.as('previews'),
+    sql<string>`count(*) filter (where kind = 'job')`.as('jobs'),
+  ] as const;
+};
+
+/** {@link windowSums} as numbers; a user with no rows used nothing. */
+const windowsOf = (row: { cost?: string; previews?: string; jobs?: string }): Windows => ({
+  costLastMinute: Number(row.cost ?? 0),
+  previewsLastMinute: Number(row.previews ?? 0),
+  jobsLastHour: Number(row.jobs ?? 0),
+});
 
 const COLUMNS = {
   storedBytes: 'quota_stored_bytes',
@@ -178,6 +203,44 @@ export class QuotaService {
     return { limits, overrides, usage: { ...windows, storedBytes } };
   }
 
+  /**
+   * A page of every user's quota status, the most stored bytes (originals and results) first, then
+   * by id: who is filling the disk or burning the budget.
+   */
+  async list(page: {
+    readonly limit: number;
+    readonly offset: number;
+  }): Promise<(QuotaStatus & { readonly userId: string })[]> {
+    // Two queries for the page, not three per user: the users with their limits and stored bytes,
+    // then the windows of all of them.
+    const users = await this.#db
+      .selectFrom('users')
+      .select(['users.id', ...Object.values(COLUMNS), storedBytesOf(sql.ref('users.id')).as('stored_bytes')])
+      .orderBy('stored_bytes', 'desc')
+      .orderBy('users.id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    if (users.length === 0) return [];
+    const windows = await this.#db
+      .selectFrom('usage_events')
+      .select(['user_id', ...windowSums()])
+      .where(
+        'user_id',
+        'in',
+        users.map((u) => u.id),
+      )
+      .where('at', '>', sql<Date>`clock_timestamp() - interval '1 hour'`)
+      .groupBy('user_id')
+      .execute();
+    const byUser = new Map(windows.map((w) => [w.user_id, windowsOf(w)]));
+    return users.map((u) => ({
+      userId: u.id,
+      ...this.#limitsFrom(u),
+      usage: { ...(byUser.get(u.id) ?? windowsOf({})), storedBytes: Number(u.stored_bytes) },
+    }));
+  }
+
   /** Sets (a number, 0 for no limit) or clears (null) a user's own limits. Throws `USER_NOT_FOUND`. */
   async setLimits(userId: string, overrides: QuotaOverrides, trx?: Kysely<Database>): Promise<QuotaStatus> {
     const db = trx ?? this.#db;
@@ -208,6 +271,13 @@ export class QuotaService {
       .where('id', '=', userId)
       .executeTakeFirst();
     if (!row) throw new AtelierError('USER_NOT_FOUND', `No user ${userId}.`);
+    return this.#limitsFrom(row);
+  }
+
+  /** Limits and overrides from a user's quota columns. */
+  #limitsFrom(row: {
+    readonly [C in (typeof COLUMNS)[keyof QuotaLimits]]: number | string | bigint | null;
+  }): { limits: QuotaLimits; overrides: Partial<QuotaLimits> } {
     const overrides: Partial<Record<keyof QuotaLimits, number>> = {};
     for (const key of KEYS) {
       const value = row[COLUMNS[key]];
@@ -216,31 +286,18 @@ export class QuotaService {
     return { limits: { ...this.#defaults, ...overrides }, overrides };
   }
 
-  async #windows(db: Kysely<Database>, userId: string): Promise<Omit<QuotaUsage, 'storedBytes'>> {
-    const minute = sql`at > clock_timestamp() - interval '1 minute'`;
+  async #windows(db: Kysely<Database>, userId: string): Promise<Windows> {
     const row = await db
       .selectFrom('usage_events')
-      .select([
-        sql<string>`coalesce(sum(cost) filter (where ${minute}), 0)`.as('cost'),
-        sql<string>`count(*) filter (where kind = 'preview' and ${minute})`.as('previews'),
-        sql<string>`count(*) filter (where kind = 'job')`.as('jobs'),
-      ])
+      .select(windowSums())
       .where('user_id', '=', userId)
       .where('at', '>', sql<Date>`clock_timestamp() - interval '1 hour'`)
       .executeTakeFirstOrThrow();
-    return {
-      costLastMinute: Number(row.cost),
-      previewsLastMinute: Number(row.previews),
-      jobsLastHour: Number(row.jobs),
-    };
+    return windowsOf(row);
   }
 
   async #storedBytes(db: Kysely<Database>, userId: string): Promise<number> {
-    const row = await sql<{ bytes: string }>`
-      select (select coalesce(sum(bytes), 0) from images where owner_id = ${userId})
-           + (select coalesce(sum(output_bytes), 0) from jobs where owner_id = ${userId}) as bytes`.execute(
-      db,
-    );
+    const row = await sql<{ bytes: string }>`select ${storedBytesOf(sql`${userId}`)} as bytes`.execute(db);
     return Number(row.rows[0]?.bytes ?? 0);
   }
 

@@ -11,4 +11,4 @@ export type { AppRouter, ApiImage, ApiJob, CreateJobInput } from './api/index.ts
 export { openServices } from './services.ts';
 export type { Services } from './services.ts';
 export { buildApp, createApiServices } from './api/index.ts';
-export { createLogger, redactUrl } from './logger.ts';
+export { createLogger } from './logger.ts';

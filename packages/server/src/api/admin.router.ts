@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { AtelierError, describeIssues } from '@atelier/core';
@@ -39,6 +38,11 @@ async function audit(
 }
 
 const uuid = z.string().uuid();
+/** A page of a list: at most `limit` rows after the first `offset`. */
+const page = z.object({
+  limit: z.number().int().min(1).max(200).default(50),
+  offset: z.number().int().min(0).default(0),
+});
 /**
  * A boolean input that stays strict. Not `z.boolean()`: trpc-to-openapi switches coercion on for the
  * boolean schemas of every procedure it serves (shared with /trpc), and `Boolean("false")` is true.
@@ -141,12 +145,7 @@ export const adminRouter = router({
         summary: 'Users with their job counts',
       },
     })
-    .input(
-      z.object({
-        limit: z.number().int().min(1).max(200).default(50),
-        offset: z.number().int().min(0).default(0),
-      }),
-    )
+    .input(page)
     .output(z.array(adminUserSchema))
     .query(async ({ ctx, input }) => {
       const rows = await ctx.api.core.database.db
@@ -226,27 +225,9 @@ export const adminRouter = router({
         summary: "Users' quota usage, most stored bytes first",
       },
     })
-    .input(
-      z.object({
-        limit: z.number().int().min(1).max(200).default(50),
-        offset: z.number().int().min(0).default(0),
-      }),
-    )
+    .input(page)
     .output(z.array(userQuotaSchema))
-    .query(async ({ ctx, input }) => {
-      const db = ctx.api.core.database.db;
-      const stored = sql<number>`coalesce((select sum(bytes) from images where owner_id = users.id), 0)
-        + coalesce((select sum(output_bytes) from jobs where owner_id = users.id), 0)`;
-      const rows = await db
-        .selectFrom('users')
-        .select('users.id')
-        .orderBy(stored, 'desc')
-        .orderBy('users.id')
-        .limit(input.limit)
-        .offset(input.offset)
-        .execute();
-      return Promise.all(rows.map(async (r) => ({ userId: r.id, ...(await ctx.api.quotas.status(r.id)) })));
-    }),
+    .query(({ ctx, input }) => ctx.api.quotas.list(input)),
 
   /**
    * Sets a user's own quotas: a number (0 for no limit) replaces the server's default for that

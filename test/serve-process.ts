@@ -1,0 +1,80 @@
+// `atelier serve` as a child process, for the tests that start the real command: its output
+// collected as it comes, the URL it announces, and a kill after the file's tests if it still runs.
+import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Defer } from './cleanups.ts';
+import { root } from './helpers.ts';
+
+export interface ServeProcess {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  /** The API's address once it listens; rejects if the process ends first. */
+  readonly url: Promise<string>;
+  /** The exit code, once the process ends. */
+  readonly exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stderr has shown `pattern`; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<void>;
+  /** The exit code, or 'still running' after `ms`. */
+  exitedWithin(ms: number): Promise<number | null | 'still running'>;
+}
+
+/** Starts `atelier serve` with `args`; `defer` kills it (SIGKILL) if it is still running then. */
+export function spawnServe(options: {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly args?: readonly string[];
+  readonly defer: Defer;
+}): ServeProcess {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'packages/server/src/cli.ts'), 'serve', ...(options.args ?? [])],
+    { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  options.defer(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const w of waiters.filter((w) => w.pattern.test(stderr))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const match = /Atelier API on (http:\/\/\S+)/.exec(stdout);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+  // A test that expects the process to fail need not wait for the URL.
+  url.catch(() => {});
+  return {
+    child,
+    url,
+    exited,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(stderr)) return resolve();
+        waiters.push({ pattern, resolve });
+        void exited.then((code) => reject(new Error(`serve exited ${code} before ${pattern}: ${stderr}`)));
+      }),
+    exitedWithin: (ms) =>
+      Promise.race([
+        exited,
+        new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms)),
+      ]),
+  };
+}
