@@ -49,6 +49,15 @@ const page = z.object({
  */
 const flag = z.literal([true, false]);
 
+/** A per-user count limit as `admin.setUserQuota` takes it: 0 for none, null for the server's default. */
+const countLimit = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+  .nullable()
+  .optional();
+
 export const adminRouter = router({
   /** Every plugin, enabled or not, with how often it was used. */
   plugins: adminProcedure
@@ -247,27 +256,9 @@ export const adminRouter = router({
       z.object({
         id: uuid,
         storedBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
-        jobsPerHour: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .nullable()
-          .optional(),
-        previewsPerMinute: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .nullable()
-          .optional(),
-        costPerMinute: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .nullable()
-          .optional(),
+        jobsPerHour: countLimit,
+        previewsPerMinute: countLimit,
+        costPerMinute: countLimit,
       }),
     )
     .output(userQuotaSchema)
