@@ -21,7 +21,6 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import { buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
@@ -406,7 +405,7 @@ async function main(): Promise<void> {
   try {
     const url = await ensureDatabase(postgres.adminUrl, 'atelier');
     const database = await openDatabase({ url });
-    await migrateUp(database.db as unknown as Kysely<unknown>);
+    await migrateUp(database.db);
     await database.close();
 
     note('starting the servers...');

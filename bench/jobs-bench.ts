@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Kysely } from 'kysely';
 import sharp from 'sharp';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
   const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), persistent: false });
   const url = await ensureDatabase(server.adminUrl, 'atelier');
   const database = await openDatabase({ url, poolSize: 20 });
-  await migrateUp(database.db as unknown as Kysely<unknown>);
+  await migrateUp(database.db);
   const registry = new PluginRegistry();
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
   const engine = new Engine({ registry, threads });

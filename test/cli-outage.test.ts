@@ -6,7 +6,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Kysely } from 'kysely';
 import { createKysely, migrateUp } from '@atelier/db';
 import { photo, root, testPluginDir } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
@@ -22,7 +21,7 @@ describe('atelier submit during a Postgres outage', () => {
     const { dir, url } = pg;
     const { db } = createKysely(url, 2);
     defer(() => db.destroy());
-    await migrateUp(db as unknown as Kysely<unknown>);
+    await migrateUp(db);
     const queuedIds = async (): Promise<string[]> =>
       (await db.selectFrom('jobs').select('id').where('status', '=', 'queued').execute())
         .map((r) => r.id)

@@ -6,7 +6,6 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } fro
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
 import { createBoss, ensureQueues } from '@atelier/jobs';
@@ -177,7 +176,7 @@ describe('embedded Postgres credentials', () => {
     // The role may do what the app needs in its own database: migrations and the queue's schema.
     const database = await openDatabase({ url });
     defer(() => database.close());
-    await migrateUp(database.db as unknown as Kysely<unknown>);
+    await migrateUp(database.db);
     await database.close();
     expect(await ensureDatabase(server.adminUrl, 'atelier')).toBe(url);
     await server.stop();
@@ -198,7 +197,7 @@ describe('embedded Postgres credentials', () => {
       await query(legacyAdmin, 'create database atelier');
       const legacyUrl = databaseUrl(legacyAdmin, 'atelier');
       const legacy = await openDatabase({ url: legacyUrl });
-      await migrateUp(legacy.db as unknown as Kysely<unknown>);
+      await migrateUp(legacy.db);
       await legacy.close();
       const legacyBoss = createBoss({ url: legacyUrl, superviseIntervalSeconds: 60 });
       await legacyBoss.start();
@@ -235,7 +234,7 @@ describe('embedded Postgres credentials', () => {
       // The app, as its role, migrates and runs the queue on the handed-over database.
       const database = await openDatabase({ url });
       defer(() => database.close());
-      await migrateUp(database.db as unknown as Kysely<unknown>);
+      await migrateUp(database.db);
       await database.close();
       const boss = createBoss({ url, superviseIntervalSeconds: 60 });
       await boss.start();

@@ -1,7 +1,6 @@
 // Postgres restarting under running workers: they reconnect and finish the work. This file runs
 // its own embedded Postgres (stopping the shared one would disturb other test files).
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '@atelier/core';
 import type { Logger } from '@atelier/core';
@@ -28,7 +27,7 @@ async function openJobSystem(
 ) {
   const database = await openDatabase({ url: pg.url });
   defer(() => database.close());
-  await migrateUp(database.db as unknown as Kysely<unknown>);
+  await migrateUp(database.db);
 
   const storage = new LocalStorage({ root: path.join(pg.dir, 'storage') });
   const registry = await testRegistry();

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.drop());
 
-const tables = async (db: Kysely<unknown>): Promise<string[]> =>
+const tables = async <DB>(db: Kysely<DB>): Promise<string[]> =>
   (
     await sql<{
       tablename: string;
@@ -29,7 +29,7 @@ const ALL = [
 
 describe('migrations', () => {
   it('go up, report status, go down and up again', async () => {
-    const db = t.db as unknown as Kysely<unknown>;
+    const db = t.db;
     expect((await migrationStatus(db)).every((m) => m.executedAt === undefined)).toBe(true);
     expect(await migrateUp(db)).toEqual(ALL);
     expect(await migrateUp(db)).toEqual([]);
@@ -61,7 +61,7 @@ describe('migrations', () => {
   it('run safely from several processes at once', async () => {
     const other = await createTestDatabase(inject('pgAdminUrl'), { migrate: false });
     try {
-      const db = other.db as unknown as Kysely<unknown>;
+      const db = other.db;
       const results = await Promise.all([migrateUp(db), migrateUp(db), migrateUp(db)]);
       expect(results.flat()).toEqual(ALL);
     } finally {
@@ -72,7 +72,7 @@ describe('migrations', () => {
   it('0005 keeps each cache entry for every owner whose job holds it, and drops the rest', async () => {
     const other = await createTestDatabase(inject('pgAdminUrl'), { migrate: false });
     try {
-      const db = other.db as unknown as Kysely<unknown>;
+      const db = other.db;
       await migrateUp(db);
       expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
       // Data as 0003 left it: one entry per plan and input, whoever made it.

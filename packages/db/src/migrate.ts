@@ -17,7 +17,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-private-cache-and-url-epoch': privateCache,
 };
 
-function migrator(db: Kysely<unknown>): Migrator {
+// Generic over the schema: migrations build their own tables, whatever the caller's database type.
+function migrator<DB>(db: Kysely<DB>): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
@@ -47,19 +48,19 @@ function check(results: readonly MigrationResult[] | undefined, error: unknown):
 }
 
 /** Applies every pending migration (concurrent callers wait on a lock). Returns the names applied. */
-export async function migrateUp(db: Kysely<unknown>): Promise<string[]> {
+export async function migrateUp<DB>(db: Kysely<DB>): Promise<string[]> {
   const { results, error } = await migrator(db).migrateToLatest();
   return check(results, error).map((r) => r.migrationName);
 }
 
 /** Reverts the latest migration. Returns its name, or undefined when none was applied. */
-export async function migrateDown(db: Kysely<unknown>): Promise<string | undefined> {
+export async function migrateDown<DB>(db: Kysely<DB>): Promise<string | undefined> {
   const { results, error } = await migrator(db).migrateDown();
   return check(results, error)[0]?.migrationName;
 }
 
 /** Every known migration and when it ran (undefined: pending). */
-export async function migrationStatus(db: Kysely<unknown>): Promise<MigrationStatus[]> {
+export async function migrationStatus<DB>(db: Kysely<DB>): Promise<MigrationStatus[]> {
   const list = await migrator(db).getMigrations();
   return list.map((m) => ({ name: m.name, executedAt: m.executedAt }));
 }

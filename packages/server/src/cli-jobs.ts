@@ -4,7 +4,6 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { Argument, Option } from 'commander';
-import type { Kysely } from 'kysely';
 import { AtelierError, OUTPUT_EXTENSIONS, isAtelierError, silentLogger } from '@atelier/core';
 import type { JobRecord } from '@atelier/jobs';
 import { planRequestFromOptions, resultPath, writeFileAtomic } from './cli-apply.ts';
@@ -71,7 +70,7 @@ export function registerJobCommands(program: Command): void {
       const { migrateDown, migrateUp, migrationStatus, openDatabase } = await dbModule();
       const database = await openDatabase(databaseLocation(readConfig()));
       try {
-        const db = database.db as unknown as Kysely<unknown>;
+        const db = database.db;
         if (direction === 'up') {
           const applied = await migrateUp(db);
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');

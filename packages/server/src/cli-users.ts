@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { AtelierError } from '@atelier/core';
 import type { DatabaseHandle } from '@atelier/db';
 import type { AccountService } from './auth/index.ts';
@@ -17,7 +16,7 @@ async function withAccounts<T>(
   const { AccountService, LoginThrottle, SessionService } = await import('./auth/index.ts');
   const database = await openDatabase(databaseLocation(readConfig()));
   try {
-    await migrateUp(database.db as unknown as Kysely<unknown>);
+    await migrateUp(database.db);
     const db = database.db;
     const sessions = new SessionService({ db });
     const accounts = new AccountService({ db, sessions, throttle: new LoginThrottle({ db }) });

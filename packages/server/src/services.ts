@@ -1,7 +1,6 @@
 // The composition root of the database-backed services: Postgres (external or embedded),
 // migrations, storage, pg-boss queues, the job service and, when asked, a worker.
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import type { Engine, Logger, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
@@ -49,7 +48,7 @@ export async function openServices(
   try {
     signal?.throwIfAborted();
     logger.info('start-up: migrating the database');
-    await migrateUp(database.db as unknown as Kysely<unknown>);
+    await migrateUp(database.db);
     const storage = createStorage(
       readStorageConfig(
         {
