@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll } from './cleanups.ts';
-import { spawnServe } from './serve-process.ts';
+import { registerOver, spawnServe } from './serve-process.ts';
 
 const METRICS_TOKEN = 'serve-metrics-token-0123456789ab';
 let database: TestDatabase;
@@ -54,11 +54,11 @@ describe('atelier serve behind a proxy', () => {
       try {
         const url = await server.url;
         const register = (email: string, client: string) =>
-          fetch(`${url}/trpc/auth.register`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
-            body: JSON.stringify({ email, password: 'a good long password', displayName: 'Someone' }),
-          });
+          registerOver(
+            url,
+            { email, password: 'a good long password', displayName: 'Someone' },
+            { 'x-forwarded-for': client },
+          );
         const first = await register('one@example.org', '203.0.113.1');
         expect(first.status).toBe(200);
         expect(first.headers.get('set-cookie')).toMatch(/;\s*Secure/i);

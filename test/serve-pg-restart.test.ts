@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { eventually } from './jobs-harness.ts';
 import { cleanupsAfterAll } from './cleanups.ts';
 import { startPrivatePostgres } from './private-postgres.ts';
-import { spawnServe } from './serve-process.ts';
+import { registerOver, spawnServe } from './serve-process.ts';
 
 const defer = cleanupsAfterAll();
 
@@ -55,14 +55,10 @@ describe('atelier serve through a Postgres restart', () => {
       child.once('exit', (code, signal) => (exit = { code, signal }));
       const url = await listening;
 
-      const register = await fetch(`${url}/trpc/auth.register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email: 'load@example.org',
-          password: 'load test password',
-          displayName: 'Load',
-        }),
+      const register = await registerOver(url, {
+        email: 'load@example.org',
+        password: 'load test password',
+        displayName: 'Load',
       });
       expect(register.status).toBe(200);
       const { result } = (await register.json()) as { result: { data: { token: string } } };

@@ -78,3 +78,16 @@ export function spawnServe(options: {
       ]),
   };
 }
+
+/** `auth.register` over plain HTTP against a served API, as a client without the typed client sends it. */
+export function registerOver(
+  url: string,
+  account: { readonly email: string; readonly password: string; readonly displayName: string },
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}/trpc/auth.register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(account),
+  });
+}

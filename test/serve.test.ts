@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
-import { spawnServe } from './serve-process.ts';
+import { registerOver, spawnServe } from './serve-process.ts';
 
 const defer = cleanupsAfterAll();
 
@@ -40,14 +40,10 @@ describe('atelier serve', () => {
     const serve = await spawnFresh('warn');
     const url = await serve.url;
     expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ok: true });
-    const register = await fetch(`${url}/trpc/auth.register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        email: 'first@example.org',
-        password: 'first user password',
-        displayName: 'First',
-      }),
+    const register = await registerOver(url, {
+      email: 'first@example.org',
+      password: 'first user password',
+      displayName: 'First',
     });
     expect(register.status).toBe(200);
     const styles = (await (await fetch(`${url}/trpc/styles.list`)).json()) as {
