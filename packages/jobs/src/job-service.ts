@@ -340,9 +340,8 @@ export class JobService {
     try {
       const cached = await this.#cachedResult(args.ownerId, hash, image.sha256);
       if (cached) {
-        const row = await this.#db.transaction().execute(async (trx) => {
-          await charge(trx);
-          return trx
+        const insertHit = (db: Kysely<Database>) =>
+          db
             .insertInto('jobs')
             .values({
               ...base,
@@ -361,7 +360,13 @@ export class JobService {
             })
             .returningAll()
             .executeTakeFirstOrThrow();
-        });
+        // One statement without a quota; with one, the charge and the row commit together.
+        const row = quota
+          ? await this.#db.transaction().execute(async (trx) => {
+              await charge(trx);
+              return insertHit(trx);
+            })
+          : await insertHit(this.#db);
         return toJobRecord(row);
       }
       const id = randomUUID();
