@@ -157,10 +157,20 @@ export type PlanRequest = z.input<typeof planRequestSchema>;
 /** Default quality per format, chosen for photos. */
 export const DEFAULT_QUALITY: Record<OutputFormat, number> = { jpeg: 88, png: 100, webp: 85, avif: 60 };
 
-function mergeLimits(base: PlanLimits, ...overrides: (Record<string, unknown> | undefined)[]): PlanLimits {
-  const out: Record<string, unknown> = { ...base };
-  for (const o of overrides) for (const [k, v] of Object.entries(o ?? {})) if (v !== undefined) out[k] = v;
-  return out as unknown as PlanLimits;
+/** Limits a caller may set: any of them, `undefined` meaning "keep the base's". */
+type LimitOverrides = { readonly [K in keyof PlanLimits]?: PlanLimits[K] | undefined };
+
+/** `base` with every limit that `overrides` sets (not `undefined`) replaced. */
+function mergeLimits(base: PlanLimits, overrides: LimitOverrides | undefined): PlanLimits {
+  const maxOutputPixels = overrides?.maxOutputPixels ?? base.maxOutputPixels;
+  return {
+    maxInputBytes: overrides?.maxInputBytes ?? base.maxInputBytes,
+    maxInputPixels: overrides?.maxInputPixels ?? base.maxInputPixels,
+    ...(maxOutputPixels === undefined ? {} : { maxOutputPixels }),
+    stepTimeoutMs: overrides?.stepTimeoutMs ?? base.stepTimeoutMs,
+    maxMemoryMb: overrides?.maxMemoryMb ?? base.maxMemoryMb,
+    formats: overrides?.formats ?? base.formats,
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -222,7 +232,7 @@ export function createPlan(
 /** The engine's limits with a request's on top; the output limit can only go down. */
 function planLimits(
   engine: Partial<PlanLimits> | undefined,
-  requested: { readonly [K in keyof PlanLimits]?: PlanLimits[K] | undefined } | undefined,
+  requested: LimitOverrides | undefined,
 ): PlanLimits {
   const base = mergeLimits(DEFAULT_LIMITS, engine);
   const ceiling = outputPixelLimit(base);
