@@ -1,7 +1,7 @@
 /** Rec. 601 luma weights in 1/256ths, the same as libvips' and OpenCV's RGB to grey. */
-const WR = 77;
-const WG = 150;
-const WB = 29;
+export const LUMA_R = 77;
+export const LUMA_G = 150;
+export const LUMA_B = 29;
 
 /**
  * Luma (Rec. 601, `0.299 R + 0.587 G + 0.114 B`) of interleaved 8-bit RGB pixels, as 8-bit grey.
@@ -22,7 +22,7 @@ export function lumaPlane(
   if (channels < 3) throw new Error('lumaPlane: needs at least 3 channels');
   if (rgb.length < pixels * channels) throw new Error('lumaPlane: source too small');
   for (let i = 0, j = 0; i < pixels; i++, j += channels) {
-    out[i] = (rgb[j]! * WR + rgb[j + 1]! * WG + rgb[j + 2]! * WB + 128) >> 8;
+    out[i] = (rgb[j]! * LUMA_R + rgb[j + 1]! * LUMA_G + rgb[j + 2]! * LUMA_B + 128) >> 8;
   }
   return out;
 }
@@ -68,4 +68,50 @@ export function lut8(fn: (value: number) => number): Uint8Array {
     lut[i] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
   return lut;
+}
+
+/**
+ * An sRGB colour (each channel 0–255) as hue (degrees, 0 to below 360; 0 for greys), saturation
+ * and value (0–1), the hexcone model of Smith 1978 that CSS and most editors use.
+ *
+ * @example
+ * rgbToHsv(255, 128, 0); // [30.1, 1, 1]
+ */
+export function rgbToHsv(r: number, g: number, b: number): [hue: number, saturation: number, value: number] {
+  const max = Math.max(r, g, b);
+  const d = max - Math.min(r, g, b);
+  let hue = 0;
+  if (d > 0) {
+    if (max === r) hue = 60 * (((g - b) / d + 6) % 6);
+    else if (max === g) hue = 60 * ((b - r) / d + 2);
+    else hue = 60 * ((r - g) / d + 4);
+  }
+  return [hue, max === 0 ? 0 : d / max, max / 255];
+}
+
+/**
+ * Hue (degrees, any value: it wraps), saturation and value (0–1) back to sRGB, each channel
+ * rounded to 0–255. The inverse of {@link rgbToHsv} up to rounding.
+ *
+ * @example
+ * hsvToRgb(200, 0.5, 1); // [128, 213, 255]
+ */
+export function hsvToRgb(hue: number, saturation: number, value: number): [r: number, g: number, b: number] {
+  const hh = (((hue % 360) + 360) % 360) / 60;
+  const c = value * saturation;
+  const x = c * (1 - Math.abs((hh % 2) - 1));
+  const m = value - c;
+  const [r, g, b] =
+    hh < 1
+      ? [c, x, 0]
+      : hh < 2
+        ? [x, c, 0]
+        : hh < 3
+          ? [0, c, x]
+          : hh < 4
+            ? [0, x, c]
+            : hh < 5
+              ? [x, 0, c]
+              : [c, 0, x];
+  return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }

@@ -1,7 +1,7 @@
 // Pixel kernels for plugin authors: fast, allocation-aware building blocks (box filters, guided
 // filter, colour conversions, ...). Built-in styles use only what is exported here.
 export { boxFilter } from './box-filter.ts';
-export { boxRadiiForGaussian, gaussianBlur } from './gaussian-blur.ts';
+export { boxRadiiForGaussian, gaussianBlur, gaussianBlurU16 } from './gaussian-blur.ts';
 export {
   applyGuidedCoefficients,
   composeGuidedCoefficients,
@@ -9,8 +9,16 @@ export {
   guidedSmooth,
 } from './guided-filter.ts';
 export type { GuidedCoefficients, GuidedFilterArgs } from './guided-filter.ts';
-export { BilinearUpsampler, downsampleBox, downsampledSize } from './resample.ts';
-export { linearToSrgb, lumaOfPlanes, lumaPlane, lut8, srgbToLinear } from './color.ts';
+export {
+  BilinearUpsampler,
+  FIXED_MAX,
+  FIXED_SCALE,
+  downsampleArea,
+  downsampleBox,
+  downsampledSize,
+} from './resample.ts';
+export type { DownsampleAreaArgs, FixedPlanes } from './resample.ts';
+export { hsvToRgb, linearToSrgb, lumaOfPlanes, lumaPlane, lut8, rgbToHsv, srgbToLinear } from './color.ts';
 export { SeededRandom, fillNoise, hash32 } from './rng.ts';
 export { domainTransformFilter } from './domain-transform.ts';
 export type { DomainTransformArgs } from './domain-transform.ts';
@@ -31,5 +39,5 @@ export type { StrokeTextures, StrokeTexturesArgs } from './stroke-texture.ts';
 export { pencilStrokes } from './pencil-strokes.ts';
 export type { PencilStrokesArgs } from './pencil-strokes.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
-export { planePercentiles } from './levels.ts';
+export { planePercentiles, smoothHistogram } from './levels.ts';
 export { gradientMagnitude } from './gradient.ts';

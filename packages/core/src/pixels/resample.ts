@@ -1,3 +1,6 @@
+import type { RawImage } from '../plugin.ts';
+import { LUMA_B, LUMA_G, LUMA_R } from './color.ts';
+
 /**
  * Size of a plane shrunk by an integer factor with {@link downsampleBox}: `ceil(size / factor)`.
  */
@@ -360,5 +363,331 @@ function interpolateRow4(
     o1[x] = a1 + (p1[j]! - a1) * f;
     o2[x] = a2 + (p2[j]! - a2) * f;
     o3[x] = a3 + (p3[j]! - a3) * f;
+  }
+}
+
+/** Fixed-point planes from {@link downsampleArea} hold this many times the 8-bit value. */
+export const FIXED_SCALE = 4;
+/** The largest sample of a fixed-point plane: 255 x {@link FIXED_SCALE}. */
+export const FIXED_MAX = 255 * FIXED_SCALE;
+
+/** 4 pixels x luma weights summing to 256, down to FIXED_SCALE x 0–255: shift by 8. */
+const HALVE_SHIFT = 8;
+const HALVE_ROUND = 1 << (HALVE_SHIFT - 1);
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * An image at reduced size as 16-bit fixed-point planes: a quarter grey level of precision
+ * (samples are {@link FIXED_SCALE} x 0–255, so 0–1020), cheap integer arithmetic, and room for
+ * {@link gaussianBlurU16} to carry two samples in one 32-bit word.
+ */
+export interface FixedPlanes {
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Samples per row of `luma` and `rgb`: `width` rounded up to even (word-aligned rows for
+   * {@link gaussianBlurU16}); an odd width's spare sample repeats the row's last pixel.
+   */
+  readonly stride: number;
+  /** Rec. 601 luma (weights 77, 150, 29 / 256, as {@link lumaPlane}), `stride * height` samples. */
+  readonly luma: Uint16Array;
+  /** Red, green and blue, like `luma`; only when asked for (`color`) and the image has colour. */
+  readonly rgb: readonly [Uint16Array, Uint16Array, Uint16Array] | undefined;
+  /** Alpha 0–255 (not scaled), `width * height` samples; only when the image has alpha. */
+  readonly alpha: Uint8Array | undefined;
+}
+
+/** The arguments of {@link downsampleArea}. */
+export interface DownsampleAreaArgs {
+  /** Output width, 1 or more. */
+  readonly width: number;
+  /** Output height, 1 or more. */
+  readonly height: number;
+  /** Also average the colour channels into `rgb`. @default false */
+  readonly color?: boolean;
+}
+
+/**
+ * Shrinks an 8-bit image (1 to 4 channels) to `width` x `height` by area averaging, into
+ * {@link FixedPlanes}. When the aspect ratios differ, the centred crop that has the output's
+ * aspect is averaged (as sharp's `fit: 'cover'`). Each output pixel is the mean of the source
+ * pixels its box covers (box edges rounded down to whole pixels), so any ratio works, also
+ * fractional ones; use it to reduce, not to enlarge.
+ *
+ * One pass over the source. The common case of halving RGB luma reads the source four bytes at
+ * a time; halving with colour has its own fused loop.
+ *
+ * @example
+ * const small = downsampleArea(image, { width: image.width >> 1, height: image.height >> 1 });
+ * // small.luma[y * small.stride + x] / FIXED_SCALE is the grey level 0–255.
+ */
+export function downsampleArea(image: RawImage, args: DownsampleAreaArgs): FixedPlanes {
+  const { width: W, height: H, channels: c, data } = image;
+  const w = Math.floor(args.width);
+  const h = Math.floor(args.height);
+  if (!(w >= 1 && h >= 1)) throw new Error(`downsampleArea: bad output size ${args.width}x${args.height}`);
+  if (data.length < W * H * c) throw new Error('downsampleArea: source too small');
+  let cw = W;
+  let ch = H;
+  if (W * h > H * w) cw = Math.max(1, Math.min(W, (H * w) / h));
+  else ch = Math.max(1, Math.min(H, (W * h) / w));
+  const cx = (W - cw) / 2;
+  const cy = (H - ch) / 2;
+  const stride = w + (w & 1);
+  const n = stride * h;
+  const y = new Uint16Array(n);
+  const color = args.color === true && c >= 3;
+  const hasAlpha = c === 2 || c === 4;
+  const planes: FixedPlanes = {
+    width: w,
+    height: h,
+    stride,
+    luma: y,
+    rgb: color ? [new Uint16Array(n), new Uint16Array(n), new Uint16Array(n)] : undefined,
+    alpha: hasAlpha ? new Uint8Array(w * h) : undefined,
+  };
+  const half =
+    c === 3 && !color && cw === 2 * w && ch === 2 * h && Number.isInteger(cx) && Number.isInteger(cy);
+  if (half && LITTLE_ENDIAN && data.byteOffset % 4 === 0 && W % 4 === 0 && cx % 4 === 0 && w % 2 === 0) {
+    halveLumaWords(data, W, cx, cy, w, h, y);
+  } else if (half) {
+    halveLuma(data, W, cx, cy, w, h, y);
+  } else if (
+    c === 3 &&
+    planes.rgb &&
+    cw === 2 * w &&
+    ch === 2 * h &&
+    Number.isInteger(cx) &&
+    Number.isInteger(cy)
+  ) {
+    const [r, g, b] = planes.rgb;
+    for (let oy = 0; oy < h; oy++)
+      halveColorRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, r, g, b, oy * stride, w);
+  } else {
+    areaAverage(image, cx, cy, cw, ch, planes);
+  }
+  // An odd width leaves a spare column in each row: repeat the last pixel into it.
+  if (stride !== w) {
+    for (const plane of [y, ...(planes.rgb ?? [])]) {
+      for (let row = 0; row < n; row += stride) plane[row + w] = plane[row + w - 1]!;
+    }
+  }
+  return planes;
+}
+
+/** Source pixel ranges [lo, hi) that average into each of `n` output pixels. */
+function boxRanges(offset: number, length: number, n: number): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(n);
+  const hi = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = Math.floor(offset + (i * length) / n);
+    lo[i] = a;
+    hi[i] = Math.max(a + 1, Math.floor(offset + ((i + 1) * length) / n));
+  }
+  return { lo, hi };
+}
+
+/** 2x2 box average of RGB into luminance, reading four bytes at a time (little-endian). */
+function halveLumaWords(
+  data: Uint8Array,
+  W: number,
+  cx: number,
+  cy: number,
+  w: number,
+  h: number,
+  y: Uint16Array,
+): void {
+  const u = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
+  const rowWords = (W * 3) >> 2;
+  // One call per row: V8 optimises a small hot function better than a long nested loop.
+  for (let oy = 0; oy < h; oy++) {
+    const i = (cy + 2 * oy) * rowWords + ((cx * 3) >> 2);
+    halveLumaWordsRow(u, i, i + rowWords, y, oy * w, w);
+  }
+}
+
+function halveLumaWordsRow(u: Uint32Array, i: number, j: number, y: Uint16Array, o: number, w: number): void {
+  // Twelve bytes R0 G0 B0 R1 | G1 B1 R2 G2 | B2 R3 G3 B3 hold two output pixels per row; even
+  // and odd bytes of the two rows are summed in 16-bit lanes, then picked apart.
+  for (let ox = 0; ox < w; ox += 2, o += 2, i += 3, j += 3) {
+    const a0 = u[i]!;
+    const a1 = u[i + 1]!;
+    const a2 = u[i + 2]!;
+    const b0 = u[j]!;
+    const b1 = u[j + 1]!;
+    const b2 = u[j + 2]!;
+    const e0 = (a0 & 0xff00ff) + (b0 & 0xff00ff);
+    const o0 = ((a0 >>> 8) & 0xff00ff) + ((b0 >>> 8) & 0xff00ff);
+    const e1 = (a1 & 0xff00ff) + (b1 & 0xff00ff);
+    const o1 = ((a1 >>> 8) & 0xff00ff) + ((b1 >>> 8) & 0xff00ff);
+    const e2 = (a2 & 0xff00ff) + (b2 & 0xff00ff);
+    const o2 = ((a2 >>> 8) & 0xff00ff) + ((b2 >>> 8) & 0xff00ff);
+    const r0 = (e0 & 0xffff) + (o0 >>> 16);
+    const g0 = (o0 & 0xffff) + (e1 & 0xffff);
+    const b0s = (e0 >>> 16) + (o1 & 0xffff);
+    const r1 = (e1 >>> 16) + (o2 & 0xffff);
+    const g1 = (o1 >>> 16) + (e2 >>> 16);
+    const b1s = (e2 & 0xffff) + (o2 >>> 16);
+    // Four pixels times weights summing to 256, to FIXED_SCALE x 0–255: divide by 1024 / FIXED_SCALE.
+    y[o] = (LUMA_R * r0 + LUMA_G * g0 + LUMA_B * b0s + HALVE_ROUND) >> HALVE_SHIFT;
+    y[o + 1] = (LUMA_R * r1 + LUMA_G * g1 + LUMA_B * b1s + HALVE_ROUND) >> HALVE_SHIFT;
+  }
+}
+
+/** 2x2 box average of RGB into luminance, byte by byte. */
+function halveLuma(
+  data: Uint8Array,
+  W: number,
+  cx: number,
+  cy: number,
+  w: number,
+  h: number,
+  y: Uint16Array,
+): void {
+  const stride = w + (w & 1);
+  for (let oy = 0; oy < h; oy++) halveLumaRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, oy * stride, w);
+}
+
+function halveLumaRow(
+  data: Uint8Array,
+  p: number,
+  rowBytes: number,
+  y: Uint16Array,
+  o: number,
+  w: number,
+): void {
+  for (let ox = 0; ox < w; ox++, o++, p += 6) {
+    const q = p + rowBytes;
+    const r = data[p]! + data[p + 3]! + data[q]! + data[q + 3]!;
+    const g = data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]!;
+    const b = data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]!;
+    y[o] = (LUMA_R * r + LUMA_G * g + LUMA_B * b + HALVE_ROUND) >> HALVE_SHIFT;
+  }
+}
+
+function halveColorRow(
+  data: Uint8Array,
+  p: number,
+  rowBytes: number,
+  y: Uint16Array,
+  rp: Uint16Array,
+  gp: Uint16Array,
+  bp: Uint16Array,
+  o: number,
+  w: number,
+): void {
+  for (let ox = 0; ox < w; ox++, o++, p += 6) {
+    const q = p + rowBytes;
+    const r = data[p]! + data[p + 3]! + data[q]! + data[q + 3]!;
+    const g = data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]!;
+    const b = data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]!;
+    y[o] = (LUMA_R * r + LUMA_G * g + LUMA_B * b + HALVE_ROUND) >> HALVE_SHIFT;
+    // Four pixels sum to 4 x 0–255, which is FIXED_SCALE x 0–255.
+    rp[o] = r;
+    gp[o] = g;
+    bp[o] = b;
+  }
+}
+
+/** General area average (any size, any channel count) into `planes`. */
+function areaAverage(
+  image: RawImage,
+  cx: number,
+  cy: number,
+  cw: number,
+  ch: number,
+  planes: FixedPlanes,
+): void {
+  const { width: W, channels: c, data } = image;
+  const { width: w, height: h, stride, luma: y, rgb, alpha: a } = planes;
+  const xs = boxRanges(cx, cw, w);
+  const ys = boxRanges(cy, ch, h);
+  const x0 = xs.lo[0]!;
+  const span = xs.hi[w - 1]! - x0;
+  // Box edges relative to the crop's first column.
+  for (let i = 0; i < w; i++) {
+    xs.lo[i]! -= x0;
+    xs.hi[i]! -= x0;
+  }
+  const accY = new Float64Array(span);
+  const accC = rgb
+    ? ([new Float64Array(span), new Float64Array(span), new Float64Array(span)] as const)
+    : undefined;
+  const accA = a ? new Float64Array(span) : undefined;
+  for (let oy = 0; oy < h; oy++) {
+    const sy0 = ys.lo[oy]!;
+    const sy1 = ys.hi[oy]!;
+    accY.fill(0);
+    accA?.fill(0);
+    if (accC) for (const acc of accC) acc.fill(0);
+    for (let sy = sy0; sy < sy1; sy++) {
+      const p = (sy * W + x0) * c;
+      if (c < 3) sumGrey(data, p, c, span, accY);
+      else if (accC) sumColor(data, p, c, span, accY, accC[0], accC[1], accC[2]);
+      else sumLuma(data, p, c, span, accY);
+      if (accA) sumChannel(data, p + c - 1, c, span, accA);
+    }
+    const o = oy * stride;
+    // accY holds luminance times 256; the planes hold SCALE times 0–255.
+    const scale = FIXED_SCALE / (sy1 - sy0);
+    boxesOut(accY, xs.lo, xs.hi, scale / 256, FIXED_MAX, y, o, w);
+    if (accC && rgb)
+      for (let k = 0; k < 3; k++) boxesOut(accC[k]!, xs.lo, xs.hi, scale, FIXED_MAX, rgb[k]!, o, w);
+    if (accA && a) boxesOut(accA, xs.lo, xs.hi, 1 / (sy1 - sy0), 255, a, oy * w, w);
+  }
+}
+
+function sumLuma(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
+  for (let x = 0; x < span; x++, p += c)
+    acc[x]! += LUMA_R * data[p]! + LUMA_G * data[p + 1]! + LUMA_B * data[p + 2]!;
+}
+
+function sumGrey(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
+  for (let x = 0; x < span; x++, p += c) acc[x]! += 256 * data[p]!;
+}
+
+function sumChannel(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
+  for (let x = 0; x < span; x++, p += c) acc[x]! += data[p]!;
+}
+
+function sumColor(
+  data: Uint8Array,
+  p: number,
+  c: number,
+  span: number,
+  accY: Float64Array,
+  accR: Float64Array,
+  accG: Float64Array,
+  accB: Float64Array,
+): void {
+  for (let x = 0; x < span; x++, p += c) {
+    const r = data[p]!;
+    const g = data[p + 1]!;
+    const b = data[p + 2]!;
+    accY[x]! += LUMA_R * r + LUMA_G * g + LUMA_B * b;
+    accR[x]! += r;
+    accG[x]! += g;
+    accB[x]! += b;
+  }
+}
+
+/** Sums each box [lo, hi) of `acc`, averages it, and writes it times `scale` (rounded, capped at `max`). */
+function boxesOut(
+  acc: Float64Array,
+  lo: Int32Array,
+  hi: Int32Array,
+  scale: number,
+  max: number,
+  out: Uint16Array | Uint8Array,
+  o: number,
+  w: number,
+): void {
+  for (let ox = 0; ox < w; ox++, o++) {
+    const l = lo[ox]!;
+    const r = hi[ox]!;
+    let s = 0;
+    for (let x = l; x < r; x++) s += acc[x]!;
+    out[o] = Math.min(max, (s * scale) / (r - l) + 0.5);
   }
 }

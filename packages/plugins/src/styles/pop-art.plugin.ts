@@ -1,5 +1,14 @@
-import { definePlugin } from '@atelier/core';
-import type { RawImage } from '@atelier/core';
+import {
+  FIXED_MAX,
+  FIXED_SCALE,
+  definePlugin,
+  downsampleArea,
+  gaussianBlurU16,
+  hsvToRgb,
+  rgbToHsv,
+  smoothHistogram,
+} from '@atelier/core';
+import type { FixedPlanes, RawImage } from '@atelier/core';
 import { z } from 'zod';
 import { hexColor, parseHexColor } from '../color-param.ts';
 
@@ -20,10 +29,11 @@ import { hexColor, parseHexColor } from '../color-param.ts';
  * 5. each tile maps level k to colour k of its palette (hue-rotate: the pixel's hue bin turned
  *    by the tile's angle), with halftone dots across level boundaries when `halftone` is on.
  *
- * Speed: the default path never leaves integers. The 2x2 average reads the RGB bytes four at a
- * time, the smoothing carries two pixels per 32-bit word, and painting writes four RGB pixels as
- * three words from a per-tile table of all 4096 combinations of four levels. The halftone screen
- * is a precomputed distance map, worked out once for all tiles.
+ * Speed: the default path never leaves integers. Steps 2 and 3 are core's fixed-point kernels
+ * (`downsampleArea`, which halves RGB reading four bytes at a time, and `gaussianBlurU16`, which
+ * carries two pixels per 32-bit word); painting writes four RGB pixels as three words from a
+ * per-tile table of all 4096 combinations of four levels. The halftone screen is a precomputed
+ * distance map, worked out once for all tiles.
  */
 
 const PALETTE_NAMES = ['warhol', 'lichtenstein', 'neon', 'pastel', 'hue-rotate'] as const;
@@ -95,15 +105,8 @@ export const popArtParams = z.object({
 
 type PopArtParams = z.output<typeof popArtParams>;
 
-/**
- * Planes at tile size hold 4 x the 0–255 value (0–1020): a quarter level of precision, and two
- * values times 16 still fit a 32-bit word below 2^30 (see {@link binomialPass}).
- */
-const SCALE = 4;
-const HALVE_SHIFT = 8;
-const HALVE_ROUND = 1 << (HALVE_SHIFT - 1);
-const MAX_VALUE = 255 * SCALE;
-const TONE_BINS = MAX_VALUE + 1;
+/** Tone values of the luminance plane: 0 to FIXED_MAX, a quarter grey level each. */
+const TONE_BINS = FIXED_MAX + 1;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -124,440 +127,10 @@ function spans(length: number, count: number, gap: number): Span[] {
   return out;
 }
 
-/**
- * The photo at tile size: `w` x `h` pixels in rows of `stride` (even) values. `y` is luminance
- * (BT.601 weights), `r`/`g`/`b` colour (hue-rotate only), all scaled by {@link SCALE};
- * `a` is alpha 0–255 in rows of `w`, when the input has alpha.
- */
-interface Planes {
-  readonly w: number;
-  readonly h: number;
-  readonly stride: number;
-  readonly y: Uint16Array;
-  readonly rgb: readonly [Uint16Array, Uint16Array, Uint16Array] | undefined;
-  readonly a: Uint8Array | undefined;
-}
-
-/** Source pixel ranges [lo, hi) that average into each of `n` output pixels. */
-function boxRanges(offset: number, length: number, n: number): { lo: Int32Array; hi: Int32Array } {
-  const lo = new Int32Array(n);
-  const hi = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const a = Math.floor(offset + (i * length) / n);
-    lo[i] = a;
-    hi[i] = Math.max(a + 1, Math.floor(offset + ((i + 1) * length) / n));
-  }
-  return { lo, hi };
-}
-
-/**
- * Area-averages the centre crop of `image` that has the aspect of w x h down to w x h. The
- * common case (RGB, exactly half size) has fused fast paths; the rest sums rows into column
- * accumulators, then columns in boxes: one pass over the source either way.
- */
-function downscale(image: RawImage, w: number, h: number, wantColor: boolean): Planes {
-  const { width: W, height: H, channels: c, data } = image;
-  let cw = W;
-  let ch = H;
-  if (W * h > H * w) cw = Math.max(1, Math.min(W, (H * w) / h));
-  else ch = Math.max(1, Math.min(H, (W * h) / w));
-  const cx = (W - cw) / 2;
-  const cy = (H - ch) / 2;
-  const stride = w + (w & 1);
-  const n = stride * h;
-  const y = new Uint16Array(n);
-  const color = wantColor && c >= 3;
-  const hasAlpha = c === 2 || c === 4;
-  const planes: Planes = {
-    w,
-    h,
-    stride,
-    y,
-    rgb: color ? [new Uint16Array(n), new Uint16Array(n), new Uint16Array(n)] : undefined,
-    a: hasAlpha ? new Uint8Array(w * h) : undefined,
-  };
-  const half =
-    c === 3 && !color && cw === 2 * w && ch === 2 * h && Number.isInteger(cx) && Number.isInteger(cy);
-  if (half && LITTLE_ENDIAN && data.byteOffset % 4 === 0 && W % 4 === 0 && cx % 4 === 0 && w % 2 === 0) {
-    halveLumaWords(data, W, cx, cy, w, h, y);
-  } else if (half) {
-    halveLuma(data, W, cx, cy, w, h, y);
-  } else if (
-    c === 3 &&
-    planes.rgb &&
-    cw === 2 * w &&
-    ch === 2 * h &&
-    Number.isInteger(cx) &&
-    Number.isInteger(cy)
-  ) {
-    const [r, g, b] = planes.rgb;
-    for (let oy = 0; oy < h; oy++)
-      halveColorRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, r, g, b, oy * stride, w);
-  } else {
-    areaAverage(image, cx, cy, cw, ch, planes);
-  }
-  // An odd width leaves a spare column in each row: repeat the last pixel into it.
-  if (stride !== w) {
-    for (const plane of [y, ...(planes.rgb ?? [])]) {
-      for (let row = 0; row < n; row += stride) plane[row + w] = plane[row + w - 1]!;
-    }
-  }
-  return planes;
-}
-
-/** 2x2 box average of RGB into luminance, reading four bytes at a time (little-endian). */
-function halveLumaWords(
-  data: Uint8Array,
-  W: number,
-  cx: number,
-  cy: number,
-  w: number,
-  h: number,
-  y: Uint16Array,
-): void {
-  const u = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
-  const rowWords = (W * 3) >> 2;
-  // One call per row: V8 optimises a small hot function better than a long nested loop.
-  for (let oy = 0; oy < h; oy++) {
-    const i = (cy + 2 * oy) * rowWords + ((cx * 3) >> 2);
-    halveLumaWordsRow(u, i, i + rowWords, y, oy * w, w);
-  }
-}
-
-function halveLumaWordsRow(u: Uint32Array, i: number, j: number, y: Uint16Array, o: number, w: number): void {
-  // Twelve bytes R0 G0 B0 R1 | G1 B1 R2 G2 | B2 R3 G3 B3 hold two output pixels per row; even
-  // and odd bytes of the two rows are summed in 16-bit lanes, then picked apart.
-  for (let ox = 0; ox < w; ox += 2, o += 2, i += 3, j += 3) {
-    const a0 = u[i]!;
-    const a1 = u[i + 1]!;
-    const a2 = u[i + 2]!;
-    const b0 = u[j]!;
-    const b1 = u[j + 1]!;
-    const b2 = u[j + 2]!;
-    const e0 = (a0 & 0xff00ff) + (b0 & 0xff00ff);
-    const o0 = ((a0 >>> 8) & 0xff00ff) + ((b0 >>> 8) & 0xff00ff);
-    const e1 = (a1 & 0xff00ff) + (b1 & 0xff00ff);
-    const o1 = ((a1 >>> 8) & 0xff00ff) + ((b1 >>> 8) & 0xff00ff);
-    const e2 = (a2 & 0xff00ff) + (b2 & 0xff00ff);
-    const o2 = ((a2 >>> 8) & 0xff00ff) + ((b2 >>> 8) & 0xff00ff);
-    const r0 = (e0 & 0xffff) + (o0 >>> 16);
-    const g0 = (o0 & 0xffff) + (e1 & 0xffff);
-    const b0s = (e0 >>> 16) + (o1 & 0xffff);
-    const r1 = (e1 >>> 16) + (o2 & 0xffff);
-    const g1 = (o1 >>> 16) + (e2 >>> 16);
-    const b1s = (e2 & 0xffff) + (o2 >>> 16);
-    // Four pixels times weights summing to 256, to SCALE x 0–255: divide by 1024 / SCALE.
-    y[o] = (77 * r0 + 150 * g0 + 29 * b0s + HALVE_ROUND) >> HALVE_SHIFT;
-    y[o + 1] = (77 * r1 + 150 * g1 + 29 * b1s + HALVE_ROUND) >> HALVE_SHIFT;
-  }
-}
-
-/** 2x2 box average of RGB into luminance, byte by byte. */
-function halveLuma(
-  data: Uint8Array,
-  W: number,
-  cx: number,
-  cy: number,
-  w: number,
-  h: number,
-  y: Uint16Array,
-): void {
-  const stride = w + (w & 1);
-  for (let oy = 0; oy < h; oy++) halveLumaRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, oy * stride, w);
-}
-
-function halveLumaRow(
-  data: Uint8Array,
-  p: number,
-  rowBytes: number,
-  y: Uint16Array,
-  o: number,
-  w: number,
-): void {
-  for (let ox = 0; ox < w; ox++, o++, p += 6) {
-    const q = p + rowBytes;
-    const r = data[p]! + data[p + 3]! + data[q]! + data[q + 3]!;
-    const g = data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]!;
-    const b = data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]!;
-    y[o] = (77 * r + 150 * g + 29 * b + HALVE_ROUND) >> HALVE_SHIFT;
-  }
-}
-
-function halveColorRow(
-  data: Uint8Array,
-  p: number,
-  rowBytes: number,
-  y: Uint16Array,
-  rp: Uint16Array,
-  gp: Uint16Array,
-  bp: Uint16Array,
-  o: number,
-  w: number,
-): void {
-  for (let ox = 0; ox < w; ox++, o++, p += 6) {
-    const q = p + rowBytes;
-    const r = data[p]! + data[p + 3]! + data[q]! + data[q + 3]!;
-    const g = data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]!;
-    const b = data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]!;
-    y[o] = (77 * r + 150 * g + 29 * b + HALVE_ROUND) >> HALVE_SHIFT;
-    // Four pixels sum to 4 x 0–255, which is SCALE x 0–255.
-    rp[o] = r;
-    gp[o] = g;
-    bp[o] = b;
-  }
-}
-
-/** General area average (any size, any channel count) into `planes`. */
-function areaAverage(image: RawImage, cx: number, cy: number, cw: number, ch: number, planes: Planes): void {
-  const { width: W, channels: c, data } = image;
-  const { w, h, stride, y, rgb, a } = planes;
-  const xs = boxRanges(cx, cw, w);
-  const ys = boxRanges(cy, ch, h);
-  const x0 = xs.lo[0]!;
-  const span = xs.hi[w - 1]! - x0;
-  // Box edges relative to the crop's first column.
-  for (let i = 0; i < w; i++) {
-    xs.lo[i]! -= x0;
-    xs.hi[i]! -= x0;
-  }
-  const accY = new Float64Array(span);
-  const accC = rgb
-    ? ([new Float64Array(span), new Float64Array(span), new Float64Array(span)] as const)
-    : undefined;
-  const accA = a ? new Float64Array(span) : undefined;
-  for (let oy = 0; oy < h; oy++) {
-    const sy0 = ys.lo[oy]!;
-    const sy1 = ys.hi[oy]!;
-    accY.fill(0);
-    accA?.fill(0);
-    if (accC) for (const acc of accC) acc.fill(0);
-    for (let sy = sy0; sy < sy1; sy++) {
-      const p = (sy * W + x0) * c;
-      if (c < 3) sumGrey(data, p, c, span, accY);
-      else if (accC) sumColor(data, p, c, span, accY, accC[0], accC[1], accC[2]);
-      else sumLuma(data, p, c, span, accY);
-      if (accA) sumChannel(data, p + c - 1, c, span, accA);
-    }
-    const o = oy * stride;
-    // accY holds luminance times 256; the planes hold SCALE times 0–255.
-    const scale = SCALE / (sy1 - sy0);
-    boxesOut(accY, xs.lo, xs.hi, scale / 256, MAX_VALUE, y, o, w);
-    if (accC && rgb)
-      for (let k = 0; k < 3; k++) boxesOut(accC[k]!, xs.lo, xs.hi, scale, MAX_VALUE, rgb[k]!, o, w);
-    if (accA && a) boxesOut(accA, xs.lo, xs.hi, 1 / (sy1 - sy0), 255, a, oy * w, w);
-  }
-}
-
-function sumLuma(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
-  for (let x = 0; x < span; x++, p += c) acc[x]! += 77 * data[p]! + 150 * data[p + 1]! + 29 * data[p + 2]!;
-}
-
-function sumGrey(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
-  for (let x = 0; x < span; x++, p += c) acc[x]! += 256 * data[p]!;
-}
-
-function sumChannel(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
-  for (let x = 0; x < span; x++, p += c) acc[x]! += data[p]!;
-}
-
-function sumColor(
-  data: Uint8Array,
-  p: number,
-  c: number,
-  span: number,
-  accY: Float64Array,
-  accR: Float64Array,
-  accG: Float64Array,
-  accB: Float64Array,
-): void {
-  for (let x = 0; x < span; x++, p += c) {
-    const r = data[p]!;
-    const g = data[p + 1]!;
-    const b = data[p + 2]!;
-    accY[x]! += 77 * r + 150 * g + 29 * b;
-    accR[x]! += r;
-    accG[x]! += g;
-    accB[x]! += b;
-  }
-}
-
-/** Sums each box [lo, hi) of `acc`, averages it, and writes it times `scale` (rounded, capped at `max`). */
-function boxesOut(
-  acc: Float64Array,
-  lo: Int32Array,
-  hi: Int32Array,
-  scale: number,
-  max: number,
-  out: Uint16Array | Uint8Array,
-  o: number,
-  w: number,
-): void {
-  for (let ox = 0; ox < w; ox++, o++) {
-    const l = lo[ox]!;
-    const r = hi[ox]!;
-    let s = 0;
-    for (let x = l; x < r; x++) s += acc[x]!;
-    out[o] = Math.min(max, (s * scale) / (r - l) + 0.5);
-  }
-}
-
-/**
- * One pass of the 5-tap binomial [1 4 6 4 1]/16 (sigma 1 px) along rows then columns, edges
- * repeated, in place. Two pixels travel in each 32-bit word: values up to 1020 times 16 still fit
- * a 16-bit lane and the word stays below 2^30 (a small integer for V8), so the adds need no
- * unpacking.
- */
-function binomialPass(plane: Uint16Array, stride: number, h: number): void {
-  const k = stride >> 1;
-  const u = new Uint32Array(plane.buffer, plane.byteOffset, (stride * h) >> 1);
-  for (let base = 0; base < u.length; base += k) binomialRow(u, base, k);
-  // Columns: rows above the current one are kept unfiltered in a ring of three row copies.
-  let above2 = new Uint32Array(k);
-  let above1 = new Uint32Array(k);
-  let current = new Uint32Array(k);
-  above2.set(u.subarray(0, k));
-  above1.set(u.subarray(0, k));
-  for (let row = 0; row < h; row++) {
-    const c = row * k;
-    current.set(u.subarray(c, c + k));
-    binomialColumns(
-      u,
-      c,
-      above2,
-      above1,
-      current,
-      Math.min(row + 1, h - 1) * k,
-      Math.min(row + 2, h - 1) * k,
-      k,
-    );
-    const spare = above2;
-    above2 = above1;
-    above1 = current;
-    current = spare;
-  }
-}
-
-const LANE_ROUND = 0x00080008;
-const LANE_MASK = 0x0fff0fff;
-
-function binomialRow(u: Uint32Array, base: number, k: number): void {
-  // With W_i the word of pixels 2i, 2i+1 and S_i = (pixel 2i-1, pixel 2i), the filtered word is
-  // W_i-1 + 4 S_i + 6 W_i + 4 S_i+1 + W_i+1, lane by lane.
-  const first = u[base]! & 0xffff;
-  const lastPx = u[base + k - 1]! >>> 16;
-  const last = lastPx | (lastPx << 16);
-  let wm = first | (first << 16);
-  let w0 = u[base]!;
-  let s0 = (wm >>> 16) | ((w0 & 0xffff) << 16);
-  for (let i = 0; i < k; i++) {
-    const w1 = i + 1 < k ? u[base + i + 1]! : last;
-    const s1 = (w0 >>> 16) | ((w1 & 0xffff) << 16);
-    u[base + i] = ((wm + 4 * s0 + 6 * w0 + 4 * s1 + w1 + LANE_ROUND) >>> 4) & LANE_MASK;
-    wm = w0;
-    w0 = w1;
-    s0 = s1;
-  }
-}
-
-function binomialColumns(
-  u: Uint32Array,
-  c: number,
-  above2: Uint32Array,
-  above1: Uint32Array,
-  current: Uint32Array,
-  d1: number,
-  d2: number,
-  k: number,
-): void {
-  for (let i = 0; i < k; i++) {
-    const sum = above2[i]! + 4 * (above1[i]! + u[d1 + i]!) + 6 * current[i]! + u[d2 + i]!;
-    u[c + i] = ((sum + LANE_ROUND) >>> 4) & LANE_MASK;
-  }
-}
-
-/** One box pass of radius `rad` along rows then columns, edges repeated, in place. */
-function boxPass(plane: Uint16Array, w: number, stride: number, h: number, rad: number): void {
-  const norm = 1 / (2 * rad + 1);
-  const padded = new Uint16Array(w + 2 * rad + 1);
-  for (let row = 0; row < h; row++) boxRow(plane, row * stride, w, rad, norm, padded);
-  const acc = new Float64Array(w);
-  for (let k = -rad; k <= rad; k++) addRow(acc, plane, Math.min(h - 1, Math.max(0, k)) * stride, w);
-  // Rows above the current one are already filtered: a ring of rad + 1 rows keeps their
-  // unfiltered values, rather than a copy of the whole plane.
-  const slots = rad + 1;
-  const ring = new Uint16Array(slots * w);
-  for (let row = 0; row < h; row++) {
-    const base = row * stride;
-    ring.set(plane.subarray(base, base + w), (row % slots) * w);
-    const addRowIndex = Math.min(h - 1, row + rad + 1);
-    const addSrc = addRowIndex > row ? plane : ring;
-    const add = addRowIndex > row ? addRowIndex * stride : (row % slots) * w;
-    const sub = (Math.max(0, row - rad) % slots) * w;
-    boxColumnsRow(plane, base, acc, addSrc, add, ring, sub, w, norm);
-  }
-}
-
-function boxRow(
-  p: Uint16Array,
-  base: number,
-  w: number,
-  rad: number,
-  norm: number,
-  padded: Uint16Array,
-): void {
-  const first = p[base]!;
-  const last = p[base + w - 1]!;
-  for (let i = 0; i < rad; i++) padded[i] = first;
-  padded.set(p.subarray(base, base + w), rad);
-  for (let i = rad + w; i < padded.length; i++) padded[i] = last;
-  let s = 0;
-  for (let i = 0; i <= 2 * rad; i++) s += padded[i]!;
-  for (let x = 0, span = 2 * rad + 1; x < w; x++) {
-    p[base + x] = s * norm + 0.5;
-    s += padded[x + span]! - padded[x]!;
-  }
-}
-
-function addRow(acc: Float64Array, src: Uint16Array, base: number, w: number): void {
-  for (let x = 0; x < w; x++) acc[x]! += src[base + x]!;
-}
-
-function boxColumnsRow(
-  p: Uint16Array,
-  base: number,
-  acc: Float64Array,
-  addSrc: Uint16Array,
-  add: number,
-  subSrc: Uint16Array,
-  sub: number,
-  w: number,
-  norm: number,
-): void {
-  for (let x = 0; x < w; x++) {
-    p[base + x] = acc[x]! * norm + 0.5;
-    acc[x]! += addSrc[add + x]! - subSrc[sub + x]!;
-  }
-}
-
-/**
- * Gaussian-like smoothing of `sigma` pixels: binomial passes (sigma^2 = 1 each) for small sigma,
- * two box passes for larger ones, whose cost does not grow with the radius.
- */
-function smooth(planes: Planes, sigma: number): void {
-  const { w, h, stride } = planes;
-  const all = [planes.y, ...(planes.rgb ?? [])];
-  const passes = Math.round(sigma * sigma);
-  if (passes === 0) return;
-  if (passes <= 3) {
-    for (const plane of all) for (let i = 0; i < passes; i++) binomialPass(plane, stride, h);
-    return;
-  }
-  // Two box passes of width 2r+1 have variance 2((2r+1)^2 - 1)/12.
-  const rad = Math.max(1, Math.round((Math.sqrt(6 * sigma * sigma + 1) - 1) / 2));
-  for (const plane of all) {
-    boxPass(plane, w, stride, h, rad);
-    boxPass(plane, w, stride, h, rad);
-  }
+/** Gaussian-like smoothing of the luminance (and colour) planes, `sigma` pixels. */
+function smooth(planes: FixedPlanes, sigma: number): void {
+  for (const plane of [planes.luma, ...(planes.rgb ?? [])])
+    gaussianBlurU16(plane, planes.width, planes.height, sigma, planes.stride);
 }
 
 /**
@@ -570,7 +143,7 @@ interface Tones {
 }
 
 /** How far (in values, 4 per grey level) a level boundary may move to find a valley. */
-const VALLEY_REACH = 12 * SCALE;
+const VALLEY_REACH = 12 * FIXED_SCALE;
 
 /**
  * Chooses the level boundaries. Targets come from histogram equalisation with each bin clipped
@@ -579,8 +152,8 @@ const VALLEY_REACH = 12 * SCALE;
  * smoothed histogram: a boundary through the middle of a flat area (a sky, a wall, a grey
  * card) would split it into speckle of two tones, which is the noise blow-up to avoid.
  */
-function posterise(planes: Planes, levels: number, clip: number): Tones {
-  const { y, w, h, stride } = planes;
+function posterise(planes: FixedPlanes, levels: number, clip: number): Tones {
+  const { luma: y, width: w, height: h, stride } = planes;
   const counts = new Int32Array(TONE_BINS);
   for (let row = 0; row < h * stride; row += stride) countRow(y, row, row + w, counts);
   const n = w * h;
@@ -597,7 +170,7 @@ function posterise(planes: Planes, levels: number, clip: number): Tones {
     cdf[v] = (below + count / 2) / n;
     below += count;
   }
-  const density = smoothHistogram(counts, 2 * SCALE);
+  const density = smoothHistogram(counts, 2 * FIXED_SCALE);
   const mean = n / TONE_BINS;
   // thresholds[k]: the first value of level k.
   const thresholds = new Int32Array(levels + 1);
@@ -646,60 +219,11 @@ function countRow(y: Uint16Array, start: number, end: number, counts: Int32Array
   for (let i = start; i < end; i++) counts[y[i]!]!++;
 }
 
-/** The histogram smoothed by two box passes of radius `r` bins. */
-function smoothHistogram(counts: Int32Array, r: number): Float64Array {
-  let a = Float64Array.from(counts);
-  for (let pass = 0; pass < 2; pass++) {
-    const b = new Float64Array(a.length);
-    let s = 0;
-    for (let i = 0; i <= r && i < a.length; i++) s += a[i]!;
-    for (let i = 0; i < a.length; i++) {
-      b[i] = s / (2 * r + 1);
-      if (i + r + 1 < a.length) s += a[i + r + 1]!;
-      if (i - r >= 0) s -= a[i - r]!;
-    }
-    a = b;
-  }
-  return a;
-}
-
 type Rgb = readonly [number, number, number];
 
 function hexToRgb(hex: string): Rgb {
   const c = parseHexColor(hex);
   return [c.r, c.g, c.b];
-}
-
-function rgbToHsv(r: number, g: number, b: number): [number, number, number] {
-  const max = Math.max(r, g, b);
-  const d = max - Math.min(r, g, b);
-  let hue = 0;
-  if (d > 0) {
-    if (max === r) hue = 60 * (((g - b) / d + 6) % 6);
-    else if (max === g) hue = 60 * ((b - r) / d + 2);
-    else hue = 60 * ((r - g) / d + 4);
-  }
-  return [hue, max === 0 ? 0 : d / max, max / 255];
-}
-
-function hsvToRgb(hue: number, s: number, v: number): Rgb {
-  const hh = (((hue % 360) + 360) % 360) / 60;
-  const c = v * s;
-  const x = c * (1 - Math.abs((hh % 2) - 1));
-  const m = v - c;
-  const [r, g, b] =
-    hh < 1
-      ? [c, x, 0]
-      : hh < 2
-        ? [x, c, 0]
-        : hh < 3
-          ? [0, c, x]
-          : hh < 4
-            ? [0, x, c]
-            : hh < 5
-              ? [x, 0, c]
-              : [c, 0, x];
-  return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }
 
 function rotateHue(rgb: Rgb, degrees: number): Rgb {
@@ -762,7 +286,7 @@ function hueBin(r: number, g: number, b: number): number {
   const max = Math.max(r, g, b);
   const d = max - Math.min(r, g, b);
   // A hue is trusted when the chroma is clear of noise in absolute and relative terms.
-  if (d <= 12 * SCALE || d <= 0.15 * max) return HUE_BINS;
+  if (d <= 12 * FIXED_SCALE || d <= 0.15 * max) return HUE_BINS;
   let hue: number;
   if (max === r) hue = (g - b) / d;
   else if (max === g) hue = (b - r) / d + 2;
@@ -771,8 +295,8 @@ function hueBin(r: number, g: number, b: number): number {
 }
 
 /** For hue-rotate: `bin * levels` per pixel (rows of `w`); tileColors adds the level. */
-function hueBaseMap(planes: Planes, levels: number): Uint16Array {
-  const { w, h, stride } = planes;
+function hueBaseMap(planes: FixedPlanes, levels: number): Uint16Array {
+  const { width: w, height: h, stride } = planes;
   const base = new Uint16Array(w * h);
   for (let row = 0; row < h; row++) hueRow(planes, row * stride, levels, base, row * w, w);
   return base;
@@ -784,7 +308,7 @@ let hueBins: Uint8Array | undefined;
 function hueBinTable(): Uint8Array {
   if (hueBins) return hueBins;
   const table = new Uint8Array(1 << 18);
-  const step = MAX_VALUE / 63;
+  const step = FIXED_MAX / 63;
   for (let r = 0; r < 64; r++) {
     for (let g = 0; g < 64; g++) {
       for (let b = 0; b < 64; b++) table[(r << 12) | (g << 6) | b] = hueBin(r * step, g * step, b * step);
@@ -794,7 +318,14 @@ function hueBinTable(): Uint8Array {
   return table;
 }
 
-function hueRow(planes: Planes, i: number, levels: number, base: Uint16Array, o: number, w: number): void {
+function hueRow(
+  planes: FixedPlanes,
+  i: number,
+  levels: number,
+  base: Uint16Array,
+  o: number,
+  w: number,
+): void {
   const { rgb } = planes;
   if (!rgb) {
     base.fill(HUE_BINS * levels, o, o + w);
@@ -803,7 +334,7 @@ function hueRow(planes: Planes, i: number, levels: number, base: Uint16Array, o:
   const [rp, gp, bp] = rgb;
   const table = hueBinTable();
   // 0–1020 to 0–63, rounded.
-  const q = 63 / MAX_VALUE;
+  const q = 63 / FIXED_MAX;
   for (let end = o + w; o < end; o++, i++) {
     const key = (((rp[i]! * q + 0.5) | 0) << 12) | (((gp[i]! * q + 0.5) | 0) << 6) | ((bp[i]! * q + 0.5) | 0);
     base[o] = table[key]! * levels;
@@ -1144,12 +675,12 @@ interface HalftoneMap {
 }
 
 function halftoneMap(
-  planes: Planes,
+  planes: FixedPlanes,
   tone: Uint8Array,
   hueBase: Uint16Array | undefined,
   ht: Halftone,
 ): HalftoneMap {
-  const { w, h, stride } = planes;
+  const { width: w, height: h, stride } = planes;
   const n = w * h;
   const map = {
     background: new Uint16Array(n),
@@ -1166,7 +697,7 @@ function halftoneMap(
 }
 
 function halftoneRow(
-  planes: Planes,
+  planes: FixedPlanes,
   s: number,
   row: number,
   tone: Uint8Array,
@@ -1175,7 +706,7 @@ function halftoneRow(
   map: HalftoneMap,
   count: number,
 ): number {
-  const { y, w } = planes;
+  const { luma: y, width: w } = planes;
   const { period: P, lo, hi, share, dotRadius, holeRadius, dDot, dHole } = ht;
   const { background, x: xs, y: ys, other, cover } = map;
   const cellRow = (row % P) * P;
@@ -1277,7 +808,7 @@ function renderPopArt(
   const h = Math.max(1, Math.min(...ys.map((s) => s.size)));
   const hueRotate = palette === 'hue-rotate';
 
-  const planes = downscale(image, w, h, hueRotate);
+  const planes = downsampleArea(image, { width: w, height: h, color: hueRotate });
   signal.throwIfAborted();
   smooth(planes, (params.smoothing / 100) * Math.min(w, h));
   progress(0.4);
@@ -1292,10 +823,11 @@ function renderPopArt(
     dots = halftoneMap(planes, tone, hueBase, makeHalftone(levels, period));
     src = { values: dots.background, stride: w, lut: IDENTITY, w, h };
   } else if (hueBase) {
-    for (let row = 0; row < h; row++) addLevelRow(hueBase, planes.y, row * planes.stride, level, row * w, w);
+    for (let row = 0; row < h; row++)
+      addLevelRow(hueBase, planes.luma, row * planes.stride, level, row * w, w);
     src = { values: hueBase, stride: w, lut: IDENTITY, w, h };
   } else {
-    src = { values: planes.y, stride: planes.stride, lut: level, w, h };
+    src = { values: planes.luma, stride: planes.stride, lut: level, w, h };
   }
   signal.throwIfAborted();
 
@@ -1322,7 +854,7 @@ function renderPopArt(
     if (rect.tw === 0 || rect.th === 0) continue;
     const colors = tileColors(palette, t, tiles, levels);
     if (packed) packed.paint(out, rect, colors);
-    else paintPixels(out, rect, src, planes.a, colors);
+    else paintPixels(out, rect, src, planes.alpha, colors);
     if (dots) blendDots(out, rect, dots, colors);
     extendTile(out, rect, w, h);
     progress(0.4 + (0.6 * (t + 1)) / tiles);
