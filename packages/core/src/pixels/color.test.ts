@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linearToSrgb, lumaOfPlanes, lumaPlane, lut8, srgbToLinear } from './color.ts';
+import { hsvToRgb, linearToSrgb, lumaOfPlanes, lumaPlane, lut8, rgbToHsv, srgbToLinear } from './color.ts';
 
 describe('lumaPlane', () => {
   it('weights R, G and B as Rec. 601 within rounding', () => {
@@ -34,5 +34,35 @@ describe('lut8', () => {
     expect(inv[255]).toBe(0);
     const boost = lut8((v) => v * 2);
     expect(boost[200]).toBe(255);
+  });
+});
+
+describe('rgbToHsv and hsvToRgb', () => {
+  it('give the hexcone hue, saturation and value', () => {
+    expect(rgbToHsv(255, 0, 0)).toEqual([0, 1, 1]);
+    expect(rgbToHsv(0, 255, 0)).toEqual([120, 1, 1]);
+    expect(rgbToHsv(0, 0, 255)).toEqual([240, 1, 1]);
+    expect(rgbToHsv(255, 0, 255)).toEqual([300, 1, 1]);
+    const [h, s, v] = rgbToHsv(255, 128, 0);
+    expect(h).toBeCloseTo(30.1, 1);
+    expect([s, v]).toEqual([1, 1]);
+    // Greys have no hue and no saturation; black no value.
+    expect(rgbToHsv(128, 128, 128)).toEqual([0, 0, 128 / 255]);
+    expect(rgbToHsv(0, 0, 0)).toEqual([0, 0, 0]);
+  });
+
+  it('hsvToRgb wraps the hue and rounds to 8 bits', () => {
+    expect(hsvToRgb(200, 0.5, 1)).toEqual([128, 212, 255]);
+    expect(hsvToRgb(-160, 0.5, 1)).toEqual([128, 212, 255]);
+    expect(hsvToRgb(560, 0.5, 1)).toEqual([128, 212, 255]);
+    expect(hsvToRgb(0, 0, 0.5)).toEqual([128, 128, 128]);
+  });
+
+  it('round-trip every colour of a 17-step cube exactly', () => {
+    for (let r = 0; r <= 255; r += 15) {
+      for (let g = 0; g <= 255; g += 15) {
+        for (let b = 0; b <= 255; b += 15) expect(hsvToRgb(...rgbToHsv(r, g, b))).toEqual([r, g, b]);
+      }
+    }
   });
 });

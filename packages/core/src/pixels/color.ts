@@ -94,7 +94,7 @@ export function rgbToHsv(r: number, g: number, b: number): [hue: number, saturat
  * rounded to 0–255. The inverse of {@link rgbToHsv} up to rounding.
  *
  * @example
- * hsvToRgb(200, 0.5, 1); // [128, 213, 255]
+ * hsvToRgb(200, 0.5, 1); // [128, 212, 255]
  */
 export function hsvToRgb(hue: number, saturation: number, value: number): [r: number, g: number, b: number] {
   const hh = (((hue % 360) + 360) % 360) / 60;

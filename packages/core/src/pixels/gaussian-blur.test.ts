@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxRadiiForGaussian, gaussianBlur } from './gaussian-blur.ts';
+import { boxRadiiForGaussian, gaussianBlur, gaussianBlurU16 } from './gaussian-blur.ts';
 import { randomPlane } from './test-support.ts';
 
 /** 2-D Gaussian with edge-extended borders, straight from the definition. */
@@ -67,5 +67,95 @@ describe('boxRadiiForGaussian', () => {
     // A box of width 2r + 1 has variance ((2r + 1)² - 1) / 12.
     const variance = radii.reduce((acc, r) => acc + ((2 * r + 1) ** 2 - 1) / 12, 0);
     expect(Math.abs(Math.sqrt(variance) - sigma) / sigma).toBeLessThan(0.08);
+  });
+});
+
+describe('gaussianBlurU16', () => {
+  /** A seeded plane of `stride * h` samples in 0..max. */
+  function u16Plane(stride: number, h: number, max: number, seed: number): Uint16Array {
+    return Uint16Array.from(randomPlane(stride * h, seed), (v) => Math.floor(v * (max + 1)));
+  }
+
+  /** One separable pass of `taps` (normalised by `norm`) with edges repeated, rounded per direction. */
+  function naivePass(
+    p: Uint16Array,
+    w: number,
+    stride: number,
+    h: number,
+    taps: number[],
+    norm: number,
+  ): void {
+    const r = (taps.length - 1) / 2;
+    const tmp = Uint16Array.from(p);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        taps.forEach((t, i) => (s += t * tmp[y * stride + Math.min(w - 1, Math.max(0, x + i - r))]!));
+        p[y * stride + x] = Math.floor(s * norm + 0.5);
+      }
+    }
+    tmp.set(p);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        taps.forEach((t, i) => (s += t * tmp[Math.min(h - 1, Math.max(0, y + i - r)) * stride + x]!));
+        p[y * stride + x] = Math.floor(s * norm + 0.5);
+      }
+    }
+  }
+
+  it.each([1, 1.3, 1.6])('is binomial [1 4 6 4 1] passes for small sigma (%f)', (sigma) => {
+    const [w, h] = [24, 13];
+    const plane = u16Plane(w, h, 1020, 5);
+    const ref = Uint16Array.from(plane);
+    for (let i = 0; i < Math.round(sigma * sigma); i++) naivePass(ref, w, w, h, [1, 4, 6, 4, 1], 1 / 16);
+    gaussianBlurU16(plane, w, h, sigma);
+    expect(Array.from(plane)).toEqual(Array.from(ref));
+  });
+
+  it('is two box passes of matching variance for larger sigma', () => {
+    const [w, h] = [31, 17];
+    const plane = u16Plane(w, h, 1020, 9);
+    const ref = Uint16Array.from(plane);
+    // sigma 3: variance 9 = 2((2r+1)^2 - 1)/12 at r = 3 (rounded).
+    const box = new Array<number>(7).fill(1);
+    naivePass(ref, w, w, h, box, 1 / 7);
+    naivePass(ref, w, w, h, box, 1 / 7);
+    gaussianBlurU16(plane, w, h, 3);
+    expect(Array.from(plane)).toEqual(Array.from(ref));
+  });
+
+  it('approximates the float Gaussian', () => {
+    const [w, h] = [40, 30];
+    const plane = u16Plane(w, h, 1020, 3);
+    const float = gaussianBlur(Float32Array.from(plane), w, h, 4);
+    gaussianBlurU16(plane, w, h, 4);
+    for (let y = 8; y < h - 8; y++) {
+      for (let x = 8; x < w - 8; x++)
+        expect(Math.abs(plane[y * w + x]! - float[y * w + x]!)).toBeLessThan(12);
+    }
+  });
+
+  it('keeps values up to 4095 exact on a constant plane, leaves rows past the width alone, and skips tiny sigma', () => {
+    for (const sigma of [1, 1.7, 2.5]) {
+      const flat = new Uint16Array(10 * 6).fill(4095);
+      gaussianBlurU16(flat, 10, 6, sigma);
+      expect(flat.every((v) => v === 4095)).toBe(true);
+    }
+    // Rows of 8 holding 5 pixels: the box passes do not touch the 3 spare samples.
+    const plane = u16Plane(8, 6, 1020, 1);
+    const before = Uint16Array.from(plane);
+    gaussianBlurU16(plane, 5, 6, 3, 8);
+    for (let y = 0; y < 6; y++)
+      expect(plane.subarray(y * 8 + 5, y * 8 + 8)).toEqual(before.subarray(y * 8 + 5, y * 8 + 8));
+    const settled = Uint16Array.from(plane);
+    gaussianBlurU16(plane, 5, 6, 0.5, 8);
+    expect(plane).toEqual(settled);
+  });
+
+  it('refuses an odd stride or a short plane', () => {
+    expect(() => gaussianBlurU16(new Uint16Array(15), 5, 3, 1)).toThrow(/even/);
+    expect(() => gaussianBlurU16(new Uint16Array(15), 5, 3, 3)).not.toThrow();
+    expect(() => gaussianBlurU16(new Uint16Array(10), 6, 3, 1)).toThrow(/stride \* height/);
   });
 });

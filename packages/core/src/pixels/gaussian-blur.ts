@@ -215,8 +215,11 @@ function addPair(
  * repeat the border sample. Results are rounded to integers at every pass.
  *
  * Made for the fixed-point planes of {@link downsampleArea} (values 0–1020, even stride); any
- * plane works whose values are at most 4095, with an even stride and a 4-byte aligned buffer.
- * sigma is rounded to the nearest whole variance: below 0.71 the plane is left as it is.
+ * plane works whose values are at most 4095. The binomial passes (sigma below 1.87) work on
+ * whole rows of `stride` samples, two at a time, so they need an even stride and a 4-byte
+ * aligned buffer (spare samples past `width` are filtered with the row); the box passes touch
+ * only the first `width` samples of each row. sigma is rounded to the nearest whole variance:
+ * below 0.71 the plane is left as it is.
  *
  * @example
  * const small = downsampleArea(image, { width: 640, height: 400 });
@@ -229,15 +232,17 @@ export function gaussianBlurU16(
   sigma: number,
   stride = width,
 ): void {
-  if (stride % 2 !== 0 || plane.byteOffset % 4 !== 0) {
-    throw new Error('gaussianBlurU16: the stride must be even and the plane 4-byte aligned');
-  }
   if (stride < width || plane.length < stride * height) {
     throw new Error('gaussianBlurU16: the plane must hold stride * height samples');
   }
   const passes = Math.round(sigma * sigma);
   if (!(passes > 0)) return;
   if (passes <= 3) {
+    if (stride % 2 !== 0 || plane.byteOffset % 4 !== 0) {
+      throw new Error(
+        'gaussianBlurU16: below sigma 1.87 the stride must be even and the plane 4-byte aligned',
+      );
+    }
     for (let i = 0; i < passes; i++) binomialPass(plane, stride, height);
     return;
   }

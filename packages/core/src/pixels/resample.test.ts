@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { BilinearUpsampler, downsampleBox, downsampledSize } from './resample.ts';
+import type { RawImage } from '../plugin.ts';
+import {
+  BilinearUpsampler,
+  FIXED_MAX,
+  FIXED_SCALE,
+  downsampleArea,
+  downsampleBox,
+  downsampledSize,
+} from './resample.ts';
+import { randomPlane } from './test-support.ts';
 
 describe('downsampleBox', () => {
   it('averages each block and splits interleaved channels into planes', () => {
@@ -93,5 +102,108 @@ describe('BilinearUpsampler', () => {
       for (let yy = 0; yy <= y; yy++) b.row(yy, r2);
       expect(Array.from(r1)).toEqual(Array.from(r2));
     }
+  });
+});
+
+describe('downsampleArea', () => {
+  /** A seeded image of 8-bit samples. */
+  function image(width: number, height: number, channels: RawImage['channels'], seed: number): RawImage {
+    const data = Uint8Array.from(randomPlane(width * height * channels, seed), (v) => Math.floor(v * 256));
+    return { data, width, height, channels };
+  }
+
+  /** Mean of channel `c` (or luma at 77/150/29 when `c` is -1) over a box, times FIXED_SCALE. */
+  function boxMean(img: RawImage, x0: number, y0: number, x1: number, y1: number, c: number): number {
+    let s = 0;
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        const o = (y * img.width + x) * img.channels;
+        const d = img.data;
+        s +=
+          c >= 0
+            ? d[o + c]!
+            : img.channels < 3
+              ? d[o]!
+              : (77 * d[o]! + 150 * d[o + 1]! + 29 * d[o + 2]!) / 256;
+      }
+    }
+    return (FIXED_SCALE * s) / ((x1 - x0) * (y1 - y0));
+  }
+
+  it('halves RGB luma the same way at any buffer alignment, within rounding of the exact mean', () => {
+    const img = image(16, 6, 3, 1);
+    const shifted = new Uint8Array(img.data.length + 1).subarray(1);
+    shifted.set(img.data);
+    const a = downsampleArea(img, { width: 8, height: 3 });
+    const b = downsampleArea({ ...img, data: shifted }, { width: 8, height: 3 });
+    expect([a.width, a.height, a.stride, a.rgb, a.alpha]).toEqual([8, 3, 8, undefined, undefined]);
+    expect(a.luma).toEqual(b.luma);
+    for (let y = 0; y < 3; y++) {
+      for (let x = 0; x < 8; x++) {
+        const exact = boxMean(img, 2 * x, 2 * y, 2 * x + 2, 2 * y + 2, -1);
+        expect(Math.abs(a.luma[y * 8 + x]! - exact)).toBeLessThanOrEqual(0.5);
+      }
+    }
+  });
+
+  it('averages colour planes exactly when asked for colour', () => {
+    const img = image(12, 4, 3, 2);
+    const out = downsampleArea(img, { width: 6, height: 2, color: true });
+    const [r, g, b] = out.rgb!;
+    for (let y = 0; y < 2; y++) {
+      for (let x = 0; x < 6; x++) {
+        const i = y * 6 + x;
+        expect([r[i], g[i], b[i]]).toEqual(
+          [0, 1, 2].map((c) => boxMean(img, 2 * x, 2 * y, 2 * x + 2, 2 * y + 2, c)),
+        );
+        expect(
+          Math.abs(out.luma[i]! - boxMean(img, 2 * x, 2 * y, 2 * x + 2, 2 * y + 2, -1)),
+        ).toBeLessThanOrEqual(0.5);
+      }
+    }
+  });
+
+  it('averages boxes of any ratio, grey and alpha included', () => {
+    const img = image(10, 7, 2, 3);
+    const out = downsampleArea(img, { width: 3, height: 2 });
+    // 10 x 7 has a wider aspect than 3 x 2: the centred crop is 10.5 wide... so all 10 columns,
+    // 6.67 rows from y = 0.17. Boxes: columns [0,3) [3,6) [6,10), rows [0,3) [3,6).
+    expect([out.width, out.height, out.stride, out.rgb]).toEqual([3, 2, 4, undefined]);
+    const cols = [0, 3, 6, 10];
+    const rows = [0, 3, 6];
+    for (let y = 0; y < 2; y++) {
+      for (let x = 0; x < 3; x++) {
+        const [x0, x1, y0, y1] = [cols[x]!, cols[x + 1]!, rows[y]!, rows[y + 1]!];
+        expect(Math.abs(out.luma[y * 4 + x]! - boxMean(img, x0, y0, x1, y1, 0))).toBeLessThanOrEqual(0.5);
+        expect(
+          Math.abs(out.alpha![y * 3 + x]! - boxMean(img, x0, y0, x1, y1, 1) / FIXED_SCALE),
+        ).toBeLessThanOrEqual(0.5);
+      }
+      // The spare sample of the odd width repeats the last pixel.
+      expect(out.luma[y * 4 + 3]).toBe(out.luma[y * 4 + 2]);
+    }
+  });
+
+  it('crops the centre to the output aspect', () => {
+    // 6 x 2, left and right thirds white, middle black: a 1 x 1 output sees only the middle 2 x 2.
+    const data = new Uint8Array(6 * 2 * 3).fill(255);
+    for (const y of [0, 1]) data.fill(0, (y * 6 + 2) * 3, (y * 6 + 4) * 3);
+    const out = downsampleArea(
+      { data, width: 6, height: 2, channels: 3 },
+      { width: 1, height: 1, color: true },
+    );
+    expect([out.luma[0], out.rgb![0][0]]).toEqual([0, 0]);
+    const white = downsampleArea(
+      { data: new Uint8Array(12).fill(255), width: 2, height: 2, channels: 3 },
+      { width: 1, height: 1 },
+    );
+    expect(white.luma[0]).toBe(FIXED_MAX);
+  });
+
+  it('refuses an empty output or a short source', () => {
+    expect(() => downsampleArea(image(4, 4, 3, 1), { width: 0, height: 2 })).toThrow(/output size/);
+    expect(() =>
+      downsampleArea({ data: new Uint8Array(5), width: 4, height: 4, channels: 3 }, { width: 2, height: 2 }),
+    ).toThrow(/too small/);
   });
 });
