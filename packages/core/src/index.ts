@@ -63,4 +63,13 @@ export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine
 export type { StepTiming } from './engine-protocol.ts';
 export type { Storage, StoredObject, StoredStream } from './storage.ts';
 export { ENGINE_VERSION } from './version.ts';
+// Helpers for plugin authors: parameter types, placement, sharp pipelines and working sizes.
+// The built-in plugins use exactly these.
+export { hexColor, parseHexColor, sharpColor } from './color-param.ts';
+export type { Rgba } from './color-param.ts';
+export { GRAVITIES, gravityParam, place, sharpPosition } from './gravity.ts';
+export type { Gravity } from './gravity.ts';
+export { runPipeline } from './run-pipeline.ts';
+export type { RunPipelineOptions } from './run-pipeline.ts';
+export { fitLongSide, pixelsAt } from './work-size.ts';
 export * from './pixels/index.ts';

@@ -5,11 +5,12 @@ import {
   definePlugin,
   domainTransformFilter,
   downsampleBox,
+  fitLongSide,
   floatToGrey,
+  pixelsAt,
 } from '@atelier/core';
 import type { PluginContext, RawImage, SharpFactory } from '@atelier/core';
 import { z } from 'zod';
-import { fitLongSide, pixelsAt } from './work-size.ts';
 
 const params = z.object({
   smoothing: z

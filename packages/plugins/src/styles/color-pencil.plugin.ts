@@ -3,15 +3,16 @@ import {
   definePlugin,
   domainTransformFilter,
   downsampleBox,
+  fitLongSide,
   floatToGrey,
   lumaOfPlanes,
   pencilStrokes,
+  pixelsAt,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
 import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
 import type { PaperLevels } from './pencil-drawing.ts';
-import { fitLongSide, pixelsAt } from './work-size.ts';
 
 const params = z.object({
   darkness: z

@@ -1,16 +1,17 @@
 import {
-  FIXED_MAX,
-  FIXED_SCALE,
   definePlugin,
   downsampleArea,
+  FIXED_MAX,
+  FIXED_SCALE,
   gaussianBlurU16,
+  hexColor,
   hsvToRgb,
+  parseHexColor,
   rgbToHsv,
   smoothHistogram,
 } from '@atelier/core';
 import type { FixedPlanes, RawImage } from '@atelier/core';
 import { z } from 'zod';
-import { hexColor, parseHexColor } from '../color-param.ts';
 
 /**
  * Pop art as a Warhol grid: the photo is shrunk once to the size of one tile, smoothed a little,

@@ -3,13 +3,13 @@ import {
   definePlugin,
   domainTransformFilter,
   downsampleBox,
+  fitLongSide,
   floatToGrey,
   pencilStrokes,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
 import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
-import { fitLongSide } from './work-size.ts';
 
 const params = z.object({
   darkness: z

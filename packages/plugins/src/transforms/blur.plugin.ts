@@ -1,6 +1,5 @@
-import { definePlugin } from '@atelier/core';
+import { definePlugin, runPipeline } from '@atelier/core';
 import { z } from 'zod';
-import { runPipeline } from './run-pipeline.ts';
 
 /** The parameters of {@link blur}. */
 export const blurParams = z.object({

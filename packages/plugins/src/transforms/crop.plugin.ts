@@ -1,6 +1,5 @@
-import { AtelierError, definePlugin } from '@atelier/core';
+import { AtelierError, definePlugin, runPipeline } from '@atelier/core';
 import { z } from 'zod';
-import { runPipeline } from './run-pipeline.ts';
 
 /** libvips' largest coordinate (VIPS_MAX_COORD). */
 const MAX_COORD = 10_000_000;

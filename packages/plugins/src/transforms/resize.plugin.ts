@@ -1,8 +1,5 @@
-import { definePlugin } from '@atelier/core';
+import { definePlugin, GRAVITIES, hexColor, runPipeline, sharpColor, sharpPosition } from '@atelier/core';
 import { z } from 'zod';
-import { hexColor, sharpColor } from '../color-param.ts';
-import { GRAVITIES, sharpPosition } from './gravity.ts';
-import { runPipeline } from './run-pipeline.ts';
 
 /** libvips (and WebP) cap: the largest width or height a resize may ask for. */
 const MAX_DIMENSION = 16383;

@@ -1,7 +1,5 @@
-import { definePlugin } from '@atelier/core';
+import { definePlugin, hexColor, runPipeline, sharpColor } from '@atelier/core';
 import { z } from 'zod';
-import { hexColor, sharpColor } from '../color-param.ts';
-import { runPipeline } from './run-pipeline.ts';
 
 /** The parameters of {@link rotate}. */
 export const rotateParams = z.object({

@@ -1,13 +1,18 @@
-import { AtelierError, definePlugin } from '@atelier/core';
+import {
+  AtelierError,
+  definePlugin,
+  gravityParam,
+  hexColor,
+  parseHexColor,
+  place,
+  runPipeline,
+} from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import type * as Canvas from '@napi-rs/canvas';
 import type { Image, SKRSContext2D } from '@napi-rs/canvas';
 import { imageSize as measureImage } from 'image-size';
 import type { OverlayOptions } from 'sharp';
 import { z } from 'zod';
-import { hexColor, parseHexColor } from '../color-param.ts';
-import { gravityParam, place } from './gravity.ts';
-import { runPipeline } from './run-pipeline.ts';
 
 type CanvasModule = typeof Canvas;
 let canvasModule: Promise<CanvasModule> | undefined;

@@ -24,7 +24,13 @@ export function hexColor(description: string): z.ZodString {
     .describe(`${description} (#rgb, #rgba, #rrggbb or #rrggbbaa).`);
 }
 
-/** Parses a colour already checked by {@link hexColor}. */
+/**
+ * Parses a colour already checked by {@link hexColor}; throws a plain `Error` on anything else
+ * (a programmer mistake: the schema has already refused bad input).
+ *
+ * @example
+ * parseHexColor('#ff880080'); // { r: 255, g: 136, b: 0, alpha: 128 }
+ */
 export function parseHexColor(hex: string): Rgba {
   if (!HEX.test(hex)) throw new Error(`not a hex colour: ${hex}`);
   let digits = hex.slice(1);
@@ -33,7 +39,12 @@ export function parseHexColor(hex: string): Rgba {
   return { r: n(0), g: n(2), b: n(4), alpha: digits.length === 8 ? n(6) : 255 };
 }
 
-/** The same colour in the shape sharp takes (`alpha` from 0 to 1). */
+/**
+ * The same colour in the shape sharp takes (`alpha` from 0 to 1).
+ *
+ * @example
+ * sharp().rotate(30, { background: sharpColor(params.background) });
+ */
 export function sharpColor(hex: string): { r: number; g: number; b: number; alpha: number } {
   const c = parseHexColor(hex);
   return { r: c.r, g: c.g, b: c.b, alpha: c.alpha / 255 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Where something sits in a frame: a corner, the middle of an edge, or the centre. */
+/** Where something sits in a frame: a corner, the middle of an edge, or the centre. See {@link place}. */
 export const GRAVITIES = [
   'center',
   'top',
@@ -13,14 +13,25 @@ export const GRAVITIES = [
   'bottom-right',
 ] as const;
 
+/** One of {@link GRAVITIES}. */
 export type Gravity = (typeof GRAVITIES)[number];
 
-/** A gravity parameter (see {@link GRAVITIES}). */
+/**
+ * A gravity parameter (see {@link GRAVITIES}), described for forms and OpenAPI.
+ *
+ * @example
+ * z.object({ gravity: gravityParam('Where the mark goes.').default('bottom-right') })
+ */
 export function gravityParam(description: string): z.ZodEnum<{ [K in Gravity]: K }> {
   return z.enum(GRAVITIES).describe(description);
 }
 
-/** sharp's name for a gravity, as `resize({ position })` takes it. */
+/**
+ * sharp's name for a gravity, as `resize({ position })` takes it.
+ *
+ * @example
+ * sharp().resize(800, 600, { fit: 'cover', position: sharpPosition(params.position) });
+ */
 export function sharpPosition(gravity: Gravity): string {
   switch (gravity) {
     case 'center':
@@ -44,6 +55,9 @@ export function sharpPosition(gravity: Gravity): string {
 /**
  * Top-left corner of a `w` x `h` box placed in a `W` x `H` frame by `gravity`, `margin` pixels
  * from the edges it is pulled to, kept inside the frame.
+ *
+ * @example
+ * place('bottom-right', 1000, 800, 200, 50, 10); // { left: 790, top: 740 }
  */
 export function place(
   gravity: Gravity,

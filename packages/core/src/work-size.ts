@@ -1,8 +1,11 @@
-import type { PluginContext, RawImage } from '@atelier/core';
+import type { PluginContext, RawImage } from './plugin.ts';
 
 /**
  * The size of a `width`×`height` image scaled so that its long side is at most `longSide`
  * (never enlarged, never below one pixel): the resolution a style analyses the photo at.
+ *
+ * @example
+ * fitLongSide(4000, 3000, 1200); // { width: 1200, height: 900 }
  */
 export function fitLongSide(
   width: number,
@@ -13,7 +16,14 @@ export function fitLongSide(
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
-/** The step's image at `size`: its own pixels when the size is the same, else resized by sharp (linear). */
+/**
+ * The step's image at `size`: its own pixels when the size is the same, else resized by the
+ * context's sharp (linear kernel, the aspect not kept). Same channel count as `ctx.image`.
+ *
+ * @example
+ * const size = fitLongSide(ctx.image.width, ctx.image.height, 1200);
+ * const work = await pixelsAt(ctx, size); // interleaved bytes, size.width x size.height
+ */
 export async function pixelsAt(
   ctx: PluginContext<object>,
   size: { width: number; height: number },
