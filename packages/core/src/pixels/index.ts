@@ -38,6 +38,8 @@ export { strokeTextures } from './stroke-texture.ts';
 export type { StrokeTextures, StrokeTexturesArgs } from './stroke-texture.ts';
 export { pencilStrokes } from './pencil-strokes.ts';
 export type { PencilStrokesArgs } from './pencil-strokes.ts';
+export { inkTable, paperLevels, pencilLines } from './pencil-lines.ts';
+export type { PaperLevels, PencilLinesArgs } from './pencil-lines.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
 export { planePercentiles, smoothHistogram } from './levels.ts';
 export { gradientMagnitude } from './gradient.ts';

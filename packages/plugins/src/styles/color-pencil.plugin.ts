@@ -5,14 +5,15 @@ import {
   downsampleBox,
   fitLongSide,
   floatToGrey,
+  inkTable,
   lumaOfPlanes,
+  paperLevels,
+  pencilLines,
   pencilStrokes,
   pixelsAt,
 } from '@atelier/core';
-import type { PluginContext, RawImage } from '@atelier/core';
+import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
-import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
-import type { PaperLevels } from './pencil-drawing.ts';
 
 const params = z.object({
   darkness: z

@@ -5,11 +5,13 @@ import {
   downsampleBox,
   fitLongSide,
   floatToGrey,
+  inkTable,
+  paperLevels,
+  pencilLines,
   pencilStrokes,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
 import { z } from 'zod';
-import { inkTable, paperLevels, pencilLines } from './pencil-drawing.ts';
 
 const params = z.object({
   darkness: z

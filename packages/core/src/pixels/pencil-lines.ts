@@ -1,7 +1,9 @@
-// What the two pencil styles (sketch and colour pencil) share: the line field found in the
-// smoothed luma, the ink that draws it, and the levels that put the photo's tones on paper.
-import { blurGrey, gradientMagnitude, planePercentiles } from '@atelier/core';
-import type { SharpFactory } from '@atelier/core';
+// Pencil drawing from a photo, as the sketch and colour pencil styles do it: the line field found
+// in the smoothed luma, the ink that draws it, and the levels that put the photo's tones on paper.
+import type { SharpFactory } from '../plugin.ts';
+import { gradientMagnitude } from './gradient.ts';
+import { planePercentiles } from './levels.ts';
+import { blurGrey } from './native-blur.ts';
 
 /** The arguments of {@link pencilLines}. */
 export interface PencilLinesArgs {
@@ -64,6 +66,10 @@ function combineLines(
  * Line strength (0..0.5 in 1024 steps, read as `ink[min(1023, line * 2048) | 0]`) to ink
  * transmission: 1 is bare paper, `1 - max` the darkest line. `darkness` (0..1) also steepens the
  * curve, so faint lines show up more.
+ *
+ * @example
+ * const ink = inkTable(0.5, 0.9);
+ * const transmission = ink[Math.min(1023, (lines[i]! * 2048) | 0)]!; // multiply the paper by it
  */
 export function inkTable(darkness: number, max: number): Float32Array {
   const t = new Float32Array(1024);
@@ -96,6 +102,10 @@ export interface PaperLevels {
  * The {@link PaperLevels} of a plane.
  *
  * @param scale - multiplies the plane's values to 0..255 (as for `planePercentiles`).
+ *
+ * @example
+ * const { black, range, key } = paperLevels(luma, 255); // luma in 0..1
+ * const tone = Math.min(1, Math.max(0, (v - black) / range)) ** key;
  */
 export function paperLevels(plane: Float32Array, scale: number): PaperLevels {
   const [lo, median, hi] = planePercentiles(plane, scale, [0.01, 0.5, 0.99], 3) as [number, number, number];
