@@ -36,7 +36,7 @@ export interface StepTiming {
   readonly ms: number;
 }
 
-export interface WorkerSuccess {
+interface WorkerSuccess {
   readonly ok: true;
   readonly output: Uint8Array;
   readonly width: number;

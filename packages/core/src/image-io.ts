@@ -30,7 +30,7 @@ const ascii = (b: Uint8Array, at: number, len: number): string =>
  * Recognises an image format by its magic bytes; `undefined` for anything else. Names SVG and
  * PDF so the error can say what was refused.
  */
-export function sniffFormat(bytes: Uint8Array): InputFormat | 'svg' | 'pdf' | 'heic' | undefined {
+function sniffFormat(bytes: Uint8Array): InputFormat | 'svg' | 'pdf' | 'heic' | undefined {
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return 'webp';
@@ -158,7 +158,7 @@ export async function decodeImage(bytes: Uint8Array, info: InputInfo, limits: Pl
  * them (after the whole pipeline has run). A thin strip, say a 32x50000 GIF, decodes and styles
  * within the pixel limit and still cannot be written as WebP or AVIF.
  */
-export const MAX_OUTPUT_SIDE: Readonly<Record<OutputFormat, number>> = {
+const MAX_OUTPUT_SIDE: Readonly<Record<OutputFormat, number>> = {
   jpeg: 65535,
   png: 2 ** 31 - 1,
   webp: 16383,

@@ -24,7 +24,6 @@ export type { RunStepOptions } from './step-runner.ts';
 export { PLUGIN_ID_PATTERN, PluginRegistry, validatePlugin } from './registry.ts';
 export type { PluginInfo, PluginSource } from './registry.ts';
 export {
-  collectPlugins,
   importPluginModule,
   loadPluginDirectory,
   loadPluginModule,
@@ -56,7 +55,7 @@ export type {
   PlanRequest,
   PlanStep,
 } from './plan.ts';
-export { decodeImage, encodeImage, inspectInput, sniffFormat } from './image-io.ts';
+export { decodeImage, encodeImage, inspectInput } from './image-io.ts';
 export type { InputInfo } from './image-io.ts';
 export { Engine } from './engine.ts';
 export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';

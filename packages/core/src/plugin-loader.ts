@@ -25,7 +25,7 @@ function looksLikePlugin(value: unknown): value is AnyPlugin {
  * The plugins a module exports: every export that is a plugin, or an array of plugins, counted
  * once each (a module may export `cartoon` and also `builtinPlugins = [cartoon, ...]`).
  */
-export function collectPlugins(namespace: Record<string, unknown>): AnyPlugin[] {
+function collectPlugins(namespace: Record<string, unknown>): AnyPlugin[] {
   const found = new Set<AnyPlugin>();
   const keys = Object.keys(namespace).sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : 0));
   for (const key of keys) {

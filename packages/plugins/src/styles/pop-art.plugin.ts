@@ -71,7 +71,7 @@ const PALETTES: Record<Exclude<PaletteName, 'hue-rotate'>, readonly (readonly st
 };
 
 /** The parameters of {@link popArt}. */
-export const popArtParams = z.object({
+const popArtParams = z.object({
   columns: z.int().min(1).max(4).default(2).describe('Tiles across.'),
   rows: z.int().min(1).max(4).default(2).describe('Tiles down.'),
   levels: z.int().min(2).max(8).default(4).describe('Flat tones per tile (posterisation levels).'),

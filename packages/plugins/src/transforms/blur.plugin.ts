@@ -2,7 +2,7 @@ import { definePlugin, runPipeline } from '@atelier/core';
 import { z } from 'zod';
 
 /** The parameters of {@link blur}. */
-export const blurParams = z.object({
+const blurParams = z.object({
   sigma: z
     .number()
     .min(0.3)

@@ -5,7 +5,7 @@ import { z } from 'zod';
 const MAX_COORD = 10_000_000;
 
 /** The parameters of {@link crop}. */
-export const cropParams = z.object({
+const cropParams = z.object({
   left: z.int().min(0).max(MAX_COORD).default(0).describe('Left edge of the kept region, in pixels.'),
   top: z.int().min(0).max(MAX_COORD).default(0).describe('Top edge of the kept region, in pixels.'),
   width: z

@@ -2,7 +2,7 @@ import { definePlugin, runPipeline } from '@atelier/core';
 import { z } from 'zod';
 
 /** The parameters of {@link flip}. */
-export const flipParams = z
+const flipParams = z
   .object({
     horizontal: z.boolean().default(true).describe('Mirror left to right.'),
     vertical: z.boolean().default(false).describe('Mirror top to bottom.'),

@@ -3,7 +3,7 @@ import type { RawImage } from '@atelier/core';
 import { z } from 'zod';
 
 /** The parameters of {@link grayscale}: none. */
-export const grayscaleParams = z.object({});
+const grayscaleParams = z.object({});
 
 /**
  * The `grayscale` transform: libvips' conversion to one grey channel; alpha is carried over

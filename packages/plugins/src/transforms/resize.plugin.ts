@@ -14,7 +14,7 @@ const dimension = (what: string): z.ZodDefault<z.ZodNullable<z.ZodInt>> =>
     .describe(`Target ${what} in pixels, 1–${MAX_DIMENSION}; null derives it from the aspect ratio.`);
 
 /** The parameters of {@link resize}. */
-export const resizeParams = z
+const resizeParams = z
   .object({
     width: dimension('width'),
     height: dimension('height'),

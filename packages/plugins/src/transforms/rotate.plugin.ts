@@ -2,7 +2,7 @@ import { definePlugin, hexColor, runPipeline, sharpColor } from '@atelier/core';
 import { z } from 'zod';
 
 /** The parameters of {@link rotate}. */
-export const rotateParams = z.object({
+const rotateParams = z.object({
   angle: z
     .number()
     .min(-360)

@@ -2,7 +2,7 @@ import { definePlugin, runPipeline } from '@atelier/core';
 import { z } from 'zod';
 
 /** The parameters of {@link sharpen}; bounds are those of libvips sharpen. */
-export const sharpenParams = z.object({
+const sharpenParams = z.object({
   sigma: z
     .number()
     .min(0.000001)

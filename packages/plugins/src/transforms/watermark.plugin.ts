@@ -27,7 +27,7 @@ function canvasLib(): Promise<CanvasModule> {
 }
 
 /** Largest watermark image, decoded from its data URL. */
-export const MAX_WATERMARK_BYTES = 1024 * 1024;
+const MAX_WATERMARK_BYTES = 1024 * 1024;
 /** Largest watermark image in pixels once decoded, so a small file cannot unpack into gigabytes. */
 const MAX_WATERMARK_PIXELS = 25_000_000;
 const DATA_URL = /^data:image\/(png|jpeg|webp);base64,([A-Za-z0-9+/]*={0,2})$/;
@@ -76,7 +76,7 @@ function dataUrlProblem(url: string): string | undefined {
 }
 
 /** The parameters of {@link watermark}. */
-export const watermarkParams = z
+const watermarkParams = z
   .object({
     text: z
       .string()
