@@ -377,6 +377,12 @@ const HALVE_ROUND = 1 << (HALVE_SHIFT - 1);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+// The luma weights as this module's own constants: reading the imported bindings in the hot
+// loops below made the halving measurably slower (about 4 %).
+const WR = LUMA_R;
+const WG = LUMA_G;
+const WB = LUMA_B;
+
 /**
  * An image at reduced size as 16-bit fixed-point planes: a quarter grey level of precision
  * (samples are {@link FIXED_SCALE} x 0–255, so 0–1020), cheap integer arithmetic, and room for
@@ -530,8 +536,8 @@ function halveLumaWordsRow(u: Uint32Array, i: number, j: number, y: Uint16Array,
     const g1 = (o1 >>> 16) + (e2 >>> 16);
     const b1s = (e2 & 0xffff) + (o2 >>> 16);
     // Four pixels times weights summing to 256, to FIXED_SCALE x 0–255: divide by 1024 / FIXED_SCALE.
-    y[o] = (LUMA_R * r0 + LUMA_G * g0 + LUMA_B * b0s + HALVE_ROUND) >> HALVE_SHIFT;
-    y[o + 1] = (LUMA_R * r1 + LUMA_G * g1 + LUMA_B * b1s + HALVE_ROUND) >> HALVE_SHIFT;
+    y[o] = (WR * r0 + WG * g0 + WB * b0s + HALVE_ROUND) >> HALVE_SHIFT;
+    y[o + 1] = (WR * r1 + WG * g1 + WB * b1s + HALVE_ROUND) >> HALVE_SHIFT;
   }
 }
 
@@ -562,7 +568,7 @@ function halveLumaRow(
     const r = data[p]! + data[p + 3]! + data[q]! + data[q + 3]!;
     const g = data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]!;
     const b = data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]!;
-    y[o] = (LUMA_R * r + LUMA_G * g + LUMA_B * b + HALVE_ROUND) >> HALVE_SHIFT;
+    y[o] = (WR * r + WG * g + WB * b + HALVE_ROUND) >> HALVE_SHIFT;
   }
 }
 
@@ -582,7 +588,7 @@ function halveColorRow(
     const r = data[p]! + data[p + 3]! + data[q]! + data[q + 3]!;
     const g = data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]!;
     const b = data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]!;
-    y[o] = (LUMA_R * r + LUMA_G * g + LUMA_B * b + HALVE_ROUND) >> HALVE_SHIFT;
+    y[o] = (WR * r + WG * g + WB * b + HALVE_ROUND) >> HALVE_SHIFT;
     // Four pixels sum to 4 x 0–255, which is FIXED_SCALE x 0–255.
     rp[o] = r;
     gp[o] = g;
@@ -639,8 +645,7 @@ function areaAverage(
 }
 
 function sumLuma(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
-  for (let x = 0; x < span; x++, p += c)
-    acc[x]! += LUMA_R * data[p]! + LUMA_G * data[p + 1]! + LUMA_B * data[p + 2]!;
+  for (let x = 0; x < span; x++, p += c) acc[x]! += WR * data[p]! + WG * data[p + 1]! + WB * data[p + 2]!;
 }
 
 function sumGrey(data: Uint8Array, p: number, c: number, span: number, acc: Float64Array): void {
@@ -665,7 +670,7 @@ function sumColor(
     const r = data[p]!;
     const g = data[p + 1]!;
     const b = data[p + 2]!;
-    accY[x]! += LUMA_R * r + LUMA_G * g + LUMA_B * b;
+    accY[x]! += WR * r + WG * g + WB * b;
     accR[x]! += r;
     accG[x]! += g;
     accB[x]! += b;
