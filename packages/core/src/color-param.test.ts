@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { hexColor, parseHexColor, sharpColor } from './color-param.ts';
+import type { Rgba } from './color-param.ts';
 
 describe('hexColor', () => {
   const schema = z.object({ fill: hexColor('Fill colour').default('#000') });
@@ -12,6 +13,11 @@ describe('hexColor', () => {
     expect(z.toJSONSchema(schema).properties?.['fill']).toMatchObject({
       description: 'Fill colour (#rgb, #rgba, #rrggbb or #rrggbbaa).',
     });
+  });
+
+  it('is typed as a string for callers and an Rgba once parsed', () => {
+    expectTypeOf<z.input<typeof schema>>().toEqualTypeOf<{ fill?: string | undefined }>();
+    expectTypeOf(parseHexColor).returns.toEqualTypeOf<Rgba>();
   });
 
   it('refuses anything else', () => {

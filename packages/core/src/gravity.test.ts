@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { GRAVITIES, gravityParam, place, sharpPosition } from './gravity.ts';
+import type { Gravity } from './gravity.ts';
 
 describe('gravity', () => {
+  const schema = z.object({ at: gravityParam('Where.').default('center') });
+
   it('is a described enum parameter of the nine positions', () => {
-    const schema = z.object({ at: gravityParam('Where.').default('center') });
     expect(schema.parse({}).at).toBe('center');
     expect(schema.safeParse({ at: 'middle' }).success).toBe(false);
     expect(z.toJSONSchema(schema).properties?.['at']).toMatchObject({
@@ -36,5 +38,10 @@ describe('gravity', () => {
     // A margin or a box too large for the frame is clamped.
     expect(place('bottom-left', 100, 80, 90, 70, 50)).toEqual({ left: 10, top: 0 });
     expect(place('center', 100, 80, 300, 10, 0)).toEqual({ left: 0, top: 35 });
+  });
+
+  it('types the parameter as the union of the gravities', () => {
+    expectTypeOf<z.output<typeof schema>['at']>().toEqualTypeOf<Gravity>();
+    expectTypeOf<z.input<typeof schema>['at']>().toEqualTypeOf<Gravity | undefined>();
   });
 });
