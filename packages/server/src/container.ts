@@ -4,7 +4,6 @@
 // the container.
 import path from 'node:path';
 import type { PgBoss } from 'pg-boss';
-import { Lifecycle, container as globalContainer, instancePerContainerCachingFactory } from 'tsyringe';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
@@ -32,7 +31,7 @@ import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
 import { createRegistry, createRuntime } from './runtime.ts';
 import { StatsService } from './stats.service.ts';
-import { TOKENS, resolve } from './tokens.ts';
+import { Lifecycle, TOKENS, globalContainer, instancePerContainerCachingFactory, resolve } from './tokens.ts';
 
 /** An opened root: its container, and what it started, stopped in reverse order by `close`. */
 export interface Root {

@@ -1,8 +1,12 @@
 // The injection tokens of the server: one per interface a service needs. Only the composition root
 // (container.ts) registers what stands behind each; services name the token, never the class.
+// tsyringe's values are imported from here only: it needs reflect-metadata loaded before it.
 import 'reflect-metadata';
 import { inject, injectable as tsyringeInjectable } from 'tsyringe';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
+
+export { Lifecycle, container as globalContainer, instancePerContainerCachingFactory } from 'tsyringe';
+export type { DependencyContainer } from 'tsyringe';
 import type { Engine, Logger, PluginRegistry, Storage } from '@atelier/core';
 import type { DatabaseHandle } from '@atelier/db';
 import type { JobEvent } from '@atelier/jobs';
