@@ -1,12 +1,12 @@
 // The composition root of the database-backed services: Postgres (external or embedded),
 // migrations, storage, pg-boss queues, the job service and, when asked, a worker.
 import path from 'node:path';
-import type { PgBoss } from 'pg-boss';
 import type { Engine, Logger, PluginRegistry, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
 import type { DatabaseHandle } from '@atelier/db';
-import { JobService, PluginStateSync, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import { JobService, PluginStateSync, RenderWorker, createJobQueue } from '@atelier/jobs';
+import type { JobQueue } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
 import { databaseLocation } from './config.ts';
 import type { AtelierConfig } from './config.ts';
@@ -19,7 +19,7 @@ export interface Services {
   readonly storage: Storage;
   readonly registry: PluginRegistry;
   readonly engine: Engine;
-  readonly boss: PgBoss;
+  readonly queue: JobQueue;
   readonly jobs: JobService;
   /** Present when the services were opened with `worker: true`. */
   readonly worker: RenderWorker | undefined;
@@ -73,21 +73,21 @@ export async function openServices(
     closers.push(() => pluginState.close());
     signal?.throwIfAborted();
     logger.info('start-up: starting the queue');
-    const boss = createBoss({
+    const queue = createJobQueue({
       url: database.url,
       superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
+      policy: {
+        retryLimit: config.queue.retryLimit,
+        retryDelaySeconds: config.queue.retryDelaySeconds,
+        expireInSeconds: config.queue.expireInSeconds,
+      },
       logger,
     });
-    await boss.start();
-    closers.push(() => boss.stop({ graceful: false, close: true, timeout: 5000 }));
-    await ensureQueues(boss, {
-      retryLimit: config.queue.retryLimit,
-      retryDelaySeconds: config.queue.retryDelaySeconds,
-      expireInSeconds: config.queue.expireInSeconds,
-    });
+    await queue.start();
+    closers.push(() => queue.stop());
     const jobs = new JobService({
       db: database.db,
-      boss,
+      queue,
       storage,
       registry,
       limits: config.limits,
@@ -100,7 +100,7 @@ export async function openServices(
       logger.info('start-up: starting the worker');
       worker = new RenderWorker({
         db: database.db,
-        boss,
+        queue,
         storage,
         engine,
         url: database.url,
@@ -113,7 +113,7 @@ export async function openServices(
       closers.push(() => started.stop(config.worker.shutdownDeadlineMs));
     }
     signal?.throwIfAborted();
-    return { config, database, storage, registry, engine, boss, jobs, worker, close: closeAll };
+    return { config, database, storage, registry, engine, queue, jobs, worker, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

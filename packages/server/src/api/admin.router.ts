@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { AtelierError, describeIssues } from '@atelier/core';
 import type { Database } from '@atelier/db';
-import { DEAD_LETTER_QUEUE, RENDER_QUEUE, savePluginState } from '@atelier/jobs';
+import { savePluginState } from '@atelier/jobs';
 import type { ApiContext } from './context.ts';
 import { adminProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
@@ -291,19 +291,7 @@ export const adminRouter = router({
         .execute();
       const byStatus = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
       for (const c of counts) byStatus[c.status] = Number(c.n);
-      const queues = [];
-      for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
-        const q = await ctx.api.core.boss.getQueue(name);
-        if (q)
-          queues.push({
-            name,
-            queued: q.queuedCount,
-            active: q.activeCount,
-            failed: q.failedCount,
-            total: q.totalCount,
-          });
-      }
-      return { jobs: byStatus, queues };
+      return { jobs: byStatus, queues: [...(await ctx.api.core.queue.counts())] };
     }),
 
   failedJobs: adminProcedure

@@ -201,7 +201,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   app.get('/readyz', async (req, reply) => {
     try {
       await sql`select 1`.execute(api.core.database.db);
-      await api.core.boss.getQueue('atelier-render');
+      await api.core.queue.ping();
       return { ok: true };
     } catch (error) {
       // Anyone may call it: what Postgres or the socket said (hosts, ports) goes to the log only.
