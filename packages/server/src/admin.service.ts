@@ -3,9 +3,9 @@ import { AtelierError, describeIssues } from '@atelier/core';
 import type { PluginInfo, PluginKind, PluginRegistry } from '@atelier/core';
 import type { Database, DatabaseHandle, UserRole } from '@atelier/db';
 import { JobService, QuotaService, savePluginState } from '@atelier/jobs';
-import type { JobRecord, QuotaOverrides, QuotaStatus } from '@atelier/jobs';
+import type { JobQueue, JobRecord, QueueCounts, QuotaOverrides, QuotaStatus } from '@atelier/jobs';
 import { AccountService } from './auth/index.ts';
-import type { JobQueue, QueueCounts } from './job-queue.ts';
+
 import { TOKENS, injectable } from './tokens.ts';
 
 /** Who acts: the administrator and the request, recorded with every action in the audit log. */

@@ -3,21 +3,11 @@
 // below it, services receive what they need through their constructors and nothing resolves from
 // the container.
 import path from 'node:path';
-import type { PgBoss } from 'pg-boss';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
-import {
-  DEAD_LETTER_QUEUE,
-  JobService,
-  PluginStateSync,
-  QuotaService,
-  RENDER_QUEUE,
-  RenderWorker,
-  createBoss,
-  ensureQueues,
-} from '@atelier/jobs';
+import { JobService, PluginStateSync, QuotaService, RenderWorker, createJobQueue } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
 import { AdminService } from './admin.service.ts';
 import { JobEventHub } from './api/job-event-hub.ts';
@@ -26,7 +16,6 @@ import { AccountService, LoginThrottle, SessionService, systemClock } from './au
 import { databaseLocation } from './config.ts';
 import type { AtelierConfig } from './config.ts';
 import { HealthService } from './health.service.ts';
-import type { JobQueue } from './job-queue.ts';
 import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
 import { createRegistry, createRuntime } from './runtime.ts';
@@ -58,9 +47,6 @@ export interface RootOptions {
    */
   readonly signal?: AbortSignal;
 }
-
-// pg-boss stays behind this token until JobService takes the JobQueue (issue 10's contract).
-const BOSS = Symbol('atelier:PgBoss');
 
 /**
  * Registers every service of the server on `container`, each created once per container that
@@ -97,7 +83,7 @@ export function registerServices(container: DependencyContainer): void {
     const config = resolve(c, TOKENS.Config);
     return new JobService({
       db: db(c),
-      boss: c.resolve<PgBoss>(BOSS),
+      queue: resolve(c, TOKENS.JobQueue),
       storage: resolve(c, TOKENS.Storage),
       registry: resolve(c, TOKENS.PluginRegistry),
       limits: config.limits,
@@ -238,39 +224,18 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     started.add(() => pluginState.close());
     signal?.throwIfAborted();
     logger.info('start-up: starting the queue');
-    const boss = createBoss({
+    const queue = createJobQueue({
       url: database.url,
       superviseIntervalSeconds: config.queue.superviseIntervalSeconds,
+      policy: {
+        retryLimit: config.queue.retryLimit,
+        retryDelaySeconds: config.queue.retryDelaySeconds,
+        expireInSeconds: config.queue.expireInSeconds,
+      },
       logger,
     });
-    await boss.start();
-    started.add(() => boss.stop({ graceful: false, close: true, timeout: 5000 }));
-    await ensureQueues(boss, {
-      retryLimit: config.queue.retryLimit,
-      retryDelaySeconds: config.queue.retryDelaySeconds,
-      expireInSeconds: config.queue.expireInSeconds,
-    });
-    container.register(BOSS, { useValue: boss });
-    const queue: JobQueue = {
-      start: () => boss.start().then(() => undefined),
-      stop: () => boss.stop({ graceful: false, close: true, timeout: 5000 }),
-      ping: () => boss.getQueue(RENDER_QUEUE).then(() => undefined),
-      counts: async () => {
-        const counts = [];
-        for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
-          const q = await boss.getQueue(name);
-          if (q)
-            counts.push({
-              name,
-              queued: q.queuedCount,
-              active: q.activeCount,
-              failed: q.failedCount,
-              total: q.totalCount,
-            });
-        }
-        return counts;
-      },
-    };
+    await queue.start();
+    started.add(() => queue.stop());
     container.register(TOKENS.JobQueue, { useValue: queue });
     if (options.events) {
       const events = new JobEventHub(database.url, logger);
@@ -284,7 +249,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
       logger.info('start-up: starting the worker');
       worker = new RenderWorker({
         db: database.db,
-        boss,
+        queue,
         storage,
         engine,
         url: database.url,

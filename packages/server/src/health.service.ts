@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database, DatabaseHandle } from '@atelier/db';
-import type { JobQueue } from './job-queue.ts';
+import type { JobQueue } from '@atelier/jobs';
 import { TOKENS, injectable } from './tokens.ts';
 
 /** Readiness: whether this process can serve (its database and its queue answer). */

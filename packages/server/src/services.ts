@@ -4,7 +4,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { Engine, PluginRegistry, Storage } from '@atelier/core';
 import type { DatabaseHandle } from '@atelier/db';
 import { JobService } from '@atelier/jobs';
-import type { RenderWorker } from '@atelier/jobs';
+import type { JobQueue, RenderWorker } from '@atelier/jobs';
 import type { AtelierConfig } from './config.ts';
 import { openRoot } from './container.ts';
 import type { RootOptions } from './container.ts';
@@ -20,6 +20,7 @@ export interface Services {
   readonly storage: Storage;
   readonly registry: PluginRegistry;
   readonly engine: Engine;
+  readonly queue: JobQueue;
   readonly jobs: JobService;
   /** Job events, when the services were opened with `events: true`. */
   readonly events: EventBus | undefined;
@@ -46,6 +47,7 @@ export async function openServices(
     storage: resolve(container, TOKENS.Storage),
     registry: resolve(container, TOKENS.PluginRegistry),
     engine: resolve(container, TOKENS.Engine),
+    queue: resolve(container, TOKENS.JobQueue),
     jobs: container.resolve(JobService),
     events: container.isRegistered(TOKENS.EventBus) ? resolve(container, TOKENS.EventBus) : undefined,
     worker: root.worker,

@@ -9,10 +9,9 @@ export { Lifecycle, container as globalContainer, instancePerContainerCachingFac
 export type { DependencyContainer } from 'tsyringe';
 import type { Engine, Logger, PluginRegistry, Storage } from '@atelier/core';
 import type { DatabaseHandle } from '@atelier/db';
-import type { JobEvent } from '@atelier/jobs';
+import type { JobEvent, JobQueue } from '@atelier/jobs';
 import type { Clock } from './auth/index.ts';
 import type { AtelierConfig } from './config.ts';
-import type { JobQueue } from './job-queue.ts';
 
 /**
  * A token for an interface: it remembers the type registered under it, so that {@link injectable}
