@@ -11,7 +11,7 @@ import { registerJobCommands } from './cli-jobs.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig } from './config.ts';
-import { openRuntimeRoot } from './container.ts';
+import { openRuntimeRoot } from './runtime.ts';
 import { TOKENS, resolve } from './tokens.ts';
 
 function table(rows: readonly PluginInfo[]): string {

@@ -18,7 +18,7 @@ import type { AtelierConfig } from './config.ts';
 import { HealthService } from './health.service.ts';
 import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
-import { createRegistry, createRuntime } from './runtime.ts';
+import { createRuntime } from './runtime.ts';
 import { StatsService } from './stats.service.ts';
 import { Lifecycle, TOKENS, globalContainer, instancePerContainerCachingFactory, resolve } from './tokens.ts';
 
@@ -154,29 +154,6 @@ export async function openDatabaseRoot(
   const container = newContainer(config, logger);
   container.register(TOKENS.Database, { useValue: database });
   return { container, worker: undefined, close: () => database.close() };
-}
-
-/**
- * The root of a command that runs plugins without the database (`atelier styles`, `apply`,
- * `bench`): the plugin registry and, with `engine`, an engine (closed by `close`).
- */
-export async function openRuntimeRoot(
-  config: AtelierConfig,
-  options: { readonly engine?: boolean; readonly threads?: number; readonly logger?: Logger } = {},
-): Promise<Root> {
-  const logger = options.logger ?? silentLogger;
-  const container = newContainer(config, logger);
-  if (!options.engine) {
-    container.register(TOKENS.PluginRegistry, { useValue: await createRegistry(config) });
-    return { container, worker: undefined, close: async () => {} };
-  }
-  const { registry, engine } = await createRuntime(config, {
-    logger,
-    ...(options.threads === undefined ? {} : { threads: options.threads }),
-  });
-  container.register(TOKENS.PluginRegistry, { useValue: registry });
-  container.register(TOKENS.Engine, { useValue: engine });
-  return { container, worker: undefined, close: () => engine.close() };
 }
 
 /**
