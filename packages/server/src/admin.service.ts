@@ -189,7 +189,8 @@ export class AdminService {
    * @throws AtelierError REQUEST_REFUSED, USER_NOT_FOUND
    */
   async setUserDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
-    if (userId === actor.id) throw new AtelierError('REQUEST_REFUSED', 'You cannot disable your own account.');
+    if (userId === actor.id)
+      throw new AtelierError('REQUEST_REFUSED', 'You cannot disable your own account.');
     await this.#accounts.setDisabled(userId, disabled);
     await audit(this.#db, actor, disabled ? 'user.disable' : 'user.enable', { type: 'user', id: userId });
   }

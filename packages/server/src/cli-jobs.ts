@@ -154,7 +154,10 @@ export function registerJobCommands(program: Command): void {
         if (opts.format)
           request = { ...request, output: { ...request.output, format: opts.format as 'jpeg' } };
         if (opts.out && !opts.wait)
-          throw new AtelierError('USAGE_INVALID', '--out needs --wait: the results exist only once the jobs end.');
+          throw new AtelierError(
+            'USAGE_INVALID',
+            '--out needs --wait: the results exist only once the jobs end.',
+          );
         await withServices(
           async (services) => {
             const ownerId = await services.jobs.ensureUser(opts.owner);

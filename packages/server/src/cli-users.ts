@@ -53,7 +53,9 @@ export function registerUserCommands(program: Command): void {
     .action(async () => {
       await withAccounts(async (accounts) => {
         for (const r of await accounts.list())
-          process.stdout.write(`${r.id}  ${r.role.padEnd(5)}  ${r.disabled ? 'disabled' : 'active  '}  ${r.email}\n`);
+          process.stdout.write(
+            `${r.id}  ${r.role.padEnd(5)}  ${r.disabled ? 'disabled' : 'active  '}  ${r.email}\n`,
+          );
       });
     });
   for (const [name, disabled] of [

@@ -17,7 +17,9 @@ export class JobUpdatesService {
 
   /** The job's state as stored, as an event. Check ownership first (JobService.get). */
   async current(jobId: string): Promise<JobEvent> {
-    return eventOf(await this.#db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow());
+    return eventOf(
+      await this.#db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow(),
+    );
   }
 
   /**
@@ -25,7 +27,11 @@ export class JobUpdatesService {
    * undefined), ending with its final state or when `signal` aborts. The stored state is read
    * again whenever notifications may have been missed.
    */
-  async *follow(jobId: string, lastSeq: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<JobEvent> {
+  async *follow(
+    jobId: string,
+    lastSeq: number | undefined,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<JobEvent> {
     const abort = new AbortController();
     signal?.addEventListener('abort', () => abort.abort(), { once: true });
     const stream = this.#events.subscribe(jobId, abort.signal);

@@ -34,10 +34,7 @@ export interface Services {
  * Opens the process's root ({@link openRoot}: the database, embedded when no DATABASE_URL,
  * migrated; storage, plugins, engine, queue, and a worker when asked) and names its parts.
  */
-export async function openServices(
-  config: AtelierConfig,
-  options: RootOptions = {},
-): Promise<Services> {
+export async function openServices(config: AtelierConfig, options: RootOptions = {}): Promise<Services> {
   const root = await openRoot(config, options);
   const { container } = root;
   return {
@@ -54,4 +51,3 @@ export async function openServices(
     close: root.close,
   };
 }
-

@@ -86,7 +86,9 @@ export function injectable<A extends readonly unknown[], T>(
   tokens: Tokens<A>,
 ): void {
   // Parameter decorators run before the class decorator, which reads what they recorded.
-  tokens.forEach((t: Token<unknown>, index) => inject(t as InjectionToken<unknown>)(target, undefined, index));
+  tokens.forEach((t: Token<unknown>, index) =>
+    inject(t as InjectionToken<unknown>)(target, undefined, index),
+  );
   tsyringeInjectable<T>()(target);
 }
 

@@ -15,7 +15,10 @@ import {
 } from './response-schemas.ts';
 
 /** The administrator and the request, as the audit log records them. */
-const actor = (ctx: ApiContext & { user: { id: string } }): Actor => ({ id: ctx.user.id, requestId: ctx.requestId });
+const actor = (ctx: ApiContext & { user: { id: string } }): Actor => ({
+  id: ctx.user.id,
+  requestId: ctx.requestId,
+});
 
 const uuid = z.string().uuid();
 /** A page of a list: at most `limit` rows after the first `offset`. */

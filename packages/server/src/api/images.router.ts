@@ -13,9 +13,7 @@ import { deletedSchema, downloadUrlSchema, imagePageSchema, imageSchema } from '
 const uploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok && result.error.code === 'PAYLOAD_TOO_LARGE' && !atelierCause(result.error))
-    throw toTRPCError(
-      imageTooLarge(ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes),
-    );
+    throw toTRPCError(imageTooLarge(ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes));
   return result;
 });
 

@@ -261,7 +261,11 @@ export class AccountService {
 
   /** Every account, oldest first (for `atelier users list`). */
   async list(): Promise<UserRecord[]> {
-    const rows = await this.#db.selectFrom('users').select(USER_RECORD_COLUMNS).orderBy('created_at').execute();
+    const rows = await this.#db
+      .selectFrom('users')
+      .select(USER_RECORD_COLUMNS)
+      .orderBy('created_at')
+      .execute();
     return rows.map(toUserRecord);
   }
 
