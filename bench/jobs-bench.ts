@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
-import { JobEventListener, JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import { JobEventListener, JobService, RenderWorker, createJobQueue } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
 import { median } from './stats.ts';
 
@@ -97,10 +97,9 @@ async function main(): Promise<void> {
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
   const engine = new Engine({ registry, threads });
   const storage = new LocalStorage({ root: path.join(dir, 'storage') });
-  const boss = createBoss({ url });
-  await boss.start();
-  await ensureQueues(boss);
-  const jobs = new JobService({ db: database.db, boss, storage, registry });
+  const queue = createJobQueue({ url });
+  await queue.start();
+  const jobs = new JobService({ db: database.db, queue, storage, registry });
   const ownerId = await jobs.ensureUser('bench@atelier.local');
   try {
     // 1. Latency at idle: one job at a time, the worker waiting between them.
@@ -108,7 +107,7 @@ async function main(): Promise<void> {
       .png()
       .toBuffer();
     const image = await jobs.storeImage({ ownerId, bytes: tiny });
-    const worker = new RenderWorker({ db: database.db, boss, storage, engine, url });
+    const worker = new RenderWorker({ db: database.db, queue, storage, engine, url });
     await worker.start();
     const samples = Number(values.samples);
     const latencies: number[] = [];
@@ -196,7 +195,7 @@ async function main(): Promise<void> {
       }
       const worker = new RenderWorker({
         db: database.db,
-        boss,
+        queue,
         storage,
         engine,
         url,
@@ -248,7 +247,7 @@ async function main(): Promise<void> {
         `${((bareCpu / queueCpu) * 100).toFixed(0)} % of the queue path's`,
     );
   } finally {
-    await boss.stop({ graceful: false, close: true, timeout: 2000 });
+    await queue.stop();
     await engine.close();
     await database.close();
     await server.stop();

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
-import { JobService, createBoss, ensureQueues } from '@atelier/jobs';
+import { JobService, createJobQueue } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
 import { photo, root, testPluginDir, testRegistry } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
@@ -141,13 +141,12 @@ describe('atelier worker', () => {
       ATELIER_SHUTDOWN_DEADLINE_MS: '300',
       ATELIER_LOG_LEVEL: 'warn',
     };
-    const boss = createBoss({ url: database.url });
-    await boss.start();
+    const queue = createJobQueue({ url: database.url });
+    await queue.start();
     try {
-      await ensureQueues(boss);
       const jobs = new JobService({
         db: database.db,
-        boss,
+        queue,
         storage: new LocalStorage({ root: storageDir }),
         registry: await testRegistry(),
       });
@@ -191,7 +190,7 @@ describe('atelier worker', () => {
         await new Promise((resolve) => second.once('exit', resolve));
       }
     } finally {
-      await boss.stop({ graceful: false, close: true, timeout: 2000 });
+      await queue.stop();
     }
   });
 });

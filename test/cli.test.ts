@@ -151,6 +151,23 @@ describe('atelier apply', () => {
   });
 });
 
+describe('atelier submit', () => {
+  it('refuses --out without --wait as a usage mistake (exit 2), before opening the database', async () => {
+    const { code, stdout, stderr } = await atelier(
+      'submit',
+      photo('chelsea.png'),
+      '--style',
+      'acme:invert',
+      '--out',
+      path.join(dir, 'never'),
+    );
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^atelier: USAGE_INVALID: --out needs --wait/);
+  });
+});
+
 describe('atelier bench', () => {
   it('--json prints style, width, height, medianMs and peakRssMb', async () => {
     const { code, stdout } = await atelier(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { databaseUrl, ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
-import { createBoss, ensureQueues } from '@atelier/jobs';
+import { createJobQueue } from '@atelier/jobs';
 import { root } from './helpers.ts';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 import { spawnServe } from './serve-process.ts';
@@ -199,10 +199,13 @@ describe('embedded Postgres credentials', () => {
       const legacy = await openDatabase({ url: legacyUrl });
       await migrateUp(legacy.db);
       await legacy.close();
-      const legacyBoss = createBoss({ url: legacyUrl, superviseIntervalSeconds: 60 });
-      await legacyBoss.start();
-      await ensureQueues(legacyBoss, { retryLimit: 0, retryDelaySeconds: 1, expireInSeconds: 60 });
-      await legacyBoss.stop({ graceful: false, close: true, timeout: 2000 });
+      const legacyQueue = createJobQueue({
+        url: legacyUrl,
+        superviseIntervalSeconds: 60,
+        policy: { retryLimit: 0, retryDelaySeconds: 1, expireInSeconds: 60 },
+      });
+      await legacyQueue.start();
+      await legacyQueue.stop();
       await query(
         legacyUrl,
         "insert into users (email, password_hash, display_name) values ('old@example.org', 'x', 'Old')",
@@ -236,10 +239,13 @@ describe('embedded Postgres credentials', () => {
       defer(() => database.close());
       await migrateUp(database.db);
       await database.close();
-      const boss = createBoss({ url, superviseIntervalSeconds: 60 });
-      await boss.start();
-      await ensureQueues(boss, { retryLimit: 0, retryDelaySeconds: 1, expireInSeconds: 60 });
-      await boss.stop({ graceful: false, close: true, timeout: 2000 });
+      const queue = createJobQueue({
+        url,
+        superviseIntervalSeconds: 60,
+        policy: { retryLimit: 0, retryDelaySeconds: 1, expireInSeconds: 60 },
+      });
+      await queue.start();
+      await queue.stop();
       await server.stop();
     },
   );

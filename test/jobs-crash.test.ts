@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PgBoss } from 'pg-boss';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
-import { JobService, createBoss, ensureQueues, resultKey } from '@atelier/jobs';
+import { JobService, createJobQueue, resultKey } from '@atelier/jobs';
+import type { JobQueue } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
 import { root, testPluginDir, testRegistry } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
@@ -19,7 +19,7 @@ import { eventually } from './jobs-harness.ts';
 const JOBS = Number(process.env['CRASH_JOBS'] ?? 1000);
 let database: TestDatabase;
 let storageDir: string;
-let boss: PgBoss;
+let queue: JobQueue;
 const workers = new Set<ChildProcess>();
 
 const env = (): NodeJS.ProcessEnv => ({
@@ -77,14 +77,17 @@ async function workerRegistered(): Promise<boolean> {
 beforeAll(async () => {
   database = await createTestDatabase(inject('pgAdminUrl'));
   storageDir = await mkdtemp(path.join(tmpdir(), 'atelier-crash-'));
-  boss = createBoss({ url: database.url, superviseIntervalSeconds: 1 });
-  await boss.start();
-  await ensureQueues(boss, { retryLimit: 8, retryDelaySeconds: 1, expireInSeconds: 3 });
+  queue = createJobQueue({
+    url: database.url,
+    superviseIntervalSeconds: 1,
+    policy: { retryLimit: 8, retryDelaySeconds: 1, expireInSeconds: 3 },
+  });
+  await queue.start();
 });
 
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL');
-  await boss.stop({ graceful: false, close: true, timeout: 2000 });
+  await queue.stop();
   await database.drop();
   await rm(storageDir, { recursive: true, force: true });
 });
@@ -94,7 +97,7 @@ describe('crash safety', () => {
     const storage = new LocalStorage({ root: storageDir });
     const jobs = new JobService({
       db: database.db,
-      boss,
+      queue,
       storage,
       registry: await testRegistry(),
       maxAttempts: 9,

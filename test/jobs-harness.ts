@@ -9,8 +9,9 @@ import { Engine } from '@atelier/core';
 import type { PluginRegistry } from '@atelier/core';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
-import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
-import type { QueuePolicyOptions, RenderWorkerOptions } from '@atelier/jobs';
+import { JobService, RenderWorker, createJobQueue } from '@atelier/jobs';
+import type { JobQueue, QueuePolicyOptions, RenderWorkerOptions } from '@atelier/jobs';
+import { bossOf } from '@atelier/jobs/testing';
 import { LocalStorage } from '@atelier/storage';
 import { testRegistry } from './helpers.ts';
 
@@ -20,6 +21,8 @@ export interface Harness {
   readonly storageDir: string;
   readonly registry: PluginRegistry;
   readonly engine: Engine;
+  readonly queue: JobQueue;
+  /** The queue's pg-boss, for tests that drive it by hand. */
   readonly boss: PgBoss;
   readonly jobs: JobService;
   readonly ownerId: string;
@@ -33,12 +36,15 @@ export async function openHarness(policy: QueuePolicyOptions = {}): Promise<Harn
   const storage = new LocalStorage({ root: storageDir });
   const registry = await testRegistry();
   const engine = new Engine({ registry, threads: 2, limits: { stepTimeoutMs: 30_000 } });
-  const boss = createBoss({ url: database.url, superviseIntervalSeconds: 1 });
-  await boss.start();
-  await ensureQueues(boss, { retryLimit: 2, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, ...policy });
+  const queue = createJobQueue({
+    url: database.url,
+    superviseIntervalSeconds: 1,
+    policy: { retryLimit: 2, retryDelaySeconds: 1, retryDelayMaxSeconds: 2, ...policy },
+  });
+  await queue.start();
   const jobs = new JobService({
     db: database.db,
-    boss,
+    queue,
     storage,
     registry,
     maxAttempts: (policy.retryLimit ?? 2) + 1,
@@ -51,13 +57,14 @@ export async function openHarness(policy: QueuePolicyOptions = {}): Promise<Harn
     storageDir,
     registry,
     engine,
-    boss,
+    queue,
+    boss: bossOf(queue),
     jobs,
     ownerId,
     async startWorker(options = {}) {
       const worker = new RenderWorker({
         db: database.db,
-        boss,
+        queue,
         storage,
         engine,
         url: database.url,
@@ -71,7 +78,7 @@ export async function openHarness(policy: QueuePolicyOptions = {}): Promise<Harn
     },
     async close() {
       for (const worker of workers) await worker.stop(2000);
-      await boss.stop({ graceful: false, close: true, timeout: 2000 });
+      await queue.stop();
       await engine.close();
       await database.drop();
       await rm(storageDir, { recursive: true, force: true });

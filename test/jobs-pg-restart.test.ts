@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
-import { JobService, RenderWorker, createBoss, ensureQueues } from '@atelier/jobs';
+import { JobService, RenderWorker, createJobQueue } from '@atelier/jobs';
 import type { QueuePolicyOptions, RenderWorkerOptions } from '@atelier/jobs';
 import { LocalStorage } from '@atelier/storage';
 import { photo, read, testRegistry } from './helpers.ts';
@@ -22,7 +22,7 @@ async function openJobSystem(
   options: {
     readonly threads: number;
     readonly policy: QueuePolicyOptions & { readonly retryLimit: number };
-    readonly worker: Omit<RenderWorkerOptions, 'db' | 'boss' | 'storage' | 'engine' | 'url'>;
+    readonly worker: Omit<RenderWorkerOptions, 'db' | 'queue' | 'storage' | 'engine' | 'url'>;
   },
 ) {
   const database = await openDatabase({ url: pg.url });
@@ -33,18 +33,24 @@ async function openJobSystem(
   const registry = await testRegistry();
   const engine = new Engine({ registry, threads: options.threads });
   defer(() => engine.close());
-  const boss = createBoss({ url: pg.url, superviseIntervalSeconds: 1 });
-  await boss.start();
-  defer(() => boss.stop({ graceful: false, close: true, timeout: 2000 }));
-  await ensureQueues(boss, options.policy);
+  const queue = createJobQueue({ url: pg.url, superviseIntervalSeconds: 1, policy: options.policy });
+  await queue.start();
+  defer(() => queue.stop());
   const jobs = new JobService({
     db: database.db,
-    boss,
+    queue,
     storage,
     registry,
     maxAttempts: options.policy.retryLimit + 1,
   });
-  const worker = new RenderWorker({ db: database.db, boss, storage, engine, url: pg.url, ...options.worker });
+  const worker = new RenderWorker({
+    db: database.db,
+    queue,
+    storage,
+    engine,
+    url: pg.url,
+    ...options.worker,
+  });
   await worker.start();
   defer(() => worker.stop(1000));
   return { db: database.db, jobs };

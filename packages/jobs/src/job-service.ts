@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { PgBoss } from 'pg-boss';
 import {
   AtelierError,
   CONTENT_TYPES,
@@ -25,7 +24,8 @@ import { isUuid, precompile } from '@atelier/db';
 import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
-import { RENDER_QUEUE, enqueueRender } from './queue.ts';
+import { RENDER_QUEUE, bossOf, enqueueRender } from './queue.ts';
+import type { JobQueue } from './queue.ts';
 import { TERMINAL_STATUSES, originalKey, resultKeyParts, toImageRecord, toJobRecord } from './records.ts';
 import type { ImageRecord, JobRecord } from './records.ts';
 import { usageCost } from './quotas.ts';
@@ -34,7 +34,8 @@ import type { QuotaService } from './quotas.ts';
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {
   readonly db: Kysely<Database>;
-  readonly boss: PgBoss;
+  /** The render queue ({@link createJobQueue}'s). */
+  readonly queue: JobQueue;
   readonly storage: Storage;
   readonly registry: PluginRegistry;
   /** Defaults for every plan's limits. */
@@ -135,7 +136,7 @@ export class JobService {
   readonly #db: Kysely<Database>;
   readonly #byId: PrecompiledQuery<Job>;
   readonly #byIdAndOwner: PrecompiledQuery<Job>;
-  readonly #boss: PgBoss;
+  readonly #queue: JobQueue;
   readonly #storage: Storage;
   readonly #registry: PluginRegistry;
   readonly #limits: Partial<PlanLimits>;
@@ -152,7 +153,7 @@ export class JobService {
         this.#db.selectFrom('jobs').selectAll().where('id', '=', id).where('owner_id', '=', owner!),
       2,
     );
-    this.#boss = options.boss;
+    this.#queue = options.queue;
     this.#storage = options.storage;
     this.#registry = options.registry;
     this.#limits = options.limits ?? {};
@@ -398,7 +399,7 @@ export class JobService {
     style: string,
     priority: number,
   ): Promise<void> {
-    return enqueueRender(this.#boss, trx as unknown as Kysely<never>, { queueJobId, jobId, style, priority });
+    return enqueueRender(this.#queue, trx, { queueJobId, jobId, style, priority });
   }
 
   #findByKey(ownerId: string, key: string): Promise<Job | undefined> {
@@ -498,9 +499,11 @@ export class JobService {
       });
     }
     if (row.queue_job_id) {
-      await this.#boss.cancel(RENDER_QUEUE, row.queue_job_id).catch((error: unknown) => {
-        this.#logger.debug('queue cancel failed (the job may have finished)', { error: String(error) });
-      });
+      await bossOf(this.#queue)
+        .cancel(RENDER_QUEUE, row.queue_job_id)
+        .catch((error: unknown) => {
+          this.#logger.debug('queue cancel failed (the job may have finished)', { error: String(error) });
+        });
     }
     return toJobRecord(row);
   }

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '@atelier/core';
-import { createBoss } from './queue.ts';
+import { bossOf, createJobQueue } from './queue.ts';
 
-describe('createBoss', () => {
+describe('createJobQueue', () => {
   it("logs the message of pg-boss's error events, which are plain objects from its workers", () => {
     const lines: { message: string; fields: Record<string, unknown> | undefined }[] = [];
     const capture = (message: string, fields?: Record<string, unknown>): void => {
       lines.push({ message, fields });
     };
     const logger: Logger = { debug: capture, info: capture, warn: capture, error: capture };
-    const boss = createBoss({ url: 'postgres://nobody@127.0.0.1:1/none', logger });
+    const boss = bossOf(createJobQueue({ url: 'postgres://nobody@127.0.0.1:1/none', logger }));
     // As pg-boss's manager emits a failed fetch: the error's fields spread into a plain object,
     // here with a pg client among them (never started: nothing connects).
     const fetchFailure = {

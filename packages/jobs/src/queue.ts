@@ -1,5 +1,4 @@
 import { PgBoss, fromKysely } from 'pg-boss';
-import type { Kysely } from 'kysely';
 import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { PreparingClient } from '@atelier/db';
@@ -30,19 +29,109 @@ export interface QueuePolicyOptions {
   readonly heartbeatSeconds?: number;
 }
 
-/** Options of {@link createBoss}. */
-export interface BossOptions {
+/** The render queue as the rest of Atelier sees it; pg-boss stays inside @atelier/jobs. */
+export interface JobQueue {
+  /** Starts the queue and creates or updates the render and dead-letter queues with its policy. */
+  start(): Promise<void>;
+  /** Stops it (workers are stopped first by their owners). Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves when the queue's tables answer; rejects with the database's error otherwise (readiness). */
+  ping(): Promise<void>;
+  /** The render and dead-letter queues' own counts (admin.queue shows them). */
+  counts(): Promise<readonly QueueCounts[]>;
+}
+
+/** One queue's own counts, as pg-boss keeps them. */
+export interface QueueCounts {
+  readonly name: string;
+  readonly queued: number;
+  readonly active: number;
+  readonly failed: number;
+  readonly total: number;
+}
+
+/** Options of {@link createJobQueue}. */
+export interface JobQueueOptions {
+  /** Connection string of the database that holds the queue (pg-boss's schema). */
   readonly url: string;
   /** How often pg-boss looks for expired jobs and keeps its tables. @default 10 */
   readonly superviseIntervalSeconds?: number;
+  /** Retries, backoff and expiry of the render queue, applied at every start. */
+  readonly policy?: QueuePolicyOptions;
   readonly logger?: Logger;
 }
 
 /**
- * A pg-boss instance with LISTEN/NOTIFY on, so an idle worker starts a new job within
- * milliseconds instead of a polling interval. Call `start()` on it.
+ * The render queue on pg-boss, with LISTEN/NOTIFY on, so an idle worker starts a new job within
+ * milliseconds instead of a polling interval. `start()` creates or updates the render and
+ * dead-letter queues with `options.policy`.
  */
-export function createBoss(options: BossOptions): PgBoss {
+export function createJobQueue(options: JobQueueOptions): JobQueue {
+  return new PgBossQueue(options);
+}
+
+/**
+ * The one implementation of {@link JobQueue}. Package-internal: {@link JobService} and
+ * {@link RenderWorker} reach its pg-boss through {@link bossOf}; nothing outside @atelier/jobs
+ * (but its test entry) sees it.
+ */
+class PgBossQueue implements JobQueue {
+  readonly boss: PgBoss;
+  readonly #policy: QueuePolicyOptions;
+
+  constructor(options: JobQueueOptions) {
+    this.boss = createBoss(options);
+    this.#policy = options.policy ?? {};
+  }
+
+  async start(): Promise<void> {
+    await this.boss.start();
+    try {
+      await ensureQueues(this.boss, this.#policy);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: true, timeout: 5000 });
+  }
+
+  async ping(): Promise<void> {
+    await this.boss.getQueue(RENDER_QUEUE);
+  }
+
+  async counts(): Promise<readonly QueueCounts[]> {
+    const counts: QueueCounts[] = [];
+    for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
+      const queue = await this.boss.getQueue(name);
+      if (queue)
+        counts.push({
+          name,
+          queued: queue.queuedCount,
+          active: queue.activeCount,
+          failed: queue.failedCount,
+          total: queue.totalCount,
+        });
+    }
+    return counts;
+  }
+}
+
+/**
+ * The pg-boss instance behind a queue from {@link createJobQueue} (for the job service, the worker
+ * and tests, through `@atelier/jobs/testing`). Throws for any other {@link JobQueue}: the job
+ * service and the worker need the real queue.
+ */
+export function bossOf(queue: JobQueue): PgBoss {
+  if (!(queue instanceof PgBossQueue))
+    throw new TypeError('The job service and the worker need a queue made by createJobQueue().');
+  return queue.boss;
+}
+
+/** A pg-boss instance with Atelier's settings; {@link PgBossQueue} starts and stops it. */
+function createBoss(options: JobQueueOptions): PgBoss {
   const logger = options.logger ?? silentLogger;
   const boss = new PgBoss({
     connectionString: options.url,
@@ -82,7 +171,7 @@ function describeQueueError(error: unknown): { error: string; code?: string; que
 }
 
 /** Creates or updates the render queue and its dead-letter queue with the given policies. */
-export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}): Promise<void> {
+async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}): Promise<void> {
   // A copy whose handling failed (the database went away meanwhile) is tried again: until it is
   // handled, its job reads `running`.
   const dead = {
@@ -127,18 +216,21 @@ export async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}
   }
 }
 
+/** What {@link enqueueRender} runs its insert on: any Kysely instance or transaction, of any schema. */
+export type KyselyExecutor = Parameters<typeof fromKysely>[0];
+
 /**
  * Puts a render job on the queue inside the caller's transaction, so the job row and its queue
  * entry commit or roll back together. Jobs are grouped by plugin id, which per-plugin
  * concurrency limits use.
  */
 export async function enqueueRender(
-  boss: PgBoss,
-  trx: Kysely<never> | Kysely<Record<string, never>>,
+  queue: JobQueue,
+  trx: KyselyExecutor,
   args: { queueJobId: string; jobId: string; style: string; priority: number; startAfterSeconds?: number },
 ): Promise<void> {
   const payload: RenderPayload = { jobId: args.jobId };
-  await boss.send(RENDER_QUEUE, payload, {
+  await bossOf(queue).send(RENDER_QUEUE, payload, {
     id: args.queueJobId,
     priority: args.priority,
     group: { id: args.style, tier: args.style },

@@ -1,16 +1,16 @@
 import { hostname } from 'node:os';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
+import type { JobResult, JobWithMetadata } from 'pg-boss';
 import { AtelierError, CONTENT_TYPES, isAtelierError, isRetryableError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { databaseUnavailable, prepareStatement } from '@atelier/db';
 import type { Database, Job } from '@atelier/db';
 import { JobEventListener } from './events.ts';
-import { DEAD_LETTER_QUEUE, RENDER_QUEUE, enqueueRender } from './queue.ts';
+import { DEAD_LETTER_QUEUE, RENDER_QUEUE, bossOf, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
-import type { RenderPayload } from './queue.ts';
+import type { JobQueue, RenderPayload } from './queue.ts';
 import { resultKey } from './records.ts';
 
 /**
@@ -100,7 +100,8 @@ type ClaimedJob = Job & {
 /** Options of {@link RenderWorker}. */
 export interface RenderWorkerOptions {
   readonly db: Kysely<Database>;
-  readonly boss: PgBoss;
+  /** The render queue ({@link createJobQueue}'s). */
+  readonly queue: JobQueue;
   readonly storage: Storage;
   readonly engine: Engine;
   /** Connection string for the cancellation listener. */
@@ -189,7 +190,7 @@ export class RenderWorker {
       Object.keys(limits).length > 0 ? { groupConcurrency: { default: 100_000, tiers: { ...limits } } } : {};
     this.#works.push({
       queue: RENDER_QUEUE,
-      id: await this.#o.boss.work(
+      id: await bossOf(this.#o.queue).work(
         RENDER_QUEUE,
         {
           // Each slot fetches a batch, claims it in one statement and runs its jobs side by side;
@@ -216,7 +217,7 @@ export class RenderWorker {
     });
     this.#works.push({
       queue: DEAD_LETTER_QUEUE,
-      id: await this.#o.boss.work(
+      id: await bossOf(this.#o.queue).work(
         DEAD_LETTER_QUEUE,
         {
           // As fast as the render queue: a full batch fetches again at once, and with notifications
@@ -479,7 +480,7 @@ export class RenderWorker {
     startAfterSeconds: number,
     wasClaimed: boolean,
   ): Promise<void> {
-    const { db, boss } = this.#o;
+    const { db, queue } = this.#o;
     await db.transaction().execute(async (trx) => {
       const fresh = randomUUID();
       const row = await trx
@@ -497,7 +498,7 @@ export class RenderWorker {
         .returningAll()
         .executeTakeFirst();
       if (!row) return;
-      await enqueueRender(boss, trx as unknown as Kysely<never>, {
+      await enqueueRender(queue, trx, {
         queueJobId: fresh,
         jobId: row.id,
         style: row.style,
@@ -537,7 +538,7 @@ export class RenderWorker {
   async stop(deadlineMs = 30_000): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    const { boss } = this.#o;
+    const boss = bossOf(this.#o.queue);
     for (const { queue, id } of this.#works) await boss.offWork(queue, { id, wait: false }).catch(() => {});
     const until = Date.now() + deadlineMs;
     while (this.#running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));

@@ -8,7 +8,7 @@ import { AtelierError, OUTPUT_EXTENSIONS, isAtelierError, silentLogger } from '@
 import type { JobRecord } from '@atelier/jobs';
 import { planRequestFromOptions, resultPath, writeFileAtomic } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
-import { databaseLocation, readConfig } from './config.ts';
+import { readConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import type { Services } from './services.ts';
 
@@ -16,7 +16,6 @@ import type { Services } from './services.ts';
 // apply` and `atelier styles` stay light.
 const services = () => import('./services.ts');
 const dbModule = () => import('@atelier/db');
-const jobsModule = () => import('@atelier/jobs');
 
 /** The account the CLI acts as unless --owner says otherwise. */
 export const OPERATOR_EMAIL = 'operator@atelier.local';
@@ -36,7 +35,7 @@ function describe(job: JobRecord): string {
 
 async function withServices<T>(
   fn: (services: Services) => Promise<T>,
-  options: { worker?: boolean } = {},
+  options: { worker?: boolean; events?: boolean } = {},
 ): Promise<T> {
   const { openServices } = await services();
   const opened = await openServices(readConfig(), {
@@ -67,22 +66,23 @@ export function registerJobCommands(program: Command): void {
       new Argument('[direction]', 'up, down or status').choices(['up', 'down', 'status']).default('up'),
     )
     .action(async (direction: 'up' | 'down' | 'status') => {
-      const { migrateDown, migrateUp, migrationStatus, openDatabase } = await dbModule();
-      const database = await openDatabase(databaseLocation(readConfig()));
+      const { openDatabaseRoot } = await import('./container.ts');
+      const { MigrationService } = await import('./migration.service.ts');
+      const root = await openDatabaseRoot(readConfig(), { migrate: false });
       try {
-        const db = database.db;
+        const migrations = root.container.resolve(MigrationService);
         if (direction === 'up') {
-          const applied = await migrateUp(db);
+          const applied = await migrations.up();
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
         } else if (direction === 'down') {
-          const reverted = await migrateDown(db);
+          const reverted = await migrations.down();
           process.stdout.write(reverted ? `reverted: ${reverted}\n` : 'nothing to revert\n');
         } else {
-          for (const m of await migrationStatus(db))
+          for (const m of await migrations.status())
             process.stdout.write(`${m.name}\t${m.executedAt ? m.executedAt.toISOString() : 'pending'}\n`);
         }
       } finally {
-        await database.close();
+        await root.close();
       }
     });
 
@@ -153,7 +153,11 @@ export function registerJobCommands(program: Command): void {
         });
         if (opts.format)
           request = { ...request, output: { ...request.output, format: opts.format as 'jpeg' } };
-        if (opts.out && !opts.wait) throw new AtelierError('PLAN_INVALID', '--out needs --wait.');
+        if (opts.out && !opts.wait)
+          throw new AtelierError(
+            'USAGE_INVALID',
+            '--out needs --wait: the results exist only once the jobs end.',
+          );
         await withServices(
           async (services) => {
             const ownerId = await services.jobs.ensureUser(opts.owner);
@@ -240,7 +244,7 @@ export function registerJobCommands(program: Command): void {
               },
             );
           },
-          { worker: opts.wait === true && opts.worker },
+          { worker: opts.wait === true && opts.worker, events: opts.wait === true },
         );
       },
     );
@@ -383,7 +387,7 @@ async function follow(
   submitted: { input: string; job?: JobRecord }[],
   quiet: boolean,
 ): Promise<(JobRecord | undefined)[]> {
-  const { JobEventListener, TERMINAL_STATUSES } = await jobsModule();
+  const { TERMINAL_STATUSES } = await import('@atelier/jobs');
   // Records read from the database; events only move the bars and wake the loop early.
   const current = new Map(submitted.filter((s) => s.job).map((s) => [s.job!.id, s.job!]));
   const tty = process.stderr.isTTY === true && !quiet;
@@ -402,14 +406,18 @@ async function follow(
       ]),
   );
   let wake: (() => void) | undefined;
-  const listener = new JobEventListener(services.database.url, undefined, ['event']);
-  listener.on('event', (event) => {
-    const bar = bars.get(event.id);
-    if (!current.has(event.id)) return;
-    bar?.update(Math.round(event.progress * 100), { status: event.status });
-    if (TERMINAL_STATUSES.includes(event.status)) wake?.();
-  });
-  await listener.start();
+  const stop = new AbortController();
+  const events = services.events;
+  for (const id of current.keys()) {
+    if (!events) break;
+    void (async () => {
+      for await (const [event] of events.subscribe(id, stop.signal)) {
+        if (event === 'reconnect') continue; // the loop below reads the jobs every 500 ms anyway
+        bars.get(event.id)?.update(Math.round(event.progress * 100), { status: event.status });
+        if (TERMINAL_STATUSES.includes(event.status)) wake?.();
+      }
+    })().catch(() => {}); // ends with an AbortError when following stops
+  }
   let finished = 0;
   try {
     for (;;) {
@@ -430,7 +438,7 @@ async function follow(
       });
     }
   } finally {
-    await listener.close();
+    stop.abort();
     multi?.stop();
   }
   return submitted.map((s) => (s.job ? current.get(s.job.id) : undefined));

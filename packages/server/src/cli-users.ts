@@ -3,26 +3,18 @@
 import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
-import { AtelierError } from '@atelier/core';
-import type { DatabaseHandle } from '@atelier/db';
 import type { AccountService } from './auth/index.ts';
-import { databaseLocation, readConfig } from './config.ts';
+import { readConfig } from './config.ts';
 
 // Accounts need only the (migrated) database: no queue, storage, plugins or engine to start.
-async function withAccounts<T>(
-  fn: (accounts: AccountService, db: DatabaseHandle['db']) => Promise<T>,
-): Promise<T> {
-  const { migrateUp, openDatabase } = await import('@atelier/db');
-  const { AccountService, LoginThrottle, SessionService } = await import('./auth/index.ts');
-  const database = await openDatabase(databaseLocation(readConfig()));
+async function withAccounts<T>(fn: (accounts: AccountService) => Promise<T>): Promise<T> {
+  const { openDatabaseRoot } = await import('./container.ts');
+  const { AccountService } = await import('./auth/index.ts');
+  const root = await openDatabaseRoot(readConfig());
   try {
-    await migrateUp(database.db);
-    const db = database.db;
-    const sessions = new SessionService({ db });
-    const accounts = new AccountService({ db, sessions, throttle: new LoginThrottle({ db }) });
-    return await fn(accounts, db);
+    return await fn(root.container.resolve(AccountService));
   } finally {
-    await database.close();
+    await root.close();
   }
 }
 
@@ -59,15 +51,10 @@ export function registerUserCommands(program: Command): void {
     .command('list')
     .description('list accounts')
     .action(async () => {
-      await withAccounts(async (_accounts, db) => {
-        const rows = await db
-          .selectFrom('users')
-          .select(['id', 'email', 'role', 'disabled_at', 'created_at'])
-          .orderBy('created_at')
-          .execute();
-        for (const r of rows)
+      await withAccounts(async (accounts) => {
+        for (const r of await accounts.list())
           process.stdout.write(
-            `${r.id}  ${r.role.padEnd(5)}  ${r.disabled_at ? 'disabled' : 'active  '}  ${r.email}\n`,
+            `${r.id}  ${r.role.padEnd(5)}  ${r.disabled ? 'disabled' : 'active  '}  ${r.email}\n`,
           );
       });
     });
@@ -80,14 +67,9 @@ export function registerUserCommands(program: Command): void {
       .description(`${name} an account (disabling ends its sessions)`)
       .argument('<email>', 'email address')
       .action(async (email: string) => {
-        await withAccounts(async (accounts, db) => {
-          const row = await db
-            .selectFrom('users')
-            .select('id')
-            .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
-            .executeTakeFirst();
-          if (!row) throw new AtelierError('USER_NOT_FOUND', `No account ${email}.`);
-          await accounts.setDisabled(row.id, disabled);
+        await withAccounts(async (accounts) => {
+          const user = await accounts.byEmail(email); // USER_NOT_FOUND
+          await accounts.setDisabled(user.id, disabled);
           process.stdout.write(`${name}d ${email}\n`);
         });
       });

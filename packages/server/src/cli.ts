@@ -11,7 +11,8 @@ import { registerJobCommands } from './cli-jobs.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig } from './config.ts';
-import { createRegistry, createRuntime } from './runtime.ts';
+import { openRuntimeRoot } from './runtime.ts';
+import { TOKENS, resolve } from './tokens.ts';
 
 function table(rows: readonly PluginInfo[]): string {
   const header = ['ID', 'KIND', 'VERSION', 'NAME', 'DESCRIPTION'];
@@ -48,7 +49,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON: id, name, version, kind and the JSON Schema of the params')
     .option('--kind <kind>', 'only plugins of this kind (style, transform, analysis)')
     .action(async (opts: { json?: boolean; kind?: 'style' | 'transform' | 'analysis' }) => {
-      const registry = await createRegistry(readConfig());
+      const registry = resolve((await openRuntimeRoot(readConfig())).container, TOKENS.PluginRegistry);
       const list = registry.list({ includeDisabled: true, ...(opts.kind ? { kind: opts.kind } : {}) });
       if (opts.json) {
         const out = list.map((p) => ({
@@ -92,7 +93,8 @@ export function buildProgram(): Command {
           quality?: number;
         },
       ) => {
-        const { engine } = await createRuntime(readConfig());
+        const root = await openRuntimeRoot(readConfig(), { engine: true });
+        const engine = resolve(root.container, TOKENS.Engine);
         try {
           const reports = await applyFiles(
             engine,
@@ -114,7 +116,7 @@ export function buildProgram(): Command {
             process.exitCode = 1;
           }
         } finally {
-          await engine.close();
+          await root.close();
         }
       },
     );
@@ -141,7 +143,7 @@ export function buildProgram(): Command {
           json?: boolean;
         },
       ) => {
-        const registry = await createRegistry(readConfig());
+        const registry = resolve((await openRuntimeRoot(readConfig())).container, TOKENS.PluginRegistry);
         const result = await benchStyle(registry, input, {
           style: opts.style,
           repeat: opts.repeat,
@@ -191,7 +193,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           ? ` (${coded.cause.message})`
           : '';
       process.stderr.write(`atelier: ${coded.code}: ${coded.message}${reason}\n`);
-      return 1;
+      return coded.code === 'USAGE_INVALID' ? 2 : 1;
     }
     process.stderr.write(`atelier: INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`);
     return 70;

@@ -1,5 +1,7 @@
-// The composition root: configuration in, a wired registry and engine out. Nothing below this
-// file reads the environment or knows how plugins were found.
+// The plugins and the engine, wired from configuration, and the root of the commands that need
+// nothing else (`atelier styles`, `apply`, `bench`). Nothing below this file reads the environment
+// or knows how plugins were found. It loads no database, queue or storage library, so those
+// commands stay light; the other roots are in container.ts.
 import {
   Engine,
   PluginRegistry,
@@ -7,8 +9,11 @@ import {
   loadPluginModule,
   resolvePluginPackage,
 } from '@atelier/core';
+import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import type { AtelierConfig } from './config.ts';
+import { TOKENS, globalContainer } from './tokens.ts';
+import type { DependencyContainer } from './tokens.ts';
 
 /** Registers the built-in plugins, then configured packages, then the local plugin directory. */
 export async function createRegistry(config: AtelierConfig): Promise<PluginRegistry> {
@@ -35,4 +40,29 @@ export async function createRuntime(
     ...(options.logger ? { logger: options.logger } : {}),
   });
   return { registry, engine };
+}
+
+/**
+ * The root of a command that runs plugins without the database (`atelier styles`, `apply`,
+ * `bench`): the plugin registry and, with `engine`, an engine (closed by `close`).
+ */
+export async function openRuntimeRoot(
+  config: AtelierConfig,
+  options: { readonly engine?: boolean; readonly threads?: number; readonly logger?: Logger } = {},
+): Promise<{ readonly container: DependencyContainer; close(): Promise<void> }> {
+  const logger = options.logger ?? silentLogger;
+  const container = globalContainer.createChildContainer();
+  container.register(TOKENS.Config, { useValue: config });
+  container.register(TOKENS.Logger, { useValue: logger });
+  if (!options.engine) {
+    container.register(TOKENS.PluginRegistry, { useValue: await createRegistry(config) });
+    return { container, close: async () => {} };
+  }
+  const { registry, engine } = await createRuntime(config, {
+    logger,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
+  container.register(TOKENS.PluginRegistry, { useValue: registry });
+  container.register(TOKENS.Engine, { useValue: engine });
+  return { container, close: () => engine.close() };
 }

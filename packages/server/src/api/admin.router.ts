@@ -1,8 +1,5 @@
-import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { AtelierError, describeIssues } from '@atelier/core';
-import type { Database } from '@atelier/db';
-import { DEAD_LETTER_QUEUE, RENDER_QUEUE, savePluginState } from '@atelier/jobs';
+import type { Actor } from '../admin.service.ts';
 import type { ApiContext } from './context.ts';
 import { adminProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
@@ -17,25 +14,11 @@ import {
   userQuotaSchema,
 } from './response-schemas.ts';
 
-/** Every admin action is recorded, in the same transaction as the action where there is one. */
-async function audit(
-  db: Kysely<Database>,
-  ctx: ApiContext & { user: { id: string } },
-  action: string,
-  target: { type: string; id: string | null },
-  details: Record<string, unknown> = {},
-): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      actor_id: ctx.user.id,
-      action,
-      target_type: target.type,
-      target_id: target.id,
-      details: JSON.stringify({ ...details, requestId: ctx.requestId }),
-    })
-    .execute();
-}
+/** The administrator and the request, as the audit log records them. */
+const actor = (ctx: ApiContext & { user: { id: string } }): Actor => ({
+  id: ctx.user.id,
+  requestId: ctx.requestId,
+});
 
 const uuid = z.string().uuid();
 /** A page of a list: at most `limit` rows after the first `offset`. */
@@ -71,24 +54,7 @@ export const adminRouter = router({
       },
     })
     .output(z.array(pluginUsageSchema))
-    .query(async ({ ctx }) => {
-      const usage = await ctx.api.core.database.db
-        .selectFrom('jobs')
-        .select(['style', ({ fn }) => fn.countAll<string>().as('jobs')])
-        .groupBy('style')
-        .execute();
-      const used = new Map(usage.map((u) => [u.style, Number(u.jobs)]));
-      return ctx.api.core.registry.list({ includeDisabled: true }).map((p) => ({
-        id: p.id,
-        name: p.name,
-        version: p.version,
-        kind: p.kind,
-        builtin: p.builtin,
-        enabled: p.enabled,
-        defaults: p.defaults,
-        jobs: used.get(p.id) ?? 0,
-      }));
-    }),
+    .query(({ ctx }) => ctx.api.admin.plugins()),
 
   /**
    * Enables or disables a plugin and sets its default parameters, on every API and worker process
@@ -112,37 +78,13 @@ export const adminRouter = router({
       }),
     )
     .output(pluginInfoSchema)
-    .mutation(async ({ ctx, input }) => {
-      const registry = ctx.api.core.registry;
-      const plugin = registry.get(input.id); // PLUGIN_NOT_FOUND
-      const enabled = input.enabled ?? registry.isEnabled(input.id);
-      const defaults = input.defaults ?? { ...registry.overrides(input.id) };
-      // Validate before anything is stored.
-      const probe = plugin.params.partial().strict().safeParse(defaults);
-      if (!probe.success)
-        throw new AtelierError(
-          'PARAMS_INVALID',
-          `Invalid defaults for ${input.id}: ${describeIssues(probe.error.issues)}`,
-          {
-            details: {
-              plugin: input.id,
-              issues: probe.error.issues.map((i) => ({
-                path: ['defaults', ...i.path.map(String)],
-                message: i.message,
-              })),
-            },
-          },
-        );
-      await ctx.api.core.database.db.transaction().execute(async (trx) => {
-        await savePluginState(trx, { pluginId: input.id, enabled, defaults, actorId: ctx.user.id });
-        await audit(trx, ctx, 'plugin.update', { type: 'plugin', id: input.id }, { enabled, defaults });
-      });
-      // This process applies it at once; the others on the notification.
-      if (enabled) registry.enable(input.id);
-      else registry.disable(input.id);
-      registry.setDefaults(input.id, defaults);
-      return registry.describe(input.id);
-    }),
+    .mutation(({ ctx, input }) =>
+      ctx.api.admin.setPlugin(actor(ctx), {
+        id: input.id,
+        ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
+        ...(input.defaults === undefined ? {} : { defaults: input.defaults }),
+      }),
+    ),
 
   users: adminProcedure
     .meta({
@@ -156,34 +98,7 @@ export const adminRouter = router({
     })
     .input(page)
     .output(z.array(adminUserSchema))
-    .query(async ({ ctx, input }) => {
-      const rows = await ctx.api.core.database.db
-        .selectFrom('users')
-        .leftJoin('jobs', 'jobs.owner_id', 'users.id')
-        .select([
-          'users.id',
-          'users.email',
-          'users.display_name',
-          'users.role',
-          'users.disabled_at',
-          'users.created_at',
-          ({ fn }) => fn.count<string>('jobs.id').as('jobs'),
-        ])
-        .groupBy('users.id')
-        .orderBy('users.created_at', 'desc')
-        .limit(input.limit)
-        .offset(input.offset)
-        .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        email: r.email,
-        displayName: r.display_name,
-        role: r.role,
-        disabled: r.disabled_at !== null,
-        jobs: Number(r.jobs),
-        createdAt: r.created_at.toISOString(),
-      }));
-    }),
+    .query(({ ctx, input }) => ctx.api.admin.users(input)),
 
   setUserDisabled: adminProcedure
     .meta({
@@ -198,13 +113,7 @@ export const adminRouter = router({
     .input(z.object({ id: uuid, disabled: flag }))
     .output(z.object({ id: z.string(), disabled: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      if (input.id === ctx.user.id)
-        throw new AtelierError('REQUEST_REFUSED', 'You cannot disable your own account.');
-      await ctx.api.accounts.setDisabled(input.id, input.disabled);
-      await audit(ctx.api.core.database.db, ctx, input.disabled ? 'user.disable' : 'user.enable', {
-        type: 'user',
-        id: input.id,
-      });
+      await ctx.api.admin.setUserDisabled(actor(ctx), input.id, input.disabled);
       return { id: input.id, disabled: input.disabled };
     }),
 
@@ -264,11 +173,7 @@ export const adminRouter = router({
     .output(userQuotaSchema)
     .mutation(async ({ ctx, input }) => {
       const { id, ...overrides } = input;
-      const status = await ctx.api.core.database.db.transaction().execute(async (trx) => {
-        await audit(trx, ctx, 'user.quota', { type: 'user', id }, overrides);
-        return ctx.api.quotas.setLimits(id, overrides, trx);
-      });
-      return { userId: id, ...status };
+      return { userId: id, ...(await ctx.api.admin.setUserQuota(actor(ctx), id, overrides)) };
     }),
 
   /** Jobs by status, and the queue's own counts (including the dead-letter queue). */
@@ -283,28 +188,7 @@ export const adminRouter = router({
       },
     })
     .output(queueSchema)
-    .query(async ({ ctx }) => {
-      const counts = await ctx.api.core.database.db
-        .selectFrom('jobs')
-        .select(['status', ({ fn }) => fn.countAll<string>().as('n')])
-        .groupBy('status')
-        .execute();
-      const byStatus = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-      for (const c of counts) byStatus[c.status] = Number(c.n);
-      const queues = [];
-      for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
-        const q = await ctx.api.core.boss.getQueue(name);
-        if (q)
-          queues.push({
-            name,
-            queued: q.queuedCount,
-            active: q.activeCount,
-            failed: q.failedCount,
-            total: q.totalCount,
-          });
-      }
-      return { jobs: byStatus, queues };
-    }),
+    .query(({ ctx }) => ctx.api.admin.queue()),
 
   failedJobs: adminProcedure
     .meta({
@@ -318,10 +202,9 @@ export const adminRouter = router({
     })
     .input(z.object({ limit: z.number().int().min(1).max(200).default(50) }))
     .output(z.array(ownedJobSchema))
-    .query(async ({ ctx, input }) => {
-      const page = await ctx.api.core.jobs.list({ status: 'failed', limit: input.limit });
-      return page.items.map((j) => ({ ...jobView(j), ownerId: j.ownerId }));
-    }),
+    .query(async ({ ctx, input }) =>
+      (await ctx.api.admin.failedJobs(input.limit)).map((j) => ({ ...jobView(j), ownerId: j.ownerId })),
+    ),
 
   retryJob: adminProcedure
     .meta({
@@ -335,11 +218,7 @@ export const adminRouter = router({
     })
     .input(z.object({ id: uuid }))
     .output(jobSchema)
-    .mutation(async ({ ctx, input }) => {
-      const job = await ctx.api.core.jobs.retry(input.id);
-      await audit(ctx.api.core.database.db, ctx, 'job.retry', { type: 'job', id: input.id });
-      return jobView(job);
-    }),
+    .mutation(async ({ ctx, input }) => jobView(await ctx.api.admin.retryJob(actor(ctx), input.id))),
 
   cancelJob: adminProcedure
     .meta({
@@ -353,11 +232,7 @@ export const adminRouter = router({
     })
     .input(z.object({ id: uuid }))
     .output(jobSchema)
-    .mutation(async ({ ctx, input }) => {
-      const job = await ctx.api.core.jobs.cancel(input.id);
-      await audit(ctx.api.core.database.db, ctx, 'job.cancel', { type: 'job', id: input.id });
-      return jobView(job);
-    }),
+    .mutation(async ({ ctx, input }) => jobView(await ctx.api.admin.cancelJob(actor(ctx), input.id))),
 
   audit: adminProcedure
     .meta({
@@ -371,29 +246,5 @@ export const adminRouter = router({
     })
     .input(z.object({ limit: z.number().int().min(1).max(500).default(100) }))
     .output(z.array(auditEntrySchema))
-    .query(async ({ ctx, input }) => {
-      const rows = await ctx.api.core.database.db
-        .selectFrom('audit_log')
-        .leftJoin('users', 'users.id', 'audit_log.actor_id')
-        .select([
-          'audit_log.id',
-          'audit_log.action',
-          'audit_log.target_type',
-          'audit_log.target_id',
-          'audit_log.details',
-          'audit_log.created_at',
-          'users.email',
-        ])
-        .orderBy('audit_log.id', 'desc')
-        .limit(input.limit)
-        .execute();
-      return rows.map((r) => ({
-        id: String(r.id),
-        action: r.action,
-        target: { type: r.target_type, id: r.target_id },
-        actor: r.email,
-        details: r.details,
-        at: r.created_at.toISOString(),
-      }));
-    }),
+    .query(({ ctx, input }) => ctx.api.admin.auditLog(input.limit)),
 });

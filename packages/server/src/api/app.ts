@@ -18,7 +18,6 @@ import helmet from 'helmet';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import client from 'prom-client';
-import { sql } from 'kysely';
 import { AtelierError, CONTENT_TYPES, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
 import type { InputFormat } from '@atelier/core';
 import { databaseUnavailable } from '@atelier/db';
@@ -79,7 +78,7 @@ function mergeVary(reply: FastifyReply, more: string | null): string {
  * structured logs (no secrets: cookies and Authorization headers are redacted).
  */
 export async function buildApp(api: ApiServices, options: AppOptions = {}): Promise<FastifyInstance> {
-  const maxUpload = api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
+  const maxUpload = api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
   const app = Fastify({
     ...(typeof options.logger === 'object'
       ? { loggerInstance: options.logger as unknown as FastifyBaseLogger }
@@ -111,13 +110,9 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     labelNames: ['status'],
     registers: [metrics],
     async collect() {
-      const rows = await api.core.database.db
-        .selectFrom('jobs')
-        .select(['status', ({ fn }) => fn.countAll<string>().as('n')])
-        .groupBy('status')
-        .execute();
+      const counts = await api.stats.jobsByStatus();
       this.reset();
-      for (const row of rows) this.set({ status: row.status }, Number(row.n));
+      for (const [status, n] of Object.entries(counts)) if (n > 0) this.set({ status }, n);
     },
   });
   new client.Gauge({
@@ -126,18 +121,9 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     labelNames: ['style'],
     registers: [metrics],
     async collect() {
-      const rows = await api.core.database.db
-        .selectFrom('jobs')
-        .select([
-          'style',
-          sql<number>`coalesce(sum(extract(epoch from finished_at - started_at)), 0)`.as('seconds'),
-        ])
-        .where('status', '=', 'succeeded')
-        .where('from_cache', '=', false)
-        .groupBy('style')
-        .execute();
+      const rows = await api.stats.processingSecondsByStyle();
       this.reset();
-      for (const row of rows) this.set({ style: row.style }, Number(row.seconds));
+      for (const row of rows) this.set({ style: row.style }, row.seconds);
     },
   });
   new client.Gauge({
@@ -146,15 +132,9 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     labelNames: ['style', 'code'],
     registers: [metrics],
     async collect() {
-      const rows = await api.core.database.db
-        .selectFrom('jobs')
-        .select(['style', 'error_code', ({ fn }) => fn.countAll<string>().as('n')])
-        .where('status', '=', 'failed')
-        .groupBy(['style', 'error_code'])
-        .execute();
+      const rows = await api.stats.failuresByStyleAndCode();
       this.reset();
-      for (const row of rows)
-        this.set({ style: row.style, code: row.error_code ?? 'unknown' }, Number(row.n));
+      for (const row of rows) this.set({ style: row.style, code: row.code ?? 'unknown' }, row.count);
     },
   });
 
@@ -200,8 +180,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (req, reply) => {
     try {
-      await sql`select 1`.execute(api.core.database.db);
-      await api.core.boss.getQueue('atelier-render');
+      await api.health.ready();
       return { ok: true };
     } catch (error) {
       // Anyone may call it: what Postgres or the socket said (hosts, ports) goes to the log only.
@@ -234,12 +213,12 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
 
   // Downloads: the session (cookie or Bearer) of the owner, or a signed URL from images/jobs.downloadUrl.
   type FileRecord =
-    | { kind: 'images'; record: Awaited<ReturnType<typeof api.core.jobs.getImage>> }
-    | { kind: 'jobs'; record: Awaited<ReturnType<typeof api.core.jobs.get>> };
+    | { kind: 'images'; record: Awaited<ReturnType<typeof api.jobs.getImage>> }
+    | { kind: 'jobs'; record: Awaited<ReturnType<typeof api.jobs.get>> };
   const fileOf = async (kind: 'images' | 'jobs', id: string, ownerId?: string): Promise<FileRecord> =>
     kind === 'images'
-      ? { kind, record: await api.core.jobs.getImage(id, ownerId) }
-      : { kind, record: await api.core.jobs.get(id, ownerId) };
+      ? { kind, record: await api.jobs.getImage(id, ownerId) }
+      : { kind, record: await api.jobs.get(id, ownerId) };
   // The file a signed URL grants, or undefined: the signature must be the owner's at their current
   // session epoch (signing out everywhere, a password change or disabling bumps it). A missing file
   // and a bad signature look alike. Malformed or expired URLs cost no query.
@@ -306,7 +285,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
       const quoted = `"${etag}"`;
       reply.header('etag', quoted).header('cache-control', 'private, max-age=31536000, immutable');
       if (req.headers['if-none-match'] === quoted) return reply.code(304).send();
-      const { body, bytes } = await api.core.storage.stream(key);
+      const { body, bytes } = await api.storage.stream(key);
       return reply
         .header('content-length', bytes)
         .type(CONTENT_TYPES[format as InputFormat] ?? 'application/octet-stream')

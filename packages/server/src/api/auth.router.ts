@@ -10,10 +10,10 @@ const credentials = z.object({ email: z.string().email().max(254), password: z.s
 
 /** Browsers get the session as an HttpOnly cookie; API clients use the returned token as Bearer. */
 function setSession(ctx: ApiContext, token: string, expiresAt: Date): void {
-  ctx.res.header('set-cookie', sessionCookie(token, expiresAt, { secure: ctx.api.secureCookies }));
+  ctx.setHeader('set-cookie', sessionCookie(token, expiresAt, { secure: ctx.api.secureCookies }));
 }
 
-const clientOf = (ctx: ApiContext) => ({ ip: ctx.ip, userAgent: ctx.req.headers['user-agent'] ?? '' });
+const clientOf = (ctx: ApiContext) => ({ ip: ctx.ip, userAgent: ctx.userAgent });
 
 /** Sets the cookie and returns what both register and login answer. */
 function signedIn(ctx: ApiContext, { token, session, user }: SignedIn) {
@@ -82,7 +82,7 @@ export const authRouter = router({
     .output(okSchema)
     .mutation(async ({ ctx }) => {
       await ctx.api.accounts.logout(ctx.session.id);
-      ctx.res.header('set-cookie', blankSessionCookie({ secure: ctx.api.secureCookies }));
+      ctx.setHeader('set-cookie', blankSessionCookie({ secure: ctx.api.secureCookies }));
       return { ok: true as const };
     }),
 
@@ -100,7 +100,7 @@ export const authRouter = router({
     .output(okSchema)
     .mutation(async ({ ctx }) => {
       await ctx.api.accounts.logoutEverywhere(ctx.user.id);
-      ctx.res.header('set-cookie', blankSessionCookie({ secure: ctx.api.secureCookies }));
+      ctx.setHeader('set-cookie', blankSessionCookie({ secure: ctx.api.secureCookies }));
       return { ok: true as const };
     }),
 

@@ -1,22 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PlanLimits, PluginRegistry, Storage } from '@atelier/core';
+import type { JobService, QuotaService } from '@atelier/jobs';
+import type { AdminService } from '../admin.service.ts';
 import { readSessionToken, sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
-import type { QuotaService } from '@atelier/jobs';
-import type { Services } from '../services.ts';
-import type { JobEventHub } from './job-event-hub.ts';
+import type { HealthService } from '../health.service.ts';
+import type { JobUpdatesService } from '../job-updates.service.ts';
+import type { StatsService } from '../stats.service.ts';
 import type { PreviewService } from './preview.ts';
 import { toTRPCError } from './errors.ts';
 
-/** What the API needs besides the job services. */
+/** The services the API calls, resolved from the process's root (see createApiServices). */
 export interface ApiServices {
-  readonly core: Services;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
-  readonly events: JobEventHub;
-  readonly previews: PreviewService;
+  readonly jobs: JobService;
   /** Per-user quotas, charged by uploads, previews and job creation. */
   readonly quotas: QuotaService;
+  readonly previews: PreviewService;
+  /** A job's live updates (the progress stream). */
+  readonly updates: JobUpdatesService;
+  readonly admin: AdminService;
+  readonly stats: StatsService;
+  /** Readiness (/readyz). */
+  readonly health: HealthService;
+  /** The plugins (the styles list). */
+  readonly registry: PluginRegistry;
+  /** Stored originals and results (downloads). */
+  readonly storage: Storage;
+  /** The plan limits of the configuration (`maxInputBytes` caps uploads). */
+  readonly limits: Partial<PlanLimits>;
   /** Browser origins allowed to call with cookies (CORS and the Origin check). */
   readonly allowedOrigins: readonly string[];
   /** Secret for signed download URLs. */
@@ -30,6 +43,24 @@ export interface ApiServices {
   readonly publicOrigin?: string | undefined;
 }
 
+/** The request as the context reads it (a FastifyRequest fits). */
+export interface ContextRequest {
+  readonly id: unknown;
+  readonly ip: string;
+  readonly headers: {
+    readonly authorization?: string | undefined;
+    readonly cookie?: string | undefined;
+    readonly origin?: string | undefined;
+    readonly host?: string | undefined;
+    readonly 'user-agent'?: string | undefined;
+  };
+}
+
+/** The response as the context writes it: headers only (a FastifyReply fits). */
+export interface ContextResponse {
+  header(name: string, value: string): unknown;
+}
+
 export interface SessionInfo {
   readonly id: string;
   readonly userId: string;
@@ -38,13 +69,15 @@ export interface SessionInfo {
   readonly epoch: number;
 }
 
-/** The context of every procedure. */
+/** The context of every procedure: the caller and the services it may use. */
 export interface ApiContext {
   readonly api: ApiServices;
-  readonly req: FastifyRequest;
-  readonly res: FastifyReply;
   readonly requestId: string;
   readonly ip: string;
+  /** The User-Agent header ('' when none), stored with the sessions it opens. */
+  readonly userAgent: string;
+  /** Sets a header of the response (Set-Cookie, Retry-After). */
+  setHeader(name: string, value: string): void;
   readonly user: UserRecord | null;
   readonly session: SessionInfo | null;
   /** True when the session came from the cookie (not a Bearer token): mutations then need a trusted Origin. */
@@ -55,7 +88,7 @@ export interface ApiContext {
 }
 
 /** The session token of a request: `Authorization: Bearer <token>` first, then the cookie. */
-export function tokenOf(req: FastifyRequest): { token: string | null; viaCookie: boolean } {
+export function tokenOf(req: ContextRequest): { token: string | null; viaCookie: boolean } {
   const found = readSessionToken({ authorization: req.headers.authorization, cookie: req.headers.cookie });
   return { token: found?.token ?? null, viaCookie: found?.from === 'cookie' };
 }
@@ -65,7 +98,7 @@ export function tokenOf(req: FastifyRequest): { token: string | null; viaCookie:
  * public URL's when one is configured, or else the one the Host header names.
  */
 export function originTrusted(
-  req: FastifyRequest,
+  req: ContextRequest,
   allowed: readonly string[],
   publicOrigin?: string,
 ): boolean {
@@ -77,10 +110,15 @@ export function originTrusted(
   return allowed.includes(origin);
 }
 
+/**
+ * The context of one call: the session the request presents (validated, its expiry slid), the
+ * Origin check, and a way to set response headers. Structural: a FastifyRequest and FastifyReply
+ * fit, and so does a plain object in a test.
+ */
 export async function createContext(
   api: ApiServices,
-  req: FastifyRequest,
-  res: FastifyReply,
+  req: ContextRequest,
+  res: ContextResponse,
 ): Promise<ApiContext> {
   const { token, viaCookie } = tokenOf(req);
   // Thrown here, outside any procedure's middleware: mapped the same way (a lost database is a 503).
@@ -98,10 +136,10 @@ export async function createContext(
   }
   return {
     api,
-    req,
-    res,
     requestId: typeof req.id === 'string' ? req.id : randomUUID(),
     ip: req.ip,
+    userAgent: req.headers['user-agent'] ?? '',
+    setHeader: (name, value) => void res.header(name, value),
     user: validated?.user ?? null,
     session: validated
       ? {

@@ -13,9 +13,7 @@ import { deletedSchema, downloadUrlSchema, imagePageSchema, imageSchema } from '
 const uploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok && result.error.code === 'PAYLOAD_TOO_LARGE' && !atelierCause(result.error))
-    throw toTRPCError(
-      imageTooLarge(ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes),
-    );
+    throw toTRPCError(imageTooLarge(ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes));
   return result;
 });
 
@@ -35,12 +33,12 @@ export const imagesRouter = router({
           details: { issues: [{ path: ['file'], message: 'Required: the image file' }] },
         });
       }
-      const limit = ctx.api.core.config.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
+      const limit = ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
       if (file.size > limit) throw imageTooLarge(limit, file.size);
       const nameField = input.get('name');
       const name = typeof nameField === 'string' ? nameField : file instanceof File ? file.name : undefined;
       const bytes = new Uint8Array(await file.arrayBuffer());
-      const image = await ctx.api.core.jobs.storeImage({
+      const image = await ctx.api.jobs.storeImage({
         ownerId: ctx.user.id,
         bytes,
         quota: ctx.api.quotas,
@@ -61,7 +59,7 @@ export const imagesRouter = router({
     })
     .input(z.object({ id: z.string() }))
     .output(imageSchema)
-    .query(async ({ ctx, input }) => imageView(await ctx.api.core.jobs.getImage(input.id, ctx.user.id))),
+    .query(async ({ ctx, input }) => imageView(await ctx.api.jobs.getImage(input.id, ctx.user.id))),
 
   list: authedProcedure
     .meta({
@@ -76,7 +74,7 @@ export const imagesRouter = router({
     .input(z.object({ limit: z.number().int().min(1).max(100).default(20), cursor: z.string().nullish() }))
     .output(imagePageSchema)
     .query(async ({ ctx, input }) => {
-      const page = await ctx.api.core.jobs.listImages({
+      const page = await ctx.api.jobs.listImages({
         ownerId: ctx.user.id,
         limit: input.limit,
         ...(input.cursor ? { cursor: input.cursor } : {}),
@@ -98,7 +96,7 @@ export const imagesRouter = router({
     .input(z.object({ id: z.string() }))
     .output(downloadUrlSchema)
     .query(async ({ ctx, input }) => {
-      const image = await ctx.api.core.jobs.getImage(input.id, ctx.user.id);
+      const image = await ctx.api.jobs.getImage(input.id, ctx.user.id);
       const signer = { userId: ctx.user.id, epoch: ctx.session.epoch };
       return { url: signPath(ctx.api.urlSecret, `/files/images/${image.id}`, signer) };
     }),
@@ -117,7 +115,7 @@ export const imagesRouter = router({
     .input(z.object({ id: z.string() }))
     .output(deletedSchema)
     .mutation(async ({ ctx, input }) => {
-      await ctx.api.core.jobs.deleteImage(input.id, ctx.user.id);
+      await ctx.api.jobs.deleteImage(input.id, ctx.user.id);
       return { id: input.id, deleted: true as const };
     }),
 });

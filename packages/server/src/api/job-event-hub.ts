@@ -2,12 +2,13 @@ import { EventEmitter, on } from 'node:events';
 import { JobEventListener } from '@atelier/jobs';
 import type { JobEvent } from '@atelier/jobs';
 import type { Logger } from '@atelier/core';
+import type { EventBus } from '../tokens.ts';
 
 /**
  * One LISTEN connection per API process, fanned out to every subscriber by job id, so a thousand
  * open progress streams cost one database connection.
  */
-export class JobEventHub {
+export class JobEventHub implements EventBus {
   readonly #listener: JobEventListener;
   readonly #bus = new EventEmitter<Record<string, [JobEvent | 'reconnect']>>();
 

@@ -3,9 +3,6 @@ import { z } from 'zod';
 import { AtelierError, OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
 import type { ParamsSchema, PlanRequest, PluginDefinition } from '@atelier/core';
 import { cartoon, colorPencil, oilPainting, popArt, sketch, watercolor } from '@atelier/plugins';
-import type { JobEvent } from '@atelier/jobs';
-import { TERMINAL_STATUSES, eventOf } from '@atelier/jobs';
-import type { ApiServices } from './context.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
 import { signPath } from './signed-url.ts';
@@ -65,7 +62,7 @@ export const jobsRouter = router({
               steps: [{ plugin: input.style, params: input.params ?? {} }],
               ...(input.output ? { output: input.output } : {}),
             };
-      const job = await ctx.api.core.jobs.submit({
+      const job = await ctx.api.jobs.submit({
         ownerId: ctx.user.id,
         imageId: input.imageId,
         plan,
@@ -89,7 +86,7 @@ export const jobsRouter = router({
     })
     .input(z.object({ id: z.string() }))
     .output(jobSchema)
-    .query(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.get(input.id, ctx.user.id))),
+    .query(async ({ ctx, input }) => jobView(await ctx.api.jobs.get(input.id, ctx.user.id))),
 
   list: authedProcedure
     .meta({
@@ -113,7 +110,7 @@ export const jobsRouter = router({
     )
     .output(jobPageSchema)
     .query(async ({ ctx, input }) => {
-      const page = await ctx.api.core.jobs.list({
+      const page = await ctx.api.jobs.list({
         ownerId: ctx.user.id,
         limit: input.limit,
         ...(input.cursor ? { cursor: input.cursor } : {}),
@@ -146,7 +143,7 @@ export const jobsRouter = router({
     .input(z.object({ id: z.string() }))
     .output(downloadUrlSchema)
     .query(async ({ ctx, input }) => {
-      const job = await ctx.api.core.jobs.get(input.id, ctx.user.id);
+      const job = await ctx.api.jobs.get(input.id, ctx.user.id);
       if (!job.output)
         throw new AtelierError('JOB_NOT_FINISHED', `Job ${job.id} is ${job.status}; it has no result yet.`);
       const signer = { userId: ctx.user.id, epoch: ctx.session.epoch };
@@ -172,7 +169,7 @@ export const jobsRouter = router({
     })
     .input(z.object({ id: z.string() }))
     .output(jobSchema)
-    .mutation(async ({ ctx, input }) => jobView(await ctx.api.core.jobs.cancel(input.id, ctx.user.id))),
+    .mutation(async ({ ctx, input }) => jobView(await ctx.api.jobs.cancel(input.id, ctx.user.id))),
 
   delete: authedProcedure
     .meta({
@@ -187,7 +184,7 @@ export const jobsRouter = router({
     .input(z.object({ id: z.string() }))
     .output(deletedSchema)
     .mutation(async ({ ctx, input }) => {
-      await ctx.api.core.jobs.deleteJob(input.id, ctx.user.id);
+      await ctx.api.jobs.deleteJob(input.id, ctx.user.id);
       return { id: input.id, deleted: true as const };
     }),
 
@@ -202,51 +199,14 @@ export const jobsRouter = router({
       // The ownership check runs before the stream is returned, inside the middlewares that map
       // errors: a missing or foreign job is NOT_FOUND (JOB_NOT_FOUND), sent as the stream's one
       // event. Thrown from inside the stream it was INTERNAL_SERVER_ERROR, logged with its stack.
-      await ctx.api.core.jobs.get(input.id, ctx.user.id);
-      return jobUpdates(ctx.api, input, signal);
+      await ctx.api.jobs.get(input.id, ctx.user.id);
+      const updates = ctx.api.updates.follow(
+        input.id,
+        input.lastEventId ? Number(input.lastEventId) : undefined,
+        signal,
+      );
+      return (async function* () {
+        for await (const event of updates) yield tracked(String(event.seq), event);
+      })();
     }),
 });
-
-/** The events of one job the caller owns, from `lastEventId` on, ending with its final state. */
-async function* jobUpdates(
-  api: ApiServices,
-  input: { readonly id: string; readonly lastEventId?: string | null | undefined },
-  signal: AbortSignal | undefined,
-) {
-  const abort = new AbortController();
-  signal?.addEventListener('abort', () => abort.abort(), { once: true });
-  const stream = api.events.subscribe(input.id, abort.signal);
-  let lastSeq = input.lastEventId ? Number(input.lastEventId) : -1;
-  const emit = (event: JobEvent) => {
-    lastSeq = event.seq;
-    return tracked(String(event.seq), event);
-  };
-  const finished = (event: JobEvent) => TERMINAL_STATUSES.includes(event.status);
-  // The job's state as stored: first, and again whenever notifications may have been lost.
-  const read = async () =>
-    eventOf(
-      await api.core.database.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('id', '=', input.id)
-        .executeTakeFirstOrThrow(),
-    );
-  try {
-    const current = await read();
-    if (current.seq > lastSeq || !input.lastEventId) yield emit(current);
-    if (finished(current)) return;
-    for await (const [event] of stream) {
-      if (event === 'reconnect') {
-        const fresh = await read();
-        if (fresh.seq > lastSeq) yield emit(fresh);
-        if (finished(fresh)) return;
-        continue;
-      }
-      if (event.seq < lastSeq) continue;
-      yield emit(event);
-      if (finished(event)) return;
-    }
-  } finally {
-    abort.abort();
-  }
-}

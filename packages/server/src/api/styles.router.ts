@@ -17,7 +17,7 @@ export const stylesRouter = router({
     .input(z.object({ kind: z.enum(PLUGIN_KINDS).optional() }).optional())
     .output(z.array(styleSchema))
     .query(({ ctx, input }) =>
-      ctx.api.core.registry.list(input?.kind ? { kind: input.kind } : {}).map((p) => ({
+      ctx.api.registry.list(input?.kind ? { kind: input.kind } : {}).map((p) => ({
         id: p.id,
         name: p.name,
         description: p.description,

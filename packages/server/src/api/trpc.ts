@@ -54,13 +54,12 @@ function mapError<R extends { ok: true } | { ok: false; error: TRPCError }>(ctx:
     }
     const details = atelierCause(result.error)?.details as { retryAfterSeconds?: number } | undefined;
     if (details?.retryAfterSeconds !== undefined)
-      ctx.res.header('retry-after', String(Math.ceil(details.retryAfterSeconds)));
+      ctx.setHeader('retry-after', String(Math.ceil(details.retryAfterSeconds)));
   }
   return result;
 }
 
 export const router = t.router;
-export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Anyone may call it. */

@@ -259,6 +259,31 @@ export class AccountService {
     return toUserRecord(row);
   }
 
+  /** Every account, oldest first (for `atelier users list`). */
+  async list(): Promise<UserRecord[]> {
+    const rows = await this.#db
+      .selectFrom('users')
+      .select(USER_RECORD_COLUMNS)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toUserRecord);
+  }
+
+  /**
+   * The account with this email, whatever its case.
+   *
+   * @throws AtelierError USER_NOT_FOUND
+   */
+  async byEmail(email: string): Promise<UserRecord> {
+    const row = await this.#db
+      .selectFrom('users')
+      .select(USER_RECORD_COLUMNS)
+      .where(sql<string>`lower(email)`, '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+    if (!row) throw new AtelierError('USER_NOT_FOUND', `No account ${email}.`);
+    return toUserRecord(row);
+  }
+
   async #insertUser(input: NewAccount, role: UserRole): Promise<UserRecord> {
     const email = parse(emailSchema, input.email, 'email');
     const displayName = parse(displayNameSchema, input.displayName, 'displayName');
