@@ -4,7 +4,7 @@ import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded.ts';
 import type { EmbeddedServer } from './embedded.ts';
-import { PreparingClient } from './prepared.ts';
+import { PreparingPool } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 // bigint columns (byte counts) fit in a double for any realistic file; read them as numbers.
@@ -37,16 +37,10 @@ export interface OpenDatabaseOptions {
 }
 
 /** A Kysely instance over a pg pool for `url`. */
-export function createKysely(url: string, poolSize = 10): { db: Kysely<Database>; pool: pg.Pool } {
-  // PreparingClient: the queries given to prepareStatement (precompile's) run as prepared statements.
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: poolSize,
-    application_name: 'atelier',
-    Client: PreparingClient,
-  });
-  // An idle client losing its server (Postgres restarting) must not crash the process.
-  pool.on('error', () => {});
+export function createKysely(url: string, poolSize = 10): { db: Kysely<Database>; pool: PreparingPool } {
+  // The queries given to prepareStatement (precompile's), and any hot one, run as prepared
+  // statements. An idle connection losing its server (Postgres restarting) does not crash the process.
+  const pool = new PreparingPool({ connectionString: url, max: poolSize, application_name: 'atelier' });
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
 

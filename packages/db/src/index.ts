@@ -9,6 +9,6 @@ export type { TestDatabase } from './testing.ts';
 export type * from './schema.ts';
 export { isUuid } from './ids.ts';
 export { precompile } from './precompile.ts';
-export { prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
+export { prepareStatement, preparedStatements, PreparingPool, PreparingPoolClient } from './prepared.ts';
 export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';
 export { databaseUnavailable } from './connection-errors.ts';

@@ -25,7 +25,7 @@ export function precompile<R>(
 ): PrecompiledQuery<R> {
   const placeholders = Array.from({ length: count }, (_, i) => `\u0000atelier-param-${i}\u0000`);
   const compiled = build(...placeholders).compile();
-  const slots = compiled.parameters.map((value) => placeholders.indexOf(value as string));
+  const slots = compiled.parameters.map((value) => placeholders.findIndex((p) => p === value));
   for (let i = 0; i < count; i++) {
     if (!slots.includes(i)) throw new Error(`precompile: placeholder ${i} is not used as a parameter`);
   }

@@ -1,17 +1,17 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AUTO_PREPARE_AFTER, prepareStatement, preparedStatements, PreparingClient } from './prepared.ts';
+import { AUTO_PREPARE_AFTER, prepareStatement, preparedStatements, PreparingPool } from './prepared.ts';
+import type { PreparingPoolClient } from './prepared.ts';
 
 const isPrepared = (text: string): boolean => preparedStatements().includes(text);
 import { createTestDatabase } from './testing.ts';
 import type { TestDatabase } from './testing.ts';
 
 let t: TestDatabase;
-let pool: pg.Pool;
+let pool: PreparingPool;
 beforeAll(async () => {
   t = await createTestDatabase(inject('pgAdminUrl'), { migrate: false });
   // One connection, so that pg_prepared_statements (per session) shows what the pool's client prepared.
-  pool = new pg.Pool({ connectionString: t.url, max: 1, Client: PreparingClient });
+  pool = new PreparingPool({ connectionString: t.url, max: 1 });
   await pool.query('create table things (id int primary key, label text)');
   await pool.query("insert into things values (1, 'one'), (2, 'two')");
 });
@@ -21,21 +21,23 @@ afterAll(async () => {
 });
 
 /** The statements this connection has prepared, by their text. */
-async function preparedTexts(client: pg.PoolClient | pg.Pool = pool): Promise<string[]> {
-  const { rows } = await client.query<{ statement: string }>(
-    'select statement from pg_prepared_statements order by prepare_time',
-  );
+async function preparedTexts(client: PreparingPoolClient | PreparingPool = pool): Promise<string[]> {
+  const text = 'select statement from pg_prepared_statements order by prepare_time';
+  const { rows } =
+    client instanceof PreparingPool
+      ? await client.query<{ statement: string }>(text)
+      : await client.query<{ statement: string }>(text);
   return rows.map((row) => row.statement);
 }
 
-describe('PreparingClient', () => {
+describe('PreparingPool', () => {
   it('runs a registered text as a named prepared statement from its first call', async () => {
     const text = 'select label from things where id = $1 /* registered */';
     prepareStatement(text);
     expect(await preparedTexts()).not.toContain(text);
     expect((await pool.query(text, [1])).rows).toEqual([{ label: 'one' }]);
     expect(await preparedTexts()).toContain(text);
-    // The promise form (Kysely's) as well as the callback form (pg.Pool's) above.
+    // On a checked-out connection (Kysely's way) as well as on the pool (pg-boss's) above.
     const client = await pool.connect();
     try {
       expect((await client.query(text, [2])).rows).toEqual([{ label: 'two' }]);
@@ -62,8 +64,12 @@ describe('PreparingClient', () => {
     const other = 'set statement_timeout = 0';
     for (let i = 0; i < AUTO_PREPARE_AFTER + 1; i++) {
       expect((await pool.query(one)).rows).toEqual([{ n: 2 }]);
-      const results = (await pool.query(several)) as unknown as pg.QueryResult[];
-      expect(results.map((result) => result.rows)).toEqual([[{ a: 1 }], [{ b: 2 }]]);
+      // pg answers a text of several statements with one result per statement.
+      const results: unknown = await pool.query(several);
+      expect(Array.isArray(results) && results.map((result: { rows: unknown }) => result.rows)).toEqual([
+        [{ a: 1 }],
+        [{ b: 2 }],
+      ]);
       await pool.query(other);
     }
     expect(isPrepared(one)).toBe(true);

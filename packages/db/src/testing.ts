@@ -26,7 +26,7 @@ export async function createTestDatabase(
   await withClient(adminUrl, (admin) => admin.query(`create database ${name}`));
   const url = databaseUrl(adminUrl, name);
   const { db } = createKysely(url, 10);
-  if (options.migrate ?? true) await migrateUp(db as Kysely<unknown>);
+  if (options.migrate ?? true) await migrateUp(db);
   return {
     db,
     url,

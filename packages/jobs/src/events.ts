@@ -27,18 +27,14 @@ export interface JobEvent {
   readonly at: string;
 }
 
-type Executor = Kysely<Database> | Kysely<never>;
-
 /** Publishes an event (inside the caller's transaction when given one: it is sent at commit). */
-export async function publishJobEvent(db: Executor, event: JobEvent): Promise<void> {
-  await sql`select pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify(event)})`.execute(
-    db as Kysely<Database>,
-  );
+export async function publishJobEvent(db: Kysely<Database>, event: JobEvent): Promise<void> {
+  await sql`select pg_notify(${JOB_EVENTS_CHANNEL}, ${JSON.stringify(event)})`.execute(db);
 }
 
 /** Asks every worker to stop the job if it runs it. */
-export async function publishCancel(db: Executor, jobId: string): Promise<void> {
-  await sql`select pg_notify(${JOB_CANCEL_CHANNEL}, ${jobId})`.execute(db as Kysely<Database>);
+export async function publishCancel(db: Kysely<Database>, jobId: string): Promise<void> {
+  await sql`select pg_notify(${JOB_CANCEL_CHANNEL}, ${jobId})`.execute(db);
 }
 
 /** The kinds of notification a {@link JobEventListener} can subscribe to. */

@@ -1,7 +1,9 @@
+import pg from 'pg';
 import { PgBoss, fromKysely } from 'pg-boss';
+import type { Db } from 'pg-boss';
 import type { Logger } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import { PreparingClient } from '@atelier/db';
+import { PreparingPool } from '@atelier/db';
 
 /** The queue every render job goes through, and where jobs go when their retries are spent. */
 export const RENDER_QUEUE = 'atelier-render';
@@ -77,17 +79,57 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
  */
 class PgBossQueue implements JobQueue {
   readonly boss: PgBoss;
-  readonly #policy: QueuePolicyOptions;
+  readonly #options: JobQueueOptions;
+  readonly #logger: Logger;
+  /** pg-boss's connections: from start() to stop(). */
+  #pool: PreparingPool | undefined;
 
   constructor(options: JobQueueOptions) {
-    this.boss = createBoss(options);
-    this.#policy = options.policy ?? {};
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    // pg-boss's documented `db` option: every statement it runs goes through executeSql, here on a
+    // PreparingPool, so its fetch and complete statements (run for every job) are prepared once
+    // per connection. LISTEN/NOTIFY stays on: pg-boss listens through `listen`, on a connection of
+    // its own, so an idle worker starts a new job within milliseconds instead of a polling
+    // interval. With a `db` of ours pg-boss opens and closes no pool: start() and stop() do.
+    const db: Db = {
+      executeSql: (text, values) => {
+        if (this.#pool === undefined) return Promise.reject(new Error('The job queue is not started.'));
+        return this.#pool.query(text, values);
+      },
+      listen: (channel, onNotification, onReconnect) =>
+        listen(options.url, channel, onNotification, onReconnect, this.#logger),
+    };
+    const supervise = options.superviseIntervalSeconds ?? 10;
+    this.boss = new PgBoss({
+      db,
+      useListenNotify: true,
+      superviseIntervalSeconds: supervise,
+      maintenanceIntervalSeconds: Math.max(supervise, 10),
+      monitorIntervalSeconds: Math.max(supervise, 10),
+      schedule: false,
+    });
+    this.boss.on('error', (error: unknown) => this.#logger.warn('queue error', describeQueueError(error)));
+    this.boss.on('warning', (warning: unknown) =>
+      this.#logger.debug('queue warning', {
+        warning: typeof warning === 'object' ? JSON.stringify(warning).slice(0, 300) : String(warning),
+      }),
+    );
   }
 
   async start(): Promise<void> {
-    await this.boss.start();
+    this.#pool ??= new PreparingPool(
+      {
+        connectionString: this.#options.url,
+        application_name: 'atelier-queue',
+        max: 6,
+        connectionTimeoutMillis: 10_000,
+      },
+      (error) => this.#logger.warn('queue error', describeQueueError(error)),
+    );
     try {
-      await ensureQueues(this.boss, this.#policy);
+      await this.boss.start();
+      await ensureQueues(this.boss, this.#options.policy);
     } catch (error) {
       await this.stop();
       throw error;
@@ -96,6 +138,9 @@ class PgBossQueue implements JobQueue {
 
   async stop(): Promise<void> {
     await this.boss.stop({ graceful: false, close: true, timeout: 5000 });
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
   }
 
   async ping(): Promise<void> {
@@ -130,29 +175,90 @@ export function bossOf(queue: JobQueue): PgBoss {
   return queue.boss;
 }
 
-/** A pg-boss instance with Atelier's settings; {@link PgBossQueue} starts and stops it. */
-function createBoss(options: JobQueueOptions): PgBoss {
-  const logger = options.logger ?? silentLogger;
-  const boss = new PgBoss({
-    connectionString: options.url,
-    application_name: 'atelier-queue',
-    useListenNotify: true,
-    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
-    maintenanceIntervalSeconds: Math.max(options.superviseIntervalSeconds ?? 10, 10),
-    monitorIntervalSeconds: Math.max(options.superviseIntervalSeconds ?? 10, 10),
-    schedule: false,
-    max: 6,
-    // Its fetch and complete statements, run for every job, are prepared once per connection:
-    // pg-boss hands its options to its pg.Pool (Db.open), whose `Client` option this is.
-    ...{ Client: PreparingClient },
-  });
-  boss.on('error', (error: unknown) => logger.warn('queue error', describeQueueError(error)));
-  boss.on('warning', (warning: unknown) =>
-    logger.debug('queue warning', {
-      warning: typeof warning === 'object' ? JSON.stringify(warning).slice(0, 300) : String(warning),
-    }),
-  );
-  return boss;
+/**
+ * The `listen` capability of pg-boss's `db` option: LISTEN on a dedicated connection (never one of
+ * the pool's), re-established with backoff when it drops (Postgres restarting), `onReconnect`
+ * called after each subscription so pg-boss fetches what it may have missed. The first
+ * connection's failure rejects (pg-boss then polls only). A notification only wakes workers
+ * sooner: their polling interval covers one that is lost.
+ */
+async function listen(
+  url: string,
+  channel: string,
+  onNotification: (payload: string) => void,
+  onReconnect: () => void,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  let closed = false;
+  let current: pg.Client | undefined;
+  let retryMs = 500;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const drop = (client: pg.Client): void => {
+    client.removeAllListeners('end');
+    client.removeAllListeners('notification');
+    client.end().catch(() => {});
+  };
+  const scheduleReconnect = (): void => {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect().catch((error: unknown) => {
+        logger.debug('queue listener reconnect failed', { error: String(error) });
+        retryMs = Math.min(retryMs * 2, 10_000);
+        scheduleReconnect();
+      });
+    }, retryMs);
+    timer.unref();
+  };
+  const connect = async (): Promise<void> => {
+    const client = new pg.Client({
+      connectionString: url,
+      application_name: 'atelier-queue',
+      keepAlive: true,
+    });
+    const lost = (): void => {
+      if (closed || current !== client) return;
+      current = undefined;
+      logger.warn('queue notification connection lost; reconnecting');
+      drop(client);
+      scheduleReconnect();
+    };
+    // Also keeps a late socket error from throwing (an `error` event with no listener would).
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (message) => {
+      if (message.payload !== undefined) onNotification(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    } catch (error) {
+      drop(client);
+      throw error;
+    }
+    if (closed) {
+      drop(client);
+      return;
+    }
+    current = client;
+    retryMs = 500;
+    onReconnect();
+  };
+
+  await connect();
+  return {
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      const client = current;
+      current = undefined;
+      if (client) {
+        client.removeAllListeners('end');
+        await client.end().catch(() => {});
+      }
+    },
+  };
 }
 
 /**

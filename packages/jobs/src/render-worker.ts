@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import { AtelierError, CONTENT_TYPES, isAtelierError, isRetryableError, parsePlan } from '@atelier/core';
 import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { databaseUnavailable, prepareStatement } from '@atelier/db';
-import type { Database, Job } from '@atelier/db';
+import type { Database, Job, JobTimings } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, bossOf, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
@@ -34,43 +34,149 @@ function isRetryable(error: AtelierError): boolean {
   return RETRYABLE.has(error.code) || isRetryableError(error);
 }
 
-// The two statements every job runs, prepared once per connection of the database's pool
-// (Postgres then skips parsing and planning them, and prepares them again if a migration changes
-// the jobs table under them): they are most of the database work a job costs.
-const CLAIM_SQL = `
-    with claimed as (
-      update jobs set
-        status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, $4),
-        worker_id = $3, progress = 0, updated_at = $4
-      from unnest($1::uuid[], $2::uuid[]) as batch(id, queue_job_id)
-      where jobs.id = batch.id and jobs.queue_job_id = batch.queue_job_id and jobs.status in ('queued', 'running')
-      returning jobs.*
+/**
+ * Claims a batch of jobs (only those still waiting under the same queue entry: a cancelled,
+ * finished or superseded job is left alone) and reads, in the same statement, where each input
+ * lives and whether its owner's result cache already holds the output.
+ */
+function claimQuery(
+  db: Kysely<Database>,
+  jobIds: readonly string[],
+  queueJobIds: readonly string[],
+  workerId: string,
+  now: Date,
+) {
+  const batch = sql<{ id: string; queue_job_id: string }>`unnest(${jobIds}::uuid[], ${queueJobIds}::uuid[])`;
+  return db
+    .with('claimed', (qb) =>
+      qb
+        .updateTable('jobs')
+        .from(batch.as<'batch'>(sql`batch(id, queue_job_id)`))
+        .set((eb) => ({
+          status: 'running',
+          attempts: eb('attempts', '+', 1),
+          started_at: eb.fn.coalesce('started_at', eb.val(now)),
+          worker_id: workerId,
+          progress: 0,
+          updated_at: now,
+        }))
+        .whereRef('jobs.id', '=', 'batch.id')
+        .whereRef('jobs.queue_job_id', '=', 'batch.queue_job_id')
+        .where('jobs.status', 'in', ['queued', 'running'])
+        .returningAll('jobs'),
     )
-    select claimed.*, images.storage_key as input_key, results.output_key as cached_key,
-      results.bytes as cached_bytes, results.width as cached_width, results.height as cached_height,
-      results.format as cached_format
-    from claimed
-    left join images on images.id = claimed.image_id
-    left join results on results.owner_id = claimed.owner_id and results.plan_hash = claimed.plan_hash
-      and results.input_sha256 = claimed.input_sha256`;
-// Marks the job done (only if it is still ours) and records the owner's result-cache entry. Entries
-// are per owner: another user's entry never serves a job (it would tell them someone holds the photo).
-const DONE_SQL = `
-    with done as (
-      update jobs set
-        status = 'succeeded', progress = 1, error_code = null, error_message = null,
-        output_key = $3, output_bytes = $4, output_width = $5, output_height = $6, output_format = $7,
-        from_cache = $8, timings = $9::jsonb, finished_at = now(), updated_at = now()
-      where id = $1 and queue_job_id = $2 and status = 'running'
-      returning id, owner_id, plan_hash, input_sha256
-    ), cached as (
-      insert into results (owner_id, plan_hash, input_sha256, output_key, bytes, width, height, format)
-      select owner_id, plan_hash, input_sha256, $3, $4, $5, $6, $7 from done
-      on conflict (owner_id, plan_hash, input_sha256) do nothing
+    .selectFrom('claimed')
+    .leftJoin('images', 'images.id', 'claimed.image_id')
+    .leftJoin('results', (join) =>
+      join
+        .onRef('results.owner_id', '=', 'claimed.owner_id')
+        .onRef('results.plan_hash', '=', 'claimed.plan_hash')
+        .onRef('results.input_sha256', '=', 'claimed.input_sha256'),
     )
-    select id from done`;
-prepareStatement(CLAIM_SQL);
-prepareStatement(DONE_SQL);
+    .selectAll('claimed')
+    .select([
+      'images.storage_key as input_key',
+      'results.output_key as cached_key',
+      'results.bytes as cached_bytes',
+      'results.width as cached_width',
+      'results.height as cached_height',
+      'results.format as cached_format',
+    ]);
+}
+
+/** A rendered (or reused) output, as the job records it. */
+interface Output {
+  readonly key: string;
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly fromCache: boolean;
+  readonly timings: JobTimings;
+}
+
+/**
+ * Marks the job done (only if it is still ours) and records the owner's result-cache entry. Entries
+ * are per owner: another user's entry never serves a job (it would tell them someone holds the photo).
+ */
+function doneQuery(db: Kysely<Database>, jobId: string, queueJobId: string, output: Output) {
+  return db
+    .with('done', (qb) =>
+      qb
+        .updateTable('jobs')
+        .set({
+          status: 'succeeded',
+          progress: 1,
+          error_code: null,
+          error_message: null,
+          output_key: output.key,
+          output_bytes: output.bytes,
+          output_width: output.width,
+          output_height: output.height,
+          output_format: output.format,
+          from_cache: output.fromCache,
+          timings: JSON.stringify(output.timings),
+          finished_at: sql`now()`,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', jobId)
+        .where('queue_job_id', '=', queueJobId)
+        .where('status', '=', 'running')
+        .returning([
+          'id',
+          'owner_id',
+          'plan_hash',
+          'input_sha256',
+          'output_key',
+          'output_bytes',
+          'output_width',
+          'output_height',
+          'output_format',
+        ]),
+    )
+    .with('cached', (qb) =>
+      qb
+        .insertInto('results')
+        .columns([
+          'owner_id',
+          'plan_hash',
+          'input_sha256',
+          'output_key',
+          'bytes',
+          'width',
+          'height',
+          'format',
+        ])
+        .expression((eb) =>
+          eb
+            .selectFrom('done')
+            .select([
+              'owner_id',
+              'plan_hash',
+              'input_sha256',
+              'output_key',
+              'output_bytes',
+              'output_width',
+              'output_height',
+              'output_format',
+            ]),
+        )
+        .onConflict((oc) => oc.columns(['owner_id', 'plan_hash', 'input_sha256']).doNothing()),
+    )
+    .selectFrom('done')
+    .select('id');
+}
+
+/** Any output: {@link RenderWorker}'s constructor compiles the done statement with it for its text. */
+const EXAMPLE_OUTPUT: Output = {
+  key: '',
+  bytes: 0,
+  width: 0,
+  height: 0,
+  format: 'png',
+  fromCache: false,
+  timings: {},
+};
 
 /**
  * How long the worker waits for Postgres to answer again before giving up on recording an
@@ -88,14 +194,7 @@ function slotsOf(concurrency: number): { slots: number; batchSize: number } {
 }
 
 /** A claimed job with where its input lives and its owner's cached output of its plan and input, if any. */
-type ClaimedJob = Job & {
-  readonly input_key: string | null;
-  readonly cached_key: string | null;
-  readonly cached_bytes: number | null;
-  readonly cached_width: number | null;
-  readonly cached_height: number | null;
-  readonly cached_format: string | null;
-};
+type ClaimedJob = Awaited<ReturnType<ReturnType<typeof claimQuery>['execute']>>[number];
 
 /** Options of {@link RenderWorker}. */
 export interface RenderWorkerOptions {
@@ -151,6 +250,12 @@ export class RenderWorker {
     this.#listener = new JobEventListener(options.url, this.#logger, ['cancel']);
     this.#concurrency = options.concurrency ?? options.engine.threads * 4;
     this.#limited = Object.keys(options.pluginConcurrency ?? {}).length > 0;
+    // The two statements every job runs, prepared once per connection of the database's pool from
+    // their first call (Postgres then skips parsing and planning them, and prepares them again if
+    // a migration changes the jobs table under them): they are most of the database work a job
+    // costs. Their texts do not depend on the values (a batch's ids are two array parameters).
+    prepareStatement(claimQuery(options.db, [], [], '', new Date()).compile().sql);
+    prepareStatement(doneQuery(options.db, '', '', EXAMPLE_OUTPUT).compile().sql);
   }
 
   get id(): string {
@@ -247,11 +352,14 @@ export class RenderWorker {
     jobs: readonly JobWithMetadata<RenderPayload>[],
     trx?: Kysely<Database>,
   ): Promise<Map<string, ClaimedJob>> {
-    const values = [jobs.map((job) => job.data.jobId), jobs.map((job) => job.id), this.#id, new Date()];
     // Inside a caller's transaction (the plugin-limit check) on its connection.
-    const { rows } = await (trx ?? this.#o.db).executeQuery(
-      CompiledQuery.raw(CLAIM_SQL, values) as CompiledQuery<ClaimedJob>,
-    );
+    const rows = await claimQuery(
+      trx ?? this.#o.db,
+      jobs.map((job) => job.data.jobId),
+      jobs.map((job) => job.id),
+      this.#id,
+      new Date(),
+    ).execute();
     return new Map(rows.map((row) => [row.queue_job_id!, row]));
   }
 
@@ -325,22 +433,10 @@ export class RenderWorker {
       const output = await this.#render(claimed, controller.signal);
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
       // Retried while Postgres is away (it only marks a job still ours): the output is stored.
-      const { rows } = await this.#whenDatabaseAnswers(() =>
-        db.executeQuery(
-          CompiledQuery.raw(DONE_SQL, [
-            jobId,
-            job.id,
-            output.key,
-            output.bytes,
-            output.width,
-            output.height,
-            output.format,
-            output.fromCache,
-            JSON.stringify(output.timings),
-          ]) as CompiledQuery<{ id: string }>,
-        ),
+      const done = await this.#whenDatabaseAnswers(() =>
+        doneQuery(db, jobId, job.id, output).executeTakeFirst(),
       );
-      if (!rows[0]) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+      if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
       return { id: job.id, status: 'completed' };
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
@@ -408,7 +504,7 @@ export class RenderWorker {
     }
   }
 
-  async #render(job: ClaimedJob, signal: AbortSignal) {
+  async #render(job: ClaimedJob, signal: AbortSignal): Promise<Output> {
     const { db, storage, engine } = this.#o;
     const plan = parsePlan(job.plan);
     const format = plan.output.format;
