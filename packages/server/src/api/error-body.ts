@@ -117,7 +117,10 @@ export function failureOf(
 ): Failure {
   const internal = error.code === 'INTERNAL_SERVER_ERROR' && !atelierCause(error);
   const coded = internal
-    ? new AtelierError('INTERNAL', `Something went wrong on our side (request ${where.requestId ?? 'unknown'}).`)
+    ? new AtelierError(
+        'INTERNAL',
+        `Something went wrong on our side (request ${where.requestId ?? 'unknown'}).`,
+      )
     : atelierErrorOf(error);
   const issues = inputIssues(error);
   return {

@@ -99,12 +99,18 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     const issues = reply.statusCode === 400 && Array.isArray(body.issues) ? body.issues : undefined;
     let message = body.message ?? '';
     if (issues) message = invalidInputMessage(issues);
-    else if (data.atelierCode === 'PROCEDURE_NOT_FOUND')
-      message = `No route is ${req.method} ${req.originalUrl.split('?')[0]}; /openapi.json lists the routes.`;
-    else if (data.requestId) return payload;
+    else if (data.atelierCode === 'PROCEDURE_NOT_FOUND') {
+      // trpc-to-openapi has taken the prefix off the URL by now.
+      const path = req.originalUrl.split('?')[0] ?? '';
+      message = `No route is ${req.method} ${path.startsWith(`${REST_PREFIX}/`) ? path : REST_PREFIX + path}; /openapi.json lists the routes.`;
+    } else if (data.requestId) return payload;
     return JSON.stringify(
       errorBody('rest', {
-        error: new AtelierError(data.atelierCode, message, data.details ? { details: { ...data.details } } : {}),
+        error: new AtelierError(
+          data.atelierCode,
+          message,
+          data.details ? { details: { ...data.details } } : {},
+        ),
         status: data.httpStatus,
         ...(body.code ? { trpcCode: body.code } : {}),
         path: data.path,

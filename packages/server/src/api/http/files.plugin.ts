@@ -121,7 +121,10 @@ export async function filesPlugin(app: FastifyInstance, options: FilesPluginOpti
         if (!job.output)
           return reply.code(409).send(
             errorBody('plain', {
-              error: new AtelierError('JOB_NOT_FINISHED', `Job ${job.id} is ${job.status}; it has no result yet.`),
+              error: new AtelierError(
+                'JOB_NOT_FINISHED',
+                `Job ${job.id} is ${job.status}; it has no result yet.`,
+              ),
               requestId: req.id,
             }),
           );
@@ -142,14 +145,12 @@ export async function filesPlugin(app: FastifyInstance, options: FilesPluginOpti
     } catch (cause) {
       // As tRPC answers the same error: a lost database is a 503, anything uncoded an INTERNAL.
       const error = toTRPCError(cause);
-      return reply
-        .code(getHTTPStatusCodeFromError(error))
-        .send(
-          errorBody('plain', {
-            error: atelierCause(error) ?? new AtelierError('INTERNAL', error.message),
-            requestId: req.id,
-          }),
-        );
+      return reply.code(getHTTPStatusCodeFromError(error)).send(
+        errorBody('plain', {
+          error: atelierCause(error) ?? new AtelierError('INTERNAL', error.message),
+          requestId: req.id,
+        }),
+      );
     }
   };
 

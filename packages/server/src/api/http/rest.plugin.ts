@@ -19,6 +19,9 @@ export interface RestPluginOptions extends RestApiOptions {
  * await app.register(restPlugin, { createContext, maxUploadBytes, document: createOpenApiDocument() });
  */
 export async function restPlugin(app: FastifyInstance, options: RestPluginOptions): Promise<void> {
-  await app.register(restApi, { createContext: options.createContext, maxUploadBytes: options.maxUploadBytes });
+  await app.register(restApi, {
+    createContext: options.createContext,
+    maxUploadBytes: options.maxUploadBytes,
+  });
   await app.register(openApiDocs, { document: options.document });
 }

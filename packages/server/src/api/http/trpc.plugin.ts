@@ -17,7 +17,10 @@ export type RateLimitVerdict =
 export interface TrpcPluginOptions<TRouter extends AnyTRPCRouter> {
   readonly router: TRouter;
   /** The context of a request's procedures (resolved once per request, however many calls a batch has). */
-  readonly createContext: (request: FastifyRequest, reply: FastifyReply) => Promise<inferRouterContext<TRouter>>;
+  readonly createContext: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => Promise<inferRouterContext<TRouter>>;
   /** The most calls one batch may have; a larger one is refused with BATCH_TOO_LARGE. */
   readonly maxBatchSize: number;
   /** The upload cap (multipart and raw bytes); the body may be 1 MiB more, for the form's own parts. */
@@ -51,7 +54,10 @@ export function mergeVary(reply: FastifyReply, more: string | null): string {
   return names.filter((n) => !seen.has(n.toLowerCase()) && seen.add(n.toLowerCase())).join(', ');
 }
 
-type TrpcRequest = FastifyRequest<{ Params: { path: string }; Querystring: { input?: string; batch?: string } }>;
+type TrpcRequest = FastifyRequest<{
+  Params: { path: string };
+  Querystring: { input?: string; batch?: string };
+}>;
 
 /**
  * tRPC over HTTP at `/:path` of its prefix (register it with `prefix: '/trpc'`), through tRPC's
@@ -186,7 +192,8 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       // tRPC's own "no query at this path": no procedure ran.
-      if (ctx !== undefined && error.code === 'NOT_FOUND' && error.cause === undefined) return { context: ctx };
+      if (ctx !== undefined && error.code === 'NOT_FOUND' && error.cause === undefined)
+        return { context: ctx };
       logInternal(req, error, path);
       reply.code(getHTTPStatusCodeFromError(error));
       // As resolveResponse answers: the request id is the context's, none when it failed to build.
