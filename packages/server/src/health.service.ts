@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database, DatabaseHandle } from '@atelier/db';
 import type { JobQueue } from '@atelier/jobs';
+import type { OpsProbe } from './api/ops-probe.ts';
 import { TOKENS, injectable } from './tokens.ts';
 
 /** Readiness: whether this process can serve (its database and its queue answer). */
-export class HealthService {
+export class HealthService implements Pick<OpsProbe, 'ready'> {
   readonly #db: Kysely<Database>;
   readonly #queue: JobQueue;
 

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database, DatabaseHandle } from '@atelier/db';
 import { jobCounts } from './admin.service.ts';
 import type { JobCounts } from './admin.service.ts';
+import type { JobCount, JobDuration, JobFailures, OpsProbe } from './api/ops-probe.ts';
 import { TOKENS, injectable } from './tokens.ts';
 
 /** Statistics shaped for charts: series of points, one per day and style. */
@@ -15,7 +16,7 @@ export interface Stats {
 }
 
 /** Statistics of jobs and storage: for the stats procedures and the Prometheus gauges. */
-export class StatsService {
+export class StatsService implements Omit<OpsProbe, 'ready'> {
   readonly #db: Kysely<Database>;
 
   constructor(database: DatabaseHandle) {
@@ -103,18 +104,18 @@ export class StatsService {
     };
   }
 
-  /** Jobs by status, all time (the `atelier_queue_jobs` gauge). */
-  async jobsByStatus(): Promise<JobCounts> {
+  /** Jobs by status, all time (the `atelier_queue_jobs` gauge); statuses with no job are left out. */
+  async jobCounts(): Promise<readonly JobCount[]> {
     const rows = await this.#db
       .selectFrom('jobs')
       .select(['status', ({ fn }) => fn.countAll<string>().as('n')])
       .groupBy('status')
       .execute();
-    return jobCounts(rows);
+    return rows.map((row) => ({ status: row.status, count: Number(row.n) }));
   }
 
-  /** Seconds spent computing finished jobs, by style (the `atelier_job_duration_seconds_sum` gauge). */
-  async processingSecondsByStyle(): Promise<{ readonly style: string; readonly seconds: number }[]> {
+  /** Seconds spent computing finished (not cached) jobs, by style (the `atelier_job_duration_seconds_sum` gauge). */
+  async jobDurations(): Promise<readonly JobDuration[]> {
     const rows = await this.#db
       .selectFrom('jobs')
       .select([
@@ -125,20 +126,18 @@ export class StatsService {
       .where('from_cache', '=', false)
       .groupBy('style')
       .execute();
-    return rows.map((r) => ({ style: r.style, seconds: Number(r.seconds) }));
+    return rows.map((row) => ({ style: row.style, seconds: Number(row.seconds) }));
   }
 
-  /** Failed jobs by style and error code (the `atelier_jobs_failed` gauge). */
-  async failuresByStyleAndCode(): Promise<
-    { readonly style: string; readonly code: string | null; readonly count: number }[]
-  > {
+  /** Failed jobs by style and error code, `unknown` when none was recorded (the `atelier_jobs_failed` gauge). */
+  async jobFailures(): Promise<readonly JobFailures[]> {
     const rows = await this.#db
       .selectFrom('jobs')
       .select(['style', 'error_code', ({ fn }) => fn.countAll<string>().as('n')])
       .where('status', '=', 'failed')
       .groupBy(['style', 'error_code'])
       .execute();
-    return rows.map((r) => ({ style: r.style, code: r.error_code, count: Number(r.n) }));
+    return rows.map((row) => ({ style: row.style, code: row.error_code ?? 'unknown', count: Number(row.n) }));
   }
 }
 injectable(StatsService, [TOKENS.Database]);

@@ -1,13 +1,15 @@
-import { getTRPCErrorFromUnknown, getTRPCErrorShape } from '@trpc/server';
+import { getTRPCErrorFromUnknown } from '@trpc/server';
+import type { inferRouterContext, TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyTRPCOpenApiPlugin } from 'trpc-to-openapi';
 import type { CreateOpenApiFastifyPluginOptions, GenerateOpenApiDocumentOptions } from 'trpc-to-openapi';
 import { z } from 'zod';
-import { AtelierError } from '@atelier/core';
-import type { ApiContext, ApiServices } from './context.ts';
-import { createContext } from './context.ts';
-import { describeInput, fastifyErrorAsAtelier, trpcCodeOfStatus } from './errors.ts';
+import { AtelierError, ERROR_CODES } from '@atelier/core';
+import type { ErrorCode } from '@atelier/core';
+import { errorBody, failureOf, invalidInputMessage } from './error-body.ts';
+import type { ErrorData } from './error-body.ts';
+import { fastifyErrorAsAtelier } from './errors.ts';
 import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
@@ -24,7 +26,11 @@ export const JSON_BODY_LIMIT = 1024 * 1024;
 
 /** Options of {@link restApi}. */
 export interface RestApiOptions {
-  readonly api: ApiServices;
+  /** The context of a request's procedure (the caller, resolved once per request). */
+  readonly createContext: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => Promise<inferRouterContext<AppRouter>>;
   /** The upload cap in bytes, the same as `images.upload`'s. */
   readonly maxUploadBytes: number;
 }
@@ -41,10 +47,10 @@ export interface RestApiOptions {
  * that fails validation gets a message that names each bad field.
  *
  * @example
- * await app.register(restApi, { api, maxUploadBytes: 50 * 1024 * 1024 });
+ * await app.register(restApi, { createContext, maxUploadBytes: 50 * 1024 * 1024 });
  */
 export async function restApi(scope: FastifyInstance, options: RestApiOptions): Promise<void> {
-  const { api, maxUploadBytes } = options;
+  const { createContext, maxUploadBytes } = options;
   const createCaller = createCallerFactory(appRouter);
 
   // An empty JSON body counts as no input (for POST /api/jobs/{id}/cancel and the like).
@@ -83,40 +89,40 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
   });
 
   // trpc-to-openapi replaces the message of invalid input with "Input validation failed", and
-  // answers a path it does not know before any context (and so request id) exists.
+  // answers a path it does not know before any context (and so request id) exists: its body is
+  // built again by errorBody, with the message that names each bad field and the request id.
   scope.addHook('onSend', async (req, reply, payload) => {
     if (reply.statusCode < 400 || typeof payload !== 'string' || !payload.startsWith('{')) return payload;
-    const body = JSON.parse(payload) as {
-      message?: string;
-      issues?: unknown;
-      data?: { requestId?: string | null; atelierCode?: string | null };
-    };
-    if (!body.data) return payload;
-    if (reply.statusCode === 400 && Array.isArray(body.issues))
-      body.message = `Invalid input: ${describeInput(body.issues as InputIssue[]).sentence}`;
-    else if (body.data.atelierCode === 'PROCEDURE_NOT_FOUND')
-      body.message = `No route is ${req.method} ${req.originalUrl.split('?')[0]}; /openapi.json lists the routes.`;
-    else if (body.data.requestId) return payload;
-    body.data.requestId ??= req.id;
-    return JSON.stringify(body);
+    const body = JSON.parse(payload) as Partial<RestErrorFields>;
+    const data = body.data;
+    if (!data || !isErrorCode(data.atelierCode)) return payload;
+    const issues = reply.statusCode === 400 && Array.isArray(body.issues) ? body.issues : undefined;
+    let message = body.message ?? '';
+    if (issues) message = invalidInputMessage(issues);
+    else if (data.atelierCode === 'PROCEDURE_NOT_FOUND') {
+      // trpc-to-openapi has taken the prefix off the URL by now.
+      const path = req.originalUrl.split('?')[0] ?? '';
+      message = `No route is ${req.method} ${path.startsWith(`${REST_PREFIX}/`) ? path : REST_PREFIX + path}; /openapi.json lists the routes.`;
+    } else if (data.requestId) return payload;
+    return JSON.stringify(
+      errorBody('rest', {
+        error: new AtelierError(
+          data.atelierCode,
+          message,
+          data.details ? { details: { ...data.details } } : {},
+        ),
+        status: data.httpStatus,
+        ...(body.code ? { trpcCode: body.code } : {}),
+        path: data.path,
+        requestId: data.requestId ?? req.id,
+        issues: body.issues,
+      }),
+    );
   });
 
   /** Sends an AtelierError in the shape every REST error has (`data.atelierCode` included). */
-  const sendCoded = (req: FastifyRequest, reply: FastifyReply, status: number, coded: AtelierError) => {
-    const code = trpcCodeOfStatus(status);
-    return reply.code(status).send({
-      message: coded.message,
-      code,
-      data: {
-        code,
-        httpStatus: status,
-        path: null,
-        atelierCode: coded.code,
-        details: coded.details ?? null,
-        requestId: req.id,
-      },
-    });
-  };
+  const sendCoded = (req: FastifyRequest, reply: FastifyReply, status: number, coded: AtelierError) =>
+    reply.code(status).send(errorBody('rest', { error: coded, status, path: null, requestId: req.id }));
 
   // Errors Fastify raises before a handler runs (a malformed body, an unknown content type, a
   // body over the limit, the rate limit): the same shape and codes as the procedures' errors.
@@ -138,7 +144,7 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     basePath: REST_PREFIX,
     router: appRouter,
     // The Fastify adapter hands over Fastify's own request and reply.
-    createContext: ({ req, res }) => createContext(api, req as FastifyRequest, res as FastifyReply),
+    createContext: ({ req, res }) => createContext(req as FastifyRequest, res as FastifyReply),
     onError({ error, path }) {
       if (error.code === 'INTERNAL_SERVER_ERROR')
         scope.log.error({ path, err: error.cause ?? error }, 'procedure failed');
@@ -151,32 +157,18 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     req: FastifyRequest,
     reply: FastifyReply,
     path: string,
-    input: unknown,
     run: (caller: ReturnType<typeof createCaller>) => Promise<unknown>,
   ) => {
-    const ctx: ApiContext = await createContext(api, req, reply);
+    const ctx = await createContext(req, reply);
     try {
       return await run(createCaller(ctx));
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       if (error.code === 'INTERNAL_SERVER_ERROR')
         req.log.error({ path, err: error.cause ?? error }, 'procedure failed');
-      const shape = getTRPCErrorShape({
-        config: appRouter._def._config,
-        error,
-        type: 'mutation',
-        path,
-        input,
-        ctx,
-      });
-      const invalid =
-        error.code === 'BAD_REQUEST' && error.cause instanceof Error && error.cause.name === 'ZodError';
-      return reply.code(getHTTPStatusCodeFromError(error)).send({
-        ...shape,
-        message: invalid ? 'Input validation failed' : shape.message,
-        code: error.code,
-        issues: invalid ? (error.cause as unknown as { issues: unknown[] }).issues : undefined,
-      });
+      return reply
+        .code(getHTTPStatusCodeFromError(error))
+        .send(errorBody('rest', failureOf(error, { requestId: ctx.requestId, path })));
     }
   };
 
@@ -189,11 +181,11 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     form.set('file', new Blob([bytes]));
     // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
     form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
-    return call(req, reply, 'images.upload', undefined, (caller) => caller.images.upload(form));
+    return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
   });
 
   scope.post(`${REST_PREFIX}/jobs`, async (req, reply) =>
-    call(req, reply, 'jobs.create', req.body, (caller) => caller.jobs.create(req.body as CreateJobInput)),
+    call(req, reply, 'jobs.create', (caller) => caller.jobs.create(req.body as CreateJobInput)),
   );
 }
 
@@ -217,6 +209,16 @@ export function decodePathSegments(url: string): string {
     .join('/');
   return decoded + rest;
 }
+
+/** What a REST error body may hold, as trpc-to-openapi sends it. */
+interface RestErrorFields {
+  readonly message: string;
+  readonly code: TRPC_ERROR_CODE_KEY;
+  readonly issues: readonly InputIssue[];
+  readonly data: Omit<ErrorData, 'atelierCode'> & { readonly atelierCode: string | null };
+}
+
+const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && code in ERROR_CODES;
 
 const UPLOAD_HINT =
   'Send the image as the raw request body with Content-Type image/* or application/octet-stream.';

@@ -3,35 +3,22 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { ApiContext } from './context.ts';
 import { requireAdmin } from '../auth/index.ts';
 import { AtelierError } from '@atelier/core';
-import { atelierCause, atelierErrorOf, toTRPCError } from './errors.ts';
+import { errorBody, failureOf } from './error-body.ts';
+import { atelierCause, toTRPCError } from './errors.ts';
 
 /**
  * The tRPC root: every procedure's errors become TRPCErrors carrying the Atelier code, and the
  * shape a client sees says what went wrong and what to do, never a stack trace. Errors tRPC raises
  * itself (input validation, an unknown procedure, bad JSON, a wrong method) get a code too
- * ({@link atelierErrorOf}): `data.atelierCode` is never null.
+ * ({@link failureOf}): `data.atelierCode` is never null. The shape is {@link errorBody}'s, as every
+ * error answer's.
  */
 const t = initTRPC
   .context<ApiContext>()
   .meta<OpenApiMeta>()
   .create({
-    errorFormatter({ shape, error, ctx }) {
-      const internal = error.code === 'INTERNAL_SERVER_ERROR' && !atelierCause(error);
-      const coded = atelierErrorOf(error);
-      return {
-        ...shape,
-        message: internal
-          ? `Something went wrong on our side (request ${ctx?.requestId ?? 'unknown'}).`
-          : coded.message,
-        data: {
-          code: shape.data.code,
-          httpStatus: shape.data.httpStatus,
-          path: shape.data.path,
-          atelierCode: coded.code,
-          details: coded.details ?? null,
-          requestId: ctx?.requestId ?? null,
-        },
-      };
+    errorFormatter({ error, ctx, path }) {
+      return errorBody('trpc', failureOf(error, { requestId: ctx?.requestId ?? null, path }));
     },
     sse: {
       ping: { enabled: true, intervalMs: 10_000 },
