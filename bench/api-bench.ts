@@ -3,7 +3,7 @@
 //  1. an authenticated `jobs.get` under load (64 connections) against a bare Fastify route that runs
 //     the same SQL through a raw pg.Pool of the same size (goal ≥ 80 % of its req/s, p99 ≤ 20 ms),
 //     then both with a few connections (latency without the queue that 64 clients make). Atelier
-//     runs its hot lookups as prepared statements (@atelier/db's PreparingClient), which raw pg
+//     runs its hot lookups as prepared statements (@atelier/db's PreparingPool), which raw pg
 //     does not do by default; so the same bare route with the two statements prepared is measured
 //     too, and the ratio against it shows what the layers alone (Fastify plugins, tRPC, zod,
 //     Kysely) cost;
