@@ -24,12 +24,27 @@ export function registerServeCommand(program: Command): void {
       // SIGTERM and SIGINT stop the process at any stage: during start-up, what has started is
       // stopped in reverse order (the embedded Postgres last) and the command ends with exit 0.
       const stopping = new AbortController();
+      // A stop always ends the process: if closing takes longer than the worker's drain deadline
+      // plus 15 s, or something (a library's socket or timer) still holds the process open 5 s
+      // after everything was closed, it exits anyway and logs what was still open.
+      let closed = false;
+      let closeDeadlineMs = 45_000;
+      const exitAnyway = (): void => {
+        const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
+        if (closed) {
+          logger.warn('stopped, but something still held the process open; exiting', { open });
+          process.exit(); // with the command's own exit code
+        }
+        logger.error('shutdown did not finish in time; exiting', { open });
+        process.exit(1);
+      };
       const onSignal = (signal: NodeJS.Signals): void => {
         if (stopping.signal.aborted) {
           logger.warn('already shutting down', { signal });
           return;
         }
         logger.info('shutting down', { signal });
+        setTimeout(exitAnyway, closeDeadlineMs).unref();
         stopping.abort(new Error(`stopped by ${signal}`));
       };
       process.on('SIGTERM', onSignal);
@@ -37,6 +52,7 @@ export function registerServeCommand(program: Command): void {
       const closers: (() => Promise<void>)[] = [];
       try {
         const config = readConfig();
+        closeDeadlineMs = config.worker.shutdownDeadlineMs + 15_000;
         const host = opts.host ?? config.http.host;
         const listenPort = opts.port ?? config.http.port;
         const { openServices } = await import('./services.ts');
@@ -88,6 +104,8 @@ export function registerServeCommand(program: Command): void {
         }
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        closed = true;
+        setTimeout(exitAnyway, 5_000).unref();
       }
     });
 }
