@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { Argument, Option } from 'commander';
 import { AtelierError, OUTPUT_EXTENSIONS, isAtelierError, silentLogger } from '@atelier/core';
 import type { JobRecord } from '@atelier/jobs';
+import { StopGuard } from './stop-guard.ts';
 import { planRequestFromOptions, resultPath, writeFileAtomic } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { readConfig } from './config.ts';
@@ -111,7 +112,12 @@ export function registerJobCommands(program: Command): void {
       });
       const signal = await stopSignal;
       logger.info('shutting down', { signal, running: opened.worker?.active ?? 0 });
+      // A stop always ends the process, even when something it loaded still holds it open.
+      const guard = new StopGuard(logger);
+      guard.deadlineMs = opened.config.worker.shutdownDeadlineMs + 15_000;
+      guard.closing();
       await opened.close();
+      guard.closed();
     });
 
   program

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { AtelierError } from '@atelier/core';
 import { readConfig } from './config.ts';
+import { StopGuard } from './stop-guard.ts';
 import { createLogger } from './logger.ts';
 
 const port = (value: string): number => {
@@ -24,27 +25,15 @@ export function registerServeCommand(program: Command): void {
       // SIGTERM and SIGINT stop the process at any stage: during start-up, what has started is
       // stopped in reverse order (the embedded Postgres last) and the command ends with exit 0.
       const stopping = new AbortController();
-      // A stop always ends the process: if closing takes longer than the worker's drain deadline
-      // plus 15 s, or something (a library's socket or timer) still holds the process open 5 s
-      // after everything was closed, it exits anyway and logs what was still open.
-      let closed = false;
-      let closeDeadlineMs = 45_000;
-      const exitAnyway = (): void => {
-        const open = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
-        if (closed) {
-          logger.warn('stopped, but something still held the process open; exiting', { open });
-          process.exit(); // with the command's own exit code
-        }
-        logger.error('shutdown did not finish in time; exiting', { open });
-        process.exit(1);
-      };
+      // A stop always ends the process, even when something it loaded still holds it open.
+      const guard = new StopGuard(logger);
       const onSignal = (signal: NodeJS.Signals): void => {
         if (stopping.signal.aborted) {
           logger.warn('already shutting down', { signal });
           return;
         }
         logger.info('shutting down', { signal });
-        setTimeout(exitAnyway, closeDeadlineMs).unref();
+        guard.closing();
         stopping.abort(new Error(`stopped by ${signal}`));
       };
       process.on('SIGTERM', onSignal);
@@ -52,7 +41,7 @@ export function registerServeCommand(program: Command): void {
       const closers: (() => Promise<void>)[] = [];
       try {
         const config = readConfig();
-        closeDeadlineMs = config.worker.shutdownDeadlineMs + 15_000;
+        guard.deadlineMs = config.worker.shutdownDeadlineMs + 15_000;
         const host = opts.host ?? config.http.host;
         const listenPort = opts.port ?? config.http.port;
         const { openServices } = await import('./services.ts');
@@ -104,8 +93,7 @@ export function registerServeCommand(program: Command): void {
         }
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        closed = true;
-        setTimeout(exitAnyway, 5_000).unref();
+        guard.closed();
       }
     });
 }
