@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** A timestamp column: read as Date, written as Date or ISO string, defaulted by the database. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -162,14 +162,6 @@ export interface Database {
 }
 
 export type User = Selectable<UsersTable>;
-export type NewUser = Insertable<UsersTable>;
 export type Image = Selectable<ImagesTable>;
-export type NewImage = Insertable<ImagesTable>;
 export type Job = Selectable<JobsTable>;
-export type NewJob = Insertable<JobsTable>;
-export type JobUpdate = Updateable<JobsTable>;
-export type Result = Selectable<ResultsTable>;
-export type PluginState = Selectable<PluginStateTable>;
-export type AuditEntry = Selectable<AuditLogTable>;
-export type SessionRow = Selectable<SessionsTable>;
 export type LoginThrottleRow = Selectable<LoginThrottleTable>;
