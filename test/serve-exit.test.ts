@@ -1,7 +1,6 @@
 // SIGTERM always ends `atelier serve` and `atelier worker`: when something it loaded (here a plugin's timer) still holds
 // the process open after everything was closed, it exits anyway, with its exit code, and logs what
 // was still open.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,6 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll } from './cleanups.ts';
-import { root } from './helpers.ts';
 import { spawnServe } from './serve-process.ts';
 
 const leakyPlugins = fileURLToPath(new URL('./fixtures/leaky-plugins/', import.meta.url));
@@ -59,7 +57,8 @@ describe('atelier worker on SIGTERM', () => {
     'exits 0 even when a plugin left a timer running, and logs what held it open',
     { timeout: 60_000 },
     async () => {
-      const child = spawn(process.execPath, [path.join(root, 'packages/server/src/cli.ts'), 'worker'], {
+      const worker = spawnServe({
+        command: 'worker',
         cwd: dir,
         env: {
           ...process.env,
@@ -69,26 +68,12 @@ describe('atelier worker on SIGTERM', () => {
           ATELIER_THREADS: '1',
           ATELIER_LOG_LEVEL: 'info',
         },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        defer,
       });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      defer(async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGKILL');
-        await exited;
-      });
-      let stderr = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (/worker ready/.test(stderr)) resolve();
-        });
-        void exited.then((code) => reject(new Error(`worker exited ${code}: ${stderr}`)));
-      });
-      child.kill('SIGTERM');
-      const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'still running'))]);
-      expect(code).toBe(0);
-      expect(stderr).toMatch(/still held the process open/);
+      await worker.waitFor(/worker ready/);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exitedWithin(30_000)).toBe(0);
+      expect(worker.stderr()).toMatch(/still held the process open/);
     },
   );
 });

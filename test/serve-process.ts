@@ -21,8 +21,13 @@ export interface ServeProcess {
   exitedWithin(ms: number): Promise<number | null | 'still running'>;
 }
 
-/** Starts `atelier serve` with `args`; `defer` kills it (SIGKILL) if it is still running then. */
+/**
+ * Starts `atelier serve` (or another long-running command: `worker`) with `args`; `defer` kills it
+ * (SIGKILL) if it is still running then.
+ */
 export function spawnServe(options: {
+  /** @default 'serve' */
+  readonly command?: 'serve' | 'worker';
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   readonly args?: readonly string[];
@@ -30,7 +35,7 @@ export function spawnServe(options: {
 }): ServeProcess {
   const child = spawn(
     process.execPath,
-    [path.join(root, 'packages/server/src/cli.ts'), 'serve', ...(options.args ?? [])],
+    [path.join(root, 'packages/server/src/cli.ts'), options.command ?? 'serve', ...(options.args ?? [])],
     { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AUTO_PREPARE_AFTER, prepareStatement, preparedStatements, PreparingPool } from './prepared.ts';
-import type { PreparingPoolClient } from './prepared.ts';
 
 const isPrepared = (text: string): boolean => preparedStatements().includes(text);
 import { createTestDatabase } from './testing.ts';
@@ -21,12 +20,10 @@ afterAll(async () => {
 });
 
 /** The statements this connection has prepared, by their text. */
-async function preparedTexts(client: PreparingPoolClient | PreparingPool = pool): Promise<string[]> {
-  const text = 'select statement from pg_prepared_statements order by prepare_time';
-  const { rows } =
-    client instanceof PreparingPool
-      ? await client.query<{ statement: string }>(text)
-      : await client.query<{ statement: string }>(text);
+async function preparedTexts(
+  client: { query(text: string): Promise<{ rows: { statement: string }[] }> } = pool,
+): Promise<string[]> {
+  const { rows } = await client.query('select statement from pg_prepared_statements order by prepare_time');
   return rows.map((row) => row.statement);
 }
 
