@@ -1,0 +1,62 @@
+import { isApiError } from '@atelier/client';
+
+/**
+ * What each of the API's codes means to a person using the app. Codes not listed fall back to the
+ * server's own message (every API error carries a sentence), then to a generic one.
+ */
+const SENTENCES: Partial<Record<string, string>> = {
+  AUTH_REQUIRED: 'Please sign in first.',
+  AUTH_INVALID_CREDENTIALS: 'That email and password do not match an account.',
+  AUTH_THROTTLED: 'Too many attempts. Wait a minute, then try again.',
+  AUTH_WRONG_PASSWORD: 'Your current password is not right.',
+  AUTH_EMAIL_TAKEN: 'An account with this email already exists. Sign in instead.',
+  AUTH_WEAK_PASSWORD: 'Choose a password of 8 to 256 characters (not only spaces).',
+  USER_DISABLED: 'An administrator disabled this account.',
+  FORBIDDEN: 'Your account may not do this.',
+  ORIGIN_UNTRUSTED: 'This page is not allowed to act on your account. Open Atelier from its own address.',
+  RATE_LIMITED: 'Too many requests. Slow down a little and try again.',
+  QUOTA_EXCEEDED: 'You reached your quota for now. Try again a little later.',
+  STORAGE_QUOTA_EXCEEDED: 'Your storage is full. Delete some images to make room.',
+  IMAGE_EMPTY: 'The file is empty.',
+  IMAGE_TOO_LARGE: 'The file is too large.',
+  IMAGE_TOO_MANY_PIXELS: 'The picture has too many pixels.',
+  IMAGE_FORMAT_UNSUPPORTED: 'This kind of file is not supported. Use JPEG, PNG, WebP, AVIF, GIF or TIFF.',
+  IMAGE_CORRUPT: 'The file is damaged or truncated and cannot be opened.',
+  IMAGE_NOT_FOUND: 'This image no longer exists.',
+  JOB_NOT_FOUND: 'This render no longer exists.',
+  JOB_NOT_FINISHED: 'This render has no result yet.',
+  JOB_NOT_CANCELLABLE: 'This render has already finished.',
+  JOB_NOT_RETRYABLE: 'Only failed or cancelled renders can be retried.',
+  PLUGIN_NOT_FOUND: 'This style is not installed.',
+  PLUGIN_DISABLED: 'An administrator turned this style off.',
+  PLUGIN_TIMEOUT: 'The style took too long on this picture and was stopped.',
+  PLUGIN_FAILED: 'The style failed on this picture.',
+  PARAMS_INVALID: 'Some settings are out of range.',
+  OUTPUT_TOO_LARGE_FOR_FORMAT: 'The result is too large for this format. Pick another format.',
+  USER_NOT_FOUND: 'No such user.',
+  LAST_ADMIN: 'Atelier needs at least one administrator: promote someone else first.',
+  SERVICE_UNAVAILABLE: 'Atelier is busy or restarting. Try again in a moment.',
+  STORAGE_FAILED: 'Storage is unavailable right now. Try again in a moment.',
+  REQUEST_TIMEOUT: 'The request took too long. Try again.',
+  INTERNAL: 'Something went wrong on our side. Try again; if it keeps happening, tell an administrator.',
+};
+
+/** The API code of an error, when it has one. */
+export function codeOf(error: unknown): string | undefined {
+  if (isApiError(error)) return error.data?.atelierCode;
+  return undefined;
+}
+
+/** A sentence for any failure: an API error by its code, a lost connection, or anything else. */
+export function messageOf(error: unknown): string {
+  if (isApiError(error)) {
+    const code = error.data?.atelierCode;
+    const sentence = code ? SENTENCES[code] : undefined;
+    if (sentence) return sentence;
+    if (!error.data) return 'Atelier cannot be reached. Check your connection; we will keep trying.';
+    return error.message || 'The request failed.';
+  }
+  if (error instanceof DOMException && error.name === 'AbortError') return 'Cancelled.';
+  if (error instanceof Error && error.message) return error.message;
+  return 'Something went wrong.';
+}
