@@ -71,8 +71,9 @@ const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
 /**
  * The HTTP front door: tRPC at /trpc, the same procedures as REST at /api (OpenAPI document at
  * /openapi.json, docs page at /docs), file downloads at /files, health at /healthz and /readyz,
- * Prometheus metrics at /metrics, the web app at / when `options.web` names its build, with CORS, security headers, rate limits, request ids and
- * structured logs (no secrets: cookies and Authorization headers are redacted).
+ * Prometheus metrics at /metrics, the web app at / (when `options.web` names its build), with
+ * CORS, security headers, rate limits, request ids and structured logs (no secrets: cookies and
+ * Authorization headers are redacted).
  *
  * Each of those is a Fastify plugin under `./http/` that gets what it calls as its options; this
  * function makes the server, adds what every route shares (request ids, security headers, CORS,
