@@ -20,6 +20,9 @@ import './StatsCharts.css';
 type Stats = AtelierOutputs['stats']['mine'];
 const STATUSES = ['succeeded', 'failed', 'cancelled', 'running', 'queued'] as const;
 const PALETTE_SIZE = 8;
+const shortDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+/** "Dec 3" for an axis label (days are UTC, as the server groups them). */
+const axisDay = (day: string | undefined) => (day ? shortDay.format(new Date(`${day}T00:00:00Z`)) : '');
 
 export interface StatsChartsProps {
   readonly stats: Stats;
@@ -168,9 +171,9 @@ function JobsPerDay({
               })}
             </svg>
             <div className="stats-xaxis" aria-hidden="true">
-              <span>{data.days[0]}</span>
-              {n > 2 && <span>{mid}</span>}
-              <span>{data.days[n - 1]}</span>
+              <span>{axisDay(data.days[0])}</span>
+              {n > 2 && <span>{axisDay(mid)}</span>}
+              <span>{axisDay(data.days[n - 1])}</span>
             </div>
           </div>
           <Numbers>
