@@ -72,11 +72,14 @@ interface Named {
   readonly color: (style: string) => string;
 }
 
-function Numbers({ children }: { children: ReactNode }) {
+function Numbers({ label, children }: { label: string; children: ReactNode }) {
   return (
     <details className="stats-numbers">
       <summary>Show the numbers</summary>
-      <div className="table-scroll">{children}</div>
+      {/* Focusable, so a keyboard can scroll a table wider than the screen. */}
+      <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+        {children}
+      </div>
     </details>
   );
 }
@@ -176,7 +179,7 @@ function JobsPerDay({
               <span>{axisDay(data.days[n - 1])}</span>
             </div>
           </div>
-          <Numbers>
+          <Numbers label="Jobs per day and style (days with jobs)">
             <table>
               <caption className="visually-hidden">Jobs per day and style (days with jobs)</caption>
               <thead>
@@ -246,7 +249,7 @@ function JobsByStyle({ stats, name, color }: Named & { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers>
+          <Numbers label="Jobs by style">
             <table>
               <caption className="visually-hidden">Jobs by style</caption>
               <thead>
@@ -313,7 +316,7 @@ function SuccessRateChart({ stats }: { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers>
+          <Numbers label="Jobs by outcome">
             <table>
               <caption className="visually-hidden">Jobs by outcome</caption>
               <thead>
@@ -363,7 +366,7 @@ function ProcessingTime({ stats, name, color }: Named & { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers>
+          <Numbers label="Processing time per style">
             <table>
               <caption className="visually-hidden">Processing time per style</caption>
               <thead>

@@ -3,6 +3,7 @@ import { Link, createLazyRoute, useNavigate } from '@tanstack/react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '../trpc.ts';
 import { isFinal } from '../lib/jobs.ts';
+import { codeOf } from '../lib/errors.ts';
 import type { Job } from '../lib/jobs.ts';
 import { formatParam, paramsOf, runAgainSearch, timingRows } from '../lib/gallery.ts';
 import { formatBytes, formatMs } from '../lib/chart-data.ts';
@@ -30,7 +31,11 @@ function Result() {
     return (
       <section className="panel">
         <h1>Result</h1>
-        <ErrorMessage error={job.error} onRetry={() => void job.refetch()} />
+        <ErrorMessage
+          error={job.error}
+          // A render that is gone stays gone: no point in trying again.
+          {...(codeOf(job.error) === 'JOB_NOT_FOUND' ? {} : { onRetry: () => void job.refetch() })}
+        />
         <p>
           <Link to="/gallery">Back to the gallery</Link>
         </p>

@@ -264,10 +264,15 @@ function Uploads() {
     }),
   );
   const items = images.data?.pages.flatMap((p) => p.items) ?? [];
+  // The deleted card (and its button) is gone: give the focus to the sentence that says so.
+  const done = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    if (remove.isSuccess) done.current?.focus();
+  }, [remove.isSuccess]);
   return (
     <>
       {remove.isSuccess && (
-        <p role="status" className="success">
+        <p role="status" className="success" tabIndex={-1} ref={done}>
           Photo deleted, with its results.
         </p>
       )}
