@@ -6,6 +6,7 @@ import { JOB_STATUSES } from '../../lib/jobs.ts';
 import { formatDateTime, shortId } from '../../lib/format.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
 import { TableScroll } from './TableScroll.tsx';
+import { STATUS_LABELS } from './sections.ts';
 
 type Job = AtelierOutputs['admin']['retryJob'];
 /**
@@ -78,7 +79,7 @@ export function QueueSection() {
           <dl className="admin-counts">
             {JOB_STATUSES.map((status) => (
               <div key={status} className={`admin-count admin-count-${status}`}>
-                <dt>{status}</dt>
+                <dt>{STATUS_LABELS[status]}</dt>
                 <dd>{queue.data.jobs[status]}</dd>
               </div>
             ))}

@@ -2,7 +2,7 @@ import { useId, useMemo, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../trpc.ts';
 import { JOB_STATUSES } from '../../lib/jobs.ts';
-import { formatBytes } from '../../lib/format.ts';
+import { STATUS_LABELS } from './sections.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
 import { StatsCharts } from '../StatsCharts.tsx';
 
@@ -37,18 +37,10 @@ export function StatsSection() {
           <dl className="admin-counts">
             {JOB_STATUSES.map((status) => (
               <div key={status} className={`admin-count admin-count-${status}`}>
-                <dt>{status}</dt>
+                <dt>{STATUS_LABELS[status]}</dt>
                 <dd>{stats.data.outcomes[status]}</dd>
               </div>
             ))}
-            <div className="admin-count">
-              <dt>Originals stored</dt>
-              <dd>{formatBytes(stats.data.storageBytes.originals)}</dd>
-            </div>
-            <div className="admin-count">
-              <dt>Results stored</dt>
-              <dd>{formatBytes(stats.data.storageBytes.results)}</dd>
-            </div>
           </dl>
           <StatsCharts stats={stats.data} styleNames={styleNames} />
         </div>
