@@ -42,9 +42,9 @@ export function AuditSection() {
             <tbody>
               {entries.map((entry) => (
                 <tr key={entry.id}>
-                  <td>
+                  <th scope="row" className="admin-time">
                     <time dateTime={entry.at}>{formatDateTime(entry.at)}</time>
-                  </td>
+                  </th>
                   <td className="admin-email">{entry.actor ?? 'System'}</td>
                   <td>
                     <code>{entry.action}</code>
