@@ -42,7 +42,11 @@ export function PhotoPicker({
         ))}
       </div>
       {images.hasNextPage && (
-        <button type="button" onClick={() => void images.fetchNextPage()} disabled={images.isFetchingNextPage}>
+        <button
+          type="button"
+          onClick={() => void images.fetchNextPage()}
+          disabled={images.isFetchingNextPage}
+        >
           {images.isFetchingNextPage ? 'Loading…' : 'More photos'}
         </button>
       )}

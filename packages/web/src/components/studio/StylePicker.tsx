@@ -53,7 +53,10 @@ function StyleOption({
   const preview = useQuery({
     queryKey: previewKey(imageId ?? '', style.id, style.defaults),
     queryFn: ({ signal }) =>
-      client.styles.preview.mutate({ imageId: imageId ?? '', style: style.id, params: style.defaults }, { signal }),
+      client.styles.preview.mutate(
+        { imageId: imageId ?? '', style: style.id, params: style.defaults },
+        { signal },
+      ),
     enabled: imageId !== undefined,
     // A preview of fixed inputs never changes: keep it for the session (quotas count each one).
     staleTime: Infinity,

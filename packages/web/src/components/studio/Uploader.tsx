@@ -29,7 +29,10 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
   const start = (files: readonly File[]) => {
     const added = files.map((file) => {
       nextKey.current += 1;
-      return { file, item: { key: nextKey.current, name: file.name, fraction: 0, state: 'uploading' } as const };
+      return {
+        file,
+        item: { key: nextKey.current, name: file.name, fraction: 0, state: 'uploading' } as const,
+      };
     });
     // The newest uploads first, as in the photo list; finished ones from earlier batches stay below.
     setItems((all) => [...added.map((a) => a.item).reverse(), ...all].slice(0, 20));
