@@ -96,7 +96,11 @@ function Studio() {
               onUploaded={(uploaded) => {
                 void queryClient.invalidateQueries(trpc.images.list.pathFilter());
                 void navigate({
-                  search: (prev) => ({ image: uploaded.id, ...(prev.style ? { style: prev.style } : {}) }),
+                  search: (prev) => ({
+                    image: uploaded.id,
+                    ...(prev.style ? { style: prev.style } : {}),
+                    ...(prev.params ? { params: prev.params } : {}),
+                  }),
                 });
               }}
             />
