@@ -22,7 +22,9 @@ export default defineConfig({
         {
           target: api,
           // The server trusts cookie mutations only from its own origin: present the proxied
-          // requests as coming from it (the dev server is the same user's browser).
+          // requests as coming from it, Host and Origin both (the dev server is the same user's
+          // browser, on the same machine).
+          changeOrigin: true,
           configure: (proxy) => {
             proxy.on('proxyReq', (req) => req.setHeader('origin', new URL(api).origin));
           },
