@@ -77,6 +77,11 @@ describe('admin', () => {
       expect(await codeOf(admin.admin.setPlugin.mutate({ id: 'nope', enabled: false }))).toBe('NOT_FOUND');
       const plugins = await admin.admin.plugins.query();
       expect(plugins.find((p) => p.id === 'sketch')).toMatchObject({ enabled: true, builtin: true });
+      // The schema comes with it, so a console can edit a disabled plugin's defaults.
+      expect(plugins.find((p) => p.id === 'sketch')?.paramsSchema).toMatchObject({
+        type: 'object',
+        properties: { contrast: { type: 'number', minimum: 0, maximum: 1 } },
+      });
     } finally {
       await otherApi.close();
       await other.close();

@@ -58,6 +58,12 @@ describe('the result cache', () => {
     expect(jobB).toMatchObject({ status: 'succeeded', fromCache: false });
     expect(jobB.timings?.totalMs).toBeGreaterThan(0);
     expect(jobB.timings?.steps?.map((s) => s.plugin)).toEqual(['cartoon']);
+    // What ran, for the gallery's detail and "run again": every parameter, defaults filled in.
+    expect(jobB.plan?.steps.map((s) => s.plugin)).toEqual(['cartoon']);
+    expect(Object.keys(jobB.plan?.steps[0]?.params ?? {}).sort()).toEqual(
+      ['edgeStrength', 'edgeThickness', 'levels', 'saturation', 'smoothing'].sort(),
+    );
+    expect(jobB.plan?.output.format).toMatch(/^(jpeg|png|webp|avif)$/);
 
     const again = await a.client.jobs.create.mutate(cartoon(imageA.id));
     expect(again).toMatchObject({ status: 'succeeded', fromCache: true });

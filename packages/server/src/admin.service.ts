@@ -24,6 +24,8 @@ export interface PluginUsage {
   readonly builtin: boolean;
   readonly enabled: boolean;
   readonly defaults: Readonly<Record<string, unknown>>;
+  /** Its parameters' JSON Schema, so a console can edit the defaults of a disabled plugin too. */
+  readonly paramsSchema: Readonly<Record<string, unknown>>;
   readonly jobs: number;
 }
 
@@ -110,6 +112,7 @@ export class AdminService {
       builtin: p.builtin,
       enabled: p.enabled,
       defaults: p.defaults,
+      paramsSchema: p.paramsSchema,
       jobs: used.get(p.id) ?? 0,
     }));
   }

@@ -120,7 +120,12 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? 600,
     timeWindow: '1 minute',
-    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    // Probes, and the web app's hashed files (static, cached for a year by browsers: a page load
+    // fetches a dozen of them, which must not eat into the API's allowance).
+    allowList: (req) =>
+      req.url === '/healthz' ||
+      req.url === '/readyz' ||
+      (options.web !== undefined && req.url.startsWith('/assets/')),
     // A coded error; `statusCode` for the REST scope's and Fastify's own error handlers.
     errorResponseBuilder: (_req, context) => rateLimited(Math.ceil(context.ttl / 1000), context.statusCode),
   });

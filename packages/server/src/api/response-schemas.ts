@@ -82,6 +82,15 @@ const jobShape = {
   fromCache: z
     .boolean()
     .meta({ description: 'True when the result was reused from an earlier identical job.' }),
+  plan: z
+    .object({
+      steps: z
+        .array(z.object({ plugin: z.string(), version: z.string(), params: jsonObject }))
+        .readonly(),
+      output: z.object({ format: z.string(), quality: z.number().int() }),
+    })
+    .nullable()
+    .meta({ description: 'What ran: each step with its parameters (defaults filled in), and the output.' }),
   timings: timingsSchema.nullable(),
   createdAt: isoDate,
   startedAt: isoDate.nullable(),
@@ -147,6 +156,7 @@ export const pluginUsageSchema = z.object({
   builtin: z.boolean(),
   enabled: z.boolean(),
   defaults: jsonObject,
+  paramsSchema: jsonObject.meta({ description: 'JSON Schema (2020-12) of the parameters.' }),
   jobs: z.number().int(),
 });
 

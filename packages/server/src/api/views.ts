@@ -1,4 +1,5 @@
 // What the API returns: plain response objects with ISO dates, never database rows.
+import { planSchema } from '@atelier/core';
 import type { ImageRecord, JobRecord } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
 
@@ -17,10 +18,31 @@ export interface ApiJob {
     readonly format: string;
   } | null;
   readonly fromCache: boolean;
+  /** What ran: each step's plugin, version and parameters (defaults filled in), and the output. */
+  readonly plan: ApiPlan | null;
   readonly timings: JobRecord['timings'];
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+}
+
+export interface ApiPlan {
+  readonly steps: readonly {
+    readonly plugin: string;
+    readonly version: string;
+    readonly params: Readonly<Record<string, unknown>>;
+  }[];
+  readonly output: { readonly format: string; readonly quality: number };
+}
+
+/** The part of a stored plan a job's owner may see (its limits are the server's business). */
+function planView(stored: unknown): ApiPlan | null {
+  const plan = planSchema.safeParse(stored);
+  if (!plan.success) return null;
+  return {
+    steps: plan.data.steps.map((s) => ({ plugin: s.plugin, version: s.version, params: s.params })),
+    output: { format: plan.data.output.format, quality: plan.data.output.quality },
+  };
 }
 
 export interface ApiImage {
@@ -52,6 +74,7 @@ export function jobView(job: JobRecord): ApiJob {
         }
       : null,
     fromCache: job.fromCache,
+    plan: planView(job.plan),
     timings: job.timings,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,

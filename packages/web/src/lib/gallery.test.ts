@@ -51,25 +51,21 @@ describe('patchSearch', () => {
 });
 
 describe('paramsOf', () => {
-  it('is null when the job reports no parameters', () => {
-    expect(paramsOf({ id: 'j', style: 'cartoon' })).toBeNull();
-    expect(paramsOf({ plan: { steps: [] } })).toBeNull();
-    expect(paramsOf({ params: [1, 2] })).toBeNull();
+  const plan = (steps: { plugin: string; params: Record<string, unknown> }[]) => ({
+    steps: steps.map((s) => ({ ...s, version: '1.0.0' })),
+    output: { format: 'webp', quality: 85 },
   });
-  it('reads params, or the first step of a plan', () => {
-    expect(paramsOf({ params: { edges: 0.5 } })).toEqual({ edges: 0.5 });
-    expect(
-      paramsOf({
-        plan: {
-          steps: [
-            { plugin: 'cartoon', params: { levels: 6 } },
-            { plugin: 'x', params: {} },
-          ],
-        },
-      }),
-    ).toEqual({
-      levels: 6,
-    });
+  it('is null when the job has no plan or no steps', () => {
+    expect(paramsOf({ style: 'cartoon', plan: null })).toBeNull();
+    expect(paramsOf({ style: 'cartoon', plan: plan([]) })).toBeNull();
+  });
+  it("reads the style's own step, else the first", () => {
+    const steps = [
+      { plugin: 'resize', params: { width: 800 } },
+      { plugin: 'cartoon', params: { levels: 6 } },
+    ];
+    expect(paramsOf({ style: 'cartoon', plan: plan(steps) })).toEqual({ levels: 6 });
+    expect(paramsOf({ style: 'convert', plan: plan(steps) })).toEqual({ width: 800 });
   });
 });
 

@@ -1,5 +1,5 @@
 // Pure logic of the gallery screens (no DOM: unit tested under Node).
-import type { JobStatus } from './jobs.ts';
+import type { Job, JobStatus } from './jobs.ts';
 
 export interface GalleryFilters {
   readonly style?: string;
@@ -69,22 +69,13 @@ export function hasFilters(search: GalleryFilters): boolean {
   return Boolean(search.style || search.status || search.from || search.to);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
- * The parameters a job ran with, when the API reports them: `params` on the job, or the first
- * step's params of its `plan` (`{ steps: [{ plugin, params }] }`). Null when it reports neither.
+ * The parameters the job's style ran with (defaults filled in): its step in the job's `plan`, or
+ * the first step when no step is the style's. Null for a job without a plan.
  */
-export function paramsOf(job: object): Record<string, unknown> | null {
-  if ('params' in job && isRecord(job.params)) return job.params;
-  if ('plan' in job && isRecord(job.plan)) {
-    const steps = job.plan['steps'];
-    const first: unknown = Array.isArray(steps) ? steps[0] : undefined;
-    if (isRecord(first) && isRecord(first['params'])) return first['params'];
-  }
-  return null;
+export function paramsOf(job: Pick<Job, 'style' | 'plan'>): Readonly<Record<string, unknown>> | null {
+  const steps = job.plan?.steps ?? [];
+  return (steps.find((step) => step.plugin === job.style) ?? steps[0])?.params ?? null;
 }
 
 /** A parameter's value for people: numbers as they are, booleans as yes/no, the rest as JSON. */

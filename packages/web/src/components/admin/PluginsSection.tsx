@@ -17,10 +17,6 @@ export function PluginsSection() {
   const plugins = useQuery(trpc.admin.plugins.queryOptions());
   const [editing, setEditing] = useState<Plugin | null>(null);
   const [toggleError, setToggleError] = useState<{ name: string; error: unknown } | null>(null);
-  // What setPlugin answered: it carries the JSON Schema of plugins that styles.list no longer lists.
-  const [schemas, setSchemas] = useState<ReadonlyMap<string, Record<string, unknown>>>(new Map());
-  const remember = (info: AtelierOutputs['admin']['setPlugin']) =>
-    setSchemas((old) => new Map(old).set(info.id, info.paramsSchema));
 
   const pluginsKey = trpc.admin.plugins.queryKey();
   const toggle = useMutation(
@@ -41,7 +37,6 @@ export function PluginsSection() {
         const name = context?.previous?.find((p) => p.id === input.id)?.name ?? input.id;
         setToggleError({ name, error });
       },
-      onSuccess: remember,
       onSettled: async () => {
         await queryClient.invalidateQueries({ queryKey: pluginsKey });
         // The studio's style list shows only enabled plugins.
@@ -119,38 +114,20 @@ export function PluginsSection() {
           </table>
         </TableScroll>
       )}
-      {editing && (
-        <DefaultsEditor
-          plugin={editing}
-          knownSchema={schemas.get(editing.id)}
-          onSaved={remember}
-          onClose={() => setEditing(null)}
-        />
-      )}
+      {editing && <DefaultsEditor plugin={editing} onClose={() => setEditing(null)} />}
     </section>
   );
 }
 
-function DefaultsEditor({
-  plugin,
-  knownSchema,
-  onSaved,
-  onClose,
-}: {
-  plugin: Plugin;
-  knownSchema: Record<string, unknown> | undefined;
-  onSaved: (info: AtelierOutputs['admin']['setPlugin']) => void;
-  onClose: () => void;
-}) {
+function DefaultsEditor({ plugin, onClose }: { plugin: Plugin; onClose: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const styles = useQuery(trpc.styles.list.queryOptions());
-  const schema = knownSchema ?? styles.data?.find((s) => s.id === plugin.id)?.paramsSchema;
+  // admin.plugins sends every plugin's schema, disabled ones included.
+  const schema = plugin.paramsSchema;
   const [value, setValue] = useState<Record<string, unknown>>({ ...plugin.defaults });
   const save = useMutation(
     trpc.admin.setPlugin.mutationOptions({
       onSuccess: async (info) => {
-        onSaved(info);
         queryClient.setQueryData(trpc.admin.plugins.queryKey(), (old) =>
           old?.map((p) => (p.id === info.id ? { ...p, defaults: info.defaults, enabled: info.enabled } : p)),
         );
@@ -167,30 +144,18 @@ function DefaultsEditor({
     <Dialog title={`Defaults of ${plugin.name}`} onClose={onClose}>
       <form onSubmit={onSubmit}>
         <p className="hint">New renders and previews start from these values.</p>
-        {!schema && styles.isPending && <Loading label="Loading the parameters…" />}
-        {!schema && styles.error && (
-          <ErrorMessage error={styles.error} onRetry={() => void styles.refetch()} />
-        )}
-        {!schema && styles.data && (
-          <p>
-            The parameters of a plugin that is turned off are not listed by the server: turn {plugin.name} on
-            to edit its defaults.
-          </p>
-        )}
-        {schema && (
-          <SchemaForm
-            schema={schema}
-            value={value}
-            defaults={plugin.defaults}
-            onChange={setValue}
-            idPrefix={`defaults-${plugin.id}`}
-            disabled={save.isPending}
-            legend="Default parameters"
-          />
-        )}
+        <SchemaForm
+          schema={schema}
+          value={value}
+          defaults={plugin.defaults}
+          onChange={setValue}
+          idPrefix={`defaults-${plugin.id}`}
+          disabled={save.isPending}
+          legend="Default parameters"
+        />
         {save.error && <ErrorMessage error={save.error} />}
         <div className="admin-dialog-actions">
-          <button type="submit" className="primary" disabled={!schema || save.isPending}>
+          <button type="submit" className="primary" disabled={save.isPending}>
             {save.isPending ? 'Saving…' : 'Save'}
           </button>
           <button type="button" onClick={onClose}>
