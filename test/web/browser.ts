@@ -1,0 +1,183 @@
+// The browser tests' Chromium: the one @sparticuz/chromium ships inside its npm package (it unpacks
+// itself to the temp directory on first use), so `pnpm install && pnpm test` needs nothing from
+// apt. One browser per test file, one context per person; axe-core on every screen and
+// screenshots of every screen at both widths into docs/screenshots/.
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import sparticuz from '@sparticuz/chromium';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Defer } from '../cleanups.ts';
+import { root } from '../helpers.ts';
+
+export const screenshotDir = path.join(root, 'docs/screenshots');
+
+/** The two widths every screen is checked and photographed at. */
+export const VIEWPORTS = [
+  { width: 390, height: 844 },
+  { width: 1440, height: 900 },
+] as const;
+
+/** Headless Chromium for this file's tests, closed after them. */
+export async function openBrowser(defer: Defer): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: await sparticuz.executablePath(),
+    args: sparticuz.args,
+    headless: true,
+  });
+  defer(() => browser.close());
+  return browser;
+}
+
+/** A fresh browser profile (its own cookies) on the served app, light theme, 1440x900. */
+export function newContext(
+  browser: Browser,
+  baseURL: string,
+  options: { readonly colorScheme?: 'light' | 'dark' } = {},
+): Promise<BrowserContext> {
+  return browser.newContext({
+    baseURL,
+    viewport: { ...VIEWPORTS[1] },
+    colorScheme: options.colorScheme ?? 'light',
+    reducedMotion: 'reduce',
+    acceptDownloads: true,
+  });
+}
+
+/** Waits until the page has settled: no request in flight for a moment, every <img> decoded. */
+export async function settle(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(
+    `Array.from(document.images).every((img) => img.complete)`,
+    undefined,
+    { timeout: 15_000 },
+  );
+  // Fonts and the last layout pass.
+  await page.evaluate(`document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => r(null))))`);
+}
+
+interface AxeViolationSummary {
+  readonly id: string;
+  readonly impact: string;
+  readonly help: string;
+  readonly targets: string[];
+}
+
+/** axe-core on the page as it is; throws listing every serious or critical violation. */
+export async function axeCheck(page: Page, screenName: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad: AxeViolationSummary[] = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({
+      id: v.id,
+      impact: v.impact ?? '',
+      help: v.help,
+      targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+    }));
+  if (bad.length > 0) {
+    const viewport = page.viewportSize();
+    throw new Error(
+      `axe: ${bad.length} serious/critical violation(s) on ${screenName} at ${viewport?.width ?? '?'} px:\n` +
+        bad.map((v) => `  - [${v.impact}] ${v.id}: ${v.help} (${v.targets.join(', ')})`).join('\n'),
+    );
+  }
+}
+
+/** Throws when the page scrolls sideways (the contract: no horizontal page scroll at 390 px). */
+export async function noHorizontalScroll(page: Page, screenName: string): Promise<void> {
+  const scrollWidth = Number(await page.evaluate('document.documentElement.scrollWidth'));
+  const width = page.viewportSize()?.width ?? 0;
+  if (scrollWidth > width)
+    throw new Error(`${screenName} scrolls sideways at ${width} px: the page is ${scrollWidth} px wide`);
+}
+
+const MAX_PNG_BYTES = 400 * 1024;
+
+/**
+ * Writes `docs/screenshots/<name>-<width>.png` of the whole page at the current viewport (as JPEG
+ * quality 80, `.jpg`, when the PNG would pass 400 KB); `-dark` is appended for the dark theme.
+ */
+export async function writeScreenshot(page: Page, name: string, theme: 'light' | 'dark' = 'light') {
+  await mkdir(screenshotDir, { recursive: true });
+  const width = page.viewportSize()?.width ?? 0;
+  const base = path.join(screenshotDir, `${name}-${width}${theme === 'dark' ? '-dark' : ''}`);
+  const options = { fullPage: true, animations: 'disabled', caret: 'hide' } as const;
+  let file = `${base}.png`;
+  let data = await page.screenshot({ ...options, type: 'png' });
+  if (data.length > MAX_PNG_BYTES) {
+    file = `${base}.jpg`;
+    data = await page.screenshot({ ...options, type: 'jpeg', quality: 80 });
+  }
+  // Only one of the two formats per screen: a stale one from an earlier run would mislead.
+  await rm(file.endsWith('.png') ? `${base}.jpg` : `${base}.png`, { force: true });
+  await writeFile(file, data);
+  return { file, bytes: (await stat(file)).size };
+}
+
+/**
+ * Every check a screen gets, at 390x844 and then 1440x900: settled, no sideways scroll, axe-core
+ * clean, screenshot. `ready` waits for what makes the screen the screen (e.g. its h1). With `dark`,
+ * also a dark-theme screenshot at 1440 (and axe on it: contrast in both themes).
+ */
+export async function checkScreen(
+  page: Page,
+  name: string,
+  ready: (page: Page) => Promise<unknown>,
+  options: { readonly dark?: boolean } = {},
+): Promise<void> {
+  for (const viewport of VIEWPORTS) {
+    await page.setViewportSize(viewport);
+    await ready(page);
+    await settle(page);
+    await noHorizontalScroll(page, name);
+    await axeCheck(page, name);
+    await writeScreenshot(page, name);
+  }
+  if (options.dark) {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      await settle(page);
+      await axeCheck(page, `${name} (dark)`);
+      await writeScreenshot(page, name, 'dark');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
+  }
+}
+
+/**
+ * Records, from the page's first script on, every progress bar that appears (name and the values
+ * it showed), so that a bar shown for a moment (a fast upload, a short render) is still seen.
+ * Read it with `progressSeen(page)`.
+ */
+export async function recordProgressBars(page: Page): Promise<void> {
+  await page.addInitScript(`(() => {
+    const seen = (window.__progressSeen = window.__progressSeen || {});
+    const nameOf = (el) => {
+      const label = el.getAttribute('aria-label');
+      if (label) return label;
+      const ids = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean);
+      if (ids.length) return ids.map((id) => document.getElementById(id)?.textContent?.trim() ?? '').join(' ');
+      return el.labels?.[0]?.textContent?.trim() ?? '';
+    };
+    const scan = () => {
+      for (const el of document.querySelectorAll('progress, [role="progressbar"]')) {
+        const name = nameOf(el);
+        const raw = el.getAttribute('aria-valuenow') ?? (el.tagName === 'PROGRESS' && el.hasAttribute('value') ? String(el.value / (el.max || 1) * 100) : null);
+        const entry = (seen[name] = seen[name] || { values: [] });
+        if (raw !== null && entry.values.at(-1) !== Number(raw)) entry.values.push(Number(raw));
+      }
+    };
+    new MutationObserver(scan).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['value', 'aria-valuenow'] });
+    setInterval(scan, 50);
+  })()`);
+}
+
+/** What `recordProgressBars` saw: each bar's accessible name and the values it went through. */
+export async function progressSeen(page: Page): Promise<Record<string, { values: number[] }>> {
+  return (await page.evaluate('window.__progressSeen || {}')) as Record<string, { values: number[] }>;
+}
+
+/** The `search` parameter `name` of the page's address. */
+export const searchParam = (page: Page, name: string): string | null => new URL(page.url()).searchParams.get(name);
