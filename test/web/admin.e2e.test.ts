@@ -78,10 +78,13 @@ describe('the admin console', () => {
     await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('true');
   });
 
-  it('a non-administrator typing /admin/plugins lands on "Administrators only"; the API refuses', { timeout: 30_000 }, async () => {
-    const page = await userContext.newPage();
-    // Remember anything of the console that is ever rendered, even for a moment.
-    await page.addInitScript(`(() => {
+  it(
+    'a non-administrator typing /admin/plugins lands on "Administrators only"; the API refuses',
+    { timeout: 30_000 },
+    async () => {
+      const page = await userContext.newPage();
+      // Remember anything of the console that is ever rendered, even for a moment.
+      await page.addInitScript(`(() => {
       window.__consoleSeen = [];
       const check = () => {
         for (const h of document.querySelectorAll('h1')) if (h.textContent.trim() === 'Admin') window.__consoleSeen.push('h1 Admin');
@@ -89,19 +92,20 @@ describe('the admin console', () => {
       };
       new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true });
     })()`);
-    await page.goto('/admin/plugins');
-    await page.waitForURL((url) => url.pathname === '/forbidden');
-    await page.getByRole('heading', { level: 1, name: 'Administrators only' }).waitFor();
-    await page.waitForLoadState('networkidle');
-    expect(await page.evaluate('window.__consoleSeen')).toEqual([]);
-    const nav = page.getByRole('navigation', { name: 'Main' });
-    await nav.getByRole('link', { name: 'Studio' }).waitFor();
-    expect(await nav.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+      await page.goto('/admin/plugins');
+      await page.waitForURL((url) => url.pathname === '/forbidden');
+      await page.getByRole('heading', { level: 1, name: 'Administrators only' }).waitFor();
+      await page.waitForLoadState('networkidle');
+      expect(await page.evaluate('window.__consoleSeen')).toEqual([]);
+      const nav = page.getByRole('navigation', { name: 'Main' });
+      await nav.getByRole('link', { name: 'Studio' }).waitFor();
+      expect(await nav.getByRole('link', { name: 'Admin' }).count()).toBe(0);
 
-    const refused = await userApi.query('admin.plugins');
-    expect(refused.status).toBe(403);
-    expect(refused.code).toBe('FORBIDDEN');
-    // The administrator, for comparison, is answered.
-    expect((await adminApi.query('admin.plugins')).status).toBe(200);
-  });
+      const refused = await userApi.query('admin.plugins');
+      expect(refused.status).toBe(403);
+      expect(refused.code).toBe('FORBIDDEN');
+      // The administrator, for comparison, is answered.
+      expect((await adminApi.query('admin.plugins')).status).toBe(200);
+    },
+  );
 });

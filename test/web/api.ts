@@ -17,10 +17,7 @@ interface TrpcBody<T> {
   readonly error?: { readonly message?: string; readonly data?: { readonly atelierCode?: string } };
 }
 
-async function answer<T>(response: {
-  status(): number;
-  json(): Promise<unknown>;
-}): Promise<Answer<T>> {
+async function answer<T>(response: { status(): number; json(): Promise<unknown> }): Promise<Answer<T>> {
   const body = (await response.json()) as TrpcBody<T>;
   if (body.result) return { status: response.status(), data: body.result.data };
   const code = body.error?.data?.atelierCode;
@@ -34,10 +31,12 @@ export function ok<T>(what: string, a: Answer<T>): T {
 }
 
 export class Api {
-  constructor(
-    readonly context: BrowserContext,
-    readonly baseURL: string,
-  ) {}
+  readonly context: BrowserContext;
+  readonly baseURL: string;
+  constructor(context: BrowserContext, baseURL: string) {
+    this.context = context;
+    this.baseURL = baseURL;
+  }
 
   async query<T>(procedure: string, input?: unknown): Promise<Answer<T>> {
     const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
@@ -97,7 +96,10 @@ export class Api {
 
   /** The bytes the API serves for a job's result: jobs.downloadUrl, then that signed URL. */
   async resultBytes(jobId: string): Promise<Buffer> {
-    const { url } = ok('jobs.downloadUrl', await this.query<{ url: string }>('jobs.downloadUrl', { id: jobId }));
+    const { url } = ok(
+      'jobs.downloadUrl',
+      await this.query<{ url: string }>('jobs.downloadUrl', { id: jobId }),
+    );
     const response = await this.context.request.get(new URL(url, this.baseURL).href);
     if (!response.ok()) throw new Error(`GET ${url}: ${response.status()}`);
     return response.body();

@@ -48,13 +48,13 @@ export function newContext(
 /** Waits until the page has settled: no request in flight for a moment, every <img> decoded. */
 export async function settle(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle');
-  await page.waitForFunction(
-    `Array.from(document.images).every((img) => img.complete)`,
-    undefined,
-    { timeout: 15_000 },
-  );
+  await page.waitForFunction(`Array.from(document.images).every((img) => img.complete)`, undefined, {
+    timeout: 15_000,
+  });
   // Fonts and the last layout pass.
-  await page.evaluate(`document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => r(null))))`);
+  await page.evaluate(
+    `document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => r(null))))`,
+  );
 }
 
 interface AxeViolationSummary {
@@ -180,4 +180,5 @@ export async function progressSeen(page: Page): Promise<Record<string, { values:
 }
 
 /** The `search` parameter `name` of the page's address. */
-export const searchParam = (page: Page, name: string): string | null => new URL(page.url()).searchParams.get(name);
+export const searchParam = (page: Page, name: string): string | null =>
+  new URL(page.url()).searchParams.get(name);

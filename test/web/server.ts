@@ -74,15 +74,21 @@ export async function startWebServer(
   const url = await serve.url;
   await exec(
     process.execPath,
-    [path.join(root, 'packages/server/src/cli.ts'), 'users', 'create', ADMIN.email, '--admin', '--name', 'Admin'],
+    [
+      path.join(root, 'packages/server/src/cli.ts'),
+      'users',
+      'create',
+      ADMIN.email,
+      '--admin',
+      '--name',
+      'Admin',
+    ],
     { cwd: dir, env: { ...env, ATELIER_PASSWORD: ADMIN.password } },
   );
   const index = await fetch(`${url}/`);
   const html = await index.text();
   if (!index.ok || !html.includes('<div id="root">'))
-    throw new Error(
-      `atelier serve does not serve the web app at / (${index.status}): ${html.slice(0, 200)}`,
-    );
+    throw new Error(`atelier serve does not serve the web app at / (${index.status}): ${html.slice(0, 200)}`);
   return {
     url,
     serve,

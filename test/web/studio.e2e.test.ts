@@ -47,121 +47,138 @@ async function downloadedBytes(p: Page): Promise<Buffer> {
 }
 
 describe('the studio in a browser', () => {
-  it('sign up, upload with progress, tune, render, download the API’s bytes, find it in the gallery, delete it', { timeout: 120_000 }, async () => {
-    // Sign up on the account screen.
-    await page.goto('/account');
-    const signUp = page.getByRole('form', { name: 'Create an account' });
-    await signUp.getByLabel('Email').fill(EMAIL);
-    await signUp.getByLabel('Password').fill(PASSWORD);
-    await signUp.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL((url) => url.pathname === '/studio');
-    await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
-    expect(ok('users.me', await api.query<{ email: string }>('users.me')).email).toBe(EMAIL);
+  it(
+    'sign up, upload with progress, tune, render, download the API’s bytes, find it in the gallery, delete it',
+    { timeout: 120_000 },
+    async () => {
+      // Sign up on the account screen.
+      await page.goto('/account');
+      const signUp = page.getByRole('form', { name: 'Create an account' });
+      await signUp.getByLabel('Email').fill(EMAIL);
+      await signUp.getByLabel('Password').fill(PASSWORD);
+      await signUp.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL((url) => url.pathname === '/studio');
+      await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
+      expect(ok('users.me', await api.query<{ email: string }>('users.me')).email).toBe(EMAIL);
 
-    // Upload a real photo; the upload is slowed down so that its progress bar has time to show.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 400 * 1024,
-    });
-    await page.getByLabel('Photos').setInputFiles(photo(PHOTO));
-    const photos = page.getByRole('radiogroup', { name: 'Photo' }).getByRole('radio');
-    await photos.first().waitFor({ timeout: 30_000 });
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
-    const uploading = (await progressSeen(page))[`Uploading ${PHOTO}`];
-    expect(uploading, `no progress bar named "Uploading ${PHOTO}" was shown`).toBeDefined();
-    expect(uploading!.values.some((v) => v > 0 && v < 100), `upload progress: ${uploading!.values}`).toBe(true);
-    const images = ok('images.list', await api.query<{ items: { id: string }[] }>('images.list', {})).items;
-    expect(images).toHaveLength(1);
+      // Upload a real photo; the upload is slowed down so that its progress bar has time to show.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 400 * 1024,
+      });
+      await page.getByLabel('Photos').setInputFiles(photo(PHOTO));
+      const photos = page.getByRole('radiogroup', { name: 'Photo' }).getByRole('radio');
+      await photos.first().waitFor({ timeout: 30_000 });
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      const uploading = (await progressSeen(page))[`Uploading ${PHOTO}`];
+      expect(uploading, `no progress bar named "Uploading ${PHOTO}" was shown`).toBeDefined();
+      expect(
+        uploading!.values.some((v) => v > 0 && v < 100),
+        `upload progress: ${uploading!.values}`,
+      ).toBe(true);
+      const images = ok('images.list', await api.query<{ items: { id: string }[] }>('images.list', {})).items;
+      expect(images).toHaveLength(1);
 
-    // Choose a style; move a slider of its parameters with the keyboard: the preview changes.
-    await page.getByRole('radiogroup', { name: 'Style' }).getByRole('radio', { name: 'Cartoon' }).check();
-    const preview = page.getByRole('img', { name: 'Preview', exact: true });
-    await expect.poll(() => preview.getAttribute('src'), { timeout: 20_000 }).toBeTruthy();
-    const before = await preview.getAttribute('src');
-    const slider = page.getByRole('group', { name: 'Parameters' }).getByRole('slider').first();
-    await slider.focus();
-    const valueBefore = await slider.inputValue();
-    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
-    expect(await slider.inputValue()).not.toBe(valueBefore);
-    await expect.poll(() => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(before);
+      // Choose a style; move a slider of its parameters with the keyboard: the preview changes.
+      await page.getByRole('radiogroup', { name: 'Style' }).getByRole('radio', { name: 'Cartoon' }).check();
+      const preview = page.getByRole('img', { name: 'Preview', exact: true });
+      await expect.poll(() => preview.getAttribute('src'), { timeout: 20_000 }).toBeTruthy();
+      const before = await preview.getAttribute('src');
+      const slider = page.getByRole('group', { name: 'Parameters' }).getByRole('slider').first();
+      await slider.focus();
+      const valueBefore = await slider.inputValue();
+      for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+      expect(await slider.inputValue()).not.toBe(valueBefore);
+      await expect.poll(() => preview.getAttribute('src'), { timeout: 20_000 }).not.toBe(before);
 
-    // Render: a progress bar, then the Download link.
-    await page.getByRole('button', { name: 'Render', exact: true }).click();
-    await expect.poll(() => searchParam(page, 'job'), { timeout: 10_000 }).toBeTruthy();
-    const jobId = searchParam(page, 'job')!;
-    expect(searchParam(page, 'image')).toBe(images[0]!.id);
-    expect(searchParam(page, 'style')).toBe('cartoon');
-    await downloadLink(page).waitFor({ timeout: 60_000 });
-    const bars = (await progressSeen(page))['Render progress'];
-    expect(bars, 'no progress bar named "Render progress" was shown').toBeDefined();
-    expect(bars!.values.every((v) => v >= 0 && v <= 100), `render progress: ${bars!.values}`).toBe(true);
-    const job = ok('jobs.get', await api.query<JobView>('jobs.get', { id: jobId }));
-    expect(job.status).toBe('succeeded');
-    expect(job.style).toBe('cartoon');
+      // Render: a progress bar, then the Download link.
+      await page.getByRole('button', { name: 'Render', exact: true }).click();
+      await expect.poll(() => searchParam(page, 'job'), { timeout: 10_000 }).toBeTruthy();
+      const jobId = searchParam(page, 'job')!;
+      expect(searchParam(page, 'image')).toBe(images[0]!.id);
+      expect(searchParam(page, 'style')).toBe('cartoon');
+      await downloadLink(page).waitFor({ timeout: 60_000 });
+      const bars = (await progressSeen(page))['Render progress'];
+      expect(bars, 'no progress bar named "Render progress" was shown').toBeDefined();
+      expect(
+        bars!.values.every((v) => v >= 0 && v <= 100),
+        `render progress: ${bars!.values}`,
+      ).toBe(true);
+      const job = ok('jobs.get', await api.query<JobView>('jobs.get', { id: jobId }));
+      expect(job.status).toBe('succeeded');
+      expect(job.style).toBe('cartoon');
 
-    // The Download link gives exactly the bytes the API serves for this job.
-    const downloaded = await downloadedBytes(page);
-    expect(downloaded.length).toBeGreaterThan(1000);
-    expect(downloaded.equals(await api.resultBytes(jobId))).toBe(true);
+      // The Download link gives exactly the bytes the API serves for this job.
+      const downloaded = await downloadedBytes(page);
+      expect(downloaded.length).toBeGreaterThan(1000);
+      expect(downloaded.equals(await api.resultBytes(jobId))).toBe(true);
 
-    // The gallery lists it; its page shows it; Delete (confirmed) removes it.
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Gallery' }).waitFor();
-    const item = page.getByRole('list', { name: 'Results' }).locator(`a[href$="/gallery/${jobId}"]`);
-    await item.waitFor();
-    expect(await item.textContent()).toContain('Cartoon');
-    await item.click();
-    await page.waitForURL((url) => url.pathname === `/gallery/${jobId}`);
-    await page.getByRole('heading', { level: 1, name: /Cartoon/ }).waitFor();
-    await page.getByRole('img', { name: 'Result', exact: true }).waitFor();
-    await page.getByRole('img', { name: 'Original', exact: true }).waitFor();
-    await page.getByRole('button', { name: 'Delete', exact: true }).click();
-    const dialog = page.getByRole('dialog', { name: 'Delete this result?' });
-    await dialog.waitFor();
-    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
-    await page.waitForURL((url) => url.pathname === '/gallery');
-    await page.getByRole('heading', { level: 1, name: 'Gallery' }).waitFor();
-    await expect.poll(() => item.count()).toBe(0);
-    expect((await api.query('jobs.get', { id: jobId })).code).toBe('JOB_NOT_FOUND');
-  });
+      // The gallery lists it; its page shows it; Delete (confirmed) removes it.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Gallery' }).waitFor();
+      const item = page.getByRole('list', { name: 'Results' }).locator(`a[href$="/gallery/${jobId}"]`);
+      await item.waitFor();
+      expect(await item.textContent()).toContain('Cartoon');
+      await item.click();
+      await page.waitForURL((url) => url.pathname === `/gallery/${jobId}`);
+      await page.getByRole('heading', { level: 1, name: /Cartoon/ }).waitFor();
+      await page.getByRole('img', { name: 'Result', exact: true }).waitFor();
+      await page.getByRole('img', { name: 'Original', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Delete', exact: true }).click();
+      const dialog = page.getByRole('dialog', { name: 'Delete this result?' });
+      await dialog.waitFor();
+      await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+      await page.waitForURL((url) => url.pathname === '/gallery');
+      await page.getByRole('heading', { level: 1, name: 'Gallery' }).waitFor();
+      await expect.poll(() => item.count()).toBe(0);
+      expect((await api.query('jobs.get', { id: jobId })).code).toBe('JOB_NOT_FOUND');
+    },
+  );
 
-  it('a reload during a render resumes its progress bar, bound to the same job, to the end', { timeout: 90_000 }, async () => {
-    // No worker: the render stays queued while the page reloads.
-    worker.child.kill('SIGTERM');
-    expect(await worker.exited).toBe(0);
+  it(
+    'a reload during a render resumes its progress bar, bound to the same job, to the end',
+    { timeout: 90_000 },
+    async () => {
+      // No worker: the render stays queued while the page reloads.
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
 
-    await page.goto('/studio');
-    await page.getByRole('radiogroup', { name: 'Photo' }).getByRole('radio').first().check();
-    await page.getByRole('radiogroup', { name: 'Style' }).getByRole('radio', { name: 'Pencil sketch' }).check();
-    await page.getByRole('button', { name: 'Render', exact: true }).click();
-    await renderProgress(page).waitFor();
-    await expect.poll(() => searchParam(page, 'job'), { timeout: 10_000 }).toBeTruthy();
-    const jobId = searchParam(page, 'job')!;
-    const address = page.url();
+      await page.goto('/studio');
+      await page.getByRole('radiogroup', { name: 'Photo' }).getByRole('radio').first().check();
+      await page
+        .getByRole('radiogroup', { name: 'Style' })
+        .getByRole('radio', { name: 'Pencil sketch' })
+        .check();
+      await page.getByRole('button', { name: 'Render', exact: true }).click();
+      await renderProgress(page).waitFor();
+      await expect.poll(() => searchParam(page, 'job'), { timeout: 10_000 }).toBeTruthy();
+      const jobId = searchParam(page, 'job')!;
+      const address = page.url();
 
-    await page.reload();
-    expect(page.url()).toBe(address);
-    await renderProgress(page).waitFor({ timeout: 15_000 });
-    // Still in progress (the bar is the job's state, not a leftover): nothing has run it yet.
-    expect(ok('jobs.get', await api.query<JobView>('jobs.get', { id: jobId })).status).toBe('queued');
-    const now = Number(await renderProgress(page).getAttribute('aria-valuenow'));
-    expect(now).toBeGreaterThanOrEqual(0);
-    expect(now).toBeLessThanOrEqual(100);
-    expect(await downloadLink(page).count()).toBe(0);
+      await page.reload();
+      expect(page.url()).toBe(address);
+      await renderProgress(page).waitFor({ timeout: 15_000 });
+      // Still in progress (the bar is the job's state, not a leftover): nothing has run it yet.
+      expect(ok('jobs.get', await api.query<JobView>('jobs.get', { id: jobId })).status).toBe('queued');
+      const now = Number(await renderProgress(page).getAttribute('aria-valuenow'));
+      expect(now).toBeGreaterThanOrEqual(0);
+      expect(now).toBeLessThanOrEqual(100);
+      expect(await downloadLink(page).count()).toBe(0);
 
-    // A worker takes the job: the same page, without another reload, reaches the result.
-    worker = server.startWorker();
-    await downloadLink(page).waitFor({ timeout: 60_000 });
-    expect(searchParam(page, 'job')).toBe(jobId);
-    expect(ok('jobs.get', await api.query<JobView>('jobs.get', { id: jobId })).status).toBe('succeeded');
-    expect((await downloadedBytes(page)).equals(await api.resultBytes(jobId))).toBe(true);
-  });
+      // A worker takes the job: the same page, without another reload, reaches the result.
+      worker = server.startWorker();
+      await downloadLink(page).waitFor({ timeout: 60_000 });
+      expect(searchParam(page, 'job')).toBe(jobId);
+      expect(ok('jobs.get', await api.query<JobView>('jobs.get', { id: jobId })).status).toBe('succeeded');
+      expect((await downloadedBytes(page)).equals(await api.resultBytes(jobId))).toBe(true);
+    },
+  );
 });
