@@ -6,12 +6,13 @@ import type { AtelierClient } from '@atelier/client';
 import { createApiServices, openServices, readConfig } from '@atelier/server';
 import type { Services } from '@atelier/server';
 import { photo, read, testPluginDir } from './helpers.ts';
-import { codeOf, startApi } from './api-harness.ts';
+import { codeOf, failure, startApi } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 import { eventually } from './jobs-harness.ts';
 
 let h: ApiHarness;
 let admin: AtelierClient;
+let rootToken: string;
 let user: { client: AtelierClient; token: string; userId: string };
 let imageId: string;
 
@@ -20,6 +21,7 @@ beforeAll(async () => {
   const root = await h.signUp('root@example.org', 'administrator password');
   await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', root.userId).execute();
   admin = root.client;
+  rootToken = root.token;
   user = await h.signUp('user@example.org', 'ordinary password');
   imageId = (
     await user.client.images.upload.mutate(
@@ -96,6 +98,98 @@ describe('admin', () => {
     ).toBe('FORBIDDEN');
   });
 
+  it('gives and takes the admin role, never from the last enabled administrator, and audits it', async () => {
+    const deputy = await h.signUp('deputy@example.org', 'deputy password');
+    const rootId = (await admin.users.me.query()).id;
+    const listed = async (id: string) =>
+      (await admin.admin.users.query({ limit: 200 })).find((u) => u.id === id);
+    expect(await listed(deputy.userId)).toMatchObject({ role: 'user', disabled: false });
+    expect(await listed(rootId)).toMatchObject({ role: 'admin', disabled: false });
+
+    // The only administrator cannot step down.
+    expect(await failure(admin.admin.setUserRole.mutate({ id: rootId, role: 'user' }))).toMatchObject({
+      code: 'CONFLICT',
+      httpStatus: 409,
+      atelierCode: 'LAST_ADMIN',
+    });
+    expect(await codeOf(deputy.client.admin.plugins.query())).toBe('FORBIDDEN');
+    expect(await admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'admin' })).toEqual({
+      id: deputy.userId,
+      role: 'admin',
+    });
+    expect(await listed(deputy.userId)).toMatchObject({ role: 'admin' });
+    // The deputy's session stays and has the role from its next call.
+    expect(await codeOf(deputy.client.admin.plugins.query())).toBe('ok');
+
+    // A disabled administrator does not count.
+    await admin.admin.setUserDisabled.mutate({ id: deputy.userId, disabled: true });
+    expect((await failure(admin.admin.setUserRole.mutate({ id: rootId, role: 'user' }))).atelierCode).toBe(
+      'LAST_ADMIN',
+    );
+    await admin.admin.setUserDisabled.mutate({ id: deputy.userId, disabled: false });
+    const deputyAgain = h.client(
+      (await h.client().auth.login.mutate({ email: 'deputy@example.org', password: 'deputy password' }))
+        .token,
+    );
+
+    // Two administrators demoting each other at once: one wins, the other is refused (a few
+    // rounds: without the lock, both calls read two administrators and both succeed).
+    const enabledAdmins = async () =>
+      (
+        await h.database.db
+          .selectFrom('users')
+          .select('id')
+          .where('role', '=', 'admin')
+          .where('disabled_at', 'is', null)
+          .execute()
+      ).map((r) => r.id);
+    for (let round = 0; round < 8; round++) {
+      const results = await Promise.allSettled([
+        admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'user' }),
+        deputyAgain.admin.setUserRole.mutate({ id: rootId, role: 'user' }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const left = await enabledAdmins();
+      expect(left).toHaveLength(1);
+      // Both administrators again for the next round.
+      if (left[0] === rootId) await admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'admin' });
+      else await deputyAgain.admin.setUserRole.mutate({ id: rootId, role: 'admin' });
+    }
+    await admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'user' });
+    expect(await codeOf(deputyAgain.admin.plugins.query())).toBe('FORBIDDEN');
+
+    // Over REST too; a missing user and a made-up role are coded errors.
+    const rest = await fetch(`${h.url}/api/admin/users/${deputy.userId}/role`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'admin' }),
+    });
+    expect([rest.status, await rest.json()]).toEqual([200, { id: deputy.userId, role: 'admin' }]);
+    await admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'user' });
+    const missing = '00000000-0000-4000-8000-000000000000';
+    expect(await failure(admin.admin.setUserRole.mutate({ id: missing, role: 'admin' }))).toMatchObject({
+      code: 'NOT_FOUND',
+      atelierCode: 'USER_NOT_FOUND',
+    });
+    // @ts-expect-error -- not a role
+    expect(await codeOf(admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'owner' }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(await codeOf(user.client.admin.setUserRole.mutate({ id: user.userId, role: 'admin' }))).toBe(
+      'FORBIDDEN',
+    );
+
+    const audit = await admin.admin.audit.query({});
+    const roles = audit.filter((a) => a.action === 'user.role');
+    expect(roles[0]).toMatchObject({
+      target: { type: 'user', id: deputy.userId },
+      details: { role: 'user' },
+    });
+    // Refused and failed calls are not audited: 1 + 8 × 2 + 1 + 2.
+    expect(roles).toHaveLength(20);
+    expect(roles.every((a) => a.details['role'] === 'admin' || a.details['role'] === 'user')).toBe(true);
+  });
+
   it('shows the queue, retries and cancels failed jobs, and audits every action', async () => {
     const failing = await user.client.jobs.create.mutate({
       imageId,
@@ -117,7 +211,9 @@ describe('admin', () => {
     const audit = await admin.admin.audit.query({});
     const actions = audit.map((a) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['plugin.update', 'user.disable', 'job.retry']));
-    expect(audit.every((a) => a.actor === 'root@example.org')).toBe(true);
+    // Every entry names its administrator (the deputy of the roles test acted too).
+    expect(audit.map((a) => a.actor)).toContain('root@example.org');
+    expect(audit.every((a) => a.actor === 'root@example.org' || a.actor === 'deputy@example.org')).toBe(true);
   });
 });
 

@@ -80,6 +80,10 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: { status: 404, hint: 'No job has this id (or it is not yours).' },
   IMAGE_NOT_FOUND: { status: 404, hint: 'No image has this id (or it is not yours).' },
   USER_NOT_FOUND: { status: 404, hint: 'No user has this id or email.' },
+  LAST_ADMIN: {
+    status: 409,
+    hint: 'This is the last enabled administrator; make another user an administrator before taking the role from this one.',
+  },
   JOB_NOT_FINISHED: { status: 409, hint: 'The job has no result yet; wait until it has succeeded.' },
   JOB_NOT_CANCELLABLE: { status: 409, hint: 'The job has already finished.' },
   JOB_NOT_RETRYABLE: { status: 409, hint: 'Only failed or cancelled jobs can be retried.' },

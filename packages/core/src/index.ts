@@ -22,7 +22,7 @@ export { defaultParams, describeIssues, paramsJsonSchema, parseParams } from './
 export { runStep, sharpFromRaw } from './step-runner.ts';
 export type { RunStepOptions } from './step-runner.ts';
 export { PLUGIN_ID_PATTERN, PluginRegistry, validatePlugin } from './registry.ts';
-export type { PluginInfo, PluginSource } from './registry.ts';
+export type { PluginInfo, PluginRegistryChange, PluginRegistryListener, PluginSource } from './registry.ts';
 export {
   importPluginModule,
   loadPluginDirectory,

@@ -119,3 +119,59 @@ describe('administrator defaults', () => {
     expect(codeOf(() => registry.setDefaults('acme:thing', { colour: 1 }))).toBe('PARAMS_INVALID');
   });
 });
+
+describe('onChange', () => {
+  it('announces registrations, enabling, disabling and other defaults, and only real changes', () => {
+    const registry = new PluginRegistry();
+    const seen: string[] = [];
+    const off = registry.onChange(({ id, revision }) => seen.push(`${id}@${revision}`));
+    registry.register(make(), src);
+    registry.disable('acme:thing');
+    registry.disable('acme:thing'); // already disabled: nothing changes
+    registry.enable('acme:thing');
+    registry.enable('acme:thing');
+    registry.setDefaults('acme:thing', { level: 5 });
+    registry.setDefaults('acme:thing', { level: 5 }); // the same defaults again
+    registry.setDefaults('acme:thing', {});
+    expect(seen).toEqual(['acme:thing@1', 'acme:thing@2', 'acme:thing@3', 'acme:thing@4', 'acme:thing@5']);
+    expect(registry.revision).toBe(5);
+
+    // Refused defaults change nothing and announce nothing.
+    expect(codeOf(() => registry.setDefaults('acme:thing', { level: 99 }))).toBe('PARAMS_INVALID');
+    expect(seen).toHaveLength(5);
+
+    off();
+    off(); // removing twice is harmless
+    registry.disable('acme:thing');
+    expect(seen).toHaveLength(5);
+    expect(registry.listenerCount).toBe(0);
+  });
+
+  it('lets listeners see the new state, and runs every listener even when one throws', () => {
+    const registry = new PluginRegistry();
+    registry.register(make(), src);
+    const states: boolean[] = [];
+    const boom = new Error('listener bug');
+    registry.onChange(() => {
+      throw boom;
+    });
+    registry.onChange(({ id }) => states.push(registry.isEnabled(id)));
+    expect(() => registry.disable('acme:thing')).toThrow(boom);
+    expect(states).toEqual([false]);
+    expect(registry.isEnabled('acme:thing')).toBe(false);
+  });
+
+  it('gives each onChange call its own subscription, even for the same function', () => {
+    const registry = new PluginRegistry();
+    registry.register(make(), src);
+    let calls = 0;
+    const listener = () => void calls++;
+    const offA = registry.onChange(listener);
+    registry.onChange(listener);
+    registry.disable('acme:thing');
+    expect(calls).toBe(2);
+    offA();
+    registry.enable('acme:thing');
+    expect(calls).toBe(3);
+  });
+});

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
 import { z } from 'zod';
 import { AtelierError } from './errors.ts';
@@ -30,6 +31,17 @@ export interface PluginInfo {
   /** The parameters used when none are given. */
   readonly defaults: Record<string, unknown>;
 }
+
+/** What {@link PluginRegistry.onChange} listeners are told: which plugin changed, and the registry's revision after it. */
+export interface PluginRegistryChange {
+  /** The plugin that was registered, enabled, disabled or given other defaults. */
+  readonly id: string;
+  /** Counts the registry's changes: one more after each. Starts at 0. */
+  readonly revision: number;
+}
+
+/** A listener of {@link PluginRegistry.onChange}. */
+export type PluginRegistryListener = (change: PluginRegistryChange) => void;
 
 interface Entry {
   readonly plugin: AnyPlugin;
@@ -118,6 +130,8 @@ export function validatePlugin(
 export class PluginRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #engineVersion: string;
+  readonly #listeners = new Set<PluginRegistryListener>();
+  #revision = 0;
 
   constructor(options: { engineVersion?: string } = {}) {
     this.#engineVersion = options.engineVersion ?? ENGINE_VERSION;
@@ -135,6 +149,54 @@ export class PluginRegistry {
       );
     }
     this.#entries.set(plugin.id, { plugin, source, enabled: true, schema, defaults, overrides: {} });
+    this.#changed(plugin.id);
+  }
+
+  /**
+   * Counts the changes {@link onChange} announces (registrations, enabling, disabling, other
+   * defaults): a client that saw revision n and sees another knows the list may differ.
+   */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /**
+   * Calls `listener` after each change that makes {@link list} or {@link describe} answer
+   * differently: a plugin registered, enabled or disabled, or given other defaults. Calls that
+   * change nothing (enabling an enabled plugin, the same defaults again) are not announced.
+   * Listeners run synchronously, in the order they were added; one that throws does not keep
+   * the others from running (the first error is thrown after all ran). Returns the function that
+   * removes the listener.
+   *
+   * @example
+   * const off = registry.onChange(({ id }) => console.log(`${id} changed`));
+   * // later
+   * off();
+   */
+  onChange(listener: PluginRegistryListener): () => void {
+    // Wrapped, so that adding the same function twice gives two independent subscriptions.
+    const entry: PluginRegistryListener = (change) => listener(change);
+    this.#listeners.add(entry);
+    return () => void this.#listeners.delete(entry);
+  }
+
+  /** How many listeners {@link onChange} has; for leak checks in tests and metrics. */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  #changed(id: string): void {
+    this.#revision += 1;
+    const change: PluginRegistryChange = { id, revision: this.#revision };
+    const errors: unknown[] = [];
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
   }
 
   has(id: string): boolean {
@@ -200,11 +262,18 @@ export class PluginRegistry {
   }
 
   enable(id: string): void {
-    this.#entry(id).enabled = true;
+    this.#setEnabled(id, true);
   }
 
   disable(id: string): void {
-    this.#entry(id).enabled = false;
+    this.#setEnabled(id, false);
+  }
+
+  #setEnabled(id: string, enabled: boolean): void {
+    const entry = this.#entry(id);
+    if (entry.enabled === enabled) return;
+    entry.enabled = enabled;
+    this.#changed(id);
   }
 
   /**
@@ -223,7 +292,9 @@ export class PluginRegistry {
         },
       );
     }
+    if (isDeepStrictEqual(entry.overrides, overrides)) return;
     entry.overrides = { ...overrides };
+    this.#changed(id);
   }
 
   /** The administrator defaults of a plugin (empty when none are set). */

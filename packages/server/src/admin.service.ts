@@ -5,6 +5,7 @@ import type { Database, DatabaseHandle, UserRole } from '@atelier/db';
 import { JobService, QuotaService, savePluginState } from '@atelier/jobs';
 import type { JobQueue, JobRecord, QueueCounts, QuotaOverrides, QuotaStatus } from '@atelier/jobs';
 import { AccountService } from './auth/index.ts';
+import type { UserRecord } from './auth/index.ts';
 
 import { TOKENS, injectable } from './tokens.ts';
 
@@ -193,6 +194,36 @@ export class AdminService {
       throw new AtelierError('REQUEST_REFUSED', 'You cannot disable your own account.');
     await this.#accounts.setDisabled(userId, disabled);
     await audit(this.#db, actor, disabled ? 'user.disable' : 'user.enable', { type: 'user', id: userId });
+  }
+
+  /**
+   * Gives a user the admin role or takes it back, audited in the same transaction. Taking it from
+   * the last enabled administrator is refused: the enabled administrators' rows are locked first,
+   * so two administrators demoting each other at once cannot leave none.
+   *
+   * @throws AtelierError LAST_ADMIN, USER_NOT_FOUND
+   */
+  async setUserRole(actor: Actor, userId: string, role: UserRole): Promise<UserRecord> {
+    return this.#db.transaction().execute(async (trx) => {
+      if (role !== 'admin') {
+        const admins = await trx
+          .selectFrom('users')
+          .select('id')
+          .where('role', '=', 'admin')
+          .where('disabled_at', 'is', null)
+          .forUpdate()
+          .execute();
+        if (admins.length === 1 && admins[0]!.id === userId)
+          throw new AtelierError(
+            'LAST_ADMIN',
+            'This is the last enabled administrator: make another user an administrator first.',
+            { details: { userId } },
+          );
+      }
+      const user = await this.#accounts.setRole(userId, role, trx); // USER_NOT_FOUND
+      await audit(trx, actor, 'user.role', { type: 'user', id: userId }, { role });
+      return user;
+    });
   }
 
   /** Sets a user's own quotas (see QuotaService.setLimits), audited in the same transaction. */

@@ -11,6 +11,7 @@ import {
   pluginInfoSchema,
   pluginUsageSchema,
   queueSchema,
+  USER_ROLES,
   userQuotaSchema,
 } from './response-schemas.ts';
 
@@ -115,6 +116,27 @@ export const adminRouter = router({
     .mutation(async ({ ctx, input }) => {
       await ctx.api.admin.setUserDisabled(actor(ctx), input.id, input.disabled);
       return { id: input.id, disabled: input.disabled };
+    }),
+
+  /**
+   * Gives a user the admin role or takes it back (audited). Taking it from the last enabled
+   * administrator is refused with LAST_ADMIN (409); sessions stay, the role counts from the next call.
+   */
+  setUserRole: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/users/{id}/role',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Make a user an administrator or take the role back',
+      },
+    })
+    .input(z.object({ id: uuid, role: z.enum(USER_ROLES) }))
+    .output(z.object({ id: z.string(), role: z.enum(USER_ROLES) }))
+    .mutation(async ({ ctx, input }) => {
+      const user = await ctx.api.admin.setUserRole(actor(ctx), input.id, input.role);
+      return { id: user.id, role: user.role };
     }),
 
   /** One user's quotas (their own and the server's defaults) and what they used. */

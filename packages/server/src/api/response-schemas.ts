@@ -12,7 +12,8 @@ import type { ApiImage, ApiJob } from './views.ts';
 /** Also the values the routers' inputs accept, so a filter and a response name the same ones. */
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const PLUGIN_KINDS = ['style', 'transform', 'analysis'] as const;
-const USER_ROLES = ['user', 'admin'] as const;
+/** The roles a user may have. */
+export const USER_ROLES = ['user', 'admin'] as const;
 
 const isoDate = z.string().meta({ format: 'date-time' });
 /** A JSON object whose keys are not fixed (plugin parameters, JSON Schemas, audit details). */

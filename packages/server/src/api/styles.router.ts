@@ -1,4 +1,6 @@
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { registryRevisions } from './registry-revisions.ts';
 import { authedProcedure, publicProcedure, router } from './trpc.ts';
 import { PLUGIN_KINDS, previewSchema, styleSchema } from './response-schemas.ts';
 
@@ -28,6 +30,20 @@ export const stylesRouter = router({
         defaults: p.defaults,
       })),
     ),
+
+  /**
+   * Server-Sent Events telling that `styles.list` may have changed: an event `{ version }` at once
+   * when the stream opens, then one after each change of this process's plugins (an
+   * administrator enabling or disabling a plugin, or changing its defaults, on any process: every
+   * process applies it within milliseconds). Refetch `styles.list` on each event. `version`
+   * counts this process's changes; the event id is the same number, as a string.
+   */
+  onChange: publicProcedure
+    .input(z.object({ lastEventId: z.string().nullish() }).optional())
+    .subscription(async function* ({ ctx, signal }) {
+      for await (const version of registryRevisions(ctx.api.registry, signal))
+        yield tracked(String(version), { version });
+    }),
 
   /** Runs a style on a ≤ 512 px proxy of an uploaded image, without queueing, for parameter tuning. */
   preview: authedProcedure

@@ -228,12 +228,13 @@ export class AccountService {
 
   /**
    * Makes a user an administrator or takes it back. Sessions stay: the role is read on each request.
+   * `db` may be the caller's transaction (AdminService checks the last administrator in it).
    *
    * @throws AtelierError USER_NOT_FOUND
    */
-  async setRole(userId: string, role: UserRole): Promise<UserRecord> {
+  async setRole(userId: string, role: UserRole, db: Kysely<Database> = this.#db): Promise<UserRecord> {
     checkUserId(userId);
-    const row = await this.#db
+    const row = await db
       .updateTable('users')
       .set({ role })
       .where('id', '=', userId)

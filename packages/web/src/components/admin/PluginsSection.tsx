@@ -1,0 +1,202 @@
+import { useState } from 'react';
+import type { FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { AtelierOutputs } from '@atelier/client';
+import { useTRPC } from '../../trpc.ts';
+import { ErrorMessage, Loading } from '../Feedback.tsx';
+import { SchemaForm } from '../SchemaForm.tsx';
+import { Dialog } from './Dialog.tsx';
+
+type Plugin = AtelierOutputs['admin']['plugins'][number];
+
+/** Every plugin with its usage, an on/off switch that applies at once, and its defaults' editor. */
+export function PluginsSection() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const plugins = useQuery(trpc.admin.plugins.queryOptions());
+  const [editing, setEditing] = useState<Plugin | null>(null);
+  const [toggleError, setToggleError] = useState<{ name: string; error: unknown } | null>(null);
+  // What setPlugin answered: it carries the JSON Schema of plugins that styles.list no longer lists.
+  const [schemas, setSchemas] = useState<ReadonlyMap<string, Record<string, unknown>>>(new Map());
+  const remember = (info: AtelierOutputs['admin']['setPlugin']) =>
+    setSchemas((old) => new Map(old).set(info.id, info.paramsSchema));
+
+  const pluginsKey = trpc.admin.plugins.queryKey();
+  const toggle = useMutation(
+    trpc.admin.setPlugin.mutationOptions({
+      onMutate: async (input) => {
+        setToggleError(null);
+        await queryClient.cancelQueries({ queryKey: pluginsKey });
+        const previous = queryClient.getQueryData(pluginsKey);
+        queryClient.setQueryData(pluginsKey, (old) =>
+          old?.map((p) =>
+            p.id === input.id && input.enabled !== undefined ? { ...p, enabled: input.enabled } : p,
+          ),
+        );
+        return { previous };
+      },
+      onError: (error, input, context) => {
+        if (context?.previous) queryClient.setQueryData(pluginsKey, context.previous);
+        const name = context?.previous?.find((p) => p.id === input.id)?.name ?? input.id;
+        setToggleError({ name, error });
+      },
+      onSuccess: remember,
+      onSettled: async () => {
+        await queryClient.invalidateQueries({ queryKey: pluginsKey });
+        // The studio's style list shows only enabled plugins.
+        await queryClient.invalidateQueries({ queryKey: trpc.styles.list.queryKey() });
+      },
+    }),
+  );
+
+  return (
+    <section className="panel" aria-labelledby="admin-plugins">
+      <h2 id="admin-plugins">Plugins</h2>
+      <p className="hint">
+        Turning a plugin off or changing its defaults applies to every server within a second, without
+        restarts.
+      </p>
+      {toggleError && (
+        <div>
+          <p className="admin-error-context">Could not change {toggleError.name}:</p>
+          <ErrorMessage error={toggleError.error} />
+        </div>
+      )}
+      {plugins.isPending && <Loading label="Loading plugins…" />}
+      {plugins.error && <ErrorMessage error={plugins.error} onRetry={() => void plugins.refetch()} />}
+      {plugins.data && plugins.data.length === 0 && <p>No plugins are installed.</p>}
+      {plugins.data && plugins.data.length > 0 && (
+        <div className="table-scroll">
+          <table className="admin-table">
+            <caption className="visually-hidden">Installed plugins</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Id</th>
+                <th scope="col">Version</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Origin</th>
+                <th scope="col" className="num">
+                  Jobs
+                </th>
+                <th scope="col">Enabled</th>
+                <th scope="col">Defaults</th>
+              </tr>
+            </thead>
+            <tbody>
+              {plugins.data.map((plugin) => (
+                <tr key={plugin.id}>
+                  <th scope="row">{plugin.name}</th>
+                  <td>
+                    <code>{plugin.id}</code>
+                  </td>
+                  <td>{plugin.version}</td>
+                  <td>{plugin.kind}</td>
+                  <td>{plugin.builtin ? 'Built in' : 'Installed'}</td>
+                  <td className="num">{plugin.jobs}</td>
+                  <td>
+                    <button
+                      type="button"
+                      role="switch"
+                      aria-checked={plugin.enabled}
+                      aria-label={`Enable ${plugin.name}`}
+                      className="admin-switch"
+                      onClick={() => toggle.mutate({ id: plugin.id, enabled: !plugin.enabled })}
+                    >
+                      <span className="admin-switch-track" aria-hidden="true" />
+                      <span aria-hidden="true">{plugin.enabled ? 'On' : 'Off'}</span>
+                    </button>
+                  </td>
+                  <td>
+                    <button type="button" onClick={() => setEditing(plugin)}>
+                      Edit defaults<span className="visually-hidden"> of {plugin.name}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {editing && (
+        <DefaultsEditor
+          plugin={editing}
+          knownSchema={schemas.get(editing.id)}
+          onSaved={remember}
+          onClose={() => setEditing(null)}
+        />
+      )}
+    </section>
+  );
+}
+
+function DefaultsEditor({
+  plugin,
+  knownSchema,
+  onSaved,
+  onClose,
+}: {
+  plugin: Plugin;
+  knownSchema: Record<string, unknown> | undefined;
+  onSaved: (info: AtelierOutputs['admin']['setPlugin']) => void;
+  onClose: () => void;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const styles = useQuery(trpc.styles.list.queryOptions());
+  const schema = knownSchema ?? styles.data?.find((s) => s.id === plugin.id)?.paramsSchema;
+  const [value, setValue] = useState<Record<string, unknown>>({ ...plugin.defaults });
+  const save = useMutation(
+    trpc.admin.setPlugin.mutationOptions({
+      onSuccess: async (info) => {
+        onSaved(info);
+        queryClient.setQueryData(trpc.admin.plugins.queryKey(), (old) =>
+          old?.map((p) => (p.id === info.id ? { ...p, defaults: info.defaults, enabled: info.enabled } : p)),
+        );
+        await queryClient.invalidateQueries({ queryKey: trpc.styles.list.queryKey() });
+        onClose();
+      },
+    }),
+  );
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    save.mutate({ id: plugin.id, defaults: value });
+  };
+  return (
+    <Dialog title={`Defaults of ${plugin.name}`} onClose={onClose}>
+      <form onSubmit={onSubmit}>
+        <p className="hint">New renders and previews start from these values.</p>
+        {!schema && styles.isPending && <Loading label="Loading the parameters…" />}
+        {!schema && styles.error && (
+          <ErrorMessage error={styles.error} onRetry={() => void styles.refetch()} />
+        )}
+        {!schema && styles.data && (
+          <p>
+            The parameters of a plugin that is turned off are not listed by the server: turn {plugin.name} on
+            to edit its defaults.
+          </p>
+        )}
+        {schema && (
+          <SchemaForm
+            schema={schema}
+            value={value}
+            defaults={plugin.defaults}
+            onChange={setValue}
+            idPrefix={`defaults-${plugin.id}`}
+            disabled={save.isPending}
+            legend="Default parameters"
+          />
+        )}
+        {save.error && <ErrorMessage error={save.error} />}
+        <div className="admin-dialog-actions">
+          <button type="submit" className="primary" disabled={!schema || save.isPending}>
+            {save.isPending ? 'Saving…' : 'Save'}
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
