@@ -23,7 +23,10 @@ export const VIEWPORTS = [
 export async function openBrowser(defer: Defer): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: await sparticuz.executablePath(),
-    args: sparticuz.args,
+    // Its default flags are for crawling on AWS Lambda; --disable-web-security there also stops
+    // Chromium from sending the Origin header on same-origin POSTs (measured with Chromium 153),
+    // which every real browser sends and the API checks: test the app as people's browsers run it.
+    args: sparticuz.args.filter((arg) => arg !== '--disable-web-security'),
     headless: true,
   });
   defer(() => browser.close());
@@ -31,18 +34,33 @@ export async function openBrowser(defer: Defer): Promise<Browser> {
 }
 
 /** A fresh browser profile (its own cookies) on the served app, light theme, 1440x900. */
-export function newContext(
+export async function newContext(
   browser: Browser,
   baseURL: string,
   options: { readonly colorScheme?: 'light' | 'dark' } = {},
 ): Promise<BrowserContext> {
-  return browser.newContext({
+  const context = await browser.newContext({
     baseURL,
     viewport: { ...VIEWPORTS[1] },
     colorScheme: options.colorScheme ?? 'light',
     reducedMotion: 'reduce',
     acceptDownloads: true,
   });
+  // A missing element fails the test in 15 s rather than at the test's own timeout.
+  context.setDefaultTimeout(15_000);
+  // What the app logs as an error shows in the test output: the first clue when a screen fails.
+  context.on('weberror', (error) => console.error(`[browser] uncaught: ${error.error().message}`));
+  context.on('console', (message) => {
+    if (message.type() === 'error') console.error(`[browser] ${message.text()} (${message.location().url})`);
+  });
+  context.on('response', (response) => {
+    if (response.status() < 402 || !response.url().includes('/trpc/')) return;
+    void response.text().then(
+      (body) => console.error(`[browser] ${response.status()} ${response.url()}: ${body.slice(0, 300)}`),
+      () => {},
+    );
+  });
+  return context;
 }
 
 /** Waits until the page has settled: no request in flight for a moment, every <img> decoded. */
