@@ -23,10 +23,11 @@ export const VIEWPORTS = [
 export async function openBrowser(defer: Defer): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: await sparticuz.executablePath(),
-    // Its default flags are for crawling on AWS Lambda; --disable-web-security there also stops
-    // Chromium from sending the Origin header on same-origin POSTs (measured with Chromium 153),
-    // which every real browser sends and the API checks: test the app as people's browsers run it.
-    args: sparticuz.args.filter((arg) => arg !== '--disable-web-security'),
+    // Its default flags are for one page on AWS Lambda. Two of them make it unlike people's
+    // browsers (both measured with its Chromium 153): --disable-web-security stops it sending the
+    // Origin header on same-origin POSTs (the API checks it), and --single-process makes every
+    // context's pages share one cookie jar (two people in one browser would be one session).
+    args: sparticuz.args.filter((arg) => arg !== '--disable-web-security' && arg !== '--single-process'),
     headless: true,
   });
   defer(() => browser.close());
@@ -51,7 +52,9 @@ export async function newContext(
   // What the app logs as an error shows in the test output: the first clue when a screen fails.
   context.on('weberror', (error) => console.error(`[browser] uncaught: ${error.error().message}`));
   context.on('console', (message) => {
-    if (message.type() === 'error') console.error(`[browser] ${message.text()} (${message.location().url})`);
+    // A server stopping after the file's tests cuts the open event streams: not the app's fault.
+    if (message.type() === 'error' && !message.text().includes('ERR_INCOMPLETE_CHUNKED_ENCODING'))
+      console.error(`[browser] ${message.text()} (${message.location().url})`);
   });
   context.on('response', (response) => {
     if (response.status() < 402 || !response.url().includes('/trpc/')) return;

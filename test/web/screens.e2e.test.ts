@@ -40,7 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 const h1 = (name: string | RegExp) => (page: Page) =>
-  page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 15_000 });
+  page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
 
 async function visit(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();

@@ -58,7 +58,7 @@ describe('the studio in a browser', () => {
       await signUp.getByLabel('Password').fill(PASSWORD);
       await signUp.getByRole('button', { name: 'Create account' }).click();
       await page.waitForURL((url) => url.pathname === '/studio');
-      await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Studio', exact: true }).waitFor();
       expect(ok('users.me', await api.query<{ email: string }>('users.me')).email).toBe(EMAIL);
 
       // Upload a real photo; the upload is slowed down so that its progress bar has time to show.
@@ -123,7 +123,7 @@ describe('the studio in a browser', () => {
 
       // The gallery lists it; its page shows it; Delete (confirmed) removes it.
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Gallery' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Gallery', exact: true }).waitFor();
       const item = page.getByRole('list', { name: 'Results' }).locator(`a[href$="/gallery/${jobId}"]`);
       await item.waitFor();
       expect(await item.textContent()).toContain('Cartoon');
@@ -137,7 +137,7 @@ describe('the studio in a browser', () => {
       await dialog.waitFor();
       await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
       await page.waitForURL((url) => url.pathname === '/gallery');
-      await page.getByRole('heading', { level: 1, name: 'Gallery' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Gallery', exact: true }).waitFor();
       await expect.poll(() => item.count()).toBe(0);
       expect((await api.query('jobs.get', { id: jobId })).code).toBe('JOB_NOT_FOUND');
     },
