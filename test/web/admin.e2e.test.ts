@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanupsAfterAll } from '../cleanups.ts';
 import { photo } from '../helpers.ts';
 import { Api, ok } from './api.ts';
-import { newContext, openBrowser } from './browser.ts';
+import { newContext, openBrowser, settle } from './browser.ts';
 import { ADMIN, startWebServer } from './server.ts';
 import type { WebServer } from './server.ts';
 
@@ -96,7 +96,7 @@ describe('the admin console', () => {
       await page.goto('/admin/plugins');
       await page.waitForURL((url) => url.pathname === '/forbidden');
       await page.getByRole('heading', { level: 1, name: 'Administrators only', exact: true }).waitFor();
-      await page.waitForLoadState('networkidle');
+      await settle(page);
       expect(await page.evaluate('window.__consoleSeen')).toEqual([]);
       const nav = page.getByRole('navigation', { name: 'Main' });
       await nav.getByRole('link', { name: 'Studio' }).waitFor();

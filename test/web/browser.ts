@@ -66,13 +66,39 @@ export async function newContext(
   return context;
 }
 
-/** Waits until the page has settled: no request in flight for a moment, every <img> decoded. */
-export async function settle(page: Page): Promise<void> {
-  await page.waitForLoadState('networkidle');
+const inFlight = new WeakMap<Page, Set<unknown>>();
+
+/** Counts the page's requests in flight, but for event streams (they stay open for good). */
+export function trackRequests(page: Page): Set<unknown> {
+  const known = inFlight.get(page);
+  if (known) return known;
+  const requests = new Set<unknown>();
+  inFlight.set(page, requests);
+  page.on('request', (request) => {
+    if (request.resourceType() !== 'eventsource') requests.add(request);
+  });
+  page.on('requestfinished', (request) => requests.delete(request));
+  page.on('requestfailed', (request) => requests.delete(request));
+  return requests;
+}
+
+/**
+ * Waits until the page has settled: no request in flight (event streams aside: Playwright's
+ * 'networkidle' never comes while one is open) for 300 ms, every <img> loaded, fonts ready.
+ */
+export async function settle(page: Page, timeoutMs = 15_000): Promise<void> {
+  const requests = trackRequests(page);
+  const deadline = Date.now() + timeoutMs;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 300) {
+    if (Date.now() > deadline)
+      throw new Error(`the page did not settle in ${timeoutMs} ms: ${requests.size} requests open`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (requests.size > 0) quietSince = Date.now();
+  }
   await page.waitForFunction(`Array.from(document.images).every((img) => img.complete)`, undefined, {
     timeout: 15_000,
   });
-  // Fonts and the last layout pass.
   await page.evaluate(
     `document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => r(null))))`,
   );
@@ -147,6 +173,7 @@ export async function checkScreen(
   ready: (page: Page) => Promise<unknown>,
   options: { readonly dark?: boolean } = {},
 ): Promise<void> {
+  trackRequests(page);
   for (const viewport of VIEWPORTS) {
     await page.setViewportSize(viewport);
     await ready(page);

@@ -2,11 +2,11 @@
 // or critical violation, the page does not scroll sideways, and a screenshot of it is written to
 // docs/screenshots/<screen>-<width>.png (light theme; the studio and the gallery also in dark).
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { beforeAll, describe, it } from 'vitest';
+import { afterEach, beforeAll, describe, it } from 'vitest';
 import { cleanupsAfterAll } from '../cleanups.ts';
 import { photo } from '../helpers.ts';
 import { Api } from './api.ts';
-import { checkScreen, newContext, openBrowser } from './browser.ts';
+import { checkScreen, newContext, openBrowser, trackRequests } from './browser.ts';
 import { ADMIN, startWebServer } from './server.ts';
 import type { WebServer } from './server.ts';
 
@@ -32,18 +32,26 @@ beforeAll(async () => {
   await userApi.register(USER.email, USER.password, 'Screens');
   await new Api(admin, server.url).signIn(ADMIN.email, ADMIN.password);
   // Something on every screen: two photos, a finished result and a failed-free queue.
-  imageId = await userApi.upload(photo('colorful-cups-2560x1600.jpg'));
-  await userApi.upload(photo('rocket.jpg'));
+  imageId = await userApi.upload(photo('rocket.jpg'));
+  await userApi.upload(photo('chelsea.png'));
   const job = await userApi.render(imageId, 'watercolor');
   jobId = job.id;
   await userApi.render(imageId, 'cartoon');
 }, 120_000);
+
+/** The screens' pages, closed after each test (their event streams and polling stop). */
+const open: Page[] = [];
+afterEach(async () => {
+  for (const page of open.splice(0)) await page.close();
+});
 
 const h1 = (name: string | RegExp) => (page: Page) =>
   page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
 
 async function visit(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
+  trackRequests(page);
+  open.push(page);
   await page.goto(path);
   return page;
 }
