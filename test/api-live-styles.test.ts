@@ -4,9 +4,9 @@
 // without a Bearer token.
 import { EventSource } from 'eventsource';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createAtelierClient, uploadForm } from '@atelier/client';
-import type { AtelierClient, EventSourceOptions } from '@atelier/client';
+import type { AtelierClient, AtelierInputs, AtelierOutputs, EventSourceOptions } from '@atelier/client';
 import { buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
 import type { Services } from '@atelier/server';
 import { photo, read, testPluginDir } from './helpers.ts';
@@ -82,6 +82,27 @@ function watchStyles(client: AtelierClient) {
 }
 
 const anonymous = (url: string) => createAtelierClient({ url, EventSource });
+
+describe('the types a frontend gets', () => {
+  it('name the procedures as the server declares them', () => {
+    expectTypeOf<AtelierInputs['admin']['setUserRole']>().toEqualTypeOf<{
+      id: string;
+      role: 'user' | 'admin';
+    }>();
+    expectTypeOf<AtelierOutputs['admin']['setUserRole']>().toEqualTypeOf<{
+      id: string;
+      role: 'user' | 'admin';
+    }>();
+    expectTypeOf<AtelierOutputs['admin']['users'][number]>()
+      .toHaveProperty('role')
+      .toEqualTypeOf<'user' | 'admin'>();
+    expectTypeOf<AtelierOutputs['admin']['users'][number]>()
+      .toHaveProperty('disabled')
+      .toEqualTypeOf<boolean>();
+    type Event = AtelierOutputs['styles']['onChange'] extends AsyncIterable<infer E> ? E : never;
+    expectTypeOf<Event>().toEqualTypeOf<{ id: string; data: { version: number } }>();
+  });
+});
 
 describe('styles.onChange', () => {
   it('tells open sessions on every process within a second that an admin disabled a plugin; the listener goes with the stream', async () => {

@@ -36,7 +36,9 @@ export function spawnServe(options: {
   const child = spawn(
     process.execPath,
     [path.join(root, 'packages/server/src/cli.ts'), options.command ?? 'serve', ...(options.args ?? [])],
-    { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    // No web app unless a test asks for one: test runs do not build packages/web, and without a
+    // build serve logs an error (test/serve-web.test.ts covers that).
+    { cwd: options.cwd, env: { ATELIER_WEB: 'off', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   options.defer(async () => {

@@ -66,6 +66,7 @@ export function registerServeCommand(program: Command): void {
           rateLimitPerMinute: config.http.rateLimitPerMinute,
           maxBatchSize: config.http.maxBatchSize,
           metricsToken: config.http.metricsToken,
+          web: config.web.enabled ? { dir: config.web.dir } : undefined,
         });
         closers.push(() => app.close());
         stopping.signal.throwIfAborted();
@@ -80,7 +81,8 @@ export function registerServeCommand(program: Command): void {
           worker: opts.worker,
         });
         process.stdout.write(
-          `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n`,
+          `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n` +
+            (config.web.enabled ? `Web app on ${address}/\n` : ''),
         );
         await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
       } catch (error) {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AtelierError, describeIssues } from '@atelier/core';
 
@@ -50,11 +51,24 @@ const envSchema = z.object({
   ATELIER_QUOTA_JOBS_PER_HOUR: z.coerce.number().int().min(0).optional(),
   ATELIER_QUOTA_PREVIEWS_PER_MINUTE: z.coerce.number().int().min(0).optional(),
   ATELIER_QUOTA_COST_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+  ATELIER_WEB: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off'], { message: 'on or off' }))
+    .optional(),
+  ATELIER_WEB_DIR: z.string().min(1).optional(),
   ATELIER_URL_SECRET: z
     .string()
     .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
     .optional(),
 });
+
+/**
+ * Where `pnpm --filter @atelier/web build` puts the web app: `packages/web/dist` of this checkout,
+ * found from this file, so it does not depend on the working directory.
+ */
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Process configuration, read once at start-up from the environment. */
 export interface AtelierConfig {
@@ -97,6 +111,13 @@ export interface AtelierConfig {
     registrationsPerHour: number;
     /** A bearer token that may read /metrics (admins' sessions may too). */
     metricsToken: string | undefined;
+  };
+  /** The web app `atelier serve` serves at `/` (see docs/operations.md). */
+  readonly web: {
+    /** False with `ATELIER_WEB=off`: the API alone. @default true */
+    enabled: boolean;
+    /** The built app (`ATELIER_WEB_DIR`). @default packages/web/dist beside this package */
+    dir: string;
   };
   /** Per-user quotas' server defaults (0: no limit); unset fields take DEFAULT_QUOTAS. */
   readonly quotas: {
@@ -174,6 +195,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       maxBatchSize: e.ATELIER_TRPC_MAX_BATCH ?? 20,
       registrationsPerHour: e.ATELIER_REGISTRATIONS_PER_HOUR ?? 10,
       metricsToken: e.ATELIER_METRICS_TOKEN,
+    },
+    web: {
+      enabled: e.ATELIER_WEB !== 'off',
+      dir: e.ATELIER_WEB_DIR === undefined ? DEFAULT_WEB_DIR : path.resolve(cwd, e.ATELIER_WEB_DIR),
     },
     quotas: {
       ...(e.ATELIER_QUOTA_STORED_BYTES === undefined ? {} : { storedBytes: e.ATELIER_QUOTA_STORED_BYTES }),

@@ -85,6 +85,10 @@ const studioRoute = createRoute({
       const value = str(search[key]);
       if (value) out[key] = value;
     }
+    // `?params={"levels":4}` typed or linked by hand arrives parsed (the router reads JSON values):
+    // keep it as the JSON text the screen reads.
+    const params = search['params'];
+    if (params && typeof params === 'object' && !Array.isArray(params)) out.params = JSON.stringify(params);
     return out;
   },
   beforeLoad: ({ context, location }) => requireUser(context, location.href),

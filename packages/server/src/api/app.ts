@@ -13,8 +13,9 @@ import { healthPlugin } from './http/health.plugin.ts';
 import { metricsPlugin } from './http/metrics.plugin.ts';
 import { restPlugin } from './http/rest.plugin.ts';
 import { rateLimited, trpcPlugin } from './http/trpc.plugin.ts';
-import { createOpenApiDocument } from './openapi.ts';
-import { JSON_BODY_LIMIT } from './rest-api.ts';
+import { webPlugin } from './http/web.plugin.ts';
+import { DOCS_PATH, OPENAPI_PATH, createOpenApiDocument } from './openapi.ts';
+import { JSON_BODY_LIMIT, REST_PREFIX } from './rest-api.ts';
 import { appRouter } from './router.ts';
 
 /**
@@ -42,7 +43,27 @@ export interface AppOptions {
   readonly trustProxy?: boolean | string[];
   /** A bearer token that may read /metrics besides administrators' sessions (`ATELIER_METRICS_TOKEN`). */
   readonly metricsToken?: string | undefined;
+  /**
+   * The built web app to serve at `/` (`ATELIER_WEB_DIR`; see {@link webPlugin}); none when
+   * undefined (`ATELIER_WEB=off`). @default undefined
+   */
+  readonly web?: { readonly dir: string } | undefined;
 }
+
+/**
+ * The paths the API owns: a GET under one of them that no route answers gets the API's 404,
+ * never the web app's index.html.
+ */
+export const API_PREFIXES = [
+  '/trpc',
+  REST_PREFIX,
+  '/files',
+  DOCS_PATH,
+  OPENAPI_PATH,
+  '/healthz',
+  '/readyz',
+  '/metrics',
+] as const;
 
 /** The HTTP methods REST routes use, for CORS preflights. */
 const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
@@ -50,7 +71,7 @@ const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
 /**
  * The HTTP front door: tRPC at /trpc, the same procedures as REST at /api (OpenAPI document at
  * /openapi.json, docs page at /docs), file downloads at /files, health at /healthz and /readyz,
- * Prometheus metrics at /metrics, with CORS, security headers, rate limits, request ids and
+ * Prometheus metrics at /metrics, the web app at / when `options.web` names its build, with CORS, security headers, rate limits, request ids and
  * structured logs (no secrets: cookies and Authorization headers are redacted).
  *
  * Each of those is a Fastify plugin under `./http/` that gets what it calls as its options; this
@@ -135,5 +156,6 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     maxUploadBytes: maxUpload,
     document: createOpenApiDocument(),
   });
+  if (options.web) await app.register(webPlugin, { dir: options.web.dir, apiPrefixes: API_PREFIXES });
   return app;
 }

@@ -20,6 +20,9 @@ import './StatsCharts.css';
 type Stats = AtelierOutputs['stats']['mine'];
 const STATUSES = ['succeeded', 'failed', 'cancelled', 'running', 'queued'] as const;
 const PALETTE_SIZE = 8;
+const shortDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+/** "Dec 3" for an axis label (days are UTC, as the server groups them). */
+const axisDay = (day: string | undefined) => (day ? shortDay.format(new Date(`${day}T00:00:00Z`)) : '');
 
 export interface StatsChartsProps {
   readonly stats: Stats;
@@ -69,11 +72,14 @@ interface Named {
   readonly color: (style: string) => string;
 }
 
-function Numbers({ children }: { children: ReactNode }) {
+function Numbers({ label, children }: { label: string; children: ReactNode }) {
   return (
     <details className="stats-numbers">
       <summary>Show the numbers</summary>
-      <div className="table-scroll">{children}</div>
+      {/* Focusable, so a keyboard can scroll a table wider than the screen. */}
+      <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+        {children}
+      </div>
     </details>
   );
 }
@@ -168,12 +174,12 @@ function JobsPerDay({
               })}
             </svg>
             <div className="stats-xaxis" aria-hidden="true">
-              <span>{data.days[0]}</span>
-              {n > 2 && <span>{mid}</span>}
-              <span>{data.days[n - 1]}</span>
+              <span>{axisDay(data.days[0])}</span>
+              {n > 2 && <span>{axisDay(mid)}</span>}
+              <span>{axisDay(data.days[n - 1])}</span>
             </div>
           </div>
-          <Numbers>
+          <Numbers label="Jobs per day and style (days with jobs)">
             <table>
               <caption className="visually-hidden">Jobs per day and style (days with jobs)</caption>
               <thead>
@@ -243,7 +249,7 @@ function JobsByStyle({ stats, name, color }: Named & { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers>
+          <Numbers label="Jobs by style">
             <table>
               <caption className="visually-hidden">Jobs by style</caption>
               <thead>
@@ -310,7 +316,7 @@ function SuccessRateChart({ stats }: { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers>
+          <Numbers label="Jobs by outcome">
             <table>
               <caption className="visually-hidden">Jobs by outcome</caption>
               <thead>
@@ -360,7 +366,7 @@ function ProcessingTime({ stats, name, color }: Named & { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers>
+          <Numbers label="Processing time per style">
             <table>
               <caption className="visually-hidden">Processing time per style</caption>
               <thead>

@@ -6,6 +6,7 @@ import { useTRPC, useTRPCClient } from '../trpc.ts';
 import { sessionChanged, sessionQuery } from '../lib/session.ts';
 import type { Me } from '../lib/session.ts';
 import { ErrorMessage, Loading } from '../components/Feedback.tsx';
+import { accountError } from '../lib/account-errors.ts';
 import { formatBytes, formatDate, formatUsage, usageRatio } from '../lib/format.ts';
 import './account.css';
 
@@ -87,7 +88,7 @@ function SignedOut() {
               required
             />
           </div>
-          {login.error && <ErrorMessage error={login.error} />}
+          {login.error && <ErrorMessage error={accountError(login.error)} />}
           <button type="submit" className="primary" disabled={busy}>
             Sign in
           </button>
@@ -117,7 +118,7 @@ function SignedOut() {
             <label htmlFor="signup-name">Your name (optional)</label>
             <input id="signup-name" name="displayName" type="text" autoComplete="name" maxLength={80} />
           </div>
-          {register.error && <ErrorMessage error={register.error} />}
+          {register.error && <ErrorMessage error={accountError(register.error)} />}
           <button type="submit" className="primary" disabled={busy}>
             Create account
           </button>
@@ -283,7 +284,7 @@ function ChangePassword({ email }: { email: string }) {
           8 to 256 characters. Your other sessions end; this one stays signed in.
         </span>
       </div>
-      {change.error && <ErrorMessage error={change.error} />}
+      {change.error && <ErrorMessage error={accountError(change.error)} />}
       <p role="status" className="success account-status">
         {done ? 'Your password is changed. Your other sessions have ended.' : ''}
       </p>

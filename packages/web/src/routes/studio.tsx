@@ -96,7 +96,11 @@ function Studio() {
               onUploaded={(uploaded) => {
                 void queryClient.invalidateQueries(trpc.images.list.pathFilter());
                 void navigate({
-                  search: (prev) => ({ image: uploaded.id, ...(prev.style ? { style: prev.style } : {}) }),
+                  search: (prev) => ({
+                    image: uploaded.id,
+                    ...(prev.style ? { style: prev.style } : {}),
+                    ...(prev.params ? { params: prev.params } : {}),
+                  }),
                 });
               }}
             />
@@ -135,14 +139,17 @@ function Studio() {
                   }
                 />
               )}
+              {!showResult && live.error !== null && live.error !== undefined && (
+                // Over the picture, not below it: in view, and nothing moves.
+                <div className="studio-stage-error">
+                  <ErrorMessage error={live.error} />
+                </div>
+              )}
               <p role="status" className="studio-updating">
                 {live.updating && !showResult ? 'Updating…' : ''}
               </p>
             </div>
             {image.error && <ErrorMessage error={image.error} />}
-            {!showResult && live.error !== null && live.error !== undefined && (
-              <ErrorMessage error={live.error} />
-            )}
           </section>
         </div>
         <div className="studio-right">

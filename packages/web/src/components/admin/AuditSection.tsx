@@ -3,6 +3,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTRPC } from '../../trpc.ts';
 import { formatDateTime, formatDetails } from '../../lib/format.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
+import { TableScroll } from './TableScroll.tsx';
 
 const PAGE = 50;
 /** The most admin.audit returns at once. */
@@ -24,7 +25,7 @@ export function AuditSection() {
         <p>Nothing recorded yet: administrators’ actions appear here.</p>
       )}
       {entries.length > 0 && (
-        <div className="table-scroll">
+        <TableScroll label="Audit log entries">
           <table className="admin-table" aria-busy={audit.isFetching}>
             <caption className="visually-hidden">
               The {entries.length} latest entries of the audit log, newest first
@@ -41,9 +42,9 @@ export function AuditSection() {
             <tbody>
               {entries.map((entry) => (
                 <tr key={entry.id}>
-                  <td>
+                  <th scope="row" className="admin-time">
                     <time dateTime={entry.at}>{formatDateTime(entry.at)}</time>
-                  </td>
+                  </th>
                   <td className="admin-email">{entry.actor ?? 'System'}</td>
                   <td>
                     <code>{entry.action}</code>
@@ -62,7 +63,7 @@ export function AuditSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <div className="admin-pager">
         <span>{entries.length > 0 ? `Showing the ${entries.length} latest entries.` : ''}</span>

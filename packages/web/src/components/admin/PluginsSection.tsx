@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { AtelierOutputs } from '@atelier/client';
 import { useTRPC } from '../../trpc.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
+import { TableScroll } from './TableScroll.tsx';
 import { SchemaForm } from '../SchemaForm.tsx';
 import { Dialog } from './Dialog.tsx';
 
@@ -66,7 +67,7 @@ export function PluginsSection() {
       {plugins.error && <ErrorMessage error={plugins.error} onRetry={() => void plugins.refetch()} />}
       {plugins.data && plugins.data.length === 0 && <p>No plugins are installed.</p>}
       {plugins.data && plugins.data.length > 0 && (
-        <div className="table-scroll">
+        <TableScroll label="Installed plugins">
           <table className="admin-table">
             <caption className="visually-hidden">Installed plugins</caption>
             <thead>
@@ -116,7 +117,7 @@ export function PluginsSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       {editing && (
         <DefaultsEditor

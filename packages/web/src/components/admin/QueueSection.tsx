@@ -5,10 +5,16 @@ import { useTRPC } from '../../trpc.ts';
 import { JOB_STATUSES } from '../../lib/jobs.ts';
 import { formatDateTime, shortId } from '../../lib/format.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
+import { TableScroll } from './TableScroll.tsx';
+import { STATUS_LABELS } from './sections.ts';
 
 type Job = AtelierOutputs['admin']['retryJob'];
-/** A row of the table: the owner is known for the jobs the failed list gave. */
-type Row = Job & { readonly ownerId?: string };
+/**
+ * A row of the table: the owner is known for the jobs the failed list gave; `action` marks the jobs
+ * retried or cancelled here (their status is what the action answered, and may have moved on since:
+ * no admin endpoint reads another user's job).
+ */
+type Row = Job & { readonly ownerId?: string; readonly action?: 'retried' | 'cancelled' };
 
 const REFRESH_MS = 5000;
 
@@ -28,15 +34,15 @@ export function QueueSection() {
     await queryClient.invalidateQueries({ queryKey: trpc.admin.queue.queryKey() });
     await queryClient.invalidateQueries({ queryKey: trpc.admin.failedJobs.queryKey() });
   };
-  const keep = (job: Job) =>
+  const keep = (job: Job, action: 'retried' | 'cancelled') =>
     setTouched((old) => {
       const ownerId = failed.data?.find((j) => j.id === job.id)?.ownerId ?? old.get(job.id)?.ownerId;
-      return new Map(old).set(job.id, ownerId ? { ...job, ownerId } : job);
+      return new Map(old).set(job.id, { ...job, action, ...(ownerId ? { ownerId } : {}) });
     });
   const retry = useMutation(
     trpc.admin.retryJob.mutationOptions({
       onMutate: () => setFailure(null),
-      onSuccess: keep,
+      onSuccess: (job) => keep(job, 'retried'),
       onError: (error, input) => setFailure({ what: `retry job ${shortId(input.id)}`, error }),
       onSettled: settle,
     }),
@@ -44,7 +50,7 @@ export function QueueSection() {
   const cancel = useMutation(
     trpc.admin.cancelJob.mutationOptions({
       onMutate: () => setFailure(null),
-      onSuccess: keep,
+      onSuccess: (job) => keep(job, 'cancelled'),
       onError: (error, input) => setFailure({ what: `cancel job ${shortId(input.id)}`, error }),
       onSettled: settle,
     }),
@@ -73,7 +79,7 @@ export function QueueSection() {
           <dl className="admin-counts">
             {JOB_STATUSES.map((status) => (
               <div key={status} className={`admin-count admin-count-${status}`}>
-                <dt>{status}</dt>
+                <dt>{STATUS_LABELS[status]}</dt>
                 <dd>{queue.data.jobs[status]}</dd>
               </div>
             ))}
@@ -82,7 +88,7 @@ export function QueueSection() {
           {queue.data.queues.length === 0 ? (
             <p>No queues yet.</p>
           ) : (
-            <div className="table-scroll">
+            <TableScroll label="Queues">
               <table className="admin-table">
                 <caption className="visually-hidden">
                   The queues’ own counts, the dead-letter queue included
@@ -118,7 +124,7 @@ export function QueueSection() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           )}
         </>
       )}
@@ -134,7 +140,7 @@ export function QueueSection() {
       {failed.error && <ErrorMessage error={failed.error} onRetry={() => void failed.refetch()} />}
       {failed.data && rows.length === 0 && <p>No failed jobs. Everything ran fine.</p>}
       {rows.length > 0 && (
-        <div className="table-scroll">
+        <TableScroll label="Failed jobs">
           <table className="admin-table">
             <caption className="visually-hidden">Failed jobs, newest first</caption>
             <thead>
@@ -154,7 +160,9 @@ export function QueueSection() {
             <tbody>
               {rows.map((job) => {
                 const id8 = shortId(job.id);
-                const cancellable = job.status === 'queued' || job.status === 'running';
+                // A retried job may have finished since: the server answers if it cannot be cancelled.
+                const cancellable =
+                  job.action === 'retried' || job.status === 'queued' || job.status === 'running';
                 const retryable = job.status === 'failed' || job.status === 'cancelled';
                 return (
                   <tr key={job.id}>
@@ -163,7 +171,7 @@ export function QueueSection() {
                     </th>
                     <td>{job.style}</td>
                     <td>{job.ownerId ? <code title={job.ownerId}>{shortId(job.ownerId)}</code> : '—'}</td>
-                    <td>{job.status}</td>
+                    <td>{job.action ?? job.status}</td>
                     <td className="num">{job.attempts}</td>
                     <td className="admin-job-error">
                       {job.error ? (
@@ -205,7 +213,7 @@ export function QueueSection() {
               })}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <p className="hint">
         {failed.dataUpdatedAt > 0 && `Updated ${new Date(failed.dataUpdatedAt).toLocaleTimeString()}.`} A

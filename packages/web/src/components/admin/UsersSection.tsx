@@ -6,6 +6,7 @@ import { useTRPC, useTRPCClient } from '../../trpc.ts';
 import { sessionChanged, sessionQuery } from '../../lib/session.ts';
 import { formatDate } from '../../lib/format.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
+import { TableScroll } from './TableScroll.tsx';
 import { Dialog } from './Dialog.tsx';
 
 type User = AtelierOutputs['admin']['users'][number];
@@ -77,7 +78,7 @@ export function UsersSection() {
       {users.error && <ErrorMessage error={users.error} onRetry={() => void users.refetch()} />}
       {users.data && rows.length === 0 && <p>{offset === 0 ? 'No users yet.' : 'No more users.'}</p>}
       {rows.length > 0 && (
-        <div className="table-scroll">
+        <TableScroll label="Users">
           <table className="admin-table" aria-busy={users.isFetching}>
             <caption className="visually-hidden">
               Users {offset + 1} to {offset + rows.length}, newest first
@@ -117,7 +118,8 @@ export function UsersSection() {
                         disabled={busy}
                         onClick={() => setDisabled.mutate({ id: user.id, disabled: !user.disabled })}
                       >
-                        {user.disabled ? `Enable ${user.email}` : `Disable ${user.email}`}
+                        {user.disabled ? 'Enable' : 'Disable'}
+                        <span className="visually-hidden"> {user.email}</span>
                       </button>
                       {user.role === 'admin' ? (
                         <button
@@ -126,7 +128,7 @@ export function UsersSection() {
                           disabled={busy}
                           onClick={() => setConfirming(user)}
                         >
-                          Remove admin from {user.email}
+                          Remove admin<span className="visually-hidden"> from {user.email}</span>
                         </button>
                       ) : (
                         <button
@@ -134,7 +136,7 @@ export function UsersSection() {
                           disabled={busy}
                           onClick={() => setRole.mutate({ id: user.id, role: 'admin' })}
                         >
-                          Make {user.email} admin
+                          Make<span className="visually-hidden"> {user.email}</span> admin
                         </button>
                       )}
                     </div>
@@ -143,7 +145,7 @@ export function UsersSection() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <div className="admin-pager">
         <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { AtelierOutputs } from '@atelier/client';
 import { useTRPCClient } from '../../trpc.ts';
 import { previewKey } from './logic.ts';
+import { codeOf } from '../../lib/errors.ts';
 
 export type Style = AtelierOutputs['styles']['list'][number];
 
@@ -61,7 +62,9 @@ function StyleOption({
     // A preview of fixed inputs never changes: keep it for the session (quotas count each one).
     staleTime: Infinity,
     gcTime: 30 * 60_000,
-    retry: false,
+    // Over the preview quota: try again a little later (the quota is per minute); other refusals stay.
+    retry: (failures, error) => codeOf(error) === 'QUOTA_EXCEEDED' && failures < 3,
+    retryDelay: 20_000,
   });
   const id = `studio-style-${style.id}`;
   return (

@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { skipToken, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useTRPC } from '../../trpc.ts';
 import { isFinal } from '../../lib/jobs.ts';
+import { codeOf } from '../../lib/errors.ts';
 import type { Job, JobStatus } from '../../lib/jobs.ts';
 
 export interface JobProgress {
@@ -56,13 +57,37 @@ export function useJobProgress(jobId: string | undefined): JobProgress {
   useEffect(() => {
     if (subscription.status === 'pending' && jobId) setWasOpen(jobId);
   }, [subscription.status, jobId]);
-  const reconnecting = subscription.status === 'connecting' && wasOpen === jobId && !finished;
+
+  // The browser's EventSource retries a dropped stream by itself (tRPC then resumes after the last
+  // event id), but gives up for good when a reconnection gets an error response (e.g. the server
+  // restarting behind a proxy). A lost connection (no API code) is then subscribed again, with a
+  // growing pause; the server sends the job's current state first. Refusals (codes) are shown.
+  const lostConnection =
+    subscription.status === 'error' && codeOf(subscription.error) === undefined && !finished;
+  const attempts = useRef(0);
+  const { reset } = subscription;
+  useEffect(() => {
+    if (subscription.status === 'pending') attempts.current = 0;
+    if (!lostConnection) return;
+    const delay = Math.min(5000, 500 * 2 ** attempts.current);
+    attempts.current += 1;
+    const timer = setTimeout(() => {
+      reset();
+      void queryClient.invalidateQueries({ queryKey: trpc.jobs.get.queryKey() });
+    }, delay);
+    return () => clearTimeout(timer);
+  }, [lostConnection, subscription.status, reset, queryClient, trpc]);
+
+  const reconnecting =
+    wasOpen === jobId &&
+    !finished &&
+    (subscription.status === 'connecting' || (subscription.status === 'error' && lostConnection));
 
   return {
     job: jobData,
     status,
     progress: event?.progress ?? jobData?.progress ?? 0,
     reconnecting,
-    error: job.error ?? (subscription.status === 'error' ? subscription.error : null),
+    error: job.error ?? (subscription.status === 'error' && !lostConnection ? subscription.error : null),
   };
 }

@@ -56,18 +56,32 @@ export function useLivePreview(
     setState((s) => ({ ...s, updating: true, error: null }));
     const controller = new AbortController();
     const request = { imageId, style: styleId, params: { ...paramsRef.current } };
-    const timer = setTimeout(() => {
-      client.styles.preview.mutate(request, { signal: controller.signal }).then(
-        (preview) => {
-          queryClient.setQueryData(key, preview);
-          if (latest.current.isCurrent(seq)) setState({ preview, updating: false, error: null, for: target });
-        },
-        (error: unknown) => {
-          if (latest.current.isCurrent(seq) && !controller.signal.aborted)
-            setState((s) => ({ ...s, updating: false, error }));
-        },
-      );
-    }, PREVIEW_DEBOUNCE_MS);
+    const ask = async (): Promise<Preview> => {
+      const preview = await client.styles.preview.mutate(request, { signal: controller.signal });
+      queryClient.setQueryData(key, preview);
+      return preview;
+    };
+    // The style picker may be asking for this very preview (the defaults): wait for its answer
+    // instead of spending a second preview of the quota.
+    const joining = queryClient.getQueryState(key)?.fetchStatus === 'fetching';
+    const run = joining
+      ? () => queryClient.fetchQuery({ queryKey: key, queryFn: ask, staleTime: Infinity })
+      : ask;
+    const timer = setTimeout(
+      () => {
+        run().then(
+          (preview) => {
+            if (latest.current.isCurrent(seq))
+              setState({ preview, updating: false, error: null, for: target });
+          },
+          (error: unknown) => {
+            if (latest.current.isCurrent(seq) && !controller.signal.aborted)
+              setState((s) => ({ ...s, updating: false, error }));
+          },
+        );
+      },
+      joining ? 0 : PREVIEW_DEBOUNCE_MS,
+    );
     return () => {
       clearTimeout(timer);
       controller.abort();
