@@ -109,7 +109,12 @@ async function main(): Promise<void> {
     const dir = await mkdtemp(path.join(tmpdir(), 'atelier-web-bench-'));
     await chmod(dir, 0o755);
     defer(() => rm(dir, { recursive: true, force: true }));
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: '0',
+      ATELIER_LOG_LEVEL: 'warn',
+      ATELIER_WEB: 'on',
+    };
     delete env['DATABASE_URL'];
     const serve = spawnServe({ cwd: dir, env, args: ['--no-worker'], defer });
     defer(async () => {

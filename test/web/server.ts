@@ -57,6 +57,8 @@ export async function startWebServer(
     ATELIER_PLUGIN_DIR: path.join(dir, 'plugins'),
     PORT: '0',
     ATELIER_LOG_LEVEL: 'warn',
+    // The built app at / (spawnServe turns it off unless asked: most tests need the API alone).
+    ATELIER_WEB: 'on',
     // A browser session makes many small requests (previews as a slider moves, several people
     // signing up from one address): the production limits would make the tests flaky.
     ATELIER_RATE_LIMIT_PER_MINUTE: '100000',
