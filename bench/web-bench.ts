@@ -48,6 +48,7 @@ async function fetchedJs(
   ready: (page: Page) => Promise<unknown>,
 ): Promise<{ files: string[]; kb: number }> {
   const page = await context.newPage();
+  await page.addInitScript(WATCH_STUDIO_READY);
   const bodies: Promise<{ file: string; kb: number }>[] = [];
   page.on('response', (response) => {
     if (response.request().resourceType() !== 'script') return;
@@ -57,24 +58,47 @@ async function fetchedJs(
   });
   await page.goto(url);
   await ready(page);
-  await page.waitForLoadState('networkidle');
+  // Lazy chunks a moment later (preloads on hover or idle) count too.
+  await page.waitForTimeout(1000);
   const all = await Promise.all(bodies);
   await page.close();
   return { files: all.map((b) => b.file), kb: all.reduce((sum, b) => sum + b.kb, 0) };
 }
 
-/** In the page: ms from navigation start until the studio can be used (Photos enabled, styles shown). */
-const STUDIO_READY = `(() => {
-  const named = (el, name) => {
+/**
+ * From the page's first script on, records in `window.__studioReadyAt` the moment (ms since
+ * navigation start) the studio can be used: the "Photos" input enabled and the "Style" radio group
+ * showing at least one style. An init script: it runs despite the app's CSP, and it watches every
+ * DOM change, so the moment is exact rather than the time of the next poll.
+ */
+const WATCH_STUDIO_READY = `(() => {
+  const nameOf = (el) => {
     const ids = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean);
-    const text = el.getAttribute('aria-label') || ids.map((id) => document.getElementById(id)?.textContent?.trim() ?? '').join(' ');
-    return text === name;
+    if (ids.length) return ids.map((id) => document.getElementById(id)?.textContent?.trim() ?? '').join(' ');
+    return el.getAttribute('aria-label') || el.labels?.[0]?.textContent?.trim() || '';
   };
-  const photos = Array.from(document.querySelectorAll('input[type=file]')).find((i) => Array.from(i.labels ?? []).some((l) => l.textContent.trim().startsWith('Photos')) || i.getAttribute('aria-label') === 'Photos');
-  const styles = Array.from(document.querySelectorAll('[role=radiogroup], fieldset')).find((g) => named(g, 'Style') || g.querySelector(':scope > legend')?.textContent.trim() === 'Style');
-  const ready = photos && !photos.disabled && styles && styles.querySelector('input[type=radio], [role=radio]');
-  return ready ? performance.now() : false;
+  const ready = () => {
+    const photos = Array.from(document.querySelectorAll('input[type=file]')).find((i) => nameOf(i).startsWith('Photos'));
+    const styles = Array.from(document.querySelectorAll('[role=radiogroup]')).find((g) => nameOf(g) === 'Style');
+    return Boolean(photos && !photos.disabled && styles && styles.querySelector('input[type=radio], [role=radio]'));
+  };
+  window.__studioReadyAt = null;
+  const observer = new MutationObserver(() => {
+    if (window.__studioReadyAt === null && ready()) { window.__studioReadyAt = performance.now(); observer.disconnect(); }
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 })()`;
+
+/** Waits for the studio to be usable; returns when it became so (ms since navigation start). */
+async function studioReady(page: Page): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const at: unknown = await page.evaluate('window.__studioReadyAt');
+    if (typeof at === 'number') return at;
+    if (Date.now() > deadline) throw new Error('the studio was not ready after 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function studioTti(browser: Browser, url: string, cookie: string, warm: boolean): Promise<number[]> {
   const times: number[] = [];
@@ -83,9 +107,9 @@ async function studioTti(browser: Browser, url: string, cookie: string, warm: bo
   for (let i = 0; i < runs; i++) {
     const ctx = context ?? (await signedIn(browser, url, cookie));
     const page = await ctx.newPage();
+    await page.addInitScript(WATCH_STUDIO_READY);
     await page.goto(`${url}/studio`, { waitUntil: 'commit' });
-    const ms = await page.waitForFunction(STUDIO_READY, undefined, { polling: 'raf', timeout: 30_000 });
-    times.push(Number(await ms.jsonValue()));
+    times.push(await studioReady(page));
     await page.close();
     if (!context) await ctx.close();
   }
@@ -156,9 +180,7 @@ async function main(): Promise<void> {
     );
     await anonymous.close();
     const studioContext = await signedIn(browser, url, cookie);
-    const studio = await fetchedJs(studioContext, `${url}/studio`, (p) =>
-      p.waitForFunction(STUDIO_READY, undefined, { timeout: 30_000 }),
-    );
+    const studio = await fetchedJs(studioContext, `${url}/studio`, (p) => studioReady(p));
     await studioContext.close();
     for (const [what, m] of [
       ['index.html entry + modulepreloads', declared],

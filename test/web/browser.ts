@@ -96,12 +96,28 @@ export async function settle(page: Page, timeoutMs = 15_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (requests.size > 0) quietSince = Date.now();
   }
-  await page.waitForFunction(`Array.from(document.images).every((img) => img.complete)`, undefined, {
-    timeout: 15_000,
-  });
+  // Polled with page.evaluate: waitForFunction with a string evaluates it with eval() in the page,
+  // which the app's Content-Security-Policy (script-src 'self') refuses.
+  await pollPage(page, `Array.from(document.images).every((img) => img.complete)`, 15_000);
   await page.evaluate(
     `document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => r(null))))`,
   );
+}
+
+/** Polls an expression in the page until it is truthy; returns its value. */
+export async function pollPage(
+  page: Page,
+  expression: string,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value: unknown = await page.evaluate(expression);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 interface AxeViolationSummary {
