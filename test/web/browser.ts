@@ -45,6 +45,9 @@ export async function newContext(
     viewport: { ...VIEWPORTS[1] },
     colorScheme: options.colorScheme ?? 'light',
     reducedMotion: 'reduce',
+    // The same dates and numbers on every machine (screenshots, formatted values).
+    locale: 'en-US',
+    timezoneId: 'UTC',
     acceptDownloads: true,
   });
   // A missing element fails the test in 15 s rather than at the test's own timeout.
