@@ -1,11 +1,13 @@
 // `pnpm bench`: each built-in style against the native OpenCV recipe (../shared/bench/opencv_styles.py,
 // copied to bench/opencv_styles.py), on the same photos at 1920x1200, single-threaded, in the same
 // run; then peak RSS of a whole run (decode, style, encode) on the 5120x2880 photo; then the job
-// system (bench/jobs-bench.ts) and the HTTP API (bench/api-bench.ts), each on its own embedded Postgres.
+// system (bench/jobs-bench.ts), the HTTP API (bench/api-bench.ts) and the web app in headless Chromium
+// (bench/web-bench.ts: first-screen JavaScript, studio time to interactive), each on its own
+// embedded Postgres.
 //
 //   pnpm bench                      all styles, 3 photos, 5 repeats
 //   pnpm bench --repeat 3 --styles cartoon,sketch
-//   pnpm bench --only api           one section (styles, memory, jobs, api)
+//   pnpm bench --only api           one section (styles, memory, jobs, api, web)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +31,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,jobs,api' },
+    only: { type: 'string', default: 'styles,memory,jobs,api,web' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -124,11 +126,18 @@ async function apiBench(): Promise<void> {
   process.stdout.write(stdout);
 }
 
+async function webBench(): Promise<void> {
+  console.log('\nWeb app (the built packages/web/dist served by atelier serve, headless Chromium):');
+  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/web-bench.ts')], { cwd: root });
+  process.stdout.write(stdout);
+}
+
 async function main(): Promise<void> {
   if (sections.has('styles')) await styleBench();
   if (sections.has('memory')) await memoryBench();
   if (sections.has('jobs')) await jobsBench();
   if (sections.has('api')) await apiBench();
+  if (sections.has('web')) await webBench();
 }
 
 await main();
