@@ -84,9 +84,7 @@ const jobShape = {
     .meta({ description: 'True when the result was reused from an earlier identical job.' }),
   plan: z
     .object({
-      steps: z
-        .array(z.object({ plugin: z.string(), version: z.string(), params: jsonObject }))
-        .readonly(),
+      steps: z.array(z.object({ plugin: z.string(), version: z.string(), params: jsonObject })).readonly(),
       output: z.object({ format: z.string(), quality: z.number().int() }),
     })
     .nullable()
