@@ -67,7 +67,10 @@ export function PluginsSection() {
             <caption className="visually-hidden">Installed plugins</caption>
             <thead>
               <tr>
+                {/* The controls first: on a phone they are in view without scrolling sideways. */}
                 <th scope="col">Name</th>
+                <th scope="col">Enabled</th>
+                <th scope="col">Defaults</th>
                 <th scope="col">Id</th>
                 <th scope="col">Version</th>
                 <th scope="col">Kind</th>
@@ -75,21 +78,12 @@ export function PluginsSection() {
                 <th scope="col" className="num">
                   Jobs
                 </th>
-                <th scope="col">Enabled</th>
-                <th scope="col">Defaults</th>
               </tr>
             </thead>
             <tbody>
               {plugins.data.map((plugin) => (
                 <tr key={plugin.id}>
                   <th scope="row">{plugin.name}</th>
-                  <td>
-                    <code>{plugin.id}</code>
-                  </td>
-                  <td>{plugin.version}</td>
-                  <td>{plugin.kind}</td>
-                  <td>{plugin.builtin ? 'Built in' : 'Installed'}</td>
-                  <td className="num">{plugin.jobs}</td>
                   <td>
                     <button
                       type="button"
@@ -108,6 +102,13 @@ export function PluginsSection() {
                       Edit defaults<span className="visually-hidden"> of {plugin.name}</span>
                     </button>
                   </td>
+                  <td>
+                    <code>{plugin.id}</code>
+                  </td>
+                  <td>{plugin.version}</td>
+                  <td>{plugin.kind}</td>
+                  <td>{plugin.builtin ? 'Built in' : 'Installed'}</td>
+                  <td className="num">{plugin.jobs}</td>
                 </tr>
               ))}
             </tbody>
