@@ -85,15 +85,16 @@ export function UsersSection() {
             </caption>
             <thead>
               <tr>
+                {/* Who, what they are and what can be done first: in view on a phone. */}
                 <th scope="col">Email</th>
-                <th scope="col">Name</th>
                 <th scope="col">Role</th>
                 <th scope="col">Status</th>
+                <th scope="col">Actions</th>
+                <th scope="col">Name</th>
                 <th scope="col" className="num">
                   Jobs
                 </th>
                 <th scope="col">Joined</th>
-                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -103,13 +104,8 @@ export function UsersSection() {
                     {user.email}
                     {user.id === me?.id && <span className="admin-badge"> (you)</span>}
                   </th>
-                  <td>{user.displayName}</td>
                   <td>{user.role === 'admin' ? 'Administrator' : 'User'}</td>
                   <td>{user.disabled ? <span className="admin-disabled">Disabled</span> : 'Active'}</td>
-                  <td className="num">{user.jobs}</td>
-                  <td>
-                    <time dateTime={user.createdAt}>{formatDate(user.createdAt)}</time>
-                  </td>
                   <td>
                     <div className="admin-row-actions">
                       <button
@@ -140,6 +136,11 @@ export function UsersSection() {
                         </button>
                       )}
                     </div>
+                  </td>
+                  <td>{user.displayName}</td>
+                  <td className="num">{user.jobs}</td>
+                  <td>
+                    <time dateTime={user.createdAt}>{formatDate(user.createdAt)}</time>
                   </td>
                 </tr>
               ))}
