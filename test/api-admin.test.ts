@@ -160,8 +160,30 @@ describe('admin', () => {
       if (left[0] === rootId) await admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'admin' });
       else await deputyAgain.admin.setUserRole.mutate({ id: rootId, role: 'admin' });
     }
+
+    // One administrator disabling the other while that one steps down: never none left.
+    for (let round = 0; round < 4; round++) {
+      const deputyNow = h.client(
+        (await h.client().auth.login.mutate({ email: 'deputy@example.org', password: 'deputy password' }))
+          .token,
+      );
+      const results = await Promise.allSettled([
+        admin.admin.setUserDisabled.mutate({ id: deputy.userId, disabled: true }),
+        deputyNow.admin.setUserRole.mutate({ id: rootId, role: 'user' }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(await enabledAdmins()).toHaveLength(1);
+      // Both enabled administrators again.
+      if ((await enabledAdmins())[0] === rootId)
+        await admin.admin.setUserDisabled.mutate({ id: deputy.userId, disabled: false });
+      else await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', rootId).execute();
+    }
+    const deputyLast = h.client(
+      (await h.client().auth.login.mutate({ email: 'deputy@example.org', password: 'deputy password' }))
+        .token,
+    );
     await admin.admin.setUserRole.mutate({ id: deputy.userId, role: 'user' });
-    expect(await codeOf(deputyAgain.admin.plugins.query())).toBe('FORBIDDEN');
+    expect(await codeOf(deputyLast.admin.plugins.query())).toBe('FORBIDDEN');
 
     // Over REST too; a missing user and a made-up role are coded errors.
     const rest = await fetch(`${h.url}/api/admin/users/${deputy.userId}/role`, {

@@ -195,8 +195,29 @@ export class AdminService {
   async setUserDisabled(actor: Actor, userId: string, disabled: boolean): Promise<void> {
     if (userId === actor.id)
       throw new AtelierError('REQUEST_REFUSED', 'You cannot disable your own account.');
-    await this.#accounts.setDisabled(userId, disabled);
-    await audit(this.#db, actor, disabled ? 'user.disable' : 'user.enable', { type: 'user', id: userId });
+    await this.#accounts.setDisabled(userId, disabled, async (trx) => {
+      // Disabling an administrator takes the same lock as a demotion: an administrator disabled
+      // while another steps down at the same moment cannot leave none.
+      if (disabled) await this.#refuseLastAdmin(trx, userId);
+      await audit(trx, actor, disabled ? 'user.disable' : 'user.enable', { type: 'user', id: userId });
+    });
+  }
+
+  /** LAST_ADMIN when `userId` is the only enabled administrator; their rows stay locked until `trx` ends. */
+  async #refuseLastAdmin(trx: Kysely<Database>, userId: string): Promise<void> {
+    const admins = await trx
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .where('disabled_at', 'is', null)
+      .forUpdate()
+      .execute();
+    if (admins.length === 1 && admins[0]!.id === userId)
+      throw new AtelierError(
+        'LAST_ADMIN',
+        'This is the last enabled administrator: make another user an administrator first.',
+        { details: { userId } },
+      );
   }
 
   /**
@@ -208,21 +229,7 @@ export class AdminService {
    */
   async setUserRole(actor: Actor, userId: string, role: UserRole): Promise<UserRecord> {
     return this.#db.transaction().execute(async (trx) => {
-      if (role !== 'admin') {
-        const admins = await trx
-          .selectFrom('users')
-          .select('id')
-          .where('role', '=', 'admin')
-          .where('disabled_at', 'is', null)
-          .forUpdate()
-          .execute();
-        if (admins.length === 1 && admins[0]!.id === userId)
-          throw new AtelierError(
-            'LAST_ADMIN',
-            'This is the last enabled administrator: make another user an administrator first.',
-            { details: { userId } },
-          );
-      }
+      if (role !== 'admin') await this.#refuseLastAdmin(trx, userId);
       const user = await this.#accounts.setRole(userId, role, trx); // USER_NOT_FOUND
       await audit(trx, actor, 'user.role', { type: 'user', id: userId }, { role });
       return user;

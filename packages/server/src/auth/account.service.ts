@@ -207,21 +207,32 @@ export class AccountService {
 
   /**
    * Disables (signing the user out everywhere at once) or enables an account. A disabled user
-   * cannot sign in and their tokens stop working; their images and jobs stay.
+   * cannot sign in and their tokens stop working; their images and jobs stay. `inTransaction` runs
+   * in the change's transaction, before it (AdminService checks the last administrator and writes
+   * the audit entry there); the sessions end after it commits.
    *
    * @throws AtelierError USER_NOT_FOUND
    */
-  async setDisabled(userId: string, disabled: boolean): Promise<UserRecord> {
+  async setDisabled(
+    userId: string,
+    disabled: boolean,
+    inTransaction?: (trx: Kysely<Database>) => Promise<void>,
+  ): Promise<UserRecord> {
     checkUserId(userId);
-    const row = await this.#db
-      .updateTable('users')
-      .set({
-        disabled_at: disabled ? sql<Date>`coalesce(disabled_at, ${this.#clock.now()})` : null,
-      })
-      .where('id', '=', userId)
-      .returning(USER_RECORD_COLUMNS)
-      .executeTakeFirst();
-    if (!row) throw notFound();
+    const row = await this.#db.transaction().execute(async (trx) => {
+      await inTransaction?.(trx);
+      const updated = await trx
+        .updateTable('users')
+        .set({
+          disabled_at: disabled ? sql<Date>`coalesce(disabled_at, ${this.#clock.now()})` : null,
+        })
+        .where('id', '=', userId)
+        .returning(USER_RECORD_COLUMNS)
+        .executeTakeFirst();
+      if (!updated) throw notFound(); // rolls back what inTransaction wrote
+      return updated;
+    });
+    // After the commit: ending the sessions bumps the user's row, which the transaction held.
     if (disabled) await this.#sessions.invalidateAllForUser(userId);
     return toUserRecord(row);
   }
