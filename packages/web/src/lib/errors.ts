@@ -31,6 +31,7 @@ const SENTENCES: Partial<Record<string, string>> = {
   PLUGIN_DISABLED: 'An administrator turned this style off.',
   PLUGIN_TIMEOUT: 'The style took too long on this picture and was stopped.',
   PLUGIN_FAILED: 'The style failed on this picture.',
+  PLUGIN_OUT_OF_MEMORY: 'The style needed more memory than allowed on this picture. Try a smaller one.',
   PARAMS_INVALID: 'Some settings are out of range.',
   OUTPUT_TOO_LARGE_FOR_FORMAT: 'The result is too large for this format. Pick another format.',
   USER_NOT_FOUND: 'No such user.',
@@ -40,6 +41,11 @@ const SENTENCES: Partial<Record<string, string>> = {
   REQUEST_TIMEOUT: 'The request took too long. Try again.',
   INTERNAL: 'Something went wrong on our side. Try again; if it keeps happening, tell an administrator.',
 };
+
+/** The sentence for an API code (e.g. a failed job's `error.code`), when the app has one. */
+export function sentenceFor(code: string): string | undefined {
+  return SENTENCES[code];
+}
 
 /** The API code of an error, when it has one. */
 export function codeOf(error: unknown): string | undefined {

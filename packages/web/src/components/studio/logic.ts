@@ -3,6 +3,7 @@
  * preview, the "params" search value, job inputs and the sentences of a render's outcome.
  */
 import type { AtelierInputs } from '@atelier/client';
+import { sentenceFor } from '../../lib/errors.ts';
 
 /** JSON with object keys sorted: the same parameters give the same key whatever their order. */
 export function stableKey(value: unknown): string {
@@ -97,21 +98,6 @@ export function percentOf(progress: number): number {
   return Math.min(100, Math.max(0, Math.round(progress * 100)));
 }
 
-const JOB_SENTENCES: Partial<Record<string, string>> = {
-  PLUGIN_TIMEOUT: 'The style took too long on this picture and was stopped.',
-  PLUGIN_FAILED: 'The style failed on this picture.',
-  PLUGIN_DISABLED: 'An administrator turned this style off.',
-  PLUGIN_NOT_FOUND: 'This style is not installed.',
-  PARAMS_INVALID: 'Some settings are out of range.',
-  OUTPUT_TOO_LARGE_FOR_FORMAT: 'The result is too large for this format. Pick another format.',
-  IMAGE_CORRUPT: 'The file is damaged or truncated and cannot be opened.',
-  IMAGE_NOT_FOUND: 'This image no longer exists.',
-  IMAGE_TOO_MANY_PIXELS: 'The picture has too many pixels.',
-  STORAGE_QUOTA_EXCEEDED: 'Your storage is full. Delete some images to make room.',
-  STORAGE_FAILED: 'Storage is unavailable right now. Try again in a moment.',
-  INTERNAL: 'Something went wrong on our side. Try again; if it keeps happening, tell an administrator.',
-};
-
 /** What to tell the person when a render ended without a result. */
 export function outcomeSentence(
   status: 'failed' | 'cancelled',
@@ -119,7 +105,7 @@ export function outcomeSentence(
 ): string {
   if (status === 'cancelled' && (!error?.code || error.code === 'ABORTED'))
     return 'The render was cancelled.';
-  const sentence = error?.code ? JOB_SENTENCES[error.code] : undefined;
+  const sentence = error?.code ? sentenceFor(error.code) : undefined;
   if (sentence) return sentence;
   if (error?.message) return error.message;
   return status === 'cancelled' ? 'The render was cancelled.' : 'The render failed.';
