@@ -82,6 +82,8 @@ function watchStyles(client: AtelierClient) {
 }
 
 const anonymous = (url: string) => createAtelierClient({ url, EventSource });
+/** A signed-in session's client on the server at `url` (both processes share the database). */
+const session = (url: string, token: string) => createAtelierClient({ url, token, EventSource });
 
 describe('the types a frontend gets', () => {
   it('name the procedures as the server declares them', () => {
@@ -107,8 +109,9 @@ describe('the types a frontend gets', () => {
 describe('styles.onChange', () => {
   it('tells open sessions on every process within a second that an admin disabled a plugin; the listener goes with the stream', async () => {
     const baseline = [h.core.registry.listenerCount, other.core.registry.listenerCount];
-    const here = watchStyles(anonymous(h.url));
-    const there = watchStyles(anonymous(other.url));
+    const { token } = await h.signUp('watcher@example.org');
+    const here = watchStyles(session(h.url, token));
+    const there = watchStyles(session(other.url, token));
     try {
       // The first event comes at once: the version to refetch from.
       await eventually(
@@ -152,6 +155,21 @@ describe('styles.onChange', () => {
       5000,
       'the listeners to go',
     );
+  });
+});
+
+describe('styles.onChange without a session', () => {
+  it('is refused with AUTH_REQUIRED: a stream holds a connection, so only signed-in callers get one', async () => {
+    const baseline = h.core.registry.listenerCount;
+    const stream = watchStyles(anonymous(h.url));
+    try {
+      await eventually(async () => stream.errors.length > 0 || undefined, 5000, 'the refusal');
+      expect(stream.errors[0]).toMatchObject({ data: { atelierCode: 'AUTH_REQUIRED' } });
+      expect(stream.versions).toEqual([]);
+      expect(h.core.registry.listenerCount).toBe(baseline);
+    } finally {
+      stream.unsubscribe();
+    }
   });
 });
 

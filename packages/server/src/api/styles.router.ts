@@ -38,7 +38,7 @@ export const stylesRouter = router({
    * process applies it within milliseconds). Refetch `styles.list` on each event. `version`
    * counts this process's changes; the event id is the same number, as a string.
    */
-  onChange: publicProcedure
+  onChange: authedProcedure
     .input(z.object({ lastEventId: z.string().nullish() }).optional())
     .subscription(async function* ({ ctx, signal }) {
       for await (const version of registryRevisions(ctx.api.registry, signal))
