@@ -72,13 +72,50 @@ interface Named {
   readonly color: (style: string) => string;
 }
 
-function Numbers({ label, children }: { label: string; children: ReactNode }) {
+interface NumbersRow {
+  readonly key: string;
+  /** The row's header cell (a day, a style, a status). */
+  readonly head: ReactNode;
+  readonly cells: readonly ReactNode[];
+}
+
+/** A chart's numbers as a table behind "Show the numbers": the first column heads each row. */
+function Numbers({
+  label,
+  columns,
+  rows,
+}: {
+  label: string;
+  columns: readonly string[];
+  rows: readonly NumbersRow[];
+}) {
   return (
     <details className="stats-numbers">
       <summary>Show the numbers</summary>
       {/* Focusable, so a keyboard can scroll a table wider than the screen. */}
       <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
-        {children}
+        <table>
+          <caption className="visually-hidden">{label}</caption>
+          <thead>
+            <tr>
+              {columns.map((column, i) => (
+                <th scope="col" key={i}>
+                  {column}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.key}>
+                <th scope="row">{row.head}</th>
+                {row.cells.map((cell, i) => (
+                  <td key={i}>{cell}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </details>
   );
@@ -179,35 +216,21 @@ function JobsPerDay({
               <span>{axisDay(data.days[n - 1])}</span>
             </div>
           </div>
-          <Numbers label="Jobs per day and style (days with jobs)">
-            <table>
-              <caption className="visually-hidden">Jobs per day and style (days with jobs)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Day</th>
-                  {data.styles.map((style) => (
-                    <th scope="col" key={style}>
-                      {name(style)}
-                    </th>
-                  ))}
-                  <th scope="col">Total</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.days.map((day, d) =>
-                  data.totals[d] ? (
-                    <tr key={day}>
-                      <th scope="row">{day}</th>
-                      {data.styles.map((style, s) => (
-                        <td key={style}>{data.counts[d]?.[s] ?? 0}</td>
-                      ))}
-                      <td>{data.totals[d]}</td>
-                    </tr>
-                  ) : null,
-                )}
-              </tbody>
-            </table>
-          </Numbers>
+          <Numbers
+            label="Jobs per day and style (days with jobs)"
+            columns={['Day', ...data.styles.map(name), 'Total']}
+            rows={data.days.flatMap((day, d) =>
+              data.totals[d]
+                ? [
+                    {
+                      key: day,
+                      head: day,
+                      cells: [...data.styles.map((_, s) => data.counts[d]?.[s] ?? 0), data.totals[d]],
+                    },
+                  ]
+                : [],
+            )}
+          />
         </>
       )}
     </figure>
@@ -249,25 +272,11 @@ function JobsByStyle({ stats, name, color }: Named & { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers label="Jobs by style">
-            <table>
-              <caption className="visually-hidden">Jobs by style</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Style</th>
-                  <th scope="col">Jobs</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => (
-                  <tr key={r.style}>
-                    <th scope="row">{name(r.style)}</th>
-                    <td>{r.count}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </Numbers>
+          <Numbers
+            label="Jobs by style"
+            columns={['Style', 'Jobs']}
+            rows={rows.map((r) => ({ key: r.style, head: name(r.style), cells: [r.count] }))}
+          />
         </>
       )}
     </figure>
@@ -316,25 +325,11 @@ function SuccessRateChart({ stats }: { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers label="Jobs by outcome">
-            <table>
-              <caption className="visually-hidden">Jobs by outcome</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Status</th>
-                  <th scope="col">Jobs</th>
-                </tr>
-              </thead>
-              <tbody>
-                {STATUSES.map((status) => (
-                  <tr key={status}>
-                    <th scope="row">{status}</th>
-                    <td>{stats.outcomes[status]}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </Numbers>
+          <Numbers
+            label="Jobs by outcome"
+            columns={['Status', 'Jobs']}
+            rows={STATUSES.map((status) => ({ key: status, head: status, cells: [stats.outcomes[status]] }))}
+          />
         </>
       )}
     </figure>
@@ -366,31 +361,15 @@ function ProcessingTime({ stats, name, color }: Named & { stats: Stats }) {
               </li>
             ))}
           </ul>
-          <Numbers label="Processing time per style">
-            <table>
-              <caption className="visually-hidden">Processing time per style</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Style</th>
-                  <th scope="col">Jobs</th>
-                  <th scope="col">p50</th>
-                  <th scope="col">p90</th>
-                  <th scope="col">p99</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => (
-                  <tr key={r.style}>
-                    <th scope="row">{name(r.style)}</th>
-                    <td>{r.jobs}</td>
-                    <td>{formatMs(r.p50)}</td>
-                    <td>{formatMs(r.p90)}</td>
-                    <td>{formatMs(r.p99)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </Numbers>
+          <Numbers
+            label="Processing time per style"
+            columns={['Style', 'Jobs', 'p50', 'p90', 'p99']}
+            rows={rows.map((r) => ({
+              key: r.style,
+              head: name(r.style),
+              cells: [r.jobs, formatMs(r.p50), formatMs(r.p90), formatMs(r.p99)],
+            }))}
+          />
         </>
       )}
     </figure>
