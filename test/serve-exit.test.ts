@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll } from './cleanups.ts';
-import { spawnServe } from './serve-process.ts';
+import { serveEnv, spawnServe } from './serve-process.ts';
 
 const leakyPlugins = fileURLToPath(new URL('./fixtures/leaky-plugins/', import.meta.url));
 let database: TestDatabase;
@@ -30,15 +30,11 @@ describe('atelier serve on SIGTERM', () => {
     async () => {
       const server = spawnServe({
         cwd: dir,
-        env: {
-          ...process.env,
-          DATABASE_URL: database.url,
-          ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+        env: serveEnv(database, dir, {
           ATELIER_PLUGIN_DIR: leakyPlugins,
           ATELIER_THREADS: '1',
-          PORT: '0',
           ATELIER_LOG_LEVEL: 'info',
-        },
+        }),
         args: ['--no-worker'],
         defer,
       });
@@ -60,14 +56,11 @@ describe('atelier worker on SIGTERM', () => {
       const worker = spawnServe({
         command: 'worker',
         cwd: dir,
-        env: {
-          ...process.env,
-          DATABASE_URL: database.url,
-          ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+        env: serveEnv(database, dir, {
           ATELIER_PLUGIN_DIR: leakyPlugins,
           ATELIER_THREADS: '1',
           ATELIER_LOG_LEVEL: 'info',
-        },
+        }),
         defer,
       });
       await worker.waitFor(/worker ready/);

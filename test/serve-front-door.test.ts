@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll } from './cleanups.ts';
-import { registerOver, spawnServe } from './serve-process.ts';
+import { registerOver, serveEnv, spawnServe } from './serve-process.ts';
 
 const METRICS_TOKEN = 'serve-metrics-token-0123456789ab';
 let database: TestDatabase;
@@ -25,14 +25,7 @@ beforeAll(async () => {
 function serve(env: Record<string, string>) {
   return spawnServe({
     cwd: dir,
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
-      PORT: '0',
-      ATELIER_LOG_LEVEL: 'warn',
-      ...env,
-    },
+    env: serveEnv(database, dir, { ATELIER_LOG_LEVEL: 'warn', ...env }),
     args: ['--no-worker'],
     defer,
   });

@@ -22,6 +22,24 @@ export interface ServeProcess {
 }
 
 /**
+ * The environment of a served test process: this process's, the test database, storage under
+ * `dir`, any free port (`worker` listens on none), then `extra`.
+ */
+export function serveEnv(
+  database: { readonly url: string },
+  dir: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: database.url,
+    ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+    PORT: '0',
+    ...extra,
+  };
+}
+
+/**
  * Starts `atelier serve` (or another long-running command: `worker`) with `args`; `defer` kills it
  * (SIGKILL) if it is still running then.
  */

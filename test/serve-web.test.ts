@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll } from './cleanups.ts';
-import { spawnServe } from './serve-process.ts';
+import { serveEnv, spawnServe } from './serve-process.ts';
 
 const INDEX =
   '<!doctype html><html><head><script type="module" src="/assets/index-Bx1y2z.js"></script></head><body><div id="root"></div></body></html>';
@@ -31,15 +31,7 @@ beforeAll(async () => {
 function serve(env: Record<string, string>) {
   return spawnServe({
     cwd: dir,
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
-      PORT: '0',
-      ATELIER_LOG_LEVEL: 'info',
-      ATELIER_WEB: 'on',
-      ...env,
-    },
+    env: serveEnv(database, dir, { ATELIER_LOG_LEVEL: 'info', ATELIER_WEB: 'on', ...env }),
     args: ['--no-worker'],
     defer,
   });

@@ -10,7 +10,7 @@ import { createTestDatabase } from '@atelier/db';
 import type { Defer } from '../cleanups.ts';
 import { openTempDir } from '../cleanups.ts';
 import { root } from '../helpers.ts';
-import { spawnServe } from '../serve-process.ts';
+import { serveEnv, spawnServe } from '../serve-process.ts';
 import type { ServeProcess } from '../serve-process.ts';
 
 const exec = promisify(execFile);
@@ -50,12 +50,8 @@ export async function startWebServer(
   const database = await createTestDatabase(inject('pgAdminUrl'));
   defer(() => database.drop());
   const dir = await openTempDir('atelier-web-', defer);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+  const env = serveEnv(database, dir, {
     ATELIER_PLUGIN_DIR: path.join(dir, 'plugins'),
-    PORT: '0',
     ATELIER_LOG_LEVEL: 'warn',
     // The built app at / (spawnServe turns it off unless asked: most tests need the API alone).
     ATELIER_WEB: 'on',
@@ -66,7 +62,7 @@ export async function startWebServer(
     ATELIER_QUOTA_PREVIEWS_PER_MINUTE: '100000',
     ATELIER_QUOTA_JOBS_PER_HOUR: '100000',
     ...options.env,
-  };
+  });
   const serve = spawnServe({
     cwd: dir,
     env,
