@@ -167,6 +167,28 @@ export const ERROR_CODES = {
     status: 403,
     hint: 'Your stored images and results fill your storage quota; delete some or ask an administrator.',
   },
+  // Paid HD (docs/payments.md).
+  PAYMENT_REQUIRED: {
+    status: 402,
+    hint: "The full-resolution (HD) result is unlocked by a payment; `details.price` is the price, payments.createCheckout opens Stripe's checkout.",
+  },
+  PAYMENT_NOT_FOUND: { status: 404, hint: 'No payment has this id (or it is not yours).' },
+  PAYMENTS_DISABLED: {
+    status: 404,
+    hint: 'Payments are off on this server (no STRIPE_SECRET_KEY); HD results are free.',
+  },
+  PAYMENTS_CONFIG_INVALID: {
+    status: 500,
+    hint: 'STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET or ATELIER_HD_PRICE is malformed or was refused by Stripe; fix it (docs/payments.md).',
+  },
+  PAYMENT_PROVIDER_FAILED: {
+    status: 503,
+    hint: 'Stripe could not be reached or refused the checkout; try again (a retry never charges twice).',
+  },
+  WEBHOOK_SIGNATURE_INVALID: {
+    status: 400,
+    hint: 'The Stripe-Signature header is missing, does not match STRIPE_WEBHOOK_SECRET, or is older than 5 minutes.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,6 +8,7 @@ export { createTestDatabase } from './testing.ts';
 export type { TestDatabase } from './testing.ts';
 export type * from './schema.ts';
 export { isUuid } from './ids.ts';
+export { exactCreatedAt, olderThan, pageOf } from './pages.ts';
 export { precompile } from './precompile.ts';
 export { prepareStatement, preparedStatements, PreparingPool, PreparingPoolClient } from './prepared.ts';
 export type { PrecompiledQuery, QueryExecutor } from './precompile.ts';

@@ -25,6 +25,7 @@ const ALL = [
   '0003-sessions',
   '0004-quotas',
   '0005-private-cache-and-url-epoch',
+  '0006-payments',
 ];
 
 describe('migrations', () => {
@@ -46,6 +47,9 @@ describe('migrations', () => {
       ]),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await tables(db)).toEqual(expect.arrayContaining(['payments', 'stripe_events']));
+    expect(await migrateDown(db)).toBe('0006-payments');
+    expect(await tables(db)).not.toContain('payments');
     expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
     expect(await tables(db)).toContain('usage_events');
     expect(await migrateDown(db)).toBe('0004-quotas');
@@ -74,6 +78,7 @@ describe('migrations', () => {
     try {
       const db = other.db;
       await migrateUp(db);
+      expect(await migrateDown(db)).toBe('0006-payments');
       expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
       // Data as 0003 left it: one entry per plan and input, whoever made it.
       const [a, b, c] = (
@@ -101,7 +106,7 @@ describe('migrations', () => {
         values ('p1', 'in', 'results/k1', 10, 1, 1, 'png'), ('p2', 'in', 'results/k2', 10, 1, 1, 'png')`.execute(
         db,
       );
-      expect(await migrateUp(db)).toEqual(['0005-private-cache-and-url-epoch']);
+      expect(await migrateUp(db)).toEqual(['0005-private-cache-and-url-epoch', '0006-payments']);
       const rows = await sql<{ owner_id: string; plan_hash: string; output_key: string }>`
         select owner_id, plan_hash, output_key from results order by owner_id`.execute(db);
       expect(rows.rows).toEqual(
@@ -110,6 +115,7 @@ describe('migrations', () => {
       const epochs = await sql<{ session_epoch: number }>`select session_epoch from users`.execute(db);
       expect(epochs.rows.map((r) => r.session_epoch)).toEqual([0, 0, 0]);
       // And back: one entry per plan and input again.
+      expect(await migrateDown(db)).toBe('0006-payments');
       expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
       const back = await sql<{ plan_hash: string }>`select plan_hash from results`.execute(db);
       expect(back.rows).toEqual([{ plan_hash: 'p1' }]);

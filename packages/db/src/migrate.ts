@@ -7,6 +7,7 @@ import * as jobEvents from './migrations/0002-job-events.ts';
 import * as sessions from './migrations/0003-sessions.ts';
 import * as quotas from './migrations/0004-quotas.ts';
 import * as privateCache from './migrations/0005-private-cache-and-url-epoch.ts';
+import * as payments from './migrations/0006-payments.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-sessions': sessions,
   '0004-quotas': quotas,
   '0005-private-cache-and-url-epoch': privateCache,
+  '0006-payments': payments,
 };
 
 // Generic over the schema: migrations build their own tables, whatever the caller's database type.

@@ -81,6 +81,53 @@ export interface JobsTable {
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
   updated_at: Timestamp;
+  /** When the full-resolution result was unlocked (paid, or granted); null while locked. */
+  hd_unlocked_at: NullableTimestamp;
+  hd_unlock_source: ColumnType<
+    HdUnlockSource | null,
+    HdUnlockSource | null | undefined,
+    HdUnlockSource | null
+  >;
+  /** The payment that unlocked it (a refund of that payment locks it again). */
+  hd_payment_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type HdUnlockSource = 'payment' | 'grant';
+
+export type PaymentStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'refunded';
+
+/** One attempt to pay for a job's HD result through a Stripe Checkout Session. */
+export interface PaymentsTable {
+  id: Generated<string>;
+  user_id: string | null;
+  job_id: string | null;
+  /** 1 for a job's first checkout, then one more for each after an expired or failed one. */
+  attempt: number;
+  amount: number;
+  currency: string;
+  status: ColumnType<PaymentStatus, PaymentStatus | undefined, PaymentStatus>;
+  /** Sent to Stripe with the session's creation: a retry gets the same session. */
+  idempotency_key: string;
+  stripe_session_id: string | null;
+  stripe_payment_intent_id: string | null;
+  checkout_url: string | null;
+  success_url: string;
+  cancel_url: string;
+  session_expires_at: NullableTimestamp;
+  failure_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  settled_at: NullableTimestamp;
+}
+
+/** A verified Stripe webhook event, stored when applied: each id is applied once. */
+export interface StripeEventsTable {
+  id: string;
+  type: string;
+  object_id: string | null;
+  payment_intent: string | null;
+  outcome: ColumnType<string, string | undefined, string>;
+  received_at: CreatedAt;
 }
 
 /**
@@ -159,9 +206,12 @@ export interface Database {
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
   usage_events: UsageEventsTable;
+  payments: PaymentsTable;
+  stripe_events: StripeEventsTable;
 }
 
 export type User = Selectable<UsersTable>;
 export type Image = Selectable<ImagesTable>;
 export type Job = Selectable<JobsTable>;
+export type Payment = Selectable<PaymentsTable>;
 export type LoginThrottleRow = Selectable<LoginThrottleTable>;

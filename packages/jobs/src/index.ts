@@ -12,7 +12,15 @@ export { JobService, eventOf } from './job-service.ts';
 export type { JobServiceOptions, ListJobs, SubmitJob } from './job-service.ts';
 export { DEAD_LETTER_QUEUE, RENDER_QUEUE, createJobQueue } from './queue.ts';
 export type { JobQueue, JobQueueOptions, QueueCounts, QueuePolicyOptions, RenderPayload } from './queue.ts';
-export { TERMINAL_STATUSES, originalKey, resultKey, toImageRecord, toJobRecord } from './records.ts';
+export {
+  TERMINAL_STATUSES,
+  freeCopyKey,
+  freeCopySource,
+  originalKey,
+  resultKey,
+  toImageRecord,
+  toJobRecord,
+} from './records.ts';
 export type { ImageRecord, JobRecord } from './records.ts';
 export { RenderWorker } from './render-worker.ts';
 export type { RenderWorkerOptions } from './render-worker.ts';

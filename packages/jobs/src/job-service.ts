@@ -20,13 +20,21 @@ import type {
   Storage,
 } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
-import { isUuid, precompile } from '@atelier/db';
+import { exactCreatedAt, isUuid, olderThan, pageOf, precompile } from '@atelier/db';
 import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, bossOf, enqueueRender } from './queue.ts';
 import type { JobQueue } from './queue.ts';
-import { TERMINAL_STATUSES, originalKey, resultKeyParts, toImageRecord, toJobRecord } from './records.ts';
+import {
+  TERMINAL_STATUSES,
+  freeCopyKey,
+  freeCopySource,
+  originalKey,
+  resultKeyParts,
+  toImageRecord,
+  toJobRecord,
+} from './records.ts';
 import type { ImageRecord, JobRecord } from './records.ts';
 import { usageCost } from './quotas.ts';
 import type { QuotaService } from './quotas.ts';
@@ -43,6 +51,11 @@ export interface JobServiceOptions {
   /** Attempts a job gets, the first included (must match the queue's retryLimit + 1). @default 3 */
   readonly maxAttempts?: number;
   readonly logger?: Logger;
+  /**
+   * The long side of results' free copies (paid HD, {@link freeCopyKey}): deleting a result
+   * deletes its copy of this size too (copies of other sizes go with `collectOrphans`).
+   */
+  readonly freeMaxSide?: number;
 }
 
 /** What {@link JobService.submit} takes. */
@@ -72,44 +85,6 @@ export interface ListJobs {
   readonly limit?: number;
   /** `nextCursor` of the previous page. */
   readonly cursor?: string;
-}
-
-/**
- * The exact creation time of a row, for its page cursor: Postgres keeps microseconds, a JS Date
- * only milliseconds, and a cursor cut to milliseconds would skip rows created in the same one.
- */
-const exactCreatedAt = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}Z$/;
-
-function encodeCursor(row: { cursor_at: string; id: string }): string {
-  return Buffer.from(`${row.cursor_at}|${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!createdAt || !CURSOR_TIME.test(createdAt) || !id || !isUuid(id) || rest.length > 0)
-    throw new AtelierError(
-      'CURSOR_INVALID',
-      "The page cursor is malformed: pass a page's nextCursor back as it is, or none for the first page.",
-    );
-  return { createdAt, id };
-}
-
-/** Rows older than the cursor in (created_at, id) order: keyset pagination that new rows never shift. */
-function olderThan(cursor: string) {
-  const { createdAt, id } = decodeCursor(cursor);
-  return sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`;
-}
-
-/** One page of `limit` rows (the query fetched one more, to know whether another page follows). */
-function pageOf<Row extends { cursor_at: string; id: string }, T>(
-  rows: Row[],
-  limit: number,
-  map: (row: Row) => T,
-): { items: T[]; nextCursor: string | null } {
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return { items: page.map(map), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
 }
 
 /** The event a job row describes now: the same payload the database publishes on each change. */
@@ -142,6 +117,7 @@ export class JobService {
   readonly #limits: Partial<PlanLimits>;
   readonly #maxAttempts: number;
   readonly #logger: Logger;
+  readonly #freeMaxSide: number | undefined;
 
   constructor(options: JobServiceOptions) {
     this.#db = options.db;
@@ -159,6 +135,7 @@ export class JobService {
     this.#limits = options.limits ?? {};
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#logger = options.logger ?? silentLogger;
+    this.#freeMaxSide = options.freeMaxSide;
   }
 
   /** Finds or creates the user with this email (the CLI's operator account, for one). */
@@ -278,7 +255,7 @@ export class JobService {
     let query = this.#db
       .selectFrom('images')
       .selectAll()
-      .select(exactCreatedAt.as('cursor_at'))
+      .select(exactCreatedAt().as('cursor_at'))
       .where('owner_id', '=', args.ownerId)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -457,7 +434,7 @@ export class JobService {
     let query = this.#db
       .selectFrom('jobs')
       .selectAll()
-      .select(exactCreatedAt.as('cursor_at'))
+      .select(exactCreatedAt().as('cursor_at'))
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit + 1);
@@ -592,6 +569,8 @@ export class JobService {
     if (await this.#referenced(key, false)) return;
     await this.#db.deleteFrom('results').where('output_key', '=', key).execute();
     await this.#storage.delete(key);
+    const copy = this.#freeMaxSide === undefined ? undefined : freeCopyKey(key, this.#freeMaxSide);
+    if (copy) await this.#storage.delete(copy);
   }
 
   /**
@@ -623,16 +602,18 @@ export class JobService {
 
   /**
    * Removes stored files that no image, job or cache entry refers to and that are older than
-   * `olderThanMs` (a younger file may belong to an upload whose row is being written). Returns the
-   * keys removed.
+   * `olderThanMs` (a younger file may belong to an upload whose row is being written), and free
+   * copies (`free/`) whose result is gone. Returns the keys removed.
    */
   async collectOrphans(olderThanMs = 3600_000): Promise<string[]> {
     const removed: string[] = [];
     const cutoff = Date.now() - olderThanMs;
-    for (const prefix of ['originals/', 'results/']) {
+    for (const prefix of ['originals/', 'results/', 'free/']) {
       for await (const object of this.#storage.list(prefix)) {
         if (object.modified.getTime() > cutoff) continue;
-        const used = await this.#referenced(object.key, true);
+        // A free copy lives as long as the result it was made from.
+        const source = prefix === 'free/' ? freeCopySource(object.key) : object.key;
+        const used = source !== undefined && (await this.#referenced(source, true));
         if (!used) {
           await this.#storage.delete(object.key);
           removed.push(object.key);

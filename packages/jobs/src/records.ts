@@ -1,5 +1,5 @@
 import { OUTPUT_EXTENSIONS } from '@atelier/core';
-import type { Image, Job, JobStatus, JobTimings } from '@atelier/db';
+import type { HdUnlockSource, Image, Job, JobStatus, JobTimings } from '@atelier/db';
 
 /** A job as services and the API return it: plain data, never a database row. */
 export interface JobRecord {
@@ -29,6 +29,9 @@ export interface JobRecord {
   readonly createdAt: Date;
   readonly startedAt: Date | null;
   readonly finishedAt: Date | null;
+  /** When the full-resolution result was unlocked (paid or granted); null while it is not. */
+  readonly hdUnlockedAt: Date | null;
+  readonly hdUnlockSource: HdUnlockSource | null;
 }
 
 /** An uploaded original. */
@@ -77,6 +80,8 @@ export function toJobRecord(row: Job): JobRecord {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    hdUnlockedAt: row.hd_unlocked_at ?? null,
+    hdUnlockSource: row.hd_unlock_source ?? null,
   };
 }
 
@@ -112,4 +117,21 @@ export function resultKey(planHash: string, inputSha256: string, format: string)
 export function resultKeyParts(key: string): { planHash: string; inputSha256: string } | undefined {
   const match = /^results\/[0-9a-f]{2}\/([0-9a-f]+)\/([0-9a-f]+)\.[a-z0-9]+$/.exec(key);
   return match ? { planHash: match[1]!, inputSha256: match[2]! } : undefined;
+}
+
+/**
+ * Where the free (downscaled) copy of result `outputKey` fitted inside `maxSide` is kept: beside
+ * nothing else, under `free/<maxSide>/`, so that it is found again without a row and swept (by
+ * {@link freeCopySource}) once its result is gone. Undefined for a key that is not a result's.
+ */
+export function freeCopyKey(outputKey: string, maxSide: number): string | undefined {
+  return outputKey.startsWith('results/')
+    ? `free/${maxSide}/${outputKey.slice('results/'.length)}`
+    : undefined;
+}
+
+/** The result a {@link freeCopyKey} was made from; undefined for any other key. */
+export function freeCopySource(key: string): string | undefined {
+  const match = /^free\/\d+\/(.+)$/.exec(key);
+  return match ? `results/${match[1]!}` : undefined;
 }

@@ -7,13 +7,11 @@ import type { JobQueue, JobRecord, QueueCounts, QuotaOverrides, QuotaStatus } fr
 import { AccountService } from './auth/index.ts';
 import type { UserRecord } from './auth/index.ts';
 
+import { audit } from './audit.ts';
+import type { Actor } from './audit.ts';
 import { TOKENS, injectable } from './tokens.ts';
 
-/** Who acts: the administrator and the request, recorded with every action in the audit log. */
-export interface Actor {
-  readonly id: string;
-  readonly requestId: string;
-}
+export type { Actor } from './audit.ts';
 
 /** A plugin as administrators see it: enabled or not, with how many jobs used it. */
 export interface PluginUsage {
@@ -308,23 +306,3 @@ injectable(AdminService, [
   AccountService,
   QuotaService,
 ]);
-
-/** Records an admin action (in `db`, which may be the action's transaction). */
-async function audit(
-  db: Kysely<Database>,
-  actor: Actor,
-  action: string,
-  target: { readonly type: string; readonly id: string | null },
-  details: Record<string, unknown> = {},
-): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      actor_id: actor.id,
-      action,
-      target_type: target.type,
-      target_id: target.id,
-      details: JSON.stringify({ ...details, requestId: actor.requestId }),
-    })
-    .execute();
-}

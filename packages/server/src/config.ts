@@ -58,11 +58,39 @@ const envSchema = z.object({
     .pipe(z.enum(['on', 'off'], { message: 'on or off' }))
     .optional(),
   ATELIER_WEB_DIR: z.string().min(1).optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .trim()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$/, 'a Stripe secret key (sk_test_…, sk_live_…, or a restricted rk_…)')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .regex(/^whsec_[A-Za-z0-9+/=_-]{8,}$/, "a webhook endpoint's signing secret (whsec_…)")
+    .optional(),
+  ATELIER_HD_PRICE: z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d{0,8}\s+[A-Za-z]{3}$/, 'an amount in the currency\'s smallest unit and its ISO code, like "199 usd"')
+    .optional(),
+  ATELIER_FREE_MAX_SIDE: z.coerce.number().int().min(64).max(65535).optional(),
+  ATELIER_STRIPE_API_URL: z
+    .url()
+    .refine((u) => /^https?:\/\/[^/]+\/?$/i.test(u), 'an origin like http://127.0.0.1:12111 (no path)')
+    .optional(),
   ATELIER_URL_SECRET: z
     .string()
     .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
     .optional(),
 });
+
+const PAYMENT_VARIABLES = new Set([
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'ATELIER_HD_PRICE',
+  'ATELIER_FREE_MAX_SIDE',
+  'ATELIER_STRIPE_API_URL',
+]);
 
 /**
  * Where `pnpm --filter @atelier/web build` puts the web app: `packages/web/dist` of this checkout,
@@ -119,6 +147,8 @@ export interface AtelierConfig {
     /** The built app (`ATELIER_WEB_DIR`). @default packages/web/dist beside this package */
     dir: string;
   };
+  /** Paid HD through Stripe (docs/payments.md); off without STRIPE_SECRET_KEY. */
+  readonly payments: PaymentsConfig;
   /** Per-user quotas' server defaults (0: no limit); unset fields take DEFAULT_QUOTAS. */
   readonly quotas: {
     storedBytes?: number;
@@ -138,6 +168,20 @@ export interface AtelierConfig {
   };
 }
 
+/** Paid HD: the Stripe keys (none: payments off, HD free), the price and the free size. */
+export interface PaymentsConfig {
+  /** `STRIPE_SECRET_KEY`; undefined means payments are off. */
+  readonly secretKey: string | undefined;
+  /** `STRIPE_WEBHOOK_SECRET`: verifies `POST /webhooks/stripe`. */
+  readonly webhookSecret: string | undefined;
+  /** `ATELIER_HD_PRICE`, in the currency's smallest unit. @default { amount: 199, currency: 'usd' } */
+  readonly price: { readonly amount: number; readonly currency: string };
+  /** `ATELIER_FREE_MAX_SIDE`: the free file's long side when payments are on. @default 1024 */
+  readonly freeMaxSide: number;
+  /** `ATELIER_STRIPE_API_URL`: another Stripe API (a test fake, stripe-mock), as the SDK's host/port/protocol. */
+  readonly apiUrl: string | undefined;
+}
+
 /**
  * Reads the configuration from environment variables (see docs/operations.md). Bad values give
  * a `PLAN_INVALID`-free, clear `PARAMS_INVALID` error naming the variable.
@@ -145,7 +189,12 @@ export interface AtelierConfig {
 export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): AtelierConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new AtelierError('PARAMS_INVALID', `Bad environment: ${describeIssues(parsed.error.issues)}`);
+    // The payments' own variables get their own code: the start-up failure of a bad Stripe setup.
+    const payments = parsed.error.issues.every((i) => PAYMENT_VARIABLES.has(String(i.path[0])));
+    throw new AtelierError(
+      payments ? 'PAYMENTS_CONFIG_INVALID' : 'PARAMS_INVALID',
+      `Bad environment: ${describeIssues(parsed.error.issues)}`,
+    );
   }
   const e = parsed.data;
   const limits: AtelierConfig['limits'] = {};
@@ -200,6 +249,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       enabled: e.ATELIER_WEB !== 'off',
       dir: e.ATELIER_WEB_DIR === undefined ? DEFAULT_WEB_DIR : path.resolve(cwd, e.ATELIER_WEB_DIR),
     },
+    payments: paymentsOf(e),
     quotas: {
       ...(e.ATELIER_QUOTA_STORED_BYTES === undefined ? {} : { storedBytes: e.ATELIER_QUOTA_STORED_BYTES }),
       ...(e.ATELIER_QUOTA_JOBS_PER_HOUR === undefined ? {} : { jobsPerHour: e.ATELIER_QUOTA_JOBS_PER_HOUR }),
@@ -214,6 +264,31 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     root: cwd,
     ...(e.ATELIER_THREADS === undefined ? {} : { threads: e.ATELIER_THREADS }),
     limits,
+  };
+}
+
+/**
+ * The payments part: both Stripe secrets or neither (a secret key without its webhook secret could
+ * take money and never hear that it arrived).
+ */
+function paymentsOf(e: z.infer<typeof envSchema>): PaymentsConfig {
+  if (e.STRIPE_SECRET_KEY !== undefined && e.STRIPE_WEBHOOK_SECRET === undefined)
+    throw new AtelierError(
+      'PAYMENTS_CONFIG_INVALID',
+      'STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: payments would never hear that they succeeded. Set the webhook endpoint\'s signing secret (docs/payments.md), or unset both to turn payments off.',
+    );
+  if (e.STRIPE_SECRET_KEY === undefined && e.STRIPE_WEBHOOK_SECRET !== undefined)
+    throw new AtelierError(
+      'PAYMENTS_CONFIG_INVALID',
+      'STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not; set both to turn payments on, or neither.',
+    );
+  const [amount, currency] = (e.ATELIER_HD_PRICE ?? '199 usd').split(/\s+/);
+  return {
+    secretKey: e.STRIPE_SECRET_KEY,
+    webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    price: { amount: Number(amount), currency: currency!.toLowerCase() },
+    freeMaxSide: e.ATELIER_FREE_MAX_SIDE ?? 1024,
+    apiUrl: e.ATELIER_STRIPE_API_URL,
   };
 }
 

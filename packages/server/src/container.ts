@@ -18,6 +18,7 @@ import type { AtelierConfig } from './config.ts';
 import { HealthService } from './health.service.ts';
 import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
+import { PaymentsService, createStripeGateway } from './payments/index.ts';
 import { createRuntime } from './runtime.ts';
 import { StatsService } from './stats.service.ts';
 import { Lifecycle, TOKENS, globalContainer, instancePerContainerCachingFactory, resolve } from './tokens.ts';
@@ -89,6 +90,7 @@ export function registerServices(container: DependencyContainer): void {
       limits: config.limits,
       maxAttempts: config.queue.retryLimit + 1,
       logger: resolve(c, TOKENS.Logger),
+      freeMaxSide: config.payments.freeMaxSide,
     });
   });
   once(
@@ -101,6 +103,23 @@ export function registerServices(container: DependencyContainer): void {
         quotas: resolve(c, QuotaService),
       }),
   );
+  once(PaymentsService, (c) => {
+    const { payments } = resolve(c, TOKENS.Config);
+    return new PaymentsService({
+      db: db(c),
+      storage: resolve(c, TOKENS.Storage),
+      config: payments,
+      gateway:
+        payments.secretKey && payments.webhookSecret
+          ? createStripeGateway({
+              secretKey: payments.secretKey,
+              webhookSecret: payments.webhookSecret,
+              apiUrl: payments.apiUrl,
+            })
+          : undefined,
+      logger: resolve(c, TOKENS.Logger),
+    });
+  });
   // The server's own services declare their tokens (tokens.ts's injectable()).
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   container.register(AdminService, AdminService, scoped);

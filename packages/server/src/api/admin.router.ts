@@ -2,10 +2,13 @@ import { z } from 'zod';
 import type { Actor } from '../admin.service.ts';
 import type { ApiContext } from './context.ts';
 import { adminProcedure, router } from './trpc.ts';
-import { jobView } from './views.ts';
+import { jobView, paymentView } from './views.ts';
 import {
+  PAYMENT_STATUSES,
+  adminPaymentPageSchema,
   adminUserSchema,
   auditEntrySchema,
+  hdUnlockSchema,
   jobSchema,
   ownedJobSchema,
   pluginInfoSchema,
@@ -225,7 +228,11 @@ export const adminRouter = router({
     .input(z.object({ limit: z.number().int().min(1).max(200).default(50) }))
     .output(z.array(ownedJobSchema))
     .query(async ({ ctx, input }) =>
-      (await ctx.api.admin.failedJobs(input.limit)).map((j) => ({ ...jobView(j), ownerId: j.ownerId })),
+      (await ctx.api.admin.failedJobs(input.limit)).map((j) => ({
+        // Failed jobs have no result, so no HD access to describe.
+        ...jobView(j, null),
+        ownerId: j.ownerId,
+      })),
     ),
 
   retryJob: adminProcedure
@@ -240,7 +247,8 @@ export const adminRouter = router({
     })
     .input(z.object({ id: uuid }))
     .output(jobSchema)
-    .mutation(async ({ ctx, input }) => jobView(await ctx.api.admin.retryJob(actor(ctx), input.id))),
+    // A queued job has no result yet: no HD access to describe.
+    .mutation(async ({ ctx, input }) => jobView(await ctx.api.admin.retryJob(actor(ctx), input.id), null)),
 
   cancelJob: adminProcedure
     .meta({
@@ -254,7 +262,70 @@ export const adminRouter = router({
     })
     .input(z.object({ id: uuid }))
     .output(jobSchema)
-    .mutation(async ({ ctx, input }) => jobView(await ctx.api.admin.cancelJob(actor(ctx), input.id))),
+    .mutation(async ({ ctx, input }) => jobView(await ctx.api.admin.cancelJob(actor(ctx), input.id), null)),
+
+  /** Every user's payments, newest first, by status or user. */
+  payments: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/payments',
+        protect: true,
+        tags: ['admin'],
+        summary: "Every user's payments, newest first",
+      },
+    })
+    .input(
+      z.object({
+        limit: z.number().int().min(1).max(100).default(50),
+        cursor: z.string().nullish(),
+        status: z.enum(PAYMENT_STATUSES).optional(),
+        userId: uuid.optional(),
+      }),
+    )
+    .output(adminPaymentPageSchema)
+    .query(async ({ ctx, input }) => {
+      const page = await ctx.api.payments.list({
+        limit: input.limit,
+        ...(input.cursor ? { cursor: input.cursor } : {}),
+        ...(input.status ? { status: input.status } : {}),
+        ...(input.userId ? { userId: input.userId } : {}),
+      });
+      return {
+        items: page.items.map((p) => ({ ...paymentView(p), userId: p.userId, userEmail: p.userEmail })),
+        nextCursor: page.nextCursor,
+      };
+    }),
+
+  /** Unlocks a job's HD result without a payment (audited as hd.grant). */
+  grantHd: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/jobs/{jobId}/hd/grant',
+        protect: true,
+        tags: ['admin'],
+        summary: "Unlock a job's HD result without a payment",
+      },
+    })
+    .input(z.object({ jobId: z.string() }))
+    .output(hdUnlockSchema)
+    .mutation(({ ctx, input }) => ctx.api.payments.setUnlocked(actor(ctx), input.jobId, true)),
+
+  /** Locks a job's HD result again, whatever unlocked it (audited as hd.revoke). */
+  revokeHd: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/jobs/{jobId}/hd/revoke',
+        protect: true,
+        tags: ['admin'],
+        summary: "Lock a job's HD result again",
+      },
+    })
+    .input(z.object({ jobId: z.string() }))
+    .output(hdUnlockSchema)
+    .mutation(({ ctx, input }) => ctx.api.payments.setUnlocked(actor(ctx), input.jobId, false)),
 
   audit: adminProcedure
     .meta({

@@ -140,7 +140,14 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   await app.register(filesPlugin, {
     files: {
       getImage: (id, ownerId) => api.jobs.getImage(id, ownerId),
-      getJob: (id, ownerId) => api.jobs.get(id, ownerId),
+      getJob: async (id, ownerId) => {
+        const job = await api.jobs.get(id, ownerId);
+        return {
+          id: job.id,
+          ownerId: job.ownerId,
+          resultFile: (variant) => api.payments.resultFile(job, variant),
+        };
+      },
       stream: (key) => api.storage.stream(key),
       urlEpoch: (userId) => api.sessions.urlEpoch(userId),
     },

@@ -6,6 +6,7 @@ import { readSessionToken, sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
 import type { HealthService } from '../health.service.ts';
 import type { JobUpdatesService } from '../job-updates.service.ts';
+import type { PaymentsService } from '../payments/index.ts';
 import type { StatsService } from '../stats.service.ts';
 import type { PreviewService } from './preview.ts';
 import { toTRPCError } from './errors.ts';
@@ -22,6 +23,8 @@ export interface ApiServices {
   readonly updates: JobUpdatesService;
   readonly admin: AdminService;
   readonly stats: StatsService;
+  /** Paid HD: file access, Stripe Checkout, webhook events, grants. */
+  readonly payments: PaymentsService;
   /** Readiness (/readyz). */
   readonly health: HealthService;
   /** The plugins (the styles list). */
@@ -47,6 +50,8 @@ export interface ApiServices {
 export interface ContextRequest {
   readonly id: unknown;
   readonly ip: string;
+  /** 'http' or 'https' (behind a trusted proxy, what it was asked with). */
+  readonly protocol?: string | undefined;
   readonly headers: {
     readonly authorization?: string | undefined;
     readonly cookie?: string | undefined;
@@ -74,6 +79,11 @@ export interface ApiContext {
   readonly api: ApiServices;
   readonly requestId: string;
   readonly ip: string;
+  /**
+   * The origin browsers reach this API at: ATELIER_PUBLIC_URL's, or else the request's own
+   * (protocol and Host). Links the server hands out that lead back to it (Stripe's return URLs) use it.
+   */
+  readonly origin: string;
   /** The User-Agent header ('' when none), stored with the sessions it opens. */
   readonly userAgent: string;
   /** Sets a header of the response (Set-Cookie, Retry-After). */
@@ -138,6 +148,9 @@ export async function createContext(
     api,
     requestId: typeof req.id === 'string' ? req.id : randomUUID(),
     ip: req.ip,
+    origin:
+      api.publicOrigin ??
+      `${req.protocol === 'https' ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
     userAgent: req.headers['user-agent'] ?? '',
     setHeader: (name, value) => void res.header(name, value),
     user: validated?.user ?? null,

@@ -52,6 +52,8 @@ export interface RestErrorBody {
 export interface PlainErrorBody {
   readonly code: ErrorCode;
   readonly message: string;
+  /** What a program needs to act on it (a 402's price), when the error has any. */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** /readyz's body when not ready. */
@@ -84,7 +86,9 @@ export function errorBody(kind: keyof ErrorBodies, failure: Failure): ErrorBodie
   const { error } = failure;
   switch (kind) {
     case 'plain':
-      return { code: error.code, message: error.message };
+      return error.details === undefined
+        ? { code: error.code, message: error.message }
+        : { code: error.code, message: error.message, details: error.details };
     case 'readiness':
       return { ok: false, code: error.code, error: error.message };
     case 'trpc':

@@ -5,6 +5,7 @@ import { AdminService } from '../admin.service.ts';
 import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts';
 import { HealthService } from '../health.service.ts';
 import { JobUpdatesService } from '../job-updates.service.ts';
+import { PaymentsService } from '../payments/index.ts';
 import type { Services } from '../services.ts';
 import { StatsService } from '../stats.service.ts';
 import { TOKENS, resolve } from '../tokens.ts';
@@ -76,6 +77,7 @@ export async function createApiServices(
     updates: container.resolve(JobUpdatesService),
     admin: container.resolve(AdminService),
     stats: container.resolve(StatsService),
+    payments: container.resolve(PaymentsService),
     health: container.resolve(HealthService),
     registry: resolve(container, TOKENS.PluginRegistry),
     storage: resolve(container, TOKENS.Storage),

@@ -71,7 +71,7 @@ export const jobsRouter = router({
         quota: ctx.api.quotas,
         ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
       });
-      return jobView(job);
+      return jobView(job, ctx.api.payments.hd(job, ctx.user.role));
     }),
 
   get: authedProcedure
@@ -86,7 +86,10 @@ export const jobsRouter = router({
     })
     .input(z.object({ id: z.string() }))
     .output(jobSchema)
-    .query(async ({ ctx, input }) => jobView(await ctx.api.jobs.get(input.id, ctx.user.id))),
+    .query(async ({ ctx, input }) => {
+      const job = await ctx.api.jobs.get(input.id, ctx.user.id);
+      return jobView(job, ctx.api.payments.hd(job, ctx.user.role));
+    }),
 
   list: authedProcedure
     .meta({
@@ -119,10 +122,16 @@ export const jobsRouter = router({
         ...(input.createdAfter ? { createdAfter: new Date(input.createdAfter) } : {}),
         ...(input.createdBefore ? { createdBefore: new Date(input.createdBefore) } : {}),
       });
-      return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+      return {
+        items: page.items.map((job) => jobView(job, ctx.api.payments.hd(job, ctx.user.role))),
+        nextCursor: page.nextCursor,
+      };
     }),
 
-  /** A URL that downloads the result for 5 minutes without a session. */
+  /**
+   * A URL that downloads the result for 5 minutes without a session: the standard file, or with
+   * `variant: 'hd'` the full-resolution one (PAYMENT_REQUIRED while it is locked).
+   */
   downloadUrl: authedProcedure
     .meta({
       openapi: {
@@ -130,24 +139,27 @@ export const jobsRouter = router({
         path: '/jobs/{id}/download-url',
         protect: true,
         tags: ['jobs'],
-        summary: 'A signed URL that downloads the result for 5 minutes',
+        summary: 'A signed URL that downloads the result (standard or HD) for 5 minutes',
         errorResponses: {
           400: 'Invalid input',
           401: 'No session',
+          402: 'The HD result is locked until paid',
           403: 'Forbidden',
           404: 'No such job (or not yours)',
           409: 'The job has no result yet',
         },
       },
     })
-    .input(z.object({ id: z.string() }))
+    .input(z.object({ id: z.string(), variant: z.enum(['standard', 'hd']).default('standard') }))
     .output(downloadUrlSchema)
     .query(async ({ ctx, input }) => {
       const job = await ctx.api.jobs.get(input.id, ctx.user.id);
       if (!job.output)
         throw new AtelierError('JOB_NOT_FINISHED', `Job ${job.id} is ${job.status}; it has no result yet.`);
+      if (input.variant === 'hd') await ctx.api.payments.assertHdAllowed(job);
       const signer = { userId: ctx.user.id, epoch: ctx.session.epoch };
-      return { url: signPath(ctx.api.urlSecret, `/files/jobs/${job.id}`, signer) };
+      const path = `/files/jobs/${job.id}${input.variant === 'hd' ? '/hd' : ''}`;
+      return { url: signPath(ctx.api.urlSecret, path, signer) };
     }),
 
   cancel: authedProcedure
@@ -169,7 +181,10 @@ export const jobsRouter = router({
     })
     .input(z.object({ id: z.string() }))
     .output(jobSchema)
-    .mutation(async ({ ctx, input }) => jobView(await ctx.api.jobs.cancel(input.id, ctx.user.id))),
+    .mutation(async ({ ctx, input }) => {
+      const job = await ctx.api.jobs.cancel(input.id, ctx.user.id);
+      return jobView(job, ctx.api.payments.hd(job, ctx.user.role));
+    }),
 
   delete: authedProcedure
     .meta({

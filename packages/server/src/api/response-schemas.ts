@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PluginInfo } from '@atelier/core';
 import type { QuotaLimits, QuotaUsage } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
-import type { ApiImage, ApiJob } from './views.ts';
+import type { ApiImage, ApiJob, ApiPayment } from './views.ts';
 
 /** Also the values the routers' inputs accept, so a filter and a response name the same ones. */
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -16,6 +16,17 @@ export const PLUGIN_KINDS = ['style', 'transform', 'analysis'] as const;
 export const USER_ROLES = ['user', 'admin'] as const;
 
 const isoDate = z.string().meta({ format: 'date-time' });
+
+/** The states of a job's HD access and of a payment. */
+export const HD_STATES = ['free', 'locked', 'unlocked'] as const;
+export const PAYMENT_STATUSES = ['pending', 'paid', 'failed', 'expired', 'refunded'] as const;
+
+export const priceSchema = z
+  .object({
+    amount: z.number().int().meta({ description: "In the currency's smallest unit (cents)." }),
+    currency: z.string().meta({ description: 'ISO 4217, lower case.' }),
+  })
+  .meta({ id: 'Price' });
 /** A JSON object whose keys are not fixed (plugin parameters, JSON Schemas, audit details). */
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -90,6 +101,19 @@ const jobShape = {
     .nullable()
     .meta({ description: 'What ran: each step with its parameters (defaults filled in), and the output.' }),
   timings: timingsSchema.nullable(),
+  hd: z
+    .object({
+      state: z.enum(HD_STATES).meta({
+        description:
+          "`free`: /files/jobs/{id}/hd downloads (payments off, a small result, or an administrator's job); `unlocked`: paid or granted; `locked`: it answers 402 until paid.",
+      }),
+      price: priceSchema.nullable().meta({ description: 'The price of unlocking, while `locked`.' }),
+      standard: z
+        .object({ width: z.number().int(), height: z.number().int() })
+        .meta({ description: 'The size of the standard file, /files/jobs/{id}.' }),
+    })
+    .nullable()
+    .meta({ description: 'Access to the full-resolution (HD) result; null until there is a result.' }),
   createdAt: isoDate,
   startedAt: isoDate.nullable(),
   finishedAt: isoDate.nullable(),
@@ -258,3 +282,46 @@ export const quotaSchema = z
 
 /** An admin's view of one user's quota. */
 export const userQuotaSchema = quotaSchema.extend({ userId: z.string() });
+
+const paymentShape = {
+  id: z.string(),
+  jobId: z.string().nullable().meta({ description: 'Null once the job was deleted.' }),
+  amount: z.number().int(),
+  currency: z.string(),
+  status: z.enum(PAYMENT_STATUSES),
+  checkoutUrl: z
+    .string()
+    .nullable()
+    .meta({ description: "Stripe's hosted page, while the payment is pending and its checkout open." }),
+  failureReason: z.string().nullable(),
+  createdAt: isoDate,
+  settledAt: isoDate.nullable(),
+  expiresAt: isoDate.nullable().meta({ description: 'When the checkout closes.' }),
+} satisfies Record<keyof ApiPayment, z.ZodType>;
+export const paymentSchema = z.object(paymentShape).meta({ id: 'Payment' });
+export const paymentPageSchema = z.object({ items: z.array(paymentSchema), nextCursor });
+export const adminPaymentPageSchema = z.object({
+  items: z.array(paymentSchema.extend({ userId: z.string().nullable(), userEmail: z.string().nullable() })),
+  nextCursor,
+});
+export const paymentSettingsSchema = z.object({
+  enabled: z.boolean().meta({ description: 'False: no Stripe keys; every HD result is free.' }),
+  mode: z.enum(['off', 'test', 'live']),
+  price: priceSchema.nullable(),
+  freeMaxSide: z
+    .number()
+    .int()
+    .meta({ description: 'The long side of standard files while payments are on.' }),
+});
+export const checkoutSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('open'),
+    url: z.string().meta({ description: "Send the browser here: Stripe's hosted checkout." }),
+    payment: paymentSchema,
+  }),
+  z.object({
+    status: z.literal('unlocked'),
+    reason: z.enum(['paid', 'granted', 'free']),
+  }),
+]);
+export const hdUnlockSchema = z.object({ jobId: z.string(), unlocked: z.boolean() });

@@ -3,6 +3,7 @@ import { imagesRouter } from './images.router.ts';
 import { jobsRouter } from './jobs.router.ts';
 import { stylesRouter } from './styles.router.ts';
 import { adminRouter } from './admin.router.ts';
+import { paymentsRouter } from './payments.router.ts';
 import { statsRouter } from './stats.router.ts';
 import { router } from './trpc.ts';
 
@@ -15,6 +16,7 @@ export const appRouter = router({
   styles: stylesRouter,
   admin: adminRouter,
   stats: statsRouter,
+  payments: paymentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,6 +2,7 @@
 import { planSchema } from '@atelier/core';
 import type { ImageRecord, JobRecord } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
+import type { HdView, PaymentRecord } from '../payments/index.ts';
 
 export interface ApiJob {
   readonly id: string;
@@ -21,6 +22,8 @@ export interface ApiJob {
   /** What ran: each step's plugin, version and parameters (defaults filled in), and the output. */
   readonly plan: ApiPlan | null;
   readonly timings: JobRecord['timings'];
+  /** Access to the full-resolution result (paid HD); null until there is a result. */
+  readonly hd: HdView | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -56,7 +59,8 @@ export interface ApiImage {
   readonly createdAt: string;
 }
 
-export function jobView(job: JobRecord): ApiJob {
+/** A job as the API returns it, with its HD access (`PaymentsService.hd`). */
+export function jobView(job: JobRecord, hd: HdView | null): ApiJob {
   return {
     id: job.id,
     imageId: job.imageId,
@@ -76,6 +80,7 @@ export function jobView(job: JobRecord): ApiJob {
     fromCache: job.fromCache,
     plan: planView(job.plan),
     timings: job.timings,
+    hd,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -97,4 +102,32 @@ export function imageView(image: ImageRecord): ApiImage {
 
 export function userView(user: UserRecord): Omit<UserRecord, 'createdAt'> & { readonly createdAt: string } {
   return { ...user, createdAt: user.createdAt.toISOString() };
+}
+
+export interface ApiPayment {
+  readonly id: string;
+  readonly jobId: string | null;
+  readonly amount: number;
+  readonly currency: string;
+  readonly status: PaymentRecord['status'];
+  readonly checkoutUrl: string | null;
+  readonly failureReason: string | null;
+  readonly createdAt: string;
+  readonly settledAt: string | null;
+  readonly expiresAt: string | null;
+}
+
+export function paymentView(payment: PaymentRecord): ApiPayment {
+  return {
+    id: payment.id,
+    jobId: payment.jobId,
+    amount: payment.amount,
+    currency: payment.currency,
+    status: payment.status,
+    checkoutUrl: payment.checkoutUrl,
+    failureReason: payment.failureReason,
+    createdAt: payment.createdAt.toISOString(),
+    settledAt: payment.settledAt?.toISOString() ?? null,
+    expiresAt: payment.expiresAt?.toISOString() ?? null,
+  };
 }

@@ -15,23 +15,44 @@ function memoryFiles() {
   const images = new Map<string, DownloadableImage>([
     ['img-1', { ownerId: 'alice', storageKey: 'originals/img-1', format: 'png', sha256: 'abc' }],
   ]);
+  // job-done's HD file is locked: its standard file is a smaller copy, its HD one needs a payment.
   const jobs = new Map<string, DownloadableJob>([
     [
       'job-done',
       {
         id: 'job-done',
         ownerId: 'alice',
-        status: 'succeeded',
-        planHash: 'p1',
-        output: { key: 'results/x/out.png', format: 'png' },
+        resultFile: async (variant) => {
+          if (variant === 'standard')
+            return { key: 'free/1024/x/out.png', format: 'png', etag: 'p1-free-out.png' };
+          throw new AtelierError('PAYMENT_REQUIRED', 'Pay first.', { details: { jobId: 'job-done', price } });
+        },
       },
     ],
-    ['job-queued', { id: 'job-queued', ownerId: 'alice', status: 'queued', planHash: 'p2', output: null }],
+    [
+      'job-paid',
+      {
+        id: 'job-paid',
+        ownerId: 'alice',
+        resultFile: async () => ({ key: 'results/x/out.png', format: 'png', etag: 'p1-out.png' }),
+      },
+    ],
+    [
+      'job-queued',
+      {
+        id: 'job-queued',
+        ownerId: 'alice',
+        resultFile: async () => {
+          throw new AtelierError('JOB_NOT_FINISHED', 'Job job-queued is queued; it has no result yet.');
+        },
+      },
+    ],
   ]);
   const epochs = new Map([['alice', 0]]);
   const objects = new Map([
     ['originals/img-1', PNG],
     ['results/x/out.png', PNG],
+    ['free/1024/x/out.png', PNG],
   ]);
   const scoped = <T extends { ownerId: string }>(
     record: T | undefined,
@@ -69,6 +90,7 @@ async function app() {
 }
 
 const alice = { authorization: 'Bearer alice' };
+const price = { amount: 199, currency: 'usd' };
 
 describe('filesPlugin', () => {
   it('sends the owner their original and result with an immutable ETag, and 304 for it', async () => {
@@ -80,13 +102,32 @@ describe('filesPlugin', () => {
     expect(image.headers.etag).toBe('"abc"');
     expect(image.headers['cache-control']).toBe('private, max-age=31536000, immutable');
     expect(image.rawPayload).toEqual(PNG);
-    const result = await server.inject({ url: '/files/jobs/job-done', headers: alice });
+    const result = await server.inject({ url: '/files/jobs/job-paid', headers: alice });
     expect([result.statusCode, result.headers.etag]).toEqual([200, '"p1-out.png"']);
     const again = await server.inject({
-      url: '/files/jobs/job-done',
+      url: '/files/jobs/job-paid',
       headers: { ...alice, 'if-none-match': '"p1-out.png"' },
     });
     expect([again.statusCode, again.body]).toEqual([304, '']);
+    const hd = await server.inject({ url: '/files/jobs/job-paid/hd', headers: alice });
+    expect([hd.statusCode, hd.headers.etag]).toEqual([200, '"p1-out.png"']);
+  });
+
+  it('sends the standard file of a locked job, and answers its HD file 402 with the price', async () => {
+    const { server } = await app();
+    const standard = await server.inject({ url: '/files/jobs/job-done', headers: alice });
+    expect([standard.statusCode, standard.headers.etag]).toEqual([200, '"p1-free-out.png"']);
+    const hd = await server.inject({ url: '/files/jobs/job-done/hd', headers: alice });
+    expect([hd.statusCode, hd.json()]).toEqual([
+      402,
+      { code: 'PAYMENT_REQUIRED', message: 'Pay first.', details: { jobId: 'job-done', price } },
+    ]);
+    // A URL signed for the standard file does not open the HD one.
+    const signed = signPath(secret, '/files/jobs/job-paid', { userId: 'alice', epoch: 0 }).split('?')[1];
+    const res = await server.inject(`/files/jobs/job-paid/hd?${signed}`);
+    expect([res.statusCode, res.json().code]).toEqual([403, 'DOWNLOAD_URL_INVALID']);
+    const hdUrl = signPath(secret, '/files/jobs/job-paid/hd', { userId: 'alice', epoch: 0 });
+    expect((await server.inject(hdUrl)).statusCode).toBe(200);
   });
 
   it('answers { code, message }: 401 without a session, 404 for another user’s, 409 before the result', async () => {

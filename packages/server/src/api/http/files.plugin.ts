@@ -15,13 +15,20 @@ export interface DownloadableImage {
   readonly sha256: string;
 }
 
+/** Which file of a job's result: the standard one, or the full-resolution (HD) one. */
+export type ResultVariant = 'standard' | 'hd';
+
 /** A job, as far as the download of its result needs it. */
 export interface DownloadableJob {
   readonly id: string;
   readonly ownerId: string;
-  readonly status: string;
-  readonly planHash: string;
-  readonly output: { readonly key: string; readonly format: string } | null;
+  /**
+   * The stored file of one variant of its result, with its ETag. Throws `JOB_NOT_FINISHED` before
+   * there is a result, `PAYMENT_REQUIRED` for a locked HD file.
+   */
+  resultFile(
+    variant: ResultVariant,
+  ): Promise<{ readonly key: string; readonly format: string; readonly etag: string }>;
 }
 
 /** What the downloads read: records (scoped to an owner when one is given), bytes, epochs. */
@@ -43,7 +50,7 @@ export interface FilesPluginOptions {
   readonly urlSecret: Uint8Array;
 }
 
-type Kind = 'images' | 'jobs';
+type Kind = 'images' | 'jobs' | 'jobs-hd';
 type FileRecord = { kind: 'images'; record: DownloadableImage } | { kind: 'jobs'; record: DownloadableJob };
 type DownloadRequest = FastifyRequest<{
   Params: { id: string };
@@ -51,7 +58,8 @@ type DownloadRequest = FastifyRequest<{
 }>;
 
 /**
- * Downloads at `/files/images/:id` (an original) and `/files/jobs/:id` (a result): with the
+ * Downloads at `/files/images/:id` (an original), `/files/jobs/:id` (a result's standard file) and
+ * `/files/jobs/:id/hd` (its full resolution, 402 while locked: docs/payments.md): with the
  * session (cookie or Bearer, through `request.caller()` from {@link authPlugin}) of the owner, or
  * through a signed URL from `images.downloadUrl`/`jobs.downloadUrl`. Answers carry an ETag and are
  * immutable. Errors are `{ code, message }` with Atelier's code.
@@ -64,7 +72,9 @@ export async function filesPlugin(app: FastifyInstance, options: FilesPluginOpti
   const fileOf = async (kind: Kind, id: string, ownerId?: string): Promise<FileRecord> =>
     kind === 'images'
       ? { kind, record: await files.getImage(id, ownerId) }
-      : { kind, record: await files.getJob(id, ownerId) };
+      : { kind: 'jobs', record: await files.getJob(id, ownerId) };
+  const pathOf = (kind: Kind, id: string): string =>
+    kind === 'jobs-hd' ? `/files/jobs/${id}/hd` : `/files/${kind}/${id}`;
 
   // The file a signed URL grants, or undefined: the signature must be the owner's at their current
   // session epoch (signing out everywhere, a password change or disabling bumps it). A missing file
@@ -86,7 +96,7 @@ export async function filesPlugin(app: FastifyInstance, options: FilesPluginOpti
     const epoch = await files.urlEpoch(file.record.ownerId);
     if (epoch === null) return undefined;
     const signer = { userId: file.record.ownerId, epoch };
-    return verifyPath(urlSecret, `/files/${kind}/${id}`, expires, sig, signer) ? file : undefined;
+    return verifyPath(urlSecret, pathOf(kind, id), expires, sig, signer) ? file : undefined;
   };
 
   const download = async (req: DownloadRequest, reply: FastifyReply, kind: Kind) => {
@@ -117,22 +127,7 @@ export async function filesPlugin(app: FastifyInstance, options: FilesPluginOpti
         const image = file.record;
         [key, format, etag] = [image.storageKey, image.format, image.sha256];
       } else {
-        const job = file.record;
-        if (!job.output)
-          return reply.code(409).send(
-            errorBody('plain', {
-              error: new AtelierError(
-                'JOB_NOT_FINISHED',
-                `Job ${job.id} is ${job.status}; it has no result yet.`,
-              ),
-              requestId: req.id,
-            }),
-          );
-        [key, format, etag] = [
-          job.output.key,
-          job.output.format,
-          `${job.planHash}-${job.output.key.split('/').pop()}`,
-        ];
+        ({ key, format, etag } = await file.record.resultFile(kind === 'jobs-hd' ? 'hd' : 'standard'));
       }
       const quoted = `"${etag}"`;
       reply.header('etag', quoted).header('cache-control', 'private, max-age=31536000, immutable');
@@ -161,5 +156,9 @@ export async function filesPlugin(app: FastifyInstance, options: FilesPluginOpti
   app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>(
     '/files/jobs/:id',
     (req, reply) => download(req, reply, 'jobs'),
+  );
+  app.get<{ Params: { id: string }; Querystring: { expires?: string; sig?: string } }>(
+    '/files/jobs/:id/hd',
+    (req, reply) => download(req, reply, 'jobs-hd'),
   );
 }
