@@ -387,7 +387,7 @@ describe('operations', () => {
 
   it('serves health, readiness and metrics (to administrators)', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ ok: true });
+    expect(await (await fetch(`${h.url}/readyz`)).json()).toEqual({ ok: true, payments: 'off' });
     expect((await fetch(`${h.url}/metrics`)).status).toBe(401);
     expect(
       (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${bob.token}` } })).status,

@@ -93,7 +93,7 @@ describe('atelier serve and the web app', () => {
       const server = serve({ ATELIER_WEB_DIR: path.join(dir, 'not-built') });
       try {
         const url = await server.url;
-        expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ok: true });
+        expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ok: true, payments: 'off' });
         for (const route of ['/', '/studio']) {
           const res = await fetch(`${url}${route}`, { headers: html });
           expect([route, res.status]).toEqual([route, 503]);

@@ -39,7 +39,7 @@ describe('atelier serve', () => {
   it('starts on its embedded defaults, serves, and shuts down cleanly', { timeout: 90_000 }, async () => {
     const serve = await spawnFresh('warn');
     const url = await serve.url;
-    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ok: true });
+    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ok: true, payments: 'off' });
     const register = await registerOver(url, {
       email: 'first@example.org',
       password: 'first user password',

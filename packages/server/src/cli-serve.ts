@@ -60,6 +60,15 @@ export function registerServeCommand(program: Command): void {
           ...(config.http.urlSecret ? { urlSecret: config.http.urlSecret } : {}),
         });
         closers.push(() => api.close());
+        // With Stripe keys, a key Stripe refuses stops the start (PAYMENTS_CONFIG_INVALID) rather
+        // than the first customer's checkout; Stripe out of reach is only a warning.
+        const payments = await api.payments.verify();
+        if (payments === 'unreachable')
+          logger.warn(
+            'Stripe could not be reached to check STRIPE_SECRET_KEY; checkouts will fail until it can',
+          );
+        logger.info('payments', { mode: api.payments.mode });
+        stopping.signal.throwIfAborted();
         const app = await buildApp(api, {
           logger: logger.pino,
           trustProxy: config.http.trustProxy,
@@ -82,7 +91,10 @@ export function registerServeCommand(program: Command): void {
         });
         process.stdout.write(
           `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n` +
-            (config.web.enabled ? `Web app on ${address}/\n` : ''),
+            (config.web.enabled ? `Web app on ${address}/\n` : '') +
+            (api.payments.enabled
+              ? `Payments on (Stripe ${api.payments.mode} mode); webhook endpoint ${address}/webhooks/stripe\n`
+              : ''),
         );
         await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
       } catch (error) {

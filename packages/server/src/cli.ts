@@ -8,6 +8,7 @@ import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
+import { registerPaymentCommands } from './cli-payments.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig } from './config.ts';
@@ -165,6 +166,7 @@ export function buildProgram(): Command {
   registerJobCommands(program);
   registerServeCommand(program);
   registerUserCommands(program);
+  registerPaymentCommands(program);
   return program;
 }
 

@@ -61,7 +61,10 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z
     .string()
     .trim()
-    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$/, 'a Stripe secret key (sk_test_…, sk_live_…, or a restricted rk_…)')
+    .regex(
+      /^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$/,
+      'a Stripe secret key (sk_test_…, sk_live_…, or a restricted rk_…)',
+    )
     .optional(),
   STRIPE_WEBHOOK_SECRET: z
     .string()
@@ -71,7 +74,10 @@ const envSchema = z.object({
   ATELIER_HD_PRICE: z
     .string()
     .trim()
-    .regex(/^[1-9]\d{0,8}\s+[A-Za-z]{3}$/, 'an amount in the currency\'s smallest unit and its ISO code, like "199 usd"')
+    .regex(
+      /^[1-9]\d{0,8}\s+[A-Za-z]{3}$/,
+      'an amount in the currency\'s smallest unit and its ISO code, like "199 usd"',
+    )
     .optional(),
   ATELIER_FREE_MAX_SIDE: z.coerce.number().int().min(64).max(65535).optional(),
   ATELIER_STRIPE_API_URL: z
@@ -275,7 +281,7 @@ function paymentsOf(e: z.infer<typeof envSchema>): PaymentsConfig {
   if (e.STRIPE_SECRET_KEY !== undefined && e.STRIPE_WEBHOOK_SECRET === undefined)
     throw new AtelierError(
       'PAYMENTS_CONFIG_INVALID',
-      'STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: payments would never hear that they succeeded. Set the webhook endpoint\'s signing secret (docs/payments.md), or unset both to turn payments off.',
+      "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: payments would never hear that they succeeded. Set the webhook endpoint's signing secret (docs/payments.md), or unset both to turn payments off.",
     );
   if (e.STRIPE_SECRET_KEY === undefined && e.STRIPE_WEBHOOK_SECRET !== undefined)
     throw new AtelierError(

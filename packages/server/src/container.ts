@@ -107,7 +107,8 @@ export function registerServices(container: DependencyContainer): void {
     const { payments } = resolve(c, TOKENS.Config);
     return new PaymentsService({
       db: db(c),
-      storage: resolve(c, TOKENS.Storage),
+      // The CLI's database-only root has none: `atelier payments` lists and grants, sends no files.
+      storage: c.isRegistered(TOKENS.Storage, true) ? resolve(c, TOKENS.Storage) : undefined,
       config: payments,
       gateway:
         payments.secretKey && payments.webhookSecret

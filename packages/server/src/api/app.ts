@@ -12,6 +12,7 @@ import { filesPlugin } from './http/files.plugin.ts';
 import { healthPlugin } from './http/health.plugin.ts';
 import { metricsPlugin } from './http/metrics.plugin.ts';
 import { restPlugin } from './http/rest.plugin.ts';
+import { stripeWebhookPlugin } from './http/stripe-webhook.plugin.ts';
 import { rateLimited, trpcPlugin } from './http/trpc.plugin.ts';
 import { webPlugin } from './http/web.plugin.ts';
 import { DOCS_PATH, OPENAPI_PATH, createOpenApiDocument } from './openapi.ts';
@@ -63,6 +64,7 @@ export const API_PREFIXES = [
   '/healthz',
   '/readyz',
   '/metrics',
+  '/webhooks',
 ] as const;
 
 /** The HTTP methods REST routes use, for CORS preflights. */
@@ -71,6 +73,7 @@ const CORS_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
 /**
  * The HTTP front door: tRPC at /trpc, the same procedures as REST at /api (OpenAPI document at
  * /openapi.json, docs page at /docs), file downloads at /files, health at /healthz and /readyz,
+ * Stripe's webhook at /webhooks/stripe,
  * Prometheus metrics at /metrics, the web app at / (when `options.web` names its build), with
  * CORS, security headers, rate limits, request ids and structured logs (no secrets: cookies and
  * Authorization headers are redacted).
@@ -122,9 +125,12 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     timeWindow: '1 minute',
     // Probes, and the web app's hashed files (static, cached for a year by browsers: a page load
     // fetches a dozen of them, which must not eat into the API's allowance).
+    // Stripe's webhooks: a burst of events from Stripe's few addresses must not be turned away
+    // (a refused event is retried for days); each is checked by its signature before any query.
     allowList: (req) =>
       req.url === '/healthz' ||
       req.url === '/readyz' ||
+      req.url === '/webhooks/stripe' ||
       (options.web !== undefined && req.url.startsWith('/assets/')),
     // A coded error; `statusCode` for the REST scope's and Fastify's own error handlers.
     errorResponseBuilder: (_req, context) => rateLimited(Math.ceil(context.ttl / 1000), context.statusCode),
@@ -135,7 +141,8 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   const contextOf = oncePerRequest((req, reply) => createContext(api, req, reply));
   await app.register(authPlugin, { resolve: contextOf });
 
-  await app.register(healthPlugin, { probe: api.health });
+  await app.register(healthPlugin, { probe: api.health, details: () => ({ payments: api.payments.mode }) });
+  await app.register(stripeWebhookPlugin, { target: api.payments });
   await app.register(metricsPlugin, { probe: api.stats, metricsToken: options.metricsToken });
   await app.register(filesPlugin, {
     files: {

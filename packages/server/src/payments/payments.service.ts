@@ -64,7 +64,8 @@ export interface ResultFile {
 /** Options of {@link PaymentsService}. */
 export interface PaymentsServiceOptions {
   readonly db: Kysely<Database>;
-  readonly storage: Storage;
+  /** Where results are, for their standard copies; a process that sends no files has none. */
+  readonly storage: Storage | undefined;
   readonly config: PaymentsConfig;
   /** Stripe; undefined when payments are off (no STRIPE_SECRET_KEY). */
   readonly gateway: PaymentGateway | undefined;
@@ -135,7 +136,7 @@ function toPaymentRecord(row: PaymentRow): PaymentRecord {
  */
 export class PaymentsService {
   readonly #db: Kysely<Database>;
-  readonly #storage: Storage;
+  readonly #storage: Storage | undefined;
   readonly #config: PaymentsConfig;
   readonly #gateway: PaymentGateway | undefined;
   readonly #logger: Logger;
@@ -208,8 +209,10 @@ export class PaymentsService {
     }
     const key = freeCopyKey(output.key, this.#config.freeMaxSide);
     if (!key) return full;
-    if (!(await this.#storage.head(key)))
-      await this.#storage.put(key, await this.#fitCopy(job), {
+    const storage = this.#storage;
+    if (!storage) throw new Error('PaymentsService: resultFile needs the storage, and was made without one.');
+    if (!(await storage.head(key)))
+      await storage.put(key, await this.#fitCopy(storage, job), {
         contentType: CONTENT_TYPES[output.format as OutputFormat],
       });
     return { key, format: output.format, etag: `${job.planHash}-free${this.#config.freeMaxSide}-${tail}` };
@@ -674,10 +677,10 @@ export class PaymentsService {
   }
 
   /** The free copy: the result fitted inside the free size, encoded as the plan encoded the result. */
-  async #fitCopy(job: JobRecord): Promise<Uint8Array> {
+  async #fitCopy(storage: Storage, job: JobRecord): Promise<Uint8Array> {
     const output = job.output!;
     const size = this.#fitted(output);
-    const { data, info } = await sharp(await this.#storage.get(output.key))
+    const { data, info } = await sharp(await storage.get(output.key))
       .resize({ width: size.width, height: size.height, fit: 'fill' })
       .raw()
       .toBuffer({ resolveWithObject: true });

@@ -181,41 +181,41 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
 
 /** The parts of an event Atelier acts on. */
 function factsOf(event: Stripe.Event): PaymentEvent {
-  switch (event.type) {
-    case 'checkout.session.completed':
-    case 'checkout.session.async_payment_succeeded':
-    case 'checkout.session.async_payment_failed':
-    case 'checkout.session.expired': {
-      const s = event.data.object;
-      return {
-        id: event.id,
-        type: event.type,
-        session: {
-          id: s.id,
-          paymentStatus: s.payment_status,
-          paymentIntentId: idOf(s.payment_intent),
-          amountTotal: s.amount_total ?? null,
-          currency: s.currency ?? null,
-          paymentId: s.metadata?.['payment_id'] ?? null,
-        },
-      };
-    }
-    case 'charge.refunded': {
-      const c = event.data.object;
-      return {
-        id: event.id,
-        type: event.type,
-        charge: {
-          id: c.id,
-          paymentIntentId: idOf(c.payment_intent),
-          fullyRefunded: c.refunded,
-          amountRefunded: c.amount_refunded,
-        },
-      };
-    }
-    default:
-      return { id: event.id, type: event.type };
+  // Stripe has hundreds of event types; these are the ones Atelier subscribes to.
+  if (
+    event.type === 'checkout.session.completed' ||
+    event.type === 'checkout.session.async_payment_succeeded' ||
+    event.type === 'checkout.session.async_payment_failed' ||
+    event.type === 'checkout.session.expired'
+  ) {
+    const s = event.data.object;
+    return {
+      id: event.id,
+      type: event.type,
+      session: {
+        id: s.id,
+        paymentStatus: s.payment_status,
+        paymentIntentId: idOf(s.payment_intent),
+        amountTotal: s.amount_total ?? null,
+        currency: s.currency ?? null,
+        paymentId: s.metadata?.['payment_id'] ?? null,
+      },
+    };
   }
+  if (event.type === 'charge.refunded') {
+    const c = event.data.object;
+    return {
+      id: event.id,
+      type: event.type,
+      charge: {
+        id: c.id,
+        paymentIntentId: idOf(c.payment_intent),
+        fullyRefunded: c.refunded,
+        amountRefunded: c.amount_refunded,
+      },
+    };
+  }
+  return { id: event.id, type: event.type };
 }
 
 const idOf = (value: string | { id: string } | null | undefined): string | null =>

@@ -7,6 +7,8 @@ import type { OpsProbe } from '../ops-probe.ts';
 /** Options of {@link healthPlugin}. */
 export interface HealthPluginOptions {
   readonly probe: Pick<OpsProbe, 'ready'>;
+  /** What /readyz reports besides `ok` when ready (`{ payments: 'off' }`). */
+  readonly details?: () => Record<string, unknown>;
 }
 
 /**
@@ -22,7 +24,7 @@ export async function healthPlugin(app: FastifyInstance, options: HealthPluginOp
   app.get('/readyz', async (req, reply) => {
     try {
       await options.probe.ready();
-      return { ok: true };
+      return { ok: true, ...options.details?.() };
     } catch (error) {
       req.log.warn({ err: error }, 'not ready');
       const coded =
