@@ -603,7 +603,8 @@ export class JobService {
   /**
    * Removes stored files that no image, job or cache entry refers to and that are older than
    * `olderThanMs` (a younger file may belong to an upload whose row is being written), and free
-   * copies (`free/`) whose result is gone. Returns the keys removed.
+   * copies (`free/`) whose result is gone or whose size is no longer the configured one. Returns
+   * the keys removed.
    */
   async collectOrphans(olderThanMs = 3600_000): Promise<string[]> {
     const removed: string[] = [];
@@ -611,9 +612,13 @@ export class JobService {
     for (const prefix of ['originals/', 'results/', 'free/']) {
       for await (const object of this.#storage.list(prefix)) {
         if (object.modified.getTime() > cutoff) continue;
-        // A free copy lives as long as the result it was made from.
+        // A free copy lives as long as the result it was made from, and while its size is the
+        // configured one (after ATELIER_FREE_MAX_SIDE changes, copies of the old size go).
         const source = prefix === 'free/' ? freeCopySource(object.key) : object.key;
-        const used = source !== undefined && (await this.#referenced(source, true));
+        const current =
+          prefix !== 'free/' ||
+          (this.#freeMaxSide !== undefined && object.key.startsWith(`free/${this.#freeMaxSide}/`));
+        const used = current && source !== undefined && (await this.#referenced(source, true));
         if (!used) {
           await this.#storage.delete(object.key);
           removed.push(object.key);
