@@ -26,10 +26,15 @@ describe('errorBody', () => {
       code: 'TOO_MANY_REQUESTS',
       data,
     });
+    // The plain body carries details too (a 402's price); none without them.
     expect(errorBody('plain', failure)).toEqual({
       code: 'QUOTA_EXCEEDED',
       message: 'Too many jobs this hour.',
+      details: { retryAfterSeconds: 30 },
     });
+    expect(errorBody('plain', { ...failure, error: new AtelierError('JOB_NOT_FOUND', 'No job x.') })).toEqual(
+      { code: 'JOB_NOT_FOUND', message: 'No job x.' },
+    );
     expect(errorBody('readiness', failure)).toEqual({
       ok: false,
       code: 'QUOTA_EXCEEDED',

@@ -25,7 +25,8 @@ instead; with the cookie, requests that change something need an \`Origin\` head
 
 **Stylize a photo.** \`POST ${REST_PREFIX}/images\` with the image bytes as the body, then \`POST ${REST_PREFIX}/jobs\` with
 \`{ "imageId": "…", "style": "cartoon" }\`, poll \`GET ${REST_PREFIX}/jobs/{id}\` until \`status\` is \`succeeded\`, and
-download \`GET /files/jobs/{id}\`.
+download \`GET /files/jobs/{id}\` (the full resolution at \`GET /files/jobs/{id}/hd\`: while payments are on, a large
+result's HD file answers 402 \`PAYMENT_REQUIRED\` until it is paid for, through \`POST ${REST_PREFIX}/payments/checkout\`).
 
 **Errors** are JSON \`{ "message", "code", "issues"?, "data" }\` with the HTTP status of \`code\` (\`BAD_REQUEST\` 400,
 \`UNAUTHORIZED\` 401, \`FORBIDDEN\` 403, \`NOT_FOUND\` 404, \`CONFLICT\` 409, \`PAYLOAD_TOO_LARGE\` 413,
@@ -52,6 +53,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'files', description: 'Downloads of originals and results, with the session or a signed URL.' },
   { name: 'styles', description: 'The styles (plugins) and their parameters; quick previews.' },
   { name: 'stats', description: 'Statistics shaped for charts.' },
+  { name: 'payments', description: 'Paid HD results through Stripe Checkout (docs/payments.md).' },
   { name: 'admin', description: 'Administration (the admin role).' },
 ];
 
@@ -89,10 +91,16 @@ const errorSchema = z.object({
 
 /** Downloads answer errors in their own, older shape: `code` is Atelier's code itself. */
 const downloadErrorSchema = z.object({
-  code: z
-    .string()
-    .meta({ description: "Atelier's error code: AUTH_REQUIRED, JOB_NOT_FOUND, JOB_NOT_FINISHED, …" }),
+  code: z.string().meta({
+    description: "Atelier's error code: AUTH_REQUIRED, JOB_NOT_FOUND, JOB_NOT_FINISHED, PAYMENT_REQUIRED, …",
+  }),
   message: z.string(),
+  details: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({
+      description: 'When the error has any: PAYMENT_REQUIRED gives `{ jobId, price: { amount, currency } }`.',
+    }),
 });
 
 const security = [{ bearer: [] }, { cookie: [] }];
@@ -102,8 +110,14 @@ const errorResponse = (description: string, schema = 'Error') => ({
 });
 
 /** Downloads are plain Fastify routes (app.ts): their path items are written here. */
-function downloadPath(kind: 'images' | 'jobs'): NonNullable<OpenAPIObject['paths']>[string] {
-  const what = kind === 'images' ? 'the original of an uploaded image' : "a job's result";
+function downloadPath(kind: 'images' | 'jobs' | 'jobs-hd'): NonNullable<OpenAPIObject['paths']>[string] {
+  const what =
+    kind === 'images'
+      ? 'the original of an uploaded image'
+      : kind === 'jobs'
+        ? "a job's result (its standard file: fitted inside the free size while payments are on)"
+        : "a job's full-resolution (HD) result";
+  const urlOf = kind === 'images' ? 'images/{id}/download-url' : 'jobs/{id}/download-url';
   return {
     get: {
       operationId: `files-${kind}`,
@@ -111,7 +125,7 @@ function downloadPath(kind: 'images' | 'jobs'): NonNullable<OpenAPIObject['paths
       summary: `Download ${what}`,
       description:
         'With the session (Bearer or cookie) of the owner, or without one through a signed URL from `GET ' +
-        `${REST_PREFIX}/${kind}/{id}/download-url\` (valid for 5 minutes). Responses carry an ETag and are immutable: send \`If-None-Match\` to get 304.`,
+        `${REST_PREFIX}/${urlOf}\`${kind === 'jobs-hd' ? ' with `variant=hd`' : ''} (valid for 5 minutes). Responses carry an ETag and are immutable: send \`If-None-Match\` to get 304.`,
       security: [...security, {}],
       parameters: [
         { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' } },
@@ -145,7 +159,15 @@ function downloadPath(kind: 'images' | 'jobs'): NonNullable<OpenAPIObject['paths
           kind === 'images' ? 'No such image (or not yours)' : 'No such job (or not yours)',
           'DownloadError',
         ),
-        ...(kind === 'jobs' ? { 409: errorResponse('The job has no result yet', 'DownloadError') } : {}),
+        ...(kind === 'jobs-hd'
+          ? {
+              402: errorResponse(
+                'PAYMENT_REQUIRED: the HD file is locked until paid; `details.price` is the price',
+                'DownloadError',
+              ),
+            }
+          : {}),
+        ...(kind !== 'images' ? { 409: errorResponse('The job has no result yet', 'DownloadError') } : {}),
       },
     },
   };
@@ -188,6 +210,7 @@ export function createOpenApiDocument(): OpenAPIObject {
   }
   paths['/files/images/{id}'] = downloadPath('images');
   paths['/files/jobs/{id}'] = downloadPath('jobs');
+  paths['/files/jobs/{id}/hd'] = downloadPath('jobs-hd');
   // trpc-to-openapi's per-code error schemas are replaced by `Error` above.
   const schemas = Object.fromEntries(
     Object.entries(generated.components?.schemas ?? {}).filter(([name]) => !name.startsWith('error.')),

@@ -16,6 +16,7 @@ export const paymentsRouter = router({
       openapi: {
         method: 'GET',
         path: '/payments/config',
+        protect: false,
         tags: ['payments'],
         summary: 'Whether HD results are paid here, their price, and the free size',
       },
