@@ -257,6 +257,37 @@ export class PaymentsService {
       if (!current) throw new AtelierError('JOB_NOT_FOUND', `No job ${job.id}.`);
       if (current.hd_unlocked_at)
         return { unlocked: current.hd_unlock_source === 'grant' ? ('granted' as const) : ('paid' as const) };
+      // The same image, already unlocked in another of the owner's jobs (the same photo and plan,
+      // rendered again or served from the result cache): paid for once, never twice. The unlock is
+      // shared with that payment, so refunding it locks both.
+      const twin = await trx
+        .selectFrom('jobs')
+        .select(['id', 'hd_unlock_source', 'hd_payment_id'])
+        .where('owner_id', '=', userId)
+        .where('output_key', '=', job.output!.key)
+        .where('hd_unlocked_at', 'is not', null)
+        .where('id', '!=', job.id)
+        .limit(1)
+        .executeTakeFirst();
+      if (twin) {
+        await trx
+          .updateTable('jobs')
+          .set({
+            hd_unlocked_at: now,
+            hd_unlock_source: twin.hd_unlock_source,
+            hd_payment_id: twin.hd_payment_id,
+          })
+          .where('id', '=', job.id)
+          .execute();
+        await audit(
+          trx,
+          null,
+          'hd.unlock',
+          { type: 'job', id: job.id },
+          { via: 'same-result', job: twin.id },
+        );
+        return { unlocked: twin.hd_unlock_source === 'grant' ? ('granted' as const) : ('paid' as const) };
+      }
       const pending = await trx
         .selectFrom('payments')
         .selectAll()
