@@ -133,9 +133,22 @@ const galleryRoute = createRoute({
   beforeLoad: ({ context, location }) => requireUser(context, location.href),
 }).lazy(() => import('./routes/gallery.tsx').then((m) => m.Route));
 
+export interface GalleryJobSearch {
+  /** Back from Stripe Checkout (docs/payments.md): paid (not proof: the page waits) or cancelled. */
+  readonly checkout?: 'success' | 'cancelled';
+  /** Stripe's Checkout Session id, which Stripe puts in the success address. */
+  readonly session_id?: string;
+}
 const galleryJobRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/gallery/$jobId',
+  validateSearch: (search: Record<string, unknown>): GalleryJobSearch => {
+    const checkout = search['checkout'];
+    if (checkout === 'cancelled') return { checkout };
+    if (checkout !== 'success') return {};
+    const sessionId = str(search['session_id']);
+    return sessionId ? { checkout, session_id: sessionId } : { checkout };
+  },
   beforeLoad: ({ context, location }) => requireUser(context, location.href),
 }).lazy(() => import('./routes/gallery-job.tsx').then((m) => m.Route));
 
@@ -151,7 +164,7 @@ const adminRoute = createRoute({
   beforeLoad: ({ context, location }) => requireAdmin(context, location.href),
 }).lazy(() => import('./routes/admin.tsx').then((m) => m.Route));
 
-export const ADMIN_SECTIONS = ['plugins', 'users', 'queue', 'audit', 'stats'] as const;
+export const ADMIN_SECTIONS = ['plugins', 'users', 'queue', 'payments', 'audit', 'stats'] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 const adminIndexRoute = createRoute({
   getParentRoute: () => adminRoute,

@@ -36,6 +36,11 @@ const SENTENCES: Partial<Record<string, string>> = {
   OUTPUT_TOO_LARGE_FOR_FORMAT: 'The result is too large for this format. Pick another format.',
   USER_NOT_FOUND: 'No such user.',
   LAST_ADMIN: 'Atelier needs at least one administrator: promote someone else first.',
+  PAYMENT_REQUIRED: 'The full-size (HD) result is locked until it is paid for.',
+  PAYMENT_PROVIDER_FAILED:
+    'Stripe, our payment provider, could not be reached. Nothing was charged; try again in a moment.',
+  PAYMENTS_DISABLED: 'Payments are turned off on this Atelier: full-size results are free here.',
+  PAYMENT_NOT_FOUND: 'This payment does not exist, or it is not yours.',
   SERVICE_UNAVAILABLE: 'Atelier is busy or restarting. Try again in a moment.',
   STORAGE_FAILED: 'Storage is unavailable right now. Try again in a moment.',
   REQUEST_TIMEOUT: 'The request took too long. Try again.',

@@ -8,6 +8,7 @@ import type { Me } from '../lib/session.ts';
 import { ErrorMessage, Loading } from '../components/Feedback.tsx';
 import { accountError } from '../lib/account-errors.ts';
 import { formatBytes, formatDate, formatUsage, usageRatio } from '../lib/format.ts';
+import { AccountPayments } from '../components/payments/AccountPayments.tsx';
 import './account.css';
 
 export const Route = createLazyRoute('/account')({ component: Account });
@@ -177,6 +178,7 @@ function SignedIn({ me }: { me: Me }) {
         {everywhere.error && <ErrorMessage error={everywhere.error} />}
       </section>
       <QuotaSummary />
+      <AccountPayments />
       <ChangePassword email={me.email} />
     </div>
   );

@@ -2,6 +2,7 @@ import { Link, createLazyRoute } from '@tanstack/react-router';
 import { PluginsSection } from '../components/admin/PluginsSection.tsx';
 import { UsersSection } from '../components/admin/UsersSection.tsx';
 import { QueueSection } from '../components/admin/QueueSection.tsx';
+import { PaymentsSection } from '../components/admin/PaymentsSection.tsx';
 import { AuditSection } from '../components/admin/AuditSection.tsx';
 import { StatsSection } from '../components/admin/StatsSection.tsx';
 
@@ -16,6 +17,8 @@ function AdminSection() {
       return <UsersSection />;
     case 'queue':
       return <QueueSection />;
+    case 'payments':
+      return <PaymentsSection />;
     case 'audit':
       return <AuditSection />;
     case 'stats':

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, createLazyRoute, useNavigate } from '@tanstack/react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '../trpc.ts';
@@ -8,6 +8,10 @@ import type { Job } from '../lib/jobs.ts';
 import { formatParam, paramsOf, runAgainSearch, timingRows } from '../lib/gallery.ts';
 import { formatBytes, formatMs } from '../lib/chart-data.ts';
 import { ErrorMessage, Loading } from '../components/Feedback.tsx';
+import { returnPollInterval, returnState, CONFIRM_WAIT_MS } from '../lib/payments.ts';
+import type { ReturnState } from '../lib/payments.ts';
+import { HdDownloads, UnlockHint, useUnlockHd } from '../components/payments/HdDownloads.tsx';
+import { CheckoutNotice } from '../components/payments/CheckoutNotice.tsx';
 import { ConfirmDialog } from '../components/gallery/ConfirmDialog.tsx';
 import { StatusBadge } from '../components/gallery/StatusBadge.tsx';
 import { useSignedUrl } from '../components/gallery/signed-urls.ts';
@@ -18,13 +22,35 @@ export const Route = createLazyRoute('/gallery/$jobId')({ component: Result });
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const when = (iso: string | null) => (iso ? dateTime.format(new Date(iso)) : '–');
 
+/** Whether `ms` have passed since `key` (not null) was first seen; false while key is null. */
+function useElapsed(ms: number, key: string | null): boolean {
+  const [elapsed, setElapsed] = useState<string | null>(null);
+  useEffect(() => {
+    if (key === null) return undefined;
+    const timer = setTimeout(() => setElapsed(key), ms);
+    return () => clearTimeout(timer);
+  }, [ms, key]);
+  return key !== null && elapsed === key;
+}
+
 function Result() {
   const { jobId } = Route.useParams();
+  const search = Route.useSearch();
+  const navigate = useNavigate();
   const trpc = useTRPC();
+  // Back from Stripe: ask every second for about a minute, then now and then (the event may come
+  // late: Stripe retries for days), until the job's HD is unlocked.
+  const returning = search.checkout === 'success' ? `${jobId} ${search.session_id ?? ''}` : null;
+  const timedOut = useElapsed(CONFIRM_WAIT_MS, returning);
   const job = useQuery({
     ...trpc.jobs.get.queryOptions({ id: jobId }),
-    // Until it ends, follow it.
-    refetchInterval: (query) => (query.state.data && !isFinal(query.state.data.status) ? 2000 : false),
+    refetchInterval: (query) => {
+      const data = query.state.data;
+      if (!data) return false;
+      // Until it ends, follow it.
+      if (!isFinal(data.status)) return 2000;
+      return returnPollInterval(returnState(data.hd, search.checkout, timedOut));
+    },
   });
   const styles = useQuery({ ...trpc.styles.list.queryOptions(), staleTime: 5 * 60_000 });
   if (job.error)
@@ -43,10 +69,29 @@ function Result() {
     );
   if (!job.data) return <Loading label="Loading this result…" />;
   const names = new Map((styles.data ?? []).map((s) => [s.id, s.name]));
-  return <Detail job={job.data} name={(id) => names.get(id) ?? id} />;
+  return (
+    <Detail
+      job={job.data}
+      name={(id) => names.get(id) ?? id}
+      checkout={{
+        state: returnState(job.data.hd, search.checkout, timedOut),
+        cancelled: search.checkout === 'cancelled',
+        onDismiss: () =>
+          void navigate({ to: '/gallery/$jobId', params: { jobId }, search: {}, replace: true }),
+      }}
+    />
+  );
 }
 
-function Detail({ job, name }: { job: Job; name: (id: string) => string }) {
+function Detail({
+  job,
+  name,
+  checkout,
+}: {
+  job: Job;
+  name: (id: string) => string;
+  checkout: { state: ReturnState; cancelled: boolean; onDismiss: () => void };
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
@@ -55,6 +100,9 @@ function Detail({ job, name }: { job: Job; name: (id: string) => string }) {
   const original = useSignedUrl('image', job.imageId, { keepFresh: true });
   const result = useSignedUrl('job', job.id, { enabled: done, keepFresh: true });
   const [confirming, setConfirming] = useState(false);
+  const unlock = useUnlockHd(job.id);
+  // Paid, the confirmation on its way: no second checkout meanwhile.
+  const awaiting = checkout.state === 'waiting' || checkout.state === 'slow';
   const remove = useMutation(
     trpc.jobs.delete.mutationOptions({
       onSuccess: async () => {
@@ -82,6 +130,7 @@ function Detail({ job, name }: { job: Job; name: (id: string) => string }) {
         <h1>{styleName}</h1>
         <StatusBadge status={job.status} />
       </header>
+      <CheckoutNotice {...checkout} />
       {job.error && (
         <div className="error job-error">
           <p>
@@ -98,10 +147,15 @@ function Detail({ job, name }: { job: Job; name: (id: string) => string }) {
         >
           Run again
         </button>
-        {done && result.data && (
-          <a className="button" href={result.data.url} download>
-            Download result
-          </a>
+        {done && (
+          <HdDownloads
+            job={job}
+            standardUrl={result.data?.url}
+            baseLabel="Download result"
+            unlock={unlock}
+            describedBy="job-hd-hint"
+            awaitingPayment={awaiting}
+          />
         )}
         {original.data && (
           <a className="button" href={original.data.url} download={image.data?.originalName ?? true}>
@@ -119,6 +173,13 @@ function Detail({ job, name }: { job: Job; name: (id: string) => string }) {
           Delete
         </button>
       </div>
+      {done && <UnlockHint id="job-hd-hint" job={job} awaitingPayment={awaiting} />}
+      {unlock.error !== null && unlock.error !== undefined && <ErrorMessage error={unlock.error} />}
+      {unlock.notice && (
+        <p role="status" className="success">
+          {unlock.notice}
+        </p>
+      )}
       {original.error && <ErrorMessage error={original.error} onRetry={() => void original.refetch()} />}
       {result.error && <ErrorMessage error={result.error} onRetry={() => void result.refetch()} />}
       {image.error && <ErrorMessage error={image.error} onRetry={() => void image.refetch()} />}

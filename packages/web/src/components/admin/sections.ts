@@ -6,6 +6,7 @@ export const ADMIN_NAV: readonly { readonly section: AdminSection; readonly labe
   { section: 'plugins', label: 'Plugins' },
   { section: 'users', label: 'Users' },
   { section: 'queue', label: 'Queue' },
+  { section: 'payments', label: 'Payments' },
   { section: 'audit', label: 'Audit log' },
   { section: 'stats', label: 'Statistics' },
 ];

@@ -4,7 +4,9 @@ import { useTRPC } from '../../trpc.ts';
 import { ErrorMessage } from '../Feedback.tsx';
 import { DEFAULT_QUALITY, OUTPUT_FORMATS, jobInput, outcomeSentence, percentOf } from './logic.ts';
 import type { OutputFormat } from './logic.ts';
+import type { Job } from '../../lib/jobs.ts';
 import type { JobProgress } from './useJobProgress.ts';
+import { HdDownloads, UnlockHint, useUnlockHd } from '../payments/HdDownloads.tsx';
 
 const FORMAT_NAMES: Record<OutputFormat, string> = {
   jpeg: 'JPEG',
@@ -143,30 +145,53 @@ export function RenderPanel({
           </p>
           {cancel.error && <ErrorMessage error={cancel.error} />}
           {progress.error !== null && progress.error !== undefined && <ErrorMessage error={progress.error} />}
-          {status === 'succeeded' && (
-            <p className="studio-done">
-              {resultUrl ? (
-                <a className="button primary" href={resultUrl} download>
-                  Download
-                </a>
-              ) : (
-                <span className="hint">Preparing the download…</span>
-              )}{' '}
-              {outcome?.output && (
-                <span className="hint">
-                  {outcome.output.width} × {outcome.output.height} {outcome.output.format.toUpperCase()},{' '}
-                  {formatBytes(outcome.output.bytes)}
-                  {outcome.fromCache ? ' (reused from an identical render)' : ''}
-                </span>
-              )}
-            </p>
-          )}
+          {status === 'succeeded' && <Finished job={outcome} resultUrl={resultUrl} />}
           {(status === 'failed' || status === 'cancelled') && (
             <ErrorMessage error={new Error(outcomeSentence(status, outcome?.error))} />
           )}
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * A finished render's downloads: "Download" (the standard file) and the full size, "Download HD"
+ * or, while it is locked (paid HD, docs/payments.md), "Unlock HD — <price>".
+ */
+function Finished({ job, resultUrl }: { job: Job | undefined; resultUrl: string | undefined }) {
+  const unlock = useUnlockHd(job?.id ?? '');
+  return (
+    <>
+      <p className="studio-done">
+        {resultUrl && job ? (
+          <HdDownloads
+            job={job}
+            standardUrl={resultUrl}
+            baseLabel="Download"
+            standardClassName="button primary"
+            unlock={unlock}
+            describedBy="studio-hd-hint"
+          />
+        ) : (
+          <span className="hint">Preparing the download…</span>
+        )}{' '}
+        {job?.output && (
+          <span className="hint">
+            {job.output.width} × {job.output.height} {job.output.format.toUpperCase()},{' '}
+            {formatBytes(job.output.bytes)}
+            {job.fromCache ? ' (reused from an identical render)' : ''}
+          </span>
+        )}
+      </p>
+      {job && <UnlockHint id="studio-hd-hint" job={job} />}
+      {unlock.error !== null && unlock.error !== undefined && <ErrorMessage error={unlock.error} />}
+      {unlock.notice && (
+        <p role="status" className="success">
+          {unlock.notice}
+        </p>
+      )}
+    </>
   );
 }
 
