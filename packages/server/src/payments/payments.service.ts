@@ -497,18 +497,21 @@ export class PaymentsService {
       .where('hd_unlocked_at', 'is', null)
       .returning('id')
       .executeTakeFirst();
-    await audit(
-      trx,
-      null,
-      'hd.unlock',
-      { type: 'job', id: payment.job_id },
-      {
-        via: 'stripe',
-        payment: payment.id,
-        amount: payment.amount,
-        currency: payment.currency,
-      },
-    );
+    // Audited only when this payment unlocked the job: one paid after a grant unlocks nothing (its
+    // row says it was paid), and its refund will lock nothing either.
+    if (unlocked)
+      await audit(
+        trx,
+        null,
+        'hd.unlock',
+        { type: 'job', id: payment.job_id },
+        {
+          via: 'stripe',
+          payment: payment.id,
+          amount: payment.amount,
+          currency: payment.currency,
+        },
+      );
     return unlocked ? 'unlocked' : 'paid-already-unlocked';
   }
 
