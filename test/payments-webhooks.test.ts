@@ -1,12 +1,8 @@
 // Paid HD's webhook, POST /webhooks/stripe, against the real API (test database, worker, real
 // photos) and the fake Stripe API: forged and stale signatures, duplicates sequential and
 // concurrent, events out of order, delayed payments, oversized bodies, sessions Atelier did not
-// make, amounts that do not match; then payments off (no keys) and the start-up check of the key.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// make, amounts that do not match, a job deleted before its payment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 import { cleanupsAfterAll } from './cleanups.ts';
 import {
@@ -24,8 +20,6 @@ import {
   uploadPhoto,
 } from './payments-harness.ts';
 import type { ApiJob, User } from './payments-harness.ts';
-import { serveEnv, spawnServe } from './serve-process.ts';
-import { startFakeStripe } from './stripe/fake-stripe.ts';
 import type { FakeCheckoutSession, FakeEvent, FakeStripe } from './stripe/fake-stripe.ts';
 
 const defer = cleanupsAfterAll();
@@ -406,142 +400,4 @@ describe('what must never unlock', () => {
     });
     expect(await auditRows(h, job.id)).toEqual([]);
   });
-});
-
-describe('payments off (no Stripe keys)', () => {
-  let off: ApiHarness;
-  let bea: User;
-  let job: ApiJob;
-  beforeAll(async () => {
-    off = await startApi({ ATELIER_FREE_MAX_SIDE: '256' });
-    defer(() => off.close());
-    bea = await off.signUp('bea@example.org');
-    job = await renderJob(bea, await uploadPhoto(bea));
-  });
-
-  it('says so in /readyz and payments.config', async () => {
-    expect((await get(off, '/readyz')).json).toEqual({ ok: true, payments: 'off' });
-    expect(await off.client().payments.config.query()).toEqual({
-      enabled: false,
-      mode: 'off',
-      price: null,
-      freeMaxSide: 256,
-    });
-  });
-
-  it('every result is free at full size from both routes; a checkout answers free', async () => {
-    expect(job.hd).toEqual({ state: 'free', price: null, standard: { width: 451, height: 300 } });
-    const stored = await storedOutput(off, job.id);
-    for (const route of [`/files/jobs/${job.id}`, `/files/jobs/${job.id}/hd`]) {
-      const answer = await get(off, route, bea.token);
-      expect(answer.status, route).toBe(200);
-      expect(answer.bytes.equals(stored), route).toBe(true);
-    }
-    const { url } = await bea.client.jobs.downloadUrl.query({ id: job.id, variant: 'hd' });
-    expect((await get(off, url)).status).toBe(200);
-    expect(await bea.client.payments.createCheckout.mutate({ jobId: job.id })).toEqual({
-      status: 'unlocked',
-      reason: 'free',
-    });
-    expect(await off.database.db.selectFrom('payments').select('id').execute()).toEqual([]);
-  });
-
-  it('the webhook answers 404 PAYMENTS_DISABLED, even to a well-signed event', async () => {
-    const event = fake.buildEvent('checkout.session.completed', {
-      id: 'cs_test_x',
-      object: 'checkout.session',
-    });
-    const payload = JSON.stringify(event);
-    const response = await fetch(`${off.url}/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': fake.sign(payload) },
-      body: payload,
-    });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ code: 'PAYMENTS_DISABLED' });
-    expect(await off.database.db.selectFrom('stripe_events').select('id').execute()).toEqual([]);
-  });
-});
-
-describe('atelier serve checks the Stripe key at start-up', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'atelier-payments-serve-'));
-    defer(() => rm(dir, { recursive: true, force: true }));
-  });
-
-  it('a key Stripe refuses stops it with PAYMENTS_CONFIG_INVALID', { timeout: 60_000 }, async () => {
-    const stripe = await startFakeStripe({ secretKey: 'sk_test_theKeyStripeKnows01' });
-    defer(() => stripe.close());
-    const server = spawnServe({
-      cwd: dir,
-      env: serveEnv(h.database, dir, {
-        STRIPE_SECRET_KEY: 'sk_test_aKeyStripeRefuses02',
-        STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
-        ATELIER_STRIPE_API_URL: stripe.origin,
-        ATELIER_THREADS: '1',
-      }),
-      args: ['--no-worker'],
-      defer,
-    });
-    const code = await server.exited;
-    expect(code).not.toBe(0);
-    expect(server.stdout() + server.stderr()).toMatch(
-      /PAYMENTS_CONFIG_INVALID: STRIPE_SECRET_KEY was refused by Stripe/,
-    );
-    expect(server.stdout()).not.toMatch(/Atelier API on/);
-    // It asked, with the key it was given.
-    expect(stripe.requests).toMatchObject([
-      {
-        method: 'GET',
-        path: '/v1/checkout/sessions',
-        authorization: 'Bearer sk_test_aKeyStripeRefuses02',
-        status: 401,
-      },
-    ]);
-    expect(stripe.unexpected).toEqual([]);
-  });
-
-  it('a key Stripe accepts starts it in test mode', { timeout: 60_000 }, async () => {
-    const stripe = await startFakeStripe();
-    defer(() => stripe.close());
-    const server = spawnServe({
-      cwd: dir,
-      env: serveEnv(h.database, dir, {
-        STRIPE_SECRET_KEY: stripe.secretKey,
-        STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
-        ATELIER_STRIPE_API_URL: stripe.origin,
-        ATELIER_THREADS: '1',
-      }),
-      args: ['--no-worker'],
-      defer,
-    });
-    const url = await server.url;
-    expect(server.stdout()).toMatch(
-      /Payments on \(Stripe test mode\); webhook endpoint .*\/webhooks\/stripe/,
-    );
-    expect((await get({ url }, '/readyz')).json).toEqual({ ok: true, payments: 'test' });
-    expect(stripe.requests.map((r) => [r.method, r.path, r.status])).toEqual([
-      ['GET', '/v1/checkout/sessions', 200],
-    ]);
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-  });
-
-  it(
-    'STRIPE_SECRET_KEY without STRIPE_WEBHOOK_SECRET stops it with PAYMENTS_CONFIG_INVALID',
-    { timeout: 60_000 },
-    async () => {
-      const server = spawnServe({
-        cwd: dir,
-        env: serveEnv(h.database, dir, { STRIPE_SECRET_KEY: 'sk_test_noWebhookSecret03' }),
-        args: ['--no-worker'],
-        defer,
-      });
-      expect(await server.exited).not.toBe(0);
-      expect(server.stderr()).toMatch(
-        /PAYMENTS_CONFIG_INVALID: STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not/,
-      );
-    },
-  );
 });
