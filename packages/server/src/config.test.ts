@@ -40,3 +40,76 @@ describe('readConfig: the web app', () => {
     }
   });
 });
+
+describe('readConfig: payments', () => {
+  const keys = { STRIPE_SECRET_KEY: 'sk_test_abc12345', STRIPE_WEBHOOK_SECRET: 'whsec_abc12345' };
+  const refusal = (env: NodeJS.ProcessEnv): AtelierError => {
+    try {
+      readConfig(env);
+    } catch (e) {
+      expect(e).toBeInstanceOf(AtelierError);
+      return e as AtelierError;
+    }
+    throw new Error(`readConfig accepted ${JSON.stringify(env)}`);
+  };
+
+  it('is off without keys, with the default price and free size', () => {
+    expect(readConfig({}).payments).toEqual({
+      secretKey: undefined,
+      webhookSecret: undefined,
+      price: { amount: 199, currency: 'usd' },
+      freeMaxSide: 1024,
+      apiUrl: undefined,
+    });
+  });
+
+  it('reads both keys, the price (currency lower-cased), the free size and the API URL', () => {
+    for (const key of ['sk_test_abc12345', 'sk_live_abc12345', 'rk_test_abc12345', 'rk_live_a_b_c_1234'])
+      expect(readConfig({ ...keys, STRIPE_SECRET_KEY: key }).payments.secretKey).toBe(key);
+    expect(
+      readConfig({
+        ...keys,
+        ATELIER_HD_PRICE: ' 500   EUR ',
+        ATELIER_FREE_MAX_SIDE: '256',
+        ATELIER_STRIPE_API_URL: 'http://127.0.0.1:12111',
+      }).payments,
+    ).toEqual({
+      ...{ secretKey: keys.STRIPE_SECRET_KEY, webhookSecret: keys.STRIPE_WEBHOOK_SECRET },
+      price: { amount: 500, currency: 'eur' },
+      freeMaxSide: 256,
+      apiUrl: 'http://127.0.0.1:12111',
+    });
+  });
+
+  it('needs both secrets or neither (PAYMENTS_CONFIG_INVALID)', () => {
+    const withoutWebhook = refusal({ STRIPE_SECRET_KEY: keys.STRIPE_SECRET_KEY });
+    expect(withoutWebhook.code).toBe('PAYMENTS_CONFIG_INVALID');
+    expect(withoutWebhook.message).toMatch(/STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not/);
+    const withoutKey = refusal({ STRIPE_WEBHOOK_SECRET: keys.STRIPE_WEBHOOK_SECRET });
+    expect(withoutKey.code).toBe('PAYMENTS_CONFIG_INVALID');
+    expect(withoutKey.message).toMatch(/STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not/);
+  });
+
+  it('refuses malformed payment variables with PAYMENTS_CONFIG_INVALID naming the variable', () => {
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{ ...keys, STRIPE_SECRET_KEY: 'pk_test_abc12345' }, 'STRIPE_SECRET_KEY'], // a publishable key
+      [{ ...keys, STRIPE_SECRET_KEY: 'sk_abc12345' }, 'STRIPE_SECRET_KEY'],
+      [{ ...keys, STRIPE_SECRET_KEY: 'sk_test_' }, 'STRIPE_SECRET_KEY'],
+      [{ ...keys, STRIPE_WEBHOOK_SECRET: 'abc12345' }, 'STRIPE_WEBHOOK_SECRET'],
+      [{ ...keys, ATELIER_HD_PRICE: '1.99 usd' }, 'ATELIER_HD_PRICE'],
+      [{ ...keys, ATELIER_HD_PRICE: '199' }, 'ATELIER_HD_PRICE'],
+      [{ ...keys, ATELIER_HD_PRICE: '0 usd' }, 'ATELIER_HD_PRICE'],
+      [{ ...keys, ATELIER_HD_PRICE: '199 dollars' }, 'ATELIER_HD_PRICE'],
+      [{ ...keys, ATELIER_FREE_MAX_SIDE: '10' }, 'ATELIER_FREE_MAX_SIDE'],
+      [{ ...keys, ATELIER_FREE_MAX_SIDE: 'big' }, 'ATELIER_FREE_MAX_SIDE'],
+      [{ ...keys, ATELIER_STRIPE_API_URL: 'http://127.0.0.1:12111/v1' }, 'ATELIER_STRIPE_API_URL'],
+    ];
+    for (const [env, variable] of cases) {
+      const error = refusal(env);
+      expect(error.code, JSON.stringify(env)).toBe('PAYMENTS_CONFIG_INVALID');
+      expect(error.message, JSON.stringify(env)).toContain(variable);
+    }
+    // Another variable wrong as well: the general code.
+    expect(refusal({ ...keys, ATELIER_HD_PRICE: 'x', ATELIER_WEB: 'no' }).code).toBe('PARAMS_INVALID');
+  });
+});

@@ -184,17 +184,17 @@ export class PaymentsService {
     return {
       state,
       price: state === 'locked' ? this.#config.price : null,
-      standard: this.#large(job)
-        ? this.#fitted(job.output)
-        : { width: job.output.width, height: job.output.height },
+      // A free result (small, payments off, or an administrator's) is the full output from both routes.
+      standard:
+        state === 'free' ? { width: job.output.width, height: job.output.height } : this.#fitted(job.output),
     };
   }
 
   /**
    * The stored file behind `/files/jobs/:id` (`standard`) or `/files/jobs/:id/hd`. The standard
-   * file of a large result, while payments are on, is a copy fitted inside the free size, made on
-   * the first download and stored. @throws AtelierError PAYMENT_REQUIRED (the HD file of a locked
-   * job, with the price in `details`), JOB_NOT_FINISHED
+   * file of a large result that is not free (payments on, the owner not an administrator) is a
+   * copy fitted inside the free size, made on the first download and stored. @throws AtelierError
+   * PAYMENT_REQUIRED (the HD file of a locked job, with the price in `details`), JOB_NOT_FINISHED
    */
   async resultFile(job: JobRecord, variant: 'standard' | 'hd'): Promise<ResultFile> {
     const output = job.output;
@@ -203,10 +203,13 @@ export class PaymentsService {
     const tail = output.key.split('/').pop() ?? output.key;
     const full = { key: output.key, format: output.format, etag: `${job.planHash}-${tail}` };
     if (!this.#large(job)) return full;
+    const state = this.#state(job, await this.#roleOf(job.ownerId));
     if (variant === 'hd') {
-      if (this.#state(job, await this.#roleOf(job.ownerId)) === 'locked') throw this.#paymentRequired(job);
+      if (state === 'locked') throw this.#paymentRequired(job);
       return full;
     }
+    // An administrator's result is free: the full output from both routes, as hd() says.
+    if (state === 'free') return full;
     const key = freeCopyKey(output.key, this.#config.freeMaxSide);
     if (!key) return full;
     const storage = this.#storage;
@@ -385,14 +388,21 @@ export class PaymentsService {
    * Returns what was done, for the answer to Stripe and the log.
    */
   async handleEvent(event: PaymentEvent): Promise<string> {
+    const intent = event.session?.paymentIntentId ?? event.charge?.paymentIntentId ?? null;
     const outcome = await this.#db.transaction().execute(async (trx) => {
+      // A refund and its payment's completion can arrive at the same moment. Each looks for what
+      // the other writes (the refund for the paid row, the completion for a deferred refund), and
+      // under READ COMMITTED neither sees the other's uncommitted write: the refund would be kept
+      // as deferred for ever and the job stay unlocked. So the events of one PaymentIntent are
+      // applied one at a time; the later one then sees the earlier one's rows.
+      if (intent) await sql`select pg_advisory_xact_lock(hashtext(${`atelier:pi:${intent}`}))`.execute(trx);
       const fresh = await trx
         .insertInto('stripe_events')
         .values({
           id: event.id,
           type: event.type,
           object_id: event.session?.id ?? event.charge?.id ?? null,
-          payment_intent: event.session?.paymentIntentId ?? event.charge?.paymentIntentId ?? null,
+          payment_intent: intent,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returning('id')
@@ -518,18 +528,21 @@ export class PaymentsService {
       .where('hd_unlocked_at', 'is', null)
       .returning('id')
       .executeTakeFirst();
-    await audit(
-      trx,
-      null,
-      'hd.unlock',
-      { type: 'job', id: payment.job_id },
-      {
-        via: 'stripe',
-        payment: payment.id,
-        amount: payment.amount,
-        currency: payment.currency,
-      },
-    );
+    // Audited only when this payment unlocked the job: one paid after a grant unlocks nothing (its
+    // row says it was paid), and its refund will lock nothing either.
+    if (unlocked)
+      await audit(
+        trx,
+        null,
+        'hd.unlock',
+        { type: 'job', id: payment.job_id },
+        {
+          via: 'stripe',
+          payment: payment.id,
+          amount: payment.amount,
+          currency: payment.currency,
+        },
+      );
     return unlocked ? 'unlocked' : 'paid-already-unlocked';
   }
 
