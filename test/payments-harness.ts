@@ -45,11 +45,20 @@ export async function uploadPhoto(user: User, name = 'chelsea.png'): Promise<str
   return (await user.client.images.upload.mutate(uploadForm(blob, name))).id;
 }
 
+/** A new `amount` for each job that names none: each is a plan (and an image) of its own. */
+let rendered = 0;
+
 /**
- * A succeeded job of `user` on `imageId` (acme:invert, png). The same `amount` twice gives the
- * cached output (a new job row, the same stored file); another amount renders a file of its own.
+ * A succeeded job of `user` on `imageId` (acme:invert, png). Without `amount`, a plan of its own
+ * (another amount each time), so that no two jobs share an output: a job whose image the owner
+ * already unlocked in another job is unlocked with it. The same `amount` twice gives the cached
+ * output (a new job row, the same stored file).
  */
-export async function renderJob(user: User, imageId: string, amount = 1): Promise<ApiJob> {
+export async function renderJob(
+  user: User,
+  imageId: string,
+  amount = 1 - ++rendered / 1024,
+): Promise<ApiJob> {
   const created = await user.client.jobs.create.mutate({
     imageId,
     plan: { steps: [{ plugin: 'acme:invert', params: { amount } }], output: { format: 'png' } },

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiHarness } from './api-harness.ts';
 import { cleanupsAfterAll } from './cleanups.ts';
+import { eventually } from './jobs-harness.ts';
 import {
   auditRows,
   get,
@@ -390,13 +391,28 @@ describe('what must never unlock', () => {
     expect(await hdOf(job.id)).toEqual(UNLOCKED_PAID);
   });
 
-  it('a job deleted before its payment completed: 200, the payment is kept without its job', async () => {
+  it('a job deleted before its payment completed: 200, the payment is kept without its job and refunded', async () => {
     const { job, sessionId, paymentId } = await jobWithCheckout();
     await alice.client.jobs.delete.mutate({ id: job.id });
+    const refunds = fake.refunds.length;
     expect(await fake.complete(sessionId)).toMatchObject({ status: 200, body: { outcome: 'paid-job-gone' } });
-    expect(await alice.client.payments.get.query({ id: paymentId })).toMatchObject({
+    // Nothing was bought: the whole amount goes back, once (the refund's idempotency key is the payment's).
+    expect(fake.refunds.slice(refunds)).toEqual([
+      {
+        paymentIntent: fake.session(sessionId)!.payment_intent,
+        amount: 199,
+        metadata: { payment_id: paymentId },
+      },
+    ]);
+    expect(
+      await eventually(async () => {
+        const p = await alice.client.payments.get.query({ id: paymentId });
+        return p.status === 'refunded' ? p : undefined;
+      }, 5000),
+    ).toMatchObject({
       jobId: null,
-      status: 'paid',
+      status: 'refunded',
+      failureReason: 'Refunded automatically: the job was deleted before the payment completed.',
     });
     expect(await auditRows(h, job.id)).toEqual([]);
   });

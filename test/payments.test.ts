@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeCopyKey } from '@atelier/jobs';
 import { codeOf, failure, storedKeys } from './api-harness.ts';
+import { eventually } from './jobs-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
 import { cleanupsAfterAll } from './cleanups.ts';
 import {
@@ -367,21 +368,88 @@ describe('pay → webhook → HD', () => {
   });
 });
 
-describe('refunds of a payment that did not unlock the job', () => {
-  it('a job granted while its checkout was open stays unlocked when that payment is refunded', async () => {
+describe('never two charges for one image', () => {
+  it("a grant closes the job's open checkout at Stripe: it can no longer be paid", async () => {
     const job = await renderJob(alice, aliceImage);
     const checkout = await openCheckout(alice, job.id);
-    await admin.client.admin.grantHd.mutate({ jobId: job.id });
-    // The open page can still be paid (docs/payments.md, known limits): paid, but not the unlock.
     const sessionId = sessionIdOf(checkout.url);
-    expect((await fake.complete(sessionId)).body).toMatchObject({ outcome: 'paid-already-unlocked' });
-    expect(await unlockOf(h, job.id)).toMatchObject({ hd_unlock_source: 'grant', hd_payment_id: null });
-    expect((await fake.refund(sessionId)).body).toMatchObject({ outcome: 'refunded' });
-    expect((await alice.client.payments.get.query({ id: checkout.payment.id })).status).toBe('refunded');
+    await admin.client.admin.grantHd.mutate({ jobId: job.id });
+    expect(fake.session(sessionId)?.status).toBe('expired');
+    expect(await alice.client.payments.get.query({ id: checkout.payment.id })).toMatchObject({
+      status: 'expired',
+      checkoutUrl: null,
+      failureReason: 'Closed: the job was unlocked.',
+    });
+    await expect(fake.complete(sessionId)).rejects.toThrow();
+    // Stripe's own `expired` event for the closed session changes nothing more.
+    await eventually(
+      async () =>
+        fake.deliveries.some((d) => d.event?.type === 'checkout.session.expired') ? true : undefined,
+      5000,
+      'the expired event',
+    );
+    expect((await alice.client.payments.get.query({ id: checkout.payment.id })).status).toBe('expired');
     expect((await alice.client.jobs.get.query({ id: job.id })).hd?.state).toBe('unlocked');
+  });
+
+  it('a payment that unlocked nothing (the job was granted meanwhile) is refunded automatically', async () => {
+    const job = await renderJob(alice, aliceImage);
+    const checkout = await openCheckout(alice, job.id);
+    const sessionId = sessionIdOf(checkout.url);
+    // Stripe does not close it (down for a moment): the page stays open and gets paid.
+    fake.failNext({ status: 400, type: 'invalid_request_error', message: 'No.' });
+    await admin.client.admin.grantHd.mutate({ jobId: job.id });
+    const refundsBefore = fake.refunds.length;
+    expect((await fake.complete(sessionId)).body).toMatchObject({ outcome: 'paid-already-unlocked' });
+    expect(fake.refunds.slice(refundsBefore)).toEqual([
+      {
+        paymentIntent: fake.session(sessionId)!.payment_intent,
+        amount: 199,
+        metadata: { payment_id: checkout.payment.id },
+      },
+    ]);
+    // The refund's own charge.refunded event settles the payment; the granted job stays unlocked.
+    const refunded = await eventually(
+      async () => {
+        const p = await alice.client.payments.get.query({ id: checkout.payment.id });
+        return p.status === 'refunded' ? p : undefined;
+      },
+      5000,
+      'the refund to be settled',
+    );
+    expect(refunded.failureReason).toBe('Refunded automatically: the job was already unlocked.');
+    expect(await unlockOf(h, job.id)).toMatchObject({ hd_unlock_source: 'grant', hd_payment_id: null });
     expect((await get(h, `/files/jobs/${job.id}/hd`, alice.token)).status).toBe(200);
     // The payment unlocked nothing, so nothing of it is in the audit log (its row records it).
     expect((await auditRows(h, job.id)).map((a) => a.action)).toEqual(['hd.grant']);
+  });
+
+  it('the same image in another job of the owner unlocks without a second checkout; a refund locks both', async () => {
+    const first = await renderJob(alice, aliceImage, 0.125);
+    const checkout = await openCheckout(alice, first.id);
+    const sessionId = sessionIdOf(checkout.url);
+    await fake.complete(sessionId);
+    // The same photo and plan again: the result cache's file, a job of its own, locked.
+    const again = await renderJob(alice, aliceImage, 0.125);
+    expect(again.hd?.state).toBe('locked');
+    const posts = fake.requests.length;
+    expect(await alice.client.payments.createCheckout.mutate({ jobId: again.id })).toEqual({
+      status: 'unlocked',
+      reason: 'paid',
+    });
+    expect(fake.requests.slice(posts)).toEqual([]);
+    expect((await get(h, `/files/jobs/${again.id}/hd`, alice.token)).status).toBe(200);
+    expect(await paymentRows(h, again.id)).toEqual([]);
+    // Another user's job on the same photo and plan is theirs: they pay for theirs.
+    const carol = await h.signUp('carol@example.org');
+    const carolJob = await renderJob(carol, await uploadPhoto(carol), 0.125);
+    expect((await carol.client.payments.createCheckout.mutate({ jobId: carolJob.id })).status).toBe('open');
+    const refund = await fake.refund(sessionId);
+    expect(refund.body).toMatchObject({ outcome: 'refunded-locked' });
+    expect({
+      first: (await alice.client.jobs.get.query({ id: first.id })).hd?.state,
+      again: (await alice.client.jobs.get.query({ id: again.id })).hd?.state,
+    }).toEqual({ first: 'locked', again: 'locked' });
   });
 });
 

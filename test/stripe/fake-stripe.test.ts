@@ -77,6 +77,12 @@ beforeAll(async () => {
   fake.webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/stripe`;
 });
 
+/** Waits (up to 5 s) until `check` answers something truthy: the fake delivers after it answers. */
+async function eventually(check: () => unknown): Promise<void> {
+  for (const until = Date.now() + 5000; !check(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > until) throw new Error('timed out');
+}
+
 afterAll(() => {
   // Every test here calls only what the server will call.
   expect(fake.unexpected).toEqual([]);
@@ -209,9 +215,10 @@ describe('the API, through the real SDK', () => {
   });
 });
 
-describe('webhooks', () => {
-  const last = (): Stripe.Event | undefined => received.at(-1);
+/** The last event the receiver verified. */
+const last = (): Stripe.Event | undefined => received.at(-1);
 
+describe('webhooks', () => {
   it('delivers checkout.session.completed, signed so that constructEvent verifies it', async () => {
     const session = await createSession();
     const delivery = await fake.complete(session.id);
@@ -310,6 +317,50 @@ describe('webhooks', () => {
     await fake.refund(session.id);
     expect(last()?.data.object).toMatchObject({ id: partial.id, amount_refunded: 199, refunded: true });
     await expect(fake.refund(session.id)).rejects.toThrow(/left to refund/);
+  });
+});
+
+describe('closing sessions and refunding through the API, as the server does', () => {
+  it('expires an open session (checkout.session.expired follows), and refuses a closed one', async () => {
+    const session = await createSession();
+    const expired = await stripe.checkout.sessions.expire(session.id);
+    expect(expired).toMatchObject({ id: session.id, status: 'expired', url: null });
+    await eventually(() => last()?.type === 'checkout.session.expired' && last()?.data.object);
+    expect(last()?.data.object).toMatchObject({ id: session.id, status: 'expired' });
+    await expect(stripe.checkout.sessions.expire(session.id)).rejects.toBeInstanceOf(
+      Stripe.errors.StripeInvalidRequestError,
+    );
+  });
+
+  it('refunds a paid PaymentIntent once per Idempotency-Key, and wants a key of ours', async () => {
+    const session = await createSession();
+    const completed = await fake.complete(session.id);
+    const intent = completed.event!.data.object.payment_intent as string;
+    await expect(stripe.refunds.create({ payment_intent: intent })).rejects.toThrow(
+      /Idempotency-Key required/,
+    );
+    const params = { payment_intent: intent, metadata: { payment_id: 'p-1' } };
+    const [a, b] = await Promise.all([
+      stripe.refunds.create(params, { idempotencyKey: 'refund-1' }),
+      stripe.refunds.create(params, { idempotencyKey: 'refund-1' }),
+    ]);
+    expect(b.id).toBe(a.id);
+    expect(a).toMatchObject({ object: 'refund', amount: 199, payment_intent: intent, status: 'succeeded' });
+    expect(fake.refunds).toContainEqual({
+      paymentIntent: intent,
+      amount: 199,
+      metadata: { payment_id: 'p-1' },
+    });
+    await eventually(() => last()?.type === 'charge.refunded' && last()?.data.object);
+    expect(last()?.data.object).toMatchObject({
+      payment_intent: intent,
+      refunded: true,
+      amount_refunded: 199,
+    });
+    await expect(stripe.refunds.create(params, { idempotencyKey: 'refund-2' })).rejects.toThrow(
+      /already been refunded/,
+    );
+    expect(fake.deliveryErrors).toEqual([]);
   });
 });
 

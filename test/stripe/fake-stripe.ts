@@ -139,6 +139,10 @@ export class FakeStripe {
   readonly requests: RecordedRequest[] = [];
   /** Requests for endpoints the fake does not implement (answered 404): should stay empty. */
   readonly unexpected: RecordedRequest[] = [];
+  /** Refunds made through the API (`POST /v1/refunds`), in order. */
+  readonly refunds: { paymentIntent: string; amount: number; metadata: Record<string, string> }[] = [];
+  /** Failures of the webhook deliveries that API calls set off (expire, refund), for assertions. */
+  readonly deliveryErrors: unknown[] = [];
   /** Every webhook delivery, in order. */
   readonly deliveries: WebhookDelivery[] = [];
 
@@ -435,6 +439,27 @@ export class FakeStripe {
       const list = { object: 'list', data: all.slice(0, limit), has_more: all.length > limit, url: path };
       return ok(list);
     }
+    // Expiring an open session, as Stripe does: the session answers expired, and a
+    // `checkout.session.expired` event follows (delivered after the answer, as Stripe's is).
+    const expire = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(path);
+    if (expire && method === 'POST') {
+      const state = this.#sessions.get(decodeURIComponent(expire[1] ?? ''));
+      if (!state)
+        return invalidRequest(`No such checkout.session: '${expire[1]}'`, { code: 'resource_missing' }, 404);
+      if (state.session.status !== 'open')
+        return invalidRequest(`Only Checkout Sessions with a status in ["open"] can be expired.`, {
+          code: 'checkout_session_not_open',
+        });
+      Object.assign(state.session, { status: 'expired', url: null });
+      const event = this.buildEvent('checkout.session.expired', state.session);
+      setImmediate(() => void this.deliver(event).catch((error: unknown) => this.deliveryErrors.push(error)));
+      return ok({ ...state.session });
+    }
+    // A refund of a PaymentIntent's charge (the whole of what is left, or `amount`), with the
+    // `charge.refunded` event after the answer. Like session creation, it wants our own
+    // Idempotency-Key, and replays the first answer for a repeated one.
+    if (path === '/v1/refunds' && method === 'POST')
+      return this.#idempotent(record, () => this.#newRefund(record.body));
     const retrieve = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(path);
     if (retrieve && method === 'GET') {
       const session = this.session(decodeURIComponent(retrieve[1] ?? ''));
@@ -453,11 +478,16 @@ export class FakeStripe {
   }
 
   #create(record: RecordedRequest): Answer {
+    return this.#idempotent(record, () => this.#newSession(record.body));
+  }
+
+  /** Answers `make()` once per Idempotency-Key and parameters, replaying it after, as Stripe does. */
+  #idempotent(record: RecordedRequest, make: () => Answer): Answer {
     const key = record.idempotencyKey;
     // The SDK sends its own `stripe-node-retry-…` key when the caller gives none: refusing it makes
     // a forgotten `{ idempotencyKey }` fail the tests instead of allowing duplicate sessions.
     if (!key || key.startsWith('stripe-node-retry-') || key.length > 255) {
-      return invalidRequest('Idempotency-Key required: pass { idempotencyKey } to checkout.sessions.create.');
+      return invalidRequest(`Idempotency-Key required: pass { idempotencyKey } to ${record.path}.`);
     }
     // From the lookup to the store nothing awaits, so concurrent requests with one key are
     // serialised by the event loop: the first creates the session, the others replay it.
@@ -469,9 +499,46 @@ export class FakeStripe {
       return error(400, 'idempotency_error', message);
     }
     // As at Stripe, a request refused by validation does not claim its key.
-    const answer = this.#newSession(record.body);
+    const answer = make();
     if (answer.status === 200) this.#idempotency.set(key, { fingerprint, answer });
     return answer;
+  }
+
+  #newRefund(body: FormObject): Answer {
+    const intent = typeof body.payment_intent === 'string' ? body.payment_intent : undefined;
+    if (!intent)
+      return invalidRequest('Missing required param: payment_intent.', { param: 'payment_intent' });
+    const state = [...this.#sessions.values()].find((st) => st.session.payment_intent === intent);
+    if (!state || state.session.payment_status !== 'paid')
+      return invalidRequest(`No such payment_intent: '${intent}'`, { code: 'resource_missing' }, 404);
+    const total = state.session.amount_total ?? 0;
+    const left = total - (state.charge?.amount_refunded ?? 0);
+    const amount = body.amount === undefined ? left : Number(body.amount);
+    if (left === 0)
+      return invalidRequest(`Charge for ${intent} has already been refunded.`, {
+        code: 'charge_already_refunded',
+      });
+    if (!Number.isInteger(amount) || amount <= 0 || amount > left)
+      return invalidRequest(`Refund amount (${amount}) is greater than the ${left} left.`, {
+        param: 'amount',
+      });
+    const sessionId = state.session.id;
+    setImmediate(
+      () =>
+        void this.refund(sessionId, { amount }).catch((error: unknown) => this.deliveryErrors.push(error)),
+    );
+    this.refunds.push({ paymentIntent: intent, amount, metadata: strings(body.metadata) });
+    return ok({
+      id: id('re_'),
+      object: 'refund',
+      amount,
+      currency: state.session.currency ?? 'usd',
+      payment_intent: intent,
+      reason: typeof body.reason === 'string' ? body.reason : null,
+      status: 'succeeded',
+      created: unix(),
+      metadata: strings(body.metadata),
+    });
   }
 
   #newSession(body: FormObject): Answer {

@@ -72,6 +72,9 @@ export interface PaymentsServiceOptions {
   readonly logger?: Logger;
 }
 
+/** Why a checkout that {@link PaymentsService} closed ended. */
+const CLOSED_UNLOCKED = 'Closed: the job was unlocked.';
+
 /** A pending session is offered again only while it has this long left (ms). */
 const REUSE_MARGIN_MS = 5 * 60_000;
 /** Stripe keeps idempotency keys for 24 hours; a row whose session was never made retries within that. */
@@ -300,8 +303,9 @@ export class PaymentsService {
         .executeTakeFirst();
       if (pending && this.#reusable(pending, now)) return { payment: pending };
       if (pending)
-        // Its session expired (or was never made and its key is too old to reuse): settled here;
-        // Stripe's own `expired` event, or a late `completed`, still applies to it.
+        // Its session expires within minutes (or was never made and its key is too old to reuse):
+        // settled here, and closed at Stripe below; Stripe's own `expired` event, or a `completed`
+        // that beat the close, still applies to it (a second payment is then refunded).
         await trx
           .updateTable('payments')
           .set({
@@ -336,9 +340,20 @@ export class PaymentsService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      return { payment };
+      return { payment, stale: pending?.stripe_session_id ?? null };
     });
-    if ('unlocked' in row) return { status: 'unlocked', reason: row.unlocked };
+    if ('unlocked' in row) {
+      // Any checkout of it still open (a grant, or an unlock by another tab) can no longer be paid.
+      await this.#closeOpenCheckouts(job.id);
+      return { status: 'unlocked', reason: row.unlocked };
+    }
+    if ('stale' in row && row.stale)
+      await gateway.expireCheckout(row.stale).catch((error: unknown) =>
+        this.#logger.warn('an old checkout could not be closed', {
+          session: row.stale,
+          error: String(error),
+        }),
+      );
     let payment = row.payment;
     if (!payment.stripe_session_id || !payment.checkout_url) {
       const output = job.output;
@@ -388,6 +403,9 @@ export class PaymentsService {
    * Returns what was done, for the answer to Stripe and the log.
    */
   async handleEvent(event: PaymentEvent): Promise<string> {
+    // Calls to Stripe an event leads to (refunding a payment that unlocked nothing, closing other
+    // open checkouts of a job it unlocked), made once its transaction has committed.
+    const after: (() => Promise<void>)[] = [];
     const intent = event.session?.paymentIntentId ?? event.charge?.paymentIntentId ?? null;
     const outcome = await this.#db.transaction().execute(async (trx) => {
       // A refund and its payment's completion can arrive at the same moment. Each looks for what
@@ -408,15 +426,20 @@ export class PaymentsService {
         .returning('id')
         .executeTakeFirst();
       if (!fresh) return 'duplicate';
-      const result = await this.#apply(trx, event);
+      const result = await this.#apply(trx, event, after);
       await trx.updateTable('stripe_events').set({ outcome: result }).where('id', '=', event.id).execute();
       return result;
     });
     this.#logger.info('stripe event', { event: event.id, type: event.type, outcome });
+    for (const act of after) await act();
     return outcome;
   }
 
-  async #apply(trx: Transaction<Database>, event: PaymentEvent): Promise<string> {
+  async #apply(
+    trx: Transaction<Database>,
+    event: PaymentEvent,
+    after: (() => Promise<void>)[],
+  ): Promise<string> {
     const now = new Date();
     if (event.session) {
       const session = event.session;
@@ -426,12 +449,12 @@ export class PaymentsService {
         case 'checkout.session.completed':
         case 'checkout.session.async_payment_succeeded':
           return session.paymentStatus === 'paid'
-            ? this.#paid(trx, payment, session, now)
+            ? this.#paid(trx, payment, session, now, after)
             : this.#awaiting(trx, payment, session, now);
         case 'checkout.session.async_payment_failed':
           return this.#settle(trx, payment, 'failed', 'The payment method failed.', now);
         case 'checkout.session.expired':
-          return this.#settle(trx, payment, 'expired', 'The checkout expired.', now);
+          return this.#settle(trx, payment, 'expired', await this.#expiryReason(trx, payment), now);
       }
     }
     if (event.type === 'charge.refunded' && event.charge) {
@@ -481,6 +504,7 @@ export class PaymentsService {
     payment: Payment,
     session: SessionFacts,
     now: Date,
+    after: (() => Promise<void>)[],
   ): Promise<string> {
     if (payment.status === 'paid' || payment.status === 'refunded') return `already-${payment.status}`;
     if (session.amountTotal !== payment.amount || session.currency?.toLowerCase() !== payment.currency) {
@@ -519,7 +543,10 @@ export class PaymentsService {
         .execute();
       return 'paid-then-refunded';
     }
-    if (!payment.job_id || !payment.user_id) return 'paid-job-gone';
+    if (!payment.job_id || !payment.user_id) {
+      await this.#refundUnused(trx, payment, 'the job was deleted before the payment completed', after);
+      return 'paid-job-gone';
+    }
     const unlocked = await trx
       .updateTable('jobs')
       .set({ hd_unlocked_at: now, hd_unlock_source: 'payment', hd_payment_id: payment.id })
@@ -543,7 +570,101 @@ export class PaymentsService {
           currency: payment.currency,
         },
       );
-    return unlocked ? 'unlocked' : 'paid-already-unlocked';
+    if (!unlocked) {
+      // Paid for a job already unlocked (another checkout of it, opened before this one was
+      // closed, or an administrator's grant): nobody is charged twice for one image.
+      await this.#refundUnused(trx, payment, 'the job was already unlocked', after);
+      return 'paid-already-unlocked';
+    }
+    const jobId = payment.job_id;
+    after.push(() => this.#closeOpenCheckouts(jobId));
+    return 'unlocked';
+  }
+
+  /**
+   * A paid payment that unlocked nothing: marked so (in `trx`), and refunded in full through
+   * Stripe once `trx` has committed. The refund's own `charge.refunded` event then settles it as
+   * refunded. Should Stripe refuse, the reason says to refund it by hand.
+   */
+  async #refundUnused(
+    trx: Transaction<Database>,
+    payment: Payment,
+    why: string,
+    after: (() => Promise<void>)[],
+  ): Promise<void> {
+    const reason = `Refunded automatically: ${why}.`;
+    await trx.updateTable('payments').set({ failure_reason: reason }).where('id', '=', payment.id).execute();
+    const gateway = this.#gateway;
+    const intent = (
+      await trx
+        .selectFrom('payments')
+        .select('stripe_payment_intent_id')
+        .where('id', '=', payment.id)
+        .executeTakeFirst()
+    )?.stripe_payment_intent_id;
+    if (!gateway || !intent) return;
+    after.push(async () => {
+      try {
+        await gateway.refund({
+          paymentIntentId: intent,
+          idempotencyKey: `atelier-refund-${payment.id}`,
+          paymentId: payment.id,
+        });
+        this.#logger.info('refunded a payment that unlocked nothing', { payment: payment.id, why });
+      } catch (error) {
+        this.#logger.error('the automatic refund failed; refund the payment in the Stripe Dashboard', {
+          payment: payment.id,
+          error: String(error),
+        });
+        await this.#db
+          .updateTable('payments')
+          .set({
+            failure_reason: `It unlocked nothing (${why}), and the automatic refund failed: refund it in the Stripe Dashboard.`,
+          })
+          .where('id', '=', payment.id)
+          .execute()
+          .catch(() => {});
+      }
+    });
+  }
+
+  /**
+   * Closes (expires at Stripe, and settles here) every checkout of `jobId` still open after the
+   * job was unlocked, so that none of them can be paid as well. A checkout Stripe will not close
+   * (paid meanwhile) is left to its own events, which refund it.
+   */
+  async #closeOpenCheckouts(jobId: string): Promise<void> {
+    const gateway = this.#gateway;
+    if (!gateway) return;
+    const open = await this.#db
+      .selectFrom('payments')
+      .select(['id', 'stripe_session_id'])
+      .where('job_id', '=', jobId)
+      .where('status', '=', 'pending')
+      .where('stripe_session_id', 'is not', null)
+      .execute();
+    for (const row of open) {
+      try {
+        await gateway.expireCheckout(row.stripe_session_id!);
+        const now = new Date();
+        await this.#db
+          .updateTable('payments')
+          .set({
+            status: 'expired',
+            failure_reason: CLOSED_UNLOCKED,
+            settled_at: now,
+            updated_at: now,
+          })
+          .where('id', '=', row.id)
+          .where('status', '=', 'pending')
+          .execute();
+      } catch (error) {
+        this.#logger.warn('an open checkout of an unlocked job could not be closed', {
+          payment: row.id,
+          error: String(error),
+        });
+      }
+    }
   }
 
   async #awaiting(
@@ -580,6 +701,18 @@ export class PaymentsService {
     return status;
   }
 
+  /** Why a checkout expired: closed because its job was unlocked otherwise, or left unpaid. */
+  async #expiryReason(trx: Transaction<Database>, payment: Payment): Promise<string> {
+    const job = payment.job_id
+      ? await trx
+          .selectFrom('jobs')
+          .select('hd_unlocked_at')
+          .where('id', '=', payment.job_id)
+          .executeTakeFirst()
+      : undefined;
+    return job?.hd_unlocked_at ? CLOSED_UNLOCKED : 'The checkout expired.';
+  }
+
   async #refunded(trx: Transaction<Database>, payment: Payment, now: Date): Promise<string> {
     if (payment.status === 'refunded') return 'already-refunded';
     await trx
@@ -587,23 +720,22 @@ export class PaymentsService {
       .set({ status: 'refunded', updated_at: now, settled_at: now })
       .where('id', '=', payment.id)
       .execute();
-    if (!payment.job_id) return 'refunded';
+    // Every job this payment unlocked: its own, and the owner's others with the same image.
     const locked = await trx
       .updateTable('jobs')
       .set({ hd_unlocked_at: null, hd_unlock_source: null, hd_payment_id: null })
-      .where('id', '=', payment.job_id)
       .where('hd_payment_id', '=', payment.id)
       .returning('id')
-      .executeTakeFirst();
-    if (locked)
+      .execute();
+    for (const job of locked)
       await audit(
         trx,
         null,
         'hd.lock',
-        { type: 'job', id: payment.job_id },
+        { type: 'job', id: job.id },
         { via: 'stripe', payment: payment.id, reason: 'refunded' },
       );
-    return locked ? 'refunded-locked' : 'refunded';
+    return locked.length > 0 ? 'refunded-locked' : 'refunded';
   }
 
   /** Payments, newest first: one user's, or everyone's (administrators), optionally by status. */
@@ -646,7 +778,9 @@ export class PaymentsService {
     unlocked: boolean,
   ): Promise<{ jobId: string; unlocked: boolean }> {
     if (!isUuid(jobId)) throw new AtelierError('JOB_NOT_FOUND', `No job ${jobId}.`);
-    return this.#db.transaction().execute(async (trx) => {
+    const result = await this.#db.transaction().execute(async (trx) => {
+      // The lock createCheckout takes: a grant and a checkout of one job do not interleave.
+      await sql`select pg_advisory_xact_lock(hashtext(${`atelier:hd:${jobId}`}))`.execute(trx);
       const job = await trx
         .updateTable('jobs')
         .set(
@@ -670,6 +804,9 @@ export class PaymentsService {
       );
       return { jobId, unlocked };
     });
+    // A granted job's open checkouts are closed: nobody pays for what they were given.
+    if (unlocked) await this.#closeOpenCheckouts(jobId);
+    return result;
   }
 
   #large(job: JobRecord): boolean {

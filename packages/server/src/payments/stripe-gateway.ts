@@ -61,6 +61,14 @@ export interface PaymentGateway {
   readonly mode: 'test' | 'live';
   /** Opens (or, for a repeated idempotency key, finds) a Checkout Session. Throws PAYMENT_PROVIDER_FAILED. */
   createCheckout(request: CheckoutRequest): Promise<CheckoutSession>;
+  /** Closes an open Checkout Session, so that it cannot be paid. Throws PAYMENT_PROVIDER_FAILED. */
+  expireCheckout(sessionId: string): Promise<void>;
+  /** Refunds a PaymentIntent in full (once per idempotency key). Throws PAYMENT_PROVIDER_FAILED. */
+  refund(request: {
+    readonly paymentIntentId: string;
+    readonly paymentId: string;
+    readonly idempotencyKey: string;
+  }): Promise<void>;
   /** Asks Stripe whether the secret key is accepted: PAYMENTS_CONFIG_INVALID when it is refused. */
   verifyKey(): Promise<'ok' | 'unreachable'>;
   /** Verifies a webhook's signature and age, and reads the event. Throws WEBHOOK_SIGNATURE_INVALID. */
@@ -131,6 +139,29 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
           url: session.url,
           expiresAt: session.expires_at ? new Date(session.expires_at * 1000) : null,
         };
+      } catch (error) {
+        throw providerError(error);
+      }
+    },
+
+    async expireCheckout(sessionId) {
+      try {
+        await stripe.checkout.sessions.expire(sessionId);
+      } catch (error) {
+        throw providerError(error);
+      }
+    },
+
+    async refund(request) {
+      try {
+        await stripe.refunds.create(
+          {
+            payment_intent: request.paymentIntentId,
+            reason: 'duplicate',
+            metadata: { payment_id: request.paymentId },
+          },
+          { idempotencyKey: request.idempotencyKey },
+        );
       } catch (error) {
         throw providerError(error);
       }
@@ -231,7 +262,7 @@ function providerError(error: unknown): AtelierError {
       { cause: error },
     );
   if (error instanceof Stripe.errors.StripeError)
-    return new AtelierError('PAYMENT_PROVIDER_FAILED', `Stripe refused the checkout: ${error.message}`, {
+    return new AtelierError('PAYMENT_PROVIDER_FAILED', `Stripe refused the request: ${error.message}`, {
       cause: error,
       details: { stripeType: error.type, ...(error.code ? { stripeCode: error.code } : {}) },
     });
