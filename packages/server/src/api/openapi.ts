@@ -95,12 +95,9 @@ const downloadErrorSchema = z.object({
     description: "Atelier's error code: AUTH_REQUIRED, JOB_NOT_FOUND, JOB_NOT_FINISHED, PAYMENT_REQUIRED, …",
   }),
   message: z.string(),
-  details: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .meta({
-      description: 'When the error has any: PAYMENT_REQUIRED gives `{ jobId, price: { amount, currency } }`.',
-    }),
+  details: z.record(z.string(), z.unknown()).optional().meta({
+    description: 'When the error has any: PAYMENT_REQUIRED gives `{ jobId, price: { amount, currency } }`.',
+  }),
 });
 
 const security = [{ bearer: [] }, { cookie: [] }];

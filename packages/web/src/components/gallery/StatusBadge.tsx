@@ -11,5 +11,5 @@ const LABELS: Record<JobStatus, string> = {
 
 /** A job's status as a small coloured label (the word is always there, colour is only a hint). */
 export function StatusBadge({ status }: { status: JobStatus }) {
-  return <span className={`status-badge status-${status}`}>{LABELS[status]}</span>;
+  return <span className={`badge status-${status}`}>{LABELS[status]}</span>;
 }

@@ -4,5 +4,5 @@ import './payments.css';
 
 /** A payment's status as a small coloured label (the word is always there, colour is only a hint). */
 export function PaymentBadge({ status }: { status: PaymentStatus }) {
-  return <span className={`payment-badge payment-${status}`}>{PAYMENT_STATUS_LABELS[status]}</span>;
+  return <span className={`badge payment-${status}`}>{PAYMENT_STATUS_LABELS[status]}</span>;
 }
