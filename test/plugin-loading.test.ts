@@ -9,6 +9,7 @@ import {
   loadPluginDirectory,
   loadPluginModule,
   resolvePluginPackage,
+  silentLogger,
 } from '@atelier/core';
 import type { AtelierError } from '@atelier/core';
 import { createRegistry, readConfig } from '@atelier/server';
@@ -90,7 +91,7 @@ describe('loading plugins', () => {
     }
   });
 
-  it('fails fast with a coded error for each kind of bad plugin', async () => {
+  it('fails fast with a coded error for each kind of bad plugin (by default, or with ATELIER_STRICT_PLUGINS=1)', async () => {
     expect(await errorCodeOf(resolvePluginPackage('atelier-plugin-missing', base))).toBe(
       'PLUGIN_LOAD_FAILED',
     );
@@ -126,9 +127,83 @@ describe('loading plugins', () => {
     const clash = path.join(base, 'clash');
     await mkdir(clash, { recursive: true });
     await writeFile(path.join(clash, 'cartoon.js'), jsPlugin('cartoon'));
-    expect(await errorCodeOf(createRegistry(readConfig({ ATELIER_PLUGIN_DIR: 'clash' }, base)))).toBe(
-      'PLUGIN_DUPLICATE',
+    const strict = readConfig({ ATELIER_PLUGIN_DIR: 'clash', ATELIER_STRICT_PLUGINS: '1' }, base);
+    expect(await errorCodeOf(createRegistry(strict))).toBe('PLUGIN_DUPLICATE');
+    // Without the flag the clashing plugin is skipped and reported; the built-in stays.
+    const lenient = await createRegistry(readConfig({ ATELIER_PLUGIN_DIR: 'clash' }, base));
+    expect(lenient.describe('cartoon').builtin).toBe(true);
+    expect(lenient.failures()).toEqual([
+      expect.objectContaining({ plugin: 'cartoon', code: 'PLUGIN_DUPLICATE' }),
+    ]);
+  });
+
+  it("with onFailure: 'skip', records each bad plugin on the registry and loads the good ones", async () => {
+    const dir = path.join(base, 'mixed');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'a-good.js'), jsPlugin('mixed:good'));
+    await writeFile(
+      path.join(dir, 'b-future.js'),
+      jsPlugin('mixed:future').replace("engine: '^1'", "engine: '^2'"),
     );
+    await writeFile(path.join(dir, 'c-empty.js'), 'export const x = 1;\n');
+    await writeFile(path.join(dir, 'd-throws.js'), "throw new Error('no GPU found');\n");
+    // One module, two plugins: the bad one does not keep out its good neighbour.
+    await writeFile(
+      path.join(dir, 'e-pair.js'),
+      `${jsPlugin('mixed:pair')}\nexport const other = { ...plugin, id: 'Bad Id' };\n`,
+    );
+    const registry = new PluginRegistry();
+    expect(await loadPluginDirectory(registry, dir, { onFailure: 'skip' })).toEqual([
+      'mixed:good',
+      'mixed:pair',
+    ]);
+    expect(registry.failures().map((f) => [f.plugin, f.code])).toEqual([
+      ['mixed:future', 'PLUGIN_ENGINE_MISMATCH'],
+      [undefined, 'PLUGIN_INVALID'],
+      [undefined, 'PLUGIN_LOAD_FAILED'],
+      ['Bad Id', 'PLUGIN_INVALID'],
+    ]);
+    expect(registry.failures()[0]).toMatchObject({
+      source: `file://${path.join(dir, 'b-future.js')}`,
+      message: expect.stringContaining('supports engine ^2'),
+    });
+    // The default stays fail-fast: the first bad module's coded error.
+    expect(await errorCodeOf(loadPluginDirectory(new PluginRegistry(), dir))).toBe('PLUGIN_ENGINE_MISMATCH');
+  });
+
+  it('skips a configured package that is not installed, and logs each failure with its code', async () => {
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (message: string, fields?: Record<string, unknown>) =>
+        void warnings.push({ message, ...(fields ? { fields } : {}) }),
+    };
+    const config = readConfig(
+      { ATELIER_PLUGINS: 'atelier-plugin-missing,atelier-plugin-sepia', ATELIER_PLUGIN_DIR: 'none' },
+      base,
+    );
+    const registry = await createRegistry(config, { logger });
+    expect(registry.has('sepia:tone')).toBe(true);
+    expect(registry.failures()).toEqual([
+      {
+        source: 'atelier-plugin-missing',
+        code: 'PLUGIN_LOAD_FAILED',
+        message: expect.stringContaining('not installed'),
+      },
+    ]);
+    expect(warnings).toEqual([
+      {
+        message: expect.stringContaining('PLUGIN_LOAD_FAILED'),
+        fields: { code: 'PLUGIN_LOAD_FAILED', source: 'atelier-plugin-missing' },
+      },
+    ]);
+    expect(
+      await errorCodeOf(
+        createRegistry(
+          readConfig({ ATELIER_PLUGINS: 'atelier-plugin-missing', ATELIER_STRICT_PLUGINS: 'true' }, base),
+        ),
+      ),
+    ).toBe('PLUGIN_LOAD_FAILED');
   });
 
   it('treats a missing plugin directory as empty', async () => {

@@ -22,13 +22,20 @@ export { defaultParams, describeIssues, paramsJsonSchema, parseParams } from './
 export { runStep, sharpFromRaw } from './step-runner.ts';
 export type { RunStepOptions } from './step-runner.ts';
 export { PLUGIN_ID_PATTERN, PluginRegistry, validatePlugin } from './registry.ts';
-export type { PluginInfo, PluginRegistryChange, PluginRegistryListener, PluginSource } from './registry.ts';
+export type {
+  PluginInfo,
+  PluginLoadFailure,
+  PluginRegistryChange,
+  PluginRegistryListener,
+  PluginSource,
+} from './registry.ts';
 export {
   importPluginModule,
   loadPluginDirectory,
   loadPluginModule,
   resolvePluginPackage,
 } from './plugin-loader.ts';
+export type { PluginLoadOptions } from './plugin-loader.ts';
 export {
   CONTENT_TYPES,
   DEFAULT_LIMITS,

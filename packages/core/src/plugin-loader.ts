@@ -2,9 +2,46 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AtelierError } from './errors.ts';
+import { AtelierError, isAtelierError } from './errors.ts';
 import type { AnyPlugin } from './plugin.ts';
-import type { PluginRegistry } from './registry.ts';
+import type { PluginLoadFailure, PluginRegistry } from './registry.ts';
+
+/** How the loaders register plugins. */
+export interface PluginLoadOptions {
+  /** The plugins are Atelier's own. @default false */
+  readonly builtin?: boolean;
+  /**
+   * What a bad plugin does: `'throw'` its coded error (`PLUGIN_INVALID`, `PLUGIN_ENGINE_MISMATCH`,
+   * `PLUGIN_LOAD_FAILED`, `PLUGIN_DUPLICATE`), or `'skip'` it: the error is recorded on the
+   * registry ({@link PluginRegistry.failures}) and the other plugins still load.
+   * @default 'throw'
+   */
+  readonly onFailure?: 'throw' | 'skip';
+}
+
+/**
+ * Runs `load`; in `'skip'` mode an `AtelierError` is recorded on the registry instead of thrown
+ * (and `fallback` returned). Other errors are bugs and always throw.
+ */
+async function guarded<T>(
+  registry: PluginRegistry,
+  options: PluginLoadOptions,
+  at: Omit<PluginLoadFailure, 'code' | 'message'>,
+  fallback: T,
+  load: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (options.onFailure !== 'skip' || !isAtelierError(error)) throw error;
+    registry.recordFailure({ ...at, code: error.code, message: error.message });
+    return fallback;
+  }
+}
+
+/** The id of something that looks like a plugin, for a failure report. */
+const idOf = (plugin: AnyPlugin): { plugin?: string } =>
+  typeof (plugin as { id?: unknown }).id === 'string' ? { plugin: plugin.id } : {};
 
 const isFile = (file: string): Promise<boolean> =>
   stat(file).then(
@@ -52,7 +89,9 @@ export async function importPluginModule(moduleUrl: string): Promise<AnyPlugin[]
 }
 
 /**
- * Imports a module and registers every plugin it exports. Returns the ids registered.
+ * Imports a module and registers every plugin it exports. Returns the ids registered. With
+ * `onFailure: 'skip'`, a module that fails to import or exports no plugin, and each plugin that
+ * fails to register, is recorded on the registry and skipped.
  *
  * @example
  * await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
@@ -60,18 +99,28 @@ export async function importPluginModule(moduleUrl: string): Promise<AnyPlugin[]
 export async function loadPluginModule(
   registry: PluginRegistry,
   moduleUrl: string,
-  options: { builtin?: boolean } = {},
+  options: PluginLoadOptions = {},
 ): Promise<string[]> {
-  const plugins = await importPluginModule(moduleUrl);
-  if (plugins.length === 0) {
-    throw new AtelierError('PLUGIN_INVALID', `Module ${moduleUrl} exports no plugin (use definePlugin()).`, {
-      details: { module: moduleUrl },
-    });
-  }
-  for (const plugin of plugins) {
-    registry.register(plugin, { module: moduleUrl, builtin: options.builtin ?? false });
-  }
-  return plugins.map((p) => p.id);
+  return guarded(registry, options, { source: moduleUrl }, [], async () => {
+    const plugins = await importPluginModule(moduleUrl);
+    if (plugins.length === 0) {
+      throw new AtelierError(
+        'PLUGIN_INVALID',
+        `Module ${moduleUrl} exports no plugin (use definePlugin()).`,
+        {
+          details: { module: moduleUrl },
+        },
+      );
+    }
+    const ids: string[] = [];
+    for (const plugin of plugins) {
+      await guarded(registry, options, { source: moduleUrl, ...idOf(plugin) }, undefined, () => {
+        registry.register(plugin, { module: moduleUrl, builtin: options.builtin ?? false });
+        ids.push(plugin.id);
+      });
+    }
+    return ids;
+  });
 }
 
 interface PackageJson {
@@ -129,18 +178,24 @@ const NOT_PLUGIN_FILE = /\.(?:d|test|spec)\.(?:m?js|ts)$/;
 /**
  * Registers the plugins of a local directory: each `*.ts`, `*.js` or `*.mjs` file directly in it,
  * and each sub-directory with a `package.json` or an `index` file. Files load in name order.
- * A missing directory registers nothing.
+ * A missing directory registers nothing. `options.onFailure` as in {@link loadPluginModule}.
  */
-export async function loadPluginDirectory(registry: PluginRegistry, dir: string): Promise<string[]> {
+export async function loadPluginDirectory(
+  registry: PluginRegistry,
+  dir: string,
+  options: Pick<PluginLoadOptions, 'onFailure'> = {},
+): Promise<string[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new AtelierError(
-      'PLUGIN_LOAD_FAILED',
-      `Cannot read plugin directory ${dir}: ${(error as Error).message}`,
-    );
+    return guarded(registry, options, { source: pathToFileURL(dir).href }, [], () => {
+      throw new AtelierError(
+        'PLUGIN_LOAD_FAILED',
+        `Cannot read plugin directory ${dir}: ${(error as Error).message}`,
+      );
+    });
   }
   const ids: string[] = [];
   for (const name of names) {
@@ -150,7 +205,7 @@ export async function loadPluginDirectory(registry: PluginRegistry, dir: string)
     let entry: string | undefined;
     if (info.isFile() && PLUGIN_FILE.test(name) && !NOT_PLUGIN_FILE.test(name)) entry = full;
     else if (info.isDirectory()) entry = await entryOfPackageDir(full);
-    if (entry) ids.push(...(await loadPluginModule(registry, pathToFileURL(entry).href)));
+    if (entry) ids.push(...(await loadPluginModule(registry, pathToFileURL(entry).href, options)));
   }
   return ids;
 }

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
 import { z } from 'zod';
 import { AtelierError } from './errors.ts';
+import type { ErrorCode } from './errors.ts';
 import type { AnyPlugin, PluginKind } from './plugin.ts';
 import { describeIssues, paramsJsonSchema } from './params.ts';
 import { ENGINE_VERSION } from './version.ts';
@@ -38,6 +39,20 @@ export interface PluginRegistryChange {
   readonly id: string;
   /** Counts the registry's changes: one more after each. Starts at 0. */
   readonly revision: number;
+}
+
+/**
+ * A plugin that was skipped at start-up, and why: what {@link PluginRegistry.failures} lists for
+ * `atelier styles`, the logs and the admin API.
+ */
+export interface PluginLoadFailure {
+  /** Where it came from: the module's `file:` URL, or the npm package name when it did not resolve. */
+  readonly source: string;
+  /** The plugin's id, when loading got far enough to know it. */
+  readonly plugin?: string;
+  /** `PLUGIN_INVALID`, `PLUGIN_ENGINE_MISMATCH`, `PLUGIN_LOAD_FAILED` or `PLUGIN_DUPLICATE`. */
+  readonly code: ErrorCode;
+  readonly message: string;
 }
 
 /** A listener of {@link PluginRegistry.onChange}. */
@@ -131,6 +146,7 @@ export class PluginRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #engineVersion: string;
   readonly #listeners = new Set<PluginRegistryListener>();
+  readonly #failures: PluginLoadFailure[] = [];
   #revision = 0;
 
   constructor(options: { engineVersion?: string } = {}) {
@@ -150,6 +166,19 @@ export class PluginRegistry {
     }
     this.#entries.set(plugin.id, { plugin, source, enabled: true, schema, defaults, overrides: {} });
     this.#changed(plugin.id);
+  }
+
+  /**
+   * Notes a plugin that could not be registered, so that it is skipped but still shown. The
+   * loaders call this when told to skip bad plugins (`{ onFailure: 'skip' }`).
+   */
+  recordFailure(failure: PluginLoadFailure): void {
+    this.#failures.push({ ...failure });
+  }
+
+  /** The plugins that were skipped, in the order they failed. Empty when all loaded. */
+  failures(): readonly PluginLoadFailure[] {
+    return [...this.#failures];
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AtelierError, describeIssues } from '@atelier/core';
-import type { PluginInfo, PluginKind, PluginRegistry } from '@atelier/core';
+import type { PluginInfo, PluginKind, PluginLoadFailure, PluginRegistry } from '@atelier/core';
 import type { Database, DatabaseHandle, UserRole } from '@atelier/db';
 import { JobService, QuotaService, savePluginState } from '@atelier/jobs';
 import type { JobQueue, JobRecord, QueueCounts, QuotaOverrides, QuotaStatus } from '@atelier/jobs';
@@ -113,6 +113,11 @@ export class AdminService {
       paramsSchema: p.paramsSchema,
       jobs: used.get(p.id) ?? 0,
     }));
+  }
+
+  /** The third-party plugins this process skipped at start-up, with the coded error of each. */
+  pluginFailures(): PluginLoadFailure[] {
+    return [...this.#registry.failures()];
   }
 
   /**

@@ -3,7 +3,7 @@
 // and a non-zero exit code: 1 for a failed run, 2 for a usage mistake.
 import { Command, CommanderError, Option } from 'commander';
 import { isAtelierError, paramsJsonSchema } from '@atelier/core';
-import type { PluginInfo } from '@atelier/core';
+import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
 import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
@@ -35,6 +35,13 @@ function table(rows: readonly PluginInfo[]): string {
   return [line(header), ...cells.map(line)].join('\n');
 }
 
+/** The skipped plugins, after the table: one line each with where it came from, its code and why. */
+function notLoaded(failures: readonly PluginLoadFailure[]): string {
+  if (failures.length === 0) return '';
+  const lines = failures.map((f) => `  ${f.plugin ?? f.source}  ${f.code}: ${f.message}`);
+  return `\nNot loaded (skipped; ATELIER_STRICT_PLUGINS=1 makes this fatal):\n${lines.join('\n')}\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('atelier')
     .description('Atelier: plugin-based image stylization engine')
@@ -64,8 +71,11 @@ export function buildProgram(): Command {
           params: paramsJsonSchema(registry.get(p.id)),
         }));
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        // stdout stays the array it always was; the skipped plugins go to stderr, one coded line each.
+        for (const f of registry.failures())
+          process.stderr.write(`atelier: warning: ${f.code}: ${f.plugin ?? f.source}: ${f.message}\n`);
       } else {
-        process.stdout.write(`${table(list)}\n`);
+        process.stdout.write(`${table(list)}\n${notLoaded(registry.failures())}`);
       }
     });
 

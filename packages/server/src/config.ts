@@ -9,6 +9,12 @@ const intFromEnv = z.coerce.number().int().positive();
 const envSchema = z.object({
   ATELIER_PLUGINS: z.string().optional(),
   ATELIER_PLUGIN_DIR: z.string().optional(),
+  ATELIER_STRICT_PLUGINS: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['1', '0', 'true', 'false'], { message: '1 or 0' }))
+    .optional(),
   ATELIER_THREADS: intFromEnv.optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
@@ -110,6 +116,11 @@ export interface AtelierConfig {
   readonly pluginPackages: readonly string[];
   /** Local directory of plugin files; a missing directory is fine. @default ./plugins */
   readonly pluginDir: string;
+  /**
+   * `ATELIER_STRICT_PLUGINS=1`: a bad third-party plugin stops start-up with its coded error (for
+   * CI) instead of being skipped and reported. @default false
+   */
+  readonly strictPlugins: boolean;
   /** Where plugin packages are resolved from. @default the working directory */
   readonly root: string;
   readonly threads?: number;
@@ -215,6 +226,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       .map((s) => s.trim())
       .filter(Boolean),
     pluginDir: path.resolve(cwd, e.ATELIER_PLUGIN_DIR ?? 'plugins'),
+    strictPlugins: e.ATELIER_STRICT_PLUGINS === '1' || e.ATELIER_STRICT_PLUGINS === 'true',
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(cwd, e.ATELIER_DATA_DIR ?? '.atelier'),
     queue: {

@@ -5,6 +5,7 @@
 import {
   Engine,
   PluginRegistry,
+  isAtelierError,
   loadPluginDirectory,
   loadPluginModule,
   resolvePluginPackage,
@@ -15,14 +16,38 @@ import type { AtelierConfig } from './config.ts';
 import { TOKENS, globalContainer } from './tokens.ts';
 import type { DependencyContainer } from './tokens.ts';
 
-/** Registers the built-in plugins, then configured packages, then the local plugin directory. */
-export async function createRegistry(config: AtelierConfig): Promise<PluginRegistry> {
+/**
+ * Registers the built-in plugins, then configured packages, then the local plugin directory. A bad
+ * third-party plugin is skipped, logged (warn, with its code) and kept in `registry.failures()`;
+ * with `config.strictPlugins` its coded error is thrown instead. A bad built-in always throws.
+ */
+export async function createRegistry(
+  config: AtelierConfig,
+  options: { logger?: Logger } = {},
+): Promise<PluginRegistry> {
   const registry = new PluginRegistry();
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
+  const onFailure = config.strictPlugins ? 'throw' : 'skip';
   for (const name of config.pluginPackages) {
-    await loadPluginModule(registry, await resolvePluginPackage(name, config.root));
+    let moduleUrl: string;
+    try {
+      moduleUrl = await resolvePluginPackage(name, config.root);
+    } catch (error) {
+      if (onFailure === 'throw' || !isAtelierError(error)) throw error;
+      registry.recordFailure({ source: name, code: error.code, message: error.message });
+      continue;
+    }
+    await loadPluginModule(registry, moduleUrl, { onFailure });
   }
-  await loadPluginDirectory(registry, config.pluginDir);
+  await loadPluginDirectory(registry, config.pluginDir, { onFailure });
+  const logger = options.logger ?? silentLogger;
+  for (const failure of registry.failures()) {
+    logger.warn(`plugin not loaded: ${failure.code}: ${failure.message}`, {
+      code: failure.code,
+      source: failure.source,
+      ...(failure.plugin === undefined ? {} : { plugin: failure.plugin }),
+    });
+  }
   return registry;
 }
 
@@ -31,7 +56,7 @@ export async function createRuntime(
   config: AtelierConfig,
   options: { logger?: Logger; threads?: number } = {},
 ): Promise<{ registry: PluginRegistry; engine: Engine }> {
-  const registry = await createRegistry(config);
+  const registry = await createRegistry(config, options.logger ? { logger: options.logger } : {});
   const threads = options.threads ?? config.threads;
   const engine = new Engine({
     registry,
@@ -55,7 +80,7 @@ export async function openRuntimeRoot(
   container.register(TOKENS.Config, { useValue: config });
   container.register(TOKENS.Logger, { useValue: logger });
   if (!options.engine) {
-    container.register(TOKENS.PluginRegistry, { useValue: await createRegistry(config) });
+    container.register(TOKENS.PluginRegistry, { useValue: await createRegistry(config, { logger }) });
     return { container, close: async () => {} };
   }
   const { registry, engine } = await createRuntime(config, {

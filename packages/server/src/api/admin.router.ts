@@ -11,6 +11,7 @@ import {
   hdUnlockSchema,
   jobSchema,
   ownedJobSchema,
+  pluginFailureSchema,
   pluginInfoSchema,
   pluginUsageSchema,
   queueSchema,
@@ -59,6 +60,20 @@ export const adminRouter = router({
     })
     .output(z.array(pluginUsageSchema))
     .query(({ ctx }) => ctx.api.admin.plugins()),
+
+  /** The third-party plugins skipped at start-up (bad manifest, failed import, duplicate id), with their codes. */
+  pluginFailures: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/plugin-failures',
+        protect: true,
+        tags: ['admin'],
+        summary: 'The plugins this process skipped at start-up, with their error codes',
+      },
+    })
+    .output(z.array(pluginFailureSchema))
+    .query(({ ctx }) => ctx.api.admin.pluginFailures()),
 
   /**
    * Enables or disables a plugin and sets its default parameters, on every API and worker process

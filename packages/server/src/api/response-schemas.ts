@@ -4,7 +4,7 @@
 // are checked against their TypeScript types (`satisfies Record<keyof ...>`): a field added to a
 // view and not here fails the build instead of vanishing from responses.
 import { z } from 'zod';
-import type { PluginInfo } from '@atelier/core';
+import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
 import type { QuotaLimits, QuotaUsage } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
 import type { ApiImage, ApiJob, ApiPayment } from './views.ts';
@@ -181,6 +181,15 @@ export const pluginUsageSchema = z.object({
   paramsSchema: jsonObject.meta({ description: 'JSON Schema (2020-12) of the parameters.' }),
   jobs: z.number().int(),
 });
+
+/** A third-party plugin skipped at start-up, with the coded error that kept it out. */
+const pluginFailureShape = {
+  source: z.string().meta({ description: "The module's file: URL, or the npm package name." }),
+  plugin: z.string().optional().meta({ description: 'The plugin id, when it was known.' }),
+  code: z.string().meta({ description: 'PLUGIN_INVALID, PLUGIN_ENGINE_MISMATCH, PLUGIN_LOAD_FAILED, …' }),
+  message: z.string(),
+} satisfies Record<keyof PluginLoadFailure, z.ZodType>;
+export const pluginFailureSchema = z.object(pluginFailureShape).meta({ id: 'PluginFailure' });
 
 export const adminUserSchema = z.object({
   id: z.string(),
