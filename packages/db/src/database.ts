@@ -36,11 +36,23 @@ export interface OpenDatabaseOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A Kysely instance over a pg pool for `url`. */
-export function createKysely(url: string, poolSize = 10): { db: Kysely<Database>; pool: PreparingPool } {
+/**
+ * A Kysely instance over a pg pool for `url`. `connectTimeoutMs` bounds each connection attempt
+ * (@default no bound, as pg's), for callers that would rather fail fast than wait on a lost host.
+ */
+export function createKysely(
+  url: string,
+  poolSize = 10,
+  options: { readonly connectTimeoutMs?: number } = {},
+): { db: Kysely<Database>; pool: PreparingPool } {
   // The queries given to prepareStatement (precompile's), and any hot one, run as prepared
   // statements. An idle connection losing its server (Postgres restarting) does not crash the process.
-  const pool = new PreparingPool({ connectionString: url, max: poolSize, application_name: 'atelier' });
+  const pool = new PreparingPool({
+    connectionString: url,
+    max: poolSize,
+    application_name: 'atelier',
+    ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
+  });
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
 

@@ -7,7 +7,7 @@ export {
   publishJobEvent,
 } from './events.ts';
 export type { JobEvent } from './events.ts';
-export { PluginStateSync, savePluginState } from './plugin-state.ts';
+export { PluginStateSync, loadPluginState, savePluginState } from './plugin-state.ts';
 export { JobService, eventOf } from './job-service.ts';
 export type { JobServiceOptions, ListJobs, SubmitJob } from './job-service.ts';
 export { DEAD_LETTER_QUEUE, RENDER_QUEUE, createJobQueue } from './queue.ts';

@@ -38,9 +38,8 @@ export class PluginStateSync {
     await this.#reloadAll();
   }
 
-  async #reloadAll(): Promise<void> {
-    const rows = await this.#db.selectFrom('plugin_state').selectAll().execute();
-    for (const row of rows) this.#apply(row.plugin_id, row.enabled, row.defaults);
+  #reloadAll(): Promise<void> {
+    return loadPluginState({ db: this.#db, registry: this.#registry, logger: this.#logger });
   }
 
   async #reload(id: string): Promise<void> {
@@ -57,23 +56,45 @@ export class PluginStateSync {
   }
 
   #apply(id: string, enabled: boolean, defaults: Record<string, unknown>): void {
-    if (!this.#registry.has(id)) return; // state of a plugin this process does not have
-    if (enabled) this.#registry.enable(id);
-    else this.#registry.disable(id);
-    try {
-      this.#registry.setDefaults(id, defaults);
-    } catch (error) {
-      this.#logger.warn('stored defaults no longer fit the plugin; ignored', {
-        plugin: id,
-        error: String(error),
-      });
-      this.#registry.setDefaults(id, {});
-    }
+    applyState(this.#registry, this.#logger, id, enabled, defaults);
   }
 
   close(): Promise<void> {
     return this.#listener.close();
   }
+}
+
+function applyState(
+  registry: PluginRegistry,
+  logger: Logger,
+  id: string,
+  enabled: boolean,
+  defaults: Record<string, unknown>,
+): void {
+  if (!registry.has(id)) return; // state of a plugin this process does not have
+  if (enabled) registry.enable(id);
+  else registry.disable(id);
+  try {
+    registry.setDefaults(id, defaults);
+  } catch (error) {
+    logger.warn('stored defaults no longer fit the plugin; ignored', { plugin: id, error: String(error) });
+    registry.setDefaults(id, {});
+  }
+}
+
+/**
+ * Applies the plugin state administrators stored (enabled, defaults) to `registry` once, without
+ * following later changes: for short-lived processes such as `atelier styles` and `apply`.
+ * {@link PluginStateSync} does the same at start, then keeps up.
+ */
+export async function loadPluginState(args: {
+  readonly db: Kysely<Database>;
+  readonly registry: PluginRegistry;
+  readonly logger?: Logger;
+}): Promise<void> {
+  const rows = await args.db.selectFrom('plugin_state').selectAll().execute();
+  for (const row of rows)
+    applyState(args.registry, args.logger ?? silentLogger, row.plugin_id, row.enabled, row.defaults);
 }
 
 /** Records a plugin's state and announces it to every process, in the caller's transaction. */

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { AtelierError, decodeImage, inspectInput, parseParams, runStep, DEFAULT_LIMITS } from '@atelier/core';
-import type { PluginRegistry, RawImage } from '@atelier/core';
+import { AtelierError } from '@atelier/core';
+import type { Engine } from '@atelier/core';
 
 export interface BenchOptions {
   readonly style: string;
   readonly width?: number;
   readonly repeat: number;
-  readonly threads: number;
   readonly params: Record<string, unknown>;
 }
 
@@ -27,46 +26,47 @@ function median(values: readonly number[]): number {
 }
 
 /**
- * Times one plugin on one image in this thread, the way the engine's workers run it: the image
- * is decoded (and resized to `width` if given) once, then the step runs `repeat` times after a
- * warm-up. libvips is limited to `threads` threads. Peak RSS is the whole process's.
+ * Times one plugin on one image the way `apply` runs it: through `engine`, so each run is held to
+ * the same step timeout and memory limit, and a plugin that breaks them fails the bench with
+ * `PLUGIN_TIMEOUT` or `PLUGIN_OUT_OF_MEMORY` instead of hanging it. The image is resized to `width`
+ * (if given) once, losslessly re-encoded, then the step runs `repeat` times after a warm-up; the
+ * time is the step's alone (decoding and encoding excluded). Peak RSS is the whole process's,
+ * the engine's threads included.
  */
-export async function benchStyle(
-  registry: PluginRegistry,
-  input: string,
-  options: BenchOptions,
-): Promise<BenchResult> {
-  const plugin = registry.get(options.style);
-  const params = parseParams(plugin, options.params);
-  sharp.concurrency(options.threads);
-  sharp.cache(false);
-  let bytes: Buffer;
+export async function benchStyle(engine: Engine, input: string, options: BenchOptions): Promise<BenchResult> {
+  const plan = engine.plan({
+    steps: [{ plugin: options.style, params: options.params }],
+    output: { format: 'jpeg' },
+  });
+  let bytes: Uint8Array;
   try {
     bytes = await readFile(input);
   } catch (error) {
     throw new AtelierError('INPUT_NOT_FOUND', `Cannot read ${input}: ${(error as Error).message}`);
   }
-  const limits = DEFAULT_LIMITS;
-  let image: RawImage = await decodeImage(bytes, await inspectInput(bytes, limits), limits);
-  if (options.width !== undefined && options.width !== image.width) {
-    const { data, info } = await sharp(image.data, {
-      raw: { width: image.width, height: image.height, channels: image.channels },
-    })
+  const info = await engine.inspect(bytes, plan);
+  const swap = info.orientation >= 5 && info.orientation <= 8;
+  let width = swap ? info.height : info.width;
+  let height = swap ? info.width : info.height;
+  if (options.width !== undefined && options.width !== width) {
+    // Upright first, as the engine's decoder does; PNG at level 0 so the engine decodes it fast.
+    const resized = await sharp(bytes)
+      .rotate()
       .resize({ width: options.width, kernel: 'lanczos3' })
-      .raw()
+      .png({ compressionLevel: 0 })
       .toBuffer({ resolveWithObject: true });
-    image = { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
+    bytes = resized.data;
+    ({ width, height } = resized.info);
   }
   const times: number[] = [];
   for (let i = 0; i <= options.repeat; i++) {
-    const t0 = performance.now();
-    await runStep(plugin, image, params, { parsed: true, seed: 1 });
-    if (i > 0) times.push(performance.now() - t0);
+    const result = await engine.run(bytes, plan);
+    if (i > 0) times.push(result.timings.steps[0]?.ms ?? 0);
   }
   return {
-    style: plugin.id,
-    width: image.width,
-    height: image.height,
+    style: plan.steps[0]!.plugin,
+    width,
+    height,
     medianMs: Math.round(median(times) * 10) / 10,
     minMs: Math.round(Math.min(...times) * 10) / 10,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),

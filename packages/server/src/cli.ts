@@ -8,6 +8,7 @@ import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
+import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
@@ -57,7 +58,9 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON: id, name, version, kind and the JSON Schema of the params')
     .option('--kind <kind>', 'only plugins of this kind (style, transform, analysis)')
     .action(async (opts: { json?: boolean; kind?: 'style' | 'transform' | 'analysis' }) => {
-      const registry = resolve((await openRuntimeRoot(readConfig())).container, TOKENS.PluginRegistry);
+      const config = readConfig();
+      const registry = resolve((await openRuntimeRoot(config)).container, TOKENS.PluginRegistry);
+      await applyStoredPluginState(config, registry, process.stderr);
       const list = registry.list({ includeDisabled: true, ...(opts.kind ? { kind: opts.kind } : {}) });
       if (opts.json) {
         const out = list.map((p) => ({
@@ -104,9 +107,11 @@ export function buildProgram(): Command {
           quality?: number;
         },
       ) => {
-        const root = await openRuntimeRoot(readConfig(), { engine: true });
+        const config = readConfig();
+        const root = await openRuntimeRoot(config, { engine: true });
         const engine = resolve(root.container, TOKENS.Engine);
         try {
+          await applyStoredPluginState(config, engine.registry, process.stderr);
           const reports = await applyFiles(
             engine,
             inputs,
@@ -134,7 +139,9 @@ export function buildProgram(): Command {
 
   program
     .command('bench')
-    .description('median time and peak RSS of one style on one image, single-threaded by default')
+    .description(
+      'median time and peak RSS of one style on one image, single-threaded by default, under the limits of apply',
+    )
     .argument('<input>', 'image file')
     .requiredOption('-s, --style <id>', 'plugin id')
     .option('--width <w>', 'resize the image to this width first', integer('width', 1, 16383))
@@ -154,14 +161,24 @@ export function buildProgram(): Command {
           json?: boolean;
         },
       ) => {
-        const registry = resolve((await openRuntimeRoot(readConfig())).container, TOKENS.PluginRegistry);
-        const result = await benchStyle(registry, input, {
-          style: opts.style,
-          repeat: opts.repeat,
-          threads: opts.threads,
-          params: parseSetOptions(opts.set),
-          ...(opts.width === undefined ? {} : { width: opts.width }),
+        // One engine thread, held to the same limits as `apply` (ATELIER_STEP_TIMEOUT_MS,
+        // ATELIER_MAX_MEMORY_MB); --threads is libvips' within it.
+        const root = await openRuntimeRoot(readConfig(), {
+          engine: true,
+          threads: 1,
+          sharpConcurrency: opts.threads,
         });
+        let result;
+        try {
+          result = await benchStyle(resolve(root.container, TOKENS.Engine), input, {
+            style: opts.style,
+            repeat: opts.repeat,
+            params: parseSetOptions(opts.set),
+            ...(opts.width === undefined ? {} : { width: opts.width }),
+          });
+        } finally {
+          await root.close();
+        }
         if (opts.json) {
           const { style, width, height, medianMs, peakRssMb } = result;
           process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);

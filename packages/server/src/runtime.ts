@@ -54,7 +54,7 @@ export async function createRegistry(
 /** A registry and an engine, wired from configuration. Close the engine when done. */
 export async function createRuntime(
   config: AtelierConfig,
-  options: { logger?: Logger; threads?: number } = {},
+  options: { logger?: Logger; threads?: number; sharpConcurrency?: number } = {},
 ): Promise<{ registry: PluginRegistry; engine: Engine }> {
   const registry = await createRegistry(config, options.logger ? { logger: options.logger } : {});
   const threads = options.threads ?? config.threads;
@@ -62,6 +62,7 @@ export async function createRuntime(
     registry,
     limits: config.limits,
     ...(threads === undefined ? {} : { threads }),
+    ...(options.sharpConcurrency === undefined ? {} : { sharpConcurrency: options.sharpConcurrency }),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   return { registry, engine };
@@ -73,7 +74,13 @@ export async function createRuntime(
  */
 export async function openRuntimeRoot(
   config: AtelierConfig,
-  options: { readonly engine?: boolean; readonly threads?: number; readonly logger?: Logger } = {},
+  options: {
+    readonly engine?: boolean;
+    readonly threads?: number;
+    /** libvips threads per engine thread. @default 1 */
+    readonly sharpConcurrency?: number;
+    readonly logger?: Logger;
+  } = {},
 ): Promise<{ readonly container: DependencyContainer; close(): Promise<void> }> {
   const logger = options.logger ?? silentLogger;
   const container = globalContainer.createChildContainer();
@@ -86,6 +93,7 @@ export async function openRuntimeRoot(
   const { registry, engine } = await createRuntime(config, {
     logger,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.sharpConcurrency === undefined ? {} : { sharpConcurrency: options.sharpConcurrency }),
   });
   container.register(TOKENS.PluginRegistry, { useValue: registry });
   container.register(TOKENS.Engine, { useValue: engine });

@@ -1,0 +1,42 @@
+// The administrators' plugin state (enabled, defaults) for the commands that otherwise need no
+// database (`atelier styles`, `apply`). The database libraries load only when DATABASE_URL is set.
+import type { PluginRegistry } from '@atelier/core';
+import type { AtelierConfig } from './config.ts';
+
+/** How long `styles` and `apply` wait for the database before going on without it. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * Applies the plugin state stored in the database at `DATABASE_URL` to `registry`, once. Without
+ * DATABASE_URL it does nothing: the embedded Postgres is not started (or joined) just to list or
+ * apply a style, and a command line then honours only the environment. A database that cannot be
+ * reached (or is not migrated) costs one warning line on `stderr`, and the registry stays as the
+ * environment made it.
+ */
+export async function applyStoredPluginState(
+  config: AtelierConfig,
+  registry: PluginRegistry,
+  stderr: NodeJS.WritableStream,
+): Promise<void> {
+  if (config.databaseUrl === undefined) return;
+  const [{ createKysely }, { loadPluginState }] = await Promise.all([
+    import('@atelier/db'),
+    import('@atelier/jobs'),
+  ]);
+  const { db } = createKysely(config.databaseUrl, 1, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  try {
+    await loadPluginState({ db, registry });
+  } catch (error) {
+    // A refused connection to a name with several addresses is an AggregateError without a message.
+    const first = error instanceof AggregateError ? (error.errors[0] as unknown) : error;
+    const reason = (
+      (first instanceof Error && (first.message || (first as NodeJS.ErrnoException).code)) ||
+      String(first)
+    ).replaceAll(/\s+/g, ' ');
+    stderr.write(
+      `atelier: warning: cannot read the administrators' plugin state from the database (${reason}); using the environment only\n`,
+    );
+  } finally {
+    await db.destroy();
+  }
+}
