@@ -236,6 +236,16 @@ class ContractPrinter {
     if (type.flags & F.ESSymbol) return keyword(ts.SyntaxKind.SymbolKeyword);
     if (type.flags & F.NonPrimitive) return keyword(ts.SyntaxKind.ObjectKeyword);
     if (type.isStringLiteral()) return f.createLiteralTypeNode(f.createStringLiteral(type.value));
+    if (type.flags & F.TemplateLiteral) {
+      // e.g. jobs.create's `${string}:${string}`, the id of a style other than the built-ins.
+      const { texts, types } = type as ts.TemplateLiteralType;
+      const spans = types.map((t, i) => {
+        const text = texts[i + 1] ?? '';
+        const end = i === types.length - 1 ? f.createTemplateTail(text) : f.createTemplateMiddle(text);
+        return f.createTemplateLiteralTypeSpan(this.#node(t, where), end);
+      });
+      return f.createTemplateLiteralType(f.createTemplateHead(texts[0] ?? ''), spans);
+    }
     if (type.isNumberLiteral()) {
       return f.createLiteralTypeNode(
         type.value < 0

@@ -32,6 +32,8 @@ export async function cartoon(photo: Blob): Promise<Status> {
   });
   // @ts-expect-error cartoon's levels is a number
   await atelier.jobs.create.mutate({ imageId: image.id, style: 'cartoon', params: { levels: 'six' } });
+  // Any other installed style: its params are checked by the server.
+  await atelier.jobs.create.mutate({ imageId: image.id, style: 'acme:invert', params: { amount: 0.5 } });
   try {
     const done = await atelier.jobs.get.query({ id: job.id });
     const width: number | undefined = done.output?.width;

@@ -47,6 +47,13 @@ describe('jobs.create', () => {
     // @ts-expect-error an image is needed
     expectTypeOf<Create>().toBeCallableWith({ style: 'cartoon' });
   });
+
+  it('takes any other (scoped) style id with its params as a record, checked by the server', () => {
+    expectTypeOf<Create>().toBeCallableWith({ imageId, style: 'acme:invert', params: { amount: 0.5 } });
+    expectTypeOf<Create>().toBeCallableWith({ imageId, style: 'acme:invert' });
+    // @ts-expect-error a built-in's id never falls to the untyped member: its params stay typed
+    expectTypeOf<Create>().toBeCallableWith({ imageId, style: 'sketch', params: { levels: 6 } });
+  });
 });
 
 describe('outputs', () => {

@@ -35,8 +35,29 @@ function styleJob<Id extends string, S extends ParamsSchema>(plugin: PluginDefin
 }
 
 /**
- * A job is a built-in style with its parameters (typed per style) or a plan of several steps
- * (any plugin, third-party ones included).
+ * The id of a style that is not one of the six typed built-ins, as the typed client sees it:
+ * third-party ids are scoped (`acme:invert`, docs/plugins.md), and a type that excludes the
+ * built-ins' ids is what keeps `{ style: 'cartoon', params: { levels: '6' } }` a compile error.
+ */
+export type OtherStyleId = `${string}:${string}`;
+
+/**
+ * Any other installed style, its `params` a record checked when the job is submitted, by the
+ * style's own schema (createPlan → parseParams: defaults, bounds, unknown keys refused by name).
+ * At run time any id is taken, unscoped ones included: the registry answers PLUGIN_NOT_FOUND or
+ * PLUGIN_DISABLED. A built-in's bad parameters land here too (its typed member refused them), so
+ * they get the same PARAMS_INVALID naming the field as a third-party style's and a plan step's.
+ */
+const otherStyleJob = z.object({
+  ...common,
+  // Typed as OtherStyleId, checked as a string: TypeScript has no "string but not 'cartoon'".
+  style: z.string().min(1).max(200) as unknown as z.ZodType<OtherStyleId, OtherStyleId>,
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * A job is a style with its parameters (typed per style for the built-ins, a record for any other
+ * installed style) or a plan of several steps (any plugin, third-party ones included).
  */
 export const createJobInput = z.union([
   styleJob(cartoon),
@@ -45,6 +66,7 @@ export const createJobInput = z.union([
   styleJob(oilPainting),
   styleJob(watercolor),
   styleJob(popArt),
+  otherStyleJob,
   z.object({ ...common, plan: planRequestSchema }),
 ]);
 export type CreateJobInput = z.input<typeof createJobInput>;

@@ -268,7 +268,7 @@ export const restRoutePaths: PathsObject = {
       tags: ['jobs'],
       summary: 'Stylize an image: queue a job',
       description:
-        'Either a built-in style with its parameters (`{ "imageId": "…", "style": "cartoon", "params": { … } }`; each style\'s parameters are in `GET /api/styles`) or a plan of several steps (`{ "imageId": "…", "plan": { "steps": [ … ] } }`). The same `idempotencyKey` returns the same job. Then poll `GET /api/jobs/{id}` until `status` is `succeeded`, `failed` or `cancelled`, and download the result from `GET /files/jobs/{id}`.',
+        'Either a style with its parameters (`{ "imageId": "…", "style": "cartoon", "params": { … } }`, a built-in or any other installed style such as `acme:invert`; each style\'s parameters are in `GET /api/styles`, checked when the job is submitted, an unknown one refused by name) or a plan of several steps (`{ "imageId": "…", "plan": { "steps": [ … ] } }`). The same `idempotencyKey` returns the same job. Then poll `GET /api/jobs/{id}` until `status` is `succeeded`, `failed` or `cancelled`, and download the result from `GET /files/jobs/{id}`.',
       security: [{ bearer: [] }, { cookie: [] }],
       requestBody: { required: true, content: { 'application/json': { schema: createJobInput } } },
       responses: {
