@@ -2,13 +2,17 @@
 //  (b) an administrator disables a plugin on Admin › Plugins, and another person's studio, already
 //      open with the style picker showing, loses that style within a second (and only that one);
 //  (c) a non-administrator who types /admin/plugins lands on "Administrators only", never sees the
-//      console, and the API refuses them too.
+//      console, and the API refuses them too;
+//  (d) a plugin with a bad manifest in ATELIER_PLUGIN_DIR is skipped at start-up, and Admin › Plugins
+//      shows it under "Plugins that did not load" with its code (axe-core clean, 390 px, dark).
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanupsAfterAll } from '../cleanups.ts';
+import { cleanupsAfterAll, openTempDir } from '../cleanups.ts';
 import { photo } from '../helpers.ts';
 import { Api, ok } from './api.ts';
-import { newContext, openBrowser, settle } from './browser.ts';
+import { checkScreen, newContext, openBrowser, settle } from './browser.ts';
 import { ADMIN, startWebServer } from './server.ts';
 import type { WebServer } from './server.ts';
 
@@ -22,8 +26,21 @@ let userContext: BrowserContext;
 let adminApi: Api;
 let userApi: Api;
 
+// A plugin for an engine that does not exist yet. No imports: the directory is outside the repository
+// (nothing to resolve `zod` from), and the engine range is checked before the parameters.
+const FUTURE_PLUGIN = `export const plugin = {
+  id: 'acme:future', name: 'Future', description: 'Needs engine 2.', version: '1.0.0', engine: '^2',
+  kind: 'style', params: {}, apply: ({ image }) => image,
+};
+`;
+
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startWebServer(defer), openBrowser(defer)]);
+  const pluginDir = await openTempDir('atelier-web-plugins-', defer);
+  await writeFile(path.join(pluginDir, 'future.ts'), FUTURE_PLUGIN);
+  [server, browser] = await Promise.all([
+    startWebServer(defer, { env: { ATELIER_PLUGIN_DIR: pluginDir } }),
+    openBrowser(defer),
+  ]);
   [adminContext, userContext] = await Promise.all([
     newContext(browser, server.url),
     newContext(browser, server.url),
@@ -135,6 +152,43 @@ describe('the admin console', () => {
       expect(refused.code).toBe('FORBIDDEN');
       // The administrator, for comparison, is answered.
       expect((await adminApi.query('admin.plugins')).status).toBe(200);
+    },
+  );
+
+  it(
+    'shows a plugin skipped at start-up under "Plugins that did not load", with its code',
+    { timeout: 60_000 },
+    async () => {
+      const failures = ok(
+        'admin.pluginFailures',
+        await adminApi.query<{ plugin?: string; code: string }[]>('admin.pluginFailures'),
+      );
+      expect(failures).toMatchObject([{ plugin: 'acme:future', code: 'PLUGIN_ENGINE_MISMATCH' }]);
+
+      const page = await adminContext.newPage();
+      await page.goto('/admin/plugins');
+      const section = page.getByRole('region', { name: 'Plugins', exact: true });
+      const panel = section.getByRole('region', { name: 'Plugins that did not load' });
+      await panel.getByRole('heading', { level: 3, name: 'Plugins that did not load' }).waitFor();
+      const items = panel.getByRole('listitem');
+      expect(await items.count()).toBe(1);
+      const item = await items.first().innerText();
+      expect(item).toContain('acme:future');
+      expect(item).toContain('PLUGIN_ENGINE_MISMATCH');
+      expect(item).toContain('The plugin was made for another version of Atelier.');
+      expect(item).toContain('supports engine ^2');
+      // The good plugins are still listed and usable.
+      await section.getByRole('switch', { name: 'Enable Cartoon' }).waitFor();
+      expect(await section.getByRole('row', { name: /Future/ }).count()).toBe(0);
+      // At 390 and 1440 px and in the dark theme: no sideways scroll, axe-core clean, screenshots.
+      await checkScreen(
+        page,
+        'admin-plugin-failures',
+        (p) => p.getByText('PLUGIN_ENGINE_MISMATCH').waitFor(),
+        {
+          dark: true,
+        },
+      );
     },
   );
 });

@@ -7,10 +7,14 @@ import { ErrorMessage, Loading } from '../Feedback.tsx';
 import { TableScroll } from './TableScroll.tsx';
 import { SchemaForm } from '../SchemaForm.tsx';
 import { Dialog } from './Dialog.tsx';
+import { PluginFailures } from './PluginFailures.tsx';
 
 type Plugin = AtelierOutputs['admin']['plugins'][number];
 
-/** Every plugin with its usage, an on/off switch that applies at once, and its defaults' editor. */
+/**
+ * The plugins that did not load, if any; every plugin with its usage, an on/off switch that applies
+ * at once, and its defaults' editor.
+ */
 export function PluginsSection() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -52,6 +56,7 @@ export function PluginsSection() {
         Turning a plugin off or changing its defaults applies to every server within a second, without
         restarts.
       </p>
+      <PluginFailures />
       {toggleError && (
         <div>
           <p className="admin-error-context">Could not change {toggleError.name}:</p>
