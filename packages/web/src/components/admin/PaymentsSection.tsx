@@ -7,6 +7,7 @@ import { PAYMENT_STATUSES, PAYMENT_STATUS_LABELS, formatPrice } from '../../lib/
 import type { PaymentStatus } from '../../lib/payments.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
 import { PaymentBadge } from '../payments/PaymentBadge.tsx';
+import { Pager } from './Pager.tsx';
 import { TableScroll } from './TableScroll.tsx';
 import { Dialog } from './Dialog.tsx';
 
@@ -129,23 +130,15 @@ export function PaymentsSection() {
             </table>
           </TableScroll>
         )}
-        <div className="admin-pager">
-          <button
-            type="button"
-            disabled={cursors.length === 1}
-            onClick={() => setCursors(cursors.slice(0, -1))}
-          >
-            Previous page
-          </button>
-          <span>{rows.length > 0 ? `Payments ${first}–${first + rows.length - 1}` : ''}</span>
-          <button
-            type="button"
-            disabled={nextCursor === null || payments.isPlaceholderData}
-            onClick={() => setCursors([...cursors, nextCursor])}
-          >
-            Next page
-          </button>
-        </div>
+        <Pager
+          noun="Payments"
+          first={first}
+          count={rows.length}
+          canPrevious={cursors.length > 1}
+          canNext={nextCursor !== null && !payments.isPlaceholderData}
+          onPrevious={() => setCursors(cursors.slice(0, -1))}
+          onNext={() => setCursors([...cursors, nextCursor])}
+        />
       </section>
       <GrantHd />
     </>

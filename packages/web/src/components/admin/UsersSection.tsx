@@ -8,6 +8,7 @@ import { formatDate } from '../../lib/format.ts';
 import { ErrorMessage, Loading } from '../Feedback.tsx';
 import { TableScroll } from './TableScroll.tsx';
 import { Dialog } from './Dialog.tsx';
+import { Pager } from './Pager.tsx';
 
 type User = AtelierOutputs['admin']['users'][number];
 
@@ -148,15 +149,15 @@ export function UsersSection() {
           </table>
         </TableScroll>
       )}
-      <div className="admin-pager">
-        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-          Previous page
-        </button>
-        <span>{rows.length > 0 ? `Users ${offset + 1}–${offset + rows.length}` : ''}</span>
-        <button type="button" disabled={!hasNext} onClick={() => setOffset(offset + PAGE)}>
-          Next page
-        </button>
-      </div>
+      <Pager
+        noun="Users"
+        first={offset + 1}
+        count={rows.length}
+        canPrevious={offset > 0}
+        canNext={hasNext}
+        onPrevious={() => setOffset(Math.max(0, offset - PAGE))}
+        onNext={() => setOffset(offset + PAGE)}
+      />
       {confirming && (
         <Dialog title={`Remove admin from ${confirming.email}?`} onClose={() => setConfirming(null)}>
           <p>
