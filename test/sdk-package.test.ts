@@ -11,15 +11,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_VERSION } from '@atelier/core';
 import { photo, root } from './helpers.ts';
+import { packPackage, pnpm, toolEnv as childEnv } from './pack-package.ts';
 
 const run = promisify(execFile);
-const coreDir = path.join(root, 'packages/core');
-
-/** The environment of child tools: no npm_* settings inherited from a pnpm that started vitest. */
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
-
-const pnpm = (args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> =>
-  run('npx', ['-y', 'pnpm@12', ...args], { cwd, env: childEnv, maxBuffer: 16 * 1024 * 1024 });
 
 const PLUGIN = `import { definePlugin, hexColor, parseHexColor, runPipeline, z } from '@atelier/core';
 
@@ -174,7 +168,7 @@ async function nodeOfLine(major: number): Promise<string> {
 let work: string;
 let project: string;
 let tarball: string;
-let nodes: { 20: string; 22: string; 24: string };
+const nodes = { 20: '', 22: '', 24: process.execPath };
 let compiled: { code: number; stdout: string };
 
 beforeAll(async () => {
@@ -183,13 +177,11 @@ beforeAll(async () => {
   await mkdir(path.join(project, 'src'), { recursive: true });
   const packDir = path.join(work, 'packages');
   // Packing runs core's prepack (the tsc build); Node 20 and 22 install meanwhile.
-  const [, node20, node22] = await Promise.all([
-    pnpm(['pack', '--pack-destination', packDir], coreDir),
+  [tarball, nodes[20], nodes[22]] = await Promise.all([
+    packPackage('core', packDir),
     nodeOfLine(20),
     nodeOfLine(22),
   ]);
-  nodes = { 20: node20, 22: node22, 24: process.execPath };
-  tarball = path.join(packDir, `atelier-core-${ENGINE_VERSION}.tgz`);
   await writeFile(
     path.join(project, 'package.json'),
     JSON.stringify({
