@@ -115,7 +115,7 @@ class Converter {
         optional ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined,
         // `| undefined` as zod's inferred input types have it: under exactOptionalPropertyTypes a
         // form may still send `{ tiles: undefined }`, which JSON leaves out.
-        optional ? f.createUnionTypeNode([value, keyword(ts.SyntaxKind.UndefinedKeyword)]) : value,
+        optional ? union([value, keyword(ts.SyntaxKind.UndefinedKeyword)]) : value,
       );
       return documented(node, property);
     });
@@ -190,8 +190,9 @@ function literal(value: unknown, at: string): ts.TypeNode {
 
 function union(nodes: readonly ts.TypeNode[]): ts.TypeNode {
   if (nodes.length === 0) return keyword(ts.SyntaxKind.NeverKeyword);
-  // The factory adds the parentheses precedence needs (`(A | B)[]`), here and in arrays.
-  return nodes.length === 1 ? nodes[0]! : f.createUnionTypeNode(nodes);
+  // `A | B | C`, not `(A | B) | C`; the factory adds the parentheses precedence needs (`(A | B)[]`).
+  const flat = nodes.flatMap((n) => (ts.isUnionTypeNode(n) ? [...n.types] : [n]));
+  return flat.length === 1 ? flat[0]! : f.createUnionTypeNode(flat);
 }
 
 function keyword(kind: ts.KeywordTypeSyntaxKind): ts.KeywordTypeNode {
