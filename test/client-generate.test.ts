@@ -184,7 +184,9 @@ describe('atelier client generate', () => {
     const out = path.join(dir, 'from-config');
     const { code, stdout, stderr } = await fromConfig;
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(new RegExp(`^${CLIENT_NAME}@\\S+ in ${out}: jobs.create takes \\d+ styles \\(.*acme:mosaic`));
+    expect(stdout).toMatch(
+      new RegExp(`^${CLIENT_NAME}@\\S+ in ${out}: jobs.create takes \\d+ styles \\(.*acme:mosaic`),
+    );
     const manifest = JSON.parse(await readFile(path.join(out, 'package.json'), 'utf8')) as {
       name: string;
       types: string;
@@ -225,7 +227,9 @@ describe('atelier client generate', () => {
     expect(name.stderr).toMatch(/^atelier: USAGE_INVALID: --name Not A Name is not a valid npm package name/);
     const away = await atelier(cliEnv(), 'client', 'generate', '--out', out, '--url', 'http://127.0.0.1:9');
     expect(away.code).toBe(1);
-    expect(away.stderr).toMatch(/^atelier: STYLES_UNAVAILABLE: Cannot reach http:\/\/127\.0\.0\.1:9\/api\/styles/);
+    expect(away.stderr).toMatch(
+      /^atelier: STYLES_UNAVAILABLE: Cannot reach http:\/\/127\.0\.0\.1:9\/api\/styles/,
+    );
   });
 });
 
@@ -275,7 +279,9 @@ describe('a frontend project using the generated package', () => {
 
   it('compiles the right calls and fails each wrong one with its own error', async () => {
     const tsc = path.join(consumer, 'node_modules/typescript/bin/tsc');
-    const result = await exec(process.execPath, [tsc, '-p', '.', '--pretty', 'false'], { cwd: consumer }).then(
+    const result = await exec(process.execPath, [tsc, '-p', '.', '--pretty', 'false'], {
+      cwd: consumer,
+    }).then(
       () => ({ code: 0, stdout: '' }),
       (error: { code: number; stdout: string }) => error,
     );

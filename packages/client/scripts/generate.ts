@@ -66,7 +66,8 @@ export async function generateClient(options: GenerateClientOptions): Promise<Ge
 
   const styleJobs: StyleJob[] = options.styles.map((style) => {
     const schema = style.paramsSchema;
-    const required = typeof schema === 'object' && Array.isArray(schema.required) && schema.required.length > 0;
+    const required =
+      typeof schema === 'object' && Array.isArray(schema.required) && schema.required.length > 0;
     const doc = [
       [style.name, style.version && `v${style.version}`].filter(Boolean).join(' '),
       style.description ?? '',

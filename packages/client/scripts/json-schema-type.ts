@@ -82,7 +82,9 @@ class Converter {
       case 'object':
         return this.#object(schema, at);
       default:
-        throw new Error(`${at}: JSON Schema type ${JSON.stringify(type)} is not one a client can be typed with`);
+        throw new Error(
+          `${at}: JSON Schema type ${JSON.stringify(type)} is not one a client can be typed with`,
+        );
     }
   }
 
@@ -153,7 +155,9 @@ class Converter {
       match && typeof this.#root === 'object'
         ? (this.#root[match[1]!] as Readonly<Record<string, JsonSchema>> | undefined)
         : undefined;
-    const target = match ? defs?.[decodeURIComponent(match[2]!.replaceAll('~1', '/').replaceAll('~0', '~'))] : undefined;
+    const target = match
+      ? defs?.[decodeURIComponent(match[2]!.replaceAll('~1', '/').replaceAll('~0', '~'))]
+      : undefined;
     if (target === undefined) throw new Error(`${at}: cannot resolve $ref ${ref} in ${this.#where}'s schema`);
     if (this.#expanding.has(ref)) return keyword(ts.SyntaxKind.UnknownKeyword);
     this.#expanding.add(ref);

@@ -94,8 +94,11 @@ async function stylesOfServer(url: string): Promise<{ styles: Style[]; source: s
   try {
     response = await fetch(endpoint, { headers: { accept: 'application/json' } });
   } catch (error) {
-    const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-    throw new AtelierError('STYLES_UNAVAILABLE', `Cannot reach ${endpoint.href}: ${reason}.`, { cause: error });
+    const reason =
+      error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    throw new AtelierError('STYLES_UNAVAILABLE', `Cannot reach ${endpoint.href}: ${reason}.`, {
+      cause: error,
+    });
   }
   const body: unknown = await response.json().catch(() => undefined);
   const parsed = stylesAnswer.safeParse(body);
