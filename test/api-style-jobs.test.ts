@@ -111,12 +111,14 @@ describe('a third-party style in jobs.create', () => {
     expect((await resultStats(plain.id)).stdev).toBeGreaterThan(20);
   });
 
-  it('refuses a param out of range with PARAMS_INVALID naming it', async () => {
-    const { trpc, rest } = await refusals({ style: 'acme:invert', params: { amount: 5 } });
-    for (const answer of [trpc, rest]) {
+  it('refuses a param out of range, or of the wrong type, with PARAMS_INVALID naming it', async () => {
+    const outOfRange = await refusals({ style: 'acme:invert', params: { amount: 5 } });
+    const wrongType = await refusals({ style: 'acme:invert', params: { amount: 'half' } });
+    for (const answer of [outOfRange.trpc, outOfRange.rest, wrongType.trpc, wrongType.rest]) {
       expect(answer).toMatchObject({ status: 400, atelierCode: 'PARAMS_INVALID' });
       expect(answer.message).toMatch(/acme:invert.*amount/);
     }
+    for (const answer of [wrongType.trpc, wrongType.rest]) expect(answer.message).toMatch(/amount: .*number/);
   });
 
   it('refuses an unknown param with PARAMS_INVALID naming it', async () => {

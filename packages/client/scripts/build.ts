@@ -19,6 +19,7 @@ import type { Plugin } from 'rollup';
 import { dts } from 'rollup-plugin-dts';
 import ts from 'typescript';
 import { routerContract } from './router-contract.ts';
+import type { StyleJob } from './router-contract.ts';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const workspaceTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
@@ -30,6 +31,11 @@ export const ALLOWED_DECLARATION_IMPORTS: readonly string[] = ['@trpc/client', '
 export interface BuildClientOptions {
   /** Where index.js and index.d.ts go; emptied first. @default packages/client/dist */
   readonly outDir?: string;
+  /**
+   * Types `jobs.create` with exactly these styles (generate.ts: the installed plugins) instead of
+   * the server's own input type. @default the server's: typed built-ins, any other scoped id
+   */
+  readonly styleJobs?: readonly StyleJob[];
 }
 
 /** What {@link buildClient} wrote. */
@@ -50,7 +56,14 @@ export async function buildClient(options: BuildClientOptions = {}): Promise<Bui
   try {
     const contract = path.join(work, 'contract', 'app-router.d.ts');
     await mkdir(path.dirname(contract), { recursive: true });
-    await writeFile(contract, routerContract({ tsconfig: workspaceTsconfig, resolveFrom: packageDir }));
+    await writeFile(
+      contract,
+      routerContract({
+        tsconfig: workspaceTsconfig,
+        resolveFrom: packageDir,
+        ...(options.styleJobs ? { styleJobs: options.styleJobs } : {}),
+      }),
+    );
 
     const emitDir = path.join(work, 'emit');
     compile(path.join(packageDir, 'src', 'index.ts'), emitDir, contract);

@@ -18,7 +18,28 @@ export interface RouterContractOptions {
   readonly tsconfig: string;
   /** A directory from which `@atelier/server` and `@trpc/server` resolve (the client package). */
   readonly resolveFrom: string;
+  /**
+   * The styles `jobs.create` is typed with, one member each, in place of the server's own style
+   * members (its typed built-ins and the open `OtherStyleId` one); the plan member stays. Given by
+   * `atelier client generate` for the installed plugins. @default the server's own input type
+   */
+  readonly styleJobs?: readonly StyleJob[];
 }
+
+/** One style of `jobs.create` in a generated contract: `{ ...common, style: id, params?: P }`. */
+export interface StyleJob {
+  /** The style's id, e.g. `acme:mosaic`. */
+  readonly id: string;
+  /** The type of its `params` (json-schema-type.ts makes it from the style's JSON Schema). */
+  readonly params: ts.TypeNode;
+  /** Whether `params` must be given: a parameter is required (it has no default). @default false */
+  readonly paramsRequired?: boolean;
+  /** TSDoc of the member's `style`: what the style is. */
+  readonly doc?: string;
+}
+
+/** The procedure whose input {@link RouterContractOptions.styleJobs} replaces. */
+const STYLE_JOBS_PROCEDURE = 'jobs.create';
 
 const PROCEDURES = {
   query: 'TRPCQueryProcedure',
@@ -87,7 +108,7 @@ export function routerContract(options: RouterContractOptions): string {
     (s): s is ts.TypeAliasDeclaration => ts.isTypeAliasDeclaration(s) && s.name.text === 'Router',
   )!;
   const router = checker.getTypeAtLocation(routerAlias.name);
-  const printer = new ContractPrinter(checker, program, trpcExports, globals);
+  const printer = new ContractPrinter(checker, program, trpcExports, globals, options.styleJobs);
   return printer.contract(router);
 }
 
@@ -101,6 +122,8 @@ class ContractPrinter {
   readonly #declarations: ts.TypeAliasDeclaration[] = [];
   readonly #usedNames = new Set<string>();
   readonly #expanding = new Set<ts.Type>();
+  readonly #styleJobs: readonly StyleJob[] | undefined;
+  #styleJobsUsed = false;
   #errorShape: ts.Type | undefined;
   #errorShapeDeclared = false;
 
@@ -109,11 +132,13 @@ class ContractPrinter {
     program: ts.Program,
     trpcExports: Map<ts.Symbol, string>,
     globals: Set<string>,
+    styleJobs: readonly StyleJob[] | undefined,
   ) {
     this.#checker = checker;
     this.#program = program;
     this.#trpcExports = trpcExports;
     this.#globals = globals;
+    this.#styleJobs = styleJobs;
   }
 
   contract(router: ts.Type): string {
@@ -128,6 +153,9 @@ class ContractPrinter {
       member('transformer', this.#node(this.#property(rootTypes, 'transformer', 'root'), 'transformer')),
     ]);
     const record = this.#record(this.#property(def, 'record', 'AppRouter._def'), '');
+    if (this.#styleJobs && !this.#styleJobsUsed) {
+      throw new Error(`styleJobs: the router has no procedure ${STYLE_JOBS_PROCEDURE}`);
+    }
     const appRouter = f.createTypeAliasDeclaration(
       [f.createModifier(ts.SyntaxKind.ExportKeyword)],
       'AppRouter',
@@ -170,8 +198,14 @@ class ContractPrinter {
     if (!name) throw new Error(`${where}: unknown procedure type ${this.#checker.typeToString(kind)}`);
     const types = this.#property(def, '$types', where);
     const errorShape = this.#property(types, 'errorShape', where);
+    const input = this.#property(types, 'input', where);
     const members = [
-      member('input', this.#node(this.#property(types, 'input', where), `${where} input`)),
+      member(
+        'input',
+        this.#styleJobs && where === STYLE_JOBS_PROCEDURE
+          ? this.#styleJobsInput(input, `${where} input`)
+          : this.#node(input, `${where} input`),
+      ),
       member('output', this.#node(this.#property(types, 'output', where), `${where} output`)),
       member('meta', keyword(ts.SyntaxKind.ObjectKeyword)),
       ...(errorShape.flags & ts.TypeFlags.Unknown
@@ -188,6 +222,39 @@ class ContractPrinter {
     return ts.factory.createTypeReferenceNode(this.#import(name), [
       ts.factory.createTypeLiteralNode(members),
     ]);
+  }
+
+  /**
+   * `jobs.create`'s input with one member per given style, each with the fields the server's style
+   * members share (imageId, output, idempotencyKey...), and the members without a `style` (the
+   * plan) as the server has them.
+   */
+  #styleJobsInput(input: ts.Type, where: string): ts.TypeNode {
+    const f = ts.factory;
+    this.#styleJobsUsed = true;
+    const members = input.isUnion() ? input.types : [input];
+    const isStyleJob = (t: ts.Type) => this.#checker.getPropertyOfType(t, 'style') !== undefined;
+    const template = members.find(isStyleJob);
+    if (!template) throw new Error(`${where}: no member has a \`style\` to type the installed styles after`);
+    const common = this.#checker
+      .getPropertiesOfType(template)
+      .filter((p) => p.name !== 'style' && p.name !== 'params')
+      .map((p) => this.#propertySignature(p, where));
+    const styles = this.#styleJobs!.map((job) => {
+      const params = f.createPropertySignature(
+        undefined,
+        'params',
+        job.paramsRequired ? undefined : f.createToken(ts.SyntaxKind.QuestionToken),
+        job.params,
+      );
+      // The doc goes on `style`, where an editor shows it.
+      const style = member('style', f.createLiteralTypeNode(f.createStringLiteral(job.id)));
+      return f.createTypeLiteralNode([...common, job.doc ? withDoc(style, job.doc) : style, params]);
+    });
+    const rest = members.filter((t) => !isStyleJob(t)).map((t) => this.#node(t, where));
+    const all = [...styles, ...rest];
+    if (all.length === 0) return keyword(ts.SyntaxKind.NeverKeyword);
+    return all.length === 1 ? all[0]! : f.createUnionTypeNode(all);
   }
 
   /** The error shape every procedure shares, declared once as `ErrorShape`. */
@@ -358,21 +425,9 @@ class ContractPrinter {
     }
     this.#expanding.add(type);
     try {
-      const members: ts.TypeElement[] = this.#checker.getPropertiesOfType(type).map((property) => {
-        if (property.name.startsWith('__@') || property.name.startsWith('__#')) {
-          throw new Error(`${where}: the symbol-keyed property ${property.name} cannot be sent`);
-        }
-        const optional = (property.flags & ts.SymbolFlags.Optional) !== 0;
-        const value = this.#checker.getTypeOfSymbol(property);
-        const at = `${where}.${property.name}`;
-        const node = f.createPropertySignature(
-          this.#isReadonly(property) ? [f.createModifier(ts.SyntaxKind.ReadonlyKeyword)] : undefined,
-          isIdentifier(property.name) ? property.name : f.createStringLiteral(property.name),
-          optional ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined,
-          optional ? this.#optionalValue(value, at) : this.#node(value, at),
-        );
-        return this.#documented(node, property);
-      });
+      const members: ts.TypeElement[] = this.#checker
+        .getPropertiesOfType(type)
+        .map((property) => this.#propertySignature(property, where));
       for (const info of this.#checker.getIndexInfosOfType(type)) {
         members.push(
           f.createIndexSignature(
@@ -394,6 +449,23 @@ class ContractPrinter {
     } finally {
       this.#expanding.delete(type);
     }
+  }
+
+  #propertySignature(property: ts.Symbol, where: string): ts.PropertySignature {
+    const f = ts.factory;
+    if (property.name.startsWith('__@') || property.name.startsWith('__#')) {
+      throw new Error(`${where}: the symbol-keyed property ${property.name} cannot be sent`);
+    }
+    const optional = (property.flags & ts.SymbolFlags.Optional) !== 0;
+    const value = this.#checker.getTypeOfSymbol(property);
+    const at = `${where}.${property.name}`;
+    const node = f.createPropertySignature(
+      this.#isReadonly(property) ? [f.createModifier(ts.SyntaxKind.ReadonlyKeyword)] : undefined,
+      isIdentifier(property.name) ? property.name : f.createStringLiteral(property.name),
+      optional ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined,
+      optional ? this.#optionalValue(value, at) : this.#node(value, at),
+    );
+    return this.#documented(node, property);
   }
 
   /**
@@ -479,18 +551,23 @@ class ContractPrinter {
 
   #documented<T extends ts.Node>(node: T, symbol: ts.Symbol): T {
     const text = ts.displayPartsToString(symbol.getDocumentationComment(this.#checker)).trim();
-    if (text) {
-      const body = text
-        .split('\n')
-        .map((line) => ` * ${line}`.trimEnd())
-        .join('\n');
-      ts.addSyntheticLeadingComment(node, ts.SyntaxKind.MultiLineCommentTrivia, `*\n${body}\n `, true);
-    }
-    return node;
+    return text ? withDoc(node, text) : node;
   }
 }
 
-function isIdentifier(name: string): boolean {
+/** Puts `text` before `node` as a TSDoc comment. */
+export function withDoc<T extends ts.Node>(node: T, text: string): T {
+  const body = text
+    .split('\n')
+    // `*/` in a plugin's description would end the comment early.
+    .map((line) => ` * ${line.replaceAll('*/', '*\\/')}`.trimEnd())
+    .join('\n');
+  ts.addSyntheticLeadingComment(node, ts.SyntaxKind.MultiLineCommentTrivia, `*\n${body}\n `, true);
+  return node;
+}
+
+/** Whether `name` can be written as a property name without quotes. */
+export function isIdentifier(name: string): boolean {
   return (
     name.length > 0 &&
     [...name].every((ch, i) =>

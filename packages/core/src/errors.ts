@@ -89,6 +89,11 @@ export const ERROR_CODES = {
   JOB_NOT_RETRYABLE: { status: 409, hint: 'Only failed or cancelled jobs can be retried.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
   OUTPUT_WRITE_FAILED: { status: 500, hint: 'The result could not be written.' },
+  // CLI only (`atelier client generate --url`): the server asked is the one that failed to answer.
+  STYLES_UNAVAILABLE: {
+    status: 503,
+    hint: 'The styles could not be read from the server at --url (GET /api/styles); check the URL and that the server is running.',
+  },
   AUTH_REQUIRED: {
     status: 401,
     hint: 'Sign in first: send the session cookie or an Authorization: Bearer token.',

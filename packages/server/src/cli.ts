@@ -7,6 +7,7 @@ import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
 import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
+import { registerClientCommands } from './cli-client.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
@@ -194,6 +195,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerUserCommands(program);
   registerPaymentCommands(program);
+  registerClientCommands(program);
   return program;
 }
 
