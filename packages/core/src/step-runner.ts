@@ -113,6 +113,24 @@ async function restoreAlpha(
   return { data, width: out.width, height: out.height, channels: cout as 2 | 4 };
 }
 
+/** `work`, or a rejection with the signal's reason as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
 /**
  * Runs one plugin on one image in the current thread: parses the parameters, splits and restores
  * alpha for `alpha: 'preserve'` plugins, turns a returned sharp pipeline into pixels, and tags any
@@ -145,9 +163,11 @@ export async function runStep(
   let raw: RawImage;
   try {
     signal.throwIfAborted();
-    const output = await plugin.apply(context as PluginContext<never>);
+    // A step answers a cancel as soon as its signal fires, even while the plugin awaits libvips
+    // (which cannot be interrupted): the abandoned work finishes in the background, unused.
+    const output = await untilAborted(Promise.resolve(plugin.apply(context as PluginContext<never>)), signal);
     signal.throwIfAborted();
-    raw = await toRawImage(plugin, output);
+    raw = await untilAborted(toRawImage(plugin, output), signal);
   } catch (error) {
     if (signal.aborted) {
       throw new AtelierError('ABORTED', `The run was cancelled during "${plugin.id}".`, { cause: error });

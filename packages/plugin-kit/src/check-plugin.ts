@@ -463,7 +463,7 @@ export class PluginChecker {
     const refusedNote = refused > 0 ? `, ${refused} refused with ${[...refusedCodes].join('/')}` : '';
     return {
       status: 'pass',
-      message: `${rendered + 1} parameter sets (defaults and ${run.numRuns} fuzzed) gave images of the declared size${refusedNote}.`,
+      message: `The defaults and ${run.numRuns} fuzzed parameter sets: ${rendered + 1} rendered images of the declared size${refusedNote}.`,
       details,
     };
   }

@@ -77,7 +77,9 @@ export function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
       return fc.constant(null);
     case 'integer': {
       const { min, max } = integerBounds(schema);
-      return fc.integer({ min, max });
+      // Integers are often sizes or offsets in pixels: besides the whole range, try small ones,
+      // which fit the small sample images.
+      return fc.oneof(fc.integer({ min, max }), fc.integer({ min, max: Math.min(max, Math.max(min, 0) + 128) }));
     }
     case 'number': {
       const { min, max, minExcluded, maxExcluded } = numberBounds(schema);
