@@ -24,6 +24,19 @@ export function sharpFromRaw(image: RawImage): Sharp {
   });
 }
 
+/** The signal of the step whose `ctx.sharp` made a pipeline (sharp's methods return the same object). */
+const pipelineSignals = new WeakMap<Sharp, AbortSignal>();
+
+function withSignal(pipeline: Sharp, signal: AbortSignal): Sharp {
+  pipelineSignals.set(pipeline, signal);
+  return pipeline;
+}
+
+/** The signal of the step that made `pipeline` with `ctx.sharp`, if it was made so. */
+export function pipelineSignal(pipeline: Sharp): AbortSignal | undefined {
+  return pipelineSignals.get(pipeline);
+}
+
 function isSharp(value: unknown): value is Sharp {
   return value instanceof sharp;
 }
@@ -113,10 +126,16 @@ async function restoreAlpha(
   return { data, width: out.width, height: out.height, channels: cout as 2 | 4 };
 }
 
-/** `work`, or a rejection with the signal's reason as soon as `signal` aborts, whichever comes first. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * `work`, or a rejection with the signal's reason as soon as `signal` aborts, whichever comes
+ * first. Only for libvips work: libvips cannot be interrupted, but the step need not wait for it
+ * (the abandoned operation finishes on libuv's threads, unused). JavaScript work must stop by
+ * itself, on its signal, or lose its thread.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
@@ -158,14 +177,12 @@ export async function runStep(
     progress: options.progress ?? (() => {}),
     logger: options.logger ?? silentLogger,
     seed: (options.seed ?? 0) >>> 0,
-    sharp: (img?: RawImage) => sharpFromRaw(img ?? color),
+    sharp: (img?: RawImage) => withSignal(sharpFromRaw(img ?? color), signal),
   };
   let raw: RawImage;
   try {
     signal.throwIfAborted();
-    // A step answers a cancel as soon as its signal fires, even while the plugin awaits libvips
-    // (which cannot be interrupted): the abandoned work finishes in the background, unused.
-    const output = await untilAborted(Promise.resolve(plugin.apply(context as PluginContext<never>)), signal);
+    const output = await plugin.apply(context as PluginContext<never>);
     signal.throwIfAborted();
     raw = await untilAborted(toRawImage(plugin, output), signal);
   } catch (error) {

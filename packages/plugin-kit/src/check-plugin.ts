@@ -111,7 +111,11 @@ export const CANCEL_DEADLINE_MS = 100;
 /** How long the step runs before the cancellation check aborts it. */
 const CANCEL_AFTER_MS = 25;
 /** Codes that mean "these parameters do not fit this image", a proper answer to a valid parameter set. */
-const REFUSALS: ReadonlySet<string> = new Set(['PARAMS_INVALID', 'OUTPUT_TOO_LARGE', 'OUTPUT_TOO_LARGE_FOR_FORMAT']);
+const REFUSALS: ReadonlySet<string> = new Set([
+  'PARAMS_INVALID',
+  'OUTPUT_TOO_LARGE',
+  'OUTPUT_TOO_LARGE_FOR_FORMAT',
+]);
 
 /** The file name of a plugin's golden image. */
 export function goldenFileName(pluginId: string): string {
@@ -345,7 +349,9 @@ export class PluginChecker {
 
   /** The size `plugin` must not exceed on `input`: its declared `outputSize`, or the input's. */
   #expectedSize(plugin: AnyPlugin, input: ImageSize, params: Readonly<Record<string, unknown>>): ImageSize {
-    return plugin.outputSize ? plugin.outputSize({ width: input.width, height: input.height, params }) : input;
+    return plugin.outputSize
+      ? plugin.outputSize({ width: input.width, height: input.height, params })
+      : input;
   }
 
   /** Throws a {@link Failure} unless `result` is a decodable image of the size `plugin` declares. */
@@ -361,7 +367,9 @@ export class PluginChecker {
         throw new Failure(`${what}: the output does not decode (${describeError(error)}).`, { params });
       });
     if (meta.width !== result.width || meta.height !== result.height) {
-      throw new Failure(`${what}: the encoded output is ${meta.width}x${meta.height}, not ${result.width}x${result.height}.`);
+      throw new Failure(
+        `${what}: the encoded output is ${meta.width}x${meta.height}, not ${result.width}x${result.height}.`,
+      );
     }
     const expected = this.#expectedSize(plugin, result.input, params);
     const exact = plugin.outputSize === undefined;
@@ -371,9 +379,16 @@ export class PluginChecker {
     if (!fits) {
       throw new Failure(
         `${what}: made a ${result.width}x${result.height} image from ${result.input.width}x${result.input.height}, but ${
-          exact ? 'declares no outputSize (so must keep the input size)' : `its outputSize says ${expected.width}x${expected.height}`
+          exact
+            ? 'declares no outputSize (so must keep the input size)'
+            : `its outputSize says ${expected.width}x${expected.height}`
         }.`,
-        { params, input: { width: result.input.width, height: result.input.height }, output: { width: result.width, height: result.height }, expected },
+        {
+          params,
+          input: { width: result.input.width, height: result.input.height },
+          output: { width: result.width, height: result.height },
+          expected,
+        },
       );
     }
   }
@@ -426,38 +441,55 @@ export class PluginChecker {
     let refused = 0;
     const refusedCodes = new Set<string>();
     const runs = this.#options.fuzzRuns ?? 24;
-    const property = fc.asyncProperty(validObject(paramsJsonSchema(plugin) as JsonSchema), async (candidate) => {
-      let parsed: Record<string, unknown>;
-      try {
-        parsed = parseParams(plugin, candidate);
-      } catch {
-        // Valid for the JSON Schema, refused by a refinement it cannot express (e.g. "use text or
-        // image, not both"): not a valid set, so not one this check is about.
-        fc.pre(false);
-        return;
-      }
-      let result: RunResult;
-      try {
-        result = await this.#engine.run(input, this.#plan(plugin, candidate, { maxOutputPixels: FUZZ_OUTPUT_PIXELS }));
-      } catch (error) {
-        const code = codeOf(error);
-        if (code !== undefined && REFUSALS.has(code)) {
-          refused++;
-          refusedCodes.add(code);
+    const property = fc.asyncProperty(
+      validObject(paramsJsonSchema(plugin) as JsonSchema),
+      async (candidate) => {
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = parseParams(plugin, candidate);
+        } catch {
+          // Valid for the JSON Schema, refused by a refinement it cannot express (e.g. "use text or
+          // image, not both"): not a valid set, so not one this check is about.
+          fc.pre(false);
           return;
         }
-        throw new Failure(`Valid parameters ${json(candidate)} failed: ${describeError(error)}`);
-      }
-      await this.#checkImage(plugin, result, parsed, `Valid parameters ${json(candidate)}`);
-      rendered++;
-    });
+        let result: RunResult;
+        try {
+          result = await this.#engine.run(
+            input,
+            this.#plan(plugin, candidate, { maxOutputPixels: FUZZ_OUTPUT_PIXELS }),
+          );
+        } catch (error) {
+          const code = codeOf(error);
+          if (code !== undefined && REFUSALS.has(code)) {
+            refused++;
+            refusedCodes.add(code);
+            return;
+          }
+          throw new Failure(`Valid parameters ${json(candidate)} failed: ${describeError(error)}`);
+        }
+        await this.#checkImage(plugin, result, parsed, `Valid parameters ${json(candidate)}`);
+        rendered++;
+      },
+    );
     const run = await fc.check(property, this.#fcParameters(runs));
-    const details = { runs: run.numRuns, skipped: run.numSkips, rendered: rendered + 1, refused, refusedCodes: [...refusedCodes], seed: run.seed };
+    const details = {
+      runs: run.numRuns,
+      skipped: run.numSkips,
+      rendered: rendered + 1,
+      refused,
+      refusedCodes: [...refusedCodes],
+      seed: run.seed,
+    };
     if (run.failed) {
       const error = run.errorInstance;
       throw new Failure(
         `${error instanceof Error ? error.message : String(error)} (seed ${run.seed}, path ${run.counterexamplePath ?? '-'})`,
-        { ...details, counterexample: run.counterexample?.[0], ...(error instanceof Failure ? error.details : {}) },
+        {
+          ...details,
+          counterexample: run.counterexample?.[0],
+          ...(error instanceof Failure ? error.details : {}),
+        },
       );
     }
     const refusedNote = refused > 0 ? `, ${refused} refused with ${[...refusedCodes].join('/')}` : '';
@@ -470,15 +502,22 @@ export class PluginChecker {
 
   async #paramsInvalid(plugin: AnyPlugin): Promise<Outcome> {
     const runs = this.#options.invalidRuns ?? 200;
-    const property = fc.property(invalidObject(paramsJsonSchema(plugin) as JsonSchema), ({ params, key, why }) => {
-      try {
-        this.#plan(plugin, params);
-      } catch (error) {
-        if (codeOf(error) === 'PARAMS_INVALID') return;
-        throw new Failure(`${key} ${why} (${json(params[key])}) gave ${describeError(error)}, not PARAMS_INVALID.`);
-      }
-      throw new Failure(`Invalid parameters were accepted: ${key} ${why} (${json(params[key])}).`, { params });
-    });
+    const property = fc.property(
+      invalidObject(paramsJsonSchema(plugin) as JsonSchema),
+      ({ params, key, why }) => {
+        try {
+          this.#plan(plugin, params);
+        } catch (error) {
+          if (codeOf(error) === 'PARAMS_INVALID') return;
+          throw new Failure(
+            `${key} ${why} (${json(params[key])}) gave ${describeError(error)}, not PARAMS_INVALID.`,
+          );
+        }
+        throw new Failure(`Invalid parameters were accepted: ${key} ${why} (${json(params[key])}).`, {
+          params,
+        });
+      },
+    );
     const run = fc.check(property, this.#fcParameters(runs));
     if (run.failed) {
       const error = run.errorInstance;
@@ -497,7 +536,11 @@ export class PluginChecker {
   /** Decoded RGBA pixels of an engine output. */
   async #pixels(data: Uint8Array): Promise<{ data: Uint8ClampedArray; width: number; height: number }> {
     const { data: raw, info } = await sharp(data).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    return { data: new Uint8ClampedArray(raw.buffer, raw.byteOffset, raw.byteLength), width: info.width, height: info.height };
+    return {
+      data: new Uint8ClampedArray(raw.buffer, raw.byteOffset, raw.byteLength),
+      width: info.width,
+      height: info.height,
+    };
   }
 
   async #determinism(plugin: AnyPlugin): Promise<Outcome> {
@@ -520,7 +563,7 @@ export class PluginChecker {
       const first = await this.#engine.run(input, plan).catch((error: unknown) => error);
       const second = await this.#engine.run(input, plan).catch((error: unknown) => error);
       if (first instanceof Error || second instanceof Error) {
-        const codes = [first, second].map((r) => (r instanceof Error ? codeOf(r) ?? 'error' : 'image'));
+        const codes = [first, second].map((r) => (r instanceof Error ? (codeOf(r) ?? 'error') : 'image'));
         if (codes[0] === codes[1] && codes[0] !== undefined && REFUSALS.has(codes[0])) continue;
         throw new Failure(`Parameters ${json(params)} gave ${codes.join(' then ')}.`, { params });
       }
@@ -533,7 +576,9 @@ export class PluginChecker {
       if (a.width !== b.width || a.height !== b.height || differing > 0) {
         throw new Failure(
           `The same plan twice gave different images with parameters ${json(params)} (${
-            differing > 0 ? `${differing} of ${a.data.length} samples differ` : `${a.width}x${a.height} then ${b.width}x${b.height}`
+            differing > 0
+              ? `${differing} of ${a.data.length} samples differ`
+              : `${a.width}x${a.height} then ${b.width}x${b.height}`
           }); use ctx.seed for noise, not Math.random().`,
           { params, differing },
         );
@@ -555,7 +600,11 @@ export class PluginChecker {
     if (goldens.update) {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, result.data);
-      return { status: 'pass', message: `Wrote ${file} (${result.width}x${result.height}); review it and commit it.`, details: { file, updated: true } };
+      return {
+        status: 'pass',
+        message: `Wrote ${file} (${result.width}x${result.height}); review it and commit it.`,
+        details: { file, updated: true },
+      };
     }
     let stored: Buffer;
     try {
@@ -584,7 +633,11 @@ export class PluginChecker {
         details,
       );
     }
-    return { status: 'pass', message: `SSIM ${score} against ${path.basename(file)} (≥ ${minSsim}).`, details };
+    return {
+      status: 'pass',
+      message: `SSIM ${score} against ${path.basename(file)} (≥ ${minSsim}).`,
+      details,
+    };
   }
 
   #budgetOf(plugin: AnyPlugin): Budget | undefined {
@@ -600,7 +653,8 @@ export class PluginChecker {
     if (!budget) {
       return {
         status: 'skip',
-        message: 'No budget declared: add "atelier": { "budget": { "ms": ..., "memoryMb": ... } } to package.json.',
+        message:
+          'No budget declared: add "atelier": { "budget": { "ms": ..., "memoryMb": ... } } to package.json.',
       };
     }
     const input = await this.#input(BUDGET_LONG_SIDE);
@@ -613,54 +667,98 @@ export class PluginChecker {
       throw error;
     });
     const ms = Math.round(result.timings.steps[0]?.ms ?? 0);
-    const details = { budget, ms, memoryMb: result.peakMemoryMb, input: { width: result.input.width, height: result.input.height } };
+    const details = {
+      budget,
+      ms,
+      memoryMb: result.peakMemoryMb,
+      input: { width: result.input.width, height: result.input.height },
+    };
     const summary = `${ms} ms of ${budget.ms}, ${result.peakMemoryMb} MB of ${budget.memoryMb} at ${result.input.width}x${result.input.height}`;
-    if (ms > budget.ms || result.peakMemoryMb > budget.memoryMb) throw new Failure(`Over budget: ${summary}.`, details);
+    if (ms > budget.ms || result.peakMemoryMb > budget.memoryMb)
+      throw new Failure(`Over budget: ${summary}.`, details);
     return { status: 'pass', message: `${summary}.`, details };
   }
 
   async #cancellation(plugin: AnyPlugin): Promise<Outcome> {
     const input = await this.#input(BUDGET_LONG_SIDE);
     const plan = this.#plan(plugin, {});
+    // How long the step takes uncancelled, to abort it early on and again well into its work
+    // (a slow stage that never looks at the signal may sit anywhere).
+    const full = await this.#engine.run(input, plan);
+    const stepMs = full.timings.steps[0]?.ms ?? 0;
+    const points = [CANCEL_AFTER_MS, Math.round(stepMs * 0.6)].filter(
+      (at, i, all) => at < stepMs - 10 && all.indexOf(at) === i,
+    );
+    if (points.length === 0) {
+      return {
+        status: 'pass',
+        message: `The step takes ${Math.round(stepMs)} ms at ${BUDGET_LONG_SIDE} px: nothing to cancel.`,
+        details: { stepMs: Math.round(stepMs), cancelled: false },
+      };
+    }
+    const stops: { abortAfterMs: number; latencyMs: number | null }[] = [];
+    for (const at of points) {
+      const latency = await this.#cancelAt(input, plan, at);
+      stops.push({ abortAfterMs: at, latencyMs: latency ?? null });
+      if (latency !== undefined && latency > CANCEL_DEADLINE_MS) {
+        throw new Failure(
+          `Aborted ${at} ms into the step, the run took ${latency} ms to stop (limit ${CANCEL_DEADLINE_MS} ms); check ctx.signal in long loops and between pipeline stages.`,
+          {
+            abortAfterMs: at,
+            latencyMs: latency,
+            deadlineMs: CANCEL_DEADLINE_MS,
+            stepMs: Math.round(stepMs),
+          },
+        );
+      }
+    }
+    const said = stops
+      .map(({ abortAfterMs, latencyMs }) =>
+        latencyMs === null
+          ? `at ${abortAfterMs} ms it had already finished`
+          : `at ${abortAfterMs} ms it stopped ${latencyMs} ms later`,
+      )
+      .join('; ');
+    return {
+      status: 'pass',
+      message: `Aborted during a ${Math.round(stepMs)} ms step: ${said} (limit ${CANCEL_DEADLINE_MS} ms).`,
+      details: { stops, deadlineMs: CANCEL_DEADLINE_MS, stepMs: Math.round(stepMs) },
+    };
+  }
+
+  /**
+   * Runs `plan`, aborts it `at` ms after its step began, and returns how long the run took to
+   * reject; `undefined` when the step had finished by then.
+   */
+  async #cancelAt(input: Uint8Array, plan: Plan, at: number): Promise<number | undefined> {
     const controller = new AbortController();
     let abortedAt = 0;
     let finishedFirst = false;
     let timer: NodeJS.Timeout | undefined;
-    const running = this.#engine.run(input, plan, {
-      signal: controller.signal,
-      onProgress: (event) => {
-        if (event.stage === 'step' && timer === undefined && abortedAt === 0) {
-          timer = setTimeout(() => {
-            abortedAt = performance.now();
-            controller.abort();
-          }, CANCEL_AFTER_MS);
-        }
-        if (event.stage === 'encode' && abortedAt === 0) finishedFirst = true;
-      },
-    });
-    const settled = await running.then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    clearTimeout(timer);
-    const latency = Math.round(performance.now() - abortedAt);
-    if (finishedFirst || abortedAt === 0) {
-      return {
-        status: 'pass',
-        message: `The step finished within ${CANCEL_AFTER_MS} ms at ${BUDGET_LONG_SIDE} px, before it could be cancelled.`,
-        details: { cancelled: false },
-      };
-    }
-    if (settled === undefined) throw new Failure('The run was aborted but resolved with an image.');
-    if (codeOf(settled) !== 'ABORTED') throw new Failure(`The aborted run failed with ${describeError(settled)}, not ABORTED.`);
-    const details = { latencyMs: latency, deadlineMs: CANCEL_DEADLINE_MS };
-    if (latency > CANCEL_DEADLINE_MS) {
-      throw new Failure(
-        `The run took ${latency} ms to stop after abort (limit ${CANCEL_DEADLINE_MS} ms); check ctx.signal in long loops and between pipeline stages.`,
-        details,
+    const settled = await this.#engine
+      .run(input, plan, {
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.stage === 'step' && timer === undefined && abortedAt === 0) {
+            timer = setTimeout(() => {
+              abortedAt = performance.now();
+              controller.abort();
+            }, at);
+          }
+          if (event.stage === 'encode' && abortedAt === 0) finishedFirst = true;
+        },
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
       );
-    }
-    return { status: 'pass', message: `Aborted ${CANCEL_AFTER_MS} ms into the step; stopped ${latency} ms later.`, details };
+    const latency = Math.round(performance.now() - abortedAt);
+    clearTimeout(timer);
+    if (finishedFirst || abortedAt === 0) return undefined;
+    if (settled === undefined) throw new Failure('The run was aborted but resolved with an image.');
+    if (codeOf(settled) !== 'ABORTED')
+      throw new Failure(`The aborted run failed with ${describeError(settled)}, not ABORTED.`);
+    return latency;
   }
 
   async #oddInputs(plugin: AnyPlugin): Promise<Outcome> {

@@ -56,7 +56,8 @@ function budgetOf(value: unknown, where: string, partial: boolean): Partial<Budg
   for (const key of ['ms', 'memoryMb'] as const) {
     const n = value[key];
     if (n === undefined && partial) continue;
-    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new Error(`${where}.${key} must be a positive number.`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0)
+      throw new Error(`${where}.${key} must be a positive number.`);
     out[key] = n;
   }
   return out;
@@ -96,14 +97,20 @@ export async function readPluginPackage(dir: string): Promise<PluginPackage> {
   if (entry === undefined) throw new Error(`${file} names no entry module (exports, module or main).`);
   const field = pkg.atelier ?? {};
   if (!isRecord(field)) throw new Error(`"atelier" in ${file} must be an object.`);
-  const budget = field['budget'] === undefined ? undefined : (budgetOf(field['budget'], 'atelier.budget', false) as Budget);
+  const budget =
+    field['budget'] === undefined
+      ? undefined
+      : (budgetOf(field['budget'], 'atelier.budget', false) as Budget);
   const budgets: Record<string, Partial<Budget>> = {};
   if (field['budgets'] !== undefined) {
-    if (!isRecord(field['budgets'])) throw new Error(`"atelier.budgets" in ${file} must map plugin ids to budgets.`);
-    for (const [id, value] of Object.entries(field['budgets'])) budgets[id] = budgetOf(value, `atelier.budgets["${id}"]`, true);
+    if (!isRecord(field['budgets']))
+      throw new Error(`"atelier.budgets" in ${file} must map plugin ids to budgets.`);
+    for (const [id, value] of Object.entries(field['budgets']))
+      budgets[id] = budgetOf(value, `atelier.budgets["${id}"]`, true);
   }
   const goldens = field['goldens'];
-  if (goldens !== undefined && typeof goldens !== 'string') throw new Error(`"atelier.goldens" in ${file} must be a path.`);
+  if (goldens !== undefined && typeof goldens !== 'string')
+    throw new Error(`"atelier.goldens" in ${file} must be a path.`);
   return {
     dir: root,
     name: typeof pkg.name === 'string' ? pkg.name : undefined,
@@ -116,9 +123,7 @@ export async function readPluginPackage(dir: string): Promise<PluginPackage> {
 
 /** The nearest directory at or above `from` (a file path or `file:` URL) that has a package.json. */
 export async function findPackageDir(from: string | URL): Promise<string | undefined> {
-  let dir = path.resolve(
-    from instanceof URL || from.startsWith('file:') ? fileURLToPath(from) : from,
-  );
+  let dir = path.resolve(from instanceof URL || from.startsWith('file:') ? fileURLToPath(from) : from);
   if (await exists(dir)) dir = path.dirname(dir);
   for (;;) {
     if (await exists(path.join(dir, 'package.json'))) return dir;

@@ -46,10 +46,7 @@ export async function oddInputs(): Promise<OddInput[]> {
   };
   return Promise.all([
     make('1x1', sharp(source).resize(1, 1, { fit: 'fill' }).png()),
-    make(
-      'alpha',
-      sharp(rgba, { raw: { width: 64, height: 48, channels: 4 } }).png(),
-    ),
+    make('alpha', sharp(rgba, { raw: { width: 64, height: 48, channels: 4 } }).png()),
     make('grey', small.clone().toColourspace('b-w').png()),
     make('16-bit', small.clone().toColourspace('rgb16').png()),
     make('20:1', sharp(source).resize(400, 20, { fit: 'cover' }).png()),

@@ -41,7 +41,12 @@ const types = (schema: JsonSchema): readonly string[] =>
 
 const branches = (schema: JsonSchema): readonly JsonSchema[] | undefined => schema.anyOf ?? schema.oneOf;
 
-function numberBounds(schema: JsonSchema): { min: number; max: number; minExcluded: boolean; maxExcluded: boolean } {
+function numberBounds(schema: JsonSchema): {
+  min: number;
+  max: number;
+  minExcluded: boolean;
+  maxExcluded: boolean;
+} {
   const lo = schema.exclusiveMinimum ?? schema.minimum;
   const hi = schema.exclusiveMaximum ?? schema.maximum;
   return {
@@ -79,7 +84,10 @@ export function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
       const { min, max } = integerBounds(schema);
       // Integers are often sizes or offsets in pixels: besides the whole range, try small ones,
       // which fit the small sample images.
-      return fc.oneof(fc.integer({ min, max }), fc.integer({ min, max: Math.min(max, Math.max(min, 0) + 128) }));
+      return fc.oneof(
+        fc.integer({ min, max }),
+        fc.integer({ min, max: Math.min(max, Math.max(min, 0) + 128) }),
+      );
     }
     case 'number': {
       const { min, max, minExcluded, maxExcluded } = numberBounds(schema);
@@ -103,7 +111,10 @@ export function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
     case 'array':
       return fc.array(schema.items ? validValue(schema.items) : fc.constant(null), {
         minLength: schema.minItems ?? 0,
-        maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? FREE_ARRAY_MAX, FREE_ARRAY_MAX)),
+        maxLength: Math.max(
+          schema.minItems ?? 0,
+          Math.min(schema.maxItems ?? FREE_ARRAY_MAX, FREE_ARRAY_MAX),
+        ),
       });
     case 'object':
       return validObject(schema);
@@ -194,22 +205,40 @@ function invalidCandidates(schema: JsonSchema): fc.Arbitrary<InvalidValue>[] {
     }
     if (kinds.includes('integer') && !kinds.includes('number')) {
       const { min, max } = integerBounds(schema);
-      if (min < max) candidates.push(fc.integer({ min, max: max - 1 }).map((n) => n + 0.5).map(why('not an integer')));
+      if (min < max)
+        candidates.push(
+          fc
+            .integer({ min, max: max - 1 })
+            .map((n) => n + 0.5)
+            .map(why('not an integer')),
+        );
     }
   }
   if (!alternatives && kinds.includes('string')) {
-    if (schema.enum) candidates.push(fc.string({ maxLength: 12 }).map((s) => `${s}?`).map(why('not one of the options')));
+    if (schema.enum)
+      candidates.push(
+        fc
+          .string({ maxLength: 12 })
+          .map((s) => `${s}?`)
+          .map(why('not one of the options')),
+      );
     if (schema.pattern !== undefined) {
       candidates.push(
-        fc.constantFrom('', 'zz', '#', '#ggg', 'red', '#12345', '0x123456').map(why(`not matching ${schema.pattern}`)),
+        fc
+          .constantFrom('', 'zz', '#', '#ggg', 'red', '#12345', '0x123456')
+          .map(why(`not matching ${schema.pattern}`)),
         fc.string({ maxLength: 12 }).map(why(`not matching ${schema.pattern}`)),
       );
     }
     if (schema.maxLength !== undefined) {
-      candidates.push(fc.constant('x'.repeat(schema.maxLength + 1)).map(why(`longer than ${schema.maxLength}`)));
+      candidates.push(
+        fc.constant('x'.repeat(schema.maxLength + 1)).map(why(`longer than ${schema.maxLength}`)),
+      );
     }
     if (schema.minLength !== undefined && schema.minLength > 0) {
-      candidates.push(fc.constant('x'.repeat(schema.minLength - 1)).map(why(`shorter than ${schema.minLength}`)));
+      candidates.push(
+        fc.constant('x'.repeat(schema.minLength - 1)).map(why(`shorter than ${schema.minLength}`)),
+      );
     }
   }
   if (!alternatives && schema.enum && !kinds.includes('string')) {
@@ -238,13 +267,18 @@ export function invalidObject(schema: JsonSchema): fc.Arbitrary<InvalidParams> {
     .map(([params, key, value]) => ({ params: { ...params, [key]: value }, key, why: 'unknown key' }));
   // A property without a type, options or alternatives accepts anything: nothing can break it.
   const constrained = (property: JsonSchema): boolean =>
-    types(property).length > 0 || property.enum !== undefined || property.const !== undefined || branches(property) !== undefined;
+    types(property).length > 0 ||
+    property.enum !== undefined ||
+    property.const !== undefined ||
+    branches(property) !== undefined;
   const broken = Object.entries(schema.properties ?? {})
     .filter(([, property]) => constrained(property))
     .flatMap(([key, property]) =>
-    invalidCandidates(property).map((bad) =>
-      fc.tuple(valid, bad).map(([params, { value, why }]) => ({ params: { ...params, [key]: value }, key, why })),
-    ),
-  );
+      invalidCandidates(property).map((bad) =>
+        fc
+          .tuple(valid, bad)
+          .map(([params, { value, why }]) => ({ params: { ...params, [key]: value }, key, why })),
+      ),
+    );
   return fc.oneof(unknownKey, ...broken);
 }
