@@ -108,6 +108,8 @@ const BUDGET_LONG_SIDE = 1920;
 const FUZZ_OUTPUT_PIXELS = 4_000_000;
 /** How soon after `abort()` a run must reject. */
 export const CANCEL_DEADLINE_MS = 100;
+/** Tries per abort point before the cancellation check fails. */
+const CANCEL_ATTEMPTS = 3;
 /** How long the step runs before the cancellation check aborts it. */
 const CANCEL_AFTER_MS = 25;
 /** Codes that mean "these parameters do not fit this image", a proper answer to a valid parameter set. */
@@ -698,7 +700,14 @@ export class PluginChecker {
     }
     const stops: { abortAfterMs: number; latencyMs: number | null }[] = [];
     for (const at of points) {
-      const latency = await this.#cancelAt(input, plan, at);
+      // The best of up to three tries: a busy machine can delay any one of them, while a plugin
+      // that does not look at its signal is late every time.
+      let latency: number | undefined;
+      for (let attempt = 0; attempt < CANCEL_ATTEMPTS; attempt++) {
+        const tried = await this.#cancelAt(input, plan, at);
+        latency = tried === undefined || latency === undefined ? tried : Math.min(latency, tried);
+        if (latency === undefined || latency <= CANCEL_DEADLINE_MS) break;
+      }
       stops.push({ abortAfterMs: at, latencyMs: latency ?? null });
       if (latency !== undefined && latency > CANCEL_DEADLINE_MS) {
         throw new Failure(

@@ -61,7 +61,12 @@ export function registerPluginCheckCommand(plugin: Command): void {
     .option('--update-goldens', 'write the golden images instead of comparing with them')
     .option('--only <checks>', 'comma-separated checks to run (default: all)')
     .option('--plugins <ids>', 'comma-separated plugin ids of the module to check (default: all)')
-    .option('--fuzz-runs <n>', 'fuzzed valid parameter sets rendered per plugin', integer('fuzz-runs', 1, 10_000), 24)
+    .option(
+      '--fuzz-runs <n>',
+      'fuzzed valid parameter sets rendered per plugin',
+      integer('fuzz-runs', 1, 10_000),
+      24,
+    )
     .option('--seed <n>', 'seed of the fuzzing', integer('seed', 0, 2 ** 31 - 1), 42)
     .action(async (target: string, opts: CheckCommandOptions) => {
       const kit = await import('@atelier/plugin-kit');
