@@ -772,6 +772,7 @@ export class PluginChecker {
 
   async #oddInputs(plugin: AnyPlugin): Promise<Outcome> {
     const outcomes: Record<string, string> = {};
+    const failures: string[] = [];
     for (const odd of await oddInputs()) {
       const what = `On the ${odd.name} input it`;
       try {
@@ -780,14 +781,14 @@ export class PluginChecker {
         await this.#checkImage(plugin, result, plan.steps[0]!.params, what);
         outcomes[odd.name] = `${result.width}x${result.height}`;
       } catch (error) {
-        if (error instanceof Failure) throw error;
         const code = codeOf(error);
-        if (code === undefined || code.startsWith('PLUGIN_')) {
-          throw new Failure(`${what} failed: ${describeError(error)}`, { input: odd.name, code });
-        }
-        outcomes[odd.name] = code;
+        if (error instanceof Failure) failures.push(error.message);
+        else if (code === undefined || code.startsWith('PLUGIN_'))
+          failures.push(`${what} failed: ${describeError(error)}`);
+        outcomes[odd.name] = code ?? 'failed';
       }
     }
+    if (failures.length > 0) throw new Failure(failures.join(' '), outcomes);
     const list = Object.entries(outcomes)
       .map(([name, outcome]) => `${name} → ${outcome}`)
       .join(', ');
