@@ -135,6 +135,10 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** An error's message without its final full stop, to append to. */
+const sentence = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+
 const codeOf = (error: unknown): string | undefined => (isAtelierError(error) ? error.code : undefined);
 
 const json = (value: unknown): string => {
@@ -486,7 +490,7 @@ export class PluginChecker {
     if (run.failed) {
       const error = run.errorInstance;
       throw new Failure(
-        `${error instanceof Error ? error.message : String(error)} (seed ${run.seed}, path ${run.counterexamplePath ?? '-'})`,
+        `${sentence(error)} (fast-check seed ${run.seed}, path ${run.counterexamplePath ?? '-'}).`,
         {
           ...details,
           counterexample: run.counterexample?.[0],
@@ -523,7 +527,7 @@ export class PluginChecker {
     const run = fc.check(property, this.#fcParameters(runs));
     if (run.failed) {
       const error = run.errorInstance;
-      throw new Failure(`${error instanceof Error ? error.message : String(error)} (seed ${run.seed})`, {
+      throw new Failure(`${sentence(error)} (fast-check seed ${run.seed}).`, {
         seed: run.seed,
         counterexample: run.counterexample?.[0],
       });
