@@ -19,7 +19,12 @@ import { invalidObject, validObject } from './schema-arbitraries.ts';
 import type { JsonSchema } from './schema-arbitraries.ts';
 import { oddInputs, samplePng } from './samples.ts';
 
-/** The checks, in the order they run and are reported. */
+/**
+ * The checks, in the order they run and are reported.
+ *
+ * @example
+ * await checkPlugin('./src/index.ts', { only: CHECKS.filter((c) => c !== 'budget') });
+ */
 export const CHECKS = [
   'manifest',
   'params-valid',
@@ -119,7 +124,12 @@ const REFUSALS: ReadonlySet<string> = new Set([
   'OUTPUT_TOO_LARGE_FOR_FORMAT',
 ]);
 
-/** The file name of a plugin's golden image. */
+/**
+ * The file name of a plugin's golden image in the goldens directory.
+ *
+ * @example
+ * goldenFileName('acme:mosaic'); // 'acme__mosaic.png'
+ */
 export function goldenFileName(pluginId: string): string {
   return `${pluginId.replaceAll(':', '__')}.png`;
 }
