@@ -9,6 +9,7 @@ import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerClientCommands } from './cli-client.ts';
 import { registerJobCommands } from './cli-jobs.ts';
+import { registerPluginCheckCommand } from './cli-plugin-check.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
 import { registerServeCommand } from './cli-serve.ts';
@@ -190,6 +191,10 @@ export function buildProgram(): Command {
         }
       },
     );
+
+  // Tools for plugin authors; each subcommand (check, new) registers itself on this one command.
+  const plugin = program.command('plugin').description('develop plugins: check one against the plugin kit');
+  registerPluginCheckCommand(plugin);
 
   registerJobCommands(program);
   registerServeCommand(program);

@@ -24,6 +24,8 @@ export interface DomainTransformArgs {
    * @default 3
    */
   readonly iterations?: number;
+  /** Checked between passes and every 64 rows, so a cancelled run stops within milliseconds. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -78,12 +80,14 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
   const three = planes.length === 3;
   const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
   for (let k = 0; k < iterations; k++) {
+    args.signal?.throwIfAborted();
     // Variance of the whole cascade equals sigmaS² (Gastal and Oliveira, eq. 14).
     const sigmaK = (sigmaS * Math.sqrt(3) * 2 ** (iterations - k - 1)) / Math.sqrt(4 ** iterations - 1);
     const logA = -Math.SQRT2 / sigmaK;
     for (let q = 0; q <= maxQ; q++) lut[q] = Math.exp(logA * (1 + (ratio * q) / STEPS));
     // Along rows: left to right, then right to left.
     for (let y = 0; y < h; y++) {
+      if ((y & 63) === 0) args.signal?.throwIfAborted();
       const row = y * w;
       weightRow(dx, lut, weights, row, w);
       if (three) {
@@ -96,6 +100,7 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
         }
       }
     }
+    args.signal?.throwIfAborted();
     // Along columns: each row blends with the row above, then (bottom-up) with the row below.
     // The weights of a row pair serve both passes, so they are kept for the way back.
     weightPlane(dy, lut, vertical, n);
