@@ -1,0 +1,1 @@
+// PLACEHOLDER until the harness API is known
