@@ -89,6 +89,14 @@ export const ERROR_CODES = {
   JOB_NOT_RETRYABLE: { status: 409, hint: 'Only failed or cancelled jobs can be retried.' },
   USAGE_INVALID: { status: 400, hint: 'The command line is malformed; see --help.' },
   OUTPUT_WRITE_FAILED: { status: 500, hint: 'The result could not be written.' },
+  TARGET_NOT_EMPTY: {
+    status: 409,
+    hint: 'The directory for a new plugin exists and has files; choose a new or empty directory.',
+  },
+  PLUGIN_SCAFFOLD_FAILED: {
+    status: 500,
+    hint: 'Packing the SDK or writing and installing the new plugin package failed; the message says which step.',
+  },
   AUTH_REQUIRED: {
     status: 401,
     hint: 'Sign in first: send the session cookie or an Authorization: Bearer token.',

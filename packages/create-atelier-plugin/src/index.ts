@@ -11,10 +11,5 @@ export {
   packageNameFor,
   scaffold,
 } from './scaffold.ts';
-export type {
-  PackageManager,
-  ScaffoldErrorCode,
-  ScaffoldOptions,
-  ScaffoldResult,
-} from './scaffold.ts';
+export type { PackageManager, ScaffoldErrorCode, ScaffoldOptions, ScaffoldResult } from './scaffold.ts';
 export { USAGE, main } from './main.ts';

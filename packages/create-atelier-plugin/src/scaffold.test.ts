@@ -137,7 +137,9 @@ describe('scaffold', () => {
       devDependencies: Record<string, string>;
       overrides: Record<string, string>;
     };
-    expect(pkg.devDependencies['@atelier/core']).toBe(`file:${path.join(packages, 'atelier-core-1.2.0.tgz')}`);
+    expect(pkg.devDependencies['@atelier/core']).toBe(
+      `file:${path.join(packages, 'atelier-core-1.2.0.tgz')}`,
+    );
     expect(pkg.devDependencies['@atelier/plugin-kit']).toBe(
       `file:${path.join(packages, 'atelier-plugin-kit-1.0.0.tgz')}`,
     );
@@ -181,9 +183,9 @@ describe('helpers', () => {
   });
 
   it('asks for the versions Atelier itself is built with', async () => {
-    const root = JSON.parse(
-      await readFile(new URL('../../../package.json', import.meta.url), 'utf8'),
-    ) as { devDependencies: Record<string, string> };
+    const root = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
     const core = JSON.parse(await readFile(new URL('../../core/package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
@@ -226,7 +228,9 @@ describe('the command line', () => {
   it('writes the package and says what to do next', async () => {
     const dir = path.join(await tempDir(), 'cli-style');
     const out = collector();
-    expect(await main([dir, '--id', 'acme:cli-style', '--name', 'CLI style', '--no-install'], out, collector())).toBe(0);
+    expect(
+      await main([dir, '--id', 'acme:cli-style', '--name', 'CLI style', '--no-install'], out, collector()),
+    ).toBe(0);
     expect(out.text()).toContain(`Created acme:cli-style ("CLI style") in ${dir}.`);
     expect(out.text()).toContain('npm install');
     expect(out.text()).toContain(`atelier plugins add ${dir}`);

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
  * - `PACKAGES_NOT_FOUND`: `--packages` names no directory, or one without the SDK's tarballs.
  * - `INSTALL_FAILED`: the files were written, the dependency install failed.
  */
-export type ScaffoldErrorCode = 'USAGE_INVALID' | 'TARGET_NOT_EMPTY' | 'PACKAGES_NOT_FOUND' | 'INSTALL_FAILED';
+export type ScaffoldErrorCode =
+  'USAGE_INVALID' | 'TARGET_NOT_EMPTY' | 'PACKAGES_NOT_FOUND' | 'INSTALL_FAILED';
 
 /** A failure the user can act on; the CLI prints it as `create-atelier-plugin: CODE: message`. */
 export class ScaffoldError extends Error {

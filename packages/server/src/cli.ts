@@ -8,6 +8,7 @@ import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
+import { registerPluginNewCommand } from './cli-plugin-new.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
 import { registerServeCommand } from './cli-serve.ts';
@@ -189,6 +190,10 @@ export function buildProgram(): Command {
         }
       },
     );
+
+  // `plugin <new|check>`: tools for plugin authors.
+  const plugin = program.command('plugin').description('write and check plugins (new, check)');
+  registerPluginNewCommand(plugin);
 
   registerJobCommands(program);
   registerServeCommand(program);
