@@ -74,7 +74,12 @@ interface ActiveRun {
   readonly abort: (reason: 'timeout' | 'memory' | 'cancel') => void;
 }
 
-const WORKER_URL = new URL('./engine-worker.ts', import.meta.url).href;
+// tsc rewrites the extensions of imports, not of URLs: from source (the workspace, on Node 24) the
+// worker is engine-worker.ts, from the published build (dist/) engine-worker.js.
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './engine-worker.ts' : './engine-worker.js',
+  import.meta.url,
+).href;
 
 /**
  * Runs plans on images in a pool of worker threads, so the caller's event loop never blocks.

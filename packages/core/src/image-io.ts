@@ -1,8 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import { imageSize } from 'image-size';
 import sharp from 'sharp';
-import type { Metadata } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
 import { AtelierError } from './errors.ts';
+import { DEFAULT_LIMITS } from './plan.ts';
 import type { InputFormat, OutputFormat, PlanLimits, PlanOutput } from './plan.ts';
-import type { RawImage } from './plugin.ts';
+import type { ImageSize, RawImage } from './plugin.ts';
 
 /** What the engine learnt about an input before decoding it (header only). */
 export interface InputInfo {
@@ -27,10 +30,14 @@ const ascii = (b: Uint8Array, at: number, len: number): string =>
   String.fromCharCode(...b.subarray(at, at + len));
 
 /**
- * Recognises an image format by its magic bytes; `undefined` for anything else. Names SVG and
- * PDF so the error can say what was refused.
+ * Recognises an image format by its magic bytes, without decoding anything; `undefined` for
+ * anything else. Names SVG, PDF and HEIC too (which the engine refuses), so a message can say
+ * what was sent.
+ *
+ * @example
+ * sniffImageFormat(await readFile('photo.jpg')); // 'jpeg'
  */
-function sniffFormat(bytes: Uint8Array): InputFormat | 'svg' | 'pdf' | 'heic' | undefined {
+export function sniffImageFormat(bytes: Uint8Array): InputFormat | 'svg' | 'pdf' | 'heic' | undefined {
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return 'webp';
@@ -62,7 +69,7 @@ export async function inspectInput(bytes: Uint8Array, limits: PlanLimits): Promi
       { details: { bytes: bytes.length, limit: limits.maxInputBytes } },
     );
   }
-  const sniffed = sniffFormat(bytes);
+  const sniffed = sniffImageFormat(bytes);
   if (sniffed === undefined || !(limits.formats as readonly string[]).includes(sniffed)) {
     const what = sniffed === undefined ? 'not a recognised image' : `${sniffed.toUpperCase()}`;
     throw new AtelierError(
@@ -117,33 +124,125 @@ function firstLine(error: unknown): string {
 }
 
 /**
+ * Width and height from an image's header alone (PNG, JPEG, WebP, GIF, AVIF, TIFF and more, read
+ * by image-size), synchronously and without decoding a pixel; `undefined` when the header cannot
+ * be read. The size is as stored, before EXIF orientation. Made for parameter schemas, which run
+ * synchronously: e.g. to refuse an embedded image that would unpack into too many pixels.
+ *
+ * @example
+ * const size = readImageSize(bytes);
+ * if (!size || size.width * size.height > 25_000_000) ctx.addIssue({ code: 'custom', message: 'too large' });
+ */
+export function readImageSize(bytes: Uint8Array): ImageSize | undefined {
+  try {
+    const { width, height } = imageSize(bytes);
+    return width > 0 && height > 0 ? { width, height } : undefined;
+  } catch {
+    return undefined; // a header image-size cannot read
+  }
+}
+
+/** The engine's decoder: first frame, EXIF orientation applied, damaged data refused. */
+function decoder(bytes: Uint8Array, limits: PlanLimits): Sharp {
+  return sharp(bytes, {
+    limitInputPixels: limits.maxInputPixels,
+    failOn: 'error',
+    page: 0,
+    pages: 1,
+    sequentialRead: true,
+  }).autoOrient();
+}
+
+async function toRaw(pipeline: Sharp): Promise<RawImage> {
+  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels as RawImage['channels'],
+  };
+}
+
+/**
  * Decodes the first frame to 8-bit sRGB pixels (3 channels, or 4 with alpha), applying EXIF
  * orientation and converting CMYK, grey, palette and 16-bit images. Truncated or damaged files
  * give `IMAGE_CORRUPT`.
  */
 export async function decodeImage(bytes: Uint8Array, info: InputInfo, limits: PlanLimits): Promise<RawImage> {
   try {
-    const { data, info: out } = await sharp(bytes, {
-      limitInputPixels: limits.maxInputPixels,
-      failOn: 'error',
-      page: 0,
-      pages: 1,
-      sequentialRead: true,
-    })
-      .autoOrient()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    const channels = out.channels as RawImage['channels'];
-    if (channels !== 3 && channels !== 4) {
-      throw new Error(`unexpected ${channels} channels after conversion to sRGB`);
+    const image = await toRaw(decoder(bytes, limits).toColourspace('srgb'));
+    if (image.channels !== 3 && image.channels !== 4) {
+      throw new Error(`unexpected ${image.channels} channels after conversion to sRGB`);
     }
-    return {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: out.width,
-      height: out.height,
-      channels,
-    };
+    return image;
+  } catch (error) {
+    throw new AtelierError(
+      'IMAGE_CORRUPT',
+      `The ${info.format.toUpperCase()} file cannot be decoded: ${firstLine(error)}.`,
+      { cause: error },
+    );
+  }
+}
+
+/** Options of {@link loadImage}. */
+export interface LoadImageOptions {
+  /** Resize to this width (height in proportion) after decoding. @default the image's own width */
+  readonly width?: number;
+  /**
+   * Channels of the result: 1 grey (luma), 3 RGB (alpha dropped), 4 RGBA (opaque alpha added when
+   * the image has none).
+   * @default what the engine decodes: 4 with alpha, else 3
+   */
+  readonly channels?: 1 | 3 | 4;
+}
+
+/**
+ * Loads an image file (a path or `file:` URL) or its bytes as raw pixels, decoded exactly as the
+ * engine decodes a job's input (first frame, EXIF orientation applied, 8-bit sRGB), for tests and
+ * tools: `runStep(plugin, await loadImage('photo.jpg'), params)`. Fails with the engine's codes:
+ * `INPUT_NOT_FOUND` for a file that cannot be read, `IMAGE_*` for what is not a usable image.
+ *
+ * @example
+ * import { loadImage, runStep } from '@atelier/core';
+ *
+ * const image = await loadImage(new URL('./fixtures/photo.jpg', import.meta.url), { width: 640 });
+ * const out = await runStep(myPlugin, image, { strength: 0.5 });
+ */
+export async function loadImage(
+  source: string | URL | Uint8Array,
+  options: LoadImageOptions = {},
+): Promise<RawImage> {
+  let bytes: Uint8Array;
+  if (source instanceof Uint8Array) bytes = source;
+  else {
+    try {
+      bytes = await readFile(source);
+    } catch (error) {
+      throw new AtelierError('INPUT_NOT_FOUND', `Cannot read ${String(source)}: ${firstLine(error)}.`, {
+        cause: error,
+        details: { path: String(source) },
+      });
+    }
+  }
+  const info = await inspectInput(bytes, DEFAULT_LIMITS);
+  let pipeline = decoder(bytes, DEFAULT_LIMITS);
+  if (options.width !== undefined) pipeline = pipeline.resize({ width: options.width });
+  switch (options.channels) {
+    case 1:
+      pipeline = pipeline.removeAlpha().greyscale();
+      break;
+    case 3:
+      pipeline = pipeline.removeAlpha().toColourspace('srgb');
+      break;
+    case 4:
+      pipeline = pipeline.ensureAlpha(1).toColourspace('srgb');
+      break;
+    case undefined:
+      pipeline = pipeline.toColourspace('srgb');
+      break;
+  }
+  try {
+    return await toRaw(pipeline);
   } catch (error) {
     throw new AtelierError(
       'IMAGE_CORRUPT',

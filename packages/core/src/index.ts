@@ -1,3 +1,14 @@
+// The published SDK: everything a plugin needs, and the engine that runs plugins. Plugin authors
+// import only from here (docs/sdk.md lists every export); so do Atelier's own plugins.
+// sharp's declarations (the SharpFactory type) name Node's Buffer and streams: @types/node is a
+// dependency of this package, so a plugin project type-checks without installing it.
+/// <reference types="node" preserve="true" />
+/**
+ * zod 4, the engine's own copy: a plugin's parameter schema must come from the zod that the
+ * engine validates and converts to JSON Schema with, so write `import { definePlugin, z } from
+ * '@atelier/core'` rather than depending on zod yourself.
+ */
+export { z } from 'zod';
 export { AtelierError, ERROR_CODES, isAtelierError } from './errors.ts';
 export type { ErrorCode, ErrorPayload } from './errors.ts';
 export type { Logger } from './logger.ts';
@@ -62,8 +73,15 @@ export type {
   PlanRequest,
   PlanStep,
 } from './plan.ts';
-export { decodeImage, encodeImage, inspectInput } from './image-io.ts';
-export type { InputInfo } from './image-io.ts';
+export {
+  decodeImage,
+  encodeImage,
+  inspectInput,
+  loadImage,
+  readImageSize,
+  sniffImageFormat,
+} from './image-io.ts';
+export type { InputInfo, LoadImageOptions } from './image-io.ts';
 export { Engine } from './engine.ts';
 export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
 export type { StepTiming } from './engine-protocol.ts';
@@ -76,6 +94,10 @@ export type { Rgba } from './color-param.ts';
 export { GRAVITIES, gravityParam, place, sharpPosition } from './gravity.ts';
 export type { Gravity } from './gravity.ts';
 export { runPipeline } from './run-pipeline.ts';
+export { loadCanvas } from './canvas.ts';
+export type { CanvasContext2D, CanvasImage, CanvasLib } from './canvas.ts';
+/** sharp's types, for plugins that build pipelines with the context's `sharp()` (no sharp dependency needed). */
+export type { OverlayOptions, Sharp } from 'sharp';
 export type { RunPipelineOptions } from './run-pipeline.ts';
 export { fitLongSide, pixelsAt } from './work-size.ts';
 export * from './pixels/index.ts';

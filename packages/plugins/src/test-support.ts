@@ -1,9 +1,8 @@
 // Shared by the plugins' tests: real fixture photos as raw pixels, small synthetic images, and the
 // checks every built-in plugin must pass. Not exported from the package.
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { expect } from 'vitest';
-import { paramsJsonSchema, runStep } from '@atelier/core';
+import { loadImage, paramsJsonSchema, runStep } from '@atelier/core';
 import type { AnyPlugin, RawImage } from '@atelier/core';
 
 /** The path of a committed photo in test/fixtures/images. */
@@ -19,13 +18,15 @@ export async function photo(
   name: string,
   options: { width?: number; channels?: 1 | 4; alpha?: number } = {},
 ): Promise<RawImage> {
-  let pipeline = sharp(fixturePath(name));
-  if (options.width) pipeline = pipeline.resize({ width: options.width });
-  if (options.channels === 1) pipeline = pipeline.greyscale();
-  else if (options.channels === 4) pipeline = pipeline.ensureAlpha(options.alpha ?? 1);
-  else pipeline = pipeline.removeAlpha();
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as RawImage['channels'] };
+  const image = await loadImage(fixturePath(name), {
+    channels: options.channels ?? 3,
+    ...(options.width === undefined ? {} : { width: options.width }),
+  });
+  if (image.channels === 4 && options.alpha !== undefined) {
+    const a = Math.floor(options.alpha * 255); // as sharp.ensureAlpha rounds
+    for (let i = 3; i < image.data.length; i += 4) image.data[i] = a;
+  }
+  return image;
 }
 
 /** A light grey (235) RGB image with a square of `grey` over its middle half. */

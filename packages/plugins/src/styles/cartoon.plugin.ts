@@ -8,9 +8,9 @@ import {
   fitLongSide,
   floatToGrey,
   pixelsAt,
+  z,
 } from '@atelier/core';
 import type { PluginContext, RawImage, SharpFactory } from '@atelier/core';
-import { z } from 'zod';
 
 const params = z.object({
   smoothing: z

@@ -11,9 +11,9 @@ import {
   pencilLines,
   pencilStrokes,
   pixelsAt,
+  z,
 } from '@atelier/core';
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
-import { z } from 'zod';
 
 const params = z.object({
   darkness: z

@@ -8,9 +8,9 @@ import {
   lumaPlane,
   strokeTextures,
   valueNoise,
+  z,
 } from '@atelier/core';
 import type { FlowField, RawImage, StrokeTextures } from '@atelier/core';
-import { z } from 'zod';
 
 const params = z.object({
   brushSize: z

@@ -9,9 +9,9 @@ import {
   parseHexColor,
   rgbToHsv,
   smoothHistogram,
+  z,
 } from '@atelier/core';
 import type { FixedPlanes, RawImage } from '@atelier/core';
-import { z } from 'zod';
 
 /**
  * Pop art as a Warhol grid: the photo is shrunk once to the size of one tile, smoothed a little,

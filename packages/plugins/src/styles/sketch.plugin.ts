@@ -9,9 +9,9 @@ import {
   paperLevels,
   pencilLines,
   pencilStrokes,
+  z,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
-import { z } from 'zod';
 
 const params = z.object({
   darkness: z

@@ -10,9 +10,9 @@ import {
   paperTexture,
   tileableNoise,
   valueNoise,
+  z,
 } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { z } from 'zod';
 
 const params = z.object({
   washSmoothing: z

@@ -1,5 +1,4 @@
-import { AtelierError, definePlugin, runPipeline } from '@atelier/core';
-import { z } from 'zod';
+import { AtelierError, definePlugin, runPipeline, z } from '@atelier/core';
 
 /** libvips' largest coordinate (VIPS_MAX_COORD). */
 const MAX_COORD = 10_000_000;

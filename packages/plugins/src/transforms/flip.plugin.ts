@@ -1,5 +1,4 @@
-import { definePlugin, runPipeline } from '@atelier/core';
-import { z } from 'zod';
+import { definePlugin, runPipeline, z } from '@atelier/core';
 
 /** The parameters of {@link flip}. */
 const flipParams = z

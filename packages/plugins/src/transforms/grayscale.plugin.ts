@@ -1,6 +1,5 @@
-import { definePlugin } from '@atelier/core';
+import { definePlugin, z } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { z } from 'zod';
 
 /** The parameters of {@link grayscale}: none. */
 const grayscaleParams = z.object({});

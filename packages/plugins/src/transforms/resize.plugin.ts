@@ -1,5 +1,4 @@
-import { definePlugin, GRAVITIES, hexColor, runPipeline, sharpColor, sharpPosition } from '@atelier/core';
-import { z } from 'zod';
+import { definePlugin, GRAVITIES, hexColor, runPipeline, sharpColor, sharpPosition, z } from '@atelier/core';
 
 /** libvips (and WebP) cap: the largest width or height a resize may ask for. */
 const MAX_DIMENSION = 16383;

@@ -1,5 +1,4 @@
-import { definePlugin, hexColor, runPipeline, sharpColor } from '@atelier/core';
-import { z } from 'zod';
+import { definePlugin, hexColor, runPipeline, sharpColor, z } from '@atelier/core';
 
 /** The parameters of {@link rotate}. */
 const rotateParams = z.object({

@@ -3,28 +3,22 @@ import {
   definePlugin,
   gravityParam,
   hexColor,
+  loadCanvas,
   parseHexColor,
   place,
+  readImageSize,
   runPipeline,
+  sniffImageFormat,
+  z,
 } from '@atelier/core';
-import type { RawImage } from '@atelier/core';
-import type * as Canvas from '@napi-rs/canvas';
-import type { Image, SKRSContext2D } from '@napi-rs/canvas';
-import { imageSize as measureImage } from 'image-size';
-import type { OverlayOptions } from 'sharp';
-import { z } from 'zod';
-
-type CanvasModule = typeof Canvas;
-let canvasModule: Promise<CanvasModule> | undefined;
-
-/**
- * @napi-rs/canvas is about 20 MB of native code once loaded; it loads with the first watermark,
- * not in every worker that imports the built-in plugins.
- */
-function canvasLib(): Promise<CanvasModule> {
-  canvasModule ??= import('@napi-rs/canvas');
-  return canvasModule;
-}
+import type {
+  CanvasContext2D,
+  CanvasImage,
+  CanvasLib,
+  ImageSize,
+  OverlayOptions,
+  RawImage,
+} from '@atelier/core';
 
 /** Largest watermark image, decoded from its data URL. */
 const MAX_WATERMARK_BYTES = 1024 * 1024;
@@ -33,21 +27,12 @@ const MAX_WATERMARK_PIXELS = 25_000_000;
 const DATA_URL = /^data:image\/(png|jpeg|webp);base64,([A-Za-z0-9+/]*={0,2})$/;
 const MAX_DATA_URL_CHARS = 'data:image/webp;base64,'.length + Math.ceil(MAX_WATERMARK_BYTES / 3) * 4;
 
-const MAGIC: Record<string, (b: Buffer) => boolean> = {
-  png: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
-  jpeg: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
-  webp: (b) => b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP',
-};
-
-/** Width and height from a PNG, JPEG or WebP header (read by image-size, without decoding), if it is of `type`; undefined if unreadable. */
-export function imageSize(b: Buffer, type: string): { width: number; height: number } | undefined {
-  try {
-    const found = measureImage(b);
-    if (found.type !== (type === 'jpeg' ? 'jpg' : type)) return undefined;
-    return { width: found.width, height: found.height };
-  } catch {
-    return undefined; // a header image-size cannot read
-  }
+/**
+ * Width and height from a PNG, JPEG or WebP header (without decoding), if the bytes are a file of
+ * `type` and the header is readable; undefined otherwise.
+ */
+export function imageSize(b: Uint8Array, type: 'png' | 'jpeg' | 'webp'): ImageSize | undefined {
+  return sniffImageFormat(b) === type ? readImageSize(b) : undefined;
 }
 
 /** Why a data URL is not an acceptable watermark image, or undefined when it is. */
@@ -56,7 +41,7 @@ function dataUrlProblem(url: string): string | undefined {
   if (!match) {
     return 'must be a data URL of a PNG, JPEG or WebP image: "data:image/png;base64,..." (or image/jpeg, image/webp)';
   }
-  const type = match[1]!;
+  const type = match[1] as 'png' | 'jpeg' | 'webp';
   const payload = match[2]!;
   if (payload.length === 0 || payload.length % 4 !== 0) return 'the base64 data is empty or truncated';
   const padding = payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0;
@@ -65,7 +50,7 @@ function dataUrlProblem(url: string): string | undefined {
     return `the image is ${bytes} bytes; the limit is ${MAX_WATERMARK_BYTES} bytes (1 MiB)`;
   }
   const data = Buffer.from(payload, 'base64');
-  if (!MAGIC[type]!(data))
+  if (sniffImageFormat(data) !== type)
     return `the data is not a ${type.toUpperCase()} file although the URL says image/${type}`;
   const size = imageSize(data, type);
   if (!size || size.width < 1 || size.height < 1) return `the ${type.toUpperCase()} header is damaged`;
@@ -161,13 +146,13 @@ function room(image: RawImage, margin: number): { width: number; height: number 
  * `draw` paints the mark centred on the origin at the given scale.
  */
 function drawMark(
-  lib: CanvasModule,
+  lib: CanvasLib,
   w: number,
   h: number,
   angle: number,
   opacity: number,
   fit: { width: number; height: number },
-  draw: (ctx: SKRSContext2D, scale: number) => void,
+  draw: (ctx: CanvasContext2D, scale: number) => void,
 ): Mark {
   const rad = (angle * Math.PI) / 180;
   const cos = Math.abs(Math.cos(rad));
@@ -189,7 +174,7 @@ function drawMark(
 
 /** The text mark: its ink box centred, in the text colour (whose own alpha multiplies opacity). */
 function textMark(
-  lib: CanvasModule,
+  lib: CanvasLib,
   p: WatermarkParams,
   fontPx: number,
   fit: { width: number; height: number },
@@ -224,13 +209,13 @@ function textMark(
 
 /** The image mark: decoded by the canvas library from the bytes (never from a path or URL). */
 async function imageMark(
-  lib: CanvasModule,
+  lib: CanvasLib,
   p: WatermarkParams,
   targetWidth: number,
   fit: { width: number; height: number },
 ): Promise<Mark> {
   const bytes = Buffer.from(p.image.slice(p.image.indexOf(',') + 1), 'base64');
-  let img: Image;
+  let img: CanvasImage;
   try {
     img = await lib.loadImage(bytes);
   } catch (error) {
@@ -289,7 +274,7 @@ export const watermark = definePlugin({
     if ((params.text === '' && params.image === '') || params.opacity === 0) return image;
     const margin = Math.round((params.margin / 100) * image.width);
     const fit = params.tiled ? { width: image.width, height: image.height } : room(image, margin);
-    const lib = await canvasLib();
+    const lib = await loadCanvas();
     const mark =
       params.text !== ''
         ? textMark(lib, params, Math.max(1, Math.round((params.fontSize / 100) * image.width)), fit)
