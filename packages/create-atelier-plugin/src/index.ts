@@ -5,6 +5,7 @@ export {
   PLUGIN_ID_PATTERN,
   ScaffoldError,
   TEMPLATE_DIR,
+  goldenFileName,
   humanName,
   packageJson,
   packageManagerFromUserAgent,

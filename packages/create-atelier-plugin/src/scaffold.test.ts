@@ -59,7 +59,7 @@ describe('scaffold', () => {
         'tsconfig.json',
       ]),
     );
-    expect(result.files.some((f) => /^test\/goldens\/.+\.png$/.test(f))).toBe(true);
+    expect(result.files).toContain('test/goldens/acme__my-style.png');
     const written = (await readdir(dir, { recursive: true, withFileTypes: true }))
       .filter((e) => e.isFile())
       .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
@@ -70,7 +70,7 @@ describe('scaffold', () => {
     expect(source).toContain("id: 'acme:my-style'");
     expect(source).toContain("name: 'My style'");
     for (const file of result.files.filter((f) => !f.endsWith('.png'))) {
-      expect(await readFile(path.join(dir, file), 'utf8'), file).not.toMatch(/__[A-Z_]+__/);
+      expect(await readFile(path.join(dir, file), 'utf8'), file).not.toMatch(/\{\{[A-Z_]+\}\}/);
     }
     const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg).toMatchObject({

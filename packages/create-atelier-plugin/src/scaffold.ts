@@ -136,6 +136,26 @@ export function packageNameFor(id: string): string {
   return `atelier-plugin-${id.replace(':', '-')}`;
 }
 
+/**
+ * The file name of a plugin's golden image in the harness's goldens directory (the rule of
+ * `goldenFileName` in `@atelier/plugin-kit`; a unit test keeps the two equal).
+ *
+ * @example
+ * goldenFileName('acme:my-style'); // 'acme__my-style.png'
+ */
+export function goldenFileName(id: string): string {
+  return `${id.replaceAll(':', '__')}.png`;
+}
+
+/** Where a template file goes in the new package. */
+function targetName(rel: string, id: string): string {
+  // npm leaves .gitignore files out of packages, so the template keeps it without the dot.
+  if (rel === 'gitignore') return '.gitignore';
+  // The template's golden is the default render of its plugin, named for the plugin's id.
+  if (rel === 'test/goldens/golden.png') return `test/goldens/${goldenFileName(id)}`;
+  return rel;
+}
+
 /** The name as it goes inside the template's quotes: '...' in code, "..." in JSON, as is in Markdown. */
 function escapeName(name: string, extension: string): string {
   if (extension === '.ts' || extension === '.js') return name.replace(/[\\']/g, (c) => `\\${c}`);
@@ -270,15 +290,14 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const files: string[] = [];
   try {
     for (const rel of await listFiles(TEMPLATE_DIR)) {
-      // npm leaves .gitignore files out of packages, so the template keeps it without the dot.
-      const target = rel === 'gitignore' ? '.gitignore' : rel;
+      const target = targetName(rel, id);
       await mkdir(path.dirname(path.join(staging, target)), { recursive: true });
       const source = path.join(TEMPLATE_DIR, rel);
       if (TEXT_FILES.test(path.basename(rel))) {
         const text = (await readFile(source, 'utf8'))
-          .replaceAll('__PLUGIN_ID__', id)
-          .replaceAll('__PLUGIN_NAME__', escapeName(name, path.extname(rel)))
-          .replaceAll('__PACKAGE_NAME__', packageName);
+          .replaceAll('{{PLUGIN_ID}}', id)
+          .replaceAll('{{PLUGIN_NAME}}', escapeName(name, path.extname(rel)))
+          .replaceAll('{{PACKAGE_NAME}}', packageName);
         await writeFile(path.join(staging, target), text);
       } else {
         await writeFile(path.join(staging, target), await readFile(source));

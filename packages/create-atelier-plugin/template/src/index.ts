@@ -1,4 +1,4 @@
-// __PLUGIN_NAME__: a screen-print poster look. The photo's tones are cut into a few flat bands of
+// A screen-print poster look. The photo's tones are cut into a few flat bands of
 // one ink on warm paper, from a deep shade of the ink through the ink itself to the paper.
 // Everything here comes from @atelier/core, the SDK: the same one Atelier's built-in styles use.
 import { definePlugin, hexColor, parseHexColor, z } from '@atelier/core';
@@ -21,8 +21,8 @@ function mix(a: Rgb, b: Rgb, t: number): Rgb {
 }
 
 export const plugin = definePlugin({
-  id: '__PLUGIN_ID__',
-  name: '__PLUGIN_NAME__',
+  id: '{{PLUGIN_ID}}',
+  name: '{{PLUGIN_NAME}}',
   description: 'Screen-print poster: the photo in a few flat bands of one ink on warm paper.',
   version: '0.1.0',
   engine: '^1',
