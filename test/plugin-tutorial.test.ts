@@ -1,0 +1,154 @@
+// The tutorial of docs/plugins.md, done as a reader does it: with `atelier serve` running, the
+// three commands the page shows, taken from the page itself, run in a shell in a temporary
+// directory outside the checkout (the SDK goes there as packed tarballs, as from a registry).
+// Then, as a frontend, the new style is in the running server's list and renders through the API.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { EventSource } from 'eventsource';
+import { describe, expect, inject, it } from 'vitest';
+import { createAtelierClient, uploadForm } from '@atelier/client';
+import { createTestDatabase } from '@atelier/db';
+import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
+import { photo, read, root } from './helpers.ts';
+import { serveEnv, spawnServe } from './serve-process.ts';
+
+const defer = cleanupsAfterAll();
+
+/** The limit the issue sets for the whole tutorial. */
+const TEN_MINUTES = 10 * 60_000;
+
+/** The shell lines of the first `sh` block after the heading `heading` in docs/plugins.md. */
+export async function tutorialCommands(heading: string): Promise<string[]> {
+  const guide = await readFile(path.join(root, 'docs/plugins.md'), 'utf8');
+  const section = guide.slice(guide.indexOf(`\n${heading}\n`));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  return block
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** Runs one line in bash, its output collected; the exit code and the output. */
+function sh(
+  line: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', line], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** Whether `command` is on PATH. */
+async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  return (await sh(`command -v ${command}`, { cwd: root, env })).code === 0;
+}
+
+describe('docs/plugins.md, the tutorial', () => {
+  it(
+    'takes a new style from nothing to the running server in three commands',
+    { timeout: 2 * TEN_MINUTES },
+    async () => {
+      const tmp = await openTempDir('atelier-tutorial-', defer);
+      expect(path.relative(root, tmp).startsWith('..')).toBe(true); // outside the checkout
+      const database = await createTestDatabase(inject('pgAdminUrl'));
+      defer(() => database.drop());
+      const env = serveEnv(database, tmp, {
+        ATELIER_DATA_DIR: path.join(tmp, 'data'),
+        ATELIER_LOG_LEVEL: 'warn',
+      });
+      const serve = spawnServe({ cwd: root, env, defer });
+      const url = await serve.url;
+
+      const commands = await tutorialCommands('## From nothing to a new style in three commands');
+      expect(commands).toHaveLength(3);
+      // The reader's shell: the server's settings (its data directory) and a home for `~`. pnpm is
+      // what the README installs Atelier with; where it is not on PATH, npx runs it.
+      const shell: NodeJS.ProcessEnv = { ...env, HOME: tmp };
+      delete shell['PORT'];
+      const pnpm = (await onPath('pnpm', shell)) ? 'pnpm' : 'npx -y pnpm@12';
+      const timings: string[] = [];
+      const started = Date.now();
+      for (const line of commands) {
+        const t = Date.now();
+        const command = line.replace(/^pnpm /, `${pnpm} `).replaceAll('~/', `${tmp}/`);
+      const result = await sh(command, { cwd: root, env: shell });
+        timings.push(`${((Date.now() - t) / 1000).toFixed(1)} s  ${line}`);
+        expect(result.code, `${line}\n${result.output}`).toBe(0);
+        if (line.includes(' test')) {
+          // The plugin's own tests ran the harness and passed.
+          expect(result.output).toMatch(/golden/);
+          expect(result.output).toMatch(/Tests\s+\d+ passed/);
+          expect(result.output).not.toMatch(/\bfailed\b/);
+        }
+      }
+      const elapsed = Date.now() - started;
+      console.info(`tutorial commands: ${(elapsed / 1000).toFixed(1)} s\n${timings.join('\n')}`);
+      expect(elapsed).toBeLessThanOrEqual(TEN_MINUTES);
+
+      // As a frontend: the running server lists the new style once its plugins folder reloads.
+      const client = (token?: string) =>
+        createAtelierClient({
+          url,
+          ...(token ? { token } : {}),
+          EventSource: EventSource as unknown as typeof globalThis.EventSource,
+        });
+      let ids: string[] = [];
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+        ids = (await client().styles.list.query()).map((s) => s.id);
+        if (ids.includes('acme:my-style')) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(ids).toContain('acme:my-style');
+
+      const { token } = await client().auth.register.mutate({
+        email: 'author@example.org',
+        password: 'a plugin author password',
+        displayName: 'Author',
+      });
+      const alice = client(token);
+      const input = await read(photo('chelsea.png'));
+      const image = await alice.images.upload.mutate(uploadForm(new Blob([input]), 'chelsea.png'));
+      const created = await alice.jobs.create.mutate({
+        imageId: image.id,
+        style: 'acme:my-style',
+        params: { ink: '#2a6f97', levels: 3 },
+      });
+      let job = await alice.jobs.get.query({ id: created.id });
+      for (
+        const deadline = Date.now() + 60_000;
+        !['succeeded', 'failed', 'cancelled'].includes(job.status);
+      ) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        job = await alice.jobs.get.query({ id: created.id });
+      }
+      expect(job).toMatchObject({ status: 'succeeded', style: 'acme:my-style' });
+
+      const download = await fetch(`${url}/files/jobs/${created.id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(download.status).toBe(200);
+      const result = await sharp(Buffer.from(await download.arrayBuffer()))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const original = await sharp(input).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect([result.info.width, result.info.height]).toEqual([original.info.width, original.info.height]);
+      let difference = 0;
+      for (let i = 0; i < original.data.length; i++)
+        difference += Math.abs(result.data[i]! - original.data[i]!);
+      expect(difference / original.data.length).toBeGreaterThan(20);
+
+      // `atelier styles`, with the server's settings, lists it too.
+      const styles = await sh(`node packages/server/src/cli.ts styles --json`, { cwd: root, env: shell });
+      expect(styles.code, styles.output).toBe(0);
+      expect(styles.output).toContain('"id": "acme:my-style"');
+    },
+  );
+});
