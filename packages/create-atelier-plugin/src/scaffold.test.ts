@@ -80,6 +80,7 @@ describe('scaffold', () => {
       scripts: { test: 'vitest run', lint: 'eslint .', prepare: 'tsc -p tsconfig.build.json' },
       peerDependencies: { '@atelier/core': '^1.0.0' },
       devDependencies: DEPENDENCY_RANGES,
+      allowScripts: { node: true },
       atelier: { budget: { ms: expect.any(Number), memoryMb: expect.any(Number) }, goldens: 'test/goldens' },
     });
     expect(pkg).not.toHaveProperty('overrides');

@@ -216,6 +216,8 @@ export function packageJson(options: {
     },
     peerDependencies: { '@atelier/core': DEPENDENCY_RANGES['@atelier/core'] },
     devDependencies,
+    // npm (11.x) asks before running dependencies' install scripts; node@24's unpacks its binary.
+    allowScripts: { node: true },
     // The harness depends on the SDK too: one copy for both, the one named above (which matters
     // when it is a tarball that no registry has).
     ...(options.sdk ? { overrides: { '@atelier/core': '$@atelier/core' } } : {}),
