@@ -52,6 +52,12 @@ export interface RunResult {
   readonly bytes: number;
   readonly planHash: string;
   readonly input: InputInfo;
+  /**
+   * The most memory the run's thread held above its idle level (JavaScript heap plus external
+   * buffers), as sampled by the memory watchdog every `memoryCheckMs`: the
+   * figure that `maxMemoryMb` is enforced against. 0 when the run was too short to be sampled.
+   */
+  readonly peakMemoryMb: number;
   readonly timings: {
     readonly queueMs: number;
     readonly decodeMs: number;
@@ -67,6 +73,8 @@ interface ActiveRun {
   readonly memoryBudgetMb: number;
   worker: Worker | undefined;
   baselineBytes: number;
+  /** The highest memory use the watchdog saw, in bytes above the baseline. */
+  peakBytes: number;
   failure?: 'timeout' | 'memory' | 'cancel';
   failedStep?: number;
   step: number;
@@ -197,6 +205,7 @@ export class Engine {
       memoryBudgetMb: Math.min(plan.limits.maxMemoryMb, this.#maxMemoryMb),
       worker: undefined,
       baselineBytes: 0,
+      peakBytes: 0,
       step: -1,
       memoryCheckPending: false,
       abort: (reason) => {
@@ -286,6 +295,7 @@ export class Engine {
       bytes: result.output.byteLength,
       planHash: hash,
       input: info,
+      peakMemoryMb: Math.round((run.peakBytes / 2 ** 20) * 10) / 10,
       timings: {
         queueMs: dispatched === 0 ? 0 : dispatched - started,
         decodeMs: result.timings.decodeMs,
@@ -354,6 +364,7 @@ export class Engine {
           .getHeapStatistics()
           .then((stats) => {
             const used = stats.used_heap_size + Math.max(0, stats.external_memory) - run.baselineBytes;
+            run.peakBytes = Math.max(run.peakBytes, used);
             if (used > run.memoryBudgetMb * 1024 * 1024 && this.#active.has(run)) {
               this.#logger.warn('run exceeded its memory limit', { usedMb: Math.round(used / 2 ** 20) });
               run.abort('memory');

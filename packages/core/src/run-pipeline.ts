@@ -1,6 +1,7 @@
 import type { Sharp } from 'sharp';
 import { lumaPlane } from './pixels/color.ts';
 import type { RawImage } from './plugin.ts';
+import { pipelineSignal, untilAborted } from './step-runner.ts';
 
 /** The options of {@link runPipeline}. */
 export interface RunPipelineOptions {
@@ -31,7 +32,10 @@ export async function runPipeline(
   pipeline: Sharp,
   options: RunPipelineOptions = {},
 ): Promise<RawImage> {
-  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  // A pipeline made by ctx.sharp answers its step's cancel at once (libvips cannot be stopped).
+  const rendering = pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const signal = pipelineSignal(pipeline);
+  const { data, info } = await (signal ? untilAborted(rendering, signal) : rendering);
   const out: RawImage = {
     data: new Uint8Array(data.buffer, data.byteOffset, data.length),
     width: info.width,

@@ -24,6 +24,19 @@ export function sharpFromRaw(image: RawImage): Sharp {
   });
 }
 
+/** The signal of the step whose `ctx.sharp` made a pipeline (sharp's methods return the same object). */
+const pipelineSignals = new WeakMap<Sharp, AbortSignal>();
+
+function withSignal(pipeline: Sharp, signal: AbortSignal): Sharp {
+  pipelineSignals.set(pipeline, signal);
+  return pipeline;
+}
+
+/** The signal of the step that made `pipeline` with `ctx.sharp`, if it was made so. */
+export function pipelineSignal(pipeline: Sharp): AbortSignal | undefined {
+  return pipelineSignals.get(pipeline);
+}
+
 function isSharp(value: unknown): value is Sharp {
   return value instanceof sharp;
 }
@@ -114,6 +127,30 @@ async function restoreAlpha(
 }
 
 /**
+ * `work`, or a rejection with the signal's reason as soon as `signal` aborts, whichever comes
+ * first. Only for libvips work: libvips cannot be interrupted, but the step need not wait for it
+ * (the abandoned operation finishes on libuv's threads, unused). JavaScript work must stop by
+ * itself, on its signal, or lose its thread.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+/**
  * Runs one plugin on one image in the current thread: parses the parameters, splits and restores
  * alpha for `alpha: 'preserve'` plugins, turns a returned sharp pipeline into pixels, and tags any
  * failure with the plugin's id. The engine's worker threads call this for every step; plugin
@@ -140,14 +177,14 @@ export async function runStep(
     progress: options.progress ?? (() => {}),
     logger: options.logger ?? silentLogger,
     seed: (options.seed ?? 0) >>> 0,
-    sharp: (img?: RawImage) => sharpFromRaw(img ?? color),
+    sharp: (img?: RawImage) => withSignal(sharpFromRaw(img ?? color), signal),
   };
   let raw: RawImage;
   try {
     signal.throwIfAborted();
     const output = await plugin.apply(context as PluginContext<never>);
     signal.throwIfAborted();
-    raw = await toRawImage(plugin, output);
+    raw = await untilAborted(toRawImage(plugin, output), signal);
   } catch (error) {
     if (signal.aborted) {
       throw new AtelierError('ABORTED', `The run was cancelled during "${plugin.id}".`, { cause: error });

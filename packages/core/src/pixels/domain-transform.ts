@@ -24,6 +24,8 @@ export interface DomainTransformArgs {
    * @default 3
    */
   readonly iterations?: number;
+  /** Checked between passes, so a cancelled run stops within one pass. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -78,6 +80,7 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
   const three = planes.length === 3;
   const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
   for (let k = 0; k < iterations; k++) {
+    args.signal?.throwIfAborted();
     // Variance of the whole cascade equals sigmaS² (Gastal and Oliveira, eq. 14).
     const sigmaK = (sigmaS * Math.sqrt(3) * 2 ** (iterations - k - 1)) / Math.sqrt(4 ** iterations - 1);
     const logA = -Math.SQRT2 / sigmaK;
@@ -96,6 +99,7 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
         }
       }
     }
+    args.signal?.throwIfAborted();
     // Along columns: each row blends with the row above, then (bottom-up) with the row below.
     // The weights of a row pair serve both passes, so they are kept for the way back.
     weightPlane(dy, lut, vertical, n);

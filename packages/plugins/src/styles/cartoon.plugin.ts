@@ -100,6 +100,7 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
     sigmaSpatial: (4 + 56 * p.smoothing) * (Math.max(ww, wh) / WORK_SIZE),
     sigmaRange: 0.05 + 0.45 * p.smoothing,
     iterations: 2,
+    signal,
   });
   signal.throwIfAborted();
   ctx.progress(0.3);

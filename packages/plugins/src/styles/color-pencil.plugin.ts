@@ -104,6 +104,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     sigmaSpatial: 6 * unit,
     sigmaRange: 0.2,
     iterations: 2,
+    signal,
   });
   signal.throwIfAborted();
   ctx.progress(0.3);

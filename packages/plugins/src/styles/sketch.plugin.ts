@@ -97,6 +97,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
     sigmaSpatial: 5 * unit,
     sigmaRange: 0.1,
     iterations: 2,
+    signal,
   });
   signal.throwIfAborted();
   ctx.progress(0.3);

@@ -132,6 +132,7 @@ function renderWatercolor(
     sigmaSpatial: (6 + 34 * s) * unit,
     sigmaRange: 0.12 + 0.38 * s,
     iterations: 3,
+    signal,
   });
   signal.throwIfAborted();
   progress(0.3);

@@ -95,7 +95,9 @@ export const resize = definePlugin({
       height = h;
     }
     // Bounds are enough here: libvips skips a resize that would enlarge (or reduce) a side.
-    if (params.withoutEnlargement && (width > W || height > H)) return { width: W, height: H };
+    // Except for contain into a box: it pads to the box even when the resize itself is skipped.
+    const box = fit === 'contain' && w !== null && h !== null;
+    if (params.withoutEnlargement && !box && (width > W || height > H)) return { width: W, height: H };
     if (params.withoutReduction) return { width: Math.max(width, W), height: Math.max(height, H) };
     return { width, height };
   },
@@ -110,7 +112,10 @@ export const resize = definePlugin({
       sharp().resize({
         width: params.width ?? undefined,
         height: params.height ?? undefined,
-        fit: params.fit,
+        // With one side given the other follows the aspect ratio whatever the fit (see
+        // outputSize); 'contain' would still pad to the missing side when withoutEnlargement
+        // skips the resize, so it is not passed on then.
+        fit: params.width === null || params.height === null ? 'inside' : params.fit,
         position,
         kernel: params.kernel,
         withoutEnlargement: params.withoutEnlargement,
