@@ -66,7 +66,8 @@ export async function main(args: readonly string[], stdout: Output, stderr: Outp
       ...(values.packages === undefined ? {} : { packages: values.packages }),
       install: values['no-install'] !== true,
     });
-    const shown = path.relative(process.cwd(), result.dir) || '.';
+    const relative = path.relative(process.cwd(), result.dir) || '.';
+    const shown = relative.startsWith('..') ? result.dir : relative;
     const pm: PackageManager = result.installedWith ?? 'npm';
     const run = pm === 'npm' ? 'npm run' : pm;
     stdout.write(

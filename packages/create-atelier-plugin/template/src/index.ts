@@ -1,7 +1,7 @@
 // A screen-print poster look. The photo's tones are cut into a few flat bands of
 // one ink on warm paper, from a deep shade of the ink through the ink itself to the paper.
 // Everything here comes from @atelier/core, the SDK: the same one Atelier's built-in styles use.
-import { definePlugin, hexColor, parseHexColor, z } from '@atelier/core';
+import { definePlugin, hexColor, parseHexColor, runPipeline, z } from '@atelier/core';
 
 /** The paper the ink is printed on. */
 const PAPER = { r: 246, g: 241, b: 231 };
@@ -35,8 +35,9 @@ export const plugin = definePlugin({
   async apply({ image, params, sharp, signal, progress }) {
     // 1. Native work through the engine's libvips: a blur scaled to the photo so the bands get
     //    clean edges instead of noise, brightness as one channel, stretched to the full range.
+    //    runPipeline (not a bare toBuffer) lets a cancelled run stop without waiting for libvips.
     const sigma = Math.max(0.5, Math.max(image.width, image.height) / 1200);
-    const grey = await sharp(image).blur(sigma).greyscale().normalise().raw().toBuffer();
+    const { data: grey } = await runPipeline(image, sharp(image).blur(sigma).greyscale().normalise());
     signal.throwIfAborted();
 
     // 2. One lookup table from brightness to its band's colour, so the pixel loop is a copy.
