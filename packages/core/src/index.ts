@@ -1,3 +1,5 @@
+// zod's `z`, so that a plugin and the engine share one zod (see docs/plugins.md).
+export { z } from 'zod';
 export { AtelierError, ERROR_CODES, isAtelierError } from './errors.ts';
 export type { ErrorCode, ErrorPayload } from './errors.ts';
 export type { Logger } from './logger.ts';
@@ -27,6 +29,7 @@ export type {
   PluginLoadFailure,
   PluginRegistryChange,
   PluginRegistryListener,
+  PluginReplaceSummary,
   PluginSource,
 } from './registry.ts';
 export {
