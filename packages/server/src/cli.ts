@@ -10,6 +10,7 @@ import { benchStyle } from './cli-bench.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
+import { registerPluginsCommands } from './cli-plugins.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig } from './config.ts';
@@ -194,6 +195,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerUserCommands(program);
   registerPaymentCommands(program);
+  registerPluginsCommands(program);
   return program;
 }
 
