@@ -149,9 +149,11 @@ export class Engine {
     if (this.#closed) return;
     const old = this.#pool;
     this.#pool = this.#newPool();
-    const retiring = old.close().catch((error: unknown) =>
-      this.#logger.warn('old worker threads did not stop cleanly', { error: String(error) }),
-    );
+    const retiring = old
+      .close()
+      .catch((error: unknown) =>
+        this.#logger.warn('old worker threads did not stop cleanly', { error: String(error) }),
+      );
     this.#retiring.add(retiring);
     try {
       await retiring;

@@ -121,13 +121,9 @@ export async function loadPluginModule(
   return guarded(registry, options, { source: moduleUrl }, [], async () => {
     const plugins = await importPluginModule(url);
     if (plugins.length === 0) {
-      throw new AtelierError(
-        'PLUGIN_INVALID',
-        `Module ${url} exports no plugin (use definePlugin()).`,
-        {
-          details: { module: url },
-        },
-      );
+      throw new AtelierError('PLUGIN_INVALID', `Module ${url} exports no plugin (use definePlugin()).`, {
+        details: { module: url },
+      });
     }
     const ids: string[] = [];
     for (const plugin of plugins) {

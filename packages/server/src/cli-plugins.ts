@@ -176,7 +176,9 @@ export async function addPlugins(
       await mkdir(path.join(folder, TARBALLS_DIR), { recursive: true });
       if ((options.allowBuilds ?? []).length > 0) {
         const manifest = JSON.parse(before.manifest) as PluginsFolderManifest;
-        const allowed = [...new Set([...(manifest.atelier?.allowBuilds ?? []), ...(options.allowBuilds ?? [])])];
+        const allowed = [
+          ...new Set([...(manifest.atelier?.allowBuilds ?? []), ...(options.allowBuilds ?? [])]),
+        ];
         manifest.atelier = { ...manifest.atelier, allowBuilds: allowed.sort() };
         await writeFile(path.join(folder, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
         await writePnpmSettings(folder, allowed);

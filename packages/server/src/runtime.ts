@@ -45,7 +45,10 @@ export async function createRegistry(
   const registry = new PluginRegistry();
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
   const onFailure = config.strictPlugins && !options.neverThrow ? 'throw' : 'skip';
-  const load = { onFailure, ...(options.revision === undefined ? {} : { revision: options.revision }) } as const;
+  const load = {
+    onFailure,
+    ...(options.revision === undefined ? {} : { revision: options.revision }),
+  } as const;
   const packages = async (names: readonly string[], from: string): Promise<void> => {
     for (const name of names) {
       let moduleUrl: string;
