@@ -130,7 +130,8 @@ export async function accountWithPhoto(
 export async function render(
   url: string,
   account: { client: AtelierClient; token: string; imageId: string },
-  style: string,
+  /** A third-party style: scoped, as `jobs.create`'s input type takes any such id. */
+  style: `${string}:${string}`,
 ): Promise<{ mean: number; fromCache: boolean }> {
   const created = await account.client.jobs.create.mutate({ imageId: account.imageId, style });
   const job = await eventually(
