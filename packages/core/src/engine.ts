@@ -102,7 +102,10 @@ const WORKER_URL = new URL(
  */
 export class Engine {
   readonly registry: PluginRegistry;
-  readonly #pool: Piscina;
+  #pool: Piscina;
+  readonly #poolOptions: { readonly threads: number; readonly sharpConcurrency: number };
+  /** Pools replaced by {@link restartThreads}, finishing their runs. */
+  readonly #retiring = new Set<Promise<void>>();
   readonly #logger: Logger;
   readonly #limits: Partial<PlanLimits>;
   readonly #graceMs: number;
@@ -119,24 +122,57 @@ export class Engine {
     this.#limits = options.limits ?? {};
     this.#graceMs = options.abortGraceMs ?? 250;
     this.#memoryCheckMs = options.memoryCheckMs ?? 25;
-    const threads = Math.max(1, options.threads ?? availableParallelism());
     // The watchdog stops a run at its plan's maxMemoryMb; V8's own heap limit sits far above it, so
     // the watchdog's clean terminate() always comes first (a thread dying at V8's heap limit can
     // take the process down with it when it races a terminate()).
     this.#maxMemoryMb = this.#limits.maxMemoryMb ?? 2048;
+    this.#poolOptions = {
+      threads: Math.max(1, options.threads ?? availableParallelism()),
+      sharpConcurrency: options.sharpConcurrency ?? 1,
+    };
+    this.#pool = this.#newPool();
+  }
+
+  #newPool(): Piscina {
     const heapMb = 2 * this.#maxMemoryMb + 256;
-    this.#pool = new Piscina({
+    const pool = new Piscina({
       filename: WORKER_URL,
       minThreads: 1,
-      maxThreads: threads,
+      maxThreads: this.#poolOptions.threads,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
-      env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(options.sharpConcurrency ?? 1) },
+      env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(this.#poolOptions.sharpConcurrency) },
     });
-    this.#pool.on('error', (error: unknown) =>
-      this.#logger.error('worker pool error', { error: String(error) }),
-    );
+    pool.on('error', (error: unknown) => this.#logger.error('worker pool error', { error: String(error) }));
+    return pool;
+  }
+
+  /**
+   * Starts fresh worker threads for the runs that start from now on; runs in progress finish on
+   * the old threads, which then stop. A thread keeps every module it ever imported, so this is how
+   * plugin code changed on disk (a reinstalled package, an edited file in development) reaches
+   * the engine. Resolves when the old threads have stopped.
+   *
+   * @example
+   * registry.replacePlugins(await createRegistry(config, { revision: 2 }));
+   * void engine.restartThreads();
+   */
+  async restartThreads(): Promise<void> {
+    if (this.#closed) return;
+    const old = this.#pool;
+    this.#pool = this.#newPool();
+    const retiring = old
+      .close()
+      .catch((error: unknown) =>
+        this.#logger.warn('old worker threads did not stop cleanly', { error: String(error) }),
+      );
+    this.#retiring.add(retiring);
+    try {
+      await retiring;
+    } finally {
+      this.#retiring.delete(retiring);
+    }
   }
 
   /** Worker threads in the pool. */
@@ -184,6 +220,8 @@ export class Engine {
       height: swap ? info.width : info.height,
     });
     const hash = planHash(plan);
+    // The pool of this run, even if restartThreads() replaces it meanwhile.
+    const pool = this.#pool;
     const seeds = plan.steps.map((s, i) => stepSeed(s.plugin, i));
 
     const { port1, port2 } = new MessageChannel();
@@ -226,7 +264,7 @@ export class Engine {
       switch (message.t) {
         case 'hello':
           dispatched = performance.now();
-          run.worker = this.#pool.threads.find((w) => w.threadId === message.threadId);
+          run.worker = pool.threads.find((w) => w.threadId === message.threadId);
           run.baselineBytes = message.baselineBytes;
           armStepTimer();
           break;
@@ -266,7 +304,7 @@ export class Engine {
     const task: WorkerTask = { input, info, plan, modules, seeds, port: port2, abortFlag };
     let result: WorkerResult;
     try {
-      result = (await this.#pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;
+      result = (await pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;
     } catch (error) {
       result = { ok: false, error: this.#explain(run, error).toJSON() };
     } finally {
@@ -384,6 +422,6 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
-    await this.#pool.close();
+    await Promise.all([this.#pool.close(), ...this.#retiring]);
   }
 }
