@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import sharp from 'sharp';
 import { EventSource } from 'eventsource';
 import { describe, expect, inject, it } from 'vitest';
@@ -77,14 +78,25 @@ describe('docs/plugins.md, the tutorial', () => {
       for (const line of commands) {
         const t = Date.now();
         const command = line.replace(/^pnpm /, `${pnpm} `).replaceAll('~/', `${tmp}/`);
-      const result = await sh(command, { cwd: root, env: shell });
+        const result = await sh(command, { cwd: root, env: shell });
         timings.push(`${((Date.now() - t) / 1000).toFixed(1)} s  ${line}`);
         expect(result.code, `${line}\n${result.output}`).toBe(0);
         if (line.includes(' test')) {
           // The plugin's own tests ran the harness and passed.
-          expect(result.output).toMatch(/golden/);
-          expect(result.output).toMatch(/Tests\s+\d+ passed/);
-          expect(result.output).not.toMatch(/\bfailed\b/);
+          const output = stripVTControlCharacters(result.output);
+          for (const check of [
+            'manifest',
+            'params-valid',
+            'params-invalid',
+            'determinism',
+            'golden',
+            'budget',
+            'cancellation',
+            'odd-inputs',
+          ])
+            expect(output).toMatch(new RegExp(`✓ .*${check}`));
+          expect(output).toMatch(/Tests\s+\d+ passed/);
+          expect(output).not.toMatch(/\bfailed\b|skipped/);
         }
       }
       const elapsed = Date.now() - started;

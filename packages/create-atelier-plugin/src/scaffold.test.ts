@@ -77,7 +77,11 @@ describe('scaffold', () => {
       name: 'atelier-plugin-acme-my-style',
       type: 'module',
       exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
-      scripts: { test: 'vitest run', lint: 'eslint .', prepare: 'tsc -p tsconfig.build.json' },
+      scripts: {
+        test: 'vitest run --reporter=verbose',
+        lint: 'eslint .',
+        prepare: 'tsc -p tsconfig.build.json',
+      },
       peerDependencies: { '@atelier/core': '^1.0.0' },
       devDependencies: DEPENDENCY_RANGES,
       allowScripts: { node: true },

@@ -209,10 +209,11 @@ export function packageJson(options: {
     scripts: {
       build: 'tsc -p tsconfig.build.json',
       prepare: 'tsc -p tsconfig.build.json',
-      test: 'vitest run',
+      // Verbose: one line per check of the harness, which is what an author wants to see.
+      test: 'vitest run --reporter=verbose',
       lint: 'eslint .',
       typecheck: 'tsc -p tsconfig.json',
-      check: 'tsc -p tsconfig.json && eslint . && vitest run',
+      check: 'tsc -p tsconfig.json && eslint . && vitest run --reporter=verbose',
     },
     peerDependencies: { '@atelier/core': DEPENDENCY_RANGES['@atelier/core'] },
     devDependencies,
