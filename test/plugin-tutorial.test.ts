@@ -3,7 +3,7 @@
 // directory outside the checkout (the SDK goes there as packed tarballs, as from a registry).
 // Then, as a frontend, the new style is in the running server's list and renders through the API.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import sharp from 'sharp';
@@ -21,7 +21,7 @@ const defer = cleanupsAfterAll();
 const TEN_MINUTES = 10 * 60_000;
 
 /** The shell lines of the first `sh` block after the heading `heading` in docs/plugins.md. */
-export async function tutorialCommands(heading: string): Promise<string[]> {
+async function tutorialCommands(heading: string): Promise<string[]> {
   const guide = await readFile(path.join(root, 'docs/plugins.md'), 'utf8');
   const section = guide.slice(guide.indexOf(`\n${heading}\n`));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
@@ -161,6 +161,50 @@ describe('docs/plugins.md, the tutorial', () => {
       const styles = await sh(`node packages/server/src/cli.ts styles --json`, { cwd: root, env: shell });
       expect(styles.code, styles.output).toBe(0);
       expect(styles.output).toContain('"id": "acme:my-style"');
+      // So does `atelier styles` pointed at the package directory itself, nothing installed.
+      const pointed = await sh(`node packages/server/src/cli.ts styles --json`, {
+        cwd: root,
+        env: { ...shell, ATELIER_DATA_DIR: path.join(tmp, 'other-data'), ATELIER_PLUGIN_DIR: tmp },
+      });
+      expect(pointed.code, pointed.output).toBe(0);
+      expect(pointed.output).toContain('"id": "acme:my-style"');
+
+      // The package's scripts run on the Node 24 it installed, whatever Node the machine has.
+      const node = await sh(`${path.join(tmp, 'my-style/node_modules/.bin/node')} -v`, {
+        cwd: tmp,
+        env: shell,
+      });
+      expect(node.output.trim()).toMatch(/^v24\./);
+
+      // A second `plugin new` reuses the packed SDK (its sources did not change) and refuses a
+      // directory that has files, before any work.
+      const packages = path.join(tmp, 'data/packages');
+      const packed = await tarballTimes(packages);
+      expect(Object.keys(packed)).toHaveLength(3);
+      const second = await sh(
+        `node packages/server/src/cli.ts plugin new ${tmp}/second --id acme:second --no-install`,
+        { cwd: root, env: shell },
+      );
+      expect(second.code, second.output).toBe(0);
+      expect(second.output).not.toMatch(/packing/);
+      expect(await tarballTimes(packages)).toEqual(packed);
+      expect(await readFile(path.join(tmp, 'second/src/index.ts'), 'utf8')).toContain("id: 'acme:second'");
+      const again = await sh(`node packages/server/src/cli.ts plugin new ${tmp}/my-style`, {
+        cwd: root,
+        env: shell,
+      });
+      expect(again.code).toBe(1);
+      expect(again.output.trim().split('\n').at(-1)).toMatch(
+        /^atelier: TARGET_NOT_EMPTY: .*my-style exists and is not empty; choose a new directory$/,
+      );
     },
   );
 });
+
+/** The modification times of the tarballs in `dir`, by name. */
+async function tarballTimes(dir: string): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.tgz')))
+    times[name] = (await stat(path.join(dir, name))).mtimeMs;
+  return times;
+}
