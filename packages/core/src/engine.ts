@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Stage, StepTiming, WorkerMessage, WorkerResult, WorkerTask } from './engine-protocol.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
@@ -82,6 +81,12 @@ interface ActiveRun {
   readonly abort: (reason: 'timeout' | 'memory' | 'cancel') => void;
 }
 
+/**
+ * `worker.getHeapStatistics()` came in Node 22.16 and 24. Without it (Node 20) the watchdog cannot
+ * see a thread's memory, and V8's heap limit alone caps a run, set to the engine's `maxMemoryMb`.
+ */
+const canMeasureWorkers = typeof (Worker.prototype as Partial<Worker>).getHeapStatistics === 'function';
+
 // tsc rewrites the extensions of imports, not of URLs: from source (the workspace, on Node 24) the
 // worker is engine-worker.ts, from the published build (dist/) engine-worker.js.
 const WORKER_URL = new URL(
@@ -134,7 +139,7 @@ export class Engine {
   }
 
   #newPool(): Piscina {
-    const heapMb = 2 * this.#maxMemoryMb + 256;
+    const heapMb = canMeasureWorkers ? 2 * this.#maxMemoryMb + 256 : this.#maxMemoryMb;
     const pool = new Piscina({
       filename: WORKER_URL,
       minThreads: 1,
@@ -387,7 +392,7 @@ export class Engine {
   }
 
   #startWatchdog(): void {
-    if (this.#watchdog) return;
+    if (this.#watchdog || !canMeasureWorkers) return;
     this.#watchdog = setInterval(() => {
       if (this.#active.size === 0) {
         clearInterval(this.#watchdog);
