@@ -1,3 +1,4 @@
+import { untilAborted } from './step-runner.ts';
 import type { PluginContext, RawImage } from './plugin.ts';
 
 /**
@@ -30,5 +31,11 @@ export async function pixelsAt(
 ): Promise<RawImage['data']> {
   const { image } = ctx;
   if (size.width === image.width && size.height === image.height) return image.data;
-  return ctx.sharp().resize(size.width, size.height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const resized = ctx
+    .sharp()
+    .resize(size.width, size.height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
+  // libvips cannot be interrupted; a cancelled step need not wait for it.
+  return untilAborted(resized, ctx.signal);
 }

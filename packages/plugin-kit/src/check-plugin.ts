@@ -108,6 +108,8 @@ const BUDGET_LONG_SIDE = 1920;
 const FUZZ_OUTPUT_PIXELS = 4_000_000;
 /** How soon after `abort()` a run must reject. */
 export const CANCEL_DEADLINE_MS = 100;
+/** Tries per abort point before the cancellation check fails. */
+const CANCEL_ATTEMPTS = 3;
 /** How long the step runs before the cancellation check aborts it. */
 const CANCEL_AFTER_MS = 25;
 /** Codes that mean "these parameters do not fit this image", a proper answer to a valid parameter set. */
@@ -132,6 +134,10 @@ function describeError(error: unknown): string {
   if (isAtelierError(error)) return `${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
 }
+
+/** An error's message without its final full stop, to append to. */
+const sentence = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 
 const codeOf = (error: unknown): string | undefined => (isAtelierError(error) ? error.code : undefined);
 
@@ -484,7 +490,7 @@ export class PluginChecker {
     if (run.failed) {
       const error = run.errorInstance;
       throw new Failure(
-        `${error instanceof Error ? error.message : String(error)} (seed ${run.seed}, path ${run.counterexamplePath ?? '-'})`,
+        `${sentence(error)} (fast-check seed ${run.seed}, path ${run.counterexamplePath ?? '-'}).`,
         {
           ...details,
           counterexample: run.counterexample?.[0],
@@ -521,7 +527,7 @@ export class PluginChecker {
     const run = fc.check(property, this.#fcParameters(runs));
     if (run.failed) {
       const error = run.errorInstance;
-      throw new Failure(`${error instanceof Error ? error.message : String(error)} (seed ${run.seed})`, {
+      throw new Failure(`${sentence(error)} (fast-check seed ${run.seed}).`, {
         seed: run.seed,
         counterexample: run.counterexample?.[0],
       });
@@ -698,7 +704,14 @@ export class PluginChecker {
     }
     const stops: { abortAfterMs: number; latencyMs: number | null }[] = [];
     for (const at of points) {
-      const latency = await this.#cancelAt(input, plan, at);
+      // The best of up to three tries: a busy machine can delay any one of them, while a plugin
+      // that does not look at its signal is late every time.
+      let latency: number | undefined;
+      for (let attempt = 0; attempt < CANCEL_ATTEMPTS; attempt++) {
+        const tried = await this.#cancelAt(input, plan, at);
+        latency = tried === undefined || latency === undefined ? tried : Math.min(latency, tried);
+        if (latency === undefined || latency <= CANCEL_DEADLINE_MS) break;
+      }
       stops.push({ abortAfterMs: at, latencyMs: latency ?? null });
       if (latency !== undefined && latency > CANCEL_DEADLINE_MS) {
         throw new Failure(
@@ -763,6 +776,7 @@ export class PluginChecker {
 
   async #oddInputs(plugin: AnyPlugin): Promise<Outcome> {
     const outcomes: Record<string, string> = {};
+    const failures: string[] = [];
     for (const odd of await oddInputs()) {
       const what = `On the ${odd.name} input it`;
       try {
@@ -771,14 +785,14 @@ export class PluginChecker {
         await this.#checkImage(plugin, result, plan.steps[0]!.params, what);
         outcomes[odd.name] = `${result.width}x${result.height}`;
       } catch (error) {
-        if (error instanceof Failure) throw error;
         const code = codeOf(error);
-        if (code === undefined || code.startsWith('PLUGIN_')) {
-          throw new Failure(`${what} failed: ${describeError(error)}`, { input: odd.name, code });
-        }
-        outcomes[odd.name] = code;
+        if (error instanceof Failure) failures.push(error.message);
+        else if (code === undefined || code.startsWith('PLUGIN_'))
+          failures.push(`${what} failed: ${describeError(error)}`);
+        outcomes[odd.name] = code ?? 'failed';
       }
     }
+    if (failures.length > 0) throw new Failure(failures.join(' '), outcomes);
     const list = Object.entries(outcomes)
       .map(([name, outcome]) => `${name} → ${outcome}`)
       .join(', ');

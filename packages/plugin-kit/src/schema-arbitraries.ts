@@ -75,7 +75,7 @@ export function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const kinds = types(schema);
   if (kinds.length > 1) return fc.oneof(...kinds.map((type) => validValue({ ...schema, type })));
-  switch (kinds[0]) {
+  switch (kinds[0] ?? 'any') {
     case 'boolean':
       return fc.boolean();
     case 'null':

@@ -9,6 +9,7 @@ import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { runAgainOnPluginChange } from './cli-dev.ts';
 import { registerJobCommands } from './cli-jobs.ts';
+import { registerPluginCheckCommand } from './cli-plugin-check.ts';
 import { registerPluginNewCommand } from './cli-plugin-new.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
@@ -212,8 +213,9 @@ export function buildProgram(): Command {
       },
     );
 
-  // `plugin <new|check>`: tools for plugin authors.
-  const plugin = program.command('plugin').description('write and check plugins (new, check)');
+  // Tools for plugin authors; each subcommand (check, new) registers itself on this one command.
+  const plugin = program.command('plugin').description('develop plugins: write a new one, check one');
+  registerPluginCheckCommand(plugin);
   registerPluginNewCommand(plugin);
 
   registerJobCommands(program);

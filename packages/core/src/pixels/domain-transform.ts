@@ -24,7 +24,7 @@ export interface DomainTransformArgs {
    * @default 3
    */
   readonly iterations?: number;
-  /** Checked between passes, so a cancelled run stops within one pass. */
+  /** Checked between passes and every 64 rows, so a cancelled run stops within milliseconds. */
   readonly signal?: AbortSignal;
 }
 
@@ -87,6 +87,7 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
     for (let q = 0; q <= maxQ; q++) lut[q] = Math.exp(logA * (1 + (ratio * q) / STEPS));
     // Along rows: left to right, then right to left.
     for (let y = 0; y < h; y++) {
+      if ((y & 63) === 0) args.signal?.throwIfAborted();
       const row = y * w;
       weightRow(dx, lut, weights, row, w);
       if (three) {

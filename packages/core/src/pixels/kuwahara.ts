@@ -39,6 +39,8 @@ export interface KuwaharaArgs {
   readonly anisotropy?: number;
   /** Where to write the result (`width * height * 3` bytes, not `data`); allocated when omitted. */
   readonly out?: Uint8Array;
+  /** Checked every 32 rows, so a cancelled run stops within a few milliseconds. */
+  readonly signal?: AbortSignal;
 }
 
 /** Sector variance floor, in squared 8-bit units summed over R, G and B (about JPEG noise). */
@@ -131,6 +133,7 @@ export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
   const lastX = w - 1;
   const lastY = h - 1;
   for (let y = 0; y < h; y++) {
+    if ((y & 31) === 0) args.signal?.throwIfAborted();
     const want = y + reach;
     while (written < want) {
       written++;

@@ -114,7 +114,9 @@ function renderOil(
   const textureScale = Math.max(0.5, scale);
   // Tiles of 128 to 384 px: a larger tile only repeats less often, and the strokes follow the flow anyway.
   const strokes = strokeRelief(Math.min(384, Math.round(256 * textureScale)), radius, textureScale);
+  signal.throwIfAborted();
   const weave = canvasTexture({ threadWidth: 3.2 * textureScale, threads: 64, seed: seed ^ 0x0ca1 });
+  signal.throwIfAborted();
   const weaveRelief = embossPlane({
     heights: weave.heights,
     width: weave.size,
@@ -128,6 +130,7 @@ function renderOil(
   const gh = Math.ceil(height / factor);
   const angles = valueNoise({ width: gw, height: gh, cell: (160 * scale) / factor, seed: seed ^ 0x5eed });
   for (let i = 0; i < angles.length; i++) angles[i] = 0.35 + 1.4 * angles[i]!;
+  signal.throwIfAborted();
   const flow = flowField({
     data,
     width,
@@ -141,7 +144,7 @@ function renderOil(
 
   // 2. Paint, straight into the output (the filter streams its statistics: a few dozen rows).
   const out = new Uint8Array(width * height * 3);
-  kuwaharaFilter({ data, width, height, radius, sharpness, flow, anisotropy: ANISOTROPY, out });
+  kuwaharaFilter({ data, width, height, radius, sharpness, flow, anisotropy: ANISOTROPY, out, signal });
   signal.throwIfAborted();
   progress(0.75);
 
