@@ -111,6 +111,10 @@ export class Engine {
   readonly #poolOptions: { readonly threads: number; readonly sharpConcurrency: number };
   /** Pools replaced by {@link restartThreads}, finishing their runs. */
   readonly #retiring = new Set<Promise<void>>();
+  /** Runs in progress on each pool. */
+  readonly #runsOn = new Map<Piscina, number>();
+  /** Called when a retired pool's last run ends. */
+  readonly #idle = new Map<Piscina, () => void>();
   readonly #logger: Logger;
   readonly #limits: Partial<PlanLimits>;
   readonly #graceMs: number;
@@ -167,11 +171,17 @@ export class Engine {
     if (this.#closed) return;
     const old = this.#pool;
     this.#pool = this.#newPool();
-    const retiring = old
-      .close()
+    // A run that took the old pool may not have handed it its task yet: close it after the last one.
+    const idle =
+      (this.#runsOn.get(old) ?? 0) === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#idle.set(old, resolve));
+    const retiring = idle
+      .then(() => old.close())
       .catch((error: unknown) =>
         this.#logger.warn('old worker threads did not stop cleanly', { error: String(error) }),
-      );
+      )
+      .finally(() => this.#idle.delete(old));
     this.#retiring.add(retiring);
     try {
       await retiring;
@@ -202,6 +212,23 @@ export class Engine {
    */
   async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
+    // The threads of this run: those of the moment it was asked for, as are the plugins' modules,
+    // even if restartThreads() replaces them meanwhile (the old pool closes once its runs end).
+    const pool = this.#pool;
+    this.#runsOn.set(pool, (this.#runsOn.get(pool) ?? 0) + 1);
+    try {
+      return await this.#run(pool, input, plan, options);
+    } finally {
+      const left = (this.#runsOn.get(pool) ?? 1) - 1;
+      if (left > 0) this.#runsOn.set(pool, left);
+      else {
+        this.#runsOn.delete(pool);
+        this.#idle.get(pool)?.();
+      }
+    }
+  }
+
+  async #run(pool: Piscina, input: Uint8Array, plan: Plan, options: RunOptions): Promise<RunResult> {
     const started = performance.now();
     if (options.signal?.aborted)
       throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
@@ -225,8 +252,6 @@ export class Engine {
       height: swap ? info.width : info.height,
     });
     const hash = planHash(plan);
-    // The pool of this run, even if restartThreads() replaces it meanwhile.
-    const pool = this.#pool;
     const seeds = plan.steps.map((s, i) => stepSeed(s.plugin, i));
 
     const { port1, port2 } = new MessageChannel();

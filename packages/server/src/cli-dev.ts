@@ -28,6 +28,8 @@ export async function runAgainOnPluginChange(
   for (let revision = 0; ; revision++) {
     const rev = revision === 0 ? undefined : revision;
     let registry: PluginRegistry | undefined;
+    // An edit while this run loads or runs is a change to run again for.
+    const since = Date.now();
     try {
       registry = await iteration(rev);
     } catch (error) {
@@ -41,7 +43,7 @@ export async function runAgainOnPluginChange(
       ...(rev === undefined ? {} : { revision: rev }),
     });
     stderr.write('atelier: dev mode: watching plugin code and the plugins folder; Ctrl-C to stop\n');
-    const reason = await nextPluginChange(config, registry);
+    const reason = await nextPluginChange(config, registry, { since });
     stderr.write(`atelier: ${reason} changed: running again\n`);
   }
 }

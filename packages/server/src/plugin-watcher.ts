@@ -3,7 +3,8 @@
 // and fresh engine threads; `apply --dev` and `bench --dev` wait for a change and run again.
 import { existsSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@atelier/core';
@@ -54,6 +55,32 @@ function ignored(relative: string): boolean {
     .some((part) => part === 'node_modules' || part.startsWith('.') || part.endsWith('~'));
 }
 
+/**
+ * What the code under `dirs` is now: a hash of every file's path, size and modification time
+ * (`node_modules` and dot-entries left out), and the newest modification time. Events that change
+ * neither (fs.watch reports some spuriously, e.g. when it starts) are not changes.
+ */
+async function codeState(dirs: readonly string[]): Promise<{ hash: string; newestMs: number }> {
+  const hash = createHash('sha256');
+  let newestMs = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (ignored(entry.name)) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        const info = await stat(full).catch(() => undefined);
+        if (!info) continue;
+        hash.update(`${full}\0${info.size}\0${info.mtimeMs}\n`);
+        newestMs = Math.max(newestMs, info.mtimeMs);
+      }
+    }
+  };
+  for (const dir of dirs) await walk(dir);
+  return { hash: hash.digest('hex'), newestMs };
+}
+
 /** Options of {@link PluginWatcher}. */
 export interface PluginWatcherOptions {
   readonly config: AtelierConfig;
@@ -63,6 +90,12 @@ export interface PluginWatcherOptions {
   readonly onChange: (reason: 'plugins folder' | 'plugin code') => void;
   /** Quiet time after the last change before `onChange`. @default 300 */
   readonly debounceMs?: number;
+  /**
+   * A time (ms since the epoch) from which changes count even when they came before the watcher
+   * started: a run that began then used the code as it was (`apply --dev` between runs).
+   * @default changes from the start of watching only
+   */
+  readonly since?: number;
   readonly logger?: Logger;
 }
 
@@ -82,6 +115,7 @@ export class PluginWatcher {
   #folderWatcher: FSWatcher | undefined;
   #codeWatchers = new Map<string, FSWatcher>();
   #fingerprint: string | undefined;
+  #code: { hash: string; newestMs: number } = { hash: '', newestMs: 0 };
   #timer: NodeJS.Timeout | undefined;
   #folderDirty = false;
   #codeDirty = false;
@@ -104,6 +138,8 @@ export class PluginWatcher {
       this.#logger.warn('cannot watch the plugins folder', { folder, error: String(error) }),
     );
     if (this.#o.code) await this.watchCode(registry);
+    const since = this.#o.since;
+    if (since !== undefined && this.#code.newestMs > since) this.#touch('code', true);
   }
 
   /** Watches the code dirs of `registry` (after a reload: a new linked package, one gone). */
@@ -125,6 +161,7 @@ export class PluginWatcher {
       );
       this.#codeWatchers.set(dir, watcher);
     }
+    this.#code = await codeState([...dirs]);
     this.#logger.debug('watching plugin code', { dirs: [...dirs] });
   }
 
@@ -133,10 +170,13 @@ export class PluginWatcher {
     return [...this.#codeWatchers.keys()];
   }
 
-  #touch(what: 'folder' | 'code'): void {
+  #forced = false;
+
+  #touch(what: 'folder' | 'code', forced = false): void {
     if (this.#closed) return;
     if (what === 'folder') this.#folderDirty = true;
     else this.#codeDirty = true;
+    this.#forced ||= forced;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#settle(), this.#o.debounceMs ?? 300);
   }
@@ -157,7 +197,10 @@ export class PluginWatcher {
       }
       if (this.#codeDirty) {
         this.#codeDirty = false;
-        reason ??= 'plugin code';
+        const code = await codeState(this.codeDirs);
+        if (code.hash !== this.#code.hash || this.#forced) reason ??= 'plugin code';
+        this.#code = code;
+        this.#forced = false;
       }
       if (reason && !this.#closed) this.#o.onChange(reason);
     } catch (error) {
@@ -176,13 +219,15 @@ export class PluginWatcher {
 
 /**
  * Resolves at the next settled change of the plugins folder or of `registry`'s plugin code (what
- * `apply --dev` and `bench --dev` wait for between runs).
+ * `apply --dev` and `bench --dev` wait for between runs); with `since`, code changed after that
+ * time counts even if it changed before this call.
  */
 export async function nextPluginChange(
   config: AtelierConfig,
   registry: PluginRegistry,
-  logger?: Logger,
+  options: { readonly since?: number; readonly logger?: Logger } = {},
 ): Promise<'plugins folder' | 'plugin code'> {
+  const { since, logger } = options;
   let watcher: PluginWatcher | undefined;
   try {
     return await new Promise((resolve, reject) => {
@@ -190,6 +235,7 @@ export async function nextPluginChange(
         config,
         code: true,
         onChange: resolve,
+        ...(since === undefined ? {} : { since }),
         ...(logger ? { logger } : {}),
       });
       watcher.start(registry).catch(reject);
