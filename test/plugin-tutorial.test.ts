@@ -169,6 +169,15 @@ describe('docs/plugins.md, the tutorial', () => {
       expect(pointed.code, pointed.output).toBe(0);
       expect(pointed.output).toContain('"id": "acme:my-style"');
 
+      // `atelier plugin check` (which the page shows next) passes on it from the checkout, where the
+      // engine is the checkout's and the plugin brings its own copy of the SDK.
+      const check = await sh(`node packages/server/src/cli.ts plugin check ${tmp}/my-style`, {
+        cwd: root,
+        env: shell,
+      });
+      expect(check.code, check.output).toBe(0);
+      expect(check.output).toMatch(/8 passed, 0 failed, 0 skipped/);
+
       // The package's scripts run on the Node 24 it installed, whatever Node the machine has.
       const node = await sh(`${path.join(tmp, 'my-style/node_modules/.bin/node')} -v`, {
         cwd: tmp,
