@@ -19,7 +19,7 @@ const WORKSPACE = fileURLToPath(new URL('../../../', import.meta.url));
 export const SDK_PACKAGE_DIRS = ['core', 'plugin-kit', 'create-atelier-plugin'] as const;
 
 /** What goes into a package's tarball, so a change to any of it means packing again. */
-const PACKED_FROM = /^(?:package\.json|tsconfig\.build\.json|(?:src|template)\/.+)$/;
+const PACKED_FROM = /^(?:package\.json|tsconfig\.build\.json|README\.md|(?:src|template|assets)\/.+)$/;
 
 interface Output {
   write(text: string): unknown;
