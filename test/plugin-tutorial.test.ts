@@ -198,6 +198,24 @@ describe('docs/plugins.md, the tutorial', () => {
       expect(second.output).not.toMatch(/packing/);
       expect(await tarballTimes(packages)).toEqual(packed);
       expect(await readFile(path.join(tmp, 'second/src/index.ts'), 'utf8')).toContain("id: 'acme:second'");
+      // The packed scaffolder runs on Node 20 (what `npm create` runs it with on many machines).
+      const node20 = await nodeOfLine(20, tmp);
+      await sh(
+        `mkdir -p ${tmp}/scaffolder && tar xzf ${packages}/create-atelier-plugin-*.tgz -C ${tmp}/scaffolder`,
+        {
+          cwd: tmp,
+          env: shell,
+        },
+      );
+      const onNode20 = await sh(
+        `${node20} ${tmp}/scaffolder/package/dist/cli.js ${tmp}/node20 --id acme:node-twenty --no-install`,
+        { cwd: tmp, env: shell },
+      );
+      expect(onNode20.code, onNode20.output).toBe(0);
+      expect(await readFile(path.join(tmp, 'node20/src/index.ts'), 'utf8')).toContain(
+        "id: 'acme:node-twenty'",
+      );
+
       const again = await sh(`node packages/server/src/cli.ts plugin new ${tmp}/my-style`, {
         cwd: root,
         env: shell,
@@ -216,4 +234,19 @@ async function tarballTimes(dir: string): Promise<Record<string, number>> {
   for (const name of (await readdir(dir)).filter((n) => n.endsWith('.tgz')))
     times[name] = (await stat(path.join(dir, name))).mtimeMs;
   return times;
+}
+
+/** A Node binary of the `major` line: the machine's /usr/bin/node when it is one, else npm's `node@<major>` installed in `dir`. */
+async function nodeOfLine(major: number, dir: string): Promise<string> {
+  const system = await sh('/usr/bin/node -v', { cwd: dir, env: process.env });
+  if (system.output.startsWith(`v${major}.`)) return '/usr/bin/node';
+  const install = await sh(
+    `npm install --no-save --no-audit --no-fund --prefix ${dir}/node${major} node@${major}`,
+    {
+      cwd: dir,
+      env: process.env,
+    },
+  );
+  expect(install.code, install.output).toBe(0);
+  return path.join(dir, `node${major}/node_modules/.bin/node`);
 }

@@ -5,8 +5,10 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { AtelierError, PLUGIN_ID_PATTERN } from '@atelier/core';
@@ -92,9 +94,81 @@ async function sourceHash(packageDir: string, root: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Held (a directory: mkdir is atomic) while a package of the checkout is packed: a pack empties and
+ * rebuilds the package's `dist/` in place, so two at once (two `plugin new`, or a test packing the
+ * same package: test/pack-package.ts takes the same lock) could ship a half-built one.
+ */
+const PACK_LOCK = path.join(tmpdir(), 'atelier-pack.lock');
+/** A lock older than this was left by a process that died. */
+const PACK_LOCK_STALE_MS = 120_000;
+
+async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(PACK_LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = await stat(PACK_LOCK).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > PACK_LOCK_STALE_MS) await rm(PACK_LOCK, { recursive: true, force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(PACK_LOCK, { recursive: true, force: true });
+  }
+}
+
 /** The file name `pnpm pack` gives a package: `@atelier/core` 1.0.0 → `atelier-core-1.0.0.tgz`. */
 export function tarballName(name: string, version: string): string {
   return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+}
+
+interface Packed {
+  readonly name: string;
+  readonly tarball: string;
+  /** {@link sourceHash} of what it was packed from. */
+  readonly hash: string;
+}
+
+/** Packs one package into `dest`, unless its tarball there is from the same sources (`stamps`). */
+async function packOne(
+  packageDir: string,
+  dest: string,
+  root: string,
+  stamps: Readonly<Record<string, { hash: string; tarball: string }>>,
+  log: Output | undefined,
+): Promise<Packed> {
+  const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  const tarball = path.join(dest, tarballName(manifest.name, manifest.version));
+  const hash = await sourceHash(packageDir, root);
+  const stamp = stamps[manifest.name];
+  if (stamp?.hash === hash && stamp.tarball === tarball && existsSync(tarball)) {
+    return { name: manifest.name, tarball, hash };
+  }
+  log?.write(`packing ${manifest.name}@${manifest.version}\n`);
+  const { command, args } = pnpm();
+  const result = await withPackLock(() =>
+    run(command, [...args, 'pack', '--pack-destination', dest], { cwd: packageDir }),
+  );
+  if (result.code !== 0 || !existsSync(tarball)) {
+    const output = result.output.trim().split('\n').slice(-5).join(' / ');
+    throw new AtelierError(
+      'PLUGIN_SCAFFOLD_FAILED',
+      `packing ${manifest.name} failed (${result.error?.message ?? `exit code ${result.code}`}): ${output}`,
+      { cause: result.error },
+    );
+  }
+  return { name: manifest.name, tarball, hash };
 }
 
 /**
@@ -117,32 +191,10 @@ export async function packSdk(
     string,
     { hash: string; tarball: string }
   >;
-  const packed = await Promise.all(
-    SDK_PACKAGE_DIRS.map(async (dirName) => {
-      const packageDir = path.join(root, 'packages', dirName);
-      const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')) as {
-        name: string;
-        version: string;
-      };
-      const tarball = path.join(dest, tarballName(manifest.name, manifest.version));
-      const hash = await sourceHash(packageDir, root);
-      const stamp = stamps[manifest.name];
-      if (stamp?.hash === hash && stamp.tarball === tarball && existsSync(tarball)) {
-        return { name: manifest.name, tarball, hash };
-      }
-      options.log?.write(`packing ${manifest.name}@${manifest.version}\n`);
-      const { command, args } = pnpm();
-      const result = await run(command, [...args, 'pack', '--pack-destination', dest], { cwd: packageDir });
-      if (result.code !== 0 || !existsSync(tarball)) {
-        throw new AtelierError(
-          'PLUGIN_SCAFFOLD_FAILED',
-          `packing ${manifest.name} failed (${result.error?.message ?? `exit code ${result.code}`}): ${result.output.trim().split('\n').slice(-5).join(' / ')}`,
-          { cause: result.error },
-        );
-      }
-      return { name: manifest.name, tarball, hash };
-    }),
-  );
+  const packed: Packed[] = [];
+  for (const dirName of SDK_PACKAGE_DIRS) {
+    packed.push(await packOne(path.join(root, 'packages', dirName), dest, root, stamps, options.log));
+  }
   const next = { ...stamps };
   for (const p of packed) next[p.name] = { hash: p.hash, tarball: p.tarball };
   await writeFile(stampFile, `${JSON.stringify(next, null, 2)}\n`);
