@@ -70,17 +70,18 @@ export async function main(args: readonly string[], stdout: Output, stderr: Outp
     const shown = relative.startsWith('..') ? result.dir : relative;
     const pm: PackageManager = result.installedWith ?? 'npm';
     const run = pm === 'npm' ? 'npm run' : pm;
+    const step = (command: string, what: string): string => `  ${command.padEnd(22)} ${what}`;
     stdout.write(
       [
         `Created ${result.id} ("${result.name}") in ${result.dir}.`,
         '',
         'Next:',
         `  cd ${shown}`,
-        ...(result.installedWith ? [] : [`  ${pm} install          dependencies; also builds dist/`]),
-        `  ${pm} test             the harness: manifest, parameters, golden image, budget, ...`,
-        `  ${run} build        dist/ again after editing src/`,
+        ...(result.installedWith ? [] : [step(`${pm} install`, 'dependencies; also builds dist/')]),
+        step(`${pm} test`, 'the harness: manifest, parameters, golden image, budget, ...'),
+        step(`${run} build`, 'dist/ again after editing src/'),
         `  atelier plugins add ${result.dir}`,
-        '                        install it into Atelier (a running serve picks it up)',
+        step('', 'installs it into Atelier (a running serve picks it up)'),
         '',
       ].join('\n'),
     );
