@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { isAtelierError } from './errors.ts';
+import { definePlugin } from './plugin.ts';
 import type { RawImage } from './plugin.ts';
 import { runPipeline } from './run-pipeline.ts';
-import { sharpFromRaw } from './step-runner.ts';
+import { runStep, sharpFromRaw } from './step-runner.ts';
 
 function flat(channels: RawImage['channels'], value: number[]): RawImage {
   const data = new Uint8Array(4 * 3 * channels);
@@ -39,5 +42,41 @@ describe('runPipeline', () => {
     expect([asGrey.channels, asGrey.data[0]]).toEqual([1, 77]);
     const coloured = await runPipeline(grey, red.clone(), { keepColour: true });
     expect([coloured.channels, ...coloured.data.subarray(0, 3)]).toEqual([3, 255, 0, 0]);
+  });
+});
+
+describe('runPipeline in a step', () => {
+  it('answers a cancel at once while libvips is still working on a pipeline from ctx.sharp', async () => {
+    const size = 2000;
+    const image: RawImage = {
+      data: new Uint8Array(size * size * 3).fill(128),
+      width: size,
+      height: size,
+      channels: 3,
+    };
+    const slow = (): Promise<RawImage> => runPipeline(image, sharpFromRaw(image).blur(60));
+    const t0 = performance.now();
+    await slow();
+    const blurMs = performance.now() - t0;
+
+    const plugin = definePlugin({
+      id: 'test:slow-blur',
+      name: 'Slow blur',
+      description: 'A large Gaussian blur.',
+      version: '1.0.0',
+      engine: '^1',
+      kind: 'transform',
+      params: z.object({}),
+      apply: ({ image: input, sharp }) => runPipeline(input, sharp().blur(60)),
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 10);
+    const started = performance.now();
+    const error: unknown = await runStep(plugin, image, {}, { signal: controller.signal }).catch(
+      (e: unknown) => e,
+    );
+    expect(isAtelierError(error) && error.code).toBe('ABORTED');
+    // Without waiting for the blur (which took blurMs uncancelled).
+    expect(performance.now() - started).toBeLessThan(Math.max(60, blurMs / 2));
   });
 });

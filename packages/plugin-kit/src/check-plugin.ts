@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import {
   ENGINE_VERSION,
   Engine,
@@ -19,7 +20,12 @@ import { invalidObject, validObject } from './schema-arbitraries.ts';
 import type { JsonSchema } from './schema-arbitraries.ts';
 import { oddInputs, samplePng } from './samples.ts';
 
-/** The checks, in the order they run and are reported. */
+/**
+ * The checks, in the order they run and are reported.
+ *
+ * @example
+ * await checkPlugin('./src/index.ts', { only: CHECKS.filter((c) => c !== 'budget') });
+ */
 export const CHECKS = [
   'manifest',
   'params-valid',
@@ -106,6 +112,8 @@ const GOLDEN_LONG_SIDE = 256;
 const BUDGET_LONG_SIDE = 1920;
 /** Valid parameters may ask for huge outputs (a resize to 16383 px); past this many pixels the engine refuses them with OUTPUT_TOO_LARGE. */
 const FUZZ_OUTPUT_PIXELS = 4_000_000;
+/** Node 20 cannot read a worker thread's heap (`getHeapStatistics` came in 22.16): memory goes unmeasured there. */
+const CAN_MEASURE_MEMORY = typeof (Worker.prototype as Partial<Worker>).getHeapStatistics === 'function';
 /** How soon after `abort()` a run must reject. */
 export const CANCEL_DEADLINE_MS = 100;
 /** Tries per abort point before the cancellation check fails. */
@@ -119,7 +127,12 @@ const REFUSALS: ReadonlySet<string> = new Set([
   'OUTPUT_TOO_LARGE_FOR_FORMAT',
 ]);
 
-/** The file name of a plugin's golden image. */
+/**
+ * The file name of a plugin's golden image in the goldens directory.
+ *
+ * @example
+ * goldenFileName('acme:mosaic'); // 'acme__mosaic.png'
+ */
 export function goldenFileName(pluginId: string): string {
   return `${pluginId.replaceAll(':', '__')}.png`;
 }
@@ -679,7 +692,10 @@ export class PluginChecker {
       memoryMb: result.peakMemoryMb,
       input: { width: result.input.width, height: result.input.height },
     };
-    const summary = `${ms} ms of ${budget.ms}, ${result.peakMemoryMb} MB of ${budget.memoryMb} at ${result.input.width}x${result.input.height}`;
+    const memory = CAN_MEASURE_MEMORY
+      ? `${result.peakMemoryMb} MB of ${budget.memoryMb}`
+      : `memory not measured on Node ${process.versions.node} (V8's heap limit still applies)`;
+    const summary = `${ms} ms of ${budget.ms}, ${memory} at ${result.input.width}x${result.input.height}`;
     if (ms > budget.ms || result.peakMemoryMb > budget.memoryMb)
       throw new Failure(`Over budget: ${summary}.`, details);
     return { status: 'pass', message: `${summary}.`, details };

@@ -121,7 +121,12 @@ export async function readPluginPackage(dir: string): Promise<PluginPackage> {
   };
 }
 
-/** The nearest directory at or above `from` (a file path or `file:` URL) that has a package.json. */
+/**
+ * The nearest directory at or above `from` (a file path or `file:` URL) that has a package.json.
+ *
+ * @example
+ * const dir = await findPackageDir(new URL('../src/index.ts', import.meta.url));
+ */
 export async function findPackageDir(from: string | URL): Promise<string | undefined> {
   let dir = path.resolve(from instanceof URL || from.startsWith('file:') ? fileURLToPath(from) : from);
   if (await exists(dir)) dir = path.dirname(dir);
@@ -133,7 +138,14 @@ export async function findPackageDir(from: string | URL): Promise<string | undef
   }
 }
 
-/** {@link CheckOptions} from a package's `atelier` field; `update` writes the goldens. */
+/**
+ * {@link CheckOptions} from a package's `atelier` field; `update` writes the goldens.
+ *
+ * @param update - write the goldens instead of comparing. @default false
+ * @example
+ * const pkg = await readPluginPackage('.');
+ * await checkPlugin(pkg.module, { ...optionsFromPackage(pkg), fuzzRuns: 8 });
+ */
 export function optionsFromPackage(pkg: PluginPackage, update = false): CheckOptions {
   return {
     budget: pkg.budget,

@@ -82,3 +82,20 @@ describe('domainTransformFilter', () => {
     expect(Array.from(a)).toEqual(Array.from(b));
   });
 });
+
+describe('domainTransformFilter with a signal', () => {
+  it('stops with the signal’s reason once it is aborted', () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    expect(() =>
+      domainTransformFilter({
+        planes: [noisyStep(0.04, 3)],
+        width: W,
+        height: H,
+        sigmaSpatial: 10,
+        sigmaRange: 0.1,
+        signal: controller.signal,
+      }),
+    ).toThrow('cancelled');
+  });
+});

@@ -144,3 +144,14 @@ describe('kuwaharaFilter', () => {
     );
   });
 });
+
+describe('kuwaharaFilter with a signal', () => {
+  it('stops with the signal’s reason once it is aborted', () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    const data = new Uint8Array(40 * 30 * 3).fill(100);
+    expect(() =>
+      kuwaharaFilter({ data, width: 40, height: 30, radius: 3, signal: controller.signal }),
+    ).toThrow('cancelled');
+  });
+});
