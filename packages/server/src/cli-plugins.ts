@@ -129,6 +129,11 @@ async function pnpmSpec(folder: string, spec: string, link: boolean, io: Plugins
   return spec;
 }
 
+/** The folder-relative path of the tarball a dependency spec installs from, if it is one `add` kept. */
+function keptTarball(spec: string | undefined): string | undefined {
+  return /^file:(?:\.\/)?(tarballs\/[^/]+)$/.exec(spec ?? '')?.[1];
+}
+
 /** A failure's identity, to tell the failures a change brought from those already there. */
 const failureKey = (f: PluginLoadFailure): string => `${f.code}|${f.plugin ?? ''}|${f.source}`;
 
@@ -206,7 +211,22 @@ export async function addPlugins(
       }
       const had = thirdParty(loadedBefore);
       const now = thirdParty(loadedAfter);
-      const added = [...now].filter(([id, label]) => had.get(id) !== label).map(([, label]) => label);
+      // New or other versions, and everything the installed packages provide (new code, same version).
+      const fromPackages = new Set(
+        loadedAfter
+          .list({ includeDisabled: true })
+          .filter((p) => newPackages.some((name) => p.module.includes(`/node_modules/${name}/`)))
+          .map((p) => p.id),
+      );
+      const added = [...now]
+        .filter(([id, label]) => had.get(id) !== label || fromPackages.has(id))
+        .map(([, label]) => label);
+      // A package installed again from a new tarball no longer needs its old one.
+      for (const name of newPackages) {
+        const kept = keptTarball(beforeDeps[name]);
+        if (kept && kept !== keptTarball(manifestAfter?.dependencies?.[name]))
+          await rm(path.join(folder, kept), { force: true });
+      }
       await markPluginsFolderChanged(folder);
       io.stdout.write(
         `Installed ${newPackages.join(', ') || specs.join(', ')} in ${folder}\n` +
@@ -264,8 +284,7 @@ export async function removePlugins(
       throw error;
     }
     for (const name of names) {
-      const spec = deps[name] ?? '';
-      const kept = /^file:\.?\/?(tarballs\/[^/]+)$/.exec(spec)?.[1];
+      const kept = keptTarball(deps[name]);
       if (kept) await rm(path.join(folder, kept), { force: true });
     }
     const now = thirdParty(await load(config, Date.now()));

@@ -34,13 +34,16 @@ function packageRoot(dir: string): string {
  */
 export async function pluginCodeDirs(config: AtelierConfig, registry: PluginRegistry): Promise<string[]> {
   const dirs = new Set<string>();
-  if (await isDirectory(config.pluginDir)) dirs.add(await realpath(config.pluginDir));
+  const local = (await isDirectory(config.pluginDir)) ? await realpath(config.pluginDir) : undefined;
+  if (local) dirs.add(local);
   for (const info of registry.list({ includeDisabled: true })) {
     if (info.builtin || !info.module.startsWith('file:')) continue;
     const url = new URL(info.module);
     url.search = '';
     const file = await realpath(fileURLToPath(url)).catch(() => undefined);
     if (!file || file.split(path.sep).includes('node_modules')) continue;
+    // A file of the local plugin directory is watched with it (its package.json may be far above).
+    if (local && file.startsWith(local + path.sep)) continue;
     dirs.add(packageRoot(path.dirname(file)));
   }
   // A directory inside another watched one is watched through it.
@@ -113,7 +116,7 @@ export class PluginWatcher {
   readonly #o: PluginWatcherOptions;
   readonly #logger: Logger;
   #folderWatcher: FSWatcher | undefined;
-  #codeWatchers = new Map<string, FSWatcher>();
+  readonly #codeWatchers = new Map<string, FSWatcher[]>();
   #fingerprint: string | undefined;
   #code: { hash: string; newestMs: number } = { hash: '', newestMs: 0 };
   #timer: NodeJS.Timeout | undefined;
@@ -146,20 +149,30 @@ export class PluginWatcher {
   async watchCode(registry: PluginRegistry): Promise<void> {
     if (!this.#o.code || this.#closed) return;
     const dirs = new Set(await pluginCodeDirs(this.#o.config, registry));
-    for (const [dir, watcher] of this.#codeWatchers) {
+    for (const [dir, watchers] of this.#codeWatchers) {
       if (dirs.has(dir)) continue;
-      watcher.close();
+      for (const watcher of watchers) watcher.close();
       this.#codeWatchers.delete(dir);
     }
     for (const dir of dirs) {
       if (this.#codeWatchers.has(dir)) continue;
-      const watcher = watch(dir, { recursive: true }, (_event, name) => {
-        if (name === null || !ignored(name)) this.#touch('code');
-      });
-      watcher.on('error', (error) =>
-        this.#logger.warn('cannot watch plugin code', { dir, error: String(error) }),
-      );
-      this.#codeWatchers.set(dir, watcher);
+      // The directory's own files, then each sub-directory recursively, but never node_modules or
+      // dot-directories: a recursive watch would put a watch on every directory of those (a
+      // plugin's node_modules holds thousands), however its events are filtered.
+      const watchers: FSWatcher[] = [];
+      const add = (target: string, recursive: boolean): void => {
+        const watcher = watch(target, { recursive }, (_event, name) => {
+          if (name === null || !ignored(name)) this.#touch('code');
+        });
+        watcher.on('error', (error) =>
+          this.#logger.warn('cannot watch plugin code', { dir: target, error: String(error) }),
+        );
+        watchers.push(watcher);
+      };
+      add(dir, false);
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => []))
+        if (entry.isDirectory() && !ignored(entry.name)) add(path.join(dir, entry.name), true);
+      this.#codeWatchers.set(dir, watchers);
     }
     this.#code = await codeState([...dirs]);
     this.#logger.debug('watching plugin code', { dirs: [...dirs] });
@@ -212,7 +225,7 @@ export class PluginWatcher {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#folderWatcher?.close();
-    for (const watcher of this.#codeWatchers.values()) watcher.close();
+    for (const watchers of this.#codeWatchers.values()) for (const watcher of watchers) watcher.close();
     this.#codeWatchers.clear();
   }
 }

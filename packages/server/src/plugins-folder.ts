@@ -2,7 +2,7 @@
 // add` installs plugin packages with pnpm, so a deployment adds plugins without a diff against
 // Atelier's checkout. This module knows its files; cli-plugins.ts changes it, runtime.ts loads
 // from it and plugin-watcher.ts watches it. See docs/plugins-folder.md.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -207,17 +207,48 @@ export function pnpmCommand(env: NodeJS.ProcessEnv = process.env): { command: st
   return { command: 'npx', args: ['-y', 'pnpm@12'] };
 }
 
+let fromNpx: Promise<{ command: string; args: string[] }> | undefined;
+
+/**
+ * {@link pnpmCommand}, with `npx -y pnpm@12` replaced by the pnpm binary npx installed (found once
+ * per process): each `npx` start asks the registry again and costs seconds, several per `add`.
+ */
+export function resolvePnpm(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ command: string; args: string[] }> {
+  const chosen = pnpmCommand(env);
+  if (chosen.command !== 'npx') return Promise.resolve(chosen);
+  fromNpx ??= new Promise((resolve) => {
+    // npx puts the package's bin directory first on the PATH of what it runs.
+    execFile(
+      'npx',
+      [...chosen.args.slice(0, -1), '-p', 'pnpm@12', 'node', '-p', 'process.env.PATH'],
+      { env },
+      (error, stdout) => {
+        const dir = error
+          ? undefined
+          : stdout
+              .trim()
+              .split(path.delimiter)
+              .find((d) => d !== '' && existsSync(path.join(d, 'pnpm')));
+        resolve(dir ? { command: path.join(dir, 'pnpm'), args: [] } : chosen);
+      },
+    );
+  });
+  return fromNpx;
+}
+
 /**
  * Runs pnpm with `args` in `cwd`; its output goes to `output` as it comes. Fails with
  * `PLUGIN_INSTALL_FAILED` and the end of pnpm's output.
  */
-export function runPnpm(
+export async function runPnpm(
   cwd: string,
   args: readonly string[],
   output: NodeJS.WritableStream,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
-  const { command, args: prefix } = pnpmCommand(env);
+  const { command, args: prefix } = await resolvePnpm(env);
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...prefix, ...args], {
       cwd,

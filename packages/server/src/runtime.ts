@@ -3,6 +3,7 @@
 // or knows how plugins were found. It loads no database, queue or storage library, so those
 // commands stay light; the other roots are in container.ts.
 import {
+  AtelierError,
   Engine,
   PluginRegistry,
   isAtelierError,
@@ -49,14 +50,26 @@ export async function createRegistry(
     onFailure,
     ...(options.revision === undefined ? {} : { revision: options.revision }),
   } as const;
-  const packages = async (names: readonly string[], from: string): Promise<void> => {
+  const packages = async (
+    names: readonly string[],
+    from: string,
+    /** What to do when a listed package is not installed, for the error's message. */
+    install?: string,
+  ): Promise<void> => {
     for (const name of names) {
       let moduleUrl: string;
       try {
         moduleUrl = await resolvePluginPackage(name, from);
       } catch (error) {
-        if (onFailure === 'throw' || !isAtelierError(error)) throw error;
-        registry.recordFailure({ source: name, code: error.code, message: error.message });
+        if (!isAtelierError(error)) throw error;
+        const coded = install
+          ? new AtelierError(error.code, `Plugin package "${name}" is not installed; ${install}.`, {
+              cause: error,
+              details: { package: name },
+            })
+          : error;
+        if (onFailure === 'throw') throw coded;
+        registry.recordFailure({ source: name, code: coded.code, message: coded.message });
         continue;
       }
       await loadPluginModule(registry, moduleUrl, load);
@@ -70,7 +83,11 @@ export async function createRegistry(
     if (onFailure === 'throw' || !isAtelierError(error)) throw error;
     registry.recordFailure({ source: config.pluginsFolder, code: error.code, message: error.message });
   }
-  await packages(folderPackages, config.pluginsFolder);
+  await packages(
+    folderPackages,
+    config.pluginsFolder,
+    `the plugins folder lists it: run \`pnpm install --frozen-lockfile\` in ${config.pluginsFolder}`,
+  );
   await loadPluginDirectory(registry, config.pluginDir, load);
   const logger = options.logger ?? silentLogger;
   for (const failure of registry.failures()) {
