@@ -1,5 +1,4 @@
-import { definePlugin } from '@atelier/core';
-import { z } from 'zod';
+import { definePlugin, z } from '@atelier/core';
 
 const hexColour = z.string().regex(/^#[0-9a-f]{6}$/i, 'a colour like #1d3557');
 

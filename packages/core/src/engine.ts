@@ -107,7 +107,14 @@ const WORKER_URL = new URL(
  */
 export class Engine {
   readonly registry: PluginRegistry;
-  readonly #pool: Piscina;
+  #pool: Piscina;
+  readonly #poolOptions: { readonly threads: number; readonly sharpConcurrency: number };
+  /** Pools replaced by {@link restartThreads}, finishing their runs. */
+  readonly #retiring = new Set<Promise<void>>();
+  /** Runs in progress on each pool. */
+  readonly #runsOn = new Map<Piscina, number>();
+  /** Called when a retired pool's last run ends. */
+  readonly #idle = new Map<Piscina, () => void>();
   readonly #logger: Logger;
   readonly #limits: Partial<PlanLimits>;
   readonly #graceMs: number;
@@ -124,24 +131,63 @@ export class Engine {
     this.#limits = options.limits ?? {};
     this.#graceMs = options.abortGraceMs ?? 250;
     this.#memoryCheckMs = options.memoryCheckMs ?? 25;
-    const threads = Math.max(1, options.threads ?? availableParallelism());
     // The watchdog stops a run at its plan's maxMemoryMb; V8's own heap limit sits far above it, so
     // the watchdog's clean terminate() always comes first (a thread dying at V8's heap limit can
     // take the process down with it when it races a terminate()).
     this.#maxMemoryMb = this.#limits.maxMemoryMb ?? 2048;
+    this.#poolOptions = {
+      threads: Math.max(1, options.threads ?? availableParallelism()),
+      sharpConcurrency: options.sharpConcurrency ?? 1,
+    };
+    this.#pool = this.#newPool();
+  }
+
+  #newPool(): Piscina {
     const heapMb = canMeasureWorkers ? 2 * this.#maxMemoryMb + 256 : this.#maxMemoryMb;
-    this.#pool = new Piscina({
+    const pool = new Piscina({
       filename: WORKER_URL,
       minThreads: 1,
-      maxThreads: threads,
+      maxThreads: this.#poolOptions.threads,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
-      env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(options.sharpConcurrency ?? 1) },
+      env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(this.#poolOptions.sharpConcurrency) },
     });
-    this.#pool.on('error', (error: unknown) =>
-      this.#logger.error('worker pool error', { error: String(error) }),
-    );
+    pool.on('error', (error: unknown) => this.#logger.error('worker pool error', { error: String(error) }));
+    return pool;
+  }
+
+  /**
+   * Starts fresh worker threads for the runs that start from now on; runs in progress finish on
+   * the old threads, which then stop. A thread keeps every module it ever imported, so this is how
+   * plugin code changed on disk (a reinstalled package, an edited file in development) reaches
+   * the engine. Resolves when the old threads have stopped.
+   *
+   * @example
+   * registry.replacePlugins(await createRegistry(config, { revision: 2 }));
+   * void engine.restartThreads();
+   */
+  async restartThreads(): Promise<void> {
+    if (this.#closed) return;
+    const old = this.#pool;
+    this.#pool = this.#newPool();
+    // A run that took the old pool may not have handed it its task yet: close it after the last one.
+    const idle =
+      (this.#runsOn.get(old) ?? 0) === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#idle.set(old, resolve));
+    const retiring = idle
+      .then(() => old.close())
+      .catch((error: unknown) =>
+        this.#logger.warn('old worker threads did not stop cleanly', { error: String(error) }),
+      )
+      .finally(() => this.#idle.delete(old));
+    this.#retiring.add(retiring);
+    try {
+      await retiring;
+    } finally {
+      this.#retiring.delete(retiring);
+    }
   }
 
   /** Worker threads in the pool. */
@@ -166,6 +212,23 @@ export class Engine {
    */
   async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
+    // The threads of this run: those of the moment it was asked for, as are the plugins' modules,
+    // even if restartThreads() replaces them meanwhile (the old pool closes once its runs end).
+    const pool = this.#pool;
+    this.#runsOn.set(pool, (this.#runsOn.get(pool) ?? 0) + 1);
+    try {
+      return await this.#run(pool, input, plan, options);
+    } finally {
+      const left = (this.#runsOn.get(pool) ?? 1) - 1;
+      if (left > 0) this.#runsOn.set(pool, left);
+      else {
+        this.#runsOn.delete(pool);
+        this.#idle.get(pool)?.();
+      }
+    }
+  }
+
+  async #run(pool: Piscina, input: Uint8Array, plan: Plan, options: RunOptions): Promise<RunResult> {
     const started = performance.now();
     if (options.signal?.aborted)
       throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
@@ -231,7 +294,7 @@ export class Engine {
       switch (message.t) {
         case 'hello':
           dispatched = performance.now();
-          run.worker = this.#pool.threads.find((w) => w.threadId === message.threadId);
+          run.worker = pool.threads.find((w) => w.threadId === message.threadId);
           run.baselineBytes = message.baselineBytes;
           armStepTimer();
           break;
@@ -271,7 +334,7 @@ export class Engine {
     const task: WorkerTask = { input, info, plan, modules, seeds, port: port2, abortFlag };
     let result: WorkerResult;
     try {
-      result = (await this.#pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;
+      result = (await pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;
     } catch (error) {
       result = { ok: false, error: this.#explain(run, error).toJSON() };
     } finally {
@@ -389,6 +452,6 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
-    await this.#pool.close();
+    await Promise.all([this.#pool.close(), ...this.#retiring]);
   }
 }

@@ -11,6 +11,12 @@ export const ERROR_CODES = {
     hint: 'The plugin targets another engine version; upgrade the plugin or the engine.',
   },
   PLUGIN_LOAD_FAILED: { status: 500, hint: 'A plugin module could not be imported.' },
+  // `atelier plugins add/remove`: pnpm failed (a bad spec, no network, a pack that failed), or
+  // another install holds the plugins folder. The folder is left as it was.
+  PLUGIN_INSTALL_FAILED: {
+    status: 500,
+    hint: "pnpm could not install or remove the package in the plugins folder; the folder is as it was. pnpm's own message says why.",
+  },
   PLUGIN_NOT_FOUND: { status: 404, hint: 'No plugin has this id; `atelier styles` lists them.' },
   PLUGIN_DISABLED: { status: 403, hint: 'An administrator disabled this plugin.' },
   PLUGIN_VERSION_MISMATCH: {
@@ -93,6 +99,14 @@ export const ERROR_CODES = {
   STYLES_UNAVAILABLE: {
     status: 503,
     hint: 'The styles could not be read from the server at --url (GET /api/styles); check the URL and that the server is running.',
+  },
+  TARGET_NOT_EMPTY: {
+    status: 409,
+    hint: 'The directory for a new plugin exists and has files; choose a new or empty directory.',
+  },
+  PLUGIN_SCAFFOLD_FAILED: {
+    status: 500,
+    hint: 'Packing the SDK or writing and installing the new plugin package failed; the message says which step.',
   },
   AUTH_REQUIRED: {
     status: 401,

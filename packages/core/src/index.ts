@@ -38,6 +38,7 @@ export type {
   PluginLoadFailure,
   PluginRegistryChange,
   PluginRegistryListener,
+  PluginReplaceSummary,
   PluginSource,
 } from './registry.ts';
 export {

@@ -17,6 +17,21 @@ export interface PluginLoadOptions {
    * @default 'throw'
    */
   readonly onFailure?: 'throw' | 'skip';
+  /**
+   * Loads the modules afresh: `?rev=<revision>` is added to each `file:` URL, so this process (which
+   * keeps every module it imported) evaluates the entry module again, and worker threads import it
+   * under the new URL. Only the entry is new; modules it imports are the ones imported before.
+   * @default none (the plain URL)
+   */
+  readonly revision?: number;
+}
+
+/** `url` with `?rev=<revision>` when a revision is given and it is a `file:` URL. */
+function withRevision(url: string, revision: number | undefined): string {
+  if (revision === undefined || !url.startsWith('file:')) return url;
+  const parsed = new URL(url);
+  parsed.searchParams.set('rev', String(revision));
+  return parsed.href;
 }
 
 /**
@@ -101,21 +116,19 @@ export async function loadPluginModule(
   moduleUrl: string,
   options: PluginLoadOptions = {},
 ): Promise<string[]> {
+  const url = withRevision(moduleUrl, options.revision);
+  // Failures name the module as it is on disk, without the revision.
   return guarded(registry, options, { source: moduleUrl }, [], async () => {
-    const plugins = await importPluginModule(moduleUrl);
+    const plugins = await importPluginModule(url);
     if (plugins.length === 0) {
-      throw new AtelierError(
-        'PLUGIN_INVALID',
-        `Module ${moduleUrl} exports no plugin (use definePlugin()).`,
-        {
-          details: { module: moduleUrl },
-        },
-      );
+      throw new AtelierError('PLUGIN_INVALID', `Module ${url} exports no plugin (use definePlugin()).`, {
+        details: { module: url },
+      });
     }
     const ids: string[] = [];
     for (const plugin of plugins) {
       await guarded(registry, options, { source: moduleUrl, ...idOf(plugin) }, undefined, () => {
-        registry.register(plugin, { module: moduleUrl, builtin: options.builtin ?? false });
+        registry.register(plugin, { module: url, builtin: options.builtin ?? false });
         ids.push(plugin.id);
       });
     }
@@ -183,7 +196,7 @@ const NOT_PLUGIN_FILE = /\.(?:d|test|spec)\.(?:m?js|ts)$/;
 export async function loadPluginDirectory(
   registry: PluginRegistry,
   dir: string,
-  options: Pick<PluginLoadOptions, 'onFailure'> = {},
+  options: Pick<PluginLoadOptions, 'onFailure' | 'revision'> = {},
 ): Promise<string[]> {
   let names: string[];
   try {

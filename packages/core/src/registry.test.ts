@@ -175,3 +175,69 @@ describe('onChange', () => {
     expect(calls).toBe(3);
   });
 });
+
+describe('PluginRegistry.replacePlugins', () => {
+  const builtin = { module: 'file:///builtin.ts', builtin: true };
+
+  it('swaps the third-party plugins and failures, keeps built-ins and the state of plugins that stay', () => {
+    const live = new PluginRegistry();
+    live.register(make({ id: 'core-style' }), builtin);
+    live.register(make({ id: 'acme:kept' }), src);
+    live.register(make({ id: 'acme:gone' }), src);
+    live.disable('acme:kept');
+    live.setDefaults('acme:kept', { level: 7 });
+    live.recordFailure({ source: 'old', code: 'PLUGIN_INVALID', message: 'old' });
+    const changes: string[] = [];
+    live.onChange(({ id }) => changes.push(id));
+
+    const next = new PluginRegistry();
+    next.register(make({ id: 'core-style' }), builtin);
+    next.register(make({ id: 'acme:kept', version: '1.1.0' }), { module: 'file:///nowhere.ts?rev=1' });
+    next.register(make({ id: 'acme:new' }), src);
+    next.disable('acme:new'); // the state an administrator stored for it, applied to `next` first
+    next.recordFailure({ source: 'new', code: 'PLUGIN_ENGINE_MISMATCH', message: 'new' });
+    const revision = live.revision;
+
+    expect(live.replacePlugins(next)).toEqual({
+      added: ['acme:new'],
+      removed: ['acme:gone'],
+      replaced: ['acme:kept'],
+    });
+    expect(live.list({ includeDisabled: true }).map((p) => p.id)).toEqual([
+      'core-style',
+      'acme:kept',
+      'acme:new',
+    ]);
+    expect(live.describe('acme:kept')).toMatchObject({
+      version: '1.1.0',
+      enabled: false,
+      defaults: { level: 7 },
+      module: 'file:///nowhere.ts?rev=1',
+    });
+    expect(live.isEnabled('acme:new')).toBe(false);
+    expect(live.failures()).toEqual([{ source: 'new', code: 'PLUGIN_ENGINE_MISMATCH', message: 'new' }]);
+    expect(changes.sort()).toEqual(['acme:gone', 'acme:kept', 'acme:new']);
+    expect(live.revision).toBe(revision + 3);
+  });
+
+  it('drops defaults that no longer fit the new schema', () => {
+    const live = new PluginRegistry();
+    live.register(make(), src);
+    live.setDefaults('acme:thing', { level: 7 });
+    const next = new PluginRegistry();
+    next.register(make({ params: z.object({ size: z.number().default(1) }) }), src);
+    live.replacePlugins(next);
+    expect(live.overrides('acme:thing')).toEqual({});
+    expect(live.describe('acme:thing').defaults).toEqual({ size: 1 });
+  });
+
+  it('refuses a third-party plugin that would take a built-in id, changing nothing', () => {
+    const live = new PluginRegistry();
+    live.register(make({ id: 'core-style' }), builtin);
+    live.register(make(), src);
+    const next = new PluginRegistry();
+    next.register(make({ id: 'core-style' }), src);
+    expect(codeOf(() => live.replacePlugins(next))).toBe('PLUGIN_DUPLICATE');
+    expect(live.list().map((p) => p.id)).toEqual(['core-style', 'acme:thing']);
+  });
+});

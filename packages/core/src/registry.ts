@@ -55,6 +55,16 @@ export interface PluginLoadFailure {
   readonly message: string;
 }
 
+/** What {@link PluginRegistry.replacePlugins} changed, by plugin id. */
+export interface PluginReplaceSummary {
+  /** Third-party plugins that are new. */
+  readonly added: readonly string[];
+  /** Third-party plugins that are gone. */
+  readonly removed: readonly string[];
+  /** Third-party plugins loaded again (new code, maybe a new version). */
+  readonly replaced: readonly string[];
+}
+
 /** A listener of {@link PluginRegistry.onChange}. */
 export type PluginRegistryListener = (change: PluginRegistryChange) => void;
 
@@ -146,7 +156,7 @@ export class PluginRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #engineVersion: string;
   readonly #listeners = new Set<PluginRegistryListener>();
-  readonly #failures: PluginLoadFailure[] = [];
+  #failures: PluginLoadFailure[] = [];
   #revision = 0;
 
   constructor(options: { engineVersion?: string } = {}) {
@@ -174,6 +184,52 @@ export class PluginRegistry {
    */
   recordFailure(failure: PluginLoadFailure): void {
     this.#failures.push({ ...failure });
+  }
+
+  /**
+   * Swaps this registry's third-party plugins and failures for those of `next` (a registry loaded
+   * afresh, e.g. after the plugins folder changed), in one synchronous step, so no caller sees a
+   * half-reloaded list. Built-ins stay. A plugin present before and after keeps its enabled state
+   * and its administrator defaults (dropped when they no longer fit its new schema); a new one
+   * keeps the state it has in `next`. Every
+   * third-party id added, removed or replaced is announced to {@link onChange} listeners.
+   *
+   * @example
+   * const summary = registry.replacePlugins(await createRegistry(config, { revision: 2 }));
+   * // { added: ['acme:mosaic'], removed: [], replaced: ['acme:halftone'] }
+   */
+  replacePlugins(next: PluginRegistry): PluginReplaceSummary {
+    const before = new Map([...this.#entries].filter(([, e]) => !(e.source.builtin ?? false)));
+    const incoming = [...next.#entries.values()].filter((e) => !(e.source.builtin ?? false));
+    for (const entry of incoming) {
+      const existing = this.#entries.get(entry.plugin.id);
+      if (existing && (existing.source.builtin ?? false)) {
+        throw new AtelierError(
+          'PLUGIN_DUPLICATE',
+          `Plugin id "${entry.plugin.id}" is a built-in; ${entry.source.module} cannot replace it.`,
+          { details: { plugin: entry.plugin.id } },
+        );
+      }
+    }
+    for (const id of before.keys()) this.#entries.delete(id);
+    const added: string[] = [];
+    const replaced: string[] = [];
+    for (const entry of incoming) {
+      const old = before.get(entry.plugin.id);
+      // A new plugin comes with the state `next` has (an administrator's, applied to it first).
+      const kept: Entry = { ...entry, overrides: { ...entry.overrides } };
+      if (old) {
+        kept.enabled = old.enabled;
+        const fits = entry.plugin.params.partial().strict().safeParse(old.overrides).success;
+        kept.overrides = fits ? { ...old.overrides } : {};
+      }
+      this.#entries.set(entry.plugin.id, kept);
+      (old ? replaced : added).push(entry.plugin.id);
+    }
+    const removed = [...before.keys()].filter((id) => !this.#entries.has(id));
+    this.#failures = next.failures().map((f) => ({ ...f }));
+    for (const id of [...removed, ...added, ...replaced]) this.#changed(id);
+    return { added, removed, replaced };
   }
 
   /** The plugins that were skipped, in the order they failed. Empty when all loaded. */

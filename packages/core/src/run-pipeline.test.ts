@@ -79,4 +79,27 @@ describe('runPipeline in a step', () => {
     // Without waiting for the blur (which took blurMs uncancelled).
     expect(performance.now() - started).toBeLessThan(Math.max(60, blurMs / 2));
   });
+
+  it('hands the step signal to any copy of the SDK (a plugin package may bring its own)', async () => {
+    // Another copy's pipelineSignal reads the same registry-wide symbol; a module-local map would
+    // leave that copy's runPipeline unable to answer a cancel.
+    let seen: unknown;
+    const controller = new AbortController();
+    const plugin = definePlugin({
+      id: 'test:signal-carrier',
+      name: 'Signal carrier',
+      description: 'Looks at what ctx.sharp attaches to its pipeline.',
+      version: '1.0.0',
+      engine: '^1',
+      kind: 'transform',
+      params: z.object({}),
+      apply: ({ image: input, sharp }) => {
+        const pipeline = sharp();
+        seen = Reflect.get(pipeline, Symbol.for('atelier.pipelineSignal'));
+        return runPipeline(input, pipeline);
+      },
+    });
+    await runStep(plugin, flat(3, [1, 2, 3]), {}, { signal: controller.signal });
+    expect(seen).toBe(controller.signal);
+  });
 });

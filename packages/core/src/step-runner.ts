@@ -24,17 +24,22 @@ export function sharpFromRaw(image: RawImage): Sharp {
   });
 }
 
-/** The signal of the step whose `ctx.sharp` made a pipeline (sharp's methods return the same object). */
-const pipelineSignals = new WeakMap<Sharp, AbortSignal>();
+/**
+ * Where a pipeline made by `ctx.sharp` keeps its step's signal (sharp's methods return the same
+ * object). A registry-wide symbol, not a module-local map: a plugin package may bring its own copy
+ * of the SDK (its `runPipeline` is then not this module's), and the signal must reach it anyway.
+ */
+const PIPELINE_SIGNAL = Symbol.for('atelier.pipelineSignal');
 
 function withSignal(pipeline: Sharp, signal: AbortSignal): Sharp {
-  pipelineSignals.set(pipeline, signal);
+  Object.defineProperty(pipeline, PIPELINE_SIGNAL, { value: signal, configurable: true });
   return pipeline;
 }
 
-/** The signal of the step that made `pipeline` with `ctx.sharp`, if it was made so. */
+/** The signal of the step that made `pipeline` with `ctx.sharp` (in any copy of the SDK), if it was made so. */
 export function pipelineSignal(pipeline: Sharp): AbortSignal | undefined {
-  return pipelineSignals.get(pipeline);
+  const signal: unknown = Reflect.get(pipeline, PIPELINE_SIGNAL);
+  return signal instanceof AbortSignal ? signal : undefined;
 }
 
 function isSharp(value: unknown): value is Sharp {

@@ -56,6 +56,12 @@ export interface JobServiceOptions {
    * deletes its copy of this size too (copies of other sizes go with `collectOrphans`).
    */
   readonly freeMaxSide?: number;
+  /**
+   * Serve a job from the owner's result cache when the same plan already ran on the same input.
+   * Off in development mode (`ATELIER_DEV=1`), where plugin code changes without a new version and
+   * the cached image would be the old code's. @default true
+   */
+  readonly resultCache?: boolean;
 }
 
 /** What {@link JobService.submit} takes. */
@@ -118,6 +124,7 @@ export class JobService {
   readonly #maxAttempts: number;
   readonly #logger: Logger;
   readonly #freeMaxSide: number | undefined;
+  readonly #resultCache: boolean;
 
   constructor(options: JobServiceOptions) {
     this.#db = options.db;
@@ -136,6 +143,7 @@ export class JobService {
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#logger = options.logger ?? silentLogger;
     this.#freeMaxSide = options.freeMaxSide;
+    this.#resultCache = options.resultCache ?? true;
   }
 
   /** Finds or creates the user with this email (the CLI's operator account, for one). */
@@ -316,7 +324,9 @@ export class JobService {
       idempotency_key: args.idempotencyKey ?? null,
     };
     try {
-      const cached = await this.#cachedResult(args.ownerId, hash, image.sha256);
+      const cached = this.#resultCache
+        ? await this.#cachedResult(args.ownerId, hash, image.sha256)
+        : undefined;
       if (cached) {
         const insertHit = (db: Kysely<Database>) =>
           db

@@ -221,6 +221,11 @@ export interface RenderWorkerOptions {
   readonly progressIntervalMs?: number;
   readonly workerId?: string;
   readonly logger?: Logger;
+  /**
+   * Reuse an output the owner's result cache holds for the same plan and input. Off in development
+   * mode, where plugin code changes without a new version. @default true
+   */
+  readonly resultCache?: boolean;
 }
 
 /**
@@ -511,7 +516,12 @@ export class RenderWorker {
     if (job.input_key === null)
       throw new AtelierError('IMAGE_NOT_FOUND', 'The image of this job was deleted.');
     // Another job of the same owner produced this very output meanwhile: reuse it.
-    if (job.cached_key && job.cached_format && (await storage.head(job.cached_key))) {
+    if (
+      (this.#o.resultCache ?? true) &&
+      job.cached_key &&
+      job.cached_format &&
+      (await storage.head(job.cached_key))
+    ) {
       return {
         key: job.cached_key,
         bytes: job.cached_bytes ?? 0,

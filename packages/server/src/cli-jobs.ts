@@ -105,7 +105,8 @@ export function registerJobCommands(program: Command): void {
         process.once('SIGINT', () => resolve('SIGINT'));
       });
       const { openServices } = await services();
-      const opened = await openServices(readConfig(), { worker: true, logger });
+      // Like serve, a worker follows the plugins folder: its plugins must match the API's.
+      const opened = await openServices(readConfig(), { worker: true, logger, reloadPlugins: true });
       logger.info('worker ready', {
         worker: opened.worker?.id,
         database: opened.database.embedded ? 'embedded' : 'external',

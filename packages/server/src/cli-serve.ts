@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { AtelierError } from '@atelier/core';
-import { readConfig } from './config.ts';
+import { readConfig, withDevFlag } from './config.ts';
 import { StopGuard } from './stop-guard.ts';
 import { createLogger } from './logger.ts';
 
@@ -20,7 +20,11 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (env PORT, default 3000)', port)
     .option('--host <host>', 'address to listen on (env ATELIER_HOST, default 127.0.0.1)')
     .option('--no-worker', 'do not run a worker in this process')
-    .action(async (opts: { port?: number; host?: string; worker: boolean }) => {
+    .option(
+      '--dev',
+      'development mode (env ATELIER_DEV=1): reload plugins when their code changes, skip the result cache',
+    )
+    .action(async (opts: { port?: number; host?: string; worker: boolean; dev?: boolean }) => {
       const logger = createLogger();
       // SIGTERM and SIGINT stop the process at any stage: during start-up, what has started is
       // stopped in reverse order (the embedded Postgres last) and the command ends with exit 0.
@@ -40,13 +44,19 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       const closers: (() => Promise<void>)[] = [];
       try {
-        const config = readConfig();
+        const config = withDevFlag(readConfig(), opts.dev);
         guard.deadlineMs = config.worker.shutdownDeadlineMs + 15_000;
         const host = opts.host ?? config.http.host;
         const listenPort = opts.port ?? config.http.port;
         const { openServices } = await import('./services.ts');
         const { buildApp, createApiServices } = await import('./api/index.ts');
-        const core = await openServices(config, { worker: opts.worker, logger, signal: stopping.signal });
+        const core = await openServices(config, {
+          worker: opts.worker,
+          logger,
+          signal: stopping.signal,
+          // The plugins folder is watched: `atelier plugins add` shows up without a restart.
+          reloadPlugins: true,
+        });
         closers.push(() => core.close());
         stopping.signal.throwIfAborted();
         const local = host === '127.0.0.1' || host === 'localhost' || host === '::1';
@@ -88,6 +98,7 @@ export function registerServeCommand(program: Command): void {
           url: address,
           database: core.database.embedded ? 'embedded' : 'external',
           worker: opts.worker,
+          ...(config.dev ? { dev: true } : {}),
         });
         process.stdout.write(
           `Atelier API on ${address}  (tRPC at ${address}/trpc, health at ${address}/healthz)\n` +

@@ -8,13 +8,16 @@ import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
 import { registerClientCommands } from './cli-client.ts';
+import { runAgainOnPluginChange } from './cli-dev.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { registerPluginCheckCommand } from './cli-plugin-check.ts';
+import { registerPluginNewCommand } from './cli-plugin-new.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
+import { registerPluginsCommands } from './cli-plugins.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
-import { readConfig } from './config.ts';
+import { readConfig, withDevFlag } from './config.ts';
 import { openRuntimeRoot } from './runtime.ts';
 import { TOKENS, resolve } from './tokens.ts';
 
@@ -97,6 +100,10 @@ export function buildProgram(): Command {
     .requiredOption('-o, --out <file|dir>', 'output file (one input) or directory')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['jpeg', 'png', 'webp', 'avif']))
     .option('-q, --quality <q>', 'output quality 1-100', integer('quality', 1, 100))
+    .option(
+      '--dev',
+      'development mode (env ATELIER_DEV=1): run again each time plugin code changes, until Ctrl-C',
+    )
     .action(
       async (
         inputs: string[],
@@ -107,35 +114,39 @@ export function buildProgram(): Command {
           out: string;
           format?: string;
           quality?: number;
+          dev?: boolean;
         },
       ) => {
-        const config = readConfig();
-        const root = await openRuntimeRoot(config, { engine: true });
-        const engine = resolve(root.container, TOKENS.Engine);
-        try {
-          await applyStoredPluginState(config, engine.registry, process.stderr);
-          const reports = await applyFiles(
-            engine,
-            inputs,
-            { ...opts, params: parseSetOptions(opts.set) },
-            { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
-          );
-          const failed = reports.filter((r) => r.error);
-          for (const r of reports) {
-            if (r.result) {
-              process.stdout.write(
-                `${r.output}\t${r.result.width}x${r.result.height}\t${r.result.bytes} bytes\t${Math.round(r.result.timings.totalMs)} ms\n`,
-              );
+        const config = withDevFlag(readConfig(), opts.dev);
+        await runAgainOnPluginChange(config, process.stderr, async (revision) => {
+          const root = await openRuntimeRoot(config, { engine: true, ...(revision ? { revision } : {}) });
+          const engine = resolve(root.container, TOKENS.Engine);
+          try {
+            await applyStoredPluginState(config, engine.registry, process.stderr);
+            const reports = await applyFiles(
+              engine,
+              inputs,
+              { ...opts, params: parseSetOptions(opts.set) },
+              { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
+            );
+            const failed = reports.filter((r) => r.error);
+            for (const r of reports) {
+              if (r.result) {
+                process.stdout.write(
+                  `${r.output}\t${r.result.width}x${r.result.height}\t${r.result.bytes} bytes\t${Math.round(r.result.timings.totalMs)} ms\n`,
+                );
+              }
             }
+            if (failed.length > 0) {
+              for (const r of failed)
+                process.stderr.write(`atelier: ${r.error!.code}: ${r.input}: ${r.error!.message}\n`);
+              process.exitCode = 1;
+            }
+          } finally {
+            await root.close();
           }
-          if (failed.length > 0) {
-            for (const r of failed)
-              process.stderr.write(`atelier: ${r.error!.code}: ${r.input}: ${r.error!.message}\n`);
-            process.exitCode = 1;
-          }
-        } finally {
-          await root.close();
-        }
+          return engine.registry;
+        });
       },
     );
 
@@ -151,6 +162,10 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'libvips threads', integer('threads', 1, 256), 1)
     .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
     .option('--json', 'print {"style","width","height","medianMs","peakRssMb"}')
+    .option(
+      '--dev',
+      'development mode (env ATELIER_DEV=1): bench again each time plugin code changes, until Ctrl-C',
+    )
     .action(
       async (
         input: string,
@@ -161,46 +176,55 @@ export function buildProgram(): Command {
           threads: number;
           set: string[];
           json?: boolean;
+          dev?: boolean;
         },
       ) => {
-        // One engine thread, held to the same limits as `apply` (ATELIER_STEP_TIMEOUT_MS,
-        // ATELIER_MAX_MEMORY_MB); --threads is libvips' within it.
-        const root = await openRuntimeRoot(readConfig(), {
-          engine: true,
-          threads: 1,
-          sharpConcurrency: opts.threads,
-        });
-        let result;
-        try {
-          result = await benchStyle(resolve(root.container, TOKENS.Engine), input, {
-            style: opts.style,
-            repeat: opts.repeat,
-            params: parseSetOptions(opts.set),
-            ...(opts.width === undefined ? {} : { width: opts.width }),
+        const config = withDevFlag(readConfig(), opts.dev);
+        await runAgainOnPluginChange(config, process.stderr, async (revision) => {
+          // One engine thread, held to the same limits as `apply` (ATELIER_STEP_TIMEOUT_MS,
+          // ATELIER_MAX_MEMORY_MB); --threads is libvips' within it.
+          const root = await openRuntimeRoot(config, {
+            engine: true,
+            threads: 1,
+            sharpConcurrency: opts.threads,
+            ...(revision ? { revision } : {}),
           });
-        } finally {
-          await root.close();
-        }
-        if (opts.json) {
-          const { style, width, height, medianMs, peakRssMb } = result;
-          process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);
-        } else {
-          process.stdout.write(
-            `${result.style} on ${result.width}x${result.height}: median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB\n`,
-          );
-        }
+          const engine = resolve(root.container, TOKENS.Engine);
+          let result;
+          try {
+            result = await benchStyle(engine, input, {
+              style: opts.style,
+              repeat: opts.repeat,
+              params: parseSetOptions(opts.set),
+              ...(opts.width === undefined ? {} : { width: opts.width }),
+            });
+          } finally {
+            await root.close();
+          }
+          if (opts.json) {
+            const { style, width, height, medianMs, peakRssMb } = result;
+            process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);
+          } else {
+            process.stdout.write(
+              `${result.style} on ${result.width}x${result.height}: median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB\n`,
+            );
+          }
+          return engine.registry;
+        });
       },
     );
 
   // Tools for plugin authors; each subcommand (check, new) registers itself on this one command.
-  const plugin = program.command('plugin').description('develop plugins: check one against the plugin kit');
+  const plugin = program.command('plugin').description('develop plugins: write a new one, check one');
   registerPluginCheckCommand(plugin);
+  registerPluginNewCommand(plugin);
 
   registerJobCommands(program);
   registerServeCommand(program);
   registerUserCommands(program);
   registerPaymentCommands(program);
   registerClientCommands(program);
+  registerPluginsCommands(program);
   return program;
 }
 

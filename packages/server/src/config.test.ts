@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AtelierError } from '@atelier/core';
-import { readConfig } from './config.ts';
+import { readConfig, withDevFlag } from './config.ts';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -111,5 +111,26 @@ describe('readConfig: payments', () => {
     }
     // Another variable wrong as well: the general code.
     expect(refusal({ ...keys, ATELIER_HD_PRICE: 'x', ATELIER_WEB: 'no' }).code).toBe('PARAMS_INVALID');
+  });
+});
+
+describe('readConfig: the plugins folder and development mode', () => {
+  it('puts the plugins folder in the data directory unless ATELIER_PLUGINS_FOLDER says otherwise', () => {
+    expect(readConfig({}, '/srv/a').pluginsFolder).toBe('/srv/a/.atelier/plugins');
+    expect(readConfig({ ATELIER_DATA_DIR: '/var/lib/atelier' }, '/srv/a').pluginsFolder).toBe(
+      '/var/lib/atelier/plugins',
+    );
+    expect(readConfig({ ATELIER_PLUGINS_FOLDER: 'deploy/plugins' }, '/srv/a').pluginsFolder).toBe(
+      '/srv/a/deploy/plugins',
+    );
+  });
+
+  it('turns development mode on with ATELIER_DEV=1 or a --dev flag', () => {
+    expect(readConfig({}).dev).toBe(false);
+    expect(readConfig({ ATELIER_DEV: '1' }).dev).toBe(true);
+    expect(readConfig({ ATELIER_DEV: 'true' }).dev).toBe(true);
+    expect(withDevFlag(readConfig({}), true).dev).toBe(true);
+    expect(withDevFlag(readConfig({}), undefined).dev).toBe(false);
+    expect(() => readConfig({ ATELIER_DEV: 'yes' })).toThrow(/ATELIER_DEV/);
   });
 });

@@ -9,6 +9,13 @@ const intFromEnv = z.coerce.number().int().positive();
 const envSchema = z.object({
   ATELIER_PLUGINS: z.string().optional(),
   ATELIER_PLUGIN_DIR: z.string().optional(),
+  ATELIER_PLUGINS_FOLDER: z.string().min(1).optional(),
+  ATELIER_DEV: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['1', '0', 'true', 'false'], { message: '1 or 0' }))
+    .optional(),
   ATELIER_STRICT_PLUGINS: z
     .string()
     .trim()
@@ -121,6 +128,18 @@ export interface AtelierConfig {
    * CI) instead of being skipped and reported. @default false
    */
   readonly strictPlugins: boolean;
+  /**
+   * The plugins folder: a package of its own (`package.json`, lockfile, `node_modules`) where
+   * `atelier plugins add` installs plugin packages with pnpm; every dependency it lists (but
+   * `@atelier/core`) is loaded, and a running `serve` reloads when it changes
+   * (docs/plugins-folder.md). `ATELIER_PLUGINS_FOLDER`. @default `<dataDir>/plugins`
+   */
+  readonly pluginsFolder: string;
+  /**
+   * Development mode (`ATELIER_DEV=1`, or `--dev` on `serve`, `apply`, `bench`): jobs skip the
+   * result cache, and plugin code is reloaded when it changes on disk. @default false
+   */
+  readonly dev: boolean;
   /** Where plugin packages are resolved from. @default the working directory */
   readonly root: string;
   readonly threads?: number;
@@ -220,6 +239,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (e.ATELIER_MAX_OUTPUT_PIXELS !== undefined) limits.maxOutputPixels = e.ATELIER_MAX_OUTPUT_PIXELS;
   if (e.ATELIER_STEP_TIMEOUT_MS !== undefined) limits.stepTimeoutMs = e.ATELIER_STEP_TIMEOUT_MS;
   if (e.ATELIER_MAX_MEMORY_MB !== undefined) limits.maxMemoryMb = e.ATELIER_MAX_MEMORY_MB;
+  const dataDir = path.resolve(cwd, e.ATELIER_DATA_DIR ?? '.atelier');
   return {
     pluginPackages: (e.ATELIER_PLUGINS ?? '')
       .split(',')
@@ -228,7 +248,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     pluginDir: path.resolve(cwd, e.ATELIER_PLUGIN_DIR ?? 'plugins'),
     strictPlugins: e.ATELIER_STRICT_PLUGINS === '1' || e.ATELIER_STRICT_PLUGINS === 'true',
     databaseUrl: e.DATABASE_URL,
-    dataDir: path.resolve(cwd, e.ATELIER_DATA_DIR ?? '.atelier'),
+    dataDir,
+    pluginsFolder: path.resolve(cwd, e.ATELIER_PLUGINS_FOLDER ?? path.join(dataDir, 'plugins')),
+    dev: e.ATELIER_DEV === '1' || e.ATELIER_DEV === 'true',
     queue: {
       retryLimit: e.ATELIER_JOB_RETRIES ?? 2,
       retryDelaySeconds: e.ATELIER_JOB_RETRY_DELAY_S ?? 2,
@@ -283,6 +305,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     ...(e.ATELIER_THREADS === undefined ? {} : { threads: e.ATELIER_THREADS }),
     limits,
   };
+}
+
+/** `config` with development mode on when a command's `--dev` flag says so (ATELIER_DEV also does). */
+export function withDevFlag(config: AtelierConfig, dev: boolean | undefined): AtelierConfig {
+  return dev && !config.dev ? { ...config, dev: true } : config;
 }
 
 /**

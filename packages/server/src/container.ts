@@ -7,7 +7,14 @@ import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
-import { JobService, PluginStateSync, QuotaService, RenderWorker, createJobQueue } from '@atelier/jobs';
+import {
+  JobService,
+  PluginStateSync,
+  QuotaService,
+  RenderWorker,
+  createJobQueue,
+  loadPluginState,
+} from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
 import { AdminService } from './admin.service.ts';
 import { JobEventHub } from './api/job-event-hub.ts';
@@ -19,6 +26,7 @@ import { HealthService } from './health.service.ts';
 import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
 import { PaymentsService, createStripeGateway } from './payments/index.ts';
+import { PluginReloader } from './plugin-watcher.ts';
 import { createRuntime } from './runtime.ts';
 import { StatsService } from './stats.service.ts';
 import { Lifecycle, TOKENS, globalContainer, instancePerContainerCachingFactory, resolve } from './tokens.ts';
@@ -47,6 +55,11 @@ export interface RootOptions {
    * reason (a stage in progress finishes first, except the embedded Postgres's start, which stops).
    */
   readonly signal?: AbortSignal;
+  /**
+   * Reload the plugins when the plugins folder changes (and, with `config.dev`, when plugin code
+   * changes), for long-running processes (`serve`, `worker`). @default false
+   */
+  readonly reloadPlugins?: boolean;
 }
 
 /**
@@ -91,6 +104,7 @@ export function registerServices(container: DependencyContainer): void {
       maxAttempts: config.queue.retryLimit + 1,
       logger: resolve(c, TOKENS.Logger),
       freeMaxSide: config.payments.freeMaxSide,
+      resultCache: !config.dev,
     });
   });
   once(
@@ -219,6 +233,18 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     const pluginState = new PluginStateSync({ db: database.db, registry, url: database.url, logger });
     await pluginState.start();
     started.add(() => pluginState.close());
+    if (options.reloadPlugins) {
+      const reloader = new PluginReloader({
+        config,
+        registry,
+        engine,
+        logger,
+        // A plugin new to this process gets the state an administrator stored for it before it swaps in.
+        prepare: (fresh) => loadPluginState({ db: database.db, registry: fresh, logger }),
+      });
+      await reloader.start();
+      started.add(() => reloader.close());
+    }
     signal?.throwIfAborted();
     logger.info('start-up: starting the queue');
     const queue = createJobQueue({
@@ -253,6 +279,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
         pluginConcurrency: config.worker.pluginConcurrency,
         ...(config.worker.concurrency === undefined ? {} : { concurrency: config.worker.concurrency }),
         logger,
+        resultCache: !config.dev,
       });
       await worker.start();
       const running = worker;

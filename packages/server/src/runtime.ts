@@ -3,6 +3,7 @@
 // or knows how plugins were found. It loads no database, queue or storage library, so those
 // commands stay light; the other roots are in container.ts.
 import {
+  AtelierError,
   Engine,
   PluginRegistry,
   isAtelierError,
@@ -13,33 +14,81 @@ import {
 import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import type { AtelierConfig } from './config.ts';
+import { pluginPackagesIn } from './plugins-folder.ts';
 import { TOKENS, globalContainer } from './tokens.ts';
 import type { DependencyContainer } from './tokens.ts';
 
+/** Options of {@link createRegistry}. */
+export interface CreateRegistryOptions {
+  readonly logger?: Logger;
+  /**
+   * Import third-party modules afresh, under `?rev=<revision>` (a reload after their code changed;
+   * see `PluginLoadOptions.revision`). @default none: the modules as first imported
+   */
+  readonly revision?: number;
+  /** Skip bad third-party plugins even when `config.strictPlugins` (a reload keeps serving). @default false */
+  readonly neverThrow?: boolean;
+}
+
 /**
- * Registers the built-in plugins, then configured packages, then the local plugin directory. A bad
- * third-party plugin is skipped, logged (warn, with its code) and kept in `registry.failures()`;
- * with `config.strictPlugins` its coded error is thrown instead. A bad built-in always throws.
+ * Registers the built-in plugins, then the packages of `ATELIER_PLUGINS`, then those of the plugins
+ * folder (`config.pluginsFolder`), then the local plugin directory. A bad third-party plugin is
+ * skipped, logged (warn, with its code) and kept in `registry.failures()`; with
+ * `config.strictPlugins` its coded error is thrown instead. A bad built-in always throws.
+ *
+ * @example
+ * const registry = await createRegistry(readConfig(), { logger });
  */
 export async function createRegistry(
   config: AtelierConfig,
-  options: { logger?: Logger } = {},
+  options: CreateRegistryOptions = {},
 ): Promise<PluginRegistry> {
   const registry = new PluginRegistry();
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
-  const onFailure = config.strictPlugins ? 'throw' : 'skip';
-  for (const name of config.pluginPackages) {
-    let moduleUrl: string;
-    try {
-      moduleUrl = await resolvePluginPackage(name, config.root);
-    } catch (error) {
-      if (onFailure === 'throw' || !isAtelierError(error)) throw error;
-      registry.recordFailure({ source: name, code: error.code, message: error.message });
-      continue;
+  const onFailure = config.strictPlugins && !options.neverThrow ? 'throw' : 'skip';
+  const load = {
+    onFailure,
+    ...(options.revision === undefined ? {} : { revision: options.revision }),
+  } as const;
+  const packages = async (
+    names: readonly string[],
+    from: string,
+    /** What to do when a listed package is not installed, for the error's message. */
+    install?: string,
+  ): Promise<void> => {
+    for (const name of names) {
+      let moduleUrl: string;
+      try {
+        moduleUrl = await resolvePluginPackage(name, from);
+      } catch (error) {
+        if (!isAtelierError(error)) throw error;
+        const coded = install
+          ? new AtelierError(error.code, `Plugin package "${name}" is not installed; ${install}.`, {
+              cause: error,
+              details: { package: name },
+            })
+          : error;
+        if (onFailure === 'throw') throw coded;
+        registry.recordFailure({ source: name, code: coded.code, message: coded.message });
+        continue;
+      }
+      await loadPluginModule(registry, moduleUrl, load);
     }
-    await loadPluginModule(registry, moduleUrl, { onFailure });
+  };
+  await packages(config.pluginPackages, config.root);
+  let folderPackages: string[] = [];
+  try {
+    folderPackages = await pluginPackagesIn(config.pluginsFolder);
+  } catch (error) {
+    if (onFailure === 'throw' || !isAtelierError(error)) throw error;
+    registry.recordFailure({ source: config.pluginsFolder, code: error.code, message: error.message });
   }
-  await loadPluginDirectory(registry, config.pluginDir, { onFailure });
+  await packages(
+    folderPackages,
+    config.pluginsFolder,
+    `the plugins folder lists it: run \`pnpm install --frozen-lockfile\` in ${config.pluginsFolder}`,
+  );
+  await loadPluginDirectory(registry, config.pluginDir, load);
   const logger = options.logger ?? silentLogger;
   for (const failure of registry.failures()) {
     logger.warn(`plugin not loaded: ${failure.code}: ${failure.message}`, {
@@ -54,9 +103,12 @@ export async function createRegistry(
 /** A registry and an engine, wired from configuration. Close the engine when done. */
 export async function createRuntime(
   config: AtelierConfig,
-  options: { logger?: Logger; threads?: number; sharpConcurrency?: number } = {},
+  options: { logger?: Logger; threads?: number; sharpConcurrency?: number; revision?: number } = {},
 ): Promise<{ registry: PluginRegistry; engine: Engine }> {
-  const registry = await createRegistry(config, options.logger ? { logger: options.logger } : {});
+  const registry = await createRegistry(config, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.revision === undefined ? {} : { revision: options.revision }),
+  });
   const threads = options.threads ?? config.threads;
   const engine = new Engine({
     registry,
@@ -80,6 +132,8 @@ export async function openRuntimeRoot(
     /** libvips threads per engine thread. @default 1 */
     readonly sharpConcurrency?: number;
     readonly logger?: Logger;
+    /** Import third-party plugin modules afresh (`apply --dev` re-runs). See {@link CreateRegistryOptions}. */
+    readonly revision?: number;
   } = {},
 ): Promise<{ readonly container: DependencyContainer; close(): Promise<void> }> {
   const logger = options.logger ?? silentLogger;
@@ -87,13 +141,19 @@ export async function openRuntimeRoot(
   container.register(TOKENS.Config, { useValue: config });
   container.register(TOKENS.Logger, { useValue: logger });
   if (!options.engine) {
-    container.register(TOKENS.PluginRegistry, { useValue: await createRegistry(config, { logger }) });
+    container.register(TOKENS.PluginRegistry, {
+      useValue: await createRegistry(config, {
+        logger,
+        ...(options.revision === undefined ? {} : { revision: options.revision }),
+      }),
+    });
     return { container, close: async () => {} };
   }
   const { registry, engine } = await createRuntime(config, {
     logger,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.sharpConcurrency === undefined ? {} : { sharpConcurrency: options.sharpConcurrency }),
+    ...(options.revision === undefined ? {} : { revision: options.revision }),
   });
   container.register(TOKENS.PluginRegistry, { useValue: registry });
   container.register(TOKENS.Engine, { useValue: engine });
