@@ -18,7 +18,7 @@ import {
   render,
   writePluginPackage,
 } from './plugin-packages.ts';
-import { serveEnv, spawnServe } from './serve-process.ts';
+import { registerOver, serveEnv, spawnServe } from './serve-process.ts';
 import type { ServeProcess } from './serve-process.ts';
 
 const defer = cleanupsAfterAll();
@@ -29,6 +29,13 @@ let serve: ServeProcess;
 let url: string;
 let tarball: string;
 const folder = (): string => path.join(dir, 'data/plugins');
+
+/** A new account on the served API: its token and id. */
+async function registered(email: string): Promise<{ token: string; userId: string }> {
+  const response = await registerOver(url, { email, password: 'a good long password', displayName: 'A' });
+  const { result } = (await response.json()) as { result: { data: { token: string; user: { id: string } } } };
+  return { token: result.data.token, userId: result.data.user.id };
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'atelier-plugins-folder-'));
@@ -83,6 +90,39 @@ describe('atelier plugins add while serve runs', () => {
     expect(Math.abs(mean - 40)).toBeLessThan(3);
     expect((await atelier(dir, env, 'plugins', 'list')).stdout).toMatch(
       /@acme\/atelier-tint\s+file:\S+\s+acme:tint/,
+    );
+  });
+
+  it("keeps an administrator's disabled state across a reload", async () => {
+    const { token, userId } = await registered('admin@example.org');
+    await database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', userId).execute();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const setEnabled = (enabled: boolean): Promise<Response> =>
+      fetch(`${url}/api/admin/plugins/acme:tint`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ enabled }),
+      });
+    expect((await setEnabled(false)).status).toBe(200);
+    await eventually(
+      'styles',
+      () => listedStyles(url),
+      (ids) => !ids.includes('acme:tint'),
+    );
+    // The same package again: nothing new to install, but the folder is marked changed and reloads.
+    expect((await atelier(dir, env, 'plugins', 'add', tarball)).code).toBe(0);
+    await serve.waitFor(/"replaced":\["acme:tint"\].*"msg":"plugins reloaded"/);
+    expect(await listedStyles(url)).not.toContain('acme:tint');
+    const plugins = (await (await fetch(`${url}/api/admin/plugins`, { headers })).json()) as {
+      id: string;
+      enabled: boolean;
+    }[];
+    expect(plugins.find((p) => p.id === 'acme:tint')).toMatchObject({ enabled: false });
+    expect((await setEnabled(true)).status).toBe(200);
+    await eventually(
+      'styles',
+      () => listedStyles(url),
+      (ids) => ids.includes('acme:tint'),
     );
   });
 

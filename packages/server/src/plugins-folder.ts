@@ -5,7 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AtelierError } from '@atelier/core';
@@ -154,11 +154,18 @@ function alive(pid: number): boolean {
 
 /** The pid holding the folder, when a live process holds it. */
 export async function pluginsFolderHolder(folder: string): Promise<number | undefined> {
-  const text = await readFile(path.join(folder, BUSY_FILE), 'utf8').catch(() => undefined);
+  const file = path.join(folder, BUSY_FILE);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
+  // A holder that died long ago may have left its pid to an unrelated process: no install takes this long.
+  const age = Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? 0);
+  if (age > STALE_HOLD_MS) return undefined;
   const pid = Number.parseInt(text, 10);
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }
+
+/** After this long, a hold on the folder is taken for a crashed command's. */
+const STALE_HOLD_MS = 30 * 60_000;
 
 /**
  * Takes the folder for one `plugins add` / `remove`: a running serve does not reload meanwhile,
