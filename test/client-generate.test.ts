@@ -14,6 +14,7 @@ import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 import { photo, root } from './helpers.ts';
+import { atelier } from './plugin-packages.ts';
 import { serveEnv, spawnServe } from './serve-process.ts';
 import type { ServeProcess } from './serve-process.ts';
 
@@ -134,27 +135,10 @@ type Run = Awaited<ReturnType<typeof atelier>>;
 let fromConfig: Promise<Run>;
 let fromServer: Promise<Run>;
 
-async function atelier(
-  env: NodeJS.ProcessEnv,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [path.join(root, 'packages/server/src/cli.ts'), ...args],
-      { cwd: dir, env },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
 /** This process's environment with the plugin directory, and no database: the environment only. */
 function cliEnv(): NodeJS.ProcessEnv {
-  const { DATABASE_URL: _db, ...env } = process.env;
-  return { ...env, ATELIER_PLUGIN_DIR: pluginDir };
+  // An undefined value removes the variable from the child's environment.
+  return { DATABASE_URL: undefined, ATELIER_PLUGIN_DIR: pluginDir };
 }
 
 beforeAll(async () => {
@@ -173,7 +157,17 @@ beforeAll(async () => {
     defer,
   });
   const generate = (out: string, ...more: string[]) =>
-    atelier(cliEnv(), 'client', 'generate', '--out', path.join(dir, out), '--name', CLIENT_NAME, ...more);
+    atelier(
+      dir,
+      cliEnv(),
+      'client',
+      'generate',
+      '--out',
+      path.join(dir, out),
+      '--name',
+      CLIENT_NAME,
+      ...more,
+    );
   fromConfig = generate('from-config');
   fromServer = serve.url.then((url) => generate('from-server', '--url', url));
   fromServer.catch(() => {});
@@ -222,10 +216,19 @@ describe('atelier client generate', () => {
 
   it('refuses a bad package name and an unreachable server with coded errors', async () => {
     const out = path.join(dir, 'never');
-    const name = await atelier(cliEnv(), 'client', 'generate', '--out', out, '--name', 'Not A Name');
+    const name = await atelier(dir, cliEnv(), 'client', 'generate', '--out', out, '--name', 'Not A Name');
     expect(name.code).toBe(2);
     expect(name.stderr).toMatch(/^atelier: USAGE_INVALID: --name Not A Name is not a valid npm package name/);
-    const away = await atelier(cliEnv(), 'client', 'generate', '--out', out, '--url', 'http://127.0.0.1:9');
+    const away = await atelier(
+      dir,
+      cliEnv(),
+      'client',
+      'generate',
+      '--out',
+      out,
+      '--url',
+      'http://127.0.0.1:9',
+    );
     expect(away.code).toBe(1);
     expect(away.stderr).toMatch(
       /^atelier: STYLES_UNAVAILABLE: Cannot reach http:\/\/127\.0\.0\.1:9\/api\/styles/,

@@ -1,17 +1,15 @@
 // A plugin directory with one good and one bad plugin, as an operator meets it: `atelier styles`
 // and `atelier serve` skip the bad one and show its code; ATELIER_STRICT_PLUGINS=1 makes it fatal.
-import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
 import { cleanupsAfterAll } from './cleanups.ts';
 import { root } from './helpers.ts';
+import { atelier } from './plugin-packages.ts';
 import { registerOver, serveEnv, spawnServe } from './serve-process.ts';
 
-const exec = promisify(execFile);
 const defer = cleanupsAfterAll();
 // Inside the repository, so the plugins resolve zod from its node_modules like installed ones.
 const dir = path.join(root, 'test/.tmp', `failures-${process.pid}`);
@@ -33,29 +31,9 @@ beforeAll(async () => {
   defer(() => database.drop());
 });
 
-async function atelier(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [path.join(root, 'packages/server/src/cli.ts'), ...args],
-      {
-        cwd: dir,
-        env: { ...process.env, ...env },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
 describe('a plugin with a bad manifest', () => {
   it('is listed under "Not loaded" by atelier styles, with its code; the good one loads', async () => {
-    const { code, stdout } = await atelier({}, 'styles');
+    const { code, stdout } = await atelier(dir, {}, 'styles');
     expect(code).toBe(0);
     const [styles, notLoaded] = stdout.split(/\nNot loaded.*\n/);
     expect(styles).toContain('acme:same');
@@ -67,7 +45,7 @@ describe('a plugin with a bad manifest', () => {
   });
 
   it('keeps the --json array as it was and reports the failure on stderr', async () => {
-    const { code, stdout, stderr } = await atelier({}, 'styles', '--json');
+    const { code, stdout, stderr } = await atelier(dir, {}, 'styles', '--json');
     expect(code).toBe(0);
     const list = JSON.parse(stdout) as { id: string }[];
     expect(Array.isArray(list)).toBe(true);
@@ -77,7 +55,7 @@ describe('a plugin with a bad manifest', () => {
   });
 
   it('stops atelier styles with its coded error under ATELIER_STRICT_PLUGINS=1', async () => {
-    const { code, stdout, stderr } = await atelier({ ATELIER_STRICT_PLUGINS: '1' }, 'styles');
+    const { code, stdout, stderr } = await atelier(dir, { ATELIER_STRICT_PLUGINS: '1' }, 'styles');
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trim()).toMatch(

@@ -2,7 +2,7 @@
 // written into temp directories outside the workspace, and what the plugins-folder tests do with
 // them: pack, run the atelier CLI, render through a served API.
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -53,16 +53,6 @@ export async function writePluginPackage(
     )}\n`,
   );
   await writeFile(path.join(dir, 'index.js'), tintSource(options.id, options.value, options.engine));
-}
-
-/** `pnpm pack`s `dir` into `dest`; the tarball's path. */
-export async function pack(dir: string, dest: string): Promise<string> {
-  await mkdir(dest, { recursive: true });
-  const before = new Set(await readdir(dest));
-  await exec('npx', ['-y', 'pnpm@12', 'pack', '--pack-destination', dest], { cwd: dir });
-  const made = (await readdir(dest)).find((f) => f.endsWith('.tgz') && !before.has(f));
-  if (!made) throw new Error(`pnpm pack made no tarball in ${dest}`);
-  return path.join(dest, made);
 }
 
 /** Runs the atelier CLI; never throws on a non-zero exit. */

@@ -11,6 +11,7 @@ import { EventSource } from 'eventsource';
 import { describe, expect, inject, it } from 'vitest';
 import { createAtelierClient, uploadForm } from '@atelier/client';
 import { createTestDatabase } from '@atelier/db';
+import { CHECKS } from '@atelier/plugin-kit';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 import { photo, read, root } from './helpers.ts';
 import { serveEnv, spawnServe } from './serve-process.ts';
@@ -84,17 +85,7 @@ describe('docs/plugins.md, the tutorial', () => {
         if (line.includes(' test')) {
           // The plugin's own tests ran the harness and passed.
           const output = stripVTControlCharacters(result.output);
-          for (const check of [
-            'manifest',
-            'params-valid',
-            'params-invalid',
-            'determinism',
-            'golden',
-            'budget',
-            'cancellation',
-            'odd-inputs',
-          ])
-            expect(output).toMatch(new RegExp(`✓ .*${check}`));
+          for (const check of CHECKS) expect(output).toMatch(new RegExp(`✓ .*${check}`));
           expect(output).toMatch(/Tests\s+\d+ passed/);
           expect(output).not.toMatch(/\bfailed\b|skipped/);
         }

@@ -14,10 +14,10 @@ import {
   atelier,
   eventually,
   listedStyles,
-  pack,
   render,
   writePluginPackage,
 } from './plugin-packages.ts';
+import { packPackage } from './pack-package.ts';
 import { registerOver, serveEnv, spawnServe } from './serve-process.ts';
 import type { ServeProcess } from './serve-process.ts';
 
@@ -51,7 +51,7 @@ beforeAll(async () => {
     value: 90,
     engine: '^2',
   });
-  tarball = await pack(path.join(dir, 'src/tint'), path.join(dir, 'tarballs'));
+  tarball = await packPackage(path.join(dir, 'src/tint'), path.join(dir, 'tarballs'));
   database = await createTestDatabase(inject('pgAdminUrl'));
   defer(() => database.drop());
   env = {

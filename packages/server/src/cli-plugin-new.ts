@@ -103,7 +103,13 @@ const PACK_LOCK = path.join(tmpdir(), 'atelier-pack.lock');
 /** A lock older than this was left by a process that died. */
 const PACK_LOCK_STALE_MS = 120_000;
 
-async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` holding the pack lock (test/pack-package.ts takes it too).
+ *
+ * @example
+ * const tarball = await withPackLock(() => packOne(dir));
+ */
+export async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       await mkdir(PACK_LOCK);
