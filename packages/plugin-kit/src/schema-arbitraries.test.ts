@@ -1,5 +1,4 @@
-import { hexColor, paramsJsonSchema, z } from '@atelier/core';
-import type { AnyPlugin } from '@atelier/core';
+import { definePlugin, hexColor, paramsJsonSchema, z } from '@atelier/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { invalidObject, validObject } from './schema-arbitraries.ts';
@@ -15,7 +14,17 @@ const params = z.object({
   width: z.number().int().min(1).max(16383).nullable().default(null),
   text: z.string().max(5).default(''),
 });
-const schema = paramsJsonSchema({ params } as unknown as AnyPlugin) as JsonSchema;
+const plugin = definePlugin({
+  id: 'kit:arbitraries',
+  name: 'Arbitraries',
+  description: 'Only its parameters are used.',
+  version: '1.0.0',
+  engine: '^1',
+  kind: 'style',
+  params,
+  apply: ({ image }) => image,
+});
+const schema = paramsJsonSchema(plugin) as JsonSchema;
 const strict = params.strict();
 
 describe('validObject', () => {
