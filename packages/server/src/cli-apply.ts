@@ -1,9 +1,10 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import cliProgress from 'cli-progress';
 import { AtelierError, OUTPUT_EXTENSIONS, OUTPUT_FORMATS, isAtelierError } from '@atelier/core';
 import type { Engine, OutputFormat, Plan, PlanRequest, RunResult } from '@atelier/core';
+import { isDirectory } from './file-kind.ts';
 
 export interface ApplyOptions {
   readonly style?: string;
@@ -19,13 +20,6 @@ function formatFromExtension(file: string): OutputFormat | undefined {
   const ext = path.extname(file).slice(1).toLowerCase();
   if (ext === 'jpg' || ext === 'jpeg') return 'jpeg';
   return (OUTPUT_FORMATS as readonly string[]).includes(ext) ? (ext as OutputFormat) : undefined;
-}
-
-async function isDirectory(p: string): Promise<boolean> {
-  return stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
 }
 
 /** Writes a file so that readers see either nothing or the whole file: temp file, then rename. */

@@ -2,7 +2,7 @@
 // installed with pnpm and checked by loading them exactly as `serve` will, so a bad one never
 // stays: the folder is put back as it was and the command fails with the plugin's coded error.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -23,6 +23,7 @@ import {
 } from './plugins-folder.ts';
 import type { PluginsFolderManifest } from './plugins-folder.ts';
 import { createRegistry } from './runtime.ts';
+import { isDirectory, isFile } from './file-kind.ts';
 
 /** Where the command writes: pnpm's output and warnings to `stderr`, its result to `stdout`. */
 export interface PluginsCommandIo {
@@ -37,17 +38,6 @@ export interface AddPluginsOptions {
   /** Packages (dependencies included) whose build scripts pnpm may run. @default none */
   readonly allowBuilds?: readonly string[];
 }
-
-const isDirectory = (p: string): Promise<boolean> =>
-  stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-const isFile = (p: string): Promise<boolean> =>
-  stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 
 /** What the folder holds before a change, to put it back byte for byte if the change fails. */
 interface Snapshot {

@@ -12,12 +12,7 @@ import type { Engine, Logger, PluginRegistry, PluginReplaceSummary } from '@atel
 import type { AtelierConfig } from './config.ts';
 import { WATCHED_FILES, pluginsFolderFingerprint, pluginsFolderHolder } from './plugins-folder.ts';
 import { createRegistry } from './runtime.ts';
-
-const isDirectory = (p: string): Promise<boolean> =>
-  stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
+import { isDirectory } from './file-kind.ts';
 
 /** The nearest directory at or above `dir` with a package.json; `dir` itself when there is none. */
 function packageRoot(dir: string): string {
