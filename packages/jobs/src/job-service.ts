@@ -290,7 +290,7 @@ export class JobService {
     const image = await this.getImage(args.imageId, args.ownerId);
     const plan = this.plan(args.plan);
     // OUTPUT_TOO_LARGE before anything is written: the image row knows its (oriented) size.
-    const sizes = checkOutputSize(this.#registry, plan, image);
+    const sizes = await checkOutputSize(this.#registry, plan, image);
     const hash = planHash(plan);
     const quota = args.quota;
     // Charged alike whether the cache answers or not, so the cost says nothing about the cache.
