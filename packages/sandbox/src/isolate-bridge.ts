@@ -18,6 +18,7 @@ interface HostFunctions {
   readonly progress: HostRef;
   readonly call: HostRef;
   readonly sharp: HostRef;
+  readonly transfer: (buffer: ArrayBuffer) => unknown;
 }
 
 type Envelope = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
@@ -138,7 +139,8 @@ class SandboxPipeline {
   toBuffer(options?: { resolveWithObject?: boolean }): Promise<unknown> {
     const recording = this.#recording;
     return callHost(host.sharp, [recording]).then((result) => {
-      const { data, info } = result as { data: Uint8Array; info: Record<string, unknown> };
+      const { data: buffer, info } = result as { data: ArrayBuffer; info: Record<string, unknown> };
+      const data = new Uint8Array(buffer);
       return options?.resolveWithObject === true ? { data, info } : data;
     });
   }
@@ -274,12 +276,16 @@ export function outputSize(id: string, width: number, height: number, params: un
 /** Runs `apply` and returns raw pixels (a returned pipeline is rendered here). */
 export async function run(
   id: string,
-  image: RawImage,
+  buffer: ArrayBuffer,
+  width: number,
+  height: number,
+  channels: RawImage['channels'],
   rawParams: unknown,
   seed: number,
   secrets: Record<string, string>,
 ): Promise<Result> {
   try {
+    const image: RawImage = { data: new Uint8Array(buffer), width, height, channels };
     const plugin = pluginOf(id);
     const params = parse(plugin, rawParams);
     const controller = new SandboxAbortController();
@@ -334,9 +340,12 @@ export async function run(
     if (raw === null || typeof raw !== 'object' || !(raw.data instanceof Uint8Array)) {
       return { ok: true, value: { invalid: true } };
     }
+    // The output's memory leaves the isolate without a copy (a view of part of a buffer is copied first).
+    const own = raw.data.byteOffset === 0 && raw.data.byteLength === raw.data.buffer.byteLength;
+    const data = host.transfer((own ? raw.data : raw.data.slice()).buffer as ArrayBuffer);
     return {
       ok: true,
-      value: { data: raw.data, width: Number(raw.width), height: Number(raw.height), channels: Number(raw.channels) },
+      value: { data, width: Number(raw.width), height: Number(raw.height), channels: Number(raw.channels) },
     };
   } catch (error) {
     return failure(error, `Plugin "${id}" failed`);

@@ -27,6 +27,14 @@ export interface WireImage {
   readonly channels: number;
 }
 
+/** An image's shape in a message; its `bytes` are in the pixel exchange file (see sandbox-child.ts). */
+export interface ImageMeta {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly bytes: number;
+}
+
 /** Requests to the sandbox process; each gets one `reply` with the same id. */
 export type SandboxRequest =
   | { readonly t: 'describe'; readonly id: number; readonly moduleUrl: string; readonly memoryMb: number }
@@ -46,7 +54,7 @@ export type SandboxRequest =
       readonly moduleUrl: string;
       readonly memoryMb: number;
       readonly plugin: string;
-      readonly image: WireImage;
+      readonly image: ImageMeta;
       readonly params: unknown;
       readonly seed: number;
       readonly maxPixels: number;
@@ -76,7 +84,8 @@ export type ToSandbox = SandboxRequest | OwnerAnswer;
 /** Messages from the sandbox process. */
 export type FromSandbox =
   | { readonly t: 'ready' }
-  | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
+  /** `image`: the value is an image whose bytes are in the pixel exchange file. */
+  | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown; readonly image?: ImageMeta }
   | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: ErrorPayload }
   /** Asks the owner for the source of an import of the module graph being loaded. */
   | { readonly t: 'resolve'; readonly id: number; readonly specifier: string; readonly referrer?: string }

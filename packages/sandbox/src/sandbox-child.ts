@@ -5,7 +5,8 @@
 // owner over IPC ('resolve'), so it never reads a plugin's directory itself.
 import { createRequire } from 'node:module';
 import type { Module, Reference, Isolate, Context } from 'isolated-vm';
-import type { FromSandbox, SandboxRequest, ToSandbox, WireImage } from './protocol.ts';
+import { readSync, writeSync } from 'node:fs';
+import type { FromSandbox, ImageMeta, SandboxRequest, ToSandbox } from './protocol.ts';
 import { checkSharpRecording, runSharpRecording } from './sharp-recording.ts';
 
 const require = createRequire(import.meta.url);
@@ -14,6 +15,26 @@ const ivm = require('isolated-vm') as typeof import('isolated-vm');
 const send = (message: FromSandbox): void => {
   process.send?.(message);
 };
+/**
+ * Pixels come and go through fd 4: an unlinked file in /dev/shm (tmpfs: memory) that the owner
+ * opened and handed over at spawn, written and read at offset 0, one run at a time. One copy each
+ * way and no chunking, where Node's IPC would serialize the bytes and re-assemble them from 64 KB
+ * chunks. Operations on an inherited descriptor are not path-based, so the permission model (no
+ * --allow-fs-write) still denies this process every file by name.
+ */
+const PIXELS_FD = 4;
+function readPixels(bytes: number): Uint8Array {
+  const data = new Uint8Array(bytes);
+  for (let done = 0; done < bytes; ) {
+    const n = readSync(PIXELS_FD, data, done, bytes - done, done);
+    if (n === 0) throw new Error('The pixel exchange file is shorter than announced.');
+    done += n;
+  }
+  return data;
+}
+function writePixels(data: Uint8Array): void {
+  for (let done = 0; done < data.length; ) done += writeSync(PIXELS_FD, data, done, data.length - done, done);
+}
 // The owner gone (its thread or process ended, even by SIGKILL): nothing left to do.
 process.on('disconnect', () => process.exit(0));
 
@@ -101,8 +122,14 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
       }
     };
     // The host's functions, for the bridge only: it takes them and deletes the global.
+    // `transfer` moves an ArrayBuffer's memory out of the isolate without a copy (the bridge uses
+    // it for the output pixels); it closes over isolated-vm, which no plugin code can reach.
     await context.evalClosure(
-      'globalThis.__atelierHost = { log: $0, progress: $1, call: $2, sharp: $3 };',
+      `const ivm = $4;
+      globalThis.__atelierHost = {
+        log: $0, progress: $1, call: $2, sharp: $3,
+        transfer: (buffer) => new ivm.ExternalCopy(buffer, { transferOut: true }).copyInto({ release: true, transferIn: true }),
+      };`,
       [
         new ivm.Reference((level: string, message: string) => {
           if (activeRun) send({ t: 'log', run: activeRun.id, level: level as 'info', message: String(message) });
@@ -112,6 +139,7 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
         }),
         new ivm.Reference((name: string, args: unknown[]) => envelope(hostCall(name, args))),
         new ivm.Reference((recording: unknown) => envelope(sharpCall(recording))),
+        ivm,
       ],
     );
     const bridgeModule = await evaluate(BRIDGE);
@@ -143,12 +171,20 @@ async function envelope(work: Promise<unknown>): Promise<unknown> {
   }
 }
 
+/** Moves pixels into the isolate without a copy when they own their whole buffer. */
+function transferIn(data: Uint8Array): unknown {
+  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+  const buffer = own ? (data.buffer as ArrayBuffer) : data.slice().buffer;
+  return new ivm.ExternalCopy(buffer, { transferOut: true }).copyInto({ release: true, transferIn: true });
+}
+
 let maxPixels = 268_402_689;
 async function sharpCall(recording: unknown): Promise<unknown> {
   const checked = checkSharpRecording(recording);
   if (!checked.ok) throw new CodedError({ code: 'SANDBOX_VIOLATION', message: checked.message });
   try {
-    return await runSharpRecording(checked.recording, maxPixels);
+    const { data, info } = await runSharpRecording(checked.recording, maxPixels);
+    return { data: transferIn(data), info };
   } catch (error) {
     throw new CodedError({ code: 'PLUGIN_FAILED', message: `sharp: ${(error as Error).message}` });
   }
@@ -191,6 +227,20 @@ function drop(url: string): void {
 
 type Result = { ok: boolean; value?: unknown; error?: Payload };
 
+/** A run's output: its pixels go in the exchange file, its shape in the reply. */
+class ImageReply {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  constructor(data: Uint8Array, shape: { width: number; height: number; channels: number }) {
+    this.data = data;
+    this.width = shape.width;
+    this.height = shape.height;
+    this.channels = shape.channels;
+  }
+}
+
 async function handle(request: SandboxRequest): Promise<unknown> {
   switch (request.t) {
     case 'describe':
@@ -210,12 +260,16 @@ async function handle(request: SandboxRequest): Promise<unknown> {
       activeRun = { id: request.id, url: request.moduleUrl };
       maxPixels = request.maxPixels;
       try {
-        const image = request.image as WireImage;
+        const image = request.image;
+        const data = readPixels(image.bytes);
         const result = (await l.bridge.run.apply(
           undefined,
           [
             request.plugin,
-            new ivm.ExternalCopy({ data: image.data, width: image.width, height: image.height, channels: image.channels }).copyInto({ release: true }),
+            transferIn(data),
+            image.width,
+            image.height,
+            image.channels,
             new ivm.ExternalCopy(request.params).copyInto({ release: true }),
             request.seed,
             new ivm.ExternalCopy(request.secrets).copyInto({ release: true }),
@@ -223,7 +277,9 @@ async function handle(request: SandboxRequest): Promise<unknown> {
           { result: { promise: true, copy: true } },
         )) as Result;
         if (!result.ok) throw new CodedError(result.error!);
-        return result.value;
+        const value = result.value as { data?: ArrayBuffer; width: number; height: number; channels: number };
+        if (!(value.data instanceof ArrayBuffer)) return value;
+        return new ImageReply(new Uint8Array(value.data), value);
       } catch (error) {
         if (error instanceof CodedError) throw error;
         if (l.isolate.isDisposed) {
@@ -266,7 +322,13 @@ process.on('message', (message: ToSandbox) => {
     return;
   }
   handle(message).then(
-    (value) => send({ t: 'reply', id: message.id, ok: true, value }),
+    (value) => {
+      if (value instanceof ImageReply) {
+        const meta: ImageMeta = { width: value.width, height: value.height, channels: value.channels, bytes: value.data.length };
+        writePixels(value.data);
+        send({ t: 'reply', id: message.id, ok: true, value: null, image: meta });
+      } else send({ t: 'reply', id: message.id, ok: true, value });
+    },
     (error: unknown) => {
       const payload: Payload =
         error instanceof CodedError
