@@ -7,7 +7,6 @@ import type { AnyPlugin, PluginContext, PluginOutput, RawImage } from './plugin.
 import { parseParams } from './params.ts';
 import { untilAborted, withSignal } from './pipeline-signal.ts';
 
-
 /** Options for {@link runStep}. */
 export interface RunStepOptions {
   readonly signal?: AbortSignal;

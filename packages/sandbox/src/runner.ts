@@ -62,11 +62,15 @@ function sandboxedStep(moduleUrl: string, description: PluginDescription, limits
         {
           signal: ctx.signal,
           progress: ctx.progress,
-          log: (level, message) => ctx.logger[level](redactSecrets(message, values), { plugin: description.id }),
+          log: (level, message) =>
+            ctx.logger[level](redactSecrets(message, values), { plugin: description.id }),
           host: async (name, args) => {
             const fn = (HOST_CALLS as readonly string[]).includes(name) ? forward[name] : undefined;
             if (typeof fn !== 'function') {
-              throw new AtelierError('PLUGIN_FAILED', `ctx.${name}() is not available to plugin "${description.id}".`);
+              throw new AtelierError(
+                'PLUGIN_FAILED',
+                `ctx.${name}() is not available to plugin "${description.id}".`,
+              );
             }
             return await fn.apply(ctx, args);
           },
