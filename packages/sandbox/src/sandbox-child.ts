@@ -9,7 +9,6 @@ import { readSync, writeSync } from 'node:fs';
 import type { FromSandbox, ImageMeta, SandboxRequest, ToSandbox } from './protocol.ts';
 import { checkSharpRecording, runSharpRecording } from './sharp-recording.ts';
 
-
 const send = (message: FromSandbox): void => {
   process.send?.(message);
 };
