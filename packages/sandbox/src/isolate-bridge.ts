@@ -4,7 +4,7 @@
 // any plugin code runs, so a plugin can reach the host only through the context built here. It
 // turns the plugin's exports into descriptions, and runs apply/outputSize with a context whose
 // host-mediated parts (sharp, fetch, decode, ...) are calls to the sandbox process.
-import { AtelierError, isAtelierError, z } from '@atelier/core';
+import { AtelierError, SeededRandom, isAtelierError, z } from '@atelier/core';
 import type { AnyPlugin, RawImage } from '@atelier/core';
 
 /** A function of the sandbox process, as isolated-vm hands it in (a Reference). */
@@ -298,6 +298,8 @@ export async function run(
     const plugin = pluginOf(id);
     const params = parse(plugin, rawParams);
     const controller = new SandboxAbortController();
+    // The same generator as the engine's threads give ctx.random: same seed, same numbers.
+    const rng = new SeededRandom(seed >>> 0);
     const log =
       (level: string) =>
       (message: unknown): void =>
@@ -325,6 +327,7 @@ export async function run(
         }
         return new SandboxPipeline(source);
       },
+      random: (): number => rng.next(),
       secret: (name: string): string => {
         const value = secrets[name];
         if (value === undefined) {

@@ -41,6 +41,12 @@ function grantedSecrets(description: PluginDescription, ctx: PluginContext<unkno
   return out;
 }
 
+/** A host call's result as it can cross to the sandbox: methods (HostResponse.text()...) dropped; the isolate adds its own. */
+function plainData(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function'));
+}
+
 function sandboxedStep(moduleUrl: string, description: PluginDescription, limits: PlanLimits): AnyPlugin {
   const plugin = proxyPlugin(description);
   const apply = async (ctx: PluginContext<Record<string, unknown>>): Promise<RawImage> => {
@@ -72,7 +78,7 @@ function sandboxedStep(moduleUrl: string, description: PluginDescription, limits
                 `ctx.${name}() is not available to plugin "${description.id}".`,
               );
             }
-            return await fn.apply(ctx, args);
+            return plainData(await fn.apply(ctx, args));
           },
         },
       );
