@@ -206,6 +206,20 @@ function failure(error: unknown, where: string): Result {
     };
   }
   const message = error instanceof Error ? error.message : String(error);
+  // What isolated-vm answers a dynamic import() with: the isolate has no module loader at run time.
+  if (
+    error instanceof Error &&
+    message === 'Not supported' &&
+    /\bimport\b/.test(error.stack ?? '') === false
+  ) {
+    return {
+      ok: false,
+      error: {
+        code: 'SANDBOX_VIOLATION',
+        message: `${where}: it used a dynamic import(), which the sandbox does not provide; import modules statically.`,
+      },
+    };
+  }
   return { ok: false, error: { code: 'PLUGIN_FAILED', message: `${where}: ${message}` } };
 }
 

@@ -43,7 +43,8 @@ function grantedSecrets(description: PluginDescription, ctx: PluginContext<unkno
 
 /** A host call's result as it can cross to the sandbox: methods (HostResponse.text()...) dropped; the isolate adds its own. */
 function plainData(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array || Array.isArray(value)) return value;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array || Array.isArray(value))
+    return value;
   return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function'));
 }
 
