@@ -303,7 +303,9 @@ describe('the isolate', () => {
       .resize(40, 30, { fit: 'fill' })
       .blur(1.5)
       .modulate({ brightness: 1.2, saturation: 0.8 })
-      .composite([{ input: overlay.data, raw: { width: 8, height: 6, channels: 3 }, left: 3, top: 4 }])
+      .composite([
+        { input: Buffer.from(overlay.data), raw: { width: 8, height: 6, channels: 3 }, left: 3, top: 4 },
+      ])
       .extend({ top: 2, bottom: 2, left: 1, right: 1, background: '#336699' })
       .flop()
       .raw()
