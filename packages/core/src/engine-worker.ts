@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts';
 import type { AnyPlugin, RawImage } from './plugin.ts';
 import { outputPixelLimit, outputTooLarge } from './plan.ts';
 import { importPluginModule } from './plugin-loader.ts';
+import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
 
 // libvips' operation cache holds whole images between calls; a worker processes one image after
@@ -75,6 +76,13 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     (message, fields) =>
       post({ t: 'log', level, message, ...(fields ? { fields } : {}) });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const costs: StepCost[] = [];
+  // One per step: a second ctx.annotate in the same step replaces the first.
+  const annotations = new Map<number, StepAnnotation>();
+  const reports = (): { costs: StepCost[]; annotations: StepAnnotation[] } => ({
+    costs,
+    annotations: [...annotations.values()],
+  });
   try {
     const plugins = await Promise.all(
       plan.steps.map((s) => resolvePlugin(s.plugin, s.version, task.modules[s.plugin])),
@@ -90,9 +98,17 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       post({ t: 'stage', stage: 'step', step: index });
       let last = 0;
       t0 = performance.now();
+      const where = { step: index, plugin: step.plugin, version: step.version };
       image = await runStep(plugins[index]!, image, step.params, {
         signal,
         logger,
+        limits: plan.limits,
+        onCost: (cost) => {
+          const entry: StepCost = { ...where, ...cost };
+          costs.push(entry);
+          post({ t: 'cost', cost: entry });
+        },
+        onAnnotation: (annotation) => annotations.set(index, { ...where, ...annotation }),
         seed: task.seeds[index] ?? 0,
         progress: (fraction, message) => {
           const now = performance.now();
@@ -120,13 +136,16 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       height: image.height,
       channels: image.channels,
       timings: { decodeMs, steps, encodeMs },
+      ...reports(),
     };
   } catch (error) {
-    if (isAtelierError(error)) return { ok: false, error: error.toJSON() };
-    if (signal.aborted) return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' } };
+    if (isAtelierError(error)) return { ok: false, error: error.toJSON(), ...reports() };
+    if (signal.aborted)
+      return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' }, ...reports() };
     return {
       ok: false,
       error: { code: 'PLUGIN_FAILED', message: error instanceof Error ? error.message : String(error) },
+      ...reports(),
     };
   } finally {
     port.close();
