@@ -109,7 +109,10 @@ describe('checkAnnotation', () => {
 describe('runStep', () => {
   it('hands the plugin its checked costs and annotation', async () => {
     const { out, costs, annotations } = await reports({
-      costs: [{ amount: 0.01, currency: 'usd' }, { amount: 0.02, currency: 'USD', detail: 'retry' }],
+      costs: [
+        { amount: 0.01, currency: 'usd' },
+        { amount: 0.02, currency: 'USD', detail: 'retry' },
+      ],
       annotations: [{ caption: 'First' }, { caption: 'Second', tags: ['B', 'a'] }],
     });
     expect(out.data).toEqual(image.data);
@@ -123,7 +126,12 @@ describe('runStep', () => {
   it('fails the step with PLUGIN_REPORT_INVALID on a bad cost, reporting nothing of it', async () => {
     const costs: PluginCost[] = [];
     const error = await rejection(
-      runStep(reporter, image, { costs: [{ amount: -1, currency: 'USD' }] }, { onCost: (c) => costs.push(c) }),
+      runStep(
+        reporter,
+        image,
+        { costs: [{ amount: -1, currency: 'USD' }] },
+        { onCost: (c) => costs.push(c) },
+      ),
     );
     expect(error.code).toBe('PLUGIN_REPORT_INVALID');
     expect(costs).toEqual([]);

@@ -62,5 +62,4 @@ interface WorkerSuccess extends WorkerReports {
 }
 
 export type WorkerResult =
-  | WorkerSuccess
-  | ({ readonly ok: false; readonly error: ErrorPayload } & Partial<WorkerReports>);
+  WorkerSuccess | ({ readonly ok: false; readonly error: ErrorPayload } & Partial<WorkerReports>);

@@ -51,9 +51,15 @@ export function checkCost(plugin: string, cost: unknown): PluginCost {
   if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0)
     throw invalid(plugin, `a cost amount of ${String(amount)}; it must be a finite number, 0 or more.`);
   if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency))
-    throw invalid(plugin, `the currency ${JSON.stringify(currency)}; use a three-letter ISO 4217 code such as USD.`);
+    throw invalid(
+      plugin,
+      `the currency ${JSON.stringify(currency)}; use a three-letter ISO 4217 code such as USD.`,
+    );
   if (detail !== undefined && (typeof detail !== 'string' || detail.length > MAX_COST_DETAIL_CHARS))
-    throw invalid(plugin, `a cost detail that is not a string of at most ${MAX_COST_DETAIL_CHARS} characters.`);
+    throw invalid(
+      plugin,
+      `a cost detail that is not a string of at most ${MAX_COST_DETAIL_CHARS} characters.`,
+    );
   return {
     amount,
     currency: currency.toUpperCase(),
@@ -87,7 +93,10 @@ export function checkAnnotation(plugin: string, annotation: unknown): PluginAnno
       if (typeof tag !== 'string') throw invalid(plugin, 'a tag that is not a string.');
       const clean = tag.normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
       if (clean.length > MAX_TAG_CHARS)
-        throw invalid(plugin, `the tag "${clean.slice(0, 80)}"; tags are at most ${MAX_TAG_CHARS} characters.`);
+        throw invalid(
+          plugin,
+          `the tag "${clean.slice(0, 80)}"; tags are at most ${MAX_TAG_CHARS} characters.`,
+        );
       if (clean !== '') seen.add(clean);
     }
     cleanTags = [...seen];

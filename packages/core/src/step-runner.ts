@@ -40,9 +40,13 @@ export interface RunStepOptions {
  */
 async function decodeForPlugin(plugin: AnyPlugin, bytes: Uint8Array, limits: PlanLimits): Promise<RawImage> {
   if (!(bytes instanceof Uint8Array)) {
-    throw new AtelierError('PLUGIN_FAILED', `Plugin "${plugin.id}" passed ctx.decode something that is not bytes.`, {
-      details: { plugin: plugin.id },
-    });
+    throw new AtelierError(
+      'PLUGIN_FAILED',
+      `Plugin "${plugin.id}" passed ctx.decode something that is not bytes.`,
+      {
+        details: { plugin: plugin.id },
+      },
+    );
   }
   try {
     return await decodeImage(bytes, await inspectInput(bytes, limits), limits);
