@@ -3,7 +3,9 @@ import { getHeapStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { WorkerMessage, WorkerResult, WorkerTask, StepTiming } from './engine-protocol.ts';
+import { redactSecrets } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
+import type { ErrorPayload } from './errors.ts';
 import { decodeImage, encodeImage } from './image-io.ts';
 import type { Logger } from './logger.ts';
 import type { AnyPlugin, RawImage } from './plugin.ts';
@@ -71,10 +73,29 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   port.on('message', (m: { t?: string }) => {
     if (m.t === 'abort') controller.abort(new Error('cancelled'));
   });
+  // Secret values never leave the thread in a log line or an error, whoever wrote them there.
+  const secrets = Object.values(task.grants).flatMap((g) => Object.values(g.secrets));
+  const redact = (text: string): string => (secrets.length === 0 ? text : redactSecrets(text, secrets));
+  const redactFields = (fields: Record<string, unknown>): Record<string, unknown> =>
+    secrets.length === 0 ? fields : (JSON.parse(redact(JSON.stringify(fields))) as Record<string, unknown>);
   const log =
     (level: keyof Logger): Logger[keyof Logger] =>
     (message, fields) =>
-      post({ t: 'log', level, message, ...(fields ? { fields } : {}) });
+      post({
+        t: 'log',
+        level,
+        message: redact(message),
+        ...(fields ? { fields: redactFields(fields) } : {}),
+      });
+  const failure = (error: ErrorPayload): WorkerResult => ({
+    ok: false,
+    ...reports(),
+    error: {
+      ...error,
+      message: redact(error.message),
+      ...(error.details === undefined ? {} : { details: redactFields({ ...error.details }) }),
+    },
+  });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const costs: StepCost[] = [];
   // One per step: a second ctx.annotate in the same step replaces the first.
@@ -103,13 +124,24 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
         signal,
         logger,
         limits: plan.limits,
+        // What plugins report is shown to users: secret values are redacted from it as from logs.
         onCost: (cost) => {
-          const entry: StepCost = { ...where, ...cost };
+          const entry: StepCost = {
+            ...where,
+            ...cost,
+            ...(cost.detail === undefined ? {} : { detail: redact(cost.detail) }),
+          };
           costs.push(entry);
           post({ t: 'cost', cost: entry });
         },
-        onAnnotation: (annotation) => annotations.set(index, { ...where, ...annotation }),
+        onAnnotation: (annotation) =>
+          annotations.set(index, {
+            ...where,
+            ...(annotation.caption === undefined ? {} : { caption: redact(annotation.caption) }),
+            ...(annotation.tags === undefined ? {} : { tags: annotation.tags.map(redact) }),
+          }),
         seed: task.seeds[index] ?? 0,
+        ...(task.grants[step.plugin] ? { grants: task.grants[step.plugin] } : {}),
         progress: (fraction, message) => {
           const now = performance.now();
           if (now - last < 40 && fraction < 1) return;
@@ -139,14 +171,13 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       ...reports(),
     };
   } catch (error) {
-    if (isAtelierError(error)) return { ok: false, error: error.toJSON(), ...reports() };
+    if (isAtelierError(error)) return failure(error.toJSON());
     if (signal.aborted)
       return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' }, ...reports() };
-    return {
-      ok: false,
-      error: { code: 'PLUGIN_FAILED', message: error instanceof Error ? error.message : String(error) },
-      ...reports(),
-    };
+    return failure({
+      code: 'PLUGIN_FAILED',
+      message: error instanceof Error ? error.message : String(error),
+    });
   } finally {
     port.close();
   }

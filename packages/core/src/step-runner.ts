@@ -1,5 +1,7 @@
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import type { PluginGrants } from './capabilities.ts';
+import { capabilityAccess } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
@@ -16,6 +18,7 @@ import { DEFAULT_LIMITS } from './plan.ts';
 import type { PlanLimits } from './plan.ts';
 import { decodeImage, inspectInput } from './image-io.ts';
 import { MAX_COSTS_PER_STEP, checkAnnotation, checkCost } from './plugin-reports.ts';
+import { SeededRandom } from './pixels/rng.ts';
 
 /** Options for {@link runStep}. */
 export interface RunStepOptions {
@@ -32,6 +35,12 @@ export interface RunStepOptions {
   readonly onCost?: (cost: PluginCost) => void;
   /** Gets the annotation an `analysis` plugin reports with `ctx.annotate`, already checked and normalised. */
   readonly onAnnotation?: (annotation: PluginAnnotation) => void;
+  /**
+   * What an administrator granted this plugin (hosts, decrypted secrets): `ctx.fetch` and
+   * `ctx.secret` allow only what the plugin declared and this grants.
+   * @default nothing granted
+   */
+  readonly grants?: PluginGrants;
 }
 
 /**
@@ -219,13 +228,23 @@ export async function runStep(
   const { color, alpha } = preserve ? splitAlpha(image) : { color: image, alpha: undefined };
   const limits = options.limits ?? DEFAULT_LIMITS;
   let costs = 0;
+  const seed = (options.seed ?? 0) >>> 0;
+  const logger = options.logger ?? silentLogger;
+  const access = capabilityAccess({
+    plugin: plugin.id,
+    capabilities: plugin.capabilities,
+    grants: options.grants,
+    signal,
+    logger,
+  });
+  const rng = new SeededRandom(seed);
   const context: PluginContext<Record<string, unknown>> = {
     image: color,
     params: parsedParams,
     signal,
     progress: options.progress ?? (() => {}),
-    logger: options.logger ?? silentLogger,
-    seed: (options.seed ?? 0) >>> 0,
+    logger,
+    seed,
     sharp: (img?: RawImage) => withSignal(sharpFromRaw(img ?? color), signal),
     decode: (bytes: Uint8Array) => decodeForPlugin(plugin, bytes, limits),
     reportCost: (cost: PluginCost) => {
@@ -249,6 +268,9 @@ export async function runStep(
       }
       options.onAnnotation?.(checkAnnotation(plugin.id, annotation));
     },
+    fetch: access.fetch,
+    secret: access.secret,
+    random: () => rng.next(),
   };
   let raw: RawImage;
   try {
