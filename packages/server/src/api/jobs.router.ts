@@ -2,7 +2,16 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { AtelierError, OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
 import type { ParamsSchema, PlanRequest, PluginDefinition } from '@atelier/core';
-import { cartoon, colorPencil, oilPainting, popArt, sketch, watercolor } from '@atelier/plugins';
+import {
+  cartoon,
+  colorPencil,
+  oilPainting,
+  openaiDescribe,
+  openaiImage,
+  popArt,
+  sketch,
+  watercolor,
+} from '@atelier/plugins';
 import { authedProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
 import { signPath } from './signed-url.ts';
@@ -66,6 +75,9 @@ export const createJobInput = z.union([
   styleJob(oilPainting),
   styleJob(watercolor),
   styleJob(popArt),
+  // The AI-provider built-ins (they run once an administrator granted their host and key).
+  styleJob(openaiImage),
+  styleJob(openaiDescribe),
   otherStyleJob,
   z.object({ ...common, plan: planRequestSchema }),
 ]);

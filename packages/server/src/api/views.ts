@@ -47,13 +47,13 @@ export interface ApiJobCost {
   }[];
 }
 
-/** Sums in micro-units, so that adding many small costs does not drift. */
+/** Sums in billionths, so that adding many small costs does not drift. */
 function costView(costs: JobRecord['costs']): ApiJobCost | null {
   if (costs.length === 0) return null;
   const sums = new Map<string, number>();
-  for (const c of costs) sums.set(c.currency, (sums.get(c.currency) ?? 0) + Math.round(c.amount * 1e6));
+  for (const c of costs) sums.set(c.currency, (sums.get(c.currency) ?? 0) + Math.round(c.amount * 1e9));
   return {
-    totals: [...sums].map(([currency, micros]) => ({ currency, amount: micros / 1e6 })),
+    totals: [...sums].map(([currency, units]) => ({ currency, amount: units / 1e9 })),
     items: costs.map((c) => ({
       attempt: c.attempt,
       step: c.step,
