@@ -44,7 +44,7 @@ function styleJob<Id extends string, S extends ParamsSchema>(plugin: PluginDefin
 }
 
 /**
- * The id of a style that is not one of the six typed built-ins, as the typed client sees it:
+ * The id of a style that is not one of the typed built-ins, as the typed client sees it:
  * third-party ids are scoped (`acme:invert`, docs/plugins.md), and a type that excludes the
  * built-ins' ids is what keeps `{ style: 'cartoon', params: { levels: '6' } }` a compile error.
  */
