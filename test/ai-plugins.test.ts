@@ -331,8 +331,10 @@ describe('openai-describe', () => {
       'PROVIDER_BAD_RESPONSE',
       expect.stringMatching(/JSON asked for/),
     ]);
-    // The call was made and billed before the answer turned out unusable... without usage in it, no cost.
-    expect(runCosts(unusable)).toEqual([]);
+    // The call was billed before its answer turned out unusable: the failed run still carries the cost.
+    expect(runCosts(unusable)).toEqual([
+      expect.objectContaining({ plugin: 'test:openai-describe', amount: (100 * 0.25 + 10 * 2) / 1e6 }),
+    ]);
     expect((await failure(run('test:openai-describe', {}, { key: 'sk-nope-000000' }))).code).toBe(
       'PROVIDER_AUTH_FAILED',
     );

@@ -22,7 +22,7 @@ export type Failure =
   | { readonly status: number; readonly body?: unknown; readonly retryAfter?: string }
   /** 200 with a body that is not JSON. */
   | { readonly garbage: true }
-  /** 200 JSON without an image (edits) or without parseable content (chat). */
+  /** 200 JSON without an image (edits) or without parseable content (chat), with chat usage. */
   | { readonly empty: true }
   /** 200 with b64_json that is not an image. */
   | { readonly undecodable: true };
@@ -250,10 +250,12 @@ export async function startFakeProvider(apiKey: string): Promise<FakeProvider> {
       return seen(200);
     }
     if ('empty' in failure) {
+      // Billed (usage), but without what was asked for.
       send(res, 200, {
         created: 0,
         data: [],
-        choices: [{ message: { content: 'I cannot describe that.' } }],
+        choices: [{ index: 0, message: { role: 'assistant', content: 'I cannot describe that.' } }],
+        usage: { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 },
       });
       return seen(200);
     }
