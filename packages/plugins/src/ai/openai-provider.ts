@@ -80,7 +80,7 @@ export function cleanMessage(message: string, secret: string): string {
   let text = message;
   if (secret.length >= 4) text = text.split(secret).join('[redacted]');
   text = text
-    .replace(/\b(sk|rk|pk)-[A-Za-z0-9_*.-]{4,}/g, '[redacted]')
+    .replace(/\b(sk|rk|pk)-[A-Za-z0-9_*-]{4,}/g, '[redacted]')
     .replace(/Bearer\s+\S+/gi, 'Bearer [redacted]')
     .replace(/\s+/g, ' ')
     .trim();
@@ -88,7 +88,7 @@ export function cleanMessage(message: string, secret: string): string {
 }
 
 /** Milliseconds a 429/503 asks to wait (`retry-after-ms`, `retry-after` in seconds or as a date). */
-function retryAfterMs(headers: Readonly<Record<string, string>>): number | undefined {
+export function retryAfterMs(headers: Readonly<Record<string, string>>): number | undefined {
   const ms = Number(headers['retry-after-ms']);
   if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
   const value = headers['retry-after'];
