@@ -24,6 +24,7 @@ let h: ApiHarness;
 let fake: FakeProvider;
 let admin: AtelierClient;
 let alice: AtelierClient;
+let aliceToken: string;
 let bob: AtelierClient;
 let imageId: string;
 let inputPixels: Buffer;
@@ -63,7 +64,7 @@ beforeAll(async () => {
   const root = await h.signUp('root@example.org', 'administrator password');
   await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', root.userId).execute();
   admin = root.client;
-  alice = (await h.signUp('alice@example.org')).client;
+  ({ client: alice, token: aliceToken } = await h.signUp('alice@example.org'));
   bob = (await h.signUp('bob@example.org')).client;
   const png = await sharp(await readFile(photo('coffee.png')))
     .resize(WIDTH, HEIGHT, { fit: 'fill' })
@@ -133,7 +134,11 @@ describe('granted', () => {
     expect(fake.requests.map((r) => [r.endpoint, r.authorized, r.fields['prompt']])).toEqual([
       ['edits', true, 'Make it a negative'],
     ]);
-    // The list shows the same cost; the same request again is served from the cache: nothing spent.
+    // REST and the list show the same cost; the same request again is served from the cache: nothing spent.
+    const rest = await fetch(`${h.url}/api/jobs/${job.id}`, {
+      headers: { authorization: `Bearer ${aliceToken}` },
+    });
+    expect(((await rest.json()) as { cost: unknown }).cost).toEqual(job.cost);
     expect((await alice.jobs.list.query({})).items.find((j) => j.id === job.id)?.cost).toEqual(job.cost);
     const again = await submit('test:openai-image', { prompt: 'Make it a negative', quality: 'low' });
     expect([again.fromCache, again.cost]).toEqual([true, null]);
@@ -220,6 +225,10 @@ describe('granted', () => {
     expect((await alice.images.list.query({})).items.find((i) => i.id === imageId)?.annotations).toEqual(
       image.annotations,
     );
+    const restImage = await fetch(`${h.url}/api/images/${imageId}`, {
+      headers: { authorization: `Bearer ${aliceToken}` },
+    });
+    expect(((await restImage.json()) as { annotations: unknown }).annotations).toEqual(image.annotations);
     const stored = await h.database.db
       .selectFrom('image_annotations')
       .selectAll()

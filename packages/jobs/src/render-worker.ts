@@ -529,7 +529,10 @@ export class RenderWorker {
               return row;
             }),
       );
-      if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+      if (!done) {
+        this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+        await this.#recordSpent(jobId, output.costs, claimed.attempts);
+      }
       return { id: job.id, status: 'completed' };
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
@@ -554,9 +557,14 @@ export class RenderWorker {
       const current = await this.#whenDatabaseAnswers(() =>
         db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst(),
       );
-      if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
+      if (!current || current.status === 'cancelled') {
+        await this.#recordSpent(jobId, runCosts(error), claimed.attempts);
+        return { id: job.id, status: 'completed' };
+      }
       if (this.#stopping && err.code === 'ABORTED') {
-        // Handed back at shutdown: queue it afresh so the interruption costs no attempt.
+        // Handed back at shutdown: queue it afresh so the interruption costs no attempt (but
+        // what it spent stays recorded).
+        await this.#recordSpent(jobId, runCosts(error), claimed.attempts);
         await this.#handBack(claimed, job.id, 0, true);
         return { id: job.id, status: 'completed' };
       }
@@ -598,6 +606,23 @@ export class RenderWorker {
       job.signal.removeEventListener('abort', onExpire);
       this.#running.delete(jobId);
     }
+  }
+
+  /**
+   * Records what an attempt spent on a job whose outcome is not written by this worker (it was
+   * cancelled meanwhile, or is handed back at shutdown): the money is spent all the same.
+   */
+  async #recordSpent(jobId: string, costs: readonly StepCost[], attempt: number): Promise<void> {
+    if (costs.length === 0) return;
+    await this.#whenDatabaseAnswers(() =>
+      this.#o.db
+        .updateTable('jobs')
+        .set({ costs: appendCosts(costsJson(costs, attempt)) })
+        .where('id', '=', jobId)
+        .execute(),
+    ).catch((error: unknown) =>
+      this.#logger.warn('could not record the costs of an attempt', { job: jobId, error: String(error) }),
+    );
   }
 
   async #render(job: ClaimedJob, signal: AbortSignal): Promise<Output> {
