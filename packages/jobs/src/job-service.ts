@@ -16,6 +16,7 @@ import type {
   Plan,
   PlanLimits,
   PlanRequest,
+  PluginGrants,
   PluginRegistry,
   Storage,
 } from '@atelier/core';
@@ -39,7 +40,8 @@ import {
 import type { ImageAnnotationRecord, ImageRecord, JobRecord } from './records.ts';
 import { usageCost } from './quotas.ts';
 import type { QuotaService } from './quotas.ts';
-import { checkPlanGrants } from './plugin-grants.ts';
+import { checkPlanGrants, loadPlanGrants } from './plugin-grants.ts';
+import type { SecretsKey } from './plugin-grants.ts';
 
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {
@@ -64,6 +66,8 @@ export interface JobServiceOptions {
    * the cached image would be the old code's. @default true
    */
   readonly resultCache?: boolean;
+  /** The key the plugins' secrets are sealed with, for {@link JobService.grantsFor} (previews). */
+  readonly secretsKey?: SecretsKey;
 }
 
 /** What {@link JobService.submit} takes. */
@@ -122,6 +126,7 @@ export class JobService {
   readonly #queue: JobQueue;
   readonly #storage: Storage;
   readonly #registry: PluginRegistry;
+  readonly #secretsKey: SecretsKey | undefined;
   readonly #limits: Partial<PlanLimits>;
   readonly #maxAttempts: number;
   readonly #logger: Logger;
@@ -141,6 +146,7 @@ export class JobService {
     this.#queue = options.queue;
     this.#storage = options.storage;
     this.#registry = options.registry;
+    this.#secretsKey = options.secretsKey;
     this.#limits = options.limits ?? {};
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#logger = options.logger ?? silentLogger;
@@ -299,6 +305,15 @@ export class JobService {
       .limit(limit + 1);
     if (args.cursor !== undefined) query = query.where(olderThan(args.cursor));
     return pageOf(await query.execute(), limit, toImageRecord);
+  }
+
+  /**
+   * What `Engine.run` needs as `grants` to run `plan` now (a preview): the granted hosts and
+   * decrypted secrets of its plugins. Throws `CAPABILITY_NOT_GRANTED`, `SECRET_NOT_FOUND`,
+   * `SECRETS_KEY_MISSING` as the render worker would.
+   */
+  grantsFor(plan: Plan): Promise<Record<string, PluginGrants>> {
+    return loadPlanGrants(this.#db, this.#secretsKey, this.#registry, plan);
   }
 
   /** Makes the plan for a request with this service's registry and limits. */
