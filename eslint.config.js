@@ -26,5 +26,37 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The AI-provider plugins reach the network and their API key only through the host's
+    // ctx.fetch and ctx.secret, which enforce the administrator's grants (docs/plugins.md).
+    files: ['packages/plugins/src/ai/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'Use ctx.fetch: it enforces the granted hosts.' },
+        { name: 'process', message: 'Use ctx.secret for keys; plugins read no environment.' },
+        { name: 'XMLHttpRequest', message: 'Use ctx.fetch.' },
+        { name: 'WebSocket', message: 'Use ctx.fetch.' },
+        { name: 'require', message: 'Plugins import only @atelier/core.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'globalThis', property: 'fetch', message: 'Use ctx.fetch.' },
+        { object: 'globalThis', property: 'process', message: 'Use ctx.secret.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^node:', message: 'Plugins import only @atelier/core.' },
+            {
+              regex: '^(http|https|net|tls|dns|dgram|child_process|fs|undici|axios|node-fetch|openai)(/|$)',
+              message: 'Use ctx.fetch; plugins import only @atelier/core.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -4,6 +4,7 @@ import type { ErrorPayload } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
 import type { Plan, PlanLimits } from './plan.ts';
 import type { AnyPlugin } from './plugin.ts';
+import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 
 /** What the engine sends a worker thread for one run. */
 export interface WorkerTask {
@@ -33,6 +34,11 @@ export type WorkerMessage =
   | { readonly t: 'hello'; readonly threadId: number; readonly baselineBytes: number }
   | { readonly t: 'stage'; readonly stage: Stage; readonly step?: number }
   | { readonly t: 'progress'; readonly step: number; readonly fraction: number; readonly message?: string }
+  /**
+   * A cost as the plugin reports it: sent at once, so that the host knows what was spent even
+   * when the thread is lost afterwards (a timeout, a crash); the result repeats the full list.
+   */
+  | { readonly t: 'cost'; readonly cost: StepCost }
   | {
       readonly t: 'log';
       readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -45,7 +51,13 @@ export interface StepTiming {
   readonly ms: number;
 }
 
-interface WorkerSuccess {
+/** What the plugins of a run reported beside pixels. */
+export interface WorkerReports {
+  readonly costs: readonly StepCost[];
+  readonly annotations: readonly StepAnnotation[];
+}
+
+interface WorkerSuccess extends WorkerReports {
   readonly ok: true;
   readonly output: Uint8Array;
   readonly width: number;
@@ -58,8 +70,6 @@ interface WorkerSuccess {
   };
 }
 
-export type WorkerResult = WorkerSuccess | { readonly ok: false; readonly error: ErrorPayload };
-
 /**
  * What a sandbox runner module (`PluginSource.runner`) exports for the engine's worker threads:
  * the plugins of a sandboxed module as in-thread proxies whose `apply` runs the real code in the
@@ -68,3 +78,6 @@ export type WorkerResult = WorkerSuccess | { readonly ok: false; readonly error:
 export interface SandboxRunnerModule {
   sandboxedPlugins(moduleUrl: string, limits: PlanLimits): Promise<readonly AnyPlugin[]>;
 }
+
+export type WorkerResult =
+  WorkerSuccess | ({ readonly ok: false; readonly error: ErrorPayload } & Partial<WorkerReports>);

@@ -18,6 +18,7 @@ import type { AnyPlugin, RawImage } from './plugin.ts';
 import { outputPixelLimit, outputTooLarge } from './plan.ts';
 import type { PlanLimits } from './plan.ts';
 import { importPluginModule } from './plugin-loader.ts';
+import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
 
 // libvips' operation cache holds whole images between calls; a worker processes one image after
@@ -113,6 +114,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       });
   const failure = (error: ErrorPayload): WorkerResult => ({
     ok: false,
+    ...reports(),
     error: {
       ...error,
       message: redact(error.message),
@@ -120,6 +122,13 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     },
   });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const costs: StepCost[] = [];
+  // One per step: a second ctx.annotate in the same step replaces the first.
+  const annotations = new Map<number, StepAnnotation>();
+  const reports = (): { costs: StepCost[]; annotations: StepAnnotation[] } => ({
+    costs,
+    annotations: [...annotations.values()],
+  });
   try {
     const plugins = await Promise.all(
       plan.steps.map((s) => resolvePlugin(s.plugin, s.version, task.modules[s.plugin], task)),
@@ -135,9 +144,27 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       post({ t: 'stage', stage: 'step', step: index });
       let last = 0;
       t0 = performance.now();
+      const where = { step: index, plugin: step.plugin, version: step.version };
       image = await runStep(plugins[index]!, image, step.params, {
         signal,
         logger,
+        limits: plan.limits,
+        // What plugins report is shown to users: secret values are redacted from it as from logs.
+        onCost: (cost) => {
+          const entry: StepCost = {
+            ...where,
+            ...cost,
+            ...(cost.detail === undefined ? {} : { detail: redact(cost.detail) }),
+          };
+          costs.push(entry);
+          post({ t: 'cost', cost: entry });
+        },
+        onAnnotation: (annotation) =>
+          annotations.set(index, {
+            ...where,
+            ...(annotation.caption === undefined ? {} : { caption: redact(annotation.caption) }),
+            ...(annotation.tags === undefined ? {} : { tags: annotation.tags.map(redact) }),
+          }),
         seed: task.seeds[index] ?? 0,
         ...(task.grants[step.plugin] ? { grants: task.grants[step.plugin] } : {}),
         progress: (fraction, message) => {
@@ -166,10 +193,12 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       height: image.height,
       channels: image.channels,
       timings: { decodeMs, steps, encodeMs },
+      ...reports(),
     };
   } catch (error) {
     if (isAtelierError(error)) return failure(error.toJSON());
-    if (signal.aborted) return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' } };
+    if (signal.aborted)
+      return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' }, ...reports() };
     return failure({
       code: 'PLUGIN_FAILED',
       message: error instanceof Error ? error.message : String(error),

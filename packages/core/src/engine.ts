@@ -12,6 +12,7 @@ import { silentLogger } from './logger.ts';
 import type { OutputFormat, Plan, PlanLimits, PlanRequest } from './plan.ts';
 import { checkOutputSize, createPlan, planHash, stepSeed } from './plan.ts';
 import type { PluginRegistry } from './registry.ts';
+import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 
 /** Options of {@link Engine}. */
 export interface EngineOptions {
@@ -66,6 +67,13 @@ export interface RunResult {
    * figure that `maxMemoryMb` is enforced against. 0 when the run was too short to be sampled.
    */
   readonly peakMemoryMb: number;
+  /**
+   * What the plugins reported spending (`ctx.reportCost`), in the order they reported it. A run
+   * that fails carries its costs too: {@link runCosts} reads them from the error.
+   */
+  readonly costs: readonly StepCost[];
+  /** What `analysis` plugins found (`ctx.annotate`), one per step that annotated, in step order. */
+  readonly annotations: readonly StepAnnotation[];
   readonly timings: {
     readonly queueMs: number;
     readonly decodeMs: number;
@@ -73,6 +81,25 @@ export interface RunResult {
     readonly encodeMs: number;
     readonly totalMs: number;
   };
+}
+
+/**
+ * The costs a failed run had already reported (`details.costs` of the error {@link Engine.run}
+ * threw): money spent before the failure, which the job still records. Empty for any other error.
+ */
+export function runCosts(error: unknown): readonly StepCost[] {
+  if (!isAtelierError(error)) return [];
+  const costs = error.details?.['costs'];
+  return Array.isArray(costs) ? (costs as StepCost[]) : [];
+}
+
+/** `error` with `costs` in its details, so a failed run still tells what it spent. */
+function withCosts(error: AtelierError, costs: readonly StepCost[]): AtelierError {
+  if (costs.length === 0) return error;
+  return new AtelierError(error.code, error.message, {
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    details: { ...error.details, costs },
+  });
 }
 
 interface ActiveRun {
@@ -332,8 +359,13 @@ export class Engine {
       clearTimeout(timer);
       timer = setTimeout(() => run.abort('timeout'), plan.limits.stepTimeoutMs);
     };
+    // Costs as they are reported: what a run lost with its thread (a timeout, a crash) had spent.
+    const streamedCosts: StepCost[] = [];
     port1.on('message', (message: WorkerMessage) => {
       switch (message.t) {
+        case 'cost':
+          streamedCosts.push(message.cost);
+          break;
         case 'hello':
           dispatched = performance.now();
           run.worker = pool.threads.find((w) => w.threadId === message.threadId);
@@ -402,9 +434,9 @@ export class Engine {
         run.failure && result.error.code === 'ABORTED'
           ? this.#explain(run, undefined)
           : AtelierError.fromPayload(result.error);
-      throw error;
+      throw withCosts(error, result.costs ?? streamedCosts);
     }
-    if (run.failure === 'cancel') throw this.#explain(run, undefined);
+    if (run.failure === 'cancel') throw withCosts(this.#explain(run, undefined), result.costs);
     const totalMs = performance.now() - started;
     return {
       data: result.output,
@@ -416,6 +448,8 @@ export class Engine {
       planHash: hash,
       input: info,
       peakMemoryMb: Math.round((run.peakBytes / 2 ** 20) * 10) / 10,
+      costs: result.costs,
+      annotations: result.annotations,
       timings: {
         queueMs: dispatched === 0 ? 0 : dispatched - started,
         decodeMs: result.timings.decodeMs,

@@ -41,6 +41,33 @@ export const ERROR_CODES = {
     status: 500,
     hint: "The plugin's sandbox process died; it is restarted for the next run. Retry, and report the plugin if it keeps happening.",
   },
+  // ctx.reportCost / ctx.annotate with a malformed value: nothing of it is stored.
+  PLUGIN_REPORT_INVALID: {
+    status: 500,
+    hint: 'The plugin reported a malformed cost or annotation (see the message); fix the plugin.',
+  },
+  // AI-provider plugins (openai-image, openai-describe; docs/plugins.md "AI-provider plugins").
+  // 500: the server's configuration (the granted key) is at fault, not the request.
+  PROVIDER_AUTH_FAILED: {
+    status: 500,
+    hint: "The AI provider refused the API key (401/403); an administrator must grant the plugin a valid key (the plugin's secret).",
+  },
+  PROVIDER_REJECTED: {
+    status: 422,
+    hint: "The AI provider refused the request (content policy, or a parameter it does not take); the provider's message says why.",
+  },
+  PROVIDER_RATE_LIMITED: {
+    status: 503,
+    hint: 'The AI provider kept answering 429 (rate or quota limit) through every retry; try again later.',
+  },
+  PROVIDER_UNAVAILABLE: {
+    status: 503,
+    hint: 'The AI provider failed (5xx) or could not be reached through every retry; try again later.',
+  },
+  PROVIDER_BAD_RESPONSE: {
+    status: 500,
+    hint: 'The AI provider answered something the plugin cannot use (not JSON, no image, an undecodable image).',
+  },
   // Capabilities (docs/security.md, "Capabilities" and "Secrets").
   CAPABILITY_DENIED: {
     status: 403,

@@ -43,7 +43,9 @@ export type {
 export type {
   AnyPlugin,
   ParamsSchema,
+  PluginAnnotation,
   PluginContext,
+  PluginCost,
   PluginDefinition,
   PluginKind,
   PluginOutput,
@@ -109,7 +111,17 @@ export {
   sniffImageFormat,
 } from './image-io.ts';
 export type { InputInfo, LoadImageOptions } from './image-io.ts';
-export { Engine } from './engine.ts';
+export { Engine, runCosts } from './engine.ts';
+export {
+  MAX_CAPTION_CHARS,
+  MAX_COST_DETAIL_CHARS,
+  MAX_COSTS_PER_STEP,
+  MAX_TAG_CHARS,
+  MAX_TAGS,
+  checkAnnotation,
+  checkCost,
+} from './plugin-reports.ts';
+export type { StepAnnotation, StepCost } from './plugin-reports.ts';
 export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
 export type { StepTiming } from './engine-protocol.ts';
 export type { Storage, StoredObject, StoredStream } from './storage.ts';

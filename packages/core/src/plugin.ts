@@ -28,6 +28,30 @@ export type ProgressReporter = (fraction: number, message?: string) => void;
  */
 export type SharpFactory = (image?: RawImage) => Sharp;
 
+/**
+ * What one call to a paid service cost, as a plugin reports it with `ctx.reportCost`. The amount
+ * is the plugin's own estimate (a provider's bill is the truth); it is stored with the job.
+ */
+export interface PluginCost {
+  /** Finite and not negative, in `currency`'s main unit (dollars, not cents), e.g. `0.042`. */
+  readonly amount: number;
+  /** ISO 4217 code, three letters, e.g. `USD` (stored upper case). */
+  readonly currency: string;
+  /** What was charged, for people, e.g. `gpt-image-1: 1056 input + 4160 output tokens`. At most 500 characters. */
+  readonly detail?: string;
+}
+
+/**
+ * What an `analysis` plugin found in the image, reported with `ctx.annotate`; stored with the
+ * job's input image when the job succeeds (one per image and plugin, the latest wins).
+ */
+export interface PluginAnnotation {
+  /** A sentence describing the image, at most 2000 characters. */
+  readonly caption?: string;
+  /** At most 50 tags of at most 64 characters; stored trimmed, lower case and without duplicates. */
+  readonly tags?: readonly string[];
+}
+
 /** Everything `apply` gets. A plugin never touches storage, the database or the DI container. */
 export interface PluginContext<P> {
   /**
@@ -45,6 +69,24 @@ export interface PluginContext<P> {
   /** A 32-bit seed fixed by the plan and step, for deterministic noise and textures. */
   readonly seed: number;
   readonly sharp: SharpFactory;
+  /**
+   * Decodes an encoded image (PNG, JPEG, WebP, ...: bytes a service sent back) to 8-bit sRGB
+   * pixels (3 channels, or 4 with alpha), under the same limits as the job's input: bytes,
+   * pixels and formats. Junk gives a coded error (`IMAGE_CORRUPT`, `IMAGE_FORMAT_UNSUPPORTED`,
+   * `IMAGE_TOO_MANY_PIXELS`, ...).
+   */
+  readonly decode: (bytes: Uint8Array) => Promise<RawImage>;
+  /**
+   * Records what a call to a paid service cost; the job shows the sum (`cost`). Call it once per
+   * billed call, also when a later step fails. A malformed cost throws `PLUGIN_REPORT_INVALID`.
+   */
+  readonly reportCost: (cost: PluginCost) => void;
+  /**
+   * For `analysis` plugins: records a caption and tags for the image; a second call in the same
+   * step replaces the first. A malformed annotation (or a plugin of another kind) throws
+   * `PLUGIN_REPORT_INVALID`.
+   */
+  readonly annotate: (annotation: PluginAnnotation) => void;
   /**
    * An HTTP(S) request made by the host on the plugin's behalf: the only network a plugin has.
    * The URL's host must be declared in `capabilities.network` and granted by an administrator,

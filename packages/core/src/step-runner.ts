@@ -5,9 +5,20 @@ import { capabilityAccess } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
-import type { AnyPlugin, PluginContext, PluginOutput, RawImage } from './plugin.ts';
+import type {
+  AnyPlugin,
+  PluginAnnotation,
+  PluginContext,
+  PluginCost,
+  PluginOutput,
+  RawImage,
+} from './plugin.ts';
 import { parseParams } from './params.ts';
 import { untilAborted, withSignal } from './pipeline-signal.ts';
+import { DEFAULT_LIMITS } from './plan.ts';
+import type { PlanLimits } from './plan.ts';
+import { decodeImage, inspectInput } from './image-io.ts';
+import { MAX_COSTS_PER_STEP, checkAnnotation, checkCost } from './plugin-reports.ts';
 import { SeededRandom } from './pixels/rng.ts';
 
 /** Options for {@link runStep}. */
@@ -19,12 +30,43 @@ export interface RunStepOptions {
   readonly seed?: number;
   /** Parameters are parsed by the plugin's schema unless `parsed` says they already were. */
   readonly parsed?: boolean;
+  /** The limits `ctx.decode` checks an image against (bytes, pixels, formats). @default DEFAULT_LIMITS */
+  readonly limits?: PlanLimits;
+  /** Gets each cost the plugin reports with `ctx.reportCost`, already checked. Without it costs are dropped. */
+  readonly onCost?: (cost: PluginCost) => void;
+  /** Gets the annotation an `analysis` plugin reports with `ctx.annotate`, already checked and normalised. */
+  readonly onAnnotation?: (annotation: PluginAnnotation) => void;
   /**
    * What an administrator granted this plugin (hosts, decrypted secrets): `ctx.fetch` and
    * `ctx.secret` allow only what the plugin declared and this grants.
    * @default nothing granted
    */
   readonly grants?: PluginGrants;
+}
+
+/**
+ * `ctx.decode`: the engine's own decoder under the plan's limits. Its errors keep their codes
+ * (IMAGE_CORRUPT, ...) and say that the image came from the plugin, not from the upload.
+ */
+async function decodeForPlugin(plugin: AnyPlugin, bytes: Uint8Array, limits: PlanLimits): Promise<RawImage> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new AtelierError(
+      'PLUGIN_FAILED',
+      `Plugin "${plugin.id}" passed ctx.decode something that is not bytes.`,
+      {
+        details: { plugin: plugin.id },
+      },
+    );
+  }
+  try {
+    return await decodeImage(bytes, await inspectInput(bytes, limits), limits);
+  } catch (error) {
+    if (!isAtelierError(error)) throw error;
+    throw new AtelierError(error.code, `An image plugin "${plugin.id}" decoded: ${error.message}`, {
+      cause: error,
+      details: { ...error.details, plugin: plugin.id, source: 'plugin' },
+    });
+  }
 }
 
 /** Makes a sharp pipeline over raw pixels. */
@@ -143,6 +185,8 @@ export async function runStep(
     options.parsed === true ? (params as Record<string, unknown>) : parseParams(plugin, params);
   const preserve = (plugin.alpha ?? 'preserve') === 'preserve';
   const { color, alpha } = preserve ? splitAlpha(image) : { color: image, alpha: undefined };
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  let costs = 0;
   const seed = (options.seed ?? 0) >>> 0;
   const logger = options.logger ?? silentLogger;
   const access = capabilityAccess({
@@ -161,6 +205,28 @@ export async function runStep(
     logger,
     seed,
     sharp: (img?: RawImage) => withSignal(sharpFromRaw(img ?? color), signal),
+    decode: (bytes: Uint8Array) => decodeForPlugin(plugin, bytes, limits),
+    reportCost: (cost: PluginCost) => {
+      const checked = checkCost(plugin.id, cost);
+      if (++costs > MAX_COSTS_PER_STEP) {
+        throw new AtelierError(
+          'PLUGIN_REPORT_INVALID',
+          `Plugin "${plugin.id}" reported more than ${MAX_COSTS_PER_STEP} costs in one step.`,
+          { details: { plugin: plugin.id } },
+        );
+      }
+      options.onCost?.(checked);
+    },
+    annotate: (annotation: PluginAnnotation) => {
+      if (plugin.kind !== 'analysis') {
+        throw new AtelierError(
+          'PLUGIN_REPORT_INVALID',
+          `Plugin "${plugin.id}" is a ${plugin.kind} plugin; only analysis plugins annotate images.`,
+          { details: { plugin: plugin.id } },
+        );
+      }
+      options.onAnnotation?.(checkAnnotation(plugin.id, annotation));
+    },
     fetch: access.fetch,
     secret: access.secret,
     random: () => rng.next(),

@@ -16,6 +16,10 @@ function context(image: RawImage): PluginContext<object> {
     logger: silentLogger,
     seed: 1,
     sharp: (other) => sharpFromRaw(other ?? image),
+    // Not used by the functions under test.
+    decode: () => Promise.reject(new Error('decode is not used here')),
+    reportCost: () => {},
+    annotate: () => {},
     ...capabilityAccess({ plugin: 'test', capabilities: undefined, grants: undefined }),
     random: () => rng.next(),
   };

@@ -9,6 +9,7 @@ import * as quotas from './migrations/0004-quotas.ts';
 import * as privateCache from './migrations/0005-private-cache-and-url-epoch.ts';
 import * as payments from './migrations/0006-payments.ts';
 import * as pluginCapabilities from './migrations/0007-plugin-capabilities.ts';
+import * as pluginResults from './migrations/0009-plugin-results.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-private-cache-and-url-epoch': privateCache,
   '0006-payments': payments,
   '0007-plugin-capabilities': pluginCapabilities,
+  // 0008 is issue 14's plugin packages (another branch).
+  '0009-plugin-results': pluginResults,
 };
 
 // Generic over the schema: migrations build their own tables, whatever the caller's database type.

@@ -49,6 +49,20 @@ export interface JobTimings {
   readonly totalMs?: number;
 }
 
+/**
+ * One cost a job's plugin reported (`ctx.reportCost`), as `jobs.costs` stores it: an estimate in
+ * `currency`'s main unit, tagged with the attempt, step and plugin that spent it.
+ */
+export interface JobCost {
+  readonly attempt: number;
+  readonly step: number;
+  readonly plugin: string;
+  readonly version: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly detail?: string;
+}
+
 export interface JobsTable {
   id: Generated<string>;
   owner_id: string;
@@ -90,6 +104,20 @@ export interface JobsTable {
   >;
   /** The payment that unlocked it (a refund of that payment locks it again). */
   hd_payment_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** What its plugins reported spending, over all attempts; null when none reported anything. */
+  costs: ColumnType<readonly JobCost[] | null, string | null | undefined, string | null>;
+}
+
+/** The caption and tags an analysis plugin found for an image: one row per image and plugin, the latest wins. */
+export interface ImageAnnotationsTable {
+  image_id: string;
+  plugin: string;
+  plugin_version: string;
+  caption: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  /** The job that wrote it (null once that job is deleted). */
+  job_id: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export type HdUnlockSource = 'payment' | 'grant';
@@ -235,6 +263,7 @@ export interface Database {
   usage_events: UsageEventsTable;
   payments: PaymentsTable;
   stripe_events: StripeEventsTable;
+  image_annotations: ImageAnnotationsTable;
   plugin_secrets: PluginSecretsTable;
   plugin_grants: PluginGrantsTable;
 }
@@ -243,4 +272,5 @@ export type User = Selectable<UsersTable>;
 export type Image = Selectable<ImagesTable>;
 export type Job = Selectable<JobsTable>;
 export type Payment = Selectable<PaymentsTable>;
+export type ImageAnnotation = Selectable<ImageAnnotationsTable>;
 export type LoginThrottleRow = Selectable<LoginThrottleTable>;

@@ -18,10 +18,11 @@ export {
   freeCopySource,
   originalKey,
   resultKey,
+  toAnnotationRecord,
   toImageRecord,
   toJobRecord,
 } from './records.ts';
-export type { ImageRecord, JobRecord } from './records.ts';
+export type { ImageAnnotationRecord, ImageRecord, JobRecord } from './records.ts';
 export { RenderWorker } from './render-worker.ts';
 export type { RenderWorkerOptions } from './render-worker.ts';
 export { DEFAULT_QUOTAS, QuotaService, usageCost } from './quotas.ts';

@@ -33,10 +33,11 @@ import {
   freeCopySource,
   originalKey,
   resultKeyParts,
+  toAnnotationRecord,
   toImageRecord,
   toJobRecord,
 } from './records.ts';
-import type { ImageRecord, JobRecord } from './records.ts';
+import type { ImageAnnotationRecord, ImageRecord, JobRecord } from './records.ts';
 import { usageCost } from './quotas.ts';
 import type { QuotaService } from './quotas.ts';
 import { checkPlanGrants, loadPlanGrants } from './plugin-grants.ts';
@@ -258,6 +259,33 @@ export class JobService {
     const row = isUuid(id) ? await query.executeTakeFirst() : undefined;
     if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${id}.`);
     return toImageRecord(row);
+  }
+
+  /**
+   * What analysis plugins found for these images (`ctx.annotate`), by image id, each image's
+   * newest first. With `ownerId`, only that owner's images answer (others get no entry).
+   */
+  async annotationsOf(
+    imageIds: readonly string[],
+    ownerId?: string,
+  ): Promise<Map<string, ImageAnnotationRecord[]>> {
+    const ids = imageIds.filter(isUuid);
+    const found = new Map<string, ImageAnnotationRecord[]>();
+    if (ids.length === 0) return found;
+    let query = this.#db
+      .selectFrom('image_annotations')
+      .innerJoin('images', 'images.id', 'image_annotations.image_id')
+      .selectAll('image_annotations')
+      .where('image_annotations.image_id', 'in', ids)
+      .orderBy('image_annotations.created_at', 'desc')
+      .orderBy('image_annotations.plugin');
+    if (ownerId !== undefined) query = query.where('images.owner_id', '=', ownerId);
+    for (const row of await query.execute()) {
+      const list = found.get(row.image_id) ?? [];
+      list.push(toAnnotationRecord(row));
+      found.set(row.image_id, list);
+    }
+    return found;
   }
 
   /** An owner's images, newest first, with a cursor for the next page. */

@@ -1,5 +1,13 @@
 import { OUTPUT_EXTENSIONS } from '@atelier/core';
-import type { HdUnlockSource, Image, Job, JobStatus, JobTimings } from '@atelier/db';
+import type {
+  HdUnlockSource,
+  Image,
+  ImageAnnotation,
+  Job,
+  JobCost,
+  JobStatus,
+  JobTimings,
+} from '@atelier/db';
 
 /** A job as services and the API return it: plain data, never a database row. */
 export interface JobRecord {
@@ -32,6 +40,19 @@ export interface JobRecord {
   /** When the full-resolution result was unlocked (paid or granted); null while it is not. */
   readonly hdUnlockedAt: Date | null;
   readonly hdUnlockSource: HdUnlockSource | null;
+  /** What the job's plugins reported spending (estimates), over every attempt; empty when none did. */
+  readonly costs: readonly JobCost[];
+}
+
+/** What an analysis plugin found for an image (`ctx.annotate`): the latest job's, per plugin. */
+export interface ImageAnnotationRecord {
+  readonly plugin: string;
+  readonly version: string;
+  readonly caption: string | null;
+  readonly tags: readonly string[];
+  /** The job that found it; null once that job was deleted. */
+  readonly jobId: string | null;
+  readonly createdAt: Date;
 }
 
 /** An uploaded original. */
@@ -82,6 +103,18 @@ export function toJobRecord(row: Job): JobRecord {
     finishedAt: row.finished_at,
     hdUnlockedAt: row.hd_unlocked_at ?? null,
     hdUnlockSource: row.hd_unlock_source ?? null,
+    costs: row.costs ?? [],
+  };
+}
+
+export function toAnnotationRecord(row: ImageAnnotation): ImageAnnotationRecord {
+  return {
+    plugin: row.plugin,
+    version: row.plugin_version,
+    caption: row.caption,
+    tags: row.tags,
+    jobId: row.job_id,
+    createdAt: row.created_at,
   };
 }
 

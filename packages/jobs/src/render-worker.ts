@@ -2,11 +2,18 @@ import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
-import { AtelierError, CONTENT_TYPES, isAtelierError, isRetryableError, parsePlan } from '@atelier/core';
-import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
+import {
+  AtelierError,
+  CONTENT_TYPES,
+  isAtelierError,
+  isRetryableError,
+  parsePlan,
+  runCosts,
+} from '@atelier/core';
+import type { Engine, ErrorCode, Logger, StepAnnotation, StepCost, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { databaseUnavailable, prepareStatement } from '@atelier/db';
-import type { Database, Job, JobTimings } from '@atelier/db';
+import type { Database, Job, JobCost, JobTimings } from '@atelier/db';
 import { JobEventListener } from './events.ts';
 import { DEAD_LETTER_QUEUE, RENDER_QUEUE, bossOf, enqueueRender } from './queue.ts';
 import { randomUUID } from 'node:crypto';
@@ -95,13 +102,40 @@ interface Output {
   readonly format: string;
   readonly fromCache: boolean;
   readonly timings: JobTimings;
+  /** What the plugins reported spending on this attempt. */
+  readonly costs: readonly StepCost[];
+  /** What analysis plugins found, stored with the job's image. */
+  readonly annotations: readonly StepAnnotation[];
+}
+
+/** The jobs.costs entries of one attempt's costs, as JSON. */
+function costsJson(costs: readonly StepCost[], attempt: number): string {
+  return JSON.stringify(
+    costs.map((c): JobCost => ({
+      attempt,
+      step: c.step,
+      plugin: c.plugin,
+      version: c.version,
+      amount: c.amount,
+      currency: c.currency,
+      ...(c.detail === undefined ? {} : { detail: c.detail }),
+    })),
+  );
+}
+
+/**
+ * `jobs.costs` with `json` appended; unchanged for an empty list. One statement text whatever
+ * the values, so the statements that use it stay prepared.
+ */
+function appendCosts(json: string) {
+  return sql<string>`case when ${json}::jsonb = '[]'::jsonb then costs else coalesce(costs, '[]'::jsonb) || ${json}::jsonb end`;
 }
 
 /**
  * Marks the job done (only if it is still ours) and records the owner's result-cache entry. Entries
  * are per owner: another user's entry never serves a job (it would tell them someone holds the photo).
  */
-function doneQuery(db: Kysely<Database>, jobId: string, queueJobId: string, output: Output) {
+function doneQuery(db: Kysely<Database>, jobId: string, queueJobId: string, output: Output, attempt: number) {
   return db
     .with('done', (qb) =>
       qb
@@ -118,6 +152,7 @@ function doneQuery(db: Kysely<Database>, jobId: string, queueJobId: string, outp
           output_format: output.format,
           from_cache: output.fromCache,
           timings: JSON.stringify(output.timings),
+          costs: appendCosts(costsJson(output.costs, attempt)),
           finished_at: sql`now()`,
           updated_at: sql`now()`,
         })
@@ -169,6 +204,42 @@ function doneQuery(db: Kysely<Database>, jobId: string, queueJobId: string, outp
     .select('id');
 }
 
+/**
+ * Stores what analysis plugins found with the job's input image: one row per image and plugin,
+ * replaced by a later job's (the latest wins). Two steps of one plugin in a plan: the last one's.
+ */
+async function storeAnnotations(
+  db: Kysely<Database>,
+  imageId: string,
+  jobId: string,
+  annotations: readonly StepAnnotation[],
+): Promise<void> {
+  const byPlugin = new Map(annotations.map((a) => [a.plugin, a]));
+  await db
+    .insertInto('image_annotations')
+    .values(
+      [...byPlugin.values()].map((a) => ({
+        image_id: imageId,
+        plugin: a.plugin,
+        plugin_version: a.version,
+        caption: a.caption ?? null,
+        tags: [...(a.tags ?? [])],
+        job_id: jobId,
+        created_at: sql<Date>`now()`,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['image_id', 'plugin']).doUpdateSet((eb) => ({
+        plugin_version: eb.ref('excluded.plugin_version'),
+        caption: eb.ref('excluded.caption'),
+        tags: eb.ref('excluded.tags'),
+        job_id: eb.ref('excluded.job_id'),
+        created_at: eb.ref('excluded.created_at'),
+      })),
+    )
+    .execute();
+}
+
 /** Any output: {@link RenderWorker}'s constructor compiles the done statement with it for its text. */
 const EXAMPLE_OUTPUT: Output = {
   key: '',
@@ -178,6 +249,8 @@ const EXAMPLE_OUTPUT: Output = {
   format: 'png',
   fromCache: false,
   timings: {},
+  costs: [],
+  annotations: [],
 };
 
 /**
@@ -267,7 +340,7 @@ export class RenderWorker {
     // a migration changes the jobs table under them): they are most of the database work a job
     // costs. Their texts do not depend on the values (a batch's ids are two array parameters).
     prepareStatement(claimQuery(options.db, [], [], '', new Date()).compile().sql);
-    prepareStatement(doneQuery(options.db, '', '', EXAMPLE_OUTPUT).compile().sql);
+    prepareStatement(doneQuery(options.db, '', '', EXAMPLE_OUTPUT, 1).compile().sql);
   }
 
   get id(): string {
@@ -446,9 +519,20 @@ export class RenderWorker {
       // One statement: mark the job done (only if it is still ours) and record the cache entry.
       // Retried while Postgres is away (it only marks a job still ours): the output is stored.
       const done = await this.#whenDatabaseAnswers(() =>
-        doneQuery(db, jobId, job.id, output).executeTakeFirst(),
+        output.annotations.length === 0
+          ? doneQuery(db, jobId, job.id, output, claimed.attempts).executeTakeFirst()
+          : // With what analysis plugins found: stored with the image in the same transaction,
+            // only when the job is still ours to mark done.
+            db.transaction().execute(async (trx) => {
+              const row = await doneQuery(trx, jobId, job.id, output, claimed.attempts).executeTakeFirst();
+              if (row) await storeAnnotations(trx, claimed.image_id, jobId, output.annotations);
+              return row;
+            }),
       );
-      if (!done) this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+      if (!done) {
+        this.#logger.info('job changed while it ran (cancelled?)', { job: jobId });
+        await this.#recordSpent(jobId, output.costs, claimed.attempts);
+      }
       return { id: job.id, status: 'completed' };
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
@@ -473,15 +557,22 @@ export class RenderWorker {
       const current = await this.#whenDatabaseAnswers(() =>
         db.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst(),
       );
-      if (!current || current.status === 'cancelled') return { id: job.id, status: 'completed' };
+      if (!current || current.status === 'cancelled') {
+        await this.#recordSpent(jobId, runCosts(error), claimed.attempts);
+        return { id: job.id, status: 'completed' };
+      }
       if (this.#stopping && err.code === 'ABORTED') {
-        // Handed back at shutdown: queue it afresh so the interruption costs no attempt.
+        // Handed back at shutdown: queue it afresh so the interruption costs no attempt (but
+        // what it spent stays recorded).
+        await this.#recordSpent(jobId, runCosts(error), claimed.attempts);
         await this.#handBack(claimed, job.id, 0, true);
         return { id: job.id, status: 'completed' };
       }
       const permanent = !isRetryable(err);
       const last = job.retryCount >= job.retryLimit;
       const final = permanent || last;
+      // Money an attempt spent before it failed is still spent: recorded with its error.
+      const spent = costsJson(runCosts(error), claimed.attempts);
       await this.#whenDatabaseAnswers(() =>
         db
           .updateTable('jobs')
@@ -490,6 +581,7 @@ export class RenderWorker {
             progress: 0,
             error_code: err.code,
             error_message: err.message.slice(0, 2000),
+            costs: appendCosts(spent),
             ...(final ? { finished_at: new Date() } : {}),
             updated_at: new Date(),
           })
@@ -516,6 +608,23 @@ export class RenderWorker {
     }
   }
 
+  /**
+   * Records what an attempt spent on a job whose outcome is not written by this worker (it was
+   * cancelled meanwhile, or is handed back at shutdown): the money is spent all the same.
+   */
+  async #recordSpent(jobId: string, costs: readonly StepCost[], attempt: number): Promise<void> {
+    if (costs.length === 0) return;
+    await this.#whenDatabaseAnswers(() =>
+      this.#o.db
+        .updateTable('jobs')
+        .set({ costs: appendCosts(costsJson(costs, attempt)) })
+        .where('id', '=', jobId)
+        .execute(),
+    ).catch((error: unknown) =>
+      this.#logger.warn('could not record the costs of an attempt', { job: jobId, error: String(error) }),
+    );
+  }
+
   async #render(job: ClaimedJob, signal: AbortSignal): Promise<Output> {
     const { db, storage, engine } = this.#o;
     const plan = parsePlan(job.plan);
@@ -537,6 +646,9 @@ export class RenderWorker {
         format: job.cached_format,
         fromCache: true,
         timings: { totalMs: 0 },
+        // Nothing ran: nothing spent; the annotations of the job that made it are stored already.
+        costs: [],
+        annotations: [],
       };
     }
     const input = await storage.get(job.input_key);
@@ -576,6 +688,8 @@ export class RenderWorker {
       height: result.height,
       format,
       fromCache: false,
+      costs: result.costs,
+      annotations: result.annotations,
       timings: {
         queueMs: Math.max(0, Date.now() - job.created_at.getTime() - result.timings.totalMs),
         decodeMs: result.timings.decodeMs,

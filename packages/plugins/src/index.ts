@@ -14,6 +14,8 @@ import { resize } from './transforms/resize.plugin.ts';
 import { rotate } from './transforms/rotate.plugin.ts';
 import { sharpen } from './transforms/sharpen.plugin.ts';
 import { watermark } from './transforms/watermark.plugin.ts';
+import { openaiDescribe, openaiDescribePlugin } from './ai/openai-describe.plugin.ts';
+import { openaiImage, openaiImagePlugin } from './ai/openai-image.plugin.ts';
 
 /** The plugins that ship with Atelier, in catalogue order. They use only the public SDK. */
 export const builtinPlugins: readonly AnyPlugin[] = [
@@ -33,6 +35,9 @@ export const builtinPlugins: readonly AnyPlugin[] = [
   sharpen,
   grayscale,
   watermark,
+  // AI providers: they need an administrator's grants (a host and an API key) before they run.
+  openaiImage,
+  openaiDescribe,
 ];
 
 /** Each built-in by name, with its literal id and parameter types (clients type `params` per style). */
@@ -44,6 +49,8 @@ export {
   flip,
   grayscale,
   oilPainting,
+  openaiDescribe,
+  openaiImage,
   popArt,
   resize,
   rotate,
@@ -52,3 +59,8 @@ export {
   watercolor,
   watermark,
 };
+
+/** Variants of the AI-provider plugins under another id and host (an OpenAI-compatible provider). */
+export { openaiDescribePlugin, openaiImagePlugin };
+export { CHAT_MODEL_PRICES, IMAGE_MODEL_PRICES } from './ai/openai-provider.ts';
+export type { TokenPrice } from './ai/openai-provider.ts';

@@ -44,7 +44,9 @@ export const imagesRouter = router({
         quota: ctx.api.quotas,
         ...(name ? { originalName: name.slice(0, 255) } : {}),
       });
-      return imageView(image);
+      // The same photo uploaded again is the same image, with what was found in it already.
+      const annotations = await ctx.api.jobs.annotationsOf([image.id], ctx.user.id);
+      return imageView(image, annotations.get(image.id) ?? []);
     }),
 
   get: authedProcedure
@@ -59,7 +61,11 @@ export const imagesRouter = router({
     })
     .input(z.object({ id: z.string() }))
     .output(imageSchema)
-    .query(async ({ ctx, input }) => imageView(await ctx.api.jobs.getImage(input.id, ctx.user.id))),
+    .query(async ({ ctx, input }) => {
+      const image = await ctx.api.jobs.getImage(input.id, ctx.user.id);
+      const annotations = await ctx.api.jobs.annotationsOf([image.id], ctx.user.id);
+      return imageView(image, annotations.get(image.id) ?? []);
+    }),
 
   list: authedProcedure
     .meta({
@@ -79,7 +85,14 @@ export const imagesRouter = router({
         limit: input.limit,
         ...(input.cursor ? { cursor: input.cursor } : {}),
       });
-      return { items: page.items.map(imageView), nextCursor: page.nextCursor };
+      const annotations = await ctx.api.jobs.annotationsOf(
+        page.items.map((i) => i.id),
+        ctx.user.id,
+      );
+      return {
+        items: page.items.map((i) => imageView(i, annotations.get(i.id) ?? [])),
+        nextCursor: page.nextCursor,
+      };
     }),
 
   /** A URL that downloads the original for 5 minutes without a session (for <img> and links). */

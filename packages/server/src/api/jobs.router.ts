@@ -2,7 +2,16 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { AtelierError, OUTPUT_FORMATS, planRequestSchema } from '@atelier/core';
 import type { ParamsSchema, PlanRequest, PluginDefinition } from '@atelier/core';
-import { cartoon, colorPencil, oilPainting, popArt, sketch, watercolor } from '@atelier/plugins';
+import {
+  cartoon,
+  colorPencil,
+  oilPainting,
+  openaiDescribe,
+  openaiImage,
+  popArt,
+  sketch,
+  watercolor,
+} from '@atelier/plugins';
 import { authedProcedure, router } from './trpc.ts';
 import { jobView } from './views.ts';
 import { signPath } from './signed-url.ts';
@@ -35,7 +44,7 @@ function styleJob<Id extends string, S extends ParamsSchema>(plugin: PluginDefin
 }
 
 /**
- * The id of a style that is not one of the six typed built-ins, as the typed client sees it:
+ * The id of a style that is not one of the typed built-ins, as the typed client sees it:
  * third-party ids are scoped (`acme:invert`, docs/plugins.md), and a type that excludes the
  * built-ins' ids is what keeps `{ style: 'cartoon', params: { levels: '6' } }` a compile error.
  */
@@ -66,6 +75,9 @@ export const createJobInput = z.union([
   styleJob(oilPainting),
   styleJob(watercolor),
   styleJob(popArt),
+  // The AI-provider built-ins (they run once an administrator granted their host and key).
+  styleJob(openaiImage),
+  styleJob(openaiDescribe),
   otherStyleJob,
   z.object({ ...common, plan: planRequestSchema }),
 ]);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
 import type { QuotaLimits, QuotaUsage } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
-import type { ApiImage, ApiJob, ApiPayment } from './views.ts';
+import type { ApiImage, ApiImageAnnotation, ApiJob, ApiJobCost, ApiPayment } from './views.ts';
 
 /** Also the values the routers' inputs accept, so a filter and a response name the same ones. */
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -50,6 +50,15 @@ export const sessionSchema = z
 
 export const okSchema = z.object({ ok: z.literal(true) });
 
+const annotationShape = {
+  plugin: z.string().meta({ description: 'The analysis plugin that found it.' }),
+  version: z.string(),
+  caption: z.string().nullable(),
+  tags: z.array(z.string()).readonly().meta({ description: 'Lower case, without duplicates.' }),
+  jobId: z.string().nullable().meta({ description: 'The job that found it; null once it was deleted.' }),
+  createdAt: isoDate,
+} satisfies Record<keyof ApiImageAnnotation, z.ZodType>;
+
 const imageShape = {
   id: z.string(),
   sha256: z.string(),
@@ -59,6 +68,13 @@ const imageShape = {
   format: z.string(),
   originalName: z.string().nullable(),
   createdAt: isoDate,
+  annotations: z
+    .array(z.object(annotationShape).meta({ id: 'ImageAnnotation' }))
+    .readonly()
+    .meta({
+      description:
+        'What analysis plugins (e.g. openai-describe) found in the image: the latest per plugin, newest first.',
+    }),
 } satisfies Record<keyof ApiImage, z.ZodType>;
 export const imageSchema = z.object(imageShape).meta({ id: 'Image' });
 
@@ -72,6 +88,26 @@ const timingsSchema = z.object({
   encodeMs: z.number().optional(),
   totalMs: z.number().optional(),
 });
+
+const costShape = {
+  totals: z
+    .array(z.object({ currency: z.string(), amount: z.number() }))
+    .readonly()
+    .meta({ description: 'The sum per currency (ISO 4217, upper case), over every attempt.' }),
+  items: z
+    .array(
+      z.object({
+        attempt: z.number().int(),
+        step: z.number().int(),
+        plugin: z.string(),
+        version: z.string(),
+        amount: z.number(),
+        currency: z.string(),
+        detail: z.string().nullable(),
+      }),
+    )
+    .readonly(),
+} satisfies Record<keyof ApiJobCost, z.ZodType>;
 
 const jobShape = {
   id: z.string(),
@@ -114,6 +150,11 @@ const jobShape = {
     })
     .nullable()
     .meta({ description: 'Access to the full-resolution (HD) result; null until there is a result.' }),
+  cost: z.object(costShape).nullable().meta({
+    id: 'JobCost',
+    description:
+      "What the job's plugins (AI providers) reported spending: their estimates, not a bill; null when none reported anything.",
+  }),
   createdAt: isoDate,
   startedAt: isoDate.nullable(),
   finishedAt: isoDate.nullable(),

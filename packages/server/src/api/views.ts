@@ -1,6 +1,6 @@
 // What the API returns: plain response objects with ISO dates, never database rows.
 import { planSchema } from '@atelier/core';
-import type { ImageRecord, JobRecord } from '@atelier/jobs';
+import type { ImageAnnotationRecord, ImageRecord, JobRecord } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
 import type { HdView, PaymentRecord } from '../payments/index.ts';
 
@@ -24,9 +24,46 @@ export interface ApiJob {
   readonly timings: JobRecord['timings'];
   /** Access to the full-resolution result (paid HD); null until there is a result. */
   readonly hd: HdView | null;
+  /** What the job's plugins reported spending (estimates); null when none reported anything. */
+  readonly cost: ApiJobCost | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+}
+
+/** What a job's plugins reported spending (`ctx.reportCost`): the plugins' estimates, not a bill. */
+export interface ApiJobCost {
+  /** The sum per currency, over every attempt. */
+  readonly totals: readonly { readonly currency: string; readonly amount: number }[];
+  /** Each reported cost: its attempt, step, plugin and version. */
+  readonly items: readonly {
+    readonly attempt: number;
+    readonly step: number;
+    readonly plugin: string;
+    readonly version: string;
+    readonly amount: number;
+    readonly currency: string;
+    readonly detail: string | null;
+  }[];
+}
+
+/** Sums in billionths, so that adding many small costs does not drift. */
+function costView(costs: JobRecord['costs']): ApiJobCost | null {
+  if (costs.length === 0) return null;
+  const sums = new Map<string, number>();
+  for (const c of costs) sums.set(c.currency, (sums.get(c.currency) ?? 0) + Math.round(c.amount * 1e9));
+  return {
+    totals: [...sums].map(([currency, units]) => ({ currency, amount: units / 1e9 })),
+    items: costs.map((c) => ({
+      attempt: c.attempt,
+      step: c.step,
+      plugin: c.plugin,
+      version: c.version,
+      amount: c.amount,
+      currency: c.currency,
+      detail: c.detail ?? null,
+    })),
+  };
 }
 
 export interface ApiPlan {
@@ -57,6 +94,18 @@ export interface ApiImage {
   readonly format: string;
   readonly originalName: string | null;
   readonly createdAt: string;
+  /** What analysis plugins found in the image (caption, tags), the latest per plugin, newest first. */
+  readonly annotations: readonly ApiImageAnnotation[];
+}
+
+/** What one analysis plugin found in an image. */
+export interface ApiImageAnnotation {
+  readonly plugin: string;
+  readonly version: string;
+  readonly caption: string | null;
+  readonly tags: readonly string[];
+  readonly jobId: string | null;
+  readonly createdAt: string;
 }
 
 /** A job as the API returns it, with its HD access (`PaymentsService.hd`). */
@@ -81,13 +130,15 @@ export function jobView(job: JobRecord, hd: HdView | null): ApiJob {
     plan: planView(job.plan),
     timings: job.timings,
     hd,
+    cost: costView(job.costs),
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
   };
 }
 
-export function imageView(image: ImageRecord): ApiImage {
+/** An image as the API returns it, with what analysis plugins found in it (only ever its owner's view). */
+export function imageView(image: ImageRecord, annotations: readonly ImageAnnotationRecord[]): ApiImage {
   return {
     id: image.id,
     sha256: image.sha256,
@@ -97,6 +148,14 @@ export function imageView(image: ImageRecord): ApiImage {
     format: image.format,
     originalName: image.originalName,
     createdAt: image.createdAt.toISOString(),
+    annotations: annotations.map((a) => ({
+      plugin: a.plugin,
+      version: a.version,
+      caption: a.caption,
+      tags: a.tags,
+      jobId: a.jobId,
+      createdAt: a.createdAt.toISOString(),
+    })),
   };
 }
 
