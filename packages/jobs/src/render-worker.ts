@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import { AtelierError, CONTENT_TYPES, isAtelierError, isRetryableError, parsePlan } from '@atelier/core';
-import type { Engine, ErrorCode, Logger, Storage } from '@atelier/core';
+import type { Engine, ErrorCode, Logger, Plan, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { databaseUnavailable, prepareStatement } from '@atelier/db';
 import type { Database, Job, JobTimings } from '@atelier/db';
@@ -226,6 +226,12 @@ export interface RenderWorkerOptions {
    * mode, where plugin code changes without a new version. @default true
    */
   readonly resultCache?: boolean;
+  /**
+   * Runs before a job's plan goes to the engine: e.g. installs the plugin package version the plan
+   * names when this process does not have it yet (the cluster's plugin packages sync). It may
+   * throw a coded error, which fails the attempt as the engine's would. @default nothing
+   */
+  readonly preparePlan?: (plan: Plan, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -532,6 +538,7 @@ export class RenderWorker {
         timings: { totalMs: 0 },
       };
     }
+    await this.#o.preparePlan?.(plan, signal);
     const input = await storage.get(job.input_key);
     // The claim already published progress 0; the first write comes one interval in, so a short
     // job costs no progress statement at all.

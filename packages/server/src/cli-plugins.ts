@@ -37,6 +37,19 @@ export interface AddPluginsOptions {
   readonly link?: boolean;
   /** Packages (dependencies included) whose build scripts pnpm may run. @default none */
   readonly allowBuilds?: readonly string[];
+  /**
+   * Refuse (`PLUGIN_PACKAGE_INVALID`, the folder put back) a package that provides no plugin: the
+   * cluster's installs ask for it. @default false
+   */
+  readonly requirePlugins?: boolean;
+}
+
+/** What {@link addPluginPackages} installed. */
+export interface AddedPackages {
+  /** The plugins added or updated, as `id@version (kind)`. */
+  readonly added: string[];
+  /** The plugin ids each newly installed (or reinstalled) package provides, by package name. */
+  readonly provided: ReadonlyMap<string, readonly string[]>;
 }
 
 /** What the folder holds before a change, to put it back byte for byte if the change fails. */
@@ -120,7 +133,7 @@ async function pnpmSpec(folder: string, spec: string, link: boolean, io: Plugins
 }
 
 /** The folder-relative path of the tarball a dependency spec installs from, if it is one `add` kept. */
-function keptTarball(spec: string | undefined): string | undefined {
+export function keptTarball(spec: string | undefined): string | undefined {
   return /^file:(?:\.\/)?(tarballs\/[^/]+)$/.exec(spec ?? '')?.[1];
 }
 
@@ -160,6 +173,16 @@ export async function addPlugins(
   options: AddPluginsOptions,
   io: PluginsCommandIo,
 ): Promise<string[]> {
+  return (await addPluginPackages(config, specs, options, io)).added;
+}
+
+/** {@link addPlugins}, also saying which plugins each installed package provides. */
+export async function addPluginPackages(
+  config: AtelierConfig,
+  specs: readonly string[],
+  options: AddPluginsOptions,
+  io: PluginsCommandIo,
+): Promise<AddedPackages> {
   const folder = config.pluginsFolder;
   await ensurePluginsFolder(folder);
   const release = await lockPluginsFolder(folder);
@@ -201,13 +224,26 @@ export async function addPlugins(
       }
       const had = thirdParty(loadedBefore);
       const now = thirdParty(loadedAfter);
-      // New or other versions, and everything the installed packages provide (new code, same version).
-      const fromPackages = new Set(
-        loadedAfter
-          .list({ includeDisabled: true })
-          .filter((p) => newPackages.some((name) => p.module.includes(`/node_modules/${name}/`)))
-          .map((p) => p.id),
+      const provided = new Map(
+        newPackages.map((name) => [
+          name,
+          loadedAfter
+            .list({ includeDisabled: true })
+            .filter((p) => !p.builtin && p.module.includes(`/node_modules/${name}/`))
+            .map((p) => p.id)
+            .sort(),
+        ]),
       );
+      const empty = [...provided].find(([, ids]) => ids.length === 0);
+      if (options.requirePlugins && empty) {
+        throw new AtelierError(
+          'PLUGIN_PACKAGE_INVALID',
+          `Package "${empty[0]}" provides no plugin (its main module exports none). Not installed: the plugins folder is as it was.`,
+          { details: { package: empty[0] } },
+        );
+      }
+      // New or other versions, and everything the installed packages provide (new code, same version).
+      const fromPackages = new Set([...provided.values()].flat());
       const added = [...now]
         .filter(([id, label]) => had.get(id) !== label || fromPackages.has(id))
         .map(([, label]) => label);
@@ -228,7 +264,7 @@ export async function addPlugins(
         io.stderr.write(
           `atelier: warning: plugins that were already not loading:\n${describeFailures(loadedAfter.failures())}\n`,
         );
-      return added;
+      return { added, provided };
     } catch (error) {
       if (changed) {
         io.stderr.write('atelier: putting the plugins folder back as it was\n');

@@ -26,6 +26,8 @@ import { HealthService } from './health.service.ts';
 import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
 import { PaymentsService, createStripeGateway } from './payments/index.ts';
+import { PluginPackageSync, syncPluginPackages } from './plugin-package-sync.ts';
+import { PluginPackageService } from './plugin-packages.ts';
 import { PluginReloader } from './plugin-watcher.ts';
 import { createRuntime } from './runtime.ts';
 import { StatsService } from './stats.service.ts';
@@ -135,6 +137,15 @@ export function registerServices(container: DependencyContainer): void {
       logger: resolve(c, TOKENS.Logger),
     });
   });
+  once(
+    PluginPackageService,
+    (c) =>
+      new PluginPackageService({
+        db: db(c),
+        config: resolve(c, TOKENS.Config),
+        logger: resolve(c, TOKENS.Logger),
+      }),
+  );
   // The server's own services declare their tokens (tokens.ts's injectable()).
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   container.register(AdminService, AdminService, scoped);
@@ -221,6 +232,13 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     if ('sweepTempFiles' in storage) await storage.sweepTempFiles();
     container.register(TOKENS.Storage, { useValue: storage });
     signal?.throwIfAborted();
+    // The cluster's plugin packages (Postgres) into this process's plugins folder, before it loads.
+    logger.info('start-up: syncing the plugin packages');
+    await syncPluginPackages({ db: database.db, config, logger }).catch((error: unknown) =>
+      logger.warn('could not sync the plugin packages; loading the plugins folder as it is', {
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
     logger.info('start-up: loading the plugins');
     const { registry, engine } = await createRuntime(config, {
       logger,
@@ -230,6 +248,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     container.register(TOKENS.PluginRegistry, { useValue: registry });
     container.register(TOKENS.Engine, { useValue: engine });
     // Administrators' plugin settings (enabled, defaults) apply here within moments of a change.
+    let packageSync: PluginPackageSync | undefined;
     const pluginState = new PluginStateSync({ db: database.db, registry, url: database.url, logger });
     await pluginState.start();
     started.add(() => pluginState.close());
@@ -244,6 +263,18 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
       });
       await reloader.start();
       started.add(() => reloader.close());
+      // Installs, upgrades and uninstalls on the cluster reach this process's folder and registry.
+      packageSync = new PluginPackageSync({
+        db: database.db,
+        url: database.url,
+        config,
+        registry,
+        reload: (reason) => reloader.reload(reason),
+        logger,
+      });
+      await packageSync.start();
+      const sync = packageSync;
+      started.add(() => sync.close());
     }
     signal?.throwIfAborted();
     logger.info('start-up: starting the queue');
@@ -280,6 +311,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
         ...(config.worker.concurrency === undefined ? {} : { concurrency: config.worker.concurrency }),
         logger,
         resultCache: !config.dev,
+        ...(packageSync ? { preparePlan: (plan) => packageSync.preparePlan(plan) } : {}),
       });
       await worker.start();
       const running = worker;
