@@ -258,6 +258,8 @@ export class PluginPackageService {
     readonly integrity?: string;
     readonly actor: Actor | null;
     readonly via: PluginPackageVia;
+    /** Where pnpm's output and the plugins added go (the CLI's terminal). @default the log, on failure */
+    readonly io?: PluginsCommandIo;
   }): Promise<PluginInstallResult> {
     const { bytes } = args;
     const { name, version } = await readTarballManifest(bytes);
@@ -294,7 +296,11 @@ export class PluginPackageService {
         const io = tail();
         let plugins: readonly string[];
         try {
-          plugins = await installTarballLocally(this.#config, { bytes, name, version, integrity }, { stdout: io, stderr: io });
+          plugins = await installTarballLocally(
+            this.#config,
+            { bytes, name, version, integrity },
+            args.io ?? { stdout: io, stderr: io },
+          );
         } catch (error) {
           this.#logger.warn('plugin package refused', {
             package: name,
@@ -409,9 +415,18 @@ export class PluginPackageService {
     readonly spec: string;
     readonly actor: Actor | null;
     readonly via: PluginPackageVia;
+    readonly io?: PluginsCommandIo;
   }): Promise<PluginInstallResult> {
     const { tarball, integrity, url } = await fetchFromRegistry(this.#registryUrl, args.spec);
-    return this.install({ bytes: tarball, integrity, source: 'registry', origin: url, actor: args.actor, via: args.via });
+    return this.install({
+      bytes: tarball,
+      integrity,
+      source: 'registry',
+      origin: url,
+      actor: args.actor,
+      via: args.via,
+      ...(args.io ? { io: args.io } : {}),
+    });
   }
 
   /** Queued and running jobs whose plans use one of `plugins` at `version`. */
@@ -445,11 +460,13 @@ export class PluginPackageService {
     readonly force?: boolean;
     readonly actor: Actor | null;
     readonly via: PluginPackageVia;
+    /** Where pnpm's output and the plugins removed go (the CLI's terminal). */
+    readonly io?: PluginsCommandIo;
   }): Promise<PluginUninstallResult> {
     const { name } = args;
     const forced = args.force ?? false;
-    return withPluginsFolder(async () => {
-      const result = await this.#db.transaction().execute(async (trx) => {
+    return withPluginsFolder(() =>
+      this.#db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(hashtext(${PLUGIN_PACKAGES_CHANNEL}))`.execute(trx);
         const row = await trx
           .selectFrom('plugin_packages')
@@ -493,22 +510,28 @@ export class PluginPackageService {
             via: args.via,
           },
         );
+        // This process's folder first (a failure rolls the uninstall back); the others on the
+        // notification, sent at commit.
+        const deps = (await readPluginsManifest(this.#config.pluginsFolder))?.dependencies ?? {};
+        if (name in deps) {
+          const io = tail();
+          await removePlugins(this.#config, [name], args.io ?? { stdout: io, stderr: io });
+        }
         await sql`select pg_notify(${PLUGIN_PACKAGES_CHANNEL}, ${name})`.execute(trx);
         return { name, version: row.version, plugins: row.plugins, jobs, forced };
-      });
-      // This process's folder now; the others on the notification (and this one's sync finds nothing left).
-      const deps = (await readPluginsManifest(this.#config.pluginsFolder))?.dependencies ?? {};
-      if (name in deps) {
-        const io = tail();
-        await removePlugins(this.#config, [name], { stdout: io, stderr: io }).catch((error: unknown) =>
-          this.#logger.warn('could not remove the package from the plugins folder; the next sync will', {
-            package: name,
-            error: String(error),
-          }),
-        );
-      }
-      return result;
-    });
+      }),
+    );
+  }
+
+  /** Whether `name` was ever recorded for the cluster (installed, active or not). */
+  async isRecorded(name: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('plugin_packages')
+      .select('name')
+      .where('name', '=', name)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Every recorded version of every package, the active ones first, newest install first. */

@@ -7,6 +7,7 @@ import type { AccountService, SessionService, UserRecord } from '../auth/index.t
 import type { HealthService } from '../health.service.ts';
 import type { JobUpdatesService } from '../job-updates.service.ts';
 import type { PaymentsService } from '../payments/index.ts';
+import type { PluginPackageService } from '../plugin-packages.ts';
 import type { StatsService } from '../stats.service.ts';
 import type { PreviewService } from './preview.ts';
 import { toTRPCError } from './errors.ts';
@@ -22,6 +23,8 @@ export interface ApiServices {
   /** A job's live updates (the progress stream). */
   readonly updates: JobUpdatesService;
   readonly admin: AdminService;
+  /** Plugin packages installed for the cluster (install, upgrade, uninstall, list). */
+  readonly pluginPackages: PluginPackageService;
   readonly stats: StatsService;
   /** Paid HD: file access, Stripe Checkout, webhook events, grants. */
   readonly payments: PaymentsService;

@@ -17,6 +17,10 @@ import { imageSchema, jobSchema } from './response-schemas.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { createCallerFactory } from './trpc.ts';
+import { PLUGIN_PACKAGE_MAX_BYTES } from '../plugin-packages.ts';
+
+const PACKAGE_UPLOAD_HINT =
+  'Send the package tarball (from `npm pack`) as multipart/form-data field "file", or as the raw body with Content-Type application/gzip or application/octet-stream.';
 
 /** Where the REST routes live; procedures' `meta.openapi.path` is relative to it. */
 export const REST_PREFIX = '/api';
@@ -67,6 +71,14 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
   scope.addContentTypeParser(
     'application/octet-stream',
     { parseAs: 'buffer', bodyLimit: maxUploadBytes },
+    rawBytes,
+  );
+  // Plugin package uploads (POST /api/admin/plugin-packages): a form with the tarball, or the tarball.
+  const packageLimit = PLUGIN_PACKAGE_MAX_BYTES + 1024 * 1024;
+  scope.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: packageLimit }, rawBytes);
+  scope.addContentTypeParser(
+    ['application/gzip', 'application/x-gzip', 'application/x-tar'],
+    { parseAs: 'buffer', bodyLimit: packageLimit },
     rawBytes,
   );
 
@@ -182,6 +194,31 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
     form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
     return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
+  });
+
+  scope.post(`${REST_PREFIX}/admin/plugin-packages`, async (req, reply) => {
+    if (!Buffer.isBuffer(req.body)) {
+      return sendCoded(req, reply, 415, new AtelierError('CONTENT_TYPE_UNSUPPORTED', PACKAGE_UPLOAD_HINT));
+    }
+    const type = req.headers['content-type'] ?? '';
+    let form: FormData;
+    if (/^multipart\/form-data/i.test(type)) {
+      try {
+        // The WHATWG parser Node ships (undici's Response.formData), over the bytes Fastify read.
+        form = await new Response(req.body, { headers: { 'content-type': type } }).formData();
+      } catch (error) {
+        return sendCoded(
+          req,
+          reply,
+          400,
+          new AtelierError('REQUEST_MALFORMED', `The multipart body cannot be read: ${(error as Error).message}`),
+        );
+      }
+    } else {
+      form = new FormData();
+      form.set('file', new Blob([req.body]));
+    }
+    return call(req, reply, 'admin.installPluginPackage', (caller) => caller.admin.installPluginPackage(form));
   });
 
   scope.post(`${REST_PREFIX}/jobs`, async (req, reply) =>
