@@ -48,7 +48,9 @@ describe('migrations', () => {
       ]),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
-    expect(await tables(db)).toEqual(expect.arrayContaining(['payments', 'stripe_events', 'plugin_packages']));
+    expect(await tables(db)).toEqual(
+      expect.arrayContaining(['payments', 'stripe_events', 'plugin_packages']),
+    );
     expect(await migrateDown(db)).toBe('0008-plugin-packages');
     expect(await tables(db)).not.toContain('plugin_packages');
     expect(await migrateDown(db)).toBe('0006-payments');

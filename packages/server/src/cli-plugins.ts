@@ -104,7 +104,11 @@ async function keepTarball(folder: string, tarball: string): Promise<string> {
  * `publishConfig` apply, as for a published package) into a temporary directory and calls `use`
  * with the tarball's path; the tarball is deleted after.
  */
-async function withPacked<T>(dir: string, io: PluginsCommandIo, use: (tarball: string) => Promise<T>): Promise<T> {
+async function withPacked<T>(
+  dir: string,
+  io: PluginsCommandIo,
+  use: (tarball: string) => Promise<T>,
+): Promise<T> {
   const packed = await mkdtemp(path.join(tmpdir(), 'atelier-pack-'));
   try {
     await runPnpm(dir, ['pack', '--pack-destination', packed], io.stderr);
@@ -122,7 +126,11 @@ async function withPacked<T>(dir: string, io: PluginsCommandIo, use: (tarball: s
  * {@link PluginPackageService}: validated in this folder, recorded in Postgres with its tarball and
  * integrity, audited, and installed by every serve and worker within seconds.
  */
-async function addForCluster(config: AtelierConfig, specs: readonly string[], io: PluginsCommandIo): Promise<void> {
+async function addForCluster(
+  config: AtelierConfig,
+  specs: readonly string[],
+  io: PluginsCommandIo,
+): Promise<void> {
   const { openDatabaseRoot } = await import('./container.ts');
   const { PluginPackageService } = await import('./plugin-packages.ts');
   const root = await openDatabaseRoot(config);
@@ -132,7 +140,14 @@ async function addForCluster(config: AtelierConfig, specs: readonly string[], io
       const local = path.resolve(spec);
       const result = (await isDirectory(local))
         ? await withPacked(local, io, async (tarball) =>
-            service.install({ bytes: await readFile(tarball), source: 'folder', origin: local, actor: null, via: 'cli', io }),
+            service.install({
+              bytes: await readFile(tarball),
+              source: 'folder',
+              origin: local,
+              actor: null,
+              via: 'cli',
+              io,
+            }),
           )
         : (await isFile(local))
           ? await service.install({
@@ -516,7 +531,7 @@ export function registerPluginsCommands(program: Command): void {
     .command('list')
     .description('the packages of the plugins folder and the plugins each provides')
     .option('--json', 'print JSON: [{ name, spec, plugins, failures }]')
-    .option('--cluster', "the packages recorded for the cluster in Postgres, with integrity, who and when")
+    .option('--cluster', 'the packages recorded for the cluster in Postgres, with integrity, who and when')
     .option('--all', 'with --cluster: every recorded version, inactive ones too')
     .action(async (opts: { json?: boolean; cluster?: boolean; all?: boolean }) => {
       const config = readConfig();

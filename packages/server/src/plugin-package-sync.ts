@@ -97,7 +97,9 @@ export async function syncPluginPackages(args: {
         await removePlugins(config, gone, io);
         summary.removed.push(...gone);
       } catch (error) {
-        summary.failed.push(...gone.map((name) => `${name}: ${isAtelierError(error) ? error.code : 'INTERNAL'}`));
+        summary.failed.push(
+          ...gone.map((name) => `${name}: ${isAtelierError(error) ? error.code : 'INTERNAL'}`),
+        );
         logger.error('plugin packages not removed on this process', { packages: gone, error: String(error) });
       }
     }
@@ -171,7 +173,11 @@ export class PluginPackageSync {
       do {
         this.#again = false;
         try {
-          summary = await syncPluginPackages({ db: this.#o.db, config: this.#o.config, logger: this.#logger });
+          summary = await syncPluginPackages({
+            db: this.#o.db,
+            config: this.#o.config,
+            logger: this.#logger,
+          });
           if (summary.installed.length + summary.removed.length > 0) await this.#o.reload('plugin packages');
           if (summary.failed.length > 0) this.#retryLater();
         } catch (error) {
@@ -215,7 +221,9 @@ export class PluginPackageSync {
       const step = plan.steps.find(
         (s) => !this.#o.registry.has(s.plugin) || this.#o.registry.get(s.plugin).version !== s.version,
       )!;
-      const installed = this.#o.registry.has(step.plugin) ? this.#o.registry.get(step.plugin).version : undefined;
+      const installed = this.#o.registry.has(step.plugin)
+        ? this.#o.registry.get(step.plugin).version
+        : undefined;
       throw installed === undefined
         ? new AtelierError(
             'PLUGIN_NOT_FOUND',

@@ -91,7 +91,9 @@ export async function readTarballManifest(bytes: Uint8Array): Promise<TarballMan
         } else entry.resume();
       },
     });
-    parser.on('error', (error: Error) => reject(invalid(`The upload is not a package tarball: ${error.message}.`)));
+    parser.on('error', (error: Error) =>
+      reject(invalid(`The upload is not a package tarball: ${error.message}.`)),
+    );
     parser.on('end', () => resolve());
     parser.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
@@ -184,14 +186,26 @@ export function withPluginsFolder<T>(task: () => Promise<T>): Promise<T> {
  */
 export async function installTarballLocally(
   config: AtelierConfig,
-  args: { readonly bytes: Uint8Array; readonly name: string; readonly version: string; readonly integrity: string },
+  args: {
+    readonly bytes: Uint8Array;
+    readonly name: string;
+    readonly version: string;
+    readonly integrity: string;
+  },
   io: PluginsCommandIo,
 ): Promise<readonly string[]> {
   if (!matchesIntegrity(args.bytes, args.integrity)) {
     throw new AtelierError(
       'PLUGIN_INTEGRITY_MISMATCH',
       `The tarball of ${args.name}@${args.version} does not match its recorded integrity ${args.integrity}.`,
-      { details: { package: args.name, version: args.version, expected: args.integrity, actual: integrityOf(args.bytes) } },
+      {
+        details: {
+          package: args.name,
+          version: args.version,
+          expected: args.integrity,
+          actual: integrityOf(args.bytes),
+        },
+      },
     );
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'atelier-plugin-package-'));
@@ -430,7 +444,10 @@ export class PluginPackageService {
   }
 
   /** Queued and running jobs whose plans use one of `plugins` at `version`. */
-  async jobsNeeding(plugins: readonly string[], version: string): Promise<{ queued: number; running: number }> {
+  async jobsNeeding(
+    plugins: readonly string[],
+    version: string,
+  ): Promise<{ queued: number; running: number }> {
     if (plugins.length === 0) return { queued: 0, running: 0 };
     const rows = await this.#db
       .selectFrom('jobs')
@@ -574,7 +591,9 @@ export class PluginPackageService {
 }
 
 /** `ATELIER_NPM_REGISTRY`, else npm's `npm_config_registry`, else the public registry; ends with `/`. */
-export function npmRegistryUrl(env: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>>): string {
+export function npmRegistryUrl(
+  env: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>>,
+): string {
   const url = env['ATELIER_NPM_REGISTRY'] || env['npm_config_registry'] || 'https://registry.npmjs.org/';
   return url.endsWith('/') ? url : `${url}/`;
 }
@@ -613,7 +632,10 @@ export async function fetchFromRegistry(
       details: { package: name },
     });
   if (!response.ok)
-    throw new AtelierError('PLUGIN_INSTALL_FAILED', `The registry answered ${response.status} for ${packumentUrl}.`);
+    throw new AtelierError(
+      'PLUGIN_INSTALL_FAILED',
+      `The registry answered ${response.status} for ${packumentUrl}.`,
+    );
   const packument = (await response.json()) as {
     'dist-tags'?: Record<string, string>;
     versions?: Record<string, { dist?: { tarball?: string; integrity?: string } }>;
@@ -634,7 +656,10 @@ export async function fetchFromRegistry(
   }
   const download = await get(dist.tarball, 'application/octet-stream');
   if (!download.ok)
-    throw new AtelierError('PLUGIN_INSTALL_FAILED', `The registry answered ${download.status} for ${dist.tarball}.`);
+    throw new AtelierError(
+      'PLUGIN_INSTALL_FAILED',
+      `The registry answered ${download.status} for ${dist.tarball}.`,
+    );
   const length = Number(download.headers.get('content-length') ?? 0);
   if (length > PLUGIN_PACKAGE_MAX_BYTES)
     throw invalid(`${name}@${version} is ${length} bytes; the limit is ${PLUGIN_PACKAGE_MAX_BYTES} bytes.`);

@@ -29,7 +29,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('deactivated_at', 'timestamptz')
     .addUniqueConstraint('plugin_packages_name_version_key', ['name', 'version'])
     .execute();
-  await sql`create unique index plugin_packages_one_active on plugin_packages (name) where active`.execute(db);
+  await sql`create unique index plugin_packages_one_active on plugin_packages (name) where active`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

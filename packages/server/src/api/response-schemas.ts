@@ -187,11 +187,16 @@ export const pluginPackageSchema = z
   .object({
     name: z.string(),
     version: z.string(),
-    integrity: z.string().meta({ description: 'sha512-<base64> of the tarball (npm `dist.integrity` form).' }),
+    integrity: z
+      .string()
+      .meta({ description: 'sha512-<base64> of the tarball (npm `dist.integrity` form).' }),
     size: z.number().int().meta({ description: 'Bytes of the tarball.' }),
     plugins: z.array(z.string()).readonly().meta({ description: 'The plugin ids the package provides.' }),
     source: z.enum(['upload', 'registry', 'folder']),
-    origin: z.string().nullable().meta({ description: "The registry's tarball URL, or the uploaded file's name." }),
+    origin: z
+      .string()
+      .nullable()
+      .meta({ description: "The registry's tarball URL, or the uploaded file's name." }),
     installedBy: z.string().nullable().meta({ description: "The administrator's email; null for the CLI." }),
     installedAt: z.string(),
     active: z.boolean().meta({ description: 'The version every process runs; one per package.' }),

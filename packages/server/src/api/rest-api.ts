@@ -211,14 +211,19 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
           req,
           reply,
           400,
-          new AtelierError('REQUEST_MALFORMED', `The multipart body cannot be read: ${(error as Error).message}`),
+          new AtelierError(
+            'REQUEST_MALFORMED',
+            `The multipart body cannot be read: ${(error as Error).message}`,
+          ),
         );
       }
     } else {
       form = new FormData();
       form.set('file', new Blob([req.body]));
     }
-    return call(req, reply, 'admin.installPluginPackage', (caller) => caller.admin.installPluginPackage(form));
+    return call(req, reply, 'admin.installPluginPackage', (caller) =>
+      caller.admin.installPluginPackage(form),
+    );
   });
 
   scope.post(`${REST_PREFIX}/jobs`, async (req, reply) =>
