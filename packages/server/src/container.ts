@@ -234,14 +234,18 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     signal?.throwIfAborted();
     // The cluster's plugin packages (Postgres) into this process's plugins folder, before it loads.
     logger.info('start-up: syncing the plugin packages');
-    await syncPluginPackages({ db: database.db, config, logger }).catch((error: unknown) =>
+    const synced = await syncPluginPackages({ db: database.db, config, logger }).catch((error: unknown) => {
       logger.warn('could not sync the plugin packages; loading the plugins folder as it is', {
         error: error instanceof Error ? error.message : String(error),
-      }),
-    );
+      });
+      return undefined;
+    });
     logger.info('start-up: loading the plugins');
     const { registry, engine } = await createRuntime(config, {
       logger,
+      // The sync loaded the folder's modules to check them, before and after it changed them: a
+      // plain import would get the ones cached before (another version under the same path).
+      ...(synced && synced.installed.length + synced.removed.length > 0 ? { revision: Date.now() } : {}),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
     started.add(() => engine.close());

@@ -110,7 +110,10 @@ export const adminRouter = router({
       }),
     ),
 
-  /** The plugin packages installed for the cluster, with versions, integrity, who installed them and when. */
+  /**
+   * The plugin packages installed for the cluster: every recorded version (the active one first),
+   * with integrity, who installed it and when.
+   */
   pluginPackages: adminProcedure
     .meta({
       openapi: {
@@ -118,12 +121,11 @@ export const adminRouter = router({
         path: '/admin/plugin-packages',
         protect: true,
         tags: ['admin'],
-        summary: 'Plugin packages installed for the cluster (with `all`, every recorded version)',
+        summary: 'Every recorded version of the plugin packages installed for the cluster (`active`: the one running)',
       },
     })
-    .input(z.object({ all: flag.optional() }).optional())
     .output(z.array(pluginPackageSchema))
-    .query(({ ctx, input }) => ctx.api.pluginPackages.list({ includeInactive: input?.all ?? false })),
+    .query(({ ctx }) => ctx.api.pluginPackages.list({ includeInactive: true })),
 
   /**
    * Installs (or upgrades to) an uploaded plugin package tarball on every API and worker process,
