@@ -3,7 +3,7 @@
 // Postgres, and a loopback npm registry (the registry protocol: a packument and a tarball).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -26,7 +26,7 @@ let registryUrl: string;
 /** What the loopback registry serves: packuments by name, tarballs by file name. */
 const packuments = new Map<string, unknown>();
 const files = new Map<string, Buffer>();
-const tarballs: Record<'v1' | 'v2' | 'v3' | 'future' | 'other1', Buffer> = {} as never;
+const tarballs: Record<'v1' | 'v2' | 'v3' | 'future' | 'other1' | 'empty', Buffer> = {} as never;
 
 const NAME = '@acme/atelier-tint';
 const sha512 = (bytes: Uint8Array): string => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
@@ -71,6 +71,11 @@ beforeAll(async () => {
   await pack('future', { name: '@acme/atelier-future', id: 'acme:future', value: 90, engine: '^2' });
   // Same name and version as v1, other code: a rebuild that was not given a new version.
   await pack('other1', { name: NAME, id: 'acme:tint', value: 41 });
+  // A package whose module exports no plugin.
+  const empty = path.join(dir, 'src/empty');
+  await writePluginPackage(empty, { name: '@acme/atelier-empty', id: 'acme:empty', value: 1 });
+  await writeFile(path.join(empty, 'index.js'), 'export const answer = 42;\n');
+  tarballs.empty = await readFile(await packPackage(empty, path.join(dir, 'packed/empty')));
 
   const server = createServer((req, res) => {
     const url = decodeURIComponent(req.url ?? '/').slice(1);
@@ -178,6 +183,7 @@ describe('installing an uploaded tarball', () => {
     expect(await attempt(tarballs.future)).toMatch(
       /^PLUGIN_ENGINE_MISMATCH: Plugin "acme:future" supports engine \^2, but this engine is 1\.0\.0/,
     );
+    expect(await attempt(tarballs.empty)).toMatch(/^PLUGIN_INVALID: Module .* exports no plugin/);
     // A published version never changes: other bytes under 1.0.0 are refused.
     expect(await attempt(tarballs.other1)).toMatch(
       /^PLUGIN_PACKAGE_INVALID: @acme\/atelier-tint@1\.0\.0 is already recorded with other bytes/,
@@ -223,6 +229,23 @@ describe('installing name@version from the npm registry', () => {
     ).rejects.toMatchObject({ code: 'PLUGIN_NOT_FOUND' });
     expect((await rows()).map((r) => r.version)).toEqual(['1.0.0', '2.0.0']);
     expect(await readFile(path.join(config.pluginsFolder, 'package.json'), 'utf8')).toBe(manifestBefore);
+  });
+});
+
+describe('rolling back', () => {
+  it('is an install of the old version: its row is active again, no new row', async () => {
+    const back = await service.install({ bytes: tarballs.v1, source: 'upload', actor: null, via: 'api' });
+    expect(back).toMatchObject({ action: 'upgrade', version: '1.0.0', previousVersion: '2.0.0' });
+    expect((await rows()).map((r) => [r.version, r.active])).toEqual([
+      ['1.0.0', true],
+      ['2.0.0', false],
+    ]);
+    const forward = await service.install({ bytes: tarballs.v2, source: 'upload', actor: null, via: 'api' });
+    expect(forward).toMatchObject({ action: 'upgrade', version: '2.0.0', previousVersion: '1.0.0' });
+    expect((await rows()).map((r) => [r.version, r.active, r.source])).toEqual([
+      ['1.0.0', false, 'upload'],
+      ['2.0.0', true, 'registry'],
+    ]);
   });
 });
 
