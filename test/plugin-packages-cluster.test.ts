@@ -96,7 +96,11 @@ beforeAll(async () => {
   });
   const { result } = (await response.json()) as { result: { data: { token: string; user: { id: string } } } };
   adminToken = result.data.token;
-  await database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', result.data.user.id).execute();
+  await database.db
+    .updateTable('users')
+    .set({ role: 'admin' })
+    .where('id', '=', result.data.user.id)
+    .execute();
   admin = createAtelierClient({ url: frontUrl, token: adminToken });
   account = await accountWithPhoto(frontUrl, 'painter@example.org');
 }, 60_000);
@@ -208,7 +212,9 @@ describe('versions per job', () => {
 
     // The back's data directory still has 1.0.0: the worker installs 2.0.0 from the recorded tarball.
     const worker = await startWorker('back');
-    expect(worker.stderr()).toMatch(/"installed":\["@acme\/atelier-tint@2\.0\.0"\].*"msg":"plugin packages synced"/);
+    expect(worker.stderr()).toMatch(
+      /"installed":\["@acme\/atelier-tint@2\.0\.0"\].*"msg":"plugin packages synced"/,
+    );
     const failed = await ended(queued.id);
     expect(failed).toMatchObject({
       status: 'failed',
@@ -269,9 +275,9 @@ describe('uninstalling', () => {
     const worker = await startWorker('back');
     expect(worker.stderr()).toMatch(/"removed":\["@acme\/atelier-tint"\].*"msg":"plugin packages synced"/);
     expect(await ended(queued.id)).toMatchObject({ status: 'failed', error: { code: 'PLUGIN_NOT_FOUND' } });
-    const manifest = JSON.parse(
-      await readFile(path.join(dir, 'back/plugins/package.json'), 'utf8'),
-    ) as { dependencies: Record<string, string> };
+    const manifest = JSON.parse(await readFile(path.join(dir, 'back/plugins/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     expect(Object.keys(manifest.dependencies)).toEqual(['@atelier/core']);
 
     const audit = await database.db

@@ -121,7 +121,8 @@ export const adminRouter = router({
         path: '/admin/plugin-packages',
         protect: true,
         tags: ['admin'],
-        summary: 'Every recorded version of the plugin packages installed for the cluster (`active`: the one running)',
+        summary:
+          'Every recorded version of the plugin packages installed for the cluster (`active`: the one running)',
       },
     })
     .output(z.array(pluginPackageSchema))
