@@ -170,6 +170,15 @@ describe('a plugin package installed through one process', () => {
     expect(((await response.json()) as { data: { atelierCode: string } }).data.atelierCode).toBe(
       'PLUGIN_PACKAGE_INVALID',
     );
+    const noFile = await fetch(`${frontUrl}/api/admin/plugin-packages`, {
+      method: 'POST',
+      headers: { ...adminHeaders(), 'content-type': 'application/json' },
+      body: JSON.stringify({ spec: NAME }),
+    });
+    expect(noFile.status).toBe(400);
+    expect(((await noFile.json()) as { data: { atelierCode: string } }).data.atelierCode).toBe(
+      'PARAMS_INVALID',
+    );
     const user = await fetch(`${frontUrl}/api/admin/plugin-packages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${account.token}`, 'content-type': 'application/gzip' },

@@ -11,7 +11,14 @@ import { sql } from 'kysely';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
-import { PluginPackageService, readConfig, syncPluginPackages } from '@atelier/server';
+import { DEFAULT_LIMITS, parsePlan } from '@atelier/core';
+import {
+  PluginPackageService,
+  PluginPackageSync,
+  createRegistry,
+  readConfig,
+  syncPluginPackages,
+} from '@atelier/server';
 import type { AtelierConfig } from '@atelier/server';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 import { packPackage } from './pack-package.ts';
@@ -276,6 +283,45 @@ describe('another process', () => {
       await sql`update plugin_packages set tarball = ${tarballs.v2} where version = '2.0.0'`.execute(
         database.db,
       );
+    }
+  });
+});
+
+describe('a worker that took a job before the change reached it', () => {
+  it('installs the planned version when it is the active one, and refuses another with PLUGIN_VERSION_MISMATCH', async () => {
+    const other = configFor('data-d');
+    // What the worker loaded at start: the folder before the package arrived.
+    const registry = await createRegistry(other);
+    expect(registry.has('acme:tint')).toBe(false);
+    const sync = new PluginPackageSync({
+      db: database.db,
+      url: database.url,
+      config: other,
+      registry,
+      // What PluginReloader does: load the folder afresh and swap the third-party plugins in.
+      reload: async () => registry.replacePlugins(await createRegistry(other, { revision: Date.now() })),
+    });
+    try {
+      const plan = (version: string) =>
+        parsePlan({
+          version: 1,
+          steps: [{ plugin: 'acme:tint', version, params: {} }],
+          output: { format: 'png', quality: 100, stripMetadata: true },
+          limits: DEFAULT_LIMITS,
+        });
+      await sync.preparePlan(plan('2.0.0'));
+      expect(registry.get('acme:tint').version).toBe('2.0.0');
+      await expect(sync.preparePlan(plan('1.0.0'))).rejects.toMatchObject({
+        code: 'PLUGIN_VERSION_MISMATCH',
+        message: expect.stringMatching(/needs acme:tint@1\.0\.0, but 2\.0\.0 is installed/),
+      });
+      await expect(
+        sync.preparePlan(
+          parsePlan({ ...plan('1.0.0'), steps: [{ plugin: 'acme:gone', version: '1.0.0', params: {} }] }),
+        ),
+      ).rejects.toMatchObject({ code: 'PLUGIN_NOT_FOUND' });
+    } finally {
+      await sync.close();
     }
   });
 });

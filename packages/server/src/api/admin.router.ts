@@ -139,9 +139,13 @@ export const adminRouter = router({
     .mutation(async ({ ctx, input }) => {
       const file = input.get('file');
       if (!(file instanceof Blob)) {
-        throw new AtelierError('PARAMS_INVALID', 'Send the package tarball as the form field "file".', {
-          details: { issues: [{ path: ['file'], message: 'Required: the package tarball' }] },
-        });
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          'Send the package tarball (from `npm pack`) as the form field "file" (over REST: multipart/form-data, or the raw body as application/gzip).',
+          {
+            details: { issues: [{ path: ['file'], message: 'Required: the package tarball' }] },
+          },
+        );
       }
       if (file.size > PLUGIN_PACKAGE_MAX_BYTES) {
         throw new AtelierError(

@@ -13,14 +13,11 @@ import { fastifyErrorAsAtelier } from './errors.ts';
 import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
-import { imageSchema, jobSchema } from './response-schemas.ts';
+import { imageSchema, jobSchema, pluginInstallSchema } from './response-schemas.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { createCallerFactory } from './trpc.ts';
 import { PLUGIN_PACKAGE_MAX_BYTES } from '../plugin-packages.ts';
-
-const PACKAGE_UPLOAD_HINT =
-  'Send the package tarball (from `npm pack`) as multipart/form-data field "file", or as the raw body with Content-Type application/gzip or application/octet-stream.';
 
 /** Where the REST routes live; procedures' `meta.openapi.path` is relative to it. */
 export const REST_PREFIX = '/api';
@@ -197,12 +194,13 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
   });
 
   scope.post(`${REST_PREFIX}/admin/plugin-packages`, async (req, reply) => {
-    if (!Buffer.isBuffer(req.body)) {
-      return sendCoded(req, reply, 415, new AtelierError('CONTENT_TYPE_UNSUPPORTED', PACKAGE_UPLOAD_HINT));
-    }
     const type = req.headers['content-type'] ?? '';
-    let form: FormData;
-    if (/^multipart\/form-data/i.test(type)) {
+    // Anything else (JSON, no body) reaches the procedure without a file: it answers the caller's
+    // missing session or role first, then PARAMS_INVALID.
+    let form = new FormData();
+    if (!Buffer.isBuffer(req.body)) {
+      // nothing to read
+    } else if (/^multipart\/form-data/i.test(type)) {
       try {
         // The WHATWG parser Node ships (undici's Response.formData), over the bytes Fastify read.
         form = await new Response(req.body, { headers: { 'content-type': type } }).formData();
@@ -218,7 +216,6 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
         );
       }
     } else {
-      form = new FormData();
       form.set('file', new Blob([req.body]));
     }
     return call(req, reply, 'admin.installPluginPackage', (caller) =>
@@ -322,6 +319,46 @@ export const restRoutePaths: PathsObject = {
         401: errorRef('No session'),
         403: errorRef('The style is disabled, or a cookie session without a trusted Origin'),
         404: errorRef('No such image (or not yours) or no such style'),
+      },
+    },
+  },
+  '/admin/plugin-packages': {
+    post: {
+      operationId: 'admin-installPluginPackage',
+      tags: ['admin'],
+      summary: 'Install or upgrade a plugin package on every process from an uploaded tarball',
+      description:
+        'The `.tgz` from `npm pack` / `pnpm pack`, as multipart/form-data field `file` or as the raw body. It is checked (an npm tarball with a valid name and version, at most 50 MiB, every plugin loading as serve loads it), recorded with its sha512 integrity, audited, and installed by every API and worker process within seconds. A refused package changes nothing. Administrators only.',
+      security: [{ bearer: [] }, { cookie: [] }],
+      requestBody: {
+        required: true,
+        content: {
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              properties: { file: { type: 'string', format: 'binary' } },
+              required: ['file'],
+            },
+          },
+          'application/gzip': binary,
+          'application/octet-stream': binary,
+        },
+      },
+      responses: {
+        200: {
+          description: 'What the install did',
+          content: { 'application/json': { schema: pluginInstallSchema } },
+        },
+        401: errorRef('No session'),
+        403: errorRef('Not an administrator, or a cookie session without a trusted Origin'),
+        413: errorRef('The body is over the size cap'),
+        400: errorRef('No file: send multipart/form-data with field `file`, or the tarball as the body'),
+        422: errorRef(
+          'Not an installable package (PLUGIN_PACKAGE_INVALID), or a plugin in it that does not load',
+        ),
+        500: errorRef(
+          'A plugin in it does not load (PLUGIN_ENGINE_MISMATCH, PLUGIN_INVALID, …) or pnpm failed',
+        ),
       },
     },
   },
