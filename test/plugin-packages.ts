@@ -13,14 +13,14 @@ import { photo, read, root } from './helpers.ts';
 const exec = promisify(execFile);
 
 /** The style `id`: every pixel becomes `value` (so a rendered image says which code ran). */
-export function tintSource(id: string, value: number, engine = '^1'): string {
+export function tintSource(id: string, value: number, engine = '^1', version = '1.0.0'): string {
   return `import { z } from '@atelier/core';
 
 export const tint = {
   id: '${id}',
   name: 'Tint ${value}',
   description: 'Paints every pixel grey ${value}.',
-  version: '1.0.0',
+  version: '${version}',
   engine: '${engine}',
   kind: 'style',
   params: z.object({}),
@@ -32,7 +32,7 @@ export const tint = {
 /** Writes a plugin package (package.json and index.js) into `dir`. */
 export async function writePluginPackage(
   dir: string,
-  options: { name: string; id: string; value: number; engine?: string },
+  options: { name: string; id: string; value: number; engine?: string; version?: string },
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(
@@ -40,7 +40,7 @@ export async function writePluginPackage(
     `${JSON.stringify(
       {
         name: options.name,
-        version: '1.0.0',
+        version: options.version ?? '1.0.0',
         type: 'module',
         exports: { '.': './index.js' },
         files: ['index.js'],
@@ -52,7 +52,10 @@ export async function writePluginPackage(
       2,
     )}\n`,
   );
-  await writeFile(path.join(dir, 'index.js'), tintSource(options.id, options.value, options.engine));
+  await writeFile(
+    path.join(dir, 'index.js'),
+    tintSource(options.id, options.value, options.engine, options.version),
+  );
 }
 
 /** Runs the atelier CLI; never throws on a non-zero exit. */

@@ -17,6 +17,19 @@ export const ERROR_CODES = {
     status: 500,
     hint: "pnpm could not install or remove the package in the plugins folder; the folder is as it was. pnpm's own message says why.",
   },
+  // Live install for a cluster (docs/operations.md, "Installing and upgrading plugins on a cluster").
+  PLUGIN_PACKAGE_INVALID: {
+    status: 422,
+    hint: 'The upload is not an installable plugin package (an npm tarball with package.json, a name and a version, under the size cap), or that name@version is already recorded with other bytes; nothing was installed.',
+  },
+  PLUGIN_INTEGRITY_MISMATCH: {
+    status: 422,
+    hint: "The package's bytes do not match the sha512 integrity recorded for them (by the registry, or in the database); nothing was installed.",
+  },
+  PLUGIN_IN_USE: {
+    status: 409,
+    hint: 'Queued or running jobs need this plugin package; wait for them, cancel them, or uninstall with force.',
+  },
   PLUGIN_NOT_FOUND: { status: 404, hint: 'No plugin has this id; `atelier styles` lists them.' },
   PLUGIN_DISABLED: { status: 403, hint: 'An administrator disabled this plugin.' },
   PLUGIN_VERSION_MISMATCH: {

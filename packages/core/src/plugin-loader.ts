@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -169,14 +169,17 @@ async function entryOfPackageDir(dir: string): Promise<string | undefined> {
 }
 
 /**
- * Resolves an npm package name, as installed beside `fromDir`, to the file URL of its entry.
+ * Resolves an npm package name, as installed beside `fromDir`, to the file URL of its entry: its
+ * real path (pnpm links `node_modules/<name>` to a directory per installed version). Node's module
+ * loader caches the real path of each path it resolved for the life of the process, so the linked
+ * path would go on importing the version installed first after an upgrade re-linked it.
  * Throws `PLUGIN_LOAD_FAILED` when the package is not installed.
  */
 export async function resolvePluginPackage(name: string, fromDir: string): Promise<string> {
   const require = createRequire(path.join(path.resolve(fromDir), 'noop.js'));
   for (const candidate of require.resolve.paths(name) ?? []) {
     const entry = await entryOfPackageDir(path.join(candidate, name));
-    if (entry && (await isFile(entry))) return pathToFileURL(entry).href;
+    if (entry && (await isFile(entry))) return pathToFileURL(await realpath(entry)).href;
   }
   throw new AtelierError(
     'PLUGIN_LOAD_FAILED',

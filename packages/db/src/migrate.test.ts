@@ -27,6 +27,7 @@ const ALL = [
   '0005-private-cache-and-url-epoch',
   '0006-payments',
   '0007-plugin-capabilities',
+  '0008-plugin-packages',
   '0009-plugin-results',
 ];
 
@@ -49,10 +50,14 @@ describe('migrations', () => {
       ]),
     );
     expect((await migrationStatus(db))[0]?.executedAt).toBeInstanceOf(Date);
-    expect(await tables(db)).toEqual(expect.arrayContaining(['payments', 'stripe_events']));
+    expect(await tables(db)).toEqual(
+      expect.arrayContaining(['payments', 'stripe_events', 'plugin_packages']),
+    );
     expect(await tables(db)).toContain('image_annotations');
     expect(await migrateDown(db)).toBe('0009-plugin-results');
     expect(await tables(db)).not.toContain('image_annotations');
+    expect(await migrateDown(db)).toBe('0008-plugin-packages');
+    expect(await tables(db)).not.toContain('plugin_packages');
     expect(await tables(db)).toEqual(expect.arrayContaining(['plugin_secrets', 'plugin_grants']));
     expect(await migrateDown(db)).toBe('0007-plugin-capabilities');
     expect(await tables(db)).not.toContain('plugin_secrets');
@@ -88,6 +93,7 @@ describe('migrations', () => {
       const db = other.db;
       await migrateUp(db);
       expect(await migrateDown(db)).toBe('0009-plugin-results');
+      expect(await migrateDown(db)).toBe('0008-plugin-packages');
       expect(await migrateDown(db)).toBe('0007-plugin-capabilities');
       expect(await migrateDown(db)).toBe('0006-payments');
       expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');
@@ -121,6 +127,7 @@ describe('migrations', () => {
         '0005-private-cache-and-url-epoch',
         '0006-payments',
         '0007-plugin-capabilities',
+        '0008-plugin-packages',
         '0009-plugin-results',
       ]);
       const rows = await sql<{ owner_id: string; plan_hash: string; output_key: string }>`
@@ -132,6 +139,7 @@ describe('migrations', () => {
       expect(epochs.rows.map((r) => r.session_epoch)).toEqual([0, 0, 0]);
       // And back: one entry per plan and input again.
       expect(await migrateDown(db)).toBe('0009-plugin-results');
+      expect(await migrateDown(db)).toBe('0008-plugin-packages');
       expect(await migrateDown(db)).toBe('0007-plugin-capabilities');
       expect(await migrateDown(db)).toBe('0006-payments');
       expect(await migrateDown(db)).toBe('0005-private-cache-and-url-epoch');

@@ -9,6 +9,7 @@ import * as quotas from './migrations/0004-quotas.ts';
 import * as privateCache from './migrations/0005-private-cache-and-url-epoch.ts';
 import * as payments from './migrations/0006-payments.ts';
 import * as pluginCapabilities from './migrations/0007-plugin-capabilities.ts';
+import * as pluginPackages from './migrations/0008-plugin-packages.ts';
 import * as pluginResults from './migrations/0009-plugin-results.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
@@ -20,7 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-private-cache-and-url-epoch': privateCache,
   '0006-payments': payments,
   '0007-plugin-capabilities': pluginCapabilities,
-  // 0008 is issue 14's plugin packages (another branch).
+  '0008-plugin-packages': pluginPackages,
   '0009-plugin-results': pluginResults,
 };
 

@@ -250,6 +250,32 @@ export interface PluginGrantsTable {
   granted_at: Timestamp;
 }
 
+/** Where an installed plugin package came from. */
+export type PluginPackageSource = 'upload' | 'registry' | 'folder';
+
+/**
+ * One version of a plugin package installed for the cluster, with its tarball (the source every
+ * process installs from). At most one version per package is active.
+ */
+export interface PluginPackagesTable {
+  id: Generated<string>;
+  name: string;
+  version: string;
+  /** `sha512-<base64>` of `tarball`, as npm's `dist.integrity` writes it. */
+  integrity: string;
+  tarball: ColumnType<Uint8Array, Uint8Array, never>;
+  size: number;
+  /** The plugin ids the package provides. */
+  plugins: ColumnType<string[], string[], string[]>;
+  source: PluginPackageSource;
+  /** The registry's tarball URL, or the uploaded file's name. */
+  origin: string | null;
+  installed_by: string | null;
+  installed_at: CreatedAt;
+  active: boolean;
+  deactivated_at: NullableTimestamp;
+}
+
 /** Every table Atelier owns (pg-boss keeps its own schema). */
 export interface Database {
   users: UsersTable;
@@ -266,6 +292,9 @@ export interface Database {
   image_annotations: ImageAnnotationsTable;
   plugin_secrets: PluginSecretsTable;
   plugin_grants: PluginGrantsTable;
+}
+
+  plugin_packages: PluginPackagesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -12,6 +12,11 @@ export const JOB_EVENTS_CHANNEL = 'atelier_job_events';
 export const JOB_CANCEL_CHANNEL = 'atelier_job_cancel';
 /** The channel that announces a change of a plugin's state (enabled, defaults); payload: the plugin id. */
 export const PLUGIN_STATE_CHANNEL = 'atelier_plugin_state';
+/**
+ * The channel that announces a change of the cluster's plugin packages (an install, upgrade or
+ * uninstall recorded in `plugin_packages`); payload: the package name.
+ */
+export const PLUGIN_PACKAGES_CHANNEL = 'atelier_plugin_packages';
 
 /** A change of a job's status or progress, as any process sees it. Small: NOTIFY payloads are. */
 export interface JobEvent {
@@ -38,12 +43,13 @@ export async function publishCancel(db: Kysely<Database>, jobId: string): Promis
 }
 
 /** The kinds of notification a {@link JobEventListener} can subscribe to. */
-export type JobEventKind = 'event' | 'cancel' | 'plugin';
+export type JobEventKind = 'event' | 'cancel' | 'plugin' | 'packages';
 
 const CHANNEL_OF: Readonly<Record<JobEventKind, string>> = {
   event: JOB_EVENTS_CHANNEL,
   cancel: JOB_CANCEL_CHANNEL,
   plugin: PLUGIN_STATE_CHANNEL,
+  packages: PLUGIN_PACKAGES_CHANNEL,
 };
 
 /**
@@ -58,6 +64,8 @@ export class JobEventListener extends EventEmitter<{
   event: [JobEvent];
   cancel: [string];
   plugin: [string];
+  /** A plugin package changed (its name). */
+  packages: [string];
   reconnect: [];
   /** The connection dropped (Postgres went away): it is being re-established. */
   lost: [];
@@ -98,6 +106,7 @@ export class JobEventListener extends EventEmitter<{
       if (!message.payload) return;
       if (message.channel === JOB_CANCEL_CHANNEL) this.emit('cancel', message.payload);
       else if (message.channel === PLUGIN_STATE_CHANNEL) this.emit('plugin', message.payload);
+      else if (message.channel === PLUGIN_PACKAGES_CHANNEL) this.emit('packages', message.payload);
       else if (message.channel === JOB_EVENTS_CHANNEL) {
         try {
           this.emit('event', JSON.parse(message.payload) as JobEvent);

@@ -3,6 +3,7 @@ export {
   JOB_EVENTS_CHANNEL,
   JobEventListener,
   PLUGIN_STATE_CHANNEL,
+  PLUGIN_PACKAGES_CHANNEL,
   publishCancel,
   publishJobEvent,
 } from './events.ts';

@@ -10,7 +10,7 @@ import {
   parsePlan,
   runCosts,
 } from '@atelier/core';
-import type { Engine, ErrorCode, Logger, StepAnnotation, StepCost, Storage } from '@atelier/core';
+import type { Engine, ErrorCode, Logger, Plan, StepAnnotation, StepCost, Storage } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { databaseUnavailable, prepareStatement } from '@atelier/db';
 import type { Database, Job, JobCost, JobTimings } from '@atelier/db';
@@ -306,6 +306,12 @@ export interface RenderWorkerOptions {
    * plugin needs a secret fails with `SECRETS_KEY_MISSING`.
    */
   readonly secretsKey?: SecretsKey;
+  /**
+   * Runs before a job's plan goes to the engine: e.g. installs the plugin package version the plan
+   * names when this process does not have it yet (the cluster's plugin packages sync). It may
+   * throw a coded error, which fails the attempt as the engine's would. @default nothing
+   */
+  readonly preparePlan?: (plan: Plan, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -651,6 +657,7 @@ export class RenderWorker {
         annotations: [],
       };
     }
+    await this.#o.preparePlan?.(plan, signal);
     const input = await storage.get(job.input_key);
     // The claim already published progress 0; the first write comes one interval in, so a short
     // job costs no progress statement at all.

@@ -37,6 +37,19 @@ export interface AddPluginsOptions {
   readonly link?: boolean;
   /** Packages (dependencies included) whose build scripts pnpm may run. @default none */
   readonly allowBuilds?: readonly string[];
+  /**
+   * Refuse (`PLUGIN_PACKAGE_INVALID`, the folder put back) a package that provides no plugin: the
+   * cluster's installs ask for it. @default false
+   */
+  readonly requirePlugins?: boolean;
+}
+
+/** What {@link addPluginPackages} installed. */
+export interface AddedPackages {
+  /** The plugins added or updated, as `id@version (kind)`. */
+  readonly added: string[];
+  /** The plugin ids each newly installed (or reinstalled) package provides, by package name. */
+  readonly provided: ReadonlyMap<string, readonly string[]>;
 }
 
 /** What the folder holds before a change, to put it back byte for byte if the change fails. */
@@ -87,6 +100,134 @@ async function keepTarball(folder: string, tarball: string): Promise<string> {
 }
 
 /**
+ * Packs the package directory `dir` with `pnpm pack` (its `prepack` build runs, `files` and
+ * `publishConfig` apply, as for a published package) into a temporary directory and calls `use`
+ * with the tarball's path; the tarball is deleted after.
+ */
+async function withPacked<T>(
+  dir: string,
+  io: PluginsCommandIo,
+  use: (tarball: string) => Promise<T>,
+): Promise<T> {
+  const packed = await mkdtemp(path.join(tmpdir(), 'atelier-pack-'));
+  try {
+    await runPnpm(dir, ['pack', '--pack-destination', packed], io.stderr);
+    const [tarball] = (await readdir(packed)).filter((f) => f.endsWith('.tgz'));
+    if (!tarball) throw new AtelierError('PLUGIN_INSTALL_FAILED', `pnpm pack made no tarball from ${dir}.`);
+    return await use(path.join(packed, tarball));
+  } finally {
+    await rm(packed, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `atelier plugins add` for a cluster (a DATABASE_URL, no `--local`): each spec (a tarball, a
+ * directory, packed, or `name@version` from the npm registry) is installed through
+ * {@link PluginPackageService}: validated in this folder, recorded in Postgres with its tarball and
+ * integrity, audited, and installed by every serve and worker within seconds.
+ */
+async function addForCluster(
+  config: AtelierConfig,
+  specs: readonly string[],
+  io: PluginsCommandIo,
+): Promise<void> {
+  const { openDatabaseRoot } = await import('./container.ts');
+  const { PluginPackageService } = await import('./plugin-packages.ts');
+  const root = await openDatabaseRoot(config);
+  try {
+    const service = root.container.resolve(PluginPackageService);
+    for (const spec of specs) {
+      const local = path.resolve(spec);
+      const result = (await isDirectory(local))
+        ? await withPacked(local, io, async (tarball) =>
+            service.install({
+              bytes: await readFile(tarball),
+              source: 'folder',
+              origin: local,
+              actor: null,
+              via: 'cli',
+              io,
+            }),
+          )
+        : (await isFile(local))
+          ? await service.install({
+              bytes: await readFile(local),
+              source: 'upload',
+              origin: path.basename(local),
+              actor: null,
+              via: 'cli',
+              io,
+            })
+          : await service.installFromRegistry({ spec, actor: null, via: 'cli', io });
+      io.stdout.write(
+        `Recorded ${result.name}@${result.version} for the cluster (${result.action}` +
+          (result.previousVersion ? ` from ${result.previousVersion}` : '') +
+          `, ${result.integrity}); every serve and worker installs it within seconds.\n`,
+      );
+    }
+  } finally {
+    await root.close();
+  }
+}
+
+/**
+ * `atelier plugins remove` for a cluster: packages recorded in Postgres are uninstalled on every
+ * process (`PLUGIN_IN_USE` while jobs need them, unless `force`); others only from this folder.
+ */
+async function removeForCluster(
+  config: AtelierConfig,
+  names: readonly string[],
+  force: boolean,
+  io: PluginsCommandIo,
+): Promise<void> {
+  const { openDatabaseRoot } = await import('./container.ts');
+  const { PluginPackageService } = await import('./plugin-packages.ts');
+  const root = await openDatabaseRoot(config);
+  try {
+    const service = root.container.resolve(PluginPackageService);
+    for (const name of names) {
+      if (!(await service.isRecorded(name))) {
+        await removePlugins(config, [name], io);
+        continue;
+      }
+      const result = await service.uninstall({ name, force, actor: null, via: 'cli', io });
+      io.stdout.write(
+        `Uninstalled ${result.name}@${result.version} from the cluster` +
+          (result.forced && result.jobs.queued + result.jobs.running > 0
+            ? ` (forced: ${result.jobs.queued} queued and ${result.jobs.running} running job(s) needed it; they fail with PLUGIN_NOT_FOUND)`
+            : '') +
+          '.\n',
+      );
+    }
+  } finally {
+    await root.close();
+  }
+}
+
+/** `atelier plugins list --cluster`: the packages recorded in Postgres. */
+async function listForCluster(config: AtelierConfig, all: boolean, json: boolean): Promise<void> {
+  const { openDatabaseRoot } = await import('./container.ts');
+  const { PluginPackageService } = await import('./plugin-packages.ts');
+  const root = await openDatabaseRoot(config);
+  try {
+    const list = await root.container.resolve(PluginPackageService).list({ includeInactive: all });
+    if (json) {
+      process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      return;
+    }
+    if (list.length === 0) process.stdout.write('No plugin packages are installed on the cluster.\n');
+    for (const p of list) {
+      process.stdout.write(
+        `${p.name}@${p.version}  ${p.active ? 'active' : 'inactive'}  ${p.plugins.join(', ')}  ${p.integrity}  ` +
+          `${p.source}  ${p.installedBy ?? 'cli'}  ${p.installedAt}\n`,
+      );
+    }
+  } finally {
+    await root.close();
+  }
+}
+
+/**
  * Turns a command-line spec into what `pnpm add` gets in the folder: a tarball is copied into
  * `tarballs/`; a directory is packed (`pnpm pack`: its `prepack` build runs, `files` and
  * `publishConfig` apply, as for a published package) into `tarballs/`, or linked with `link`;
@@ -96,16 +237,7 @@ async function pnpmSpec(folder: string, spec: string, link: boolean, io: Plugins
   const local = path.resolve(spec);
   if (await isDirectory(local)) {
     if (link) return `link:${local}`;
-    const packed = await mkdtemp(path.join(tmpdir(), 'atelier-pack-'));
-    try {
-      await runPnpm(local, ['pack', '--pack-destination', packed], io.stderr);
-      const [tarball] = (await readdir(packed)).filter((f) => f.endsWith('.tgz'));
-      if (!tarball)
-        throw new AtelierError('PLUGIN_INSTALL_FAILED', `pnpm pack made no tarball from ${local}.`);
-      return await keepTarball(folder, path.join(packed, tarball));
-    } finally {
-      await rm(packed, { recursive: true, force: true });
-    }
+    return withPacked(local, io, (tarball) => keepTarball(folder, tarball));
   }
   if (await isFile(local)) {
     if (!/\.(?:tgz|tar\.gz|tar)$/.test(local)) {
@@ -120,7 +252,7 @@ async function pnpmSpec(folder: string, spec: string, link: boolean, io: Plugins
 }
 
 /** The folder-relative path of the tarball a dependency spec installs from, if it is one `add` kept. */
-function keptTarball(spec: string | undefined): string | undefined {
+export function keptTarball(spec: string | undefined): string | undefined {
   return /^file:(?:\.\/)?(tarballs\/[^/]+)$/.exec(spec ?? '')?.[1];
 }
 
@@ -160,6 +292,16 @@ export async function addPlugins(
   options: AddPluginsOptions,
   io: PluginsCommandIo,
 ): Promise<string[]> {
+  return (await addPluginPackages(config, specs, options, io)).added;
+}
+
+/** {@link addPlugins}, also saying which plugins each installed package provides. */
+export async function addPluginPackages(
+  config: AtelierConfig,
+  specs: readonly string[],
+  options: AddPluginsOptions,
+  io: PluginsCommandIo,
+): Promise<AddedPackages> {
   const folder = config.pluginsFolder;
   await ensurePluginsFolder(folder);
   const release = await lockPluginsFolder(folder);
@@ -201,13 +343,26 @@ export async function addPlugins(
       }
       const had = thirdParty(loadedBefore);
       const now = thirdParty(loadedAfter);
-      // New or other versions, and everything the installed packages provide (new code, same version).
-      const fromPackages = new Set(
-        loadedAfter
-          .list({ includeDisabled: true })
-          .filter((p) => newPackages.some((name) => p.module.includes(`/node_modules/${name}/`)))
-          .map((p) => p.id),
+      const provided = new Map(
+        newPackages.map((name) => [
+          name,
+          loadedAfter
+            .list({ includeDisabled: true })
+            .filter((p) => !p.builtin && p.module.includes(`/node_modules/${name}/`))
+            .map((p) => p.id)
+            .sort(),
+        ]),
       );
+      const empty = [...provided].find(([, ids]) => ids.length === 0);
+      if (options.requirePlugins && empty) {
+        throw new AtelierError(
+          'PLUGIN_PACKAGE_INVALID',
+          `Package "${empty[0]}" provides no plugin (its main module exports none). Not installed: the plugins folder is as it was.`,
+          { details: { package: empty[0] } },
+        );
+      }
+      // New or other versions, and everything the installed packages provide (new code, same version).
+      const fromPackages = new Set([...provided.values()].flat());
       const added = [...now]
         .filter(([id, label]) => had.get(id) !== label || fromPackages.has(id))
         .map(([, label]) => label);
@@ -228,7 +383,7 @@ export async function addPlugins(
         io.stderr.write(
           `atelier: warning: plugins that were already not loading:\n${describeFailures(loadedAfter.failures())}\n`,
         );
-      return added;
+      return { added, provided };
     } catch (error) {
       if (changed) {
         io.stderr.write('atelier: putting the plugins folder back as it was\n');
@@ -320,6 +475,14 @@ export async function listPlugins(config: AtelierConfig): Promise<FolderPackage[
     });
 }
 
+/**
+ * Whether `plugins add` / `remove` work on the cluster (Postgres, every process) rather than this
+ * folder alone: with an external database (DATABASE_URL), unless `local` asks otherwise.
+ */
+function clusterMode(config: AtelierConfig, local: boolean | undefined): boolean {
+  return config.databaseUrl !== undefined && !local;
+}
+
 export function registerPluginsCommands(program: Command): void {
   const plugins = program
     .command('plugins')
@@ -334,26 +497,48 @@ export function registerPluginsCommands(program: Command): void {
     .option('--link', 'symlink a directory instead of packing and copying it (development)')
     .option(
       '--allow-build <name>',
-      'let this package run its build scripts (repeatable; others are skipped)',
+      'let this package run its build scripts (repeatable; others are skipped; implies --local)',
       collect,
       [],
     )
-    .action(async (specs: string[], opts: { link?: boolean; allowBuild: string[] }) => {
-      await addPlugins(readConfig(), specs, { link: opts.link ?? false, allowBuilds: opts.allowBuild }, io);
+    .option(
+      '--local',
+      'install into this plugins folder only, not for the cluster (the default without DATABASE_URL)',
+    )
+    .action(async (specs: string[], opts: { link?: boolean; allowBuild: string[]; local?: boolean }) => {
+      const config = readConfig();
+      if (clusterMode(config, opts.local || opts.link || opts.allowBuild.length > 0)) {
+        await addForCluster(config, specs, io);
+        return;
+      }
+      await addPlugins(config, specs, { link: opts.link ?? false, allowBuilds: opts.allowBuild }, io);
     });
   plugins
     .command('remove')
     .description('uninstall plugin packages from the plugins folder')
     .argument('<name...>', 'package names, as `atelier plugins list` shows them')
-    .action(async (names: string[]) => {
-      await removePlugins(readConfig(), names, io);
+    .option('--force', 'uninstall from the cluster even while queued or running jobs need it')
+    .option('--local', 'remove from this plugins folder only (the default without DATABASE_URL)')
+    .action(async (names: string[], opts: { force?: boolean; local?: boolean }) => {
+      const config = readConfig();
+      if (clusterMode(config, opts.local)) {
+        await removeForCluster(config, names, opts.force ?? false, io);
+        return;
+      }
+      await removePlugins(config, names, io);
     });
   plugins
     .command('list')
     .description('the packages of the plugins folder and the plugins each provides')
     .option('--json', 'print JSON: [{ name, spec, plugins, failures }]')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--cluster', 'the packages recorded for the cluster in Postgres, with integrity, who and when')
+    .option('--all', 'with --cluster: every recorded version, inactive ones too')
+    .action(async (opts: { json?: boolean; cluster?: boolean; all?: boolean }) => {
       const config = readConfig();
+      if (opts.cluster) {
+        await listForCluster(config, opts.all ?? false, opts.json ?? false);
+        return;
+      }
       const list = await listPlugins(config);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);

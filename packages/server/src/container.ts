@@ -29,6 +29,8 @@ import { HealthService } from './health.service.ts';
 import { JobUpdatesService } from './job-updates.service.ts';
 import { MigrationService } from './migration.service.ts';
 import { PaymentsService, createStripeGateway } from './payments/index.ts';
+import { PluginPackageSync, syncPluginPackages } from './plugin-package-sync.ts';
+import { PluginPackageService } from './plugin-packages.ts';
 import { PluginReloader } from './plugin-watcher.ts';
 import { createRuntime } from './runtime.ts';
 import { StatsService } from './stats.service.ts';
@@ -139,6 +141,15 @@ export function registerServices(container: DependencyContainer): void {
       logger: resolve(c, TOKENS.Logger),
     });
   });
+  once(
+    PluginPackageService,
+    (c) =>
+      new PluginPackageService({
+        db: db(c),
+        config: resolve(c, TOKENS.Config),
+        logger: resolve(c, TOKENS.Logger),
+      }),
+  );
   // The server's own services declare their tokens (tokens.ts's injectable()).
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   container.register(AdminService, AdminService, scoped);
@@ -226,9 +237,20 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     if ('sweepTempFiles' in storage) await storage.sweepTempFiles();
     container.register(TOKENS.Storage, { useValue: storage });
     signal?.throwIfAborted();
+    // The cluster's plugin packages (Postgres) into this process's plugins folder, before it loads.
+    logger.info('start-up: syncing the plugin packages');
+    const synced = await syncPluginPackages({ db: database.db, config, logger }).catch((error: unknown) => {
+      logger.warn('could not sync the plugin packages; loading the plugins folder as it is', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    });
     logger.info('start-up: loading the plugins');
     const { registry, engine } = await createRuntime(config, {
       logger,
+      // The sync loaded the folder's modules to check them, before and after it changed them: a
+      // plain import would get the ones cached before (another version under the same path).
+      ...(synced && synced.installed.length + synced.removed.length > 0 ? { revision: Date.now() } : {}),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
     started.add(() => engine.close());
@@ -237,6 +259,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
     container.register(TOKENS.PluginRegistry, { useValue: registry });
     container.register(TOKENS.Engine, { useValue: engine });
     // Administrators' plugin settings (enabled, defaults) apply here within moments of a change.
+    let packageSync: PluginPackageSync | undefined;
     const pluginState = new PluginStateSync({ db: database.db, registry, url: database.url, logger });
     await pluginState.start();
     started.add(() => pluginState.close());
@@ -251,6 +274,18 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
       });
       await reloader.start();
       started.add(() => reloader.close());
+      // Installs, upgrades and uninstalls on the cluster reach this process's folder and registry.
+      packageSync = new PluginPackageSync({
+        db: database.db,
+        url: database.url,
+        config,
+        registry,
+        reload: (reason) => reloader.reload(reason),
+        logger,
+      });
+      await packageSync.start();
+      const sync = packageSync;
+      started.add(() => sync.close());
     }
     signal?.throwIfAborted();
     logger.info('start-up: starting the queue');
@@ -288,6 +323,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
         logger,
         resultCache: !config.dev,
         ...(config.secretsKey === undefined ? {} : { secretsKey: SecretsKey.parse(config.secretsKey) }),
+        ...(packageSync ? { preparePlan: (plan) => packageSync.preparePlan(plan) } : {}),
       });
       await worker.start();
       const running = worker;

@@ -24,3 +24,22 @@ export type { Stats } from './stats.service.ts';
 export { HealthService } from './health.service.ts';
 export { JobUpdatesService } from './job-updates.service.ts';
 export { MigrationService } from './migration.service.ts';
+export {
+  PLUGIN_PACKAGE_MAX_BYTES,
+  PluginPackageService,
+  fetchFromRegistry,
+  integrityOf,
+  matchesIntegrity,
+  npmRegistryUrl,
+  readTarballManifest,
+} from './plugin-packages.ts';
+export type {
+  PluginInstallResult,
+  PluginPackageInfo,
+  PluginPackageServiceOptions,
+  PluginPackageVia,
+  PluginUninstallResult,
+  TarballManifest,
+} from './plugin-packages.ts';
+export { PluginPackageSync, syncPluginPackages } from './plugin-package-sync.ts';
+export type { PluginPackageSyncOptions, PluginSyncSummary } from './plugin-package-sync.ts';

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Actor } from '../admin.service.ts';
 import { adminCapabilityProcedures } from './admin-capabilities.router.ts';
 import type { ApiContext } from './context.ts';
+import { AtelierError } from '@atelier/core';
+import { PLUGIN_PACKAGE_MAX_BYTES } from '../plugin-packages.ts';
 import { adminProcedure, router } from './trpc.ts';
 import { jobView, paymentView } from './views.ts';
 import {
@@ -14,6 +16,9 @@ import {
   ownedJobSchema,
   pluginFailureSchema,
   pluginInfoSchema,
+  pluginInstallSchema,
+  pluginPackageSchema,
+  pluginUninstallSchema,
   pluginUsageSchema,
   queueSchema,
   USER_ROLES,
@@ -105,6 +110,101 @@ export const adminRouter = router({
         id: input.id,
         ...(input.enabled === undefined ? {} : { enabled: input.enabled }),
         ...(input.defaults === undefined ? {} : { defaults: input.defaults }),
+      }),
+    ),
+
+  /**
+   * The plugin packages installed for the cluster: every recorded version (the active one first),
+   * with integrity, who installed it and when.
+   */
+  pluginPackages: adminProcedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/admin/plugin-packages',
+        protect: true,
+        tags: ['admin'],
+        summary:
+          'Every recorded version of the plugin packages installed for the cluster (`active`: the one running)',
+      },
+    })
+    .output(z.array(pluginPackageSchema))
+    .query(({ ctx }) => ctx.api.pluginPackages.list({ includeInactive: true })),
+
+  /**
+   * Installs (or upgrades to) an uploaded plugin package tarball on every API and worker process,
+   * without restarts: multipart form data, field `file` (the `.tgz` from `npm pack`). Over REST it
+   * is `POST /api/admin/plugin-packages` (rest-api.ts).
+   */
+  installPluginPackage: adminProcedure
+    .input(z.instanceof(FormData))
+    .output(pluginInstallSchema)
+    .mutation(async ({ ctx, input }) => {
+      const file = input.get('file');
+      if (!(file instanceof Blob)) {
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          'Send the package tarball (from `npm pack`) as the form field "file" (over REST: multipart/form-data, or the raw body as application/gzip).',
+          {
+            details: { issues: [{ path: ['file'], message: 'Required: the package tarball' }] },
+          },
+        );
+      }
+      if (file.size > PLUGIN_PACKAGE_MAX_BYTES) {
+        throw new AtelierError(
+          'PLUGIN_PACKAGE_INVALID',
+          `The package is ${file.size} bytes; the limit is ${PLUGIN_PACKAGE_MAX_BYTES} bytes. Nothing was installed.`,
+          { details: { bytes: file.size, limit: PLUGIN_PACKAGE_MAX_BYTES } },
+        );
+      }
+      return ctx.api.pluginPackages.install({
+        bytes: new Uint8Array(await file.arrayBuffer()),
+        source: 'upload',
+        ...(file instanceof File && file.name !== '' && file.name !== 'blob' ? { origin: file.name } : {}),
+        actor: actor(ctx),
+        via: 'api',
+      });
+    }),
+
+  /** Installs (or upgrades to) `name@version` from the configured npm registry, its integrity checked. */
+  installPluginFromRegistry: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/plugin-packages/registry',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Install or upgrade a plugin package from the npm registry by name@version',
+      },
+    })
+    .input(z.object({ spec: z.string().min(1).max(300) }))
+    .output(pluginInstallSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.api.pluginPackages.installFromRegistry({ spec: input.spec, actor: actor(ctx), via: 'api' }),
+    ),
+
+  /**
+   * Uninstalls a plugin package from every process. Refused with PLUGIN_IN_USE while queued or
+   * running jobs need it, unless `force` (those jobs then fail PLUGIN_NOT_FOUND).
+   */
+  uninstallPluginPackage: adminProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/admin/plugin-packages/uninstall',
+        protect: true,
+        tags: ['admin'],
+        summary: 'Uninstall a plugin package from the cluster (force: even while jobs need it)',
+      },
+    })
+    .input(z.object({ name: z.string().min(1).max(214), force: flag.optional() }))
+    .output(pluginUninstallSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.api.pluginPackages.uninstall({
+        name: input.name,
+        force: input.force ?? false,
+        actor: actor(ctx),
+        via: 'api',
       }),
     ),
 

@@ -8,6 +8,7 @@ import type { AccountService, SessionService, UserRecord } from '../auth/index.t
 import type { HealthService } from '../health.service.ts';
 import type { JobUpdatesService } from '../job-updates.service.ts';
 import type { PaymentsService } from '../payments/index.ts';
+import type { PluginPackageService } from '../plugin-packages.ts';
 import type { StatsService } from '../stats.service.ts';
 import type { PreviewService } from './preview.ts';
 import { toTRPCError } from './errors.ts';
@@ -25,6 +26,8 @@ export interface ApiServices {
   readonly admin: AdminService;
   /** Plugin grants and secrets (admin only). */
   readonly capabilities: CapabilitiesService;
+  /** Plugin packages installed for the cluster (install, upgrade, uninstall, list). */
+  readonly pluginPackages: PluginPackageService;
   readonly stats: StatsService;
   /** Paid HD: file access, Stripe Checkout, webhook events, grants. */
   readonly payments: PaymentsService;

@@ -7,6 +7,7 @@ import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts'
 import { HealthService } from '../health.service.ts';
 import { JobUpdatesService } from '../job-updates.service.ts';
 import { PaymentsService } from '../payments/index.ts';
+import { PluginPackageService } from '../plugin-packages.ts';
 import type { Services } from '../services.ts';
 import { StatsService } from '../stats.service.ts';
 import { TOKENS, resolve } from '../tokens.ts';
@@ -78,6 +79,7 @@ export async function createApiServices(
     updates: container.resolve(JobUpdatesService),
     admin: container.resolve(AdminService),
     capabilities: container.resolve(CapabilitiesService),
+    pluginPackages: container.resolve(PluginPackageService),
     stats: container.resolve(StatsService),
     payments: container.resolve(PaymentsService),
     health: container.resolve(HealthService),

@@ -237,6 +237,53 @@ export const pluginUsageSchema = z.object({
   jobs: z.number().int(),
 });
 
+/** One recorded version of a plugin package installed for the cluster. */
+export const pluginPackageSchema = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    integrity: z
+      .string()
+      .meta({ description: 'sha512-<base64> of the tarball (npm `dist.integrity` form).' }),
+    size: z.number().int().meta({ description: 'Bytes of the tarball.' }),
+    plugins: z.array(z.string()).readonly().meta({ description: 'The plugin ids the package provides.' }),
+    source: z.enum(['upload', 'registry', 'folder']),
+    origin: z
+      .string()
+      .nullable()
+      .meta({ description: "The registry's tarball URL, or the uploaded file's name." }),
+    installedBy: z.string().nullable().meta({ description: "The administrator's email; null for the CLI." }),
+    installedAt: z.string(),
+    active: z.boolean().meta({ description: 'The version every process runs; one per package.' }),
+    deactivatedAt: z.string().nullable(),
+  })
+  .meta({ id: 'PluginPackage' });
+
+/** What installing a plugin package did. */
+export const pluginInstallSchema = z
+  .object({
+    action: z.enum(['install', 'upgrade', 'reinstall']),
+    name: z.string(),
+    version: z.string(),
+    integrity: z.string(),
+    plugins: z.array(z.string()).readonly(),
+    previousVersion: z.string().nullable(),
+  })
+  .meta({ id: 'PluginInstall' });
+
+/** What uninstalling a plugin package did. */
+export const pluginUninstallSchema = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    plugins: z.array(z.string()).readonly(),
+    jobs: z.object({ queued: z.number().int(), running: z.number().int() }).meta({
+      description: 'Jobs that needed it; with force they fail PLUGIN_NOT_FOUND when a worker takes them.',
+    }),
+    forced: z.boolean(),
+  })
+  .meta({ id: 'PluginUninstall' });
+
 /** A third-party plugin skipped at start-up, with the coded error that kept it out. */
 const pluginFailureShape = {
   source: z.string().meta({ description: "The module's file: URL, or the npm package name." }),

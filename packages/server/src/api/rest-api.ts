@@ -13,10 +13,11 @@ import { fastifyErrorAsAtelier } from './errors.ts';
 import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
-import { imageSchema, jobSchema } from './response-schemas.ts';
+import { imageSchema, jobSchema, pluginInstallSchema } from './response-schemas.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { createCallerFactory } from './trpc.ts';
+import { PLUGIN_PACKAGE_MAX_BYTES } from '../plugin-packages.ts';
 
 /** Where the REST routes live; procedures' `meta.openapi.path` is relative to it. */
 export const REST_PREFIX = '/api';
@@ -67,6 +68,14 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
   scope.addContentTypeParser(
     'application/octet-stream',
     { parseAs: 'buffer', bodyLimit: maxUploadBytes },
+    rawBytes,
+  );
+  // Plugin package uploads (POST /api/admin/plugin-packages): a form with the tarball, or the tarball.
+  const packageLimit = PLUGIN_PACKAGE_MAX_BYTES + 1024 * 1024;
+  scope.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: packageLimit }, rawBytes);
+  scope.addContentTypeParser(
+    ['application/gzip', 'application/x-gzip', 'application/x-tar'],
+    { parseAs: 'buffer', bodyLimit: packageLimit },
     rawBytes,
   );
 
@@ -184,6 +193,36 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
   });
 
+  scope.post(`${REST_PREFIX}/admin/plugin-packages`, async (req, reply) => {
+    const type = req.headers['content-type'] ?? '';
+    // Anything else (JSON, no body) reaches the procedure without a file: it answers the caller's
+    // missing session or role first, then PARAMS_INVALID.
+    let form = new FormData();
+    if (!Buffer.isBuffer(req.body)) {
+      // nothing to read
+    } else if (/^multipart\/form-data/i.test(type)) {
+      try {
+        // The WHATWG parser Node ships (undici's Response.formData), over the bytes Fastify read.
+        form = await new Response(req.body, { headers: { 'content-type': type } }).formData();
+      } catch (error) {
+        return sendCoded(
+          req,
+          reply,
+          400,
+          new AtelierError(
+            'REQUEST_MALFORMED',
+            `The multipart body cannot be read: ${(error as Error).message}`,
+          ),
+        );
+      }
+    } else {
+      form.set('file', new Blob([req.body]));
+    }
+    return call(req, reply, 'admin.installPluginPackage', (caller) =>
+      caller.admin.installPluginPackage(form),
+    );
+  });
+
   scope.post(`${REST_PREFIX}/jobs`, async (req, reply) =>
     call(req, reply, 'jobs.create', (caller) => caller.jobs.create(req.body as CreateJobInput)),
   );
@@ -280,6 +319,46 @@ export const restRoutePaths: PathsObject = {
         401: errorRef('No session'),
         403: errorRef('The style is disabled, or a cookie session without a trusted Origin'),
         404: errorRef('No such image (or not yours) or no such style'),
+      },
+    },
+  },
+  '/admin/plugin-packages': {
+    post: {
+      operationId: 'admin-installPluginPackage',
+      tags: ['admin'],
+      summary: 'Install or upgrade a plugin package on every process from an uploaded tarball',
+      description:
+        'The `.tgz` from `npm pack` / `pnpm pack`, as multipart/form-data field `file` or as the raw body. It is checked (an npm tarball with a valid name and version, at most 50 MiB, every plugin loading as serve loads it), recorded with its sha512 integrity, audited, and installed by every API and worker process within seconds. A refused package changes nothing. Administrators only.',
+      security: [{ bearer: [] }, { cookie: [] }],
+      requestBody: {
+        required: true,
+        content: {
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              properties: { file: { type: 'string', format: 'binary' } },
+              required: ['file'],
+            },
+          },
+          'application/gzip': binary,
+          'application/octet-stream': binary,
+        },
+      },
+      responses: {
+        200: {
+          description: 'What the install did',
+          content: { 'application/json': { schema: pluginInstallSchema } },
+        },
+        401: errorRef('No session'),
+        403: errorRef('Not an administrator, or a cookie session without a trusted Origin'),
+        413: errorRef('The body is over the size cap'),
+        400: errorRef('No file: send multipart/form-data with field `file`, or the tarball as the body'),
+        422: errorRef(
+          'Not an installable package (PLUGIN_PACKAGE_INVALID), or a plugin in it that does not load',
+        ),
+        500: errorRef(
+          'A plugin in it does not load (PLUGIN_ENGINE_MISMATCH, PLUGIN_INVALID, …) or pnpm failed',
+        ),
       },
     },
   },
