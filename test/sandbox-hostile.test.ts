@@ -5,7 +5,7 @@
 // docs/security.md lists these cases; keep the two in step.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
@@ -25,6 +25,7 @@ import type { ServeProcess } from './serve-process.ts';
 
 const defer = cleanupsAfterAll();
 const pluginDir = path.join(root, 'test/fixtures/hostile-plugins');
+const secretModule = path.join(root, 'test/.tmp/hostile-secret.mjs');
 /** A real native addon on this machine: sharp's own binding. */
 function nativeAddon(): string {
   const fromSharp = createRequire(fileURLToPath(import.meta.resolve('sharp')));
@@ -50,7 +51,10 @@ let dataDir: string;
 let database: TestDatabase;
 let serve: ServeProcess;
 let url: string;
-let user: { client: AtelierClient; token: string; imageId: string };
+type Account = { client: AtelierClient; token: string; imageId: string };
+let user: Account;
+/** A second user, for the attack that carries one user's pixels into another's job. */
+let other: Account;
 let adminHeaders: Record<string, string>;
 /** Every HTTP body the suite received, for the final scan. */
 const bodies: string[] = [];
@@ -76,10 +80,11 @@ async function getJson(pathname: string, headers: Record<string, string> = {}): 
 async function outcome(
   plugin: `${string}:${string}`,
   params: Record<string, unknown> = {},
+  account: Account = user,
 ): Promise<{ status: string; code?: string; message?: string; id?: string }> {
   let created: { id: string };
   try {
-    created = await user.client.jobs.create.mutate({ imageId: user.imageId, style: plugin, params });
+    created = await account.client.jobs.create.mutate({ imageId: account.imageId, style: plugin, params });
   } catch (error) {
     if (!isApiError(error)) throw error;
     const data = error.data as { atelierCode?: string; code?: string } | undefined;
@@ -87,7 +92,7 @@ async function outcome(
   }
   const job = await eventually(
     `job ${created.id} of ${plugin}`,
-    () => user.client.jobs.get.query({ id: created.id }),
+    () => account.client.jobs.get.query({ id: created.id }),
     (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
     45_000,
   );
@@ -122,6 +127,10 @@ beforeAll(async () => {
   await mkdir(dataDir, { recursive: true });
   // What a plugin reading the data directory would find.
   await writeFile(path.join(dataDir, 'canary.txt'), `${canary}\n`);
+  // What evil:import-file imports from outside its package: a module of the server's disk.
+  await mkdir(path.dirname(secretModule), { recursive: true });
+  await writeFile(secretModule, `export const secret = '${canary}';\n`);
+  defer(() => rm(secretModule, { force: true }));
   listener = createServer((socket: Socket) => {
     connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
     socket.on('data', (d: Buffer) => connections.push(d.toString()));
@@ -169,17 +178,23 @@ beforeAll(async () => {
   // evil:fetch gets everything it declares, loopback names included, and a secret.
   await grantFetchPlugin();
 
+  user = await account('user@example.org');
+  other = await account('other@example.org');
+}, 60_000);
+
+/** A new user of the served API, with chelsea.png uploaded. */
+async function account(email: string): Promise<Account> {
   const { token } = await createAtelierClient({ url }).auth.register.mutate({
-    email: 'user@example.org',
+    email,
     password: 'correct horse battery',
-    displayName: 'User',
+    displayName: email.split('@')[0]!,
   });
   const client = createAtelierClient({ url, token, fetch: recordingFetch });
   const image = await client.images.upload.mutate(
     uploadForm(new Blob([await read(photo('chelsea.png'))]), 'chelsea.png'),
   );
-  user = { client, token, imageId: image.id };
-}, 60_000);
+  return { client, token, imageId: image.id };
+}
 
 /** Grants evil:fetch its declared network hosts and EVIL_API_KEY, as an administrator would. */
 async function grantFetchPlugin(): Promise<void> {
@@ -203,6 +218,8 @@ interface Case {
   readonly message?: RegExp;
   /** A job that the sandbox contains without failing (its output is checked elsewhere). */
   readonly succeeds?: boolean;
+  /** Run by the second user. @default the first */
+  readonly other?: boolean;
 }
 
 const loopback = (host: string) => () => ({ url: `http://${host}:${listenerPort}/steal` });
@@ -445,6 +462,20 @@ const cases: readonly Case[] = [
     code: '',
     succeeds: true,
   },
+  {
+    name: "keeps one user's pixels on globalThis",
+    plugin: 'evil:stash',
+    code: '',
+    succeeds: true,
+  },
+  {
+    name: "hands them out in another user's job",
+    plugin: 'evil:stash',
+    params: () => ({ via: 'replay' }),
+    other: true,
+    code: 'PLUGIN_FAILED',
+    message: /nothing stashed from an earlier run/,
+  },
   // Resources.
   { name: 'blocks forever in a loop', plugin: 'evil:block', code: 'PLUGIN_TIMEOUT' },
   {
@@ -501,14 +532,16 @@ describe('hostile third-party plugins under atelier serve', () => {
     expect(bySource('evil-static-spawn.js')).toMatchObject({ code: 'SANDBOX_VIOLATION' });
     expect(bySource('evil-static-spawn.js')?.message).toMatch(/child_process/);
     expect(bySource('evil-load-spin.js')).toMatchObject({ code: 'PLUGIN_TIMEOUT' });
+    expect(bySource('evil-import-file.js')).toMatchObject({ code: 'SANDBOX_VIOLATION' });
     const styles = ((await getJson('/api/styles')) as { id: string }[]).map((s) => s.id);
     expect(styles).not.toContain('evil:static-fs');
     expect(styles).not.toContain('evil:static-spawn');
     expect(styles).not.toContain('evil:load-spin');
+    expect(styles).not.toContain('evil:import-file');
     // The others are offered: a hostile plugin looks like any other until it runs.
     expect(styles).toEqual(expect.arrayContaining(['acme:probe', 'evil:read-env', 'evil:pollute']));
     const refused = await outcome('evil:static-fs');
-    expect(refused.status).toBe('refused');
+    expect(refused).toMatchObject({ status: 'refused', code: 'PLUGIN_NOT_FOUND' });
   });
 
   it('cannot put the environment into its manifest at load', async () => {
@@ -518,7 +551,7 @@ describe('hostile third-party plugins under atelier serve', () => {
   });
 
   it.each(cases)('$name: $plugin ends with $code, and the server serves right after', async (c) => {
-    const result = await outcome(c.plugin, c.params?.() ?? {});
+    const result = await outcome(c.plugin, c.params?.() ?? {}, c.other ? other : user);
     if (c.succeeds) expect(result).toMatchObject({ status: 'succeeded' });
     else {
       expect(result, JSON.stringify(result)).toMatchObject({ status: 'failed', code: c.code });
