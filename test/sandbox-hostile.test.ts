@@ -154,6 +154,9 @@ beforeAll(async () => {
       ATELIER_STEP_TIMEOUT_MS: String(STEP_TIMEOUT_MS),
       ATELIER_MAX_MEMORY_MB: '256',
       ATELIER_JOB_RETRIES: '0',
+      // One engine thread, so one sandbox process runs every job: what one plugin leaves in it
+      // is there for the next (acme:probe looks).
+      ATELIER_THREADS: '1',
       ATELIER_RATE_LIMIT_PER_MINUTE: '100000',
       ATELIER_QUOTA_JOBS_PER_HOUR: '100000',
     }),
