@@ -10,15 +10,17 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAtelierClient, isApiError, uploadForm } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
+import { Engine, PluginRegistry } from '@atelier/core';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
+import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
-import { photo, read, root } from './helpers.ts';
+import { errorCodeOf, photo, read, root } from './helpers.ts';
 import { eventually } from './plugin-packages.ts';
 import { registerOver, serveEnv, spawnServe } from './serve-process.ts';
 import type { ServeProcess } from './serve-process.ts';
@@ -591,5 +593,38 @@ describe('hostile third-party plugins under atelier serve', () => {
     // The canary pattern too (a partial or re-encoded copy would still carry it).
     expect(everything).not.toMatch(/canary-[0-9a-f]{8}/);
     expect(everything).not.toMatch(/LEAKED/);
+  });
+});
+
+// The same plugins through an Engine in this very process, which is then the host whose
+// prototypes a pollution would reach: they must stay clean.
+describe('hostile plugins through an in-process Engine', () => {
+  it("leave this process's prototypes and the sandbox's sharp clean", async () => {
+    const registry = new PluginRegistry();
+    for (const file of ['evil-pollute.js', 'acme-probe.js']) {
+      await loadSandboxedModule(registry, pathToFileURL(path.join(pluginDir, file)).href);
+    }
+    const engine = new Engine({ registry, threads: 1, limits: { stepTimeoutMs: 10_000 } });
+    try {
+      const input = await read(photo('chelsea.png'));
+      const run = (plugin: string, params: Record<string, unknown> = {}) =>
+        engine.run(input, engine.plan({ steps: [{ plugin, params }], output: { format: 'png' } }));
+      for (const via of ['prototypes', 'host-arguments']) {
+        expect((await run('evil:pollute', { via })).width).toBe(451);
+      }
+      for (const via of ['ctx-constructor', 'sharp-constructor', 'sharp-pipeline']) {
+        expect(await errorCodeOf(run('evil:pollute', { via }))).toBe('PLUGIN_FAILED');
+      }
+      expect((await run('acme:probe')).width).toBe(451);
+      const probe = {} as Record<string, unknown>;
+      expect(probe['polluted']).toBeUndefined();
+      expect(probe['width']).toBeUndefined();
+      expect(Object.prototype).not.toHaveProperty('toJSON');
+      expect(([] as unknown as Record<string, unknown>)['polluted']).toBeUndefined();
+      expect((globalThis as Record<string, unknown>)['stolen']).toBeUndefined();
+    } finally {
+      await engine.close();
+      await closeHostSandbox();
+    }
   });
 });
