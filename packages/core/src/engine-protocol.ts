@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { PluginGrants } from './capabilities.ts';
 import type { ErrorPayload } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
 import type { Plan } from './plan.ts';
@@ -12,6 +13,8 @@ export interface WorkerTask {
   readonly modules: Readonly<Record<string, string>>;
   /** Seed of each step. */
   readonly seeds: readonly number[];
+  /** What was granted to each plugin the plan uses that declares capabilities, by plugin id. */
+  readonly grants: Readonly<Record<string, PluginGrants>>;
   /** Messages from the worker (stage, progress, log) go through this port. */
   readonly port: MessagePort;
   /** Int32Array over a SharedArrayBuffer: non-zero once the run is cancelled, seen even by synchronous loops. */

@@ -3,7 +3,9 @@ import { getHeapStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { WorkerMessage, WorkerResult, WorkerTask, StepTiming } from './engine-protocol.ts';
+import { redactSecrets } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
+import type { ErrorPayload } from './errors.ts';
 import { decodeImage, encodeImage } from './image-io.ts';
 import type { Logger } from './logger.ts';
 import type { AnyPlugin, RawImage } from './plugin.ts';
@@ -70,10 +72,28 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   port.on('message', (m: { t?: string }) => {
     if (m.t === 'abort') controller.abort(new Error('cancelled'));
   });
+  // Secret values never leave the thread in a log line or an error, whoever wrote them there.
+  const secrets = Object.values(task.grants).flatMap((g) => Object.values(g.secrets));
+  const redact = (text: string): string => (secrets.length === 0 ? text : redactSecrets(text, secrets));
+  const redactFields = (fields: Record<string, unknown>): Record<string, unknown> =>
+    secrets.length === 0 ? fields : (JSON.parse(redact(JSON.stringify(fields))) as Record<string, unknown>);
   const log =
     (level: keyof Logger): Logger[keyof Logger] =>
     (message, fields) =>
-      post({ t: 'log', level, message, ...(fields ? { fields } : {}) });
+      post({
+        t: 'log',
+        level,
+        message: redact(message),
+        ...(fields ? { fields: redactFields(fields) } : {}),
+      });
+  const failure = (error: ErrorPayload): WorkerResult => ({
+    ok: false,
+    error: {
+      ...error,
+      message: redact(error.message),
+      ...(error.details === undefined ? {} : { details: redactFields({ ...error.details }) }),
+    },
+  });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   try {
     const plugins = await Promise.all(
@@ -94,6 +114,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
         signal,
         logger,
         seed: task.seeds[index] ?? 0,
+        ...(task.grants[step.plugin] ? { grants: task.grants[step.plugin] } : {}),
         progress: (fraction, message) => {
           const now = performance.now();
           if (now - last < 40 && fraction < 1) return;
@@ -122,12 +143,12 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       timings: { decodeMs, steps, encodeMs },
     };
   } catch (error) {
-    if (isAtelierError(error)) return { ok: false, error: error.toJSON() };
+    if (isAtelierError(error)) return failure(error.toJSON());
     if (signal.aborted) return { ok: false, error: { code: 'ABORTED', message: 'The run was cancelled.' } };
-    return {
-      ok: false,
-      error: { code: 'PLUGIN_FAILED', message: error instanceof Error ? error.message : String(error) },
-    };
+    return failure({
+      code: 'PLUGIN_FAILED',
+      message: error instanceof Error ? error.message : String(error),
+    });
   } finally {
     port.close();
   }

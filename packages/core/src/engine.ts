@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { PluginGrants } from './capabilities.ts';
+import { missingGrants, notGrantedError } from './capabilities.ts';
 import type { Stage, StepTiming, WorkerMessage, WorkerResult, WorkerTask } from './engine-protocol.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
@@ -39,6 +41,13 @@ export interface RunProgress {
 export interface RunOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: RunProgress) => void;
+  /**
+   * What administrators granted, by plugin id, with secret values decrypted. A plan step whose
+   * plugin declares capabilities that are not all granted here is refused with
+   * `CAPABILITY_NOT_GRANTED` before anything runs.
+   * @default nothing granted
+   */
+  readonly grants?: Readonly<Record<string, PluginGrants>>;
 }
 
 /** The outcome of a run: the encoded image and what it took. */
@@ -244,6 +253,18 @@ export class Engine {
       }
       modules[step.plugin] = this.registry.source(step.plugin).module;
     }
+    // Only the grants of the plugins this plan runs go to the thread: a plugin never sees
+    // another plugin's secrets, even by accident.
+    const grants: Record<string, PluginGrants> = {};
+    for (const step of plan.steps) {
+      const capabilities = this.registry.get(step.plugin).capabilities;
+      if (!capabilities || (!capabilities.network?.length && !capabilities.secrets?.length)) continue;
+      const granted = options.grants?.[step.plugin];
+      const missing = missingGrants(capabilities, granted);
+      if (missing.network.length > 0 || missing.secrets.length > 0)
+        throw notGrantedError(step.plugin, missing);
+      grants[step.plugin] = granted!;
+    }
     const info = await inspectInput(input, plan.limits);
     // Refuse a plan whose declared sizes go over the output limit before any pixel is decoded.
     const swap = info.orientation >= 5 && info.orientation <= 8;
@@ -331,7 +352,7 @@ export class Engine {
     this.#active.add(run);
     this.#startWatchdog();
 
-    const task: WorkerTask = { input, info, plan, modules, seeds, port: port2, abortFlag };
+    const task: WorkerTask = { input, info, plan, modules, seeds, grants, port: port2, abortFlag };
     let result: WorkerResult;
     try {
       result = (await pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;

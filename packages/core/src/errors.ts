@@ -30,6 +30,31 @@ export const ERROR_CODES = {
     hint: 'The plugin used more memory than its limit and was stopped.',
   },
   PLUGIN_OUTPUT_INVALID: { status: 500, hint: 'The plugin returned something that is not an image.' },
+  // Capabilities (docs/security.md, "Capabilities" and "Secrets").
+  CAPABILITY_DENIED: {
+    status: 403,
+    hint: 'The plugin asked for something it was not granted (a host, a secret) or for a loopback or private address; an administrator grants hosts and secrets the plugin declares.',
+  },
+  CAPABILITY_NOT_GRANTED: {
+    status: 403,
+    hint: 'The plugin declares capabilities an administrator has not granted yet (`details` names them); `atelier plugins grant` or the admin console grants them.',
+  },
+  SECRETS_KEY_MISSING: {
+    status: 503,
+    hint: 'ATELIER_SECRETS_KEY is not set or malformed (32 bytes, base64 or 64 hex digits), or is not the key the secrets were stored with; see docs/operations.md.',
+  },
+  SECRET_NOT_FOUND: {
+    status: 404,
+    hint: 'No secret has this name; set it with `atelier secrets set NAME` (the value is read from stdin).',
+  },
+  SECRET_CORRUPT: {
+    status: 500,
+    hint: 'A stored secret failed its integrity check (changed in the database, or its row is damaged); set it again with `atelier secrets set NAME`.',
+  },
+  FETCH_FAILED: {
+    status: 503,
+    hint: "A plugin's request to a granted host failed: it timed out, its response was too large, or the network failed (`details.reason`).",
+  },
   PARAMS_INVALID: { status: 400, hint: 'A parameter is missing, of the wrong type or out of range.' },
   PLAN_INVALID: { status: 400, hint: 'The plan is not well formed.' },
   CURSOR_INVALID: {

@@ -14,6 +14,32 @@ export type { ErrorCode, ErrorPayload } from './errors.ts';
 export type { Logger } from './logger.ts';
 export { silentLogger } from './logger.ts';
 export { definePlugin, isRetryableError, retryableError } from './plugin.ts';
+export {
+  DEFAULT_FETCH_MAX_BYTES,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  MAX_FETCH_REDIRECTS,
+  MAX_FETCH_TIMEOUT_MS,
+  NETWORK_HOST_PATTERN,
+  SECRET_NAME_PATTERN,
+  capabilitiesProblem,
+  capabilityAccess,
+  forbiddenAddressReason,
+  hostFetch,
+  hostMatches,
+  missingGrants,
+  networkHostProblem,
+  notGrantedError,
+  redactSecrets,
+} from './capabilities.ts';
+export type {
+  CapabilityAccess,
+  HostFetchInit,
+  HostFetchOptions,
+  HostFormFile,
+  HostResponse,
+  PluginCapabilities,
+  PluginGrants,
+} from './capabilities.ts';
 export type {
   AnyPlugin,
   ParamsSchema,

@@ -1,5 +1,6 @@
 import type { Sharp } from 'sharp';
 import type { z } from 'zod';
+import type { HostFetchInit, HostResponse, PluginCapabilities } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -44,6 +45,28 @@ export interface PluginContext<P> {
   /** A 32-bit seed fixed by the plan and step, for deterministic noise and textures. */
   readonly seed: number;
   readonly sharp: SharpFactory;
+  /**
+   * An HTTP(S) request made by the host on the plugin's behalf: the only network a plugin has.
+   * The URL's host must be declared in `capabilities.network` and granted by an administrator,
+   * and must not resolve to a loopback or private address; otherwise it rejects with
+   * `CAPABILITY_DENIED`. A timeout (`init.timeoutMs`, default 30 s), a body over 32 MiB or a
+   * network failure rejects with `FETCH_FAILED`. Any status resolves: check `ok`.
+   *
+   * @example
+   * const res = await ctx.fetch('https://api.example.com/v1/describe', {
+   *   method: 'POST',
+   *   headers: { authorization: `Bearer ${ctx.secret('EXAMPLE_API_KEY')}` },
+   *   form: { image: { data: png, filename: 'in.png', contentType: 'image/png' } },
+   * });
+   */
+  fetch(url: string, init?: HostFetchInit): Promise<HostResponse>;
+  /**
+   * The value of a secret the plugin declared in `capabilities.secrets` and an administrator
+   * granted; `CAPABILITY_DENIED` otherwise. Never log it or put it in an error.
+   */
+  secret(name: string): string;
+  /** A number in [0, 1) from a generator seeded with {@link seed}: same plan, same sequence. */
+  random(): number;
 }
 
 /** Width and height of an image, in pixels. */
@@ -90,6 +113,15 @@ export interface PluginDefinition<Id extends string = string, S extends ParamsSc
   readonly alpha?: 'preserve' | 'process';
   /** Optional tags for catalogues and UIs, e.g. `['painterly']`. */
   readonly tags?: readonly string[];
+  /**
+   * What the plugin needs beyond pixels: hosts for `ctx.fetch`, secrets for `ctx.secret`. An
+   * administrator must grant all of them before a job may use the plugin
+   * (`CAPABILITY_NOT_GRANTED` otherwise).
+   * @default none
+   * @example
+   * capabilities: { network: ['api.openai.com'], secrets: ['OPENAI_API_KEY'] }
+   */
+  readonly capabilities?: PluginCapabilities;
   readonly apply: (context: PluginContext<z.output<S>>) => PluginOutput | Promise<PluginOutput>;
   /**
    * The size of the image `apply` will return, from the input's size and the parameters, without

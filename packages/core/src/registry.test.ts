@@ -241,3 +241,33 @@ describe('PluginRegistry.replacePlugins', () => {
     expect(live.list().map((p) => p.id)).toEqual(['core-style', 'acme:thing']);
   });
 });
+
+describe('capabilities', () => {
+  it('are validated at registration and shown by describe()', () => {
+    const registry = new PluginRegistry();
+    registry.register(
+      make({ capabilities: { network: ['api.example.com'], secrets: ['EXAMPLE_KEY'] } }),
+      src,
+    );
+    expect(registry.describe('acme:thing').capabilities).toEqual({
+      network: ['api.example.com'],
+      secrets: ['EXAMPLE_KEY'],
+    });
+    const other = new PluginRegistry();
+    other.register(make(), src);
+    expect(other.describe('acme:thing').capabilities).toEqual({ network: [], secrets: [] });
+  });
+
+  it.each([
+    [{ network: ['API.example.com'] }],
+    [{ network: ['https://api.example.com'] }],
+    [{ network: ['*.com'] }],
+    [{ secrets: ['lowercase'] }],
+    [{ secrets: ['A-KEY'] }],
+    [{ disk: ['/'] }],
+  ])('refuses %j with PLUGIN_INVALID', (capabilities) => {
+    expect(
+      codeOf(() => new PluginRegistry().register(make({ capabilities } as Partial<AnyPlugin>), src)),
+    ).toBe('PLUGIN_INVALID');
+  });
+});

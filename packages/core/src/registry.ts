@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
 import { z } from 'zod';
+import type { PluginCapabilities } from './capabilities.ts';
+import { capabilitiesProblem } from './capabilities.ts';
 import { AtelierError } from './errors.ts';
 import type { ErrorCode } from './errors.ts';
 import type { AnyPlugin, PluginKind } from './plugin.ts';
@@ -31,6 +33,8 @@ export interface PluginInfo {
   readonly paramsSchema: Record<string, unknown>;
   /** The parameters used when none are given. */
   readonly defaults: Record<string, unknown>;
+  /** What the plugin asks an administrator for (hosts, secret names); empty lists when nothing. */
+  readonly capabilities: { readonly network: readonly string[]; readonly secrets: readonly string[] };
 }
 
 /** What {@link PluginRegistry.onChange} listeners are told: which plugin changed, and the registry's revision after it. */
@@ -129,6 +133,8 @@ export function validatePlugin(
   if (p.alpha !== undefined && p.alpha !== 'preserve' && p.alpha !== 'process') {
     throw invalid(id, 'alpha must be "preserve" or "process"');
   }
+  const capabilities = capabilitiesProblem(p.capabilities);
+  if (capabilities !== undefined) throw invalid(id, capabilities);
   if (!(p.params instanceof z.ZodObject)) throw invalid(id, 'params must be a zod object schema');
   const parsed = p.params.safeParse({});
   if (!parsed.success) {
@@ -141,6 +147,10 @@ export function validatePlugin(
     throw invalid(id, `its parameters cannot be expressed as JSON Schema (${(error as Error).message})`);
   }
   return { schema, defaults: parsed.data as Record<string, unknown> };
+}
+
+function capabilityLists(c: PluginCapabilities | undefined): PluginInfo['capabilities'] {
+  return { network: [...(c?.network ?? [])], secrets: [...(c?.secrets ?? [])] };
 }
 
 /**
@@ -335,6 +345,7 @@ export class PluginRegistry {
       module: source.module,
       paramsSchema: schema,
       defaults: { ...defaults, ...overrides },
+      capabilities: capabilityLists(plugin.capabilities),
     };
   }
 

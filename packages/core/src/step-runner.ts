@@ -1,10 +1,13 @@
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import type { PluginGrants } from './capabilities.ts';
+import { capabilityAccess } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
 import type { AnyPlugin, PluginContext, PluginOutput, RawImage } from './plugin.ts';
 import { parseParams } from './params.ts';
+import { SeededRandom } from './pixels/rng.ts';
 
 /** Options for {@link runStep}. */
 export interface RunStepOptions {
@@ -15,6 +18,12 @@ export interface RunStepOptions {
   readonly seed?: number;
   /** Parameters are parsed by the plugin's schema unless `parsed` says they already were. */
   readonly parsed?: boolean;
+  /**
+   * What an administrator granted this plugin (hosts, decrypted secrets): `ctx.fetch` and
+   * `ctx.secret` allow only what the plugin declared and this grants.
+   * @default nothing granted
+   */
+  readonly grants?: PluginGrants;
 }
 
 /** Makes a sharp pipeline over raw pixels. */
@@ -175,14 +184,27 @@ export async function runStep(
     options.parsed === true ? (params as Record<string, unknown>) : parseParams(plugin, params);
   const preserve = (plugin.alpha ?? 'preserve') === 'preserve';
   const { color, alpha } = preserve ? splitAlpha(image) : { color: image, alpha: undefined };
+  const seed = (options.seed ?? 0) >>> 0;
+  const logger = options.logger ?? silentLogger;
+  const access = capabilityAccess({
+    plugin: plugin.id,
+    capabilities: plugin.capabilities,
+    grants: options.grants,
+    signal,
+    logger,
+  });
+  const rng = new SeededRandom(seed);
   const context: PluginContext<Record<string, unknown>> = {
     image: color,
     params: parsedParams,
     signal,
     progress: options.progress ?? (() => {}),
-    logger: options.logger ?? silentLogger,
-    seed: (options.seed ?? 0) >>> 0,
+    logger,
+    seed,
     sharp: (img?: RawImage) => withSignal(sharpFromRaw(img ?? color), signal),
+    fetch: access.fetch,
+    secret: access.secret,
+    random: () => rng.next(),
   };
   let raw: RawImage;
   try {

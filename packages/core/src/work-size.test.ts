@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { capabilityAccess } from './capabilities.ts';
 import type { PluginContext, RawImage } from './plugin.ts';
+import { SeededRandom } from './pixels/rng.ts';
 import { silentLogger } from './logger.ts';
 import { sharpFromRaw } from './step-runner.ts';
 import { fitLongSide, pixelsAt } from './work-size.ts';
 
 function context(image: RawImage): PluginContext<object> {
+  const rng = new SeededRandom(1);
   return {
     image,
     params: {},
@@ -13,6 +16,8 @@ function context(image: RawImage): PluginContext<object> {
     logger: silentLogger,
     seed: 1,
     sharp: (other) => sharpFromRaw(other ?? image),
+    ...capabilityAccess({ plugin: 'test', capabilities: undefined, grants: undefined }),
+    random: () => rng.next(),
   };
 }
 

@@ -38,6 +38,7 @@ import {
 import type { ImageRecord, JobRecord } from './records.ts';
 import { usageCost } from './quotas.ts';
 import type { QuotaService } from './quotas.ts';
+import { checkPlanGrants } from './plugin-grants.ts';
 
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {
@@ -291,6 +292,8 @@ export class JobService {
     const plan = this.plan(args.plan);
     // OUTPUT_TOO_LARGE before anything is written: the image row knows its (oriented) size.
     const sizes = checkOutputSize(this.#registry, plan, image);
+    // CAPABILITY_NOT_GRANTED / SECRET_NOT_FOUND before anything is written or charged.
+    await checkPlanGrants(this.#db, this.#registry, plan);
     const hash = planHash(plan);
     const quota = args.quota;
     // Charged alike whether the cache answers or not, so the cost says nothing about the cache.

@@ -15,6 +15,7 @@ import { registerPluginNewCommand } from './cli-plugin-new.ts';
 import { applyStoredPluginState } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
 import { registerPluginsCommands } from './cli-plugins.ts';
+import { registerCapabilityCommands } from './cli-capabilities.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig, withDevFlag } from './config.ts';
@@ -225,6 +226,7 @@ export function buildProgram(): Command {
   registerPaymentCommands(program);
   registerClientCommands(program);
   registerPluginsCommands(program);
+  registerCapabilityCommands(program);
   return program;
 }
 

@@ -12,11 +12,13 @@ import {
   PluginStateSync,
   QuotaService,
   RenderWorker,
+  SecretsKey,
   createJobQueue,
   loadPluginState,
 } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
 import { AdminService } from './admin.service.ts';
+import { CapabilitiesService } from './capabilities.service.ts';
 import { JobEventHub } from './api/job-event-hub.ts';
 import { PreviewService } from './api/preview.ts';
 import { AccountService, LoginThrottle, SessionService, systemClock } from './auth/index.ts';
@@ -138,6 +140,7 @@ export function registerServices(container: DependencyContainer): void {
   // The server's own services declare their tokens (tokens.ts's injectable()).
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   container.register(AdminService, AdminService, scoped);
+  container.register(CapabilitiesService, CapabilitiesService, scoped);
   container.register(StatsService, StatsService, scoped);
   container.register(HealthService, HealthService, scoped);
   container.register(JobUpdatesService, JobUpdatesService, scoped);
@@ -280,6 +283,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
         ...(config.worker.concurrency === undefined ? {} : { concurrency: config.worker.concurrency }),
         logger,
         resultCache: !config.dev,
+        ...(config.secretsKey === undefined ? {} : { secretsKey: SecretsKey.parse(config.secretsKey) }),
       });
       await worker.start();
       const running = worker;

@@ -167,6 +167,15 @@ const pluginInfoShape = {
   module: z.string(),
   paramsSchema: jsonObject,
   defaults: jsonObject,
+  capabilities: z
+    .object({
+      network: z.array(z.string()).readonly(),
+      secrets: z.array(z.string()).readonly(),
+    })
+    .meta({
+      description:
+        'What the plugin asks an administrator to grant: hosts its `ctx.fetch` may reach and names of secrets (never values).',
+    }),
 } satisfies Record<keyof PluginInfo, z.ZodType>;
 export const pluginInfoSchema = z.object(pluginInfoShape);
 
