@@ -201,17 +201,24 @@ async function account(email: string): Promise<Account> {
   return { client, token, imageId: image.id };
 }
 
-/** Grants evil:fetch its declared network hosts and EVIL_API_KEY, as an administrator would. */
+/** Stores EVIL_API_KEY and grants evil:fetch everything it declares, as an administrator would. */
 async function grantFetchPlugin(): Promise<void> {
-  const response = await recordingFetch(`${url}/api/admin/plugins/evil:fetch/grants`, {
+  const stored = await recordingFetch(`${url}/api/admin/secrets/EVIL_API_KEY`, {
+    method: 'POST',
+    headers: adminHeaders,
+    body: JSON.stringify({ value: grantedSecret }),
+  });
+  expect(stored.status, await stored.clone().text()).toBe(200);
+  const granted = await recordingFetch(`${url}/api/admin/plugins/evil:fetch/grants`, {
     method: 'POST',
     headers: adminHeaders,
     body: JSON.stringify({
       network: ['api.example.com', '127.0.0.1', 'localhost', '[::1]', '169.254.169.254'],
-      secrets: { EVIL_API_KEY: grantedSecret },
+      secrets: ['EVIL_API_KEY'],
     }),
   });
-  expect(response.status, await response.clone().text()).toBe(200);
+  expect(granted.status, await granted.clone().text()).toBe(200);
+  expect(await granted.json()).toMatchObject({ missing: { network: [], secrets: [] }, unsetSecrets: [] });
 }
 
 interface Case {
