@@ -2,7 +2,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { PluginGrants } from './capabilities.ts';
 import type { ErrorPayload } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
-import type { Plan } from './plan.ts';
+import type { Plan, PlanLimits } from './plan.ts';
+import type { AnyPlugin } from './plugin.ts';
 
 /** What the engine sends a worker thread for one run. */
 export interface WorkerTask {
@@ -11,6 +12,11 @@ export interface WorkerTask {
   readonly plan: Plan;
   /** Module URL of each plugin the plan uses, by plugin id. */
   readonly modules: Readonly<Record<string, string>>;
+  /**
+   * The plugins of the plan that run in the sandbox: the module URL of the runner that runs them
+   * (see `PluginSource.runner`) and their module URLs. Absent when every plugin runs in-process.
+   */
+  readonly sandbox?: { readonly runner: string; readonly modules: readonly string[] };
   /** Seed of each step. */
   readonly seeds: readonly number[];
   /** What was granted to each plugin the plan uses that declares capabilities, by plugin id. */
@@ -53,3 +59,12 @@ interface WorkerSuccess {
 }
 
 export type WorkerResult = WorkerSuccess | { readonly ok: false; readonly error: ErrorPayload };
+
+/**
+ * What a sandbox runner module (`PluginSource.runner`) exports for the engine's worker threads:
+ * the plugins of a sandboxed module as in-thread proxies whose `apply` runs the real code in the
+ * sandbox. The worker thread runs them with `runStep` like any plugin.
+ */
+export interface SandboxRunnerModule {
+  sandboxedPlugins(moduleUrl: string, limits: PlanLimits): Promise<readonly AnyPlugin[]>;
+}

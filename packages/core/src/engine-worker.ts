@@ -2,7 +2,13 @@
 import { getHeapStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
-import type { WorkerMessage, WorkerResult, WorkerTask, StepTiming } from './engine-protocol.ts';
+import type {
+  SandboxRunnerModule,
+  WorkerMessage,
+  WorkerResult,
+  WorkerTask,
+  StepTiming,
+} from './engine-protocol.ts';
 import { redactSecrets } from './capabilities.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { ErrorPayload } from './errors.ts';
@@ -10,6 +16,7 @@ import { decodeImage, encodeImage } from './image-io.ts';
 import type { Logger } from './logger.ts';
 import type { AnyPlugin, RawImage } from './plugin.ts';
 import { outputPixelLimit, outputTooLarge } from './plan.ts';
+import type { PlanLimits } from './plan.ts';
 import { importPluginModule } from './plugin-loader.ts';
 import { runStep } from './step-runner.ts';
 
@@ -21,6 +28,16 @@ if (Number.isInteger(concurrency) && concurrency > 0) sharp.concurrency(concurre
 
 const modules = new Map<string, Promise<Map<string, AnyPlugin>>>();
 
+/** The plugins of a sandboxed module, from its runner: never imported in this thread. */
+async function sandboxedPluginsOf(
+  url: string,
+  runner: string,
+  limits: PlanLimits,
+): Promise<Map<string, AnyPlugin>> {
+  const { sandboxedPlugins } = (await import(runner)) as SandboxRunnerModule;
+  return new Map((await sandboxedPlugins(url, limits)).map((p) => [p.id, p]));
+}
+
 function pluginsOf(url: string): Promise<Map<string, AnyPlugin>> {
   let loaded = modules.get(url);
   if (!loaded) {
@@ -31,9 +48,17 @@ function pluginsOf(url: string): Promise<Map<string, AnyPlugin>> {
   return loaded;
 }
 
-async function resolvePlugin(id: string, version: string, url: string | undefined): Promise<AnyPlugin> {
+async function resolvePlugin(
+  id: string,
+  version: string,
+  url: string | undefined,
+  task: WorkerTask,
+): Promise<AnyPlugin> {
   if (!url) throw new AtelierError('PLUGIN_NOT_FOUND', `No module is known for plugin "${id}".`);
-  const plugin = (await pluginsOf(url)).get(id);
+  const sandbox = task.sandbox?.modules.includes(url) ? task.sandbox : undefined;
+  const plugin = (
+    await (sandbox ? sandboxedPluginsOf(url, sandbox.runner, task.plan.limits) : pluginsOf(url))
+  ).get(id);
   if (!plugin) throw new AtelierError('PLUGIN_NOT_FOUND', `Module ${url} no longer exports plugin "${id}".`);
   if (plugin.version !== version) {
     throw new AtelierError(
@@ -97,7 +122,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   try {
     const plugins = await Promise.all(
-      plan.steps.map((s) => resolvePlugin(s.plugin, s.version, task.modules[s.plugin])),
+      plan.steps.map((s) => resolvePlugin(s.plugin, s.version, task.modules[s.plugin], task)),
     );
     post({ t: 'stage', stage: 'decode' });
     let t0 = performance.now();

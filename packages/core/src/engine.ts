@@ -242,6 +242,7 @@ export class Engine {
     if (options.signal?.aborted)
       throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
     const modules: Record<string, string> = {};
+    let sandbox: { runner: string; modules: string[] } | undefined;
     for (const step of plan.steps) {
       const plugin = this.registry.getEnabled(step.plugin);
       if (plugin.version !== step.version) {
@@ -251,7 +252,14 @@ export class Engine {
           { details: { plugin: step.plugin, requested: step.version, installed: plugin.version } },
         );
       }
-      modules[step.plugin] = this.registry.source(step.plugin).module;
+      const source = this.registry.source(step.plugin);
+      modules[step.plugin] = source.module;
+      if (source.sandboxed) {
+        if (!source.runner) throw new Error(`Sandboxed plugin "${step.plugin}" was registered without a runner.`);
+        if (sandbox && sandbox.runner !== source.runner)
+          throw new Error('The plugins of one plan must share one sandbox runner.');
+        sandbox = { runner: source.runner, modules: [...(sandbox?.modules ?? []), source.module] };
+      }
     }
     // Only the grants of the plugins this plan runs go to the thread: a plugin never sees
     // another plugin's secrets, even by accident.
@@ -268,7 +276,7 @@ export class Engine {
     const info = await inspectInput(input, plan.limits);
     // Refuse a plan whose declared sizes go over the output limit before any pixel is decoded.
     const swap = info.orientation >= 5 && info.orientation <= 8;
-    checkOutputSize(this.registry, plan, {
+    await checkOutputSize(this.registry, plan, {
       width: swap ? info.height : info.width,
       height: swap ? info.width : info.height,
     });
@@ -352,7 +360,17 @@ export class Engine {
     this.#active.add(run);
     this.#startWatchdog();
 
-    const task: WorkerTask = { input, info, plan, modules, seeds, grants, port: port2, abortFlag };
+    const task: WorkerTask = {
+      input,
+      info,
+      plan,
+      modules,
+      ...(sandbox ? { sandbox } : {}),
+      seeds,
+      grants,
+      port: port2,
+      abortFlag,
+    };
     let result: WorkerResult;
     try {
       result = (await pool.run(task, { signal: hard.signal, transferList: [port2] })) as WorkerResult;

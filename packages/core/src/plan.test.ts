@@ -50,6 +50,12 @@ const rejects = (fn: () => unknown): string => {
   return 'no error';
 };
 
+const rejectsAsync = (promise: Promise<unknown>): Promise<string> =>
+  promise.then(
+    () => 'no error',
+    (error: unknown) => (error as AtelierError).code,
+  );
+
 describe('plans', () => {
   it('fill in versions, defaults and output settings, and are frozen', () => {
     const plan = createPlan(registry, { steps: [{ plugin: 'tone', params: { levels: 4 } }] });
@@ -153,7 +159,7 @@ describe('output size', () => {
     expect(higher.limits.maxOutputPixels).toBe(900);
   });
 
-  it("follows each step's declared size, keeps the size for plugins that declare none, and refuses the first step over", () => {
+  it("follows each step's declared size, keeps the size for plugins that declare none, and refuses the first step over", async () => {
     const plan = (border: number) =>
       createPlan(
         registry,
@@ -166,34 +172,32 @@ describe('output size', () => {
         },
         { limits: { maxOutputPixels: 10_000 } },
       );
-    expect(checkOutputSize(registry, plan(10), { width: 30, height: 40 })).toMatchObject({
+    expect(await checkOutputSize(registry, plan(10), { width: 30, height: 40 })).toMatchObject({
       width: 40,
       height: 50,
     });
-    let error: AtelierError | undefined;
-    try {
-      checkOutputSize(registry, plan(40), { width: 30, height: 40 });
-    } catch (e) {
-      error = e as AtelierError;
-    }
+    const error = await checkOutputSize(registry, plan(40), { width: 30, height: 40 }).then(
+      () => undefined,
+      (e: unknown) => e as AtelierError,
+    );
     expect(error?.code).toBe('OUTPUT_TOO_LARGE');
     expect(error?.details).toMatchObject({ step: 0, plugin: 'pad', width: 110, height: 120, limit: 10_000 });
     // A declared size of zero or less, or a throw, is the plugin's bug, said as such.
-    expect(rejects(() => checkOutputSize(registry, plan(10), { width: Number.NaN, height: 40 }))).toBe(
+    expect(await rejectsAsync(checkOutputSize(registry, plan(10), { width: Number.NaN, height: 40 }))).toBe(
       'PLUGIN_OUTPUT_INVALID',
     );
-    expect(rejects(() => checkOutputSize(registry, plan(-20), { width: 30, height: 40 }))).toBe(
+    expect(await rejectsAsync(checkOutputSize(registry, plan(-20), { width: 30, height: 40 }))).toBe(
       'PLUGIN_OUTPUT_INVALID',
     );
   });
 
-  it('reads plans stored before the output limit existed, with the input limit in its place', () => {
+  it('reads plans stored before the output limit existed, with the input limit in its place', async () => {
     const stored = JSON.parse(JSON.stringify(createPlan(registry, { steps: [{ plugin: 'pad' }] }))) as {
       limits: Record<string, unknown>;
     };
     delete stored.limits['maxOutputPixels'];
     const plan = parsePlan(stored);
-    expect(rejects(() => checkOutputSize(registry, plan, { width: 10_000, height: 9_999 }))).toBe(
+    expect(await rejectsAsync(checkOutputSize(registry, plan, { width: 10_000, height: 9_999 }))).toBe(
       'OUTPUT_TOO_LARGE',
     );
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AtelierError, isAtelierError } from './errors.ts';
 import { describeIssues, parseParams } from './params.ts';
 import type { PluginRegistry } from './registry.ts';
+import type { ImageSize, OutputSizeArgs } from './plugin.ts';
 
 /** Encodings the engine writes. */
 export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif'] as const;
@@ -278,13 +279,13 @@ export function outputTooLarge(
  * the size of each step's output.
  *
  * @example
- * const { width, height } = checkOutputSize(registry, plan, { width: 4000, height: 3000 });
+ * const { width, height } = await checkOutputSize(registry, plan, { width: 4000, height: 3000 });
  */
-export function checkOutputSize(
+export async function checkOutputSize(
   registry: PluginRegistry,
   plan: Plan,
   input: { readonly width: number; readonly height: number },
-): { width: number; height: number; steps: { width: number; height: number }[] } {
+): Promise<{ width: number; height: number; steps: { width: number; height: number }[] }> {
   const limit = outputPixelLimit(plan.limits);
   let size = { width: input.width, height: input.height };
   const steps: { width: number; height: number }[] = [];
@@ -293,7 +294,12 @@ export function checkOutputSize(
     if (plugin.outputSize) {
       let next: { width: number; height: number };
       try {
-        next = plugin.outputSize({ width: size.width, height: size.height, params: step.params });
+        // A sandboxed plugin's outputSize asks its sandbox, so it answers with a promise.
+        next = await (plugin.outputSize as (args: OutputSizeArgs<unknown>) => ImageSize | Promise<ImageSize>)({
+          width: size.width,
+          height: size.height,
+          params: step.params,
+        });
       } catch (error) {
         if (isAtelierError(error)) throw error;
         throw new AtelierError(

@@ -15,6 +15,17 @@ export interface PluginSource {
   readonly module: string;
   /** True for the plugins that ship with Atelier. @default false */
   readonly builtin?: boolean;
+  /**
+   * True when the plugin's code runs in the sandbox (see `@atelier/sandbox`): its module is never
+   * imported in-process; the registered plugin is a proxy and the engine's threads hand its steps
+   * to {@link PluginSource.runner}. @default false
+   */
+  readonly sandboxed?: boolean;
+  /**
+   * For a sandboxed plugin, the module URL of the sandbox runner the engine's threads import to run
+   * its steps (its `sandboxedPlugins(moduleUrl, limits)` export gives the plugins that run there).
+   */
+  readonly runner?: string;
 }
 
 /** What the registry tells about a plugin: everything a catalogue, a form or OpenAPI needs. */

@@ -1,7 +1,7 @@
 import type { Sharp } from 'sharp';
 import { lumaPlane } from './pixels/color.ts';
 import type { RawImage } from './plugin.ts';
-import { pipelineSignal, untilAborted } from './step-runner.ts';
+import { pipelineSignal, untilAborted } from './pipeline-signal.ts';
 
 /** The options of {@link runPipeline}. */
 export interface RunPipelineOptions {

@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
 import type { AnyPlugin, PluginContext, PluginOutput, RawImage } from './plugin.ts';
 import { parseParams } from './params.ts';
+import { untilAborted, withSignal } from './pipeline-signal.ts';
 import { SeededRandom } from './pixels/rng.ts';
 
 /** Options for {@link runStep}. */
@@ -31,24 +32,6 @@ export function sharpFromRaw(image: RawImage): Sharp {
   return sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: image.channels },
   });
-}
-
-/**
- * Where a pipeline made by `ctx.sharp` keeps its step's signal (sharp's methods return the same
- * object). A registry-wide symbol, not a module-local map: a plugin package may bring its own copy
- * of the SDK (its `runPipeline` is then not this module's), and the signal must reach it anyway.
- */
-const PIPELINE_SIGNAL = Symbol.for('atelier.pipelineSignal');
-
-function withSignal(pipeline: Sharp, signal: AbortSignal): Sharp {
-  Object.defineProperty(pipeline, PIPELINE_SIGNAL, { value: signal, configurable: true });
-  return pipeline;
-}
-
-/** The signal of the step that made `pipeline` with `ctx.sharp` (in any copy of the SDK), if it was made so. */
-export function pipelineSignal(pipeline: Sharp): AbortSignal | undefined {
-  const signal: unknown = Reflect.get(pipeline, PIPELINE_SIGNAL);
-  return signal instanceof AbortSignal ? signal : undefined;
 }
 
 function isSharp(value: unknown): value is Sharp {
@@ -138,30 +121,6 @@ async function restoreAlpha(
     data[o + cin] = a[i]!;
   }
   return { data, width: out.width, height: out.height, channels: cout as 2 | 4 };
-}
-
-/**
- * `work`, or a rejection with the signal's reason as soon as `signal` aborts, whichever comes
- * first. Only for libvips work: libvips cannot be interrupted, but the step need not wait for it
- * (the abandoned operation finishes on libuv's threads, unused). JavaScript work must stop by
- * itself, on its signal, or lose its thread.
- */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { untilAborted } from './step-runner.ts';
+import { untilAborted } from './pipeline-signal.ts';
 import type { PluginContext, RawImage } from './plugin.ts';
 
 /**

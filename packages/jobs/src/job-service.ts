@@ -291,7 +291,7 @@ export class JobService {
     const image = await this.getImage(args.imageId, args.ownerId);
     const plan = this.plan(args.plan);
     // OUTPUT_TOO_LARGE before anything is written: the image row knows its (oriented) size.
-    const sizes = checkOutputSize(this.#registry, plan, image);
+    const sizes = await checkOutputSize(this.#registry, plan, image);
     // CAPABILITY_NOT_GRANTED / SECRET_NOT_FOUND before anything is written or charged.
     await checkPlanGrants(this.#db, this.#registry, plan);
     const hash = planHash(plan);

@@ -1,0 +1,36 @@
+// The part of the SDK that is pure JavaScript: what a plugin running in the sandbox (an isolate
+// with no Node APIs, see @atelier/sandbox) gets when it imports '@atelier/core'. Everything here
+// must load without Node built-ins, sharp or native addons; the sandbox refuses any such import.
+// It mirrors index.ts minus the engine, the loaders, image I/O and the canvas; keep the two in
+// step when the SDK grows.
+export { z } from 'zod';
+export { AtelierError, ERROR_CODES, isAtelierError } from './errors.ts';
+export type { ErrorCode, ErrorPayload } from './errors.ts';
+export type { Logger } from './logger.ts';
+export { silentLogger } from './logger.ts';
+export { definePlugin, isRetryableError, retryableError } from './plugin.ts';
+export type {
+  AnyPlugin,
+  ImageSize,
+  OutputSizeArgs,
+  ParamsSchema,
+  PluginContext,
+  PluginDefinition,
+  PluginKind,
+  PluginOutput,
+  PluginParams,
+  PluginParamsInput,
+  ProgressReporter,
+  RawImage,
+  SharpFactory,
+} from './plugin.ts';
+export { defaultParams, describeIssues, paramsJsonSchema, parseParams } from './params.ts';
+export { hexColor, parseHexColor, sharpColor } from './color-param.ts';
+export type { Rgba } from './color-param.ts';
+export { GRAVITIES, gravityParam, place, sharpPosition } from './gravity.ts';
+export type { Gravity } from './gravity.ts';
+export { runPipeline } from './run-pipeline.ts';
+export type { RunPipelineOptions } from './run-pipeline.ts';
+export { fitLongSide, pixelsAt } from './work-size.ts';
+export { ENGINE_VERSION } from './version.ts';
+export * from './pixels/index.ts';
