@@ -123,70 +123,6 @@ async function stillServing(): Promise<void> {
   expect([info.width, info.height]).toEqual([451, 300]);
 }
 
-beforeAll(async () => {
-  dir = await openTempDir('atelier-hostile-', defer);
-  dataDir = path.join(dir, 'data');
-  await mkdir(dataDir, { recursive: true });
-  // What a plugin reading the data directory would find.
-  await writeFile(path.join(dataDir, 'canary.txt'), `${canary}\n`);
-  // What evil:import-file imports from outside its package: a module of the server's disk.
-  await mkdir(path.dirname(secretModule), { recursive: true });
-  await writeFile(secretModule, `export const secret = '${canary}';\n`);
-  defer(() => rm(secretModule, { force: true }));
-  listener = createServer((socket: Socket) => {
-    connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
-    socket.on('data', (d: Buffer) => connections.push(d.toString()));
-    socket.on('error', () => {});
-    socket.end();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  listenerPort = (listener.address() as { port: number }).port;
-  defer(() => new Promise((resolve) => listener.close(resolve)));
-
-  database = await createTestDatabase(inject('pgAdminUrl'));
-  defer(() => database.drop());
-  serve = spawnServe({
-    cwd: dir,
-    env: serveEnv(database, dir, {
-      ATELIER_DATA_DIR: dataDir,
-      ATELIER_PLUGIN_DIR: pluginDir,
-      ATELIER_CANARY_SECRET: canary,
-      ATELIER_URL_SECRET: urlSecret,
-      ATELIER_SECRETS_KEY: secretsKey,
-      ATELIER_STEP_TIMEOUT_MS: String(STEP_TIMEOUT_MS),
-      ATELIER_MAX_MEMORY_MB: '256',
-      ATELIER_JOB_RETRIES: '0',
-      // One engine thread, so one sandbox process runs every job: what one plugin leaves in it
-      // is there for the next (acme:probe looks).
-      ATELIER_THREADS: '1',
-      ATELIER_RATE_LIMIT_PER_MINUTE: '100000',
-      ATELIER_QUOTA_JOBS_PER_HOUR: '100000',
-    }),
-    defer,
-  });
-  url = await serve.url;
-
-  const registered = await registerOver(url, {
-    email: 'admin@example.org',
-    password: 'a good long password',
-    displayName: 'Admin',
-  });
-  const { result } = (await registered.json()) as {
-    result: { data: { token: string; user: { id: string } } };
-  };
-  await database.db
-    .updateTable('users')
-    .set({ role: 'admin' })
-    .where('id', '=', result.data.user.id)
-    .execute();
-  adminHeaders = { authorization: `Bearer ${result.data.token}`, 'content-type': 'application/json' };
-  // evil:fetch gets everything it declares, loopback names included, and a secret.
-  await grantFetchPlugin();
-
-  user = await account('user@example.org');
-  other = await account('other@example.org');
-}, 60_000);
-
 /** A new user of the served API, with chelsea.png uploaded. */
 async function account(email: string): Promise<Account> {
   const { token } = await createAtelierClient({ url }).auth.register.mutate({
@@ -531,6 +467,70 @@ const cases: readonly Case[] = [
 ];
 
 describe('hostile third-party plugins under atelier serve', () => {
+  beforeAll(async () => {
+    dir = await openTempDir('atelier-hostile-', defer);
+    dataDir = path.join(dir, 'data');
+    await mkdir(dataDir, { recursive: true });
+    // What a plugin reading the data directory would find.
+    await writeFile(path.join(dataDir, 'canary.txt'), `${canary}\n`);
+    // What evil:import-file imports from outside its package: a module of the server's disk.
+    await mkdir(path.dirname(secretModule), { recursive: true });
+    await writeFile(secretModule, `export const secret = '${canary}';\n`);
+    defer(() => rm(secretModule, { force: true }));
+    listener = createServer((socket: Socket) => {
+      connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
+      socket.on('data', (d: Buffer) => connections.push(d.toString()));
+      socket.on('error', () => {});
+      socket.end();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    listenerPort = (listener.address() as { port: number }).port;
+    defer(() => new Promise((resolve) => listener.close(resolve)));
+
+    database = await createTestDatabase(inject('pgAdminUrl'));
+    defer(() => database.drop());
+    serve = spawnServe({
+      cwd: dir,
+      env: serveEnv(database, dir, {
+        ATELIER_DATA_DIR: dataDir,
+        ATELIER_PLUGIN_DIR: pluginDir,
+        ATELIER_CANARY_SECRET: canary,
+        ATELIER_URL_SECRET: urlSecret,
+        ATELIER_SECRETS_KEY: secretsKey,
+        ATELIER_STEP_TIMEOUT_MS: String(STEP_TIMEOUT_MS),
+        ATELIER_MAX_MEMORY_MB: '256',
+        ATELIER_JOB_RETRIES: '0',
+        // One engine thread, so one sandbox process runs every job: what one plugin leaves in it
+        // is there for the next (acme:probe looks).
+        ATELIER_THREADS: '1',
+        ATELIER_RATE_LIMIT_PER_MINUTE: '100000',
+        ATELIER_QUOTA_JOBS_PER_HOUR: '100000',
+      }),
+      defer,
+    });
+    url = await serve.url;
+
+    const registered = await registerOver(url, {
+      email: 'admin@example.org',
+      password: 'a good long password',
+      displayName: 'Admin',
+    });
+    const { result } = (await registered.json()) as {
+      result: { data: { token: string; user: { id: string } } };
+    };
+    await database.db
+      .updateTable('users')
+      .set({ role: 'admin' })
+      .where('id', '=', result.data.user.id)
+      .execute();
+    adminHeaders = { authorization: `Bearer ${result.data.token}`, 'content-type': 'application/json' };
+    // evil:fetch gets everything it declares, loopback names included, and a secret.
+    await grantFetchPlugin();
+
+    user = await account('user@example.org');
+    other = await account('other@example.org');
+  }, 60_000);
+
   it('are refused at load when they import node builtins statically or never finish loading', async () => {
     const failures = (await getJson('/api/admin/plugin-failures', adminHeaders)) as {
       plugin?: string;
@@ -616,9 +616,11 @@ describe('hostile plugins through an in-process Engine', () => {
       const input = await read(photo('chelsea.png'));
       const run = (plugin: string, params: Record<string, unknown> = {}) =>
         engine.run(input, engine.plan({ steps: [{ plugin, params }], output: { format: 'png' } }));
-      for (const via of ['prototypes', 'host-arguments']) {
-        expect((await run('evil:pollute', { via })).width).toBe(451);
-      }
+      expect((await run('evil:pollute', { via: 'prototypes' })).width).toBe(451);
+      // A resize to half the height, with `{ width: 7, channels: 1 }` on an own `__proto__` key:
+      // sharp on the host must see only the height.
+      const halved = await run('evil:pollute', { via: 'host-arguments' });
+      expect([halved.width, halved.height, halved.channels]).toEqual([226, 150, 3]);
       for (const via of ['ctx-constructor', 'sharp-constructor', 'sharp-pipeline']) {
         expect(await errorCodeOf(run('evil:pollute', { via }))).toBe('PLUGIN_FAILED');
       }
