@@ -3,11 +3,12 @@
 // run; then peak RSS of a whole run (decode, style, encode) on the 5120x2880 photo; then the job
 // system (bench/jobs-bench.ts), the HTTP API (bench/api-bench.ts) and the web app in headless Chromium
 // (bench/web-bench.ts: first-screen JavaScript, studio time to interactive), each on its own
-// embedded Postgres.
+// embedded Postgres; then the plugin sandbox (bench/sandbox-bench.ts: benign third-party plugins
+// sandboxed vs in a worker thread, at 1920 px).
 //
 //   pnpm bench                      all styles, 3 photos, 5 repeats
 //   pnpm bench --repeat 3 --styles cartoon,sketch
-//   pnpm bench --only api           one section (styles, memory, jobs, api, web)
+//   pnpm bench --only api           one section (styles, memory, jobs, api, web, sandbox)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +32,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,jobs,api,web' },
+    only: { type: 'string', default: 'styles,memory,jobs,api,web,sandbox' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -132,12 +133,25 @@ async function webBench(): Promise<void> {
   process.stdout.write(stdout);
 }
 
+async function sandboxBench(): Promise<void> {
+  console.log(
+    `\nPlugin sandbox: benign third-party plugins at 1920 px, step time in a worker thread vs sandboxed, median of ${repeat} runs (ms). ratio = sandbox / thread; goal <= 1.50`,
+  );
+  const { stdout } = await exec(
+    process.execPath,
+    [path.join(root, 'bench/sandbox-bench.ts'), String(repeat), ...photos.map((p) => path.join(images, p))],
+    { cwd: root },
+  );
+  process.stdout.write(stdout);
+}
+
 async function main(): Promise<void> {
   if (sections.has('styles')) await styleBench();
   if (sections.has('memory')) await memoryBench();
   if (sections.has('jobs')) await jobsBench();
   if (sections.has('api')) await apiBench();
   if (sections.has('web')) await webBench();
+  if (sections.has('sandbox')) await sandboxBench();
 }
 
 await main();

@@ -413,6 +413,7 @@ export class Engine {
       grants,
       ...(sandbox ? { sandbox } : {}),
       seeds,
+      grants,
       port: port2,
       abortFlag,
     };

@@ -235,6 +235,45 @@ export async function readModule(
   return { path: file, code };
 }
 
+/** The package directory of a file inside `node_modules` (`…/node_modules/@scope/name`), if it is in one. */
+function nodeModulesPackageOf(file: string): string | undefined {
+  const parts = file.split(path.sep);
+  const at = parts.lastIndexOf('node_modules');
+  if (at < 0) return undefined;
+  const count = parts[at + 1]?.startsWith('@') ? 2 : 1;
+  if (at + count >= parts.length - 1) return undefined;
+  return parts.slice(0, at + 1 + count).join(path.sep);
+}
+
+/**
+ * The directory a plugin's module graph entered at `entry` may import files from: its package's
+ * (the package in node_modules, or a package of the plugins directory whose entry this is), else
+ * the entry's own directory. Never an enclosing application: a loose file in `<app>/plugins` must
+ * not reach `<app>/.atelier`.
+ */
+async function packageRootOf(entry: string): Promise<string> {
+  const installed = nodeModulesPackageOf(entry);
+  if (installed) return installed;
+  for (let dir = path.dirname(entry); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const pkg = await readPackageJson(dir);
+    if (!pkg) continue;
+    let target: string | undefined;
+    try {
+      target =
+        pkg.exports !== undefined
+          ? resolveExports(pkg, '.', { unsafe: true, conditions: ['import'] })?.[0]
+          : (legacy(pkg, { browser: false, fields: ['module', 'main'] }) ?? './index.js');
+    } catch {
+      target = undefined;
+    }
+    const resolved = target === undefined ? undefined : await realpath(path.resolve(dir, target)).catch(() => undefined);
+    return resolved === entry ? dir : path.dirname(entry);
+  }
+  return path.dirname(entry);
+}
+
+const isInside = (file: string, dir: string): boolean => file.startsWith(dir + path.sep);
+
 /**
  * Resolves and reads one import of the isolate's module graph. The SDK's own files are cached for
  * the life of the process (they do not change under a running server); a plugin's are read afresh
@@ -247,12 +286,40 @@ export class ModuleSources {
     path.dirname(fileURLToPath(import.meta.resolve('zod'))),
   ];
 
+  /** For each file of a plugin's module graph, the directory its own imports must stay in. */
+  readonly #roots = new Map<string, string>();
+
   async load(specifier: string, referrer: string | undefined): Promise<ModuleSource> {
     const file = await resolveModule(specifier, referrer);
+    if (!this.#sdkRoots.some((root) => isInside(file, root))) await this.#confine(file, specifier, referrer);
     const cached = this.#sdkCache.get(file);
     if (cached) return cached;
     const source = await readModule(file, specifier, referrer);
     if (this.#sdkRoots.some((root) => file.startsWith(root + path.sep))) this.#sdkCache.set(file, source);
     return source;
+  }
+
+  /**
+   * A plugin's files may import files of their own package (relative or absolute paths) and
+   * installed packages (bare names), nothing else: the owner reads what the isolate asks for, so
+   * without this a plugin could import any ES module on the server's disk (a config module, a
+   * file of the data directory) and read its exports. `SANDBOX_VIOLATION` otherwise.
+   */
+  async #confine(file: string, specifier: string, referrer: string | undefined): Promise<void> {
+    const installed = nodeModulesPackageOf(file);
+    if (referrer === undefined) {
+      this.#roots.set(file, await packageRootOf(file));
+      return;
+    }
+    const root = this.#roots.get(referrer) ?? path.dirname(referrer);
+    const bare = !specifier.startsWith('.') && !path.isAbsolute(specifier) && !specifier.startsWith('file:');
+    const allowed = bare ? installed !== undefined : isInside(file, root);
+    if (!allowed) {
+      throw violation(
+        `Plugin code imports ${file} (from ${referrer}), outside its own package ${root}; a plugin imports its own files and installed packages only.`,
+        { specifier, referrer },
+      );
+    }
+    this.#roots.set(file, bare ? installed! : root);
   }
 }

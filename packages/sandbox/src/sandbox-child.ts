@@ -319,6 +319,11 @@ async function handle(request: SandboxRequest): Promise<unknown> {
         });
       } finally {
         activeRun = undefined;
+        // One isolate serves one run: whatever the plugin left in its realm (another user's
+        // pixels on globalThis, polluted prototypes) goes with it. The next run's isolate is
+        // made now, off the next run's clock.
+        drop(request.moduleUrl);
+        moduleFor(request.moduleUrl, request.memoryMb).catch(() => {});
       }
     }
     case 'abort': {

@@ -24,6 +24,8 @@ import type { FromSandbox, PluginDescription, SandboxRequest, ToSandbox, WireIma
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(HERE, import.meta.url.endsWith('.ts') ? 'sandbox-child.ts' : 'sandbox-child.js');
+/** How long loading a plugin module (evaluating it and describing its plugins) may take. */
+const LOAD_TIMEOUT_MS = 5000;
 /** How long a sandbox gets to confirm an abort before it is killed. */
 const ABORT_ANSWER_MS = 100;
 
@@ -297,7 +299,11 @@ export class SandboxProcess {
     return { id, result };
   }
 
-  /** Loads a module in an isolate (kept warm) and describes its plugins. */
+  /**
+   * Loads a module in an isolate (kept warm) and describes its plugins. A module that does not
+   * finish loading within {@link LOAD_TIMEOUT_MS} (an endless loop or a wait at its top level) is
+   * `PLUGIN_TIMEOUT`: the sandbox process is killed, so it cannot hold up the caller's start-up.
+   */
   async describe(moduleUrl: string, memoryMb: number): Promise<PluginDescription[]> {
     const { result } = await this.#request<PluginDescription[]>((id) => ({
       t: 'describe',
@@ -305,7 +311,23 @@ export class SandboxProcess {
       moduleUrl,
       memoryMb,
     }));
-    return result;
+    const child = this.#child;
+    const timer = setTimeout(() => {
+      if (child)
+        this.#kill(
+          child,
+          new AtelierError(
+            'PLUGIN_TIMEOUT',
+            `Plugin module ${moduleUrl} did not finish loading within ${LOAD_TIMEOUT_MS} ms in the sandbox; it was stopped.`,
+            { details: { module: moduleUrl } },
+          ),
+        );
+    }, LOAD_TIMEOUT_MS);
+    try {
+      return await result;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A sandboxed plugin's `outputSize`. */
