@@ -413,7 +413,6 @@ export class Engine {
       grants,
       ...(sandbox ? { sandbox } : {}),
       seeds,
-      grants,
       port: port2,
       abortFlag,
     };

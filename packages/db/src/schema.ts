@@ -292,8 +292,6 @@ export interface Database {
   image_annotations: ImageAnnotationsTable;
   plugin_secrets: PluginSecretsTable;
   plugin_grants: PluginGrantsTable;
-}
-
   plugin_packages: PluginPackagesTable;
 }
 

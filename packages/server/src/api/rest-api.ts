@@ -187,7 +187,8 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     }
     const bytes = req.body ?? Buffer.alloc(0);
     const form = new FormData();
-    form.set('file', new Blob([bytes]));
+    // A copy on a plain ArrayBuffer: Blob takes no Buffer over a possibly shared one (DOM typings).
+    form.set('file', new Blob([Uint8Array.from(bytes)]));
     // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
     form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
     return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
@@ -203,7 +204,9 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     } else if (/^multipart\/form-data/i.test(type)) {
       try {
         // The WHATWG parser Node ships (undici's Response.formData), over the bytes Fastify read.
-        form = await new Response(req.body, { headers: { 'content-type': type } }).formData();
+        form = await new Response(Uint8Array.from(req.body), {
+          headers: { 'content-type': type },
+        }).formData();
       } catch (error) {
         return sendCoded(
           req,
@@ -216,7 +219,7 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
         );
       }
     } else {
-      form.set('file', new Blob([req.body]));
+      form.set('file', new Blob([Uint8Array.from(req.body)]));
     }
     return call(req, reply, 'admin.installPluginPackage', (caller) =>
       caller.admin.installPluginPackage(form),
