@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadForm } from '@atelier/client';
+import type { AtelierError } from '@atelier/core';
+import { openServices, readConfig } from '@atelier/server';
+import type { Services } from '@atelier/server';
 import type { AtelierClient } from '@atelier/client';
 import { codeOf, failure, startApi } from './api-harness.ts';
 import type { ApiHarness } from './api-harness.ts';
@@ -16,6 +19,7 @@ import { photo, read } from './helpers.ts';
 import { eventually } from './jobs-harness.ts';
 
 const SECRET = `sk-test-${randomBytes(12).toString('hex')}`;
+const KEY = randomBytes(32).toString('base64');
 const pluginDir = fileURLToPath(new URL('./fixtures/capability-plugins/', import.meta.url));
 
 let h: ApiHarness;
@@ -46,7 +50,7 @@ beforeAll(async () => {
   providerUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}/brightness`;
   h = await startApi({
     ATELIER_PLUGIN_DIR: pluginDir,
-    ATELIER_SECRETS_KEY: randomBytes(32).toString('base64'),
+    ATELIER_SECRETS_KEY: KEY,
   });
   const root = await h.signUp('root@example.org', 'administrator password');
   await h.database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', root.userId).execute();
@@ -214,6 +218,50 @@ describe('capabilities over the API', () => {
     );
     expect(preview.width).toBeGreaterThan(0);
     expect(seenKeys).toEqual([SECRET, SECRET]);
+  });
+
+  it('another process sees grants and secrets at once (they are read from Postgres per job)', async () => {
+    const other: Services = await openServices(
+      readConfig(
+        {
+          DATABASE_URL: h.database.url,
+          ATELIER_PLUGIN_DIR: pluginDir,
+          ATELIER_STORAGE_DIR: `${h.core.config.dataDir}/storage`,
+          ATELIER_SECRETS_KEY: KEY,
+          ATELIER_THREADS: '1',
+        },
+        h.core.config.root,
+      ),
+      {},
+    );
+    try {
+      const plan = other.jobs.plan({ steps: [{ plugin: 'test:fetcher' }] });
+      expect(await other.jobs.grantsFor(plan)).toEqual({
+        'test:fetcher': { network: ['127.0.0.1', 'localhost'], secrets: { TEST_KEY: SECRET } },
+      });
+      await admin.client.admin.setPluginGrants.mutate({
+        id: 'test:fetcher',
+        network: ['127.0.0.1', 'localhost'],
+        secrets: [],
+      });
+      const refused = await other.jobs.grantsFor(plan).catch((e: AtelierError) => e);
+      expect(refused).toMatchObject({
+        code: 'CAPABILITY_NOT_GRANTED',
+        details: { missingSecrets: ['TEST_KEY'] },
+      });
+      await admin.client.admin.setPluginGrants.mutate({
+        id: 'test:fetcher',
+        network: ['127.0.0.1', 'localhost'],
+        secrets: ['TEST_KEY'],
+      });
+      await admin.client.admin.setSecret.mutate({ name: 'TEST_KEY', value: `${SECRET}-2` });
+      expect((await other.jobs.grantsFor(plan))['test:fetcher']?.secrets).toEqual({
+        TEST_KEY: `${SECRET}-2`,
+      });
+      await admin.client.admin.setSecret.mutate({ name: 'TEST_KEY', value: SECRET });
+    } finally {
+      await other.close();
+    }
   });
 
   it('a grant change counts for the next job, on this process and without restarts', async () => {

@@ -233,6 +233,16 @@ describe('hostFetch: requests and responses', () => {
     expect(res.json()).toEqual({ method: 'PUT', auth: 'Bearer abc', body: 'payload' });
   });
 
+  it('keeps the Host header and framing headers for itself', async () => {
+    routes.set('/host', (req, body, res) => res.end(`${req.headers.host} ${body.length}`));
+    const res = await hostFetch(
+      `http://127.0.0.1:${port}/host`,
+      { method: 'POST', headers: { Host: 'internal.example', 'Content-Length': '9999' }, body: 'abc' },
+      opts(),
+    );
+    expect(res.text()).toBe(`127.0.0.1:${port} 3`);
+  });
+
   it('resolves non-2xx statuses with ok false, and json() on a non-JSON body is FETCH_FAILED', async () => {
     routes.set('/teapot', (_req, _body, res) => res.writeHead(418).end('short and stout'));
     const res = await hostFetch(`http://127.0.0.1:${port}/teapot`, {}, opts());
