@@ -30,6 +30,7 @@ export default tseslint.config(
     // The AI-provider plugins reach the network and their API key only through the host's
     // ctx.fetch and ctx.secret, which enforce the administrator's grants (docs/plugins.md).
     files: ['packages/plugins/src/ai/**/*.ts'],
+    ignores: ['packages/plugins/src/ai/**/*.test.ts'],
     rules: {
       'no-restricted-globals': [
         'error',
@@ -38,6 +39,10 @@ export default tseslint.config(
         { name: 'XMLHttpRequest', message: 'Use ctx.fetch.' },
         { name: 'WebSocket', message: 'Use ctx.fetch.' },
         { name: 'require', message: 'Plugins import only @atelier/core.' },
+        {
+          name: 'Buffer',
+          message: 'Node only: the sandbox has no Buffer; use Uint8Array (toBase64/fromBase64).',
+        },
       ],
       'no-restricted-properties': [
         'error',

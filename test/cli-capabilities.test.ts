@@ -77,8 +77,9 @@ describe('atelier plugins grant/revoke and atelier secrets', () => {
   it('lists what the plugin asks for', async () => {
     const listed = await atelier(['plugins', 'grants', '--json']);
     expect(listed.code).toBe(0);
-    // Built-in plugins that call providers (openai-image, openai-describe) may be listed too.
+    // The built-in AI-provider plugins (openai-image, openai-describe) are listed too.
     const grants = JSON.parse(listed.stdout) as { id: string }[];
+    expect(grants.map((g) => g.id)).toEqual(expect.arrayContaining(['openai-image', 'openai-describe']));
     expect(grants.filter((g) => g.id.startsWith('test:'))).toEqual([
       expect.objectContaining({
         id: 'test:fetcher',

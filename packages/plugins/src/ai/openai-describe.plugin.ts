@@ -8,6 +8,7 @@ import {
   endpoint,
   priceOf,
   providerParams,
+  toBase64,
   tokens,
 } from './openai-provider.ts';
 
@@ -115,7 +116,7 @@ export function openaiDescribePlugin<const Id extends string = 'openai-describe'
                   {
                     type: 'image_url',
                     image_url: {
-                      url: `data:image/jpeg;base64,${jpeg.toString('base64')}`,
+                      url: `data:image/jpeg;base64,${toBase64(jpeg)}`,
                       detail: params.detail,
                     },
                   },

@@ -6,6 +6,7 @@ import {
   OPENAI_SECRET,
   callProvider,
   endpoint,
+  fromBase64,
   priceOf,
   providerParams,
   tokens,
@@ -104,7 +105,9 @@ export function openaiImagePlugin<const Id extends string = 'openai-image'>(
       reportUsage(ctx, params, usage);
       let edited: RawImage;
       try {
-        edited = await ctx.decode(Buffer.from(b64, 'base64'));
+        const bytes = fromBase64(b64);
+        if (!bytes) throw new AtelierError('IMAGE_CORRUPT', 'data[0].b64_json is not base64.');
+        edited = await ctx.decode(bytes);
       } catch (error) {
         if (!isAtelierError(error) || !error.code.startsWith('IMAGE_')) throw error;
         throw new AtelierError(

@@ -4,10 +4,30 @@ import {
   IMAGE_MODEL_PRICES,
   cleanMessage,
   endpoint,
+  fromBase64,
   priceOf,
   retryAfterMs,
+  toBase64,
   tokens,
 } from './openai-provider.ts';
+
+describe('base64 without Buffer', () => {
+  it('encodes and decodes as Node does, for every length remainder and all byte values', () => {
+    const all = Uint8Array.from({ length: 256 * 3 + 2 }, (_, i) => (i * 7 + (i >> 8)) & 255);
+    for (const n of [0, 1, 2, 3, 4, 5, 100, all.length]) {
+      const bytes = all.subarray(0, n);
+      const encoded = toBase64(bytes);
+      expect(encoded).toBe(Buffer.from(bytes).toString('base64'));
+      expect(fromBase64(encoded)).toEqual(new Uint8Array(bytes));
+    }
+    expect(fromBase64('aGVs\nbG8=')).toEqual(new TextEncoder().encode('hello'));
+  });
+
+  it('refuses what is not base64', () => {
+    expect(fromBase64('not base64!')).toBeUndefined();
+    expect(fromBase64('abcde')).toBeUndefined();
+  });
+});
 
 describe('cleanMessage', () => {
   it('removes the key, anything shaped like one and bearer tokens, on one short line', () => {

@@ -99,6 +99,60 @@ export function retryAfterMs(headers: Readonly<Record<string, string>>): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_VALUES = new Int16Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) BASE64_VALUES[BASE64.charCodeAt(i)] = i;
+
+/**
+ * Standard base64 of `bytes`. Plain JavaScript, not Node's Buffer: the plugin also runs where
+ * there is no Buffer (the sandbox, with ATELIER_SANDBOX_BUILTINS=1).
+ */
+export function toBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  let chunk = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i]!;
+    const b = i + 1 < bytes.length ? bytes[i + 1]! : 0;
+    const c = i + 2 < bytes.length ? bytes[i + 2]! : 0;
+    chunk +=
+      BASE64[a >> 2]! +
+      BASE64[((a & 3) << 4) | (b >> 4)]! +
+      (i + 1 < bytes.length ? BASE64[((b & 15) << 2) | (c >> 6)]! : '=') +
+      (i + 2 < bytes.length ? BASE64[c & 63]! : '=');
+    if (chunk.length >= 8192) {
+      parts.push(chunk);
+      chunk = '';
+    }
+  }
+  parts.push(chunk);
+  return parts.join('');
+}
+
+/** The bytes of standard base64 (whitespace ignored); undefined when `text` is not base64. */
+export function fromBase64(text: string): Uint8Array | undefined {
+  const clean = text.replace(/[\s]/g, '').replace(/=+$/, '');
+  if (clean.length % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const code = clean.charCodeAt(i);
+    const v = code < 128 ? BASE64_VALUES[code]! : -1;
+    if (v < 0) return undefined;
+    value = (value << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/** Whether this realm has timers (the sandbox has none): without them a retry cannot wait. */
+const hasTimers = typeof globalThis.setTimeout === 'function';
+
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -213,6 +267,14 @@ export async function callProvider(
         `The provider could not be reached for the ${call.what}: ${cleanMessage(error.message, secret)}`,
         { details: { ...details, attempts: attempt } },
       );
+    }
+    if (attempt < call.attempts && !hasTimers) {
+      // Without timers (a sandboxed run) a retry could not wait: fail now rather than hammer the provider.
+      ctx.logger.warn('no timers here to wait before a retry; giving up after one attempt', {
+        what: call.what,
+        code: last?.code,
+      });
+      break;
     }
     if (attempt < call.attempts) {
       const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1));

@@ -3,6 +3,7 @@ import {
   LatestOnly,
   clampQuality,
   initialParams,
+  isPaidStyle,
   jobInput,
   outcomeSentence,
   parseParams,
@@ -13,6 +14,12 @@ import {
 import { fractionOf, headerEntries, parseResponseHeaders } from './upload.ts';
 
 describe('Studio logic', () => {
+  it('previews by itself only styles that call no provider over the network', () => {
+    expect(isPaidStyle({ capabilities: { network: ['api.openai.com'] } })).toBe(true);
+    expect(isPaidStyle({ capabilities: { network: [] } })).toBe(false);
+    expect(isPaidStyle({})).toBe(false);
+  });
+
   it('keys parameters the same whatever their order, and differently when a value differs', () => {
     expect(stableKey({ b: 1, a: { d: 2, c: [3, { f: 1, e: 0 }] } })).toBe(
       stableKey({ a: { c: [3, { e: 0, f: 1 }], d: 2 }, b: 1 }),

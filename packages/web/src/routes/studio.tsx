@@ -12,7 +12,7 @@ import { CompareSlider } from '../components/studio/CompareSlider.tsx';
 import { RenderPanel, useResultUrl } from '../components/studio/RenderPanel.tsx';
 import { useLivePreview } from '../components/studio/useLivePreview.ts';
 import { useJobProgress } from '../components/studio/useJobProgress.ts';
-import { initialParams, parseParams } from '../components/studio/logic.ts';
+import { initialParams, isPaidStyle, parseParams } from '../components/studio/logic.ts';
 import type { StudioSearch } from '../router.tsx';
 import './studio.css';
 
@@ -68,7 +68,9 @@ function Studio() {
           style?.id === search.style ? parseParams(search.params) : undefined,
         );
 
-  const live = useLivePreview(imageId, style?.id, params);
+  // A style that calls a paid AI provider is not previewed as its parameters change: Render runs it.
+  const paid = style !== undefined && isPaidStyle(style);
+  const live = useLivePreview(imageId, paid ? undefined : style?.id, params);
 
   // The render in the address: a reload resumes its progress bar.
   const progress = useJobProgress(search.job);
@@ -138,6 +140,12 @@ function Studio() {
                     ) : null
                   }
                 />
+              )}
+              {!showResult && paid && (
+                <p className="hint studio-stage-error">
+                  {style.name} calls a paid AI provider, so it has no live preview: render it to see the
+                  result.
+                </p>
               )}
               {!showResult && live.error !== null && live.error !== undefined && (
                 // Over the picture, not below it: in view, and nothing moves.

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { AtelierOutputs } from '@atelier/client';
 import { useTRPCClient } from '../../trpc.ts';
-import { previewKey } from './logic.ts';
+import { isPaidStyle, previewKey } from './logic.ts';
 import { codeOf } from '../../lib/errors.ts';
 
 export type Style = AtelierOutputs['styles']['list'][number];
@@ -58,7 +58,8 @@ function StyleOption({
         { imageId: imageId ?? '', style: style.id, params: style.defaults },
         { signal },
       ),
-    enabled: imageId !== undefined,
+    // Not for a style that calls a paid provider: a thumbnail would cost a call per photo.
+    enabled: imageId !== undefined && !isPaidStyle(style),
     // A preview of fixed inputs never changes: keep it for the session (quotas count each one).
     staleTime: Infinity,
     gcTime: 30 * 60_000,
@@ -85,7 +86,7 @@ function StyleOption({
             <img src={preview.data.dataUrl} alt={`${style.name} on your photo`} decoding="async" />
           ) : (
             <span className="studio-thumb-placeholder" aria-hidden="true">
-              {preview.isError ? '—' : imageId ? '…' : ''}
+              {isPaidStyle(style) ? 'AI' : preview.isError ? '—' : imageId ? '…' : ''}
             </span>
           )}
         </span>

@@ -6,6 +6,16 @@ import type { AtelierInputs } from '@atelier/client';
 import { sentenceFor } from '../../lib/errors.ts';
 
 /** JSON with object keys sorted: the same parameters give the same key whatever their order. */
+/**
+ * Whether a style calls out over the network (an AI provider, docs/plugins.md): each preview of
+ * it would be a paid call, so the studio previews it only on request, never by itself.
+ */
+export function isPaidStyle(style: {
+  readonly capabilities?: { readonly network: readonly string[] };
+}): boolean {
+  return (style.capabilities?.network.length ?? 0) > 0;
+}
+
 export function stableKey(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
