@@ -3,11 +3,12 @@
 // Postgres, and a loopback npm registry (the registry protocol: a packument and a tarball).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
+import * as tar from 'tar';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
@@ -67,10 +68,26 @@ const auditActions = async (): Promise<{ action: string; details: Record<string,
 
 beforeAll(async () => {
   dir = await openTempDir('atelier-plugin-packages-', defer);
+  /**
+   * v1 is packed by pnpm, as an author ships it; the variants are written by `tar` in the layout
+   * npm and pnpm give a tarball (gzipped, everything under `package/`), which takes a fraction of
+   * a `pnpm pack` on a busy machine.
+   */
   const pack = async (key: keyof typeof tarballs, options: Parameters<typeof writePluginPackage>[1]) => {
     const src = path.join(dir, 'src', key);
     await writePluginPackage(src, options);
-    tarballs[key] = await readFile(await packPackage(src, path.join(dir, 'packed', key)));
+    if (key === 'v1') {
+      tarballs[key] = await readFile(await packPackage(src, path.join(dir, 'packed', key)));
+      return;
+    }
+    if (key === 'empty') await writeFile(path.join(src, 'index.js'), 'export const answer = 42;\n');
+    const file = path.join(dir, 'packed', `${key}.tgz`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await tar.create({ gzip: true, portable: true, cwd: src, prefix: 'package', file }, [
+      'package.json',
+      'index.js',
+    ]);
+    tarballs[key] = await readFile(file);
   };
   await pack('v1', { name: NAME, id: 'acme:tint', value: 40 });
   await pack('v2', { name: NAME, id: 'acme:tint', value: 200, version: '2.0.0' });
@@ -79,10 +96,7 @@ beforeAll(async () => {
   // Same name and version as v1, other code: a rebuild that was not given a new version.
   await pack('other1', { name: NAME, id: 'acme:tint', value: 41 });
   // A package whose module exports no plugin.
-  const empty = path.join(dir, 'src/empty');
-  await writePluginPackage(empty, { name: '@acme/atelier-empty', id: 'acme:empty', value: 1 });
-  await writeFile(path.join(empty, 'index.js'), 'export const answer = 42;\n');
-  tarballs.empty = await readFile(await packPackage(empty, path.join(dir, 'packed/empty')));
+  await pack('empty', { name: '@acme/atelier-empty', id: 'acme:empty', value: 1 });
 
   const server = createServer((req, res) => {
     const url = decodeURIComponent(req.url ?? '/').slice(1);
@@ -107,7 +121,7 @@ beforeAll(async () => {
   defer(() => database.drop());
   config = configFor('data-a');
   service = new PluginPackageService({ db: database.db, config });
-}, 60_000);
+}, 120_000);
 
 /** Publishes `bytes` as `name@version` on the loopback registry (`integrity` may lie). */
 function publish(
