@@ -23,7 +23,7 @@ import {
 import type { AtelierConfig } from '@atelier/server';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 import { packPackage } from './pack-package.ts';
-import { writePluginPackage } from './plugin-packages.ts';
+import { atelier, writePluginPackage } from './plugin-packages.ts';
 
 const defer = cleanupsAfterAll();
 let dir: string;
@@ -416,6 +416,39 @@ describe('uninstalling', () => {
       installed: [],
       removed: [NAME],
       failed: [],
+    });
+  });
+});
+
+describe('atelier plugins (with DATABASE_URL: for the cluster)', () => {
+  it('add records the tarball for the cluster; list --cluster shows every version with its integrity', async () => {
+    const env = {
+      DATABASE_URL: database.url,
+      ATELIER_DATA_DIR: path.join(dir, 'data-cli'),
+      ATELIER_PLUGIN_DIR: path.join(dir, 'no-plugin-files'),
+    };
+    const file = path.join(dir, 'packed', 'v3.tgz');
+    const added = await atelier(dir, env, 'plugins', 'add', file);
+    expect(added.stderr).not.toMatch(/^atelier: [A-Z_]+:/m);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^ {2}acme:tint@3\.0\.0 \(style\)$/m);
+    expect(added.stdout).toContain(
+      `Recorded ${NAME}@3.0.0 for the cluster (install, ${sha512(tarballs.v3)}); every serve and worker installs it within seconds.`,
+    );
+    const listed = await atelier(dir, env, 'plugins', 'list', '--cluster', '--all', '--json');
+    expect(listed.code).toBe(0);
+    expect(
+      (
+        JSON.parse(listed.stdout) as { version: string; active: boolean; source: string; origin: string }[]
+      ).map((p) => [p.version, p.active, p.source, p.origin]),
+    ).toEqual([
+      ['3.0.0', true, 'upload', 'v3.tgz'],
+      ['2.0.0', false, 'registry', `${registryUrl}${NAME}/-/atelier-tint-2.0.0.tgz`],
+      ['1.0.0', false, 'upload', 'atelier-tint-1.0.0.tgz'],
+    ]);
+    expect((await auditActions()).at(-1)).toMatchObject({
+      action: 'plugin.install',
+      details: { version: '3.0.0', via: 'cli', source: 'upload' },
     });
   });
 });
