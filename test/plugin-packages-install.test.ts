@@ -3,11 +3,12 @@
 // Postgres, and a loopback npm registry (the registry protocol: a packument and a tarball).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
+import * as tar from 'tar';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '@atelier/db';
 import type { TestDatabase } from '@atelier/db';
@@ -22,7 +23,7 @@ import {
 import type { AtelierConfig } from '@atelier/server';
 import { cleanupsAfterAll, openTempDir } from './cleanups.ts';
 import { packPackage } from './pack-package.ts';
-import { writePluginPackage } from './plugin-packages.ts';
+import { atelier, writePluginPackage } from './plugin-packages.ts';
 
 const defer = cleanupsAfterAll();
 let dir: string;
@@ -67,10 +68,26 @@ const auditActions = async (): Promise<{ action: string; details: Record<string,
 
 beforeAll(async () => {
   dir = await openTempDir('atelier-plugin-packages-', defer);
+  /**
+   * v1 is packed by pnpm, as an author ships it; the variants are written by `tar` in the layout
+   * npm and pnpm give a tarball (gzipped, everything under `package/`), which takes a fraction of
+   * a `pnpm pack` on a busy machine.
+   */
   const pack = async (key: keyof typeof tarballs, options: Parameters<typeof writePluginPackage>[1]) => {
     const src = path.join(dir, 'src', key);
     await writePluginPackage(src, options);
-    tarballs[key] = await readFile(await packPackage(src, path.join(dir, 'packed', key)));
+    if (key === 'v1') {
+      tarballs[key] = await readFile(await packPackage(src, path.join(dir, 'packed', key)));
+      return;
+    }
+    if (key === 'empty') await writeFile(path.join(src, 'index.js'), 'export const answer = 42;\n');
+    const file = path.join(dir, 'packed', `${key}.tgz`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await tar.create({ gzip: true, portable: true, cwd: src, prefix: 'package', file }, [
+      'package.json',
+      'index.js',
+    ]);
+    tarballs[key] = await readFile(file);
   };
   await pack('v1', { name: NAME, id: 'acme:tint', value: 40 });
   await pack('v2', { name: NAME, id: 'acme:tint', value: 200, version: '2.0.0' });
@@ -79,10 +96,7 @@ beforeAll(async () => {
   // Same name and version as v1, other code: a rebuild that was not given a new version.
   await pack('other1', { name: NAME, id: 'acme:tint', value: 41 });
   // A package whose module exports no plugin.
-  const empty = path.join(dir, 'src/empty');
-  await writePluginPackage(empty, { name: '@acme/atelier-empty', id: 'acme:empty', value: 1 });
-  await writeFile(path.join(empty, 'index.js'), 'export const answer = 42;\n');
-  tarballs.empty = await readFile(await packPackage(empty, path.join(dir, 'packed/empty')));
+  await pack('empty', { name: '@acme/atelier-empty', id: 'acme:empty', value: 1 });
 
   const server = createServer((req, res) => {
     const url = decodeURIComponent(req.url ?? '/').slice(1);
@@ -107,7 +121,7 @@ beforeAll(async () => {
   defer(() => database.drop());
   config = configFor('data-a');
   service = new PluginPackageService({ db: database.db, config });
-}, 60_000);
+}, 120_000);
 
 /** Publishes `bytes` as `name@version` on the loopback registry (`integrity` may lie). */
 function publish(
@@ -402,6 +416,39 @@ describe('uninstalling', () => {
       installed: [],
       removed: [NAME],
       failed: [],
+    });
+  });
+});
+
+describe('atelier plugins (with DATABASE_URL: for the cluster)', () => {
+  it('add records the tarball for the cluster; list --cluster shows every version with its integrity', async () => {
+    const env = {
+      DATABASE_URL: database.url,
+      ATELIER_DATA_DIR: path.join(dir, 'data-cli'),
+      ATELIER_PLUGIN_DIR: path.join(dir, 'no-plugin-files'),
+    };
+    const file = path.join(dir, 'packed', 'v3.tgz');
+    const added = await atelier(dir, env, 'plugins', 'add', file);
+    expect(added.stderr).not.toMatch(/^atelier: [A-Z_]+:/m);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^ {2}acme:tint@3\.0\.0 \(style\)$/m);
+    expect(added.stdout).toContain(
+      `Recorded ${NAME}@3.0.0 for the cluster (install, ${sha512(tarballs.v3)}); every serve and worker installs it within seconds.`,
+    );
+    const listed = await atelier(dir, env, 'plugins', 'list', '--cluster', '--all', '--json');
+    expect(listed.code).toBe(0);
+    expect(
+      (
+        JSON.parse(listed.stdout) as { version: string; active: boolean; source: string; origin: string }[]
+      ).map((p) => [p.version, p.active, p.source, p.origin]),
+    ).toEqual([
+      ['3.0.0', true, 'upload', 'v3.tgz'],
+      ['2.0.0', false, 'registry', `${registryUrl}${NAME}/-/atelier-tint-2.0.0.tgz`],
+      ['1.0.0', false, 'upload', 'atelier-tint-1.0.0.tgz'],
+    ]);
+    expect((await auditActions()).at(-1)).toMatchObject({
+      action: 'plugin.install',
+      details: { version: '3.0.0', via: 'cli', source: 'upload' },
     });
   });
 });
