@@ -46,7 +46,9 @@ const urlSecret = randomBytes(32).toString('hex');
 const secretsKey = randomBytes(32).toString('hex');
 /** The value of EVIL_API_KEY, the secret granted to evil:fetch only. */
 const grantedSecret = `canary-granted-${randomBytes(12).toString('hex')}`;
-const STEP_TIMEOUT_MS = 3000;
+// Generous for a loaded machine: a sandbox process that was killed (after a timeout) starts
+// cold for the next job.
+const STEP_TIMEOUT_MS = 6000;
 
 let dir: string;
 let dataDir: string;
@@ -233,6 +235,7 @@ const cases: readonly Case[] = [
     plugin: 'evil:read-file',
     params: () => ({ via: 'fetch-file' }),
     code: 'CAPABILITY_DENIED',
+    message: /only http and https/,
   },
   {
     name: 'reads a file of the data directory',
@@ -394,7 +397,8 @@ const cases: readonly Case[] = [
     plugin: 'evil:pollute',
     params: () => ({ via }),
     code: 'PLUGIN_FAILED',
-    message: /Cannot read properties of undefined \(reading 'env'\)/,
+    // The isolate's own Function: `return process` finds no process there.
+    message: /process is not defined/,
   })),
   {
     name: 'pollutes Object, Array and Uint8Array prototypes and the globals of its realm',
@@ -529,6 +533,8 @@ describe('hostile third-party plugins under atelier serve', () => {
 
     user = await account('user@example.org');
     other = await account('other@example.org');
+    // The engine thread's sandbox process starts with the first sandboxed job: not on an attack's clock.
+    expect(await outcome('acme:probe')).toMatchObject({ status: 'succeeded' });
   }, 60_000);
 
   it('are refused at load when they import node builtins statically or never finish loading', async () => {
