@@ -13,9 +13,15 @@ import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = path.join(root, 'test', '.tmp', `sandbox-bench-${process.pid}`);
 await mkdir(dir, { recursive: true });
-const template = await readFile(path.join(root, 'packages/create-atelier-plugin/template/src/index.ts'), 'utf8');
+const template = await readFile(
+  path.join(root, 'packages/create-atelier-plugin/template/src/index.ts'),
+  'utf8',
+);
 const scaffoldFile = path.join(dir, 'poster.ts');
-await writeFile(scaffoldFile, template.replaceAll('{{PLUGIN_ID}}', 'bench:poster').replaceAll('{{PLUGIN_NAME}}', 'Poster'));
+await writeFile(
+  scaffoldFile,
+  template.replaceAll('{{PLUGIN_ID}}', 'bench:poster').replaceAll('{{PLUGIN_NAME}}', 'Poster'),
+);
 const loopFile = path.join(dir, 'loop.js');
 await writeFile(
   loopFile,
@@ -32,11 +38,18 @@ export default definePlugin({
 });
 `,
 );
-const photo = await sharp(fileURLToPath(new URL('../test/fixtures/images/rocket.jpg', import.meta.url)).replace('/test/fixtures/images/', '/test/fixtures/images/'))
+const photo = await sharp(
+  fileURLToPath(new URL('../test/fixtures/images/rocket.jpg', import.meta.url)).replace(
+    '/test/fixtures/images/',
+    '/test/fixtures/images/',
+  ),
+)
   .resize(1920)
   .jpeg({ quality: 90 })
   .toBuffer()
-  .catch(() => sharp('/work/shared/fixtures/images/rocket.jpg').resize(1920).jpeg({ quality: 90 }).toBuffer());
+  .catch(() =>
+    sharp('/work/shared/fixtures/images/rocket.jpg').resize(1920).jpeg({ quality: 90 }).toBuffer(),
+  );
 const meta = await sharp(photo).metadata();
 
 const inProcess = new PluginRegistry();
@@ -45,11 +58,17 @@ for (const file of [scaffoldFile, loopFile]) {
   await loadPluginModule(inProcess, pathToFileURL(file).href);
   await loadSandboxedModule(sandboxed, pathToFileURL(file).href);
 }
-const engines = { thread: new Engine({ registry: inProcess, threads: 1 }), sandbox: new Engine({ registry: sandboxed, threads: 1 }) };
+const engines = {
+  thread: new Engine({ registry: inProcess, threads: 1 }),
+  sandbox: new Engine({ registry: sandboxed, threads: 1 }),
+};
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`input ${meta.width}x${meta.height}`);
 for (const plugin of ['bench:poster', 'bench:loop']) {
-  const times: Record<string, { step: number[]; total: number[] }> = { thread: { step: [], total: [] }, sandbox: { step: [], total: [] } };
+  const times: Record<string, { step: number[]; total: number[] }> = {
+    thread: { step: [], total: [] },
+    sandbox: { step: [], total: [] },
+  };
   for (let i = 0; i < 6; i++) {
     for (const [name, engine] of Object.entries(engines)) {
       const plan = engine.plan({ steps: [{ plugin }], output: { format: 'png' } });

@@ -255,7 +255,8 @@ export class Engine {
       const source = this.registry.source(step.plugin);
       modules[step.plugin] = source.module;
       if (source.sandboxed) {
-        if (!source.runner) throw new Error(`Sandboxed plugin "${step.plugin}" was registered without a runner.`);
+        if (!source.runner)
+          throw new Error(`Sandboxed plugin "${step.plugin}" was registered without a runner.`);
         if (sandbox && sandbox.runner !== source.runner)
           throw new Error('The plugins of one plan must share one sandbox runner.');
         sandbox = { runner: source.runner, modules: [...(sandbox?.modules ?? []), source.module] };
@@ -365,9 +366,9 @@ export class Engine {
       info,
       plan,
       modules,
+      grants,
       ...(sandbox ? { sandbox } : {}),
       seeds,
-      grants,
       port: port2,
       abortFlag,
     };

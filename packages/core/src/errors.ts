@@ -30,6 +30,17 @@ export const ERROR_CODES = {
     hint: 'The plugin used more memory than its limit and was stopped.',
   },
   PLUGIN_OUTPUT_INVALID: { status: 500, hint: 'The plugin returned something that is not an image.' },
+  // Third-party plugins run in a sandbox (an isolated-vm isolate in a separate, restricted process):
+  // a plugin that reaches for what the sandbox does not provide (a Node built-in, a native addon,
+  // a file given to sharp, a CommonJS-only trick) is refused with this code.
+  SANDBOX_VIOLATION: {
+    status: 500,
+    hint: 'The plugin used something the sandbox does not provide (Node built-ins, native addons, files); only pixels, the SDK and the context are available.',
+  },
+  SANDBOX_CRASHED: {
+    status: 500,
+    hint: "The plugin's sandbox process died; it is restarted for the next run. Retry, and report the plugin if it keeps happening.",
+  },
   // Capabilities (docs/security.md, "Capabilities" and "Secrets").
   CAPABILITY_DENIED: {
     status: 403,
@@ -54,17 +65,6 @@ export const ERROR_CODES = {
   FETCH_FAILED: {
     status: 503,
     hint: "A plugin's request to a granted host failed: it timed out, its response was too large, or the network failed (`details.reason`).",
-  },
-  // Third-party plugins run in a sandbox (an isolated-vm isolate in a separate, restricted process):
-  // a plugin that reaches for what the sandbox does not provide (a Node built-in, a native addon,
-  // a file given to sharp, a CommonJS-only trick) is refused with this code.
-  SANDBOX_VIOLATION: {
-    status: 500,
-    hint: 'The plugin used something the sandbox does not provide (Node built-ins, native addons, files); only pixels, the SDK and the context are available.',
-  },
-  SANDBOX_CRASHED: {
-    status: 500,
-    hint: "The plugin's sandbox process died; it is restarted for the next run. Retry, and report the plugin if it keeps happening.",
   },
   PARAMS_INVALID: { status: 400, hint: 'A parameter is missing, of the wrong type or out of range.' },
   PLAN_INVALID: { status: 400, hint: 'The plan is not well formed.' },

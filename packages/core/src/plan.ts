@@ -295,11 +295,13 @@ export async function checkOutputSize(
       let next: { width: number; height: number };
       try {
         // A sandboxed plugin's outputSize asks its sandbox, so it answers with a promise.
-        next = await (plugin.outputSize as (args: OutputSizeArgs<unknown>) => ImageSize | Promise<ImageSize>)({
-          width: size.width,
-          height: size.height,
-          params: step.params,
-        });
+        next = await (plugin.outputSize as (args: OutputSizeArgs<unknown>) => ImageSize | Promise<ImageSize>)(
+          {
+            width: size.width,
+            height: size.height,
+            params: step.params,
+          },
+        );
       } catch (error) {
         if (isAtelierError(error)) throw error;
         throw new AtelierError(

@@ -196,7 +196,17 @@ const NOT_PLUGIN_FILE = /\.(?:d|test|spec)\.(?:m?js|ts)$/;
 export async function loadPluginDirectory(
   registry: PluginRegistry,
   dir: string,
-  options: Pick<PluginLoadOptions, 'onFailure' | 'revision'> = {},
+  options: Pick<PluginLoadOptions, 'onFailure' | 'revision'> & {
+    /**
+     * Loads each entry found: `@atelier/sandbox`'s `loadSandboxedModule` to run the directory's
+     * plugins in the sandbox. @default loadPluginModule (in-process)
+     */
+    readonly load?: (
+      registry: PluginRegistry,
+      moduleUrl: string,
+      options: PluginLoadOptions,
+    ) => Promise<string[]>;
+  } = {},
 ): Promise<string[]> {
   let names: string[];
   try {
@@ -218,7 +228,10 @@ export async function loadPluginDirectory(
     let entry: string | undefined;
     if (info.isFile() && PLUGIN_FILE.test(name) && !NOT_PLUGIN_FILE.test(name)) entry = full;
     else if (info.isDirectory()) entry = await entryOfPackageDir(full);
-    if (entry) ids.push(...(await loadPluginModule(registry, pathToFileURL(entry).href, options)));
+    if (entry) {
+      const { load = loadPluginModule, ...loadOptions } = options;
+      ids.push(...(await load(registry, pathToFileURL(entry).href, loadOptions)));
+    }
   }
   return ids;
 }

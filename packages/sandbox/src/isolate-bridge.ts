@@ -4,7 +4,7 @@
 // any plugin code runs, so a plugin can reach the host only through the context built here. It
 // turns the plugin's exports into descriptions, and runs apply/outputSize with a context whose
 // host-mediated parts (sharp, fetch, decode, ...) are calls to the sandbox process.
-import { AtelierError, isAtelierError, z } from '@atelier/core';
+import { AtelierError, SeededRandom, isAtelierError, z } from '@atelier/core';
 import type { AnyPlugin, RawImage } from '@atelier/core';
 
 /** A function of the sandbox process, as isolated-vm hands it in (a Reference). */
@@ -170,7 +170,9 @@ class SandboxPipeline {
     for (const name of ['toFile', 'metadata', 'stats', 'pipe', 'boolean', 'joinChannel', 'withMetadata']) {
       Object.defineProperty(SandboxPipeline.prototype, name, {
         value() {
-          throw violation(`sharp's ${name}() is not available in the sandbox; see docs/plugins.md, "Running in the sandbox".`);
+          throw violation(
+            `sharp's ${name}() is not available in the sandbox; see docs/plugins.md, "Running in the sandbox".`,
+          );
         },
       });
     }
@@ -189,16 +191,35 @@ function looksLikePlugin(value: unknown): value is AnyPlugin {
   );
 }
 
-type Result = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
+type Result =
+  { ok: true; value: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
 
 function failure(error: unknown, where: string): Result {
   if (isAtelierError(error)) {
     return {
       ok: false,
-      error: { code: error.code, message: error.message, ...(error.details ? { details: JSON.parse(JSON.stringify(error.details)) as unknown } : {}) },
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { details: JSON.parse(JSON.stringify(error.details)) as unknown } : {}),
+      },
     };
   }
   const message = error instanceof Error ? error.message : String(error);
+  // What isolated-vm answers a dynamic import() with: the isolate has no module loader at run time.
+  if (
+    error instanceof Error &&
+    message === 'Not supported' &&
+    /\bimport\b/.test(error.stack ?? '') === false
+  ) {
+    return {
+      ok: false,
+      error: {
+        code: 'SANDBOX_VIOLATION',
+        message: `${where}: it used a dynamic import(), which the sandbox does not provide; import modules statically.`,
+      },
+    };
+  }
   return { ok: false, error: { code: 'PLUGIN_FAILED', message: `${where}: ${message}` } };
 }
 
@@ -234,7 +255,9 @@ export function load(namespace: Record<string, unknown>): Result {
         kind: plugin.kind,
         ...(plugin.alpha === undefined ? {} : { alpha: plugin.alpha }),
         ...(plugin.tags === undefined ? {} : { tags: [...plugin.tags] }),
-        ...(capabilities === undefined ? {} : { capabilities: JSON.parse(JSON.stringify(capabilities)) as unknown }),
+        ...(capabilities === undefined
+          ? {}
+          : { capabilities: JSON.parse(JSON.stringify(capabilities)) as unknown }),
         schema,
         hasOutputSize: typeof plugin.outputSize === 'function',
       });
@@ -289,6 +312,8 @@ export async function run(
     const plugin = pluginOf(id);
     const params = parse(plugin, rawParams);
     const controller = new SandboxAbortController();
+    // The same generator as the engine's threads give ctx.random: same seed, same numbers.
+    const rng = new SeededRandom(seed >>> 0);
     const log =
       (level: string) =>
       (message: unknown): void =>
@@ -299,9 +324,13 @@ export async function run(
       seed: seed >>> 0,
       signal: controller.signal,
       progress: (fraction: number, message?: string) =>
-        host.progress.applyIgnored(undefined, [Number(fraction), message === undefined ? undefined : String(message)], {
-          arguments: { copy: true },
-        }),
+        host.progress.applyIgnored(
+          undefined,
+          [Number(fraction), message === undefined ? undefined : String(message)],
+          {
+            arguments: { copy: true },
+          },
+        ),
       logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
       sharp: (input?: RawImage) => {
         const source = input ?? image;
@@ -312,6 +341,7 @@ export async function run(
         }
         return new SandboxPipeline(source);
       },
+      random: (): number => rng.next(),
       secret: (name: string): string => {
         const value = secrets[name];
         if (value === undefined) {
@@ -322,7 +352,8 @@ export async function run(
         }
         return value;
       },
-      fetch: (url: string, init?: unknown) => callHost(host.call, ['fetch', [String(url), init]]).then(toResponse),
+      fetch: (url: string, init?: unknown) =>
+        callHost(host.call, ['fetch', [String(url), init]]).then(toResponse),
       decode: (bytes: Uint8Array) => callHost(host.call, ['decode', [bytes]]),
       reportCost: (cost: unknown) => void callHost(host.call, ['reportCost', [cost]]),
       annotate: (annotation: unknown) => void callHost(host.call, ['annotate', [annotation]]),
@@ -330,7 +361,9 @@ export async function run(
     let output = (await plugin.apply(context as never)) as unknown;
     if (output instanceof SandboxPipeline) {
       const pipeline = output as SandboxPipeline & { raw(options: object): SandboxPipeline };
-      const { data, info } = (await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })) as {
+      const { data, info } = (await pipeline
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true })) as {
         data: Uint8Array;
         info: { width: number; height: number; channels: number };
       };
@@ -354,7 +387,12 @@ export async function run(
 
 /** A host fetch response as the context gives it: the body's bytes, with text() and json(). */
 function toResponse(value: unknown): unknown {
-  const response = value as { status: number; ok: boolean; headers: Record<string, string>; body: Uint8Array };
+  const response = value as {
+    status: number;
+    ok: boolean;
+    headers: Record<string, string>;
+    body: Uint8Array;
+  };
   const text = (): string => decodeUtf8(response.body);
   return { ...response, text, json: (): unknown => JSON.parse(text()) };
 }
@@ -362,11 +400,16 @@ function toResponse(value: unknown): unknown {
 /** UTF-8 bytes to a string (the isolate has no TextDecoder). */
 function decodeUtf8(bytes: Uint8Array): string {
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i++]!;
     let cp: number;
     if (b < 0x80) cp = b;
-    else if (b >= 0xf0) cp = ((b & 0x07) << 18) | ((bytes[i++]! & 0x3f) << 12) | ((bytes[i++]! & 0x3f) << 6) | (bytes[i++]! & 0x3f);
+    else if (b >= 0xf0)
+      cp =
+        ((b & 0x07) << 18) |
+        ((bytes[i++]! & 0x3f) << 12) |
+        ((bytes[i++]! & 0x3f) << 6) |
+        (bytes[i++]! & 0x3f);
     else if (b >= 0xe0) cp = ((b & 0x0f) << 12) | ((bytes[i++]! & 0x3f) << 6) | (bytes[i++]! & 0x3f);
     else cp = ((b & 0x1f) << 6) | (bytes[i++]! & 0x3f);
     out += String.fromCodePoint(cp);

@@ -46,7 +46,11 @@ function withRevision(url: string, revision: number | undefined): string {
  */
 export function proxyPlugin(
   description: PluginDescription,
-  outputSize?: (args: { width: number; height: number; params: unknown }) => Promise<{ width: number; height: number }>,
+  outputSize?: (args: {
+    width: number;
+    height: number;
+    params: unknown;
+  }) => Promise<{ width: number; height: number }>,
 ): AnyPlugin {
   const params = (z.fromJSONSchema(description.schema as never) as z.ZodObject).strip();
   const plugin = {
@@ -99,9 +103,13 @@ export async function loadSandboxedModule(
   let descriptions: PluginDescription[];
   try {
     if (!url.startsWith('file:')) {
-      throw new AtelierError('PLUGIN_LOAD_FAILED', `Sandboxed modules are files; ${url} is not a file: URL.`, {
-        details: { module: url },
-      });
+      throw new AtelierError(
+        'PLUGIN_LOAD_FAILED',
+        `Sandboxed modules are files; ${url} is not a file: URL.`,
+        {
+          details: { module: url },
+        },
+      );
     }
     fileURLToPath(url);
     if (options.revision !== undefined) await sandbox.forget(url);

@@ -142,10 +142,13 @@ export async function resolveModule(specifier: string, referrer: string | undefi
     );
   }
   if (!(await isFile(file))) {
-    throw loadFailed(`Cannot import "${specifier}" from ${from}: no file ${file} (ES modules name their files).`, {
-      specifier,
-      referrer: from,
-    });
+    throw loadFailed(
+      `Cannot import "${specifier}" from ${from}: no file ${file} (ES modules name their files).`,
+      {
+        specifier,
+        referrer: from,
+      },
+    );
   }
   const real = await realpath(file);
   if (/\.node$/i.test(real)) {
@@ -168,20 +171,51 @@ async function isCommonJs(file: string): Promise<boolean> {
   return (await packageTypeOf(file)) !== 'module';
 }
 
+let warned = false;
+/**
+ * Node's `module.stripTypeScriptTypes` (the same stripping Node applies to the workspace's own .ts
+ * files), without the one-off ExperimentalWarning it prints on stderr: that warning is about Node's
+ * API, not something a user of `atelier` can act on.
+ */
+function stripTypes(text: string): string {
+  if (warned) return stripTypeScriptTypes(text, { mode: 'strip' });
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(warning).includes('stripTypeScriptTypes')) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return stripTypeScriptTypes(text, { mode: 'strip' });
+  } finally {
+    process.emitWarning = emitWarning;
+    warned = true;
+  }
+}
+
 /** The source of a resolved module file for the isolate: JavaScript, TypeScript with its types stripped. */
-export async function readModule(file: string, specifier: string, referrer: string | undefined): Promise<ModuleSource> {
+export async function readModule(
+  file: string,
+  specifier: string,
+  referrer: string | undefined,
+): Promise<ModuleSource> {
   const from = referrer ?? '(entry)';
   if (/\.json$/i.test(file)) {
-    throw loadFailed(`Cannot import ${file} (from ${from}): the sandbox loads no JSON modules; put the data in a .js or .ts module.`, {
-      specifier,
-      referrer: from,
-    });
+    throw loadFailed(
+      `Cannot import ${file} (from ${from}): the sandbox loads no JSON modules; put the data in a .js or .ts module.`,
+      {
+        specifier,
+        referrer: from,
+      },
+    );
   }
   if (!/\.(?:[cm]?js|[cm]?ts)$/i.test(file)) {
-    throw loadFailed(`Cannot import ${file} (from ${from}): only .js, .mjs and .ts modules load in the sandbox.`, {
-      specifier,
-      referrer: from,
-    });
+    throw loadFailed(
+      `Cannot import ${file} (from ${from}): only .js, .mjs and .ts modules load in the sandbox.`,
+      {
+        specifier,
+        referrer: from,
+      },
+    );
   }
   if (await isCommonJs(file)) {
     throw loadFailed(
@@ -193,7 +227,7 @@ export async function readModule(file: string, specifier: string, referrer: stri
   let code = text;
   if (/\.[cm]?ts$/i.test(file)) {
     try {
-      code = stripTypeScriptTypes(text, { mode: 'strip' });
+      code = stripTypes(text);
     } catch (error) {
       throw loadFailed(`Cannot load ${file}: ${(error as Error).message}`, { specifier, referrer: from });
     }
@@ -247,7 +281,10 @@ const isInside = (file: string, dir: string): boolean => file.startsWith(dir + p
  */
 export class ModuleSources {
   readonly #sdkCache = new Map<string, ModuleSource>();
-  readonly #sdkRoots = [path.dirname(path.dirname(SDK_FILE)), path.dirname(fileURLToPath(import.meta.resolve('zod')))];
+  readonly #sdkRoots = [
+    path.dirname(path.dirname(SDK_FILE)),
+    path.dirname(fileURLToPath(import.meta.resolve('zod'))),
+  ];
 
   /** For each file of a plugin's module graph, the directory its own imports must stay in. */
   readonly #roots = new Map<string, string>();

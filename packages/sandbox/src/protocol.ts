@@ -85,12 +85,24 @@ export type ToSandbox = SandboxRequest | OwnerAnswer;
 export type FromSandbox =
   | { readonly t: 'ready' }
   /** `image`: the value is an image whose bytes are in the pixel exchange file. */
-  | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown; readonly image?: ImageMeta }
+  | {
+      readonly t: 'reply';
+      readonly id: number;
+      readonly ok: true;
+      readonly value: unknown;
+      readonly image?: ImageMeta;
+    }
   | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: ErrorPayload }
   /** Asks the owner for the source of an import of the module graph being loaded. */
   | { readonly t: 'resolve'; readonly id: number; readonly specifier: string; readonly referrer?: string }
   /** A host-mediated call of run `run` (fetch, decode, reportCost, annotate). */
-  | { readonly t: 'host'; readonly id: number; readonly run: number; readonly name: string; readonly args: unknown[] }
+  | {
+      readonly t: 'host';
+      readonly id: number;
+      readonly run: number;
+      readonly name: string;
+      readonly args: unknown[];
+    }
   | {
       readonly t: 'log';
       readonly run: number;

@@ -41,6 +41,13 @@ function grantedSecrets(description: PluginDescription, ctx: PluginContext<unkno
   return out;
 }
 
+/** A host call's result as it can cross to the sandbox: methods (HostResponse.text()...) dropped; the isolate adds its own. */
+function plainData(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array || Array.isArray(value))
+    return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function'));
+}
+
 function sandboxedStep(moduleUrl: string, description: PluginDescription, limits: PlanLimits): AnyPlugin {
   const plugin = proxyPlugin(description);
   const apply = async (ctx: PluginContext<Record<string, unknown>>): Promise<RawImage> => {
@@ -62,13 +69,17 @@ function sandboxedStep(moduleUrl: string, description: PluginDescription, limits
         {
           signal: ctx.signal,
           progress: ctx.progress,
-          log: (level, message) => ctx.logger[level](redactSecrets(message, values), { plugin: description.id }),
+          log: (level, message) =>
+            ctx.logger[level](redactSecrets(message, values), { plugin: description.id }),
           host: async (name, args) => {
             const fn = (HOST_CALLS as readonly string[]).includes(name) ? forward[name] : undefined;
             if (typeof fn !== 'function') {
-              throw new AtelierError('PLUGIN_FAILED', `ctx.${name}() is not available to plugin "${description.id}".`);
+              throw new AtelierError(
+                'PLUGIN_FAILED',
+                `ctx.${name}() is not available to plugin "${description.id}".`,
+              );
             }
-            return await fn.apply(ctx, args);
+            return plainData(await fn.apply(ctx, args));
           },
         },
       );

@@ -3,14 +3,11 @@
 // workers). It holds one isolated-vm isolate per plugin module, kept warm between runs, and runs
 // the sharp recordings the isolate sends. Everything it knows about plugin files comes from its
 // owner over IPC ('resolve'), so it never reads a plugin's directory itself.
-import { createRequire } from 'node:module';
+import ivm from 'isolated-vm';
 import type { Module, Reference, Isolate, Context } from 'isolated-vm';
 import { readSync, writeSync } from 'node:fs';
 import type { FromSandbox, ImageMeta, SandboxRequest, ToSandbox } from './protocol.ts';
 import { checkSharpRecording, runSharpRecording } from './sharp-recording.ts';
-
-const require = createRequire(import.meta.url);
-const ivm = require('isolated-vm') as typeof import('isolated-vm');
 
 const send = (message: FromSandbox): void => {
   process.send?.(message);
@@ -25,7 +22,7 @@ const send = (message: FromSandbox): void => {
 const PIXELS_FD = 4;
 function readPixels(bytes: number): Uint8Array {
   const data = new Uint8Array(bytes);
-  for (let done = 0; done < bytes; ) {
+  for (let done = 0; done < bytes;) {
     const n = readSync(PIXELS_FD, data, done, bytes - done, done);
     if (n === 0) throw new Error('The pixel exchange file is shorter than announced.');
     done += n;
@@ -33,7 +30,7 @@ function readPixels(bytes: number): Uint8Array {
   return data;
 }
 function writePixels(data: Uint8Array): void {
-  for (let done = 0; done < data.length; ) done += writeSync(PIXELS_FD, data, done, data.length - done, done);
+  for (let done = 0; done < data.length;) done += writeSync(PIXELS_FD, data, done, data.length - done, done);
 }
 // The owner gone (its thread or process ended, even by SIGKILL): nothing left to do.
 process.on('disconnect', () => process.exit(0));
@@ -71,7 +68,10 @@ const loaded = new Map<string, Promise<Loaded>>();
 /** The run in progress, for routing its log, progress and host calls. */
 let activeRun: { id: number; url: string } | undefined;
 
-const BRIDGE = new URL(import.meta.url.endsWith('.ts') ? './isolate-bridge.ts' : './isolate-bridge.js', import.meta.url).href;
+const BRIDGE = new URL(
+  import.meta.url.endsWith('.ts') ? './isolate-bridge.ts' : './isolate-bridge.js',
+  import.meta.url,
+).href;
 
 async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: () => process.exit(70) });
@@ -105,7 +105,8 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
         }
         return module;
       })();
-    const resolver = (specifier: string, referrer: Module): Promise<Module> => compile(specifier, pathOf.get(referrer));
+    const resolver = (specifier: string, referrer: Module): Promise<Module> =>
+      compile(specifier, pathOf.get(referrer));
     const evaluate = async (specifier: string): Promise<Module> => {
       try {
         const module = await compile(specifier, undefined);
@@ -132,10 +133,17 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
       };`,
       [
         new ivm.Reference((level: string, message: string) => {
-          if (activeRun) send({ t: 'log', run: activeRun.id, level: level as 'info', message: String(message) });
+          if (activeRun)
+            send({ t: 'log', run: activeRun.id, level: level as 'info', message: String(message) });
         }),
         new ivm.Reference((fraction: number, message?: string) => {
-          if (activeRun) send({ t: 'progress', run: activeRun.id, fraction, ...(message === undefined ? {} : { message }) });
+          if (activeRun)
+            send({
+              t: 'progress',
+              run: activeRun.id,
+              fraction,
+              ...(message === undefined ? {} : { message }),
+            });
         }),
         new ivm.Reference((name: string, args: unknown[]) => envelope(hostCall(name, args))),
         new ivm.Reference((recording: unknown) => envelope(sharpCall(recording))),
@@ -149,7 +157,11 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
       context.evalClosure(`return $0.${name};`, [bridgeModule.namespace.derefInto()], {
         result: { reference: true },
       }) as Promise<Reference>;
-    const bridge = { load: await exported('load'), outputSize: await exported('outputSize'), run: await exported('run') };
+    const bridge = {
+      load: await exported('load'),
+      outputSize: await exported('outputSize'),
+      run: await exported('run'),
+    };
     const entry = await evaluate(url);
     const described = (await bridge.load.apply(undefined, [entry.namespace.derefInto()], {
       result: { copy: true },
@@ -173,7 +185,8 @@ async function envelope(work: Promise<unknown>): Promise<unknown> {
 
 /** Moves pixels into the isolate without a copy when they own their whole buffer. */
 function transferIn(data: Uint8Array): unknown {
-  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+  const own =
+    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
   const buffer = own ? (data.buffer as ArrayBuffer) : data.slice().buffer;
   return new ivm.ExternalCopy(buffer, { transferOut: true }).copyInto({ release: true, transferIn: true });
 }
@@ -193,8 +206,15 @@ async function sharpCall(recording: unknown): Promise<unknown> {
 
 async function hostCall(name: string, args: unknown[]): Promise<unknown> {
   const run = activeRun;
-  if (!run) throw new CodedError({ code: 'PLUGIN_FAILED', message: `ctx.${name}() called outside of a run.` });
-  return ask((id) => ({ t: 'host', id, run: run.id, name: String(name), args: Array.isArray(args) ? args : [] }));
+  if (!run)
+    throw new CodedError({ code: 'PLUGIN_FAILED', message: `ctx.${name}() called outside of a run.` });
+  return ask((id) => ({
+    t: 'host',
+    id,
+    run: run.id,
+    name: String(name),
+    args: Array.isArray(args) ? args : [],
+  }));
 }
 
 function moduleFor(url: string, memoryMb: number): Promise<Loaded> {
@@ -294,7 +314,10 @@ async function handle(request: SandboxRequest): Promise<unknown> {
           }
           throw new CodedError({ code: 'ABORTED', message: `The run of "${request.plugin}" was stopped.` });
         }
-        throw new CodedError({ code: 'PLUGIN_FAILED', message: `Plugin "${request.plugin}" failed: ${(error as Error).message}` });
+        throw new CodedError({
+          code: 'PLUGIN_FAILED',
+          message: `Plugin "${request.plugin}" failed: ${(error as Error).message}`,
+        });
       } finally {
         activeRun = undefined;
         // One isolate serves one run: whatever the plugin left in its realm (another user's
@@ -312,7 +335,8 @@ async function handle(request: SandboxRequest): Promise<unknown> {
     }
     case 'forget': {
       const base = request.keep.replace(/[?#].*$/, '');
-      for (const url of [...loaded.keys()]) if (url !== request.keep && url.replace(/[?#].*$/, '') === base) drop(url);
+      for (const url of [...loaded.keys()])
+        if (url !== request.keep && url.replace(/[?#].*$/, '') === base) drop(url);
       return true;
     }
   }
@@ -323,14 +347,20 @@ process.on('message', (message: ToSandbox) => {
     const pending = waiting.get(message.id);
     waiting.delete(message.id);
     if (!pending) return;
-    if (message.ok) pending.resolve(message.t === 'resolved' ? { path: message.path, code: message.code } : message.value);
+    if (message.ok)
+      pending.resolve(message.t === 'resolved' ? { path: message.path, code: message.code } : message.value);
     else pending.reject(new CodedError(message.error as Payload));
     return;
   }
   handle(message).then(
     (value) => {
       if (value instanceof ImageReply) {
-        const meta: ImageMeta = { width: value.width, height: value.height, channels: value.channels, bytes: value.data.length };
+        const meta: ImageMeta = {
+          width: value.width,
+          height: value.height,
+          channels: value.channels,
+          bytes: value.data.length,
+        };
         writePixels(value.data);
         send({ t: 'reply', id: message.id, ok: true, value: null, image: meta });
       } else send({ t: 'reply', id: message.id, ok: true, value });

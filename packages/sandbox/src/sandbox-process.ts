@@ -3,7 +3,16 @@
 // run on abort (and kills the process when it does not answer), and reports a crash with a code.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { readFile, readdir, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,7 +66,8 @@ export interface SandboxRunRequest {
 async function readableRoots(): Promise<string[]> {
   const roots = new Set<string>([HERE, path.dirname(HERE)]);
   // The packages as this package's node_modules links them (pnpm: into the workspace's store).
-  const packageDir = (name: string): Promise<string> => realpath(path.join(path.dirname(HERE), 'node_modules', name));
+  const packageDir = (name: string): Promise<string> =>
+    realpath(path.join(path.dirname(HERE), 'node_modules', name));
   // isolated-vm and sharp, and their own dependencies (node-gyp-build, the libvips binaries,
   // detect-libc, semver), which pnpm links beside each of them.
   for (const name of ['isolated-vm', 'sharp']) {
@@ -237,8 +247,16 @@ export class SandboxProcess {
       }
       case 'resolve':
         this.#sources.load(message.specifier, message.referrer).then(
-          (source) => this.#send(child, { t: 'resolved', id: message.id, ok: true, path: source.path, code: source.code }),
-          (error: unknown) => this.#send(child, { t: 'resolved', id: message.id, ok: false, error: payloadOf(error) }),
+          (source) =>
+            this.#send(child, {
+              t: 'resolved',
+              id: message.id,
+              ok: true,
+              path: source.path,
+              code: source.code,
+            }),
+          (error: unknown) =>
+            this.#send(child, { t: 'resolved', id: message.id, ok: false, error: payloadOf(error) }),
         );
         return;
       case 'host': {
@@ -248,7 +266,8 @@ export class SandboxProcess {
           : Promise.reject(new AtelierError('PLUGIN_FAILED', `ctx.${message.name}() is not available here.`));
         call.then(
           (value) => this.#send(child, { t: 'hostResult', id: message.id, ok: true, value }),
-          (error: unknown) => this.#send(child, { t: 'hostResult', id: message.id, ok: false, error: payloadOf(error) }),
+          (error: unknown) =>
+            this.#send(child, { t: 'hostResult', id: message.id, ok: false, error: payloadOf(error) }),
         );
         return;
       }
@@ -261,12 +280,19 @@ export class SandboxProcess {
     }
   }
 
-  async #request<T>(make: (id: number) => SandboxRequest, hooks?: SandboxRunHooks): Promise<{ id: number; result: Promise<T> }> {
+  async #request<T>(
+    make: (id: number) => SandboxRequest,
+    hooks?: SandboxRunHooks,
+  ): Promise<{ id: number; result: Promise<T> }> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The sandbox is closed.');
     const child = await this.#spawn();
     const id = this.#nextId++;
     const result = new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(hooks ? { hooks } : {}) });
+      this.#pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        ...(hooks ? { hooks } : {}),
+      });
     });
     this.#updateRef();
     this.#send(child, make(id));
@@ -279,7 +305,12 @@ export class SandboxProcess {
    * `PLUGIN_TIMEOUT`: the sandbox process is killed, so it cannot hold up the caller's start-up.
    */
   async describe(moduleUrl: string, memoryMb: number): Promise<PluginDescription[]> {
-    const { result } = await this.#request<PluginDescription[]>((id) => ({ t: 'describe', id, moduleUrl, memoryMb }));
+    const { result } = await this.#request<PluginDescription[]>((id) => ({
+      t: 'describe',
+      id,
+      moduleUrl,
+      memoryMb,
+    }));
     const child = this.#child;
     const timer = setTimeout(() => {
       if (child)
@@ -427,20 +458,23 @@ export class SandboxProcess {
 /** An unlinked file in /dev/shm (memory), or in the temporary directory where there is none. */
 function openExchangeFile(): number {
   const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  const file = path.join(dir, `atelier-sandbox-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const file = path.join(
+    dir,
+    `atelier-sandbox-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+  );
   const fd = openSync(file, 'wx+', 0o600);
   unlinkSync(file);
   return fd;
 }
 
 function writeExchange(fd: number, data: Uint8Array): void {
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
+  for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, done);
 }
 
 function readExchange(fd: number | undefined, bytes: number): Uint8Array {
   if (fd === undefined) throw new Error('the sandbox process is gone');
   const data = new Uint8Array(bytes);
-  for (let done = 0; done < bytes; ) {
+  for (let done = 0; done < bytes;) {
     const n = readSync(fd, data, done, bytes - done, done);
     if (n === 0) throw new Error('the output is shorter than announced');
     done += n;
@@ -452,5 +486,8 @@ function readExchange(fd: number | undefined, bytes: number): Uint8Array {
 
 function payloadOf(error: unknown): ErrorPayload {
   if (isAtelierError(error)) return error.toJSON();
-  return { code: 'PLUGIN_FAILED', message: error instanceof Error ? error.message : String(error) } as ErrorPayload;
+  return {
+    code: 'PLUGIN_FAILED',
+    message: error instanceof Error ? error.message : String(error),
+  } as ErrorPayload;
 }

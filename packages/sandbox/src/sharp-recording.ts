@@ -87,13 +87,19 @@ function plainData(value: unknown, depth = 0): boolean {
       if (Array.isArray(value)) return value.length <= 1024 && value.every((v) => plainData(v, depth + 1));
       if (Object.getPrototypeOf(value) !== Object.prototype) return false;
       return Object.values(value).every((v) => plainData(v, depth + 1));
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
       return false;
   }
+  return false;
 }
 
 /** Keys of an overlay that name where its pixels come from: refused unless the input is raw. */
-function checkOverlay(overlay: unknown): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
+function checkOverlay(
+  overlay: unknown,
+): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
   if (overlay === null || typeof overlay !== 'object' || Array.isArray(overlay)) {
     return { ok: false, message: 'composite() takes overlay objects ({ input, ... }).' };
   }
@@ -102,7 +108,11 @@ function checkOverlay(overlay: unknown): { ok: true; value: Record<string, unkno
   if (isRaw(input)) {
     return {
       ok: true,
-      value: { ...rest, input: input.data, raw: { width: input.width, height: input.height, channels: input.channels } },
+      value: {
+        ...rest,
+        input: input.data,
+        raw: { width: input.width, height: input.height, channels: input.channels },
+      },
     };
   }
   if (input instanceof Uint8Array && raw !== undefined && plainData(raw)) {
@@ -113,7 +123,10 @@ function checkOverlay(overlay: unknown): { ok: true; value: Record<string, unkno
       [1, 2, 3, 4].includes(r.channels as number) &&
       input.length === (r.width as number) * (r.height as number) * (r.channels as number)
     ) {
-      return { ok: true, value: { ...rest, input, raw: { width: r.width, height: r.height, channels: r.channels } } };
+      return {
+        ok: true,
+        value: { ...rest, input, raw: { width: r.width, height: r.height, channels: r.channels } },
+      };
     }
   }
   const what = typeof input === 'string' ? `the string "${input.slice(0, 80)}"` : 'this input';
@@ -134,7 +147,8 @@ export function checkSharpRecording(value: unknown): Check {
         'ctx.sharp() takes a raw image ({ data, width, height, channels } with matching length) or nothing; files, paths and URLs are not available in the sandbox.',
     };
   }
-  if (!Array.isArray(rec.ops) || rec.ops.length > 256) return { ok: false, message: 'Malformed sharp recording.' };
+  if (!Array.isArray(rec.ops) || rec.ops.length > 256)
+    return { ok: false, message: 'Malformed sharp recording.' };
   const ops: (readonly [string, readonly unknown[]])[] = [];
   for (const op of rec.ops as unknown[]) {
     if (!Array.isArray(op) || typeof op[0] !== 'string' || !Array.isArray(op[1])) {
@@ -170,7 +184,8 @@ export function checkSharpRecording(value: unknown): Check {
   if (!Array.isArray(output) || typeof output[0] !== 'string' || !Array.isArray(output[1])) {
     return { ok: false, message: 'Malformed sharp recording.' };
   }
-  if (!SHARP_OUTPUTS.has(output[0])) return { ok: false, message: `sharp output ${output[0]} is not available in the sandbox.` };
+  if (!SHARP_OUTPUTS.has(output[0]))
+    return { ok: false, message: `sharp output ${output[0]} is not available in the sandbox.` };
   if (!plainData(output[1])) return { ok: false, message: 'sharp output options must be plain data.' };
   return { ok: true, recording: { input: rec.input, ops, output: [output[0], output[1] as unknown[]] } };
 }

@@ -22,6 +22,12 @@ const envSchema = z.object({
     .toLowerCase()
     .pipe(z.enum(['1', '0', 'true', 'false'], { message: '1 or 0' }))
     .optional(),
+  ATELIER_SANDBOX_BUILTINS: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['1', '0', 'true', 'false'], { message: '1 or 0' }))
+    .optional(),
   ATELIER_THREADS: intFromEnv.optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
@@ -142,6 +148,11 @@ export interface AtelierConfig {
    */
   readonly strictPlugins: boolean;
   /**
+   * `ATELIER_SANDBOX_BUILTINS=1`: run Atelier's built-in plugins in the sandbox too (third-party
+   * plugins always run there; docs/security.md). @default false: built-ins run in the engine's threads
+   */
+  readonly sandboxBuiltins: boolean;
+  /**
    * The plugins folder: a package of its own (`package.json`, lockfile, `node_modules`) where
    * `atelier plugins add` installs plugin packages with pnpm; every dependency it lists (but
    * `@atelier/core`) is loaded, and a running `serve` reloads when it changes
@@ -261,6 +272,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       .filter(Boolean),
     pluginDir: path.resolve(cwd, e.ATELIER_PLUGIN_DIR ?? 'plugins'),
     strictPlugins: e.ATELIER_STRICT_PLUGINS === '1' || e.ATELIER_STRICT_PLUGINS === 'true',
+    sandboxBuiltins: e.ATELIER_SANDBOX_BUILTINS === '1' || e.ATELIER_SANDBOX_BUILTINS === 'true',
     databaseUrl: e.DATABASE_URL,
     dataDir,
     pluginsFolder: path.resolve(cwd, e.ATELIER_PLUGINS_FOLDER ?? path.join(dataDir, 'plugins')),

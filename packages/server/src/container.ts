@@ -17,6 +17,7 @@ import {
   loadPluginState,
 } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
+import { closeHostSandbox } from '@atelier/sandbox';
 import { AdminService } from './admin.service.ts';
 import { CapabilitiesService } from './capabilities.service.ts';
 import { JobEventHub } from './api/job-event-hub.ts';
@@ -230,6 +231,8 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
     started.add(() => engine.close());
+    // This process's sandbox (plugin descriptions, outputSize); the engine's threads own theirs.
+    started.add(() => closeHostSandbox());
     container.register(TOKENS.PluginRegistry, { useValue: registry });
     container.register(TOKENS.Engine, { useValue: engine });
     // Administrators' plugin settings (enabled, defaults) apply here within moments of a change.

@@ -13,6 +13,7 @@ import {
 } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
+import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 import type { AtelierConfig } from './config.ts';
 import { pluginPackagesIn } from './plugins-folder.ts';
 import { TOKENS, globalContainer } from './tokens.ts';
@@ -44,7 +45,10 @@ export async function createRegistry(
   options: CreateRegistryOptions = {},
 ): Promise<PluginRegistry> {
   const registry = new PluginRegistry();
-  await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
+  // Built-ins run in the engine's threads unless the admin sandboxes them too; every third-party
+  // module is loaded in the sandbox only, never imported in this process (docs/security.md).
+  const builtins = config.sandboxBuiltins ? loadSandboxedModule : loadPluginModule;
+  await builtins(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
   const onFailure = config.strictPlugins && !options.neverThrow ? 'throw' : 'skip';
   const load = {
     onFailure,
@@ -72,7 +76,7 @@ export async function createRegistry(
         registry.recordFailure({ source: name, code: coded.code, message: coded.message });
         continue;
       }
-      await loadPluginModule(registry, moduleUrl, load);
+      await loadSandboxedModule(registry, moduleUrl, load);
     }
   };
   await packages(config.pluginPackages, config.root);
@@ -88,7 +92,7 @@ export async function createRegistry(
     config.pluginsFolder,
     `the plugins folder lists it: run \`pnpm install --frozen-lockfile\` in ${config.pluginsFolder}`,
   );
-  await loadPluginDirectory(registry, config.pluginDir, load);
+  await loadPluginDirectory(registry, config.pluginDir, { ...load, load: loadSandboxedModule });
   const logger = options.logger ?? silentLogger;
   for (const failure of registry.failures()) {
     logger.warn(`plugin not loaded: ${failure.code}: ${failure.message}`, {
@@ -147,7 +151,7 @@ export async function openRuntimeRoot(
         ...(options.revision === undefined ? {} : { revision: options.revision }),
       }),
     });
-    return { container, close: async () => {} };
+    return { container, close: () => closeHostSandbox() };
   }
   const { registry, engine } = await createRuntime(config, {
     logger,
@@ -157,5 +161,11 @@ export async function openRuntimeRoot(
   });
   container.register(TOKENS.PluginRegistry, { useValue: registry });
   container.register(TOKENS.Engine, { useValue: engine });
-  return { container, close: () => engine.close() };
+  return {
+    container,
+    close: async () => {
+      await engine.close();
+      await closeHostSandbox();
+    },
+  };
 }
