@@ -220,6 +220,17 @@ function failure(error: unknown, where: string): Result {
       },
     };
   }
+  // The isolate's allocator refuses an ArrayBuffer that would take it over its memory limit: the
+  // plugin asked for more memory than it has, whether or not the isolate itself survives.
+  if (error instanceof RangeError && message === 'Array buffer allocation failed') {
+    return {
+      ok: false,
+      error: {
+        code: 'PLUGIN_OUT_OF_MEMORY',
+        message: `${where}: it asked for more memory than its limit (${message}).`,
+      },
+    };
+  }
   return { ok: false, error: { code: 'PLUGIN_FAILED', message: `${where}: ${message}` } };
 }
 
