@@ -266,7 +266,8 @@ async function packageRootOf(entry: string): Promise<string> {
     } catch {
       target = undefined;
     }
-    const resolved = target === undefined ? undefined : await realpath(path.resolve(dir, target)).catch(() => undefined);
+    const resolved =
+      target === undefined ? undefined : await realpath(path.resolve(dir, target)).catch(() => undefined);
     return resolved === entry ? dir : path.dirname(entry);
   }
   return path.dirname(entry);

@@ -199,7 +199,8 @@ async function sharpCall(recording: unknown): Promise<unknown> {
     const { data, info } = await runSharpRecording(checked.recording, maxPixels);
     return { data: transferIn(data), info };
   } catch (error) {
-    const code = (error as { code?: unknown }).code === 'OUTPUT_TOO_LARGE' ? 'OUTPUT_TOO_LARGE' : 'PLUGIN_FAILED';
+    const code =
+      (error as { code?: unknown }).code === 'OUTPUT_TOO_LARGE' ? 'OUTPUT_TOO_LARGE' : 'PLUGIN_FAILED';
     throw new CodedError({ code, message: `sharp: ${(error as Error).message}` });
   }
 }

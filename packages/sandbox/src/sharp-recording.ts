@@ -207,7 +207,9 @@ export function checkRecordingSize(recording: SharpRecording, maxPixels: number)
   for (const [name, args] of recording.ops) {
     if (name === 'resize') {
       const first = args[0];
-      const options = (first !== null && typeof first === 'object' ? first : { width: first, height: args[1] }) as {
+      const options = (
+        first !== null && typeof first === 'object' ? first : { width: first, height: args[1] }
+      ) as {
         width?: unknown;
         height?: unknown;
       };
@@ -215,7 +217,10 @@ export function checkRecordingSize(recording: SharpRecording, maxPixels: number)
       const h = size(options.height);
       if (w === undefined && h === undefined) continue;
       const scale = Math.max(w === undefined ? 0 : w / width, h === undefined ? 0 : h / height);
-      [width, height] = [Math.max(w ?? 0, Math.ceil(width * scale)), Math.max(h ?? 0, Math.ceil(height * scale))];
+      [width, height] = [
+        Math.max(w ?? 0, Math.ceil(width * scale)),
+        Math.max(h ?? 0, Math.ceil(height * scale)),
+      ];
     } else if (name === 'extend') {
       const margins = args[0];
       if (typeof margins === 'number') {
