@@ -209,12 +209,15 @@ export class SandboxProcess {
     const child = this.#child;
     if (!child) return;
     const channel = child.channel as { ref(): void; unref(): void } | undefined;
+    const stderr = child.stderr as (NodeJS.ReadableStream & { ref?(): void; unref?(): void }) | null;
     if (this.#pending.size > 0) {
       child.ref();
       channel?.ref();
+      stderr?.ref?.();
     } else {
       child.unref();
       channel?.unref();
+      stderr?.unref?.();
     }
   }
 
