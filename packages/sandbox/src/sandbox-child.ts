@@ -61,7 +61,7 @@ interface Loaded {
   readonly memoryMb: number;
   readonly isolate: Isolate;
   readonly context: Context;
-  readonly bridge: { load: Reference; outputSize: Reference; run: Reference };
+  readonly bridge: { load: Reference; outputSize: Reference; run: Reference; collect: Reference };
   readonly descriptions: unknown;
 }
 const loaded = new Map<string, Promise<Loaded>>();
@@ -161,6 +161,7 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
       load: await exported('load'),
       outputSize: await exported('outputSize'),
       run: await exported('run'),
+      collect: await exported('collect'),
     };
     const entry = await evaluate(url);
     const described = (await bridge.load.apply(undefined, [entry.namespace.derefInto()], {
@@ -319,6 +320,11 @@ async function handle(request: SandboxRequest): Promise<unknown> {
         });
       } finally {
         activeRun = undefined;
+        // After the reply is on its way: free this run's buffers in the isolate and here.
+        setImmediate(() => {
+          if (!l.isolate.isDisposed) l.bridge.collect.applyIgnored(undefined, []);
+          (globalThis as { gc?: () => void }).gc?.();
+        });
       }
     }
     case 'abort': {

@@ -156,6 +156,9 @@ export class SandboxProcess {
           '--allow-addons',
           ...roots.map((r) => `--allow-fs-read=${r}`),
           `--max-old-space-size=${this.#options.heapMb ?? 256}`,
+          // gc() in every isolate: the sandbox collects a run's image buffers when it ends (see
+          // sandbox-child.ts), so the next run reuses their memory instead of faulting in new pages.
+          '--expose-gc',
           '--no-warnings',
         ],
         serialization: 'advanced',
