@@ -25,6 +25,18 @@ type Envelope = { ok: true; value: unknown } | { ok: false; error: { code: strin
 
 const host = (globalThis as { __atelierHost?: HostFunctions }).__atelierHost!;
 delete (globalThis as { __atelierHost?: HostFunctions }).__atelierHost;
+// V8's gc() (the sandbox process runs with --expose-gc): the bridge's, not the plugin's.
+const gc = (globalThis as { gc?: () => void }).gc;
+try {
+  delete (globalThis as { gc?: () => void }).gc;
+} catch {
+  // Not configurable: left where it is. A plugin calling it only slows itself down.
+}
+
+/** Collects garbage after a run: its image buffers go back to the allocator for the next run. */
+export function collect(): void {
+  gc?.();
+}
 
 async function callHost(ref: HostRef, args: unknown[]): Promise<unknown> {
   const envelope = (await ref.apply(undefined, args, {
