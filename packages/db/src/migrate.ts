@@ -8,6 +8,7 @@ import * as sessions from './migrations/0003-sessions.ts';
 import * as quotas from './migrations/0004-quotas.ts';
 import * as privateCache from './migrations/0005-private-cache-and-url-epoch.ts';
 import * as payments from './migrations/0006-payments.ts';
+import * as pluginCapabilities from './migrations/0007-plugin-capabilities.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-quotas': quotas,
   '0005-private-cache-and-url-epoch': privateCache,
   '0006-payments': payments,
+  '0007-plugin-capabilities': pluginCapabilities,
 };
 
 // Generic over the schema: migrations build their own tables, whatever the caller's database type.

@@ -195,6 +195,33 @@ export interface UsageEventsTable {
   at: CreatedAt;
 }
 
+/**
+ * A secret a plugin may be granted, encrypted with AES-256-GCM under `ATELIER_SECRETS_KEY`; the
+ * value itself is never stored in clear nor returned by any API.
+ */
+export interface PluginSecretsTable {
+  name: string;
+  ciphertext: Buffer;
+  /** 12 random bytes, new for every write. */
+  iv: Buffer;
+  /** The 16-byte GCM authentication tag. */
+  auth_tag: Buffer;
+  /** Which key sealed it: a hash of the key (never the key), to tell a wrong key from a damaged row. */
+  key_id: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  updated_by: string | null;
+}
+
+/** What an administrator granted a plugin: hosts for `ctx.fetch`, names of secrets for `ctx.secret`. */
+export interface PluginGrantsTable {
+  plugin_id: string;
+  network: ColumnType<string[], string[] | undefined, string[]>;
+  secrets: ColumnType<string[], string[] | undefined, string[]>;
+  granted_by: string | null;
+  granted_at: Timestamp;
+}
+
 /** Every table Atelier owns (pg-boss keeps its own schema). */
 export interface Database {
   users: UsersTable;
@@ -208,6 +235,8 @@ export interface Database {
   usage_events: UsageEventsTable;
   payments: PaymentsTable;
   stripe_events: StripeEventsTable;
+  plugin_secrets: PluginSecretsTable;
+  plugin_grants: PluginGrantsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -26,3 +26,16 @@ export { RenderWorker } from './render-worker.ts';
 export type { RenderWorkerOptions } from './render-worker.ts';
 export { DEFAULT_QUOTAS, QuotaService, usageCost } from './quotas.ts';
 export type { QuotaCharge, QuotaLimits, QuotaOverrides, QuotaStatus, QuotaUsage } from './quotas.ts';
+export {
+  MAX_SECRET_BYTES,
+  SecretsKey,
+  checkGrant,
+  checkPlanGrants,
+  deleteSecret,
+  listGrants,
+  listSecrets,
+  loadPlanGrants,
+  saveGrant,
+  saveSecret,
+} from './plugin-grants.ts';
+export type { PluginGrantRecord, SecretInfo } from './plugin-grants.ts';

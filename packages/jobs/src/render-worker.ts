@@ -12,6 +12,8 @@ import { DEAD_LETTER_QUEUE, RENDER_QUEUE, bossOf, enqueueRender } from './queue.
 import { randomUUID } from 'node:crypto';
 import type { JobQueue, RenderPayload } from './queue.ts';
 import { resultKey } from './records.ts';
+import { loadPlanGrants } from './plugin-grants.ts';
+import type { SecretsKey } from './plugin-grants.ts';
 
 /**
  * Failures another attempt may fix: the infrastructure's (a timeout, which load can cause; storage;
@@ -226,6 +228,11 @@ export interface RenderWorkerOptions {
    * mode, where plugin code changes without a new version. @default true
    */
   readonly resultCache?: boolean;
+  /**
+   * The key the plugins' secrets are sealed with (`ATELIER_SECRETS_KEY`). Without it, a job whose
+   * plugin needs a secret fails with `SECRETS_KEY_MISSING`.
+   */
+  readonly secretsKey?: SecretsKey;
 }
 
 /**
@@ -538,8 +545,11 @@ export class RenderWorker {
     let lastWrite = performance.now();
     let pending: Promise<unknown> = Promise.resolve();
     const interval = this.#o.progressIntervalMs ?? 250;
+    // Read per job from Postgres: a grant or a revoke counts from the next job on, on every worker.
+    const grants = await loadPlanGrants(db, this.#o.secretsKey, engine.registry, plan);
     const result = await engine.run(input, plan, {
       signal,
+      grants,
       onProgress: (event) => {
         const now = performance.now();
         if (now - lastWrite < interval) return;

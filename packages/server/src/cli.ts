@@ -12,9 +12,10 @@ import { runAgainOnPluginChange } from './cli-dev.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { registerPluginCheckCommand } from './cli-plugin-check.ts';
 import { registerPluginNewCommand } from './cli-plugin-new.ts';
-import { applyStoredPluginState } from './cli-plugin-state.ts';
+import { applyStoredPluginState, loadStoredGrants } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
 import { registerPluginsCommands } from './cli-plugins.ts';
+import { registerCapabilityCommands } from './cli-capabilities.ts';
 import { registerServeCommand } from './cli-serve.ts';
 import { registerUserCommands } from './cli-users.ts';
 import { readConfig, withDevFlag } from './config.ts';
@@ -126,7 +127,11 @@ export function buildProgram(): Command {
             const reports = await applyFiles(
               engine,
               inputs,
-              { ...opts, params: parseSetOptions(opts.set) },
+              {
+                ...opts,
+                params: parseSetOptions(opts.set),
+                grants: (plan) => loadStoredGrants(config, engine.registry, plan),
+              },
               { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
             );
             const failed = reports.filter((r) => r.error);
@@ -225,6 +230,7 @@ export function buildProgram(): Command {
   registerPaymentCommands(program);
   registerClientCommands(program);
   registerPluginsCommands(program);
+  registerCapabilityCommands(program);
   return program;
 }
 

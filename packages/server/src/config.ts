@@ -107,6 +107,14 @@ const envSchema = z.object({
     .string()
     .regex(/^[0-9a-f]{64}$/i, '64 hex characters (32 random bytes)')
     .optional(),
+  ATELIER_SECRETS_KEY: z
+    .string()
+    .trim()
+    .regex(
+      /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)?$/,
+      '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)',
+    )
+    .optional(),
 });
 
 const PAYMENT_VARIABLES = new Set([
@@ -125,6 +133,11 @@ export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.m
 
 /** Process configuration, read once at start-up from the environment. */
 export interface AtelierConfig {
+  /**
+   * `ATELIER_SECRETS_KEY` as given (checked to be 32 bytes in hex or base64): the key the plugins'
+   * secrets are sealed with (docs/operations.md). Unset: secrets can be neither set nor used.
+   */
+  readonly secretsKey: string | undefined;
   /** npm packages whose exported plugins are registered after the built-ins. */
   readonly pluginPackages: readonly string[];
   /** Local directory of plugin files; a missing directory is fine. @default ./plugins */
@@ -238,8 +251,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (!parsed.success) {
     // The payments' own variables get their own code: the start-up failure of a bad Stripe setup.
     const payments = parsed.error.issues.every((i) => PAYMENT_VARIABLES.has(String(i.path[0])));
+    const secretsKey = parsed.error.issues.every((i) => i.path[0] === 'ATELIER_SECRETS_KEY');
     throw new AtelierError(
-      payments ? 'PAYMENTS_CONFIG_INVALID' : 'PARAMS_INVALID',
+      secretsKey ? 'SECRETS_KEY_MISSING' : payments ? 'PAYMENTS_CONFIG_INVALID' : 'PARAMS_INVALID',
       `Bad environment: ${describeIssues(parsed.error.issues)}`,
     );
   }
@@ -302,6 +316,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       dir: e.ATELIER_WEB_DIR === undefined ? DEFAULT_WEB_DIR : path.resolve(cwd, e.ATELIER_WEB_DIR),
     },
     payments: paymentsOf(e),
+    secretsKey:
+      e.ATELIER_SECRETS_KEY === undefined || e.ATELIER_SECRETS_KEY === '' ? undefined : e.ATELIER_SECRETS_KEY,
     quotas: {
       ...(e.ATELIER_QUOTA_STORED_BYTES === undefined ? {} : { storedBytes: e.ATELIER_QUOTA_STORED_BYTES }),
       ...(e.ATELIER_QUOTA_JOBS_PER_HOUR === undefined ? {} : { jobsPerHour: e.ATELIER_QUOTA_JOBS_PER_HOUR }),

@@ -12,12 +12,14 @@ import {
   PluginStateSync,
   QuotaService,
   RenderWorker,
+  SecretsKey,
   createJobQueue,
   loadPluginState,
 } from '@atelier/jobs';
 import { createStorage, readStorageConfig } from '@atelier/storage';
 import { closeHostSandbox } from '@atelier/sandbox';
 import { AdminService } from './admin.service.ts';
+import { CapabilitiesService } from './capabilities.service.ts';
 import { JobEventHub } from './api/job-event-hub.ts';
 import { PreviewService } from './api/preview.ts';
 import { AccountService, LoginThrottle, SessionService, systemClock } from './auth/index.ts';
@@ -106,6 +108,7 @@ export function registerServices(container: DependencyContainer): void {
       logger: resolve(c, TOKENS.Logger),
       freeMaxSide: config.payments.freeMaxSide,
       resultCache: !config.dev,
+      ...(config.secretsKey === undefined ? {} : { secretsKey: SecretsKey.parse(config.secretsKey) }),
     });
   });
   once(
@@ -139,6 +142,7 @@ export function registerServices(container: DependencyContainer): void {
   // The server's own services declare their tokens (tokens.ts's injectable()).
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   container.register(AdminService, AdminService, scoped);
+  container.register(CapabilitiesService, CapabilitiesService, scoped);
   container.register(StatsService, StatsService, scoped);
   container.register(HealthService, HealthService, scoped);
   container.register(JobUpdatesService, JobUpdatesService, scoped);
@@ -283,6 +287,7 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
         ...(config.worker.concurrency === undefined ? {} : { concurrency: config.worker.concurrency }),
         logger,
         resultCache: !config.dev,
+        ...(config.secretsKey === undefined ? {} : { secretsKey: SecretsKey.parse(config.secretsKey) }),
       });
       await worker.start();
       const running = worker;

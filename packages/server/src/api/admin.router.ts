@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Actor } from '../admin.service.ts';
+import { adminCapabilityProcedures } from './admin-capabilities.router.ts';
 import type { ApiContext } from './context.ts';
 import { adminProcedure, router } from './trpc.ts';
 import { jobView, paymentView } from './views.ts';
@@ -47,6 +48,8 @@ const countLimit = z
   .optional();
 
 export const adminRouter = router({
+  ...adminCapabilityProcedures,
+
   /** Every plugin, enabled or not, with how often it was used. */
   plugins: adminProcedure
     .meta({

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PlanLimits, PluginRegistry, Storage } from '@atelier/core';
 import type { JobService, QuotaService } from '@atelier/jobs';
 import type { AdminService } from '../admin.service.ts';
+import type { CapabilitiesService } from '../capabilities.service.ts';
 import { readSessionToken, sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
 import type { HealthService } from '../health.service.ts';
@@ -22,6 +23,8 @@ export interface ApiServices {
   /** A job's live updates (the progress stream). */
   readonly updates: JobUpdatesService;
   readonly admin: AdminService;
+  /** Plugin grants and secrets (admin only). */
+  readonly capabilities: CapabilitiesService;
   readonly stats: StatsService;
   /** Paid HD: file access, Stripe Checkout, webhook events, grants. */
   readonly payments: PaymentsService;

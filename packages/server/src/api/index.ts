@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@atelier/core';
 import { QuotaService } from '@atelier/jobs';
 import { AdminService } from '../admin.service.ts';
+import { CapabilitiesService } from '../capabilities.service.ts';
 import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts';
 import { HealthService } from '../health.service.ts';
 import { JobUpdatesService } from '../job-updates.service.ts';
@@ -76,6 +77,7 @@ export async function createApiServices(
     previews: container.resolve(PreviewService),
     updates: container.resolve(JobUpdatesService),
     admin: container.resolve(AdminService),
+    capabilities: container.resolve(CapabilitiesService),
     stats: container.resolve(StatsService),
     payments: container.resolve(PaymentsService),
     health: container.resolve(HealthService),
