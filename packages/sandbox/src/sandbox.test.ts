@@ -424,6 +424,52 @@ describe('limits through the engine', () => {
     expect((await engine.run(png, plan('test:fine'))).width).toBe(32);
   });
 
+  it('hands a granted secret to ctx.secret and keeps its value out of logs and errors', async () => {
+    const source = await write(
+      'secret.js',
+      `import { definePlugin, z } from '@atelier/core';
+export default definePlugin({
+  id: 'test:secret', name: 'Secret', description: 'd', version: '1.0.0', engine: '^1', kind: 'style',
+  capabilities: { secrets: ['API_KEY'] },
+  params: z.object({}),
+  apply(ctx) {
+    const key = ctx.secret('API_KEY');
+    ctx.logger.warn('using key ' + key);
+    let other = 'none';
+    try { ctx.secret('OTHER'); } catch (error) { other = error.code ?? error.message; }
+    throw new Error('failed with ' + key + ' / ' + other);
+  },
+});
+`,
+    );
+    const secretRegistry = new PluginRegistry();
+    await loadSandboxedModule(secretRegistry, source);
+    const logs: string[] = [];
+    const record = (message: string, fields?: Record<string, unknown>): void => {
+      logs.push(`${message} ${JSON.stringify(fields ?? {})}`);
+    };
+    const secretEngine = new Engine({
+      registry: secretRegistry,
+      threads: 1,
+      logger: { debug: record, info: record, warn: record, error: record },
+    });
+    try {
+      const value = 'sk-test-0123456789abcdef';
+      const error = await secretEngine
+        .run(png, secretEngine.plan({ steps: [{ plugin: 'test:secret' }], output: { format: 'png' } }), {
+          grants: { 'test:secret': { network: [], secrets: { API_KEY: value } } },
+        })
+        .catch((e: AtelierError) => e);
+      expect(isAtelierError(error) && error.code).toBe('PLUGIN_FAILED');
+      // The plugin got the value (it echoed it), and the undeclared secret was refused.
+      expect((error as AtelierError).message).toContain('failed with [redacted] / CAPABILITY_DENIED');
+      expect(logs.join('\n')).toContain('using key [redacted]');
+      expect(`${(error as AtelierError).message}\n${logs.join('\n')}`).not.toContain(value);
+    } finally {
+      await secretEngine.close();
+    }
+  });
+
   it('gives the same pixels in the sandbox as in the worker thread', async () => {
     const source = await write(
       'same.js',
