@@ -360,6 +360,28 @@ describe('the isolate', () => {
   });
 });
 
+describe('a crash', () => {
+  it('fails the run in progress with SANDBOX_CRASHED, and the next run gets a fresh sandbox process', async () => {
+    const loop = await write('crash-loop.js', plugin('test:crash-loop', 'for (;;) {}'));
+    const fine = await write('crash-fine.js', plugin('test:crash-fine', 'return ctx.image;'));
+    const own = new SandboxProcess();
+    try {
+      const step = { image: image(4, 4), params: {}, seed: 0, memoryMb: 128, maxPixels: 1e6 };
+      const running = own.run({ moduleUrl: loop, plugin: 'test:crash-loop', ...step });
+      while (own.pid === undefined) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      const first = own.pid;
+      process.kill(first, 'SIGKILL');
+      expect(await codeOf(running)).toBe('SANDBOX_CRASHED');
+      const out = (await own.run({ moduleUrl: fine, plugin: 'test:crash-fine', ...step })) as RawImage;
+      expect(out.width).toBe(4);
+      expect(own.pid).not.toBe(first);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('limits through the engine', () => {
   let registry: PluginRegistry;
   let engine: Engine;
