@@ -25,11 +25,14 @@ let port: number;
 let engine: Engine;
 let input: Buffer;
 let envBefore: string | undefined;
+let keyBefore: string | undefined;
 
 beforeAll(async () => {
   // The worker threads copy the environment when the pool starts: set the test override first.
   envBefore = process.env['ATELIER_FETCH_ALLOW_LOOPBACK'];
   process.env['ATELIER_FETCH_ALLOW_LOOPBACK'] = '1';
+  keyBefore = process.env['ATELIER_SECRETS_KEY'];
+  process.env['ATELIER_SECRETS_KEY'] = 'a'.repeat(64);
   server = createServer((req, res) => {
     requests.push(req.headers);
     res.end('20');
@@ -47,6 +50,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
   if (envBefore === undefined) delete process.env['ATELIER_FETCH_ALLOW_LOOPBACK'];
   else process.env['ATELIER_FETCH_ALLOW_LOOPBACK'] = envBefore;
+  if (keyBefore === undefined) delete process.env['ATELIER_SECRETS_KEY'];
+  else process.env['ATELIER_SECRETS_KEY'] = keyBefore;
 });
 
 const full: PluginGrants = { network: ['127.0.0.1', 'localhost'], secrets: { TEST_KEY: SECRET } };
@@ -131,5 +136,20 @@ describe('capabilities in the engine', () => {
     const line = logs.find((l) => l.message.startsWith('my key is'));
     expect(line?.message).toBe('my key is [redacted]');
     expect(JSON.stringify(logs)).not.toContain(SECRET);
+  });
+
+  it("the engine's threads do not get ATELIER_SECRETS_KEY in their environment", async () => {
+    const error = await rejection(
+      engine.run(input, plan({ readEnv: 'ATELIER_SECRETS_KEY' }), { grants: { 'test:fetcher': full } }),
+    );
+    expect(error.message).toContain('env=unset');
+    // The variable is there for the process itself, and others are passed on.
+    expect(process.env['ATELIER_SECRETS_KEY']).toBe('a'.repeat(64));
+    const other = await rejection(
+      engine.run(input, plan({ readEnv: 'ATELIER_FETCH_ALLOW_LOOPBACK' }), {
+        grants: { 'test:fetcher': full },
+      }),
+    );
+    expect(other.message).toContain('env=1');
   });
 });

@@ -1,5 +1,7 @@
 // The host fetch's guard against real sockets: a loopback HTTP server stands in for a provider.
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,6 +235,16 @@ describe('hostFetch: requests and responses', () => {
     expect(res.json()).toEqual({ method: 'PUT', auth: 'Bearer abc', body: 'payload' });
   });
 
+  it('keeps the Host header and framing headers for itself', async () => {
+    routes.set('/host', (req, body, res) => res.end(`${req.headers.host} ${body.length}`));
+    const res = await hostFetch(
+      `http://127.0.0.1:${port}/host`,
+      { method: 'POST', headers: { Host: 'internal.example', 'Content-Length': '9999' }, body: 'abc' },
+      opts(),
+    );
+    expect(res.text()).toBe(`127.0.0.1:${port} 3`);
+  });
+
   it('resolves non-2xx statuses with ok false, and json() on a non-JSON body is FETCH_FAILED', async () => {
     routes.set('/teapot', (_req, _body, res) => res.writeHead(418).end('short and stout'));
     const res = await hostFetch(`http://127.0.0.1:${port}/teapot`, {}, opts());
@@ -360,6 +372,24 @@ describe('hostFetch: requests and responses', () => {
       (e: unknown) => e,
     );
     expect((error as Error).message).toBe('cancelled by the test');
+  });
+
+  it('verifies TLS certificates: a self-signed one is FETCH_FAILED', async () => {
+    const tls = (name: string) => readFile(new URL(`../../../test/fixtures/tls/${name}`, import.meta.url));
+    const secure = createHttpsServer(
+      { key: await tls('localhost.key'), cert: await tls('localhost.crt') },
+      (_req, res) => res.end('secret page'),
+    );
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    try {
+      const securePort = (secure.address() as AddressInfo).port;
+      const error = await failure(hostFetch(`https://localhost:${securePort}/`, {}, opts()));
+      expect(error).toMatchObject({ code: 'FETCH_FAILED', details: { reason: 'network' } });
+      expect(error.message).toMatch(/self[- ]signed/i);
+    } finally {
+      secure.closeAllConnections();
+      await new Promise((resolve) => secure.close(resolve));
+    }
   });
 
   it('reports a refused connection as FETCH_FAILED', async () => {

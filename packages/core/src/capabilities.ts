@@ -313,6 +313,25 @@ function fetchFailed(message: string, details: Record<string, unknown>, cause?: 
   });
 }
 
+/** `work`, or the signal's reason as soon as it aborts. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
 /** The address to connect to for `url`, after the allow-list and address checks. */
 async function checkedAddress(
   url: URL,
@@ -535,6 +554,15 @@ function makeResponse(raw: RawResponse, plugin: string): HostResponse {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Request headers a plugin may not set. */
+const HOST_OWNED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'te',
+]);
 /** Headers that carry credentials: dropped when a redirect leaves the origin, like browsers do. */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
@@ -578,13 +606,20 @@ export async function hostFetch(
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(init.headers ?? {})) {
+    const lower = name.toLowerCase();
+    // The host sets these: a plugin's own Host header would reach another site behind the
+    // granted address (a shared CDN), and framing headers are the HTTP client's business.
+    if (HOST_OWNED_HEADERS.has(lower)) continue;
+    headers[lower] = value;
+  }
   let body = await encodeBody(init, headers, plugin);
   let method = (init.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
   try {
     for (let hop = 0; ; hop++) {
       signal.throwIfAborted();
-      const target = await checkedAddress(url, options, allowPrivate);
+      // DNS has no abort of its own: the timeout and the step's signal must not wait for it.
+      const target = await abortable(checkedAddress(url, options, allowPrivate), signal);
       signal.throwIfAborted();
       const raw = await requestOnce(url, target, method, headers, body, signal, maxBytes, plugin, true);
       if (!REDIRECTS.has(raw.status) || raw.location === undefined) return makeResponse(raw, plugin);

@@ -104,6 +104,18 @@ const WORKER_URL = new URL(
 ).href;
 
 /**
+ * The environment of the engine's threads: the process's, without the key that seals plugin
+ * secrets (the threads get the secrets they need, decrypted, with each run's grants). Plugin code
+ * that runs in these threads sees `process.env`; this keeps the key out of a casual read. It is
+ * not a boundary against hostile code (the sandbox is).
+ */
+function threadEnv(sharpConcurrency: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ATELIER_SHARP_CONCURRENCY: String(sharpConcurrency) };
+  delete env['ATELIER_SECRETS_KEY'];
+  return env;
+}
+
+/**
  * Runs plans on images in a pool of worker threads, so the caller's event loop never blocks.
  * A step that throws, runs past `stepTimeoutMs` or holds more than `maxMemoryMb` fails its own
  * run with a coded error; the thread is replaced and other runs carry on.
@@ -160,7 +172,7 @@ export class Engine {
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
-      env: { ...process.env, ATELIER_SHARP_CONCURRENCY: String(this.#poolOptions.sharpConcurrency) },
+      env: threadEnv(this.#poolOptions.sharpConcurrency),
     });
     pool.on('error', (error: unknown) => this.#logger.error('worker pool error', { error: String(error) }));
     return pool;

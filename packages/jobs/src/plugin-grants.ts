@@ -39,7 +39,11 @@ export class SecretsKey {
 
   private constructor(bytes: Buffer) {
     this.#bytes = bytes;
-    this.id = createHash('sha256').update('atelier-secrets-key-id\0').update(bytes).digest('hex').slice(0, 16);
+    this.id = createHash('sha256')
+      .update('atelier-secrets-key-id\0')
+      .update(bytes)
+      .digest('hex')
+      .slice(0, 16);
   }
 
   /**
@@ -78,10 +82,17 @@ export class SecretsKey {
    */
   open(
     name: string,
-    sealed: { readonly ciphertext: Uint8Array; readonly iv: Uint8Array; readonly authTag: Uint8Array; readonly keyId: string },
+    sealed: {
+      readonly ciphertext: Uint8Array;
+      readonly iv: Uint8Array;
+      readonly authTag: Uint8Array;
+      readonly keyId: string;
+    },
   ): string {
     if (sealed.keyId !== this.id) {
-      throw keyMissing(`The secret ${name} was stored with another ATELIER_SECRETS_KEY than this process has.`);
+      throw keyMissing(
+        `The secret ${name} was stored with another ATELIER_SECRETS_KEY than this process has.`,
+      );
     }
     try {
       const decipher = createDecipheriv(ALGORITHM, this.#bytes, sealed.iv);
@@ -197,7 +208,12 @@ export async function listSecrets(db: Kysely<Database>): Promise<SecretInfo[]> {
     .select(['name', 'created_at', 'updated_at', 'updated_by'])
     .orderBy('name')
     .execute();
-  return rows.map((r) => ({ name: r.name, createdAt: r.created_at, updatedAt: r.updated_at, updatedBy: r.updated_by }));
+  return rows.map((r) => ({
+    name: r.name,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    updatedBy: r.updated_by,
+  }));
 }
 
 /**
@@ -307,7 +323,11 @@ async function grantRows(
  * naming what is missing) or whose granted secrets are not set (`SECRET_NOT_FOUND`). For
  * `jobs.create`: nothing is decrypted.
  */
-export async function checkPlanGrants(db: Kysely<Database>, registry: PluginRegistry, plan: Plan): Promise<void> {
+export async function checkPlanGrants(
+  db: Kysely<Database>,
+  registry: PluginRegistry,
+  plan: Plan,
+): Promise<void> {
   const need = needing(registry, plan);
   const rows = await grantRows(db, [...need.keys()]);
   const wanted = new Set<string>();
@@ -323,9 +343,13 @@ export async function checkPlanGrants(db: Kysely<Database>, registry: PluginRegi
   }
   if (wanted.size === 0) return;
   const stored = new Set(
-    (await db.selectFrom('plugin_secrets').select('name').where('name', 'in', [...wanted]).execute()).map(
-      (r) => r.name,
-    ),
+    (
+      await db
+        .selectFrom('plugin_secrets')
+        .select('name')
+        .where('name', 'in', [...wanted])
+        .execute()
+    ).map((r) => r.name),
   );
   const unset = [...wanted].filter((s) => !stored.has(s));
   if (unset.length > 0) {
@@ -354,16 +378,26 @@ export async function loadPlanGrants(
   await checkPlanGrants(db, registry, plan);
   const rows = await grantRows(db, [...need.keys()]);
   const names = new Set([...need.values()].flatMap((c) => c.secrets ?? []));
-  if (names.size > 0 && !key) throw keyMissing('This job needs a secret, and ATELIER_SECRETS_KEY is not set.');
+  if (names.size > 0 && !key)
+    throw keyMissing('This job needs a secret, and ATELIER_SECRETS_KEY is not set.');
   const sealed =
     names.size === 0
       ? []
-      : await db.selectFrom('plugin_secrets').selectAll().where('name', 'in', [...names]).execute();
+      : await db
+          .selectFrom('plugin_secrets')
+          .selectAll()
+          .where('name', 'in', [...names])
+          .execute();
   const values = new Map<string, string>();
   for (const row of sealed)
     values.set(
       row.name,
-      key!.open(row.name, { ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag, keyId: row.key_id }),
+      key!.open(row.name, {
+        ciphertext: row.ciphertext,
+        iv: row.iv,
+        authTag: row.auth_tag,
+        keyId: row.key_id,
+      }),
     );
   const out: Record<string, PluginGrants> = {};
   for (const [id, capabilities] of need) {
@@ -372,7 +406,9 @@ export async function loadPlanGrants(
     out[id] = {
       network: row.network.filter((h) => (capabilities.network ?? []).includes(h)),
       secrets: Object.fromEntries(
-        row.secrets.filter((s) => declaredSecrets.includes(s) && values.has(s)).map((s) => [s, values.get(s)!]),
+        row.secrets
+          .filter((s) => declaredSecrets.includes(s) && values.has(s))
+          .map((s) => [s, values.get(s)!]),
       ),
     };
   }

@@ -24,6 +24,8 @@ export interface PluginUsage {
   readonly defaults: Readonly<Record<string, unknown>>;
   /** Its parameters' JSON Schema, so a console can edit the defaults of a disabled plugin too. */
   readonly paramsSchema: Readonly<Record<string, unknown>>;
+  /** What it asks an administrator to grant (hosts, secret names). */
+  readonly capabilities: PluginInfo['capabilities'];
   readonly jobs: number;
 }
 
@@ -111,6 +113,7 @@ export class AdminService {
       enabled: p.enabled,
       defaults: p.defaults,
       paramsSchema: p.paramsSchema,
+      capabilities: p.capabilities,
       jobs: used.get(p.id) ?? 0,
     }));
   }

@@ -4,7 +4,15 @@
 import type { Kysely } from 'kysely';
 import type { PluginRegistry } from '@atelier/core';
 import type { Database, DatabaseHandle } from '@atelier/db';
-import { SecretsKey, checkGrant, deleteSecret, listGrants, listSecrets, saveGrant, saveSecret } from '@atelier/jobs';
+import {
+  SecretsKey,
+  checkGrant,
+  deleteSecret,
+  listGrants,
+  listSecrets,
+  saveGrant,
+  saveSecret,
+} from '@atelier/jobs';
 import type { PluginGrantRecord, SecretInfo } from '@atelier/jobs';
 import { audit } from './audit.ts';
 import type { Actor } from './audit.ts';
@@ -163,7 +171,11 @@ export class CapabilitiesService {
    */
   async revoke(
     actor: Actor | null,
-    input: { readonly id: string; readonly network?: readonly string[]; readonly secrets?: readonly string[] },
+    input: {
+      readonly id: string;
+      readonly network?: readonly string[];
+      readonly secrets?: readonly string[];
+    },
   ): Promise<PluginCapabilityView> {
     const current = await this.plugin(input.id);
     const all = input.network === undefined && input.secrets === undefined;
@@ -186,10 +198,16 @@ export class CapabilitiesService {
   async setSecret(actor: Actor | null, name: string, value: string): Promise<SecretView> {
     await this.#db.transaction().execute(async (trx) => {
       const { replaced } = await saveSecret(trx, this.#key, { name, value, actorId: actor?.id ?? null });
-      await audit(trx, actor, 'secret.set', { type: 'secret', id: name }, {
-        replaced,
-        ...(actor ? {} : { via: 'cli' }),
-      });
+      await audit(
+        trx,
+        actor,
+        'secret.set',
+        { type: 'secret', id: name },
+        {
+          replaced,
+          ...(actor ? {} : { via: 'cli' }),
+        },
+      );
     });
     const stored = (await listSecrets(this.#db)).find((s) => s.name === name)!;
     return secretView(stored);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import cliProgress from 'cli-progress';
 import { AtelierError, OUTPUT_EXTENSIONS, OUTPUT_FORMATS, isAtelierError } from '@atelier/core';
-import type { Engine, OutputFormat, Plan, PlanRequest, RunResult } from '@atelier/core';
+import type { Engine, OutputFormat, Plan, PlanRequest, PluginGrants, RunResult } from '@atelier/core';
 import { isDirectory } from './file-kind.ts';
 
 export interface ApplyOptions {
@@ -14,6 +14,8 @@ export interface ApplyOptions {
   readonly out: string;
   readonly format?: string;
   readonly quality?: number;
+  /** What the plan's plugins were granted (hosts, secrets), once the plan is made. @default nothing */
+  readonly grants?: (plan: Plan) => Promise<Readonly<Record<string, PluginGrants>>>;
 }
 
 function formatFromExtension(file: string): OutputFormat | undefined {
@@ -115,6 +117,7 @@ export async function applyFiles(
   ui: { stderr: NodeJS.WriteStream | NodeJS.WritableStream; isTTY: boolean },
 ): Promise<ApplyReport[]> {
   const plan = await planFromOptions(engine, options);
+  const grants = options.grants ? await options.grants(plan) : {};
   const ext = OUTPUT_EXTENSIONS[plan.output.format];
   const outIsDir = inputs.length > 1 || options.out.endsWith('/') || (await isDirectory(options.out));
   if (outIsDir) await mkdir(options.out, { recursive: true });
@@ -152,7 +155,7 @@ export async function applyFiles(
             `Cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
           );
         }
-        const result = await engine.run(bytes, plan);
+        const result = await engine.run(bytes, plan, { grants });
         await writeFileAtomic(output, result.data);
         reports.push({ input, output, result });
       } catch (error) {

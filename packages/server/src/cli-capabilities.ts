@@ -17,7 +17,11 @@ export interface CapabilityCommandIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const processIo: CapabilityCommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+const processIo: CapabilityCommandIo = {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+};
 
 // The database and the plugins (to check grants against their declarations); no queue or engine.
 async function withCapabilities<T>(fn: (service: CapabilitiesService) => Promise<T>): Promise<T> {
@@ -77,7 +81,10 @@ export function registerCapabilityCommands(program: Command, io: CapabilityComma
           });
         }
         if (opts.network.length === 0 && opts.secret.length === 0)
-          throw new AtelierError('USAGE_INVALID', 'Name what to grant: --network <host>, --secret <NAME> or --all.');
+          throw new AtelierError(
+            'USAGE_INVALID',
+            'Name what to grant: --network <host>, --secret <NAME> or --all.',
+          );
         return service.grant(CLI_ACTOR, { id, network: opts.network, secrets: opts.secret });
       });
       io.stdout.write(describeGrant(view));

@@ -12,7 +12,7 @@ import { runAgainOnPluginChange } from './cli-dev.ts';
 import { registerJobCommands } from './cli-jobs.ts';
 import { registerPluginCheckCommand } from './cli-plugin-check.ts';
 import { registerPluginNewCommand } from './cli-plugin-new.ts';
-import { applyStoredPluginState } from './cli-plugin-state.ts';
+import { applyStoredPluginState, loadStoredGrants } from './cli-plugin-state.ts';
 import { registerPaymentCommands } from './cli-payments.ts';
 import { registerPluginsCommands } from './cli-plugins.ts';
 import { registerCapabilityCommands } from './cli-capabilities.ts';
@@ -127,7 +127,11 @@ export function buildProgram(): Command {
             const reports = await applyFiles(
               engine,
               inputs,
-              { ...opts, params: parseSetOptions(opts.set) },
+              {
+                ...opts,
+                params: parseSetOptions(opts.set),
+                grants: (plan) => loadStoredGrants(config, engine.registry, plan),
+              },
               { stderr: process.stderr, isTTY: process.stderr.isTTY === true },
             );
             const failed = reports.filter((r) => r.error);

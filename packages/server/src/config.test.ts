@@ -134,3 +134,29 @@ describe('readConfig: the plugins folder and development mode', () => {
     expect(() => readConfig({ ATELIER_DEV: 'yes' })).toThrow(/ATELIER_DEV/);
   });
 });
+
+describe('readConfig: ATELIER_SECRETS_KEY', () => {
+  it('takes 32 bytes as base64 or hex, unset when empty', () => {
+    const hex = 'ab'.repeat(32);
+    expect(readConfig({ ATELIER_SECRETS_KEY: hex }).secretsKey).toBe(hex);
+    const b64 = Buffer.alloc(32, 7).toString('base64');
+    expect(readConfig({ ATELIER_SECRETS_KEY: b64 }).secretsKey).toBe(b64);
+    expect(readConfig({}).secretsKey).toBeUndefined();
+    expect(readConfig({ ATELIER_SECRETS_KEY: '' }).secretsKey).toBeUndefined();
+  });
+
+  it('refuses anything else with SECRETS_KEY_MISSING, without echoing the value', () => {
+    for (const bad of ['secret', 'ab'.repeat(31), Buffer.alloc(16).toString('base64')]) {
+      let error: unknown;
+      try {
+        readConfig({ ATELIER_SECRETS_KEY: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(AtelierError);
+      expect((error as AtelierError).code).toBe('SECRETS_KEY_MISSING');
+      expect((error as AtelierError).message).toContain('ATELIER_SECRETS_KEY');
+      expect((error as AtelierError).message).not.toContain(bad);
+    }
+  });
+});

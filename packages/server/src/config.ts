@@ -316,7 +316,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       dir: e.ATELIER_WEB_DIR === undefined ? DEFAULT_WEB_DIR : path.resolve(cwd, e.ATELIER_WEB_DIR),
     },
     payments: paymentsOf(e),
-    secretsKey: e.ATELIER_SECRETS_KEY === undefined || e.ATELIER_SECRETS_KEY === '' ? undefined : e.ATELIER_SECRETS_KEY,
+    secretsKey:
+      e.ATELIER_SECRETS_KEY === undefined || e.ATELIER_SECRETS_KEY === '' ? undefined : e.ATELIER_SECRETS_KEY,
     quotas: {
       ...(e.ATELIER_QUOTA_STORED_BYTES === undefined ? {} : { storedBytes: e.ATELIER_QUOTA_STORED_BYTES }),
       ...(e.ATELIER_QUOTA_JOBS_PER_HOUR === undefined ? {} : { jobsPerHour: e.ATELIER_QUOTA_JOBS_PER_HOUR }),

@@ -108,6 +108,7 @@ export function registerServices(container: DependencyContainer): void {
       logger: resolve(c, TOKENS.Logger),
       freeMaxSide: config.payments.freeMaxSide,
       resultCache: !config.dev,
+      ...(config.secretsKey === undefined ? {} : { secretsKey: SecretsKey.parse(config.secretsKey) }),
     });
   });
   once(

@@ -78,7 +78,11 @@ export const adminCapabilityProcedures = {
     .input(z.object({ id: z.string(), network: hostList, secrets: secretList }))
     .output(pluginCapabilitySchema)
     .mutation(({ ctx, input }) =>
-      ctx.api.capabilities.setGrant(actor(ctx), { id: input.id, network: input.network, secrets: input.secrets }),
+      ctx.api.capabilities.setGrant(actor(ctx), {
+        id: input.id,
+        network: input.network,
+        secrets: input.secrets,
+      }),
     ),
 
   /** Stored secrets: names and dates. No API returns a value. */

@@ -74,13 +74,18 @@ export class PreviewService {
   }): Promise<PreviewResult> {
     const image = await this.#jobs.getImage(args.imageId, args.ownerId);
     const plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
+    // CAPABILITY_NOT_GRANTED and friends before the preview is charged.
+    const grants = await this.#jobs.grantsFor(plan);
     await this.#quotas?.charge(args.ownerId, {
       kind: 'preview',
       cost: usageCost({ kind: 'preview', steps: plan.steps.length }),
     });
     const started = performance.now();
     const proxy = await this.#proxy(image);
-    const result = await this.#engine.run(proxy, plan, args.signal ? { signal: args.signal } : {});
+    const result = await this.#engine.run(proxy, plan, {
+      grants,
+      ...(args.signal ? { signal: args.signal } : {}),
+    });
     return {
       dataUrl: `data:image/jpeg;base64,${Buffer.from(result.data).toString('base64')}`,
       width: result.width,

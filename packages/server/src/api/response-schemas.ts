@@ -134,6 +134,17 @@ export const downloadUrlSchema = z.object({
 });
 export const deletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
 
+/** What a plugin asks an administrator to grant (docs/security.md, "Capabilities"). */
+const capabilitiesSchema = z
+  .object({
+    network: z.array(z.string()).readonly(),
+    secrets: z.array(z.string()).readonly(),
+  })
+  .meta({
+    description:
+      'What the plugin asks an administrator to grant: hosts its `ctx.fetch` may reach and names of secrets (never values). Empty lists when nothing.',
+  });
+
 export const styleSchema = z
   .object({
     id: z.string(),
@@ -144,6 +155,7 @@ export const styleSchema = z
     tags: z.array(z.string()),
     paramsSchema: jsonObject.meta({ description: 'JSON Schema (2020-12) of `params`.' }),
     defaults: jsonObject.meta({ description: 'The parameters used when none are given.' }),
+    capabilities: capabilitiesSchema,
   })
   .meta({ id: 'Style' });
 
@@ -167,15 +179,7 @@ const pluginInfoShape = {
   module: z.string(),
   paramsSchema: jsonObject,
   defaults: jsonObject,
-  capabilities: z
-    .object({
-      network: z.array(z.string()).readonly(),
-      secrets: z.array(z.string()).readonly(),
-    })
-    .meta({
-      description:
-        'What the plugin asks an administrator to grant: hosts its `ctx.fetch` may reach and names of secrets (never values).',
-    }),
+  capabilities: capabilitiesSchema,
 } satisfies Record<keyof PluginInfo, z.ZodType>;
 export const pluginInfoSchema = z.object(pluginInfoShape);
 
@@ -188,6 +192,7 @@ export const pluginUsageSchema = z.object({
   enabled: z.boolean(),
   defaults: jsonObject,
   paramsSchema: jsonObject.meta({ description: 'JSON Schema (2020-12) of the parameters.' }),
+  capabilities: capabilitiesSchema,
   jobs: z.number().int(),
 });
 

@@ -28,6 +28,7 @@ export const stylesRouter = router({
         tags: [...p.tags],
         paramsSchema: p.paramsSchema,
         defaults: p.defaults,
+        capabilities: p.capabilities,
       })),
     ),
 

@@ -8,6 +8,7 @@ import { TableScroll } from './TableScroll.tsx';
 import { SchemaForm } from '../SchemaForm.tsx';
 import { Dialog } from './Dialog.tsx';
 import { PluginFailures } from './PluginFailures.tsx';
+import { CapabilitiesPanel } from './CapabilitiesPanel.tsx';
 
 type Plugin = AtelierOutputs['admin']['plugins'][number];
 
@@ -57,6 +58,7 @@ export function PluginsSection() {
         restarts.
       </p>
       <PluginFailures />
+      <CapabilitiesPanel />
       {toggleError && (
         <div>
           <p className="admin-error-context">Could not change {toggleError.name}:</p>
