@@ -46,7 +46,9 @@ const urlSecret = randomBytes(32).toString('hex');
 const secretsKey = randomBytes(32).toString('hex');
 /** The value of EVIL_API_KEY, the secret granted to evil:fetch only. */
 const grantedSecret = `canary-granted-${randomBytes(12).toString('hex')}`;
-const STEP_TIMEOUT_MS = 3000;
+// Generous for a loaded machine: a sandbox process that was killed (after a timeout) starts
+// cold for the next job.
+const STEP_TIMEOUT_MS = 4000;
 
 let dir: string;
 let dataDir: string;
@@ -99,7 +101,7 @@ async function outcome(
     45_000,
   );
   bodies.push(
-    JSON.stringify(await getJson(`/api/jobs/${job.id}`, { authorization: `Bearer ${user.token}` })),
+    JSON.stringify(await getJson(`/api/jobs/${job.id}`, { authorization: `Bearer ${account.token}` })),
   );
   return {
     id: job.id,
@@ -205,14 +207,14 @@ const cases: readonly Case[] = [
     name: 'reads /etc/passwd with import("node:fs")',
     plugin: 'evil:read-file',
     code: 'SANDBOX_VIOLATION',
-    message: /node:fs/,
+    message: /dynamic import\(\)/,
   },
   {
     name: 'reads /etc/passwd with import("fs/promises")',
     plugin: 'evil:read-file',
     params: () => ({ via: 'import-promises' }),
     code: 'SANDBOX_VIOLATION',
-    message: /fs\/promises/,
+    message: /dynamic import\(\)/,
   },
   {
     name: 'reads /etc/passwd with require',
@@ -233,6 +235,7 @@ const cases: readonly Case[] = [
     plugin: 'evil:read-file',
     params: () => ({ via: 'fetch-file' }),
     code: 'CAPABILITY_DENIED',
+    message: /only http and https/,
   },
   {
     name: 'reads a file of the data directory',
@@ -264,7 +267,7 @@ const cases: readonly Case[] = [
     name: 'spawns a process with import("node:child_process")',
     plugin: 'evil:spawn',
     code: 'SANDBOX_VIOLATION',
-    message: /node:child_process/,
+    message: /dynamic import\(\)/,
   },
   {
     name: 'spawns a process with require',
@@ -286,7 +289,7 @@ const cases: readonly Case[] = [
     plugin: 'evil:socket',
     params: () => ({ port: listenerPort }),
     code: 'SANDBOX_VIOLATION',
-    message: /node:net/,
+    message: /dynamic import\(\)/,
   },
   {
     name: 'opens a socket with require("net")',
@@ -377,7 +380,7 @@ const cases: readonly Case[] = [
     plugin: 'evil:native',
     params: () => ({ path: nativeAddon(), via: 'create-require' }),
     code: 'SANDBOX_VIOLATION',
-    message: /node:module/,
+    message: /dynamic import\(\)/,
   },
   // Escapes through host objects, and prototype pollution.
   ...(
@@ -394,7 +397,8 @@ const cases: readonly Case[] = [
     plugin: 'evil:pollute',
     params: () => ({ via }),
     code: 'PLUGIN_FAILED',
-    message: /Cannot read properties of undefined \(reading 'env'\)/,
+    // The isolate's own Function: `return process` finds no process there.
+    message: /process is not defined/,
   })),
   {
     name: 'pollutes Object, Array and Uint8Array prototypes and the globals of its realm',
@@ -498,7 +502,7 @@ describe('hostile third-party plugins under atelier serve', () => {
         ATELIER_URL_SECRET: urlSecret,
         ATELIER_SECRETS_KEY: secretsKey,
         ATELIER_STEP_TIMEOUT_MS: String(STEP_TIMEOUT_MS),
-        ATELIER_MAX_MEMORY_MB: '256',
+        ATELIER_MAX_MEMORY_MB: '128',
         ATELIER_JOB_RETRIES: '0',
         // One engine thread, so one sandbox process runs every job: what one plugin leaves in it
         // is there for the next (acme:probe looks).
@@ -529,6 +533,8 @@ describe('hostile third-party plugins under atelier serve', () => {
 
     user = await account('user@example.org');
     other = await account('other@example.org');
+    // The engine thread's sandbox process starts with the first sandboxed job: not on an attack's clock.
+    expect(await outcome('acme:probe')).toMatchObject({ status: 'succeeded' });
   }, 60_000);
 
   it('are refused at load when they import node builtins statically or never finish loading', async () => {

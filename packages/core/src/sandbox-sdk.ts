@@ -33,4 +33,6 @@ export { runPipeline } from './run-pipeline.ts';
 export type { RunPipelineOptions } from './run-pipeline.ts';
 export { fitLongSide, pixelsAt } from './work-size.ts';
 export { ENGINE_VERSION } from './version.ts';
+export { loadCanvas, readImageSize, sniffImageFormat } from './sandbox-natives.ts';
+export type { CanvasContext2D, CanvasImage, CanvasLib } from './canvas.ts';
 export * from './pixels/index.ts';

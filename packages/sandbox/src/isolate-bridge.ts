@@ -25,6 +25,18 @@ type Envelope = { ok: true; value: unknown } | { ok: false; error: { code: strin
 
 const host = (globalThis as { __atelierHost?: HostFunctions }).__atelierHost!;
 delete (globalThis as { __atelierHost?: HostFunctions }).__atelierHost;
+// V8's gc() (the sandbox process runs with --expose-gc): the bridge's, not the plugin's.
+const gc = (globalThis as { gc?: () => void }).gc;
+try {
+  delete (globalThis as { gc?: () => void }).gc;
+} catch {
+  // Not configurable: left where it is. A plugin calling it only slows itself down.
+}
+
+/** Collects garbage after a run: its image buffers go back to the allocator for the next run. */
+export function collect(): void {
+  gc?.();
+}
 
 async function callHost(ref: HostRef, args: unknown[]): Promise<unknown> {
   const envelope = (await ref.apply(undefined, args, {
@@ -217,6 +229,17 @@ function failure(error: unknown, where: string): Result {
       error: {
         code: 'SANDBOX_VIOLATION',
         message: `${where}: it used a dynamic import(), which the sandbox does not provide; import modules statically.`,
+      },
+    };
+  }
+  // The isolate's allocator refuses an ArrayBuffer that would take it over its memory limit: the
+  // plugin asked for more memory than it has, whether or not the isolate itself survives.
+  if (error instanceof RangeError && message === 'Array buffer allocation failed') {
+    return {
+      ok: false,
+      error: {
+        code: 'PLUGIN_OUT_OF_MEMORY',
+        message: `${where}: it asked for more memory than its limit (${message}).`,
       },
     };
   }

@@ -61,7 +61,7 @@ interface Loaded {
   readonly memoryMb: number;
   readonly isolate: Isolate;
   readonly context: Context;
-  readonly bridge: { load: Reference; outputSize: Reference; run: Reference };
+  readonly bridge: { load: Reference; outputSize: Reference; run: Reference; collect: Reference };
   readonly descriptions: unknown;
 }
 const loaded = new Map<string, Promise<Loaded>>();
@@ -161,6 +161,7 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
       load: await exported('load'),
       outputSize: await exported('outputSize'),
       run: await exported('run'),
+      collect: await exported('collect'),
     };
     const entry = await evaluate(url);
     const described = (await bridge.load.apply(undefined, [entry.namespace.derefInto()], {
@@ -199,7 +200,9 @@ async function sharpCall(recording: unknown): Promise<unknown> {
     const { data, info } = await runSharpRecording(checked.recording, maxPixels);
     return { data: transferIn(data), info };
   } catch (error) {
-    throw new CodedError({ code: 'PLUGIN_FAILED', message: `sharp: ${(error as Error).message}` });
+    const code =
+      (error as { code?: unknown }).code === 'OUTPUT_TOO_LARGE' ? 'OUTPUT_TOO_LARGE' : 'PLUGIN_FAILED';
+    throw new CodedError({ code, message: `sharp: ${(error as Error).message}` });
   }
 }
 
@@ -321,9 +324,11 @@ async function handle(request: SandboxRequest): Promise<unknown> {
         activeRun = undefined;
         // One isolate serves one run: whatever the plugin left in its realm (another user's
         // pixels on globalThis, polluted prototypes) goes with it. The next run's isolate is
-        // made now, off the next run's clock.
+        // made now, off the next run's clock; after the reply is on its way, this process frees
+        // the run's buffers.
         drop(request.moduleUrl);
         moduleFor(request.moduleUrl, request.memoryMb).catch(() => {});
+        setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
       }
     }
     case 'abort': {

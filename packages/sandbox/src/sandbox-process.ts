@@ -158,6 +158,9 @@ export class SandboxProcess {
           '--allow-addons',
           ...roots.map((r) => `--allow-fs-read=${r}`),
           `--max-old-space-size=${this.#options.heapMb ?? 256}`,
+          // gc() in every isolate: the sandbox collects a run's image buffers when it ends (see
+          // sandbox-child.ts), so the next run reuses their memory instead of faulting in new pages.
+          '--expose-gc',
           '--no-warnings',
         ],
         serialization: 'advanced',
@@ -211,12 +214,15 @@ export class SandboxProcess {
     const child = this.#child;
     if (!child) return;
     const channel = child.channel as { ref(): void; unref(): void } | undefined;
+    const stderr = child.stderr as (NodeJS.ReadableStream & { ref?(): void; unref?(): void }) | null;
     if (this.#pending.size > 0) {
       child.ref();
       channel?.ref();
+      stderr?.ref?.();
     } else {
       child.unref();
       channel?.unref();
+      stderr?.unref?.();
     }
   }
 

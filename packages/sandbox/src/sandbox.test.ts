@@ -360,6 +360,28 @@ describe('the isolate', () => {
   });
 });
 
+describe('a crash', () => {
+  it('fails the run in progress with SANDBOX_CRASHED, and the next run gets a fresh sandbox process', async () => {
+    const loop = await write('crash-loop.js', plugin('test:crash-loop', 'for (;;) {}'));
+    const fine = await write('crash-fine.js', plugin('test:crash-fine', 'return ctx.image;'));
+    const own = new SandboxProcess();
+    try {
+      const step = { image: image(4, 4), params: {}, seed: 0, memoryMb: 128, maxPixels: 1e6 };
+      const running = own.run({ moduleUrl: loop, plugin: 'test:crash-loop', ...step });
+      while (own.pid === undefined) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      const first = own.pid;
+      process.kill(first, 'SIGKILL');
+      expect(await codeOf(running)).toBe('SANDBOX_CRASHED');
+      const out = (await own.run({ moduleUrl: fine, plugin: 'test:crash-fine', ...step })) as RawImage;
+      expect(out.width).toBe(4);
+      expect(own.pid).not.toBe(first);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('limits through the engine', () => {
   let registry: PluginRegistry;
   let engine: Engine;
@@ -422,6 +444,52 @@ describe('limits through the engine', () => {
   it('contains a plugin that allocates without bound with PLUGIN_OUT_OF_MEMORY', async () => {
     expect(await codeOf(engine.run(png, plan('test:hog')))).toBe('PLUGIN_OUT_OF_MEMORY');
     expect((await engine.run(png, plan('test:fine'))).width).toBe(32);
+  });
+
+  it('hands a granted secret to ctx.secret and keeps its value out of logs and errors', async () => {
+    const source = await write(
+      'secret.js',
+      `import { definePlugin, z } from '@atelier/core';
+export default definePlugin({
+  id: 'test:secret', name: 'Secret', description: 'd', version: '1.0.0', engine: '^1', kind: 'style',
+  capabilities: { secrets: ['API_KEY'] },
+  params: z.object({}),
+  apply(ctx) {
+    const key = ctx.secret('API_KEY');
+    ctx.logger.warn('using key ' + key);
+    let other = 'none';
+    try { ctx.secret('OTHER'); } catch (error) { other = error.code ?? error.message; }
+    throw new Error('failed with ' + key + ' / ' + other);
+  },
+});
+`,
+    );
+    const secretRegistry = new PluginRegistry();
+    await loadSandboxedModule(secretRegistry, source);
+    const logs: string[] = [];
+    const record = (message: string, fields?: Record<string, unknown>): void => {
+      logs.push(`${message} ${JSON.stringify(fields ?? {})}`);
+    };
+    const secretEngine = new Engine({
+      registry: secretRegistry,
+      threads: 1,
+      logger: { debug: record, info: record, warn: record, error: record },
+    });
+    try {
+      const value = 'sk-test-0123456789abcdef';
+      const error = await secretEngine
+        .run(png, secretEngine.plan({ steps: [{ plugin: 'test:secret' }], output: { format: 'png' } }), {
+          grants: { 'test:secret': { network: [], secrets: { API_KEY: value } } },
+        })
+        .catch((e: AtelierError) => e);
+      expect(isAtelierError(error) && error.code).toBe('PLUGIN_FAILED');
+      // The plugin got the value (it echoed it), and the undeclared secret was refused.
+      expect((error as AtelierError).message).toContain('failed with [redacted] / CAPABILITY_DENIED');
+      expect(logs.join('\n')).toContain('using key [redacted]');
+      expect(`${(error as AtelierError).message}\n${logs.join('\n')}`).not.toContain(value);
+    } finally {
+      await secretEngine.close();
+    }
   });
 
   it('gives the same pixels in the sandbox as in the worker thread', async () => {

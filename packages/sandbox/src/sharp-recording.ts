@@ -190,11 +190,67 @@ export function checkSharpRecording(value: unknown): Check {
   return { ok: true, recording: { input: rec.input, ops, output: [output[0], output[1] as unknown[]] } };
 }
 
+/** A positive finite number, or undefined. */
+const size = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+
+/**
+ * Refuses a recording whose operations could make an image over `maxPixels`, before libvips
+ * allocates it (`OUTPUT_TOO_LARGE`): the check of the result alone came after the work, so a
+ * plugin could have this process build gigabytes outside its isolate's memory limit. The size is
+ * an upper bound: `resize` as if it enlarged to cover both given sides, `extend` adding its
+ * margins, `rotate` to the diagonal; every other whitelisted operation keeps or shrinks the size.
+ */
+export function checkRecordingSize(recording: SharpRecording, maxPixels: number): void {
+  let width = recording.input.width;
+  let height = recording.input.height;
+  for (const [name, args] of recording.ops) {
+    if (name === 'resize') {
+      const first = args[0];
+      const options = (
+        first !== null && typeof first === 'object' ? first : { width: first, height: args[1] }
+      ) as {
+        width?: unknown;
+        height?: unknown;
+      };
+      const w = size(options.width);
+      const h = size(options.height);
+      if (w === undefined && h === undefined) continue;
+      const scale = Math.max(w === undefined ? 0 : w / width, h === undefined ? 0 : h / height);
+      [width, height] = [
+        Math.max(w ?? 0, Math.ceil(width * scale)),
+        Math.max(h ?? 0, Math.ceil(height * scale)),
+      ];
+    } else if (name === 'extend') {
+      const margins = args[0];
+      if (typeof margins === 'number') {
+        width += 2 * (size(margins) ?? 0);
+        height += 2 * (size(margins) ?? 0);
+      } else if (margins !== null && typeof margins === 'object') {
+        const m = margins as Record<string, unknown>;
+        width += (size(m['left']) ?? 0) + (size(m['right']) ?? 0);
+        height += (size(m['top']) ?? 0) + (size(m['bottom']) ?? 0);
+      }
+    } else if (name === 'rotate') {
+      width = height = Math.ceil(Math.hypot(width, height));
+    }
+    if (width * height > maxPixels) {
+      throw Object.assign(
+        new Error(
+          `${name}() could make a ${Math.round(width)}x${Math.round(height)} image, over the limit of ${maxPixels} pixels`,
+        ),
+        { code: 'OUTPUT_TOO_LARGE' },
+      );
+    }
+  }
+}
+
 /** Runs a checked recording and returns sharp's `{ data, info }`. */
 export async function runSharpRecording(
   recording: SharpRecording,
   maxPixels: number,
 ): Promise<{ data: Uint8Array; info: Record<string, unknown> }> {
+  checkRecordingSize(recording, maxPixels);
   const { input } = recording;
   let pipeline = sharp(input.data, {
     raw: { width: input.width, height: input.height, channels: input.channels as 1 | 2 | 3 | 4 },
