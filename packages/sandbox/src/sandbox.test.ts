@@ -400,14 +400,21 @@ describe('limits through the engine', () => {
       registry,
       await write('fine.js', plugin('test:fine', 'return ctx.sharp().negate();')),
     );
-    engine = new Engine({ registry, threads: 1, limits: { stepTimeoutMs: 1500, maxMemoryMb: 128 } });
+    engine = new Engine({ registry, threads: 1, limits: { maxMemoryMb: 128 } });
     png = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#808080' } })
       .png()
       .toBuffer();
   });
   afterAll(() => engine.close());
 
-  const plan = (id: string) => engine.plan({ steps: [{ plugin: id }], output: { format: 'png' } });
+  // A short step timeout for the runs that test it; the others keep the default, since a step's
+  // clock also covers starting the thread's sandbox process, slow on a loaded machine.
+  const plan = (id: string) =>
+    engine.plan({
+      steps: [{ plugin: id }],
+      output: { format: 'png' },
+      ...(id === 'test:loop' ? { limits: { stepTimeoutMs: 1500 } } : {}),
+    });
 
   it('stops a synchronous infinite loop at the step timeout, and runs the next step normally', async () => {
     // The thread's sandbox process and the loop's isolate start before the clock does.
@@ -418,7 +425,12 @@ describe('limits through the engine', () => {
         if (p.stage === 'step' && stepStarted === 0) stepStarted = performance.now();
       },
     });
-    expect(await codeOf(running)).toBe('PLUGIN_TIMEOUT');
+    expect(
+      await running.then(
+        () => 'ok',
+        (e: AtelierError) => `${e.code}: ${e.message}`,
+      ),
+    ).toMatch(/^PLUGIN_TIMEOUT: /);
     // 1500 ms of timeout, then the isolate is disposed at once: no waiting for the loop.
     expect(performance.now() - stepStarted).toBeLessThan(1500 + 500);
     expect((await engine.run(png, plan('test:fine'))).width).toBe(32);
@@ -431,12 +443,19 @@ describe('limits through the engine', () => {
       signal: controller.signal,
       onProgress: (p) => progress.push(p.stage),
     });
-    // Wait until the step has started in the sandbox.
-    while (!progress.includes('step')) await new Promise((r) => setTimeout(r, 10));
+    // Wait until the step has started in the sandbox (or the run ended: then its error shows).
+    let settled = false;
+    void running.catch(() => {}).finally(() => (settled = true));
+    while (!progress.includes('step') && !settled) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 200));
     const cancelled = performance.now();
     controller.abort();
-    expect(await codeOf(running)).toBe('ABORTED');
+    expect(
+      await running.then(
+        () => 'ok',
+        (e: AtelierError) => `${e.code}: ${e.message}`,
+      ),
+    ).toMatch(/^ABORTED: /);
     expect(performance.now() - cancelled).toBeLessThan(400);
     expect((await engine.run(png, plan('test:fine'))).width).toBe(32);
   });
