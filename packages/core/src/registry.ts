@@ -312,13 +312,13 @@ export class PluginRegistry {
   #entry(id: string): Entry {
     const entry = this.#entries.get(id);
     if (!entry) {
-      throw new AtelierError(
-        'PLUGIN_NOT_FOUND',
-        `No plugin "${id}". Known: ${[...this.#entries.keys()].join(', ') || 'none'}.`,
-        {
-          details: { plugin: id },
-        },
-      );
+      // The list is cut short: a deployment with many plugins must not answer with all of them.
+      const known = [...this.#entries.keys()];
+      const shown =
+        known.length > 8 ? `${known.slice(0, 8).join(', ')} and ${known.length - 8} more` : known.join(', ');
+      throw new AtelierError('PLUGIN_NOT_FOUND', `No plugin "${id}". Known: ${shown || 'none'}.`, {
+        details: { plugin: id },
+      });
     }
     return entry;
   }

@@ -18,6 +18,7 @@ interface HostFunctions {
   readonly progress: HostRef;
   readonly call: HostRef;
   readonly sharp: HostRef;
+  readonly sleep: HostRef;
   readonly transfer: (buffer: ArrayBuffer) => unknown;
 }
 
@@ -80,6 +81,34 @@ class SandboxAbortController {
 const g = globalThis as Record<string, unknown>;
 g['AbortSignal'] ??= SandboxAbortSignal;
 g['AbortController'] ??= SandboxAbortController;
+
+// --- setTimeout / clearTimeout: a plugin may wait (a provider's Retry-After, a backoff). The wait
+// is on the sandbox process's clock; the step's timeout and cancel still end the run (its isolate
+// is disposed with any timer pending). No setInterval: nothing a step does needs to repeat on its
+// own, and a module that starts one at load is refused (it fails to load).
+const MAX_PENDING_TIMERS = 1000;
+const pendingTimers = new Set<number>();
+let lastTimer = 0;
+g['setTimeout'] = (callback: unknown, ms?: unknown, ...args: unknown[]): number => {
+  if (typeof callback !== 'function') throw new TypeError('setTimeout takes a function in the sandbox.');
+  if (pendingTimers.size >= MAX_PENDING_TIMERS) {
+    throw new AtelierError('SANDBOX_VIOLATION', `More than ${MAX_PENDING_TIMERS} timers pending in one run.`);
+  }
+  const id = ++lastTimer;
+  pendingTimers.add(id);
+  void host.sleep
+    .apply(undefined, [Number(ms) || 0], { arguments: { copy: true }, result: { promise: true } })
+    .then(
+      () => {
+        if (pendingTimers.delete(id)) (callback as (...a: unknown[]) => void)(...args);
+      },
+      () => pendingTimers.delete(id),
+    );
+  return id;
+};
+g['clearTimeout'] = (id: unknown): void => {
+  pendingTimers.delete(Number(id));
+};
 
 // --- ctx.sharp(): a recording proxy. Methods only record; toBuffer() sends the recording to the
 // sandbox process, which checks it again (this side is not trusted: plugin code shares the isolate)
@@ -259,14 +288,14 @@ export function load(namespace: Record<string, unknown>): Result {
     const descriptions = [];
     for (const plugin of found) {
       plugins.set(plugin.id, plugin);
-      let schema: unknown;
+      // A schema that cannot be described is reported as null: the host's validatePlugin then
+      // refuses the plugin in its usual order (id, version, engine range, then params), as it
+      // would in-process, so an engine mismatch still says so.
+      let schema: unknown = null;
       try {
         schema = z.toJSONSchema(plugin.params, { io: 'input' });
-      } catch (error) {
-        throw new AtelierError(
-          'PLUGIN_INVALID',
-          `Plugin "${plugin.id}" is invalid: its params are not a zod object schema (${error instanceof Error ? error.message : String(error)}).`,
-        );
+      } catch {
+        schema = null;
       }
       const capabilities = (plugin as { capabilities?: unknown }).capabilities;
       descriptions.push({

@@ -52,7 +52,11 @@ export function proxyPlugin(
     params: unknown;
   }) => Promise<{ width: number; height: number }>,
 ): AnyPlugin {
-  const params = (z.fromJSONSchema(description.schema as never) as z.ZodObject).strip();
+  // No schema (the plugin's params are not a zod object): no params, so the registry refuses it.
+  const params =
+    description.schema === null
+      ? undefined
+      : (z.fromJSONSchema(description.schema as never) as z.ZodObject).strip();
   const plugin = {
     id: description.id,
     name: description.name,

@@ -14,8 +14,11 @@ export interface PluginDescription {
   readonly alpha?: string;
   readonly tags?: readonly string[];
   readonly capabilities?: { readonly network?: readonly string[]; readonly secrets?: readonly string[] };
-  /** `z.toJSONSchema(params, { io: 'input' })`, made inside the isolate by the plugin's own zod schema. */
-  readonly schema: Record<string, unknown>;
+  /**
+   * `z.toJSONSchema(params, { io: 'input' })`, made inside the isolate by the plugin's own zod schema;
+   * null when its params are not a zod object schema (the host's registry then refuses it).
+   */
+  readonly schema: Record<string, unknown> | null;
   readonly hasOutputSize: boolean;
 }
 

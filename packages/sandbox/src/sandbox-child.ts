@@ -128,7 +128,7 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
     await context.evalClosure(
       `const ivm = $4;
       globalThis.__atelierHost = {
-        log: $0, progress: $1, call: $2, sharp: $3,
+        log: $0, progress: $1, call: $2, sharp: $3, sleep: $5,
         transfer: (buffer) => new ivm.ExternalCopy(buffer, { transferOut: true }).copyInto({ release: true, transferIn: true }),
       };`,
       [
@@ -148,6 +148,14 @@ async function createLoaded(url: string, memoryMb: number): Promise<Loaded> {
         new ivm.Reference((name: string, args: unknown[]) => envelope(hostCall(name, args))),
         new ivm.Reference((recording: unknown) => envelope(sharpCall(recording))),
         ivm,
+        // The isolate's setTimeout: a wait on this process's clock. Unref'd, so a timer left
+        // behind never holds the process; a run's isolate is disposed after it, timers and all.
+        new ivm.Reference(
+          (ms: number) =>
+            new Promise<void>((resolve) => {
+              setTimeout(resolve, Math.min(Math.max(Number(ms) || 0, 0), 2_147_483_647)).unref();
+            }),
+        ),
       ],
     );
     const bridgeModule = await evaluate(BRIDGE);
