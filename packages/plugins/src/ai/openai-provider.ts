@@ -150,7 +150,7 @@ export function fromBase64(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** Whether this realm has timers (the sandbox has none): without them a retry cannot wait. */
+/** Whether this realm has timers (worker threads and the sandbox do): without them a retry cannot wait. */
 const hasTimers = typeof globalThis.setTimeout === 'function';
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
