@@ -242,7 +242,7 @@ describe('the isolate', () => {
       'probe.js',
       plugin(
         'test:probe',
-        `ctx.logger.info(JSON.stringify({ process: typeof process, require: typeof require, host: typeof globalThis.__atelierHost, fetch: typeof globalThis.fetch, timers: typeof setTimeout }));
+        `ctx.logger.info(JSON.stringify({ process: typeof process, require: typeof require, host: typeof globalThis.__atelierHost, fetch: typeof globalThis.fetch, timers: typeof setTimeout, interval: typeof globalThis.setInterval }));
         return ctx.image;`,
       ),
     );
@@ -264,7 +264,9 @@ describe('the isolate', () => {
       require: 'undefined',
       host: 'undefined',
       fetch: 'undefined',
-      timers: 'undefined',
+      // setTimeout is the sandbox's own (a wait on the sandbox process's clock); no setInterval.
+      timers: 'function',
+      interval: 'undefined',
     });
     const environ = (await readFile(`/proc/${sandbox.pid}/environ`, 'utf8')).split('\0').filter(Boolean);
     // Only malloc's two settings and Node's own IPC plumbing (which fork adds).
