@@ -11,6 +11,7 @@ import { isIP, isIPv6 } from 'node:net';
 import { AtelierError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
+import { untilAborted } from './pipeline-signal.ts';
 
 /**
  * What a plugin needs beyond pixels; an administrator grants it (`atelier plugins grant`, the
@@ -313,25 +314,6 @@ function fetchFailed(message: string, details: Record<string, unknown>, cause?: 
   });
 }
 
-/** `work`, or the signal's reason as soon as it aborts. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
-}
-
 /** The address to connect to for `url`, after the allow-list and address checks. */
 async function checkedAddress(
   url: URL,
@@ -619,7 +601,7 @@ export async function hostFetch(
     for (let hop = 0; ; hop++) {
       signal.throwIfAborted();
       // DNS has no abort of its own: the timeout and the step's signal must not wait for it.
-      const target = await abortable(checkedAddress(url, options, allowPrivate), signal);
+      const target = await untilAborted(checkedAddress(url, options, allowPrivate), signal);
       signal.throwIfAborted();
       const raw = await requestOnce(url, target, method, headers, body, signal, maxBytes, plugin, true);
       if (!REDIRECTS.has(raw.status) || raw.location === undefined) return makeResponse(raw, plugin);
