@@ -79,6 +79,8 @@ export type OwnerAnswer =
       readonly code: string;
     }
   | { readonly t: 'resolved'; readonly id: number; readonly ok: false; readonly error: ErrorPayload }
+  | { readonly t: 'sdk'; readonly id: number; readonly ok: true; readonly code: string }
+  | { readonly t: 'sdk'; readonly id: number; readonly ok: false; readonly error: ErrorPayload }
   | { readonly t: 'hostResult'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly t: 'hostResult'; readonly id: number; readonly ok: false; readonly error: ErrorPayload };
 
@@ -98,6 +100,8 @@ export type FromSandbox =
   | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: ErrorPayload }
   /** Asks the owner for the source of an import of the module graph being loaded. */
   | { readonly t: 'resolve'; readonly id: number; readonly specifier: string; readonly referrer?: string }
+  /** Asks the owner for the SDK bundle every isolate runs first (see sdk-bundle.ts). */
+  | { readonly t: 'sdk'; readonly id: number }
   /** A host-mediated call of run `run` (fetch, decode, reportCost, annotate). */
   | {
       readonly t: 'host';
@@ -117,3 +121,12 @@ export type FromSandbox =
 /** The context calls the isolate forwards to the owner's real plugin context, one line each. */
 export const HOST_CALLS = ['fetch', 'decode', 'reportCost', 'annotate'] as const;
 export type HostCall = (typeof HOST_CALLS)[number];
+
+/**
+ * The bare specifiers the isolate's SDK bundle answers (see sdk-bundle.ts), and the key of their
+ * namespace in it: plugins import these two from the host's copies, whatever they bring.
+ */
+export const SDK_SPECIFIERS: ReadonlyMap<string, 'core' | 'zod'> = new Map([
+  ['@atelier/core', 'core'],
+  ['zod', 'zod'],
+]);

@@ -65,6 +65,8 @@ function sandboxedStep(moduleUrl: string, description: PluginDescription, limits
           memoryMb: limits.maxMemoryMb,
           maxPixels: Math.max(limits.maxInputPixels, outputPixelLimit(limits)),
           secrets,
+          // Without outputSize a plugin keeps its input's size, and mostly its channels.
+          ...(description.hasOutputSize ? {} : { outputBytes: ctx.image.data.length }),
         },
         {
           signal: ctx.signal,

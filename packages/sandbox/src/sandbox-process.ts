@@ -9,17 +9,19 @@ import {
   fstatSync,
   ftruncateSync,
   openSync,
+  readFileSync,
   readSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { readFile, readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AtelierError, isAtelierError } from '@atelier/core';
 import type { ErrorPayload, Logger } from '@atelier/core';
 import { ModuleSources } from './module-source.ts';
+import { sdkBundle } from './sdk-bundle.ts';
 import type { FromSandbox, PluginDescription, SandboxRequest, ToSandbox, WireImage } from './protocol.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -55,6 +57,11 @@ export interface SandboxRunRequest {
   readonly memoryMb: number;
   readonly maxPixels: number;
   readonly secrets?: Readonly<Record<string, string>>;
+  /**
+   * The output's size in bytes when it is known before the run (a style that keeps its input's
+   * size): its buffer is made ready while the sandbox works (see preparedBuffer).
+   */
+  readonly outputBytes?: number;
 }
 
 /**
@@ -93,10 +100,14 @@ function crashed(message: string): AtelierError {
   return new AtelierError('SANDBOX_CRASHED', message);
 }
 
-/** Resident memory of a process in bytes, from /proc (Linux); undefined elsewhere. */
-async function residentBytes(pid: number): Promise<number | undefined> {
+/**
+ * Resident memory of a process in bytes, from /proc (Linux); undefined elsewhere. Read
+ * synchronously: a procfs read takes microseconds, where the thread pool (busy with sharp's work)
+ * could delay an asynchronous one by tens of milliseconds, on the run's clock.
+ */
+function residentBytes(pid: number): number | undefined {
   try {
-    const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
+    const statm = readFileSync(`/proc/${pid}/statm`, 'utf8');
     return Number(statm.split(' ')[1]) * 4096;
   } catch {
     return undefined;
@@ -124,6 +135,8 @@ export class SandboxProcess {
   #child: ChildProcess | undefined;
   /** The pixel exchange file of the running process (see sandbox-child.ts). */
   #pixelsFd: number | undefined;
+  /** The buffer the current run's output is read into when it has the expected size. */
+  #outputBuffer: Uint8Array | undefined;
   /** Runs go one at a time: they share the exchange file. */
   #runQueue: Promise<unknown> = Promise.resolve();
   #spawning: Promise<ChildProcess> | undefined;
@@ -243,7 +256,13 @@ export class SandboxProcess {
         else if (message.image) {
           const meta = message.image;
           try {
-            const data = readExchange(this.#pixelsFd, meta.bytes);
+            const prepared = this.#outputBuffer;
+            this.#outputBuffer = undefined;
+            const data = readExchange(
+              this.#pixelsFd,
+              meta.bytes,
+              prepared?.length === meta.bytes ? prepared : undefined,
+            );
             pending.resolve({ data, width: meta.width, height: meta.height, channels: meta.channels });
           } catch (error) {
             pending.reject(crashed(`Reading the sandbox's output failed: ${(error as Error).message}`));
@@ -263,6 +282,18 @@ export class SandboxProcess {
             }),
           (error: unknown) =>
             this.#send(child, { t: 'resolved', id: message.id, ok: false, error: payloadOf(error) }),
+        );
+        return;
+      case 'sdk':
+        sdkBundle().then(
+          (code) => this.#send(child, { t: 'sdk', id: message.id, ok: true, code }),
+          (error: unknown) =>
+            this.#send(child, {
+              t: 'sdk',
+              id: message.id,
+              ok: false,
+              error: crashed(`Building the sandbox's SDK failed: ${(error as Error).message}`).toJSON(),
+            }),
         );
         return;
       case 'host': {
@@ -376,7 +407,7 @@ export class SandboxProcess {
     hooks.signal?.throwIfAborted();
     const child = await this.#spawn();
     const pid = child.pid;
-    const baseline = pid === undefined ? undefined : await residentBytes(pid);
+    const baseline = pid === undefined ? undefined : residentBytes(pid);
     if (this.#pixelsFd === undefined) throw crashed('The sandbox process has no pixel exchange file.');
     writeExchange(this.#pixelsFd, request.image.data);
     const { id, result } = await this.#request<WireImage | { invalid: true }>(
@@ -406,34 +437,35 @@ export class SandboxProcess {
       killTimer = setTimeout(() => this.#kill(child, undefined), ABORT_ANSWER_MS);
     };
     if (baseline !== undefined && pid !== undefined) {
-      let checking = false;
       watchdog = setInterval(() => {
-        if (checking) return;
-        checking = true;
-        void residentBytes(pid)
-          .then((rss) => {
-            if (rss !== undefined && rss - baseline > request.memoryMb * 2 ** 20) {
-              this.#kill(
-                child,
-                new AtelierError(
-                  'PLUGIN_OUT_OF_MEMORY',
-                  `Plugin "${request.plugin}" used more than ${request.memoryMb} MB in its sandbox and was stopped.`,
-                  { details: { plugin: request.plugin } },
-                ),
-              );
-            }
-          })
-          .finally(() => {
-            checking = false;
-          });
+        const rss = residentBytes(pid);
+        if (rss !== undefined && rss - baseline > request.memoryMb * 2 ** 20) {
+          this.#kill(
+            child,
+            new AtelierError(
+              'PLUGIN_OUT_OF_MEMORY',
+              `Plugin "${request.plugin}" used more than ${request.memoryMb} MB in its sandbox and was stopped.`,
+              { details: { plugin: request.plugin } },
+            ),
+          );
+        }
       }, 25);
     }
+    // The output's buffer, made while the sandbox works when its size is known: a fresh buffer's
+    // first touch of each page costs about as much as a plugin's whole loop over it (tens of
+    // milliseconds at 1920 px on a virtual machine), which would otherwise come after the run, on
+    // its clock. A reply of another size gets a buffer of its own.
+    this.#outputBuffer =
+      request.outputBytes === undefined || request.outputBytes > request.image.data.length
+        ? undefined
+        : preparedBuffer(this.#pixelsFd, request.outputBytes);
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return await result;
     } finally {
       clearInterval(watchdog);
       clearTimeout(killTimer);
+      this.#outputBuffer = undefined;
       hooks.signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -477,9 +509,25 @@ function writeExchange(fd: number, data: Uint8Array): void {
   for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done, done);
 }
 
-function readExchange(fd: number | undefined, bytes: number): Uint8Array {
-  if (fd === undefined) throw new Error('the sandbox process is gone');
+/**
+ * A buffer of `bytes` that the output can be read into at once: filled by a read from the
+ * exchange file (which holds the run's input, of that size), so every page is touched and mapped
+ * for the kernel's copies before the output arrives. On this project's virtual machines the first
+ * touch of fresh memory, by the process or by a read into it, costs some 5 ms per megabyte.
+ */
+function preparedBuffer(fd: number, bytes: number): Uint8Array {
   const data = new Uint8Array(bytes);
+  for (let done = 0; done < bytes;) {
+    const n = readSync(fd, data, done, bytes - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  return data;
+}
+
+function readExchange(fd: number | undefined, bytes: number, into?: Uint8Array): Uint8Array {
+  if (fd === undefined) throw new Error('the sandbox process is gone');
+  const data = into ?? new Uint8Array(bytes);
   for (let done = 0; done < bytes;) {
     const n = readSync(fd, data, done, bytes - done, done);
     if (n === 0) throw new Error('the output is shorter than announced');
