@@ -434,9 +434,9 @@ async function handle(request: SandboxRequest): Promise<unknown> {
       } finally {
         activeRun = undefined;
         // One isolate serves one run: whatever the plugin left in its realm (another user's
-        // pixels on globalThis, polluted prototypes) goes with it. The next run's isolate is
-        // made now, off the next run's clock; after the reply is on its way, this process frees
-        // the run's buffers.
+        // pixels on globalThis, polluted prototypes) goes with it. Once the reply is on its way,
+        // this process frees the run's buffers and makes the next run's isolate, off that run's
+        // clock (and out of the way of this one's output).
         drop(request.moduleUrl);
         setImmediate(() => {
           (globalThis as { gc?: () => void }).gc?.();

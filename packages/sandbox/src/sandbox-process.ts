@@ -30,6 +30,9 @@ const CHILD = path.join(HERE, import.meta.url.endsWith('.ts') ? 'sandbox-child.t
 const LOAD_TIMEOUT_MS = 5000;
 /** How long a sandbox gets to confirm an abort before it is killed. */
 const ABORT_ANSWER_MS = 100;
+/** The largest spare output buffer kept between runs (a 2560 px RGBA image), and for how long. */
+const SPARE_MAX_BYTES = 32 * 2 ** 20;
+const SPARE_IDLE_MS = 10_000;
 
 /** Options of {@link SandboxProcess}. */
 export interface SandboxProcessOptions {
@@ -137,6 +140,9 @@ export class SandboxProcess {
   #pixelsFd: number | undefined;
   /** The buffer the current run's output is read into when it has the expected size. */
   #outputBuffer: Uint8Array | undefined;
+  /** An output buffer made ready after a run, for the next one (see #prepareSpare). */
+  #spare: Uint8Array | undefined;
+  #spareDrop: NodeJS.Timeout | undefined;
   /** Runs go one at a time: they share the exchange file. */
   #runQueue: Promise<unknown> = Promise.resolve();
   #spawning: Promise<ChildProcess> | undefined;
@@ -451,14 +457,19 @@ export class SandboxProcess {
         }
       }, 25);
     }
-    // The output's buffer, made while the sandbox works when its size is known: a fresh buffer's
-    // first touch of each page costs about as much as a plugin's whole loop over it (tens of
-    // milliseconds at 1920 px on a virtual machine), which would otherwise come after the run, on
-    // its clock. A reply of another size gets a buffer of its own.
-    this.#outputBuffer =
-      request.outputBytes === undefined || request.outputBytes > request.image.data.length
-        ? undefined
-        : preparedBuffer(this.#pixelsFd, request.outputBytes);
+    // The output's buffer, ready before the output arrives when its size is known: a fresh
+    // buffer's first touch of each page costs about as much as a plugin's whole loop over it (tens
+    // of milliseconds at 1920 px on a virtual machine), which would otherwise come after the run,
+    // on its clock. The spare made after the last run when it has the size; else made now, while
+    // the sandbox works. A reply of another size gets a buffer of its own.
+    const expected = request.outputBytes;
+    const known = expected !== undefined && expected <= request.image.data.length;
+    if (known && this.#spare?.length === expected) {
+      this.#outputBuffer = this.#spare;
+      this.#spare = undefined;
+    } else {
+      this.#outputBuffer = known ? preparedBuffer(this.#pixelsFd, expected) : undefined;
+    }
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return await result;
@@ -467,7 +478,27 @@ export class SandboxProcess {
       clearTimeout(killTimer);
       this.#outputBuffer = undefined;
       hooks.signal?.removeEventListener('abort', onAbort);
+      if (known) this.#prepareSpare(expected);
     }
+  }
+
+  /**
+   * Makes a spare output buffer of `bytes` once the thread is idle, for the next run of the same
+   * size (a worker renders the same size again and again): its pages are touched off the next
+   * run's clock. One spare of at most {@link SPARE_MAX_BYTES}, dropped after {@link SPARE_IDLE_MS}
+   * without a run, so an idle worker holds no image-sized memory.
+   */
+  #prepareSpare(bytes: number): void {
+    clearTimeout(this.#spareDrop);
+    if (bytes > SPARE_MAX_BYTES || this.#closed) return;
+    setImmediate(() => {
+      const fd = this.#pixelsFd;
+      if (fd === undefined || this.#closed || this.#spare?.length === bytes) return;
+      this.#spare = preparedBuffer(fd, bytes);
+      this.#spareDrop = setTimeout(() => {
+        this.#spare = undefined;
+      }, SPARE_IDLE_MS).unref();
+    });
   }
 
   #kill(child: ChildProcess, reason: AtelierError | undefined): void {
@@ -482,6 +513,8 @@ export class SandboxProcess {
   /** Stops the sandbox process; pending requests fail with `ENGINE_CLOSED`. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#spare = undefined;
+    clearTimeout(this.#spareDrop);
     const child = this.#child ?? (await this.#spawning?.catch(() => undefined));
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     this.#killedFor = new AtelierError('ENGINE_CLOSED', 'The sandbox was closed.');

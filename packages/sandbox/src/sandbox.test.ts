@@ -178,6 +178,94 @@ export const plugin = definePlugin({
     );
   });
 
+  it("gives '@atelier/core' and 'zod' from the host's SDK bundle: one zod, every export, the default too", async () => {
+    const entry = await write(
+      'sdk-imports.js',
+      plugin(
+        'test:sdk-imports',
+        `const checks = [
+          zodNs.z === core.z,
+          zodDefault === core.z,
+          typeof zodNs.function === 'function',
+          typeof zodNs.ZodType === 'function',
+          core.z.string().safeParse(1).success === false,
+          typeof core.gaussianBlur === 'function',
+          Object.keys(core).length > 40,
+        ];
+        const out = new Uint8Array(ctx.image.data.length);
+        checks.forEach((ok, i) => { out[i] = ok ? 1 : 0; });
+        return { ...ctx.image, data: out };`,
+        `import * as core from '@atelier/core';\nimport * as zodNs from 'zod';\nimport zodDefault from 'zod';`,
+      ),
+    );
+    const out = (await sandbox.run({
+      moduleUrl: entry,
+      plugin: 'test:sdk-imports',
+      image: image(4, 4),
+      params: {},
+      seed: 0,
+      memoryMb: 128,
+      maxPixels: 1e6,
+    })) as RawImage;
+    expect([...out.data.subarray(0, 7)]).toEqual([1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('reads each output whole, whether it has the announced size, is larger, or follows a run of another size', async () => {
+    const entry = await write(
+      'sizes.js',
+      plugin(
+        'test:sizes',
+        `const { width, height, data } = ctx.image;
+        if (ctx.params.n === 0) {
+          const out = new Uint8Array(data.length);
+          for (let i = 0; i < out.length; i++) out[i] = 255 - data[i];
+          return { ...ctx.image, data: out };
+        }
+        // RGBA from RGB: a third more bytes than the buffer made ready for it.
+        const out = new Uint8Array(width * height * 4);
+        for (let p = 0; p < width * height; p++) {
+          out[p * 4] = data[p * 3]; out[p * 4 + 1] = data[p * 3 + 1]; out[p * 4 + 2] = data[p * 3 + 2]; out[p * 4 + 3] = 200;
+        }
+        return { data: out, width, height, channels: 4 };`,
+      ),
+    );
+    const run = (input: RawImage, n: number): Promise<RawImage> =>
+      sandbox.run({
+        moduleUrl: entry,
+        plugin: 'test:sizes',
+        image: input,
+        params: { n },
+        seed: 0,
+        memoryMb: 128,
+        maxPixels: 1e6,
+        outputBytes: input.data.length,
+      }) as Promise<RawImage>;
+    const a = image(64, 48);
+    const b = image(40, 30);
+    for (const [input, n] of [
+      [a, 0],
+      [a, 0],
+      [b, 0],
+      [a, 1],
+      [a, 0],
+    ] as const) {
+      const out = await run(input, n);
+      if (n === 0) {
+        expect(out.channels).toBe(3);
+        expect(Buffer.from(out.data).equals(Buffer.from(input.data.map((v) => 255 - v)))).toBe(true);
+      } else {
+        expect(out.channels).toBe(4);
+        expect(out.data.length).toBe(input.width * input.height * 4);
+        expect([...out.data.subarray(0, 8)]).toEqual([
+          ...input.data.subarray(0, 3),
+          200,
+          ...input.data.subarray(3, 6),
+          200,
+        ]);
+      }
+    }
+  });
+
   it('refuses a CommonJS dependency, a Node built-in and a native addon with their codes, at load', async () => {
     await write(
       'cjs/node_modules/cjs-dep/package.json',
