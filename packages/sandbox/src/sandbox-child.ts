@@ -499,4 +499,11 @@ process.on('message', (message: ToSandbox) => {
     },
   );
 });
-send({ t: 'ready' });
+// Ready once the SDK is compiled: a plugin's load timeout starts after this process's own set-up.
+sdk().then(
+  () => send({ t: 'ready' }),
+  (error: unknown) => {
+    process.stderr.write(`The sandbox SDK could not be prepared: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

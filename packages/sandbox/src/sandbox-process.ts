@@ -195,6 +195,10 @@ export class SandboxProcess {
       child.stderr?.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString('utf8')).slice(-2000);
       });
+      // Its requests are answered from the start: before it says it is ready, the process asks for
+      // the SDK bundle and compiles it (see sandbox-child.ts), so that no plugin's load timeout
+      // pays for that.
+      child.on('message', (message: FromSandbox) => this.#onMessage(child, message));
       await new Promise<void>((resolve, reject) => {
         const onMessage = (m: FromSandbox): void => {
           if (m.t !== 'ready') return;
@@ -207,7 +211,6 @@ export class SandboxProcess {
         child.on('message', onMessage);
         child.once('exit', onExit);
       });
-      child.on('message', (message: FromSandbox) => this.#onMessage(child, message));
       child.once('exit', (code, signal) => {
         if (this.#child === child) this.#child = undefined;
         const error =
