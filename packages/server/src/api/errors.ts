@@ -222,7 +222,10 @@ export function fastifyErrorAsAtelier(
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       if (req.maxBatchUploadBytes !== undefined) {
         const length = Number(req.headers['content-length']);
-        return uploadBatchTooLarge(req.maxBatchUploadBytes, Number.isSafeInteger(length) ? length : undefined);
+        return uploadBatchTooLarge(
+          req.maxBatchUploadBytes,
+          Number.isSafeInteger(length) ? length : undefined,
+        );
       }
       if (req.upload) {
         const length = Number(req.headers['content-length']);

@@ -63,9 +63,13 @@ async function storeEach(
     try {
       if (signal?.aborted) throw new AtelierError('ABORTED', 'The upload was cancelled before this file.');
       if (typeof file === 'string') {
-        throw new AtelierError('PARAMS_INVALID', `Form field "file" number ${index + 1} is text, not a file.`, {
-          details: { issues: [{ path: ['file', index], message: 'Expected a file' }] },
-        });
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          `Form field "file" number ${index + 1} is text, not a file.`,
+          {
+            details: { issues: [{ path: ['file', index], message: 'Expected a file' }] },
+          },
+        );
       }
       if (file.size > limit) throw imageTooLarge(limit, file.size);
       const stored = await ctx.api.jobs.storeImage({
@@ -82,7 +86,11 @@ async function storeEach(
         index,
         name,
         ok: false,
-        error: { code: coded.code, message: coded.message, details: coded.details ? { ...coded.details } : null },
+        error: {
+          code: coded.code,
+          message: coded.message,
+          details: coded.details ? { ...coded.details } : null,
+        },
       });
     }
   }
@@ -90,7 +98,12 @@ async function storeEach(
   const annotations = await ctx.api.jobs.annotationsOf(ids, ctx.user.id);
   return results.map((r) =>
     'stored' in r
-      ? { index: r.index, name: r.name, ok: true as const, image: imageView(r.stored, annotations.get(r.stored.id) ?? []) }
+      ? {
+          index: r.index,
+          name: r.name,
+          ok: true as const,
+          image: imageView(r.stored, annotations.get(r.stored.id) ?? []),
+        }
       : r,
   );
 }

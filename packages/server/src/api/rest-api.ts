@@ -207,13 +207,18 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     let form = new FormData();
     if (Buffer.isBuffer(req.body) && /^multipart\/form-data/i.test(type)) {
       try {
-        form = await new Response(Uint8Array.from(req.body), { headers: { 'content-type': type } }).formData();
+        form = await new Response(Uint8Array.from(req.body), {
+          headers: { 'content-type': type },
+        }).formData();
       } catch (error) {
         return sendCoded(
           req,
           reply,
           400,
-          new AtelierError('REQUEST_MALFORMED', `The multipart body cannot be read: ${(error as Error).message}`),
+          new AtelierError(
+            'REQUEST_MALFORMED',
+            `The multipart body cannot be read: ${(error as Error).message}`,
+          ),
         );
       }
     } else if (req.body !== undefined) {

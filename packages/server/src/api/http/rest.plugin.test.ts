@@ -81,10 +81,21 @@ describe('restPlugin', () => {
       headers: { 'content-type': 'multipart/form-data; boundary=x' },
       payload: Buffer.alloc(5000 + 1024 * 1024 + 1),
     });
-    expect([batchTooBig.statusCode, batchTooBig.json().data.atelierCode]).toEqual([413, 'UPLOAD_BATCH_TOO_LARGE']);
+    expect([batchTooBig.statusCode, batchTooBig.json().data.atelierCode]).toEqual([
+      413,
+      'UPLOAD_BATCH_TOO_LARGE',
+    ]);
     expect(batchTooBig.json().data.details).toEqual({ limitBytes: 5000, sizeBytes: 5000 + 1024 * 1024 + 1 });
-    const batchJson = await server.inject({ method: 'POST', url: '/api/images/batch', headers: json, payload: '{}' });
-    expect([batchJson.statusCode, batchJson.json().data.atelierCode]).toEqual([415, 'CONTENT_TYPE_UNSUPPORTED']);
+    const batchJson = await server.inject({
+      method: 'POST',
+      url: '/api/images/batch',
+      headers: json,
+      payload: '{}',
+    });
+    expect([batchJson.statusCode, batchJson.json().data.atelierCode]).toEqual([
+      415,
+      'CONTENT_TYPE_UNSUPPORTED',
+    ]);
     const broken = await server.inject({ method: 'POST', url: '/api/jobs', headers: json, payload: '{nope' });
     expect([broken.statusCode, broken.json().data.atelierCode]).toEqual([400, 'REQUEST_MALFORMED']);
   });

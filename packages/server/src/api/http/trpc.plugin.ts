@@ -118,7 +118,9 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
     const length = Number(req.headers['content-length']);
     if (length > bodyCapOf(req)) {
       const batchCap = batchCapOf(req);
-      return done(batchCap === undefined ? imageTooLarge(maxUploadBytes) : uploadBatchTooLarge(batchCap, length));
+      return done(
+        batchCap === undefined ? imageTooLarge(maxUploadBytes) : uploadBatchTooLarge(batchCap, length),
+      );
     }
     done(null, payload);
   });
