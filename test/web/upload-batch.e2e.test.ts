@@ -96,6 +96,10 @@ describe('batch upload in the studio', () => {
         { name: 'notes.jpg', type: 'image/jpeg', bytes: await readFile(bad('text.jpg')) },
       ].map((f) => ({ name: f.name, type: f.type, base64: f.bytes.toString('base64') }));
       const dataTransfer = await page.evaluateHandle((list) => {
+        // Runs in the page; this file is compiled without the DOM's types, hence the shape named here.
+        const { DataTransfer } = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(file: File): void } };
+        };
         const transfer = new DataTransfer();
         for (const f of list) {
           const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
