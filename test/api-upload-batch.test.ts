@@ -238,6 +238,25 @@ describe('images.uploadMany (tRPC)', () => {
     expect(results[1]!.ok && results[1]!.image.originalName).toBe('a.jpg');
   });
 
+  it("gives another user's photo in a batch an image of one's own, saying nothing of the other user", async () => {
+    const [alice, bob] = [await newUser(), await newUser()];
+    const rocket = await read(photo('rocket.jpg'));
+    const first = await alice.client.images.uploadMany.mutate(formOf([{ name: 'r.jpg', bytes: rocket }]));
+    const second = await bob.client.images.uploadMany.mutate(formOf([{ name: 'r.jpg', bytes: rocket }]));
+    const [a, b] = [first.results[0]!, second.results[0]!];
+    expect(a.ok && b.ok).toBe(true);
+    if (!a.ok || !b.ok) return;
+    expect(b.image.id).not.toBe(a.image.id);
+    // The same answer a first upload gets, but for the id and the date.
+    const { id: _aId, createdAt: _aAt, ...aRest } = a.image;
+    const { id: _bId, createdAt: _bAt, ...bRest } = b.image;
+    expect(bRest).toEqual(aRest);
+    expect((await rowsOf(bob.userId)).map((r) => r.id)).toEqual([b.image.id]);
+    expect(await failure(bob.client.images.get.query({ id: a.image.id }))).toMatchObject({
+      atelierCode: 'IMAGE_NOT_FOUND',
+    });
+  });
+
   it('stops at the storage quota mid-batch: the earlier files stay, the file over it fails, a later one that fits is stored', async () => {
     const user = await newUser();
     const [a, b, c, small] = await Promise.all([noisePng(96), noisePng(96), noisePng(96), noisePng(8)]);
