@@ -148,6 +148,28 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
   });
 }
 
+/**
+ * Builds the form a batch upload takes: one `file` field per photo and a `name` field for each
+ * (empty when it has none), in order. Results come back in the same order.
+ *
+ * @example
+ * const { results } = await atelier.images.uploadMany.mutate(uploadManyForm([a, { file: b, name: 'b.jpg' }]));
+ * for (const r of results) console.log(r.name, r.ok ? r.image.id : r.error.code);
+ */
+export function uploadManyForm(
+  files: readonly (Blob | { readonly file: Blob; readonly name?: string })[],
+): FormData {
+  const form = new FormData();
+  for (const entry of files) {
+    const file = entry instanceof Blob ? entry : entry.file;
+    const given = entry instanceof Blob ? undefined : entry.name;
+    const name = given ?? (typeof File !== 'undefined' && file instanceof File ? file.name : undefined);
+    form.append('file', file, name ?? 'upload');
+    form.append('name', name ?? '');
+  }
+  return form;
+}
+
 /** Builds the form an upload takes: `atelier.images.upload.mutate(uploadForm(blob, 'photo.jpg'))`. */
 export function uploadForm(file: Blob, name?: string): FormData {
   const form = new FormData();

@@ -57,6 +57,16 @@ describe('jobs.create', () => {
 });
 
 describe('outputs', () => {
+  it('images.uploadMany answers one result per file: the image, or a coded error', () => {
+    type Result = AtelierOutputs['images']['uploadMany']['results'][number];
+    expectTypeOf<Extract<Result, { ok: true }>['image']>().toEqualTypeOf<
+      AtelierOutputs['images']['upload']
+    >();
+    expectTypeOf<Extract<Result, { ok: false }>['error']['code']>().toEqualTypeOf<string>();
+    expectTypeOf<Result['index']>().toEqualTypeOf<number>();
+    expectTypeOf<Result['name']>().toEqualTypeOf<string | null>();
+  });
+
   it('users.quota has the limits and the usage by name, and admins set a quota per field', () => {
     type Quota = AtelierOutputs['users']['quota'];
     expectTypeOf<keyof Quota['limits']>().toEqualTypeOf<

@@ -210,6 +210,16 @@ export const ERROR_CODES = {
     status: 400,
     hint: 'A tRPC batch has more calls than the server allows (`details.maxBatchSize`); split it.',
   },
+  // images.uploadMany and POST /api/images/batch (docs/gallery.md, "Batch upload"): the request as
+  // a whole, before any file is stored. A file of the batch fails on its own with its own code.
+  UPLOAD_TOO_MANY_FILES: {
+    status: 400,
+    hint: 'A batch upload has more files than the server takes in one request (`details.maxFiles`); send them in several requests.',
+  },
+  UPLOAD_BATCH_TOO_LARGE: {
+    status: 413,
+    hint: 'A batch upload is larger than the request cap (`details.limitBytes`); send the files in several smaller requests.',
+  },
   BODY_TOO_LARGE: {
     status: 413,
     hint: 'JSON request bodies are at most `details.limitBytes` bytes; send images as uploads.',

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { AtelierError, describeIssues } from '@atelier/core';
+import { AtelierError, DEFAULT_LIMITS, describeIssues } from '@atelier/core';
 
 const intFromEnv = z.coerce.number().int().positive();
 
@@ -31,6 +31,8 @@ const envSchema = z.object({
   ATELIER_THREADS: intFromEnv.optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
+  ATELIER_UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(1000).optional(),
+  ATELIER_UPLOAD_BATCH_MAX_BYTES: intFromEnv.optional(),
   ATELIER_MAX_OUTPUT_PIXELS: intFromEnv.optional(),
   ATELIER_STEP_TIMEOUT_MS: intFromEnv.optional(),
   ATELIER_MAX_MEMORY_MB: intFromEnv.optional(),
@@ -216,6 +218,8 @@ export interface AtelierConfig {
     previewsPerMinute?: number;
     costPerMinute?: number;
   };
+  /** Batch uploads (`images.uploadMany`, `POST /api/images/batch`; docs/gallery.md). */
+  readonly uploads: UploadBatchLimits;
   /** The raw environment, for factories with their own variables (storage). */
   readonly env: NodeJS.ProcessEnv;
   readonly limits: {
@@ -227,6 +231,23 @@ export interface AtelierConfig {
     maxMemoryMb?: number;
   };
 }
+
+/** The limits of one batch upload request. */
+export interface UploadBatchLimits {
+  /** `ATELIER_UPLOAD_MAX_FILES`: the most files in one request. @default 50 */
+  readonly maxFiles: number;
+  /**
+   * `ATELIER_UPLOAD_BATCH_MAX_BYTES`: the most bytes of files in one request (the form's own parts
+   * may add 1 MiB). Each file is still capped by `ATELIER_MAX_INPUT_BYTES`.
+   * @default 100 MiB, or the single-file cap when that is larger
+   */
+  readonly maxBatchBytes: number;
+}
+
+/** Files in one batch upload when ATELIER_UPLOAD_MAX_FILES is not set. */
+export const DEFAULT_UPLOAD_MAX_FILES = 50;
+/** Bytes in one batch upload when ATELIER_UPLOAD_BATCH_MAX_BYTES is not set (at least one file's cap). */
+export const DEFAULT_UPLOAD_BATCH_MAX_BYTES = 100 * 1024 * 1024;
 
 /** Paid HD: the Stripe keys (none: payments off, HD free), the price and the free size. */
 export interface PaymentsConfig {
@@ -327,6 +348,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       ...(e.ATELIER_QUOTA_COST_PER_MINUTE === undefined
         ? {}
         : { costPerMinute: e.ATELIER_QUOTA_COST_PER_MINUTE }),
+    },
+    uploads: {
+      maxFiles: e.ATELIER_UPLOAD_MAX_FILES ?? DEFAULT_UPLOAD_MAX_FILES,
+      maxBatchBytes:
+        e.ATELIER_UPLOAD_BATCH_MAX_BYTES ??
+        Math.max(DEFAULT_UPLOAD_BATCH_MAX_BYTES, limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes),
     },
     env,
     root: cwd,

@@ -167,6 +167,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
     maxBatchSize: options.maxBatchSize ?? 20,
     maxUploadBytes: maxUpload,
     maxJsonBytes: JSON_BODY_LIMIT,
+    batchUpload: { paths: ['images.uploadMany'], maxBytes: api.uploads.maxBatchBytes },
     // Counts the further calls of a batch against the same per-IP budget (the first is counted by
     // the rate-limit plugin's own hook, like every request).
     countCall: app.createRateLimit(),
@@ -174,6 +175,7 @@ export async function buildApp(api: ApiServices, options: AppOptions = {}): Prom
   await app.register(restPlugin, {
     createContext: contextOf,
     maxUploadBytes: maxUpload,
+    maxBatchUploadBytes: api.uploads.maxBatchBytes,
     document: createOpenApiDocument(),
   });
   if (options.web) await app.register(webPlugin, { dir: options.web.dir, apiPrefixes: API_PREFIXES });

@@ -3,6 +3,7 @@ import type { PlanLimits, PluginRegistry, Storage } from '@atelier/core';
 import type { JobService, QuotaService } from '@atelier/jobs';
 import type { AdminService } from '../admin.service.ts';
 import type { CapabilitiesService } from '../capabilities.service.ts';
+import type { UploadBatchLimits } from '../config.ts';
 import { readSessionToken, sessionCookie } from '../auth/index.ts';
 import type { AccountService, SessionService, UserRecord } from '../auth/index.ts';
 import type { HealthService } from '../health.service.ts';
@@ -39,6 +40,8 @@ export interface ApiServices {
   readonly storage: Storage;
   /** The plan limits of the configuration (`maxInputBytes` caps uploads). */
   readonly limits: Partial<PlanLimits>;
+  /** Batch uploads: the most files and bytes in one request (`images.uploadMany`). */
+  readonly uploads: UploadBatchLimits;
   /** Browser origins allowed to call with cookies (CORS and the Origin check). */
   readonly allowedOrigins: readonly string[];
   /** Secret for signed download URLs. */

@@ -181,6 +181,19 @@ export function imageTooLarge(limit: number, size?: number): AtelierError {
   });
 }
 
+/**
+ * The `UPLOAD_BATCH_TOO_LARGE` of a batch upload over the request cap: the request's size when
+ * known (its Content-Length) and the cap in bytes and MiB. Nothing of it was stored.
+ */
+export function uploadBatchTooLarge(limit: number, size?: number): AtelierError {
+  const what = size === undefined ? 'The upload is over the limit' : `The upload is ${size} bytes`;
+  return new AtelierError(
+    'UPLOAD_BATCH_TOO_LARGE',
+    `${what}; one batch upload takes at most ${bytesAndMiB(limit)} of files. Send them in several requests.`,
+    { details: { limitBytes: limit, ...(size === undefined ? {} : { sizeBytes: size }) } },
+  );
+}
+
 /** What {@link fastifyErrorAsAtelier} needs to know about the request that failed. */
 export interface RefusedRequest {
   readonly id: string;
@@ -188,6 +201,8 @@ export interface RefusedRequest {
   /** True when the body is an image upload (its size cap is the upload cap). */
   readonly upload: boolean;
   readonly maxUploadBytes: number;
+  /** When the body is a batch upload (several files): its cap, which its errors name. */
+  readonly maxBatchUploadBytes?: number | undefined;
   /** The JSON body cap of the scope, for its message. */
   readonly maxJsonBytes?: number;
 }
@@ -205,6 +220,13 @@ export function fastifyErrorAsAtelier(
   if (isAtelierError(error)) return error; // a body parser's own
   switch (error.code ?? '') {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      if (req.maxBatchUploadBytes !== undefined) {
+        const length = Number(req.headers['content-length']);
+        return uploadBatchTooLarge(
+          req.maxBatchUploadBytes,
+          Number.isSafeInteger(length) ? length : undefined,
+        );
+      }
       if (req.upload) {
         const length = Number(req.headers['content-length']);
         return imageTooLarge(req.maxUploadBytes, Number.isSafeInteger(length) ? length : undefined);

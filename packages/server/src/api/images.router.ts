@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { AtelierError, DEFAULT_LIMITS } from '@atelier/core';
-import { atelierCause, imageTooLarge, toTRPCError } from './errors.ts';
+import { AtelierError, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
+import { databaseUnavailable } from '@atelier/db';
+import type { ImageRecord } from '@atelier/jobs';
+import type { ApiServices } from './context.ts';
+import { atelierCause, imageTooLarge, toTRPCError, uploadBatchTooLarge } from './errors.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { imageView } from './views.ts';
 import { signPath } from './signed-url.ts';
-import { deletedSchema, downloadUrlSchema, imagePageSchema, imageSchema } from './response-schemas.ts';
+import {
+  deletedSchema,
+  downloadUrlSchema,
+  imagePageSchema,
+  imageSchema,
+  uploadManySchema,
+} from './response-schemas.ts';
+import type { uploadResultSchema } from './response-schemas.ts';
 
 /**
  * The upload cap of a request. A chunked body has no length to refuse it by, so tRPC stops reading
@@ -16,6 +26,87 @@ const uploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
     throw toTRPCError(imageTooLarge(ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes));
   return result;
 });
+
+/** A batch upload over the request cap, stopped by tRPC while reading it: UPLOAD_BATCH_TOO_LARGE. */
+const batchUploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === 'PAYLOAD_TOO_LARGE' && !atelierCause(result.error))
+    throw toTRPCError(uploadBatchTooLarge(ctx.api.uploads.maxBatchBytes));
+  return result;
+});
+
+/** One file's answer in a batch upload. */
+type UploadResult = z.infer<typeof uploadResultSchema>;
+
+/**
+ * Stores the files of a batch one after the other, each as `images.upload` stores one (its own
+ * size cap, format sniffing, quota charge and row in one transaction), so a file that fails leaves
+ * no row and no stored object, and the files before it stay. A failure that is not about the file
+ * (a bug) ends the request; a lost database is a per-file DATABASE_UNAVAILABLE.
+ */
+async function storeEach(
+  ctx: { api: ApiServices; user: { id: string } },
+  files: readonly (File | string)[],
+  names: readonly (File | string)[],
+  signal: AbortSignal | undefined,
+): Promise<UploadResult[]> {
+  const limit = ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
+  const results: (UploadResult | { index: number; name: string | null; ok: true; stored: ImageRecord })[] =
+    [];
+  for (const [index, file] of files.entries()) {
+    const given = names[index];
+    const name =
+      (typeof given === 'string' && given !== '' ? given : file instanceof File ? file.name : '').slice(
+        0,
+        255,
+      ) || null;
+    try {
+      if (signal?.aborted) throw new AtelierError('ABORTED', 'The upload was cancelled before this file.');
+      if (typeof file === 'string') {
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          `Form field "file" number ${index + 1} is text, not a file.`,
+          {
+            details: { issues: [{ path: ['file', index], message: 'Expected a file' }] },
+          },
+        );
+      }
+      if (file.size > limit) throw imageTooLarge(limit, file.size);
+      const stored = await ctx.api.jobs.storeImage({
+        ownerId: ctx.user.id,
+        bytes: new Uint8Array(await file.arrayBuffer()),
+        quota: ctx.api.quotas,
+        ...(name ? { originalName: name } : {}),
+      });
+      results.push({ index, name, ok: true, stored });
+    } catch (error) {
+      const coded = databaseUnavailable(error) ?? error;
+      if (!isAtelierError(coded)) throw error;
+      results.push({
+        index,
+        name,
+        ok: false,
+        error: {
+          code: coded.code,
+          message: coded.message,
+          details: coded.details ? { ...coded.details } : null,
+        },
+      });
+    }
+  }
+  const ids = results.flatMap((r) => ('stored' in r ? [r.stored.id] : []));
+  const annotations = await ctx.api.jobs.annotationsOf(ids, ctx.user.id);
+  return results.map((r) =>
+    'stored' in r
+      ? {
+          index: r.index,
+          name: r.name,
+          ok: true as const,
+          image: imageView(r.stored, annotations.get(r.stored.id) ?? []),
+        }
+      : r,
+  );
+}
 
 export const imagesRouter = router({
   /**
@@ -47,6 +138,46 @@ export const imagesRouter = router({
       // The same photo uploaded again is the same image, with what was found in it already.
       const annotations = await ctx.api.jobs.annotationsOf([image.id], ctx.user.id);
       return imageView(image, annotations.get(image.id) ?? []);
+    }),
+
+  /**
+   * Uploads several photos in one request: form fields `file` (one per photo, in order) and
+   * optionally `name` (the n-th names the n-th file; an empty one keeps the file's own name).
+   * Answers one result per file, in order: `{ ok: true, image }` or `{ ok: false, error: { code,
+   * message, details } }`. A failed file stores nothing; the others are stored all the same. The
+   * request itself is refused, with nothing stored, over ATELIER_UPLOAD_MAX_FILES files
+   * (UPLOAD_TOO_MANY_FILES) or ATELIER_UPLOAD_BATCH_MAX_BYTES (UPLOAD_BATCH_TOO_LARGE). Over REST
+   * it is `POST /api/images/batch` (rest-api.ts).
+   */
+  uploadMany: batchUploadProcedure
+    .input(z.instanceof(FormData))
+    .output(uploadManySchema)
+    .mutation(async ({ ctx, input, signal }) => {
+      const files = input.getAll('file');
+      if (files.length === 0) {
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          'Send the images as multipart/form-data, each in a form field "file".',
+          { details: { issues: [{ path: ['file'], message: 'Required: at least one image file' }] } },
+        );
+      }
+      const { maxFiles } = ctx.api.uploads;
+      if (files.length > maxFiles) {
+        throw new AtelierError(
+          'UPLOAD_TOO_MANY_FILES',
+          `This upload has ${files.length} files; one request takes at most ${maxFiles}. Send them in several requests.`,
+          { details: { files: files.length, maxFiles } },
+        );
+      }
+      const names = input.getAll('name');
+      if (names.length > files.length) {
+        throw new AtelierError(
+          'PARAMS_INVALID',
+          `The upload has ${names.length} "name" fields for ${files.length} files: give at most one name per file, in the order of the files.`,
+          { details: { issues: [{ path: ['name'], message: 'More names than files' }] } },
+        );
+      }
+      return { results: await storeEach(ctx, files, names, signal) };
     }),
 
   get: authedProcedure

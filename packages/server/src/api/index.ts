@@ -86,6 +86,7 @@ export async function createApiServices(
     registry: resolve(container, TOKENS.PluginRegistry),
     storage: resolve(container, TOKENS.Storage),
     limits: core.config.limits,
+    uploads: core.config.uploads,
     allowedOrigins: settings.allowedOrigins,
     urlSecret: settings.urlSecret,
     secureCookies: settings.secureCookies,

@@ -436,3 +436,33 @@ export const checkoutSchema = z.discriminatedUnion('status', [
   }),
 ]);
 export const hdUnlockSchema = z.object({ jobId: z.string(), unlocked: z.boolean() });
+
+/** One file's result in a batch upload (`images.uploadMany`, `POST /api/images/batch`). */
+export const uploadResultSchema = z
+  .discriminatedUnion('ok', [
+    z.object({
+      index: z.number().int().meta({ description: 'The position of the file in the request, from 0.' }),
+      name: z.string().nullable().meta({ description: 'Its name (the `name` field, or the file name).' }),
+      ok: z.literal(true),
+      image: imageSchema,
+    }),
+    z.object({
+      index: z.number().int(),
+      name: z.string().nullable(),
+      ok: z.literal(false),
+      error: z.object({
+        code: z.string().meta({
+          description: 'The Atelier code: IMAGE_TOO_LARGE, IMAGE_CORRUPT, STORAGE_QUOTA_EXCEEDED, …',
+          example: 'IMAGE_CORRUPT',
+        }),
+        message: z.string(),
+        details: jsonObject.nullable(),
+      }),
+    }),
+  ])
+  .meta({ id: 'UploadResult' });
+export const uploadManySchema = z.object({
+  results: z
+    .array(uploadResultSchema)
+    .meta({ description: 'One per file, in the order the files were sent; a failed file stored nothing.' }),
+});

@@ -13,7 +13,7 @@ import { fastifyErrorAsAtelier } from './errors.ts';
 import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
-import { imageSchema, jobSchema, pluginInstallSchema } from './response-schemas.ts';
+import { imageSchema, jobSchema, pluginInstallSchema, uploadManySchema } from './response-schemas.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { createCallerFactory } from './trpc.ts';
@@ -34,6 +34,8 @@ export interface RestApiOptions {
   ) => Promise<inferRouterContext<AppRouter>>;
   /** The upload cap in bytes, the same as `images.upload`'s. */
   readonly maxUploadBytes: number;
+  /** The cap of a batch upload's files (`POST /api/images/batch`), the same as `images.uploadMany`'s. */
+  readonly maxBatchUploadBytes: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface RestApiOptions {
  * await app.register(restApi, { createContext, maxUploadBytes: 50 * 1024 * 1024 });
  */
 export async function restApi(scope: FastifyInstance, options: RestApiOptions): Promise<void> {
-  const { createContext, maxUploadBytes } = options;
+  const { createContext, maxUploadBytes, maxBatchUploadBytes } = options;
   const createCaller = createCallerFactory(appRouter);
 
   // An empty JSON body counts as no input (for POST /api/jobs/{id}/cancel and the like).
@@ -139,11 +141,13 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) req.log.error({ err: error }, 'REST request failed');
+    const path = req.url.split('?')[0];
     const coded = fastifyErrorAsAtelier(error, status, {
       id: req.id,
       headers: req.headers,
-      upload: req.url.split('?')[0] === `${REST_PREFIX}/images`,
+      upload: path === `${REST_PREFIX}/images`,
       maxUploadBytes,
+      maxBatchUploadBytes: path === BATCH_UPLOAD_PATH ? maxBatchUploadBytes : undefined,
       maxJsonBytes: JSON_BODY_LIMIT,
     });
     return sendCoded(req, reply, status, coded);
@@ -192,6 +196,43 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
     form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
     return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
+  });
+
+  // Several photos in one request: multipart/form-data with `file` fields (and optional `name`
+  // fields), read by the same WHATWG parser as plugin packages. Its body cap is the batch cap.
+  scope.post(BATCH_UPLOAD_PATH, { bodyLimit: maxBatchUploadBytes + 1024 * 1024 }, async (req, reply) => {
+    const type = req.headers['content-type'] ?? '';
+    // Anything else reaches the procedure without a file: it answers a missing session first, then
+    // PARAMS_INVALID naming the form it wants.
+    let form = new FormData();
+    if (Buffer.isBuffer(req.body) && /^multipart\/form-data/i.test(type)) {
+      try {
+        form = await new Response(Uint8Array.from(req.body), {
+          headers: { 'content-type': type },
+        }).formData();
+      } catch (error) {
+        return sendCoded(
+          req,
+          reply,
+          400,
+          new AtelierError(
+            'REQUEST_MALFORMED',
+            `The multipart body cannot be read: ${(error as Error).message}`,
+          ),
+        );
+      }
+    } else if (req.body !== undefined) {
+      return sendCoded(
+        req,
+        reply,
+        415,
+        new AtelierError(
+          'CONTENT_TYPE_UNSUPPORTED',
+          'Send the images as multipart/form-data, each in a form field "file".',
+        ),
+      );
+    }
+    return call(req, reply, 'images.uploadMany', (caller) => caller.images.uploadMany(form));
   });
 
   scope.post(`${REST_PREFIX}/admin/plugin-packages`, async (req, reply) => {
@@ -262,6 +303,9 @@ interface RestErrorFields {
 
 const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && code in ERROR_CODES;
 
+/** The batch upload route (`images.uploadMany`). */
+const BATCH_UPLOAD_PATH = `${REST_PREFIX}/images/batch`;
+
 const UPLOAD_HINT =
   'Send the image as the raw request body with Content-Type image/* or application/octet-stream.';
 
@@ -301,6 +345,42 @@ export const restRoutePaths: PathsObject = {
         413: errorRef('The file has more bytes or pixels than the limits'),
         415: errorRef('Not an image format Atelier reads'),
         422: errorRef('The file is damaged or truncated'),
+      },
+    },
+  },
+  '/images/batch': {
+    post: {
+      operationId: 'images-uploadMany',
+      tags: ['images'],
+      summary: 'Upload several photos in one request, with one result per file',
+      description:
+        'multipart/form-data with one `file` field per photo (JPEG, PNG, WebP, GIF, AVIF or TIFF) and, optionally, `name` fields: the n-th `name` names the n-th file (an empty one keeps the file name). Each file is checked and stored on its own, in order, as `POST /api/images` stores one: the answer has one result per file, `{ index, name, ok: true, image }` or `{ index, name, ok: false, error: { code, message, details } }`. A failed file (too large, not an image, damaged, over your storage quota) stores nothing; the files around it are stored all the same. The same photo twice gives the same image. The request as a whole is refused, storing nothing, when it has more files than the server takes (`UPLOAD_TOO_MANY_FILES`, 50 by default) or more bytes (`UPLOAD_BATCH_TOO_LARGE`, 100 MiB by default).',
+      security: [{ bearer: [] }, { cookie: [] }],
+      requestBody: {
+        required: true,
+        content: {
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              properties: {
+                file: { type: 'array', items: { type: 'string', format: 'binary' } },
+                name: { type: 'array', items: { type: 'string', maxLength: 255 } },
+              },
+              required: ['file'],
+            },
+          },
+        },
+      },
+      responses: {
+        200: {
+          description: 'One result per file, in the order they were sent',
+          content: { 'application/json': { schema: uploadManySchema } },
+        },
+        400: errorRef('No `file` field, more `name` fields than files, or more files than the server takes'),
+        401: errorRef('No session'),
+        403: errorRef('A cookie session without a trusted Origin'),
+        413: errorRef('The request has more bytes than a batch upload may have'),
+        415: errorRef('Not multipart/form-data'),
       },
     },
   },

@@ -22,6 +22,8 @@ const SENTENCES: Partial<Record<string, string>> = {
   IMAGE_TOO_MANY_PIXELS: 'The picture has too many pixels.',
   IMAGE_FORMAT_UNSUPPORTED: 'This kind of file is not supported. Use JPEG, PNG, WebP, AVIF, GIF or TIFF.',
   IMAGE_CORRUPT: 'The file is damaged or truncated and cannot be opened.',
+  UPLOAD_TOO_MANY_FILES: 'Too many files at once. Add them in smaller groups.',
+  UPLOAD_BATCH_TOO_LARGE: 'These files are too large to send together. Add them in smaller groups.',
   IMAGE_NOT_FOUND: 'This image no longer exists.',
   JOB_NOT_FOUND: 'This render no longer exists.',
   JOB_NOT_FINISHED: 'This render has no result yet.',

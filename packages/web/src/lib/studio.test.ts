@@ -11,7 +11,7 @@ import {
   previewKey,
   stableKey,
 } from '../components/studio/logic.ts';
-import { fractionOf, headerEntries, parseResponseHeaders } from './upload.ts';
+import { batchesOf, fileFractions, fractionOf, headerEntries, parseResponseHeaders } from './upload.ts';
 
 describe('Studio logic', () => {
   it('previews by itself only styles that call no provider over the network', () => {
@@ -119,6 +119,20 @@ describe('upload over XMLHttpRequest: pure parts', () => {
     expect(headerEntries([['x-b', '2']])).toEqual([['x-b', '2']]);
     expect(headerEntries(new Headers({ 'x-c': '3' }))).toEqual([['x-c', '3']]);
     expect(headerEntries(undefined)).toEqual([]);
+  });
+
+  it('splits a selection into batch uploads by files and bytes, in order', () => {
+    const files = [5, 5, 5, 20, 1, 1].map((size, i) => ({ size, i }));
+    const batches = batchesOf(files, { maxFiles: 2, maxBytes: 12 });
+    expect(batches.map((b) => b.map((f) => f.i))).toEqual([[0, 1], [2], [3], [4, 5]]);
+    expect(batchesOf([], { maxFiles: 2, maxBytes: 12 })).toEqual([]);
+  });
+
+  it("shares a batch's progress among its files in the order the form sends them", () => {
+    expect(fileFractions([100, 100], { loaded: 0, total: undefined })).toEqual([0, 0]);
+    expect(fileFractions([100, 300], { loaded: 200, total: 400 })).toEqual([1, 1 / 3]);
+    expect(fileFractions([100, 300], { loaded: 50, total: 400 })).toEqual([0.5, 0]);
+    expect(fileFractions([100, 300], { loaded: 400, total: 400 })).toEqual([1, 1]);
   });
 
   it('turns upload progress into a fraction', () => {

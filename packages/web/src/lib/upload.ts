@@ -1,7 +1,16 @@
-import { createAtelierClient, uploadForm } from '@atelier/client';
+import { createAtelierClient, uploadForm, uploadManyForm } from '@atelier/client';
 import type { AtelierOutputs } from '@atelier/client';
 
 export type UploadedImage = AtelierOutputs['images']['upload'];
+/** One file's answer in a batch upload: its image, or a coded error. */
+export type UploadResult = AtelierOutputs['images']['uploadMany']['results'][number];
+
+/**
+ * How the app splits a selection into batch uploads: at most this many files and bytes in one
+ * request, under the server's defaults (50 files, 100 MiB: ATELIER_UPLOAD_MAX_FILES and
+ * ATELIER_UPLOAD_BATCH_MAX_BYTES), so that a large selection shows progress batch by batch.
+ */
+export const BATCH_LIMITS = { maxFiles: 20, maxBytes: 40 * 1024 * 1024 } as const;
 
 /** How far an upload got: bytes sent of the total (the total is unknown until the browser computes it). */
 export interface UploadProgress {
@@ -111,4 +120,63 @@ export async function uploadWithProgress(
 export function fractionOf(progress: UploadProgress): number {
   if (!progress.total) return 0;
   return Math.min(1, Math.max(0, progress.loaded / progress.total));
+}
+
+/**
+ * Splits files into consecutive batches of at most `maxFiles` files and `maxBytes` bytes, in
+ * order. A file larger than `maxBytes` goes alone (the server answers it with its own error).
+ */
+export function batchesOf<T extends { readonly size: number }>(
+  files: readonly T[],
+  limits: { readonly maxFiles: number; readonly maxBytes: number } = BATCH_LIMITS,
+): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    if (current.length > 0 && (current.length >= limits.maxFiles || bytes + file.size > limits.maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(file);
+    bytes += file.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Each file's share of a batch upload's progress: the form sends the files one after the other,
+ * so the bytes sent (scaled from the body's total to the files' own bytes) fill them in order.
+ * All 0 while the total is unknown.
+ */
+export function fileFractions(sizes: readonly number[], progress: UploadProgress): number[] {
+  const overall = fractionOf(progress);
+  const sum = sizes.reduce((a, b) => a + b, 0);
+  let start = 0;
+  return sizes.map((size) => {
+    const sent = overall * sum - start;
+    start += size;
+    if (size === 0) return overall > 0 ? 1 : 0;
+    return Math.min(1, Math.max(0, sent / size));
+  });
+}
+
+/**
+ * Uploads several photos in one request (`images.uploadMany`) with progress, as
+ * {@link uploadWithProgress} does for one: the answer has one result per file, in order.
+ */
+export async function uploadManyWithProgress(
+  files: readonly File[],
+  onProgress: (progress: UploadProgress) => void,
+  signal?: AbortSignal,
+): Promise<UploadResult[]> {
+  const client = createAtelierClient({
+    url: window.location.origin,
+    credentials: 'same-origin',
+    fetch: progressFetch(onProgress),
+  });
+  const answer = await client.images.uploadMany.mutate(uploadManyForm(files), signal ? { signal } : {});
+  return answer.results;
 }

@@ -10,6 +10,7 @@ async function app() {
   await server.register(restPlugin, {
     createContext: () => Promise.reject(new Error('no context expected')),
     maxUploadBytes: 1000,
+    maxBatchUploadBytes: 5000,
     document,
   });
   return { server, document };
@@ -73,6 +74,28 @@ describe('restPlugin', () => {
       payload: Buffer.alloc(1001),
     });
     expect([imageTooBig.statusCode, imageTooBig.json().data.atelierCode]).toEqual([413, 'IMAGE_TOO_LARGE']);
+    // A batch upload has its own cap (plus 1 MiB for the form's parts), and its own code.
+    const batchTooBig = await server.inject({
+      method: 'POST',
+      url: '/api/images/batch',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      payload: Buffer.alloc(5000 + 1024 * 1024 + 1),
+    });
+    expect([batchTooBig.statusCode, batchTooBig.json().data.atelierCode]).toEqual([
+      413,
+      'UPLOAD_BATCH_TOO_LARGE',
+    ]);
+    expect(batchTooBig.json().data.details).toEqual({ limitBytes: 5000, sizeBytes: 5000 + 1024 * 1024 + 1 });
+    const batchJson = await server.inject({
+      method: 'POST',
+      url: '/api/images/batch',
+      headers: json,
+      payload: '{}',
+    });
+    expect([batchJson.statusCode, batchJson.json().data.atelierCode]).toEqual([
+      415,
+      'CONTENT_TYPE_UNSUPPORTED',
+    ]);
     const broken = await server.inject({ method: 'POST', url: '/api/jobs', headers: json, payload: '{nope' });
     expect([broken.statusCode, broken.json().data.atelierCode]).toEqual([400, 'REQUEST_MALFORMED']);
   });

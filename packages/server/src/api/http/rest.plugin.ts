@@ -22,6 +22,7 @@ export async function restPlugin(app: FastifyInstance, options: RestPluginOption
   await app.register(restApi, {
     createContext: options.createContext,
     maxUploadBytes: options.maxUploadBytes,
+    maxBatchUploadBytes: options.maxBatchUploadBytes,
   });
   await app.register(openApiDocs, { document: options.document });
 }

@@ -6,7 +6,7 @@ import { getHTTPStatusCodeFromError, resolveResponse } from '@trpc/server/http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AtelierError, isAtelierError } from '@atelier/core';
 import { errorBody, failureOf } from '../error-body.ts';
-import { fastifyErrorAsAtelier, imageTooLarge, toTRPCError } from '../errors.ts';
+import { fastifyErrorAsAtelier, imageTooLarge, toTRPCError, uploadBatchTooLarge } from '../errors.ts';
 
 /** The verdict of one more call against the per-IP rate limit (@fastify/rate-limit's `createRateLimit()`). */
 export type RateLimitVerdict =
@@ -27,6 +27,11 @@ export interface TrpcPluginOptions<TRouter extends AnyTRPCRouter> {
   readonly maxUploadBytes: number;
   /** The JSON body cap. */
   readonly maxJsonBytes: number;
+  /**
+   * Procedures that take several files in one body (`images.uploadMany`), and the cap of their
+   * files' bytes: their body may be that plus 1 MiB, and a larger one is `UPLOAD_BATCH_TOO_LARGE`.
+   */
+  readonly batchUpload?: { readonly paths: readonly string[]; readonly maxBytes: number } | undefined;
   /**
    * Counts one more call of a batch against the caller's rate limit (the request itself is
    * counted by the rate-limit plugin's own hook): each call of a batch costs one request.
@@ -84,7 +89,8 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
   scope: FastifyInstance,
   options: TrpcPluginOptions<TRouter>,
 ): Promise<void> {
-  const { router, createContext, maxBatchSize, maxUploadBytes, maxJsonBytes, countCall } = options;
+  const { router, createContext, maxBatchSize, maxUploadBytes, maxJsonBytes, countCall, batchUpload } =
+    options;
   // tRPC reads bodies itself: JSON as text; uploads (multipart form data or raw bytes) from the stream.
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser(
@@ -96,8 +102,26 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
   // when its Content-Length says so, and stopped at the cap when it comes chunked; the procedure
   // checks the file's own size.
   const maxUploadBody = maxUploadBytes + 1024 * 1024;
+  /** The batch cap when the request calls a batch-upload procedure (a path of its own: uploads are never batched). */
+  const batchCapOf = (req: FastifyRequest): number | undefined => {
+    const params = req.params;
+    const path = typeof params === 'object' && params !== null && 'path' in params ? params.path : undefined;
+    return batchUpload && typeof path === 'string' && batchUpload.paths.includes(path)
+      ? batchUpload.maxBytes
+      : undefined;
+  };
+  const bodyCapOf = (req: FastifyRequest): number => {
+    const batchCap = batchCapOf(req);
+    return batchCap === undefined ? maxUploadBody : batchCap + 1024 * 1024;
+  };
   scope.addContentTypeParser(['multipart/form-data', 'application/octet-stream'], (req, payload, done) => {
-    if (Number(req.headers['content-length']) > maxUploadBody) return done(imageTooLarge(maxUploadBytes));
+    const length = Number(req.headers['content-length']);
+    if (length > bodyCapOf(req)) {
+      const batchCap = batchCapOf(req);
+      return done(
+        batchCap === undefined ? imageTooLarge(maxUploadBytes) : uploadBatchTooLarge(batchCap, length),
+      );
+    }
     done(null, payload);
   });
 
@@ -114,6 +138,7 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
       headers: req.headers,
       upload: contentType.startsWith('multipart/') || contentType === 'application/octet-stream',
       maxUploadBytes,
+      maxBatchUploadBytes: batchCapOf(req),
       maxJsonBytes,
     });
     const retryAfter = coded.details?.['retryAfterSeconds'];
@@ -212,7 +237,7 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
     const response = await resolveResponse<TRouter>({
       router,
       // Bodies tRPC reads from the stream (uploads) stop at the cap: a chunked one has no length.
-      req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: maxUploadBody }),
+      req: incomingMessageToRequest(raw, reply.raw, { maxBodySize: bodyCapOf(req) }),
       path: req.params.path,
       error: null,
       maxBatchSize,

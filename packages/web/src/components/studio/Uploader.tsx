@@ -1,21 +1,23 @@
 import { useRef, useState } from 'react';
 import type { DragEvent } from 'react';
-import { fractionOf, uploadWithProgress } from '../../lib/upload.ts';
+import { batchesOf, fileFractions, uploadManyWithProgress } from '../../lib/upload.ts';
 import type { UploadedImage } from '../../lib/upload.ts';
-import { messageOf } from '../../lib/errors.ts';
+import { messageOf, sentenceFor } from '../../lib/errors.ts';
 
 interface UploadItem {
   readonly key: number;
   readonly name: string;
   readonly fraction: number;
-  readonly state: 'uploading' | 'processing' | 'done' | 'failed';
+  readonly state: 'waiting' | 'uploading' | 'processing' | 'done' | 'failed';
   readonly error?: string;
 }
 
 /**
- * The drop zone and file input "Photos": each file is uploaded on its own with a progress bar
- * ("Uploading <name>"); a failure is a sentence next to its file. `onUploaded` is called for each
- * stored photo, in the order they finish.
+ * The drop zone and file input "Photos": the files chosen or dropped together go up in batch
+ * uploads (`images.uploadMany`, a few requests for a large selection), one row per file with its
+ * progress bar ("Uploading <name>") and then its own result: "Uploaded", or the sentence for its
+ * error (a bad file fails alone, the others are stored). `onUploaded` is called for each stored
+ * photo, in the order of the files.
  */
 export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) => void }) {
   const [items, setItems] = useState<readonly UploadItem[]>([]);
@@ -26,28 +28,52 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
   const update = (key: number, patch: Partial<UploadItem>) =>
     setItems((all) => all.map((item) => (item.key === key ? { ...item, ...patch } : item)));
 
+  const send = async (batch: readonly { file: File; item: UploadItem }[]) => {
+    const sizes = batch.map((b) => b.file.size);
+    for (const { item } of batch) update(item.key, { state: 'uploading' });
+    try {
+      const results = await uploadManyWithProgress(
+        batch.map((b) => b.file),
+        (progress) => {
+          const fractions = fileFractions(sizes, progress);
+          batch.forEach(({ item }, i) => {
+            const fraction = fractions[i] ?? 0;
+            update(item.key, { fraction, state: fraction >= 1 ? 'processing' : 'uploading' });
+          });
+        },
+      );
+      for (const result of results) {
+        const entry = batch[result.index];
+        if (!entry) continue;
+        if (result.ok) {
+          update(entry.item.key, { fraction: 1, state: 'done' });
+          onUploaded(result.image);
+        } else {
+          update(entry.item.key, {
+            state: 'failed',
+            error: sentenceFor(result.error.code) ?? result.error.message,
+          });
+        }
+      }
+    } catch (error) {
+      // The request as a whole failed (signed out, too large, offline): every file of it did.
+      for (const { item } of batch) update(item.key, { state: 'failed', error: messageOf(error) });
+    }
+  };
+
   const start = (files: readonly File[]) => {
     const added = files.map((file) => {
       nextKey.current += 1;
       return {
         file,
-        item: { key: nextKey.current, name: file.name, fraction: 0, state: 'uploading' } as const,
+        item: { key: nextKey.current, name: file.name, fraction: 0, state: 'waiting' } as const,
       };
     });
-    // The newest uploads first, as in the photo list; finished ones from earlier batches stay below.
-    setItems((all) => [...added.map((a) => a.item).reverse(), ...all].slice(0, 20));
-    for (const { file, item } of added) {
-      uploadWithProgress(file, (progress) => {
-        const fraction = fractionOf(progress);
-        update(item.key, { fraction, state: fraction >= 1 ? 'processing' : 'uploading' });
-      }).then(
-        (image) => {
-          update(item.key, { fraction: 1, state: 'done' });
-          onUploaded(image);
-        },
-        (error: unknown) => update(item.key, { state: 'failed', error: messageOf(error) }),
-      );
-    }
+    // The newest selection first, in the order of its files; earlier ones stay below.
+    setItems((all) => [...added.map((a) => a.item), ...all].slice(0, 50));
+    void (async () => {
+      for (const batch of batchesOf(added.map((a) => ({ ...a, size: a.file.size })))) await send(batch);
+    })();
   };
 
   const onDrop = (event: DragEvent<HTMLDivElement>) => {
@@ -101,14 +127,20 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
                   <progress
                     aria-label={`Uploading ${item.name}`}
                     max={1}
-                    value={item.state === 'uploading' && item.fraction === 0 ? undefined : item.fraction}
+                    value={
+                      (item.state === 'uploading' || item.state === 'waiting') && item.fraction === 0
+                        ? undefined
+                        : item.fraction
+                    }
                   />
                   <span className="hint" aria-live="polite">
                     {item.state === 'done'
                       ? 'Uploaded'
                       : item.state === 'processing'
                         ? 'Checking…'
-                        : `${Math.round(item.fraction * 100)}%`}
+                        : item.state === 'waiting'
+                          ? 'Waiting…'
+                          : `${Math.round(item.fraction * 100)}%`}
                   </span>
                 </>
               )}
