@@ -380,7 +380,11 @@ describe('POST /api/images/batch (REST)', () => {
 
     // The same files again over tRPC: the same images (the user has them), the same errors.
     const again = await user.client.images.uploadMany.mutate(formOf(files));
-    expect(again.results).toEqual(results);
+    // The analysis on upload runs from a queue meanwhile: the images are the same, their analysis
+    // may have moved on from 'pending'.
+    const withoutAnalysis = (list: typeof results): unknown[] =>
+      list.map((r) => (r.ok ? { ...r, image: { ...r.image, analysis: undefined } } : r));
+    expect(withoutAnalysis(again.results)).toEqual(withoutAnalysis(results));
   });
 
   it('refuses too many files, a body that is not a form, and a missing session, with codes', async () => {
