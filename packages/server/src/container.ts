@@ -8,6 +8,7 @@ import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
 import {
+  GallerySearch,
   JobService,
   PluginStateSync,
   QuotaService,
@@ -97,6 +98,7 @@ export function registerServices(container: DependencyContainer): void {
         clock: resolve(c, TOKENS.Clock),
       }),
   );
+  once(GallerySearch, (c) => new GallerySearch(db(c)));
   once(QuotaService, (c) => new QuotaService({ db: db(c), defaults: resolve(c, TOKENS.Config).quotas }));
   once(JobService, (c) => {
     const config = resolve(c, TOKENS.Config);
