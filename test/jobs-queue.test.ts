@@ -76,7 +76,11 @@ describe('the job queue', () => {
       await queue.start();
       await queue.ping();
       expect(await queueConnections()).toBeGreaterThan(1); // its pool and its LISTEN connection
-      expect((await queue.counts()).map((c) => c.name)).toEqual(['atelier-render', 'atelier-render-dead']);
+      expect((await queue.counts()).map((c) => c.name)).toEqual([
+        'atelier-render',
+        'atelier-render-dead',
+        'atelier-analysis',
+      ]);
       await queue.stop();
       await queue.stop(); // idempotent
       expect(

@@ -29,6 +29,7 @@ const ALL = [
   '0007-plugin-capabilities',
   '0008-plugin-packages',
   '0009-plugin-results',
+  '0010-image-analysis',
 ];
 
 describe('migrations', () => {
@@ -53,6 +54,9 @@ describe('migrations', () => {
     expect(await tables(db)).toEqual(
       expect.arrayContaining(['payments', 'stripe_events', 'plugin_packages']),
     );
+    expect(await tables(db)).toContain('image_analysis');
+    expect(await migrateDown(db)).toBe('0010-image-analysis');
+    expect(await tables(db)).not.toContain('image_analysis');
     expect(await tables(db)).toContain('image_annotations');
     expect(await migrateDown(db)).toBe('0009-plugin-results');
     expect(await tables(db)).not.toContain('image_annotations');
@@ -92,6 +96,7 @@ describe('migrations', () => {
     try {
       const db = other.db;
       await migrateUp(db);
+      expect(await migrateDown(db)).toBe('0010-image-analysis');
       expect(await migrateDown(db)).toBe('0009-plugin-results');
       expect(await migrateDown(db)).toBe('0008-plugin-packages');
       expect(await migrateDown(db)).toBe('0007-plugin-capabilities');
@@ -129,6 +134,7 @@ describe('migrations', () => {
         '0007-plugin-capabilities',
         '0008-plugin-packages',
         '0009-plugin-results',
+        '0010-image-analysis',
       ]);
       const rows = await sql<{ owner_id: string; plan_hash: string; output_key: string }>`
         select owner_id, plan_hash, output_key from results order by owner_id`.execute(db);
@@ -138,6 +144,7 @@ describe('migrations', () => {
       const epochs = await sql<{ session_epoch: number }>`select session_epoch from users`.execute(db);
       expect(epochs.rows.map((r) => r.session_epoch)).toEqual([0, 0, 0]);
       // And back: one entry per plan and input again.
+      expect(await migrateDown(db)).toBe('0010-image-analysis');
       expect(await migrateDown(db)).toBe('0009-plugin-results');
       expect(await migrateDown(db)).toBe('0008-plugin-packages');
       expect(await migrateDown(db)).toBe('0007-plugin-capabilities');

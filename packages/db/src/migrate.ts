@@ -11,6 +11,7 @@ import * as payments from './migrations/0006-payments.ts';
 import * as pluginCapabilities from './migrations/0007-plugin-capabilities.ts';
 import * as pluginPackages from './migrations/0008-plugin-packages.ts';
 import * as pluginResults from './migrations/0009-plugin-results.ts';
+import * as imageAnalysis from './migrations/0010-image-analysis.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-plugin-capabilities': pluginCapabilities,
   '0008-plugin-packages': pluginPackages,
   '0009-plugin-results': pluginResults,
+  '0010-image-analysis': imageAnalysis,
 };
 
 // Generic over the schema: migrations build their own tables, whatever the caller's database type.

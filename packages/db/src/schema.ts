@@ -36,6 +36,10 @@ export interface ImagesTable {
   storage_key: string;
   original_name: string | null;
   created_at: CreatedAt;
+  /** The owner's own title (gallery search). */
+  title: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The owner's own tags (gallery search); at most 50. */
+  tags: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -118,6 +122,72 @@ export interface ImageAnnotationsTable {
   /** The job that wrote it (null once that job is deleted). */
   job_id: string | null;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Where an image's analysis stands: queued or running, finished, or failed with a code. */
+export type ImageAnalysisStatus = 'pending' | 'done' | 'failed';
+
+/** One dominant colour of an image as `image_analysis.palette` stores it. */
+export interface PaletteEntry {
+  readonly hex: string;
+  readonly l: number;
+  readonly a: number;
+  readonly b: number;
+  /** Share of the image, 0..1; a palette's weights sum to 1. */
+  readonly weight: number;
+}
+
+/** Where a photo was taken (EXIF GPS), as `image_analysis.gps` stores it: the owner's only. */
+export interface GpsEntry {
+  readonly lat: number;
+  readonly lon: number;
+  readonly alt: number | null;
+}
+
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+/**
+ * What the analysis on upload found in an image (migration 0010): one row per image, `pending`
+ * from the upload's transaction until the analysis worker (or `atelier analyse --all`) marks it
+ * `done` with every measure, or `failed` with a code. Measures are null until `done`.
+ */
+export interface ImageAnalysisTable {
+  image_id: string;
+  owner_id: string;
+  status: ColumnType<ImageAnalysisStatus, ImageAnalysisStatus | undefined, ImageAnalysisStatus>;
+  error_code: Nullable<string>;
+  error_message: Nullable<string>;
+  /** Attempts the analysis worker made (`analyse --all` counts too). */
+  attempts: ColumnType<number, number | undefined, number>;
+  /** The ANALYSIS_VERSION of @atelier/analysis that made a `done` row. */
+  analysis_version: Nullable<number>;
+  analysed_at: NullableTimestamp;
+  width: Nullable<number>;
+  height: Nullable<number>;
+  aspect: Nullable<number>;
+  brightness: Nullable<number>;
+  /**
+   * 64-bit pHash as a signed bigint. pg's int8 parser (database.ts) reads bigint as a Number,
+   * which loses bits: select it as text (`phash::text`) and read it with fromSigned64; write the
+   * signed value's decimal text.
+   */
+  phash: ColumnType<number | null, string | null | undefined, string | null>;
+  /** 64-bit dHash as a signed bigint: as `phash`, select it as text. */
+  dhash: ColumnType<number | null, string | null | undefined, string | null>;
+  /** The pHash's 16-bit bands, most significant first (0..65535), for multi-index hashing. */
+  phash_b0: Nullable<number>;
+  phash_b1: Nullable<number>;
+  phash_b2: Nullable<number>;
+  phash_b3: Nullable<number>;
+  blurhash: Nullable<string>;
+  palette: ColumnType<PaletteEntry[] | null, string | null | undefined, string | null>;
+  taken_at: NullableTimestamp;
+  camera: Nullable<string>;
+  orientation: Nullable<number>;
+  /** The owner's only: never in another user's view, a shared output or a log. */
+  gps: ColumnType<GpsEntry | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export type HdUnlockSource = 'payment' | 'grant';
@@ -290,6 +360,7 @@ export interface Database {
   payments: PaymentsTable;
   stripe_events: StripeEventsTable;
   image_annotations: ImageAnnotationsTable;
+  image_analysis: ImageAnalysisTable;
   plugin_secrets: PluginSecretsTable;
   plugin_grants: PluginGrantsTable;
   plugin_packages: PluginPackagesTable;
@@ -300,4 +371,5 @@ export type Image = Selectable<ImagesTable>;
 export type Job = Selectable<JobsTable>;
 export type Payment = Selectable<PaymentsTable>;
 export type ImageAnnotation = Selectable<ImageAnnotationsTable>;
+export type ImageAnalysisRow = Selectable<ImageAnalysisTable>;
 export type LoginThrottleRow = Selectable<LoginThrottleTable>;

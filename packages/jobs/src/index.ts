@@ -11,8 +11,19 @@ export type { JobEvent } from './events.ts';
 export { PluginStateSync, loadPluginState, savePluginState } from './plugin-state.ts';
 export { JobService, eventOf } from './job-service.ts';
 export type { JobServiceOptions, ListJobs, SubmitJob } from './job-service.ts';
-export { DEAD_LETTER_QUEUE, RENDER_QUEUE, createJobQueue } from './queue.ts';
-export type { JobQueue, JobQueueOptions, QueueCounts, QueuePolicyOptions, RenderPayload } from './queue.ts';
+export { ANALYSIS_QUEUE, DEAD_LETTER_QUEUE, RENDER_QUEUE, createJobQueue } from './queue.ts';
+export type {
+  AnalysisPayload,
+  JobQueue,
+  JobQueueOptions,
+  QueueCounts,
+  QueuePolicyOptions,
+  RenderPayload,
+} from './queue.ts';
+export { AnalysisService, PENDING_ANALYSIS } from './image-analysis.ts';
+export type { AnalysisOutcome, AnalysisServiceOptions, ImageAnalysisRecord } from './image-analysis.ts';
+export { AnalysisWorker } from './analysis-worker.ts';
+export type { AnalysisWorkerOptions } from './analysis-worker.ts';
 export {
   TERMINAL_STATUSES,
   freeCopyKey,

@@ -22,7 +22,7 @@ import type {
 } from '@atelier/core';
 import { silentLogger } from '@atelier/core';
 import { exactCreatedAt, isUuid, olderThan, pageOf, precompile } from '@atelier/db';
-import type { Database, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
+import type { Database, Image, Job, JobStatus, PrecompiledQuery } from '@atelier/db';
 import { publishCancel } from './events.ts';
 import type { JobEvent } from './events.ts';
 import { RENDER_QUEUE, bossOf, enqueueRender } from './queue.ts';
@@ -41,6 +41,7 @@ import type { ImageAnnotationRecord, ImageRecord, JobRecord } from './records.ts
 import { usageCost } from './quotas.ts';
 import type { QuotaService } from './quotas.ts';
 import { checkPlanGrants, loadPlanGrants } from './plugin-grants.ts';
+import { AnalysisService, PENDING_ANALYSIS, enqueueAnalysis } from './image-analysis.ts';
 import type { SecretsKey } from './plugin-grants.ts';
 
 /** Options of {@link JobService}. */
@@ -132,9 +133,16 @@ export class JobService {
   readonly #logger: Logger;
   readonly #freeMaxSide: number | undefined;
   readonly #resultCache: boolean;
+  readonly #analysis: AnalysisService;
 
   constructor(options: JobServiceOptions) {
     this.#db = options.db;
+    this.#analysis = new AnalysisService({
+      db: options.db,
+      storage: options.storage,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     // The lookups behind jobs.get (and every job procedure), compiled once.
     this.#byId = precompile(this.#db, (id) => this.#db.selectFrom('jobs').selectAll().where('id', '=', id));
     this.#byIdAndOwner = precompile(
@@ -182,7 +190,8 @@ export class JobService {
    * Stores an original: limits are checked from its bytes and header before anything is written;
    * the file is content-addressed (written before its row, so a crash leaves at most an orphan
    * file that {@link collectOrphans} removes). The same photo uploaded twice by one owner returns
-   * the first image.
+   * the first image. A new image's analysis is queued in the transaction that writes its row
+   * (docs/gallery.md): never run here, in the request.
    */
   async storeImage(args: {
     ownerId: string;
@@ -224,32 +233,45 @@ export class JobService {
     sha256: string,
   ): Promise<ImageRecord> {
     const existing = await this.#imageBySha(db, args.ownerId, sha256);
-    if (existing) return toImageRecord(existing);
+    if (existing) return this.#withAnalysis(existing);
     const key = originalKey(sha256);
     // Written even when another owner's upload already stored these bytes (an atomic replace with
     // the same content): skipping the write would make this upload measurably faster, and so tell
     // the uploader that someone else holds the photo.
     await this.#storage.put(key, args.bytes, { contentType: CONTENT_TYPES[info.format] });
     const orientSwap = info.orientation >= 5 && info.orientation <= 8;
-    const row = await db
-      .insertInto('images')
-      .values({
-        owner_id: args.ownerId,
-        sha256,
-        bytes: args.bytes.length,
-        width: orientSwap ? info.height : info.width,
-        height: orientSwap ? info.width : info.height,
-        format: info.format,
-        storage_key: key,
-        original_name: args.originalName ?? null,
-      })
-      .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (row) return toImageRecord(row);
+    const insert = (trx: Kysely<Database>) =>
+      trx
+        .insertInto('images')
+        .values({
+          owner_id: args.ownerId,
+          sha256,
+          bytes: args.bytes.length,
+          width: orientSwap ? info.height : info.width,
+          height: orientSwap ? info.width : info.height,
+          format: info.format,
+          storage_key: key,
+          original_name: args.originalName ?? null,
+        })
+        .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+    // The row and its analysis job commit together: only the upload that inserted the row queues
+    // one, so the same photo uploaded twice (or two uploads racing) is analysed once.
+    const withAnalysis = async (trx: Kysely<Database>) => {
+      const row = await insert(trx);
+      if (row) await enqueueAnalysis(this.#queue, trx, { id: row.id, ownerId: row.owner_id });
+      return row;
+    };
+    const row = db.isTransaction ? await withAnalysis(db) : await db.transaction().execute(withAnalysis);
+    if (row) return toImageRecord(row, PENDING_ANALYSIS);
     const raced = await this.#imageBySha(db, args.ownerId, sha256);
     if (!raced) throw new Error(`image ${sha256} vanished after a conflicting insert`);
-    return toImageRecord(raced);
+    return this.#withAnalysis(raced);
+  }
+
+  async #withAnalysis(row: Image): Promise<ImageRecord> {
+    return toImageRecord(row, (await this.#analysis.recordsOf([row.id])).get(row.id) ?? null);
   }
 
   async getImage(id: string, ownerId?: string): Promise<ImageRecord> {
@@ -258,7 +280,7 @@ export class JobService {
     // A malformed uuid is just another id that does not exist; a database failure stays one.
     const row = isUuid(id) ? await query.executeTakeFirst() : undefined;
     if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${id}.`);
-    return toImageRecord(row);
+    return this.#withAnalysis(row);
   }
 
   /**
@@ -304,7 +326,12 @@ export class JobService {
       .orderBy('id', 'desc')
       .limit(limit + 1);
     if (args.cursor !== undefined) query = query.where(olderThan(args.cursor));
-    return pageOf(await query.execute(), limit, toImageRecord);
+    const page = pageOf(await query.execute(), limit, (row) => row);
+    const analyses = await this.#analysis.recordsOf(page.items.map((i) => i.id));
+    return {
+      items: page.items.map((i) => toImageRecord(i, analyses.get(i.id) ?? null)),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /**

@@ -8,10 +8,17 @@ import { PreparingPool } from '@atelier/db';
 /** The queue every render job goes through, and where jobs go when their retries are spent. */
 export const RENDER_QUEUE = 'atelier-render';
 export const DEAD_LETTER_QUEUE = 'atelier-render-dead';
+/** The queue of the analysis on upload (image-analysis.ts): one job per new image. */
+export const ANALYSIS_QUEUE = 'atelier-analysis';
 
 /** What goes into a pg-boss job: only the id of our jobs row, which holds everything else. */
 export interface RenderPayload {
   readonly jobId: string;
+}
+
+/** What goes into an analysis job: the image's id (its image_analysis row says the rest). */
+export interface AnalysisPayload {
+  readonly imageId: string;
 }
 
 /** The queue policies: retries, backoff, expiry. */
@@ -33,13 +40,13 @@ export interface QueuePolicyOptions {
 
 /** The render queue as the rest of Atelier sees it; pg-boss stays inside @atelier/jobs. */
 export interface JobQueue {
-  /** Starts the queue and creates or updates the render and dead-letter queues with its policy. */
+  /** Starts the queue and creates or updates the render, dead-letter and analysis queues. */
   start(): Promise<void>;
   /** Stops it (workers are stopped first by their owners). Idempotent. */
   stop(): Promise<void>;
   /** Resolves when the queue's tables answer; rejects with the database's error otherwise (readiness). */
   ping(): Promise<void>;
-  /** The render and dead-letter queues' own counts (admin.queue shows them). */
+  /** The render, dead-letter and analysis queues' own counts (admin.queue shows them). */
   counts(): Promise<readonly QueueCounts[]>;
 }
 
@@ -149,7 +156,7 @@ class PgBossQueue implements JobQueue {
 
   async counts(): Promise<readonly QueueCounts[]> {
     const counts: QueueCounts[] = [];
-    for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE]) {
+    for (const name of [RENDER_QUEUE, DEAD_LETTER_QUEUE, ANALYSIS_QUEUE]) {
       const queue = await this.boss.getQueue(name);
       if (queue)
         counts.push({
@@ -300,9 +307,23 @@ async function ensureQueues(boss: PgBoss, policy: QueuePolicyOptions = {}): Prom
     deadLetter: DEAD_LETTER_QUEUE,
     deleteAfterSeconds: 7 * 24 * 3600,
   };
+  // The analysis on upload: a few seconds' work at most; its failures are recorded on the image's
+  // image_analysis row by the worker, so it needs no dead-letter queue.
+  const analysis = {
+    policy: 'standard' as const,
+    notify: true,
+    retryLimit: 3,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: 300,
+    heartbeatSeconds: 30,
+    deleteAfterSeconds: 2 * 24 * 3600,
+  };
   for (const [name, options] of [
     [DEAD_LETTER_QUEUE, dead],
     [RENDER_QUEUE, render],
+    [ANALYSIS_QUEUE, analysis],
   ] as const) {
     if (await boss.getQueue(name)) {
       const {

@@ -8,6 +8,7 @@ import type {
   JobStatus,
   JobTimings,
 } from '@atelier/db';
+import type { ImageAnalysisRecord } from './image-analysis.ts';
 
 /** A job as services and the API return it: plain data, never a database row. */
 export interface JobRecord {
@@ -67,6 +68,14 @@ export interface ImageRecord {
   readonly storageKey: string;
   readonly originalName: string | null;
   readonly createdAt: Date;
+  /** The owner's title and tags. */
+  readonly title: string | null;
+  readonly tags: readonly string[];
+  /**
+   * What the analysis on upload found (the owner's view: GPS included); null when the image has
+   * no analysis row yet (uploaded before analysis existed: `atelier analyse --all` back-fills).
+   */
+  readonly analysis: ImageAnalysisRecord | null;
 }
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -118,7 +127,7 @@ export function toAnnotationRecord(row: ImageAnnotation): ImageAnnotationRecord 
   };
 }
 
-export function toImageRecord(row: Image): ImageRecord {
+export function toImageRecord(row: Image, analysis: ImageAnalysisRecord | null = null): ImageRecord {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -130,6 +139,9 @@ export function toImageRecord(row: Image): ImageRecord {
     storageKey: row.storage_key,
     originalName: row.original_name,
     createdAt: row.created_at,
+    title: row.title,
+    tags: row.tags,
+    analysis,
   };
 }
 

@@ -8,6 +8,7 @@ import { silentLogger } from '@atelier/core';
 import type { Logger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
 import {
+  AnalysisWorker,
   GallerySearch,
   JobService,
   PluginStateSync,
@@ -48,7 +49,7 @@ export interface Root {
 
 /** Options of {@link openRoot}. */
 export interface RootOptions {
-  /** Start a render worker in this process. @default false */
+  /** Start a render worker (and an analysis worker) in this process. @default false */
   readonly worker?: boolean;
   /** Register an EventBus (one LISTEN connection for job events; `submit --wait` follows them). @default false */
   readonly events?: boolean;
@@ -330,6 +331,10 @@ export async function openRoot(config: AtelierConfig, options: RootOptions = {})
       await worker.start();
       const running = worker;
       started.add(() => running.stop(config.worker.shutdownDeadlineMs));
+      // The analysis on upload (docs/gallery.md) runs wherever render jobs run.
+      const analysis = new AnalysisWorker({ db: database.db, queue, storage, limits: config.limits, logger });
+      await analysis.start();
+      started.add(() => analysis.stop(config.worker.shutdownDeadlineMs));
     }
     signal?.throwIfAborted();
     return { container, worker, close: started.closeAll };
