@@ -30,6 +30,12 @@ export const MAX_SIMILAR_THRESHOLD = 28;
 /** @default threshold of "more like this": catches a 10% crop (6-20 bits on the fixtures). */
 export const DEFAULT_SIMILAR_THRESHOLD = 22;
 
+/** The longest title (the column's check). */
+export const MAX_TITLE_LENGTH = 200;
+/** Tags an image has at most (the column's check). */
+export const MAX_TAGS = 50;
+export const MAX_TAG_LENGTH = 50;
+
 /** The gallery's list filters, which every search combines with. */
 export interface GalleryFilters {
   /** Images uploaded at or after this time. */
@@ -272,6 +278,43 @@ export class GallerySearch {
       order by i.created_at desc, i.id desc
       limit ${limit + 1}`.execute(this.#db);
     return pageOf(rows.rows, limit, (r) => ({ imageId: r.id }));
+  }
+
+  /**
+   * Sets the owner's own title and tags of an image (what text search finds besides the file
+   * name and analysis captions). `title: null` clears it; tags are trimmed, lower-cased and
+   * deduplicated. Throws `IMAGE_NOT_FOUND` (also for another owner's image), `PARAMS_INVALID`.
+   */
+  async setDetails(args: {
+    readonly ownerId: string;
+    readonly imageId: string;
+    readonly title?: string | null;
+    readonly tags?: readonly string[];
+  }): Promise<{ id: string; title: string | null; tags: string[] }> {
+    const title = args.title === undefined || args.title === null ? args.title : args.title.trim();
+    if (typeof title === 'string' && title.length > MAX_TITLE_LENGTH)
+      throw paramsInvalid('title', `A title has at most ${MAX_TITLE_LENGTH} characters.`);
+    const tags = args.tags === undefined ? undefined : [...new Set(args.tags.map((t) => t.trim().toLowerCase()))];
+    if (tags !== undefined) {
+      if (tags.length > MAX_TAGS) throw paramsInvalid('tags', `An image has at most ${MAX_TAGS} tags.`);
+      const bad = tags.find((t) => t.length === 0 || t.length > MAX_TAG_LENGTH);
+      if (bad !== undefined)
+        throw paramsInvalid('tags', `A tag has 1 to ${MAX_TAG_LENGTH} characters ("${bad.slice(0, 60)}").`);
+    }
+    const row = isUuid(args.imageId)
+      ? await this.#db
+          .updateTable('images')
+          .set({
+            ...(title === undefined ? {} : { title: title === '' ? null : title }),
+            ...(tags === undefined ? {} : { tags }),
+          })
+          .where('id', '=', args.imageId)
+          .where('owner_id', '=', args.ownerId)
+          .returning(['id', 'title', 'tags'])
+          .executeTakeFirst()
+      : undefined;
+    if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${args.imageId}.`);
+    return { id: row.id, title: row.title, tags: row.tags };
   }
 
   /** The owner's images among `ids`, by id (another owner's ids are left out). */

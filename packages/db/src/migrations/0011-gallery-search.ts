@@ -20,7 +20,7 @@ import { sql } from 'kysely';
 // plain band indexes, so the Hamming check of a band candidate needs no heap visit; and
 // (owner_id) INCLUDE (phash, image_id) for thresholds too wide for band enumeration (an
 // index-only walk over one owner's hashes, never the table).
-export const COLOUR_CELL = 10;
+const COLOUR_CELL = 10;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create extension if not exists btree_gin`.execute(db);

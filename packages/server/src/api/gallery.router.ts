@@ -6,6 +6,9 @@ import {
   MAX_COLOUR_TOLERANCE,
   MAX_SEARCH_COLOURS,
   MAX_SIMILAR_THRESHOLD,
+  MAX_TAGS,
+  MAX_TAG_LENGTH,
+  MAX_TITLE_LENGTH,
 } from '@atelier/jobs';
 import type { GalleryFilters, SearchPage } from '@atelier/jobs';
 import type { ApiContext } from './context.ts';
@@ -106,6 +109,10 @@ const duplicatesSchema = z
     duplicates: z.array(z.object({ imageId: z.string(), distance: z.number().int() })),
   })
   .meta({ id: 'DuplicateReport' });
+
+const detailsSchema = z
+  .object({ id: z.string(), title: z.string().nullable(), tags: z.array(z.string()) })
+  .meta({ id: 'ImageDetails' });
 
 export const galleryRouter = router({
   /**
@@ -241,4 +248,36 @@ export const galleryRouter = router({
       });
       return withImages(ctx, page);
     }),
+
+  /** Sets your title and tags of an image (text search finds them). Leave a field out to keep it. */
+  setDetails: authedProcedure
+    .meta({
+      openapi: {
+        method: 'PATCH',
+        path: '/images/{id}/details',
+        protect: true,
+        tags: ['gallery'],
+        summary: 'Set the title and tags of your image',
+      },
+    })
+    .input(
+      z.object({
+        id: z.string(),
+        title: z.string().max(MAX_TITLE_LENGTH).nullish().meta({ description: 'null or "" clears it.' }),
+        tags: z
+          .array(z.string().min(1).max(MAX_TAG_LENGTH))
+          .max(MAX_TAGS)
+          .optional()
+          .meta({ description: 'Replaces the tags; stored trimmed, lower case, without duplicates.' }),
+      }),
+    )
+    .output(detailsSchema)
+    .mutation(({ ctx, input }) =>
+      ctx.api.gallery.setDetails({
+        ownerId: ctx.user.id,
+        imageId: input.id,
+        ...(input.title === undefined ? {} : { title: input.title }),
+        ...(input.tags === undefined ? {} : { tags: input.tags }),
+      }),
+    ),
 });
