@@ -7,7 +7,14 @@ import { z } from 'zod';
 import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
 import type { QuotaLimits, QuotaUsage } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
-import type { ApiImage, ApiImageAnnotation, ApiJob, ApiJobCost, ApiPayment } from './views.ts';
+import type {
+  ApiImage,
+  ApiImageAnalysis,
+  ApiImageAnnotation,
+  ApiJob,
+  ApiJobCost,
+  ApiPayment,
+} from './views.ts';
 
 /** Also the values the routers' inputs accept, so a filter and a response name the same ones. */
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -59,6 +66,46 @@ const annotationShape = {
   createdAt: isoDate,
 } satisfies Record<keyof ApiImageAnnotation, z.ZodType>;
 
+const analysisShape = {
+  status: z.enum(['pending', 'done', 'failed']).meta({
+    description: '`pending` while queued or running; `done` with every field below; `failed` with `error`.',
+  }),
+  error: z
+    .object({ code: z.string(), message: z.string() })
+    .nullable()
+    .meta({ description: 'Why it failed (or why the last attempt failed while it is retried).' }),
+  analysedAt: isoDate.nullable(),
+  width: z.number().int().nullable().meta({ description: 'As displayed (EXIF orientation applied).' }),
+  height: z.number().int().nullable(),
+  aspect: z.number().nullable().meta({ description: 'width / height' }),
+  brightness: z.number().nullable().meta({ description: 'Mean luma, 0 (black) to 1 (white).' }),
+  blurhash: z
+    .string()
+    .nullable()
+    .meta({ description: 'A BlurHash (4x3 components) to show while the image loads.' }),
+  palette: z
+    .array(
+      z.object({
+        hex: z.string().meta({ description: '`#rrggbb`' }),
+        l: z.number(),
+        a: z.number(),
+        b: z.number(),
+        weight: z.number().meta({ description: 'Share of the image, 0..1; the weights sum to 1.' }),
+      }),
+    )
+    .readonly()
+    .meta({ description: 'Up to 5 dominant colours (CIELAB k-means), heaviest first; empty until done.' }),
+  exif: z.object({
+    takenAt: isoDate.nullable(),
+    camera: z.string().nullable(),
+    orientation: z.number().int().nullable().meta({ description: 'EXIF orientation 1..8' }),
+  }),
+  gps: z
+    .object({ lat: z.number(), lon: z.number(), alt: z.number().nullable() })
+    .nullable()
+    .meta({ description: "Where the photo was taken (EXIF GPS): only ever in the owner's own view." }),
+} satisfies Record<keyof ApiImageAnalysis, z.ZodType>;
+
 const imageShape = {
   id: z.string(),
   sha256: z.string(),
@@ -75,6 +122,13 @@ const imageShape = {
       description:
         'What analysis plugins (e.g. openai-describe) found in the image: the latest per plugin, newest first.',
     }),
+  title: z.string().nullable().meta({ description: "The owner's title." }),
+  tags: z.array(z.string()).readonly().meta({ description: "The owner's tags." }),
+  analysis: z
+    .object(analysisShape)
+    .meta({ id: 'ImageAnalysis' })
+    .nullable()
+    .meta({ description: 'What the analysis on upload found; null until the image has been queued for it.' }),
 } satisfies Record<keyof ApiImage, z.ZodType>;
 export const imageSchema = z.object(imageShape).meta({ id: 'Image' });
 

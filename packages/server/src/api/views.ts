@@ -1,6 +1,6 @@
 // What the API returns: plain response objects with ISO dates, never database rows.
 import { planSchema } from '@atelier/core';
-import type { ImageAnnotationRecord, ImageRecord, JobRecord } from '@atelier/jobs';
+import type { ImageAnalysisRecord, ImageAnnotationRecord, ImageRecord, JobRecord } from '@atelier/jobs';
 import type { UserRecord } from '../auth/index.ts';
 import type { HdView, PaymentRecord } from '../payments/index.ts';
 
@@ -94,8 +94,66 @@ export interface ApiImage {
   readonly format: string;
   readonly originalName: string | null;
   readonly createdAt: string;
+  /** The owner's title and tags. */
+  readonly title: string | null;
+  readonly tags: readonly string[];
   /** What analysis plugins found in the image (caption, tags), the latest per plugin, newest first. */
   readonly annotations: readonly ApiImageAnnotation[];
+  /** What the analysis on upload found; null until the image has an analysis row (back-fill). */
+  readonly analysis: ApiImageAnalysis | null;
+}
+
+/** What the analysis on upload found in an image (docs/gallery.md). */
+export interface ApiImageAnalysis {
+  readonly status: ImageAnalysisRecord['status'];
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly analysedAt: string | null;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly aspect: number | null;
+  readonly brightness: number | null;
+  readonly blurhash: string | null;
+  readonly palette: readonly {
+    readonly hex: string;
+    readonly l: number;
+    readonly a: number;
+    readonly b: number;
+    readonly weight: number;
+  }[];
+  readonly exif: {
+    readonly takenAt: string | null;
+    readonly camera: string | null;
+    readonly orientation: number | null;
+  };
+  /** Where the photo was taken: in the owner's view only, null in any other. */
+  readonly gps: { readonly lat: number; readonly lon: number; readonly alt: number | null } | null;
+}
+
+/**
+ * Who a view is for: the image's `owner` sees everything; any other audience (a shared or public
+ * view) never sees GPS.
+ */
+export type ImageAudience = 'owner' | 'other';
+
+/** The analysis as the API shows it: hashes stay inside; GPS only for the owner. */
+export function imageAnalysisView(analysis: ImageAnalysisRecord, audience: ImageAudience): ApiImageAnalysis {
+  return {
+    status: analysis.status,
+    error: analysis.error,
+    analysedAt: analysis.analysedAt?.toISOString() ?? null,
+    width: analysis.width,
+    height: analysis.height,
+    aspect: analysis.aspect,
+    brightness: analysis.brightness,
+    blurhash: analysis.blurhash,
+    palette: (analysis.palette ?? []).map((c) => ({ hex: c.hex, l: c.l, a: c.a, b: c.b, weight: c.weight })),
+    exif: {
+      takenAt: analysis.takenAt?.toISOString() ?? null,
+      camera: analysis.camera,
+      orientation: analysis.orientation,
+    },
+    gps: audience === 'owner' && analysis.gps ? { ...analysis.gps } : null,
+  };
 }
 
 /** What one analysis plugin found in an image. */
@@ -137,8 +195,16 @@ export function jobView(job: JobRecord, hd: HdView | null): ApiJob {
   };
 }
 
-/** An image as the API returns it, with what analysis plugins found in it (only ever its owner's view). */
-export function imageView(image: ImageRecord, annotations: readonly ImageAnnotationRecord[]): ApiImage {
+/**
+ * An image as the API returns it, with what analysis plugins and the analysis on upload found in
+ * it. The images API is owner-scoped, so its views are the owner's (`audience` 'owner', GPS
+ * included); anything that shows an image to someone else must pass 'other'.
+ */
+export function imageView(
+  image: ImageRecord,
+  annotations: readonly ImageAnnotationRecord[],
+  audience: ImageAudience = 'owner',
+): ApiImage {
   return {
     id: image.id,
     sha256: image.sha256,
@@ -156,6 +222,9 @@ export function imageView(image: ImageRecord, annotations: readonly ImageAnnotat
       jobId: a.jobId,
       createdAt: a.createdAt.toISOString(),
     })),
+    title: image.title,
+    tags: image.tags,
+    analysis: image.analysis ? imageAnalysisView(image.analysis, audience) : null,
   };
 }
 
