@@ -7,6 +7,7 @@ import { AtelierError } from '@atelier/core';
 import { hashBands, hexToRgb, rgbToLab, toSigned64, fromSigned64 } from '@atelier/analysis';
 import { exactCreatedAt, isUuid, olderThan, pageOf } from '@atelier/db';
 import type { Database, JobStatus } from '@atelier/db';
+import { analysisColumns, toAnalysisRecord } from './image-analysis.ts';
 import { toImageRecord } from './records.ts';
 import type { ImageRecord } from './records.ts';
 
@@ -327,7 +328,13 @@ export class GallerySearch {
       .where('id', 'in', wanted)
       .where('owner_id', '=', ownerId)
       .execute();
-    return new Map(rows.map((row) => [row.id, toImageRecord(row)]));
+    const analyses = new Map(
+      (await analysisColumns(this.#db).where('image_analysis.image_id', 'in', wanted).execute()).map((row) => [
+        row.image_id,
+        toAnalysisRecord(row),
+      ]),
+    );
+    return new Map(rows.map((row) => [row.id, toImageRecord(row, analyses.get(row.id) ?? null)]));
   }
 
   async #analysisOf(
