@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { createKysely, databaseUrl, ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
+import {
+  createKysely,
+  databaseUrl,
+  ensureDatabase,
+  migrateUp,
+  openDatabase,
+  startEmbeddedPostgres,
+} from '@atelier/db';
 import { DUPLICATE_THRESHOLD, GallerySearch } from '@atelier/jobs';
 import { SYNTHETIC_LARGE_OWNER, fillSyntheticGallery } from '@atelier/jobs/testing';
 import { pad } from './stats.ts';
@@ -46,7 +53,9 @@ async function main(): Promise<void> {
       onStep: (name, ms) => console.log(`  fill: ${name} ${(ms / 1000).toFixed(1)} s`),
     }).finally(() => admin.db.destroy());
     const fillS = (performance.now() - started) / 1000;
-    const size = await sql<{ size: string }>`select pg_size_pretty(pg_database_size(current_database())) as size`.execute(db);
+    const size = await sql<{
+      size: string;
+    }>`select pg_size_pretty(pg_database_size(current_database())) as size`.execute(db);
     console.log(
       `filled ${total.toLocaleString('en')} images (${Number(values.owners)} owners x ${values['per-owner']} + one of ${Number(values.large).toLocaleString('en')}) in ${fillS.toFixed(0)} s; database ${size.rows[0]?.size}`,
     );
@@ -83,24 +92,27 @@ async function main(): Promise<void> {
       {
         name: 'colour, 1 colour, ΔE 12',
         goal: 50,
-        run: async (i) => (await search.byColour({ ownerId, colours: [at(colours, i)], tolerance: 12 })).items.length,
+        run: async (i) =>
+          (await search.byColour({ ownerId, colours: [at(colours, i)], tolerance: 12 })).items.length,
       },
       {
         name: 'colour, 2 colours, ΔE 15',
         goal: 50,
         run: async (i) =>
-          (await search.byColour({ ownerId, colours: [at(colours, i), at(colours, i + 7)], tolerance: 15 })).items
-            .length,
+          (await search.byColour({ ownerId, colours: [at(colours, i), at(colours, i + 7)], tolerance: 15 }))
+            .items.length,
       },
       {
         name: 'similar, threshold 12 (bands)',
         goal: 50,
-        run: async (i) => (await search.similar({ ownerId, imageId: at(images, i), threshold: 12 })).items.length,
+        run: async (i) =>
+          (await search.similar({ ownerId, imageId: at(images, i), threshold: 12 })).items.length,
       },
       {
         name: 'similar, threshold 22 (default)',
         goal: 50,
-        run: async (i) => (await search.similar({ ownerId, imageId: at(images, i), threshold: 22 })).items.length,
+        run: async (i) =>
+          (await search.similar({ ownerId, imageId: at(images, i), threshold: 22 })).items.length,
       },
       {
         name: `duplicates (threshold ${DUPLICATE_THRESHOLD})`,
@@ -115,7 +127,8 @@ async function main(): Promise<void> {
       {
         name: 'text, 2 words',
         goal: 20,
-        run: async (i) => (await search.text({ ownerId, query: `${at(words, i)} ${at(rare, i)}` })).items.length,
+        run: async (i) =>
+          (await search.text({ ownerId, query: `${at(words, i)} ${at(rare, i)}` })).items.length,
       },
       {
         name: 'text, rare word + date filter',
@@ -134,7 +147,9 @@ async function main(): Promise<void> {
     console.log(
       `\nGallery search for the owner of ${Number(values.large).toLocaleString('en')} images, ${samples} queries each after 5 warm-up (ms)`,
     );
-    console.log(`${'query'.padEnd(34)}${pad('p50', 8)}${pad('p95', 8)}${pad('goal', 8)}${pad('hits', 7)}  verdict`);
+    console.log(
+      `${'query'.padEnd(34)}${pad('p50', 8)}${pad('p95', 8)}${pad('goal', 8)}${pad('hits', 7)}  verdict`,
+    );
     for (const kind of kinds) {
       for (let i = 0; i < 5; i++) await kind.run(i + 1000);
       const times: number[] = [];

@@ -20,7 +20,12 @@ interface ErrorBody {
   readonly data?: { atelierCode: string | null };
 }
 
-async function rest<T>(method: string, path: string, token: string, json?: unknown): Promise<{ status: number; body: T }> {
+async function rest<T>(
+  method: string,
+  path: string,
+  token: string,
+  json?: unknown,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${h.url}/api${path}`, {
     method,
     headers: {
@@ -43,7 +48,8 @@ async function analysed(who: { client: AtelierClient }, id: string): Promise<voi
   for (;;) {
     const report = await who.client.gallery.duplicates.query({ id });
     if (report.analysis === 'done') return;
-    if (report.analysis === 'failed' || Date.now() > deadline) throw new Error(`analysis of ${id}: ${report.analysis}`);
+    if (report.analysis === 'failed' || Date.now() > deadline)
+      throw new Error(`analysis of ${id}: ${report.analysis}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -54,11 +60,17 @@ beforeAll(async () => {
   bob = await h.signUp('bob@example.org');
   const chelsea = await read(photo('chelsea.png'));
   ids['chelsea'] = await upload(alice, chelsea, 'chelsea.png');
-  ids['half'] = await upload(alice, await sharp(chelsea).resize(225).jpeg({ quality: 70 }).toBuffer(), 'small.jpg');
+  ids['half'] = await upload(
+    alice,
+    await sharp(chelsea).resize(225).jpeg({ quality: 70 }).toBuffer(),
+    'small.jpg',
+  );
   ids['rocket'] = await upload(alice, await read(photo('rocket.jpg')), 'rocket.jpg');
   ids['navy'] = await upload(
     alice,
-    await sharp({ create: { width: 80, height: 80, channels: 3, background: '#1d3557' } }).png().toBuffer(),
+    await sharp({ create: { width: 80, height: 80, channels: 3, background: '#1d3557' } })
+      .png()
+      .toBuffer(),
     'navy.png',
   );
   ids['bobChelsea'] = await upload(bob, chelsea, 'chelsea.png');
@@ -84,7 +96,9 @@ describe('gallery search over tRPC', () => {
     for (const id of [ids['bobChelsea']!, '00000000-0000-4000-8000-000000000000']) {
       const error = await failure(alice.client.gallery.similar.query({ id }));
       expect([error.httpStatus, error.atelierCode]).toEqual([404, 'IMAGE_NOT_FOUND']);
-      expect((await failure(alice.client.gallery.duplicates.query({ id }))).atelierCode).toBe('IMAGE_NOT_FOUND');
+      expect((await failure(alice.client.gallery.duplicates.query({ id }))).atelierCode).toBe(
+        'IMAGE_NOT_FOUND',
+      );
     }
   });
 
@@ -101,7 +115,9 @@ describe('gallery search over tRPC', () => {
     const found = await alice.client.gallery.text.query({ q: 'painting rocket' });
     expect(found.items.map((i) => i.image.id)).toEqual([ids['rocket']]);
     expect((await bob.client.gallery.text.query({ q: 'painting' })).items).toEqual([]);
-    const bobEdit = await failure(bob.client.gallery.setDetails.mutate({ id: ids['rocket']!, title: 'mine' }));
+    const bobEdit = await failure(
+      bob.client.gallery.setDetails.mutate({ id: ids['rocket']!, title: 'mine' }),
+    );
     expect(bobEdit.atelierCode).toBe('IMAGE_NOT_FOUND');
     expect((await failure(alice.client.gallery.byColour.query({ colors: 'navy' }))).atelierCode).toBe(
       'PARAMS_INVALID',
@@ -132,7 +148,11 @@ describe('gallery search over REST', () => {
       tags: ['Evening sky'],
     });
     expect([patched.status, patched.body.tags]).toEqual([200, ['evening sky']]);
-    const words = await rest<{ items: { image: { id: string } }[] }>('GET', '/gallery/search?q=skies', alice.token);
+    const words = await rest<{ items: { image: { id: string } }[] }>(
+      'GET',
+      '/gallery/search?q=skies',
+      alice.token,
+    );
     expect(words.body.items.map((i) => i.image.id)).toEqual([ids['navy']]);
     const duplicates = await rest<{ duplicates: { imageId: string }[] }>(
       'GET',
@@ -142,7 +162,11 @@ describe('gallery search over REST', () => {
     expect(duplicates.body.duplicates.map((d) => d.imageId)).toEqual([ids['half']]);
     // Bob asking about Alice's image gets what an unknown id gets.
     const theirs = await rest<ErrorBody>('GET', `/images/${ids['chelsea']}/duplicates`, bob.token);
-    const unknown = await rest<ErrorBody>('GET', '/images/00000000-0000-4000-8000-000000000000/duplicates', bob.token);
+    const unknown = await rest<ErrorBody>(
+      'GET',
+      '/images/00000000-0000-4000-8000-000000000000/duplicates',
+      bob.token,
+    );
     expect([theirs.status, theirs.body.data?.atelierCode]).toEqual([404, 'IMAGE_NOT_FOUND']);
     expect([unknown.status, unknown.body.data?.atelierCode]).toEqual([404, 'IMAGE_NOT_FOUND']);
     expect(theirs.body.message.replace(ids['chelsea']!, 'ID')).toBe(

@@ -33,7 +33,9 @@ beforeAll(async () => {
   });
   search = new GallerySearch(logged);
   const row = await sql<{ image_id: string }>`
-    select image_id from image_analysis where owner_id = ${ownerId}::uuid order by image_id limit 1`.execute(t.db);
+    select image_id from image_analysis where owner_id = ${ownerId}::uuid order by image_id limit 1`.execute(
+    t.db,
+  );
   imageId = row.rows[0]!.image_id;
 }, 600_000);
 afterAll(async () => {
@@ -70,7 +72,9 @@ async function plansOf(run: () => Promise<unknown>): Promise<PlanNode[][]> {
 function expectNoBigSeqScan(plans: PlanNode[][]): void {
   expect(plans.length).toBeGreaterThan(0);
   for (const plan of plans) {
-    const scans = plan.filter((n) => n['Node Type'] === 'Seq Scan' && BIG_TABLES.includes(n['Relation Name'] ?? ''));
+    const scans = plan.filter(
+      (n) => n['Node Type'] === 'Seq Scan' && BIG_TABLES.includes(n['Relation Name'] ?? ''),
+    );
     expect(scans.map((n) => n['Relation Name'])).toEqual([]);
   }
 }
@@ -80,7 +84,9 @@ const usedIndexes = (plans: PlanNode[][]): string[] =>
 
 describe('query plans on a synthetic gallery of 75,000 images', () => {
   it('colour reads the colour index cells, no table scan', async () => {
-    const plans = await plansOf(() => search.byColour({ ownerId, colours: ['#1d3557', '#e9c46a'], tolerance: 15 }));
+    const plans = await plansOf(() =>
+      search.byColour({ ownerId, colours: ['#1d3557', '#e9c46a'], tolerance: 15 }),
+    );
     expectNoBigSeqScan(plans);
     expect(usedIndexes(plans)).toContain('image_colours_owner_cell');
   });
@@ -109,13 +115,18 @@ describe('query plans on a synthetic gallery of 75,000 images', () => {
     for (const run of [
       () => search.text({ ownerId, query: 'lighthouse' }),
       () => search.text({ ownerId, query: 'glacier volcano' }),
-      () => search.text({ ownerId, query: 'sunset', filters: { createdAfter: new Date('2026-01-02T00:00:00Z') } }),
+      () =>
+        search.text({
+          ownerId,
+          query: 'sunset',
+          filters: { createdAfter: new Date('2026-01-02T00:00:00Z') },
+        }),
     ]) {
       const plans = await plansOf(run);
       expectNoBigSeqScan(plans);
-      expect(usedIndexes(plans).some((i) => i === 'images_owner_search_words' || i === 'images_owner_created_idx')).toBe(
-        true,
-      );
+      expect(
+        usedIndexes(plans).some((i) => i === 'images_owner_search_words' || i === 'images_owner_created_idx'),
+      ).toBe(true);
     }
   });
 });

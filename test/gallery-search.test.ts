@@ -8,7 +8,13 @@ import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalysisService, DUPLICATE_THRESHOLD, GallerySearch, colourCell, colourCellsWithin } from '@atelier/jobs';
+import {
+  AnalysisService,
+  DUPLICATE_THRESHOLD,
+  GallerySearch,
+  colourCell,
+  colourCellsWithin,
+} from '@atelier/jobs';
 import type { ImageRecord } from '@atelier/jobs';
 import { errorCodeOf, photo } from './helpers.ts';
 import { openHarness } from './jobs-harness.ts';
@@ -25,7 +31,7 @@ const PHOTOS = [
   'volna-5120x2880.jpg',
   'wood.webp',
 ];
-const VARIANTS = ['half', 'jpeg-q40', 'crop-10', 'bright-15', 'webp'] as const;
+type Variant = 'half' | 'jpeg-q40' | 'crop-10' | 'bright-15' | 'webp';
 
 let h: Harness;
 let search: GallerySearch;
@@ -60,15 +66,20 @@ async function texture(random: () => number): Promise<Buffer> {
     .toBuffer();
   for (let i = 0; i < smooth.length; i++)
     smooth[i] = Math.max(0, Math.min(255, smooth[i]! + Math.floor((random() - 0.5) * 24)));
-  return sharp(smooth, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return sharp(smooth, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
-async function variantsOf(bytes: Buffer): Promise<Record<(typeof VARIANTS)[number], Buffer>> {
+async function variantsOf(bytes: Buffer): Promise<Record<Variant, Buffer>> {
   const { width = 0, height = 0 } = await sharp(bytes).metadata();
   const cropX = Math.round(width * 0.05);
   const cropY = Math.round(height * 0.05);
   return {
-    half: await sharp(bytes).resize(Math.round(width / 2)).png().toBuffer(),
+    half: await sharp(bytes)
+      .resize(Math.round(width / 2))
+      .png()
+      .toBuffer(),
     'jpeg-q40': await sharp(bytes).jpeg({ quality: 40 }).toBuffer(),
     'crop-10': await sharp(bytes)
       .extract({ left: cropX, top: cropY, width: width - 2 * cropX, height: height - 2 * cropY })
@@ -130,9 +141,12 @@ describe('similar images', () => {
     const misses: string[] = [];
     for (const { photo: name, variant, image } of variants) {
       const page = await search.similar({ ownerId: h.ownerId, imageId: image.id, limit: 5 });
-      if (!page.items.some((hit) => hit.imageId === originals.get(name)!.id)) misses.push(`${name} ${variant}`);
+      if (!page.items.some((hit) => hit.imageId === originals.get(name)!.id))
+        misses.push(`${name} ${variant}`);
       // Nearest first, the query image left out.
-      expect(page.items.map((hit) => hit.distance)).toEqual(page.items.map((hit) => hit.distance).sort((a, b) => a - b));
+      expect(page.items.map((hit) => hit.distance)).toEqual(
+        page.items.map((hit) => hit.distance).sort((a, b) => a - b),
+      );
       expect(page.items.some((hit) => hit.imageId === image.id)).toBe(false);
     }
     const recall = 1 - misses.length / variants.length;
@@ -185,9 +199,9 @@ describe('similar images', () => {
       filters: { createdBefore: new Date('2000-01-01T00:00:00Z') },
     });
     expect(none.items).toEqual([]);
-    expect(await errorCodeOf(search.similar({ ownerId: h.ownerId, imageId: query.id, cursor: 'bm9wZQ' }))).toBe(
-      'CURSOR_INVALID',
-    );
+    expect(
+      await errorCodeOf(search.similar({ ownerId: h.ownerId, imageId: query.id, cursor: 'bm9wZQ' })),
+    ).toBe('CURSOR_INVALID');
     expect(await errorCodeOf(search.similar({ ownerId: h.ownerId, imageId: query.id, threshold: 40 }))).toBe(
       'PARAMS_INVALID',
     );
@@ -212,7 +226,9 @@ describe('colour', () => {
     const some = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#f1faee' } })
       .composite([
         {
-          input: await sharp({ create: { width: 120, height: 40, channels: 3, background: navy } }).png().toBuffer(),
+          input: await sharp({ create: { width: 120, height: 40, channels: 3, background: navy } })
+            .png()
+            .toBuffer(),
           top: 0,
           left: 0,
         },
@@ -233,11 +249,20 @@ describe('colour', () => {
     const scores = page.items.map((i) => i.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     // Two colours: only images with both, the navy-and-red one first.
-    const both = await search.byColour({ ownerId: h.ownerId, colours: ['#1d3557', '#e63946'], tolerance: 12 });
+    const both = await search.byColour({
+      ownerId: h.ownerId,
+      colours: ['#1d3557', '#e63946'],
+      tolerance: 12,
+    });
     expect(both.items[0]?.imageId).toBe(mostlyImage.id);
     expect(both.items.some((i) => i.imageId === someImage.id)).toBe(false);
     // Pages follow each other without repeats.
-    const first = await search.byColour({ ownerId: h.ownerId, colours: ['#1d3557'], tolerance: 30, limit: 3 });
+    const first = await search.byColour({
+      ownerId: h.ownerId,
+      colours: ['#1d3557'],
+      tolerance: 30,
+      limit: 3,
+    });
     expect(first.nextCursor).not.toBeNull();
     const second = await search.byColour({
       ownerId: h.ownerId,
@@ -249,10 +274,12 @@ describe('colour', () => {
     expect(second.items.length).toBeGreaterThan(0);
     expect(second.items[0]!.score).toBeLessThanOrEqual(first.items.at(-1)!.score);
     expect(second.items.some((i) => first.items.some((f) => f.imageId === i.imageId))).toBe(false);
-    expect(await errorCodeOf(search.byColour({ ownerId: h.ownerId, colours: ['navy'] }))).toBe('PARAMS_INVALID');
-    expect(await errorCodeOf(search.byColour({ ownerId: h.ownerId, colours: ['#1d3557'], tolerance: 0 }))).toBe(
+    expect(await errorCodeOf(search.byColour({ ownerId: h.ownerId, colours: ['navy'] }))).toBe(
       'PARAMS_INVALID',
     );
+    expect(
+      await errorCodeOf(search.byColour({ ownerId: h.ownerId, colours: ['#1d3557'], tolerance: 0 })),
+    ).toBe('PARAMS_INVALID');
   });
 
   it('puts each colour in the index cell SQL puts it in, and reads every cell the tolerance reaches', async () => {
@@ -309,7 +336,9 @@ describe('text', () => {
     const details = await search.setDetails({ ownerId: h.ownerId, imageId: image.id, tags: ['Cat'] });
     expect(details).toEqual({ id: image.id, title: 'Oil paintings of a sleepy tabby', tags: ['cat'] });
     expect(await find('harbour')).not.toContain(image.id);
-    expect(await errorCodeOf(search.text({ ownerId: h.ownerId, query: 'the and of' }))).toBe('PARAMS_INVALID');
+    expect(await errorCodeOf(search.text({ ownerId: h.ownerId, query: 'the and of' }))).toBe(
+      'PARAMS_INVALID',
+    );
     expect(
       await errorCodeOf(search.setDetails({ ownerId: h.ownerId, imageId: image.id, tags: ['x'.repeat(51)] })),
     ).toBe('PARAMS_INVALID');
@@ -326,43 +355,75 @@ describe('ownership', () => {
       .png()
       .toBuffer();
     const bobNavy = await store(bobId, navy, 'bob-navy.png');
-    await search.setDetails({ ownerId: bobId, imageId: bobs.id, title: 'zanzibar espresso', tags: ['secret'] });
+    await search.setDetails({
+      ownerId: bobId,
+      imageId: bobs.id,
+      title: 'zanzibar espresso',
+      tags: ['secret'],
+    });
 
     // Bob's duplicate check sees none of Alice's copies; Alice's answer is the same as before.
-    expect(await search.duplicates({ ownerId: bobId, imageId: bobs.id })).toEqual({ analysis: 'done', duplicates: [] });
-    expect(await search.duplicates({ ownerId: h.ownerId, imageId: originals.get('coffee.png')!.id })).toEqual(before);
+    expect(await search.duplicates({ ownerId: bobId, imageId: bobs.id })).toEqual({
+      analysis: 'done',
+      duplicates: [],
+    });
+    expect(await search.duplicates({ ownerId: h.ownerId, imageId: originals.get('coffee.png')!.id })).toEqual(
+      before,
+    );
     // Nothing of Bob's comes up in Alice's searches.
-    const aliceSimilar = await search.similar({ ownerId: h.ownerId, imageId: originals.get('coffee.png')!.id, threshold: 28, limit: 100 });
+    const aliceSimilar = await search.similar({
+      ownerId: h.ownerId,
+      imageId: originals.get('coffee.png')!.id,
+      threshold: 28,
+      limit: 100,
+    });
     expect(aliceSimilar.items.some((i) => i.imageId === bobs.id)).toBe(false);
-    const aliceColour = await search.byColour({ ownerId: h.ownerId, colours: ['#1d3557'], tolerance: 40, limit: 100 });
+    const aliceColour = await search.byColour({
+      ownerId: h.ownerId,
+      colours: ['#1d3557'],
+      tolerance: 40,
+      limit: 100,
+    });
     expect(aliceColour.items.some((i) => i.imageId === bobNavy.id)).toBe(false);
     expect((await search.text({ ownerId: h.ownerId, query: 'zanzibar' })).items).toEqual([]);
-    expect((await search.text({ ownerId: bobId, query: 'zanzibar' })).items.map((i) => i.imageId)).toEqual([bobs.id]);
+    expect((await search.text({ ownerId: bobId, query: 'zanzibar' })).items.map((i) => i.imageId)).toEqual([
+      bobs.id,
+    ]);
     // Another owner's image id is as unknown as one that never existed, for every kind.
     const unknown = '00000000-0000-4000-8000-00000000abcd';
     for (const id of [bobs.id, unknown, 'not-a-uuid']) {
       expect(await errorCodeOf(search.similar({ ownerId: h.ownerId, imageId: id }))).toBe('IMAGE_NOT_FOUND');
-      expect(await errorCodeOf(search.duplicates({ ownerId: h.ownerId, imageId: id }))).toBe('IMAGE_NOT_FOUND');
+      expect(await errorCodeOf(search.duplicates({ ownerId: h.ownerId, imageId: id }))).toBe(
+        'IMAGE_NOT_FOUND',
+      );
       expect(await errorCodeOf(search.setDetails({ ownerId: h.ownerId, imageId: id, title: 'mine' }))).toBe(
         'IMAGE_NOT_FOUND',
       );
     }
     expect((await search.images([bobs.id], h.ownerId)).size).toBe(0);
     // And Bob's title is untouched by Alice's attempt.
-    const row = await h.database.db.selectFrom('images').select('title').where('id', '=', bobs.id).executeTakeFirstOrThrow();
+    const row = await h.database.db
+      .selectFrom('images')
+      .select('title')
+      .where('id', '=', bobs.id)
+      .executeTakeFirstOrThrow();
     expect(row.title).toBe('zanzibar espresso');
   });
 
   it('answers pending before the analysis and IMAGE_NOT_ANALYSED for similarity', async () => {
     const image = await h.jobs.storeImage({
       ownerId: h.ownerId,
-      bytes: await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } }).png().toBuffer(),
+      bytes: await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } })
+        .png()
+        .toBuffer(),
       originalName: 'fresh.png',
     });
     expect(await search.duplicates({ ownerId: h.ownerId, imageId: image.id })).toEqual({
       analysis: 'pending',
       duplicates: [],
     });
-    expect(await errorCodeOf(search.similar({ ownerId: h.ownerId, imageId: image.id }))).toBe('IMAGE_NOT_ANALYSED');
+    expect(await errorCodeOf(search.similar({ ownerId: h.ownerId, imageId: image.id }))).toBe(
+      'IMAGE_NOT_ANALYSED',
+    );
   });
 });

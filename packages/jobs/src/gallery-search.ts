@@ -242,7 +242,10 @@ export class GallerySearch {
   ): Promise<SearchPage<SimilarHit>> {
     const threshold = args.threshold ?? DEFAULT_SIMILAR_THRESHOLD;
     if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_SIMILAR_THRESHOLD)
-      throw paramsInvalid('threshold', `threshold must be a whole number of bits from 0 to ${MAX_SIMILAR_THRESHOLD}.`);
+      throw paramsInvalid(
+        'threshold',
+        `threshold must be a whole number of bits from 0 to ${MAX_SIMILAR_THRESHOLD}.`,
+      );
     const source = await this.#analysisOf(args.ownerId, args.imageId);
     if (source.phash === null) throw notAnalysed(args.imageId);
     return this.#nearest(args, source.phash, threshold);
@@ -255,7 +258,8 @@ export class GallerySearch {
    */
   async duplicates(args: { readonly ownerId: string; readonly imageId: string }): Promise<DuplicateReport> {
     const source = await this.#analysisOf(args.ownerId, args.imageId);
-    if (source.phash === null) return { analysis: source.status === 'failed' ? 'failed' : 'pending', duplicates: [] };
+    if (source.phash === null)
+      return { analysis: source.status === 'failed' ? 'failed' : 'pending', duplicates: [] };
     const page = await this.#nearest({ ...args, limit: 100 }, source.phash, DUPLICATE_THRESHOLD);
     return { analysis: 'done', duplicates: page.items };
   }
@@ -268,7 +272,10 @@ export class GallerySearch {
     const words = await sql<{ n: number }>`
       select numnode(websearch_to_tsquery('english', ${args.query})) as n`.execute(this.#db);
     if ((words.rows[0]?.n ?? 0) === 0)
-      throw paramsInvalid('query', 'The search has no words to look for (only punctuation or words too common to index).');
+      throw paramsInvalid(
+        'query',
+        'The search has no words to look for (only punctuation or words too common to index).',
+      );
     const limit = clampLimit(args.limit);
     const rows = await sql<{ id: string; cursor_at: string }>`
       select i.id, ${exactCreatedAt('i')} as cursor_at from images i
@@ -295,7 +302,8 @@ export class GallerySearch {
     const title = args.title === undefined || args.title === null ? args.title : args.title.trim();
     if (typeof title === 'string' && title.length > MAX_TITLE_LENGTH)
       throw paramsInvalid('title', `A title has at most ${MAX_TITLE_LENGTH} characters.`);
-    const tags = args.tags === undefined ? undefined : [...new Set(args.tags.map((t) => t.trim().toLowerCase()))];
+    const tags =
+      args.tags === undefined ? undefined : [...new Set(args.tags.map((t) => t.trim().toLowerCase()))];
     if (tags !== undefined) {
       if (tags.length > MAX_TAGS) throw paramsInvalid('tags', `An image has at most ${MAX_TAGS} tags.`);
       const bad = tags.find((t) => t.length === 0 || t.length > MAX_TAG_LENGTH);
@@ -329,10 +337,9 @@ export class GallerySearch {
       .where('owner_id', '=', ownerId)
       .execute();
     const analyses = new Map(
-      (await analysisColumns(this.#db).where('image_analysis.image_id', 'in', wanted).execute()).map((row) => [
-        row.image_id,
-        toAnalysisRecord(row),
-      ]),
+      (await analysisColumns(this.#db).where('image_analysis.image_id', 'in', wanted).execute()).map(
+        (row) => [row.image_id, toAnalysisRecord(row)],
+      ),
     );
     return new Map(rows.map((row) => [row.id, toImageRecord(row, analyses.get(row.id) ?? null)]));
   }
@@ -358,7 +365,10 @@ export class GallerySearch {
     const limit = clampLimit(args.limit);
     const after = args.cursor === undefined ? undefined : decodeRankCursor('s', args.cursor);
     const signed = toSigned64(hash).toString();
-    const candidates = threshold <= BAND_SEARCH_MAX_THRESHOLD ? bandCandidates(args.ownerId, hash, threshold) : sql`
+    const candidates =
+      threshold <= BAND_SEARCH_MAX_THRESHOLD
+        ? bandCandidates(args.ownerId, hash, threshold)
+        : sql`
       select image_id, phash from image_analysis where owner_id = ${args.ownerId}::uuid and phash is not null`;
     const rows = await sql<{ image_id: string; distance: number }>`
       select c.image_id, c.distance from (
@@ -374,7 +384,8 @@ export class GallerySearch {
     const last = page.at(-1);
     return {
       items: page.map((r) => ({ imageId: r.image_id, distance: r.distance })),
-      nextCursor: rows.rows.length > limit && last ? encodeRankCursor('s', last.distance, last.image_id) : null,
+      nextCursor:
+        rows.rows.length > limit && last ? encodeRankCursor('s', last.distance, last.image_id) : null,
     };
   }
 }

@@ -50,7 +50,10 @@ export const SYNTHETIC_LARGE_OWNER = '00000000-0000-4000-8000-000000000000';
  * checks while loading (so it needs a superuser, as the embedded server's), and writes the
  * derived rows (search words, colour index) in bulk statements instead. Returns the image count.
  */
-export async function fillSyntheticGallery(db: Kysely<Database>, options: SyntheticGalleryOptions): Promise<number> {
+export async function fillSyntheticGallery(
+  db: Kysely<Database>,
+  options: SyntheticGalleryOptions,
+): Promise<number> {
   const { owners, imagesPerOwner, largeOwnerImages } = options;
   const seed = options.seed ?? 1;
   const total = largeOwnerImages + owners * imagesPerOwner;

@@ -63,7 +63,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create trigger image_annotations_search_words after insert or update or delete on image_annotations
     for each row execute function gallery_annotations_search_words()`.execute(db);
   // Images stored before this migration.
-  await sql`update images set search_words = gallery_search_words(id, original_name, title, tags)`.execute(db);
+  await sql`update images set search_words = gallery_search_words(id, original_name, title, tags)`.execute(
+    db,
+  );
   await sql`create index images_owner_search_words on images using gin (owner_id, search_words)`.execute(db);
 
   // ---- colour

@@ -76,7 +76,8 @@ const colourPageSchema = z
             "0..1: the share of the image's palette near the colours, weighted by closeness (1 - ΔE/tolerance), averaged over the colours.",
         }),
         deltaE: z.number().meta({
-          description: 'The largest, over the colours asked, ΔE76 between a colour and its nearest palette colour.',
+          description:
+            'The largest, over the colours asked, ΔE76 between a colour and its nearest palette colour.',
         }),
       }),
     ),
@@ -89,7 +90,10 @@ const similarPageSchema = z
     items: z.array(
       z.object({
         image: imageSchema,
-        distance: z.number().int().meta({ description: 'Hamming distance between the pHashes (0..64 bits).' }),
+        distance: z
+          .number()
+          .int()
+          .meta({ description: 'Hamming distance between the pHashes (0..64 bits).' }),
       }),
     ),
     nextCursor,
@@ -131,15 +135,21 @@ export const galleryRouter = router({
     })
     .input(
       z.object({
-        colors: z.string().min(1).max(200).meta({
-          description: `1 to ${MAX_SEARCH_COLOURS} colours, comma-separated, as #rrggbb or rrggbb.`,
-        }),
+        colors: z
+          .string()
+          .min(1)
+          .max(200)
+          .meta({
+            description: `1 to ${MAX_SEARCH_COLOURS} colours, comma-separated, as #rrggbb or rrggbb.`,
+          }),
         tolerance: z
           .number()
           .gt(0)
           .max(MAX_COLOUR_TOLERANCE)
           .default(DEFAULT_COLOUR_TOLERANCE)
-          .meta({ description: 'The largest ΔE76 (CIELAB distance) a palette colour may be from a colour asked.' }),
+          .meta({
+            description: 'The largest ΔE76 (CIELAB distance) a palette colour may be from a colour asked.',
+          }),
         ...filtersShape,
       }),
     )
