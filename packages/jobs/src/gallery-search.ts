@@ -201,13 +201,16 @@ export class GallerySearch {
     const limit = clampLimit(args.limit);
     const after = args.cursor === undefined ? undefined : decodeRankCursor('c', args.cursor);
     const n = queries.length;
+    const filtered = hasFilters(args.filters);
+    // Scores are rounded so that a page cursor compares equal to the score it was cut at, whatever
+    // order the aggregate added the shares in.
     const rows = await sql<{ image_id: string; score: number; delta_e: number }>`
       with q as (
         select * from jsonb_to_recordset(${JSON.stringify(queries)}::jsonb)
           as q(i int, l real, a real, b real, cells int[])
       ), m as (
         select c.image_id, q.i, c.weight,
-               sqrt((c.l - q.l) ^ 2 + (c.a - q.a) ^ 2 + (c.b - q.b) ^ 2) as d
+               sqrt((c.l - q.l) * (c.l - q.l) + (c.a - q.a) * (c.a - q.a) + (c.b - q.b) * (c.b - q.b)) as d
         from q cross join lateral (
           select image_id, l, a, b, weight from image_colours
           where owner_id = ${args.ownerId}::uuid and cell = any(q.cells)
@@ -216,11 +219,13 @@ export class GallerySearch {
         select image_id, i, sum(weight * (1 - d / ${tolerance}::float8)) as share, min(d) as best
         from m where d <= ${tolerance}::float8 group by image_id, i
       ), s as (
-        select image_id, (sum(share) / ${n}::float8)::float8 as score, max(best)::float8 as delta_e
+        select image_id, round((sum(share) / ${n}::float8)::numeric, 6)::float8 as score,
+               round(max(best)::numeric, 2)::float8 as delta_e
         from per group by image_id having count(*) = ${n}
       )
-      select s.image_id, s.score, s.delta_e from s join images i on i.id = s.image_id
-      where i.owner_id = ${args.ownerId}::uuid and ${filterSql(args.filters)}
+      select s.image_id, s.score, s.delta_e from s
+        ${filtered ? sql`join images i on i.id = s.image_id and i.owner_id = ${args.ownerId}::uuid` : sql``}
+      where true ${filtered ? sql`and ${filterSql(args.filters)}` : sql``}
         ${after ? sql`and (s.score, s.image_id) < (${after.value}::float8, ${after.id}::uuid)` : sql``}
       order by s.score desc, s.image_id desc
       limit ${limit + 1}`.execute(this.#db);
@@ -269,13 +274,6 @@ export class GallerySearch {
    * (web-search syntax: `"exact phrase"`, `-without`, `or`; english stemming), newest first.
    */
   async text(args: PageArgs & { readonly query: string }): Promise<SearchPage<TextHit>> {
-    const words = await sql<{ n: number }>`
-      select numnode(websearch_to_tsquery('english', ${args.query})) as n`.execute(this.#db);
-    if ((words.rows[0]?.n ?? 0) === 0)
-      throw paramsInvalid(
-        'query',
-        'The search has no words to look for (only punctuation or words too common to index).',
-      );
     const limit = clampLimit(args.limit);
     const rows = await sql<{ id: string; cursor_at: string }>`
       select i.id, ${exactCreatedAt('i')} as cursor_at from images i
@@ -285,6 +283,16 @@ export class GallerySearch {
         ${args.cursor === undefined ? sql`` : sql`and ${olderThan(args.cursor, 'i')}`}
       order by i.created_at desc, i.id desc
       limit ${limit + 1}`.execute(this.#db);
+    // No hit: tell a query without a searchable word (only stop words) from one that found nothing.
+    if (rows.rows.length === 0) {
+      const words = await sql<{ n: number }>`
+        select numnode(websearch_to_tsquery('english', ${args.query})) as n`.execute(this.#db);
+      if ((words.rows[0]?.n ?? 0) === 0)
+        throw paramsInvalid(
+          'query',
+          'The search has no words to look for (only punctuation or words too common to index).',
+        );
+    }
     return pageOf(rows.rows, limit, (r) => ({ imageId: r.id }));
   }
 
@@ -364,29 +372,49 @@ export class GallerySearch {
   async #nearest(args: PageArgs & { readonly imageId: string }, hash: bigint, threshold: number) {
     const limit = clampLimit(args.limit);
     const after = args.cursor === undefined ? undefined : decodeRankCursor('s', args.cursor);
+    // A wide search tries the bands first: every image within 15 bits is a band candidate, and all
+    // of them rank before any image further away, so a full page found there is the right page.
+    let rows =
+      threshold > BAND_SEARCH_MAX_THRESHOLD &&
+      (after === undefined || after.value <= BAND_SEARCH_MAX_THRESHOLD)
+        ? await this.#nearestRows(args, hash, BAND_SEARCH_MAX_THRESHOLD, limit, after)
+        : [];
+    if (rows.length <= limit) rows = await this.#nearestRows(args, hash, threshold, limit, after);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({ imageId: r.image_id, distance: r.distance })),
+      nextCursor: rows.length > limit && last ? encodeRankCursor('s', last.distance, last.image_id) : null,
+    };
+  }
+
+  /** Up to `limit + 1` hits within `threshold`, after the cursor, nearest first. */
+  async #nearestRows(
+    args: PageArgs & { readonly imageId: string },
+    hash: bigint,
+    threshold: number,
+    limit: number,
+    after: { value: number; id: string } | undefined,
+  ): Promise<{ image_id: string; distance: number }[]> {
     const signed = toSigned64(hash).toString();
     const candidates =
       threshold <= BAND_SEARCH_MAX_THRESHOLD
         ? bandCandidates(args.ownerId, hash, threshold)
         : sql`
       select image_id, phash from image_analysis where owner_id = ${args.ownerId}::uuid and phash is not null`;
-    const rows = await sql<{ image_id: string; distance: number }>`
+    // The candidates are the owner's already; the images table is read only for the filters.
+    const filtered = hasFilters(args.filters);
+    const result = await sql<{ image_id: string; distance: number }>`
       select c.image_id, c.distance from (
         select x.image_id, bit_count((x.phash # ${signed}::bigint)::bit(64))::int as distance
         from (${candidates}) x
-      ) c join images i on i.id = c.image_id
+      ) c ${filtered ? sql`join images i on i.id = c.image_id and i.owner_id = ${args.ownerId}::uuid` : sql``}
       where c.distance <= ${threshold} and c.image_id <> ${args.imageId}::uuid
-        and i.owner_id = ${args.ownerId}::uuid and ${filterSql(args.filters)}
+        ${filtered ? sql`and ${filterSql(args.filters)}` : sql``}
         ${after ? sql`and (c.distance, c.image_id) > (${after.value}::int, ${after.id}::uuid)` : sql``}
       order by c.distance, c.image_id
       limit ${limit + 1}`.execute(this.#db);
-    const page = rows.rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => ({ imageId: r.image_id, distance: r.distance })),
-      nextCursor:
-        rows.rows.length > limit && last ? encodeRankCursor('s', last.distance, last.image_id) : null,
-    };
+    return result.rows;
   }
 }
 
@@ -410,6 +438,10 @@ function notAnalysed(imageId: string): AtelierError {
     'IMAGE_NOT_ANALYSED',
     `Image ${imageId} has not been analysed yet: similar images are known once its analysis is done.`,
   );
+}
+
+function hasFilters(filters: GalleryFilters | undefined): boolean {
+  return filters !== undefined && Object.values(filters).some((v) => v !== undefined);
 }
 
 /** The gallery filters over `images i` (a job's style or status: one of the image's jobs). */
