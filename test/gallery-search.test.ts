@@ -284,15 +284,17 @@ describe('colour', () => {
 
   it('puts each colour in the index cell SQL puts it in, and reads every cell the tolerance reaches', async () => {
     const random = rng(7);
+    // Values as the real (float4) columns hold them, so that both sides see the same numbers.
     const points = Array.from({ length: 300 }, () => ({
-      l: random() * 100,
-      a: (random() - 0.5) * 200,
-      b: (random() - 0.5) * 200,
+      l: Math.fround(random() * 100),
+      a: Math.fround((random() - 0.5) * 200),
+      b: Math.fround((random() - 0.5) * 200),
     }));
     const sqlCells = await sql<{ cell: number }>`
       select gallery_colour_cell(p.l, p.a, p.b) as cell
-      from jsonb_to_recordset(${JSON.stringify(points)}::jsonb) with ordinality as p(l real, a real, b real, n bigint)
-      order by n`.execute(h.database.db);
+      from unnest(${points.map((p) => p.l)}::real[], ${points.map((p) => p.a)}::real[], ${points.map((p) => p.b)}::real[])
+        with ordinality as p(l, a, b, n)
+      order by p.n`.execute(h.database.db);
     expect(sqlCells.rows.map((r) => r.cell)).toEqual(points.map((p) => colourCell(p.l, p.a, p.b)));
     // Every point within the tolerance of a centre lies in one of the centre's cells.
     for (const centre of points.slice(0, 30)) {
