@@ -86,6 +86,12 @@ async function main(): Promise<void> {
         and cardinality(tags) > 2 order by md5(id::text) desc limit ${samples}) x`.execute(db)
     ).rows.map((r) => r.w);
 
+    // The middle of the large owner's uploads: a date filter that keeps half of them.
+    const middle = (
+      await sql<{ at: Date }>`
+        select created_at as at from images where owner_id = ${ownerId}::uuid
+        order by created_at offset ${Math.floor(Number(values.large) / 2)} limit 1`.execute(db)
+    ).rows[0]!.at;
     type Kind = { name: string; goal: number; run: (i: number) => Promise<number> };
     const at = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
     const kinds: Kind[] = [
@@ -138,7 +144,7 @@ async function main(): Promise<void> {
             await search.text({
               ownerId,
               query: at(rare, i),
-              filters: { createdAfter: new Date('2026-01-05T00:00:00Z') },
+              filters: { createdAfter: middle },
             })
           ).items.length,
       },

@@ -121,6 +121,11 @@ export async function fillSyntheticGallery(
                # (hashtextextended('i' || d.g, 1) & hashtextextended('i' || d.g, 2)
                   & hashtextextended('i' || d.g, 3) & hashtextextended('i' || d.g, 4)) as phash,
              hashtextextended('d' || d.family, ${seed}) as dhash,
+             -- five colours of the scene's (the last two vary within a family), heaviest first
+             array[d.scene * 7 % 3000, (d.scene * 7 + 613) % 3000, (d.scene * 7 + 1226) % 3000,
+                   (d.scene * 7 + 1839 + d.g % 3) % 3000, (d.scene * 7 + 2452 + d.g % 3 * 2) % 3000] as cids,
+             (array[0.3 + 0.5 * random(), 0.3 + 0.7 * random(), 0.3 + 0.7 * random(),
+                    0.3 + 0.7 * random(), 0.3 + 0.7 * random()])::float8[] as shrink,
              (select string_agg(w, ' ') from (
                 select (${WORDS}::text[])[1 + floor(${WORDS.length} * power(random(), 3))::int] as w
                 from generate_series(1, 2 + d.g % 2) where d.g > 0) t) as title,
@@ -148,6 +153,18 @@ export async function fillSyntheticGallery(
              gallery_search_words(id, name, title, coalesce(tags, '{}'))
       from synth order by owner_id, created_at`.execute(c);
     step('images');
+    // Weights: each colour a share of the previous one's, normalised to sum to 1.
+    await sql`
+      create temp table synth_palette as
+      select s.id, s.owner_id, p.rank, c.l, c.a, c.b, p.w / sum(p.w) over (partition by s.id) as weight
+      from synth s
+      cross join lateral (
+        select (k - 1)::smallint as rank, s.cids[k] as cid,
+               (select exp(sum(ln(x))) from unnest(s.shrink[1:k]) x) as w
+        from generate_series(1, 5) k
+      ) p
+      join synth_colours c on c.id = p.cid`.execute(c);
+    step('palettes');
     await sql`
       insert into image_analysis (image_id, owner_id, status, analysis_version, analysed_at, width, height,
                                   aspect, brightness, phash, dhash, phash_b0, phash_b1, phash_b2, phash_b3,
@@ -156,26 +173,22 @@ export async function fillSyntheticGallery(
              s.phash, s.dhash,
              ((s.phash >> 48) & 65535)::int, ((s.phash >> 32) & 65535)::int,
              ((s.phash >> 16) & 65535)::int, (s.phash & 65535)::int,
-             'LEHV6nWB2yk8pyo0adR*.7kCMdnj',
-             (select jsonb_agg(jsonb_build_object(
-                       'hex', '#000000', 'l', c.l, 'a', c.a, 'b', c.b, 'weight', p.w / p.total) order by p.w desc)
-              from (select k, w, sum(w) over () as total
-                    from (select k, power(random(), 2) + 0.02 as w from generate_series(0, 4) k where s.g > 0) r) p
-              join synth_colours c on c.id = (s.scene * 7 + p.k * 613 + (s.g % 3) * (p.k / 3)) % 3000)
-      from synth s order by s.owner_id`.execute(c);
+             'LEHV6nWB2yk8pyo0adR*.7kCMdnj', p.palette
+      from synth s
+      join (select id, jsonb_agg(jsonb_build_object('hex', '#000000', 'l', l, 'a', a, 'b', b, 'weight', weight)
+                                 order by rank) as palette
+            from synth_palette group by id) p on p.id = s.id
+      order by s.owner_id`.execute(c);
     step('analysis');
     await sql`
       insert into image_colours (image_id, owner_id, rank, cell, l, a, b, weight)
-      select x.image_id, x.owner_id, (p.ord - 1)::smallint,
-             gallery_colour_cell((p.c->>'l')::real, (p.c->>'a')::real, (p.c->>'b')::real),
-             (p.c->>'l')::real, (p.c->>'a')::real, (p.c->>'b')::real, (p.c->>'weight')::real
-      from image_analysis x cross join lateral jsonb_array_elements(x.palette) with ordinality as p(c, ord)
-      where x.owner_id in (select owner_id from synth) and jsonb_typeof(x.palette) = 'array'
-      order by x.owner_id`.execute(c);
+      select id, owner_id, rank, gallery_colour_cell(l::real, a::real, b::real), l, a, b, weight
+      from synth_palette order by owner_id`.execute(c);
     step('colours');
     for (const index of indexes) await sql.raw(index.definition).execute(c);
     step('indexes');
     await sql`drop table synth`.execute(c);
+    await sql`drop table synth_palette`.execute(c);
     await sql`drop table synth_colours`.execute(c);
     await sql`set session_replication_role = origin`.execute(c);
   });
