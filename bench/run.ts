@@ -4,12 +4,13 @@
 // system (bench/jobs-bench.ts), the HTTP API (bench/api-bench.ts) and the web app in headless Chromium
 // (bench/web-bench.ts: first-screen JavaScript, studio time to interactive), each on its own
 // embedded Postgres; then the plugin sandbox (bench/sandbox-bench.ts: benign third-party plugins
-// sandboxed vs in a worker thread, at 1920 px); then gallery search on 1,000,000 synthetic images
+// sandboxed vs in a worker thread, at 1920 px); then the analysis on upload (bench/analysis-bench.ts:
+// median and p95 per 1920 px photo); then gallery search on 1,000,000 synthetic images
 // (bench/gallery-bench.ts: p50/p95 of each query kind for an owner of 200,000).
 //
 //   pnpm bench                      all styles, 3 photos, 5 repeats
 //   pnpm bench --repeat 3 --styles cartoon,sketch
-//   pnpm bench --only api           one section (styles, memory, jobs, api, web, sandbox, gallery)
+//   pnpm bench --only api           one section (styles, memory, jobs, api, web, sandbox, analysis, gallery)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,jobs,api,web,sandbox,gallery' },
+    only: { type: 'string', default: 'styles,memory,jobs,api,web,sandbox,analysis,gallery' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -153,6 +154,20 @@ async function sandboxBench(): Promise<void> {
   process.stdout.write(stdout);
 }
 
+async function analysisBench(): Promise<void> {
+  console.log(
+    '\nAnalysis on upload: checks, one decode, palette, pHash, dHash, BlurHash, EXIF per 1920 px JPEG (ms); goal median <= 30',
+  );
+  const { stdout } = await exec(
+    process.execPath,
+    [path.join(root, 'bench/analysis-bench.ts'), String(repeat * 4)],
+    {
+      cwd: root,
+    },
+  );
+  process.stdout.write(stdout);
+}
+
 async function galleryBench(): Promise<void> {
   console.log(
     '\nGallery search (embedded Postgres, 1,000,000 synthetic images; bench/gallery-bench.ts, docs/gallery.md "Scale"):',
@@ -171,6 +186,7 @@ async function main(): Promise<void> {
   if (sections.has('api')) await apiBench();
   if (sections.has('web')) await webBench();
   if (sections.has('sandbox')) await sandboxBench();
+  if (sections.has('analysis')) await analysisBench();
   if (sections.has('gallery')) await galleryBench();
 }
 

@@ -7,6 +7,8 @@ import { sql } from 'kysely';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaE, hammingDistance, hexToRgb, rgbToLab } from '@atelier/analysis';
+import { AtelierError } from '@atelier/core';
+import type { Storage } from '@atelier/core';
 import { ANALYSIS_QUEUE, AnalysisService, AnalysisWorker } from '@atelier/jobs';
 import type { ImageAnalysisRecord, ImageRecord } from '@atelier/jobs';
 import { photo } from './helpers.ts';
@@ -189,6 +191,55 @@ describe('analysis on upload', () => {
       await worker.start();
       const found = await analysed(image);
       expect(found).toMatchObject({ status: 'failed', error: { code: 'STORAGE_NOT_FOUND' }, attempts: 1 });
+    } finally {
+      await worker.stop(2000);
+      worker = new AnalysisWorker({
+        db: h.database.db,
+        queue: h.queue,
+        storage: h.storage,
+        pollIntervalSeconds: 0.5,
+      });
+      await worker.start();
+    }
+  });
+
+  it('a passing storage failure is recorded and retried by the queue until it succeeds', async () => {
+    const bytes = await sharp({ create: { width: 60, height: 40, channels: 3, background: '#aa3355' } })
+      .png()
+      .toBuffer();
+    await worker.stop(2000);
+    // The local storage, whose first read fails as a storage outage would.
+    let failures = 1;
+    const flaky: Storage = {
+      put: (key, data, options) => h.storage.put(key, data, options),
+      get: (key) =>
+        failures-- > 0
+          ? Promise.reject(new AtelierError('STORAGE_FAILED', 'The disk did not answer.'))
+          : h.storage.get(key),
+      stream: (key) => h.storage.stream(key),
+      head: (key) => h.storage.head(key),
+      delete: (key) => h.storage.delete(key),
+      list: (prefix) => h.storage.list(prefix),
+    };
+    worker = new AnalysisWorker({
+      db: h.database.db,
+      queue: h.queue,
+      storage: flaky,
+      pollIntervalSeconds: 0.5,
+    });
+    await worker.start();
+    try {
+      const image = await h.jobs.storeImage({ ownerId: h.ownerId, bytes });
+      // The first attempt's failure is on the row, still pending.
+      const first = await eventually(async () => {
+        const a = (await h.jobs.getImage(image.id)).analysis;
+        return a?.error ? a : undefined;
+      });
+      expect(first).toMatchObject({ status: 'pending', attempts: 1, error: { code: 'STORAGE_FAILED' } });
+      // The queue's retry (after its 5 s delay) succeeds.
+      const found = await analysed(image);
+      expect(found).toMatchObject({ status: 'done', attempts: 2, error: null });
+      expect(found.palette![0]!.hex).toBe('#aa3355');
     } finally {
       await worker.stop(2000);
       worker = new AnalysisWorker({

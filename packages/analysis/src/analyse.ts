@@ -8,7 +8,7 @@ import type { ExifSummary } from './exif-summary.ts';
 import { palette } from './palette.ts';
 import type { PaletteColour } from './palette.ts';
 import { dhash, hashBands, phash } from './perceptual-hash.ts';
-import { brightnessOf } from './pixels.ts';
+import { brightnessOf, resizeRgb } from './pixels.ts';
 import type { RgbPixels } from './pixels.ts';
 
 /**
@@ -53,6 +53,9 @@ function firstLine(error: unknown): string {
   return (message.split('\n')[0] ?? message).replace(/\.$/, '');
 }
 
+/** Side of the thumbnail the BlurHash is encoded from (its cost grows with the pixels). */
+const BLURHASH_SIZE = 32;
+
 /** Every measure of the working pixels (64×64 sRGB): pure, no I/O. */
 export function measure(
   pixels: RgbPixels,
@@ -63,7 +66,11 @@ export function measure(
     phash: hash,
     dhash: dhash(pixels),
     phashBands: hashBands(hash),
-    blurhash: blurhashOf(pixels),
+    blurhash: blurhashOf(
+      pixels.width > BLURHASH_SIZE || pixels.height > BLURHASH_SIZE
+        ? resizeRgb(pixels, Math.min(pixels.width, BLURHASH_SIZE), Math.min(pixels.height, BLURHASH_SIZE))
+        : pixels,
+    ),
     palette: palette(pixels),
   };
 }

@@ -19,5 +19,5 @@ export {
   phash,
   toSigned64,
 } from './perceptual-hash.ts';
-export { brightnessOf, lumaOf, resampleArea } from './pixels.ts';
+export { brightnessOf, lumaOf, resampleArea, resizeRgb } from './pixels.ts';
 export type { RgbPixels } from './pixels.ts';

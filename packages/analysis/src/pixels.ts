@@ -77,3 +77,17 @@ export function brightnessOf(pixels: RgbPixels): number {
   for (const v of luma) sum += v;
   return sum / luma.length;
 }
+
+/** The image resampled to `dw` × `dh` by area averaging, channel by channel (see {@link resampleArea}). */
+export function resizeRgb(pixels: RgbPixels, dw: number, dh: number): RgbPixels {
+  checkPixels(pixels);
+  const { data, width, height } = pixels;
+  const out = new Uint8Array(dw * dh * 3);
+  const plane = new Float32Array(width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < plane.length; i++) plane[i] = data[i * 3 + c]!;
+    const small = resampleArea(plane, width, height, dw, dh);
+    for (let i = 0; i < small.length; i++) out[i * 3 + c] = Math.round(small[i]!);
+  }
+  return { data: out, width: dw, height: dh };
+}

@@ -34,7 +34,8 @@ function describe(job: JobRecord): string {
   return parts.join('  ');
 }
 
-async function withServices<T>(
+/** Opens the job services for one command, closes them after it (and on Ctrl-C, exiting 130). */
+export async function withServices<T>(
   fn: (services: Services) => Promise<T>,
   options: { worker?: boolean; events?: boolean } = {},
 ): Promise<T> {

@@ -4,6 +4,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isAtelierError, paramsJsonSchema } from '@atelier/core';
 import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
+import { registerAnalyseCommand } from './cli-analyse.ts';
 import { applyFiles } from './cli-apply.ts';
 import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { benchStyle } from './cli-bench.ts';
@@ -225,6 +226,7 @@ export function buildProgram(): Command {
   registerPluginNewCommand(plugin);
 
   registerJobCommands(program);
+  registerAnalyseCommand(program);
   registerServeCommand(program);
   registerUserCommands(program);
   registerPaymentCommands(program);
