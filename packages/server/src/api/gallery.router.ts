@@ -142,14 +142,9 @@ export const galleryRouter = router({
           .meta({
             description: `1 to ${MAX_SEARCH_COLOURS} colours, comma-separated, as #rrggbb or rrggbb.`,
           }),
-        tolerance: z
-          .number()
-          .gt(0)
-          .max(MAX_COLOUR_TOLERANCE)
-          .default(DEFAULT_COLOUR_TOLERANCE)
-          .meta({
-            description: 'The largest ΔE76 (CIELAB distance) a palette colour may be from a colour asked.',
-          }),
+        tolerance: z.number().gt(0).max(MAX_COLOUR_TOLERANCE).default(DEFAULT_COLOUR_TOLERANCE).meta({
+          description: 'The largest ΔE76 (CIELAB distance) a palette colour may be from a colour asked.',
+        }),
         ...filtersShape,
       }),
     )
