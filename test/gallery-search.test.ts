@@ -15,7 +15,7 @@ import {
   colourCell,
   colourCellsWithin,
 } from '@atelier/jobs';
-import type { ImageRecord } from '@atelier/jobs';
+import type { GalleryFilters, ImageRecord } from '@atelier/jobs';
 import { errorCodeOf, photo } from './helpers.ts';
 import { openHarness } from './jobs-harness.ts';
 import type { Harness } from './jobs-harness.ts';
@@ -338,6 +338,18 @@ describe('text', () => {
     const details = await search.setDetails({ ownerId: h.ownerId, imageId: image.id, tags: ['Cat'] });
     expect(details).toEqual({ id: image.id, title: 'Oil paintings of a sleepy tabby', tags: ['cat'] });
     expect(await find('harbour')).not.toContain(image.id);
+    // The gallery's job filters: images with a job of that style, in that status.
+    const other = originals.get('rocket.jpg')!;
+    await search.setDetails({ ownerId: h.ownerId, imageId: other.id, title: 'More paintings' });
+    await sql`insert into jobs (owner_id, image_id, input_sha256, plan, plan_hash, style, status, max_attempts)
+      values (${h.ownerId}, ${other.id}, 'x', '{}', 'p', 'cartoon', 'succeeded', 3)`.execute(h.database.db);
+    expect(await find('painting')).toEqual(expect.arrayContaining([image.id, other.id]));
+    const styled = async (filters: GalleryFilters) =>
+      (await search.text({ ownerId: h.ownerId, query: 'painting', filters })).items.map((i) => i.imageId);
+    expect(await styled({ style: 'cartoon' })).toEqual([other.id]);
+    expect(await styled({ style: 'cartoon', status: 'failed' })).toEqual([]);
+    expect(await styled({ status: 'succeeded', createdAfter: other.createdAt })).toEqual([other.id]);
+    expect(await styled({ createdBefore: other.createdAt })).toEqual([image.id]);
     expect(await errorCodeOf(search.text({ ownerId: h.ownerId, query: 'the and of' }))).toBe(
       'PARAMS_INVALID',
     );
