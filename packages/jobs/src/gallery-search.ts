@@ -275,14 +275,21 @@ export class GallerySearch {
    */
   async text(args: PageArgs & { readonly query: string }): Promise<SearchPage<TextHit>> {
     const limit = clampLimit(args.limit);
-    const rows = await sql<{ id: string; cursor_at: string }>`
+    const query = sql<{ id: string; cursor_at: string }>`
       select i.id, ${exactCreatedAt('i')} as cursor_at from images i
       where i.owner_id = ${args.ownerId}::uuid
         and i.search_words @@ websearch_to_tsquery('english', ${args.query})
         and ${filterSql(args.filters)}
         ${args.cursor === undefined ? sql`` : sql`and ${olderThan(args.cursor, 'i')}`}
       order by i.created_at desc, i.id desc
-      limit ${limit + 1}`.execute(this.#db);
+      limit ${limit + 1}`;
+    // The best plan depends on the words: a common one walks the owner's newest images, a rare one
+    // reads the GIN index. A hot statement runs prepared (PreparingPool), and Postgres may then
+    // settle on one generic plan for every word; a custom plan per call keeps the choice per word.
+    const rows = await this.#db.transaction().execute(async (trx) => {
+      await sql`set local plan_cache_mode = force_custom_plan`.execute(trx);
+      return query.execute(trx);
+    });
     // No hit: tell a query without a searchable word (only stop words) from one that found nothing.
     if (rows.rows.length === 0) {
       const words = await sql<{ n: number }>`
