@@ -59,7 +59,8 @@ async function plansOf(run: () => Promise<unknown>): Promise<PlanNode[][]> {
   sent.length = 0;
   await run();
   const plans: PlanNode[][] = [];
-  for (const query of sent.splice(0)) {
+  // Only the queries: not the transaction and setting statements around them.
+  for (const query of sent.splice(0).filter((q) => /^\s*(select|with)\b/i.test(q.sql))) {
     const result = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
       `explain (format json) ${query.sql}`,
       query.parameters as unknown[],
