@@ -252,6 +252,45 @@ describe('analysis on upload', () => {
     }
   });
 
+  it('a job whose worker died is taken up again when its heartbeat lapses', async () => {
+    const bytes = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#22aa44' } })
+      .png()
+      .toBuffer();
+    await worker.stop(2000);
+    try {
+      const image = await h.jobs.storeImage({ ownerId: h.ownerId, bytes });
+      // A worker takes the job, then dies: it never completes it nor sends a heartbeat.
+      const taken = await h.boss.fetch(ANALYSIS_QUEUE);
+      expect(taken?.map((j) => j.data)).toEqual([{ imageId: image.id }]);
+      worker = new AnalysisWorker({
+        db: h.database.db,
+        queue: h.queue,
+        storage: h.storage,
+        pollIntervalSeconds: 0.5,
+      });
+      await worker.start();
+      // Nothing happens until the heartbeat (30 s) lapses; then the job is retried and done.
+      const found = await eventually(
+        async () => {
+          const a = (await h.jobs.getImage(image.id)).analysis;
+          return a?.status === 'done' ? a : undefined;
+        },
+        55_000,
+        'the retry of an abandoned analysis',
+      );
+      expect(found.palette![0]!.hex).toBe('#22aa44');
+    } finally {
+      await worker.stop(2000);
+      worker = new AnalysisWorker({
+        db: h.database.db,
+        queue: h.queue,
+        storage: h.storage,
+        pollIntervalSeconds: 0.5,
+      });
+      await worker.start();
+    }
+  }, 70_000);
+
   it('deleting an image deletes its analysis', async () => {
     const image = await h.jobs.storeImage({
       ownerId: h.ownerId,
