@@ -5,11 +5,12 @@
 // (bench/web-bench.ts: first-screen JavaScript, studio time to interactive), each on its own
 // embedded Postgres; then the plugin sandbox (bench/sandbox-bench.ts: benign third-party plugins
 // sandboxed vs in a worker thread, at 1920 px); then the analysis on upload (bench/analysis-bench.ts:
-// median and p95 per 1920 px photo).
+// median and p95 per 1920 px photo); then gallery search on 1,000,000 synthetic images
+// (bench/gallery-bench.ts: p50/p95 of each query kind for an owner of 200,000).
 //
 //   pnpm bench                      all styles, 3 photos, 5 repeats
 //   pnpm bench --repeat 3 --styles cartoon,sketch
-//   pnpm bench --only api           one section (styles, memory, jobs, api, web, sandbox, analysis)
+//   pnpm bench --only api           one section (styles, memory, jobs, api, web, sandbox, analysis, gallery)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,jobs,api,web,sandbox,analysis' },
+    only: { type: 'string', default: 'styles,memory,jobs,api,web,sandbox,analysis,gallery' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -167,6 +168,17 @@ async function analysisBench(): Promise<void> {
   process.stdout.write(stdout);
 }
 
+async function galleryBench(): Promise<void> {
+  console.log(
+    '\nGallery search (embedded Postgres, 1,000,000 synthetic images; bench/gallery-bench.ts, docs/gallery.md "Scale"):',
+  );
+  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/gallery-bench.ts')], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  process.stdout.write(stdout);
+}
+
 async function main(): Promise<void> {
   if (sections.has('styles')) await styleBench();
   if (sections.has('memory')) await memoryBench();
@@ -175,6 +187,7 @@ async function main(): Promise<void> {
   if (sections.has('web')) await webBench();
   if (sections.has('sandbox')) await sandboxBench();
   if (sections.has('analysis')) await analysisBench();
+  if (sections.has('gallery')) await galleryBench();
 }
 
 await main();

@@ -161,6 +161,10 @@ export const ERROR_CODES = {
   },
   JOB_NOT_FOUND: { status: 404, hint: 'No job has this id (or it is not yours).' },
   IMAGE_NOT_FOUND: { status: 404, hint: 'No image has this id (or it is not yours).' },
+  IMAGE_NOT_ANALYSED: {
+    status: 409,
+    hint: 'The image has not been analysed yet (palette, hashes): try again once its analysis is done.',
+  },
   USER_NOT_FOUND: { status: 404, hint: 'No user has this id or email.' },
   LAST_ADMIN: {
     status: 409,

@@ -30,6 +30,7 @@ const ALL = [
   '0008-plugin-packages',
   '0009-plugin-results',
   '0010-image-analysis',
+  '0011-gallery-search',
 ];
 
 describe('migrations', () => {
@@ -54,7 +55,9 @@ describe('migrations', () => {
     expect(await tables(db)).toEqual(
       expect.arrayContaining(['payments', 'stripe_events', 'plugin_packages']),
     );
-    expect(await tables(db)).toContain('image_analysis');
+    expect(await tables(db)).toEqual(expect.arrayContaining(['image_analysis', 'image_colours']));
+    expect(await migrateDown(db)).toBe('0011-gallery-search');
+    expect(await tables(db)).not.toContain('image_colours');
     expect(await migrateDown(db)).toBe('0010-image-analysis');
     expect(await tables(db)).not.toContain('image_analysis');
     expect(await tables(db)).toContain('image_annotations');
@@ -96,6 +99,7 @@ describe('migrations', () => {
     try {
       const db = other.db;
       await migrateUp(db);
+      expect(await migrateDown(db)).toBe('0011-gallery-search');
       expect(await migrateDown(db)).toBe('0010-image-analysis');
       expect(await migrateDown(db)).toBe('0009-plugin-results');
       expect(await migrateDown(db)).toBe('0008-plugin-packages');
@@ -135,6 +139,7 @@ describe('migrations', () => {
         '0008-plugin-packages',
         '0009-plugin-results',
         '0010-image-analysis',
+        '0011-gallery-search',
       ]);
       const rows = await sql<{ owner_id: string; plan_hash: string; output_key: string }>`
         select owner_id, plan_hash, output_key from results order by owner_id`.execute(db);
@@ -144,6 +149,7 @@ describe('migrations', () => {
       const epochs = await sql<{ session_epoch: number }>`select session_epoch from users`.execute(db);
       expect(epochs.rows.map((r) => r.session_epoch)).toEqual([0, 0, 0]);
       // And back: one entry per plan and input again.
+      expect(await migrateDown(db)).toBe('0011-gallery-search');
       expect(await migrateDown(db)).toBe('0010-image-analysis');
       expect(await migrateDown(db)).toBe('0009-plugin-results');
       expect(await migrateDown(db)).toBe('0008-plugin-packages');

@@ -52,3 +52,28 @@ export {
   saveSecret,
 } from './plugin-grants.ts';
 export type { PluginGrantRecord, SecretInfo } from './plugin-grants.ts';
+export {
+  BAND_SEARCH_MAX_THRESHOLD,
+  COLOUR_CELL,
+  DEFAULT_COLOUR_TOLERANCE,
+  DEFAULT_SIMILAR_THRESHOLD,
+  DUPLICATE_THRESHOLD,
+  GallerySearch,
+  MAX_COLOUR_TOLERANCE,
+  MAX_SEARCH_COLOURS,
+  MAX_SIMILAR_THRESHOLD,
+  MAX_TAGS,
+  MAX_TAG_LENGTH,
+  MAX_TITLE_LENGTH,
+  bandNeighbours,
+  colourCell,
+  colourCellsWithin,
+} from './gallery-search.ts';
+export type {
+  ColourHit,
+  DuplicateReport,
+  GalleryFilters,
+  SearchPage,
+  SimilarHit,
+  TextHit,
+} from './gallery-search.ts';

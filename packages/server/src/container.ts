@@ -9,6 +9,7 @@ import type { Logger } from '@atelier/core';
 import { migrateUp, openDatabase } from '@atelier/db';
 import {
   AnalysisWorker,
+  GallerySearch,
   JobService,
   PluginStateSync,
   QuotaService,
@@ -98,6 +99,7 @@ export function registerServices(container: DependencyContainer): void {
         clock: resolve(c, TOKENS.Clock),
       }),
   );
+  once(GallerySearch, (c) => new GallerySearch(db(c)));
   once(QuotaService, (c) => new QuotaService({ db: db(c), defaults: resolve(c, TOKENS.Config).quotas }));
   once(JobService, (c) => {
     const config = resolve(c, TOKENS.Config);

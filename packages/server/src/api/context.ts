@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PlanLimits, PluginRegistry, Storage } from '@atelier/core';
-import type { JobService, QuotaService } from '@atelier/jobs';
+import type { GallerySearch, JobService, QuotaService } from '@atelier/jobs';
 import type { AdminService } from '../admin.service.ts';
 import type { CapabilitiesService } from '../capabilities.service.ts';
 import type { UploadBatchLimits } from '../config.ts';
@@ -19,6 +19,8 @@ export interface ApiServices {
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   readonly jobs: JobService;
+  /** Gallery search: by colour, similar images, duplicates, words. */
+  readonly gallery: GallerySearch;
   /** Per-user quotas, charged by uploads, previews and job creation. */
   readonly quotas: QuotaService;
   readonly previews: PreviewService;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@atelier/core';
-import { QuotaService } from '@atelier/jobs';
+import { GallerySearch, QuotaService } from '@atelier/jobs';
 import { AdminService } from '../admin.service.ts';
 import { CapabilitiesService } from '../capabilities.service.ts';
 import { AccountService, LoginThrottle, SessionService } from '../auth/index.ts';
@@ -74,6 +74,7 @@ export async function createApiServices(
     accounts: container.resolve(AccountService),
     sessions,
     jobs: core.jobs,
+    gallery: container.resolve(GallerySearch),
     quotas,
     previews: container.resolve(PreviewService),
     updates: container.resolve(JobUpdatesService),

@@ -1,4 +1,5 @@
 import { authRouter, usersRouter } from './auth.router.ts';
+import { galleryRouter } from './gallery.router.ts';
 import { imagesRouter } from './images.router.ts';
 import { jobsRouter } from './jobs.router.ts';
 import { stylesRouter } from './styles.router.ts';
@@ -12,6 +13,7 @@ export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
   images: imagesRouter,
+  gallery: galleryRouter,
   jobs: jobsRouter,
   styles: stylesRouter,
   admin: adminRouter,

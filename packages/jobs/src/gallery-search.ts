@@ -1,0 +1,464 @@
+// Gallery search (docs/gallery.md "## Search"): by colour, similar images, near-duplicates and
+// words, each one owner's images only, a page at a time, combinable with the gallery's filters.
+// The indexes these queries rely on are made by migration 0011-gallery-search.
+import { sql } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
+import { AtelierError } from '@atelier/core';
+import { hashBands, hexToRgb, rgbToLab, toSigned64, fromSigned64 } from '@atelier/analysis';
+import { exactCreatedAt, isUuid, olderThan, pageOf } from '@atelier/db';
+import type { Database, JobStatus } from '@atelier/db';
+import { analysisColumns, toAnalysisRecord } from './image-analysis.ts';
+import { toImageRecord } from './records.ts';
+import type { ImageRecord } from './records.ts';
+
+/** Side of the cells of the colour index over CIELAB, in ΔE (as migration 0011's gallery_colour_cell). */
+export const COLOUR_CELL = 10;
+/** The largest colour tolerance a search takes (ΔE76). @default 10 as the default tolerance */
+export const MAX_COLOUR_TOLERANCE = 40;
+export const DEFAULT_COLOUR_TOLERANCE = 12;
+/** Colours one colour search takes at most. */
+export const MAX_SEARCH_COLOURS = 5;
+/**
+ * Two images whose pHashes differ in at most this many bits are near-duplicates: the same photo
+ * resized, recompressed, brightened or converted (2 bits at most on the fixtures), never two
+ * unrelated photos (test/gallery-search.test.ts).
+ */
+export const DUPLICATE_THRESHOLD = 6;
+/** Up to this threshold, similarity reads the four band indexes (radius ⌊t/4⌋ ≤ 3 per band). */
+export const BAND_SEARCH_MAX_THRESHOLD = 15;
+/** The widest similarity threshold (Hamming bits of 64); 32 is what unrelated images average. */
+export const MAX_SIMILAR_THRESHOLD = 28;
+/** @default threshold of "more like this": catches a 10% crop (6-20 bits on the fixtures). */
+export const DEFAULT_SIMILAR_THRESHOLD = 22;
+
+/** The longest title (the column's check). */
+export const MAX_TITLE_LENGTH = 200;
+/** Tags an image has at most (the column's check). */
+export const MAX_TAGS = 50;
+export const MAX_TAG_LENGTH = 50;
+
+/** The gallery's list filters, which every search combines with. */
+export interface GalleryFilters {
+  /** Images uploaded at or after this time. */
+  readonly createdAfter?: Date;
+  /** Images uploaded before this time. */
+  readonly createdBefore?: Date;
+  /** Images with a job of this style. */
+  readonly style?: string;
+  /** Images with a job in this status (with `style`: a job of that style in this status). */
+  readonly status?: JobStatus;
+}
+
+interface PageArgs {
+  readonly ownerId: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly filters?: GalleryFilters;
+}
+
+/** One page of hits, best first. */
+export interface SearchPage<Hit> {
+  readonly items: Hit[];
+  readonly nextCursor: string | null;
+}
+
+export interface ColourHit {
+  readonly imageId: string;
+  /** 0..1: the share of the image close to the colours, weighted by closeness (1 − ΔE/tolerance), averaged over the colours asked. */
+  readonly score: number;
+  /** The largest, over the colours asked, of the ΔE76 between that colour and its nearest palette colour. */
+  readonly deltaE: number;
+}
+
+export interface SimilarHit {
+  readonly imageId: string;
+  /** Hamming distance between the pHashes, 0..64. */
+  readonly distance: number;
+}
+
+export interface TextHit {
+  readonly imageId: string;
+}
+
+/** What the duplicate check knows about an image. */
+export interface DuplicateReport {
+  /** The state of the image's analysis: duplicates are known once it is `done`. */
+  readonly analysis: 'pending' | 'done' | 'failed';
+  /** The owner's other images within {@link DUPLICATE_THRESHOLD}, nearest first (empty until analysed). */
+  readonly duplicates: SimilarHit[];
+}
+
+const clampLimit = (limit: number | undefined): number => Math.max(1, Math.min(100, limit ?? 20));
+
+function cursorInvalid(): AtelierError {
+  return new AtelierError(
+    'CURSOR_INVALID',
+    "The page cursor is malformed: pass a page's nextCursor back as it is, or none for the first page.",
+  );
+}
+
+/** A cursor of a ranked search: the last hit's rank value and id (keyset on (value, id)). */
+function encodeRankCursor(kind: string, value: number, id: string): string {
+  return Buffer.from(`${kind}|${value}|${id}`).toString('base64url');
+}
+
+function decodeRankCursor(kind: string, cursor: string): { value: number; id: string } {
+  const [k, value, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const number = Number(value);
+  if (k !== kind || value === undefined || value === '' || !Number.isFinite(number) || !id || !isUuid(id))
+    throw cursorInvalid();
+  if (rest.length > 0) throw cursorInvalid();
+  return { value: number, id };
+}
+
+function paramsInvalid(path: string, message: string): AtelierError {
+  return new AtelierError('PARAMS_INVALID', message, { details: { issues: [{ path: [path], message }] } });
+}
+
+/** The cell of the colour index a Lab colour falls in (the same function as SQL gallery_colour_cell). */
+export function colourCell(l: number, a: number, b: number): number {
+  const clamp = (v: number, max: number) => Math.min(Math.max(Math.floor(v / COLOUR_CELL), 0), max);
+  return (clamp(l, 15) * 32 + clamp(a + 160, 31)) * 32 + clamp(b + 160, 31);
+}
+
+/**
+ * The cells whose box meets the ΔE76 ball of `radius` around `lab` (edge cells reach to infinity,
+ * as the clamping puts everything beyond them in them): the only cells a colour query reads.
+ */
+export function colourCellsWithin(lab: { l: number; a: number; b: number }, radius: number): number[] {
+  const r = radius + 1e-3; // real (float4) rounding of stored values near a cell's edge
+  const axes = [
+    { v: lab.l, offset: 0, max: 15 },
+    { v: lab.a + 160, offset: 160, max: 31 },
+    { v: lab.b + 160, offset: 160, max: 31 },
+  ];
+  const ranges = axes.map(({ v, max }) => {
+    const lo = Math.min(Math.max(Math.floor((v - r) / COLOUR_CELL), 0), max);
+    const hi = Math.min(Math.max(Math.floor((v + r) / COLOUR_CELL), 0), max);
+    return { lo, hi, v, max };
+  });
+  // Squared distance from the coordinate to the cell's interval along one axis.
+  const gap = (index: number, v: number, max: number): number => {
+    const low = index === 0 ? -Infinity : index * COLOUR_CELL;
+    const high = index === max ? Infinity : (index + 1) * COLOUR_CELL;
+    const d = v < low ? low - v : v > high ? v - high : 0;
+    return d * d;
+  };
+  const [L, A, B] = ranges as [(typeof ranges)[0], (typeof ranges)[0], (typeof ranges)[0]];
+  const cells: number[] = [];
+  for (let li = L.lo; li <= L.hi; li++)
+    for (let ai = A.lo; ai <= A.hi; ai++)
+      for (let bi = B.lo; bi <= B.hi; bi++)
+        if (gap(li, L.v, L.max) + gap(ai, A.v, A.max) + gap(bi, B.v, B.max) <= r * r)
+          cells.push((li * 32 + ai) * 32 + bi);
+  return cells;
+}
+
+/**
+ * Every 16-bit value within Hamming distance `radius` of `value` (1, 17, 137, 697 values for
+ * radius 0..3): the band keys multi-index hashing looks up.
+ */
+export function bandNeighbours(value: number, radius: number): number[] {
+  const out: number[] = [];
+  const walk = (current: number, from: number, left: number): void => {
+    out.push(current);
+    if (left === 0) return;
+    for (let bit = from; bit < 16; bit++) walk(current ^ (1 << bit), bit + 1, left - 1);
+  };
+  walk(value, 0, radius);
+  return out;
+}
+
+/** Searches one owner's gallery. Every method takes the owner's id and sees only their images. */
+export class GallerySearch {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  /**
+   * Images with colours near every one of `colours` (hex), within `tolerance` ΔE76, best share
+   * first. Reads only the colour-index cells the tolerance reaches.
+   *
+   * @example
+   * await search.byColour({ ownerId, colours: ['#1d3557'], tolerance: 10 });
+   */
+  async byColour(
+    args: PageArgs & { readonly colours: readonly string[]; readonly tolerance?: number },
+  ): Promise<SearchPage<ColourHit>> {
+    const tolerance = args.tolerance ?? DEFAULT_COLOUR_TOLERANCE;
+    if (!(tolerance > 0 && tolerance <= MAX_COLOUR_TOLERANCE))
+      throw paramsInvalid('tolerance', `tolerance must be a ΔE above 0 and at most ${MAX_COLOUR_TOLERANCE}.`);
+    if (args.colours.length === 0 || args.colours.length > MAX_SEARCH_COLOURS)
+      throw paramsInvalid('colours', `Give 1 to ${MAX_SEARCH_COLOURS} colours.`);
+    const queries = args.colours.map((hex, i) => {
+      const rgb = /^#?[0-9a-f]{6}$/i.test(hex) ? hexToRgb(hex) : undefined;
+      if (!rgb) throw paramsInvalid('colours', `"${hex}" is not a colour: write it as #rrggbb.`);
+      const lab = rgbToLab(...rgb);
+      return { i, l: lab.l, a: lab.a, b: lab.b, cells: colourCellsWithin(lab, tolerance) };
+    });
+    const limit = clampLimit(args.limit);
+    const after = args.cursor === undefined ? undefined : decodeRankCursor('c', args.cursor);
+    const n = queries.length;
+    const filtered = hasFilters(args.filters);
+    // Scores are rounded so that a page cursor compares equal to the score it was cut at, whatever
+    // order the aggregate added the shares in.
+    const rows = await sql<{ image_id: string; score: number; delta_e: number }>`
+      with q as (
+        select * from jsonb_to_recordset(${JSON.stringify(queries)}::jsonb)
+          as q(i int, l real, a real, b real, cells int[])
+      ), m as (
+        select c.image_id, q.i, c.weight,
+               sqrt((c.l - q.l) * (c.l - q.l) + (c.a - q.a) * (c.a - q.a) + (c.b - q.b) * (c.b - q.b)) as d
+        from q cross join lateral (
+          select image_id, l, a, b, weight from image_colours
+          where owner_id = ${args.ownerId}::uuid and cell = any(q.cells)
+        ) c
+      ), per as (
+        select image_id, i, sum(weight * (1 - d / ${tolerance}::float8)) as share, min(d) as best
+        from m where d <= ${tolerance}::float8 group by image_id, i
+      ), s as (
+        select image_id, round((sum(share) / ${n}::float8)::numeric, 6)::float8 as score,
+               round(max(best)::numeric, 2)::float8 as delta_e
+        from per group by image_id having count(*) = ${n}
+      )
+      select s.image_id, s.score, s.delta_e from s
+        ${filtered ? sql`join images i on i.id = s.image_id and i.owner_id = ${args.ownerId}::uuid` : sql``}
+      where true ${filtered ? sql`and ${filterSql(args.filters)}` : sql``}
+        ${after ? sql`and (s.score, s.image_id) < (${after.value}::float8, ${after.id}::uuid)` : sql``}
+      order by s.score desc, s.image_id desc
+      limit ${limit + 1}`.execute(this.#db);
+    const page = rows.rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({ imageId: r.image_id, score: r.score, deltaE: r.delta_e })),
+      nextCursor: rows.rows.length > limit && last ? encodeRankCursor('c', last.score, last.image_id) : null,
+    };
+  }
+
+  /**
+   * The owner's images whose pHash is within `threshold` bits of this image's, nearest first
+   * (the image itself left out). Throws `IMAGE_NOT_FOUND` (also for another owner's image) and
+   * `IMAGE_NOT_ANALYSED`.
+   */
+  async similar(
+    args: PageArgs & { readonly imageId: string; readonly threshold?: number },
+  ): Promise<SearchPage<SimilarHit>> {
+    const threshold = args.threshold ?? DEFAULT_SIMILAR_THRESHOLD;
+    if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_SIMILAR_THRESHOLD)
+      throw paramsInvalid(
+        'threshold',
+        `threshold must be a whole number of bits from 0 to ${MAX_SIMILAR_THRESHOLD}.`,
+      );
+    const source = await this.#analysisOf(args.ownerId, args.imageId);
+    if (source.phash === null) throw notAnalysed(args.imageId);
+    return this.#nearest(args, source.phash, threshold);
+  }
+
+  /**
+   * The duplicate check of one image: the owner's other images within {@link DUPLICATE_THRESHOLD}.
+   * Only the owner's own images are compared, so the answer never tells whether someone else
+   * holds the same photo. Throws `IMAGE_NOT_FOUND` (also for another owner's image).
+   */
+  async duplicates(args: { readonly ownerId: string; readonly imageId: string }): Promise<DuplicateReport> {
+    const source = await this.#analysisOf(args.ownerId, args.imageId);
+    if (source.phash === null)
+      return { analysis: source.status === 'failed' ? 'failed' : 'pending', duplicates: [] };
+    const page = await this.#nearest({ ...args, limit: 100 }, source.phash, DUPLICATE_THRESHOLD);
+    return { analysis: 'done', duplicates: page.items };
+  }
+
+  /**
+   * Images whose file name, title, tags or analysis captions and tags hold the words of `query`
+   * (web-search syntax: `"exact phrase"`, `-without`, `or`; english stemming), newest first.
+   */
+  async text(args: PageArgs & { readonly query: string }): Promise<SearchPage<TextHit>> {
+    const limit = clampLimit(args.limit);
+    const query = sql<{ id: string; cursor_at: string }>`
+      select i.id, ${exactCreatedAt('i')} as cursor_at from images i
+      where i.owner_id = ${args.ownerId}::uuid
+        and i.search_words @@ websearch_to_tsquery('english', ${args.query})
+        and ${filterSql(args.filters)}
+        ${args.cursor === undefined ? sql`` : sql`and ${olderThan(args.cursor, 'i')}`}
+      order by i.created_at desc, i.id desc
+      limit ${limit + 1}`;
+    // The best plan depends on the words: a common one walks the owner's newest images, a rare one
+    // reads the GIN index. A hot statement runs prepared (PreparingPool), and Postgres may then
+    // settle on one generic plan for every word; a custom plan per call keeps the choice per word.
+    const rows = await this.#db.transaction().execute(async (trx) => {
+      await sql`set local plan_cache_mode = force_custom_plan`.execute(trx);
+      return query.execute(trx);
+    });
+    // No hit: tell a query without a searchable word (only stop words) from one that found nothing.
+    if (rows.rows.length === 0) {
+      const words = await sql<{ n: number }>`
+        select numnode(websearch_to_tsquery('english', ${args.query})) as n`.execute(this.#db);
+      if ((words.rows[0]?.n ?? 0) === 0)
+        throw paramsInvalid(
+          'query',
+          'The search has no words to look for (only punctuation or words too common to index).',
+        );
+    }
+    return pageOf(rows.rows, limit, (r) => ({ imageId: r.id }));
+  }
+
+  /**
+   * Sets the owner's own title and tags of an image (what text search finds besides the file
+   * name and analysis captions). `title: null` clears it; tags are trimmed, lower-cased and
+   * deduplicated. Throws `IMAGE_NOT_FOUND` (also for another owner's image), `PARAMS_INVALID`.
+   */
+  async setDetails(args: {
+    readonly ownerId: string;
+    readonly imageId: string;
+    readonly title?: string | null;
+    readonly tags?: readonly string[];
+  }): Promise<{ id: string; title: string | null; tags: string[] }> {
+    const title = args.title === undefined || args.title === null ? args.title : args.title.trim();
+    if (typeof title === 'string' && title.length > MAX_TITLE_LENGTH)
+      throw paramsInvalid('title', `A title has at most ${MAX_TITLE_LENGTH} characters.`);
+    const tags =
+      args.tags === undefined ? undefined : [...new Set(args.tags.map((t) => t.trim().toLowerCase()))];
+    if (tags !== undefined) {
+      if (tags.length > MAX_TAGS) throw paramsInvalid('tags', `An image has at most ${MAX_TAGS} tags.`);
+      const bad = tags.find((t) => t.length === 0 || t.length > MAX_TAG_LENGTH);
+      if (bad !== undefined)
+        throw paramsInvalid('tags', `A tag has 1 to ${MAX_TAG_LENGTH} characters ("${bad.slice(0, 60)}").`);
+    }
+    const row = isUuid(args.imageId)
+      ? await this.#db
+          .updateTable('images')
+          .set({
+            ...(title === undefined ? {} : { title: title === '' ? null : title }),
+            ...(tags === undefined ? {} : { tags }),
+          })
+          .where('id', '=', args.imageId)
+          .where('owner_id', '=', args.ownerId)
+          .returning(['id', 'title', 'tags'])
+          .executeTakeFirst()
+      : undefined;
+    if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${args.imageId}.`);
+    return { id: row.id, title: row.title, tags: row.tags };
+  }
+
+  /** The owner's images among `ids`, by id (another owner's ids are left out). */
+  async images(ids: readonly string[], ownerId: string): Promise<Map<string, ImageRecord>> {
+    const wanted = ids.filter(isUuid);
+    if (wanted.length === 0) return new Map();
+    const rows = await this.#db
+      .selectFrom('images')
+      .selectAll()
+      .where('id', 'in', wanted)
+      .where('owner_id', '=', ownerId)
+      .execute();
+    const analyses = new Map(
+      (await analysisColumns(this.#db).where('image_analysis.image_id', 'in', wanted).execute()).map(
+        (row) => [row.image_id, toAnalysisRecord(row)],
+      ),
+    );
+    return new Map(rows.map((row) => [row.id, toImageRecord(row, analyses.get(row.id) ?? null)]));
+  }
+
+  async #analysisOf(
+    ownerId: string,
+    imageId: string,
+  ): Promise<{ status: 'pending' | 'done' | 'failed'; phash: bigint | null }> {
+    const row = isUuid(imageId)
+      ? (
+          await sql<{ status: string | null; phash: string | null }>`
+            select a.status, a.phash::text as phash from images i
+            left join image_analysis a on a.image_id = i.id
+            where i.id = ${imageId}::uuid and i.owner_id = ${ownerId}::uuid`.execute(this.#db)
+        ).rows[0]
+      : undefined;
+    if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${imageId}.`);
+    const status = row.status === 'done' || row.status === 'failed' ? row.status : 'pending';
+    return { status, phash: status === 'done' && row.phash !== null ? fromSigned64(row.phash) : null };
+  }
+
+  async #nearest(args: PageArgs & { readonly imageId: string }, hash: bigint, threshold: number) {
+    const limit = clampLimit(args.limit);
+    const after = args.cursor === undefined ? undefined : decodeRankCursor('s', args.cursor);
+    // A wide search tries the bands first: every image within 15 bits is a band candidate, and all
+    // of them rank before any image further away, so a full page found there is the right page.
+    let rows =
+      threshold > BAND_SEARCH_MAX_THRESHOLD &&
+      (after === undefined || after.value <= BAND_SEARCH_MAX_THRESHOLD)
+        ? await this.#nearestRows(args, hash, BAND_SEARCH_MAX_THRESHOLD, limit, after)
+        : [];
+    if (rows.length <= limit) rows = await this.#nearestRows(args, hash, threshold, limit, after);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({ imageId: r.image_id, distance: r.distance })),
+      nextCursor: rows.length > limit && last ? encodeRankCursor('s', last.distance, last.image_id) : null,
+    };
+  }
+
+  /** Up to `limit + 1` hits within `threshold`, after the cursor, nearest first. */
+  async #nearestRows(
+    args: PageArgs & { readonly imageId: string },
+    hash: bigint,
+    threshold: number,
+    limit: number,
+    after: { value: number; id: string } | undefined,
+  ): Promise<{ image_id: string; distance: number }[]> {
+    const signed = toSigned64(hash).toString();
+    const candidates =
+      threshold <= BAND_SEARCH_MAX_THRESHOLD
+        ? bandCandidates(args.ownerId, hash, threshold)
+        : sql`
+      select image_id, phash from image_analysis where owner_id = ${args.ownerId}::uuid and phash is not null`;
+    // The candidates are the owner's already; the images table is read only for the filters.
+    const filtered = hasFilters(args.filters);
+    const result = await sql<{ image_id: string; distance: number }>`
+      select c.image_id, c.distance from (
+        select x.image_id, bit_count((x.phash # ${signed}::bigint)::bit(64))::int as distance
+        from (${candidates}) x
+      ) c ${filtered ? sql`join images i on i.id = c.image_id and i.owner_id = ${args.ownerId}::uuid` : sql``}
+      where c.distance <= ${threshold} and c.image_id <> ${args.imageId}::uuid
+        ${filtered ? sql`and ${filterSql(args.filters)}` : sql``}
+        ${after ? sql`and (c.distance, c.image_id) > (${after.value}::int, ${after.id}::uuid)` : sql``}
+      order by c.distance, c.image_id
+      limit ${limit + 1}`.execute(this.#db);
+    return result.rows;
+  }
+}
+
+/**
+ * Multi-index hashing: two 64-bit hashes within `threshold` bits agree within ⌊threshold/4⌋ bits
+ * on at least one of their four 16-bit bands (pigeonhole), so the candidates are the rows whose
+ * band i is one of band i's neighbours, read from the covering (owner_id, phash_bi) indexes.
+ */
+function bandCandidates(ownerId: string, hash: bigint, threshold: number): RawBuilder<unknown> {
+  const radius = Math.floor(threshold / 4);
+  const bands = hashBands(hash);
+  const branches = bands.map(
+    (band, i) => sql`select image_id, phash from image_analysis
+      where owner_id = ${ownerId}::uuid and ${sql.ref(`phash_b${i}`)} = any(${bandNeighbours(band, radius)}::int[])`,
+  );
+  return sql.join(branches, sql` union `);
+}
+
+function notAnalysed(imageId: string): AtelierError {
+  return new AtelierError(
+    'IMAGE_NOT_ANALYSED',
+    `Image ${imageId} has not been analysed yet: similar images are known once its analysis is done.`,
+  );
+}
+
+function hasFilters(filters: GalleryFilters | undefined): boolean {
+  return filters !== undefined && Object.values(filters).some((v) => v !== undefined);
+}
+
+/** The gallery filters over `images i` (a job's style or status: one of the image's jobs). */
+function filterSql(filters: GalleryFilters | undefined): RawBuilder<boolean> {
+  const parts: RawBuilder<boolean>[] = [sql<boolean>`true`];
+  if (filters?.createdAfter) parts.push(sql<boolean>`i.created_at >= ${filters.createdAfter}`);
+  if (filters?.createdBefore) parts.push(sql<boolean>`i.created_at < ${filters.createdBefore}`);
+  if (filters?.style !== undefined || filters?.status !== undefined)
+    parts.push(sql<boolean>`exists (select 1 from jobs j where j.image_id = i.id and j.owner_id = i.owner_id
+      ${filters.style === undefined ? sql`` : sql`and j.style = ${filters.style}`}
+      ${filters.status === undefined ? sql`` : sql`and j.status = ${filters.status}`})`);
+  return sql<boolean>`${sql.join(parts, sql` and `)}`;
+}
