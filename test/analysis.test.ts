@@ -18,15 +18,15 @@ import type { Harness } from './jobs-harness.ts';
 let h: Harness;
 let worker: AnalysisWorker;
 
+/** Starts this file's analysis worker (on `storage`, the harness's by default). */
+async function startWorker(storage: Storage = h.storage): Promise<void> {
+  worker = new AnalysisWorker({ db: h.database.db, queue: h.queue, storage, pollIntervalSeconds: 0.5 });
+  await worker.start();
+}
+
 beforeAll(async () => {
   h = await openHarness();
-  worker = new AnalysisWorker({
-    db: h.database.db,
-    queue: h.queue,
-    storage: h.storage,
-    pollIntervalSeconds: 0.5,
-  });
-  await worker.start();
+  await startWorker();
 });
 afterAll(async () => {
   await worker.stop(2000);
@@ -182,24 +182,12 @@ describe('analysis on upload', () => {
     try {
       const image = await h.jobs.storeImage({ ownerId: h.ownerId, bytes });
       await rm(path.join(h.storageDir, image.storageKey));
-      worker = new AnalysisWorker({
-        db: h.database.db,
-        queue: h.queue,
-        storage: h.storage,
-        pollIntervalSeconds: 0.5,
-      });
-      await worker.start();
+      await startWorker();
       const found = await analysed(image);
       expect(found).toMatchObject({ status: 'failed', error: { code: 'STORAGE_NOT_FOUND' }, attempts: 1 });
     } finally {
       await worker.stop(2000);
-      worker = new AnalysisWorker({
-        db: h.database.db,
-        queue: h.queue,
-        storage: h.storage,
-        pollIntervalSeconds: 0.5,
-      });
-      await worker.start();
+      await startWorker();
     }
   });
 
@@ -221,13 +209,7 @@ describe('analysis on upload', () => {
       delete: (key) => h.storage.delete(key),
       list: (prefix) => h.storage.list(prefix),
     };
-    worker = new AnalysisWorker({
-      db: h.database.db,
-      queue: h.queue,
-      storage: flaky,
-      pollIntervalSeconds: 0.5,
-    });
-    await worker.start();
+    await startWorker(flaky);
     try {
       const image = await h.jobs.storeImage({ ownerId: h.ownerId, bytes });
       // The first attempt's failure is on the row, still pending.
@@ -242,13 +224,7 @@ describe('analysis on upload', () => {
       expect(found.palette![0]!.hex).toBe('#aa3355');
     } finally {
       await worker.stop(2000);
-      worker = new AnalysisWorker({
-        db: h.database.db,
-        queue: h.queue,
-        storage: h.storage,
-        pollIntervalSeconds: 0.5,
-      });
-      await worker.start();
+      await startWorker();
     }
   });
 
@@ -262,13 +238,7 @@ describe('analysis on upload', () => {
       // A worker takes the job, then dies: it never completes it nor sends a heartbeat.
       const taken = await h.boss.fetch(ANALYSIS_QUEUE);
       expect(taken?.map((j) => j.data)).toEqual([{ imageId: image.id }]);
-      worker = new AnalysisWorker({
-        db: h.database.db,
-        queue: h.queue,
-        storage: h.storage,
-        pollIntervalSeconds: 0.5,
-      });
-      await worker.start();
+      await startWorker();
       // Nothing happens until the heartbeat (30 s) lapses; then the job is retried and done.
       const found = await eventually(
         async () => {
@@ -281,13 +251,7 @@ describe('analysis on upload', () => {
       expect(found.palette![0]!.hex).toBe('#22aa44');
     } finally {
       await worker.stop(2000);
-      worker = new AnalysisWorker({
-        db: h.database.db,
-        queue: h.queue,
-        storage: h.storage,
-        pollIntervalSeconds: 0.5,
-      });
-      await worker.start();
+      await startWorker();
     }
   }, 70_000);
 

@@ -206,21 +206,9 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     // PARAMS_INVALID naming the form it wants.
     let form = new FormData();
     if (Buffer.isBuffer(req.body) && /^multipart\/form-data/i.test(type)) {
-      try {
-        form = await new Response(Uint8Array.from(req.body), {
-          headers: { 'content-type': type },
-        }).formData();
-      } catch (error) {
-        return sendCoded(
-          req,
-          reply,
-          400,
-          new AtelierError(
-            'REQUEST_MALFORMED',
-            `The multipart body cannot be read: ${(error as Error).message}`,
-          ),
-        );
-      }
+      const read = await readForm(req.body, type);
+      if (read instanceof AtelierError) return sendCoded(req, reply, 400, read);
+      form = read;
     } else if (req.body !== undefined) {
       return sendCoded(
         req,
@@ -243,22 +231,9 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     if (!Buffer.isBuffer(req.body)) {
       // nothing to read
     } else if (/^multipart\/form-data/i.test(type)) {
-      try {
-        // The WHATWG parser Node ships (undici's Response.formData), over the bytes Fastify read.
-        form = await new Response(Uint8Array.from(req.body), {
-          headers: { 'content-type': type },
-        }).formData();
-      } catch (error) {
-        return sendCoded(
-          req,
-          reply,
-          400,
-          new AtelierError(
-            'REQUEST_MALFORMED',
-            `The multipart body cannot be read: ${(error as Error).message}`,
-          ),
-        );
-      }
+      const read = await readForm(req.body, type);
+      if (read instanceof AtelierError) return sendCoded(req, reply, 400, read);
+      form = read;
     } else {
       form.set('file', new Blob([Uint8Array.from(req.body)]));
     }
@@ -270,6 +245,21 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
   scope.post(`${REST_PREFIX}/jobs`, async (req, reply) =>
     call(req, reply, 'jobs.create', (caller) => caller.jobs.create(req.body as CreateJobInput)),
   );
+}
+
+/**
+ * A multipart/form-data body as FormData, by the WHATWG parser Node ships (undici's
+ * Response.formData) over the bytes Fastify read; `REQUEST_MALFORMED` when it does not parse.
+ */
+async function readForm(body: Buffer, contentType: string): Promise<FormData | AtelierError> {
+  try {
+    return await new Response(Uint8Array.from(body), { headers: { 'content-type': contentType } }).formData();
+  } catch (error) {
+    return new AtelierError(
+      'REQUEST_MALFORMED',
+      `The multipart body cannot be read: ${(error as Error).message}`,
+    );
+  }
 }
 
 /**
