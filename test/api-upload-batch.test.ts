@@ -202,7 +202,11 @@ describe('images.uploadMany (tRPC)', () => {
       [sha(files[0]!.bytes), 'chelsea.png'],
       [sha(files[3]!.bytes), 'rocket.jpg'],
     ]);
-    if (cat!.ok) expect(await user.client.images.get.query({ id: cat!.image.id })).toEqual(cat!.image);
+    // (Their analysis runs from a queue meanwhile, so it may have moved on from 'pending'.)
+    if (cat!.ok) {
+      const got = await user.client.images.get.query({ id: cat!.image.id });
+      expect({ ...got, analysis: undefined }).toEqual({ ...cat!.image, analysis: undefined });
+    }
 
     // The storage directory gained the two good originals and no object of a failed file.
     expect(strangers(await addedSince(filesBefore), [files[0]!.bytes, files[3]!.bytes])).toEqual([]);
