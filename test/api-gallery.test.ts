@@ -3,7 +3,7 @@
 // own images, and another owner's image is as unknown as one that never existed.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadForm } from '@atelier/client';
+import { uploadForm, uploadManyForm } from '@atelier/client';
 import type { AtelierClient } from '@atelier/client';
 import { photo, read } from './helpers.ts';
 import { failure, startApi } from './api-harness.ts';
@@ -174,5 +174,104 @@ describe('gallery search over REST', () => {
     );
     const bad = await rest<ErrorBody>('GET', '/gallery/colour?colors=zzz', alice.token);
     expect([bad.status, bad.body.data?.atelierCode]).toEqual([400, 'PARAMS_INVALID']);
+  });
+});
+
+describe('the upload answer: "you already have this, or nearly"', () => {
+  const count = async (userId: string) =>
+    Number(
+      (
+        await h.database.db
+          .selectFrom('images')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('owner_id', '=', userId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  it('says when the very same bytes are already one of yours, with their duplicates', async () => {
+    const again = await alice.client.images.upload.mutate(
+      uploadForm(new Blob([await read(photo('chelsea.png'))]), 'again.png'),
+    );
+    expect(again.id).toBe(ids['chelsea']);
+    expect(again.alreadyUploaded).toBe(true);
+    expect(again.duplicates.analysis).toBe('done');
+    expect(again.duplicates.duplicates.map((d) => d.imageId)).toEqual([ids['half']]);
+  });
+
+  it('waits for the queued analysis when asked, and names the near-duplicates among your images only', async () => {
+    const chelsea = await read(photo('chelsea.png'));
+    const copy = await sharp(chelsea).resize(300).jpeg({ quality: 55 }).toBuffer();
+    const image = await alice.client.images.upload.mutate(
+      uploadForm(new Blob([copy]), 'copy.jpg', { waitForAnalysisMs: 10_000 }),
+    );
+    expect(image.alreadyUploaded).toBe(false);
+    expect(image.duplicates.analysis).toBe('done');
+    expect(image.duplicates.duplicates.map((d) => d.imageId).sort()).toEqual(
+      [ids['chelsea']!, ids['half']!].sort(),
+    );
+    // The image view in the same answer agrees with the report.
+    expect(image.analysis?.status).toBe('done');
+    // Bob's copy finds his own chelsea, never Alice's; Carol, who has none, is told nothing.
+    const bobs = await bob.client.images.upload.mutate(
+      uploadForm(new Blob([copy]), 'copy.jpg', { waitForAnalysisMs: 10_000 }),
+    );
+    expect(bobs.id).not.toBe(image.id);
+    expect(bobs.duplicates.duplicates.map((d) => d.imageId)).toEqual([ids['bobChelsea']]);
+    const carol = await h.signUp('carol@example.org');
+    const hers = await carol.client.images.upload.mutate(
+      uploadForm(new Blob([copy]), 'copy.jpg', { waitForAnalysisMs: 10_000 }),
+    );
+    expect([hers.alreadyUploaded, hers.duplicates]).toEqual([
+      false,
+      { analysis: 'done', threshold: image.duplicates.threshold, duplicates: [] },
+    ]);
+  });
+
+  it('answers the same over REST and in a batch, and refuses a bad wait storing nothing', async () => {
+    const chelsea = await read(photo('chelsea.png'));
+    const brighter = await sharp(chelsea).modulate({ brightness: 1.15 }).png().toBuffer();
+    const response = await fetch(`${h.url}/api/images?name=bright.png&waitForAnalysisMs=10000`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'image/png' },
+      body: brighter,
+    });
+    const body = (await response.json()) as {
+      alreadyUploaded: boolean;
+      duplicates: { analysis: string; duplicates: { imageId: string }[] };
+    };
+    expect(response.status).toBe(200);
+    expect(body.alreadyUploaded).toBe(false);
+    expect(body.duplicates.analysis).toBe('done');
+    expect(body.duplicates.duplicates.map((d) => d.imageId)).toContain(ids['chelsea']);
+
+    const webp = await sharp(chelsea).webp({ quality: 60 }).toBuffer();
+    const { results } = await alice.client.images.uploadMany.mutate(
+      uploadManyForm([{ file: new Blob([webp]), name: 'c.webp' }, new Blob([chelsea])], {
+        waitForAnalysisMs: 10_000,
+      }),
+    );
+    expect(results.map((r) => r.ok && [r.image.alreadyUploaded, r.image.duplicates.analysis])).toEqual([
+      [false, 'done'],
+      [true, 'done'],
+    ]);
+    const first = results[0];
+    expect(first?.ok && first.image.duplicates.duplicates.map((d) => d.imageId)).toContain(ids['chelsea']);
+
+    const before = await count(alice.userId);
+    const fresh = await sharp(chelsea).rotate(90).png().toBuffer();
+    for (const wait of ['soon', '20000', '-1', '1.5']) {
+      const form = uploadForm(new Blob([fresh]), 'r.png');
+      form.set('waitForAnalysisMs', wait);
+      const error = await failure(alice.client.images.upload.mutate(form));
+      expect([error.httpStatus, error.atelierCode]).toEqual([400, 'PARAMS_INVALID']);
+      const rest = await fetch(`${h.url}/api/images?waitForAnalysisMs=${encodeURIComponent(wait)}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'image/png' },
+        body: fresh,
+      });
+      expect(rest.status).toBe(400);
+    }
+    expect(await count(alice.userId)).toBe(before);
   });
 });

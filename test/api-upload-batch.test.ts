@@ -205,7 +205,9 @@ describe('images.uploadMany (tRPC)', () => {
     // (Their analysis runs from a queue meanwhile, so it may have moved on from 'pending'.)
     if (cat!.ok) {
       const got = await user.client.images.get.query({ id: cat!.image.id });
-      expect({ ...got, analysis: undefined }).toEqual({ ...cat!.image, analysis: undefined });
+      const { alreadyUploaded, duplicates: _duplicates, ...view } = cat!.image;
+      expect(alreadyUploaded).toBe(false);
+      expect({ ...got, analysis: undefined }).toEqual({ ...view, analysis: undefined });
     }
 
     // The storage directory gained the two good originals and no object of a failed file.
@@ -385,10 +387,19 @@ describe('POST /api/images/batch (REST)', () => {
     // The same files again over tRPC: the same images (the user has them), the same errors.
     const again = await user.client.images.uploadMany.mutate(formOf(files));
     // The analysis on upload runs from a queue meanwhile: the images are the same, their analysis
-    // may have moved on from 'pending'.
+    // (and so what is known of their duplicates) may have moved on from 'pending'; this time the
+    // answer says the user already had them.
     const withoutAnalysis = (list: typeof results): unknown[] =>
-      list.map((r) => (r.ok ? { ...r, image: { ...r.image, analysis: undefined } } : r));
+      list.map((r) =>
+        r.ok
+          ? {
+              ...r,
+              image: { ...r.image, analysis: undefined, duplicates: undefined, alreadyUploaded: undefined },
+            }
+          : r,
+      );
     expect(withoutAnalysis(again.results)).toEqual(withoutAnalysis(results));
+    expect(again.results.map((r) => r.ok && r.image.alreadyUploaded)).toEqual(results.map((r) => r.ok));
   });
 
   it('refuses too many files, a body that is not a form, and a missing session, with codes', async () => {

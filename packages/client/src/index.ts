@@ -148,6 +148,16 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
   });
 }
 
+/** Options of {@link uploadForm} and {@link uploadManyForm}. */
+export interface UploadOptions {
+  /**
+   * Wait up to this many milliseconds (at most 10,000) for the queued analysis of the upload, so
+   * the answer's `duplicates` says which of your images it nearly duplicates. Without it the answer
+   * comes at once, with `duplicates.analysis: 'pending'` for a new photo.
+   */
+  readonly waitForAnalysisMs?: number;
+}
+
 /**
  * Builds the form a batch upload takes: one `file` field per photo and a `name` field for each
  * (empty when it has none), in order. Results come back in the same order.
@@ -158,8 +168,11 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
  */
 export function uploadManyForm(
   files: readonly (Blob | { readonly file: Blob; readonly name?: string })[],
+  options: UploadOptions = {},
 ): FormData {
   const form = new FormData();
+  if (options.waitForAnalysisMs !== undefined)
+    form.set('waitForAnalysisMs', String(options.waitForAnalysisMs));
   for (const entry of files) {
     const file = entry instanceof Blob ? entry : entry.file;
     const given = entry instanceof Blob ? undefined : entry.name;
@@ -170,10 +183,18 @@ export function uploadManyForm(
   return form;
 }
 
-/** Builds the form an upload takes: `atelier.images.upload.mutate(uploadForm(blob, 'photo.jpg'))`. */
-export function uploadForm(file: Blob, name?: string): FormData {
+/**
+ * Builds the form an upload takes: `atelier.images.upload.mutate(uploadForm(blob, 'photo.jpg'))`.
+ *
+ * @example
+ * const image = await atelier.images.upload.mutate(uploadForm(blob, 'beach.jpg', { waitForAnalysisMs: 3000 }));
+ * if (image.alreadyUploaded || image.duplicates.duplicates.length > 0) console.log('you already have this (or nearly)');
+ */
+export function uploadForm(file: Blob, name?: string, options: UploadOptions = {}): FormData {
   const form = new FormData();
   form.set('file', file, name ?? 'upload');
   if (name) form.set('name', name);
+  if (options.waitForAnalysisMs !== undefined)
+    form.set('waitForAnalysisMs', String(options.waitForAnalysisMs));
   return form;
 }

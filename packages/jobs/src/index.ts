@@ -10,7 +10,7 @@ export {
 export type { JobEvent } from './events.ts';
 export { PluginStateSync, loadPluginState, savePluginState } from './plugin-state.ts';
 export { JobService, eventOf } from './job-service.ts';
-export type { JobServiceOptions, ListJobs, SubmitJob } from './job-service.ts';
+export type { JobServiceOptions, ListJobs, StoredImage, SubmitJob } from './job-service.ts';
 export { ANALYSIS_QUEUE, DEAD_LETTER_QUEUE, RENDER_QUEUE, createJobQueue } from './queue.ts';
 export type {
   AnalysisPayload,

@@ -72,6 +72,12 @@ export interface JobServiceOptions {
 }
 
 /** What {@link JobService.submit} takes. */
+/** What {@link JobService.storeImage} answers: the image, and whether these exact bytes were already one of the owner's. */
+export type StoredImage = ImageRecord & {
+  /** True when the owner had already uploaded these very bytes: the answer is that image, and nothing was stored. */
+  readonly existed: boolean;
+};
+
 export interface SubmitJob {
   readonly ownerId: string;
   readonly imageId: string;
@@ -199,7 +205,7 @@ export class JobService {
     originalName?: string;
     /** Charges the owner's quotas (cost, stored bytes) in the transaction that writes the row. */
     quota?: QuotaService;
-  }): Promise<ImageRecord> {
+  }): Promise<StoredImage> {
     const limits: PlanLimits = { ...DEFAULT_LIMITS, ...this.#limits };
     const info = await inspectInput(args.bytes, limits);
     const sha256 = createHash('sha256').update(args.bytes).digest('hex');
@@ -231,9 +237,9 @@ export class JobService {
     args: { ownerId: string; bytes: Uint8Array; originalName?: string },
     info: InputInfo,
     sha256: string,
-  ): Promise<ImageRecord> {
+  ): Promise<StoredImage> {
     const existing = await this.#imageBySha(db, args.ownerId, sha256);
-    if (existing) return this.#withAnalysis(existing);
+    if (existing) return { ...(await this.#withAnalysis(existing)), existed: true };
     const key = originalKey(sha256);
     // Written even when another owner's upload already stored these bytes (an atomic replace with
     // the same content): skipping the write would make this upload measurably faster, and so tell
@@ -264,10 +270,10 @@ export class JobService {
       return row;
     };
     const row = db.isTransaction ? await withAnalysis(db) : await db.transaction().execute(withAnalysis);
-    if (row) return toImageRecord(row, PENDING_ANALYSIS);
+    if (row) return { ...toImageRecord(row, PENDING_ANALYSIS), existed: false };
     const raced = await this.#imageBySha(db, args.ownerId, sha256);
     if (!raced) throw new Error(`image ${sha256} vanished after a conflicting insert`);
-    return this.#withAnalysis(raced);
+    return { ...(await this.#withAnalysis(raced)), existed: true };
   }
 
   async #withAnalysis(row: Image): Promise<ImageRecord> {

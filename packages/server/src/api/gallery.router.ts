@@ -15,7 +15,7 @@ import type { ApiContext } from './context.ts';
 import { authedProcedure, router } from './trpc.ts';
 import { imageView } from './views.ts';
 import type { ApiImage } from './views.ts';
-import { JOB_STATUSES, imageSchema } from './response-schemas.ts';
+import { JOB_STATUSES, duplicatesSchema, imageSchema } from './response-schemas.ts';
 
 // Gallery search (docs/gallery.md "## Search", docs/api.md "Gallery search"): every procedure
 // searches the caller's own images only, a page at a time, and takes the gallery's filters.
@@ -103,16 +103,6 @@ const similarPageSchema = z
 const textPageSchema = z
   .object({ items: z.array(z.object({ image: imageSchema })), nextCursor })
   .meta({ id: 'TextSearchPage' });
-
-const duplicatesSchema = z
-  .object({
-    analysis: z.enum(['pending', 'done', 'failed']).meta({
-      description: "The image's analysis: duplicates are known once it is done.",
-    }),
-    threshold: z.number().int(),
-    duplicates: z.array(z.object({ imageId: z.string(), distance: z.number().int() })),
-  })
-  .meta({ id: 'DuplicateReport' });
 
 const detailsSchema = z
   .object({ id: z.string(), title: z.string().nullable(), tags: z.array(z.string()) })

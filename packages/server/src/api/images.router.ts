@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { AtelierError, DEFAULT_LIMITS, isAtelierError } from '@atelier/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseUnavailable } from '@atelier/db';
-import type { ImageRecord } from '@atelier/jobs';
+import { DUPLICATE_THRESHOLD } from '@atelier/jobs';
+import type { StoredImage } from '@atelier/jobs';
 import type { ApiServices } from './context.ts';
 import { atelierCause, imageTooLarge, toTRPCError, uploadBatchTooLarge } from './errors.ts';
 import { authedProcedure, router } from './trpc.ts';
@@ -13,8 +15,9 @@ import {
   imagePageSchema,
   imageSchema,
   uploadManySchema,
+  uploadedImageSchema,
 } from './response-schemas.ts';
-import type { uploadResultSchema } from './response-schemas.ts';
+import type { duplicatesSchema, uploadResultSchema } from './response-schemas.ts';
 
 /**
  * The upload cap of a request. A chunked body has no length to refuse it by, so tRPC stops reading
@@ -37,6 +40,57 @@ const batchUploadProcedure = authedProcedure.use(async ({ ctx, next }) => {
 
 /** One file's answer in a batch upload. */
 type UploadResult = z.infer<typeof uploadResultSchema>;
+type DuplicateReport = z.infer<typeof duplicatesSchema>;
+
+/** The longest an upload may wait for its analysis (form field or query `waitForAnalysisMs`). */
+export const MAX_ANALYSIS_WAIT_MS = 10_000;
+/** How often a waiting upload looks whether its analysis is done. */
+const ANALYSIS_POLL_MS = 25;
+
+/**
+ * The upload's `waitForAnalysisMs` field: how long its answer may wait for the queued analysis, so
+ * that it can say which of the owner's images it nearly duplicates. Absent or empty: 0, answer at once.
+ */
+function analysisWaitOf(form: FormData): number {
+  const raw = form.get('waitForAnalysisMs');
+  if (raw === null || raw === '') return 0;
+  const ms = typeof raw === 'string' && /^\s*\d{1,6}\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(ms <= MAX_ANALYSIS_WAIT_MS)) {
+    const message = `waitForAnalysisMs must be a whole number of milliseconds from 0 to ${MAX_ANALYSIS_WAIT_MS}.`;
+    throw new AtelierError('PARAMS_INVALID', message, {
+      details: { issues: [{ path: ['waitForAnalysisMs'], message }] },
+    });
+  }
+  return ms;
+}
+
+/**
+ * The near-duplicates of freshly uploaded images among their owner's. The analysis that finds
+ * them runs on the queue, never here: this only reads its outcome, and with `waitMs` > 0 looks
+ * again every {@link ANALYSIS_POLL_MS} until every image's analysis is done or failed, the wait is
+ * over or the request is gone. What is still pending then answers `analysis: 'pending'`.
+ */
+async function duplicatesOf(
+  ctx: { api: ApiServices; user: { id: string } },
+  ids: readonly string[],
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Map<string, DuplicateReport>> {
+  const deadline = Date.now() + waitMs;
+  const reports = new Map<string, DuplicateReport>();
+  for (const imageId of new Set(ids)) {
+    for (;;) {
+      const report = await ctx.api.gallery.duplicates({ ownerId: ctx.user.id, imageId });
+      const left = deadline - Date.now();
+      if (report.analysis !== 'pending' || left <= 0 || signal?.aborted) {
+        reports.set(imageId, { ...report, threshold: DUPLICATE_THRESHOLD });
+        break;
+      }
+      await sleep(Math.min(ANALYSIS_POLL_MS, left));
+    }
+  }
+  return reports;
+}
 
 /**
  * Stores the files of a batch one after the other, each as `images.upload` stores one (its own
@@ -48,10 +102,11 @@ async function storeEach(
   ctx: { api: ApiServices; user: { id: string } },
   files: readonly (File | string)[],
   names: readonly (File | string)[],
+  waitMs: number,
   signal: AbortSignal | undefined,
 ): Promise<UploadResult[]> {
   const limit = ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
-  const results: (UploadResult | { index: number; name: string | null; ok: true; stored: ImageRecord })[] =
+  const results: (UploadResult | { index: number; name: string | null; ok: true; stored: StoredImage })[] =
     [];
   for (const [index, file] of files.entries()) {
     const given = names[index];
@@ -94,18 +149,45 @@ async function storeEach(
       });
     }
   }
-  const ids = results.flatMap((r) => ('stored' in r ? [r.stored.id] : []));
+  const stored = results.flatMap((r) => ('stored' in r ? [r.stored] : []));
+  const answers = await uploadAnswers(ctx, stored, waitMs, signal);
+  return results.map((r) => {
+    if (!('stored' in r)) return r;
+    const image = answers.get(r.stored.id);
+    if (!image) throw new Error(`no upload answer for image ${r.stored.id}`);
+    return { index: r.index, name: r.name, ok: true as const, image };
+  });
+}
+
+/**
+ * The answers to stored uploads: each image's view, whether its bytes were already uploaded, and
+ * its near-duplicates ({@link duplicatesOf}, waiting up to `waitMs` for the analyses). An image
+ * whose analysis finished during the wait is read again, so its view and its report agree.
+ */
+async function uploadAnswers(
+  ctx: { api: ApiServices; user: { id: string } },
+  stored: readonly StoredImage[],
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Map<string, z.infer<typeof uploadedImageSchema>>> {
+  const ids = stored.map((image) => image.id);
+  const reports = await duplicatesOf(ctx, ids, waitMs, signal);
+  const changed = stored
+    .filter((image) => image.analysis?.status !== reports.get(image.id)?.analysis)
+    .map((image) => image.id);
+  const fresh = changed.length > 0 ? await ctx.api.gallery.images(changed, ctx.user.id) : new Map();
   const annotations = await ctx.api.jobs.annotationsOf(ids, ctx.user.id);
-  return results.map((r) =>
-    'stored' in r
-      ? {
-          index: r.index,
-          name: r.name,
-          ok: true as const,
-          image: imageView(r.stored, annotations.get(r.stored.id) ?? []),
-        }
-      : r,
-  );
+  const answers = new Map<string, z.infer<typeof uploadedImageSchema>>();
+  for (const image of stored) {
+    const report = reports.get(image.id);
+    if (!report) throw new Error(`no duplicate report for image ${image.id}`);
+    answers.set(image.id, {
+      ...imageView(fresh.get(image.id) ?? image, annotations.get(image.id) ?? []),
+      alreadyUploaded: image.existed,
+      duplicates: report,
+    });
+  }
+  return answers;
 }
 
 export const imagesRouter = router({
@@ -116,8 +198,8 @@ export const imagesRouter = router({
    */
   upload: uploadProcedure
     .input(z.instanceof(FormData))
-    .output(imageSchema)
-    .mutation(async ({ ctx, input }) => {
+    .output(uploadedImageSchema)
+    .mutation(async ({ ctx, input, signal }) => {
       const file = input.get('file');
       if (!(file instanceof Blob)) {
         throw new AtelierError('PARAMS_INVALID', 'Send the image as the form field "file".', {
@@ -126,6 +208,7 @@ export const imagesRouter = router({
       }
       const limit = ctx.api.limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
       if (file.size > limit) throw imageTooLarge(limit, file.size);
+      const waitMs = analysisWaitOf(input);
       const nameField = input.get('name');
       const name = typeof nameField === 'string' ? nameField : file instanceof File ? file.name : undefined;
       const bytes = new Uint8Array(await file.arrayBuffer());
@@ -136,8 +219,10 @@ export const imagesRouter = router({
         ...(name ? { originalName: name.slice(0, 255) } : {}),
       });
       // The same photo uploaded again is the same image, with what was found in it already.
-      const annotations = await ctx.api.jobs.annotationsOf([image.id], ctx.user.id);
-      return imageView(image, annotations.get(image.id) ?? []);
+      const answers = await uploadAnswers(ctx, [image], waitMs, signal);
+      const answer = answers.get(image.id);
+      if (!answer) throw new Error(`no upload answer for image ${image.id}`);
+      return answer;
     }),
 
   /**
@@ -177,7 +262,7 @@ export const imagesRouter = router({
           { details: { issues: [{ path: ['name'], message: 'More names than files' }] } },
         );
       }
-      return { results: await storeEach(ctx, files, names, signal) };
+      return { results: await storeEach(ctx, files, names, analysisWaitOf(input), signal) };
     }),
 
   get: authedProcedure

@@ -132,6 +132,31 @@ const imageShape = {
 } satisfies Record<keyof ApiImage, z.ZodType>;
 export const imageSchema = z.object(imageShape).meta({ id: 'Image' });
 
+/** "You already have this, or nearly": the owner's near-duplicates of one image (gallery.duplicates). */
+export const duplicatesSchema = z
+  .object({
+    analysis: z.enum(['pending', 'done', 'failed']).meta({
+      description: "The image's analysis: duplicates are known once it is done.",
+    }),
+    threshold: z.number().int(),
+    duplicates: z.array(z.object({ imageId: z.string(), distance: z.number().int() })),
+  })
+  .meta({ id: 'DuplicateReport' });
+
+/** The answer to an upload: the image, and what is known of its near-duplicates among the owner's images. */
+export const uploadedImageSchema = imageSchema
+  .extend({
+    alreadyUploaded: z.boolean().meta({
+      description:
+        'True when you had already uploaded these very bytes: the answer is that image, stored once and charged once.',
+    }),
+    duplicates: duplicatesSchema.meta({
+      description:
+        'The near-duplicates among your images. Known once the analysis is done: `analysis: "pending"` answers at once, unless the upload asked to wait for it (`waitForAnalysisMs`).',
+    }),
+  })
+  .meta({ id: 'UploadedImage' });
+
 const timingsSchema = z.object({
   queueMs: z.number().optional(),
   decodeMs: z.number().optional(),
@@ -498,7 +523,7 @@ export const uploadResultSchema = z
       index: z.number().int().meta({ description: 'The position of the file in the request, from 0.' }),
       name: z.string().nullable().meta({ description: 'Its name (the `name` field, or the file name).' }),
       ok: z.literal(true),
-      image: imageSchema,
+      image: uploadedImageSchema,
     }),
     z.object({
       index: z.number().int(),

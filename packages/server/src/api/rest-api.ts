@@ -13,7 +13,12 @@ import { fastifyErrorAsAtelier } from './errors.ts';
 import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
-import { imageSchema, jobSchema, pluginInstallSchema, uploadManySchema } from './response-schemas.ts';
+import {
+  jobSchema,
+  pluginInstallSchema,
+  uploadManySchema,
+  uploadedImageSchema,
+} from './response-schemas.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { createCallerFactory } from './trpc.ts';
@@ -185,18 +190,23 @@ export async function restApi(scope: FastifyInstance, options: RestApiOptions): 
     }
   };
 
-  scope.post<{ Querystring: { name?: string } }>(`${REST_PREFIX}/images`, async (req, reply) => {
-    if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
-      return sendCoded(req, reply, 415, new AtelierError('CONTENT_TYPE_UNSUPPORTED', UPLOAD_HINT));
-    }
-    const bytes = req.body ?? Buffer.alloc(0);
-    const form = new FormData();
-    // A copy on a plain ArrayBuffer: Blob takes no Buffer over a possibly shared one (DOM typings).
-    form.set('file', new Blob([Uint8Array.from(bytes)]));
-    // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
-    form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
-    return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
-  });
+  scope.post<{ Querystring: { name?: string; waitForAnalysisMs?: string } }>(
+    `${REST_PREFIX}/images`,
+    async (req, reply) => {
+      if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
+        return sendCoded(req, reply, 415, new AtelierError('CONTENT_TYPE_UNSUPPORTED', UPLOAD_HINT));
+      }
+      const bytes = req.body ?? Buffer.alloc(0);
+      const form = new FormData();
+      // A copy on a plain ArrayBuffer: Blob takes no Buffer over a possibly shared one (DOM typings).
+      form.set('file', new Blob([Uint8Array.from(bytes)]));
+      // The procedure falls back to the file's name, which FormData sets to "blob": an empty name means none.
+      form.set('name', typeof req.query.name === 'string' ? req.query.name : '');
+      if (typeof req.query.waitForAnalysisMs === 'string')
+        form.set('waitForAnalysisMs', req.query.waitForAnalysisMs);
+      return call(req, reply, 'images.upload', (caller) => caller.images.upload(form));
+    },
+  );
 
   // Several photos in one request: multipart/form-data with `file` fields (and optional `name`
   // fields), read by the same WHATWG parser as plugin packages. Its body cap is the batch cap.
@@ -324,11 +334,18 @@ export const restRoutePaths: PathsObject = {
             .max(255)
             .optional()
             .meta({ description: 'The original file name, kept for display.' }),
+          waitForAnalysisMs: z.string().regex(/^\d+$/).optional().meta({
+            description:
+              'Wait up to this many milliseconds (at most 10000) for the queued analysis, so that `duplicates` says which of your images this one nearly duplicates. Default 0: answer at once.',
+          }),
         }),
       },
       requestBody: { required: true, content: { 'image/*': binary, 'application/octet-stream': binary } },
       responses: {
-        200: { description: 'The stored image', content: { 'application/json': { schema: imageSchema } } },
+        200: {
+          description: 'The stored image, whether it was already uploaded, and its near-duplicates',
+          content: { 'application/json': { schema: uploadedImageSchema } },
+        },
         400: errorRef('The body is empty'),
         401: errorRef('No session'),
         403: errorRef('A cookie session without a trusted Origin'),
@@ -355,6 +372,13 @@ export const restRoutePaths: PathsObject = {
               properties: {
                 file: { type: 'array', items: { type: 'string', format: 'binary' } },
                 name: { type: 'array', items: { type: 'string', maxLength: 255 } },
+                waitForAnalysisMs: {
+                  type: 'integer',
+                  minimum: 0,
+                  maximum: 10000,
+                  description:
+                    'Wait up to this many milliseconds, for the whole batch, for the queued analyses, so that each image answers its near-duplicates among your images. Default 0: answer at once.',
+                },
               },
               required: ['file'],
             },
