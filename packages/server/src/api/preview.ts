@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { Engine, PlanRequest, Storage } from '@atelier/core';
+import type { Engine, Plan, PlanRequest, Storage } from '@atelier/core';
 import { usageCost } from '@atelier/jobs';
 import type { JobService, QuotaService } from '@atelier/jobs';
 
@@ -72,20 +72,43 @@ export class PreviewService {
     request: PlanRequest;
     signal?: AbortSignal;
   }): Promise<PreviewResult> {
-    const image = await this.#jobs.getImage(args.imageId, args.ownerId);
-    const plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
-    // CAPABILITY_NOT_GRANTED and friends before the preview is charged.
-    const grants = await this.#jobs.grantsFor(plan);
-    await this.#quotas?.charge(args.ownerId, {
-      kind: 'preview',
-      cost: usageCost({ kind: 'preview', steps: plan.steps.length }),
-    });
+    const image = this.#jobs.getImage(args.imageId, args.ownerId);
+    image.catch(() => {}); // awaited below, first: an unknown image is the answer before a bad plan
+    let plan: Plan;
+    try {
+      plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
+    } catch (error) {
+      await image;
+      throw error;
+    }
+    // The image and the grants are independent lookups: one round trip's time for both.
+    // CAPABILITY_NOT_GRANTED and friends come before the preview is charged.
+    const grants = this.#jobs.grantsFor(plan);
+    grants.catch(() => {});
+    const [found, granted] = [await image, await grants];
+    // The charge (a transaction of several statements) and the run overlap: the run starts at
+    // once and is aborted the moment the charge is refused, whose error is the answer. An
+    // over-quota caller costs a few milliseconds of a thread per refused request, and a
+    // preview is not answered before it has been charged.
+    const refused = new AbortController();
+    const signal = args.signal ? AbortSignal.any([args.signal, refused.signal]) : refused.signal;
+    const charged = this.#quotas
+      ?.charge(args.ownerId, {
+        kind: 'preview',
+        cost: usageCost({ kind: 'preview', steps: plan.steps.length }),
+      })
+      .catch((error: unknown) => {
+        refused.abort(error);
+        throw error;
+      });
     const started = performance.now();
-    const proxy = await this.#proxy(image);
-    const result = await this.#engine.run(proxy, plan, {
-      grants,
-      ...(args.signal ? { signal: args.signal } : {}),
-    });
+    const running = this.#proxy(found).then((proxy) =>
+      this.#engine.run(proxy, plan, { grants: granted, signal }),
+    );
+    // Handled below, once charged: a run that fails first must not count as an unhandled rejection.
+    running.catch(() => {});
+    await charged; // a refusal is the answer (and has aborted the run)
+    const result = await running;
     return {
       dataUrl: `data:image/jpeg;base64,${Buffer.from(result.data).toString('base64')}`,
       width: result.width,
