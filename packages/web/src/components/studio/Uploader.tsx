@@ -3,10 +3,13 @@ import type { DragEvent } from 'react';
 import { batchesOf, fileFractions, uploadManyWithProgress } from '../../lib/upload.ts';
 import type { UploadedImage } from '../../lib/upload.ts';
 import { messageOf, sentenceFor } from '../../lib/errors.ts';
+import { DuplicateBadge } from '../gallery/DuplicateBadge.tsx';
 
 interface UploadItem {
   readonly key: number;
   readonly name: string;
+  /** The stored image, once uploaded: its duplicate check shows under the row. */
+  readonly imageId?: string;
   readonly fraction: number;
   readonly state: 'waiting' | 'uploading' | 'processing' | 'done' | 'failed';
   readonly error?: string;
@@ -16,8 +19,9 @@ interface UploadItem {
  * The drop zone and file input "Photos": the files chosen or dropped together go up in batch
  * uploads (`images.uploadMany`, a few requests for a large selection), one row per file with its
  * progress bar ("Uploading <name>") and then its own result: "Uploaded", or the sentence for its
- * error (a bad file fails alone, the others are stored). `onUploaded` is called for each stored
- * photo, in the order of the files.
+ * error (a bad file fails alone, the others are stored). Once a stored photo's analysis is done,
+ * its row says whether the person already has it, or nearly (with links). `onUploaded` is called
+ * for each stored photo, in the order of the files.
  */
 export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) => void }) {
   const [items, setItems] = useState<readonly UploadItem[]>([]);
@@ -46,7 +50,7 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
         const entry = batch[result.index];
         if (!entry) continue;
         if (result.ok) {
-          update(entry.item.key, { fraction: 1, state: 'done' });
+          update(entry.item.key, { fraction: 1, state: 'done', imageId: result.image.id });
           onUploaded(result.image);
         } else {
           update(entry.item.key, {
@@ -142,6 +146,11 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
                           ? 'Waiting…'
                           : `${Math.round(item.fraction * 100)}%`}
                   </span>
+                  {item.imageId && (
+                    <span className="studio-upload-dups">
+                      <DuplicateBadge imageId={item.imageId} quietWhenNone />
+                    </span>
+                  )}
                 </>
               )}
             </li>
