@@ -21,8 +21,7 @@ export const FIRST_COLOUR = '#1d3557';
 export function normaliseHex(value: string): string | undefined {
   const s = value.trim().replace(/^#/, '').toLowerCase();
   if (/^[0-9a-f]{6}$/.test(s)) return `#${s}`;
-  if (/^[0-9a-f]{3}$/.test(s))
-    return `#${[...s].map((c) => c + c).join('')}`;
+  if (/^[0-9a-f]{3}$/.test(s)) return `#${[...s].map((c) => c + c).join('')}`;
   return undefined;
 }
 
@@ -139,7 +138,10 @@ export function analysisPollMs(attempt: number): number {
 }
 
 /** The size a BlurHash is decoded at: `longest` px on the long side, the image's own aspect. */
-export function placeholderSize(aspect: number | null | undefined, longest = 32): { width: number; height: number } {
+export function placeholderSize(
+  aspect: number | null | undefined,
+  longest = 32,
+): { width: number; height: number } {
   const a = aspect && Number.isFinite(aspect) && aspect > 0 ? aspect : 4 / 3;
   return a >= 1
     ? { width: longest, height: Math.max(1, Math.round(longest / a)) }

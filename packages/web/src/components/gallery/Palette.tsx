@@ -29,7 +29,8 @@ export function PaletteButtons({
         <li key={p.hex}>
           <button type="button" onClick={() => onPick(p.hex)} title={`Find photos with ${p.hex}`}>
             <span className="swatch-chip" style={{ background: p.hex }} aria-hidden="true" />
-            {p.hex} {Math.round(p.weight * 100)}%<span className="visually-hidden">: find photos with it</span>
+            {p.hex} {Math.round(p.weight * 100)}%
+            <span className="visually-hidden">: find photos with it</span>
           </button>
         </li>
       ))}

@@ -26,7 +26,10 @@ export function Thumb({
 }) {
   const url = useSignedUrl(kind, id);
   const [loaded, setLoaded] = useState<string | null>(null);
-  const placeholder = useMemo(() => (blurhash ? blurhashDataUrl(blurhash, aspect) : null), [blurhash, aspect]);
+  const placeholder = useMemo(
+    () => (blurhash ? blurhashDataUrl(blurhash, aspect) : null),
+    [blurhash, aspect],
+  );
   const isLoaded = url.data !== undefined && loaded === url.data.url;
   return (
     <span className={dim ? 'thumb thumb-dim' : 'thumb'} data-loaded={isLoaded ? 'true' : 'false'}>
