@@ -103,7 +103,9 @@ export function detailsProblem(error: unknown, tags: readonly string[] = []): De
     const [field, index] = Array.isArray(path) ? path : [];
     if (field === 'title') return { field, message: `A title has at most ${MAX_TITLE_LENGTH} characters.` };
     if (field === 'tags') {
-      const tag = typeof index === 'number' ? tags[index] : undefined;
+      // The API names the tag by its index, as a string ("1") or a number.
+      const at = typeof index === 'number' || typeof index === 'string' ? Number(index) : NaN;
+      const tag = Number.isInteger(at) ? tags[at] : undefined;
       if (tag !== undefined)
         return {
           field,
