@@ -183,7 +183,8 @@ describe('gallery search in a browser', () => {
         .filter({ hasText: 'coffee-copy.jpg' });
       // Once its analysis is done, the row says the person already has it, with a link to it.
       await row.getByText('Duplicate', { exact: true }).waitFor({ timeout: 60_000 });
-      const link = row.getByRole('link', { name: /copy 1/ });
+      // Named as the original is, once known.
+      const link = row.locator('.dup-badge').getByRole('link', { name: /^coffee\.png/ });
       expect(await link.getAttribute('href')).toBe(`/gallery/photos/${idOf('coffee.png')}`);
       const images = ok(
         'images.list',
@@ -200,7 +201,7 @@ describe('gallery search in a browser', () => {
       const cards = page.getByRole('list', { name: 'Uploads' }).getByRole('listitem');
       const coffee = cards.filter({ has: page.locator('.gallery-card-title', { hasText: /^coffee\.png$/ }) });
       await coffee.getByText('Duplicate', { exact: true }).waitFor();
-      expect(await coffee.getByRole('link', { name: /copy 1/ }).getAttribute('href')).toBe(
+      expect(await coffee.getByRole('link', { name: /^coffee-copy\.jpg/ }).getAttribute('href')).toBe(
         `/gallery/photos/${copyId}`,
       );
       const rocket = cards.filter({ has: page.locator('.gallery-card-title', { hasText: /^rocket\.jpg$/ }) });
@@ -208,10 +209,10 @@ describe('gallery search in a browser', () => {
       expect(await rocket.getByText('Duplicate', { exact: true }).count()).toBe(0);
 
       // Following the link opens the copy's page, whose own badge leads back to the original.
-      await coffee.getByRole('link', { name: /copy 1/ }).click();
+      await coffee.getByRole('link', { name: /^coffee-copy\.jpg/ }).click();
       await page.waitForURL((url) => url.pathname === `/gallery/photos/${copyId}`);
       await page.getByRole('heading', { level: 1, name: 'coffee-copy.jpg' }).waitFor();
-      const back = page.locator('.photo-dups').getByRole('link', { name: /copy 1/ });
+      const back = page.locator('.photo-dups').getByRole('link', { name: /^coffee\.png/ });
       await back.waitFor();
       expect(await back.getAttribute('href')).toBe(`/gallery/photos/${idOf('coffee.png')}`);
     },

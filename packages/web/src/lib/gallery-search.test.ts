@@ -7,6 +7,7 @@ import {
   coloursParam,
   detailsProblem,
   distanceLabel,
+  nextColour,
   normaliseHex,
   paletteLabel,
   parseColours,
@@ -33,6 +34,10 @@ describe('colours in the address', () => {
     expect(parseColours('#111111,#222222,#333333,#444444,#555555,#666666')).toHaveLength(5);
     expect(coloursParam(['#1D3557', '#e63946', '#1d3557'])).toBe('#1d3557,#e63946');
     expect(coloursParam([])).toBe('');
+  });
+  it('starts a new picker at a colour not chosen yet', () => {
+    expect(nextColour(['#1d3557'])).toBe('#e63946');
+    expect(nextColour(['#1d3557', '#e63946'])).toBe('#f1faee');
   });
   it('takes a whole tolerance from 1 to 40 only', () => {
     expect(parseTolerance(12)).toBe(12);

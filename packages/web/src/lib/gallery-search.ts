@@ -17,6 +17,14 @@ export const MAX_TAG_LENGTH = 50;
 /** The colour a new colour picker starts at. */
 export const FIRST_COLOUR = '#1d3557';
 
+/** Colours a new picker starts at, in turn (any can be changed). */
+const MORE_COLOURS = ['#e63946', '#f1faee', '#a8dadc', '#457b9d', '#ffb703', '#2a9d8f'] as const;
+
+/** The colour a newly added picker starts at: the first of a small set not already chosen. */
+export function nextColour(chosen: readonly string[]): string {
+  return MORE_COLOURS.find((c) => !chosen.includes(c)) ?? '#808080';
+}
+
 /** A colour as `#rrggbb` in lower case (`1D3557`, `#1d3557`, `#abc` all accepted), or undefined. */
 export function normaliseHex(value: string): string | undefined {
   const s = value.trim().replace(/^#/, '').toLowerCase();

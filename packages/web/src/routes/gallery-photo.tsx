@@ -86,6 +86,7 @@ function Photo({ image }: { image: Image }) {
             alt={name}
             blurhash={analysis?.blurhash}
             aspect={analysis?.aspect ?? image.width / image.height}
+            natural
           />
           <figcaption className="hint">
             {image.originalName ?? 'Photo'} · {image.width} × {image.height}, {formatBytes(image.bytes)} ·

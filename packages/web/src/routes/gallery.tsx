@@ -24,6 +24,7 @@ import {
   MAX_TOLERANCE,
   coloursParam,
   parseColours,
+  nextColour,
   photoName,
   photoSearchOf,
 } from '../lib/gallery-search.ts';
@@ -348,36 +349,38 @@ function PhotoSearchForm({ search, photoSearch }: { search: GallerySearch; photo
       >
         <fieldset>
           <legend>Colours</legend>
-          <ul className="colour-pickers">
-            {colours.map((colour, i) => (
-              <li key={i}>
-                <input
-                  type="color"
-                  aria-label={`Colour ${i + 1}`}
-                  value={colour}
-                  onChange={(e) => {
-                    const value = e.target.value;
-                    setColours((all) => all.map((c, j) => (j === i ? value : c)));
-                  }}
-                />
-                <code>{colour}</code>
-                {colours.length > 1 && (
-                  <button
-                    type="button"
-                    className="colour-remove"
-                    onClick={() => setColours((all) => all.filter((_, j) => j !== i))}
-                  >
-                    Remove<span className="visually-hidden"> colour {i + 1}</span>
-                  </button>
-                )}
-              </li>
-            ))}
-          </ul>
-          {colours.length < MAX_COLOURS && (
-            <button type="button" onClick={() => setColours((all) => [...all, '#e63946'])}>
-              Add a colour
-            </button>
-          )}
+          <div className="colour-row">
+            <ul className="colour-pickers">
+              {colours.map((colour, i) => (
+                <li key={i}>
+                  <input
+                    type="color"
+                    aria-label={`Colour ${i + 1}`}
+                    value={colour}
+                    onChange={(e) => {
+                      const value = e.target.value;
+                      setColours((all) => all.map((c, j) => (j === i ? value : c)));
+                    }}
+                  />
+                  <code>{colour}</code>
+                  {colours.length > 1 && (
+                    <button
+                      type="button"
+                      className="colour-remove"
+                      onClick={() => setColours((all) => all.filter((_, j) => j !== i))}
+                    >
+                      Remove<span className="visually-hidden"> colour {i + 1}</span>
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+            {colours.length < MAX_COLOURS && (
+              <button type="button" onClick={() => setColours((all) => [...all, nextColour(all)])}>
+                Add a colour
+              </button>
+            )}
+          </div>
         </fieldset>
         <div className="field photo-tolerance">
           <label htmlFor="photo-tolerance">

@@ -1,6 +1,24 @@
 import { Link } from '@tanstack/react-router';
+import { useQuery } from '@tanstack/react-query';
+import { useTRPC } from '../../trpc.ts';
 import { useDuplicates } from './useDuplicates.ts';
-import { distanceLabel } from '../../lib/gallery-search.ts';
+import { distanceLabel, photoName } from '../../lib/gallery-search.ts';
+
+/** Links named for at most this many duplicates; more are counted. */
+const NAMED = 3;
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+
+/** A link to a duplicate, named as the photo is (its title or file name) once known. */
+function DuplicateLink({ imageId, index, distance }: { imageId: string; index: number; distance: number }) {
+  const trpc = useTRPC();
+  const image = useQuery({ ...trpc.images.get.queryOptions({ id: imageId }), staleTime: 60_000 });
+  return (
+    <Link to="/gallery/photos/$imageId" params={{ imageId }}>
+      {image.data ? photoName(image.data, (iso) => dateTime.format(new Date(iso))) : `copy ${index + 1}`}
+      <span className="visually-hidden"> ({distanceLabel(distance)})</span>
+    </Link>
+  );
+}
 
 /**
  * "You already have this (or nearly)": the owner's near-duplicates of an image, each a link to
@@ -40,15 +58,13 @@ export function DuplicateBadge({
       </span>
       <span>
         You already have {duplicates.length === 1 ? 'this photo' : 'it'}, or nearly:{' '}
-        {duplicates.map((d, i) => (
+        {duplicates.slice(0, NAMED).map((d, i) => (
           <span key={d.imageId}>
             {i > 0 && ', '}
-            <Link to="/gallery/photos/$imageId" params={{ imageId: d.imageId }}>
-              copy {i + 1}
-              <span className="visually-hidden"> ({distanceLabel(d.distance)})</span>
-            </Link>
+            <DuplicateLink imageId={d.imageId} index={i} distance={d.distance} />
           </span>
         ))}
+        {duplicates.length > NAMED && ` and ${duplicates.length - NAMED} more`}
       </span>
     </span>
   );

@@ -16,6 +16,7 @@ export function Thumb({
   dim,
   blurhash,
   aspect,
+  natural,
 }: {
   kind: 'job' | 'image';
   id: string;
@@ -23,6 +24,8 @@ export function Thumb({
   dim?: boolean;
   blurhash?: string | null | undefined;
   aspect?: number | null | undefined;
+  /** The box takes the picture's own `aspect` instead of 4:3 (a photo's own page). */
+  natural?: boolean;
 }) {
   const url = useSignedUrl(kind, id);
   const [loaded, setLoaded] = useState<string | null>(null);
@@ -32,7 +35,11 @@ export function Thumb({
   );
   const isLoaded = url.data !== undefined && loaded === url.data.url;
   return (
-    <span className={dim ? 'thumb thumb-dim' : 'thumb'} data-loaded={isLoaded ? 'true' : 'false'}>
+    <span
+      className={dim ? 'thumb thumb-dim' : 'thumb'}
+      data-loaded={isLoaded ? 'true' : 'false'}
+      style={natural && aspect ? { aspectRatio: String(aspect) } : undefined}
+    >
       {placeholder && !isLoaded && (
         <span className="thumb-blur" aria-hidden="true" style={{ backgroundImage: `url(${placeholder})` }} />
       )}
