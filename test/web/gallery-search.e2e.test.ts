@@ -186,6 +186,16 @@ describe('gallery search in a browser', () => {
       // Named as the original is, once known.
       const link = row.locator('.dup-badge').getByRole('link', { name: /^coffee\.png/ });
       expect(await link.getAttribute('href')).toBe(`/gallery/photos/${idOf('coffee.png')}`);
+      // The very same file again: the answer is the photo already there, and the row says so.
+      await page.getByLabel('Photos').setInputFiles([photo('coffee.png')]);
+      const again = page
+        .getByRole('list', { name: 'Uploads' })
+        .getByRole('listitem')
+        .filter({ hasText: /^coffee\.png/ });
+      await again.getByText('Already yours', { exact: true }).waitFor({ timeout: 30_000 });
+      expect(await again.getByRole('link', { name: 'open it (coffee.png)' }).getAttribute('href')).toBe(
+        `/gallery/photos/${idOf('coffee.png')}`,
+      );
       const images = ok(
         'images.list',
         await api.query<{ items: { id: string; originalName: string | null }[] }>('images.list', {
@@ -323,4 +333,45 @@ describe('gallery search in a browser', () => {
     await expect.poll(() => thumb.getAttribute('data-loaded'), { timeout: 15_000 }).toBe('true');
     expect(await thumb.locator('.thumb-blur').count()).toBe(0);
   });
+});
+
+describe('more like this, page after page', () => {
+  it(
+    'loads the next pages of similar photos, nearest first and without repeats',
+    { timeout: 120_000 },
+    async () => {
+      // 14 copies of rocket.jpg at other sizes and qualities: more than one page (12) of look-alikes.
+      const meta = await sharp(photo('rocket.jpg')).metadata();
+      const copies: string[] = [];
+      for (let i = 0; i < 14; i += 1) {
+        const file = path.join(dir, `rocket-${i}.jpg`);
+        await sharp(photo('rocket.jpg'))
+          .resize(Math.round((meta.width ?? 600) * (0.5 + i * 0.03)))
+          .jpeg({ quality: 50 + i * 3 })
+          .toFile(file);
+        copies.push(await api.upload(file));
+      }
+      for (const id of copies) await analysed(id);
+      const pages: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes('gallery.similar')) pages.push(request.url());
+      });
+      await page.goto(`/gallery/photos/${idOf('rocket.jpg')}`);
+      const similar = page.getByRole('list', { name: 'Similar photos' });
+      await similar.waitFor();
+      // The next page comes as the end of the list scrolls into view (or with the button).
+      const more = page.getByRole('button', { name: 'Load more similar photos' });
+      if (await more.isVisible()) await more.click();
+      await expect.poll(() => similar.getByRole('listitem').count(), { timeout: 15_000 }).toBe(14);
+      expect(pages.length).toBeGreaterThanOrEqual(2);
+      const titles = await similar.locator('.gallery-card-title').allTextContents();
+      expect(new Set(titles).size).toBe(14);
+      expect(titles.every((t) => /^rocket-\d+\.jpg$/.test(t))).toBe(true);
+      const distances = (await similar.locator('.photo-distance').allTextContents()).map((t) =>
+        t === 'Identical' ? 0 : parseInt(t, 10),
+      );
+      expect(distances).toEqual([...distances].sort((a, b) => a - b));
+      expect(await more.count()).toBe(0);
+    },
+  );
 });

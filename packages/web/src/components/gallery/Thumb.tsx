@@ -28,12 +28,14 @@ export function Thumb({
   natural?: boolean;
 }) {
   const url = useSignedUrl(kind, id);
+  // Loaded once for this picture: a fresh signed URL later (every few minutes) keeps showing the
+  // picture while it reloads, never the placeholder again.
   const [loaded, setLoaded] = useState<string | null>(null);
   const placeholder = useMemo(
     () => (blurhash ? blurhashDataUrl(blurhash, aspect) : null),
     [blurhash, aspect],
   );
-  const isLoaded = url.data !== undefined && loaded === url.data.url;
+  const isLoaded = loaded === `${kind}:${id}`;
   return (
     <span
       className={dim ? 'thumb thumb-dim' : 'thumb'}
@@ -49,7 +51,7 @@ export function Thumb({
           alt={alt}
           loading="lazy"
           decoding="async"
-          onLoad={(event) => setLoaded(event.currentTarget.getAttribute('src'))}
+          onLoad={() => setLoaded(`${kind}:${id}`)}
         />
       ) : url.error ? (
         <span className="thumb-missing">Picture unavailable</span>

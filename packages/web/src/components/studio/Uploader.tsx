@@ -4,12 +4,16 @@ import { batchesOf, fileFractions, uploadManyWithProgress } from '../../lib/uplo
 import type { UploadedImage } from '../../lib/upload.ts';
 import { messageOf, sentenceFor } from '../../lib/errors.ts';
 import { DuplicateBadge } from '../gallery/DuplicateBadge.tsx';
+import { isEarlierUpload } from '../../lib/gallery-search.ts';
+import { Link } from '@tanstack/react-router';
 
 interface UploadItem {
   readonly key: number;
   readonly name: string;
   /** The stored image, once uploaded: its duplicate check shows under the row. */
   readonly imageId?: string;
+  /** The very same file was already one of the person's photos (the answer is that photo). */
+  readonly sameFile?: boolean;
   readonly fraction: number;
   readonly state: 'waiting' | 'uploading' | 'processing' | 'done' | 'failed';
   readonly error?: string;
@@ -50,7 +54,12 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
         const entry = batch[result.index];
         if (!entry) continue;
         if (result.ok) {
-          update(entry.item.key, { fraction: 1, state: 'done', imageId: result.image.id });
+          update(entry.item.key, {
+            fraction: 1,
+            state: 'done',
+            imageId: result.image.id,
+            sameFile: isEarlierUpload(result.image),
+          });
           onUploaded(result.image);
         } else {
           update(entry.item.key, {
@@ -148,6 +157,17 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
                   </span>
                   {item.imageId && (
                     <span className="studio-upload-dups">
+                      {item.sameFile && (
+                        <span className="dup-badge">
+                          <span className="dup-badge-label">Already yours</span>
+                          <span>
+                            You uploaded this very file before:{' '}
+                            <Link to="/gallery/photos/$imageId" params={{ imageId: item.imageId }}>
+                              open it<span className="visually-hidden"> ({item.name})</span>
+                            </Link>
+                          </span>
+                        </span>
+                      )}{' '}
                       <DuplicateBadge imageId={item.imageId} quietWhenNone />
                     </span>
                   )}
