@@ -241,8 +241,11 @@ describe('gallery search in a browser', () => {
     expect(distances.every((d) => Number.isInteger(d))).toBe(true);
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
     expect(distances[0]).toBeLessThanOrEqual(6);
-    await checkScreen(page, 'gallery-photo', (p) =>
-      p.getByRole('list', { name: 'Similar photos' }).waitFor(),
+    await checkScreen(
+      page,
+      'gallery-photo',
+      (p) => p.getByRole('list', { name: 'Similar photos' }).waitFor(),
+      { dark: true },
     );
     // The strictest setting keeps only the near-identical copy.
     await page.getByLabel('How alike').selectOption('6');
