@@ -6,6 +6,7 @@ import { Layout } from './components/Layout.tsx';
 import { NotFound, RouteError } from './components/Feedback.tsx';
 import { JOB_STATUSES } from './lib/jobs.ts';
 import type { JobStatus } from './lib/jobs.ts';
+import { parseTolerance } from './lib/gallery-search.ts';
 
 export type { Me };
 
@@ -103,6 +104,12 @@ export interface GallerySearch {
   readonly to?: string;
   /** Which list: results (jobs) or uploads (images). */
   readonly tab?: 'results' | 'uploads';
+  /** Photos (uploads) with these words (gallery.text). */
+  readonly q?: string;
+  /** Photos (uploads) with these colours, `#rrggbb` comma-separated (gallery.byColour). */
+  readonly colors?: string;
+  /** The colour search's tolerance, ΔE 1..40. */
+  readonly tolerance?: number;
 }
 const day = (value: unknown): string | undefined => {
   const s = str(value);
@@ -118,6 +125,9 @@ const galleryRoute = createRoute({
       from?: string;
       to?: string;
       tab?: 'results' | 'uploads';
+      q?: string;
+      colors?: string;
+      tolerance?: number;
     } = {};
     const style = str(search['style']);
     if (style) out.style = style;
@@ -128,10 +138,23 @@ const galleryRoute = createRoute({
     const to = day(search['to']);
     if (to) out.to = to;
     if (search['tab'] === 'uploads') out.tab = 'uploads';
+    // A query of digits arrives as a number (the router reads JSON values).
+    const q = typeof search['q'] === 'number' ? String(search['q']) : str(search['q']);
+    if (q) out.q = q;
+    const colors = str(search['colors']);
+    if (colors) out.colors = colors;
+    const tolerance = parseTolerance(search['tolerance']);
+    if (tolerance !== undefined) out.tolerance = tolerance;
     return out;
   },
   beforeLoad: ({ context, location }) => requireUser(context, location.href),
 }).lazy(() => import('./routes/gallery.tsx').then((m) => m.Route));
+
+const galleryPhotoRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/gallery/photos/$imageId',
+  beforeLoad: ({ context, location }) => requireUser(context, location.href),
+}).lazy(() => import('./routes/gallery-photo.tsx').then((m) => m.Route));
 
 export interface GalleryJobSearch {
   /** Back from Stripe Checkout (docs/payments.md): paid (not proof: the page waits) or cancelled. */
@@ -185,6 +208,7 @@ const routeTree = rootRoute.addChildren([
   studioRoute,
   galleryRoute,
   galleryJobRoute,
+  galleryPhotoRoute,
   dashboardRoute,
   adminRoute.addChildren([adminIndexRoute, adminSectionRoute]),
 ]);

@@ -25,6 +25,8 @@ const SENTENCES: Partial<Record<string, string>> = {
   UPLOAD_TOO_MANY_FILES: 'Too many files at once. Add them in smaller groups.',
   UPLOAD_BATCH_TOO_LARGE: 'These files are too large to send together. Add them in smaller groups.',
   IMAGE_NOT_FOUND: 'This image no longer exists.',
+  IMAGE_NOT_ANALYSED: 'This photo has not been analysed yet: try again in a moment.',
+  CURSOR_INVALID: 'This list changed while you were reading it. Reload it from the start.',
   JOB_NOT_FOUND: 'This render no longer exists.',
   JOB_NOT_FINISHED: 'This render has no result yet.',
   JOB_NOT_CANCELLABLE: 'This render has already finished.',

@@ -12,6 +12,12 @@ export interface GalleryFilters {
 
 export interface GallerySearchLike extends GalleryFilters {
   readonly tab?: 'results' | 'uploads';
+  /** Words to find in the photos (gallery.text). */
+  readonly q?: string;
+  /** Colours to find (gallery.byColour): `#rrggbb`, comma-separated. */
+  readonly colors?: string;
+  /** ΔE tolerance of the colour search. */
+  readonly tolerance?: number;
 }
 /** Keys to change; '' removes one. */
 export type SearchPatch = { readonly [K in keyof GallerySearchLike]?: GallerySearchLike[K] | '' };
@@ -19,13 +25,24 @@ export type SearchPatch = { readonly [K in keyof GallerySearchLike]?: GallerySea
 /** The gallery's search with some keys changed (the address then shows only the ones set). */
 export function patchSearch(prev: GallerySearchLike, patch: SearchPatch): GallerySearchLike {
   const merged = { ...prev, ...patch };
-  const out: { style?: string; status?: JobStatus; from?: string; to?: string; tab?: 'results' | 'uploads' } =
-    {};
+  const out: {
+    style?: string;
+    status?: JobStatus;
+    from?: string;
+    to?: string;
+    tab?: 'results' | 'uploads';
+    q?: string;
+    colors?: string;
+    tolerance?: number;
+  } = {};
   if (merged.style) out.style = merged.style;
   if (merged.status) out.status = merged.status;
   if (merged.from) out.from = merged.from;
   if (merged.to) out.to = merged.to;
   if (merged.tab) out.tab = merged.tab;
+  if (merged.q) out.q = merged.q;
+  if (merged.colors) out.colors = merged.colors;
+  if (typeof merged.tolerance === 'number') out.tolerance = merged.tolerance;
   return out;
 }
 

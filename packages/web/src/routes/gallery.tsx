@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import type { ReactNode } from 'react';
 import { Link, createLazyRoute, useNavigate } from '@tanstack/react-router';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { AtelierOutputs } from '@atelier/client';
@@ -13,6 +14,21 @@ import { ErrorMessage, Loading } from '../components/Feedback.tsx';
 import { ConfirmDialog } from '../components/gallery/ConfirmDialog.tsx';
 import { StatusBadge } from '../components/gallery/StatusBadge.tsx';
 import { Thumb } from '../components/gallery/Thumb.tsx';
+import { LoadMore } from '../components/gallery/LoadMore.tsx';
+import { DuplicateBadge } from '../components/gallery/DuplicateBadge.tsx';
+import { PaletteStrip } from '../components/gallery/Palette.tsx';
+import {
+  DEFAULT_TOLERANCE,
+  FIRST_COLOUR,
+  MAX_COLOURS,
+  MAX_TOLERANCE,
+  coloursParam,
+  parseColours,
+  nextColour,
+  photoName,
+  photoSearchOf,
+} from '../lib/gallery-search.ts';
+import type { PhotoSearch } from '../lib/gallery-search.ts';
 import './gallery.css';
 
 export const Route = createLazyRoute('/gallery')({ component: Gallery });
@@ -47,43 +63,8 @@ function Gallery() {
           Uploads
         </button>
       </div>
-      {tab === 'results' ? <Results search={search} /> : <Uploads />}
+      {tab === 'results' ? <Results search={search} /> : <Uploads search={search} />}
     </section>
-  );
-}
-
-/** A sentinel that asks for the next page when it scrolls into view (the button stays for keyboards). */
-function LoadMore({
-  hasNextPage,
-  isFetchingNextPage,
-  fetchNextPage,
-  label,
-}: {
-  hasNextPage: boolean;
-  isFetchingNextPage: boolean;
-  fetchNextPage: () => unknown;
-  label: string;
-}) {
-  const sentinel = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const node = sentinel.current;
-    if (!node || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
-      },
-      { rootMargin: '400px 0px' },
-    );
-    observer.observe(node);
-    return () => observer.disconnect();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
-  if (!hasNextPage) return null;
-  return (
-    <div ref={sentinel} className="gallery-more">
-      <button type="button" onClick={() => void fetchNextPage()} disabled={isFetchingNextPage}>
-        {isFetchingNextPage ? 'Loading…' : label}
-      </button>
-    </div>
   );
 }
 
@@ -241,15 +222,18 @@ function JobCard({ job, styleName }: { job: Job; styleName: string }) {
   );
 }
 
-function Uploads() {
+/** One photo of a list: with its colour match (colour search), when the list has one. */
+interface PhotoHit {
+  readonly image: Image;
+  readonly score?: number;
+  readonly deltaE?: number;
+}
+
+/** The Photos (uploads) tab: the search form, then every photo, or the ones a search found. */
+function Uploads({ search }: { search: GallerySearch }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const images = useInfiniteQuery(
-    trpc.images.list.infiniteQueryOptions(
-      { limit: PAGE },
-      { getNextPageParam: (last) => last.nextCursor ?? undefined },
-    ),
-  );
+  const photoSearch = photoSearchOf(search);
   const [doomed, setDoomed] = useState<Image | null>(null);
   const remove = useMutation(
     trpc.images.delete.mutationOptions({
@@ -257,80 +241,37 @@ function Uploads() {
         setDoomed(null);
         await Promise.all([
           queryClient.invalidateQueries(trpc.images.list.pathFilter()),
+          queryClient.invalidateQueries(trpc.gallery.pathFilter()),
           queryClient.invalidateQueries(trpc.jobs.list.pathFilter()),
           queryClient.invalidateQueries(trpc.stats.mine.pathFilter()),
         ]);
       },
     }),
   );
-  const items = images.data?.pages.flatMap((p) => p.items) ?? [];
   // The deleted card (and its button) is gone: give the focus to the sentence that says so.
   const done = useRef<HTMLParagraphElement>(null);
   useEffect(() => {
     if (remove.isSuccess) done.current?.focus();
   }, [remove.isSuccess]);
+  const onDelete = (image: Image) => {
+    remove.reset();
+    setDoomed(image);
+  };
   return (
     <>
+      <PhotoSearchForm search={search} photoSearch={photoSearch} />
+      {photoSearch.kind !== 'all' && <Filters search={search} />}
       {remove.isSuccess && (
         <p role="status" className="success" tabIndex={-1} ref={done}>
           Photo deleted, with its results.
         </p>
       )}
-      {images.error && <ErrorMessage error={images.error} onRetry={() => void images.refetch()} />}
-      {images.isPending ? (
-        <Loading label="Loading your uploads…" />
-      ) : items.length === 0 ? (
-        !images.error && (
-          <div className="gallery-empty">
-            <p>
-              <strong>No uploads yet.</strong> Add photos in the studio.
-            </p>
-            <Link to="/studio" className="button primary">
-              Go to the studio
-            </Link>
-          </div>
-        )
+      {photoSearch.kind === 'colour' ? (
+        <ColourPhotos search={search} photoSearch={photoSearch} onDelete={onDelete} />
+      ) : photoSearch.kind === 'text' ? (
+        <TextPhotos search={search} q={photoSearch.q} onDelete={onDelete} />
       ) : (
-        <>
-          <ul aria-label="Uploads" className="gallery-grid">
-            {items.map((image) => {
-              const label = image.originalName ?? `Photo of ${when(image.createdAt)}`;
-              return (
-                <li key={image.id} className="gallery-card">
-                  <Thumb kind="image" id={image.id} alt={label} />
-                  <div className="gallery-card-body">
-                    <span className="gallery-card-title">{label}</span>
-                    <span className="gallery-card-meta">
-                      {image.width} × {image.height}, {formatBytes(image.bytes)} ·{' '}
-                      <time dateTime={image.createdAt}>{when(image.createdAt)}</time>
-                    </span>
-                    <span className="gallery-card-actions">
-                      <Link to="/studio" search={{ image: image.id }} className="button primary">
-                        Style it<span className="visually-hidden"> ({label})</span>
-                      </Link>
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => {
-                          remove.reset();
-                          setDoomed(image);
-                        }}
-                      >
-                        Delete<span className="visually-hidden"> {label}</span>
-                      </button>
-                    </span>
-                  </div>
-                </li>
-              );
-            })}
-          </ul>
-          <LoadMore
-            hasNextPage={images.hasNextPage}
-            isFetchingNextPage={images.isFetchingNextPage}
-            fetchNextPage={images.fetchNextPage}
-            label="Load more uploads"
-          />
-        </>
+        <AllPhotos onDelete={onDelete} />
       )}
       <ConfirmDialog
         open={doomed !== null}
@@ -346,5 +287,357 @@ function Uploads() {
         </p>
       </ConfirmDialog>
     </>
+  );
+}
+
+/**
+ * Find photos by words or by colours. The two are separate searches (the API answers each on its
+ * own): searching by words clears the colours and the other way round; the filters apply to both.
+ */
+function PhotoSearchForm({ search, photoSearch }: { search: GallerySearch; photoSearch: PhotoSearch }) {
+  const navigate = useNavigate({ from: '/gallery' });
+  const set = (patch: SearchPatch) => void navigate({ search: (prev) => patchSearch(prev, patch) });
+  const [words, setWords] = useState(search.q ?? '');
+  const fromAddress = parseColours(search.colors);
+  const [colours, setColours] = useState<string[]>(fromAddress.length > 0 ? fromAddress : [FIRST_COLOUR]);
+  const [tolerance, setTolerance] = useState(search.tolerance ?? DEFAULT_TOLERANCE);
+  // The address changed (back button, a palette swatch chosen elsewhere): show what it asks for.
+  useEffect(() => setWords(search.q ?? ''), [search.q]);
+  useEffect(() => {
+    const list = parseColours(search.colors);
+    if (list.length > 0) setColours(list);
+  }, [search.colors]);
+  useEffect(() => setTolerance(search.tolerance ?? DEFAULT_TOLERANCE), [search.tolerance]);
+  return (
+    <div className="photo-search">
+      <form
+        className="photo-search-words"
+        role="search"
+        aria-label="Search photos by words"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const q = words.trim();
+          set({ q, colors: '', tolerance: '' });
+        }}
+      >
+        <label htmlFor="photo-q">Words</label>
+        <div className="photo-search-row">
+          <input
+            id="photo-q"
+            type="search"
+            value={words}
+            maxLength={200}
+            placeholder="Title, tag or file name"
+            aria-describedby="photo-q-hint"
+            onChange={(e) => setWords(e.target.value)}
+          />
+          <button type="submit" className="primary">
+            Search
+          </button>
+        </div>
+        <span id="photo-q-hint" className="hint">
+          &quot;a phrase&quot;, -word to leave out, or between alternatives.
+        </span>
+      </form>
+      <form
+        className="photo-search-colours"
+        aria-label="Search photos by colour"
+        onSubmit={(e) => {
+          e.preventDefault();
+          set({ colors: coloursParam(colours), tolerance, q: '' });
+        }}
+      >
+        <fieldset>
+          <legend>Colours</legend>
+          <div className="colour-row">
+            <ul className="colour-pickers">
+              {colours.map((colour, i) => (
+                <li key={i}>
+                  <input
+                    type="color"
+                    aria-label={`Colour ${i + 1}`}
+                    value={colour}
+                    onChange={(e) => {
+                      const value = e.target.value;
+                      setColours((all) => all.map((c, j) => (j === i ? value : c)));
+                    }}
+                  />
+                  <code>{colour}</code>
+                  {colours.length > 1 && (
+                    <button
+                      type="button"
+                      className="colour-remove"
+                      onClick={() => setColours((all) => all.filter((_, j) => j !== i))}
+                    >
+                      Remove<span className="visually-hidden"> colour {i + 1}</span>
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+            {colours.length < MAX_COLOURS && (
+              <button type="button" onClick={() => setColours((all) => [...all, nextColour(all)])}>
+                Add a colour
+              </button>
+            )}
+          </div>
+        </fieldset>
+        <div className="field photo-tolerance">
+          <label htmlFor="photo-tolerance">
+            Tolerance <output htmlFor="photo-tolerance">ΔE {tolerance}</output>
+          </label>
+          <input
+            id="photo-tolerance"
+            type="range"
+            min={1}
+            max={MAX_TOLERANCE}
+            step={1}
+            value={tolerance}
+            aria-describedby="photo-tolerance-hint"
+            onChange={(e) => setTolerance(Number(e.target.value))}
+          />
+          <span id="photo-tolerance-hint" className="hint">
+            How far a photo&apos;s colour may be from yours: about 2 is barely visible, 12 close, 40 loose.
+          </span>
+        </div>
+        <button type="submit" className="primary">
+          Find by colour
+        </button>
+      </form>
+      {photoSearch.kind !== 'all' && (
+        <p className="photo-search-now" role="status">
+          {photoSearch.kind === 'text' ? (
+            <>
+              Photos with <strong>{photoSearch.q}</strong>, newest first.
+            </>
+          ) : (
+            <>
+              Photos with{' '}
+              {photoSearch.colours.map((c, i) => (
+                <span key={c}>
+                  {i > 0 && ' and '}
+                  <span className="swatch-chip" style={{ background: c }} aria-hidden="true" /> {c}
+                </span>
+              ))}{' '}
+              (ΔE {photoSearch.tolerance}), the closest share first.
+            </>
+          )}{' '}
+          <button type="button" onClick={() => set({ q: '', colors: '', tolerance: '' })}>
+            Show all photos
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The gallery filters as the search procedures take them. */
+function searchFilters(search: GallerySearch) {
+  return jobListFilters(search);
+}
+
+function AllPhotos({ onDelete }: { onDelete: (image: Image) => void }) {
+  const trpc = useTRPC();
+  const images = useInfiniteQuery(
+    trpc.images.list.infiniteQueryOptions(
+      { limit: PAGE },
+      { getNextPageParam: (last) => last.nextCursor ?? undefined },
+    ),
+  );
+  const hits = images.data?.pages.flatMap((p) => p.items.map((image) => ({ image }))) ?? [];
+  return (
+    <PhotoGrid
+      query={images}
+      hits={hits}
+      label="Uploads"
+      empty={
+        <div className="gallery-empty">
+          <p>
+            <strong>No uploads yet.</strong> Add photos in the studio.
+          </p>
+          <Link to="/studio" className="button primary">
+            Go to the studio
+          </Link>
+        </div>
+      }
+      onDelete={onDelete}
+    />
+  );
+}
+
+function ColourPhotos({
+  search,
+  photoSearch,
+  onDelete,
+}: {
+  search: GallerySearch;
+  photoSearch: Extract<PhotoSearch, { kind: 'colour' }>;
+  onDelete: (image: Image) => void;
+}) {
+  const trpc = useTRPC();
+  const found = useInfiniteQuery(
+    trpc.gallery.byColour.infiniteQueryOptions(
+      {
+        colors: photoSearch.colours.join(','),
+        tolerance: photoSearch.tolerance,
+        limit: PAGE,
+        ...searchFilters(search),
+      },
+      { getNextPageParam: (last) => last.nextCursor ?? undefined },
+    ),
+  );
+  const hits = found.data?.pages.flatMap((p) => p.items) ?? [];
+  return (
+    <PhotoGrid
+      query={found}
+      hits={hits}
+      label="Photos by colour"
+      empty={<NothingFound what="with these colours" hint="Raise the tolerance, or pick other colours." />}
+      onDelete={onDelete}
+    />
+  );
+}
+
+function TextPhotos({
+  search,
+  q,
+  onDelete,
+}: {
+  search: GallerySearch;
+  q: string;
+  onDelete: (image: Image) => void;
+}) {
+  const trpc = useTRPC();
+  const found = useInfiniteQuery(
+    trpc.gallery.text.infiniteQueryOptions(
+      { q, limit: PAGE, ...searchFilters(search) },
+      { getNextPageParam: (last) => last.nextCursor ?? undefined },
+    ),
+  );
+  const hits = found.data?.pages.flatMap((p) => p.items) ?? [];
+  return (
+    <PhotoGrid
+      query={found}
+      hits={hits}
+      label="Photos found"
+      empty={<NothingFound what="with these words" hint="Try other words, or fewer of them." />}
+      onDelete={onDelete}
+    />
+  );
+}
+
+function NothingFound({ what, hint }: { what: string; hint: string }) {
+  return (
+    <div className="gallery-empty">
+      <p>
+        <strong>No photos {what}.</strong> {hint}
+      </p>
+    </div>
+  );
+}
+
+/** A list of photos, a page at a time, in the order the query gives them. */
+function PhotoGrid({
+  query,
+  hits,
+  label,
+  empty,
+  onDelete,
+}: {
+  query: {
+    isPending: boolean;
+    error: unknown;
+    refetch: () => unknown;
+    hasNextPage: boolean;
+    isFetchingNextPage: boolean;
+    fetchNextPage: () => unknown;
+  };
+  hits: readonly PhotoHit[];
+  label: string;
+  empty: ReactNode;
+  onDelete: (image: Image) => void;
+}) {
+  return (
+    <>
+      {query.error ? <ErrorMessage error={query.error} onRetry={() => void query.refetch()} /> : null}
+      {query.isPending ? (
+        <Loading label="Loading your photos…" />
+      ) : hits.length === 0 ? (
+        !query.error && empty
+      ) : (
+        <>
+          <ul aria-label={label} className="gallery-grid">
+            {hits.map((hit) => (
+              <PhotoCard key={hit.image.id} hit={hit} onDelete={onDelete} />
+            ))}
+          </ul>
+          <LoadMore
+            hasNextPage={query.hasNextPage}
+            isFetchingNextPage={query.isFetchingNextPage}
+            fetchNextPage={query.fetchNextPage}
+            label="Load more photos"
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+function PhotoCard({ hit, onDelete }: { hit: PhotoHit; onDelete: (image: Image) => void }) {
+  const { image } = hit;
+  const label = photoName(image, when);
+  const analysis = image.analysis;
+  return (
+    <li className="gallery-card photo-card">
+      <Link to="/gallery/photos/$imageId" params={{ imageId: image.id }} className="gallery-card-link">
+        <Thumb
+          kind="image"
+          id={image.id}
+          alt=""
+          blurhash={analysis?.blurhash}
+          aspect={analysis?.aspect ?? image.width / image.height}
+        />
+        <span className="gallery-card-body">
+          <span className="gallery-card-title">{label}</span>
+        </span>
+      </Link>
+      <div className="gallery-card-body">
+        {hit.score !== undefined && (
+          <span className="gallery-card-meta photo-match">
+            {Math.round(hit.score * 100)}% match
+            {hit.deltaE !== undefined && <> · ΔE {hit.deltaE.toFixed(1)}</>}
+          </span>
+        )}
+        <span className="gallery-card-meta">
+          {image.width} × {image.height}, {formatBytes(image.bytes)} ·{' '}
+          <time dateTime={image.createdAt}>{when(image.createdAt)}</time>
+        </span>
+        {analysis && <PaletteStrip palette={analysis.palette} />}
+        {image.tags.length > 0 && (
+          <ul className="tag-list" aria-label="Tags">
+            {image.tags.map((tag) => (
+              <li key={tag}>{tag}</li>
+            ))}
+          </ul>
+        )}
+        <DuplicateBadge imageId={image.id} quietWhenNone />
+        <span className="gallery-card-actions">
+          <Link to="/studio" search={{ image: image.id }} className="button primary">
+            Style it<span className="visually-hidden"> ({label})</span>
+          </Link>
+          <Link
+            to="/gallery/photos/$imageId"
+            params={{ imageId: image.id }}
+            hash="similar"
+            className="button"
+          >
+            More like this<span className="visually-hidden"> ({label})</span>
+          </Link>
+          <button type="button" className="danger" onClick={() => onDelete(image)}>
+            Delete<span className="visually-hidden"> {label}</span>
+          </button>
+        </span>
+      </div>
+    </li>
   );
 }

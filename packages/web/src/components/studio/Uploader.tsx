@@ -3,10 +3,17 @@ import type { DragEvent } from 'react';
 import { batchesOf, fileFractions, uploadManyWithProgress } from '../../lib/upload.ts';
 import type { UploadedImage } from '../../lib/upload.ts';
 import { messageOf, sentenceFor } from '../../lib/errors.ts';
+import { DuplicateBadge } from '../gallery/DuplicateBadge.tsx';
+import { isEarlierUpload } from '../../lib/gallery-search.ts';
+import { Link } from '@tanstack/react-router';
 
 interface UploadItem {
   readonly key: number;
   readonly name: string;
+  /** The stored image, once uploaded: its duplicate check shows under the row. */
+  readonly imageId?: string;
+  /** The very same file was already one of the person's photos (the answer is that photo). */
+  readonly sameFile?: boolean;
   readonly fraction: number;
   readonly state: 'waiting' | 'uploading' | 'processing' | 'done' | 'failed';
   readonly error?: string;
@@ -16,8 +23,9 @@ interface UploadItem {
  * The drop zone and file input "Photos": the files chosen or dropped together go up in batch
  * uploads (`images.uploadMany`, a few requests for a large selection), one row per file with its
  * progress bar ("Uploading <name>") and then its own result: "Uploaded", or the sentence for its
- * error (a bad file fails alone, the others are stored). `onUploaded` is called for each stored
- * photo, in the order of the files.
+ * error (a bad file fails alone, the others are stored). Once a stored photo's analysis is done,
+ * its row says whether the person already has it, or nearly (with links). `onUploaded` is called
+ * for each stored photo, in the order of the files.
  */
 export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) => void }) {
   const [items, setItems] = useState<readonly UploadItem[]>([]);
@@ -46,7 +54,12 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
         const entry = batch[result.index];
         if (!entry) continue;
         if (result.ok) {
-          update(entry.item.key, { fraction: 1, state: 'done' });
+          update(entry.item.key, {
+            fraction: 1,
+            state: 'done',
+            imageId: result.image.id,
+            sameFile: isEarlierUpload(result.image),
+          });
           onUploaded(result.image);
         } else {
           update(entry.item.key, {
@@ -142,6 +155,22 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
                           ? 'Waiting…'
                           : `${Math.round(item.fraction * 100)}%`}
                   </span>
+                  {item.imageId && (
+                    <span className="studio-upload-dups">
+                      {item.sameFile && (
+                        <span className="dup-badge">
+                          <span className="dup-badge-label">Already yours</span>
+                          <span>
+                            You uploaded this very file before:{' '}
+                            <Link to="/gallery/photos/$imageId" params={{ imageId: item.imageId }}>
+                              open it<span className="visually-hidden"> ({item.name})</span>
+                            </Link>
+                          </span>
+                        </span>
+                      )}{' '}
+                      <DuplicateBadge imageId={item.imageId} quietWhenNone />
+                    </span>
+                  )}
                 </>
               )}
             </li>
