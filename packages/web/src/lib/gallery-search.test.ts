@@ -7,7 +7,6 @@ import {
   coloursParam,
   detailsProblem,
   distanceLabel,
-  isEarlierUpload,
   nextColour,
   normaliseHex,
   paletteLabel,
@@ -172,14 +171,5 @@ describe('photoName', () => {
     expect(photoName({ ...base, title: 'Harbour', originalName: 'a.jpg' }, date)).toBe('Harbour');
     expect(photoName({ ...base, originalName: 'a.jpg' }, date)).toBe('a.jpg');
     expect(photoName(base, date)).toBe('Photo of 2026-12-04');
-  });
-});
-
-describe('isEarlierUpload', () => {
-  it('tells the same file uploaded again (its analysis already run, or none) from a new one', () => {
-    expect(isEarlierUpload({ analysis: { status: 'pending' } })).toBe(false);
-    expect(isEarlierUpload({ analysis: { status: 'done' } })).toBe(true);
-    expect(isEarlierUpload({ analysis: { status: 'failed' } })).toBe(true);
-    expect(isEarlierUpload({ analysis: null })).toBe(true);
   });
 });

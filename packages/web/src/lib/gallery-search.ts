@@ -178,14 +178,3 @@ export function photoName(
 ): string {
   return image.title ?? image.originalName ?? `Photo of ${formatDate(image.createdAt)}`;
 }
-
-/**
- * Whether an upload's answer is a photo the person already had (the very same file: uploads are
- * deduplicated by content, and the answer is then the existing image). A new upload always answers
- * with its analysis `pending` (queued, docs/gallery.md); an existing one has usually been analysed
- * (or predates the analysis: no analysis at all). An existing photo still pending reads as new:
- * its duplicate check then shows once it is done.
- */
-export function isEarlierUpload(image: { readonly analysis: { readonly status: string } | null }): boolean {
-  return image.analysis?.status !== 'pending';
-}

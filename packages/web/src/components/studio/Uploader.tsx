@@ -4,7 +4,6 @@ import { batchesOf, fileFractions, uploadManyWithProgress } from '../../lib/uplo
 import type { UploadedImage } from '../../lib/upload.ts';
 import { messageOf, sentenceFor } from '../../lib/errors.ts';
 import { DuplicateBadge } from '../gallery/DuplicateBadge.tsx';
-import { isEarlierUpload } from '../../lib/gallery-search.ts';
 import { Link } from '@tanstack/react-router';
 
 interface UploadItem {
@@ -58,7 +57,8 @@ export function Uploader({ onUploaded }: { onUploaded: (image: UploadedImage) =>
             fraction: 1,
             state: 'done',
             imageId: result.image.id,
-            sameFile: isEarlierUpload(result.image),
+            // The server says so: these very bytes were already one of this person's images.
+            sameFile: result.image.alreadyUploaded,
           });
           onUploaded(result.image);
         } else {
