@@ -92,6 +92,15 @@ async function main(): Promise<void> {
         select created_at as at from images where owner_id = ${ownerId}::uuid
         order by created_at offset ${Math.floor(Number(values.large) / 2)} limit 1`.execute(db)
     ).rows[0]!.at;
+    // The cursor of each sample's third page at the default threshold (after 40 hits).
+    const thirdPages: (string | null)[] = [];
+    for (const imageId of images) {
+      const first = await search.similar({ ownerId, imageId });
+      const second = first.nextCursor
+        ? await search.similar({ ownerId, imageId, cursor: first.nextCursor })
+        : undefined;
+      thirdPages.push(second?.nextCursor ?? null);
+    }
     type Kind = { name: string; goal: number; run: (i: number) => Promise<number> };
     const at = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
     const kinds: Kind[] = [
@@ -109,7 +118,7 @@ async function main(): Promise<void> {
             .items.length,
       },
       {
-        name: 'similar, threshold 12 (bands)',
+        name: 'similar, threshold 12',
         goal: 50,
         run: async (i) =>
           (await search.similar({ ownerId, imageId: at(images, i), threshold: 12 })).items.length,
@@ -119,6 +128,22 @@ async function main(): Promise<void> {
         goal: 50,
         run: async (i) =>
           (await search.similar({ ownerId, imageId: at(images, i), threshold: 22 })).items.length,
+      },
+      {
+        name: 'similar, threshold 22, 3rd page',
+        goal: 50,
+        run: async (i) => {
+          const cursor = at(thirdPages, i);
+          return cursor === null
+            ? 0
+            : (await search.similar({ ownerId, imageId: at(images, i), threshold: 22, cursor })).items.length;
+        },
+      },
+      {
+        name: 'similar, threshold 28 (widest)',
+        goal: 50,
+        run: async (i) =>
+          (await search.similar({ ownerId, imageId: at(images, i), threshold: 28 })).items.length,
       },
       {
         name: `duplicates (threshold ${DUPLICATE_THRESHOLD})`,
