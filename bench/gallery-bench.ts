@@ -68,13 +68,24 @@ async function main(): Promise<void> {
         db,
       )
     ).rows.map((r) => r.image_id);
-    // Colours the large owner has (a palette entry), and words from its titles and tags.
-    const colours = (
-      await sql<{ hex: string }>`
-        select '#' || lpad(to_hex(((random() * 16777215)::int)), 6, '0') as hex from generate_series(1, ${samples})`.execute(
-        db,
-      )
-    ).rows.map((r) => r.hex);
+    // Colours drawn evenly over RGB, the same on every run (a seeded mulberry32), so that runs
+    // compare: some are common in the gallery's palettes, some nearly absent.
+    let seed = 15;
+    const random = (): number => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const colours = Array.from(
+      { length: samples },
+      () =>
+        `#${Math.floor(random() * 0x1000000)
+          .toString(16)
+          .padStart(6, '0')}`,
+    );
+    // Words from the large owner's titles and tags.
     const words = (
       await sql<{ w: string }>`
         select t[1] as w from (select tags as t from images where owner_id = ${ownerId}::uuid

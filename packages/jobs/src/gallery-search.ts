@@ -235,11 +235,12 @@ export class GallerySearch {
     // One pass and one aggregate: the rows within tolerance of any colour asked (the squared
     // distance is compared first, the root taken once per kept row), grouped once per image. The
     // score is the sum of every kept row's share over n (the mean over the colours of each
-    // colour's share); bit i of `matched` says colour i has a palette colour within tolerance, and
-    // an image needs them all. (Grouping by image and colour first, then by image, hashed every
-    // row twice: that second aggregate was half of a two-colour query's time on the bench.)
-    // Scores are rounded so that a page cursor compares equal to the score it was cut at, whatever
-    // order the aggregate added the shares in.
+    // colour's share); bit i of bit_or(1 << i) says colour i has a palette colour within
+    // tolerance, and an image needs them all. (Grouping by image and colour, then by image, as
+    // the first version did, hashed every row twice.)
+    // Scores are rounded (to 6 decimals, in float8: a round through numeric for every image
+    // grouped was half of a one-colour query's time) so that a page cursor compares equal to the
+    // score it was cut at, whatever order the aggregate added the shares in.
     const nearest = sql.join(
       queries.map(({ i }) => sql`min(d) filter (where i = ${sql.lit(i)})`),
       sql`, `,
@@ -259,8 +260,8 @@ export class GallerySearch {
           offset 0
         ) x where x.d2 <= ${tolerance * tolerance}::float8
       ), s as (
-        select image_id, round((sum(weight * (1 - d / ${tolerance}::float8)) / ${n}::float8)::numeric, 6)::float8 as score,
-               round(greatest(${nearest})::numeric, 2)::float8 as delta_e
+        select image_id, round(sum(weight * (1 - d / ${tolerance}::float8)) / ${n}::float8 * 1e6) / 1e6 as score,
+               round(greatest(${nearest}) * 100) / 100 as delta_e
         from m group by image_id having bit_or(1 << i) = ${(1 << n) - 1}
       )
       select s.image_id, s.score, s.delta_e from s
