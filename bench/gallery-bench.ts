@@ -68,13 +68,24 @@ async function main(): Promise<void> {
         db,
       )
     ).rows.map((r) => r.image_id);
-    // Colours the large owner has (a palette entry), and words from its titles and tags.
-    const colours = (
-      await sql<{ hex: string }>`
-        select '#' || lpad(to_hex(((random() * 16777215)::int)), 6, '0') as hex from generate_series(1, ${samples})`.execute(
-        db,
-      )
-    ).rows.map((r) => r.hex);
+    // Colours drawn evenly over RGB, the same on every run (a seeded mulberry32), so that runs
+    // compare: some are common in the gallery's palettes, some nearly absent.
+    let seed = 15;
+    const random = (): number => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const colours = Array.from(
+      { length: samples },
+      () =>
+        `#${Math.floor(random() * 0x1000000)
+          .toString(16)
+          .padStart(6, '0')}`,
+    );
+    // Words from the large owner's titles and tags.
     const words = (
       await sql<{ w: string }>`
         select t[1] as w from (select tags as t from images where owner_id = ${ownerId}::uuid
@@ -92,6 +103,15 @@ async function main(): Promise<void> {
         select created_at as at from images where owner_id = ${ownerId}::uuid
         order by created_at offset ${Math.floor(Number(values.large) / 2)} limit 1`.execute(db)
     ).rows[0]!.at;
+    // The cursor of each sample's third page at the default threshold (after 40 hits).
+    const thirdPages: (string | null)[] = [];
+    for (const imageId of images) {
+      const first = await search.similar({ ownerId, imageId });
+      const second = first.nextCursor
+        ? await search.similar({ ownerId, imageId, cursor: first.nextCursor })
+        : undefined;
+      thirdPages.push(second?.nextCursor ?? null);
+    }
     type Kind = { name: string; goal: number; run: (i: number) => Promise<number> };
     const at = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
     const kinds: Kind[] = [
@@ -109,7 +129,7 @@ async function main(): Promise<void> {
             .items.length,
       },
       {
-        name: 'similar, threshold 12 (bands)',
+        name: 'similar, threshold 12',
         goal: 50,
         run: async (i) =>
           (await search.similar({ ownerId, imageId: at(images, i), threshold: 12 })).items.length,
@@ -119,6 +139,22 @@ async function main(): Promise<void> {
         goal: 50,
         run: async (i) =>
           (await search.similar({ ownerId, imageId: at(images, i), threshold: 22 })).items.length,
+      },
+      {
+        name: 'similar, threshold 22, 3rd page',
+        goal: 50,
+        run: async (i) => {
+          const cursor = at(thirdPages, i);
+          return cursor === null
+            ? 0
+            : (await search.similar({ ownerId, imageId: at(images, i), threshold: 22, cursor })).items.length;
+        },
+      },
+      {
+        name: 'similar, threshold 28 (widest)',
+        goal: 50,
+        run: async (i) =>
+          (await search.similar({ ownerId, imageId: at(images, i), threshold: 28 })).items.length,
       },
       {
         name: `duplicates (threshold ${DUPLICATE_THRESHOLD})`,

@@ -136,7 +136,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 describe('similar images', () => {
-  it('rank every variant’s original in its top 5 among 1,000 others (recall@5 >= 0.95)', async () => {
+  it('rank every variant’s original in its top 5 among 1,000 others', async () => {
     expect(family.size).toBeGreaterThanOrEqual(1000 + PHOTOS.length * 6);
     const misses: string[] = [];
     for (const { photo: name, variant, image } of variants) {
@@ -149,15 +149,13 @@ describe('similar images', () => {
       );
       expect(page.items.some((hit) => hit.imageId === image.id)).toBe(false);
     }
-    const recall = 1 - misses.length / variants.length;
-    // The issue's measure is recall@5 >= 0.95. A 10% crop is the hard case: its original ties with
-    // the original's own near-identical variants, and ties go by id (random), so now and then one
-    // of them takes the fifth place (1 miss in 45, colorful-cups crop-10, in one run of many).
-    expect(recall, `missed: ${misses.join(', ')}`).toBeGreaterThanOrEqual(0.95);
-    expect(
-      misses.filter((miss) => !miss.endsWith(' crop-10')),
-      'only crops may miss',
-    ).toEqual([]);
+    // Every variant finds its original (the issue's recall@5 >= 0.95 follows). A 10% crop is the
+    // hard case: its original ties in pHash distance with the original's own variants and with
+    // unrelated images (colorful-cups: 4 of its family and 2 textures at 20 bits). Ties go by dHash
+    // distance before id, and there the family is 16 bits away and the textures 29-31, so the
+    // original's place no longer depends on the images' random ids.
+    expect(misses, `missed: ${misses.join(', ')}`).toEqual([]);
+    expect(1 - misses.length / variants.length).toBeGreaterThanOrEqual(0.95);
   });
 
   it('never puts an unrelated image within the duplicate threshold', async () => {
@@ -177,7 +175,7 @@ describe('similar images', () => {
     expect(sameFamily).toBeGreaterThanOrEqual(PHOTOS.length * 4 * 3);
   });
 
-  it('pages by (distance, id) without repeats, and takes the gallery filters', async () => {
+  it('pages by (distance, dHash distance, id) without repeats, and takes the gallery filters', async () => {
     const query = variants[0]!.image;
     const seen: string[] = [];
     let cursor: string | undefined;

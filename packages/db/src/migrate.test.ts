@@ -31,6 +31,7 @@ const ALL = [
   '0009-plugin-results',
   '0010-image-analysis',
   '0011-gallery-search',
+  '0012-gallery-similar-knn',
 ];
 
 describe('migrations', () => {
@@ -56,6 +57,7 @@ describe('migrations', () => {
       expect.arrayContaining(['payments', 'stripe_events', 'plugin_packages']),
     );
     expect(await tables(db)).toEqual(expect.arrayContaining(['image_analysis', 'image_colours']));
+    expect(await migrateDown(db)).toBe('0012-gallery-similar-knn');
     expect(await migrateDown(db)).toBe('0011-gallery-search');
     expect(await tables(db)).not.toContain('image_colours');
     expect(await migrateDown(db)).toBe('0010-image-analysis');
@@ -99,6 +101,7 @@ describe('migrations', () => {
     try {
       const db = other.db;
       await migrateUp(db);
+      expect(await migrateDown(db)).toBe('0012-gallery-similar-knn');
       expect(await migrateDown(db)).toBe('0011-gallery-search');
       expect(await migrateDown(db)).toBe('0010-image-analysis');
       expect(await migrateDown(db)).toBe('0009-plugin-results');
@@ -140,6 +143,7 @@ describe('migrations', () => {
         '0009-plugin-results',
         '0010-image-analysis',
         '0011-gallery-search',
+        '0012-gallery-similar-knn',
       ]);
       const rows = await sql<{ owner_id: string; plan_hash: string; output_key: string }>`
         select owner_id, plan_hash, output_key from results order by owner_id`.execute(db);
@@ -149,6 +153,7 @@ describe('migrations', () => {
       const epochs = await sql<{ session_epoch: number }>`select session_epoch from users`.execute(db);
       expect(epochs.rows.map((r) => r.session_epoch)).toEqual([0, 0, 0]);
       // And back: one entry per plan and input again.
+      expect(await migrateDown(db)).toBe('0012-gallery-similar-knn');
       expect(await migrateDown(db)).toBe('0011-gallery-search');
       expect(await migrateDown(db)).toBe('0010-image-analysis');
       expect(await migrateDown(db)).toBe('0009-plugin-results');

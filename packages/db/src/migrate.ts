@@ -13,6 +13,7 @@ import * as pluginPackages from './migrations/0008-plugin-packages.ts';
 import * as pluginResults from './migrations/0009-plugin-results.ts';
 import * as imageAnalysis from './migrations/0010-image-analysis.ts';
 import * as gallerySearch from './migrations/0011-gallery-search.ts';
+import * as gallerySimilarKnn from './migrations/0012-gallery-similar-knn.ts';
 
 /** Every migration, in order. A new one is a new file in ./migrations, added here. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-plugin-results': pluginResults,
   '0010-image-analysis': imageAnalysis,
   '0011-gallery-search': gallerySearch,
+  '0012-gallery-similar-knn': gallerySimilarKnn,
 };
 
 // Generic over the schema: migrations build their own tables, whatever the caller's database type.

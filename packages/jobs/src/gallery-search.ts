@@ -1,6 +1,7 @@
 // Gallery search (docs/gallery.md "## Search"): by colour, similar images, near-duplicates and
 // words, each one owner's images only, a page at a time, combinable with the gallery's filters.
-// The indexes these queries rely on are made by migration 0011-gallery-search.
+// The indexes these queries rely on are made by migrations 0011-gallery-search and
+// 0012-gallery-similar-knn.
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder } from 'kysely';
 import { AtelierError } from '@atelier/core';
@@ -24,8 +25,12 @@ export const MAX_SEARCH_COLOURS = 5;
  * unrelated photos (test/gallery-search.test.ts).
  */
 export const DUPLICATE_THRESHOLD = 6;
-/** Up to this threshold, similarity reads the four band indexes (radius ⌊t/4⌋ ≤ 3 per band). */
-export const BAND_SEARCH_MAX_THRESHOLD = 15;
+/**
+ * The distance the first round of a similarity search covers (less when the threshold is lower):
+ * band radii 3 in each of the four bands. Further rounds widen one band at a time, each one bit
+ * further, until the page is certain (see {@link GallerySearch.similar}).
+ */
+export const SIMILAR_FIRST_ROUND = 15;
 /** The widest similarity threshold (Hamming bits of 64); 32 is what unrelated images average. */
 export const MAX_SIMILAR_THRESHOLD = 28;
 /** @default threshold of "more like this": catches a 10% crop (6-20 bits on the fixtures). */
@@ -97,18 +102,18 @@ function cursorInvalid(): AtelierError {
   );
 }
 
-/** A cursor of a ranked search: the last hit's rank value and id (keyset on (value, id)). */
-function encodeRankCursor(kind: string, value: number, id: string): string {
-  return Buffer.from(`${kind}|${value}|${id}`).toString('base64url');
+/** A cursor of a ranked search: the last hit's rank values and id (keyset on (values..., id)). */
+function encodeRankCursor(kind: string, values: readonly number[], id: string): string {
+  return Buffer.from([kind, ...values, id].join('|')).toString('base64url');
 }
 
-function decodeRankCursor(kind: string, cursor: string): { value: number; id: string } {
-  const [k, value, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const number = Number(value);
-  if (k !== kind || value === undefined || value === '' || !Number.isFinite(number) || !id || !isUuid(id))
+function decodeRankCursor(kind: string, count: number, cursor: string): { values: number[]; id: string } {
+  const [k, ...parts] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const id = parts.pop();
+  const values = parts.map((v) => (v === '' ? NaN : Number(v)));
+  if (k !== kind || values.length !== count || !values.every(Number.isFinite) || !id || !isUuid(id))
     throw cursorInvalid();
-  if (rest.length > 0) throw cursorInvalid();
-  return { value: number, id };
+  return { values, id };
 }
 
 function paramsInvalid(path: string, message: string): AtelierError {
@@ -159,14 +164,38 @@ export function colourCellsWithin(lab: { l: number; a: number; b: number }, radi
  * radius 0..3): the band keys multi-index hashing looks up.
  */
 export function bandNeighbours(value: number, radius: number): number[] {
+  return bandKeys(value, 0, radius);
+}
+
+/**
+ * The 16-bit values at a Hamming distance from `from` to `to` (inclusive) of `value`: C(16, d)
+ * of them at each distance d (16, 120, 560, 1820, 4368 for d = 1..5).
+ */
+export function bandKeys(value: number, from: number, to: number): number[] {
   const out: number[] = [];
-  const walk = (current: number, from: number, left: number): void => {
-    out.push(current);
-    if (left === 0) return;
-    for (let bit = from; bit < 16; bit++) walk(current ^ (1 << bit), bit + 1, left - 1);
+  const walk = (current: number, bit0: number, depth: number): void => {
+    if (depth >= from) out.push(current);
+    if (depth === to) return;
+    for (let bit = bit0; bit < 16; bit++) walk(current ^ (1 << bit), bit + 1, depth + 1);
   };
-  walk(value, 0, radius);
+  if (to >= from && to >= 0) walk(value, 0, 0);
   return out;
+}
+
+/**
+ * Band radii (one per 16-bit band; −1 reads nothing) that together cover `distance`: an image
+ * within `distance` bits of the query has, by pigeonhole, some band i within r_i bits of the
+ * query's band i whenever Σ (r_i + 1) > distance. The radii sum to exactly that, spread evenly,
+ * so for 12 bits they are (3, 2, 2, 2): 697 + 3 × 137 keys rather than 4 × 697.
+ */
+export function bandRadii(distance: number): number[] {
+  const total = distance + 1;
+  return [0, 1, 2, 3].map((i) => Math.floor(total / 4) - 1 + (i < total % 4 ? 1 : 0));
+}
+
+/** The distance within which band radii `radii` have found every image: Σ (r_i + 1) − 1. */
+export function coveredDistance(radii: readonly number[]): number {
+  return radii.reduce((sum, r) => sum + r + 1, 0) - 1;
 }
 
 /** Searches one owner's gallery. Every method takes the owner's id and sees only their images. */
@@ -199,41 +228,54 @@ export class GallerySearch {
       return { i, l: lab.l, a: lab.a, b: lab.b, cells: colourCellsWithin(lab, tolerance) };
     });
     const limit = clampLimit(args.limit);
-    const after = args.cursor === undefined ? undefined : decodeRankCursor('c', args.cursor);
+    const cursor = args.cursor === undefined ? undefined : decodeRankCursor('c', 1, args.cursor);
+    const after = cursor && { score: cursor.values[0] ?? 0, id: cursor.id };
     const n = queries.length;
     const filtered = hasFilters(args.filters);
-    // Scores are rounded so that a page cursor compares equal to the score it was cut at, whatever
-    // order the aggregate added the shares in.
+    // One pass and one aggregate: the rows within tolerance of any colour asked (the squared
+    // distance is compared first, the root taken once per kept row), grouped once per image. The
+    // score is the sum of every kept row's share over n (the mean over the colours of each
+    // colour's share); bit i of bit_or(1 << i) says colour i has a palette colour within
+    // tolerance, and an image needs them all. (Grouping by image and colour, then by image, as
+    // the first version did, hashed every row twice.)
+    // Scores are rounded (to 6 decimals, in float8: a round through numeric for every image
+    // grouped was half of a one-colour query's time) so that a page cursor compares equal to the
+    // score it was cut at, whatever order the aggregate added the shares in.
+    const nearest = sql.join(
+      queries.map(({ i }) => sql`min(d) filter (where i = ${sql.lit(i)})`),
+      sql`, `,
+    );
     const rows = await sql<{ image_id: string; score: number; delta_e: number }>`
       with q as (
         select * from jsonb_to_recordset(${JSON.stringify(queries)}::jsonb)
           as q(i int, l real, a real, b real, cells int[])
       ), m as (
-        select c.image_id, q.i, c.weight,
-               sqrt((c.l - q.l) * (c.l - q.l) + (c.a - q.a) * (c.a - q.a) + (c.b - q.b) * (c.b - q.b)) as d
-        from q cross join lateral (
-          select image_id, l, a, b, weight from image_colours
-          where owner_id = ${args.ownerId}::uuid and cell = any(q.cells)
-        ) c
-      ), per as (
-        select image_id, i, sum(weight * (1 - d / ${tolerance}::float8)) as share, min(d) as best
-        from m where d <= ${tolerance}::float8 group by image_id, i
+        select x.image_id, x.i, x.weight, sqrt(x.d2) as d from (
+          select c.image_id, q.i, c.weight,
+                 (c.l - q.l) * (c.l - q.l) + (c.a - q.a) * (c.a - q.a) + (c.b - q.b) * (c.b - q.b) as d2
+          from q cross join lateral (
+            select image_id, l, a, b, weight from image_colours
+            where owner_id = ${args.ownerId}::uuid and cell = any(q.cells)
+          ) c
+          offset 0
+        ) x where x.d2 <= ${tolerance * tolerance}::float8
       ), s as (
-        select image_id, round((sum(share) / ${n}::float8)::numeric, 6)::float8 as score,
-               round(max(best)::numeric, 2)::float8 as delta_e
-        from per group by image_id having count(*) = ${n}
+        select image_id, round(sum(weight * (1 - d / ${tolerance}::float8)) / ${n}::float8 * 1e6) / 1e6 as score,
+               round(greatest(${nearest}) * 100) / 100 as delta_e
+        from m group by image_id having bit_or(1 << i) = ${(1 << n) - 1}
       )
       select s.image_id, s.score, s.delta_e from s
         ${filtered ? sql`join images i on i.id = s.image_id and i.owner_id = ${args.ownerId}::uuid` : sql``}
       where true ${filtered ? sql`and ${filterSql(args.filters)}` : sql``}
-        ${after ? sql`and (s.score, s.image_id) < (${after.value}::float8, ${after.id}::uuid)` : sql``}
+        ${after ? sql`and (s.score, s.image_id) < (${after.score}::float8, ${after.id}::uuid)` : sql``}
       order by s.score desc, s.image_id desc
       limit ${limit + 1}`.execute(this.#db);
     const page = rows.rows.slice(0, limit);
     const last = page.at(-1);
     return {
       items: page.map((r) => ({ imageId: r.image_id, score: r.score, deltaE: r.delta_e })),
-      nextCursor: rows.rows.length > limit && last ? encodeRankCursor('c', last.score, last.image_id) : null,
+      nextCursor:
+        rows.rows.length > limit && last ? encodeRankCursor('c', [last.score], last.image_id) : null,
     };
   }
 
@@ -252,8 +294,8 @@ export class GallerySearch {
         `threshold must be a whole number of bits from 0 to ${MAX_SIMILAR_THRESHOLD}.`,
       );
     const source = await this.#analysisOf(args.ownerId, args.imageId);
-    if (source.phash === null) throw notAnalysed(args.imageId);
-    return this.#nearest(args, source.phash, threshold);
+    if (source.hashes === null) throw notAnalysed(args.imageId);
+    return this.#nearest(args, source.hashes, threshold);
   }
 
   /**
@@ -263,9 +305,9 @@ export class GallerySearch {
    */
   async duplicates(args: { readonly ownerId: string; readonly imageId: string }): Promise<DuplicateReport> {
     const source = await this.#analysisOf(args.ownerId, args.imageId);
-    if (source.phash === null)
+    if (source.hashes === null)
       return { analysis: source.status === 'failed' ? 'failed' : 'pending', duplicates: [] };
-    const page = await this.#nearest({ ...args, limit: 100 }, source.phash, DUPLICATE_THRESHOLD);
+    const page = await this.#nearest({ ...args, limit: 100 }, source.hashes, DUPLICATE_THRESHOLD);
     return { analysis: 'done', duplicates: page.items };
   }
 
@@ -362,82 +404,140 @@ export class GallerySearch {
   async #analysisOf(
     ownerId: string,
     imageId: string,
-  ): Promise<{ status: 'pending' | 'done' | 'failed'; phash: bigint | null }> {
+  ): Promise<{ status: 'pending' | 'done' | 'failed'; hashes: ImageHashes | null }> {
     const row = isUuid(imageId)
       ? (
-          await sql<{ status: string | null; phash: string | null }>`
-            select a.status, a.phash::text as phash from images i
+          await sql<{ status: string | null; phash: string | null; dhash: string | null }>`
+            select a.status, a.phash::text as phash, a.dhash::text as dhash from images i
             left join image_analysis a on a.image_id = i.id
             where i.id = ${imageId}::uuid and i.owner_id = ${ownerId}::uuid`.execute(this.#db)
         ).rows[0]
       : undefined;
     if (!row) throw new AtelierError('IMAGE_NOT_FOUND', `No image ${imageId}.`);
     const status = row.status === 'done' || row.status === 'failed' ? row.status : 'pending';
-    return { status, phash: status === 'done' && row.phash !== null ? fromSigned64(row.phash) : null };
+    const hashes =
+      status === 'done' && row.phash !== null && row.dhash !== null
+        ? { phash: fromSigned64(row.phash), dhash: fromSigned64(row.dhash) }
+        : null;
+    return { status, hashes };
   }
 
-  async #nearest(args: PageArgs & { readonly imageId: string }, hash: bigint, threshold: number) {
+  /**
+   * The page of the owner's images nearest to `hashes`, within `threshold` pHash bits, in the
+   * order (pHash distance, dHash distance, id): an exact k-nearest-neighbour search by
+   * multi-index hashing (Norouzi, Punjani and Fleet, 2012, section 4).
+   *
+   * Each round reads some band keys from the four (owner_id, phash_bN) indexes and keeps the best
+   * `limit + 1` rows found so far. After band i has been read to radius r_i, an image not found
+   * differs from the query by more than r_i bits in every band, so by more than
+   * {@link coveredDistance} in all: once the last row of the page is within that distance (or
+   * it reaches the threshold), no unseen image can rank before it and the page is certain.
+   * Otherwise the next round widens the band of smallest radius by one bit (only the keys at
+   * exactly that distance: nothing is read twice). The first round covers
+   * {@link SIMILAR_FIRST_ROUND} bits (or the cursor's distance, or less when the threshold is
+   * lower), which holds a full page for most images of a large gallery; an image with few close
+   * neighbours takes one or two more rounds of a few thousand keys, never a walk of the owner's
+   * whole list.
+   */
+  async #nearest(args: PageArgs & { readonly imageId: string }, hashes: ImageHashes, threshold: number) {
     const limit = clampLimit(args.limit);
-    const after = args.cursor === undefined ? undefined : decodeRankCursor('s', args.cursor);
-    // A wide search tries the bands first: every image within 15 bits is a band candidate, and all
-    // of them rank before any image further away, so a full page found there is the right page.
-    let rows =
-      threshold > BAND_SEARCH_MAX_THRESHOLD &&
-      (after === undefined || after.value <= BAND_SEARCH_MAX_THRESHOLD)
-        ? await this.#nearestRows(args, hash, BAND_SEARCH_MAX_THRESHOLD, limit, after)
-        : [];
-    if (rows.length <= limit) rows = await this.#nearestRows(args, hash, threshold, limit, after);
-    const page = rows.slice(0, limit);
+    const cursor = args.cursor === undefined ? undefined : decodeRankCursor('s', 2, args.cursor);
+    const after: NearRow | undefined = cursor && {
+      image_id: cursor.id,
+      distance: cursor.values[0] ?? 0,
+      ddistance: cursor.values[1] ?? 0,
+    };
+    const bands = hashBands(hashes.phash);
+    const radii = bandRadii(Math.min(threshold, Math.max(SIMILAR_FIRST_ROUND, after?.distance ?? 0)));
+    let reads = radii.map((radius, band) => ({ band, keys: bandKeys(bands[band] ?? 0, 0, radius) }));
+    let best: NearRow[] = [];
+    for (;;) {
+      // Rows further than the page's last row so far can no longer enter the page.
+      const cap = best.length > limit ? (best[limit]?.distance ?? threshold) : threshold;
+      const found = await this.#bandRows(args, hashes, reads, cap, limit + 1, after);
+      best = [...new Map([...best, ...found].map((row) => [row.image_id, row])).values()]
+        .sort(compareNear)
+        .slice(0, limit + 1);
+      const covered = coveredDistance(radii);
+      if (covered >= threshold || (best.length > limit && (best[limit]?.distance ?? Infinity) <= covered))
+        break;
+      const band = radii.indexOf(Math.min(...radii));
+      const radius = (radii[band] ?? 0) + 1;
+      radii[band] = radius;
+      reads = [{ band, keys: bandKeys(bands[band] ?? 0, radius, radius) }];
+    }
+    const page = best.slice(0, limit);
     const last = page.at(-1);
     return {
       items: page.map((r) => ({ imageId: r.image_id, distance: r.distance })),
-      nextCursor: rows.length > limit && last ? encodeRankCursor('s', last.distance, last.image_id) : null,
+      nextCursor:
+        best.length > limit && last
+          ? encodeRankCursor('s', [last.distance, last.ddistance], last.image_id)
+          : null,
     };
   }
 
-  /** Up to `limit + 1` hits within `threshold`, after the cursor, nearest first. */
-  async #nearestRows(
+  /**
+   * The best `take` of the owner's images whose band N is one of `keys` (for each read), within
+   * `cap` pHash bits, after the cursor and within the filters, in (distance, dHash distance, id)
+   * order. Every band branch is an index-only scan of its covering (owner_id, phash_bN) index that
+   * keeps only the rows within `cap`, so the union that merges images found by two bands sees few.
+   */
+  async #bandRows(
     args: PageArgs & { readonly imageId: string },
-    hash: bigint,
-    threshold: number,
-    limit: number,
-    after: { value: number; id: string } | undefined,
-  ): Promise<{ image_id: string; distance: number }[]> {
-    const signed = toSigned64(hash).toString();
-    const candidates =
-      threshold <= BAND_SEARCH_MAX_THRESHOLD
-        ? bandCandidates(args.ownerId, hash, threshold)
-        : sql`
-      select image_id, phash from image_analysis where owner_id = ${args.ownerId}::uuid and phash is not null`;
+    hashes: ImageHashes,
+    reads: readonly { band: number; keys: number[] }[],
+    cap: number,
+    take: number,
+    after: NearRow | undefined,
+  ): Promise<NearRow[]> {
+    const phash = toSigned64(hashes.phash).toString();
+    const dhash = toSigned64(hashes.dhash).toString();
+    const branches = reads
+      .filter((read) => read.keys.length > 0)
+      .map(
+        (read) => sql`
+        select image_id, distance, ddistance from (
+          select image_id, bit_count((phash # ${phash}::bigint)::bit(64))::int as distance,
+                 bit_count((dhash # ${dhash}::bigint)::bit(64))::int as ddistance
+          from image_analysis
+          where owner_id = ${args.ownerId}::uuid and ${sql.ref(`phash_b${read.band}`)} = any(${read.keys}::int[])
+        ) b
+        where distance <= ${cap} and image_id <> ${args.imageId}::uuid
+          ${after ? sql`and (distance, ddistance, image_id) > (${after.distance}::int, ${after.ddistance}::int, ${after.image_id}::uuid)` : sql``}`,
+      );
+    if (branches.length === 0) return [];
     // The candidates are the owner's already; the images table is read only for the filters.
     const filtered = hasFilters(args.filters);
-    const result = await sql<{ image_id: string; distance: number }>`
-      select c.image_id, c.distance from (
-        select x.image_id, bit_count((x.phash # ${signed}::bigint)::bit(64))::int as distance
-        from (${candidates}) x
-      ) c ${filtered ? sql`join images i on i.id = c.image_id and i.owner_id = ${args.ownerId}::uuid` : sql``}
-      where c.distance <= ${threshold} and c.image_id <> ${args.imageId}::uuid
-        ${filtered ? sql`and ${filterSql(args.filters)}` : sql``}
-        ${after ? sql`and (c.distance, c.image_id) > (${after.value}::int, ${after.id}::uuid)` : sql``}
-      order by c.distance, c.image_id
-      limit ${limit + 1}`.execute(this.#db);
+    const result = await sql<NearRow>`
+      select c.image_id, c.distance, c.ddistance from (${sql.join(branches, sql` union `)}) c
+        ${filtered ? sql`join images i on i.id = c.image_id and i.owner_id = ${args.ownerId}::uuid where ${filterSql(args.filters)}` : sql``}
+      order by c.distance, c.ddistance, c.image_id
+      limit ${take}`.execute(this.#db);
     return result.rows;
   }
 }
 
-/**
- * Multi-index hashing: two 64-bit hashes within `threshold` bits agree within ⌊threshold/4⌋ bits
- * on at least one of their four 16-bit bands (pigeonhole), so the candidates are the rows whose
- * band i is one of band i's neighbours, read from the covering (owner_id, phash_bi) indexes.
- */
-function bandCandidates(ownerId: string, hash: bigint, threshold: number): RawBuilder<unknown> {
-  const radius = Math.floor(threshold / 4);
-  const bands = hashBands(hash);
-  const branches = bands.map(
-    (band, i) => sql`select image_id, phash from image_analysis
-      where owner_id = ${ownerId}::uuid and ${sql.ref(`phash_b${i}`)} = any(${bandNeighbours(band, radius)}::int[])`,
+/** The two perceptual hashes of an analysed image. */
+interface ImageHashes {
+  readonly phash: bigint;
+  readonly dhash: bigint;
+}
+
+/** A similarity candidate: its pHash and dHash distances to the query image. */
+interface NearRow {
+  readonly image_id: string;
+  readonly distance: number;
+  readonly ddistance: number;
+}
+
+/** The order of similar images: pHash distance, then dHash distance, then id (as Postgres orders uuids). */
+function compareNear(a: NearRow, b: NearRow): number {
+  return (
+    a.distance - b.distance ||
+    a.ddistance - b.ddistance ||
+    (a.image_id < b.image_id ? -1 : a.image_id > b.image_id ? 1 : 0)
   );
-  return sql.join(branches, sql` union `);
 }
 
 function notAnalysed(imageId: string): AtelierError {

@@ -53,7 +53,6 @@ export {
 } from './plugin-grants.ts';
 export type { PluginGrantRecord, SecretInfo } from './plugin-grants.ts';
 export {
-  BAND_SEARCH_MAX_THRESHOLD,
   COLOUR_CELL,
   DEFAULT_COLOUR_TOLERANCE,
   DEFAULT_SIMILAR_THRESHOLD,
@@ -65,6 +64,7 @@ export {
   MAX_TAGS,
   MAX_TAG_LENGTH,
   MAX_TITLE_LENGTH,
+  SIMILAR_FIRST_ROUND,
   bandNeighbours,
   colourCell,
   colourCellsWithin,
