@@ -11,6 +11,7 @@ import {
   pencilLines,
   pencilStrokes,
   pixelsAt,
+  ThinLines,
   z,
 } from '@atelier/core';
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
@@ -139,7 +140,12 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Compose at full size: every plane upsampled together, blended row by row.
+  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
+  const thin = ThinLines.ofImage(image);
+  const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
+  signal.throwIfAborted();
+
+  // 6. Compose at full size: every plane upsampled together, blended row by row.
   const out = new Uint8Array(width * height * 3);
   const up = new BilinearUpsampler(
     [r, g, b, luma, field, hatch, cross],
@@ -150,11 +156,13 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     width / ww,
     height / wh,
   );
-  const tables = coverageTables(p.hatching);
-  const ink = inkTable(p.darkness, 0.25 + 0.6 * p.darkness);
+  const tables = coverageTables(p.hatching, meanStroke(strokes));
+  const inkMax = 0.25 + 0.6 * p.darkness;
+  const ink = inkTable(p.darkness, inkMax);
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
-    colorRow(out, y * width * 3, width, t, up, tables, ink);
+    thin.row(y, thinRows[0], thinRows[1]);
+    colorRow(out, y * width * 3, width, t, up, tables, ink, thinRows, inkMax);
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
@@ -224,6 +232,8 @@ interface CoverageTables {
   readonly cross: Float32Array;
   /** Even, blended coverage per pigment amount. */
   readonly base: Float32Array;
+  /** Mean coverage, strokes included, per pigment amount: how light the paper looks around a line. */
+  readonly mean: Float32Array;
 }
 
 function colorRow(
@@ -234,6 +244,8 @@ function colorRow(
   up: BilinearUpsampler,
   tables: CoverageTables,
   ink: Float32Array,
+  thin: readonly [Float32Array, Float32Array],
+  inkMax: number,
 ): void {
   colorPixels(
     new Uint8ClampedArray(out.buffer, out.byteOffset + o, width * 3),
@@ -256,7 +268,11 @@ function colorRow(
     tables.stroke,
     tables.cross,
     tables.base,
+    tables.mean,
     ink,
+    thin[0],
+    thin[1],
+    inkMax,
   );
 }
 
@@ -282,7 +298,11 @@ function colorPixels(
   stroke: Float32Array,
   cross: Float32Array,
   base: Float32Array,
+  mean: Float32Array,
   ink: Float32Array,
+  thinDark: Float32Array,
+  thinLight: Float32Array,
+  inkMax: number,
 ): void {
   for (let x = 0, k = 0; x < width; x++, k += 3) {
     const av = a0[x]! + (a1[x]! - a0[x]!) * t;
@@ -292,26 +312,59 @@ function colorPixels(
     // Coverage of pigment over paper at this pixel, from the strokes.
     const m = Math.min(1, base[a]! + stroke[a]! * hv + cross[a]! * cv);
     const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
-    const e = ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!;
-    const rv = r0[x]!;
-    const gv = g0[x]!;
-    const bv = b0[x]!;
-    const cr = 1 - (1 - rv - (r1[x]! - rv) * t) * m;
-    const cg = 1 - (1 - gv - (g1[x]! - gv) * t) * m;
-    const cb = 1 - (1 - bv - (b1[x]! - bv) * t) * m;
+    let e = ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!;
+    const rv = r0[x]! + (r1[x]! - r0[x]!) * t;
+    const gv = g0[x]! + (g1[x]! - g0[x]!) * t;
+    const bv = b0[x]! + (b1[x]! - b0[x]!) * t;
+    const dark = thinDark[x]!;
+    const light = thinLight[x]!;
+    let erase = 0;
+    if (dark + light > 0) {
+      if (light > 0) erase = eraseWeight(1 - (1 - (0.299 * rv + 0.587 * gv + 0.114 * bv)) * mean[a]!);
+      e = Math.min(e, 1 - inkMax * Math.min(1, dark + light * (1 - erase)));
+    }
+    const cr = 1 - (1 - rv) * m;
+    const cg = 1 - (1 - gv) * m;
+    const cb = 1 - (1 - bv) * m;
     // Outlines: graphite, tinted by the pigment under it.
     const lw = 1 - e;
-    px[k] = 255 * cr * (1 - lw * (1 - 0.3 * cr));
-    px[k + 1] = 255 * cg * (1 - lw * (1 - 0.3 * cg));
-    px[k + 2] = 255 * cb * (1 - lw * (1 - 0.3 * cb));
+    const or = 255 * cr * (1 - lw * (1 - 0.3 * cr));
+    const og = 255 * cg * (1 - lw * (1 - 0.3 * cg));
+    const ob = 255 * cb * (1 - lw * (1 - 0.3 * cb));
+    // A light line on strong colour: the eraser lifts the pigment back to paper.
+    const lift = light * erase;
+    px[k] = or + (255 - or) * lift;
+    px[k + 1] = og + (255 - og) * lift;
+    px[k + 2] = ob + (255 - ob) * lift;
   }
 }
 
-/** Per pigment amount: blended base coverage, stroke and cross-hatch weights per unit of stroke value. */
-function coverageTables(hatching: number): CoverageTables {
+/**
+ * How a thin light line is drawn over paper of this lightness (0..1): 1 lifted out with the
+ * eraser, 0 drawn as a graphite line. Either way it shows by at least ~95 of 255; a blend of the
+ * two would cancel out.
+ */
+function eraseWeight(around: number): number {
+  return around < 0.63 ? 1 : 0;
+}
+
+/** Mean value of a stroke layer (0..255), from every 7th pixel. */
+function meanStroke(strokes: Uint8Array): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < strokes.length; i += 7, n++) sum += strokes[i]!;
+  return n > 0 ? sum / n : 0;
+}
+
+/**
+ * Per pigment amount: blended base coverage, stroke and cross-hatch weights per unit of stroke
+ * value, and the mean coverage with strokes of mean value `strokeMean`.
+ */
+function coverageTables(hatching: number, strokeMean: number): CoverageTables {
   const stroke = new Float32Array(256);
   const cross = new Float32Array(256);
   const base = new Float32Array(256);
+  const mean = new Float32Array(256);
   for (let a = 0; a < 256; a++) {
     const m = a / 255;
     // The strokes carry `hatching` of the coverage; the rest is blended evenly.
@@ -319,6 +372,7 @@ function coverageTables(hatching: number): CoverageTables {
     base[a] = m * (1 - 0.85 * hatching);
     stroke[a] = (texture * 0.9) / 255;
     cross[a] = (Math.max(0, m - 0.5) * 1.4 * hatching * 0.8) / 255;
+    mean[a] = Math.min(1, base[a] + (stroke[a] + cross[a]) * strokeMean);
   }
-  return { stroke, cross, base };
+  return { stroke, cross, base, mean };
 }

@@ -9,6 +9,7 @@ import {
   paperLevels,
   pencilLines,
   pencilStrokes,
+  ThinLines,
   z,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
@@ -132,11 +133,18 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Compose at full size.
+  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
+  const thin = ThinLines.ofImage(image);
+  const thinDark = new Float32Array(width);
+  const thinLight = new Float32Array(width);
+  signal.throwIfAborted();
+
+  // 6. Compose at full size.
   const out = new Uint8Array(width * height);
   const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
-  const tables = shadingTables(p.hatching);
-  const ink = inkTable(p.darkness, 0.3 + 0.65 * p.darkness);
+  const tables = shadingTables(p.hatching, meanStroke(strokes));
+  const inkMax = 0.3 + 0.65 * p.darkness;
+  const ink = inkTable(p.darkness, inkMax);
   const strokeRows =
     sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
   for (let y = 0; y < height; y++) {
@@ -144,6 +152,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
     // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
     const hatch = strokeRows ? strokeRows.row(y) : strokes;
     const offset = strokeRows ? 0 : y * width;
+    thin.row(y, thinDark, thinLight);
     // upper/lower(k): plane k's two low rows around row y, already widened; t blends them.
     shadeRow(
       new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width),
@@ -158,6 +167,9 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
       toneLut,
       tables,
       ink,
+      thinDark,
+      thinLight,
+      inkMax,
     );
     if ((y & 127) === 0) signal.throwIfAborted();
   }
@@ -192,6 +204,12 @@ interface ShadingTables {
   readonly cross: Float32Array;
   /** Even graphite smudge per darkness level. */
   readonly smudge: Float32Array;
+  /**
+   * Per darkness level, how a thin light line is drawn: 1 lifted out with the eraser (the paper
+   * around it is hatched dark enough for white to show), 0 drawn as a graphite line (the paper
+   * around it is light).
+   */
+  readonly erase: Float32Array;
 }
 
 function shadeRow(
@@ -207,10 +225,14 @@ function shadeRow(
   toneLut: Uint8Array,
   tables: ShadingTables,
   ink: Float32Array,
+  thinDark: Float32Array,
+  thinLight: Float32Array,
+  inkMax: number,
 ): void {
   const stroke = tables.stroke;
   const cross = tables.cross;
   const smudge = tables.smudge;
+  const erase = tables.erase;
   const mirror = offset + width - 1;
   for (let x = 0; x < width; x++) {
     const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
@@ -219,8 +241,13 @@ function shadeRow(
     const c = 1 - cross[d]! * s2;
     const line = l0[x]! + (l1[x]! - l0[x]!) * t;
     // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little.
-    const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
-    px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
+    let e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
+    const dark = thinDark[x]!;
+    const light = thinLight[x]!;
+    if (dark + light > 0) e = Math.min(e, 1 - inkMax * Math.min(1, dark + light * (1 - erase[d]!)));
+    const v = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
+    // A light line on dark hatching: the eraser lifts the graphite back to paper.
+    px[x] = light > 0 ? v + (255 - v) * light * erase[d]! : v;
   }
 }
 
@@ -237,16 +264,33 @@ function toneTable(far: Float32Array, contrast: number): Uint8Array {
   return lut;
 }
 
-/** Per darkness level: stroke and cross-hatch strength per unit of stroke value, and paper smudge (scaled to 0..255 output). */
-function shadingTables(hatching: number): ShadingTables {
+/**
+ * Per darkness level: stroke and cross-hatch strength per unit of stroke value, paper smudge
+ * (scaled to 0..255 output), and whether thin light lines are erased or drawn, from the shading's
+ * mean brightness with strokes of mean value `strokeMean`.
+ */
+function shadingTables(hatching: number, strokeMean: number): ShadingTables {
   const stroke = new Float32Array(256);
   const cross = new Float32Array(256);
   const smudge = new Float32Array(256);
+  const erase = new Float32Array(256);
   for (let d = 0; d < 256; d++) {
     const dark = (d / 255) * Math.min(1, 1.6 * hatching);
     stroke[d] = (Math.min(1, dark / 0.55) * 0.8) / 255;
     cross[d] = (Math.min(1, Math.max(0, (dark - 0.4) / 0.4)) * 0.75) / 255;
     smudge[d] = 255 * (1 - Math.max(0, dark - 0.55) * 0.8);
+    // A graphite line shows best on paper lighter than ~160 of 255, white below it; either way by
+    // at least ~95 of 255. A blend of the two would cancel out.
+    const around = smudge[d]! * (1 - stroke[d]! * strokeMean) * (1 - cross[d]! * strokeMean);
+    erase[d] = around < 160 ? 1 : 0;
   }
-  return { stroke, cross, smudge };
+  return { stroke, cross, smudge, erase };
+}
+
+/** Mean value of a stroke layer, from every 7th pixel. */
+function meanStroke(strokes: Uint8Array): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < strokes.length; i += 7, n++) sum += strokes[i]!;
+  return n > 0 ? sum / n : 0;
 }
