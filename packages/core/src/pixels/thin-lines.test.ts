@@ -55,16 +55,18 @@ describe('thinLines', () => {
     expect(Math.max(...light)).toBe(0);
   });
 
-  it('counts a lone speck at half its contrast, so grain stays blank where a line of its contrast draws', () => {
+  it('leaves out a lone speck where a line of its contrast draws', () => {
     const [w, h] = [32, 32];
     const speck = new Uint8Array(w * h).fill(200);
-    speck[16 * w + 16] = 243;
-    speck[8 * w + 8] = 157;
+    speck[16 * w + 16] = 255;
+    speck[8 * w + 8] = 40;
     const specks = thinLines({ luma: speck, width: w, height: h });
     expect(Math.max(...specks.light)).toBe(0);
     expect(Math.max(...specks.dark)).toBe(0);
-    const line = thinLines({ luma: lineOnFlat(w, h, 200, 243, 90), width: w, height: h });
-    expect(line.light[16 * w + 16]).toBeGreaterThan(100);
+    const line = thinLines({ luma: lineOnFlat(w, h, 200, 255, 90), width: w, height: h });
+    expect(line.light[16 * w + 16]).toBeGreaterThan(60);
+    const dark = thinLines({ luma: lineOnFlat(w, h, 200, 40, 90), width: w, height: h });
+    expect(dark.dark[16 * w + 16]).toBeGreaterThan(200);
   });
 
   it('leaves faint lines out and saturates strong ones (the soft threshold)', () => {

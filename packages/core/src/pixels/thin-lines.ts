@@ -12,9 +12,9 @@ export interface ThinLinesArgs {
   readonly width: number;
   readonly height: number;
   /**
-   * XDoG's ε: below this contrast, relative to the brightness around the line (plus 40 of 255, so
+   * XDoG's ε: below this contrast, relative to the brightness around the line (plus 60 of 255, so
    * deep shadows do not amplify noise), nothing is drawn.
-   * @default 0.1
+   * @default 0.12
    */
   readonly threshold?: number;
   /**
@@ -28,6 +28,8 @@ export interface ThinLinesArgs {
 const AXIS = 3;
 const DIAGONAL = 2;
 const PAD = AXIS;
+/** Added to the level around a line before the contrast is taken relative to it, so noise in deep shadows is not amplified. */
+const FLOOR = 60;
 /** The rows a row's probes read, relative to it. */
 const ROWS = [-AXIS, -DIAGONAL, 0, DIAGONAL, AXIS] as const;
 /** Width of a padded border strip: PAD columns and PAD of context on each side. */
@@ -43,9 +45,10 @@ const EDGE = 3 * PAD;
  * so it gives nothing there, unlike a difference of Gaussians, which answers on both sides of every
  * edge; a 1 px line answers at its full contrast on its own pixels, at any angle. A line answers in
  * the directions across it and not along it, and a speck answers in all four, so the strength is
- * the largest contrast less half the smallest: a speck counts at half its contrast, so grain and
- * noise stay under the threshold where a line of the same contrast draws. (Less than half would
- * also drop lines between the four directions, at 30° or 60°, which no probe follows.) That
+ * the largest contrast less the smallest: a speck drops out. (A line between the four directions,
+ * at 30° or 60°, keeps about two thirds: the nearest diagonal probe is 0.7 px off it.) Each side's
+ * level is the nearer of the two probes less half their difference, so a line across flat paper
+ * counts in full and one through texture, with unlike sides, much less. That
  * contrast, relative to the brightness around the line, goes through XDoG's soft threshold
  * `tanh(φ · max(0, c − ε))`, so faint texture stays blank and clear lines saturate.
  *
@@ -64,8 +67,7 @@ export class ThinLines {
   readonly #luma: Uint8Array;
   readonly #width: number;
   readonly #height: number;
-  readonly #dark: Float32Array;
-  readonly #light: Float32Array;
+  readonly #tables: StrengthTables;
   /** Five padded rows (edge pixels repeated), for the columns near the left and right borders. */
   readonly #edge = new Uint8Array(ROWS.length * EDGE);
   readonly #scratch = [new Float32Array(EDGE), new Float32Array(EDGE)] as const;
@@ -78,9 +80,7 @@ export class ThinLines {
     this.#luma = luma;
     this.#width = width;
     this.#height = height;
-    const tables = strengthTables(args.threshold ?? 0.1, args.sharpness ?? 8);
-    this.#dark = tables.dark;
-    this.#light = tables.light;
+    this.#tables = strengthTables(args.threshold ?? 0.12, args.sharpness ?? 8);
   }
 
   /**
@@ -104,7 +104,7 @@ export class ThinLines {
     const L = this.#luma;
     const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
     if (w > 2 * PAD) {
-      barRow(L, PAD, w - PAD, at(-AXIS), at(-DIAGONAL), at(0), at(DIAGONAL), at(AXIS), this.#dark, this.#light, dark, light);
+      barRow(L, PAD, w - PAD, at(-AXIS), at(-DIAGONAL), at(0), at(DIAGONAL), at(AXIS), this.#tables, dark, light);
     }
     // The columns within PAD of a border: the same, on rows padded by repeating the edge pixel.
     this.#borders(y, dark, light);
@@ -125,7 +125,7 @@ export class ThinLines {
         for (let i = 0; i < EDGE; i++) flat[k * EDGE + i] = L[src + Math.min(w - 1, Math.max(0, x0 - PAD + i))]!;
       });
       const [d, l] = this.#scratch;
-      barRow(flat, PAD, PAD + count, 0, EDGE, 2 * EDGE, 3 * EDGE, 4 * EDGE, this.#dark, this.#light, d, l);
+      barRow(flat, PAD, PAD + count, 0, EDGE, 2 * EDGE, 3 * EDGE, 4 * EDGE, this.#tables, d, l);
       for (let i = 0; i < count; i++) {
         dark[x0 + i] = d[PAD + i]!;
         light[x0 + i] = l[PAD + i]!;
@@ -178,61 +178,97 @@ function barRow(
   c0: number,
   p2: number,
   p3: number,
-  darkLut: Float32Array,
-  lightLut: Float32Array,
+  { dark: darkLut, light: lightLut, minDark, minLight }: StrengthTables,
   dark: Float32Array,
   light: Float32Array,
 ): void {
   for (let x = x0; x < x1; x++) {
     const c = L[c0 + x]!;
-    // Across each direction: the darker and the lighter of the two probes.
+    // Every line 1-2 px wide, at any angle, is crossed by the horizontal or the vertical probe
+    // pair (3 px along an axis is at least 2.1 px across the line): where the pixel is not darker
+    // or lighter than both probes of either pair by enough to pass the threshold, which is most of
+    // a photo, there is no line.
     const a1 = L[c0 + x - AXIS]!;
     const b1 = L[c0 + x + AXIS]!;
     const a2 = L[m3 + x]!;
     const b2 = L[p3 + x]!;
+    // Per pair, the level on both sides: the nearer one to the pixel, less half their difference,
+    // so a line across flat paper counts in full and one in texture (unlike sides) much less.
+    const s1 = a1 < b1 ? b1 - a1 : a1 - b1;
+    const s2 = a2 < b2 ? b2 - a2 : a2 - b2;
+    const lo1 = (a1 < b1 ? a1 : b1) - (s1 >> 1);
+    const hi1 = (a1 < b1 ? b1 : a1) + (s1 >> 1);
+    const lo2 = (a2 < b2 ? a2 : b2) - (s2 >> 1);
+    const hi2 = (a2 < b2 ? b2 : a2) + (s2 >> 1);
+    if ((lo1 > lo2 ? lo1 : lo2) - c < minDark[c]! && c - (hi1 < hi2 ? hi1 : hi2) < minLight[c]!) {
+      dark[x] = 0;
+      light[x] = 0;
+      continue;
+    }
     const a3 = L[m2 + x - DIAGONAL]!;
     const b3 = L[p2 + x + DIAGONAL]!;
     const a4 = L[m2 + x + DIAGONAL]!;
     const b4 = L[p2 + x - DIAGONAL]!;
-    const lo1 = Math.min(a1, b1);
-    const lo2 = Math.min(a2, b2);
-    const lo3 = Math.min(a3, b3);
-    const lo4 = Math.min(a4, b4);
-    const hi1 = Math.max(a1, b1);
-    const hi2 = Math.max(a2, b2);
-    const hi3 = Math.max(a3, b3);
-    const hi4 = Math.max(a4, b4);
-    // Dark line: darker than both probes in some direction; half of what it is in all of them
-    // (a speck) is taken off.
-    const dv = (Math.max(lo1, lo2, lo3, lo4) - c - 0.5 * Math.max(0, Math.min(lo1, lo2, lo3, lo4) - c)) | 0;
-    const lv = (c - Math.min(hi1, hi2, hi3, hi4) - 0.5 * Math.max(0, c - Math.max(hi1, hi2, hi3, hi4))) | 0;
+    const s3 = a3 < b3 ? b3 - a3 : a3 - b3;
+    const s4 = a4 < b4 ? b4 - a4 : a4 - b4;
+    const lo3 = (a3 < b3 ? a3 : b3) - (s3 >> 1);
+    const lo4 = (a4 < b4 ? a4 : b4) - (s4 >> 1);
+    const hi3 = (a3 < b3 ? b3 : a3) + (s3 >> 1);
+    const hi4 = (a4 < b4 ? b4 : a4) + (s4 >> 1);
+    // Dark line: darker than both sides in some direction, less what it is in all of them (a
+    // speck). Likewise lighter for a light line.
+    const loMax = Math.max(Math.max(lo1, lo2), Math.max(lo3, lo4));
+    const loMin = Math.min(Math.min(lo1, lo2), Math.min(lo3, lo4));
+    const hiMin = Math.min(Math.min(hi1, hi2), Math.min(hi3, hi4));
+    const hiMax = Math.max(Math.max(hi1, hi2), Math.max(hi3, hi4));
+    const dv = loMax - (loMin > c ? loMin : c);
+    const lv = (hiMax < c ? hiMax : c) - hiMin;
     // Tables indexed by contrast and the pixel's own level (see strengthTables).
-    dark[x] = dv > 0 ? darkLut[(dv << 8) | c]! : 0;
-    light[x] = lv > 0 ? lightLut[(lv << 8) | c]! : 0;
+    dark[x] = dv > 0 ? darkLut[(dv << 8) | c]! * (1 / 255) : 0;
+    light[x] = lv > 0 ? lightLut[(lv << 8) | c]! * (1 / 255) : 0;
   }
 }
 
-const tableCache = new Map<string, { dark: Float32Array; light: Float32Array }>();
+interface StrengthTables {
+  /** Dark-line strength, 0..255, at `(contrast << 8) | own level`. */
+  readonly dark: Uint8Array;
+  /** Light-line strength, likewise. */
+  readonly light: Uint8Array;
+  /** Per own level, the least contrast with any dark-line strength. */
+  readonly minDark: Uint8Array;
+  /** Per own level, the least contrast with any light-line strength. */
+  readonly minLight: Uint8Array;
+}
+
+const tableCache = new Map<string, StrengthTables>();
 
 /**
  * Strength per (contrast, own level): XDoG's `tanh(φ · max(0, contrast / (around + 40) − ε))`,
- * where `around` is the level on both sides: own + contrast for a dark line, own − contrast for a
- * light one.
+ * where `around` is the level on both sides plus FLOOR: own + contrast for a dark line, own − contrast for a
+ * light one. 64 KiB a table, so both stay in cache.
  */
-function strengthTables(threshold: number, sharpness: number): { dark: Float32Array; light: Float32Array } {
+function strengthTables(threshold: number, sharpness: number): StrengthTables {
   const key = `${threshold}:${sharpness}`;
   const cached = tableCache.get(key);
   if (cached) return cached;
-  const dark = new Float32Array(65536);
-  const light = new Float32Array(65536);
-  for (let contrast = 1; contrast < 256; contrast++) {
-    for (let own = 0; own < 256; own++) {
+  const dark = new Uint8Array(65536);
+  const light = new Uint8Array(65536);
+  const minDark = new Uint8Array(256).fill(255);
+  const minLight = new Uint8Array(256).fill(255);
+  for (let own = 0; own < 256; own++) {
+    for (let contrast = 255; contrast >= 1; contrast--) {
       const i = (contrast << 8) | own;
-      dark[i] = Math.tanh(sharpness * Math.max(0, contrast / (Math.min(255, own + contrast) + 40) - threshold));
-      light[i] = Math.tanh(sharpness * Math.max(0, contrast / (Math.max(0, own - contrast) + 40) - threshold));
+      dark[i] = Math.round(
+        255 * Math.tanh(sharpness * Math.max(0, contrast / (Math.min(255, own + contrast) + FLOOR) - threshold)),
+      );
+      light[i] = Math.round(
+        255 * Math.tanh(sharpness * Math.max(0, contrast / (Math.max(0, own - contrast) + FLOOR) - threshold)),
+      );
+      if (dark[i]! > 0) minDark[own] = contrast;
+      if (light[i]! > 0) minLight[own] = contrast;
     }
   }
-  const tables = { dark, light };
+  const tables = { dark, light, minDark, minLight };
   if (tableCache.size > 8) tableCache.clear();
   tableCache.set(key, tables);
   return tables;

@@ -317,7 +317,9 @@ function colorPixels(
     const gv = g0[x]! + (g1[x]! - g0[x]!) * t;
     const bv = b0[x]! + (b1[x]! - b0[x]!) * t;
     const dark = thinDark[x]!;
-    const light = thinLight[x]!;
+    // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
+    // half-drawn one is lost against the hatching and the lighter colour the work size keeps there.
+    const light = Math.min(1, 2 * thinLight[x]!);
     let erase = 0;
     if (dark + light > 0) {
       if (light > 0) erase = eraseWeight(1 - (1 - (0.299 * rv + 0.587 * gv + 0.114 * bv)) * mean[a]!);

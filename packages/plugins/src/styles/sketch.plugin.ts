@@ -243,7 +243,9 @@ function shadeRow(
     // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little.
     let e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
     const dark = thinDark[x]!;
-    const light = thinLight[x]!;
+    // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
+    // half-drawn one is lost against the hatching and the lighter tone the work size keeps there.
+    const light = Math.min(1, 2 * thinLight[x]!);
     if (dark + light > 0) e = Math.min(e, 1 - inkMax * Math.min(1, dark + light * (1 - erase[d]!)));
     const v = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
     // A light line on dark hatching: the eraser lifts the graphite back to paper.
