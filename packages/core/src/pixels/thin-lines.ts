@@ -64,20 +64,28 @@ const EDGE = 3 * PAD;
  * }
  */
 export class ThinLines {
-  readonly #luma: Uint8Array;
+  /** The luma plane the lines are found in (the caller's, or the one {@link ThinLines.ofImage} made). */
+  readonly luma: Uint8Array;
   readonly #width: number;
   readonly #height: number;
   readonly #tables: StrengthTables;
   /** Five padded rows (edge pixels repeated), for the columns near the left and right borders. */
   readonly #edge = new Uint8Array(ROWS.length * EDGE);
   readonly #scratch = [new Float32Array(EDGE), new Float32Array(EDGE)] as const;
+  readonly #edgeHits = new Int32Array(EDGE);
+  /**
+   * After {@link row}, its first `n` entries (n being what `row` returned) are the columns with any
+   * line: a renderer can draw the rest as if there were none, and then these.
+   */
+  readonly hits: Int32Array;
 
   constructor(args: ThinLinesArgs) {
     const { luma, width, height } = args;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
       throw new Error('ThinLines: width and height must be positive integers');
     if (luma.length < width * height) throw new Error('ThinLines: luma plane too small');
-    this.#luma = luma;
+    this.luma = luma;
+    this.hits = new Int32Array(width);
     this.#width = width;
     this.#height = height;
     this.#tables = strengthTables(args.threshold ?? 0.12, args.sharpness ?? 8);
@@ -96,24 +104,28 @@ export class ThinLines {
     return new ThinLines({ ...options, luma, width, height });
   }
 
-  /** Writes row `y`'s dark-line and light-line strengths (0..1) to `dark` and `light`. */
-  row(y: number, dark: Float32Array, light: Float32Array): void {
+  /**
+   * Writes row `y`'s dark-line and light-line strengths (0..1) to `dark` and `light`, and the
+   * columns where either is above 0 to {@link hits}; returns how many there are.
+   */
+  row(y: number, dark: Float32Array, light: Float32Array): number {
     const w = this.#width;
     if (dark.length < w || light.length < w) throw new Error('ThinLines: row buffers too small');
     const h = this.#height;
-    const L = this.#luma;
+    const L = this.luma;
     const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
+    let n = 0;
     if (w > 2 * PAD) {
-      barRow(L, PAD, w - PAD, at(-AXIS), at(-DIAGONAL), at(0), at(DIAGONAL), at(AXIS), this.#tables, dark, light);
+      n = barRow(L, PAD, w - PAD, at(-AXIS), at(-DIAGONAL), at(0), at(DIAGONAL), at(AXIS), this.#tables, dark, light, this.hits, 0);
     }
     // The columns within PAD of a border: the same, on rows padded by repeating the edge pixel.
-    this.#borders(y, dark, light);
+    return this.#borders(y, dark, light, n);
   }
 
-  #borders(y: number, dark: Float32Array, light: Float32Array): void {
+  #borders(y: number, dark: Float32Array, light: Float32Array, hits: number): number {
     const w = this.#width;
     const h = this.#height;
-    const L = this.#luma;
+    const L = this.luma;
     const flat = this.#edge;
     for (const left of [true, false]) {
       // Columns [x0, x0 + count) of the image, copied with PAD pixels of context on each side.
@@ -125,12 +137,14 @@ export class ThinLines {
         for (let i = 0; i < EDGE; i++) flat[k * EDGE + i] = L[src + Math.min(w - 1, Math.max(0, x0 - PAD + i))]!;
       });
       const [d, l] = this.#scratch;
-      barRow(flat, PAD, PAD + count, 0, EDGE, 2 * EDGE, 3 * EDGE, 4 * EDGE, this.#tables, d, l);
+      barRow(flat, PAD, PAD + count, 0, EDGE, 2 * EDGE, 3 * EDGE, 4 * EDGE, this.#tables, d, l, this.#edgeHits, 0);
       for (let i = 0; i < count; i++) {
         dark[x0 + i] = d[PAD + i]!;
         light[x0 + i] = l[PAD + i]!;
+        if (d[PAD + i]! + l[PAD + i]! > 0) this.hits[hits++] = x0 + i;
       }
     }
+    return hits;
   }
 }
 
@@ -166,7 +180,8 @@ function toBytes(src: Float32Array, dst: Uint8Array, at: number, n: number): voi
 }
 
 /**
- * Bar contrasts of one row, columns [x0, x1): `m3`..`p3` are the offsets of rows y-3, y-2, y, y+2,
+ * Bar contrasts of one row, columns [x0, x1), appending the columns with a line to `hits` from
+ * `count` on; returns the new count. `m3`..`p3` are the offsets of rows y-3, y-2, y, y+2,
  * y+3 in `L`; the columns x0 - 3 .. x1 + 3 must exist.
  */
 function barRow(
@@ -178,20 +193,33 @@ function barRow(
   c0: number,
   p2: number,
   p3: number,
-  { dark: darkLut, light: lightLut, minDark, minLight }: StrengthTables,
+  { dark: darkLut, light: lightLut, darkFrom, lightFrom }: StrengthTables,
   dark: Float32Array,
   light: Float32Array,
-): void {
+  hits: Int32Array,
+  count: number,
+): number {
+  let n = count;
   for (let x = x0; x < x1; x++) {
     const c = L[c0 + x]!;
     // Every line 1-2 px wide, at any angle, is crossed by the horizontal or the vertical probe
-    // pair (3 px along an axis is at least 2.1 px across the line): where the pixel is not darker
-    // or lighter than both probes of either pair by enough to pass the threshold, which is most of
-    // a photo, there is no line.
+    // pair (3 px along an axis is at least 2.1 px across the line): where both probes of neither
+    // pair are darker or lighter than the pixel by the least contrast the threshold lets through,
+    // which is most of a photo, there is no line.
     const a1 = L[c0 + x - AXIS]!;
     const b1 = L[c0 + x + AXIS]!;
     const a2 = L[m3 + x]!;
     const b2 = L[p3 + x]!;
+    const up = darkFrom[c]!;
+    const down = lightFrom[c]!;
+    if (
+      (((a1 >= up) & (b1 >= up)) | ((a2 >= up) & (b2 >= up)) | ((a1 <= down) & (b1 <= down)) | ((a2 <= down) & (b2 <= down))) ===
+      0
+    ) {
+      dark[x] = 0;
+      light[x] = 0;
+      continue;
+    }
     // Per pair, the level on both sides: the nearer one to the pixel, less half their difference,
     // so a line across flat paper counts in full and one in texture (unlike sides) much less.
     const s1 = a1 < b1 ? b1 - a1 : a1 - b1;
@@ -200,11 +228,6 @@ function barRow(
     const hi1 = (a1 < b1 ? b1 : a1) + (s1 >> 1);
     const lo2 = (a2 < b2 ? a2 : b2) - (s2 >> 1);
     const hi2 = (a2 < b2 ? b2 : a2) + (s2 >> 1);
-    if ((lo1 > lo2 ? lo1 : lo2) - c < minDark[c]! && c - (hi1 < hi2 ? hi1 : hi2) < minLight[c]!) {
-      dark[x] = 0;
-      light[x] = 0;
-      continue;
-    }
     const a3 = L[m2 + x - DIAGONAL]!;
     const b3 = L[p2 + x + DIAGONAL]!;
     const a4 = L[m2 + x + DIAGONAL]!;
@@ -224,9 +247,13 @@ function barRow(
     const dv = loMax - (loMin > c ? loMin : c);
     const lv = (hiMax < c ? hiMax : c) - hiMin;
     // Tables indexed by contrast and the pixel's own level (see strengthTables).
-    dark[x] = dv > 0 ? darkLut[(dv << 8) | c]! * (1 / 255) : 0;
-    light[x] = lv > 0 ? lightLut[(lv << 8) | c]! * (1 / 255) : 0;
+    const ds = dv > 0 ? darkLut[(dv << 8) | c]! : 0;
+    const ls = lv > 0 ? lightLut[(lv << 8) | c]! : 0;
+    dark[x] = ds * (1 / 255);
+    light[x] = ls * (1 / 255);
+    if (ds + ls > 0) hits[n++] = x;
   }
+  return n;
 }
 
 interface StrengthTables {
@@ -234,10 +261,10 @@ interface StrengthTables {
   readonly dark: Uint8Array;
   /** Light-line strength, likewise. */
   readonly light: Uint8Array;
-  /** Per own level, the least contrast with any dark-line strength. */
-  readonly minDark: Uint8Array;
-  /** Per own level, the least contrast with any light-line strength. */
-  readonly minLight: Uint8Array;
+  /** Per own level, the darkest level both sides must reach for any dark-line strength (up to 256). */
+  readonly darkFrom: Int16Array;
+  /** Per own level, the lightest level both sides must reach for any light-line strength (down to -1). */
+  readonly lightFrom: Int16Array;
 }
 
 const tableCache = new Map<string, StrengthTables>();
@@ -253,8 +280,8 @@ function strengthTables(threshold: number, sharpness: number): StrengthTables {
   if (cached) return cached;
   const dark = new Uint8Array(65536);
   const light = new Uint8Array(65536);
-  const minDark = new Uint8Array(256).fill(255);
-  const minLight = new Uint8Array(256).fill(255);
+  const darkFrom = new Int16Array(256).fill(256);
+  const lightFrom = new Int16Array(256).fill(-1);
   for (let own = 0; own < 256; own++) {
     for (let contrast = 255; contrast >= 1; contrast--) {
       const i = (contrast << 8) | own;
@@ -264,11 +291,11 @@ function strengthTables(threshold: number, sharpness: number): StrengthTables {
       light[i] = Math.round(
         255 * Math.tanh(sharpness * Math.max(0, contrast / (Math.max(0, own - contrast) + FLOOR) - threshold)),
       );
-      if (dark[i]! > 0) minDark[own] = contrast;
-      if (light[i]! > 0) minLight[own] = contrast;
+      if (dark[i]! > 0) darkFrom[own] = own + contrast;
+      if (light[i]! > 0) lightFrom[own] = own - contrast;
     }
   }
-  const tables = { dark, light, minDark, minLight };
+  const tables = { dark, light, darkFrom, lightFrom };
   if (tableCache.size > 8) tableCache.clear();
   tableCache.set(key, tables);
   return tables;

@@ -145,7 +145,8 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
   signal.throwIfAborted();
 
-  // 6. Compose at full size: every plane upsampled together, blended row by row.
+  // 6. Compose at full size: every plane upsampled together, blended row by row; then the few
+  // pixels on a thin line again, with it.
   const out = new Uint8Array(width * height * 3);
   const up = new BilinearUpsampler(
     [r, g, b, luma, field, hatch, cross],
@@ -161,8 +162,15 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   const ink = inkTable(p.darkness, inkMax);
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
-    thin.row(y, thinRows[0], thinRows[1]);
-    colorRow(out, y * width * 3, width, t, up, tables, ink, thinRows, inkMax);
+    colorRow(out, y * width * 3, width, t, up, tables, ink);
+    const hits = thin.row(y, thinRows[0], thinRows[1]);
+    if (hits > 0) {
+      const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
+      for (let i = 0; i < hits; i++) {
+        const x = thin.hits[i]!;
+        thinLinePixel(px, x, t, up, tables, ink, thinRows[0][x]!, thinRows[1][x]!, inkMax);
+      }
+    }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
@@ -244,8 +252,6 @@ function colorRow(
   up: BilinearUpsampler,
   tables: CoverageTables,
   ink: Float32Array,
-  thin: readonly [Float32Array, Float32Array],
-  inkMax: number,
 ): void {
   colorPixels(
     new Uint8ClampedArray(out.buffer, out.byteOffset + o, width * 3),
@@ -268,11 +274,7 @@ function colorRow(
     tables.stroke,
     tables.cross,
     tables.base,
-    tables.mean,
     ink,
-    thin[0],
-    thin[1],
-    inkMax,
   );
 }
 
@@ -298,11 +300,7 @@ function colorPixels(
   stroke: Float32Array,
   cross: Float32Array,
   base: Float32Array,
-  mean: Float32Array,
   ink: Float32Array,
-  thinDark: Float32Array,
-  thinLight: Float32Array,
-  inkMax: number,
 ): void {
   for (let x = 0, k = 0; x < width; x++, k += 3) {
     const av = a0[x]! + (a1[x]! - a0[x]!) * t;
@@ -312,42 +310,61 @@ function colorPixels(
     // Coverage of pigment over paper at this pixel, from the strokes.
     const m = Math.min(1, base[a]! + stroke[a]! * hv + cross[a]! * cv);
     const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
-    let e = ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!;
-    const rv = r0[x]! + (r1[x]! - r0[x]!) * t;
-    const gv = g0[x]! + (g1[x]! - g0[x]!) * t;
-    const bv = b0[x]! + (b1[x]! - b0[x]!) * t;
-    const dark = thinDark[x]!;
-    // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
-    // half-drawn one is lost against the hatching and the lighter colour the work size keeps there.
-    const light = Math.min(1, 2 * thinLight[x]!);
-    let erase = 0;
-    if (dark + light > 0) {
-      if (light > 0) erase = eraseWeight(1 - (1 - (0.299 * rv + 0.587 * gv + 0.114 * bv)) * mean[a]!);
-      e = Math.min(e, 1 - inkMax * Math.min(1, dark + light * (1 - erase)));
-    }
-    const cr = 1 - (1 - rv) * m;
-    const cg = 1 - (1 - gv) * m;
-    const cb = 1 - (1 - bv) * m;
+    const e = ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!;
+    const rv = r0[x]!;
+    const gv = g0[x]!;
+    const bv = b0[x]!;
+    const cr = 1 - (1 - rv - (r1[x]! - rv) * t) * m;
+    const cg = 1 - (1 - gv - (g1[x]! - gv) * t) * m;
+    const cb = 1 - (1 - bv - (b1[x]! - bv) * t) * m;
     // Outlines: graphite, tinted by the pigment under it.
     const lw = 1 - e;
-    const or = 255 * cr * (1 - lw * (1 - 0.3 * cr));
-    const og = 255 * cg * (1 - lw * (1 - 0.3 * cg));
-    const ob = 255 * cb * (1 - lw * (1 - 0.3 * cb));
-    // A light line on strong colour: the eraser lifts the pigment back to paper.
-    const lift = light * erase;
-    px[k] = or + (255 - or) * lift;
-    px[k + 1] = og + (255 - og) * lift;
-    px[k + 2] = ob + (255 - ob) * lift;
+    px[k] = 255 * cr * (1 - lw * (1 - 0.3 * cr));
+    px[k + 1] = 255 * cg * (1 - lw * (1 - 0.3 * cg));
+    px[k + 2] = 255 * cb * (1 - lw * (1 - 0.3 * cb));
   }
 }
 
 /**
- * How a thin light line is drawn over paper of this lightness (0..1): 1 lifted out with the
- * eraser, 0 drawn as a graphite line. Either way it shows by at least ~95 of 255; a blend of the
- * two would cancel out.
+ * Pixel `x` of the current row again, on a thin line of strengths `dark` and `light` (0..1): the
+ * same blend as {@link colorPixels}, with the line drawn in graphite, or, for a light line on
+ * colour too dark for graphite to show, lifted out to paper as with an eraser.
  */
-function eraseWeight(around: number): number {
-  return around < 0.63 ? 1 : 0;
+function thinLinePixel(
+  px: Uint8ClampedArray,
+  x: number,
+  t: number,
+  up: BilinearUpsampler,
+  tables: CoverageTables,
+  ink: Float32Array,
+  dark: number,
+  light: number,
+  inkMax: number,
+): void {
+  const at = (plane: number): number => up.upper(plane)[x]! + (up.lower(plane)[x]! - up.upper(plane)[x]!) * t;
+  const a = Math.min(255, Math.max(0, at(3) * 255)) | 0;
+  const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * at(5) + tables.cross[a]! * at(6));
+  const rv = at(0);
+  const gv = at(1);
+  const bv = at(2);
+  // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
+  // half-drawn one is lost against the hatching and the lighter colour the work size keeps there.
+  const lit = Math.min(1, 2 * light);
+  // Graphite shows on paper lighter than ~0.63; below, white does (either by ~95 of 255; a blend of
+  // the two would cancel out).
+  const erase = lit > 0 && 1 - (1 - (0.299 * rv + 0.587 * gv + 0.114 * bv)) * tables.mean[a]! < 0.63 ? 1 : 0;
+  const e = Math.min(
+    ink[Math.min(1023, Math.max(0, at(4) * 2048)) | 0]!,
+    1 - inkMax * Math.min(1, dark + lit * (1 - erase)),
+  );
+  const lw = 1 - e;
+  const lift = lit * erase;
+  const k = x * 3;
+  for (const [c, v] of [rv, gv, bv].entries()) {
+    const cv = 1 - (1 - v) * m;
+    const o = 255 * cv * (1 - lw * (1 - 0.3 * cv));
+    px[k + c] = o + (255 - o) * lift;
+  }
 }
 
 /** Mean value of a stroke layer (0..255), from every 7th pixel. */
@@ -374,7 +391,7 @@ function coverageTables(hatching: number, strokeMean: number): CoverageTables {
     base[a] = m * (1 - 0.85 * hatching);
     stroke[a] = (texture * 0.9) / 255;
     cross[a] = (Math.max(0, m - 0.5) * 1.4 * hatching * 0.8) / 255;
-    mean[a] = Math.min(1, base[a] + (stroke[a] + cross[a]) * strokeMean);
+    mean[a] = Math.min(1, base[a]! + (stroke[a]! + cross[a]!) * strokeMean);
   }
   return { stroke, cross, base, mean };
 }

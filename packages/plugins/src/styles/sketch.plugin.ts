@@ -80,12 +80,19 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const grey: Uint8Array = await ctx
-    .sharp()
-    .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
-    .greyscale()
-    .raw()
-    .toBuffer();
+  // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
+  // than three).
+  const thin = ThinLines.ofImage(image);
+  const grey: Uint8Array =
+    ww === width && wh === height
+      ? thin.luma.slice()
+      : await ctx
+          .sharp({ data: thin.luma, width, height, channels: 1 })
+          .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
+          .toColourspace('b-w')
+          .raw()
+          .toBuffer();
+  if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing removes grain and fine texture so only real contours draw.
@@ -133,13 +140,10 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
-  const thin = ThinLines.ofImage(image);
+  // 5. Compose at full size; then the few pixels on a thin line (1-2 px strings and wires the work
+  // size cannot hold, found at full size) again, with it.
   const thinDark = new Float32Array(width);
   const thinLight = new Float32Array(width);
-  signal.throwIfAborted();
-
-  // 6. Compose at full size.
   const out = new Uint8Array(width * height);
   const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
   const tables = shadingTables(p.hatching, meanStroke(strokes));
@@ -152,10 +156,10 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
     // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
     const hatch = strokeRows ? strokeRows.row(y) : strokes;
     const offset = strokeRows ? 0 : y * width;
-    thin.row(y, thinDark, thinLight);
     // upper/lower(k): plane k's two low rows around row y, already widened; t blends them.
+    const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width);
     shadeRow(
-      new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width),
+      px,
       width,
       t,
       up.upper(0),
@@ -167,10 +171,17 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
       toneLut,
       tables,
       ink,
-      thinDark,
-      thinLight,
-      inkMax,
     );
+    const hits = thin.row(y, thinDark, thinLight);
+    for (let i = 0; i < hits; i++) {
+      const x = thin.hits[i]!;
+      const d = toneLut[(up.upper(1)[x]! + (up.lower(1)[x]! - up.upper(1)[x]!) * t) | 0]!;
+      const line = up.upper(0)[x]! + (up.lower(0)[x]! - up.upper(0)[x]!) * t;
+      const s2 = hatch[offset + width - 1 - x]!;
+      const shade = tables.smudge[d]! * (1 - tables.stroke[d]! * hatch[offset + x]!) * (1 - tables.cross[d]! * s2);
+      const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
+      px[x] = thinLinePixel(shade, e, s2, thinDark[x]!, thinLight[x]!, tables.erase[d]!, inkMax);
+    }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
@@ -225,14 +236,10 @@ function shadeRow(
   toneLut: Uint8Array,
   tables: ShadingTables,
   ink: Float32Array,
-  thinDark: Float32Array,
-  thinLight: Float32Array,
-  inkMax: number,
 ): void {
   const stroke = tables.stroke;
   const cross = tables.cross;
   const smudge = tables.smudge;
-  const erase = tables.erase;
   const mirror = offset + width - 1;
   for (let x = 0; x < width; x++) {
     const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
@@ -241,16 +248,32 @@ function shadeRow(
     const c = 1 - cross[d]! * s2;
     const line = l0[x]! + (l1[x]! - l0[x]!) * t;
     // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little.
-    let e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
-    const dark = thinDark[x]!;
-    // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
-    // half-drawn one is lost against the hatching and the lighter tone the work size keeps there.
-    const light = Math.min(1, 2 * thinLight[x]!);
-    if (dark + light > 0) e = Math.min(e, 1 - inkMax * Math.min(1, dark + light * (1 - erase[d]!)));
-    const v = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
-    // A light line on dark hatching: the eraser lifts the graphite back to paper.
-    px[x] = light > 0 ? v + (255 - v) * light * erase[d]! : v;
+    const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
+    px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
   }
+}
+
+/**
+ * A pixel on a thin line: the shading `shade` (0..255), outline ink transmission `e`, cross-stroke
+ * value `s2`, thin-line strengths (0..1), and whether light lines are erased here (`erase`, from
+ * the tone). Same as {@link shadeRow}, with the thin line drawn in.
+ */
+function thinLinePixel(
+  shade: number,
+  e: number,
+  s2: number,
+  dark: number,
+  light: number,
+  erase: number,
+  inkMax: number,
+): number {
+  // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
+  // half-drawn one is lost against the hatching and the lighter tone the work size keeps there.
+  const lit = Math.min(1, 2 * light);
+  const ink = Math.min(e, 1 - inkMax * Math.min(1, dark + lit * (1 - erase)));
+  const v = shade * (ink + (1 - ink) * (0.25 - s2 * 0.001));
+  // A light line on dark hatching: the eraser lifts the graphite back to paper.
+  return v + (255 - v) * lit * erase;
 }
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */
