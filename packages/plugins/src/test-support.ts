@@ -151,31 +151,32 @@ function drawLine(data: Uint8Array, w: number, line: ChartLine, colour: readonly
 
 /**
  * How well a line of {@link thinLineChart} survived in `out`: along the line, in chunks of 24 px
- * (the ends left out), the mean luma on the line against the mean 4–6 px beside it on both sides.
- * Returns each chunk's absolute difference.
+ * (the ends left out), the mean on the line against the mean 4–6 px beside it on both sides, per
+ * channel. Returns each chunk's largest absolute difference over the channels (a white line on
+ * pale blue differs most in red).
  */
 export function lineContrast(out: RawImage, line: ChartLine): number[] {
   const a = (line.angle * Math.PI) / 180;
   const [dx, dy] = [Math.cos(a), -Math.sin(a)];
-  const luma = (x: number, y: number): number => {
-    const o = (Math.round(y) * out.width + Math.round(x)) * out.channels;
-    const d = out.data;
-    return out.channels < 3 ? d[o]! : 0.299 * d[o]! + 0.587 * d[o + 1]! + 0.114 * d[o + 2]!;
-  };
+  const channels = Math.min(3, out.channels);
+  const at = (x: number, y: number, c: number): number =>
+    out.data[(Math.round(y) * out.width + Math.round(x)) * out.channels + c]!;
   const chunks: number[] = [];
   const half = line.length / 2 - 12;
   for (let t0 = -half; t0 + 24 <= half; t0 += 24) {
-    let on = 0;
-    let beside = 0;
-    let n = 0;
-    for (let t = t0; t < t0 + 24; t++) {
-      const x = line.cx + t * dx;
-      const y = line.cy + t * dy;
-      on += luma(x, y);
-      for (const s of [4, 5, 6, -4, -5, -6]) beside += luma(x - s * dy, y + s * dx) / 6;
-      n++;
+    let best = 0;
+    for (let c = 0; c < channels; c++) {
+      let on = 0;
+      let beside = 0;
+      for (let t = t0; t < t0 + 24; t++) {
+        const x = line.cx + t * dx;
+        const y = line.cy + t * dy;
+        on += at(x, y, c);
+        for (const s of [4, 5, 6, -4, -5, -6]) beside += at(x - s * dy, y + s * dx, c) / 6;
+      }
+      best = Math.max(best, Math.abs(on - beside) / 24);
     }
-    chunks.push(Math.abs(on - beside) / n);
+    chunks.push(best);
   }
   return chunks;
 }

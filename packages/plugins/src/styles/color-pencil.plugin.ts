@@ -157,7 +157,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     width / ww,
     height / wh,
   );
-  const tables = coverageTables(p.hatching, meanStroke(strokes));
+  const tables = coverageTables(p.hatching);
   const inkMax = 0.25 + 0.6 * p.darkness;
   const ink = inkTable(p.darkness, inkMax);
   for (let y = 0; y < height; y++) {
@@ -240,8 +240,6 @@ interface CoverageTables {
   readonly cross: Float32Array;
   /** Even, blended coverage per pigment amount. */
   readonly base: Float32Array;
-  /** Mean coverage, strokes included, per pigment amount: how light the paper looks around a line. */
-  readonly mean: Float32Array;
 }
 
 function colorRow(
@@ -327,8 +325,8 @@ function colorPixels(
 
 /**
  * Pixel `x` of the current row again, on a thin line of strengths `dark` and `light` (0..1): the
- * same blend as {@link colorPixels}, with the line drawn in graphite, or, for a light line on
- * colour too dark for graphite to show, lifted out to paper as with an eraser.
+ * same blend as {@link colorPixels}, with a dark line drawn in graphite and a light one lifted out
+ * to paper.
  */
 function thinLinePixel(
   px: Uint8ClampedArray,
@@ -344,46 +342,25 @@ function thinLinePixel(
   const at = (plane: number): number => up.upper(plane)[x]! + (up.lower(plane)[x]! - up.upper(plane)[x]!) * t;
   const a = Math.min(255, Math.max(0, at(3) * 255)) | 0;
   const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * at(5) + tables.cross[a]! * at(6));
-  const rv = at(0);
-  const gv = at(1);
-  const bv = at(2);
-  // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
-  // half-drawn one is lost against the hatching and the lighter colour the work size keeps there.
-  const lit = Math.min(1, 2 * light);
-  // Graphite shows on paper lighter than ~0.63; below, white does (either by ~95 of 255; a blend of
-  // the two would cancel out).
-  const erase = lit > 0 && 1 - (1 - (0.299 * rv + 0.587 * gv + 0.114 * bv)) * tables.mean[a]! < 0.63 ? 1 : 0;
-  const e = Math.min(
-    ink[Math.min(1023, Math.max(0, at(4) * 2048)) | 0]!,
-    1 - inkMax * Math.min(1, dark + lit * (1 - erase)),
-  );
+  // A light line is lifted out to paper, as with an eraser: the work size already draws it a little
+  // lighter, so white reinforces it where graphite would cancel it out. At twice its strength,
+  // capped: a half-lifted line is lost in the hatching.
+  const lift = Math.min(1, 2 * light);
+  const e = Math.min(ink[Math.min(1023, Math.max(0, at(4) * 2048)) | 0]!, 1 - inkMax * dark);
   const lw = 1 - e;
-  const lift = lit * erase;
   const k = x * 3;
-  for (const [c, v] of [rv, gv, bv].entries()) {
-    const cv = 1 - (1 - v) * m;
+  for (let c = 0; c < 3; c++) {
+    const cv = 1 - (1 - at(c)) * m;
     const o = 255 * cv * (1 - lw * (1 - 0.3 * cv));
     px[k + c] = o + (255 - o) * lift;
   }
 }
 
-/** Mean value of a stroke layer (0..255), from every 7th pixel. */
-function meanStroke(strokes: Uint8Array): number {
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < strokes.length; i += 7, n++) sum += strokes[i]!;
-  return n > 0 ? sum / n : 0;
-}
-
-/**
- * Per pigment amount: blended base coverage, stroke and cross-hatch weights per unit of stroke
- * value, and the mean coverage with strokes of mean value `strokeMean`.
- */
-function coverageTables(hatching: number, strokeMean: number): CoverageTables {
+/** Per pigment amount: blended base coverage, stroke and cross-hatch weights per unit of stroke value. */
+function coverageTables(hatching: number): CoverageTables {
   const stroke = new Float32Array(256);
   const cross = new Float32Array(256);
   const base = new Float32Array(256);
-  const mean = new Float32Array(256);
   for (let a = 0; a < 256; a++) {
     const m = a / 255;
     // The strokes carry `hatching` of the coverage; the rest is blended evenly.
@@ -391,7 +368,6 @@ function coverageTables(hatching: number, strokeMean: number): CoverageTables {
     base[a] = m * (1 - 0.85 * hatching);
     stroke[a] = (texture * 0.9) / 255;
     cross[a] = (Math.max(0, m - 0.5) * 1.4 * hatching * 0.8) / 255;
-    mean[a] = Math.min(1, base[a]! + (stroke[a]! + cross[a]!) * strokeMean);
   }
-  return { stroke, cross, base, mean };
+  return { stroke, cross, base };
 }

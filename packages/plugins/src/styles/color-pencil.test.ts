@@ -14,8 +14,8 @@ function meanColour(img: RawImage, x0: number, y0: number, w: number, h: number)
   return s.map((v) => v / (w * h)) as [number, number, number];
 }
 
-/** Mean luma difference between a thin line and the paper 4–6 px beside it that still reads as a line. */
-const MIN_LINE_CONTRAST = 20;
+/** Mean difference (the largest channel's) between a thin line and the paper 4–6 px beside it that reads as a line. */
+const MIN_LINE_CONTRAST = 40;
 
 describe('color-pencil', () => {
   it('declares bounded, described, defaulted parameters', () => {

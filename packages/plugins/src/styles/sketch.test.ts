@@ -23,8 +23,8 @@ function stats(img: RawImage): { mean: number; std: number } {
   return { mean, std: Math.sqrt(s2 / img.data.length - mean * mean) };
 }
 
-/** Mean luma difference between a thin line and the paper 4–6 px beside it that still reads as a line. */
-const MIN_LINE_CONTRAST = 20;
+/** Mean difference (the largest channel's) between a thin line and the paper 4–6 px beside it that reads as a line. */
+const MIN_LINE_CONTRAST = 40;
 
 describe('sketch', () => {
   it('declares bounded, described, defaulted parameters', () => {
