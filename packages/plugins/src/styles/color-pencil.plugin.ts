@@ -166,10 +166,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     const hits = thin.row(y, thinRows[0], thinRows[1]);
     if (hits > 0) {
       const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
-      for (let i = 0; i < hits; i++) {
-        const x = thin.hits[i]!;
-        thinLinePixel(px, x, t, up, tables, ink, thinRows[0][x]!, thinRows[1][x]!, inkMax);
-      }
+      thinLinePixels(px, thin.hits, hits, t, up, tables, ink, thinRows[0], thinRows[1], inkMax);
     }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
@@ -324,35 +321,49 @@ function colorPixels(
 }
 
 /**
- * Pixel `x` of the current row again, on a thin line of strengths `dark` and `light` (0..1): the
- * same blend as {@link colorPixels}, with a dark line drawn in graphite and a light one lifted out
- * to paper.
+ * The pixels `hits[0 .. n)` of the current row again, on a thin line of strengths `dark[x]` and
+ * `light[x]` (0..1): the same blend as {@link colorPixels}, with a dark line drawn in graphite and
+ * a light one lifted out to paper.
  */
-function thinLinePixel(
+function thinLinePixels(
   px: Uint8ClampedArray,
-  x: number,
+  hits: Int32Array,
+  n: number,
   t: number,
   up: BilinearUpsampler,
   tables: CoverageTables,
   ink: Float32Array,
-  dark: number,
-  light: number,
+  dark: Float32Array,
+  light: Float32Array,
   inkMax: number,
 ): void {
-  const at = (plane: number): number => up.upper(plane)[x]! + (up.lower(plane)[x]! - up.upper(plane)[x]!) * t;
-  const a = Math.min(255, Math.max(0, at(3) * 255)) | 0;
-  const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * at(5) + tables.cross[a]! * at(6));
-  // A light line is lifted out to paper, as with an eraser: the work size already draws it a little
-  // lighter, so white reinforces it where graphite would cancel it out. At twice its strength,
-  // capped: a half-lifted line is lost in the hatching.
-  const lift = Math.min(1, 2 * light);
-  const e = Math.min(ink[Math.min(1023, Math.max(0, at(4) * 2048)) | 0]!, 1 - inkMax * dark);
-  const lw = 1 - e;
-  const k = x * 3;
-  for (let c = 0; c < 3; c++) {
-    const cv = 1 - (1 - at(c)) * m;
-    const o = 255 * cv * (1 - lw * (1 - 0.3 * cv));
-    px[k + c] = o + (255 - o) * lift;
+  const [r0, g0, b0, a0, l0, h0, c0] = [0, 1, 2, 3, 4, 5, 6].map((k) => up.upper(k));
+  const [r1, g1, b1, a1, l1, h1, c1] = [0, 1, 2, 3, 4, 5, 6].map((k) => up.lower(k));
+  if (!r0 || !g0 || !b0 || !a0 || !l0 || !h0 || !c0 || !r1 || !g1 || !b1 || !a1 || !l1 || !h1 || !c1)
+    throw new Error('color-pencil: missing planes');
+  for (let i = 0; i < n; i++) {
+    const x = hits[i]!;
+    const a = Math.min(255, Math.max(0, (a0[x]! + (a1[x]! - a0[x]!) * t) * 255)) | 0;
+    const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
+    const cv = c0[x]! + (c1[x]! - c0[x]!) * t;
+    const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * hv + tables.cross[a]! * cv);
+    const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
+    const e = Math.min(ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!, 1 - inkMax * dark[x]!);
+    const lw = 1 - e;
+    // A light line is lifted out to paper, as with an eraser: the work size already draws it a
+    // little lighter, so white reinforces it where graphite would cancel it out. At twice its
+    // strength, capped: a half-lifted line is lost in the hatching.
+    const lift = Math.min(1, 2 * light[x]!);
+    const k = x * 3;
+    const cr = 1 - (1 - r0[x]! - (r1[x]! - r0[x]!) * t) * m;
+    const cg = 1 - (1 - g0[x]! - (g1[x]! - g0[x]!) * t) * m;
+    const cb = 1 - (1 - b0[x]! - (b1[x]! - b0[x]!) * t) * m;
+    const or = 255 * cr * (1 - lw * (1 - 0.3 * cr));
+    const og = 255 * cg * (1 - lw * (1 - 0.3 * cg));
+    const ob = 255 * cb * (1 - lw * (1 - 0.3 * cb));
+    px[k] = or + (255 - or) * lift;
+    px[k + 1] = og + (255 - og) * lift;
+    px[k + 2] = ob + (255 - ob) * lift;
   }
 }
 

@@ -173,14 +173,9 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
       ink,
     );
     const hits = thin.row(y, thinDark, thinLight);
-    for (let i = 0; i < hits; i++) {
-      const x = thin.hits[i]!;
-      const d = toneLut[(up.upper(1)[x]! + (up.lower(1)[x]! - up.upper(1)[x]!) * t) | 0]!;
-      const line = up.upper(0)[x]! + (up.lower(0)[x]! - up.upper(0)[x]!) * t;
-      const s2 = hatch[offset + width - 1 - x]!;
-      const shade = tables.smudge[d]! * (1 - tables.stroke[d]! * hatch[offset + x]!) * (1 - tables.cross[d]! * s2);
-      const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
-      px[x] = thinLinePixel(shade, e, s2, thinDark[x]!, thinLight[x]!, tables.erase[d]!, inkMax);
+    if (hits > 0) {
+      const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
+      thinLineRow(px, thin.hits, hits, t, rows, hatch, offset, width, toneLut, tables, ink, thinDark, thinLight, inkMax);
     }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
@@ -250,6 +245,34 @@ function shadeRow(
     // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little.
     const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
     px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
+  }
+}
+
+/** The pixels `hits[0 .. n)` of a row again, with their thin lines (see {@link thinLinePixel}). */
+function thinLineRow(
+  px: Uint8ClampedArray,
+  hits: Int32Array,
+  n: number,
+  t: number,
+  [l0, l1, f0, f1]: readonly [Float32Array, Float32Array, Float32Array, Float32Array],
+  strokes: Uint8Array,
+  offset: number,
+  width: number,
+  toneLut: Uint8Array,
+  tables: ShadingTables,
+  ink: Float32Array,
+  dark: Float32Array,
+  light: Float32Array,
+  inkMax: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const x = hits[i]!;
+    const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
+    const line = l0[x]! + (l1[x]! - l0[x]!) * t;
+    const s2 = strokes[offset + width - 1 - x]!;
+    const shade = tables.smudge[d]! * (1 - tables.stroke[d]! * strokes[offset + x]!) * (1 - tables.cross[d]! * s2);
+    const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
+    px[x] = thinLinePixel(shade, e, s2, dark[x]!, light[x]!, tables.erase[d]!, inkMax);
   }
 }
 
