@@ -113,7 +113,8 @@ export function thinLineChart(
   for (let i = 0; i < w * h; i++) data.set(SKY, i * 3);
   const lines: ChartLine[] = [];
   for (const tone of ['dark', 'light'] as const)
-    for (const width of widths) for (const angle of angles) lines.push({ cx: 0, cy: 0, angle, width, tone, length: 0 });
+    for (const width of widths)
+      for (const angle of angles) lines.push({ cx: 0, cy: 0, angle, width, tone, length: 0 });
   const cols = angles.length;
   const rows = Math.ceil(lines.length / cols);
   const cw = w / cols;

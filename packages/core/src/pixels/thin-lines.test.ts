@@ -94,8 +94,12 @@ describe('thinLines', () => {
     const dark = new Float32Array(w);
     const light = new Float32Array(w);
     lines.row(5, dark, light);
-    expect(Array.from(dark, (v) => Math.round(v * 255))).toEqual(Array.from(planes.dark.subarray(5 * w, 6 * w)));
-    expect(Array.from(light, (v) => Math.round(v * 255))).toEqual(Array.from(planes.light.subarray(5 * w, 6 * w)));
+    expect(Array.from(dark, (v) => Math.round(v * 255))).toEqual(
+      Array.from(planes.dark.subarray(5 * w, 6 * w)),
+    );
+    expect(Array.from(light, (v) => Math.round(v * 255))).toEqual(
+      Array.from(planes.light.subarray(5 * w, 6 * w)),
+    );
   });
 
   it('rejects planes that do not match their size', () => {

@@ -100,7 +100,8 @@ export class ThinLines {
   static ofImage(image: RawImage, options: Pick<ThinLinesArgs, 'threshold' | 'sharpness'> = {}): ThinLines {
     const { data, width, height, channels } = image;
     const n = width * height;
-    const luma = channels >= 3 ? lumaPlane(data, n, channels) : channels === 1 ? data : greyOf(data, n, channels);
+    const luma =
+      channels >= 3 ? lumaPlane(data, n, channels) : channels === 1 ? data : greyOf(data, n, channels);
     return new ThinLines({ ...options, luma, width, height });
   }
 
@@ -116,7 +117,21 @@ export class ThinLines {
     const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
     let n = 0;
     if (w > 2 * PAD) {
-      n = barRow(L, PAD, w - PAD, at(-AXIS), at(-DIAGONAL), at(0), at(DIAGONAL), at(AXIS), this.#tables, dark, light, this.hits, 0);
+      n = barRow(
+        L,
+        PAD,
+        w - PAD,
+        at(-AXIS),
+        at(-DIAGONAL),
+        at(0),
+        at(DIAGONAL),
+        at(AXIS),
+        this.#tables,
+        dark,
+        light,
+        this.hits,
+        0,
+      );
     }
     // The columns within PAD of a border: the same, on rows padded by repeating the edge pixel.
     return this.#borders(y, dark, light, n);
@@ -134,10 +149,25 @@ export class ThinLines {
       if (count <= 0) continue;
       ROWS.forEach((dy, k) => {
         const src = Math.min(h - 1, Math.max(0, y + dy)) * w;
-        for (let i = 0; i < EDGE; i++) flat[k * EDGE + i] = L[src + Math.min(w - 1, Math.max(0, x0 - PAD + i))]!;
+        for (let i = 0; i < EDGE; i++)
+          flat[k * EDGE + i] = L[src + Math.min(w - 1, Math.max(0, x0 - PAD + i))]!;
       });
       const [d, l] = this.#scratch;
-      barRow(flat, PAD, PAD + count, 0, EDGE, 2 * EDGE, 3 * EDGE, 4 * EDGE, this.#tables, d, l, this.#edgeHits, 0);
+      barRow(
+        flat,
+        PAD,
+        PAD + count,
+        0,
+        EDGE,
+        2 * EDGE,
+        3 * EDGE,
+        4 * EDGE,
+        this.#tables,
+        d,
+        l,
+        this.#edgeHits,
+        0,
+      );
       for (let i = 0; i < count; i++) {
         dark[x0 + i] = d[PAD + i]!;
         light[x0 + i] = l[PAD + i]!;
@@ -212,10 +242,12 @@ function barRow(
     const b2 = L[p3 + x]!;
     const up = darkFrom[c]!;
     const down = lightFrom[c]!;
-    if (
-      (((a1 >= up) & (b1 >= up)) | ((a2 >= up) & (b2 >= up)) | ((a1 <= down) & (b1 <= down)) | ((a2 <= down) & (b2 <= down))) ===
-      0
-    ) {
+    if (!(
+      (a1 >= up && b1 >= up) ||
+      (a2 >= up && b2 >= up) ||
+      (a1 <= down && b1 <= down) ||
+      (a2 <= down && b2 <= down)
+    )) {
       dark[x] = 0;
       light[x] = 0;
       continue;
@@ -286,10 +318,12 @@ function strengthTables(threshold: number, sharpness: number): StrengthTables {
     for (let contrast = 255; contrast >= 1; contrast--) {
       const i = (contrast << 8) | own;
       dark[i] = Math.round(
-        255 * Math.tanh(sharpness * Math.max(0, contrast / (Math.min(255, own + contrast) + FLOOR) - threshold)),
+        255 *
+          Math.tanh(sharpness * Math.max(0, contrast / (Math.min(255, own + contrast) + FLOOR) - threshold)),
       );
       light[i] = Math.round(
-        255 * Math.tanh(sharpness * Math.max(0, contrast / (Math.max(0, own - contrast) + FLOOR) - threshold)),
+        255 *
+          Math.tanh(sharpness * Math.max(0, contrast / (Math.max(0, own - contrast) + FLOOR) - threshold)),
       );
       if (dark[i]! > 0) darkFrom[own] = own + contrast;
       if (light[i]! > 0) lightFrom[own] = own - contrast;

@@ -175,7 +175,22 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
     const hits = thin.row(y, thinDark, thinLight);
     if (hits > 0) {
       const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
-      thinLineRow(px, thin.hits, hits, t, rows, hatch, offset, width, toneLut, tables, ink, thinDark, thinLight, inkMax);
+      thinLineRow(
+        px,
+        thin.hits,
+        hits,
+        t,
+        rows,
+        hatch,
+        offset,
+        width,
+        toneLut,
+        tables,
+        ink,
+        thinDark,
+        thinLight,
+        inkMax,
+      );
     }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
@@ -270,7 +285,8 @@ function thinLineRow(
     const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
     const line = l0[x]! + (l1[x]! - l0[x]!) * t;
     const s2 = strokes[offset + width - 1 - x]!;
-    const shade = tables.smudge[d]! * (1 - tables.stroke[d]! * strokes[offset + x]!) * (1 - tables.cross[d]! * s2);
+    const shade =
+      tables.smudge[d]! * (1 - tables.stroke[d]! * strokes[offset + x]!) * (1 - tables.cross[d]! * s2);
     const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
     px[x] = thinLinePixel(shade, e, s2, dark[x]!, light[x]!, tables.erase[d]!, inkMax);
   }
