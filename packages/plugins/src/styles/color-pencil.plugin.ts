@@ -68,7 +68,9 @@ const WORK_SIZE = 1200;
  * and gradient, relative to local brightness). Each pixel's pigment is the saturated colour, and
  * how much of it covers the paper grows with darkness and chroma; seeded 45° strokes (crossed by
  * their mirror image in the darks), drawn at work size and enlarged, give the soft, waxy edge of
- * a colour pencil. Same seed, same strokes.
+ * a colour pencil. Thin lines (1-2 px, darker or lighter than both sides) are found at full size
+ * ({@link ThinLines}) and drawn over the strokes: dark ones in graphite, light ones lifted out to
+ * paper. Same seed, same strokes.
  *
  * @example
  * const out = await runStep(colorPencil, image, { saturation: 1.6, colorStrength: 0.5 });

@@ -57,7 +57,10 @@ const STROKE_SIZE = 2400;
  * relative to the local brightness so shadows and highlights draw alike. Tone comes from the
  * surround brightness, stretched to the photo's own range with its middle lifted towards light
  * grey (a night shot still reads as a drawing), and is rendered with seeded 45° strokes, crossed
- * by their mirror image in the darks, at up to 2400 px. Same seed, same strokes.
+ * by their mirror image in the darks, at up to 2400 px. Thin lines (1-2 px, darker or lighter than
+ * both sides) are found at full size ({@link ThinLines}) and drawn over the hatching: dark ones
+ * and light ones on light paper in graphite, light ones on dark hatching lifted out to white.
+ * Same seed, same strokes.
  *
  * @example
  * const out = await runStep(sketch, image, { hatching: 0 }); // a pure line drawing
