@@ -138,7 +138,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     length: 20 * unit,
     coverage: 0.6,
   });
-  const [hatch, cross] = strokePlanes(strokes, ww, wh);
+  const [hatch] = downsampleBox(strokes, ww, wh, 1, 1) as [Float32Array];
   signal.throwIfAborted();
   ctx.progress(0.7);
 
@@ -151,7 +151,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   // pixels on a thin line again, with it.
   const out = new Uint8Array(width * height * 3);
   const up = new BilinearUpsampler(
-    [r, g, b, luma, field, hatch, cross],
+    [r, g, b, luma, field, hatch],
     ww,
     wh,
     width,
@@ -217,21 +217,6 @@ function pigment(
   }
 }
 
-/** The stroke layer as floats (0..255), and its mirror image. */
-function strokePlanes(strokes: Uint8Array, w: number, h: number): [Float32Array, Float32Array] {
-  const a = new Float32Array(w * h);
-  const b = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) mirrorRow(strokes, a, b, y * w, w);
-  return [a, b];
-}
-
-function mirrorRow(src: Uint8Array, a: Float32Array, b: Float32Array, row: number, w: number): void {
-  for (let x = 0; x < w; x++) {
-    a[row + x] = src[row + x]!;
-    b[row + w - 1 - x] = src[row + x]!;
-  }
-}
-
 interface CoverageTables {
   /** Weight of the hatching strokes per pigment amount (0..255). */
   readonly stroke: Float32Array;
@@ -266,8 +251,6 @@ function colorRow(
     up.lower(4),
     up.upper(5),
     up.lower(5),
-    up.upper(6),
-    up.lower(6),
     tables.stroke,
     tables.cross,
     tables.base,
@@ -292,8 +275,6 @@ function colorPixels(
   l1: Float32Array,
   h0: Float32Array,
   h1: Float32Array,
-  c0: Float32Array,
-  c1: Float32Array,
   stroke: Float32Array,
   cross: Float32Array,
   base: Float32Array,
@@ -303,7 +284,8 @@ function colorPixels(
     const av = a0[x]! + (a1[x]! - a0[x]!) * t;
     const a = Math.min(255, Math.max(0, av * 255)) | 0;
     const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
-    const cv = c0[x]! + (c1[x]! - c0[x]!) * t;
+    // The cross-hatching is the hatching mirrored left to right (upsampling commutes with it).
+    const cv = h0[width - 1 - x]! + (h1[width - 1 - x]! - h0[width - 1 - x]!) * t;
     // Coverage of pigment over paper at this pixel, from the strokes.
     const m = Math.min(1, base[a]! + stroke[a]! * hv + cross[a]! * cv);
     const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
@@ -339,15 +321,16 @@ function thinLinePixels(
   light: Float32Array,
   inkMax: number,
 ): void {
-  const [r0, g0, b0, a0, l0, h0, c0] = [0, 1, 2, 3, 4, 5, 6].map((k) => up.upper(k));
-  const [r1, g1, b1, a1, l1, h1, c1] = [0, 1, 2, 3, 4, 5, 6].map((k) => up.lower(k));
-  if (!r0 || !g0 || !b0 || !a0 || !l0 || !h0 || !c0 || !r1 || !g1 || !b1 || !a1 || !l1 || !h1 || !c1)
+  const [r0, g0, b0, a0, l0, h0] = [0, 1, 2, 3, 4, 5].map((k) => up.upper(k));
+  const [r1, g1, b1, a1, l1, h1] = [0, 1, 2, 3, 4, 5].map((k) => up.lower(k));
+  if (!r0 || !g0 || !b0 || !a0 || !l0 || !h0 || !r1 || !g1 || !b1 || !a1 || !l1 || !h1)
     throw new Error('color-pencil: missing planes');
   for (let i = 0; i < n; i++) {
     const x = hits[i]!;
     const a = Math.min(255, Math.max(0, (a0[x]! + (a1[x]! - a0[x]!) * t) * 255)) | 0;
     const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
-    const cv = c0[x]! + (c1[x]! - c0[x]!) * t;
+    const w1 = px.length / 3 - 1 - x;
+    const cv = h0[w1]! + (h1[w1]! - h0[w1]!) * t;
     const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * hv + tables.cross[a]! * cv);
     const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
     const e = Math.min(ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!, 1 - inkMax * dark[x]!);
