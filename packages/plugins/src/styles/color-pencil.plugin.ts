@@ -11,6 +11,7 @@ import {
   pencilLines,
   pencilStrokes,
   pixelsAt,
+  ThinLines,
   z,
 } from '@atelier/core';
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
@@ -67,7 +68,9 @@ const WORK_SIZE = 1200;
  * and gradient, relative to local brightness). Each pixel's pigment is the saturated colour, and
  * how much of it covers the paper grows with darkness and chroma; seeded 45° strokes (crossed by
  * their mirror image in the darks), drawn at work size and enlarged, give the soft, waxy edge of
- * a colour pencil. Same seed, same strokes.
+ * a colour pencil. Thin lines (1-2 px, darker or lighter than both sides) are found at full size
+ * ({@link ThinLines}) and drawn over the strokes: dark ones in graphite, light ones lifted out to
+ * paper. Same seed, same strokes.
  *
  * @example
  * const out = await runStep(colorPencil, image, { saturation: 1.6, colorStrength: 0.5 });
@@ -135,14 +138,20 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     length: 20 * unit,
     coverage: 0.6,
   });
-  const [hatch, cross] = strokePlanes(strokes, ww, wh);
+  const [hatch] = downsampleBox(strokes, ww, wh, 1, 1) as [Float32Array];
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Compose at full size: every plane upsampled together, blended row by row.
+  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
+  const thin = ThinLines.ofImage(image);
+  const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
+  signal.throwIfAborted();
+
+  // 6. Compose at full size: every plane upsampled together, blended row by row; then the few
+  // pixels on a thin line again, with it.
   const out = new Uint8Array(width * height * 3);
   const up = new BilinearUpsampler(
-    [r, g, b, luma, field, hatch, cross],
+    [r, g, b, luma, field, hatch],
     ww,
     wh,
     width,
@@ -151,10 +160,16 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     height / wh,
   );
   const tables = coverageTables(p.hatching);
-  const ink = inkTable(p.darkness, 0.25 + 0.6 * p.darkness);
+  const inkMax = 0.25 + 0.6 * p.darkness;
+  const ink = inkTable(p.darkness, inkMax);
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
     colorRow(out, y * width * 3, width, t, up, tables, ink);
+    const hits = thin.row(y, thinRows[0], thinRows[1]);
+    if (hits > 0) {
+      const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
+      thinLinePixels(px, thin.hits, hits, t, up, tables, ink, thinRows[0], thinRows[1], inkMax);
+    }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
@@ -202,21 +217,6 @@ function pigment(
   }
 }
 
-/** The stroke layer as floats (0..255), and its mirror image. */
-function strokePlanes(strokes: Uint8Array, w: number, h: number): [Float32Array, Float32Array] {
-  const a = new Float32Array(w * h);
-  const b = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) mirrorRow(strokes, a, b, y * w, w);
-  return [a, b];
-}
-
-function mirrorRow(src: Uint8Array, a: Float32Array, b: Float32Array, row: number, w: number): void {
-  for (let x = 0; x < w; x++) {
-    a[row + x] = src[row + x]!;
-    b[row + w - 1 - x] = src[row + x]!;
-  }
-}
-
 interface CoverageTables {
   /** Weight of the hatching strokes per pigment amount (0..255). */
   readonly stroke: Float32Array;
@@ -251,8 +251,6 @@ function colorRow(
     up.lower(4),
     up.upper(5),
     up.lower(5),
-    up.upper(6),
-    up.lower(6),
     tables.stroke,
     tables.cross,
     tables.base,
@@ -277,8 +275,6 @@ function colorPixels(
   l1: Float32Array,
   h0: Float32Array,
   h1: Float32Array,
-  c0: Float32Array,
-  c1: Float32Array,
   stroke: Float32Array,
   cross: Float32Array,
   base: Float32Array,
@@ -288,7 +284,8 @@ function colorPixels(
     const av = a0[x]! + (a1[x]! - a0[x]!) * t;
     const a = Math.min(255, Math.max(0, av * 255)) | 0;
     const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
-    const cv = c0[x]! + (c1[x]! - c0[x]!) * t;
+    // The cross-hatching is the hatching mirrored left to right (upsampling commutes with it).
+    const cv = h0[width - 1 - x]! + (h1[width - 1 - x]! - h0[width - 1 - x]!) * t;
     // Coverage of pigment over paper at this pixel, from the strokes.
     const m = Math.min(1, base[a]! + stroke[a]! * hv + cross[a]! * cv);
     const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
@@ -304,6 +301,54 @@ function colorPixels(
     px[k] = 255 * cr * (1 - lw * (1 - 0.3 * cr));
     px[k + 1] = 255 * cg * (1 - lw * (1 - 0.3 * cg));
     px[k + 2] = 255 * cb * (1 - lw * (1 - 0.3 * cb));
+  }
+}
+
+/**
+ * The pixels `hits[0 .. n)` of the current row again, on a thin line of strengths `dark[x]` and
+ * `light[x]` (0..1): the same blend as {@link colorPixels}, with a dark line drawn in graphite and
+ * a light one lifted out to paper.
+ */
+function thinLinePixels(
+  px: Uint8ClampedArray,
+  hits: Int32Array,
+  n: number,
+  t: number,
+  up: BilinearUpsampler,
+  tables: CoverageTables,
+  ink: Float32Array,
+  dark: Float32Array,
+  light: Float32Array,
+  inkMax: number,
+): void {
+  const [r0, g0, b0, a0, l0, h0] = [0, 1, 2, 3, 4, 5].map((k) => up.upper(k));
+  const [r1, g1, b1, a1, l1, h1] = [0, 1, 2, 3, 4, 5].map((k) => up.lower(k));
+  if (!r0 || !g0 || !b0 || !a0 || !l0 || !h0 || !r1 || !g1 || !b1 || !a1 || !l1 || !h1)
+    throw new Error('color-pencil: missing planes');
+  for (let i = 0; i < n; i++) {
+    const x = hits[i]!;
+    const a = Math.min(255, Math.max(0, (a0[x]! + (a1[x]! - a0[x]!) * t) * 255)) | 0;
+    const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
+    const w1 = px.length / 3 - 1 - x;
+    const cv = h0[w1]! + (h1[w1]! - h0[w1]!) * t;
+    const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * hv + tables.cross[a]! * cv);
+    const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
+    const e = Math.min(ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!, 1 - inkMax * dark[x]!);
+    const lw = 1 - e;
+    // A light line is lifted out to paper, as with an eraser: the work size already draws it a
+    // little lighter, so white reinforces it where graphite would cancel it out. At twice its
+    // strength, capped: a half-lifted line is lost in the hatching.
+    const lift = Math.min(1, 2 * light[x]!);
+    const k = x * 3;
+    const cr = 1 - (1 - r0[x]! - (r1[x]! - r0[x]!) * t) * m;
+    const cg = 1 - (1 - g0[x]! - (g1[x]! - g0[x]!) * t) * m;
+    const cb = 1 - (1 - b0[x]! - (b1[x]! - b0[x]!) * t) * m;
+    const or = 255 * cr * (1 - lw * (1 - 0.3 * cr));
+    const og = 255 * cg * (1 - lw * (1 - 0.3 * cg));
+    const ob = 255 * cb * (1 - lw * (1 - 0.3 * cb));
+    px[k] = or + (255 - or) * lift;
+    px[k + 1] = og + (255 - og) * lift;
+    px[k + 2] = ob + (255 - ob) * lift;
   }
 }
 

@@ -1,7 +1,7 @@
 import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
-import { expectDescribedParams, photo } from '../test-support.ts';
+import { expectDescribedParams, lineContrast, photo, thinLineChart } from '../test-support.ts';
 import { colorPencil } from './color-pencil.plugin.ts';
 
 /** Mean R, G, B over a rectangle. */
@@ -13,6 +13,9 @@ function meanColour(img: RawImage, x0: number, y0: number, w: number, h: number)
   }
   return s.map((v) => v / (w * h)) as [number, number, number];
 }
+
+/** Mean difference (the largest channel's) between a thin line and the paper 4–6 px beside it that reads as a line. */
+const MIN_LINE_CONTRAST = 40;
 
 describe('color-pencil', () => {
   it('declares bounded, described, defaulted parameters', () => {
@@ -56,6 +59,18 @@ describe('color-pencil', () => {
     const out = await runStep(colorPencil, await photo('evening-glow-2560x1600.jpg', { width: 480 }), {});
     const [r, g, b] = meanColour(out, 0, 0, out.width, out.height);
     expect((r + g + b) / 3).toBeGreaterThan(100);
+  });
+
+  it('keeps 1 and 2 px lines, darker or lighter than a flat sky, at every angle to the hatching', async () => {
+    const { image, lines } = thinLineChart(1920, 1200, [0, 30, 45, 60, 90, 135], [1, 2]);
+    const out = await runStep(colorPencil, image, {}, { seed: 5 });
+    // Along each line, in 24 px chunks: mean luma on the line against 4-6 px beside it.
+    for (const line of lines) {
+      const chunks = lineContrast(out, line);
+      const kept = chunks.filter((c) => c >= MIN_LINE_CONTRAST).length / chunks.length;
+      const label = `${line.tone} ${line.width} px line at ${line.angle}°: ${chunks.map((c) => c.toFixed(0)).join(' ')}`;
+      expect(kept, label).toBeGreaterThanOrEqual(0.8);
+    }
   });
 
   it('stops when the run is cancelled', async () => {

@@ -9,6 +9,7 @@ import {
   paperLevels,
   pencilLines,
   pencilStrokes,
+  ThinLines,
   z,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
@@ -56,7 +57,10 @@ const STROKE_SIZE = 2400;
  * relative to the local brightness so shadows and highlights draw alike. Tone comes from the
  * surround brightness, stretched to the photo's own range with its middle lifted towards light
  * grey (a night shot still reads as a drawing), and is rendered with seeded 45° strokes, crossed
- * by their mirror image in the darks, at up to 2400 px. Same seed, same strokes.
+ * by their mirror image in the darks, at up to 2400 px. Thin lines (1-2 px, darker or lighter than
+ * both sides) are found at full size ({@link ThinLines}) and drawn over the hatching: dark ones
+ * and light ones on light paper in graphite, light ones on dark hatching lifted out to white.
+ * Same seed, same strokes.
  *
  * @example
  * const out = await runStep(sketch, image, { hatching: 0 }); // a pure line drawing
@@ -79,12 +83,19 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const grey: Uint8Array = await ctx
-    .sharp()
-    .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
-    .greyscale()
-    .raw()
-    .toBuffer();
+  // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
+  // than three).
+  const thin = ThinLines.ofImage(image);
+  const grey: Uint8Array =
+    ww === width && wh === height
+      ? thin.luma.slice()
+      : await ctx
+          .sharp({ data: thin.luma, width, height, channels: 1 })
+          .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
+          .toColourspace('b-w')
+          .raw()
+          .toBuffer();
+  if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing removes grain and fine texture so only real contours draw.
@@ -132,11 +143,15 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Compose at full size.
+  // 5. Compose at full size; then the few pixels on a thin line (1-2 px strings and wires the work
+  // size cannot hold, found at full size) again, with it.
+  const thinDark = new Float32Array(width);
+  const thinLight = new Float32Array(width);
   const out = new Uint8Array(width * height);
   const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
-  const tables = shadingTables(p.hatching);
-  const ink = inkTable(p.darkness, 0.3 + 0.65 * p.darkness);
+  const tables = shadingTables(p.hatching, meanStroke(strokes));
+  const inkMax = 0.3 + 0.65 * p.darkness;
+  const ink = inkTable(p.darkness, inkMax);
   const strokeRows =
     sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
   for (let y = 0; y < height; y++) {
@@ -145,8 +160,9 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
     const hatch = strokeRows ? strokeRows.row(y) : strokes;
     const offset = strokeRows ? 0 : y * width;
     // upper/lower(k): plane k's two low rows around row y, already widened; t blends them.
+    const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width);
     shadeRow(
-      new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width),
+      px,
       width,
       t,
       up.upper(0),
@@ -159,6 +175,26 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
       tables,
       ink,
     );
+    const hits = thin.row(y, thinDark, thinLight);
+    if (hits > 0) {
+      const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
+      thinLineRow(
+        px,
+        thin.hits,
+        hits,
+        t,
+        rows,
+        hatch,
+        offset,
+        width,
+        toneLut,
+        tables,
+        ink,
+        thinDark,
+        thinLight,
+        inkMax,
+      );
+    }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
   ctx.progress(1);
@@ -192,6 +228,12 @@ interface ShadingTables {
   readonly cross: Float32Array;
   /** Even graphite smudge per darkness level. */
   readonly smudge: Float32Array;
+  /**
+   * Per darkness level, how a thin light line is drawn: 1 lifted out with the eraser (the paper
+   * around it is hatched dark enough for white to show), 0 drawn as a graphite line (the paper
+   * around it is light).
+   */
+  readonly erase: Float32Array;
 }
 
 function shadeRow(
@@ -224,6 +266,58 @@ function shadeRow(
   }
 }
 
+/** The pixels `hits[0 .. n)` of a row again, with their thin lines (see {@link thinLinePixel}). */
+function thinLineRow(
+  px: Uint8ClampedArray,
+  hits: Int32Array,
+  n: number,
+  t: number,
+  [l0, l1, f0, f1]: readonly [Float32Array, Float32Array, Float32Array, Float32Array],
+  strokes: Uint8Array,
+  offset: number,
+  width: number,
+  toneLut: Uint8Array,
+  tables: ShadingTables,
+  ink: Float32Array,
+  dark: Float32Array,
+  light: Float32Array,
+  inkMax: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const x = hits[i]!;
+    const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
+    const line = l0[x]! + (l1[x]! - l0[x]!) * t;
+    const s2 = strokes[offset + width - 1 - x]!;
+    const shade =
+      tables.smudge[d]! * (1 - tables.stroke[d]! * strokes[offset + x]!) * (1 - tables.cross[d]! * s2);
+    const e = ink[Math.min(1023, Math.max(0, line * 2048)) | 0]!;
+    px[x] = thinLinePixel(shade, e, s2, dark[x]!, light[x]!, tables.erase[d]!, inkMax);
+  }
+}
+
+/**
+ * A pixel on a thin line: the shading `shade` (0..255), outline ink transmission `e`, cross-stroke
+ * value `s2`, thin-line strengths (0..1), and whether light lines are erased here (`erase`, from
+ * the tone). Same as {@link shadeRow}, with the thin line drawn in.
+ */
+function thinLinePixel(
+  shade: number,
+  e: number,
+  s2: number,
+  dark: number,
+  light: number,
+  erase: number,
+  inkMax: number,
+): number {
+  // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
+  // half-drawn one is lost against the hatching and the lighter tone the work size keeps there.
+  const lit = Math.min(1, 2 * light);
+  const ink = Math.min(e, 1 - inkMax * Math.min(1, dark + lit * (1 - erase)));
+  const v = shade * (ink + (1 - ink) * (0.25 - s2 * 0.001));
+  // A light line on dark hatching: the eraser lifts the graphite back to paper.
+  return v + (255 - v) * lit * erase;
+}
+
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */
 function toneTable(far: Float32Array, contrast: number): Uint8Array {
   const { black, range, key } = paperLevels(far, 1);
@@ -237,16 +331,33 @@ function toneTable(far: Float32Array, contrast: number): Uint8Array {
   return lut;
 }
 
-/** Per darkness level: stroke and cross-hatch strength per unit of stroke value, and paper smudge (scaled to 0..255 output). */
-function shadingTables(hatching: number): ShadingTables {
+/**
+ * Per darkness level: stroke and cross-hatch strength per unit of stroke value, paper smudge
+ * (scaled to 0..255 output), and whether thin light lines are erased or drawn, from the shading's
+ * mean brightness with strokes of mean value `strokeMean`.
+ */
+function shadingTables(hatching: number, strokeMean: number): ShadingTables {
   const stroke = new Float32Array(256);
   const cross = new Float32Array(256);
   const smudge = new Float32Array(256);
+  const erase = new Float32Array(256);
   for (let d = 0; d < 256; d++) {
     const dark = (d / 255) * Math.min(1, 1.6 * hatching);
     stroke[d] = (Math.min(1, dark / 0.55) * 0.8) / 255;
     cross[d] = (Math.min(1, Math.max(0, (dark - 0.4) / 0.4)) * 0.75) / 255;
     smudge[d] = 255 * (1 - Math.max(0, dark - 0.55) * 0.8);
+    // A graphite line shows best on paper lighter than ~160 of 255, white below it; either way by
+    // at least ~95 of 255. A blend of the two would cancel out.
+    const around = smudge[d]! * (1 - stroke[d]! * strokeMean) * (1 - cross[d]! * strokeMean);
+    erase[d] = around < 160 ? 1 : 0;
   }
-  return { stroke, cross, smudge };
+  return { stroke, cross, smudge, erase };
+}
+
+/** Mean value of a stroke layer, from every 7th pixel. */
+function meanStroke(strokes: Uint8Array): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < strokes.length; i += 7, n++) sum += strokes[i]!;
+  return n > 0 ? sum / n : 0;
 }

@@ -1,7 +1,15 @@
 import { AtelierError, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
-import { expectDescribedParams, expectSeeded, greySquare, noisyGrey, photo } from '../test-support.ts';
+import {
+  expectDescribedParams,
+  expectSeeded,
+  greySquare,
+  lineContrast,
+  noisyGrey,
+  photo,
+  thinLineChart,
+} from '../test-support.ts';
 import { sketch } from './sketch.plugin.ts';
 
 function stats(img: RawImage): { mean: number; std: number } {
@@ -14,6 +22,9 @@ function stats(img: RawImage): { mean: number; std: number } {
   const mean = s / img.data.length;
   return { mean, std: Math.sqrt(s2 / img.data.length - mean * mean) };
 }
+
+/** Mean difference (the largest channel's) between a thin line and the paper 4–6 px beside it that reads as a line. */
+const MIN_LINE_CONTRAST = 40;
 
 describe('sketch', () => {
   it('declares bounded, described, defaulted parameters', () => {
@@ -66,6 +77,18 @@ describe('sketch', () => {
     const { mean, std } = stats(out);
     expect(mean).toBeGreaterThan(110);
     expect(std).toBeGreaterThan(25);
+  });
+
+  it('keeps 1 and 2 px lines, darker or lighter than a flat sky, at every angle to the hatching', async () => {
+    const { image, lines } = thinLineChart(1920, 1200, [0, 30, 45, 60, 90, 135], [1, 2]);
+    const out = await runStep(sketch, image, {}, { seed: 5 });
+    // Along each line, in 24 px chunks: mean luma on the line against 4-6 px beside it.
+    for (const line of lines) {
+      const chunks = lineContrast(out, line);
+      const kept = chunks.filter((c) => c >= MIN_LINE_CONTRAST).length / chunks.length;
+      const label = `${line.tone} ${line.width} px line at ${line.angle}°: ${chunks.map((c) => c.toFixed(0)).join(' ')}`;
+      expect(kept, label).toBeGreaterThanOrEqual(0.8);
+    }
   });
 
   it('stops when the run is cancelled', async () => {

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { ThinLines, thinLines } from './thin-lines.ts';
+
+/** A flat `level` plane with a 1 px line of `tone` through (cx, cy) at `angle` degrees (y down). */
+function lineOnFlat(w: number, h: number, level: number, tone: number, angle: number): Uint8Array {
+  const plane = new Uint8Array(w * h).fill(level);
+  const a = (angle * Math.PI) / 180;
+  const [dx, dy] = [Math.cos(a), -Math.sin(a)];
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const across = Math.abs(-(x - w / 2) * dy + (y - h / 2) * dx);
+      const cover = Math.min(1, Math.max(0, 1 - across));
+      plane[y * w + x] = Math.round(level * (1 - cover) + tone * cover);
+    }
+  return plane;
+}
+
+/** Mean strength over the pixels nearest the line's centre, away from the image's borders. */
+function onLine(plane: Uint8Array, w: number, h: number, angle: number): number {
+  const a = (angle * Math.PI) / 180;
+  let s = 0;
+  let n = 0;
+  for (let t = -20; t <= 20; t++) {
+    const x = Math.round(w / 2 + t * Math.cos(a));
+    const y = Math.round(h / 2 - t * Math.sin(a));
+    s += plane[y * w + x]!;
+    n++;
+  }
+  return s / n / 255;
+}
+
+describe('thinLines', () => {
+  it.each([0, 30, 45, 60, 90, 135])('finds a 1 px dark line and a 1 px light line at %i°', (angle) => {
+    const [w, h] = [64, 64];
+    const dark = thinLines({ luma: lineOnFlat(w, h, 180, 60, angle), width: w, height: h });
+    expect(onLine(dark.dark, w, h, angle)).toBeGreaterThan(0.6);
+    expect(onLine(dark.light, w, h, angle)).toBe(0);
+    const light = thinLines({ luma: lineOnFlat(w, h, 150, 250, angle), width: w, height: h });
+    expect(onLine(light.light, w, h, angle)).toBeGreaterThan(0.6);
+    expect(onLine(light.dark, w, h, angle)).toBe(0);
+    // Nothing 4 px beside the line.
+    const a = (angle * Math.PI) / 180;
+    const x = Math.round(w / 2 - 4 * Math.sin(a));
+    const y = Math.round(h / 2 - 4 * Math.cos(a));
+    expect(light.light[y * w + x]).toBe(0);
+    expect(dark.dark[y * w + x]).toBe(0);
+  });
+
+  it('draws nothing along a step edge or on flat areas', () => {
+    const [w, h] = [40, 30];
+    const luma = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) luma[y * w + x] = x < 20 ? 40 : 220;
+    const { dark, light } = thinLines({ luma, width: w, height: h });
+    expect(Math.max(...dark)).toBe(0);
+    expect(Math.max(...light)).toBe(0);
+  });
+
+  it('leaves out a lone speck where a line of its contrast draws', () => {
+    const [w, h] = [32, 32];
+    const speck = new Uint8Array(w * h).fill(200);
+    speck[16 * w + 16] = 255;
+    speck[8 * w + 8] = 40;
+    const specks = thinLines({ luma: speck, width: w, height: h });
+    expect(Math.max(...specks.light)).toBe(0);
+    expect(Math.max(...specks.dark)).toBe(0);
+    const line = thinLines({ luma: lineOnFlat(w, h, 200, 255, 90), width: w, height: h });
+    expect(line.light[16 * w + 16]).toBeGreaterThan(60);
+    const dark = thinLines({ luma: lineOnFlat(w, h, 200, 40, 90), width: w, height: h });
+    expect(dark.dark[16 * w + 16]).toBeGreaterThan(200);
+  });
+
+  it('leaves faint lines out and saturates strong ones (the soft threshold)', () => {
+    const [w, h] = [32, 32];
+    const strength = (tone: number): number =>
+      thinLines({ luma: lineOnFlat(w, h, 160, tone, 90), width: w, height: h }).dark[16 * w + 16]! / 255;
+    expect(strength(150)).toBe(0);
+    expect(strength(110)).toBeGreaterThan(0.4);
+    expect(strength(20)).toBeGreaterThan(0.95);
+    expect(strength(20)).toBeGreaterThan(strength(110));
+    // A higher threshold drops the weaker line.
+    const strict = thinLines({ luma: lineOnFlat(w, h, 160, 110, 90), width: w, height: h, threshold: 0.3 });
+    expect(strict.dark[16 * w + 16]).toBe(0);
+  });
+
+  it('finds lines up to the borders, and rows match the whole planes', () => {
+    const [w, h] = [9, 7];
+    const luma = new Uint8Array(w * h).fill(200);
+    for (let y = 0; y < h; y++) luma[y * w + 1] = 40; // a dark line one pixel from the left border
+    for (let x = 0; x < w; x++) luma[5 * w + x] = 255; // a light line near the bottom (crossing it)
+    const planes = thinLines({ luma, width: w, height: h });
+    expect(planes.dark[2 * w + 1]).toBeGreaterThan(200);
+    expect(planes.light[5 * w + 6]).toBeGreaterThan(0);
+    const lines = new ThinLines({ luma, width: w, height: h });
+    const dark = new Float32Array(w);
+    const light = new Float32Array(w);
+    lines.row(5, dark, light);
+    expect(Array.from(dark, (v) => Math.round(v * 255))).toEqual(
+      Array.from(planes.dark.subarray(5 * w, 6 * w)),
+    );
+    expect(Array.from(light, (v) => Math.round(v * 255))).toEqual(
+      Array.from(planes.light.subarray(5 * w, 6 * w)),
+    );
+  });
+
+  it('rejects planes that do not match their size', () => {
+    expect(() => new ThinLines({ luma: new Uint8Array(10), width: 4, height: 4 })).toThrow(/too small/);
+    expect(() => new ThinLines({ luma: new Uint8Array(10), width: 0, height: 4 })).toThrow(/positive/);
+    const lines = new ThinLines({ luma: new Uint8Array(16), width: 4, height: 4 });
+    expect(() => lines.row(0, new Float32Array(2), new Float32Array(4))).toThrow(/too small/);
+  });
+});

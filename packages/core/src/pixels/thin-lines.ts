@@ -1,0 +1,336 @@
+// Thin lines at full resolution, for the pencil styles: 1–2 px structures (a kite string, a wire,
+// a mast) darker or lighter than what is on both sides of them, found with a bar detector and
+// shaped with the soft threshold of XDoG (Winnemöller et al. 2012).
+
+import type { RawImage } from '../plugin.ts';
+import { lumaPlane } from './color.ts';
+
+/** The arguments of {@link ThinLines}. */
+export interface ThinLinesArgs {
+  /** 8-bit luma, `width * height` bytes, at the resolution the lines are drawn at. */
+  readonly luma: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  /**
+   * XDoG's ε: below this contrast, relative to the brightness around the line (plus 60 of 255, so
+   * deep shadows do not amplify noise), nothing is drawn.
+   * @default 0.12
+   */
+  readonly threshold?: number;
+  /**
+   * XDoG's φ: how fast a line's strength rises above the threshold, `tanh(φ (contrast - ε))`.
+   * @default 8
+   */
+  readonly sharpness?: number;
+}
+
+/** Probe distances: 3 px along the axes, 2 px each way (2.8 px) along the diagonals. */
+const AXIS = 3;
+const DIAGONAL = 2;
+const PAD = AXIS;
+/** Added to the level around a line before the contrast is taken relative to it, so noise in deep shadows is not amplified. */
+const FLOOR = 60;
+/** The rows a row's probes read, relative to it. */
+const ROWS = [-AXIS, -DIAGONAL, 0, DIAGONAL, AXIS] as const;
+/** Width of a padded border strip: PAD columns and PAD of context on each side. */
+const EDGE = 3 * PAD;
+
+/**
+ * Finds thin lines, row by row, in a luma plane: per pixel a dark-line strength and a light-line
+ * strength, each 0 (none) to 1 (a clear line).
+ *
+ * How: for each of four directions (0°, 45°, 90°, 135°), a pixel's bar contrast is how much darker
+ * it is than *both* of the two pixels 3 px away on either side (2 px each way along the
+ * diagonals); for a light line, how much lighter. A step edge has one side like the pixel itself,
+ * so it gives nothing there, unlike a difference of Gaussians, which answers on both sides of every
+ * edge; a 1 px line answers at its full contrast on its own pixels, at any angle. A line answers in
+ * the directions across it and not along it, and a speck answers in all four, so the strength is
+ * the largest contrast less the smallest: a speck drops out. (A line between the four directions,
+ * at 30° or 60°, keeps about two thirds: the nearest diagonal probe is 0.7 px off it.) Each side's
+ * level is the nearer of the two probes less half their difference, so a line across flat paper
+ * counts in full and one through texture, with unlike sides, much less. That
+ * contrast, relative to the brightness around the line, goes through XDoG's soft threshold
+ * `tanh(φ · max(0, c − ε))`, so faint texture stays blank and clear lines saturate.
+ *
+ * Cost: nine reads and a table look-up per pixel, no planes of its own beyond two 64 KiB tables;
+ * rows are computed on demand so a renderer can draw them straight into its output.
+ *
+ * @example
+ * const lines = new ThinLines({ luma, width, height });
+ * const dark = new Float32Array(width);
+ * const light = new Float32Array(width);
+ * for (let y = 0; y < height; y++) {
+ *   lines.row(y, dark, light); // dark[x], light[x]: 0..1
+ * }
+ */
+export class ThinLines {
+  /** The luma plane the lines are found in (the caller's, or the one {@link ThinLines.ofImage} made). */
+  readonly luma: Uint8Array;
+  readonly #width: number;
+  readonly #height: number;
+  readonly #tables: StrengthTables;
+  /** Five padded rows (edge pixels repeated), for the columns near the left and right borders. */
+  readonly #edge = new Uint8Array(ROWS.length * EDGE);
+  readonly #scratch = [new Float32Array(EDGE), new Float32Array(EDGE)] as const;
+  readonly #edgeHits = new Int32Array(EDGE);
+  /**
+   * After {@link row}, its first `n` entries (n being what `row` returned) are the columns with any
+   * line: a renderer can draw the rest as if there were none, and then these.
+   */
+  readonly hits: Int32Array;
+
+  constructor(args: ThinLinesArgs) {
+    const { luma, width, height } = args;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+      throw new Error('ThinLines: width and height must be positive integers');
+    if (luma.length < width * height) throw new Error('ThinLines: luma plane too small');
+    this.luma = luma;
+    this.hits = new Int32Array(width);
+    this.#width = width;
+    this.#height = height;
+    this.#tables = strengthTables(args.threshold ?? 0.12, args.sharpness ?? 8);
+  }
+
+  /**
+   * Thin lines of an image at its own resolution: the luma of RGB(A) pixels, or the grey channel.
+   *
+   * @example
+   * const lines = ThinLines.ofImage(ctx.image);
+   */
+  static ofImage(image: RawImage, options: Pick<ThinLinesArgs, 'threshold' | 'sharpness'> = {}): ThinLines {
+    const { data, width, height, channels } = image;
+    const n = width * height;
+    const luma =
+      channels >= 3 ? lumaPlane(data, n, channels) : channels === 1 ? data : greyOf(data, n, channels);
+    return new ThinLines({ ...options, luma, width, height });
+  }
+
+  /**
+   * Writes row `y`'s dark-line and light-line strengths (0..1) to `dark` and `light`, and the
+   * columns where either is above 0 to {@link hits}; returns how many there are.
+   */
+  row(y: number, dark: Float32Array, light: Float32Array): number {
+    const w = this.#width;
+    if (dark.length < w || light.length < w) throw new Error('ThinLines: row buffers too small');
+    const h = this.#height;
+    const L = this.luma;
+    const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
+    let n = 0;
+    if (w > 2 * PAD) {
+      n = barRow(
+        L,
+        PAD,
+        w - PAD,
+        at(-AXIS),
+        at(-DIAGONAL),
+        at(0),
+        at(DIAGONAL),
+        at(AXIS),
+        this.#tables,
+        dark,
+        light,
+        this.hits,
+        0,
+      );
+    }
+    // The columns within PAD of a border: the same, on rows padded by repeating the edge pixel.
+    return this.#borders(y, dark, light, n);
+  }
+
+  #borders(y: number, dark: Float32Array, light: Float32Array, hits: number): number {
+    const w = this.#width;
+    const h = this.#height;
+    const L = this.luma;
+    const flat = this.#edge;
+    for (const left of [true, false]) {
+      // Columns [x0, x0 + count) of the image, copied with PAD pixels of context on each side.
+      const x0 = left ? 0 : Math.max(PAD, w - PAD);
+      const count = left ? Math.min(PAD, w) : w - x0;
+      if (count <= 0) continue;
+      ROWS.forEach((dy, k) => {
+        const src = Math.min(h - 1, Math.max(0, y + dy)) * w;
+        for (let i = 0; i < EDGE; i++)
+          flat[k * EDGE + i] = L[src + Math.min(w - 1, Math.max(0, x0 - PAD + i))]!;
+      });
+      const [d, l] = this.#scratch;
+      barRow(
+        flat,
+        PAD,
+        PAD + count,
+        0,
+        EDGE,
+        2 * EDGE,
+        3 * EDGE,
+        4 * EDGE,
+        this.#tables,
+        d,
+        l,
+        this.#edgeHits,
+        0,
+      );
+      for (let i = 0; i < count; i++) {
+        dark[x0 + i] = d[PAD + i]!;
+        light[x0 + i] = l[PAD + i]!;
+        if (d[PAD + i]! + l[PAD + i]! > 0) this.hits[hits++] = x0 + i;
+      }
+    }
+    return hits;
+  }
+}
+
+/**
+ * Whole planes of {@link ThinLines}: dark-line and light-line strength per pixel, 0..255.
+ *
+ * @example
+ * const { dark, light } = thinLines({ luma, width, height });
+ */
+export function thinLines(args: ThinLinesArgs): { dark: Uint8Array; light: Uint8Array } {
+  const { width, height } = args;
+  const lines = new ThinLines(args);
+  const dark = new Uint8Array(width * height);
+  const light = new Uint8Array(width * height);
+  const rowDark = new Float32Array(width);
+  const rowLight = new Float32Array(width);
+  for (let y = 0; y < height; y++) {
+    lines.row(y, rowDark, rowLight);
+    toBytes(rowDark, dark, y * width, width);
+    toBytes(rowLight, light, y * width, width);
+  }
+  return { dark, light };
+}
+
+function greyOf(data: Uint8Array, n: number, channels: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = data[i * channels]!;
+  return out;
+}
+
+function toBytes(src: Float32Array, dst: Uint8Array, at: number, n: number): void {
+  for (let x = 0; x < n; x++) dst[at + x] = Math.round(src[x]! * 255);
+}
+
+/**
+ * Bar contrasts of one row, columns [x0, x1), appending the columns with a line to `hits` from
+ * `count` on; returns the new count. `m3`..`p3` are the offsets of rows y-3, y-2, y, y+2,
+ * y+3 in `L`; the columns x0 - 3 .. x1 + 3 must exist.
+ */
+function barRow(
+  L: Uint8Array,
+  x0: number,
+  x1: number,
+  m3: number,
+  m2: number,
+  c0: number,
+  p2: number,
+  p3: number,
+  { dark: darkLut, light: lightLut, darkFrom, lightFrom }: StrengthTables,
+  dark: Float32Array,
+  light: Float32Array,
+  hits: Int32Array,
+  count: number,
+): number {
+  let n = count;
+  for (let x = x0; x < x1; x++) {
+    const c = L[c0 + x]!;
+    // Every line 1-2 px wide, at any angle, is crossed by the horizontal or the vertical probe
+    // pair (3 px along an axis is at least 2.1 px across the line): where both probes of neither
+    // pair are darker or lighter than the pixel by the least contrast the threshold lets through,
+    // which is most of a photo, there is no line.
+    const a1 = L[c0 + x - AXIS]!;
+    const b1 = L[c0 + x + AXIS]!;
+    const a2 = L[m3 + x]!;
+    const b2 = L[p3 + x]!;
+    const up = darkFrom[c]!;
+    const down = lightFrom[c]!;
+    if (!(
+      (a1 >= up && b1 >= up) ||
+      (a2 >= up && b2 >= up) ||
+      (a1 <= down && b1 <= down) ||
+      (a2 <= down && b2 <= down)
+    )) {
+      dark[x] = 0;
+      light[x] = 0;
+      continue;
+    }
+    // Per pair, the level on both sides: the nearer one to the pixel, less half their difference,
+    // so a line across flat paper counts in full and one in texture (unlike sides) much less.
+    const s1 = a1 < b1 ? b1 - a1 : a1 - b1;
+    const s2 = a2 < b2 ? b2 - a2 : a2 - b2;
+    const lo1 = (a1 < b1 ? a1 : b1) - (s1 >> 1);
+    const hi1 = (a1 < b1 ? b1 : a1) + (s1 >> 1);
+    const lo2 = (a2 < b2 ? a2 : b2) - (s2 >> 1);
+    const hi2 = (a2 < b2 ? b2 : a2) + (s2 >> 1);
+    const a3 = L[m2 + x - DIAGONAL]!;
+    const b3 = L[p2 + x + DIAGONAL]!;
+    const a4 = L[m2 + x + DIAGONAL]!;
+    const b4 = L[p2 + x - DIAGONAL]!;
+    const s3 = a3 < b3 ? b3 - a3 : a3 - b3;
+    const s4 = a4 < b4 ? b4 - a4 : a4 - b4;
+    const lo3 = (a3 < b3 ? a3 : b3) - (s3 >> 1);
+    const lo4 = (a4 < b4 ? a4 : b4) - (s4 >> 1);
+    const hi3 = (a3 < b3 ? b3 : a3) + (s3 >> 1);
+    const hi4 = (a4 < b4 ? b4 : a4) + (s4 >> 1);
+    // Dark line: darker than both sides in some direction, less what it is in all of them (a
+    // speck). Likewise lighter for a light line.
+    const loMax = Math.max(Math.max(lo1, lo2), Math.max(lo3, lo4));
+    const loMin = Math.min(Math.min(lo1, lo2), Math.min(lo3, lo4));
+    const hiMin = Math.min(Math.min(hi1, hi2), Math.min(hi3, hi4));
+    const hiMax = Math.max(Math.max(hi1, hi2), Math.max(hi3, hi4));
+    const dv = loMax - (loMin > c ? loMin : c);
+    const lv = (hiMax < c ? hiMax : c) - hiMin;
+    // Tables indexed by contrast and the pixel's own level (see strengthTables).
+    const ds = dv > 0 ? darkLut[(dv << 8) | c]! : 0;
+    const ls = lv > 0 ? lightLut[(lv << 8) | c]! : 0;
+    dark[x] = ds * (1 / 255);
+    light[x] = ls * (1 / 255);
+    if (ds + ls > 0) hits[n++] = x;
+  }
+  return n;
+}
+
+interface StrengthTables {
+  /** Dark-line strength, 0..255, at `(contrast << 8) | own level`. */
+  readonly dark: Uint8Array;
+  /** Light-line strength, likewise. */
+  readonly light: Uint8Array;
+  /** Per own level, the darkest level both sides must reach for any dark-line strength (up to 256). */
+  readonly darkFrom: Int16Array;
+  /** Per own level, the lightest level both sides must reach for any light-line strength (down to -1). */
+  readonly lightFrom: Int16Array;
+}
+
+const tableCache = new Map<string, StrengthTables>();
+
+/**
+ * Strength per (contrast, own level): XDoG's `tanh(φ · max(0, contrast / (around + 40) − ε))`,
+ * where `around` is the level on both sides plus FLOOR: own + contrast for a dark line, own − contrast for a
+ * light one. 64 KiB a table, so both stay in cache.
+ */
+function strengthTables(threshold: number, sharpness: number): StrengthTables {
+  const key = `${threshold}:${sharpness}`;
+  const cached = tableCache.get(key);
+  if (cached) return cached;
+  const dark = new Uint8Array(65536);
+  const light = new Uint8Array(65536);
+  const darkFrom = new Int16Array(256).fill(256);
+  const lightFrom = new Int16Array(256).fill(-1);
+  for (let own = 0; own < 256; own++) {
+    for (let contrast = 255; contrast >= 1; contrast--) {
+      const i = (contrast << 8) | own;
+      dark[i] = Math.round(
+        255 *
+          Math.tanh(sharpness * Math.max(0, contrast / (Math.min(255, own + contrast) + FLOOR) - threshold)),
+      );
+      light[i] = Math.round(
+        255 *
+          Math.tanh(sharpness * Math.max(0, contrast / (Math.max(0, own - contrast) + FLOOR) - threshold)),
+      );
+      if (dark[i]! > 0) darkFrom[own] = own + contrast;
+      if (light[i]! > 0) lightFrom[own] = own - contrast;
+    }
+  }
+  const tables = { dark, light, darkFrom, lightFrom };
+  if (tableCache.size > 8) tableCache.clear();
+  tableCache.set(key, tables);
+  return tables;
+}
