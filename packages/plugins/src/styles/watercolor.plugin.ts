@@ -90,7 +90,8 @@ const GRADED = 0.45;
 export const watercolor = definePlugin({
   id: 'watercolor',
   name: 'Watercolour',
-  description: 'Flat transparent washes with dark pooled edges, wet-in-wet blends and granulation on white paper.',
+  description:
+    'Flat transparent washes with dark pooled edges, wet-in-wet blends and granulation on white paper.',
   version: '2.0.0',
   engine: '^1',
   kind: 'style',
@@ -134,7 +135,8 @@ function renderWatercolor(
   const washes = washColours(palette, p.whites);
   // 1 where a palette colour is left as white paper.
   const whiteOf = new Float32Array(washes.length);
-  for (let q = 0; q < washes.length; q += 3) whiteOf[q] = washes[q]! === 1 && washes[q + 1]! === 1 && washes[q + 2]! === 1 ? 1 : 0;
+  for (let q = 0; q < washes.length; q += 3)
+    whiteOf[q] = washes[q]! === 1 && washes[q + 1]! === 1 && washes[q + 2]! === 1 ? 1 : 0;
   signal.throwIfAborted();
 
   const field = new Float32Array(n * STRIDE);
@@ -217,7 +219,6 @@ function renderWatercolor(
   progress(1);
   return { data: out, width, height, channels: 3 };
 }
-
 
 /** Row `y` of the field: the smoothed colour and its central-difference slopes in x and y. */
 function slopeRow(
@@ -314,19 +315,18 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     const w11 = fx * fy;
     const s = (c: number): number =>
       field[i00 + c]! * w00 + field[i01 + c]! * w01 + field[i10 + c]! * w10 + field[i11 + c]! * w11;
-    const r = (field[i00 + 0]! * w00 + field[i01 + 0]! * w01 + field[i10 + 0]! * w10 + field[i11 + 0]! * w11);
-    const g = (field[i00 + 1]! * w00 + field[i01 + 1]! * w01 + field[i10 + 1]! * w10 + field[i11 + 1]! * w11);
-    const b = (field[i00 + 2]! * w00 + field[i01 + 2]! * w01 + field[i10 + 2]! * w10 + field[i11 + 2]! * w11);
+    const r = field[i00 + 0]! * w00 + field[i01 + 0]! * w01 + field[i10 + 0]! * w10 + field[i11 + 0]! * w11;
+    const g = field[i00 + 1]! * w00 + field[i01 + 1]! * w01 + field[i10 + 1]! * w10 + field[i11 + 1]! * w11;
+    const b = field[i00 + 2]! * w00 + field[i01 + 2]! * w01 + field[i10 + 2]! * w10 + field[i11 + 2]! * w11;
 
-    // Nearest and second-nearest wash colours, among the candidates of the nearest
-    // working pixel.
-    const ic = fy < 0.5 ? (fx < 0.5 ? i00 : i01) : fx < 0.5 ? i10 : i11;
+    // Nearest and second-nearest wash colours, among the candidates of two opposite corners.
     let d1 = 1e9;
     let d2 = 1e9;
-    let n1 = 0;
-    let n2 = 0;
-    for (let j = 13; j < 13 + CANDIDATES; j++) {
-      const q = field[ic + j]! | 0;
+    let n1 = -1;
+    let n2 = -1;
+    for (let j = 0; j < 2 * CANDIDATES; j++) {
+      const q = field[(j < CANDIDATES ? i00 + 13 : i11 + 13 - CANDIDATES) + j]! | 0;
+      if (q === n1 || q === n2) continue;
       const er = r - palette[q]!;
       const eg = g - palette[q + 1]!;
       const eb = b - palette[q + 2]!;
@@ -341,20 +341,32 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
         n2 = q;
       }
     }
+    if (n2 < 0) n2 = n1; // a one-colour palette
     // Distance to the boundary between them, in full-resolution pixels: the gap d2 - d1 is
     // linear in the colour, its slope is 2 (A - B) . dS.
     const ar = palette[n1]! - palette[n2]!;
     const ag = palette[n1 + 1]! - palette[n2 + 1]!;
     const ab = palette[n1 + 2]! - palette[n2 + 2]!;
-    const gx = ar * (field[i00 + 3]! * w00 + field[i01 + 3]! * w01 + field[i10 + 3]! * w10 + field[i11 + 3]! * w11) + ag * (field[i00 + 4]! * w00 + field[i01 + 4]! * w01 + field[i10 + 4]! * w10 + field[i11 + 4]! * w11) + ab * (field[i00 + 5]! * w00 + field[i01 + 5]! * w01 + field[i10 + 5]! * w10 + field[i11 + 5]! * w11);
-    const gy = ar * (field[i00 + 6]! * w00 + field[i01 + 6]! * w01 + field[i10 + 6]! * w10 + field[i11 + 6]! * w11) + ag * (field[i00 + 7]! * w00 + field[i01 + 7]! * w01 + field[i10 + 7]! * w10 + field[i11 + 7]! * w11) + ab * (field[i00 + 8]! * w00 + field[i01 + 8]! * w01 + field[i10 + 8]! * w10 + field[i11 + 8]! * w11);
+    const gx =
+      ar * (field[i00 + 3]! * w00 + field[i01 + 3]! * w01 + field[i10 + 3]! * w10 + field[i11 + 3]! * w11) +
+      ag * (field[i00 + 4]! * w00 + field[i01 + 4]! * w01 + field[i10 + 4]! * w10 + field[i11 + 4]! * w11) +
+      ab * (field[i00 + 5]! * w00 + field[i01 + 5]! * w01 + field[i10 + 5]! * w10 + field[i11 + 5]! * w11);
+    const gy =
+      ar * (field[i00 + 6]! * w00 + field[i01 + 6]! * w01 + field[i10 + 6]! * w10 + field[i11 + 6]! * w11) +
+      ag * (field[i00 + 7]! * w00 + field[i01 + 7]! * w01 + field[i10 + 7]! * w10 + field[i11 + 7]! * w11) +
+      ab * (field[i00 + 8]! * w00 + field[i01 + 8]! * w01 + field[i10 + 8]! * w10 + field[i11 + 8]! * w11);
     const slope = 2 * Math.sqrt(gx * gx + gy * gy) + 1e-6;
     const dist = ((d2 - d1) / slope) * factor;
     // How far the photo takes to go from one wash colour to the other: short at an edge in the
     // photo (a hard edge), long where it only shades (a soft, wet-in-wet blend).
     const step = ar * ar + ag * ag + ab * ab;
     const span = (step / slope) * factor;
-    let wet = (field[i00 + 12]! * w00 + field[i01 + 12]! * w01 + field[i10 + 12]! * w10 + field[i11 + 12]! * w11) - wetBias;
+    let wet =
+      field[i00 + 12]! * w00 +
+      field[i01 + 12]! * w01 +
+      field[i10 + 12]! * w10 +
+      field[i11 + 12]! * w11 -
+      wetBias;
     wet = wet < 0 ? 0 : wet > 0.35 ? 1 : wet / 0.35;
     let soft = (span - 2 * px) / (10 * px);
     soft = soft < 0 ? 0 : soft > 1 ? 1 : soft;
@@ -383,7 +395,12 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     const h = paper[pi]!;
     const hollow = h < 0 ? (h > -1.5 ? -h : 1.5) : 0;
     const gr = grain[grainRow + grainCol[x]!]!;
-    const dens = kEdge * rim + kTurb * (field[i00 + 11]! * w00 + field[i01 + 11]! * w01 + field[i10 + 11]! * w10 + field[i11 + 11]! * w11) + kGran * hollow * (0.6 + 0.4 * gr) - kPaper * h;
+    const dens =
+      kEdge * rim +
+      kTurb *
+        (field[i00 + 11]! * w00 + field[i01 + 11]! * w01 + field[i10 + 11]! * w10 + field[i11 + 11]! * w11) +
+      kGran * hollow * (0.6 + 0.4 * gr) -
+      kPaper * h;
     const light = 255 * (1 + kRelief * relief[pi]!);
     out[o] = pigmentTone(cr, dens, light);
     out[o + 1] = pigmentTone(cg, dens, light);
@@ -517,7 +534,7 @@ function washColours(palette: Float32Array, whites: number): Float32Array {
       continue;
     }
     // Lighter: less pigment (1 - C) on white; a little more saturated.
-    const yl = 1 - (1 - y) * 0.88;
+    const yl = 1 - (1 - y) * 0.84;
     for (let c = 0; c < 3; c++) {
       const v = yl + (palette[q + c]! - y) * 1.15;
       out[q + c] = v < 0 ? 0 : v > 1 ? 1 : v;
@@ -590,4 +607,3 @@ function paperOf(texScale: number, seed: number): Paper {
   paperCache = { key, paperSize, paper, relief, grainSize, grain };
   return paperCache;
 }
-
