@@ -313,8 +313,6 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     const w01 = fx * (1 - fy);
     const w10 = (1 - fx) * fy;
     const w11 = fx * fy;
-    const s = (c: number): number =>
-      field[i00 + c]! * w00 + field[i01 + c]! * w01 + field[i10 + c]! * w10 + field[i11 + c]! * w11;
     const r = field[i00 + 0]! * w00 + field[i01 + 0]! * w01 + field[i10 + 0]! * w10 + field[i11 + 0]! * w11;
     const g = field[i00 + 1]! * w00 + field[i01 + 1]! * w01 + field[i10 + 1]! * w10 + field[i11 + 1]! * w11;
     const b = field[i00 + 2]! * w00 + field[i01 + 2]! * w01 + field[i10 + 2]! * w10 + field[i11 + 2]! * w11;
