@@ -211,7 +211,7 @@ function renderWatercolor(
     upW.row(y, rows.rowX, 0);
     upW.row(y, rows.rowY, 1);
     paintRow(rows, y, (y % paperSize) * paperSize, (y % grainSize) * grainSize);
-    if ((y & 127) === 0) {
+    if ((y & 63) === 0) {
       signal.throwIfAborted();
       progress(0.45 + (0.55 * y) / height);
     }
