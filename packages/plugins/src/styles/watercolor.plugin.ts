@@ -56,13 +56,13 @@ const params = z.object({
 type WatercolorParams = z.output<typeof params>;
 
 /** The washes are laid out at a size whose long side is at most this (an integer fraction). */
-const WORK_LONG_SIDE = 480;
+const WORK_LONG_SIDE = 512;
 /** The image long side that the paper texture sizes refer to. */
 const REFERENCE_LONG_SIDE = 1920;
 /** Floats kept per working pixel: colour, its x and y slopes, wobble, turbulence, wetness. */
 const STRIDE = 16;
 /** Palette colours nearest to each working pixel, kept as the candidates for its full-resolution pixels. */
-const CANDIDATES = 3;
+const CANDIDATES = 3; // nearestThree
 /** How much of the photo's shading inside a wash is kept (0: perfectly flat washes). */
 const GRADED = 0.45;
 
@@ -72,7 +72,7 @@ const GRADED = 0.45;
  * wet-in-wet blends elsewhere, uneven pigment density, granulation in the paper grain and white
  * paper left in the highlights.
  *
- * 1. At a working size of about 480 px (an integer fraction of the image): edge-preserving
+ * 1. At a working size of about 512 px (an integer fraction of the image): edge-preserving
  *    smoothing (the domain transform), then a palette of wash colours (k-means on a colour
  *    histogram, so it is deterministic and the same at any image size), lifted as transparent
  *    pigment on white paper, with the lightest colours replaced by the paper itself. The slopes
@@ -113,7 +113,7 @@ function renderWatercolor(
   const long = Math.max(width, height);
   const factor = Math.max(1, Math.ceil(long / WORK_LONG_SIDE));
   const { width: lw, height: lh } = downsampledSize(width, height, factor);
-  // Sizes below are in working pixels for a 480 px long side.
+  // Sizes below are in working pixels for a 512 px long side.
   const unit = Math.max(lw, lh) / WORK_LONG_SIDE;
   const n = lw * lh;
 
@@ -160,12 +160,15 @@ function renderWatercolor(
   progress(0.45);
 
   const texScale = Math.max(0.5, long / REFERENCE_LONG_SIDE);
+  // The paper's grain is finer than a small image's pixels: seen at that size (a preview, or the
+  // full painting scaled down) it averages out, so small images show it faintly.
+  const texAmp = Math.min(1, (long / REFERENCE_LONG_SIDE) ** 1.5);
   const { paper, paperSize, relief, grain, grainSize } = paperOf(texScale, seed);
   signal.throwIfAborted();
 
   // 2. and 3. Full resolution, row by row.
   const out = new Uint8Array(width * height * 3);
-  const px = factor / unit; // full-resolution pixels per 480-px working pixel
+  const px = factor / unit; // full-resolution pixels per 512-px working pixel
   const paperCol = new Int32Array(width);
   const grainCol = new Int32Array(width);
   for (let x = 0; x < width; x++) {
@@ -203,9 +206,9 @@ function renderWatercolor(
     rimWidth: 0.9 * px + 0.6,
     wetBias: 0.8 - 1.1 * p.wetness,
     kEdge: 1.6 * p.edgeDarkening,
-    kGran: 0.35 * p.granulation,
-    kRelief: 0.07 * p.paper,
-    kPaper: 0.06 * p.paper,
+    kGran: 0.35 * p.granulation * texAmp,
+    kRelief: 0.07 * p.paper * texAmp,
+    kPaper: 0.06 * p.paper * texAmp,
   };
   for (let y = 0; y < height; y++) {
     upW.row(y, rows.rowX, 0);
@@ -481,33 +484,46 @@ function washPalette(planes: readonly Float32Array[], k: number): Float32Array {
 
 /** Writes the offsets of the {@link CANDIDATES} palette colours nearest to each working pixel's colour. */
 function nearestColours(field: Float32Array, n: number, palette: Float32Array): void {
-  const k = palette.length / 3;
-  const best = new Float64Array(CANDIDATES);
-  const which = new Int32Array(CANDIDATES);
-  for (let i = 0, o = 0; i < n; i++, o += STRIDE) {
-    best.fill(Infinity);
-    which.fill(0);
-    const r = field[o]!;
-    const g = field[o + 1]!;
-    const b = field[o + 2]!;
-    for (let j = 0; j < k; j++) {
-      const er = r - palette[j * 3]!;
-      const eg = g - palette[j * 3 + 1]!;
-      const eb = b - palette[j * 3 + 2]!;
-      const d = er * er + eg * eg + eb * eb;
-      // Insertion into the short sorted list.
-      let m = CANDIDATES - 1;
-      if (d >= best[m]!) continue;
-      while (m > 0 && best[m - 1]! > d) {
-        best[m] = best[m - 1]!;
-        which[m] = which[m - 1]!;
-        m--;
+  for (let i = 0, o = 0; i < n; i++, o += STRIDE) nearestThree(field, o, palette);
+}
+
+/** The three palette colours nearest to the colour at `field[o..o+2]`, written from `o + 13`. */
+function nearestThree(field: Float32Array, o: number, palette: Float32Array): void {
+  const r = field[o]!;
+  const g = field[o + 1]!;
+  const b = field[o + 2]!;
+  let d0 = Infinity;
+  let d1 = Infinity;
+  let d2 = Infinity;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
+  for (let q = 0; q < palette.length; q += 3) {
+    const er = r - palette[q]!;
+    const eg = g - palette[q + 1]!;
+    const eb = b - palette[q + 2]!;
+    const d = er * er + eg * eg + eb * eb;
+    if (d >= d2) continue;
+    if (d < d1) {
+      d2 = d1;
+      q2 = q1;
+      if (d < d0) {
+        d1 = d0;
+        q1 = q0;
+        d0 = d;
+        q0 = q;
+      } else {
+        d1 = d;
+        q1 = q;
       }
-      best[m] = d;
-      which[m] = j * 3;
+    } else {
+      d2 = d;
+      q2 = q;
     }
-    for (let m = 0; m < CANDIDATES; m++) field[o + 13 + m] = which[m]!;
   }
+  field[o + 13] = q0;
+  field[o + 14] = d1 < Infinity ? q1 : q0;
+  field[o + 15] = d2 < Infinity ? q2 : q0;
 }
 
 function cell(v: number): number {
