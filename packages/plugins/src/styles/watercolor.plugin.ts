@@ -139,7 +139,7 @@ function renderWatercolor(
     whiteOf[q] = washes[q]! === 1 && washes[q + 1]! === 1 && washes[q + 2]! === 1 ? 1 : 0;
   signal.throwIfAborted();
 
-  const field = new Float32Array(n * STRIDE);
+  const field = fieldOf(n);
   const [pr, pg, pb] = planes as [Float32Array, Float32Array, Float32Array];
   for (let y = 0; y < lh; y++) slopeRow(field, pr, pg, pb, lw, lh, y);
   nearestColours(field, n, palette);
@@ -620,4 +620,16 @@ function paperOf(texScale: number, seed: number): Paper {
   });
   paperCache = { key, paperSize, paper, relief, grainSize, grain };
   return paperCache;
+}
+
+let fieldCache: Float32Array | undefined;
+
+/**
+ * The working-size field (every slot is written on each run). Kept between runs: at most
+ * 512 × 512 × 16 floats (16 MB), and a fresh one costs its page faults and a garbage collection
+ * on every preview.
+ */
+function fieldOf(n: number): Float32Array {
+  if (!fieldCache || fieldCache.length < n * STRIDE) fieldCache = new Float32Array(n * STRIDE);
+  return fieldCache.subarray(0, n * STRIDE);
 }
