@@ -482,9 +482,35 @@ function washPalette(planes: readonly Float32Array[], k: number): Float32Array {
   return Float32Array.from(centres);
 }
 
-/** Writes the offsets of the {@link CANDIDATES} palette colours nearest to each working pixel's colour. */
+/**
+ * Writes the offsets of the {@link CANDIDATES} palette colours nearest to each working pixel's
+ * colour. The search is made once per cell of a 32³ colour grid (at the cell's centre, when a
+ * pixel first falls in it): a photo visits a few thousand cells, not one per pixel.
+ */
 function nearestColours(field: Float32Array, n: number, palette: Float32Array): void {
-  for (let i = 0, o = 0; i < n; i++, o += STRIDE) nearestThree(field, o, palette);
+  const cells = new Int16Array(32 * 32 * 32 * 3).fill(-1);
+  const probe = new Float32Array(16);
+  for (let i = 0, o = 0; i < n; i++, o += STRIDE) {
+    const c = (cell32(field[o]!) << 10) | (cell32(field[o + 1]!) << 5) | cell32(field[o + 2]!);
+    const k = c * 3;
+    if (cells[k]! < 0) {
+      probe[0] = ((c >> 10) + 0.5) / 32;
+      probe[1] = (((c >> 5) & 31) + 0.5) / 32;
+      probe[2] = ((c & 31) + 0.5) / 32;
+      nearestThree(probe, 0, palette);
+      cells[k] = probe[13]!;
+      cells[k + 1] = probe[14]!;
+      cells[k + 2] = probe[15]!;
+    }
+    field[o + 13] = cells[k]!;
+    field[o + 14] = cells[k + 1]!;
+    field[o + 15] = cells[k + 2]!;
+  }
+}
+
+function cell32(v: number): number {
+  const q = (v * 32) | 0;
+  return q < 0 ? 0 : q > 31 ? 31 : q;
 }
 
 /** The three palette colours nearest to the colour at `field[o..o+2]`, written from `o + 13`. */
