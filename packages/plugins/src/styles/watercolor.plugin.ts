@@ -143,12 +143,12 @@ function renderWatercolor(
   const [pr, pg, pb] = planes as [Float32Array, Float32Array, Float32Array];
   for (let y = 0; y < lh; y++) slopeRow(field, pr, pg, pb, lw, lh, y);
   nearestColours(field, n, palette);
-  // Noise fields: wobble of the edges (a broad and a finer octave), turbulence, wet patches.
+  // Noise fields: wobble of the edges (two octaves), turbulence, wet patches.
   const noise = (cell: number, s: number, octaves: number): Float32Array =>
     smoothNoise(lw, lh, cell * unit, seed ^ s, octaves, planes[0]);
   const fields: [number, number, number, number][] = [
-    [9, 24, 0xd1, 3],
-    [10, 24, 0xd2, 3],
+    [9, 24, 0xd1, 2],
+    [10, 24, 0xd2, 2],
     [11, 70, 0x7b1, 3],
     [12, 60, 0x77e7, 2],
   ];
