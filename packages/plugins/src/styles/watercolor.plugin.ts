@@ -5,8 +5,6 @@ import {
   downsampleBox,
   downsampledSize,
   embossPlane,
-  gaussianBlur,
-  guidedFilterCoefficients,
   paperTexture,
   tileableNoise,
   valueNoise,
@@ -15,87 +13,86 @@ import {
 import type { RawImage } from '@atelier/core';
 
 const params = z.object({
-  washSmoothing: z
+  abstraction: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .describe('How broad and few the washes are: 0 lays many small washes, 1 a few broad, simple ones.'),
+  wetness: z
     .number()
     .min(0)
     .max(1)
     .default(0.5)
     .describe(
-      'How much detail the washes flatten: 0 keeps fine detail, 1 lays broad, simple washes. Edges stay crisp.',
-    ),
-  bleeding: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.4)
-    .describe(
-      'Wet-in-wet colour bleeding: patches where colours run softly into each other, and wobble of the wash edges.',
+      'Wet-in-wet painting: how often neighbouring washes run softly into each other instead of drying with a hard edge, and how much the wash edges wobble.',
     ),
   edgeDarkening: z
     .number()
     .min(0)
     .max(1)
+    .default(0.6)
+    .describe('Pigment pooled at the hard edges of each wash (the dark rim of a dried wash); 0 has none.'),
+  granulation: z
+    .number()
+    .min(0)
+    .max(1)
     .default(0.5)
-    .describe(
-      'Pigment pooling at the edges of each wash (the dark rim of a dried watercolour wash); 0 has none.',
-    ),
+    .describe('Pigment settling into the hollows of the paper as fine speckle, strongest in dark washes.'),
   paper: z
     .number()
     .min(0)
     .max(1)
     .default(0.5)
-    .describe(
-      'Paper texture: how much the grain of cold-pressed paper shows through, lit from the top left.',
-    ),
-  granulation: z
+    .describe('How much the relief of cold-pressed paper shows, lit from the top left.'),
+  whites: z
     .number()
     .min(0)
     .max(1)
-    .default(0.4)
-    .describe(
-      'Granulation: pigment settling into the hollows of the paper as fine speckle, strongest in dark washes.',
-    ),
+    .default(0.5)
+    .describe('How much of the highlights is left as unpainted white paper: 0 paints everything.'),
 });
 
 type WatercolorParams = z.output<typeof params>;
 
-/** Long side, in pixels, of the resolution the washes are computed at. */
-const WORK_LONG_SIDE = 1100;
-/** The image long side that the texture sizes refer to. */
+/** The washes are laid out at a size whose long side is at most this (an integer fraction). */
+const WORK_LONG_SIDE = 512;
+/** The image long side that the paper texture sizes refer to. */
 const REFERENCE_LONG_SIDE = 1920;
-/** Soft quantisation of the wash's lightness into this many glazes. */
-const GLAZES = 9;
-/** How much a lighter neighbourhood bleeds into a darker wash, relative to a darker one. */
-const LIGHT_BLEED = 0.15;
-/** Gamma of the lightness: below 1 lifts the mid-tones, as transparent washes on white paper do. */
-const LIFT = 0.88;
-/** Watercolour pigments are purer than a photo's colours. */
-const SATURATION = 1.15;
+/** Floats kept per working pixel: colour, its x and y slopes, wobble, turbulence, wetness. */
+const STRIDE = 16;
+/** Palette colours nearest to each working pixel, kept as the candidates for its full-resolution pixels. */
+const CANDIDATES = 3; // nearestThree
+/** How much of the photo's shading inside a wash is kept (0: perfectly flat washes). */
+const GRADED = 0.45;
 
 /**
- * Watercolour: flat, transparent washes with soft edges, dark pigment rims where washes dried,
- * colours bleeding into each other in places, on grainy paper.
+ * Watercolour after Curtis et al. (1997) and Bousseau et al. (2006): the photo abstracted into
+ * flat washes of a few pigments, with hard edges where pigment pooled as the wash dried, soft
+ * wet-in-wet blends elsewhere, uneven pigment density, granulation in the paper grain and white
+ * paper left in the highlights.
  *
- * 1. Washes, at an integer fraction of the size (about 1000 px on the long side): edge-preserving
- *    smoothing by the domain transform (O(1) per pixel), mixed with a wide blur in seeded "wet"
- *    patches (colour bleeding), then turned into a local linear model of the photo (the fast
- *    guided filter), which gives the washes back at full resolution with pixel-sharp edges.
- * 2. Wet edges: the slope of the softened, glazed lightness of the washes, where pigment pools as
- *    a wash dries (normalised so the rim's strength is the step between washes at any size).
- * 3. At full resolution, in one streaming pass: everything is read through a slow seeded
- *    displacement (wobbly, hand-painted edges); lightness is softly quantised into glazes; the
- *    pigment density is modulated by the wet edges, low-frequency turbulence, granulation and
- *    paper grain with the density model of Bousseau et al. (2006), which darkens and lightens
- *    like real pigment, `C - (C - C²)(d - 1)`; the paper relief is lit from the top left.
- *
- * Noise and textures are seeded, sizes scale with the image, and memory beyond the output is a
- * few planes at working resolution plus small texture tiles.
+ * 1. At a working size of about 512 px (an integer fraction of the image): edge-preserving
+ *    smoothing (the domain transform), then a palette of wash colours (k-means on a colour
+ *    histogram, so it is deterministic and the same at any image size), lifted as transparent
+ *    pigment on white paper, with the lightest colours replaced by the paper itself. The slopes
+ *    of the smoothed colour and the seeded noise fields (wobble, turbulence, wetness) are stored
+ *    beside it.
+ * 2. At full resolution, in one streaming pass: the smoothed colour is read through a slow seeded
+ *    displacement (wobbled edges) and assigned to its nearest wash colour. The distance in
+ *    pixels to the boundary with the second-nearest wash is the gap between the two squared
+ *    colour distances (linear in the colour) over its slope, so each boundary is drawn at full
+ *    resolution wherever it falls: hard where the photo has an edge, soft where the photo only
+ *    shades (and in wet patches), with pigment pooled along its hard parts.
+ * 3. Pigment density `d` (edge darkening, turbulence, granulation in the paper's hollows) is
+ *    applied with Bousseau's model `C' = C(1 - (1 - C)(d - 1))`, and the paper relief is lit.
  */
 export const watercolor = definePlugin({
   id: 'watercolor',
   name: 'Watercolour',
-  description: 'Transparent washes with wet edges and colour bleeding on textured paper.',
-  version: '1.0.0',
+  description:
+    'Flat transparent washes with dark pooled edges, wet-in-wet blends and granulation on white paper.',
+  version: '2.0.0',
   engine: '^1',
   kind: 'style',
   tags: ['painterly'],
@@ -114,271 +111,476 @@ function renderWatercolor(
 ): RawImage {
   const { width, height, data } = image;
   const long = Math.max(width, height);
-  const factor = Math.max(1, Math.round(long / WORK_LONG_SIDE));
+  const factor = Math.max(1, Math.ceil(long / WORK_LONG_SIDE));
   const { width: lw, height: lh } = downsampledSize(width, height, factor);
-  // Sizes below are in working pixels for a 1000 px long side.
-  const unit = Math.max(lw, lh) / 1000;
+  // Sizes below are in working pixels for a 512 px long side.
+  const unit = Math.max(lw, lh) / WORK_LONG_SIDE;
   const n = lw * lh;
 
-  // 1. Washes: edge-preserving smoothing at working resolution.
-  const photo = downsampleBox(data, width, height, 3, factor, 1 / 255);
-  const washes = photo.map((plane) => plane.slice());
-  const s = p.washSmoothing;
+  // 1. Abstraction at working size.
+  const planes = downsampleBox(data, width, height, 3, factor, 1 / 255);
+  const a = p.abstraction;
   domainTransformFilter({
-    planes: washes,
-    guide: photo,
+    planes,
     width: lw,
     height: lh,
-    sigmaSpatial: (6 + 34 * s) * unit,
-    sigmaRange: 0.12 + 0.38 * s,
-    iterations: 3,
+    sigmaSpatial: (8 + 16 * a) * unit,
+    sigmaRange: 0.2 + 0.3 * a,
+    iterations: 2,
     signal,
   });
   signal.throwIfAborted();
   progress(0.3);
-  if (p.bleeding > 0) bleed(washes, lw, lh, unit, p.bleeding, seed);
+  const palette = washPalette(planes, Math.round(28 - 16 * a));
+  const washes = washColours(palette, p.whites);
+  // 1 where a palette colour is left as white paper.
+  const whiteOf = new Float32Array(washes.length);
+  for (let q = 0; q < washes.length; q += 3)
+    whiteOf[q] = washes[q]! === 1 && washes[q + 1]! === 1 && washes[q + 2]! === 1 ? 1 : 0;
   signal.throwIfAborted();
 
-  // The washes as a local linear model of the photo (fast guided filter, He and Sun 2015):
-  // applied to the full-resolution photo it gives the washes with pixel-sharp edges.
-  const model: Float32Array[] = [];
-  for (let c = 0; c < 3; c++) {
-    const { a, b } = guidedFilterCoefficients({
-      guide: photo[c]!,
-      input: washes[c]!,
-      width: lw,
-      height: lh,
-      radius: Math.max(1, Math.round(1.5 * unit)),
-      eps: 0.0004 + 0.004 * s,
-    });
-    model.push(a, b);
-  }
-  signal.throwIfAborted();
-  progress(0.5);
-
-  // 2. Wet edges: slope of the softened, glazed lightness of the washes.
-  const glaze = glazeTable();
-  const [wr, wg, wb] = washes as [Float32Array, Float32Array, Float32Array];
-  const lum = photo[0]!;
-  for (let i = 0; i < n; i++) {
-    const y = 0.299 * wr[i]! + 0.587 * wg[i]! + 0.114 * wb[i]!;
-    let k = (y * 1023) | 0;
-    k = k < 0 ? 0 : k > 1023 ? 1023 : k;
-    lum[i] = glaze[k]!;
-  }
-  // The slope of a step of height d blurred by sigma peaks at d / (sigma √(2π)): scaled back, the
-  // rim strength is the height of the step between two washes, whatever the resolution.
-  const edgeSigma = Math.max(1.2, 1.5 * unit);
-  const soft = gaussianBlur(lum, lw, lh, edgeSigma, photo[2]!, photo[1]!);
-  const edge = photo[1]!;
-  const edgeGain = 0.5 * edgeSigma * Math.sqrt(2 * Math.PI) * 1.6;
-  for (let y = 0; y < lh; y++) {
-    const up = (y > 0 ? y - 1 : 0) * lw;
-    const row = y * lw;
-    const down = (y < lh - 1 ? y + 1 : y) * lw;
-    for (let x = 0; x < lw; x++) {
-      const gx = soft[row + (x < lw - 1 ? x + 1 : x)]! - soft[row + (x > 0 ? x - 1 : 0)]!;
-      const gy = soft[down + x]! - soft[up + x]!;
-      const m = Math.sqrt(gx * gx + gy * gy) * edgeGain;
-      edge[row + x] = m > 1 ? 1 : m;
-    }
-  }
-  // The washes are no longer needed: their planes take the noise fields.
-  // Turbulence: uneven pigment in broad, faint blotches.
-  const turbulence = smoothNoise(lw, lh, 60 * unit, seed ^ 0x7b1, 3, washes[0]);
-  // Wobble: everything is read through a slow seeded displacement (in full-resolution pixels),
-  // so wash edges meander like a hand-painted wash's.
-  const wobble = (0.9 + 1.8 * p.bleeding) * unit * factor;
-  const dx = smoothNoise(lw, lh, 20 * unit, seed ^ 0xd1, 2, washes[1]);
-  const dy = smoothNoise(lw, lh, 20 * unit, seed ^ 0xd2, 2, washes[2]);
-  const [ar, br, ag, bg, ab, bb] = model as [
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
+  const field = fieldOf(n);
+  const [pr, pg, pb] = planes as [Float32Array, Float32Array, Float32Array];
+  for (let y = 0; y < lh; y++) slopeRow(field, pr, pg, pb, lw, lh, y);
+  nearestColours(field, n, palette);
+  // Noise fields: wobble of the edges (two octaves), turbulence, wet patches.
+  const noise = (cell: number, s: number, octaves: number): Float32Array =>
+    smoothNoise(lw, lh, cell * unit, seed ^ s, octaves, planes[0]);
+  const fields: [number, number, number, number][] = [
+    [9, 24, 0xd1, 2],
+    [10, 24, 0xd2, 2],
+    [11, 70, 0x7b1, 3],
+    [12, 60, 0x77e7, 2],
   ];
+  for (const [slot, cell, s, octaves] of fields) {
+    const plane = noise(cell, s, octaves);
+    for (let i = 0, o = slot; i < n; i++, o += STRIDE) field[o] = plane[i]!;
+  }
   signal.throwIfAborted();
-  progress(0.6);
+  progress(0.45);
 
-  // Paper: heights for granulation and pigment pooling, relief for the light.
   const texScale = Math.max(0.5, long / REFERENCE_LONG_SIDE);
+  // The paper's grain is finer than a small image's pixels: seen at that size (a preview, or the
+  // full painting scaled down) it averages out, so small images show it faintly.
+  const texAmp = Math.min(1, (long / REFERENCE_LONG_SIDE) ** 1.5);
   const { paper, paperSize, relief, grain, grainSize } = paperOf(texScale, seed);
   signal.throwIfAborted();
 
-  // 3. Full resolution, row by row.
+  // 2. and 3. Full resolution, row by row.
   const out = new Uint8Array(width * height * 3);
-  const kEdge = 1.2 * p.edgeDarkening;
-  const kTurb = 0.08;
-  const kPaper = 0.05 * p.paper;
-  const kGran = 0.18 * p.granulation;
-  const kRelief = 0.06 * p.paper;
-  const upX = new BilinearUpsampler(dx, lw, lh, width, height, factor);
-  const upY = new BilinearUpsampler(dy, lw, lh, width, height, factor);
-  const rowX = new Float32Array(width);
-  const rowY = new Float32Array(width);
+  const px = factor / unit; // full-resolution pixels per 512-px working pixel
   const paperCol = new Int32Array(width);
   const grainCol = new Int32Array(width);
   for (let x = 0; x < width; x++) {
     paperCol[x] = x % paperSize;
     grainCol[x] = x % grainSize;
   }
-  const maxX = width - 1;
-  const maxY = height - 1;
-  const maxU = lw - 1;
-  const maxV = lh - 1;
-  const inv = 1 / factor;
-  const stride = width * 3;
+  const wobbleX = new Float32Array(n);
+  const wobbleY = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    wobbleX[i] = field[i * STRIDE + 9]!;
+    wobbleY[i] = field[i * STRIDE + 10]!;
+  }
+  const upW = new BilinearUpsampler([wobbleX, wobbleY], lw, lh, width, height, factor);
+  const rows: PaintRows = {
+    out,
+    width,
+    lw,
+    lh,
+    factor,
+    field,
+    palette,
+    washes,
+    whiteOf,
+    paper,
+    relief,
+    grain,
+    paperCol,
+    grainCol,
+    rowX: new Float32Array(width),
+    rowY: new Float32Array(width),
+    wobble: (0.6 + 1.6 * p.wetness) * px,
+    px,
+    hardWidth: 0.6 + 0.25 * px,
+    wetWidth: (2 + 5 * p.wetness) * px,
+    rimWidth: 0.9 * px + 0.6,
+    wetBias: 0.8 - 1.1 * p.wetness,
+    kEdge: 1.6 * p.edgeDarkening,
+    kGran: 0.35 * p.granulation * texAmp,
+    kRelief: 0.07 * p.paper * texAmp,
+    kPaper: 0.06 * p.paper * texAmp,
+  };
   for (let y = 0; y < height; y++) {
-    upX.row(y, rowX);
-    upY.row(y, rowY);
-    const paperRow = (y % paperSize) * paperSize;
-    const grainRow = (y % grainSize) * grainSize;
-    let o = y * stride;
-    for (let x = 0; x < width; x++, o += 3) {
-      // The displaced position, in full-resolution and working pixels.
-      let px = x + rowX[x]! * wobble;
-      let py = y + rowY[x]! * wobble;
-      px = px < 0 ? 0 : px > maxX ? maxX : px;
-      py = py < 0 ? 0 : py > maxY ? maxY : py;
-      let ix = px | 0;
-      let iy = py | 0;
-      let fx = px - ix;
-      let fy = py - iy;
-      let i00 = iy * stride + ix * 3;
-      let sx = ix < maxX ? 3 : 0;
-      let sy = iy < maxY ? stride : 0;
-      let w00 = (1 - fx) * (1 - fy);
-      let w01 = fx * (1 - fy);
-      let w10 = (1 - fx) * fy;
-      let w11 = fx * fy;
-      const ir =
-        (data[i00]! * w00 + data[i00 + sx]! * w01 + data[i00 + sy]! * w10 + data[i00 + sy + sx]! * w11) / 255;
-      const ig =
-        (data[i00 + 1]! * w00 +
-          data[i00 + sx + 1]! * w01 +
-          data[i00 + sy + 1]! * w10 +
-          data[i00 + sy + sx + 1]! * w11) /
-        255;
-      const ib =
-        (data[i00 + 2]! * w00 +
-          data[i00 + sx + 2]! * w01 +
-          data[i00 + sy + 2]! * w10 +
-          data[i00 + sy + sx + 2]! * w11) /
-        255;
-
-      let u = (px + 0.5) * inv - 0.5;
-      let v = (py + 0.5) * inv - 0.5;
-      u = u < 0 ? 0 : u > maxU ? maxU : u;
-      v = v < 0 ? 0 : v > maxV ? maxV : v;
-      ix = u | 0;
-      iy = v | 0;
-      fx = u - ix;
-      fy = v - iy;
-      i00 = iy * lw + ix;
-      sx = ix < maxU ? 1 : 0;
-      sy = iy < maxV ? lw : 0;
-      w00 = (1 - fx) * (1 - fy);
-      w01 = fx * (1 - fy);
-      w10 = (1 - fx) * fy;
-      w11 = fx * fy;
-      const i01 = i00 + sx;
-      const i10 = i00 + sy;
-      const i11 = i10 + sx;
-      let cr = (ar[i00]! * w00 + ar[i01]! * w01 + ar[i10]! * w10 + ar[i11]! * w11) * ir;
-      cr += br[i00]! * w00 + br[i01]! * w01 + br[i10]! * w10 + br[i11]! * w11;
-      let cg = (ag[i00]! * w00 + ag[i01]! * w01 + ag[i10]! * w10 + ag[i11]! * w11) * ig;
-      cg += bg[i00]! * w00 + bg[i01]! * w01 + bg[i10]! * w10 + bg[i11]! * w11;
-      let cb = (ab[i00]! * w00 + ab[i01]! * w01 + ab[i10]! * w10 + ab[i11]! * w11) * ib;
-      cb += bb[i00]! * w00 + bb[i01]! * w01 + bb[i10]! * w10 + bb[i11]! * w11;
-      const e = edge[i00]! * w00 + edge[i01]! * w01 + edge[i10]! * w10 + edge[i11]! * w11;
-      const t =
-        turbulence[i00]! * w00 + turbulence[i01]! * w01 + turbulence[i10]! * w10 + turbulence[i11]! * w11;
-
-      // Soft glazes: lightness pulled toward flat levels with smooth steps (and lifted a little:
-      // transparent pigment on white paper); colour a little more saturated.
-      const yl = 0.299 * cr + 0.587 * cg + 0.114 * cb;
-      let k = (yl * 1023) | 0;
-      k = k < 0 ? 0 : k > 1023 ? 1023 : k;
-      const yq = glaze[k]!;
-      cr = yq + (cr - yl) * SATURATION;
-      cg = yq + (cg - yl) * SATURATION;
-      cb = yq + (cb - yl) * SATURATION;
-      const shift = yq - yl;
-
-      // Pigment density: pooled at wet edges, uneven (turbulence), settled in the paper's
-      // hollows (granulation, more where there is more pigment), thinner on the paper's tops.
-      const pi = paperRow + paperCol[x]!;
-      const h = paper[pi]!;
-      const pigment = 1 - yl - shift;
-      const hollow = h < 0 ? (h > -1.5 ? -h : 1.5) : 0;
-      const settle = hollow * (0.7 + 0.3 * grain[grainRow + grainCol[x]!]!) * pigment;
-      const dens = kEdge * e + kTurb * t - kPaper * h + kGran * settle;
-      const light = 255 * (1 + kRelief * relief[pi]!);
-      out[o] = pigmentTone(cr, dens, light);
-      out[o + 1] = pigmentTone(cg, dens, light);
-      out[o + 2] = pigmentTone(cb, dens, light);
-    }
-    if ((y & 127) === 0) {
+    upW.row(y, rows.rowX, 0);
+    upW.row(y, rows.rowY, 1);
+    paintRow(rows, y, (y % paperSize) * paperSize, (y % grainSize) * grainSize);
+    if ((y & 63) === 0) {
       signal.throwIfAborted();
-      progress(0.6 + (0.4 * y) / height);
+      progress(0.45 + (0.55 * y) / height);
     }
   }
   progress(1);
   return { data: out, width, height, channels: 3 };
 }
 
-/**
- * Wet-in-wet colour bleeding: in seeded patches, the washes are mixed with a wide blur of
- * themselves, where the blur is darker (more pigment) than the wash. The blur is taken at a
- * quarter of the working resolution (it is wide and smooth anyway).
- */
-function bleed(
-  planes: readonly Float32Array[],
-  w: number,
-  h: number,
-  unit: number,
-  amount: number,
-  seed: number,
+/** Row `y` of the field: the smoothed colour and its central-difference slopes in x and y. */
+function slopeRow(
+  field: Float32Array,
+  pr: Float32Array,
+  pg: Float32Array,
+  pb: Float32Array,
+  lw: number,
+  lh: number,
+  y: number,
 ): void {
-  const k = 4;
-  const { width: cw, height: ch } = downsampledSize(w, h, k);
-  const wet = valueNoise({ width: cw, height: ch, cell: (90 * unit) / k, seed: seed ^ 0x77e7, octaves: 2 });
-  for (let i = 0; i < wet.length; i++) {
-    let t = (wet[i]! + 0.15) * 2.2;
-    t = t < 0 ? 0 : t > 1 ? 1 : t * t * (3 - 2 * t);
-    wet[i] = t * amount;
+  const up = (y > 0 ? y - 1 : 0) * lw;
+  const row = y * lw;
+  const down = (y < lh - 1 ? y + 1 : y) * lw;
+  const sy = y > 0 && y < lh - 1 ? 0.5 : 1;
+  for (let x = 0; x < lw; x++) {
+    const i = row + x;
+    const l = row + (x > 0 ? x - 1 : 0);
+    const r = row + (x < lw - 1 ? x + 1 : x);
+    const sx = x > 0 && x < lw - 1 ? 0.5 : 1;
+    const o = i * STRIDE;
+    field[o] = pr[i]!;
+    field[o + 1] = pg[i]!;
+    field[o + 2] = pb[i]!;
+    field[o + 3] = (pr[r]! - pr[l]!) * sx;
+    field[o + 4] = (pg[r]! - pg[l]!) * sx;
+    field[o + 5] = (pb[r]! - pb[l]!) * sx;
+    field[o + 6] = (pr[down + x]! - pr[up + x]!) * sy;
+    field[o + 7] = (pg[down + x]! - pg[up + x]!) * sy;
+    field[o + 8] = (pb[down + x]! - pb[up + x]!) * sy;
   }
-  const wetUp = new BilinearUpsampler(wet, cw, ch, w, h, k);
-  const scratch = new Float32Array(cw * ch);
-  const ups = planes.map((plane) => {
-    const coarse = downsampleBox(plane, w, h, 1, k)[0]!;
-    gaussianBlur(coarse, cw, ch, (5 * unit) / k, coarse, scratch);
-    return new BilinearUpsampler(coarse, cw, ch, w, h, k);
-  });
-  const wetRow = new Float32Array(w);
-  const rows = planes.map(() => new Float32Array(w));
-  const [pr, pg, pb] = planes as [Float32Array, Float32Array, Float32Array];
-  const [br, bg, bb] = rows as [Float32Array, Float32Array, Float32Array];
-  for (let y = 0; y < h; y++) {
-    wetUp.row(y, wetRow);
-    for (let c = 0; c < 3; c++) ups[c]!.row(y, rows[c]!);
-    const o = y * w;
-    for (let x = 0; x < w; x++) {
-      const i = o + x;
-      const r = pr[i]!;
-      const g = pg[i]!;
-      const b = pb[i]!;
-      // Pigment runs from where there is more of it into where there is less: a darker
-      // neighbourhood bleeds in fully, a lighter one barely (paint cannot bleed light into dark).
-      const darker = 0.299 * br[x]! + 0.587 * bg[x]! + 0.114 * bb[x]! < 0.299 * r + 0.587 * g + 0.114 * b;
-      const t = wetRow[x]! * (darker ? 1 : LIGHT_BLEED);
-      pr[i] = r + (br[x]! - r) * t;
-      pg[i] = g + (bg[x]! - g) * t;
-      pb[i] = b + (bb[x]! - b) * t;
+}
+
+/** What {@link paintRow} needs: the output, the working-size field and palette, textures, constants. */
+interface PaintRows {
+  readonly out: Uint8Array;
+  readonly width: number;
+  readonly lw: number;
+  readonly lh: number;
+  readonly factor: number;
+  readonly field: Float32Array;
+  readonly palette: Float32Array;
+  readonly washes: Float32Array;
+  readonly whiteOf: Float32Array;
+  readonly paper: Float32Array;
+  readonly relief: Float32Array;
+  readonly grain: Float32Array;
+  readonly paperCol: Int32Array;
+  readonly grainCol: Int32Array;
+  /** The wobble displacement of the current row, in units of `wobble` pixels. */
+  readonly rowX: Float32Array;
+  readonly rowY: Float32Array;
+  readonly wobble: number;
+  readonly px: number;
+  readonly hardWidth: number;
+  readonly wetWidth: number;
+  readonly rimWidth: number;
+  readonly wetBias: number;
+  readonly kEdge: number;
+  readonly kGran: number;
+  readonly kRelief: number;
+  readonly kPaper: number;
+}
+
+/**
+ * One full-resolution row: washes, their boundaries and pigment density. A function per row, so
+ * V8 optimises it at once instead of entering a long loop on-stack.
+ */
+function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number): void {
+  const { out, width, lw, lh, factor, field, palette, washes, whiteOf, paper, relief, grain } = rows;
+  const { paperCol, grainCol, rowX, rowY, wobble, px, hardWidth, wetWidth, rimWidth, wetBias } = rows;
+  const { kEdge, kGran, kRelief, kPaper } = rows;
+  const kTurb = 0.22;
+  const inv = 1 / factor;
+  const maxU = lw - 1;
+  const maxV = lh - 1;
+  let o = y * width * 3;
+  for (let x = 0; x < width; x++, o += 3) {
+    let u = (x + rowX[x]! * wobble + 0.5) * inv - 0.5;
+    let v = (y + rowY[x]! * wobble + 0.5) * inv - 0.5;
+    u = u < 0 ? 0 : u > maxU ? maxU : u;
+    v = v < 0 ? 0 : v > maxV ? maxV : v;
+    const ix = u | 0;
+    const iy = v | 0;
+    const fx = u - ix;
+    const fy = v - iy;
+    const i00 = (iy * lw + ix) * STRIDE;
+    const i01 = i00 + (ix < maxU ? STRIDE : 0);
+    const i10 = i00 + (iy < maxV ? lw * STRIDE : 0);
+    const i11 = i10 + (i01 - i00);
+    const w00 = (1 - fx) * (1 - fy);
+    const w01 = fx * (1 - fy);
+    const w10 = (1 - fx) * fy;
+    const w11 = fx * fy;
+    const r = field[i00 + 0]! * w00 + field[i01 + 0]! * w01 + field[i10 + 0]! * w10 + field[i11 + 0]! * w11;
+    const g = field[i00 + 1]! * w00 + field[i01 + 1]! * w01 + field[i10 + 1]! * w10 + field[i11 + 1]! * w11;
+    const b = field[i00 + 2]! * w00 + field[i01 + 2]! * w01 + field[i10 + 2]! * w10 + field[i11 + 2]! * w11;
+
+    // Nearest and second-nearest wash colours, among the candidates of two opposite corners.
+    let d1 = 1e9;
+    let d2 = 1e9;
+    let n1 = -1;
+    let n2 = -1;
+    for (let j = 0; j < 2 * CANDIDATES; j++) {
+      const q = field[(j < CANDIDATES ? i00 + 13 : i11 + 13 - CANDIDATES) + j]! | 0;
+      if (q === n1 || q === n2) continue;
+      const er = r - palette[q]!;
+      const eg = g - palette[q + 1]!;
+      const eb = b - palette[q + 2]!;
+      const d = er * er + eg * eg + eb * eb;
+      if (d < d1) {
+        d2 = d1;
+        n2 = n1;
+        d1 = d;
+        n1 = q;
+      } else if (d < d2) {
+        d2 = d;
+        n2 = q;
+      }
+    }
+    if (n2 < 0) n2 = n1; // a one-colour palette
+    // Distance to the boundary between them, in full-resolution pixels: the gap d2 - d1 is
+    // linear in the colour, its slope is 2 (A - B) . dS.
+    const ar = palette[n1]! - palette[n2]!;
+    const ag = palette[n1 + 1]! - palette[n2 + 1]!;
+    const ab = palette[n1 + 2]! - palette[n2 + 2]!;
+    const gx =
+      ar * (field[i00 + 3]! * w00 + field[i01 + 3]! * w01 + field[i10 + 3]! * w10 + field[i11 + 3]! * w11) +
+      ag * (field[i00 + 4]! * w00 + field[i01 + 4]! * w01 + field[i10 + 4]! * w10 + field[i11 + 4]! * w11) +
+      ab * (field[i00 + 5]! * w00 + field[i01 + 5]! * w01 + field[i10 + 5]! * w10 + field[i11 + 5]! * w11);
+    const gy =
+      ar * (field[i00 + 6]! * w00 + field[i01 + 6]! * w01 + field[i10 + 6]! * w10 + field[i11 + 6]! * w11) +
+      ag * (field[i00 + 7]! * w00 + field[i01 + 7]! * w01 + field[i10 + 7]! * w10 + field[i11 + 7]! * w11) +
+      ab * (field[i00 + 8]! * w00 + field[i01 + 8]! * w01 + field[i10 + 8]! * w10 + field[i11 + 8]! * w11);
+    const slope = 2 * Math.sqrt(gx * gx + gy * gy) + 1e-6;
+    const dist = ((d2 - d1) / slope) * factor;
+    // How far the photo takes to go from one wash colour to the other: short at an edge in the
+    // photo (a hard edge), long where it only shades (a soft, wet-in-wet blend).
+    const step = ar * ar + ag * ag + ab * ab;
+    const span = (step / slope) * factor;
+    let wet =
+      field[i00 + 12]! * w00 +
+      field[i01 + 12]! * w01 +
+      field[i10 + 12]! * w10 +
+      field[i11 + 12]! * w11 -
+      wetBias;
+    wet = wet < 0 ? 0 : wet > 0.35 ? 1 : wet / 0.35;
+    let soft = (span - 2 * px) / (10 * px);
+    soft = soft < 0 ? 0 : soft > 1 ? 1 : soft;
+    if (wet > soft) soft = wet;
+    const edgeWidth = hardWidth + (wetWidth - hardWidth) * soft;
+    let t = 0.5 + dist / (2 * edgeWidth);
+    t = t > 1 ? 1 : t * t * (3 - 2 * t);
+    const cr0 = washes[n2]! + (washes[n1]! - washes[n2]!) * t;
+    const cg0 = washes[n2 + 1]! + (washes[n1 + 1]! - washes[n2 + 1]!) * t;
+    const cb0 = washes[n2 + 2]! + (washes[n1 + 2]! - washes[n2 + 2]!) * t;
+    // Graded washes: some of the photo's shading inside a wash, none on white paper.
+    const paint = (1 - (whiteOf[n2]! + (whiteOf[n1]! - whiteOf[n2]!) * t)) * GRADED;
+    const pr0 = palette[n2]! + ar * t;
+    const pg0 = palette[n2 + 1]! + ag * t;
+    const pb0 = palette[n2 + 2]! + ab * t;
+    const cr = cr0 + (r - pr0) * paint;
+    const cg = cg0 + (g - pg0) * paint;
+    const cb = cb0 + (b - pb0) * paint;
+
+    // Pigment density: pooled at hard edges (as strong as the step between the washes),
+    // uneven (turbulence), settled into the paper's hollows (granulation).
+    const e = dist / rimWidth;
+    const contrast = step > 0.09 ? 1 : Math.sqrt(step / 0.09);
+    const rim = e < 4 ? Math.exp(-e) * (1 - soft) * contrast : 0;
+    const pi = paperRow + paperCol[x]!;
+    const h = paper[pi]!;
+    const hollow = h < 0 ? (h > -1.5 ? -h : 1.5) : 0;
+    const gr = grain[grainRow + grainCol[x]!]!;
+    const dens =
+      kEdge * rim +
+      kTurb *
+        (field[i00 + 11]! * w00 + field[i01 + 11]! * w01 + field[i10 + 11]! * w10 + field[i11 + 11]! * w11) +
+      kGran * hollow * (0.6 + 0.4 * gr) -
+      kPaper * h;
+    const light = 255 * (1 + kRelief * relief[pi]!);
+    out[o] = pigmentTone(cr, dens, light);
+    out[o + 1] = pigmentTone(cg, dens, light);
+    out[o + 2] = pigmentTone(cb, dens, light);
+  }
+}
+
+/**
+ * A palette of `k` wash colours for the smoothed planes: k-means on a 16³ colour histogram
+ * (weighted bin means), started from the most frequent bins that are far enough apart. Works on
+ * the histogram, not the pixels, so it costs the same at any size and gives the same colours for
+ * the same photo at any size.
+ */
+function washPalette(planes: readonly Float32Array[], k: number): Float32Array {
+  const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  const bins = 4096;
+  const count = new Float64Array(bins);
+  const sum = new Float64Array(bins * 3);
+  for (let i = 0; i < r.length; i++) {
+    const q = (cell(r[i]!) << 8) | (cell(g[i]!) << 4) | cell(b[i]!);
+    count[q]!++;
+    sum[q * 3]! += r[i]!;
+    sum[q * 3 + 1]! += g[i]!;
+    sum[q * 3 + 2]! += b[i]!;
+  }
+  const used: number[] = [];
+  for (let q = 0; q < bins; q++) if (count[q]! > 0) used.push(q);
+  const mean = new Float32Array(used.length * 3);
+  const weight = new Float64Array(used.length);
+  for (const [j, q] of used.entries()) {
+    weight[j] = count[q]!;
+    for (let c = 0; c < 3; c++) mean[j * 3 + c] = sum[q * 3 + c]! / count[q]!;
+  }
+  // Start: bins by frequency (ties by index), each at least `gap` from those taken.
+  const order = used.map((_, j) => j).sort((x, y) => weight[y]! - weight[x]! || x - y);
+  const centres: number[] = [];
+  for (let gap = 0.25; centres.length < 3 * k && gap > 0.01; gap *= 0.6) {
+    for (const j of order) {
+      if (centres.length >= 3 * k) break;
+      let far = true;
+      for (let c = 0; c < centres.length && far; c += 3) {
+        const dr = mean[j * 3]! - centres[c]!;
+        const dg = mean[j * 3 + 1]! - centres[c + 1]!;
+        const db = mean[j * 3 + 2]! - centres[c + 2]!;
+        far = dr * dr + dg * dg + db * db >= gap * gap;
+      }
+      if (far) centres.push(mean[j * 3]!, mean[j * 3 + 1]!, mean[j * 3 + 2]!);
     }
   }
+  const m = centres.length / 3;
+  const acc = new Float64Array(m * 4);
+  for (let iter = 0; iter < 8; iter++) {
+    acc.fill(0);
+    for (let j = 0; j < used.length; j++) {
+      let best = 0;
+      let bd = Infinity;
+      for (let c = 0; c < m; c++) {
+        const dr = mean[j * 3]! - centres[c * 3]!;
+        const dg = mean[j * 3 + 1]! - centres[c * 3 + 1]!;
+        const db = mean[j * 3 + 2]! - centres[c * 3 + 2]!;
+        const d = dr * dr + dg * dg + db * db;
+        if (d < bd) {
+          bd = d;
+          best = c;
+        }
+      }
+      const w = weight[j]!;
+      acc[best * 4]! += w;
+      acc[best * 4 + 1]! += mean[j * 3]! * w;
+      acc[best * 4 + 2]! += mean[j * 3 + 1]! * w;
+      acc[best * 4 + 3]! += mean[j * 3 + 2]! * w;
+    }
+    for (let c = 0; c < m; c++) {
+      const w = acc[c * 4]!;
+      if (w > 0) for (let ch = 0; ch < 3; ch++) centres[c * 3 + ch] = acc[c * 4 + 1 + ch]! / w;
+    }
+  }
+  return Float32Array.from(centres);
+}
+
+/**
+ * Writes the offsets of the {@link CANDIDATES} palette colours nearest to each working pixel's
+ * colour. The search is made once per cell of a 32³ colour grid (at the cell's centre, when a
+ * pixel first falls in it): a photo visits a few thousand cells, not one per pixel.
+ */
+function nearestColours(field: Float32Array, n: number, palette: Float32Array): void {
+  const cells = new Int16Array(32 * 32 * 32 * 3).fill(-1);
+  const probe = new Float32Array(16);
+  for (let i = 0, o = 0; i < n; i++, o += STRIDE) {
+    const c = (cell32(field[o]!) << 10) | (cell32(field[o + 1]!) << 5) | cell32(field[o + 2]!);
+    const k = c * 3;
+    if (cells[k]! < 0) {
+      probe[0] = ((c >> 10) + 0.5) / 32;
+      probe[1] = (((c >> 5) & 31) + 0.5) / 32;
+      probe[2] = ((c & 31) + 0.5) / 32;
+      nearestThree(probe, 0, palette);
+      cells[k] = probe[13]!;
+      cells[k + 1] = probe[14]!;
+      cells[k + 2] = probe[15]!;
+    }
+    field[o + 13] = cells[k]!;
+    field[o + 14] = cells[k + 1]!;
+    field[o + 15] = cells[k + 2]!;
+  }
+}
+
+function cell32(v: number): number {
+  const q = (v * 32) | 0;
+  return q < 0 ? 0 : q > 31 ? 31 : q;
+}
+
+/** The three palette colours nearest to the colour at `field[o..o+2]`, written from `o + 13`. */
+function nearestThree(field: Float32Array, o: number, palette: Float32Array): void {
+  const r = field[o]!;
+  const g = field[o + 1]!;
+  const b = field[o + 2]!;
+  let d0 = Infinity;
+  let d1 = Infinity;
+  let d2 = Infinity;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
+  for (let q = 0; q < palette.length; q += 3) {
+    const er = r - palette[q]!;
+    const eg = g - palette[q + 1]!;
+    const eb = b - palette[q + 2]!;
+    const d = er * er + eg * eg + eb * eb;
+    if (d >= d2) continue;
+    if (d < d1) {
+      d2 = d1;
+      q2 = q1;
+      if (d < d0) {
+        d1 = d0;
+        q1 = q0;
+        d0 = d;
+        q0 = q;
+      } else {
+        d1 = d;
+        q1 = q;
+      }
+    } else {
+      d2 = d;
+      q2 = q;
+    }
+  }
+  field[o + 13] = q0;
+  field[o + 14] = d1 < Infinity ? q1 : q0;
+  field[o + 15] = d2 < Infinity ? q2 : q0;
+}
+
+function cell(v: number): number {
+  const q = (v * 16) | 0;
+  return q < 0 ? 0 : q > 15 ? 15 : q;
+}
+
+/**
+ * The palette as pigment on paper: colours lifted (transparent washes on white are lighter and
+ * purer than a photo), and the lightest ones left as white paper.
+ */
+function washColours(palette: Float32Array, whites: number): Float32Array {
+  const out = new Float32Array(palette.length);
+  const threshold = 1.02 - 0.24 * whites;
+  for (let q = 0; q < palette.length; q += 3) {
+    const r = palette[q]!;
+    const g = palette[q + 1]!;
+    const b = palette[q + 2]!;
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    if (y >= threshold) {
+      out[q] = out[q + 1] = out[q + 2] = 1;
+      continue;
+    }
+    // Lighter: less pigment (1 - C) on white; a little more saturated.
+    const yl = 1 - (1 - y) * 0.84;
+    for (let c = 0; c < 3; c++) {
+      const v = yl + (palette[q + c]! - y) * 1.15;
+      out[q + c] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  }
+  return out;
 }
 
 /**
@@ -446,23 +648,14 @@ function paperOf(texScale: number, seed: number): Paper {
   return paperCache;
 }
 
-let glazeCache: Float32Array | undefined;
+let fieldCache: Float32Array | undefined;
 
-/** Lightness (0..1 in 1024 steps) to softly quantised lightness: flat glazes joined by smooth steps. */
-function glazeTable(): Float32Array {
-  if (glazeCache) return glazeCache;
-  const t = new Float32Array(1024);
-  const step = 1 / (GLAZES - 1);
-  // Steepness: about a fifth of each step is transition, so glazes read as layers without banding.
-  const phi = 2.2 / step;
-  const norm = 1 / Math.tanh(phi * step * 0.5);
-  for (let i = 0; i < 1024; i++) {
-    const v = i / 1023;
-    const q = Math.round(v / step) * step;
-    // Half-way blend with the input keeps gradients inside a glaze alive.
-    const glazed = 0.5 * v + 0.5 * (q + (step / 2) * Math.tanh(phi * (v - q)) * norm);
-    t[i] = glazed ** LIFT;
-  }
-  glazeCache = t;
-  return t;
+/**
+ * The working-size field (every slot is written on each run). Kept between runs: at most
+ * 512 × 512 × 16 floats (16 MB), and a fresh one costs its page faults and a garbage collection
+ * on every preview.
+ */
+function fieldOf(n: number): Float32Array {
+  if (!fieldCache || fieldCache.length < n * STRIDE) fieldCache = new Float32Array(n * STRIDE);
+  return fieldCache.subarray(0, n * STRIDE);
 }
