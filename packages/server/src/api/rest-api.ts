@@ -13,12 +13,7 @@ import { fastifyErrorAsAtelier } from './errors.ts';
 import type { InputIssue } from './errors.ts';
 import { createJobInput } from './jobs.router.ts';
 import type { CreateJobInput } from './jobs.router.ts';
-import {
-  jobSchema,
-  pluginInstallSchema,
-  uploadManySchema,
-  uploadedImageSchema,
-} from './response-schemas.ts';
+import { jobSchema, pluginInstallSchema, uploadManySchema, uploadedImageSchema } from './response-schemas.ts';
 import { appRouter } from './router.ts';
 import type { AppRouter } from './router.ts';
 import { createCallerFactory } from './trpc.ts';
