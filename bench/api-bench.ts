@@ -387,8 +387,8 @@ async function rgbaOf(
   };
 }
 
-/** Renders a style on the whole photo as a job (the queue, the worker, the stored result) and downloads it. */
-async function fullRender(atelier: Child, token: string, imageId: string, style: string): Promise<Buffer> {
+/** Runs a style on the whole photo as a job (the queue, the worker, the stored result) and waits for it; its id. */
+async function finishedJob(atelier: Child, token: string, imageId: string, style: string): Promise<string> {
   const job = await trpc<{ id: string }>(atelier.url, 'jobs.create', { token, body: { imageId, style } });
   const deadline = Date.now() + 300_000;
   for (;;) {
@@ -396,15 +396,17 @@ async function fullRender(atelier: Child, token: string, imageId: string, style:
       token,
       query: { id: job.id },
     });
-    if (status === 'succeeded') break;
+    if (status === 'succeeded') return job.id;
     if (status === 'failed' || status === 'cancelled' || Date.now() > deadline)
       throw new Error(`the ${style} job is ${status}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const { url } = await trpc<{ url: string }>(atelier.url, 'jobs.downloadUrl', {
-    token,
-    query: { id: job.id },
-  });
+}
+
+/** Renders a style on the whole photo as a job and downloads the result. */
+async function fullRender(atelier: Child, token: string, imageId: string, style: string): Promise<Buffer> {
+  const id = await finishedJob(atelier, token, imageId, style);
+  const { url } = await trpc<{ url: string }>(atelier.url, 'jobs.downloadUrl', { token, query: { id } });
   const response = await fetch(new URL(url, atelier.url));
   if (!response.ok) throw new Error(`download of the ${style} result: HTTP ${response.status}`);
   return Buffer.from(await response.arrayBuffer());
@@ -487,24 +489,10 @@ async function main(): Promise<void> {
     const photo = await readFile(path.join(root, 'test/fixtures/images', values.photo));
     form.set('file', new Blob([photo], { type: 'image/jpeg' }), values.photo);
     const image = await trpc<{ id: string }>(atelier.url, 'images.upload', { token, body: form });
-    const job = await trpc<{ id: string }>(atelier.url, 'jobs.create', {
-      token,
-      body: { imageId: image.id, style: 'cartoon' },
-    });
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const { status } = await trpc<{ status: string }>(atelier.url, 'jobs.get', {
-        token,
-        query: { id: job.id },
-      });
-      if (status === 'succeeded') break;
-      if (status === 'failed' || status === 'cancelled' || Date.now() > deadline)
-        throw new Error(`the setup job is ${status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const jobId = await finishedJob(atelier, token, image.id, 'cartoon');
 
     const only = new Set(values.only.split(','));
-    if (only.has('load')) await loadBench(atelier, bare, barePrepared, token, job.id);
+    if (only.has('load')) await loadBench(atelier, bare, barePrepared, token, jobId);
     if (only.has('preview')) await previewBench(atelier, token, image.id);
   } finally {
     for (const child of children) await child.stop();

@@ -7,6 +7,7 @@ import { NotFound, RouteError } from './components/Feedback.tsx';
 import { JOB_STATUSES } from './lib/jobs.ts';
 import type { JobStatus } from './lib/jobs.ts';
 import { parseTolerance } from './lib/gallery-search.ts';
+import type { GallerySearchDraft } from './lib/gallery.ts';
 
 export type { Me };
 
@@ -119,16 +120,7 @@ const galleryRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/gallery',
   validateSearch: (search: Record<string, unknown>): GallerySearch => {
-    const out: {
-      style?: string;
-      status?: JobStatus;
-      from?: string;
-      to?: string;
-      tab?: 'results' | 'uploads';
-      q?: string;
-      colors?: string;
-      tolerance?: number;
-    } = {};
+    const out: GallerySearchDraft = {};
     const style = str(search['style']);
     if (style) out.style = style;
     const status = str(search['status']);

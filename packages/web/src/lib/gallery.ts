@@ -19,22 +19,16 @@ export interface GallerySearchLike extends GalleryFilters {
   /** ΔE tolerance of the colour search. */
   readonly tolerance?: number;
 }
+/** A gallery search being built, key by key. */
+export type GallerySearchDraft = { -readonly [K in keyof GallerySearchLike]?: GallerySearchLike[K] };
+
 /** Keys to change; '' removes one. */
 export type SearchPatch = { readonly [K in keyof GallerySearchLike]?: GallerySearchLike[K] | '' };
 
 /** The gallery's search with some keys changed (the address then shows only the ones set). */
 export function patchSearch(prev: GallerySearchLike, patch: SearchPatch): GallerySearchLike {
   const merged = { ...prev, ...patch };
-  const out: {
-    style?: string;
-    status?: JobStatus;
-    from?: string;
-    to?: string;
-    tab?: 'results' | 'uploads';
-    q?: string;
-    colors?: string;
-    tolerance?: number;
-  } = {};
+  const out: GallerySearchDraft = {};
   if (merged.style) out.style = merged.style;
   if (merged.status) out.status = merged.status;
   if (merged.from) out.from = merged.from;
