@@ -238,6 +238,8 @@ describe('images.uploadMany (tRPC)', () => {
     const ids = results.map((r) => (r.ok ? r.image.id : null));
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);
+    // New the first time, already the user's the second.
+    expect(results.map((r) => r.ok && r.image.alreadyUploaded)).toEqual([false, true, false]);
     expect((await rowsOf(user.userId)).map((r) => r.sha256)).toEqual([sha(rocket), sha(chelsea)]);
     // The first name stays the image's name; each result says which file it answers.
     expect(results.map((r) => r.name)).toEqual(['a.jpg', 'b.jpg', 'c.png']);

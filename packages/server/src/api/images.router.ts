@@ -151,25 +151,28 @@ async function storeEach(
   }
   const stored = results.flatMap((r) => ('stored' in r ? [r.stored] : []));
   const answers = await uploadAnswers(ctx, stored, waitMs, signal);
+  let next = 0;
   return results.map((r) => {
     if (!('stored' in r)) return r;
-    const image = answers.get(r.stored.id);
+    const image = answers[next++];
     if (!image) throw new Error(`no upload answer for image ${r.stored.id}`);
     return { index: r.index, name: r.name, ok: true as const, image };
   });
 }
 
 /**
- * The answers to stored uploads: each image's view, whether its bytes were already uploaded, and
- * its near-duplicates ({@link duplicatesOf}, waiting up to `waitMs` for the analyses). An image
- * whose analysis finished during the wait is read again, so its view and its report agree.
+ * The answers to stored uploads, in their order: each image's view, whether its bytes were already
+ * uploaded (the same photo twice in one batch is one image, new the first time and already yours
+ * the second), and its near-duplicates ({@link duplicatesOf}, waiting up to `waitMs` for the
+ * analyses). An image whose analysis finished during the wait is read again, so its view and its
+ * report agree.
  */
 async function uploadAnswers(
   ctx: { api: ApiServices; user: { id: string } },
   stored: readonly StoredImage[],
   waitMs: number,
   signal: AbortSignal | undefined,
-): Promise<Map<string, z.infer<typeof uploadedImageSchema>>> {
+): Promise<z.infer<typeof uploadedImageSchema>[]> {
   const ids = stored.map((image) => image.id);
   const reports = await duplicatesOf(ctx, ids, waitMs, signal);
   const changed = stored
@@ -177,17 +180,15 @@ async function uploadAnswers(
     .map((image) => image.id);
   const fresh = changed.length > 0 ? await ctx.api.gallery.images(changed, ctx.user.id) : new Map();
   const annotations = await ctx.api.jobs.annotationsOf(ids, ctx.user.id);
-  const answers = new Map<string, z.infer<typeof uploadedImageSchema>>();
-  for (const image of stored) {
+  return stored.map((image) => {
     const report = reports.get(image.id);
     if (!report) throw new Error(`no duplicate report for image ${image.id}`);
-    answers.set(image.id, {
+    return {
       ...imageView(fresh.get(image.id) ?? image, annotations.get(image.id) ?? []),
       alreadyUploaded: image.existed,
       duplicates: report,
-    });
-  }
-  return answers;
+    };
+  });
 }
 
 export const imagesRouter = router({
@@ -219,8 +220,7 @@ export const imagesRouter = router({
         ...(name ? { originalName: name.slice(0, 255) } : {}),
       });
       // The same photo uploaded again is the same image, with what was found in it already.
-      const answers = await uploadAnswers(ctx, [image], waitMs, signal);
-      const answer = answers.get(image.id);
+      const [answer] = await uploadAnswers(ctx, [image], waitMs, signal);
       if (!answer) throw new Error(`no upload answer for image ${image.id}`);
       return answer;
     }),
