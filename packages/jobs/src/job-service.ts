@@ -71,13 +71,13 @@ export interface JobServiceOptions {
   readonly secretsKey?: SecretsKey;
 }
 
-/** What {@link JobService.submit} takes. */
 /** What {@link JobService.storeImage} answers: the image, and whether these exact bytes were already one of the owner's. */
 export type StoredImage = ImageRecord & {
   /** True when the owner had already uploaded these very bytes: the answer is that image, and nothing was stored. */
   readonly existed: boolean;
 };
 
+/** What {@link JobService.submit} takes. */
 export interface SubmitJob {
   readonly ownerId: string;
   readonly imageId: string;
