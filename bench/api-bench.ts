@@ -65,7 +65,17 @@ type ChildMessage = { url: string } | { error: string } | { cpu: NodeJS.CpuUsage
 
 /** The real API, as `atelier serve` runs it: services, in-process worker, every plugin of buildApp. */
 async function serveAtelier(url: string, dir: string): Promise<() => Promise<void>> {
-  const config = readConfig({ DATABASE_URL: url, ATELIER_STORAGE_DIR: path.join(dir, 'storage') }, dir);
+  // No preview or cost quota: the preview section sends more than a user's 60 previews a minute
+  // (six styles, warm-ups included). Every preview is still charged (the same statements run).
+  const config = readConfig(
+    {
+      DATABASE_URL: url,
+      ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
+      ATELIER_QUOTA_PREVIEWS_PER_MINUTE: '0',
+      ATELIER_QUOTA_COST_PER_MINUTE: '0',
+    },
+    dir,
+  );
   const core = await openServices(config, { worker: true });
   const api = await createApiServices(core, { secureCookies: false });
   const app = await buildApp(api, { rateLimitPerMinute: RATE_LIMIT_PER_MINUTE });
