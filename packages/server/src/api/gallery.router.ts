@@ -51,6 +51,19 @@ function filtersOf(input: {
   };
 }
 
+/** What every search takes besides its own query: the caller, the page and the gallery's filters. */
+function pageArgsOf(
+  ctx: { user: { id: string } },
+  input: Parameters<typeof filtersOf>[0] & { limit: number; cursor?: string | null | undefined },
+): { ownerId: string; limit: number; cursor?: string; filters: GalleryFilters } {
+  return {
+    ownerId: ctx.user.id,
+    limit: input.limit,
+    ...(input.cursor ? { cursor: input.cursor } : {}),
+    filters: filtersOf(input),
+  };
+}
+
 /** The hits of a page with their images (the caller's own, in the page's order). */
 async function withImages<Hit extends { imageId: string }>(
   ctx: ApiContext & { user: { id: string } },
@@ -141,12 +154,9 @@ export const galleryRouter = router({
     .output(colourPageSchema)
     .query(async ({ ctx, input }) => {
       const page = await ctx.api.gallery.byColour({
-        ownerId: ctx.user.id,
+        ...pageArgsOf(ctx, input),
         colours: input.colors.split(',').map((c) => c.trim()),
         tolerance: input.tolerance,
-        limit: input.limit,
-        ...(input.cursor ? { cursor: input.cursor } : {}),
-        filters: filtersOf(input),
       });
       return withImages(ctx, page);
     }),
@@ -178,12 +188,9 @@ export const galleryRouter = router({
     .output(similarPageSchema)
     .query(async ({ ctx, input }) => {
       const page = await ctx.api.gallery.similar({
-        ownerId: ctx.user.id,
+        ...pageArgsOf(ctx, input),
         imageId: input.id,
         threshold: input.threshold,
-        limit: input.limit,
-        ...(input.cursor ? { cursor: input.cursor } : {}),
-        filters: filtersOf(input),
       });
       return withImages(ctx, page);
     }),
@@ -235,11 +242,8 @@ export const galleryRouter = router({
     .output(textPageSchema)
     .query(async ({ ctx, input }) => {
       const page = await ctx.api.gallery.text({
-        ownerId: ctx.user.id,
+        ...pageArgsOf(ctx, input),
         query: input.q,
-        limit: input.limit,
-        ...(input.cursor ? { cursor: input.cursor } : {}),
-        filters: filtersOf(input),
       });
       return withImages(ctx, page);
     }),
