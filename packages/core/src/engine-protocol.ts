@@ -20,6 +20,8 @@ export interface WorkerTask {
   readonly sandbox?: { readonly runner: string; readonly modules: readonly string[] };
   /** Seed of each step. */
   readonly seeds: readonly number[];
+  /** `ctx.previewScale` of every step (1 outside previews). */
+  readonly previewScale: number;
   /** What was granted to each plugin the plan uses that declares capabilities, by plugin id. */
   readonly grants: Readonly<Record<string, PluginGrants>>;
   /** Messages from the worker (stage, progress, log) go through this port. */

@@ -166,6 +166,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
             ...(annotation.tags === undefined ? {} : { tags: annotation.tags.map(redact) }),
           }),
         seed: task.seeds[index] ?? 0,
+        previewScale: task.previewScale,
         ...(task.grants[step.plugin] ? { grants: task.grants[step.plugin] } : {}),
         progress: (fraction, message) => {
           const now = performance.now();

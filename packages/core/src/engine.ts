@@ -49,6 +49,12 @@ export interface RunOptions {
    * @default nothing granted
    */
   readonly grants?: Readonly<Record<string, PluginGrants>>;
+  /**
+   * For a preview run on a small proxy of the photo: the proxy's size over the photo's, in
+   * (0, 1]. Steps see it as `ctx.previewScale` and draw their textures at the real render's
+   * scale, shrunk. @default 1 (a real render)
+   */
+  readonly previewScale?: number;
 }
 
 /** The outcome of a run: the encoded image and what it took. */
@@ -280,6 +286,9 @@ export class Engine {
     const started = performance.now();
     if (options.signal?.aborted)
       throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
+    const previewScale = options.previewScale ?? 1;
+    if (!(previewScale > 0 && previewScale <= 1))
+      throw new RangeError(`Engine.run: previewScale must be in (0, 1], not ${previewScale}`);
     const modules: Record<string, string> = {};
     let sandbox: { runner: string; modules: string[] } | undefined;
     for (const step of plan.steps) {
@@ -413,6 +422,7 @@ export class Engine {
       grants,
       ...(sandbox ? { sandbox } : {}),
       seeds,
+      previewScale,
       port: port2,
       abortFlag,
     };

@@ -138,5 +138,5 @@ export type { CanvasContext2D, CanvasImage, CanvasLib } from './canvas.ts';
 /** sharp's types, for plugins that build pipelines with the context's `sharp()` (no sharp dependency needed). */
 export type { OverlayOptions, Sharp } from 'sharp';
 export type { RunPipelineOptions } from './run-pipeline.ts';
-export { fitLongSide, pixelsAt } from './work-size.ts';
+export { fitLongSide, pixelsAt, previewFullSize } from './work-size.ts';
 export * from './pixels/index.ts';

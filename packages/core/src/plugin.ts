@@ -68,6 +68,15 @@ export interface PluginContext<P> {
   readonly logger: Logger;
   /** A 32-bit seed fixed by the plan and step, for deterministic noise and textures. */
   readonly seed: number;
+  /**
+   * 1 for a real render. For a preview (`styles.preview`: the plan run on a small proxy of the
+   * photo), how much smaller `image` is than the image the same step gets in the real render:
+   * 0.2 when a 2560 px photo is previewed at 512 px. A style whose textures have a size in pixels
+   * (strokes, grain, weave) draws them as the real render's textures look shrunk by this factor,
+   * so that the preview predicts the result; {@link previewFullSize} gives the real render's size.
+   * In (0, 1].
+   */
+  readonly previewScale: number;
   readonly sharp: SharpFactory;
   /**
    * Decodes an encoded image (PNG, JPEG, WebP, ...: bytes a service sent back) to 8-bit sRGB

@@ -28,6 +28,11 @@ export interface RunStepOptions {
   readonly logger?: Logger;
   /** @default 0 */
   readonly seed?: number;
+  /**
+   * `ctx.previewScale`: for a preview, how much smaller this image is than the real render's
+   * (in (0, 1]; anything else throws a RangeError). @default 1 (a real render)
+   */
+  readonly previewScale?: number;
   /** Parameters are parsed by the plugin's schema unless `parsed` says they already were. */
   readonly parsed?: boolean;
   /** The limits `ctx.decode` checks an image against (bytes, pixels, formats). @default DEFAULT_LIMITS */
@@ -188,6 +193,9 @@ export async function runStep(
   const limits = options.limits ?? DEFAULT_LIMITS;
   let costs = 0;
   const seed = (options.seed ?? 0) >>> 0;
+  const previewScale = options.previewScale ?? 1;
+  if (!(previewScale > 0 && previewScale <= 1))
+    throw new RangeError(`runStep: previewScale must be in (0, 1], not ${previewScale}`);
   const logger = options.logger ?? silentLogger;
   const access = capabilityAccess({
     plugin: plugin.id,
@@ -204,6 +212,7 @@ export async function runStep(
     progress: options.progress ?? (() => {}),
     logger,
     seed,
+    previewScale,
     sharp: (img?: RawImage) => withSignal(sharpFromRaw(img ?? color), signal),
     decode: (bytes: Uint8Array) => decodeForPlugin(plugin, bytes, limits),
     reportCost: (cost: PluginCost) => {

@@ -4,7 +4,7 @@ import type { PluginContext, RawImage } from './plugin.ts';
 import { SeededRandom } from './pixels/rng.ts';
 import { silentLogger } from './logger.ts';
 import { sharpFromRaw } from './step-runner.ts';
-import { fitLongSide, pixelsAt } from './work-size.ts';
+import { fitLongSide, pixelsAt, previewFullSize } from './work-size.ts';
 
 function context(image: RawImage): PluginContext<object> {
   const rng = new SeededRandom(1);
@@ -15,6 +15,7 @@ function context(image: RawImage): PluginContext<object> {
     progress: () => {},
     logger: silentLogger,
     seed: 1,
+    previewScale: 1,
     sharp: (other) => sharpFromRaw(other ?? image),
     // Not used by the functions under test.
     decode: () => Promise.reject(new Error('decode is not used here')),
@@ -24,6 +25,15 @@ function context(image: RawImage): PluginContext<object> {
     random: () => rng.next(),
   };
 }
+
+describe('previewFullSize', () => {
+  it("is the image's own size in a real render and the photo's in a preview", () => {
+    expect(previewFullSize({ width: 600, height: 400 }, 1)).toEqual({ width: 600, height: 400 });
+    expect(previewFullSize({ width: 512, height: 320 }, 0.2)).toEqual({ width: 2560, height: 1600 });
+    // 4032x3024 previewed at 512x384: the short side rounds back to the photo's.
+    expect(previewFullSize({ width: 512, height: 384 }, 512 / 4032)).toEqual({ width: 4032, height: 3024 });
+  });
+});
 
 describe('fitLongSide', () => {
   it('shrinks the long side to the limit, never enlarges, never below one pixel', () => {

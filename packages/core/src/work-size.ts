@@ -18,6 +18,26 @@ export function fitLongSide(
 }
 
 /**
+ * The size of the image a step gets in the real render, from the size of its image in this run
+ * and `ctx.previewScale`: the same size in a real render, larger in a preview. A style that sizes
+ * its textures by the photo (strokes a thousandth of the long side, ...) sizes them by this, so
+ * that a preview draws the real render's textures, shrunk.
+ *
+ * @example
+ * previewFullSize({ width: 512, height: 320 }, 0.2); // { width: 2560, height: 1600 }
+ */
+export function previewFullSize(
+  size: { readonly width: number; readonly height: number },
+  previewScale: number,
+): { width: number; height: number } {
+  if (previewScale >= 1) return { width: size.width, height: size.height };
+  return {
+    width: Math.max(1, Math.round(size.width / previewScale)),
+    height: Math.max(1, Math.round(size.height / previewScale)),
+  };
+}
+
+/**
  * The step's image at `size`: its own pixels when the size is the same, else resized by the
  * context's sharp (linear kernel, the aspect not kept). Same channel count as `ctx.image`.
  *

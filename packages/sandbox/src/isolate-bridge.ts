@@ -357,6 +357,7 @@ export async function run(
   channels: RawImage['channels'],
   rawParams: unknown,
   seed: number,
+  previewScale: number,
   secrets: Record<string, string>,
 ): Promise<Result> {
   try {
@@ -374,6 +375,7 @@ export async function run(
       image,
       params,
       seed: seed >>> 0,
+      previewScale,
       signal: controller.signal,
       progress: (fraction: number, message?: string) =>
         host.progress.applyIgnored(

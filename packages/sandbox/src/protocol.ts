@@ -60,6 +60,8 @@ export type SandboxRequest =
       readonly image: ImageMeta;
       readonly params: unknown;
       readonly seed: number;
+      /** `ctx.previewScale` (1 outside previews); absent from older hosts. */
+      readonly previewScale?: number;
       readonly maxPixels: number;
       /** The values of the secrets granted to the plugin (ctx.secret is synchronous in the isolate). */
       readonly secrets: Readonly<Record<string, string>>;

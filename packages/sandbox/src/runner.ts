@@ -62,6 +62,7 @@ function sandboxedStep(moduleUrl: string, description: PluginDescription, limits
           image: ctx.image,
           params: ctx.params,
           seed: ctx.seed,
+          previewScale: ctx.previewScale,
           memoryMb: limits.maxMemoryMb,
           maxPixels: Math.max(limits.maxInputPixels, outputPixelLimit(limits)),
           secrets,

@@ -406,6 +406,7 @@ async function handle(request: SandboxRequest): Promise<unknown> {
             image.channels,
             new ivm.ExternalCopy(request.params).copyInto({ release: true }),
             request.seed,
+            request.previewScale ?? 1,
             new ivm.ExternalCopy(request.secrets).copyInto({ release: true }),
           ],
           { result: { promise: true, copy: true } },

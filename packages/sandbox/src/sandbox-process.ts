@@ -57,6 +57,8 @@ export interface SandboxRunRequest {
   readonly image: WireImage;
   readonly params: unknown;
   readonly seed: number;
+  /** `ctx.previewScale`. @default 1 */
+  readonly previewScale?: number;
   readonly memoryMb: number;
   readonly maxPixels: number;
   readonly secrets?: Readonly<Record<string, string>>;
@@ -434,6 +436,7 @@ export class SandboxProcess {
         },
         params: request.params,
         seed: request.seed,
+        previewScale: request.previewScale ?? 1,
         maxPixels: request.maxPixels,
         secrets: request.secrets ?? {},
       }),

@@ -178,6 +178,33 @@ export const plugin = definePlugin({
     );
   });
 
+  it('gives the plugin ctx.seed and ctx.previewScale as the host sent them (1 when not sent)', async () => {
+    const entry = await write(
+      'preview-scale.js',
+      plugin(
+        'test:preview-scale',
+        `const out = new Uint8Array(ctx.image.data.length);
+        out.fill(Math.round(ctx.previewScale * 200) + (ctx.seed & 7));
+        return { ...ctx.image, data: out };`,
+      ),
+    );
+    const run = async (extra: { previewScale?: number }) =>
+      (
+        (await sandbox.run({
+          moduleUrl: entry,
+          plugin: 'test:preview-scale',
+          image: image(4, 4),
+          params: {},
+          seed: 3,
+          memoryMb: 128,
+          maxPixels: 1e6,
+          ...extra,
+        })) as RawImage
+      ).data[0];
+    expect(await run({ previewScale: 0.25 })).toBe(50 + 3);
+    expect(await run({})).toBe(200 + 3);
+  });
+
   it("gives '@atelier/core' and 'zod' from the host's SDK bundle: one zod, every export, the default too", async () => {
     const entry = await write(
       'sdk-imports.js',

@@ -79,4 +79,64 @@ describe('pencilStrokes', () => {
     expect(Math.max(...p)).toBeGreaterThan(50);
     expect(maxJump).toBeLessThanOrEqual(4 * Math.ceil(255 / 30));
   });
+
+  describe('drawnAt (previews)', () => {
+    /** Pearson correlation of two planes. */
+    function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+      let sa = 0;
+      let sb = 0;
+      for (let i = 0; i < a.length; i++) [sa, sb] = [sa + a[i]!, sb + b[i]!];
+      const [ma, mb] = [sa / a.length, sb / b.length];
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let i = 0; i < a.length; i++) {
+        const [da, db] = [a[i]! - ma, b[i]! - mb];
+        [ab, aa, bb] = [ab + da * db, aa + da * da, bb + db * db];
+      }
+      return ab / Math.sqrt(aa * bb);
+    }
+
+    /** Mean of each `f` x `f` block: the layer seen downscaled. */
+    function shrink(p: Uint8Array, w: number, h: number, f: number): Float32Array {
+      const out = new Float32Array((w / f) * (h / f));
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          out[Math.floor(y / f) * (w / f) + Math.floor(x / f)]! += p[y * w + x]! / (f * f);
+      return out;
+    }
+
+    it('is the plain layer when drawnAt is its own size, and refuses a smaller one', () => {
+      const plain = pencilStrokes({ ...base, angle: 45 });
+      const same = pencilStrokes({ ...base, angle: 45, drawnAt: { width: 160, height: 120 } });
+      expect(Array.from(same)).toEqual(Array.from(plain));
+      expect(() => pencilStrokes({ ...base, angle: 45, drawnAt: { width: 80, height: 60 } })).toThrow(
+        RangeError,
+      );
+    });
+
+    it.each([0, 45, 90, 135] as const)(
+      'draws the strokes of the larger layer, shrunk: close to it downscaled (%i°)',
+      (angle) => {
+        const [W, H, f] = [960, 640, 4];
+        const args = { seed: 3, angle, length: 24, coverage: 0.5 } as const;
+        const large = pencilStrokes({ ...args, width: W, height: H });
+        const seen = shrink(large, W, H, f);
+        const small = pencilStrokes({
+          ...args,
+          width: W / f,
+          height: H / f,
+          drawnAt: { width: W, height: H },
+        });
+        // Same strokes in the same places: strongly correlated, where the layer a preview would
+        // draw at its own size (other random strokes) is not.
+        expect(correlation(small, seen)).toBeGreaterThan(0.85);
+        const own = pencilStrokes({ ...args, width: W / f, height: H / f, length: 24 / f });
+        expect(correlation(own, seen)).toBeLessThan(0.3);
+        // And as dark on average (overlaps clip alike), within 10 %.
+        const mean = (p: ArrayLike<number>) => Array.from(p).reduce((a, b) => a + b, 0) / p.length;
+        expect(Math.abs(mean(small) / mean(seen) - 1)).toBeLessThan(0.1);
+      },
+    );
+  });
 });

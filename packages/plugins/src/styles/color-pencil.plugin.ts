@@ -10,6 +10,7 @@ import {
   paperLevels,
   pencilLines,
   pencilStrokes,
+  previewFullSize,
   pixelsAt,
   ThinLines,
   z,
@@ -59,6 +60,8 @@ type ColorPencilParams = z.output<typeof params>;
 
 /** Long side, in pixels, at which the photo is analysed (smoothing, lines, colour, tone). */
 const WORK_SIZE = 1200;
+/** Previews at this scale or below draw no thin lines (see ctx.previewScale). */
+const PREVIEW_THIN_SCALE = 0.5;
 
 /**
  * Colour pencil: coloured hatching on white paper with soft graphite outlines.
@@ -130,13 +133,17 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
 
   // 4. Strokes, drawn at work size: enlarged, they get the soft, waxy edge of a colour pencil.
   // One hatching layer; mirrored, it is the cross-hatching layer.
+  // A preview draws the real render's strokes, shrunk (see ctx.previewScale).
+  const full = previewFullSize(image, ctx.previewScale);
+  const drawnAt = fitLongSide(full.width, full.height, WORK_SIZE);
   const strokes = pencilStrokes({
     width: ww,
     height: wh,
     seed: ctx.seed,
     angle: 45,
-    length: 20 * unit,
+    length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
     coverage: 0.6,
+    drawnAt,
   });
   const [hatch] = downsampleBox(strokes, ww, wh, 1, 1) as [Float32Array];
   signal.throwIfAborted();
@@ -145,6 +152,8 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
   const thin = ThinLines.ofImage(image);
   const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
+  // In a preview under half size a 1-2 px line is less than a pixel: none are drawn (as in sketch).
+  const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
   signal.throwIfAborted();
 
   // 6. Compose at full size: every plane upsampled together, blended row by row; then the few
@@ -165,7 +174,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
     colorRow(out, y * width * 3, width, t, up, tables, ink);
-    const hits = thin.row(y, thinRows[0], thinRows[1]);
+    const hits = thinLines ? thin.row(y, thinRows[0], thinRows[1]) : 0;
     if (hits > 0) {
       const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
       thinLinePixels(px, thin.hits, hits, t, up, tables, ink, thinRows[0], thinRows[1], inkMax);

@@ -87,7 +87,7 @@ export const oilPainting = definePlugin({
   tags: ['painterly'],
   params,
   apply(ctx) {
-    return renderOil(ctx.image, ctx.params, ctx.seed, ctx.signal, ctx.progress);
+    return renderOil(ctx.image, ctx.params, ctx.seed, ctx.signal, ctx.progress, ctx.previewScale);
   },
 });
 
@@ -97,6 +97,7 @@ function renderOil(
   seed: number,
   signal: AbortSignal,
   progress: (fraction: number) => void,
+  previewScale: number,
 ): RawImage {
   const { width, height, data } = image;
   // Sizes follow the long side, except on strips longer than 8:1, where they follow the short
@@ -149,7 +150,9 @@ function renderOil(
   progress(0.75);
 
   // 3. Light it, in place.
-  new Shader(p, strokes, weave.size, weaveRelief, seed, width).shade(out, width, height, flow);
+  // Brush marks, ridges and weave are a few pixels wide in the real render: a preview shrunk by
+  // previewScale keeps about that fraction of their relief (a downscale averages the rest away).
+  new Shader(p, strokes, weave.size, weaveRelief, seed, width, previewScale).shade(out, width, height, flow);
   progress(1);
   return { data: out, width, height, channels: 3 };
 }
@@ -213,13 +216,15 @@ class Shader {
     weave: Float32Array,
     seed: number,
     width: number,
+    /** The share of the relief kept (ctx.previewScale): 1 in a real render. */
+    keep: number,
   ) {
     this.#strokes = strokes;
     this.#weaveSize = weaveSize;
     this.#weave = weave;
-    this.#strokeAmount = 0.16 * p.impasto;
-    this.#ridgeAmount = 0.0013 * p.impasto;
-    this.#weaveAmount = 0.09 * p.canvas;
+    this.#strokeAmount = 0.16 * p.impasto * keep;
+    this.#ridgeAmount = 0.0013 * p.impasto * keep;
+    this.#weaveAmount = 0.09 * p.canvas * keep;
     this.#gloss = 560 * p.impasto;
     this.#saturation = p.saturation;
     const h = hash32(seed ^ 0x0b5e55ed);

@@ -9,6 +9,7 @@ import {
   paperLevels,
   pencilLines,
   pencilStrokes,
+  previewFullSize,
   ThinLines,
   z,
 } from '@atelier/core';
@@ -45,6 +46,8 @@ type SketchParams = z.output<typeof params>;
 
 /** Long side, in pixels, at which the photo is analysed (smoothing, lines, tone). */
 const WORK_SIZE = 1200;
+/** Previews at this scale or below draw no thin lines (see ctx.previewScale). */
+const PREVIEW_THIN_SCALE = 0.5;
 /** Long side, in pixels, above which strokes are drawn at this size and enlarged, so they keep their look. */
 const STROKE_SIZE = 2400;
 
@@ -130,15 +133,18 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const toneLut = toneTable(far, p.contrast);
 
   // 4. Strokes: one hatching layer; read mirrored it is the cross-hatching layer.
+  // A preview draws the real render's strokes, shrunk (see ctx.previewScale).
   const { width: sw, height: sh } = fitLongSide(width, height, STROKE_SIZE);
-  const strokeUnit = Math.max(sw, sh) / 1000;
+  const full = previewFullSize(image, ctx.previewScale);
+  const drawnAt = fitLongSide(full.width, full.height, STROKE_SIZE);
   const strokes = pencilStrokes({
     width: sw,
     height: sh,
     seed: ctx.seed,
     angle: 45,
-    length: 20 * strokeUnit,
+    length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
     coverage: 0.6,
+    drawnAt,
   });
   signal.throwIfAborted();
   ctx.progress(0.7);
@@ -154,6 +160,9 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   const ink = inkTable(p.darkness, inkMax);
   const strokeRows =
     sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
+  // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
+  // the lines found would be other, wider ones the real render does not draw.
+  const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
     // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
@@ -175,7 +184,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
       tables,
       ink,
     );
-    const hits = thin.row(y, thinDark, thinLight);
+    const hits = thinLines ? thin.row(y, thinDark, thinLight) : 0;
     if (hits > 0) {
       const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
       thinLineRow(

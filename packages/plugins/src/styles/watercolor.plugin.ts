@@ -6,6 +6,7 @@ import {
   downsampledSize,
   embossPlane,
   paperTexture,
+  previewFullSize,
   tileableNoise,
   valueNoise,
   z,
@@ -98,7 +99,7 @@ export const watercolor = definePlugin({
   tags: ['painterly'],
   params,
   apply(ctx) {
-    return renderWatercolor(ctx.image, ctx.params, ctx.seed, ctx.signal, ctx.progress);
+    return renderWatercolor(ctx.image, ctx.params, ctx.seed, ctx.signal, ctx.progress, ctx.previewScale);
   },
 });
 
@@ -108,6 +109,7 @@ function renderWatercolor(
   seed: number,
   signal: AbortSignal,
   progress: (fraction: number) => void,
+  previewScale: number,
 ): RawImage {
   const { width, height, data } = image;
   const long = Math.max(width, height);
@@ -159,11 +161,15 @@ function renderWatercolor(
   signal.throwIfAborted();
   progress(0.45);
 
-  const texScale = Math.max(0.5, long / REFERENCE_LONG_SIDE);
-  // The paper's grain is finer than a small image's pixels: seen at that size (a preview, or the
-  // full painting scaled down) it averages out, so small images show it faintly.
-  const texAmp = Math.min(1, (long / REFERENCE_LONG_SIDE) ** 1.5);
-  const { paper, paperSize, relief, grain, grainSize } = paperOf(texScale, seed);
+  // A preview paints the real render's paper: at its scale, each preview pixel showing the
+  // paper under its footprint there, averaged (see ctx.previewScale).
+  const fullLong = Math.max(...Object.values(previewFullSize(image, previewScale)));
+  const texScale = Math.max(0.5, fullLong / REFERENCE_LONG_SIDE);
+  // The paper's grain is finer than a small image's pixels: seen at that size (or the full
+  // painting scaled down) it averages out, so small images show it faintly.
+  const texAmp = Math.min(1, (fullLong / REFERENCE_LONG_SIDE) ** 1.5);
+  const footprint = Math.max(1, Math.round(1 / previewScale));
+  const { paper, hollow, paperSize, relief, grain, grainSize } = paperOf(texScale, seed, footprint);
   signal.throwIfAborted();
 
   // 2. and 3. Full resolution, row by row.
@@ -171,9 +177,11 @@ function renderWatercolor(
   const px = factor / unit; // full-resolution pixels per 512-px working pixel
   const paperCol = new Int32Array(width);
   const grainCol = new Int32Array(width);
+  // The real render's pixel at the middle of each of this run's (the same in a real render).
+  const fullX = (x: number): number => (previewScale < 1 ? Math.floor((x + 0.5) / previewScale) : x);
   for (let x = 0; x < width; x++) {
-    paperCol[x] = x % paperSize;
-    grainCol[x] = x % grainSize;
+    paperCol[x] = fullX(x) % paperSize;
+    grainCol[x] = fullX(x) % grainSize;
   }
   const wobbleX = new Float32Array(n);
   const wobbleY = new Float32Array(n);
@@ -193,6 +201,7 @@ function renderWatercolor(
     washes,
     whiteOf,
     paper,
+    hollow,
     relief,
     grain,
     paperCol,
@@ -213,7 +222,8 @@ function renderWatercolor(
   for (let y = 0; y < height; y++) {
     upW.row(y, rows.rowX, 0);
     upW.row(y, rows.rowY, 1);
-    paintRow(rows, y, (y % paperSize) * paperSize, (y % grainSize) * grainSize);
+    const fy = fullX(y);
+    paintRow(rows, y, (fy % paperSize) * paperSize, (fy % grainSize) * grainSize);
     if ((y & 63) === 0) {
       signal.throwIfAborted();
       progress(0.45 + (0.55 * y) / height);
@@ -267,6 +277,8 @@ interface PaintRows {
   readonly washes: Float32Array;
   readonly whiteOf: Float32Array;
   readonly paper: Float32Array;
+  /** How deep each point of the paper lies in a hollow (0 on the tops), where pigment settles. */
+  readonly hollow: Float32Array;
   readonly relief: Float32Array;
   readonly grain: Float32Array;
   readonly paperCol: Int32Array;
@@ -291,7 +303,7 @@ interface PaintRows {
  * V8 optimises it at once instead of entering a long loop on-stack.
  */
 function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number): void {
-  const { out, width, lw, lh, factor, field, palette, washes, whiteOf, paper, relief, grain } = rows;
+  const { out, width, lw, lh, factor, field, palette, washes, whiteOf, paper, hollow, relief, grain } = rows;
   const { paperCol, grainCol, rowX, rowY, wobble, px, hardWidth, wetWidth, rimWidth, wetBias } = rows;
   const { kEdge, kGran, kRelief, kPaper } = rows;
   const kTurb = 0.22;
@@ -394,13 +406,12 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     const rim = e < 4 ? Math.exp(-e) * (1 - soft) * contrast : 0;
     const pi = paperRow + paperCol[x]!;
     const h = paper[pi]!;
-    const hollow = h < 0 ? (h > -1.5 ? -h : 1.5) : 0;
     const gr = grain[grainRow + grainCol[x]!]!;
     const dens =
       kEdge * rim +
       kTurb *
         (field[i00 + 11]! * w00 + field[i01 + 11]! * w01 + field[i10 + 11]! * w10 + field[i11 + 11]! * w11) +
-      kGran * hollow * (0.6 + 0.4 * gr) -
+      kGran * hollow[pi]! * (0.6 + 0.4 * gr) -
       kPaper * h;
     const light = 255 * (1 + kRelief * relief[pi]!);
     out[o] = pigmentTone(cr, dens, light);
@@ -618,6 +629,7 @@ interface Paper {
   readonly key: string;
   readonly paperSize: number;
   readonly paper: Float32Array;
+  readonly hollow: Float32Array;
   readonly relief: Float32Array;
   readonly grainSize: number;
   readonly grain: Float32Array;
@@ -631,12 +643,13 @@ let paperCache: Paper | undefined;
  * photo), so the last one is kept: a preview tuned again and again, or a batch of photos of one
  * camera, makes it once. Read-only for the caller.
  */
-function paperOf(texScale: number, seed: number): Paper {
-  const key = `${texScale}:${seed}`;
+function paperOf(texScale: number, seed: number, footprint: number): Paper {
+  const key = `${texScale}:${seed}:${footprint}`;
   if (paperCache?.key === key) return paperCache;
   const paperSize = Math.min(768, Math.round(384 * Math.max(1, texScale)));
   const paper = paperTexture({ size: paperSize, grain: 2.8 * texScale, seed: seed ^ 0x9a9e });
   const relief = embossPlane({ heights: paper, width: paperSize, height: paperSize, wrap: true });
+  const hollow = paper.map((h) => (h < 0 ? (h > -1.5 ? -h : 1.5) : 0));
   const grainSize = 256;
   const grain = tileableNoise({
     size: grainSize,
@@ -644,7 +657,17 @@ function paperOf(texScale: number, seed: number): Paper {
     amplitudes: [0.6, 0.4],
     seed: seed ^ 0x96a1,
   });
-  paperCache = { key, paperSize, paper, relief, grainSize, grain };
+  if (footprint > 1) {
+    // A preview's pixel covers footprint² of the real render's: the tiles averaged over that.
+    for (const [tile, size] of [
+      [paper, paperSize],
+      [hollow, paperSize],
+      [relief, paperSize],
+      [grain, grainSize],
+    ] as const)
+      boxWrap(tile, size, footprint);
+  }
+  paperCache = { key, paperSize, paper, hollow, relief, grainSize, grain };
   return paperCache;
 }
 
@@ -658,4 +681,33 @@ let fieldCache: Float32Array | undefined;
 function fieldOf(n: number): Float32Array {
   if (!fieldCache || fieldCache.length < n * STRIDE) fieldCache = new Float32Array(n * STRIDE);
   return fieldCache.subarray(0, n * STRIDE);
+}
+
+/**
+ * Averages a square tile, in place, over the `box` × `box` pixels centred on each (wrapping
+ * around its edges, as the tile repeats).
+ */
+function boxWrap(tile: Float32Array, size: number, box: number): void {
+  const line = new Float32Array(size);
+  const half = box >> 1;
+  const at = (i: number): number => (((i % size) + size) % size) | 0;
+  const sums = (get: (i: number) => number, set: (i: number, v: number) => void): void => {
+    let sum = 0;
+    for (let i = -half; i < box - half; i++) sum += get(at(i));
+    for (let i = 0; i < size; i++) {
+      line[i] = sum / box;
+      sum += get(at(i + box - half)) - get(at(i - half));
+    }
+    for (let i = 0; i < size; i++) set(i, line[i]!);
+  };
+  for (let y = 0; y < size; y++)
+    sums(
+      (x) => tile[y * size + x]!,
+      (x, v) => (tile[y * size + x] = v),
+    );
+  for (let x = 0; x < size; x++)
+    sums(
+      (y) => tile[y * size + x]!,
+      (y, v) => (tile[y * size + x] = v),
+    );
 }

@@ -14,6 +14,12 @@ export interface PreviewResult {
   readonly ms: number;
 }
 
+/** A preview proxy: a ≤ 512 px JPEG of the photo, and its size over the photo's. */
+interface Proxy {
+  readonly bytes: Buffer;
+  readonly scale: number;
+}
+
 /**
  * Runs a style on a small proxy of an uploaded image, without the queue, for interactive tuning.
  * Proxies (≤ 512 px JPEG) are made once per image and kept in memory (LRU), keyed by the owner's
@@ -25,7 +31,7 @@ export class PreviewService {
   readonly #engine: Engine;
   readonly #storage: Storage;
   readonly #jobs: JobService;
-  readonly #proxies = new Map<string, Promise<Buffer>>();
+  readonly #proxies = new Map<string, Promise<Proxy>>();
   readonly #max: number;
   readonly #quotas: QuotaService | undefined;
 
@@ -44,21 +50,29 @@ export class PreviewService {
     this.#max = args.cacheSize ?? 64;
   }
 
-  async #proxy(image: { readonly id: string; readonly storageKey: string }): Promise<Buffer> {
+  async #proxy(image: { readonly id: string; readonly storageKey: string }): Promise<Proxy> {
     const cacheKey = image.id;
     let proxy = this.#proxies.get(cacheKey);
     if (proxy) {
       this.#proxies.delete(cacheKey); // refresh its place in the LRU order
     } else {
-      proxy = this.#storage
-        .get(image.storageKey)
-        .then((bytes) =>
-          sharp(bytes, { page: 0, pages: 1 })
+      proxy = this.#storage.get(image.storageKey).then(async (bytes) => {
+        const source = sharp(bytes, { page: 0, pages: 1 });
+        const [{ autoOrient }, { data, info }] = await Promise.all([
+          source.clone().metadata(),
+          source
             .autoOrient()
             .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
             .jpeg({ quality: 92 })
-            .toBuffer(),
-        );
+            .toBuffer({ resolveWithObject: true }),
+        ]);
+        // The long side sets the scale: the short one is rounded to whole pixels.
+        const scale =
+          autoOrient.width >= autoOrient.height
+            ? info.width / autoOrient.width
+            : info.height / autoOrient.height;
+        return { bytes: data, scale: Math.min(1, scale) };
+      });
       proxy.catch(() => this.#proxies.delete(cacheKey));
     }
     this.#proxies.set(cacheKey, proxy);
@@ -102,8 +116,10 @@ export class PreviewService {
         throw error;
       });
     const started = performance.now();
+    // The styles draw their textures (strokes, grain, weave) at the real render's scale, shrunk:
+    // the preview predicts the result.
     const running = this.#proxy(found).then((proxy) =>
-      this.#engine.run(proxy, plan, { grants: granted, signal }),
+      this.#engine.run(proxy.bytes, plan, { grants: granted, signal, previewScale: proxy.scale }),
     );
     // Handled below, once charged: a run that fails first must not count as an unhandled rejection.
     running.catch(() => {});
