@@ -27,7 +27,8 @@ export interface PencilStrokesArgs {
    * For previews: the size of the layer whose strokes these are, at least `width` × `height`.
    * The strokes of a layer that size (same seed, same strokes; `length` and `taper` in its
    * pixels) are drawn shrunk to `width` × `height`, each as dark as its share of the pixels it
-   * crosses, so the layer looks like that one downscaled. @default width × height
+   * crosses, so the layer looks like that one downscaled. The last such layer is kept and copied
+   * when asked for again (a slider dragged over previews of one photo). @default width × height
    */
   readonly drawnAt?: { readonly width: number; readonly height: number };
 }
@@ -60,7 +61,17 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
   if (drawnAt && (drawnAt.width !== width || drawnAt.height !== height)) {
     if (drawnAt.width < width || drawnAt.height < height)
       throw new RangeError('pencilStrokes: drawnAt is smaller than the layer');
-    return shrunkStrokes(args, drawnAt, meanLength, taper, pad, out);
+    // Previews of one photo (a slider dragged in the studio) ask for the same layer again and
+    // again: the last one is kept (a preview's layer is a few hundred kB).
+    const key = `${width}x${height}:${drawnAt.width}x${drawnAt.height}:${args.seed}:${args.angle}:${args.length}:${args.coverage}:${args.taper}`;
+    if (shrunkCache?.key !== key) {
+      shrunkCache = {
+        key,
+        layer: shrunkStrokes(args, drawnAt, meanLength, taper, pad, new Uint8Array(width * height)),
+      };
+    }
+    out.set(shrunkCache.layer.subarray(0, width * height));
+    return out;
   }
   const pw = width + 2 * pad;
   const ph = height + 2 * pad;
@@ -97,6 +108,9 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
   for (let y = 0; y < height; y++) scaleRow(marks, px, (y + pad) * pw + pad, y * width, width, scale);
   return out;
 }
+
+/** The last layer {@link shrunkStrokes} drew, by its arguments. */
+let shrunkCache: { readonly key: string; readonly layer: Uint8Array } | undefined;
 
 /**
  * {@link pencilStrokes} with `drawnAt`: the strokes of the `drawnAt` layer (its padded frame,
