@@ -94,15 +94,29 @@ export class ThinLines {
   /**
    * Thin lines of an image at its own resolution: the luma of RGB(A) pixels, or the grey channel.
    *
+   * @param options.into - a plane of at least `width * height` bytes to compute the luma in
+   *   (not used for grey images); {@link luma} is then a view of it. A renderer that keeps one
+   *   between images saves the page faults of a fresh full-size plane, which on a virtual
+   *   machine can cost more than computing it.
+   *
    * @example
    * const lines = ThinLines.ofImage(ctx.image);
    */
-  static ofImage(image: RawImage, options: Pick<ThinLinesArgs, 'threshold' | 'sharpness'> = {}): ThinLines {
+  static ofImage(
+    image: RawImage,
+    options: Pick<ThinLinesArgs, 'threshold' | 'sharpness'> & { readonly into?: Uint8Array | undefined } = {},
+  ): ThinLines {
     const { data, width, height, channels } = image;
     const n = width * height;
+    const { into, ...tuning } = options;
+    const out = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
     const luma =
-      channels >= 3 ? lumaPlane(data, n, channels) : channels === 1 ? data : greyOf(data, n, channels);
-    return new ThinLines({ ...options, luma, width, height });
+      channels >= 3
+        ? lumaPlane(data, n, channels, out)
+        : channels === 1
+          ? data
+          : greyOf(data, n, out, channels);
+    return new ThinLines({ ...tuning, luma, width, height });
   }
 
   /**
@@ -203,8 +217,7 @@ export function thinLines(args: ThinLinesArgs): { dark: Uint8Array; light: Uint8
   return { dark, light };
 }
 
-function greyOf(data: Uint8Array, n: number, channels: number): Uint8Array {
-  const out = new Uint8Array(n);
+function greyOf(data: Uint8Array, n: number, out: Uint8Array, channels: number): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = data[i * channels]!;
   return out;
 }

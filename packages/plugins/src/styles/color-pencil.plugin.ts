@@ -89,11 +89,40 @@ export const colorPencil = definePlugin({
   },
 });
 
+/** Planes a render needs only while it runs: the thin lines' full-size luma, and work-size ones. */
+interface Spares {
+  readonly thinLuma: Uint8Array;
+  readonly luma: Float32Array;
+  readonly grey: Uint8Array;
+  readonly gradient: Float32Array;
+}
+
+/**
+ * The planes of the last render, kept for the next: a fresh multi-megabyte plane costs page
+ * faults (and brings the next full garbage collection closer) that, on a virtual machine, take
+ * longer than filling it. A render takes them while it runs, so renders that overlap allocate
+ * their own.
+ */
+let spares: Spares | undefined;
+
+function takeSpares(full: number, work: number): Spares {
+  const s = spares;
+  spares = undefined;
+  const fits = s !== undefined && s.thinLuma.length >= full && s.luma.length >= work;
+  return {
+    thinLuma: fits ? s.thinLuma.subarray(0, full) : new Uint8Array(full),
+    luma: fits ? s.luma.subarray(0, work) : new Float32Array(work),
+    grey: fits ? s.grey.subarray(0, work) : new Uint8Array(work),
+    gradient: fits ? s.gradient.subarray(0, work) : new Float32Array(work),
+  };
+}
+
 async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
   const work = await pixelsAt(ctx, { width: ww, height: wh });
+  const planesInUse = takeSpares(width * height, ww * wh);
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.
@@ -113,15 +142,16 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.3);
 
   // 2. Lines from the smoothed luma: how much darker a pixel is than its surround.
-  const luma = lumaOfPlanes(r, g, b);
+  const luma = lumaOfPlanes(r, g, b, planesInUse.luma);
   const { lines: field } = await pencilLines({
     sharp: ctx.sharp,
-    grey: floatToGrey(luma),
+    grey: floatToGrey(luma, planesInUse.grey),
     width: ww,
     height: wh,
     softness: p.lineSoftness,
     unit,
     signal,
+    scratch: planesInUse.gradient,
   });
   ctx.progress(0.5);
 
@@ -143,7 +173,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.7);
 
   // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
-  const thin = ThinLines.ofImage(image);
+  const thin = ThinLines.ofImage(image, { into: planesInUse.thinLuma });
   const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
   signal.throwIfAborted();
 
@@ -164,14 +194,13 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   const ink = inkTable(p.darkness, inkMax);
   for (let y = 0; y < height; y++) {
     const t = up.select(y);
-    colorRow(out, y * width * 3, width, t, up, tables, ink);
+    const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
+    colorRow(px, width, t, up, tables, ink, undefined);
     const hits = thin.row(y, thinRows[0], thinRows[1]);
-    if (hits > 0) {
-      const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
-      thinLinePixels(px, thin.hits, hits, t, up, tables, ink, thinRows[0], thinRows[1], inkMax);
-    }
+    if (hits > 0) colorRow(px, width, t, up, tables, ink, { hits: thin.hits, n: hits, thinRows, inkMax });
     if ((y & 127) === 0) signal.throwIfAborted();
   }
+  spares = planesInUse;
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
@@ -226,35 +255,85 @@ interface CoverageTables {
   readonly base: Float32Array;
 }
 
+/** The thin lines of a row, for {@link colorRow}: columns `hits[0 .. n)`, strengths, darkest ink. */
+interface ThinRow {
+  readonly hits: Int32Array;
+  readonly n: number;
+  readonly thinRows: readonly [Float32Array, Float32Array];
+  readonly inkMax: number;
+}
+
+/** One output row from the upsampler's two low rows around it; with `thin`, only its thin-line pixels. */
 function colorRow(
-  out: Uint8Array,
-  o: number,
+  px: Uint8ClampedArray,
   width: number,
   t: number,
   up: BilinearUpsampler,
   tables: CoverageTables,
   ink: Float32Array,
+  thin: ThinRow | undefined,
 ): void {
-  colorPixels(
-    new Uint8ClampedArray(out.buffer, out.byteOffset + o, width * 3),
+  const r0 = up.upper(0);
+  const r1 = up.lower(0);
+  const g0 = up.upper(1);
+  const g1 = up.lower(1);
+  const b0 = up.upper(2);
+  const b1 = up.lower(2);
+  const a0 = up.upper(3);
+  const a1 = up.lower(3);
+  const l0 = up.upper(4);
+  const l1 = up.lower(4);
+  const h0 = up.upper(5);
+  const h1 = up.lower(5);
+  if (!thin) {
+    colorPixels(
+      px,
+      width,
+      t,
+      r0,
+      r1,
+      g0,
+      g1,
+      b0,
+      b1,
+      a0,
+      a1,
+      l0,
+      l1,
+      h0,
+      h1,
+      tables.stroke,
+      tables.cross,
+      tables.base,
+      ink,
+    );
+    return;
+  }
+  thinLinePixels(
+    px,
     width,
+    thin.hits,
+    thin.n,
     t,
-    up.upper(0),
-    up.lower(0),
-    up.upper(1),
-    up.lower(1),
-    up.upper(2),
-    up.lower(2),
-    up.upper(3),
-    up.lower(3),
-    up.upper(4),
-    up.lower(4),
-    up.upper(5),
-    up.lower(5),
+    r0,
+    r1,
+    g0,
+    g1,
+    b0,
+    b1,
+    a0,
+    a1,
+    l0,
+    l1,
+    h0,
+    h1,
     tables.stroke,
     tables.cross,
     tables.base,
     ink,
+    thin.thinRows[0],
+    thin.thinRows[1],
+    thin.inkMax,
   );
 }
 
@@ -311,27 +390,37 @@ function colorPixels(
  */
 function thinLinePixels(
   px: Uint8ClampedArray,
+  width: number,
   hits: Int32Array,
   n: number,
   t: number,
-  up: BilinearUpsampler,
-  tables: CoverageTables,
+  r0: Float32Array,
+  r1: Float32Array,
+  g0: Float32Array,
+  g1: Float32Array,
+  b0: Float32Array,
+  b1: Float32Array,
+  a0: Float32Array,
+  a1: Float32Array,
+  l0: Float32Array,
+  l1: Float32Array,
+  h0: Float32Array,
+  h1: Float32Array,
+  stroke: Float32Array,
+  cross: Float32Array,
+  base: Float32Array,
   ink: Float32Array,
   dark: Float32Array,
   light: Float32Array,
   inkMax: number,
 ): void {
-  const [r0, g0, b0, a0, l0, h0] = [0, 1, 2, 3, 4, 5].map((k) => up.upper(k));
-  const [r1, g1, b1, a1, l1, h1] = [0, 1, 2, 3, 4, 5].map((k) => up.lower(k));
-  if (!r0 || !g0 || !b0 || !a0 || !l0 || !h0 || !r1 || !g1 || !b1 || !a1 || !l1 || !h1)
-    throw new Error('color-pencil: missing planes');
   for (let i = 0; i < n; i++) {
     const x = hits[i]!;
     const a = Math.min(255, Math.max(0, (a0[x]! + (a1[x]! - a0[x]!) * t) * 255)) | 0;
     const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
-    const w1 = px.length / 3 - 1 - x;
+    const w1 = width - 1 - x;
     const cv = h0[w1]! + (h1[w1]! - h0[w1]!) * t;
-    const m = Math.min(1, tables.base[a]! + tables.stroke[a]! * hv + tables.cross[a]! * cv);
+    const m = Math.min(1, base[a]! + stroke[a]! * hv + cross[a]! * cv);
     const lv = l0[x]! + (l1[x]! - l0[x]!) * t;
     const e = Math.min(ink[Math.min(1023, Math.max(0, lv * 2048)) | 0]!, 1 - inkMax * dark[x]!);
     const lw = 1 - e;

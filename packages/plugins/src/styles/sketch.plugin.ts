@@ -79,13 +79,27 @@ export const sketch = definePlugin({
   },
 });
 
+/**
+ * The full-size luma plane of the last render, kept for the next: a fresh multi-megabyte plane
+ * costs page faults that, on a virtual machine, take longer than filling it. A render takes it
+ * while it runs, so renders that overlap allocate their own.
+ */
+let spareLuma: Uint8Array | undefined;
+
+function takeSpareLuma(size: number): Uint8Array {
+  const plane = spareLuma && spareLuma.length >= size ? spareLuma : new Uint8Array(size);
+  spareLuma = undefined;
+  return plane;
+}
+
 async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
   // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
   // than three).
-  const thin = ThinLines.ofImage(image);
+  const lumaPlane = takeSpareLuma(width * height);
+  const thin = ThinLines.ofImage(image, { into: lumaPlane });
   const grey: Uint8Array =
     ww === width && wh === height
       ? thin.luma.slice()
@@ -197,6 +211,7 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
     }
     if ((y & 127) === 0) signal.throwIfAborted();
   }
+  spareLuma = lumaPlane;
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
 }
