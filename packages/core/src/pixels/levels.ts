@@ -51,7 +51,10 @@ function countFloat(
   hist: Int32Array,
 ): number {
   let n = 0;
-  for (let i = start; i < end; i += step, n++) hist[Math.min(255, Math.max(0, plane[i]! * scale)) | 0]!++;
+  for (let i = start; i < end; i += step, n++) {
+    const v = plane[i]! * scale;
+    hist[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!++;
+  }
   return n;
 }
 
@@ -64,7 +67,10 @@ function countBytes(
   hist: Int32Array,
 ): number {
   let n = 0;
-  for (let i = start; i < end; i += step, n++) hist[Math.min(255, Math.max(0, plane[i]! * scale)) | 0]!++;
+  for (let i = start; i < end; i += step, n++) {
+    const v = plane[i]! * scale;
+    hist[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!++;
+  }
   return n;
 }
 
