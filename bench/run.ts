@@ -79,11 +79,14 @@ async function wholeRunRss(image: string, style: string): Promise<number> {
   return Number(stdout.trim());
 }
 
+/** Issue 16 ("Full size"): every style at 1920x1200 in at most this share of OpenCV's time. */
+const STYLE_GOAL = 0.35;
+
 async function styleBench(): Promise<void> {
   if (!existsSync(opencvScript)) throw new Error(`missing ${opencvScript}`);
   ensureOpenCv();
   console.log(
-    `Styles at 1920x1200, single thread, median of ${repeat} runs after a warm-up (ms). ratio = Atelier / OpenCV; goal <= 1.00\n`,
+    `Styles at 1920x1200, single thread, median of ${repeat} runs after a warm-up (ms). ratio = Atelier / OpenCV; goal <= ${STYLE_GOAL.toFixed(2)}\n`,
   );
   console.log(
     `${'style'.padEnd(14)}${'photo'.padEnd(30)}${pad('atelier', 9)}${pad('opencv', 9)}${pad('ratio', 7)}`,
@@ -104,7 +107,9 @@ async function styleBench(): Promise<void> {
   }
   console.log('\nWorst ratio per style:');
   for (const [style, ratio] of worst)
-    console.log(`  ${style.padEnd(14)}${ratio.toFixed(2)} ${ratio <= 1 ? 'ok' : 'SLOWER THAN OPENCV'}`);
+    console.log(
+      `  ${style.padEnd(14)}${ratio.toFixed(2)} ${ratio <= STYLE_GOAL ? 'ok' : ratio <= 1 ? 'OVER GOAL' : 'SLOWER THAN OPENCV'}`,
+    );
 }
 
 async function memoryBench(): Promise<void> {

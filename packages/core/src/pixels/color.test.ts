@@ -9,6 +9,22 @@ describe('lumaPlane', () => {
     ref.forEach((v, i) => expect(Math.abs(out[i]! - v)).toBeLessThanOrEqual(1));
   });
 
+  it('gives the same bytes whether or not the planes are word-aligned', () => {
+    const bytes = new Uint8Array(3 * 103 + 1);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 97 + 13) & 255;
+    const exact = (rgb: Uint8Array, n: number): number[] =>
+      Array.from(
+        { length: n },
+        (_, i) => (rgb[3 * i]! * 77 + rgb[3 * i + 1]! * 150 + rgb[3 * i + 2]! * 29 + 128) >> 8,
+      );
+    const aligned = bytes.subarray(0, 3 * 103);
+    const shifted = bytes.subarray(1);
+    expect(Array.from(lumaPlane(aligned, 103))).toEqual(exact(aligned, 103));
+    expect(Array.from(lumaPlane(shifted, 103))).toEqual(exact(shifted, 103));
+    const out = new Uint8Array(104).subarray(1);
+    expect(Array.from(lumaPlane(aligned, 103, 3, out))).toEqual(exact(aligned, 103));
+  });
+
   it('skips extra channels', () => {
     expect(Array.from(lumaPlane(new Uint8Array([255, 255, 255, 0]), 1, 4))).toEqual([255]);
   });

@@ -22,6 +22,22 @@ describe('planePercentiles', () => {
     expect(planePercentiles(plane, 1, [0.99], 2)).toEqual([0]);
     expect(planePercentiles(plane, 1, [0.99], 1)).toEqual([255]);
   });
+
+  it('counts planes longer than one chunk like a single pass', () => {
+    const n = 50_001;
+    const plane = new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 999);
+    const quantiles = [0.01, 0.25, 0.5, 0.75, 0.99];
+    for (const stride of [1, 3]) {
+      const hist = new Array<number>(256).fill(0);
+      let count = 0;
+      for (let i = 0; i < n; i += stride, count++) hist[Math.min(255, Math.floor(plane[i]! * 255))]!++;
+      const naive = quantiles.map((q) => {
+        let acc = 0;
+        return hist.findIndex((c) => (acc += c) >= q * count && acc > 0);
+      });
+      expect(planePercentiles(plane, 255, quantiles, stride)).toEqual(naive);
+    }
+  });
 });
 
 describe('smoothHistogram', () => {

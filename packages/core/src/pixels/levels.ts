@@ -17,12 +17,17 @@ export function planePercentiles(
   quantiles: readonly number[],
   stride = 1,
 ): number[] {
-  const hist = new Float64Array(256);
+  const hist = new Int32Array(256);
   const step = Math.max(1, Math.floor(stride));
   let n = 0;
-  for (let i = 0; i < plane.length; i += step, n++) {
-    const b = Math.min(255, Math.max(0, plane[i]! * scale)) | 0;
-    hist[b]!++;
+  // In chunks: a small function called many times is optimised early, a long loop run once per
+  // render only by on-stack replacement, late.
+  for (let i = 0; i < plane.length; i += CHUNK * step) {
+    const end = Math.min(plane.length, i + CHUNK * step);
+    n +=
+      plane instanceof Float32Array
+        ? countFloat(plane, i, end, scale, step, hist)
+        : countBytes(plane, i, end, scale, step, hist);
   }
   return quantiles.map((q) => {
     const target = q * n;
@@ -33,6 +38,40 @@ export function planePercentiles(
     }
     return 255;
   });
+}
+
+const CHUNK = 8192;
+
+function countFloat(
+  plane: Float32Array,
+  start: number,
+  end: number,
+  scale: number,
+  step: number,
+  hist: Int32Array,
+): number {
+  let n = 0;
+  for (let i = start; i < end; i += step, n++) {
+    const v = plane[i]! * scale;
+    hist[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!++;
+  }
+  return n;
+}
+
+function countBytes(
+  plane: Uint8Array,
+  start: number,
+  end: number,
+  scale: number,
+  step: number,
+  hist: Int32Array,
+): number {
+  let n = 0;
+  for (let i = start; i < end; i += step, n++) {
+    const v = plane[i]! * scale;
+    hist[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!++;
+  }
+  return n;
 }
 
 /**

@@ -58,7 +58,8 @@ function combineLines(
     const dog = (f - near[i]!) / (f + 40);
     // Only clear contours: a soft knee drops the faint gradients of shading.
     const edge = (gradientWeight * gradient[i]!) / (near[i]! + 40) - 0.04;
-    near[i] = Math.max(dog, edge);
+    // A comparison: Math.max on floats costs several times more.
+    near[i] = dog > edge ? dog : edge;
   }
 }
 

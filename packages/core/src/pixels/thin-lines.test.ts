@@ -102,6 +102,29 @@ describe('thinLines', () => {
     );
   });
 
+  it('computes the luma in a plane it is given, with the same lines', () => {
+    const [w, h] = [12, 9];
+    const rgb = new Uint8Array(w * h * 3).fill(210);
+    for (let y = 0; y < h; y++) rgb.fill(30, (y * w + 5) * 3, (y * w + 6) * 3); // a dark column
+    const image = { data: rgb, width: w, height: h, channels: 3 as const };
+    const into = new Uint8Array(w * h + 40).fill(7);
+    const own = ThinLines.ofImage(image);
+    const given = ThinLines.ofImage(image, { into });
+    expect(given.luma.buffer).toBe(into.buffer);
+    expect(Array.from(given.luma)).toEqual(Array.from(own.luma));
+    const rows = [
+      new Float32Array(w),
+      new Float32Array(w),
+      new Float32Array(w),
+      new Float32Array(w),
+    ] as const;
+    const hits = own.row(4, rows[0], rows[1]);
+    expect(hits).toBeGreaterThan(0);
+    expect(given.row(4, rows[2], rows[3])).toBe(hits);
+    expect(Array.from(rows[2])).toEqual(Array.from(rows[0]));
+    expect(Array.from(rows[3])).toEqual(Array.from(rows[1]));
+  });
+
   it('rejects planes that do not match their size', () => {
     expect(() => new ThinLines({ luma: new Uint8Array(10), width: 4, height: 4 })).toThrow(/too small/);
     expect(() => new ThinLines({ luma: new Uint8Array(10), width: 0, height: 4 })).toThrow(/positive/);

@@ -94,15 +94,29 @@ export class ThinLines {
   /**
    * Thin lines of an image at its own resolution: the luma of RGB(A) pixels, or the grey channel.
    *
+   * @param options.into - a plane of at least `width * height` bytes to compute the luma in
+   *   (not used for grey images); {@link luma} is then a view of it. A renderer that keeps one
+   *   between images saves the page faults of a fresh full-size plane, which on a virtual
+   *   machine can cost more than computing it.
+   *
    * @example
    * const lines = ThinLines.ofImage(ctx.image);
    */
-  static ofImage(image: RawImage, options: Pick<ThinLinesArgs, 'threshold' | 'sharpness'> = {}): ThinLines {
+  static ofImage(
+    image: RawImage,
+    options: Pick<ThinLinesArgs, 'threshold' | 'sharpness'> & { readonly into?: Uint8Array | undefined } = {},
+  ): ThinLines {
     const { data, width, height, channels } = image;
     const n = width * height;
+    const { into, ...tuning } = options;
+    const out = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
     const luma =
-      channels >= 3 ? lumaPlane(data, n, channels) : channels === 1 ? data : greyOf(data, n, channels);
-    return new ThinLines({ ...options, luma, width, height });
+      channels >= 3
+        ? lumaPlane(data, n, channels, out)
+        : channels === 1
+          ? data
+          : greyOf(data, n, out, channels);
+    return new ThinLines({ ...tuning, luma, width, height });
   }
 
   /**
@@ -115,6 +129,8 @@ export class ThinLines {
     const h = this.#height;
     const L = this.luma;
     const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
+    dark.fill(0, 0, w);
+    light.fill(0, 0, w);
     let n = 0;
     if (w > 2 * PAD) {
       n = barRow(
@@ -153,6 +169,8 @@ export class ThinLines {
           flat[k * EDGE + i] = L[src + Math.min(w - 1, Math.max(0, x0 - PAD + i))]!;
       });
       const [d, l] = this.#scratch;
+      d.fill(0);
+      l.fill(0);
       barRow(
         flat,
         PAD,
@@ -199,8 +217,7 @@ export function thinLines(args: ThinLinesArgs): { dark: Uint8Array; light: Uint8
   return { dark, light };
 }
 
-function greyOf(data: Uint8Array, n: number, channels: number): Uint8Array {
-  const out = new Uint8Array(n);
+function greyOf(data: Uint8Array, n: number, out: Uint8Array, channels: number): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = data[i * channels]!;
   return out;
 }
@@ -211,8 +228,12 @@ function toBytes(src: Float32Array, dst: Uint8Array, at: number, n: number): voi
 
 /**
  * Bar contrasts of one row, columns [x0, x1), appending the columns with a line to `hits` from
- * `count` on; returns the new count. `m3`..`p3` are the offsets of rows y-3, y-2, y, y+2,
- * y+3 in `L`; the columns x0 - 3 .. x1 + 3 must exist.
+ * `count` on; returns the new count. Writes `dark` and `light` at those columns only (the caller
+ * clears the row). `m3`..`p3` are the offsets of rows y-3, y-2, y, y+2, y+3 in `L`; the columns
+ * x0 - 3 .. x1 + 3 must exist.
+ *
+ * Minima and maxima are branch-free (`b + ((a - b) & ((a - b) >> 31))`): in grain and foliage
+ * the comparisons go either way at random, and mispredicted branches cost more than the sums.
  */
 function barRow(
   L: Uint8Array,
@@ -240,50 +261,76 @@ function barRow(
     const b1 = L[c0 + x + AXIS]!;
     const a2 = L[m3 + x]!;
     const b2 = L[p3 + x]!;
-    const up = darkFrom[c]!;
-    const down = lightFrom[c]!;
-    if (!(
-      (a1 >= up && b1 >= up) ||
-      (a2 >= up && b2 >= up) ||
-      (a1 <= down && b1 <= down) ||
-      (a2 <= down && b2 <= down)
-    )) {
-      dark[x] = 0;
-      light[x] = 0;
-      continue;
-    }
+    const d1 = a1 - b1;
+    const d2 = a2 - b2;
+    const n1 = b1 + (d1 & (d1 >> 31));
+    const n2 = b2 + (d2 & (d2 >> 31));
+    const x1_ = a1 - (d1 & (d1 >> 31));
+    const x2_ = a2 - (d2 & (d2 >> 31));
+    // The larger of the pairs' minima must reach darkFrom, or the smaller of their maxima lightFrom.
+    const e = n1 - n2;
+    const f = x1_ - x2_;
+    if (n1 - (e & (e >> 31)) < darkFrom[c]! && x2_ + (f & (f >> 31)) > lightFrom[c]!) continue;
     // Per pair, the level on both sides: the nearer one to the pixel, less half their difference,
     // so a line across flat paper counts in full and one in texture (unlike sides) much less.
-    const s1 = a1 < b1 ? b1 - a1 : a1 - b1;
-    const s2 = a2 < b2 ? b2 - a2 : a2 - b2;
-    const lo1 = (a1 < b1 ? a1 : b1) - (s1 >> 1);
-    const hi1 = (a1 < b1 ? b1 : a1) + (s1 >> 1);
-    const lo2 = (a2 < b2 ? a2 : b2) - (s2 >> 1);
-    const hi2 = (a2 < b2 ? b2 : a2) + (s2 >> 1);
+    const h1 = (x1_ - n1) >> 1;
+    const h2 = (x2_ - n2) >> 1;
+    const lo1 = n1 - h1;
+    const hi1 = x1_ + h1;
+    const lo2 = n2 - h2;
+    const hi2 = x2_ + h2;
     const a3 = L[m2 + x - DIAGONAL]!;
     const b3 = L[p2 + x + DIAGONAL]!;
     const a4 = L[m2 + x + DIAGONAL]!;
     const b4 = L[p2 + x - DIAGONAL]!;
-    const s3 = a3 < b3 ? b3 - a3 : a3 - b3;
-    const s4 = a4 < b4 ? b4 - a4 : a4 - b4;
-    const lo3 = (a3 < b3 ? a3 : b3) - (s3 >> 1);
-    const lo4 = (a4 < b4 ? a4 : b4) - (s4 >> 1);
-    const hi3 = (a3 < b3 ? b3 : a3) + (s3 >> 1);
-    const hi4 = (a4 < b4 ? b4 : a4) + (s4 >> 1);
+    const d3 = a3 - b3;
+    const d4 = a4 - b4;
+    const m3v = d3 & (d3 >> 31);
+    const m4v = d4 & (d4 >> 31);
+    const n3 = b3 + m3v;
+    const n4 = b4 + m4v;
+    const h3 = (a3 - m3v - n3) >> 1;
+    const h4 = (a4 - m4v - n4) >> 1;
+    const lo3 = n3 - h3;
+    const lo4 = n4 - h4;
+    const hi3 = a3 - m3v + h3;
+    const hi4 = a4 - m4v + h4;
     // Dark line: darker than both sides in some direction, less what it is in all of them (a
     // speck). Likewise lighter for a light line.
-    const loMax = Math.max(Math.max(lo1, lo2), Math.max(lo3, lo4));
-    const loMin = Math.min(Math.min(lo1, lo2), Math.min(lo3, lo4));
-    const hiMin = Math.min(Math.min(hi1, hi2), Math.min(hi3, hi4));
-    const hiMax = Math.max(Math.max(hi1, hi2), Math.max(hi3, hi4));
-    const dv = loMax - (loMin > c ? loMin : c);
-    const lv = (hiMax < c ? hiMax : c) - hiMin;
-    // Tables indexed by contrast and the pixel's own level (see strengthTables).
-    const ds = dv > 0 ? darkLut[(dv << 8) | c]! : 0;
-    const ls = lv > 0 ? lightLut[(lv << 8) | c]! : 0;
-    dark[x] = ds * (1 / 255);
-    light[x] = ls * (1 / 255);
-    if (ds + ls > 0) hits[n++] = x;
+    const g12 = lo1 - lo2;
+    const g34 = lo3 - lo4;
+    const min12 = lo2 + (g12 & (g12 >> 31));
+    const min34 = lo4 + (g34 & (g34 >> 31));
+    const max12 = lo1 - (g12 & (g12 >> 31));
+    const max34 = lo3 - (g34 & (g34 >> 31));
+    const gm = min12 - min34;
+    const gx = max12 - max34;
+    const loMin = min34 + (gm & (gm >> 31));
+    const loMax = max12 - (gx & (gx >> 31));
+    const k12 = hi1 - hi2;
+    const k34 = hi3 - hi4;
+    const kmin12 = hi2 + (k12 & (k12 >> 31));
+    const kmin34 = hi4 + (k34 & (k34 >> 31));
+    const kmax12 = hi1 - (k12 & (k12 >> 31));
+    const kmax34 = hi3 - (k34 & (k34 >> 31));
+    const km = kmin12 - kmin34;
+    const kx = kmax12 - kmax34;
+    const hiMin = kmin34 + (km & (km >> 31));
+    const hiMax = kmax12 - (kx & (kx >> 31));
+    // dv = loMax - max(loMin, c); lv = min(hiMax, c) - hiMin.
+    const u = loMin - c;
+    const v = hiMax - c;
+    const dv = loMax - (loMin - (u & (u >> 31)));
+    const lv = c + (v & (v >> 31)) - hiMin;
+    // Tables indexed by contrast and the pixel's own level (see strengthTables); a contrast of 0
+    // or below has no strength (index 0 .. 255 of the tables is 0, and negatives are masked there).
+    const ds = darkLut[((dv & ~(dv >> 31)) << 8) | c]!;
+    const ls = lightLut[((lv & ~(lv >> 31)) << 8) | c]!;
+    if (ds + ls > 0) {
+      dark[x] = ds * (1 / 255);
+      light[x] = ls * (1 / 255);
+      hits[n++] = x;
+    }
   }
   return n;
 }
