@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sparticuz from '@sparticuz/chromium';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '@atelier/db';
 
@@ -36,6 +37,26 @@ async function unpackChromium(): Promise<void> {
   await sparticuz.executablePath();
 }
 
+/**
+ * Turns off the shared test server's flushes to disk: every commit of every test file otherwise
+ * waits for an fsync of the WAL (a few ms each on the CI disks), and the suite makes tens of
+ * thousands of them (pg-boss, 1,000-job tests, galleries of 1,000 analysed images). What the
+ * tests check (transactions, locks, visibility, restarts) is the same without them: the data
+ * still goes to the OS, and only a crash of the machine itself could lose it, which no test
+ * makes. The servers that tests stop and start (test/private-postgres.ts) keep the defaults.
+ */
+async function withoutDiskFlushes(adminUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes'])
+      await admin.query(`alter system set ${setting} = off`);
+    await admin.query('select pg_reload_conf()');
+  } finally {
+    await admin.end();
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await unpackChromium();
   const given = process.env['ATELIER_TEST_DATABASE_URL'];
@@ -46,6 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = await mkdtemp(path.join(tmpdir(), 'atelier-test-pg-'));
   await chmod(dir, 0o755); // as root, Postgres runs as the postgres user, which must reach the data
   const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
+  await withoutDiskFlushes(server.adminUrl);
   project.provide('pgAdminUrl', server.adminUrl);
   return async () => {
     await server.stop();
