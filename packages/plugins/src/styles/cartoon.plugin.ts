@@ -1,5 +1,6 @@
 import {
   BilinearUpsampler,
+  bandKernel,
   blurGrey,
   boxFilter,
   definePlugin,
@@ -8,6 +9,9 @@ import {
   fitLongSide,
   floatToGrey,
   pixelsAt,
+  runBands,
+  sharedArray,
+  toShared,
   z,
 } from '@atelier/core';
 import type { PluginContext, RawImage, SharpFactory } from '@atelier/core';
@@ -124,59 +128,66 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   // 3. Soft cel shading and saturation at work size, in 0..255.
   celShade(r, g, b, luma, quantiseTable(p.levels), p.saturation);
 
-  // 4. Full size: bilinear colour, outlines thresholded after upsampling so they stay crisp.
-  const out = new Uint8Array(width * height * 3);
-  composeFullSize(out, width, height, ww, wh, r, g, b, dog, p.edgeStrength, signal);
+  // 4. Full size: bilinear colour, outlines thresholded after upsampling so they stay crisp; in
+  // bands of rows on the run's threads.
+  const out = sharedArray(Uint8Array, width * height * 3);
+  const compose: ComposeArgs = {
+    out,
+    width,
+    height,
+    ww,
+    wh,
+    planes: [r, g, b, dog ?? new Float32Array(ww * wh)].map(toShared),
+    strength: p.edgeStrength,
+  };
+  runBands(composeBand, compose, height, { signal, minBand: 32 });
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
 
-function composeFullSize(
-  out: Uint8Array,
-  width: number,
-  height: number,
-  ww: number,
-  wh: number,
-  r: Float32Array,
-  g: Float32Array,
-  b: Float32Array,
-  dog: Float32Array | undefined,
-  strength: number,
-  signal: AbortSignal,
-): void {
-  const ink = inkTable(strength);
-  const up = new BilinearUpsampler(
-    [r, g, b, dog ?? new Float32Array(ww * wh)],
-    ww,
-    wh,
-    width,
-    height,
-    width / ww,
-    height / wh,
-  );
-  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-  for (let y = 0; y < height; y++) {
-    const t = up.select(y);
-    // upper/lower(k): the two low rows of plane k around row y, already widened.
-    composeRow(
-      px,
-      y * width * 3,
-      width,
-      t,
-      up.upper(0),
-      up.lower(0),
-      up.upper(1),
-      up.lower(1),
-      up.upper(2),
-      up.lower(2),
-      up.upper(3),
-      up.lower(3),
-      ink,
-      strength,
-    );
-    if ((y & 127) === 0) signal.throwIfAborted();
-  }
+/** What {@link composeBand} gets: the output, the work-size planes (r, g, b, DoG) and the ink strength. */
+interface ComposeArgs {
+  readonly out: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly ww: number;
+  readonly wh: number;
+  readonly planes: readonly Float32Array[];
+  readonly strength: number;
 }
+
+/** Full-size rows `y0` to `y1 - 1`: each depends only on the work-size planes. */
+export const composeBand = bandKernel(
+  import.meta.url,
+  'composeBand',
+  (a: ComposeArgs, y0: number, y1: number, abort): void => {
+    const { out, width, height, ww, wh, strength } = a;
+    const ink = inkTable(strength);
+    const up = new BilinearUpsampler(a.planes, ww, wh, width, height, width / ww, height / wh);
+    const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+    for (let y = y0; y < y1; y++) {
+      const t = up.select(y);
+      // upper/lower(k): the two low rows of plane k around row y, already widened.
+      composeRow(
+        px,
+        y * width * 3,
+        width,
+        t,
+        up.upper(0),
+        up.lower(0),
+        up.upper(1),
+        up.lower(1),
+        up.upper(2),
+        up.lower(2),
+        up.upper(3),
+        up.lower(3),
+        ink,
+        strength,
+      );
+      if ((y & 127) === 0) abort.throwIfAborted();
+    }
+  },
+);
 
 function composeRow(
   px: Uint8ClampedArray,

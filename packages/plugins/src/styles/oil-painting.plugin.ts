@@ -1,4 +1,5 @@
 import {
+  bandKernel,
   canvasTexture,
   definePlugin,
   embossPlane,
@@ -6,7 +7,10 @@ import {
   hash32,
   kuwaharaFilter,
   lumaPlane,
+  runBands,
+  sharedArray,
   strokeTextures,
+  toShared,
   valueNoise,
   z,
 } from '@atelier/core';
@@ -143,13 +147,24 @@ function renderOil(
   progress(0.2);
 
   // 2. Paint, straight into the output (the filter streams its statistics: a few dozen rows).
-  const out = new Uint8Array(width * height * 3);
+  const out = sharedArray(Uint8Array, width * height * 3);
   kuwaharaFilter({ data, width, height, radius, sharpness, flow, anisotropy: ANISOTROPY, out, signal });
   signal.throwIfAborted();
   progress(0.75);
 
-  // 3. Light it, in place.
-  new Shader(p, strokes, weave.size, weaveRelief, seed, width).shade(out, width, height, flow);
+  // 3. Light it, in place, in bands of rows: row y needs the painted luma of rows y - 1 to y + 1,
+  // taken first for the whole image, so that no band reads a row another one already lit.
+  const luma = sharedArray(Uint8Array, width * height);
+  runBands(lumaBand, { rgb: out, luma, width }, height, { signal, minBand: 64 });
+  runBands(
+    shadeBand,
+    shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, luma, width, height, flow),
+    height,
+    {
+      signal,
+      minBand: 32,
+    },
+  );
   progress(1);
   return { data: out, width, height, channels: 3 };
 }
@@ -174,8 +189,11 @@ function strokeRelief(size: number, radius: number, textureScale: number): Strok
       seed: 0x0111,
     }),
   );
-  strokeCache = { key, tiles };
-  return tiles;
+  // Shared, so that helper threads read the tiles without a copy each.
+  const heights = sharedArray(Float32Array, tiles.heights.length);
+  heights.set(tiles.heights);
+  strokeCache = { key, tiles: { ...tiles, heights } };
+  return strokeCache.tiles;
 }
 
 /** Stroke textures turned into lit relief, tile by tile, in place. */
@@ -190,98 +208,136 @@ function reliefTiles(t: StrokeTextures): StrokeTextures {
   return t;
 }
 
-/** The final per-pixel pass: relief lighting, gloss and saturation. */
-class Shader {
-  readonly #strokes: StrokeTextures;
-  readonly #weaveSize: number;
-  readonly #weave: Float32Array;
-  readonly #strokeAmount: number;
-  readonly #ridgeAmount: number;
-  readonly #weaveAmount: number;
-  readonly #gloss: number;
-  readonly #saturation: number;
-  /** Tile column of each image column, for the stroke and weave tiles. */
-  readonly #strokeCol: Int32Array;
-  readonly #weaveCol: Int32Array;
-  readonly #offsetY: number;
-  readonly #weaveOffsetY: number;
+/** Luma of rows `y0` to `y1 - 1` of interleaved RGB. */
+export const lumaBand = bandKernel(
+  import.meta.url,
+  'lumaBand',
+  (a: { rgb: Uint8Array; luma: Uint8Array; width: number }, y0: number, y1: number): void => {
+    const w = a.width;
+    lumaPlane(a.rgb.subarray(y0 * w * 3, y1 * w * 3), (y1 - y0) * w, 3, a.luma.subarray(y0 * w, y1 * w));
+  },
+);
 
-  constructor(
-    p: Readonly<OilParams>,
-    strokes: StrokeTextures,
-    weaveSize: number,
-    weave: Float32Array,
-    seed: number,
-    width: number,
-  ) {
-    this.#strokes = strokes;
-    this.#weaveSize = weaveSize;
-    this.#weave = weave;
-    this.#strokeAmount = 0.16 * p.impasto;
-    this.#ridgeAmount = 0.0013 * p.impasto;
-    this.#weaveAmount = 0.09 * p.canvas;
-    this.#gloss = 560 * p.impasto;
-    this.#saturation = p.saturation;
-    const h = hash32(seed ^ 0x0b5e55ed);
-    const offsetX = h & 0xffff;
-    this.#offsetY = h >>> 16;
-    const hw = hash32(h);
-    this.#weaveOffsetY = hw & 0xffff;
-    const weaveOffsetX = hw >>> 16;
-    this.#strokeCol = new Int32Array(width);
-    this.#weaveCol = new Int32Array(width);
-    for (let x = 0; x < width; x++) {
-      this.#strokeCol[x] = (x + offsetX) % strokes.size;
-      this.#weaveCol[x] = (x + weaveOffsetX) % weaveSize;
-    }
-  }
+/** What {@link shadeBand} gets: the painted image and its luma, the tiles and the constants. */
+interface ShadeArgs {
+  readonly img: Uint8Array;
+  readonly luma: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly strokeSize: number;
+  readonly bins: number;
+  readonly relief: Float32Array;
+  readonly weaveSize: number;
+  readonly weave: Float32Array;
+  readonly strokeAmount: number;
+  readonly ridgeAmount: number;
+  readonly weaveAmount: number;
+  readonly gloss: number;
+  readonly saturation: number;
+  readonly offsetX: number;
+  readonly offsetY: number;
+  readonly weaveOffsetX: number;
+  readonly weaveOffsetY: number;
+  readonly flowAngle: Float32Array;
+  readonly flowCoherence: Float32Array;
+  readonly flowWidth: number;
+  readonly flowFactor: number;
+}
 
-  /**
-   * Lights the painted image in place. Row y needs the luma of rows y - 1 to y + 1 as painted,
-   * so the luma of the next row is taken before row y is overwritten (a ring of three rows).
-   */
-  shade(img: Uint8Array, w: number, h: number, flow: FlowField): void {
-    const { size, bins, heights: relief } = this.#strokes;
+/** The arguments of the final pass: relief lighting, gloss and saturation. */
+function shadeArgs(
+  p: Readonly<OilParams>,
+  strokes: StrokeTextures,
+  weaveSize: number,
+  weave: Float32Array,
+  seed: number,
+  img: Uint8Array,
+  luma: Uint8Array,
+  width: number,
+  height: number,
+  flow: FlowField,
+): ShadeArgs {
+  const h = hash32(seed ^ 0x0b5e55ed);
+  const hw = hash32(h);
+  return {
+    img,
+    luma,
+    width,
+    height,
+    strokeSize: strokes.size,
+    bins: strokes.bins,
+    relief: strokes.heights,
+    weaveSize,
+    weave: toShared(weave),
+    strokeAmount: 0.16 * p.impasto,
+    ridgeAmount: 0.0013 * p.impasto,
+    weaveAmount: 0.09 * p.canvas,
+    gloss: 560 * p.impasto,
+    saturation: p.saturation,
+    offsetX: h & 0xffff,
+    offsetY: h >>> 16,
+    weaveOffsetX: hw >>> 16,
+    weaveOffsetY: hw & 0xffff,
+    flowAngle: toShared(flow.angle),
+    flowCoherence: toShared(flow.coherence),
+    flowWidth: flow.width,
+    flowFactor: flow.factor,
+  };
+}
+
+/**
+ * Lights rows `y0` to `y1 - 1` of the painted image in place: brush marks from the two stroke
+ * tiles nearest the local flow, paint ridges from the painted luma (rows y - 1 to y + 1, from
+ * the luma plane taken before any row was lit), the canvas weave, gloss and saturation.
+ */
+export const shadeBand = bandKernel(
+  import.meta.url,
+  'shadeBand',
+  (a: ShadeArgs, y0: number, y1: number, abort): void => {
+    const { img, luma, width: w, height: h, strokeSize: size, bins, relief, weave } = a;
+    const wsize = a.weaveSize;
     const tileN = size * size;
     const binScale = bins / Math.PI;
-    const weave = this.#weave;
-    const wsize = this.#weaveSize;
-    const strokeCol = this.#strokeCol;
-    const weaveCol = this.#weaveCol;
-    const ks = this.#strokeAmount;
-    const kr = this.#ridgeAmount;
-    const kw = this.#weaveAmount;
-    const gloss = this.#gloss;
-    const sat = this.#saturation;
+    const ks = a.strokeAmount;
+    const kr = a.ridgeAmount;
+    const kw = a.weaveAmount;
+    const gloss = a.gloss;
+    const sat = a.saturation;
+    // Tile column of each image column, for the stroke and weave tiles.
+    const strokeCol = new Int32Array(w);
+    const weaveCol = new Int32Array(w);
+    for (let x = 0; x < w; x++) {
+      strokeCol[x] = (x + a.offsetX) % size;
+      weaveCol[x] = (x + a.weaveOffsetX) % wsize;
+    }
     // Per flow cell of the current row of cells: where the two nearest stroke tiles start and
     // their weights (blended at constant contrast, deeper where strokes are coherent: edges,
     // hair, not broad flat areas).
-    const fw = flow.width;
+    const fw = a.flowWidth;
+    const factor = a.flowFactor;
     const tile0 = new Int32Array(fw);
     const tile1 = new Int32Array(fw);
     const weight0 = new Float32Array(fw);
     const weight1 = new Float32Array(fw);
     let cellRow = -1;
     const flowCol = new Int32Array(w);
-    for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / flow.factor);
-    let above: Uint8Array = new Uint8Array(w);
-    let here: Uint8Array = lumaPlane(img.subarray(0, w * 3), w);
-    let below: Uint8Array = new Uint8Array(w);
-    above.set(here);
-    for (let y = 0; y < h; y++) {
-      if (y + 1 < h) lumaPlane(img.subarray((y + 1) * w * 3, (y + 2) * w * 3), w, 3, below);
-      else below.set(here);
-      const tileRow = ((y + this.#offsetY) % size) * size;
-      const weaveRow = ((y + this.#weaveOffsetY) % wsize) * wsize;
-      const cy = Math.floor(y / flow.factor);
+    for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / factor);
+    for (let y = y0; y < y1; y++) {
+      if ((y & 63) === 0) abort.throwIfAborted();
+      const here = y * w;
+      const above = y > 0 ? here - w : here;
+      const below = y + 1 < h ? here + w : here;
+      const tileRow = ((y + a.offsetY) % size) * size;
+      const weaveRow = ((y + a.weaveOffsetY) % wsize) * wsize;
+      const cy = Math.floor(y / factor);
       if (cy !== cellRow) {
         cellRow = cy;
         for (let cx = 0; cx < fw; cx++) {
           const c = cy * fw + cx;
-          const pos = flow.angle[c]! * binScale;
+          const pos = a.flowAngle[c]! * binScale;
           const k0 = Math.min(bins - 1, pos | 0);
           const t = pos - k0;
-          const depth = ks * (0.55 + 0.45 * flow.coherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
+          const depth = ks * (0.55 + 0.45 * a.flowCoherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
           tile0[cx] = k0 * tileN;
           tile1[cx] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
           weight0[cx] = (1 - t) * depth;
@@ -303,7 +359,7 @@ class Shader {
         // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
         const xl = x > 0 ? x - 1 : 0;
         const xr = x < w - 1 ? x + 1 : x;
-        const ridge = here[xr]! - here[xl]! + below[x]! - above[x]!;
+        const ridge = luma[here + xr]! - luma[here + xl]! + luma[below + x]! - luma[above + x]!;
 
         const light = mark + ridge * kr + weave[weaveRow + weaveCol[x]!]! * kw;
         const spec = light > 0.04 ? (light - 0.04) * (light - 0.04) * gloss : 0;
@@ -317,13 +373,9 @@ class Shader {
         img[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
         img[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
       }
-      const spare = above;
-      above = here;
-      here = below;
-      below = spare;
     }
-  }
-}
+  },
+);
 
 /**
  * `1 / sqrt((1-t)² + t²)` for t in 64ths: blending two uncorrelated textures with weights 1 - t

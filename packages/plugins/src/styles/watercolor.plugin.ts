@@ -1,11 +1,14 @@
 import {
   BilinearUpsampler,
+  bandKernel,
   definePlugin,
   domainTransformFilter,
   downsampleBox,
   downsampledSize,
   embossPlane,
   paperTexture,
+  runBands,
+  sharedArray,
   tileableNoise,
   valueNoise,
   z,
@@ -166,25 +169,19 @@ function renderWatercolor(
   const { paper, paperSize, relief, grain, grainSize } = paperOf(texScale, seed);
   signal.throwIfAborted();
 
-  // 2. and 3. Full resolution, row by row.
-  const out = new Uint8Array(width * height * 3);
+  // 2. and 3. Full resolution, in bands of rows on the run's threads.
+  const out = sharedArray(Uint8Array, width * height * 3);
   const px = factor / unit; // full-resolution pixels per 512-px working pixel
-  const paperCol = new Int32Array(width);
-  const grainCol = new Int32Array(width);
-  for (let x = 0; x < width; x++) {
-    paperCol[x] = x % paperSize;
-    grainCol[x] = x % grainSize;
-  }
-  const wobbleX = new Float32Array(n);
-  const wobbleY = new Float32Array(n);
+  const wobbleX = sharedArray(Float32Array, n);
+  const wobbleY = sharedArray(Float32Array, n);
   for (let i = 0; i < n; i++) {
     wobbleX[i] = field[i * STRIDE + 9]!;
     wobbleY[i] = field[i * STRIDE + 10]!;
   }
-  const upW = new BilinearUpsampler([wobbleX, wobbleY], lw, lh, width, height, factor);
-  const rows: PaintRows = {
+  const args: PaintArgs = {
     out,
     width,
+    height,
     lw,
     lh,
     factor,
@@ -193,12 +190,12 @@ function renderWatercolor(
     washes,
     whiteOf,
     paper,
+    paperSize,
     relief,
     grain,
-    paperCol,
-    grainCol,
-    rowX: new Float32Array(width),
-    rowY: new Float32Array(width),
+    grainSize,
+    wobbleX,
+    wobbleY,
     wobble: (0.6 + 1.6 * p.wetness) * px,
     px,
     hardWidth: 0.6 + 0.25 * px,
@@ -210,15 +207,11 @@ function renderWatercolor(
     kRelief: 0.07 * p.paper * texAmp,
     kPaper: 0.06 * p.paper * texAmp,
   };
-  for (let y = 0; y < height; y++) {
-    upW.row(y, rows.rowX, 0);
-    upW.row(y, rows.rowY, 1);
-    paintRow(rows, y, (y % paperSize) * paperSize, (y % grainSize) * grainSize);
-    if ((y & 63) === 0) {
-      signal.throwIfAborted();
-      progress(0.45 + (0.55 * y) / height);
-    }
-  }
+  runBands(paintBand, args, height, {
+    signal,
+    minBand: 32,
+    progress: (f) => progress(0.45 + 0.55 * f),
+  });
   progress(1);
   return { data: out, width, height, channels: 3 };
 }
@@ -254,6 +247,73 @@ function slopeRow(
     field[o + 8] = (pb[down + x]! - pb[up + x]!) * sy;
   }
 }
+
+/**
+ * What {@link paintBand} gets: the output, the working-size field, wobble and palette, textures,
+ * constants. Plain data: helper threads get it by structured clone (the large arrays are shared).
+ */
+interface PaintArgs {
+  readonly out: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly lw: number;
+  readonly lh: number;
+  readonly factor: number;
+  readonly field: Float32Array;
+  readonly palette: Float32Array;
+  readonly washes: Float32Array;
+  readonly whiteOf: Float32Array;
+  readonly paper: Float32Array;
+  readonly paperSize: number;
+  readonly relief: Float32Array;
+  readonly grain: Float32Array;
+  readonly grainSize: number;
+  /** The wobble displacement at working size, in units of `wobble` pixels. */
+  readonly wobbleX: Float32Array;
+  readonly wobbleY: Float32Array;
+  readonly wobble: number;
+  readonly px: number;
+  readonly hardWidth: number;
+  readonly wetWidth: number;
+  readonly rimWidth: number;
+  readonly wetBias: number;
+  readonly kEdge: number;
+  readonly kGran: number;
+  readonly kRelief: number;
+  readonly kPaper: number;
+}
+
+/**
+ * Full-resolution rows `y0` to `y1 - 1`: each row depends only on the working-size data, so bands
+ * run on any thread in any order with the same result.
+ */
+export const paintBand = bandKernel(
+  import.meta.url,
+  'paintBand',
+  (a: PaintArgs, y0: number, y1: number, abort): void => {
+    const { width, paperSize, grainSize } = a;
+    const paperCol = new Int32Array(width);
+    const grainCol = new Int32Array(width);
+    for (let x = 0; x < width; x++) {
+      paperCol[x] = x % paperSize;
+      grainCol[x] = x % grainSize;
+    }
+    const upW = new BilinearUpsampler([a.wobbleX, a.wobbleY], a.lw, a.lh, width, a.height, a.factor);
+    const rows: PaintRows = {
+      ...a,
+      paperCol,
+      grainCol,
+      rowX: new Float32Array(width),
+      rowY: new Float32Array(width),
+    };
+    for (let y = y0; y < y1; y++) {
+      upW.row(y, rows.rowX, 0);
+      upW.row(y, rows.rowY, 1);
+      paintRow(rows, y, (y % paperSize) * paperSize, (y % grainSize) * grainSize);
+      if ((y & 63) === 0) abort.throwIfAborted();
+    }
+  },
+);
 
 /** What {@link paintRow} needs: the output, the working-size field and palette, textures, constants. */
 interface PaintRows {
@@ -644,7 +704,20 @@ function paperOf(texScale: number, seed: number): Paper {
     amplitudes: [0.6, 0.4],
     seed: seed ^ 0x96a1,
   });
-  paperCache = { key, paperSize, paper, relief, grainSize, grain };
+  // Shared, so that helper threads read the tiles without a copy each.
+  const shared = (plane: Float32Array): Float32Array => {
+    const copy = sharedArray(Float32Array, plane.length);
+    copy.set(plane);
+    return copy;
+  };
+  paperCache = {
+    key,
+    paperSize,
+    paper: shared(paper),
+    relief: shared(relief),
+    grainSize,
+    grain: shared(grain),
+  };
   return paperCache;
 }
 
@@ -656,6 +729,6 @@ let fieldCache: Float32Array | undefined;
  * on every preview.
  */
 function fieldOf(n: number): Float32Array {
-  if (!fieldCache || fieldCache.length < n * STRIDE) fieldCache = new Float32Array(n * STRIDE);
+  if (!fieldCache || fieldCache.length < n * STRIDE) fieldCache = sharedArray(Float32Array, n * STRIDE);
   return fieldCache.subarray(0, n * STRIDE);
 }
