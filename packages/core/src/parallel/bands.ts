@@ -52,9 +52,10 @@ export interface BandKernel<A> {
  * runBands(invertRows, { src: toShared(image.data), out, rowBytes: image.width * 3 }, image.height);
  */
 export function bandKernel<A>(module: string, name: string, run: BandFunction<A>): BandKernel<A> {
-  if (typeof module !== 'string' || typeof name !== 'string' || typeof run !== 'function')
+  if (typeof name !== 'string' || typeof run !== 'function')
     throw new Error('bandKernel(module, name, run): module URL, export name and function');
-  return Object.freeze({ module, name, run });
+  // Bundled code (the sandbox's SDK) has no module URL: such a kernel always runs in its caller.
+  return Object.freeze({ module: typeof module === 'string' ? module : '', name, run });
 }
 
 /** Options of {@link runBands}. */
@@ -149,7 +150,7 @@ export function runBands<A>(
   const perThread = Math.max(1, Math.floor(options.bandsPerThread ?? 6));
   const count =
     threads <= 1 && !options.progress ? 1 : Math.min(Math.ceil(size / minBand), threads * perThread);
-  if (count <= 1 || !runner || threads <= 1) {
+  if (count <= 1 || !runner || threads <= 1 || kernel.module === '') {
     const abort = options.signal ?? NEVER_ABORTED;
     for (let band = 0; band < count; band++) {
       abort.throwIfAborted();

@@ -180,7 +180,7 @@ export const kuwaharaBand = bandKernel(
     // every row is stored twice (slot and slot + S), so the window is always contiguous and the
     // per-cell `delta` steps work unchanged. Rows above and below the image repeat the edge rows.
     const S = 2 * reach + 1;
-    const ring = new Float32Array(2 * S * rowLen);
+    const ring = scratch('ring', 2 * S * rowLen) as Float32Array;
     // The statistics start at the band's first halo row (row 0 when that is above the image).
     const start = Math.max(0, y0 - reach);
     const rows = new SectorRows(data, w, h, r, q, qf, start);
@@ -334,9 +334,9 @@ class SectorRows {
     this.#q = q;
     this.#qf = qf;
     this.#slots = 2 * r + 2;
-    this.#sums = new Int32Array(this.#slots * w * 4);
+    this.#sums = scratch('sums', this.#slots * w * 4) as Int32Array;
     this.#sumRow = new Int32Array(this.#slots).fill(-1);
-    this.#acc = new Int32Array(w * 4);
+    this.#acc = (scratch('acc', w * 4) as Int32Array).fill(0);
     this.#inv = 1 / ((2 * r + 1) * (2 * r + 1));
     const last = h - 1;
     this.#y = start;
@@ -467,6 +467,22 @@ function clampedX(base: number, x: number, dx: number, dy: number, lastX: number
   let sx = x + dx;
   sx = sx < 0 ? 0 : sx > lastX ? lastX : sx;
   return base + dy * rowLen + sx * 4;
+}
+
+/**
+ * This thread's scratch arrays, kept between bands and calls: a large image's bands would
+ * otherwise each leave megabytes of statistics rows behind for the garbage collector. Every
+ * element is written before it is read (`acc` is cleared by its user).
+ */
+const scratches = new Map<string, Float32Array | Int32Array>();
+
+function scratch(kind: 'ring' | 'sums' | 'acc', length: number): Float32Array | Int32Array {
+  let array = scratches.get(kind);
+  if (!array || array.length < length) {
+    array = kind === 'ring' ? new Float32Array(length) : new Int32Array(length);
+    scratches.set(kind, array);
+  }
+  return array.length === length ? array : array.subarray(0, length);
 }
 
 /** `base^exponent` for a small positive integer exponent. */
