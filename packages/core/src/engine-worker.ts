@@ -21,7 +21,7 @@ import { importPluginModule } from './plugin-loader.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
 import { HelperBandRunner } from './parallel/band-runner.ts';
-import { setBandRunner, toShared } from './parallel/bands.ts';
+import { setBandRunner } from './parallel/bands.ts';
 
 // libvips' operation cache holds whole images between calls; a worker processes one image after
 // another, so the cache only costs memory here.
@@ -143,8 +143,6 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     post({ t: 'stage', stage: 'decode' });
     let t0 = performance.now();
     let image: RawImage = await decodeImage(task.input, task.info, plan.limits);
-    // In shared memory when there are helpers, so band kernels read it from any thread as it is.
-    image = { ...image, data: toShared(image.data) };
     const decodeMs = performance.now() - t0;
     const steps: StepTiming[] = [];
     const outputLimit = outputPixelLimit(plan.limits);

@@ -199,15 +199,23 @@ export function isShared(array: { readonly buffer: ArrayBufferLike }): boolean {
   return hasShared && array.buffer instanceof SharedArrayBuffer;
 }
 
+/** Shared copies made by {@link toShared}, by source: a step's input is copied once, not per kernel. */
+const copies = new WeakMap<object, object>();
+
 /**
  * `array` itself when it is already shared or when the step has one thread (nothing to share
  * with), else a copy of it over a `SharedArrayBuffer`, for band kernels to read from other threads
- * without a copy each.
+ * without a copy each. The copy is made once per array (and kept as long as the array is): the
+ * same input given to several kernels is shared once. Read-only use: the copy does not follow
+ * later writes to `array`.
  */
 export function toShared<T extends TypedArrayLike>(array: T): T {
   if (isShared(array) || bandThreads() <= 1) return array;
+  const cached = copies.get(array) as T | undefined;
+  if (cached) return cached;
   const ctor = array.constructor as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
   const copy = sharedArray(ctor, array.length);
   copy.set(array as unknown as ArrayLike<number>);
+  copies.set(array, copy);
   return copy;
 }

@@ -132,9 +132,12 @@ export function flowField(args: FlowFieldArgs): FlowField {
   const luma = cellLuma(data, width, height, factor, gw, gh);
 
   // Sobel / 8 is the derivative per cell; / factor makes it per pixel.
-  const e = new Float32Array(n);
-  const f = new Float32Array(n);
-  const g = new Float32Array(n);
+  // The planes become the result: shared when the run has helper threads, so that band kernels
+  // (the Kuwahara filter, a plugin's own) read it without a copy.
+  const shared = bandThreads() > 1 && width * height >= 1 << 20;
+  const e = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
+  const f = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
+  const g = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
   const norm = 1 / (8 * factor);
   for (let y = 0; y < gh; y++) {
     const up = (y > 0 ? y - 1 : 0) * gw;

@@ -1,12 +1,10 @@
 import {
-  bandKernel,
   canvasTexture,
   definePlugin,
   embossPlane,
   flowField,
   hash32,
   kuwaharaFilter,
-  lumaPlane,
   runBands,
   sharedArray,
   strokeTextures,
@@ -15,6 +13,8 @@ import {
   z,
 } from '@atelier/core';
 import type { FlowField, RawImage, StrokeTextures } from '@atelier/core';
+import { SHADE_CHUNK, chunkEdges, shadeBand } from './oil-painting.bands.ts';
+import type { ShadeArgs } from './oil-painting.bands.ts';
 
 const params = z.object({
   brushSize: z
@@ -152,18 +152,15 @@ function renderOil(
   signal.throwIfAborted();
   progress(0.75);
 
-  // 3. Light it, in place, in bands of rows: row y needs the painted luma of rows y - 1 to y + 1,
-  // taken first for the whole image, so that no band reads a row another one already lit.
-  const luma = sharedArray(Uint8Array, width * height);
-  runBands(lumaBand, { rgb: out, luma, width }, height, { signal, minBand: 64 });
+  // 3. Light it, in place, in bands of whole chunks of rows: row y needs the painted luma of rows
+  // y - 1 to y + 1, so the rows beside each chunk boundary are taken first, for the bands that
+  // meet there (no band reads a row another one already lit).
+  const edges = chunkEdges(out, width, height);
   runBands(
     shadeBand,
-    shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, luma, width, height, flow),
-    height,
-    {
-      signal,
-      minBand: 32,
-    },
+    shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, edges, width, height, flow),
+    Math.ceil(height / SHADE_CHUNK),
+    { signal },
   );
   progress(1);
   return { data: out, width, height, channels: 3 };
@@ -208,42 +205,6 @@ function reliefTiles(t: StrokeTextures): StrokeTextures {
   return t;
 }
 
-/** Luma of rows `y0` to `y1 - 1` of interleaved RGB. */
-export const lumaBand = bandKernel(
-  import.meta.url,
-  'lumaBand',
-  (a: { rgb: Uint8Array; luma: Uint8Array; width: number }, y0: number, y1: number): void => {
-    const w = a.width;
-    lumaPlane(a.rgb.subarray(y0 * w * 3, y1 * w * 3), (y1 - y0) * w, 3, a.luma.subarray(y0 * w, y1 * w));
-  },
-);
-
-/** What {@link shadeBand} gets: the painted image and its luma, the tiles and the constants. */
-interface ShadeArgs {
-  readonly img: Uint8Array;
-  readonly luma: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  readonly strokeSize: number;
-  readonly bins: number;
-  readonly relief: Float32Array;
-  readonly weaveSize: number;
-  readonly weave: Float32Array;
-  readonly strokeAmount: number;
-  readonly ridgeAmount: number;
-  readonly weaveAmount: number;
-  readonly gloss: number;
-  readonly saturation: number;
-  readonly offsetX: number;
-  readonly offsetY: number;
-  readonly weaveOffsetX: number;
-  readonly weaveOffsetY: number;
-  readonly flowAngle: Float32Array;
-  readonly flowCoherence: Float32Array;
-  readonly flowWidth: number;
-  readonly flowFactor: number;
-}
-
 /** The arguments of the final pass: relief lighting, gloss and saturation. */
 function shadeArgs(
   p: Readonly<OilParams>,
@@ -252,7 +213,7 @@ function shadeArgs(
   weave: Float32Array,
   seed: number,
   img: Uint8Array,
-  luma: Uint8Array,
+  edges: Uint8Array,
   width: number,
   height: number,
   flow: FlowField,
@@ -261,7 +222,7 @@ function shadeArgs(
   const hw = hash32(h);
   return {
     img,
-    luma,
+    edges,
     width,
     height,
     strokeSize: strokes.size,
@@ -284,104 +245,3 @@ function shadeArgs(
     flowFactor: flow.factor,
   };
 }
-
-/**
- * Lights rows `y0` to `y1 - 1` of the painted image in place: brush marks from the two stroke
- * tiles nearest the local flow, paint ridges from the painted luma (rows y - 1 to y + 1, from
- * the luma plane taken before any row was lit), the canvas weave, gloss and saturation.
- */
-export const shadeBand = bandKernel(
-  import.meta.url,
-  'shadeBand',
-  (a: ShadeArgs, y0: number, y1: number, abort): void => {
-    const { img, luma, width: w, height: h, strokeSize: size, bins, relief, weave } = a;
-    const wsize = a.weaveSize;
-    const tileN = size * size;
-    const binScale = bins / Math.PI;
-    const ks = a.strokeAmount;
-    const kr = a.ridgeAmount;
-    const kw = a.weaveAmount;
-    const gloss = a.gloss;
-    const sat = a.saturation;
-    // Tile column of each image column, for the stroke and weave tiles.
-    const strokeCol = new Int32Array(w);
-    const weaveCol = new Int32Array(w);
-    for (let x = 0; x < w; x++) {
-      strokeCol[x] = (x + a.offsetX) % size;
-      weaveCol[x] = (x + a.weaveOffsetX) % wsize;
-    }
-    // Per flow cell of the current row of cells: where the two nearest stroke tiles start and
-    // their weights (blended at constant contrast, deeper where strokes are coherent: edges,
-    // hair, not broad flat areas).
-    const fw = a.flowWidth;
-    const factor = a.flowFactor;
-    const tile0 = new Int32Array(fw);
-    const tile1 = new Int32Array(fw);
-    const weight0 = new Float32Array(fw);
-    const weight1 = new Float32Array(fw);
-    let cellRow = -1;
-    const flowCol = new Int32Array(w);
-    for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / factor);
-    for (let y = y0; y < y1; y++) {
-      if ((y & 63) === 0) abort.throwIfAborted();
-      const here = y * w;
-      const above = y > 0 ? here - w : here;
-      const below = y + 1 < h ? here + w : here;
-      const tileRow = ((y + a.offsetY) % size) * size;
-      const weaveRow = ((y + a.weaveOffsetY) % wsize) * wsize;
-      const cy = Math.floor(y / factor);
-      if (cy !== cellRow) {
-        cellRow = cy;
-        for (let cx = 0; cx < fw; cx++) {
-          const c = cy * fw + cx;
-          const pos = a.flowAngle[c]! * binScale;
-          const k0 = Math.min(bins - 1, pos | 0);
-          const t = pos - k0;
-          const depth = ks * (0.55 + 0.45 * a.flowCoherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
-          tile0[cx] = k0 * tileN;
-          tile1[cx] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
-          weight0[cx] = (1 - t) * depth;
-          weight1[cx] = t * depth;
-        }
-      }
-      let o = y * w * 3;
-      for (let x = 0; x < w; x++, o += 3) {
-        const r = img[o]!;
-        const g = img[o + 1]!;
-        const b = img[o + 2]!;
-        const lum = 0.299 * r + 0.587 * g + 0.114 * b;
-
-        // Brush marks: the two stroke tiles nearest the local angle.
-        const f = flowCol[x]!;
-        const ti = tileRow + strokeCol[x]!;
-        const mark = relief[tile0[f]! + ti]! * weight0[f]! + relief[tile1[f]! + ti]! * weight1[f]!;
-
-        // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
-        const xl = x > 0 ? x - 1 : 0;
-        const xr = x < w - 1 ? x + 1 : x;
-        const ridge = luma[here + xr]! - luma[here + xl]! + luma[below + x]! - luma[above + x]!;
-
-        const light = mark + ridge * kr + weave[weaveRow + weaveCol[x]!]! * kw;
-        const spec = light > 0.04 ? (light - 0.04) * (light - 0.04) * gloss : 0;
-        const m = 1 + light;
-        const base = lum * m + spec;
-        const sm = sat * m;
-        const rr = base + (r - lum) * sm;
-        const gg = base + (g - lum) * sm;
-        const bb = base + (b - lum) * sm;
-        img[o] = rr < 0 ? 0 : rr > 255 ? 255 : rr + 0.5;
-        img[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
-        img[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
-      }
-    }
-  },
-);
-
-/**
- * `1 / sqrt((1-t)² + t²)` for t in 64ths: blending two uncorrelated textures with weights 1 - t
- * and t lowers their contrast by that much, so the blend is scaled back up.
- */
-const BLEND_NORM = Float32Array.from({ length: 65 }, (_, k) => {
-  const t = k / 64;
-  return 1 / Math.sqrt((1 - t) * (1 - t) + t * t);
-});
