@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
+import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 import type { AtelierError } from '@atelier/core';
 import { photo } from './helpers.ts';
 
@@ -27,7 +28,10 @@ beforeAll(async () => {
     .png({ compressionLevel: 0 })
     .toBuffer();
 }, 60_000);
-afterAll(() => Promise.all([one?.close(), two?.close()]));
+afterAll(async () => {
+  await Promise.all([one?.close(), two?.close()]);
+  await closeHostSandbox();
+});
 
 const render = (engine: Engine, plugin: string, params: Record<string, unknown> = {}) =>
   engine.run(input, engine.plan({ steps: [{ plugin, params }], output: { format: 'png' } }));
@@ -86,4 +90,26 @@ describe('bands across threads', () => {
     expect(Buffer.from(cartoon.data).equals(Buffer.from(alone.data))).toBe(true);
     expect((await slow).width).toBe(1600);
   }, 60_000);
+
+  it('the styles with band kernels run sandboxed too (no helpers, no shared memory there), with the same bytes', async () => {
+    const sandboxed = new PluginRegistry();
+    for (const style of ['oil-painting', 'watercolor', 'cartoon']) {
+      const url = new URL(`../packages/plugins/src/styles/${style}.plugin.ts`, import.meta.url).href;
+      await loadSandboxedModule(sandboxed, url);
+    }
+    const engine = new Engine({ registry: sandboxed, threads: 1, bandThreads: 1 });
+    try {
+      const small = await readFile(photo('chelsea.png'));
+      for (const style of ['oil-painting', 'watercolor', 'cartoon']) {
+        const plan = (e: Engine) => e.plan({ steps: [{ plugin: style }], output: { format: 'png' } });
+        const [inSandbox, inThread] = await Promise.all([
+          engine.run(small, plan(engine)),
+          two.run(small, plan(two)),
+        ]);
+        expect(Buffer.from(inSandbox.data).equals(Buffer.from(inThread.data))).toBe(true);
+      }
+    } finally {
+      await engine.close();
+    }
+  }, 120_000);
 });

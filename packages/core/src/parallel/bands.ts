@@ -180,8 +180,9 @@ interface TypedArrayLike {
 const hasShared = typeof SharedArrayBuffer === 'function';
 
 /**
- * A zero-filled typed array over a `SharedArrayBuffer`, which band kernels in other threads
- * write into without copies. Where shared memory does not exist (the sandbox) an ordinary one.
+ * A zero-filled typed array for band kernels to write into: over a `SharedArrayBuffer` when the
+ * step has helper threads ({@link bandThreads} > 1), so that kernels in other threads write into
+ * it without copies; an ordinary one otherwise (one thread, the sandbox, outside the engine).
  *
  * @example
  * const out = sharedArray(Float32Array, width * height);
@@ -191,7 +192,8 @@ export function sharedArray<T extends TypedArrayLike>(
   length: number,
 ): T {
   const bytes = length * ctor.BYTES_PER_ELEMENT;
-  return new ctor(hasShared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes), 0, length);
+  const shared = hasShared && bandThreads() > 1;
+  return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes), 0, length);
 }
 
 /** True when `array` lives in a `SharedArrayBuffer`. */
@@ -214,7 +216,7 @@ export function toShared<T extends TypedArrayLike>(array: T): T {
   const cached = copies.get(array) as T | undefined;
   if (cached) return cached;
   const ctor = array.constructor as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
-  const copy = sharedArray(ctor, array.length);
+  const copy = new ctor(new SharedArrayBuffer(array.length * ctor.BYTES_PER_ELEMENT), 0, array.length);
   copy.set(array as unknown as ArrayLike<number>);
   copies.set(array, copy);
   return copy;

@@ -186,11 +186,8 @@ function strokeRelief(size: number, radius: number, textureScale: number): Strok
       seed: 0x0111,
     }),
   );
-  // Shared, so that helper threads read the tiles without a copy each.
-  const heights = sharedArray(Float32Array, tiles.heights.length);
-  heights.set(tiles.heights);
-  strokeCache = { key, tiles: { ...tiles, heights } };
-  return strokeCache.tiles;
+  strokeCache = { key, tiles };
+  return tiles;
 }
 
 /** Stroke textures turned into lit relief, tile by tile, in place. */
@@ -227,7 +224,8 @@ function shadeArgs(
     height,
     strokeSize: strokes.size,
     bins: strokes.bins,
-    relief: strokes.heights,
+    // The cached tiles, shared once (helper threads read them).
+    relief: toShared(strokes.heights),
     weaveSize,
     weave: toShared(weave),
     strokeAmount: 0.16 * p.impasto,

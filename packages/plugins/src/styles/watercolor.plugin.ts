@@ -7,8 +7,11 @@ import {
   embossPlane,
   paperTexture,
   runBands,
+  bandThreads,
+  isShared,
   sharedArray,
   tileableNoise,
+  toShared,
   valueNoise,
   z,
 } from '@atelier/core';
@@ -184,10 +187,11 @@ function renderWatercolor(
     palette,
     washes,
     whiteOf,
-    paper,
+    // The cached tiles, shared once (the cache holds them as they were made).
+    paper: toShared(paper),
     paperSize,
-    relief,
-    grain,
+    relief: toShared(relief),
+    grain: toShared(grain),
     grainSize,
     wobbleX,
     wobbleY,
@@ -471,19 +475,13 @@ function paperOf(texScale: number, seed: number): Paper {
     amplitudes: [0.6, 0.4],
     seed: seed ^ 0x96a1,
   });
-  // Shared, so that helper threads read the tiles without a copy each.
-  const shared = (plane: Float32Array): Float32Array => {
-    const copy = sharedArray(Float32Array, plane.length);
-    copy.set(plane);
-    return copy;
-  };
   paperCache = {
     key,
     paperSize,
-    paper: shared(paper),
-    relief: shared(relief),
+    paper,
+    relief,
     grainSize,
-    grain: shared(grain),
+    grain,
   };
   return paperCache;
 }
@@ -496,6 +494,9 @@ let fieldCache: Float32Array | undefined;
  * on every preview.
  */
 function fieldOf(n: number): Float32Array {
-  if (!fieldCache || fieldCache.length < n * STRIDE) fieldCache = sharedArray(Float32Array, n * STRIDE);
+  // Shared when the run has helper threads (their kernels read it): made again when that changes.
+  const shared = bandThreads() > 1;
+  if (!fieldCache || fieldCache.length < n * STRIDE || isShared(fieldCache) !== shared)
+    fieldCache = sharedArray(Float32Array, n * STRIDE);
   return fieldCache.subarray(0, n * STRIDE);
 }
