@@ -160,7 +160,7 @@ function renderOil(
     shadeBand,
     shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, edges, width, height, flow),
     Math.ceil(height / SHADE_CHUNK),
-    { signal },
+    { signal, minBand: 1 },
   );
   progress(1);
   return { data: out, width, height, channels: 3 };
