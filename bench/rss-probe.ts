@@ -1,14 +1,16 @@
 // Prints the peak RSS (MB) of a process that does what an engine process does for one image:
-// built-in plugins registered, one worker thread, one run (decode, style, encode) of STYLE on IMAGE.
-//   node bench/rss-probe.ts IMAGE STYLE
+// built-in plugins registered, one worker thread, one run (decode, style, encode) of STYLE on IMAGE;
+// with THREADS (default 1) the image gets THREADS - 1 band helper threads and THREADS libvips threads.
+//   node bench/rss-probe.ts IMAGE STYLE [THREADS]
 import { readFile } from 'node:fs/promises';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 
-const [image, style] = process.argv.slice(2);
-if (!image || !style) throw new Error('usage: rss-probe.ts IMAGE STYLE');
+const [image, style, threadsArg = '1'] = process.argv.slice(2);
+if (!image || !style) throw new Error('usage: rss-probe.ts IMAGE STYLE [THREADS]');
+const threads = Number(threadsArg);
 const registry = new PluginRegistry();
 await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
-const engine = new Engine({ registry, threads: 1 });
+const engine = new Engine({ registry, threads: 1, bandThreads: threads - 1, sharpConcurrency: threads });
 const result = await engine.run(
   await readFile(image),
   engine.plan({ steps: [{ plugin: style }], output: { format: 'jpeg' } }),

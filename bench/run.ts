@@ -10,13 +10,15 @@
 //
 //   pnpm bench                      all styles, 3 photos, 5 repeats
 //   pnpm bench --repeat 3 --styles cartoon,sketch
-//   pnpm bench --only api           one section (styles, memory, jobs, api, web, sandbox, analysis, gallery)
+//   pnpm bench --only api           one section (styles, memory, threads, jobs, api, web, sandbox, analysis, gallery)
+//   pnpm bench --only threads       each style on the 5120x2880 photo with 1 and 2 threads (band helpers)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { pad } from './stats.ts';
+import { median, pad } from './stats.ts';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,7 +36,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,jobs,api,web,sandbox,analysis,gallery' },
+    only: { type: 'string', default: 'styles,memory,threads,jobs,api,web,sandbox,analysis,gallery' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -65,17 +67,21 @@ async function atelierBench(
   style: string,
   width?: number,
   rep = repeat,
-): Promise<{ medianMs: number; peakRssMb: number }> {
+  threads = 1,
+): Promise<{ medianMs: number; peakRssMb: number; outputHash: string }> {
   const args = [cli, 'bench', image, '--style', style, '--repeat', String(rep), '--json'];
   if (width) args.push('--width', String(width));
+  if (threads !== 1) args.push('--threads', String(threads));
   const { stdout } = await exec(process.execPath, args, { cwd: root });
-  return JSON.parse(stdout) as { medianMs: number; peakRssMb: number };
+  return JSON.parse(stdout) as { medianMs: number; peakRssMb: number; outputHash: string };
 }
 
-async function wholeRunRss(image: string, style: string): Promise<number> {
-  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/rss-probe.ts'), image, style], {
-    cwd: root,
-  });
+async function wholeRunRss(image: string, style: string, threads = 1): Promise<number> {
+  const { stdout } = await exec(
+    process.execPath,
+    [path.join(root, 'bench/rss-probe.ts'), image, style, String(threads)],
+    { cwd: root },
+  );
   return Number(stdout.trim());
 }
 
@@ -120,6 +126,49 @@ async function memoryBench(): Promise<void> {
     const mb = await wholeRunRss(path.join(images, values.large), style);
     console.log(`  ${style.padEnd(14)}${pad(mb, 5)} MB ${mb < 400 ? 'ok' : 'OVER'}`);
   }
+}
+
+/**
+ * One large image on both cores: each style's step time on the 5120x2880 photo with 1 thread and
+ * with 2 (the run's thread plus one band helper, and 2 libvips threads), measured in alternating
+ * processes so that both see the same machine; the outputs' pixel hashes must match.
+ */
+async function threadsBench(): Promise<void> {
+  const image = path.join(images, values.large);
+  const rounds = 3;
+  console.log(
+    `\nOne image on both cores: ${values.large}, step time with 1 and 2 threads, median of ${rounds} processes x ${repeat} runs (ms); goal ratio <= 0.60, RSS <= 400 MB`,
+  );
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+  );
+  console.log(
+    `${'style'.padEnd(14)}${pad('1 thread', 10)}${pad('2 threads', 11)}${pad('ratio', 7)}${pad('identical', 11)}${pad('RSS 2t', 8)}`,
+  );
+  for (const style of styles) {
+    const one: number[] = [];
+    const two: number[] = [];
+    const hashes = new Set<string>();
+    for (let round = 0; round < rounds; round++) {
+      const a = await atelierBench(image, style, undefined, repeat, 1);
+      const b = await atelierBench(image, style, undefined, repeat, 2);
+      one.push(a.medianMs);
+      two.push(b.medianMs);
+      hashes.add(a.outputHash).add(b.outputHash);
+    }
+    const ratio = median(two) / median(one);
+    const rss = await wholeRunRss(image, style, 2);
+    console.log(
+      `${style.padEnd(14)}${pad(median(one).toFixed(0), 10)}${pad(median(two).toFixed(0), 11)}${pad(ratio.toFixed(2), 7)}${pad(hashes.size === 1 ? 'yes' : 'NO', 11)}${pad(rss, 8)}${ratio <= 0.6 && rss <= 400 && hashes.size === 1 ? '  ok' : '  MISSED'}`,
+    );
+  }
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+  );
 }
 
 async function jobsBench(): Promise<void> {
@@ -187,6 +236,7 @@ async function galleryBench(): Promise<void> {
 async function main(): Promise<void> {
   if (sections.has('styles')) await styleBench();
   if (sections.has('memory')) await memoryBench();
+  if (sections.has('threads')) await threadsBench();
   if (sections.has('jobs')) await jobsBench();
   if (sections.has('api')) await apiBench();
   if (sections.has('web')) await webBench();

@@ -5,6 +5,7 @@ import type { InputInfo } from './image-io.ts';
 import type { Plan, PlanLimits } from './plan.ts';
 import type { AnyPlugin } from './plugin.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
+import type { BandHelpersRef } from './parallel/band-helpers.ts';
 
 /** What the engine sends a worker thread for one run. */
 export interface WorkerTask {
@@ -28,6 +29,8 @@ export interface WorkerTask {
   readonly port: MessagePort;
   /** Int32Array over a SharedArrayBuffer: non-zero once the run is cancelled, seen even by synchronous loops. */
   readonly abortFlag: Int32Array;
+  /** The engine's band helper threads, when it has any. */
+  readonly bands?: BandHelpersRef;
 }
 
 export type Stage = 'decode' | 'step' | 'encode';

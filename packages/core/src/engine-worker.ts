@@ -20,6 +20,8 @@ import type { PlanLimits } from './plan.ts';
 import { importPluginModule } from './plugin-loader.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
+import { HelperBandRunner } from './parallel/band-runner.ts';
+import { setBandRunner } from './parallel/bands.ts';
 
 // libvips' operation cache holds whole images between calls; a worker processes one image after
 // another, so the cache only costs memory here.
@@ -123,6 +125,11 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const costs: StepCost[] = [];
+  // Band kernels of this run's steps may hand bands to the engine's helper threads.
+  if (task.bands && task.bands.helpers > 0)
+    setBandRunner(
+      new HelperBandRunner(task.bands.channel, task.bands.helpers, task.abortFlag, task.bands.exits),
+    );
   // One per step: a second ctx.annotate in the same step replaces the first.
   const annotations = new Map<number, StepAnnotation>();
   const reports = (): { costs: StepCost[]; annotations: StepAnnotation[] } => ({
@@ -205,6 +212,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       message: error instanceof Error ? error.message : String(error),
     });
   } finally {
+    setBandRunner(undefined);
     port.close();
   }
 }

@@ -13,6 +13,7 @@ import type { OutputFormat, Plan, PlanLimits, PlanRequest } from './plan.ts';
 import { checkOutputSize, createPlan, planHash, stepSeed } from './plan.ts';
 import type { PluginRegistry } from './registry.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
+import { BandHelpers } from './parallel/band-helpers.ts';
 
 /** Options of {@link Engine}. */
 export interface EngineOptions {
@@ -21,6 +22,15 @@ export interface EngineOptions {
   readonly threads?: number;
   /** libvips threads per operation; 1 keeps each run on one core while runs use the others. @default 1 */
   readonly sharpConcurrency?: number;
+  /**
+   * Helper threads that split the work of one image: a step that calls `runBands` (core's heavy
+   * kernels and the built-in styles do) hands bands of rows to them, so a single large image
+   * uses several cores. Shared by all runs; a busy helper only leaves more bands to the run's own
+   * thread, and the result is the same byte for byte with any number. 0 turns them off.
+   * Sandboxed plugins never use them. Env `ATELIER_BAND_THREADS` in the server.
+   * @default the number of cores minus one
+   */
+  readonly bandThreads?: number;
   /** Defaults for every plan's limits. */
   readonly limits?: Partial<PlanLimits>;
   /** Time a cancelled or timed-out step gets to stop by itself before its thread is terminated. @default 250 */
@@ -162,7 +172,12 @@ function threadEnv(sharpConcurrency: number): NodeJS.ProcessEnv {
 export class Engine {
   readonly registry: PluginRegistry;
   #pool: Piscina;
-  readonly #poolOptions: { readonly threads: number; readonly sharpConcurrency: number };
+  #helpers: BandHelpers;
+  readonly #poolOptions: {
+    readonly threads: number;
+    readonly sharpConcurrency: number;
+    readonly bandThreads: number;
+  };
   /** Pools replaced by {@link restartThreads}, finishing their runs. */
   readonly #retiring = new Set<Promise<void>>();
   /** Runs in progress on each pool. */
@@ -192,12 +207,29 @@ export class Engine {
     this.#poolOptions = {
       threads: Math.max(1, options.threads ?? availableParallelism()),
       sharpConcurrency: options.sharpConcurrency ?? 1,
+      bandThreads: Math.max(0, Math.floor(options.bandThreads ?? availableParallelism() - 1)),
     };
     this.#pool = this.#newPool();
+    this.#helpers = this.#newHelpers();
+  }
+
+  #heapMb(): number {
+    return canMeasureWorkers ? 2 * this.#maxMemoryMb + 256 : this.#maxMemoryMb;
+  }
+
+  #newHelpers(): BandHelpers {
+    return new BandHelpers(
+      this.#poolOptions.bandThreads,
+      {
+        env: threadEnv(this.#poolOptions.sharpConcurrency),
+        resourceLimits: { maxOldGenerationSizeMb: this.#heapMb() },
+      },
+      this.#logger,
+    );
   }
 
   #newPool(): Piscina {
-    const heapMb = canMeasureWorkers ? 2 * this.#maxMemoryMb + 256 : this.#maxMemoryMb;
+    const heapMb = this.#heapMb();
     const pool = new Piscina({
       filename: WORKER_URL,
       minThreads: 1,
@@ -224,14 +256,18 @@ export class Engine {
   async restartThreads(): Promise<void> {
     if (this.#closed) return;
     const old = this.#pool;
+    const oldHelpers = this.#helpers;
     this.#pool = this.#newPool();
+    this.#helpers = this.#newHelpers();
     // A run that took the old pool may not have handed it its task yet: close it after the last one.
     const idle =
       (this.#runsOn.get(old) ?? 0) === 0
         ? Promise.resolve()
         : new Promise<void>((resolve) => this.#idle.set(old, resolve));
     const retiring = idle
-      .then(() => old.close())
+      .then(async () => {
+        await Promise.all([old.close(), oldHelpers.close()]);
+      })
       .catch((error: unknown) =>
         this.#logger.warn('old worker threads did not stop cleanly', { error: String(error) }),
       )
@@ -247,6 +283,11 @@ export class Engine {
   /** Worker threads in the pool. */
   get threads(): number {
     return this.#pool.options.maxThreads;
+  }
+
+  /** Helper threads that split one image's work (see {@link EngineOptions.bandThreads}). */
+  get bandThreads(): number {
+    return this.#poolOptions.bandThreads;
   }
 
   /** Makes a plan with this engine's registry and default limits. See {@link createPlan}. */
@@ -269,9 +310,10 @@ export class Engine {
     // The threads of this run: those of the moment it was asked for, as are the plugins' modules,
     // even if restartThreads() replaces them meanwhile (the old pool closes once its runs end).
     const pool = this.#pool;
+    const helpers = this.#helpers;
     this.#runsOn.set(pool, (this.#runsOn.get(pool) ?? 0) + 1);
     try {
-      return await this.#run(pool, input, plan, options);
+      return await this.#run(pool, helpers, input, plan, options);
     } finally {
       const left = (this.#runsOn.get(pool) ?? 1) - 1;
       if (left > 0) this.#runsOn.set(pool, left);
@@ -282,7 +324,13 @@ export class Engine {
     }
   }
 
-  async #run(pool: Piscina, input: Uint8Array, plan: Plan, options: RunOptions): Promise<RunResult> {
+  async #run(
+    pool: Piscina,
+    helpers: BandHelpers,
+    input: Uint8Array,
+    plan: Plan,
+    options: RunOptions,
+  ): Promise<RunResult> {
     const started = performance.now();
     if (options.signal?.aborted)
       throw new AtelierError('ABORTED', 'The run was cancelled before it started.');
@@ -414,8 +462,11 @@ export class Engine {
     this.#active.add(run);
     this.#startWatchdog();
 
+    // Sandboxed plugins run in their own process: their bands stay there, on one thread.
+    const bands = helpers.ref();
     const task: WorkerTask = {
       input,
+      ...(bands ? { bands } : {}),
       info,
       plan,
       modules,
@@ -548,6 +599,6 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
-    await Promise.all([this.#pool.close(), ...this.#retiring]);
+    await Promise.all([this.#pool.close(), this.#helpers.close(), ...this.#retiring]);
   }
 }

@@ -139,4 +139,20 @@ export type { CanvasContext2D, CanvasImage, CanvasLib } from './canvas.ts';
 export type { OverlayOptions, Sharp } from 'sharp';
 export type { RunPipelineOptions } from './run-pipeline.ts';
 export { fitLongSide, pixelsAt, previewFullSize } from './work-size.ts';
+export {
+  bandKernel,
+  bandStart,
+  bandThreads,
+  isShared,
+  runBands,
+  sharedArray,
+  toShared,
+} from './parallel/bands.ts';
+export type {
+  BandAbort,
+  BandFunction,
+  BandKernel,
+  RunBandsOptions,
+  SharedArrayConstructor,
+} from './parallel/bands.ts';
 export * from './pixels/index.ts';

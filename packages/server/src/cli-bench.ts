@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { AtelierError } from '@atelier/core';
@@ -17,6 +18,11 @@ export interface BenchResult {
   readonly medianMs: number;
   readonly minMs: number;
   readonly peakRssMb: number;
+  /**
+   * SHA-256 (hex) of the step's output pixels, decoded from the lossless PNG the runs encode: the
+   * same with any number of threads when bands split the work exactly.
+   */
+  readonly outputHash: string;
 }
 
 function median(values: readonly number[]): number {
@@ -36,7 +42,8 @@ function median(values: readonly number[]): number {
 export async function benchStyle(engine: Engine, input: string, options: BenchOptions): Promise<BenchResult> {
   const plan = engine.plan({
     steps: [{ plugin: options.style, params: options.params }],
-    output: { format: 'jpeg' },
+    // Lossless, so that the hash below is the step's own pixels.
+    output: { format: 'png' },
   });
   let bytes: Uint8Array;
   try {
@@ -59,10 +66,13 @@ export async function benchStyle(engine: Engine, input: string, options: BenchOp
     ({ width, height } = resized.info);
   }
   const times: number[] = [];
+  let output: Uint8Array | undefined;
   for (let i = 0; i <= options.repeat; i++) {
     const result = await engine.run(bytes, plan);
     if (i > 0) times.push(result.timings.steps[0]?.ms ?? 0);
+    output = result.data;
   }
+  const pixels = await sharp(output!).raw().toBuffer();
   return {
     style: plan.steps[0]!.plugin,
     width,
@@ -70,5 +80,6 @@ export async function benchStyle(engine: Engine, input: string, options: BenchOp
     medianMs: Math.round(median(times) * 10) / 10,
     minMs: Math.round(Math.min(...times) * 10) / 10,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    outputHash: createHash('sha256').update(pixels).digest('hex'),
   };
 }

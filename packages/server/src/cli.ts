@@ -165,9 +165,14 @@ export function buildProgram(): Command {
     .requiredOption('-s, --style <id>', 'plugin id')
     .option('--width <w>', 'resize the image to this width first', integer('width', 1, 16383))
     .option('--repeat <n>', 'timed runs after one warm-up', integer('repeat', 1, 1000), 5)
-    .option('--threads <n>', 'libvips threads', integer('threads', 1, 256), 1)
+    .option(
+      '--threads <n>',
+      'threads for the one image: the run thread plus n - 1 band helpers, and n libvips threads',
+      integer('threads', 1, 256),
+      1,
+    )
     .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
-    .option('--json', 'print {"style","width","height","medianMs","peakRssMb"}')
+    .option('--json', 'print {"style","width","height","threads","medianMs","peakRssMb","outputHash"}')
     .option(
       '--dev',
       'development mode (env ATELIER_DEV=1): bench again each time plugin code changes, until Ctrl-C',
@@ -188,11 +193,13 @@ export function buildProgram(): Command {
         const config = withDevFlag(readConfig(), opts.dev);
         await runAgainOnPluginChange(config, process.stderr, async (revision) => {
           // One engine thread, held to the same limits as `apply` (ATELIER_STEP_TIMEOUT_MS,
-          // ATELIER_MAX_MEMORY_MB); --threads is libvips' within it.
+          // ATELIER_MAX_MEMORY_MB); --threads is how many cores the one image gets: band helper
+          // threads beside it and libvips' threads within it.
           const root = await openRuntimeRoot(config, {
             engine: true,
             threads: 1,
             sharpConcurrency: opts.threads,
+            bandThreads: opts.threads - 1,
             ...(revision ? { revision } : {}),
           });
           const engine = resolve(root.container, TOKENS.Engine);
@@ -208,11 +215,13 @@ export function buildProgram(): Command {
             await root.close();
           }
           if (opts.json) {
-            const { style, width, height, medianMs, peakRssMb } = result;
-            process.stdout.write(`${JSON.stringify({ style, width, height, medianMs, peakRssMb })}\n`);
+            const { style, width, height, medianMs, peakRssMb, outputHash } = result;
+            process.stdout.write(
+              `${JSON.stringify({ style, width, height, threads: opts.threads, medianMs, peakRssMb, outputHash })}\n`,
+            );
           } else {
             process.stdout.write(
-              `${result.style} on ${result.width}x${result.height}: median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB\n`,
+              `${result.style} on ${result.width}x${result.height}, ${opts.threads} thread(s): median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB, output ${result.outputHash.slice(0, 16)}\n`,
             );
           }
           return engine.registry;

@@ -29,6 +29,7 @@ const envSchema = z.object({
     .pipe(z.enum(['1', '0', 'true', 'false'], { message: '1 or 0' }))
     .optional(),
   ATELIER_THREADS: intFromEnv.optional(),
+  ATELIER_BAND_THREADS: intFromEnv.optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
   ATELIER_UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(1000).optional(),
@@ -169,6 +170,11 @@ export interface AtelierConfig {
   /** Where plugin packages are resolved from. @default the working directory */
   readonly root: string;
   readonly threads?: number;
+  /**
+   * Helper threads that split one image's steps across cores (the engine's `bandThreads`).
+   * `ATELIER_BAND_THREADS`. @default the number of cores minus one
+   */
+  readonly bandThreads?: number;
   /** External Postgres; without it an embedded server keeps its data in `dataDir/postgres`. */
   readonly databaseUrl: string | undefined;
   /** Where embedded Postgres and local storage keep their files. @default ./.atelier */
@@ -358,6 +364,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     env,
     root: cwd,
     ...(e.ATELIER_THREADS === undefined ? {} : { threads: e.ATELIER_THREADS }),
+    ...(e.ATELIER_BAND_THREADS === undefined ? {} : { bandThreads: e.ATELIER_BAND_THREADS }),
     limits,
   };
 }

@@ -107,17 +107,25 @@ export async function createRegistry(
 /** A registry and an engine, wired from configuration. Close the engine when done. */
 export async function createRuntime(
   config: AtelierConfig,
-  options: { logger?: Logger; threads?: number; sharpConcurrency?: number; revision?: number } = {},
+  options: {
+    logger?: Logger;
+    threads?: number;
+    sharpConcurrency?: number;
+    bandThreads?: number;
+    revision?: number;
+  } = {},
 ): Promise<{ registry: PluginRegistry; engine: Engine }> {
   const registry = await createRegistry(config, {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.revision === undefined ? {} : { revision: options.revision }),
   });
   const threads = options.threads ?? config.threads;
+  const bandThreads = options.bandThreads ?? config.bandThreads;
   const engine = new Engine({
     registry,
     limits: config.limits,
     ...(threads === undefined ? {} : { threads }),
+    ...(bandThreads === undefined ? {} : { bandThreads }),
     ...(options.sharpConcurrency === undefined ? {} : { sharpConcurrency: options.sharpConcurrency }),
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -135,6 +143,8 @@ export async function openRuntimeRoot(
     readonly threads?: number;
     /** libvips threads per engine thread. @default 1 */
     readonly sharpConcurrency?: number;
+    /** Helper threads that split one image's steps. @default config.bandThreads */
+    readonly bandThreads?: number;
     readonly logger?: Logger;
     /** Import third-party plugin modules afresh (`apply --dev` re-runs). See {@link CreateRegistryOptions}. */
     readonly revision?: number;
@@ -157,6 +167,7 @@ export async function openRuntimeRoot(
     logger,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.sharpConcurrency === undefined ? {} : { sharpConcurrency: options.sharpConcurrency }),
+    ...(options.bandThreads === undefined ? {} : { bandThreads: options.bandThreads }),
     ...(options.revision === undefined ? {} : { revision: options.revision }),
   });
   container.register(TOKENS.PluginRegistry, { useValue: registry });

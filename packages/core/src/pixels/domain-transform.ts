@@ -1,3 +1,6 @@
+import type { BandAbort, BandKernel } from '../parallel/bands.ts';
+import { bandKernel, bandThreads, runBands, sharedArray, toShared } from '../parallel/bands.ts';
+
 /** Colour differences are quantised to this many steps per unit for the weight tables. */
 const STEPS = 1024;
 
@@ -56,29 +59,28 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
   const sigmaS = Math.max(1e-3, args.sigmaSpatial);
   const sigmaR = Math.max(1e-4, args.sigmaRange);
 
+  // Large planes are filtered in bands on the run's threads: rows for the differences and the
+  // passes along rows, columns for the passes along columns; every sample is computed exactly as
+  // in one pass, so the result does not depend on the bands.
+  const parallel = bandThreads() > 1 && n >= PARALLEL_SAMPLES;
+  const work = parallel ? planes.map((p) => toShared(p.subarray(0, n))) : planes;
+  const guides = parallel
+    ? guide.map((g) => (args.guide ? toShared(g.subarray(0, n)) : work[planes.indexOf(g)]!))
+    : guide;
+  const run = <A>(kernel: BandKernel<A>, a: A, size: number): void => {
+    if (parallel) runBands(kernel, a, size, { minBand: 8, ...(args.signal ? { signal: args.signal } : {}) });
+    else kernel.run(a, 0, size, args.signal ?? NO_ABORT);
+  };
+
   // Quantised sum over channels of |difference| to the left / upper neighbour.
-  const dx = new Uint16Array(n);
-  const dy = new Uint16Array(n);
+  const dx = parallel ? sharedArray(Uint16Array, n) : new Uint16Array(n);
+  const dy = parallel ? sharedArray(Uint16Array, n) : new Uint16Array(n);
   const maxQ = guide.length * STEPS;
-  // Hot loops live in small per-row functions: V8 optimises a function called once per row
-  // right away, while a long nested loop is entered on-stack and deoptimised at each row's end.
-  if (guide.length === 3) {
-    const [g0, g1, g2] = guide as [Float32Array, Float32Array, Float32Array];
-    for (let y = 0; y < h; y++) differenceRow3(g0, g1, g2, dx, y * w, 1, w - 1, maxQ);
-    for (let y = 1; y < h; y++) differenceRow3(g0, g1, g2, dy, y * w, w, w, maxQ);
-  } else {
-    for (const g of guide) {
-      for (let y = 0; y < h; y++) differenceRow(g, dx, y * w, 1, w - 1);
-      for (let y = 1; y < h; y++) differenceRow(g, dy, y * w, w, w);
-    }
-  }
+  run(dtDifferences, { guide: guides, dx, dy, width: w, maxQ }, h);
 
   const ratio = sigmaS / sigmaR;
   const lut = new Float32Array(maxQ + 1);
-  const weights = new Float32Array(Math.max(w, 1));
-  const vertical = new Float32Array(n);
-  const three = planes.length === 3;
-  const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
+  const vertical = parallel ? sharedArray(Float32Array, n) : new Float32Array(n);
   for (let k = 0; k < iterations; k++) {
     args.signal?.throwIfAborted();
     // Variance of the whole cascade equals sigmaS² (Gastal and Oliveira, eq. 14).
@@ -86,8 +88,64 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
     const logA = -Math.SQRT2 / sigmaK;
     for (let q = 0; q <= maxQ; q++) lut[q] = Math.exp(logA * (1 + (ratio * q) / STEPS));
     // Along rows: left to right, then right to left.
-    for (let y = 0; y < h; y++) {
-      if ((y & 63) === 0) args.signal?.throwIfAborted();
+    run(dtRows, { planes: work, dx, lut, width: w }, h);
+    args.signal?.throwIfAborted();
+    // Along columns: each row blends with the row above, then (bottom-up) with the row below.
+    // The weights of a row pair serve both passes, so they are kept for the way back.
+    run(dtWeights, { dy, lut, vertical, width: w }, h);
+    run(dtColumns, { planes: work, vertical, width: w, height: h }, w);
+  }
+  if (work !== planes) for (const [c, p] of planes.entries()) p.set(work[c]!);
+  return planes;
+}
+
+/** Planes of at least this many samples are worth handing to other threads. */
+const PARALLEL_SAMPLES = 1 << 17;
+
+const NO_ABORT: BandAbort = { throwIfAborted(): void {} };
+
+/** Rows `y0` to `y1 - 1` of the quantised differences to the left (`dx`) and upper (`dy`) neighbours. */
+export const dtDifferences = bandKernel(
+  import.meta.url,
+  'dtDifferences',
+  (
+    a: { guide: readonly Float32Array[]; dx: Uint16Array; dy: Uint16Array; width: number; maxQ: number },
+    y0: number,
+    y1: number,
+  ): void => {
+    const { guide, dx, dy, width: w, maxQ } = a;
+    // Hot loops live in small per-row functions: V8 optimises a function called once per row
+    // right away, while a long nested loop is entered on-stack and deoptimised at each row's end.
+    const from = Math.max(1, y0);
+    if (guide.length === 3) {
+      const [g0, g1, g2] = guide as [Float32Array, Float32Array, Float32Array];
+      for (let y = y0; y < y1; y++) differenceRow3(g0, g1, g2, dx, y * w, 1, w - 1, maxQ);
+      for (let y = from; y < y1; y++) differenceRow3(g0, g1, g2, dy, y * w, w, w, maxQ);
+    } else {
+      for (const g of guide) {
+        for (let y = y0; y < y1; y++) differenceRow(g, dx, y * w, 1, w - 1);
+        for (let y = from; y < y1; y++) differenceRow(g, dy, y * w, w, w);
+      }
+    }
+  },
+);
+
+/** The recursive filter along rows `y0` to `y1 - 1`, left to right then right to left. */
+export const dtRows = bandKernel(
+  import.meta.url,
+  'dtRows',
+  (
+    a: { planes: readonly Float32Array[]; dx: Uint16Array; lut: Float32Array; width: number },
+    y0: number,
+    y1: number,
+    abort: BandAbort,
+  ): void => {
+    const { planes, dx, lut, width: w } = a;
+    const weights = new Float32Array(Math.max(w, 1));
+    const three = planes.length === 3;
+    const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
+    for (let y = y0; y < y1; y++) {
+      if ((y & 63) === 0) abort.throwIfAborted();
       const row = y * w;
       weightRow(dx, lut, weights, row, w);
       if (three) {
@@ -100,23 +158,48 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
         }
       }
     }
-    args.signal?.throwIfAborted();
-    // Along columns: each row blends with the row above, then (bottom-up) with the row below.
-    // The weights of a row pair serve both passes, so they are kept for the way back.
-    weightPlane(dy, lut, vertical, n);
+  },
+);
+
+/** The vertical weights of rows `y0` to `y1 - 1`. */
+export const dtWeights = bandKernel(
+  import.meta.url,
+  'dtWeights',
+  (
+    a: { dy: Uint16Array; lut: Float32Array; vertical: Float32Array; width: number },
+    y0: number,
+    y1: number,
+  ) => {
+    weightPlane(a.dy, a.lut, a.vertical, y0 * a.width, y1 * a.width);
+  },
+);
+
+/** The recursive filter along columns `x0` to `x1 - 1`, top to bottom then bottom to top. */
+export const dtColumns = bandKernel(
+  import.meta.url,
+  'dtColumns',
+  (
+    a: { planes: readonly Float32Array[]; vertical: Float32Array; width: number; height: number },
+    x0: number,
+    x1: number,
+  ): void => {
+    const { planes, vertical, width: w, height: h } = a;
+    const three = planes.length === 3;
+    const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
+    const span = x1 - x0;
     for (let y = 1; y < h; y++) {
-      const row = y * w;
-      if (three) blendRow3(p0, p1, p2, vertical, row, row, row - w, w);
-      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row, row, row - w, w);
+      const row = y * w + x0;
+      if (three) blendRow3(p0, p1, p2, vertical, row, row, row - w, span);
+      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row, row, row - w, span);
     }
     for (let y = h - 2; y >= 0; y--) {
-      const row = y * w;
-      if (three) blendRow3(p0, p1, p2, vertical, row + w, row, row + w, w);
-      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row + w, row, row + w, w);
+      const row = y * w + x0;
+      if (three) blendRow3(p0, p1, p2, vertical, row + w, row, row + w, span);
+      else
+        for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row + w, row, row + w, span);
     }
-  }
-  return planes;
-}
+  },
+);
 
 /** d[row + x] = quantised |g[i] - g[i - offset]| summed over three planes, for x in [x0, x0 + count). */
 function differenceRow3(
@@ -152,9 +235,15 @@ function differenceRow(g: Float32Array, d: Uint16Array, row: number, offset: num
   }
 }
 
-/** weights[i] = lut[d[i]] for the whole plane. */
-function weightPlane(d: Uint16Array, lut: Float32Array, weights: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) weights[i] = lut[d[i]!]!;
+/** weights[i] = lut[d[i]] for i in [from, to). */
+function weightPlane(
+  d: Uint16Array,
+  lut: Float32Array,
+  weights: Float32Array,
+  from: number,
+  to: number,
+): void {
+  for (let i = from; i < to; i++) weights[i] = lut[d[i]!]!;
 }
 
 /** weights[x] = lut[d[row + x]]. */

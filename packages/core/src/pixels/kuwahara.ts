@@ -1,3 +1,5 @@
+import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } from '../parallel/bands.ts';
+
 /** Arguments of {@link kuwaharaFilter}. */
 export interface KuwaharaArgs {
   /** Interleaved 8-bit RGB, `width * height * 3` bytes. */
@@ -91,7 +93,7 @@ export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
   const sharpness = Math.min(8, Math.max(1, args.sharpness ?? 4));
   const q = Math.floor(sharpness);
   const qf = sharpness - q;
-  const out = args.out ?? new Uint8Array(n * 3);
+  const out = args.out ?? sharedArray(Uint8Array, n * 3);
   if (out.length < n * 3 || out === data)
     throw new Error('kuwaharaFilter: out must be a separate width * height * 3 buffer');
   const flow = args.flow ?? {
@@ -105,147 +107,202 @@ export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
   if (flow.tx.length < cells || flow.ty.length < cells)
     throw new Error('kuwaharaFilter: flow planes too small');
   const anisotropy = Math.max(0, args.anisotropy ?? 0);
-  const pAlong = 1 + anisotropy;
-  const pDiag = 1 + anisotropy / 4;
-
-  // Sector offsets for the current row of cells: in x and y, and as a step in the row ring
-  // (4 floats per pixel). Rebuilt when the cell row changes.
-  const ox = new Int8Array(flow.width * 8);
-  const oy = new Int8Array(flow.width * 8);
-  const delta = new Int32Array(flow.width * 8);
-  let cellRowBuilt = -1;
-  // No offset is longer than r√2 in x or y.
+  // Bands of rows on the run's threads: each recomputes the statistics of its halo (the rows
+  // within `reach` of it), exact integers, so every row comes out as in one pass.
   const reach = Math.round(r * Math.SQRT2);
-  const factor = Math.max(1, flow.factor);
-  const cellCol = new Int32Array(w);
-  for (let x = 0; x < w; x++) cellCol[x] = Math.min(flow.width - 1, Math.floor(x / factor)) * 8;
-  const rowLen = w * 4;
-
-  // Sector terms of the rows y - reach .. y + reach, streamed through a ring of 2S rows in which
-  // every row is stored twice (slot and slot + S), so the window is always contiguous and the
-  // per-cell `delta` steps work unchanged. Rows above and below the image repeat the edge rows.
-  const S = 2 * reach + 1;
-  const ring = new Float32Array(2 * S * rowLen);
-  const rows = new SectorRows(data, w, h, r, q, qf);
-  const first = new Float32Array(rowLen);
-  rows.next(first, 0);
-  let written = -reach - 1;
-  const lastX = w - 1;
-  const lastY = h - 1;
-  for (let y = 0; y < h; y++) {
-    if ((y & 31) === 0) args.signal?.throwIfAborted();
-    const want = y + reach;
-    while (written < want) {
-      written++;
-      const at = ((written + reach) % S) * rowLen;
-      if (written <= 0) ring.set(first, at);
-      else if (written <= lastY) rows.next(ring, at);
-      else {
-        const previous = ((written - 1 + reach) % S) * rowLen;
-        ring.copyWithin(at, previous, previous + rowLen);
-      }
-      ring.copyWithin(at + S * rowLen, at, at + rowLen);
-    }
-    const base = ((y % S) + reach) * rowLen;
-    const cellRow = Math.min(flow.height - 1, Math.floor(y / factor));
-    if (cellRow !== cellRowBuilt) {
-      cellRowBuilt = cellRow;
-      sectorOffsets(flow.tx, flow.ty, cellRow * flow.width, flow.width, r, rowLen, ox, oy, delta);
-    }
-    for (let x = 0; x < w; x++) {
-      const c = cellCol[x]!;
-      const p = base + x * 4;
-      let i0: number, i1: number, i2: number, i3: number, i4: number, i5: number, i6: number, i7: number;
-      if (x >= reach && x <= lastX - reach) {
-        i0 = p + delta[c]!;
-        i1 = p + delta[c + 1]!;
-        i2 = p + delta[c + 2]!;
-        i3 = p + delta[c + 3]!;
-        i4 = p + delta[c + 4]!;
-        i5 = p + delta[c + 5]!;
-        i6 = p + delta[c + 6]!;
-        i7 = p + delta[c + 7]!;
-      } else {
-        i0 = clampedX(base, x, ox[c]!, oy[c]!, lastX, rowLen);
-        i1 = clampedX(base, x, ox[c + 1]!, oy[c + 1]!, lastX, rowLen);
-        i2 = clampedX(base, x, ox[c + 2]!, oy[c + 2]!, lastX, rowLen);
-        i3 = clampedX(base, x, ox[c + 3]!, oy[c + 3]!, lastX, rowLen);
-        i4 = clampedX(base, x, ox[c + 4]!, oy[c + 4]!, lastX, rowLen);
-        i5 = clampedX(base, x, ox[c + 5]!, oy[c + 5]!, lastX, rowLen);
-        i6 = clampedX(base, x, ox[c + 6]!, oy[c + 6]!, lastX, rowLen);
-        i7 = clampedX(base, x, ox[c + 7]!, oy[c + 7]!, lastX, rowLen);
-      }
-      // The eight sectors, unrolled by hand (a helper writing to an accumulator array is ~40%
-      // slower): sum of preference * (weight, weight * mean).
-      let sw = 0;
-      let ar = 0;
-      let ag = 0;
-      let ab = 0;
-      {
-        const wt = pAlong * ring[i0]!;
-        sw += wt;
-        ar += pAlong * ring[i0 + 1]!;
-        ag += pAlong * ring[i0 + 2]!;
-        ab += pAlong * ring[i0 + 3]!;
-      }
-      {
-        const wt = pAlong * ring[i1]!;
-        sw += wt;
-        ar += pAlong * ring[i1 + 1]!;
-        ag += pAlong * ring[i1 + 2]!;
-        ab += pAlong * ring[i1 + 3]!;
-      }
-      {
-        const wt = ring[i2]!;
-        sw += wt;
-        ar += ring[i2 + 1]!;
-        ag += ring[i2 + 2]!;
-        ab += ring[i2 + 3]!;
-      }
-      {
-        const wt = ring[i3]!;
-        sw += wt;
-        ar += ring[i3 + 1]!;
-        ag += ring[i3 + 2]!;
-        ab += ring[i3 + 3]!;
-      }
-      {
-        const wt = pDiag * ring[i4]!;
-        sw += wt;
-        ar += pDiag * ring[i4 + 1]!;
-        ag += pDiag * ring[i4 + 2]!;
-        ab += pDiag * ring[i4 + 3]!;
-      }
-      {
-        const wt = pDiag * ring[i5]!;
-        sw += wt;
-        ar += pDiag * ring[i5 + 1]!;
-        ag += pDiag * ring[i5 + 2]!;
-        ab += pDiag * ring[i5 + 3]!;
-      }
-      {
-        const wt = pDiag * ring[i6]!;
-        sw += wt;
-        ar += pDiag * ring[i6 + 1]!;
-        ag += pDiag * ring[i6 + 2]!;
-        ab += pDiag * ring[i6 + 3]!;
-      }
-      {
-        const wt = pDiag * ring[i7]!;
-        sw += wt;
-        ar += pDiag * ring[i7 + 1]!;
-        ag += pDiag * ring[i7 + 2]!;
-        ab += pDiag * ring[i7 + 3]!;
-      }
-      const o = (y * w + x) * 3;
-      const s = 1 / sw;
-      out[o] = ar * s + 0.5;
-      out[o + 1] = ag * s + 0.5;
-      out[o + 2] = ab * s + 0.5;
-    }
-  }
+  const parallel = bandThreads() > 1;
+  const target = parallel && !isShared(out) ? sharedArray(Uint8Array, n * 3) : out;
+  runBands(
+    kuwaharaBand,
+    {
+      data: toShared(data),
+      width: w,
+      height: h,
+      r,
+      q,
+      qf,
+      tx: toShared(flow.tx),
+      ty: toShared(flow.ty),
+      flowWidth: flow.width,
+      flowHeight: flow.height,
+      factor: Math.max(1, flow.factor),
+      pAlong: 1 + anisotropy,
+      pDiag: 1 + anisotropy / 4,
+      out: target,
+    },
+    h,
+    { minBand: Math.max(64, 8 * reach), ...(args.signal ? { signal: args.signal } : {}) },
+  );
+  if (target !== out) out.set(target.subarray(0, n * 3));
   return out;
 }
+
+/** What {@link kuwaharaBand} gets: {@link KuwaharaArgs} resolved to plain data. */
+interface KuwaharaBandArgs {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly r: number;
+  readonly q: number;
+  readonly qf: number;
+  readonly tx: Float32Array;
+  readonly ty: Float32Array;
+  readonly flowWidth: number;
+  readonly flowHeight: number;
+  readonly factor: number;
+  readonly pAlong: number;
+  readonly pDiag: number;
+  readonly out: Uint8Array;
+}
+
+/** Rows `y0` to `y1 - 1` of {@link kuwaharaFilter}. */
+export const kuwaharaBand = bandKernel(
+  import.meta.url,
+  'kuwaharaBand',
+  (args: KuwaharaBandArgs, y0: number, y1: number, abort): void => {
+    const { data, width: w, height: h, r, q, qf, tx, ty, factor, pAlong, pDiag, out } = args;
+    const flowWidth = args.flowWidth;
+    const flowHeight = args.flowHeight;
+
+    // Sector offsets for the current row of cells: in x and y, and as a step in the row ring
+    // (4 floats per pixel). Rebuilt when the cell row changes.
+    const ox = new Int8Array(flowWidth * 8);
+    const oy = new Int8Array(flowWidth * 8);
+    const delta = new Int32Array(flowWidth * 8);
+    let cellRowBuilt = -1;
+    // No offset is longer than r√2 in x or y.
+    const reach = Math.round(r * Math.SQRT2);
+    const cellCol = new Int32Array(w);
+    for (let x = 0; x < w; x++) cellCol[x] = Math.min(flowWidth - 1, Math.floor(x / factor)) * 8;
+    const rowLen = w * 4;
+
+    // Sector terms of the rows y - reach .. y + reach, streamed through a ring of 2S rows in which
+    // every row is stored twice (slot and slot + S), so the window is always contiguous and the
+    // per-cell `delta` steps work unchanged. Rows above and below the image repeat the edge rows.
+    const S = 2 * reach + 1;
+    const ring = scratch('ring', 2 * S * rowLen) as Float32Array;
+    // The statistics start at the band's first halo row (row 0 when that is above the image).
+    const start = Math.max(0, y0 - reach);
+    const rows = new SectorRows(data, w, h, r, q, qf, start);
+    const first = new Float32Array(rowLen);
+    if (start === 0) rows.next(first, 0);
+    let written = y0 - reach - 1;
+    const lastX = w - 1;
+    const lastY = h - 1;
+    for (let y = y0; y < y1; y++) {
+      if ((y & 31) === 0) abort.throwIfAborted();
+      const want = y + reach;
+      while (written < want) {
+        written++;
+        const at = ((written + reach) % S) * rowLen;
+        if (written <= 0) ring.set(first, at);
+        else if (written <= lastY) rows.next(ring, at);
+        else {
+          const previous = ((written - 1 + reach) % S) * rowLen;
+          ring.copyWithin(at, previous, previous + rowLen);
+        }
+        ring.copyWithin(at + S * rowLen, at, at + rowLen);
+      }
+      const base = ((y % S) + reach) * rowLen;
+      const cellRow = Math.min(flowHeight - 1, Math.floor(y / factor));
+      if (cellRow !== cellRowBuilt) {
+        cellRowBuilt = cellRow;
+        sectorOffsets(tx, ty, cellRow * flowWidth, flowWidth, r, rowLen, ox, oy, delta);
+      }
+      for (let x = 0; x < w; x++) {
+        const c = cellCol[x]!;
+        const p = base + x * 4;
+        let i0: number, i1: number, i2: number, i3: number, i4: number, i5: number, i6: number, i7: number;
+        if (x >= reach && x <= lastX - reach) {
+          i0 = p + delta[c]!;
+          i1 = p + delta[c + 1]!;
+          i2 = p + delta[c + 2]!;
+          i3 = p + delta[c + 3]!;
+          i4 = p + delta[c + 4]!;
+          i5 = p + delta[c + 5]!;
+          i6 = p + delta[c + 6]!;
+          i7 = p + delta[c + 7]!;
+        } else {
+          i0 = clampedX(base, x, ox[c]!, oy[c]!, lastX, rowLen);
+          i1 = clampedX(base, x, ox[c + 1]!, oy[c + 1]!, lastX, rowLen);
+          i2 = clampedX(base, x, ox[c + 2]!, oy[c + 2]!, lastX, rowLen);
+          i3 = clampedX(base, x, ox[c + 3]!, oy[c + 3]!, lastX, rowLen);
+          i4 = clampedX(base, x, ox[c + 4]!, oy[c + 4]!, lastX, rowLen);
+          i5 = clampedX(base, x, ox[c + 5]!, oy[c + 5]!, lastX, rowLen);
+          i6 = clampedX(base, x, ox[c + 6]!, oy[c + 6]!, lastX, rowLen);
+          i7 = clampedX(base, x, ox[c + 7]!, oy[c + 7]!, lastX, rowLen);
+        }
+        // The eight sectors, unrolled by hand (a helper writing to an accumulator array is ~40%
+        // slower): sum of preference * (weight, weight * mean).
+        let sw = 0;
+        let ar = 0;
+        let ag = 0;
+        let ab = 0;
+        {
+          const wt = pAlong * ring[i0]!;
+          sw += wt;
+          ar += pAlong * ring[i0 + 1]!;
+          ag += pAlong * ring[i0 + 2]!;
+          ab += pAlong * ring[i0 + 3]!;
+        }
+        {
+          const wt = pAlong * ring[i1]!;
+          sw += wt;
+          ar += pAlong * ring[i1 + 1]!;
+          ag += pAlong * ring[i1 + 2]!;
+          ab += pAlong * ring[i1 + 3]!;
+        }
+        {
+          const wt = ring[i2]!;
+          sw += wt;
+          ar += ring[i2 + 1]!;
+          ag += ring[i2 + 2]!;
+          ab += ring[i2 + 3]!;
+        }
+        {
+          const wt = ring[i3]!;
+          sw += wt;
+          ar += ring[i3 + 1]!;
+          ag += ring[i3 + 2]!;
+          ab += ring[i3 + 3]!;
+        }
+        {
+          const wt = pDiag * ring[i4]!;
+          sw += wt;
+          ar += pDiag * ring[i4 + 1]!;
+          ag += pDiag * ring[i4 + 2]!;
+          ab += pDiag * ring[i4 + 3]!;
+        }
+        {
+          const wt = pDiag * ring[i5]!;
+          sw += wt;
+          ar += pDiag * ring[i5 + 1]!;
+          ag += pDiag * ring[i5 + 2]!;
+          ab += pDiag * ring[i5 + 3]!;
+        }
+        {
+          const wt = pDiag * ring[i6]!;
+          sw += wt;
+          ar += pDiag * ring[i6 + 1]!;
+          ag += pDiag * ring[i6 + 2]!;
+          ab += pDiag * ring[i6 + 3]!;
+        }
+        {
+          const wt = pDiag * ring[i7]!;
+          sw += wt;
+          ar += pDiag * ring[i7 + 1]!;
+          ag += pDiag * ring[i7 + 2]!;
+          ab += pDiag * ring[i7 + 3]!;
+        }
+        const o = (y * w + x) * 3;
+        const s = 1 / sw;
+        out[o] = ar * s + 0.5;
+        out[o + 1] = ag * s + 0.5;
+        out[o + 2] = ab * s + 0.5;
+      }
+    }
+  },
+);
 
 /**
  * The box statistics of every `(2r+1)²` window, one row at a time and in order, already turned
@@ -268,7 +325,8 @@ class SectorRows {
   readonly #inv: number;
   #y = 0;
 
-  constructor(src: Uint8Array, w: number, h: number, r: number, q: number, qf: number) {
+  /** `start`: the first row `next` gives. */
+  constructor(src: Uint8Array, w: number, h: number, r: number, q: number, qf: number, start = 0) {
     this.#src = src;
     this.#w = w;
     this.#h = h;
@@ -276,12 +334,13 @@ class SectorRows {
     this.#q = q;
     this.#qf = qf;
     this.#slots = 2 * r + 2;
-    this.#sums = new Int32Array(this.#slots * w * 4);
+    this.#sums = scratch('sums', this.#slots * w * 4) as Int32Array;
     this.#sumRow = new Int32Array(this.#slots).fill(-1);
-    this.#acc = new Int32Array(w * 4);
+    this.#acc = (scratch('acc', w * 4) as Int32Array).fill(0);
     this.#inv = 1 / ((2 * r + 1) * (2 * r + 1));
     const last = h - 1;
-    for (let k = -r; k <= r; k++) {
+    this.#y = start;
+    for (let k = start - r; k <= start + r; k++) {
       const b = this.#rowSums(k < 0 ? 0 : k > last ? last : k);
       for (let i = 0; i < w * 4; i++) this.#acc[i]! += this.#sums[b + i]!;
     }
@@ -408,6 +467,22 @@ function clampedX(base: number, x: number, dx: number, dy: number, lastX: number
   let sx = x + dx;
   sx = sx < 0 ? 0 : sx > lastX ? lastX : sx;
   return base + dy * rowLen + sx * 4;
+}
+
+/**
+ * This thread's scratch arrays, kept between bands and calls: a large image's bands would
+ * otherwise each leave megabytes of statistics rows behind for the garbage collector. Every
+ * element is written before it is read (`acc` is cleared by its user).
+ */
+const scratches = new Map<string, Float32Array | Int32Array>();
+
+function scratch(kind: 'ring' | 'sums' | 'acc', length: number): Float32Array | Int32Array {
+  let array = scratches.get(kind);
+  if (!array || array.length < length) {
+    array = kind === 'ring' ? new Float32Array(length) : new Int32Array(length);
+    scratches.set(kind, array);
+  }
+  return array.length === length ? array : array.subarray(0, length);
 }
 
 /** `base^exponent` for a small positive integer exponent. */

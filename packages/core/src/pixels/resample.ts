@@ -1,4 +1,5 @@
 import type { RawImage } from '../plugin.ts';
+import { bandKernel, bandThreads, runBands, sharedArray, toShared } from '../parallel/bands.ts';
 import { LUMA_B, LUMA_G, LUMA_R } from './color.ts';
 
 /**
@@ -40,26 +41,67 @@ export function downsampleBox(
   if (src.length < width * height * channels) throw new Error('downsampleBox: source too small');
   const f = Math.max(1, Math.floor(factor));
   const { width: lw, height: lh } = downsampledSize(width, height, f);
+  // Large sources are shrunk in bands of output rows on the run's threads (each output row reads
+  // its own `factor` source rows: the result does not depend on the bands).
+  const parallel = bandThreads() > 1 && width * height >= PARALLEL_PIXELS;
   const planes: Float32Array[] = [];
-  for (let c = 0; c < channels; c++) planes.push(new Float32Array(lw * lh));
-  if (f === 1 && channels === 3) {
-    // Only split and scale: one pass, no accumulators.
-    const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
-    for (let y = 0; y < height; y++) splitRow3(src, r, g, b, y * width, width, scale);
-    return planes;
-  }
-  const accs: Float32Array[] = [];
-  for (let c = 0; c < channels; c++) accs.push(new Float32Array(width));
-  for (let oy = 0; oy < lh; oy++) {
-    const y0 = oy * f;
-    const y1 = Math.min(height, y0 + f);
-    if (channels === 3) sumRows3(src, accs[0]!, accs[1]!, accs[2]!, width, y0, y1);
-    else for (let c = 0; c < channels; c++) sumRows(src, accs[c]!, width, channels, c, y0, y1);
-    for (let c = 0; c < channels; c++)
-      shrinkRow(accs[c]!, planes[c]!, oy * lw, width, lw, f, scale / (y1 - y0));
-  }
+  for (let c = 0; c < channels; c++)
+    planes.push(parallel ? sharedArray(Float32Array, lw * lh) : new Float32Array(lw * lh));
+  const args: ShrinkArgs = {
+    src: parallel ? toShared(src) : src,
+    width,
+    height,
+    channels,
+    factor: f,
+    scale,
+    planes,
+  };
+  if (!parallel) shrinkBand.run(args, 0, lh, NO_ABORT);
+  else runBands(shrinkBand, args, lh, { minBand: Math.ceil(PARALLEL_PIXELS / 4 / (width * f)) });
   return planes;
 }
+
+/** Sources of at least this many pixels are worth handing to other threads. */
+const PARALLEL_PIXELS = 1 << 20;
+
+const NO_ABORT = { throwIfAborted(): void {} };
+
+/** What {@link shrinkBand} gets. */
+interface ShrinkArgs {
+  readonly src: Uint8Array | Float32Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly factor: number;
+  readonly scale: number;
+  readonly planes: readonly Float32Array[];
+}
+
+/** Output rows `oy0` to `oy1 - 1` of {@link downsampleBox}. */
+export const shrinkBand = bandKernel(
+  import.meta.url,
+  'shrinkBand',
+  (a: ShrinkArgs, oy0: number, oy1: number): void => {
+    const { src, width, height, channels, factor: f, scale, planes } = a;
+    const lw = Math.ceil(width / f);
+    if (f === 1 && channels === 3) {
+      // Only split and scale: one pass, no accumulators.
+      const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+      for (let y = oy0; y < oy1; y++) splitRow3(src, r, g, b, y * width, width, scale);
+      return;
+    }
+    const accs: Float32Array[] = [];
+    for (let c = 0; c < channels; c++) accs.push(new Float32Array(width));
+    for (let oy = oy0; oy < oy1; oy++) {
+      const y0 = oy * f;
+      const y1 = Math.min(height, y0 + f);
+      if (channels === 3) sumRows3(src, accs[0]!, accs[1]!, accs[2]!, width, y0, y1);
+      else for (let c = 0; c < channels; c++) sumRows(src, accs[c]!, width, channels, c, y0, y1);
+      for (let c = 0; c < channels; c++)
+        shrinkRow(accs[c]!, planes[c]!, oy * lw, width, lw, f, scale / (y1 - y0));
+    }
+  },
+);
 
 function splitRow3(
   src: Uint8Array | Float32Array,

@@ -1,3 +1,4 @@
+import { bandKernel, bandThreads, runBands, sharedArray, toShared } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
 import { downsampledSize } from './resample.ts';
 
@@ -30,11 +31,44 @@ function cellLuma(
   gw: number,
   gh: number,
 ): Float32Array {
-  const out = new Float32Array(gw * gh);
+  // Large images in bands of cell rows on the run's threads (each cell row reads its own rows).
+  const parallel = bandThreads() > 1 && width * height >= 1 << 20;
+  const out = parallel ? sharedArray(Float32Array, gw * gh) : new Float32Array(gw * gh);
+  const args = { data: parallel ? toShared(data) : data, width, height, factor, out };
+  if (parallel) runBands(cellLumaBand, args, gh, { minBand: Math.ceil(65536 / (width * factor)) });
+  else cellLumaBand.run(args, 0, gh, { throwIfAborted() {} });
+  return out;
+}
+
+/** Cell rows `cy0` to `cy1 - 1` of {@link cellLuma}. */
+export const cellLumaBand = bandKernel(
+  import.meta.url,
+  'cellLumaBand',
+  (
+    a: { data: Uint8Array; width: number; height: number; factor: number; out: Float32Array },
+    cy0: number,
+    cy1: number,
+  ): void => {
+    const { data, width, height, factor, out } = a;
+    const gw = Math.ceil(width / factor);
+    cellLumaRows(data, width, height, factor, gw, out, cy0, cy1);
+  },
+);
+
+function cellLumaRows(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  factor: number,
+  gw: number,
+  out: Float32Array,
+  cy0: number,
+  cy1: number,
+): void {
   const count = new Float32Array(gw);
   const cell = new Int32Array(width);
   for (let x = 0; x < width; x++) cell[x] = Math.floor(x / factor);
-  for (let cy = 0; cy < gh; cy++) {
+  for (let cy = cy0; cy < cy1; cy++) {
     const row = cy * gw;
     count.fill(0);
     const y1 = Math.min(height, (cy + 1) * factor);
@@ -48,7 +82,6 @@ function cellLuma(
     }
     for (let c = 0; c < gw; c++) out[row + c] = out[row + c]! / (255 * count[c]!);
   }
-  return out;
 }
 
 /** Arguments of {@link flowField}. */
@@ -99,9 +132,12 @@ export function flowField(args: FlowFieldArgs): FlowField {
   const luma = cellLuma(data, width, height, factor, gw, gh);
 
   // Sobel / 8 is the derivative per cell; / factor makes it per pixel.
-  const e = new Float32Array(n);
-  const f = new Float32Array(n);
-  const g = new Float32Array(n);
+  // The planes become the result: shared when the run has helper threads, so that band kernels
+  // (the Kuwahara filter, a plugin's own) read it without a copy.
+  const shared = bandThreads() > 1 && width * height >= 1 << 20;
+  const e = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
+  const f = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
+  const g = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
   const norm = 1 / (8 * factor);
   for (let y = 0; y < gh; y++) {
     const up = (y > 0 ? y - 1 : 0) * gw;

@@ -8,9 +8,14 @@ import {
   fitLongSide,
   floatToGrey,
   pixelsAt,
+  runBands,
+  sharedArray,
+  toShared,
   z,
 } from '@atelier/core';
 import type { PluginContext, RawImage, SharpFactory } from '@atelier/core';
+import { composeBand } from './cartoon.bands.ts';
+import type { ComposeArgs } from './cartoon.bands.ts';
 
 const params = z.object({
   smoothing: z
@@ -124,97 +129,21 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   // 3. Soft cel shading and saturation at work size, in 0..255.
   celShade(r, g, b, luma, quantiseTable(p.levels), p.saturation);
 
-  // 4. Full size: bilinear colour, outlines thresholded after upsampling so they stay crisp.
-  const out = new Uint8Array(width * height * 3);
-  composeFullSize(out, width, height, ww, wh, r, g, b, dog, p.edgeStrength, signal);
-  ctx.progress(1);
-  return { data: out, width, height, channels: 3 };
-}
-
-function composeFullSize(
-  out: Uint8Array,
-  width: number,
-  height: number,
-  ww: number,
-  wh: number,
-  r: Float32Array,
-  g: Float32Array,
-  b: Float32Array,
-  dog: Float32Array | undefined,
-  strength: number,
-  signal: AbortSignal,
-): void {
-  const ink = inkTable(strength);
-  const up = new BilinearUpsampler(
-    [r, g, b, dog ?? new Float32Array(ww * wh)],
-    ww,
-    wh,
+  // 4. Full size: bilinear colour, outlines thresholded after upsampling so they stay crisp; in
+  // bands of rows on the run's threads.
+  const out = sharedArray(Uint8Array, width * height * 3);
+  const compose: ComposeArgs = {
+    out,
     width,
     height,
-    width / ww,
-    height / wh,
-  );
-  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-  for (let y = 0; y < height; y++) {
-    const t = up.select(y);
-    // upper/lower(k): the two low rows of plane k around row y, already widened.
-    composeRow(
-      px,
-      y * width * 3,
-      width,
-      t,
-      up.upper(0),
-      up.lower(0),
-      up.upper(1),
-      up.lower(1),
-      up.upper(2),
-      up.lower(2),
-      up.upper(3),
-      up.lower(3),
-      ink,
-      strength,
-    );
-    if ((y & 127) === 0) signal.throwIfAborted();
-  }
-}
-
-function composeRow(
-  px: Uint8ClampedArray,
-  o: number,
-  width: number,
-  t: number,
-  r0: Float32Array,
-  r1: Float32Array,
-  g0: Float32Array,
-  g1: Float32Array,
-  b0: Float32Array,
-  b1: Float32Array,
-  d0: Float32Array,
-  d1: Float32Array,
-  ink: Float32Array,
-  strength: number,
-): void {
-  // Most pixels carry no outline (the DoG is above the ink threshold): skip the lookup there,
-  // a branch that is taken in long runs and so predicts well.
-  const threshold = -inkThreshold(strength);
-  for (let x = 0; x < width; x++, o += 3) {
-    const d = d0[x]! + (d1[x]! - d0[x]!) * t;
-    const rv = r0[x]!;
-    const gv = g0[x]!;
-    const bv = b0[x]!;
-    let r = rv + (r1[x]! - rv) * t;
-    let g = gv + (g1[x]! - gv) * t;
-    let b = bv + (b1[x]! - bv) * t;
-    if (d < threshold) {
-      const e = ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]!;
-      r *= e;
-      g *= e;
-      b *= e;
-    }
-    px[o] = r;
-    px[o + 1] = g;
-    px[o + 2] = b;
-  }
+    ww,
+    wh,
+    planes: [r, g, b, dog ?? new Float32Array(ww * wh)].map(toShared),
+    strength: p.edgeStrength,
+  };
+  runBands(composeBand, compose, height, { signal, minBand: 32 });
+  ctx.progress(1);
+  return { data: out, width, height, channels: 3 };
 }
 
 /** Luma of the planes into `out` (0..1), returned also as 8-bit grey for native blurs. */
@@ -356,24 +285,6 @@ function quantiseTable(levels: number): Float32Array {
     const v = i / 1023;
     const q = Math.round(v / step) * step;
     t[i] = 255 * (q + (step / 2) * Math.tanh(phi * (v - q)));
-  }
-  return t;
-}
-
-/** DoG values above minus this draw no ink. */
-function inkThreshold(strength: number): number {
-  return 0.003 + 0.02 * (1 - strength);
-}
-
-/** DoG value (-0.25..0.25 in 2048 steps) to ink transmission (1 = paper, 0 = black). */
-function inkTable(strength: number): Float32Array {
-  const t = new Float32Array(2048);
-  const threshold = inkThreshold(strength);
-  const sharpness = 400;
-  for (let i = 0; i < 2048; i++) {
-    const d = i / 4096 - 0.25;
-    const v = d >= -threshold ? 1 : 1 + Math.tanh(sharpness * (d + threshold));
-    t[i] = 1 - (1 - v) * (0.7 + 0.3 * strength);
   }
   return t;
 }

@@ -5,12 +5,16 @@ import {
   flowField,
   hash32,
   kuwaharaFilter,
-  lumaPlane,
+  runBands,
+  sharedArray,
   strokeTextures,
+  toShared,
   valueNoise,
   z,
 } from '@atelier/core';
 import type { FlowField, RawImage, StrokeTextures } from '@atelier/core';
+import { SHADE_CHUNK, chunkEdges, shadeBand } from './oil-painting.bands.ts';
+import type { ShadeArgs } from './oil-painting.bands.ts';
 
 const params = z.object({
   brushSize: z
@@ -144,15 +148,23 @@ function renderOil(
   progress(0.2);
 
   // 2. Paint, straight into the output (the filter streams its statistics: a few dozen rows).
-  const out = new Uint8Array(width * height * 3);
+  const out = sharedArray(Uint8Array, width * height * 3);
   kuwaharaFilter({ data, width, height, radius, sharpness, flow, anisotropy: ANISOTROPY, out, signal });
   signal.throwIfAborted();
   progress(0.75);
 
-  // 3. Light it, in place.
+  // 3. Light it, in place, in bands of whole chunks of rows: row y needs the painted luma of rows
+  // y - 1 to y + 1, so the rows beside each chunk boundary are taken first, for the bands that
+  // meet there (no band reads a row another one already lit).
   // Brush marks, ridges and weave are a few pixels wide in the real render: a preview shrunk by
   // previewScale keeps about that fraction of their relief (a downscale averages the rest away).
-  new Shader(p, strokes, weave.size, weaveRelief, seed, width, previewScale).shade(out, width, height, flow);
+  const edges = chunkEdges(out, width, height);
+  runBands(
+    shadeBand,
+    shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, edges, width, height, flow, previewScale),
+    Math.ceil(height / SHADE_CHUNK),
+    { signal, minBand: 1 },
+  );
   progress(1);
   return { data: out, width, height, channels: 3 };
 }
@@ -193,148 +205,46 @@ function reliefTiles(t: StrokeTextures): StrokeTextures {
   return t;
 }
 
-/** The final per-pixel pass: relief lighting, gloss and saturation. */
-class Shader {
-  readonly #strokes: StrokeTextures;
-  readonly #weaveSize: number;
-  readonly #weave: Float32Array;
-  readonly #strokeAmount: number;
-  readonly #ridgeAmount: number;
-  readonly #weaveAmount: number;
-  readonly #gloss: number;
-  readonly #saturation: number;
-  /** Tile column of each image column, for the stroke and weave tiles. */
-  readonly #strokeCol: Int32Array;
-  readonly #weaveCol: Int32Array;
-  readonly #offsetY: number;
-  readonly #weaveOffsetY: number;
-
-  constructor(
-    p: Readonly<OilParams>,
-    strokes: StrokeTextures,
-    weaveSize: number,
-    weave: Float32Array,
-    seed: number,
-    width: number,
-    /** The share of the relief kept (ctx.previewScale): 1 in a real render. */
-    keep: number,
-  ) {
-    this.#strokes = strokes;
-    this.#weaveSize = weaveSize;
-    this.#weave = weave;
-    this.#strokeAmount = 0.16 * p.impasto * keep;
-    this.#ridgeAmount = 0.0013 * p.impasto * keep;
-    this.#weaveAmount = 0.09 * p.canvas * keep;
-    this.#gloss = 560 * p.impasto;
-    this.#saturation = p.saturation;
-    const h = hash32(seed ^ 0x0b5e55ed);
-    const offsetX = h & 0xffff;
-    this.#offsetY = h >>> 16;
-    const hw = hash32(h);
-    this.#weaveOffsetY = hw & 0xffff;
-    const weaveOffsetX = hw >>> 16;
-    this.#strokeCol = new Int32Array(width);
-    this.#weaveCol = new Int32Array(width);
-    for (let x = 0; x < width; x++) {
-      this.#strokeCol[x] = (x + offsetX) % strokes.size;
-      this.#weaveCol[x] = (x + weaveOffsetX) % weaveSize;
-    }
-  }
-
-  /**
-   * Lights the painted image in place. Row y needs the luma of rows y - 1 to y + 1 as painted,
-   * so the luma of the next row is taken before row y is overwritten (a ring of three rows).
-   */
-  shade(img: Uint8Array, w: number, h: number, flow: FlowField): void {
-    const { size, bins, heights: relief } = this.#strokes;
-    const tileN = size * size;
-    const binScale = bins / Math.PI;
-    const weave = this.#weave;
-    const wsize = this.#weaveSize;
-    const strokeCol = this.#strokeCol;
-    const weaveCol = this.#weaveCol;
-    const ks = this.#strokeAmount;
-    const kr = this.#ridgeAmount;
-    const kw = this.#weaveAmount;
-    const gloss = this.#gloss;
-    const sat = this.#saturation;
-    // Per flow cell of the current row of cells: where the two nearest stroke tiles start and
-    // their weights (blended at constant contrast, deeper where strokes are coherent: edges,
-    // hair, not broad flat areas).
-    const fw = flow.width;
-    const tile0 = new Int32Array(fw);
-    const tile1 = new Int32Array(fw);
-    const weight0 = new Float32Array(fw);
-    const weight1 = new Float32Array(fw);
-    let cellRow = -1;
-    const flowCol = new Int32Array(w);
-    for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / flow.factor);
-    let above: Uint8Array = new Uint8Array(w);
-    let here: Uint8Array = lumaPlane(img.subarray(0, w * 3), w);
-    let below: Uint8Array = new Uint8Array(w);
-    above.set(here);
-    for (let y = 0; y < h; y++) {
-      if (y + 1 < h) lumaPlane(img.subarray((y + 1) * w * 3, (y + 2) * w * 3), w, 3, below);
-      else below.set(here);
-      const tileRow = ((y + this.#offsetY) % size) * size;
-      const weaveRow = ((y + this.#weaveOffsetY) % wsize) * wsize;
-      const cy = Math.floor(y / flow.factor);
-      if (cy !== cellRow) {
-        cellRow = cy;
-        for (let cx = 0; cx < fw; cx++) {
-          const c = cy * fw + cx;
-          const pos = flow.angle[c]! * binScale;
-          const k0 = Math.min(bins - 1, pos | 0);
-          const t = pos - k0;
-          const depth = ks * (0.55 + 0.45 * flow.coherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
-          tile0[cx] = k0 * tileN;
-          tile1[cx] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
-          weight0[cx] = (1 - t) * depth;
-          weight1[cx] = t * depth;
-        }
-      }
-      let o = y * w * 3;
-      for (let x = 0; x < w; x++, o += 3) {
-        const r = img[o]!;
-        const g = img[o + 1]!;
-        const b = img[o + 2]!;
-        const lum = 0.299 * r + 0.587 * g + 0.114 * b;
-
-        // Brush marks: the two stroke tiles nearest the local angle.
-        const f = flowCol[x]!;
-        const ti = tileRow + strokeCol[x]!;
-        const mark = relief[tile0[f]! + ti]! * weight0[f]! + relief[tile1[f]! + ti]! * weight1[f]!;
-
-        // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
-        const xl = x > 0 ? x - 1 : 0;
-        const xr = x < w - 1 ? x + 1 : x;
-        const ridge = here[xr]! - here[xl]! + below[x]! - above[x]!;
-
-        const light = mark + ridge * kr + weave[weaveRow + weaveCol[x]!]! * kw;
-        const spec = light > 0.04 ? (light - 0.04) * (light - 0.04) * gloss : 0;
-        const m = 1 + light;
-        const base = lum * m + spec;
-        const sm = sat * m;
-        const rr = base + (r - lum) * sm;
-        const gg = base + (g - lum) * sm;
-        const bb = base + (b - lum) * sm;
-        img[o] = rr < 0 ? 0 : rr > 255 ? 255 : rr + 0.5;
-        img[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
-        img[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
-      }
-      const spare = above;
-      above = here;
-      here = below;
-      below = spare;
-    }
-  }
+/** The arguments of the final pass: relief lighting, gloss and saturation. */
+function shadeArgs(
+  p: Readonly<OilParams>,
+  strokes: StrokeTextures,
+  weaveSize: number,
+  weave: Float32Array,
+  seed: number,
+  img: Uint8Array,
+  edges: Uint8Array,
+  width: number,
+  height: number,
+  flow: FlowField,
+  /** The share of the relief kept (ctx.previewScale): 1 in a real render. */
+  keep: number,
+): ShadeArgs {
+  const h = hash32(seed ^ 0x0b5e55ed);
+  const hw = hash32(h);
+  return {
+    img,
+    edges,
+    width,
+    height,
+    strokeSize: strokes.size,
+    bins: strokes.bins,
+    // The cached tiles, shared once (helper threads read them).
+    relief: toShared(strokes.heights),
+    weaveSize,
+    weave: toShared(weave),
+    strokeAmount: 0.16 * p.impasto * keep,
+    ridgeAmount: 0.0013 * p.impasto * keep,
+    weaveAmount: 0.09 * p.canvas * keep,
+    gloss: 560 * p.impasto,
+    saturation: p.saturation,
+    offsetX: h & 0xffff,
+    offsetY: h >>> 16,
+    weaveOffsetX: hw >>> 16,
+    weaveOffsetY: hw & 0xffff,
+    flowAngle: toShared(flow.angle),
+    flowCoherence: toShared(flow.coherence),
+    flowWidth: flow.width,
+    flowFactor: flow.factor,
+  };
 }
-
-/**
- * `1 / sqrt((1-t)² + t²)` for t in 64ths: blending two uncorrelated textures with weights 1 - t
- * and t lowers their contrast by that much, so the blend is scaled back up.
- */
-const BLEND_NORM = Float32Array.from({ length: 65 }, (_, k) => {
-  const t = k / 64;
-  return 1 / Math.sqrt((1 - t) * (1 - t) + t * t);
-});

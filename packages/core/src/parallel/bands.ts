@@ -1,0 +1,223 @@
+// Bands: one step's row-independent work split across the run's threads. This module is pure
+// JavaScript (no Node built-ins): the sandbox's SDK bundles it too, where every band runs in the
+// calling thread. The engine installs a runner with helper threads for the duration of each run
+// (see band-runner.ts); everywhere else (tests, tools, runStep on the main thread, the sandbox)
+// `runBands` simply runs the whole range itself.
+
+/**
+ * What a band kernel gets besides its range: a cheap check that throws when the run was
+ * cancelled or timed out, to call every few rows of a long band.
+ */
+export interface BandAbort {
+  throwIfAborted(): void;
+}
+
+/**
+ * Computes rows (or columns, or any unit) `start` to `end - 1` of its result from `args`: reading
+ * whatever it needs (halo rows included) and writing only its own part of the output, so that
+ * bands may run in any order, on any thread, and the result is the same byte for byte.
+ */
+export type BandFunction<A> = (args: A, start: number, end: number, abort: BandAbort) => void;
+
+/**
+ * A band kernel, by where other threads find it: the URL of the ES module that exports it
+ * (`import.meta.url`) and the name of the export. Made by {@link bandKernel}.
+ */
+export interface BandKernel<A> {
+  /** URL of the module that exports this kernel under {@link name}. */
+  readonly module: string;
+  /** Name of the export that holds this kernel in {@link module}. */
+  readonly name: string;
+  readonly run: BandFunction<A>;
+}
+
+/**
+ * Declares a band kernel. Export the result under `name` from the module at `module`
+ * (`import.meta.url`): helper threads import that module and look the export up. The arguments
+ * passed to it go to other threads by structured clone, so they must be plain data: typed arrays
+ * over `SharedArrayBuffer` ({@link sharedArray}, {@link toShared}) are shared, not copied, and
+ * every array the kernel writes must be one; small read-only tables may be ordinary arrays (each
+ * helper gets a copy); functions, class instances and AbortSignals do not cross.
+ *
+ * @example
+ * import { bandKernel, runBands, sharedArray, toShared } from '@atelier/core';
+ *
+ * export const invertRows = bandKernel(import.meta.url, 'invertRows',
+ *   (a: { src: Uint8Array; out: Uint8Array; rowBytes: number }, start, end) => {
+ *     for (let i = start * a.rowBytes; i < end * a.rowBytes; i++) a.out[i] = 255 - a.src[i]!;
+ *   });
+ *
+ * // inside apply()
+ * const out = sharedArray(Uint8Array, image.data.length);
+ * runBands(invertRows, { src: toShared(image.data), out, rowBytes: image.width * 3 }, image.height);
+ */
+export function bandKernel<A>(module: string, name: string, run: BandFunction<A>): BandKernel<A> {
+  if (typeof name !== 'string' || typeof run !== 'function')
+    throw new Error('bandKernel(module, name, run): module URL, export name and function');
+  // Bundled code (the sandbox's SDK) has no module URL: such a kernel always runs in its caller.
+  return Object.freeze({ module: typeof module === 'string' ? module : '', name, run });
+}
+
+/** Options of {@link runBands}. */
+export interface RunBandsOptions {
+  /**
+   * Smallest band, in units of the range (rows): a kernel with halos pays its halo per band, so
+   * it should ask for bands several times taller than the halo.
+   * @default 16
+   */
+  readonly minBand?: number;
+  /**
+   * Bands per thread: more balance the work better when threads are interrupted, fewer waste
+   * less on halos.
+   * @default 6
+   */
+  readonly bandsPerThread?: number;
+  /** The step's signal: checked between bands and by `abort.throwIfAborted()` in the calling thread. */
+  readonly signal?: AbortSignal;
+  /**
+   * Called in the calling thread with the fraction of bands done, as they finish. With it, the
+   * range is split in `bandsPerThread` bands even on one thread, so progress moves there too
+   * (pass it only to kernels without halos, for which bands cost nothing).
+   */
+  readonly progress?: (fraction: number) => void;
+}
+
+/** What the engine installs in a run's thread: how to hand bands to helper threads. */
+export interface BandRunner {
+  /** Threads a step may use for bands: the calling one plus helpers. */
+  readonly threads: number;
+  /** Runs `count` bands of `0..size`, the calling thread included; returns when all are done. */
+  run<A>(kernel: BandKernel<A>, args: A, size: number, count: number, options: RunBandsOptions): void;
+}
+
+let runner: BandRunner | undefined;
+
+/**
+ * Installs (or, with `undefined`, removes) the band runner of the current thread; returns the
+ * previous one. The engine's threads call it around each run. Not for plugins.
+ * @internal
+ */
+export function setBandRunner(next: BandRunner | undefined): BandRunner | undefined {
+  const previous = runner;
+  runner = next;
+  return previous;
+}
+
+/**
+ * Threads that {@link runBands} may use in the current step: 1 (the calling thread alone)
+ * outside the engine, in the sandbox and when the engine has no band threads; otherwise the
+ * calling thread plus the engine's `bandThreads`.
+ */
+export function bandThreads(): number {
+  return runner?.threads ?? 1;
+}
+
+/**
+ * The start of band `index` of `count` equal bands over `0..size` (band `index` ends where band
+ * `index + 1` starts).
+ */
+export function bandStart(index: number, count: number, size: number): number {
+  return Math.floor((index * size) / count);
+}
+
+const NEVER_ABORTED: BandAbort = { throwIfAborted() {} };
+
+/**
+ * Runs `kernel` over the range `0..size` (rows, usually) split in bands, on the calling thread
+ * and the run's helper threads (see {@link bandThreads}), and returns when every band is done.
+ * Bands are claimed from a shared counter: whichever thread is free takes the next one, and the
+ * calling thread takes bands too, so a helper that is busy elsewhere (or absent) only means the
+ * caller runs more of them. With one thread the kernel runs once over the whole range, so the
+ * result is the same as with any number of threads exactly when the kernel's band results do not
+ * depend on where bands start.
+ *
+ * A kernel that throws in a helper thread fails the call in the calling thread with the error's
+ * code (`PLUGIN_FAILED` for a plain Error) and says which kernel; a cancelled run throws
+ * `ABORTED` between bands.
+ *
+ * @example
+ * runBands(invertRows, { src, out, rowBytes: width * 3 }, height, { signal: ctx.signal });
+ */
+export function runBands<A>(
+  kernel: BandKernel<A>,
+  args: A,
+  size: number,
+  options: RunBandsOptions = {},
+): void {
+  if (!(size > 0)) return;
+  const threads = runner?.threads ?? 1;
+  const minBand = Math.max(1, Math.floor(options.minBand ?? 16));
+  const perThread = Math.max(1, Math.floor(options.bandsPerThread ?? 6));
+  const count =
+    threads <= 1 && !options.progress ? 1 : Math.min(Math.ceil(size / minBand), threads * perThread);
+  if (count <= 1 || !runner || threads <= 1 || kernel.module === '') {
+    const abort = options.signal ?? NEVER_ABORTED;
+    for (let band = 0; band < count; band++) {
+      abort.throwIfAborted();
+      kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), abort);
+      options.progress?.((band + 1) / count);
+    }
+    return;
+  }
+  runner.run(kernel, args, size, count, options);
+}
+
+/** A typed array constructor that {@link sharedArray} can allocate with. */
+export type SharedArrayConstructor<T> = new (
+  buffer: ArrayBufferLike,
+  byteOffset?: number,
+  length?: number,
+) => T;
+
+interface TypedArrayLike {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly length: number;
+  readonly BYTES_PER_ELEMENT: number;
+  set(array: ArrayLike<number>): void;
+}
+
+const hasShared = typeof SharedArrayBuffer === 'function';
+
+/**
+ * A zero-filled typed array for band kernels to write into: over a `SharedArrayBuffer` when the
+ * step has helper threads ({@link bandThreads} > 1), so that kernels in other threads write into
+ * it without copies; an ordinary one otherwise (one thread, the sandbox, outside the engine).
+ *
+ * @example
+ * const out = sharedArray(Float32Array, width * height);
+ */
+export function sharedArray<T extends TypedArrayLike>(
+  ctor: SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  const bytes = length * ctor.BYTES_PER_ELEMENT;
+  const shared = hasShared && bandThreads() > 1;
+  return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes), 0, length);
+}
+
+/** True when `array` lives in a `SharedArrayBuffer`. */
+export function isShared(array: { readonly buffer: ArrayBufferLike }): boolean {
+  return hasShared && array.buffer instanceof SharedArrayBuffer;
+}
+
+/** Shared copies made by {@link toShared}, by source: a step's input is copied once, not per kernel. */
+const copies = new WeakMap<object, object>();
+
+/**
+ * `array` itself when it is already shared or when the step has one thread (nothing to share
+ * with), else a copy of it over a `SharedArrayBuffer`, for band kernels to read from other threads
+ * without a copy each. The copy is made once per array (and kept as long as the array is): the
+ * same input given to several kernels is shared once. Read-only use: the copy does not follow
+ * later writes to `array`.
+ */
+export function toShared<T extends TypedArrayLike>(array: T): T {
+  if (isShared(array) || bandThreads() <= 1) return array;
+  const cached = copies.get(array) as T | undefined;
+  if (cached) return cached;
+  const ctor = array.constructor as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
+  const copy = new ctor(new SharedArrayBuffer(array.length * ctor.BYTES_PER_ELEMENT), 0, array.length);
+  copy.set(array as unknown as ArrayLike<number>);
+  copies.set(array, copy);
+  return copy;
+}

@@ -1,0 +1,115 @@
+// One image on several threads: steps that split their rows in bands (runBands) across the
+// engine's helper threads give the same bytes as on one thread, fail with coded errors, stop
+// when cancelled and never wait for a busy helper.
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
+import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
+import type { AtelierError } from '@atelier/core';
+import { photo } from './helpers.ts';
+
+let registry: PluginRegistry;
+let one: Engine;
+let two: Engine;
+let input: Uint8Array;
+
+beforeAll(async () => {
+  registry = new PluginRegistry();
+  await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
+  await loadPluginModule(registry, new URL('./fixtures/band-plugins/bands.plugin.ts', import.meta.url).href);
+  const limits = { stepTimeoutMs: 60_000 };
+  one = new Engine({ registry, threads: 1, bandThreads: 0, limits });
+  two = new Engine({ registry, threads: 2, bandThreads: 1, limits });
+  // Large enough (1.6 megapixels) for every kernel to split its work.
+  input = await sharp(await readFile(photo('colorful-cups-2560x1600.jpg')))
+    .resize({ width: 1600 })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([one?.close(), two?.close()]);
+  await closeHostSandbox();
+});
+
+const render = (engine: Engine, plugin: string, params: Record<string, unknown> = {}) =>
+  engine.run(input, engine.plan({ steps: [{ plugin, params }], output: { format: 'png' } }));
+
+describe('bands across threads', () => {
+  it.each(['oil-painting', 'watercolor', 'cartoon', 'sketch', 'color-pencil', 'pop-art'])(
+    '%s gives the same bytes with a band helper as on one thread',
+    async (style) => {
+      const [alone, helped] = await Promise.all([render(one, style), render(two, style)]);
+      expect(Buffer.from(helped.data).equals(Buffer.from(alone.data))).toBe(true);
+    },
+    60_000,
+  );
+
+  it('a band kernel that throws in a helper thread fails the run with PLUGIN_FAILED, naming the kernel', async () => {
+    const error = (await render(two, 'test:band-throws').catch((e: unknown) => e)) as AtelierError;
+    expect(error).toMatchObject({ code: 'PLUGIN_FAILED' });
+    expect(error.message).toContain('band boom in a helper');
+    expect(error.message).toContain('"throwInHelper" failed in a helper thread');
+    expect(error.details).toMatchObject({ kernel: 'throwInHelper', thread: 'helper' });
+    // The helper is still there for the next run.
+    expect((await render(two, 'cartoon')).width).toBe(1600);
+  }, 60_000);
+
+  it('cancelling a run stops its bands in every thread', async () => {
+    const channel = `test-bands-${randomUUID()}`;
+    const seen = new BroadcastChannel(channel);
+    let bands = 0;
+    seen.onmessage = () => bands++;
+    const controller = new AbortController();
+    // 2000 bands of 20 ms: 20 s of work on two threads, cancelled at its first progress.
+    const run = two.run(
+      input,
+      two.plan({ steps: [{ plugin: 'test:band-slow', params: { channel, bands: 2000, ms: 20 } }] }),
+      {
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.stage === 'step' && event.fraction > 0.05) controller.abort();
+        },
+      },
+    );
+    const error = (await run.catch((e: unknown) => e)) as AtelierError;
+    expect(error.code).toBe('ABORTED');
+    // Both threads got the abort: the helper takes no more bands, and is free for the next run.
+    const done = bands;
+    expect((await render(two, 'test:band-slow', { channel, bands: 4, ms: 0 })).width).toBe(1600);
+    seen.close();
+    expect(done).toBeLessThan(2000);
+  }, 60_000);
+
+  it('a run whose helper is busy with another run does its bands itself', async () => {
+    const channel = `test-bands-${randomUUID()}`;
+    // The helper is kept busy by the slow run; the cartoon run must not wait for it.
+    const slow = render(two, 'test:band-slow', { channel, bands: 100, ms: 20 });
+    const [cartoon, alone] = await Promise.all([render(two, 'cartoon'), render(one, 'cartoon')]);
+    expect(Buffer.from(cartoon.data).equals(Buffer.from(alone.data))).toBe(true);
+    expect((await slow).width).toBe(1600);
+  }, 60_000);
+
+  it('the styles with band kernels run sandboxed too (no helpers, no shared memory there), with the same bytes', async () => {
+    const sandboxed = new PluginRegistry();
+    for (const style of ['oil-painting', 'watercolor', 'cartoon']) {
+      const url = new URL(`../packages/plugins/src/styles/${style}.plugin.ts`, import.meta.url).href;
+      await loadSandboxedModule(sandboxed, url);
+    }
+    const engine = new Engine({ registry: sandboxed, threads: 1, bandThreads: 1 });
+    try {
+      const small = await readFile(photo('chelsea.png'));
+      for (const style of ['oil-painting', 'watercolor', 'cartoon']) {
+        const plan = (e: Engine) => e.plan({ steps: [{ plugin: style }], output: { format: 'png' } });
+        const [inSandbox, inThread] = await Promise.all([
+          engine.run(small, plan(engine)),
+          two.run(small, plan(two)),
+        ]);
+        expect(Buffer.from(inSandbox.data).equals(Buffer.from(inThread.data))).toBe(true);
+      }
+    } finally {
+      await engine.close();
+    }
+  }, 120_000);
+});
