@@ -31,7 +31,7 @@ export { GRAVITIES, gravityParam, place, sharpPosition } from './gravity.ts';
 export type { Gravity } from './gravity.ts';
 export { runPipeline } from './run-pipeline.ts';
 export type { RunPipelineOptions } from './run-pipeline.ts';
-export { fitLongSide, pixelsAt } from './work-size.ts';
+export { fitLongSide, pixelsAt, previewFullSize } from './work-size.ts';
 export { ENGINE_VERSION } from './version.ts';
 export { loadCanvas, readImageSize, sniffImageFormat } from './sandbox-natives.ts';
 export type { CanvasContext2D, CanvasImage, CanvasLib } from './canvas.ts';
