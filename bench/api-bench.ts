@@ -73,6 +73,8 @@ async function serveAtelier(url: string, dir: string): Promise<() => Promise<voi
       ATELIER_STORAGE_DIR: path.join(dir, 'storage'),
       ATELIER_QUOTA_PREVIEWS_PER_MINUTE: '0',
       ATELIER_QUOTA_COST_PER_MINUTE: '0',
+      // The preview's goal is on one thread: no band helpers (docs/styles.md "Both cores on one image").
+      ATELIER_BAND_THREADS: '0',
     },
     dir,
   );
