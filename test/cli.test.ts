@@ -169,7 +169,7 @@ describe('atelier submit', () => {
 });
 
 describe('atelier bench', () => {
-  it('--json prints style, width, height, medianMs and peakRssMb', async () => {
+  it('--json prints style, width, height, threads, medianMs, peakRssMb and the output hash', async () => {
     const { code, stdout } = await atelier(
       'bench',
       photo('rocket.jpg'),
@@ -183,8 +183,17 @@ describe('atelier bench', () => {
     );
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, unknown>;
-    expect(Object.keys(result)).toEqual(['style', 'width', 'height', 'medianMs', 'peakRssMb']);
-    expect(result).toMatchObject({ style: 'acme:invert', width: 320, height: 214 });
+    expect(Object.keys(result)).toEqual([
+      'style',
+      'width',
+      'height',
+      'threads',
+      'medianMs',
+      'peakRssMb',
+      'outputHash',
+    ]);
+    expect(result).toMatchObject({ style: 'acme:invert', width: 320, height: 214, threads: 1 });
+    expect(result['outputHash']).toMatch(/^[0-9a-f]{64}$/);
     expect(result['medianMs']).toBeGreaterThan(0);
     expect(result['peakRssMb']).toBeGreaterThan(10);
   });
