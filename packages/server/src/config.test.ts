@@ -41,6 +41,17 @@ describe('readConfig: the web app', () => {
   });
 });
 
+describe('readConfig: band threads', () => {
+  it('takes ATELIER_BAND_THREADS from 0 (off) up, and refuses a negative or fractional count', () => {
+    expect(readConfig({ ATELIER_BAND_THREADS: '0' }).bandThreads).toBe(0);
+    expect(readConfig({ ATELIER_BAND_THREADS: '3' }).bandThreads).toBe(3);
+    expect(readConfig({}).bandThreads).toBeUndefined();
+    for (const value of ['-1', '1.5', 'many']) {
+      expect(() => readConfig({ ATELIER_BAND_THREADS: value })).toThrow(/ATELIER_BAND_THREADS/);
+    }
+  });
+});
+
 describe('readConfig: payments', () => {
   const keys = { STRIPE_SECRET_KEY: 'sk_test_abc12345', STRIPE_WEBHOOK_SECRET: 'whsec_abc12345' };
   const refusal = (env: NodeJS.ProcessEnv): AtelierError => {

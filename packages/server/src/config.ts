@@ -29,7 +29,8 @@ const envSchema = z.object({
     .pipe(z.enum(['1', '0', 'true', 'false'], { message: '1 or 0' }))
     .optional(),
   ATELIER_THREADS: intFromEnv.optional(),
-  ATELIER_BAND_THREADS: intFromEnv.optional(),
+  // 0 turns the helpers off (docs/operations.md).
+  ATELIER_BAND_THREADS: z.coerce.number().int().min(0).max(256).optional(),
   ATELIER_MAX_INPUT_BYTES: intFromEnv.optional(),
   ATELIER_MAX_INPUT_PIXELS: intFromEnv.optional(),
   ATELIER_UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(1000).optional(),
