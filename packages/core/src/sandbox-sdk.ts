@@ -35,20 +35,5 @@ export { fitLongSide, pixelsAt, previewFullSize } from './work-size.ts';
 export { ENGINE_VERSION } from './version.ts';
 export { loadCanvas, readImageSize, sniffImageFormat } from './sandbox-natives.ts';
 export type { CanvasContext2D, CanvasImage, CanvasLib } from './canvas.ts';
-export {
-  bandKernel,
-  bandStart,
-  bandThreads,
-  isShared,
-  runBands,
-  sharedArray,
-  toShared,
-} from './parallel/bands.ts';
-export type {
-  BandAbort,
-  BandFunction,
-  BandKernel,
-  RunBandsOptions,
-  SharedArrayConstructor,
-} from './parallel/bands.ts';
-export * from './pixels/index.ts';
+// Bands and the pixel kernels: the same list as the light `@atelier/core/kernels` entry point.
+export * from './kernels.ts';
