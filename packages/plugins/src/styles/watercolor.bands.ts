@@ -83,36 +83,13 @@ export const paintBand = bandKernel(
   },
 );
 
-/** What {@link paintRow} needs: the output, the working-size field and palette, textures, constants. */
-interface PaintRows {
-  readonly out: Uint8Array;
-  readonly width: number;
-  readonly lw: number;
-  readonly lh: number;
-  readonly factor: number;
-  readonly field: Float32Array;
-  readonly palette: Float32Array;
-  readonly washes: Float32Array;
-  readonly whiteOf: Float32Array;
-  readonly paper: Float32Array;
-  readonly hollow: Float32Array;
-  readonly relief: Float32Array;
-  readonly grain: Float32Array;
+/** What {@link paintRow} needs: the band's arguments, and the tile columns and wobble of the current row. */
+interface PaintRows extends PaintArgs {
   readonly paperCol: Int32Array;
   readonly grainCol: Int32Array;
   /** The wobble displacement of the current row, in units of `wobble` pixels. */
   readonly rowX: Float32Array;
   readonly rowY: Float32Array;
-  readonly wobble: number;
-  readonly px: number;
-  readonly hardWidth: number;
-  readonly wetWidth: number;
-  readonly rimWidth: number;
-  readonly wetBias: number;
-  readonly kEdge: number;
-  readonly kGran: number;
-  readonly kRelief: number;
-  readonly kPaper: number;
 }
 
 /**
