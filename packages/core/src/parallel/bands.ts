@@ -217,7 +217,11 @@ export function toShared<T extends TypedArrayLike>(array: T): T {
   if (cached) return cached;
   const ctor = array.constructor as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
   const copy = new ctor(new SharedArrayBuffer(array.length * ctor.BYTES_PER_ELEMENT), 0, array.length);
-  copy.set(array as unknown as ArrayLike<number>);
+  // Byte for byte: the same for every element type, without reading it as numbers.
+  const bytes = array.length * ctor.BYTES_PER_ELEMENT;
+  new Uint8Array(copy.buffer, copy.byteOffset, bytes).set(
+    new Uint8Array(array.buffer, array.byteOffset, bytes),
+  );
   copies.set(array, copy);
   return copy;
 }
