@@ -8,6 +8,13 @@ export const STRIDE = 16;
 export const CANDIDATES = 3; // nearestThree
 /** How much of the photo's shading inside a wash is kept (0: perfectly flat washes). */
 const GRADED = 0.45;
+/** exp(-e) for e in [0, 4], in steps of 1 / 64 (linear between them: within 3e-5). */
+const EXP_STEPS = 64;
+const EXP_TABLE = (() => {
+  const t = new Float64Array(4 * EXP_STEPS + 2);
+  for (let i = 0; i < t.length; i++) t[i] = Math.exp(-i / EXP_STEPS);
+  return t;
+})();
 
 /**
  * What {@link paintBand} gets: the output, the working-size field, wobble and palette, textures,
@@ -101,6 +108,8 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
   const { paperCol, grainCol, rowX, rowY, wobble, px, hardWidth, wetWidth, rimWidth, wetBias } = rows;
   const { kEdge, kGran, kRelief, kPaper } = rows;
   const kTurb = 0.22;
+  const invRim = 1 / rimWidth;
+  const invSoft = 1 / (10 * px);
   const inv = 1 / factor;
   const maxU = lw - 1;
   const maxV = lh - 1;
@@ -131,7 +140,14 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     let d2 = 1e9;
     let n1 = -1;
     let n2 = -1;
-    for (let j = 0; j < 2 * CANDIDATES; j++) {
+    // The second corner's candidates are often the first's (the same cell of the colour grid).
+    const corners =
+      field[i11 + 13] === field[i00 + 13] &&
+      field[i11 + 14] === field[i00 + 14] &&
+      field[i11 + 15] === field[i00 + 15]
+        ? CANDIDATES
+        : 2 * CANDIDATES;
+    for (let j = 0; j < corners; j++) {
       const q = field[(j < CANDIDATES ? i00 + 13 : i11 + 13 - CANDIDATES) + j]! | 0;
       if (q === n1 || q === n2) continue;
       const er = r - palette[q]!;
@@ -162,12 +178,12 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
       ar * (field[i00 + 6]! * w00 + field[i01 + 6]! * w01 + field[i10 + 6]! * w10 + field[i11 + 6]! * w11) +
       ag * (field[i00 + 7]! * w00 + field[i01 + 7]! * w01 + field[i10 + 7]! * w10 + field[i11 + 7]! * w11) +
       ab * (field[i00 + 8]! * w00 + field[i01 + 8]! * w01 + field[i10 + 8]! * w10 + field[i11 + 8]! * w11);
-    const slope = 2 * Math.sqrt(gx * gx + gy * gy) + 1e-6;
-    const dist = ((d2 - d1) / slope) * factor;
+    const perSlope = factor / (2 * Math.sqrt(gx * gx + gy * gy) + 1e-6);
+    const dist = (d2 - d1) * perSlope;
     // How far the photo takes to go from one wash colour to the other: short at an edge in the
     // photo (a hard edge), long where it only shades (a soft, wet-in-wet blend).
     const step = ar * ar + ag * ag + ab * ab;
-    const span = (step / slope) * factor;
+    const span = step * perSlope;
     let wet =
       field[i00 + 12]! * w00 +
       field[i01 + 12]! * w01 +
@@ -175,7 +191,7 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
       field[i11 + 12]! * w11 -
       wetBias;
     wet = wet < 0 ? 0 : wet > 0.35 ? 1 : wet / 0.35;
-    let soft = (span - 2 * px) / (10 * px);
+    let soft = (span - 2 * px) * invSoft;
     soft = soft < 0 ? 0 : soft > 1 ? 1 : soft;
     if (wet > soft) soft = wet;
     const edgeWidth = hardWidth + (wetWidth - hardWidth) * soft;
@@ -195,9 +211,15 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
 
     // Pigment density: pooled at hard edges (as strong as the step between the washes),
     // uneven (turbulence), settled into the paper's hollows (granulation).
-    const e = dist / rimWidth;
+    const e = dist * invRim;
     const contrast = step > 0.09 ? 1 : Math.sqrt(step / 0.09);
-    const rim = e < 4 ? Math.exp(-e) * (1 - soft) * contrast : 0;
+    let rim = 0;
+    if (e < 4) {
+      const k = e * EXP_STEPS;
+      const ki = k | 0;
+      const e0 = EXP_TABLE[ki]!;
+      rim = (e0 + (EXP_TABLE[ki + 1]! - e0) * (k - ki)) * (1 - soft) * contrast;
+    }
     const pi = paperRow + paperCol[x]!;
     const h = paper[pi]!;
     const gr = grain[grainRow + grainCol[x]!]!;
