@@ -119,3 +119,60 @@ describe('awkward but valid inputs decode right', () => {
     }
   });
 });
+
+describe('Engine.decode: an input decoded ahead of time', () => {
+  it('runs to the same image as its bytes, with the same input info, EXIF orientation applied', async () => {
+    const bytes = await read(bad('exif-rotate-6.jpg'));
+    const decoded = await engine.decode(bytes);
+    expect(decoded.image.width).toBe(
+      decoded.info.orientation >= 5 ? decoded.info.height : decoded.info.width,
+    );
+    const [fromBytes, fromDecoded] = [await engine.run(bytes, keep), await engine.run(decoded, keep)];
+    expect(fromDecoded.input).toEqual(fromBytes.input);
+    expect([fromDecoded.width, fromDecoded.height]).toEqual([fromBytes.width, fromBytes.height]);
+    expect(
+      Buffer.from((await pixels(fromDecoded.data)).data).equals(
+        Buffer.from((await pixels(fromBytes.data)).data),
+      ),
+    ).toBe(true);
+  });
+
+  it('runs again and again: a run neither takes (transfers) nor changes the decoded pixels', async () => {
+    const decoded = await engine.decode(await read(photo('rocket.jpg')));
+    const before = Buffer.from(decoded.image.data);
+    const invert = engine.plan({
+      steps: [{ plugin: 'acme:invert', params: { amount: 1 } }],
+      output: { format: 'png' },
+    });
+    const first = await engine.run(decoded, invert);
+    const second = await engine.run(decoded, invert);
+    expect(Buffer.from(decoded.image.data).equals(before)).toBe(true);
+    expect(Buffer.from(second.data).equals(Buffer.from(first.data))).toBe(true);
+  });
+
+  it("is checked against each run's own plan limits, with the codes of bytes", async () => {
+    const decoded = await engine.decode(await read(photo('rocket.jpg')));
+    const tiny = engine.plan({ steps: [], limits: { maxInputPixels: 1000 } });
+    const small = engine.plan({ steps: [], limits: { maxInputBytes: 1000 } });
+    const pngOnly = engine.plan({ steps: [], limits: { formats: ['png'] } });
+    const code = (plan: Plan): Promise<string> =>
+      engine.run(decoded, plan).then(
+        () => 'no error',
+        (error: { code: string }) => error.code,
+      );
+    expect(await code(tiny)).toBe('IMAGE_TOO_MANY_PIXELS');
+    expect(await code(small)).toBe('IMAGE_TOO_LARGE');
+    expect(await code(pngOnly)).toBe('IMAGE_FORMAT_UNSUPPORTED');
+  });
+
+  it('refuses what run refuses, with the same codes', async () => {
+    const code = (bytes: Uint8Array): Promise<string> =>
+      engine.decode(bytes).then(
+        () => 'no error',
+        (error: { code: string }) => error.code,
+      );
+    expect(await code(await read(photo('truncated.jpg')))).toBe('IMAGE_CORRUPT');
+    expect(await code(await read(bad('text.jpg')))).toBe('IMAGE_FORMAT_UNSUPPORTED');
+    expect(await code(await read(bad('bomb-30000x30000.png')))).toBe('IMAGE_TOO_MANY_PIXELS');
+  });
+});

@@ -3,13 +3,14 @@ import type { PluginGrants } from './capabilities.ts';
 import type { ErrorPayload } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
 import type { Plan, PlanLimits } from './plan.ts';
-import type { AnyPlugin } from './plugin.ts';
+import type { AnyPlugin, RawImage } from './plugin.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import type { BandHelpersRef } from './parallel/band-helpers.ts';
 
 /** What the engine sends a worker thread for one run. */
 export interface WorkerTask {
-  readonly input: Uint8Array;
+  /** The image's bytes, or its pixels decoded ahead of time (`Engine.decode`). */
+  readonly input: Uint8Array | RawImage;
   readonly info: InputInfo;
   readonly plan: Plan;
   /** Module URL of each plugin the plan uses, by plugin id. */

@@ -142,7 +142,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     );
     post({ t: 'stage', stage: 'decode' });
     let t0 = performance.now();
-    let image: RawImage = await decodeImage(task.input, task.info, plan.limits);
+    let image: RawImage =
+      task.input instanceof Uint8Array ? await decodeImage(task.input, task.info, plan.limits) : task.input;
     const decodeMs = performance.now() - t0;
     const steps: StepTiming[] = [];
     const outputLimit = outputPixelLimit(plan.limits);

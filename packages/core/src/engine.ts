@@ -6,11 +6,12 @@ import { missingGrants, notGrantedError } from './capabilities.ts';
 import type { Stage, StepTiming, WorkerMessage, WorkerResult, WorkerTask } from './engine-protocol.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
-import { inspectInput } from './image-io.ts';
+import { checkInputInfo, decodeImage, inspectInput } from './image-io.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
 import type { OutputFormat, Plan, PlanLimits, PlanRequest } from './plan.ts';
-import { checkOutputSize, createPlan, planHash, stepSeed } from './plan.ts';
+import { checkOutputSize, createPlan, planHash, planLimits, stepSeed } from './plan.ts';
+import type { RawImage } from './plugin.ts';
 import type { PluginRegistry } from './registry.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { BandHelpers } from './parallel/band-helpers.ts';
@@ -65,6 +66,16 @@ export interface RunOptions {
    * scale, shrunk. @default 1 (a real render)
    */
   readonly previewScale?: number;
+}
+
+/**
+ * An image read and decoded ahead of time by {@link Engine.decode}: runs on it skip both, which
+ * is most of what a run on a small image costs besides its steps (a preview's proxy, run again
+ * and again while a slider moves). Each run gets a copy of the pixels: a step cannot change them.
+ */
+export interface DecodedInput {
+  readonly info: InputInfo;
+  readonly image: RawImage;
 }
 
 /** The outcome of a run: the encoded image and what it took. */
@@ -301,11 +312,24 @@ export class Engine {
   }
 
   /**
+   * Reads and decodes an image as {@link run} does (first frame, EXIF orientation applied, 8-bit
+   * sRGB), under this engine's default limits, in the calling thread: for an input that is run
+   * many times (a preview's proxy). Each run still checks it against its own plan's limits.
+   * Rejects with the codes of `run`'s input errors (`IMAGE_*`).
+   */
+  async decode(input: Uint8Array): Promise<DecodedInput> {
+    const limits = planLimits(this.#limits, undefined);
+    const info = await inspectInput(input, limits);
+    return { info, image: await decodeImage(input, info, limits) };
+  }
+
+  /**
    * Runs a plan on an encoded image. Rejects with an {@link AtelierError}: input errors
    * (`IMAGE_*`), plugin errors (`PLUGIN_*`), `OUTPUT_TOO_LARGE` (from the plugins' declared sizes
    * before decoding, or from a step's real output before encoding), `ABORTED` when `signal` fires.
+   * `input` is the image's bytes, or what {@link decode} made of them.
    */
-  async run(input: Uint8Array, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
+  async run(input: Uint8Array | DecodedInput, plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
     // The threads of this run: those of the moment it was asked for, as are the plugins' modules,
     // even if restartThreads() replaces them meanwhile (the old pool closes once its runs end).
@@ -327,7 +351,7 @@ export class Engine {
   async #run(
     pool: Piscina,
     helpers: BandHelpers,
-    input: Uint8Array,
+    input: Uint8Array | DecodedInput,
     plan: Plan,
     options: RunOptions,
   ): Promise<RunResult> {
@@ -370,7 +394,10 @@ export class Engine {
         throw notGrantedError(step.plugin, missing);
       grants[step.plugin] = granted!;
     }
-    const info = await inspectInput(input, plan.limits);
+    const decoded = input instanceof Uint8Array ? undefined : input;
+    const info = decoded
+      ? checkInputInfo(decoded.info, plan.limits)
+      : await inspectInput(input as Uint8Array, plan.limits);
     // Refuse a plan whose declared sizes go over the output limit before any pixel is decoded.
     const swap = info.orientation >= 5 && info.orientation <= 8;
     await checkOutputSize(this.registry, plan, {
@@ -465,7 +492,7 @@ export class Engine {
     // Sandboxed plugins run in their own process: their bands stay there, on one thread.
     const bands = helpers.ref();
     const task: WorkerTask = {
-      input,
+      input: decoded ? decoded.image : (input as Uint8Array),
       ...(bands ? { bands } : {}),
       info,
       plan,

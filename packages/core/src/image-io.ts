@@ -62,23 +62,8 @@ export function sniffImageFormat(bytes: Uint8Array): InputFormat | 'svg' | 'pdf'
  */
 export async function inspectInput(bytes: Uint8Array, limits: PlanLimits): Promise<InputInfo> {
   if (bytes.length === 0) throw new AtelierError('IMAGE_EMPTY', 'The file is empty (0 bytes).');
-  if (bytes.length > limits.maxInputBytes) {
-    throw new AtelierError(
-      'IMAGE_TOO_LARGE',
-      `The file is ${bytes.length} bytes; the limit is ${limits.maxInputBytes} bytes.`,
-      { details: { bytes: bytes.length, limit: limits.maxInputBytes } },
-    );
-  }
-  const sniffed = sniffImageFormat(bytes);
-  if (sniffed === undefined || !(limits.formats as readonly string[]).includes(sniffed)) {
-    const what = sniffed === undefined ? 'not a recognised image' : `${sniffed.toUpperCase()}`;
-    throw new AtelierError(
-      'IMAGE_FORMAT_UNSUPPORTED',
-      `The file is ${what}; accepted formats: ${limits.formats.join(', ')}.`,
-      { details: { detected: sniffed ?? null } },
-    );
-  }
-  const format = sniffed as InputFormat;
+  checkBytes(bytes.length, limits);
+  const format = checkFormat(sniffImageFormat(bytes), limits);
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -96,13 +81,7 @@ export async function inspectInput(bytes: Uint8Array, limits: PlanLimits): Promi
   if (width <= 0 || height <= 0) {
     throw new AtelierError('IMAGE_CORRUPT', `The ${format.toUpperCase()} file has no dimensions.`);
   }
-  if (width * height > limits.maxInputPixels) {
-    throw new AtelierError(
-      'IMAGE_TOO_MANY_PIXELS',
-      `The image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxInputPixels} pixels.`,
-      { details: { width, height, limit: limits.maxInputPixels } },
-    );
-  }
+  checkPixels(width, height, limits);
   const pages = meta.pages ?? 1;
   return {
     format,
@@ -116,6 +95,50 @@ export async function inspectInput(bytes: Uint8Array, limits: PlanLimits): Promi
     depth: meta.depth ?? 'uchar',
     hasAlpha: meta.hasAlpha ?? false,
   };
+}
+
+/**
+ * Checks an input that {@link inspectInput} read under some limits against other limits (a
+ * plan's), with the same codes: `IMAGE_TOO_LARGE`, `IMAGE_FORMAT_UNSUPPORTED`,
+ * `IMAGE_TOO_MANY_PIXELS`.
+ */
+export function checkInputInfo(info: InputInfo, limits: PlanLimits): InputInfo {
+  checkBytes(info.bytes, limits);
+  checkFormat(info.format, limits);
+  checkPixels(info.width, info.height, limits);
+  return info;
+}
+
+function checkBytes(bytes: number, limits: PlanLimits): void {
+  if (bytes > limits.maxInputBytes) {
+    throw new AtelierError(
+      'IMAGE_TOO_LARGE',
+      `The file is ${bytes} bytes; the limit is ${limits.maxInputBytes} bytes.`,
+      { details: { bytes, limit: limits.maxInputBytes } },
+    );
+  }
+}
+
+function checkFormat(sniffed: ReturnType<typeof sniffImageFormat>, limits: PlanLimits): InputFormat {
+  if (sniffed === undefined || !(limits.formats as readonly string[]).includes(sniffed)) {
+    const what = sniffed === undefined ? 'not a recognised image' : `${sniffed.toUpperCase()}`;
+    throw new AtelierError(
+      'IMAGE_FORMAT_UNSUPPORTED',
+      `The file is ${what}; accepted formats: ${limits.formats.join(', ')}.`,
+      { details: { detected: sniffed ?? null } },
+    );
+  }
+  return sniffed as InputFormat;
+}
+
+function checkPixels(width: number, height: number, limits: PlanLimits): void {
+  if (width * height > limits.maxInputPixels) {
+    throw new AtelierError(
+      'IMAGE_TOO_MANY_PIXELS',
+      `The image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxInputPixels} pixels.`,
+      { details: { width, height, limit: limits.maxInputPixels } },
+    );
+  }
 }
 
 function firstLine(error: unknown): string {

@@ -122,7 +122,7 @@ export {
   checkCost,
 } from './plugin-reports.ts';
 export type { StepAnnotation, StepCost } from './plugin-reports.ts';
-export type { EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
+export type { DecodedInput, EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
 export type { StepTiming } from './engine-protocol.ts';
 export type { Storage, StoredObject, StoredStream } from './storage.ts';
 export { ENGINE_VERSION } from './version.ts';

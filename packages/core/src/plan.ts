@@ -231,7 +231,7 @@ export function createPlan(
 }
 
 /** The engine's limits with a request's on top; the output limit can only go down. */
-function planLimits(
+export function planLimits(
   engine: Partial<PlanLimits> | undefined,
   requested: LimitOverrides | undefined,
 ): PlanLimits {
