@@ -212,9 +212,9 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     // Pigment density: pooled at hard edges (as strong as the step between the washes),
     // uneven (turbulence), settled into the paper's hollows (granulation).
     const e = dist * invRim;
-    const contrast = step > 0.09 ? 1 : Math.sqrt(step / 0.09);
     let rim = 0;
     if (e < 4) {
+      const contrast = step > 0.09 ? 1 : Math.sqrt(step / 0.09);
       const k = e * EXP_STEPS;
       const ki = k | 0;
       const e0 = EXP_TABLE[ki]!;
