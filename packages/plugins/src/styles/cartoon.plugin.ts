@@ -16,8 +16,7 @@ import {
   releaseWorkPlanes,
   shade,
   splitRgb,
-  suppressTexture,
-  surroundDifference,
+  outlines,
   takeWorkPlanes,
 } from './cartoon.work.ts';
 
@@ -128,8 +127,7 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
       // In work pixels, so the width follows the picture's size; pictures smaller than the work
       // size keep a floor of real pixels.
       const sigma = 0.7 * p.edgeThickness;
-      surroundDifference(planes, sigma);
-      suppressTexture(dog, ww, wh, Math.max(2, Math.round(3 * sigma)));
+      outlines(planes, sigma);
     }
     signal.throwIfAborted();
     ctx.progress(0.5);

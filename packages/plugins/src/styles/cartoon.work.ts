@@ -160,30 +160,38 @@ export function quantiseTable(levels: number): Float32Array {
 }
 
 /**
- * In place: `planes.dog` holds the luma (0..1) and becomes the luma minus its Gaussian blur of
- * `sigma` work pixels (a DoG whose narrow Gaussian is the identity: the smoothing already removed
- * the noise it would). The blur is smooth, so above a small sigma it is taken at half size: the
- * 2 × 2 average and the bilinear enlargement contribute about 0.92 px² of the variance, the blur
- * the rest.
+ * In place: `planes.dog` holds the luma (0..1) and becomes the outline signal: the luma minus its
+ * Gaussian blur of `sigma` work pixels (a DoG whose narrow Gaussian is the identity: the smoothing
+ * already removed the noise it would), faded where outlines crowd ({@link suppressTexture}). The
+ * blur is smooth, so above a small sigma it is taken at half size: the 2 × 2 average and the
+ * bilinear enlargement contribute about 0.92 px² of the variance, the blur the rest.
  */
-export function surroundDifference(planes: WorkPlanes, sigma: number): void {
+export function outlines(planes: WorkPlanes, sigma: number): void {
   const { width: w, height: h, dog, grey } = planes;
+  // The DoG's magnitude is summed into 4 × 4 blocks row by row, while the row is at hand.
+  const k = TEXTURE_BLOCK;
+  const lw = Math.ceil(w / k);
+  const activity = new Float32Array(lw * Math.ceil(h / k));
   if (sigma * sigma < 1.2 || w < 4 || h < 4) {
     // Thin outlines (not the default) blur at work size, in planes of their own.
     const blurred = blurGreySync(grey, w, h, sigma, new Float32Array(w * h), new Float32Array(w * h));
-    for (let y = 0; y < h; y++) subtractRow(dog, blurred, y * w, y * w, w);
-    return;
+    for (let y = 0; y < h; y++) {
+      subtractRow(dog, blurred, y * w, y * w, w);
+      accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
+    }
+  } else {
+    const hw = Math.ceil(w / 2);
+    const hh = Math.ceil(h / 2);
+    halveGrey(grey, w, h, planes.half);
+    blurGreySync(planes.half, hw, hh, Math.sqrt(sigma * sigma - 0.92) / 2, planes.halfPass, planes.halfBlur);
+    const up = new BilinearUpsampler(planes.halfBlur, hw, hh, w, h, 2);
+    for (let y = 0; y < h; y++) {
+      const t = up.select(y);
+      subtractLerpRow(dog, up.upper(), up.lower(), t, y * w, w);
+      accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
+    }
   }
-  const hw = Math.ceil(w / 2);
-  const hh = Math.ceil(h / 2);
-  halveGrey(grey, w, h, planes.half);
-  blurGreySync(planes.half, hw, hh, Math.sqrt(sigma * sigma - 0.92) / 2, planes.halfPass, planes.halfBlur);
-  const up = new BilinearUpsampler(planes.halfBlur, hw, hh, w, h, 2);
-  const row = new Float32Array(w);
-  for (let y = 0; y < h; y++) {
-    up.row(y, row);
-    subtractRow(dog, row, 0, y * w, w);
-  }
+  suppressTexture(dog, w, h, activity, Math.max(2, Math.round(3 * sigma)));
 }
 
 /** dog[row + x] -= blurred[from + x] / 255 for one row. */
@@ -192,9 +200,27 @@ function subtractRow(dog: Float32Array, blurred: Float32Array, from: number, row
 }
 
 /**
+ * {@link subtractRow} of the blur row blended between two widened rows, rounded to Float32 as
+ * `BilinearUpsampler.row` stores it.
+ */
+function subtractLerpRow(
+  dog: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  t: number,
+  row: number,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) {
+    const p = a[x]!;
+    dog[row + x] = dog[row + x]! - Math.fround(p + (b[x]! - p) * t) / 255;
+  }
+}
+
+/**
  * The 2 × 2 average of 8-bit grey (blocks cut by an odd edge average what they have), rounded
- * to 8 bits, computed as `downsampleBox(grey, w, h, 1, 2, 1 / 255)` and then `floatToGrey`
- * compute it, so that the outlines stay what they were.
+ * to 8 bits, with the arithmetic of `downsampleBox(grey, w, h, 1, 2, 1 / 255)` followed by
+ * `floatToGrey`, so that the outlines stay what they were.
  */
 function halveGrey(grey: Uint8Array, w: number, h: number, out: Uint8Array): void {
   const hw = Math.ceil(w / 2);
@@ -311,17 +337,25 @@ function blurColumns(
   }
 }
 
+/** Side of the blocks whose DoG magnitude {@link suppressTexture} averages. */
+const TEXTURE_BLOCK = 4;
+
 /**
  * Fades outlines where they crowd: divides the DoG by its local mean magnitude, so isolated
  * contours keep their strength while dense texture (gravel, foliage, grain) stops breaking
- * into speckles. The mean is smooth, so it is computed a quarter the size and upsampled.
+ * into speckles. The mean is smooth, so it is computed a quarter the size (from `activity`, the
+ * sums of |DoG| over 4 × 4 blocks) and upsampled.
  */
-export function suppressTexture(dog: Float32Array, w: number, h: number, radius: number): void {
-  const k = 4;
+function suppressTexture(
+  dog: Float32Array,
+  w: number,
+  h: number,
+  activity: Float32Array,
+  radius: number,
+): void {
+  const k = TEXTURE_BLOCK;
   const lw = Math.ceil(w / k);
   const lh = Math.ceil(h / k);
-  const activity = new Float32Array(lw * lh);
-  for (let y = 0; y < h; y++) accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
   for (let i = 0; i < activity.length; i++) activity[i]! *= 1 / (k * k);
   boxFilter(activity, lw, lh, Math.max(1, Math.round(radius / k)), activity);
   // Store 1 / (1 + activity / knee) so the full-size pass multiplies.
