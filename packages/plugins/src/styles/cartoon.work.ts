@@ -274,11 +274,21 @@ export function blurGreySync(
 ): Float32Array {
   const mask = gaussianMask(Math.max(0.3, sigma), 0.01);
   const r = mask.length >> 1;
-  const offsets = new Int32Array(w + 2 * r);
-  for (let y = 0; y < h; y++) blurRowU8(src, pass, y * w, w, mask, r);
+  // Each sample's products are summed in the mask's order, tap by tap over a whole row of
+  // double accumulators: the same sums as libvips' loop over taps per sample.
+  const acc = new Float64Array(w);
+  const offsets = new Int32Array(mask.length);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    acc.fill(0);
+    for (let i = 0; i < mask.length; i++) tapRowU8(src, acc, row, w, i - r, mask[i]!);
+    storeRow(acc, pass, row, w);
+  }
   for (let y = 0; y < h; y++) {
     for (let i = 0; i < mask.length; i++) offsets[i] = Math.min(h - 1, Math.max(0, y + i - r)) * w;
-    blurColumns(pass, out, offsets, y * w, w, mask);
+    acc.fill(0);
+    for (let i = 0; i < mask.length; i++) tapRow(pass, acc, offsets[i]!, w, mask[i]!);
+    storeRow(acc, out, y * w, w);
   }
   return out;
 }
@@ -301,40 +311,29 @@ export function gaussianMask(sigma: number, minAmplitude: number): Float64Array 
   return mask;
 }
 
-function blurRowU8(
+/** acc[x] += m * src[row + x + shift], the column repeated beyond the row's ends. */
+function tapRowU8(
   src: Uint8Array,
-  out: Float32Array,
+  acc: Float64Array,
   row: number,
   w: number,
-  mask: Float64Array,
-  r: number,
+  shift: number,
+  m: number,
 ): void {
-  const taps = mask.length;
-  const last = w - 1;
-  for (let x = 0; x < w; x++) {
-    let sum = 0;
-    for (let i = 0; i < taps; i++) {
-      const xx = x + i - r;
-      sum += mask[i]! * src[row + (xx < 0 ? 0 : xx > last ? last : xx)]!;
-    }
-    out[row + x] = sum;
-  }
+  const lo = Math.min(w, Math.max(0, -shift));
+  const hi = Math.max(lo, Math.min(w, w - shift));
+  for (let x = 0; x < lo; x++) acc[x]! += m * src[row]!;
+  for (let x = lo; x < hi; x++) acc[x]! += m * src[row + x + shift]!;
+  for (let x = hi; x < w; x++) acc[x]! += m * src[row + w - 1]!;
 }
 
-function blurColumns(
-  src: Float32Array,
-  out: Float32Array,
-  offsets: Int32Array,
-  row: number,
-  w: number,
-  mask: Float64Array,
-): void {
-  const taps = mask.length;
-  for (let x = 0; x < w; x++) {
-    let sum = 0;
-    for (let i = 0; i < taps; i++) sum += mask[i]! * src[offsets[i]! + x]!;
-    out[row + x] = sum;
-  }
+/** acc[x] += m * src[from + x]. */
+function tapRow(src: Float32Array, acc: Float64Array, from: number, w: number, m: number): void {
+  for (let x = 0; x < w; x++) acc[x]! += m * src[from + x]!;
+}
+
+function storeRow(acc: Float64Array, out: Float32Array, row: number, w: number): void {
+  for (let x = 0; x < w; x++) out[row + x] = acc[x]!;
 }
 
 /** Side of the blocks whose DoG magnitude {@link suppressTexture} averages. */
@@ -356,16 +355,27 @@ function suppressTexture(
   const k = TEXTURE_BLOCK;
   const lw = Math.ceil(w / k);
   const lh = Math.ceil(h / k);
-  for (let i = 0; i < activity.length; i++) activity[i]! *= 1 / (k * k);
+  scalePlane(activity, 1 / (k * k));
   boxFilter(activity, lw, lh, Math.max(1, Math.round(radius / k)), activity);
   // Store 1 / (1 + activity / knee) so the full-size pass multiplies.
-  const knee = 0.025;
-  for (let i = 0; i < activity.length; i++) activity[i] = knee / (knee + activity[i]!);
+  kneePlane(activity, 0.025);
   const up = new BilinearUpsampler(activity, lw, lh, w, h, k);
   for (let y = 0; y < h; y++) {
     const t = up.select(y);
     multiplyRow(dog, up.upper(), up.lower(), t, y * w, w);
   }
+}
+
+// One loop per function: a function whose later loop has not run yet is deoptimised when it
+// gets there, at every render, and its loops then run unoptimised (boxing every number).
+
+function scalePlane(plane: Float32Array, factor: number): void {
+  for (let i = 0; i < plane.length; i++) plane[i]! *= factor;
+}
+
+/** plane = knee / (knee + plane). */
+function kneePlane(plane: Float32Array, knee: number): void {
+  for (let i = 0; i < plane.length; i++) plane[i] = knee / (knee + plane[i]!);
 }
 
 /** Sums |src| over blocks of k pixels of one row into the low row. */
