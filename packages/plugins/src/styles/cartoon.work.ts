@@ -28,7 +28,7 @@ export interface WorkPlanes {
 }
 
 /**
- * Work-size planes kept from earlier renders. A render allocates about 12 MB of them; fresh
+ * Work-size planes kept from earlier renders. A render at 800 px uses about 8 MB of them; fresh
  * memory costs a page fault per 4 KB on first touch, which on the benchmark's virtual machine
  * took as long as the render's own arithmetic (20 ms per 7 MB) and, with the garbage collector
  * deciding when old planes return to the allocator, made the timings erratic. Reusing them costs
