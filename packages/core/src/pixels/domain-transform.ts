@@ -101,7 +101,7 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
 /** Planes of at least this many samples are worth handing to other threads. */
 const PARALLEL_SAMPLES = 1 << 17;
 
-/** Scratch planes of at most this many samples are kept for the next call (8 bytes each). */
+/** Scratch planes of at most this many samples are kept for the next call (4 bytes each). */
 const KEEP_SAMPLES = 1 << 20;
 
 interface Scratch {
