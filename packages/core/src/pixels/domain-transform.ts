@@ -39,7 +39,8 @@ export interface DomainTransformArgs {
  * difference between neighbours: O(1) per pixel whatever `sigmaSpatial`, a few multiply-adds per
  * sample, and all channels share one weight per pixel, so colours stay aligned at edges.
  *
- * Memory: two `Uint16` planes of edge strengths and one Float32 plane of weights.
+ * Memory: two `Uint16` planes of edge strengths, kept for the next call of the same size when
+ * they are small (at most 2^20 samples).
  *
  * @returns `planes`, smoothed in place.
  *
@@ -73,14 +74,12 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
   };
 
   // Quantised sum over channels of |difference| to the left / upper neighbour.
-  const dx = parallel ? sharedArray(Uint16Array, n) : new Uint16Array(n);
-  const dy = parallel ? sharedArray(Uint16Array, n) : new Uint16Array(n);
+  const { dx, dy } = scratchPlanes(n, parallel);
   const maxQ = guide.length * STEPS;
   run(dtDifferences, { guide: guides, dx, dy, width: w, maxQ }, h);
 
   const ratio = sigmaS / sigmaR;
   const lut = new Float32Array(maxQ + 1);
-  const vertical = parallel ? sharedArray(Float32Array, n) : new Float32Array(n);
   for (let k = 0; k < iterations; k++) {
     args.signal?.throwIfAborted();
     // Variance of the whole cascade equals sigmaS² (Gastal and Oliveira, eq. 14).
@@ -91,9 +90,9 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
     run(dtRows, { planes: work, dx, lut, width: w }, h);
     args.signal?.throwIfAborted();
     // Along columns: each row blends with the row above, then (bottom-up) with the row below.
-    // The weights of a row pair serve both passes, so they are kept for the way back.
-    run(dtWeights, { dy, lut, vertical, width: w }, h);
-    run(dtColumns, { planes: work, vertical, width: w, height: h }, w);
+    // The weights of a row pair serve both passes: the way down looks them up and keeps them
+    // for the way back.
+    run(dtColumns, { planes: work, dy, lut, width: w, height: h }, w);
   }
   if (work !== planes) for (const [c, p] of planes.entries()) p.set(work[c]!);
   return planes;
@@ -101,6 +100,33 @@ export function domainTransformFilter(args: DomainTransformArgs): readonly Float
 
 /** Planes of at least this many samples are worth handing to other threads. */
 const PARALLEL_SAMPLES = 1 << 17;
+
+/** Scratch planes of at most this many samples are kept for the next call (4 bytes each). */
+const KEEP_SAMPLES = 1 << 20;
+
+interface Scratch {
+  readonly n: number;
+  readonly shared: boolean;
+  readonly dx: Uint16Array;
+  readonly dy: Uint16Array;
+}
+
+let kept: Scratch | undefined;
+
+/**
+ * The edge planes of a call: the last call's when it had the same size (every sample
+ * is written before it is read, so they need no clearing). Fresh memory costs a page fault per
+ * 4 KB on first touch, which on a virtual machine can cost more than the filter itself at the
+ * work sizes styles use; planes larger than {@link KEEP_SAMPLES} are not kept.
+ */
+function scratchPlanes(n: number, shared: boolean): Scratch {
+  if (kept && kept.n === n && kept.shared === shared) return kept;
+  const planes: Scratch = shared
+    ? { n, shared, dx: sharedArray(Uint16Array, n), dy: sharedArray(Uint16Array, n) }
+    : { n, shared, dx: new Uint16Array(n), dy: new Uint16Array(n) };
+  if (n <= KEEP_SAMPLES) kept = planes;
+  return planes;
+}
 
 const NO_ABORT: BandAbort = { throwIfAborted(): void {} };
 
@@ -116,12 +142,19 @@ export const dtDifferences = bandKernel(
     const { guide, dx, dy, width: w, maxQ } = a;
     // Hot loops live in small per-row functions: V8 optimises a function called once per row
     // right away, while a long nested loop is entered on-stack and deoptimised at each row's end.
-    const from = Math.max(1, y0);
     if (guide.length === 3) {
       const [g0, g1, g2] = guide as [Float32Array, Float32Array, Float32Array];
-      for (let y = y0; y < y1; y++) differenceRow3(g0, g1, g2, dx, y * w, 1, w - 1, maxQ);
-      for (let y = from; y < y1; y++) differenceRow3(g0, g1, g2, dy, y * w, w, w, maxQ);
+      for (let y = y0; y < y1; y++) {
+        // The first row has no upper neighbour; the others get both differences in one pass.
+        if (y === 0) differenceRow3(g0, g1, g2, dx, 1, w - 1, 1, maxQ);
+        else differencesRow3(g0, g1, g2, dx, dy, y * w, w, maxQ);
+      }
     } else {
+      // Summed over the planes: the band's rows start from zero (the planes may be a previous
+      // call's).
+      dx.fill(0, y0 * w, y1 * w);
+      dy.fill(0, y0 * w, y1 * w);
+      const from = Math.max(1, y0);
       for (const g of guide) {
         for (let y = y0; y < y1; y++) differenceRow(g, dx, y * w, 1, w - 1);
         for (let y = from; y < y1; y++) differenceRow(g, dy, y * w, w, w);
@@ -130,7 +163,11 @@ export const dtDifferences = bandKernel(
   },
 );
 
-/** The recursive filter along rows `y0` to `y1 - 1`, left to right then right to left. */
+/**
+ * The recursive filter along rows `y0` to `y1 - 1`, left to right then right to left. Rows go in
+ * pairs: each step of the filter waits for the one before it, so two rows side by side keep the
+ * processor busy with twice as many independent chains.
+ */
 export const dtRows = bandKernel(
   import.meta.url,
   'dtRows',
@@ -144,59 +181,59 @@ export const dtRows = bandKernel(
     const weights = new Float32Array(Math.max(w, 1));
     const three = planes.length === 3;
     const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
+    if (three) {
+      const others = new Float32Array(Math.max(w, 1));
+      for (let y = y0; y < y1; y += 2) {
+        if ((y & 62) === 0) abort.throwIfAborted();
+        const row = y * w;
+        if (y + 1 < y1) {
+          forwardRows3(p0, p1, p2, dx, lut, weights, others, row, row + w, w);
+          backwardRows3(p0, p1, p2, weights, others, row, row + w, w);
+        } else {
+          weightRow(dx, lut, weights, row, w);
+          forwardRow3(p0, p1, p2, weights, row, w);
+          backwardRow3(p0, p1, p2, weights, row, w);
+        }
+      }
+      return;
+    }
     for (let y = y0; y < y1; y++) {
       if ((y & 63) === 0) abort.throwIfAborted();
       const row = y * w;
       weightRow(dx, lut, weights, row, w);
-      if (three) {
-        forwardRow3(p0, p1, p2, weights, row, w);
-        backwardRow3(p0, p1, p2, weights, row, w);
-      } else {
-        for (let c = 0; c < planes.length; c++) {
-          forwardRow(planes[c]!, weights, row, w);
-          backwardRow(planes[c]!, weights, row, w);
-        }
+      for (let c = 0; c < planes.length; c++) {
+        forwardRow(planes[c]!, weights, row, w);
+        backwardRow(planes[c]!, weights, row, w);
       }
     }
   },
 );
 
-/** The vertical weights of rows `y0` to `y1 - 1`. */
-export const dtWeights = bandKernel(
-  import.meta.url,
-  'dtWeights',
-  (
-    a: { dy: Uint16Array; lut: Float32Array; vertical: Float32Array; width: number },
-    y0: number,
-    y1: number,
-  ) => {
-    weightPlane(a.dy, a.lut, a.vertical, y0 * a.width, y1 * a.width);
-  },
-);
-
-/** The recursive filter along columns `x0` to `x1 - 1`, top to bottom then bottom to top. */
+/**
+ * The recursive filter along columns `x0` to `x1 - 1`, top to bottom then bottom to top. The
+ * weight linking a row to the one above is looked up on both ways, from the row's differences.
+ */
 export const dtColumns = bandKernel(
   import.meta.url,
   'dtColumns',
   (
-    a: { planes: readonly Float32Array[]; vertical: Float32Array; width: number; height: number },
+    a: { planes: readonly Float32Array[]; dy: Uint16Array; lut: Float32Array; width: number; height: number },
     x0: number,
     x1: number,
   ): void => {
-    const { planes, vertical, width: w, height: h } = a;
+    const { planes, dy, lut, width: w, height: h } = a;
     const three = planes.length === 3;
     const [p0, p1, p2] = planes as [Float32Array, Float32Array, Float32Array];
     const span = x1 - x0;
     for (let y = 1; y < h; y++) {
       const row = y * w + x0;
-      if (three) blendRow3(p0, p1, p2, vertical, row, row, row - w, span);
-      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row, row, row - w, span);
+      if (three) blendRow3(p0, p1, p2, dy, lut, row, row, row - w, span);
+      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, dy, lut, row, row, row - w, span);
     }
     for (let y = h - 2; y >= 0; y--) {
       const row = y * w + x0;
-      if (three) blendRow3(p0, p1, p2, vertical, row + w, row, row + w, span);
-      else
-        for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, vertical, row + w, row, row + w, span);
+      if (three) blendRow3(p0, p1, p2, dy, lut, row + w, row, row + w, span);
+      else for (let c = 0; c < planes.length; c++) blendRow(planes[c]!, dy, lut, row + w, row, row + w, span);
     }
   },
 );
@@ -207,12 +244,11 @@ function differenceRow3(
   b: Float32Array,
   c: Float32Array,
   d: Uint16Array,
-  row: number,
-  offset: number,
+  start: number,
   count: number,
+  offset: number,
   max: number,
 ): void {
-  const start = row + (offset === 1 ? 1 : 0);
   const end = start + count;
   for (let i = start; i < end; i++) {
     const j = i - offset;
@@ -226,6 +262,37 @@ function differenceRow3(
   }
 }
 
+/** {@link differenceRow3} to the left (into `dx`) and upper (into `dy`) neighbours of one row. */
+function differencesRow3(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  dx: Uint16Array,
+  dy: Uint16Array,
+  row: number,
+  w: number,
+  max: number,
+): void {
+  const up = row - w;
+  dy[row] =
+    Math.min(
+      max,
+      (Math.abs(a[row]! - a[up]!) + Math.abs(b[row]! - b[up]!) + Math.abs(c[row]! - c[up]!)) * STEPS + 0.5,
+    ) | 0;
+  const end = row + w;
+  for (let i = row + 1; i < end; i++) {
+    const ai = a[i]!;
+    const bi = b[i]!;
+    const ci = c[i]!;
+    const l = i - 1;
+    const u = i - w;
+    dx[i] =
+      Math.min(max, (Math.abs(ai - a[l]!) + Math.abs(bi - b[l]!) + Math.abs(ci - c[l]!)) * STEPS + 0.5) | 0;
+    dy[i] =
+      Math.min(max, (Math.abs(ai - a[u]!) + Math.abs(bi - b[u]!) + Math.abs(ci - c[u]!)) * STEPS + 0.5) | 0;
+  }
+}
+
 /** d[i] += quantised |g[i] - g[i - offset]| (at most one unit per plane). */
 function differenceRow(g: Float32Array, d: Uint16Array, row: number, offset: number, count: number): void {
   const start = row + (offset === 1 ? 1 : 0);
@@ -233,17 +300,6 @@ function differenceRow(g: Float32Array, d: Uint16Array, row: number, offset: num
   for (let i = start; i < end; i++) {
     d[i] = d[i]! + ((Math.min(1, Math.abs(g[i]! - g[i - offset]!)) * STEPS + 0.5) | 0);
   }
-}
-
-/** weights[i] = lut[d[i]] for i in [from, to). */
-function weightPlane(
-  d: Uint16Array,
-  lut: Float32Array,
-  weights: Float32Array,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) weights[i] = lut[d[i]!]!;
 }
 
 /** weights[x] = lut[d[row + x]]. */
@@ -323,11 +379,100 @@ function backwardRow3(
   }
 }
 
-/** p[row + x] += v[vo + x] * (p[other + x] - p[row + x]). */
-function blendRow(p: Float32Array, v: Float32Array, vo: number, row: number, other: number, w: number): void {
+/**
+ * {@link forwardRow3} on rows `row` and `other` at once (six chains), looking the weights up from
+ * `d` on the way and keeping them in `v` and `u` for {@link backwardRows3}.
+ */
+function forwardRows3(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  d: Uint16Array,
+  lut: Float32Array,
+  v: Float32Array,
+  u: Float32Array,
+  row: number,
+  other: number,
+  w: number,
+): void {
+  let pa = a[row]!;
+  let pb = b[row]!;
+  let pc = c[row]!;
+  let qa = a[other]!;
+  let qb = b[other]!;
+  let qc = c[other]!;
+  for (let x = 1; x < w; x++) {
+    const i = row + x;
+    const j = other + x;
+    const k = lut[d[i]!]!;
+    const l = lut[d[j]!]!;
+    v[x] = k;
+    u[x] = l;
+    pa = a[i]! + k * (pa - a[i]!);
+    pb = b[i]! + k * (pb - b[i]!);
+    pc = c[i]! + k * (pc - c[i]!);
+    qa = a[j]! + l * (qa - a[j]!);
+    qb = b[j]! + l * (qb - b[j]!);
+    qc = c[j]! + l * (qc - c[j]!);
+    a[i] = pa;
+    b[i] = pb;
+    c[i] = pc;
+    a[j] = qa;
+    b[j] = qb;
+    c[j] = qc;
+  }
+}
+
+/** {@link backwardRow3} on rows `row` (weights `v`) and `other` (weights `u`) at once. */
+function backwardRows3(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  v: Float32Array,
+  u: Float32Array,
+  row: number,
+  other: number,
+  w: number,
+): void {
+  let pa = a[row + w - 1]!;
+  let pb = b[row + w - 1]!;
+  let pc = c[row + w - 1]!;
+  let qa = a[other + w - 1]!;
+  let qb = b[other + w - 1]!;
+  let qc = c[other + w - 1]!;
+  for (let x = w - 2; x >= 0; x--) {
+    const i = row + x;
+    const j = other + x;
+    const k = v[x + 1]!;
+    const l = u[x + 1]!;
+    pa = a[i]! + k * (pa - a[i]!);
+    pb = b[i]! + k * (pb - b[i]!);
+    pc = c[i]! + k * (pc - c[i]!);
+    qa = a[j]! + l * (qa - a[j]!);
+    qb = b[j]! + l * (qb - b[j]!);
+    qc = c[j]! + l * (qc - c[j]!);
+    a[i] = pa;
+    b[i] = pb;
+    c[i] = pc;
+    a[j] = qa;
+    b[j] = qb;
+    c[j] = qc;
+  }
+}
+
+/** p[row + x] += lut[d[vo + x]] * (p[other + x] - p[row + x]). */
+function blendRow(
+  p: Float32Array,
+  d: Uint16Array,
+  lut: Float32Array,
+  vo: number,
+  row: number,
+  other: number,
+  w: number,
+): void {
   for (let x = 0; x < w; x++) {
     const cur = p[row + x]!;
-    p[row + x] = cur + v[vo + x]! * (p[other + x]! - cur);
+    p[row + x] = cur + lut[d[vo + x]!]! * (p[other + x]! - cur);
   }
 }
 
@@ -336,7 +481,8 @@ function blendRow3(
   a: Float32Array,
   b: Float32Array,
   c: Float32Array,
-  v: Float32Array,
+  d: Uint16Array,
+  lut: Float32Array,
   vo: number,
   row: number,
   other: number,
@@ -345,7 +491,7 @@ function blendRow3(
   for (let x = 0; x < w; x++) {
     const i = row + x;
     const j = other + x;
-    const k = v[vo + x]!;
+    const k = lut[d[vo + x]!]!;
     const ca = a[i]!;
     const cb = b[i]!;
     const cc = c[i]!;

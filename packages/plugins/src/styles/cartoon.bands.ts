@@ -1,6 +1,6 @@
 // The cartoon's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { BilinearUpsampler, bandKernel } from '@atelier/core/kernels';
+import { bandKernel } from '@atelier/core/kernels';
 
 /** What {@link composeBand} gets: the output, the work-size planes (r, g, b, DoG) and the ink strength. */
 export interface ComposeArgs {
@@ -10,78 +10,162 @@ export interface ComposeArgs {
   readonly ww: number;
   readonly wh: number;
   readonly planes: readonly Float32Array[];
+  /** Ink strength, 0 to 1; 0 draws no outlines (the DoG plane is then not read). */
   readonly strength: number;
 }
 
-/** Full-size rows `y0` to `y1 - 1`: each depends only on the work-size planes. */
+/**
+ * Full-size rows `y0` to `y1 - 1`: each depends only on the work-size planes. Bilinear, as
+ * `BilinearUpsampler` computes it (each work row is interpolated across once, into Float32, and
+ * output rows blend the two around them), with the four planes of a work row interleaved in one
+ * array so that an output pixel reads two neighbouring runs of memory instead of eight planes.
+ */
 export const composeBand = bandKernel(
   import.meta.url,
   'composeBand',
   (a: ComposeArgs, y0: number, y1: number, abort): void => {
     const { out, width, height, ww, wh, strength } = a;
+    const [r, g, b, d] = a.planes as [Float32Array, Float32Array, Float32Array, Float32Array];
     const ink = inkTable(strength);
-    const up = new BilinearUpsampler(a.planes, ww, wh, width, height, width / ww, height / wh);
+    const columns = new Columns(width, ww);
+    const factorY = height / wh;
     const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+    let upper = new Float32Array(width * 4);
+    let lower = new Float32Array(width * 4);
+    let upperRow = -1;
+    let lowerRow = -1;
     for (let y = y0; y < y1; y++) {
-      const t = up.select(y);
-      // upper/lower(k): the two low rows of plane k around row y, already widened.
-      composeRow(
-        px,
-        y * width * 3,
-        width,
-        t,
-        up.upper(0),
-        up.lower(0),
-        up.upper(1),
-        up.lower(1),
-        up.upper(2),
-        up.lower(2),
-        up.upper(3),
-        up.lower(3),
-        ink,
-        strength,
-      );
+      let v = (y + 0.5) / factorY - 0.5;
+      if (v < 0) v = 0;
+      if (v > wh - 1) v = wh - 1;
+      const j0 = Math.floor(v);
+      const j1 = Math.min(j0 + 1, wh - 1);
+      if (upperRow !== j0) {
+        if (lowerRow === j0) {
+          const t = upper;
+          upper = lower;
+          lower = t;
+        } else {
+          widenRow(r, g, b, d, j0 * ww, columns, upper, width);
+        }
+        upperRow = j0;
+        lowerRow = -1;
+      }
+      if (lowerRow !== j1) {
+        if (j1 === j0) lower.set(upper);
+        else widenRow(r, g, b, d, j1 * ww, columns, lower, width);
+        lowerRow = j1;
+      }
+      const t = v - j0;
+      if (strength > 0) composeRow(px, y * width * 3, width, t, upper, lower, ink, -inkThreshold(strength));
+      else colourRow(px, y * width * 3, width, t, upper, lower);
       if ((y & 127) === 0) abort.throwIfAborted();
     }
   },
 );
 
+/** Where each output column falls between two work columns (as `BilinearUpsampler` places it). */
+class Columns {
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly weight: Float32Array;
+
+  constructor(width: number, ww: number) {
+    const factor = width / ww;
+    this.left = new Int32Array(width);
+    this.right = new Int32Array(width);
+    this.weight = new Float32Array(width);
+    for (let x = 0; x < width; x++) {
+      let u = (x + 0.5) / factor - 0.5;
+      if (u < 0) u = 0;
+      if (u > ww - 1) u = ww - 1;
+      const i = Math.floor(u);
+      this.left[x] = i;
+      this.right[x] = Math.min(i + 1, ww - 1);
+      this.weight[x] = u - i;
+    }
+  }
+}
+
+/** Work row `base` of the four planes interpolated to the output width, interleaved r, g, b, d. */
+function widenRow(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  d: Float32Array,
+  base: number,
+  columns: Columns,
+  out: Float32Array,
+  width: number,
+): void {
+  const { left, right, weight } = columns;
+  for (let x = 0, o = 0; x < width; x++, o += 4) {
+    const i = base + left[x]!;
+    const j = base + right[x]!;
+    const f = weight[x]!;
+    const r0 = r[i]!;
+    const g0 = g[i]!;
+    const b0 = b[i]!;
+    const d0 = d[i]!;
+    out[o] = r0 + (r[j]! - r0) * f;
+    out[o + 1] = g0 + (g[j]! - g0) * f;
+    out[o + 2] = b0 + (b[j]! - b0) * f;
+    out[o + 3] = d0 + (d[j]! - d0) * f;
+  }
+}
+
+/** One output row: colour blended between the widened rows `a` and `b`, inked where the DoG is low. */
 function composeRow(
   px: Uint8ClampedArray,
   o: number,
   width: number,
   t: number,
-  r0: Float32Array,
-  r1: Float32Array,
-  g0: Float32Array,
-  g1: Float32Array,
-  b0: Float32Array,
-  b1: Float32Array,
-  d0: Float32Array,
-  d1: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
   ink: Float32Array,
-  strength: number,
+  threshold: number,
 ): void {
-  // Most pixels carry no outline (the DoG is above the ink threshold): skip the lookup there,
-  // a branch that is taken in long runs and so predicts well.
-  const threshold = -inkThreshold(strength);
-  for (let x = 0; x < width; x++, o += 3) {
-    const d = d0[x]! + (d1[x]! - d0[x]!) * t;
-    const rv = r0[x]!;
-    const gv = g0[x]!;
-    const bv = b0[x]!;
-    let r = rv + (r1[x]! - rv) * t;
-    let g = gv + (g1[x]! - gv) * t;
-    let b = bv + (b1[x]! - bv) * t;
+  const n = width * 4;
+  for (let i = 0; i < n; i += 4, o += 3) {
+    const dv = a[i + 3]!;
+    const d = dv + (b[i + 3]! - dv) * t;
+    const rv = a[i]!;
+    const gv = a[i + 1]!;
+    const bv = a[i + 2]!;
+    let red = rv + (b[i]! - rv) * t;
+    let green = gv + (b[i + 1]! - gv) * t;
+    let blue = bv + (b[i + 2]! - bv) * t;
+    // Most pixels carry no outline (the DoG is above the ink threshold): skip the lookup there,
+    // a branch that is taken in long runs and so predicts well.
     if (d < threshold) {
       const e = ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]!;
-      r *= e;
-      g *= e;
-      b *= e;
+      red *= e;
+      green *= e;
+      blue *= e;
     }
-    px[o] = r;
-    px[o + 1] = g;
-    px[o + 2] = b;
+    px[o] = red;
+    px[o + 1] = green;
+    px[o + 2] = blue;
+  }
+}
+
+/** {@link composeRow} without outlines. */
+function colourRow(
+  px: Uint8ClampedArray,
+  o: number,
+  width: number,
+  t: number,
+  a: Float32Array,
+  b: Float32Array,
+): void {
+  const n = width * 4;
+  for (let i = 0; i < n; i += 4, o += 3) {
+    const rv = a[i]!;
+    const gv = a[i + 1]!;
+    const bv = a[i + 2]!;
+    px[o] = rv + (b[i]! - rv) * t;
+    px[o + 1] = gv + (b[i + 1]! - gv) * t;
+    px[o + 2] = bv + (b[i + 2]! - bv) * t;
   }
 }
 

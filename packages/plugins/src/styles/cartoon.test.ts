@@ -1,7 +1,10 @@
-import { AtelierError, runStep } from '@atelier/core';
+import sharp from 'sharp';
+import { AtelierError, blurGrey, runStep } from '@atelier/core';
+import type { RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
 import { expectDescribedParams, greySquare, lumaAt, noisyGrey, photo } from '../test-support.ts';
 import { cartoon } from './cartoon.plugin.ts';
+import { blurGreySync } from './cartoon.work.ts';
 
 describe('cartoon', () => {
   it('declares bounded, described, defaulted parameters', () => {
@@ -88,5 +91,21 @@ describe('cartoon', () => {
     await expect(
       runStep(cartoon, greySquare(64, 64, 60), {}, { signal: controller.signal }),
     ).rejects.toBeInstanceOf(AtelierError);
+  });
+
+  it('blurs for its outlines exactly as blurGrey does through sharp', async () => {
+    const factory = (image?: RawImage) =>
+      sharp(image!.data, { raw: { width: image!.width, height: image!.height, channels: image!.channels } });
+    // Odd sizes, so that both edges are repeated; sigmas from the thinnest outline to the widest.
+    const w = 61;
+    const h = 37;
+    const grey = noisyGrey(w, h, 128, 60, 3).data.filter((_, i) => i % 3 === 0);
+    for (const sigma of [0.2, 0.35, 0.51, 1.1, 1.68, 3.5]) {
+      const native = await blurGrey(factory, grey, w, h, sigma);
+      const ours = blurGreySync(grey, w, h, sigma, new Float32Array(w * h), new Float32Array(w * h));
+      expect(Buffer.from(ours.buffer).equals(Buffer.from(native.buffer, native.byteOffset, w * h * 4))).toBe(
+        true,
+      );
+    }
   });
 });

@@ -1,0 +1,407 @@
+// The cartoon's passes at work size (800 px on the long side at most): colour planes, cel
+// shading, the outline DoG and its texture suppression. Every hot loop is a small function called
+// once per row: V8 optimises such a function right away, whereas a loop over a whole plane runs
+// mostly in on-stack-replaced code that is thrown away again at its end, run after run.
+import { BilinearUpsampler, boxFilter, sharedArray } from '@atelier/core';
+
+/**
+ * The planes one render needs at work size, kept between renders (see {@link takeWorkPlanes}).
+ * Every pass overwrites what it reads later, so a reused set needs no clearing.
+ */
+export interface WorkPlanes {
+  readonly width: number;
+  readonly height: number;
+  /** Over `SharedArrayBuffer`s, for the engine's band threads. */
+  readonly shared: boolean;
+  /** Colour, 0..1, then cel-shaded to 0..255. */
+  readonly r: Float32Array;
+  readonly g: Float32Array;
+  readonly b: Float32Array;
+  /** Luma (0..1), then the outline DoG. */
+  readonly dog: Float32Array;
+  /** Luma as 8-bit grey, for the blur. */
+  readonly grey: Uint8Array;
+  /** The grey at half size, its blur and the blur's horizontal pass (`ceil(w / 2) * ceil(h / 2)`). */
+  readonly half: Uint8Array;
+  readonly halfBlur: Float32Array;
+  readonly halfPass: Float32Array;
+}
+
+/**
+ * Work-size planes kept from earlier renders. A render at 800 px uses about 8 MB of them; fresh
+ * memory costs a page fault per 4 KB on first touch, which on the benchmark's virtual machine
+ * took as long as the render's own arithmetic (20 ms per 7 MB) and, with the garbage collector
+ * deciding when old planes return to the allocator, made the timings erratic. Reusing them costs
+ * one set per work size and thread (two sizes at most are kept: the full render's and the
+ * preview's). Sets are taken and given back, so renders that overlap on one thread (each awaits
+ * sharp) never share one.
+ */
+const kept: WorkPlanes[] = [];
+const KEEP = 2;
+
+/** A set of work-size planes: a kept one of this size when there is one, else a new one. */
+export function takeWorkPlanes(width: number, height: number, shared: boolean): WorkPlanes {
+  const i = kept.findIndex((p) => p.width === width && p.height === height && p.shared === shared);
+  if (i >= 0) return kept.splice(i, 1)[0]!;
+  const n = width * height;
+  const halfN = Math.ceil(width / 2) * Math.ceil(height / 2);
+  // Planes that band kernels read from other threads are shared when the step has helpers.
+  const plane = shared ? (k: number) => sharedArray(Float32Array, k) : (k: number) => new Float32Array(k);
+  return {
+    width,
+    height,
+    shared,
+    r: plane(n),
+    g: plane(n),
+    b: plane(n),
+    dog: plane(n),
+    grey: new Uint8Array(n),
+    half: new Uint8Array(halfN),
+    halfBlur: new Float32Array(halfN),
+    halfPass: new Float32Array(halfN),
+  };
+}
+
+/** Gives a set back for later renders (the most recent ones are kept). */
+export function releaseWorkPlanes(planes: WorkPlanes): void {
+  kept.unshift(planes);
+  if (kept.length > KEEP) kept.length = KEEP;
+}
+
+/** Interleaved RGB bytes into three planes, times `1 / 255`. */
+export function splitRgb(
+  src: Uint8Array,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  width: number,
+  height: number,
+): void {
+  const scale = 1 / 255;
+  for (let y = 0; y < height; y++) splitRow(src, r, g, b, y * width, width, scale);
+}
+
+function splitRow(
+  src: Uint8Array,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  row: number,
+  width: number,
+  scale: number,
+): void {
+  for (let x = 0, i = row * 3; x < width; x++, i += 3) {
+    r[row + x] = src[i]! * scale;
+    g[row + x] = src[i + 1]! * scale;
+    b[row + x] = src[i + 2]! * scale;
+  }
+}
+
+/**
+ * In place, row by row: the luma of the smoothed colour (0..1) into `luma`, the same as 8-bit
+ * grey into `grey`, and the colour planes become softly quantised luma plus the colour's own
+ * difference to it, times `sat`, in 0..255 (cel shading).
+ */
+export function shade(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  luma: Float32Array,
+  grey: Uint8Array,
+  quant: Float32Array,
+  sat: number,
+  width: number,
+  height: number,
+): void {
+  const px = new Uint8ClampedArray(grey.buffer, grey.byteOffset, grey.length);
+  const k = 255 * sat;
+  for (let y = 0; y < height; y++) shadeRow(r, g, b, luma, px, quant, k, y * width, width);
+}
+
+function shadeRow(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  luma: Float32Array,
+  px: Uint8ClampedArray,
+  quant: Float32Array,
+  k: number,
+  row: number,
+  width: number,
+): void {
+  const end = row + width;
+  for (let i = row; i < end; i++) {
+    const rv = r[i]!;
+    const gv = g[i]!;
+    const bv = b[i]!;
+    const y = 0.299 * rv + 0.587 * gv + 0.114 * bv;
+    luma[i] = y;
+    px[i] = y * 255;
+    // The shading reads the luma as stored (Float32), as the outlines do.
+    const yl = Math.fround(y);
+    const yq = quant[Math.min(1023, Math.max(0, yl * 1023 + 0.5)) | 0]!;
+    r[i] = yq + (rv - yl) * k;
+    g[i] = yq + (gv - yl) * k;
+    b[i] = yq + (bv - yl) * k;
+  }
+}
+
+/** Luma (0..1 in 1024 steps) to softly quantised luma (0..255). */
+export function quantiseTable(levels: number): Float32Array {
+  const t = new Float32Array(1024);
+  const step = 1 / (levels - 1);
+  const phi = 3 / step;
+  for (let i = 0; i < 1024; i++) {
+    const v = i / 1023;
+    const q = Math.round(v / step) * step;
+    t[i] = 255 * (q + (step / 2) * Math.tanh(phi * (v - q)));
+  }
+  return t;
+}
+
+/**
+ * In place: `planes.dog` holds the luma (0..1) and becomes the outline signal: the luma minus its
+ * Gaussian blur of `sigma` work pixels (a DoG whose narrow Gaussian is the identity: the smoothing
+ * already removed the noise it would), faded where outlines crowd ({@link suppressTexture}). The
+ * blur is smooth, so above a small sigma it is taken at half size: the 2 × 2 average and the
+ * bilinear enlargement contribute about 0.92 px² of the variance, the blur the rest.
+ */
+export function outlines(planes: WorkPlanes, sigma: number): void {
+  const { width: w, height: h, dog, grey } = planes;
+  // The DoG's magnitude is summed into 4 × 4 blocks row by row, while the row is at hand.
+  const k = TEXTURE_BLOCK;
+  const lw = Math.ceil(w / k);
+  const activity = new Float32Array(lw * Math.ceil(h / k));
+  if (sigma * sigma < 1.2 || w < 4 || h < 4) {
+    // Thin outlines (not the default) blur at work size, in planes of their own.
+    const blurred = blurGreySync(grey, w, h, sigma, new Float32Array(w * h), new Float32Array(w * h));
+    for (let y = 0; y < h; y++) {
+      subtractRow(dog, blurred, y * w, y * w, w);
+      accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
+    }
+  } else {
+    const hw = Math.ceil(w / 2);
+    const hh = Math.ceil(h / 2);
+    halveGrey(grey, w, h, planes.half);
+    blurGreySync(planes.half, hw, hh, Math.sqrt(sigma * sigma - 0.92) / 2, planes.halfPass, planes.halfBlur);
+    const up = new BilinearUpsampler(planes.halfBlur, hw, hh, w, h, 2);
+    for (let y = 0; y < h; y++) {
+      const t = up.select(y);
+      subtractLerpRow(dog, up.upper(), up.lower(), t, y * w, w);
+      accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
+    }
+  }
+  suppressTexture(dog, w, h, activity, Math.max(2, Math.round(3 * sigma)));
+}
+
+/** dog[row + x] -= blurred[from + x] / 255 for one row. */
+function subtractRow(dog: Float32Array, blurred: Float32Array, from: number, row: number, w: number): void {
+  for (let x = 0; x < w; x++) dog[row + x] = dog[row + x]! - blurred[from + x]! / 255;
+}
+
+/**
+ * {@link subtractRow} of the blur row blended between two widened rows, rounded to Float32 as
+ * `BilinearUpsampler.row` stores it.
+ */
+function subtractLerpRow(
+  dog: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  t: number,
+  row: number,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) {
+    const p = a[x]!;
+    dog[row + x] = dog[row + x]! - Math.fround(p + (b[x]! - p) * t) / 255;
+  }
+}
+
+/**
+ * The 2 × 2 average of 8-bit grey (blocks cut by an odd edge average what they have), rounded
+ * to 8 bits, with the arithmetic of `downsampleBox(grey, w, h, 1, 2, 1 / 255)` followed by
+ * `floatToGrey`, so that the outlines stay what they were.
+ */
+function halveGrey(grey: Uint8Array, w: number, h: number, out: Uint8Array): void {
+  const hw = Math.ceil(w / 2);
+  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  for (let oy = 0; 2 * oy < h; oy++) {
+    const row = 2 * oy * w;
+    // A last row of an odd height averages its one row.
+    if (2 * oy + 1 < h) halveRows(grey, px, row, row + w, oy * hw, w, 1 / 255 / 2);
+    else halveRows(grey, px, row, -1, oy * hw, w, 1 / 255);
+  }
+}
+
+/** One output row from rows `a` and `b` (`b` < 0: `a` alone), `s` being 1 / 255 / rows. */
+function halveRows(
+  grey: Uint8Array,
+  px: Uint8ClampedArray,
+  a: number,
+  b: number,
+  o: number,
+  w: number,
+  s: number,
+): void {
+  const full = w >> 1;
+  const s2 = s / 2;
+  for (let ox = 0, x = 0; ox < full; ox++, x += 2) {
+    let sum = grey[a + x]! + grey[a + x + 1]!;
+    if (b >= 0) sum += grey[b + x]! + grey[b + x + 1]!;
+    px[o + ox] = Math.fround(sum * s2) * 255;
+  }
+  if (full < (w + 1) >> 1) {
+    let sum = grey[a + w - 1]!;
+    if (b >= 0) sum += grey[b + w - 1]!;
+    px[o + full] = Math.fround(sum * s) * 255;
+  }
+}
+
+/**
+ * Gaussian blur of 8-bit grey into Float32 (0..255), the same arithmetic as libvips' float
+ * `gaussblur` that `blurGrey` runs (mask cut where it falls below 0.01, normalised; rows then
+ * columns, each pass summed in double and stored as float; edges repeated), so the result is the
+ * same to the bit. Here the kernel has 3 to 13 taps on a plane of 0.1 to 0.4 megapixels: a
+ * fraction of a millisecond, where the round trip through sharp took several.
+ */
+export function blurGreySync(
+  src: Uint8Array,
+  w: number,
+  h: number,
+  sigma: number,
+  pass: Float32Array,
+  out: Float32Array,
+): Float32Array {
+  const mask = gaussianMask(Math.max(0.3, sigma), 0.01);
+  const r = mask.length >> 1;
+  // Each sample's products are summed in the mask's order, tap by tap over a whole row of
+  // double accumulators: the same sums as libvips' loop over taps per sample.
+  const acc = new Float64Array(w);
+  const offsets = new Int32Array(mask.length);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    acc.fill(0);
+    for (let i = 0; i < mask.length; i++) tapRowU8(src, acc, row, w, i - r, mask[i]!);
+    storeRow(acc, pass, row, w);
+  }
+  for (let y = 0; y < h; y++) {
+    for (let i = 0; i < mask.length; i++) offsets[i] = Math.min(h - 1, Math.max(0, y + i - r)) * w;
+    acc.fill(0);
+    for (let i = 0; i < mask.length; i++) tapRow(pass, acc, offsets[i]!, w, mask[i]!);
+    storeRow(acc, out, y * w, w);
+  }
+  return out;
+}
+
+/** libvips' `gaussmat` (float precision, separable), divided by its sum as `convf` does. */
+export function gaussianMask(sigma: number, minAmplitude: number): Float64Array {
+  const sig2 = 2 * sigma * sigma;
+  const maxX = Math.trunc(Math.min(5000, Math.max(0, 8 * sigma)));
+  let x = 0;
+  while (x < maxX && Math.exp(-(x * x) / sig2) >= minAmplitude) x++;
+  const width = 2 * Math.max(x - 1, 0) + 1;
+  const mask = new Float64Array(width);
+  let sum = 0;
+  for (let i = 0; i < width; i++) {
+    const xo = i - (width >> 1);
+    mask[i] = Math.exp(-(xo * xo) / sig2);
+    sum += mask[i]!;
+  }
+  for (let i = 0; i < width; i++) mask[i]! /= sum;
+  return mask;
+}
+
+/** acc[x] += m * src[row + x + shift], the column repeated beyond the row's ends. */
+function tapRowU8(
+  src: Uint8Array,
+  acc: Float64Array,
+  row: number,
+  w: number,
+  shift: number,
+  m: number,
+): void {
+  const lo = Math.min(w, Math.max(0, -shift));
+  const hi = Math.max(lo, Math.min(w, w - shift));
+  for (let x = 0; x < lo; x++) acc[x]! += m * src[row]!;
+  for (let x = lo; x < hi; x++) acc[x]! += m * src[row + x + shift]!;
+  for (let x = hi; x < w; x++) acc[x]! += m * src[row + w - 1]!;
+}
+
+/** acc[x] += m * src[from + x]. */
+function tapRow(src: Float32Array, acc: Float64Array, from: number, w: number, m: number): void {
+  for (let x = 0; x < w; x++) acc[x]! += m * src[from + x]!;
+}
+
+function storeRow(acc: Float64Array, out: Float32Array, row: number, w: number): void {
+  for (let x = 0; x < w; x++) out[row + x] = acc[x]!;
+}
+
+/** Side of the blocks whose DoG magnitude {@link suppressTexture} averages. */
+const TEXTURE_BLOCK = 4;
+
+/**
+ * Fades outlines where they crowd: divides the DoG by its local mean magnitude, so isolated
+ * contours keep their strength while dense texture (gravel, foliage, grain) stops breaking
+ * into speckles. The mean is smooth, so it is computed a quarter the size (from `activity`, the
+ * sums of |DoG| over 4 × 4 blocks) and upsampled.
+ */
+function suppressTexture(
+  dog: Float32Array,
+  w: number,
+  h: number,
+  activity: Float32Array,
+  radius: number,
+): void {
+  const k = TEXTURE_BLOCK;
+  const lw = Math.ceil(w / k);
+  const lh = Math.ceil(h / k);
+  scalePlane(activity, 1 / (k * k));
+  boxFilter(activity, lw, lh, Math.max(1, Math.round(radius / k)), activity);
+  // Store 1 / (1 + activity / knee) so the full-size pass multiplies.
+  kneePlane(activity, 0.025);
+  const up = new BilinearUpsampler(activity, lw, lh, w, h, k);
+  for (let y = 0; y < h; y++) {
+    const t = up.select(y);
+    multiplyRow(dog, up.upper(), up.lower(), t, y * w, w);
+  }
+}
+
+// One loop per function: a function whose later loop has not run yet is deoptimised when it
+// gets there, at every render, and its loops then run unoptimised (boxing every number).
+
+function scalePlane(plane: Float32Array, factor: number): void {
+  for (let i = 0; i < plane.length; i++) plane[i]! *= factor;
+}
+
+/** plane = knee / (knee + plane). */
+function kneePlane(plane: Float32Array, knee: number): void {
+  for (let i = 0; i < plane.length; i++) plane[i] = knee / (knee + plane[i]!);
+}
+
+/** Sums |src| over blocks of k pixels of one row into the low row. */
+function accumulateAbs(
+  src: Float32Array,
+  low: Float32Array,
+  row: number,
+  lowRow: number,
+  w: number,
+  k: number,
+): void {
+  for (let x = 0, o = lowRow; x < w; o++) {
+    const end = Math.min(w, x + k);
+    let sum = 0;
+    for (; x < end; x++) sum += Math.abs(src[row + x]!);
+    low[o]! += sum;
+  }
+}
+
+function multiplyRow(
+  dog: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  t: number,
+  row: number,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) dog[row + x]! *= a[x]! + (b[x]! - a[x]!) * t;
+}
