@@ -102,21 +102,32 @@ describe('pencilStrokes', () => {
       // Long tapers: 32-bit sums.
       [45, 120, 30],
       [135, 120, 30],
-    ] as const)('gives the same layer in bands as in one piece (%i°, length %i, taper %s)', (angle, length, taper) => {
-      // Over a million cells, so the sums are split in bands.
-      const args = { width: 1100, height: 900, seed: 9, angle, length, coverage: 0.6, ...(taper ? { taper } : {}) };
-      const alone = pencilStrokes(args);
-      for (const threads of [2, 3]) {
-        const previous = setBandRunner(backwards(threads));
-        try {
-          const banded = pencilStrokes(args);
-          expect(Buffer.from(banded).equals(Buffer.from(alone))).toBe(true);
-        } finally {
-          setBandRunner(previous);
+    ] as const)(
+      'gives the same layer in bands as in one piece (%i°, length %i, taper %s)',
+      (angle, length, taper) => {
+        // Over a million cells, so the sums are split in bands.
+        const args = {
+          width: 1100,
+          height: 900,
+          seed: 9,
+          angle,
+          length,
+          coverage: 0.6,
+          ...(taper ? { taper } : {}),
+        };
+        const alone = pencilStrokes(args);
+        for (const threads of [2, 3]) {
+          const previous = setBandRunner(backwards(threads));
+          try {
+            const banded = pencilStrokes(args);
+            expect(Buffer.from(banded).equals(Buffer.from(alone))).toBe(true);
+          } finally {
+            setBandRunner(previous);
+          }
         }
-      }
-      expect(alone.some((v) => v > 0)).toBe(true);
-    });
+        expect(alone.some((v) => v > 0)).toBe(true);
+      },
+    );
   });
 
   describe('drawnAt (previews)', () => {

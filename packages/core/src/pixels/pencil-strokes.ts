@@ -248,7 +248,20 @@ export const strokeLayer = bandKernel(
         // Column x of the layer continues from column pad + x - d * dx of that row: from the
         // first x where that is 0 or more (strokes further left start in this band).
         const first = Math.min(width, Math.max(0, d * dx - pad));
-        carriedRow(marks, px, from, to, width, scale, s.carry1, s.carry2, prev * pw + pad - d * dx, first, d, shift);
+        carriedRow(
+          marks,
+          px,
+          from,
+          to,
+          width,
+          scale,
+          s.carry1,
+          s.carry2,
+          prev * pw + pad - d * dx,
+          first,
+          d,
+          shift,
+        );
       }
     }
   },
@@ -498,7 +511,14 @@ const STEP: Record<0 | 45 | 90 | 135, readonly [number, number]> = {
  * In-place prefix sum along (dx, dy) over rows a..b-1; pixels whose predecessor is outside them
  * keep their value.
  */
-function prefixAlong(m: Int16Array | Int32Array, w: number, a: number, b: number, dx: number, dy: number): void {
+function prefixAlong(
+  m: Int16Array | Int32Array,
+  w: number,
+  a: number,
+  b: number,
+  dx: number,
+  dy: number,
+): void {
   if (dy === 0) {
     for (let y = a; y < b; y++) addShifted(m, y * w + 1, y * w, w - 1);
   } else if (dy < 0) {

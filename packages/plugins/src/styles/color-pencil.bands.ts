@@ -15,7 +15,14 @@ export interface ColorArgs {
   readonly ww: number;
   readonly wh: number;
   /** Pigment colour (r, g, b, 0..1), pigment amount (0..1), line strength, hatching layer (0..255), at work size. */
-  readonly planes: readonly [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  readonly planes: readonly [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
   /** Full-size luma for the thin lines; undefined when none are drawn (small previews). */
   readonly luma: Uint8Array | undefined;
   readonly tables: CoverageTables;
@@ -297,4 +304,3 @@ function thinLinePixels(
     px[k + 2] = ob + (255 - ob) * lift;
   }
 }
-

@@ -75,7 +75,8 @@ export const paintBand = bandKernel(
       if (packed) tables.push(packed.subarray(t * PACKED_WORDS, (t + 1) * PACKED_WORDS));
       if (oc === 4 && LITTLE_ENDIAN) {
         const rgb = new Uint32Array(c.length / 3);
-        for (let k = 0; k < rgb.length; k++) rgb[k] = c[3 * k]! | (c[3 * k + 1]! << 8) | (c[3 * k + 2]! << 16);
+        for (let k = 0; k < rgb.length; k++)
+          rgb[k] = c[3 * k]! | (c[3 * k + 1]! << 8) | (c[3 * k + 2]! << 16);
         rgbWords.push(rgb);
       }
     }
