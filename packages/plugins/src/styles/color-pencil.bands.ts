@@ -2,6 +2,9 @@
 // imports only `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
 import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
 
+/** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
+type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
+
 /**
  * What {@link colorBand} gets: the output, the work-size planes, the full-size luma for thin
  * lines, and the tables. Plain data: helper threads get it by structured clone (the large arrays
@@ -41,7 +44,10 @@ export const colorBand = bandKernel(
   'colorBand',
   (a: ColorArgs, y0: number, y1: number, abort): void => {
     const { out, width, height, ww, wh, tables, ink, inkMax } = a;
-    const up = new BilinearUpsampler(a.planes, ww, wh, width, height, width / ww, height / wh);
+    const up: LowRows =
+      ww === width && wh === height
+        ? new PlaneRows(a.planes, width)
+        : new BilinearUpsampler(a.planes, ww, wh, width, height, width / ww, height / wh);
     const thin = a.luma ? new ThinLines({ luma: a.luma, width, height }) : undefined;
     const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
     const rowScratch = [new Float64Array(width), new Float64Array(width)] as const;
@@ -79,7 +85,7 @@ function colorRow(
   px: Uint8ClampedArray,
   width: number,
   t: number,
-  up: BilinearUpsampler,
+  up: LowRows,
   tables: CoverageTables,
   ink: Float32Array,
   thin: ThinRow | undefined,
@@ -302,5 +308,35 @@ function thinLinePixels(
     px[k] = or + (255 - or) * lift;
     px[k + 1] = og + (255 - og) * lift;
     px[k + 2] = ob + (255 - ob) * lift;
+  }
+}
+
+/**
+ * Rows of planes at the output's own size (a preview, or a photo no larger than the work size):
+ * the same interface as BilinearUpsampler, whose rows would be copies of the planes' rows with
+ * a weight of 0, so the result is the same to the bit without the copies.
+ */
+class PlaneRows {
+  readonly #planes: readonly Float32Array[];
+  readonly #width: number;
+  #rows: Float32Array[] = [];
+
+  constructor(planes: readonly Float32Array[], width: number) {
+    this.#planes = planes;
+    this.#width = width;
+  }
+
+  select(y: number): number {
+    const w = this.#width;
+    this.#rows = this.#planes.map((p) => p.subarray(y * w, (y + 1) * w));
+    return 0;
+  }
+
+  upper(plane = 0): Float32Array {
+    return this.#rows[plane]!;
+  }
+
+  lower(plane = 0): Float32Array {
+    return this.#rows[plane]!;
   }
 }

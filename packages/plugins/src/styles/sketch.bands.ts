@@ -2,6 +2,9 @@
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
 import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
 
+/** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
+type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
+
 /** Per darkness level (0..255), what {@link shadeBand} draws. Plain arrays: small, copied to each thread. */
 export interface ShadingTables {
   /** Stroke strength per darkness level (0..255). */
@@ -57,7 +60,10 @@ export const shadeBand = bandKernel(
   'shadeBand',
   (a: ShadeArgs, y0: number, y1: number, abort): void => {
     const { out, width, height, ww, wh, strokes, sw, sh, toneLut, tables, ink, inkMax } = a;
-    const up = new BilinearUpsampler([a.field, a.far], ww, wh, width, height, width / ww, height / wh);
+    const up: LowRows =
+      ww === width && wh === height
+        ? new PlaneRows([a.field, a.far], width)
+        : new BilinearUpsampler([a.field, a.far], ww, wh, width, height, width / ww, height / wh);
     const strokeRows =
       sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
     const thin = a.luma ? new ThinLines({ luma: a.luma, width, height }) : undefined;
@@ -126,6 +132,7 @@ class StrokeRows {
   #lower: Float32Array;
   #upperRow = -1;
   #lowerRow = -1;
+  readonly #row: Float32Array;
   readonly #bytes: Uint8Array;
 
   constructor(strokes: Uint8Array, sw: number, sh: number, width: number, height: number) {
@@ -148,6 +155,7 @@ class StrokeRows {
     }
     this.#upper = new Float32Array(width);
     this.#lower = new Float32Array(width);
+    this.#row = new Float32Array(width);
     this.#bytes = new Uint8Array(width);
   }
 
@@ -166,7 +174,9 @@ class StrokeRows {
       widenRow(this.#strokes, j1 * this.#sw, this.#x0, this.#x1, this.#fx, this.#lower);
       this.#lowerRow = j1;
     }
-    blendRow(this.#upper, this.#lower, v - j0, this.#bytes);
+    blendRow(this.#upper, this.#lower, v - j0, this.#row);
+    // Truncated to bytes by the engine's own conversion, faster than a store per pixel.
+    this.#bytes.set(this.#row);
     return this.#bytes;
   }
 }
@@ -186,11 +196,11 @@ function widenRow(
   }
 }
 
-/** `a + (b - a) * t`, rounded to a float and truncated to a byte. */
-function blendRow(a: Float32Array, b: Float32Array, t: number, out: Uint8Array): void {
+/** `a + (b - a) * t`. */
+function blendRow(a: Float32Array, b: Float32Array, t: number, out: Float32Array): void {
   for (let x = 0; x < out.length; x++) {
     const p = a[x]!;
-    out[x] = Math.fround(p + (b[x]! - p) * t);
+    out[x] = p + (b[x]! - p) * t;
   }
 }
 
@@ -275,4 +285,34 @@ function thinLinePixel(
   const v = shade * (ink + (1 - ink) * (0.25 - s2 * 0.001));
   // A light line on dark hatching: the eraser lifts the graphite back to paper.
   return v + (255 - v) * lit * erase;
+}
+
+/**
+ * Rows of planes at the output's own size (a preview, or a photo no larger than the work size):
+ * the same interface as BilinearUpsampler, whose rows would be copies of the planes' rows with
+ * a weight of 0, so the result is the same to the bit without the copies.
+ */
+class PlaneRows {
+  readonly #planes: readonly Float32Array[];
+  readonly #width: number;
+  #rows: Float32Array[] = [];
+
+  constructor(planes: readonly Float32Array[], width: number) {
+    this.#planes = planes;
+    this.#width = width;
+  }
+
+  select(y: number): number {
+    const w = this.#width;
+    this.#rows = this.#planes.map((p) => p.subarray(y * w, (y + 1) * w));
+    return 0;
+  }
+
+  upper(plane = 0): Float32Array {
+    return this.#rows[plane]!;
+  }
+
+  lower(plane = 0): Float32Array {
+    return this.#rows[plane]!;
+  }
 }
