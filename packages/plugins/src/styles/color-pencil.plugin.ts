@@ -13,12 +13,12 @@ import {
   pixelsAt,
   runBands,
   sharedArray,
-  ThinLines,
   toShared,
   z,
 } from '@atelier/core';
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
 import { colorBand } from './color-pencil.bands.ts';
+import { thinLinesOf } from './pencil-luma.ts';
 import type { ColorArgs, CoverageTables } from './color-pencil.bands.ts';
 
 const params = z.object({
@@ -157,12 +157,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   // shared: the band kernels read it from every thread.
   // In a preview under half size a 1-2 px line is less than a pixel: none are drawn (as in sketch).
   const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
-  const fullLuma = thinLines
-    ? ThinLines.ofImage(image, {
-        into: image.channels >= 3 ? sharedArray(Uint8Array, width * height) : undefined,
-      }).luma
-    : undefined;
-  signal.throwIfAborted();
+  const thin = thinLines ? thinLinesOf(image) : undefined;
 
   // 6. Compose at full size, in bands of rows on the run's threads: every plane upsampled
   // together, blended row by row; then the few pixels on a thin line again, with it.
@@ -175,12 +170,16 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     ww,
     wh,
     planes: [toShared(r), toShared(g), toShared(b), toShared(luma), toShared(field), toShared(hatch)],
-    luma: fullLuma ? toShared(fullLuma) : undefined,
+    luma: thin ? toShared(thin.lines.luma) : undefined,
     tables: coverageTables(p.hatching),
     ink: inkTable(p.darkness, inkMax),
     inkMax,
   };
-  runBands(colorBand, args, height, { signal, minBand: 32 });
+  try {
+    runBands(colorBand, args, height, { signal, minBand: 32 });
+  } finally {
+    thin?.release();
+  }
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }

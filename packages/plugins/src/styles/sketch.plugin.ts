@@ -11,11 +11,11 @@ import {
   previewFullSize,
   runBands,
   sharedArray,
-  ThinLines,
   toShared,
   z,
 } from '@atelier/core';
-import type { PluginContext, RawImage } from '@atelier/core';
+import type { PluginContext, RawImage, ThinLines } from '@atelier/core';
+import { thinLinesOf } from './pencil-luma.ts';
 import { shadeBand } from './sketch.bands.ts';
 import type { ShadeArgs, ShadingTables } from './sketch.bands.ts';
 
@@ -87,14 +87,20 @@ export const sketch = definePlugin({
 });
 
 async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage> {
+  // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
+  // than three). Shared: the band kernels read it from every thread.
+  const { lines: thin, release } = thinLinesOf(ctx.image);
+  try {
+    return await renderWith(ctx, thin);
+  } finally {
+    release();
+  }
+}
+
+async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
-  // than three). Shared: the band kernels read it from every thread.
-  const thin = ThinLines.ofImage(image, {
-    into: image.channels >= 3 ? sharedArray(Uint8Array, width * height) : undefined,
-  });
   const grey: Uint8Array =
     ww === width && wh === height
       ? thin.luma.slice()
