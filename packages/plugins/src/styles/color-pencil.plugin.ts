@@ -149,7 +149,9 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     coverage: 0.6,
     drawnAt,
   });
-  const [hatch] = downsampleBox(strokes, ww, wh, 1, 1) as [Float32Array];
+  // As floats, for the upsampler (the typed array's own conversion: exact, and native).
+  const hatch = sharedArray(Float32Array, ww * wh);
+  hatch.set(strokes.subarray(0, ww * wh));
   signal.throwIfAborted();
   ctx.progress(0.7);
 
@@ -169,7 +171,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     height,
     ww,
     wh,
-    planes: [toShared(r), toShared(g), toShared(b), toShared(luma), toShared(field), toShared(hatch)],
+    planes: [toShared(r), toShared(g), toShared(b), toShared(luma), toShared(field), hatch],
     luma: thin ? toShared(thin.lines.luma) : undefined,
     tables: coverageTables(p.hatching),
     ink: inkTable(p.darkness, inkMax),
