@@ -81,6 +81,9 @@ export const paintBand = bandKernel(
       }
     }
     const codes = new Uint16Array(Math.max(0, w >> 2));
+    // A band taller than the map paints its rows more than once (tiles below one another): it
+    // keeps their codes, per head, instead of making them again for each tile.
+    const keep = y1 - y0 > h ? new CodeCache(codes.length, h) : undefined;
     for (let Y = y0; Y < y1; Y++) {
       if (a.gutter) gutterRow(a, a.gutter, Y);
       const r = tileRowAt(ys, Y);
@@ -102,8 +105,11 @@ export const paintBand = bandKernel(
           const groups = Math.max(0, Math.floor((w - head) / 4));
           const d = p0 * 3;
           pixelsRow(data, d, values, s, head, lut, colors[t]!);
-          codeRow(values, s + head, lut, codes, 0, groups);
-          packedRow(words, (d + head * 3) >> 2, codes, 0, groups, tables[t]!);
+          let from: Uint16Array = codes;
+          let at = 0;
+          if (keep) [from, at] = keep.row(values, s + head, lut, head, my, groups);
+          else codeRow(values, s + head, lut, codes, 0, groups);
+          packedRow(words, (d + head * 3) >> 2, from, at, groups, tables[t]!);
           const done = head + groups * 4;
           pixelsRow(data, d + done * 3, values, s + done, cols - done, lut, colors[t]!);
         } else if (oc === 4 && LITTLE_ENDIAN) {
@@ -124,6 +130,38 @@ export const paintBand = bandKernel(
     }
   },
 );
+
+/** Codes of four pixels (see codeRow) of each map row, per head, made on first use. */
+class CodeCache {
+  readonly #groups: number;
+  readonly #h: number;
+  readonly #codes: (Uint16Array | undefined)[] = [undefined, undefined, undefined, undefined];
+  readonly #made: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
+
+  constructor(groups: number, h: number) {
+    this.#groups = groups;
+    this.#h = h;
+  }
+
+  /** The codes of map row `my` from `head` pixels in (at `s` in `values`): the array and the first index. */
+  row(
+    values: Uint16Array,
+    s: number,
+    lut: Uint8Array,
+    head: number,
+    my: number,
+    groups: number,
+  ): [Uint16Array, number] {
+    const codes = (this.#codes[head] ??= new Uint16Array(this.#groups * this.#h));
+    const made = (this.#made[head] ??= new Uint8Array(this.#h));
+    const at = my * this.#groups;
+    if (made[my] === 0) {
+      codeRow(values, s, lut, codes, at, groups);
+      made[my] = 1;
+    }
+    return [codes, at];
+  }
+}
 
 /** The tile row that covers output row `Y`, or -1 (a gutter). */
 function tileRowAt(ys: Int32Array, Y: number): number {

@@ -623,6 +623,7 @@ function renderPopArt(
       : undefined,
     gutter: gap > 0 ? Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255) : undefined,
   };
-  runBands(paintBand, args, H, { signal, progress: (f) => progress(0.4 + 0.6 * f) });
+  runBands(paintBand, args, H, { signal });
+  progress(1);
   return { data, width: W, height: H, channels: oc };
 }
