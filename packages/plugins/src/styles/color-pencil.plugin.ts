@@ -1,7 +1,6 @@
 import {
   definePlugin,
   domainTransformFilter,
-  downsampleBox,
   fitLongSide,
   floatToGrey,
   inkTable,
@@ -105,8 +104,10 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.
   const unit = Math.max(ww, wh) / 1000;
-  const planes = downsampleBox(work, ww, wh, 3, 1, 1 / 255);
-  const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  // Shared from the start (when the run has helper threads): the smoothing and the composition
+  // read them on every thread, and copies would add their size to the run's peak memory.
+  const planes = splitPlanes(work, ww * wh);
+  const [r, g, b] = planes;
   domainTransformFilter({
     planes,
     width: ww,
@@ -120,7 +121,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.3);
 
   // 2. Lines from the smoothed luma: how much darker a pixel is than its surround.
-  const luma = lumaOfPlanes(r, g, b);
+  const luma = lumaOfPlanes(r, g, b, sharedArray(Float32Array, ww * wh));
   const { lines: field } = await pencilLines({
     sharp: ctx.sharp,
     grey: floatToGrey(luma),
@@ -171,7 +172,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     height,
     ww,
     wh,
-    planes: [toShared(r), toShared(g), toShared(b), toShared(luma), toShared(field), hatch],
+    planes: [r, g, b, luma, toShared(field), hatch],
     luma: thin ? toShared(thin.lines.luma) : undefined,
     tables: coverageTables(p.hatching),
     ink: inkTable(p.darkness, inkMax),
@@ -184,6 +185,20 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   }
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
+}
+
+/** Interleaved RGB bytes to three planes of 0..1 (as core's downsampleBox by 1), over shared memory. */
+function splitPlanes(rgb: Uint8Array, n: number): [Float32Array, Float32Array, Float32Array] {
+  const r = sharedArray(Float32Array, n);
+  const g = sharedArray(Float32Array, n);
+  const b = sharedArray(Float32Array, n);
+  const scale = 1 / 255;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    r[i] = rgb[j]! * scale;
+    g[i] = rgb[j + 1]! * scale;
+    b[i] = rgb[j + 2]! * scale;
+  }
+  return [r, g, b];
 }
 
 /**
