@@ -47,6 +47,11 @@ export interface PencilStrokesArgs {
  *
  * Memory: one Int16 plane the size of the image plus margins (Int32 for very long tapers).
  *
+ * Threads: a layer of a million cells or more is summed in bands of rows on the step's threads
+ * (see runBands), each band from zero, and the sums each band carries into the next are added
+ * after; the sums wrap at the plane's width, so the layer is the same byte for byte on any number
+ * of threads. The result is then shared memory (see sharedArray) unless `out` is given.
+ *
  * @example
  * const hatch = pencilStrokes({ width, height, seed: ctx.seed, angle: 45, length: 40, coverage: 0.5 });
  */
@@ -194,7 +199,7 @@ export const strokeSums = bandKernel(
 
 /**
  * The sums each band carries in, band after band along the strokes (serial, one row per band):
- * band k's exit row with the carries of the band before it added (see {@link carriedSum}).
+ * band k's exit row with the carries of the band before it added (as {@link carriedRow} adds them).
  */
 function strokeCarries(s: StrokeBandArgs): void {
   const { bands, pw, dy } = s;
