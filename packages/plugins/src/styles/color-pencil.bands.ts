@@ -63,6 +63,83 @@ export const colorBand = bandKernel(
   },
 );
 
+/** What {@link lumaBand} gets: the smoothed colour planes, and the luma as floats and as bytes. */
+export interface LumaArgs {
+  readonly r: Float32Array;
+  readonly g: Float32Array;
+  readonly b: Float32Array;
+  readonly luma: Float32Array;
+  readonly grey: Uint8Array;
+  readonly width: number;
+}
+
+/** Work-size rows `y0` to `y1 - 1` of the luma (as core's lumaOfPlanes) and its 8-bit grey (as floatToGrey). */
+export const lumaBand = bandKernel(
+  import.meta.url,
+  'lumaBand',
+  (a: LumaArgs, y0: number, y1: number): void => {
+    const { r, g, b, luma } = a;
+    const grey = new Uint8ClampedArray(a.grey.buffer, a.grey.byteOffset, a.grey.length);
+    for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
+      const l = Math.fround(0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!);
+      luma[i] = l;
+      grey[i] = l * 255;
+    }
+  },
+);
+
+/**
+ * What {@link pigmentBand} gets: the colour planes and the luma (made the pigment colour and
+ * amount in place), and the tone tables and constants.
+ */
+export interface PigmentArgs {
+  readonly r: Float32Array;
+  readonly g: Float32Array;
+  readonly b: Float32Array;
+  readonly amount: Float32Array;
+  readonly width: number;
+  /** Stretched luma (0..255) to its keyed level (0..1). */
+  readonly keyed: Float32Array;
+  /** Keyed level (0..256) to darkness (0..1). */
+  readonly darkness: Float32Array;
+  readonly black: number;
+  readonly scale: number;
+  readonly sat: number;
+  readonly strength: number;
+}
+
+/** Work-size rows `y0` to `y1 - 1` of the pigment: each pixel on its own. */
+export const pigmentBand = bandKernel(
+  import.meta.url,
+  'pigmentBand',
+  (a: PigmentArgs, y0: number, y1: number): void => {
+    const { r, g, b, amount, keyed, darkness, black, scale, sat, strength } = a;
+    for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
+      const y = amount[i]!;
+      // Clamped with comparisons: Math.min and Math.max on floats cost several times more.
+      const v = (y - black) * scale * 255;
+      const ys = keyed[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!;
+      // Saturate around the stretched luma.
+      let cr = ys + (r[i]! - y) * sat;
+      let cg = ys + (g[i]! - y) * sat;
+      let cb = ys + (b[i]! - y) * sat;
+      cr = cr > 0 ? (cr < 1 ? cr : 1) : 0;
+      cg = cg > 0 ? (cg < 1 ? cg : 1) : 0;
+      cb = cb > 0 ? (cb < 1 ? cb : 1) : 0;
+      r[i] = cr;
+      g[i] = cg;
+      b[i] = cb;
+      // Pigment amount: darker and more saturated colours need more of it.
+      const hi = cr > cg ? (cr > cb ? cr : cb) : cg > cb ? cg : cb;
+      const lo = cr < cg ? (cr < cb ? cr : cb) : cg < cb ? cg : cb;
+      const chroma = hi - lo;
+      const dark = darkness[(ys * 255 + 0.5) | 0]!;
+      const want = strength * (0.35 + 0.9 * dark + 0.5 * chroma);
+      amount[i] = want < 1 ? want : 1;
+    }
+  },
+);
+
 export interface CoverageTables {
   /** Weight of the hatching strokes per pigment amount (0..255). */
   readonly stroke: Float32Array;

@@ -2,9 +2,7 @@ import {
   definePlugin,
   domainTransformFilter,
   fitLongSide,
-  floatToGrey,
   inkTable,
-  lumaOfPlanes,
   paperLevels,
   pencilLines,
   pencilStrokes,
@@ -16,9 +14,9 @@ import {
   z,
 } from '@atelier/core';
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
-import { colorBand } from './color-pencil.bands.ts';
+import { colorBand, lumaBand, pigmentBand } from './color-pencil.bands.ts';
 import { thinLinesOf } from './pencil-luma.ts';
-import type { ColorArgs, CoverageTables } from './color-pencil.bands.ts';
+import type { ColorArgs, CoverageTables, PigmentArgs } from './color-pencil.bands.ts';
 
 const params = z.object({
   darkness: z
@@ -121,10 +119,12 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.3);
 
   // 2. Lines from the smoothed luma: how much darker a pixel is than its surround.
-  const luma = lumaOfPlanes(r, g, b, sharedArray(Float32Array, ww * wh));
+  const luma = sharedArray(Float32Array, ww * wh);
+  const grey = sharedArray(Uint8Array, ww * wh);
+  runBands(lumaBand, { r, g, b, luma, grey, width: ww }, wh, { signal, minBand: 32 });
   const { lines: field } = await pencilLines({
     sharp: ctx.sharp,
-    grey: floatToGrey(luma),
+    grey,
     width: ww,
     height: wh,
     softness: p.lineSoftness,
@@ -134,7 +134,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.5);
 
   // 3. Pigment: saturated colour, and how much of it (dark and vivid areas get more).
-  pigment(r, g, b, luma, p, paperLevels(luma, 255));
+  pigment(r, g, b, luma, ww, p, paperLevels(luma, 255), signal);
 
   // 4. Strokes, drawn at work size: enlarged, they get the soft, waxy edge of a colour pencil.
   // One hatching layer; mirrored, it is the cross-hatching layer.
@@ -203,15 +203,17 @@ function splitPlanes(rgb: Uint8Array, n: number): [Float32Array, Float32Array, F
 
 /**
  * In place: r, g, b become the pigment colour (0..1, saturated, levels stretched) and `amount`
- * (the luma plane) how much pigment covers the paper (0..1).
+ * (the luma plane) how much pigment covers the paper (0..1); in bands of rows (`width` pixels).
  */
 function pigment(
   r: Float32Array,
   g: Float32Array,
   b: Float32Array,
   amount: Float32Array,
+  width: number,
   p: Readonly<ColorPencilParams>,
   levels: PaperLevels,
+  signal: AbortSignal,
 ): void {
   const scale = 1 / levels.range;
   const black = levels.black;
@@ -221,30 +223,20 @@ function pigment(
   for (let v = 0; v < 256; v++) keyed[v] = (v / 255) ** levels.key;
   const darkness = new Float32Array(257);
   for (let v = 0; v <= 256; v++) darkness[v] = (1 - Math.min(1, v / 255)) ** power;
-  const strength = p.colorStrength;
-  for (let i = 0; i < amount.length; i++) {
-    const y = amount[i]!;
-    // Clamped with comparisons: Math.min and Math.max on floats cost several times more.
-    const v = (y - black) * scale * 255;
-    const ys = keyed[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!;
-    // Saturate around the stretched luma.
-    let cr = ys + (r[i]! - y) * sat;
-    let cg = ys + (g[i]! - y) * sat;
-    let cb = ys + (b[i]! - y) * sat;
-    cr = cr > 0 ? (cr < 1 ? cr : 1) : 0;
-    cg = cg > 0 ? (cg < 1 ? cg : 1) : 0;
-    cb = cb > 0 ? (cb < 1 ? cb : 1) : 0;
-    r[i] = cr;
-    g[i] = cg;
-    b[i] = cb;
-    // Pigment amount: darker and more saturated colours need more of it.
-    const hi = cr > cg ? (cr > cb ? cr : cb) : cg > cb ? cg : cb;
-    const lo = cr < cg ? (cr < cb ? cr : cb) : cg < cb ? cg : cb;
-    const chroma = hi - lo;
-    const dark = darkness[(ys * 255 + 0.5) | 0]!;
-    const want = strength * (0.35 + 0.9 * dark + 0.5 * chroma);
-    amount[i] = want < 1 ? want : 1;
-  }
+  const args: PigmentArgs = {
+    r,
+    g,
+    b,
+    amount,
+    width,
+    keyed,
+    darkness,
+    black,
+    scale,
+    sat,
+    strength: p.colorStrength,
+  };
+  runBands(pigmentBand, args, amount.length / width, { signal, minBand: 32 });
 }
 
 /** Per pigment amount: blended base coverage, stroke and cross-hatch weights per unit of stroke value. */
