@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bandStart, setBandRunner } from '../parallel/bands.ts';
+import type { BandRunner } from '../parallel/bands.ts';
 import { pencilStrokes } from './pencil-strokes.ts';
 
 const base = { width: 160, height: 120, seed: 1, length: 20, coverage: 0.5 } as const;
@@ -78,6 +80,54 @@ describe('pencilStrokes', () => {
     }
     expect(Math.max(...p)).toBeGreaterThan(50);
     expect(maxJump).toBeLessThanOrEqual(4 * Math.ceil(255 / 30));
+  });
+
+  describe('on several threads', () => {
+    /** A runner that claims `threads` threads and runs the bands last to first in this one. */
+    const backwards = (threads: number): BandRunner => ({
+      threads,
+      run(kernel, args, size, count) {
+        for (let band = count - 1; band >= 0; band--)
+          kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
+            throwIfAborted() {},
+          });
+      },
+    });
+
+    it.each([
+      [0, 12, undefined],
+      [45, 40, undefined],
+      [90, 40, undefined],
+      [135, 40, undefined],
+      // Long tapers: 32-bit sums.
+      [45, 120, 30],
+      [135, 120, 30],
+    ] as const)(
+      'gives the same layer in bands as in one piece (%i°, length %i, taper %s)',
+      (angle, length, taper) => {
+        // Over a million cells, so the sums are split in bands.
+        const args = {
+          width: 1100,
+          height: 900,
+          seed: 9,
+          angle,
+          length,
+          coverage: 0.6,
+          ...(taper ? { taper } : {}),
+        };
+        const alone = pencilStrokes(args);
+        for (const threads of [2, 3]) {
+          const previous = setBandRunner(backwards(threads));
+          try {
+            const banded = pencilStrokes(args);
+            expect(Buffer.from(banded).equals(Buffer.from(alone))).toBe(true);
+          } finally {
+            setBandRunner(previous);
+          }
+        }
+        expect(alone.some((v) => v > 0)).toBe(true);
+      },
+    );
   });
 
   describe('drawnAt (previews)', () => {

@@ -1,3 +1,4 @@
+import { bandKernel, bandStart, bandThreads, isShared, runBands, sharedArray } from '../parallel/bands.ts';
 import { hash32 } from './rng.ts';
 
 /** Arguments of {@link pencilStrokes}. */
@@ -46,12 +47,18 @@ export interface PencilStrokesArgs {
  *
  * Memory: one Int16 plane the size of the image plus margins (Int32 for very long tapers).
  *
+ * Threads: a layer of a million cells or more is summed in bands of rows on the step's threads
+ * (see runBands), each band from zero, and the sums each band carries into the next are added
+ * after; the sums wrap at the plane's width, so the layer is the same byte for byte on any number
+ * of threads. The result is then shared memory (see sharedArray) unless `out` is given.
+ *
  * @example
  * const hatch = pencilStrokes({ width, height, seed: ctx.seed, angle: 45, length: 40, coverage: 0.5 });
  */
 export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
   const { width, height } = args;
-  const out = args.out ?? new Uint8Array(width * height);
+  // Shared when the step has helper threads, which then write it (see sharedArray).
+  const out = args.out ?? sharedArray(Uint8Array, width * height);
   if (out.length < width * height) throw new Error('pencilStrokes: out too small');
   const meanLength = Math.max(2, args.length);
   const maxLength = Math.ceil(meanLength * 1.5);
@@ -82,31 +89,241 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
   // a plateau, a ramp out. Pressure is 7 bits, so a trapezoid peaks at 127 * taper; 16-bit sums
   // hold 20 overlapping strokes at tapers up to 12 (any usual size), halving the memory the sums
   // stream through.
-  const marks = 127 * taper * 20 < 32768 ? new Int16Array(pw * ph) : new Int32Array(pw * ph);
+  const wide = 127 * taper * 20 >= 32768;
+  const cells = pw * ph;
+  const marks = wide ? sharedArray(Int32Array, cells) : sharedArray(Int16Array, cells);
   const coverage = Math.min(1, Math.max(0, args.coverage));
-  const count = Math.round((coverage * pw * ph) / meanLength);
-  const seed = hash32(args.seed ^ 0x632be5ab) ^ hash32(args.angle + 1);
+  // The sums run along the strokes, from row to row: on several threads, each band of rows sums
+  // its own part from zero, and the sums carried in from the bands before it are added after
+  // (see strokeCarries). Sums wrap at the marks' width, so the result is exact in any split.
+  const bands = bandThreads() > 1 && cells >= PARALLEL_CELLS ? Math.min(ph, 4 * bandThreads()) : 1;
+  const a: StrokeBandArgs = {
+    marks,
+    out: bands > 1 && !isShared(out) ? sharedArray(Uint8Array, width * height) : out,
+    width,
+    height,
+    pw,
+    ph,
+    pad,
+    dx,
+    dy,
+    bands,
+    count: Math.round((coverage * pw * ph) / meanLength),
+    seed: hash32(args.seed ^ 0x632be5ab) ^ hash32(args.angle + 1),
+    meanLength,
+    taper,
+    shift: wide ? 0 : 16,
+    exit1: sharedArray(Int32Array, bands * pw),
+    exit2: sharedArray(Int32Array, bands * pw),
+    carry1: sharedArray(Int32Array, bands * pw),
+    carry2: sharedArray(Int32Array, bands * pw),
+  };
+  if (bands === 1) {
+    strokeSums.run(a, 0, 1, NO_ABORT);
+    strokeLayer.run(a, 0, 1, NO_ABORT);
+  } else {
+    runBands(strokeSums, a, bands, { minBand: 1, bandsPerThread: 4 });
+    strokeCarries(a);
+    runBands(strokeLayer, a, bands, { minBand: 1, bandsPerThread: 4 });
+    if (a.out !== out) out.set(a.out.subarray(0, width * height));
+  }
+  return out;
+}
+
+/** Padded layers of at least this many cells are worth splitting across threads. */
+const PARALLEL_CELLS = 1 << 20;
+
+const NO_ABORT = { throwIfAborted(): void {} };
+
+/** What {@link strokeSums} and {@link strokeLayer} get; plain data for other threads. */
+interface StrokeBandArgs {
+  /** The padded frame's marks, `pw * ph`, summed in place. */
+  readonly marks: Int16Array | Int32Array;
+  readonly out: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly pw: number;
+  readonly ph: number;
+  readonly pad: number;
+  readonly dx: number;
+  readonly dy: number;
+  /** Bands of rows the frame is split in (the units of the kernels' ranges). */
+  readonly bands: number;
+  readonly count: number;
+  readonly seed: number;
+  readonly meanLength: number;
+  readonly taper: number;
+  /** 16 to wrap sums to 16 bits as Int16 marks do, 0 for Int32 marks. */
+  readonly shift: number;
+  /**
+   * Per band, `pw` sums each: the band's own first and second sums on its exit row (the row the
+   * next band along the strokes continues from), then with everything before it added (carry).
+   */
+  readonly exit1: Int32Array;
+  readonly exit2: Int32Array;
+  readonly carry1: Int32Array;
+  readonly carry2: Int32Array;
+}
+
+/**
+ * Band `k` of {@link StrokeBandArgs.bands}: rows `a` to `b - 1` of the frame, and the rows it
+ * continues from and hands on to. Sums run along (dx, dy): up the frame for dy < 0, down it for
+ * dy > 0, within rows for dy = 0.
+ */
+function bandRows(args: StrokeBandArgs, k: number): { a: number; b: number; exit: number } {
+  const a = bandStart(k, args.bands, args.ph);
+  const b = bandStart(k + 1, args.bands, args.ph);
+  return { a, b, exit: args.dy < 0 ? a : b - 1 };
+}
+
+/**
+ * Bands `k0` to `k1 - 1`: the marks of every stroke that land in the band's rows (strokes are
+ * placed by index, so each band finds its own), then both sums along the strokes within the
+ * band, starting from zero; the exit row's sums are kept for {@link strokeCarries}.
+ */
+export const strokeSums = bandKernel(
+  import.meta.url,
+  'strokeSums',
+  (s: StrokeBandArgs, k0: number, k1: number): void => {
+    const { marks, pw, dx, dy } = s;
+    for (let k = k0; k < k1; k++) {
+      const { a, b, exit } = bandRows(s, k);
+      placeMarks(s, a, b);
+      prefixAlong(marks, pw, a, b, dx, dy);
+      copyRow(marks, exit * pw, s.exit1, k * pw, pw);
+      prefixAlong(marks, pw, a, b, dx, dy);
+      copyRow(marks, exit * pw, s.exit2, k * pw, pw);
+    }
+  },
+);
+
+/**
+ * The sums each band carries in, band after band along the strokes (serial, one row per band):
+ * band k's exit row with the carries of the band before it added (as {@link carriedRow} adds them).
+ */
+function strokeCarries(s: StrokeBandArgs): void {
+  const { bands, pw, dy } = s;
+  if (dy === 0) return;
+  // Along the strokes: bottom band first when they rise (dy < 0).
+  const first = dy < 0 ? bands - 1 : 0;
+  const step = dy < 0 ? -1 : 1;
+  for (let i = 0, k = first; i < bands; i++, k += step) {
+    const o = k * pw;
+    const prev = i === 0 ? -1 : (k - step) * pw;
+    const { a, b } = bandRows(s, k);
+    // From the band's exit row to the row it continues from: its height.
+    const d = b - a;
+    for (let x = 0; x < pw; x++) {
+      const j = x - d * s.dx;
+      const c1 = prev < 0 || j < 0 ? 0 : s.carry1[prev + j]!;
+      const c2 = prev < 0 || j < 0 ? 0 : s.carry2[prev + j]!;
+      s.carry1[o + x] = (s.exit1[o + x]! + c1) | 0;
+      s.carry2[o + x] = (s.exit2[o + x]! + Math.imul(d, c1) + c2) | 0;
+    }
+  }
+}
+
+/**
+ * Bands `k0` to `k1 - 1`: the layer's rows within each band, its own sums plus those carried in
+ * from the band before it along the strokes, scaled to bytes.
+ */
+export const strokeLayer = bandKernel(
+  import.meta.url,
+  'strokeLayer',
+  (s: StrokeBandArgs, k0: number, k1: number): void => {
+    const { marks, pw, pad, width, height, dx, dy, shift } = s;
+    const scale = 2 / s.taper;
+    const px = new Uint8ClampedArray(s.out.buffer, s.out.byteOffset, width * height);
+    for (let k = k0; k < k1; k++) {
+      const { a, b } = bandRows(s, k);
+      const y0 = Math.max(a, pad);
+      const y1 = Math.min(b, pad + height);
+      // The band before this one along the strokes, and its row next to this band.
+      const prev = dy < 0 ? k + 1 : k - 1;
+      const carried = dy !== 0 && prev >= 0 && prev < s.bands;
+      for (let y = y0; y < y1; y++) {
+        const from = y * pw + pad;
+        const to = (y - pad) * width;
+        if (!carried) {
+          scaleRow(marks, px, from, to, width, scale);
+          continue;
+        }
+        // Rows from this one to the previous band's exit row, along the strokes.
+        const d = dy < 0 ? b - y : y - a + 1;
+        // Column x of the layer continues from column pad + x - d * dx of that row: from the
+        // first x where that is 0 or more (strokes further left start in this band).
+        const first = Math.min(width, Math.max(0, d * dx - pad));
+        carriedRow(
+          marks,
+          px,
+          from,
+          to,
+          width,
+          scale,
+          s.carry1,
+          s.carry2,
+          prev * pw + pad - d * dx,
+          first,
+          d,
+          shift,
+        );
+      }
+    }
+  },
+);
+
+/** The marks of every stroke that land on rows a..b-1 of the frame. */
+function placeMarks(s: StrokeBandArgs, a: number, b: number): void {
+  const { marks, pw, ph, dx, dy, count, seed, meanLength, taper } = s;
   for (let k = 0; k < count; k++) {
     const h1 = hash32(seed ^ Math.imul(k, 0x9e3779b1));
     const h2 = hash32(h1 ^ 0x85ebca6b);
     const h3 = hash32(h2 ^ seed);
-    const x = Math.floor((h1 / 4294967296) * pw);
     const y = Math.floor((h2 / 4294967296) * ph);
     const len = Math.max(2, Math.round(meanLength * (0.5 + (h3 & 0xffff) / 65536)));
+    // A stroke runs over rows y .. y + dy * len: skip those that miss the band.
+    const lo = dy < 0 ? y - len : y;
+    const hi = dy > 0 ? y + len : y;
+    if (hi < a || lo >= b) continue;
+    const x = Math.floor((h1 / 4294967296) * pw);
     const pressure = 64 + (h3 >>> 26);
     const ramp = Math.min(taper, len >> 1);
-    mark(marks, pw, ph, x, y, dx, dy, 0, pressure);
-    mark(marks, pw, ph, x, y, dx, dy, ramp, -pressure);
-    mark(marks, pw, ph, x, y, dx, dy, len - ramp, -pressure);
-    mark(marks, pw, ph, x, y, dx, dy, len, pressure);
+    mark(marks, pw, a, b, x, y, dx, dy, 0, pressure);
+    mark(marks, pw, a, b, x, y, dx, dy, ramp, -pressure);
+    mark(marks, pw, a, b, x, y, dx, dy, len - ramp, -pressure);
+    mark(marks, pw, a, b, x, y, dx, dy, len, pressure);
   }
-  prefixAlong(marks, pw, ph, dx, dy);
-  prefixAlong(marks, pw, ph, dx, dy);
+}
 
-  const scale = 2 / taper;
-  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, width * height);
-  for (let y = 0; y < height; y++) scaleRow(marks, px, (y + pad) * pw + pad, y * width, width, scale);
-  return out;
+function copyRow(src: Int16Array | Int32Array, from: number, dst: Int32Array, to: number, n: number): void {
+  for (let x = 0; x < n; x++) dst[to + x] = src[from + x]!;
+}
+
+/**
+ * One row of the layer from its own sums and those carried in: from column `first` on, the
+ * second sum gains the first carried sum once per row between (`d`) and the second carried sum,
+ * both read `d` steps back along the strokes (at `at + x` in the carries); the columns before
+ * `first` carry nothing in. Wrapped to the marks' width (`shift`) before scaling.
+ */
+function carriedRow(
+  src: Int16Array | Int32Array,
+  dst: Uint8ClampedArray,
+  from: number,
+  to: number,
+  n: number,
+  scale: number,
+  carry1: Int32Array,
+  carry2: Int32Array,
+  at: number,
+  first: number,
+  d: number,
+  shift: number,
+): void {
+  scaleRow(src, dst, from, to, first, scale);
+  for (let x = first; x < n; x++) {
+    const v = (src[from + x]! + Math.imul(d, carry1[at + x]!) + carry2[at + x]!) | 0;
+    dst[to + x] = ((v << shift) >> shift) * scale;
+  }
 }
 
 /** The last layer {@link shrunkStrokes} drew, by its arguments. */
@@ -174,8 +391,8 @@ function shrunkStrokes(
     strokeMarks(marks, pw, ph, x, y, dx, dy, ramp, len, pressure * (16 - next));
     strokeMarks(marks, pw, ph, x + nx, y + ny, dx, dy, ramp, len, pressure * next);
   }
-  prefixAlong(marks, pw, ph, dx, dy);
-  prefixAlong(marks, pw, ph, dx, dy);
+  prefixAlong(marks, pw, 0, ph, dx, dy);
+  prefixAlong(marks, pw, 0, ph, dx, dy);
 
   // The reduction's taps: hi-res offsets from an output pixel's first, and their tent weights.
   const offsets: number[] = [];
@@ -218,10 +435,10 @@ function strokeMarks(
   pressure: number,
 ): void {
   if (pressure === 0) return;
-  mark(marks, pw, ph, x, y, dx, dy, 0, pressure);
-  mark(marks, pw, ph, x, y, dx, dy, ramp, -pressure);
-  mark(marks, pw, ph, x, y, dx, dy, len - ramp, -pressure);
-  mark(marks, pw, ph, x, y, dx, dy, len, pressure);
+  mark(marks, pw, 0, ph, x, y, dx, dy, 0, pressure);
+  mark(marks, pw, 0, ph, x, y, dx, dy, ramp, -pressure);
+  mark(marks, pw, 0, ph, x, y, dx, dy, len - ramp, -pressure);
+  mark(marks, pw, 0, ph, x, y, dx, dy, len, pressure);
 }
 
 /** rows[x] += min(clip, marks[from + x]) * weight. */
@@ -256,11 +473,12 @@ function reduceRow(
   }
 }
 
-/** Adds `value` at `steps` pixels along (dx, dy) from (x, y), if that lands on the canvas. */
+/** Adds `value` at `steps` pixels along (dx, dy) from (x, y), if that lands on rows a..b-1 of the canvas. */
 function mark(
   marks: Int16Array | Int32Array,
   pw: number,
-  ph: number,
+  a: number,
+  b: number,
   x: number,
   y: number,
   dx: number,
@@ -270,7 +488,7 @@ function mark(
 ): void {
   const mx = x + dx * steps;
   const my = y + dy * steps;
-  if (mx >= 0 && mx < pw && my >= 0 && my < ph) marks[my * pw + mx]! += value;
+  if (mx >= 0 && mx < pw && my >= a && my < b) marks[my * pw + mx]! += value;
 }
 
 function scaleRow(
@@ -294,19 +512,29 @@ const STEP: Record<0 | 45 | 90 | 135, readonly [number, number]> = {
 // Each hot loop sits in a small single-loop function called once per row, which V8 optimises
 // as a whole; a long nested loop would be entered on-stack and deoptimised at every row's end.
 
-/** In-place prefix sum along (dx, dy); pixels whose predecessor is outside keep their value. */
-function prefixAlong(m: Int16Array | Int32Array, w: number, h: number, dx: number, dy: number): void {
+/**
+ * In-place prefix sum along (dx, dy) over rows a..b-1; pixels whose predecessor is outside them
+ * keep their value.
+ */
+function prefixAlong(
+  m: Int16Array | Int32Array,
+  w: number,
+  a: number,
+  b: number,
+  dx: number,
+  dy: number,
+): void {
   if (dy === 0) {
-    for (let y = 0; y < h; y++) addShifted(m, y * w + 1, y * w, w - 1);
+    for (let y = a; y < b; y++) addShifted(m, y * w + 1, y * w, w - 1);
   } else if (dy < 0) {
     // Walk rows bottom-up so the predecessor (one row down) is already summed.
-    for (let y = h - 2; y >= 0; y--) {
+    for (let y = b - 2; y >= a; y--) {
       const row = y * w;
       const x0 = dx > 0 ? 1 : 0;
       addShifted(m, row + x0, row + w - dx + x0, w - x0);
     }
   } else {
-    for (let y = 1; y < h; y++) {
+    for (let y = a + 1; y < b; y++) {
       const row = y * w;
       const x0 = dx > 0 ? 1 : 0;
       const x1 = dx < 0 ? w - 1 : w;

@@ -1,21 +1,22 @@
 import {
-  BilinearUpsampler,
   definePlugin,
   domainTransformFilter,
-  downsampleBox,
   fitLongSide,
-  floatToGrey,
   inkTable,
-  lumaOfPlanes,
   paperLevels,
   pencilLines,
   pencilStrokes,
   previewFullSize,
   pixelsAt,
-  ThinLines,
+  runBands,
+  sharedArray,
+  toShared,
   z,
 } from '@atelier/core';
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
+import { colorBand, lumaBand, pigmentBand } from './color-pencil.bands.ts';
+import { thinLinesOf } from './pencil-luma.ts';
+import type { ColorArgs, CoverageTables, PigmentArgs } from './color-pencil.bands.ts';
 
 const params = z.object({
   darkness: z
@@ -101,8 +102,10 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.
   const unit = Math.max(ww, wh) / 1000;
-  const planes = downsampleBox(work, ww, wh, 3, 1, 1 / 255);
-  const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  // Shared from the start (when the run has helper threads): the smoothing and the composition
+  // read them on every thread, and copies would add their size to the run's peak memory.
+  const planes = splitPlanes(work, ww * wh);
+  const [r, g, b] = planes;
   domainTransformFilter({
     planes,
     width: ww,
@@ -116,10 +119,12 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.3);
 
   // 2. Lines from the smoothed luma: how much darker a pixel is than its surround.
-  const luma = lumaOfPlanes(r, g, b);
+  const luma = sharedArray(Float32Array, ww * wh);
+  const grey = sharedArray(Uint8Array, ww * wh);
+  runBands(lumaBand, { r, g, b, luma, grey, width: ww }, wh, { signal, minBand: 32 });
   const { lines: field } = await pencilLines({
     sharp: ctx.sharp,
-    grey: floatToGrey(luma),
+    grey,
     width: ww,
     height: wh,
     softness: p.lineSoftness,
@@ -129,7 +134,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   ctx.progress(0.5);
 
   // 3. Pigment: saturated colour, and how much of it (dark and vivid areas get more).
-  pigment(r, g, b, luma, p, paperLevels(luma, 255));
+  pigment(r, g, b, luma, ww, p, paperLevels(luma, 255), signal);
 
   // 4. Strokes, drawn at work size: enlarged, they get the soft, waxy edge of a colour pencil.
   // One hatching layer; mirrored, it is the cross-hatching layer.
@@ -145,57 +150,70 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     coverage: 0.6,
     drawnAt,
   });
-  const [hatch] = downsampleBox(strokes, ww, wh, 1, 1) as [Float32Array];
+  // As floats, for the upsampler (the typed array's own conversion: exact, and native).
+  const hatch = sharedArray(Float32Array, ww * wh);
+  hatch.set(strokes.subarray(0, ww * wh));
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold.
-  const thin = ThinLines.ofImage(image);
-  const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
+  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold. The luma is
+  // shared: the band kernels read it from every thread.
   // In a preview under half size a 1-2 px line is less than a pixel: none are drawn (as in sketch).
   const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
-  signal.throwIfAborted();
+  const thin = thinLines ? thinLinesOf(image) : undefined;
 
-  // 6. Compose at full size: every plane upsampled together, blended row by row; then the few
-  // pixels on a thin line again, with it.
-  const out = new Uint8Array(width * height * 3);
-  const up = new BilinearUpsampler(
-    [r, g, b, luma, field, hatch],
-    ww,
-    wh,
+  // 6. Compose at full size, in bands of rows on the run's threads: every plane upsampled
+  // together, blended row by row; then the few pixels on a thin line again, with it.
+  const out = sharedArray(Uint8Array, width * height * 3);
+  const inkMax = 0.25 + 0.6 * p.darkness;
+  const args: ColorArgs = {
+    out,
     width,
     height,
-    width / ww,
-    height / wh,
-  );
-  const tables = coverageTables(p.hatching);
-  const inkMax = 0.25 + 0.6 * p.darkness;
-  const ink = inkTable(p.darkness, inkMax);
-  const rowScratch = [new Float64Array(width), new Float64Array(width)] as const;
-  for (let y = 0; y < height; y++) {
-    const t = up.select(y);
-    const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
-    colorRow(px, width, t, up, tables, ink, undefined, rowScratch);
-    const hits = thinLines ? thin.row(y, thinRows[0], thinRows[1]) : 0;
-    if (hits > 0)
-      colorRow(px, width, t, up, tables, ink, { hits: thin.hits, n: hits, thinRows, inkMax }, rowScratch);
-    if ((y & 127) === 0) signal.throwIfAborted();
+    ww,
+    wh,
+    planes: [r, g, b, luma, toShared(field), hatch],
+    luma: thin ? toShared(thin.lines.luma) : undefined,
+    tables: coverageTables(p.hatching),
+    ink: inkTable(p.darkness, inkMax),
+    inkMax,
+  };
+  try {
+    runBands(colorBand, args, height, { signal, minBand: 32 });
+  } finally {
+    thin?.release();
   }
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
 
+/** Interleaved RGB bytes to three planes of 0..1 (as core's downsampleBox by 1), over shared memory. */
+function splitPlanes(rgb: Uint8Array, n: number): [Float32Array, Float32Array, Float32Array] {
+  const r = sharedArray(Float32Array, n);
+  const g = sharedArray(Float32Array, n);
+  const b = sharedArray(Float32Array, n);
+  const scale = 1 / 255;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    r[i] = rgb[j]! * scale;
+    g[i] = rgb[j + 1]! * scale;
+    b[i] = rgb[j + 2]! * scale;
+  }
+  return [r, g, b];
+}
+
 /**
  * In place: r, g, b become the pigment colour (0..1, saturated, levels stretched) and `amount`
- * (the luma plane) how much pigment covers the paper (0..1).
+ * (the luma plane) how much pigment covers the paper (0..1); in bands of rows (`width` pixels).
  */
 function pigment(
   r: Float32Array,
   g: Float32Array,
   b: Float32Array,
   amount: Float32Array,
+  width: number,
   p: Readonly<ColorPencilParams>,
   levels: PaperLevels,
+  signal: AbortSignal,
 ): void {
   const scale = 1 / levels.range;
   const black = levels.black;
@@ -205,278 +223,20 @@ function pigment(
   for (let v = 0; v < 256; v++) keyed[v] = (v / 255) ** levels.key;
   const darkness = new Float32Array(257);
   for (let v = 0; v <= 256; v++) darkness[v] = (1 - Math.min(1, v / 255)) ** power;
-  const strength = p.colorStrength;
-  for (let i = 0; i < amount.length; i++) {
-    const y = amount[i]!;
-    // Clamped with comparisons: Math.min and Math.max on floats cost several times more.
-    const v = (y - black) * scale * 255;
-    const ys = keyed[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!;
-    // Saturate around the stretched luma.
-    let cr = ys + (r[i]! - y) * sat;
-    let cg = ys + (g[i]! - y) * sat;
-    let cb = ys + (b[i]! - y) * sat;
-    cr = cr > 0 ? (cr < 1 ? cr : 1) : 0;
-    cg = cg > 0 ? (cg < 1 ? cg : 1) : 0;
-    cb = cb > 0 ? (cb < 1 ? cb : 1) : 0;
-    r[i] = cr;
-    g[i] = cg;
-    b[i] = cb;
-    // Pigment amount: darker and more saturated colours need more of it.
-    const hi = cr > cg ? (cr > cb ? cr : cb) : cg > cb ? cg : cb;
-    const lo = cr < cg ? (cr < cb ? cr : cb) : cg < cb ? cg : cb;
-    const chroma = hi - lo;
-    const dark = darkness[(ys * 255 + 0.5) | 0]!;
-    const want = strength * (0.35 + 0.9 * dark + 0.5 * chroma);
-    amount[i] = want < 1 ? want : 1;
-  }
-}
-
-interface CoverageTables {
-  /** Weight of the hatching strokes per pigment amount (0..255). */
-  readonly stroke: Float32Array;
-  /** Weight of the cross-hatching per pigment amount. */
-  readonly cross: Float32Array;
-  /** Even, blended coverage per pigment amount. */
-  readonly base: Float32Array;
-}
-
-/** The thin lines of a row, for {@link colorRow}: columns `hits[0 .. n)`, strengths, darkest ink. */
-interface ThinRow {
-  readonly hits: Int32Array;
-  readonly n: number;
-  readonly thinRows: readonly [Float32Array, Float32Array];
-  readonly inkMax: number;
-}
-
-/** One output row from the upsampler's two low rows around it; with `thin`, only its thin-line pixels. */
-function colorRow(
-  px: Uint8ClampedArray,
-  width: number,
-  t: number,
-  up: BilinearUpsampler,
-  tables: CoverageTables,
-  ink: Float32Array,
-  thin: ThinRow | undefined,
-  scratch: readonly [Float64Array, Float64Array],
-): void {
-  const r0 = up.upper(0);
-  const r1 = up.lower(0);
-  const g0 = up.upper(1);
-  const g1 = up.lower(1);
-  const b0 = up.upper(2);
-  const b1 = up.lower(2);
-  const a0 = up.upper(3);
-  const a1 = up.lower(3);
-  const l0 = up.upper(4);
-  const l1 = up.lower(4);
-  const h0 = up.upper(5);
-  const h1 = up.lower(5);
-  if (!thin) {
-    colorPixels(
-      px,
-      width,
-      t,
-      r0,
-      r1,
-      g0,
-      g1,
-      b0,
-      b1,
-      a0,
-      a1,
-      l0,
-      l1,
-      h0,
-      h1,
-      tables.stroke,
-      tables.cross,
-      tables.base,
-      ink,
-      scratch[0],
-      scratch[1],
-    );
-    return;
-  }
-  thinLinePixels(
-    px,
+  const args: PigmentArgs = {
+    r,
+    g,
+    b,
+    amount,
     width,
-    thin.hits,
-    thin.n,
-    t,
-    r0,
-    r1,
-    g0,
-    g1,
-    b0,
-    b1,
-    a0,
-    a1,
-    l0,
-    l1,
-    h0,
-    h1,
-    tables.stroke,
-    tables.cross,
-    tables.base,
-    ink,
-    thin.thinRows[0],
-    thin.thinRows[1],
-    thin.inkMax,
-  );
-}
-
-/**
- * One output row; `*0`/`*1` are the two low rows of each plane around it, `t` blends them. Two
- * passes over the row, through `cover` and `graphite` (`width` each): with fewer arrays live in
- * each loop, V8 keeps them in registers, and the pair runs faster than one loop doing both.
- */
-function colorPixels(
-  px: Uint8ClampedArray,
-  width: number,
-  t: number,
-  r0: Float32Array,
-  r1: Float32Array,
-  g0: Float32Array,
-  g1: Float32Array,
-  b0: Float32Array,
-  b1: Float32Array,
-  a0: Float32Array,
-  a1: Float32Array,
-  l0: Float32Array,
-  l1: Float32Array,
-  h0: Float32Array,
-  h1: Float32Array,
-  stroke: Float32Array,
-  cross: Float32Array,
-  base: Float32Array,
-  ink: Float32Array,
-  cover: Float64Array,
-  graphite: Float64Array,
-): void {
-  coverRow(width, t, a0, a1, l0, l1, h0, h1, stroke, cross, base, ink, cover, graphite);
-  paintRow(px, width, t, r0, r1, g0, g1, b0, b1, cover, graphite);
-}
-
-/** Per pixel of a row: pigment coverage `m` (0..1) and outline weight `1 - e` (ink transmission `e`). */
-function coverRow(
-  width: number,
-  t: number,
-  a0: Float32Array,
-  a1: Float32Array,
-  l0: Float32Array,
-  l1: Float32Array,
-  h0: Float32Array,
-  h1: Float32Array,
-  stroke: Float32Array,
-  cross: Float32Array,
-  base: Float32Array,
-  ink: Float32Array,
-  cover: Float64Array,
-  graphite: Float64Array,
-): void {
-  for (let x = 0; x < width; x++) {
-    // Clamped with comparisons, not Math.min and Math.max: in this loop they cost more.
-    const av = (a0[x]! + (a1[x]! - a0[x]!) * t) * 255;
-    const a = av > 0 ? (av < 255 ? av | 0 : 255) : 0;
-    const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
-    // The cross-hatching is the hatching mirrored left to right (upsampling commutes with it).
-    const cv = h0[width - 1 - x]! + (h1[width - 1 - x]! - h0[width - 1 - x]!) * t;
-    // Coverage of pigment over paper at this pixel, from the strokes.
-    const m = base[a]! + stroke[a]! * hv + cross[a]! * cv;
-    cover[x] = m < 1 ? m : 1;
-    const lv = (l0[x]! + (l1[x]! - l0[x]!) * t) * 2048;
-    graphite[x] = 1 - ink[lv > 0 ? (lv < 1023 ? lv | 0 : 1023) : 0]!;
-  }
-}
-
-/** The colours of a row from its pigment coverage and outline weight ({@link coverRow}). */
-function paintRow(
-  px: Uint8ClampedArray,
-  width: number,
-  t: number,
-  r0: Float32Array,
-  r1: Float32Array,
-  g0: Float32Array,
-  g1: Float32Array,
-  b0: Float32Array,
-  b1: Float32Array,
-  cover: Float64Array,
-  graphite: Float64Array,
-): void {
-  for (let x = 0, k = 0; x < width; x++, k += 3) {
-    const m = cover[x]!;
-    const lw = graphite[x]!;
-    const rv = r0[x]!;
-    const gv = g0[x]!;
-    const bv = b0[x]!;
-    const cr = 1 - (1 - rv - (r1[x]! - rv) * t) * m;
-    const cg = 1 - (1 - gv - (g1[x]! - gv) * t) * m;
-    const cb = 1 - (1 - bv - (b1[x]! - bv) * t) * m;
-    // Outlines: graphite, tinted by the pigment under it.
-    px[k] = 255 * cr * (1 - lw * (1 - 0.3 * cr));
-    px[k + 1] = 255 * cg * (1 - lw * (1 - 0.3 * cg));
-    px[k + 2] = 255 * cb * (1 - lw * (1 - 0.3 * cb));
-  }
-}
-
-/**
- * The pixels `hits[0 .. n)` of the current row again, on a thin line of strengths `dark[x]` and
- * `light[x]` (0..1): the same blend as {@link colorPixels}, with a dark line drawn in graphite and
- * a light one lifted out to paper.
- */
-function thinLinePixels(
-  px: Uint8ClampedArray,
-  width: number,
-  hits: Int32Array,
-  n: number,
-  t: number,
-  r0: Float32Array,
-  r1: Float32Array,
-  g0: Float32Array,
-  g1: Float32Array,
-  b0: Float32Array,
-  b1: Float32Array,
-  a0: Float32Array,
-  a1: Float32Array,
-  l0: Float32Array,
-  l1: Float32Array,
-  h0: Float32Array,
-  h1: Float32Array,
-  stroke: Float32Array,
-  cross: Float32Array,
-  base: Float32Array,
-  ink: Float32Array,
-  dark: Float32Array,
-  light: Float32Array,
-  inkMax: number,
-): void {
-  for (let i = 0; i < n; i++) {
-    const x = hits[i]!;
-    const av = (a0[x]! + (a1[x]! - a0[x]!) * t) * 255;
-    const a = av > 0 ? (av < 255 ? av | 0 : 255) : 0;
-    const hv = h0[x]! + (h1[x]! - h0[x]!) * t;
-    const w1 = width - 1 - x;
-    const cv = h0[w1]! + (h1[w1]! - h0[w1]!) * t;
-    const cover = base[a]! + stroke[a]! * hv + cross[a]! * cv;
-    const m = cover < 1 ? cover : 1;
-    const lv = (l0[x]! + (l1[x]! - l0[x]!) * t) * 2048;
-    const e = Math.min(ink[lv > 0 ? (lv < 1023 ? lv | 0 : 1023) : 0]!, 1 - inkMax * dark[x]!);
-    const lw = 1 - e;
-    // A light line is lifted out to paper, as with an eraser: the work size already draws it a
-    // little lighter, so white reinforces it where graphite would cancel it out. At twice its
-    // strength, capped: a half-lifted line is lost in the hatching.
-    const lift = Math.min(1, 2 * light[x]!);
-    const k = x * 3;
-    const cr = 1 - (1 - r0[x]! - (r1[x]! - r0[x]!) * t) * m;
-    const cg = 1 - (1 - g0[x]! - (g1[x]! - g0[x]!) * t) * m;
-    const cb = 1 - (1 - b0[x]! - (b1[x]! - b0[x]!) * t) * m;
-    const or = 255 * cr * (1 - lw * (1 - 0.3 * cr));
-    const og = 255 * cg * (1 - lw * (1 - 0.3 * cg));
-    const ob = 255 * cb * (1 - lw * (1 - 0.3 * cb));
-    px[k] = or + (255 - or) * lift;
-    px[k + 1] = og + (255 - og) * lift;
-    px[k + 2] = ob + (255 - ob) * lift;
-  }
+    keyed,
+    darkness,
+    black,
+    scale,
+    sat,
+    strength: p.colorStrength,
+  };
+  runBands(pigmentBand, args, amount.length / width, { signal, minBand: 32 });
 }
 
 /** Per pigment amount: blended base coverage, stroke and cross-hatch weights per unit of stroke value. */

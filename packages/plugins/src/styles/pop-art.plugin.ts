@@ -8,10 +8,15 @@ import {
   hsvToRgb,
   parseHexColor,
   rgbToHsv,
+  runBands,
+  sharedArray,
   smoothHistogram,
+  toShared,
   z,
 } from '@atelier/core';
 import type { FixedPlanes, RawImage } from '@atelier/core';
+import { PACKED_WORDS, packedTable, paintBand } from './pop-art.bands.ts';
+import type { PaintArgs } from './pop-art.bands.ts';
 
 /**
  * Pop art as a Warhol grid: the photo is shrunk once to the size of one tile, smoothed a little,
@@ -366,231 +371,6 @@ interface IndexSource {
   readonly h: number;
 }
 
-/** Where one tile goes in the output. */
-interface TileRect {
-  readonly x0: number;
-  readonly y0: number;
-  readonly tw: number;
-  readonly th: number;
-}
-
-/** The output: interleaved RGB or RGBA bytes, with a 32-bit view for whole-word writes. */
-interface Canvas {
-  readonly data: Uint8Array;
-  readonly words: Uint32Array;
-  readonly W: number;
-  readonly oc: 3 | 4;
-}
-
-/**
- * Flat painting, RGB, four pixels per three 32-bit words: each tile turns the indices of four
- * neighbours (3 bits each, so palettes of up to 8 colours) into 12 bytes by one look-up in a
- * 4096-entry table of its colours.
- */
-class PackedPainter {
-  readonly #src: IndexSource;
-  /** Codes of four pixels, per row from `head` pixels in, made when a tile first needs them. */
-  readonly #codes: ({ codes: Uint16Array; groups: number } | undefined)[] = [
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-  ];
-
-  constructor(src: IndexSource) {
-    this.#src = src;
-  }
-
-  #codesFrom(head: number): { codes: Uint16Array; groups: number } {
-    const cached = this.#codes[head];
-    if (cached) return cached;
-    const { values, stride, lut, w, h } = this.#src;
-    const groups = Math.max(0, Math.floor((w - head) / 4));
-    const codes = new Uint16Array(groups * h);
-    for (let row = 0; row < h; row++) codeRow(values, row * stride + head, lut, codes, row * groups, groups);
-    const entry = { codes, groups };
-    this.#codes[head] = entry;
-    return entry;
-  }
-
-  /** Paints the part of the tile the map covers; see {@link extendTile} for the rest. */
-  paint(out: Canvas, rect: TileRect, colors: Uint8Array): void {
-    const table = packedTable(colors);
-    const { data, words, W } = out;
-    const { values, stride, lut, w, h } = this.#src;
-    const cols = Math.min(rect.tw, w);
-    const rows = Math.min(rect.th, h);
-    for (let yy = 0; yy < rows; yy++) {
-      const s = yy * stride;
-      const p0 = (rect.y0 + yy) * W + rect.x0;
-      const head = Math.min(cols, (4 - (p0 & 3)) & 3);
-      const { codes, groups } = this.#codesFrom(head);
-      const d = p0 * 3;
-      pixelsRow(data, d, values, s, head, lut, colors);
-      packedRow(words, (d + head * 3) >> 2, codes, yy * groups, groups, table);
-      const done = head + groups * 4;
-      pixelsRow(data, d + done * 3, values, s + done, cols - done, lut, colors);
-    }
-  }
-}
-
-/**
- * The 12 bytes of every combination of four indices, as three words each. Only codes whose
- * indices are all below the palette size occur, so only those are filled.
- */
-function packedTable(colors: Uint8Array): Uint32Array {
-  const count = colors.length / 3;
-  const table = new Uint32Array(4096 * 3);
-  const bytes = new Uint8Array(table.buffer);
-  for (let a = 0; a < count; a++) {
-    for (let b = 0; b < count; b++) {
-      for (let c = 0; c < count; c++) {
-        for (let d = 0; d < count; d++) {
-          const o = (a | (b << 3) | (c << 6) | (d << 9)) * 12;
-          bytes.set(colors.subarray(a * 3, a * 3 + 3), o);
-          bytes.set(colors.subarray(b * 3, b * 3 + 3), o + 3);
-          bytes.set(colors.subarray(c * 3, c * 3 + 3), o + 6);
-          bytes.set(colors.subarray(d * 3, d * 3 + 3), o + 9);
-        }
-      }
-    }
-  }
-  return table;
-}
-
-function codeRow(
-  values: Uint16Array,
-  s: number,
-  lut: Uint8Array,
-  codes: Uint16Array,
-  o: number,
-  groups: number,
-): void {
-  for (let g = 0; g < groups; g++, o++, s += 4) {
-    codes[o] =
-      lut[values[s]!]! |
-      (lut[values[s + 1]!]! << 3) |
-      (lut[values[s + 2]!]! << 6) |
-      (lut[values[s + 3]!]! << 9);
-  }
-}
-
-function packedRow(
-  words: Uint32Array,
-  q: number,
-  codes: Uint16Array,
-  c: number,
-  groups: number,
-  table: Uint32Array,
-): void {
-  for (let end = c + groups; c < end; c++, q += 3) {
-    const k = codes[c]! * 3;
-    words[q] = table[k]!;
-    words[q + 1] = table[k + 1]!;
-    words[q + 2] = table[k + 2]!;
-  }
-}
-
-function pixelsRow(
-  data: Uint8Array,
-  d: number,
-  values: Uint16Array,
-  s: number,
-  count: number,
-  lut: Uint8Array,
-  colors: Uint8Array,
-): void {
-  for (let x = 0; x < count; x++, s++, d += 3) {
-    const k = lut[values[s]!]! * 3;
-    data[d] = colors[k]!;
-    data[d + 1] = colors[k + 1]!;
-    data[d + 2] = colors[k + 2]!;
-  }
-}
-
-/** Flat painting one pixel at a time: any palette size, RGB or RGBA (alpha from the map). */
-function paintPixels(
-  out: Canvas,
-  rect: TileRect,
-  src: IndexSource,
-  alpha: Uint8Array | undefined,
-  colors: Uint8Array,
-): void {
-  const { data, words, W, oc } = out;
-  const { values, stride, lut, w, h } = src;
-  const cols = Math.min(rect.tw, w);
-  const rows = Math.min(rect.th, h);
-  if (oc === 4 && LITTLE_ENDIAN) {
-    const rgb = new Uint32Array(colors.length / 3);
-    for (let k = 0; k < rgb.length; k++)
-      rgb[k] = colors[3 * k]! | (colors[3 * k + 1]! << 8) | (colors[3 * k + 2]! << 16);
-    for (let yy = 0; yy < rows; yy++) {
-      rgbaWordsRow(words, (rect.y0 + yy) * W + rect.x0, values, yy * stride, alpha, yy * w, cols, lut, rgb);
-    }
-    return;
-  }
-  for (let yy = 0; yy < rows; yy++) {
-    const d = ((rect.y0 + yy) * W + rect.x0) * oc;
-    if (oc === 3) pixelsRow(data, d, values, yy * stride, cols, lut, colors);
-    else rgbaBytesRow(data, d, values, yy * stride, alpha, yy * w, cols, lut, colors);
-  }
-}
-
-function rgbaWordsRow(
-  words: Uint32Array,
-  p: number,
-  values: Uint16Array,
-  s: number,
-  alpha: Uint8Array | undefined,
-  a: number,
-  count: number,
-  lut: Uint8Array,
-  rgb: Uint32Array,
-): void {
-  for (let x = 0; x < count; x++, p++, s++, a++)
-    words[p] = rgb[lut[values[s]!]!]! | ((alpha ? alpha[a]! : 255) << 24);
-}
-
-function rgbaBytesRow(
-  data: Uint8Array,
-  d: number,
-  values: Uint16Array,
-  s: number,
-  alpha: Uint8Array | undefined,
-  a: number,
-  count: number,
-  lut: Uint8Array,
-  colors: Uint8Array,
-): void {
-  for (let x = 0; x < count; x++, d += 4, s++, a++) {
-    const k = lut[values[s]!]! * 3;
-    data[d] = colors[k]!;
-    data[d + 1] = colors[k + 1]!;
-    data[d + 2] = colors[k + 2]!;
-    data[d + 3] = alpha ? alpha[a]! : 255;
-  }
-}
-
-/** A tile one pixel wider or taller than the map repeats its last column and row. */
-function extendTile(out: Canvas, rect: TileRect, w: number, h: number): void {
-  const { data, W, oc } = out;
-  const cols = Math.min(rect.tw, w);
-  const rows = Math.min(rect.th, h);
-  if (rect.tw > cols) {
-    for (let yy = 0; yy < rows; yy++) {
-      const rowStart = ((rect.y0 + yy) * W + rect.x0) * oc;
-      for (let x = cols; x < rect.tw; x++) {
-        const e = rowStart + x * oc;
-        data.copyWithin(e, e - oc, e);
-      }
-    }
-  }
-  const rowBytes = rect.tw * oc;
-  const last = ((rect.y0 + rows - 1) * W + rect.x0) * oc;
-  for (let yy = rows; yy < rect.th; yy++)
-    data.copyWithin(((rect.y0 + yy) * W + rect.x0) * oc, last, last + rowBytes);
-}
-
 interface Halftone {
   /** Dot period in pixels. */
   readonly period: number;
@@ -736,37 +516,6 @@ function halftoneRow(
   return count;
 }
 
-/** Blends the dots of a halftone map over a tile already painted with its background. */
-function blendDots(out: Canvas, rect: TileRect, map: HalftoneMap, colors: Uint8Array): void {
-  const { data, W, oc } = out;
-  const { x: xs, y: ys, other, cover, count } = map;
-  for (let i = 0; i < count; i++) {
-    const x = xs[i]!;
-    const y = ys[i]!;
-    if (x >= rect.tw || y >= rect.th) continue;
-    const d = ((rect.y0 + y) * W + rect.x0 + x) * oc;
-    const k = other[i]! * 3;
-    const f = cover[i]!;
-    const g = 256 - f;
-    data[d] = (data[d]! * g + colors[k]! * f + 128) >> 8;
-    data[d + 1] = (data[d + 1]! * g + colors[k + 1]! * f + 128) >> 8;
-    data[d + 2] = (data[d + 2]! * g + colors[k + 2]! * f + 128) >> 8;
-  }
-}
-
-/** Fills a rectangle with one colour: one pixel, then doubling copies, then row copies. */
-function fillRect(out: Canvas, x0: number, y0: number, rw: number, rh: number, color: Uint8Array): void {
-  if (rw <= 0 || rh <= 0) return;
-  const { data, W, oc } = out;
-  const start = (y0 * W + x0) * oc;
-  const len = rw * oc;
-  data.set(color.subarray(0, oc), start);
-  for (let filled = oc; filled < len; filled *= 2) {
-    data.copyWithin(start + filled, start, start + Math.min(filled, len - filled));
-  }
-  for (let row = 1; row < rh; row++) data.copyWithin(start + row * W * oc, start, start + len);
-}
-
 /**
  * The `pop-art` style: a Warhol grid of posterised tiles, each in its own palette.
  *
@@ -832,33 +581,49 @@ function renderPopArt(
   }
   signal.throwIfAborted();
 
-  const data = new Uint8Array(W * H * oc);
-  const out: Canvas = { data, words: new Uint32Array(data.buffer, 0, data.length >> 2), W, oc };
-  if (gap > 0) {
-    const gc = gutterColor;
-    const color = Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255);
-    for (let i = 1; i < columns; i++) {
-      const end = xs[i - 1]!.start + xs[i - 1]!.size;
-      fillRect(out, end, 0, xs[i]!.start - end, H, color);
-    }
-    for (let i = 1; i < rows; i++) {
-      const end = ys[i - 1]!.start + ys[i - 1]!.size;
-      fillRect(out, 0, end, W, ys[i]!.start - end, color);
-    }
-  }
-  const packed = oc === 3 && !hueRotate && LITTLE_ENDIAN ? new PackedPainter(src) : undefined;
+  // The output, in bands of rows on the run's threads.
+  const data = sharedArray(Uint8Array, W * H * oc);
   const tiles = columns * rows;
-  for (let t = 0; t < tiles; t++) {
-    const sx = xs[t % columns]!;
-    const sy = ys[Math.floor(t / columns)]!;
-    const rect: TileRect = { x0: sx.start, y0: sy.start, tw: sx.size, th: sy.size };
-    if (rect.tw === 0 || rect.th === 0) continue;
-    const colors = tileColors(palette, t, tiles, levels);
-    if (packed) packed.paint(out, rect, colors);
-    else paintPixels(out, rect, src, planes.alpha, colors);
-    if (dots) blendDots(out, rect, dots, colors);
-    extendTile(out, rect, w, h);
-    progress(0.4 + (0.6 * (t + 1)) / tiles);
+  const colorSets = Array.from({ length: tiles }, (_, t) => tileColors(palette, t, tiles, levels));
+  const colorStride = colorSets[0]!.length;
+  const colors = new Uint8Array(tiles * colorStride);
+  colorSets.forEach((c, t) => colors.set(c, t * colorStride));
+  // Flat RGB painting writes four pixels as three words from a table per tile (palettes of up
+  // to 8 colours: 3 bits an index).
+  let packed: Uint32Array | undefined;
+  if (oc === 3 && !hueRotate && LITTLE_ENDIAN) {
+    packed = sharedArray(Uint32Array, tiles * PACKED_WORDS);
+    colorSets.forEach((c, t) => packedTable(c, packed!, t * PACKED_WORDS));
   }
+  const gc = gutterColor;
+  const args: PaintArgs = {
+    data,
+    W,
+    H,
+    oc,
+    xs: Int32Array.from(xs.flatMap((s) => [s.start, s.size])),
+    ys: Int32Array.from(ys.flatMap((s) => [s.start, s.size])),
+    values: toShared(src.values),
+    stride: src.stride,
+    lut: src.lut,
+    w,
+    h,
+    alpha: planes.alpha ? toShared(planes.alpha) : undefined,
+    colors,
+    colorStride,
+    packed,
+    dots: dots
+      ? {
+          count: dots.count,
+          x: toShared(dots.x),
+          y: toShared(dots.y),
+          other: toShared(dots.other),
+          cover: toShared(dots.cover),
+        }
+      : undefined,
+    gutter: gap > 0 ? Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255) : undefined,
+  };
+  runBands(paintBand, args, H, { signal });
+  progress(1);
   return { data, width: W, height: H, channels: oc };
 }

@@ -1,5 +1,4 @@
 import {
-  BilinearUpsampler,
   definePlugin,
   domainTransformFilter,
   downsampleBox,
@@ -10,10 +9,15 @@ import {
   pencilLines,
   pencilStrokes,
   previewFullSize,
-  ThinLines,
+  runBands,
+  sharedArray,
+  toShared,
   z,
 } from '@atelier/core';
-import type { PluginContext, RawImage } from '@atelier/core';
+import type { PluginContext, RawImage, ThinLines } from '@atelier/core';
+import { thinLinesOf } from './pencil-luma.ts';
+import { shadeBand } from './sketch.bands.ts';
+import type { ShadeArgs, ShadingTables } from './sketch.bands.ts';
 
 const params = z.object({
   darkness: z
@@ -83,12 +87,20 @@ export const sketch = definePlugin({
 });
 
 async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage> {
+  // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
+  // than three). Shared: the band kernels read it from every thread.
+  const { lines: thin, release } = thinLinesOf(ctx.image);
+  try {
+    return await renderWith(ctx, thin);
+  } finally {
+    release();
+  }
+}
+
+async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  // The luma at full size feeds the thin lines; resized, the analysis (one channel resizes faster
-  // than three).
-  const thin = ThinLines.ofImage(image);
   const grey: Uint8Array =
     ww === width && wh === height
       ? thin.luma.slice()
@@ -149,183 +161,33 @@ async function renderSketch(ctx: PluginContext<SketchParams>): Promise<RawImage>
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Compose at full size; then the few pixels on a thin line (1-2 px strings and wires the work
-  // size cannot hold, found at full size) again, with it.
-  const thinDark = new Float32Array(width);
-  const thinLight = new Float32Array(width);
-  const out = new Uint8Array(width * height);
-  const up = new BilinearUpsampler([field, far], ww, wh, width, height, width / ww, height / wh);
-  const tables = shadingTables(p.hatching, meanStroke(strokes));
+  // 5. Compose at full size, in bands of rows on the run's threads; then the few pixels on a thin
+  // line (1-2 px strings and wires the work size cannot hold, found at full size) again, with it.
+  const out = sharedArray(Uint8Array, width * height);
   const inkMax = 0.3 + 0.65 * p.darkness;
-  const ink = inkTable(p.darkness, inkMax);
-  const strokeRows =
-    sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
   // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
   // the lines found would be other, wider ones the real render does not draw.
   const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
-  for (let y = 0; y < height; y++) {
-    const t = up.select(y);
-    // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
-    const hatch = strokeRows ? strokeRows.row(y) : strokes;
-    const offset = strokeRows ? 0 : y * width;
-    // upper/lower(k): plane k's two low rows around row y, already widened; t blends them.
-    const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width, width);
-    shadeRow(
-      px,
-      width,
-      t,
-      up.upper(0),
-      up.lower(0),
-      up.upper(1),
-      up.lower(1),
-      hatch,
-      offset,
-      toneLut,
-      tables,
-      ink,
-    );
-    const hits = thinLines ? thin.row(y, thinDark, thinLight) : 0;
-    if (hits > 0) {
-      const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
-      thinLineRow(
-        px,
-        thin.hits,
-        hits,
-        t,
-        rows,
-        hatch,
-        offset,
-        width,
-        toneLut,
-        tables,
-        ink,
-        thinDark,
-        thinLight,
-        inkMax,
-      );
-    }
-    if ((y & 127) === 0) signal.throwIfAborted();
-  }
+  const args: ShadeArgs = {
+    out,
+    width,
+    height,
+    ww,
+    wh,
+    field: toShared(field),
+    far: toShared(far),
+    strokes: toShared(strokes),
+    sw,
+    sh,
+    luma: thinLines ? toShared(thin.luma) : undefined,
+    toneLut,
+    tables: shadingTables(p.hatching, meanStroke(strokes)),
+    ink: inkTable(p.darkness, inkMax),
+    inkMax,
+  };
+  runBands(shadeBand, args, height, { signal, minBand: 32 });
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
-}
-
-/** Enlarged stroke rows for photos above {@link STROKE_SIZE}. */
-class StrokeRows {
-  readonly #up: BilinearUpsampler;
-  readonly #row: Float32Array;
-  readonly #bytes: Uint8Array;
-
-  constructor(strokes: Uint8Array, sw: number, sh: number, width: number, height: number) {
-    const [plane] = downsampleBox(strokes, sw, sh, 1, 1) as [Float32Array];
-    this.#up = new BilinearUpsampler(plane, sw, sh, width, height, width / sw, height / sh);
-    this.#row = new Float32Array(width);
-    this.#bytes = new Uint8Array(width);
-  }
-
-  row(y: number): Uint8Array {
-    this.#up.row(y, this.#row);
-    this.#bytes.set(this.#row);
-    return this.#bytes;
-  }
-}
-
-interface ShadingTables {
-  /** Stroke strength per darkness level (0..255). */
-  readonly stroke: Float32Array;
-  /** Cross-hatching strength per darkness level. */
-  readonly cross: Float32Array;
-  /** Even graphite smudge per darkness level. */
-  readonly smudge: Float32Array;
-  /**
-   * Per darkness level, how a thin light line is drawn: 1 lifted out with the eraser (the paper
-   * around it is hatched dark enough for white to show), 0 drawn as a graphite line (the paper
-   * around it is light).
-   */
-  readonly erase: Float32Array;
-}
-
-function shadeRow(
-  px: Uint8ClampedArray,
-  width: number,
-  t: number,
-  l0: Float32Array,
-  l1: Float32Array,
-  f0: Float32Array,
-  f1: Float32Array,
-  strokes: Uint8Array,
-  offset: number,
-  toneLut: Uint8Array,
-  tables: ShadingTables,
-  ink: Float32Array,
-): void {
-  const stroke = tables.stroke;
-  const cross = tables.cross;
-  const smudge = tables.smudge;
-  const mirror = offset + width - 1;
-  for (let x = 0; x < width; x++) {
-    const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
-    const s2 = strokes[mirror - x]!;
-    const a = 1 - stroke[d]! * strokes[offset + x]!;
-    const c = 1 - cross[d]! * s2;
-    const line = (l0[x]! + (l1[x]! - l0[x]!) * t) * 2048;
-    // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little. (The
-    // index is clamped with comparisons: Math.min and Math.max on floats cost several times more.)
-    const e = ink[line > 0 ? (line < 1023 ? line | 0 : 1023) : 0]!;
-    px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
-  }
-}
-
-/** The pixels `hits[0 .. n)` of a row again, with their thin lines (see {@link thinLinePixel}). */
-function thinLineRow(
-  px: Uint8ClampedArray,
-  hits: Int32Array,
-  n: number,
-  t: number,
-  [l0, l1, f0, f1]: readonly [Float32Array, Float32Array, Float32Array, Float32Array],
-  strokes: Uint8Array,
-  offset: number,
-  width: number,
-  toneLut: Uint8Array,
-  tables: ShadingTables,
-  ink: Float32Array,
-  dark: Float32Array,
-  light: Float32Array,
-  inkMax: number,
-): void {
-  for (let i = 0; i < n; i++) {
-    const x = hits[i]!;
-    const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
-    const line = (l0[x]! + (l1[x]! - l0[x]!) * t) * 2048;
-    const s2 = strokes[offset + width - 1 - x]!;
-    const shade =
-      tables.smudge[d]! * (1 - tables.stroke[d]! * strokes[offset + x]!) * (1 - tables.cross[d]! * s2);
-    const e = ink[line > 0 ? (line < 1023 ? line | 0 : 1023) : 0]!;
-    px[x] = thinLinePixel(shade, e, s2, dark[x]!, light[x]!, tables.erase[d]!, inkMax);
-  }
-}
-
-/**
- * A pixel on a thin line: the shading `shade` (0..255), outline ink transmission `e`, cross-stroke
- * value `s2`, thin-line strengths (0..1), and whether light lines are erased here (`erase`, from
- * the tone). Same as {@link shadeRow}, with the thin line drawn in.
- */
-function thinLinePixel(
-  shade: number,
-  e: number,
-  s2: number,
-  dark: number,
-  light: number,
-  erase: number,
-  inkMax: number,
-): number {
-  // A light line is drawn at twice its strength, capped: whether in graphite or lifted out, a
-  // half-drawn one is lost against the hatching and the lighter tone the work size keeps there.
-  const lit = Math.min(1, 2 * light);
-  const ink = Math.min(e, 1 - inkMax * Math.min(1, dark + lit * (1 - erase)));
-  const v = shade * (ink + (1 - ink) * (0.25 - s2 * 0.001));
-  // A light line on dark hatching: the eraser lifts the graphite back to paper.
-  return v + (255 - v) * lit * erase;
 }
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */

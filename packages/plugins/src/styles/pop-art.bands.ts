@@ -1,0 +1,340 @@
+// The pop art's painting of the output as a band kernel, in a module of its own that imports only
+// `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
+import { bandKernel } from '@atelier/core/kernels';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Words per tile in {@link PaintArgs.packed}: three for each of the 4096 codes of four indices. */
+export const PACKED_WORDS = 4096 * 3;
+
+/** The dots of a halftone map (see the plugin's halftoneMap), in map rows from top to bottom. */
+export interface Dots {
+  readonly count: number;
+  readonly x: Uint16Array;
+  /** Map row of each dot: ascending. */
+  readonly y: Uint16Array;
+  /** Palette index of the dot's colour. */
+  readonly other: Uint16Array;
+  /** Coverage, 0–256. */
+  readonly cover: Uint16Array;
+}
+
+/**
+ * What {@link paintBand} gets: the output, the tile grid, the tile-sized index map and each
+ * tile's colours. Plain data: helper threads get it by structured clone (the large arrays are
+ * shared).
+ */
+export interface PaintArgs {
+  /** Interleaved RGB or RGBA bytes, `W * H * oc`. */
+  readonly data: Uint8Array;
+  readonly W: number;
+  readonly H: number;
+  readonly oc: 3 | 4;
+  /** Per tile column (row), its first pixel and width (height): `[start0, size0, start1, ...]`. */
+  readonly xs: Int32Array;
+  readonly ys: Int32Array;
+  /** Per pixel of the map (rows of `stride`), `lut[values[i]]` is the palette index. */
+  readonly values: Uint16Array;
+  readonly stride: number;
+  readonly lut: Uint8Array;
+  /** Map size. */
+  readonly w: number;
+  readonly h: number;
+  /** The map's alpha (rows of `w`), for RGBA output; 255 where undefined. */
+  readonly alpha: Uint8Array | undefined;
+  /** Each tile's colours (RGB triples by palette index), `colorStride` bytes a tile. */
+  readonly colors: Uint8Array;
+  readonly colorStride: number;
+  /** Each tile's {@link PACKED_WORDS} words (see packedTable), for RGB palettes of up to 8 colours. */
+  readonly packed: Uint32Array | undefined;
+  readonly dots: Dots | undefined;
+  /** The gutter colour (4 bytes; the first `oc` are used) when there are gutters. */
+  readonly gutter: Uint8Array | undefined;
+}
+
+/**
+ * Output rows `y0` to `y1 - 1`: gutters, then each tile's part of the row (its map row, or the
+ * map's last for a tile taller than the map), its halftone dots and, for a tile wider than the
+ * map, its last pixel repeated. Each row depends only on the map and the tables, so bands run on
+ * any thread in any order with the same result.
+ */
+export const paintBand = bandKernel(
+  import.meta.url,
+  'paintBand',
+  (a: PaintArgs, y0: number, y1: number, abort): void => {
+    const { data, W, oc, xs, ys, values, stride, lut, w, h, alpha, colorStride, packed, dots } = a;
+    const columns = xs.length >> 1;
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+    const tiles = columns * (ys.length >> 1);
+    const colors: Uint8Array[] = [];
+    const tables: Uint32Array[] = [];
+    const rgbWords: Uint32Array[] = [];
+    for (let t = 0; t < tiles; t++) {
+      const c = a.colors.subarray(t * colorStride, (t + 1) * colorStride);
+      colors.push(c);
+      if (packed) tables.push(packed.subarray(t * PACKED_WORDS, (t + 1) * PACKED_WORDS));
+      if (oc === 4 && LITTLE_ENDIAN) {
+        const rgb = new Uint32Array(c.length / 3);
+        for (let k = 0; k < rgb.length; k++)
+          rgb[k] = c[3 * k]! | (c[3 * k + 1]! << 8) | (c[3 * k + 2]! << 16);
+        rgbWords.push(rgb);
+      }
+    }
+    const codes = new Uint16Array(Math.max(0, w >> 2));
+    // A band taller than the map paints its rows more than once (tiles below one another): it
+    // keeps their codes, per head, instead of making them again for each tile.
+    const keep = y1 - y0 > h ? new CodeCache(codes.length, h) : undefined;
+    for (let Y = y0; Y < y1; Y++) {
+      if (a.gutter) gutterRow(a, a.gutter, Y);
+      const r = tileRowAt(ys, Y);
+      if (r < 0) continue;
+      const ty = ys[2 * r]!;
+      const th = ys[2 * r + 1]!;
+      // A tile taller than the map repeats the map's last row.
+      const my = Math.min(Y - ty, h - 1);
+      const s = my * stride;
+      for (let c = 0; c < columns; c++) {
+        const x0 = xs[2 * c]!;
+        const tw = xs[2 * c + 1]!;
+        if (tw === 0 || th === 0) continue;
+        const t = r * columns + c;
+        const cols = Math.min(tw, w);
+        const p0 = Y * W + x0;
+        if (packed) {
+          const head = Math.min(cols, (4 - (p0 & 3)) & 3);
+          const groups = Math.max(0, Math.floor((w - head) / 4));
+          const d = p0 * 3;
+          pixelsRow(data, d, values, s, head, lut, colors[t]!);
+          let from: Uint16Array = codes;
+          let at = 0;
+          if (keep) [from, at] = keep.row(values, s + head, lut, head, my, groups);
+          else codeRow(values, s + head, lut, codes, 0, groups);
+          packedRow(words, (d + head * 3) >> 2, from, at, groups, tables[t]!);
+          const done = head + groups * 4;
+          pixelsRow(data, d + done * 3, values, s + done, cols - done, lut, colors[t]!);
+        } else if (oc === 4 && LITTLE_ENDIAN) {
+          rgbaWordsRow(words, p0, values, s, alpha, my * w, cols, lut, rgbWords[t]!);
+        } else if (oc === 3) {
+          pixelsRow(data, p0 * 3, values, s, cols, lut, colors[t]!);
+        } else {
+          rgbaBytesRow(data, p0 * 4, values, s, alpha, my * w, cols, lut, colors[t]!);
+        }
+        if (dots) blendDotsRow(data, p0 * oc, oc, dots, my, tw, colors[t]!);
+        // A tile wider than the map repeats its last column.
+        for (let x = cols; x < tw; x++) {
+          const e = (p0 + x) * oc;
+          data.copyWithin(e, e - oc, e);
+        }
+      }
+      if ((Y & 127) === 0) abort.throwIfAborted();
+    }
+  },
+);
+
+/** Codes of four pixels (see codeRow) of each map row, per head, made on first use. */
+class CodeCache {
+  readonly #groups: number;
+  readonly #h: number;
+  readonly #codes: (Uint16Array | undefined)[] = [undefined, undefined, undefined, undefined];
+  readonly #made: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
+
+  constructor(groups: number, h: number) {
+    this.#groups = groups;
+    this.#h = h;
+  }
+
+  /** The codes of map row `my` from `head` pixels in (at `s` in `values`): the array and the first index. */
+  row(
+    values: Uint16Array,
+    s: number,
+    lut: Uint8Array,
+    head: number,
+    my: number,
+    groups: number,
+  ): [Uint16Array, number] {
+    const codes = (this.#codes[head] ??= new Uint16Array(this.#groups * this.#h));
+    const made = (this.#made[head] ??= new Uint8Array(this.#h));
+    const at = my * this.#groups;
+    if (made[my] === 0) {
+      codeRow(values, s, lut, codes, at, groups);
+      made[my] = 1;
+    }
+    return [codes, at];
+  }
+}
+
+/** The tile row that covers output row `Y`, or -1 (a gutter). */
+function tileRowAt(ys: Int32Array, Y: number): number {
+  for (let r = 0; r < ys.length >> 1; r++) {
+    const start = ys[2 * r]!;
+    if (Y >= start && Y < start + ys[2 * r + 1]!) return r;
+  }
+  return -1;
+}
+
+/** The gutters on output row `Y`: the whole row between tile rows, else between tile columns. */
+function gutterRow(a: PaintArgs, color: Uint8Array, Y: number): void {
+  const { xs, ys, W } = a;
+  for (let i = 1; i < ys.length >> 1; i++) {
+    const end = ys[2 * i - 2]! + ys[2 * i - 1]!;
+    if (Y >= end && Y < ys[2 * i]!) {
+      fillRow(a, color, Y, 0, W);
+      return;
+    }
+  }
+  for (let i = 1; i < xs.length >> 1; i++) {
+    const end = xs[2 * i - 2]! + xs[2 * i - 1]!;
+    fillRow(a, color, Y, end, xs[2 * i]! - end);
+  }
+}
+
+/** Fills `count` pixels of row `Y` from `x0` with one colour: one pixel, then doubling copies. */
+function fillRow(a: PaintArgs, color: Uint8Array, Y: number, x0: number, count: number): void {
+  if (count <= 0) return;
+  const { data, W, oc } = a;
+  const start = (Y * W + x0) * oc;
+  const len = count * oc;
+  data.set(color.subarray(0, oc), start);
+  for (let filled = oc; filled < len; filled *= 2)
+    data.copyWithin(start + filled, start, start + Math.min(filled, len - filled));
+}
+
+/** Blends the dots of map row `my` (those left of `tw`) over a tile row painted from byte `d`. */
+function blendDotsRow(
+  data: Uint8Array,
+  d: number,
+  oc: number,
+  dots: Dots,
+  my: number,
+  tw: number,
+  colors: Uint8Array,
+): void {
+  const { x: xs, y: ys, other, cover, count } = dots;
+  // The first dot of the row: dots are listed row by row.
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ys[mid]! < my) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < count && ys[i] === my; i++) {
+    const x = xs[i]!;
+    if (x >= tw) continue;
+    const o = d + x * oc;
+    const k = other[i]! * 3;
+    const f = cover[i]!;
+    const g = 256 - f;
+    data[o] = (data[o]! * g + colors[k]! * f + 128) >> 8;
+    data[o + 1] = (data[o + 1]! * g + colors[k + 1]! * f + 128) >> 8;
+    data[o + 2] = (data[o + 2]! * g + colors[k + 2]! * f + 128) >> 8;
+  }
+}
+
+/**
+ * The 12 bytes of every combination of four indices, as three words each, written to `table`
+ * from word `at`. Only codes whose indices are all below the palette size occur, so only those
+ * are filled.
+ */
+export function packedTable(colors: Uint8Array, table: Uint32Array, at: number): void {
+  const count = colors.length / 3;
+  const bytes = new Uint8Array(table.buffer, table.byteOffset + at * 4, PACKED_WORDS * 4);
+  for (let a = 0; a < count; a++) {
+    for (let b = 0; b < count; b++) {
+      for (let c = 0; c < count; c++) {
+        for (let d = 0; d < count; d++) {
+          const o = (a | (b << 3) | (c << 6) | (d << 9)) * 12;
+          bytes.set(colors.subarray(a * 3, a * 3 + 3), o);
+          bytes.set(colors.subarray(b * 3, b * 3 + 3), o + 3);
+          bytes.set(colors.subarray(c * 3, c * 3 + 3), o + 6);
+          bytes.set(colors.subarray(d * 3, d * 3 + 3), o + 9);
+        }
+      }
+    }
+  }
+}
+
+function codeRow(
+  values: Uint16Array,
+  s: number,
+  lut: Uint8Array,
+  codes: Uint16Array,
+  o: number,
+  groups: number,
+): void {
+  for (let g = 0; g < groups; g++, o++, s += 4) {
+    codes[o] =
+      lut[values[s]!]! |
+      (lut[values[s + 1]!]! << 3) |
+      (lut[values[s + 2]!]! << 6) |
+      (lut[values[s + 3]!]! << 9);
+  }
+}
+
+function packedRow(
+  words: Uint32Array,
+  q: number,
+  codes: Uint16Array,
+  c: number,
+  groups: number,
+  table: Uint32Array,
+): void {
+  for (let end = c + groups; c < end; c++, q += 3) {
+    const k = codes[c]! * 3;
+    words[q] = table[k]!;
+    words[q + 1] = table[k + 1]!;
+    words[q + 2] = table[k + 2]!;
+  }
+}
+
+function pixelsRow(
+  data: Uint8Array,
+  d: number,
+  values: Uint16Array,
+  s: number,
+  count: number,
+  lut: Uint8Array,
+  colors: Uint8Array,
+): void {
+  for (let x = 0; x < count; x++, s++, d += 3) {
+    const k = lut[values[s]!]! * 3;
+    data[d] = colors[k]!;
+    data[d + 1] = colors[k + 1]!;
+    data[d + 2] = colors[k + 2]!;
+  }
+}
+
+function rgbaWordsRow(
+  words: Uint32Array,
+  p: number,
+  values: Uint16Array,
+  s: number,
+  alpha: Uint8Array | undefined,
+  a: number,
+  count: number,
+  lut: Uint8Array,
+  rgb: Uint32Array,
+): void {
+  for (let x = 0; x < count; x++, p++, s++, a++)
+    words[p] = rgb[lut[values[s]!]!]! | ((alpha ? alpha[a]! : 255) << 24);
+}
+
+function rgbaBytesRow(
+  data: Uint8Array,
+  d: number,
+  values: Uint16Array,
+  s: number,
+  alpha: Uint8Array | undefined,
+  a: number,
+  count: number,
+  lut: Uint8Array,
+  colors: Uint8Array,
+): void {
+  for (let x = 0; x < count; x++, d += 4, s++, a++) {
+    const k = lut[values[s]!]! * 3;
+    data[d] = colors[k]!;
+    data[d + 1] = colors[k + 1]!;
+    data[d + 2] = colors[k + 2]!;
+    data[d + 3] = alpha ? alpha[a]! : 255;
+  }
+}
