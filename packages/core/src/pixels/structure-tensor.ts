@@ -65,22 +65,38 @@ function cellLumaRows(
   cy0: number,
   cy1: number,
 ): void {
-  const count = new Float32Array(gw);
-  const cell = new Int32Array(width);
-  for (let x = 0; x < width; x++) cell[x] = Math.floor(x / factor);
+  // Integer sums of R, G and B per cell, each row's run of `factor` pixels summed in registers.
+  const sr = new Int32Array(gw);
+  const sg = new Int32Array(gw);
+  const sb = new Int32Array(gw);
   for (let cy = cy0; cy < cy1; cy++) {
-    const row = cy * gw;
-    count.fill(0);
-    const y1 = Math.min(height, (cy + 1) * factor);
-    for (let y = cy * factor; y < y1; y++) {
-      let i = y * width * 3;
-      for (let x = 0; x < width; x++, i += 3) {
-        const c = cell[x]!;
-        out[row + c]! += 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!;
-        count[c]! += 1;
+    sr.fill(0);
+    sg.fill(0);
+    sb.fill(0);
+    const y0 = cy * factor;
+    const y1 = Math.min(height, y0 + factor);
+    for (let y = y0; y < y1; y++) {
+      const row = y * width * 3;
+      for (let c = 0; c < gw; c++) {
+        const x1 = Math.min(width, (c + 1) * factor);
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let i = row + c * factor * 3, end = row + x1 * 3; i < end; i += 3) {
+          r += data[i]!;
+          g += data[i + 1]!;
+          b += data[i + 2]!;
+        }
+        sr[c]! += r;
+        sg[c]! += g;
+        sb[c]! += b;
       }
     }
-    for (let c = 0; c < gw; c++) out[row + c] = out[row + c]! / (255 * count[c]!);
+    const rows = y1 - y0;
+    for (let c = 0; c < gw; c++) {
+      const n = rows * (Math.min(width, (c + 1) * factor) - c * factor);
+      out[cy * gw + c] = (0.299 * sr[c]! + 0.587 * sg[c]! + 0.114 * sb[c]!) / (255 * n);
+    }
   }
 }
 

@@ -31,7 +31,8 @@ export interface ShadeArgs {
   readonly height: number;
   readonly strokeSize: number;
   readonly bins: number;
-  readonly relief: Float32Array;
+  /** Lit relief of the brush-mark tiles, in steps of 1 / 32 (`strokeAmount` includes the step). */
+  readonly relief: Int8Array;
   readonly weaveSize: number;
   readonly weave: Float32Array;
   readonly strokeAmount: number;
@@ -47,7 +48,124 @@ export interface ShadeArgs {
   readonly flowCoherence: Float32Array;
   readonly flowWidth: number;
   readonly flowFactor: number;
+  /** The visible strokes; `strokeMix` 0 paints none. */
+  readonly strokes: StrokeArgs;
 }
+
+/**
+ * The visible strokes of the real render (Hertzmann 1998's coarse layer): each pixel under a
+ * stroke takes the stroke's colour (the {@link CoarseArgs coarse} image at the stroke's centre,
+ * with the stroke's own tint) where that colour is close to the fine dabs' (the error below
+ * `errorLow`, fading out at `errorHigh`), and keeps the fine dabs where the stroke would miss
+ * detail. Positions are the real render's: a preview reads the tiles at the real render's pixel
+ * in the middle of each of its own, so it shows the same strokes, shrunk.
+ */
+export interface StrokeArgs {
+  /** How much of a fitting stroke's colour is laid over the dabs: 0 to 1. */
+  readonly strokeMix: number;
+  readonly errorLow: number;
+  readonly errorHigh: number;
+  /** {@link StrokeOwners}' tiles, at the real render's scale. */
+  readonly size: number;
+  readonly owner: Uint16Array;
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  /** Per stroke: tone factor and R, G, B offsets. */
+  readonly tints: Float32Array;
+  readonly offsetX: number;
+  readonly offsetY: number;
+  /** ctx.previewScale. */
+  readonly previewScale: number;
+  readonly coarse: CoarseArgs;
+}
+
+/** The painted image averaged over square cells of the real render's pixels. */
+export interface CoarseArgs {
+  /** RGB per cell, `width * height * 3` floats. */
+  readonly rgb: Float32Array;
+  readonly width: number;
+  readonly height: number;
+  /** Cell side in the real render's pixels. */
+  readonly cell: number;
+}
+
+/** The arguments of {@link coarseBand}: the painted image, its size and previewScale, the cells to fill. */
+export interface CoarseBandArgs {
+  readonly img: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly previewScale: number;
+  readonly coarse: CoarseArgs;
+}
+
+/**
+ * Cell rows `j0` to `j1 - 1` of the coarse image: the mean colour of the pixels whose real-render
+ * position lies in each cell (in a preview about one to two pixels a cell). A cell no pixel falls
+ * in (a preview cell smaller than its pixels) takes the pixel at its centre.
+ */
+export const coarseBand = bandKernel(
+  import.meta.url,
+  'coarseBand',
+  (a: CoarseBandArgs, j0: number, j1: number, abort): void => {
+    const { img, width: w, height: h, previewScale: s } = a;
+    const { rgb, width: cw, cell } = a.coarse;
+    const full = (v: number): number => (s < 1 ? (v + 0.5) / s : v);
+    // Runs of columns that fall in one cell: a row adds each run's sum to its cell once.
+    const runEnd = new Int32Array(cw + 1);
+    let c = 0;
+    for (let x = 0; x < w; x++) {
+      const cx = Math.min(cw - 1, Math.floor(full(x) / cell));
+      while (c < cx) runEnd[++c] = x;
+    }
+    while (c < cw) runEnd[++c] = w;
+    const count = new Float32Array(cw * (j1 - j0));
+    const band = rgb.subarray(j0 * cw * 3, j1 * cw * 3);
+    band.fill(0);
+    for (let y = 0; y < h; y++) {
+      const j = Math.min(a.coarse.height - 1, Math.floor(full(y) / cell));
+      if (j < j0) continue;
+      if (j >= j1) break;
+      if ((y & 63) === 0) abort.throwIfAborted();
+      const crow = (j - j0) * cw;
+      for (let i = 0; i < cw; i++) {
+        const x0 = runEnd[i]!;
+        const x1 = runEnd[i + 1]!;
+        let sr = 0;
+        let sg = 0;
+        let sb = 0;
+        for (let o = (y * w + x0) * 3, end = (y * w + x1) * 3; o < end; o += 3) {
+          sr += img[o]!;
+          sg += img[o + 1]!;
+          sb += img[o + 2]!;
+        }
+        const k = (crow + i) * 3;
+        band[k]! += sr;
+        band[k + 1]! += sg;
+        band[k + 2]! += sb;
+        count[crow + i]! += x1 - x0;
+      }
+    }
+    const scale = s < 1 ? s : 1;
+    for (let j = j0; j < j1; j++) {
+      for (let i = 0; i < cw; i++) {
+        const k = (j - j0) * cw + i;
+        const n = count[k]!;
+        if (n > 0) {
+          band[k * 3]! /= n;
+          band[k * 3 + 1]! /= n;
+          band[k * 3 + 2]! /= n;
+        } else {
+          const x = Math.min(w - 1, Math.floor((i + 0.5) * cell * scale));
+          const y = Math.min(h - 1, Math.floor((j + 0.5) * cell * scale));
+          const o = (y * w + x) * 3;
+          band[k * 3] = img[o]!;
+          band[k * 3 + 1] = img[o + 1]!;
+          band[k * 3 + 2] = img[o + 2]!;
+        }
+      }
+    }
+  },
+);
 
 /**
  * Lights chunks `c0` to `c1 - 1` (rows `c0 * SHADE_CHUNK` to `c1 * SHADE_CHUNK - 1`) of the painted image in place: brush marks from the two stroke
@@ -76,15 +194,14 @@ export const shadeBand = bandKernel(
       strokeCol[x] = (x + a.offsetX) % size;
       weaveCol[x] = (x + a.weaveOffsetX) % wsize;
     }
-    // Per flow cell of the current row of cells: where the two nearest stroke tiles start and
-    // their weights (blended at constant contrast, deeper where strokes are coherent: edges,
-    // hair, not broad flat areas).
+    // Per flow cell of the current row of cells: where the stroke tile nearest its direction
+    // starts, and the depth of the marks (deeper where strokes are coherent: edges, hair, not
+    // broad flat areas).
     const fw = a.flowWidth;
     const factor = a.flowFactor;
-    const tile0 = new Int32Array(fw);
-    const tile1 = new Int32Array(fw);
-    const weight0 = new Float32Array(fw);
-    const weight1 = new Float32Array(fw);
+    const tileOwn = new Int32Array(fw);
+    const tileNear = new Int32Array(fw);
+    const depthOf = new Float32Array(fw);
     let cellRow = -1;
     const flowCol = new Int32Array(w);
     for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / factor);
@@ -95,6 +212,30 @@ export const shadeBand = bandKernel(
       const at = ((k - 1) * 2 + side) * w;
       return edges.subarray(at, at + w);
     };
+    // Visible strokes: the real render's pixel of each column and the stroke tiles' column there.
+    const st = a.strokes;
+    const mix = st.strokeMix;
+    const { owner, tints, coarse } = st;
+    const sx = st.x;
+    const sy = st.y;
+    const osize = st.size;
+    const ownN = osize * osize;
+    const half = osize / 2;
+    const ps = st.previewScale;
+    const full = (v: number): number => (ps < 1 ? Math.floor((v + 0.5) / ps) : v);
+    const ownCol = new Int32Array(w);
+    const fullCentre = new Float32Array(w);
+    for (let x = 0; x < w; x++) {
+      const fx = full(x);
+      ownCol[x] = (fx + st.offsetX) % osize;
+      fullCentre[x] = fx + 0.5;
+    }
+    const crgb = coarse.rgb;
+    const cw = coarse.width;
+    const ch = coarse.height;
+    const invCell = 1 / coarse.cell;
+    const errHigh = st.errorHigh;
+    const errSpan = 1 / (errHigh - st.errorLow);
     let here: Uint8Array = lumaPlane(img.subarray(y0 * w * 3, (y0 + 1) * w * 3), w);
     let above: Uint8Array = new Uint8Array(w);
     let below: Uint8Array = new Uint8Array(w);
@@ -106,6 +247,18 @@ export const shadeBand = bandKernel(
       else below.set(edge(y + 1));
       const tileRow = ((y + a.offsetY) % size) * size;
       const weaveRow = ((y + a.weaveOffsetY) % wsize) * wsize;
+      const fy = full(y);
+      const ownRow = ((fy + st.offsetY) % osize) * osize;
+      const ownRowC = ((fy + st.offsetY) % osize) + 0.5;
+      const fyC = fy + 0.5;
+      // The last stroke's owner, colour and tinted colour.
+      let lastId = -1;
+      let cr = 0;
+      let cg = 0;
+      let cb = 0;
+      let tr = 0;
+      let tg = 0;
+      let tb = 0;
       const cy = Math.floor(y / factor);
       if (cy !== cellRow) {
         cellRow = cy;
@@ -114,24 +267,80 @@ export const shadeBand = bandKernel(
           const pos = a.flowAngle[c]! * binScale;
           const k0 = Math.min(bins - 1, pos | 0);
           const t = pos - k0;
-          const depth = ks * (0.55 + 0.45 * a.flowCoherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
-          tile0[cx] = k0 * tileN;
-          tile1[cx] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
-          weight0[cx] = (1 - t) * depth;
-          weight1[cx] = t * depth;
+          // The nearest direction's tile, for the relief and for the owners alike, so the relief
+          // of a stroke is where its colour is (and an owner cannot be blended anyway).
+          const near = t < 0.5 ? k0 : k0 + 1 === bins ? 0 : k0 + 1;
+          tileNear[cx] = near * tileN;
+          tileOwn[cx] = near * ownN;
+          depthOf[cx] = ks * (0.55 + 0.45 * a.flowCoherence[c]!);
         }
       }
       let o = y * w * 3;
       for (let x = 0; x < w; x++, o += 3) {
-        const r = img[o]!;
-        const g = img[o + 1]!;
-        const b = img[o + 2]!;
+        let r = img[o]!;
+        let g = img[o + 1]!;
+        let b = img[o + 2]!;
+        const f = flowCol[x]!;
+        if (mix > 0) {
+          const id = owner[tileOwn[f]! + ownRow + ownCol[x]!]!;
+          // Neighbouring pixels mostly lie under the same stroke: its colour is found once. (A
+          // stroke is shorter than half a tile, so the same owner next door is the same stroke,
+          // in whichever direction's tile.)
+          if (id !== lastId) {
+            lastId = id;
+            if (id !== 0) {
+              const i = id - 1;
+              // The stroke's centre in the real render, across the tile's wrap.
+              let dx = sx[i]! - (ownCol[x]! + 0.5);
+              if (dx > half) dx -= osize;
+              else if (dx < -half) dx += osize;
+              let dy = sy[i]! - ownRowC;
+              if (dy > half) dy -= osize;
+              else if (dy < -half) dy += osize;
+              // Bilinear in the coarse cells, clamped to the image.
+              let u = (fullCentre[x]! + dx) * invCell - 0.5;
+              let v = (fyC + dy) * invCell - 0.5;
+              u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
+              v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
+              const iu = u | 0;
+              const iv = v | 0;
+              const fu = u - iu;
+              const fv = v - iv;
+              const c00 = (iv * cw + iu) * 3;
+              const c01 = iu + 1 < cw ? c00 + 3 : c00;
+              const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
+              const c11 = c10 + (c01 - c00);
+              const w00 = (1 - fu) * (1 - fv);
+              const w01 = fu * (1 - fv);
+              const w10 = (1 - fu) * fv;
+              const w11 = fu * fv;
+              cr = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
+              cg = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
+              cb = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
+              const t = i * 4;
+              const tone = tints[t]!;
+              tr = cr * tone + tints[t + 1]!;
+              tg = cg * tone + tints[t + 2]!;
+              tb = cb * tone + tints[t + 3]!;
+            }
+          }
+          if (id !== 0) {
+            // Hertzmann's error threshold: the stroke paints where it fits, the dabs keep detail.
+            const err = Math.abs(cr - r) + Math.abs(cg - g) + Math.abs(cb - b);
+            let k = (errHigh - err) * errSpan;
+            if (k > 0) {
+              k = (k > 1 ? 1 : k) * mix;
+              r += k * (tr - r);
+              g += k * (tg - g);
+              b += k * (tb - b);
+            }
+          }
+        }
         const lum = 0.299 * r + 0.587 * g + 0.114 * b;
 
-        // Brush marks: the two stroke tiles nearest the local angle.
-        const f = flowCol[x]!;
+        // Brush marks: the stroke tile nearest the local angle.
         const ti = tileRow + strokeCol[x]!;
-        const mark = relief[tile0[f]! + ti]! * weight0[f]! + relief[tile1[f]! + ti]! * weight1[f]!;
+        const mark = relief[tileNear[f]! + ti]! * depthOf[f]!;
 
         // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
         const xl = x > 0 ? x - 1 : 0;
@@ -157,12 +366,3 @@ export const shadeBand = bandKernel(
     }
   },
 );
-
-/**
- * `1 / sqrt((1-t)² + t²)` for t in 64ths: blending two uncorrelated textures with weights 1 - t
- * and t lowers their contrast by that much, so the blend is scaled back up.
- */
-const BLEND_NORM = Float32Array.from({ length: 65 }, (_, k) => {
-  const t = k / 64;
-  return 1 / Math.sqrt((1 - t) * (1 - t) + t * t);
-});
