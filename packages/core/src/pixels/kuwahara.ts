@@ -403,17 +403,22 @@ function sectorOffsets(
   oy: Int8Array,
   delta: Int32Array,
 ): void {
+  // Sectors come in opposite pairs (ALONG and ACROSS negated): half the roundings.
   for (let c = 0; c < count; c++) {
-    const cx = tx[first + c]!;
-    const cy = ty[first + c]!;
-    for (let k = 0; k < 8; k++) {
+    const cx = r * tx[first + c]!;
+    const cy = r * ty[first + c]!;
+    const o = c * 8;
+    for (let k = 0; k < 8; k += 2) {
       const u = ALONG[k]!;
       const v = ACROSS[k]!;
-      const dx = Math.round(r * (u * cx - v * cy));
-      const dy = Math.round(r * (u * cy + v * cx));
-      ox[c * 8 + k] = dx;
-      oy[c * 8 + k] = dy;
-      delta[c * 8 + k] = dy * rowLen + dx * 4;
+      const dx = Math.round(u * cx - v * cy);
+      const dy = Math.round(u * cy + v * cx);
+      ox[o + k] = dx;
+      oy[o + k] = dy;
+      delta[o + k] = dy * rowLen + dx * 4;
+      ox[o + k + 1] = -dx;
+      oy[o + k + 1] = -dy;
+      delta[o + k + 1] = -dy * rowLen - dx * 4;
     }
   }
 }

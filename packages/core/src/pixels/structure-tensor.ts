@@ -100,6 +100,24 @@ function cellLumaRows(
   }
 }
 
+/**
+ * `atan2(y, x)` for y >= 0, to within 2e-6 radians: a minimax polynomial of the arctangent on
+ * [0, 1] and the octant's symmetry, several times faster than Math.atan2 (a flow direction needs
+ * no more, and there is one per cell).
+ */
+function halfTurnAngle(x: number, y: number): number {
+  const ax = Math.abs(x);
+  const swap = y > ax;
+  const z = swap ? ax / y : ax > 0 ? y / ax : 0;
+  const z2 = z * z;
+  let a =
+    z *
+    (0.99997726 +
+      z2 * (-0.33262347 + z2 * (0.19354346 + z2 * (-0.11643287 + z2 * (0.05265332 + z2 * -0.0117212)))));
+  if (swap) a = Math.PI / 2 - a;
+  return x < 0 ? Math.PI - a : a;
+}
+
 /** Arguments of {@link flowField}. */
 export interface FlowFieldArgs {
   /** Interleaved 8-bit RGB (luma is used), `width * height * 3` bytes. */
@@ -246,7 +264,7 @@ export function flowField(args: FlowFieldArgs): FlowField {
     }
     tx[i] = ux;
     ty[i] = uy;
-    let a = Math.atan2(uy, ux);
+    let a = halfTurnAngle(ux, uy);
     if (a >= Math.PI) a -= Math.PI;
     angle[i] = a;
     const sum = ee + gg;

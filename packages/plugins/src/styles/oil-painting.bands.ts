@@ -1,6 +1,9 @@
 // The oil painting's lighting as band kernels, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel, lumaPlane } from '@atelier/core/kernels';
+import { bandKernel, lumaPlane, sharedArray } from '@atelier/core/kernels';
+
+/** Chroma (max - min of R, G, B) from which a stroke's hue shift is whole; greyer colours get less. */
+const CHROMA_FULL = 40;
 
 /** Rows per chunk of the lighting: bands start and end on chunk boundaries, whatever the threads. */
 export const SHADE_CHUNK = 64;
@@ -54,11 +57,10 @@ export interface ShadeArgs {
 
 /**
  * The visible strokes of the real render (Hertzmann 1998's coarse layer): each pixel under a
- * stroke takes the stroke's colour (the {@link CoarseArgs coarse} image at the stroke's centre,
- * with the stroke's own tint) where that colour is close to the fine dabs' (the error below
- * `errorLow`, fading out at `errorHigh`), and keeps the fine dabs where the stroke would miss
- * detail. Positions are the real render's: a preview reads the tiles at the real render's pixel
- * in the middle of each of its own, so it shows the same strokes, shrunk.
+ * stroke takes the stroke's colour (see {@link strokeColours}) where that colour is close to the
+ * fine dabs' (the error below `errorLow`, fading out at `errorHigh`), and keeps the fine dabs
+ * where the stroke would miss detail. Positions are the real render's: a preview reads the tiles
+ * at the real render's pixel in the middle of each of its own, so it shows the same strokes, shrunk.
  */
 export interface StrokeArgs {
   /** How much of a fitting stroke's colour is laid over the dabs: 0 to 1. */
@@ -70,19 +72,105 @@ export interface StrokeArgs {
   readonly owner: Uint16Array;
   readonly x: Float32Array;
   readonly y: Float32Array;
-  /** Per stroke: tone factor and R, G, B offsets. */
-  readonly tints: Float32Array;
+  /** Where the real render's pixel (0, 0) lies in the tiles. */
   readonly offsetX: number;
   readonly offsetY: number;
   /** ctx.previewScale. */
   readonly previewScale: number;
-  readonly coarse: CoarseArgs;
+  /** The colour of every stroke in every repeat of the tiles: {@link StrokeColours}. */
+  readonly colours: StrokeColours;
+}
+
+/**
+ * The tinted colour (R, G, B) of stroke `i` in the tile repeat (kx, ky) at
+ * `((ky * across + kx) * count + i) * 3`. Repeat (1, 1) holds the real render's pixel (0, 0);
+ * repeat 0 lies before the image, for strokes whose centre is there.
+ */
+export interface StrokeColours {
+  /** 8-bit: the table is read at random (a stroke every few pixels in a preview) and stays in the cache. */
+  readonly rgb: Uint8Array;
+  readonly across: number;
+  readonly count: number;
+}
+
+/**
+ * {@link StrokeColours} of the strokes of `size`-pixel tiles read at offset (offsetX, offsetY)
+ * over an image of `fullWidth` by `fullHeight` (strokes wholly outside it are left black): each stroke's colour is the coarse image at its
+ * centre (bilinear), with the stroke's tint (tone factor and R, G, B offsets, 4 per stroke).
+ * Computed once per run (a few tens of thousands of strokes), not once per pixel.
+ */
+export function strokeColours(
+  coarse: CoarseArgs,
+  x: Float32Array,
+  y: Float32Array,
+  tints: Float32Array,
+  size: number,
+  offsetX: number,
+  offsetY: number,
+  fullWidth: number,
+  fullHeight: number,
+  /** How far from its centre a stroke reaches: strokes centred farther out than that are left out. */
+  reach: number,
+): StrokeColours {
+  const count = x.length;
+  // One repeat before the image and two after it: a preview's last pixel may map just past the
+  // real render's, and a stroke's centre may lie in the next repeat.
+  const across = Math.ceil((fullWidth + (offsetX % size)) / size) + 3;
+  const down = Math.ceil((fullHeight + (offsetY % size)) / size) + 3;
+  const rgb = sharedArray(Uint8Array, across * down * count * 3);
+  const { rgb: crgb, width: cw, height: ch } = coarse;
+  const invCell = 1 / coarse.cell;
+  // Repeat k of the tiles starts at the real render's pixel (k - 1) * size - offsetX % size.
+  for (let ky = 0; ky < down; ky++) {
+    const y0 = (ky - 1) * size - (offsetY % size);
+    for (let kx = 0; kx < across; kx++) {
+      const x0 = (kx - 1) * size - (offsetX % size);
+      let o = (ky * across + kx) * count * 3;
+      for (let i = 0; i < count; i++, o += 3) {
+        const px = x0 + x[i]!;
+        const py = y0 + y[i]!;
+        // No pixel of the image lies under a stroke centred this far out.
+        if (px < -reach || py < -reach || px > fullWidth + reach || py > fullHeight + reach) continue;
+        let u = px * invCell - 0.5;
+        let v = py * invCell - 0.5;
+        u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
+        v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
+        const iu = u | 0;
+        const iv = v | 0;
+        const fu = u - iu;
+        const fv = v - iv;
+        const c00 = (iv * cw + iu) * 3;
+        const c01 = iu + 1 < cw ? c00 + 3 : c00;
+        const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
+        const c11 = c10 + (c01 - c00);
+        const w00 = (1 - fu) * (1 - fv);
+        const w01 = fu * (1 - fv);
+        const w10 = (1 - fu) * fv;
+        const w11 = fu * fv;
+        const t = i * 4;
+        const tone = tints[t]!;
+        const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
+        const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
+        const b = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
+        // The hue shifts in proportion to the colour's own chroma: a grey stays grey.
+        const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+        const hue = chroma < CHROMA_FULL ? chroma / CHROMA_FULL : 1;
+        const tr = r * tone + tints[t + 1]! * hue;
+        const tg = g * tone + tints[t + 2]! * hue;
+        const tb = b * tone + tints[t + 3]! * hue;
+        rgb[o] = tr < 0 ? 0 : tr > 255 ? 255 : tr + 0.5;
+        rgb[o + 1] = tg < 0 ? 0 : tg > 255 ? 255 : tg + 0.5;
+        rgb[o + 2] = tb < 0 ? 0 : tb > 255 ? 255 : tb + 0.5;
+      }
+    }
+  }
+  return { rgb, across, count };
 }
 
 /** The painted image averaged over square cells of the real render's pixels. */
 export interface CoarseArgs {
-  /** RGB per cell, `width * height * 3` floats. */
-  readonly rgb: Float32Array;
+  /** RGB per cell, `width * height * 3` values (a preview may pass its own pixels). */
+  readonly rgb: Float32Array | Uint8Array;
   readonly width: number;
   readonly height: number;
   /** Cell side in the real render's pixels. */
@@ -95,7 +183,7 @@ export interface CoarseBandArgs {
   readonly width: number;
   readonly height: number;
   readonly previewScale: number;
-  readonly coarse: CoarseArgs;
+  readonly coarse: CoarseArgs & { readonly rgb: Float32Array };
 }
 
 /**
@@ -215,7 +303,7 @@ export const shadeBand = bandKernel(
     // Visible strokes: the real render's pixel of each column and the stroke tiles' column there.
     const st = a.strokes;
     const mix = st.strokeMix;
-    const { owner, tints, coarse } = st;
+    const { owner, colours } = st;
     const sx = st.x;
     const sy = st.y;
     const osize = st.size;
@@ -223,17 +311,17 @@ export const shadeBand = bandKernel(
     const half = osize / 2;
     const ps = st.previewScale;
     const full = (v: number): number => (ps < 1 ? Math.floor((v + 0.5) / ps) : v);
+    // Per column: the tiles' column and which repeat of the tiles it is in.
     const ownCol = new Int32Array(w);
-    const fullCentre = new Float32Array(w);
+    const repX = new Int32Array(w);
     for (let x = 0; x < w; x++) {
-      const fx = full(x);
-      ownCol[x] = (fx + st.offsetX) % osize;
-      fullCentre[x] = fx + 0.5;
+      const fx = full(x) + (st.offsetX % osize);
+      ownCol[x] = fx % osize;
+      repX[x] = Math.floor(fx / osize) + 1;
     }
-    const crgb = coarse.rgb;
-    const cw = coarse.width;
-    const ch = coarse.height;
-    const invCell = 1 / coarse.cell;
+    const crgb = colours.rgb;
+    const across = colours.across;
+    const count = colours.count;
     const errHigh = st.errorHigh;
     const errSpan = 1 / (errHigh - st.errorLow);
     let here: Uint8Array = lumaPlane(img.subarray(y0 * w * 3, (y0 + 1) * w * 3), w);
@@ -247,15 +335,12 @@ export const shadeBand = bandKernel(
       else below.set(edge(y + 1));
       const tileRow = ((y + a.offsetY) % size) * size;
       const weaveRow = ((y + a.weaveOffsetY) % wsize) * wsize;
-      const fy = full(y);
-      const ownRow = ((fy + st.offsetY) % osize) * osize;
-      const ownRowC = ((fy + st.offsetY) % osize) + 0.5;
-      const fyC = fy + 0.5;
-      // The last stroke's owner, colour and tinted colour.
+      const fy = full(y) + (st.offsetY % osize);
+      const ownRow = (fy % osize) * osize;
+      const ownRowC = (fy % osize) + 0.5;
+      const repY = Math.floor(fy / osize) + 1;
+      // The last stroke's owner and colour: neighbouring pixels mostly lie under the same stroke.
       let lastId = -1;
-      let cr = 0;
-      let cg = 0;
-      let cb = 0;
       let tr = 0;
       let tg = 0;
       let tb = 0;
@@ -283,50 +368,27 @@ export const shadeBand = bandKernel(
         const f = flowCol[x]!;
         if (mix > 0) {
           const id = owner[tileOwn[f]! + ownRow + ownCol[x]!]!;
-          // Neighbouring pixels mostly lie under the same stroke: its colour is found once. (A
-          // stroke is shorter than half a tile, so the same owner next door is the same stroke,
-          // in whichever direction's tile.)
+          // Neighbouring pixels mostly lie under the same stroke: its colour is found once.
+          // (A stroke is shorter than half a tile, so the same owner next door is the same
+          // stroke, in whichever direction's tile.)
           if (id !== lastId) {
             lastId = id;
             if (id !== 0) {
               const i = id - 1;
-              // The stroke's centre in the real render, across the tile's wrap.
-              let dx = sx[i]! - (ownCol[x]! + 0.5);
-              if (dx > half) dx -= osize;
-              else if (dx < -half) dx += osize;
-              let dy = sy[i]! - ownRowC;
-              if (dy > half) dy -= osize;
-              else if (dy < -half) dy += osize;
-              // Bilinear in the coarse cells, clamped to the image.
-              let u = (fullCentre[x]! + dx) * invCell - 0.5;
-              let v = (fyC + dy) * invCell - 0.5;
-              u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
-              v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
-              const iu = u | 0;
-              const iv = v | 0;
-              const fu = u - iu;
-              const fv = v - iv;
-              const c00 = (iv * cw + iu) * 3;
-              const c01 = iu + 1 < cw ? c00 + 3 : c00;
-              const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
-              const c11 = c10 + (c01 - c00);
-              const w00 = (1 - fu) * (1 - fv);
-              const w01 = fu * (1 - fv);
-              const w10 = (1 - fu) * fv;
-              const w11 = fu * fv;
-              cr = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
-              cg = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
-              cb = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
-              const t = i * 4;
-              const tone = tints[t]!;
-              tr = cr * tone + tints[t + 1]!;
-              tg = cg * tone + tints[t + 2]!;
-              tb = cb * tone + tints[t + 3]!;
+              // The repeat of the tiles the stroke's centre is in, across the tiles' wrap.
+              const dx = sx[i]! - (ownCol[x]! + 0.5);
+              const dy = sy[i]! - ownRowC;
+              const kx = repX[x]! + (dx > half ? -1 : dx < -half ? 1 : 0);
+              const ky = repY + (dy > half ? -1 : dy < -half ? 1 : 0);
+              const c = ((ky * across + kx) * count + i) * 3;
+              tr = crgb[c]!;
+              tg = crgb[c + 1]!;
+              tb = crgb[c + 2]!;
             }
           }
           if (id !== 0) {
             // Hertzmann's error threshold: the stroke paints where it fits, the dabs keep detail.
-            const err = Math.abs(cr - r) + Math.abs(cg - g) + Math.abs(cb - b);
+            const err = Math.abs(tr - r) + Math.abs(tg - g) + Math.abs(tb - b);
             let k = (errHigh - err) * errSpan;
             if (k > 0) {
               k = (k > 1 ? 1 : k) * mix;

@@ -14,7 +14,7 @@ import {
   z,
 } from '@atelier/core';
 import type { FlowField, RawImage, StrokeOwners, StrokeTextures } from '@atelier/core';
-import { SHADE_CHUNK, chunkEdges, coarseBand, shadeBand } from './oil-painting.bands.ts';
+import { SHADE_CHUNK, chunkEdges, coarseBand, shadeBand, strokeColours } from './oil-painting.bands.ts';
 import type { CoarseArgs, ShadeArgs, StrokeArgs } from './oil-painting.bands.ts';
 
 const params = z.object({
@@ -174,21 +174,23 @@ function renderOil(
   signal.throwIfAborted();
   progress(0.7);
 
-  // 3. The colours the visible strokes are loaded with: the dabs averaged over cells about half
-  // a stroke wide (Hertzmann's blurred reference for a brush of that size), on the real
-  // render's grid.
-  const cell = Math.max(2, Math.round(shape.width / 2));
-  const coarse: CoarseArgs = {
-    rgb: sharedArray(Float32Array, Math.ceil(full.width / cell) * Math.ceil(full.height / cell) * 3),
-    width: Math.ceil(full.width / cell),
-    height: Math.ceil(full.height / cell),
-    cell,
-  };
-  if (p.strokeSize > 0) {
-    runBands(coarseBand, { img: out, width, height, previewScale, coarse }, coarse.height, {
+  // 3. The colours the visible strokes are loaded with: the dabs averaged over cells about
+  // three quarters of a stroke wide, read bilinearly (Hertzmann's reference blurred in
+  // proportion to the brush), on the real render's grid.
+  const cell = Math.max(2, Math.round(0.75 * shape.width));
+  // A preview whose pixels are nearly that size already reads its own pixels (each one the
+  // average of its footprint in the real render).
+  const direct = previewScale < 1 && cell * previewScale < 2;
+  const cw = Math.ceil(full.width / cell);
+  const ch = Math.ceil(full.height / cell);
+  let coarse: CoarseArgs = { rgb: out, width, height, cell: 1 / previewScale };
+  if (p.strokeSize > 0 && !direct) {
+    const cells = { rgb: sharedArray(Float32Array, cw * ch * 3), width: cw, height: ch, cell };
+    runBands(coarseBand, { img: out, width, height, previewScale, coarse: cells }, ch, {
       signal,
       minBand: Math.max(1, Math.ceil(64 / cell)),
     });
+    coarse = cells;
   }
   progress(0.75);
 
@@ -201,7 +203,7 @@ function renderOil(
   const shade = shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, edges, width, height, flow, previewScale);
   runBands(
     shadeBand,
-    { ...shade, strokes: strokeArgs(p, strokeTiles, seed, previewScale, coarse) },
+    { ...shade, strokes: strokeArgs(p, strokeTiles, shape, seed, previewScale, coarse, full) },
     Math.ceil(height / SHADE_CHUNK),
     { signal, minBand: 1 },
   );
@@ -310,9 +312,11 @@ function reliefTiles(t: StrokeTextures): StrokeTiles {
 function strokeArgs(
   p: Readonly<OilParams>,
   tiles: StrokeTiles,
+  shape: StrokeShape,
   seed: number,
   previewScale: number,
   coarse: CoarseArgs,
+  full: { readonly width: number; readonly height: number },
 ): StrokeArgs {
   const owners = tiles.owners;
   const count = owners ? owners.x.length : 0;
@@ -330,20 +334,27 @@ function strokeArgs(
     tints[4 * i + 3] = db;
   }
   const h = hash32(seed ^ 0x57e0c5);
+  const offsetX = h & 0xffff;
+  const offsetY = h >>> 16;
+  const x = owners ? owners.x : new Float32Array(0);
+  const y = owners ? owners.y : new Float32Array(0);
+  const on = owners !== undefined && p.strokeSize > 0;
+  const colours = on
+    ? strokeColours(coarse, x, y, tints, tiles.size, offsetX, offsetY, full.width, full.height, 0.7 * shape.length + 2)
+    : { rgb: new Uint8Array(0), across: 0, count: 0 };
   return {
-    strokeMix: owners && p.strokeSize > 0 ? STROKE_MIX : 0,
+    strokeMix: on ? STROKE_MIX : 0,
     errorLow: ERROR_LOW,
     errorHigh: ERROR_HIGH,
     size: tiles.size,
     // Without strokes the kernel reads no owner.
     owner: owners ? owners.owner : new Uint16Array(1),
-    x: toShared(owners ? owners.x : new Float32Array(0)),
-    y: toShared(owners ? owners.y : new Float32Array(0)),
-    tints: toShared(tints),
-    offsetX: h & 0xffff,
-    offsetY: h >>> 16,
+    x: toShared(x),
+    y: toShared(y),
+    offsetX,
+    offsetY,
     previewScale,
-    coarse,
+    colours,
   };
 }
 
