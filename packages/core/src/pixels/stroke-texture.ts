@@ -87,7 +87,8 @@ export function strokeTextures(args: StrokeTexturesArgs): StrokeTextures {
   const spacing = Math.max(0.5, args.bristle ?? 1.2);
   const coverage = Math.max(0.5, args.coverage ?? 2.5);
   const count = Math.max(1, Math.round((coverage * n) / (0.8 * length * width)));
-  if (args.owners && count > 0xffff) throw new RangeError(`strokeTextures: ${count} strokes, owners fit 65535`);
+  if (args.owners && count > 0xffff)
+    throw new RangeError(`strokeTextures: ${count} strokes, owners fit 65535`);
 
   // The strokes, shared by all tiles: centre, half sizes, direction jitter, paint load, bristles.
   const cx = new Float32Array(count);

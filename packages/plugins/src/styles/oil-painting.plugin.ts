@@ -85,27 +85,35 @@ const TINT_TONE = 0.06;
 const TINT_HUE = 4;
 
 /**
- * Oil painting: flat dabs of paint with crisp edges, laid along the image's own strokes, with lit
- * brush marks and canvas.
+ * Oil painting: visible brush strokes of one colour each, laid along the image's own flow, over
+ * flat dabs of paint that keep the detail, with lit brush marks and canvas.
  *
  * 1. A flow field: the smoothed structure tensor on a grid of 2 to 6 px cells; in flat areas it
  *    follows a seeded, slowly turning direction instead of noise.
- * 2. A generalised Kuwahara filter over eight square sectors laid out along the flow and weighted
- *    toward the sectors ahead and behind: O(1) per pixel from streamed box sums, no halos, edges
- *    stay sharp, dabs follow the shapes instead of a square grid.
- * 3. Lighting: impasto relief from brush-stroke tiles, the two nearest the local flow direction
- *    blended per pixel (no per-pixel line integrals), paint ridges at colour boundaries and the
+ * 2. The fine layer: a generalised Kuwahara filter over eight square sectors laid out along the
+ *    flow and weighted toward the sectors ahead and behind: O(1) per pixel from streamed box
+ *    sums, no halos, edges stay sharp, dabs follow the shapes instead of a square grid.
+ * 3. The coarse layer, after Hertzmann 1998 ("Painterly rendering with curved brush strokes of
+ *    multiple sizes"): strokes `strokeSize` long from seeded tiles (one per direction, the one
+ *    nearest the flow read per pixel), each loaded with the fine layer's colour averaged around
+ *    its centre and tinted a little (tone, and hue in proportion to the colour's chroma), so
+ *    single strokes read as separate dabs even in a thumbnail. A stroke paints where its colour
+ *    is within an error threshold of the fine layer's and leaves detail it would miss (edges,
+ *    small shapes) to the fine dabs.
+ * 4. Lighting: impasto relief of the same strokes, paint ridges at colour boundaries and the
  *    canvas weave, as one relief lit from the top left with a little gloss; then saturation.
  *
  * Sizes scale with the image. Memory beyond the output is the flow grid (1/4 to 1/36 of the
- * pixels) and small texture tiles: the filter streams its statistics and lighting is done in place.
+ * pixels), the stroke colours' cells (three quarters of a stroke wide) and small texture tiles: the
+ * filter streams its statistics and lighting is done in place. A preview draws the real render's
+ * strokes at their real positions and size, shrunk.
  */
 export const oilPainting = definePlugin({
   id: 'oil-painting',
   name: 'Oil painting',
   description:
-    'Thick, crisp dabs of oil paint following the shapes of the photo, with brush marks and canvas.',
-  version: '1.0.0',
+    'Visible brush strokes of oil paint following the shapes of the photo, over crisp dabs that keep the detail, with brush marks and canvas.',
+  version: '1.1.0',
   engine: '^1',
   kind: 'style',
   tags: ['painterly'],
@@ -200,7 +208,19 @@ function renderOil(
   // Brush marks, ridges and weave are a few pixels wide in the real render: a preview shrunk by
   // previewScale keeps about that fraction of their relief (a downscale averages the rest away).
   const edges = chunkEdges(out, width, height);
-  const shade = shadeArgs(p, strokes, weave.size, weaveRelief, seed, out, edges, width, height, flow, previewScale);
+  const shade = shadeArgs(
+    p,
+    strokes,
+    weave.size,
+    weaveRelief,
+    seed,
+    out,
+    edges,
+    width,
+    height,
+    flow,
+    previewScale,
+  );
   runBands(
     shadeBand,
     { ...shade, strokes: strokeArgs(p, strokeTiles, shape, seed, previewScale, coarse, full) },
@@ -258,9 +278,7 @@ function strokeRelief(shape: StrokeShape, owners: boolean): StrokeTiles {
   const key = `${shape.size}:${shape.length}:${shape.width}:${shape.bristle}:${owners}`;
   const hit = strokeCache.findIndex((c) => c.key === key);
   if (hit >= 0) return strokeCache[hit]!.tiles;
-  const tiles = reliefTiles(
-    strokeTextures({ ...shape, bins: STROKE_BINS, seed: 0x0111, owners }),
-  );
+  const tiles = reliefTiles(strokeTextures({ ...shape, bins: STROKE_BINS, seed: 0x0111, owners }));
   // Two entries: a real render's tiles and its previews'. More would keep megabytes of tiles of
   // sizes no longer rendered.
   strokeCache.unshift({ key, tiles });
@@ -292,7 +310,13 @@ function reliefTiles(t: StrokeTextures): StrokeTiles {
   const relief = sharedArray(Int8Array, t.bins * n);
   const lit = new Float32Array(n);
   for (let k = 0; k < t.bins; k++) {
-    embossPlane({ heights: t.heights.subarray(k * n, (k + 1) * n), width: t.size, height: t.size, wrap: true, out: lit });
+    embossPlane({
+      heights: t.heights.subarray(k * n, (k + 1) * n),
+      width: t.size,
+      height: t.size,
+      wrap: true,
+      out: lit,
+    });
     for (let i = 0; i < n; i++) {
       const v = Math.round(lit[i]! * RELIEF_STEPS);
       relief[k * n + i] = v < -127 ? -127 : v > 127 ? 127 : v;
@@ -340,7 +364,18 @@ function strokeArgs(
   const y = owners ? owners.y : new Float32Array(0);
   const on = owners !== undefined && p.strokeSize > 0;
   const colours = on
-    ? strokeColours(coarse, x, y, tints, tiles.size, offsetX, offsetY, full.width, full.height, 0.7 * shape.length + 2)
+    ? strokeColours(
+        coarse,
+        x,
+        y,
+        tints,
+        tiles.size,
+        offsetX,
+        offsetY,
+        full.width,
+        full.height,
+        0.7 * shape.length + 2,
+      )
     : { rgb: new Uint8Array(0), across: 0, count: 0 };
   return {
     strokeMix: on ? STROKE_MIX : 0,

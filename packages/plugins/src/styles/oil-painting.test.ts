@@ -86,7 +86,10 @@ describe('oil-painting', () => {
     // the band.
     const image = await photo('colorful-cups-2560x1600.jpg', { width: 1920 });
     const reference = await thumbnail(image);
-    const strokes = strokeEnergy(await thumbnail(await runStep(oilPainting, image, {}, { seed: 7 })), reference);
+    const strokes = strokeEnergy(
+      await thumbnail(await runStep(oilPainting, image, {}, { seed: 7 })),
+      reference,
+    );
     const dabs = strokeEnergy(
       await thumbnail(await runStep(oilPainting, image, { strokeSize: 0 }, { seed: 7 })),
       reference,
@@ -145,7 +148,8 @@ async function thumbnail(img: RawImage): Promise<{ luma: Float32Array; width: nu
     .raw()
     .toBuffer({ resolveWithObject: true });
   const luma = new Float32Array(info.width * info.height);
-  for (let i = 0; i < luma.length; i++) luma[i] = 0.299 * data[i * 3]! + 0.587 * data[i * 3 + 1]! + 0.114 * data[i * 3 + 2]!;
+  for (let i = 0; i < luma.length; i++)
+    luma[i] = 0.299 * data[i * 3]! + 0.587 * data[i * 3 + 1]! + 0.114 * data[i * 3 + 2]!;
   return { luma, width: info.width, height: info.height };
 }
 
