@@ -95,8 +95,9 @@ export interface StrokeColours {
 
 /**
  * {@link StrokeColours} of the strokes of `size`-pixel tiles read at offset (offsetX, offsetY)
- * over an image of `fullWidth` by `fullHeight` (strokes wholly outside it are left black): each stroke's colour is the coarse image at its
- * centre (bilinear), with the stroke's tint (tone factor and R, G, B offsets, 4 per stroke).
+ * over an image of `fullWidth` by `fullHeight` (strokes wholly outside it are left black): each
+ * stroke's colour is the coarse image at its centre (bilinear), with a tint (tone factor and R, G,
+ * B offsets, 4 per stroke; each repeat of the tiles gives its strokes other strokes' tints).
  * Computed once per run (a few tens of thousands of strokes), not once per pixel.
  */
 export function strokeColours(
@@ -147,7 +148,8 @@ export function strokeColours(
         const w01 = fu * (1 - fv);
         const w10 = (1 - fu) * fv;
         const w11 = fu * fv;
-        const t = i * 4;
+        // Another stroke's tint in every repeat of the tiles: no tint pattern repeats with them.
+        const t = ((i + kx * 37 + ky * 101) % count) * 4;
         const tone = tints[t]!;
         const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
         const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;

@@ -122,10 +122,11 @@ describe('oil-painting', () => {
     const painted = await runStep(oilPainting, image, flat, { seed: 3 });
     const dabsOnly = await runStep(oilPainting, image, { ...flat, strokeSize: 0 }, { seed: 3 });
     for (let y = 20; y < h - 20; y += 10) {
-      // The edge stays within 3 px, as sharp as with the dabs alone.
-      expect(lumaAt(painted, 956, y)).toBeLessThan(lumaAt(painted, 964, y) - 50);
-      expect(Math.abs(lumaAt(painted, 957, y) - lumaAt(dabsOnly, 957, y))).toBeLessThan(12);
-      expect(Math.abs(lumaAt(painted, 963, y) - lumaAt(dabsOnly, 963, y))).toBeLessThan(12);
+      // The edge (a step of 68) stays within 4 px, as sharp as with the dabs alone: beside it,
+      // the strokes differ from the dabs by no more than their tints (tone ±6 %).
+      expect(lumaAt(painted, 956, y)).toBeLessThan(lumaAt(painted, 964, y) - 35);
+      expect(Math.abs(lumaAt(painted, 957, y) - lumaAt(dabsOnly, 957, y))).toBeLessThan(16);
+      expect(Math.abs(lumaAt(painted, 963, y) - lumaAt(dabsOnly, 963, y))).toBeLessThan(16);
     }
     for (let x = 75; x < 900; x += 150) {
       // Each square keeps its dark centre.
