@@ -258,13 +258,13 @@ function strokeShape(p: Readonly<OilParams>, scale: number): StrokeShape {
   const radius = Math.max(1, Math.round(0.5 * p.brushSize * scale));
   const length = p.strokeSize > 0 ? Math.max(4, p.strokeSize * scale) : Math.max(6, 6.5 * radius);
   return {
-    // Visible strokes: tiles about five strokes long (64 to 384 px), small enough to stay in
+    // Visible strokes: tiles about five strokes long (64 to 320 px), small enough to stay in
     // the cache while a row reads them (the stroke colours and tints differ from one repeat to
     // the next, so a repeat shows only in the relief). Brush marks alone: 128 to 384 px, a
     // larger tile only repeats less often, and the marks follow the flow anyway.
     size:
       p.strokeSize > 0
-        ? Math.min(384, Math.max(64, Math.round(5.2 * length)))
+        ? Math.min(320, Math.max(64, Math.round(5.2 * length)))
         : Math.min(384, Math.max(Math.round(256 * textureScale), Math.round(6 * length))),
     length,
     width: p.strokeSize > 0 ? Math.max(2.5, length / 3) : Math.max(2.5, 2.3 * radius),
