@@ -35,7 +35,7 @@ export type { PaperTextureArgs } from './paper-texture.ts';
 export { canvasTexture } from './canvas-texture.ts';
 export type { CanvasTextureArgs, TextureTile } from './canvas-texture.ts';
 export { strokeTextures } from './stroke-texture.ts';
-export type { StrokeTextures, StrokeTexturesArgs } from './stroke-texture.ts';
+export type { StrokeOwners, StrokeTextures, StrokeTexturesArgs } from './stroke-texture.ts';
 export { pencilStrokes } from './pencil-strokes.ts';
 export type { PencilStrokesArgs } from './pencil-strokes.ts';
 export { inkTable, paperLevels, pencilLines } from './pencil-lines.ts';

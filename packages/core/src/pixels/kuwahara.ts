@@ -233,67 +233,23 @@ export const kuwaharaBand = bandKernel(
           i7 = clampedX(base, x, ox[c + 7]!, oy[c + 7]!, lastX, rowLen);
         }
         // The eight sectors, unrolled by hand (a helper writing to an accumulator array is ~40%
-        // slower): sum of preference * (weight, weight * mean).
-        let sw = 0;
-        let ar = 0;
-        let ag = 0;
-        let ab = 0;
-        {
-          const wt = pAlong * ring[i0]!;
-          sw += wt;
-          ar += pAlong * ring[i0 + 1]!;
-          ag += pAlong * ring[i0 + 2]!;
-          ab += pAlong * ring[i0 + 3]!;
-        }
-        {
-          const wt = pAlong * ring[i1]!;
-          sw += wt;
-          ar += pAlong * ring[i1 + 1]!;
-          ag += pAlong * ring[i1 + 2]!;
-          ab += pAlong * ring[i1 + 3]!;
-        }
-        {
-          const wt = ring[i2]!;
-          sw += wt;
-          ar += ring[i2 + 1]!;
-          ag += ring[i2 + 2]!;
-          ab += ring[i2 + 3]!;
-        }
-        {
-          const wt = ring[i3]!;
-          sw += wt;
-          ar += ring[i3 + 1]!;
-          ag += ring[i3 + 2]!;
-          ab += ring[i3 + 3]!;
-        }
-        {
-          const wt = pDiag * ring[i4]!;
-          sw += wt;
-          ar += pDiag * ring[i4 + 1]!;
-          ag += pDiag * ring[i4 + 2]!;
-          ab += pDiag * ring[i4 + 3]!;
-        }
-        {
-          const wt = pDiag * ring[i5]!;
-          sw += wt;
-          ar += pDiag * ring[i5 + 1]!;
-          ag += pDiag * ring[i5 + 2]!;
-          ab += pDiag * ring[i5 + 3]!;
-        }
-        {
-          const wt = pDiag * ring[i6]!;
-          sw += wt;
-          ar += pDiag * ring[i6 + 1]!;
-          ag += pDiag * ring[i6 + 2]!;
-          ab += pDiag * ring[i6 + 3]!;
-        }
-        {
-          const wt = pDiag * ring[i7]!;
-          sw += wt;
-          ar += pDiag * ring[i7 + 1]!;
-          ag += pDiag * ring[i7 + 2]!;
-          ab += pDiag * ring[i7 + 3]!;
-        }
+        // slower), summed by preference class first: along, across, diagonal.
+        const sw =
+          pAlong * (ring[i0]! + ring[i1]!) +
+          (ring[i2]! + ring[i3]!) +
+          pDiag * (ring[i4]! + ring[i5]! + ring[i6]! + ring[i7]!);
+        const ar =
+          pAlong * (ring[i0 + 1]! + ring[i1 + 1]!) +
+          (ring[i2 + 1]! + ring[i3 + 1]!) +
+          pDiag * (ring[i4 + 1]! + ring[i5 + 1]! + ring[i6 + 1]! + ring[i7 + 1]!);
+        const ag =
+          pAlong * (ring[i0 + 2]! + ring[i1 + 2]!) +
+          (ring[i2 + 2]! + ring[i3 + 2]!) +
+          pDiag * (ring[i4 + 2]! + ring[i5 + 2]! + ring[i6 + 2]! + ring[i7 + 2]!);
+        const ab =
+          pAlong * (ring[i0 + 3]! + ring[i1 + 3]!) +
+          (ring[i2 + 3]! + ring[i3 + 3]!) +
+          pDiag * (ring[i4 + 3]! + ring[i5 + 3]! + ring[i6 + 3]! + ring[i7 + 3]!);
         const o = (y * w + x) * 3;
         const s = 1 / sw;
         out[o] = ar * s + 0.5;
@@ -359,7 +315,7 @@ class SectorRows {
       const m2 = acc[i + 2]! * inv;
       const v = acc[i + 3]! * inv - m0 * m0 - m1 * m1 - m2 * m2;
       const iv = 1 / ((v < 0 ? 0 : v) + VARIANCE_FLOOR);
-      let wt = (q === 4 ? iv * iv * (iv * iv) : power(iv, q)) * (1 - qf + qf * iv);
+      let wt = (q === 3 ? iv * iv * iv : q === 4 ? iv * iv * (iv * iv) : power(iv, q)) * (1 - qf + qf * iv);
       if (wt < MIN_WEIGHT) wt = MIN_WEIGHT;
       const o = offset + i;
       dst[o] = wt;
@@ -447,17 +403,22 @@ function sectorOffsets(
   oy: Int8Array,
   delta: Int32Array,
 ): void {
+  // Sectors come in opposite pairs (ALONG and ACROSS negated): half the roundings.
   for (let c = 0; c < count; c++) {
-    const cx = tx[first + c]!;
-    const cy = ty[first + c]!;
-    for (let k = 0; k < 8; k++) {
+    const cx = r * tx[first + c]!;
+    const cy = r * ty[first + c]!;
+    const o = c * 8;
+    for (let k = 0; k < 8; k += 2) {
       const u = ALONG[k]!;
       const v = ACROSS[k]!;
-      const dx = Math.round(r * (u * cx - v * cy));
-      const dy = Math.round(r * (u * cy + v * cx));
-      ox[c * 8 + k] = dx;
-      oy[c * 8 + k] = dy;
-      delta[c * 8 + k] = dy * rowLen + dx * 4;
+      const dx = Math.round(u * cx - v * cy);
+      const dy = Math.round(u * cy + v * cx);
+      ox[o + k] = dx;
+      oy[o + k] = dy;
+      delta[o + k] = dy * rowLen + dx * 4;
+      ox[o + k + 1] = -dx;
+      oy[o + k + 1] = -dy;
+      delta[o + k + 1] = -dy * rowLen - dx * 4;
     }
   }
 }

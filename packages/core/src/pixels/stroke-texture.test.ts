@@ -30,6 +30,36 @@ describe('strokeTextures', () => {
     const far = correlation2(tile(0), tile(bins / 2));
     expect(near).toBeGreaterThan(far + 0.1);
   });
+
+  it('records the stroke on top of each pixel, near its centre, without changing the heights', () => {
+    const o = strokeTextures({ size, bins, length: 20, width: 7, seed: 3, owners: true });
+    expect(Buffer.from(o.heights.buffer).equals(Buffer.from(t.heights.buffer))).toBe(true);
+    const { owner, x, y, jitter } = o.owners!;
+    expect(owner.length).toBe(bins * size * size);
+    expect(jitter.length).toBe(2 * x.length);
+    let covered = 0;
+    for (let k = 0; k < bins; k++) {
+      for (let p = 0; p < size * size; p++) {
+        const id = owner[k * size * size + p]!;
+        if (id === 0) continue;
+        covered++;
+        // Within half a stroke length of the owner's centre, across the tile's wrap.
+        let dx = Math.abs((p % size) + 0.5 - x[id - 1]!);
+        let dy = Math.abs(Math.floor(p / size) + 0.5 - y[id - 1]!);
+        dx = Math.min(dx, size - dx);
+        dy = Math.min(dy, size - dy);
+        expect(Math.hypot(dx, dy)).toBeLessThan(0.5 * 20 * 1.3 + 1);
+      }
+    }
+    // Most of the canvas is under some stroke, and neighbouring pixels mostly share one.
+    expect(covered / (bins * size * size)).toBeGreaterThan(0.7);
+    let same = 0;
+    for (let p = 0; p < size * size - 1; p++) if (owner[p] === owner[p + 1]) same++;
+    expect(same / (size * size)).toBeGreaterThan(0.7);
+    expect(() => strokeTextures({ size: 512, bins: 1, length: 2, width: 1, seed: 1, owners: true })).toThrow(
+      RangeError,
+    );
+  });
 });
 
 function correlation2(a: Float32Array, b: Float32Array): number {

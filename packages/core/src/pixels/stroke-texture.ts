@@ -19,7 +19,27 @@ export interface StrokeTexturesArgs {
   readonly bristle?: number;
   /** Average number of strokes covering a pixel. @default 2.5 */
   readonly coverage?: number;
+  /**
+   * Also record which stroke lies on top at every pixel ({@link StrokeTextures.owner}), so that a
+   * style can give each stroke one colour. The heights are the same with or without.
+   * @default false
+   */
+  readonly owners?: boolean;
   readonly seed: number;
+}
+
+/** Which stroke covers each pixel of the tiles, and where every stroke is: see {@link StrokeTexturesArgs.owners}. */
+export interface StrokeOwners {
+  /**
+   * `bins` tiles of `size * size` entries laid out like the heights: `1 + ` the index of the
+   * stroke on top (painted at least half opaque) at that pixel, or 0 where no stroke is.
+   */
+  readonly owner: Uint16Array;
+  /** Centre of each stroke in tile pixels (the same in every tile: strokes turn about it). */
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  /** Two seeded values per stroke in [-1, 1), `(a, b)` of stroke i at `2i` and `2i + 1`: its own jitter. */
+  readonly jitter: Float32Array;
 }
 
 /** Seamless tiles of brush-stroke relief, one per stroke direction. */
@@ -31,6 +51,8 @@ export interface StrokeTextures {
    * deviation 1. Tile `k` starts at `k * size * size`.
    */
   readonly heights: Float32Array;
+  /** With {@link StrokeTexturesArgs.owners}: which stroke is where. */
+  readonly owners?: StrokeOwners;
 }
 
 /**
@@ -47,6 +69,11 @@ export interface StrokeTextures {
  *
  * Cost: about `coverage * size²` stroke samples per tile.
  *
+ * With `owners`, the tiles also record the stroke on top at every pixel, its centre and a seeded
+ * jitter per stroke: a style can paint each stroke in one colour (read at its centre) so that
+ * strokes read as separate dabs. Owners are 16-bit: at most 65535 strokes per tile (a
+ * RangeError otherwise; the count is `coverage * size² / (0.8 * length * width)`).
+ *
  * @example
  * const strokes = strokeTextures({ size: 256, bins: 12, length: 20, width: 7, seed: 1 });
  * const h = strokes.heights[k * 256 * 256 + (y % 256) * 256 + (x % 256)];
@@ -60,6 +87,8 @@ export function strokeTextures(args: StrokeTexturesArgs): StrokeTextures {
   const spacing = Math.max(0.5, args.bristle ?? 1.2);
   const coverage = Math.max(0.5, args.coverage ?? 2.5);
   const count = Math.max(1, Math.round((coverage * n) / (0.8 * length * width)));
+  if (args.owners && count > 0xffff)
+    throw new RangeError(`strokeTextures: ${count} strokes, owners fit 65535`);
 
   // The strokes, shared by all tiles: centre, half sizes, direction jitter, paint load, bristles.
   const cx = new Float32Array(count);
@@ -90,9 +119,11 @@ export function strokeTextures(args: StrokeTexturesArgs): StrokeTextures {
 
   // Bare canvas between strokes sits at the average paint level, not in a pit.
   const heights = new Float32Array(bins * n).fill(0.55);
+  const owner = args.owners ? new Uint16Array(bins * n) : undefined;
   const bristleScale = 1 / spacing;
   for (let k = 0; k < bins; k++) {
     const tile = heights.subarray(k * n, (k + 1) * n);
+    const owned = owner?.subarray(k * n, (k + 1) * n);
     const base = (k * Math.PI) / bins;
     for (let i = 0; i < count; i++) {
       const a = base + jitter[i]!;
@@ -150,10 +181,16 @@ export function strokeTextures(args: StrokeTexturesArgs): StrokeTextures {
           const idx = row + col;
           const old = tile[idx]!;
           tile[idx] = old + (h - old) * alpha;
+          if (owned && alpha >= 0.5) owned[idx] = i + 1;
         }
       }
     }
     normalise(tile);
   }
-  return { size, bins, heights };
+  if (!owner) return { size, bins, heights };
+  // The jitter comes from its own hash, so the strokes and heights are those drawn without owners.
+  const own = new Float32Array(2 * count);
+  const jseed = hash32(args.seed ^ 0x510e527f);
+  for (let i = 0; i < 2 * count; i++) own[i] = hash32(jseed ^ Math.imul(i + 1, 0x9e3779b1)) / 2147483648 - 1;
+  return { size, bins, heights, owners: { owner, x: cx, y: cy, jitter: own } };
 }

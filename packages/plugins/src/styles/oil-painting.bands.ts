@@ -1,6 +1,9 @@
 // The oil painting's lighting as band kernels, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel, lumaPlane } from '@atelier/core/kernels';
+import { bandKernel, lumaPlane, sharedArray } from '@atelier/core/kernels';
+
+/** Chroma (max - min of R, G, B) from which a stroke's hue shift is whole; greyer colours get less. */
+const CHROMA_FULL = 40;
 
 /** Rows per chunk of the lighting: bands start and end on chunk boundaries, whatever the threads. */
 export const SHADE_CHUNK = 64;
@@ -31,7 +34,8 @@ export interface ShadeArgs {
   readonly height: number;
   readonly strokeSize: number;
   readonly bins: number;
-  readonly relief: Float32Array;
+  /** Lit relief of the brush-mark tiles, in steps of 1 / 32 (`strokeAmount` includes the step). */
+  readonly relief: Int8Array;
   readonly weaveSize: number;
   readonly weave: Float32Array;
   readonly strokeAmount: number;
@@ -47,7 +51,211 @@ export interface ShadeArgs {
   readonly flowCoherence: Float32Array;
   readonly flowWidth: number;
   readonly flowFactor: number;
+  /** The visible strokes; `strokeMix` 0 paints none. */
+  readonly strokes: StrokeArgs;
 }
+
+/**
+ * The visible strokes of the real render (Hertzmann 1998's coarse layer): each pixel under a
+ * stroke takes the stroke's colour (see {@link strokeColours}) where that colour is close to the
+ * fine dabs' (the error below `errorLow`, fading out at `errorHigh`), and keeps the fine dabs
+ * where the stroke would miss detail. Positions are the real render's: a preview reads the tiles
+ * at the real render's pixel in the middle of each of its own, so it shows the same strokes, shrunk.
+ */
+export interface StrokeArgs {
+  /** How much of a fitting stroke's colour is laid over the dabs: 0 to 1. */
+  readonly strokeMix: number;
+  readonly errorLow: number;
+  readonly errorHigh: number;
+  /** {@link StrokeOwners}' tiles, at the real render's scale. */
+  readonly size: number;
+  readonly owner: Uint16Array;
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  /** Where the real render's pixel (0, 0) lies in the tiles. */
+  readonly offsetX: number;
+  readonly offsetY: number;
+  /** ctx.previewScale. */
+  readonly previewScale: number;
+  /** The colour of every stroke in every repeat of the tiles: {@link StrokeColours}. */
+  readonly colours: StrokeColours;
+}
+
+/**
+ * The tinted colour (R, G, B) of stroke `i` in the tile repeat (kx, ky) at
+ * `((ky * across + kx) * count + i) * 3`. Repeat (1, 1) holds the real render's pixel (0, 0);
+ * repeat 0 lies before the image, for strokes whose centre is there.
+ */
+export interface StrokeColours {
+  /** 8-bit: the table is read at random (a stroke every few pixels in a preview) and stays in the cache. */
+  readonly rgb: Uint8Array;
+  readonly across: number;
+  readonly count: number;
+}
+
+/**
+ * {@link StrokeColours} of the strokes of `size`-pixel tiles read at offset (offsetX, offsetY)
+ * over an image of `fullWidth` by `fullHeight` (strokes wholly outside it are left black): each
+ * stroke's colour is the coarse image at its centre (bilinear), with a tint (tone factor and R, G,
+ * B offsets, 4 per stroke; each repeat of the tiles gives its strokes other strokes' tints).
+ * Computed once per run (a few tens of thousands of strokes), not once per pixel.
+ */
+export function strokeColours(
+  coarse: CoarseArgs,
+  x: Float32Array,
+  y: Float32Array,
+  tints: Float32Array,
+  size: number,
+  offsetX: number,
+  offsetY: number,
+  fullWidth: number,
+  fullHeight: number,
+  /** How far from its centre a stroke reaches: strokes centred farther out than that are left out. */
+  reach: number,
+): StrokeColours {
+  const count = x.length;
+  // One repeat before the image and two after it: a preview's last pixel may map just past the
+  // real render's, and a stroke's centre may lie in the next repeat.
+  const across = Math.ceil((fullWidth + (offsetX % size)) / size) + 3;
+  const down = Math.ceil((fullHeight + (offsetY % size)) / size) + 3;
+  const rgb = sharedArray(Uint8Array, across * down * count * 3);
+  const { rgb: crgb, width: cw, height: ch } = coarse;
+  const invCell = 1 / coarse.cell;
+  // Repeat k of the tiles starts at the real render's pixel (k - 1) * size - offsetX % size.
+  for (let ky = 0; ky < down; ky++) {
+    const y0 = (ky - 1) * size - (offsetY % size);
+    for (let kx = 0; kx < across; kx++) {
+      const x0 = (kx - 1) * size - (offsetX % size);
+      let o = (ky * across + kx) * count * 3;
+      for (let i = 0; i < count; i++, o += 3) {
+        const px = x0 + x[i]!;
+        const py = y0 + y[i]!;
+        // No pixel of the image lies under a stroke centred this far out.
+        if (px < -reach || py < -reach || px > fullWidth + reach || py > fullHeight + reach) continue;
+        let u = px * invCell - 0.5;
+        let v = py * invCell - 0.5;
+        u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
+        v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
+        const iu = u | 0;
+        const iv = v | 0;
+        const fu = u - iu;
+        const fv = v - iv;
+        const c00 = (iv * cw + iu) * 3;
+        const c01 = iu + 1 < cw ? c00 + 3 : c00;
+        const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
+        const c11 = c10 + (c01 - c00);
+        const w00 = (1 - fu) * (1 - fv);
+        const w01 = fu * (1 - fv);
+        const w10 = (1 - fu) * fv;
+        const w11 = fu * fv;
+        // Another stroke's tint in every repeat of the tiles: no tint pattern repeats with them.
+        const t = ((i + kx * 37 + ky * 101) % count) * 4;
+        const tone = tints[t]!;
+        const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
+        const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
+        const b = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
+        // The hue shifts in proportion to the colour's own chroma: a grey stays grey.
+        const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+        const hue = chroma < CHROMA_FULL ? chroma / CHROMA_FULL : 1;
+        const tr = r * tone + tints[t + 1]! * hue;
+        const tg = g * tone + tints[t + 2]! * hue;
+        const tb = b * tone + tints[t + 3]! * hue;
+        rgb[o] = tr < 0 ? 0 : tr > 255 ? 255 : tr + 0.5;
+        rgb[o + 1] = tg < 0 ? 0 : tg > 255 ? 255 : tg + 0.5;
+        rgb[o + 2] = tb < 0 ? 0 : tb > 255 ? 255 : tb + 0.5;
+      }
+    }
+  }
+  return { rgb, across, count };
+}
+
+/** The painted image averaged over square cells of the real render's pixels. */
+export interface CoarseArgs {
+  /** RGB per cell, `width * height * 3` values (a preview may pass its own pixels). */
+  readonly rgb: Float32Array | Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  /** Cell side in the real render's pixels. */
+  readonly cell: number;
+}
+
+/** The arguments of {@link coarseBand}: the painted image, its size and previewScale, the cells to fill. */
+export interface CoarseBandArgs {
+  readonly img: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly previewScale: number;
+  readonly coarse: CoarseArgs & { readonly rgb: Float32Array };
+}
+
+/**
+ * Cell rows `j0` to `j1 - 1` of the coarse image: the mean colour of the pixels whose real-render
+ * position lies in each cell (in a preview about one to two pixels a cell). A cell no pixel falls
+ * in (a preview cell smaller than its pixels) takes the pixel at its centre.
+ */
+export const coarseBand = bandKernel(
+  import.meta.url,
+  'coarseBand',
+  (a: CoarseBandArgs, j0: number, j1: number, abort): void => {
+    const { img, width: w, height: h, previewScale: s } = a;
+    const { rgb, width: cw, cell } = a.coarse;
+    const full = (v: number): number => (s < 1 ? (v + 0.5) / s : v);
+    // Runs of columns that fall in one cell: a row adds each run's sum to its cell once.
+    const runEnd = new Int32Array(cw + 1);
+    let c = 0;
+    for (let x = 0; x < w; x++) {
+      const cx = Math.min(cw - 1, Math.floor(full(x) / cell));
+      while (c < cx) runEnd[++c] = x;
+    }
+    while (c < cw) runEnd[++c] = w;
+    const count = new Float32Array(cw * (j1 - j0));
+    const band = rgb.subarray(j0 * cw * 3, j1 * cw * 3);
+    band.fill(0);
+    for (let y = 0; y < h; y++) {
+      const j = Math.min(a.coarse.height - 1, Math.floor(full(y) / cell));
+      if (j < j0) continue;
+      if (j >= j1) break;
+      if ((y & 63) === 0) abort.throwIfAborted();
+      const crow = (j - j0) * cw;
+      for (let i = 0; i < cw; i++) {
+        const x0 = runEnd[i]!;
+        const x1 = runEnd[i + 1]!;
+        let sr = 0;
+        let sg = 0;
+        let sb = 0;
+        for (let o = (y * w + x0) * 3, end = (y * w + x1) * 3; o < end; o += 3) {
+          sr += img[o]!;
+          sg += img[o + 1]!;
+          sb += img[o + 2]!;
+        }
+        const k = (crow + i) * 3;
+        band[k]! += sr;
+        band[k + 1]! += sg;
+        band[k + 2]! += sb;
+        count[crow + i]! += x1 - x0;
+      }
+    }
+    const scale = s < 1 ? s : 1;
+    for (let j = j0; j < j1; j++) {
+      for (let i = 0; i < cw; i++) {
+        const k = (j - j0) * cw + i;
+        const n = count[k]!;
+        if (n > 0) {
+          band[k * 3]! /= n;
+          band[k * 3 + 1]! /= n;
+          band[k * 3 + 2]! /= n;
+        } else {
+          const x = Math.min(w - 1, Math.floor((i + 0.5) * cell * scale));
+          const y = Math.min(h - 1, Math.floor((j + 0.5) * cell * scale));
+          const o = (y * w + x) * 3;
+          band[k * 3] = img[o]!;
+          band[k * 3 + 1] = img[o + 1]!;
+          band[k * 3 + 2] = img[o + 2]!;
+        }
+      }
+    }
+  },
+);
 
 /**
  * Lights chunks `c0` to `c1 - 1` (rows `c0 * SHADE_CHUNK` to `c1 * SHADE_CHUNK - 1`) of the painted image in place: brush marks from the two stroke
@@ -76,15 +284,14 @@ export const shadeBand = bandKernel(
       strokeCol[x] = (x + a.offsetX) % size;
       weaveCol[x] = (x + a.weaveOffsetX) % wsize;
     }
-    // Per flow cell of the current row of cells: where the two nearest stroke tiles start and
-    // their weights (blended at constant contrast, deeper where strokes are coherent: edges,
-    // hair, not broad flat areas).
+    // Per flow cell of the current row of cells: where the stroke tile nearest its direction
+    // starts, and the depth of the marks (deeper where strokes are coherent: edges, hair, not
+    // broad flat areas).
     const fw = a.flowWidth;
     const factor = a.flowFactor;
-    const tile0 = new Int32Array(fw);
-    const tile1 = new Int32Array(fw);
-    const weight0 = new Float32Array(fw);
-    const weight1 = new Float32Array(fw);
+    const tileOwn = new Int32Array(fw);
+    const tileNear = new Int32Array(fw);
+    const depthOf = new Float32Array(fw);
     let cellRow = -1;
     const flowCol = new Int32Array(w);
     for (let x = 0; x < w; x++) flowCol[x] = Math.floor(x / factor);
@@ -95,6 +302,30 @@ export const shadeBand = bandKernel(
       const at = ((k - 1) * 2 + side) * w;
       return edges.subarray(at, at + w);
     };
+    // Visible strokes: the real render's pixel of each column and the stroke tiles' column there.
+    const st = a.strokes;
+    const mix = st.strokeMix;
+    const { owner, colours } = st;
+    const sx = st.x;
+    const sy = st.y;
+    const osize = st.size;
+    const ownN = osize * osize;
+    const half = osize / 2;
+    const ps = st.previewScale;
+    const full = (v: number): number => (ps < 1 ? Math.floor((v + 0.5) / ps) : v);
+    // Per column: the tiles' column and which repeat of the tiles it is in.
+    const ownCol = new Int32Array(w);
+    const repX = new Int32Array(w);
+    for (let x = 0; x < w; x++) {
+      const fx = full(x) + (st.offsetX % osize);
+      ownCol[x] = fx % osize;
+      repX[x] = Math.floor(fx / osize) + 1;
+    }
+    const crgb = colours.rgb;
+    const across = colours.across;
+    const count = colours.count;
+    const errHigh = st.errorHigh;
+    const errSpan = 1 / (errHigh - st.errorLow);
     let here: Uint8Array = lumaPlane(img.subarray(y0 * w * 3, (y0 + 1) * w * 3), w);
     let above: Uint8Array = new Uint8Array(w);
     let below: Uint8Array = new Uint8Array(w);
@@ -106,6 +337,15 @@ export const shadeBand = bandKernel(
       else below.set(edge(y + 1));
       const tileRow = ((y + a.offsetY) % size) * size;
       const weaveRow = ((y + a.weaveOffsetY) % wsize) * wsize;
+      const fy = full(y) + (st.offsetY % osize);
+      const ownRow = (fy % osize) * osize;
+      const ownRowC = (fy % osize) + 0.5;
+      const repY = Math.floor(fy / osize) + 1;
+      // The last stroke's owner and colour: neighbouring pixels mostly lie under the same stroke.
+      let lastId = -1;
+      let tr = 0;
+      let tg = 0;
+      let tb = 0;
       const cy = Math.floor(y / factor);
       if (cy !== cellRow) {
         cellRow = cy;
@@ -114,24 +354,57 @@ export const shadeBand = bandKernel(
           const pos = a.flowAngle[c]! * binScale;
           const k0 = Math.min(bins - 1, pos | 0);
           const t = pos - k0;
-          const depth = ks * (0.55 + 0.45 * a.flowCoherence[c]!) * BLEND_NORM[Math.min(64, (t * 64) | 0)]!;
-          tile0[cx] = k0 * tileN;
-          tile1[cx] = (k0 + 1 === bins ? 0 : k0 + 1) * tileN;
-          weight0[cx] = (1 - t) * depth;
-          weight1[cx] = t * depth;
+          // The nearest direction's tile, for the relief and for the owners alike, so the relief
+          // of a stroke is where its colour is (and an owner cannot be blended anyway).
+          const near = t < 0.5 ? k0 : k0 + 1 === bins ? 0 : k0 + 1;
+          tileNear[cx] = near * tileN;
+          tileOwn[cx] = near * ownN;
+          depthOf[cx] = ks * (0.55 + 0.45 * a.flowCoherence[c]!);
         }
       }
       let o = y * w * 3;
       for (let x = 0; x < w; x++, o += 3) {
-        const r = img[o]!;
-        const g = img[o + 1]!;
-        const b = img[o + 2]!;
+        let r = img[o]!;
+        let g = img[o + 1]!;
+        let b = img[o + 2]!;
+        const f = flowCol[x]!;
+        if (mix > 0) {
+          const id = owner[tileOwn[f]! + ownRow + ownCol[x]!]!;
+          // Neighbouring pixels mostly lie under the same stroke: its colour is found once.
+          // (A stroke is shorter than half a tile, so the same owner next door is the same
+          // stroke, in whichever direction's tile.)
+          if (id !== lastId) {
+            lastId = id;
+            if (id !== 0) {
+              const i = id - 1;
+              // The repeat of the tiles the stroke's centre is in, across the tiles' wrap.
+              const dx = sx[i]! - (ownCol[x]! + 0.5);
+              const dy = sy[i]! - ownRowC;
+              const kx = repX[x]! + (dx > half ? -1 : dx < -half ? 1 : 0);
+              const ky = repY + (dy > half ? -1 : dy < -half ? 1 : 0);
+              const c = ((ky * across + kx) * count + i) * 3;
+              tr = crgb[c]!;
+              tg = crgb[c + 1]!;
+              tb = crgb[c + 2]!;
+            }
+          }
+          if (id !== 0) {
+            // Hertzmann's error threshold: the stroke paints where it fits, the dabs keep detail.
+            const err = Math.abs(tr - r) + Math.abs(tg - g) + Math.abs(tb - b);
+            let k = (errHigh - err) * errSpan;
+            if (k > 0) {
+              k = (k > 1 ? 1 : k) * mix;
+              r += k * (tr - r);
+              g += k * (tg - g);
+              b += k * (tb - b);
+            }
+          }
+        }
         const lum = 0.299 * r + 0.587 * g + 0.114 * b;
 
-        // Brush marks: the two stroke tiles nearest the local angle.
-        const f = flowCol[x]!;
+        // Brush marks: the stroke tile nearest the local angle.
         const ti = tileRow + strokeCol[x]!;
-        const mark = relief[tile0[f]! + ti]! * weight0[f]! + relief[tile1[f]! + ti]! * weight1[f]!;
+        const mark = relief[tileNear[f]! + ti]! * depthOf[f]!;
 
         // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
         const xl = x > 0 ? x - 1 : 0;
@@ -157,12 +430,3 @@ export const shadeBand = bandKernel(
     }
   },
 );
-
-/**
- * `1 / sqrt((1-t)² + t²)` for t in 64ths: blending two uncorrelated textures with weights 1 - t
- * and t lowers their contrast by that much, so the blend is scaled back up.
- */
-const BLEND_NORM = Float32Array.from({ length: 65 }, (_, k) => {
-  const t = k / 64;
-  return 1 / Math.sqrt((1 - t) * (1 - t) + t * t);
-});
