@@ -169,12 +169,8 @@ function renderWatercolor(
   // 2. and 3. Full resolution, in bands of rows on the run's threads.
   const out = sharedArray(Uint8Array, width * height * 3);
   const px = factor / unit; // full-resolution pixels per 512-px working pixel
-  const wobbleX = sharedArray(Float32Array, n);
-  const wobbleY = sharedArray(Float32Array, n);
-  for (let i = 0; i < n; i++) {
-    wobbleX[i] = field[i * STRIDE + 9]!;
-    wobbleY[i] = field[i * STRIDE + 10]!;
-  }
+  // The wobble planes are the first two noise fields (shared when there are helper threads).
+  const [wobbleX, wobbleY] = noise as [Float32Array, Float32Array];
   const args: PaintArgs = {
     out,
     width,
@@ -321,13 +317,16 @@ function washPalette(planes: readonly Float32Array[], k: number): Float32Array {
   return Float32Array.from(centres);
 }
 
+/** The colour grid's nearest palette colours: kept, as fresh memory costs its page faults on every run. */
+const colourCells = new Int16Array(32 * 32 * 32 * 3);
+
 /**
  * Writes the offsets of the {@link CANDIDATES} palette colours nearest to each working pixel's
  * colour. The search is made once per cell of a 32³ colour grid (at the cell's centre, when a
  * pixel first falls in it): a photo visits a few thousand cells, not one per pixel.
  */
 function nearestColours(field: Float32Array, n: number, palette: Float32Array): void {
-  const cells = new Int16Array(32 * 32 * 32 * 3).fill(-1);
+  const cells = colourCells.fill(-1);
   const probe = new Float32Array(16);
   for (let i = 0, o = 0; i < n; i++, o += STRIDE) {
     const c = (cell32(field[o]!) << 10) | (cell32(field[o + 1]!) << 5) | cell32(field[o + 2]!);
@@ -463,10 +462,19 @@ let noiseCache: { readonly key: string; readonly planes: readonly Float32Array[]
  * 4 × 512 × 512 floats (4 MB). Read-only for the caller.
  */
 function noiseOf(lw: number, lh: number, unit: number, seed: number): readonly Float32Array[] {
-  const key = `${lw}x${lh}:${unit}:${seed}`;
+  // Shared when the run has helper threads (their kernels read the wobble planes).
+  const shared = bandThreads() > 1;
+  const key = `${lw}x${lh}:${unit}:${seed}:${shared}`;
   if (noiseCache?.key === key) return noiseCache.planes;
   const planes = NOISE_FIELDS.map(([, cell, s, octaves]) =>
-    smoothNoise(lw, lh, cell * unit, seed ^ s, octaves),
+    smoothNoise(
+      lw,
+      lh,
+      cell * unit,
+      seed ^ s,
+      octaves,
+      shared ? sharedArray(Float32Array, lw * lh) : undefined,
+    ),
   );
   noiseCache = { key, planes };
   return planes;
