@@ -1,6 +1,7 @@
 // The sketch's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
 import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
+import { PlaneRows } from './plane-rows.ts';
 
 /** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
 type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
@@ -285,34 +286,4 @@ function thinLinePixel(
   const v = shade * (ink + (1 - ink) * (0.25 - s2 * 0.001));
   // A light line on dark hatching: the eraser lifts the graphite back to paper.
   return v + (255 - v) * lit * erase;
-}
-
-/**
- * Rows of planes at the output's own size (a preview, or a photo no larger than the work size):
- * the same interface as BilinearUpsampler, whose rows would be copies of the planes' rows with
- * a weight of 0, so the result is the same to the bit without the copies.
- */
-class PlaneRows {
-  readonly #planes: readonly Float32Array[];
-  readonly #width: number;
-  #rows: Float32Array[] = [];
-
-  constructor(planes: readonly Float32Array[], width: number) {
-    this.#planes = planes;
-    this.#width = width;
-  }
-
-  select(y: number): number {
-    const w = this.#width;
-    this.#rows = this.#planes.map((p) => p.subarray(y * w, (y + 1) * w));
-    return 0;
-  }
-
-  upper(plane = 0): Float32Array {
-    return this.#rows[plane]!;
-  }
-
-  lower(plane = 0): Float32Array {
-    return this.#rows[plane]!;
-  }
 }
