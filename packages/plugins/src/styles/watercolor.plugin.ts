@@ -182,7 +182,7 @@ function renderWatercolor(
     palette,
     washes,
     whiteOf,
-    // The cached tiles, shared once (the cache holds them as they were made).
+    // The cached tiles: shared already, unless they were made in a run without helper threads.
     paper: toShared(paper),
     hollow: toShared(hollow),
     paperSize,
@@ -523,14 +523,16 @@ function paperOf(texScale: number, seed: number, footprint: number): Paper {
     ] as const)
       boxWrap(tile, size, footprint);
   }
+  // Kept shared when the run has helper threads (they read the tiles): one copy of each, not the
+  // tile and its shared copy (7 MB more at 5120 px).
   paperCache = {
     key,
     paperSize,
-    paper,
-    hollow,
-    relief,
+    paper: toShared(paper),
+    hollow: toShared(hollow),
+    relief: toShared(relief),
     grainSize,
-    grain,
+    grain: toShared(grain),
   };
   return paperCache;
 }
