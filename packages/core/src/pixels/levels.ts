@@ -42,6 +42,8 @@ export function planePercentiles(
 
 const CHUNK = 8192;
 
+// countFloat and countBytes are the same loop on purpose: one function fed both element kinds
+// would make its loads polymorphic, and these run over every pixel.
 function countFloat(
   plane: Float32Array,
   start: number,
