@@ -11,13 +11,14 @@ export {
 export type { GuidedCoefficients, GuidedFilterArgs } from './guided-filter.ts';
 export {
   BilinearUpsampler,
+  bilinearColumns,
   FIXED_MAX,
   FIXED_SCALE,
   downsampleArea,
   downsampleBox,
   downsampledSize,
 } from './resample.ts';
-export type { DownsampleAreaArgs, FixedPlanes } from './resample.ts';
+export type { BilinearColumns, DownsampleAreaArgs, FixedPlanes } from './resample.ts';
 export { hsvToRgb, linearToSrgb, lumaOfPlanes, lumaPlane, lut8, rgbToHsv, srgbToLinear } from './color.ts';
 export { SeededRandom, fillNoise, hash32 } from './rng.ts';
 export { domainTransformFilter } from './domain-transform.ts';

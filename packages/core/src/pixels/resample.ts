@@ -196,6 +196,41 @@ function sumRows(
   }
 }
 
+/** Where each output column falls between two low-resolution columns: see {@link bilinearColumns}. */
+export interface BilinearColumns {
+  /** The low column left of each output column. */
+  readonly x0: Int32Array;
+  /** The low column right of it (the same at the last column). */
+  readonly x1: Int32Array;
+  /** The weight of `x1`: an output column is `low[x0] + (low[x1] - low[x0]) * fx`. */
+  readonly fx: Float32Array;
+}
+
+/**
+ * The column placement {@link BilinearUpsampler} uses (pixel centres aligned, edges repeated), for
+ * a kernel that widens rows of its own (bytes, interleaved planes) and must match it to the bit.
+ *
+ * @param factor - output pixels per low pixel horizontally (`width / lowWidth` for an exact size).
+ * @example
+ * const { x0, x1, fx } = bilinearColumns(out.width, low.width, out.width / low.width);
+ * for (let x = 0; x < out.width; x++) row[x] = low[x0[x]] + (low[x1[x]] - low[x0[x]]) * fx[x];
+ */
+export function bilinearColumns(width: number, lowWidth: number, factor: number): BilinearColumns {
+  const x0 = new Int32Array(width);
+  const x1 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    let u = (x + 0.5) / factor - 0.5;
+    if (u < 0) u = 0;
+    if (u > lowWidth - 1) u = lowWidth - 1;
+    const i = Math.floor(u);
+    x0[x] = i;
+    x1[x] = Math.min(i + 1, lowWidth - 1);
+    fx[x] = u - i;
+  }
+  return { x0, x1, fx };
+}
+
 /**
  * Bilinear upsampling of low-resolution planes, one output row at a time, so full-resolution
  * results can be built in a single streaming pass without full-size float planes.
@@ -256,18 +291,7 @@ export class BilinearUpsampler {
     this.#width = width;
     this.#height = height;
     this.#factorY = factorY;
-    this.#x0 = new Int32Array(width);
-    this.#x1 = new Int32Array(width);
-    this.#fx = new Float32Array(width);
-    for (let x = 0; x < width; x++) {
-      let u = (x + 0.5) / factor - 0.5;
-      if (u < 0) u = 0;
-      if (u > lowWidth - 1) u = lowWidth - 1;
-      const i = Math.floor(u);
-      this.#x0[x] = i;
-      this.#x1[x] = Math.min(i + 1, lowWidth - 1);
-      this.#fx[x] = u - i;
-    }
+    ({ x0: this.#x0, x1: this.#x1, fx: this.#fx } = bilinearColumns(width, lowWidth, factor));
     this.#rowsA = list.map(() => new Float32Array(width));
     this.#rowsB = list.map(() => new Float32Array(width));
   }

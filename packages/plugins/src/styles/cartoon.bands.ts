@@ -1,6 +1,7 @@
 // The cartoon's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel } from '@atelier/core/kernels';
+import { bandKernel, bilinearColumns } from '@atelier/core/kernels';
+import type { BilinearColumns } from '@atelier/core/kernels';
 
 /** What {@link composeBand} gets: the output, the work-size planes (r, g, b, DoG) and the ink strength. */
 export interface ComposeArgs {
@@ -27,7 +28,7 @@ export const composeBand = bandKernel(
     const { out, width, height, ww, wh, strength } = a;
     const [r, g, b, d] = a.planes as [Float32Array, Float32Array, Float32Array, Float32Array];
     const ink = inkTable(strength);
-    const columns = new Columns(width, ww);
+    const columns = bilinearColumns(width, ww, width / ww);
     const factorY = height / wh;
     const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
     let upper = new Float32Array(width * 4);
@@ -64,29 +65,6 @@ export const composeBand = bandKernel(
   },
 );
 
-/** Where each output column falls between two work columns (as `BilinearUpsampler` places it). */
-class Columns {
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  readonly weight: Float32Array;
-
-  constructor(width: number, ww: number) {
-    const factor = width / ww;
-    this.left = new Int32Array(width);
-    this.right = new Int32Array(width);
-    this.weight = new Float32Array(width);
-    for (let x = 0; x < width; x++) {
-      let u = (x + 0.5) / factor - 0.5;
-      if (u < 0) u = 0;
-      if (u > ww - 1) u = ww - 1;
-      const i = Math.floor(u);
-      this.left[x] = i;
-      this.right[x] = Math.min(i + 1, ww - 1);
-      this.weight[x] = u - i;
-    }
-  }
-}
-
 /** Work row `base` of the four planes interpolated to the output width, interleaved r, g, b, d. */
 function widenRow(
   r: Float32Array,
@@ -94,11 +72,11 @@ function widenRow(
   b: Float32Array,
   d: Float32Array,
   base: number,
-  columns: Columns,
+  columns: BilinearColumns,
   out: Float32Array,
   width: number,
 ): void {
-  const { left, right, weight } = columns;
+  const { x0: left, x1: right, fx: weight } = columns;
   for (let x = 0, o = 0; x < width; x++, o += 4) {
     const i = base + left[x]!;
     const j = base + right[x]!;

@@ -1,6 +1,6 @@
 // The sketch's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
+import { BilinearUpsampler, ThinLines, bandKernel, bilinearColumns } from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
 
 /** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
@@ -141,19 +141,7 @@ class StrokeRows {
     this.#sw = sw;
     this.#sh = sh;
     this.#factorY = height / sh;
-    const factor = width / sw;
-    this.#x0 = new Int32Array(width);
-    this.#x1 = new Int32Array(width);
-    this.#fx = new Float32Array(width);
-    for (let x = 0; x < width; x++) {
-      let u = (x + 0.5) / factor - 0.5;
-      if (u < 0) u = 0;
-      if (u > sw - 1) u = sw - 1;
-      const i = Math.floor(u);
-      this.#x0[x] = i;
-      this.#x1[x] = Math.min(i + 1, sw - 1);
-      this.#fx[x] = u - i;
-    }
+    ({ x0: this.#x0, x1: this.#x1, fx: this.#fx } = bilinearColumns(width, sw, width / sw));
     this.#upper = new Float32Array(width);
     this.#lower = new Float32Array(width);
     this.#row = new Float32Array(width);
