@@ -28,7 +28,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { ssim } from 'ssim.js';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
-import { buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
+import { MALLOC_TUNABLES, buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
 import { median, pad } from './stats.ts';
 
 const { values } = parseArgs({
@@ -194,7 +194,14 @@ function startChild(role: 'atelier' | 'bare' | 'bare-prepared', db: string, dir:
   const execArgv = values.prof
     ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${role}.cpuprofile`]
     : [];
-  const child: ChildProcess = fork(self, ['--role', role, '--db', db, '--dir', dir], { cwd: root, execArgv });
+  // The servers run with the malloc settings `pnpm start` gives Atelier (docs/operations.md
+  // "Memory allocator"), the bare ones too; a value already in the environment is kept.
+  const env = { ...process.env, GLIBC_TUNABLES: process.env['GLIBC_TUNABLES'] ?? MALLOC_TUNABLES };
+  const child: ChildProcess = fork(self, ['--role', role, '--db', db, '--dir', dir], {
+    cwd: root,
+    execArgv,
+    env,
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) =>

@@ -18,6 +18,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { MALLOC_TUNABLES } from '@atelier/server';
 import { median, pad } from './stats.ts';
 
 const exec = promisify(execFile);
@@ -40,6 +41,11 @@ const { values } = parseArgs({
   },
 });
 const sections = new Set(values.only.split(','));
+// Every process the bench starts, Atelier's and OpenCV's alike, runs with the malloc settings that
+// `pnpm start` and `pnpm atelier` give Atelier (docs/operations.md "Memory allocator"); a value
+// already in the environment is kept.
+process.env['GLIBC_TUNABLES'] ??= MALLOC_TUNABLES;
+console.log(`GLIBC_TUNABLES=${process.env['GLIBC_TUNABLES']}`);
 const repeat = Number(values.repeat);
 const styles = values.styles.split(',');
 const photos = values.photos.split(',');

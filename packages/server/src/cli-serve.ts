@@ -6,6 +6,7 @@ import { AtelierError } from '@atelier/core';
 import { readConfig, withDevFlag } from './config.ts';
 import { StopGuard } from './stop-guard.ts';
 import { createLogger } from './logger.ts';
+import { mallocAdvice } from './malloc.ts';
 
 const port = (value: string): number => {
   const n = Number(value);
@@ -43,6 +44,8 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       const closers: (() => Promise<void>)[] = [];
+      const advice = mallocAdvice();
+      if (advice) logger.info(advice);
       try {
         const config = withDevFlag(readConfig(), opts.dev);
         guard.deadlineMs = config.worker.shutdownDeadlineMs + 15_000;
