@@ -15,16 +15,30 @@ export const SHADE_CHUNK = 64;
  */
 export function chunkEdges(img: Uint8Array, width: number, height: number): Uint8Array {
   const chunks = Math.ceil(height / SHADE_CHUNK);
-  const edges = new Uint8Array(Math.max(0, chunks - 1) * 2 * width);
-  for (let k = 1; k < chunks; k++) {
-    for (let side = 0; side < 2; side++) {
-      const y = k * SHADE_CHUNK - 1 + side;
-      const at = ((k - 1) * 2 + side) * width;
-      lumaPlane(img.subarray(y * width * 3, (y + 1) * width * 3), width, 3, edges.subarray(at, at + width));
-    }
-  }
+  const edges = sharedArray(Uint8Array, Math.max(0, chunks - 1) * 2 * width);
+  runBands(chunkEdgesBand, { img, edges, width }, chunks - 1, { minBand: 4 });
   return edges;
 }
+
+/** Boundaries `k0 + 1` to `k1` of {@link chunkEdges}. */
+export const chunkEdgesBand = bandKernel(
+  import.meta.url,
+  'chunkEdgesBand',
+  (
+    a: { readonly img: Uint8Array; readonly edges: Uint8Array; readonly width: number },
+    k0: number,
+    k1: number,
+  ) => {
+    const { img, edges, width } = a;
+    for (let k = k0 + 1; k <= k1; k++) {
+      for (let side = 0; side < 2; side++) {
+        const y = k * SHADE_CHUNK - 1 + side;
+        const at = ((k - 1) * 2 + side) * width;
+        lumaPlane(img.subarray(y * width * 3, (y + 1) * width * 3), width, 3, edges.subarray(at, at + width));
+      }
+    }
+  },
+);
 
 /** What {@link shadeBand} gets: the painted image, its {@link chunkEdges}, the tiles and the constants. */
 export interface ShadeArgs {

@@ -227,7 +227,8 @@ function renderOil(
     shadeBand,
     { ...shade, strokes: strokeArgs(p, strokeTiles, shape, seed, previewScale, coarse, full) },
     Math.ceil(height / SHADE_CHUNK),
-    { signal, minBand: 1 },
+    // A band a chunk: no halo to pay, and the thread that finishes first waits at most a chunk.
+    { signal, minBand: 1, bandsPerThread: 32 },
   );
   progress(1);
   return { data: out, width, height, channels: 3 };
