@@ -131,7 +131,13 @@ export function kuwaharaFilter(args: KuwaharaArgs): Uint8Array {
       out: target,
     },
     h,
-    { minBand: Math.max(64, 8 * reach), ...(args.signal ? { signal: args.signal } : {}) },
+    // Twelve bands a thread: a band recomputes its halo (reach rows, a few percent of a band),
+    // and the thread that finishes first waits for the other's last band, a twelfth of its share.
+    {
+      minBand: Math.max(64, 8 * reach),
+      bandsPerThread: 12,
+      ...(args.signal ? { signal: args.signal } : {}),
+    },
   );
   if (target !== out) out.set(target.subarray(0, n * 3));
   return out;

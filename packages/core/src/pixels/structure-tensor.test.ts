@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bandStart, setBandRunner } from '../parallel/bands.ts';
+import type { BandRunner } from '../parallel/bands.ts';
 import { flowField } from './structure-tensor.ts';
 
 /** Grey stripes whose brightness varies along the unit direction (gx, gy). */
@@ -94,6 +96,42 @@ describe('flowField', () => {
         const a = whole.angle[cy * whole.width + cx]!;
         const b = band.angle[(cy - top / 2) * band.width + cx]!;
         expect(b).toBeCloseTo(a, 4);
+      }
+    }
+  });
+
+  it('gives the same field in bands (rows, and columns for the vertical passes), in any order', () => {
+    /** A runner that claims `threads` threads and runs the bands last to first in this one. */
+    const backwards = (threads: number): BandRunner => ({
+      threads,
+      run(kernel, args, size, count) {
+        for (let band = count - 1; band >= 0; band--)
+          kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
+            throwIfAborted() {},
+          });
+      },
+    });
+    // Over a megapixel, so every pass runs in bands.
+    const w = 1210;
+    const h = 870;
+    const data = new Uint8Array(w * h * 3);
+    for (let i = 0; i < data.length; i++)
+      data[i] = (Math.sin(i * 0.0007) * 60 + ((i * 2654435761) >>> 24) / 3 + 60) | 0;
+    const factor = 3;
+    const angle = new Float32Array(Math.ceil(w / factor) * Math.ceil(h / factor));
+    for (let i = 0; i < angle.length; i++) angle[i] = (i % 97) / 31;
+    const args = { data, width: w, height: h, factor, sigma: 7, fallback: { angle, strength: 1e-3 } };
+    const bytes = (f: ReturnType<typeof flowField>): Buffer =>
+      Buffer.concat(
+        [f.tx, f.ty, f.angle, f.coherence].map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)),
+      );
+    const alone = bytes(flowField(args));
+    for (const threads of [2, 3]) {
+      const previous = setBandRunner(backwards(threads));
+      try {
+        expect(bytes(flowField(args)).equals(alone)).toBe(true);
+      } finally {
+        setBandRunner(previous);
       }
     }
   });

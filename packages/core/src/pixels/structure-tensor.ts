@@ -1,5 +1,5 @@
 import { bandKernel, bandThreads, runBands, sharedArray, toShared } from '../parallel/bands.ts';
-import { boxFilter } from './box-filter.ts';
+import type { BandAbort, BandKernel } from '../parallel/bands.ts';
 import { downsampledSize } from './resample.ts';
 
 /** Local stroke direction of an image, on a grid of `factor × factor`-pixel cells. */
@@ -167,58 +167,209 @@ export function flowField(args: FlowFieldArgs): FlowField {
 
   // Sobel / 8 is the derivative per cell; / factor makes it per pixel.
   // The planes become the result: shared when the run has helper threads, so that band kernels
-  // (the Kuwahara filter, a plugin's own) read it without a copy.
+  // (the Kuwahara filter, a plugin's own) read it without a copy. Every pass runs in bands (rows,
+  // or columns for the vertical box passes, whose running sums go down whole columns), so each
+  // cell gets the same arithmetic as in one pass.
   const shared = bandThreads() > 1 && width * height >= 1 << 20;
-  const e = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
-  const f = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
-  const g = shared ? sharedArray(Float32Array, n) : new Float32Array(n);
-  const norm = 1 / (8 * factor);
-  for (let y = 0; y < gh; y++) {
-    const up = (y > 0 ? y - 1 : 0) * gw;
-    const row = y * gw;
-    const down = (y < gh - 1 ? y + 1 : y) * gw;
-    for (let x = 0; x < gw; x++) {
-      const l = x > 0 ? x - 1 : 0;
-      const r = x < gw - 1 ? x + 1 : x;
-      const a = luma[up + l]!;
-      const b = luma[up + x]!;
-      const c = luma[up + r]!;
-      const d = luma[row + l]!;
-      const fr = luma[row + r]!;
-      const gg = luma[down + l]!;
-      const hh = luma[down + x]!;
-      const ii = luma[down + r]!;
-      const gx = (c + 2 * fr + ii - a - 2 * d - gg) * norm;
-      const gy = (gg + 2 * hh + ii - a - 2 * b - c) * norm;
-      e[row + x] = gx * gx;
-      f[row + x] = gx * gy;
-      g[row + x] = gy * gy;
-    }
-  }
+  const plane = (): Float32Array => (shared ? sharedArray(Float32Array, n) : new Float32Array(n));
+  const e = plane();
+  const f = plane();
+  const g = plane();
+  const se = plane();
+  const sf = plane();
+  const sg = plane();
   // Two box passes (a tent) of matching variance, 2r(r+1)/3 = sigma²: a direction needs no
   // better Gaussian, and this costs the same at any sigma.
   const sigma = Math.max(0, args.sigma) / factor;
   const r = Math.max(1, Math.round((Math.sqrt(1 + 6 * sigma * sigma) - 1) / 2));
-  const scratch = luma; // no longer needed
-  for (const plane of [e, f, g]) {
-    boxFilter(plane, gw, gh, r, plane, scratch);
-    boxFilter(plane, gw, gh, r, plane, scratch);
-  }
-
-  // The results overwrite the tensor planes (each cell reads its own tensor once, first).
+  const fb = args.fallback;
+  const fbPlane = fb && typeof fb.angle !== 'number' ? fb.angle : undefined;
+  if (fbPlane && fbPlane.length < n) throw new Error('flowField: fallback angle plane too small');
+  const fbConst = fb && typeof fb.angle === 'number' ? fb.angle : 0;
+  const a: TensorArgs = {
+    luma,
+    gw,
+    gh,
+    norm: 1 / (8 * factor),
+    r,
+    planes: [e, f, g],
+    scratch: [se, sf, sg],
+    fbPlane: fbPlane ? (shared ? toShared(fbPlane) : fbPlane) : new Float32Array(1),
+    fbOn: fbPlane !== undefined,
+    fbStrength: fb ? Math.max(0, fb.strength) : 0,
+    fbSin: Math.sin(fbConst),
+    fbCos: Math.cos(fbConst),
+    // The results overwrite the tensor planes (each cell reads its own tensor once, first).
+    coherence: luma,
+  };
+  const pass = <A>(kernel: BandKernel<A>, args: A, size: number, minBand: number): void => {
+    if (shared) runBands(kernel, args, size, { minBand });
+    else kernel.run(args, 0, size, NEVER);
+  };
+  const rowBand = Math.ceil(16384 / gw);
+  const colBand = 32;
+  pass(tensorRowsBand, a, gh, rowBand);
+  pass(tensorColumnsBand, { ...a, eigen: false }, gw, colBand);
+  pass(tensorRowsBand, { ...a, luma: undefined }, gh, rowBand);
+  pass(tensorColumnsBand, { ...a, eigen: true }, gw, colBand);
   const tx = e;
   const ty = f;
   const angle = g;
   const coherence = luma;
-  const fb = args.fallback;
-  const fbPlane = fb && typeof fb.angle !== 'number' ? fb.angle : undefined;
-  if (fbPlane && fbPlane.length < n) throw new Error('flowField: fallback angle plane too small');
-  const fbStrength = fb ? Math.max(0, fb.strength) : 0;
-  const fbConst = fb && typeof fb.angle === 'number' ? fb.angle : 0;
-  let fs = Math.sin(fbConst);
-  let fc = Math.cos(fbConst);
+  return { width: gw, height: gh, factor, tx, ty, angle, coherence };
+}
+
+const NEVER: BandAbort = { throwIfAborted() {} };
+
+/** What the passes of {@link flowField} share: the cell luma, the tensor planes and the fallback. */
+interface TensorArgs {
+  /** Cell luma; the first row pass takes the tensor from it (the second gets none: box rows only). */
+  readonly luma?: Float32Array | undefined;
+  readonly gw: number;
+  readonly gh: number;
+  readonly norm: number;
+  /** Box radius in cells. */
+  readonly r: number;
+  /** E, F, G of the tensor: what a row pass reads (after the first) and a column pass writes. */
+  readonly planes: readonly Float32Array[];
+  /** What a row pass writes and a column pass reads. */
+  readonly scratch: readonly Float32Array[];
+  readonly fbPlane: Float32Array;
+  readonly fbOn: boolean;
+  readonly fbStrength: number;
+  readonly fbSin: number;
+  readonly fbCos: number;
+  readonly coherence: Float32Array;
+}
+
+/**
+ * Cell rows `y0` to `y1 - 1` of a horizontal box pass over the three tensor planes (into
+ * `scratch`); with `luma`, the tensor of each row is first taken from the luma (Sobel, reading
+ * the rows beside it) instead of read from `planes`.
+ */
+export const tensorRowsBand = bandKernel(
+  import.meta.url,
+  'tensorRowsBand',
+  (a: TensorArgs, y0: number, y1: number, abort): void => {
+    const { luma, gw, gh, norm, r, planes, scratch } = a;
+    const re = new Float32Array(gw);
+    const rf = new Float32Array(gw);
+    const rg = new Float32Array(gw);
+    for (let y = y0; y < y1; y++) {
+      if ((y & 63) === 0) abort.throwIfAborted();
+      const row = y * gw;
+      if (luma) {
+        const up = (y > 0 ? y - 1 : 0) * gw;
+        const down = (y < gh - 1 ? y + 1 : y) * gw;
+        for (let x = 0; x < gw; x++) {
+          const l = x > 0 ? x - 1 : 0;
+          const rr = x < gw - 1 ? x + 1 : x;
+          const a0 = luma[up + l]!;
+          const b = luma[up + x]!;
+          const c = luma[up + rr]!;
+          const d = luma[row + l]!;
+          const fr = luma[row + rr]!;
+          const gg = luma[down + l]!;
+          const hh = luma[down + x]!;
+          const ii = luma[down + rr]!;
+          const gx = (c + 2 * fr + ii - a0 - 2 * d - gg) * norm;
+          const gy = (gg + 2 * hh + ii - a0 - 2 * b - c) * norm;
+          re[x] = gx * gx;
+          rf[x] = gx * gy;
+          rg[x] = gy * gy;
+        }
+        boxRow(re, 0, scratch[0]!, row, gw, r);
+        boxRow(rf, 0, scratch[1]!, row, gw, r);
+        boxRow(rg, 0, scratch[2]!, row, gw, r);
+      } else {
+        for (let k = 0; k < 3; k++) boxRow(planes[k]!, row, scratch[k]!, row, gw, r);
+      }
+    }
+  },
+);
+
+/**
+ * Cell columns `x0` to `x1 - 1` of a vertical box pass over the three tensor planes (from
+ * `scratch` into `planes`), each column's running sum down the whole column; with `eigen`, each
+ * row of the result is then turned into the tangent, angle and coherence in place.
+ */
+export const tensorColumnsBand = bandKernel(
+  import.meta.url,
+  'tensorColumnsBand',
+  (a: TensorArgs & { readonly eigen: boolean }, x0: number, x1: number, abort): void => {
+    const { gw, gh: h, r, planes, scratch } = a;
+    const span = x1 - x0;
+    const accs = [new Float64Array(span), new Float64Array(span), new Float64Array(span)];
+    const first = r < h - 1 ? r : h - 1;
+    for (let k = 0; k < 3; k++)
+      for (let y = 0; y <= first; y++) addRow(accs[k]!, scratch[k]!, y * gw + x0, span);
+    let count = first + 1;
+    for (let y = 0; y < h; y++) {
+      if ((y & 255) === 0) abort.throwIfAborted();
+      const scale = 1 / count;
+      const add = y + r + 1;
+      const sub = y - r;
+      for (let k = 0; k < 3; k++) {
+        const acc = accs[k]!;
+        const src = scratch[k]!;
+        scaleRow(acc, planes[k]!, y * gw + x0, span, scale);
+        if (add < h) addRow(acc, src, add * gw + x0, span);
+        if (sub >= 0) subtractRow(acc, src, sub * gw + x0, span);
+      }
+      if (add < h) count++;
+      if (sub >= 0) count--;
+      if (a.eigen) eigenRow(a, y * gw + x0, y * gw + x1);
+    }
+  },
+);
+
+// Hot loops in small functions with a single loop each (as box-filter.ts), with its arithmetic.
+function boxRow(src: Float32Array, from: number, dst: Float32Array, row: number, w: number, r: number): void {
+  // The window for x = 0 is [0, r] cut to the row.
+  const first = r < w - 1 ? r : w - 1;
+  let acc = 0;
+  for (let i = from; i < from + first + 1; i++) acc += src[i]!;
+  let count = first + 1;
+  for (let x = 0; x < w; x++) {
+    dst[row + x] = acc / count;
+    const add = x + r + 1;
+    const sub = x - r;
+    if (add < w) {
+      acc += src[from + add]!;
+      count++;
+    }
+    if (sub >= 0) {
+      acc -= src[from + sub]!;
+      count--;
+    }
+  }
+}
+
+function addRow(acc: Float64Array, src: Float32Array, at: number, n: number): void {
+  for (let x = 0; x < n; x++) acc[x] = acc[x]! + src[at + x]!;
+}
+
+function subtractRow(acc: Float64Array, src: Float32Array, at: number, n: number): void {
+  for (let x = 0; x < n; x++) acc[x] = acc[x]! - src[at + x]!;
+}
+
+function scaleRow(acc: Float64Array, dst: Float32Array, at: number, n: number, scale: number): void {
+  for (let x = 0; x < n; x++) dst[at + x] = acc[x]! * scale;
+}
+
+/** Cells `i0` to `i1 - 1`: the smoothed tensor (with the fallback) turned into the field, in place. */
+function eigenRow(a: TensorArgs, i0: number, i1: number): void {
+  const [e, f, g] = a.planes as [Float32Array, Float32Array, Float32Array];
+  const tx = e;
+  const ty = f;
+  const angle = g;
+  const coherence = a.coherence;
+  const fbStrength = a.fbStrength;
+  const fbPlane = a.fbOn ? a.fbPlane : undefined;
+  let fs = a.fbSin;
+  let fc = a.fbCos;
   const toStep = TRIG_STEPS / (2 * Math.PI);
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i1; i++) {
     let ee = e[i]!;
     let ff = f[i]!;
     let gg = g[i]!;
@@ -270,5 +421,4 @@ export function flowField(args: FlowFieldArgs): FlowField {
     const sum = ee + gg;
     coherence[i] = sum > 1e-20 ? root / sum : 0;
   }
-  return { width: gw, height: gh, factor, tx, ty, angle, coherence };
 }

@@ -1,6 +1,6 @@
 // The oil painting's lighting as band kernels, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel, lumaPlane, sharedArray } from '@atelier/core/kernels';
+import { bandKernel, lumaPlane, runBands, sharedArray, toShared } from '@atelier/core/kernels';
 
 /** Chroma (max - min of R, G, B) from which a stroke's hue shift is whole; greyer colours get less. */
 const CHROMA_FULL = 40;
@@ -15,16 +15,30 @@ export const SHADE_CHUNK = 64;
  */
 export function chunkEdges(img: Uint8Array, width: number, height: number): Uint8Array {
   const chunks = Math.ceil(height / SHADE_CHUNK);
-  const edges = new Uint8Array(Math.max(0, chunks - 1) * 2 * width);
-  for (let k = 1; k < chunks; k++) {
-    for (let side = 0; side < 2; side++) {
-      const y = k * SHADE_CHUNK - 1 + side;
-      const at = ((k - 1) * 2 + side) * width;
-      lumaPlane(img.subarray(y * width * 3, (y + 1) * width * 3), width, 3, edges.subarray(at, at + width));
-    }
-  }
+  const edges = sharedArray(Uint8Array, Math.max(0, chunks - 1) * 2 * width);
+  runBands(chunkEdgesBand, { img, edges, width }, chunks - 1, { minBand: 4 });
   return edges;
 }
+
+/** Boundaries `k0 + 1` to `k1` of {@link chunkEdges}. */
+export const chunkEdgesBand = bandKernel(
+  import.meta.url,
+  'chunkEdgesBand',
+  (
+    a: { readonly img: Uint8Array; readonly edges: Uint8Array; readonly width: number },
+    k0: number,
+    k1: number,
+  ) => {
+    const { img, edges, width } = a;
+    for (let k = k0 + 1; k <= k1; k++) {
+      for (let side = 0; side < 2; side++) {
+        const y = k * SHADE_CHUNK - 1 + side;
+        const at = ((k - 1) * 2 + side) * width;
+        lumaPlane(img.subarray(y * width * 3, (y + 1) * width * 3), width, 3, edges.subarray(at, at + width));
+      }
+    }
+  },
+);
 
 /** What {@link shadeBand} gets: the painted image, its {@link chunkEdges}, the tiles and the constants. */
 export interface ShadeArgs {
@@ -119,55 +133,97 @@ export function strokeColours(
   const across = Math.ceil((fullWidth + (offsetX % size)) / size) + 3;
   const down = Math.ceil((fullHeight + (offsetY % size)) / size) + 3;
   const rgb = sharedArray(Uint8Array, across * down * count * 3);
-  const { rgb: crgb, width: cw, height: ch } = coarse;
-  const invCell = 1 / coarse.cell;
-  // Repeat k of the tiles starts at the real render's pixel (k - 1) * size - offsetX % size.
-  for (let ky = 0; ky < down; ky++) {
-    const y0 = (ky - 1) * size - (offsetY % size);
-    for (let kx = 0; kx < across; kx++) {
-      const x0 = (kx - 1) * size - (offsetX % size);
-      let o = (ky * across + kx) * count * 3;
-      for (let i = 0; i < count; i++, o += 3) {
-        const px = x0 + x[i]!;
-        const py = y0 + y[i]!;
-        // No pixel of the image lies under a stroke centred this far out.
-        if (px < -reach || py < -reach || px > fullWidth + reach || py > fullHeight + reach) continue;
-        let u = px * invCell - 0.5;
-        let v = py * invCell - 0.5;
-        u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
-        v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
-        const iu = u | 0;
-        const iv = v | 0;
-        const fu = u - iu;
-        const fv = v - iv;
-        const c00 = (iv * cw + iu) * 3;
-        const c01 = iu + 1 < cw ? c00 + 3 : c00;
-        const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
-        const c11 = c10 + (c01 - c00);
-        const w00 = (1 - fu) * (1 - fv);
-        const w01 = fu * (1 - fv);
-        const w10 = (1 - fu) * fv;
-        const w11 = fu * fv;
-        // Another stroke's tint in every repeat of the tiles: no tint pattern repeats with them.
-        const t = ((i + kx * 37 + ky * 101) % count) * 4;
-        const tone = tints[t]!;
-        const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
-        const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
-        const b = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
-        // The hue shifts in proportion to the colour's own chroma: a grey stays grey.
-        const chroma = Math.max(r, g, b) - Math.min(r, g, b);
-        const hue = chroma < CHROMA_FULL ? chroma / CHROMA_FULL : 1;
-        const tr = r * tone + tints[t + 1]! * hue;
-        const tg = g * tone + tints[t + 2]! * hue;
-        const tb = b * tone + tints[t + 3]! * hue;
-        rgb[o] = tr < 0 ? 0 : tr > 255 ? 255 : tr + 0.5;
-        rgb[o + 1] = tg < 0 ? 0 : tg > 255 ? 255 : tg + 0.5;
-        rgb[o + 2] = tb < 0 ? 0 : tb > 255 ? 255 : tb + 0.5;
-      }
-    }
-  }
+  const args: StrokeColoursArgs = {
+    coarse: { ...coarse, rgb: toShared(coarse.rgb) },
+    x: toShared(x),
+    y: toShared(y),
+    tints: toShared(tints),
+    size,
+    offsetX,
+    offsetY,
+    fullWidth,
+    fullHeight,
+    reach,
+    across,
+    rgb,
+  };
+  // Rows of repeats in bands (each a few thousand strokes).
+  runBands(strokeColoursBand, args, down, { minBand: 1 });
   return { rgb, across, count };
 }
+
+/** What {@link strokeColoursBand} gets: {@link strokeColours}' arguments, the table's width and the table. */
+interface StrokeColoursArgs {
+  readonly coarse: CoarseArgs;
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+  readonly tints: Float32Array;
+  readonly size: number;
+  readonly offsetX: number;
+  readonly offsetY: number;
+  readonly fullWidth: number;
+  readonly fullHeight: number;
+  readonly reach: number;
+  readonly across: number;
+  readonly rgb: Uint8Array;
+}
+
+/** Rows `k0` to `k1 - 1` of tile repeats of {@link strokeColours}. */
+export const strokeColoursBand = bandKernel(
+  import.meta.url,
+  'strokeColoursBand',
+  (a: StrokeColoursArgs, k0: number, k1: number): void => {
+    const { coarse, x, y, tints, size, offsetX, offsetY, fullWidth, fullHeight, reach, across, rgb } = a;
+    const count = x.length;
+    const { rgb: crgb, width: cw, height: ch } = coarse;
+    const invCell = 1 / coarse.cell;
+    // Repeat k of the tiles starts at the real render's pixel (k - 1) * size - offsetX % size.
+    for (let ky = k0; ky < k1; ky++) {
+      const y0 = (ky - 1) * size - (offsetY % size);
+      for (let kx = 0; kx < across; kx++) {
+        const x0 = (kx - 1) * size - (offsetX % size);
+        let o = (ky * across + kx) * count * 3;
+        for (let i = 0; i < count; i++, o += 3) {
+          const px = x0 + x[i]!;
+          const py = y0 + y[i]!;
+          // No pixel of the image lies under a stroke centred this far out.
+          if (px < -reach || py < -reach || px > fullWidth + reach || py > fullHeight + reach) continue;
+          let u = px * invCell - 0.5;
+          let v = py * invCell - 0.5;
+          u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
+          v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
+          const iu = u | 0;
+          const iv = v | 0;
+          const fu = u - iu;
+          const fv = v - iv;
+          const c00 = (iv * cw + iu) * 3;
+          const c01 = iu + 1 < cw ? c00 + 3 : c00;
+          const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
+          const c11 = c10 + (c01 - c00);
+          const w00 = (1 - fu) * (1 - fv);
+          const w01 = fu * (1 - fv);
+          const w10 = (1 - fu) * fv;
+          const w11 = fu * fv;
+          // Another stroke's tint in every repeat of the tiles: no tint pattern repeats with them.
+          const t = ((i + kx * 37 + ky * 101) % count) * 4;
+          const tone = tints[t]!;
+          const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
+          const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
+          const b = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
+          // The hue shifts in proportion to the colour's own chroma: a grey stays grey.
+          const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+          const hue = chroma < CHROMA_FULL ? chroma / CHROMA_FULL : 1;
+          const tr = r * tone + tints[t + 1]! * hue;
+          const tg = g * tone + tints[t + 2]! * hue;
+          const tb = b * tone + tints[t + 3]! * hue;
+          rgb[o] = tr < 0 ? 0 : tr > 255 ? 255 : tr + 0.5;
+          rgb[o + 1] = tg < 0 ? 0 : tg > 255 ? 255 : tg + 0.5;
+          rgb[o + 2] = tb < 0 ? 0 : tb > 255 ? 255 : tb + 0.5;
+        }
+      }
+    }
+  },
+);
 
 /** The painted image averaged over square cells of the real render's pixels. */
 export interface CoarseArgs {
@@ -428,5 +484,15 @@ export const shadeBand = bandKernel(
       here = below;
       below = spare;
     }
+  },
+);
+
+/** `0.35 + 1.4 * v` in place over elements `i0` to `i1 - 1`: the fallback angles of the flow. */
+export const angleBand = bandKernel(
+  import.meta.url,
+  'angleBand',
+  (a: { readonly angles: Float32Array }, i0: number, i1: number): void => {
+    const angles = a.angles;
+    for (let i = i0; i < i1; i++) angles[i] = 0.35 + 1.4 * angles[i]!;
   },
 );

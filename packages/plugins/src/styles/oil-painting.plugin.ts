@@ -14,7 +14,14 @@ import {
   z,
 } from '@atelier/core';
 import type { FlowField, RawImage, StrokeOwners, StrokeTextures } from '@atelier/core';
-import { SHADE_CHUNK, chunkEdges, coarseBand, shadeBand, strokeColours } from './oil-painting.bands.ts';
+import {
+  SHADE_CHUNK,
+  angleBand,
+  chunkEdges,
+  coarseBand,
+  shadeBand,
+  strokeColours,
+} from './oil-painting.bands.ts';
 import type { CoarseArgs, ShadeArgs, StrokeArgs } from './oil-painting.bands.ts';
 
 const params = z.object({
@@ -149,21 +156,16 @@ function renderOil(
   const strokes =
     previewScale < 1 || p.strokeSize <= 0 ? strokeRelief(strokeShape(p, scale), false) : strokeTiles;
   signal.throwIfAborted();
-  const weave = canvasTexture({ threadWidth: 3.2 * textureScale, threads: 64, seed: seed ^ 0x0ca1 });
-  signal.throwIfAborted();
-  const weaveRelief = embossPlane({
-    heights: weave.heights,
-    width: weave.size,
-    height: weave.size,
-    wrap: true,
-  });
+  const weave = weaveRelief(3.2 * textureScale, seed ^ 0x0ca1);
   signal.throwIfAborted();
 
   // 1. Flow. Where the photo is flat, strokes follow a slowly turning seeded direction.
   const gw = Math.ceil(width / factor);
   const gh = Math.ceil(height / factor);
-  const angles = valueNoise({ width: gw, height: gh, cell: (160 * scale) / factor, seed: seed ^ 0x5eed });
-  for (let i = 0; i < angles.length; i++) angles[i] = 0.35 + 1.4 * angles[i]!;
+  const angles = toShared(
+    valueNoise({ width: gw, height: gh, cell: (160 * scale) / factor, seed: seed ^ 0x5eed }),
+  );
+  runBands(angleBand, { angles }, angles.length, { minBand: 65536 });
   signal.throwIfAborted();
   const flow = flowField({
     data,
@@ -212,7 +214,7 @@ function renderOil(
     p,
     strokes,
     weave.size,
-    weaveRelief,
+    weave.relief,
     seed,
     out,
     edges,
@@ -225,7 +227,8 @@ function renderOil(
     shadeBand,
     { ...shade, strokes: strokeArgs(p, strokeTiles, shape, seed, previewScale, coarse, full) },
     Math.ceil(height / SHADE_CHUNK),
-    { signal, minBand: 1 },
+    // A band a chunk: no halo to pay, and the thread that finishes first waits at most a chunk.
+    { signal, minBand: 1, bandsPerThread: 32 },
   );
   progress(1);
   return { data: out, width, height, channels: 3 };
@@ -289,6 +292,25 @@ function strokeRelief(shape: StrokeShape, owners: boolean): StrokeTiles {
   strokeCache.unshift({ key, tiles });
   strokeCache.length = Math.min(strokeCache.length, 2);
   return tiles;
+}
+
+/**
+ * The last canvas weaves lit (a real render's and its preview's), by thread width and seed: a
+ * render of the same image again (a slider moved) reuses its weave instead of weaving it again
+ * (tens of milliseconds on the run's thread alone at 5120 px).
+ */
+const weaveCache: { key: string; weave: { size: number; relief: Float32Array } }[] = [];
+
+function weaveRelief(threadWidth: number, seed: number): { size: number; relief: Float32Array } {
+  const key = `${threadWidth}:${seed}`;
+  const hit = weaveCache.find((c) => c.key === key);
+  if (hit) return hit.weave;
+  const tile = canvasTexture({ threadWidth, threads: 64, seed });
+  const relief = embossPlane({ heights: tile.heights, width: tile.size, height: tile.size, wrap: true });
+  const weave = { size: tile.size, relief };
+  weaveCache.unshift({ key, weave });
+  weaveCache.length = Math.min(weaveCache.length, 2);
+  return weave;
 }
 
 /** The stroke tiles as the lighting reads them: lit relief in 8 bits, and who owns each pixel. */

@@ -3,9 +3,69 @@ import type { RawImage } from '@atelier/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { expectDescribedParams, expectSeeded, lumaAt, photo } from '../test-support.ts';
+import {
+  SHADE_CHUNK,
+  chunkEdges,
+  chunkEdgesBand,
+  strokeColours,
+  strokeColoursBand,
+} from './oil-painting.bands.ts';
 import { oilPainting } from './oil-painting.plugin.ts';
 
+/** Runs a band kernel over `0..size` in the given bands, last to first. */
+function inBands<A>(
+  kernel: { run(a: A, start: number, end: number, abort: { throwIfAborted(): void }): void },
+  args: A,
+  cuts: readonly number[],
+): void {
+  for (let i = cuts.length - 2; i >= 0; i--)
+    kernel.run(args, cuts[i]!, cuts[i + 1]!, { throwIfAborted() {} });
+}
+
 describe('oil-painting', () => {
+  it('takes the chunk edges and the stroke colours in any bands as in one', () => {
+    const width = 37;
+    const height = SHADE_CHUNK * 5 + 7;
+    const img = new Uint8Array(width * height * 3);
+    for (let i = 0; i < img.length; i++) img[i] = (i * 2654435761) >>> 24;
+    const edges = chunkEdges(img, width, height);
+    const banded = new Uint8Array(edges.length);
+    inBands(chunkEdgesBand, { img, edges: banded, width }, [0, 1, 3, 4, 5]);
+    expect(banded.some((v) => v > 0)).toBe(true);
+    expect(Buffer.from(banded).equals(Buffer.from(edges))).toBe(true);
+
+    const count = 40;
+    const size = 64;
+    const x = Float32Array.from({ length: count }, (_, i) => (i * 37) % size);
+    const y = Float32Array.from({ length: count }, (_, i) => (i * 23) % size);
+    const tints = Float32Array.from({ length: 4 * count }, (_, i) => (i % 4 === 0 ? 0.95 : (i % 7) - 3));
+    const coarse = {
+      rgb: Float32Array.from({ length: 30 * 20 * 3 }, (_, i) => i % 251),
+      width: 30,
+      height: 20,
+      cell: 8,
+    };
+    const one = strokeColours(coarse, x, y, tints, size, 1000, 77, 240, 160, 20);
+    const down = one.rgb.length / (one.across * count * 3);
+    const rgb = new Uint8Array(one.rgb.length);
+    const args = {
+      coarse,
+      x,
+      y,
+      tints,
+      size,
+      offsetX: 1000,
+      offsetY: 77,
+      fullWidth: 240,
+      fullHeight: 160,
+      reach: 20,
+      across: one.across,
+      rgb,
+    };
+    inBands(strokeColoursBand, args, [0, 2, 3, down]);
+    expect(Buffer.from(rgb).equals(Buffer.from(one.rgb))).toBe(true);
+  });
+
   it('declares bounded, described, defaulted parameters', () => {
     expect(oilPainting.id).toBe('oil-painting');
     expect(oilPainting.kind).toBe('style');
