@@ -15,7 +15,7 @@ import {
   z,
 } from '@atelier/core';
 import type { FixedPlanes, RawImage } from '@atelier/core';
-import { PACKED_WORDS, packedTable, paintBand } from './pop-art.bands.ts';
+import { PACKED_WORDS, countBand, packedTable, paintBand } from './pop-art.bands.ts';
 import type { PaintArgs } from './pop-art.bands.ts';
 
 /**
@@ -160,8 +160,10 @@ const VALLEY_REACH = 12 * FIXED_SCALE;
  */
 function posterise(planes: FixedPlanes, levels: number, clip: number): Tones {
   const { luma: y, width: w, height: h, stride } = planes;
-  const counts = new Int32Array(TONE_BINS);
-  for (let row = 0; row < h * stride; row += stride) countRow(y, row, row + w, counts);
+  // The histogram, in bands of rows on the run's threads.
+  const counts = sharedArray(Int32Array, TONE_BINS);
+  const minBand = Math.max(64, Math.ceil((1 << 18) / w));
+  runBands(countBand, { values: toShared(y), stride, w, counts }, h, { minBand });
   const n = w * h;
   // Contrast-limited equalisation: cdf[v] is the share of the (clipped) histogram below the
   // middle of bin v.
@@ -219,10 +221,6 @@ function posterise(planes: FixedPlanes, levels: number, clip: number): Tones {
     }
   }
   return { level, tone };
-}
-
-function countRow(y: Uint16Array, start: number, end: number, counts: Int32Array): void {
-  for (let i = start; i < end; i++) counts[y[i]!]!++;
 }
 
 type Rgb = readonly [number, number, number];
