@@ -6,6 +6,7 @@ import {
   gaussianBlurU16,
   hexColor,
   hsvToRgb,
+  isShared,
   parseHexColor,
   rgbToHsv,
   runBands,
@@ -556,7 +557,19 @@ function renderPopArt(
   const h = Math.max(1, Math.min(...ys.map((s) => s.size)));
   const hueRotate = palette === 'hue-rotate';
 
-  const planes = downsampleArea(image, { width: w, height: h, color: hueRotate });
+  // The output. With helper threads its memory first holds a copy of the photo: the tile's
+  // downsample then runs in bands (it needs its source in shared memory) for the price of a copy
+  // into pages the output touches anyway, not of a second image-sized buffer. Painting
+  // overwrites every byte when every tile is at least a pixel.
+  const data = sharedArray(Uint8Array, W * H * oc);
+  const inputBytes = W * H * channels;
+  let source = image;
+  if (isShared(data) && !isShared(image.data) && xs.every((s) => s.size > 0) && ys.every((s) => s.size > 0)) {
+    const staged = data.subarray(0, inputBytes);
+    staged.set(image.data.subarray(0, inputBytes));
+    source = { ...image, data: staged };
+  }
+  const planes = downsampleArea(source, { width: w, height: h, color: hueRotate });
   signal.throwIfAborted();
   smooth(planes, (params.smoothing / 100) * Math.min(w, h));
   progress(0.4);
@@ -580,7 +593,6 @@ function renderPopArt(
   signal.throwIfAborted();
 
   // The output, in bands of rows on the run's threads.
-  const data = sharedArray(Uint8Array, W * H * oc);
   const tiles = columns * rows;
   const colorSets = Array.from({ length: tiles }, (_, t) => tileColors(palette, t, tiles, levels));
   const colorStride = colorSets[0]!.length;
