@@ -220,7 +220,8 @@ function addPair(
  * whole rows of `stride` samples, two at a time, so they need an even stride and a 4-byte
  * aligned buffer (spare samples past `width` are filtered with the row); the box passes touch
  * only the first `width` samples of each row. sigma is rounded to the nearest whole variance:
- * below 0.71 the plane is left as it is.
+ * below 0.71 the plane is left as it is. With helper threads, planes of a million samples or more
+ * are filtered in bands of rows (see {@link boxBand}), with the same result.
  *
  * @example
  * const small = downsampleArea(image, { width: 640, height: 400 });

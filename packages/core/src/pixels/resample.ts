@@ -488,7 +488,9 @@ export interface DownsampleAreaArgs {
  * fractional ones; use it to reduce, not to enlarge.
  *
  * One pass over the source. The common case of halving RGB luma reads the source four bytes at
- * a time; halving with colour has its own fused loop.
+ * a time; halving with colour has its own fused loop. With helper threads the planes are shared
+ * arrays, and a source of a million pixels or more that is already shared is shrunk in bands of
+ * output rows, with the same result.
  *
  * @example
  * const small = downsampleArea(image, { width: image.width >> 1, height: image.height >> 1 });
