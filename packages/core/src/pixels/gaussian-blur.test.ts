@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { boxRadiiForGaussian, gaussianBlur, gaussianBlurU16 } from './gaussian-blur.ts';
+import { bandStart, setBandRunner } from '../parallel/bands.ts';
+import type { BandRunner } from '../parallel/bands.ts';
+import {
+  binomialBand,
+  boxBand,
+  boxRadiiForGaussian,
+  gaussianBlur,
+  gaussianBlurU16,
+} from './gaussian-blur.ts';
 import { randomPlane } from './test-support.ts';
 
 /** 2-D Gaussian with edge-extended borders, straight from the definition. */
@@ -157,5 +165,65 @@ describe('gaussianBlurU16', () => {
     expect(() => gaussianBlurU16(new Uint16Array(15), 5, 3, 1)).toThrow(/even/);
     expect(() => gaussianBlurU16(new Uint16Array(15), 5, 3, 3)).not.toThrow();
     expect(() => gaussianBlurU16(new Uint16Array(10), 6, 3, 1)).toThrow(/stride \* height/);
+  });
+});
+
+describe('gaussianBlurU16 in bands', () => {
+  /** A runner that claims `threads` threads and runs the bands last to first in this one. */
+  const backwards = (threads: number): BandRunner => ({
+    threads,
+    run(kernel, args, size, count) {
+      for (let band = count - 1; band >= 0; band--)
+        kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
+          throwIfAborted() {},
+        });
+    },
+  });
+
+  it.each([
+    [1, 1100, 1000],
+    [1.6, 1101, 999],
+    [2.88, 1100, 1000],
+    [6, 1101, 957],
+  ])('gives the same plane in bands as in one piece (sigma %f, %i x %i)', (sigma, w, h) => {
+    // Over a million samples, so the passes run in bands; odd widths have a spare sample a row.
+    const stride = w + (w & 1);
+    const source = Uint16Array.from(randomPlane(stride * h, w + h), (v) => Math.floor(v * 1021));
+    const alone = Uint16Array.from(source);
+    gaussianBlurU16(alone, w, h, sigma, stride);
+    expect(alone).not.toEqual(source);
+    for (const threads of [2, 3, 7]) {
+      const previous = setBandRunner(backwards(threads));
+      try {
+        const banded = Uint16Array.from(source);
+        gaussianBlurU16(banded, w, h, sigma, stride);
+        expect(Buffer.from(banded.buffer).equals(Buffer.from(alone.buffer))).toBe(true);
+      } finally {
+        setBandRunner(previous);
+      }
+    }
+  });
+
+  it.each([
+    [boxBand, 3],
+    [boxBand, 7],
+    [binomialBand, -1],
+  ] as const)('computes exactly its own rows, whatever the split (%#)', (kernel, rad) => {
+    const [w, h, stride] = [37, 41, 38];
+    const src = Uint16Array.from(randomPlane(stride * h, 5), (v) => Math.floor(v * 1021));
+    const whole = new Uint16Array(stride * h);
+    kernel.run({ src, dst: whole, width: w, stride, height: h, rad }, 0, h, { throwIfAborted() {} });
+    for (const cuts of [
+      [0, 1, 2, 3, h],
+      [0, 17, 18, 40, h],
+      [0, 5, 9, 30, h],
+    ]) {
+      const dst = new Uint16Array(stride * h);
+      for (let i = cuts.length - 2; i >= 0; i--)
+        kernel.run({ src, dst, width: w, stride, height: h, rad }, cuts[i]!, cuts[i + 1]!, {
+          throwIfAborted() {},
+        });
+      expect(dst).toEqual(whole);
+    }
   });
 });

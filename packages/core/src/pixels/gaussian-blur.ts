@@ -1,3 +1,4 @@
+import { bandKernel, bandThreads, isShared, runBands, sharedArray } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
 
 /** Above this sigma the blur switches from an exact kernel to three box passes. */
@@ -219,7 +220,8 @@ function addPair(
  * whole rows of `stride` samples, two at a time, so they need an even stride and a 4-byte
  * aligned buffer (spare samples past `width` are filtered with the row); the box passes touch
  * only the first `width` samples of each row. sigma is rounded to the nearest whole variance:
- * below 0.71 the plane is left as it is.
+ * below 0.71 the plane is left as it is. With helper threads, planes of a million samples or more
+ * are filtered in bands of rows (see {@link boxBand}), with the same result.
  *
  * @example
  * const small = downsampleArea(image, { width: 640, height: 400 });
@@ -237,19 +239,145 @@ export function gaussianBlurU16(
   }
   const passes = Math.round(sigma * sigma);
   if (!(passes > 0)) return;
-  if (passes <= 3) {
-    if (stride % 2 !== 0 || plane.byteOffset % 4 !== 0) {
-      throw new Error(
-        'gaussianBlurU16: below sigma 1.87 the stride must be even and the plane 4-byte aligned',
-      );
-    }
-    for (let i = 0; i < passes; i++) binomialPass(plane, stride, height);
-    return;
+  const binomial = passes <= 3;
+  if (binomial && (stride % 2 !== 0 || plane.byteOffset % 4 !== 0)) {
+    throw new Error('gaussianBlurU16: below sigma 1.87 the stride must be even and the plane 4-byte aligned');
   }
   // Two box passes of width 2r+1 have variance 2((2r+1)^2 - 1)/12.
-  const rad = Math.max(1, Math.round((Math.sqrt(6 * sigma * sigma + 1) - 1) / 2));
-  boxPassU16(plane, width, stride, height, rad);
-  boxPassU16(plane, width, stride, height, rad);
+  const rad = binomial ? 2 : Math.max(1, Math.round((Math.sqrt(6 * sigma * sigma + 1) - 1) / 2));
+  if (bandThreads() > 1 && width * height >= PARALLEL_PIXELS) {
+    blurInBands(plane, width, height, stride, binomial ? passes : 2, binomial ? -1 : rad);
+  } else if (binomial) {
+    for (let i = 0; i < passes; i++) binomialPass(plane, stride, height);
+  } else {
+    boxPassU16(plane, width, stride, height, rad);
+    boxPassU16(plane, width, stride, height, rad);
+  }
+}
+
+/** Planes of at least this many samples are blurred in bands of rows on the run's threads. */
+const PARALLEL_PIXELS = 1 << 20;
+
+/**
+ * The passes of {@link gaussianBlurU16} in bands of rows, each pass from one shared plane into
+ * another (`rad` -1: binomial passes; else box passes of radius `rad`). Each band filters the
+ * rows it needs (its own and `rad` halo rows either side) along rows, then down its own rows'
+ * columns: every sample is computed from the same integers as in one piece, so the result does
+ * not depend on the bands.
+ */
+function blurInBands(
+  plane: Uint16Array,
+  width: number,
+  height: number,
+  stride: number,
+  passes: number,
+  rad: number,
+): void {
+  const n = stride * height;
+  let src: Uint16Array = plane.subarray(0, n);
+  if (!isShared(plane)) {
+    src = sharedArray(Uint16Array, n);
+    src.set(plane.subarray(0, n));
+  }
+  // The box passes touch only the first `width` samples of each row: their two passes end in
+  // `src`, whose spare samples are the plane's.
+  let dst: Uint16Array = sharedArray(Uint16Array, n);
+  const kernel = rad < 0 ? binomialBand : boxBand;
+  const minBand = Math.max(16, 8 * Math.max(2, rad));
+  for (let i = 0; i < passes; i++) {
+    runBands(kernel, { src, dst, width, stride, height, rad }, height, { minBand, bandsPerThread: 4 });
+    [src, dst] = [dst, src];
+  }
+  if (src.buffer !== plane.buffer || src.byteOffset !== plane.byteOffset) plane.set(src);
+}
+
+/** What {@link boxBand} and {@link binomialBand} get: one pass from `src` into `dst`. */
+interface BlurPassArgs {
+  readonly src: Uint16Array;
+  readonly dst: Uint16Array;
+  readonly width: number;
+  readonly stride: number;
+  readonly height: number;
+  /** Box radius (box passes only). */
+  readonly rad: number;
+}
+
+/**
+ * A buffer of at least `bytes` bytes for a band's rows, kept by the thread for its next bands:
+ * a band kernel runs to its end before the next starts, and fresh buffers of this size make work
+ * for the garbage collector at every band.
+ */
+function scratch(bytes: number): ArrayBuffer {
+  if (bandRows.byteLength < bytes) bandRows = new ArrayBuffer(Math.ceil(bytes / 4) * 4);
+  return bandRows;
+}
+let bandRows = new ArrayBuffer(0);
+
+/** Rows `y0` to `y1 - 1` of one box pass of {@link gaussianBlurU16} (as {@link boxPassU16}). */
+export const boxBand = bandKernel(
+  import.meta.url,
+  'boxBand',
+  (a: BlurPassArgs, y0: number, y1: number): void => {
+    const { src, dst, width: w, stride, height: h, rad } = a;
+    const norm = 1 / (2 * rad + 1);
+    // The band's rows and its halo, filtered along rows: local rows lo to hi.
+    const lo = Math.max(0, y0 - rad);
+    const hi = Math.min(h - 1, y1 - 1 + rad);
+    const rows = new Uint16Array(scratch((hi - lo + 1) * w * 2), 0, (hi - lo + 1) * w);
+    const padded = new Uint16Array(w + 2 * rad + 1);
+    for (let y = lo; y <= hi; y++) {
+      rows.set(src.subarray(y * stride, y * stride + w), (y - lo) * w);
+      boxRowU16(rows, (y - lo) * w, w, rad, norm, padded);
+    }
+    const at = (y: number): number => (Math.min(h - 1, Math.max(0, y)) - lo) * w;
+    const acc = new Float64Array(w);
+    for (let k = -rad; k <= rad; k++) addRowU16(acc, rows, at(y0 + k), w);
+    for (let y = y0; y < y1; y++) {
+      // Past the band's last row the window no longer matters: keep the indices inside `rows`.
+      const add = y + 1 < y1 ? at(y + rad + 1) : 0;
+      const sub = y + 1 < y1 ? at(y - rad) : 0;
+      boxColumnsRow(dst, y * stride, acc, rows, add, rows, sub, w, norm);
+    }
+  },
+);
+
+/** Rows `y0` to `y1 - 1` of one binomial pass of {@link gaussianBlurU16} (as {@link binomialPass}). */
+export const binomialBand = bandKernel(
+  import.meta.url,
+  'binomialBand',
+  (a: BlurPassArgs, y0: number, y1: number): void => {
+    const { src, dst, stride, height: h } = a;
+    const k = stride >> 1;
+    const u = new Uint32Array(src.buffer, src.byteOffset, (stride * h) >> 1);
+    const out = new Uint32Array(dst.buffer, dst.byteOffset, (stride * h) >> 1);
+    const lo = Math.max(0, y0 - 2);
+    const hi = Math.min(h - 1, y1 + 1);
+    const rows = new Uint32Array(scratch((hi - lo + 1) * k * 4), 0, (hi - lo + 1) * k);
+    for (let y = lo; y <= hi; y++) {
+      rows.set(u.subarray(y * k, (y + 1) * k), (y - lo) * k);
+      binomialRow(rows, (y - lo) * k, k);
+    }
+    const at = (y: number): number => (Math.min(h - 1, Math.max(0, y)) - lo) * k;
+    for (let y = y0; y < y1; y++)
+      binomialColumnsBand(out, y * k, rows, at(y - 2), at(y - 1), at(y), at(y + 1), at(y + 2), k);
+  },
+);
+
+function binomialColumnsBand(
+  out: Uint32Array,
+  o: number,
+  rows: Uint32Array,
+  m2: number,
+  m1: number,
+  c: number,
+  p1: number,
+  p2: number,
+  k: number,
+): void {
+  for (let i = 0; i < k; i++) {
+    const sum = rows[m2 + i]! + 4 * (rows[m1 + i]! + rows[p1 + i]!) + 6 * rows[c + i]! + rows[p2 + i]!;
+    out[o + i] = ((sum + LANE_ROUND) >>> 4) & LANE_MASK;
+  }
 }
 
 /**

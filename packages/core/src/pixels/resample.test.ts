@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bandStart, setBandRunner, toShared } from '../parallel/bands.ts';
+import type { BandRunner } from '../parallel/bands.ts';
 import type { RawImage } from '../plugin.ts';
 import {
   BilinearUpsampler,
@@ -206,4 +208,50 @@ describe('downsampleArea', () => {
       downsampleArea({ data: new Uint8Array(5), width: 4, height: 4, channels: 3 }, { width: 2, height: 2 }),
     ).toThrow(/too small/);
   });
+});
+
+describe('downsampleArea in bands', () => {
+  /** A runner that claims `threads` threads and runs the bands last to first in this one. */
+  const backwards = (threads: number): BandRunner => ({
+    threads,
+    run(kernel, args, size, count) {
+      for (let band = count - 1; band >= 0; band--)
+        kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
+          throwIfAborted() {},
+        });
+    },
+  });
+
+  it.each([
+    // Halving RGB to luma by words and by bytes (odd width), halving with colour, any ratio.
+    [3, 1280, 820, 640, 410, false],
+    [3, 1282, 820, 641, 410, false],
+    [3, 1280, 820, 640, 410, true],
+    [4, 1300, 900, 517, 301, true],
+    [1, 1400, 800, 333, 250, false],
+  ] as const)(
+    'gives the same planes in bands as in one piece (%i channels, %i x %i to %i x %i, colour %s)',
+    (channels, W, H, width, height, color) => {
+      // Over a million source pixels, so the rows are shrunk in bands.
+      const data = Uint8Array.from(randomPlane(W * H * channels, W + channels), (v) => Math.floor(v * 256));
+      const image: RawImage = { data, width: W, height: H, channels };
+      const alone = downsampleArea(image, { width, height, color });
+      const planes = (p: typeof alone): Uint8Array[] =>
+        [p.luma, ...(p.rgb ?? []), ...(p.alpha ? [p.alpha] : [])].map(
+          (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+        );
+      for (const threads of [2, 3, 7]) {
+        const previous = setBandRunner(backwards(threads));
+        try {
+          // Sources in shared memory only: others are shrunk in one piece.
+          const banded = downsampleArea({ ...image, data: toShared(data) }, { width, height, color });
+          const same = planes(banded).map((a, i) => Buffer.from(a).equals(Buffer.from(planes(alone)[i]!)));
+          expect(same).toEqual(planes(alone).map(() => true));
+        } finally {
+          setBandRunner(previous);
+        }
+      }
+      expect(alone.luma.some((v) => v > 0)).toBe(true);
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import type { RawImage } from '../plugin.ts';
-import { bandKernel, bandThreads, runBands, sharedArray, toShared } from '../parallel/bands.ts';
+import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } from '../parallel/bands.ts';
 import { LUMA_B, LUMA_G, LUMA_R } from './color.ts';
 
 /**
@@ -488,7 +488,9 @@ export interface DownsampleAreaArgs {
  * fractional ones; use it to reduce, not to enlarge.
  *
  * One pass over the source. The common case of halving RGB luma reads the source four bytes at
- * a time; halving with colour has its own fused loop.
+ * a time; halving with colour has its own fused loop. With helper threads the planes are shared
+ * arrays, and a source of a million pixels or more that is already shared is shrunk in bands of
+ * output rows, with the same result.
  *
  * @example
  * const small = downsampleArea(image, { width: image.width >> 1, height: image.height >> 1 });
@@ -508,45 +510,74 @@ export function downsampleArea(image: RawImage, args: DownsampleAreaArgs): Fixed
   const cy = (H - ch) / 2;
   const stride = w + (w & 1);
   const n = stride * h;
-  const y = new Uint16Array(n);
   const color = args.color === true && c >= 3;
   const hasAlpha = c === 2 || c === 4;
+  // Shared planes when the step has several threads, so band kernels (gaussianBlurU16's
+  // included) read them without a copy.
   const planes: FixedPlanes = {
     width: w,
     height: h,
     stride,
-    luma: y,
-    rgb: color ? [new Uint16Array(n), new Uint16Array(n), new Uint16Array(n)] : undefined,
-    alpha: hasAlpha ? new Uint8Array(w * h) : undefined,
+    luma: sharedArray(Uint16Array, n),
+    rgb: color
+      ? [sharedArray(Uint16Array, n), sharedArray(Uint16Array, n), sharedArray(Uint16Array, n)]
+      : undefined,
+    alpha: hasAlpha ? sharedArray(Uint8Array, w * h) : undefined,
   };
-  const half =
-    c === 3 && !color && cw === 2 * w && ch === 2 * h && Number.isInteger(cx) && Number.isInteger(cy);
-  if (half && LITTLE_ENDIAN && data.byteOffset % 4 === 0 && W % 4 === 0 && cx % 4 === 0 && w % 2 === 0) {
-    halveLumaWords(data, W, cx, cy, w, h, y);
-  } else if (half) {
-    halveLuma(data, W, cx, cy, w, h, y);
-  } else if (
-    c === 3 &&
-    planes.rgb &&
-    cw === 2 * w &&
-    ch === 2 * h &&
-    Number.isInteger(cx) &&
-    Number.isInteger(cy)
-  ) {
-    const [r, g, b] = planes.rgb;
-    for (let oy = 0; oy < h; oy++)
-      halveColorRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, r, g, b, oy * stride, w);
-  } else {
-    areaAverage(image, cx, cy, cw, ch, planes);
+  const half = cw === 2 * w && ch === 2 * h && Number.isInteger(cx) && Number.isInteger(cy);
+  let mode: AreaArgs['mode'] = 'area';
+  if (half && c === 3 && !color) {
+    const words = LITTLE_ENDIAN && data.byteOffset % 4 === 0 && W % 4 === 0 && cx % 4 === 0 && w % 2 === 0;
+    mode = words ? 'luma-words' : 'luma';
+  } else if (half && c === 3 && planes.rgb) {
+    mode = 'color';
   }
-  // An odd width leaves a spare column in each row: repeat the last pixel into it.
-  if (stride !== w) {
-    for (const plane of [y, ...(planes.rgb ?? [])]) {
-      for (let row = 0; row < n; row += stride) plane[row + w] = plane[row + w - 1]!;
-    }
-  }
+  // Large sources already in shared memory are shrunk in bands of output rows on the run's
+  // threads (each output row reads only its own source rows: the result does not depend on the
+  // bands). Others are not: copying the source to shared memory costs about what it saves.
+  const parallel = bandThreads() > 1 && W * H >= PARALLEL_PIXELS && isShared(data);
+  const band: AreaArgs = { data, W, c, cx, cy, cw, ch, mode, planes };
+  if (!parallel) areaBand.run(band, 0, h, NO_ABORT);
+  else runBands(areaBand, band, h, { minBand: Math.ceil(PARALLEL_PIXELS / 4 / (W * Math.max(1, ch / h))) });
   return planes;
 }
+
+/** What {@link areaBand} gets: the source, the crop, which loop to use and the planes to fill. */
+interface AreaArgs {
+  readonly data: Uint8Array;
+  readonly W: number;
+  readonly c: number;
+  readonly cx: number;
+  readonly cy: number;
+  readonly cw: number;
+  readonly ch: number;
+  /** Halving RGB to luma four bytes at a time or byte by byte, halving with colour, or any ratio. */
+  readonly mode: 'luma-words' | 'luma' | 'color' | 'area';
+  readonly planes: FixedPlanes;
+}
+
+/** Output rows `oy0` to `oy1 - 1` of {@link downsampleArea}. */
+export const areaBand = bandKernel(
+  import.meta.url,
+  'areaBand',
+  (a: AreaArgs, oy0: number, oy1: number): void => {
+    const { data, W, cx, cy, mode, planes } = a;
+    const { width: w, stride, luma: y, rgb } = planes;
+    if (mode === 'luma-words') halveLumaWords(data, W, cx, cy, w, oy0, oy1, y);
+    else if (mode === 'luma') halveLuma(data, W, cx, cy, w, oy0, oy1, y);
+    else if (mode === 'color' && rgb) {
+      const [r, g, b] = rgb;
+      for (let oy = oy0; oy < oy1; oy++)
+        halveColorRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, r, g, b, oy * stride, w);
+    } else areaAverage(a, oy0, oy1);
+    // An odd width leaves a spare column in each row: repeat the last pixel into it.
+    if (stride !== w) {
+      for (const p of [y, ...(rgb ?? [])]) {
+        for (let row = oy0 * stride; row < oy1 * stride; row += stride) p[row + w] = p[row + w - 1]!;
+      }
+    }
+  },
+);
 
 /** Source pixel ranges [lo, hi) that average into each of `n` output pixels. */
 function boxRanges(offset: number, length: number, n: number): { lo: Int32Array; hi: Int32Array } {
@@ -567,13 +598,14 @@ function halveLumaWords(
   cx: number,
   cy: number,
   w: number,
-  h: number,
+  oy0: number,
+  oy1: number,
   y: Uint16Array,
 ): void {
   const u = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
   const rowWords = (W * 3) >> 2;
   // One call per row: V8 optimises a small hot function better than a long nested loop.
-  for (let oy = 0; oy < h; oy++) {
+  for (let oy = oy0; oy < oy1; oy++) {
     const i = (cy + 2 * oy) * rowWords + ((cx * 3) >> 2);
     halveLumaWordsRow(u, i, i + rowWords, y, oy * w, w);
   }
@@ -614,11 +646,13 @@ function halveLuma(
   cx: number,
   cy: number,
   w: number,
-  h: number,
+  oy0: number,
+  oy1: number,
   y: Uint16Array,
 ): void {
   const stride = w + (w & 1);
-  for (let oy = 0; oy < h; oy++) halveLumaRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, oy * stride, w);
+  for (let oy = oy0; oy < oy1; oy++)
+    halveLumaRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, oy * stride, w);
 }
 
 function halveLumaRow(
@@ -663,15 +697,8 @@ function halveColorRow(
 }
 
 /** General area average (any size, any channel count) into `planes`. */
-function areaAverage(
-  image: RawImage,
-  cx: number,
-  cy: number,
-  cw: number,
-  ch: number,
-  planes: FixedPlanes,
-): void {
-  const { width: W, channels: c, data } = image;
+function areaAverage(args: AreaArgs, oy0: number, oy1: number): void {
+  const { W, c, data, cx, cy, cw, ch, planes } = args;
   const { width: w, height: h, stride, luma: y, rgb, alpha: a } = planes;
   const xs = boxRanges(cx, cw, w);
   const ys = boxRanges(cy, ch, h);
@@ -687,7 +714,7 @@ function areaAverage(
     ? ([new Float64Array(span), new Float64Array(span), new Float64Array(span)] as const)
     : undefined;
   const accA = a ? new Float64Array(span) : undefined;
-  for (let oy = 0; oy < h; oy++) {
+  for (let oy = oy0; oy < oy1; oy++) {
     const sy0 = ys.lo[oy]!;
     const sy1 = ys.hi[oy]!;
     accY.fill(0);

@@ -131,6 +131,35 @@ export const paintBand = bandKernel(
   },
 );
 
+/** What {@link countBand} gets: a plane of tone values and the histogram to add them to. */
+export interface CountArgs {
+  /** `w` values a row, rows of `stride`. */
+  readonly values: Uint16Array;
+  readonly stride: number;
+  readonly w: number;
+  /** One count per value (shared when there are helper threads): bands add theirs atomically. */
+  readonly counts: Int32Array;
+}
+
+/**
+ * Adds the values of rows `y0` to `y1 - 1` to the histogram: counted in a table of the band's
+ * own, then added bin by bin, so any split gives the same counts.
+ */
+export const countBand = bandKernel(
+  import.meta.url,
+  'countBand',
+  (a: CountArgs, y0: number, y1: number): void => {
+    const { values, stride, w, counts } = a;
+    const own = new Int32Array(counts.length);
+    for (let row = y0 * stride; row < y1 * stride; row += stride) countRow(values, row, row + w, own);
+    for (let v = 0; v < own.length; v++) if (own[v] !== 0) Atomics.add(counts, v, own[v]!);
+  },
+);
+
+function countRow(y: Uint16Array, start: number, end: number, counts: Int32Array): void {
+  for (let i = start; i < end; i++) counts[y[i]!]!++;
+}
+
 /** Codes of four pixels (see codeRow) of each map row, per head, made on first use. */
 class CodeCache {
   readonly #groups: number;

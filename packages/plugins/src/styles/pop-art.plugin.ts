@@ -6,6 +6,7 @@ import {
   gaussianBlurU16,
   hexColor,
   hsvToRgb,
+  isShared,
   parseHexColor,
   rgbToHsv,
   runBands,
@@ -15,7 +16,7 @@ import {
   z,
 } from '@atelier/core';
 import type { FixedPlanes, RawImage } from '@atelier/core';
-import { PACKED_WORDS, packedTable, paintBand } from './pop-art.bands.ts';
+import { PACKED_WORDS, countBand, packedTable, paintBand } from './pop-art.bands.ts';
 import type { PaintArgs } from './pop-art.bands.ts';
 
 /**
@@ -160,8 +161,10 @@ const VALLEY_REACH = 12 * FIXED_SCALE;
  */
 function posterise(planes: FixedPlanes, levels: number, clip: number): Tones {
   const { luma: y, width: w, height: h, stride } = planes;
-  const counts = new Int32Array(TONE_BINS);
-  for (let row = 0; row < h * stride; row += stride) countRow(y, row, row + w, counts);
+  // The histogram, in bands of rows on the run's threads.
+  const counts = sharedArray(Int32Array, TONE_BINS);
+  const minBand = Math.max(64, Math.ceil((1 << 18) / w));
+  runBands(countBand, { values: toShared(y), stride, w, counts }, h, { minBand });
   const n = w * h;
   // Contrast-limited equalisation: cdf[v] is the share of the (clipped) histogram below the
   // middle of bin v.
@@ -219,10 +222,6 @@ function posterise(planes: FixedPlanes, levels: number, clip: number): Tones {
     }
   }
   return { level, tone };
-}
-
-function countRow(y: Uint16Array, start: number, end: number, counts: Int32Array): void {
-  for (let i = start; i < end; i++) counts[y[i]!]!++;
 }
 
 type Rgb = readonly [number, number, number];
@@ -558,7 +557,19 @@ function renderPopArt(
   const h = Math.max(1, Math.min(...ys.map((s) => s.size)));
   const hueRotate = palette === 'hue-rotate';
 
-  const planes = downsampleArea(image, { width: w, height: h, color: hueRotate });
+  // The output. With helper threads its memory first holds a copy of the photo: the tile's
+  // downsample then runs in bands (it needs its source in shared memory) for the price of a copy
+  // into pages the output touches anyway, not of a second image-sized buffer. Painting
+  // overwrites every byte when every tile is at least a pixel.
+  const data = sharedArray(Uint8Array, W * H * oc);
+  const inputBytes = W * H * channels;
+  let source = image;
+  if (isShared(data) && !isShared(image.data) && xs.every((s) => s.size > 0) && ys.every((s) => s.size > 0)) {
+    const staged = data.subarray(0, inputBytes);
+    staged.set(image.data.subarray(0, inputBytes));
+    source = { ...image, data: staged };
+  }
+  const planes = downsampleArea(source, { width: w, height: h, color: hueRotate });
   signal.throwIfAborted();
   smooth(planes, (params.smoothing / 100) * Math.min(w, h));
   progress(0.4);
@@ -582,7 +593,6 @@ function renderPopArt(
   signal.throwIfAborted();
 
   // The output, in bands of rows on the run's threads.
-  const data = sharedArray(Uint8Array, W * H * oc);
   const tiles = columns * rows;
   const colorSets = Array.from({ length: tiles }, (_, t) => tileColors(palette, t, tiles, levels));
   const colorStride = colorSets[0]!.length;
