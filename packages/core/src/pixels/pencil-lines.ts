@@ -9,7 +9,7 @@ import { blurGrey } from './native-blur.ts';
 export interface PencilLinesArgs {
   /** The plugin's `ctx.sharp`, for the native blurs. */
   readonly sharp: SharpFactory;
-  /** The smoothed luma as 8-bit grey, `width * height` bytes. */
+  /** The smoothed luma as 8-bit grey, `width * height` bytes; read by libvips until the promise settles. */
   readonly grey: Uint8Array;
   readonly width: number;
   readonly height: number;
@@ -37,9 +37,12 @@ export async function pencilLines(
 ): Promise<{ lines: Float32Array; surround: Float32Array }> {
   const { sharp, grey, width, height, signal } = args;
   const sigma = (0.5 + 1.2 * args.softness) * args.unit;
-  const near = await blurGrey(sharp, grey, width, height, sigma);
-  signal.throwIfAborted();
-  const far = await blurGrey(sharp, grey, width, height, sigma * 2.5);
+  // Both blurs at once: each runs on a libvips thread of its own, and the caller's thread is free
+  // for other work until they are done.
+  const [near, far] = await Promise.all([
+    blurGrey(sharp, grey, width, height, sigma),
+    blurGrey(sharp, grey, width, height, sigma * 2.5),
+  ]);
   signal.throwIfAborted();
   const gradient = gradientMagnitude(near, width, height, args.scratch);
   // Written over `near`: it is not needed once the gradient is taken.

@@ -101,15 +101,22 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const grey: Uint8Array =
+  // The strokes do not depend on the photo: they are drawn (in bands, on the run's threads) while
+  // libvips resizes the luma on its own thread.
+  const resized =
     ww === width && wh === height
-      ? thin.luma.slice()
-      : await ctx
+      ? undefined
+      : ctx
           .sharp({ data: thin.luma, width, height, channels: 1 })
           .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
           .toColourspace('b-w')
           .raw()
           .toBuffer();
+  // A rejection is awaited below; until then it must not count as unhandled.
+  resized?.catch(() => {});
+  const { strokes, sw, sh } = strokeLayer(ctx, width, height);
+  const tables = shadingTables(p.hatching, meanStroke(strokes));
+  const grey: Uint8Array = resized ? await resized : thin.luma.slice();
   if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
   signal.throwIfAborted();
 
@@ -144,21 +151,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // 3. Tone: the surround brightness, mapped onto paper.
   const toneLut = toneTable(far, p.contrast);
 
-  // 4. Strokes: one hatching layer; read mirrored it is the cross-hatching layer.
-  // A preview draws the real render's strokes, shrunk (see ctx.previewScale).
-  const { width: sw, height: sh } = fitLongSide(width, height, STROKE_SIZE);
-  const full = previewFullSize(image, ctx.previewScale);
-  const drawnAt = fitLongSide(full.width, full.height, STROKE_SIZE);
-  const strokes = pencilStrokes({
-    width: sw,
-    height: sh,
-    seed: ctx.seed,
-    angle: 45,
-    length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
-    coverage: 0.6,
-    drawnAt,
-  });
-  signal.throwIfAborted();
+  // 4. The strokes were drawn above, while the luma was resized.
   ctx.progress(0.7);
 
   // 5. Compose at full size, in bands of rows on the run's threads; then the few pixels on a thin
@@ -181,13 +174,37 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     sh,
     luma: thinLines ? toShared(thin.luma) : undefined,
     toneLut,
-    tables: shadingTables(p.hatching, meanStroke(strokes)),
+    tables,
     ink: inkTable(p.darkness, inkMax),
     inkMax,
   };
   runBands(shadeBand, args, height, { signal, minBand: 32 });
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
+}
+
+/**
+ * One hatching layer; read mirrored it is the cross-hatching layer. At most STROKE_SIZE on the long
+ * side. A preview draws the real render's strokes, shrunk (see ctx.previewScale).
+ */
+function strokeLayer(
+  ctx: PluginContext<SketchParams>,
+  width: number,
+  height: number,
+): { strokes: Uint8Array; sw: number; sh: number } {
+  const { width: sw, height: sh } = fitLongSide(width, height, STROKE_SIZE);
+  const full = previewFullSize(ctx.image, ctx.previewScale);
+  const drawnAt = fitLongSide(full.width, full.height, STROKE_SIZE);
+  const strokes = pencilStrokes({
+    width: sw,
+    height: sh,
+    seed: ctx.seed,
+    angle: 45,
+    length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
+    coverage: 0.6,
+    drawnAt,
+  });
+  return { strokes, sw, sh };
 }
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */
