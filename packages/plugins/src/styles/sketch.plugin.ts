@@ -1,9 +1,7 @@
 import {
   definePlugin,
   domainTransformFilter,
-  downsampleBox,
   fitLongSide,
-  floatToGrey,
   inkTable,
   paperLevels,
   pencilLines,
@@ -16,7 +14,7 @@ import {
 } from '@atelier/core';
 import type { PluginContext, RawImage, ThinLines } from '@atelier/core';
 import { thinLinesOf } from './pencil-luma.ts';
-import { shadeBand } from './sketch.bands.ts';
+import { shadeBand, toGreyBand, toUnitBand } from './sketch.bands.ts';
 import type { ShadeArgs, ShadingTables } from './sketch.bands.ts';
 
 const params = z.object({
@@ -122,7 +120,9 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
 
   // 1. Edge-preserving smoothing removes grain and fine texture so only real contours draw.
   const unit = Math.max(ww, wh) / 1000;
-  const [smooth] = downsampleBox(grey, ww, wh, 1, 1, 1 / 255) as [Float32Array];
+  // To 0..1 and back to bytes after the smoothing, in bands (the planes are shared).
+  const smooth = sharedArray(Float32Array, ww * wh);
+  runBands(toUnitBand, { grey: toShared(grey), plane: smooth, width: ww }, wh, { signal, minBand: 32 });
   domainTransformFilter({
     planes: [smooth],
     width: ww,
@@ -136,9 +136,11 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   ctx.progress(0.3);
 
   // 2. Lines: how much darker a pixel is than its surround, relative to the surround.
+  const smoothGrey = sharedArray(Uint8Array, ww * wh);
+  runBands(toGreyBand, { grey: smoothGrey, plane: smooth, width: ww }, wh, { signal, minBand: 32 });
   const { lines: field, surround: far } = await pencilLines({
     sharp: ctx.sharp,
-    grey: floatToGrey(smooth, grey),
+    grey: smoothGrey,
     width: ww,
     height: wh,
     softness: p.lineSoftness,
