@@ -138,7 +138,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // 2. Lines: how much darker a pixel is than its surround, relative to the surround.
   const smoothGrey = sharedArray(Uint8Array, ww * wh);
   runBands(toGreyBand, { grey: smoothGrey, plane: smooth, width: ww }, wh, { signal, minBand: 32 });
-  const { lines: field, surround: far } = await pencilLines({
+  const lines = pencilLines({
     sharp: ctx.sharp,
     grey: smoothGrey,
     width: ww,
@@ -148,6 +148,11 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     signal,
     scratch: smooth,
   });
+  // A rejection is awaited below; until then it must not count as unhandled.
+  lines.catch(() => {});
+  // The output's zeroed pages are taken while libvips blurs on its own threads.
+  const out = sharedArray(Uint8Array, width * height);
+  const { lines: field, surround: far } = await lines;
   ctx.progress(0.5);
 
   // 3. Tone: the surround brightness, mapped onto paper.
@@ -158,7 +163,6 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
 
   // 5. Compose at full size, in bands of rows on the run's threads; then the few pixels on a thin
   // line (1-2 px strings and wires the work size cannot hold, found at full size) again, with it.
-  const out = sharedArray(Uint8Array, width * height);
   const inkMax = 0.3 + 0.65 * p.darkness;
   // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
   // the lines found would be other, wider ones the real render does not draw.
