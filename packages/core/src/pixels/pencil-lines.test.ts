@@ -1,6 +1,9 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { bandStart, setBandRunner } from '../parallel/bands.ts';
+import type { BandRunner } from '../parallel/bands.ts';
 import type { RawImage } from '../plugin.ts';
+import { gradientMagnitude } from './gradient.ts';
 import { inkTable, paperLevels, pencilLines } from './pencil-lines.ts';
 
 const factory = (image?: RawImage) =>
@@ -31,6 +34,60 @@ describe('pencilLines', () => {
     expect(at(56)).toBeLessThanOrEqual(0.01);
     // The surround is the blurred luma, 0..255.
     expect(surround[24 * w + 4]).toBeCloseTo(220, 0);
+  });
+
+  it('gives the DoG-or-gradient field to the bit, in any split of bands', async () => {
+    const [w, h] = [97, 61];
+    // Texture, a disc and a few lines: every pixel has a gradient and a DoG of its own.
+    const grey = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const disc = (x - 40) ** 2 + (y - 30) ** 2 < 300 ? 90 : 0;
+        grey[y * w + x] = (((x * 37 + y * 91) ^ (x * y)) & 63) + 100 - disc + (x % 13 === 0 ? 60 : 0);
+      }
+    }
+    const args = {
+      sharp: factory,
+      grey,
+      width: w,
+      height: h,
+      softness: 0.4,
+      unit: 1.3,
+      signal: new AbortController().signal,
+    };
+    const alone = await pencilLines(args);
+    // The field as gradientMagnitude and the DoG give it, whole planes at a time.
+    const sigma = (0.5 + 1.2 * 0.4) * 1.3;
+    const { surround: near } = await pencilLines({ ...args, unit: sigma / 2.5 / (0.5 + 1.2 * 0.4) });
+    const gradient = gradientMagnitude(near, w, h);
+    const expected = new Float32Array(w * h);
+    for (let i = 0; i < w * h; i++) {
+      const f = alone.surround[i]!;
+      const dog = (f - near[i]!) / (f + 40);
+      const edge = (0.3 * sigma * gradient[i]!) / (near[i]! + 40) - 0.04;
+      expected[i] = Math.max(dog, edge);
+    }
+    expect(Buffer.from(alone.lines.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    // Bands run last to first, on runners that claim 2, 3 and 7 threads (band counts vary).
+    for (const threads of [2, 3, 7]) {
+      const backwards: BandRunner = {
+        threads,
+        run(kernel, a, size, count) {
+          for (let band = count - 1; band >= 0; band--)
+            kernel.run(a, bandStart(band, count, size), bandStart(band + 1, count, size), {
+              throwIfAborted() {},
+            });
+        },
+      };
+      const previous = setBandRunner(backwards);
+      try {
+        const banded = await pencilLines(args);
+        expect(Buffer.from(banded.lines.buffer).equals(Buffer.from(alone.lines.buffer))).toBe(true);
+        expect(Buffer.from(banded.surround.buffer).equals(Buffer.from(alone.surround.buffer))).toBe(true);
+      } finally {
+        setBandRunner(previous);
+      }
+    }
   });
 
   it('stops when the signal is aborted', async () => {

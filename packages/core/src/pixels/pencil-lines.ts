@@ -1,7 +1,7 @@
 // Pencil drawing from a photo, as the sketch and colour pencil styles do it: the line field found
 // in the smoothed luma, the ink that draws it, and the levels that put the photo's tones on paper.
+import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } from '../parallel/bands.ts';
 import type { SharpFactory } from '../plugin.ts';
-import { gradientMagnitude } from './gradient.ts';
 import { planePercentiles } from './levels.ts';
 import { blurGrey } from './native-blur.ts';
 
@@ -9,7 +9,7 @@ import { blurGrey } from './native-blur.ts';
 export interface PencilLinesArgs {
   /** The plugin's `ctx.sharp`, for the native blurs. */
   readonly sharp: SharpFactory;
-  /** The smoothed luma as 8-bit grey, `width * height` bytes. */
+  /** The smoothed luma as 8-bit grey, `width * height` bytes; read by libvips until the promise settles. */
   readonly grey: Uint8Array;
   readonly width: number;
   readonly height: number;
@@ -18,7 +18,10 @@ export interface PencilLinesArgs {
   /** Work pixels per 1000 pixels of long side: line widths scale with it. */
   readonly unit: number;
   readonly signal: AbortSignal;
-  /** A free plane of `width * height` samples for the gradient; allocated when omitted. */
+  /**
+   * A free plane of `width * height` samples the lines are written to (and returned as `lines`);
+   * allocated when omitted, or when it is not shared and the run has helper threads.
+   */
   readonly scratch?: Float32Array | undefined;
 }
 
@@ -37,29 +40,98 @@ export async function pencilLines(
 ): Promise<{ lines: Float32Array; surround: Float32Array }> {
   const { sharp, grey, width, height, signal } = args;
   const sigma = (0.5 + 1.2 * args.softness) * args.unit;
-  const near = await blurGrey(sharp, grey, width, height, sigma);
+  // Both blurs at once: each runs on a libvips thread of its own, and the caller's thread is free
+  // for other work until they are done.
+  const [near, far] = await Promise.all([
+    blurGrey(sharp, grey, width, height, sigma),
+    blurGrey(sharp, grey, width, height, sigma * 2.5),
+  ]);
   signal.throwIfAborted();
-  const far = await blurGrey(sharp, grey, width, height, sigma * 2.5);
-  signal.throwIfAborted();
-  const gradient = gradientMagnitude(near, width, height, args.scratch);
-  // Written over `near`: it is not needed once the gradient is taken.
-  combineLines(near, far, gradient, 0.3 * sigma);
-  return { lines: near, surround: far };
+  // Into the scratch plane when it is shared (or the run has one thread): the rows of `near` around
+  // a band's rows are read by the next band, so the lines cannot be written over it.
+  const scratch = args.scratch;
+  const lines =
+    scratch && scratch.length >= width * height && (isShared(scratch) || bandThreads() <= 1)
+      ? scratch
+      : sharedArray(Float32Array, width * height);
+  const rows: LineRowsArgs = {
+    near: toShared(near),
+    far: toShared(far),
+    lines,
+    width,
+    height,
+    gradientWeight: 0.3 * sigma,
+  };
+  runBands(lineRows, rows, height, { signal, minBand: 16 });
+  return { lines, surround: rows.far };
 }
 
-function combineLines(
+/** What {@link lineRows} gets: the two blurs, the plane it writes, and the gradient's weight. */
+interface LineRowsArgs {
+  readonly near: Float32Array;
+  readonly far: Float32Array;
+  readonly lines: Float32Array;
+  readonly width: number;
+  readonly height: number;
+  readonly gradientWeight: number;
+}
+
+/**
+ * Rows `y0` to `y1 - 1` of the line field: per row the Sobel gradient of `near` (as core's
+ * gradientMagnitude, to the bit) and the larger of the DoG and the gradient. Reads `near` one row
+ * beyond the band: any split gives the same bytes.
+ */
+export const lineRows = bandKernel(
+  import.meta.url,
+  'lineRows',
+  (a: LineRowsArgs, y0: number, y1: number): void => {
+    const { near, far, lines, width, height, gradientWeight } = a;
+    const gradient = new Float32Array(width);
+    for (let y = y0; y < y1; y++) {
+      const up = (y > 0 ? y - 1 : 0) * width;
+      const down = (y < height - 1 ? y + 1 : y) * width;
+      sobelRow(near, gradient, up, y * width, down, width);
+      combineRow(near, far, gradient, lines, y * width, width, gradientWeight);
+    }
+  },
+);
+
+/** One row of Sobel magnitudes, as gradient.ts's; the first and last pixels repeat their neighbour. */
+function sobelRow(
+  s: Float32Array,
+  out: Float32Array,
+  up: number,
+  row: number,
+  down: number,
+  w: number,
+): void {
+  for (let x = 0; x < w; x++) {
+    const l = x > 0 ? x - 1 : 0;
+    const r = x < w - 1 ? x + 1 : x;
+    const gx = s[up + r]! + 2 * s[row + r]! + s[down + r]! - s[up + l]! - 2 * s[row + l]! - s[down + l]!;
+    const gy = s[down + l]! + 2 * s[down + x]! + s[down + r]! - s[up + l]! - 2 * s[up + x]! - s[up + r]!;
+    out[x] = Math.sqrt(gx * gx + gy * gy) * 0.125;
+  }
+}
+
+function combineRow(
   near: Float32Array,
   far: Float32Array,
   gradient: Float32Array,
+  lines: Float32Array,
+  row: number,
+  width: number,
   gradientWeight: number,
 ): void {
-  for (let i = 0; i < near.length; i++) {
+  for (let x = 0; x < width; x++) {
+    const i = row + x;
     const f = far[i]!;
-    const dog = (f - near[i]!) / (f + 40);
+    const n = near[i]!;
+    const dog = (f - n) / (f + 40);
     // Only clear contours: a soft knee drops the faint gradients of shading.
-    const edge = (gradientWeight * gradient[i]!) / (near[i]! + 40) - 0.04;
+    const edge = (gradientWeight * gradient[x]!) / (n + 40) - 0.04;
     // A comparison: Math.max on floats costs several times more.
-    near[i] = dog > edge ? dog : edge;
+    lines[i] = dog > edge ? dog : edge;
   }
 }
 

@@ -47,7 +47,7 @@ export interface PencilStrokesArgs {
  *
  * Memory: one Int16 plane the size of the image plus margins (Int32 for very long tapers).
  *
- * Threads: a layer of a million cells or more is summed in bands of rows on the step's threads
+ * Threads: a layer of half a million cells or more is summed in bands of rows on the step's threads
  * (see runBands), each band from zero, and the sums each band carries into the next are added
  * after; the sums wrap at the plane's width, so the layer is the same byte for byte on any number
  * of threads. The result is then shared memory (see sharedArray) unless `out` is given.
@@ -131,7 +131,7 @@ export function pencilStrokes(args: PencilStrokesArgs): Uint8Array {
 }
 
 /** Padded layers of at least this many cells are worth splitting across threads. */
-const PARALLEL_CELLS = 1 << 20;
+const PARALLEL_CELLS = 1 << 19;
 
 const NO_ABORT = { throwIfAborted(): void {} };
 

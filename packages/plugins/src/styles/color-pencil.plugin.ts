@@ -94,10 +94,32 @@ export const colorPencil = definePlugin({
 });
 
 async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise<RawImage> {
+  const { image } = ctx;
+  const { width, height } = image;
+  const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
+  // libvips resizes the photo on its own thread while this one takes the luma for the thin lines
+  // (1-2 px strings and wires the work size cannot hold, found at full size). In a preview under
+  // half size a 1-2 px line is less than a pixel: none are drawn (as in sketch).
+  const work = pixelsAt(ctx, { width: ww, height: wh });
+  // A rejection is awaited in renderWith; until then it must not count as unhandled.
+  work.catch(() => {});
+  const thin = ctx.previewScale > PREVIEW_THIN_SCALE ? thinLinesOf(image) : undefined;
+  try {
+    return await renderWith(ctx, await work, thin?.lines.luma);
+  } finally {
+    thin?.release();
+  }
+}
+
+/** The render from the photo at work size and, unless no thin lines are drawn, its full-size luma. */
+async function renderWith(
+  ctx: PluginContext<ColorPencilParams>,
+  work: Uint8Array,
+  thinLuma: Uint8Array | undefined,
+): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const work = await pixelsAt(ctx, { width: ww, height: wh });
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.
@@ -118,11 +140,12 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   signal.throwIfAborted();
   ctx.progress(0.3);
 
-  // 2. Lines from the smoothed luma: how much darker a pixel is than its surround.
+  // 2. Lines from the smoothed luma: how much darker a pixel is than its surround. libvips blurs
+  // it on its own threads while this one works out the pigment and draws the strokes.
   const luma = sharedArray(Float32Array, ww * wh);
   const grey = sharedArray(Uint8Array, ww * wh);
   runBands(lumaBand, { r, g, b, luma, grey, width: ww }, wh, { signal, minBand: 32 });
-  const { lines: field } = await pencilLines({
+  const lines = pencilLines({
     sharp: ctx.sharp,
     grey,
     width: ww,
@@ -131,7 +154,8 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     unit,
     signal,
   });
-  ctx.progress(0.5);
+  // A rejection is awaited below; until then it must not count as unhandled.
+  lines.catch(() => {});
 
   // 3. Pigment: saturated colour, and how much of it (dark and vivid areas get more).
   pigment(r, g, b, luma, ww, p, paperLevels(luma, 255), signal);
@@ -153,16 +177,11 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   // As floats, for the upsampler (the typed array's own conversion: exact, and native).
   const hatch = sharedArray(Float32Array, ww * wh);
   hatch.set(strokes.subarray(0, ww * wh));
+  const { lines: field } = await lines;
   signal.throwIfAborted();
   ctx.progress(0.7);
 
-  // 5. Thin lines at full size: 1-2 px strings and wires the work size cannot hold. The luma is
-  // shared: the band kernels read it from every thread.
-  // In a preview under half size a 1-2 px line is less than a pixel: none are drawn (as in sketch).
-  const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
-  const thin = thinLines ? thinLinesOf(image) : undefined;
-
-  // 6. Compose at full size, in bands of rows on the run's threads: every plane upsampled
+  // 5. Compose at full size, in bands of rows on the run's threads: every plane upsampled
   // together, blended row by row; then the few pixels on a thin line again, with it.
   const out = sharedArray(Uint8Array, width * height * 3);
   const inkMax = 0.25 + 0.6 * p.darkness;
@@ -173,16 +192,12 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     ww,
     wh,
     planes: [r, g, b, luma, toShared(field), hatch],
-    luma: thin ? toShared(thin.lines.luma) : undefined,
+    luma: thinLuma ? toShared(thinLuma) : undefined,
     tables: coverageTables(p.hatching),
     ink: inkTable(p.darkness, inkMax),
     inkMax,
   };
-  try {
-    runBands(colorBand, args, height, { signal, minBand: 32 });
-  } finally {
-    thin?.release();
-  }
+  runBands(colorBand, args, height, { signal, minBand: 32 });
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }

@@ -116,6 +116,26 @@ export const shadeBand = bandKernel(
   },
 );
 
+/** What {@link toUnitBand} and {@link toGreyBand} get: the work-size grey bytes and float plane (0..1). */
+export interface GreyArgs {
+  readonly grey: Uint8Array;
+  readonly plane: Float32Array;
+  readonly width: number;
+}
+
+/** Work-size rows `y0` to `y1 - 1`: the grey bytes to 0..1 (as core's downsampleBox by 1, to 1/255). */
+export const toUnitBand = bandKernel(import.meta.url, 'toUnitBand', (a: GreyArgs, y0: number, y1: number) => {
+  const { grey, plane } = a;
+  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) plane[i] = grey[i]! * (1 / 255);
+});
+
+/** Work-size rows `y0` to `y1 - 1`: the plane back to grey bytes, rounded and clamped (as core's floatToGrey). */
+export const toGreyBand = bandKernel(import.meta.url, 'toGreyBand', (a: GreyArgs, y0: number, y1: number) => {
+  const { plane } = a;
+  const px = new Uint8ClampedArray(a.grey.buffer, a.grey.byteOffset, a.grey.length);
+  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) px[i] = plane[i]! * 255;
+});
+
 /**
  * Enlarged stroke rows for photos above the stroke size: the layer's bytes upsampled bilinearly,
  * as core's BilinearUpsampler does a float plane of them (the same arithmetic, to the bit), and

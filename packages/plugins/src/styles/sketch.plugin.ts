@@ -1,9 +1,7 @@
 import {
   definePlugin,
   domainTransformFilter,
-  downsampleBox,
   fitLongSide,
-  floatToGrey,
   inkTable,
   paperLevels,
   pencilLines,
@@ -16,7 +14,7 @@ import {
 } from '@atelier/core';
 import type { PluginContext, RawImage, ThinLines } from '@atelier/core';
 import { thinLinesOf } from './pencil-luma.ts';
-import { shadeBand } from './sketch.bands.ts';
+import { shadeBand, toGreyBand, toUnitBand } from './sketch.bands.ts';
 import type { ShadeArgs, ShadingTables } from './sketch.bands.ts';
 
 const params = z.object({
@@ -101,21 +99,30 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const grey: Uint8Array =
+  // The strokes do not depend on the photo: they are drawn (in bands, on the run's threads) while
+  // libvips resizes the luma on its own thread.
+  const resized =
     ww === width && wh === height
-      ? thin.luma.slice()
-      : await ctx
+      ? undefined
+      : ctx
           .sharp({ data: thin.luma, width, height, channels: 1 })
           .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
           .toColourspace('b-w')
           .raw()
           .toBuffer();
+  // A rejection is awaited below; until then it must not count as unhandled.
+  resized?.catch(() => {});
+  const { strokes, sw, sh } = strokeLayer(ctx, width, height);
+  const tables = shadingTables(p.hatching, meanStroke(strokes));
+  const grey: Uint8Array = resized ? await resized : thin.luma.slice();
   if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
   signal.throwIfAborted();
 
   // 1. Edge-preserving smoothing removes grain and fine texture so only real contours draw.
   const unit = Math.max(ww, wh) / 1000;
-  const [smooth] = downsampleBox(grey, ww, wh, 1, 1, 1 / 255) as [Float32Array];
+  // To 0..1 and back to bytes after the smoothing, in bands (the planes are shared).
+  const smooth = sharedArray(Float32Array, ww * wh);
+  runBands(toUnitBand, { grey: toShared(grey), plane: smooth, width: ww }, wh, { signal, minBand: 32 });
   domainTransformFilter({
     planes: [smooth],
     width: ww,
@@ -129,9 +136,11 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   ctx.progress(0.3);
 
   // 2. Lines: how much darker a pixel is than its surround, relative to the surround.
-  const { lines: field, surround: far } = await pencilLines({
+  const smoothGrey = sharedArray(Uint8Array, ww * wh);
+  runBands(toGreyBand, { grey: smoothGrey, plane: smooth, width: ww }, wh, { signal, minBand: 32 });
+  const lines = pencilLines({
     sharp: ctx.sharp,
-    grey: floatToGrey(smooth, grey),
+    grey: smoothGrey,
     width: ww,
     height: wh,
     softness: p.lineSoftness,
@@ -139,31 +148,21 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     signal,
     scratch: smooth,
   });
+  // A rejection is awaited below; until then it must not count as unhandled.
+  lines.catch(() => {});
+  // The output's zeroed pages are taken while libvips blurs on its own threads.
+  const out = sharedArray(Uint8Array, width * height);
+  const { lines: field, surround: far } = await lines;
   ctx.progress(0.5);
 
   // 3. Tone: the surround brightness, mapped onto paper.
   const toneLut = toneTable(far, p.contrast);
 
-  // 4. Strokes: one hatching layer; read mirrored it is the cross-hatching layer.
-  // A preview draws the real render's strokes, shrunk (see ctx.previewScale).
-  const { width: sw, height: sh } = fitLongSide(width, height, STROKE_SIZE);
-  const full = previewFullSize(image, ctx.previewScale);
-  const drawnAt = fitLongSide(full.width, full.height, STROKE_SIZE);
-  const strokes = pencilStrokes({
-    width: sw,
-    height: sh,
-    seed: ctx.seed,
-    angle: 45,
-    length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
-    coverage: 0.6,
-    drawnAt,
-  });
-  signal.throwIfAborted();
+  // 4. The strokes were drawn above, while the luma was resized.
   ctx.progress(0.7);
 
   // 5. Compose at full size, in bands of rows on the run's threads; then the few pixels on a thin
   // line (1-2 px strings and wires the work size cannot hold, found at full size) again, with it.
-  const out = sharedArray(Uint8Array, width * height);
   const inkMax = 0.3 + 0.65 * p.darkness;
   // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
   // the lines found would be other, wider ones the real render does not draw.
@@ -181,13 +180,37 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     sh,
     luma: thinLines ? toShared(thin.luma) : undefined,
     toneLut,
-    tables: shadingTables(p.hatching, meanStroke(strokes)),
+    tables,
     ink: inkTable(p.darkness, inkMax),
     inkMax,
   };
   runBands(shadeBand, args, height, { signal, minBand: 32 });
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
+}
+
+/**
+ * One hatching layer; read mirrored it is the cross-hatching layer. At most STROKE_SIZE on the long
+ * side. A preview draws the real render's strokes, shrunk (see ctx.previewScale).
+ */
+function strokeLayer(
+  ctx: PluginContext<SketchParams>,
+  width: number,
+  height: number,
+): { strokes: Uint8Array; sw: number; sh: number } {
+  const { width: sw, height: sh } = fitLongSide(width, height, STROKE_SIZE);
+  const full = previewFullSize(ctx.image, ctx.previewScale);
+  const drawnAt = fitLongSide(full.width, full.height, STROKE_SIZE);
+  const strokes = pencilStrokes({
+    width: sw,
+    height: sh,
+    seed: ctx.seed,
+    angle: 45,
+    length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
+    coverage: 0.6,
+    drawnAt,
+  });
+  return { strokes, sw, sh };
 }
 
 /** Surround brightness (0..255) to darkness on paper (0 white .. 255 black), by contrast. */

@@ -1,4 +1,4 @@
-import { AtelierError, runStep } from '@atelier/core';
+import { AtelierError, bandStart, downsampleBox, floatToGrey, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +10,7 @@ import {
   photo,
   thinLineChart,
 } from '../test-support.ts';
+import { toGreyBand, toUnitBand } from './sketch.bands.ts';
 import { sketch } from './sketch.plugin.ts';
 
 function stats(img: RawImage): { mean: number; std: number } {
@@ -97,5 +98,25 @@ describe('sketch', () => {
     await expect(
       runStep(sketch, greySquare(64, 64, 150), {}, { signal: controller.signal }),
     ).rejects.toBeInstanceOf(AtelierError);
+  });
+
+  it('converts the work-size grey as downsampleBox and floatToGrey do, in any split of bands', () => {
+    const [w, h] = [37, 23];
+    const grey = Uint8Array.from({ length: w * h }, (_, i) => (i * 97) & 255);
+    const [unit] = downsampleBox(grey, w, h, 1, 1, 1 / 255) as [Float32Array];
+    // A plane with values outside 0..1 and halves, to round and clamp.
+    const plane = Float32Array.from(unit, (v, i) => (i % 5 === 0 ? v * 1.3 - 0.1 : v + 0.5 / 255));
+    const back = floatToGrey(plane);
+    for (const count of [1, 3, 7]) {
+      const a = { grey, plane: new Float32Array(w * h), width: w };
+      const b = { grey: new Uint8Array(w * h), plane, width: w };
+      for (let band = count - 1; band >= 0; band--) {
+        const [y0, y1] = [bandStart(band, count, h), bandStart(band + 1, count, h)];
+        toUnitBand.run(a, y0, y1, { throwIfAborted() {} });
+        toGreyBand.run(b, y0, y1, { throwIfAborted() {} });
+      }
+      expect(Buffer.from(a.plane.buffer).equals(Buffer.from(unit.buffer))).toBe(true);
+      expect(Buffer.from(b.grey).equals(Buffer.from(back))).toBe(true);
+    }
   });
 });
