@@ -14,9 +14,8 @@ import type { ComposeArgs } from './cartoon.bands.ts';
 import {
   quantiseTable,
   releaseWorkPlanes,
-  shade,
+  shadeAndOutline,
   splitRgb,
-  outlines,
   takeWorkPlanes,
 } from './cartoon.work.ts';
 
@@ -93,7 +92,7 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const resized = pixelsAt(ctx, { width: ww, height: wh });
+  const resized = workPixels(ctx, ww, wh);
   const out = sharedArray(Uint8Array, width * height * 3);
   await touchWhile(out, resized);
   const work = await resized;
@@ -118,17 +117,15 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
     signal.throwIfAborted();
     ctx.progress(0.3);
 
-    // 2. Soft cel shading and saturation, in 0..255; the luma goes to `dog` and `grey` for the
-    // outlines.
-    shade(r, g, b, dog, planes.grey, quantiseTable(p.levels), p.saturation, ww, wh);
-
-    // 3. Outlines: the flattened luma minus its blur, faded where they crowd.
-    if (p.edgeStrength > 0) {
-      // In work pixels, so the width follows the picture's size; pictures smaller than the work
-      // size keep a floor of real pixels.
-      const sigma = 0.7 * p.edgeThickness;
-      outlines(planes, sigma);
-    }
+    // 2. Soft cel shading and saturation, in 0..255, and 3. the outlines: the flattened luma minus
+    // its blur, faded where they crowd. The outline width is in work pixels, so it follows the
+    // picture's size; pictures smaller than the work size keep a floor of real pixels.
+    shadeAndOutline(planes, {
+      quant: quantiseTable(p.levels),
+      saturation: p.saturation,
+      sigma: p.edgeStrength > 0 ? 0.7 * p.edgeThickness : 0,
+      signal,
+    });
     signal.throwIfAborted();
     ctx.progress(0.5);
 
@@ -181,4 +178,36 @@ async function touchWhile(out: Uint8Array, pending: Promise<unknown>): Promise<v
 
 function touchPages(out: Uint8Array, from: number, to: number): void {
   for (let i = from; i < to; i += PAGE) out[i] = 0;
+}
+
+/**
+ * The photo at work size, as `pixelsAt` gives it. With band threads, libvips resizes the upper
+ * and lower halves of it in two pipelines at once (sharp runs each on a thread of its own): libvips
+ * computes each output pixel from the input alone, so the halves are the rows of the whole.
+ */
+async function workPixels(ctx: PluginContext<CartoonParams>, ww: number, wh: number): Promise<Uint8Array> {
+  const { image } = ctx;
+  const parts = Math.min(bandThreads(), Math.floor(wh / 64));
+  if (parts <= 1 || image.channels !== 3 || (ww === image.width && wh === image.height))
+    return pixelsAt(ctx, { width: ww, height: wh });
+  const halves = [];
+  for (let i = 0; i < parts; i++) {
+    const top = Math.floor((i * wh) / parts);
+    const height = Math.floor(((i + 1) * wh) / parts) - top;
+    halves.push(
+      ctx
+        .sharp()
+        .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
+        .extract({ left: 0, top, width: ww, height })
+        .raw()
+        .toBuffer(),
+    );
+  }
+  const out = new Uint8Array(ww * wh * 3);
+  let offset = 0;
+  for (const half of await Promise.all(halves)) {
+    out.set(half, offset);
+    offset += half.length;
+  }
+  return out;
 }
