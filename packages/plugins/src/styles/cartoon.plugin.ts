@@ -181,16 +181,17 @@ function touchPages(out: Uint8Array, from: number, to: number): void {
 }
 
 /**
- * The photo at work size, as `pixelsAt` gives it. With band threads, libvips resizes the upper
- * and lower halves of it in two pipelines at once (sharp runs each on a thread of its own): libvips
- * computes each output pixel from the input alone, so the halves are the rows of the whole.
+ * The photo at work size, as `pixelsAt` gives it. With band threads, libvips resizes bands of its
+ * rows (halves with two threads) in pipelines of their own, which sharp runs at once on libuv's
+ * threads: libvips computes each output pixel from the input alone, so the bands are the rows of
+ * the whole resize, byte for byte; the run's thread would otherwise wait for one libvips thread.
  */
 async function workPixels(ctx: PluginContext<CartoonParams>, ww: number, wh: number): Promise<Uint8Array> {
   const { image } = ctx;
   const parts = Math.min(bandThreads(), Math.floor(wh / 64));
   if (parts <= 1 || image.channels !== 3 || (ww === image.width && wh === image.height))
     return pixelsAt(ctx, { width: ww, height: wh });
-  const halves = [];
+  const halves: Promise<Uint8Array>[] = [];
   for (let i = 0; i < parts; i++) {
     const top = Math.floor((i * wh) / parts);
     const height = Math.floor(((i + 1) * wh) / parts) - top;
@@ -203,9 +204,19 @@ async function workPixels(ctx: PluginContext<CartoonParams>, ww: number, wh: num
         .toBuffer(),
     );
   }
+  // libvips cannot be interrupted; a cancelled step need not wait for it (as in `pixelsAt`).
+  const { signal } = ctx;
+  const done = await new Promise<Uint8Array[]>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.all(halves)
+      .finally(() => signal.removeEventListener('abort', onAbort))
+      .then(resolve, reject);
+  });
   const out = new Uint8Array(ww * wh * 3);
   let offset = 0;
-  for (const half of await Promise.all(halves)) {
+  for (const half of done) {
     out.set(half, offset);
     offset += half.length;
   }
