@@ -140,7 +140,9 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
       planes: [r, g, b, dog],
       strength: p.edgeStrength,
     };
-    runBands(composeBand, compose, height, { signal, minBand: 32 });
+    // Twelve bands per thread: a helper that joins late (each job wakes it) leaves a shorter tail;
+    // a band costs two extra widened rows.
+    runBands(composeBand, compose, height, { signal, minBand: 32, bandsPerThread: 12 });
     ctx.progress(1);
     return { data: out, width, height, channels: 3 };
   } finally {
