@@ -14,9 +14,8 @@ import type { ComposeArgs } from './cartoon.bands.ts';
 import {
   quantiseTable,
   releaseWorkPlanes,
-  shade,
+  shadeAndOutline,
   splitRgb,
-  outlines,
   takeWorkPlanes,
 } from './cartoon.work.ts';
 
@@ -93,7 +92,7 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
-  const resized = pixelsAt(ctx, { width: ww, height: wh });
+  const resized = workPixels(ctx, ww, wh);
   const out = sharedArray(Uint8Array, width * height * 3);
   await touchWhile(out, resized);
   const work = await resized;
@@ -118,17 +117,15 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
     signal.throwIfAborted();
     ctx.progress(0.3);
 
-    // 2. Soft cel shading and saturation, in 0..255; the luma goes to `dog` and `grey` for the
-    // outlines.
-    shade(r, g, b, dog, planes.grey, quantiseTable(p.levels), p.saturation, ww, wh);
-
-    // 3. Outlines: the flattened luma minus its blur, faded where they crowd.
-    if (p.edgeStrength > 0) {
-      // In work pixels, so the width follows the picture's size; pictures smaller than the work
-      // size keep a floor of real pixels.
-      const sigma = 0.7 * p.edgeThickness;
-      outlines(planes, sigma);
-    }
+    // 2. Soft cel shading and saturation, in 0..255, and 3. the outlines: the flattened luma minus
+    // its blur, faded where they crowd. The outline width is in work pixels, so it follows the
+    // picture's size; pictures smaller than the work size keep a floor of real pixels.
+    shadeAndOutline(planes, {
+      quant: quantiseTable(p.levels),
+      saturation: p.saturation,
+      sigma: p.edgeStrength > 0 ? 0.7 * p.edgeThickness : 0,
+      signal,
+    });
     signal.throwIfAborted();
     ctx.progress(0.5);
 
@@ -143,7 +140,9 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
       planes: [r, g, b, dog],
       strength: p.edgeStrength,
     };
-    runBands(composeBand, compose, height, { signal, minBand: 32 });
+    // Twelve bands per thread: a helper that joins late (each job wakes it) leaves a shorter tail;
+    // a band costs two extra widened rows.
+    runBands(composeBand, compose, height, { signal, minBand: 32, bandsPerThread: 12 });
     ctx.progress(1);
     return { data: out, width, height, channels: 3 };
   } finally {
@@ -181,4 +180,47 @@ async function touchWhile(out: Uint8Array, pending: Promise<unknown>): Promise<v
 
 function touchPages(out: Uint8Array, from: number, to: number): void {
   for (let i = from; i < to; i += PAGE) out[i] = 0;
+}
+
+/**
+ * The photo at work size, as `pixelsAt` gives it. With band threads, libvips resizes bands of its
+ * rows (halves with two threads) in pipelines of their own, which sharp runs at once on libuv's
+ * threads: libvips computes each output pixel from the input alone, so the bands are the rows of
+ * the whole resize, byte for byte; the run's thread would otherwise wait for one libvips thread.
+ */
+async function workPixels(ctx: PluginContext<CartoonParams>, ww: number, wh: number): Promise<Uint8Array> {
+  const { image } = ctx;
+  const parts = Math.min(bandThreads(), Math.floor(wh / 64));
+  if (parts <= 1 || image.channels !== 3 || (ww === image.width && wh === image.height))
+    return pixelsAt(ctx, { width: ww, height: wh });
+  const halves: Promise<Uint8Array>[] = [];
+  for (let i = 0; i < parts; i++) {
+    const top = Math.floor((i * wh) / parts);
+    const height = Math.floor(((i + 1) * wh) / parts) - top;
+    halves.push(
+      ctx
+        .sharp()
+        .resize(ww, wh, { fit: 'fill', kernel: 'linear' })
+        .extract({ left: 0, top, width: ww, height })
+        .raw()
+        .toBuffer(),
+    );
+  }
+  // libvips cannot be interrupted; a cancelled step need not wait for it (as in `pixelsAt`).
+  const { signal } = ctx;
+  const done = await new Promise<Uint8Array[]>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.all(halves)
+      .finally(() => signal.removeEventListener('abort', onAbort))
+      .then(resolve, reject);
+  });
+  const out = new Uint8Array(ww * wh * 3);
+  let offset = 0;
+  for (const half of done) {
+    out.set(half, offset);
+    offset += half.length;
+  }
+  return out;
 }

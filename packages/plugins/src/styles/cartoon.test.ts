@@ -4,7 +4,8 @@ import type { RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
 import { expectDescribedParams, greySquare, lumaAt, noisyGrey, photo } from '../test-support.ts';
 import { cartoon } from './cartoon.plugin.ts';
-import { blurGreySync } from './cartoon.work.ts';
+import { blurGreySync, quantiseTable, shadeAndOutline, takeWorkPlanes } from './cartoon.work.ts';
+import type { RunBands } from './cartoon.work.ts';
 
 describe('cartoon', () => {
   it('declares bounded, described, defaulted parameters', () => {
@@ -106,6 +107,42 @@ describe('cartoon', () => {
       expect(Buffer.from(ours.buffer).equals(Buffer.from(native.buffer, native.byteOffset, w * h * 4))).toBe(
         true,
       );
+    }
+  });
+
+  it('shades and outlines the same bytes whatever the bands, in any order', () => {
+    // Bands of 1, 3, 5, ... units, the last first.
+    const oddReversed: RunBands = (kernel, args, size) => {
+      const starts = [0];
+      for (let n = 1; starts.at(-1)! < size; n += 2) starts.push(Math.min(size, starts.at(-1)! + n));
+      for (let i = starts.length - 2; i >= 0; i--)
+        kernel.run(args, starts[i]!, starts[i + 1]!, { throwIfAborted() {} });
+    };
+    const w = 203;
+    const h = 117;
+    let seed = 5;
+    const noise = Array.from(
+      { length: w * h },
+      () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24,
+    );
+    // The thin outlines' path, the half-size blur's, no outlines.
+    for (const sigma of [0.7, 1.4, 3.5, 0]) {
+      const results = [undefined, oddReversed].map((run) => {
+        const planes = takeWorkPlanes(w, h, false);
+        for (let i = 0; i < w * h; i++) {
+          const square = i % w > 60 && i % w < 140 && i / w > 30 && i / w < 90 ? 0.5 : 0;
+          planes.r[i] = 0.2 + square + 0.3 * noise[i]!;
+          planes.g[i] = 0.3 + square * 0.5 + 0.1 * noise[(i * 7) % (w * h)]!;
+          planes.b[i] = 0.6 - square * 0.4 + 0.2 * noise[(i * 13) % (w * h)]!;
+        }
+        shadeAndOutline(planes, { quant: quantiseTable(6), saturation: 1.2, sigma, ...(run ? { run } : {}) });
+        return Buffer.concat(
+          [planes.r, planes.g, planes.b, planes.dog, planes.grey].map((p) =>
+            Buffer.from(p.buffer, p.byteOffset, p.byteLength),
+          ),
+        );
+      });
+      expect(results[1]!.equals(results[0]!)).toBe(true);
     }
   });
 });

@@ -2,7 +2,10 @@
 // shading, the outline DoG and its texture suppression. Every hot loop is a small function called
 // once per row: V8 optimises such a function right away, whereas a loop over a whole plane runs
 // mostly in on-stack-replaced code that is thrown away again at its end, run after run.
-import { BilinearUpsampler, boxFilter, sharedArray } from '@atelier/core';
+// The passes that run after the smoothing are band kernels (this module imports only
+// `@atelier/core/kernels`, so the engine's helper threads load it without the SDK).
+import { BilinearUpsampler, bandKernel, boxFilter, runBands, sharedArray } from '@atelier/core/kernels';
+import type { BandAbort, BandKernel, RunBandsOptions } from '@atelier/core/kernels';
 
 /**
  * The planes one render needs at work size, kept between renders (see {@link takeWorkPlanes}).
@@ -25,6 +28,8 @@ export interface WorkPlanes {
   readonly half: Uint8Array;
   readonly halfBlur: Float32Array;
   readonly halfPass: Float32Array;
+  /** Sums, then means, of the DoG's magnitude over 4 × 4 blocks (`ceil(w / 4) * ceil(h / 4)`). */
+  readonly activity: Float32Array;
 }
 
 /**
@@ -47,6 +52,8 @@ export function takeWorkPlanes(width: number, height: number, shared: boolean): 
   const halfN = Math.ceil(width / 2) * Math.ceil(height / 2);
   // Planes that band kernels read from other threads are shared when the step has helpers.
   const plane = shared ? (k: number) => sharedArray(Float32Array, k) : (k: number) => new Float32Array(k);
+  const bytes = shared ? (k: number) => sharedArray(Uint8Array, k) : (k: number) => new Uint8Array(k);
+  const k = TEXTURE_BLOCK;
   return {
     width,
     height,
@@ -55,10 +62,11 @@ export function takeWorkPlanes(width: number, height: number, shared: boolean): 
     g: plane(n),
     b: plane(n),
     dog: plane(n),
-    grey: new Uint8Array(n),
-    half: new Uint8Array(halfN),
-    halfBlur: new Float32Array(halfN),
-    halfPass: new Float32Array(halfN),
+    grey: bytes(n),
+    half: bytes(halfN),
+    halfBlur: plane(halfN),
+    halfPass: plane(halfN),
+    activity: plane(Math.ceil(width / k) * Math.ceil(height / k)),
   };
 }
 
@@ -97,26 +105,86 @@ function splitRow(
   }
 }
 
-/**
- * In place, row by row: the luma of the smoothed colour (0..1) into `luma`, the same as 8-bit
- * grey into `grey`, and the colour planes become softly quantised luma plus the colour's own
- * difference to it, times `sat`, in 0..255 (cel shading).
- */
-export function shade(
-  r: Float32Array,
-  g: Float32Array,
-  b: Float32Array,
-  luma: Float32Array,
-  grey: Uint8Array,
-  quant: Float32Array,
-  sat: number,
-  width: number,
-  height: number,
-): void {
-  const px = new Uint8ClampedArray(grey.buffer, grey.byteOffset, grey.length);
-  const k = 255 * sat;
-  for (let y = 0; y < height; y++) shadeRow(r, g, b, luma, px, quant, k, y * width, width);
+/** Options of {@link shadeAndOutline}. */
+export interface ShadeOptions {
+  /** Luma (0..1 in 1024 steps) to softly quantised luma, from {@link quantiseTable}. */
+  readonly quant: Float32Array;
+  /** Saturation: 1 keeps the colour's own difference to the luma. */
+  readonly saturation: number;
+  /** Outline blur in work pixels; 0 draws no outlines (`dog` then holds the luma). */
+  readonly sigma: number;
+  readonly signal?: AbortSignal;
+  /** Runs the band kernels; `runBands` by default (tests split the bands their own way). */
+  readonly run?: RunBands;
 }
+
+/** How {@link shadeAndOutline} runs its band kernels. */
+export type RunBands = <A>(kernel: BandKernel<A>, args: A, size: number, options: RunBandsOptions) => void;
+
+/**
+ * After the smoothing, in bands of rows on the run's threads: the colour planes become cel-shaded
+ * colour in 0..255 (softly quantised luma plus the colour's own difference to it, times the
+ * saturation), and `dog` the outline signal ({@link outlines}) when `sigma` > 0.
+ */
+export function shadeAndOutline(planes: WorkPlanes, o: ShadeOptions): void {
+  const { width: w, height: h } = planes;
+  const run = o.run ?? runBands;
+  const signal = o.signal ? { signal: o.signal } : {};
+  const half = o.sigma > 0 && !thinOutlines(o.sigma, w, h);
+  const args: ShadeArgs = {
+    r: planes.r,
+    g: planes.g,
+    b: planes.b,
+    luma: planes.dog,
+    grey: planes.grey,
+    quant: o.quant,
+    k: 255 * o.saturation,
+    width: w,
+    height: h,
+    half: planes.half,
+    pass: planes.halfPass,
+    mask: half ? gaussianMask(Math.max(0.3, halfSigma(o.sigma)), 0.01) : undefined,
+  };
+  // Units of two rows: a band also halves its rows and blurs them along the rows.
+  run(shadeBand, args, Math.ceil(h / 2), signal);
+  if (o.sigma > 0) outlines(planes, o.sigma, run, signal);
+}
+
+interface ShadeArgs {
+  readonly r: Float32Array;
+  readonly g: Float32Array;
+  readonly b: Float32Array;
+  readonly luma: Float32Array;
+  readonly grey: Uint8Array;
+  readonly quant: Float32Array;
+  readonly k: number;
+  readonly width: number;
+  readonly height: number;
+  readonly half: Uint8Array;
+  readonly pass: Float32Array;
+  /** The half-size blur's mask; without it the rows are only shaded. */
+  readonly mask: Float64Array | undefined;
+}
+
+/**
+ * Rows `2 * y0` to `2 * y1 - 1` shaded (the luma to `luma` and `grey`); with a mask, also half
+ * rows `y0` to `y1 - 1` of the grey's 2 × 2 average and of its blur's horizontal pass.
+ */
+export const shadeBand = bandKernel(
+  import.meta.url,
+  'shadeBand',
+  (a: ShadeArgs, y0: number, y1: number): void => {
+    const { r, g, b, luma, quant, k, width: w, height: h, mask } = a;
+    const px = new Uint8ClampedArray(a.grey.buffer, a.grey.byteOffset, a.grey.length);
+    const end = Math.min(h, 2 * y1);
+    for (let y = 2 * y0; y < end; y++) shadeRow(r, g, b, luma, px, quant, k, y * w, w);
+    if (!mask) return;
+    const hw = Math.ceil(w / 2);
+    const half = new Uint8ClampedArray(a.half.buffer, a.half.byteOffset, a.half.length);
+    halveGrey(a.grey, w, h, half, y0, y1);
+    blurRows(a.half, hw, mask, a.pass, y0, y1);
+  },
+);
 
 function shadeRow(
   r: Float32Array,
@@ -159,22 +227,34 @@ export function quantiseTable(levels: number): Float32Array {
   return t;
 }
 
+/** Outlines this thin are blurred at work size (not the default). */
+function thinOutlines(sigma: number, w: number, h: number): boolean {
+  return sigma * sigma < 1.2 || w < 4 || h < 4;
+}
+
+/** The blur's sigma at half size: the 2 × 2 average and the enlargement add about 0.92 px². */
+function halfSigma(sigma: number): number {
+  return Math.sqrt(sigma * sigma - 0.92) / 2;
+}
+
 /**
  * In place: `planes.dog` holds the luma (0..1) and becomes the outline signal: the luma minus its
  * Gaussian blur of `sigma` work pixels (a DoG whose narrow Gaussian is the identity: the smoothing
  * already removed the noise it would), faded where outlines crowd ({@link suppressTexture}). The
  * blur is smooth, so above a small sigma it is taken at half size: the 2 × 2 average and the
- * bilinear enlargement contribute about 0.92 px² of the variance, the blur the rest.
+ * bilinear enlargement contribute about 0.92 px² of the variance, the blur the rest; its
+ * horizontal pass was made by {@link shadeBand}.
  */
-export function outlines(planes: WorkPlanes, sigma: number): void {
-  const { width: w, height: h, dog, grey } = planes;
+function outlines(planes: WorkPlanes, sigma: number, run: RunBands, options: RunBandsOptions): void {
+  const { width: w, height: h, dog, grey, activity } = planes;
   // The DoG's magnitude is summed into 4 × 4 blocks row by row, while the row is at hand.
   const k = TEXTURE_BLOCK;
   const lw = Math.ceil(w / k);
-  const activity = new Float32Array(lw * Math.ceil(h / k));
-  if (sigma * sigma < 1.2 || w < 4 || h < 4) {
+  const lh = Math.ceil(h / k);
+  if (thinOutlines(sigma, w, h)) {
     // Thin outlines (not the default) blur at work size, in planes of their own.
     const blurred = blurGreySync(grey, w, h, sigma, new Float32Array(w * h), new Float32Array(w * h));
+    activity.fill(0, 0, lw * lh);
     for (let y = 0; y < h; y++) {
       subtractRow(dog, blurred, y * w, y * w, w);
       accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
@@ -182,17 +262,59 @@ export function outlines(planes: WorkPlanes, sigma: number): void {
   } else {
     const hw = Math.ceil(w / 2);
     const hh = Math.ceil(h / 2);
-    halveGrey(grey, w, h, planes.half);
-    blurGreySync(planes.half, hw, hh, Math.sqrt(sigma * sigma - 0.92) / 2, planes.halfPass, planes.halfBlur);
-    const up = new BilinearUpsampler(planes.halfBlur, hw, hh, w, h, 2);
-    for (let y = 0; y < h; y++) {
-      const t = up.select(y);
-      subtractLerpRow(dog, up.upper(), up.lower(), t, y * w, w);
-      accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
-    }
+    const mask = gaussianMask(Math.max(0.3, halfSigma(sigma)), 0.01);
+    run(
+      blurColumnsBand,
+      { pass: planes.halfPass, out: planes.halfBlur, width: hw, height: hh, mask },
+      hh,
+      options,
+    );
+    const args: DogArgs = { dog, blur: planes.halfBlur, activity, width: w, height: h };
+    run(dogBand, args, lh, { ...options, minBand: 2 });
   }
-  suppressTexture(dog, w, h, activity, Math.max(2, Math.round(3 * sigma)));
+  suppressTexture(w, h, activity, Math.max(2, Math.round(3 * sigma)));
+  run(fadeBand, { dog, activity, width: w, height: h }, h, options);
 }
+
+/** Rows `y0` to `y1 - 1` of the blur's vertical pass over its horizontal pass `pass`. */
+export const blurColumnsBand = bandKernel(
+  import.meta.url,
+  'blurColumnsBand',
+  (
+    a: { pass: Float32Array; out: Float32Array; width: number; height: number; mask: Float64Array },
+    y0: number,
+    y1: number,
+  ): void => {
+    blurColumns(a.pass, a.width, a.height, a.mask, a.out, y0, y1);
+  },
+);
+
+interface DogArgs {
+  readonly dog: Float32Array;
+  /** The luma's blur at half size (0..255). */
+  readonly blur: Float32Array;
+  readonly activity: Float32Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Block rows `j0` to `j1 - 1` ({@link TEXTURE_BLOCK} rows each): the DoG (the luma minus the
+ * half-size blur enlarged bilinearly) and its magnitude summed into the blocks.
+ */
+export const dogBand = bandKernel(import.meta.url, 'dogBand', (a: DogArgs, j0: number, j1: number): void => {
+  const { dog, activity, width: w, height: h } = a;
+  const k = TEXTURE_BLOCK;
+  const lw = Math.ceil(w / k);
+  activity.fill(0, j0 * lw, j1 * lw);
+  const up = new BilinearUpsampler(a.blur, Math.ceil(w / 2), Math.ceil(h / 2), w, h, 2);
+  const end = Math.min(h, j1 * k);
+  for (let y = j0 * k; y < end; y++) {
+    const t = up.select(y);
+    subtractLerpRow(dog, up.upper(), up.lower(), t, y * w, w);
+    accumulateAbs(dog, activity, y * w, ((y / k) | 0) * lw, w, k);
+  }
+});
 
 /** dog[row + x] -= blurred[from + x] / 255 for one row. */
 function subtractRow(dog: Float32Array, blurred: Float32Array, from: number, row: number, w: number): void {
@@ -220,12 +342,18 @@ function subtractLerpRow(
 /**
  * The 2 × 2 average of 8-bit grey (blocks cut by an odd edge average what they have), rounded
  * to 8 bits, with the arithmetic of `downsampleBox(grey, w, h, 1, 2, 1 / 255)` followed by
- * `floatToGrey`, so that the outlines stay what they were.
+ * `floatToGrey`, so that the outlines stay what they were: output rows `y0` to `y1 - 1`.
  */
-function halveGrey(grey: Uint8Array, w: number, h: number, out: Uint8Array): void {
+function halveGrey(
+  grey: Uint8Array,
+  w: number,
+  h: number,
+  px: Uint8ClampedArray,
+  y0: number,
+  y1: number,
+): void {
   const hw = Math.ceil(w / 2);
-  const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-  for (let oy = 0; 2 * oy < h; oy++) {
+  for (let oy = y0; oy < y1; oy++) {
     const row = 2 * oy * w;
     // A last row of an odd height averages its one row.
     if (2 * oy + 1 < h) halveRows(grey, px, row, row + w, oy * hw, w, 1 / 255 / 2);
@@ -273,18 +401,45 @@ export function blurGreySync(
   out: Float32Array,
 ): Float32Array {
   const mask = gaussianMask(Math.max(0.3, sigma), 0.01);
+  blurRows(src, w, mask, pass, 0, h);
+  return blurColumns(pass, w, h, mask, out, 0, h);
+}
+
+/** Rows `y0` to `y1 - 1` of {@link blurGreySync}'s horizontal pass. */
+function blurRows(
+  src: Uint8Array,
+  w: number,
+  mask: Float64Array,
+  pass: Float32Array,
+  y0: number,
+  y1: number,
+): void {
   const r = mask.length >> 1;
   // Each sample's products are summed in the mask's order, tap by tap over a whole row of
   // double accumulators: the same sums as libvips' loop over taps per sample.
   const acc = new Float64Array(w);
-  const offsets = new Int32Array(mask.length);
-  for (let y = 0; y < h; y++) {
+  for (let y = y0; y < y1; y++) {
     const row = y * w;
     acc.fill(0);
     for (let i = 0; i < mask.length; i++) tapRowU8(src, acc, row, w, i - r, mask[i]!);
     storeRow(acc, pass, row, w);
   }
-  for (let y = 0; y < h; y++) {
+}
+
+/** Rows `y0` to `y1 - 1` of {@link blurGreySync}'s vertical pass, from the whole horizontal pass. */
+function blurColumns(
+  pass: Float32Array,
+  w: number,
+  h: number,
+  mask: Float64Array,
+  out: Float32Array,
+  y0: number,
+  y1: number,
+): Float32Array {
+  const r = mask.length >> 1;
+  const acc = new Float64Array(w);
+  const offsets = new Int32Array(mask.length);
+  for (let y = y0; y < y1; y++) {
     for (let i = 0; i < mask.length; i++) offsets[i] = Math.min(h - 1, Math.max(0, y + i - r)) * w;
     acc.fill(0);
     for (let i = 0; i < mask.length; i++) tapRow(pass, acc, offsets[i]!, w, mask[i]!);
@@ -343,28 +498,40 @@ const TEXTURE_BLOCK = 4;
  * Fades outlines where they crowd: divides the DoG by its local mean magnitude, so isolated
  * contours keep their strength while dense texture (gravel, foliage, grain) stops breaking
  * into speckles. The mean is smooth, so it is computed a quarter the size (from `activity`, the
- * sums of |DoG| over 4 × 4 blocks) and upsampled.
+ * sums of |DoG| over 4 × 4 blocks) and upsampled: here `activity` becomes the factor per block,
+ * which {@link fadeBand} enlarges and multiplies the DoG with.
  */
-function suppressTexture(
-  dog: Float32Array,
-  w: number,
-  h: number,
-  activity: Float32Array,
-  radius: number,
-): void {
+function suppressTexture(w: number, h: number, activity: Float32Array, radius: number): void {
   const k = TEXTURE_BLOCK;
   const lw = Math.ceil(w / k);
   const lh = Math.ceil(h / k);
-  scalePlane(activity, 1 / (k * k));
-  boxFilter(activity, lw, lh, Math.max(1, Math.round(radius / k)), activity);
+  const low = activity.subarray(0, lw * lh);
+  scalePlane(low, 1 / (k * k));
+  boxFilter(low, lw, lh, Math.max(1, Math.round(radius / k)), low);
   // Store 1 / (1 + activity / knee) so the full-size pass multiplies.
-  kneePlane(activity, 0.025);
-  const up = new BilinearUpsampler(activity, lw, lh, w, h, k);
-  for (let y = 0; y < h; y++) {
-    const t = up.select(y);
-    multiplyRow(dog, up.upper(), up.lower(), t, y * w, w);
-  }
+  kneePlane(low, 0.025);
 }
+
+/** Rows `y0` to `y1 - 1` of the DoG times the block factors of `activity`, enlarged bilinearly. */
+export const fadeBand = bandKernel(
+  import.meta.url,
+  'fadeBand',
+  (
+    a: { dog: Float32Array; activity: Float32Array; width: number; height: number },
+    y0: number,
+    y1: number,
+    abort: BandAbort,
+  ): void => {
+    const { dog, width: w, height: h } = a;
+    const k = TEXTURE_BLOCK;
+    const up = new BilinearUpsampler(a.activity, Math.ceil(w / k), Math.ceil(h / k), w, h, k);
+    abort.throwIfAborted();
+    for (let y = y0; y < y1; y++) {
+      const t = up.select(y);
+      multiplyRow(dog, up.upper(), up.lower(), t, y * w, w);
+    }
+  },
+);
 
 // One loop per function: a function whose later loop has not run yet is deoptimised when it
 // gets there, at every render, and its loops then run unoptimised (boxing every number).
