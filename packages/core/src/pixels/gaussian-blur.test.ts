@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bandStart, setBandRunner } from '../parallel/bands.ts';
-import type { BandRunner } from '../parallel/bands.ts';
+import { setBandRunner } from '../parallel/bands.ts';
+import { backwardsRunner } from '../parallel/test-support.ts';
 import {
   binomialBand,
   boxBand,
@@ -169,17 +169,6 @@ describe('gaussianBlurU16', () => {
 });
 
 describe('gaussianBlurU16 in bands', () => {
-  /** A runner that claims `threads` threads and runs the bands last to first in this one. */
-  const backwards = (threads: number): BandRunner => ({
-    threads,
-    run(kernel, args, size, count) {
-      for (let band = count - 1; band >= 0; band--)
-        kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
-          throwIfAborted() {},
-        });
-    },
-  });
-
   it.each([
     [1, 1100, 1000],
     [1.6, 1101, 999],
@@ -193,7 +182,7 @@ describe('gaussianBlurU16 in bands', () => {
     gaussianBlurU16(alone, w, h, sigma, stride);
     expect(alone).not.toEqual(source);
     for (const threads of [2, 3, 7]) {
-      const previous = setBandRunner(backwards(threads));
+      const previous = setBandRunner(backwardsRunner(threads));
       try {
         const banded = Uint16Array.from(source);
         gaussianBlurU16(banded, w, h, sigma, stride);

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { bandStart, setBandRunner } from '../parallel/bands.ts';
-import type { BandRunner } from '../parallel/bands.ts';
+import { setBandRunner } from '../parallel/bands.ts';
+import { backwardsRunner } from '../parallel/test-support.ts';
 import type { RawImage } from '../plugin.ts';
 import { gradientMagnitude } from './gradient.ts';
 import { inkTable, paperLevels, pencilLines } from './pencil-lines.ts';
@@ -70,16 +70,7 @@ describe('pencilLines', () => {
     expect(Buffer.from(alone.lines.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
     // Bands run last to first, on runners that claim 2, 3 and 7 threads (band counts vary).
     for (const threads of [2, 3, 7]) {
-      const backwards: BandRunner = {
-        threads,
-        run(kernel, a, size, count) {
-          for (let band = count - 1; band >= 0; band--)
-            kernel.run(a, bandStart(band, count, size), bandStart(band + 1, count, size), {
-              throwIfAborted() {},
-            });
-        },
-      };
-      const previous = setBandRunner(backwards);
+      const previous = setBandRunner(backwardsRunner(threads));
       try {
         const banded = await pencilLines(args);
         expect(Buffer.from(banded.lines.buffer).equals(Buffer.from(alone.lines.buffer))).toBe(true);

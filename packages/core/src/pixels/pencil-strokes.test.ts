@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bandStart, setBandRunner } from '../parallel/bands.ts';
-import type { BandRunner } from '../parallel/bands.ts';
+import { setBandRunner } from '../parallel/bands.ts';
+import { backwardsRunner } from '../parallel/test-support.ts';
 import { pencilStrokes } from './pencil-strokes.ts';
 
 const base = { width: 160, height: 120, seed: 1, length: 20, coverage: 0.5 } as const;
@@ -83,17 +83,6 @@ describe('pencilStrokes', () => {
   });
 
   describe('on several threads', () => {
-    /** A runner that claims `threads` threads and runs the bands last to first in this one. */
-    const backwards = (threads: number): BandRunner => ({
-      threads,
-      run(kernel, args, size, count) {
-        for (let band = count - 1; band >= 0; band--)
-          kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
-            throwIfAborted() {},
-          });
-      },
-    });
-
     it.each([
       [0, 12, undefined],
       [45, 40, undefined],
@@ -117,7 +106,7 @@ describe('pencilStrokes', () => {
         };
         const alone = pencilStrokes(args);
         for (const threads of [2, 3]) {
-          const previous = setBandRunner(backwards(threads));
+          const previous = setBandRunner(backwardsRunner(threads));
           try {
             const banded = pencilStrokes(args);
             expect(Buffer.from(banded).equals(Buffer.from(alone))).toBe(true);

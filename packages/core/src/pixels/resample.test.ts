@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bandStart, setBandRunner, toShared } from '../parallel/bands.ts';
-import type { BandRunner } from '../parallel/bands.ts';
+import { setBandRunner, toShared } from '../parallel/bands.ts';
+import { backwardsRunner } from '../parallel/test-support.ts';
 import type { RawImage } from '../plugin.ts';
 import {
   BilinearUpsampler,
@@ -211,17 +211,6 @@ describe('downsampleArea', () => {
 });
 
 describe('downsampleArea in bands', () => {
-  /** A runner that claims `threads` threads and runs the bands last to first in this one. */
-  const backwards = (threads: number): BandRunner => ({
-    threads,
-    run(kernel, args, size, count) {
-      for (let band = count - 1; band >= 0; band--)
-        kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
-          throwIfAborted() {},
-        });
-    },
-  });
-
   it.each([
     // Halving RGB to luma by words and by bytes (odd width), halving with colour, any ratio.
     [3, 1280, 820, 640, 410, false],
@@ -241,7 +230,7 @@ describe('downsampleArea in bands', () => {
           (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
         );
       for (const threads of [2, 3, 7]) {
-        const previous = setBandRunner(backwards(threads));
+        const previous = setBandRunner(backwardsRunner(threads));
         try {
           // Sources in shared memory only: others are shrunk in one piece.
           const banded = downsampleArea({ ...image, data: toShared(data) }, { width, height, color });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bandStart, setBandRunner } from '../parallel/bands.ts';
-import type { BandRunner } from '../parallel/bands.ts';
+import { setBandRunner } from '../parallel/bands.ts';
+import { backwardsRunner } from '../parallel/test-support.ts';
 import { flowField } from './structure-tensor.ts';
 
 /** Grey stripes whose brightness varies along the unit direction (gx, gy). */
@@ -101,16 +101,6 @@ describe('flowField', () => {
   });
 
   it('gives the same field in bands (rows, and columns for the vertical passes), in any order', () => {
-    /** A runner that claims `threads` threads and runs the bands last to first in this one. */
-    const backwards = (threads: number): BandRunner => ({
-      threads,
-      run(kernel, args, size, count) {
-        for (let band = count - 1; band >= 0; band--)
-          kernel.run(args, bandStart(band, count, size), bandStart(band + 1, count, size), {
-            throwIfAborted() {},
-          });
-      },
-    });
     // Over a megapixel, so every pass runs in bands.
     const w = 1210;
     const h = 870;
@@ -127,7 +117,7 @@ describe('flowField', () => {
       );
     const alone = bytes(flowField(args));
     for (const threads of [2, 3]) {
-      const previous = setBandRunner(backwards(threads));
+      const previous = setBandRunner(backwardsRunner(threads));
       try {
         expect(bytes(flowField(args)).equals(alone)).toBe(true);
       } finally {
