@@ -22,15 +22,20 @@ export function gradientMagnitude(
   for (let y = 0; y < height; y++) {
     const up = (y > 0 ? y - 1 : 0) * width;
     const down = (y < height - 1 ? y + 1 : y) * width;
-    sobelRow(src, out, up, y * width, down, width);
+    sobelRow(src, out, y * width, up, y * width, down, width);
   }
   return out;
 }
 
-/** One row of Sobel magnitudes; the first and last pixels repeat their neighbour. */
-function sobelRow(
+/**
+ * One row of Sobel magnitudes, from the rows starting at `up`, `row` and `down` of `s` into `out`
+ * from `o` on; the first and last pixels repeat their neighbour. Also pencilLines' (row by row
+ * into a band's own buffer).
+ */
+export function sobelRow(
   s: Float32Array,
   out: Float32Array,
+  o: number,
   up: number,
   row: number,
   down: number,
@@ -42,6 +47,6 @@ function sobelRow(
     const gx = s[up + r]! + 2 * s[row + r]! + s[down + r]! - s[up + l]! - 2 * s[row + l]! - s[down + l]!;
     const gy = s[down + l]! + 2 * s[down + x]! + s[down + r]! - s[up + l]! - 2 * s[up + x]! - s[up + r]!;
     // Each Sobel sum spans two pixels and weighs 4: divide by 8 for the slope per pixel.
-    out[row + x] = Math.sqrt(gx * gx + gy * gy) * 0.125;
+    out[o + x] = Math.sqrt(gx * gx + gy * gy) * 0.125;
   }
 }

@@ -2,6 +2,7 @@
 // in the smoothed luma, the ink that draws it, and the levels that put the photo's tones on paper.
 import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } from '../parallel/bands.ts';
 import type { SharpFactory } from '../plugin.ts';
+import { sobelRow } from './gradient.ts';
 import { planePercentiles } from './levels.ts';
 import { blurGrey } from './native-blur.ts';
 
@@ -90,29 +91,11 @@ export const lineRows = bandKernel(
     for (let y = y0; y < y1; y++) {
       const up = (y > 0 ? y - 1 : 0) * width;
       const down = (y < height - 1 ? y + 1 : y) * width;
-      sobelRow(near, gradient, up, y * width, down, width);
+      sobelRow(near, gradient, 0, up, y * width, down, width);
       combineRow(near, far, gradient, lines, y * width, width, gradientWeight);
     }
   },
 );
-
-/** One row of Sobel magnitudes, as gradient.ts's; the first and last pixels repeat their neighbour. */
-function sobelRow(
-  s: Float32Array,
-  out: Float32Array,
-  up: number,
-  row: number,
-  down: number,
-  w: number,
-): void {
-  for (let x = 0; x < w; x++) {
-    const l = x > 0 ? x - 1 : 0;
-    const r = x < w - 1 ? x + 1 : x;
-    const gx = s[up + r]! + 2 * s[row + r]! + s[down + r]! - s[up + l]! - 2 * s[row + l]! - s[down + l]!;
-    const gy = s[down + l]! + 2 * s[down + x]! + s[down + r]! - s[up + l]! - 2 * s[up + x]! - s[up + r]!;
-    out[x] = Math.sqrt(gx * gx + gy * gy) * 0.125;
-  }
-}
 
 function combineRow(
   near: Float32Array,
