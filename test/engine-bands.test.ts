@@ -3,12 +3,11 @@
 // when cancelled and never wait for a busy helper.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 import type { AtelierError } from '@atelier/core';
-import { photo } from './helpers.ts';
+import { bandEngines, photo } from './helpers.ts';
 
 let registry: PluginRegistry;
 let one: Engine;
@@ -19,14 +18,8 @@ beforeAll(async () => {
   registry = new PluginRegistry();
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
   await loadPluginModule(registry, new URL('./fixtures/band-plugins/bands.plugin.ts', import.meta.url).href);
-  const limits = { stepTimeoutMs: 60_000 };
-  one = new Engine({ registry, threads: 1, bandThreads: 0, limits });
-  two = new Engine({ registry, threads: 2, bandThreads: 1, limits });
   // Large enough (1.6 megapixels) for every kernel to split its work.
-  input = await sharp(await readFile(photo('colorful-cups-2560x1600.jpg')))
-    .resize({ width: 1600 })
-    .png({ compressionLevel: 0 })
-    .toBuffer();
+  ({ one, two, input } = await bandEngines(registry));
 }, 60_000);
 afterAll(async () => {
   await Promise.all([one?.close(), two?.close()]);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { PluginRegistry, loadPluginDirectory } from '@atelier/core';
+import { Engine, PluginRegistry, loadPluginDirectory } from '@atelier/core';
 import type { AtelierError, RawImage } from '@atelier/core';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,3 +39,23 @@ export const errorCodeOf = (p: Promise<unknown>): Promise<string> =>
     () => 'ok',
     (e: AtelierError) => e.code,
   );
+
+/**
+ * For tests of one image on several threads: an engine on one thread without band helpers and
+ * one on two threads with a helper, on the same registry, and a 1.6 megapixel photo (PNG) large
+ * enough for every band kernel to split its work.
+ */
+export async function bandEngines(
+  registry: PluginRegistry,
+): Promise<{ one: Engine; two: Engine; input: Uint8Array }> {
+  const limits = { stepTimeoutMs: 60_000 };
+  const input = await sharp(await readFile(photo('colorful-cups-2560x1600.jpg')))
+    .resize({ width: 1600 })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+  return {
+    one: new Engine({ registry, threads: 1, bandThreads: 0, limits }),
+    two: new Engine({ registry, threads: 2, bandThreads: 1, limits }),
+    input,
+  };
+}

@@ -1,11 +1,10 @@
 // Pop art on one image with a band helper: the tile's downsample (staged in the output's shared
 // memory), its smoothing (gaussianBlurU16 in bands: binomial and box passes) and the histogram
 // give the same bytes as on one thread, for the parameters that take each path.
-import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
-import { photo } from './helpers.ts';
+import { PluginRegistry, loadPluginModule } from '@atelier/core';
+import type { Engine } from '@atelier/core';
+import { bandEngines } from './helpers.ts';
 
 let one: Engine;
 let two: Engine;
@@ -14,14 +13,8 @@ let input: Uint8Array;
 beforeAll(async () => {
   const registry = new PluginRegistry();
   await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
-  const limits = { stepTimeoutMs: 60_000 };
-  one = new Engine({ registry, threads: 1, bandThreads: 0, limits });
-  two = new Engine({ registry, threads: 2, bandThreads: 1, limits });
   // 1.6 megapixels: a 1x1 grid's tile is over a million pixels, so its smoothing runs in bands.
-  input = await sharp(await readFile(photo('colorful-cups-2560x1600.jpg')))
-    .resize({ width: 1600 })
-    .png({ compressionLevel: 0 })
-    .toBuffer();
+  ({ one, two, input } = await bandEngines(registry));
 }, 60_000);
 afterAll(async () => {
   await Promise.all([one?.close(), two?.close()]);
