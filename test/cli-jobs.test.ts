@@ -167,11 +167,11 @@ describe('atelier worker', () => {
         30_000,
         'running',
       );
-      const stopped = Date.now();
       first.kill('SIGTERM');
       const exitCode = await new Promise<number | null>((resolve) => first.once('exit', resolve));
       expect(exitCode).toBe(0);
-      expect(Date.now() - stopped).toBeLessThan(5000);
+      // Not waited for: had the worker let the 4 s job run out past its 300 ms deadline, the job
+      // would be `succeeded` here (no clock in this check: the machines are noisy).
       expect(await jobs.get(job.id)).toMatchObject({ status: 'queued', attempts: 0 });
 
       const second = spawn(process.execPath, [cli, 'worker'], { env, stdio: 'ignore' });

@@ -326,6 +326,8 @@ export class RenderWorker {
   readonly #logger: Logger;
   readonly #id: string;
   readonly #running = new Map<string, AbortController>();
+  /** How many times the event connection has dropped: a claim made before a drop fails its attempt. */
+  #losses = 0;
   readonly #listener: JobEventListener;
   readonly #concurrency: number;
   /** Per-plugin limits apply: every claim is then a serialised check of its own. */
@@ -365,18 +367,15 @@ export class RenderWorker {
     // The listener's connection drops when Postgres goes away (a restart): the attempts running
     // here could neither report progress nor be cancelled, so they fail now and are retried once
     // Postgres answers again (DATABASE_UNAVAILABLE is retryable).
+    // An attempt claimed before the drop but not yet registered in #running (its claim's answer
+    // was still on its way) fails too: #handle compares the loss count of its claim.
     this.#listener.on('lost', () => {
+      this.#losses++;
       if (this.#stopping || this.#running.size === 0) return;
       this.#logger.warn('database connection lost; failing the attempts running here', {
         running: this.#running.size,
       });
-      for (const controller of this.#running.values())
-        controller.abort(
-          new AtelierError(
-            'DATABASE_UNAVAILABLE',
-            'The worker lost its database connection during this attempt.',
-          ),
-        );
+      for (const controller of this.#running.values()) controller.abort(connectionLost());
     });
     await this.#listener.start();
     const concurrency = this.#concurrency;
@@ -404,10 +403,15 @@ export class RenderWorker {
           ...groupConcurrency,
         },
         async (jobs: JobWithMetadata<RenderPayload>[]) => {
+          // The loss count when the claim that succeeded was sent (see the 'lost' listener).
+          let losses = this.#losses;
           const claims = this.#limited
             ? undefined
-            : await this.#whenDatabaseAnswers(() => this.#claimBatch(jobs));
-          return Promise.all(jobs.map((job) => this.#handle(job, claims)));
+            : await this.#whenDatabaseAnswers(() => {
+                losses = this.#losses;
+                return this.#claimBatch(jobs);
+              });
+          return Promise.all(jobs.map((job) => this.#handle(job, claims, losses)));
         },
       ),
     });
@@ -501,6 +505,7 @@ export class RenderWorker {
   async #handle(
     job: JobWithMetadata<RenderPayload>,
     claims: Map<string, ClaimedJob> | undefined,
+    losses: number,
   ): Promise<JobResult> {
     const jobId = job.data.jobId;
     const { db } = this.#o;
@@ -508,6 +513,7 @@ export class RenderWorker {
     if (claims) {
       claimed = claims.get(job.id);
     } else {
+      losses = this.#losses;
       const outcome = await this.#claimLimited(job);
       if (outcome === 'busy') return { id: job.id, status: 'completed' };
       claimed = outcome;
@@ -517,6 +523,8 @@ export class RenderWorker {
 
     const controller = new AbortController();
     this.#running.set(jobId, controller);
+    // The event connection dropped while the claim was on its way: fail like the attempts running then.
+    if (this.#losses !== losses && !this.#stopping) controller.abort(connectionLost());
     const onExpire = (): void =>
       controller.abort(new AtelierError('ABORTED', 'The queue gave up on this attempt.'));
     job.signal.addEventListener('abort', onExpire, { once: true });
@@ -785,4 +793,12 @@ export class RenderWorker {
     await this.#listener.close();
     this.#logger.info('worker stopped', { worker: this.#id });
   }
+}
+
+/** Why an attempt fails when the worker's event connection drops (retryable). */
+function connectionLost(): AtelierError {
+  return new AtelierError(
+    'DATABASE_UNAVAILABLE',
+    'The worker lost its database connection during this attempt.',
+  );
 }
