@@ -28,7 +28,14 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { ssim } from 'ssim.js';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
-import { MALLOC_TUNABLES, buildApp, createApiServices, openServices, readConfig } from '@atelier/server';
+import {
+  HEAP_FLAGS,
+  MALLOC_TUNABLES,
+  buildApp,
+  createApiServices,
+  openServices,
+  readConfig,
+} from '@atelier/server';
 import { median, pad } from './stats.ts';
 
 const { values } = parseArgs({
@@ -191,9 +198,13 @@ interface Child {
 }
 
 function startChild(role: 'atelier' | 'bare' | 'bare-prepared', db: string, dir: string): Promise<Child> {
-  const execArgv = values.prof
-    ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${role}.cpuprofile`]
-    : [];
+  // With the V8 heap setting of `pnpm start` (docs/operations.md "V8 heap").
+  const execArgv = [
+    ...HEAP_FLAGS,
+    ...(values.prof
+      ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${role}.cpuprofile`]
+      : []),
+  ];
   // The servers run with the malloc settings `pnpm start` gives Atelier (docs/operations.md
   // "Memory allocator"), the bare ones too; a value already in the environment is kept.
   const env = { ...process.env, GLIBC_TUNABLES: process.env['GLIBC_TUNABLES'] ?? MALLOC_TUNABLES };

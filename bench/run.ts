@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { MALLOC_TUNABLES } from '@atelier/server';
+import { HEAP_FLAGS, MALLOC_TUNABLES } from '@atelier/server';
 import { median, pad } from './stats.ts';
 
 const exec = promisify(execFile);
@@ -46,6 +46,8 @@ const sections = new Set(values.only.split(','));
 // already in the environment is kept.
 process.env['GLIBC_TUNABLES'] ??= MALLOC_TUNABLES;
 console.log(`GLIBC_TUNABLES=${process.env['GLIBC_TUNABLES']}`);
+// And with the V8 heap setting of `pnpm start` (docs/operations.md "V8 heap").
+console.log(`node ${HEAP_FLAGS.join(' ')}`);
 const repeat = Number(values.repeat);
 const styles = values.styles.split(',');
 const photos = values.photos.split(',');
@@ -83,14 +85,14 @@ async function atelierBench(
   const args = [cli, 'bench', image, '--style', style, '--repeat', String(rep), '--json'];
   if (width) args.push('--width', String(width));
   if (threads !== 1) args.push('--threads', String(threads));
-  const { stdout } = await exec(process.execPath, args, { cwd: root });
+  const { stdout } = await exec(process.execPath, [...HEAP_FLAGS, ...args], { cwd: root });
   return JSON.parse(stdout) as { medianMs: number; peakRssMb: number; outputHash: string };
 }
 
 async function wholeRunRss(image: string, style: string, threads = 1): Promise<number> {
   const { stdout } = await exec(
     process.execPath,
-    [path.join(root, 'bench/rss-probe.ts'), image, style, String(threads)],
+    [...HEAP_FLAGS, path.join(root, 'bench/rss-probe.ts'), image, style, String(threads)],
     { cwd: root },
   );
   return Number(stdout.trim());
@@ -186,19 +188,25 @@ async function threadsBench(): Promise<void> {
 
 async function jobsBench(): Promise<void> {
   console.log('\nJob system (embedded Postgres, local storage):');
-  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/jobs-bench.ts')], { cwd: root });
+  const { stdout } = await exec(process.execPath, [...HEAP_FLAGS, path.join(root, 'bench/jobs-bench.ts')], {
+    cwd: root,
+  });
   process.stdout.write(stdout);
 }
 
 async function apiBench(): Promise<void> {
   console.log('\nHTTP API (embedded Postgres, local storage, the server in a child process):');
-  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/api-bench.ts')], { cwd: root });
+  const { stdout } = await exec(process.execPath, [...HEAP_FLAGS, path.join(root, 'bench/api-bench.ts')], {
+    cwd: root,
+  });
   process.stdout.write(stdout);
 }
 
 async function webBench(): Promise<void> {
   console.log('\nWeb app (the built packages/web/dist served by atelier serve, headless Chromium):');
-  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/web-bench.ts')], { cwd: root });
+  const { stdout } = await exec(process.execPath, [...HEAP_FLAGS, path.join(root, 'bench/web-bench.ts')], {
+    cwd: root,
+  });
   process.stdout.write(stdout);
 }
 
@@ -212,6 +220,7 @@ async function sandboxBench(): Promise<void> {
   const { stdout } = await exec(
     process.execPath,
     [
+      ...HEAP_FLAGS,
       path.join(root, 'bench/sandbox-bench.ts'),
       String(sandboxRepeat),
       ...photos.map((p) => path.join(images, p)),
@@ -227,7 +236,7 @@ async function analysisBench(): Promise<void> {
   );
   const { stdout } = await exec(
     process.execPath,
-    [path.join(root, 'bench/analysis-bench.ts'), String(repeat * 4)],
+    [...HEAP_FLAGS, path.join(root, 'bench/analysis-bench.ts'), String(repeat * 4)],
     {
       cwd: root,
     },
@@ -239,10 +248,14 @@ async function galleryBench(): Promise<void> {
   console.log(
     '\nGallery search (embedded Postgres, 1,000,000 synthetic images; bench/gallery-bench.ts, docs/gallery.md "Scale"):',
   );
-  const { stdout } = await exec(process.execPath, [path.join(root, 'bench/gallery-bench.ts')], {
-    cwd: root,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await exec(
+    process.execPath,
+    [...HEAP_FLAGS, path.join(root, 'bench/gallery-bench.ts')],
+    {
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   process.stdout.write(stdout);
 }
 

@@ -92,9 +92,7 @@ describe('every way the repository starts Atelier applies them', () => {
       scripts: Record<string, string>;
     };
     for (const script of ['start', 'atelier'])
-      expect(pkg.scripts[script]).toContain(
-        `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${MALLOC_TUNABLES}} node packages/server/src/cli.ts`,
-      );
+      expect(pkg.scripts[script]).toContain(`GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${MALLOC_TUNABLES}} node `);
   });
 
   it('the benchmarks, for Atelier and OpenCV alike', async () => {

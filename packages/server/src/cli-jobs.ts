@@ -12,6 +12,7 @@ import { collect, integer, parseSetOptions } from './cli-args.ts';
 import { readConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { mallocAdvice } from './malloc.ts';
+import { heapAdvice } from './v8-heap.ts';
 import type { Services } from './services.ts';
 
 // The database, queue and storage libraries load only when a command needs them, so `atelier
@@ -101,8 +102,7 @@ export function registerJobCommands(program: Command): void {
       if (opts.concurrency !== undefined)
         process.env['ATELIER_WORKER_CONCURRENCY'] = String(opts.concurrency);
       const logger = createLogger();
-      const advice = mallocAdvice();
-      if (advice) logger.info(advice);
+      for (const advice of [mallocAdvice(), heapAdvice()]) if (advice) logger.info(advice);
       // Listen for the signals before the worker can take a job.
       const stopSignal = new Promise<string>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));

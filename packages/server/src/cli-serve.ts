@@ -7,6 +7,7 @@ import { readConfig, withDevFlag } from './config.ts';
 import { StopGuard } from './stop-guard.ts';
 import { createLogger } from './logger.ts';
 import { mallocAdvice } from './malloc.ts';
+import { heapAdvice } from './v8-heap.ts';
 
 const port = (value: string): number => {
   const n = Number(value);
@@ -44,8 +45,7 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       const closers: (() => Promise<void>)[] = [];
-      const advice = mallocAdvice();
-      if (advice) logger.info(advice);
+      for (const advice of [mallocAdvice(), heapAdvice()]) if (advice) logger.info(advice);
       try {
         const config = withDevFlag(readConfig(), opts.dev);
         guard.deadlineMs = config.worker.shutdownDeadlineMs + 15_000;

@@ -6,6 +6,7 @@ export { applyFiles, planFromOptions, writeFileAtomic } from './cli-apply.ts';
 export type { ApplyOptions, ApplyReport } from './cli-apply.ts';
 export { benchStyle } from './cli-bench.ts';
 export { MALLOC_TUNABLES, glibcVersion, mallocAdvice } from './malloc.ts';
+export { HEAP_FLAGS, heapAdvice } from './v8-heap.ts';
 export type { BenchOptions, BenchResult } from './cli-bench.ts';
 export { buildProgram, main } from './cli.ts';
 export type { AppRouter, ApiImage, ApiJob, CreateJobInput } from './api/index.ts';
