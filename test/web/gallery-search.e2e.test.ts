@@ -362,10 +362,19 @@ describe('more like this, page after page', () => {
       await page.goto(`/gallery/photos/${idOf('rocket.jpg')}`);
       const similar = page.getByRole('list', { name: 'Similar photos' });
       await similar.waitFor();
-      // The next page comes as the end of the list scrolls into view (or with the button).
+      // The next page comes as the end of the list scrolls into view, or with the button. Either
+      // may come first: scrolling to click the button can let the list load the page by itself,
+      // and the button is then gone before the click lands (not an error here).
       const more = page.getByRole('button', { name: 'Load more similar photos' });
-      if (await more.isVisible()) await more.click();
-      await expect.poll(() => similar.getByRole('listitem').count(), { timeout: 15_000 }).toBe(14);
+      await expect
+        .poll(
+          async () => {
+            if (await more.isVisible()) await more.click({ timeout: 2_000 }).catch(() => undefined);
+            return similar.getByRole('listitem').count();
+          },
+          { timeout: 20_000 },
+        )
+        .toBe(14);
       expect(pages.length).toBeGreaterThanOrEqual(2);
       const titles = await similar.locator('.gallery-card-title').allTextContents();
       expect(new Set(titles).size).toBe(14);
