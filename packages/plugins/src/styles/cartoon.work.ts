@@ -130,7 +130,11 @@ export function shadeAndOutline(planes: WorkPlanes, o: ShadeOptions): void {
   const { width: w, height: h } = planes;
   const run = o.run ?? runBands;
   const signal = o.signal ? { signal: o.signal } : {};
-  const half = o.sigma > 0 && !thinOutlines(o.sigma, w, h);
+  // The half-size blur's mask (default outlines); thin ones blur at work size, none without outlines.
+  const mask =
+    o.sigma > 0 && !thinOutlines(o.sigma, w, h)
+      ? gaussianMask(Math.max(0.3, halfSigma(o.sigma)), 0.01)
+      : undefined;
   const args: ShadeArgs = {
     r: planes.r,
     g: planes.g,
@@ -143,11 +147,11 @@ export function shadeAndOutline(planes: WorkPlanes, o: ShadeOptions): void {
     height: h,
     half: planes.half,
     pass: planes.halfPass,
-    mask: half ? gaussianMask(Math.max(0.3, halfSigma(o.sigma)), 0.01) : undefined,
+    mask,
   };
   // Units of two rows: a band also halves its rows and blurs them along the rows.
   run(shadeBand, args, Math.ceil(h / 2), signal);
-  if (o.sigma > 0) outlines(planes, o.sigma, run, signal);
+  if (o.sigma > 0) outlines(planes, o.sigma, mask, run, signal);
 }
 
 interface ShadeArgs {
@@ -243,15 +247,22 @@ function halfSigma(sigma: number): number {
  * already removed the noise it would), faded where outlines crowd ({@link suppressTexture}). The
  * blur is smooth, so above a small sigma it is taken at half size: the 2 × 2 average and the
  * bilinear enlargement contribute about 0.92 px² of the variance, the blur the rest; its
- * horizontal pass was made by {@link shadeBand}.
+ * horizontal pass was made by {@link shadeBand} with `mask` (undefined: thin outlines, blurred at
+ * work size here).
  */
-function outlines(planes: WorkPlanes, sigma: number, run: RunBands, options: RunBandsOptions): void {
+function outlines(
+  planes: WorkPlanes,
+  sigma: number,
+  mask: Float64Array | undefined,
+  run: RunBands,
+  options: RunBandsOptions,
+): void {
   const { width: w, height: h, dog, grey, activity } = planes;
   // The DoG's magnitude is summed into 4 × 4 blocks row by row, while the row is at hand.
   const k = TEXTURE_BLOCK;
   const lw = Math.ceil(w / k);
   const lh = Math.ceil(h / k);
-  if (thinOutlines(sigma, w, h)) {
+  if (!mask) {
     // Thin outlines (not the default) blur at work size, in planes of their own.
     const blurred = blurGreySync(grey, w, h, sigma, new Float32Array(w * h), new Float32Array(w * h));
     activity.fill(0, 0, lw * lh);
@@ -262,7 +273,6 @@ function outlines(planes: WorkPlanes, sigma: number, run: RunBands, options: Run
   } else {
     const hw = Math.ceil(w / 2);
     const hh = Math.ceil(h / 2);
-    const mask = gaussianMask(Math.max(0.3, halfSigma(sigma)), 0.01);
     run(
       blurColumnsBand,
       { pass: planes.halfPass, out: planes.halfBlur, width: hw, height: hh, mask },
