@@ -25,7 +25,12 @@ export function downsampledSize(
  * @param src - `width * height * channels` samples, interleaved.
  * @param factor - integer shrink factor, 1 or more (1 only converts and splits).
  * @param scale - multiplies every sample, e.g. `1 / 255` to get 0..1.
- * @returns one plane per channel, each `ceil(width / factor) * ceil(height / factor)` samples.
+ * @param into - planes to write into instead of new ones (a caller that keeps them between runs
+ *   saves fresh memory's page faults): one per channel, each of at least the result's samples, and
+ *   shared ({@link sharedArray}) when the step has helper threads; a plane that is not is replaced
+ *   by a new one in the result.
+ * @returns one plane per channel, each `ceil(width / factor) * ceil(height / factor)` samples
+ *   (the first samples of `into`'s planes when they were used).
  *
  * @example
  * const [r, g, b] = downsampleBox(image.data, image.width, image.height, 3, 4, 1 / 255);
@@ -37,6 +42,7 @@ export function downsampleBox(
   channels: number,
   factor: number,
   scale = 1,
+  into?: readonly Float32Array[],
 ): Float32Array[] {
   if (src.length < width * height * channels) throw new Error('downsampleBox: source too small');
   const f = Math.max(1, Math.floor(factor));
@@ -45,8 +51,16 @@ export function downsampleBox(
   // its own `factor` source rows: the result does not depend on the bands).
   const parallel = bandThreads() > 1 && width * height >= PARALLEL_PIXELS;
   const planes: Float32Array[] = [];
-  for (let c = 0; c < channels; c++)
-    planes.push(parallel ? sharedArray(Float32Array, lw * lh) : new Float32Array(lw * lh));
+  for (let c = 0; c < channels; c++) {
+    const kept = into?.[c];
+    planes.push(
+      kept && kept.length >= lw * lh && (!parallel || isShared(kept))
+        ? kept.subarray(0, lw * lh)
+        : parallel
+          ? sharedArray(Float32Array, lw * lh)
+          : new Float32Array(lw * lh),
+    );
+  }
   const args: ShrinkArgs = {
     src: parallel ? toShared(src) : src,
     width,

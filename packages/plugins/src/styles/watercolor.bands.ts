@@ -72,17 +72,23 @@ export const paintBand = bandKernel(
       paperCol[x] = fullX(x) % paperSize;
       grainCol[x] = fullX(x) % grainSize;
     }
-    const upW = new BilinearUpsampler([a.wobbleX, a.wobbleY], a.lw, a.lh, width, a.height, a.factor);
-    const rows: PaintRows = {
-      ...a,
-      paperCol,
-      grainCol,
-      rowX: new Float32Array(width),
-      rowY: new Float32Array(width),
-    };
+    // At working size (factor 1: previews, small images) the wobble planes are read as they are;
+    // larger images upsample them a row at a time.
+    const upW =
+      a.factor === 1
+        ? undefined
+        : new BilinearUpsampler([a.wobbleX, a.wobbleY], a.lw, a.lh, width, a.height, a.factor);
+    const rowX = new Float32Array(width);
+    const rowY = new Float32Array(width);
+    const rows: PaintRows = { ...a, paperCol, grainCol, rowX, rowY };
     for (let y = y0; y < y1; y++) {
-      upW.row(y, rows.rowX, 0);
-      upW.row(y, rows.rowY, 1);
+      if (upW) {
+        upW.row(y, rowX, 0);
+        upW.row(y, rowY, 1);
+      } else {
+        rows.rowX = a.wobbleX.subarray(y * width, (y + 1) * width);
+        rows.rowY = a.wobbleY.subarray(y * width, (y + 1) * width);
+      }
       const fy = fullX(y);
       paintRow(rows, y, (fy % paperSize) * paperSize, (fy % grainSize) * grainSize);
       if ((y & 63) === 0) abort.throwIfAborted();
@@ -95,8 +101,8 @@ interface PaintRows extends PaintArgs {
   readonly paperCol: Int32Array;
   readonly grainCol: Int32Array;
   /** The wobble displacement of the current row, in units of `wobble` pixels. */
-  readonly rowX: Float32Array;
-  readonly rowY: Float32Array;
+  rowX: Float32Array;
+  rowY: Float32Array;
 }
 
 /**
@@ -113,6 +119,8 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
   const inv = 1 / factor;
   const maxU = lw - 1;
   const maxV = lh - 1;
+  // Each cell's three candidates differ from each other when the palette has three colours.
+  const distinct = palette.length >= 3 * CANDIDATES;
   let o = y * width * 3;
   for (let x = 0; x < width; x++, o += 3) {
     let u = (x + rowX[x]! * wobble + 0.5) * inv - 0.5;
@@ -135,19 +143,60 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     const g = field[i00 + 1]! * w00 + field[i01 + 1]! * w01 + field[i10 + 1]! * w10 + field[i11 + 1]! * w11;
     const b = field[i00 + 2]! * w00 + field[i01 + 2]! * w01 + field[i10 + 2]! * w10 + field[i11 + 2]! * w11;
 
-    // Nearest and second-nearest wash colours, among the candidates of two opposite corners.
+    // Nearest and second-nearest wash colours, among the candidates of two opposite corners:
+    // first the three of one corner (distinct when the palette has three colours or more).
     let d1 = 1e9;
     let d2 = 1e9;
     let n1 = -1;
     let n2 = -1;
-    // The second corner's candidates are often the first's (the same cell of the colour grid).
+    let j = 0;
+    if (distinct) {
+      const qa = field[i00 + 13]! | 0;
+      const qb = field[i00 + 14]! | 0;
+      const qc = field[i00 + 15]! | 0;
+      let er = r - palette[qa]!;
+      let eg = g - palette[qa + 1]!;
+      let eb = b - palette[qa + 2]!;
+      const da = er * er + eg * eg + eb * eb;
+      er = r - palette[qb]!;
+      eg = g - palette[qb + 1]!;
+      eb = b - palette[qb + 2]!;
+      const db = er * er + eg * eg + eb * eb;
+      er = r - palette[qc]!;
+      eg = g - palette[qc + 1]!;
+      eb = b - palette[qc + 2]!;
+      const dc = er * er + eg * eg + eb * eb;
+      if (db < da) {
+        d1 = db;
+        n1 = qb;
+        d2 = da;
+        n2 = qa;
+      } else {
+        d1 = da;
+        n1 = qa;
+        d2 = db;
+        n2 = qb;
+      }
+      if (dc < d1) {
+        d2 = d1;
+        n2 = n1;
+        d1 = dc;
+        n1 = qc;
+      } else if (dc < d2) {
+        d2 = dc;
+        n2 = qc;
+      }
+      j = CANDIDATES;
+    }
+    // Then the other corner's, unless they are the same (the same cell of the colour grid, as
+    // is usual), skipping those already taken.
     const corners =
       field[i11 + 13] === field[i00 + 13] &&
       field[i11 + 14] === field[i00 + 14] &&
       field[i11 + 15] === field[i00 + 15]
         ? CANDIDATES
         : 2 * CANDIDATES;
-    for (let j = 0; j < corners; j++) {
+    for (; j < corners; j++) {
       const q = field[(j < CANDIDATES ? i00 + 13 : i11 + 13 - CANDIDATES) + j]! | 0;
       if (q === n1 || q === n2) continue;
       const er = r - palette[q]!;

@@ -121,7 +121,7 @@ function renderWatercolor(
   const n = lw * lh;
 
   // 1. Abstraction at working size.
-  const planes = downsampleBox(data, width, height, 3, factor, 1 / 255);
+  const planes = downsampleBox(data, width, height, 3, factor, 1 / 255, planesOf(n));
   const a = p.abstraction;
   domainTransformFilter({
     planes,
@@ -144,13 +144,18 @@ function renderWatercolor(
 
   const field = fieldOf(n);
   const [pr, pg, pb] = planes as [Float32Array, Float32Array, Float32Array];
-  for (let y = 0; y < lh; y++) slopeRow(field, pr, pg, pb, lw, lh, y);
-  nearestColours(field, n, palette);
-  // Noise fields: wobble of the edges, turbulence, wet patches.
+  const cells = colourCells.fill(-1);
+  const probe = new Float32Array(STRIDE);
+  for (let y = 0; y < lh; y++) fieldRow(field, pr, pg, pb, lw, lh, y, cells, probe, palette);
+  // Noise fields: wobble of the edges, turbulence, wet patches (already in the kept field when
+  // the last run copied the same ones there).
   const noise = noiseOf(lw, lh, unit, seed);
-  for (let k = 0; k < NOISE_FIELDS.length; k++) {
-    const plane = noise[k]!;
-    for (let i = 0, o = NOISE_FIELDS[k]![0]; i < n; i++, o += STRIDE) field[o] = plane[i]!;
+  if (fieldNoise !== noise) {
+    for (let k = 0; k < NOISE_FIELDS.length; k++) {
+      const plane = noise[k]!;
+      for (let i = 0, o = NOISE_FIELDS[k]![0]; i < n; i++, o += STRIDE) field[o] = plane[i]!;
+    }
+    fieldNoise = noise;
   }
   signal.throwIfAborted();
   progress(0.45);
@@ -212,8 +217,13 @@ function renderWatercolor(
   return { data: out, width, height, channels: 3 };
 }
 
-/** Row `y` of the field: the smoothed colour and its central-difference slopes in x and y. */
-function slopeRow(
+/**
+ * Row `y` of the field: the smoothed colour, its central-difference slopes in x and y, and the
+ * offsets of the {@link CANDIDATES} palette colours nearest to it. The search is made once per
+ * cell of a 32³ colour grid (at the cell's centre, when a pixel first falls in it; `cells` holds
+ * what was found, -1 where nothing yet): a photo visits a few thousand cells, not one per pixel.
+ */
+function fieldRow(
   field: Float32Array,
   pr: Float32Array,
   pg: Float32Array,
@@ -221,6 +231,9 @@ function slopeRow(
   lw: number,
   lh: number,
   y: number,
+  cells: Int16Array,
+  probe: Float32Array,
+  palette: Float32Array,
 ): void {
   const up = (y > 0 ? y - 1 : 0) * lw;
   const row = y * lw;
@@ -241,6 +254,20 @@ function slopeRow(
     field[o + 6] = (pr[down + x]! - pr[up + x]!) * sy;
     field[o + 7] = (pg[down + x]! - pg[up + x]!) * sy;
     field[o + 8] = (pb[down + x]! - pb[up + x]!) * sy;
+    const c = (cell32(pr[i]!) << 10) | (cell32(pg[i]!) << 5) | cell32(pb[i]!);
+    const k = c * 3;
+    if (cells[k]! < 0) {
+      probe[0] = ((c >> 10) + 0.5) / 32;
+      probe[1] = (((c >> 5) & 31) + 0.5) / 32;
+      probe[2] = ((c & 31) + 0.5) / 32;
+      nearestThree(probe, 0, palette);
+      cells[k] = probe[13]!;
+      cells[k + 1] = probe[14]!;
+      cells[k + 2] = probe[15]!;
+    }
+    field[o + 13] = cells[k]!;
+    field[o + 14] = cells[k + 1]!;
+    field[o + 15] = cells[k + 2]!;
   }
 }
 
@@ -317,34 +344,8 @@ function washPalette(planes: readonly Float32Array[], k: number): Float32Array {
   return Float32Array.from(centres);
 }
 
-/** The colour grid's nearest palette colours: kept, as fresh memory costs its page faults on every run. */
+/** The colour grid's nearest palette colours ({@link fieldRow}): kept, as fresh memory costs its page faults on every run. */
 const colourCells = new Int16Array(32 * 32 * 32 * 3);
-
-/**
- * Writes the offsets of the {@link CANDIDATES} palette colours nearest to each working pixel's
- * colour. The search is made once per cell of a 32³ colour grid (at the cell's centre, when a
- * pixel first falls in it): a photo visits a few thousand cells, not one per pixel.
- */
-function nearestColours(field: Float32Array, n: number, palette: Float32Array): void {
-  const cells = colourCells.fill(-1);
-  const probe = new Float32Array(16);
-  for (let i = 0, o = 0; i < n; i++, o += STRIDE) {
-    const c = (cell32(field[o]!) << 10) | (cell32(field[o + 1]!) << 5) | cell32(field[o + 2]!);
-    const k = c * 3;
-    if (cells[k]! < 0) {
-      probe[0] = ((c >> 10) + 0.5) / 32;
-      probe[1] = (((c >> 5) & 31) + 0.5) / 32;
-      probe[2] = ((c & 31) + 0.5) / 32;
-      nearestThree(probe, 0, palette);
-      cells[k] = probe[13]!;
-      cells[k + 1] = probe[14]!;
-      cells[k + 2] = probe[15]!;
-    }
-    field[o + 13] = cells[k]!;
-    field[o + 14] = cells[k + 1]!;
-    field[o + 15] = cells[k + 2]!;
-  }
-}
 
 function cell32(v: number): number {
   const q = (v * 32) | 0;
@@ -537,7 +538,22 @@ function paperOf(texScale: number, seed: number, footprint: number): Paper {
   return paperCache;
 }
 
+let planesCache: readonly Float32Array[] | undefined;
+
+/**
+ * The working-size colour planes (written whole by `downsampleBox`, then smoothed in place):
+ * kept between runs like the field, at most 3 MB.
+ */
+function planesOf(n: number): readonly Float32Array[] {
+  const shared = bandThreads() > 1;
+  if (!planesCache || planesCache[0]!.length < n || isShared(planesCache[0]!) !== shared)
+    planesCache = [0, 1, 2].map(() => sharedArray(Float32Array, n));
+  return planesCache;
+}
+
 let fieldCache: Float32Array | undefined;
+/** The noise planes whose values the kept field holds in its noise slots (only runs write them). */
+let fieldNoise: readonly Float32Array[] | undefined;
 
 /**
  * The working-size field (every slot is written on each run). Kept between runs: at most
@@ -547,8 +563,10 @@ let fieldCache: Float32Array | undefined;
 function fieldOf(n: number): Float32Array {
   // Shared when the run has helper threads (their kernels read it): made again when that changes.
   const shared = bandThreads() > 1;
-  if (!fieldCache || fieldCache.length < n * STRIDE || isShared(fieldCache) !== shared)
+  if (!fieldCache || fieldCache.length < n * STRIDE || isShared(fieldCache) !== shared) {
     fieldCache = sharedArray(Float32Array, n * STRIDE);
+    fieldNoise = undefined;
+  }
   return fieldCache.subarray(0, n * STRIDE);
 }
 
