@@ -33,6 +33,24 @@ describe('downsampleBox', () => {
     expect(plane[5]).toBeCloseTo(14); // the corner pixel alone
   });
 
+  it('writes into the planes it is given (all of the result, whatever they held), and makes new ones for planes too small', () => {
+    const src = new Uint8Array(5 * 3 * 3).map((_, i) => (i * 7) % 256); // 5 x 3 RGB, factor 2 -> 3 x 2
+    const expected = downsampleBox(src, 5, 3, 3, 2);
+    const kept = [new Float32Array(8).fill(99), new Float32Array(6).fill(-1), new Float32Array(2)];
+    const planes = downsampleBox(src, 5, 3, 3, 2, 1, kept);
+    expect(planes.map((p) => Array.from(p))).toEqual(expected.map((p) => Array.from(p)));
+    // The first two are views of the given planes (the first's last two samples untouched); the
+    // third was too small and is a new plane.
+    expect(planes[0]!.buffer).toBe(kept[0]!.buffer);
+    expect(planes[0]!.length).toBe(6);
+    expect(Array.from(kept[0]!.subarray(6))).toEqual([99, 99]);
+    expect(planes[1]!.buffer).toBe(kept[1]!.buffer);
+    expect(planes[2]!.buffer).not.toBe(kept[2]!.buffer);
+    // At factor 1 too (the split-only path).
+    const again = downsampleBox(src, 5, 3, 3, 1, 1 / 255, [new Float32Array(15).fill(7)]);
+    expect(Array.from(again[0]!)).toEqual(Array.from(downsampleBox(src, 5, 3, 3, 1, 1 / 255)[0]!));
+  });
+
   it('only splits and scales at factor 1', () => {
     const src = new Uint8Array([10, 20, 30, 40, 50, 60]);
     const [r, g, b] = downsampleBox(src, 2, 1, 3, 1, 0.5) as [Float32Array, Float32Array, Float32Array];
