@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 import type { AtelierError } from '@atelier/core';
-import { bandEngines, photo } from './helpers.ts';
+import { bandEngines, photo, pixels } from './helpers.ts';
 
 let registry: PluginRegistry;
 let one: Engine;
@@ -38,6 +38,23 @@ describe('bands across threads', () => {
     },
     60_000,
   );
+
+  it("reuses a style's output memory in later runs zero-filled: nothing of an earlier image shows through", async () => {
+    for (const engine of [one, two]) {
+      // Twice, so that the second half-writer gets a buffer the pool kept (4 are kept at most).
+      for (let round = 0; round < 2; round++) {
+        const full = await pixels((await render(engine, 'test:output-fill', { value: 255 })).data);
+        expect(full.data.every((v) => v === 255)).toBe(true);
+        const half = await pixels((await render(engine, 'test:output-half')).data);
+        const middle = Math.floor(half.height / 2) * half.width * half.channels;
+        expect(half.data.subarray(0, middle).every((v) => v === 100)).toBe(true);
+        expect(half.data.subarray(middle).every((v) => v === 0)).toBe(true);
+      }
+      // The built-in styles give the same bytes on a reused output as on a new one.
+      const [first, second] = [await render(engine, 'pop-art'), await render(engine, 'pop-art')];
+      expect(Buffer.from(second.data).equals(Buffer.from(first.data))).toBe(true);
+    }
+  }, 60_000);
 
   it('a band kernel that throws in a helper thread fails the run with PLUGIN_FAILED, naming the kernel', async () => {
     const error = (await render(two, 'test:band-throws').catch((e: unknown) => e)) as AtelierError;

@@ -21,7 +21,8 @@ import { importPluginModule } from './plugin-loader.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
 import { HelperBandRunner } from './parallel/band-runner.ts';
-import { setBandRunner } from './parallel/bands.ts';
+import { setBandRunner, setOutputArrays } from './parallel/bands.ts';
+import { OutputPool } from './parallel/output-pool.ts';
 
 // libvips' operation cache holds whole images between calls; a worker processes one image after
 // another, so the cache only costs memory here.
@@ -90,6 +91,13 @@ function sharedSignal(flag: Int32Array, controller: AbortController): AbortSigna
   return signal;
 }
 
+/**
+ * This thread's steps' outputs (`outputArray`), kept between runs: a 5120x2880 image is 44 MB, so
+ * two of that size, or a few smaller ones. Runs measure their memory from what the thread held
+ * before them, these included: a run that reuses one is charged less than its output's size.
+ */
+const outputPool = new OutputPool({ maxBuffers: 4, maxBytes: 96 * 2 ** 20 });
+
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const { port, plan } = task;
   const post = (message: WorkerMessage): void => port.postMessage(message);
@@ -130,6 +138,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     setBandRunner(
       new HelperBandRunner(task.bands.channel, task.bands.helpers, task.abortFlag, task.bands.exits),
     );
+  const outputs = outputPool.lease();
+  const previousOutputs = setOutputArrays(outputs);
+  let succeeded = false;
   // One per step: a second ctx.annotate in the same step replaces the first.
   const annotations = new Map<number, StepAnnotation>();
   const reports = (): { costs: StepCost[]; annotations: StepAnnotation[] } => ({
@@ -195,6 +206,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     t0 = performance.now();
     const output = await encodeImage(image, plan.output);
     const encodeMs = performance.now() - t0;
+    succeeded = true;
     return {
       ok: true,
       output,
@@ -214,6 +226,11 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     });
   } finally {
     setBandRunner(undefined);
+    setOutputArrays(previousOutputs);
+    // The result is encoded: the outputs' memory serves the next runs. After a failure a helper
+    // thread may still be finishing a band in one of them: those are not reused.
+    if (succeeded) outputs.reclaim();
+    else outputs.forget();
     port.close();
   }
 }

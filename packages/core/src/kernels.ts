@@ -8,6 +8,7 @@ export {
   bandStart,
   bandThreads,
   isShared,
+  outputArray,
   runBands,
   sharedArray,
   toShared,

@@ -196,6 +196,51 @@ export function sharedArray<T extends TypedArrayLike>(
   return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes), 0, length);
 }
 
+/**
+ * Where {@link outputArray} takes its memory from: the engine installs one in each of its threads
+ * for the duration of a run, and takes back what it handed out when the run has succeeded.
+ * @internal
+ */
+export interface OutputArrays {
+  /** A zero-filled buffer of `bytes` bytes (shared or not), reused or new. */
+  take(bytes: number, shared: boolean): ArrayBufferLike;
+}
+
+let outputs: OutputArrays | undefined;
+
+/**
+ * Installs (or, with `undefined`, removes) the current thread's source of output arrays; returns
+ * the previous one. The engine's threads call it around each run. Not for plugins.
+ * @internal
+ */
+export function setOutputArrays(next: OutputArrays | undefined): OutputArrays | undefined {
+  const previous = outputs;
+  outputs = next;
+  return previous;
+}
+
+/**
+ * A zero-filled typed array for a step's **output** (the `data` of the image it returns), shared
+ * like {@link sharedArray} when the step has helper threads. In the engine its memory is reused by
+ * later runs in the same thread once this run has finished: a fresh image-sized buffer costs a
+ * page fault per 4 KB on first write, about as long as a fast style's own work. So return it as
+ * your image's data (or drop it), and keep no reference to it after `apply` returns: no cache, no
+ * module variable. Everywhere else (tests, `runStep`, the sandbox) it is a new array.
+ *
+ * @example
+ * const out = outputArray(Uint8Array, width * height * 3);
+ * runBands(paintRows, { out, ... }, height, { signal });
+ * return { data: out, width, height, channels: 3 };
+ */
+export function outputArray<T extends TypedArrayLike>(
+  ctor: SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  if (!outputs) return sharedArray(ctor, length);
+  const shared = hasShared && bandThreads() > 1;
+  return new ctor(outputs.take(length * ctor.BYTES_PER_ELEMENT, shared), 0, length);
+}
+
 /** True when `array` lives in a `SharedArrayBuffer`. */
 export function isShared(array: { readonly buffer: ArrayBufferLike }): boolean {
   return hasShared && array.buffer instanceof SharedArrayBuffer;

@@ -3,9 +3,9 @@ import {
   definePlugin,
   domainTransformFilter,
   fitLongSide,
+  outputArray,
   pixelsAt,
   runBands,
-  sharedArray,
   z,
 } from '@atelier/core';
 import type { PluginContext, RawImage } from '@atelier/core';
@@ -93,7 +93,7 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
   const resized = workPixels(ctx, ww, wh);
-  const out = sharedArray(Uint8Array, width * height * 3);
+  const out = outputArray(Uint8Array, width * height * 3);
   await touchWhile(out, resized);
   const work = await resized;
   signal.throwIfAborted();

@@ -3,11 +3,12 @@ import {
   domainTransformFilter,
   fitLongSide,
   inkTable,
+  outputArray,
   paperLevels,
   pencilLines,
   pencilStrokes,
-  previewFullSize,
   pixelsAt,
+  previewFullSize,
   runBands,
   sharedArray,
   toShared,
@@ -183,7 +184,7 @@ async function renderWith(
 
   // 5. Compose at full size, in bands of rows on the run's threads: every plane upsampled
   // together, blended row by row; then the few pixels on a thin line again, with it.
-  const out = sharedArray(Uint8Array, width * height * 3);
+  const out = outputArray(Uint8Array, width * height * 3);
   const inkMax = 0.25 + 0.6 * p.darkness;
   const args: ColorArgs = {
     out,

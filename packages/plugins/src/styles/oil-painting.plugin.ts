@@ -5,6 +5,7 @@ import {
   flowField,
   hash32,
   kuwaharaFilter,
+  outputArray,
   previewFullSize,
   runBands,
   sharedArray,
@@ -179,7 +180,7 @@ function renderOil(
   progress(0.2);
 
   // 2. Paint, straight into the output (the filter streams its statistics: a few dozen rows).
-  const out = sharedArray(Uint8Array, width * height * 3);
+  const out = outputArray(Uint8Array, width * height * 3);
   kuwaharaFilter({ data, width, height, radius, sharpness, flow, anisotropy: ANISOTROPY, out, signal });
   signal.throwIfAborted();
   progress(0.7);

@@ -7,6 +7,7 @@ import {
   hexColor,
   hsvToRgb,
   isShared,
+  outputArray,
   parseHexColor,
   rgbToHsv,
   runBands,
@@ -561,7 +562,7 @@ function renderPopArt(
   // downsample then runs in bands (it needs its source in shared memory) for the price of a copy
   // into pages the output touches anyway, not of a second image-sized buffer. Painting
   // overwrites every byte when every tile is at least a pixel.
-  const data = sharedArray(Uint8Array, W * H * oc);
+  const data = outputArray(Uint8Array, W * H * oc);
   const inputBytes = W * H * channels;
   let source = image;
   if (isShared(data) && !isShared(image.data) && xs.every((s) => s.size > 0) && ys.every((s) => s.size > 0)) {

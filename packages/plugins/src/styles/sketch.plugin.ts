@@ -3,6 +3,7 @@ import {
   domainTransformFilter,
   fitLongSide,
   inkTable,
+  outputArray,
   paperLevels,
   pencilLines,
   pencilStrokes,
@@ -151,7 +152,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // A rejection is awaited below; until then it must not count as unhandled.
   lines.catch(() => {});
   // The output's zeroed pages are taken while libvips blurs on its own threads.
-  const out = sharedArray(Uint8Array, width * height);
+  const out = outputArray(Uint8Array, width * height);
   const { lines: field, surround: far } = await lines;
   ctx.progress(0.5);
 

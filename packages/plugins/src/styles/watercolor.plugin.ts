@@ -1,15 +1,16 @@
 import {
+  bandThreads,
   BilinearUpsampler,
   definePlugin,
   domainTransformFilter,
   downsampleBox,
   downsampledSize,
   embossPlane,
+  isShared,
+  outputArray,
   paperTexture,
   previewFullSize,
   runBands,
-  bandThreads,
-  isShared,
   sharedArray,
   tileableNoise,
   toShared,
@@ -172,7 +173,7 @@ function renderWatercolor(
   signal.throwIfAborted();
 
   // 2. and 3. Full resolution, in bands of rows on the run's threads.
-  const out = sharedArray(Uint8Array, width * height * 3);
+  const out = outputArray(Uint8Array, width * height * 3);
   const px = factor / unit; // full-resolution pixels per 512-px working pixel
   // The wobble planes are the first two noise fields (shared when there are helper threads).
   const [wobbleX, wobbleY] = noise as [Float32Array, Float32Array];
