@@ -202,8 +202,11 @@ export function sharedArray<T extends TypedArrayLike>(
  * @internal
  */
 export interface OutputArrays {
-  /** A zero-filled buffer of `bytes` bytes (shared or not), reused or new. */
-  take(bytes: number, shared: boolean): ArrayBufferLike;
+  /**
+   * A buffer of `bytes` bytes (shared or not): a new one (zero-filled), or one an earlier run
+   * used (`reused`: the caller clears it).
+   */
+  take(bytes: number, shared: boolean): { readonly buffer: ArrayBufferLike; readonly reused: boolean };
 }
 
 let outputs: OutputArrays | undefined;
@@ -238,8 +241,34 @@ export function outputArray<T extends TypedArrayLike>(
 ): T {
   if (!outputs) return sharedArray(ctor, length);
   const shared = hasShared && bandThreads() > 1;
-  return new ctor(outputs.take(length * ctor.BYTES_PER_ELEMENT, shared), 0, length);
+  const bytes = length * ctor.BYTES_PER_ELEMENT;
+  const { buffer, reused } = outputs.take(bytes, shared);
+  // Zero-filled as a new one is: nothing of an earlier run's image can show through. Large
+  // shared buffers are cleared on all of the run's threads.
+  if (reused) {
+    const view = new Uint8Array(buffer, 0, bytes);
+    if (shared && bytes >= 2 * ZERO_CHUNK)
+      runBands(zeroBand, { bytes: view }, Math.ceil(bytes / ZERO_CHUNK), { minBand: 1 });
+    else view.fill(0);
+  }
+  return new ctor(buffer, 0, length);
 }
+
+/** Bytes per unit of {@link zeroBand}'s range. */
+const ZERO_CHUNK = 1 << 20;
+
+/**
+ * Clears `bytes` from chunk `start` to chunk `end - 1` (of {@link ZERO_CHUNK} bytes): how
+ * {@link outputArray} clears a reused shared buffer on the run's threads.
+ * @internal
+ */
+export const zeroBand = bandKernel(
+  import.meta.url,
+  'zeroBand',
+  (a: { bytes: Uint8Array }, start: number, end: number): void => {
+    a.bytes.fill(0, start * ZERO_CHUNK, Math.min(a.bytes.length, end * ZERO_CHUNK));
+  },
+);
 
 /** True when `array` lives in a `SharedArrayBuffer`. */
 export function isShared(array: { readonly buffer: ArrayBufferLike }): boolean {

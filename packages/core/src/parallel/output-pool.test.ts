@@ -1,28 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { outputArray, setOutputArrays } from './bands.ts';
 import { OutputPool } from './output-pool.ts';
 
 describe('OutputPool', () => {
-  it('lends new buffers, and after a reclaimed run the same ones again, zero-filled', () => {
+  it('lends new buffers, and after a reclaimed run the same ones again, marked as reused', () => {
     const pool = new OutputPool({ maxBuffers: 4, maxBytes: 1 << 20 });
     const run1 = pool.lease();
     const a = run1.take(1000, false);
     const s = run1.take(1000, true);
-    expect(a).toBeInstanceOf(ArrayBuffer);
-    expect(s).toBeInstanceOf(SharedArrayBuffer);
-    new Uint8Array(a).fill(7);
-    new Uint8Array(s).fill(9);
+    expect(a).toMatchObject({ reused: false });
+    expect(a.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(s.buffer).toBeInstanceOf(SharedArrayBuffer);
     run1.reclaim();
     expect(pool.idleBuffers).toBe(2);
     expect(pool.idleBytes).toBe(2000);
 
     const run2 = pool.lease();
     // Shared or not, as asked; of the same size only.
-    expect(run2.take(1000, true)).toBe(s);
-    expect(run2.take(1000, false)).toBe(a);
-    expect(run2.take(1000, false)).not.toBe(a);
-    expect(new Uint8Array(a).every((v) => v === 0)).toBe(true);
-    expect(new Uint8Array(s).every((v) => v === 0)).toBe(true);
-    expect(run2.take(999, false).byteLength).toBe(999);
+    expect(run2.take(1000, true)).toEqual({ buffer: s.buffer, reused: true });
+    expect(run2.take(1000, false)).toEqual({ buffer: a.buffer, reused: true });
+    expect(run2.take(1000, false)).toMatchObject({ reused: false });
+    expect(run2.take(999, false).buffer.byteLength).toBe(999);
     expect(pool.idleBuffers).toBe(0);
   });
 
@@ -32,7 +30,7 @@ describe('OutputPool', () => {
     const a = run.take(64, false);
     run.forget();
     expect(pool.idleBuffers).toBe(0);
-    expect(pool.lease().take(64, false)).not.toBe(a);
+    expect(pool.lease().take(64, false).buffer).not.toBe(a.buffer);
   });
 
   it('keeps at most maxBuffers and maxBytes, the most recently returned', () => {
@@ -43,9 +41,9 @@ describe('OutputPool', () => {
     expect(pool.idleBuffers).toBe(2);
     const next = pool.lease();
     // The most recently returned first; the oldest (a) was let go.
-    expect(next.take(100, false)).toBe(c);
-    expect(next.take(100, false)).toBe(b);
-    expect(next.take(100, false)).not.toBe(a);
+    expect(next.take(100, false).buffer).toBe(c.buffer);
+    expect(next.take(100, false).buffer).toBe(b.buffer);
+    expect(next.take(100, false).buffer).not.toBe(a.buffer);
 
     const bytes = new OutputPool({ maxBuffers: 4, maxBytes: 300 });
     const big = bytes.lease();
@@ -54,6 +52,32 @@ describe('OutputPool', () => {
     big.reclaim();
     // 350 bytes is over 300: the older one goes.
     expect(bytes.idleBytes).toBe(100);
-    expect(bytes.lease().take(100, false)).toBe(small);
+    expect(bytes.lease().take(100, false).buffer).toBe(small.buffer);
+  });
+});
+
+describe('outputArray', () => {
+  afterEach(() => setOutputArrays(undefined));
+
+  it('is a new zero-filled array without a pool, and a reused one, cleared, with one', () => {
+    expect(outputArray(Uint8Array, 8)).toEqual(new Uint8Array(8));
+    const pool = new OutputPool({ maxBuffers: 4, maxBytes: 1 << 24 });
+    for (const length of [1000, 3 << 20]) {
+      const first = pool.lease();
+      setOutputArrays(first);
+      const a = outputArray(Uint8Array, length);
+      a.fill(200);
+      first.reclaim();
+      const second = pool.lease();
+      setOutputArrays(second);
+      const b = outputArray(Uint8Array, length);
+      expect(b.buffer).toBe(a.buffer);
+      expect(b.every((v) => v === 0)).toBe(true);
+      // Other element types view the same bytes.
+      second.reclaim();
+      setOutputArrays(pool.lease());
+      const f = outputArray(Float32Array, length / 4);
+      expect(f.buffer).toBe(a.buffer);
+    }
   });
 });

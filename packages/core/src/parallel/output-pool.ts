@@ -1,8 +1,9 @@
-// The memory of steps' outputs (`outputArray`), kept by each engine thread between runs. A style
-// that renders a 1920x1200 photo returns a 7 MB image; in a fresh buffer each write to a new 4 KB
-// page costs a page fault, which on a virtual machine took as long as pop art's whole step. The
-// buffers of a run that succeeded come back here once its result is encoded; those of a run that
-// failed do not (a helper thread may still be writing a band into them).
+// The memory of steps' outputs (`outputArray`, which clears what it reuses), kept by each engine
+// thread between runs. A style that renders a 1920x1200 photo returns a 7 MB image; in a fresh
+// buffer each write to a new 4 KB page costs a page fault, which on a virtual machine took as long
+// as pop art's whole step. The buffers of a run that succeeded come back here once its result is
+// encoded; those of a run that failed do not (a helper thread may still be writing a band into
+// them).
 import type { OutputArrays } from './bands.ts';
 
 /** How many buffers, and bytes, a pool keeps between runs at most: the most recent win. */
@@ -45,9 +46,9 @@ export class OutputPool {
     let lent: ArrayBufferLike[] = [];
     return {
       take: (bytes, shared) => {
-        const buffer = this.#take(bytes, shared);
-        lent.push(buffer);
-        return buffer;
+        const taken = this.#take(bytes, shared);
+        lent.push(taken.buffer);
+        return taken;
       },
       reclaim: () => {
         this.#return(lent);
@@ -59,17 +60,15 @@ export class OutputPool {
     };
   }
 
-  #take(bytes: number, shared: boolean): ArrayBufferLike {
+  #take(bytes: number, shared: boolean): { buffer: ArrayBufferLike; reused: boolean } {
     for (let i = this.#idle.length - 1; i >= 0; i--) {
       const buffer = this.#idle[i]!;
       if (buffer.byteLength === bytes && buffer instanceof SharedArrayBuffer === shared) {
         this.#idle.splice(i, 1);
-        // Zero-filled, as a new one is: nothing of an earlier run's image can show through.
-        new Uint8Array(buffer).fill(0);
-        return buffer;
+        return { buffer, reused: true };
       }
     }
-    return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    return { buffer: shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes), reused: false };
   }
 
   #return(buffers: readonly ArrayBufferLike[]): void {
