@@ -21,7 +21,7 @@ import { importPluginModule } from './plugin-loader.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
 import { HelperBandRunner } from './parallel/band-runner.ts';
-import { setBandRunner, setOutputArrays } from './parallel/bands.ts';
+import { setBandRunner, setOutputArrays, setRunInput } from './parallel/bands.ts';
 import { OutputPool } from './parallel/output-pool.ts';
 
 // libvips' operation cache holds whole images between calls; a worker processes one image after
@@ -92,9 +92,10 @@ function sharedSignal(flag: Int32Array, controller: AbortController): AbortSigna
 }
 
 /**
- * This thread's steps' outputs (`outputArray`), kept between runs: a 5120x2880 image is 44 MB, so
- * two of that size, or a few smaller ones. Runs measure their memory from what the thread held
- * before them, these included: a run that reuses one is charged less than its output's size.
+ * This thread's steps' outputs (`outputArray`) and shared copies of its inputs (`toShared`), kept
+ * between runs: a 5120x2880 image is 44 MB, so two of that size, or a few smaller ones. Runs
+ * measure their memory from what the thread held before them, these included: a run that reuses
+ * one is charged less than its size.
  */
 const outputPool = new OutputPool({ maxBuffers: 4, maxBytes: 96 * 2 ** 20 });
 
@@ -155,6 +156,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     let t0 = performance.now();
     let image: RawImage =
       task.input instanceof Uint8Array ? await decodeImage(task.input, task.info, plan.limits) : task.input;
+    // Decoded for this run alone: its shared copy, if a step makes one, can reuse kept memory.
+    setRunInput(image.data);
     const decodeMs = performance.now() - t0;
     const steps: StepTiming[] = [];
     const outputLimit = outputPixelLimit(plan.limits);
@@ -227,6 +230,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   } finally {
     setBandRunner(undefined);
     setOutputArrays(previousOutputs);
+    setRunInput(undefined);
     // The result is encoded: the outputs' memory serves the next runs. After a failure a helper
     // thread may still be finishing a band in one of them: those are not reused.
     if (succeeded) outputs.reclaim();

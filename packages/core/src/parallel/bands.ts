@@ -222,6 +222,19 @@ export function setOutputArrays(next: OutputArrays | undefined): OutputArrays | 
   return previous;
 }
 
+let runInput: object | undefined;
+
+/**
+ * Names (or, with `undefined`, forgets) the pixels the current run decoded: {@link toShared}
+ * copies them into memory from the installed {@link OutputArrays}, reused by later runs, instead of
+ * new memory on every run (which the helper threads, collecting their garbage rarely, would keep
+ * alive run after run). The engine's threads call it around each run. Not for plugins.
+ * @internal
+ */
+export function setRunInput(input: object | undefined): void {
+  runInput = input;
+}
+
 /**
  * A zero-filled typed array for a step's **output** (the `data` of the image it returns), shared
  * like {@link sharedArray} when the step has helper threads. In the engine its memory is reused by
@@ -283,16 +296,21 @@ const copies = new WeakMap<object, object>();
  * with), else a copy of it over a `SharedArrayBuffer`, for band kernels to read from other threads
  * without a copy each. The copy is made once per array (and kept as long as the array is): the
  * same input given to several kernels is shared once. Read-only use: the copy does not follow
- * later writes to `array`.
+ * later writes to `array`. The copy of the run's input image (`ctx.image.data` of its first step)
+ * lives as long as the run: its memory serves later runs, so keep no reference to it after
+ * `apply` returns.
  */
 export function toShared<T extends TypedArrayLike>(array: T): T {
   if (isShared(array) || bandThreads() <= 1) return array;
   const cached = copies.get(array) as T | undefined;
   if (cached) return cached;
   const ctor = array.constructor as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
-  const copy = new ctor(new SharedArrayBuffer(array.length * ctor.BYTES_PER_ELEMENT), 0, array.length);
-  // Byte for byte: the same for every element type, without reading it as numbers.
   const bytes = array.length * ctor.BYTES_PER_ELEMENT;
+  // Every byte is written below: memory an earlier run used needs no clearing.
+  const buffer =
+    outputs && array === runInput ? outputs.take(bytes, true).buffer : new SharedArrayBuffer(bytes);
+  const copy = new ctor(buffer, 0, array.length);
+  // Byte for byte: the same for every element type, without reading it as numbers.
   new Uint8Array(copy.buffer, copy.byteOffset, bytes).set(
     new Uint8Array(array.buffer, array.byteOffset, bytes),
   );

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { outputArray, setOutputArrays } from './bands.ts';
+import { outputArray, setBandRunner, setOutputArrays, setRunInput, toShared } from './bands.ts';
 import { OutputPool } from './output-pool.ts';
+import { backwardsRunner } from './test-support.ts';
 
 describe('OutputPool', () => {
   it('lends new buffers, and after a reclaimed run the same ones again, marked as reused', () => {
@@ -57,7 +58,11 @@ describe('OutputPool', () => {
 });
 
 describe('outputArray', () => {
-  afterEach(() => setOutputArrays(undefined));
+  afterEach(() => {
+    setOutputArrays(undefined);
+    setBandRunner(undefined);
+    setRunInput(undefined);
+  });
 
   it('is a new zero-filled array without a pool, and a reused one, cleared, with one', () => {
     expect(outputArray(Uint8Array, 8)).toEqual(new Uint8Array(8));
@@ -79,5 +84,39 @@ describe('outputArray', () => {
       const f = outputArray(Float32Array, length / 4);
       expect(f.buffer).toBe(a.buffer);
     }
+  });
+
+  it("clears a reused shared buffer in bands, and lends the run input's shared copy from the pool", () => {
+    setBandRunner(backwardsRunner(2));
+    const pool = new OutputPool({ maxBuffers: 4, maxBytes: 1 << 24 });
+    const first = pool.lease();
+    setOutputArrays(first);
+    const big = outputArray(Uint8Array, (5 << 20) + 3);
+    expect(big.buffer).toBeInstanceOf(SharedArrayBuffer);
+    big.fill(9);
+    const input = new Uint8Array(4096).map((_, i) => i % 251);
+    const other = new Uint8Array(4096).fill(1);
+    setRunInput(input);
+    const copy = toShared(input);
+    expect(copy.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(copy).toEqual(input);
+    // Other arrays get new shared memory, not the pool's.
+    const otherCopy = toShared(other);
+    first.reclaim();
+    setRunInput(undefined);
+    expect(pool.idleBuffers).toBe(2);
+
+    const second = pool.lease();
+    setOutputArrays(second);
+    const again = outputArray(Uint8Array, (5 << 20) + 3);
+    expect(again.buffer).toBe(big.buffer);
+    expect(again.every((v) => v === 0)).toBe(true);
+    // The next run's input (another array) gets the kept copy's memory, with its own bytes.
+    const next = new Uint8Array(4096).fill(7);
+    setRunInput(next);
+    const nextCopy = toShared(next);
+    expect(nextCopy.buffer).toBe(copy.buffer);
+    expect(nextCopy.every((v) => v === 7)).toBe(true);
+    expect(otherCopy.buffer).not.toBe(copy.buffer);
   });
 });
