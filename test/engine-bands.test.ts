@@ -3,7 +3,7 @@
 // when cancelled and never wait for a busy helper.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
 import type { AtelierError } from '@atelier/core';
@@ -93,6 +93,35 @@ describe('bands across threads', () => {
     expect((await render(two, 'test:band-slow', { channel, bands: 4, ms: 0 })).width).toBe(1600);
     seen.close();
     expect(done).toBeLessThan(2000);
+  }, 60_000);
+
+  it('a cancelled call of runBands ends only after the helper has left its band: nothing writes after it', async () => {
+    const channel = `test-bands-${randomUUID()}`;
+    const seen = new BroadcastChannel(channel);
+    const bands: number[] = [];
+    let ended = 0;
+    const controller = new AbortController();
+    seen.onmessage = (event: unknown) => {
+      const data = (event as { data: { started?: number; at?: number; ended?: number } }).data;
+      // Cancelled while the helper sleeps in its band.
+      if (data.started !== undefined) controller.abort();
+      if (data.at !== undefined) bands.push(data.at);
+      if (data.ended !== undefined) ended = data.ended;
+    };
+    // The caller's bands end at once; the helper's first one sleeps 150 ms (less than the
+    // engine's grace period of 250 ms, after which the thread would be replaced).
+    const run = two.run(
+      input,
+      two.plan({ steps: [{ plugin: 'test:band-late', params: { channel, ms: 150 } }] }),
+      { signal: controller.signal },
+    );
+    const error = (await run.catch((e: unknown) => e)) as AtelierError;
+    expect(error.code).toBe('ABORTED');
+    await vi.waitFor(() => expect(ended).toBeGreaterThan(0), { timeout: 5000 });
+    // The helper's band finished before the call ended (it waited for it), not after.
+    await vi.waitFor(() => expect(bands.length).toBeGreaterThan(0), { timeout: 5000 });
+    seen.close();
+    expect(Math.max(...bands)).toBeLessThanOrEqual(ended);
   }, 60_000);
 
   it('a run whose helper is busy with another run does its bands itself', async () => {

@@ -4,7 +4,7 @@
 import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { isAtelierError } from '../errors.ts';
 import type { BandJob } from './band-runner.ts';
-import { DONE, ERROR_BYTES, ERROR_LENGTH, FAILED, NEXT, SEATS, STOP } from './band-runner.ts';
+import { DONE, ERROR_BYTES, ERROR_LENGTH, FAILED, LEFT, NEXT, SEATS, STOP } from './band-runner.ts';
 import type { BandAbort, BandFunction } from './bands.ts';
 import { bandStart } from './bands.ts';
 
@@ -45,7 +45,19 @@ async function work(job: BandJob): Promise<void> {
   const { control, abortFlag } = job;
   // Nothing left, or enough helpers already: do not even load the kernel.
   if (Atomics.load(control, NEXT) >= job.count || Atomics.load(abortFlag, 0) !== 0) return;
-  if (Atomics.add(control, SEATS, 1) >= job.helpers) return;
+  // A helper with a seat says when it leaves: a failed or cancelled call waits for that.
+  const seat = Atomics.add(control, SEATS, 1);
+  try {
+    if (seat < job.helpers) await claimBands(job);
+  } finally {
+    Atomics.add(control, LEFT, 1);
+    Atomics.notify(control, LEFT);
+  }
+}
+
+/** Runs bands of `job` until none is left to claim. */
+async function claimBands(job: BandJob): Promise<void> {
+  const { control, abortFlag } = job;
   let run: BandFunction<unknown>;
   try {
     run = await kernelOf(job.module, job.name);

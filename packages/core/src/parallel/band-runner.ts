@@ -14,7 +14,10 @@ export const DONE = 1; // bands finished
 export const SEATS = 2; // helpers that joined
 export const FAILED = 3; // 1 once a helper's band threw
 export const ERROR_LENGTH = 4; // bytes of the JSON error in `error`
-export const CONTROL_SLOTS = 5;
+export const LEFT = 5; // helpers that joined and have left
+export const CONTROL_SLOTS = 6;
+/** How long a failed or cancelled call waits at most for helpers to leave the bands they hold. */
+const SETTLE_MS = 2000;
 /** NEXT is set to this to stop further claims (on failure or abort). */
 export const STOP = 0x3fffffff;
 export const ERROR_BYTES = 4096;
@@ -121,7 +124,26 @@ export class HelperBandRunner implements BandRunner {
       }
     } catch (cause) {
       Atomics.store(control, NEXT, STOP);
+      this.#settle(control, exits);
       throw cause;
+    }
+  }
+
+  /**
+   * After a failure or a cancellation: waits until every helper that joined has left its band
+   * (they check the abort flag every few rows), so that none still writes into the step's arrays
+   * when the call has thrown, kept ones included, which the next run may be using. Bounded, and
+   * not for a helper thread that stopped (it will not leave).
+   */
+  #settle(control: Int32Array, exits: number): void {
+    const deadline = performance.now() + SETTLE_MS;
+    for (;;) {
+      const left = Atomics.load(control, LEFT);
+      if (left >= Atomics.load(control, SEATS)) return;
+      if (Atomics.load(this.#helperExits, 0) !== exits) return;
+      const rest = deadline - performance.now();
+      if (rest <= 0) return;
+      Atomics.wait(control, LEFT, left, Math.min(rest, 50));
     }
   }
 
