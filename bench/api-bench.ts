@@ -455,11 +455,18 @@ interface Uploaded {
 }
 
 /** The SSIM between a preview of `style` on `imageId` and its full render resized to the preview's size. */
-async function previewSsim(atelier: Child, token: string, imageId: string, style: string): Promise<number> {
-  const { dataUrl } = await trpc<{ dataUrl: string }>(atelier.url, 'styles.preview', {
-    token,
-    body: { imageId, style },
-  });
+async function previewSsim(
+  atelier: Child,
+  token: string,
+  imageId: string,
+  style: string,
+  /** The preview, when the timing loop already made it (of the same image and style). */
+  made?: string,
+): Promise<number> {
+  const dataUrl =
+    made ??
+    (await trpc<{ dataUrl: string }>(atelier.url, 'styles.preview', { token, body: { imageId, style } }))
+      .dataUrl;
   const preview = await rgbaOf(Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
   const full = await rgbaOf(await fullRender(atelier, token, imageId, style), preview);
   return ssim(preview, full).mssim;
@@ -486,21 +493,30 @@ async function previewBench(
   for (const style of styles) {
     const http: number[] = [];
     const server: number[] = [];
+    let timed = '';
     for (let i = 0; i < repeat + 2; i++) {
       const t0 = performance.now();
-      const result = await trpc<{ ms: number; width: number }>(atelier.url, 'styles.preview', {
-        token,
-        body: { imageId, style },
-      });
+      const result = await trpc<{ ms: number; width: number; dataUrl: string }>(
+        atelier.url,
+        'styles.preview',
+        {
+          token,
+          body: { imageId, style },
+        },
+      );
       const ms = performance.now() - t0;
       if (result.width > 512) throw new Error(`preview of ${style} is ${result.width} px wide`);
       if (i >= 2) {
         http.push(ms);
         server.push(result.ms);
       }
+      timed = result.dataUrl;
     }
     const scores: number[] = [];
-    for (const photo of photos) scores.push(await previewSsim(atelier, token, photo.id, style));
+    for (const photo of photos)
+      scores.push(
+        await previewSsim(atelier, token, photo.id, style, photo.id === imageId ? timed : undefined),
+      );
     const m = median(http);
     const fast = m <= PREVIEW_GOAL_MS;
     const predicts = scores.every((score) => score >= PREVIEW_MIN_SSIM);
