@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadForm } from '@atelier/client';
+import { DEFAULT_QUALITY } from '@atelier/core';
 import type { AtelierClient, AtelierOutputs } from '@atelier/client';
 import { bad, photo, read } from './helpers.ts';
 import { codeOf, startApi } from './api-harness.ts';
@@ -15,6 +16,19 @@ let image: AtelierOutputs['images']['upload'];
 let job: AtelierOutputs['jobs']['get'];
 
 const blob = async (file: string) => new Blob([await read(file)]);
+
+/** The payloads of a JPEG's DQT segments (its quantisation tables, which its quality sets), in order. */
+function quantisationTables(jpeg: Buffer): string[] {
+  const tables: string[] = [];
+  // Markers after SOI, each 0xFF, a code and (but for RSTn/SOI/EOI) a 16-bit length; SOS ends the header.
+  for (let i = 2; i + 4 <= jpeg.length && jpeg[i] === 0xff && jpeg[i + 1] !== 0xda;) {
+    const length = jpeg.readUInt16BE(i + 2);
+    if (jpeg[i + 1] === 0xdb) tables.push(jpeg.subarray(i + 4, i + 2 + length).toString('hex'));
+    i += 2 + length;
+  }
+  if (tables.length === 0) throw new Error('no quantisation table before the scan');
+  return tables;
+}
 
 beforeAll(async () => {
   h = await startApi();
@@ -84,6 +98,13 @@ describe('the happy path', () => {
     const preview = await alice.client.styles.preview.mutate({ imageId: image.id, style: 'sketch' });
     expect(preview.dataUrl.startsWith('data:image/jpeg;base64,')).toBe(true);
     expect(Math.max(preview.width, preview.height)).toBeLessThanOrEqual(512);
+    // Encoded at the quality of a job's JPEG result (its quantisation tables are sharp's at that
+    // quality): a lower one added artefacts the result does not have.
+    const jpeg = Buffer.from(preview.dataUrl.slice(preview.dataUrl.indexOf(',') + 1), 'base64');
+    const reference = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .jpeg({ quality: DEFAULT_QUALITY.jpeg })
+      .toBuffer();
+    expect(quantisationTables(jpeg)).toEqual(quantisationTables(reference));
   });
 
   it('pages through jobs and images', async () => {

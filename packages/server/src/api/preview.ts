@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { DEFAULT_QUALITY } from '@atelier/core';
 import type { DecodedInput, Engine, Plan, PlanRequest, Storage } from '@atelier/core';
 import { usageCost } from '@atelier/jobs';
 import type { JobService, QuotaService } from '@atelier/jobs';
@@ -94,7 +95,10 @@ export class PreviewService {
     image.catch(() => {}); // awaited below, first: an unknown image is the answer before a bad plan
     let plan: Plan;
     try {
-      plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: 82 } });
+      // JPEG (a data URL an <img> shows at once) at the quality a job's JPEG result gets by
+      // default: a preview encoded below it showed artefacts the result does not have, on the
+      // fine lines and grain the styles draw (docs/styles.md "Preview encoding").
+      plan = this.#jobs.plan({ ...args.request, output: { format: 'jpeg', quality: DEFAULT_QUALITY.jpeg } });
     } catch (error) {
       await image;
       throw error;
