@@ -50,6 +50,12 @@ export interface PaintArgs {
   readonly dots: Dots | undefined;
   /** The gutter colour (4 bytes; the first `oc` are used) when there are gutters. */
   readonly gutter: Uint8Array | undefined;
+  /**
+   * For previews (ctx.previewScale < 1) with `values` a tone plane and `lut` its levels: each
+   * pixel is painted as the mean of four samples of the plane (see supersampledRow), so a level
+   * boundary that crosses a pixel mixes its two colours, as the real render scaled down does.
+   */
+  readonly supersampled: boolean;
 }
 
 /**
@@ -69,9 +75,11 @@ export const paintBand = bandKernel(
     const colors: Uint8Array[] = [];
     const tables: Uint32Array[] = [];
     const rgbWords: Uint32Array[] = [];
+    const wideColors: Int32Array[] = [];
     for (let t = 0; t < tiles; t++) {
       const c = a.colors.subarray(t * colorStride, (t + 1) * colorStride);
       colors.push(c);
+      if (a.supersampled) wideColors.push(wideTable(c));
       if (packed) tables.push(packed.subarray(t * PACKED_WORDS, (t + 1) * PACKED_WORDS));
       if (oc === 4 && LITTLE_ENDIAN) {
         const rgb = new Uint32Array(c.length / 3);
@@ -100,7 +108,9 @@ export const paintBand = bandKernel(
         const t = r * columns + c;
         const cols = Math.min(tw, w);
         const p0 = Y * W + x0;
-        if (packed) {
+        if (a.supersampled) {
+          supersampledRow(data, p0 * oc, oc, values, stride, w, h, my, cols, lut, wideColors[t]!, alpha);
+        } else if (packed) {
           const head = Math.min(cols, (4 - (p0 & 3)) & 3);
           const groups = Math.max(0, Math.floor((w - head) / 4));
           const d = p0 * 3;
@@ -365,5 +375,69 @@ function rgbaBytesRow(
     data[d + 1] = colors[k + 1]!;
     data[d + 2] = colors[k + 2]!;
     data[d + 3] = alpha ? alpha[a]! : 255;
+  }
+}
+
+/**
+ * A tile's colours as words of three 10-bit fields, `r | g << 10 | b << 20`: four of them add
+ * up without carries (4 x 255 < 1024).
+ */
+function wideTable(colors: Uint8Array): Int32Array {
+  const wide = new Int32Array(colors.length / 3);
+  for (let k = 0; k < wide.length; k++)
+    wide[k] = colors[3 * k]! | (colors[3 * k + 1]! << 10) | (colors[3 * k + 2]! << 20);
+  return wide;
+}
+
+/**
+ * One tile row of a preview: each pixel the mean colour of four samples of the tone plane, a
+ * quarter pixel up or down and left or right of its centre (bilinear, edges repeated), each
+ * posterised through `lut`. Where a level boundary runs through a pixel, the pixel takes the two
+ * colours in about the share of it each side covers; a real render, whose tiles are several
+ * times larger, has the boundary at a finer place and shows that mix once scaled down. Flat areas
+ * come out as they would painted from one sample.
+ */
+function supersampledRow(
+  data: Uint8Array,
+  d: number,
+  oc: number,
+  values: Uint16Array,
+  stride: number,
+  w: number,
+  h: number,
+  my: number,
+  count: number,
+  lut: Uint8Array,
+  wide: Int32Array,
+  alpha: Uint8Array | undefined,
+): void {
+  const up = Math.max(0, my - 1) * stride;
+  const row = my * stride;
+  const down = Math.min(h - 1, my + 1) * stride;
+  const last = w - 1;
+  // Column sums a quarter pixel above (u) and below (v) the centre row, times 4: for the
+  // previous, the current and the next column.
+  let uPrev = values[up]! + 3 * values[row]!;
+  let vPrev = 3 * values[row]! + values[down]!;
+  let uCur = uPrev;
+  let vCur = vPrev;
+  for (let x = 0, a = my * w; x < count; x++, a++, d += oc) {
+    const next = x < last ? x + 1 : last;
+    const uNext = values[up + next]! + 3 * values[row + next]!;
+    const vNext = 3 * values[row + next]! + values[down + next]!;
+    // The four colours' sums, per channel in 10 bits of one word (see wideTable).
+    const sum =
+      wide[lut[(uPrev + 3 * uCur + 8) >> 4]!]! +
+      wide[lut[(3 * uCur + uNext + 8) >> 4]!]! +
+      wide[lut[(vPrev + 3 * vCur + 8) >> 4]!]! +
+      wide[lut[(3 * vCur + vNext + 8) >> 4]!]!;
+    data[d] = ((sum & 1023) + 2) >> 2;
+    data[d + 1] = (((sum >> 10) & 1023) + 2) >> 2;
+    data[d + 2] = ((sum >> 20) + 2) >> 2;
+    if (oc === 4) data[d + 3] = alpha ? alpha[a]! : 255;
+    uPrev = uCur;
+    vPrev = vCur;
+    uCur = uNext;
+    vCur = vNext;
   }
 }

@@ -534,8 +534,8 @@ export const popArt = definePlugin({
   alpha: 'process',
   tags: ['graphic', 'colour'],
   params: popArtParams,
-  apply({ image, params, signal, progress }) {
-    return renderPopArt(image, params, signal, progress);
+  apply({ image, params, signal, progress, previewScale }) {
+    return renderPopArt(image, params, signal, progress, previewScale);
   },
 });
 
@@ -544,6 +544,7 @@ function renderPopArt(
   params: PopArtParams,
   signal: AbortSignal,
   progress: (fraction: number) => void,
+  previewScale: number,
 ): RawImage {
   const { width: W, height: H, channels } = image;
   const { columns, rows, levels, palette } = params;
@@ -601,8 +602,11 @@ function renderPopArt(
   colorSets.forEach((c, t) => colors.set(c, t * colorStride));
   // Flat RGB painting writes four pixels as three words from a table per tile (palettes of up
   // to 8 colours: 3 bits an index).
+  // A preview of flat tones paints each pixel from four samples (see PaintArgs.supersampled);
+  // hue-rotate's index map and the halftone's are painted as they are.
+  const supersampled = previewScale < 1 && src.lut === level;
   let packed: Uint32Array | undefined;
-  if (oc === 3 && !hueRotate && LITTLE_ENDIAN) {
+  if (oc === 3 && !hueRotate && LITTLE_ENDIAN && !supersampled) {
     packed = sharedArray(Uint32Array, tiles * PACKED_WORDS);
     colorSets.forEach((c, t) => packedTable(c, packed!, t * PACKED_WORDS));
   }
@@ -633,6 +637,7 @@ function renderPopArt(
         }
       : undefined,
     gutter: gap > 0 ? Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255) : undefined,
+    supersampled,
   };
   runBands(paintBand, args, H, { signal });
   progress(1);

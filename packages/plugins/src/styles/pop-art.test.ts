@@ -117,6 +117,57 @@ describe('pop-art', () => {
     expect(differ / (flat.data.length / 3)).toBeLessThan(0.5);
   });
 
+  it('in a preview, mixes the two colours where a level boundary crosses a pixel, and only there', async () => {
+    // A slanted grey ramp: bands of flat tone whose boundaries cross pixels at every offset.
+    const w = 240;
+    const h = 40;
+    const ramp: RawImage = { data: new Uint8Array(w * h * 3), width: w, height: h, channels: 3 };
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        ramp.data.fill(
+          Math.floor(((x + 0.37 * y) * 255) / (w + 0.37 * h)),
+          (y * w + x) * 3,
+          (y * w + x + 1) * 3,
+        );
+    const params = { columns: 1, rows: 1, levels: 4, smoothing: 0 };
+    const full = await runStep(popArt, ramp, params);
+    const preview = await runStep(popArt, ramp, params, { previewScale: 0.25 });
+    const palette = [...colours(full)];
+    expect(palette).toHaveLength(4);
+    const rgb = (c: number): number[] => [c >> 16, (c >> 8) & 255, c & 255];
+    // Every preview colour is i/4 of one palette colour and the rest of another (i = 0..4).
+    const mixes = new Set<number>();
+    for (const a of palette)
+      for (const b of palette)
+        for (let i = 0; i <= 4; i++) {
+          const [ca, cb] = [rgb(a), rgb(b)];
+          const m = ca.map((v, k) => (i * v + (4 - i) * cb[k]! + 2) >> 2);
+          mixes.add((m[0]! << 16) | (m[1]! << 8) | m[2]!);
+        }
+    const seen = colours(preview);
+    for (const c of seen) expect(mixes.has(c)).toBe(true);
+    expect(seen.size).toBeGreaterThan(4);
+    // Mixed pixels only next to a boundary of the full render.
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        if (palette.includes([...colours(preview, x, y, 1, 1)][0]!)) continue;
+        const [x0, y0] = [Math.max(0, x - 1), Math.max(0, y - 1)];
+        expect(colours(full, x0, y0, Math.min(w, x + 2) - x0, Math.min(h, y + 2) - y0).size).toBeGreaterThan(
+          1,
+        );
+      }
+    // With alpha, the preview keeps the picture's.
+    const rgba: RawImage = { data: new Uint8Array(w * h * 4), width: w, height: h, channels: 4 };
+    for (let i = 0; i < w * h; i++) {
+      rgba.data.set(ramp.data.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba.data[i * 4 + 3] = 128;
+    }
+    const clear = await runStep(popArt, rgba, params, { previewScale: 0.25 });
+    expect(clear.channels).toBe(4);
+    for (let i = 0; i < w * h; i++) expect(clear.data[i * 4 + 3]).toBe(128);
+    expect(colours(clear)).toEqual(seen);
+  });
+
   it('gives the same image whatever the alignment of the input buffer', async () => {
     const image = await photo('colorful-cups-2560x1600.jpg', { width: 400 });
     const shifted = new Uint8Array(image.data.length + 1).subarray(1);
