@@ -13,6 +13,12 @@ export interface ComposeArgs {
   readonly planes: readonly Float32Array[];
   /** Ink strength, 0 to 1; 0 draws no outlines (the DoG plane is then not read). */
   readonly strength: number;
+  /**
+   * For previews at work size (ctx.previewScale < 1, `width` = `ww`): each pixel's ink is the mean
+   * of four samples of the DoG (see {@link inkedPreviewRow}), so an outline narrower than a pixel
+   * is drawn lighter, as the real render, inked at its larger size and scaled down, shows it.
+   */
+  readonly supersampled: boolean;
 }
 
 /**
@@ -28,6 +34,14 @@ export const composeBand = bandKernel(
     const { out, width, height, ww, wh, strength } = a;
     const [r, g, b, d] = a.planes as [Float32Array, Float32Array, Float32Array, Float32Array];
     const ink = inkTable(strength);
+    if (a.supersampled && strength > 0 && width === ww && height === wh) {
+      const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+      for (let y = y0; y < y1; y++) {
+        inkedPreviewRow(px, r, g, b, d, y, ww, wh, ink, -inkThreshold(strength));
+        if ((y & 127) === 0) abort.throwIfAborted();
+      }
+      return;
+    }
     const columns = bilinearColumns(width, ww, width / ww);
     const factorY = height / wh;
     const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
@@ -125,6 +139,58 @@ function composeRow(
     px[o + 1] = green;
     px[o + 2] = blue;
   }
+}
+
+/**
+ * A preview's row `y` at work size: each pixel's colour, inked by the mean transmission of four
+ * samples of the DoG a quarter pixel up or down and left or right of its centre (bilinear, edges
+ * repeated). The real render inks its bilinear enlargement of the DoG pixel by pixel; scaled down
+ * to the preview's size, an outline narrower than a preview pixel is a lighter one.
+ */
+function inkedPreviewRow(
+  px: Uint8ClampedArray,
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  d: Float32Array,
+  y: number,
+  w: number,
+  h: number,
+  ink: Float32Array,
+  threshold: number,
+): void {
+  const up = Math.max(0, y - 1) * w;
+  const row = y * w;
+  const down = Math.min(h - 1, y + 1) * w;
+  const last = w - 1;
+  // The DoG a quarter pixel above (u) and below (v) the centre row: previous, current and next column.
+  let uPrev = 0.25 * d[up]! + 0.75 * d[row]!;
+  let vPrev = 0.75 * d[row]! + 0.25 * d[down]!;
+  let uCur = uPrev;
+  let vCur = vPrev;
+  for (let x = 0, i = row, o = row * 3; x < w; x++, i++, o += 3) {
+    const next = x < last ? x + 1 : last;
+    const uNext = 0.25 * d[up + next]! + 0.75 * d[row + next]!;
+    const vNext = 0.75 * d[row + next]! + 0.25 * d[down + next]!;
+    const e =
+      (transmission(0.25 * uPrev + 0.75 * uCur, ink, threshold) +
+        transmission(0.75 * uCur + 0.25 * uNext, ink, threshold) +
+        transmission(0.25 * vPrev + 0.75 * vCur, ink, threshold) +
+        transmission(0.75 * vCur + 0.25 * vNext, ink, threshold)) *
+      0.25;
+    px[o] = r[i]! * e;
+    px[o + 1] = g[i]! * e;
+    px[o + 2] = b[i]! * e;
+    uPrev = uCur;
+    vPrev = vCur;
+    uCur = uNext;
+    vCur = vNext;
+  }
+}
+
+/** Ink transmission of one DoG value, as {@link composeRow} inks a pixel. */
+function transmission(d: number, ink: Float32Array, threshold: number): number {
+  return d < threshold ? ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]! : 1;
 }
 
 /** {@link composeRow} without outlines. */

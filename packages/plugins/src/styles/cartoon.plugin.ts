@@ -5,6 +5,7 @@ import {
   fitLongSide,
   outputArray,
   pixelsAt,
+  previewFullSize,
   runBands,
   z,
 } from '@atelier/core';
@@ -92,6 +93,11 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
   const { width: ww, height: wh } = fitLongSide(width, height, WORK_SIZE);
+  // A preview's work size is its own (under WORK_SIZE), the real render's is WORK_SIZE: outlines
+  // narrow by their ratio, to the real render's width at the preview's scale (see ctx.previewScale).
+  const real = previewFullSize(image, ctx.previewScale);
+  const realWork = fitLongSide(real.width, real.height, WORK_SIZE);
+  const lineScale = Math.min(1, Math.max(ww, wh) / Math.max(realWork.width, realWork.height));
   const resized = workPixels(ctx, ww, wh);
   const out = outputArray(Uint8Array, width * height * 3);
   await touchWhile(out, resized);
@@ -119,11 +125,12 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
 
     // 2. Soft cel shading and saturation, in 0..255, and 3. the outlines: the flattened luma minus
     // its blur, faded where they crowd. The outline width is in work pixels, so it follows the
-    // picture's size; pictures smaller than the work size keep a floor of real pixels.
+    // picture's size; pictures smaller than the work size keep a floor of real pixels (but for
+    // previews, whose outlines follow the real render's: lineScale above).
     shadeAndOutline(planes, {
       quant: quantiseTable(p.levels),
       saturation: p.saturation,
-      sigma: p.edgeStrength > 0 ? 0.7 * p.edgeThickness : 0,
+      sigma: p.edgeStrength > 0 ? 0.7 * p.edgeThickness * lineScale : 0,
       signal,
     });
     signal.throwIfAborted();
@@ -139,6 +146,8 @@ async function renderCartoon(ctx: PluginContext<CartoonParams>): Promise<RawImag
       wh,
       planes: [r, g, b, dog],
       strength: p.edgeStrength,
+      // A preview inks outlines thinner than its pixels lighter, as the real render scaled down.
+      supersampled: ctx.previewScale < 1,
     };
     // Twelve bands per thread: a helper that joins late (each job wakes it) leaves a shorter tail;
     // a band costs two extra widened rows.
