@@ -15,6 +15,7 @@ import {
 } from '@atelier/core';
 import type { PluginContext, RawImage, ThinLines } from '@atelier/core';
 import { thinLinesOf } from './pencil-luma.ts';
+import { previewLineField } from './pencil-preview.ts';
 import { shadeBand, toGreyBand, toUnitBand } from './sketch.bands.ts';
 import type { ShadeArgs, ShadingTables } from './sketch.bands.ts';
 
@@ -168,13 +169,17 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
   // the lines found would be other, wider ones the real render does not draw.
   const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
+  const ink = inkTable(p.darkness, inkMax);
+  // A preview composed at work size inks its lines as the real render scaled down shows them.
+  const preview =
+    ctx.previewScale < 1 && ww === width && wh === height ? previewLineField(field, ww, wh, ink) : undefined;
   const args: ShadeArgs = {
     out,
     width,
     height,
     ww,
     wh,
-    field: toShared(field),
+    field: preview ? preview.field : toShared(field),
     far: toShared(far),
     strokes: toShared(strokes),
     sw,
@@ -182,10 +187,14 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     luma: thinLines ? toShared(thin.luma) : undefined,
     toneLut,
     tables,
-    ink: inkTable(p.darkness, inkMax),
+    ink,
     inkMax,
   };
-  runBands(shadeBand, args, height, { signal, minBand: 32 });
+  try {
+    runBands(shadeBand, args, height, { signal, minBand: 32 });
+  } finally {
+    preview?.release();
+  }
   ctx.progress(1);
   return { data: out, width, height, channels: 1 };
 }
