@@ -17,6 +17,7 @@ import {
 import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
 import { colorBand, lumaBand, pigmentBand } from './color-pencil.bands.ts';
 import { thinLinesOf } from './pencil-luma.ts';
+import { previewLineField } from './pencil-preview.ts';
 import type { ColorArgs, CoverageTables, PigmentArgs } from './color-pencil.bands.ts';
 
 const params = z.object({
@@ -186,19 +187,27 @@ async function renderWith(
   // together, blended row by row; then the few pixels on a thin line again, with it.
   const out = outputArray(Uint8Array, width * height * 3);
   const inkMax = 0.25 + 0.6 * p.darkness;
+  const ink = inkTable(p.darkness, inkMax);
+  // A preview composed at work size inks its graphite lines as the real render scaled down shows them.
+  const preview =
+    ctx.previewScale < 1 && ww === width && wh === height ? previewLineField(field, ww, wh, ink) : undefined;
   const args: ColorArgs = {
     out,
     width,
     height,
     ww,
     wh,
-    planes: [r, g, b, luma, toShared(field), hatch],
+    planes: [r, g, b, luma, preview ? preview.field : toShared(field), hatch],
     luma: thinLuma ? toShared(thinLuma) : undefined,
     tables: coverageTables(p.hatching),
-    ink: inkTable(p.darkness, inkMax),
+    ink,
     inkMax,
   };
-  runBands(colorBand, args, height, { signal, minBand: 32 });
+  try {
+    runBands(colorBand, args, height, { signal, minBand: 32 });
+  } finally {
+    preview?.release();
+  }
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
