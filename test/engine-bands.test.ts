@@ -3,6 +3,7 @@
 // when cancelled and never wait for a busy helper.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import { closeHostSandbox, loadSandboxedModule } from '@atelier/sandbox';
@@ -35,6 +36,23 @@ describe('bands across threads', () => {
     async (style) => {
       const [alone, helped] = await Promise.all([render(one, style), render(two, style)]);
       expect(Buffer.from(helped.data).equals(Buffer.from(alone.data))).toBe(true);
+    },
+    60_000,
+  );
+
+  it.each(['cartoon', 'sketch', 'color-pencil', 'pop-art'])(
+    '%s gives the same preview (512 px, previewScale 0.2) with a band helper as on one thread',
+    async (style) => {
+      const small = await sharp(input).resize({ width: 512 }).png({ compressionLevel: 0 }).toBuffer();
+      const plan = (engine: Engine) => engine.plan({ steps: [{ plugin: style }], output: { format: 'png' } });
+      const [alone, helped] = await Promise.all([
+        one.run(small, plan(one), { previewScale: 0.2 }),
+        two.run(small, plan(two), { previewScale: 0.2 }),
+      ]);
+      expect(Buffer.from(helped.data).equals(Buffer.from(alone.data))).toBe(true);
+      // And not the real render's pixels at that size: the preview paths ran.
+      const real = await one.run(small, plan(one));
+      expect(Buffer.from(real.data).equals(Buffer.from(alone.data))).toBe(false);
     },
     60_000,
   );
