@@ -600,11 +600,11 @@ function renderPopArt(
   const colorStride = colorSets[0]!.length;
   const colors = new Uint8Array(tiles * colorStride);
   colorSets.forEach((c, t) => colors.set(c, t * colorStride));
-  // Flat RGB painting writes four pixels as three words from a table per tile (palettes of up
-  // to 8 colours: 3 bits an index).
   // A preview of flat tones paints each pixel from four samples (see PaintArgs.supersampled);
   // hue-rotate's index map and the halftone's are painted as they are.
   const supersampled = previewScale < 1 && src.lut === level;
+  // Flat RGB painting writes four pixels as three words from a table per tile (palettes of up
+  // to 8 colours: 3 bits an index).
   let packed: Uint32Array | undefined;
   if (oc === 3 && !hueRotate && LITTLE_ENDIAN && !supersampled) {
     packed = sharedArray(Uint32Array, tiles * PACKED_WORDS);
