@@ -141,6 +141,9 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
       maxBatchUploadBytes: batchCapOf(req),
       maxJsonBytes,
     });
+    // Refused before its whole body was read (an upload over the cap): the connection closes after
+    // the answer, so neither side waits for the rest of it.
+    if (!req.raw.complete) reply.header('connection', 'close');
     const retryAfter = coded.details?.['retryAfterSeconds'];
     if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
     const error = toTRPCError(coded);
@@ -245,6 +248,9 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
       onError: ({ error, path }) => logInternal(req, error, path),
     });
     response.headers.set('vary', mergeVary(reply, response.headers.get('vary')));
+    // Answered before the whole body was read (an upload stopped at the cap): the connection
+    // closes after the answer, so neither side waits for the rest of it.
+    if (!raw.complete) response.headers.set('connection', 'close');
     // Streams (SSE subscriptions, jsonl batches) go to Fastify as the web Response; a plain JSON
     // answer as one string with a Content-Length.
     if (
