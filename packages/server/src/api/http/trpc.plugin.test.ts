@@ -187,6 +187,13 @@ describe('trpcPlugin', () => {
       // The rest of the body is not read: the server closes the connection after its answer
       // (left open, both sides waited, and so did server.close() here, now and then).
       expect(chunked.headers.get('connection')).toBe('close');
+      // Over the cap by its Content-Length: refused unread, and closed likewise.
+      const declared = await fetch(`${url}/trpc/upload`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(2 * 1024 * 1024),
+      });
+      expect([declared.status, declared.headers.get('connection')]).toEqual([413, 'close']);
     } finally {
       await server.close();
     }
