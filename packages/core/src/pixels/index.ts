@@ -46,3 +46,5 @@ export type { ThinLinesArgs } from './thin-lines.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
 export { planePercentiles, smoothHistogram } from './levels.ts';
 export { gradientMagnitude } from './gradient.ts';
+export { quarterSampleRows, quarterSamples } from './quarter-samples.ts';
+export type { QuarterSampleRows } from './quarter-samples.ts';

@@ -1,7 +1,7 @@
 // The cartoon's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel, bilinearColumns } from '@atelier/core/kernels';
-import type { BilinearColumns } from '@atelier/core/kernels';
+import { bandKernel, bilinearColumns, quarterSampleRows, quarterSamples } from '@atelier/core/kernels';
+import type { BilinearColumns, QuarterSampleRows } from '@atelier/core/kernels';
 
 /** What {@link composeBand} gets: the output, the work-size planes (r, g, b, DoG) and the ink strength. */
 export interface ComposeArgs {
@@ -36,8 +36,10 @@ export const composeBand = bandKernel(
     const ink = inkTable(strength);
     if (a.supersampled && strength > 0 && width === ww && height === wh) {
       const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+      const samples = quarterSampleRows(ww);
       for (let y = y0; y < y1; y++) {
-        inkedPreviewRow(px, r, g, b, d, y, ww, wh, ink, -inkThreshold(strength));
+        quarterSamples(d, ww, wh, y, samples);
+        inkedPreviewRow(px, r, g, b, samples, y * ww, ww, ink, -inkThreshold(strength));
         if ((y & 127) === 0) abort.throwIfAborted();
       }
       return;
@@ -142,49 +144,33 @@ function composeRow(
 }
 
 /**
- * A preview's row `y` at work size: each pixel's colour, inked by the mean transmission of four
- * samples of the DoG a quarter pixel up or down and left or right of its centre (bilinear, edges
- * repeated). The real render inks its bilinear enlargement of the DoG pixel by pixel; scaled down
- * to the preview's size, an outline narrower than a preview pixel is a lighter one.
+ * A preview's row at work size (pixels `i` to `i + w - 1` of the planes): each pixel's colour, inked
+ * by the mean transmission of the DoG's four samples around its centre (`samples`, see core's
+ * quarterSamples). The real render inks its bilinear enlargement of the DoG pixel by pixel; scaled
+ * down to the preview's size, an outline narrower than a preview pixel is a lighter one.
  */
 function inkedPreviewRow(
   px: Uint8ClampedArray,
   r: Float32Array,
   g: Float32Array,
   b: Float32Array,
-  d: Float32Array,
-  y: number,
+  samples: QuarterSampleRows,
+  i: number,
   w: number,
-  h: number,
   ink: Float32Array,
   threshold: number,
 ): void {
-  const up = Math.max(0, y - 1) * w;
-  const row = y * w;
-  const down = Math.min(h - 1, y + 1) * w;
-  const last = w - 1;
-  // The DoG a quarter pixel above (u) and below (v) the centre row: previous, current and next column.
-  let uPrev = 0.25 * d[up]! + 0.75 * d[row]!;
-  let vPrev = 0.75 * d[row]! + 0.25 * d[down]!;
-  let uCur = uPrev;
-  let vCur = vPrev;
-  for (let x = 0, i = row, o = row * 3; x < w; x++, i++, o += 3) {
-    const next = x < last ? x + 1 : last;
-    const uNext = 0.25 * d[up + next]! + 0.75 * d[row + next]!;
-    const vNext = 0.75 * d[row + next]! + 0.25 * d[down + next]!;
+  const { ul, ur, dl, dr } = samples;
+  for (let x = 0, o = i * 3; x < w; x++, i++, o += 3) {
     const e =
-      (transmission(0.25 * uPrev + 0.75 * uCur, ink, threshold) +
-        transmission(0.75 * uCur + 0.25 * uNext, ink, threshold) +
-        transmission(0.25 * vPrev + 0.75 * vCur, ink, threshold) +
-        transmission(0.75 * vCur + 0.25 * vNext, ink, threshold)) *
+      (transmission(ul[x]!, ink, threshold) +
+        transmission(ur[x]!, ink, threshold) +
+        transmission(dl[x]!, ink, threshold) +
+        transmission(dr[x]!, ink, threshold)) *
       0.25;
     px[o] = r[i]! * e;
     px[o + 1] = g[i]! * e;
     px[o + 2] = b[i]! * e;
-    uPrev = uCur;
-    vPrev = vCur;
-    uCur = uNext;
-    vCur = vNext;
   }
 }
 

@@ -3,7 +3,7 @@
 // (bilinearly) and inks each pixel through core's `inkTable`; a line narrower than a preview pixel
 // then covers part of the pixels the preview shrinks to, and reads lighter. A preview composes at
 // its work size, one field sample per pixel, so such a line came out as dark as a wide one.
-import { bandThreads, isShared, sharedArray } from '@atelier/core';
+import { bandThreads, isShared, quarterSampleRows, quarterSamples, sharedArray } from '@atelier/core';
 
 /** Entries of core's `inkTable`, indexed by `field * 2048` (clamped to 0..1023). */
 const INK_STEPS = 1024;
@@ -15,9 +15,8 @@ const KEEP_SAMPLES = 1 << 20;
 let spare: Float32Array | undefined;
 
 /**
- * The line field for a preview: for each pixel, the field value whose ink is the mean ink of four
- * samples of `field` a quarter pixel up or down and left or right of its centre (bilinear, edges
- * repeated). Styles read it as they read `field`, through the same `ink` table (non-increasing, as
+ * The line field for a preview: for each pixel, the field value whose ink is the mean ink of the
+ * field's four samples around its centre (core's quarterSamples). Styles read it as they read `field`, through the same `ink` table (non-increasing, as
  * core's `inkTable` makes it), so their composition is unchanged. Where the four samples' ink is
  * the paper's (no line near), the value is 0. The plane is shared with the run's helper threads
  * when it has some, and kept for the next preview once `release` is called (after the last read).
@@ -44,49 +43,36 @@ export function previewLineField(
   const out = fits ? spare!.subarray(0, n) : sharedArray(Float32Array, n);
   const kept = fits ? spare! : out;
   if (fits) spare = undefined;
-  // Field values (times 2048, as the table is indexed) below `flat` ink as paper: where all six
-  // values a pixel's samples lie between are below it, so are the samples.
+  // Below this field value the ink is the paper's: a pixel whose four samples are all below it
+  // has no line near.
   const paper = ink[0]!;
-  let flat = 1;
-  while (flat < INK_STEPS && ink[flat] === paper) flat++;
+  let knee = 1;
+  while (knee < INK_STEPS && ink[knee] === paper) knee++;
+  const flat = knee / 2048;
   const { values, darkest, scale } = inverseInk(ink);
   const top = INK_STEPS - 1;
-  const last = w - 1;
+  const samples = quarterSampleRows(w);
+  const { ul, ur, dl, dr } = samples;
   for (let y = 0; y < h; y++) {
-    const up = Math.max(0, y - 1) * w;
-    const row = y * w;
-    const down = Math.min(h - 1, y + 1) * w;
-    // The field times 2048 a quarter pixel above (u) and below (v) the row: previous, current and
-    // next column.
-    let uPrev = 512 * field[up]! + 1536 * field[row]!;
-    let vPrev = 1536 * field[row]! + 512 * field[down]!;
-    let uCur = uPrev;
-    let vCur = vPrev;
-    for (let x = 0; x < w; x++) {
-      const next = x < last ? x + 1 : last;
-      const uNext = 512 * field[up + next]! + 1536 * field[row + next]!;
-      const vNext = 1536 * field[row + next]! + 512 * field[down + next]!;
-      if (uPrev < flat && uCur < flat && uNext < flat && vPrev < flat && vCur < flat && vNext < flat) {
-        out[row + x] = 0;
-      } else {
-        // The four samples' ink, looked up as the styles do (clamped to the table).
-        const a = 0.25 * uPrev + 0.75 * uCur;
-        const b = 0.75 * uCur + 0.25 * uNext;
-        const c = 0.25 * vPrev + 0.75 * vCur;
-        const d = 0.75 * vCur + 0.25 * vNext;
-        const mean =
-          (ink[a > 0 ? (a < top ? a | 0 : top) : 0]! +
-            ink[b > 0 ? (b < top ? b | 0 : top) : 0]! +
-            ink[c > 0 ? (c < top ? c | 0 : top) : 0]! +
-            ink[d > 0 ? (d < top ? d | 0 : top) : 0]!) *
-          0.25;
-        const k = (mean - darkest) * scale + 0.5;
-        out[row + x] = values[k > 0 ? (k < INVERSE_STEPS - 1 ? k | 0 : INVERSE_STEPS - 1) : 0]!;
+    quarterSamples(field, w, h, y, samples);
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (ul[x]! < flat && ur[x]! < flat && dl[x]! < flat && dr[x]! < flat) {
+        out[i] = 0;
+        continue;
       }
-      uPrev = uCur;
-      vPrev = vCur;
-      uCur = uNext;
-      vCur = vNext;
+      // The four samples' ink, looked up as the styles do (times 2048, clamped to the table).
+      const a = ul[x]! * 2048;
+      const b = ur[x]! * 2048;
+      const c = dl[x]! * 2048;
+      const d = dr[x]! * 2048;
+      const mean =
+        (ink[a > 0 ? (a < top ? a | 0 : top) : 0]! +
+          ink[b > 0 ? (b < top ? b | 0 : top) : 0]! +
+          ink[c > 0 ? (c < top ? c | 0 : top) : 0]! +
+          ink[d > 0 ? (d < top ? d | 0 : top) : 0]!) *
+        0.25;
+      const k = (mean - darkest) * scale + 0.5;
+      out[i] = values[k > 0 ? (k < INVERSE_STEPS - 1 ? k | 0 : INVERSE_STEPS - 1) : 0]!;
     }
   }
   return {

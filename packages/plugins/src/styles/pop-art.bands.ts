@@ -1,6 +1,7 @@
 // The pop art's painting of the output as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel } from '@atelier/core/kernels';
+import { bandKernel, quarterSampleRows, quarterSamples } from '@atelier/core/kernels';
+import type { QuarterSampleRows } from '@atelier/core/kernels';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -76,6 +77,8 @@ export const paintBand = bandKernel(
     const tables: Uint32Array[] = [];
     const rgbWords: Uint32Array[] = [];
     const wideColors: Int32Array[] = [];
+    const samples = a.supersampled ? quarterSampleRows(w) : undefined;
+    let sampledRow = -1;
     for (let t = 0; t < tiles; t++) {
       const c = a.colors.subarray(t * colorStride, (t + 1) * colorStride);
       colors.push(c);
@@ -108,8 +111,13 @@ export const paintBand = bandKernel(
         const t = r * columns + c;
         const cols = Math.min(tw, w);
         const p0 = Y * W + x0;
-        if (a.supersampled) {
-          supersampledRow(data, p0 * oc, oc, values, stride, w, h, my, cols, lut, wideColors[t]!, alpha);
+        if (samples) {
+          // The map row's samples, once for all the tiles beside one another.
+          if (sampledRow !== my) {
+            quarterSamples(values, w, h, my, samples, stride);
+            sampledRow = my;
+          }
+          supersampledRow(data, p0 * oc, oc, samples, my * w, cols, lut, wideColors[t]!, alpha);
         } else if (packed) {
           const head = Math.min(cols, (4 - (p0 & 3)) & 3);
           const groups = Math.max(0, Math.floor((w - head) / 4));
@@ -390,54 +398,35 @@ function wideTable(colors: Uint8Array): Int32Array {
 }
 
 /**
- * One tile row of a preview: each pixel the mean colour of four samples of the tone plane, a
- * quarter pixel up or down and left or right of its centre (bilinear, edges repeated), each
- * posterised through `lut`. Where a level boundary runs through a pixel, the pixel takes the two
- * colours in about the share of it each side covers; a real render, whose tiles are several
- * times larger, has the boundary at a finer place and shows that mix once scaled down. Flat areas
- * come out as they would painted from one sample.
+ * One tile row of a preview: each pixel the mean colour of its four samples of the tone plane
+ * (`samples`, see core's quarterSamples), each posterised through `lut`. Where a level boundary
+ * runs through a pixel, the pixel takes the two colours in about the share of it each side covers;
+ * a real render, whose tiles are several times larger, has the boundary at a finer place and shows
+ * that mix once scaled down. Flat areas come out as they would painted from one sample.
  */
 function supersampledRow(
   data: Uint8Array,
   d: number,
   oc: number,
-  values: Uint16Array,
-  stride: number,
-  w: number,
-  h: number,
-  my: number,
+  samples: QuarterSampleRows,
+  a: number,
   count: number,
   lut: Uint8Array,
   wide: Int32Array,
   alpha: Uint8Array | undefined,
 ): void {
-  const up = Math.max(0, my - 1) * stride;
-  const row = my * stride;
-  const down = Math.min(h - 1, my + 1) * stride;
-  const last = w - 1;
-  // Column sums a quarter pixel above (u) and below (v) the centre row, times 4: for the
-  // previous, the current and the next column.
-  let uPrev = values[up]! + 3 * values[row]!;
-  let vPrev = 3 * values[row]! + values[down]!;
-  let uCur = uPrev;
-  let vCur = vPrev;
-  for (let x = 0, a = my * w; x < count; x++, a++, d += oc) {
-    const next = x < last ? x + 1 : last;
-    const uNext = values[up + next]! + 3 * values[row + next]!;
-    const vNext = 3 * values[row + next]! + values[down + next]!;
-    // The four colours' sums, per channel in 10 bits of one word (see wideTable).
+  const { ul, ur, dl, dr } = samples;
+  for (let x = 0; x < count; x++, a++, d += oc) {
+    // The four colours' sums, per channel in 10 bits of one word (see wideTable); the samples of
+    // the integer tones are sixteenths, rounded to the nearest tone.
     const sum =
-      wide[lut[(uPrev + 3 * uCur + 8) >> 4]!]! +
-      wide[lut[(3 * uCur + uNext + 8) >> 4]!]! +
-      wide[lut[(vPrev + 3 * vCur + 8) >> 4]!]! +
-      wide[lut[(3 * vCur + vNext + 8) >> 4]!]!;
+      wide[lut[(ul[x]! + 0.5) | 0]!]! +
+      wide[lut[(ur[x]! + 0.5) | 0]!]! +
+      wide[lut[(dl[x]! + 0.5) | 0]!]! +
+      wide[lut[(dr[x]! + 0.5) | 0]!]!;
     data[d] = ((sum & 1023) + 2) >> 2;
     data[d + 1] = (((sum >> 10) & 1023) + 2) >> 2;
     data[d + 2] = ((sum >> 20) + 2) >> 2;
     if (oc === 4) data[d + 3] = alpha ? alpha[a]! : 255;
-    uPrev = uCur;
-    vPrev = vCur;
-    uCur = uNext;
-    vCur = vNext;
   }
 }
