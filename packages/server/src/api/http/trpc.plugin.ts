@@ -141,9 +141,8 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
       maxBatchUploadBytes: batchCapOf(req),
       maxJsonBytes,
     });
-    // Refused before its whole body was read (an upload over the cap): the connection closes after
-    // the answer, so neither side waits for the rest of it.
-    if (!req.raw.complete) reply.header('connection', 'close');
+    // Refused for its size before its whole body was read: closed after the answer, as above.
+    if (status === 413 && !req.raw.complete) reply.header('connection', 'close');
     const retryAfter = coded.details?.['retryAfterSeconds'];
     if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
     const error = toTRPCError(coded);
@@ -248,9 +247,10 @@ export async function trpcPlugin<TRouter extends AnyTRPCRouter>(
       onError: ({ error, path }) => logInternal(req, error, path),
     });
     response.headers.set('vary', mergeVary(reply, response.headers.get('vary')));
-    // Answered before the whole body was read (an upload stopped at the cap): the connection
-    // closes after the answer, so neither side waits for the rest of it.
-    if (!raw.complete) response.headers.set('connection', 'close');
+    // An upload stopped at the cap: the rest of its body is what the cap refuses to read, so the
+    // connection closes after the answer (kept open, the server would wait for a body the client
+    // may no longer send). Other early answers (a refused session) keep it: Node reads the rest.
+    if (response.status === 413 && !raw.complete) response.headers.set('connection', 'close');
     // Streams (SSE subscriptions, jsonl batches) go to Fastify as the web Response; a plain JSON
     // answer as one string with a Content-Length.
     if (
