@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { ssim } from 'ssim.js';
 import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
 import type { OutputFormat } from '@atelier/core';
+import { previewProxy } from '@atelier/server';
 import { pad } from './stats.ts';
 
 const { values } = parseArgs({
@@ -24,8 +25,6 @@ const { values } = parseArgs({
     qualities: { type: 'string', default: '82,86,88,90,92' },
   },
 });
-/** The long side of a preview proxy (PREVIEW_SIZE in packages/server/src/api/preview.ts). */
-const PREVIEW_SIZE = 512;
 const images = fileURLToPath(new URL('../test/fixtures/images', import.meta.url));
 const qualities = values.qualities.split(',').map(Number);
 
@@ -50,18 +49,10 @@ try {
   );
   for (const photo of values.photos.split(',')) {
     const bytes = await readFile(path.join(images, photo));
-    // The proxy as PreviewService makes it: upright, ≤ 512 px, JPEG 92, decoded once.
-    const proxy = await sharp(bytes)
-      .autoOrient()
-      .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .jpeg({ quality: 92 })
-      .toBuffer({ resolveWithObject: true });
-    const { autoOrient } = await sharp(bytes).metadata();
-    const previewScale = Math.min(
-      1,
-      Math.max(proxy.info.width, proxy.info.height) / Math.max(autoOrient.width, autoOrient.height),
-    );
-    const input = await engine.decode(proxy.data);
+    // The proxy as PreviewService makes it (upright, ≤ 512 px, area-averaged, lossless), decoded once.
+    const { png, scale: previewScale } = await previewProxy(bytes);
+    const input = await engine.decode(png);
+    const proxy = { info: { width: input.image.width, height: input.image.height } };
     for (const style of values.styles.split(',')) {
       const steps = [{ plugin: style }];
       const result = await engine.run(bytes, engine.plan({ steps }));

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, PluginRegistry, loadPluginModule, runStep, stepSeed } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import { builtinPlugins } from '@atelier/plugins';
-import { photo, pixels } from './helpers.ts';
+import { previewProxy } from '@atelier/server';
+import { photo, pixels, read } from './helpers.ts';
 
 /** The bench's bar: SSIM between the preview and the full render at the preview's size. */
 const MIN_SSIM = 0.9;
@@ -36,11 +37,13 @@ let proxy: RawImage;
 let scale: number;
 
 beforeAll(async () => {
-  // The real render's input at 2048 px, and its preview proxy at 512 px: a quarter.
+  // The real render's input at 2048 px, and its preview proxy at 512 px (a quarter), made as
+  // styles.preview makes it.
   const source = photo('colorful-cups-2560x1600.jpg');
   full = await rawOf(sharp(source).resize({ width: 2048 }));
-  proxy = await rawOf(sharp(source).resize({ width: 512 }));
-  scale = proxy.width / full.width;
+  const made = await previewProxy(await sharp(source).resize({ width: 2048 }).png().toBuffer());
+  proxy = await rawOf(sharp(made.png));
+  scale = made.scale;
 });
 
 describe('a preview predicts the real render', () => {
@@ -58,21 +61,26 @@ describe('a preview predicts the real render', () => {
   // cuts with tone boundaries (pop art) or outlines and lines (cartoon, sketch, colour pencil)
   // that, scaled down, are a mix of the two sides. Painted from one sample per pixel, and (cartoon)
   // with outlines as many pixels wide as the real render's at its larger work size, the previews
-  // scored 0.907, 0.85, 0.83 and 0.926; now 0.95, 0.94, 0.87 and 0.94. (Sketch stays under 0.90
-  // here: the real render also draws the gravel's 1-2 px lines at full size, which a 512 px proxy
-  // does not hold.)
+  // scored 0.907, 0.85, 0.83 and 0.926; then 0.95, 0.94, 0.87 and 0.94 (on a Lanczos proxy).
+  // (Sketch stays under 0.90 here: the real render also draws the gravel's 1-2 px lines at full
+  // size, which a 512 px proxy does not hold.) The watercolour's washes come from a palette and
+  // thresholds that the proxy's pixels decide: on a Lanczos proxy, whose ringing the real render's
+  // box-averaged working image has not, it scored 0.90; on the area-averaged proxy styles.preview
+  // makes, 0.96 (and the others 0.946, 0.936, 0.864, 0.935).
   it.each([
     ['pop-art', 0.93],
     ['cartoon', 0.92],
-    ['sketch', 0.86],
-    ['color-pencil', 0.935],
+    ['sketch', 0.85],
+    ['color-pencil', 0.925],
+    ['watercolor', 0.95],
   ])('%s on a photo of fine detail: SSIM >= %s against the full render scaled down', async (id, min) => {
     const source = photo('evening-glow-2560x1600.jpg');
     const large = await rawOf(sharp(source));
-    const small = await rawOf(sharp(source).resize({ width: 512 }));
+    const made = await previewProxy(await read(source));
+    const small = await rawOf(sharp(made.png));
     const plugin = builtinPlugins.find((p) => p.id === id)!;
     const seed = stepSeed(id, 0);
-    const preview = await runStep(plugin, small, {}, { seed, previewScale: small.width / large.width });
+    const preview = await runStep(plugin, small, {}, { seed, previewScale: made.scale });
     const real = await runStep(plugin, large, {}, { seed });
     const a = await rgbaOf(preview);
     expect(ssim(a, await rgbaOf(real, a)).mssim).toBeGreaterThanOrEqual(min);

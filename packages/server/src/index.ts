@@ -13,6 +13,7 @@ export type { AppRouter, ApiImage, ApiJob, CreateJobInput } from './api/index.ts
 export { openServices } from './services.ts';
 export type { Services } from './services.ts';
 export { buildApp, createApiServices } from './api/index.ts';
+export { PREVIEW_SIZE, previewProxy } from './api/preview.ts';
 export { createLogger } from './logger.ts';
 export { openDatabaseRoot, openRoot, registerServices } from './container.ts';
 export type { Root, RootOptions } from './container.ts';
