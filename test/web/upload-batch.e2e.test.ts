@@ -30,16 +30,24 @@ beforeAll(async () => {
 
 /** The rows of the upload list, each as its file name and what it says (its result or its error). */
 async function rows(p: Page): Promise<{ name: string; says: string }[]> {
-  const items = p.getByRole('list', { name: 'Uploads' }).getByRole('listitem');
-  const out: { name: string; says: string }[] = [];
-  for (const item of await items.all()) {
-    const name = (await item.locator('.studio-upload-name').textContent()) ?? '';
-    const alert = item.getByRole('alert');
-    const says =
-      (await alert.count()) > 0 ? await alert.textContent() : await item.locator('.hint').textContent();
-    out.push({ name, says: says ?? '' });
-  }
-  return out;
+  // Read in one go, in the page: a row turns from its hint ("Checking…") to its alert ("This kind
+  // of file…") at any moment, and a locator read between the two would wait for an element that
+  // is gone (15 s, longer than the polls below).
+  return p
+    .getByRole('list', { name: 'Uploads' })
+    .getByRole('listitem')
+    .evaluateAll((items) =>
+      items.map((element) => {
+        // Runs in the page; this file is compiled without the DOM's types, hence the shape named here.
+        type Node = { textContent: string | null; querySelector(selector: string): Node | null };
+        const item = element as unknown as Node;
+        const says = item.querySelector('[role="alert"]') ?? item.querySelector('.hint');
+        return {
+          name: item.querySelector('.studio-upload-name')?.textContent ?? '',
+          says: says?.textContent ?? '',
+        };
+      }),
+    );
 }
 
 /** True once no row is still on its way (waiting, uploading or being checked). */
