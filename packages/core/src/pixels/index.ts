@@ -42,7 +42,7 @@ export type { PencilStrokesArgs } from './pencil-strokes.ts';
 export { inkTable, paperLevels, pencilLines } from './pencil-lines.ts';
 export type { PaperLevels, PencilLinesArgs } from './pencil-lines.ts';
 export { ThinLines, thinLines } from './thin-lines.ts';
-export type { ThinLinesArgs } from './thin-lines.ts';
+export type { DensityGateArgs, ThinLinesArgs, ThinLinesGate } from './thin-lines.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
 export { planePercentiles, smoothHistogram } from './levels.ts';
 export { gradientMagnitude } from './gradient.ts';

@@ -131,4 +131,59 @@ describe('thinLines', () => {
     const lines = new ThinLines({ luma: new Uint8Array(16), width: 4, height: 4 });
     expect(() => lines.row(0, new Float32Array(2), new Float32Array(4))).toThrow(/too small/);
   });
+
+  describe('densityGate', () => {
+    /** A 256 x 256 plane: a line on flat sky at the left, and at the right "gravel": 1 px dark gaps in a grid of 3 px stones. */
+    function lineAndGravel(): { luma: Uint8Array; w: number; h: number } {
+      const [w, h] = [256, 256];
+      const luma = lineOnFlat(w, h, 180, 60, 90); // a vertical 1 px line through x = 128
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          if (x >= 128 - 40 && x < 128 + 40) continue; // the sky around the line
+          const gap = x % 4 === 0 || y % 4 === 0;
+          if (x >= 128 + 40) luma[y * w + x] = gap ? 60 : 180;
+          else luma[y * w + x] = 180;
+        }
+      }
+      return { luma, w, h };
+    }
+
+    it('keeps a lone line in full and drops the lines of dense texture', () => {
+      const { luma, w, h } = lineAndGravel();
+      const plain = new ThinLines({ luma, width: w, height: h });
+      const gate = plain.densityGate();
+      const gated = new ThinLines({ luma, width: w, height: h, gate });
+      const rows = [
+        new Float32Array(w),
+        new Float32Array(w),
+        new Float32Array(w),
+        new Float32Array(w),
+      ] as const;
+      let line = [0, 0];
+      let gravel = [0, 0];
+      for (let y = 40; y < h - 40; y++) {
+        plain.row(y, rows[0], rows[1]);
+        const n = gated.row(y, rows[2], rows[3]);
+        line = [line[0]! + rows[0][128]!, line[1]! + rows[2][128]!];
+        for (let x = 128 + 64; x < w - 8; x++) gravel = [gravel[0]! + rows[0][x]!, gravel[1]! + rows[2][x]!];
+        // The hits it reports are the columns left with a line.
+        for (let k = 0; k < n; k++)
+          expect(rows[2][gated.hits[k]!]! + rows[3][gated.hits[k]!]!).toBeGreaterThan(0);
+      }
+      expect(line[0]).toBeGreaterThan(100); // found on every row
+      expect(line[1]).toBe(line[0]); // and kept as it was
+      expect(gravel[0]).toBeGreaterThan(1000); // the gaps between the stones are lines too...
+      expect(gravel[1]).toBe(0); // ...dropped where they are dense
+    });
+
+    it('is a plane of factors 0..1, one per step, and refuses a range that is not one', () => {
+      const { luma, w, h } = lineAndGravel();
+      const lines = new ThinLines({ luma, width: w, height: h });
+      const gate = lines.densityGate({ step: 8 });
+      expect([gate.width, gate.height, gate.step, gate.plane.length]).toEqual([32, 32, 8, 1024]);
+      expect(Math.min(...gate.plane)).toBe(0);
+      expect(Math.max(...gate.plane)).toBe(1);
+      expect(() => lines.densityGate({ from: 0.3, to: 0.3 })).toThrow(/`to` must be above `from`/);
+    });
+  });
 });

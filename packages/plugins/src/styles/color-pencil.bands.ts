@@ -2,6 +2,7 @@
 // imports only `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
 import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
+import type { ThinLinesGate } from '@atelier/core/kernels';
 
 /** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
 type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
@@ -29,6 +30,8 @@ export interface ColorArgs {
   ];
   /** Full-size luma for the thin lines; undefined when none are drawn (small previews). */
   readonly luma: Uint8Array | undefined;
+  /** How much of the thin lines to keep, by their density (ThinLines.densityGate). */
+  readonly gate: ThinLinesGate | undefined;
   readonly tables: CoverageTables;
   /** Line strength to ink transmission (see inkTable). */
   readonly ink: Float32Array;
@@ -49,7 +52,7 @@ export const colorBand = bandKernel(
       ww === width && wh === height
         ? new PlaneRows(a.planes, width)
         : new BilinearUpsampler(a.planes, ww, wh, width, height, width / ww, height / wh);
-    const thin = a.luma ? new ThinLines({ luma: a.luma, width, height }) : undefined;
+    const thin = a.luma ? new ThinLines({ luma: a.luma, width, height, gate: a.gate }) : undefined;
     const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
     const rowScratch = [new Float64Array(width), new Float64Array(width)] as const;
     for (let y = y0; y < y1; y++) {

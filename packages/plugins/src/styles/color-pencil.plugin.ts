@@ -14,7 +14,7 @@ import {
   toShared,
   z,
 } from '@atelier/core';
-import type { PaperLevels, PluginContext, RawImage } from '@atelier/core';
+import type { PaperLevels, PluginContext, RawImage, ThinLinesGate } from '@atelier/core';
 import { colorBand, lumaBand, pigmentBand } from './color-pencil.bands.ts';
 import { thinLinesOf } from './pencil-luma.ts';
 import { previewLineField } from './pencil-preview.ts';
@@ -107,17 +107,19 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   work.catch(() => {});
   const thin = ctx.previewScale > PREVIEW_THIN_SCALE ? thinLinesOf(image) : undefined;
   try {
-    return await renderWith(ctx, await work, thin?.lines.luma);
+    // Where thin lines are dense (gravel, grass) they are texture: faded out (ThinLines.densityGate).
+    const gate = thin?.lines.densityGate();
+    return await renderWith(ctx, await work, thin && gate ? { luma: thin.lines.luma, gate } : undefined);
   } finally {
     thin?.release();
   }
 }
 
-/** The render from the photo at work size and, unless no thin lines are drawn, its full-size luma. */
+/** The render from the photo at work size and, unless no thin lines are drawn, its full-size luma and their gate. */
 async function renderWith(
   ctx: PluginContext<ColorPencilParams>,
   work: Uint8Array,
-  thinLuma: Uint8Array | undefined,
+  thin: { readonly luma: Uint8Array; readonly gate: ThinLinesGate } | undefined,
 ): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
@@ -198,7 +200,8 @@ async function renderWith(
     ww,
     wh,
     planes: [r, g, b, luma, preview ? preview.field : toShared(field), hatch],
-    luma: thinLuma ? toShared(thinLuma) : undefined,
+    luma: thin ? toShared(thin.luma) : undefined,
+    gate: thin?.gate,
     tables: coverageTables(p.hatching),
     ink,
     inkMax,

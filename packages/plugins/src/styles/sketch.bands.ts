@@ -2,6 +2,7 @@
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
 import { BilinearUpsampler, ThinLines, bandKernel, bilinearColumns } from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
+import type { ThinLinesGate } from '@atelier/core/kernels';
 
 /** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
 type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
@@ -43,6 +44,8 @@ export interface ShadeArgs {
   readonly sh: number;
   /** Full-size luma for the thin lines; undefined when none are drawn (small previews). */
   readonly luma: Uint8Array | undefined;
+  /** How much of the thin lines to keep, by their density (ThinLines.densityGate). */
+  readonly gate: ThinLinesGate | undefined;
   /** Surround brightness (0..256) to darkness on paper. */
   readonly toneLut: Uint8Array;
   readonly tables: ShadingTables;
@@ -67,7 +70,7 @@ export const shadeBand = bandKernel(
         : new BilinearUpsampler([a.field, a.far], ww, wh, width, height, width / ww, height / wh);
     const strokeRows =
       sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
-    const thin = a.luma ? new ThinLines({ luma: a.luma, width, height }) : undefined;
+    const thin = a.luma ? new ThinLines({ luma: a.luma, width, height, gate: a.gate }) : undefined;
     const thinDark = new Float32Array(width);
     const thinLight = new Float32Array(width);
     for (let y = y0; y < y1; y++) {

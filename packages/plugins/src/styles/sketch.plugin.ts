@@ -115,6 +115,11 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // A rejection is awaited below; until then it must not count as unhandled.
   resized?.catch(() => {});
   const { strokes, sw, sh } = strokeLayer(ctx, width, height);
+  // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
+  // the lines found would be other, wider ones the real render does not draw. Where they are
+  // dense (gravel, grass) they are texture, not strings and wires: faded out (ThinLines.densityGate).
+  const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
+  const gate = thinLines ? thin.densityGate() : undefined;
   const tables = shadingTables(p.hatching, meanStroke(strokes));
   const grey: Uint8Array = resized ? await resized : thin.luma.slice();
   if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
@@ -166,9 +171,6 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // 5. Compose at full size, in bands of rows on the run's threads; then the few pixels on a thin
   // line (1-2 px strings and wires the work size cannot hold, found at full size) again, with it.
   const inkMax = 0.3 + 0.65 * p.darkness;
-  // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
-  // the lines found would be other, wider ones the real render does not draw.
-  const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
   const ink = inkTable(p.darkness, inkMax);
   // A preview composed at work size inks its lines as the real render scaled down shows them.
   const preview =
@@ -185,6 +187,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     sw,
     sh,
     luma: thinLines ? toShared(thin.luma) : undefined,
+    gate,
     toneLut,
     tables,
     ink,
