@@ -184,6 +184,8 @@ describe('thinLines', () => {
       expect(Math.min(...gate.plane)).toBe(0);
       expect(Math.max(...gate.plane)).toBe(1);
       expect(() => lines.densityGate({ from: 0.3, to: 0.3 })).toThrow(/`to` must be above `from`/);
+      // A gate is for the size it was made for.
+      expect(() => new ThinLines({ luma, width: w / 2, height: h * 2, gate })).toThrow(/another size/);
     });
   });
 });
