@@ -170,23 +170,7 @@ export class ThinLines {
       const y = Math.min(h - 1, j * step + (((step >> 1) + j) % step));
       const phase = ((step >> 1) + Math.floor(j / step)) % step;
       const first = PAD + ((((phase - PAD) % step) + step) % step);
-      const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
-      const n = barRow(
-        this.luma,
-        first,
-        w - PAD,
-        at(-AXIS),
-        at(-DIAGONAL),
-        at(0),
-        at(DIAGONAL),
-        at(AXIS),
-        this.#tables,
-        dark,
-        light,
-        hits,
-        0,
-        step,
-      );
+      const n = this.#interior(y, first, step, dark, light, hits);
       for (let k = 0; k < n; k++) {
         const x = hits[k]!;
         density[j * gw + ((x / step) | 0)] = Math.max(dark[x]!, light[x]!);
@@ -236,32 +220,42 @@ export class ThinLines {
   row(y: number, dark: Float32Array, light: Float32Array): number {
     const w = this.#width;
     if (dark.length < w || light.length < w) throw new Error('ThinLines: row buffers too small');
-    const h = this.#height;
-    const L = this.luma;
-    const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
     dark.fill(0, 0, w);
     light.fill(0, 0, w);
-    let n = 0;
-    if (w > 2 * PAD) {
-      n = barRow(
-        L,
-        PAD,
-        w - PAD,
-        at(-AXIS),
-        at(-DIAGONAL),
-        at(0),
-        at(DIAGONAL),
-        at(AXIS),
-        this.#tables,
-        dark,
-        light,
-        this.hits,
-        0,
-      );
-    }
+    const n = w > 2 * PAD ? this.#interior(y, PAD, 1, dark, light, this.hits) : 0;
     // The columns within PAD of a border: the same, on rows padded by repeating the edge pixel.
     const found = this.#borders(y, dark, light, n);
     return this.#gate ? this.#gated(y, dark, light, found) : found;
+  }
+
+  /** barRow on row `y`, columns `x0`, `x0 + stride`, ... up to PAD from the right border (rows clamped at the top and bottom). */
+  #interior(
+    y: number,
+    x0: number,
+    stride: number,
+    dark: Float32Array,
+    light: Float32Array,
+    hits: Int32Array,
+  ): number {
+    const w = this.#width;
+    const h = this.#height;
+    const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
+    return barRow(
+      this.luma,
+      x0,
+      w - PAD,
+      at(-AXIS),
+      at(-DIAGONAL),
+      at(0),
+      at(DIAGONAL),
+      at(AXIS),
+      this.#tables,
+      dark,
+      light,
+      hits,
+      0,
+      stride,
+    );
   }
 
   /** Scales the row's lines by the gate (bilinear in its coarse plane); drops the hits it zeroes. */
