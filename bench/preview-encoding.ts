@@ -52,11 +52,10 @@ try {
     // The proxy as PreviewService makes it (upright, ≤ 512 px, area-averaged, lossless), decoded once.
     const { png, scale: previewScale } = await previewProxy(bytes);
     const input = await engine.decode(png);
-    const proxy = { info: { width: input.image.width, height: input.image.height } };
     for (const style of values.styles.split(',')) {
       const steps = [{ plugin: style }];
       const result = await engine.run(bytes, engine.plan({ steps }));
-      const full = await rgbaOf(result.data, proxy.info);
+      const full = await rgbaOf(result.data, input.image);
       const scores: string[] = [];
       const sizes: number[] = [];
       const outputs: { format: OutputFormat; quality?: number }[] = [

@@ -29,6 +29,11 @@ function onLine(plane: Uint8Array, w: number, h: number, angle: number): number 
   return s / n / 255;
 }
 
+/** Dark and light rows for two ThinLines side by side: [dark, light, dark, light]. */
+function fourRows(w: number): readonly [Float32Array, Float32Array, Float32Array, Float32Array] {
+  return [new Float32Array(w), new Float32Array(w), new Float32Array(w), new Float32Array(w)];
+}
+
 describe('thinLines', () => {
   it.each([0, 30, 45, 60, 90, 135])('finds a 1 px dark line and a 1 px light line at %i°', (angle) => {
     const [w, h] = [64, 64];
@@ -112,12 +117,7 @@ describe('thinLines', () => {
     const given = ThinLines.ofImage(image, { into });
     expect(given.luma.buffer).toBe(into.buffer);
     expect(Array.from(given.luma)).toEqual(Array.from(own.luma));
-    const rows = [
-      new Float32Array(w),
-      new Float32Array(w),
-      new Float32Array(w),
-      new Float32Array(w),
-    ] as const;
+    const rows = fourRows(w);
     const hits = own.row(4, rows[0], rows[1]);
     expect(hits).toBeGreaterThan(0);
     expect(given.row(4, rows[2], rows[3])).toBe(hits);
@@ -153,12 +153,7 @@ describe('thinLines', () => {
       const plain = new ThinLines({ luma, width: w, height: h });
       const gate = plain.densityGate();
       const gated = new ThinLines({ luma, width: w, height: h, gate });
-      const rows = [
-        new Float32Array(w),
-        new Float32Array(w),
-        new Float32Array(w),
-        new Float32Array(w),
-      ] as const;
+      const rows = fourRows(w);
       let line = [0, 0];
       let gravel = [0, 0];
       for (let y = 40; y < h - 40; y++) {

@@ -108,8 +108,8 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   const thin = ctx.previewScale > PREVIEW_THIN_SCALE ? thinLinesOf(image) : undefined;
   try {
     // Where thin lines are dense (gravel, grass) they are texture: faded out (ThinLines.densityGate).
-    const gate = thin?.lines.densityGate();
-    return await renderWith(ctx, await work, thin && gate ? { luma: thin.lines.luma, gate } : undefined);
+    const lines = thin ? { luma: thin.lines.luma, gate: thin.lines.densityGate() } : undefined;
+    return await renderWith(ctx, await work, lines);
   } finally {
     thin?.release();
   }
