@@ -262,13 +262,31 @@ export function outputArray<T extends TypedArrayLike>(
     const view = new Uint8Array(buffer, 0, bytes);
     if (shared && bytes >= 2 * ZERO_CHUNK)
       runBands(zeroBand, { bytes: view }, Math.ceil(bytes / ZERO_CHUNK), { minBand: 1 });
-    else view.fill(0);
+    else clearBytes(view, 0, bytes);
   }
   return new ctor(buffer, 0, length);
 }
 
 /** Bytes per unit of {@link zeroBand}'s range. */
 const ZERO_CHUNK = 1 << 20;
+
+/** Zeros that {@link clearBytes} copies from, made on first use. */
+let zeros: Uint8Array | undefined;
+
+/**
+ * Sets `bytes[from..to)` to 0. On a `SharedArrayBuffer`, V8's `fill` stores byte by byte (about
+ * six times as slow as on ordinary memory: 13 against 2 ms for 44 MB on the bench machine) while
+ * `set` copies at memory speed, so shared memory is cleared by copying zeros in.
+ */
+function clearBytes(bytes: Uint8Array, from: number, to: number): void {
+  if (!isShared(bytes)) {
+    bytes.fill(0, from, to);
+    return;
+  }
+  zeros ??= new Uint8Array(ZERO_CHUNK);
+  for (let at = from; at < to; at += ZERO_CHUNK)
+    bytes.set(zeros.subarray(0, Math.min(ZERO_CHUNK, to - at)), at);
+}
 
 /**
  * Clears `bytes` from chunk `start` to chunk `end - 1` (of {@link ZERO_CHUNK} bytes): how
@@ -279,7 +297,7 @@ export const zeroBand = bandKernel(
   import.meta.url,
   'zeroBand',
   (a: { bytes: Uint8Array }, start: number, end: number): void => {
-    a.bytes.fill(0, start * ZERO_CHUNK, Math.min(a.bytes.length, end * ZERO_CHUNK));
+    clearBytes(a.bytes, start * ZERO_CHUNK, Math.min(a.bytes.length, end * ZERO_CHUNK));
   },
 );
 
