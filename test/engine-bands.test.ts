@@ -40,6 +40,25 @@ describe('bands across threads', () => {
     60_000,
   );
 
+  // Pop art paints in bands of map rows, each into every tile row: gutters between tile rows,
+  // tiles a row taller than the map, odd grids, halftone, hue-rotate and a see-through gutter.
+  it.each([
+    { columns: 3, rows: 3, gutter: 1, palette: 'neon' },
+    { columns: 2, rows: 3, gutter: 0.7, halftone: true, dotSize: 3 },
+    { columns: 4, rows: 1, palette: 'hue-rotate' },
+    { columns: 1, rows: 4, gutter: 2, gutterColor: '#00000000', palette: 'pastel' },
+  ])(
+    'pop-art %o gives the same bytes with a band helper as on one thread',
+    async (params) => {
+      const [alone, helped] = await Promise.all([
+        render(one, 'pop-art', params),
+        render(two, 'pop-art', params),
+      ]);
+      expect(Buffer.from(helped.data).equals(Buffer.from(alone.data))).toBe(true);
+    },
+    60_000,
+  );
+
   it.each(['cartoon', 'sketch', 'color-pencil', 'pop-art'])(
     '%s gives the same preview (512 px, previewScale 0.2) with a band helper as on one thread',
     async (style) => {

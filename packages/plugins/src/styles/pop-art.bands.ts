@@ -60,25 +60,28 @@ export interface PaintArgs {
 }
 
 /**
- * Output rows `y0` to `y1 - 1`: gutters, then each tile's part of the row (its map row, or the
- * map's last for a tile taller than the map), its halftone dots and, for a tile wider than the
- * map, its last pixel repeated. Each row depends only on the map and the tables, so bands run on
- * any thread in any order with the same result.
+ * Map rows `m0` to `m1 - 1`, painted into every tile row: for each map row, the output row it
+ * gives in each tile row (its gutters, each tile's part of the row, its halftone dots and, for a
+ * tile wider than the map, its last pixel repeated). A tile taller than the map repeats the map's
+ * last row: the band with the last map row paints those rows, and the gutter rows between tile
+ * rows. A map row's codes (see codeRow) are made once and serve all the tiles it is painted in,
+ * whichever thread paints it; each output row depends only on the map and the tables, so bands
+ * run on any thread in any order with the same result.
  */
 export const paintBand = bandKernel(
   import.meta.url,
   'paintBand',
-  (a: PaintArgs, y0: number, y1: number, abort): void => {
+  (a: PaintArgs, m0: number, m1: number, abort): void => {
     const { data, W, oc, xs, ys, values, stride, lut, w, h, alpha, colorStride, packed, dots } = a;
     const columns = xs.length >> 1;
+    const tileRows = ys.length >> 1;
     const words = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
-    const tiles = columns * (ys.length >> 1);
+    const tiles = columns * tileRows;
     const colors: Uint8Array[] = [];
     const tables: Uint32Array[] = [];
     const rgbWords: Uint32Array[] = [];
     const wideColors: Int32Array[] = [];
     const samples = a.supersampled ? quarterSampleRows(w) : undefined;
-    let sampledRow = -1;
     for (let t = 0; t < tiles; t++) {
       const c = a.colors.subarray(t * colorStride, (t + 1) * colorStride);
       colors.push(c);
@@ -91,18 +94,16 @@ export const paintBand = bandKernel(
         rgbWords.push(rgb);
       }
     }
-    const codes = new Uint16Array(Math.max(0, w >> 2));
-    // A band taller than the map paints its rows more than once (tiles below one another): it
-    // keeps their codes, per head, instead of making them again for each tile.
-    const keep = y1 - y0 > h ? new CodeCache(codes.length, h) : undefined;
-    for (let Y = y0; Y < y1; Y++) {
-      if (a.gutter) gutterRow(a, a.gutter, Y);
-      const r = tileRowAt(ys, Y);
-      if (r < 0) continue;
-      const ty = ys[2 * r]!;
+    // The current map row's codes, per head (how many pixels a tile's row paints one by one
+    // before its first aligned group of four): made on first use, for all the rows it is painted in.
+    const groups = Math.max(0, w >> 2);
+    const codes = packed ? [0, 1, 2, 3].map(() => new Uint16Array(groups)) : [];
+    const codesOf = new Int32Array(4);
+
+    /** Output row `Y` of tile row `r`, from map row `my`. */
+    const paintRow = (Y: number, r: number, my: number): void => {
+      if (a.gutter) columnGutters(a, a.gutter, Y);
       const th = ys[2 * r + 1]!;
-      // A tile taller than the map repeats the map's last row.
-      const my = Math.min(Y - ty, h - 1);
       const s = my * stride;
       for (let c = 0; c < columns; c++) {
         const x0 = xs[2 * c]!;
@@ -112,23 +113,19 @@ export const paintBand = bandKernel(
         const cols = Math.min(tw, w);
         const p0 = Y * W + x0;
         if (samples) {
-          // The map row's samples, once for all the tiles beside one another.
-          if (sampledRow !== my) {
-            quarterSamples(values, w, h, my, samples, stride);
-            sampledRow = my;
-          }
           supersampledRow(data, p0 * oc, oc, samples, my * w, cols, lut, wideColors[t]!, alpha);
         } else if (packed) {
           const head = Math.min(cols, (4 - (p0 & 3)) & 3);
-          const groups = Math.max(0, Math.floor((w - head) / 4));
+          const full = Math.max(0, Math.floor((w - head) / 4));
           const d = p0 * 3;
           pixelsRow(data, d, values, s, head, lut, colors[t]!);
-          let from: Uint16Array = codes;
-          let at = 0;
-          if (keep) [from, at] = keep.row(values, s + head, lut, head, my, groups);
-          else codeRow(values, s + head, lut, codes, 0, groups);
-          packedRow(words, (d + head * 3) >> 2, from, at, groups, tables[t]!);
-          const done = head + groups * 4;
+          const row = codes[head]!;
+          if (codesOf[head] !== my) {
+            codeRow(values, s + head, lut, row, 0, full);
+            codesOf[head] = my;
+          }
+          packedRow(words, (d + head * 3) >> 2, row, 0, full, tables[t]!);
+          const done = head + full * 4;
           pixelsRow(data, d + done * 3, values, s + done, cols - done, lut, colors[t]!);
         } else if (oc === 4 && LITTLE_ENDIAN) {
           rgbaWordsRow(words, p0, values, s, alpha, my * w, cols, lut, rgbWords[t]!);
@@ -144,7 +141,27 @@ export const paintBand = bandKernel(
           data.copyWithin(e, e - oc, e);
         }
       }
-      if ((Y & 127) === 0) abort.throwIfAborted();
+    };
+
+    codesOf.fill(-1);
+    for (let my = m0; my < m1; my++) {
+      // The map row's samples, once for all the tiles it is painted in.
+      if (samples) quarterSamples(values, w, h, my, samples, stride);
+      for (let r = 0; r < tileRows; r++) {
+        const ty = ys[2 * r]!;
+        const th = ys[2 * r + 1]!;
+        if (th === 0) continue;
+        paintRow(ty + my, r, my);
+        // The map's last row also paints the rows of a tile taller than the map.
+        if (my === h - 1) for (let Y = ty + h; Y < ty + th; Y++) paintRow(Y, r, my);
+      }
+      if ((my & 63) === 0) abort.throwIfAborted();
+    }
+    // The gutter rows between tile rows, with the map's last row.
+    if (a.gutter && m1 === h) {
+      for (let r = 1; r < tileRows; r++) {
+        for (let Y = ys[2 * r - 2]! + ys[2 * r - 1]!; Y < ys[2 * r]!; Y++) fillRow(a, a.gutter, Y, 0, W);
+      }
     }
   },
 );
@@ -178,57 +195,9 @@ function countRow(y: Uint16Array, start: number, end: number, counts: Int32Array
   for (let i = start; i < end; i++) counts[y[i]!]!++;
 }
 
-/** Codes of four pixels (see codeRow) of each map row, per head, made on first use. */
-class CodeCache {
-  readonly #groups: number;
-  readonly #h: number;
-  readonly #codes: (Uint16Array | undefined)[] = [undefined, undefined, undefined, undefined];
-  readonly #made: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
-
-  constructor(groups: number, h: number) {
-    this.#groups = groups;
-    this.#h = h;
-  }
-
-  /** The codes of map row `my` from `head` pixels in (at `s` in `values`): the array and the first index. */
-  row(
-    values: Uint16Array,
-    s: number,
-    lut: Uint8Array,
-    head: number,
-    my: number,
-    groups: number,
-  ): [Uint16Array, number] {
-    const codes = (this.#codes[head] ??= new Uint16Array(this.#groups * this.#h));
-    const made = (this.#made[head] ??= new Uint8Array(this.#h));
-    const at = my * this.#groups;
-    if (made[my] === 0) {
-      codeRow(values, s, lut, codes, at, groups);
-      made[my] = 1;
-    }
-    return [codes, at];
-  }
-}
-
-/** The tile row that covers output row `Y`, or -1 (a gutter). */
-function tileRowAt(ys: Int32Array, Y: number): number {
-  for (let r = 0; r < ys.length >> 1; r++) {
-    const start = ys[2 * r]!;
-    if (Y >= start && Y < start + ys[2 * r + 1]!) return r;
-  }
-  return -1;
-}
-
-/** The gutters on output row `Y`: the whole row between tile rows, else between tile columns. */
-function gutterRow(a: PaintArgs, color: Uint8Array, Y: number): void {
-  const { xs, ys, W } = a;
-  for (let i = 1; i < ys.length >> 1; i++) {
-    const end = ys[2 * i - 2]! + ys[2 * i - 1]!;
-    if (Y >= end && Y < ys[2 * i]!) {
-      fillRow(a, color, Y, 0, W);
-      return;
-    }
-  }
+/** The gutters between tile columns on output row `Y` (a row of a tile row). */
+function columnGutters(a: PaintArgs, color: Uint8Array, Y: number): void {
+  const { xs } = a;
   for (let i = 1; i < xs.length >> 1; i++) {
     const end = xs[2 * i - 2]! + xs[2 * i - 1]!;
     fillRow(a, color, Y, end, xs[2 * i]! - end);

@@ -594,7 +594,7 @@ function renderPopArt(
   }
   signal.throwIfAborted();
 
-  // The output, in bands of rows on the run's threads.
+  // The output, in bands of map rows on the run's threads (each painted into every tile row).
   const tiles = columns * rows;
   const colorSets = Array.from({ length: tiles }, (_, t) => tileColors(palette, t, tiles, levels));
   const colorStride = colorSets[0]!.length;
@@ -639,7 +639,7 @@ function renderPopArt(
     gutter: gap > 0 ? Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255) : undefined,
     supersampled,
   };
-  runBands(paintBand, args, H, { signal });
+  runBands(paintBand, args, h, { signal });
   progress(1);
   return { data, width: W, height: H, channels: oc };
 }
