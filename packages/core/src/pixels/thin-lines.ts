@@ -3,7 +3,7 @@
 // shaped with the soft threshold of XDoG (Winnemöller et al. 2012).
 
 import type { RawImage } from '../plugin.ts';
-import { bandKernel, runBands, sharedArray, toShared } from '../parallel/bands.ts';
+import { sharedArray } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
 import { lumaPlane } from './color.ts';
 
@@ -100,8 +100,6 @@ export class ThinLines {
   readonly luma: Uint8Array;
   readonly #width: number;
   readonly #height: number;
-  readonly #threshold: number;
-  readonly #sharpness: number;
   readonly #tables: StrengthTables;
   /** Five padded rows (edge pixels repeated), for the columns near the left and right borders. */
   readonly #edge = new Uint8Array(ROWS.length * EDGE);
@@ -123,9 +121,7 @@ export class ThinLines {
     this.hits = new Int32Array(width);
     this.#width = width;
     this.#height = height;
-    this.#threshold = args.threshold ?? 0.12;
-    this.#sharpness = args.sharpness ?? 8;
-    this.#tables = strengthTables(this.#threshold, this.#sharpness);
+    this.#tables = strengthTables(args.threshold ?? 0.12, args.sharpness ?? 8);
     const gate = args.gate;
     if (
       gate &&
@@ -163,18 +159,23 @@ export class ThinLines {
     const h = this.#height;
     const gw = Math.ceil(w / step);
     const gh = Math.ceil(h / step);
-    // The sampled rows of cells, in bands on the run's threads.
-    const density = sharedArray(Float32Array, gw * gh);
-    const band: DensityArgs = {
-      luma: toShared(this.luma),
-      width: w,
-      height: h,
-      threshold: this.#threshold,
-      sharpness: this.#sharpness,
-      step,
-      density,
-    };
-    if (w > 2 * PAD) runBands(densityBand, band, gh, { minBand: 8 });
+    const density = new Float32Array(gw * gh);
+    const dark = new Float32Array(w);
+    const light = new Float32Array(w);
+    const hits = new Int32Array(w);
+    for (let j = 0; j < gh && w > 2 * PAD; j++) {
+      // One pixel of each step x step cell, at an offset that changes from row to row of cells
+      // (every row offset with every column offset, over step x step rows of cells), so a texture
+      // of the step's period is not sampled always at the same phase.
+      const y = Math.min(h - 1, j * step + (((step >> 1) + j) % step));
+      const phase = ((step >> 1) + Math.floor(j / step)) % step;
+      const first = PAD + ((((phase - PAD) % step) + step) % step);
+      const n = this.#interior(y, first, step, dark, light, hits);
+      for (let k = 0; k < n; k++) {
+        const x = hits[k]!;
+        density[j * gw + ((x / step) | 0)] = Math.max(dark[x]!, light[x]!);
+      }
+    }
     const mean = boxFilter(density, gw, gh, Math.max(1, Math.round((args.radius ?? 24) / step)));
     const plane = sharedArray(Float32Array, gw * gh);
     for (let i = 0; i < plane.length; i++) {
@@ -236,7 +237,25 @@ export class ThinLines {
     light: Float32Array,
     hits: Int32Array,
   ): number {
-    return interiorRow(this.luma, this.#width, this.#height, this.#tables, y, x0, stride, dark, light, hits);
+    const w = this.#width;
+    const h = this.#height;
+    const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
+    return barRow(
+      this.luma,
+      x0,
+      w - PAD,
+      at(-AXIS),
+      at(-DIAGONAL),
+      at(0),
+      at(DIAGONAL),
+      at(AXIS),
+      this.#tables,
+      dark,
+      light,
+      hits,
+      0,
+      stride,
+    );
   }
 
   /** Scales the row's lines by the gate (bilinear in its coarse plane); drops the hits it zeroes. */
@@ -313,81 +332,6 @@ export class ThinLines {
     return hits;
   }
 }
-
-/** barRow on row `y` of a `w` x `h` luma plane, columns `x0`, `x0 + stride`, ... up to PAD from the right border (rows clamped at the top and bottom). */
-function interiorRow(
-  luma: Uint8Array,
-  w: number,
-  h: number,
-  tables: StrengthTables,
-  y: number,
-  x0: number,
-  stride: number,
-  dark: Float32Array,
-  light: Float32Array,
-  hits: Int32Array,
-): number {
-  const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
-  return barRow(
-    luma,
-    x0,
-    w - PAD,
-    at(-AXIS),
-    at(-DIAGONAL),
-    at(0),
-    at(DIAGONAL),
-    at(AXIS),
-    tables,
-    dark,
-    light,
-    hits,
-    0,
-    stride,
-  );
-}
-
-/** What {@link densityBand} gets: the luma plane and the lines' tuning, the gate's step and its density plane. */
-interface DensityArgs {
-  readonly luma: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  readonly threshold: number;
-  readonly sharpness: number;
-  readonly step: number;
-  /** `ceil(width / step) x ceil(height / step)`, written row of cells by row of cells. */
-  readonly density: Float32Array;
-}
-
-/**
- * Rows of cells `j0` to `j1 - 1` of {@link ThinLines.densityGate}'s density: the line strength at
- * one pixel of each `step` x `step` cell (0 where there is no line), at an offset that changes from
- * row to row of cells (every row offset with every column offset, over `step` x `step` rows of
- * cells), so a texture of the step's period is not sampled always at the same phase. Each row of
- * cells depends only on the luma: any split gives the same plane.
- * @internal
- */
-export const densityBand = bandKernel(
-  import.meta.url,
-  'densityBand',
-  (a: DensityArgs, j0: number, j1: number): void => {
-    const { luma, width: w, height: h, step, density } = a;
-    const tables = strengthTables(a.threshold, a.sharpness);
-    const gw = Math.ceil(w / step);
-    const dark = new Float32Array(w);
-    const light = new Float32Array(w);
-    const hits = new Int32Array(w);
-    for (let j = j0; j < j1; j++) {
-      const y = Math.min(h - 1, j * step + (((step >> 1) + j) % step));
-      const phase = ((step >> 1) + Math.floor(j / step)) % step;
-      const first = PAD + ((((phase - PAD) % step) + step) % step);
-      const n = interiorRow(luma, w, h, tables, y, first, step, dark, light, hits);
-      for (let k = 0; k < n; k++) {
-        const x = hits[k]!;
-        density[j * gw + ((x / step) | 0)] = Math.max(dark[x]!, light[x]!);
-      }
-    }
-  },
-);
 
 /**
  * Whole planes of {@link ThinLines}: dark-line and light-line strength per pixel, 0..255.
