@@ -159,7 +159,8 @@ export class ThinLines {
     const h = this.#height;
     const gw = Math.ceil(w / step);
     const gh = Math.ceil(h / step);
-    const density = new Float32Array(gw * gh);
+    // One plane for the density, its mean and the gate, in turn: fresh planes cost page faults.
+    const density = sharedArray(Float32Array, gw * gh);
     const dark = new Float32Array(w);
     const light = new Float32Array(w);
     const hits = new Int32Array(w);
@@ -176,10 +177,9 @@ export class ThinLines {
         density[j * gw + ((x / step) | 0)] = Math.max(dark[x]!, light[x]!);
       }
     }
-    const mean = boxFilter(density, gw, gh, Math.max(1, Math.round((args.radius ?? 24) / step)));
-    const plane = sharedArray(Float32Array, gw * gh);
+    const plane = boxFilter(density, gw, gh, Math.max(1, Math.round((args.radius ?? 24) / step)), density);
     for (let i = 0; i < plane.length; i++) {
-      const g = (to - mean[i]!) / (to - from);
+      const g = (to - plane[i]!) / (to - from);
       plane[i] = g < 0 ? 0 : g > 1 ? 1 : g;
     }
     return { plane, width: gw, height: gh, step };
