@@ -98,7 +98,7 @@ export const paintBand = bandKernel(
     // before its first aligned group of four): made on first use, for all the rows it is painted in.
     const groups = Math.max(0, w >> 2);
     const codes = packed ? [0, 1, 2, 3].map(() => new Uint16Array(groups)) : [];
-    const codesOf = new Int32Array(4);
+    const codesOf = Int32Array.of(-1, -1, -1, -1);
 
     /** Output row `Y` of tile row `r`, from map row `my`. */
     const paintRow = (Y: number, r: number, my: number): void => {
@@ -143,7 +143,6 @@ export const paintBand = bandKernel(
       }
     };
 
-    codesOf.fill(-1);
     for (let my = m0; my < m1; my++) {
       // The map row's samples, once for all the tiles it is painted in.
       if (samples) quarterSamples(values, w, h, my, samples, stride);
