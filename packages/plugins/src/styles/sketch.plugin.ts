@@ -52,6 +52,12 @@ type SketchParams = z.output<typeof params>;
 const WORK_SIZE = 1200;
 /** Previews at this scale or below draw no thin lines (see ctx.previewScale). */
 const PREVIEW_THIN_SCALE = 0.5;
+/**
+ * A photo of at least this many times the work size's area takes libvips longer to resize than
+ * to blur the line field at work size (on the bench machine a resize to work size took about 4 ms
+ * per megapixel of photo, the two blurs about 40 ms): the strokes are drawn during the resize.
+ */
+const RESIZE_OUTWEIGHS_BLURS = 8;
 /** Long side, in pixels, above which strokes are drawn at this size and enlarged, so they keep their look. */
 const STROKE_SIZE = 2400;
 
@@ -114,13 +120,16 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
           .toBuffer();
   // A rejection is awaited below; until then it must not count as unhandled.
   resized?.catch(() => {});
-  const { strokes, sw, sh } = strokeLayer(ctx, width, height);
+  // The strokes do not depend on the photo: they are drawn (in bands, on the run's threads) while
+  // libvips does the longer of its two jobs, the resize of a large photo (it reads every pixel)
+  // or else the two blurs of step 2 (at work size, whatever the photo's size).
+  let layer =
+    width * height >= RESIZE_OUTWEIGHS_BLURS * ww * wh ? strokeLayer(ctx, width, height) : undefined;
   // Thin lines are 1-2 px at full size: less than a pixel in a preview under half size, where
   // the lines found would be other, wider ones the real render does not draw. Where they are
   // dense (gravel, grass) they are texture, not strings and wires: faded out (ThinLines.densityGate).
   const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
   const gate = thinLines ? thin.densityGate() : undefined;
-  const tables = shadingTables(p.hatching, meanStroke(strokes));
   const grey: Uint8Array = resized ? await resized : thin.luma.slice();
   if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
   signal.throwIfAborted();
@@ -158,6 +167,8 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // A rejection is awaited below; until then it must not count as unhandled.
   lines.catch(() => {});
   // The output's zeroed pages are taken while libvips blurs on its own threads.
+  layer ??= strokeLayer(ctx, width, height);
+  const { strokes, sw, sh } = layer;
   const out = outputArray(Uint8Array, width * height);
   const { lines: field, surround: far } = await lines;
   ctx.progress(0.5);
@@ -165,7 +176,8 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // 3. Tone: the surround brightness, mapped onto paper.
   const toneLut = toneTable(far, p.contrast);
 
-  // 4. The strokes were drawn above, while the luma was resized.
+  // 4. The strokes were drawn above, while libvips resized or blurred.
+  const tables = shadingTables(p.hatching, meanStroke(strokes));
   ctx.progress(0.7);
 
   // 5. Compose at full size, in bands of rows on the run's threads; then the few pixels on a thin
