@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { setBandRunner } from '../parallel/bands.ts';
 import { backwardsRunner } from '../parallel/test-support.ts';
@@ -54,6 +55,28 @@ describe('pencilStrokes', () => {
       mean(p, 0, w, h - 30, h, w),
     ]) {
       expect(Math.abs(border - centre) / centre).toBeLessThan(0.25);
+    }
+  });
+
+  it('gives the bytes of scaling each sum: 16-bit layers, looked up in a table of bytes, as recorded before the table', () => {
+    // SHA-256 (first 16 hex digits) of layers the code that scaled each sum drew.
+    const recorded = {
+      0: '0e1b4d8fd585713d',
+      45: '9b5d26eab88a0ff5',
+      90: 'cd23b45313a1d499',
+      135: 'cd12f6f8122355ac',
+    } as const;
+    for (const angle of [0, 45, 90, 135] as const) {
+      const args = { width: 640, height: 400, seed: 7, angle, length: 20, coverage: 0.6 } as const;
+      const hash = (p: Uint8Array): string => createHash('sha256').update(p).digest('hex').slice(0, 16);
+      expect(hash(pencilStrokes(args))).toBe(recorded[angle]);
+      // In bands too: the rows that continue sums carried in from the band before.
+      const previous = setBandRunner(backwardsRunner(2));
+      try {
+        expect(hash(pencilStrokes(args))).toBe(recorded[angle]);
+      } finally {
+        setBandRunner(previous);
+      }
     }
   });
 

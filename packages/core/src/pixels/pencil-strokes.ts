@@ -234,6 +234,8 @@ export const strokeLayer = bandKernel(
     const { marks, pw, pad, width, height, dx, dy, shift } = s;
     const scale = 2 / s.taper;
     const px = new Uint8ClampedArray(s.out.buffer, s.out.byteOffset, width * height);
+    // 16-bit sums: a byte per sum value, looked up (the same bytes as scaling each sum).
+    const table = marks instanceof Int16Array ? byteTable(scale) : undefined;
     for (let k = k0; k < k1; k++) {
       const { a, b } = bandRows(s, k);
       const y0 = Math.max(a, pad);
@@ -245,7 +247,8 @@ export const strokeLayer = bandKernel(
         const from = y * pw + pad;
         const to = (y - pad) * width;
         if (!carried) {
-          scaleRow(marks, px, from, to, width, scale);
+          if (table) tableRow(marks as Int16Array, s.out, from, to, width, table);
+          else scaleRow(marks, px, from, to, width, scale);
           continue;
         }
         // Rows from this one to the previous band's exit row, along the strokes.
@@ -253,20 +256,24 @@ export const strokeLayer = bandKernel(
         // Column x of the layer continues from column pad + x - d * dx of that row: from the
         // first x where that is 0 or more (strokes further left start in this band).
         const first = Math.min(width, Math.max(0, d * dx - pad));
-        carriedRow(
-          marks,
-          px,
-          from,
-          to,
-          width,
-          scale,
-          s.carry1,
-          s.carry2,
-          prev * pw + pad - d * dx,
-          first,
-          d,
-          shift,
-        );
+        const at = prev * pw + pad - d * dx;
+        if (table) {
+          tableRow(marks as Int16Array, s.out, from, to, first, table);
+          carriedTableRow(
+            marks as Int16Array,
+            s.out,
+            from + first,
+            to + first,
+            width - first,
+            table,
+            s.carry1,
+            s.carry2,
+            at + first,
+            d,
+          );
+          continue;
+        }
+        carriedRow(marks, px, from, to, width, scale, s.carry1, s.carry2, at, first, d, shift);
       }
     }
   },
@@ -324,6 +331,54 @@ function carriedRow(
     const v = (src[from + x]! + Math.imul(d, carry1[at + x]!) + carry2[at + x]!) | 0;
     dst[to + x] = ((v << shift) >> shift) * scale;
   }
+}
+
+/** The table {@link byteTable} made last, and its scale. */
+let lastTable: { readonly scale: number; readonly table: Uint8Array } | undefined;
+
+/**
+ * Per 16-bit sum (indexed by its low 16 bits), the layer's byte: the sum times `scale`, rounded and
+ * clamped as a Uint8ClampedArray stores it. Looking a byte up costs less than converting a product:
+ * on the bench machine a 2400 x 1350 layer took 31-34 ms with each sum scaled, 19-20 with the
+ * table (1200 x 750: 11.6-12.6 and 7.0 ms).
+ */
+function byteTable(scale: number): Uint8Array {
+  if (lastTable?.scale !== scale) {
+    const table = new Uint8Array(65536);
+    const clamped = new Uint8ClampedArray(table.buffer);
+    for (let i = 0; i < 65536; i++) clamped[i] = ((i << 16) >> 16) * scale;
+    lastTable = { scale, table };
+  }
+  return lastTable.table;
+}
+
+/** dst[to + x] = table[src[from + x]] for x in [0, n). */
+function tableRow(
+  src: Int16Array,
+  dst: Uint8Array,
+  from: number,
+  to: number,
+  n: number,
+  table: Uint8Array,
+): void {
+  for (let x = 0; x < n; x++) dst[to + x] = table[src[from + x]! & 0xffff]!;
+}
+
+/** {@link carriedRow} for 16-bit sums, through {@link byteTable}, from its column `first` on (`from`, `to`, `at` there). */
+function carriedTableRow(
+  src: Int16Array,
+  dst: Uint8Array,
+  from: number,
+  to: number,
+  n: number,
+  table: Uint8Array,
+  carry1: Int32Array,
+  carry2: Int32Array,
+  at: number,
+  d: number,
+): void {
+  for (let x = 0; x < n; x++)
+    dst[to + x] = table[(src[from + x]! + Math.imul(d, carry1[at + x]!) + carry2[at + x]!) & 0xffff]!;
 }
 
 /** The last layer {@link shrunkStrokes} drew, by its arguments. */
