@@ -166,9 +166,9 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   });
   // A rejection is awaited below; until then it must not count as unhandled.
   lines.catch(() => {});
-  // The output's zeroed pages are taken while libvips blurs on its own threads.
   layer ??= strokeLayer(ctx, width, height);
   const { strokes, sw, sh } = layer;
+  // The output's zeroed pages are taken while libvips blurs on its own threads.
   const out = outputArray(Uint8Array, width * height);
   const { lines: field, surround: far } = await lines;
   ctx.progress(0.5);
