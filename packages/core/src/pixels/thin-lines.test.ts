@@ -171,6 +171,58 @@ describe('thinLines', () => {
       expect(gravel[1]).toBe(0); // ...dropped where they are dense
     });
 
+    it.each([4, 3, 8])(
+      'gated rows are the plain rows times the bilinear gate, dropping zeros (step %i; columns where the gate is 0 are not searched)',
+      (step) => {
+        const { luma, w, h } = lineAndGravel();
+        const plain = new ThinLines({ luma, width: w, height: h });
+        const gw = Math.ceil(w / step);
+        const gh = Math.ceil(h / step);
+        // The density gate (0 over the gravel), with zeros cut into it as well: single columns,
+        // columns at both borders, a run that ends one column before the last, and rows of them.
+        const gate = plain.densityGate({ step });
+        expect([gate.width, gate.height]).toEqual([gw, gh]);
+        for (let j = 0; j < gh; j++)
+          for (let i = 0; i < gw; i++)
+            if (i === 0 || i === gw - 1 || i % 7 === 3 || (i >= 2 && i < gw - 2 && j % 5 === 1))
+              gate.plane[j * gw + i] = 0;
+        const gated = new ThinLines({ luma, width: w, height: h, gate });
+        const [pd, pl, gd, gl] = fourRows(w);
+        let kept = 0;
+        for (let y = 0; y < h; y++) {
+          const n = plain.row(y, pd, pl);
+          const expected: number[] = [];
+          let v = (y + 0.5) / step - 0.5;
+          v = Math.min(gh - 1, Math.max(0, v));
+          const [j0, fy] = [Math.floor(v), v - Math.floor(v)];
+          const j1 = Math.min(gh - 1, j0 + 1);
+          const ed = new Float32Array(w);
+          const el = new Float32Array(w);
+          for (let k = 0; k < n; k++) {
+            const x = plain.hits[k]!;
+            let u = (x + 0.5) / step - 0.5;
+            u = Math.min(gw - 1, Math.max(0, u));
+            const [i0, fx] = [Math.floor(u), u - Math.floor(u)];
+            const i1 = Math.min(gw - 1, i0 + 1);
+            const p = gate.plane;
+            const top = p[j0 * gw + i0]! + (p[j0 * gw + i1]! - p[j0 * gw + i0]!) * fx;
+            const bottom = p[j1 * gw + i0]! + (p[j1 * gw + i1]! - p[j1 * gw + i0]!) * fx;
+            const g = top + (bottom - top) * fy;
+            if (g <= 0) continue;
+            ed[x] = pd[x]! * g;
+            el[x] = pl[x]! * g;
+            expected.push(x);
+          }
+          const m = gated.row(y, gd, gl);
+          expect([...gated.hits.subarray(0, m)]).toEqual(expected);
+          expect(Buffer.from(gd.buffer).equals(Buffer.from(ed.buffer))).toBe(true);
+          expect(Buffer.from(gl.buffer).equals(Buffer.from(el.buffer))).toBe(true);
+          kept += m;
+        }
+        expect(kept).toBeGreaterThan(100);
+      },
+    );
+
     it('is a plane of factors 0..1, one per step, and refuses a range that is not one', () => {
       const { luma, w, h } = lineAndGravel();
       const lines = new ThinLines({ luma, width: w, height: h });

@@ -26,7 +26,7 @@ export interface ThinLinesArgs {
   readonly sharpness?: number;
   /**
    * How much of each line to keep where lines are dense (from {@link ThinLines.densityGate}); every
-   * line is kept in full when omitted.
+   * line is kept in full when omitted. Columns where the gate is 0 are not searched at all.
    */
   readonly gate?: ThinLinesGate | undefined;
 }
@@ -111,6 +111,13 @@ export class ThinLines {
    */
   readonly hits: Int32Array;
   readonly #gate: ThinLinesGate | undefined;
+  /**
+   * With a gate: `cellStart[i]` is the first column whose left gate sample (as {@link gated} reads
+   * them) is column `i` or beyond (`gate.width + 1` entries, the last `width`), and `zero` a row of
+   * flags per gate column: both gate rows around the current row are 0 there.
+   */
+  readonly #cellStart: Int32Array | undefined;
+  readonly #zero: Uint8Array | undefined;
 
   constructor(args: ThinLinesArgs) {
     const { luma, width, height } = args;
@@ -134,6 +141,17 @@ export class ThinLines {
     )
       throw new Error('ThinLines: the gate was made for another size (see densityGate)');
     this.#gate = gate;
+    if (gate) {
+      const starts = new Int32Array(gate.width + 1);
+      let i = 0;
+      for (let x = 0; x < width; x++) {
+        const cell = gateCell(x, gate.step, gate.width);
+        while (i <= cell) starts[i++] = x;
+      }
+      while (i <= gate.width) starts[i++] = width;
+      this.#cellStart = starts;
+      this.#zero = new Uint8Array(gate.width);
+    }
   }
 
   /**
@@ -222,13 +240,48 @@ export class ThinLines {
     if (dark.length < w || light.length < w) throw new Error('ThinLines: row buffers too small');
     dark.fill(0, 0, w);
     light.fill(0, 0, w);
-    const n = w > 2 * PAD ? this.#interior(y, PAD, 1, dark, light, this.hits) : 0;
+    const n =
+      w <= 2 * PAD
+        ? 0
+        : this.#gate
+          ? this.#interiorGated(y, dark, light)
+          : this.#interior(y, PAD, 1, dark, light, this.hits);
     // The columns within PAD of a border: the same, on rows padded by repeating the edge pixel.
     const found = this.#borders(y, dark, light, n);
     return this.#gate ? this.#gated(y, dark, light, found) : found;
   }
 
-  /** barRow on row `y`, columns `x0`, `x0 + stride`, ... up to PAD from the right border (rows clamped at the top and bottom). */
+  /**
+   * {@link interior} on the columns where the gate can keep a line: where the four gate samples a
+   * pixel's factor is read from are all 0 the factor is 0 and {@link gated} drops whatever the
+   * pixel had, so those columns are not searched (in dense texture, the costliest ones: most of
+   * their pixels pass barRow's first test).
+   */
+  #interiorGated(y: number, dark: Float32Array, light: Float32Array): number {
+    const { plane, width: gw } = this.#gate!;
+    const { j0, j1 } = gateRows(y, this.#gate!);
+    const zero = this.#zero!;
+    const starts = this.#cellStart!;
+    for (let i = 0; i < gw; i++) zero[i] = plane[j0 * gw + i] === 0 && plane[j1 * gw + i] === 0 ? 1 : 0;
+    const end = this.#width - PAD;
+    let n = 0;
+    let i = 0;
+    while (i < gw) {
+      // Skip the cells whose pixels are dropped (both their gate columns are 0), then take the run of the others.
+      while (i < gw && zero[i] === 1 && zero[i + 1 < gw ? i + 1 : i] === 1) i++;
+      const first = i;
+      while (i < gw && !(zero[i] === 1 && zero[i + 1 < gw ? i + 1 : i] === 1)) i++;
+      const x0 = Math.max(PAD, starts[first]!);
+      const x1 = Math.min(end, starts[i]!);
+      if (x1 > x0) n = this.#interior(y, x0, 1, dark, light, this.hits, x1, n);
+    }
+    return n;
+  }
+
+  /**
+   * barRow on row `y`, columns `x0`, `x0 + stride`, ... before `x1` (by default up to PAD from the
+   * right border; rows clamped at the top and bottom), appending to `hits` from `count` on.
+   */
   #interior(
     y: number,
     x0: number,
@@ -236,6 +289,8 @@ export class ThinLines {
     dark: Float32Array,
     light: Float32Array,
     hits: Int32Array,
+    x1 = this.#width - PAD,
+    count = 0,
   ): number {
     const w = this.#width;
     const h = this.#height;
@@ -243,7 +298,7 @@ export class ThinLines {
     return barRow(
       this.luma,
       x0,
-      w - PAD,
+      x1,
       at(-AXIS),
       at(-DIAGONAL),
       at(0),
@@ -253,19 +308,15 @@ export class ThinLines {
       dark,
       light,
       hits,
-      0,
+      count,
       stride,
     );
   }
 
   /** Scales the row's lines by the gate (bilinear in its coarse plane); drops the hits it zeroes. */
   #gated(y: number, dark: Float32Array, light: Float32Array, n: number): number {
-    const { plane, width: gw, height: gh, step } = this.#gate!;
-    let v = (y + 0.5) / step - 0.5;
-    v = v < 0 ? 0 : v > gh - 1 ? gh - 1 : v;
-    const j0 = v | 0;
-    const j1 = j0 < gh - 1 ? j0 + 1 : j0;
-    const fy = v - j0;
+    const { plane, width: gw, step } = this.#gate!;
+    const { j0, j1, fy } = gateRows(y, this.#gate!);
     const hits = this.hits;
     let kept = 0;
     for (let k = 0; k < n; k++) {
@@ -352,6 +403,22 @@ export function thinLines(args: ThinLinesArgs): { dark: Uint8Array; light: Uint8
     toBytes(rowLight, light, y * width, width);
   }
   return { dark, light };
+}
+
+/** The gate rows row `y` reads its factors between, and its weight between them. */
+function gateRows(y: number, gate: ThinLinesGate): { j0: number; j1: number; fy: number } {
+  const gh = gate.height;
+  let v = (y + 0.5) / gate.step - 0.5;
+  v = v < 0 ? 0 : v > gh - 1 ? gh - 1 : v;
+  const j0 = v | 0;
+  return { j0, j1: j0 < gh - 1 ? j0 + 1 : j0, fy: v - j0 };
+}
+
+/** The left gate column column `x` reads its factor from (its right one is the next, if any). */
+function gateCell(x: number, step: number, gw: number): number {
+  let u = (x + 0.5) / step - 0.5;
+  u = u < 0 ? 0 : u > gw - 1 ? gw - 1 : u;
+  return u | 0;
 }
 
 function greyOf(data: Uint8Array, n: number, out: Uint8Array, channels: number): Uint8Array {
