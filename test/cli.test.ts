@@ -197,4 +197,27 @@ describe('atelier bench', () => {
     expect(result['medianMs']).toBeGreaterThan(0);
     expect(result['peakRssMb']).toBeGreaterThan(10);
   });
+
+  it('--warmup sets the untimed runs before the timed ones (0 allowed), and refuses a negative count', async () => {
+    const none = await atelier(
+      'bench',
+      photo('rocket.jpg'),
+      '--style',
+      'acme:invert',
+      '--width',
+      '320',
+      '--warmup',
+      '0',
+      '--repeat',
+      '1',
+    );
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(
+      /acme:invert on 320x214, 1 thread\(s\): median [\d.]+ ms \(min [\d.]+ ms, 1 runs after 0 warm-up\)/,
+    );
+    const negative = await atelier('bench', photo('rocket.jpg'), '--style', 'acme:invert', '--warmup', '-1');
+    expect(negative.code).not.toBe(0);
+    expect(negative.stderr).toMatch(/USAGE_INVALID/);
+    expect(negative.stderr).toMatch(/warmup/);
+  });
 });

@@ -8,6 +8,8 @@ export interface BenchOptions {
   readonly style: string;
   readonly width?: number;
   readonly repeat: number;
+  /** Untimed runs before the timed ones (V8's optimising tiers and the memory pools settle). @default 1 */
+  readonly warmup?: number;
   readonly params: Record<string, unknown>;
 }
 
@@ -35,7 +37,7 @@ function median(values: readonly number[]): number {
  * Times one plugin on one image the way `apply` runs it: through `engine`, so each run is held to
  * the same step timeout and memory limit, and a plugin that breaks them fails the bench with
  * `PLUGIN_TIMEOUT` or `PLUGIN_OUT_OF_MEMORY` instead of hanging it. The image is resized to `width`
- * (if given) once, losslessly re-encoded, then the step runs `repeat` times after a warm-up; the
+ * (if given) once, losslessly re-encoded, then the step runs `repeat` times after `warmup` untimed runs; the
  * time is the step's alone (decoding and encoding excluded). Peak RSS is the whole process's,
  * the engine's threads included.
  */
@@ -67,9 +69,10 @@ export async function benchStyle(engine: Engine, input: string, options: BenchOp
   }
   const times: number[] = [];
   let output: Uint8Array | undefined;
-  for (let i = 0; i <= options.repeat; i++) {
+  const warmup = options.warmup ?? 1;
+  for (let i = 0; i < warmup + options.repeat; i++) {
     const result = await engine.run(bytes, plan);
-    if (i > 0) times.push(result.timings.steps[0]?.ms ?? 0);
+    if (i >= warmup) times.push(result.timings.steps[0]?.ms ?? 0);
     output = result.data;
   }
   const pixels = await sharp(output!).raw().toBuffer();

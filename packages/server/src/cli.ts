@@ -164,7 +164,8 @@ export function buildProgram(): Command {
     .argument('<input>', 'image file')
     .requiredOption('-s, --style <id>', 'plugin id')
     .option('--width <w>', 'resize the image to this width first', integer('width', 1, 16383))
-    .option('--repeat <n>', 'timed runs after one warm-up', integer('repeat', 1, 1000), 5)
+    .option('--repeat <n>', 'timed runs after the warm-up', integer('repeat', 1, 1000), 5)
+    .option('--warmup <n>', 'untimed runs before the timed ones', integer('warmup', 0, 1000), 1)
     .option(
       '--threads <n>',
       'threads for the one image: the run thread plus n - 1 band helpers, and n libvips threads',
@@ -184,6 +185,7 @@ export function buildProgram(): Command {
           style: string;
           width?: number;
           repeat: number;
+          warmup: number;
           threads: number;
           set: string[];
           json?: boolean;
@@ -208,6 +210,7 @@ export function buildProgram(): Command {
             result = await benchStyle(engine, input, {
               style: opts.style,
               repeat: opts.repeat,
+              warmup: opts.warmup,
               params: parseSetOptions(opts.set),
               ...(opts.width === undefined ? {} : { width: opts.width }),
             });
@@ -221,7 +224,7 @@ export function buildProgram(): Command {
             );
           } else {
             process.stdout.write(
-              `${result.style} on ${result.width}x${result.height}, ${opts.threads} thread(s): median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs), peak RSS ${result.peakRssMb} MB, output ${result.outputHash.slice(0, 16)}\n`,
+              `${result.style} on ${result.width}x${result.height}, ${opts.threads} thread(s): median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs after ${opts.warmup} warm-up), peak RSS ${result.peakRssMb} MB, output ${result.outputHash.slice(0, 16)}\n`,
             );
           }
           return engine.registry;
