@@ -34,7 +34,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '5' },
     // Untimed runs before the 1920 px styles are timed: a long-running server's steady state. Over
     // the first runs in a process V8 moves the styles' loops to its optimising tiers and the memory
-    // pools fill; sketch on evening-glow took 159-174 ms in runs 1-3 and 128-146 from run 7 on.
+    // pools fill; sketch on evening-glow took 159-174 ms in its first 3 timed runs, 128-142 from the 8th.
     warmup: { type: 'string', default: '6' },
     styles: { type: 'string', default: 'cartoon,sketch,color-pencil,oil-painting,watercolor,pop-art' },
     photos: {
