@@ -81,14 +81,13 @@ async function opencvMs(image: string, style: string, env: NodeJS.ProcessEnv = p
   return Number(ms);
 }
 
+/** `atelier bench` of one style on one image: `repeat` timed runs after one warm-up unless told otherwise. */
 async function atelierBench(
   image: string,
   style: string,
-  width?: number,
-  rep = repeat,
-  threads = 1,
-  warmup = 1,
+  options: { width?: number; threads?: number; warmup?: number } = {},
 ): Promise<{ medianMs: number; peakRssMb: number; outputHash: string }> {
+  const { width, threads = 1, warmup = 1 } = options;
   const args = [
     cli,
     'bench',
@@ -96,7 +95,7 @@ async function atelierBench(
     '--style',
     style,
     '--repeat',
-    String(rep),
+    String(repeat),
     '--warmup',
     String(warmup),
     '--json',
@@ -134,7 +133,7 @@ async function styleBench(): Promise<void> {
     for (const photo of photos) {
       const image = path.join(images, photo);
       // Interleave the two so that both see the same machine state.
-      const ours = await atelierBench(image, style, 1920, repeat, 1, styleWarmup);
+      const ours = await atelierBench(image, style, { width: 1920, warmup: styleWarmup });
       const theirs = await opencvMs(image, style);
       const theirsDefault = await opencvMs(image, style, glibcDefaults);
       const ratio = ours.medianMs / theirs;
@@ -185,8 +184,8 @@ async function threadsBench(): Promise<void> {
     const two: number[] = [];
     const hashes = new Set<string>();
     for (let round = 0; round < rounds; round++) {
-      const a = await atelierBench(image, style, undefined, repeat, 1);
-      const b = await atelierBench(image, style, undefined, repeat, 2);
+      const a = await atelierBench(image, style);
+      const b = await atelierBench(image, style, { threads: 2 });
       one.push(a.medianMs);
       two.push(b.medianMs);
       hashes.add(a.outputHash).add(b.outputHash);

@@ -169,18 +169,18 @@ describe('atelier submit', () => {
 });
 
 describe('atelier bench', () => {
+  /** The invert fixture on a 320 px rocket. */
+  const invertOnRocket = (): string[] => [
+    'bench',
+    photo('rocket.jpg'),
+    '--style',
+    'acme:invert',
+    '--width',
+    '320',
+  ];
+
   it('--json prints style, width, height, threads, medianMs, peakRssMb and the output hash', async () => {
-    const { code, stdout } = await atelier(
-      'bench',
-      photo('rocket.jpg'),
-      '--style',
-      'acme:invert',
-      '--width',
-      '320',
-      '--repeat',
-      '3',
-      '--json',
-    );
+    const { code, stdout } = await atelier(...invertOnRocket(), '--repeat', '3', '--json');
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(Object.keys(result)).toEqual([
@@ -199,18 +199,7 @@ describe('atelier bench', () => {
   });
 
   it('--warmup sets the untimed runs before the timed ones (0 allowed), and refuses a negative count', async () => {
-    const none = await atelier(
-      'bench',
-      photo('rocket.jpg'),
-      '--style',
-      'acme:invert',
-      '--width',
-      '320',
-      '--warmup',
-      '0',
-      '--repeat',
-      '1',
-    );
+    const none = await atelier(...invertOnRocket(), '--warmup', '0', '--repeat', '1');
     expect(none.code).toBe(0);
     expect(none.stdout).toMatch(
       /acme:invert on 320x214, 1 thread\(s\): median [\d.]+ ms \(min [\d.]+ ms, 1 runs after 0 warm-up\)/,
