@@ -82,15 +82,30 @@ export const lumaBand = bandKernel(
   import.meta.url,
   'lumaBand',
   (a: LumaArgs, y0: number, y1: number): void => {
-    const { r, g, b, luma } = a;
+    const { r, g, b, luma, width } = a;
     const grey = new Uint8ClampedArray(a.grey.buffer, a.grey.byteOffset, a.grey.length);
-    for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
-      const l = Math.fround(0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!);
-      luma[i] = l;
-      grey[i] = l * 255;
-    }
+    // One call per row (see pigmentBand).
+    for (let i = y0 * width, end = y1 * width; i < end; i += width)
+      lumaRow(r, g, b, luma, grey, i, i + width);
   },
 );
+
+function lumaRow(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  luma: Float32Array,
+  grey: Uint8ClampedArray,
+  i: number,
+  end: number,
+): void {
+  for (; i < end; i++) {
+    // The grey of the luma as stored (Float32). Read back rather than rounded with Math.fround,
+    // which V8's Maglev tier calls as a built-in, boxing its argument and result.
+    luma[i] = 0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!;
+    grey[i] = luma[i]! * 255;
+  }
+}
 
 /**
  * What {@link pigmentBand} gets: the colour planes and the luma (made the pigment colour and
@@ -117,32 +132,41 @@ export const pigmentBand = bandKernel(
   import.meta.url,
   'pigmentBand',
   (a: PigmentArgs, y0: number, y1: number): void => {
-    const { r, g, b, amount, keyed, darkness, black, scale, sat, strength } = a;
-    for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) {
-      const y = amount[i]!;
-      // Clamped with comparisons: Math.min and Math.max on floats cost several times more.
-      const v = (y - black) * scale * 255;
-      const ys = keyed[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!;
-      // Saturate around the stretched luma.
-      let cr = ys + (r[i]! - y) * sat;
-      let cg = ys + (g[i]! - y) * sat;
-      let cb = ys + (b[i]! - y) * sat;
-      cr = cr > 0 ? (cr < 1 ? cr : 1) : 0;
-      cg = cg > 0 ? (cg < 1 ? cg : 1) : 0;
-      cb = cb > 0 ? (cb < 1 ? cb : 1) : 0;
-      r[i] = cr;
-      g[i] = cg;
-      b[i] = cb;
-      // Pigment amount: darker and more saturated colours need more of it.
-      const hi = cr > cg ? (cr > cb ? cr : cb) : cg > cb ? cg : cb;
-      const lo = cr < cg ? (cr < cb ? cr : cb) : cg < cb ? cg : cb;
-      const chroma = hi - lo;
-      const dark = darkness[(ys * 255 + 0.5) | 0]!;
-      const want = strength * (0.35 + 0.9 * dark + 0.5 * chroma);
-      amount[i] = want < 1 ? want : 1;
-    }
+    const { width } = a;
+    // One call per row: each band kernel runs once per render, and V8 compiles a long loop in it
+    // only on stack replacement, running much of it first in a tier that boxes every
+    // intermediate float (megabytes of garbage a render); a small function called for each
+    // row is compiled whole and early.
+    for (let i = y0 * width, end = y1 * width; i < end; i += width) pigmentRow(a, i, i + width);
   },
 );
+
+function pigmentRow(a: PigmentArgs, i: number, end: number): void {
+  const { r, g, b, amount, keyed, darkness, black, scale, sat, strength } = a;
+  for (; i < end; i++) {
+    const y = amount[i]!;
+    // Clamped with comparisons: Math.min and Math.max on floats cost several times more.
+    const v = (y - black) * scale * 255;
+    const ys = keyed[v > 0 ? (v < 255 ? v | 0 : 255) : 0]!;
+    // Saturate around the stretched luma.
+    let cr = ys + (r[i]! - y) * sat;
+    let cg = ys + (g[i]! - y) * sat;
+    let cb = ys + (b[i]! - y) * sat;
+    cr = cr > 0 ? (cr < 1 ? cr : 1) : 0;
+    cg = cg > 0 ? (cg < 1 ? cg : 1) : 0;
+    cb = cb > 0 ? (cb < 1 ? cb : 1) : 0;
+    r[i] = cr;
+    g[i] = cg;
+    b[i] = cb;
+    // Pigment amount: darker and more saturated colours need more of it.
+    const hi = cr > cg ? (cr > cb ? cr : cb) : cg > cb ? cg : cb;
+    const lo = cr < cg ? (cr < cb ? cr : cb) : cg < cb ? cg : cb;
+    const chroma = hi - lo;
+    const dark = darkness[(ys * 255 + 0.5) | 0]!;
+    const want = strength * (0.35 + 0.9 * dark + 0.5 * chroma);
+    amount[i] = want < 1 ? want : 1;
+  }
+}
 
 export interface CoverageTables {
   /** Weight of the hatching strokes per pigment amount (0..255). */
