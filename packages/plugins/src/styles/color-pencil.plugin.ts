@@ -1,4 +1,5 @@
 import {
+  bandThreads,
   definePlugin,
   domainTransformFilter,
   fitLongSide,
@@ -130,10 +131,13 @@ async function renderWith(
   const unit = Math.max(ww, wh) / 1000;
   // Shared from the start (when the run has helper threads): the smoothing and the composition
   // read them on every thread, and copies would add their size to the run's peak memory.
-  const planes = splitPlanes(work, ww * wh);
-  const [r, g, b] = planes;
+  // Work-size planes kept from the last render of this size (see takeWorkPlanes): every one is
+  // written whole before it is read.
+  const kept = takeWorkPlanes(ww, wh);
+  const { r, g, b, luma, grey, hatch } = kept;
+  splitPlanes(work, ww * wh, r, g, b);
   domainTransformFilter({
-    planes,
+    planes: [r, g, b],
     width: ww,
     height: wh,
     sigmaSpatial: 6 * unit,
@@ -146,8 +150,6 @@ async function renderWith(
 
   // 2. Lines from the smoothed luma: how much darker a pixel is than its surround. libvips blurs
   // it on its own threads while this one works out the pigment and draws the strokes.
-  const luma = sharedArray(Float32Array, ww * wh);
-  const grey = sharedArray(Uint8Array, ww * wh);
   runBands(lumaBand, { r, g, b, luma, grey, width: ww }, wh, { signal, minBand: 32 });
   const lines = pencilLines({
     sharp: ctx.sharp,
@@ -157,6 +159,7 @@ async function renderWith(
     softness: p.lineSoftness,
     unit,
     signal,
+    scratch: kept.lines,
   });
   // A rejection is awaited below; until then it must not count as unhandled.
   lines.catch(() => {});
@@ -177,9 +180,9 @@ async function renderWith(
     length: (20 * Math.max(drawnAt.width, drawnAt.height)) / 1000,
     coverage: 0.6,
     drawnAt,
+    out: kept.strokes,
   });
   // As floats, for the upsampler (the typed array's own conversion: exact, and native).
-  const hatch = sharedArray(Float32Array, ww * wh);
   hatch.set(strokes.subarray(0, ww * wh));
   const { lines: field } = await lines;
   signal.throwIfAborted();
@@ -211,22 +214,75 @@ async function renderWith(
   } finally {
     preview?.release();
   }
+  // Only after a render that succeeded: a cancelled one may leave libvips reading `grey`.
+  releaseWorkPlanes(kept);
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
 
-/** Interleaved RGB bytes to three planes of 0..1 (as core's downsampleBox by 1), over shared memory. */
-function splitPlanes(rgb: Uint8Array, n: number): [Float32Array, Float32Array, Float32Array] {
-  const r = sharedArray(Float32Array, n);
-  const g = sharedArray(Float32Array, n);
-  const b = sharedArray(Float32Array, n);
+/** The work-size planes of one render. */
+interface WorkPlanes {
+  readonly width: number;
+  readonly height: number;
+  /** Over shared memory (the run has helper threads). */
+  readonly shared: boolean;
+  /** The colour (0..1), smoothed, then the pigment's colour. */
+  readonly r: Float32Array;
+  readonly g: Float32Array;
+  readonly b: Float32Array;
+  /** The smoothed luma (0..1), then the pigment's amount. */
+  readonly luma: Float32Array;
+  /** The luma as bytes, for libvips' blurs. */
+  readonly grey: Uint8Array;
+  /** The lines from the blurs (pencilLines' scratch). */
+  readonly lines: Float32Array;
+  /** The stroke layer, and as floats for the upsampler. */
+  readonly strokes: Uint8Array;
+  readonly hatch: Float32Array;
+}
+
+/**
+ * Work-size planes kept from earlier renders on this thread: at 1200 x 750 about 25 MB, fresh at
+ * every render until 2026-12-05 (zeroed memory, page faults, and external memory that made the
+ * engine thread collect garbage). As in cartoon: one set per size and thread, two sizes at most
+ * (the full render's and the preview's), taken while a render uses it.
+ */
+const keptPlanes: WorkPlanes[] = [];
+const KEEP = 2;
+
+function takeWorkPlanes(width: number, height: number): WorkPlanes {
+  const shared = bandThreads() > 1;
+  const i = keptPlanes.findIndex((p) => p.width === width && p.height === height && p.shared === shared);
+  if (i >= 0) return keptPlanes.splice(i, 1)[0]!;
+  const n = width * height;
+  return {
+    width,
+    height,
+    shared,
+    r: sharedArray(Float32Array, n),
+    g: sharedArray(Float32Array, n),
+    b: sharedArray(Float32Array, n),
+    luma: sharedArray(Float32Array, n),
+    grey: sharedArray(Uint8Array, n),
+    lines: sharedArray(Float32Array, n),
+    strokes: sharedArray(Uint8Array, n),
+    hatch: sharedArray(Float32Array, n),
+  };
+}
+
+function releaseWorkPlanes(planes: WorkPlanes): void {
+  keptPlanes.unshift(planes);
+  if (keptPlanes.length > KEEP) keptPlanes.length = KEEP;
+}
+
+/** Interleaved RGB bytes to three planes of 0..1 (as core's downsampleBox by 1). */
+function splitPlanes(rgb: Uint8Array, n: number, r: Float32Array, g: Float32Array, b: Float32Array): void {
   const scale = 1 / 255;
   for (let i = 0, j = 0; i < n; i++, j += 3) {
     r[i] = rgb[j]! * scale;
     g[i] = rgb[j + 1]! * scale;
     b[i] = rgb[j + 2]! * scale;
   }
-  return [r, g, b];
 }
 
 /**

@@ -32,6 +32,17 @@ describe('color-pencil', () => {
     expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
   });
 
+  it('gives the same image whatever the thread rendered before (its work planes are reused)', async () => {
+    // Two photos of one size share a set of kept work planes: a plane not written whole would
+    // carry the other photo into the render.
+    const cups = await photo('colorful-cups-2560x1600.jpg', { width: 640 });
+    const evening = await photo('evening-glow-2560x1600.jpg', { width: 640 });
+    const first = await runStep(colorPencil, cups, {});
+    await runStep(colorPencil, evening, { hatching: 1, darkness: 1 });
+    const again = await runStep(colorPencil, cups, {});
+    expect(Buffer.from(again.data).equals(Buffer.from(first.data))).toBe(true);
+  });
+
   it('keeps hues: a red field stays red, a blue one blue, on light paper', async () => {
     const w = 200;
     const h = 100;
