@@ -316,13 +316,16 @@ const copies = new WeakMap<object, object>();
  * same input given to several kernels is shared once. Read-only use: the copy does not follow
  * later writes to `array`. The copy of the run's input image (`ctx.image.data` of its first step)
  * lives as long as the run: its memory serves later runs, so keep no reference to it after
- * `apply` returns.
+ * `apply` returns. A Node.js `Buffer` is copied as a plain `Uint8Array`.
  */
 export function toShared<T extends TypedArrayLike>(array: T): T {
   if (isShared(array) || bandThreads() <= 1) return array;
   const cached = copies.get(array) as T | undefined;
   if (cached) return cached;
-  const ctor = array.constructor as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
+  // A Node.js Buffer (what sharp returns) is copied as a plain Uint8Array: Buffer's own
+  // constructor is deprecated (DEP0005, a warning on the first call).
+  const own = typeof Buffer === 'function' && Buffer.isBuffer(array) ? Uint8Array : array.constructor;
+  const ctor = own as SharedArrayConstructor<T> & { readonly BYTES_PER_ELEMENT: number };
   const bytes = array.length * ctor.BYTES_PER_ELEMENT;
   // Every byte is written below: memory an earlier run used needs no clearing.
   const buffer =

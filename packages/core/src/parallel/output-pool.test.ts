@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { outputArray, setBandRunner, setOutputArrays, setRunInput, toShared } from './bands.ts';
 import { OutputPool } from './output-pool.ts';
 import { backwardsRunner } from './test-support.ts';
@@ -83,6 +83,21 @@ describe('outputArray', () => {
       setOutputArrays(pool.lease());
       const f = outputArray(Float32Array, length / 4);
       expect(f.buffer).toBe(a.buffer);
+    }
+  });
+
+  it('copies a Node.js Buffer as a plain Uint8Array, without the deprecated Buffer constructor', () => {
+    setBandRunner(backwardsRunner(2));
+    const emitted = vi.spyOn(process, 'emitWarning');
+    try {
+      const buffer = Buffer.from([1, 2, 3, 250]);
+      const copy = toShared(buffer);
+      expect(copy.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(Object.getPrototypeOf(copy)).toBe(Uint8Array.prototype);
+      expect([...copy]).toEqual([1, 2, 3, 250]);
+      expect(emitted).not.toHaveBeenCalled();
+    } finally {
+      emitted.mockRestore();
     }
   });
 
