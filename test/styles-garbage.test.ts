@@ -1,10 +1,10 @@
 // The built-in styles' per-pixel loops make no garbage: a render's JavaScript allocations stay
 // small once the process is warm. Heap allocations in a per-pixel loop mean V8 runs it in a tier
-// that boxes floats (every intermediate a heap number), which is slow in itself and makes the
-// engine thread collect garbage in the middle of later renders. Cartoon and colour pencil made
-// 12.6 and 18.3 MB of it per 1920 px render until 2026-12-05 (Math.fround as a built-in call in
-// V8's Maglev tier, and long loops in band kernels compiled only on stack replacement); see
-// docs/styles.md "Issue 16, ninth session of 2026-12-05".
+// that boxes floats (every intermediate a heap number), and the thread that renders spends time
+// boxing and collecting them. Cartoon and colour pencil made 12.5 and 14-18 MB of it per 1920 px
+// render until 2026-12-05 (Math.fround as a built-in call in V8's Maglev tier, and long loops in
+// band kernels compiled only on stack replacement); see docs/styles.md "Issue 16, ninth session of
+// 2026-12-05".
 import { Session } from 'node:inspector/promises';
 import { describe, expect, it } from 'vitest';
 import { loadImage, runStep } from '@atelier/core';
