@@ -36,11 +36,11 @@ function lumaRgb(rgb: Uint8Array, pixels: number, out: Uint8Array): Uint8Array {
   // Four pixels at a time, as three 32-bit words in and one out, when both are word-aligned.
   if (LITTLE_ENDIAN && rgb.byteOffset % 4 === 0 && out.byteOffset % 4 === 0 && pixels >= 4) {
     const groups = pixels >> 2;
-    lumaRgbWords(
-      new Uint32Array(rgb.buffer, rgb.byteOffset, groups * 3),
-      new Uint32Array(out.buffer, out.byteOffset, groups),
-      groups,
-    );
+    const src = new Uint32Array(rgb.buffer, rgb.byteOffset, groups * 3);
+    const dst = new Uint32Array(out.buffer, out.byteOffset, groups);
+    // In chunks: a function called many times is compiled whole early, where one call over a
+    // whole photo would run much of its loop in tiers that box every word above 2^30.
+    for (let g = 0; g < groups; g += LUMA_CHUNK) lumaRgbWords(src, dst, g, Math.min(groups, g + LUMA_CHUNK));
     i = groups * 4;
   }
   for (let j = i * 3; i < pixels; i++, j += 3) {
@@ -49,9 +49,12 @@ function lumaRgb(rgb: Uint8Array, pixels: number, out: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Little-endian words: `R0 G0 B0 R1`, `G1 B1 R2 G2`, `B2 R3 G3 B3` in, four lumas out. */
-function lumaRgbWords(src: Uint32Array, dst: Uint32Array, groups: number): void {
-  for (let g = 0, j = 0; g < groups; g++, j += 3) {
+/** Groups of four pixels per call of {@link lumaRgbWords}. */
+const LUMA_CHUNK = 1024;
+
+/** Little-endian words: `R0 G0 B0 R1`, `G1 B1 R2 G2`, `B2 R3 G3 B3` in, four lumas out; groups `g` to `end - 1`. */
+function lumaRgbWords(src: Uint32Array, dst: Uint32Array, g: number, end: number): void {
+  for (let j = g * 3; g < end; g++, j += 3) {
     const a = src[j]!;
     const b = src[j + 1]!;
     const c = src[j + 2]!;

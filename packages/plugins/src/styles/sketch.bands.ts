@@ -128,16 +128,23 @@ export interface GreyArgs {
 
 /** Work-size rows `y0` to `y1 - 1`: the grey bytes to 0..1 (as core's downsampleBox by 1, to 1/255). */
 export const toUnitBand = bandKernel(import.meta.url, 'toUnitBand', (a: GreyArgs, y0: number, y1: number) => {
-  const { grey, plane } = a;
-  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) plane[i] = grey[i]! * (1 / 255);
+  // A row per call (see colour pencil's pigmentBand): compiled whole early, no boxed floats.
+  for (let y = y0; y < y1; y++) toUnitRow(a.grey, a.plane, y * a.width, (y + 1) * a.width);
 });
+
+function toUnitRow(grey: Uint8Array, plane: Float32Array, i: number, end: number): void {
+  for (; i < end; i++) plane[i] = grey[i]! * (1 / 255);
+}
 
 /** Work-size rows `y0` to `y1 - 1`: the plane back to grey bytes, rounded and clamped (as core's floatToGrey). */
 export const toGreyBand = bandKernel(import.meta.url, 'toGreyBand', (a: GreyArgs, y0: number, y1: number) => {
-  const { plane } = a;
   const px = new Uint8ClampedArray(a.grey.buffer, a.grey.byteOffset, a.grey.length);
-  for (let i = y0 * a.width, end = y1 * a.width; i < end; i++) px[i] = plane[i]! * 255;
+  for (let y = y0; y < y1; y++) toGreyRow(a.plane, px, y * a.width, (y + 1) * a.width);
 });
+
+function toGreyRow(plane: Float32Array, px: Uint8ClampedArray, i: number, end: number): void {
+  for (; i < end; i++) px[i] = plane[i]! * 255;
+}
 
 /**
  * Enlarged stroke rows for photos above the stroke size: the layer's bytes upsampled bilinearly,
