@@ -129,10 +129,9 @@ async function renderWith(
 
   // 1. Edge-preserving smoothing of the colours: flat areas of pigment, sharp borders.
   const unit = Math.max(ww, wh) / 1000;
-  // Shared from the start (when the run has helper threads): the smoothing and the composition
-  // read them on every thread, and copies would add their size to the run's peak memory.
-  // Work-size planes kept from the last render of this size (see takeWorkPlanes): every one is
-  // written whole before it is read.
+  // The work-size planes, kept from the last render of this size (see takeWorkPlanes; each is
+  // written whole before it is read), and shared when the run has helper threads: the smoothing
+  // and the composition read them on every thread, and copies would add to the run's peak memory.
   const kept = takeWorkPlanes(ww, wh);
   const { r, g, b, luma, grey, hatch } = kept;
   splitPlanes(work, ww * wh, r, g, b);
