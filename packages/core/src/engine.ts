@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { PluginGrants } from './capabilities.ts';
 import { missingGrants, notGrantedError } from './capabilities.ts';
@@ -445,7 +445,7 @@ export class Engine {
     };
     // Costs as they are reported: what a run lost with its thread (a timeout, a crash) had spent.
     const streamedCosts: StepCost[] = [];
-    port1.on('message', (message: WorkerMessage) => {
+    const onMessage = (message: WorkerMessage): void => {
       switch (message.t) {
         case 'cost':
           streamedCosts.push(message.cost);
@@ -480,7 +480,8 @@ export class Engine {
           this.#logger[message.level](message.message, { ...message.fields, step: run.step });
           break;
       }
-    });
+    };
+    port1.on('message', onMessage);
     const onCancel = (): void => {
       if (dispatched === 0) hard.abort();
       run.abort('cancel');
@@ -510,6 +511,12 @@ export class Engine {
     } catch (error) {
       result = { ok: false, error: this.#explain(run, error).toJSON() };
     } finally {
+      // The result comes over the pool's port, the run's messages over this one: what the
+      // thread posted before its result may still wait here (Node delivers a port's messages
+      // a batch per turn), and closing the port would drop it. Read it first, then stop the
+      // timers its stage messages re-arm.
+      for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1))
+        onMessage(m.message as WorkerMessage);
       clearTimeout(timer);
       clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onCancel);
