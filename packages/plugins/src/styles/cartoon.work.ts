@@ -6,16 +6,14 @@
 // `@atelier/core/kernels`, so the engine's helper threads load it without the SDK).
 import { BilinearUpsampler, bandKernel, boxFilter, runBands, sharedArray } from '@atelier/core/kernels';
 import type { BandAbort, BandKernel, RunBandsOptions } from '@atelier/core/kernels';
+import { KeptPlanes } from './kept-planes.ts';
+import type { PlaneSetKey } from './kept-planes.ts';
 
 /**
  * The planes one render needs at work size, kept between renders (see {@link takeWorkPlanes}).
  * Every pass overwrites what it reads later, so a reused set needs no clearing.
  */
-export interface WorkPlanes {
-  readonly width: number;
-  readonly height: number;
-  /** Over `SharedArrayBuffer`s, for the engine's band threads. */
-  readonly shared: boolean;
+export interface WorkPlanes extends PlaneSetKey {
   /** Colour, 0..1, then cel-shaded to 0..255. */
   readonly r: Float32Array;
   readonly g: Float32Array;
@@ -41,47 +39,41 @@ export interface WorkPlanes {
 const F32 = new Float32Array(1);
 
 /**
- * Work-size planes kept from earlier renders. A render at 800 px uses about 8 MB of them; fresh
- * memory costs a page fault per 4 KB on first touch, which on the benchmark's virtual machine
- * took as long as the render's own arithmetic (20 ms per 7 MB) and, with the garbage collector
- * deciding when old planes return to the allocator, made the timings erratic. Reusing them costs
- * one set per work size and thread (two sizes at most are kept: the full render's and the
- * preview's). Sets are taken and given back, so renders that overlap on one thread (each awaits
- * sharp) never share one.
+ * Work-size planes kept from earlier renders (see KeptPlanes): a render at 800 px uses about 8 MB
+ * of them, whose page faults took as long as its arithmetic (20 ms per 7 MB) and made the timings
+ * erratic.
  */
-const kept: WorkPlanes[] = [];
-const KEEP = 2;
+const kept = new KeptPlanes<WorkPlanes>();
 
 /** A set of work-size planes: a kept one of this size when there is one, else a new one. */
 export function takeWorkPlanes(width: number, height: number, shared: boolean): WorkPlanes {
-  const i = kept.findIndex((p) => p.width === width && p.height === height && p.shared === shared);
-  if (i >= 0) return kept.splice(i, 1)[0]!;
-  const n = width * height;
-  const halfN = Math.ceil(width / 2) * Math.ceil(height / 2);
-  // Planes that band kernels read from other threads are shared when the step has helpers.
-  const plane = shared ? (k: number) => sharedArray(Float32Array, k) : (k: number) => new Float32Array(k);
-  const bytes = shared ? (k: number) => sharedArray(Uint8Array, k) : (k: number) => new Uint8Array(k);
-  const k = TEXTURE_BLOCK;
-  return {
-    width,
-    height,
-    shared,
-    r: plane(n),
-    g: plane(n),
-    b: plane(n),
-    dog: plane(n),
-    grey: bytes(n),
-    half: bytes(halfN),
-    halfBlur: plane(halfN),
-    halfPass: plane(halfN),
-    activity: plane(Math.ceil(width / k) * Math.ceil(height / k)),
-  };
+  return kept.take({ width, height, shared }, () => {
+    const n = width * height;
+    const halfN = Math.ceil(width / 2) * Math.ceil(height / 2);
+    // Planes that band kernels read from other threads are shared when the step has helpers.
+    const plane = shared ? (k: number) => sharedArray(Float32Array, k) : (k: number) => new Float32Array(k);
+    const bytes = shared ? (k: number) => sharedArray(Uint8Array, k) : (k: number) => new Uint8Array(k);
+    const k = TEXTURE_BLOCK;
+    return {
+      width,
+      height,
+      shared,
+      r: plane(n),
+      g: plane(n),
+      b: plane(n),
+      dog: plane(n),
+      grey: bytes(n),
+      half: bytes(halfN),
+      halfBlur: plane(halfN),
+      halfPass: plane(halfN),
+      activity: plane(Math.ceil(width / k) * Math.ceil(height / k)),
+    };
+  });
 }
 
 /** Gives a set back for later renders (the most recent ones are kept). */
 export function releaseWorkPlanes(planes: WorkPlanes): void {
-  kept.unshift(planes);
-  if (kept.length > KEEP) kept.length = KEEP;
+  kept.give(planes);
 }
 
 /** Interleaved RGB bytes into three planes, times `1 / 255`. */

@@ -18,6 +18,8 @@ import {
 import type { PaperLevels, PluginContext, RawImage, ThinLinesGate } from '@atelier/core';
 import { colorBand, lumaBand, pigmentBand } from './color-pencil.bands.ts';
 import { thinLinesOf } from './pencil-luma.ts';
+import { KeptPlanes } from './kept-planes.ts';
+import type { PlaneSetKey } from './kept-planes.ts';
 import { previewLineField } from './pencil-preview.ts';
 import type { ColorArgs, CoverageTables, PigmentArgs } from './color-pencil.bands.ts';
 
@@ -214,17 +216,13 @@ async function renderWith(
     preview?.release();
   }
   // Only after a render that succeeded: a cancelled one may leave libvips reading `grey`.
-  releaseWorkPlanes(kept);
+  keptPlanes.give(kept);
   ctx.progress(1);
   return { data: out, width, height, channels: 3 };
 }
 
 /** The work-size planes of one render. */
-interface WorkPlanes {
-  readonly width: number;
-  readonly height: number;
-  /** Over shared memory (the run has helper threads). */
-  readonly shared: boolean;
+interface WorkPlanes extends PlaneSetKey {
   /** The colour (0..1), smoothed, then the pigment's colour. */
   readonly r: Float32Array;
   readonly g: Float32Array;
@@ -241,37 +239,29 @@ interface WorkPlanes {
 }
 
 /**
- * Work-size planes kept from earlier renders on this thread: at 1200 x 750 about 25 MB, fresh at
- * every render until 2026-12-05 (zeroed memory, page faults, and external memory that made the
- * engine thread collect garbage). As in cartoon: one set per size and thread, two sizes at most
- * (the full render's and the preview's), taken while a render uses it.
+ * Work-size planes kept from earlier renders on this thread (see KeptPlanes): at 1200 x 750 about
+ * 25 MB, fresh at every render until 2026-12-05 (zeroed memory and page faults).
  */
-const keptPlanes: WorkPlanes[] = [];
-const KEEP = 2;
+const keptPlanes = new KeptPlanes<WorkPlanes>();
 
 function takeWorkPlanes(width: number, height: number): WorkPlanes {
   const shared = bandThreads() > 1;
-  const i = keptPlanes.findIndex((p) => p.width === width && p.height === height && p.shared === shared);
-  if (i >= 0) return keptPlanes.splice(i, 1)[0]!;
-  const n = width * height;
-  return {
-    width,
-    height,
-    shared,
-    r: sharedArray(Float32Array, n),
-    g: sharedArray(Float32Array, n),
-    b: sharedArray(Float32Array, n),
-    luma: sharedArray(Float32Array, n),
-    grey: sharedArray(Uint8Array, n),
-    lines: sharedArray(Float32Array, n),
-    strokes: sharedArray(Uint8Array, n),
-    hatch: sharedArray(Float32Array, n),
-  };
-}
-
-function releaseWorkPlanes(planes: WorkPlanes): void {
-  keptPlanes.unshift(planes);
-  if (keptPlanes.length > KEEP) keptPlanes.length = KEEP;
+  return keptPlanes.take({ width, height, shared }, () => {
+    const n = width * height;
+    return {
+      width,
+      height,
+      shared,
+      r: sharedArray(Float32Array, n),
+      g: sharedArray(Float32Array, n),
+      b: sharedArray(Float32Array, n),
+      luma: sharedArray(Float32Array, n),
+      grey: sharedArray(Uint8Array, n),
+      lines: sharedArray(Float32Array, n),
+      strokes: sharedArray(Uint8Array, n),
+      hatch: sharedArray(Float32Array, n),
+    };
+  });
 }
 
 /** Interleaved RGB bytes to three planes of 0..1 (as core's downsampleBox by 1). */
