@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ThinLines, thinLines } from './thin-lines.ts';
+import { ThinLines, ThinRowsAhead, thinLines, thinRowAhead } from './thin-lines.ts';
 
 /** A flat `level` plane with a 1 px line of `tone` through (cx, cy) at `angle` degrees (y down). */
 function lineOnFlat(w: number, h: number, level: number, tone: number, angle: number): Uint8Array {
@@ -234,5 +234,89 @@ describe('thinLines', () => {
       // A gate is for the size it was made for.
       expect(() => new ThinLines({ luma, width: w / 2, height: h * 2, gate })).toThrow(/another size/);
     });
+  });
+});
+
+describe('ThinRowsAhead', () => {
+  /** Two lines, and grain on the left half (many hits: the stored rows must grow) unless a density gate drops it. */
+  function scene(gated = true): { lines: ThinLines; w: number; h: number } {
+    const [w, h] = [200, 150];
+    const luma = lineOnFlat(w, h, 170, 40, 30);
+    const light = lineOnFlat(w, h, 90, 230, 100);
+    let seed = 7;
+    for (let i = 0; i < w * h; i++) {
+      if (light[i] !== 90) luma[i] = light[i]!;
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      if (i % w < w / 2) luma[i] = (seed >>> 24) & 1 ? 200 : 60;
+    }
+    const gate = gated ? new ThinLines({ luma, width: w, height: h }).densityGate({ step: 3 }) : undefined;
+    return { lines: new ThinLines({ luma, width: w, height: h, gate }), w, h };
+  }
+
+  it.each([true, false])(
+    'gives every row exactly as ThinLines.row does, however many were found ahead (gate: %s)',
+    (gated) => {
+      const { w, h } = scene(gated);
+      for (const ahead of [0, 1, 37, h]) {
+        const found = new ThinRowsAhead(scene(gated).lines, w, h);
+        found.find(ahead);
+        const rows = found.rows();
+        expect(rows.rows).toBe(ahead);
+        const direct = scene(gated).lines;
+        const [dark, light, aDark, aLight] = fourRows(w);
+        const hits = new Int32Array(w);
+        let total = 0;
+        for (let y = 0; y < ahead; y++) {
+          const n = direct.row(y, dark, light);
+          aDark.fill(-1);
+          aLight.fill(-1);
+          expect(thinRowAhead(rows, y, aDark, aLight, hits)).toBe(n);
+          expect([...hits.subarray(0, n)]).toEqual([...direct.hits.subarray(0, n)]);
+          for (let k = 0; k < n; k++) {
+            const x = hits[k]!;
+            expect(aDark[x]).toBe(dark[x]);
+            expect(aLight[x]).toBe(light[x]);
+          }
+          total += n;
+        }
+        // Without the gate, enough lines that the store grew past its first size (4096).
+        if (ahead === h && !gated) expect(total).toBeGreaterThan(4096);
+        if (ahead === h) expect(total).toBeGreaterThan(2 * h); // both lines, on every row
+      }
+    },
+  );
+
+  it('finds rows until the promise it waits for settles, and stops at the last row or on abort', async () => {
+    const { lines, w, h } = scene();
+    const settled = new ThinRowsAhead(lines, w, h);
+    await settled.fillWhile(Promise.resolve());
+    expect(settled.rows().rows).toBe(0); // settled already: nothing found
+
+    // Settles after a few turns of the event loop: some rows are found, in chunks of 16, not all.
+    const later = new Promise<void>((resolve) =>
+      setImmediate(() => setImmediate(() => setImmediate(resolve))),
+    );
+    const some = new ThinRowsAhead(scene().lines, w, h);
+    await some.fillWhile(later);
+    const found = some.rows().rows;
+    expect(found).toBeGreaterThan(0);
+    expect(found).toBeLessThan(h);
+    expect(found % 16).toBe(0);
+
+    // A rejected promise ends it too, without throwing.
+    const failed = new ThinRowsAhead(scene().lines, w, h);
+    await expect(failed.fillWhile(Promise.reject(new Error('libvips failed')))).resolves.toBeUndefined();
+
+    // A promise that never settles: every row, then it returns.
+    const all = new ThinRowsAhead(scene().lines, w, h);
+    await all.fillWhile(new Promise(() => {}));
+    expect(all.rows().rows).toBe(h);
+
+    // Aborted: it returns at once.
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = new ThinRowsAhead(scene().lines, w, h);
+    await aborted.fillWhile(new Promise(() => {}), controller.signal);
+    expect(aborted.rows().rows).toBe(0);
   });
 });

@@ -385,6 +385,169 @@ export class ThinLines {
 }
 
 /**
+ * Rows of a {@link ThinLines} found ahead (see {@link ThinRowsAhead}), as plain data a band
+ * kernel can take in its arguments: rows `0 .. rows - 1`, row `y`'s columns with a line being
+ * `xs[starts[y] .. starts[y + 1])` and their strengths `dark` and `light` at the same indices.
+ */
+export interface ThinRows {
+  readonly rows: number;
+  readonly starts: Int32Array;
+  readonly xs: Int32Array;
+  readonly dark: Float32Array;
+  readonly light: Float32Array;
+}
+
+/**
+ * Row `y` of `ahead` (it must be below `ahead.rows`) as {@link ThinLines.row} gives it: its
+ * strengths into `dark` and `light` at its columns with a line, those columns into `hits`; returns
+ * how many there are. Only those columns are written, which is all a renderer reads of a row's
+ * strengths (`row` also clears the rest).
+ */
+export function thinRowAhead(
+  ahead: ThinRows,
+  y: number,
+  dark: Float32Array,
+  light: Float32Array,
+  hits: Int32Array,
+): number {
+  const { starts, xs } = ahead;
+  const first = starts[y]!;
+  const n = starts[y + 1]! - first;
+  for (let k = 0; k < n; k++) {
+    const x = xs[first + k]!;
+    hits[k] = x;
+    dark[x] = ahead.dark[first + k]!;
+    light[x] = ahead.light[first + k]!;
+  }
+  return n;
+}
+
+/** Rows {@link ThinRowsAhead} finds between two looks at the promise it waits for. */
+const AHEAD_CHUNK = 16;
+
+const nextTurn =
+  typeof setImmediate === 'function'
+    ? () => new Promise<void>((resolve) => setImmediate(resolve))
+    : () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Finds the rows of a {@link ThinLines}, from the top, while the step's thread would otherwise
+ * wait: for libvips to resize or blur on its own threads, say. A renderer that draws the lines
+ * row by row later takes the rows found ({@link rows}, with {@link thinRowAhead}) and finds the
+ * others itself; each row is the same either way, so the image is too.
+ *
+ * Only the columns with a line are stored (a few percent of a photo's pixels; in gravel or grass,
+ * before the density gate drops them, up to a sixth).
+ *
+ * @example
+ * const ahead = new ThinRowsAhead(lines);
+ * await ahead.fillWhile(blurred, signal); // resolves when `blurred` settles
+ * const rows = ahead.rows(); // for the band kernel's arguments
+ */
+export class ThinRowsAhead {
+  readonly #lines: ThinLines;
+  readonly #width: number;
+  readonly #height: number;
+  readonly #starts: Int32Array;
+  #xs: Int32Array;
+  #dark: Float32Array;
+  #light: Float32Array;
+  #count = 0;
+  #done = 0;
+  readonly #rowDark: Float32Array;
+  readonly #rowLight: Float32Array;
+
+  constructor(lines: ThinLines, width: number, height: number) {
+    this.#lines = lines;
+    this.#width = width;
+    this.#height = height;
+    this.#starts = new Int32Array(height + 1);
+    const capacity = Math.min(width * height, Math.max(4096, width * 8));
+    this.#xs = new Int32Array(capacity);
+    this.#dark = new Float32Array(capacity);
+    this.#light = new Float32Array(capacity);
+    this.#rowDark = new Float32Array(width);
+    this.#rowLight = new Float32Array(width);
+  }
+
+  /** Finds the next `count` rows (fewer at the bottom). */
+  find(count: number): void {
+    const end = Math.min(this.#height, this.#done + count);
+    const hits = this.#lines.hits;
+    for (let y = this.#done; y < end; y++) {
+      const n = this.#lines.row(y, this.#rowDark, this.#rowLight);
+      if (this.#count + n > this.#xs.length) this.#grow(this.#count + n);
+      storeRow(hits, n, this.#rowDark, this.#rowLight, this.#xs, this.#dark, this.#light, this.#count);
+      this.#count += n;
+      this.#starts[y + 1] = this.#count;
+    }
+    this.#done = end;
+  }
+
+  /**
+   * Finds rows, {@link AHEAD_CHUNK} at a time with a turn of the event loop between, until
+   * `pending` settles (or every row is found, or `signal` aborts); never rejects.
+   */
+  async fillWhile(pending: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+    let settled = false;
+    pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // A promise that has settled already says so in this microtask.
+    await Promise.resolve();
+    while (!settled && this.#done < this.#height && !signal?.aborted) {
+      this.find(AHEAD_CHUNK);
+      await nextTurn();
+    }
+  }
+
+  /** The rows found so far. */
+  rows(): ThinRows {
+    const n = this.#count;
+    return {
+      rows: this.#done,
+      starts: this.#starts.subarray(0, this.#done + 1),
+      xs: this.#xs.subarray(0, n),
+      dark: this.#dark.subarray(0, n),
+      light: this.#light.subarray(0, n),
+    };
+  }
+
+  #grow(needed: number): void {
+    const capacity = Math.min(this.#width * this.#height, Math.max(needed, this.#xs.length * 2));
+    const n = this.#count;
+    const xs = new Int32Array(capacity);
+    const dark = new Float32Array(capacity);
+    const light = new Float32Array(capacity);
+    xs.set(this.#xs.subarray(0, n));
+    dark.set(this.#dark.subarray(0, n));
+    light.set(this.#light.subarray(0, n));
+    this.#xs = xs;
+    this.#dark = dark;
+    this.#light = light;
+  }
+}
+
+function storeRow(
+  hits: Int32Array,
+  n: number,
+  rowDark: Float32Array,
+  rowLight: Float32Array,
+  xs: Int32Array,
+  dark: Float32Array,
+  light: Float32Array,
+  at: number,
+): void {
+  for (let k = 0; k < n; k++, at++) {
+    const x = hits[k]!;
+    xs[at] = x;
+    dark[at] = rowDark[x]!;
+    light[at] = rowLight[x]!;
+  }
+}
+
+/**
  * Whole planes of {@link ThinLines}: dark-line and light-line strength per pixel, 0..255.
  *
  * @example

@@ -1,8 +1,8 @@
 // The colour pencil's full-size composition as a band kernel, in a module of its own that
 // imports only `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
+import { BilinearUpsampler, ThinLines, bandKernel, thinRowAhead } from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
-import type { ThinLinesGate } from '@atelier/core/kernels';
+import type { ThinLinesGate, ThinRows } from '@atelier/core/kernels';
 
 /** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
 type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
@@ -32,6 +32,8 @@ export interface ColorArgs {
   readonly luma: Uint8Array | undefined;
   /** How much of the thin lines to keep, by their density (ThinLines.densityGate). */
   readonly gate: ThinLinesGate | undefined;
+  /** The thin lines' first rows, found while the run's thread waited for libvips (ThinRowsAhead). */
+  readonly ahead: ThinRows | undefined;
   readonly tables: CoverageTables;
   /** Line strength to ink transmission (see inkTable). */
   readonly ink: Float32Array;
@@ -55,13 +57,22 @@ export const colorBand = bandKernel(
     const thin = a.luma ? new ThinLines({ luma: a.luma, width, height, gate: a.gate }) : undefined;
     const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
     const rowScratch = [new Float64Array(width), new Float64Array(width)] as const;
+    const ahead = a.ahead;
+    const aheadHits = ahead ? new Int32Array(width) : undefined;
     for (let y = y0; y < y1; y++) {
       const t = up.select(y);
       const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
       colorRow(px, width, t, up, tables, ink, undefined, rowScratch);
-      const hits = thin ? thin.row(y, thinRows[0], thinRows[1]) : 0;
-      if (thin && hits > 0)
-        colorRow(px, width, t, up, tables, ink, { hits: thin.hits, n: hits, thinRows, inkMax }, rowScratch);
+      const found = ahead !== undefined && y < ahead.rows;
+      const hits = !thin
+        ? 0
+        : found
+          ? thinRowAhead(ahead, y, thinRows[0], thinRows[1], aheadHits!)
+          : thin.row(y, thinRows[0], thinRows[1]);
+      if (thin && hits > 0) {
+        const thinHits = found ? aheadHits! : thin.hits;
+        colorRow(px, width, t, up, tables, ink, { hits: thinHits, n: hits, thinRows, inkMax }, rowScratch);
+      }
       if ((y & 127) === 0) abort.throwIfAborted();
     }
   },

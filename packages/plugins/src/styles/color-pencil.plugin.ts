@@ -12,6 +12,8 @@ import {
   previewFullSize,
   runBands,
   sharedArray,
+  ThinLines,
+  ThinRowsAhead,
   toShared,
   z,
 } from '@atelier/core';
@@ -111,7 +113,16 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
   const thin = ctx.previewScale > PREVIEW_THIN_SCALE ? thinLinesOf(image) : undefined;
   try {
     // Where thin lines are dense (gravel, grass) they are texture: faded out (ThinLines.densityGate).
-    const lines = thin ? { luma: thin.lines.luma, gate: thin.lines.densityGate() } : undefined;
+    const gate = thin?.lines.densityGate();
+    // On one thread the thin lines' first rows are found while libvips resizes and blurs, which
+    // this thread would otherwise wait for; the composition takes them and finds the rest. With
+    // helper threads the cores are busy with libvips' threads then, and the bands find them all.
+    const ahead =
+      thin && bandThreads() <= 1
+        ? new ThinRowsAhead(new ThinLines({ luma: thin.lines.luma, width, height, gate }), width, height)
+        : undefined;
+    if (ahead) await ahead.fillWhile(work, ctx.signal);
+    const lines = thin && gate ? { luma: thin.lines.luma, gate, ahead } : undefined;
     return await renderWith(ctx, await work, lines);
   } finally {
     thin?.release();
@@ -122,7 +133,9 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
 async function renderWith(
   ctx: PluginContext<ColorPencilParams>,
   work: Uint8Array,
-  thin: { readonly luma: Uint8Array; readonly gate: ThinLinesGate } | undefined,
+  thin:
+    | { readonly luma: Uint8Array; readonly gate: ThinLinesGate; readonly ahead: ThinRowsAhead | undefined }
+    | undefined,
 ): Promise<RawImage> {
   const { image, params: p, signal } = ctx;
   const { width, height } = image;
@@ -185,6 +198,7 @@ async function renderWith(
   });
   // As floats, for the upsampler (the typed array's own conversion: exact, and native).
   hatch.set(strokes.subarray(0, ww * wh));
+  if (thin?.ahead) await thin.ahead.fillWhile(lines, signal);
   const { lines: field } = await lines;
   signal.throwIfAborted();
   ctx.progress(0.7);
@@ -206,6 +220,7 @@ async function renderWith(
     planes: [r, g, b, luma, preview ? preview.field : toShared(field), hatch],
     luma: thin ? toShared(thin.luma) : undefined,
     gate: thin?.gate,
+    ahead: thin?.ahead?.rows(),
     tables: coverageTables(p.hatching),
     ink,
     inkMax,

@@ -1,8 +1,14 @@
 // The sketch's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { BilinearUpsampler, ThinLines, bandKernel, bilinearColumns } from '@atelier/core/kernels';
+import {
+  BilinearUpsampler,
+  ThinLines,
+  bandKernel,
+  bilinearColumns,
+  thinRowAhead,
+} from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
-import type { ThinLinesGate } from '@atelier/core/kernels';
+import type { ThinLinesGate, ThinRows } from '@atelier/core/kernels';
 
 /** Where a row's low-resolution rows come from (see BilinearUpsampler.select, upper and lower). */
 type LowRows = Pick<BilinearUpsampler, 'select' | 'upper' | 'lower'>;
@@ -46,6 +52,8 @@ export interface ShadeArgs {
   readonly luma: Uint8Array | undefined;
   /** How much of the thin lines to keep, by their density (ThinLines.densityGate). */
   readonly gate: ThinLinesGate | undefined;
+  /** The thin lines' first rows, found while the run's thread waited for libvips (ThinRowsAhead). */
+  readonly ahead: ThinRows | undefined;
   /** Surround brightness (0..256) to darkness on paper. */
   readonly toneLut: Uint8Array;
   readonly tables: ShadingTables;
@@ -73,6 +81,8 @@ export const shadeBand = bandKernel(
     const thin = a.luma ? new ThinLines({ luma: a.luma, width, height, gate: a.gate }) : undefined;
     const thinDark = new Float32Array(width);
     const thinLight = new Float32Array(width);
+    const ahead = a.ahead;
+    const aheadHits = ahead ? new Int32Array(width) : undefined;
     for (let y = y0; y < y1; y++) {
       const t = up.select(y);
       // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
@@ -94,12 +104,17 @@ export const shadeBand = bandKernel(
         tables,
         ink,
       );
-      const hits = thin ? thin.row(y, thinDark, thinLight) : 0;
+      const found = ahead !== undefined && y < ahead.rows;
+      const hits = !thin
+        ? 0
+        : found
+          ? thinRowAhead(ahead, y, thinDark, thinLight, aheadHits!)
+          : thin.row(y, thinDark, thinLight);
       if (thin && hits > 0) {
         const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
         thinLineRow(
           px,
-          thin.hits,
+          found ? aheadHits! : thin.hits,
           hits,
           t,
           rows,

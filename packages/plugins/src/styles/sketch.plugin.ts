@@ -8,12 +8,15 @@ import {
   pencilLines,
   pencilStrokes,
   previewFullSize,
+  bandThreads,
   runBands,
   sharedArray,
+  ThinLines,
+  ThinRowsAhead,
   toShared,
   z,
 } from '@atelier/core';
-import type { PluginContext, RawImage, ThinLines } from '@atelier/core';
+import type { PluginContext, RawImage } from '@atelier/core';
 import { thinLinesOf } from './pencil-luma.ts';
 import { previewLineField } from './pencil-preview.ts';
 import { shadeBand, toGreyBand, toUnitBand } from './sketch.bands.ts';
@@ -130,6 +133,14 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // dense (gravel, grass) they are texture, not strings and wires: faded out (ThinLines.densityGate).
   const thinLines = ctx.previewScale > PREVIEW_THIN_SCALE;
   const gate = thinLines ? thin.densityGate() : undefined;
+  // On one thread the thin lines' first rows are found while libvips resizes and blurs, which
+  // this thread would otherwise wait for; the composition takes them and finds the rest. With
+  // helper threads the cores are busy with libvips' threads then, and the bands find them all.
+  const ahead =
+    thinLines && bandThreads() <= 1
+      ? new ThinRowsAhead(new ThinLines({ luma: thin.luma, width, height, gate }), width, height)
+      : undefined;
+  if (resized && ahead) await ahead.fillWhile(resized, signal);
   const grey: Uint8Array = resized ? await resized : thin.luma.slice();
   if (grey.length !== ww * wh) throw new Error('sketch: unexpected grey size');
   signal.throwIfAborted();
@@ -170,6 +181,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   const { strokes, sw, sh } = layer;
   // The output's zeroed pages are taken while libvips blurs on its own threads.
   const out = outputArray(Uint8Array, width * height);
+  if (ahead) await ahead.fillWhile(lines, signal);
   const { lines: field, surround: far } = await lines;
   ctx.progress(0.5);
 
@@ -200,6 +212,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
     sh,
     luma: thinLines ? toShared(thin.luma) : undefined,
     gate,
+    ahead: ahead?.rows(),
     toneLut,
     tables,
     ink,
