@@ -258,7 +258,7 @@ describe('ThinRowsAhead', () => {
     (gated) => {
       const { w, h } = scene(gated);
       for (const ahead of [0, 1, 37, h]) {
-        const found = new ThinRowsAhead(scene(gated).lines, w, h);
+        const found = new ThinRowsAhead(scene(gated).lines);
         found.find(ahead);
         const rows = found.rows();
         expect(rows.rows).toBe(ahead);
@@ -287,8 +287,8 @@ describe('ThinRowsAhead', () => {
   );
 
   it('finds rows until the promise it waits for settles, and stops at the last row or on abort', async () => {
-    const { lines, w, h } = scene();
-    const settled = new ThinRowsAhead(lines, w, h);
+    const { lines, h } = scene();
+    const settled = new ThinRowsAhead(lines);
     await settled.fillWhile(Promise.resolve());
     expect(settled.rows().rows).toBe(0); // settled already: nothing found
 
@@ -296,7 +296,7 @@ describe('ThinRowsAhead', () => {
     const later = new Promise<void>((resolve) =>
       setImmediate(() => setImmediate(() => setImmediate(resolve))),
     );
-    const some = new ThinRowsAhead(scene().lines, w, h);
+    const some = new ThinRowsAhead(scene().lines);
     await some.fillWhile(later);
     const found = some.rows().rows;
     expect(found).toBeGreaterThan(0);
@@ -304,18 +304,18 @@ describe('ThinRowsAhead', () => {
     expect(found % 16).toBe(0);
 
     // A rejected promise ends it too, without throwing.
-    const failed = new ThinRowsAhead(scene().lines, w, h);
+    const failed = new ThinRowsAhead(scene().lines);
     await expect(failed.fillWhile(Promise.reject(new Error('libvips failed')))).resolves.toBeUndefined();
 
     // A promise that never settles: every row, then it returns.
-    const all = new ThinRowsAhead(scene().lines, w, h);
+    const all = new ThinRowsAhead(scene().lines);
     await all.fillWhile(new Promise(() => {}));
     expect(all.rows().rows).toBe(h);
 
     // Aborted: it returns at once.
     const controller = new AbortController();
     controller.abort();
-    const aborted = new ThinRowsAhead(scene().lines, w, h);
+    const aborted = new ThinRowsAhead(scene().lines);
     await aborted.fillWhile(new Promise(() => {}), controller.signal);
     expect(aborted.rows().rows).toBe(0);
   });

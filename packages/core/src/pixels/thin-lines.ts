@@ -100,6 +100,13 @@ export class ThinLines {
   readonly luma: Uint8Array;
   readonly #width: number;
   readonly #height: number;
+  /** The size of the luma plane, in pixels. */
+  get width(): number {
+    return this.#width;
+  }
+  get height(): number {
+    return this.#height;
+  }
   readonly #tables: StrengthTables;
   /** Five padded rows (edge pixels repeated), for the columns near the left and right borders. */
   readonly #edge = new Uint8Array(ROWS.length * EDGE);
@@ -440,9 +447,9 @@ const nextTurn =
  * before the density gate drops them, up to a sixth).
  *
  * @example
- * const ahead = new ThinRowsAhead(lines);
- * await ahead.fillWhile(blurred, signal); // resolves when `blurred` settles
- * const rows = ahead.rows(); // for the band kernel's arguments
+ * const ahead = new ThinRowsAhead(new ThinLines({ luma, width, height, gate }));
+ * await ahead.fillWhile(blurred, ctx.signal); // returns once `blurred` settles
+ * runBands(composeBand, { ...args, ahead: ahead.rows() }, height); // thinRowAhead(a.ahead, y, ...) there
  */
 export class ThinRowsAhead {
   readonly #lines: ThinLines;
@@ -457,7 +464,8 @@ export class ThinRowsAhead {
   readonly #rowDark: Float32Array;
   readonly #rowLight: Float32Array;
 
-  constructor(lines: ThinLines, width: number, height: number) {
+  constructor(lines: ThinLines) {
+    const { width, height } = lines;
     this.#lines = lines;
     this.#width = width;
     this.#height = height;

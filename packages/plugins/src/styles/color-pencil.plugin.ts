@@ -119,7 +119,7 @@ async function renderColorPencil(ctx: PluginContext<ColorPencilParams>): Promise
     // helper threads the cores are busy with libvips' threads then, and the bands find them all.
     const ahead =
       thin && bandThreads() <= 1
-        ? new ThinRowsAhead(new ThinLines({ luma: thin.lines.luma, width, height, gate }), width, height)
+        ? new ThinRowsAhead(new ThinLines({ luma: thin.lines.luma, width, height, gate }))
         : undefined;
     if (ahead) await ahead.fillWhile(work, ctx.signal);
     const lines = thin && gate ? { luma: thin.lines.luma, gate, ahead } : undefined;

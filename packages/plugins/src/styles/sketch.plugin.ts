@@ -138,7 +138,7 @@ async function renderWith(ctx: PluginContext<SketchParams>, thin: ThinLines): Pr
   // helper threads the cores are busy with libvips' threads then, and the bands find them all.
   const ahead =
     thinLines && bandThreads() <= 1
-      ? new ThinRowsAhead(new ThinLines({ luma: thin.luma, width, height, gate }), width, height)
+      ? new ThinRowsAhead(new ThinLines({ luma: thin.luma, width, height, gate }))
       : undefined;
   if (resized && ahead) await ahead.fillWhile(resized, signal);
   const grey: Uint8Array = resized ? await resized : thin.luma.slice();
