@@ -41,7 +41,7 @@ export { pencilStrokes } from './pencil-strokes.ts';
 export type { PencilStrokesArgs } from './pencil-strokes.ts';
 export { inkTable, paperLevels, pencilLines } from './pencil-lines.ts';
 export type { PaperLevels, PencilLinesArgs } from './pencil-lines.ts';
-export { ThinLines, ThinRowsAhead, thinLines, thinRowAhead } from './thin-lines.ts';
+export { ThinLines, ThinRowsAhead, thinLines } from './thin-lines.ts';
 export type { DensityGateArgs, ThinLinesArgs, ThinLinesGate, ThinRows } from './thin-lines.ts';
 export { blurGrey, floatToGrey } from './native-blur.ts';
 export { planePercentiles, smoothHistogram } from './levels.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ThinLines, ThinRowsAhead, thinLines, thinRowAhead } from './thin-lines.ts';
+import { ThinLines, ThinRowsAhead, thinLines } from './thin-lines.ts';
+import type { ThinLinesGate } from './thin-lines.ts';
 
 /** A flat `level` plane with a 1 px line of `tone` through (cx, cy) at `angle` degrees (y down). */
 function lineOnFlat(w: number, h: number, level: number, tone: number, angle: number): Uint8Array {
@@ -239,7 +240,13 @@ describe('thinLines', () => {
 
 describe('ThinRowsAhead', () => {
   /** Two lines, and grain on the left half (many hits: the stored rows must grow) unless a density gate drops it. */
-  function scene(gated = true): { lines: ThinLines; w: number; h: number } {
+  function scene(gated = true): {
+    lines: ThinLines;
+    luma: Uint8Array;
+    gate: ThinLinesGate | undefined;
+    w: number;
+    h: number;
+  } {
     const [w, h] = [200, 150];
     const luma = lineOnFlat(w, h, 170, 40, 30);
     const light = lineOnFlat(w, h, 90, 230, 100);
@@ -250,34 +257,32 @@ describe('ThinRowsAhead', () => {
       if (i % w < w / 2) luma[i] = (seed >>> 24) & 1 ? 200 : 60;
     }
     const gate = gated ? new ThinLines({ luma, width: w, height: h }).densityGate({ step: 3 }) : undefined;
-    return { lines: new ThinLines({ luma, width: w, height: h, gate }), w, h };
+    return { lines: new ThinLines({ luma, width: w, height: h, gate }), luma, gate, w, h };
   }
 
   it.each([true, false])(
     'gives every row exactly as ThinLines.row does, however many were found ahead (gate: %s)',
     (gated) => {
-      const { w, h } = scene(gated);
+      const { luma, gate, w, h } = scene(gated);
       for (const ahead of [0, 1, 37, h]) {
         const found = new ThinRowsAhead(scene(gated).lines);
         found.find(ahead);
         const rows = found.rows();
         expect(rows.rows).toBe(ahead);
         const direct = scene(gated).lines;
+        // Rows below `ahead` come from the stored ones, the others are searched.
+        const withAhead = new ThinLines({ luma, width: w, height: h, gate, ahead: rows });
         const [dark, light, aDark, aLight] = fourRows(w);
-        const hits = new Int32Array(w);
         let total = 0;
-        for (let y = 0; y < ahead; y++) {
+        for (let y = 0; y < h; y++) {
           const n = direct.row(y, dark, light);
           aDark.fill(-1);
           aLight.fill(-1);
-          expect(thinRowAhead(rows, y, aDark, aLight, hits)).toBe(n);
-          expect([...hits.subarray(0, n)]).toEqual([...direct.hits.subarray(0, n)]);
-          for (let k = 0; k < n; k++) {
-            const x = hits[k]!;
-            expect(aDark[x]).toBe(dark[x]);
-            expect(aLight[x]).toBe(light[x]);
-          }
-          total += n;
+          expect(withAhead.row(y, aDark, aLight)).toBe(n);
+          expect([...withAhead.hits.subarray(0, n)]).toEqual([...direct.hits.subarray(0, n)]);
+          expect(aDark).toEqual(dark);
+          expect(aLight).toEqual(light);
+          if (y < ahead) total += n;
         }
         // Without the gate, enough lines that the store grew past its first size (4096).
         if (ahead === h && !gated) expect(total).toBeGreaterThan(4096);
@@ -285,6 +290,27 @@ describe('ThinRowsAhead', () => {
       }
     },
   );
+
+  it('gives the rows found ahead from them, not by searching its luma again', () => {
+    const { lines, w, h } = scene();
+    const found = new ThinRowsAhead(lines);
+    found.find(40);
+    // A flat luma has no lines: rows 0-39 can only come from the stored rows.
+    const flat = new ThinLines({
+      luma: new Uint8Array(w * h).fill(128),
+      width: w,
+      height: h,
+      ahead: found.rows(),
+    });
+    const [dark, light, sDark, sLight] = fourRows(w);
+    let stored = 0;
+    for (let y = 0; y < h; y++) {
+      const n = flat.row(y, dark, light);
+      expect(n).toBe(y < 40 ? lines.row(y, sDark, sLight) : 0);
+      if (y < 40) stored += n;
+    }
+    expect(stored).toBeGreaterThan(40);
+  });
 
   it('finds rows until the promise it waits for settles, and stops at the last row or on abort', async () => {
     const { lines, h } = scene();

@@ -29,6 +29,11 @@ export interface ThinLinesArgs {
    * line is kept in full when omitted. Columns where the gate is 0 are not searched at all.
    */
   readonly gate?: ThinLinesGate | undefined;
+  /**
+   * Rows already found, by a {@link ThinRowsAhead} over the same luma, gate and tuning
+   * (`ahead.rows()`): {@link ThinLines.row} gives those from it instead of searching again.
+   */
+  readonly ahead?: ThinRows | undefined;
 }
 
 /**
@@ -118,6 +123,7 @@ export class ThinLines {
    */
   readonly hits: Int32Array;
   readonly #gate: ThinLinesGate | undefined;
+  readonly #ahead: ThinRows | undefined;
   /**
    * With a gate: `cellStart[i]` is the first column whose left gate sample (as {@link gated} reads
    * them) is column `i` or beyond (`gate.width + 1` entries, the last `width`), and `zero` a row of
@@ -148,6 +154,7 @@ export class ThinLines {
     )
       throw new Error('ThinLines: the gate was made for another size (see densityGate)');
     this.#gate = gate;
+    this.#ahead = args.ahead;
     if (gate) {
       const starts = new Int32Array(gate.width + 1);
       let i = 0;
@@ -247,6 +254,8 @@ export class ThinLines {
     if (dark.length < w || light.length < w) throw new Error('ThinLines: row buffers too small');
     dark.fill(0, 0, w);
     light.fill(0, 0, w);
+    const ahead = this.#ahead;
+    if (ahead && y < ahead.rows) return storedRow(ahead, y, dark, light, this.hits);
     const n =
       w <= 2 * PAD
         ? 0
@@ -393,7 +402,7 @@ export class ThinLines {
 
 /**
  * Rows of a {@link ThinLines} found ahead (see {@link ThinRowsAhead}), as plain data a band
- * kernel can take in its arguments: rows `0 .. rows - 1`, row `y`'s columns with a line being
+ * kernel can take in its arguments and hand to its own `ThinLines` (`ahead`): rows `0 .. rows - 1`, row `y`'s columns with a line being
  * `xs[starts[y] .. starts[y + 1])` and their strengths `dark` and `light` at the same indices.
  */
 export interface ThinRows {
@@ -405,12 +414,10 @@ export interface ThinRows {
 }
 
 /**
- * Row `y` of `ahead` (it must be below `ahead.rows`) as {@link ThinLines.row} gives it: its
- * strengths into `dark` and `light` at its columns with a line, those columns into `hits`; returns
- * how many there are. Only those columns are written, which is all a renderer reads of a row's
- * strengths (`row` also clears the rest).
+ * Row `y` of `ahead` (below `ahead.rows`): its strengths into `dark` and `light` (cleared by the
+ * caller) at its columns with a line, those columns into `hits`; returns how many there are.
  */
-export function thinRowAhead(
+function storedRow(
   ahead: ThinRows,
   y: number,
   dark: Float32Array,
@@ -440,8 +447,8 @@ const nextTurn =
 /**
  * Finds the rows of a {@link ThinLines}, from the top, while the step's thread would otherwise
  * wait: for libvips to resize or blur on its own threads, say. A renderer that draws the lines
- * row by row later takes the rows found ({@link rows}, with {@link thinRowAhead}) and finds the
- * others itself; each row is the same either way, so the image is too.
+ * row by row later makes its `ThinLines` with the rows found (`ahead: rows()`), whose `row` gives
+ * those from them and searches the others; each row is the same either way, so the image is too.
  *
  * Only the columns with a line are stored (a few percent of a photo's pixels; in gravel or grass,
  * before the density gate drops them, up to a sixth).
@@ -449,7 +456,8 @@ const nextTurn =
  * @example
  * const ahead = new ThinRowsAhead(new ThinLines({ luma, width, height, gate }));
  * await ahead.fillWhile(blurred, ctx.signal); // returns once `blurred` settles
- * runBands(composeBand, { ...args, ahead: ahead.rows() }, height); // thinRowAhead(a.ahead, y, ...) there
+ * runBands(composeBand, { ...args, ahead: ahead.rows() }, height);
+ * // in the kernel: new ThinLines({ luma, width, height, gate, ahead: a.ahead }).row(y, dark, light)
  */
 export class ThinRowsAhead {
   readonly #lines: ThinLines;

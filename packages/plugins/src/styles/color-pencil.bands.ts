@@ -1,6 +1,6 @@
 // The colour pencil's full-size composition as a band kernel, in a module of its own that
 // imports only `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { BilinearUpsampler, ThinLines, bandKernel, thinRowAhead } from '@atelier/core/kernels';
+import { BilinearUpsampler, ThinLines, bandKernel } from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
 import type { ThinLinesGate, ThinRows } from '@atelier/core/kernels';
 
@@ -54,25 +54,18 @@ export const colorBand = bandKernel(
       ww === width && wh === height
         ? new PlaneRows(a.planes, width)
         : new BilinearUpsampler(a.planes, ww, wh, width, height, width / ww, height / wh);
-    const thin = a.luma ? new ThinLines({ luma: a.luma, width, height, gate: a.gate }) : undefined;
+    const thin = a.luma
+      ? new ThinLines({ luma: a.luma, width, height, gate: a.gate, ahead: a.ahead })
+      : undefined;
     const thinRows = [new Float32Array(width), new Float32Array(width)] as const;
     const rowScratch = [new Float64Array(width), new Float64Array(width)] as const;
-    const ahead = a.ahead;
-    const aheadHits = ahead ? new Int32Array(width) : undefined;
     for (let y = y0; y < y1; y++) {
       const t = up.select(y);
       const px = new Uint8ClampedArray(out.buffer, out.byteOffset + y * width * 3, width * 3);
       colorRow(px, width, t, up, tables, ink, undefined, rowScratch);
-      const found = ahead !== undefined && y < ahead.rows;
-      const hits = !thin
-        ? 0
-        : found
-          ? thinRowAhead(ahead, y, thinRows[0], thinRows[1], aheadHits!)
-          : thin.row(y, thinRows[0], thinRows[1]);
-      if (thin && hits > 0) {
-        const thinHits = found ? aheadHits! : thin.hits;
-        colorRow(px, width, t, up, tables, ink, { hits: thinHits, n: hits, thinRows, inkMax }, rowScratch);
-      }
+      const hits = thin ? thin.row(y, thinRows[0], thinRows[1]) : 0;
+      if (thin && hits > 0)
+        colorRow(px, width, t, up, tables, ink, { hits: thin.hits, n: hits, thinRows, inkMax }, rowScratch);
       if ((y & 127) === 0) abort.throwIfAborted();
     }
   },

@@ -1,12 +1,6 @@
 // The sketch's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import {
-  BilinearUpsampler,
-  ThinLines,
-  bandKernel,
-  bilinearColumns,
-  thinRowAhead,
-} from '@atelier/core/kernels';
+import { BilinearUpsampler, ThinLines, bandKernel, bilinearColumns } from '@atelier/core/kernels';
 import { PlaneRows } from './plane-rows.ts';
 import type { ThinLinesGate, ThinRows } from '@atelier/core/kernels';
 
@@ -78,11 +72,11 @@ export const shadeBand = bandKernel(
         : new BilinearUpsampler([a.field, a.far], ww, wh, width, height, width / ww, height / wh);
     const strokeRows =
       sw !== width || sh !== height ? new StrokeRows(strokes, sw, sh, width, height) : undefined;
-    const thin = a.luma ? new ThinLines({ luma: a.luma, width, height, gate: a.gate }) : undefined;
+    const thin = a.luma
+      ? new ThinLines({ luma: a.luma, width, height, gate: a.gate, ahead: a.ahead })
+      : undefined;
     const thinDark = new Float32Array(width);
     const thinLight = new Float32Array(width);
-    const ahead = a.ahead;
-    const aheadHits = ahead ? new Int32Array(width) : undefined;
     for (let y = y0; y < y1; y++) {
       const t = up.select(y);
       // The hatching layer's row, and read backwards the cross-hatching layer's (its mirror).
@@ -104,17 +98,12 @@ export const shadeBand = bandKernel(
         tables,
         ink,
       );
-      const found = ahead !== undefined && y < ahead.rows;
-      const hits = !thin
-        ? 0
-        : found
-          ? thinRowAhead(ahead, y, thinDark, thinLight, aheadHits!)
-          : thin.row(y, thinDark, thinLight);
+      const hits = thin ? thin.row(y, thinDark, thinLight) : 0;
       if (thin && hits > 0) {
         const rows = [up.upper(0), up.lower(0), up.upper(1), up.lower(1)] as const;
         thinLineRow(
           px,
-          found ? aheadHits! : thin.hits,
+          thin.hits,
           hits,
           t,
           rows,

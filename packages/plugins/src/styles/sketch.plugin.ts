@@ -1,4 +1,5 @@
 import {
+  bandThreads,
   definePlugin,
   domainTransformFilter,
   fitLongSide,
@@ -8,7 +9,6 @@ import {
   pencilLines,
   pencilStrokes,
   previewFullSize,
-  bandThreads,
   runBands,
   sharedArray,
   ThinLines,
