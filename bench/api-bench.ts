@@ -11,6 +11,8 @@
 //     goal ≤ 40 ms, issue 16), and how well the preview predicts the result on each of the three
 //     fixture photos (--ssim-photos): the SSIM between the preview and the full-size render of the
 //     same photo (a job through the queue, downloaded) downscaled to the preview's size (goal ≥ 0.90).
+//     The server warms up first, as `atelier serve` does (Engine.warmUp); ATELIER_WARMUP=off in the
+//     environment times the previews on cold engine threads instead.
 //   node bench/api-bench.ts [--duration 8] [--warmup 10] [--connections 64] [--rounds 3] [--light 4]
 //                           [--repeat 10] [--styles cartoon,...] [--only load,preview] [--prof <dir>]
 //                           [--photo colorful-cups-2560x1600.jpg] [--ssim-photos a.jpg,b.jpg,...]
@@ -88,13 +90,23 @@ async function serveAtelier(url: string, dir: string): Promise<() => Promise<voi
       ATELIER_QUOTA_COST_PER_MINUTE: '0',
       // The preview's goal is on one thread: no band helpers (docs/styles.md "Both cores on one image").
       ATELIER_BAND_THREADS: '0',
+      // ATELIER_WARMUP=off in the bench's environment times previews on cold engine threads.
+      ...(process.env['ATELIER_WARMUP'] ? { ATELIER_WARMUP: process.env['ATELIER_WARMUP'] } : {}),
     },
     dir,
   );
   const core = await openServices(config, { worker: true });
   const api = await createApiServices(core, { secureCookies: false });
   const app = await buildApp(api, { rateLimitPerMinute: RATE_LIMIT_PER_MINUTE });
-  process.send!({ url: await app.listen({ port: 0, host: '127.0.0.1' }) } satisfies ChildMessage);
+  const listening = await app.listen({ port: 0, host: '127.0.0.1' });
+  // As `atelier serve` does once it listens (ATELIER_WARMUP, on by default): each style runs as a
+  // preview a few times on every engine thread. The bench starts once that is done, as people's
+  // previews meet a server that has been up for more than the few seconds it takes.
+  if (config.warmUp) {
+    const report = await core.engine.warmUp();
+    console.error(`warm-up: ${report.runs} runs of ${report.styles.length} styles in ${report.ms} ms`);
+  }
+  process.send!({ url: listening } satisfies ChildMessage);
   return async () => {
     await app.close();
     await api.close();

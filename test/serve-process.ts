@@ -55,8 +55,13 @@ export function spawnServe(options: {
     process.execPath,
     [path.join(root, 'packages/server/src/cli.ts'), options.command ?? 'serve', ...(options.args ?? [])],
     // No web app unless a test asks for one: test runs do not build packages/web, and without a
-    // build serve logs an error (test/serve-web.test.ts covers that).
-    { cwd: options.cwd, env: { ATELIER_WEB: 'off', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // build serve logs an error (test/serve-web.test.ts covers that). No warm-up either unless
+    // asked for: seconds of both cores per serve, while other test files run.
+    {
+      cwd: options.cwd,
+      env: { ATELIER_WEB: 'off', ATELIER_WARMUP: 'off', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   options.defer(async () => {

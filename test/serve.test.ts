@@ -22,7 +22,7 @@ async function postgresProcesses(dataDir: string): Promise<number[]> {
 }
 
 /** `atelier serve` with its embedded defaults (no DATABASE_URL) in a fresh directory. */
-async function spawnFresh(logLevel: string, args: readonly string[] = []) {
+async function spawnFresh(logLevel: string, args: readonly string[] = [], extra: NodeJS.ProcessEnv = {}) {
   const dir = await openTempDir('atelier-serve-', defer);
   const dataDir = path.join(dir, '.atelier/postgres');
   // A serve that did not stop (the bug these tests guard against) must not outlive the run, nor
@@ -30,7 +30,7 @@ async function spawnFresh(logLevel: string, args: readonly string[] = []) {
   defer(async () => {
     for (const pid of await postgresProcesses(dataDir)) process.kill(pid, 'SIGKILL');
   });
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: logLevel };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ATELIER_LOG_LEVEL: logLevel, ...extra };
   delete env['DATABASE_URL'];
   return { ...spawnServe({ cwd: dir, env, args, defer }), dataDir };
 }
@@ -55,6 +55,31 @@ describe('atelier serve', () => {
     // The embedded Postgres kept its data in the data directory and was stopped.
     expect(serve.stderr()).not.toMatch(/"level":50/);
   });
+
+  it(
+    'warms the styles up once it listens (ATELIER_WARMUP), and a stop ends the warm-up',
+    { timeout: 150_000 },
+    async () => {
+      const serve = await spawnFresh('info', [], { ATELIER_WARMUP: 'on', ATELIER_THREADS: '1' });
+      const url = await serve.url;
+      await serve.waitFor(/warm-up: done/);
+      const done = serve
+        .stderr()
+        .split('\n')
+        .find((line) => line.includes('warm-up: done'));
+      // Six built-in styles, ten rounds on the one engine thread; requests are served meanwhile.
+      expect(JSON.parse(done!)).toMatchObject({ styles: 6, runs: 60 });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      serve.child.kill('SIGTERM');
+      expect(await serve.exitedWithin(60_000)).toBe(0);
+
+      const early = await spawnFresh('info', [], { ATELIER_WARMUP: 'on', ATELIER_THREADS: '1' });
+      await early.waitFor(/warm-up: running/);
+      early.child.kill('SIGTERM');
+      expect(await early.exitedWithin(60_000)).toBe(0);
+      expect(early.stderr()).not.toMatch(/warm-up: done|"level":50|INTERNAL/);
+    },
+  );
 
   it(
     'on a port in use it exits with PORT_IN_USE and stops the worker and Postgres it started',

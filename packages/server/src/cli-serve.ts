@@ -110,6 +110,22 @@ export function registerServeCommand(program: Command): void {
               ? `Payments on (Stripe ${api.payments.mode} mode); webhook endpoint ${address}/webhooks/stripe\n`
               : ''),
         );
+        if (config.warmUp) {
+          // In the background: requests are served meanwhile (a preview may wait for one
+          // warm-up run to finish on its thread). Stops when serve does.
+          logger.info('warm-up: running each style as a preview on every engine thread');
+          void core.engine.warmUp({ signal: stopping.signal }).then((report) => {
+            if (report.stopped) return;
+            logger.info('warm-up: done', {
+              styles: report.styles.length,
+              runs: report.runs,
+              ms: report.ms,
+              ...(report.failed.length > 0
+                ? { failed: report.failed.map((f) => `${f.plugin}: ${f.code}`) }
+                : {}),
+            });
+          });
+        }
         await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
       } catch (error) {
         // A signal during start-up is a requested stop, not a failure.

@@ -41,6 +41,24 @@ describe('readConfig: the web app', () => {
   });
 });
 
+describe('readConfig: warm-up', () => {
+  it('warms the engine up by default; ATELIER_WARMUP=off turns it off, anything but on or off is refused', () => {
+    expect(readConfig({}).warmUp).toBe(true);
+    expect(readConfig({ ATELIER_WARMUP: 'on' }).warmUp).toBe(true);
+    expect(readConfig({ ATELIER_WARMUP: ' Off ' }).warmUp).toBe(false);
+    for (const value of ['0', 'no', '']) {
+      let error: unknown;
+      try {
+        readConfig({ ATELIER_WARMUP: value });
+      } catch (e) {
+        error = e;
+      }
+      expect((error as AtelierError).code).toBe('PARAMS_INVALID');
+      expect((error as AtelierError).message).toMatch(/ATELIER_WARMUP/);
+    }
+  });
+});
+
 describe('readConfig: band threads', () => {
   it('takes ATELIER_BAND_THREADS from 0 (off) up, and refuses a negative or fractional count', () => {
     expect(readConfig({ ATELIER_BAND_THREADS: '0' }).bandThreads).toBe(0);

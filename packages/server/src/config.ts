@@ -81,6 +81,12 @@ const envSchema = z.object({
     .pipe(z.enum(['on', 'off'], { message: 'on or off' }))
     .optional(),
   ATELIER_WEB_DIR: z.string().min(1).optional(),
+  ATELIER_WARMUP: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off'], { message: 'on or off' }))
+    .optional(),
   STRIPE_SECRET_KEY: z
     .string()
     .trim()
@@ -176,6 +182,12 @@ export interface AtelierConfig {
    * `ATELIER_BAND_THREADS`. @default the number of cores minus one
    */
   readonly bandThreads?: number;
+  /**
+   * `atelier serve` runs each built-in style a few times as a preview on a synthetic photo once it
+   * listens, on every engine thread (`Engine.warmUp`), so the first previews people ask for run at
+   * their steady speed. False with `ATELIER_WARMUP=off`. @default true
+   */
+  readonly warmUp: boolean;
   /** External Postgres; without it an embedded server keeps its data in `dataDir/postgres`. */
   readonly databaseUrl: string | undefined;
   /** Where embedded Postgres and local storage keep their files. @default ./.atelier */
@@ -366,6 +378,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     root: cwd,
     ...(e.ATELIER_THREADS === undefined ? {} : { threads: e.ATELIER_THREADS }),
     ...(e.ATELIER_BAND_THREADS === undefined ? {} : { bandThreads: e.ATELIER_BAND_THREADS }),
+    warmUp: e.ATELIER_WARMUP !== 'off',
     limits,
   };
 }
