@@ -30,7 +30,7 @@ describe('the SDK front door', () => {
       ...['loadPluginModule', 'missingGrants', 'networkHostProblem', 'notGrantedError'],
       ...['outputPixelLimit', 'parsePlan', 'planHash', 'planRequestSchema', 'planSchema'],
       ...['redactSecrets', 'resolvePluginPackage', 'runCosts', 'runStep', 'sharpFromRaw', 'stepSeed'],
-      'validatePlugin',
+      ...['validatePlugin', 'WARM_UP_HEIGHT', 'WARM_UP_SCALE', 'WARM_UP_WIDTH', 'warmUpPixels'],
     ];
     const missing = Object.keys(sdk).filter((name) => !(name in sandboxSdk));
     expect(missing.sort()).toEqual(hostOnly.sort());
