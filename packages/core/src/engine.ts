@@ -330,8 +330,8 @@ export class Engine {
    * small synthetic photo as a preview, `rounds` times on every thread, so that the first previews
    * people ask for run at their steady speed. A thread compiles each style's code on its own: the
    * first preview of a style in a thread loads its module and runs in V8's interpreter (200-400
-   * ms), and the next ones speed up as V8 compiles the hot loops (oil painting at 512 px: 347, 103,
-   * 75, 45, 46, 33, 27 ms, then 19-25). `atelier serve` calls it once it listens
+   * ms), and the next ones speed up as V8 compiles the hot loops (oil painting's preview, one
+   * thread, no helpers: 287, 70, 40, 38, 44, 27, 34 ms, then 23-30). `atelier serve` calls it once it listens
    * (`ATELIER_WARMUP`, docs/operations.md). Never rejects: a style that fails is reported and left
    * out of later rounds; `signal` or {@link close} stops it between runs.
    *

@@ -33,7 +33,7 @@ export const WARM_UP_SCALE = WARM_UP_WIDTH / 2560;
 
 /**
  * A small synthetic photo for the warm-up, the same every time: a sky with a gradient, a sun, a
- * hill with a grainy texture, a house with windows, a tree, and two thin lines across the sky (one
+ * hill with a grainy texture, a house with two windows, a tree, and two thin lines across the sky (one
  * dark, one light), so each style meets flat areas, soft gradients, hard edges, texture and thin
  * lines: the branches its hot loops take on real photos.
  */
@@ -71,7 +71,7 @@ export function warmUpPixels(width = WARM_UP_WIDTH, height = WARM_UP_HEIGHT): Ui
         g = 120 + tex + (y - hill) * 0.3;
         b = 50 + tex / 2;
       }
-      // A house: a wall, a darker roof, four windows.
+      // A house: a wall, a darker roof, two windows.
       const hx = x - width * 0.18;
       const hy = y - height * 0.45;
       if (hx >= 0 && hx < width * 0.2 && hy >= 0 && hy < height * 0.25) {

@@ -114,17 +114,21 @@ export function registerServeCommand(program: Command): void {
           // In the background: requests are served meanwhile (a preview may wait for one
           // warm-up run to finish on its thread). Stops when serve does.
           logger.info('warm-up: running each style as a preview on every engine thread');
-          void core.engine.warmUp({ signal: stopping.signal }).then((report) => {
-            if (report.stopped) return;
-            logger.info('warm-up: done', {
-              styles: report.styles.length,
-              runs: report.runs,
-              ms: report.ms,
-              ...(report.failed.length > 0
-                ? { failed: report.failed.map((f) => `${f.plugin}: ${f.code}`) }
-                : {}),
-            });
-          });
+          void core.engine
+            .warmUp({ signal: stopping.signal })
+            .then((report) => {
+              if (report.stopped) return;
+              logger.info('warm-up: done', {
+                styles: report.styles.length,
+                runs: report.runs,
+                ms: report.ms,
+                ...(report.failed.length > 0
+                  ? { failed: report.failed.map((f) => `${f.plugin}: ${f.code}`) }
+                  : {}),
+              });
+            })
+            // It does not reject; a bug that made it would cost only the warm-up.
+            .catch((error: unknown) => logger.warn('warm-up failed', { error: String(error) }));
         }
         await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }));
       } catch (error) {
