@@ -379,10 +379,11 @@ export class Engine {
       for (const id of styles) fail(id, error);
       return report();
     }
+    // JPEG at the default quality, as styles.preview encodes.
     const plans = new Map<string, Plan>();
     for (const id of styles) {
       try {
-        plans.set(id, this.plan({ steps: [{ plugin: id }], output: { format: 'jpeg', quality: 90 } }));
+        plans.set(id, this.plan({ steps: [{ plugin: id }], output: { format: 'jpeg' } }));
       } catch (error) {
         fail(id, error);
       }
