@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { Defer } from './cleanups.ts';
 import { root } from './helpers.ts';
@@ -11,14 +12,17 @@ export interface ServeProcess {
   readonly child: ChildProcessByStdio<null, Readable, Readable>;
   /** The API's address once it listens; rejects if the process ends first. */
   readonly url: Promise<string>;
-  /** The exit code, once the process ends. */
-  readonly exited: Promise<number | null>;
+  /**
+   * The exit code, once the process ends; for a process a signal ended (a crash: SIGSEGV, SIGABRT),
+   * `killed by <signal>` and the end of its stderr, so that a failing test says what happened.
+   */
+  readonly exited: Promise<number | string>;
   stdout(): string;
   stderr(): string;
   /** Resolves when stderr has shown `pattern`; rejects if the process ends first. */
   waitFor(pattern: RegExp): Promise<void>;
   /** The exit code, or 'still running' after `ms`. */
-  exitedWithin(ms: number): Promise<number | null | 'still running'>;
+  exitedWithin(ms: number): Promise<number | string>;
 }
 
 /**
@@ -63,14 +67,23 @@ export function spawnServe(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let stdout = '';
+  let stderr = '';
+  const stderrEnded = new Promise<void>((resolve) => child.stderr.once('close', resolve));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (code !== null) return resolve(code);
+      // What a crash printed may still be in the pipe.
+      void Promise.race([stderrEnded, setTimeout(2_000)]).then(() =>
+        resolve(`killed by ${signal}; stderr ends:\n${stderr.slice(-2_000)}`),
+      );
+    }),
+  );
   options.defer(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await exited;
   });
-  let stdout = '';
-  let stderr = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -101,11 +114,7 @@ export function spawnServe(options: {
         waiters.push({ pattern, resolve });
         void exited.then((code) => reject(new Error(`serve exited ${code} before ${pattern}: ${stderr}`)));
       }),
-    exitedWithin: (ms) =>
-      Promise.race([
-        exited,
-        new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms)),
-      ]),
+    exitedWithin: (ms) => Promise.race([exited, setTimeout(ms, 'still running' as const)]),
   };
 }
 
