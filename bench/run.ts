@@ -1,7 +1,8 @@
 // `pnpm bench`: each built-in style against the native OpenCV recipe (../shared/bench/opencv_styles.py,
 // copied to bench/opencv_styles.py), on the same photos at 1920x1200, single-threaded, in the same
 // run; then peak RSS of a whole run (decode, style, encode) on the 5120x2880 photo; then the job
-// system (bench/jobs-bench.ts), the HTTP API (bench/api-bench.ts) and the web app in headless Chromium
+// system (bench/jobs-bench.ts), the HTTP API (bench/api-bench.ts), the preview's proxy in the caller's
+// thread and in an engine thread (bench/preview-proxy-bench.ts), and the web app in headless Chromium
 // (bench/web-bench.ts: first-screen JavaScript, studio time to interactive), each on its own
 // embedded Postgres; then the plugin sandbox (bench/sandbox-bench.ts: benign third-party plugins
 // sandboxed vs in a worker thread, at 1920 px); then the analysis on upload (bench/analysis-bench.ts:
@@ -12,7 +13,7 @@
 //   pnpm bench --warmup 1           the 1920 px styles after one warm-up run, as before 2026-12-05
 //   pnpm bench --rounds 1           the 1920 px styles in one round (3 by default: median of their ratios)
 //   pnpm bench --repeat 3 --styles cartoon,sketch
-//   pnpm bench --only api           one section (styles, memory, threads, jobs, api, web, sandbox, analysis, gallery)
+//   pnpm bench --only api           one section (styles, memory, threads, jobs, api, proxy, web, sandbox, analysis, gallery)
 //   pnpm bench --only threads       each style on the 5120x2880 photo with 1 and 2 threads (band helpers)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,7 +49,7 @@ const { values } = parseArgs({
       default: 'colorful-cups-2560x1600.jpg,evening-glow-2560x1600.jpg,fallen-leaf-2560x1600.jpg',
     },
     large: { type: 'string', default: 'volna-5120x2880.jpg' },
-    only: { type: 'string', default: 'styles,memory,threads,jobs,api,web,sandbox,analysis,gallery' },
+    only: { type: 'string', default: 'styles,memory,threads,jobs,api,proxy,web,sandbox,analysis,gallery' },
   },
 });
 const sections = new Set(values.only.split(','));
@@ -253,6 +254,23 @@ async function apiBench(): Promise<void> {
   process.stdout.write(stdout);
 }
 
+async function proxyBench(): Promise<void> {
+  console.log(
+    "\nThe preview's proxy (each photo area-averaged to 512 px, once per photo on its first preview), made in the calling thread and in an engine thread, and how long the calling thread's event loop is held:",
+  );
+  const { stdout } = await exec(
+    process.execPath,
+    [
+      ...HEAP_FLAGS,
+      path.join(root, 'bench/preview-proxy-bench.ts'),
+      String(repeat),
+      ...[...photos, values.large].map((p) => path.join(images, p)),
+    ],
+    { cwd: root },
+  );
+  process.stdout.write(stdout);
+}
+
 async function webBench(): Promise<void> {
   console.log('\nWeb app (the built packages/web/dist served by atelier serve, headless Chromium):');
   const { stdout } = await exec(process.execPath, [...HEAP_FLAGS, path.join(root, 'bench/web-bench.ts')], {
@@ -316,6 +334,7 @@ async function main(): Promise<void> {
   if (sections.has('threads')) await threadsBench();
   if (sections.has('jobs')) await jobsBench();
   if (sections.has('api')) await apiBench();
+  if (sections.has('proxy')) await proxyBench();
   if (sections.has('web')) await webBench();
   if (sections.has('sandbox')) await sandboxBench();
   if (sections.has('analysis')) await analysisBench();

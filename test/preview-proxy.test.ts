@@ -1,7 +1,9 @@
 // The preview's proxy (packages/server/src/api/preview.ts): the photo shrunk by area averaging,
 // lossless, so a style analyses it as it analyses the photo (docs/styles.md "The preview's proxy").
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine, PluginRegistry } from '@atelier/core';
+import type { AtelierError } from '@atelier/core';
 import { PREVIEW_SIZE, previewProxy } from '@atelier/server';
 import { photo, pixels, read } from './helpers.ts';
 
@@ -88,5 +90,50 @@ describe('previewProxy', () => {
 
   it('refuses bytes that are not an image', async () => {
     await expect(previewProxy(new Uint8Array([1, 2, 3, 4]))).rejects.toThrow();
+  });
+});
+
+describe('Engine.previewProxy', () => {
+  let engine: Engine;
+  beforeAll(() => {
+    engine = new Engine({ registry: new PluginRegistry(), threads: 1, limits: { maxInputBytes: 4_000_000 } });
+  });
+  afterAll(() => engine.close());
+
+  it("makes in an engine thread the very proxy previewProxy makes in the caller's", async () => {
+    for (const name of ['evening-glow-2560x1600.jpg', 'chelsea.png']) {
+      const bytes = await read(photo(name));
+      const here = await previewProxy(bytes);
+      const there = await engine.previewProxy(bytes, PREVIEW_SIZE);
+      expect(there.scale).toBe(here.scale);
+      const [a, b] = [await pixels(here.png), await pixels(there.png)];
+      expect([b.width, b.height, b.channels]).toEqual([a.width, a.height, a.channels]);
+      expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+    }
+    // Another long side, as asked.
+    const small = await engine.previewProxy(await read(photo('chelsea.png')), 100);
+    expect(Math.max((await pixels(small.png)).width, (await pixels(small.png)).height)).toBe(100);
+  });
+
+  it('answers bad input with the codes a run gives it, and a closed engine with ENGINE_CLOSED', async () => {
+    const codeOf = (p: Promise<unknown>): Promise<string | undefined> =>
+      p.then(
+        () => undefined,
+        (error: unknown) => (error as AtelierError).code,
+      );
+    expect(await codeOf(engine.previewProxy(new Uint8Array([1, 2, 3, 4])))).toBe('IMAGE_FORMAT_UNSUPPORTED');
+    expect(await codeOf(engine.previewProxy(new Uint8Array()))).toBe('IMAGE_EMPTY');
+    // Over this engine's limits, from the header (volna is 5.6 MB).
+    expect(await codeOf(engine.previewProxy(await read(photo('volna-5120x2880.jpg'))))).toBe(
+      'IMAGE_TOO_LARGE',
+    );
+    // A header that reads, pixels that do not (half a JPEG): libvips fails in the engine's thread.
+    const half = (await read(photo('rocket.jpg'))).subarray(0, 56_000);
+    const corrupt = await engine.previewProxy(half).catch((error: unknown) => error as AtelierError);
+    expect(corrupt).toMatchObject({ code: 'IMAGE_CORRUPT', message: /cannot be decoded for a preview/ });
+    await expect(engine.previewProxy(await read(photo('chelsea.png')), 0)).rejects.toThrow(RangeError);
+    const closed = new Engine({ registry: new PluginRegistry(), threads: 1 });
+    await closed.close();
+    expect(await codeOf(closed.previewProxy(await read(photo('chelsea.png'))))).toBe('ENGINE_CLOSED');
   });
 });

@@ -34,6 +34,17 @@ export interface WorkerTask {
   readonly bands?: BandHelpersRef;
 }
 
+/** What `Engine.previewProxy` sends a worker thread (its `previewProxy` export). */
+export interface ProxyTask {
+  /** The photo's bytes, already inspected against the engine's limits. */
+  readonly bytes: Uint8Array;
+  readonly longSide: number;
+}
+
+export type ProxyResult =
+  | { readonly ok: true; readonly png: Uint8Array; readonly scale: number }
+  | { readonly ok: false; readonly error: ErrorPayload };
+
 export type Stage = 'decode' | 'step' | 'encode';
 
 export type WorkerMessage =

@@ -1,8 +1,11 @@
-// The worker-thread side of the engine: decode, run each step, encode. One task at a time.
+// The worker-thread side of the engine: decode, run each step, encode; and preview proxies. One
+// task at a time.
 import { getHeapStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
 import type {
+  ProxyResult,
+  ProxyTask,
   SandboxRunnerModule,
   WorkerMessage,
   WorkerResult,
@@ -18,6 +21,7 @@ import type { AnyPlugin, RawImage } from './plugin.ts';
 import { outputPixelLimit, outputTooLarge } from './plan.ts';
 import type { PlanLimits } from './plan.ts';
 import { importPluginModule } from './plugin-loader.ts';
+import { makePreviewProxy } from './preview-proxy.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { runStep } from './step-runner.ts';
 import { HelperBandRunner } from './parallel/band-runner.ts';
@@ -98,6 +102,29 @@ function sharedSignal(flag: Int32Array, controller: AbortController): AbortSigna
  * one is charged less than its size.
  */
 const outputPool = new OutputPool({ maxBuffers: 4, maxBytes: 96 * 2 ** 20 });
+
+/**
+ * A preview proxy (`Engine.previewProxy`), made here rather than in the caller's thread: its
+ * averaging loop would stall the caller's event loop for 20-50 ms. A photo that libvips cannot
+ * read is IMAGE_CORRUPT.
+ */
+export async function previewProxy(task: ProxyTask): Promise<ProxyResult> {
+  try {
+    const { png, scale } = await makePreviewProxy(task.bytes, task.longSide);
+    return { ok: true, png, scale };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      error: isAtelierError(error)
+        ? error.toJSON()
+        : new AtelierError(
+            'IMAGE_CORRUPT',
+            `The image cannot be decoded for a preview: ${(message.split('\n')[0] ?? message).replace(/\.$/, '')}.`,
+          ).toJSON(),
+    };
+  }
+}
 
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const { port, plan } = task;

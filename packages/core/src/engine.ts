@@ -3,7 +3,15 @@ import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_thread
 import { Piscina } from 'piscina';
 import type { PluginGrants } from './capabilities.ts';
 import { missingGrants, notGrantedError } from './capabilities.ts';
-import type { Stage, StepTiming, WorkerMessage, WorkerResult, WorkerTask } from './engine-protocol.ts';
+import type {
+  ProxyResult,
+  ProxyTask,
+  Stage,
+  StepTiming,
+  WorkerMessage,
+  WorkerResult,
+  WorkerTask,
+} from './engine-protocol.ts';
 import { AtelierError, isAtelierError } from './errors.ts';
 import type { InputInfo } from './image-io.ts';
 import { checkInputInfo, decodeImage, inspectInput } from './image-io.ts';
@@ -12,6 +20,7 @@ import { silentLogger } from './logger.ts';
 import type { OutputFormat, Plan, PlanLimits, PlanRequest } from './plan.ts';
 import { checkOutputSize, createPlan, planHash, planLimits, stepSeed } from './plan.ts';
 import type { RawImage } from './plugin.ts';
+import type { PreviewProxy } from './preview-proxy.ts';
 import type { PluginRegistry } from './registry.ts';
 import type { StepAnnotation, StepCost } from './plugin-reports.ts';
 import { BandHelpers } from './parallel/band-helpers.ts';
@@ -326,6 +335,46 @@ export class Engine {
   }
 
   /**
+   * The preview proxy of an encoded photo ({@link makePreviewProxy}: first frame, oriented, area
+   * averaged to ≤ `longSide` px, as a lossless PNG, and its scale), made in one of the engine's
+   * threads: the averaging is a JavaScript loop over up to 26 MB that, in the caller's thread,
+   * stalled its event loop (an API server's every request) for 20-50 ms per new photo. The photo
+   * is first checked against this engine's default limits from its header. Rejects with the input
+   * codes of {@link run} (`IMAGE_*`: `IMAGE_CORRUPT` for a photo libvips cannot read) and
+   * `ENGINE_CLOSED`.
+   *
+   * @example
+   * const { png, scale } = await engine.previewProxy(await storage.get(key));
+   * const result = await engine.run(await engine.decode(png), plan, { previewScale: scale });
+   */
+  async previewProxy(input: Uint8Array, longSide = 512): Promise<PreviewProxy> {
+    if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
+    if (!(Number.isInteger(longSide) && longSide >= 1 && longSide <= 16_384))
+      throw new RangeError(`previewProxy: longSide must be an integer from 1 to 16384, got ${longSide}`);
+    await inspectInput(input, planLimits(this.#limits, undefined));
+    const task: ProxyTask = { bytes: input, longSide };
+    const result = (await this.#onPool((pool) => pool.run(task, { name: 'previewProxy' }))) as ProxyResult;
+    if (!result.ok) throw AtelierError.fromPayload(result.error);
+    return { png: result.png, scale: result.scale };
+  }
+
+  /** `work` on the current threads, which restartThreads() does not close until it has settled. */
+  async #onPool<T>(work: (pool: Piscina) => Promise<T>): Promise<T> {
+    const pool = this.#pool;
+    this.#runsOn.set(pool, (this.#runsOn.get(pool) ?? 0) + 1);
+    try {
+      return await work(pool);
+    } finally {
+      const left = (this.#runsOn.get(pool) ?? 1) - 1;
+      if (left > 0) this.#runsOn.set(pool, left);
+      else {
+        this.#runsOn.delete(pool);
+        this.#idle.get(pool)?.();
+      }
+    }
+  }
+
+  /**
    * Runs each enabled built-in style (those without capabilities, in the engine's threads) on a
    * small synthetic photo as a preview, `rounds` times on every thread, so that the first previews
    * people ask for run at their steady speed. A thread compiles each style's code on its own: the
@@ -419,19 +468,8 @@ export class Engine {
     if (this.#closed) throw new AtelierError('ENGINE_CLOSED', 'The engine is closed.');
     // The threads of this run: those of the moment it was asked for, as are the plugins' modules,
     // even if restartThreads() replaces them meanwhile (the old pool closes once its runs end).
-    const pool = this.#pool;
     const helpers = this.#helpers;
-    this.#runsOn.set(pool, (this.#runsOn.get(pool) ?? 0) + 1);
-    try {
-      return await this.#run(pool, helpers, input, plan, options);
-    } finally {
-      const left = (this.#runsOn.get(pool) ?? 1) - 1;
-      if (left > 0) this.#runsOn.set(pool, left);
-      else {
-        this.#runsOn.delete(pool);
-        this.#idle.get(pool)?.();
-      }
-    }
+    return this.#onPool((pool) => this.#run(pool, helpers, input, plan, options));
   }
 
   async #run(

@@ -123,6 +123,8 @@ export {
 } from './plugin-reports.ts';
 export type { StepAnnotation, StepCost } from './plugin-reports.ts';
 export type { DecodedInput, EngineOptions, RunOptions, RunProgress, RunResult } from './engine.ts';
+export { PREVIEW_PROXY_BLOCK, makePreviewProxy } from './preview-proxy.ts';
+export type { PreviewProxy } from './preview-proxy.ts';
 export { WARM_UP_HEIGHT, WARM_UP_SCALE, WARM_UP_WIDTH, warmUpPixels } from './warm-up.ts';
 export type { WarmUpOptions, WarmUpReport } from './warm-up.ts';
 export type { StepTiming } from './engine-protocol.ts';
