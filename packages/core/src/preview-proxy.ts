@@ -59,6 +59,7 @@ export async function makePreviewProxy(bytes: Uint8Array, longSide: number): Pro
   // The long side sets the scale: the short one is rounded to whole pixels.
   return { png, scale: autoOrient.width >= autoOrient.height ? w / autoOrient.width : h / autoOrient.height };
 }
+
 /** The mean of each k x k block of a `(w * k) x (h * k)` interleaved image; alpha (2 or 4 channels) premultiplied. */
 function averageBlocks(data: Uint8Array, w: number, h: number, c: number, k: number): Buffer {
   const out = Buffer.alloc(w * h * c);
