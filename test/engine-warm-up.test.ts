@@ -117,6 +117,36 @@ describe('Engine.warmUp', () => {
     }
   });
 
+  it('warms the fresh threads of restartThreads() again, until its signal fires', async () => {
+    await rm(log, { force: true });
+    const engine = new Engine({ registry, threads: 2, bandThreads: 0 });
+    const controller = new AbortController();
+    try {
+      await engine.warmUp({ rounds: 2, signal: controller.signal });
+      const first = new Set((await runs()).map(([, thread]) => thread));
+      expect(first.size).toBe(2);
+      await engine.restartThreads();
+      // In the background: wait until the new threads have run both styles twice each.
+      const fresh = async (): Promise<string[][]> =>
+        (await runs()).filter(([id, thread]) => id !== 'warm:broken' && !first.has(thread!));
+      for (let i = 0; i < 400 && (await fresh()).length < 8; i++) await new Promise((r) => setTimeout(r, 25));
+      const again = await fresh();
+      // Two rounds of one run per thread at a time (which thread takes which is the pool's
+      // choice; the first test checks the spread).
+      expect(again).toHaveLength(8);
+      for (const id of ['warm:a', 'warm:b']) expect(again.filter(([p]) => p === id)).toHaveLength(4);
+      // Once the signal has fired, fresh threads are left cold.
+      controller.abort();
+      await new Promise((r) => setTimeout(r, 100));
+      const before = (await runs()).length;
+      await engine.restartThreads();
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await runs()).length).toBe(before);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('leaves third-party styles alone', async () => {
     await rm(log, { force: true });
     const third = new PluginRegistry();

@@ -215,6 +215,8 @@ export class Engine {
   readonly #active = new Set<ActiveRun>();
   #watchdog: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The options of the last {@link warmUp}: {@link restartThreads} warms its fresh threads with them. */
+  #rewarm: WarmUpOptions | undefined;
 
   constructor(options: EngineOptions) {
     this.registry = options.registry;
@@ -269,7 +271,8 @@ export class Engine {
    * Starts fresh worker threads for the runs that start from now on; runs in progress finish on
    * the old threads, which then stop. A thread keeps every module it ever imported, so this is how
    * plugin code changed on disk (a reinstalled package, an edited file in development) reaches
-   * the engine. Resolves when the old threads have stopped.
+   * the engine. Resolves when the old threads have stopped. An engine that was warmed up
+   * ({@link warmUp}) warms the fresh threads up again in the background.
    *
    * @example
    * registry.replacePlugins(await createRegistry(config, { revision: 2 }));
@@ -281,6 +284,14 @@ export class Engine {
     const oldHelpers = this.#helpers;
     this.#pool = this.#newPool();
     this.#helpers = this.#newHelpers();
+    // Fresh threads are cold: an engine that was warmed up is warmed up again, in the background.
+    const rewarm = this.#rewarm;
+    if (rewarm && rewarm.signal?.aborted !== true) {
+      void this.warmUp(rewarm).then((report) => {
+        if (!report.stopped)
+          this.#logger.info('warm-up of the restarted threads: done', { runs: report.runs, ms: report.ms });
+      });
+    }
     // A run that took the old pool may not have handed it its task yet: close it after the last one.
     const idle =
       (this.#runsOn.get(old) ?? 0) === 0
@@ -382,7 +393,9 @@ export class Engine {
    * ms), and the next ones speed up as V8 compiles the hot loops (oil painting's preview, one
    * thread, no helpers: 287, 70, 40, 38, 44, 27, 34 ms, then 23-30). `atelier serve` calls it once it listens
    * (`ATELIER_WARMUP`, docs/operations.md). Never rejects: a style that fails is reported and left
-   * out of later rounds; `signal` or {@link close} stops it between runs.
+   * out of later rounds; `signal` or {@link close} stops it between runs. Once called, it runs
+   * again, with the same options and in the background, each time {@link restartThreads} starts
+   * fresh threads (a plugin reload), until `signal` fires.
    *
    * @example
    * const report = await engine.warmUp({ rounds: 10 });
@@ -392,6 +405,7 @@ export class Engine {
     const started = performance.now();
     const rounds = options.rounds ?? 10;
     const { signal } = options;
+    this.#rewarm = options;
     const styles = this.registry
       .list({ kind: 'style' })
       .filter(
