@@ -1,4 +1,4 @@
-// The preview's proxy (packages/server/src/api/preview.ts): the photo shrunk by area averaging,
+// The preview's proxy (packages/core/src/preview-proxy.ts): the photo shrunk by area averaging,
 // lossless, so a style analyses it as it analyses the photo (docs/styles.md "The preview's proxy").
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,7 +123,7 @@ describe('Engine.previewProxy', () => {
       );
     expect(await codeOf(engine.previewProxy(new Uint8Array([1, 2, 3, 4])))).toBe('IMAGE_FORMAT_UNSUPPORTED');
     expect(await codeOf(engine.previewProxy(new Uint8Array()))).toBe('IMAGE_EMPTY');
-    // Over this engine's limits, from the header (volna is 5.6 MB).
+    // Over this engine's limits, from the header (volna is 4.6 MB).
     expect(await codeOf(engine.previewProxy(await read(photo('volna-5120x2880.jpg'))))).toBe(
       'IMAGE_TOO_LARGE',
     );
