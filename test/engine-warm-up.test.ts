@@ -147,6 +147,22 @@ describe('Engine.warmUp', () => {
     }
   });
 
+  it('gives way to a later warm-up, so that reloads in quick succession leave one running', async () => {
+    await rm(log, { force: true });
+    const engine = new Engine({ registry, threads: 1, bandThreads: 0 });
+    try {
+      const long = engine.warmUp({ rounds: 1000 });
+      for (let i = 0; i < 200 && (await runs()).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
+      const short = await engine.warmUp({ rounds: 1 });
+      expect(short).toMatchObject({ stopped: false, runs: 2 });
+      const report = await long;
+      expect(report.stopped).toBe(true);
+      expect(report.runs).toBeLessThan(2 * 1000);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('leaves third-party styles alone', async () => {
     await rm(log, { force: true });
     const third = new PluginRegistry();

@@ -217,6 +217,8 @@ export class Engine {
   #closed = false;
   /** The options of the last {@link warmUp}: {@link restartThreads} warms its fresh threads with them. */
   #rewarm: WarmUpOptions | undefined;
+  /** Stops the warm-up in progress, if any. */
+  #warming: AbortController | undefined;
 
   constructor(options: EngineOptions) {
     this.registry = options.registry;
@@ -393,9 +395,9 @@ export class Engine {
    * ms), and the next ones speed up as V8 compiles the hot loops (oil painting's preview, one
    * thread, no helpers: 287, 70, 40, 38, 44, 27, 34 ms, then 23-30). `atelier serve` calls it once it listens
    * (`ATELIER_WARMUP`, docs/operations.md). Never rejects: a style that fails is reported and left
-   * out of later rounds; `signal` or {@link close} stops it between runs. Once called, it runs
-   * again, with the same options and in the background, each time {@link restartThreads} starts
-   * fresh threads (a plugin reload), until `signal` fires.
+   * out of later rounds; `signal`, {@link close} or a later warm-up stops it between runs. Once
+   * called, it runs again, with the same options and in the background, each time
+   * {@link restartThreads} starts fresh threads (a plugin reload), until `signal` fires.
    *
    * @example
    * const report = await engine.warmUp({ rounds: 10 });
@@ -404,8 +406,13 @@ export class Engine {
   async warmUp(options: WarmUpOptions = {}): Promise<WarmUpReport> {
     const started = performance.now();
     const rounds = options.rounds ?? 10;
-    const { signal } = options;
     this.#rewarm = options;
+    // A later warm-up (that of fresh threads after a restart) supersedes this one: plugin reloads
+    // in quick succession (development mode) leave one warm-up running, not one per reload.
+    this.#warming?.abort();
+    const own = new AbortController();
+    this.#warming = own;
+    const signal = options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal;
     const styles = this.registry
       .list({ kind: 'style' })
       .filter(
@@ -418,7 +425,7 @@ export class Engine {
       .map((p) => p.id);
     const failed: { plugin: string; code: string; message: string }[] = [];
     let runs = 0;
-    const stopped = (): boolean => this.#closed || signal?.aborted === true;
+    const stopped = (): boolean => this.#closed || signal.aborted;
     const report = (): WarmUpReport => ({
       styles,
       runs,
@@ -458,7 +465,7 @@ export class Engine {
         // thread gets one.
         const results = await Promise.allSettled(
           Array.from({ length: this.threads }, () =>
-            this.run(input, plan, { previewScale: WARM_UP_SCALE, ...(signal ? { signal } : {}) }),
+            this.run(input, plan, { previewScale: WARM_UP_SCALE, signal }),
           ),
         );
         runs += results.filter((r) => r.status === 'fulfilled').length;

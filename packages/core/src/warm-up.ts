@@ -20,7 +20,7 @@ export interface WarmUpReport {
   readonly runs: number;
   /** Styles whose run failed (each is then left out of the rounds after), with the error's code. */
   readonly failed: readonly { readonly plugin: string; readonly code: string; readonly message: string }[];
-  /** True when `signal` or the engine's closing stopped it before the last round. */
+  /** True when `signal`, the engine's closing or a later warm-up stopped it before the last round. */
   readonly stopped: boolean;
   readonly ms: number;
 }
