@@ -70,6 +70,11 @@ async function runs(): Promise<string[][]> {
     .map((line) => line.split(' '));
 }
 
+/** Waits (up to 10 s) until `lines()` has logged at least `count` runs. */
+async function untilLogged(count: number, lines: () => Promise<string[][]> = runs): Promise<void> {
+  for (let i = 0; i < 400 && (await lines()).length < count; i++) await new Promise((r) => setTimeout(r, 25));
+}
+
 beforeAll(async () => {
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'styles.js'), STYLES);
@@ -129,7 +134,7 @@ describe('Engine.warmUp', () => {
       // In the background: wait until the new threads have run both styles twice each.
       const fresh = async (): Promise<string[][]> =>
         (await runs()).filter(([id, thread]) => id !== 'warm:broken' && !first.has(thread!));
-      for (let i = 0; i < 400 && (await fresh()).length < 8; i++) await new Promise((r) => setTimeout(r, 25));
+      await untilLogged(8, fresh);
       const again = await fresh();
       // Two rounds of one run per thread at a time (which thread takes which is the pool's
       // choice; the first test checks the spread).
@@ -152,7 +157,7 @@ describe('Engine.warmUp', () => {
     const engine = new Engine({ registry, threads: 1, bandThreads: 0 });
     try {
       const long = engine.warmUp({ rounds: 1000 });
-      for (let i = 0; i < 200 && (await runs()).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
+      await untilLogged(4);
       const short = await engine.warmUp({ rounds: 1 });
       expect(short).toMatchObject({ stopped: false, runs: 2 });
       const report = await long;
@@ -187,7 +192,7 @@ describe('Engine.warmUp', () => {
       const controller = new AbortController();
       const warming = engine.warmUp({ rounds: 1000, signal: controller.signal });
       // Let it run a few, then stop it.
-      for (let i = 0; i < 200 && (await runs()).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
+      await untilLogged(4);
       controller.abort();
       const report = await warming;
       expect(report.stopped).toBe(true);
@@ -197,8 +202,7 @@ describe('Engine.warmUp', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect((await runs()).length).toBe(done);
       const closing = engine.warmUp({ rounds: 1000 });
-      for (let i = 0; i < 200 && (await runs()).length < done + 2; i++)
-        await new Promise((r) => setTimeout(r, 25));
+      await untilLogged(done + 2);
       await engine.close();
       await expect(closing).resolves.toMatchObject({ stopped: true });
     } finally {
