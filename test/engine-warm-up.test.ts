@@ -4,7 +4,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   Engine,
   PluginRegistry,
@@ -70,6 +70,19 @@ async function runs(): Promise<string[][]> {
     .map((line) => line.split(' '));
 }
 
+const engines: Engine[] = [];
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.close();
+});
+
+/** An engine with `threads` threads and no band helpers, on an emptied log; closed after the test. */
+async function freshEngine(threads: number, plugins: PluginRegistry = registry): Promise<Engine> {
+  await rm(log, { force: true });
+  const engine = new Engine({ registry: plugins, threads, bandThreads: 0 });
+  engines.push(engine);
+  return engine;
+}
+
 /** Waits (up to 10 s) until `lines()` has logged at least `count` runs. */
 async function untilLogged(count: number, lines: () => Promise<string[][]> = runs): Promise<void> {
   for (let i = 0; i < 400 && (await lines()).length < count; i++) await new Promise((r) => setTimeout(r, 25));
@@ -90,124 +103,99 @@ afterAll(async () => {
 
 describe('Engine.warmUp', () => {
   it('runs every built-in style as a preview, round after round, on every thread', async () => {
-    await rm(log, { force: true });
-    const engine = new Engine({ registry, threads: 2, bandThreads: 0 });
-    try {
-      const report = await engine.warmUp({ rounds: 3 });
-      expect(report.styles).toEqual(['warm:a', 'warm:b', 'warm:broken']);
-      expect(report.stopped).toBe(false);
-      expect(report.failed).toEqual([
-        expect.objectContaining({ plugin: 'warm:broken', message: expect.stringContaining('on purpose') }),
-      ]);
-      // Two styles x 3 rounds x 2 threads; the broken one once per thread, then dropped.
-      expect(report.runs).toBe(12);
-      const lines = await runs();
-      expect(lines.filter(([id]) => id === 'warm:broken')).toHaveLength(2);
-      for (const id of ['warm:a', 'warm:b']) {
-        const mine = lines.filter(([p]) => p === id);
-        expect(mine).toHaveLength(6);
-        // Both threads, three runs each, on the proxy-sized photo at a preview's scale.
-        const byThread = Map.groupBy(mine, ([, thread]) => thread);
-        expect([...byThread.values()].map((l) => l.length)).toEqual([3, 3]);
-        for (const [, , size, scale] of mine) {
-          expect(size).toBe(`${WARM_UP_WIDTH}x${WARM_UP_HEIGHT}`);
-          expect(Number(scale)).toBeCloseTo(WARM_UP_SCALE, 6);
-        }
+    const engine = await freshEngine(2);
+    const report = await engine.warmUp({ rounds: 3 });
+    expect(report.styles).toEqual(['warm:a', 'warm:b', 'warm:broken']);
+    expect(report.stopped).toBe(false);
+    expect(report.failed).toEqual([
+      expect.objectContaining({ plugin: 'warm:broken', message: expect.stringContaining('on purpose') }),
+    ]);
+    // Two styles x 3 rounds x 2 threads; the broken one once per thread, then dropped.
+    expect(report.runs).toBe(12);
+    const lines = await runs();
+    expect(lines.filter(([id]) => id === 'warm:broken')).toHaveLength(2);
+    for (const id of ['warm:a', 'warm:b']) {
+      const mine = lines.filter(([p]) => p === id);
+      expect(mine).toHaveLength(6);
+      // Both threads, three runs each, on the proxy-sized photo at a preview's scale.
+      const byThread = Map.groupBy(mine, ([, thread]) => thread);
+      expect([...byThread.values()].map((l) => l.length)).toEqual([3, 3]);
+      for (const [, , size, scale] of mine) {
+        expect(size).toBe(`${WARM_UP_WIDTH}x${WARM_UP_HEIGHT}`);
+        expect(Number(scale)).toBeCloseTo(WARM_UP_SCALE, 6);
       }
-      expect(lines.some(([id]) => id === 'warm:online' || id === 'warm:resize' || id === 'acme:other')).toBe(
-        false,
-      );
-    } finally {
-      await engine.close();
     }
+    expect(lines.some(([id]) => id === 'warm:online' || id === 'warm:resize' || id === 'acme:other')).toBe(
+      false,
+    );
   });
 
   it('warms the fresh threads of restartThreads() again, until its signal fires', async () => {
-    await rm(log, { force: true });
-    const engine = new Engine({ registry, threads: 2, bandThreads: 0 });
+    const engine = await freshEngine(2);
     const controller = new AbortController();
-    try {
-      await engine.warmUp({ rounds: 2, signal: controller.signal });
-      const first = new Set((await runs()).map(([, thread]) => thread));
-      expect(first.size).toBe(2);
-      await engine.restartThreads();
-      // In the background: wait until the new threads have run both styles twice each.
-      const fresh = async (): Promise<string[][]> =>
-        (await runs()).filter(([id, thread]) => id !== 'warm:broken' && !first.has(thread!));
-      await untilLogged(8, fresh);
-      const again = await fresh();
-      // Two rounds of one run per thread at a time (which thread takes which is the pool's
-      // choice; the first test checks the spread).
-      expect(again).toHaveLength(8);
-      for (const id of ['warm:a', 'warm:b']) expect(again.filter(([p]) => p === id)).toHaveLength(4);
-      // Once the signal has fired, fresh threads are left cold.
-      controller.abort();
-      await new Promise((r) => setTimeout(r, 100));
-      const before = (await runs()).length;
-      await engine.restartThreads();
-      await new Promise((r) => setTimeout(r, 300));
-      expect((await runs()).length).toBe(before);
-    } finally {
-      await engine.close();
-    }
+    await engine.warmUp({ rounds: 2, signal: controller.signal });
+    const first = new Set((await runs()).map(([, thread]) => thread));
+    expect(first.size).toBe(2);
+    await engine.restartThreads();
+    // In the background: wait until the new threads have run both styles twice each.
+    const fresh = async (): Promise<string[][]> =>
+      (await runs()).filter(([id, thread]) => id !== 'warm:broken' && !first.has(thread!));
+    await untilLogged(8, fresh);
+    const again = await fresh();
+    // Two rounds of one run per thread at a time (which thread takes which is the pool's
+    // choice; the first test checks the spread).
+    expect(again).toHaveLength(8);
+    for (const id of ['warm:a', 'warm:b']) expect(again.filter(([p]) => p === id)).toHaveLength(4);
+    // Once the signal has fired, fresh threads are left cold.
+    controller.abort();
+    await new Promise((r) => setTimeout(r, 100));
+    const before = (await runs()).length;
+    await engine.restartThreads();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await runs()).length).toBe(before);
   });
 
   it('gives way to a later warm-up, so that reloads in quick succession leave one running', async () => {
-    await rm(log, { force: true });
-    const engine = new Engine({ registry, threads: 1, bandThreads: 0 });
-    try {
-      const long = engine.warmUp({ rounds: 1000 });
-      await untilLogged(4);
-      const short = await engine.warmUp({ rounds: 1 });
-      expect(short).toMatchObject({ stopped: false, runs: 2 });
-      const report = await long;
-      expect(report.stopped).toBe(true);
-      expect(report.runs).toBeLessThan(2 * 1000);
-    } finally {
-      await engine.close();
-    }
+    const engine = await freshEngine(1);
+    const long = engine.warmUp({ rounds: 1000 });
+    await untilLogged(4);
+    const short = await engine.warmUp({ rounds: 1 });
+    expect(short).toMatchObject({ stopped: false, runs: 2 });
+    const report = await long;
+    expect(report.stopped).toBe(true);
+    expect(report.runs).toBeLessThan(2 * 1000);
   });
 
   it('leaves third-party styles alone', async () => {
-    await rm(log, { force: true });
     const third = new PluginRegistry();
     await loadPluginModule(third, pathToFileURL(path.join(dir, 'third-party.js')).href);
-    const engine = new Engine({ registry: third, threads: 1, bandThreads: 0 });
-    try {
-      const report = await engine.warmUp({ rounds: 2 });
-      expect(report).toMatchObject({ styles: [], runs: 0, failed: [], stopped: false });
-      expect(await runs()).toEqual([]);
-    } finally {
-      await engine.close();
-    }
+    const engine = await freshEngine(1, third);
+    const report = await engine.warmUp({ rounds: 2 });
+    expect(report).toMatchObject({ styles: [], runs: 0, failed: [], stopped: false });
+    expect(await runs()).toEqual([]);
   });
 
   it('stops between runs when its signal fires or the engine closes, without rejecting', async () => {
-    await rm(log, { force: true });
-    const engine = new Engine({ registry, threads: 1, bandThreads: 0 });
-    try {
-      const before = await engine.warmUp({ rounds: 5, signal: AbortSignal.abort() });
-      expect(before).toMatchObject({ runs: 0, stopped: true });
-      expect(await runs()).toEqual([]);
-      const controller = new AbortController();
-      const warming = engine.warmUp({ rounds: 1000, signal: controller.signal });
-      // Let it run a few, then stop it.
-      await untilLogged(4);
-      controller.abort();
-      const report = await warming;
-      expect(report.stopped).toBe(true);
-      expect(report.runs).toBeGreaterThanOrEqual(2);
-      expect(report.runs).toBeLessThan(2 * 1000);
-      const done = (await runs()).length;
-      await new Promise((r) => setTimeout(r, 200));
-      expect((await runs()).length).toBe(done);
-      const closing = engine.warmUp({ rounds: 1000 });
-      await untilLogged(done + 2);
-      await engine.close();
-      await expect(closing).resolves.toMatchObject({ stopped: true });
-    } finally {
-      await engine.close();
-    }
+    const engine = await freshEngine(1);
+    const before = await engine.warmUp({ rounds: 5, signal: AbortSignal.abort() });
+    expect(before).toMatchObject({ runs: 0, stopped: true });
+    expect(await runs()).toEqual([]);
+    const controller = new AbortController();
+    const warming = engine.warmUp({ rounds: 1000, signal: controller.signal });
+    // Let it run a few, then stop it.
+    await untilLogged(4);
+    controller.abort();
+    const report = await warming;
+    expect(report.stopped).toBe(true);
+    expect(report.runs).toBeGreaterThanOrEqual(2);
+    expect(report.runs).toBeLessThan(2 * 1000);
+    const done = (await runs()).length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await runs()).length).toBe(done);
+    const closing = engine.warmUp({ rounds: 1000 });
+    await untilLogged(done + 2);
+    await engine.close();
+    await expect(closing).resolves.toMatchObject({ stopped: true });
   });
 });
 
