@@ -1,5 +1,6 @@
 import { bandKernel, bandThreads, isShared, runBands, sharedArray } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
+import { binomialPassSimd } from './simd.ts';
 
 /** Above this sigma the blur switches from an exact kernel to three box passes. */
 const BOX_SIGMA = 3;
@@ -347,6 +348,7 @@ export const binomialBand = bandKernel(
   'binomialBand',
   (a: BlurPassArgs, y0: number, y1: number): void => {
     const { src, dst, stride, height: h } = a;
+    if (binomialPassSimd(src, dst, stride, h, y0, y1)) return;
     const k = stride >> 1;
     const u = new Uint32Array(src.buffer, src.byteOffset, (stride * h) >> 1);
     const out = new Uint32Array(dst.buffer, dst.byteOffset, (stride * h) >> 1);
@@ -387,6 +389,7 @@ function binomialColumnsBand(
  * need no unpacking.
  */
 function binomialPass(plane: Uint16Array, stride: number, h: number): void {
+  if (binomialPassSimd(plane, plane, stride, h, 0, h)) return;
   const k = stride >> 1;
   const u = new Uint32Array(plane.buffer, plane.byteOffset, (stride * h) >> 1);
   for (let base = 0; base < u.length; base += k) binomialRow(u, base, k);

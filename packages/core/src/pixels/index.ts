@@ -48,3 +48,5 @@ export { planePercentiles, smoothHistogram } from './levels.ts';
 export { gradientMagnitude } from './gradient.ts';
 export { quarterSampleRows, quarterSamples } from './quarter-samples.ts';
 export type { QuarterSampleRows } from './quarter-samples.ts';
+export { histogramU16, paintLevels, setSimdEnabled, simdAvailable } from './simd.ts';
+export type { PaintLevelsArgs } from './simd.ts';

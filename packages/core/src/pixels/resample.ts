@@ -1,4 +1,5 @@
 import type { RawImage } from '../plugin.ts';
+import { halveLumaSimd } from './simd.ts';
 import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } from '../parallel/bands.ts';
 import { LUMA_B, LUMA_G, LUMA_R } from './color.ts';
 
@@ -577,9 +578,13 @@ export const areaBand = bandKernel(
   (a: AreaArgs, oy0: number, oy1: number): void => {
     const { data, W, cx, cy, mode, planes } = a;
     const { width: w, stride, luma: y, rgb } = planes;
-    if (mode === 'luma-words') halveLumaWords(data, W, cx, cy, w, oy0, oy1, y);
-    else if (mode === 'luma') halveLuma(data, W, cx, cy, w, oy0, oy1, y);
-    else if (mode === 'color' && rgb) {
+    if (mode === 'luma-words' || mode === 'luma') {
+      // The SIMD kernel where there is one (the same samples), else the JavaScript loops.
+      if (!halveLumaSimd(data, W, cx, cy, w, oy0, oy1, y, stride)) {
+        if (mode === 'luma-words') halveLumaWords(data, W, cx, cy, w, oy0, oy1, y);
+        else halveLuma(data, W, cx, cy, w, oy0, oy1, y);
+      }
+    } else if (mode === 'color' && rgb) {
       const [r, g, b] = rgb;
       for (let oy = oy0; oy < oy1; oy++)
         halveColorRow(data, ((cy + 2 * oy) * W + cx) * 3, W * 3, y, r, g, b, oy * stride, w);

@@ -1,6 +1,12 @@
 // The pop art's painting of the output as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel, quarterSampleRows, quarterSamples } from '@atelier/core/kernels';
+import {
+  bandKernel,
+  histogramU16,
+  paintLevels,
+  quarterSampleRows,
+  quarterSamples,
+} from '@atelier/core/kernels';
 import type { QuarterSampleRows } from '@atelier/core/kernels';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -57,6 +63,12 @@ export interface PaintArgs {
    * boundary that crosses a pixel mixes its two colours, as the real render scaled down does.
    */
   readonly supersampled: boolean;
+  /**
+   * Where each level starts (the first tone of levels 1 to levels - 1), when the tiles are painted
+   * with core's paintLevels: flat RGB, every tile exactly the map's size (`w` wide) with no gutter,
+   * `lut` the levels. Otherwise undefined.
+   */
+  readonly thresholds: Uint16Array | undefined;
 }
 
 /**
@@ -143,6 +155,30 @@ export const paintBand = bandKernel(
       }
     };
 
+    if (a.thresholds) {
+      // Each tile row's rows m0 to m1 - 1 in one call; a tile taller than the map repeats its last row.
+      for (let r = 0; r < tileRows; r++) {
+        const ty = ys[2 * r]!;
+        const th = ys[2 * r + 1]!;
+        const palettes = colors.slice(r * columns, (r + 1) * columns);
+        paintLevels({
+          values,
+          stride,
+          width: w,
+          y0: m0,
+          y1: m1,
+          thresholds: a.thresholds,
+          palettes,
+          out: data,
+          offset: (ty + m0) * W * 3,
+          outStride: W * 3,
+        });
+        if (m1 === h)
+          for (let Y = ty + h; Y < ty + th; Y++) data.copyWithin(Y * W * 3, (Y - 1) * W * 3, Y * W * 3);
+        abort.throwIfAborted();
+      }
+      return;
+    }
     for (let my = m0; my < m1; my++) {
       // The map row's samples, once for all the tiles it is painted in.
       if (samples) quarterSamples(values, w, h, my, samples, stride);
@@ -184,31 +220,11 @@ export const countBand = bandKernel(
   'countBand',
   (a: CountArgs, y0: number, y1: number): void => {
     const { values, stride, w, counts } = a;
-    const bins = counts.length;
-    // Four tables, each counting every fourth value: in a flat area most values fall in one bin,
-    // and with one table each increment would wait for the one before it to be stored.
-    const own = new Int32Array(4 * bins);
-    for (let row = y0 * stride; row < y1 * stride; row += stride) countRow(values, row, row + w, own, bins);
-    for (let v = 0; v < bins; v++) {
-      const n = own[v]! + own[bins + v]! + own[2 * bins + v]! + own[3 * bins + v]!;
-      if (n !== 0) Atomics.add(counts, v, n);
-    }
+    const own = new Int32Array(counts.length);
+    histogramU16(values, stride, w, y0, y1, own);
+    for (let v = 0; v < own.length; v++) if (own[v] !== 0) Atomics.add(counts, v, own[v]!);
   },
 );
-
-/** Counts values `start` to `end - 1` of `y` in the four tables of `bins` counts each in `own`. */
-function countRow(y: Uint16Array, start: number, end: number, own: Int32Array, bins: number): void {
-  const b2 = 2 * bins;
-  const b3 = 3 * bins;
-  let i = start;
-  for (const last = end - 3; i < last; i += 4) {
-    own[y[i]!]!++;
-    own[bins + y[i + 1]!]!++;
-    own[b2 + y[i + 2]!]!++;
-    own[b3 + y[i + 3]!]!++;
-  }
-  for (; i < end; i++) own[y[i]!]!++;
-}
 
 /** The gutters between tile columns on output row `Y` (a row of a tile row). */
 function columnGutters(a: PaintArgs, color: Uint8Array, Y: number): void {

@@ -12,6 +12,7 @@ import {
   rgbToHsv,
   runBands,
   sharedArray,
+  simdAvailable,
   smoothHistogram,
   toShared,
   z,
@@ -148,6 +149,8 @@ function smooth(planes: FixedPlanes, sigma: number): void {
 interface Tones {
   readonly level: Uint8Array;
   readonly tone: Uint8Array;
+  /** The first value of levels 1 to levels - 1: `level[v]` is how many of them v reaches. */
+  readonly thresholds: Uint16Array;
 }
 
 /** How far (in values, 4 per grey level) a level boundary may move to find a valley. */
@@ -222,7 +225,7 @@ function posterise(planes: FixedPlanes, levels: number, clip: number): Tones {
       tone[v] = Math.min(highest, Math.max(lowest, Math.floor(((k + f) * 256) / levels)));
     }
   }
-  return { level, tone };
+  return { level, tone, thresholds: Uint16Array.from(thresholds.subarray(1, levels)) };
 }
 
 type Rgb = readonly [number, number, number];
@@ -577,7 +580,7 @@ function renderPopArt(
   progress(0.4);
   signal.throwIfAborted();
 
-  const { level, tone } = posterise(planes, levels, 3);
+  const { level, tone, thresholds } = posterise(planes, levels, 3);
   const hueBase = hueRotate ? hueBaseMap(planes, levels) : undefined;
   let src: IndexSource;
   let dots: HalftoneMap | undefined;
@@ -603,10 +606,14 @@ function renderPopArt(
   // A preview of flat tones paints each pixel from four samples (see PaintArgs.supersampled);
   // hue-rotate's index map and the halftone's are painted as they are.
   const supersampled = previewScale < 1 && src.lut === level;
-  // Flat RGB painting writes four pixels as three words from a table per tile (palettes of up
-  // to 8 colours: 3 bits an index).
+  // Flat RGB tiles of exactly the map's size side by side, with WebAssembly SIMD: core's
+  // paintLevels paints them. Else flat RGB painting writes four pixels as three words from a
+  // table per tile (palettes of up to 8 colours: 3 bits an index).
+  const flat = oc === 3 && !hueRotate && !supersampled;
+  const levelPaint =
+    flat && src.lut === level && gap === 0 && xs.every((s) => s.size === w) && simdAvailable();
   let packed: Uint32Array | undefined;
-  if (oc === 3 && !hueRotate && LITTLE_ENDIAN && !supersampled) {
+  if (flat && LITTLE_ENDIAN && !levelPaint) {
     packed = sharedArray(Uint32Array, tiles * PACKED_WORDS);
     colorSets.forEach((c, t) => packedTable(c, packed!, t * PACKED_WORDS));
   }
@@ -638,6 +645,7 @@ function renderPopArt(
       : undefined,
     gutter: gap > 0 ? Uint8Array.of(gc.r, gc.g, gc.b, oc === 4 ? gc.alpha : 255) : undefined,
     supersampled,
+    thresholds: levelPaint ? thresholds : undefined,
   };
   runBands(paintBand, args, h, { signal });
   progress(1);

@@ -1,4 +1,4 @@
-import { AtelierError, runStep } from '@atelier/core';
+import { AtelierError, runStep, setSimdEnabled, simdAvailable } from '@atelier/core';
 import type { PluginParams, PluginParamsInput, RawImage } from '@atelier/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { noisyGrey, photo } from '../test-support.ts';
@@ -166,6 +166,31 @@ describe('pop-art', () => {
     expect(clear.channels).toBe(4);
     for (let i = 0; i < w * h; i++) expect(clear.data[i * 4 + 3]).toBe(128);
     expect(colours(clear)).toEqual(seen);
+  });
+
+  it('paints the same bytes with the WebAssembly SIMD kernels as without', async () => {
+    expect(simdAvailable()).toBe(true);
+    const image = await photo('fallen-leaf-2560x1600.jpg', { width: 1280 });
+    // The default grid (SIMD halving, blur, histogram and painting), more levels than a vector of
+    // palette holds, a grid whose tiles differ in width (painted by the JavaScript loops), a
+    // tile one row taller than the map's (its last row repeated).
+    const odd = await photo('fallen-leaf-2560x1600.jpg', { width: 641 });
+    const cases: [RawImage, PluginParamsInput<typeof popArt>][] = [
+      [image, {}],
+      [image, { levels: 8, columns: 4, rows: 3, palette: 'neon' }],
+      [odd, { columns: 3 }],
+      [{ ...image, height: 799, data: image.data.subarray(0, 1280 * 799 * 3) }, { rows: 2 }],
+    ];
+    for (const [img, params] of cases) {
+      try {
+        const simd = await runStep(popArt, img, params);
+        setSimdEnabled(false);
+        const js = await runStep(popArt, img, params);
+        expect(Buffer.compare(simd.data, js.data), JSON.stringify(params)).toBe(0);
+      } finally {
+        setSimdEnabled(true);
+      }
+    }
   });
 
   it('gives the same image whatever the alignment of the input buffer', async () => {

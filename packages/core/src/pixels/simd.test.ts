@@ -1,0 +1,215 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assembleSimd, simdModuleSource } from '../../../../scripts/build-wasm.ts';
+import { setBandRunner } from '../parallel/bands.ts';
+import { backwardsRunner } from '../parallel/test-support.ts';
+import type { RawImage } from '../plugin.ts';
+import { gaussianBlurU16 } from './gaussian-blur.ts';
+import { downsampleArea } from './resample.ts';
+import { hash32 } from './rng.ts';
+import { binomialPassSimd, histogramU16, paintLevels, setSimdEnabled, simdAvailable } from './simd.ts';
+
+/** `n` seeded bytes. */
+function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = hash32(seed ^ hash32(i)) & 255;
+  return out;
+}
+
+/** `n` seeded values below `below`. */
+function values(n: number, below: number, seed: number): Uint16Array {
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) out[i] = hash32(seed ^ hash32(i)) % below;
+  return out;
+}
+
+/** `f` with the SIMD kernels on and then off: both results. */
+function bothWays<T>(f: () => T): { simd: T; js: T } {
+  setSimdEnabled(true);
+  const simd = f();
+  setSimdEnabled(false);
+  const js = f();
+  setSimdEnabled(true);
+  return { simd, js };
+}
+
+afterEach(() => setSimdEnabled(true));
+
+describe('the WebAssembly SIMD kernels', () => {
+  it('are the module simd.wat assembles to, and run here', async () => {
+    const source = simdModuleSource(await assembleSimd());
+    expect(readFileSync(new URL('./simd-wasm.ts', import.meta.url), 'utf8')).toBe(source);
+    expect(simdAvailable()).toBe(true);
+    setSimdEnabled(false);
+    expect(simdAvailable()).toBe(false);
+  });
+
+  it('halve RGB into luma as the JavaScript loops do, at any width, crop and band split', () => {
+    // Widths around the 8-sample vector, rows longer than a chunk of the copy (5120 px), crops
+    // that start at odd columns (the byte-by-byte JavaScript loop) and at multiples of 4.
+    const cases = [
+      { W: 2, H: 2, w: 1, h: 1 },
+      { W: 34, H: 10, w: 17, h: 5 },
+      { W: 32, H: 6, w: 16, h: 3 },
+      { W: 38, H: 21, w: 17, h: 10 },
+      { W: 1921, H: 130, w: 960, h: 65 },
+      { W: 5120, H: 64, w: 2560, h: 32 },
+      { W: 120, H: 80, w: 40, h: 40 },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const image: RawImage = { data: bytes(c.W * c.H * 3, i), width: c.W, height: c.H, channels: 3 };
+      const { simd, js } = bothWays(() => downsampleArea(image, { width: c.w, height: c.h }));
+      expect(simd.luma, `${c.W}x${c.H} to ${c.w}x${c.h}`).toEqual(js.luma);
+    }
+    // A large source in shared memory is halved in bands of output rows (here the last first).
+    const W = 2200;
+    const H = 1000;
+    const data = new Uint8Array(new SharedArrayBuffer(W * H * 3));
+    data.set(bytes(W * H * 3, 99));
+    const image: RawImage = { data, width: W, height: H, channels: 3 };
+    const whole = bothWays(() => downsampleArea(image, { width: W / 2, height: H / 2 }));
+    const previous = setBandRunner(backwardsRunner(3));
+    try {
+      const banded = bothWays(() => downsampleArea(image, { width: W / 2, height: H / 2 }));
+      expect(banded.simd.luma).toEqual(whole.js.luma);
+      expect(banded.js.luma).toEqual(whole.js.luma);
+    } finally {
+      setBandRunner(previous);
+    }
+    expect(whole.simd.luma).toEqual(whole.js.luma);
+  });
+
+  it('give the binomial blur of gaussianBlurU16 sample for sample, in one piece and in bands', () => {
+    for (const [w, h] of [
+      [1, 1],
+      [2, 7],
+      [10, 3],
+      [17, 9],
+      [960, 300],
+      [2561, 40],
+      [1100, 1000],
+    ] as const) {
+      const stride = w + (w & 1);
+      const plane = values(stride * h, 4096, w * 31 + h);
+      for (const sigma of [1, 1.41, 1.73]) {
+        const { simd, js } = bothWays(() => {
+          const p = plane.slice();
+          gaussianBlurU16(p, w, h, sigma, stride);
+          return p;
+        });
+        expect(simd, `${w}x${h} sigma ${sigma}`).toEqual(js);
+        // Bands (a large plane), the last first.
+        if (w * h >= 1 << 20) {
+          const previous = setBandRunner(backwardsRunner(3));
+          try {
+            const banded = bothWays(() => {
+              const p = plane.slice();
+              gaussianBlurU16(p, w, h, sigma, stride);
+              return p;
+            });
+            expect(banded.simd).toEqual(js);
+            expect(banded.js).toEqual(js);
+          } finally {
+            setBandRunner(previous);
+          }
+        }
+      }
+    }
+  });
+
+  it('refuse an in-place pass that starts below the first row', () => {
+    const plane = new Uint16Array(64);
+    expect(() => binomialPassSimd(plane, plane, 8, 8, 2, 8)).toThrow(/in place only from the first row/);
+  });
+
+  it('count a histogram as the JavaScript loop does, and reject a value past the bins untouched', () => {
+    const stride = 970;
+    const plane = values(stride * 700, 1021, 7);
+    const { simd, js } = bothWays(() => {
+      const counts = new Int32Array(1021).fill(5);
+      histogramU16(plane, stride, 961, 3, 699, counts);
+      return counts;
+    });
+    expect(simd).toEqual(js);
+    const naive = new Int32Array(1021).fill(5);
+    for (let y = 3; y < 699; y++) for (let x = 0; x < 961; x++) naive[plane[y * stride + x]!]!++;
+    expect(simd).toEqual(naive);
+
+    const bad = plane.slice();
+    bad[600 * stride + 960] = 1021;
+    for (const on of [true, false]) {
+      setSimdEnabled(on);
+      const counts = new Int32Array(1021).fill(5);
+      expect(() => histogramU16(bad, stride, 961, 0, 700, counts)).toThrow(RangeError);
+      expect(() => histogramU16(bad, stride, 961, 0, 700, counts)).toThrow(/value 1021 is not below 1021/);
+      expect(counts.every((c) => c === 5)).toBe(true);
+    }
+  });
+
+  it('paint levels as the JavaScript loop does, for 2 to 16 levels and several tiles', () => {
+    for (const [w, levels, tiles] of [
+      [1, 2, 1],
+      [15, 4, 2],
+      [16, 5, 2],
+      [33, 6, 3],
+      [960, 4, 2],
+      [961, 10, 4],
+      [500, 11, 1],
+      [100, 16, 2],
+    ] as const) {
+      const h = 40;
+      const stride = w + 3;
+      const tones = values(stride * h, 4096, w + levels);
+      const thresholds = Array.from({ length: levels - 1 }, (_, k) => Math.round(((k + 1) * 4096) / levels));
+      const palettes = Array.from({ length: tiles }, (_, t) => bytes(3 * levels, 100 * t + levels));
+      const outStride = tiles * w * 3 + 5;
+      const { simd, js } = bothWays(() => {
+        const out = new Uint8Array(7 + outStride * (h - 2)).fill(9);
+        paintLevels({
+          values: tones,
+          stride,
+          width: w,
+          y0: 1,
+          y1: h - 1,
+          thresholds,
+          palettes,
+          out,
+          offset: 7,
+          outStride,
+        });
+        return out;
+      });
+      expect(simd, `${w} px, ${levels} levels, ${tiles} tiles`).toEqual(js);
+      // The definition: pixel x of row y in tile t.
+      const y = h - 2;
+      const x = w - 1;
+      const v = tones[y * stride + x]!;
+      const k = thresholds.filter((t) => v >= t).length;
+      const o = 7 + (y - 1) * outStride + (tiles - 1) * w * 3 + x * 3;
+      expect([...simd.subarray(o, o + 3)]).toEqual([...palettes[tiles - 1]!.subarray(3 * k, 3 * k + 3)]);
+      // The bytes between rows are not touched.
+      expect(simd[7 + outStride - 1]).toBe(9);
+    }
+  });
+
+  it('reject what paintLevels cannot paint', () => {
+    const args = {
+      values: new Uint16Array(16),
+      stride: 4,
+      width: 4,
+      y0: 0,
+      y1: 4,
+      thresholds: [10],
+      palettes: [new Uint8Array(6)],
+      out: new Uint8Array(48),
+      offset: 0,
+      outStride: 12,
+    };
+    expect(() => paintLevels({ ...args, thresholds: Array.from({ length: 16 }, (_, i) => i) })).toThrow(
+      /at most 16 levels/,
+    );
+    expect(() => paintLevels({ ...args, palettes: [new Uint8Array(5)] })).toThrow(/needs 2 colours/);
+    expect(() => paintLevels({ ...args, out: new Uint8Array(47) })).toThrow(/out is too small/);
+    expect(() => paintLevels({ ...args, outStride: 11 })).toThrow(/wider than outStride/);
+  });
+});

@@ -1,0 +1,415 @@
+// WebAssembly SIMD versions of integer pixel loops that V8 runs one sample at a time: the module
+// (simd.wat, assembled into simd-wasm.ts) works on rows copied into its own memory, 8 or 16 samples
+// an instruction. Every function here gives exactly what its JavaScript twin gives, sample for
+// sample (simd.test.ts), and returns false (or uses the twin) where WebAssembly SIMD is missing,
+// so callers keep one result on every platform.
+import { SIMD_WASM_BASE64 } from './simd-wasm.ts';
+
+/**
+ * The part of the WebAssembly JavaScript API used here. Declared here because the SDK's compiler
+ * settings have no DOM library (where TypeScript declares `WebAssembly`).
+ */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: object };
+}
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The module's exports (see simd.wat for each function's contract). */
+interface SimdExports {
+  readonly memory: WasmMemory;
+  halve_luma(src: number, rowBytes: number, w: number, rows: number, dst: number): void;
+  binomial_rows(src: number, dst: number, n: number, rows: number): void;
+  binomial_columns(src: number, dst: number, n: number, rows: number, first: number, count: number): void;
+  count_values(src: number, n: number, counts: number, bins: number): number;
+  paint_levels(
+    src: number,
+    stride: number,
+    n: number,
+    rows: number,
+    thr: number,
+    count: number,
+    pal: number,
+    tiles: number,
+    out: number,
+    outStride: number,
+  ): void;
+}
+
+/**
+ * About this many bytes of rows are copied in per call of a kernel: chunks stay in the caches, and
+ * the module's memory (kept by each thread for good) stays small.
+ */
+const CHUNK_BYTES = 1 << 19;
+
+const PAGE = 65536;
+
+/** One thread's instance of the module and the views of its memory. */
+class Simd {
+  readonly #x: SimdExports;
+  #u8: Uint8Array;
+  #u16: Uint16Array;
+  #i32: Int32Array;
+
+  constructor(exports: SimdExports) {
+    this.#x = exports;
+    this.#u8 = new Uint8Array(exports.memory.buffer);
+    this.#u16 = new Uint16Array(exports.memory.buffer);
+    this.#i32 = new Int32Array(exports.memory.buffer);
+  }
+
+  get x(): SimdExports {
+    return this.#x;
+  }
+
+  /** The memory as bytes, at least `bytes` long (grown when needed). */
+  u8(bytes: number): Uint8Array {
+    this.#ensure(bytes);
+    return this.#u8;
+  }
+
+  u16(bytes: number): Uint16Array {
+    this.#ensure(bytes);
+    return this.#u16;
+  }
+
+  i32(bytes: number): Int32Array {
+    this.#ensure(bytes);
+    return this.#i32;
+  }
+
+  #ensure(bytes: number): void {
+    const { memory } = this.#x;
+    if (memory.buffer.byteLength >= bytes) return;
+    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+    this.#u8 = new Uint8Array(memory.buffer);
+    this.#u16 = new Uint16Array(memory.buffer);
+    this.#i32 = new Int32Array(memory.buffer);
+  }
+}
+
+let instance: Simd | null | undefined;
+let enabled = readEnabled();
+
+function readEnabled(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.['ATELIER_SIMD'] !== 'off';
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const value = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    acc = (acc << 6) | value[clean.charCodeAt(i)]!;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/**
+ * This thread's SIMD kernels, made on first use; undefined where WebAssembly or its SIMD is
+ * missing (the module does not validate) or when `ATELIER_SIMD=off`.
+ */
+function simd(): Simd | undefined {
+  if (!enabled) return undefined;
+  if (instance !== undefined) return instance ?? undefined;
+  instance = null;
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  const bytes = decodeBase64(SIMD_WASM_BASE64);
+  if (!wasm.validate(bytes)) return undefined;
+  // The exports are what simd.wat declares (simd.test.ts calls each one).
+  instance = new Simd(new wasm.Instance(new wasm.Module(bytes), {}).exports as SimdExports);
+  return instance;
+}
+
+/**
+ * True when this thread runs the WebAssembly SIMD kernels: the platform has WebAssembly SIMD and
+ * `ATELIER_SIMD` is not `off`. Results are the same either way; only the speed differs.
+ *
+ * @example
+ * console.log(simdAvailable() ? 'SIMD kernels' : 'JavaScript kernels');
+ */
+export function simdAvailable(): boolean {
+  return simd() !== undefined;
+}
+
+/**
+ * Turns the SIMD kernels off (or back on) in the calling thread, whatever `ATELIER_SIMD` says: for
+ * tests and benchmarks that compare the two versions (the results are the same). Helper threads
+ * of the engine follow `ATELIER_SIMD` only.
+ *
+ * @example
+ * setSimdEnabled(false); // time the JavaScript kernels
+ */
+export function setSimdEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Rounds up to a multiple of 16 bytes. */
+const align = (bytes: number): number => (bytes + 15) & ~15;
+
+/**
+ * Output rows `oy0` to `oy1 - 1` of a 2x2 halving of RGB into fixed-point luma (core's halveLuma):
+ * output row `oy` from source rows `cy + 2 oy` and the next, pixels from column `cx`, `w` samples
+ * into row `oy` of `y` (rows of `stride`). False, having done nothing, without SIMD.
+ */
+export function halveLumaSimd(
+  data: Uint8Array,
+  W: number,
+  cx: number,
+  cy: number,
+  w: number,
+  oy0: number,
+  oy1: number,
+  y: Uint16Array,
+  stride: number,
+): boolean {
+  const s = simd();
+  if (!s) return false;
+  const rowBytes = W * 3;
+  const chunk = Math.max(1, Math.floor(CHUNK_BYTES / (2 * rowBytes)));
+  const dst = align(2 * chunk * rowBytes);
+  const mem = s.u8(dst + chunk * w * 2);
+  for (let oy = oy0; oy < oy1; oy += chunk) {
+    const rows = Math.min(chunk, oy1 - oy);
+    const from = ((cy + 2 * oy) * W + cx) * 3;
+    // The last source row is needed only up to the crop's right edge.
+    mem.set(data.subarray(from, from + (2 * rows - 1) * rowBytes + w * 6), 0);
+    s.x.halve_luma(0, rowBytes, w, rows, dst);
+    const out = s.u16(0).subarray(dst >> 1, (dst >> 1) + rows * w);
+    if (stride === w) y.set(out, oy * stride);
+    else for (let r = 0; r < rows; r++) y.set(out.subarray(r * w, (r + 1) * w), (oy + r) * stride);
+  }
+  return true;
+}
+
+/**
+ * Rows `y0` to `y1 - 1` of one pass of the 5-tap binomial (gaussianBlurU16's) over the plane
+ * `src` of `h` rows of `n` samples, into the same rows of `dst`, which may be `src` itself (then
+ * only whole-plane passes, `y0` 0, are allowed: a row's neighbours above are kept from before
+ * they were overwritten). False, having done nothing, without SIMD.
+ */
+export function binomialPassSimd(
+  src: Uint16Array,
+  dst: Uint16Array,
+  n: number,
+  h: number,
+  y0: number,
+  y1: number,
+): boolean {
+  const s = simd();
+  if (!s) return false;
+  if (src === dst && y0 !== 0) throw new Error('binomialPassSimd: in place only from the first row');
+  const rowBytes = n * 2;
+  const chunk = Math.max(4, Math.floor(CHUNK_BYTES / rowBytes / 3));
+  const rowsMax = chunk + 4;
+  const a = 0;
+  const t = align(rowsMax * rowBytes);
+  const d = t + align(rowsMax * rowBytes);
+  s.u8(d + chunk * rowBytes);
+  // Rows lo to hi - 1 of the plane are at `a`: source rows, unfiltered.
+  let lo = Math.max(0, y0 - 2);
+  let loaded = lo;
+  for (let c0 = y0; c0 < y1; c0 += chunk) {
+    const c1 = Math.min(y1, c0 + chunk);
+    const hi = Math.min(h, c1 + 2);
+    let mem = s.u16(0);
+    mem.set(src.subarray(loaded * n, hi * n), (a >> 1) + (loaded - lo) * n);
+    s.x.binomial_rows(a, t, n, hi - lo);
+    s.x.binomial_columns(t, d, n, hi - lo, c0 - lo, c1 - c0);
+    mem = s.u16(0);
+    // The two rows above the next chunk move to the front before their plane rows are written.
+    const keep = Math.max(0, c1 - 2);
+    mem.copyWithin(a >> 1, (a >> 1) + (keep - lo) * n, (a >> 1) + (c1 - lo) * n);
+    dst.set(mem.subarray(d >> 1, (d >> 1) + (c1 - c0) * n), c0 * n);
+    lo = keep;
+    loaded = c1;
+  }
+  return true;
+}
+
+/**
+ * Adds the first `w` values of rows `y0` to `y1 - 1` of `values` (rows of `stride`) to `counts`,
+ * one count per value. A value of `counts.length` or more is a RangeError, and then `counts` is
+ * left as it was.
+ *
+ * @example
+ * const counts = new Int32Array(1021);
+ * histogramU16(planes.luma, planes.stride, planes.width, 0, planes.height, counts);
+ */
+export function histogramU16(
+  values: Uint16Array,
+  stride: number,
+  w: number,
+  y0: number,
+  y1: number,
+  counts: Int32Array,
+): void {
+  const bins = counts.length;
+  const s = simd();
+  if (!s) {
+    // Four tables, each counting every fourth value: in a flat area most values fall in one bin,
+    // and with one table each increment would wait for the one before it to be stored.
+    const own = new Int32Array(4 * bins);
+    for (let y = y0; y < y1; y++) {
+      if (!countRow(values, y * stride, y * stride + w, own, bins)) {
+        let v = 0;
+        for (let i = y * stride; i < y * stride + w; i++) v = Math.max(v, values[i]!);
+        throw new RangeError(`histogramU16: value ${v} is not below ${bins}`);
+      }
+    }
+    for (let v = 0; v < bins; v++)
+      counts[v]! += own[v]! + own[bins + v]! + own[2 * bins + v]! + own[3 * bins + v]!;
+    return;
+  }
+  const chunk = Math.max(1, Math.floor(CHUNK_BYTES / (w * 2)));
+  const tables = align(chunk * w * 2);
+  const end = tables + 16 * bins;
+  s.i32(end).fill(0, tables >> 2, end >> 2);
+  for (let y = y0; y < y1; y += chunk) {
+    const rows = Math.min(chunk, y1 - y);
+    const mem = s.u16(0);
+    if (stride === w) mem.set(values.subarray(y * w, (y + rows) * w), 0);
+    else
+      for (let r = 0; r < rows; r++) mem.set(values.subarray((y + r) * stride, (y + r) * stride + w), r * w);
+    if (s.x.count_values(0, rows * w, tables, bins) !== 0) {
+      let v = 0;
+      for (let i = 0; i < rows * w; i++) v = Math.max(v, mem[i]!);
+      throw new RangeError(`histogramU16: value ${v} is not below ${bins}`);
+    }
+  }
+  const t = s.i32(0);
+  const b = tables >> 2;
+  for (let v = 0; v < bins; v++)
+    counts[v]! += t[b + v]! + t[b + bins + v]! + t[b + 2 * bins + v]! + t[b + 3 * bins + v]!;
+}
+
+/** Counts values `start` to `end - 1` of `y` in the four tables in `own`; false at a value past `bins`. */
+function countRow(y: Uint16Array, start: number, end: number, own: Int32Array, bins: number): boolean {
+  const b2 = 2 * bins;
+  const b3 = 3 * bins;
+  let i = start;
+  for (const last = end - 3; i < last; i += 4) {
+    const a = y[i]!;
+    const b = y[i + 1]!;
+    const c = y[i + 2]!;
+    const d = y[i + 3]!;
+    if (a >= bins || b >= bins || c >= bins || d >= bins) return false;
+    own[a]!++;
+    own[bins + b]!++;
+    own[b2 + c]!++;
+    own[b3 + d]!++;
+  }
+  for (; i < end; i++) {
+    const a = y[i]!;
+    if (a >= bins) return false;
+    own[a]!++;
+  }
+  return true;
+}
+
+/** What {@link paintLevels} paints. */
+export interface PaintLevelsArgs {
+  /** Tones, `width` of them a row in rows of `stride`, up to 4095. */
+  readonly values: Uint16Array;
+  readonly stride: number;
+  readonly width: number;
+  /** The rows to paint: `y0` to `y1 - 1`. */
+  readonly y0: number;
+  readonly y1: number;
+  /**
+   * Where each level starts, ascending: a tone's level is how many of these it reaches (so
+   * `thresholds.length + 1` levels, at most 16).
+   */
+  readonly thresholds: ArrayLike<number>;
+  /**
+   * One palette per tile, RGB bytes by level (at least `3 * (thresholds.length + 1)` bytes):
+   * each row is painted once per tile, the tiles side by side, `width` pixels each.
+   */
+  readonly palettes: readonly Uint8Array[];
+  /** RGB output: row `y` starts at byte `offset + (y - y0) * outStride`. */
+  readonly out: Uint8Array;
+  readonly offset: number;
+  readonly outStride: number;
+}
+
+/**
+ * Flat RGB painting of posterised tones: each tone becomes its level's colour, in as many palettes
+ * (tiles, side by side on each output row) as there are. With WebAssembly SIMD 16 pixels an
+ * instruction sequence; the same bytes without.
+ *
+ * @example
+ * // Two tiles of a three-level poster, each row of the map painted twice across.
+ * paintLevels({ values: luma, stride, width: w, y0: 0, y1: h, thresholds: [340, 680],
+ *   palettes: [warm, cold], out, offset: 0, outStride: 2 * w * 3 });
+ */
+export function paintLevels(args: PaintLevelsArgs): void {
+  const { values, stride, width: w, y0, y1, thresholds, palettes, out, offset, outStride } = args;
+  const count = thresholds.length;
+  if (count > 15) throw new RangeError(`paintLevels: at most 16 levels, got ${count + 1}`);
+  for (const p of palettes) {
+    if (p.length < 3 * (count + 1)) throw new RangeError(`paintLevels: a palette needs ${count + 1} colours`);
+  }
+  const rowBytes = palettes.length * w * 3;
+  if (rowBytes > outStride && y1 - y0 > 1)
+    throw new RangeError('paintLevels: the tiles are wider than outStride');
+  if (y1 <= y0 || w <= 0 || palettes.length === 0) return;
+  if (offset + (y1 - y0 - 1) * outStride + rowBytes > out.length)
+    throw new RangeError('paintLevels: out is too small');
+  const s = simd();
+  if (!s) {
+    for (let y = y0; y < y1; y++) {
+      let o = offset + (y - y0) * outStride;
+      for (const p of palettes) {
+        for (let i = y * stride, end = i + w; i < end; i++, o += 3) {
+          const v = values[i]!;
+          let k = 0;
+          for (let t = 0; t < count; t++) if (v >= thresholds[t]!) k++;
+          out[o] = p[3 * k]!;
+          out[o + 1] = p[3 * k + 1]!;
+          out[o + 2] = p[3 * k + 2]!;
+        }
+      }
+    }
+    return;
+  }
+  // Layout: thresholds (32 bytes), palettes (48 bytes each), a chunk of tone rows, then the
+  // painted rows.
+  const pal = 32;
+  const src = align(pal + 48 * palettes.length);
+  const chunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
+  const dst = src + align(chunk * w * 2);
+  const mem = s.u8(dst + chunk * rowBytes);
+  const u16 = s.u16(0);
+  for (let t = 0; t < count; t++) u16[t] = thresholds[t]!;
+  palettes.forEach((p, t) => mem.set(p.subarray(0, 3 * (count + 1)), pal + 48 * t));
+  for (let y = y0; y < y1; y += chunk) {
+    const rows = Math.min(chunk, y1 - y);
+    if (stride === w) u16.set(values.subarray(y * w, (y + rows) * w), src >> 1);
+    else
+      for (let r = 0; r < rows; r++)
+        u16.set(values.subarray((y + r) * stride, (y + r) * stride + w), (src >> 1) + r * w);
+    s.x.paint_levels(src, w, w, rows, 0, count, pal, palettes.length, dst, rowBytes);
+    const o = offset + (y - y0) * outStride;
+    if (outStride === rowBytes) out.set(mem.subarray(dst, dst + rows * rowBytes), o);
+    else
+      for (let r = 0; r < rows; r++)
+        out.set(mem.subarray(dst + r * rowBytes, dst + (r + 1) * rowBytes), o + r * outStride);
+  }
+}

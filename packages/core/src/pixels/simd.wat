@@ -1,0 +1,403 @@
+;; Atelier's WebAssembly SIMD kernels: the integer pixel loops whose JavaScript versions are at what
+;; V8 does with scalar code. Each function computes exactly what its JavaScript twin computes (the
+;; tests compare them sample for sample); simd.ts copies rows in and out of this module's memory.
+;;
+;; Assembled by `pnpm build:wasm` (scripts/build-wasm.ts, with wabt) into simd-wasm.ts. Addresses
+;; are byte offsets into the module's own memory; every function works on whole rows the caller
+;; has copied in, and writes only where it is told to.
+(module
+  (memory (export "memory") 1)
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; halve_luma: 2x2 box average of RGB into fixed-point luma, as core's halveLumaRow:
+  ;; (77 r + 150 g + 29 b + 128) >> 8 with r, g, b the sums of four pixels (0-1020 each).
+  ;; `rows` output rows of `w` samples (u16, dense) at `dst`, from source rows of `row_bytes`
+  ;; bytes at `src` (output row y reads source rows 2y and 2y+1, from their first byte). Reads up
+  ;; to 4 bytes past a source row's last pixel.
+
+  ;; Two output samples' weighted sums from 16 bytes of each source row at `a` and `b` (their
+  ;; first 12: four pixels): [77 r + 150 g of sample 0, of sample 1, 29 b of sample 0, of 1].
+  (func $halve2 (param $a i32) (param $b i32) (result v128)
+    (i32x4.dot_i16x8_s
+      (i16x8.add
+        ;; R0 R1 G0 G1 R2 R3 G2 G3 B0 B1 0 0 B2 B3 0 0, summed in pairs: r, g, r, g, b, 0, b, 0.
+        (i16x8.extadd_pairwise_i8x16_u
+          (i8x16.shuffle 0 3 1 4 6 9 7 10 2 5 16 16 8 11 16 16 (v128.load (local.get $a)) (v128.const i64x2 0 0)))
+        (i16x8.extadd_pairwise_i8x16_u
+          (i8x16.shuffle 0 3 1 4 6 9 7 10 2 5 16 16 8 11 16 16 (v128.load (local.get $b)) (v128.const i64x2 0 0))))
+      (v128.const i16x8 77 150 77 150 29 0 29 0)))
+
+  ;; Four output samples, rounded, from the $halve2 sums of samples 0-1 and 2-3.
+  (func $halve4 (param $d0 v128) (param $d1 v128) (result v128)
+    (i32x4.shr_u
+      (i32x4.add
+        (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d0) (local.get $d1))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d0) (local.get $d1)))
+        (v128.const i32x4 128 128 128 128))
+      (i32.const 8)))
+
+  (func $halve_luma (export "halve_luma")
+    (param $src i32) (param $row_bytes i32) (param $w i32) (param $rows i32) (param $dst i32)
+    (local $y i32) (local $x i32) (local $pa i32) (local $pb i32) (local $po i32)
+    (local $sr i32) (local $sg i32) (local $sb i32)
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $pa (i32.add (local.get $src) (i32.mul (i32.shl (local.get $y) (i32.const 1)) (local.get $row_bytes))))
+        (local.set $pb (i32.add (local.get $pa) (local.get $row_bytes)))
+        (local.set $po (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $y) (local.get $w)) (i32.const 1))))
+        (local.set $x (i32.const 0))
+        ;; Eight output samples from 16 pixels (48 bytes) of each source row, in four loads of 16
+        ;; bytes 12 apart.
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 8)) (local.get $w)))
+            (v128.store (local.get $po)
+              (i16x8.narrow_i32x4_u
+                (call $halve4
+                  (call $halve2 (local.get $pa) (local.get $pb))
+                  (call $halve2 (i32.add (local.get $pa) (i32.const 12)) (i32.add (local.get $pb) (i32.const 12))))
+                (call $halve4
+                  (call $halve2 (i32.add (local.get $pa) (i32.const 24)) (i32.add (local.get $pb) (i32.const 24)))
+                  (call $halve2 (i32.add (local.get $pa) (i32.const 36)) (i32.add (local.get $pb) (i32.const 36))))))
+            (local.set $pa (i32.add (local.get $pa) (i32.const 48)))
+            (local.set $pb (i32.add (local.get $pb) (i32.const 48)))
+            (local.set $po (i32.add (local.get $po) (i32.const 16)))
+            (local.set $x (i32.add (local.get $x) (i32.const 8)))
+            (br $vec)))
+        ;; The rest of the row, one sample at a time.
+        (block $sdone
+          (loop $one
+            (br_if $sdone (i32.ge_u (local.get $x) (local.get $w)))
+            (local.set $sr (i32.add
+              (i32.add (i32.load8_u (local.get $pa)) (i32.load8_u offset=3 (local.get $pa)))
+              (i32.add (i32.load8_u (local.get $pb)) (i32.load8_u offset=3 (local.get $pb)))))
+            (local.set $sg (i32.add
+              (i32.add (i32.load8_u offset=1 (local.get $pa)) (i32.load8_u offset=4 (local.get $pa)))
+              (i32.add (i32.load8_u offset=1 (local.get $pb)) (i32.load8_u offset=4 (local.get $pb)))))
+            (local.set $sb (i32.add
+              (i32.add (i32.load8_u offset=2 (local.get $pa)) (i32.load8_u offset=5 (local.get $pa)))
+              (i32.add (i32.load8_u offset=2 (local.get $pb)) (i32.load8_u offset=5 (local.get $pb)))))
+            (i32.store16 (local.get $po)
+              (i32.shr_u
+                (i32.add
+                  (i32.add (i32.mul (local.get $sr) (i32.const 77)) (i32.mul (local.get $sg) (i32.const 150)))
+                  (i32.add (i32.mul (local.get $sb) (i32.const 29)) (i32.const 128)))
+                (i32.const 8)))
+            (local.set $pa (i32.add (local.get $pa) (i32.const 6)))
+            (local.set $pb (i32.add (local.get $pb) (i32.const 6)))
+            (local.set $po (i32.add (local.get $po) (i32.const 2)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $one)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $row))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; The 5-tap binomial [1 4 6 4 1] / 16 of gaussianBlurU16, rounded, edges repeated; samples up
+  ;; to 4095 (sums fit 16 bits).
+
+  ;; Sample i of the row at `s` (n samples), the index clamped to the row.
+  (func $at (param $s i32) (param $i i32) (param $n i32) (result i32)
+    (i32.load16_u
+      (i32.add (local.get $s)
+        (i32.shl
+          (select (i32.const 0)
+            (select (i32.sub (local.get $n) (i32.const 1)) (local.get $i)
+              (i32.ge_s (local.get $i) (local.get $n)))
+            (i32.lt_s (local.get $i) (i32.const 0)))
+          (i32.const 1)))))
+
+  ;; (a + 4 b + 6 c + 4 d + e + 8) >> 4
+  (func $tap5 (param $a i32) (param $b i32) (param $c i32) (param $d i32) (param $e i32) (result i32)
+    (i32.shr_u
+      (i32.add
+        (i32.add (i32.add (local.get $a) (local.get $e)) (i32.shl (i32.add (local.get $b) (local.get $d)) (i32.const 2)))
+        (i32.add (i32.mul (local.get $c) (i32.const 6)) (i32.const 8)))
+      (i32.const 4)))
+
+  (func $tap5x8 (param $a v128) (param $b v128) (param $c v128) (param $d v128) (param $e v128) (result v128)
+    (i16x8.shr_u
+      (i16x8.add
+        (i16x8.add (i16x8.add (local.get $a) (local.get $e)) (i16x8.shl (i16x8.add (local.get $b) (local.get $d)) (i32.const 2)))
+        (i16x8.add
+          (i16x8.add (i16x8.shl (local.get $c) (i32.const 2)) (i16x8.shl (local.get $c) (i32.const 1)))
+          (v128.const i16x8 8 8 8 8 8 8 8 8)))
+      (i32.const 4)))
+
+  ;; Rows: `rows` rows of `n` samples at `src`, filtered along the row into `dst` (same layout).
+  (func (export "binomial_rows") (param $src i32) (param $dst i32) (param $n i32) (param $rows i32)
+    (local $y i32) (local $x i32) (local $s i32) (local $d i32)
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $y) (local.get $n)) (i32.const 1))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $y) (local.get $n)) (i32.const 1))))
+        (local.set $x (i32.const 0))
+        ;; The first two samples (their left neighbours repeat the edge), then eight at a time
+        ;; while all five taps are inside the row, then the rest.
+        (block $head
+          (loop $h
+            (br_if $head (i32.ge_u (local.get $x) (select (i32.const 2) (local.get $n) (i32.gt_u (local.get $n) (i32.const 2)))))
+            (i32.store16 (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+              (call $tap5
+                (call $at (local.get $s) (i32.sub (local.get $x) (i32.const 2)) (local.get $n))
+                (call $at (local.get $s) (i32.sub (local.get $x) (i32.const 1)) (local.get $n))
+                (call $at (local.get $s) (local.get $x) (local.get $n))
+                (call $at (local.get $s) (i32.add (local.get $x) (i32.const 1)) (local.get $n))
+                (call $at (local.get $s) (i32.add (local.get $x) (i32.const 2)) (local.get $n))))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $h)))
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.gt_s (i32.add (local.get $x) (i32.const 10)) (local.get $n)))
+            (v128.store (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+              (call $tap5x8
+                (v128.load (i32.sub (i32.add (local.get $s) (i32.shl (local.get $x) (i32.const 1))) (i32.const 4)))
+                (v128.load (i32.sub (i32.add (local.get $s) (i32.shl (local.get $x) (i32.const 1))) (i32.const 2)))
+                (v128.load (i32.add (local.get $s) (i32.shl (local.get $x) (i32.const 1))))
+                (v128.load offset=2 (i32.add (local.get $s) (i32.shl (local.get $x) (i32.const 1))))
+                (v128.load offset=4 (i32.add (local.get $s) (i32.shl (local.get $x) (i32.const 1))))))
+            (local.set $x (i32.add (local.get $x) (i32.const 8)))
+            (br $vec)))
+        (block $tdone
+          (loop $t
+            (br_if $tdone (i32.ge_u (local.get $x) (local.get $n)))
+            (i32.store16 (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+              (call $tap5
+                (call $at (local.get $s) (i32.sub (local.get $x) (i32.const 2)) (local.get $n))
+                (call $at (local.get $s) (i32.sub (local.get $x) (i32.const 1)) (local.get $n))
+                (call $at (local.get $s) (local.get $x) (local.get $n))
+                (call $at (local.get $s) (i32.add (local.get $x) (i32.const 1)) (local.get $n))
+                (call $at (local.get $s) (i32.add (local.get $x) (i32.const 2)) (local.get $n))))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $t)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $row))))
+
+  ;; Byte address of row y (clamped to 0..rows-1) of rows of n samples at `base`.
+  (func $row_at (param $base i32) (param $y i32) (param $rows i32) (param $n i32) (result i32)
+    (i32.add (local.get $base)
+      (i32.shl
+        (i32.mul
+          (select (i32.const 0)
+            (select (i32.sub (local.get $rows) (i32.const 1)) (local.get $y)
+              (i32.ge_s (local.get $y) (local.get $rows)))
+            (i32.lt_s (local.get $y) (i32.const 0)))
+          (local.get $n))
+        (i32.const 1))))
+
+  ;; Columns: rows `first` to `first + count - 1` of the `rows` rows of `n` samples at `src`
+  ;; (neighbours past its first and last row repeat them), filtered down the columns into rows 0
+  ;; to count - 1 at `dst`.
+  (func (export "binomial_columns")
+    (param $src i32) (param $dst i32) (param $n i32) (param $rows i32) (param $first i32) (param $count i32)
+    (local $j i32) (local $y i32) (local $x i32) (local $o i32)
+    (local $m2 i32) (local $m1 i32) (local $c i32) (local $p1 i32) (local $p2 i32)
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $j) (local.get $count)))
+        (local.set $y (i32.add (local.get $first) (local.get $j)))
+        (local.set $m2 (call $row_at (local.get $src) (i32.sub (local.get $y) (i32.const 2)) (local.get $rows) (local.get $n)))
+        (local.set $m1 (call $row_at (local.get $src) (i32.sub (local.get $y) (i32.const 1)) (local.get $rows) (local.get $n)))
+        (local.set $c (call $row_at (local.get $src) (local.get $y) (local.get $rows) (local.get $n)))
+        (local.set $p1 (call $row_at (local.get $src) (i32.add (local.get $y) (i32.const 1)) (local.get $rows) (local.get $n)))
+        (local.set $p2 (call $row_at (local.get $src) (i32.add (local.get $y) (i32.const 2)) (local.get $rows) (local.get $n)))
+        (local.set $o (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 1))))
+        (local.set $x (i32.const 0))
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 8)) (local.get $n)))
+            (v128.store (local.get $o)
+              (call $tap5x8 (v128.load (local.get $m2)) (v128.load (local.get $m1)) (v128.load (local.get $c))
+                (v128.load (local.get $p1)) (v128.load (local.get $p2))))
+            (local.set $m2 (i32.add (local.get $m2) (i32.const 16)))
+            (local.set $m1 (i32.add (local.get $m1) (i32.const 16)))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
+            (local.set $p2 (i32.add (local.get $p2) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (local.set $x (i32.add (local.get $x) (i32.const 8)))
+            (br $vec)))
+        (block $tdone
+          (loop $t
+            (br_if $tdone (i32.ge_u (local.get $x) (local.get $n)))
+            (i32.store16 (local.get $o)
+              (call $tap5 (i32.load16_u (local.get $m2)) (i32.load16_u (local.get $m1)) (i32.load16_u (local.get $c))
+                (i32.load16_u (local.get $p1)) (i32.load16_u (local.get $p2))))
+            (local.set $m2 (i32.add (local.get $m2) (i32.const 2)))
+            (local.set $m1 (i32.add (local.get $m1) (i32.const 2)))
+            (local.set $c (i32.add (local.get $c) (i32.const 2)))
+            (local.set $p1 (i32.add (local.get $p1) (i32.const 2)))
+            (local.set $p2 (i32.add (local.get $p2) (i32.const 2)))
+            (local.set $o (i32.add (local.get $o) (i32.const 2)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $t)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $row))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; count_values: adds `n` u16 values at `src` to the histogram at `counts`: four tables of
+  ;; `bins` i32 counts, value i going to table i & 3 (in a flat area most values fall in one bin,
+  ;; and with one table each increment waits for the one before it). Returns 0, or 1 when a value
+  ;; is `bins` or more (then the tables hold part of the counts: the caller discards them).
+  (func (export "count_values") (param $src i32) (param $n i32) (param $counts i32) (param $bins i32) (result i32)
+    (local $end i32) (local $t1 i32) (local $t2 i32) (local $t3 i32) (local $a i32) (local $v i32)
+    (local.set $t1 (i32.add (local.get $counts) (i32.shl (local.get $bins) (i32.const 2))))
+    (local.set $t2 (i32.add (local.get $t1) (i32.shl (local.get $bins) (i32.const 2))))
+    (local.set $t3 (i32.add (local.get $t2) (i32.shl (local.get $bins) (i32.const 2))))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 1))))
+    (block $bad
+      (block $vdone
+        (loop $four
+          (br_if $vdone (i32.gt_u (i32.add (local.get $src) (i32.const 8)) (local.get $end)))
+          (local.set $v (i32.load16_u (local.get $src)))
+          (br_if $bad (i32.ge_u (local.get $v) (local.get $bins)))
+          (local.set $a (i32.add (local.get $counts) (i32.shl (local.get $v) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+          (local.set $v (i32.load16_u offset=2 (local.get $src)))
+          (br_if $bad (i32.ge_u (local.get $v) (local.get $bins)))
+          (local.set $a (i32.add (local.get $t1) (i32.shl (local.get $v) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+          (local.set $v (i32.load16_u offset=4 (local.get $src)))
+          (br_if $bad (i32.ge_u (local.get $v) (local.get $bins)))
+          (local.set $a (i32.add (local.get $t2) (i32.shl (local.get $v) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+          (local.set $v (i32.load16_u offset=6 (local.get $src)))
+          (br_if $bad (i32.ge_u (local.get $v) (local.get $bins)))
+          (local.set $a (i32.add (local.get $t3) (i32.shl (local.get $v) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+          (local.set $src (i32.add (local.get $src) (i32.const 8)))
+          (br $four)))
+      (block $tdone
+        (loop $one
+          (br_if $tdone (i32.ge_u (local.get $src) (local.get $end)))
+          (local.set $v (i32.load16_u (local.get $src)))
+          (br_if $bad (i32.ge_u (local.get $v) (local.get $bins)))
+          (local.set $a (i32.add (local.get $counts) (i32.shl (local.get $v) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+          (local.set $src (i32.add (local.get $src) (i32.const 2)))
+          (br $one)))
+      (return (i32.const 0)))
+    (i32.const 1))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; paint_levels: flat RGB painting of posterised tones, as pop art's pixelsRow with a level
+  ;; table that rises by one at each threshold. `rows` rows of `n` u16 tones (rows of `stride`
+  ;; samples at `src`) are painted `tiles` times side by side into rows of `out_stride` bytes at
+  ;; `out` (tile t's pixels from byte 3 n t of the row). A tone's level k is how many of the
+  ;; `count` thresholds at `thr` (u16, ascending, at most 15) it reaches; tile t paints it with
+  ;; bytes 3k to 3k + 2 of its palette, the 48 bytes at `pal + 48 t`.
+  (func (export "paint_levels")
+    (param $src i32) (param $stride i32) (param $n i32) (param $rows i32)
+    (param $thr i32) (param $count i32) (param $pal i32) (param $tiles i32)
+    (param $out i32) (param $out_stride i32)
+    (local $y i32) (local $x i32) (local $s i32) (local $o i32) (local $k i32) (local $t i32)
+    (local $p i32) (local $q i32) (local $tables i32) (local $tile_bytes i32)
+    (local $lo v128) (local $hi v128) (local $tv v128) (local $lv v128)
+    (local $i0 v128) (local $i1 v128) (local $i2 v128) (local $v i32) (local $level i32)
+    ;; Palette vectors each colour index needs: 16 bytes hold five colours.
+    (local.set $tables
+      (select (i32.const 1) (select (i32.const 2) (i32.const 3) (i32.le_u (local.get $count) (i32.const 9)))
+        (i32.le_u (local.get $count) (i32.const 4))))
+    (local.set $tile_bytes (i32.mul (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $y) (local.get $stride)) (i32.const 1))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $y) (local.get $out_stride))))
+        (local.set $x (i32.const 0))
+        (block $vdone
+          (loop $vec
+            (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 16)) (local.get $n)))
+            ;; Levels of 16 tones: minus the sum of the comparisons' all-ones lanes.
+            (local.set $lo (v128.const i64x2 0 0))
+            (local.set $hi (v128.const i64x2 0 0))
+            (local.set $k (i32.const 0))
+            (block $kdone
+              (loop $each
+                (br_if $kdone (i32.ge_u (local.get $k) (local.get $count)))
+                (local.set $tv (i16x8.splat (i32.load16_u (i32.add (local.get $thr) (i32.shl (local.get $k) (i32.const 1))))))
+                (local.set $lo (i16x8.sub (local.get $lo) (i16x8.ge_u (v128.load (local.get $s)) (local.get $tv))))
+                (local.set $hi (i16x8.sub (local.get $hi) (i16x8.ge_u (v128.load offset=16 (local.get $s)) (local.get $tv))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $each)))
+            ;; Palette byte of each output byte: 3 level + channel, for R0 G0 B0 R1 ... R15 G15 B15.
+            (local.set $lv (i8x16.narrow_i16x8_u (local.get $lo) (local.get $hi)))
+            (local.set $lv (i8x16.add (local.get $lv) (i8x16.add (local.get $lv) (local.get $lv))))
+            (local.set $i0 (i8x16.add
+              (i8x16.shuffle 0 0 0 1 1 1 2 2 2 3 3 3 4 4 4 5 (local.get $lv) (local.get $lv))
+              (v128.const i8x16 0 1 2 0 1 2 0 1 2 0 1 2 0 1 2 0)))
+            (local.set $i1 (i8x16.add
+              (i8x16.shuffle 5 5 6 6 6 7 7 7 8 8 8 9 9 9 10 10 (local.get $lv) (local.get $lv))
+              (v128.const i8x16 1 2 0 1 2 0 1 2 0 1 2 0 1 2 0 1)))
+            (local.set $i2 (i8x16.add
+              (i8x16.shuffle 10 11 11 11 12 12 12 13 13 13 14 14 14 15 15 15 (local.get $lv) (local.get $lv))
+              (v128.const i8x16 2 0 1 2 0 1 2 0 1 2 0 1 2 0 1 2)))
+            ;; Each tile: its palette looked up 16 bytes at a time (an index past a vector's 16
+            ;; bytes gives 0 there, so the vectors' lookups combine with or).
+            (local.set $t (i32.const 0))
+            (local.set $p (local.get $pal))
+            (local.set $q (local.get $o))
+            (block $tdone
+              (loop $tile
+                (br_if $tdone (i32.ge_u (local.get $t) (local.get $tiles)))
+                (if (i32.eq (local.get $tables) (i32.const 1))
+                  (then
+                    (v128.store (local.get $q) (i8x16.swizzle (v128.load (local.get $p)) (local.get $i0)))
+                    (v128.store offset=16 (local.get $q) (i8x16.swizzle (v128.load (local.get $p)) (local.get $i1)))
+                    (v128.store offset=32 (local.get $q) (i8x16.swizzle (v128.load (local.get $p)) (local.get $i2))))
+                  (else
+                    (v128.store (local.get $q) (call $lookup (local.get $p) (local.get $i0)))
+                    (v128.store offset=16 (local.get $q) (call $lookup (local.get $p) (local.get $i1)))
+                    (v128.store offset=32 (local.get $q) (call $lookup (local.get $p) (local.get $i2)))))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (local.set $p (i32.add (local.get $p) (i32.const 48)))
+                (local.set $q (i32.add (local.get $q) (local.get $tile_bytes)))
+                (br $tile)))
+            (local.set $s (i32.add (local.get $s) (i32.const 32)))
+            (local.set $o (i32.add (local.get $o) (i32.const 48)))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (br $vec)))
+        ;; The rest of the row, one pixel at a time in each tile.
+        (block $sdone
+          (loop $one
+            (br_if $sdone (i32.ge_u (local.get $x) (local.get $n)))
+            (local.set $v (i32.load16_u (local.get $s)))
+            (local.set $level (i32.const 0))
+            (local.set $k (i32.const 0))
+            (block $kdone1
+              (loop $each1
+                (br_if $kdone1 (i32.ge_u (local.get $k) (local.get $count)))
+                (local.set $level (i32.add (local.get $level)
+                  (i32.ge_u (local.get $v) (i32.load16_u (i32.add (local.get $thr) (i32.shl (local.get $k) (i32.const 1)))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $each1)))
+            (local.set $t (i32.const 0))
+            (local.set $p (i32.add (local.get $pal) (i32.mul (local.get $level) (i32.const 3))))
+            (local.set $q (local.get $o))
+            (block $tdone1
+              (loop $tile1
+                (br_if $tdone1 (i32.ge_u (local.get $t) (local.get $tiles)))
+                (i32.store8 (local.get $q) (i32.load8_u (local.get $p)))
+                (i32.store8 offset=1 (local.get $q) (i32.load8_u offset=1 (local.get $p)))
+                (i32.store8 offset=2 (local.get $q) (i32.load8_u offset=2 (local.get $p)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (local.set $p (i32.add (local.get $p) (i32.const 48)))
+                (local.set $q (i32.add (local.get $q) (local.get $tile_bytes)))
+                (br $tile1)))
+            (local.set $s (i32.add (local.get $s) (i32.const 2)))
+            (local.set $o (i32.add (local.get $o) (i32.const 3)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $one)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $row))))
+
+  ;; Bytes `idx` of the 48 at `p` (indices below 48).
+  (func $lookup (param $p i32) (param $idx v128) (result v128)
+    (v128.or
+      (v128.or
+        (i8x16.swizzle (v128.load (local.get $p)) (local.get $idx))
+        (i8x16.swizzle (v128.load offset=16 (local.get $p)) (i8x16.sub (local.get $idx) (v128.const i8x16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16))))
+      (i8x16.swizzle (v128.load offset=32 (local.get $p)) (i8x16.sub (local.get $idx) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))))
+)
