@@ -296,6 +296,8 @@
     (local $p i32) (local $q i32) (local $tables i32) (local $tile_bytes i32)
     (local $lo v128) (local $hi v128) (local $tv v128) (local $lv v128)
     (local $i0 v128) (local $i1 v128) (local $i2 v128) (local $v i32) (local $level i32)
+    (local $v0 v128) (local $v1 v128) (local $thr_end i32)
+    (local.set $thr_end (i32.add (local.get $thr) (i32.shl (local.get $count) (i32.const 1))))
     ;; Palette vectors each colour index needs: 16 bytes hold five colours.
     (local.set $tables
       (select (i32.const 1) (select (i32.const 2) (i32.const 3) (i32.le_u (local.get $count) (i32.const 9)))
@@ -311,16 +313,18 @@
           (loop $vec
             (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 16)) (local.get $n)))
             ;; Levels of 16 tones: minus the sum of the comparisons' all-ones lanes.
+            (local.set $v0 (v128.load (local.get $s)))
+            (local.set $v1 (v128.load offset=16 (local.get $s)))
             (local.set $lo (v128.const i64x2 0 0))
             (local.set $hi (v128.const i64x2 0 0))
-            (local.set $k (i32.const 0))
+            (local.set $k (local.get $thr))
             (block $kdone
               (loop $each
-                (br_if $kdone (i32.ge_u (local.get $k) (local.get $count)))
-                (local.set $tv (i16x8.splat (i32.load16_u (i32.add (local.get $thr) (i32.shl (local.get $k) (i32.const 1))))))
-                (local.set $lo (i16x8.sub (local.get $lo) (i16x8.ge_u (v128.load (local.get $s)) (local.get $tv))))
-                (local.set $hi (i16x8.sub (local.get $hi) (i16x8.ge_u (v128.load offset=16 (local.get $s)) (local.get $tv))))
-                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br_if $kdone (i32.ge_u (local.get $k) (local.get $thr_end)))
+                (local.set $tv (v128.load16_splat (local.get $k)))
+                (local.set $lo (i16x8.sub (local.get $lo) (i16x8.ge_u (local.get $v0) (local.get $tv))))
+                (local.set $hi (i16x8.sub (local.get $hi) (i16x8.ge_u (local.get $v1) (local.get $tv))))
+                (local.set $k (i32.add (local.get $k) (i32.const 2)))
                 (br $each)))
             ;; Palette byte of each output byte: 3 level + channel, for R0 G0 B0 R1 ... R15 G15 B15.
             (local.set $lv (i8x16.narrow_i16x8_u (local.get $lo) (local.get $hi)))
