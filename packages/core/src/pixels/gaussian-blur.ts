@@ -1,6 +1,6 @@
 import { bandKernel, bandThreads, isShared, runBands, sharedArray } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
-import { binomialPassSimd } from './simd.ts';
+import { blurPassSimd } from './simd.ts';
 
 /** Above this sigma the blur switches from an exact kernel to three box passes. */
 const BOX_SIGMA = 3;
@@ -320,6 +320,7 @@ export const boxBand = bandKernel(
   'boxBand',
   (a: BlurPassArgs, y0: number, y1: number): void => {
     const { src, dst, width: w, stride, height: h, rad } = a;
+    if (blurPassSimd(src, dst, stride, w, h, y0, y1, rad)) return;
     const norm = 1 / (2 * rad + 1);
     // The band's rows and its halo, filtered along rows: local rows lo to hi.
     const lo = Math.max(0, y0 - rad);
@@ -348,7 +349,7 @@ export const binomialBand = bandKernel(
   'binomialBand',
   (a: BlurPassArgs, y0: number, y1: number): void => {
     const { src, dst, stride, height: h } = a;
-    if (binomialPassSimd(src, dst, stride, h, y0, y1)) return;
+    if (blurPassSimd(src, dst, stride, stride, h, y0, y1, -1)) return;
     const k = stride >> 1;
     const u = new Uint32Array(src.buffer, src.byteOffset, (stride * h) >> 1);
     const out = new Uint32Array(dst.buffer, dst.byteOffset, (stride * h) >> 1);
@@ -389,7 +390,7 @@ function binomialColumnsBand(
  * need no unpacking.
  */
 function binomialPass(plane: Uint16Array, stride: number, h: number): void {
-  if (binomialPassSimd(plane, plane, stride, h, 0, h)) return;
+  if (blurPassSimd(plane, plane, stride, stride, h, 0, h, -1)) return;
   const k = stride >> 1;
   const u = new Uint32Array(plane.buffer, plane.byteOffset, (stride * h) >> 1);
   for (let base = 0; base < u.length; base += k) binomialRow(u, base, k);
@@ -459,6 +460,7 @@ function binomialColumns(
 
 /** One box pass of radius `rad` along rows then columns, edges repeated, in place. */
 function boxPassU16(plane: Uint16Array, w: number, stride: number, h: number, rad: number): void {
+  if (blurPassSimd(plane, plane, stride, w, h, 0, h, rad)) return;
   const norm = 1 / (2 * rad + 1);
   const padded = new Uint16Array(w + 2 * rad + 1);
   for (let row = 0; row < h; row++) boxRowU16(plane, row * stride, w, rad, norm, padded);

@@ -7,7 +7,7 @@ import type { RawImage } from '../plugin.ts';
 import { gaussianBlurU16 } from './gaussian-blur.ts';
 import { downsampleArea } from './resample.ts';
 import { hash32 } from './rng.ts';
-import { binomialPassSimd, histogramU16, paintLevels, setSimdEnabled, simdAvailable } from './simd.ts';
+import { blurPassSimd, histogramU16, paintLevels, setSimdEnabled, simdAvailable } from './simd.ts';
 
 /** `n` seeded bytes. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -79,7 +79,7 @@ describe('the WebAssembly SIMD kernels', () => {
     expect(whole.simd.luma).toEqual(whole.js.luma);
   });
 
-  it('give the binomial blur of gaussianBlurU16 sample for sample, in one piece and in bands', () => {
+  it('give the binomial and box passes of gaussianBlurU16 sample for sample, in one piece and in bands', () => {
     for (const [w, h] of [
       [1, 1],
       [2, 7],
@@ -91,7 +91,7 @@ describe('the WebAssembly SIMD kernels', () => {
     ] as const) {
       const stride = w + (w & 1);
       const plane = values(stride * h, 4096, w * 31 + h);
-      for (const sigma of [1, 1.41, 1.73]) {
+      for (const sigma of [1, 1.41, 1.73, 2.88, 6, 20]) {
         const { simd, js } = bothWays(() => {
           const p = plane.slice();
           gaussianBlurU16(p, w, h, sigma, stride);
@@ -117,9 +117,27 @@ describe('the WebAssembly SIMD kernels', () => {
     }
   });
 
+  it('divide box sums exactly at the widest box they take, and on saturated planes', () => {
+    // sigma 600: radius 734, windows of 1469 samples; then radius 1100, past the exact division's
+    // range (JavaScript).
+    for (const sigma of [600, 900]) {
+      for (const fill of ['random', 'max'] as const) {
+        const w = 1600;
+        const h = 5;
+        const plane = fill === 'max' ? new Uint16Array(w * h).fill(4095) : values(w * h, 4096, 5);
+        const { simd, js } = bothWays(() => {
+          const p = plane.slice();
+          gaussianBlurU16(p, w, h, sigma, w);
+          return p;
+        });
+        expect(simd, `sigma ${sigma}, ${fill}`).toEqual(js);
+      }
+    }
+  });
+
   it('refuse an in-place pass that starts below the first row', () => {
     const plane = new Uint16Array(64);
-    expect(() => binomialPassSimd(plane, plane, 8, 8, 2, 8)).toThrow(/in place only from the first row/);
+    expect(() => blurPassSimd(plane, plane, 8, 8, 8, 2, 8, 2)).toThrow(/in place only from the first row/);
   });
 
   it('count a histogram as the JavaScript loop does, and reject a value past the bins untouched', () => {

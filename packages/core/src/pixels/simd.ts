@@ -26,6 +26,18 @@ interface SimdExports {
   halve_luma(src: number, rowBytes: number, w: number, rows: number, dst: number): void;
   binomial_rows(src: number, dst: number, n: number, rows: number): void;
   binomial_columns(src: number, dst: number, n: number, rows: number, first: number, count: number): void;
+  box_rows(src: number, dst: number, n: number, w: number, rows: number, rad: number, pre: number): void;
+  box_columns(
+    src: number,
+    dst: number,
+    n: number,
+    w: number,
+    rows: number,
+    first: number,
+    count: number,
+    rad: number,
+    acc: number,
+  ): void;
   count_values(src: number, n: number, counts: number, bins: number): number;
   paint_levels(
     src: number,
@@ -200,42 +212,55 @@ export function halveLumaSimd(
 }
 
 /**
- * Rows `y0` to `y1 - 1` of one pass of the 5-tap binomial (gaussianBlurU16's) over the plane
- * `src` of `h` rows of `n` samples, into the same rows of `dst`, which may be `src` itself (then
- * only whole-plane passes, `y0` 0, are allowed: a row's neighbours above are kept from before
- * they were overwritten). False, having done nothing, without SIMD.
+ * Rows `y0` to `y1 - 1` of one pass of gaussianBlurU16 over the plane `src` of `h` rows of `n`
+ * samples, into the same rows of `dst`: with `rad` below 0 the 5-tap binomial (every sample of a
+ * row), else a box of radius `rad` below 1024 (the first `w` samples of a row; the others are copied). `dst`
+ * may be `src` itself for a whole-plane pass (`y0` 0): the rows above each chunk are kept from
+ * before they were overwritten. False, having done nothing, without SIMD.
  */
-export function binomialPassSimd(
+export function blurPassSimd(
   src: Uint16Array,
   dst: Uint16Array,
   n: number,
+  w: number,
   h: number,
   y0: number,
   y1: number,
+  rad: number,
 ): boolean {
   const s = simd();
-  if (!s) return false;
-  if (src === dst && y0 !== 0) throw new Error('binomialPassSimd: in place only from the first row');
+  // Wider boxes than the module's exact division allows (see simd.wat) stay in JavaScript.
+  if (!s || rad >= 1024) return false;
+  if (src === dst && y0 !== 0) throw new Error('blurPassSimd: in place only from the first row');
+  const binomial = rad < 0;
+  const halo = binomial ? 2 : rad;
   const rowBytes = n * 2;
-  const chunk = Math.max(4, Math.floor(CHUNK_BYTES / rowBytes / 3));
-  const rowsMax = chunk + 4;
+  const chunk = Math.max(4 * halo, 4, Math.floor(CHUNK_BYTES / rowBytes / 3));
+  const rowsMax = chunk + 2 * halo;
   const a = 0;
   const t = align(rowsMax * rowBytes);
   const d = t + align(rowsMax * rowBytes);
-  s.u8(d + chunk * rowBytes);
-  // Rows lo to hi - 1 of the plane are at `a`: source rows, unfiltered.
-  let lo = Math.max(0, y0 - 2);
+  const pre = d + align(chunk * rowBytes);
+  const acc = pre + align(4 * (w + 2 * halo + 1));
+  s.u8(acc + align(4 * w));
+  // Rows lo to loaded - 1 of the plane are at `a`: source rows, unfiltered.
+  let lo = Math.max(0, y0 - halo);
   let loaded = lo;
   for (let c0 = y0; c0 < y1; c0 += chunk) {
     const c1 = Math.min(y1, c0 + chunk);
-    const hi = Math.min(h, c1 + 2);
+    const hi = Math.min(h, c1 + halo);
     let mem = s.u16(0);
     mem.set(src.subarray(loaded * n, hi * n), (a >> 1) + (loaded - lo) * n);
-    s.x.binomial_rows(a, t, n, hi - lo);
-    s.x.binomial_columns(t, d, n, hi - lo, c0 - lo, c1 - c0);
+    if (binomial) {
+      s.x.binomial_rows(a, t, n, hi - lo);
+      s.x.binomial_columns(t, d, n, hi - lo, c0 - lo, c1 - c0);
+    } else {
+      s.x.box_rows(a, t, n, w, hi - lo, rad, pre);
+      s.x.box_columns(t, d, n, w, hi - lo, c0 - lo, c1 - c0, rad, acc);
+    }
     mem = s.u16(0);
-    // The two rows above the next chunk move to the front before their plane rows are written.
-    const keep = Math.max(0, c1 - 2);
+    // The rows above the next chunk move to the front before their plane rows are written.
+    const keep = Math.max(lo, c1 - halo);
     mem.copyWithin(a >> 1, (a >> 1) + (keep - lo) * n, (a >> 1) + (c1 - lo) * n);
     dst.set(mem.subarray(d >> 1, (d >> 1) + (c1 - c0) * n), c0 * n);
     lo = keep;

@@ -237,6 +237,249 @@
         (br $row))))
 
   ;; ---------------------------------------------------------------------------------------------
+  ;; The box passes of gaussianBlurU16: each sample the sum S of the 2 rad + 1 = d samples around
+  ;; it (edges repeated), as JavaScript computes it: trunc(S * (1 / d) + 0.5) in doubles. For d
+  ;; odd that is exactly floor((2 S + d) / (2 d)): S / d + 1/2 is never a whole number and lies at
+  ;; least 1 / (2 d) from one, far more than the doubles' rounding. Here the quotient is taken in
+  ;; single precision, also exact while d < 2048 (2 S + d < 2^24 converts exactly, and the
+  ;; division's error, at most 2^-24 of a quotient below 4096, stays under 1 / (2 d)); the caller
+  ;; keeps to that. Rows of `n` samples of which the first `w` are filtered; the others are copied.
+
+  ;; Four sums (i32 lanes) to their samples (i32 lanes); `d` and `d2` splat d and 2 d (f32).
+  (func $box4 (param $sums v128) (param $d v128) (param $d2 v128) (result v128)
+    (i32x4.trunc_sat_f32x4_s
+      (f32x4.div
+        (f32x4.convert_i32x4_s (i32x4.add (i32x4.shl (local.get $sums) (i32.const 1)) (local.get $d)))
+        (local.get $d2))))
+
+  (func $box1 (param $sum i32) (param $d i32) (result i32)
+    (i32.trunc_sat_f32_s
+      (f32.div
+        (f32.convert_i32_s (i32.add (i32.shl (local.get $sum) (i32.const 1)) (local.get $d)))
+        (f32.convert_i32_s (i32.shl (local.get $d) (i32.const 1))))))
+
+  ;; Rows: `rows` rows at `src` filtered along the row into `dst`; `pre` is scratch for
+  ;; 4 (w + 2 rad + 1) bytes.
+  (func (export "box_rows")
+    (param $src i32) (param $dst i32) (param $n i32) (param $w i32) (param $rows i32) (param $rad i32)
+    (param $pre i32)
+    (local $y i32) (local $x i32) (local $s i32) (local $d i32) (local $acc i32) (local $p i32)
+    (local $edge i32) (local $span i32) (local $dv v128) (local $d2 v128) (local $k i32) (local $sum v128)
+    (local $di i32)
+    (local.set $di (i32.add (i32.shl (local.get $rad) (i32.const 1)) (i32.const 1)))
+    (local.set $dv (i32x4.splat (local.get $di)))
+    (local.set $d2 (f32x4.splat (f32.convert_i32_s (i32.shl (local.get $di) (i32.const 1)))))
+    (local.set $span (i32.shl (local.get $di) (i32.const 2)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $y) (local.get $n)) (i32.const 1))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $y) (local.get $n)) (i32.const 1))))
+        (if (i32.le_u (local.get $rad) (i32.const 7))
+          (then
+            ;; Up to 15 samples a window: the sums fit 16 bits. The row padded with rad copies of
+            ;; its first and last samples (u16 at `pre`), then each window summed by vectors.
+            (local.set $edge (i32.load16_u (local.get $s)))
+            (local.set $p (local.get $pre))
+            (local.set $x (i32.const 0))
+            (block $h1 (loop $l1
+              (br_if $h1 (i32.ge_u (local.get $x) (local.get $rad)))
+              (i32.store16 (local.get $p) (local.get $edge))
+              (local.set $p (i32.add (local.get $p) (i32.const 2)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $l1)))
+            (memory.copy (local.get $p) (local.get $s) (i32.shl (local.get $w) (i32.const 1)))
+            (local.set $p (i32.add (local.get $p) (i32.shl (local.get $w) (i32.const 1))))
+            (local.set $edge (i32.load16_u (i32.add (local.get $s) (i32.shl (i32.sub (local.get $w) (i32.const 1)) (i32.const 1)))))
+            (local.set $x (i32.const 0))
+            (block $h3 (loop $l3
+              (br_if $h3 (i32.ge_u (local.get $x) (local.get $rad)))
+              (i32.store16 (local.get $p) (local.get $edge))
+              (local.set $p (i32.add (local.get $p) (i32.const 2)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $l3)))
+            (local.set $x (i32.const 0))
+            (block $vdone (loop $vec
+              (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 8)) (local.get $w)))
+              (local.set $p (i32.add (local.get $pre) (i32.shl (local.get $x) (i32.const 1))))
+              (local.set $sum (v128.load (local.get $p)))
+              (local.set $k (i32.const 1))
+              (block $kdone (loop $each
+                (br_if $kdone (i32.ge_u (local.get $k) (local.get $di)))
+                (local.set $sum (i16x8.add (local.get $sum) (v128.load (i32.add (local.get $p) (i32.shl (local.get $k) (i32.const 1))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $each)))
+              (v128.store (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+                (i16x8.narrow_i32x4_u
+                  (call $box4 (i32x4.extend_low_i16x8_u (local.get $sum)) (local.get $dv) (local.get $d2))
+                  (call $box4 (i32x4.extend_high_i16x8_u (local.get $sum)) (local.get $dv) (local.get $d2))))
+              (local.set $x (i32.add (local.get $x) (i32.const 8)))
+              (br $vec)))
+            (block $tdone (loop $t
+              (br_if $tdone (i32.ge_u (local.get $x) (local.get $w)))
+              (local.set $p (i32.add (local.get $pre) (i32.shl (local.get $x) (i32.const 1))))
+              (local.set $acc (i32.const 0))
+              (local.set $k (i32.const 0))
+              (block $kdone1 (loop $each1
+                (br_if $kdone1 (i32.ge_u (local.get $k) (local.get $di)))
+                (local.set $acc (i32.add (local.get $acc) (i32.load16_u (i32.add (local.get $p) (i32.shl (local.get $k) (i32.const 1))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $each1)))
+              (i32.store16 (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1))) (call $box1 (local.get $acc) (local.get $di)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $t))))
+          (else
+            ;; Wider windows: prefix sums (i32 at `pre`) of the padded row, and each window the
+            ;; difference of two of them.
+            (local.set $acc (i32.const 0))
+            (local.set $p (local.get $pre))
+            (i32.store (local.get $p) (i32.const 0))
+            (local.set $edge (i32.load16_u (local.get $s)))
+            (local.set $x (i32.const 0))
+            (block $g1 (loop $m1
+              (br_if $g1 (i32.ge_u (local.get $x) (local.get $rad)))
+              (local.set $acc (i32.add (local.get $acc) (local.get $edge)))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (i32.store (local.get $p) (local.get $acc))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $m1)))
+            (local.set $x (i32.const 0))
+            (block $g2 (loop $m2
+              (br_if $g2 (i32.ge_u (local.get $x) (local.get $w)))
+              (local.set $acc (i32.add (local.get $acc) (i32.load16_u (i32.add (local.get $s) (i32.shl (local.get $x) (i32.const 1))))))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (i32.store (local.get $p) (local.get $acc))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $m2)))
+            (local.set $edge (i32.load16_u (i32.add (local.get $s) (i32.shl (i32.sub (local.get $w) (i32.const 1)) (i32.const 1)))))
+            (local.set $x (i32.const 0))
+            (block $g3 (loop $m3
+              (br_if $g3 (i32.ge_u (local.get $x) (local.get $rad)))
+              (local.set $acc (i32.add (local.get $acc) (local.get $edge)))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (i32.store (local.get $p) (local.get $acc))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $m3)))
+            (local.set $x (i32.const 0))
+            (local.set $p (local.get $pre))
+            (block $wdone (loop $wvec
+              (br_if $wdone (i32.gt_u (i32.add (local.get $x) (i32.const 8)) (local.get $w)))
+              (v128.store (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+                (i16x8.narrow_i32x4_u
+                  (call $box4
+                    (i32x4.sub (v128.load (i32.add (local.get $p) (local.get $span))) (v128.load (local.get $p)))
+                    (local.get $dv) (local.get $d2))
+                  (call $box4
+                    (i32x4.sub (v128.load offset=16 (i32.add (local.get $p) (local.get $span))) (v128.load offset=16 (local.get $p)))
+                    (local.get $dv) (local.get $d2))))
+              (local.set $p (i32.add (local.get $p) (i32.const 32)))
+              (local.set $x (i32.add (local.get $x) (i32.const 8)))
+              (br $wvec)))
+            (block $udone (loop $u
+              (br_if $udone (i32.ge_u (local.get $x) (local.get $w)))
+              (i32.store16 (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+                (call $box1 (i32.sub (i32.load (i32.add (local.get $p) (local.get $span))) (i32.load (local.get $p))) (local.get $di)))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $u)))))
+        (call $spare (local.get $s) (local.get $d) (local.get $w) (local.get $n))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $row))))
+
+  ;; Samples w to n - 1 of the row at `s` copied to the row at `d`.
+  (func $spare (param $s i32) (param $d i32) (param $w i32) (param $n i32)
+    (block $done (loop $one
+      (br_if $done (i32.ge_u (local.get $w) (local.get $n)))
+      (i32.store16 (i32.add (local.get $d) (i32.shl (local.get $w) (i32.const 1)))
+        (i32.load16_u (i32.add (local.get $s) (i32.shl (local.get $w) (i32.const 1)))))
+      (local.set $w (i32.add (local.get $w) (i32.const 1)))
+      (br $one))))
+
+  ;; acc[x] plus (or, with `sub` 1, minus) sample x of the row at `r`, for x below w (i32 sums at `acc`).
+  (func $acc_row (param $acc i32) (param $r i32) (param $w i32) (param $sub i32)
+    (local $x i32) (local $v v128)
+    (block $vdone (loop $vec
+      (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 8)) (local.get $w)))
+      (local.set $v (v128.load (i32.add (local.get $r) (i32.shl (local.get $x) (i32.const 1)))))
+      (if (local.get $sub)
+        (then
+          (v128.store (local.get $acc) (i32x4.sub (v128.load (local.get $acc)) (i32x4.extend_low_i16x8_u (local.get $v))))
+          (v128.store offset=16 (local.get $acc)
+            (i32x4.sub (v128.load offset=16 (local.get $acc)) (i32x4.extend_high_i16x8_u (local.get $v)))))
+        (else
+          (v128.store (local.get $acc) (i32x4.add (v128.load (local.get $acc)) (i32x4.extend_low_i16x8_u (local.get $v))))
+          (v128.store offset=16 (local.get $acc)
+            (i32x4.add (v128.load offset=16 (local.get $acc)) (i32x4.extend_high_i16x8_u (local.get $v))))))
+      (local.set $acc (i32.add (local.get $acc) (i32.const 32)))
+      (local.set $x (i32.add (local.get $x) (i32.const 8)))
+      (br $vec)))
+    (block $tdone (loop $t
+      (br_if $tdone (i32.ge_u (local.get $x) (local.get $w)))
+      (i32.store (local.get $acc)
+        (select
+          (i32.sub (i32.load (local.get $acc)) (i32.load16_u (i32.add (local.get $r) (i32.shl (local.get $x) (i32.const 1)))))
+          (i32.add (i32.load (local.get $acc)) (i32.load16_u (i32.add (local.get $r) (i32.shl (local.get $x) (i32.const 1)))))
+          (local.get $sub)))
+      (local.set $acc (i32.add (local.get $acc) (i32.const 4)))
+      (local.set $x (i32.add (local.get $x) (i32.const 1)))
+      (br $t))))
+
+  ;; Columns: rows `first` to `first + count - 1` of the `rows` rows at `src` (neighbours past its
+  ;; first and last row repeat them) filtered down the columns into rows 0 to count - 1 at `dst`;
+  ;; `acc` is scratch for 4 w bytes of column sums.
+  (func (export "box_columns")
+    (param $src i32) (param $dst i32) (param $n i32) (param $w i32) (param $rows i32)
+    (param $first i32) (param $count i32) (param $rad i32) (param $acc i32)
+    (local $j i32) (local $k i32) (local $x i32) (local $d i32) (local $a i32) (local $di i32)
+    (local $dv v128) (local $d2 v128)
+    (local.set $di (i32.add (i32.shl (local.get $rad) (i32.const 1)) (i32.const 1)))
+    (local.set $dv (i32x4.splat (local.get $di)))
+    (local.set $d2 (f32x4.splat (f32.convert_i32_s (i32.shl (local.get $di) (i32.const 1)))))
+    ;; The sums of the window around row `first`.
+    (memory.fill (local.get $acc) (i32.const 0) (i32.shl (local.get $w) (i32.const 2)))
+    (local.set $k (i32.sub (local.get $first) (local.get $rad)))
+    (block $idone (loop $init
+      (br_if $idone (i32.gt_s (local.get $k) (i32.add (local.get $first) (local.get $rad))))
+      (call $acc_row (local.get $acc) (call $row_at (local.get $src) (local.get $k) (local.get $rows) (local.get $n))
+        (local.get $w) (i32.const 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $init)))
+    (block $done (loop $row
+      (br_if $done (i32.ge_u (local.get $j) (local.get $count)))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 1))))
+      (local.set $x (i32.const 0))
+      (local.set $a (local.get $acc))
+      (block $vdone (loop $vec
+        (br_if $vdone (i32.gt_u (i32.add (local.get $x) (i32.const 8)) (local.get $w)))
+        (v128.store (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+          (i16x8.narrow_i32x4_u
+            (call $box4 (v128.load (local.get $a)) (local.get $dv) (local.get $d2))
+            (call $box4 (v128.load offset=16 (local.get $a)) (local.get $dv) (local.get $d2))))
+        (local.set $a (i32.add (local.get $a) (i32.const 32)))
+        (local.set $x (i32.add (local.get $x) (i32.const 8)))
+        (br $vec)))
+      (block $tdone (loop $t
+        (br_if $tdone (i32.ge_u (local.get $x) (local.get $w)))
+        (i32.store16 (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 1)))
+          (call $box1 (i32.load (local.get $a)) (local.get $di)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $t)))
+      (call $spare
+        (call $row_at (local.get $src) (i32.add (local.get $first) (local.get $j)) (local.get $rows) (local.get $n))
+        (local.get $d) (local.get $w) (local.get $n))
+      ;; Slide the window down one row.
+      (call $acc_row (local.get $acc)
+        (call $row_at (local.get $src) (i32.add (i32.add (i32.add (local.get $first) (local.get $j)) (local.get $rad)) (i32.const 1))
+          (local.get $rows) (local.get $n))
+        (local.get $w) (i32.const 0))
+      (call $acc_row (local.get $acc)
+        (call $row_at (local.get $src) (i32.sub (i32.add (local.get $first) (local.get $j)) (local.get $rad)) (local.get $rows) (local.get $n))
+        (local.get $w) (i32.const 1))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $row))))
+
+  ;; ---------------------------------------------------------------------------------------------
   ;; count_values: adds `n` u16 values at `src` to the histogram at `counts`: four tables of
   ;; `bins` i32 counts, value i going to table i & 3 (in a flat area most values fall in one bin,
   ;; and with one table each increment waits for the one before it). Returns 0, or 1 when a value
