@@ -59,6 +59,23 @@ describe('readConfig: warm-up', () => {
   });
 });
 
+describe('readConfig: SIMD kernels', () => {
+  it('takes ATELIER_SIMD on or off (the engine threads read it), and refuses anything else', () => {
+    expect(() => readConfig({ ATELIER_SIMD: ' OFF ' })).not.toThrow();
+    expect(() => readConfig({ ATELIER_SIMD: 'on' })).not.toThrow();
+    for (const value of ['of', '0', '']) {
+      let error: unknown;
+      try {
+        readConfig({ ATELIER_SIMD: value });
+      } catch (e) {
+        error = e;
+      }
+      expect((error as AtelierError).code).toBe('PARAMS_INVALID');
+      expect((error as AtelierError).message).toMatch(/ATELIER_SIMD/);
+    }
+  });
+});
+
 describe('readConfig: band threads', () => {
   it('takes ATELIER_BAND_THREADS from 0 (off) up, and refuses a negative or fractional count', () => {
     expect(readConfig({ ATELIER_BAND_THREADS: '0' }).bandThreads).toBe(0);

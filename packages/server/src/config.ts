@@ -87,6 +87,13 @@ const envSchema = z.object({
     .toLowerCase()
     .pipe(z.enum(['on', 'off'], { message: 'on or off' }))
     .optional(),
+  // Read by the engine's threads themselves (core's simd.ts); checked here so a typo is an error.
+  ATELIER_SIMD: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['on', 'off'], { message: 'on or off' }))
+    .optional(),
   STRIPE_SECRET_KEY: z
     .string()
     .trim()

@@ -227,6 +227,8 @@ describe('the WebAssembly SIMD kernels', () => {
       /at most 16 levels/,
     );
     expect(() => paintLevels({ ...args, palettes: [new Uint8Array(5)] })).toThrow(/needs 2 colours/);
+    for (const bad of [10.5, -1, 65536, Number.NaN])
+      expect(() => paintLevels({ ...args, thresholds: [bad] })).toThrow(/a threshold must be a whole number/);
     expect(() => paintLevels({ ...args, out: new Uint8Array(47) })).toThrow(/out is too small/);
     expect(() => paintLevels({ ...args, outStride: 11 })).toThrow(/wider than outStride/);
   });

@@ -110,7 +110,7 @@ let enabled = readEnabled();
 
 function readEnabled(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.['ATELIER_SIMD'] !== 'off';
+  return env?.['ATELIER_SIMD']?.trim().toLowerCase() !== 'off';
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -287,6 +287,7 @@ export function histogramU16(
   counts: Int32Array,
 ): void {
   const bins = counts.length;
+  if (w <= 0 || y1 <= y0) return;
   const s = simd();
   if (!s) {
     // Four tables, each counting every fourth value: in a flat area most values fall in one bin,
@@ -351,7 +352,7 @@ function countRow(y: Uint16Array, start: number, end: number, own: Int32Array, b
 
 /** What {@link paintLevels} paints. */
 export interface PaintLevelsArgs {
-  /** Tones, `width` of them a row in rows of `stride`, up to 4095. */
+  /** Tones, `width` of them a row in rows of `stride`. */
   readonly values: Uint16Array;
   readonly stride: number;
   readonly width: number;
@@ -359,8 +360,8 @@ export interface PaintLevelsArgs {
   readonly y0: number;
   readonly y1: number;
   /**
-   * Where each level starts, ascending: a tone's level is how many of these it reaches (so
-   * `thresholds.length + 1` levels, at most 16).
+   * Where each level starts, whole numbers 0 to 65535, usually ascending: a tone's level is how
+   * many of these it reaches (so `thresholds.length + 1` levels, at most 16).
    */
   readonly thresholds: ArrayLike<number>;
   /**
@@ -388,6 +389,11 @@ export function paintLevels(args: PaintLevelsArgs): void {
   const { values, stride, width: w, y0, y1, thresholds, palettes, out, offset, outStride } = args;
   const count = thresholds.length;
   if (count > 15) throw new RangeError(`paintLevels: at most 16 levels, got ${count + 1}`);
+  for (let t = 0; t < count; t++) {
+    const v = thresholds[t]!;
+    if (!(Number.isInteger(v) && v >= 0 && v <= 65535))
+      throw new RangeError(`paintLevels: a threshold must be a whole number from 0 to 65535, got ${v}`);
+  }
   for (const p of palettes) {
     if (p.length < 3 * (count + 1)) throw new RangeError(`paintLevels: a palette needs ${count + 1} colours`);
   }
