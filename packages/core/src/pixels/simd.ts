@@ -235,7 +235,7 @@ export function blurPassSimd(
   const binomial = rad < 0;
   const halo = binomial ? 2 : rad;
   const rowBytes = n * 2;
-  const chunk = Math.max(4 * halo, 4, Math.floor(CHUNK_BYTES / rowBytes / 3));
+  const chunk = Math.max(4, Math.floor(CHUNK_BYTES / rowBytes / 3));
   const rowsMax = chunk + 2 * halo;
   const a = 0;
   const t = align(rowsMax * rowBytes);
@@ -243,28 +243,32 @@ export function blurPassSimd(
   const pre = d + align(chunk * rowBytes);
   const acc = pre + align(4 * (w + 2 * halo + 1));
   s.u8(acc + align(4 * w));
-  // Rows lo to loaded - 1 of the plane are at `a`: source rows, unfiltered.
+  // Rows lo to held - 1 of the plane are at `a` (as they were) and at `t` (filtered along the
+  // row), from their starts: each row is read and filtered along once, and the rows a chunk
+  // shares with the next move to the front.
   let lo = Math.max(0, y0 - halo);
-  let loaded = lo;
+  let held = lo;
   for (let c0 = y0; c0 < y1; c0 += chunk) {
     const c1 = Math.min(y1, c0 + chunk);
     const hi = Math.min(h, c1 + halo);
     let mem = s.u16(0);
-    mem.set(src.subarray(loaded * n, hi * n), (a >> 1) + (loaded - lo) * n);
-    if (binomial) {
-      s.x.binomial_rows(a, t, n, hi - lo);
-      s.x.binomial_columns(t, d, n, hi - lo, c0 - lo, c1 - c0);
-    } else {
-      s.x.box_rows(a, t, n, w, hi - lo, rad, pre);
-      s.x.box_columns(t, d, n, w, hi - lo, c0 - lo, c1 - c0, rad, acc);
+    if (hi > held) {
+      mem.set(src.subarray(held * n, hi * n), (a >> 1) + (held - lo) * n);
+      const from = (held - lo) * rowBytes;
+      if (binomial) s.x.binomial_rows(a + from, t + from, n, hi - held);
+      else s.x.box_rows(a + from, t + from, n, w, hi - held, rad, pre);
     }
+    if (binomial) s.x.binomial_columns(t, d, n, hi - lo, c0 - lo, c1 - c0);
+    else s.x.box_columns(t, d, n, w, hi - lo, c0 - lo, c1 - c0, rad, acc);
     mem = s.u16(0);
-    // The rows above the next chunk move to the front before their plane rows are written.
+    // Before the chunk's rows are written to the plane: the rows the next chunk needs move to
+    // the front (for a pass in place, the only copy left of those above it).
     const keep = Math.max(lo, c1 - halo);
-    mem.copyWithin(a >> 1, (a >> 1) + (keep - lo) * n, (a >> 1) + (c1 - lo) * n);
+    mem.copyWithin(a >> 1, (a >> 1) + (keep - lo) * n, (a >> 1) + (hi - lo) * n);
+    mem.copyWithin(t >> 1, (t >> 1) + (keep - lo) * n, (t >> 1) + (hi - lo) * n);
     dst.set(mem.subarray(d >> 1, (d >> 1) + (c1 - c0) * n), c0 * n);
     lo = keep;
-    loaded = c1;
+    held = hi;
   }
   return true;
 }
