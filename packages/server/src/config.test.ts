@@ -6,6 +6,17 @@ import { readConfig, withDevFlag } from './config.ts';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** The error readConfig throws for `env`; fails the test when it accepts it. */
+function refusal(env: NodeJS.ProcessEnv): AtelierError {
+  try {
+    readConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(AtelierError);
+    return e as AtelierError;
+  }
+  throw new Error(`readConfig accepted ${JSON.stringify(env)}`);
+}
+
 describe('readConfig: the web app', () => {
   it('serves packages/web/dist of this checkout by default, wherever the process starts', () => {
     for (const cwd of ['/', '/tmp', repo]) {
@@ -28,15 +39,9 @@ describe('readConfig: the web app', () => {
 
   it('refuses anything else with PARAMS_INVALID naming the variable', () => {
     for (const env of [{ ATELIER_WEB: 'no' }, { ATELIER_WEB: 'false' }, { ATELIER_WEB_DIR: '' }]) {
-      let error: unknown;
-      try {
-        readConfig(env);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(AtelierError);
-      expect((error as AtelierError).code).toBe('PARAMS_INVALID');
-      expect((error as AtelierError).message).toMatch(/ATELIER_WEB/);
+      const error = refusal(env);
+      expect(error.code).toBe('PARAMS_INVALID');
+      expect(error.message).toMatch(/ATELIER_WEB/);
     }
   });
 });
@@ -47,14 +52,9 @@ describe('readConfig: warm-up', () => {
     expect(readConfig({ ATELIER_WARMUP: 'on' }).warmUp).toBe(true);
     expect(readConfig({ ATELIER_WARMUP: ' Off ' }).warmUp).toBe(false);
     for (const value of ['0', 'no', '']) {
-      let error: unknown;
-      try {
-        readConfig({ ATELIER_WARMUP: value });
-      } catch (e) {
-        error = e;
-      }
-      expect((error as AtelierError).code).toBe('PARAMS_INVALID');
-      expect((error as AtelierError).message).toMatch(/ATELIER_WARMUP/);
+      const error = refusal({ ATELIER_WARMUP: value });
+      expect(error.code).toBe('PARAMS_INVALID');
+      expect(error.message).toMatch(/ATELIER_WARMUP/);
     }
   });
 });
@@ -64,14 +64,9 @@ describe('readConfig: SIMD kernels', () => {
     expect(() => readConfig({ ATELIER_SIMD: ' OFF ' })).not.toThrow();
     expect(() => readConfig({ ATELIER_SIMD: 'on' })).not.toThrow();
     for (const value of ['of', '0', '']) {
-      let error: unknown;
-      try {
-        readConfig({ ATELIER_SIMD: value });
-      } catch (e) {
-        error = e;
-      }
-      expect((error as AtelierError).code).toBe('PARAMS_INVALID');
-      expect((error as AtelierError).message).toMatch(/ATELIER_SIMD/);
+      const error = refusal({ ATELIER_SIMD: value });
+      expect(error.code).toBe('PARAMS_INVALID');
+      expect(error.message).toMatch(/ATELIER_SIMD/);
     }
   });
 });
@@ -89,16 +84,6 @@ describe('readConfig: band threads', () => {
 
 describe('readConfig: payments', () => {
   const keys = { STRIPE_SECRET_KEY: 'sk_test_abc12345', STRIPE_WEBHOOK_SECRET: 'whsec_abc12345' };
-  const refusal = (env: NodeJS.ProcessEnv): AtelierError => {
-    try {
-      readConfig(env);
-    } catch (e) {
-      expect(e).toBeInstanceOf(AtelierError);
-      return e as AtelierError;
-    }
-    throw new Error(`readConfig accepted ${JSON.stringify(env)}`);
-  };
-
   it('is off without keys, with the default price and free size', () => {
     expect(readConfig({}).payments).toEqual({
       secretKey: undefined,
