@@ -279,10 +279,24 @@ export const strokeLayer = bandKernel(
   },
 );
 
-/** The marks of every stroke that land on rows a..b-1 of the frame. */
+/**
+ * The marks of every stroke that land on rows a..b-1 of the frame, in runs of
+ * {@link STROKES_PER_CALL} strokes: a loop that runs once per render loses its optimised code at
+ * each full garbage collection (V8 holds code compiled for a running loop weakly) and starts again
+ * interpreted.
+ */
 function placeMarks(s: StrokeBandArgs, a: number, b: number): void {
-  const { marks, pw, ph, dx, dy, count, seed, meanLength, taper } = s;
-  for (let k = 0; k < count; k++) {
+  for (let k = 0; k < s.count; k += STROKES_PER_CALL)
+    placeStrokes(s, a, b, k, Math.min(s.count, k + STROKES_PER_CALL));
+}
+
+/** Strokes per call of {@link placeStrokes}. */
+const STROKES_PER_CALL = 1024;
+
+/** {@link placeMarks} for strokes k0..k1-1. */
+function placeStrokes(s: StrokeBandArgs, a: number, b: number, k0: number, k1: number): void {
+  const { marks, pw, ph, dx, dy, seed, meanLength, taper } = s;
+  for (let k = k0; k < k1; k++) {
     const h1 = hash32(seed ^ Math.imul(k, 0x9e3779b1));
     const h2 = hash32(h1 ^ 0x85ebca6b);
     const h3 = hash32(h2 ^ seed);

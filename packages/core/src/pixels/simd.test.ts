@@ -7,7 +7,15 @@ import type { RawImage } from '../plugin.ts';
 import { gaussianBlurU16 } from './gaussian-blur.ts';
 import { downsampleArea } from './resample.ts';
 import { hash32 } from './rng.ts';
-import { blurPassSimd, histogramU16, paintLevels, setSimdEnabled, simdAvailable } from './simd.ts';
+import {
+  blurPassSimd,
+  histogramU16,
+  lineCandidates,
+  paintLevels,
+  setSimdEnabled,
+  simdAvailable,
+} from './simd.ts';
+import { ThinLines, thinLines } from './thin-lines.ts';
 
 /** `n` seeded bytes. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -233,5 +241,80 @@ describe('the WebAssembly SIMD kernels', () => {
       expect(() => paintLevels({ ...args, thresholds: [bad] })).toThrow(/a threshold must be a whole number/);
     expect(() => paintLevels({ ...args, out: new Uint8Array(47) })).toThrow(/out is too small/);
     expect(() => paintLevels({ ...args, outStride: 11 })).toThrow(/wider than outStride/);
+  });
+
+  it('find thin lines as barRow alone does: every row, threshold and gate, dense texture and flat areas', () => {
+    // Noise of every amplitude over every level (the candidates' bounds change every 16 levels),
+    // with 1 px lines across it; widths around the 32-column span the SIMD search starts at.
+    const plane = (w: number, h: number, seed: number): Uint8Array => {
+      const out = new Uint8Array(w * h);
+      const noise = bytes(w * h, seed);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const spread = ((y >> 2) % 9) * 8;
+          const level = Math.round((255 * x) / Math.max(1, w - 1));
+          const v = level + ((noise[y * w + x]! * spread) >> 8) - (spread >> 1);
+          const line = x === (y >> 1) % w ? 90 : y % 23 === 11 ? -90 : 0;
+          out[y * w + x] = Math.min(255, Math.max(0, v + line));
+        }
+      return out;
+    };
+    const tunings = [{}, { threshold: 0.05, sharpness: 12 }, { threshold: 0.3, sharpness: 4 }];
+    let compared = 0;
+    for (const [i, [w, h]] of [
+      [37, 40],
+      [38, 9],
+      [70, 33],
+      [1921, 48],
+    ].entries()) {
+      const luma = plane(w!, h!, i);
+      for (const tuning of tunings) {
+        const { simd, js } = bothWays(() => thinLines({ luma, width: w!, height: h!, ...tuning }));
+        expect(simd.dark).toEqual(js.dark);
+        expect(simd.light).toEqual(js.light);
+        compared += simd.dark.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+        // Gated: the SIMD search runs on the spans of columns the gate keeps.
+        const gate = new ThinLines({ luma, width: w!, height: h!, ...tuning }).densityGate({
+          from: 0.02,
+          to: 0.1,
+        });
+        const rows = bothWays(() => {
+          const lines = new ThinLines({ luma, width: w!, height: h!, gate, ...tuning });
+          const dark = new Float32Array(w!);
+          const light = new Float32Array(w!);
+          const all: number[] = [];
+          for (let y = 0; y < h!; y++) {
+            const n = lines.row(y, dark, light);
+            all.push(n, ...lines.hits.subarray(0, n), ...dark, ...light);
+          }
+          return all;
+        });
+        expect(rows.simd).toEqual(rows.js);
+      }
+    }
+    // The planes have lines enough for the comparison to mean something.
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  it('keep no candidate column outside the span, and refuse rows out of range', () => {
+    const w = 100;
+    const luma = bytes(w * 7, 9);
+    const bounds = new Uint8Array(32).fill(1);
+    const into = new Int32Array(w);
+    const n = lineCandidates(luma, 0, 3 * w, 6 * w, 3, 97, bounds, into);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(94);
+    for (let k = 0; k < n; k++) {
+      expect(into[k]).toBeGreaterThanOrEqual(0);
+      expect(into[k]).toBeLessThan(94);
+      if (k > 0) expect(into[k]).toBeGreaterThan(into[k - 1]!);
+    }
+    expect(() => lineCandidates(luma, 0, 3 * w, 6 * w, 2, 97, bounds, into)).toThrow(RangeError);
+    expect(() => lineCandidates(luma, 0, 6 * w, 6 * w, 3, 98, bounds, into)).toThrow(RangeError);
+    expect(() => lineCandidates(luma, 0, 3 * w, 6 * w, 3, 97, bounds, new Int32Array(10))).toThrow(
+      RangeError,
+    );
+    setSimdEnabled(false);
+    expect(lineCandidates(luma, 0, 3 * w, 6 * w, 3, 97, bounds, into)).toBe(-1);
   });
 });

@@ -51,6 +51,7 @@ interface SimdExports {
     out: number,
     outStride: number,
   ): void;
+  line_candidates(up: number, mid: number, down: number, n: number, bounds: number, out: number): number;
 }
 
 /**
@@ -447,4 +448,44 @@ export function paintLevels(args: PaintLevelsArgs): void {
       for (let r = 0; r < rows; r++)
         out.set(mem.subarray(dst + r * rowBytes, dst + (r + 1) * rowBytes), o + r * outStride);
   }
+}
+
+/**
+ * The columns of one row of `luma` where thin-lines.ts's barRow can find a line: its first test,
+ * made looser (per 16 levels of the pixel, the least contrast any of them needs; see simd.wat
+ * line_candidates) so that it runs 16 pixels at a time. `up`, `mid` and `down` are the offsets of
+ * rows y - 3, y and y + 3 in `luma`; columns `x0` to `x1 - 1` are tested (mid's columns x0 - 3 to
+ * x1 + 2 must exist). `bounds`: 16 dark then 16 light bounds. Writes the kept columns, less `x0`
+ * and ascending, to `into` (at least `x1 - x0` long) and returns how many; -1, having done
+ * nothing, without SIMD (then every column is a candidate).
+ */
+export function lineCandidates(
+  luma: Uint8Array,
+  up: number,
+  mid: number,
+  down: number,
+  x0: number,
+  x1: number,
+  bounds: Uint8Array,
+  into: Int32Array,
+): number {
+  const s = simd();
+  if (!s) return -1;
+  const n = x1 - x0;
+  if (n <= 0) return 0;
+  if (x0 < 3 || mid + x1 + 3 > luma.length || into.length < n || bounds.length < 32)
+    throw new RangeError('lineCandidates: rows, columns or buffers out of range');
+  // Layout: bounds, then each row with room for what the 16-byte loads read past it.
+  const upAt = 32;
+  const midAt = align(upAt + n + 16) + 16;
+  const downAt = align(midAt + n + 19);
+  const outAt = align(downAt + n + 16);
+  const mem = s.u8(outAt + 4 * n);
+  mem.set(bounds.subarray(0, 32), 0);
+  mem.set(luma.subarray(up + x0, up + x1), upAt);
+  mem.set(luma.subarray(mid + x0 - 3, mid + x1 + 3), midAt - 3);
+  mem.set(luma.subarray(down + x0, down + x1), downAt);
+  const count = s.x.line_candidates(upAt, midAt, downAt, n, 0, outAt);
+  into.set(s.i32(0).subarray(outAt >> 2, (outAt >> 2) + count));
+  return count;
 }

@@ -647,4 +647,53 @@
         (i8x16.swizzle (v128.load (local.get $p)) (local.get $idx))
         (i8x16.swizzle (v128.load offset=16 (local.get $p)) (i8x16.sub (local.get $idx) (v128.const i8x16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16 16))))
       (i8x16.swizzle (v128.load offset=32 (local.get $p)) (i8x16.sub (local.get $idx) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; line_candidates: the columns of one row where thin-lines.ts's barRow can find a line, by its
+  ;; first test made looser so that 16 pixels share one instruction sequence. A pixel of level c
+  ;; (row at `mid`) with probes a1, b1 (at mid - 3, mid + 3) and a2, b2 (rows at `up` and `down`)
+  ;; is kept when max(min(a1, b1), min(a2, b2)) >= c + D or min(max(a1, b1), max(a2, b2)) <= c - L,
+  ;; saturated to 0..255, where D and L are the bytes at `bounds` + (c >> 4) and `bounds` + 16 +
+  ;; (c >> 4): the least of its 16 levels' darkFrom - c and c - lightFrom (so every pixel barRow's
+  ;; own test keeps is kept). Columns 0 to `n` - 1; writes the kept ones (i32, ascending) at `out`
+  ;; and returns how many. Reads 3 bytes before and up to 18 after `mid`'s n bytes, and up to 15
+  ;; after `up`'s and `down`'s.
+  (func (export "line_candidates")
+    (param $up i32) (param $mid i32) (param $down i32) (param $n i32) (param $bounds i32) (param $out i32)
+    (result i32)
+    (local $i i32) (local $count i32) (local $bits i32) (local $x i32)
+    (local $c v128) (local $a1 v128) (local $b1 v128) (local $a2 v128) (local $b2 v128)
+    (local $hi v128) (local $dark v128) (local $light v128)
+    (local.set $dark (v128.load (local.get $bounds)))
+    (local.set $light (v128.load offset=16 (local.get $bounds)))
+    (block $done
+      (loop $sixteen
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $c (v128.load (i32.add (local.get $mid) (local.get $i))))
+        (local.set $a1 (v128.load (i32.sub (i32.add (local.get $mid) (local.get $i)) (i32.const 3))))
+        (local.set $b1 (v128.load offset=3 (i32.add (local.get $mid) (local.get $i))))
+        (local.set $a2 (v128.load (i32.add (local.get $up) (local.get $i))))
+        (local.set $b2 (v128.load (i32.add (local.get $down) (local.get $i))))
+        (local.set $hi (i8x16.shr_u (local.get $c) (i32.const 4)))
+        (local.set $bits
+          (i8x16.bitmask
+            (v128.or
+              (i8x16.ge_u
+                (i8x16.max_u (i8x16.min_u (local.get $a1) (local.get $b1)) (i8x16.min_u (local.get $a2) (local.get $b2)))
+                (i8x16.add_sat_u (local.get $c) (i8x16.swizzle (local.get $dark) (local.get $hi))))
+              (i8x16.le_u
+                (i8x16.min_u (i8x16.max_u (local.get $a1) (local.get $b1)) (i8x16.max_u (local.get $a2) (local.get $b2)))
+                (i8x16.sub_sat_u (local.get $c) (i8x16.swizzle (local.get $light) (local.get $hi)))))))
+        (block $row
+          (loop $kept
+            (br_if $row (i32.eqz (local.get $bits)))
+            (local.set $x (i32.add (local.get $i) (i32.ctz (local.get $bits))))
+            (br_if $row (i32.ge_u (local.get $x) (local.get $n)))
+            (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $x))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))
+            (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
+            (br $kept)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $sixteen)))
+    (local.get $count))
 )

@@ -6,6 +6,7 @@ import type { RawImage } from '../plugin.ts';
 import { sharedArray } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
 import { lumaPlane } from './color.ts';
+import { lineCandidates } from './simd.ts';
 
 /** The arguments of {@link ThinLines}. */
 export interface ThinLinesArgs {
@@ -71,6 +72,8 @@ const FLOOR = 60;
 const ROWS = [-AXIS, -DIAGONAL, 0, DIAGONAL, AXIS] as const;
 /** Width of a padded border strip: PAD columns and PAD of context on each side. */
 const EDGE = 3 * PAD;
+/** Spans of at least this many columns are searched through {@link lineCandidates} (with SIMD). */
+const CANDIDATES_FROM = 32;
 
 /**
  * Finds thin lines, row by row, in a luma plane: per pixel a dark-line strength and a light-line
@@ -131,6 +134,8 @@ export class ThinLines {
    */
   readonly #cellStart: Int32Array | undefined;
   readonly #zero: Uint8Array | undefined;
+  /** The columns of a row that {@link lineCandidates} keeps (made on first use). */
+  #candidates: Int32Array | undefined;
 
   constructor(args: ThinLinesArgs) {
     const { luma, width, height } = args;
@@ -204,16 +209,12 @@ export class ThinLines {
       const phase = ((step >> 1) + Math.floor(j / step)) % step;
       const first = PAD + ((((phase - PAD) % step) + step) % step);
       const n = this.#interior(y, first, step, dark, light, hits);
-      for (let k = 0; k < n; k++) {
-        const x = hits[k]!;
-        density[j * gw + ((x / step) | 0)] = Math.max(dark[x]!, light[x]!);
-      }
+      densityRow(density, j * gw, step, hits, n, dark, light);
     }
     const plane = boxFilter(density, gw, gh, Math.max(1, Math.round((args.radius ?? 24) / step)), density);
-    for (let i = 0; i < plane.length; i++) {
-      const g = (to - plane[i]!) / (to - from);
-      plane[i] = g < 0 ? 0 : g > 1 ? 1 : g;
-    }
+    // Row by row: a loop that runs once per render loses its optimised code at each full garbage
+    // collection (V8 holds code compiled for a running loop weakly) and starts again interpreted.
+    for (let i = 0; i < plane.length; i += gw) gateRow(plane, i, i + gw, from, to);
     return { plane, width: gw, height: gh, step };
   }
 
@@ -311,6 +312,31 @@ export class ThinLines {
     const w = this.#width;
     const h = this.#height;
     const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
+    // With WebAssembly SIMD, barRow sees only the columns that pass a looser form of its first
+    // test, found 16 at a time: in most of a photo no line can start.
+    if (stride === 1 && x1 - x0 >= CANDIDATES_FROM) {
+      const xs = (this.#candidates ??= new Int32Array(w));
+      const nx = lineCandidates(this.luma, at(-AXIS), at(0), at(AXIS), x0, x1, this.#tables.bounds, xs);
+      if (nx >= 0)
+        return barRow(
+          this.luma,
+          x0,
+          x1,
+          at(-AXIS),
+          at(-DIAGONAL),
+          at(0),
+          at(DIAGONAL),
+          at(AXIS),
+          this.#tables,
+          dark,
+          light,
+          hits,
+          count,
+          1,
+          xs,
+          nx,
+        );
+    }
     return barRow(
       this.luma,
       x0,
@@ -617,6 +643,10 @@ function toBytes(src: Float32Array, dst: Uint8Array, at: number, n: number): voi
  *
  * Minima and maxima are branch-free (`b + ((a - b) & ((a - b) >> 31))`): in grain and foliage
  * the comparisons go either way at random, and mispredicted branches cost more than the sums.
+ *
+ * With `xs`, only columns `x0 + xs[0 .. nx)` (ascending, below x1) are searched, in place of
+ * every `stride`-th one: those {@link lineCandidates} kept, a superset of those that pass the
+ * first test below.
  */
 function barRow(
   L: Uint8Array,
@@ -633,9 +663,14 @@ function barRow(
   hits: Int32Array,
   count: number,
   stride = 1,
+  xs?: Int32Array,
+  nx = 0,
 ): number {
   let n = count;
-  for (let x = x0; x < x1; x += stride) {
+  const list = xs !== undefined;
+  const end = list ? nx : x1;
+  for (let k = list ? 0 : x0; k < end; k += list ? 1 : stride) {
+    const x = list ? x0 + xs[k]! : k;
     const c = L[c0 + x]!;
     // Every line 1-2 px wide, at any angle, is crossed by the horizontal or the vertical probe
     // pair (3 px along an axis is at least 2.1 px across the line): where both probes of neither
@@ -728,6 +763,11 @@ interface StrengthTables {
   readonly darkFrom: Int16Array;
   /** Per own level, the lightest level both sides must reach for any light-line strength (down to -1). */
   readonly lightFrom: Int16Array;
+  /**
+   * For {@link lineCandidates}, per 16 own levels (level >> 4): the least of darkFrom - level, then
+   * (from byte 16) the least of level - lightFrom, each at most 255.
+   */
+  readonly bounds: Uint8Array;
 }
 
 const tableCache = new Map<string, StrengthTables>();
@@ -760,8 +800,38 @@ function strengthTables(threshold: number, sharpness: number): StrengthTables {
       if (light[i]! > 0) lightFrom[own] = own - contrast;
     }
   }
-  const tables = { dark, light, darkFrom, lightFrom };
+  const bounds = new Uint8Array(32).fill(255);
+  for (let own = 0; own < 256; own++) {
+    const k = own >> 4;
+    bounds[k] = Math.min(bounds[k]!, darkFrom[own]! - own);
+    bounds[16 + k] = Math.min(bounds[16 + k]!, own - lightFrom[own]!);
+  }
+  const tables = { dark, light, darkFrom, lightFrom, bounds };
   if (tableCache.size > 8) tableCache.clear();
   tableCache.set(key, tables);
   return tables;
+}
+
+/** One row of cells of {@link ThinLines.densityGate}'s density (from `at`): the strongest line of each hit pixel. */
+function densityRow(
+  density: Float32Array,
+  at: number,
+  step: number,
+  hits: Int32Array,
+  n: number,
+  dark: Float32Array,
+  light: Float32Array,
+): void {
+  for (let k = 0; k < n; k++) {
+    const x = hits[k]!;
+    density[at + ((x / step) | 0)] = Math.max(dark[x]!, light[x]!);
+  }
+}
+
+/** Cells `i0` to `i1 - 1` of the mean density, in place, to how much of the lines to keep. */
+function gateRow(plane: Float32Array, i0: number, i1: number, from: number, to: number): void {
+  for (let i = i0; i < i1; i++) {
+    const g = (to - plane[i]!) / (to - from);
+    plane[i] = g < 0 ? 0 : g > 1 ? 1 : g;
+  }
 }
