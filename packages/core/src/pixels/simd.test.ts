@@ -10,7 +10,7 @@ import { hash32 } from './rng.ts';
 import {
   blurPassSimd,
   histogramU16,
-  lineCandidates,
+  barLinesSimd,
   paintLevels,
   setSimdEnabled,
   simdAvailable,
@@ -296,25 +296,52 @@ describe('the WebAssembly SIMD kernels', () => {
     expect(compared).toBeGreaterThan(1000);
   });
 
-  it('keep no candidate column outside the span, and refuse rows out of range', () => {
+  it('report columns in the span or spans asked for only, ascending, and refuse rows or spans out of range', () => {
     const w = 100;
     const luma = bytes(w * 7, 9);
-    const bounds = new Uint8Array(32).fill(1);
-    const into = new Int32Array(w);
-    const n = lineCandidates(luma, 0, 3 * w, 6 * w, 3, 97, bounds, into);
-    expect(n).toBeGreaterThan(0);
+    const tables = {
+      darkFrom: new Int16Array(256).fill(0),
+      lightFrom: new Int16Array(256).fill(255),
+      bounds: new Uint8Array(32),
+    };
+    const xs = new Int32Array(w);
+    const contrasts = new Int32Array(w);
+    const rows = [0, w, 3 * w, 5 * w, 6 * w] as const;
+    // Every pixel passes a first test with these tables: each with a contrast is reported.
+    const n = barLinesSimd(luma, rows, 3, 97, tables, xs, contrasts);
+    expect(n).toBeGreaterThan(47);
     expect(n).toBeLessThanOrEqual(94);
     for (let k = 0; k < n; k++) {
-      expect(into[k]).toBeGreaterThanOrEqual(0);
-      expect(into[k]).toBeLessThan(94);
-      if (k > 0) expect(into[k]).toBeGreaterThan(into[k - 1]!);
+      expect(xs[k]).toBeGreaterThanOrEqual(0);
+      expect(xs[k]).toBeLessThan(94);
+      if (k > 0) expect(xs[k]).toBeGreaterThan(xs[k - 1]!);
+      expect(contrasts[k]).toBeGreaterThan(0);
+      expect(contrasts[k]! >>> 16).toBeLessThan(256);
+      expect(contrasts[k]! & 0xffff).toBeLessThan(256);
     }
-    expect(() => lineCandidates(luma, 0, 3 * w, 6 * w, 2, 97, bounds, into)).toThrow(RangeError);
-    expect(() => lineCandidates(luma, 0, 6 * w, 6 * w, 3, 98, bounds, into)).toThrow(RangeError);
-    expect(() => lineCandidates(luma, 0, 3 * w, 6 * w, 3, 97, bounds, new Int32Array(10))).toThrow(
-      RangeError,
+    // Spans: the same columns and contrasts as the whole row has in them.
+    const spans = new Int32Array([5, 20, 40, 41, 41, 41, 60, 97]);
+    const inSpans = new Int32Array(w);
+    const spanContrasts = new Int32Array(w);
+    const m = barLinesSimd(luma, rows, 3, 97, tables, inSpans, spanContrasts, spans, 4);
+    const expected = [...xs.subarray(0, n)].flatMap((x, k) =>
+      (x + 3 >= 5 && x + 3 < 20) || x + 3 === 40 || x + 3 >= 60 ? [[x, contrasts[k]!]] : [],
     );
+    expect([...inSpans.subarray(0, m)].map((x, k) => [x, spanContrasts[k]!])).toEqual(expected);
+    expect(m).toBeGreaterThan(10);
+    for (const bad of [
+      [2, 20],
+      [5, 98],
+      [20, 5],
+      [30, 40, 20, 25],
+    ])
+      expect(() =>
+        barLinesSimd(luma, rows, 3, 97, tables, xs, contrasts, new Int32Array(bad), bad.length / 2),
+      ).toThrow(/spans must be ascending/);
+    expect(() => barLinesSimd(luma, rows, 2, 97, tables, xs, contrasts)).toThrow(RangeError);
+    expect(() => barLinesSimd(luma, rows, 3, 98, tables, xs, contrasts)).toThrow(RangeError);
+    expect(() => barLinesSimd(luma, rows, 3, 97, tables, new Int32Array(10), contrasts)).toThrow(RangeError);
     setSimdEnabled(false);
-    expect(lineCandidates(luma, 0, 3 * w, 6 * w, 3, 97, bounds, into)).toBe(-1);
+    expect(barLinesSimd(luma, rows, 3, 97, tables, xs, contrasts)).toBe(-1);
   });
 });

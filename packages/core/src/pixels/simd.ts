@@ -51,7 +51,19 @@ interface SimdExports {
     out: number,
     outStride: number,
   ): void;
-  line_candidates(up: number, mid: number, down: number, n: number, bounds: number, out: number): number;
+  bar_lines(
+    m3: number,
+    m2: number,
+    c0: number,
+    p2: number,
+    p3: number,
+    spans: number,
+    spanCount: number,
+    tables: number,
+    scratch: number,
+    outX: number,
+    outC: number,
+  ): number;
 }
 
 /**
@@ -450,42 +462,79 @@ export function paintLevels(args: PaintLevelsArgs): void {
   }
 }
 
+/** The tables {@link barLinesSimd} tests with (thin-lines.ts's StrengthTables). */
+export interface BarTables {
+  readonly darkFrom: Int16Array;
+  readonly lightFrom: Int16Array;
+  /** Per 16 levels of the pixel (level >> 4): the least darkFrom - level, then the least level - lightFrom (0-255). */
+  readonly bounds: Uint8Array;
+}
+
 /**
- * The columns of one row of `luma` where thin-lines.ts's barRow can find a line: its first test,
- * made looser (per 16 levels of the pixel, the least contrast any of them needs; see simd.wat
- * line_candidates) so that it runs 16 pixels at a time. `up`, `mid` and `down` are the offsets of
- * rows y - 3, y and y + 3 in `luma`; columns `x0` to `x1 - 1` are tested (mid's columns x0 - 3 to
- * x1 + 2 must exist). `bounds`: 16 dark then 16 light bounds. Writes the kept columns, less `x0`
- * and ascending, to `into` (at least `x1 - x0` long) and returns how many; -1, having done
- * nothing, without SIMD (then every column is a candidate).
+ * thin-lines.ts's barRow on columns `x0` to `x1 - 1` of a row of `luma`, 16 pixels at a time, up
+ * to its strength tables: `rows` are the offsets in `luma` of rows y - 3, y - 2, y, y + 2 and
+ * y + 3 (row y's columns x0 - 3 to x1 + 2 and the others' x0 - 2 to x1 + 1 must exist). For
+ * each pixel that passes barRow's first test with a dark or light contrast above 0 (as barRow
+ * computes them), writes its column less `x0` to `xs` and (dark << 16) | light to `contrasts`
+ * (both at least `x1 - x0` long), ascending; returns how many. With `spans`, only the columns in
+ * the first `spanCount` spans `[spans[2k], spans[2k + 1])` (ascending, within x0 to x1) are
+ * searched, as barRow called on each span in turn. -1, having done nothing, without SIMD.
  */
-export function lineCandidates(
+export function barLinesSimd(
   luma: Uint8Array,
-  up: number,
-  mid: number,
-  down: number,
+  rows: readonly [number, number, number, number, number],
   x0: number,
   x1: number,
-  bounds: Uint8Array,
-  into: Int32Array,
+  tables: BarTables,
+  xs: Int32Array,
+  contrasts: Int32Array,
+  spans?: Int32Array,
+  spanCount = 0,
 ): number {
   const s = simd();
   if (!s) return -1;
   const n = x1 - x0;
   if (n <= 0) return 0;
-  if (x0 < 3 || mid + x1 + 3 > luma.length || into.length < n || bounds.length < 32)
-    throw new RangeError('lineCandidates: rows, columns or buffers out of range');
-  // Layout: bounds, then each row with room for what the 16-byte loads read past it.
-  const upAt = 32;
-  const midAt = align(upAt + n + 16) + 16;
-  const downAt = align(midAt + n + 19);
-  const outAt = align(downAt + n + 16);
-  const mem = s.u8(outAt + 4 * n);
-  mem.set(bounds.subarray(0, 32), 0);
-  mem.set(luma.subarray(up + x0, up + x1), upAt);
-  mem.set(luma.subarray(mid + x0 - 3, mid + x1 + 3), midAt - 3);
-  mem.set(luma.subarray(down + x0, down + x1), downAt);
-  const count = s.x.line_candidates(upAt, midAt, downAt, n, 0, outAt);
-  into.set(s.i32(0).subarray(outAt >> 2, (outAt >> 2) + count));
-  return count;
+  const count = spans ? spanCount : 1;
+  if (spans) {
+    for (let k = 0; k < count; k++) {
+      const first = spans[2 * k]!;
+      const end = spans[2 * k + 1]!;
+      if (!(first >= x0 && end <= x1 && first <= end && (k === 0 || first >= spans[2 * k - 1]!)))
+        throw new RangeError('barLinesSimd: the spans must be ascending and within x0 to x1');
+    }
+  }
+  const [m3, m2, c0, p2, p3] = rows;
+  if (x0 < 3 || Math.max(m3, m2, c0, p2, p3) + x1 + 3 > luma.length || xs.length < n || contrasts.length < n)
+    throw new RangeError('barLinesSimd: rows, columns or buffers out of range');
+  // Layout: darkFrom, lightFrom and the bounds (1056 bytes), a group's lanes (96), then the five
+  // rows, column x0 of each 16 bytes in (room for the columns read before it and the loads past
+  // its end), the spans, then the columns and contrasts found.
+  const scratch = 1056;
+  const rowsAt = 1152;
+  const span = align(n + 40);
+  const spansAt = rowsAt + 5 * span;
+  const xsAt = spansAt + 8 * count;
+  const csAt = xsAt + 4 * n;
+  const mem = s.u8(csAt + 4 * n);
+  const i32 = s.i32(0);
+  if (spans) for (let k = 0; k < 2 * count; k++) i32[(spansAt >> 2) + k] = spans[k]! - x0;
+  else {
+    i32[spansAt >> 2] = 0;
+    i32[(spansAt >> 2) + 1] = n;
+  }
+  mem.set(new Uint8Array(tables.darkFrom.buffer, tables.darkFrom.byteOffset, 512), 0);
+  mem.set(new Uint8Array(tables.lightFrom.buffer, tables.lightFrom.byteOffset, 512), 512);
+  mem.set(tables.bounds.subarray(0, 32), 1024);
+  const before = [0, 2, 3, 2, 0] as const;
+  const after = [0, 2, 3, 2, 0] as const;
+  for (let k = 0; k < 5; k++) {
+    const row = rows[k]!;
+    mem.set(luma.subarray(row + x0 - before[k]!, row + x1 + after[k]!), rowsAt + k * span + 16 - before[k]!);
+  }
+  const at = (k: number): number => rowsAt + k * span + 16;
+  const found = s.x.bar_lines(at(0), at(1), at(2), at(3), at(4), spansAt, count, 0, scratch, xsAt, csAt);
+  xs.set(i32.subarray(xsAt >> 2, (xsAt >> 2) + found));
+  contrasts.set(i32.subarray(csAt >> 2, (csAt >> 2) + found));
+  return found;
 }

@@ -649,51 +649,159 @@
       (i8x16.swizzle (v128.load offset=32 (local.get $p)) (i8x16.sub (local.get $idx) (v128.const i8x16 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32 32)))))
 
   ;; ---------------------------------------------------------------------------------------------
-  ;; line_candidates: the columns of one row where thin-lines.ts's barRow can find a line, by its
-  ;; first test made looser so that 16 pixels share one instruction sequence. A pixel of level c
-  ;; (row at `mid`) with probes a1, b1 (at mid - 3, mid + 3) and a2, b2 (rows at `up` and `down`)
-  ;; is kept when max(min(a1, b1), min(a2, b2)) >= c + D or min(max(a1, b1), max(a2, b2)) <= c - L,
-  ;; saturated to 0..255, where D and L are the bytes at `bounds` + (c >> 4) and `bounds` + 16 +
-  ;; (c >> 4): the least of its 16 levels' darkFrom - c and c - lightFrom (so every pixel barRow's
-  ;; own test keeps is kept). Columns 0 to `n` - 1; writes the kept ones (i32, ascending) at `out`
-  ;; and returns how many. Reads 3 bytes before and up to 18 after `mid`'s n bytes, and up to 15
-  ;; after `up`'s and `down`'s.
-  (func (export "line_candidates")
-    (param $up i32) (param $mid i32) (param $down i32) (param $n i32) (param $bounds i32) (param $out i32)
+  ;; bar_lines: thin-lines.ts's barRow on spans of columns of one row, up to its strength tables:
+  ;; the `count` spans at `spans` are pairs of i32 [first, end), ascending, within 0 to `n`. For
+  ;; each pixel in them that passes barRow's first test and has a dark or light contrast above 0,
+  ;; writes its column (i32) at `out_x` and (dark contrast << 16) | light contrast (i32, each 0-255)
+  ;; at `out_c`, ascending; returns how many. The caller looks the strengths up.
+  ;;
+  ;; Rows (bytes, column 0 at the address): `m3`, `m2`, `c0`, `p2`, `p3` are rows y - 3, y - 2,
+  ;; y, y + 2, y + 3; c0 is read 3 columns either side, m2 and p2 2, and every row up to 15 bytes
+  ;; past column n - 1 (plus those). `tables`: darkFrom (i16 x 256), lightFrom (i16 x 256, from
+  ;; byte 512), then at byte 1024 the 32 bounds of a looser first test that 16 pixels take at
+  ;; once (per c >> 4 the least darkFrom - c, then the least c - lightFrom, each 0-255): a group
+  ;; where no pixel passes it is skipped. `scratch`: 96 bytes for the lanes of a group.
+  (func (export "bar_lines")
+    (param $m3 i32) (param $m2 i32) (param $c0 i32) (param $p2 i32) (param $p3 i32)
+    (param $spans i32) (param $span_count i32)
+    (param $tables i32) (param $scratch i32) (param $out_x i32) (param $out_c i32)
     (result i32)
-    (local $i i32) (local $count i32) (local $bits i32) (local $x i32)
-    (local $c v128) (local $a1 v128) (local $b1 v128) (local $a2 v128) (local $b2 v128)
+    (local $i i32) (local $n i32) (local $count i32) (local $bits i32) (local $j i32) (local $x i32)
+    (local $c i32) (local $contrast i32) (local $span i32)
+    (local $cv v128) (local $a1 v128) (local $b1 v128) (local $a2 v128) (local $b2 v128)
+    (local $a3 v128) (local $b3 v128) (local $a4 v128) (local $b4 v128)
     (local $hi v128) (local $dark v128) (local $light v128)
-    (local.set $dark (v128.load (local.get $bounds)))
-    (local.set $light (v128.load offset=16 (local.get $bounds)))
-    (block $done
-      (loop $sixteen
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $c (v128.load (i32.add (local.get $mid) (local.get $i))))
-        (local.set $a1 (v128.load (i32.sub (i32.add (local.get $mid) (local.get $i)) (i32.const 3))))
-        (local.set $b1 (v128.load offset=3 (i32.add (local.get $mid) (local.get $i))))
-        (local.set $a2 (v128.load (i32.add (local.get $up) (local.get $i))))
-        (local.set $b2 (v128.load (i32.add (local.get $down) (local.get $i))))
-        (local.set $hi (i8x16.shr_u (local.get $c) (i32.const 4)))
-        (local.set $bits
-          (i8x16.bitmask
-            (v128.or
-              (i8x16.ge_u
-                (i8x16.max_u (i8x16.min_u (local.get $a1) (local.get $b1)) (i8x16.min_u (local.get $a2) (local.get $b2)))
-                (i8x16.add_sat_u (local.get $c) (i8x16.swizzle (local.get $dark) (local.get $hi))))
-              (i8x16.le_u
-                (i8x16.min_u (i8x16.max_u (local.get $a1) (local.get $b1)) (i8x16.max_u (local.get $a2) (local.get $b2)))
-                (i8x16.sub_sat_u (local.get $c) (i8x16.swizzle (local.get $light) (local.get $hi)))))))
-        (block $row
-          (loop $kept
-            (br_if $row (i32.eqz (local.get $bits)))
-            (local.set $x (i32.add (local.get $i) (i32.ctz (local.get $bits))))
-            (br_if $row (i32.ge_u (local.get $x) (local.get $n)))
-            (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $x))
-            (local.set $count (i32.add (local.get $count) (i32.const 1)))
-            (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
-            (br $kept)))
-        (local.set $i (i32.add (local.get $i) (i32.const 16)))
-        (br $sixteen)))
+    (local.set $dark (v128.load offset=1024 (local.get $tables)))
+    (local.set $light (v128.load offset=1040 (local.get $tables)))
+    (block $all
+      (loop $next_span
+        (br_if $all (i32.ge_u (local.get $span) (local.get $span_count)))
+        (local.set $i (i32.load (i32.add (local.get $spans) (i32.shl (local.get $span) (i32.const 3)))))
+        (local.set $n (i32.load offset=4 (i32.add (local.get $spans) (i32.shl (local.get $span) (i32.const 3)))))
+        (local.set $span (i32.add (local.get $span) (i32.const 1)))
+        (block $done
+          (loop $sixteen
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $cv (v128.load (i32.add (local.get $c0) (local.get $i))))
+            (local.set $a1 (v128.load (i32.sub (i32.add (local.get $c0) (local.get $i)) (i32.const 3))))
+            (local.set $b1 (v128.load offset=3 (i32.add (local.get $c0) (local.get $i))))
+            (local.set $a2 (v128.load (i32.add (local.get $m3) (local.get $i))))
+            (local.set $b2 (v128.load (i32.add (local.get $p3) (local.get $i))))
+            ;; The larger of the pairs' minima and the smaller of their maxima (barRow's first test).
+            (v128.store (local.get $scratch)
+              (i8x16.max_u (i8x16.min_u (local.get $a1) (local.get $b1)) (i8x16.min_u (local.get $a2) (local.get $b2))))
+            (v128.store offset=16 (local.get $scratch)
+              (i8x16.min_u (i8x16.max_u (local.get $a1) (local.get $b1)) (i8x16.max_u (local.get $a2) (local.get $b2))))
+            (local.set $hi (i8x16.shr_u (local.get $cv) (i32.const 4)))
+            (local.set $bits
+              (i8x16.bitmask
+                (v128.or
+                  (i8x16.ge_u (v128.load (local.get $scratch))
+                    (i8x16.add_sat_u (local.get $cv) (i8x16.swizzle (local.get $dark) (local.get $hi))))
+                  (i8x16.le_u (v128.load offset=16 (local.get $scratch))
+                    (i8x16.sub_sat_u (local.get $cv) (i8x16.swizzle (local.get $light) (local.get $hi)))))))
+            (if (local.get $bits)
+              (then
+                (local.set $a3 (v128.load (i32.sub (i32.add (local.get $m2) (local.get $i)) (i32.const 2))))
+                (local.set $a4 (v128.load offset=2 (i32.add (local.get $m2) (local.get $i))))
+                (local.set $b3 (v128.load offset=2 (i32.add (local.get $p2) (local.get $i))))
+                (local.set $b4 (v128.load (i32.sub (i32.add (local.get $p2) (local.get $i)) (i32.const 2))))
+                ;; Contrasts of lanes 0-7 at scratch + 32 (dark) and + 48 (light), of lanes 8-15 at + 64, + 80.
+                (call $bar_half (local.get $scratch) (i32.const 0)
+                  (local.get $cv) (local.get $a1) (local.get $b1) (local.get $a2) (local.get $b2)
+                  (local.get $a3) (local.get $b3) (local.get $a4) (local.get $b4))
+                (call $bar_half (local.get $scratch) (i32.const 1)
+                  (local.get $cv) (local.get $a1) (local.get $b1) (local.get $a2) (local.get $b2)
+                  (local.get $a3) (local.get $b3) (local.get $a4) (local.get $b4))
+                (block $group
+                  (loop $lanes
+                    (br_if $group (i32.eqz (local.get $bits)))
+                    (local.set $j (i32.ctz (local.get $bits)))
+                    (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
+                    (local.set $x (i32.add (local.get $i) (local.get $j)))
+                    (br_if $group (i32.ge_u (local.get $x) (local.get $n)))
+                    (local.set $c (i32.load8_u (i32.add (local.get $c0) (local.get $x))))
+                    ;; barRow's own first test: larger minimum >= darkFrom[c] or smaller maximum <= lightFrom[c].
+                    (if (i32.or
+                          (i32.ge_s (i32.load8_u (i32.add (local.get $scratch) (local.get $j)))
+                            (i32.load16_s (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 1)))))
+                          (i32.le_s (i32.load8_u offset=16 (i32.add (local.get $scratch) (local.get $j)))
+                            (i32.load16_s offset=512 (i32.add (local.get $tables) (i32.shl (local.get $c) (i32.const 1))))))
+                      (then
+                        (local.set $contrast
+                          (i32.or
+                            (i32.shl
+                              (i32.load16_s offset=32
+                                (i32.add (local.get $scratch)
+                                  (i32.add (i32.shl (i32.and (local.get $j) (i32.const 7)) (i32.const 1))
+                                    (i32.shl (i32.shr_u (local.get $j) (i32.const 3)) (i32.const 5)))))
+                              (i32.const 16))
+                            (i32.load16_s offset=48
+                              (i32.add (local.get $scratch)
+                                (i32.add (i32.shl (i32.and (local.get $j) (i32.const 7)) (i32.const 1))
+                                  (i32.shl (i32.shr_u (local.get $j) (i32.const 3)) (i32.const 5)))))))
+                        (if (local.get $contrast)
+                          (then
+                            (i32.store (i32.add (local.get $out_x) (i32.shl (local.get $count) (i32.const 2))) (local.get $x))
+                            (i32.store (i32.add (local.get $out_c) (i32.shl (local.get $count) (i32.const 2))) (local.get $contrast))
+                            (local.set $count (i32.add (local.get $count) (i32.const 1)))))))
+                    (br $lanes)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $sixteen)))
+        (br $next_span)))
     (local.get $count))
+
+  ;; Dark and light contrasts (barRow's dv and lv, at least 0) of lanes 0-7 (`half` 0) or 8-15
+  ;; (`half` 1) of a bar_lines group, as i16 at scratch + 32 + 32 half and scratch + 48 + 32 half.
+  (func $bar_half (param $scratch i32) (param $half i32)
+    (param $cv v128) (param $a1 v128) (param $b1 v128) (param $a2 v128) (param $b2 v128)
+    (param $a3 v128) (param $b3 v128) (param $a4 v128) (param $b4 v128)
+    (local $c v128) (local $lo_min v128) (local $lo_max v128) (local $hi_min v128) (local $hi_max v128)
+    (local $l1 v128) (local $l2 v128) (local $l3 v128) (local $l4 v128)
+    (local $h1 v128) (local $h2 v128) (local $h3 v128) (local $h4 v128)
+    (local.set $c (call $widen (local.get $cv) (local.get $half)))
+    (local.set $l1 (call $near_side (local.get $a1) (local.get $b1) (local.get $half)))
+    (local.set $l2 (call $near_side (local.get $a2) (local.get $b2) (local.get $half)))
+    (local.set $l3 (call $near_side (local.get $a3) (local.get $b3) (local.get $half)))
+    (local.set $l4 (call $near_side (local.get $a4) (local.get $b4) (local.get $half)))
+    (local.set $h1 (call $far_side (local.get $a1) (local.get $b1) (local.get $half)))
+    (local.set $h2 (call $far_side (local.get $a2) (local.get $b2) (local.get $half)))
+    (local.set $h3 (call $far_side (local.get $a3) (local.get $b3) (local.get $half)))
+    (local.set $h4 (call $far_side (local.get $a4) (local.get $b4) (local.get $half)))
+    (local.set $lo_min (i16x8.min_s (i16x8.min_s (local.get $l1) (local.get $l2)) (i16x8.min_s (local.get $l3) (local.get $l4))))
+    (local.set $lo_max (i16x8.max_s (i16x8.max_s (local.get $l1) (local.get $l2)) (i16x8.max_s (local.get $l3) (local.get $l4))))
+    (local.set $hi_min (i16x8.min_s (i16x8.min_s (local.get $h1) (local.get $h2)) (i16x8.min_s (local.get $h3) (local.get $h4))))
+    (local.set $hi_max (i16x8.max_s (i16x8.max_s (local.get $h1) (local.get $h2)) (i16x8.max_s (local.get $h3) (local.get $h4))))
+    ;; dv = loMax - max(loMin, c); lv = min(hiMax, c) - hiMin; both at least 0.
+    (v128.store offset=32 (i32.add (local.get $scratch) (i32.shl (local.get $half) (i32.const 5)))
+      (i16x8.max_s
+        (i16x8.sub (local.get $lo_max) (i16x8.max_s (local.get $lo_min) (local.get $c)))
+        (v128.const i16x8 0 0 0 0 0 0 0 0)))
+    (v128.store offset=48 (i32.add (local.get $scratch) (i32.shl (local.get $half) (i32.const 5)))
+      (i16x8.max_s
+        (i16x8.sub (i16x8.min_s (local.get $hi_max) (local.get $c)) (local.get $hi_min))
+        (v128.const i16x8 0 0 0 0 0 0 0 0))))
+
+  ;; Lanes 0-7 (`half` 0) or 8-15 of bytes, as i16.
+  (func $widen (param $v v128) (param $half i32) (result v128)
+    (if (result v128) (local.get $half)
+      (then (i16x8.extend_high_i8x16_u (local.get $v)))
+      (else (i16x8.extend_low_i8x16_u (local.get $v)))))
+
+  ;; One probe pair's level on the pixel's side for a dark line: the smaller probe less half the
+  ;; pair's difference (i16: down to -127), for lanes `half` as $widen.
+  (func $near_side (param $a v128) (param $b v128) (param $half i32) (result v128)
+    (local $lo v128)
+    (local.set $lo (call $widen (i8x16.min_u (local.get $a) (local.get $b)) (local.get $half)))
+    (i16x8.sub (local.get $lo)
+      (i16x8.shr_u (i16x8.sub (call $widen (i8x16.max_u (local.get $a) (local.get $b)) (local.get $half)) (local.get $lo))
+        (i32.const 1))))
+
+  ;; Likewise for a light line: the larger probe plus half the difference (up to 382).
+  (func $far_side (param $a v128) (param $b v128) (param $half i32) (result v128)
+    (local $hi v128)
+    (local.set $hi (call $widen (i8x16.max_u (local.get $a) (local.get $b)) (local.get $half)))
+    (i16x8.add (local.get $hi)
+      (i16x8.shr_u (i16x8.sub (local.get $hi) (call $widen (i8x16.min_u (local.get $a) (local.get $b)) (local.get $half)))
+        (i32.const 1))))
 )

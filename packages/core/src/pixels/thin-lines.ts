@@ -6,7 +6,7 @@ import type { RawImage } from '../plugin.ts';
 import { sharedArray } from '../parallel/bands.ts';
 import { boxFilter } from './box-filter.ts';
 import { lumaPlane } from './color.ts';
-import { lineCandidates } from './simd.ts';
+import { barLinesSimd } from './simd.ts';
 
 /** The arguments of {@link ThinLines}. */
 export interface ThinLinesArgs {
@@ -72,8 +72,8 @@ const FLOOR = 60;
 const ROWS = [-AXIS, -DIAGONAL, 0, DIAGONAL, AXIS] as const;
 /** Width of a padded border strip: PAD columns and PAD of context on each side. */
 const EDGE = 3 * PAD;
-/** Spans of at least this many columns are searched through {@link lineCandidates} (with SIMD). */
-const CANDIDATES_FROM = 32;
+/** Spans of at least this many columns are searched by {@link barLinesSimd} (with WebAssembly SIMD). */
+const SIMD_FROM = 32;
 
 /**
  * Finds thin lines, row by row, in a luma plane: per pixel a dark-line strength and a light-line
@@ -134,8 +134,10 @@ export class ThinLines {
    */
   readonly #cellStart: Int32Array | undefined;
   readonly #zero: Uint8Array | undefined;
-  /** The columns of a row that {@link lineCandidates} keeps (made on first use). */
-  #candidates: Int32Array | undefined;
+  /** The columns and contrasts {@link barLinesSimd} finds on a row (made on first use). */
+  #found: { readonly xs: Int32Array; readonly contrasts: Int32Array } | undefined;
+  /** The spans of columns {@link interiorGated} searches on a row (made on first use). */
+  #spans: Int32Array | undefined;
 
   constructor(args: ThinLinesArgs) {
     const { luma, width, height } = args;
@@ -272,7 +274,8 @@ export class ThinLines {
    * {@link interior} on the columns where the gate can keep a line: where the four gate samples a
    * pixel's factor is read from are all 0 the factor is 0 and {@link gated} drops whatever the
    * pixel had, so those columns are not searched (in dense texture, the costliest ones: most of
-   * their pixels pass barRow's first test).
+   * their pixels pass barRow's first test). With WebAssembly SIMD all the spans of a row are
+   * searched in one call.
    */
   #interiorGated(y: number, dark: Float32Array, light: Float32Array): number {
     const { plane, width: gw } = this.#gate!;
@@ -281,7 +284,9 @@ export class ThinLines {
     const starts = this.#cellStart!;
     for (let i = 0; i < gw; i++) zero[i] = plane[j0 * gw + i] === 0 && plane[j1 * gw + i] === 0 ? 1 : 0;
     const end = this.#width - PAD;
-    let n = 0;
+    // The spans of columns searched: [spans[2k], spans[2k + 1]), ascending.
+    const spans = (this.#spans ??= new Int32Array(2 * gw + 2));
+    let m = 0;
     let i = 0;
     while (i < gw) {
       // Skip the cells whose pixels are dropped (both their gate columns are 0), then take the run of the others.
@@ -290,9 +295,55 @@ export class ThinLines {
       while (i < gw && !(zero[i] === 1 && zero[i + 1 < gw ? i + 1 : i] === 1)) i++;
       const x0 = Math.max(PAD, starts[first]!);
       const x1 = Math.min(end, starts[i]!);
-      if (x1 > x0) n = this.#interior(y, x0, 1, dark, light, this.hits, x1, n);
+      if (x1 > x0) {
+        spans[2 * m] = x0;
+        spans[2 * m + 1] = x1;
+        m++;
+      }
     }
+    if (m === 0) return 0;
+    const found = end - PAD >= SIMD_FROM ? this.#simdRow(y, PAD, end, spans, m) : -1;
+    if (found >= 0)
+      return strengths(
+        this.luma,
+        this.#row(y, 0),
+        PAD,
+        this.#found!,
+        found,
+        this.#tables,
+        dark,
+        light,
+        this.hits,
+        0,
+      );
+    let n = 0;
+    for (let k = 0; k < m; k++)
+      n = this.#interior(y, spans[2 * k]!, 1, dark, light, this.hits, spans[2 * k + 1], n);
     return n;
+  }
+
+  /** The offset in the luma of row `y + dy`, clamped to the plane. */
+  #row(y: number, dy: number): number {
+    return Math.min(this.#height - 1, Math.max(0, y + dy)) * this.#width;
+  }
+
+  /**
+   * barLinesSimd on row `y`, columns `x0` to `x1 - 1` (or the spans of them given), into
+   * {@link found}; how many it found, or -1 without SIMD.
+   */
+  #simdRow(y: number, x0: number, x1: number, spans?: Int32Array, spanCount = 0): number {
+    const found = (this.#found ??= {
+      xs: new Int32Array(this.#width),
+      contrasts: new Int32Array(this.#width),
+    });
+    const rows = [
+      this.#row(y, -AXIS),
+      this.#row(y, -DIAGONAL),
+      this.#row(y, 0),
+      this.#row(y, DIAGONAL),
+      this.#row(y, AXIS),
+    ] as const;
+    return barLinesSimd(this.luma, rows, x0, x1, this.#tables, found.xs, found.contrasts, spans, spanCount);
   }
 
   /**
@@ -309,34 +360,12 @@ export class ThinLines {
     x1 = this.#width - PAD,
     count = 0,
   ): number {
-    const w = this.#width;
-    const h = this.#height;
-    const at = (dy: number): number => Math.min(h - 1, Math.max(0, y + dy)) * w;
-    // With WebAssembly SIMD, barRow sees only the columns that pass a looser form of its first
-    // test, found 16 at a time: in most of a photo no line can start.
-    if (stride === 1 && x1 - x0 >= CANDIDATES_FROM) {
-      const xs = (this.#candidates ??= new Int32Array(w));
-      const nx = lineCandidates(this.luma, at(-AXIS), at(0), at(AXIS), x0, x1, this.#tables.bounds, xs);
-      if (nx >= 0)
-        return barRow(
-          this.luma,
-          x0,
-          x1,
-          at(-AXIS),
-          at(-DIAGONAL),
-          at(0),
-          at(DIAGONAL),
-          at(AXIS),
-          this.#tables,
-          dark,
-          light,
-          hits,
-          count,
-          1,
-          xs,
-          nx,
-        );
-    }
+    const at = (dy: number): number => this.#row(y, dy);
+    // With WebAssembly SIMD, 16 pixels at a time up to the strength tables (most groups of a
+    // photo have no pixel that passes barRow's first test).
+    const found = stride === 1 && x1 - x0 >= SIMD_FROM ? this.#simdRow(y, x0, x1) : -1;
+    if (found >= 0)
+      return strengths(this.luma, at(0), x0, this.#found!, found, this.#tables, dark, light, hits, count);
     return barRow(
       this.luma,
       x0,
@@ -643,10 +672,6 @@ function toBytes(src: Float32Array, dst: Uint8Array, at: number, n: number): voi
  *
  * Minima and maxima are branch-free (`b + ((a - b) & ((a - b) >> 31))`): in grain and foliage
  * the comparisons go either way at random, and mispredicted branches cost more than the sums.
- *
- * With `xs`, only columns `x0 + xs[0 .. nx)` (ascending, below x1) are searched, in place of
- * every `stride`-th one: those {@link lineCandidates} kept, a superset of those that pass the
- * first test below.
  */
 function barRow(
   L: Uint8Array,
@@ -663,14 +688,9 @@ function barRow(
   hits: Int32Array,
   count: number,
   stride = 1,
-  xs?: Int32Array,
-  nx = 0,
 ): number {
   let n = count;
-  const list = xs !== undefined;
-  const end = list ? nx : x1;
-  for (let k = list ? 0 : x0; k < end; k += list ? 1 : stride) {
-    const x = list ? x0 + xs[k]! : k;
+  for (let x = x0; x < x1; x += stride) {
     const c = L[c0 + x]!;
     // Every line 1-2 px wide, at any angle, is crossed by the horizontal or the vertical probe
     // pair (3 px along an axis is at least 2.1 px across the line): where both probes of neither
@@ -754,6 +774,39 @@ function barRow(
   return n;
 }
 
+/**
+ * The rest of {@link barRow} for the columns {@link barLinesSimd} found on a row (`x0 + xs[k]`,
+ * k below `nx`): their strengths from the contrasts, written and appended to `hits` as barRow does.
+ */
+function strengths(
+  L: Uint8Array,
+  c0: number,
+  x0: number,
+  found: { readonly xs: Int32Array; readonly contrasts: Int32Array },
+  nx: number,
+  { dark: darkLut, light: lightLut }: StrengthTables,
+  dark: Float32Array,
+  light: Float32Array,
+  hits: Int32Array,
+  count: number,
+): number {
+  const { xs, contrasts } = found;
+  let n = count;
+  for (let k = 0; k < nx; k++) {
+    const x = x0 + xs[k]!;
+    const c = L[c0 + x]!;
+    const contrast = contrasts[k]!;
+    const ds = darkLut[((contrast >>> 16) << 8) | c]!;
+    const ls = lightLut[((contrast & 0xffff) << 8) | c]!;
+    if (ds + ls > 0) {
+      dark[x] = ds * (1 / 255);
+      light[x] = ls * (1 / 255);
+      hits[n++] = x;
+    }
+  }
+  return n;
+}
+
 interface StrengthTables {
   /** Dark-line strength, 0..255, at `(contrast << 8) | own level`. */
   readonly dark: Uint8Array;
@@ -764,7 +817,7 @@ interface StrengthTables {
   /** Per own level, the lightest level both sides must reach for any light-line strength (down to -1). */
   readonly lightFrom: Int16Array;
   /**
-   * For {@link lineCandidates}, per 16 own levels (level >> 4): the least of darkFrom - level, then
+   * For {@link barLinesSimd}, per 16 own levels (level >> 4): the least of darkFrom - level, then
    * (from byte 16) the least of level - lightFrom, each at most 255.
    */
   readonly bounds: Uint8Array;
