@@ -16,6 +16,7 @@ import {
   simdAvailable,
 } from './simd.ts';
 import { ThinLines, thinLines } from './thin-lines.ts';
+import { lumaPlane } from './color.ts';
 
 /** `n` seeded bytes. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -343,5 +344,24 @@ describe('the WebAssembly SIMD kernels', () => {
     expect(() => barLinesSimd(luma, rows, 3, 97, tables, new Int32Array(10), contrasts)).toThrow(RangeError);
     setSimdEnabled(false);
     expect(barLinesSimd(luma, rows, 3, 97, tables, xs, contrasts)).toBe(-1);
+  });
+
+  it('take the luma of RGB as the JavaScript loop does, at any length and offset', () => {
+    // Lengths around the 16-pixel step and past a chunk of the copy; views at odd byte offsets.
+    for (const [i, pixels] of [4096, 4097, 4111, 9000, 200_001].entries()) {
+      const data = bytes(pixels * 3 + 7, i);
+      for (const offset of [0, 1, 3]) {
+        const rgb = data.subarray(offset, offset + pixels * 3);
+        const { simd, js } = bothWays(() => lumaPlane(rgb, pixels));
+        expect(simd).toEqual(js);
+      }
+    }
+    // Every value of each channel, and white: the largest sum (65408) must not wrap.
+    const ramp = new Uint8Array(3 * 4096);
+    for (let p = 0; p < 4096; p++) ramp.set([p & 255, (p * 7) & 255, (p >> 4) & 255], 3 * p);
+    for (const p of [17, 18, 4095]) ramp.set([255, 255, 255], 3 * p);
+    const { simd, js } = bothWays(() => lumaPlane(ramp, 4096));
+    expect(simd).toEqual(js);
+    expect(js[17]).toBe(255);
   });
 });

@@ -51,6 +51,7 @@ interface SimdExports {
     out: number,
     outStride: number,
   ): void;
+  luma_rgb(src: number, n: number, dst: number): void;
   bar_lines(
     m3: number,
     m2: number,
@@ -537,4 +538,24 @@ export function barLinesSimd(
   xs.set(i32.subarray(xsAt >> 2, (xsAt >> 2) + found));
   contrasts.set(i32.subarray(csAt >> 2, (csAt >> 2) + found));
   return found;
+}
+
+/**
+ * Rec. 601 luma of the first `pixels` interleaved RGB pixels of `rgb` into `out` (color.ts's
+ * lumaPlane, byte for byte), 16 pixels at a time. False, having done nothing, without SIMD.
+ */
+export function lumaRgbSimd(rgb: Uint8Array, pixels: number, out: Uint8Array): boolean {
+  const s = simd();
+  if (!s) return false;
+  if (rgb.length < pixels * 3 || out.length < pixels) throw new RangeError('lumaRgbSimd: buffers too small');
+  const chunk = Math.floor(CHUNK_BYTES / 48) * 16;
+  const dst = align(chunk * 3 + 48);
+  const mem = s.u8(dst + chunk + 16);
+  for (let i = 0; i < pixels; i += chunk) {
+    const n = Math.min(chunk, pixels - i);
+    mem.set(rgb.subarray(i * 3, (i + n) * 3), 0);
+    s.x.luma_rgb(0, n, dst);
+    out.set(mem.subarray(dst, dst + n), i);
+  }
+  return true;
 }

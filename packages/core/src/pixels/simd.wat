@@ -804,4 +804,50 @@
     (i16x8.add (local.get $hi)
       (i16x8.shr_u (i16x8.sub (local.get $hi) (call $widen (i8x16.min_u (local.get $a) (local.get $b)) (local.get $half)))
         (i32.const 1))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; luma_rgb: Rec. 601 luma of `n` interleaved RGB pixels at `src` into `n` bytes at `dst`, as
+  ;; color.ts's lumaPlane: (77 r + 150 g + 29 b + 128) >> 8 (at most 65408, so u16 sums do not
+  ;; wrap). 16 pixels a step; reads up to 47 bytes past the last pixel and writes up to 15 past
+  ;; the last luma.
+  (func (export "luma_rgb") (param $src i32) (param $n i32) (param $dst i32)
+    (local $end i32) (local $v0 v128) (local $v1 v128) (local $v2 v128)
+    (local $r v128) (local $g v128) (local $b v128)
+    (local.set $end (i32.add (local.get $dst) (local.get $n)))
+    (block $done
+      (loop $sixteen
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (local.set $v0 (v128.load (local.get $src)))
+        (local.set $v1 (v128.load offset=16 (local.get $src)))
+        (local.set $v2 (v128.load offset=32 (local.get $src)))
+        (local.set $r (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 17 20 23 26 29
+          (i8x16.shuffle 0 3 6 9 12 15 18 21 24 27 30 0 0 0 0 0 (local.get $v0) (local.get $v1))
+          (local.get $v2)))
+        (local.set $g (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 18 21 24 27 30
+          (i8x16.shuffle 1 4 7 10 13 16 19 22 25 28 31 0 0 0 0 0 (local.get $v0) (local.get $v1))
+          (local.get $v2)))
+        (local.set $b (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 16 19 22 25 28 31
+          (i8x16.shuffle 2 5 8 11 14 17 20 23 26 29 0 0 0 0 0 0 (local.get $v0) (local.get $v1))
+          (local.get $v2)))
+        (v128.store (local.get $dst)
+          (i8x16.narrow_i16x8_u
+            (call $luma8 (i16x8.extend_low_i8x16_u (local.get $r)) (i16x8.extend_low_i8x16_u (local.get $g))
+              (i16x8.extend_low_i8x16_u (local.get $b)))
+            (call $luma8 (i16x8.extend_high_i8x16_u (local.get $r)) (i16x8.extend_high_i8x16_u (local.get $g))
+              (i16x8.extend_high_i8x16_u (local.get $b)))))
+        (local.set $src (i32.add (local.get $src) (i32.const 48)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br $sixteen))))
+
+  ;; (77 r + 150 g + 29 b + 128) >> 8 of eight pixels (u16 lanes).
+  (func $luma8 (param $r v128) (param $g v128) (param $b v128) (result v128)
+    (i16x8.shr_u
+      (i16x8.add
+        (i16x8.add
+          (i16x8.mul (local.get $r) (v128.const i16x8 77 77 77 77 77 77 77 77))
+          (i16x8.mul (local.get $g) (v128.const i16x8 150 150 150 150 150 150 150 150)))
+        (i16x8.add
+          (i16x8.mul (local.get $b) (v128.const i16x8 29 29 29 29 29 29 29 29))
+          (v128.const i16x8 128 128 128 128 128 128 128 128)))
+      (i32.const 8)))
 )
