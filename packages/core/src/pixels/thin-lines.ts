@@ -362,23 +362,10 @@ export class ThinLines {
   ): number {
     const at = (dy: number): number => this.#row(y, dy);
     // With WebAssembly SIMD, 16 pixels at a time up to the strength tables (most groups of a
-    // photo have no pixel that passes barRow's first test); with a stride, every column is
-    // searched and the strengths are looked up on the stride only.
-    const found = x1 - x0 >= SIMD_FROM ? this.#simdRow(y, x0, x1) : -1;
+    // photo have no pixel that passes barRow's first test).
+    const found = stride === 1 && x1 - x0 >= SIMD_FROM ? this.#simdRow(y, x0, x1) : -1;
     if (found >= 0)
-      return strengths(
-        this.luma,
-        at(0),
-        x0,
-        this.#found!,
-        found,
-        this.#tables,
-        dark,
-        light,
-        hits,
-        count,
-        stride,
-      );
+      return strengths(this.luma, at(0), x0, this.#found!, found, this.#tables, dark, light, hits, count);
     return barRow(
       this.luma,
       x0,
@@ -789,8 +776,7 @@ function barRow(
 
 /**
  * The rest of {@link barRow} for the columns {@link barLinesSimd} found on a row (`x0 + xs[k]`,
- * k below `nx`): their strengths from the contrasts, written and appended to `hits` as barRow does;
- * with `stride`, only at columns `x0`, `x0 + stride`, ..., as barRow with that stride.
+ * k below `nx`): their strengths from the contrasts, written and appended to `hits` as barRow does.
  */
 function strengths(
   L: Uint8Array,
@@ -803,12 +789,10 @@ function strengths(
   light: Float32Array,
   hits: Int32Array,
   count: number,
-  stride = 1,
 ): number {
   const { xs, contrasts } = found;
   let n = count;
   for (let k = 0; k < nx; k++) {
-    if (stride > 1 && xs[k]! % stride !== 0) continue;
     const x = x0 + xs[k]!;
     const c = L[c0 + x]!;
     const contrast = contrasts[k]!;
