@@ -4,6 +4,7 @@ import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } fr
 import type { SharpFactory } from '../plugin.ts';
 import { sobelRow } from './gradient.ts';
 import { planePercentiles } from './levels.ts';
+import { pencilLinesSimd } from './simd.ts';
 import { blurGrey } from './native-blur.ts';
 
 /** The arguments of {@link pencilLines}. */
@@ -87,6 +88,8 @@ export const lineRows = bandKernel(
   'lineRows',
   (a: LineRowsArgs, y0: number, y1: number): void => {
     const { near, far, lines, width, height, gradientWeight } = a;
+    // With WebAssembly SIMD, two pixels at a time (the same samples).
+    if (pencilLinesSimd(near, far, lines, width, height, y0, y1, gradientWeight)) return;
     const gradient = new Float32Array(width);
     for (let y = y0; y < y1; y++) {
       const up = (y > 0 ? y - 1 : 0) * width;

@@ -17,6 +17,7 @@ import {
 } from './simd.ts';
 import { ThinLines, thinLines } from './thin-lines.ts';
 import { lumaPlane } from './color.ts';
+import { lineRows } from './pencil-lines.ts';
 
 /** `n` seeded bytes. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -363,5 +364,41 @@ describe('the WebAssembly SIMD kernels', () => {
     const { simd, js } = bothWays(() => lumaPlane(ramp, 4096));
     expect(simd).toEqual(js);
     expect(js[17]).toBe(255);
+  });
+
+  it('compute the pencil line field as lineRows does in JavaScript, at odd and even widths, in bands', () => {
+    // Blurred-looking planes (smooth ramps with noise) and raw noise; widths 1, 2 and odd ones.
+    for (const [i, [w, h]] of [
+      [1, 5],
+      [2, 3],
+      [7, 9],
+      [64, 33],
+      [301, 70],
+    ].entries()) {
+      const n = w! * h!;
+      const noise = bytes(2 * n, i + 40);
+      const near = new Float32Array(n);
+      const far = new Float32Array(n);
+      for (let k = 0; k < n; k++) {
+        near[k] = ((k % w!) * 255) / Math.max(1, w! - 1) + noise[k]! / 7.3;
+        far[k] = near[k]! * 0.9 + noise[n + k]! / 11.1;
+      }
+      for (const weight of [0.3, 1.7]) {
+        const run = (split: number): Float32Array => {
+          const lines = new Float32Array(n).fill(-1);
+          const args = { near, far, lines, width: w!, height: h!, gradientWeight: weight };
+          // Bands in any order: the last first.
+          for (let b = split - 1; b >= 0; b--)
+            lineRows.run(args, Math.floor((b * h!) / split), Math.floor(((b + 1) * h!) / split), {
+              throwIfAborted: () => {},
+            });
+          return lines;
+        };
+        const { simd, js } = bothWays(() => [run(1), run(3)]);
+        expect(simd[0]).toEqual(js[0]);
+        expect(simd[1]).toEqual(js[0]);
+        expect(js[0]!.every((v) => v !== -1)).toBe(true);
+      }
+    }
   });
 });

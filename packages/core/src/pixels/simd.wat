@@ -850,4 +850,89 @@
           (i16x8.mul (local.get $b) (v128.const i16x8 29 29 29 29 29 29 29 29))
           (v128.const i16x8 128 128 128 128 128 128 128 128)))
       (i32.const 8)))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; pencil_lines: `rows` rows of pencil-lines.ts's line field, as its lineRows: per pixel the Sobel
+  ;; magnitude of the near blur (gradient.ts's sobelRow, rounded to f32 as its row buffer holds it)
+  ;; and the larger of the DoG (far - near) / (far + 40) and weight * gradient / (near + 40) - 0.04,
+  ;; in doubles, stored as f32. All three planes are f32 rows of `pitch` = width + 2 samples with
+  ;; pixel x at index x + 1: `near` has rows -1 to `rows` (row -1 and `rows` being the rows above
+  ;; and below, and each row's samples 0 and width + 1 its edge pixels repeated), `far` and `out`
+  ;; rows 0 to `rows` - 1. Two pixels a step; with an odd width the last step also writes sample
+  ;; width + 1 of `out`.
+  (func (export "pencil_lines") (param $near i32) (param $far i32) (param $out i32) (param $w i32)
+    (param $rows i32) (param $weight f64)
+    (local $pitch i32) (local $k i32) (local $x i32) (local $up i32) (local $row i32) (local $down i32)
+    (local $f i32) (local $o i32)
+    (local $gx v128) (local $gy v128) (local $g v128) (local $n v128) (local $fv v128)
+    (local $dog v128) (local $edge v128)
+    (local.set $pitch (i32.shl (i32.add (local.get $w) (i32.const 2)) (i32.const 2)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $k) (local.get $rows)))
+        (local.set $up (i32.add (local.get $near) (i32.mul (local.get $k) (local.get $pitch))))
+        (local.set $row (i32.add (local.get $up) (local.get $pitch)))
+        (local.set $down (i32.add (local.get $row) (local.get $pitch)))
+        (local.set $f (i32.add (local.get $far) (i32.mul (local.get $k) (local.get $pitch))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $k) (local.get $pitch))))
+        (local.set $x (i32.const 0))
+        (block $row_done
+          (loop $pairs
+            (br_if $row_done (i32.ge_u (local.get $x) (local.get $w)))
+            ;; gx = up[r] + 2 row[r] + down[r] - up[l] - 2 row[l] - down[l], in sobelRow's order.
+            (local.set $gx
+              (f64x2.sub
+                (f64x2.sub
+                  (f64x2.sub
+                    (f64x2.add
+                      (f64x2.add (call $two (local.get $up) (local.get $x) (i32.const 8))
+                        (f64x2.mul (v128.const f64x2 2 2) (call $two (local.get $row) (local.get $x) (i32.const 8))))
+                      (call $two (local.get $down) (local.get $x) (i32.const 8)))
+                    (call $two (local.get $up) (local.get $x) (i32.const 0)))
+                  (f64x2.mul (v128.const f64x2 2 2) (call $two (local.get $row) (local.get $x) (i32.const 0))))
+                (call $two (local.get $down) (local.get $x) (i32.const 0))))
+            ;; gy = down[l] + 2 down[x] + down[r] - up[l] - 2 up[x] - up[r].
+            (local.set $gy
+              (f64x2.sub
+                (f64x2.sub
+                  (f64x2.sub
+                    (f64x2.add
+                      (f64x2.add (call $two (local.get $down) (local.get $x) (i32.const 0))
+                        (f64x2.mul (v128.const f64x2 2 2) (call $two (local.get $down) (local.get $x) (i32.const 4))))
+                      (call $two (local.get $down) (local.get $x) (i32.const 8)))
+                    (call $two (local.get $up) (local.get $x) (i32.const 0)))
+                  (f64x2.mul (v128.const f64x2 2 2) (call $two (local.get $up) (local.get $x) (i32.const 4))))
+                (call $two (local.get $up) (local.get $x) (i32.const 8))))
+            ;; The magnitude as the f32 row buffer holds it.
+            (local.set $g
+              (f64x2.promote_low_f32x4
+                (f32x4.demote_f64x2_zero
+                  (f64x2.mul
+                    (f64x2.sqrt
+                      (f64x2.add (f64x2.mul (local.get $gx) (local.get $gx)) (f64x2.mul (local.get $gy) (local.get $gy))))
+                    (v128.const f64x2 0.125 0.125)))))
+            (local.set $n (call $two (local.get $row) (local.get $x) (i32.const 4)))
+            (local.set $fv (call $two (local.get $f) (local.get $x) (i32.const 4)))
+            (local.set $dog
+              (f64x2.div (f64x2.sub (local.get $fv) (local.get $n)) (f64x2.add (local.get $fv) (v128.const f64x2 40 40))))
+            (local.set $edge
+              (f64x2.sub
+                (f64x2.div (f64x2.mul (f64x2.splat (local.get $weight)) (local.get $g))
+                  (f64x2.add (local.get $n) (v128.const f64x2 40 40)))
+                (v128.const f64x2 0.04 0.04)))
+            (v128.store64_lane 0
+              (i32.add (i32.add (local.get $o) (i32.shl (local.get $x) (i32.const 2))) (i32.const 4))
+              (f32x4.demote_f64x2_zero
+                (v128.bitselect (local.get $dog) (local.get $edge) (f64x2.gt (local.get $dog) (local.get $edge)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 2)))
+            (br $pairs)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $rows))))
+
+  ;; Samples x - 1 + at / 4 and the next of the padded f32 row at `row` (sample x - 1 is at index
+  ;; x), as doubles: `at` 0 reads the left neighbours, 4 the pixels, 8 the right neighbours.
+  (func $two (param $row i32) (param $x i32) (param $at i32) (result v128)
+    (f64x2.promote_low_f32x4
+      (v128.load64_zero
+        (i32.add (i32.add (local.get $row) (i32.shl (local.get $x) (i32.const 2))) (local.get $at)))))
 )
