@@ -4,8 +4,8 @@ import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } fr
 import type { SharpFactory } from '../plugin.ts';
 import { sobelRow } from './gradient.ts';
 import { planePercentiles } from './levels.ts';
-import { pencilLinesSimd } from './simd.ts';
 import { blurGrey } from './native-blur.ts';
+import { pencilLinesSimd } from './simd.ts';
 
 /** The arguments of {@link pencilLines}. */
 export interface PencilLinesArgs {

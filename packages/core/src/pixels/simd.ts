@@ -1,6 +1,6 @@
-// WebAssembly SIMD versions of integer pixel loops that V8 runs one sample at a time: the module
-// (simd.wat, assembled into simd-wasm.ts) works on rows copied into its own memory, 8 or 16 samples
-// an instruction. Every function here gives exactly what its JavaScript twin gives, sample for
+// WebAssembly SIMD versions of pixel loops that V8 runs one sample at a time: the module (simd.wat,
+// assembled into simd-wasm.ts) works on rows copied into its own memory, 2 (doubles) to 16 (bytes)
+// samples an instruction. Every function here gives exactly what its JavaScript twin gives, sample for
 // sample (simd.test.ts), and returns false (or uses the twin) where WebAssembly SIMD is missing,
 // so callers keep one result on every platform.
 import { SIMD_WASM_BASE64 } from './simd-wasm.ts';

@@ -1,6 +1,7 @@
-;; Atelier's WebAssembly SIMD kernels: the integer pixel loops whose JavaScript versions are at what
-;; V8 does with scalar code. Each function computes exactly what its JavaScript twin computes (the
-;; tests compare them sample for sample); simd.ts copies rows in and out of this module's memory.
+;; Atelier's WebAssembly SIMD kernels: the pixel loops whose JavaScript versions are at what V8
+;; does with scalar code (integer ones, and pencil_lines in doubles). Each function computes
+;; exactly what its JavaScript twin computes (the tests compare them sample for sample); simd.ts
+;; copies rows in and out of this module's memory.
 ;;
 ;; Assembled by `pnpm build:wasm` (scripts/build-wasm.ts, with wabt) into simd-wasm.ts. Addresses
 ;; are byte offsets into the module's own memory; every function works on whole rows the caller
