@@ -123,6 +123,42 @@ const SESSION_SQL =
 const JOB_SQL = 'select * from "jobs" where "id" = $1 and "owner_id" = $2';
 
 type Row = Record<string, unknown>;
+
+interface StoredPlan {
+  readonly steps: readonly { plugin: string; version: string; params: Record<string, unknown> }[];
+  readonly output: { format: string; quality: number };
+}
+
+interface Cost {
+  readonly attempt: number;
+  readonly step: number;
+  readonly plugin: string;
+  readonly version: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly detail?: string | null;
+}
+
+/** The part of the stored plan `jobs.get` shows (as the server's planView). */
+function planOf(stored: unknown): unknown {
+  const plan = stored as StoredPlan | null;
+  if (!plan) return null;
+  return {
+    steps: plan.steps.map((s) => ({ plugin: s.plugin, version: s.version, params: s.params })),
+    output: { format: plan.output.format, quality: plan.output.quality },
+  };
+}
+
+/** What the job's plugins reported spending (as the server's costView: sums in billionths). */
+function costOf(costs: readonly Cost[]): unknown {
+  if (costs.length === 0) return null;
+  const sums = new Map<string, number>();
+  for (const c of costs) sums.set(c.currency, (sums.get(c.currency) ?? 0) + Math.round(c.amount * 1e9));
+  return {
+    totals: [...sums].map(([currency, units]) => ({ currency, amount: units / 1e9 })),
+    items: costs.map((c) => ({ ...c, detail: c.detail ?? null })),
+  };
+}
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
 
 /**
@@ -171,7 +207,17 @@ async function serveBare(url: string, prepared: boolean): Promise<() => Promise<
                 }
               : null,
           fromCache: job['from_cache'],
+          plan: planOf(job['plan']),
           timings: job['timings'],
+          // The bench runs Atelier with payments off: every result is free, at its own size.
+          hd: job['output_key']
+            ? {
+                state: 'free',
+                price: null,
+                standard: { width: job['output_width'], height: job['output_height'] },
+              }
+            : null,
+          cost: costOf((job['costs'] as Cost[] | null) ?? []),
           createdAt: iso(job['created_at']),
           startedAt: iso(job['started_at']),
           finishedAt: iso(job['finished_at']),
