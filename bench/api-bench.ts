@@ -31,6 +31,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { ssim } from 'ssim.js';
 import { ensureDatabase, migrateUp, openDatabase, startEmbeddedPostgres } from '@atelier/db';
+import type { JobCost } from '@atelier/db';
 import {
   HEAP_FLAGS,
   MALLOC_TUNABLES,
@@ -129,16 +130,6 @@ interface StoredPlan {
   readonly output: { format: string; quality: number };
 }
 
-interface Cost {
-  readonly attempt: number;
-  readonly step: number;
-  readonly plugin: string;
-  readonly version: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly detail?: string | null;
-}
-
 /** The part of the stored plan `jobs.get` shows (as the server's planView). */
 function planOf(stored: unknown): unknown {
   const plan = stored as StoredPlan | null;
@@ -150,7 +141,7 @@ function planOf(stored: unknown): unknown {
 }
 
 /** What the job's plugins reported spending (as the server's costView: sums in billionths). */
-function costOf(costs: readonly Cost[]): unknown {
+function costOf(costs: readonly JobCost[]): unknown {
   if (costs.length === 0) return null;
   const sums = new Map<string, number>();
   for (const c of costs) sums.set(c.currency, (sums.get(c.currency) ?? 0) + Math.round(c.amount * 1e9));
@@ -217,7 +208,7 @@ async function serveBare(url: string, prepared: boolean): Promise<() => Promise<
                 standard: { width: job['output_width'], height: job['output_height'] },
               }
             : null,
-          cost: costOf((job['costs'] as Cost[] | null) ?? []),
+          cost: costOf((job['costs'] as JobCost[] | null) ?? []),
           createdAt: iso(job['created_at']),
           startedAt: iso(job['started_at']),
           finishedAt: iso(job['finished_at']),
