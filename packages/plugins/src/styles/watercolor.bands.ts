@@ -2,7 +2,10 @@
 // imports only `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
 import { BilinearUpsampler, bandKernel } from '@atelier/core/kernels';
 
-/** Floats kept per working pixel: colour, its x and y slopes, wobble, turbulence, wetness. */
+/**
+ * Floats kept per working pixel: colour (0-2), its x and y slopes (3-8), their size (9), one
+ * unused (10), turbulence (11), wetness (12), the nearest palette colours (13-15).
+ */
 export const STRIDE = 16;
 /** Palette colours nearest to each working pixel, kept as the candidates for its full-resolution pixels. */
 export const CANDIDATES = 3; // nearestThree
@@ -15,6 +18,23 @@ const EXP_TABLE = (() => {
   for (let i = 0; i < t.length; i++) t[i] = Math.exp(-i / EXP_STEPS);
   return t;
 })();
+
+/**
+ * Writes the size of the slopes (slots 3 to 8, as stored) of working pixels `from` to
+ * `from + count - 1` into their slot 9: the Frobenius norm, which bounds how fast any colour
+ * difference changes there. The painting uses it to skip the slopes far from every boundary.
+ */
+export function slopeSizes(field: Float32Array, from: number, count: number): void {
+  for (let o = from * STRIDE, end = (from + count) * STRIDE; o < end; o += STRIDE) {
+    const sr = field[o + 3]!;
+    const sg = field[o + 4]!;
+    const sb = field[o + 5]!;
+    const tr = field[o + 6]!;
+    const tg = field[o + 7]!;
+    const tb = field[o + 8]!;
+    field[o + 9] = Math.sqrt(sr * sr + sg * sg + sb * sb + tr * tr + tg * tg + tb * tb);
+  }
+}
 
 /**
  * What {@link paintBand} gets: the output, the working-size field, wobble and palette, textures,
@@ -121,6 +141,9 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
   const maxV = lh - 1;
   // Each cell's three candidates differ from each other when the palette has three colours.
   const distinct = palette.length >= 3 * CANDIDATES;
+  // Beyond this distance from a boundary (full-resolution pixels) a pixel has neither a blend
+  // (the widest edge) nor a rim (e ≥ 4), with a margin for rounding.
+  const farAway = Math.max(hardWidth, wetWidth, 4 * rimWidth) * 1.001;
   let o = y * width * 3;
   for (let x = 0; x < width; x++, o += 3) {
     let u = (x + rowX[x]! * wobble + 0.5) * inv - 0.5;
@@ -214,38 +237,57 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
       }
     }
     if (n2 < 0) n2 = n1; // a one-colour palette
-    // Distance to the boundary between them, in full-resolution pixels: the gap d2 - d1 is
-    // linear in the colour, its slope is 2 (A - B) . dS.
     const ar = palette[n1]! - palette[n2]!;
     const ag = palette[n1 + 1]! - palette[n2 + 1]!;
     const ab = palette[n1 + 2]! - palette[n2 + 2]!;
-    const gx =
-      ar * (field[i00 + 3]! * w00 + field[i01 + 3]! * w01 + field[i10 + 3]! * w10 + field[i11 + 3]! * w11) +
-      ag * (field[i00 + 4]! * w00 + field[i01 + 4]! * w01 + field[i10 + 4]! * w10 + field[i11 + 4]! * w11) +
-      ab * (field[i00 + 5]! * w00 + field[i01 + 5]! * w01 + field[i10 + 5]! * w10 + field[i11 + 5]! * w11);
-    const gy =
-      ar * (field[i00 + 6]! * w00 + field[i01 + 6]! * w01 + field[i10 + 6]! * w10 + field[i11 + 6]! * w11) +
-      ag * (field[i00 + 7]! * w00 + field[i01 + 7]! * w01 + field[i10 + 7]! * w10 + field[i11 + 7]! * w11) +
-      ab * (field[i00 + 8]! * w00 + field[i01 + 8]! * w01 + field[i10 + 8]! * w10 + field[i11 + 8]! * w11);
-    const perSlope = factor / (2 * Math.sqrt(gx * gx + gy * gy) + 1e-6);
-    const dist = (d2 - d1) * perSlope;
-    // How far the photo takes to go from one wash colour to the other: short at an edge in the
-    // photo (a hard edge), long where it only shades (a soft, wet-in-wet blend).
     const step = ar * ar + ag * ag + ab * ab;
-    const span = step * perSlope;
-    let wet =
-      field[i00 + 12]! * w00 +
-      field[i01 + 12]! * w01 +
-      field[i10 + 12]! * w10 +
-      field[i11 + 12]! * w11 -
-      wetBias;
-    wet = wet < 0 ? 0 : wet > 0.35 ? 1 : wet / 0.35;
-    let soft = (span - 2 * px) * invSoft;
-    soft = soft < 0 ? 0 : soft > 1 ? 1 : soft;
-    if (wet > soft) soft = wet;
-    const edgeWidth = hardWidth + (wetWidth - hardWidth) * soft;
-    let t = 0.5 + dist / (2 * edgeWidth);
-    t = t > 1 ? 1 : t * t * (3 - 2 * t);
+    // Far from the boundary between them the pixel is all wash n1, without a rim: the gap's
+    // slope |(A - B) . dS| is at most |A - B| times the slopes' size (slot 9, interpolated: a
+    // bound, as the norm is convex), so the gap alone can tell, without the slopes.
+    const slopes =
+      field[i00 + 9]! * w00 + field[i01 + 9]! * w01 + field[i10 + 9]! * w10 + field[i11 + 9]! * w11;
+    const gap = (d2 - d1) * factor - farAway * 1e-6;
+    let t = 1;
+    let rim = 0;
+    if (!(gap > 0 && gap * gap >= 4 * farAway * farAway * slopes * slopes * step)) {
+      // Distance to the boundary, in full-resolution pixels: the gap d2 - d1 is linear in the
+      // colour, its slope is 2 (A - B) . dS.
+      const gx =
+        ar * (field[i00 + 3]! * w00 + field[i01 + 3]! * w01 + field[i10 + 3]! * w10 + field[i11 + 3]! * w11) +
+        ag * (field[i00 + 4]! * w00 + field[i01 + 4]! * w01 + field[i10 + 4]! * w10 + field[i11 + 4]! * w11) +
+        ab * (field[i00 + 5]! * w00 + field[i01 + 5]! * w01 + field[i10 + 5]! * w10 + field[i11 + 5]! * w11);
+      const gy =
+        ar * (field[i00 + 6]! * w00 + field[i01 + 6]! * w01 + field[i10 + 6]! * w10 + field[i11 + 6]! * w11) +
+        ag * (field[i00 + 7]! * w00 + field[i01 + 7]! * w01 + field[i10 + 7]! * w10 + field[i11 + 7]! * w11) +
+        ab * (field[i00 + 8]! * w00 + field[i01 + 8]! * w01 + field[i10 + 8]! * w10 + field[i11 + 8]! * w11);
+      const perSlope = factor / (2 * Math.sqrt(gx * gx + gy * gy) + 1e-6);
+      const dist = (d2 - d1) * perSlope;
+      // How far the photo takes to go from one wash colour to the other: short at an edge in
+      // the photo (a hard edge), long where it only shades (a soft, wet-in-wet blend).
+      const span = step * perSlope;
+      let wet =
+        field[i00 + 12]! * w00 +
+        field[i01 + 12]! * w01 +
+        field[i10 + 12]! * w10 +
+        field[i11 + 12]! * w11 -
+        wetBias;
+      wet = wet < 0 ? 0 : wet > 0.35 ? 1 : wet / 0.35;
+      let soft = (span - 2 * px) * invSoft;
+      soft = soft < 0 ? 0 : soft > 1 ? 1 : soft;
+      if (wet > soft) soft = wet;
+      const edgeWidth = hardWidth + (wetWidth - hardWidth) * soft;
+      t = 0.5 + dist / (2 * edgeWidth);
+      t = t > 1 ? 1 : t * t * (3 - 2 * t);
+      // Pigment pooled at hard edges, as strong as the step between the washes.
+      const e = dist * invRim;
+      if (e < 4) {
+        const contrast = step > 0.09 ? 1 : Math.sqrt(step / 0.09);
+        const k = e * EXP_STEPS;
+        const ki = k | 0;
+        const e0 = EXP_TABLE[ki]!;
+        rim = (e0 + (EXP_TABLE[ki + 1]! - e0) * (k - ki)) * (1 - soft) * contrast;
+      }
+    }
     const cr0 = washes[n2]! + (washes[n1]! - washes[n2]!) * t;
     const cg0 = washes[n2 + 1]! + (washes[n1 + 1]! - washes[n2 + 1]!) * t;
     const cb0 = washes[n2 + 2]! + (washes[n1 + 2]! - washes[n2 + 2]!) * t;
@@ -258,17 +300,8 @@ function paintRow(rows: PaintRows, y: number, paperRow: number, grainRow: number
     const cg = cg0 + (g - pg0) * paint;
     const cb = cb0 + (b - pb0) * paint;
 
-    // Pigment density: pooled at hard edges (as strong as the step between the washes),
-    // uneven (turbulence), settled into the paper's hollows (granulation).
-    const e = dist * invRim;
-    let rim = 0;
-    if (e < 4) {
-      const contrast = step > 0.09 ? 1 : Math.sqrt(step / 0.09);
-      const k = e * EXP_STEPS;
-      const ki = k | 0;
-      const e0 = EXP_TABLE[ki]!;
-      rim = (e0 + (EXP_TABLE[ki + 1]! - e0) * (k - ki)) * (1 - soft) * contrast;
-    }
+    // Pigment density: pooled at hard edges (the rim), uneven (turbulence), settled into the
+    // paper's hollows (granulation).
     const pi = paperRow + paperCol[x]!;
     const h = paper[pi]!;
     const gr = grain[grainRow + grainCol[x]!]!;

@@ -18,7 +18,7 @@ import {
   z,
 } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
-import { STRIDE, paintBand } from './watercolor.bands.ts';
+import { STRIDE, paintBand, slopeSizes } from './watercolor.bands.ts';
 import type { PaintArgs } from './watercolor.bands.ts';
 
 const params = z.object({
@@ -154,7 +154,8 @@ function renderWatercolor(
   if (fieldNoise !== noise) {
     for (let k = 0; k < NOISE_FIELDS.length; k++) {
       const plane = noise[k]!;
-      for (let i = 0, o = NOISE_FIELDS[k]![0]; i < n; i++, o += STRIDE) field[o] = plane[i]!;
+      const slot = NOISE_FIELDS[k]![0];
+      if (slot >= 0) for (let i = 0, o = slot; i < n; i++, o += STRIDE) field[o] = plane[i]!;
     }
     fieldNoise = noise;
   }
@@ -219,8 +220,8 @@ function renderWatercolor(
 }
 
 /**
- * Row `y` of the field: the smoothed colour, its central-difference slopes in x and y, and the
- * offsets of the {@link CANDIDATES} palette colours nearest to it. The search is made once per
+ * Row `y` of the field: the smoothed colour, its central-difference slopes in x and y, their
+ * size ({@link slopeSizes}), and the offsets of the {@link CANDIDATES} palette colours nearest to it. The search is made once per
  * cell of a 32³ colour grid (at the cell's centre, when a pixel first falls in it; `cells` holds
  * what was found, -1 where nothing yet): a photo visits a few thousand cells, not one per pixel.
  */
@@ -270,6 +271,7 @@ function fieldRow(
     field[o + 14] = cells[k + 1]!;
     field[o + 15] = cells[k + 2]!;
   }
+  slopeSizes(field, row, lw);
 }
 
 /**
@@ -449,8 +451,9 @@ function smoothNoise(
 
 /** The noise fields: field slot, cell size (working pixels at 512 px), seed, octaves. */
 const NOISE_FIELDS: readonly (readonly [number, number, number, number])[] = [
-  [9, 24, 0xd1, 2], // wobble of the edges, x
-  [10, 24, 0xd2, 2], // and y
+  // The wobble planes are read as they are (slot -1: not copied into the field).
+  [-1, 24, 0xd1, 2], // wobble of the edges, x
+  [-1, 24, 0xd2, 2], // and y
   [11, 70, 0x7b1, 3], // turbulence
   [12, 60, 0x77e7, 2], // wet patches
 ];
@@ -557,7 +560,7 @@ let fieldCache: Float32Array | undefined;
 let fieldNoise: readonly Float32Array[] | undefined;
 
 /**
- * The working-size field (every slot is written on each run). Kept between runs: at most
+ * The working-size field (every slot the painting reads is written on each run). Kept between runs: at most
  * 512 × 512 × 16 floats (16 MB), and a fresh one costs its page faults and a garbage collection
  * on every preview.
  */

@@ -1,7 +1,9 @@
-import { runStep } from '@atelier/core';
+import { runBands, runStep } from '@atelier/core';
 import type { RawImage } from '@atelier/core';
 import { describe, expect, it } from 'vitest';
 import { expectDescribedParams, expectSeeded, lumaAt, photo } from '../test-support.ts';
+import { CANDIDATES, STRIDE, paintBand, slopeSizes } from './watercolor.bands.ts';
+import type { PaintArgs } from './watercolor.bands.ts';
 import { watercolor } from './watercolor.plugin.ts';
 
 /** A `w × h` image of `background` with a rectangle of `fill` from (x0, y0) to (x1, y1). */
@@ -135,6 +137,92 @@ describe('watercolor', () => {
     const dry = await runStep(watercolor, image, { ...flat, wetness: 0 }, { seed: 3 });
     expect(spread(wet)).toBeGreaterThan(2);
     expect(spread(wet)).toBeGreaterThan(spread(dry));
+  });
+
+  it('paints far from every boundary without the slopes, to the same bytes as with them', () => {
+    // A working-size field of smooth colours with steep and gentle slopes, painted once with the
+    // slopes' sizes (the fast path where they prove no boundary near) and once with sizes of
+    // Infinity (never proven: the slopes everywhere). At working size and upsampled twice.
+    let state = 12345;
+    const random = (): number => ((state = Math.imul(state, 1103515245) + 12345) >>> 8) / 2 ** 24;
+    const palette = Float32Array.from({ length: 8 * 3 }, random);
+    for (const factor of [1, 2]) {
+      const lw = 96;
+      const lh = 64;
+      const colour = (x: number, y: number, c: number): number =>
+        0.5 + 0.45 * Math.sin(x / (7 + 5 * c) + Math.cos(y / (9 - 2 * c)) * (1 + c) + (x > 50 ? 1.5 : 0));
+      const field = new Float32Array(lw * lh * STRIDE);
+      for (let y = 0; y < lh; y++) {
+        for (let x = 0; x < lw; x++) {
+          const o = (y * lw + x) * STRIDE;
+          for (let c = 0; c < 3; c++) {
+            field[o + c] = colour(x, y, c);
+            field[o + 3 + c] = (colour(x + 1, y, c) - colour(x - 1, y, c)) / 2;
+            field[o + 6 + c] = (colour(x, y + 1, c) - colour(x, y - 1, c)) / 2;
+          }
+          field[o + 11] = random() - 0.5;
+          field[o + 12] = random();
+          // The palette colours nearest to this one, as offsets.
+          const nearest = [...Array(8).keys()]
+            .map((q) => [
+              q * 3,
+              [0, 1, 2].reduce((d, c) => d + (field[o + c]! - palette[q * 3 + c]!) ** 2, 0),
+            ])
+            .sort((a, b) => a[1]! - b[1]!);
+          for (let k = 0; k < CANDIDATES; k++) field[o + 13 + k] = nearest[k]![0]!;
+        }
+      }
+      const width = lw * factor;
+      const height = lh * factor;
+      const tile = (size: number): Float32Array =>
+        Float32Array.from({ length: size * size }, () => random() - 0.5);
+      const args = (out: Uint8Array): PaintArgs => ({
+        out,
+        width,
+        height,
+        lw,
+        lh,
+        factor,
+        field,
+        palette,
+        washes: palette.map((v) => 0.2 + 0.8 * v),
+        whiteOf: palette.map((_, i) => (i === 3 ? 1 : 0)),
+        paper,
+        paperSize: 32,
+        hollow: paper.map(Math.abs),
+        previewScale: 1,
+        relief: paper,
+        grain,
+        grainSize: 16,
+        wobbleX: wobble,
+        wobbleY: wobble.map((v) => -v),
+        wobble: 1.4 * factor,
+        px: factor,
+        hardWidth: 0.6 + 0.25 * factor,
+        wetWidth: 4.5 * factor,
+        rimWidth: 0.9 * factor + 0.6,
+        wetBias: 0.25,
+        kEdge: 1,
+        kGran: 0.2,
+        kRelief: 0.04,
+        kPaper: 0.03,
+      });
+      const paper = tile(32);
+      const grain = tile(16);
+      const wobble = Float32Array.from({ length: lw * lh }, () => random() - 0.5);
+      slopeSizes(field, 0, lw * lh);
+      const fast = new Uint8Array(width * height * 3);
+      runBands(paintBand, args(fast), height);
+      for (let o = 9; o < field.length; o += STRIDE) field[o] = Infinity;
+      const exact = new Uint8Array(width * height * 3);
+      runBands(paintBand, args(exact), height);
+      expect(Buffer.from(fast).equals(Buffer.from(exact))).toBe(true);
+      // Boundaries matter here: taking every pixel as far from them (sizes of 0) paints otherwise.
+      for (let o = 9; o < field.length; o += STRIDE) field[o] = 0;
+      const blind = new Uint8Array(width * height * 3);
+      runBands(paintBand, args(blind), height);
+      expect(Buffer.from(blind).equals(Buffer.from(exact))).toBe(false);
+    }
   });
 
   it('handles tiny and grey images', async () => {
