@@ -221,9 +221,10 @@ function renderWatercolor(
 
 /**
  * Row `y` of the field: the smoothed colour, its central-difference slopes in x and y, their
- * size ({@link slopeSizes}), and the offsets of the {@link CANDIDATES} palette colours nearest to it. The search is made once per
- * cell of a 32³ colour grid (at the cell's centre, when a pixel first falls in it; `cells` holds
- * what was found, -1 where nothing yet): a photo visits a few thousand cells, not one per pixel.
+ * size ({@link slopeSizes}), and the offsets of the {@link CANDIDATES} palette colours nearest to
+ * it. The search is made once per cell of a 32³ colour grid (at the cell's centre, when a pixel
+ * first falls in it; `cells` holds what was found, -1 where nothing yet): a photo visits a few
+ * thousand cells, not one per pixel.
  */
 function fieldRow(
   field: Float32Array,
@@ -560,9 +561,9 @@ let fieldCache: Float32Array | undefined;
 let fieldNoise: readonly Float32Array[] | undefined;
 
 /**
- * The working-size field (every slot the painting reads is written on each run). Kept between runs: at most
- * 512 × 512 × 16 floats (16 MB), and a fresh one costs its page faults and a garbage collection
- * on every preview.
+ * The working-size field (every slot the painting reads is written on each run). Kept between
+ * runs: at most 512 × 512 × 16 floats (16 MB), and a fresh one costs its page faults and a
+ * garbage collection on every preview.
  */
 function fieldOf(n: number): Float32Array {
   // Shared when the run has helper threads (their kernels read it): made again when that changes.
