@@ -10,6 +10,7 @@ import { hash32 } from './rng.ts';
 import {
   blurPassSimd,
   histogramU16,
+  inkRowsSimd,
   barLinesSimd,
   paintLevels,
   setSimdEnabled,
@@ -18,6 +19,7 @@ import {
 import { ThinLines, thinLines } from './thin-lines.ts';
 import { lumaPlane } from './color.ts';
 import { lineRows } from './pencil-lines.ts';
+import { InkRows } from './ink-rows.ts';
 
 /** `n` seeded bytes. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -400,5 +402,64 @@ describe('the WebAssembly SIMD kernels', () => {
         expect(js[0]!.every((v) => v !== -1)).toBe(true);
       }
     }
+  });
+
+  it('blend and ink two rows as InkRows does in JavaScript: ties, clamps, every part of the table', () => {
+    // Samples from -40 to 300 (clamped either way), halves (ties to even), d on both sides of the
+    // threshold and beyond both ends of the table; t at 0, 1 and between; widths 1 and odd ones.
+    const ink = Float32Array.from({ length: 2048 }, (_, k) => 1 - k / 4096);
+    const seeded = (n: number, seed: number): number[] =>
+      Array.from(values(n, 1 << 16, seed), (v) =>
+        v % 3 === 0 ? Math.round(v / 190) - 40 + 0.5 : v / 190 - 40,
+      );
+    for (const [i, width] of [1, 7, 64, 1921].entries()) {
+      const fill = (rows: InkRows, k: number): void => {
+        const a = seeded(width * 4, 2 * k + i);
+        const b = seeded(width * 4, 2 * k + i + 100);
+        for (let x = 0; x < width; x++) {
+          // d: from -0.5 (past the table's start) to 0.6, threshold 0.
+          a[x * 4 + 3] = ((x * 37 + k) % 110) / 100 - 0.5;
+          b[x * 4 + 3] = ((x * 53 + k) % 110) / 100 - 0.5;
+        }
+        rows.upper.set(a);
+        rows.lower.set(b);
+      };
+      for (const t of [0, 1, 0.3, 0.71]) {
+        const { simd, js } = bothWays(() => {
+          const rows = new InkRows(width, ink, 0.25, 4096);
+          fill(rows, Math.round(t * 100));
+          const out = new Uint8Array(width * 3 + 2).fill(7);
+          rows.row(rows.upper, rows.lower, out, 1, t, 0);
+          const back = new Uint8Array(width * 3);
+          rows.row(rows.lower, rows.upper, back, 0, 1 - t, 0.3);
+          return [out, back];
+        });
+        expect(simd).toEqual(js);
+        expect([js[0]![0], js[0]![width * 3 + 1]]).toEqual([7, 7]); // nothing written outside the row
+      }
+    }
+    // By hand: ties to even, clamps, and the ink where d is low (entry (d + 0.25) * 4096).
+    for (const on of [true, false]) {
+      setSimdEnabled(on);
+      const rows = new InkRows(3, ink, 0.25, 4096);
+      rows.upper.set([100.5, 101.5, -3, 1, 300, 254.5, 0.5, 1, 200, 100, 50, -0.125]);
+      rows.lower.set(rows.upper);
+      const out = new Uint8Array(9);
+      rows.row(rows.upper, rows.lower, out, 0, 0.5, 0);
+      expect([...out]).toEqual([100, 102, 0, 255, 254, 0, 175, 88, 44]);
+    }
+  });
+
+  it('keep InkRows rows only until another kernel runs, and refuse foreign rows or outputs', () => {
+    const ink = new Float32Array(16).fill(0.5);
+    const rows = inkRowsSimd(8, ink, 0, 1)!;
+    const out = new Uint8Array(24);
+    expect(() => rows.row(new Float32Array(32), rows.lower, out, 0, 0.5, 0)).toThrow(RangeError);
+    expect(() => rows.row(rows.upper, rows.lower, out, 1, 0.5, 0)).toThrow(RangeError);
+    rows.row(rows.upper, rows.lower, out, 0, 0.5, 0);
+    lumaPlane(new Uint8Array(3 * 5000), 5000);
+    expect(() => rows.row(rows.upper, rows.lower, out, 0, 0.5, 0)).toThrow(/another kernel/);
+    expect(() => new InkRows(0, ink, 0, 1)).toThrow(RangeError);
+    expect(() => new InkRows(4, new Float32Array(0), 0, 1)).toThrow(RangeError);
   });
 });

@@ -53,6 +53,18 @@ interface SimdExports {
   ): void;
   luma_rgb(src: number, n: number, dst: number): void;
   pencil_lines(near: number, far: number, out: number, w: number, rows: number, weight: number): void;
+  ink_rows(
+    a: number,
+    b: number,
+    out: number,
+    w: number,
+    t: number,
+    thr: number,
+    ink: number,
+    off: number,
+    scale: number,
+    last: number,
+  ): void;
   bar_lines(
     m3: number,
     m2: number,
@@ -129,6 +141,8 @@ class Simd {
 }
 
 let instance: Simd | null | undefined;
+/** Counts the kernels' calls through {@link simd}: rows kept in the module are valid until it moves. */
+let calls = 0;
 let enabled = readEnabled();
 
 function readEnabled(): boolean {
@@ -161,6 +175,7 @@ function decodeBase64(text: string): Uint8Array {
  * missing (the module does not validate) or when `ATELIER_SIMD=off`.
  */
 function simd(): Simd | undefined {
+  calls++;
   if (!enabled) return undefined;
   if (instance !== undefined) return instance ?? undefined;
   instance = null;
@@ -618,4 +633,59 @@ export function pencilLinesSimd(
     }
   }
   return true;
+}
+
+/** Two rows kept in the module's memory and their blend into RGB bytes (see {@link inkRowsSimd}). */
+export interface InkRowsSimd {
+  /** Rows of `width` pixels of interleaved f32 (r, g, b, d), in the module's memory. */
+  readonly upper: Float32Array;
+  readonly lower: Float32Array;
+  /**
+   * Pixels of `a + (b - a) t` in single precision (rows `a` and `b`: `upper` and `lower`, either
+   * way round), each whose d is below `threshold` times its `ink` entry, into `out` from byte `o`
+   * as ink-rows.ts's inkRow stores them.
+   */
+  row(a: Float32Array, b: Float32Array, out: Uint8Array, o: number, t: number, threshold: number): void;
+}
+
+/**
+ * ink-rows.ts's two rows in this thread's module, for {@link InkRowsSimd.row}: the `upper` and
+ * `lower` it returns are views of the module's memory, filled by the caller and read there in
+ * place. They hold until another kernel of this module runs in the thread (it may use or grow the
+ * same memory): `row` then throws. Undefined without SIMD.
+ */
+export function inkRowsSimd(
+  width: number,
+  ink: Float32Array,
+  offset: number,
+  scale: number,
+): InkRowsSimd | undefined {
+  const s = simd();
+  if (!s) return undefined;
+  if (!(Number.isInteger(width) && width > 0) || ink.length === 0)
+    throw new RangeError('inkRowsSimd: width must be a positive integer and the table not empty');
+  const rowBytes = width * 16;
+  const upperAt = align(ink.length * 4);
+  const lowerAt = upperAt + rowBytes;
+  const outAt = lowerAt + rowBytes;
+  const f32 = s.f32(outAt + align(width * 3 + 1));
+  f32.set(ink, 0);
+  const { buffer } = f32;
+  const made = calls;
+  const upper = new Float32Array(buffer, upperAt, width * 4);
+  const lower = new Float32Array(buffer, lowerAt, width * 4);
+  const bytes = new Uint8Array(buffer, outAt, width * 3);
+  const last = ink.length - 1;
+  return {
+    upper,
+    lower,
+    row(a, b, out, o, t, threshold) {
+      if (calls !== made) throw new Error('inkRowsSimd: another kernel has run since the rows were made');
+      if ((a !== upper && a !== lower) || (b !== upper && b !== lower))
+        throw new RangeError('inkRowsSimd: rows must be the upper and lower it made');
+      if (o < 0 || o + width * 3 > out.length) throw new RangeError('inkRowsSimd: output out of range');
+      s.x.ink_rows(a.byteOffset, b.byteOffset, outAt, width, t, threshold, 0, offset, scale, last);
+      out.set(bytes, o);
+    },
+  };
 }

@@ -936,4 +936,45 @@
     (f64x2.promote_low_f32x4
       (v128.load64_zero
         (i32.add (i32.add (local.get $row) (i32.shl (local.get $x) (i32.const 2))) (local.get $at)))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; ink_rows: ink-rows.ts's inkRow, a row of RGB bytes blended between two rows of interleaved
+  ;; f32 samples (r, g, b, d: 16 bytes a pixel) at $a and $b: v = a + (b - a) t in f32, a pixel
+  ;; whose d is below $thr multiplied by the f32 table's entry at $ink for d (index
+  ;; (d + $off) $scale in doubles, truncated and clamped to 0 .. $last), and stored as a
+  ;; Uint8ClampedArray stores a number (clamped to 0-255, rounded half to even). Pixels 0 to
+  ;; $w - 1 at $out, 3 bytes apart, each written as 4: one byte after the row is overwritten.
+  (func (export "ink_rows") (param $a i32) (param $b i32) (param $out i32) (param $w i32)
+    (param $t f32) (param $thr f64) (param $ink i32) (param $off f64) (param $scale f64) (param $last f64)
+    (local $x i32) (local $va v128) (local $tv v128) (local $v v128) (local $d f64) (local $q i32)
+    (local.set $tv (f32x4.splat (local.get $t)))
+    (block $done
+      (loop $pixels
+        (br_if $done (i32.ge_u (local.get $x) (local.get $w)))
+        (local.set $q (i32.shl (local.get $x) (i32.const 4)))
+        (local.set $va (v128.load (i32.add (local.get $a) (local.get $q))))
+        (local.set $v
+          (f32x4.add (local.get $va)
+            (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $b) (local.get $q))) (local.get $va))
+              (local.get $tv))))
+        (local.set $d (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v))))
+        (if (f64.lt (local.get $d) (local.get $thr))
+          (then
+            (local.set $v
+              (f32x4.mul (local.get $v)
+                (v128.load32_splat
+                  (i32.add (local.get $ink)
+                    (i32.shl
+                      (i32.trunc_sat_f64_s
+                        (f64.min (local.get $last)
+                          (f64.max (f64.const 0)
+                            (f64.mul (f64.add (local.get $d) (local.get $off)) (local.get $scale)))))
+                      (i32.const 2))))))))
+        ;; Rounded half to even, then saturated to 0-255 (NaN to 0) by the narrowing.
+        (local.set $v (i32x4.trunc_sat_f32x4_s (f32x4.nearest (local.get $v))))
+        (local.set $v (i16x8.narrow_i32x4_u (local.get $v) (local.get $v)))
+        (v128.store32_lane 0 (i32.add (local.get $out) (i32.mul (local.get $x) (i32.const 3)))
+          (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $pixels))))
 )

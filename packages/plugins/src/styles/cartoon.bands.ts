@@ -1,6 +1,12 @@
 // The cartoon's full-size composition as a band kernel, in a module of its own that imports only
 // `@atelier/core/kernels`: the engine's helper threads load it without the SDK.
-import { bandKernel, bilinearColumns, quarterSampleRows, quarterSamples } from '@atelier/core/kernels';
+import {
+  InkRows,
+  bandKernel,
+  bilinearColumns,
+  quarterSampleRows,
+  quarterSamples,
+} from '@atelier/core/kernels';
 import type { BilinearColumns, QuarterSampleRows } from '@atelier/core/kernels';
 
 /** What {@link composeBand} gets: the output, the work-size planes (r, g, b, DoG) and the ink strength. */
@@ -47,8 +53,11 @@ export const composeBand = bandKernel(
     const columns = bilinearColumns(width, ww, width / ww);
     const factorY = height / wh;
     const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-    let upper = new Float32Array(width * 4);
-    let lower = new Float32Array(width * 4);
+    // The inked blend of the two widened rows (in the SIMD module's memory where it runs there).
+    const inked = strength > 0 ? new InkRows(width, ink, 0.25, 4096) : undefined;
+    const threshold = -inkThreshold(strength);
+    let upper = inked?.upper ?? new Float32Array(width * 4);
+    let lower = inked?.lower ?? new Float32Array(width * 4);
     let upperRow = -1;
     let lowerRow = -1;
     for (let y = y0; y < y1; y++) {
@@ -74,7 +83,7 @@ export const composeBand = bandKernel(
         lowerRow = j1;
       }
       const t = v - j0;
-      if (strength > 0) composeRow(px, y * width * 3, width, t, upper, lower, ink, -inkThreshold(strength));
+      if (inked) inked.row(upper, lower, out, y * width * 3, t, threshold);
       else colourRow(px, y * width * 3, width, t, upper, lower);
       if ((y & 127) === 0) abort.throwIfAborted();
     }
@@ -105,41 +114,6 @@ function widenRow(
     out[o + 1] = g0 + (g[j]! - g0) * f;
     out[o + 2] = b0 + (b[j]! - b0) * f;
     out[o + 3] = d0 + (d[j]! - d0) * f;
-  }
-}
-
-/** One output row: colour blended between the widened rows `a` and `b`, inked where the DoG is low. */
-function composeRow(
-  px: Uint8ClampedArray,
-  o: number,
-  width: number,
-  t: number,
-  a: Float32Array,
-  b: Float32Array,
-  ink: Float32Array,
-  threshold: number,
-): void {
-  const n = width * 4;
-  for (let i = 0; i < n; i += 4, o += 3) {
-    const dv = a[i + 3]!;
-    const d = dv + (b[i + 3]! - dv) * t;
-    const rv = a[i]!;
-    const gv = a[i + 1]!;
-    const bv = a[i + 2]!;
-    let red = rv + (b[i]! - rv) * t;
-    let green = gv + (b[i + 1]! - gv) * t;
-    let blue = bv + (b[i + 2]! - bv) * t;
-    // Most pixels carry no outline (the DoG is above the ink threshold): skip the lookup there,
-    // a branch that is taken in long runs and so predicts well.
-    if (d < threshold) {
-      const e = ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]!;
-      red *= e;
-      green *= e;
-      blue *= e;
-    }
-    px[o] = red;
-    px[o + 1] = green;
-    px[o + 2] = blue;
   }
 }
 
@@ -174,12 +148,12 @@ function inkedPreviewRow(
   }
 }
 
-/** Ink transmission of one DoG value, as {@link composeRow} inks a pixel. */
+/** Ink transmission of one DoG value, as the full-size composition (core's InkRows) inks a pixel. */
 function transmission(d: number, ink: Float32Array, threshold: number): number {
   return d < threshold ? ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]! : 1;
 }
 
-/** {@link composeRow} without outlines. */
+/** The full-size composition's row without outlines. */
 function colourRow(
   px: Uint8ClampedArray,
   o: number,

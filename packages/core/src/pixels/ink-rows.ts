@@ -1,0 +1,111 @@
+// Two rows of interleaved samples (r, g, b and a mask d, f32) blended into a row of RGB bytes,
+// with the pixels whose d is low darkened through a table: the last step of a composition that
+// upsamples planes a row at a time (the cartoon's outlines over its colours). With WebAssembly
+// SIMD the rows live in the module's memory and the blend runs there, two samples an instruction;
+// the bytes are the same either way (the blend is in single precision in both).
+import { inkRowsSimd } from './simd.ts';
+import type { InkRowsSimd } from './simd.ts';
+
+/**
+ * A pair of rows to fill (`upper`, `lower`: `width` pixels of r, g, b, d each) and
+ * {@link InkRows.row}, which blends them into RGB bytes. Fill them with the upsampled planes
+ * (swap them as the rows move down); make the pair once per band: with SIMD the rows are the
+ * kernel module's memory, valid until another kernel of it runs in the thread.
+ *
+ * @example
+ * const rows = new InkRows(width, ink, 0.25, 4096);
+ * widen(planes, y0, rows.upper);
+ * widen(planes, y1, rows.lower);
+ * rows.row(rows.upper, rows.lower, out, y * width * 3, t, -0.02);
+ */
+export class InkRows {
+  readonly upper: Float32Array;
+  readonly lower: Float32Array;
+  readonly #width: number;
+  readonly #ink: Float32Array;
+  readonly #offset: number;
+  readonly #scale: number;
+  readonly #simd: InkRowsSimd | undefined;
+
+  /**
+   * `ink`: transmission (0..1, f32) by index `(d + offset) * scale`, truncated and clamped to the
+   * table; read only where d is below the threshold given to {@link InkRows.row}.
+   */
+  constructor(width: number, ink: Float32Array, offset: number, scale: number) {
+    if (!(Number.isInteger(width) && width > 0))
+      throw new RangeError(`InkRows: width must be a positive integer, got ${width}`);
+    if (ink.length === 0) throw new RangeError('InkRows: the ink table is empty');
+    this.#width = width;
+    this.#ink = ink;
+    this.#offset = offset;
+    this.#scale = scale;
+    this.#simd = inkRowsSimd(width, ink, offset, scale);
+    this.upper = this.#simd?.upper ?? new Float32Array(width * 4);
+    this.lower = this.#simd?.lower ?? new Float32Array(width * 4);
+  }
+
+  /**
+   * The row `a + (b - a) t` (`a` and `b`: this pair's `upper` and `lower`, either way round;
+   * single precision, `t` too) as RGB bytes into `out` from byte `o`, each pixel whose d is below
+   * `threshold` multiplied by its ink entry; stored as a Uint8ClampedArray stores a number
+   * (clamped, ties to even).
+   */
+  row(a: Float32Array, b: Float32Array, out: Uint8Array, o: number, t: number, threshold: number): void {
+    if (this.#simd) this.#simd.row(a, b, out, o, t, threshold);
+    else {
+      if (o < 0 || o + this.#width * 3 > out.length) throw new RangeError('InkRows.row: output out of range');
+      inkRow(
+        new Uint8ClampedArray(out.buffer, out.byteOffset, out.length),
+        o,
+        this.#width,
+        t,
+        a,
+        b,
+        this.#ink,
+        threshold,
+        this.#offset,
+        this.#scale,
+      );
+    }
+  }
+}
+
+/** {@link InkRows.row} in JavaScript. */
+function inkRow(
+  px: Uint8ClampedArray,
+  o: number,
+  width: number,
+  t: number,
+  a: Float32Array,
+  b: Float32Array,
+  ink: Float32Array,
+  threshold: number,
+  offset: number,
+  scale: number,
+): void {
+  const last = ink.length - 1;
+  const n = width * 4;
+  const ft = Math.fround(t);
+  for (let i = 0; i < n; i += 4, o += 3) {
+    // In single precision, as the SIMD kernel blends four samples an instruction.
+    const dv = a[i + 3]!;
+    const d = Math.fround(dv + Math.fround(Math.fround(b[i + 3]! - dv) * ft));
+    const rv = a[i]!;
+    const gv = a[i + 1]!;
+    const bv = a[i + 2]!;
+    let red = Math.fround(rv + Math.fround(Math.fround(b[i]! - rv) * ft));
+    let green = Math.fround(gv + Math.fround(Math.fround(b[i + 1]! - gv) * ft));
+    let blue = Math.fround(bv + Math.fround(Math.fround(b[i + 2]! - bv) * ft));
+    // Most pixels carry no ink (d is above the threshold): skip the lookup there, a branch that
+    // is taken in long runs and so predicts well.
+    if (d < threshold) {
+      const e = ink[Math.min(last, Math.max(0, (d + offset) * scale)) | 0]!;
+      red = Math.fround(red * e);
+      green = Math.fround(green * e);
+      blue = Math.fround(blue * e);
+    }
+    px[o] = red;
+    px[o + 1] = green;
+    px[o + 2] = blue;
+  }
+}
