@@ -20,6 +20,7 @@ export {
 } from './resample.ts';
 export type { BilinearColumns, DownsampleAreaArgs, FixedPlanes } from './resample.ts';
 export { InkRows } from './ink-rows.ts';
+export type { InkColumns } from './ink-rows.ts';
 export { hsvToRgb, linearToSrgb, lumaOfPlanes, lumaPlane, lut8, rgbToHsv, srgbToLinear } from './color.ts';
 export { SeededRandom, fillNoise, hash32 } from './rng.ts';
 export { domainTransformFilter } from './domain-transform.ts';

@@ -3,8 +3,14 @@
 // upsamples planes a row at a time (the cartoon's outlines over its colours). With WebAssembly
 // SIMD the rows live in the module's memory and the blend runs there, two samples an instruction;
 // the bytes are the same either way (the blend is in single precision in both).
+import type { BilinearColumns } from './resample.ts';
 import { inkRowsSimd } from './simd.ts';
 import type { InkRowsSimd } from './simd.ts';
+
+/** Where each output pixel of a row lies in a low row `lowWidth` wide (see bilinearColumns). */
+export interface InkColumns extends BilinearColumns {
+  readonly lowWidth: number;
+}
 
 /**
  * A pair of rows to fill (`upper`, `lower`: `width` pixels of r, g, b, d each) and
@@ -26,12 +32,14 @@ export class InkRows {
   readonly #offset: number;
   readonly #scale: number;
   readonly #simd: InkRowsSimd | undefined;
+  readonly #columns: InkColumns | undefined;
 
   /**
    * `ink`: transmission (0..1, f32) by index `(d + offset) * scale`, truncated and clamped to the
-   * table; read only where d is below the threshold given to {@link InkRows.row}.
+   * table; read only where d is below the threshold given to {@link InkRows.row}. `columns`:
+   * for {@link InkRows.widen}.
    */
-  constructor(width: number, ink: Float32Array, offset: number, scale: number) {
+  constructor(width: number, ink: Float32Array, offset: number, scale: number, columns?: InkColumns) {
     if (!(Number.isInteger(width) && width > 0))
       throw new RangeError(`InkRows: width must be a positive integer, got ${width}`);
     if (ink.length === 0) throw new RangeError('InkRows: the ink table is empty');
@@ -39,9 +47,29 @@ export class InkRows {
     this.#ink = ink;
     this.#offset = offset;
     this.#scale = scale;
-    this.#simd = inkRowsSimd(width, ink, offset, scale);
+    if (columns && (columns.x0.length < width || columns.x1.length < width || columns.fx.length < width))
+      throw new RangeError('InkRows: columns shorter than the row');
+    this.#columns = columns;
+    this.#simd = inkRowsSimd(width, ink, offset, scale, columns);
     this.upper = this.#simd?.upper ?? new Float32Array(width * 4);
     this.lower = this.#simd?.lower ?? new Float32Array(width * 4);
+  }
+
+  /**
+   * Low row `base` (an offset into each plane) of `planes` (r, g, b, d) interpolated across into
+   * `target` (`upper` or `lower`) through the columns given to the constructor, in single
+   * precision: pixel x is `low[x0] + (low[x1] - low[x0]) * fx`.
+   */
+  widen(planes: readonly Float32Array[], base: number, target: Float32Array): void {
+    const columns = this.#columns;
+    if (!columns) throw new Error('InkRows.widen: the rows were made without columns');
+    if (this.#simd) this.#simd.widen(planes, base, target);
+    else {
+      if (planes.length !== 4 || (target !== this.upper && target !== this.lower))
+        throw new RangeError('InkRows.widen: four planes, into upper or lower');
+      const [r, g, b, d] = planes as [Float32Array, Float32Array, Float32Array, Float32Array];
+      widenRow(r, g, b, d, base, columns, target, this.#width);
+    }
   }
 
   /**
@@ -107,5 +135,33 @@ function inkRow(
     px[o] = red;
     px[o + 1] = green;
     px[o + 2] = blue;
+  }
+}
+
+/** {@link InkRows.widen} in JavaScript (each product and sum rounded to single precision). */
+function widenRow(
+  r: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  d: Float32Array,
+  base: number,
+  columns: BilinearColumns,
+  out: Float32Array,
+  width: number,
+): void {
+  const { x0: left, x1: right, fx: weight } = columns;
+  for (let x = 0, o = 0; x < width; x++, o += 4) {
+    const i = base + left[x]!;
+    const j = base + right[x]!;
+    const f = weight[x]!;
+    const r0 = r[i]!;
+    const g0 = g[i]!;
+    const b0 = b[i]!;
+    const d0 = d[i]!;
+    // The stores round the sums.
+    out[o] = r0 + Math.fround(Math.fround(r[j]! - r0) * f);
+    out[o + 1] = g0 + Math.fround(Math.fround(g[j]! - g0) * f);
+    out[o + 2] = b0 + Math.fround(Math.fround(b[j]! - b0) * f);
+    out[o + 3] = d0 + Math.fround(Math.fround(d[j]! - d0) * f);
   }
 }

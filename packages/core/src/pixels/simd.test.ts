@@ -5,7 +5,7 @@ import { setBandRunner } from '../parallel/bands.ts';
 import { backwardsRunner } from '../parallel/test-support.ts';
 import type { RawImage } from '../plugin.ts';
 import { gaussianBlurU16 } from './gaussian-blur.ts';
-import { downsampleArea } from './resample.ts';
+import { bilinearColumns, downsampleArea } from './resample.ts';
 import { hash32 } from './rng.ts';
 import {
   blurPassSimd,
@@ -447,6 +447,39 @@ describe('the WebAssembly SIMD kernels', () => {
       const out = new Uint8Array(9);
       rows.row(rows.upper, rows.lower, out, 0, 0.5, 0);
       expect([...out]).toEqual([100, 102, 0, 255, 254, 0, 175, 88, 44]);
+      // In single precision: 100.5 + 2^-18 is a tie there (to 100.5, then to 100), 101 in doubles.
+      rows.upper.set([100.5, 0, 0, 1]);
+      rows.lower.set([100.5 + 2 ** -17, 0, 0, 1]);
+      rows.row(rows.upper, rows.lower, out, 0, 0.5, 0);
+      expect(out[0]).toBe(100);
+    }
+  });
+
+  it('widen a low row of four planes as InkRows does in JavaScript, at any width and factor', () => {
+    const ink = new Float32Array(2048).fill(0.5);
+    for (const [i, [lowWidth, width]] of [
+      [1, 1],
+      [1, 5],
+      [3, 7],
+      [960, 1920],
+      [961, 1537],
+      [517, 1920],
+      [64, 64],
+    ].entries()) {
+      const planes = [0, 1, 2, 3].map((c) =>
+        Float32Array.from(values(lowWidth * 3, 1 << 16, 10 * i + c), (v) => v / 4099 - 3),
+      );
+      const columns = { ...bilinearColumns(width, lowWidth, width / lowWidth), lowWidth };
+      const { simd, js } = bothWays(() => {
+        const rows = new InkRows(width, ink, 0, 1, columns);
+        rows.widen(planes, lowWidth, rows.upper); // the middle row of three
+        rows.widen(planes, 2 * lowWidth, rows.lower);
+        return [Float32Array.from(rows.upper), Float32Array.from(rows.lower)];
+      });
+      expect(simd).toEqual(js);
+      // Pixel 0 is the low row's first pixel (r, g, b, d), the last its last.
+      expect([...js[0]!.subarray(0, 4)]).toEqual([0, 1, 2, 3].map((c) => planes[c]![lowWidth]!));
+      expect(js[1]![width * 4 - 1]).toBe(planes[3]![3 * lowWidth - 1]);
     }
   });
 
@@ -459,6 +492,15 @@ describe('the WebAssembly SIMD kernels', () => {
     rows.row(rows.upper, rows.lower, out, 0, 0.5, 0);
     lumaPlane(new Uint8Array(3 * 5000), 5000);
     expect(() => rows.row(rows.upper, rows.lower, out, 0, 0.5, 0)).toThrow(/another kernel/);
+    expect(() => new InkRows(8, ink, 0, 1).widen([], 0, rows.upper)).toThrow(/without columns/);
+    const columns = { ...bilinearColumns(8, 4, 2), lowWidth: 4 };
+    const wide = new InkRows(8, ink, 0, 1, columns);
+    const planes = [0, 1, 2, 3].map(() => new Float32Array(8));
+    expect(() => wide.widen(planes.slice(0, 3), 0, wide.upper)).toThrow(RangeError);
+    expect(() => wide.widen(planes, 5, wide.upper)).toThrow(RangeError);
+    expect(() => wide.widen(planes, 0, new Float32Array(32))).toThrow(RangeError);
+    wide.widen(planes, 4, wide.lower);
+    expect(() => new InkRows(8, ink, 0, 1, { ...columns, lowWidth: 3 })).toThrow(/outside the low row/);
     expect(() => new InkRows(0, ink, 0, 1)).toThrow(RangeError);
     expect(() => new InkRows(4, new Float32Array(0), 0, 1)).toThrow(RangeError);
   });

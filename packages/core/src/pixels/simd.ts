@@ -65,6 +65,17 @@ interface SimdExports {
     scale: number,
     last: number,
   ): void;
+  widen_rows(
+    planes: number,
+    pitch: number,
+    ww: number,
+    src: number,
+    left: number,
+    right: number,
+    fx: number,
+    dst: number,
+    w: number,
+  ): void;
   bar_lines(
     m3: number,
     m2: number,
@@ -646,46 +657,101 @@ export interface InkRowsSimd {
    * as ink-rows.ts's inkRow stores them.
    */
   row(a: Float32Array, b: Float32Array, out: Uint8Array, o: number, t: number, threshold: number): void;
+  /**
+   * Low row `base` (an offset into each plane) of the four `planes` (r, g, b, d) widened into
+   * `target` (`upper` or `lower`) as ink-rows.ts's widenRow does, through the columns given to
+   * {@link inkRowsSimd}.
+   */
+  widen(planes: readonly Float32Array[], base: number, target: Float32Array): void;
+}
+
+/** A low row's placement across the output (ink-rows.ts's InkColumns). */
+export interface InkColumnsSimd {
+  readonly lowWidth: number;
+  readonly x0: Int32Array;
+  readonly x1: Int32Array;
+  readonly fx: Float32Array;
 }
 
 /**
  * ink-rows.ts's two rows in this thread's module, for {@link InkRowsSimd.row}: the `upper` and
- * `lower` it returns are views of the module's memory, filled by the caller and read there in
- * place. They hold until another kernel of this module runs in the thread (it may use or grow the
- * same memory): `row` then throws. Undefined without SIMD.
+ * `lower` it returns are views of the module's memory, filled by the caller (or by `widen`, with
+ * `columns`) and read there in place. They hold until another kernel of this module runs in the
+ * thread (it may use or grow the same memory): `row` and `widen` then throw. Undefined without
+ * SIMD.
  */
 export function inkRowsSimd(
   width: number,
   ink: Float32Array,
   offset: number,
   scale: number,
+  columns?: InkColumnsSimd,
 ): InkRowsSimd | undefined {
   const s = simd();
   if (!s) return undefined;
   if (!(Number.isInteger(width) && width > 0) || ink.length === 0)
     throw new RangeError('inkRowsSimd: width must be a positive integer and the table not empty');
+  const lowWidth = columns?.lowWidth ?? 0;
+  if (columns && (columns.x0.length < width || columns.x1.length < width || columns.fx.length < width))
+    throw new RangeError('inkRowsSimd: columns shorter than the row');
+  if (columns)
+    for (let x = 0; x < width; x++)
+      if (!(
+        columns.x0[x]! >= 0 &&
+        columns.x0[x]! < lowWidth &&
+        columns.x1[x]! >= 0 &&
+        columns.x1[x]! < lowWidth
+      ))
+        throw new RangeError(`inkRowsSimd: column ${x} reads outside the low row`);
   const rowBytes = width * 16;
   const upperAt = align(ink.length * 4);
   const lowerAt = upperAt + rowBytes;
   const outAt = lowerAt + rowBytes;
-  const f32 = s.f32(outAt + align(width * 3 + 1));
+  // With columns: the low row's four planes (each with 12 bytes the interleaving may read past
+  // it), the same interleaved (and 48 bytes it may write past them), then the columns.
+  const pitch = align(lowWidth * 4 + 12);
+  const planesAt = outAt + align(width * 3 + 1);
+  const srcAt = planesAt + 4 * pitch;
+  const leftAt = srcAt + align(lowWidth * 16 + 48);
+  const rightAt = leftAt + align(width * 4);
+  const fxAt = rightAt + align(width * 4);
+  const f32 = s.f32(columns ? fxAt + width * 4 : planesAt);
   f32.set(ink, 0);
   const { buffer } = f32;
+  if (columns) {
+    const i32 = new Int32Array(buffer);
+    i32.set(columns.x0.subarray(0, width), leftAt >> 2);
+    i32.set(columns.x1.subarray(0, width), rightAt >> 2);
+    f32.set(columns.fx.subarray(0, width), fxAt >> 2);
+  }
   const made = calls;
   const upper = new Float32Array(buffer, upperAt, width * 4);
   const lower = new Float32Array(buffer, lowerAt, width * 4);
   const bytes = new Uint8Array(buffer, outAt, width * 3);
   const last = ink.length - 1;
+  const check = (rows: readonly Float32Array[]): void => {
+    if (calls !== made) throw new Error('inkRowsSimd: another kernel has run since the rows were made');
+    for (const r of rows)
+      if (r !== upper && r !== lower)
+        throw new RangeError('inkRowsSimd: rows must be the upper and lower it made');
+  };
   return {
     upper,
     lower,
     row(a, b, out, o, t, threshold) {
-      if (calls !== made) throw new Error('inkRowsSimd: another kernel has run since the rows were made');
-      if ((a !== upper && a !== lower) || (b !== upper && b !== lower))
-        throw new RangeError('inkRowsSimd: rows must be the upper and lower it made');
+      check([a, b]);
       if (o < 0 || o + width * 3 > out.length) throw new RangeError('inkRowsSimd: output out of range');
       s.x.ink_rows(a.byteOffset, b.byteOffset, outAt, width, t, threshold, 0, offset, scale, last);
       out.set(bytes, o);
+    },
+    widen(planes, base, target) {
+      check([target]);
+      if (!columns) throw new Error('inkRowsSimd: made without columns');
+      if (planes.length !== 4 || base < 0 || planes.some((p) => p.length < base + lowWidth))
+        throw new RangeError('inkRowsSimd: four planes holding the low row');
+      for (let c = 0; c < 4; c++)
+        f32.set(planes[c]!.subarray(base, base + lowWidth), (planesAt + c * pitch) >> 2);
+      s.x.widen_rows(planesAt, pitch, lowWidth, srcAt, leftAt, rightAt, fxAt, target.byteOffset, width);
     },
   };
 }

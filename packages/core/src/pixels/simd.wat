@@ -977,4 +977,56 @@
           (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
         (br $pixels))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; widen_rows: ink-rows.ts's widen, a low row of four planes (f32 rows of $ww samples at $planes,
+  ;; $planes + $pitch, + 2 $pitch, + 3 $pitch) interleaved into $src (16 bytes a pixel) and
+  ;; interpolated across to $w pixels at $dst: pixel x is low pixel left[x] + (right[x] - left[x])
+  ;; fx[x], in f32 (i32 indices at $left and $right, f32 weights at $fx). Reads up to 12 bytes past
+  ;; each plane row and writes up to 48 bytes past $src's last pixel.
+  (func (export "widen_rows") (param $planes i32) (param $pitch i32) (param $ww i32) (param $src i32)
+    (param $left i32) (param $right i32) (param $fx i32) (param $dst i32) (param $w i32)
+    (local $k i32) (local $p i32) (local $o i32) (local $x i32) (local $a v128)
+    (local $r v128) (local $g v128) (local $b v128) (local $d v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (block $interleaved
+      (loop $fours
+        (br_if $interleaved (i32.ge_u (local.get $k) (local.get $ww)))
+        (local.set $p (i32.add (local.get $planes) (i32.shl (local.get $k) (i32.const 2))))
+        (local.set $r (v128.load (local.get $p)))
+        (local.set $g (v128.load (i32.add (local.get $p) (local.get $pitch))))
+        (local.set $b (v128.load (i32.add (local.get $p) (i32.shl (local.get $pitch) (i32.const 1)))))
+        (local.set $d (v128.load (i32.add (local.get $p) (i32.mul (local.get $pitch) (i32.const 3)))))
+        ;; r0 g0 r1 g1, r2 g2 r3 g3, b0 d0 b1 d1, b2 d2 b3 d3
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r) (local.get $g)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r) (local.get $g)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $b) (local.get $d)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $b) (local.get $d)))
+        (local.set $o (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 4))))
+        (v128.store (local.get $o)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store offset=16 (local.get $o)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store offset=32 (local.get $o)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store offset=48 (local.get $o)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $fours)))
+    (block $done
+      (loop $pixels
+        (br_if $done (i32.ge_u (local.get $x) (local.get $w)))
+        (local.set $p (i32.shl (local.get $x) (i32.const 2)))
+        (local.set $a
+          (v128.load (i32.add (local.get $src) (i32.shl (i32.load (i32.add (local.get $left) (local.get $p))) (i32.const 4)))))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $x) (i32.const 4)))
+          (f32x4.add (local.get $a)
+            (f32x4.mul
+              (f32x4.sub
+                (v128.load
+                  (i32.add (local.get $src) (i32.shl (i32.load (i32.add (local.get $right) (local.get $p))) (i32.const 4))))
+                (local.get $a))
+              (v128.load32_splat (i32.add (local.get $fx) (local.get $p))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $pixels))))
 )

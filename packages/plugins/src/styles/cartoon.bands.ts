@@ -7,7 +7,7 @@ import {
   quarterSampleRows,
   quarterSamples,
 } from '@atelier/core/kernels';
-import type { BilinearColumns, QuarterSampleRows } from '@atelier/core/kernels';
+import type { QuarterSampleRows } from '@atelier/core/kernels';
 
 /** What {@link composeBand} gets: the output, the work-size planes (r, g, b, DoG) and the ink strength. */
 export interface ComposeArgs {
@@ -17,7 +17,7 @@ export interface ComposeArgs {
   readonly ww: number;
   readonly wh: number;
   readonly planes: readonly Float32Array[];
-  /** Ink strength, 0 to 1; 0 draws no outlines (the DoG plane is then not read). */
+  /** Ink strength, 0 to 1; 0 draws no outlines (the DoG plane's values then do not matter). */
   readonly strength: number;
   /**
    * For previews at work size (ctx.previewScale < 1, `width` = `ww`): each pixel's ink is the mean
@@ -28,10 +28,10 @@ export interface ComposeArgs {
 }
 
 /**
- * Full-size rows `y0` to `y1 - 1`: each depends only on the work-size planes. Bilinear, as
- * `BilinearUpsampler` computes it (each work row is interpolated across once, into Float32, and
- * output rows blend the two around them), with the four planes of a work row interleaved in one
- * array so that an output pixel reads two neighbouring runs of memory instead of eight planes.
+ * Full-size rows `y0` to `y1 - 1`: each depends only on the work-size planes. Bilinear, in single
+ * precision, by core's InkRows: each work row is interpolated across once, its four planes
+ * interleaved (an output pixel reads two neighbouring runs of memory instead of eight planes),
+ * and output rows blend the two around them, inked where the DoG is low.
  */
 export const composeBand = bandKernel(
   import.meta.url,
@@ -53,11 +53,11 @@ export const composeBand = bandKernel(
     const columns = bilinearColumns(width, ww, width / ww);
     const factorY = height / wh;
     const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
-    // The inked blend of the two widened rows (in the SIMD module's memory where it runs there).
-    const inked = strength > 0 ? new InkRows(width, ink, 0.25, 4096) : undefined;
+    // The widened rows and their inked blend (in the SIMD module's memory where it runs there).
+    const rows = new InkRows(width, ink, 0.25, 4096, { ...columns, lowWidth: ww });
     const threshold = -inkThreshold(strength);
-    let upper = inked?.upper ?? new Float32Array(width * 4);
-    let lower = inked?.lower ?? new Float32Array(width * 4);
+    let upper = rows.upper;
+    let lower = rows.lower;
     let upperRow = -1;
     let lowerRow = -1;
     for (let y = y0; y < y1; y++) {
@@ -72,50 +72,23 @@ export const composeBand = bandKernel(
           upper = lower;
           lower = t;
         } else {
-          widenRow(r, g, b, d, j0 * ww, columns, upper, width);
+          rows.widen(a.planes, j0 * ww, upper);
         }
         upperRow = j0;
         lowerRow = -1;
       }
       if (lowerRow !== j1) {
         if (j1 === j0) lower.set(upper);
-        else widenRow(r, g, b, d, j1 * ww, columns, lower, width);
+        else rows.widen(a.planes, j1 * ww, lower);
         lowerRow = j1;
       }
       const t = v - j0;
-      if (inked) inked.row(upper, lower, out, y * width * 3, t, threshold);
+      if (strength > 0) rows.row(upper, lower, out, y * width * 3, t, threshold);
       else colourRow(px, y * width * 3, width, t, upper, lower);
       if ((y & 127) === 0) abort.throwIfAborted();
     }
   },
 );
-
-/** Work row `base` of the four planes interpolated to the output width, interleaved r, g, b, d. */
-function widenRow(
-  r: Float32Array,
-  g: Float32Array,
-  b: Float32Array,
-  d: Float32Array,
-  base: number,
-  columns: BilinearColumns,
-  out: Float32Array,
-  width: number,
-): void {
-  const { x0: left, x1: right, fx: weight } = columns;
-  for (let x = 0, o = 0; x < width; x++, o += 4) {
-    const i = base + left[x]!;
-    const j = base + right[x]!;
-    const f = weight[x]!;
-    const r0 = r[i]!;
-    const g0 = g[i]!;
-    const b0 = b[i]!;
-    const d0 = d[i]!;
-    out[o] = r0 + (r[j]! - r0) * f;
-    out[o + 1] = g0 + (g[j]! - g0) * f;
-    out[o + 2] = b0 + (b[j]! - b0) * f;
-    out[o + 3] = d0 + (d[j]! - d0) * f;
-  }
-}
 
 /**
  * A preview's row at work size (pixels `i` to `i + w - 1` of the planes): each pixel's colour, inked
