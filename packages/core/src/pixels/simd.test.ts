@@ -457,7 +457,7 @@ describe('the WebAssembly SIMD kernels', () => {
 
   it('widen a low row of four planes as InkRows does in JavaScript, at any width and factor', () => {
     const ink = new Float32Array(2048).fill(0.5);
-    for (const [i, [lowWidth, width]] of [
+    const sizes: [number, number][] = [
       [1, 1],
       [1, 5],
       [3, 7],
@@ -465,7 +465,8 @@ describe('the WebAssembly SIMD kernels', () => {
       [961, 1537],
       [517, 1920],
       [64, 64],
-    ].entries()) {
+    ];
+    for (const [i, [lowWidth, width]] of sizes.entries()) {
       const planes = [0, 1, 2, 3].map((c) =>
         Float32Array.from(values(lowWidth * 3, 1 << 16, 10 * i + c), (v) => v / 4099 - 3),
       );
