@@ -14,7 +14,8 @@
 //   pnpm bench --rounds 1           the 1920 px styles in one round (3 by default: median of their ratios)
 //   pnpm bench --repeat 3 --styles cartoon,sketch
 //   pnpm bench --only api           one section (styles, memory, threads, jobs, api, proxy, web, sandbox, analysis, gallery)
-//   pnpm bench --only threads       each style on the 5120x2880 photo with 1 and 2 threads (band helpers)
+//   pnpm bench --only threads       each style on the 5120x2880 photo with 1 and 2 threads (band helpers),
+//                                   after what the machine gives 2 threads at all (bench/scaling-probe.ts)
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -211,6 +212,12 @@ async function threadsBench(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(', ')}`,
   );
+  // What this machine gives two threads at all (bench/scaling-probe.ts): the ceiling for the ratio.
+  const { stdout: probe } = await exec(process.execPath, [path.join(root, 'bench/scaling-probe.ts')], {
+    cwd: root,
+  });
+  console.log(`this machine, the same work on 1 thread and split over 2 (0.50 is perfect):`);
+  for (const line of probe.trim().split('\n')) console.log(`  ${line}`);
   console.log(
     `${'style'.padEnd(14)}${pad('1 thread', 10)}${pad('2 threads', 11)}${pad('ratio', 7)}${pad('identical', 11)}${pad('RSS 2t', 8)}`,
   );
