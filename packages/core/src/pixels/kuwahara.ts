@@ -1,4 +1,5 @@
 import { bandKernel, bandThreads, isShared, runBands, sharedArray, toShared } from '../parallel/bands.ts';
+import { kuwaharaRowsSimd } from './simd.ts';
 
 /** Arguments of {@link kuwaharaFilter}. */
 export interface KuwaharaArgs {
@@ -170,23 +171,28 @@ export const kuwaharaBand = bandKernel(
     const flowWidth = args.flowWidth;
     const flowHeight = args.flowHeight;
 
+    // No offset is longer than r√2 in x or y.
+    const reach = Math.round(r * Math.SQRT2);
+    const rowLen = w * 4;
+    // Sector terms of the rows y - reach .. y + reach, streamed through a ring of 2S rows in which
+    // every row is stored twice (slot and slot + S), so the window is always contiguous and the
+    // per-cell `delta` steps work unchanged. Rows above and below the image repeat the edge rows.
+    // With WebAssembly SIMD the ring, the offsets and the cells are the kernel module's memory,
+    // and the pixels whose sectors all lie inside the image are summed there.
+    const S = 2 * reach + 1;
+    const simd = kuwaharaRowsSimd(2 * S * rowLen, flowWidth * 8, w);
+    const ring = simd?.ring ?? (scratch('ring', 2 * S * rowLen) as Float32Array);
     // Sector offsets for the current row of cells: in x and y, and as a step in the row ring
     // (4 floats per pixel). Rebuilt when the cell row changes.
     const ox = new Int8Array(flowWidth * 8);
     const oy = new Int8Array(flowWidth * 8);
-    const delta = new Int32Array(flowWidth * 8);
+    const delta = simd?.delta ?? new Int32Array(flowWidth * 8);
     let cellRowBuilt = -1;
-    // No offset is longer than r√2 in x or y.
-    const reach = Math.round(r * Math.SQRT2);
-    const cellCol = new Int32Array(w);
+    const cellCol = simd?.cells ?? new Int32Array(w);
     for (let x = 0; x < w; x++) cellCol[x] = Math.min(flowWidth - 1, Math.floor(x / factor)) * 8;
-    const rowLen = w * 4;
-
-    // Sector terms of the rows y - reach .. y + reach, streamed through a ring of 2S rows in which
-    // every row is stored twice (slot and slot + S), so the window is always contiguous and the
-    // per-cell `delta` steps work unchanged. Rows above and below the image repeat the edge rows.
-    const S = 2 * reach + 1;
-    const ring = scratch('ring', 2 * S * rowLen) as Float32Array;
+    // The weights in single precision, as the sums are made.
+    const along = Math.fround(pAlong);
+    const diag = Math.fround(pDiag);
     // The statistics start at the band's first halo row (row 0 when that is above the image).
     const start = Math.max(0, y0 - reach);
     const rows = new SectorRows(data, w, h, r, q, qf, start);
@@ -215,7 +221,12 @@ export const kuwaharaBand = bandKernel(
         cellRowBuilt = cellRow;
         sectorOffsets(tx, ty, cellRow * flowWidth, flowWidth, r, rowLen, ox, oy, delta);
       }
+      // Inside (every sector within the image) in the kernel; the edges here.
+      const inside = simd ? Math.max(0, Math.min(w, lastX - reach + 1) - reach) : 0;
+      if (inside > 0) simd!.row(base, reach, reach + inside, along, diag, out, (y * w + reach) * 3);
       for (let x = 0; x < w; x++) {
+        if (inside > 0 && x === reach) x += inside;
+        if (x >= w) break;
         const c = cellCol[x]!;
         const p = base + x * 4;
         let i0: number, i1: number, i2: number, i3: number, i4: number, i5: number, i6: number, i7: number;
@@ -239,28 +250,53 @@ export const kuwaharaBand = bandKernel(
           i7 = clampedX(base, x, ox[c + 7]!, oy[c + 7]!, lastX, rowLen);
         }
         // The eight sectors, unrolled by hand (a helper writing to an accumulator array is ~40%
-        // slower), summed by preference class first: along, across, diagonal.
-        const sw =
-          pAlong * (ring[i0]! + ring[i1]!) +
-          (ring[i2]! + ring[i3]!) +
-          pDiag * (ring[i4]! + ring[i5]! + ring[i6]! + ring[i7]!);
-        const ar =
-          pAlong * (ring[i0 + 1]! + ring[i1 + 1]!) +
-          (ring[i2 + 1]! + ring[i3 + 1]!) +
-          pDiag * (ring[i4 + 1]! + ring[i5 + 1]! + ring[i6 + 1]! + ring[i7 + 1]!);
-        const ag =
-          pAlong * (ring[i0 + 2]! + ring[i1 + 2]!) +
-          (ring[i2 + 2]! + ring[i3 + 2]!) +
-          pDiag * (ring[i4 + 2]! + ring[i5 + 2]! + ring[i6 + 2]! + ring[i7 + 2]!);
-        const ab =
-          pAlong * (ring[i0 + 3]! + ring[i1 + 3]!) +
-          (ring[i2 + 3]! + ring[i3 + 3]!) +
-          pDiag * (ring[i4 + 3]! + ring[i5 + 3]! + ring[i6 + 3]! + ring[i7 + 3]!);
+        // slower), summed by preference class first: along, across, diagonal; in single
+        // precision, as the SIMD kernel sums the four terms of a sector in one instruction.
+        const sw = sectorSum(ring, i0, i1, i2, i3, i4, i5, i6, i7, along, diag);
+        const ar = sectorSum(
+          ring,
+          i0 + 1,
+          i1 + 1,
+          i2 + 1,
+          i3 + 1,
+          i4 + 1,
+          i5 + 1,
+          i6 + 1,
+          i7 + 1,
+          along,
+          diag,
+        );
+        const ag = sectorSum(
+          ring,
+          i0 + 2,
+          i1 + 2,
+          i2 + 2,
+          i3 + 2,
+          i4 + 2,
+          i5 + 2,
+          i6 + 2,
+          i7 + 2,
+          along,
+          diag,
+        );
+        const ab = sectorSum(
+          ring,
+          i0 + 3,
+          i1 + 3,
+          i2 + 3,
+          i3 + 3,
+          i4 + 3,
+          i5 + 3,
+          i6 + 3,
+          i7 + 3,
+          along,
+          diag,
+        );
         const o = (y * w + x) * 3;
-        const s = 1 / sw;
-        out[o] = ar * s + 0.5;
-        out[o + 1] = ag * s + 0.5;
-        out[o + 2] = ab * s + 0.5;
+        const s = Math.fround(1 / sw);
+        out[o] = Math.fround(Math.fround(ar * s) + 0.5);
+        out[o + 1] = Math.fround(Math.fround(ag * s) + 0.5);
+        out[o + 2] = Math.fround(Math.fround(ab * s) + 0.5);
       }
     }
   },
@@ -427,6 +463,28 @@ function sectorOffsets(
       delta[o + k + 1] = -dy * rowLen - dx * 4;
     }
   }
+}
+
+/**
+ * `along (s0 + s1) + (s2 + s3) + diag (s4 + s5 + s6 + s7)` of the ring's samples at `i0` to `i7`,
+ * each step rounded to single precision (as the SIMD kernel computes it).
+ */
+function sectorSum(
+  ring: Float32Array,
+  i0: number,
+  i1: number,
+  i2: number,
+  i3: number,
+  i4: number,
+  i5: number,
+  i6: number,
+  i7: number,
+  along: number,
+  diag: number,
+): number {
+  const f = Math.fround;
+  const first = f(f(along * f(ring[i0]! + ring[i1]!)) + f(ring[i2]! + ring[i3]!));
+  return f(first + f(diag * f(f(f(ring[i4]! + ring[i5]!) + ring[i6]!) + ring[i7]!)));
 }
 
 /** Index in the ring of pixel (x + dx, y + dy), with x + dx clamped to the image. */

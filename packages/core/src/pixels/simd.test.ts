@@ -20,6 +20,7 @@ import { ThinLines, thinLines } from './thin-lines.ts';
 import { lumaPlane } from './color.ts';
 import { lineRows } from './pencil-lines.ts';
 import { InkRows } from './ink-rows.ts';
+import { kuwaharaFilter } from './kuwahara.ts';
 
 /** `n` seeded bytes. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -504,5 +505,52 @@ describe('the WebAssembly SIMD kernels', () => {
     expect(() => new InkRows(8, ink, 0, 1, { ...columns, lowWidth: 3 })).toThrow(/outside the low row/);
     expect(() => new InkRows(0, ink, 0, 1)).toThrow(RangeError);
     expect(() => new InkRows(4, new Float32Array(0), 0, 1)).toThrow(RangeError);
+  });
+
+  it('paint the Kuwahara filter as the JavaScript does: radii, sharpness, flows, narrow images, bands', () => {
+    // Photo-like blocks with noise, narrow images (no pixel has all its sectors inside) and wide
+    // ones; without a flow and with one turning across the image; in one piece and in bands.
+    const sizes: [number, number][] = [
+      [1, 1],
+      [5, 9],
+      [13, 40],
+      [97, 61],
+      [400, 130],
+    ];
+    for (const [i, [w, h]] of sizes.entries()) {
+      const noise = bytes(w * h * 3, 50 + i);
+      const data = noise.map((v, k) => ((Math.floor(k / 3) % w) * 7 > 300 ? 180 : 60) + (v >> 3));
+      const fw = Math.ceil(w / 8);
+      const fh = Math.ceil(h / 8);
+      const angle = Float32Array.from({ length: fw * fh }, (_, c) => (c * 0.37) % Math.PI);
+      const flow = { tx: angle.map(Math.cos), ty: angle.map(Math.sin), width: fw, height: fh, factor: 8 };
+      for (const [radius, sharpness, anisotropy] of [
+        [1, 4, 0],
+        [3, 2.5, 1],
+        [6, 8, 3],
+      ] as const) {
+        for (const withFlow of [false, true]) {
+          const args = {
+            data,
+            width: w,
+            height: h,
+            radius,
+            sharpness,
+            anisotropy,
+            ...(withFlow ? { flow } : {}),
+          };
+          const { simd, js } = bothWays(() => kuwaharaFilter(args).slice());
+          expect(simd, `${w}x${h} r${radius}`).toEqual(js);
+          if (w * h > 40_000) {
+            const previous = setBandRunner(backwardsRunner(3));
+            try {
+              expect(bothWays(() => kuwaharaFilter(args).slice()).simd).toEqual(js);
+            } finally {
+              setBandRunner(previous);
+            }
+          }
+        }
+      }
+    }
   });
 });

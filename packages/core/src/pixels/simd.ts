@@ -76,6 +76,17 @@ interface SimdExports {
     dst: number,
     w: number,
   ): void;
+  kuwahara_row(
+    ring: number,
+    base: number,
+    delta: number,
+    cells: number,
+    x0: number,
+    x1: number,
+    along: number,
+    diag: number,
+    out: number,
+  ): void;
   bar_lines(
     m3: number,
     m2: number,
@@ -752,6 +763,63 @@ export function inkRowsSimd(
       for (let c = 0; c < 4; c++)
         f32.set(planes[c]!.subarray(base, base + lowWidth), (planesAt + c * pitch) >> 2);
       s.x.widen_rows(planesAt, pitch, lowWidth, srcAt, leftAt, rightAt, fxAt, target.byteOffset, width);
+    },
+  };
+}
+
+/** kuwahara.ts's ring of sector terms and offsets in the module's memory (see {@link kuwaharaRowsSimd}). */
+export interface KuwaharaRowsSimd {
+  /** The ring of sector terms (f32), `ringLength` floats. */
+  readonly ring: Float32Array;
+  /** The sector offsets of the current row of cells, `deltaLength` (i32, in floats of the ring). */
+  readonly delta: Int32Array;
+  /** Per pixel of a row, its cell's first offset in `delta` (i32). */
+  readonly cells: Int32Array;
+  /**
+   * Pixels `x0` to `x1 - 1` of the row whose terms start at float `base` of the ring, as
+   * kuwahara.ts's sectorMean computes them (every sector inside the image), as RGB bytes into
+   * `out` from byte `o`.
+   */
+  row(base: number, x0: number, x1: number, along: number, diag: number, out: Uint8Array, o: number): void;
+}
+
+/**
+ * kuwahara.ts's ring, sector offsets and cells of a band in this thread's module, read there in
+ * place by {@link KuwaharaRowsSimd.row}: views of the module's memory that hold until another
+ * kernel of it runs in the thread (`row` then throws). Undefined without SIMD.
+ */
+export function kuwaharaRowsSimd(
+  ringLength: number,
+  deltaLength: number,
+  width: number,
+): KuwaharaRowsSimd | undefined {
+  const s = simd();
+  if (!s) return undefined;
+  for (const n of [ringLength, deltaLength, width])
+    if (!(Number.isInteger(n) && n > 0))
+      throw new RangeError('kuwaharaRowsSimd: sizes must be positive integers');
+  const deltaAt = align(ringLength * 4);
+  const cellsAt = deltaAt + align(deltaLength * 4);
+  const outAt = cellsAt + align(width * 4);
+  const f32 = s.f32(outAt + align(width * 3 + 1));
+  const { buffer } = f32;
+  const made = calls;
+  const ring = new Float32Array(buffer, 0, ringLength);
+  const delta = new Int32Array(buffer, deltaAt, deltaLength);
+  const cells = new Int32Array(buffer, cellsAt, width);
+  const bytes = new Uint8Array(buffer, outAt, width * 3);
+  return {
+    ring,
+    delta,
+    cells,
+    row(base, x0, x1, along, diag, out, o) {
+      if (calls !== made)
+        throw new Error('kuwaharaRowsSimd: another kernel has run since the rows were made');
+      if (x1 <= x0) return;
+      if (x0 < 0 || x1 > width || o < 0 || o + (x1 - x0) * 3 > out.length)
+        throw new RangeError('kuwaharaRowsSimd: pixels or output out of range');
+      s.x.kuwahara_row(0, base, deltaAt, cellsAt, x0, x1, along, diag, outAt);
+      out.set(bytes.subarray(0, (x1 - x0) * 3), o);
     },
   };
 }

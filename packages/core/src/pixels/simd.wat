@@ -1029,4 +1029,60 @@
               (v128.load32_splat (i32.add (local.get $fx) (local.get $p))))))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
         (br $pixels))))
+
+  ;; ---------------------------------------------------------------------------------------------
+  ;; kuwahara_row: kuwahara.ts's sectorMean for pixels $x0 to $x1 - 1 of a row whose eight sectors
+  ;; all lie inside the image: in the ring of f32 sector terms (W, W r, W g, W b: 16 bytes a pixel)
+  ;; at $ring, pixel x's terms at float index $base + 4 x, sector k's at that plus delta[cell + k]
+  ;; (i32 at $delta; cell = the i32 at $cells + 4 x, already times 8). The weighted sum
+  ;; pAlong (s0 + s1) + (s2 + s3) + pDiag (s4 + s5 + s6 + s7) in f32, then each colour
+  ;; sum / W + 0.5 truncated, as RGB bytes at $out + 3 (x - $x0), each written as 4 (one byte
+  ;; after the last is overwritten).
+  (func (export "kuwahara_row") (param $ring i32) (param $base i32) (param $delta i32) (param $cells i32)
+    (param $x0 i32) (param $x1 i32) (param $along f32) (param $diag f32) (param $out i32)
+    (local $x i32) (local $p i32) (local $d i32) (local $v v128) (local $pa v128) (local $pd v128)
+    (local.set $pa (f32x4.splat (local.get $along)))
+    (local.set $pd (f32x4.splat (local.get $diag)))
+    (local.set $x (local.get $x0))
+    (block $done
+      (loop $pixels
+        (br_if $done (i32.ge_u (local.get $x) (local.get $x1)))
+        (local.set $p
+          (i32.add (local.get $ring)
+            (i32.shl (i32.add (local.get $base) (i32.shl (local.get $x) (i32.const 2))) (i32.const 2))))
+        (local.set $d
+          (i32.add (local.get $delta)
+            (i32.shl (i32.load (i32.add (local.get $cells) (i32.shl (local.get $x) (i32.const 2)))) (i32.const 2))))
+        (local.set $v
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (local.get $pa)
+                (f32x4.add (call $sector (local.get $p) (local.get $d) (i32.const 0))
+                  (call $sector (local.get $p) (local.get $d) (i32.const 4))))
+              (f32x4.add (call $sector (local.get $p) (local.get $d) (i32.const 8))
+                (call $sector (local.get $p) (local.get $d) (i32.const 12))))
+            (f32x4.mul (local.get $pd)
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.add (call $sector (local.get $p) (local.get $d) (i32.const 16))
+                    (call $sector (local.get $p) (local.get $d) (i32.const 20)))
+                  (call $sector (local.get $p) (local.get $d) (i32.const 24)))
+                (call $sector (local.get $p) (local.get $d) (i32.const 28))))))
+        (local.set $v
+          (i32x4.trunc_sat_f32x4_u
+            (f32x4.add
+              (f32x4.mul (local.get $v)
+                (f32x4.splat (f32.div (f32.const 1) (f32x4.extract_lane 0 (local.get $v)))))
+              (v128.const f32x4 0.5 0.5 0.5 0.5))))
+        (local.set $v (i16x8.narrow_i32x4_u (local.get $v) (local.get $v)))
+        (v128.store32_lane 0
+          (i32.add (local.get $out) (i32.mul (i32.sub (local.get $x) (local.get $x0)) (i32.const 3)))
+          (i8x16.shuffle 1 2 3 0 0 0 0 0 0 0 0 0 0 0 0 0
+            (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)) (local.get $v)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $pixels))))
+
+  ;; The four terms of the sector whose delta is at $d + $k (bytes) from the pixel's at $p.
+  (func $sector (param $p i32) (param $d i32) (param $k i32) (result v128)
+    (v128.load (i32.add (local.get $p) (i32.shl (i32.load (i32.add (local.get $d) (local.get $k))) (i32.const 2)))))
 )
