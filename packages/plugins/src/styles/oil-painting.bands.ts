@@ -382,6 +382,35 @@ export const shadeBand = bandKernel(
     const count = colours.count;
     const errHigh = st.errorHigh;
     const errSpan = 1 / (errHigh - st.errorLow);
+    // What every row reads (see shadeRow).
+    const row: ShadeRowArgs = {
+      img,
+      w,
+      mix,
+      owner,
+      tileOwn,
+      ownCol,
+      flowCol,
+      sx,
+      sy,
+      half,
+      repX,
+      across,
+      count,
+      crgb,
+      errHigh,
+      errSpan,
+      tileNear,
+      depthOf,
+      strokeCol,
+      relief,
+      kr,
+      weave,
+      weaveCol,
+      kw,
+      gloss,
+      sat,
+    };
     let here: Uint8Array = lumaPlane(img.subarray(y0 * w * 3, (y0 + 1) * w * 3), w);
     let above: Uint8Array = new Uint8Array(w);
     let below: Uint8Array = new Uint8Array(w);
@@ -397,11 +426,6 @@ export const shadeBand = bandKernel(
       const ownRow = (fy % osize) * osize;
       const ownRowC = (fy % osize) + 0.5;
       const repY = Math.floor(fy / osize) + 1;
-      // The last stroke's owner and colour: neighbouring pixels mostly lie under the same stroke.
-      let lastId = -1;
-      let tr = 0;
-      let tg = 0;
-      let tb = 0;
       const cy = Math.floor(y / factor);
       if (cy !== cellRow) {
         cellRow = cy;
@@ -418,67 +442,7 @@ export const shadeBand = bandKernel(
           depthOf[cx] = ks * (0.55 + 0.45 * a.flowCoherence[c]!);
         }
       }
-      let o = y * w * 3;
-      for (let x = 0; x < w; x++, o += 3) {
-        let r = img[o]!;
-        let g = img[o + 1]!;
-        let b = img[o + 2]!;
-        const f = flowCol[x]!;
-        if (mix > 0) {
-          const id = owner[tileOwn[f]! + ownRow + ownCol[x]!]!;
-          // Neighbouring pixels mostly lie under the same stroke: its colour is found once.
-          // (A stroke is shorter than half a tile, so the same owner next door is the same
-          // stroke, in whichever direction's tile.)
-          if (id !== lastId) {
-            lastId = id;
-            if (id !== 0) {
-              const i = id - 1;
-              // The repeat of the tiles the stroke's centre is in, across the tiles' wrap.
-              const dx = sx[i]! - (ownCol[x]! + 0.5);
-              const dy = sy[i]! - ownRowC;
-              const kx = repX[x]! + (dx > half ? -1 : dx < -half ? 1 : 0);
-              const ky = repY + (dy > half ? -1 : dy < -half ? 1 : 0);
-              const c = ((ky * across + kx) * count + i) * 3;
-              tr = crgb[c]!;
-              tg = crgb[c + 1]!;
-              tb = crgb[c + 2]!;
-            }
-          }
-          if (id !== 0) {
-            // Hertzmann's error threshold: the stroke paints where it fits, the dabs keep detail.
-            const err = Math.abs(tr - r) + Math.abs(tg - g) + Math.abs(tb - b);
-            let k = (errHigh - err) * errSpan;
-            if (k > 0) {
-              k = (k > 1 ? 1 : k) * mix;
-              r += k * (tr - r);
-              g += k * (tg - g);
-              b += k * (tb - b);
-            }
-          }
-        }
-        const lum = 0.299 * r + 0.587 * g + 0.114 * b;
-
-        // Brush marks: the stroke tile nearest the local angle.
-        const ti = tileRow + strokeCol[x]!;
-        const mark = relief[tileNear[f]! + ti]! * depthOf[f]!;
-
-        // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
-        const xl = x > 0 ? x - 1 : 0;
-        const xr = x < w - 1 ? x + 1 : x;
-        const ridge = here[xr]! - here[xl]! + below[x]! - above[x]!;
-
-        const light = mark + ridge * kr + weave[weaveRow + weaveCol[x]!]! * kw;
-        const spec = light > 0.04 ? (light - 0.04) * (light - 0.04) * gloss : 0;
-        const m = 1 + light;
-        const base = lum * m + spec;
-        const sm = sat * m;
-        const rr = base + (r - lum) * sm;
-        const gg = base + (g - lum) * sm;
-        const bb = base + (b - lum) * sm;
-        img[o] = rr < 0 ? 0 : rr > 255 ? 255 : rr + 0.5;
-        img[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
-        img[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
-      }
+      shadeRow(row, y, here, above, below, tileRow, weaveRow, ownRow, ownRowC, repY);
       const spare = above;
       above = here;
       here = below;
@@ -486,6 +450,124 @@ export const shadeBand = bandKernel(
     }
   },
 );
+
+/** What {@link shadeRow} reads besides the row's own values: the band's tables and constants. */
+interface ShadeRowArgs {
+  readonly img: Uint8Array;
+  readonly w: number;
+  readonly mix: number;
+  readonly owner: Uint16Array;
+  readonly tileOwn: Int32Array;
+  readonly ownCol: Int32Array;
+  readonly flowCol: Int32Array;
+  readonly sx: Float32Array;
+  readonly sy: Float32Array;
+  readonly half: number;
+  readonly repX: Int32Array;
+  readonly across: number;
+  readonly count: number;
+  readonly crgb: Uint8Array;
+  readonly errHigh: number;
+  readonly errSpan: number;
+  readonly tileNear: Int32Array;
+  readonly depthOf: Float32Array;
+  readonly strokeCol: Int32Array;
+  readonly relief: Int8Array;
+  readonly kr: number;
+  readonly weave: Float32Array;
+  readonly weaveCol: Int32Array;
+  readonly kw: number;
+  readonly gloss: number;
+  readonly sat: number;
+}
+
+/**
+ * Row `y` of {@link shadeBand}, lit in place. A function per row: a loop that runs once per render
+ * inside the band loses its optimised code at each full garbage collection (V8 holds code compiled
+ * for a running loop weakly) and starts again interpreted, which `--trace-osr` showed at every
+ * render; a function called for each row keeps its code.
+ */
+function shadeRow(
+  a: ShadeRowArgs,
+  y: number,
+  here: Uint8Array,
+  above: Uint8Array,
+  below: Uint8Array,
+  tileRow: number,
+  weaveRow: number,
+  ownRow: number,
+  ownRowC: number,
+  repY: number,
+): void {
+  const { img, w, mix, owner, tileOwn, ownCol, flowCol, sx, sy, half, repX, across, count, crgb } = a;
+  const { errHigh, errSpan, tileNear, depthOf, strokeCol, relief, kr, weave, weaveCol, kw, gloss, sat } = a;
+  // The last stroke's owner and colour: neighbouring pixels mostly lie under the same stroke.
+  let lastId = -1;
+  let tr = 0;
+  let tg = 0;
+  let tb = 0;
+  let o = y * w * 3;
+  for (let x = 0; x < w; x++, o += 3) {
+    let r = img[o]!;
+    let g = img[o + 1]!;
+    let b = img[o + 2]!;
+    const f = flowCol[x]!;
+    if (mix > 0) {
+      const id = owner[tileOwn[f]! + ownRow + ownCol[x]!]!;
+      // Neighbouring pixels mostly lie under the same stroke: its colour is found once.
+      // (A stroke is shorter than half a tile, so the same owner next door is the same
+      // stroke, in whichever direction's tile.)
+      if (id !== lastId) {
+        lastId = id;
+        if (id !== 0) {
+          const i = id - 1;
+          // The repeat of the tiles the stroke's centre is in, across the tiles' wrap.
+          const dx = sx[i]! - (ownCol[x]! + 0.5);
+          const dy = sy[i]! - ownRowC;
+          const kx = repX[x]! + (dx > half ? -1 : dx < -half ? 1 : 0);
+          const ky = repY + (dy > half ? -1 : dy < -half ? 1 : 0);
+          const c = ((ky * across + kx) * count + i) * 3;
+          tr = crgb[c]!;
+          tg = crgb[c + 1]!;
+          tb = crgb[c + 2]!;
+        }
+      }
+      if (id !== 0) {
+        // Hertzmann's error threshold: the stroke paints where it fits, the dabs keep detail.
+        const err = Math.abs(tr - r) + Math.abs(tg - g) + Math.abs(tb - b);
+        let k = (errHigh - err) * errSpan;
+        if (k > 0) {
+          k = (k > 1 ? 1 : k) * mix;
+          r += k * (tr - r);
+          g += k * (tg - g);
+          b += k * (tb - b);
+        }
+      }
+    }
+    const lum = 0.299 * r + 0.587 * g + 0.114 * b;
+
+    // Brush marks: the stroke tile nearest the local angle.
+    const ti = tileRow + strokeCol[x]!;
+    const mark = relief[tileNear[f]! + ti]! * depthOf[f]!;
+
+    // Paint ridges where colours meet: the painted luma as relief, lit from the top left.
+    const xl = x > 0 ? x - 1 : 0;
+    const xr = x < w - 1 ? x + 1 : x;
+    const ridge = here[xr]! - here[xl]! + below[x]! - above[x]!;
+
+    const light = mark + ridge * kr + weave[weaveRow + weaveCol[x]!]! * kw;
+    const spec = light > 0.04 ? (light - 0.04) * (light - 0.04) * gloss : 0;
+    const m = 1 + light;
+    const base = lum * m + spec;
+    const sm = sat * m;
+    const rr = base + (r - lum) * sm;
+    const gg = base + (g - lum) * sm;
+    const bb = base + (b - lum) * sm;
+    img[o] = rr < 0 ? 0 : rr > 255 ? 255 : rr + 0.5;
+    img[o + 1] = gg < 0 ? 0 : gg > 255 ? 255 : gg + 0.5;
+    img[o + 2] = bb < 0 ? 0 : bb > 255 ? 255 : bb + 0.5;
+  }
+}
 
 /** `0.35 + 1.4 * v` in place over elements `i0` to `i1 - 1`: the fallback angles of the flow. */
 export const angleBand = bandKernel(
