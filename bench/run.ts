@@ -213,9 +213,13 @@ async function threadsBench(): Promise<void> {
       .join(', ')}`,
   );
   // What this machine gives two threads at all (bench/scaling-probe.ts): the ceiling for the ratio.
-  const { stdout: probe } = await exec(process.execPath, [path.join(root, 'bench/scaling-probe.ts')], {
-    cwd: root,
-  });
+  const { stdout: probe } = await exec(
+    process.execPath,
+    [...HEAP_FLAGS, path.join(root, 'bench/scaling-probe.ts')],
+    {
+      cwd: root,
+    },
+  );
   console.log(`this machine, the same work on 1 thread and split over 2 (0.50 is perfect):`);
   for (const line of probe.trim().split('\n')) console.log(`  ${line}`);
   console.log(
