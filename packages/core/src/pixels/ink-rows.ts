@@ -1,8 +1,8 @@
 // Two rows of interleaved samples (r, g, b and a mask d, f32) blended into a row of RGB bytes,
 // with the pixels whose d is low darkened through a table: the last step of a composition that
 // upsamples planes a row at a time (the cartoon's outlines over its colours). With WebAssembly
-// SIMD the rows live in the module's memory and the blend runs there, two samples an instruction;
-// the bytes are the same either way (the blend is in single precision in both).
+// SIMD the rows live in the module's memory and the widening and the blend run there, four
+// samples an instruction; the bytes are the same either way (single precision in both).
 import type { BilinearColumns } from './resample.ts';
 import { inkRowsSimd } from './simd.ts';
 import type { InkRowsSimd } from './simd.ts';
@@ -13,15 +13,16 @@ export interface InkColumns extends BilinearColumns {
 }
 
 /**
- * A pair of rows to fill (`upper`, `lower`: `width` pixels of r, g, b, d each) and
- * {@link InkRows.row}, which blends them into RGB bytes. Fill them with the upsampled planes
- * (swap them as the rows move down); make the pair once per band: with SIMD the rows are the
- * kernel module's memory, valid until another kernel of it runs in the thread.
+ * A pair of rows (`upper`, `lower`: `width` pixels of r, g, b, d each), filled by
+ * {@link InkRows.widen} (or by the caller), and {@link InkRows.row}, which blends them into RGB
+ * bytes; swap them as the rows move down. Make the pair once per band: with SIMD the rows are
+ * the kernel module's memory, valid until another kernel of it runs in the thread.
  *
  * @example
- * const rows = new InkRows(width, ink, 0.25, 4096);
- * widen(planes, y0, rows.upper);
- * widen(planes, y1, rows.lower);
+ * const columns = { ...bilinearColumns(width, lowWidth, width / lowWidth), lowWidth };
+ * const rows = new InkRows(width, ink, 0.25, 4096, columns);
+ * rows.widen([r, g, b, dog], j0 * lowWidth, rows.upper);
+ * rows.widen([r, g, b, dog], j1 * lowWidth, rows.lower);
  * rows.row(rows.upper, rows.lower, out, y * width * 3, t, -0.02);
  */
 export class InkRows {

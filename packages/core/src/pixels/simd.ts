@@ -777,8 +777,8 @@ export interface KuwaharaRowsSimd {
   readonly cells: Int32Array;
   /**
    * Pixels `x0` to `x1 - 1` of the row whose terms start at float `base` of the ring, as
-   * kuwahara.ts's sectorMean computes them (every sector inside the image), as RGB bytes into
-   * `out` from byte `o`.
+   * kuwahara.ts's kuwaharaBand computes them with sectorSum (every sector inside the image), as
+   * RGB bytes into `out` from byte `o`.
    */
   row(base: number, x0: number, x1: number, along: number, diag: number, out: Uint8Array, o: number): void;
 }

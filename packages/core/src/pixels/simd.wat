@@ -1031,8 +1031,8 @@
         (br $pixels))))
 
   ;; ---------------------------------------------------------------------------------------------
-  ;; kuwahara_row: kuwahara.ts's sectorMean for pixels $x0 to $x1 - 1 of a row whose eight sectors
-  ;; all lie inside the image: in the ring of f32 sector terms (W, W r, W g, W b: 16 bytes a pixel)
+  ;; kuwahara_row: kuwahara.ts's sectorSum, and the mean, for pixels $x0 to $x1 - 1 of a row
+  ;; whose eight sectors all lie inside the image: in the ring of f32 sector terms (W, W r, W g, W b: 16 bytes a pixel)
   ;; at $ring, pixel x's terms at float index $base + 4 x, sector k's at that plus delta[cell + k]
   ;; (i32 at $delta; cell = the i32 at $cells + 4 x, already times 8). The weighted sum
   ;; pAlong (s0 + s1) + (s2 + s3) + pDiag (s4 + s5 + s6 + s7) in f32, then each colour
