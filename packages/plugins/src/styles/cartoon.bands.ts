@@ -52,10 +52,10 @@ export const composeBand = bandKernel(
     }
     const columns = bilinearColumns(width, ww, width / ww);
     const factorY = height / wh;
-    const px = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
     // The widened rows and their inked blend (in the SIMD module's memory where it runs there).
     const rows = new InkRows(width, ink, 0.25, 4096, { ...columns, lowWidth: ww });
-    const threshold = -inkThreshold(strength);
+    // Without outlines (strength 0) no DoG is below the threshold: the rows are only blended.
+    const threshold = strength > 0 ? -inkThreshold(strength) : -Infinity;
     let upper = rows.upper;
     let lower = rows.lower;
     let upperRow = -1;
@@ -83,8 +83,7 @@ export const composeBand = bandKernel(
         lowerRow = j1;
       }
       const t = v - j0;
-      if (strength > 0) rows.row(upper, lower, out, y * width * 3, t, threshold);
-      else colourRow(px, y * width * 3, width, t, upper, lower);
+      rows.row(upper, lower, out, y * width * 3, t, threshold);
       if ((y & 127) === 0) abort.throwIfAborted();
     }
   },
@@ -124,26 +123,6 @@ function inkedPreviewRow(
 /** Ink transmission of one DoG value, as the full-size composition (core's InkRows) inks a pixel. */
 function transmission(d: number, ink: Float32Array, threshold: number): number {
   return d < threshold ? ink[Math.min(2047, Math.max(0, (d + 0.25) * 4096)) | 0]! : 1;
-}
-
-/** The full-size composition's row without outlines. */
-function colourRow(
-  px: Uint8ClampedArray,
-  o: number,
-  width: number,
-  t: number,
-  a: Float32Array,
-  b: Float32Array,
-): void {
-  const n = width * 4;
-  for (let i = 0; i < n; i += 4, o += 3) {
-    const rv = a[i]!;
-    const gv = a[i + 1]!;
-    const bv = a[i + 2]!;
-    px[o] = rv + (b[i]! - rv) * t;
-    px[o + 1] = gv + (b[i + 1]! - gv) * t;
-    px[o + 2] = bv + (b[i + 2]! - bv) * t;
-  }
 }
 
 /** DoG values above minus this draw no ink. */
