@@ -224,80 +224,7 @@ export const kuwaharaBand = bandKernel(
       // Inside (every sector within the image) in the kernel; the edges here.
       const inside = simd ? Math.max(0, Math.min(w, lastX - reach + 1) - reach) : 0;
       if (inside > 0) simd!.row(base, reach, reach + inside, along, diag, out, (y * w + reach) * 3);
-      for (let x = 0; x < w; x++) {
-        if (inside > 0 && x === reach) x += inside;
-        if (x >= w) break;
-        const c = cellCol[x]!;
-        const p = base + x * 4;
-        let i0: number, i1: number, i2: number, i3: number, i4: number, i5: number, i6: number, i7: number;
-        if (x >= reach && x <= lastX - reach) {
-          i0 = p + delta[c]!;
-          i1 = p + delta[c + 1]!;
-          i2 = p + delta[c + 2]!;
-          i3 = p + delta[c + 3]!;
-          i4 = p + delta[c + 4]!;
-          i5 = p + delta[c + 5]!;
-          i6 = p + delta[c + 6]!;
-          i7 = p + delta[c + 7]!;
-        } else {
-          i0 = clampedX(base, x, ox[c]!, oy[c]!, lastX, rowLen);
-          i1 = clampedX(base, x, ox[c + 1]!, oy[c + 1]!, lastX, rowLen);
-          i2 = clampedX(base, x, ox[c + 2]!, oy[c + 2]!, lastX, rowLen);
-          i3 = clampedX(base, x, ox[c + 3]!, oy[c + 3]!, lastX, rowLen);
-          i4 = clampedX(base, x, ox[c + 4]!, oy[c + 4]!, lastX, rowLen);
-          i5 = clampedX(base, x, ox[c + 5]!, oy[c + 5]!, lastX, rowLen);
-          i6 = clampedX(base, x, ox[c + 6]!, oy[c + 6]!, lastX, rowLen);
-          i7 = clampedX(base, x, ox[c + 7]!, oy[c + 7]!, lastX, rowLen);
-        }
-        // The eight sectors, unrolled by hand (a helper writing to an accumulator array is ~40%
-        // slower), summed by preference class first: along, across, diagonal; in single
-        // precision, as the SIMD kernel sums the four terms of a sector in one instruction.
-        const sw = sectorSum(ring, i0, i1, i2, i3, i4, i5, i6, i7, along, diag);
-        const ar = sectorSum(
-          ring,
-          i0 + 1,
-          i1 + 1,
-          i2 + 1,
-          i3 + 1,
-          i4 + 1,
-          i5 + 1,
-          i6 + 1,
-          i7 + 1,
-          along,
-          diag,
-        );
-        const ag = sectorSum(
-          ring,
-          i0 + 2,
-          i1 + 2,
-          i2 + 2,
-          i3 + 2,
-          i4 + 2,
-          i5 + 2,
-          i6 + 2,
-          i7 + 2,
-          along,
-          diag,
-        );
-        const ab = sectorSum(
-          ring,
-          i0 + 3,
-          i1 + 3,
-          i2 + 3,
-          i3 + 3,
-          i4 + 3,
-          i5 + 3,
-          i6 + 3,
-          i7 + 3,
-          along,
-          diag,
-        );
-        const o = (y * w + x) * 3;
-        const s = Math.fround(1 / sw);
-        out[o] = Math.fround(Math.fround(ar * s) + 0.5);
-        out[o + 1] = Math.fround(Math.fround(ag * s) + 0.5);
-        out[o + 2] = Math.fround(Math.fround(ab * s) + 0.5);
-      }
+      pixelsRow(ring, out, cellCol, delta, ox, oy, base, y, w, reach, rowLen, inside, along, diag);
     }
   },
 );
@@ -462,6 +389,70 @@ function sectorOffsets(
       oy[o + k + 1] = -dy;
       delta[o + k + 1] = -dy * rowLen - dx * 4;
     }
+  }
+}
+
+/**
+ * Row `y` of {@link kuwaharaBand} in JavaScript, but for the `inside` pixels from `reach` on (the
+ * SIMD kernel's): each pixel's eight sectors (at `delta`, or clamped to the image near its left
+ * and right edges) summed and divided. A function per row, so V8 optimises it whole (with
+ * `sectorSum` inlined, no float boxed) instead of a loop inside the band compiled on stack
+ * replacement at every render.
+ */
+function pixelsRow(
+  ring: Float32Array,
+  out: Uint8Array,
+  cellCol: Int32Array,
+  delta: Int32Array,
+  ox: Int8Array,
+  oy: Int8Array,
+  base: number,
+  y: number,
+  w: number,
+  reach: number,
+  rowLen: number,
+  inside: number,
+  along: number,
+  diag: number,
+): void {
+  const lastX = w - 1;
+  for (let x = 0; x < w; x++) {
+    if (inside > 0 && x === reach) x += inside;
+    if (x >= w) break;
+    const c = cellCol[x]!;
+    const p = base + x * 4;
+    let i0: number, i1: number, i2: number, i3: number, i4: number, i5: number, i6: number, i7: number;
+    if (x >= reach && x <= lastX - reach) {
+      i0 = p + delta[c]!;
+      i1 = p + delta[c + 1]!;
+      i2 = p + delta[c + 2]!;
+      i3 = p + delta[c + 3]!;
+      i4 = p + delta[c + 4]!;
+      i5 = p + delta[c + 5]!;
+      i6 = p + delta[c + 6]!;
+      i7 = p + delta[c + 7]!;
+    } else {
+      i0 = clampedX(base, x, ox[c]!, oy[c]!, lastX, rowLen);
+      i1 = clampedX(base, x, ox[c + 1]!, oy[c + 1]!, lastX, rowLen);
+      i2 = clampedX(base, x, ox[c + 2]!, oy[c + 2]!, lastX, rowLen);
+      i3 = clampedX(base, x, ox[c + 3]!, oy[c + 3]!, lastX, rowLen);
+      i4 = clampedX(base, x, ox[c + 4]!, oy[c + 4]!, lastX, rowLen);
+      i5 = clampedX(base, x, ox[c + 5]!, oy[c + 5]!, lastX, rowLen);
+      i6 = clampedX(base, x, ox[c + 6]!, oy[c + 6]!, lastX, rowLen);
+      i7 = clampedX(base, x, ox[c + 7]!, oy[c + 7]!, lastX, rowLen);
+    }
+    // The eight sectors, unrolled by hand (a helper writing to an accumulator array is ~40%
+    // slower), summed by preference class first: along, across, diagonal; in single
+    // precision, as the SIMD kernel sums the four terms of a sector in one instruction.
+    const sw = sectorSum(ring, i0, i1, i2, i3, i4, i5, i6, i7, along, diag);
+    const ar = sectorSum(ring, i0 + 1, i1 + 1, i2 + 1, i3 + 1, i4 + 1, i5 + 1, i6 + 1, i7 + 1, along, diag);
+    const ag = sectorSum(ring, i0 + 2, i1 + 2, i2 + 2, i3 + 2, i4 + 2, i5 + 2, i6 + 2, i7 + 2, along, diag);
+    const ab = sectorSum(ring, i0 + 3, i1 + 3, i2 + 3, i3 + 3, i4 + 3, i5 + 3, i6 + 3, i7 + 3, along, diag);
+    const o = (y * w + x) * 3;
+    const s = Math.fround(1 / sw);
+    out[o] = Math.fround(Math.fround(ar * s) + 0.5);
+    out[o + 1] = Math.fround(Math.fround(ag * s) + 0.5);
+    out[o + 2] = Math.fround(Math.fround(ab * s) + 0.5);
   }
 }
 

@@ -173,57 +173,67 @@ export const strokeColoursBand = bandKernel(
   import.meta.url,
   'strokeColoursBand',
   (a: StrokeColoursArgs, k0: number, k1: number): void => {
-    const { coarse, x, y, tints, size, offsetX, offsetY, fullWidth, fullHeight, reach, across, rgb } = a;
-    const count = x.length;
-    const { rgb: crgb, width: cw, height: ch } = coarse;
-    const invCell = 1 / coarse.cell;
+    const { size, offsetX, offsetY, across } = a;
     // Repeat k of the tiles starts at the real render's pixel (k - 1) * size - offsetX % size.
     for (let ky = k0; ky < k1; ky++) {
       const y0 = (ky - 1) * size - (offsetY % size);
       for (let kx = 0; kx < across; kx++) {
         const x0 = (kx - 1) * size - (offsetX % size);
-        let o = (ky * across + kx) * count * 3;
-        for (let i = 0; i < count; i++, o += 3) {
-          const px = x0 + x[i]!;
-          const py = y0 + y[i]!;
-          // No pixel of the image lies under a stroke centred this far out.
-          if (px < -reach || py < -reach || px > fullWidth + reach || py > fullHeight + reach) continue;
-          let u = px * invCell - 0.5;
-          let v = py * invCell - 0.5;
-          u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
-          v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
-          const iu = u | 0;
-          const iv = v | 0;
-          const fu = u - iu;
-          const fv = v - iv;
-          const c00 = (iv * cw + iu) * 3;
-          const c01 = iu + 1 < cw ? c00 + 3 : c00;
-          const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
-          const c11 = c10 + (c01 - c00);
-          const w00 = (1 - fu) * (1 - fv);
-          const w01 = fu * (1 - fv);
-          const w10 = (1 - fu) * fv;
-          const w11 = fu * fv;
-          // Another stroke's tint in every repeat of the tiles: no tint pattern repeats with them.
-          const t = ((i + kx * 37 + ky * 101) % count) * 4;
-          const tone = tints[t]!;
-          const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
-          const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
-          const b = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
-          // The hue shifts in proportion to the colour's own chroma: a grey stays grey.
-          const chroma = Math.max(r, g, b) - Math.min(r, g, b);
-          const hue = chroma < CHROMA_FULL ? chroma / CHROMA_FULL : 1;
-          const tr = r * tone + tints[t + 1]! * hue;
-          const tg = g * tone + tints[t + 2]! * hue;
-          const tb = b * tone + tints[t + 3]! * hue;
-          rgb[o] = tr < 0 ? 0 : tr > 255 ? 255 : tr + 0.5;
-          rgb[o + 1] = tg < 0 ? 0 : tg > 255 ? 255 : tg + 0.5;
-          rgb[o + 2] = tb < 0 ? 0 : tb > 255 ? 255 : tb + 0.5;
-        }
+        repeatColours(a, ky, kx, x0, y0);
       }
     }
   },
 );
+
+/**
+ * The colours of every stroke in repeat (`kx`, `ky`) of the tiles, whose first pixel is the real
+ * render's (`x0`, `y0`). A function per repeat, so V8 optimises it whole instead of a loop inside
+ * the band compiled on stack replacement.
+ */
+function repeatColours(a: StrokeColoursArgs, ky: number, kx: number, x0: number, y0: number): void {
+  const { coarse, x, y, tints, fullWidth, fullHeight, reach, across, rgb } = a;
+  const count = x.length;
+  const { rgb: crgb, width: cw, height: ch } = coarse;
+  const invCell = 1 / coarse.cell;
+  let o = (ky * across + kx) * count * 3;
+  for (let i = 0; i < count; i++, o += 3) {
+    const px = x0 + x[i]!;
+    const py = y0 + y[i]!;
+    // No pixel of the image lies under a stroke centred this far out.
+    if (px < -reach || py < -reach || px > fullWidth + reach || py > fullHeight + reach) continue;
+    let u = px * invCell - 0.5;
+    let v = py * invCell - 0.5;
+    u = u < 0 ? 0 : u > cw - 1 ? cw - 1 : u;
+    v = v < 0 ? 0 : v > ch - 1 ? ch - 1 : v;
+    const iu = u | 0;
+    const iv = v | 0;
+    const fu = u - iu;
+    const fv = v - iv;
+    const c00 = (iv * cw + iu) * 3;
+    const c01 = iu + 1 < cw ? c00 + 3 : c00;
+    const c10 = iv + 1 < ch ? c00 + cw * 3 : c00;
+    const c11 = c10 + (c01 - c00);
+    const w00 = (1 - fu) * (1 - fv);
+    const w01 = fu * (1 - fv);
+    const w10 = (1 - fu) * fv;
+    const w11 = fu * fv;
+    // Another stroke's tint in every repeat of the tiles: no tint pattern repeats with them.
+    const t = ((i + kx * 37 + ky * 101) % count) * 4;
+    const tone = tints[t]!;
+    const r = crgb[c00]! * w00 + crgb[c01]! * w01 + crgb[c10]! * w10 + crgb[c11]! * w11;
+    const g = crgb[c00 + 1]! * w00 + crgb[c01 + 1]! * w01 + crgb[c10 + 1]! * w10 + crgb[c11 + 1]! * w11;
+    const b = crgb[c00 + 2]! * w00 + crgb[c01 + 2]! * w01 + crgb[c10 + 2]! * w10 + crgb[c11 + 2]! * w11;
+    // The hue shifts in proportion to the colour's own chroma: a grey stays grey.
+    const chroma = Math.max(r, g, b) - Math.min(r, g, b);
+    const hue = chroma < CHROMA_FULL ? chroma / CHROMA_FULL : 1;
+    const tr = r * tone + tints[t + 1]! * hue;
+    const tg = g * tone + tints[t + 2]! * hue;
+    const tb = b * tone + tints[t + 3]! * hue;
+    rgb[o] = tr < 0 ? 0 : tr > 255 ? 255 : tr + 0.5;
+    rgb[o + 1] = tg < 0 ? 0 : tg > 255 ? 255 : tg + 0.5;
+    rgb[o + 2] = tb < 0 ? 0 : tb > 255 ? 255 : tb + 0.5;
+  }
+}
 
 /** The painted image averaged over square cells of the real render's pixels. */
 export interface CoarseArgs {
