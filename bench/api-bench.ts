@@ -524,6 +524,14 @@ async function previewSsim(
   return ssim(preview, full).mssim;
 }
 
+/** A style's preview timings over the rounds (see {@link timePreviews}). */
+interface PreviewTimings {
+  readonly http: number[];
+  readonly server: number[];
+  first: number;
+  timed: string;
+}
+
 /**
  * `repeat` previews of `style` after 2 warm-ups, one request at a time, added to `timing`
  * (`first`: the first request's time, when this is the style's first round).
@@ -534,7 +542,7 @@ async function timePreviews(
   imageId: string,
   style: string,
   repeat: number,
-  timing: { http: number[]; server: number[]; first: number; timed: string },
+  timing: PreviewTimings,
   firstRound: boolean,
 ): Promise<void> {
   for (let i = 0; i < repeat + 2; i++) {
@@ -576,7 +584,7 @@ async function previewBench(
     `  ${'style'.padEnd(14)}${pad('http', 8)}${pad('min', 8)}${pad('max', 8)}${pad('server', 8)}${pad('first', 8)}` +
       short.map((name) => pad(name, 10)).join(''),
   );
-  const timings = new Map<string, { http: number[]; server: number[]; first: number; timed: string }>();
+  const timings = new Map<string, PreviewTimings>();
   for (let round = 0; round < rounds; round++) {
     for (const style of styles) {
       const seen = timings.get(style);

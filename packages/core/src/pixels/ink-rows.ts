@@ -34,6 +34,8 @@ export class InkRows {
   readonly #scale: number;
   readonly #simd: InkRowsSimd | undefined;
   readonly #columns: InkColumns | undefined;
+  /** Without SIMD: the last output `row` wrote to, seen as clamped bytes (made once, not per row). */
+  #clamped: { readonly out: Uint8Array; readonly px: Uint8ClampedArray } | undefined;
 
   /**
    * `ink`: transmission (0..1, f32) by index `(d + offset) * scale`, truncated and clamped to the
@@ -83,18 +85,9 @@ export class InkRows {
     if (this.#simd) this.#simd.row(a, b, out, o, t, threshold);
     else {
       if (o < 0 || o + this.#width * 3 > out.length) throw new RangeError('InkRows.row: output out of range');
-      inkRow(
-        new Uint8ClampedArray(out.buffer, out.byteOffset, out.length),
-        o,
-        this.#width,
-        t,
-        a,
-        b,
-        this.#ink,
-        threshold,
-        this.#offset,
-        this.#scale,
-      );
+      if (this.#clamped?.out !== out)
+        this.#clamped = { out, px: new Uint8ClampedArray(out.buffer, out.byteOffset, out.length) };
+      inkRow(this.#clamped.px, o, this.#width, t, a, b, this.#ink, threshold, this.#offset, this.#scale);
     }
   }
 }

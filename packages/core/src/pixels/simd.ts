@@ -165,6 +165,14 @@ class Simd {
 let instance: Simd | null | undefined;
 /** Counts the kernels' calls through {@link simd}: rows kept in the module are valid until it moves. */
 let calls = 0;
+
+/**
+ * Throws when a kernel has run in this thread since call count `made`: rows kept in the module's
+ * memory since then may have been overwritten, or their views detached by its growth.
+ */
+function checkCurrent(made: number, what: string): void {
+  if (calls !== made) throw new Error(`${what}: another kernel has run since the rows were made`);
+}
 let enabled = readEnabled();
 
 function readEnabled(): boolean {
@@ -741,7 +749,7 @@ export function inkRowsSimd(
   const bytes = new Uint8Array(buffer, outAt, width * 3);
   const last = ink.length - 1;
   const check = (rows: readonly Float32Array[]): void => {
-    if (calls !== made) throw new Error('inkRowsSimd: another kernel has run since the rows were made');
+    checkCurrent(made, 'inkRowsSimd');
     for (const r of rows)
       if (r !== upper && r !== lower)
         throw new RangeError('inkRowsSimd: rows must be the upper and lower it made');
@@ -813,8 +821,7 @@ export function kuwaharaRowsSimd(
     delta,
     cells,
     row(base, x0, x1, along, diag, out, o) {
-      if (calls !== made)
-        throw new Error('kuwaharaRowsSimd: another kernel has run since the rows were made');
+      checkCurrent(made, 'kuwaharaRowsSimd');
       if (x1 <= x0) return;
       if (x0 < 0 || x1 > width || o < 0 || o + (x1 - x0) * 3 > out.length)
         throw new RangeError('kuwaharaRowsSimd: pixels or output out of range');

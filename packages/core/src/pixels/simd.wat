@@ -1,7 +1,9 @@
 ;; Atelier's WebAssembly SIMD kernels: the pixel loops whose JavaScript versions are at what V8
-;; does with scalar code (integer ones, and pencil_lines in doubles). Each function computes
+;; does with scalar code (integer ones; pencil_lines in doubles; ink_rows, widen_rows and
+;; kuwahara_row in single precision, as their JavaScript twins round). Each function computes
 ;; exactly what its JavaScript twin computes (the tests compare them sample for sample); simd.ts
-;; copies rows in and out of this module's memory.
+;; copies rows in and out of this module's memory, or keeps them there (ink_rows, widen_rows and
+;; kuwahara_row read rows the caller filled in place).
 ;;
 ;; Assembled by `pnpm build:wasm` (scripts/build-wasm.ts, with wabt) into simd-wasm.ts. Addresses
 ;; are byte offsets into the module's own memory; every function works on whole rows the caller
