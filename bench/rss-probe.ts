@@ -3,11 +3,13 @@
 // with THREADS (default 1) the image gets THREADS - 1 band helper threads and THREADS libvips threads.
 //   node bench/rss-probe.ts IMAGE STYLE [THREADS]
 import { readFile } from 'node:fs/promises';
-import { Engine, PluginRegistry, loadPluginModule } from '@atelier/core';
+import { Engine, PluginRegistry, loadPluginModule, shareCompileCache } from '@atelier/core';
 
 const [image, style, threadsArg = '1'] = process.argv.slice(2);
 if (!image || !style) throw new Error('usage: rss-probe.ts IMAGE STYLE [THREADS]');
 const threads = Number(threadsArg);
+// As `atelier` does at start-up: the engine's threads read stripped, compiled modules from disk.
+shareCompileCache();
 const registry = new PluginRegistry();
 await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
 const engine = new Engine({ registry, threads: 1, bandThreads: threads - 1, sharpConcurrency: threads });

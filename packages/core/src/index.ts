@@ -112,6 +112,7 @@ export {
 } from './image-io.ts';
 export type { InputInfo, LoadImageOptions } from './image-io.ts';
 export { Engine, runCosts } from './engine.ts';
+export { shareCompileCache } from './compile-cache.ts';
 export {
   MAX_CAPTION_CHARS,
   MAX_COST_DETAIL_CHARS,

@@ -2,7 +2,7 @@
 // The `atelier` command line. Every failure ends with one line `atelier: CODE: message` on stderr
 // and a non-zero exit code: 1 for a failed run, 2 for a usage mistake.
 import { Command, CommanderError, Option } from 'commander';
-import { isAtelierError, paramsJsonSchema } from '@atelier/core';
+import { isAtelierError, paramsJsonSchema, shareCompileCache } from '@atelier/core';
 import type { PluginInfo, PluginLoadFailure } from '@atelier/core';
 import { registerAnalyseCommand } from './cli-analyse.ts';
 import { applyFiles } from './cli-apply.ts';
@@ -281,5 +281,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // Before any engine starts its threads: they inherit the cache's directory.
+  shareCompileCache();
   process.exitCode = await main(process.argv);
 }

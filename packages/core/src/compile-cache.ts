@@ -1,0 +1,33 @@
+// Node's module compile cache for the processes that run Atelier's engine (docs/operations.md
+// "Compile cache"). Atelier runs its TypeScript sources directly: every thread that imports them
+// (the main thread, each engine thread, each band helper) strips their types first, which loads
+// Node's TypeScript stripper, a WebAssembly module, into that thread. With the cache, a thread that
+// finds the stripped code and V8's compiled code on disk needs neither.
+import { constants, enableCompileCache } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * Enables Node's module compile cache in this thread, in the directory `NODE_COMPILE_CACHE` names
+ * (else Node's default, `<tmpdir>/node-compile-cache`), and names that directory in `process.env`
+ * so that the engine's worker threads and band helpers, which start with a copy of it, use the
+ * same cache. Does nothing when `NODE_DISABLE_COMPILE_CACHE` is set. The cache is an optimisation:
+ * when it cannot be enabled (an unwritable directory) nothing fails, and the returned message says
+ * why. Call it before the engine is made, as `atelier` does at start-up.
+ *
+ * @example
+ * shareCompileCache();
+ * const engine = new Engine({ registry });
+ */
+export function shareCompileCache(): { readonly directory?: string; readonly message?: string } {
+  // The directory is named explicitly: what Node returns is its subdirectory for this Node
+  // version, under which a thread given it would make another.
+  const base = process.env['NODE_COMPILE_CACHE'] || path.join(tmpdir(), 'node-compile-cache');
+  const result = enableCompileCache(base);
+  const { ENABLED, ALREADY_ENABLED } = constants.compileCacheStatus;
+  if (result.directory && (result.status === ENABLED || result.status === ALREADY_ENABLED)) {
+    process.env['NODE_COMPILE_CACHE'] = base;
+    return { directory: result.directory };
+  }
+  return result.message ? { message: result.message } : {};
+}
