@@ -3,7 +3,7 @@
 // (the main thread, each engine thread, each band helper) strips their types first, which loads
 // Node's TypeScript stripper, a WebAssembly module, into that thread. With the cache, a thread that
 // finds the stripped code and V8's compiled code on disk needs neither.
-import { constants, enableCompileCache } from 'node:module';
+import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -22,9 +22,12 @@ import path from 'node:path';
 export function shareCompileCache(): { readonly directory?: string; readonly message?: string } {
   // The directory is named explicitly: what Node returns is its subdirectory for this Node
   // version, under which a thread given it would make another.
+  // Node before 22.1 (the packed SDK runs on Node 20) has no compile cache.
+  if (!('enableCompileCache' in nodeModule) || !('constants' in nodeModule))
+    return { message: `Node.js ${process.version} has no module compile cache (it came in 22.1)` };
   const base = process.env['NODE_COMPILE_CACHE'] || path.join(tmpdir(), 'node-compile-cache');
-  const result = enableCompileCache(base);
-  const { ENABLED, ALREADY_ENABLED } = constants.compileCacheStatus;
+  const result = nodeModule.enableCompileCache(base);
+  const { ENABLED, ALREADY_ENABLED } = nodeModule.constants.compileCacheStatus;
   if (result.directory && (result.status === ENABLED || result.status === ALREADY_ENABLED)) {
     process.env['NODE_COMPILE_CACHE'] = base;
     return { directory: result.directory };

@@ -31,7 +31,7 @@ describe('the SDK front door', () => {
       ...['outputPixelLimit', 'parsePlan', 'planHash', 'planRequestSchema', 'planSchema'],
       ...['redactSecrets', 'resolvePluginPackage', 'runCosts', 'runStep', 'sharpFromRaw', 'stepSeed'],
       ...['validatePlugin', 'WARM_UP_HEIGHT', 'WARM_UP_SCALE', 'WARM_UP_WIDTH', 'warmUpPixels'],
-      ...['PREVIEW_PROXY_BLOCK', 'makePreviewProxy'],
+      ...['PREVIEW_PROXY_BLOCK', 'makePreviewProxy', 'shareCompileCache'],
     ];
     const missing = Object.keys(sdk).filter((name) => !(name in sandboxSdk));
     expect(missing.sort()).toEqual(hostOnly.sort());
