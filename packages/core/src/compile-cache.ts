@@ -12,8 +12,8 @@ import path from 'node:path';
  * (`$XDG_CACHE_HOME`, else `~/.cache`), not Node's default under the shared temporary directory,
  * where another local user could make the directory first and put code in it.
  */
-export function defaultCompileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env['XDG_CACHE_HOME'];
+function defaultCompileCacheDir(): string {
+  const xdg = process.env['XDG_CACHE_HOME'];
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache');
   return path.join(base, 'atelier', 'node-compile-cache');
 }
