@@ -270,22 +270,30 @@ export function outputArray<T extends TypedArrayLike>(
 /** Bytes per unit of {@link zeroBand}'s range. */
 const ZERO_CHUNK = 1 << 20;
 
-/** Zeros that {@link clearBytes} copies from, made on first use. */
-let zeros: Uint8Array | undefined;
-
 /**
- * Sets `bytes[from..to)` to 0. On a `SharedArrayBuffer`, V8's `fill` stores byte by byte (about
- * six times as slow as on ordinary memory: 13 against 2 ms for 44 MB on the bench machine) while
- * `set` copies at memory speed, so shared memory is cleared by copying zeros in.
+ * Sets `bytes[from..to)` to 0. On a `SharedArrayBuffer`, V8's `fill` stores element by element,
+ * so byte by byte through a `Uint8Array` (13 ms for 44 MB on the bench machine, against under 1
+ * ms on ordinary memory); through a `Float64Array` view it stores eight bytes at a time (1.7-2.0
+ * ms, against 4.0 ms for copying zeros in with `set`, the way used until 2026-12-06). The
+ * unaligned ends, under eight bytes each, are cleared byte by byte.
  */
 function clearBytes(bytes: Uint8Array, from: number, to: number): void {
   if (!isShared(bytes)) {
     bytes.fill(0, from, to);
     return;
   }
-  zeros ??= new Uint8Array(ZERO_CHUNK);
-  for (let at = from; at < to; at += ZERO_CHUNK)
-    bytes.set(zeros.subarray(0, Math.min(ZERO_CHUNK, to - at)), at);
+  const start = bytes.byteOffset + from;
+  const end = bytes.byteOffset + to;
+  const wordsFrom = Math.ceil(start / 8);
+  const wordsTo = Math.floor(end / 8);
+  if (wordsTo <= wordsFrom) {
+    bytes.fill(0, from, to);
+    return;
+  }
+  bytes.fill(0, from, wordsFrom * 8 - bytes.byteOffset);
+  // +0.0 is eight zero bytes.
+  new Float64Array(bytes.buffer, wordsFrom * 8, wordsTo - wordsFrom).fill(0);
+  bytes.fill(0, wordsTo * 8 - bytes.byteOffset, to);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { outputArray, setBandRunner, setOutputArrays, setRunInput, toShared } from './bands.ts';
+import { outputArray, setBandRunner, setOutputArrays, setRunInput, toShared, zeroBand } from './bands.ts';
 import { OutputPool } from './output-pool.ts';
 import { backwardsRunner } from './test-support.ts';
 
@@ -133,5 +133,34 @@ describe('outputArray', () => {
     expect(nextCopy.buffer).toBe(copy.buffer);
     expect(nextCopy.every((v) => v === 7)).toBe(true);
     expect(otherCopy.buffer).not.toBe(copy.buffer);
+  });
+
+  it('clears exactly the bytes asked for in shared memory, whatever their alignment', () => {
+    const buffer = new SharedArrayBuffer(3 << 20);
+    const whole = new Uint8Array(buffer);
+    // Views and ranges at every offset modulo 8, and ranges shorter than a word.
+    for (const [offset, length] of [
+      [0, (2 << 20) + 5],
+      [3, (2 << 20) + 1],
+      [7, 13],
+      [5, 2],
+      [1, (1 << 20) - 1],
+    ] as const) {
+      whole.fill(9);
+      const view = new Uint8Array(buffer, offset, length);
+      // Chunks 1 to the end: the first chunk (1 MB), the last (partial) and the bytes around stay.
+      zeroBand.run({ bytes: view }, 1, Math.ceil(length / (1 << 20)) + 1, { throwIfAborted() {} });
+      const from = offset + Math.min(length, 1 << 20);
+      const to = offset + length;
+      const where = `view at ${offset}, ${length} bytes`;
+      expect(whole.subarray(0, from).every((v) => v === 9), where).toBe(true);
+      expect(whole.subarray(from, to).every((v) => v === 0), where).toBe(true);
+      expect(whole.subarray(to).every((v) => v === 9), where).toBe(true);
+      // And the whole view from its first byte.
+      zeroBand.run({ bytes: view }, 0, Math.ceil(length / (1 << 20)), { throwIfAborted() {} });
+      expect(whole.subarray(offset, offset + length).every((v) => v === 0)).toBe(true);
+      expect(whole[offset - 1] ?? 9).toBe(9);
+      expect(whole[offset + length]).toBe(9);
+    }
   });
 });
