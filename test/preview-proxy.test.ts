@@ -2,7 +2,7 @@
 // lossless, so a style analyses it as it analyses the photo (docs/styles.md "The preview's proxy").
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, PluginRegistry } from '@atelier/core';
+import { Engine, PluginRegistry, createPlan, loadPluginModule } from '@atelier/core';
 import type { AtelierError } from '@atelier/core';
 import { PREVIEW_SIZE, previewProxy } from '@atelier/server';
 import { photo, pixels, read } from './helpers.ts';
@@ -135,5 +135,31 @@ describe('Engine.previewProxy', () => {
     const closed = new Engine({ registry: new PluginRegistry(), threads: 1 });
     await closed.close();
     expect(await codeOf(closed.previewProxy(await read(photo('chelsea.png'))))).toBe('ENGINE_CLOSED');
+  });
+});
+
+describe("a preview's encoding", () => {
+  let engine: Engine;
+  let registry: PluginRegistry;
+  beforeAll(async () => {
+    registry = new PluginRegistry();
+    await loadPluginModule(registry, import.meta.resolve('@atelier/plugins'), { builtin: true });
+    engine = new Engine({ registry, threads: 1, bandThreads: 0 });
+  });
+  afterAll(() => engine.close());
+
+  it('is a JPEG of the same pixels as a run that is not a preview, encoded for time (no Huffman optimisation: more bytes)', async () => {
+    const input = await engine.decode(await read(photo('chelsea.png')));
+    // A flip draws nothing at the real render's scale: the same pixels at any previewScale.
+    const plan = createPlan(registry, {
+      steps: [{ plugin: 'flip' }],
+      output: { format: 'jpeg', quality: 90 },
+    });
+    const job = await engine.run(input, plan);
+    const preview = await engine.run(input, plan, { previewScale: 0.25 });
+    const [a, b] = [await pixels(job.data), await pixels(preview.data)];
+    expect([b.width, b.height]).toEqual([a.width, a.height]);
+    expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+    expect(preview.bytes).toBeGreaterThan(job.bytes * 1.02);
   });
 });

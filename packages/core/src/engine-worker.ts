@@ -234,7 +234,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     signal.throwIfAborted();
     post({ t: 'stage', stage: 'encode' });
     t0 = performance.now();
-    const output = await encodeImage(image, plan.output);
+    // A preview is shown once: encoded for time, not size.
+    const output = await encodeImage(image, plan.output, { fast: task.previewScale < 1 });
     const encodeMs = performance.now() - t0;
     succeeded = true;
     return {

@@ -287,11 +287,26 @@ const MAX_OUTPUT_SIDE: Readonly<Record<OutputFormat, number>> = {
   avif: 16384,
 };
 
+/** Options of {@link encodeImage}. */
+export interface EncodeOptions {
+  /**
+   * Encode for time rather than size, as for a preview that is shown once: JPEG without Huffman
+   * optimisation (its second pass over every coefficient took 1.4 of 3 ms for a 512x320 preview
+   * on the bench machine, for 4-6 % fewer bytes). Same pixels either way. Other formats ignore it.
+   * @default false
+   */
+  readonly fast?: boolean;
+}
+
 /**
  * Encodes pixels in the plan's output format; JPEG output is flattened onto white. An image wider
  * or taller than the format holds gives `OUTPUT_TOO_LARGE_FOR_FORMAT`, before any encoding.
  */
-export async function encodeImage(image: RawImage, output: PlanOutput): Promise<Uint8Array> {
+export async function encodeImage(
+  image: RawImage,
+  output: PlanOutput,
+  options: EncodeOptions = {},
+): Promise<Uint8Array> {
   const maxSide = MAX_OUTPUT_SIDE[output.format];
   if (image.width > maxSide || image.height > maxSide) {
     throw new AtelierError(
@@ -313,7 +328,7 @@ export async function encodeImage(image: RawImage, output: PlanOutput): Promise<
         .jpeg({
           quality: output.quality,
           mozjpeg: false,
-          optimiseCoding: image.width * image.height <= 8_000_000,
+          optimiseCoding: !options.fast && image.width * image.height <= 8_000_000,
         });
       break;
     case 'png':

@@ -110,7 +110,7 @@ export {
   readImageSize,
   sniffImageFormat,
 } from './image-io.ts';
-export type { InputInfo, LoadImageOptions } from './image-io.ts';
+export type { EncodeOptions, InputInfo, LoadImageOptions } from './image-io.ts';
 export { Engine, runCosts } from './engine.ts';
 export { shareCompileCache } from './compile-cache.ts';
 export {
