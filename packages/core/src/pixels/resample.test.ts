@@ -111,6 +111,26 @@ describe('BilinearUpsampler', () => {
     }
   });
 
+  it.each([1, 2, 3, 4, 5, 6, 7])(
+    'gives each of %i planes, taken in fours, twos and ones, as it gives that plane alone',
+    (count) => {
+      // Planes that differ everywhere: a plane written into another's row would show.
+      const planes = Array.from({ length: count }, (_, k) =>
+        new Float32Array(7 * 5).map((_, i) => ((i * (3 + 2 * k)) % 13) + k / 7),
+      );
+      const together = new BilinearUpsampler(planes, 7, 5, 16, 11, 16 / 7, 11 / 5);
+      const alone = planes.map((p) => new BilinearUpsampler(p, 7, 5, 16, 11, 16 / 7, 11 / 5));
+      const r1 = new Float32Array(16);
+      const r2 = new Float32Array(16);
+      for (let y = 0; y < 11; y++)
+        for (let k = 0; k < count; k++) {
+          together.row(y, r1, k);
+          alone[k]!.row(y, r2);
+          expect(Array.from(r1)).toEqual(Array.from(r2));
+        }
+    },
+  );
+
   it('gives the same rows in any order', () => {
     const low = new Float32Array(30).map((_, i) => Math.sin(i));
     const a = new BilinearUpsampler(low, 6, 5, 18, 15, 3);
