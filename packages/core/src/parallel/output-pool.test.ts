@@ -153,9 +153,18 @@ describe('outputArray', () => {
       const from = offset + Math.min(length, 1 << 20);
       const to = offset + length;
       const where = `view at ${offset}, ${length} bytes`;
-      expect(whole.subarray(0, from).every((v) => v === 9), where).toBe(true);
-      expect(whole.subarray(from, to).every((v) => v === 0), where).toBe(true);
-      expect(whole.subarray(to).every((v) => v === 9), where).toBe(true);
+      expect(
+        whole.subarray(0, from).every((v) => v === 9),
+        where,
+      ).toBe(true);
+      expect(
+        whole.subarray(from, to).every((v) => v === 0),
+        where,
+      ).toBe(true);
+      expect(
+        whole.subarray(to).every((v) => v === 9),
+        where,
+      ).toBe(true);
       // And the whole view from its first byte.
       zeroBand.run({ bytes: view }, 0, Math.ceil(length / (1 << 20)), { throwIfAborted() {} });
       expect(whole.subarray(offset, offset + length).every((v) => v === 0)).toBe(true);
