@@ -150,7 +150,7 @@ describe("a preview's encoding", () => {
 
   it('is a JPEG of the same pixels as a run that is not a preview, encoded for time (no Huffman optimisation: more bytes)', async () => {
     const input = await engine.decode(await read(photo('chelsea.png')));
-    // A flip draws nothing at the real render's scale: the same pixels at any previewScale.
+    // A flip ignores previewScale: a preview has the pixels of a job.
     const plan = createPlan(registry, {
       steps: [{ plugin: 'flip' }],
       output: { format: 'jpeg', quality: 90 },
