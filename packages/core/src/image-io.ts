@@ -292,7 +292,7 @@ export interface EncodeOptions {
   /**
    * Encode for time rather than size, as for a preview that is shown once: JPEG without Huffman
    * optimisation (its second pass over every coefficient took 1.4 of 3 ms for a 512x320 preview
-   * on the bench machine, for 4-6 % fewer bytes). Same pixels either way. Other formats ignore it.
+   * on the bench machine, for 1-5 % fewer bytes). Same pixels either way. Other formats ignore it.
    * @default false
    */
   readonly fast?: boolean;
