@@ -179,7 +179,7 @@ describe('atelier bench', () => {
     '320',
   ];
 
-  it('--json prints style, width, height, threads, medianMs, peakRssMb and the output hash', async () => {
+  it('--json prints style, width, height, threads, medianMs, medianCpuMs, peakRssMb and the output hash', async () => {
     const { code, stdout } = await atelier(...invertOnRocket(), '--repeat', '3', '--json');
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, unknown>;
@@ -189,12 +189,15 @@ describe('atelier bench', () => {
       'height',
       'threads',
       'medianMs',
+      'medianCpuMs',
       'peakRssMb',
       'outputHash',
     ]);
     expect(result).toMatchObject({ style: 'acme:invert', width: 320, height: 214, threads: 1 });
     expect(result['outputHash']).toMatch(/^[0-9a-f]{64}$/);
     expect(result['medianMs']).toBeGreaterThan(0);
+    expect(result['medianCpuMs']).toEqual(expect.any(Number));
+    expect(result['medianCpuMs']).toBeGreaterThanOrEqual(0);
     expect(result['peakRssMb']).toBeGreaterThan(10);
   });
 

@@ -98,6 +98,27 @@ describe('isolation', () => {
     expect(result.timings.totalMs).toBeGreaterThan(0);
   });
 
+  it("times each step's CPU as well as its wall-clock time", async () => {
+    // test:work computes until its thread has used 150 ms of CPU; test:sleep waits 300 ms and
+    // uses next to none. The CPU time is the whole process's, so it is at least the thread's.
+    const result = await engine.run(
+      input,
+      engine.plan({
+        steps: [
+          { plugin: 'test:work', params: { ms: 150 } },
+          { plugin: 'test:sleep', params: { ms: 300 } },
+        ],
+      }),
+    );
+    const [work, sleep] = result.timings.steps;
+    expect(work).toMatchObject({ plugin: 'test:work' });
+    expect(work!.cpuMs).toBeGreaterThanOrEqual(150);
+    expect(sleep).toMatchObject({ plugin: 'test:sleep' });
+    expect(sleep!.ms).toBeGreaterThanOrEqual(300);
+    expect(sleep!.cpuMs).toBeGreaterThanOrEqual(0);
+    expect(sleep!.cpuMs).toBeLessThan(sleep!.ms / 2);
+  });
+
   it('a disabled plugin cannot run', async () => {
     const plan = engine.plan({ steps: [{ plugin: 'acme:invert' }] });
     engine.registry.disable('acme:invert');

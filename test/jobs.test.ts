@@ -108,6 +108,11 @@ describe('jobs', () => {
       });
       expect(done.output).toMatchObject({ width: 451, height: 300, format: 'png' });
       expect(done.timings?.steps?.map((s) => s.plugin)).toEqual(['test:sleep', 'acme:invert']);
+      // The engine's per-step CPU time counts the whole process: not stored with a job.
+      expect(done.timings?.steps?.map((s) => Object.keys(s).sort())).toEqual([
+        ['ms', 'plugin'],
+        ['ms', 'plugin'],
+      ]);
       const png = await h.storage.get(done.output!.key);
       const meta = await sharp(png).metadata();
       expect([meta.width, meta.height]).toEqual([451, 300]);

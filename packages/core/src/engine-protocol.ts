@@ -63,9 +63,19 @@ export type WorkerMessage =
       readonly fields?: Record<string, unknown>;
     };
 
+/** How long one step of a run took. */
 export interface StepTiming {
   readonly plugin: string;
+  /** Wall-clock time of the step, in milliseconds. */
   readonly ms: number;
+  /**
+   * CPU time of the whole process while the step ran, in milliseconds: every thread's (the
+   * engine's thread, its band helpers, libvips' threads, V8's collector), so also other runs' if
+   * the process had any at the time. With one run at a time, `cpuMs / ms` is the cores the step
+   * kept busy: above 1 on one thread where libvips works beside the JavaScript (`pnpm bench
+   * --only threads` prints it). Not stored with a job.
+   */
+  readonly cpuMs: number;
 }
 
 /** What the plugins of a run reported beside pixels. */

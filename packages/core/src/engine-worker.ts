@@ -193,6 +193,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       post({ t: 'stage', stage: 'step', step: index });
       let last = 0;
       t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const where = { step: index, plugin: step.plugin, version: step.version };
       image = await runStep(plugins[index]!, image, step.params, {
         signal,
@@ -225,7 +226,8 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
           post({ t: 'progress', step: index, fraction: f, ...(message === undefined ? {} : { message }) });
         },
       });
-      steps.push({ plugin: step.plugin, ms: performance.now() - t0 });
+      const cpu = process.cpuUsage(cpu0);
+      steps.push({ plugin: step.plugin, ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
       // The backstop for plugins whose outputSize is missing or wrong: nothing over the limit
       // goes on to the next step or to the encoder.
       if (image.width * image.height > outputLimit)

@@ -708,7 +708,9 @@ export class RenderWorker {
       timings: {
         queueMs: Math.max(0, Date.now() - job.created_at.getTime() - result.timings.totalMs),
         decodeMs: result.timings.decodeMs,
-        steps: result.timings.steps,
+        // The wall-clock time alone: a step's cpuMs counts every thread of the process, other
+        // jobs' included, which says nothing about this job on a busy worker.
+        steps: result.timings.steps.map(({ plugin, ms }) => ({ plugin, ms })),
         encodeMs: result.timings.encodeMs,
         totalMs: result.timings.totalMs,
       },

@@ -19,6 +19,12 @@ export interface BenchResult {
   readonly height: number;
   readonly medianMs: number;
   readonly minMs: number;
+  /**
+   * Median CPU time of the whole process during the step (`StepTiming.cpuMs`): the engine's
+   * thread, its band helpers, libvips' threads and V8's collector together. `medianCpuMs /
+   * medianMs` is the cores the step kept busy.
+   */
+  readonly medianCpuMs: number;
   readonly peakRssMb: number;
   /**
    * SHA-256 (hex) of the step's output pixels, decoded from the lossless PNG the runs encode: the
@@ -68,11 +74,15 @@ export async function benchStyle(engine: Engine, input: string, options: BenchOp
     ({ width, height } = resized.info);
   }
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let output: Uint8Array | undefined;
   const warmup = options.warmup ?? 1;
   for (let i = 0; i < warmup + options.repeat; i++) {
     const result = await engine.run(bytes, plan);
-    if (i >= warmup) times.push(result.timings.steps[0]?.ms ?? 0);
+    if (i >= warmup) {
+      times.push(result.timings.steps[0]?.ms ?? 0);
+      cpuTimes.push(result.timings.steps[0]?.cpuMs ?? 0);
+    }
     output = result.data;
   }
   const pixels = await sharp(output!).raw().toBuffer();
@@ -82,6 +92,7 @@ export async function benchStyle(engine: Engine, input: string, options: BenchOp
     height,
     medianMs: Math.round(median(times) * 10) / 10,
     minMs: Math.round(Math.min(...times) * 10) / 10,
+    medianCpuMs: Math.round(median(cpuTimes) * 10) / 10,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     outputHash: createHash('sha256').update(pixels).digest('hex'),
   };

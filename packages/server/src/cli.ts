@@ -173,7 +173,10 @@ export function buildProgram(): Command {
       1,
     )
     .option('--set <key=value>', 'a parameter of the style (repeatable)', collect, [])
-    .option('--json', 'print {"style","width","height","threads","medianMs","peakRssMb","outputHash"}')
+    .option(
+      '--json',
+      'print {"style","width","height","threads","medianMs","medianCpuMs","peakRssMb","outputHash"}',
+    )
     .option(
       '--dev',
       'development mode (env ATELIER_DEV=1): bench again each time plugin code changes, until Ctrl-C',
@@ -218,13 +221,13 @@ export function buildProgram(): Command {
             await root.close();
           }
           if (opts.json) {
-            const { style, width, height, medianMs, peakRssMb, outputHash } = result;
+            const { style, width, height, medianMs, medianCpuMs, peakRssMb, outputHash } = result;
             process.stdout.write(
-              `${JSON.stringify({ style, width, height, threads: opts.threads, medianMs, peakRssMb, outputHash })}\n`,
+              `${JSON.stringify({ style, width, height, threads: opts.threads, medianMs, medianCpuMs, peakRssMb, outputHash })}\n`,
             );
           } else {
             process.stdout.write(
-              `${result.style} on ${result.width}x${result.height}, ${opts.threads} thread(s): median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs after ${opts.warmup} warm-up), peak RSS ${result.peakRssMb} MB, output ${result.outputHash.slice(0, 16)}\n`,
+              `${result.style} on ${result.width}x${result.height}, ${opts.threads} thread(s): median ${result.medianMs} ms (min ${result.minMs} ms, ${opts.repeat} runs after ${opts.warmup} warm-up), CPU ${result.medianCpuMs} ms${result.medianMs > 0 ? ` (${(result.medianCpuMs / result.medianMs).toFixed(2)} cores)` : ''}, peak RSS ${result.peakRssMb} MB, output ${result.outputHash.slice(0, 16)}\n`,
             );
           }
           return engine.registry;
