@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { HEAP_FLAGS, MALLOC_TUNABLES } from '@atelier/server';
+import type { BenchResult } from '@atelier/server';
 import { median, pad } from './stats.ts';
 
 const exec = promisify(execFile);
@@ -117,14 +118,8 @@ async function atelierBench(
   return JSON.parse(stdout) as BenchJson;
 }
 
-/** What `atelier bench --json` prints. */
-interface BenchJson {
-  readonly medianMs: number;
-  /** The whole process's CPU time during the step: every thread's, libvips' and the collector's too. */
-  readonly medianCpuMs: number;
-  readonly peakRssMb: number;
-  readonly outputHash: string;
-}
+/** What of `atelier bench --json` the bench reads (`benchStyle`'s result, less what it knows). */
+type BenchJson = Pick<BenchResult, 'medianMs' | 'medianCpuMs' | 'peakRssMb' | 'outputHash'>;
 
 async function wholeRunRss(image: string, style: string, threads = 1): Promise<number> {
   const { stdout } = await exec(
@@ -210,6 +205,9 @@ async function memoryBench(): Promise<void> {
  * with 2 (the run's thread plus one band helper, and 2 libvips threads), measured in alternating
  * processes so that both see the same machine; the outputs' pixel hashes must match.
  */
+/** The cores a step kept busy: its median CPU time over its median step time. */
+const cores = (cpu: number[], wall: number[]): string => (median(cpu) / median(wall)).toFixed(2);
+
 async function threadsBench(): Promise<void> {
   const image = path.join(images, values.large);
   const rounds = 3;
@@ -260,7 +258,6 @@ async function threadsBench(): Promise<void> {
     const ratio = median(two) / median(one);
     const floor = median(cpuTwo) / (2 * median(one));
     const rss = await wholeRunRss(image, style, 2);
-    const cores = (cpu: number[], wall: number[]): string => (median(cpu) / median(wall)).toFixed(2);
     console.log(
       `${style.padEnd(14)}${pad(median(one).toFixed(0), 10)}${pad(median(two).toFixed(0), 11)}${pad(ratio.toFixed(2), 7)}${pad(cores(cpuOne, one), 10)}${pad(cores(cpuTwo, two), 10)}${pad(floor.toFixed(2), 7)}${pad(hashes.size === 1 ? 'yes' : 'NO', 11)}${pad(rss, 8)}${ratio <= 0.6 && rss <= 400 && hashes.size === 1 ? '  ok' : '  MISSED'}`,
     );
